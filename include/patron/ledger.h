@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* The points ledger: sales earn, refunds reverse, rewards redeem, old lots expire, managers
+ * adjust. Every movement is an append-only, double-entry row numbered (store_id, store_seq)
+ * without gaps, written in one transaction with the member's balance; every write carries an
+ * idempotency key (the same key and request answer the first result again, the same key with
+ * another request is PATRON_EIDEMPOTENCY).
+ *
+ * Rounding, stated once: a sale earns
+ *     floor(W * paid / lines * tier * earn_points / (earn_unit_minor * 1000 * 1000))
+ * where W is the sum over lines of qty * unit price * category multiplier (thousandths), `paid`
+ * is what the customer paid (the part paid with a reward earns nothing), `lines` the lines' sum
+ * and `tier` the tier multiplier (thousandths). A refund reverses, cumulatively over all refunds
+ * of the sale, floor(points earned * refunded weight / W): a whole refund reverses exactly what
+ * was earned, a partial one never more than its share.
+ *
+ * Thread-safety: as the store handle (one thread at a time). */
+#ifndef PATRON_LEDGER_H
+#define PATRON_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patron/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PATRON_SALE_MAX_LINES 200
+
+struct patron_sale_line {
+    const char *sku;      /* 1..63 bytes */
+    const char *category; /* 1..63 bytes */
+    int64_t qty;          /* 1..100000 */
+    int64_t unit_minor;   /* 0..10^9 */
+};
+
+struct patron_sale {
+    const char *card;
+    const char *ref;             /* the POS receipt number, unique in the store */
+    int64_t total_minor;         /* what the customer paid, 0..10^11 */
+    const char *currency;        /* NULL = the program's currency; another is refused */
+    const struct patron_sale_line *lines; /* none: one line of category "general" of the total */
+    size_t n_lines;
+    const char *idempotency_key; /* required, 1..127 bytes */
+};
+
+struct patron_sale_result {
+    int64_t sale_id;
+    int64_t member_id;
+    int64_t points_earned;
+    int64_t points; /* balance after the sale */
+    char tier[64];  /* tier after the sale */
+    int tier_upgraded;
+    int replayed;   /* 1 when this answers an earlier request with the same key */
+};
+
+/* Records a sale and earns its points. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
+ * input; PATRON_ENOCARD; PATRON_EBLOCKED; PATRON_EIDEMPOTENCY when the key or the ref was used
+ * by a different request. Durable on return. */
+int patron_sale_record(patron_store *s, const struct patron_sale *in, struct patron_sale_result *out)
+    __attribute__((warn_unused_result));
+
+struct patron_refund_line {
+    const char *sku;
+    int64_t qty;
+};
+
+struct patron_refund {
+    const char *ref; /* the sale's ref */
+    const struct patron_refund_line *lines; /* none: everything not yet refunded */
+    size_t n_lines;
+    const char *idempotency_key; /* required */
+};
+
+struct patron_refund_result {
+    int64_t refund_id;
+    int64_t sale_id;
+    int64_t member_id;
+    int64_t points_reversed;
+    int64_t shortfall; /* points the policy could not take back (clamp policy) */
+    int64_t points;    /* balance after */
+    int replayed;
+};
+
+/* Reverses the points of a sale, whole or in part, line by line. Returns 0; PATRON_ENOSALE;
+ * PATRON_EREFUND when more would be refunded than was sold; PATRON_EIDEMPOTENCY. */
+int patron_refund_record(patron_store *s, const struct patron_refund *in,
+                         struct patron_refund_result *out) __attribute__((warn_unused_result));
+
+struct patron_adjustment {
+    const char *card;
+    int64_t points;  /* positive credits, negative debits; not 0 */
+    const char *reason;  /* required */
+    const char *manager; /* required: who approved it */
+    const char *idempotency_key;
+};
+
+struct patron_adjust_result {
+    int64_t entry_id;
+    int64_t points; /* balance after */
+    int replayed;
+};
+
+/* A manual correction approved by a manager. Returns 0; PATRON_EINVAL without a reason or
+ * manager; PATRON_ENOFUNDS when a debit would take the balance below zero. */
+int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
+                         struct patron_adjust_result *out) __attribute__((warn_unused_result));
+
+struct patron_expiry_result {
+    int64_t lots_expired;
+    int64_t points_expired;
+    int64_t members_downgraded; /* tiers reviewed whose period had ended */
+};
+
+/* Expires every lot whose time has come, first in first out, and reviews tiers whose period
+ * ended. Deterministic: running it again at the same time changes nothing. */
+int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
+    __attribute__((warn_unused_result));
+
+struct patron_verify_result {
+    int ok;
+    int64_t members_checked;
+    int64_t accounts_bad;   /* balances that differ from their entries */
+    int64_t lots_bad;       /* members whose open lots do not add up to their balance */
+    int64_t program_sum;    /* sum of all balances: 0 when the program balances */
+    int64_t seq_gaps;       /* missing store_seq numbers */
+    char first_problem[200];
+};
+
+/* Proves each balance equals its entries, that open lots match balances, that store_seq has no
+ * gaps and that the program balances. Returns 0 (see out->ok) or a PATRON_* error. */
+int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
+    __attribute__((warn_unused_result));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

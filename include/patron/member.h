@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* Members and their cards: enrolment with consent, look-up by card or phone, blocking a lost
+ * card and issuing its replacement (the history stays with the member).
+ *
+ * All functions take a store handle and follow its thread-safety rule (one thread at a time). */
+#ifndef PATRON_MEMBER_H
+#define PATRON_MEMBER_H
+
+#include <stdint.h>
+
+#include "patron/card.h"
+#include "patron/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct patron_enrollment {
+    const char *name;     /* required, 1..127 bytes */
+    const char *email;    /* optional */
+    const char *phone;    /* optional; digits, spaces, '+', '-' */
+    const char *birthday; /* optional, YYYY-MM-DD */
+    int consent_marketing;
+    const char *consent_source; /* where consent was given ("counter", "web"); optional */
+};
+
+struct patron_member {
+    int64_t member_id;
+    char name[128];
+    char email[128];
+    char phone[32];
+    char birthday[11];
+    int consent_marketing;
+    int64_t consent_at; /* 0 when never given */
+    int64_t created_at;
+    char card[PATRON_CARD_DIGITS + 1]; /* the card used for the look-up, or the active one */
+    int card_blocked;
+    int64_t points;  /* balance */
+    char tier[64];
+    int64_t tier_until; /* 0 when the tier never lapses (the base tier) */
+};
+
+/* Enrolls a member and issues a card. Returns 0 and fills *out; PATRON_EINVAL (detail says which
+ * field) on bad input. */
+int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
+                         struct patron_member *out) __attribute__((warn_unused_result));
+
+/* Looks a member up by card number. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for a mistyped
+ * number (no look-up is made); PATRON_ENOCARD for an unknown card. A blocked card is found, with
+ * card_blocked set: callers that transact refuse it. */
+int patron_member_by_card(patron_store *s, const char *card, struct patron_member *out)
+    __attribute__((warn_unused_result));
+
+/* Looks a member up by phone number (normalised to digits). Returns 0 or PATRON_ENOTFOUND. */
+int patron_member_by_phone(patron_store *s, const char *phone, struct patron_member *out)
+    __attribute__((warn_unused_result));
+
+/* Looks a member up by id. Returns 0 or PATRON_ENOTFOUND. */
+int patron_member_by_id(patron_store *s, int64_t member_id, struct patron_member *out)
+    __attribute__((warn_unused_result));
+
+/* Blocks a lost card and issues a new one to the same member; new_card receives its number.
+ * Returns 0, PATRON_ENOCARD, or PATRON_EBLOCKED when the card was already blocked. */
+int patron_card_replace(patron_store *s, const char *card, char new_card[PATRON_CARD_DIGITS + 1])
+    __attribute__((warn_unused_result));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* libpatron: loyalty and rewards for the shop counter. Include this one header for all of it.
+ *
+ *     patron_store *s;
+ *     if (patron_store_open("patron.db", &s) == 0) {
+ *         struct patron_scan_result r;
+ *         if (patron_scan(s, "2900000000014", &r) == 0)
+ *             printf("%s has %lld points\n", r.member.name, (long long)r.member.points);
+ *         patron_store_close(s);
+ *     }
+ */
+#ifndef PATRON_PATRON_H
+#define PATRON_PATRON_H
+
+#include "patron/card.h"
+#include "patron/error.h"
+#include "patron/ledger.h"
+#include "patron/member.h"
+#include "patron/program.h"
+#include "patron/reward.h"
+#include "patron/scan.h"
+#include "patron/store.h"
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* The program's rules: earning rate and its rounding, category multipliers and exclusions,
+ * tiers, expiry, refund policy. They live in the database and change only through these calls,
+ * each change recorded with who made it and when.
+ *
+ * Thread-safety: as the store handle (one thread at a time). */
+#ifndef PATRON_PROGRAM_H
+#define PATRON_PROGRAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patron/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a refund does when the member has already spent the points it reverses. */
+enum patron_refund_policy {
+    PATRON_REFUND_CLAMP = 0,    /* reverse only what is left; record the shortfall */
+    PATRON_REFUND_NEGATIVE = 1, /* reverse everything; the balance may go below zero */
+};
+
+struct patron_program {
+    char currency[4];          /* ISO 4217 code of the program's money */
+    int64_t earn_points;       /* earn_points points ... */
+    int64_t earn_unit_minor;   /* ... per earn_unit_minor minor units paid (rounded down) */
+    int64_t expiry_days;       /* lots expire this many days after they were earned; 0 = never */
+    int64_t expiry_notice_days; /* scan warns of points expiring within this many days */
+    enum patron_refund_policy refund_policy;
+    int64_t point_value_minor_per_100; /* money value of 100 points, for the liability report */
+};
+
+/* Reads the rules. Returns 0 or PATRON_EDB. */
+int patron_program_get(patron_store *s, struct patron_program *out)
+    __attribute__((warn_unused_result));
+
+/* Changes one rule by name: "currency", "earn_points", "earn_unit_minor", "expiry_days",
+ * "expiry_notice_days", "refund_policy" ("clamp" | "negative"), "point_value_minor_per_100".
+ * Returns 0; PATRON_EINVAL for an unknown name or a value out of range (detail says the range). */
+int patron_program_set(patron_store *s, const char *name, const char *value, const char *who)
+    __attribute__((warn_unused_result));
+
+/* Sets a category's earning multiplier in thousandths (1000 = normal, 0 = earns nothing, as for
+ * gift cards). Categories not set earn at 1000. Returns 0 or PATRON_EINVAL. */
+int patron_category_set(patron_store *s, const char *category, int64_t multiplier_permille,
+                        const char *who) __attribute__((warn_unused_result));
+
+/* The multiplier of a category (1000 when it has none of its own). */
+int64_t patron_category_multiplier(patron_store *s, const char *category);
+
+struct patron_tier {
+    int64_t tier_id;
+    char name[64];
+    int64_t threshold;           /* points earned over the last 12 months to qualify */
+    int64_t multiplier_permille; /* applied to everything the member earns */
+};
+
+/* Adds or changes a tier (by name). The tier with threshold 0 is the base every member starts
+ * in. Returns 0 or PATRON_EINVAL. */
+int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
+                    int64_t multiplier_permille, const char *who) __attribute__((warn_unused_result));
+
+/* Copies up to `cap` tiers, lowest threshold first, into out; *count receives how many exist. */
+int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap, size_t *count)
+    __attribute__((warn_unused_result));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared plumbing of the `patron` commands: taking options, opening the store, and the single
+ * table that turns error kinds into exit statuses, with the contract's error output. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+
+static void remove_at(struct cli_args *a, int i, int n)
+{
+    memmove(&a->argv[i], &a->argv[i + n], (size_t)(a->argc - i - n) * sizeof a->argv[0]);
+    a->argc -= n;
+}
+
+const char *cli_take(struct cli_args *a, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < a->argc; i++) {
+        if (strcmp(a->argv[i], "--") == 0)
+            return NULL;
+        if (strncmp(a->argv[i], name, n) == 0 && a->argv[i][n] == '=') {
+            const char *value = a->argv[i] + n + 1;
+            remove_at(a, i, 1);
+            return value;
+        }
+        if (strcmp(a->argv[i], name) == 0 && i + 1 < a->argc) {
+            const char *value = a->argv[i + 1];
+            remove_at(a, i, 2);
+            return value;
+        }
+    }
+    return NULL;
+}
+
+int cli_flag(struct cli_args *a, const char *name)
+{
+    for (int i = 0; i < a->argc; i++) {
+        if (strcmp(a->argv[i], name) == 0) {
+            remove_at(a, i, 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *cli_positional(struct cli_args *a)
+{
+    for (int i = 0; i < a->argc; i++) {
+        if (strcmp(a->argv[i], "--") == 0 && i + 1 < a->argc) {
+            const char *value = a->argv[i + 1];
+            remove_at(a, i + 1, 1);
+            return value;
+        }
+        if (a->argv[i][0] != '-' || a->argv[i][1] == '\0' ||
+            (a->argv[i][1] >= '0' && a->argv[i][1] <= '9')) {
+            const char *value = a->argv[i];
+            remove_at(a, i, 1);
+            return value;
+        }
+    }
+    return NULL;
+}
+
+int cli_no_leftovers(struct cli *c, const struct cli_args *a, const char *usage)
+{
+    if (a->argc == 0)
+        return 0;
+    fprintf(stderr, "patron: unexpected argument '%s'\n", a->argv[0]);
+    return cli_usage(c, usage);
+}
+
+int cli_parse_int(const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    if (!text || !*text)
+        return -1;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_usage(struct cli *c, const char *usage)
+{
+    if (c->json)
+        printf("{\"error\": \"EUSAGE\", \"message\": \"usage: %s\"}\n", usage);
+    fprintf(stderr, "usage: %s\n", usage);
+    return CLI_EXIT_USAGE;
+}
+
+/* Error kinds to exit statuses: the one table of the program. */
+static const int exit_by_kind[] = {
+    [PATRON_KIND_OK] = CLI_EXIT_OK,
+    [PATRON_KIND_REFUSED] = CLI_EXIT_REFUSED,
+    [PATRON_KIND_NOTFOUND] = CLI_EXIT_NOTFOUND,
+    [PATRON_KIND_INVALID] = CLI_EXIT_INVALID,
+    [PATRON_KIND_DEVICE] = CLI_EXIT_DEVICE,
+    [PATRON_KIND_AUTH] = CLI_EXIT_REFUSED,
+    [PATRON_KIND_FORBIDDEN] = CLI_EXIT_REFUSED,
+    [PATRON_KIND_INTERNAL] = CLI_EXIT_OTHER,
+};
+
+int cli_exit_status(int err)
+{
+    return exit_by_kind[patron_err_kind(err)];
+}
+
+int cli_fail(struct cli *c, int err, const char *what)
+{
+    char message[512];
+    const char *detail = c->store ? patron_store_detail(c->store) : "";
+    if (detail[0])
+        snprintf(message, sizeof message, "%s%s%s: %s", what ? what : "", what ? ": " : "",
+                 patron_strerror(err), detail);
+    else
+        snprintf(message, sizeof message, "%s%s%s", what ? what : "", what ? ": " : "",
+                 patron_strerror(err));
+    if (c->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", message);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    }
+    fprintf(stderr, "patron: %s.\n", message);
+    return cli_exit_status(err);
+}
+
+int cli_emit(struct cli *c, json_t *obj, const char *human)
+{
+    if (c->json) {
+        json_dumpf(obj, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+    } else if (human) {
+        fputs(human, stdout);
+    }
+    json_decref(obj);
+    return CLI_EXIT_OK;
+}
+
+static void make_parent_dir(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = '\0';
+    mkdir(dir, 0750);
+}
+
+int cli_open_store(struct cli *c)
+{
+    if (c->store)
+        return 0;
+    make_parent_dir(c->db_path);
+    int err = patron_store_open(c->db_path, &c->store);
+    if (err != 0) {
+        fprintf(stderr, "patron: cannot open %s: %s.\n", c->db_path, patron_strerror(err));
+        return cli_exit_status(err);
+    }
+    if (c->has_now)
+        patron_store_set_fixed_time(c->store, c->now);
+    return 0;
+}
+
+int cli_parse_time(const char *text, int64_t *out)
+{
+    struct tm tm = {0};
+    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end) {
+        memset(&tm, 0, sizeof tm);
+        end = strptime(text, "%Y-%m-%d", &tm);
+    }
+    if (!end || (*end != '\0' && strcmp(end, "Z") != 0))
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+void cli_format_time(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void cli_format_date(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, len, "%Y-%m-%d", &tm);
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* What the `patron` program's commands share: the global options, the opened store, argument
+ * taking, and the one place that turns a result or an error into output and an exit status.
+ * The program uses libpatron through its public headers only. */
+#ifndef PATRON_CLI_H
+#define PATRON_CLI_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "patron/patron.h"
+
+/* Exit statuses of the contract. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_OTHER = 1,
+    CLI_EXIT_REFUSED = 2,
+    CLI_EXIT_NOTFOUND = 3,
+    CLI_EXIT_INVALID = 4,
+    CLI_EXIT_DEVICE = 5,
+    CLI_EXIT_USAGE = 64,
+};
+
+struct cli_args {
+    int argc;
+    char **argv; /* what is left to take; taken entries are removed */
+};
+
+struct cli {
+    const char *db_path;
+    const char *home;
+    const char *printer_spec;
+    const char *listen;
+    const char *tls_cert;
+    const char *tls_key;
+    int json;
+    int has_now;
+    int64_t now;
+    patron_store *store;
+};
+
+/* Option taking. cli_take removes "--name VALUE" (or "--name=VALUE") and returns VALUE, or NULL
+ * when absent; cli_flag removes "--name" and returns 1 when it was there. */
+const char *cli_take(struct cli_args *a, const char *name);
+int cli_flag(struct cli_args *a, const char *name);
+/* Removes and returns the next positional argument, or NULL. */
+const char *cli_positional(struct cli_args *a);
+/* Returns CLI_EXIT_USAGE after printing `usage` when anything is left untaken, else 0. */
+int cli_no_leftovers(struct cli *c, const struct cli_args *a, const char *usage);
+
+/* Parses an integer within [min, max]; returns 0 or -1. */
+int cli_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);
+
+/* Opens the store (once), pins the clock when --now was given. Returns 0 or an exit status
+ * (the error already printed). */
+int cli_open_store(struct cli *c);
+
+/* Prints an error per the contract (one sentence on stderr, or the JSON object with --json) and
+ * returns the exit status for `err`. The store's detail, when set, is added to the sentence. */
+int cli_fail(struct cli *c, int err, const char *what);
+
+/* Prints a usage error and returns CLI_EXIT_USAGE. */
+int cli_usage(struct cli *c, const char *usage);
+
+/* Prints a result: the JSON object with --json (the reference is stolen), else the human text.
+ * Returns CLI_EXIT_OK. */
+int cli_emit(struct cli *c, json_t *obj, const char *human);
+
+/* The exit status of a PATRON_* code. */
+int cli_exit_status(int err);
+
+/* ISO 8601 (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) <-> Unix seconds, UTC. */
+int cli_parse_time(const char *text, int64_t *out);
+void cli_format_time(int64_t t, char *buf, size_t len);
+void cli_format_date(int64_t t, char *buf, size_t len);
+
+/* One function per top-level command. argv excludes the command name. */
+typedef int (*cli_command_fn)(struct cli *c, struct cli_args *a);
+int cli_cmd_init(struct cli *c, struct cli_args *a);
+int cli_cmd_member(struct cli *c, struct cli_args *a);
+int cli_cmd_card(struct cli *c, struct cli_args *a);
+int cli_cmd_scan(struct cli *c, struct cli_args *a);
+int cli_cmd_sale(struct cli *c, struct cli_args *a);
+int cli_cmd_refund(struct cli *c, struct cli_args *a);
+int cli_cmd_reward(struct cli *c, struct cli_args *a);
+int cli_cmd_ledger(struct cli *c, struct cli_args *a);
+int cli_cmd_program(struct cli *c, struct cli_args *a);
+int cli_cmd_demo(struct cli *c, struct cli_args *a);
+
+#endif

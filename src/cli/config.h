@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Machine settings of the `patron` program (paths, printer, listen address, TLS files): one
+ * table, each setting taken from its flag, else the environment, else patron.conf, else its
+ * default. */
+#ifndef PATRON_CLI_CONFIG_H
+#define PATRON_CLI_CONFIG_H
+
+#include "cli.h"
+
+struct cli_config_flags {
+    const char *db, *home, *printer, *listen, *tls_cert, *tls_key;
+};
+
+/* Fills the settings of c. Returns 0 or an exit status (the error printed). */
+int cli_config_load(struct cli *c, const struct cli_config_flags *flags);
+void cli_config_free(struct cli *c);
+
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* The `patron` program: global options (anywhere on the line), machine settings from flags,
+ * environment and patron.conf in that order, and the table of commands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+
+struct command {
+    const char *name;
+    cli_command_fn run;
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"init", cli_cmd_init, "init [--store-id N] [--store-name S]   create the store (safe twice)"},
+    {"member", cli_cmd_member, "member enroll|show|find ...          members and their data"},
+    {"card", cli_cmd_card, "card replace CARD                    block a lost card, issue a new one"},
+    {"scan", cli_cmd_scan, "scan CARD                            what the cashier sees"},
+    {"sale", cli_cmd_sale, "sale CARD --ref R --total MINOR ...   earn points for a sale"},
+    {"refund", cli_cmd_refund, "refund --ref R [--line SKU:QTY]...    reverse a sale's points"},
+    {"reward", cli_cmd_reward, "reward add|list|redeem|retire ...     the rewards catalogue"},
+    {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
+    {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
+    {"demo", cli_cmd_demo, "demo                                 a scripted checkout on a demo store"},
+};
+
+static void print_help(FILE *f)
+{
+    fputs("usage: patron [--db PATH] [--json] [--now ISO8601] [--printer SPEC] COMMAND ...\n\n"
+          "commands:\n",
+          f);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %s\n", commands[i].summary);
+    fputs("\nexit status: 0 done, 2 refused by a rule, 3 not found, 4 invalid input, "
+          "5 printer error, 64 usage, 1 other\n",
+          f);
+}
+
+static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_flags *flags)
+{
+    const char *now;
+    flags->db = cli_take(a, "--db");
+    flags->home = cli_take(a, "--home");
+    flags->printer = cli_take(a, "--printer");
+    flags->listen = cli_take(a, "--listen");
+    flags->tls_cert = cli_take(a, "--tls-cert");
+    flags->tls_key = cli_take(a, "--tls-key");
+    c->json = cli_flag(a, "--json");
+    if ((now = cli_take(a, "--now")) != NULL) {
+        if (cli_parse_time(now, &c->now) != 0)
+            return cli_usage(c, "--now takes an ISO 8601 time, e.g. 2026-11-26T09:30:00Z");
+        c->has_now = 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = {0};
+    struct cli_args a = {argc - 1, argv + 1};
+    struct cli_config_flags flags = {0};
+    int status = take_globals(&c, &a, &flags);
+    if (status != 0)
+        return status;
+    const char *name = cli_positional(&a);
+    if (!name || strcmp(name, "help") == 0 || strcmp(name, "--help") == 0) {
+        print_help(name ? stdout : stderr);
+        return name ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    }
+    if ((status = cli_config_load(&c, &flags)) != 0)
+        return status;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            status = commands[i].run(&c, &a);
+            patron_store_close(c.store);
+            cli_config_free(&c);
+            return status;
+        }
+    }
+    fprintf(stderr, "patron: unknown command '%s'; try 'patron help'\n", name);
+    cli_config_free(&c);
+    return CLI_EXIT_USAGE;
+}

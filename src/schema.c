@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* The database schema as an ordered list of migrations. `PRAGMA user_version` records how many
+ * have been applied; opening a database applies the missing ones in one transaction each, and
+ * refuses a database written by a newer Patron rather than guess at its meaning. */
+#include <stdio.h>
+
+#include "store_internal.h"
+
+/* Version 1: store settings, members and cards, the double-entry ledger with its lots,
+ * sales and refunds, rewards, and the idempotency register. Ledger entries are append-only:
+ * triggers refuse any UPDATE or DELETE on them. */
+static const char schema_v1[] =
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE rule_changes(id INTEGER PRIMARY KEY, key TEXT NOT NULL, old_value TEXT,"
+    "  new_value TEXT, changed_by TEXT NOT NULL, changed_at INTEGER NOT NULL);"
+    "CREATE TABLE categories(name TEXT PRIMARY KEY, multiplier_permille INTEGER NOT NULL"
+    "  CHECK(multiplier_permille BETWEEN 0 AND 100000));"
+    "CREATE TABLE tiers(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  threshold INTEGER NOT NULL UNIQUE CHECK(threshold >= 0),"
+    "  multiplier_permille INTEGER NOT NULL CHECK(multiplier_permille BETWEEN 0 AND 100000));"
+    "CREATE TABLE members(id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, phone TEXT,"
+    "  birthday TEXT, consent_marketing INTEGER NOT NULL DEFAULT 0, consent_at INTEGER,"
+    "  consent_source TEXT, created_at INTEGER NOT NULL,"
+    "  tier_id INTEGER NOT NULL REFERENCES tiers(id), tier_until INTEGER,"
+    "  erased_at INTEGER);"
+    "CREATE INDEX members_phone ON members(phone) WHERE phone IS NOT NULL;"
+    "CREATE TABLE cards(number TEXT PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  status TEXT NOT NULL CHECK(status IN ('active','blocked')), issued_at INTEGER NOT NULL,"
+    "  blocked_at INTEGER, replaced_by TEXT) WITHOUT ROWID;"
+    "CREATE INDEX cards_member ON cards(member_id);"
+    "CREATE TABLE accounts(id INTEGER PRIMARY KEY, name TEXT UNIQUE,"
+    "  member_id INTEGER UNIQUE REFERENCES members(id), balance INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK((name IS NULL) <> (member_id IS NULL)));"
+    "CREATE TABLE entries(id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL,"
+    "  store_seq INTEGER NOT NULL, kind TEXT NOT NULL"
+    "  CHECK(kind IN ('earn','redeem','reverse','expire','adjust')),"
+    "  debit_account INTEGER NOT NULL REFERENCES accounts(id),"
+    "  credit_account INTEGER NOT NULL REFERENCES accounts(id),"
+    "  points INTEGER NOT NULL CHECK(points > 0), member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  created_at INTEGER NOT NULL, original_entry INTEGER REFERENCES entries(id),"
+    "  sale_id INTEGER, refund_id INTEGER, redemption_id INTEGER, note TEXT, approved_by TEXT,"
+    "  UNIQUE(store_id, store_seq));"
+    "CREATE INDEX entries_member ON entries(member_id, kind, created_at);"
+    "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;"
+    "CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;"
+    "CREATE TABLE lots(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  entry_id INTEGER NOT NULL REFERENCES entries(id), points INTEGER NOT NULL,"
+    "  remaining INTEGER NOT NULL CHECK(remaining >= 0 AND remaining <= points),"
+    "  earned_at INTEGER NOT NULL, expires_at INTEGER);"
+    "CREATE INDEX lots_open ON lots(member_id, earned_at, id) WHERE remaining > 0;"
+    "CREATE INDEX lots_expiring ON lots(expires_at) WHERE remaining > 0;"
+    "CREATE TABLE sales(id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL, ref TEXT NOT NULL,"
+    "  member_id INTEGER NOT NULL REFERENCES members(id), card TEXT NOT NULL,"
+    "  total_minor INTEGER NOT NULL, currency TEXT NOT NULL, lines_minor INTEGER NOT NULL,"
+    "  weight_total INTEGER NOT NULL, points_earned INTEGER NOT NULL,"
+    "  tier_multiplier_permille INTEGER NOT NULL, balance_after INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, UNIQUE(store_id, ref));"
+    "CREATE TABLE sale_lines(sale_id INTEGER NOT NULL REFERENCES sales(id), line_no INTEGER NOT NULL,"
+    "  sku TEXT NOT NULL, category TEXT NOT NULL, qty INTEGER NOT NULL, unit_minor INTEGER NOT NULL,"
+    "  weight_per_unit INTEGER NOT NULL, PRIMARY KEY(sale_id, line_no)) WITHOUT ROWID;"
+    "CREATE TABLE refunds(id INTEGER PRIMARY KEY, sale_id INTEGER NOT NULL REFERENCES sales(id),"
+    "  points_reversed INTEGER NOT NULL, shortfall INTEGER NOT NULL, balance_after INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE refund_lines(refund_id INTEGER NOT NULL REFERENCES refunds(id),"
+    "  sale_id INTEGER NOT NULL, line_no INTEGER NOT NULL, qty INTEGER NOT NULL CHECK(qty > 0),"
+    "  PRIMARY KEY(refund_id, line_no)) WITHOUT ROWID;"
+    "CREATE INDEX refund_lines_sale ON refund_lines(sale_id, line_no);"
+    "CREATE TABLE rewards(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  cost INTEGER NOT NULL CHECK(cost > 0),"
+    "  kind TEXT NOT NULL CHECK(kind IN ('amount','percent','item','points')),"
+    "  value INTEGER NOT NULL CHECK(value >= 0), currency TEXT NOT NULL,"
+    "  valid_days INTEGER NOT NULL CHECK(valid_days > 0), active INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE redemptions(id INTEGER PRIMARY KEY, reward_id INTEGER NOT NULL REFERENCES rewards(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id), points INTEGER NOT NULL,"
+    "  balance_after INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE idempotency(key TEXT PRIMARY KEY, op TEXT NOT NULL, request_hash BLOB NOT NULL,"
+    "  result_id INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
+
+static const char *const migrations[] = {
+    schema_v1,
+};
+
+#define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int read_user_version(patron_store *s, int *version)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return patron__db_err(s, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+static int apply_migration(patron_store *s, int index)
+{
+    char pragma[48];
+    int err = patron__tx_begin(s);
+    if (err != 0)
+        return err;
+    if ((err = patron__exec(s, migrations[index])) != 0)
+        goto out;
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", index + 1);
+    if ((err = patron__exec(s, pragma)) != 0)
+        goto out;
+    return patron__tx_commit(s);
+out:
+    patron__tx_rollback(s);
+    return err;
+}
+
+int patron__schema_migrate(patron_store *s)
+{
+    int version = 0, err;
+    if ((err = read_user_version(s, &version)) != 0)
+        return err;
+    if (version > MIGRATION_COUNT)
+        return patron__fail(s, PATRON_ESCHEMA,
+                            "database schema version %d is newer than this program's %d; "
+                            "upgrade Patron to open it",
+                            version, MIGRATION_COUNT);
+    for (int i = version; i < MIGRATION_COUNT; i++)
+        if ((err = apply_migration(s, i)) != 0)
+            return err;
+    return 0;
+}
+
+_Static_assert(MIGRATION_COUNT == PATRON_SCHEMA_VERSION,
+               "PATRON_SCHEMA_VERSION in store.h must count the migrations");

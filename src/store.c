@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* The store handle: opening the SQLite file with the durability settings the ledger relies on,
+ * the statement cache, nested transactions, the injected clock and the settings table. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "store_internal.h"
+
+static const char *const open_pragmas =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "PRAGMA foreign_keys=ON;"
+    "PRAGMA secure_delete=ON;";
+
+int patron__fail(patron_store *s, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int patron__db_err(patron_store *s, int rc)
+{
+    int primary = rc & 0xff;
+    snprintf(s->detail, sizeof s->detail, "%s", sqlite3_errmsg(s->db));
+    if (primary == SQLITE_FULL)
+        return PATRON_EFULL;
+    if (primary == SQLITE_NOMEM)
+        return PATRON_ENOMEM;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        return -EBUSY;
+    if (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY)
+        return -EIO;
+    return PATRON_EDB;
+}
+
+int patron__exec(patron_store *s, const char *sql)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
+}
+
+sqlite3_stmt *patron__stmt(patron_store *s, const char *sql)
+{
+    size_t h = ((uintptr_t)sql >> 3) % PATRON__STMT_CACHE;
+    for (size_t i = 0; i < PATRON__STMT_CACHE; i++) {
+        struct patron__stmt_slot *slot = &s->stmts[(h + i) % PATRON__STMT_CACHE];
+        if (slot->sql == sql) {
+            sqlite3_reset(slot->stmt);
+            sqlite3_clear_bindings(slot->stmt);
+            return slot->stmt;
+        }
+        if (slot->sql == NULL) {
+            if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) !=
+                SQLITE_OK) {
+                patron__db_err(s, sqlite3_errcode(s->db));
+                return NULL;
+            }
+            slot->sql = sql;
+            return slot->stmt;
+        }
+    }
+    /* Cache full: this is a programming error (more distinct statements than slots). */
+    patron__fail(s, PATRON_EDB, "statement cache is full");
+    return NULL;
+}
+
+int patron__step_done(patron_store *s, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
+
+int patron__tx_begin(patron_store *s)
+{
+    int err = patron__exec(s, s->tx_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT patron_sp");
+    if (err == 0)
+        s->tx_depth++;
+    return err;
+}
+
+int patron__tx_commit(patron_store *s)
+{
+    int err = patron__exec(s, s->tx_depth == 1 ? "COMMIT" : "RELEASE patron_sp");
+    if (err != 0) {
+        patron__tx_rollback(s);
+        return err;
+    }
+    s->tx_depth--;
+    return 0;
+}
+
+void patron__tx_rollback(patron_store *s)
+{
+    if (s->tx_depth == 0)
+        return;
+    if (s->tx_depth == 1)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    else
+        sqlite3_exec(s->db, "ROLLBACK TO patron_sp; RELEASE patron_sp", NULL, NULL, NULL);
+    s->tx_depth--;
+}
+
+int patron_store_batch_begin(patron_store *s)
+{
+    if (s->tx_depth != 0)
+        return patron__fail(s, PATRON_EINVAL, "a batch is already open on this handle");
+    return patron__tx_begin(s);
+}
+
+int patron_store_batch_commit(patron_store *s)
+{
+    if (s->tx_depth != 1)
+        return patron__fail(s, PATRON_EINVAL, "no batch is open on this handle");
+    return patron__tx_commit(s);
+}
+
+void patron_store_batch_rollback(patron_store *s)
+{
+    if (s->tx_depth == 1)
+        patron__tx_rollback(s);
+}
+
+int patron__copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        return PATRON_ETOOBIG;
+    memcpy(dst, src ? src : "", n + 1);
+    return 0;
+}
+
+int patron__random(void *buf, size_t len)
+{
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : PATRON_ECRYPTO;
+}
+
+static int64_t system_clock(void *ctx)
+{
+    (void)ctx;
+    return (int64_t)time(NULL);
+}
+
+void patron_store_set_clock(patron_store *s, patron_clock_fn fn, void *ctx)
+{
+    s->clock = fn ? fn : system_clock;
+    s->clock_ctx = ctx;
+    s->has_fixed_time = 0;
+}
+
+void patron_store_set_fixed_time(patron_store *s, int64_t unix_seconds)
+{
+    s->fixed_time = unix_seconds;
+    s->has_fixed_time = 1;
+}
+
+int64_t patron_store_now(const patron_store *s)
+{
+    return s->has_fixed_time ? s->fixed_time : s->clock(s->clock_ctx);
+}
+
+const char *patron_store_detail(const patron_store *s)
+{
+    return s->detail;
+}
+
+struct sqlite3 *patron_store_sqlite(patron_store *s)
+{
+    return s->db;
+}
+
+int patron_store_open(const char *path, patron_store **out)
+{
+    patron_store *s = calloc(1, sizeof *s);
+    int err;
+    if (!s)
+        return PATRON_ENOMEM;
+    s->clock = system_clock;
+    int rc = sqlite3_open_v2(path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        err = s->db ? patron__db_err(s, rc) : PATRON_ENOMEM;
+        goto out;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_extended_result_codes(s->db, 1);
+    if ((err = patron__exec(s, open_pragmas)) != 0)
+        goto out;
+    if ((err = patron__schema_migrate(s)) != 0)
+        goto out;
+    s->store_id = (int)patron__setting_int(s, "store_id", 0);
+    *out = s;
+    return 0;
+out:
+    patron_store_close(s);
+    return err;
+}
+
+void patron_store_close(patron_store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < PATRON__STMT_CACHE; i++)
+        sqlite3_finalize(s->stmts[i].stmt);
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+int patron__setting_get(patron_store *s, const char *key, char *buf, size_t len)
+{
+    sqlite3_stmt *st = patron__stmt(s, "SELECT value FROM settings WHERE key = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int err = rc == SQLITE_ROW    ? patron__copy(buf, len, (const char *)sqlite3_column_text(st, 0))
+              : rc == SQLITE_DONE ? PATRON_ENOTFOUND
+                                  : patron__db_err(s, rc);
+    sqlite3_reset(st);
+    return err;
+}
+
+int64_t patron__setting_int(patron_store *s, const char *key, int64_t fallback)
+{
+    char buf[32];
+    if (patron__setting_get(s, key, buf, sizeof buf) != 0)
+        return fallback;
+    return strtoll(buf, NULL, 10);
+}
+
+int patron__setting_set(patron_store *s, const char *key, const char *value, const char *who)
+{
+    static const char *const audit =
+        "INSERT INTO rule_changes(key, old_value, new_value, changed_by, changed_at) "
+        "VALUES (?1, (SELECT value FROM settings WHERE key = ?1), ?2, ?3, ?4)";
+    static const char *const upsert =
+        "INSERT INTO settings(key, value) VALUES (?1, ?2) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+    sqlite3_stmt *st = patron__stmt(s, audit);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, who ? who : "system", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, patron_store_now(s));
+    int err = patron__step_done(s, st);
+    if (err != 0)
+        return err;
+    if (!(st = patron__stmt(s, upsert)))
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    return patron__step_done(s, st);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* What the library's modules share about the store handle: its SQLite connection, the statement
+ * cache, transactions (which nest as savepoints so the counter service can batch many requests
+ * into one commit), the clock, and the detail message. Never installed. */
+#ifndef PATRON_STORE_INTERNAL_H
+#define PATRON_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patron/error.h"
+#include "patron/store.h"
+
+#define PATRON__STMT_CACHE 64
+
+struct patron__stmt_slot {
+    const char *sql; /* identity is the pointer: callers pass static strings */
+    sqlite3_stmt *stmt;
+};
+
+struct patron_store {
+    sqlite3 *db;
+    patron_clock_fn clock;
+    void *clock_ctx;
+    int64_t fixed_time;
+    int has_fixed_time;
+    int store_id;
+    int tx_depth;
+    char detail[256];
+    struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
+};
+
+/* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
+ * Returns NULL on failure (the detail says why). Do not finalize it. */
+sqlite3_stmt *patron__stmt(patron_store *s, const char *sql);
+
+/* Steps a statement that returns no rows and resets it. Returns 0 or a PATRON_* code.
+ * Statements that return rows are reset by their caller after reading, so that no cached
+ * statement holds a read snapshot open between calls. */
+int patron__step_done(patron_store *s, sqlite3_stmt *st);
+
+/* Maps a SQLite result code to a PATRON_* code and records SQLite's message as the detail. */
+int patron__db_err(patron_store *s, int rc);
+
+/* Runs SQL with no rows (DDL, PRAGMA). */
+int patron__exec(patron_store *s, const char *sql);
+
+/* Transactions: the outermost begin is BEGIN IMMEDIATE; inner ones are savepoints, so a request
+ * inside a batch fails alone. Every begin is paired with exactly one commit or rollback. */
+int patron__tx_begin(patron_store *s);
+int patron__tx_commit(patron_store *s);
+void patron__tx_rollback(patron_store *s);
+
+/* Sets the detail sentence of the handle; returns `err` so callers can `return set_detail(...)`. */
+int patron__fail(patron_store *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Settings (program rules and store facts) stored as text. */
+int patron__setting_get(patron_store *s, const char *key, char *buf, size_t len);
+int64_t patron__setting_int(patron_store *s, const char *key, int64_t fallback);
+int patron__setting_set(patron_store *s, const char *key, const char *value, const char *who);
+
+/* Schema migrations, applied at open. */
+int patron__schema_migrate(patron_store *s);
+
+/* Copies a bounded string; returns PATRON_ETOOBIG when it does not fit. */
+int patron__copy(char *dst, size_t cap, const char *src);
+
+/* Fills buf with random bytes from OpenSSL (RAND_bytes). */
+int patron__random(void *buf, size_t len);
+
+#endif
