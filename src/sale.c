@@ -197,7 +197,8 @@ int patron_sale_record(patron_store *s, const struct patron_sale *in, struct pat
     hash_sale(&h, &sale);
     if ((err = patron__tx_begin(s)) != 0)
         goto out;
-    if ((err = patron__idem_check(s, &h, &first)) == 0)
+    /* The rules are read again inside the transaction: a change committed a moment ago counts. */
+    if ((err = patron__idem_check(s, &h, &first)) == 0 && (err = patron_program_get(s, &p)) == 0)
         err = first ? patron__sale_result(s, first, &r) : record(s, &sale, &p, &r);
     if (err == 0 && !first)
         err = patron__idem_record(s, &h, r.sale_id);

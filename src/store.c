@@ -246,6 +246,10 @@ int patron__setting_set(patron_store *s, const char *key, const char *value, con
     static const char *const upsert =
         "INSERT INTO settings(key, value) VALUES (?1, ?2) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+    /* Every change bumps rules_version, so handles that cache the rules know to read them again. */
+    static const char *const bump =
+        "INSERT INTO settings(key, value) VALUES ('rules_version', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1";
     sqlite3_stmt *st = patron__stmt(s, audit);
     if (!st)
         return PATRON_EDB;
@@ -260,5 +264,7 @@ int patron__setting_set(patron_store *s, const char *key, const char *value, con
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    if ((err = patron__step_done(s, st)) != 0 || !(st = patron__stmt(s, bump)))
+        return err ? err : PATRON_EDB;
     return patron__step_done(s, st);
 }
