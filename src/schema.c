@@ -79,8 +79,29 @@ static const char schema_v1[] =
     "CREATE TABLE idempotency(key TEXT PRIMARY KEY, op TEXT NOT NULL, request_hash BLOB NOT NULL,"
     "  result_id INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
 
+/* Privacy (consent history and the erasure log). Numbered 6 in the plan of migrations (after
+ * vouchers, the counter service, printing and offers); it follows whatever main holds last.
+ * The consent history starts at enrolment through a trigger, so every way a member is created
+ * records their first answer; later changes are written by patron_member_consent() with who
+ * made them. The erasure log names the member by id only: it must hold no personal data.
+ * IF NOT EXISTS keeps the step harmless if it is renumbered after a merge. */
+static const char schema_privacy[] =
+    "CREATE TABLE IF NOT EXISTS consent_changes(id INTEGER PRIMARY KEY,"
+    "  member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  marketing INTEGER NOT NULL CHECK(marketing IN (0, 1)), source TEXT,"
+    "  changed_at INTEGER NOT NULL, changed_by TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS consent_changes_member ON consent_changes(member_id, id);"
+    "CREATE TRIGGER IF NOT EXISTS members_consent_at_enrolment AFTER INSERT ON members"
+    "  BEGIN INSERT INTO consent_changes(member_id, marketing, source, changed_at, changed_by)"
+    "  VALUES (NEW.id, NEW.consent_marketing, NEW.consent_source,"
+    "  COALESCE(NEW.consent_at, NEW.created_at), 'enrolment'); END;"
+    "CREATE TABLE IF NOT EXISTS erasures(id INTEGER PRIMARY KEY,"
+    "  member_id INTEGER NOT NULL UNIQUE REFERENCES members(id),"
+    "  erased_at INTEGER NOT NULL, erased_by TEXT NOT NULL, cards_blocked INTEGER NOT NULL);";
+
 static const char *const migrations[] = {
     schema_v1,
+    schema_privacy,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
