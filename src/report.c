@@ -51,7 +51,7 @@ out:
 int patron_report_liability(patron_store *s, struct patron_report_table **out)
 {
     static const char *const cols[] = {"points", "value", "currency", "members_with_points",
-                                       "owed_points", "point_value_minor_per_100", NULL};
+                                       "owed_points", "value_per_100_points", NULL};
     struct patron_report_table *t = NULL;
     struct patron_program p;
     int opened, err = patron__read_begin(s, &opened);

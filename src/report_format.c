@@ -40,6 +40,13 @@ static void cell_text(const struct patron_cell *c, int percent, char *buf, size_
         else
             snprintf(buf, len, "%s%" PRId64 ".%06" PRId64, sign, v / 1000000, v % 1000000);
         break;
+    case PATRON_CELL_DECIMAL:
+        if (percent) /* two places are enough to read; CSV and JSON keep all six */
+            snprintf(buf, len, "%s%" PRId64 ".%02" PRId64, sign, (v + 5000) / 1000000,
+                     (v + 5000) / 10000 % 100);
+        else
+            snprintf(buf, len, "%s%" PRId64 ".%06" PRId64, sign, v / 1000000, v % 1000000);
+        break;
     case PATRON_CELL_TEXT:
         snprintf(buf, len, "%s", c->text);
         break;
@@ -63,15 +70,18 @@ static int write_text(const struct patron_report_table *t, FILE *f)
     fprintf(f, "%s%s%s%s\n", t->title, t->currency[0] ? " (money in minor units of " : "",
             t->currency, t->currency[0] ? ")" : "");
     for (size_t c = 0; c < t->n_cols; c++)
-        fprintf(f, "%s%-*s", c ? "  " : "", (int)width[c], t->cols[c]);
+        fprintf(f, "%s%-*s", c ? "  " : "", c + 1 < t->n_cols ? (int)width[c] : 0, t->cols[c]);
     fputc('\n', f);
     for (size_t r = 0; r < t->n_rows; r++) {
         for (size_t c = 0; c < t->n_cols; c++) {
             const struct patron_cell *cell = patron_report_cell(t, r, c);
             cell_text(cell, 1, buf, sizeof buf);
             /* Numbers right-aligned, text left-aligned. */
-            fprintf(f, cell->kind == PATRON_CELL_TEXT ? "%s%-*s" : "%s%*s", c ? "  " : "",
-                    (int)width[c], buf);
+            int last = c + 1 == t->n_cols, pad = (int)width[c];
+            if (cell->kind == PATRON_CELL_TEXT)
+                fprintf(f, "%s%-*s", c ? "  " : "", last ? 0 : pad, buf);
+            else
+                fprintf(f, "%s%*s", c ? "  " : "", pad, buf);
         }
         fputc('\n', f);
     }
@@ -109,6 +119,7 @@ static json_t *cell_json(const struct patron_cell *c)
     case PATRON_CELL_INT:
         return json_integer((json_int_t)c->i);
     case PATRON_CELL_RATIO:
+    case PATRON_CELL_DECIMAL:
         return json_real((double)c->i / 1e6);
     case PATRON_CELL_TEXT:
         return json_string(c->text);

@@ -30,9 +30,11 @@ int patron__table_add_col(struct patron_report_table *t, const char *name);
 /* Appends a row of NULL cells; *row receives its index. PATRON_ETOOBIG past the maximum. */
 int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row);
 void patron__table_int(struct patron_report_table *t, size_t row, size_t col, int64_t v);
-/* num / den in millionths, 0 when den is 0. */
+/* num / den in millionths, 0 when den is 0: a share (ratio) or an average (decimal). */
 void patron__table_ratio(struct patron_report_table *t, size_t row, size_t col, int64_t num,
                          int64_t den);
+void patron__table_decimal(struct patron_report_table *t, size_t row, size_t col, int64_t num,
+                           int64_t den);
 int patron__table_text(struct patron_report_table *t, size_t row, size_t col, const char *v);
 
 /* The period of the options, checked: default the last 12 calendar months up to now. */

@@ -110,7 +110,7 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
         patron__table_int(t, row, 1, n);
         patron__table_ratio(t, row, 2, n, (int64_t)sc->n);
         patron__table_int(t, row, 3, n ? sum[g].recency / n / PATRON__DAY : 0);
-        patron__table_ratio(t, row, 4, sum[g].frequency, n);
+        patron__table_decimal(t, row, 4, sum[g].frequency, n);
         patron__table_int(t, row, 5, n ? sum[g].monetary / n : 0);
     }
     return err;
@@ -133,6 +133,9 @@ static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *
     patron__facts_cleanup(&f);
     t->chart = PATRON_CHART_BARS;
     t->chart_col = 1;
+    struct patron_program p;
+    if (err == 0 && (err = patron_program_get(s, &p)) == 0)
+        memcpy(t->currency, p.currency, sizeof t->currency);
     return err;
 }
 

@@ -81,8 +81,12 @@ int patron__table_new(patron_store *s, const char *name, const char *title,
         return patron__fail(s, PATRON_ENOMEM, "no memory for the %s report", name);
     patron__copy(t->name, sizeof t->name, name);
     patron__copy(t->title, sizeof t->title, title);
-    for (size_t i = 0; cols && cols[i]; i++)
-        patron__table_add_col(t, cols[i]);
+    for (size_t i = 0; cols && cols[i]; i++) {
+        if (patron__table_add_col(t, cols[i]) != 0) {
+            free(t);
+            return patron__fail(s, PATRON_ETOOBIG, "column '%s' of the %s report", cols[i], name);
+        }
+    }
     *out = t;
     return 0;
 }
@@ -122,12 +126,24 @@ void patron__table_int(struct patron_report_table *t, size_t row, size_t col, in
     t->cells[row * t->n_cols + col] = (struct patron_cell){.kind = PATRON_CELL_INT, .i = v};
 }
 
+/* Rounded to the nearest millionth; long double keeps 64-bit sums exact enough. */
+static int64_t millionths(int64_t num, int64_t den)
+{
+    return den == 0 ? 0 : (int64_t)((long double)num * 1000000.0L / (long double)den + 0.5L);
+}
+
 void patron__table_ratio(struct patron_report_table *t, size_t row, size_t col, int64_t num,
                          int64_t den)
 {
-    /* Rounded to the nearest millionth; long double keeps 64-bit sums exact enough. */
-    int64_t v = den == 0 ? 0 : (int64_t)((long double)num * 1000000.0L / (long double)den + 0.5L);
-    t->cells[row * t->n_cols + col] = (struct patron_cell){.kind = PATRON_CELL_RATIO, .i = v};
+    t->cells[row * t->n_cols + col] =
+        (struct patron_cell){.kind = PATRON_CELL_RATIO, .i = millionths(num, den)};
+}
+
+void patron__table_decimal(struct patron_report_table *t, size_t row, size_t col, int64_t num,
+                           int64_t den)
+{
+    t->cells[row * t->n_cols + col] =
+        (struct patron_cell){.kind = PATRON_CELL_DECIMAL, .i = millionths(num, den)};
 }
 
 int patron__table_text(struct patron_report_table *t, size_t row, size_t col, const char *v)

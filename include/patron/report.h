@@ -57,7 +57,8 @@ extern "C" {
 enum patron_cell_kind {
     PATRON_CELL_NULL = 0, /* no value (a month still to come) */
     PATRON_CELL_INT,      /* .i */
-    PATRON_CELL_RATIO,    /* .i millionths: 250000 is 0.25 */
+    PATRON_CELL_RATIO,    /* .i millionths of a share: 250000 is 0.25, shown as 25.0% */
+    PATRON_CELL_DECIMAL,  /* .i millionths of a quantity (an average): 2500000 is 2.5 */
     PATRON_CELL_TEXT,     /* .text, owned by the table */
 };
 

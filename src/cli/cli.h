@@ -88,5 +88,8 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a);
 int cli_cmd_reward(struct cli *c, struct cli_args *a);
 int cli_cmd_ledger(struct cli *c, struct cli_args *a);
 int cli_cmd_program(struct cli *c, struct cli_args *a);
+int cli_cmd_report(struct cli *c, struct cli_args *a);
+/* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
+int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);
 
 #endif

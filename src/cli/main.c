@@ -16,7 +16,8 @@ struct command {
 
 static const struct command commands[] = {
     {"init", cli_cmd_init, "init [--store-id N] [--store-name S]   create the store (safe twice)"},
-    {"member", cli_cmd_member, "member enroll|show|find ...          members and their data"},
+    {"member", cli_cmd_member_privacy,
+     "member enroll|show|find|consent|export|erase|export-segment ...   members and their data"},
     {"card", cli_cmd_card, "card replace CARD                    block a lost card, issue a new one"},
     {"scan", cli_cmd_scan, "scan CARD                            what the cashier sees"},
     {"sale", cli_cmd_sale, "sale CARD --ref R --total MINOR ...   earn points for a sale"},
@@ -24,6 +25,7 @@ static const struct command commands[] = {
     {"reward", cli_cmd_reward, "reward add|list|redeem|retire ...     the rewards catalogue"},
     {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
+    {"report", cli_cmd_report, "report [NAME] [--csv] [--svg FILE] ...  liability, retention, churn..."},
 };
 
 static void print_help(FILE *f)
