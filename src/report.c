@@ -77,9 +77,12 @@ static int expiring_scan(patron_store *s, int64_t now_month, int months, int64_t
                          int64_t *lots)
 {
     sqlite3_stmt *st;
-    int rc, err = patron__prepare(
-        s, "SELECT expires_at, remaining FROM lots WHERE remaining > 0 AND expires_at IS NOT NULL",
-        &st);
+    /* NOT INDEXED: through the partial index lots_open every row costs a look-up in the table,
+     * four times a plain pass, and most lots of a living program are open. */
+    int rc, err = patron__prepare(s,
+                                  "SELECT expires_at, remaining FROM lots NOT INDEXED"
+                                  " WHERE remaining > 0 AND expires_at IS NOT NULL",
+                                  &st);
     if (err != 0)
         return err;
     /* Lots come in earning order, so the month of the last row is often right again. */

@@ -35,21 +35,34 @@ int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st)
     return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
 }
 
+/* Calendar arithmetic without libc: gmtime and timegm cost a microsecond a row, which is seconds
+ * over the ledger. These are H. Hinnant's days-from-civil algorithms (proleptic Gregorian). */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = floor_div(y, 400), yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
 int64_t patron__month_of(int64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    return (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon;
+    int64_t z = floor_div(t, 86400) + 719468, era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    return (yoe + era * 400 + (m <= 2)) * 12 + (m - 1);
 }
 
 int64_t patron__month_start(int64_t month)
 {
-    struct tm tm = {0};
-    tm.tm_year = (int)(month / 12) - 1900;
-    tm.tm_mon = (int)(month % 12);
-    tm.tm_mday = 1;
-    return (int64_t)timegm(&tm);
+    return days_from_civil(floor_div(month, 12), month - floor_div(month, 12) * 12 + 1, 1) * 86400;
 }
 
 void patron__month_label(int64_t month, char buf[8])

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "report_internal.h"
 #include "testutil.h"
 
 static int64_t day(int y, int m, int d)
@@ -342,6 +343,21 @@ static void csv_fields_are_quoted_per_rfc4180(void **state)
     free(buf);
 }
 
+/* The reports' own calendar arithmetic agrees with gmtime and timegm, 1901 to 2200. */
+static void months_agree_with_the_c_library(void **state)
+{
+    (void)state;
+    for (int64_t t = INT64_C(-2145916800); t < INT64_C(7258118400); t += 3600 * 37 + 17) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        int64_t m = patron__month_of(t);
+        assert_int_equal(m, (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon);
+        struct tm first = {.tm_year = tm.tm_year, .tm_mon = tm.tm_mon, .tm_mday = 1};
+        assert_int_equal(patron__month_start(m), (int64_t)timegm(&first));
+    }
+}
+
 static void bad_names_and_options_are_refused(void **state)
 {
     struct world *w = *state;
@@ -398,6 +414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(churn_lists_the_planted_lapsed_members, setup, teardown),
         cmocka_unit_test_setup_teardown(formats_csv_and_svg, setup, teardown),
         cmocka_unit_test(csv_fields_are_quoted_per_rfc4180),
+        cmocka_unit_test(months_agree_with_the_c_library),
         cmocka_unit_test_setup_teardown(bad_names_and_options_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_prints_reports, setup, teardown),
     };
