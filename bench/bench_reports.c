@@ -253,8 +253,8 @@ int main(int argc, char **argv)
             die(patron_report_names[i], patron_strerror(err));
         printf("report %-10s %6.2f s  %5.2fx the raw pass  %zu rows  (goal < 10 s)\n",
                patron_report_names[i], took, took / ceiling, t->n_rows);
-        n += snprintf(json + n, sizeof json - (size_t)n, ", \"%s_s\": %.3f",
-                      patron_report_names[i], took);
+        n += snprintf(json + n, sizeof json - (size_t)n, ", \"%s_s\": %.3f", patron_report_names[i],
+                      took);
         worst = took > worst ? took : worst;
         patron_report_free(t);
     }

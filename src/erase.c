@@ -31,17 +31,20 @@ static int erase_rows(patron_store *s, int64_t member_id, const char *who)
     int64_t blocked = 0;
     int err;
     /* The withdrawal goes into the history first, while the row still says consent was given. */
-    if ((err = run(s, "INSERT INTO consent_changes(member_id, marketing, source, changed_at,"
-                      " changed_by) SELECT id, 0, 'erasure', ?2, ?3 FROM members"
-                      " WHERE id = ?1 AND consent_marketing = 1",
+    if ((err = run(s,
+                   "INSERT INTO consent_changes(member_id, marketing, source, changed_at,"
+                   " changed_by) SELECT id, 0, 'erasure', ?2, ?3 FROM members"
+                   " WHERE id = ?1 AND consent_marketing = 1",
                    member_id, who, NULL)) != 0)
         return err;
-    if ((err = run(s, "UPDATE members SET name = 'erased', email = NULL, phone = NULL,"
-                      " birthday = NULL, consent_marketing = 0, consent_source = NULL,"
-                      " erased_at = ?2 WHERE id = ?1",
+    if ((err = run(s,
+                   "UPDATE members SET name = 'erased', email = NULL, phone = NULL,"
+                   " birthday = NULL, consent_marketing = 0, consent_source = NULL,"
+                   " erased_at = ?2 WHERE id = ?1",
                    member_id, NULL, NULL)) != 0 ||
-        (err = run(s, "UPDATE cards SET status = 'blocked', blocked_at = ?2"
-                      " WHERE member_id = ?1 AND status = 'active'",
+        (err = run(s,
+                   "UPDATE cards SET status = 'blocked', blocked_at = ?2"
+                   " WHERE member_id = ?1 AND status = 'active'",
                    member_id, NULL, &blocked)) != 0)
         return err;
     sqlite3_stmt *st;

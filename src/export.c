@@ -10,6 +10,7 @@
 
 #include "member_internal.h"
 #include "privacy_internal.h"
+#include "report_internal.h"
 
 struct exporter {
     patron_store *s;
@@ -103,9 +104,10 @@ static int export_table(struct exporter *x, const char *table, int by_member)
     if (by_member)
         snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" WHERE member_id = ?1", quoted);
     else
-        snprintf(sql, sizeof sql,
-                 "SELECT * FROM \"%s\" WHERE sale_id IN (SELECT id FROM sales WHERE member_id = ?1)",
-                 quoted);
+        snprintf(
+            sql, sizeof sql,
+            "SELECT * FROM \"%s\" WHERE sale_id IN (SELECT id FROM sales WHERE member_id = ?1)",
+            quoted);
     json_t *rows = json_array();
     if (!rows || json_object_set_new(x->root, table, rows) != 0)
         return patron__fail(x->s, PATRON_ENOMEM, "no memory for the export");
@@ -125,8 +127,7 @@ static int export_all(struct exporter *x)
     if ((rc = sqlite3_prepare_v2(x->s->db, tables_sql, -1, &st, NULL)) != SQLITE_OK)
         return patron__db_err(x->s, rc);
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        err = export_table(x, (const char *)sqlite3_column_text(st, 0),
-                           sqlite3_column_int(st, 1));
+        err = export_table(x, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
     if (err == 0 && rc != SQLITE_DONE)
         err = patron__db_err(x->s, rc);
     sqlite3_finalize(st);
@@ -138,8 +139,9 @@ int patron_member_export(patron_store *s, const char *card, char **json)
     struct patron__member_row m;
     struct exporter x = {s, 0, 0, json_object()};
     char *text = NULL;
-    int err = x.root ? 0 : PATRON_ENOMEM;
-    if (err != 0 || (err = patron__tx_begin(s)) != 0) /* one consistent snapshot */
+    int opened = 0, err = x.root ? 0 : PATRON_ENOMEM;
+    /* One consistent snapshot, without the write lock: checkouts go on meanwhile. */
+    if (err != 0 || (err = patron__read_begin(s, &opened)) != 0)
         goto out;
     if ((err = patron__member_for_card(s, card, 0, &m)) == 0) {
         x.member_id = m.member_id;
@@ -147,7 +149,7 @@ int patron_member_export(patron_store *s, const char *card, char **json)
         json_object_set_new(x.root, "exported_at", json_integer(patron_store_now(s)));
         err = export_all(&x);
     }
-    patron__tx_rollback(s);
+    patron__read_end(s, opened);
     if (err == 0 && !(text = json_dumps(x.root, JSON_COMPACT | JSON_PRESERVE_ORDER)))
         err = patron__fail(s, PATRON_ENOMEM, "no memory for the export");
     if (err == 0)

@@ -50,16 +50,17 @@ out:
 
 int patron_report_liability(patron_store *s, struct patron_report_table **out)
 {
-    static const char *const cols[] = {"points", "value", "currency", "members_with_points",
-                                       "owed_points", "value_per_100_points", NULL};
+    static const char *const cols[] = {
+        "points", "value", "currency", "members_with_points", "owed_points", "value_per_100_points",
+        NULL};
     struct patron_report_table *t = NULL;
     struct patron_program p;
     int opened, err = patron__read_begin(s, &opened);
     if (err != 0)
         return err;
     if ((err = patron_program_get(s, &p)) != 0 ||
-        (err = patron__table_new(s, "liability", "Outstanding points and their value", cols,
-                                 &t)) != 0 ||
+        (err = patron__table_new(s, "liability", "Outstanding points and their value", cols, &t)) !=
+            0 ||
         (err = liability_row(s, t, &p)) != 0)
         goto out;
     memcpy(t->currency, p.currency, sizeof t->currency);
@@ -206,8 +207,7 @@ static int redemption_scan(patron_store *s, int64_t from, int64_t to, int64_t fi
     return err;
 }
 
-static int redemption_rows(patron_store *s, struct patron_report_table *t, int64_t from,
-                           int64_t to)
+static int redemption_rows(patron_store *s, struct patron_report_table *t, int64_t from, int64_t to)
 {
     struct flows *f = calloc(1, sizeof *f);
     int64_t first = patron__month_of(from), last = patron__month_of(to - 1), sum[2] = {0, 0};
@@ -246,8 +246,8 @@ int patron_report_redemption(patron_store *s, const struct patron_report_options
     int opened, err = patron__report_period(s, o, &from, &to);
     if (err != 0 || (err = patron__read_begin(s, &opened)) != 0)
         return err;
-    if ((err = patron__table_new(s, "redemption", "Points redeemed per point issued", cols,
-                                 &t)) != 0 ||
+    if ((err = patron__table_new(s, "redemption", "Points redeemed per point issued", cols, &t)) !=
+            0 ||
         (err = redemption_rows(s, t, from, to)) != 0)
         goto out;
     t->chart = PATRON_CHART_LINE;

@@ -23,8 +23,8 @@ void patron__month_label(int64_t month, char buf[8]);
 void patron__date_label(int64_t t, char buf[11]);
 
 /* A table with the given columns (a NULL-terminated list) and no rows. */
-int patron__table_new(patron_store *s, const char *name, const char *title,
-                      const char *const *cols, struct patron_report_table **out);
+int patron__table_new(patron_store *s, const char *name, const char *title, const char *const *cols,
+                      struct patron_report_table **out);
 /* Adds a column (before any row). */
 int patron__table_add_col(struct patron_report_table *t, const char *name);
 /* Appends a row of NULL cells; *row receives its index. PATRON_ETOOBIG past the maximum. */
@@ -41,8 +41,7 @@ int patron__table_text(struct patron_report_table *t, size_t row, size_t col, co
 int patron__report_period(patron_store *s, const struct patron_report_options *o, int64_t *from,
                           int64_t *to);
 
-typedef int (*patron__report_fill)(patron_store *s, struct patron_report_table *t,
-                                   const void *arg);
+typedef int (*patron__report_fill)(patron_store *s, struct patron_report_table *t, const void *arg);
 
 /* Runs `fill` on a fresh table with `cols` inside a read snapshot; on success hands the table
  * over in *out, else frees it. */
@@ -59,7 +58,7 @@ struct patron__fact {
     int64_t spend;                 /* sum of total_minor */
     uint64_t months;               /* bit k: a sale in the k-th month after enrolment, k < 64 */
     int32_t sales;
-    int32_t cohort;                /* month of enrolment, as patron__month_of() */
+    int32_t cohort; /* month of enrolment, as patron__month_of() */
     uint8_t present, erased, consent;
 };
 

@@ -50,8 +50,10 @@ static int repeat_fill(patron_store *s, struct patron_report_table *t, const voi
                             PATRON_REPORT_MAX_MEMBERS);
     if (!(count = calloc((size_t)max_id + 1, 1)))
         return PATRON_ENOMEM;
-    if ((err = patron__prepare(s, "SELECT member_id FROM sales WHERE created_at >= ?1"
-                                  " AND created_at < ?2", &st)) != 0)
+    if ((err = patron__prepare(s,
+                               "SELECT member_id FROM sales WHERE created_at >= ?1"
+                               " AND created_at < ?2",
+                               &st)) != 0)
         goto out;
     sqlite3_bind_int64(st, 1, p->from);
     sqlite3_bind_int64(st, 2, p->to);
@@ -88,7 +90,8 @@ int patron_report_repeat(patron_store *s, const struct patron_report_options *o,
     int err = patron__report_period(s, o, &p.from, &p.to);
     if (err != 0)
         return err;
-    return patron__report_build(s, "repeat", "Members who bought again", cols, repeat_fill, &p, out);
+    return patron__report_build(s, "repeat", "Members who bought again", cols, repeat_fill, &p,
+                                out);
 }
 
 struct retention_args {
@@ -155,12 +158,12 @@ int patron_report_retention(patron_store *s, const struct patron_report_options 
 {
     static const char *const cols[] = {"cohort", "members", NULL};
     struct retention_args a = {o && o->cohorts ? o->cohorts : 12, o && o->months ? o->months : 12};
-    if (a.cohorts < 1 || a.cohorts > MAX_COHORTS || a.months < 1 ||
-        a.months > MAX_RETENTION_MONTHS)
+    if (a.cohorts < 1 || a.cohorts > MAX_COHORTS || a.months < 1 || a.months > MAX_RETENTION_MONTHS)
         return patron__fail(s, PATRON_EINVAL, "cohorts must be 1 to %d and months 1 to %d",
                             MAX_COHORTS, MAX_RETENTION_MONTHS);
-    return patron__report_build(s, "retention", "Share of each enrolment month's members buying k months on",
-                 cols, retention_fill, &a, out);
+    return patron__report_build(s, "retention",
+                                "Share of each enrolment month's members buying k months on", cols,
+                                retention_fill, &a, out);
 }
 
 static int clv_fill(patron_store *s, struct patron_report_table *t, const void *arg)
@@ -198,9 +201,9 @@ static int clv_fill(patron_store *s, struct patron_report_table *t, const void *
 
 int patron_report_clv(patron_store *s, struct patron_report_table **out)
 {
-    static const char *const cols[] = {"members", "buyers", "spend", "clv", "clv_per_buyer",
-                                       "avg_tenure_days", "currency", NULL};
-    return patron__report_build(s, "clv", "Customer lifetime value so far (average spend per member)", cols,
-                 clv_fill, NULL, out);
+    static const char *const cols[] = {"members",       "buyers",          "spend",    "clv",
+                                       "clv_per_buyer", "avg_tenure_days", "currency", NULL};
+    return patron__report_build(s, "clv",
+                                "Customer lifetime value so far (average spend per member)", cols,
+                                clv_fill, NULL, out);
 }
-

@@ -141,7 +141,7 @@ static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *
 
 int patron_report_rfm(patron_store *s, struct patron_report_table **out)
 {
-    static const char *const cols[] = {"segment", "members", "share", "avg_recency_days",
+    static const char *const cols[] = {"segment",   "members",   "share", "avg_recency_days",
                                        "avg_sales", "avg_spend", NULL};
     return patron__report_build(s, "rfm", "RFM segments (recency, frequency, monetary)", cols,
                                 rfm_fill, NULL, out);
@@ -178,8 +178,8 @@ static int collect_lapsed(patron_store *s, const struct patron__facts *f, int64_
         if (now - m->last_sale <= 2 * gap)
             continue;
         if (n == cap) {
-            struct lapsed *grown = n >= PATRON_REPORT_MAX_ROWS ? NULL
-                                                               : realloc(list, 2 * cap * sizeof *list);
+            struct lapsed *grown =
+                n >= PATRON_REPORT_MAX_ROWS ? NULL : realloc(list, 2 * cap * sizeof *list);
             if (!grown) {
                 free(list);
                 return patron__fail(s, n >= PATRON_REPORT_MAX_ROWS ? PATRON_ETOOBIG : PATRON_ENOMEM,
@@ -257,8 +257,9 @@ out:
 int patron_report_churn(patron_store *s, const struct patron_report_options *o,
                         struct patron_report_table **out)
 {
-    static const char *const cols[] = {"member_id", "card",  "last_sale", "days_since",
-                                       "usual_gap_days", "sales", "spend", "consent", NULL};
+    static const char *const cols[] = {"member_id",  "card",           "last_sale",
+                                       "days_since", "usual_gap_days", "sales",
+                                       "spend",      "consent",        NULL};
     int64_t limit = o ? o->limit : 0;
     if (limit < 0)
         return patron__fail(s, PATRON_EINVAL, "limit must be 0 (all) or more");

@@ -20,11 +20,20 @@ static void xml_text(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -59,8 +68,8 @@ static size_t charted_rows(const struct patron_report_table *t)
 
 static void axes(FILE *f, int64_t max, int ratio)
 {
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", LEFT, TOP,
-            LEFT, H - BOTTOM);
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", LEFT, TOP, LEFT,
+            H - BOTTOM);
     fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", LEFT,
             H - BOTTOM, W - RIGHT, H - BOTTOM);
     for (int i = 0; i <= 4; i++) {
@@ -101,8 +110,9 @@ static void series(FILE *f, const struct patron_report_table *t, int line)
     for (size_t r = 0; r < n; r++) {
         double h = plot * (double)value_at(t, r) / (double)max, x = LEFT + slot * (double)r;
         if (!line)
-            fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                       "fill=\"#2b6cb0\"/>\n",
+            fprintf(f,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                    "fill=\"#2b6cb0\"/>\n",
                     x + slot * 0.1, H - BOTTOM - h, slot * 0.8, h);
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", x + slot / 2,
                 H - BOTTOM + 16);
@@ -130,8 +140,9 @@ static void heatmap(FILE *f, const struct patron_report_table *t)
             const struct patron_cell *c = patron_report_cell(t, r, t->chart_col + k);
             if (c->kind != PATRON_CELL_RATIO)
                 continue;
-            fprintf(f, "<rect x=\"%zu\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#2b6cb0\" "
-                       "fill-opacity=\"%.3f\" stroke=\"white\"/>\n",
+            fprintf(f,
+                    "<rect x=\"%zu\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#2b6cb0\" "
+                    "fill-opacity=\"%.3f\" stroke=\"white\"/>\n",
                     left + cw * k, y, cw, ch, 0.08 + 0.92 * (double)c->i / 1e6);
             fprintf(f, "<text x=\"%zu\" y=\"%d\" text-anchor=\"middle\">%" PRId64 "%%</text>\n",
                     left + cw * k + cw / 2, y + 15, (c->i + 5000) / 10000);

@@ -86,8 +86,8 @@ void patron__date_label(int64_t t, char buf[11])
     strftime(buf, 11, "%Y-%m-%d", &tm);
 }
 
-int patron__table_new(patron_store *s, const char *name, const char *title,
-                      const char *const *cols, struct patron_report_table **out)
+int patron__table_new(patron_store *s, const char *name, const char *title, const char *const *cols,
+                      struct patron_report_table **out)
 {
     struct patron_report_table *t = calloc(1, sizeof *t);
     if (!t)
@@ -213,8 +213,9 @@ static int scalar(patron_store *s, const char *sql, int64_t *out)
 static int load_members(patron_store *s, struct patron__facts *f)
 {
     sqlite3_stmt *st;
-    int rc, err = patron__prepare(
-        s, "SELECT id, created_at, consent_marketing, erased_at IS NOT NULL FROM members", &st);
+    int rc,
+        err = patron__prepare(
+            s, "SELECT id, created_at, consent_marketing, erased_at IS NOT NULL FROM members", &st);
     if (err != 0)
         return err;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -250,8 +251,9 @@ static void add_sale(struct patron__fact *m, int64_t at, int64_t total)
 static int load_sales(patron_store *s, int64_t until, struct patron__facts *f)
 {
     sqlite3_stmt *st;
-    int rc, err = patron__prepare(
-        s, "SELECT member_id, created_at, total_minor FROM sales WHERE created_at < ?1", &st);
+    int rc,
+        err = patron__prepare(
+            s, "SELECT member_id, created_at, total_minor FROM sales WHERE created_at < ?1", &st);
     if (err != 0)
         return err;
     sqlite3_bind_int64(st, 1, until);

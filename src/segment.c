@@ -43,7 +43,8 @@ static int write_row(FILE *out, sqlite3_stmt *st, int64_t last_sale)
     int err = 0;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0] && err == 0; i++)
         if ((err = patron_csv_field(out, fields[i])) == 0)
-            err = fputs(i + 1 < sizeof fields / sizeof fields[0] ? "," : "\r\n", out) < 0 ? -EIO : 0;
+            err =
+                fputs(i + 1 < sizeof fields / sizeof fields[0] ? "," : "\r\n", out) < 0 ? -EIO : 0;
     return err;
 }
 
@@ -58,7 +59,9 @@ static int write_segment(patron_store *s, const struct patron_segment_query *q,
     if (q->tier)
         sqlite3_bind_text(st, 1, q->tier, -1, SQLITE_STATIC);
     err = fputs("member_id,card,name,email,phone,tier,consent_at,consent_source,last_sale\r\n",
-                out) < 0 ? -EIO : 0;
+                out) < 0
+              ? -EIO
+              : 0;
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         const struct patron__fact *m = id > 0 && id < f->n ? &f->m[id] : NULL;

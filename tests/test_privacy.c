@@ -18,8 +18,11 @@ static const char *birthday = "1985-07-21";
 static void enroll_full(struct test_store *t, const char *name, const char *email,
                         const char *phone, int consent, char *card)
 {
-    struct patron_enrollment in = {.name = name, .email = email, .phone = phone,
-                                   .birthday = birthday, .consent_marketing = consent};
+    struct patron_enrollment in = {.name = name,
+                                   .email = email,
+                                   .phone = phone,
+                                   .birthday = birthday,
+                                   .consent_marketing = consent};
     struct patron_member m;
     assert_int_equal(patron_member_enroll(t->s, &in, &m), 0);
     memcpy(card, m.card, PATRON_CARD_DIGITS + 1);
@@ -28,8 +31,8 @@ static void enroll_full(struct test_store *t, const char *name, const char *emai
 static void sell(struct test_store *t, const char *card, const char *ref, int64_t total)
 {
     struct patron_sale_result r;
-    struct patron_sale in = {.card = card, .ref = ref, .total_minor = total,
-                             .idempotency_key = ref};
+    struct patron_sale in = {
+        .card = card, .ref = ref, .total_minor = total, .idempotency_key = ref};
     assert_int_equal(patron_sale_record(t->s, &in, &r), 0);
 }
 
@@ -95,8 +98,12 @@ static void export_holds_everything_about_the_member(void **state)
     enroll_full(&t, "Grace Hopper", "grace@example.org", "+1 555 0100 123", 1, card);
     enroll_full(&t, "Somebody Else", "else@example.org", NULL, 0, other);
     struct patron_sale_line lines[] = {{"BOOK", "books", 2, 1500}, {"PEN", "general", 1, 500}};
-    struct patron_sale sale = {.card = card, .ref = "R-100", .total_minor = 3500,
-                               .lines = lines, .n_lines = 2, .idempotency_key = "k1"};
+    struct patron_sale sale = {.card = card,
+                               .ref = "R-100",
+                               .total_minor = 3500,
+                               .lines = lines,
+                               .n_lines = 2,
+                               .idempotency_key = "k1"};
     struct patron_sale_result sr;
     assert_int_equal(patron_sale_record(t.s, &sale, &sr), 0);
     sell(&t, other, "R-OTHER", 9900);
@@ -109,8 +116,8 @@ static void export_holds_everything_about_the_member(void **state)
     struct patron_redeem_request rq = {.card = card, .reward_id = reward, .idempotency_key = "k3"};
     struct patron_redeem_result rd;
     assert_int_equal(patron_reward_redeem(t.s, &rq, &rd), 0);
-    struct patron_adjustment adj = {.card = card, .points = 5, .reason = "goodwill",
-                                    .manager = "Mo", .idempotency_key = "k4"};
+    struct patron_adjustment adj = {
+        .card = card, .points = 5, .reason = "goodwill", .manager = "Mo", .idempotency_key = "k4"};
     struct patron_adjust_result ar;
     assert_int_equal(patron_ledger_adjust(t.s, &adj, &ar), 0);
     assert_int_equal(patron_member_consent(t.s, card, 0, "web", "website"), 0);
@@ -196,9 +203,9 @@ static void erase_keeps_the_ledger_and_leaves_no_copy(void **state)
     sell(&t, card, "E-1", 4200);
     sell(&t, keep, "E-2", 1000);
     /* Copies in the file itself (checkpointed) and in the WAL (changes since). */
-    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), "PRAGMA wal_checkpoint(PASSIVE)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL),
+        SQLITE_OK);
     t.now += TEST_DAY;
     assert_int_equal(patron_member_consent(t.s, card, 1, "web", "website"), 0);
     sell(&t, card, "E-3", 1800);
@@ -221,7 +228,8 @@ static void erase_keeps_the_ledger_and_leaves_no_copy(void **state)
     assert_int_equal(after.consent_marketing, 0);
     assert_true(after.card_blocked);
     struct patron_sale_result r;
-    struct patron_sale in = {.card = card, .ref = "E-4", .total_minor = 100, .idempotency_key = "E-4"};
+    struct patron_sale in = {
+        .card = card, .ref = "E-4", .total_minor = 100, .idempotency_key = "E-4"};
     assert_int_equal(patron_sale_record(t.s, &in, &r), PATRON_EBLOCKED);
     assert_int_equal(count_rows(&t, "SELECT COUNT(*) FROM erasures WHERE member_id = 1 AND"
                                     " erased_by = 'admin-terminal' AND cards_blocked = 1"),
@@ -279,8 +287,10 @@ static void segment_holds_only_consenting_members(void **state)
     fclose(f);
     assert_int_equal(count, 3);
     assert_int_equal(csv_lines(csv), 4);
-    assert_memory_equal(csv, "member_id,card,name,email,phone,tier,consent_at,consent_source,"
-                             "last_sale\r\n", 71);
+    assert_memory_equal(csv,
+                        "member_id,card,name,email,phone,tier,consent_at,consent_source,"
+                        "last_sale\r\n",
+                        71);
     assert_non_null(strstr(csv, ",\"Lapsed, \"\"Lou\"\"\",lou@example.org,,Member,"));
     assert_non_null(strstr(csv, "Never Bought"));
     assert_non_null(strstr(csv, "Recent Buyer"));
@@ -318,9 +328,8 @@ static void cli_consent_export_erase_and_segment(void **state)
     sell(&t, card, "C-1", 2500);
     patron_store_close(t.s);
     t.s = NULL;
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "member",
-                                     "consent", card, "--marketing", "yes", "--source", "web",
-                                     NULL),
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "member", "consent",
+                                     card, "--marketing", "yes", "--source", "web", NULL),
                      0);
     assert_non_null(strstr(out, "\"consent_marketing\":true"));
     assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment",
@@ -328,12 +337,11 @@ static void cli_consent_export_erase_and_segment(void **state)
                      0);
     assert_int_equal(csv_lines(out), 2);
     assert_non_null(strstr(out, "Cli Person"));
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment",
-                                     "--csv", NULL),
-                     64);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "export", card,
-                                     NULL),
-                     0);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment", "--csv", NULL),
+        64);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", t.path, "member", "export", card, NULL), 0);
     json_t *root = json_loads(out, 0, NULL);
     assert_non_null(root);
     assert_int_equal(array_size(root, "sales"), 1);
@@ -342,16 +350,14 @@ static void cli_consent_export_erase_and_segment(void **state)
                                      card, "--by", "admin", NULL),
                      0);
     assert_non_null(strstr(out, "\"erased\":true"));
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "ledger",
-                                     "verify", NULL),
-                     0);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "show", card,
-                                     NULL),
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", t.path, "--json", "ledger", "verify", NULL), 0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "show", card, NULL),
                      0);
     assert_non_null(strstr(out, "erased"));
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "erase",
-                                     "2900000000018", NULL),
-                     3);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", t.path, "member", "erase", "2900000000018", NULL),
+        3);
     test_rmtree(t.dir);
 }
 

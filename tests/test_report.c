@@ -74,11 +74,11 @@ static int setup(void **state)
     sell(w, w->b[0], day(2026, 4, 20));
     sell(w, w->b[1], day(2026, 4, 20));
     sell(w, w->a[0], day(2026, 5, 20));
-    struct patron_reward_def def = {.name = "Coffee", .cost = 20, .kind = PATRON_VALUE_ITEM,
-                                    .value = 1};
+    struct patron_reward_def def = {
+        .name = "Coffee", .cost = 20, .kind = PATRON_VALUE_ITEM, .value = 1};
     assert_int_equal(patron_reward_add(w->t.s, &def, &reward), 0);
-    struct patron_redeem_request rq = {.card = w->a[0], .reward_id = reward,
-                                       .idempotency_key = "redeem-1"};
+    struct patron_redeem_request rq = {
+        .card = w->a[0], .reward_id = reward, .idempotency_key = "redeem-1"};
     assert_int_equal(patron_reward_redeem(w->t.s, &rq, &rr), 0);
     sell(w, w->a[0], day(2026, 6, 10));
     w->t.now = day(2026, 6, 15);
@@ -153,10 +153,9 @@ static void expiring_buckets_points_by_month(void **state)
     static const struct {
         const char *month;
         int64_t points;
-    } want[] = {{"2026-06", 0},  {"2026-07", 0},  {"2026-08", 0},  {"2026-09", 0},
-                {"2026-10", 0},  {"2026-11", 0},  {"2026-12", 0},  {"2027-01", 90},
-                {"2027-02", 90}, {"2027-03", 30}, {"2027-04", 30}, {"2027-05", 10},
-                {"later", 10}};
+    } want[] = {{"2026-06", 0},  {"2026-07", 0},  {"2026-08", 0},  {"2026-09", 0},  {"2026-10", 0},
+                {"2026-11", 0},  {"2026-12", 0},  {"2027-01", 90}, {"2027-02", 90}, {"2027-03", 30},
+                {"2027-04", 30}, {"2027-05", 10}, {"later", 10}};
     assert_int_equal(t->n_rows, 13);
     for (size_t i = 0; i < 13; i++) {
         assert_string_equal(text(t, i, "month"), want[i].month);
@@ -252,7 +251,7 @@ static void rfm_segments_by_quintiles(void **state)
     static const struct {
         const char *segment;
         int64_t members;
-    } want[] = {{"champions", 3}, {"loyal", 2},   {"new", 0},
+    } want[] = {{"champions", 3},       {"loyal", 2},   {"new", 0},
                 {"needs_attention", 0}, {"at_risk", 3}, {"hibernating", 6}};
     assert_int_equal(t->n_rows, 6);
     for (size_t i = 0; i < 6; i++) {
@@ -380,15 +379,14 @@ static void cli_prints_reports(void **state)
     patron_store_close(w->t.s); /* the program opens the file itself */
     w->t.s = NULL;
     assert_int_equal(test_run_patron(out, sizeof out, "--db", w->t.path, "--now",
-                                     "2026-06-15T10:00:00Z", "--json", "report", "liability",
-                                     NULL),
+                                     "2026-06-15T10:00:00Z", "--json", "report", "liability", NULL),
                      0);
     assert_non_null(strstr(out, "\"points\":260"));
     assert_non_null(strstr(out, "\"currency\":\"EUR\""));
     assert_non_null(strstr(out, "\"value\":"));
     assert_int_equal(test_run_patron(out, sizeof out, "--db", w->t.path, "--now",
-                                     "2026-06-15T10:00:00Z", "report", "expiring", "--csv",
-                                     "--svg", svg, NULL),
+                                     "2026-06-15T10:00:00Z", "report", "expiring", "--csv", "--svg",
+                                     svg, NULL),
                      0);
     assert_non_null(strstr(out, "2027-01,90,90,"));
     FILE *f = fopen(svg, "r");

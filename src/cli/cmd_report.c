@@ -86,9 +86,10 @@ int cli_cmd_report(struct cli *c, struct cli_args *a)
         patron_report_free(t);
         return status;
     }
-    err = patron_report_write(t, c->json ? PATRON_REPORT_JSON
-                                 : csv   ? PATRON_REPORT_CSV
-                                         : PATRON_REPORT_TEXT,
+    err = patron_report_write(t,
+                              c->json ? PATRON_REPORT_JSON
+                              : csv   ? PATRON_REPORT_CSV
+                                      : PATRON_REPORT_TEXT,
                               stdout);
     patron_report_free(t);
     return err != 0 ? cli_fail(c, err, "cannot write the report") : CLI_EXIT_OK;
