@@ -12,8 +12,8 @@
 struct rule {
     const char *name;
     const char *fallback;
-    int64_t min, max;        /* for integer rules */
-    const char *choices;     /* for word rules: "a|b"; NULL for integers */
+    int64_t min, max;    /* for integer rules */
+    const char *choices; /* for word rules: "a|b"; NULL for integers */
 };
 
 static const struct rule rules[] = {
@@ -217,7 +217,8 @@ int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
         goto out;
     }
     snprintf(key, sizeof key, "tier:%s", name);
-    snprintf(value, sizeof value, "%lld@%lld", (long long)threshold, (long long)multiplier_permille);
+    snprintf(value, sizeof value, "%lld@%lld", (long long)threshold,
+             (long long)multiplier_permille);
     if ((err = patron__setting_set(s, key, value, who)) != 0)
         goto out;
     return patron__tx_commit(s);
