@@ -3,6 +3,7 @@
  * table of printer profiles. QR codes go out natively (GS ( k) or, for printers without it, as
  * raster images that libqrencode draws; both choose a module size that fits the paper. */
 #include "patron/escpos.h"
+#include "escpos_internal.h"
 #include "patron/error.h"
 
 #include <qrencode.h>
@@ -221,6 +222,14 @@ int patron_escpos_raw(patron_escpos *j, const uint8_t *bytes, size_t len)
     return put(j, bytes, len);
 }
 
+int patron__escpos_cells(patron_escpos *j, const uint8_t *bytes, size_t len)
+{
+    if (len == 0 || put(j, bytes, len))
+        return j->err;
+    j->line_start = 0;
+    return 0;
+}
+
 int patron_escpos_init(patron_escpos *j)
 {
     uint8_t n = j->profile.codepage == PATRON_CODEPAGE_CP858 ? 19 : 0;
@@ -255,9 +264,7 @@ int patron_escpos_newline(patron_escpos *j)
     return PUT(j, 0x0A);
 }
 
-/* Decodes one UTF-8 sequence at s[0..n); returns its length (>= 1) and the code point, or
- * U+FFFD for a malformed, overlong or surrogate sequence (consuming one byte). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+size_t patron__utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
     static const uint32_t min_of[] = {0, 0, 0x80, 0x800, 0x10000};
     size_t need = s[0] < 0x80         ? 1
@@ -294,7 +301,7 @@ int patron_escpos_text(patron_escpos *j, const char *utf8, size_t len)
         uint32_t cp;
         uint8_t out[3];
         size_t n;
-        i += utf8_next(s + i, len - i, &cp);
+        i += patron__utf8_next(s + i, len - i, &cp);
         if (cp == '\n') {
             patron_escpos_newline(j);
             continue;
