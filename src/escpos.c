@@ -17,6 +17,10 @@ struct patron_escpos {
     size_t len, cap, max;
     int err;
     int line_start;
+    /* the QR symbol width of the last native code: a symbol's version depends only on the
+     * data's length, mode and ECC, so a run of coupons encodes once */
+    size_t qr_len;
+    int qr_numeric, qr_ecc, qr_width;
 };
 
 static const struct patron_escpos_profile profiles[] = {
@@ -165,9 +169,15 @@ const struct patron_escpos_profile *patron_escpos_profile(const patron_escpos *j
     return &j->profile;
 }
 
-int patron_escpos_error(const patron_escpos *j) { return j->err; }
+int patron_escpos_error(const patron_escpos *j)
+{
+    return j->err;
+}
 
-int patron_escpos_at_line_start(const patron_escpos *j) { return j->line_start; }
+int patron_escpos_at_line_start(const patron_escpos *j)
+{
+    return j->line_start;
+}
 
 static int fail(patron_escpos *j, int err)
 {
@@ -237,11 +247,20 @@ int patron_escpos_init(patron_escpos *j)
     return PUT(j, 0x1B, 0x40, 0x1B, 0x74, n);
 }
 
-int patron_escpos_bold(patron_escpos *j, int on) { return PUT(j, 0x1B, 0x45, on ? 1 : 0); }
+int patron_escpos_bold(patron_escpos *j, int on)
+{
+    return PUT(j, 0x1B, 0x45, on ? 1 : 0);
+}
 
-int patron_escpos_underline(patron_escpos *j, int on) { return PUT(j, 0x1B, 0x2D, on ? 1 : 0); }
+int patron_escpos_underline(patron_escpos *j, int on)
+{
+    return PUT(j, 0x1B, 0x2D, on ? 1 : 0);
+}
 
-int patron_escpos_invert(patron_escpos *j, int on) { return PUT(j, 0x1D, 0x42, on ? 1 : 0); }
+int patron_escpos_invert(patron_escpos *j, int on)
+{
+    return PUT(j, 0x1D, 0x42, on ? 1 : 0);
+}
 
 int patron_escpos_size(patron_escpos *j, unsigned width, unsigned height)
 {
@@ -413,23 +432,45 @@ static int qr_native(patron_escpos *j, const char *data, size_t len, unsigned mo
     return PUT(j, 0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30);
 }
 
+static int is_numeric(const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (data[i] < '0' || data[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Dots a module: the caller's or the profile's, shrunk so symbol and quiet zone fit. */
+static unsigned fit_module(const patron_escpos *j, unsigned module, int width)
+{
+    unsigned fit = j->profile.dots / ((unsigned)width + 8);
+    if (module == 0)
+        module = j->profile.qr_module;
+    return module > fit ? fit : module;
+}
+
 int patron_escpos_qr_path(patron_escpos *j, const char *data, size_t len, unsigned module,
                           enum patron_qr_ecc ecc, int native)
 {
+    QRcode *qr = NULL;
     if (j->err)
         return j->err;
     if (!data || len == 0 || len > PATRON_ESCPOS_MAX_QR_DATA || ecc < PATRON_QR_ECC_L ||
         ecc > PATRON_QR_ECC_H || module > 16)
         return fail(j, PATRON_EINVAL);
-    QRcode *qr = qr_encode(data, len, ecc);
-    if (!qr)
-        return fail(j, PATRON_ETOOBIG);
+    int numeric = is_numeric(data, len), width = j->qr_width;
+    if (!native || !width || j->qr_len != len || j->qr_numeric != numeric ||
+        j->qr_ecc != (int)ecc) {
+        if (!(qr = qr_encode(data, len, ecc)))
+            return fail(j, PATRON_ETOOBIG);
+        width = qr->width;
+        j->qr_len = len;
+        j->qr_numeric = numeric;
+        j->qr_ecc = (int)ecc;
+        j->qr_width = width;
+    }
     /* the symbol and its quiet zone must fit the paper, or the printer prints garbage */
-    unsigned fit = j->profile.dots / ((unsigned)qr->width + 8);
-    if (module == 0)
-        module = j->profile.qr_module;
-    if (module > fit)
-        module = fit;
+    module = fit_module(j, module, width);
     if (module == 0) {
         QRcode_free(qr);
         return fail(j, PATRON_ETOOBIG);
