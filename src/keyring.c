@@ -323,7 +323,8 @@ out:
 
 int patron__keyring_signer(patron_store *s, struct patron__key *out)
 {
-    static const char *const q = "SELECT key_id, file, public_key FROM keys WHERE status = 'active'";
+    static const char *const q =
+        "SELECT key_id, file, public_key FROM keys WHERE status = 'active'";
     struct patron__keycache *kc = cache(s);
     struct patron__key k = {0};
     char path[PATH_CAP] = "";
@@ -432,7 +433,8 @@ int patron_keyring_retire(patron_store *s, int key_id)
         return PATRON_EDB;
     sqlite3_bind_int(st, 1, key_id);
     int rc = sqlite3_step(st);
-    int active = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "active") == 0;
+    int active =
+        rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "active") == 0;
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
         return patron__fail(s, PATRON_ENOTFOUND, "key %d is not in the keyring", key_id);
@@ -521,9 +523,9 @@ int patron_keyring_trust(patron_store *s, const char *pem_file, const char *part
     sqlite3_bind_blob(st, 5, pub, sizeof pub, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, patron_store_now(s));
     if ((err = patron__step_done(s, st)) != 0)
-        return err == PATRON_EDB ? patron__fail(s, PATRON_EINVAL,
-                                                "key id %d is already in the keyring", id)
-                                 : err;
+        return err == PATRON_EDB
+                   ? patron__fail(s, PATRON_EINVAL, "key id %d is already in the keyring", id)
+                   : err;
     *out_key_id = id;
     return 0;
 }

@@ -45,9 +45,9 @@ int patron__voucher_verify(const struct patron__key *key,
     unsigned char msg[MESSAGE_LEN];
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     message(key, bytes, msg);
-    int ok = md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, key->pkey) == 1 &&
-             EVP_DigestVerify(md, bytes + PATRON_VOUCHER_BODY, PATRON__SIG_BYTES, msg,
-                              sizeof msg) == 1;
+    int ok =
+        md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, key->pkey) == 1 &&
+        EVP_DigestVerify(md, bytes + PATRON_VOUCHER_BODY, PATRON__SIG_BYTES, msg, sizeof msg) == 1;
     EVP_MD_CTX_free(md);
     return ok ? 0 : PATRON_EBADSIG;
 }
@@ -77,12 +77,17 @@ static int spec_to_voucher(patron_store *s, const struct patron__voucher_spec *s
         return patron__fail(s, PATRON_EINVAL, "bad store scope, flags or value kind");
     if (spec->currency && spec->currency[0] && patron_currency_number(spec->currency, &currency))
         return patron__fail(s, PATRON_EINVAL, "unknown currency '%.8s'", spec->currency);
-    *v = (struct patron_voucher){
-        .version = PATRON_VOUCHER_VERSION, .alg = PATRON_VOUCHER_ALG_ED25519,
-        .member_id = spec->member_id, .offer_id = (uint32_t)spec->offer_id,
-        .kind = spec->kind, .flags = spec->flags, .value = (uint32_t)spec->value,
-        .currency = currency, .issued_at = (uint32_t)patron_store_now(s),
-        .valid_hours = (unsigned)spec->valid_hours, .store_scope = (unsigned)spec->store_scope};
+    *v = (struct patron_voucher){.version = PATRON_VOUCHER_VERSION,
+                                 .alg = PATRON_VOUCHER_ALG_ED25519,
+                                 .member_id = spec->member_id,
+                                 .offer_id = (uint32_t)spec->offer_id,
+                                 .kind = spec->kind,
+                                 .flags = spec->flags,
+                                 .value = (uint32_t)spec->value,
+                                 .currency = currency,
+                                 .issued_at = (uint32_t)patron_store_now(s),
+                                 .valid_hours = (unsigned)spec->valid_hours,
+                                 .store_scope = (unsigned)spec->store_scope};
     return 0;
 }
 
@@ -108,9 +113,12 @@ static int issue_once(patron_store *s, const struct patron__key *key, struct pat
     sqlite3_stmt *st = patron__stmt(s, insert);
     if (!st)
         return PATRON_EDB;
-    int64_t values[] = {v->key_id,   (int64_t)v->voucher_id, v->member_id, v->offer_id,
-                        v->kind,     v->flags,               v->value,     v->currency,
-                        v->issued_at, expires_at(v),         v->store_scope};
+    int64_t values[] = {v->key_id,     (int64_t)v->voucher_id,
+                        v->member_id,  v->offer_id,
+                        v->kind,       v->flags,
+                        v->value,      v->currency,
+                        v->issued_at,  expires_at(v),
+                        v->store_scope};
     for (int i = 0; i < (int)(sizeof values / sizeof values[0]); i++)
         sqlite3_bind_int64(st, i + 1, values[i]);
     sqlite3_bind_text(st, 12, out->token, -1, SQLITE_STATIC);

@@ -18,8 +18,8 @@
 #define CODE_SYMBOLS 13 /* 64 bits in 5-bit symbols, the first holding 4 */
 #define CHECK_MOD 37
 
-_Static_assert(GROUPS * GROUP_BYTES + TAIL_BYTES == PATRON_VOUCHER_BYTES, "token groups");
-_Static_assert(GROUPS * GROUP_DIGITS + TAIL_DIGITS == PATRON_VOUCHER_TOKEN_DIGITS, "digits");
+_Static_assert(GROUPS *GROUP_BYTES + TAIL_BYTES == PATRON_VOUCHER_BYTES, "token groups");
+_Static_assert(GROUPS *GROUP_DIGITS + TAIL_DIGITS == PATRON_VOUCHER_TOKEN_DIGITS, "digits");
 
 /* Crockford's Base32 symbols, then the five that only the check symbol uses. */
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
@@ -40,10 +40,10 @@ static uint64_t get_be(const unsigned char *p, int n)
 
 int patron_voucher_pack(const struct patron_voucher *v, unsigned char body[PATRON_VOUCHER_BODY])
 {
-    if (v->version > 15 || v->alg > 15 || v->key_id < 1 || v->key_id > 65535 ||
-        v->member_id < 0 || v->member_id >= (INT64_C(1) << 48) || (unsigned)v->kind > 3 ||
-        (v->flags & ~PATRON_VOUCHER_FLAG_MASK) != 0 || v->currency > 999 ||
-        v->valid_hours < 1 || v->valid_hours > 65535 || v->store_scope > 65535)
+    if (v->version > 15 || v->alg > 15 || v->key_id < 1 || v->key_id > 65535 || v->member_id < 0 ||
+        v->member_id >= (INT64_C(1) << 48) || (unsigned)v->kind > 3 ||
+        (v->flags & ~PATRON_VOUCHER_FLAG_MASK) != 0 || v->currency > 999 || v->valid_hours < 1 ||
+        v->valid_hours > 65535 || v->store_scope > 65535)
         return PATRON_EINVAL;
     body[0] = (unsigned char)(v->version << 4 | v->alg);
     put_be(body + 1, v->key_id, 2);
@@ -78,7 +78,9 @@ int patron_voucher_unpack(const unsigned char bytes[PATRON_VOUCHER_BYTES],
     v.issued_at = (uint32_t)get_be(bytes + 28, 4);
     v.valid_hours = (unsigned)get_be(bytes + 32, 2);
     v.store_scope = (unsigned)get_be(bytes + 34, 2);
-    if ((v.flags & ~PATRON_VOUCHER_FLAG_MASK) != 0 || v.key_id == 0 || v.valid_hours == 0)
+    /* Exactly what pack accepts, so every readable body is one pack could have written. */
+    if ((v.flags & ~PATRON_VOUCHER_FLAG_MASK) != 0 || v.key_id == 0 || v.valid_hours == 0 ||
+        v.currency > 999)
         return PATRON_EFORMAT;
     *out = v;
     return 0;

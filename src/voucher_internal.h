@@ -18,14 +18,14 @@
 
 /* What to issue. member_id 0 makes a bearer voucher. */
 struct patron__voucher_spec {
-    int64_t member_id;          /* 0..2^48-1 */
-    int64_t offer_id;           /* the reward or offer, 0..2^32-1 */
+    int64_t member_id; /* 0..2^48-1 */
+    int64_t offer_id;  /* the reward or offer, 0..2^32-1 */
     enum patron_value_kind kind;
-    int64_t value;              /* 0..2^32-1, per the kind */
-    const char *currency;       /* "EUR"; NULL or "" for none */
-    int64_t valid_hours;        /* 1..65535 (a reward's valid_days must stay <= 2730) */
-    int store_scope;            /* 0 = every store */
-    unsigned flags;             /* PATRON_VOUCHER_ONLINE_ONLY | ... */
+    int64_t value;        /* 0..2^32-1, per the kind */
+    const char *currency; /* "EUR"; NULL or "" for none */
+    int64_t valid_hours;  /* 1..65535 (a reward's valid_days must stay <= 2730) */
+    int store_scope;      /* 0 = every store */
+    unsigned flags;       /* PATRON_VOUCHER_ONLINE_ONLY | ... */
 };
 
 struct patron__voucher_issued {
@@ -88,8 +88,7 @@ int patron__register_resolve(patron_store *s, const struct patron_voucher_reques
                              struct patron__key *key, int *wrong_code);
 
 /* Records a wrong typed code for the till (in its own savepoint) and returns `err`. */
-int patron__register_wrong_code(patron_store *s, const struct patron_voucher_request *req,
-                                int err);
+int patron__register_wrong_code(patron_store *s, const struct patron_voucher_request *req, int err);
 
 /* PATRON_EREDEEMED, with the first redemption in *res and the detail, or 0. */
 int patron__register_redeemed(patron_store *s, const struct patron_voucher *v,

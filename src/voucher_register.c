@@ -54,8 +54,7 @@ static int lockout(patron_store *s, const char *till)
                         till, (long long)max, (long long)(window / 60), until);
 }
 
-int patron__register_wrong_code(patron_store *s, const struct patron_voucher_request *req,
-                                int err)
+int patron__register_wrong_code(patron_store *s, const struct patron_voucher_request *req, int err)
 {
     static const char *const insert =
         "INSERT INTO code_attempts(till, at, typed) VALUES (?1, ?2, substr(?3, 1, 40))";
@@ -254,8 +253,8 @@ static int log_offline(patron_store *s, const struct patron_voucher_request *req
     if (!st)
         return PATRON_EDB;
     int64_t now = patron_store_now(s);
-    int64_t values[] = {redemption_id, v->key_id, (int64_t)v->voucher_id, v->kind,
-                        v->value,      v->currency, now / 86400};
+    int64_t values[] = {redemption_id, v->key_id,  (int64_t)v->voucher_id, v->kind, v->value,
+                        v->currency,   now / 86400};
     for (int i = 0; i < (int)(sizeof values / sizeof values[0]); i++)
         sqlite3_bind_int64(st, i + 1, values[i]);
     sqlite3_bind_text(st, 8, till_of(req), -1, SQLITE_STATIC);
@@ -278,8 +277,8 @@ int patron__register_claim(patron_store *s, const struct patron_voucher_request 
     int err;
     if (!st)
         return PATRON_EDB;
-    int64_t values[] = {v->key_id,    (int64_t)v->voucher_id, v->kind,      v->value,
-                        v->currency,  v->member_id,           s->store_id,  req->offline != 0,
+    int64_t values[] = {v->key_id,          (int64_t)v->voucher_id, v->kind,     v->value,
+                        v->currency,        v->member_id,           s->store_id, req->offline != 0,
                         patron_store_now(s)};
     for (int i = 0; i < (int)(sizeof values / sizeof values[0]); i++)
         sqlite3_bind_int64(st, i + 1, values[i]);
@@ -323,9 +322,9 @@ int patron__register_replay(patron_store *s, int64_t redemption_id,
     return 0;
 }
 
-#define INFO_SELECT                                                                              \
-    "SELECT v.token, coalesce(v.voided_at, 0), coalesce(v.void_reason, ''),"                \
-    " coalesce(r.redeemed_at, 0), coalesce(r.ref, '') FROM vouchers v"                        \
+#define INFO_SELECT                                                                                \
+    "SELECT v.token, coalesce(v.voided_at, 0), coalesce(v.void_reason, ''),"                       \
+    " coalesce(r.redeemed_at, 0), coalesce(r.ref, '') FROM vouchers v"                             \
     " LEFT JOIN voucher_redemptions r ON r.key_id = v.key_id AND r.voucher_id = v.voucher_id"
 
 static int read_info(patron_store *s, sqlite3_stmt *st, struct patron_voucher_info *out)
@@ -347,10 +346,10 @@ static int read_info(patron_store *s, sqlite3_stmt *st, struct patron_voucher_in
     info.redeemed_at = sqlite3_column_int64(st, 3);
     snprintf(info.redeemed_ref, sizeof info.redeemed_ref, "%s", sqlite3_column_text(st, 4));
     snprintf(info.status, sizeof info.status, "%s",
-             info.redeemed_at                             ? "redeemed"
-             : info.voided_at                             ? "voided"
-             : patron_store_now(s) >= info.expires_at     ? "expired"
-                                                          : "open");
+             info.redeemed_at                         ? "redeemed"
+             : info.voided_at                         ? "voided"
+             : patron_store_now(s) >= info.expires_at ? "expired"
+                                                      : "open");
     *out = info;
     return 0;
 }

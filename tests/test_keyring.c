@@ -88,8 +88,7 @@ static void test_rotation_signs_new_verifies_old_until_retired(void **state)
 }
 
 /* Writes store `from`'s public key `key_id` to DIR/key-N.pub.pem and returns the path. */
-static void export_key(struct test_store *from, int key_id, const char *dir, char *path,
-                       size_t cap)
+static void export_key(struct test_store *from, int key_id, const char *dir, char *path, size_t cap)
 {
     char pem[256];
     assert_int_equal(patron_keyring_export(from->s, key_id, pem, sizeof pem), 0);
@@ -111,7 +110,7 @@ static void test_partner_key_verifies_only_once_trusted(void **state)
     char chain[33], path[600];
     int id = 0;
     vfix_open(&a, 1, NULL);
-    vfix_open(&partner, 2, NULL); /* another business: its own chain */
+    vfix_open(&partner, 2, NULL);  /* another business: its own chain */
     vfix_open(&impostor, 1, NULL); /* same key id as a's own key, another key */
     vfix_issue(&partner, NULL, &pv);
     vfix_issue(&impostor, NULL, &iv);
@@ -134,8 +133,7 @@ static void test_partner_key_verifies_only_once_trusted(void **state)
     assert_int_equal(vfix_check(&b, pv.token), PATRON_EBADSIG);
     /* A key id already in the keyring is refused; so is a file with no key. */
     assert_int_equal(patron_keyring_trust(a.s, path, "Again", chain, 0, &id), PATRON_EINVAL);
-    assert_int_equal(patron_keyring_trust(a.s, a.path, "X", chain, 9, &id),
-                     PATRON_EINVAL);
+    assert_int_equal(patron_keyring_trust(a.s, a.path, "X", chain, 9, &id), PATRON_EINVAL);
     test_store_close(&b);
     test_store_close(&impostor);
     test_store_close(&partner);

@@ -143,8 +143,8 @@ static void test_each_malformed_token_has_its_own_error(void **state)
 static void test_expiry_is_exact_to_the_second(void **state)
 {
     struct test_store *t = *state;
-    struct patron__voucher_spec spec = {.kind = PATRON_VALUE_PERCENT, .value = 10,
-                                        .valid_hours = 2};
+    struct patron__voucher_spec spec = {
+        .kind = PATRON_VALUE_PERCENT, .value = 10, .valid_hours = 2};
     struct patron__voucher_issued v;
     vfix_issue(t, &spec, &v);
     assert_int_equal(v.expires_at, t->now + 7200);
@@ -271,8 +271,8 @@ static void test_offline_policy_for_other_stores_vouchers(void **state)
     fclose(f);
     assert_int_equal(patron_keyring_trust(t->s, path, "Store 2", NULL, 0, &id), 0);
     assert_int_equal(patron__setting_set(t->s, "offline_daily_cap_count", "2", "test"), 0);
-    struct patron__voucher_spec spec = {.kind = PATRON_VALUE_AMOUNT, .value = 6000,
-                                        .currency = "EUR", .valid_hours = 24};
+    struct patron__voucher_spec spec = {
+        .kind = PATRON_VALUE_AMOUNT, .value = 6000, .currency = "EUR", .valid_hours = 24};
     vfix_issue(&other, &spec, &big);
     spec.value = 1000;
     spec.flags = PATRON_VOUCHER_ONLINE_ONLY;
@@ -338,8 +338,8 @@ static void test_list_and_show(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip_then_second_redeem_says_where_first,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_then_second_redeem_says_where_first, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_every_single_bit_flip_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_malformed_token_has_its_own_error, setup,
                                         teardown),

@@ -88,6 +88,10 @@ static void test_unpack_refuses_other_versions_and_reserved_bits(void **state)
     bytes[0] = 0x11;
     bytes[21] |= 0x20;
     assert_int_equal(patron_voucher_unpack(bytes, &out), PATRON_EFORMAT);
+    bytes[21] &= 0x1f;
+    bytes[26] = 0x03; /* currency 1000: no ISO 4217 number, and pack could not write it */
+    bytes[27] = 0xe8;
+    assert_int_equal(patron_voucher_unpack(bytes, &out), PATRON_EFORMAT);
 }
 
 static void random_bytes(unsigned char *b, size_t n)
@@ -231,8 +235,7 @@ static void test_check_symbol_catches_every_single_substitution(void **state)
                 bad[pos] = alphabet[k];
                 int err = patron_voucher_code_decode(bad, &id);
                 if (err == 0)
-                    fail_msg("%s (from %s) was accepted as %llx", bad, sym,
-                             (unsigned long long)id);
+                    fail_msg("%s (from %s) was accepted as %llx", bad, sym, (unsigned long long)id);
             }
         }
     }

@@ -62,8 +62,8 @@ int vfix_check(struct test_store *t, const char *token_or_code)
 
 int vfix_redeem(struct test_store *t, const char *token_or_code, const char *ref)
 {
-    struct patron_voucher_request req = {.token_or_code = token_or_code, .till = "till-1",
-                                         .ref = ref};
+    struct patron_voucher_request req = {
+        .token_or_code = token_or_code, .till = "till-1", .ref = ref};
     struct patron_voucher_result res;
     return patron_voucher_redeem(t->s, &req, &res);
 }

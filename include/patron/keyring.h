@@ -20,15 +20,15 @@ extern "C" {
 #endif
 
 struct patron_key_info {
-    int key_id;          /* 1..65535, as written in every voucher it signs */
-    char kind[8];        /* "own", "chain" (another store of this chain), "partner" */
-    char status[8];      /* "active" (signs), "verify" (verifies only), "retired" */
-    char partner[64];    /* who holds the private key; "" for own keys */
-    char chain_id[33];   /* the chain its vouchers are bound to */
+    int key_id;           /* 1..65535, as written in every voucher it signs */
+    char kind[8];         /* "own", "chain" (another store of this chain), "partner" */
+    char status[8];       /* "active" (signs), "verify" (verifies only), "retired" */
+    char partner[64];     /* who holds the private key; "" for own keys */
+    char chain_id[33];    /* the chain its vouchers are bound to */
     char fingerprint[17]; /* first 8 bytes of SHA-256 of the public key, in hex */
-    char file[512];      /* own keys: the private key file; others: "" */
+    char file[512];       /* own keys: the private key file; others: "" */
     int64_t created_at;
-    int64_t retired_at;  /* 0 unless retired */
+    int64_t retired_at; /* 0 unless retired */
 };
 
 /* Copies up to `cap` keys, by key id, into out; *count receives how many there are. */

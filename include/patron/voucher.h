@@ -18,9 +18,9 @@
 extern "C" {
 #endif
 
-#define PATRON_VOUCHER_BODY 36   /* signed bytes 0..35 */
-#define PATRON_VOUCHER_BYTES 100 /* body + 64-byte Ed25519 signature */
-#define PATRON_VOUCHER_VERSION 1 /* high 4 bits of byte 0 */
+#define PATRON_VOUCHER_BODY 36       /* signed bytes 0..35 */
+#define PATRON_VOUCHER_BYTES 100     /* body + 64-byte Ed25519 signature */
+#define PATRON_VOUCHER_VERSION 1     /* high 4 bits of byte 0 */
 #define PATRON_VOUCHER_ALG_ED25519 1 /* low 4 bits of byte 0 */
 
 /* The token: the 100 bytes as 243 decimal digits for a numeric-mode QR code. Bytes are taken in
@@ -52,10 +52,10 @@ struct patron_voucher {
     int64_t member_id;   /* 0 for a bearer voucher; below 2^48 */
     uint32_t offer_id;   /* the reward or offer it came from */
     enum patron_value_kind kind;
-    unsigned flags;      /* PATRON_VOUCHER_ONLINE_ONLY | ... (without the kind bits) */
-    uint32_t value;      /* minor units, percent, SKU number or points, per the kind */
-    unsigned currency;   /* ISO 4217 number (978 = EUR), 0 when none */
-    uint32_t issued_at;  /* Unix seconds */
+    unsigned flags;       /* PATRON_VOUCHER_ONLINE_ONLY | ... (without the kind bits) */
+    uint32_t value;       /* minor units, percent, SKU number or points, per the kind */
+    unsigned currency;    /* ISO 4217 number (978 = EUR), 0 when none */
+    uint32_t issued_at;   /* Unix seconds */
     unsigned valid_hours; /* 1..65535 */
     unsigned store_scope; /* 0 = every store of the chain */
 };
@@ -65,7 +65,8 @@ int patron_voucher_pack(const struct patron_voucher *v, unsigned char body[PATRO
     __attribute__((warn_unused_result));
 
 /* Reads the body of a 100-byte record (the signature is not checked here). Returns 0;
- * PATRON_EVERSION for another version or algorithm; PATRON_EFORMAT for reserved flag bits. */
+ * PATRON_EVERSION for another version or algorithm; PATRON_EFORMAT for reserved flag bits, key id
+ * 0, validity 0 or a currency number above 999. */
 int patron_voucher_unpack(const unsigned char bytes[PATRON_VOUCHER_BYTES],
                           struct patron_voucher *out) __attribute__((warn_unused_result));
 
@@ -103,12 +104,12 @@ struct patron_voucher_request {
 
 struct patron_voucher_result {
     struct patron_voucher voucher;
-    int64_t expires_at;  /* first second at which it is no longer valid */
-    char currency[4];    /* letter code, "" when none */
+    int64_t expires_at; /* first second at which it is no longer valid */
+    char currency[4];   /* letter code, "" when none */
     char code[PATRON_VOUCHER_CODE_CHARS + 1];
-    int foreign;         /* signed by another store's or a partner's key */
+    int foreign; /* signed by another store's or a partner's key */
     int64_t redemption_id;
-    int replayed;        /* redeem: the idempotency key answered an earlier redemption */
+    int replayed; /* redeem: the idempotency key answered an earlier redemption */
     /* Filled only when redeem or check returns PATRON_EREDEEMED: the first redemption. */
     int64_t first_redeemed_at;
     int first_store_id;
@@ -141,10 +142,10 @@ struct patron_voucher_info {
     char currency[4];
     char token[PATRON_VOUCHER_TOKEN_DIGITS + 1];
     char code[PATRON_VOUCHER_CODE_CHARS + 1];
-    char status[12];  /* "open", "redeemed", "voided", "expired" */
+    char status[12];     /* "open", "redeemed", "voided", "expired" */
     int64_t redeemed_at; /* 0 unless redeemed */
     char redeemed_ref[64];
-    int64_t voided_at;   /* 0 unless voided */
+    int64_t voided_at; /* 0 unless voided */
     char void_reason[128];
 };
 

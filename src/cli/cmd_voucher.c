@@ -96,10 +96,9 @@ static json_t *info_json(const struct patron_voucher_info *v)
     json_t *o = voucher_json(&v->voucher, v->expires_at, v->currency, v->code);
     json_object_set_new(o, "status", json_string(v->status));
     json_object_set_new(o, "token", json_string(v->token));
-    json_object_set_new(o, "redeemed_ref", v->redeemed_at ? json_string(v->redeemed_ref)
-                                                          : json_null());
-    json_object_set_new(o, "void_reason", v->voided_at ? json_string(v->void_reason)
-                                                       : json_null());
+    json_object_set_new(o, "redeemed_ref",
+                        v->redeemed_at ? json_string(v->redeemed_ref) : json_null());
+    json_object_set_new(o, "void_reason", v->voided_at ? json_string(v->void_reason) : json_null());
     return o;
 }
 
@@ -115,8 +114,8 @@ static int voucher_show(struct cli *c, struct cli_args *a)
         return cli_fail(c, err, "cannot show the voucher");
     describe(what, sizeof what, &v.voucher, v.currency, v.code);
     cli_format_time(v.expires_at, expires, sizeof expires);
-    snprintf(human, sizeof human, "%s, %s, valid until %s, member %lld.\n", what, v.status,
-             expires, (long long)v.voucher.member_id);
+    snprintf(human, sizeof human, "%s, %s, valid until %s, member %lld.\n", what, v.status, expires,
+             (long long)v.voucher.member_id);
     return cli_emit(c, info_json(&v), human);
 }
 
