@@ -84,8 +84,46 @@ static const char schema_v1[] =
     "CREATE TABLE idempotency(key TEXT PRIMARY KEY, op TEXT NOT NULL, request_hash BLOB NOT NULL,"
     "  result_id INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
 
+/* Version 2: vouchers. The keyring (own keys, other stores' and partners' public keys), the
+ * vouchers this store issued, the redemption register (one row per voucher, ever: the UNIQUE
+ * constraint is what makes a voucher single-use), offline acceptances kept for reconciliation
+ * with head office, and wrong typed codes per till for the lock-out. */
+static const char schema_v2[] =
+    "CREATE TABLE keys(key_id INTEGER PRIMARY KEY CHECK(key_id BETWEEN 1 AND 65535),"
+    "  kind TEXT NOT NULL CHECK(kind IN ('own','chain','partner')),"
+    "  status TEXT NOT NULL CHECK(status IN ('active','verify','retired')),"
+    "  partner TEXT, chain_id TEXT CHECK(chain_id IS NULL OR length(chain_id) = 32),"
+    "  public_key BLOB NOT NULL CHECK(length(public_key) = 32), file TEXT,"
+    "  created_at INTEGER NOT NULL, retired_at INTEGER,"
+    "  CHECK(status <> 'active' OR kind = 'own'));"
+    "CREATE UNIQUE INDEX keys_one_active ON keys(status) WHERE status = 'active';"
+    "CREATE TABLE vouchers(key_id INTEGER NOT NULL REFERENCES keys(key_id),"
+    "  voucher_id INTEGER NOT NULL, member_id INTEGER NOT NULL, offer_id INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, flags INTEGER NOT NULL, value INTEGER NOT NULL,"
+    "  currency INTEGER NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    "  store_scope INTEGER NOT NULL, token TEXT NOT NULL, voided_at INTEGER, voided_by TEXT,"
+    "  void_reason TEXT, PRIMARY KEY(key_id, voucher_id)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX vouchers_id ON vouchers(voucher_id);"
+    "CREATE INDEX vouchers_member ON vouchers(member_id, issued_at);"
+    "CREATE TABLE voucher_redemptions(id INTEGER PRIMARY KEY, key_id INTEGER NOT NULL,"
+    "  voucher_id INTEGER NOT NULL, kind INTEGER NOT NULL, value INTEGER NOT NULL,"
+    "  currency INTEGER NOT NULL, member_id INTEGER NOT NULL, store_id INTEGER NOT NULL,"
+    "  till TEXT NOT NULL, ref TEXT NOT NULL, offline INTEGER NOT NULL,"
+    "  redeemed_at INTEGER NOT NULL, record BLOB NOT NULL CHECK(length(record) = 100),"
+    "  UNIQUE(key_id, voucher_id));"
+    "CREATE TABLE offline_acceptances(id INTEGER PRIMARY KEY,"
+    "  redemption_id INTEGER NOT NULL REFERENCES voucher_redemptions(id),"
+    "  key_id INTEGER NOT NULL, voucher_id INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  value INTEGER NOT NULL, currency INTEGER NOT NULL, day INTEGER NOT NULL,"
+    "  till TEXT NOT NULL, ref TEXT NOT NULL, accepted_at INTEGER NOT NULL, reported_at INTEGER);"
+    "CREATE INDEX offline_acceptances_day ON offline_acceptances(day);"
+    "CREATE TABLE code_attempts(id INTEGER PRIMARY KEY, till TEXT NOT NULL,"
+    "  at INTEGER NOT NULL, typed TEXT NOT NULL);"
+    "CREATE INDEX code_attempts_till ON code_attempts(till, at);";
+
 static const char *const migrations[] = {
     schema_v1,
+    schema_v2,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -43,6 +43,7 @@ struct patron_store {
     struct patron_program program;
     char detail[256];
     struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
+    struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
 };
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
@@ -86,5 +87,8 @@ int patron__copy(char *dst, size_t cap, const char *src);
 
 /* Fills buf with random bytes from OpenSSL (RAND_bytes). */
 int patron__random(void *buf, size_t len);
+
+/* Frees the handle's cached voucher keys (keyring.c), wiping private ones; NULL does nothing. */
+void patron__keycache_free(struct patron__keycache *kc);
 
 #endif

@@ -23,6 +23,8 @@ static const struct command commands[] = {
     {"sale", cli_cmd_sale, "sale CARD --ref R --total MINOR ...   earn points for a sale"},
     {"refund", cli_cmd_refund, "refund --ref R [--line SKU:QTY]...    reverse a sale's points"},
     {"reward", cli_cmd_reward, "reward add|list|redeem|retire ...     the rewards catalogue"},
+    {"voucher", cli_cmd_voucher, "voucher check|redeem|show|list|void ... signed vouchers, spent once"},
+    {"key", cli_cmd_key, "key list|rotate|retire|trust|export ...  the voucher keyring"},
     {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
 };
