@@ -30,6 +30,7 @@ struct cli {
     const char *db_path;
     const char *home;
     const char *printer_spec;
+    const char *printer_profile;
     const char *listen;
     const char *tls_cert;
     const char *tls_key;
@@ -74,6 +75,15 @@ int cli_parse_time(const char *text, int64_t *out);
 void cli_format_time(int64_t t, char *buf, size_t len);
 void cli_format_date(int64_t t, char *buf, size_t len);
 
+/* Sends the queued print jobs to the configured printer ("none" leaves them queued). Returns 0
+ * (r says what printed and the first printer failure) or a database error. */
+int cli_print_pending(struct cli *c, struct patron_print_run_result *r);
+
+/* After a command that queued job `job_id`: prints the queue and, when that job could not be
+ * printed, emits `result` (stolen) with print_status/print_error and returns exit status 5;
+ * otherwise adds print_status to `result` and returns -1 for the caller to emit it. */
+int cli_print_after(struct cli *c, json_t *result, int64_t job_id);
+
 /* One function per top-level command. argv excludes the command name. */
 typedef int (*cli_command_fn)(struct cli *c, struct cli_args *a);
 /* The JSON object of a member (member_id, name, card, points, tier, ...). New reference. */
@@ -90,5 +100,6 @@ int cli_cmd_ledger(struct cli *c, struct cli_args *a);
 int cli_cmd_program(struct cli *c, struct cli_args *a);
 int cli_cmd_voucher(struct cli *c, struct cli_args *a);
 int cli_cmd_key(struct cli *c, struct cli_args *a);
+int cli_cmd_print(struct cli *c, struct cli_args *a);
 
 #endif

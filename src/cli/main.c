@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"voucher", cli_cmd_voucher, "voucher check|redeem|show|list|void ... signed vouchers, spent once"},
     {"key", cli_cmd_key, "key list|rotate|retire|trust|export ...  the voucher keyring"},
     {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
+    {"print", cli_cmd_print, "print queue [--all] | reprint JOB | run   the print queue"},
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
 };
 
@@ -47,6 +48,7 @@ static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_fla
     flags->db = cli_take(a, "--db");
     flags->home = cli_take(a, "--home");
     flags->printer = cli_take(a, "--printer");
+    flags->printer_profile = cli_take(a, "--printer-profile");
     flags->listen = cli_take(a, "--listen");
     flags->tls_cert = cli_take(a, "--tls-cert");
     flags->tls_key = cli_take(a, "--tls-key");
