@@ -35,7 +35,8 @@ struct file_printer {
 
 static const struct patron_printer_ops file_ops;
 
-static void say(char *detail, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *detail, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void say(char *detail, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -59,8 +60,10 @@ static int open_error(int err, const char *path, char *detail, size_t len)
     case EACCES:
     case EPERM:
     case EROFS:
-        say(detail, len, "no permission to write %s; add this user to the lp group "
-            "(sudo usermod -aG lp USER) and log in again", path);
+        say(detail, len,
+            "no permission to write %s; add this user to the lp group "
+            "(sudo usermod -aG lp USER) and log in again",
+            path);
         return PATRON_EPRINTACCESS;
     case EBUSY:
         say(detail, len, "%s is held by another program", path);
@@ -160,8 +163,10 @@ static int wait_writable(struct file_printer *f, char *detail, size_t dlen)
         if (n < 0 && errno == EINTR)
             continue;
         if (n == 0) {
-            say(detail, dlen, "%s took no data for %u ms (printer stuck, out of paper, or "
-                "nothing reading?)", f->path, f->timeout_ms);
+            say(detail, dlen,
+                "%s took no data for %u ms (printer stuck, out of paper, or "
+                "nothing reading?)",
+                f->path, f->timeout_ms);
             return PATRON_ETIMEOUT;
         }
         if (n < 0 || ((pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) && !(pfd.revents & POLLOUT))) {
@@ -172,12 +177,12 @@ static int wait_writable(struct file_printer *f, char *detail, size_t dlen)
     }
 }
 
-static int write_error(const struct file_printer *f, int err, size_t off, size_t len,
-                       char *detail, size_t dlen)
+static int write_error(const struct file_printer *f, int err, size_t off, size_t len, char *detail,
+                       size_t dlen)
 {
     say(detail, dlen, "writing to %s failed after %zu of %zu bytes: %s%s", f->path, off, len,
         strerror(err),
-        err == EPIPE ? " (the program reading it stopped)"
+        err == EPIPE                  ? " (the program reading it stopped)"
         : err == ENODEV || err == EIO ? " (unplugged, switched off, or out of paper?)"
                                       : "");
     return err == ENOMEM ? PATRON_ENOMEM : PATRON_EDEVICE;

@@ -19,7 +19,8 @@
 #define WIDTH_DEFAULT 576
 #define WIDTH_MAX 4096
 
-static void say(char *detail, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *detail, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void say(char *detail, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -46,10 +47,7 @@ static int none_status(patron_printer *p, unsigned *status)
     return 0;
 }
 
-static void none_close(patron_printer *p)
-{
-    (void)p;
-}
+static void none_close(patron_printer *p) { (void)p; }
 
 static const struct patron_printer_ops none_ops = {
     .send = none_send,
@@ -146,15 +144,9 @@ static int open_file(const struct open_args *a)
     return patron__file_open(a->rest, a->width, a->out, a->detail, a->detail_len);
 }
 
-static int open_virtual(const struct open_args *a)
-{
-    return open_virtual_dir(a->rest, a);
-}
+static int open_virtual(const struct open_args *a) { return open_virtual_dir(a->rest, a); }
 
-static int open_none(const struct open_args *a)
-{
-    return patron__none_open(a->out);
-}
+static int open_none(const struct open_args *a) { return patron__none_open(a->out); }
 
 /* One table: a spec is a whole word, or a prefix followed by a non-empty argument. */
 static const struct spec_kind {
@@ -162,8 +154,8 @@ static const struct spec_kind {
     int takes_arg;
     int (*open)(const struct open_args *a);
 } spec_kinds[] = {
-    {"auto", 0, open_auto},       {"usb", 0, open_usb_any},        {"usb:", 1, open_usb_id},
-    {"file:", 1, open_file},      {"virtual:", 1, open_virtual},   {"none", 0, open_none},
+    {"auto", 0, open_auto},  {"usb", 0, open_usb_any},      {"usb:", 1, open_usb_id},
+    {"file:", 1, open_file}, {"virtual:", 1, open_virtual}, {"none", 0, open_none},
 };
 
 int patron_printer_open(const char *spec, unsigned width_dots, patron_printer **out, char *detail,

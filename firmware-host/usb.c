@@ -14,12 +14,12 @@
 #include "backend_internal.h"
 #include "transport_internal.h"
 
-#define CHUNK 4096                /* bytes per bulk OUT transfer */
-#define WRITE_TIMEOUT_MS 5000     /* per chunk: a printer stalls while its buffer is full */
-#define STATUS_TIMEOUT_MS 500     /* real-time replies come at once or never */
-#define DRAIN_TIMEOUT_MS 10       /* reading stale replies before a status request */
-#define DRAIN_MAX 32              /* stale replies read at most */
-#define IN_BUF 512                /* a full-speed or high-speed bulk IN packet */
+#define CHUNK 4096            /* bytes per bulk OUT transfer */
+#define WRITE_TIMEOUT_MS 5000 /* per chunk: a printer stalls while its buffer is full */
+#define STATUS_TIMEOUT_MS 500 /* real-time replies come at once or never */
+#define DRAIN_TIMEOUT_MS 10   /* reading stale replies before a status request */
+#define DRAIN_MAX 32          /* stale replies read at most */
+#define IN_BUF 512            /* a full-speed or high-speed bulk IN packet */
 #define DEVICE_ID_MAX 1024
 #define PRINTER_CLASS 7
 
@@ -41,7 +41,8 @@ struct usb_iface {
 
 static const struct patron_printer_ops usb_ops;
 
-static void say(char *detail, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *detail, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void say(char *detail, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -74,8 +75,8 @@ static int map_error(const struct usb_printer *u, int lerr, const char *doing, c
         return PATRON_EPRINTACCESS;
     case LIBUSB_ERROR_NO_DEVICE:
     case LIBUSB_ERROR_NOT_FOUND:
-        say(detail, len, "the USB printer %04x:%04x was unplugged or switched off while %s",
-            u->vid, u->pid, doing);
+        say(detail, len, "the USB printer %04x:%04x was unplugged or switched off while %s", u->vid,
+            u->pid, doing);
         return PATRON_EDEVICE;
     case LIBUSB_ERROR_TIMEOUT:
         say(detail, len,
@@ -196,7 +197,8 @@ static void id_field(const char *id, const char *k1, const char *k2, char *out, 
         const char *colon = strchr(s, ':'), *end = strchr(s, ';');
         if (!colon || (end && end < colon))
             break;
-        size_t klen = (size_t)(colon - s), vlen = end ? (size_t)(end - colon - 1) : strlen(colon + 1);
+        size_t klen = (size_t)(colon - s),
+               vlen = end ? (size_t)(end - colon - 1) : strlen(colon + 1);
         if ((klen == strlen(k1) && !strncmp(s, k1, klen)) ||
             (klen == strlen(k2) && !strncmp(s, k2, klen))) {
             snprintf(out, cap, "%.*s", (int)(vlen < cap ? vlen : cap - 1), colon + 1);
@@ -211,8 +213,8 @@ static void describe(struct usb_printer *u, struct patron_printer_info *info)
 {
     unsigned char buf[DEVICE_ID_MAX + 1];
     char id[DEVICE_ID_MAX + 1] = "", mfg[48], mdl[48];
-    int n = libusb_control_transfer(u->h, 0xa1, 0, 0, (uint16_t)(u->iface << 8), buf,
-                                    DEVICE_ID_MAX, 200);
+    int n = libusb_control_transfer(u->h, 0xa1, 0, 0, (uint16_t)(u->iface << 8), buf, DEVICE_ID_MAX,
+                                    200);
     if (n > 2) {
         size_t len = ((size_t)buf[0] << 8 | buf[1]);
         len = len < 2 ? 0 : len - 2;
@@ -224,8 +226,8 @@ static void describe(struct usb_printer *u, struct patron_printer_info *info)
     id_field(id, "MFG", "MANUFACTURER", mfg, sizeof mfg);
     id_field(id, "MDL", "MODEL", mdl, sizeof mdl);
     snprintf(info->kind, sizeof info->kind, "usb");
-    snprintf(info->description, sizeof info->description, "%04x:%04x%s%s%s%s bus %u dev %u",
-             u->vid, u->pid, mfg[0] ? " " : "", mfg, mdl[0] ? " " : "", mdl, u->bus, u->addr);
+    snprintf(info->description, sizeof info->description, "%04x:%04x%s%s%s%s bus %u dev %u", u->vid,
+             u->pid, mfg[0] ? " " : "", mfg, mdl[0] ? " " : "", mdl, u->bus, u->addr);
     info->vendor_id = u->vid;
     info->product_id = u->pid;
 }
@@ -275,8 +277,10 @@ int patron__usb_open(int any, uint16_t vid, uint16_t pid, unsigned width_dots, p
         if (any)
             say(detail, detail_len, "no USB printer found (is it plugged in and switched on?)");
         else
-            say(detail, detail_len, "no USB printer %04x:%04x found (is it plugged in and "
-                "switched on?)", vid, pid);
+            say(detail, detail_len,
+                "no USB printer %04x:%04x found (is it plugged in and "
+                "switched on?)",
+                vid, pid);
         goto out;
     }
     u->iface = f.number;
@@ -396,8 +400,10 @@ static int refuse_state(const struct usb_printer *u, unsigned s, const char *whe
         return PATRON_ECOVER;
     }
     if (s & PATRON_PRINTER_ERROR) {
-        say(detail, dlen, "the printer %04x:%04x reports an error %s (cutter jam or hot print "
-            "head?); switch it off and on", u->vid, u->pid, when);
+        say(detail, dlen,
+            "the printer %04x:%04x reports an error %s (cutter jam or hot print "
+            "head?); switch it off and on",
+            u->vid, u->pid, when);
         return PATRON_EDEVICE;
     }
     return 0;

@@ -163,9 +163,9 @@ static void test_reader_gone_is_edevice_not_sigpipe(void **state)
     assert_int_equal(patron_printer_open(f->spec, 0, &p, f->detail, sizeof f->detail), 0);
     close(rfd);
     /* SIGPIPE's default action would end this test program here */
-    assert_int_equal(patron_printer_send(p, "j", (const uint8_t *)"x", 1, f->detail,
-                                         sizeof f->detail),
-                     PATRON_EDEVICE);
+    assert_int_equal(
+        patron_printer_send(p, "j", (const uint8_t *)"x", 1, f->detail, sizeof f->detail),
+        PATRON_EDEVICE);
     assert_non_null(strstr(f->detail, "stopped"));
     patron_printer_close(p);
 }
@@ -176,9 +176,9 @@ static void test_missing_device_is_not_created(void **state)
     char detail[256];
     struct stat st;
     (void)state;
-    assert_int_equal(patron_printer_open("file:/dev/patron-no-such-lp", 0, &p, detail,
-                                         sizeof detail),
-                     PATRON_EDEVICE);
+    assert_int_equal(
+        patron_printer_open("file:/dev/patron-no-such-lp", 0, &p, detail, sizeof detail),
+        PATRON_EDEVICE);
     assert_non_null(strstr(detail, "plugged in"));
     assert_int_equal(stat("/dev/patron-no-such-lp", &st), -1);
 }
@@ -189,8 +189,7 @@ static void test_directory_is_einval(void **state)
     patron_printer *p = NULL;
     char spec[300];
     snprintf(spec, sizeof spec, "file:%s", f->dir);
-    assert_int_equal(patron_printer_open(spec, 0, &p, f->detail, sizeof f->detail),
-                     PATRON_EINVAL);
+    assert_int_equal(patron_printer_open(spec, 0, &p, f->detail, sizeof f->detail), PATRON_EINVAL);
     assert_non_null(strstr(f->detail, "is a directory"));
 }
 
@@ -217,8 +216,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fifo_without_reader_is_edevice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_that_stops_taking_data_times_out, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_reader_gone_is_edevice_not_sigpipe, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reader_gone_is_edevice_not_sigpipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_device_is_not_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_is_einval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_permission_is_eprintaccess, setup, teardown),

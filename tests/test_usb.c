@@ -68,8 +68,16 @@ static uint8_t *make_job(size_t len, size_t *out_len)
     uint8_t *j = malloc(32 + rows * xbytes); /* header 10 bytes, tail 7 */
     uint32_t seed = 12345;
     assert_non_null(j);
-    const uint8_t head[] = {0x1b, 0x40, 0x1d, 0x76, 0x30, 0x00, (uint8_t)xbytes, 0,
-                            (uint8_t)(rows & 0xff), (uint8_t)(rows >> 8)};
+    const uint8_t head[] = {0x1b,
+                            0x40,
+                            0x1d,
+                            0x76,
+                            0x30,
+                            0x00,
+                            (uint8_t)xbytes,
+                            0,
+                            (uint8_t)(rows & 0xff),
+                            (uint8_t)(rows >> 8)};
     memcpy(j, head, sizeof head);
     n = sizeof head;
     for (size_t i = 0; i < rows * xbytes; i++) {
@@ -146,8 +154,8 @@ static void test_auto_and_usb_pick_the_printer_not_the_keyboard(void **state)
     struct fx *f = *state;
     struct patron_printer_info info;
     assert_int_equal(usbemu_add_other(f->emu, 0x046d, 0xc31c, 3), 0);
-    add(f, &(struct usbemu_printer_config){.vid = 0x04b8, .pid = 0x0e28,
-                                           .manufacturer = "EPSON", .product = "TM-T20III"});
+    add(f, &(struct usbemu_printer_config){
+               .vid = 0x04b8, .pid = 0x0e28, .manufacturer = "EPSON", .product = "TM-T20III"});
     open_ok(f, "auto");
     patron_printer_describe(f->pr, &info);
     assert_string_equal(info.kind, "usb");
@@ -303,9 +311,9 @@ static void test_paper_end_refuses_the_job(void **state)
     struct fx *f = *state;
     add(f, &(struct usbemu_printer_config){.status = USBEMU_PAPER_END});
     open_ok(f, "usb");
-    assert_int_equal(patron_printer_send(f->pr, "j", (const uint8_t *)"\x1b@", 2, f->detail,
-                                         sizeof f->detail),
-                     PATRON_EPAPER);
+    assert_int_equal(
+        patron_printer_send(f->pr, "j", (const uint8_t *)"\x1b@", 2, f->detail, sizeof f->detail),
+        PATRON_EPAPER);
     assert_non_null(strstr(f->detail, "out of paper"));
     assert_int_equal(usbemu_printer_received(f->p, NULL, 0), sizeof ASK); /* only the question */
 }
@@ -315,9 +323,9 @@ static void test_cover_open_refuses_the_job(void **state)
     struct fx *f = *state;
     add(f, &(struct usbemu_printer_config){.status = USBEMU_COVER_OPEN});
     open_ok(f, "usb");
-    assert_int_equal(patron_printer_send(f->pr, "j", (const uint8_t *)"\x1b@", 2, f->detail,
-                                         sizeof f->detail),
-                     PATRON_ECOVER);
+    assert_int_equal(
+        patron_printer_send(f->pr, "j", (const uint8_t *)"\x1b@", 2, f->detail, sizeof f->detail),
+        PATRON_ECOVER);
     assert_non_null(strstr(f->detail, "cover open"));
     assert_int_equal(usbemu_printer_received(f->p, NULL, 0), sizeof ASK);
 }
@@ -367,9 +375,9 @@ static void test_stuck_printer_times_out(void **state)
     add(f, &(struct usbemu_printer_config){.faults = USBEMU_FAULT_HANG_OUT});
     open_ok(f, "usb");
     assert_int_equal(patron__usb_set_timeouts(f->pr, 150, 100), 0);
-    assert_int_equal(patron_printer_send(f->pr, "j", (const uint8_t *)"\x1b@", 2, f->detail,
-                                         sizeof f->detail),
-                     PATRON_ETIMEOUT);
+    assert_int_equal(
+        patron_printer_send(f->pr, "j", (const uint8_t *)"\x1b@", 2, f->detail, sizeof f->detail),
+        PATRON_ETIMEOUT);
     assert_non_null(strstr(f->detail, "did not answer in time"));
     usbemu_printer_stats(f->p, &s);
     assert_true(s.discarded >= 1); /* libusb cancelled the URB that never completed */
@@ -397,15 +405,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_list_shows_printers_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_counts_beyond_capacity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auto_and_usb_pick_the_printer_not_the_keyboard,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auto_and_usb_pick_the_printer_not_the_keyboard, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_vid_pid_selects_among_printers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vid_pid_absent_is_edevice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vendor_class_clone_needs_vid_pid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detaches_bound_usblp_and_gives_it_back, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_claims_without_detach_when_no_driver, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_claims_without_detach_when_no_driver, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_is_eprintbusy_with_the_fix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prints_200k_exact_on_01_82, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prints_200k_exact_on_clone_03_81, setup, teardown),

@@ -55,46 +55,83 @@ static int parse_flag(struct options *o, int opt, const char *arg)
     unsigned v = 0;
     char *e = NULL;
     switch (opt) {
-    case 'o': o->out = arg; return 0;
-    case 'V': return parse_hex(arg, 0xffff, &v) ? -1 : (o->cfg.vid = (uint16_t)v, 0);
-    case 'P': return parse_hex(arg, 0xffff, &v) ? -1 : (o->cfg.pid = (uint16_t)v, 0);
-    case 'O': return parse_hex(arg, 0x0f, &v) || !v ? -1 : (o->cfg.ep_out = (uint8_t)v, 0);
+    case 'o':
+        o->out = arg;
+        return 0;
+    case 'V':
+        return parse_hex(arg, 0xffff, &v) ? -1 : (o->cfg.vid = (uint16_t)v, 0);
+    case 'P':
+        return parse_hex(arg, 0xffff, &v) ? -1 : (o->cfg.pid = (uint16_t)v, 0);
+    case 'O':
+        return parse_hex(arg, 0x0f, &v) || !v ? -1 : (o->cfg.ep_out = (uint8_t)v, 0);
     case 'I':
         return parse_hex(arg, 0x8f, &v) || !(v & 0x80) || !(v & 0x0f)
-                   ? -1 : (o->cfg.ep_in = (uint8_t)v, 0);
-    case 'n': o->cfg.no_in_endpoint = 1; return 0;
-    case 'c': o->cfg.iface_class = 0xff; return 0;
-    case 'p': o->cfg.status |= USBEMU_PAPER_END; return 0;
-    case 'e': o->cfg.status |= USBEMU_PAPER_NEAR_END; return 0;
-    case 'C': o->cfg.status |= USBEMU_COVER_OPEN; return 0;
-    case 'f': o->cfg.status |= USBEMU_OFFLINE; return 0;
-    case 'u': o->cfg.usblp_bound = 1; return 0;
-    case 'b': o->cfg.faults |= USBEMU_FAULT_BUSY; return 0;
-    case 's': o->cfg.faults |= USBEMU_FAULT_SILENT; return 0;
-    case 'h': o->cfg.faults |= USBEMU_FAULT_HANG_OUT; return 0;
-    case 'S': o->stats = 1; return 0;
+                   ? -1
+                   : (o->cfg.ep_in = (uint8_t)v, 0);
+    case 'n':
+        o->cfg.no_in_endpoint = 1;
+        return 0;
+    case 'c':
+        o->cfg.iface_class = 0xff;
+        return 0;
+    case 'p':
+        o->cfg.status |= USBEMU_PAPER_END;
+        return 0;
+    case 'e':
+        o->cfg.status |= USBEMU_PAPER_NEAR_END;
+        return 0;
+    case 'C':
+        o->cfg.status |= USBEMU_COVER_OPEN;
+        return 0;
+    case 'f':
+        o->cfg.status |= USBEMU_OFFLINE;
+        return 0;
+    case 'u':
+        o->cfg.usblp_bound = 1;
+        return 0;
+    case 'b':
+        o->cfg.faults |= USBEMU_FAULT_BUSY;
+        return 0;
+    case 's':
+        o->cfg.faults |= USBEMU_FAULT_SILENT;
+        return 0;
+    case 'h':
+        o->cfg.faults |= USBEMU_FAULT_HANG_OUT;
+        return 0;
+    case 'S':
+        o->stats = 1;
+        return 0;
     case 'U':
         errno = 0;
         o->cfg.unplug_after = strtoull(arg, &e, 10);
         o->cfg.unplug = 1;
         return errno || e == arg || *e ? -1 : 0;
-    default: return -1;
+    default:
+        return -1;
     }
 }
 
 static int parse(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {
-        {"out", required_argument, 0, 'o'},    {"vid", required_argument, 0, 'V'},
-        {"pid", required_argument, 0, 'P'},    {"ep-out", required_argument, 0, 'O'},
-        {"ep-in", required_argument, 0, 'I'},  {"no-in", no_argument, 0, 'n'},
-        {"vendor-class", no_argument, 0, 'c'}, {"paper-end", no_argument, 0, 'p'},
-        {"near-end", no_argument, 0, 'e'},     {"cover-open", no_argument, 0, 'C'},
-        {"offline", no_argument, 0, 'f'},      {"usblp", no_argument, 0, 'u'},
-        {"busy", no_argument, 0, 'b'},         {"silent", no_argument, 0, 's'},
-        {"hang", no_argument, 0, 'h'},         {"unplug-after", required_argument, 0, 'U'},
-        {"stats", no_argument, 0, 'S'},        {"help", no_argument, 0, 'H'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"out", required_argument, 0, 'o'},
+                                          {"vid", required_argument, 0, 'V'},
+                                          {"pid", required_argument, 0, 'P'},
+                                          {"ep-out", required_argument, 0, 'O'},
+                                          {"ep-in", required_argument, 0, 'I'},
+                                          {"no-in", no_argument, 0, 'n'},
+                                          {"vendor-class", no_argument, 0, 'c'},
+                                          {"paper-end", no_argument, 0, 'p'},
+                                          {"near-end", no_argument, 0, 'e'},
+                                          {"cover-open", no_argument, 0, 'C'},
+                                          {"offline", no_argument, 0, 'f'},
+                                          {"usblp", no_argument, 0, 'u'},
+                                          {"busy", no_argument, 0, 'b'},
+                                          {"silent", no_argument, 0, 's'},
+                                          {"hang", no_argument, 0, 'h'},
+                                          {"unplug-after", required_argument, 0, 'U'},
+                                          {"stats", no_argument, 0, 'S'},
+                                          {"help", no_argument, 0, 'H'},
+                                          {0, 0, 0, 0}};
     int opt;
     o->cfg.capture_max = CAPTURE_MAX;
     while ((opt = getopt_long(argc, argv, "+", longs, NULL)) != -1) {
@@ -156,7 +193,7 @@ static void print_stats(usbemu_printer *p)
     usbemu_printer_stats(p, &s);
     fprintf(stderr,
             "patron-usb-emu: received %zu bytes; %u status requests; usblp detached %u, "
-            "reattached %u; %u claims; %u timeouts%s\n",
+            "reattached %u; %u claims; %u transfers cancelled%s\n",
             usbemu_printer_received(p, NULL, 0), s.status_requests, s.detaches, s.reattaches,
             s.claims, s.discarded, s.unplugged ? "; unplugged" : "");
 }

@@ -39,7 +39,7 @@ struct usbemu_printer {
     size_t rx_len, rx_cap;
     uint8_t replies[REPLY_MAX];
     size_t n_replies;
-    int dle_state; /* 0 idle, 1 saw DLE, 2 saw DLE EOT */
+    int dle_state;                        /* 0 idle, 1 saw DLE, 2 saw DLE EOT */
     GQueue pending_in, pending_out, done; /* UMockdevIoctlData* of URBs, one ref each */
     struct usbemu_stats stats;
 };
@@ -107,8 +107,8 @@ static char *record_for(const usbemu_printer *p, const struct usbemu_printer_con
         "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\n%s"
         "A: bInterfaceClass=%02x\\n\nA: bInterfaceSubClass=01\\n\n"
         "A: bInterfaceProtocol=%02x\\n\nA: bInterfaceNumber=00\\n\nA: bNumEndpoints=%02x\\n\n",
-        p->devnum - 1, p->devnum, p->devnum, p->devnum, c->vid, c->pid, p->devnum, c->vid,
-        c->pid, p->manufacturer, p->product, hex, p->devnum - 1, p->devnum - 1,
+        p->devnum - 1, p->devnum, p->devnum, p->devnum, c->vid, c->pid, p->devnum, c->vid, c->pid,
+        p->manufacturer, p->product, hex, p->devnum - 1, p->devnum - 1,
         c->usblp_bound ? "E: DRIVER=usblp\n" : "", c->iface_class, c->no_in_endpoint ? 1 : 2,
         c->no_in_endpoint ? 1 : 2);
 }
@@ -181,10 +181,7 @@ static int capture(usbemu_printer *p, const uint8_t *d, size_t n)
 
 /* ---- URB bookkeeping ---- */
 
-static struct usbdevfs_urb *urb_of(UMockdevIoctlData *d)
-{
-    return (struct usbdevfs_urb *)d->data;
-}
+static struct usbdevfs_urb *urb_of(UMockdevIoctlData *d) { return (struct usbdevfs_urb *)d->data; }
 
 static void urb_finish(usbemu_printer *p, UMockdevIoctlData *d, int status, int actual)
 {
@@ -500,8 +497,7 @@ static void on_usbfs_ioctl(usbemu_printer *p, UMockdevIoctlClient *c, UMockdevIo
     g_object_unref(d);
 }
 
-static void on_disconnect_claim(usbemu_printer *p, UMockdevIoctlClient *c,
-                                UMockdevIoctlData *arg)
+static void on_disconnect_claim(usbemu_printer *p, UMockdevIoctlClient *c, UMockdevIoctlData *arg)
 {
     UMockdevIoctlData *d =
         umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_disconnect_claim), NULL);
@@ -512,9 +508,9 @@ static void on_disconnect_claim(usbemu_printer *p, UMockdevIoctlClient *c,
     struct usbdevfs_disconnect_claim *dc = (struct usbdevfs_disconnect_claim *)d->data;
     dc->driver[sizeof dc->driver - 1] = '\0';
     int named = strcmp(dc->driver, "usblp") == 0;
-    if (p->usblp_bound && (((dc->flags & USBDEVFS_DISCONNECT_CLAIM_EXCEPT_DRIVER) && !named) ||
-                           ((dc->flags & USBDEVFS_DISCONNECT_CLAIM_IF_DRIVER) && named) ||
-                           !(dc->flags & 3))) {
+    if (p->usblp_bound &&
+        (((dc->flags & USBDEVFS_DISCONNECT_CLAIM_EXCEPT_DRIVER) && !named) ||
+         ((dc->flags & USBDEVFS_DISCONNECT_CLAIM_IF_DRIVER) && named) || !(dc->flags & 3))) {
         p->usblp_bound = 0;
         p->stats.detaches++;
     }
@@ -550,21 +546,41 @@ static void dispatch(usbemu_printer *p, UMockdevIoctlClient *c, gulong req, UMoc
         return;
     }
     switch (req) {
-    case USBDEVFS_GET_CAPABILITIES: on_capabilities(c, arg); break;
-    case USBDEVFS_SUBMITURB: on_submit(p, c, arg); break;
+    case USBDEVFS_GET_CAPABILITIES:
+        on_capabilities(c, arg);
+        break;
+    case USBDEVFS_SUBMITURB:
+        on_submit(p, c, arg);
+        break;
     case USBDEVFS_REAPURB:
-    case USBDEVFS_REAPURBNDELAY: on_reap(p, c, arg); break;
-    case USBDEVFS_DISCARDURB: on_discard(p, c, arg); break;
-    case USBDEVFS_CLAIMINTERFACE: on_claim(p, c, arg, 1); break;
-    case USBDEVFS_RELEASEINTERFACE: on_claim(p, c, arg, 0); break;
-    case USBDEVFS_GETDRIVER: on_getdriver(p, c, arg); break;
-    case USBDEVFS_IOCTL: on_usbfs_ioctl(p, c, arg); break;
-    case USBDEVFS_DISCONNECT_CLAIM: on_disconnect_claim(p, c, arg); break;
+    case USBDEVFS_REAPURBNDELAY:
+        on_reap(p, c, arg);
+        break;
+    case USBDEVFS_DISCARDURB:
+        on_discard(p, c, arg);
+        break;
+    case USBDEVFS_CLAIMINTERFACE:
+        on_claim(p, c, arg, 1);
+        break;
+    case USBDEVFS_RELEASEINTERFACE:
+        on_claim(p, c, arg, 0);
+        break;
+    case USBDEVFS_GETDRIVER:
+        on_getdriver(p, c, arg);
+        break;
+    case USBDEVFS_IOCTL:
+        on_usbfs_ioctl(p, c, arg);
+        break;
+    case USBDEVFS_DISCONNECT_CLAIM:
+        on_disconnect_claim(p, c, arg);
+        break;
     case USBDEVFS_CLEAR_HALT:
     case USBDEVFS_RESETEP:
     case USBDEVFS_RESET:
     case USBDEVFS_SETINTERFACE:
-    case USBDEVFS_SETCONFIGURATION: complete(c, 0, 0); break;
+    case USBDEVFS_SETCONFIGURATION:
+        complete(c, 0, 0);
+        break;
     default:
         p->stats.unknown_ioctls++;
         complete(c, -1, ENOTTY);
@@ -644,10 +660,7 @@ void usbemu_free(usbemu *e)
     free(e);
 }
 
-const char *usbemu_root(const usbemu *e)
-{
-    return e->root;
-}
+const char *usbemu_root(const usbemu *e) { return e->root; }
 
 static void apply_defaults(struct usbemu_printer_config *c)
 {
@@ -715,10 +728,9 @@ int usbemu_add_printer(usbemu *e, const struct usbemu_printer_config *cfg, usbem
 
 int usbemu_add_other(usbemu *e, uint16_t vid, uint16_t pid, uint8_t iface_class)
 {
-    uint8_t d[18 + 9 + 9 + 7] = {18, 1, 0x00, 0x02, 0, 0, 0, 64, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1,
-                                  9, 2, 25, 0, 1, 1, 0, 0xa0, 50,
-                                  9, 4, 0, 0, 1, iface_class, 0, 0, 0,
-                                  7, 5, 0x81, 3, 8, 0, 10};
+    uint8_t d[18 + 9 + 9 + 7] = {18, 1, 0x00,        0x02, 0, 0,  0, 64, 0,    0, 0,    0,  0, 1, 0,
+                                 0,  0, 1,           9,    2, 25, 0, 1,  1,    0, 0xa0, 50, 9, 4, 0,
+                                 0,  1, iface_class, 0,    0, 0,  7, 5,  0x81, 3, 8,    0,  10};
     char hex[sizeof d * 2 + 1];
     GError *err = NULL;
     if (e->next_devnum > 127)
@@ -799,7 +811,4 @@ void usbemu_printer_stats(usbemu_printer *p, struct usbemu_stats *out)
     g_mutex_unlock(&p->emu->lock);
 }
 
-const char *usbemu_printer_devnode(const usbemu_printer *p)
-{
-    return p->devnode;
-}
+const char *usbemu_printer_devnode(const usbemu_printer *p) { return p->devnode; }

@@ -44,18 +44,18 @@ enum usbemu_fault_bits {
 #define USBEMU_NEVER SIZE_MAX
 
 struct usbemu_printer_config {
-    uint16_t vid, pid;    /* 0:0 = 0416:5011, a common 58 mm clone */
-    uint8_t ep_out;       /* bulk OUT address, 0 = 0x01 */
-    uint8_t ep_in;        /* bulk IN address, 0 = 0x82; ignored when no_in_endpoint */
-    int no_in_endpoint;   /* a unidirectional printer (interface protocol 1) */
-    uint8_t iface_class;  /* 0 = 7 (printer); e.g. 0xff for a vendor-specific clone */
+    uint16_t vid, pid;                  /* 0:0 = 0416:5011, a common 58 mm clone */
+    uint8_t ep_out;                     /* bulk OUT address, 0 = 0x01 */
+    uint8_t ep_in;                      /* bulk IN address, 0 = 0x82; ignored when no_in_endpoint */
+    int no_in_endpoint;                 /* a unidirectional printer (interface protocol 1) */
+    uint8_t iface_class;                /* 0 = 7 (printer); e.g. 0xff for a vendor-specific clone */
     const char *manufacturer, *product; /* NULL = "Patron", "Emulated receipt printer" */
-    unsigned status;      /* USBEMU_* status bits, changeable later */
-    unsigned faults;      /* USBEMU_FAULT_* bits, changeable later */
-    int usblp_bound;      /* the kernel's usblp driver starts bound to the interface */
-    int unplug;           /* 1: the printer is unplugged once unplug_after bytes arrived */
+    unsigned status;                    /* USBEMU_* status bits, changeable later */
+    unsigned faults;                    /* USBEMU_FAULT_* bits, changeable later */
+    int usblp_bound; /* the kernel's usblp driver starts bound to the interface */
+    int unplug;      /* 1: the printer is unplugged once unplug_after bytes arrived */
     size_t unplug_after;
-    size_t capture_max;   /* bound of the capture buffer, 0 = 64 MiB */
+    size_t capture_max; /* bound of the capture buffer, 0 = 64 MiB */
 };
 
 struct usbemu_stats {
