@@ -47,7 +47,10 @@ static int none_status(patron_printer *p, unsigned *status)
     return 0;
 }
 
-static void none_close(patron_printer *p) { (void)p; }
+static void none_close(patron_printer *p)
+{
+    (void)p;
+}
 
 static const struct patron_printer_ops none_ops = {
     .send = none_send,
@@ -144,9 +147,15 @@ static int open_file(const struct open_args *a)
     return patron__file_open(a->rest, a->width, a->out, a->detail, a->detail_len);
 }
 
-static int open_virtual(const struct open_args *a) { return open_virtual_dir(a->rest, a); }
+static int open_virtual(const struct open_args *a)
+{
+    return open_virtual_dir(a->rest, a);
+}
 
-static int open_none(const struct open_args *a) { return patron__none_open(a->out); }
+static int open_none(const struct open_args *a)
+{
+    return patron__none_open(a->out);
+}
 
 /* One table: a spec is a whole word, or a prefix followed by a non-empty argument. */
 static const struct spec_kind {

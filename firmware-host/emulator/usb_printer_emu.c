@@ -181,7 +181,10 @@ static int capture(usbemu_printer *p, const uint8_t *d, size_t n)
 
 /* ---- URB bookkeeping ---- */
 
-static struct usbdevfs_urb *urb_of(UMockdevIoctlData *d) { return (struct usbdevfs_urb *)d->data; }
+static struct usbdevfs_urb *urb_of(UMockdevIoctlData *d)
+{
+    return (struct usbdevfs_urb *)d->data;
+}
 
 static void urb_finish(usbemu_printer *p, UMockdevIoctlData *d, int status, int actual)
 {
@@ -660,7 +663,10 @@ void usbemu_free(usbemu *e)
     free(e);
 }
 
-const char *usbemu_root(const usbemu *e) { return e->root; }
+const char *usbemu_root(const usbemu *e)
+{
+    return e->root;
+}
 
 static void apply_defaults(struct usbemu_printer_config *c)
 {
@@ -811,4 +817,7 @@ void usbemu_printer_stats(usbemu_printer *p, struct usbemu_stats *out)
     g_mutex_unlock(&p->emu->lock);
 }
 
-const char *usbemu_printer_devnode(const usbemu_printer *p) { return p->devnode; }
+const char *usbemu_printer_devnode(const usbemu_printer *p)
+{
+    return p->devnode;
+}

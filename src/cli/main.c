@@ -24,7 +24,6 @@ static const struct command commands[] = {
     {"reward", cli_cmd_reward, "reward add|list|redeem|retire ...     the rewards catalogue"},
     {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
-    {"demo", cli_cmd_demo, "demo                                 a scripted checkout on a demo store"},
 };
 
 static void print_help(FILE *f)
