@@ -265,7 +265,7 @@ int patron__usb_open(int any, uint16_t vid, uint16_t pid, unsigned width_dots, p
     struct usb_printer *u = calloc(1, sizeof *u);
     patron_printer *p = calloc(1, sizeof *p);
     libusb_device *dev = NULL;
-    struct usb_iface f;
+    struct usb_iface f = {0};
     int r = PATRON_ENOMEM;
     if (!u || !p)
         goto out;
