@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "patron/error.h"
+#include "patron/program.h"
 #include "patron/store.h"
 
 #define PATRON__STMT_CACHE 64
@@ -38,8 +39,11 @@ struct patron_store {
     int store_id;
     int tx_depth;
     int64_t program_accounts[PATRON__ACCT_COUNT]; /* account ids, loaded once the store is init */
+    int64_t program_version; /* rules_version the cached program was read at; 0 = none */
+    struct patron_program program;
     char detail[256];
     struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
+    struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
 };
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
@@ -83,5 +87,8 @@ int patron__copy(char *dst, size_t cap, const char *src);
 
 /* Fills buf with random bytes from OpenSSL (RAND_bytes). */
 int patron__random(void *buf, size_t len);
+
+/* Frees the handle's cached voucher keys (keyring.c), wiping private ones; NULL does nothing. */
+void patron__keycache_free(struct patron__keycache *kc);
 
 #endif

@@ -88,5 +88,7 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a);
 int cli_cmd_reward(struct cli *c, struct cli_args *a);
 int cli_cmd_ledger(struct cli *c, struct cli_args *a);
 int cli_cmd_program(struct cli *c, struct cli_args *a);
+int cli_cmd_voucher(struct cli *c, struct cli_args *a);
+int cli_cmd_key(struct cli *c, struct cli_args *a);
 
 #endif
