@@ -269,7 +269,7 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
     out->member_id = m.member_id;
     out->points_spent = rw.cost;
     out->points = m.balance;
-    return 0;
+    return issue_coupon(s, &rw, m.member_id, out);
 }
 
 static int replay(patron_store *s, int64_t redemption_id, struct patron_redeem_result *out)

@@ -76,6 +76,8 @@ int main(int argc, char **argv)
     }
     if ((status = cli_config_load(&c, &flags)) != 0)
         return status;
+    /* The printer's "auto" spec finds the virtual printer's folder through PATRON_HOME. */
+    setenv("PATRON_HOME", c.home, 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(commands[i].name, name) == 0) {
             status = commands[i].run(&c, &a);
