@@ -274,8 +274,11 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
 
 static int replay(patron_store *s, int64_t redemption_id, struct patron_redeem_result *out)
 {
-    sqlite3_stmt *st =
-        patron__stmt(s, "SELECT member_id, points, balance_after FROM redemptions WHERE id = ?1");
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT r.member_id, r.points, r.balance_after, COALESCE(r.voucher_id, 0),"
+           " COALESCE(r.print_job, 0), v.token, v.expires_at FROM redemptions r"
+           " LEFT JOIN vouchers v ON v.key_id = r.voucher_key_id AND v.voucher_id = r.voucher_id"
+           " WHERE r.id = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, redemption_id);
