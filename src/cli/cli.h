@@ -86,5 +86,7 @@ int cli_cmd_reward(struct cli *c, struct cli_args *a);
 int cli_cmd_ledger(struct cli *c, struct cli_args *a);
 int cli_cmd_program(struct cli *c, struct cli_args *a);
 int cli_cmd_demo(struct cli *c, struct cli_args *a);
+int cli_cmd_serve(struct cli *c, struct cli_args *a);
+int cli_cmd_terminal(struct cli *c, struct cli_args *a);
 
 #endif
