@@ -197,6 +197,8 @@ int patron_store_open(const char *path, patron_store **out)
     if ((err = patron__schema_migrate(s)) != 0)
         goto out;
     s->store_id = (int)patron__setting_int(s, "store_id", 0);
+    if (s->store_id != 0 && (err = patron__load_program_accounts(s)) != 0)
+        goto out;
     *out = s;
     return 0;
 out:

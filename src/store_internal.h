@@ -20,6 +20,15 @@ struct patron__stmt_slot {
     sqlite3_stmt *stmt;
 };
 
+/* The program's own accounts, the other side of every member movement. */
+enum patron__program_account {
+    PATRON__ACCT_ISSUED,   /* source of earned points, sink of reversals */
+    PATRON__ACCT_REDEEMED, /* sink of points spent on rewards */
+    PATRON__ACCT_EXPIRED,  /* sink of expired points */
+    PATRON__ACCT_ADJUST,   /* manual corrections, both ways */
+    PATRON__ACCT_COUNT
+};
+
 struct patron_store {
     sqlite3 *db;
     patron_clock_fn clock;
@@ -28,6 +37,7 @@ struct patron_store {
     int has_fixed_time;
     int store_id;
     int tx_depth;
+    int64_t program_accounts[PATRON__ACCT_COUNT]; /* account ids, loaded once the store is init */
     char detail[256];
     struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
 };
@@ -61,6 +71,9 @@ int patron__fail(patron_store *s, int err, const char *fmt, ...)
 int patron__setting_get(patron_store *s, const char *key, char *buf, size_t len);
 int64_t patron__setting_int(patron_store *s, const char *key, int64_t fallback);
 int patron__setting_set(patron_store *s, const char *key, const char *value, const char *who);
+
+/* Loads the program account ids into the handle (after open and after init). */
+int patron__load_program_accounts(patron_store *s);
 
 /* Schema migrations, applied at open. */
 int patron__schema_migrate(patron_store *s);

@@ -76,6 +76,9 @@ void cli_format_date(int64_t t, char *buf, size_t len);
 
 /* One function per top-level command. argv excludes the command name. */
 typedef int (*cli_command_fn)(struct cli *c, struct cli_args *a);
+/* The JSON object of a member (member_id, name, card, points, tier, ...). New reference. */
+json_t *cli_member_json(const struct patron_member *m);
+
 int cli_cmd_init(struct cli *c, struct cli_args *a);
 int cli_cmd_member(struct cli *c, struct cli_args *a);
 int cli_cmd_card(struct cli *c, struct cli_args *a);
@@ -85,7 +88,6 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a);
 int cli_cmd_reward(struct cli *c, struct cli_args *a);
 int cli_cmd_ledger(struct cli *c, struct cli_args *a);
 int cli_cmd_program(struct cli *c, struct cli_args *a);
-int cli_cmd_demo(struct cli *c, struct cli_args *a);
 int cli_cmd_serve(struct cli *c, struct cli_args *a);
 int cli_cmd_terminal(struct cli *c, struct cli_args *a);
 

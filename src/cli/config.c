@@ -24,7 +24,7 @@ struct setting {
 /* "home" comes first: the others' defaults and patron.conf are found through it. */
 static const struct setting settings[] = {
     {"home", "PATRON_HOME", FLAG(home), FIELD(home), "./var"},
-    {"db", "PATRON_DB", FLAG(db), FIELD(db), NULL},
+    {"db", "PATRON_DB", FLAG(db), FIELD(db_path), NULL},
     {"printer", "PATRON_PRINTER", FLAG(printer), FIELD(printer_spec), "auto"},
     {"listen", "PATRON_LISTEN", FLAG(listen), FIELD(listen), "127.0.0.1:8420"},
     {"tls_cert", "PATRON_TLS_CERT", FLAG(tls_cert), FIELD(tls_cert), NULL},

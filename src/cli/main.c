@@ -24,7 +24,6 @@ static const struct command commands[] = {
     {"reward", cli_cmd_reward, "reward add|list|redeem|retire ...     the rewards catalogue"},
     {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
-    {"demo", cli_cmd_demo, "demo                                 a scripted checkout on a demo store"},
     {"serve", cli_cmd_serve, "serve [--listen 127.0.0.1:8420] [--demo] the counter service (HTTP/JSON API)"},
     {"terminal", cli_cmd_terminal, "terminal add NAME --role cashier|manager|admin   a till's API token"},
 };

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* Manual adjustments: a correction of a member's points, credited or debited against the
+ * program's adjustment account, always with a reason and the manager who approved it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "idempotency.h"
+#include "ledger_internal.h"
+#include "patron/ledger.h"
+
+static int validate(patron_store *s, const struct patron_adjustment *in)
+{
+    if (in->points == 0 || llabs(in->points) > 100000000)
+        return patron__fail(s, PATRON_EINVAL, "an adjustment moves 1 to 10^8 points either way");
+    if (!in->reason || !in->reason[0] || strlen(in->reason) > 200)
+        return patron__fail(s, PATRON_EINVAL, "an adjustment needs a reason (1-200 bytes)");
+    if (!in->manager || !in->manager[0] || strlen(in->manager) > 63)
+        return patron__fail(s, PATRON_EINVAL, "an adjustment needs the approving manager's name");
+    return 0;
+}
+
+static int post_adjustment(patron_store *s, const struct patron_adjustment *in,
+                           struct patron__member_row *m, int64_t *entry_id)
+{
+    struct patron__posting p = {
+        .kind = "adjust",
+        .points = llabs(in->points),
+        .to_member = in->points > 0,
+        .program = PATRON__ACCT_ADJUST,
+        .note = in->reason,
+        .approved_by = in->manager,
+    };
+    int err = patron__member_for_card(s, in->card, 1, m);
+    if (err != 0)
+        return err;
+    if (in->points < 0 && m->balance + in->points < 0)
+        return patron__fail(s, PATRON_ENOFUNDS, "the balance is %lld points; cannot take %lld",
+                            (long long)m->balance, (long long)-in->points);
+    return patron__ledger_post(s, m, &p, entry_id);
+}
+
+static int replay(patron_store *s, int64_t entry_id, struct patron_adjust_result *out)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT a.balance FROM entries e JOIN accounts a ON a.member_id = e.member_id"
+           " WHERE e.id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, entry_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->entry_id = entry_id;
+        out->points = sqlite3_column_int64(st, 0);
+        out->replayed = 1;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
+                         struct patron_adjust_result *out)
+{
+    struct patron__idem h;
+    struct patron__member_row m;
+    int64_t first = 0, entry_id = 0;
+    int err = validate(s, in);
+    if (err != 0 || (err = patron__idem_init(s, &h, "adjust", in->idempotency_key)) != 0)
+        return err;
+    patron__idem_add_str(&h, in->card);
+    patron__idem_add_int(&h, in->points);
+    patron__idem_add_str(&h, in->reason);
+    patron__idem_add_str(&h, in->manager);
+    if ((err = patron__tx_begin(s)) != 0)
+        goto out;
+    if ((err = patron__idem_check(s, &h, &first)) != 0)
+        goto rollback;
+    if (first) {
+        if ((err = replay(s, first, out)) != 0)
+            goto rollback;
+        err = patron__tx_commit(s);
+        goto out;
+    }
+    if ((err = post_adjustment(s, in, &m, &entry_id)) != 0 ||
+        (err = patron__idem_record(s, &h, entry_id)) != 0)
+        goto rollback;
+    if ((err = patron__tx_commit(s)) == 0)
+        *out = (struct patron_adjust_result){.entry_id = entry_id, .points = m.balance};
+    goto out;
+rollback:
+    patron__tx_rollback(s);
+out:
+    patron__idem_cleanup(&h);
+    return err;
+}

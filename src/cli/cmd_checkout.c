@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/* The checkout commands: `patron scan` (what the cashier sees), `patron sale` (earn points for
+ * a sale) and `patron refund` (reverse a sale's points, whole or in part). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_LINE_TEXT 160
+
+static const char sale_usage[] =
+    "patron sale CARD --ref R --total MINOR [--currency EUR] [--line SKU:CATEGORY:QTY:UNIT_MINOR]... "
+    "[--key K]";
+static const char refund_usage[] = "patron refund --ref R [--line SKU:QTY]... [--key K]";
+
+static json_t *scan_json(const struct patron_scan_result *r)
+{
+    json_t *o = cli_member_json(&r->member), *rewards = json_array();
+    char date[16];
+    for (size_t i = 0; i < r->n_rewards; i++)
+        json_array_append_new(rewards, json_pack("{s:I, s:s, s:I}", "reward_id",
+                                                 (json_int_t)r->rewards[i].reward_id, "name",
+                                                 r->rewards[i].name, "cost",
+                                                 (json_int_t)r->rewards[i].cost));
+    json_object_set_new(o, "rewards", rewards);
+    json_object_set_new(o, "offers", json_array());
+    json_object_set_new(o, "expiring_points", json_integer(r->expiring_points));
+    if (r->expiring_at) {
+        cli_format_date(r->expiring_at, date, sizeof date);
+        json_object_set_new(o, "expiring_on", json_string(date));
+    }
+    json_object_set_new(o, "next_tier", r->next_tier[0] ? json_string(r->next_tier) : json_null());
+    json_object_set_new(o, "points_to_next_tier", json_integer(r->points_to_next_tier));
+    return o;
+}
+
+static void scan_text(const struct patron_scan_result *r, char *buf, size_t cap)
+{
+    char date[16];
+    size_t off = (size_t)snprintf(buf, cap, "%s - %lld points - %s\n", r->member.name,
+                                  (long long)r->member.points, r->member.tier);
+    if (r->expiring_points > 0 && off < cap) {
+        cli_format_date(r->expiring_at, date, sizeof date);
+        off += (size_t)snprintf(buf + off, cap - off, "  %lld points expire on %s\n",
+                                (long long)r->expiring_points, date);
+    }
+    if (r->next_tier[0] && off < cap)
+        off += (size_t)snprintf(buf + off, cap - off, "  %lld points to %s\n",
+                                (long long)r->points_to_next_tier, r->next_tier);
+    for (size_t i = 0; i < r->n_rewards && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "  reward %lld: %s (%lld points)\n",
+                                (long long)r->rewards[i].reward_id, r->rewards[i].name,
+                                (long long)r->rewards[i].cost);
+}
+
+int cli_cmd_scan(struct cli *c, struct cli_args *a)
+{
+    const char *card = cli_positional(a);
+    struct patron_scan_result r;
+    char human[4096];
+    int status, err;
+    if (!card || a->argc != 0)
+        return cli_usage(c, "patron scan CARD");
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if ((err = patron_scan(c->store, card, &r)) != 0)
+        return cli_fail(c, err, "scan refused");
+    scan_text(&r, human, sizeof human);
+    return cli_emit(c, scan_json(&r), human);
+}
+
+/* Splits "a:b:c" in place into at most n fields; returns how many. */
+static int split(char *text, char **fields, int n)
+{
+    int k = 0;
+    for (char *p = text; k < n; k++) {
+        fields[k] = p;
+        char *colon = strchr(p, ':');
+        if (!colon)
+            return k + 1;
+        *colon = '\0';
+        p = colon + 1;
+    }
+    return k + 1; /* too many fields */
+}
+
+static int parse_sale_line(const char *text, char *storage, struct patron_sale_line *line)
+{
+    char *f[4];
+    snprintf(storage, MAX_LINE_TEXT, "%s", text);
+    if (strlen(text) >= MAX_LINE_TEXT || split(storage, f, 4) != 4)
+        return -1;
+    line->sku = f[0];
+    line->category = f[1];
+    return cli_parse_int(f[2], 1, 100000, &line->qty) == 0 &&
+                   cli_parse_int(f[3], 0, 1000000000, &line->unit_minor) == 0
+               ? 0
+               : -1;
+}
+
+int cli_cmd_sale(struct cli *c, struct cli_args *a)
+{
+    static char storage[PATRON_SALE_MAX_LINES][MAX_LINE_TEXT];
+    struct patron_sale_line lines[PATRON_SALE_MAX_LINES];
+    struct patron_sale in = {.lines = lines};
+    struct patron_sale_result r;
+    const char *total = cli_take(a, "--total"), *line, *key = cli_take(a, "--key");
+    char default_key[96], human[256];
+    int status, err;
+    in.ref = cli_take(a, "--ref");
+    in.currency = cli_take(a, "--currency");
+    while ((line = cli_take(a, "--line")) != NULL) {
+        if (in.n_lines == PATRON_SALE_MAX_LINES ||
+            parse_sale_line(line, storage[in.n_lines], &lines[in.n_lines]) != 0)
+            return cli_usage(c, sale_usage);
+        in.n_lines++;
+    }
+    in.card = cli_positional(a);
+    if (!in.card || !in.ref || !total || a->argc != 0 ||
+        cli_parse_int(total, 0, INT64_MAX, &in.total_minor) != 0)
+        return cli_usage(c, sale_usage);
+    snprintf(default_key, sizeof default_key, "sale/%.80s", in.ref);
+    in.idempotency_key = key ? key : default_key;
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if ((err = patron_sale_record(c->store, &in, &r)) != 0)
+        return cli_fail(c, err, "sale not recorded");
+    snprintf(human, sizeof human, "+%lld points, balance %lld, tier %s%s%s\n",
+             (long long)r.points_earned, (long long)r.points, r.tier,
+             r.tier_upgraded ? " (upgraded!)" : "", r.replayed ? " [already recorded]" : "");
+    return cli_emit(c,
+                    json_pack("{s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:[]}", "sale_id",
+                              (json_int_t)r.sale_id, "member_id", (json_int_t)r.member_id,
+                              "points_earned", (json_int_t)r.points_earned, "points",
+                              (json_int_t)r.points, "tier", r.tier, "tier_upgraded",
+                              r.tier_upgraded, "replayed", r.replayed, "coupons"),
+                    human);
+}
+
+static int parse_refund_line(const char *text, char *storage, struct patron_refund_line *line)
+{
+    char *f[2];
+    snprintf(storage, MAX_LINE_TEXT, "%s", text);
+    if (strlen(text) >= MAX_LINE_TEXT || split(storage, f, 2) != 2)
+        return -1;
+    line->sku = f[0];
+    return cli_parse_int(f[1], 1, 100000, &line->qty);
+}
+
+/* Without --key, the key names the request itself, so a retried refund is not applied twice. */
+static void refund_default_key(const struct patron_refund *in, char *key, size_t cap)
+{
+    size_t off = (size_t)snprintf(key, cap, "refund/%.60s", in->ref);
+    if (in->n_lines == 0 && off < cap)
+        snprintf(key + off, cap - off, "/all");
+    for (size_t i = 0; i < in->n_lines && off < cap; i++)
+        off += (size_t)snprintf(key + off, cap - off, "/%s:%lld", in->lines[i].sku,
+                                (long long)in->lines[i].qty);
+}
+
+int cli_cmd_refund(struct cli *c, struct cli_args *a)
+{
+    static char storage[PATRON_SALE_MAX_LINES][MAX_LINE_TEXT];
+    struct patron_refund_line lines[PATRON_SALE_MAX_LINES];
+    struct patron_refund in = {.lines = lines};
+    struct patron_refund_result r;
+    const char *line, *key = cli_take(a, "--key");
+    char default_key[128], human[256];
+    int status, err;
+    in.ref = cli_take(a, "--ref");
+    while ((line = cli_take(a, "--line")) != NULL) {
+        if (in.n_lines == PATRON_SALE_MAX_LINES ||
+            parse_refund_line(line, storage[in.n_lines], &lines[in.n_lines]) != 0)
+            return cli_usage(c, refund_usage);
+        in.n_lines++;
+    }
+    if (!in.ref || a->argc != 0)
+        return cli_usage(c, refund_usage);
+    refund_default_key(&in, default_key, sizeof default_key);
+    in.idempotency_key = key ? key : default_key;
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if ((err = patron_refund_record(c->store, &in, &r)) != 0)
+        return cli_fail(c, err, "refund not recorded");
+    snprintf(human, sizeof human, "-%lld points, balance %lld%s\n", (long long)r.points_reversed,
+             (long long)r.points, r.shortfall ? " (some points were already spent)" : "");
+    return cli_emit(c,
+                    json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
+                              (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
+                              "points_reversed", (json_int_t)r.points_reversed, "shortfall",
+                              (json_int_t)r.shortfall, "points", (json_int_t)r.points, "replayed",
+                              r.replayed),
+                    human);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron member enroll|show|find` and `patron card replace`: members, their cards and what the
+ * shop holds about them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char member_usage[] =
+    "patron member enroll --name N [--email E] [--phone P] [--birthday YYYY-MM-DD] "
+    "[--consent marketing] | show CARD | find --phone P";
+
+json_t *cli_member_json(const struct patron_member *m)
+{
+    char since[32], until[32] = "";
+    cli_format_time(m->created_at, since, sizeof since);
+    if (m->tier_until)
+        cli_format_date(m->tier_until, until, sizeof until);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:b}", "member_id",
+                          (json_int_t)m->member_id, "name", m->name, "card", m->card, "points",
+                          (json_int_t)m->points, "tier", m->tier, "member_since", since,
+                          "consent_marketing", m->consent_marketing);
+    json_object_set_new(o, "tier_until", until[0] ? json_string(until) : json_null());
+    json_object_set_new(o, "email", m->email[0] ? json_string(m->email) : json_null());
+    json_object_set_new(o, "phone", m->phone[0] ? json_string(m->phone) : json_null());
+    json_object_set_new(o, "birthday", m->birthday[0] ? json_string(m->birthday) : json_null());
+    return o;
+}
+
+static int member_enroll(struct cli *c, struct cli_args *a)
+{
+    struct patron_enrollment in = {0};
+    struct patron_member m;
+    const char *consent;
+    in.name = cli_take(a, "--name");
+    in.email = cli_take(a, "--email");
+    in.phone = cli_take(a, "--phone");
+    in.birthday = cli_take(a, "--birthday");
+    in.consent_source = cli_take(a, "--consent-source");
+    if ((consent = cli_take(a, "--consent")) != NULL) {
+        if (strcmp(consent, "marketing") != 0)
+            return cli_usage(c, "--consent takes 'marketing'");
+        in.consent_marketing = 1;
+    }
+    if (!in.name || a->argc != 0)
+        return cli_usage(c, member_usage);
+    int err = patron_member_enroll(c->store, &in, &m);
+    if (err != 0)
+        return cli_fail(c, err, "cannot enroll");
+    char human[256];
+    snprintf(human, sizeof human, "Welcome, %s! Card %s (member %lld).\n", m.name, m.card,
+             (long long)m.member_id);
+    return cli_emit(c, json_pack("{s:I, s:s}", "member_id", (json_int_t)m.member_id, "card", m.card),
+                    human);
+}
+
+static int member_print(struct cli *c, const struct patron_member *m)
+{
+    char human[512];
+    snprintf(human, sizeof human, "%s (member %lld), card %s%s\n%lld points, tier %s\n", m->name,
+             (long long)m->member_id, m->card, m->card_blocked ? " (blocked)" : "",
+             (long long)m->points, m->tier);
+    return cli_emit(c, cli_member_json(m), human);
+}
+
+int cli_cmd_member(struct cli *c, struct cli_args *a)
+{
+    const char *sub = cli_positional(a);
+    struct patron_member m;
+    int status, err;
+    if (!sub)
+        return cli_usage(c, member_usage);
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if (strcmp(sub, "enroll") == 0)
+        return member_enroll(c, a);
+    if (strcmp(sub, "show") == 0) {
+        const char *card = cli_positional(a);
+        if (!card || a->argc != 0)
+            return cli_usage(c, member_usage);
+        if ((err = patron_member_by_card(c->store, card, &m)) != 0)
+            return cli_fail(c, err, "cannot show the member");
+        return member_print(c, &m);
+    }
+    if (strcmp(sub, "find") == 0) {
+        const char *phone = cli_take(a, "--phone");
+        if (!phone || a->argc != 0)
+            return cli_usage(c, member_usage);
+        if ((err = patron_member_by_phone(c->store, phone, &m)) != 0)
+            return cli_fail(c, err, "no member found");
+        return member_print(c, &m);
+    }
+    return cli_usage(c, member_usage);
+}
+
+int cli_cmd_card(struct cli *c, struct cli_args *a)
+{
+    static const char usage[] = "patron card replace CARD";
+    const char *sub = cli_positional(a), *card = cli_positional(a);
+    char fresh[PATRON_CARD_DIGITS + 1], human[128];
+    int status, err;
+    if (!sub || strcmp(sub, "replace") != 0 || !card || a->argc != 0)
+        return cli_usage(c, usage);
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if ((err = patron_card_replace(c->store, card, fresh)) != 0)
+        return cli_fail(c, err, "cannot replace the card");
+    snprintf(human, sizeof human, "Card %s is blocked; the new card is %s.\n", card, fresh);
+    return cli_emit(c, json_pack("{s:s, s:s}", "blocked", card, "card", fresh), human);
+}

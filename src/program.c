@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/* The program's rules and the store's birth: one table of rules with their defaults and
+ * ranges, category multipliers, tiers, and patron_store_init() which creates the program
+ * accounts, the base tier and the chain id. Every change is recorded in rule_changes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "patron/program.h"
+#include "store_internal.h"
+
+struct rule {
+    const char *name;
+    const char *fallback;
+    int64_t min, max;        /* for integer rules */
+    const char *choices;     /* for word rules: "a|b"; NULL for integers */
+};
+
+static const struct rule rules[] = {
+    {"currency", "EUR", 0, 0, "*currency"},
+    {"earn_points", "1", 0, 1000000, NULL},
+    {"earn_unit_minor", "100", 1, 100000000, NULL},
+    {"expiry_days", "365", 0, 36500, NULL},
+    {"expiry_notice_days", "30", 0, 3650, NULL},
+    {"refund_policy", "clamp", 0, 0, "clamp|negative"},
+    {"point_value_minor_per_100", "100", 0, 1000000000, NULL},
+};
+
+static const char *const account_names[PATRON__ACCT_COUNT] = {
+    [PATRON__ACCT_ISSUED] = "program:issued",
+    [PATRON__ACCT_REDEEMED] = "program:redeemed",
+    [PATRON__ACCT_EXPIRED] = "program:expired",
+    [PATRON__ACCT_ADJUST] = "program:adjustments",
+};
+
+static const struct rule *find_rule(const char *name)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (strcmp(rules[i].name, name) == 0)
+            return &rules[i];
+    return NULL;
+}
+
+static int is_currency(const char *v)
+{
+    return strlen(v) == 3 && v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z' &&
+           v[2] >= 'A' && v[2] <= 'Z';
+}
+
+static int word_allowed(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0)
+            return 1;
+        p += len + (bar ? 1 : 0);
+    }
+    return 0;
+}
+
+static int validate_rule(patron_store *s, const struct rule *r, const char *value)
+{
+    char *end;
+    if (r->choices && strcmp(r->choices, "*currency") == 0)
+        return is_currency(value) ? 0
+                                  : patron__fail(s, PATRON_EINVAL,
+                                                 "%s must be an ISO 4217 code like EUR", r->name);
+    if (r->choices)
+        return word_allowed(r->choices, value)
+                   ? 0
+                   : patron__fail(s, PATRON_EINVAL, "%s must be one of %s", r->name, r->choices);
+    long long v = strtoll(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || v < r->min || v > r->max)
+        return patron__fail(s, PATRON_EINVAL, "%s must be a whole number from %lld to %lld",
+                            r->name, (long long)r->min, (long long)r->max);
+    return 0;
+}
+
+int patron_program_set(patron_store *s, const char *name, const char *value, const char *who)
+{
+    const struct rule *r = find_rule(name ? name : "");
+    int err;
+    if (!r)
+        return patron__fail(s, PATRON_EINVAL, "no rule named '%s'", name ? name : "");
+    if (!value || (err = validate_rule(s, r, value)) != 0)
+        return value ? err : patron__fail(s, PATRON_EINVAL, "%s needs a value", name);
+    if ((err = patron__tx_begin(s)) != 0)
+        return err;
+    if ((err = patron__setting_set(s, name, value, who)) != 0) {
+        patron__tx_rollback(s);
+        return err;
+    }
+    return patron__tx_commit(s);
+}
+
+int patron_program_get(patron_store *s, struct patron_program *out)
+{
+    struct patron_program p = {0};
+    char word[16];
+    if (patron__setting_get(s, "currency", p.currency, sizeof p.currency) != 0)
+        memcpy(p.currency, "EUR", 4);
+    p.earn_points = patron__setting_int(s, "earn_points", 1);
+    p.earn_unit_minor = patron__setting_int(s, "earn_unit_minor", 100);
+    p.expiry_days = patron__setting_int(s, "expiry_days", 365);
+    p.expiry_notice_days = patron__setting_int(s, "expiry_notice_days", 30);
+    p.point_value_minor_per_100 = patron__setting_int(s, "point_value_minor_per_100", 100);
+    p.refund_policy = PATRON_REFUND_CLAMP;
+    if (patron__setting_get(s, "refund_policy", word, sizeof word) == 0 &&
+        strcmp(word, "negative") == 0)
+        p.refund_policy = PATRON_REFUND_NEGATIVE;
+    *out = p;
+    return 0;
+}
+
+static int valid_name(const char *name, size_t cap)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= cap)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20)
+            return 0;
+    return 1;
+}
+
+int patron_category_set(patron_store *s, const char *category, int64_t multiplier_permille,
+                        const char *who)
+{
+    static const char *const sql =
+        "INSERT INTO categories(name, multiplier_permille) VALUES (?1, ?2) "
+        "ON CONFLICT(name) DO UPDATE SET multiplier_permille = excluded.multiplier_permille";
+    char key[96], value[24];
+    int err;
+    if (!valid_name(category, 64) || multiplier_permille < 0 || multiplier_permille > 100000)
+        return patron__fail(s, PATRON_EINVAL,
+                            "a category needs a name (1-63 bytes) and a multiplier of 0-100000 "
+                            "thousandths");
+    if ((err = patron__tx_begin(s)) != 0)
+        return err;
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st) {
+        err = PATRON_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, multiplier_permille);
+    if ((err = patron__step_done(s, st)) != 0)
+        goto out;
+    snprintf(key, sizeof key, "category:%s", category);
+    snprintf(value, sizeof value, "%lld", (long long)multiplier_permille);
+    if ((err = patron__setting_set(s, key, value, who)) != 0)
+        goto out;
+    return patron__tx_commit(s);
+out:
+    patron__tx_rollback(s);
+    return err;
+}
+
+int64_t patron_category_multiplier(patron_store *s, const char *category)
+{
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT multiplier_permille FROM categories WHERE name = ?1");
+    int64_t m = 1000;
+    if (!st)
+        return m;
+    sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        m = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return m;
+}
+
+int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
+                    int64_t multiplier_permille, const char *who)
+{
+    static const char *const sql =
+        "INSERT INTO tiers(name, threshold, multiplier_permille) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(name) DO UPDATE SET threshold = excluded.threshold, "
+        "multiplier_permille = excluded.multiplier_permille";
+    char key[96], value[48];
+    int err;
+    if (!valid_name(name, 64) || threshold < 0 || threshold > 1000000000 ||
+        multiplier_permille < 0 || multiplier_permille > 100000)
+        return patron__fail(s, PATRON_EINVAL,
+                            "a tier needs a name (1-63 bytes), a threshold of 0-10^9 points and a "
+                            "multiplier of 0-100000 thousandths");
+    if ((err = patron__tx_begin(s)) != 0)
+        return err;
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st) {
+        err = PATRON_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, threshold);
+    sqlite3_bind_int64(st, 3, multiplier_permille);
+    if ((err = patron__step_done(s, st)) != 0) {
+        if (err == PATRON_EDB)
+            err = patron__fail(s, PATRON_EINVAL, "another tier already has threshold %lld",
+                               (long long)threshold);
+        goto out;
+    }
+    snprintf(key, sizeof key, "tier:%s", name);
+    snprintf(value, sizeof value, "%lld@%lld", (long long)threshold, (long long)multiplier_permille);
+    if ((err = patron__setting_set(s, key, value, who)) != 0)
+        goto out;
+    return patron__tx_commit(s);
+out:
+    patron__tx_rollback(s);
+    return err;
+}
+
+int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap, size_t *count)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT id, name, threshold, multiplier_permille FROM tiers ORDER BY threshold");
+    size_t n = 0;
+    int rc;
+    if (!st)
+        return PATRON_EDB;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n < cap) {
+            out[n].tier_id = sqlite3_column_int64(st, 0);
+            patron__copy(out[n].name, sizeof out[n].name, (const char *)sqlite3_column_text(st, 1));
+            out[n].threshold = sqlite3_column_int64(st, 2);
+            out[n].multiplier_permille = sqlite3_column_int64(st, 3);
+        }
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return patron__db_err(s, rc);
+    *count = n;
+    return 0;
+}
+
+int patron__load_program_accounts(patron_store *s)
+{
+    sqlite3_stmt *st = patron__stmt(s, "SELECT id FROM accounts WHERE name = ?1");
+    if (!st)
+        return PATRON_EDB;
+    for (int i = 0; i < PATRON__ACCT_COUNT; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, account_names[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_reset(st);
+            return patron__fail(s, PATRON_EDB, "program account %s is missing", account_names[i]);
+        }
+        s->program_accounts[i] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int create_defaults(patron_store *s, int store_id, const char *name)
+{
+    static const char *const seed =
+        "INSERT INTO accounts(name) VALUES ('program:issued'), ('program:redeemed'),"
+        " ('program:expired'), ('program:adjustments');"
+        "INSERT INTO tiers(name, threshold, multiplier_permille) VALUES ('Member', 0, 1000);"
+        "INSERT INTO categories(name, multiplier_permille) VALUES ('giftcard', 0);";
+    unsigned char chain[16];
+    char chain_hex[33], id[16];
+    int err;
+    if ((err = patron__exec(s, seed)) != 0)
+        return err;
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if ((err = patron__setting_set(s, rules[i].name, rules[i].fallback, "init")) != 0)
+            return err;
+    if ((err = patron__random(chain, sizeof chain)) != 0)
+        return err;
+    for (size_t i = 0; i < sizeof chain; i++)
+        snprintf(chain_hex + 2 * i, 3, "%02x", chain[i]);
+    snprintf(id, sizeof id, "%d", store_id);
+    if ((err = patron__setting_set(s, "chain_id", chain_hex, "init")) != 0 ||
+        (err = patron__setting_set(s, "store_name", name ? name : "Patron shop", "init")) != 0)
+        return err;
+    return patron__setting_set(s, "store_id", id, "init");
+}
+
+int patron_store_init(patron_store *s, int store_id, const char *name)
+{
+    int err;
+    if (store_id < 1 || store_id > 65535)
+        return patron__fail(s, PATRON_EINVAL, "store id must be 1-65535");
+    if (name && !valid_name(name, 128))
+        return patron__fail(s, PATRON_EINVAL, "store name must be 1-127 printable bytes");
+    if ((err = patron__tx_begin(s)) != 0)
+        return err;
+    if (patron__setting_int(s, "store_id", 0) != 0) {
+        patron__tx_rollback(s);
+        return 0;
+    }
+    if ((err = create_defaults(s, store_id, name)) != 0) {
+        patron__tx_rollback(s);
+        return err;
+    }
+    if ((err = patron__tx_commit(s)) != 0)
+        return err;
+    s->store_id = store_id;
+    return patron__load_program_accounts(s);
+}
+
+int patron_store_info(patron_store *s, struct patron_store_info *out)
+{
+    struct patron_store_info info = {0};
+    info.store_id = (int)patron__setting_int(s, "store_id", 0);
+    patron__setting_get(s, "store_name", info.name, sizeof info.name);
+    patron__setting_get(s, "chain_id", info.chain_id, sizeof info.chain_id);
+    if (patron__setting_get(s, "currency", info.currency, sizeof info.currency) != 0)
+        memcpy(info.currency, "EUR", 4);
+    info.schema_version = PATRON_SCHEMA_VERSION;
+    *out = info;
+    return 0;
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* Refunds: reverse a sale's points line by line, in proportion to the refunded weight, with the
+ * cumulative rounding rule of include/patron/ledger.h; refuse refunding more than was sold; and
+ * apply the program's policy when the member has already spent the points. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "idempotency.h"
+#include "ledger_internal.h"
+#include "patron/ledger.h"
+#include "patron/program.h"
+
+struct sold_line {
+    char sku[64];
+    int64_t qty, refunded, weight_per_unit, take;
+};
+
+struct sale_row {
+    int64_t sale_id, member_id, points_earned, weight_total, earn_entry;
+    struct sold_line lines[PATRON_SALE_MAX_LINES];
+    size_t n_lines;
+};
+
+static int load_sale(patron_store *s, const char *ref, struct sale_row *sale)
+{
+    static const char *const head =
+        "SELECT s.id, s.member_id, s.points_earned, s.weight_total,"
+        " (SELECT id FROM entries WHERE sale_id = s.id AND kind = 'earn')"
+        " FROM sales s WHERE s.store_id = ?1 AND s.ref = ?2";
+    sqlite3_stmt *st = patron__stmt(s, head);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int(st, 1, s->store_id);
+    sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        sale->sale_id = sqlite3_column_int64(st, 0);
+        sale->member_id = sqlite3_column_int64(st, 1);
+        sale->points_earned = sqlite3_column_int64(st, 2);
+        sale->weight_total = sqlite3_column_int64(st, 3);
+        sale->earn_entry = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return patron__fail(s, PATRON_ENOSALE, "no sale with ref '%.63s' in this store", ref);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+static int load_lines(patron_store *s, struct sale_row *sale)
+{
+    static const char *const sql =
+        "SELECT l.sku, l.qty, l.weight_per_unit, (SELECT COALESCE(SUM(r.qty), 0) FROM refund_lines r"
+        " WHERE r.sale_id = l.sale_id AND r.line_no = l.line_no)"
+        " FROM sale_lines l WHERE l.sale_id = ?1 ORDER BY l.line_no";
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    int rc;
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, sale->sale_id);
+    sale->n_lines = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && sale->n_lines < PATRON_SALE_MAX_LINES) {
+        struct sold_line *l = &sale->lines[sale->n_lines++];
+        patron__copy(l->sku, sizeof l->sku, (const char *)sqlite3_column_text(st, 0));
+        l->qty = sqlite3_column_int64(st, 1);
+        l->weight_per_unit = sqlite3_column_int64(st, 2);
+        l->refunded = sqlite3_column_int64(st, 3);
+        l->take = 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
+
+/* Spreads each requested quantity over the sale's lines with that SKU. */
+static int choose_quantities(patron_store *s, const struct patron_refund *in, struct sale_row *sale)
+{
+    int64_t any = 0;
+    for (size_t i = 0; i < sale->n_lines && in->n_lines == 0; i++)
+        any += sale->lines[i].take = sale->lines[i].qty - sale->lines[i].refunded;
+    if (in->n_lines == 0)
+        return any > 0 ? 0 : patron__fail(s, PATRON_EREFUND, "the sale was already refunded in full");
+    for (size_t r = 0; r < in->n_lines; r++) {
+        int64_t want = in->lines[r].qty;
+        if (!in->lines[r].sku || want < 1)
+            return patron__fail(s, PATRON_EINVAL, "refund line %zu needs a SKU and a quantity", r + 1);
+        for (size_t i = 0; i < sale->n_lines && want > 0; i++) {
+            struct sold_line *l = &sale->lines[i];
+            int64_t left = l->qty - l->refunded - l->take;
+            if (strcmp(l->sku, in->lines[r].sku) != 0 || left <= 0)
+                continue;
+            int64_t take = left < want ? left : want;
+            l->take += take;
+            want -= take;
+        }
+        if (want > 0)
+            return patron__fail(s, PATRON_EREFUND, "refunding %lld more of %.63s than was sold",
+                                (long long)want, in->lines[r].sku);
+    }
+    return 0;
+}
+
+/* The cumulative rule: after this refund, floor(earned * refunded weight / total weight) points
+ * are reversed in all; this refund owes the difference from before. */
+static int64_t points_owed(const struct sale_row *sale)
+{
+    __int128 before = 0, after = 0;
+    if (sale->weight_total <= 0 || sale->points_earned <= 0)
+        return 0;
+    for (size_t i = 0; i < sale->n_lines; i++) {
+        before += (__int128)sale->lines[i].refunded * sale->lines[i].weight_per_unit;
+        after += (__int128)(sale->lines[i].refunded + sale->lines[i].take) *
+                 sale->lines[i].weight_per_unit;
+    }
+    __int128 owed_after = sale->points_earned * after / sale->weight_total;
+    __int128 owed_before = sale->points_earned * before / sale->weight_total;
+    return (int64_t)(owed_after - owed_before);
+}
+
+static int insert_refund(patron_store *s, const struct sale_row *sale, int64_t reversed,
+                         int64_t shortfall, int64_t balance_after, int64_t *refund_id)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "INSERT INTO refunds(sale_id, points_reversed, shortfall, balance_after, created_at)"
+           " VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, sale->sale_id);
+    sqlite3_bind_int64(st, 2, reversed);
+    sqlite3_bind_int64(st, 3, shortfall);
+    sqlite3_bind_int64(st, 4, balance_after);
+    sqlite3_bind_int64(st, 5, patron_store_now(s));
+    int err = patron__step_done(s, st);
+    if (err != 0)
+        return err;
+    *refund_id = sqlite3_last_insert_rowid(s->db);
+    if (!(st = patron__stmt(s, "INSERT INTO refund_lines(refund_id, sale_id, line_no, qty)"
+                               " VALUES (?1, ?2, ?3, ?4)")))
+        return PATRON_EDB;
+    for (size_t i = 0; i < sale->n_lines && err == 0; i++) {
+        if (sale->lines[i].take == 0)
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, *refund_id);
+        sqlite3_bind_int64(st, 2, sale->sale_id);
+        sqlite3_bind_int64(st, 3, (int64_t)i + 1);
+        sqlite3_bind_int64(st, 4, sale->lines[i].take);
+        err = patron__step_done(s, st);
+    }
+    return err;
+}
+
+static int member_row(patron_store *s, int64_t member_id, struct patron__member_row *m)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT a.id, a.balance FROM accounts a WHERE a.member_id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, member_id);
+    int rc = sqlite3_step(st);
+    memset(m, 0, sizeof *m);
+    if (rc == SQLITE_ROW) {
+        m->member_id = member_id;
+        m->account_id = sqlite3_column_int64(st, 0);
+        m->balance = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+static int record(patron_store *s, const struct patron_refund *in, struct sale_row *sale,
+                  struct patron_refund_result *out)
+{
+    struct patron_program p;
+    struct patron__member_row m;
+    int64_t refund_id, entry_id;
+    int err;
+    if ((err = patron_program_get(s, &p)) != 0 || (err = load_sale(s, in->ref, sale)) != 0 ||
+        (err = load_lines(s, sale)) != 0 || (err = choose_quantities(s, in, sale)) != 0 ||
+        (err = member_row(s, sale->member_id, &m)) != 0)
+        return err;
+    int64_t owed = points_owed(sale), reversed = owed;
+    if (p.refund_policy == PATRON_REFUND_CLAMP && reversed > m.balance)
+        reversed = m.balance > 0 ? m.balance : 0;
+    if ((err = insert_refund(s, sale, reversed, owed - reversed, m.balance - reversed,
+                             &refund_id)) != 0)
+        return err;
+    if (reversed > 0) {
+        struct patron__posting post = {.kind = "reverse", .points = reversed, .to_member = 0,
+                                       .program = PATRON__ACCT_ISSUED, .refund_id = refund_id,
+                                       .sale_id = sale->sale_id,
+                                       .original_entry = sale->earn_entry};
+        if ((err = patron__ledger_post(s, &m, &post, &entry_id)) != 0)
+            return err;
+    }
+    *out = (struct patron_refund_result){.refund_id = refund_id, .sale_id = sale->sale_id,
+                                         .member_id = m.member_id, .points_reversed = reversed,
+                                         .shortfall = owed - reversed, .points = m.balance};
+    return 0;
+}
+
+static int replay(patron_store *s, int64_t refund_id, struct patron_refund_result *out)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT r.sale_id, s.member_id, r.points_reversed, r.shortfall, r.balance_after"
+           " FROM refunds r JOIN sales s ON s.id = r.sale_id WHERE r.id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, refund_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = (struct patron_refund_result){
+            .refund_id = refund_id, .sale_id = sqlite3_column_int64(st, 0),
+            .member_id = sqlite3_column_int64(st, 1), .points_reversed = sqlite3_column_int64(st, 2),
+            .shortfall = sqlite3_column_int64(st, 3), .points = sqlite3_column_int64(st, 4),
+            .replayed = 1};
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+int patron_refund_record(patron_store *s, const struct patron_refund *in,
+                         struct patron_refund_result *out)
+{
+    struct sale_row *sale = NULL;
+    struct patron_refund_result r = {0};
+    struct patron__idem h;
+    int64_t first = 0;
+    int err;
+    if (!in->ref || !in->ref[0] || in->n_lines > PATRON_SALE_MAX_LINES)
+        return patron__fail(s, PATRON_EINVAL, "a refund needs the sale's ref and at most %d lines",
+                            PATRON_SALE_MAX_LINES);
+    if ((err = patron__idem_init(s, &h, "refund", in->idempotency_key)) != 0)
+        return err;
+    patron__idem_add_str(&h, in->ref);
+    patron__idem_add_int(&h, (int64_t)in->n_lines);
+    for (size_t i = 0; i < in->n_lines; i++) {
+        patron__idem_add_str(&h, in->lines[i].sku);
+        patron__idem_add_int(&h, in->lines[i].qty);
+    }
+    if (!(sale = calloc(1, sizeof *sale))) {
+        err = PATRON_ENOMEM;
+        goto out;
+    }
+    if ((err = patron__tx_begin(s)) != 0)
+        goto out;
+    if ((err = patron__idem_check(s, &h, &first)) == 0)
+        err = first ? replay(s, first, &r) : record(s, in, sale, &r);
+    if (err == 0 && !first)
+        err = patron__idem_record(s, &h, r.refund_id);
+    if (err != 0) {
+        patron__tx_rollback(s);
+        goto out;
+    }
+    if ((err = patron__tx_commit(s)) == 0)
+        *out = r;
+out:
+    free(sale);
+    patron__idem_cleanup(&h);
+    return err;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* Recording a sale: validate, hash the request for idempotency, find the member, apply the
+ * earning rule stated in include/patron/ledger.h, and write the sale, its lines, the earn entry
+ * and the tier in one transaction. */
+#include <string.h>
+
+#include "idempotency.h"
+#include "ledger_internal.h"
+#include "patron/ledger.h"
+#include "patron/program.h"
+#include "sale_internal.h"
+
+#define MAX_QTY 100000
+#define MAX_UNIT_MINOR INT64_C(1000000000)
+#define MAX_TOTAL_MINOR INT64_C(100000000000)
+
+static int valid_token(const char *v, size_t cap)
+{
+    size_t n = v ? strlen(v) : 0;
+    if (n == 0 || n >= cap)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int validate_lines(patron_store *s, const struct patron_sale *in)
+{
+    if (in->n_lines > PATRON_SALE_MAX_LINES)
+        return patron__fail(s, PATRON_EINVAL, "a sale has at most %d lines", PATRON_SALE_MAX_LINES);
+    for (size_t i = 0; i < in->n_lines; i++) {
+        const struct patron_sale_line *l = &in->lines[i];
+        if (!valid_token(l->sku, 64) || !valid_token(l->category, 64))
+            return patron__fail(s, PATRON_EINVAL, "line %zu needs a SKU and a category (1-63 "
+                                "bytes, no spaces)", i + 1);
+        if (l->qty < 1 || l->qty > MAX_QTY || l->unit_minor < 0 || l->unit_minor > MAX_UNIT_MINOR)
+            return patron__fail(s, PATRON_EINVAL, "line %zu: quantity 1-%d and unit price "
+                                "0-10^9 minor units", i + 1, MAX_QTY);
+    }
+    return 0;
+}
+
+static int validate_sale(patron_store *s, const struct patron_sale *in, const char *currency)
+{
+    if (!valid_token(in->ref, 64))
+        return patron__fail(s, PATRON_EINVAL, "a sale needs a ref (1-63 bytes, no spaces)");
+    if (in->total_minor < 0 || in->total_minor > MAX_TOTAL_MINOR)
+        return patron__fail(s, PATRON_EINVAL, "total must be 0-10^11 minor units");
+    if (in->currency && strcmp(in->currency, currency) != 0)
+        return patron__fail(s, PATRON_EINVAL, "this program counts in %s, not %.8s", currency,
+                            in->currency);
+    return validate_lines(s, in);
+}
+
+static void hash_sale(struct patron__idem *h, const struct patron_sale *in)
+{
+    patron__idem_add_str(h, in->card);
+    patron__idem_add_str(h, in->ref);
+    patron__idem_add_int(h, in->total_minor);
+    patron__idem_add_int(h, (int64_t)in->n_lines);
+    for (size_t i = 0; i < in->n_lines; i++) {
+        patron__idem_add_str(h, in->lines[i].sku);
+        patron__idem_add_str(h, in->lines[i].category);
+        patron__idem_add_int(h, in->lines[i].qty);
+        patron__idem_add_int(h, in->lines[i].unit_minor);
+    }
+}
+
+int64_t patron__earn_points(const struct patron_program *p, int64_t weight, int64_t paid,
+                            int64_t lines_minor, int64_t tier_permille)
+{
+    if (lines_minor <= 0 || weight <= 0 || paid <= 0)
+        return 0;
+    if (paid > lines_minor)
+        paid = lines_minor; /* paying more than the lines (tips, rounding) earns nothing extra */
+    __int128 num = (__int128)weight * paid * tier_permille * p->earn_points;
+    __int128 den = (__int128)lines_minor * p->earn_unit_minor * 1000 * 1000;
+    return (int64_t)(num / den);
+}
+
+static int insert_sale(patron_store *s, const struct patron_sale *in, const char *currency,
+                       const struct patron__member_row *m, const struct patron__earning *e,
+                       int64_t *sale_id)
+{
+    static const char *const sql =
+        "INSERT INTO sales(store_id, ref, member_id, card, total_minor, currency, lines_minor,"
+        " weight_total, points_earned, tier_multiplier_permille, balance_after, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int(st, 1, s->store_id);
+    sqlite3_bind_text(st, 2, in->ref, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, m->member_id);
+    sqlite3_bind_text(st, 4, in->card, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, in->total_minor);
+    sqlite3_bind_text(st, 6, currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, e->lines_minor);
+    sqlite3_bind_int64(st, 8, e->weight);
+    sqlite3_bind_int64(st, 9, e->points);
+    sqlite3_bind_int64(st, 10, m->tier_multiplier_permille);
+    sqlite3_bind_int64(st, 11, m->balance + e->points);
+    sqlite3_bind_int64(st, 12, patron_store_now(s));
+    int err = patron__step_done(s, st);
+    if (err == PATRON_EDB && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
+        return patron__fail(s, PATRON_EIDEMPOTENCY,
+                            "sale ref '%.63s' was already recorded with another request", in->ref);
+    if (err == 0)
+        *sale_id = sqlite3_last_insert_rowid(s->db);
+    return err;
+}
+
+static int insert_lines(patron_store *s, int64_t sale_id, const struct patron_sale_line *lines,
+                        size_t n, const int64_t *weights)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "INSERT INTO sale_lines(sale_id, line_no, sku, category, qty, unit_minor,"
+           " weight_per_unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    int err = 0;
+    if (!st)
+        return PATRON_EDB;
+    for (size_t i = 0; i < n && err == 0; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, sale_id);
+        sqlite3_bind_int64(st, 2, (int64_t)i + 1);
+        sqlite3_bind_text(st, 3, lines[i].sku, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, lines[i].category, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, lines[i].qty);
+        sqlite3_bind_int64(st, 6, lines[i].unit_minor);
+        sqlite3_bind_int64(st, 7, weights[i]);
+        err = patron__step_done(s, st);
+    }
+    return err;
+}
+
+/* Weighs the lines by category and applies the earning rule. */
+static void weigh(patron_store *s, const struct patron_program *p, const struct patron_sale *in,
+                  int64_t tier_permille, int64_t *weights, struct patron__earning *e)
+{
+    e->weight = 0;
+    e->lines_minor = 0;
+    for (size_t i = 0; i < in->n_lines; i++) {
+        weights[i] = in->lines[i].unit_minor * patron_category_multiplier(s, in->lines[i].category);
+        e->weight += weights[i] * in->lines[i].qty;
+        e->lines_minor += in->lines[i].unit_minor * in->lines[i].qty;
+    }
+    e->points = patron__earn_points(p, e->weight, in->total_minor, e->lines_minor, tier_permille);
+}
+
+static int record(patron_store *s, const struct patron_sale *in, const struct patron_program *p,
+                  struct patron_sale_result *out)
+{
+    struct patron__member_row m;
+    struct patron__earning e;
+    int64_t weights[PATRON_SALE_MAX_LINES], sale_id = 0, entry_id;
+    int changed = 0, err;
+    if ((err = patron__member_for_card(s, in->card, 1, &m)) != 0 ||
+        (err = patron__tier_review(s, &m, 0, &changed)) != 0)
+        return err;
+    weigh(s, p, in, m.tier_multiplier_permille, weights, &e);
+    if ((err = insert_sale(s, in, p->currency, &m, &e, &sale_id)) != 0 ||
+        (err = insert_lines(s, sale_id, in->lines, in->n_lines, weights)) != 0)
+        return err;
+    if (e.points > 0) {
+        struct patron__posting post = {.kind = "earn", .points = e.points, .to_member = 1,
+                                       .program = PATRON__ACCT_ISSUED, .sale_id = sale_id};
+        if ((err = patron__ledger_post(s, &m, &post, &entry_id)) != 0 ||
+            (err = patron__tier_review(s, &m, 1, &changed)) != 0)
+            return err;
+    }
+    out->sale_id = sale_id;
+    out->member_id = m.member_id;
+    out->points_earned = e.points;
+    out->points = m.balance;
+    out->tier_upgraded = changed;
+    return patron__sale_tier_name(s, m.tier_id, out->tier, sizeof out->tier);
+}
+
+int patron_sale_record(patron_store *s, const struct patron_sale *in, struct patron_sale_result *out)
+{
+    struct patron_sale_line general = {"-", "general", 1, in->total_minor};
+    struct patron_sale sale = *in;
+    struct patron_sale_result r = {0};
+    struct patron_program p;
+    struct patron__idem h;
+    int64_t first = 0;
+    int err;
+    if (sale.n_lines == 0) {
+        sale.lines = &general;
+        sale.n_lines = 1;
+    }
+    if ((err = patron_program_get(s, &p)) != 0 || (err = validate_sale(s, &sale, p.currency)) != 0)
+        return err;
+    if ((err = patron__idem_init(s, &h, "sale", in->idempotency_key)) != 0)
+        return err;
+    hash_sale(&h, &sale);
+    if ((err = patron__tx_begin(s)) != 0)
+        goto out;
+    if ((err = patron__idem_check(s, &h, &first)) == 0)
+        err = first ? patron__sale_result(s, first, &r) : record(s, &sale, &p, &r);
+    if (err == 0 && !first)
+        err = patron__idem_record(s, &h, r.sale_id);
+    if (err != 0) {
+        patron__tx_rollback(s);
+        goto out;
+    }
+    if ((err = patron__tx_commit(s)) == 0)
+        *out = r;
+out:
+    patron__idem_cleanup(&h);
+    return err;
+}
+
+int patron__sale_tier_name(patron_store *s, int64_t tier_id, char *buf, size_t len)
+{
+    sqlite3_stmt *st = patron__stmt(s, "SELECT name FROM tiers WHERE id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, tier_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        patron__copy(buf, len, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+int patron__sale_result(patron_store *s, int64_t sale_id, struct patron_sale_result *out)
+{
+    static const char *const sql =
+        "SELECT s.member_id, s.points_earned, s.balance_after, t.name FROM sales s"
+        " JOIN members m ON m.id = s.member_id JOIN tiers t ON t.id = m.tier_id WHERE s.id = ?1";
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, sale_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        out->sale_id = sale_id;
+        out->member_id = sqlite3_column_int64(st, 0);
+        out->points_earned = sqlite3_column_int64(st, 1);
+        out->points = sqlite3_column_int64(st, 2);
+        patron__copy(out->tier, sizeof out->tier, (const char *)sqlite3_column_text(st, 3));
+        out->replayed = 1;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
