@@ -201,12 +201,13 @@ int api_h_redeem(struct api_call *c, patron_store *s)
     if (err != 0 || (err = patron_reward_redeem(s, &in, &r)) != 0)
         return err;
     snprintf(voucher_id, sizeof voucher_id, "%016" PRIx64, r.voucher_id);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:o, s:b}", "redemption_id",
+    /* Until the reward is issued as a voucher the voucher fields are null. */
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:o, s:b}", "redemption_id",
                           (json_int_t)r.redemption_id, "member_id", (json_int_t)r.member_id,
                           "points_spent", (json_int_t)r.points_spent, "points",
-                          (json_int_t)r.points, "voucher_id", voucher_id, "token", r.token, "code",
-                          r.code, "expires_at", api_json_time(r.expires_at), "replayed",
-                          r.replayed);
+                          (json_int_t)r.points, "voucher_id", r.voucher_id ? voucher_id : NULL,
+                          "token", r.token[0] ? r.token : NULL, "code", r.code[0] ? r.code : NULL,
+                          "expires_at", api_json_time(r.expires_at), "replayed", r.replayed);
     if (o)
         json_object_set_new(o, "print_job",
                             r.print_job ? json_integer((json_int_t)r.print_job) : json_null());

@@ -464,13 +464,13 @@ static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la
     if (cert)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
         {MHD_OPTION_SOCK_ADDR, 0, &la->u.sa},
         {MHD_OPTION_CONNECTION_LIMIT, sv->cfg->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, sv->cfg->timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, sv},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
         {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
         {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
         {MHD_OPTION_END, 0, NULL},
