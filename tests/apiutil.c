@@ -208,7 +208,10 @@ void apit_kill(struct api_server *sv)
 void apit_cleanup(struct api_server *sv)
 {
     apit_kill(sv);
-    test_rmtree(sv->dir);
+    if (getenv("PATRON_KEEP_TMP"))
+        fprintf(stderr, "kept %s\n", sv->dir); /* for reading serve.log after a failure */
+    else
+        test_rmtree(sv->dir);
 }
 
 struct sink {

@@ -74,8 +74,10 @@ int api_problem(int err, const char *detail, const char *instance, struct api_re
     (void)instance;
     r->err = err;
     /* jansson refuses strings that are not UTF-8; a detail quoting raw input could be one. */
-    if (detail && !json_string(detail))
+    json_t *probe = detail ? json_string(detail) : NULL;
+    if (!probe)
         detail = NULL;
+    json_decref(probe);
     return problem_build(api_problem_status(err), slug, patron_strerror(err), detail, name, r);
 }
 
