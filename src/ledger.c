@@ -12,11 +12,11 @@
 
 static int next_store_seq(patron_store *s, int64_t *seq)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT COALESCE(MAX(store_seq), 0) + 1 FROM entries WHERE store_id = ?1");
+    /* Entries are append-only and written one transaction at a time, so the next rowid is
+     * the next number of the store's gap-free sequence. */
+    sqlite3_stmt *st = patron__stmt(s, "SELECT COALESCE(MAX(id), 0) + 1 FROM entries");
     if (!st)
         return PATRON_EDB;
-    sqlite3_bind_int(st, 1, s->store_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *seq = sqlite3_column_int64(st, 0);
@@ -36,9 +36,9 @@ static int insert_entry(patron_store *s, const struct patron__member_row *m,
                         const struct patron__posting *p, int64_t seq, int64_t *entry_id)
 {
     static const char *const sql =
-        "INSERT INTO entries(store_id, store_seq, kind, debit_account, credit_account, points,"
+        "INSERT INTO entries(id, store_id, store_seq, kind, debit_account, credit_account, points,"
         " member_id, created_at, original_entry, sale_id, refund_id, redemption_id, note,"
-        " approved_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+        " approved_by) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
     int64_t program = s->program_accounts[p->program];
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
@@ -115,9 +115,9 @@ static int set_lot_remaining(patron_store *s, int64_t lot_id, int64_t remaining)
 /* A debit takes points from the oldest open lots first. */
 static int consume_lots(patron_store *s, int64_t member_id, int64_t points)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0"
-           " ORDER BY earned_at, id LIMIT 1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0"
+                        " ORDER BY earned_at, id LIMIT 1");
     int err = 0;
     if (!st)
         return PATRON_EDB;

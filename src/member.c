@@ -9,8 +9,8 @@
 
 #define CARD_MINT_TRIES 8
 
-#define MEMBER_COLUMNS                                                                           \
-    "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"  \
+#define MEMBER_COLUMNS                                                                             \
+    "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"        \
     " m.created_at, a.balance, t.name, m.tier_until"
 
 static int printable(const char *v, size_t cap)
@@ -68,8 +68,8 @@ static int validate_enrollment(patron_store *s, const struct patron_enrollment *
 
 static int mint_card(patron_store *s, int64_t member_id, char card[PATRON_CARD_DIGITS + 1])
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "INSERT OR IGNORE INTO cards(number, member_id, status, issued_at) VALUES (?1, ?2, 'active', ?3)");
+    sqlite3_stmt *st = patron__stmt(s, "INSERT OR IGNORE INTO cards(number, member_id, status, "
+                                       "issued_at) VALUES (?1, ?2, 'active', ?3)");
     if (!st)
         return PATRON_EDB;
     for (int attempt = 0; attempt < CARD_MINT_TRIES; attempt++) {
@@ -120,7 +120,9 @@ static int insert_member(patron_store *s, const struct patron_enrollment *in, co
     sqlite3_bind_int(st, 5, in->consent_marketing ? 1 : 0);
     if (in->consent_marketing)
         sqlite3_bind_int64(st, 6, now);
-    bind_optional(st, 7, in->consent_marketing ? (in->consent_source ? in->consent_source : "counter") : NULL);
+    bind_optional(st, 7,
+                  in->consent_marketing ? (in->consent_source ? in->consent_source : "counter")
+                                        : NULL);
     sqlite3_bind_int64(st, 8, now);
     if ((err = patron__step_done(s, st)) != 0)
         return err;
@@ -183,7 +185,7 @@ static int fetch_member(patron_store *s, sqlite3_stmt *st, struct patron_member 
     return rc == SQLITE_DONE ? err_none : patron__db_err(s, rc);
 }
 
-#define MEMBER_FROM                                                                              \
+#define MEMBER_FROM                                                                                \
     " FROM members m JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
 
 int patron_member_by_card(patron_store *s, const char *card, struct patron_member *out)
@@ -286,7 +288,8 @@ int patron_card_replace(patron_store *s, const char *card, char new_card[PATRON_
         (err = mint_card(s, m.member_id, minted)) != 0)
         goto out;
     sqlite3_stmt *st = patron__stmt(
-        s, "UPDATE cards SET status = 'blocked', blocked_at = ?2, replaced_by = ?3 WHERE number = ?1");
+        s,
+        "UPDATE cards SET status = 'blocked', blocked_at = ?2, replaced_by = ?3 WHERE number = ?1");
     if (!st) {
         err = PATRON_EDB;
         goto out;

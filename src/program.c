@@ -12,8 +12,8 @@
 struct rule {
     const char *name;
     const char *fallback;
-    int64_t min, max;        /* for integer rules */
-    const char *choices;     /* for word rules: "a|b"; NULL for integers */
+    int64_t min, max;    /* for integer rules */
+    const char *choices; /* for word rules: "a|b"; NULL for integers */
 };
 
 static const struct rule rules[] = {
@@ -95,7 +95,7 @@ int patron_program_set(patron_store *s, const char *name, const char *value, con
     return patron__tx_commit(s);
 }
 
-int patron_program_get(patron_store *s, struct patron_program *out)
+static int read_program(patron_store *s, struct patron_program *out)
 {
     struct patron_program p = {0};
     char word[16];
@@ -111,6 +111,20 @@ int patron_program_get(patron_store *s, struct patron_program *out)
         strcmp(word, "negative") == 0)
         p.refund_policy = PATRON_REFUND_NEGATIVE;
     *out = p;
+    return 0;
+}
+
+/* The rules are read on every checkout; the handle keeps them until rules_version moves. */
+int patron_program_get(patron_store *s, struct patron_program *out)
+{
+    int64_t version = patron__setting_int(s, "rules_version", 0);
+    int err;
+    if (version == 0 || version != s->program_version) {
+        if ((err = read_program(s, &s->program)) != 0)
+            return err;
+        s->program_version = version;
+    }
+    *out = s->program;
     return 0;
 }
 
@@ -203,7 +217,8 @@ int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
         goto out;
     }
     snprintf(key, sizeof key, "tier:%s", name);
-    snprintf(value, sizeof value, "%lld@%lld", (long long)threshold, (long long)multiplier_permille);
+    snprintf(value, sizeof value, "%lld@%lld", (long long)threshold,
+             (long long)multiplier_permille);
     if ((err = patron__setting_set(s, key, value, who)) != 0)
         goto out;
     return patron__tx_commit(s);

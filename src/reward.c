@@ -43,9 +43,9 @@ static int validate_def(patron_store *s, const struct patron_reward_def *d)
         return patron__fail(s, PATRON_EINVAL, "kind must be amount, percent, item or points");
     if (d->kind == PATRON_VALUE_PERCENT ? (d->value < 1 || d->value > 100)
                                         : (d->value < 0 || d->value > 100000000))
-        return patron__fail(s, PATRON_EINVAL, d->kind == PATRON_VALUE_PERCENT
-                                                  ? "a percent reward is worth 1-100"
-                                                  : "a reward's value is 0 to 10^8");
+        return patron__fail(s, PATRON_EINVAL,
+                            d->kind == PATRON_VALUE_PERCENT ? "a percent reward is worth 1-100"
+                                                            : "a reward's value is 0 to 10^8");
     if (d->valid_days < 0 || d->valid_days > 3650)
         return patron__fail(s, PATRON_EINVAL, "a voucher is valid 1-3650 days");
     return 0;
@@ -74,7 +74,8 @@ int patron_reward_add(patron_store *s, const struct patron_reward_def *def, int6
     return err;
 }
 
-#define REWARD_COLUMNS "SELECT id, name, cost, kind, value, currency, valid_days, active FROM rewards"
+#define REWARD_COLUMNS                                                                             \
+    "SELECT id, name, cost, kind, value, currency, valid_days, active FROM rewards"
 
 static void read_reward(sqlite3_stmt *st, struct patron_reward *r)
 {
@@ -165,14 +166,18 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
         (err = patron__member_for_card(s, in->card, 1, &m)) != 0)
         return err;
     if (!rw.active)
-        return patron__fail(s, PATRON_EINACTIVE, "reward %lld was withdrawn", (long long)rw.reward_id);
+        return patron__fail(s, PATRON_EINACTIVE, "reward %lld was withdrawn",
+                            (long long)rw.reward_id);
     if (m.balance < rw.cost)
         return patron__fail(s, PATRON_ENOFUNDS, "the member has %lld points; %s costs %lld",
                             (long long)m.balance, rw.name, (long long)rw.cost);
     if ((err = insert_redemption(s, &rw, &m, &redemption_id)) != 0)
         return err;
-    struct patron__posting p = {.kind = "redeem", .points = rw.cost, .to_member = 0,
-                                .program = PATRON__ACCT_REDEEMED, .redemption_id = redemption_id};
+    struct patron__posting p = {.kind = "redeem",
+                                .points = rw.cost,
+                                .to_member = 0,
+                                .program = PATRON__ACCT_REDEEMED,
+                                .redemption_id = redemption_id};
     if ((err = patron__ledger_post(s, &m, &p, &entry_id)) != 0)
         return err;
     memset(out, 0, sizeof *out);
@@ -185,8 +190,8 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
 
 static int replay(patron_store *s, int64_t redemption_id, struct patron_redeem_result *out)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT member_id, points, balance_after FROM redemptions WHERE id = ?1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT member_id, points, balance_after FROM redemptions WHERE id = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, redemption_id);

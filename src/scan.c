@@ -12,9 +12,9 @@
 static int expiring(patron_store *s, int64_t member_id, int64_t notice_days,
                     struct patron_scan_result *r)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT COALESCE(SUM(remaining), 0), MIN(expires_at) FROM lots"
-           " WHERE member_id = ?1 AND remaining > 0 AND expires_at <= ?2");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT COALESCE(SUM(remaining), 0), MIN(expires_at) FROM lots"
+                        " WHERE member_id = ?1 AND remaining > 0 AND expires_at <= ?2");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
@@ -52,9 +52,9 @@ static int next_tier(patron_store *s, const struct patron__member_row *m,
 
 static int affordable_rewards(patron_store *s, int64_t points, struct patron_scan_result *r)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT id, name, cost FROM rewards WHERE active = 1 AND cost <= ?1"
-           " ORDER BY cost, id LIMIT ?2");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT id, name, cost FROM rewards WHERE active = 1 AND cost <= ?1"
+                        " ORDER BY cost, id LIMIT ?2");
     int rc;
     if (!st)
         return PATRON_EDB;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "patron/error.h"
+#include "patron/program.h"
 #include "patron/store.h"
 
 #define PATRON__STMT_CACHE 64
@@ -38,6 +39,8 @@ struct patron_store {
     int store_id;
     int tx_depth;
     int64_t program_accounts[PATRON__ACCT_COUNT]; /* account ids, loaded once the store is init */
+    int64_t program_version; /* rules_version the cached program was read at; 0 = none */
+    struct patron_program program;
     char detail[256];
     struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
 };

@@ -25,9 +25,9 @@ int patron__earned_last_year(patron_store *s, int64_t member_id, int64_t *out)
 static int tier_for(patron_store *s, int64_t earned, int64_t *tier_id, int64_t *threshold,
                     int64_t *multiplier)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT id, threshold, multiplier_permille FROM tiers WHERE threshold <= ?1"
-           " ORDER BY threshold DESC LIMIT 1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT id, threshold, multiplier_permille FROM tiers WHERE threshold <= ?1"
+                        " ORDER BY threshold DESC LIMIT 1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, earned < 0 ? 0 : earned);
@@ -58,14 +58,32 @@ static int store_tier(patron_store *s, struct patron__member_row *m)
     return patron__step_done(s, st);
 }
 
+/* Whether any tier sits above `threshold`: an earn can only lift a member who is not at the top,
+ * and most programs have few tiers, so this spares summing the member's year of entries. */
+static int higher_tier_exists(patron_store *s, int64_t threshold, int *exists)
+{
+    sqlite3_stmt *st = patron__stmt(s, "SELECT EXISTS (SELECT 1 FROM tiers WHERE threshold > ?1)");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, threshold);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *exists = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
 int patron__tier_review(patron_store *s, struct patron__member_row *m, int on_earn, int *changed)
 {
     int64_t now = patron_store_now(s), earned = 0, tier_id = 0, threshold = 0, multiplier = 0;
     int period_over = m->tier_until != 0 && now >= m->tier_until;
     int err;
     *changed = 0;
+    int higher = 1;
     if (!on_earn && !period_over)
         return 0;
+    if (!period_over && ((err = higher_tier_exists(s, m->tier_threshold, &higher)) != 0 || !higher))
+        return err;
     if ((err = patron__earned_last_year(s, m->member_id, &earned)) != 0 ||
         (err = tier_for(s, earned, &tier_id, &threshold, &multiplier)) != 0)
         return err;

@@ -38,7 +38,8 @@ static int check_accounts(patron_store *s, struct patron_verify_result *r)
             snprintf(r->first_problem, sizeof r->first_problem,
                      "account %lld (member %lld) holds %lld points but its entries sum to %lld",
                      (long long)sqlite3_column_int64(st, 0), (long long)sqlite3_column_int64(st, 1),
-                     (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3));
+                     (long long)sqlite3_column_int64(st, 2),
+                     (long long)sqlite3_column_int64(st, 3));
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
@@ -70,7 +71,7 @@ static int check_lots(patron_store *s, struct patron_verify_result *r)
 int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
 {
     struct patron_verify_result r = {0};
-    int64_t count = 0, max_seq = 0;
+    int64_t count = 0, max_seq = 0, misnumbered = 0;
     int err;
     if ((err = patron__tx_begin(s)) != 0) /* one consistent snapshot */
         return err;
@@ -79,15 +80,16 @@ int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
         (err = scalar(s, "SELECT COUNT(*) FROM accounts WHERE member_id IS NOT NULL",
                       &r.members_checked)) != 0 ||
         (err = scalar(s, "SELECT COUNT(*) FROM entries", &count)) != 0 ||
-        (err = scalar(s, "SELECT COALESCE(MAX(store_seq), 0) FROM entries", &max_seq)) != 0)
+        (err = scalar(s, "SELECT COALESCE(MAX(store_seq), 0) FROM entries", &max_seq)) != 0 ||
+        (err = scalar(s, "SELECT COUNT(*) FROM entries WHERE store_seq <> id", &misnumbered)) != 0)
         goto out;
-    r.seq_gaps = max_seq - count;
+    r.seq_gaps = (max_seq - count) + misnumbered;
     if (r.program_sum != 0 && !r.first_problem[0])
-        snprintf(r.first_problem, sizeof r.first_problem,
-                 "the accounts sum to %lld points, not 0", (long long)r.program_sum);
+        snprintf(r.first_problem, sizeof r.first_problem, "the accounts sum to %lld points, not 0",
+                 (long long)r.program_sum);
     if (r.seq_gaps != 0 && !r.first_problem[0])
         snprintf(r.first_problem, sizeof r.first_problem,
-                 "%lld store sequence numbers are missing", (long long)r.seq_gaps);
+                 "%lld store sequence numbers are missing or out of place", (long long)r.seq_gaps);
     r.ok = r.accounts_bad == 0 && r.lots_bad == 0 && r.program_sum == 0 && r.seq_gaps == 0;
     *out = r;
 out:

@@ -37,9 +37,9 @@ struct patron_sale_line {
 
 struct patron_sale {
     const char *card;
-    const char *ref;             /* the POS receipt number, unique in the store */
-    int64_t total_minor;         /* what the customer paid, 0..10^11 */
-    const char *currency;        /* NULL = the program's currency; another is refused */
+    const char *ref;                      /* the POS receipt number, unique in the store */
+    int64_t total_minor;                  /* what the customer paid, 0..10^11 */
+    const char *currency;                 /* NULL = the program's currency; another is refused */
     const struct patron_sale_line *lines; /* none: one line of category "general" of the total */
     size_t n_lines;
     const char *idempotency_key; /* required, 1..127 bytes */
@@ -52,14 +52,14 @@ struct patron_sale_result {
     int64_t points; /* balance after the sale */
     char tier[64];  /* tier after the sale */
     int tier_upgraded;
-    int replayed;   /* 1 when this answers an earlier request with the same key */
+    int replayed; /* 1 when this answers an earlier request with the same key */
 };
 
 /* Records a sale and earns its points. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
  * input; PATRON_ENOCARD; PATRON_EBLOCKED; PATRON_EIDEMPOTENCY when the key or the ref was used
  * by a different request. Durable on return. */
-int patron_sale_record(patron_store *s, const struct patron_sale *in, struct patron_sale_result *out)
-    __attribute__((warn_unused_result));
+int patron_sale_record(patron_store *s, const struct patron_sale *in,
+                       struct patron_sale_result *out) __attribute__((warn_unused_result));
 
 struct patron_refund_line {
     const char *sku;
@@ -67,7 +67,7 @@ struct patron_refund_line {
 };
 
 struct patron_refund {
-    const char *ref; /* the sale's ref */
+    const char *ref;                        /* the sale's ref */
     const struct patron_refund_line *lines; /* none: everything not yet refunded */
     size_t n_lines;
     const char *idempotency_key; /* required */
@@ -90,7 +90,7 @@ int patron_refund_record(patron_store *s, const struct patron_refund *in,
 
 struct patron_adjustment {
     const char *card;
-    int64_t points;  /* positive credits, negative debits; not 0 */
+    int64_t points;      /* positive credits, negative debits; not 0 */
     const char *reason;  /* required */
     const char *manager; /* required: who approved it */
     const char *idempotency_key;
@@ -121,10 +121,10 @@ int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
 struct patron_verify_result {
     int ok;
     int64_t members_checked;
-    int64_t accounts_bad;   /* balances that differ from their entries */
-    int64_t lots_bad;       /* members whose open lots do not add up to their balance */
-    int64_t program_sum;    /* sum of all balances: 0 when the program balances */
-    int64_t seq_gaps;       /* missing store_seq numbers */
+    int64_t accounts_bad; /* balances that differ from their entries */
+    int64_t lots_bad;     /* members whose open lots do not add up to their balance */
+    int64_t program_sum;  /* sum of all balances: 0 when the program balances */
+    int64_t seq_gaps;     /* missing store_seq numbers */
     char first_problem[200];
 };
 

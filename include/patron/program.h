@@ -23,10 +23,10 @@ enum patron_refund_policy {
 };
 
 struct patron_program {
-    char currency[4];          /* ISO 4217 code of the program's money */
-    int64_t earn_points;       /* earn_points points ... */
-    int64_t earn_unit_minor;   /* ... per earn_unit_minor minor units paid (rounded down) */
-    int64_t expiry_days;       /* lots expire this many days after they were earned; 0 = never */
+    char currency[4];           /* ISO 4217 code of the program's money */
+    int64_t earn_points;        /* earn_points points ... */
+    int64_t earn_unit_minor;    /* ... per earn_unit_minor minor units paid (rounded down) */
+    int64_t expiry_days;        /* lots expire this many days after they were earned; 0 = never */
     int64_t expiry_notice_days; /* scan warns of points expiring within this many days */
     enum patron_refund_policy refund_policy;
     int64_t point_value_minor_per_100; /* money value of 100 points, for the liability report */
@@ -60,7 +60,8 @@ struct patron_tier {
 /* Adds or changes a tier (by name). The tier with threshold 0 is the base every member starts
  * in. Returns 0 or PATRON_EINVAL. */
 int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
-                    int64_t multiplier_permille, const char *who) __attribute__((warn_unused_result));
+                    int64_t multiplier_permille, const char *who)
+    __attribute__((warn_unused_result));
 
 /* Copies up to `cap` tiers, lowest threshold first, into out; *count receives how many exist. */
 int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap, size_t *count)

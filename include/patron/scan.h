@@ -26,9 +26,9 @@ struct patron_scan_reward {
 
 struct patron_scan_result {
     struct patron_member member;
-    int64_t expiring_points;  /* points that expire within the notice period ... */
-    int64_t expiring_at;      /* ... the earliest on this date (0 when none) */
-    char next_tier[64];       /* "" at the top tier */
+    int64_t expiring_points; /* points that expire within the notice period ... */
+    int64_t expiring_at;     /* ... the earliest on this date (0 when none) */
+    char next_tier[64];      /* "" at the top tier */
     int64_t points_to_next_tier;
     struct patron_scan_reward rewards[PATRON_SCAN_MAX_REWARDS]; /* affordable now, cheapest first */
     size_t n_rewards;

@@ -44,10 +44,10 @@ int64_t patron_store_now(const patron_store *s);
 int patron_store_init(patron_store *s, int store_id, const char *name);
 
 struct patron_store_info {
-    int store_id;        /* 0 until patron_store_init() */
+    int store_id; /* 0 until patron_store_init() */
     char name[128];
-    char chain_id[33];   /* 32 hex digits, the chain every voucher is bound to */
-    char currency[4];    /* ISO 4217 code of the program's money */
+    char chain_id[33]; /* 32 hex digits, the chain every voucher is bound to */
+    char currency[4];  /* ISO 4217 code of the program's money */
     int schema_version;
 };
 

@@ -9,9 +9,9 @@
 
 #define MAX_LINE_TEXT 160
 
-static const char sale_usage[] =
-    "patron sale CARD --ref R --total MINOR [--currency EUR] [--line SKU:CATEGORY:QTY:UNIT_MINOR]... "
-    "[--key K]";
+static const char sale_usage[] = "patron sale CARD --ref R --total MINOR [--currency EUR] [--line "
+                                 "SKU:CATEGORY:QTY:UNIT_MINOR]... "
+                                 "[--key K]";
 static const char refund_usage[] = "patron refund --ref R [--line SKU:QTY]... [--key K]";
 
 static json_t *scan_json(const struct patron_scan_result *r)
@@ -19,10 +19,9 @@ static json_t *scan_json(const struct patron_scan_result *r)
     json_t *o = cli_member_json(&r->member), *rewards = json_array();
     char date[16];
     for (size_t i = 0; i < r->n_rewards; i++)
-        json_array_append_new(rewards, json_pack("{s:I, s:s, s:I}", "reward_id",
-                                                 (json_int_t)r->rewards[i].reward_id, "name",
-                                                 r->rewards[i].name, "cost",
-                                                 (json_int_t)r->rewards[i].cost));
+        json_array_append_new(
+            rewards, json_pack("{s:I, s:s, s:I}", "reward_id", (json_int_t)r->rewards[i].reward_id,
+                               "name", r->rewards[i].name, "cost", (json_int_t)r->rewards[i].cost));
     json_object_set_new(o, "rewards", rewards);
     json_object_set_new(o, "offers", json_array());
     json_object_set_new(o, "expiring_points", json_integer(r->expiring_points));

@@ -16,10 +16,10 @@ json_t *cli_member_json(const struct patron_member *m)
     cli_format_time(m->created_at, since, sizeof since);
     if (m->tier_until)
         cli_format_date(m->tier_until, until, sizeof until);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:b}", "member_id",
-                          (json_int_t)m->member_id, "name", m->name, "card", m->card, "points",
-                          (json_int_t)m->points, "tier", m->tier, "member_since", since,
-                          "consent_marketing", m->consent_marketing);
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:b}", "member_id", (json_int_t)m->member_id,
+                  "name", m->name, "card", m->card, "points", (json_int_t)m->points, "tier",
+                  m->tier, "member_since", since, "consent_marketing", m->consent_marketing);
     json_object_set_new(o, "tier_until", until[0] ? json_string(until) : json_null());
     json_object_set_new(o, "email", m->email[0] ? json_string(m->email) : json_null());
     json_object_set_new(o, "phone", m->phone[0] ? json_string(m->phone) : json_null());
@@ -50,8 +50,8 @@ static int member_enroll(struct cli *c, struct cli_args *a)
     char human[256];
     snprintf(human, sizeof human, "Welcome, %s! Card %s (member %lld).\n", m.name, m.card,
              (long long)m.member_id);
-    return cli_emit(c, json_pack("{s:I, s:s}", "member_id", (json_int_t)m.member_id, "card", m.card),
-                    human);
+    return cli_emit(
+        c, json_pack("{s:I, s:s}", "member_id", (json_int_t)m.member_id, "card", m.card), human);
 }
 
 static int member_print(struct cli *c, const struct patron_member *m)

@@ -58,19 +58,19 @@ static int program_show(struct cli *c)
                                             (json_int_t)tiers[i].threshold, "multiplier_permille",
                                             (json_int_t)tiers[i].multiplier_permille));
         if (off < (int)sizeof human)
-            off += snprintf(human + off, sizeof human - (size_t)off, "  %-12s from %lld points, x%.3f\n",
-                            tiers[i].name, (long long)tiers[i].threshold,
+            off += snprintf(human + off, sizeof human - (size_t)off,
+                            "  %-12s from %lld points, x%.3f\n", tiers[i].name,
+                            (long long)tiers[i].threshold,
                             (double)tiers[i].multiplier_permille / 1000.0);
     }
-    return cli_emit(c,
-                    json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "currency", p.currency,
-                              "earn_points", (json_int_t)p.earn_points, "earn_unit_minor",
-                              (json_int_t)p.earn_unit_minor, "expiry_days",
-                              (json_int_t)p.expiry_days, "expiry_notice_days",
-                              (json_int_t)p.expiry_notice_days, "refund_policy",
-                              p.refund_policy == PATRON_REFUND_CLAMP ? "clamp" : "negative",
-                              "tiers", jt),
-                    human);
+    return cli_emit(
+        c,
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "currency", p.currency, "earn_points",
+                  (json_int_t)p.earn_points, "earn_unit_minor", (json_int_t)p.earn_unit_minor,
+                  "expiry_days", (json_int_t)p.expiry_days, "expiry_notice_days",
+                  (json_int_t)p.expiry_notice_days, "refund_policy",
+                  p.refund_policy == PATRON_REFUND_CLAMP ? "clamp" : "negative", "tiers", jt),
+        human);
 }
 
 static int program_change(struct cli *c, const char *what, struct cli_args *a)

@@ -17,7 +17,8 @@ struct command {
 static const struct command commands[] = {
     {"init", cli_cmd_init, "init [--store-id N] [--store-name S]   create the store (safe twice)"},
     {"member", cli_cmd_member, "member enroll|show|find ...          members and their data"},
-    {"card", cli_cmd_card, "card replace CARD                    block a lost card, issue a new one"},
+    {"card", cli_cmd_card,
+     "card replace CARD                    block a lost card, issue a new one"},
     {"scan", cli_cmd_scan, "scan CARD                            what the cashier sees"},
     {"sale", cli_cmd_sale, "sale CARD --ref R --total MINOR ...   earn points for a sale"},
     {"refund", cli_cmd_refund, "refund --ref R [--line SKU:QTY]...    reverse a sale's points"},

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs, from Debian 12's archive, everything Patron needs to build, run and test. Installs
+# only what is missing; run as root or with sudo available.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libsqlite3-dev sqlite3 libssl-dev libjansson-dev
+  libqrencode-dev libusb-1.0-0-dev libpng-dev libmicrohttpd-dev
+  libcmocka-dev umockdev libumockdev-dev zbar-tools libzbar-dev
+  libcurl4-openssl-dev curl ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* The `patron` program's contract: exit codes (0, 2, 3, 4, 64), one JSON object on stdout with
+ * --json, errors as {"error", "message"}, global options before or after the command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "testutil.h"
+
+static char dir[256], db[300], out[8192];
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/patron-cli-XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/patron.db", dir);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "init", NULL), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_rmtree(dir);
+    return 0;
+}
+
+/* Parses out as one JSON object and returns field `key` as a string (static buffer). */
+static const char *field(const char *key)
+{
+    static char value[512];
+    json_error_t e;
+    json_t *o = json_loads(out, 0, &e);
+    if (!o)
+        fail_msg("stdout is not one JSON object: %s", out);
+    json_t *v = json_object_get(o, key);
+    if (json_is_string(v))
+        snprintf(value, sizeof value, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(value, sizeof value, "%lld", (long long)json_integer_value(v));
+    else if (json_is_boolean(v))
+        snprintf(value, sizeof value, "%s", json_is_true(v) ? "true" : "false");
+    else
+        value[0] = '\0';
+    json_decref(o);
+    return value;
+}
+
+static void enroll_sale_scan_round_trip(void **state)
+{
+    (void)state;
+    char card[32];
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "member", "enroll",
+                                     "--name", "Barbara Liskov", NULL),
+                     0);
+    snprintf(card, sizeof card, "%s", field("card"));
+    assert_int_equal(strlen(card), 13);
+    /* global options after the command work too */
+    assert_int_equal(test_run_patron(out, sizeof out, "sale", card, "--ref", "A1", "--total",
+                                     "2550", "--line", "SKU1:food:1:2550", "--db", db, "--json",
+                                     NULL),
+                     0);
+    assert_string_equal(field("points_earned"), "25");
+    assert_string_equal(field("points"), "25");
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "scan", card, NULL), 0);
+    assert_string_equal(field("name"), "Barbara Liskov");
+    assert_string_equal(field("points"), "25");
+    assert_string_equal(field("tier"), "Member");
+    assert_non_null(strstr(out, "\"offers\""));
+    assert_non_null(strstr(out, "\"rewards\""));
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "verify", NULL), 0);
+    assert_string_equal(field("ok"), "true");
+    assert_string_equal(field("members_checked"), "1");
+}
+
+static void exit_codes_follow_the_contract(void **state)
+{
+    (void)state;
+    char card[32];
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "member", "enroll",
+                                     "--name", "Ken Thompson", NULL),
+                     0);
+    snprintf(card, sizeof card, "%s", field("card"));
+    /* 4: a mistyped card (bad check digit), before any look-up */
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "scan", "2900000000019", NULL), 4);
+    assert_string_equal(field("error"), "ECHECKDIGIT");
+    assert_true(strlen(field("message")) > 10);
+    /* 3: a valid number nobody holds */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "scan", "2900000000018", NULL),
+                     3);
+    /* 2: not enough points */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "reward", "add", "--name", "Mug",
+                                     "--cost", "100", "--kind", "item", "--value", "1", NULL),
+                     0);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "reward", "redeem", card, "1", NULL),
+        2);
+    assert_string_equal(field("error"), "ENOFUNDS");
+    /* 4: same key, different request */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "K",
+                                     "--total", "100", NULL),
+                     0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "K",
+                                     "--total", "200", NULL),
+                     4);
+    /* 3: unknown reward; 64: usage */
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "reward", "redeem", card, "99", NULL), 3);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, NULL), 64);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "frobnicate", NULL), 64);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "X",
+                                     "--total", "ten", NULL),
+                     64);
+}
+
+static void fixed_clock_drives_expiry(void **state)
+{
+    (void)state;
+    char card[32];
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
+                                     "2026-01-01T09:00:00Z", "member", "enroll", "--name", "Ann",
+                                     NULL),
+                     0);
+    snprintf(card, sizeof card, "%s", field("card"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--now", "2026-01-01", "sale",
+                                     card, "--ref", "E1", "--total", "5000", NULL),
+                     0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
+                                     "2026-12-20T00:00:00Z", "scan", card, NULL),
+                     0);
+    assert_string_equal(field("expiring_points"), "50");
+    assert_string_equal(field("expiring_on"), "2027-01-01");
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
+                                     "2027-01-02T00:00:00Z", "ledger", "expire", NULL),
+                     0);
+    assert_string_equal(field("points_expired"), "50");
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--now", "bogus", "scan", card, NULL), 64);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(enroll_sale_scan_round_trip),
+        T(exit_codes_follow_the_contract),
+        T(fixed_clock_drives_expiry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

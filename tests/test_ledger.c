@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/* The points ledger: the earning rule and its rounding, idempotent sales, proportional refunds,
+ * balance floors per policy, expiry by lots, tiers over a moved clock, manager adjustments, and
+ * the verifier catching a balance corrupted by hand. */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "testutil.h"
+
+static struct test_store t;
+static char card[14];
+
+static int setup(void **state)
+{
+    (void)state;
+    test_store_open(&t);
+    test_enroll(&t, "Grace Hopper", card);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_store_close(&t);
+    return 0;
+}
+
+static int sale(const char *ref, int64_t total, const struct patron_sale_line *lines, size_t n,
+                struct patron_sale_result *r)
+{
+    char key[64];
+    snprintf(key, sizeof key, "k-%s", ref);
+    struct patron_sale in = {.card = card,
+                             .ref = ref,
+                             .total_minor = total,
+                             .lines = lines,
+                             .n_lines = n,
+                             .idempotency_key = key};
+    return patron_sale_record(t.s, &in, r);
+}
+
+static int64_t earn(const char *ref, int64_t total)
+{
+    struct patron_sale_result r;
+    assert_int_equal(sale(ref, total, NULL, 0, &r), 0);
+    return r.points_earned;
+}
+
+static int refund(const char *ref, const char *key, const char *sku, int64_t qty,
+                  struct patron_refund_result *r)
+{
+    struct patron_refund_line line = {sku, qty};
+    struct patron_refund in = {
+        .ref = ref, .lines = sku ? &line : NULL, .n_lines = sku ? 1 : 0, .idempotency_key = key};
+    return patron_refund_record(t.s, &in, r);
+}
+
+static int64_t balance(void)
+{
+    struct patron_member m;
+    assert_int_equal(patron_member_by_card(t.s, card, &m), 0);
+    return m.points;
+}
+
+static int64_t count(const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(t.s), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void assert_verified(void)
+{
+    struct patron_verify_result v;
+    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
+    if (!v.ok)
+        fail_msg("ledger does not verify: %s", v.first_problem);
+}
+
+static void earning_rounds_down_per_sale(void **state)
+{
+    (void)state;
+    assert_int_equal(earn("r1", 1299), 12); /* 1 point per 100 minor units, rounded down */
+    assert_int_equal(earn("r2", 99), 0);
+    assert_int_equal(balance(), 12);
+    assert_verified();
+}
+
+static void giftcards_and_reward_paid_part_earn_nothing(void **state)
+{
+    (void)state;
+    struct patron_sale_line lines[] = {{"CAKE", "food", 2, 1000}, {"GC50", "giftcard", 1, 5000}};
+    struct patron_sale_result r;
+    assert_int_equal(sale("g1", 7000, lines, 2, &r), 0);
+    assert_int_equal(r.points_earned, 20); /* only the cakes */
+    /* 1000 of 7000 paid with a reward: the food's share of what was paid earns */
+    assert_int_equal(sale("g2", 6000, lines, 2, &r), 0);
+    assert_int_equal(r.points_earned, 17); /* floor(2000 * 6000/7000 / 100) = 17 */
+    assert_int_equal(patron_category_set(t.s, "wine", 2000, "owner"), 0);
+    struct patron_sale_line wine = {"RED", "wine", 1, 1000};
+    assert_int_equal(sale("g3", 1000, &wine, 1, &r), 0);
+    assert_int_equal(r.points_earned, 20); /* double points category */
+}
+
+static void same_key_same_sale_earns_once(void **state)
+{
+    (void)state;
+    struct patron_sale_result a, b;
+    assert_int_equal(sale("once", 5000, NULL, 0, &a), 0);
+    assert_int_equal(sale("once", 5000, NULL, 0, &b), 0);
+    assert_false(a.replayed);
+    assert_true(b.replayed);
+    assert_int_equal(b.sale_id, a.sale_id);
+    assert_int_equal(b.points_earned, 50);
+    assert_int_equal(b.points, a.points);
+    assert_int_equal(balance(), 50);
+    assert_int_equal(count("SELECT COUNT(*) FROM entries WHERE kind = 'earn'"), 1);
+}
+
+static void same_key_other_total_is_refused(void **state)
+{
+    (void)state;
+    struct patron_sale_result r;
+    assert_int_equal(sale("dup", 5000, NULL, 0, &r), 0);
+    assert_int_equal(sale("dup", 5001, NULL, 0, &r), PATRON_EIDEMPOTENCY);
+    /* the same ref under a new key is refused too: a receipt earns once */
+    struct patron_sale in = {
+        .card = card, .ref = "dup", .total_minor = 5000, .idempotency_key = "another"};
+    assert_int_equal(patron_sale_record(t.s, &in, &r), PATRON_EIDEMPOTENCY);
+    assert_int_equal(balance(), 50);
+}
+
+static void bad_sales_are_refused_before_any_write(void **state)
+{
+    (void)state;
+    struct patron_sale_result r;
+    struct patron_sale_line bad = {"X", "food", 0, 100};
+    assert_int_equal(sale("b1", -1, NULL, 0, &r), PATRON_EINVAL);
+    assert_int_equal(sale("b2", 100, &bad, 1, &r), PATRON_EINVAL);
+    struct patron_sale other = {
+        .card = card, .ref = "b3", .total_minor = 100, .currency = "USD", .idempotency_key = "b3"};
+    assert_int_equal(patron_sale_record(t.s, &other, &r), PATRON_EINVAL);
+    other.currency = NULL;
+    other.card = "2900000000019"; /* wrong check digit */
+    assert_int_equal(patron_sale_record(t.s, &other, &r), PATRON_ECHECKDIGIT);
+    other.card = "2900000000018"; /* valid, unknown */
+    assert_int_equal(patron_sale_record(t.s, &other, &r), PATRON_ENOCARD);
+    assert_int_equal(count("SELECT COUNT(*) FROM sales"), 0);
+}
+
+static void partial_refunds_reverse_in_proportion(void **state)
+{
+    (void)state;
+    struct patron_sale_line lines[] = {{"MUG", "home", 3, 1100}};
+    struct patron_sale_result s;
+    struct patron_refund_result r;
+    assert_int_equal(sale("p1", 3300, lines, 1, &s), 0);
+    assert_int_equal(s.points_earned, 33);
+    /* 33 points over 3 mugs: floor(33*1/3)=11, then 22-11, then 33-22 */
+    assert_int_equal(refund("p1", "rf1", "MUG", 1, &r), 0);
+    assert_int_equal(r.points_reversed, 11);
+    assert_int_equal(refund("p1", "rf2", "MUG", 1, &r), 0);
+    assert_int_equal(r.points_reversed, 11);
+    assert_int_equal(refund("p1", "rf3", "MUG", 2, &r), PATRON_EREFUND); /* only 1 left */
+    assert_int_equal(refund("p1", "rf3", "MUG", 1, &r), 0);
+    assert_int_equal(r.points_reversed, 11);
+    assert_int_equal(balance(), 0);
+    assert_int_equal(refund("p1", "rf4", NULL, 0, &r), PATRON_EREFUND); /* nothing left */
+    assert_verified();
+}
+
+static void cumulative_rounding_never_overshoots(void **state)
+{
+    (void)state;
+    struct patron_sale_line lines[] = {{"PEN", "office", 3, 333}};
+    struct patron_sale_result s;
+    struct patron_refund_result r;
+    assert_int_equal(sale("c1", 999, lines, 1, &s), 0);
+    assert_int_equal(s.points_earned, 9);
+    int64_t sum = 0;
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "c1-%d", i);
+        assert_int_equal(refund("c1", key, "PEN", 1, &r), 0);
+        sum += r.points_reversed;
+    }
+    assert_int_equal(sum, 9); /* all three together reverse exactly what was earned */
+}
+
+static void refund_replay_and_unknown_sale(void **state)
+{
+    (void)state;
+    struct patron_refund_result a, b;
+    earn("w1", 2000);
+    assert_int_equal(refund("w1", "whole", NULL, 0, &a), 0);
+    assert_int_equal(refund("w1", "whole", NULL, 0, &b), 0);
+    assert_true(b.replayed);
+    assert_int_equal(b.points_reversed, 20);
+    assert_int_equal(balance(), 0);
+    assert_int_equal(refund("nope", "x", NULL, 0, &a), PATRON_ENOSALE);
+    assert_int_equal(refund("w1", "other", "NOSUCH", 1, &a), PATRON_EREFUND);
+}
+
+static void spent_points_clamp_policy_records_shortfall(void **state)
+{
+    (void)state;
+    struct patron_refund_result r;
+    int64_t reward_id;
+    struct patron_reward_def d = {"Tote bag", 80, PATRON_VALUE_ITEM, 7, 30};
+    struct patron_redeem_result rr;
+    struct patron_redeem_request req = {card, 0, "spend"};
+    earn("s1", 10000);
+    assert_int_equal(patron_reward_add(t.s, &d, &reward_id), 0);
+    req.reward_id = reward_id;
+    assert_int_equal(patron_reward_redeem(t.s, &req, &rr), 0);
+    assert_int_equal(balance(), 20);
+    assert_int_equal(refund("s1", "s1-all", NULL, 0, &r), 0);
+    assert_int_equal(r.points_reversed, 20);
+    assert_int_equal(r.shortfall, 80);
+    assert_int_equal(balance(), 0);
+    assert_verified();
+}
+
+static void spent_points_negative_policy_goes_below_zero(void **state)
+{
+    (void)state;
+    struct patron_refund_result r;
+    int64_t reward_id;
+    struct patron_reward_def d = {"Tote bag", 80, PATRON_VALUE_ITEM, 7, 30};
+    struct patron_redeem_result rr;
+    struct patron_redeem_request req = {card, 0, "spend"};
+    assert_int_equal(patron_program_set(t.s, "refund_policy", "negative", "owner"), 0);
+    earn("n1", 10000);
+    assert_int_equal(patron_reward_add(t.s, &d, &reward_id), 0);
+    req.reward_id = reward_id;
+    assert_int_equal(patron_reward_redeem(t.s, &req, &rr), 0);
+    assert_int_equal(refund("n1", "n1-all", NULL, 0, &r), 0);
+    assert_int_equal(r.points_reversed, 100);
+    assert_int_equal(r.shortfall, 0);
+    assert_int_equal(balance(), -80);
+    assert_verified();
+    earn("n2", 10000); /* the deficit is covered first */
+    assert_int_equal(balance(), 20);
+    assert_verified();
+}
+
+static void expiry_is_fifo_and_idempotent(void **state)
+{
+    (void)state;
+    struct patron_expiry_result e;
+    struct patron_scan_result scan;
+    earn("e1", 3000); /* 30 points at day 0 */
+    t.now += 200 * TEST_DAY;
+    earn("e2", 5000);        /* 50 points at day 200 */
+    t.now += 150 * TEST_DAY; /* day 350: the first lot expires at day 365 */
+    assert_int_equal(patron_scan(t.s, card, &scan), 0);
+    assert_int_equal(scan.expiring_points, 30);
+    assert_int_equal(scan.expiring_at, TEST_EPOCH + 365 * TEST_DAY);
+    t.now += 16 * TEST_DAY; /* day 366 */
+    assert_int_equal(patron_ledger_expire(t.s, &e), 0);
+    assert_int_equal(e.points_expired, 30);
+    assert_int_equal(e.lots_expired, 1);
+    assert_int_equal(balance(), 50);
+    assert_int_equal(patron_ledger_expire(t.s, &e), 0);
+    assert_int_equal(e.points_expired, 0); /* running it again changes nothing */
+    assert_int_equal(balance(), 50);
+    assert_verified();
+}
+
+static void spending_takes_the_oldest_lot_first(void **state)
+{
+    (void)state;
+    struct patron_expiry_result e;
+    struct patron_adjust_result a;
+    struct patron_adjustment adj = {card, -40, "damaged goods returned", "Mia", "adj-1"};
+    earn("f1", 3000);
+    t.now += 200 * TEST_DAY;
+    earn("f2", 5000);
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &a), 0); /* takes 30 from lot 1, 10 from 2 */
+    t.now += 170 * TEST_DAY;
+    assert_int_equal(patron_ledger_expire(t.s, &e), 0);
+    assert_int_equal(e.points_expired, 0); /* lot 1 was already spent */
+    t.now += 200 * TEST_DAY;
+    assert_int_equal(patron_ledger_expire(t.s, &e), 0);
+    assert_int_equal(e.points_expired, 40);
+    assert_int_equal(balance(), 0);
+    assert_verified();
+}
+
+static void tiers_rise_on_earn_and_fall_at_period_end(void **state)
+{
+    (void)state;
+    struct patron_sale_result r;
+    struct patron_scan_result scan;
+    assert_int_equal(patron_tier_set(t.s, "Silver", 100, 1500, "owner"), 0);
+    assert_int_equal(sale("t1", 6000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Member");
+    assert_int_equal(patron_scan(t.s, card, &scan), 0);
+    assert_string_equal(scan.next_tier, "Silver");
+    assert_int_equal(scan.points_to_next_tier, 40);
+    assert_int_equal(sale("t2", 4000, NULL, 0, &r), 0); /* crosses 100 earned */
+    assert_string_equal(r.tier, "Silver");
+    assert_true(r.tier_upgraded);
+    assert_int_equal(sale("t3", 1000, NULL, 0, &r), 0);
+    assert_int_equal(r.points_earned, 15); /* Silver earns x1.5 */
+    t.now += 364 * TEST_DAY;
+    assert_int_equal(patron_scan(t.s, card, &scan), 0);
+    assert_string_equal(scan.member.tier, "Silver"); /* period not over yet */
+    t.now += 2 * TEST_DAY;
+    assert_int_equal(patron_scan(t.s, card, &scan), 0);
+    assert_string_equal(scan.member.tier, "Member"); /* nothing earned in the last 12 months */
+}
+
+static void tier_kept_when_requalified(void **state)
+{
+    (void)state;
+    struct patron_sale_result r;
+    struct patron_expiry_result e;
+    assert_int_equal(patron_tier_set(t.s, "Silver", 100, 1000, "owner"), 0);
+    assert_int_equal(sale("q1", 10000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Silver");
+    t.now += 300 * TEST_DAY;
+    assert_int_equal(sale("q2", 10000, NULL, 0, &r), 0);
+    t.now += 70 * TEST_DAY; /* period over; q2 alone still qualifies */
+    assert_int_equal(patron_ledger_expire(t.s, &e), 0);
+    assert_int_equal(e.members_downgraded, 1);
+    struct patron_member m;
+    assert_int_equal(patron_member_by_card(t.s, card, &m), 0);
+    assert_string_equal(m.tier, "Silver");
+}
+
+static void adjustments_need_reason_and_manager(void **state)
+{
+    (void)state;
+    struct patron_adjust_result a;
+    struct patron_adjustment adj = {card, 25, NULL, "Mia", "a1"};
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &a), PATRON_EINVAL);
+    adj.reason = "goodwill";
+    adj.manager = NULL;
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &a), PATRON_EINVAL);
+    adj.manager = "Mia";
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &a), 0);
+    assert_int_equal(a.points, 25);
+    struct patron_adjustment debit = {card, -26, "typo", "Mia", "a2"};
+    assert_int_equal(patron_ledger_adjust(t.s, &debit, &a), PATRON_ENOFUNDS);
+    assert_int_equal(count("SELECT COUNT(*) FROM entries WHERE kind = 'adjust' AND "
+                           "approved_by = 'Mia' AND note = 'goodwill'"),
+                     1);
+    assert_verified();
+}
+
+static void verify_catches_a_corrupted_balance(void **state)
+{
+    (void)state;
+    struct patron_verify_result v;
+    earn("v1", 5000);
+    assert_verified();
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
+                                  "UPDATE accounts SET balance = balance + 7 WHERE member_id = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
+    assert_false(v.ok);
+    assert_int_equal(v.accounts_bad, 1);
+    assert_int_equal(v.program_sum, 7);
+    assert_non_null(strstr(v.first_problem, "57"));
+}
+
+static void entries_are_append_only_and_numbered(void **state)
+{
+    (void)state;
+    struct patron_refund_result r;
+    earn("a1", 5000);
+    earn("a2", 5000);
+    assert_int_equal(refund("a1", "a1r", NULL, 0, &r), 0);
+    assert_int_not_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), "UPDATE entries SET points = 1", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), "DELETE FROM entries", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM entries"), 3);
+    assert_int_equal(count("SELECT MAX(store_seq) FROM entries WHERE store_id = 1"), 3);
+    assert_int_equal(count("SELECT original_entry FROM entries WHERE kind = 'reverse'"),
+                     count("SELECT id FROM entries WHERE sale_id = 1 AND kind = 'earn'"));
+}
+
+static void batch_failure_undoes_only_itself(void **state)
+{
+    (void)state;
+    struct patron_sale_result r;
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(sale("b1", 1000, NULL, 0, &r), 0);
+    struct patron_sale bad = {
+        .card = "2900000000018", .ref = "b2", .total_minor = 100, .idempotency_key = "b2"};
+    assert_int_equal(patron_sale_record(t.s, &bad, &r), PATRON_ENOCARD);
+    assert_int_equal(sale("b3", 2000, NULL, 0, &r), 0);
+    assert_int_equal(patron_store_batch_commit(t.s), 0);
+    assert_int_equal(balance(), 30);
+    assert_int_equal(count("SELECT COUNT(*) FROM sales"), 2);
+    assert_verified();
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(earning_rounds_down_per_sale),
+        T(giftcards_and_reward_paid_part_earn_nothing),
+        T(same_key_same_sale_earns_once),
+        T(same_key_other_total_is_refused),
+        T(bad_sales_are_refused_before_any_write),
+        T(partial_refunds_reverse_in_proportion),
+        T(cumulative_rounding_never_overshoots),
+        T(refund_replay_and_unknown_sale),
+        T(spent_points_clamp_policy_records_shortfall),
+        T(spent_points_negative_policy_goes_below_zero),
+        T(expiry_is_fifo_and_idempotent),
+        T(spending_takes_the_oldest_lot_first),
+        T(tiers_rise_on_earn_and_fall_at_period_end),
+        T(tier_kept_when_requalified),
+        T(adjustments_need_reason_and_manager),
+        T(verify_catches_a_corrupted_balance),
+        T(entries_are_append_only_and_numbered),
+        T(batch_failure_undoes_only_itself),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

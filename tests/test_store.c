@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* The store: durability settings, init safe to run twice, an older database upgraded at open,
+ * a newer one refused with a clear message, and the program's rules validated and audited. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "testutil.h"
+
+static int64_t pragma_int(patron_store *s, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void durability_settings_are_on(void **state)
+{
+    (void)state;
+    struct test_store t;
+    test_store_open(&t);
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(patron_store_sqlite(t.s), "PRAGMA journal_mode", -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    assert_int_equal(pragma_int(t.s, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(pragma_int(t.s, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(pragma_int(t.s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
+    test_store_close(&t);
+}
+
+static void init_twice_changes_nothing(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_store_info a, b;
+    test_store_open(&t);
+    assert_int_equal(patron_store_info(t.s, &a), 0);
+    assert_int_equal(patron_store_init(t.s, 1, "Test shop"), 0);
+    assert_int_equal(patron_store_info(t.s, &b), 0);
+    assert_string_equal(a.chain_id, b.chain_id);
+    assert_int_equal(pragma_int(t.s, "SELECT COUNT(*) FROM accounts"), 4);
+    assert_int_equal(pragma_int(t.s, "SELECT COUNT(*) FROM tiers"), 1);
+    test_store_close(&t);
+}
+
+static void newer_database_is_refused(void **state)
+{
+    (void)state;
+    struct test_store t;
+    patron_store *again = NULL;
+    test_store_open(&t);
+    assert_int_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), "PRAGMA user_version = 999", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(patron_store_open(t.path, &again), PATRON_ESCHEMA);
+    assert_null(again);
+    assert_non_null(strstr(patron_strerror(PATRON_ESCHEMA), "newer"));
+    test_store_close(&t);
+}
+
+/* tests/fixtures/schema-v1.sql is a store written by schema version 1, with one member. */
+static void version_1_database_upgrades(void **state)
+{
+    (void)state;
+    char dir[256], path[300], fixture[512];
+    const char *tmp = getenv("TMPDIR"), *src = getenv("PATRON_SOURCE_DIR");
+    snprintf(dir, sizeof dir, "%s/patron-upgrade-XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/old.db", dir);
+    snprintf(fixture, sizeof fixture, "%s/tests/fixtures/schema-v1.sql", src ? src : ".");
+    FILE *f = fopen(fixture, "r");
+    assert_non_null(f);
+    static char sql[1 << 16];
+    size_t n = fread(sql, 1, sizeof sql - 1, f);
+    fclose(f);
+    sql[n] = '\0';
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    patron_store *s;
+    struct patron_member m;
+    assert_int_equal(patron_store_open(path, &s), 0);
+    assert_int_equal(pragma_int(s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
+    assert_int_equal(patron_member_by_id(s, 1, &m), 0);
+    assert_string_equal(m.name, "Old Member");
+    assert_int_equal(m.points, 42);
+    struct patron_verify_result v;
+    assert_int_equal(patron_ledger_verify(s, &v), 0);
+    assert_true(v.ok);
+    patron_store_close(s);
+    test_rmtree(dir);
+}
+
+static void rules_are_validated_and_audited(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_program p;
+    test_store_open(&t);
+    assert_int_equal(patron_program_set(t.s, "earn_points", "-1", "owner"), PATRON_EINVAL);
+    assert_int_equal(patron_program_set(t.s, "no_such_rule", "1", "owner"), PATRON_EINVAL);
+    assert_int_equal(patron_program_set(t.s, "refund_policy", "sometimes", "owner"), PATRON_EINVAL);
+    assert_int_equal(patron_program_set(t.s, "currency", "eur", "owner"), PATRON_EINVAL);
+    assert_int_equal(patron_program_set(t.s, "refund_policy", "negative", "owner"), 0);
+    assert_int_equal(patron_program_get(t.s, &p), 0);
+    assert_int_equal(p.refund_policy, PATRON_REFUND_NEGATIVE);
+    assert_int_equal(pragma_int(t.s, "SELECT COUNT(*) FROM rule_changes WHERE key = "
+                                     "'refund_policy' AND changed_by = 'owner' AND "
+                                     "old_value = 'clamp' AND new_value = 'negative'"),
+                     1);
+    test_store_close(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(durability_settings_are_on),
+        cmocka_unit_test(init_twice_changes_nothing),
+        cmocka_unit_test(newer_database_is_refused),
+        cmocka_unit_test(version_1_database_upgrades),
+        cmocka_unit_test(rules_are_validated_and_audited),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
