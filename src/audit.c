@@ -65,8 +65,7 @@ int patron_reply_get(patron_store *s, const char *key, const uint8_t request_has
         if (sqlite3_column_bytes(st, 0) != 32 || memcmp(h, request_hash, 32) != 0) {
             err = patron__fail(s, PATRON_EIDEMPOTENCY,
                                "this idempotency key was used for a different request");
-        } else if ((err = patron__copy(body, cap, (const char *)sqlite3_column_text(st, 2))) ==
-                   0) {
+        } else if ((err = patron__copy(body, cap, (const char *)sqlite3_column_text(st, 2))) == 0) {
             *status = sqlite3_column_int(st, 1);
         }
     } else {

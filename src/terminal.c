@@ -53,8 +53,8 @@ static int valid_name(const char *name)
 
 static int is_b64url(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 static int sha256(const void *data, size_t len, uint8_t digest[32])
@@ -104,7 +104,8 @@ static void read_terminal(sqlite3_stmt *st, struct patron_terminal *t)
 
 static int terminal_by_name(patron_store *s, const char *name, struct patron_terminal *out)
 {
-    sqlite3_stmt *st = patron__stmt(s, "SELECT " TERMINAL_COLUMNS " FROM terminals WHERE name = ?1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT " TERMINAL_COLUMNS " FROM terminals WHERE name = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -231,8 +232,8 @@ int patron_terminal_authenticate(patron_store *s, const char *token, struct patr
     int err = sha256(token, n, hash);
     if (err != 0)
         return err;
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT " TERMINAL_COLUMNS ", token_hash FROM terminals WHERE token_hash = ?1");
+    sqlite3_stmt *st = patron__stmt(s, "SELECT " TERMINAL_COLUMNS
+                                       ", token_hash FROM terminals WHERE token_hash = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_STATIC);

@@ -302,8 +302,8 @@ void apit_reply_free(struct apit_reply *r)
     memset(r, 0, sizeof *r);
 }
 
-void apit_call(int port, const char *method, const char *path, const char *token,
-               const char *key, const char *body, struct apit_reply *out)
+void apit_call(int port, const char *method, const char *path, const char *token, const char *key,
+               const char *body, struct apit_reply *out)
 {
     int rc = apit_request(NULL, port, method, path, token, key, body, out);
     if (rc != CURLE_OK)

@@ -45,11 +45,11 @@ void apit_cleanup(struct api_server *sv);
 
 struct apit_reply {
     long status;
-    json_t *json;      /* parsed body or NULL */
-    char *body;        /* raw body, NUL-terminated */
-    char type[128];    /* Content-Type */
-    int replayed;      /* Idempotent-Replayed: true */
-    int www_auth;      /* WWW-Authenticate present */
+    json_t *json;   /* parsed body or NULL */
+    char *body;     /* raw body, NUL-terminated */
+    char type[128]; /* Content-Type */
+    int replayed;   /* Idempotent-Replayed: true */
+    int www_auth;   /* WWW-Authenticate present */
 };
 
 /* One request over `h` (a curl easy handle the caller keeps for keep-alive; NULL makes a
@@ -59,7 +59,7 @@ int apit_request(CURL *h, int port, const char *method, const char *path, const 
 void apit_reply_free(struct apit_reply *r);
 
 /* The same, failing the test on a transport error. */
-void apit_call(int port, const char *method, const char *path, const char *token,
-               const char *key, const char *body, struct apit_reply *out);
+void apit_call(int port, const char *method, const char *path, const char *token, const char *key,
+               const char *body, struct apit_reply *out);
 
 #endif

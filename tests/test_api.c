@@ -60,12 +60,11 @@ static void assert_problem(const struct apit_reply *r, long status, const char *
     }
 }
 
-static void sale(const char *token, const char *card, const char *ref, long total,
-                 const char *key, struct apit_reply *r)
+static void sale(const char *token, const char *card, const char *ref, long total, const char *key,
+                 struct apit_reply *r)
 {
     char body[256];
-    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"%s\",\"total\":%ld}", card, ref,
-             total);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"%s\",\"total\":%ld}", card, ref, total);
     apit_call(port(), "POST", "/v1/sales", token, key, body, r);
 }
 
@@ -90,8 +89,8 @@ static int setup(void **state)
     apit_terminal(&fx.sv, "owner", "admin", fx.admin);
     apit_member(&fx.sv, "Ada", fx.card_a);
     apit_member(&fx.sv, "Bob", fx.card_b);
-    json_t *j = apit_patron(&fx.sv, "reward", "add", "--name", "Coffee", "--cost", "100",
-                            "--kind", "item", "--value", "1", NULL);
+    json_t *j = apit_patron(&fx.sv, "reward", "add", "--name", "Coffee", "--cost", "100", "--kind",
+                            "item", "--value", "1", NULL);
     fx.reward_id = jint(j, "reward_id");
     json_decref(j);
     apit_start(&fx.sv, NULL);
@@ -264,13 +263,11 @@ static void big_refunds_need_a_manager(void **state)
     assert_true(jint(r.json, "points_earned") > 1000);
     apit_reply_free(&r);
     int64_t before = points_of(fx.card_b);
-    apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-big-1", "{\"ref\":\"R-BIG\"}",
-              &r);
+    apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-big-1", "{\"ref\":\"R-BIG\"}", &r);
     assert_problem(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
     assert_int_equal(points_of(fx.card_b), before); /* undone, not half-done */
-    apit_call(port(), "POST", "/v1/refunds", fx.manager, "refund-big-2", "{\"ref\":\"R-BIG\"}",
-              &r);
+    apit_call(port(), "POST", "/v1/refunds", fx.manager, "refund-big-2", "{\"ref\":\"R-BIG\"}", &r);
     assert_int_equal(r.status, 201);
     assert_true(jint(r.json, "points_reversed") > 1000);
     apit_reply_free(&r);
@@ -511,8 +508,7 @@ static void openapi_documents_every_route(void **state)
                      strstr(path, "{card}") ? fx.card_a : "1", strchr(brace, '}') + 1);
         else
             snprintf(real, sizeof real, "%s", path);
-        apit_call(port(), method, real, fx.admin, NULL, strcmp(method, "POST") ? NULL : "{}",
-                  &r);
+        apit_call(port(), method, real, fx.admin, NULL, strcmp(method, "POST") ? NULL : "{}", &r);
         const char *detail = r.json ? jstr(r.json, "detail") : NULL;
         if (r.status == 405 || (detail && strcmp(detail, "no such route") == 0))
             fprintf(stderr, "%s does not answer\n", documented[i]);

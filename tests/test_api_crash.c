@@ -143,10 +143,9 @@ static void *until_refused(void *arg)
         char key[48], body[160];
         struct apit_reply r;
         snprintf(key, sizeof key, "term-%d-%ld", c->id, n);
-        snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"%s\",\"total\":500}", card,
-                 key);
-        int rc = apit_request(h, atomic_load(&current_port), "POST", "/v1/sales", token, key, body,
-                              &r);
+        snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"%s\",\"total\":500}", card, key);
+        int rc =
+            apit_request(h, atomic_load(&current_port), "POST", "/v1/sales", token, key, body, &r);
         long status = rc == CURLE_OK ? r.status : 0;
         apit_reply_free(&r);
         if (status != 201)

@@ -20,15 +20,15 @@
 
 struct api_settings {
     const char *db_path;
-    const char *listen;    /* "HOST:PORT", "[V6]:PORT" */
-    const char *tls_cert;  /* PEM files; both or neither */
+    const char *listen;   /* "HOST:PORT", "[V6]:PORT" */
+    const char *tls_cert; /* PEM files; both or neither */
     const char *tls_key;
     const char *port_file; /* when set, the bound port is written there */
     int has_now;
     int64_t now;
     unsigned max_connections;
-    unsigned timeout_s;  /* idle and request timeout of a connection */
-    unsigned batch_max;  /* write requests per commit */
+    unsigned timeout_s; /* idle and request timeout of a connection */
+    unsigned batch_max; /* write requests per commit */
     unsigned read_handles;
     int64_t cashier_refund_limit; /* points a cashier's till may reverse in one refund */
     int log_requests;
@@ -70,7 +70,7 @@ struct api_route {
     const char *pattern; /* "/v1/rewards/{id}/redeem": a {name} matches one segment */
     enum patron_role role;
     enum api_exec exec;
-    int key_required; /* Idempotency-Key must be sent */
+    int key_required;                 /* Idempotency-Key must be sent */
     const struct api_body_spec *body; /* NULL: no body */
     api_handler_fn handler;
 };

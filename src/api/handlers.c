@@ -54,10 +54,10 @@ static json_t *member_json(const struct patron_member *m)
                      "member_id", (json_int_t)m->member_id, "name", m->name, "email",
                      m->email[0] ? m->email : NULL, "phone", m->phone[0] ? m->phone : NULL,
                      "birthday", m->birthday[0] ? m->birthday : NULL, "consent_marketing",
-                     m->consent_marketing, "consent_at", api_json_time(m->consent_at),
-                     "created_at", api_json_time(m->created_at), "card", m->card,
-                     "card_blocked", m->card_blocked, "points", (json_int_t)m->points, "tier",
-                     m->tier, "tier_until", api_json_time(m->tier_until));
+                     m->consent_marketing, "consent_at", api_json_time(m->consent_at), "created_at",
+                     api_json_time(m->created_at), "card", m->card, "card_blocked", m->card_blocked,
+                     "points", (json_int_t)m->points, "tier", m->tier, "tier_until",
+                     api_json_time(m->tier_until));
 }
 
 int api_h_scan(struct api_call *c, patron_store *s)
@@ -68,18 +68,16 @@ int api_h_scan(struct api_call *c, patron_store *s)
         return err;
     json_t *rewards = json_array();
     for (size_t i = 0; rewards && i < r.n_rewards; i++)
-        json_array_append_new(rewards, json_pack("{s:I, s:s, s:I}", "reward_id",
-                                                 (json_int_t)r.rewards[i].reward_id, "name",
-                                                 r.rewards[i].name, "cost",
-                                                 (json_int_t)r.rewards[i].cost));
+        json_array_append_new(
+            rewards, json_pack("{s:I, s:s, s:I}", "reward_id", (json_int_t)r.rewards[i].reward_id,
+                               "name", r.rewards[i].name, "cost", (json_int_t)r.rewards[i].cost));
     return reply(c, 200,
                  json_pack("{s:I, s:s, s:I, s:s, s:o, s:b, s:I, s:o, s:s?, s:I, s:o, s:[]}",
                            "member_id", (json_int_t)r.member.member_id, "name", r.member.name,
                            "points", (json_int_t)r.member.points, "tier", r.member.tier,
                            "tier_until", api_json_time(r.member.tier_until), "card_blocked",
-                           r.member.card_blocked, "expiring_points",
-                           (json_int_t)r.expiring_points, "expiring_at",
-                           api_json_time(r.expiring_at), "next_tier",
+                           r.member.card_blocked, "expiring_points", (json_int_t)r.expiring_points,
+                           "expiring_at", api_json_time(r.expiring_at), "next_tier",
                            r.next_tier[0] ? r.next_tier : NULL, "points_to_next_tier",
                            (json_int_t)r.points_to_next_tier, "rewards", rewards, "offers"));
 }
@@ -140,7 +138,8 @@ int api_h_refund(struct api_call *c, patron_store *s)
         return err;
     /* The size of a refund is known only once its rule has run; the writer undoes this
      * request's savepoint when the handler refuses it here. */
-    if (c->terminal.role < PATRON_ROLE_MANAGER && r.points_reversed > c->cfg->cashier_refund_limit) {
+    if (c->terminal.role < PATRON_ROLE_MANAGER &&
+        r.points_reversed > c->cfg->cashier_refund_limit) {
         snprintf(c->detail, sizeof c->detail,
                  "this refund reverses %" PRId64 " points; above %" PRId64
                  " it needs a manager's till",
@@ -164,12 +163,12 @@ int api_h_rewards(struct api_call *c, patron_store *s)
     json_t *arr = err == 0 ? json_array() : NULL;
     for (size_t i = 0; arr && i < count && i < CAP; i++) {
         const struct patron_reward *rw = &list[i];
-        json_array_append_new(
-            arr, json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:I}", "reward_id",
-                           (json_int_t)rw->reward_id, "name", rw->name, "cost", (json_int_t)rw->cost,
-                           "kind", patron_value_kind_name(rw->kind), "value",
-                           (json_int_t)rw->value, "currency", rw->currency, "valid_days",
-                           (json_int_t)rw->valid_days));
+        json_array_append_new(arr, json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:I}", "reward_id",
+                                             (json_int_t)rw->reward_id, "name", rw->name, "cost",
+                                             (json_int_t)rw->cost, "kind",
+                                             patron_value_kind_name(rw->kind), "value",
+                                             (json_int_t)rw->value, "currency", rw->currency,
+                                             "valid_days", (json_int_t)rw->valid_days));
     }
     free(list);
     if (err != 0)

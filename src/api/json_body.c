@@ -98,9 +98,9 @@ static int check_object(json_t *obj, const struct api_body_spec *spec, char *det
             i++;
         if (i == spec->n_fields) {
             /* The key comes from the client: quote it only when it is short and plain. */
-            int plain = strlen(key) <= 40 && strspn(key, "abcdefghijklmnopqrstuvwxyz"
-                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
-                                                  strlen(key);
+            int plain = strlen(key) <= 40 &&
+                        strspn(key, "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key);
             return fail(detail, cap, "unknown field '%s'", plain ? key : "(unprintable)");
         }
         if (json_is_null(v) && !spec->fields[i].required)

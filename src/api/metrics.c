@@ -48,9 +48,8 @@ static size_t status_slot(int status)
 
 void api_metrics_request(int route, int status, int64_t duration_ns)
 {
-    size_t r = route >= 0 && (size_t)route < api_route_count && route < MAX_ROUTES
-                   ? (size_t)route
-                   : MAX_ROUTES;
+    size_t r = route >= 0 && (size_t)route < api_route_count && route < MAX_ROUTES ? (size_t)route
+                                                                                   : MAX_ROUTES;
     atomic_fetch_add_explicit(&m.requests[r][status_slot(status)], 1, memory_order_relaxed);
     size_t b = 0;
     double secs = (double)duration_ns / 1e9;
@@ -68,8 +67,7 @@ void api_metrics_batch(size_t size, int committed, int64_t commit_ns)
         b++;
     atomic_fetch_add_explicit(&m.batch[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m.batch_sum, size, memory_order_relaxed);
-    atomic_fetch_add_explicit(committed ? &m.commits : &m.commit_failures, 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(committed ? &m.commits : &m.commit_failures, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m.commit_ns, (unsigned long long)commit_ns, memory_order_relaxed);
 }
 
@@ -173,8 +171,8 @@ static void render_latency(struct text *t)
                 put(t, "patron_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", label,
                     latency_bounds[b], cum);
             else
-                put(t, "patron_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
-                    label, cum);
+                put(t, "patron_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", label,
+                    cum);
         }
         put(t, "patron_http_request_duration_seconds_sum{%s} %.6f\n", label,
             (double)get(&h->sum_ns) / 1e9);

@@ -9,7 +9,10 @@
 #include "handlers.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define SPEC(fields) {fields, N(fields)}
+#define SPEC(fields)                                                                               \
+    {                                                                                              \
+        fields, N(fields)                                                                          \
+    }
 
 /* Bounds follow the library's (ledger.h, member.h) so that the API refuses what the library
  * would, with the field named. */
@@ -110,8 +113,7 @@ static int path_match(const char *path, const char *pattern, char params[2][API_
         int is_param = pattern[0] == '{';
         if (is_param && n_params == 2)
             return 0;
-        if (!segment_match(path, len, pattern, plen, is_param ? params[n_params] : NULL,
-                           too_long))
+        if (!segment_match(path, len, pattern, plen, is_param ? params[n_params] : NULL, too_long))
             return 0;
         n_params += is_param;
         path += len;

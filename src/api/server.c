@@ -6,8 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <openssl/crypto.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -189,23 +189,23 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
     }
     if (c->route->role > PATRON_ROLE_NONE) {
         if ((err = authenticate(sv, conn, c)) != 0) {
-            api_problem(err, err == PATRON_EAUTH ? "send Authorization: Bearer TOKEN" : NULL,
-                        NULL, r);
+            api_problem(err, err == PATRON_EAUTH ? "send Authorization: Bearer TOKEN" : NULL, NULL,
+                        r);
             return;
         }
         rq->terminal_id = c->terminal.terminal_id;
         if (c->terminal.role < c->route->role) {
             snprintf(c->detail, sizeof c->detail, "this needs a %s's till; this till is a %s",
                      patron_role_name(c->route->role), patron_role_name(c->terminal.role));
-            if (c->route->exec != API_WRITE || api_writer_submit(sv->writer, c, PATRON_EFORBIDDEN,
-                                                                 r) != 0)
+            if (c->route->exec != API_WRITE ||
+                api_writer_submit(sv->writer, c, PATRON_EFORBIDDEN, r) != 0)
                 api_call_respond(c, PATRON_EFORBIDDEN, r);
             return;
         }
     }
     if ((err = take_key(conn, c, method)) != 0 ||
-        (err = api_body_parse(rq->buf ? rq->buf : "", rq->len, c->route->body, &c->body,
-                              c->detail, sizeof c->detail)) != 0 ||
+        (err = api_body_parse(rq->buf ? rq->buf : "", rq->len, c->route->body, &c->body, c->detail,
+                              sizeof c->detail)) != 0 ||
         (c->idempotency_key && c->route->exec == API_WRITE &&
          (err = api_request_hash(method, url, c->body, c->request_hash)) != 0)) {
         api_call_respond(c, err, r);
@@ -277,8 +277,8 @@ static void take_upload(struct request *rq, const char *data, size_t n)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     struct server *sv = cls;
     struct request *rq = *con_cls;
@@ -320,8 +320,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         /* The route pattern, never the path: paths carry card numbers. */
         const char *route = rq->route >= 0 ? api_routes[rq->route].pattern : "unmatched";
         const char *method = rq->route >= 0 ? api_routes[rq->route].method : "-";
-        api_log("event=request method=%s route=%s status=%d ms=%.3f till=%lld error=%s%s",
-                method, route, rq->status, (double)ns / 1e6, (long long)rq->terminal_id,
+        api_log("event=request method=%s route=%s status=%d ms=%.3f till=%lld error=%s%s", method,
+                route, rq->status, (double)ns / 1e6, (long long)rq->terminal_id,
                 rq->err ? patron_err_name(rq->err) : "none",
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     }
@@ -454,8 +454,8 @@ static int prepare_listen(const struct api_settings *cfg, struct listen_addr *la
     return 0;
 }
 
-static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la,
-                                       const char *cert, const char *key)
+static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la, const char *cert,
+                                       const char *key)
 {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -479,8 +479,8 @@ static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la
                             MHD_OPTION_END);
 }
 
-static void announce(const struct api_settings *cfg, const struct listen_addr *la,
-                     unsigned port, int tls)
+static void announce(const struct api_settings *cfg, const struct listen_addr *la, unsigned port,
+                     int tls)
 {
     const char *scheme = tls ? "https" : "http";
     if (la->is_v6)

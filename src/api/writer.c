@@ -33,7 +33,7 @@ struct api_writer {
 static int exec_sql(patron_store *s, const char *sql)
 {
     return sqlite3_exec(patron_store_sqlite(s), sql, NULL, NULL, NULL) == SQLITE_OK ? 0
-                                                                                     : PATRON_EDB;
+                                                                                    : PATRON_EDB;
 }
 
 static int respond_error(struct api_call *c, int err, struct api_response *r)

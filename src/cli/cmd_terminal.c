@@ -16,8 +16,8 @@ static const char usage[] = "terminal add NAME --role cashier|manager|admin | te
 static int show_token(struct cli *c, const struct patron_terminal *t, char *token)
 {
     char human[256];
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "terminal_id", (json_int_t)t->terminal_id,
-                          "name", t->name, "role", patron_role_name(t->role), "token", token);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "terminal_id", (json_int_t)t->terminal_id, "name",
+                          t->name, "role", patron_role_name(t->role), "token", token);
     snprintf(human, sizeof human,
              "till %s (%s), id %lld\ntoken: %s\n(shown once: put it in the till's settings now)\n",
              t->name, patron_role_name(t->role), (long long)t->terminal_id, token);
