@@ -101,5 +101,7 @@ int cli_cmd_program(struct cli *c, struct cli_args *a);
 int cli_cmd_voucher(struct cli *c, struct cli_args *a);
 int cli_cmd_key(struct cli *c, struct cli_args *a);
 int cli_cmd_print(struct cli *c, struct cli_args *a);
+int cli_cmd_serve(struct cli *c, struct cli_args *a);
+int cli_cmd_terminal(struct cli *c, struct cli_args *a);
 
 #endif

@@ -28,6 +28,8 @@ static const struct command commands[] = {
     {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
     {"print", cli_cmd_print, "print queue [--all] | reprint JOB | run   the print queue"},
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
+    {"serve", cli_cmd_serve, "serve [--listen 127.0.0.1:8420] [--demo] the counter service (HTTP/JSON API)"},
+    {"terminal", cli_cmd_terminal, "terminal add NAME --role cashier|manager|admin   a till's API token"},
 };
 
 static void print_help(FILE *f)
