@@ -91,11 +91,19 @@ int patron_scan(patron_store *s, const char *card, struct patron_scan_result *ou
     struct patron__member_row m;
     struct patron_program p;
     int err;
-    if ((err = patron__member_for_card(s, card, 1, &m)) != 0 || (err = settle_tier(s, &m)) != 0 ||
-        (err = patron_program_get(s, &p)) != 0)
-        return err;
     memset(r, 0, sizeof *r);
-    if ((err = patron_member_by_card(s, card, &r->member)) != 0 ||
+    if ((err = patron__member_load(s, card, &r->member, &m)) != 0)
+        return err;
+    if (m.card_blocked || m.erased)
+        return patron__fail(s, PATRON_EBLOCKED, "card %s was blocked; use the member's new card",
+                            r->member.card);
+    if (m.tier_until && patron_store_now(s) >= m.tier_until) {
+        /* the tier period ended: settle it, then read the member again */
+        if ((err = settle_tier(s, &m)) != 0 ||
+            (err = patron__member_load(s, card, &r->member, &m)) != 0)
+            return err;
+    }
+    if ((err = patron_program_get(s, &p)) != 0 ||
         (err = expiring(s, m.member_id, p.expiry_notice_days, r)) != 0 ||
         (err = next_tier(s, &m, r)) != 0 || (err = affordable_rewards(s, m.balance, r)) != 0)
         return err;

@@ -123,13 +123,16 @@ static const char schema_v2[] =
 
 /* Version 3: the print queue: jobs written with the sale or redemption that asks for them,
  * printed after the commit (status 0 queued, 1 sending, 2 printed); a reward redemption names
- * the voucher it became and the coupon job that prints it. */
+ * the voucher it became and the coupon job that prints it; the member index of the entries
+ * carries the points, so a tier's 12-month sum reads the index alone. */
 static const char schema_v3[] =
     "CREATE TABLE print_jobs(id INTEGER PRIMARY KEY, template TEXT NOT NULL, vars TEXT NOT NULL,"
     "  status INTEGER NOT NULL CHECK(status IN (0, 1, 2)), attempts INTEGER NOT NULL,"
     "  last_error TEXT, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
     "  printed_at INTEGER, reprint_of INTEGER REFERENCES print_jobs(id));"
     "CREATE INDEX print_jobs_pending ON print_jobs(id) WHERE status <> 2;"
+    "DROP INDEX entries_member;"
+    "CREATE INDEX entries_member ON entries(member_id, kind, created_at, points);"
     "ALTER TABLE redemptions ADD COLUMN voucher_key_id INTEGER;"
     "ALTER TABLE redemptions ADD COLUMN voucher_id INTEGER;"
     "ALTER TABLE redemptions ADD COLUMN print_job INTEGER REFERENCES print_jobs(id);";
