@@ -24,6 +24,9 @@ static const struct rule rules[] = {
     {"expiry_notice_days", "30", 0, 3650, NULL},
     {"refund_policy", "clamp", 0, 0, "clamp|negative"},
     {"point_value_minor_per_100", "100", 0, 1000000000, NULL},
+    {"goodwill_per_manager_per_day", "5", 0, 1000, NULL},
+    {"referral_bonus_points", "100", 0, 1000000, NULL},
+    {"referral_min_basket_minor", "0", 0, 100000000000, NULL},
 };
 
 static const char *const account_names[PATRON__ACCT_COUNT] = {
