@@ -377,8 +377,8 @@ static void test_multiplier_adds_to_the_ordinary_points(void **state)
     char card[16];
     (void)state;
     test_enroll(&t, "Mult", card);
-    int64_t id = add((struct patron_offer_def){.benefit = PATRON_BENEFIT_MULTIPLIER,
-                                               .benefit_value = 1500});
+    int64_t id =
+        add((struct patron_offer_def){.benefit = PATRON_BENEFIT_MULTIPLIER, .benefit_value = 1500});
     struct patron_sale_result r = sell(card, 2500); /* 25 points */
     assert_int_equal(r.points_earned, 25);
     assert_int_equal(r.bonus_points, 12); /* floor(25 * 0.5) */
@@ -398,11 +398,11 @@ static void test_reward_benefit_gives_a_free_coupon(void **state)
     int64_t reward_id;
     (void)state;
     test_enroll(&t, "Rew", card);
-    struct patron_reward_def def = {.name = "Free coffee", .cost = 300,
-                                    .kind = PATRON_VALUE_ITEM, .value = 1};
+    struct patron_reward_def def = {
+        .name = "Free coffee", .cost = 300, .kind = PATRON_VALUE_ITEM, .value = 1};
     assert_int_equal(patron_reward_add(t.s, &def, &reward_id), 0);
-    int64_t id = add((struct patron_offer_def){.benefit = PATRON_BENEFIT_REWARD,
-                                               .benefit_value = reward_id});
+    int64_t id = add(
+        (struct patron_offer_def){.benefit = PATRON_BENEFIT_REWARD, .benefit_value = reward_id});
     struct patron_sale_result r = sell(card, 1000);
     assert_true(got(&r, id));
     assert_int_equal(r.bonus_points, 0);
@@ -418,10 +418,10 @@ static void test_reward_benefit_gives_a_free_coupon(void **state)
 static void test_impossible_offers_are_refused_saying_why(void **state)
 {
     (void)state;
-    assert_int_equal(refused((struct patron_offer_def){.valid_from = t.now + 10,
-                                                       .valid_to = t.now + 5},
-                             "ends before it starts"),
-                     PATRON_EINVAL);
+    assert_int_equal(
+        refused((struct patron_offer_def){.valid_from = t.now + 10, .valid_to = t.now + 5},
+                "ends before it starts"),
+        PATRON_EINVAL);
     refused((struct patron_offer_def){.valid_to = t.now - 1}, "ended already");
     refused((struct patron_offer_def){.first_visit = 1, .lapsed_days = 30}, "conflicting rules");
     refused((struct patron_offer_def){.first_visit = 1, .category = "coffee", .within_days = 3},
@@ -519,8 +519,8 @@ static void test_replay_answers_the_same_offers(void **state)
     (void)state;
     test_enroll(&t, "Replay", card);
     int64_t id = add((struct patron_offer_def){.limit_per_member = 1});
-    struct patron_sale in = {.card = card, .ref = "X1", .total_minor = 700,
-                             .idempotency_key = "k1"};
+    struct patron_sale in = {
+        .card = card, .ref = "X1", .total_minor = 700, .idempotency_key = "k1"};
     assert_int_equal(patron_sale_record(t.s, &in, &a), 0);
     assert_int_equal(patron_sale_record(t.s, &in, &b), 0);
     assert_true(b.replayed);

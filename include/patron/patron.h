@@ -14,6 +14,7 @@
 
 #include "patron/card.h"
 #include "patron/error.h"
+#include "patron/feedback.h"
 #include "patron/ledger.h"
 #include "patron/member.h"
 #include "patron/offer.h"
