@@ -88,5 +88,13 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a);
 int cli_cmd_reward(struct cli *c, struct cli_args *a);
 int cli_cmd_ledger(struct cli *c, struct cli_args *a);
 int cli_cmd_program(struct cli *c, struct cli_args *a);
+int cli_cmd_offer(struct cli *c, struct cli_args *a);
+int cli_cmd_goodwill(struct cli *c, struct cli_args *a);
+int cli_cmd_feedback(struct cli *c, struct cli_args *a);
+int cli_cmd_referral(struct cli *c, struct cli_args *a);
+
+/* The `offers` array of scan and sale replies (offer_id, name, why, benefit, points). New
+ * reference. */
+json_t *cli_offers_json(const struct patron_offer_match *v, size_t n);
 
 #endif

@@ -25,6 +25,10 @@ static const struct command commands[] = {
     {"reward", cli_cmd_reward, "reward add|list|redeem|retire ...     the rewards catalogue"},
     {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
+    {"offer", cli_cmd_offer, "offer add|list|show|end|segment ...   targeted offers"},
+    {"goodwill", cli_cmd_goodwill, "goodwill issue CARD --reward ID ...   a manager's apology"},
+    {"feedback", cli_cmd_feedback, "feedback CARD --score 1-5 ...         the member's verdict"},
+    {"referral", cli_cmd_referral, "referral show|link CARD ...           referral codes"},
 };
 
 static void print_help(FILE *f)
