@@ -569,6 +569,58 @@ static void test_dry_run_writes_nothing(void **state)
     assert_int_equal(ev.n_applied, 0);
 }
 
+static void test_favourites_put_stated_preferences_first(void **state)
+{
+    char card[16];
+    struct patron_favourite fav[4];
+    size_t n = 0;
+    struct patron_sale_line lines[3] = {
+        {"TEA", "tea", 1, 300}, {"CAKE", "bakery", 2, 500}, {"BEAN", "coffee", 1, 1200}};
+    (void)state;
+    test_enroll(&t, "Fav", card);
+    sell_lines(card, 2500, lines, 3);
+    assert_int_equal(patron_preference_set(t.s, card, "tea", 1), 0);
+    assert_int_equal(patron_preference_set(t.s, card, "vegan", 1), 0);
+    assert_int_equal(patron_member_favourites(t.s, card, fav, 4, &n), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(fav[0].category, "tea");
+    assert_true(fav[0].stated);
+    assert_int_equal(fav[0].spent_minor, 300);
+    assert_string_equal(fav[1].category, "vegan");
+    assert_string_equal(fav[2].category, "coffee"); /* 12.00 before 10.00 */
+    assert_false(fav[2].stated);
+    assert_string_equal(fav[3].category, "bakery");
+    assert_int_equal(patron_preference_set(t.s, card, "vegan", 0), 0);
+    assert_int_equal(patron_member_favourites(t.s, card, fav, 4, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(patron_preference_set(t.s, card, "has space", 1), PATRON_EINVAL);
+}
+
+static void test_footer_is_tailored_to_the_member(void **state)
+{
+    char card[16];
+    struct patron_footer f;
+    (void)state;
+    assert_int_equal(patron_tier_set(t.s, "Gold", 100, 1000, "test"), 0);
+    test_enroll(&t, "Ann", card);
+    sell(card, 4000); /* 40 points */
+    add((struct patron_offer_def){
+        .name = "Bread bonus", .basket_category = "bakery", .benefit_value = 20});
+    add((struct patron_offer_def){
+        .name = "Tea bonus", .basket_category = "tea", .benefit_value = 20});
+    assert_int_equal(patron_preference_set(t.s, card, "tea", 1), 0);
+    t.now += 340 * TEST_DAY; /* the 40 points expire within the 30 days' notice */
+    assert_int_equal(patron_receipt_footer(t.s, card, &f), 0);
+    assert_int_equal(f.n_lines, 4);
+    assert_string_equal(f.lines[0], "Thank you, Ann! You have 40 points.");
+    assert_string_equal(f.lines[1], "60 points to Gold.");
+    assert_string_equal(f.lines[2], "40 points expire on 2027-01-15.");
+    assert_true(f.has_next_offer);
+    assert_string_equal(f.next_offer.name, "Tea bonus"); /* equal value: the favourite's */
+    assert_string_equal(f.lines[3], "Next time: Tea bonus (open to every member; with any tea "
+                                    "in the basket).");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +653,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_answers_the_same_offers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ended_offer_no_longer_applies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_favourites_put_stated_preferences_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_footer_is_tailored_to_the_member, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "patron/feedback.h"
 #include "patron/ledger.h"
 #include "patron/member.h"
+#include "patron/personal.h"
 #include "patron/offer.h"
 #include "patron/program.h"
 #include "patron/referral.h"
