@@ -13,10 +13,16 @@
 #include "offer_internal.h"
 
 #define FACT_CATEGORIES 64 /* recent categories kept in memory; more are asked of the database */
+#define FACT_SEGMENTS 16   /* segment answers kept for one evaluation */
 
 struct recent_category {
     char name[64];
     int64_t at;
+};
+
+struct segment_fact {
+    int64_t id;
+    int member;
 };
 
 struct facts {
@@ -26,8 +32,9 @@ struct facts {
     int month; /* 1..12, UTC */
     int have_birthday, birth_month, have_last, have_cats, cats_overflow;
     int64_t last_sale; /* 0 = no earlier sale */
-    size_t n_cats;
+    size_t n_cats, n_segments;
     struct recent_category cats[FACT_CATEGORIES];
+    struct segment_fact segments[FACT_SEGMENTS];
 };
 
 /* The explanation being written; NULL text when the caller only wants the verdict. */
@@ -178,6 +185,12 @@ static int bought_since(struct facts *f, const struct patron__offer_cache *c, co
 
 static int in_segment(struct facts *f, int64_t segment_id, int *yes)
 {
+    for (size_t i = 0; i < f->n_segments; i++) {
+        if (f->segments[i].id == segment_id) {
+            *yes = f->segments[i].member;
+            return 0;
+        }
+    }
     sqlite3_stmt *st = patron__stmt(
         f->s, "SELECT 1 FROM segment_members WHERE segment_id = ?1 AND member_id = ?2");
     if (!st)
@@ -187,7 +200,11 @@ static int in_segment(struct facts *f, int64_t segment_id, int *yes)
     int rc = sqlite3_step(st);
     *yes = rc == SQLITE_ROW;
     sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(f->s, rc);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return patron__db_err(f->s, rc);
+    if (f->n_segments < FACT_SEGMENTS)
+        f->segments[f->n_segments++] = (struct segment_fact){segment_id, *yes};
+    return 0;
 }
 
 /* The visit-history targets: bought a category lately, lapsed, first visit. */
@@ -329,18 +346,15 @@ static int limits_left(struct facts *f, const struct patron_offer *o, int *left)
     return 0;
 }
 
-/* Target, trigger, window and limits, in that order (the cheap ones first). */
+/* Window, trigger and target, the cheap ones first. Limits cost a query each, so they are asked
+ * only of the offers that would be chosen (see evaluate). */
 static int judge(struct facts *f, const struct patron__offer_cache *c, const struct patron_offer *o,
-                 const struct patron_sale *basket, struct why *w, int *ok)
+                 const struct patron_sale *basket, int *ok)
 {
-    int err;
     *ok = 0;
     if (!running(o, f->now) || (basket && !trigger_met(o, basket, NULL)))
         return 0;
-    if ((err = target_met(f, c, o, w, ok)) != 0 || !*ok)
-        return err;
-    trigger_met(o, basket, w);
-    return limits_left(f, o, ok);
+    return target_met(f, c, o, NULL, ok);
 }
 
 static int64_t value_of(const struct patron_offer *o, int64_t base)
@@ -358,10 +372,12 @@ static int64_t value_of(const struct patron_offer *o, int64_t base)
 struct candidate {
     const struct patron_offer *o;
     int64_t points;
+    int limits_ok; /* 0 not asked yet, 1 a use is left, -1 spent */
 };
 
 struct choice {
     const struct patron_offer *chosen[PATRON_SALE_MAX_OFFERS];
+    size_t from[PATRON_SALE_MAX_OFFERS]; /* index in the candidates */
     int64_t points[PATRON_SALE_MAX_OFFERS];
     size_t n;
     size_t n_candidates;
@@ -381,6 +397,7 @@ static void choose(const struct candidate *cand, size_t n, struct choice *ch)
         if (cand[i].o->benefit == PATRON_BENEFIT_REWARD && rewards++ >= PATRON_SALE_MAX_COUPONS)
             continue;
         ch->chosen[ch->n] = cand[i].o;
+        ch->from[ch->n] = i;
         ch->points[ch->n++] = cand[i].points;
         combined += cand[i].points;
     }
@@ -399,6 +416,7 @@ static void choose(const struct candidate *cand, size_t n, struct choice *ch)
     }
     if (best_exclusive < n) {
         ch->chosen[0] = cand[best_exclusive].o;
+        ch->from[0] = best_exclusive;
         ch->points[0] = cand[best_exclusive].points;
         ch->n = 1;
     }
@@ -423,6 +441,78 @@ static int64_t base_points(patron_store *s, const struct patron_sale *b, int64_t
     return patron__earn_points(&p, weight, b->total_minor, lines, tier_permille);
 }
 
+static const char limits_sql[] =
+    "SELECT o.id,"
+    " o.limit_per_member IS NOT NULL AND (SELECT COUNT(*) FROM offer_uses u"
+    "  WHERE u.offer_id = o.id AND u.member_id = ?2) >= o.limit_per_member,"
+    " o.limit_per_day IS NOT NULL AND (SELECT COUNT(*) FROM offer_uses u"
+    "  WHERE u.offer_id = o.id AND u.day = ?3) >= o.limit_per_day,"
+    " o.limit_total IS NOT NULL AND (SELECT COUNT(*) FROM offer_uses u"
+    "  WHERE u.offer_id = o.id) >= o.limit_total"
+    " FROM offers o WHERE o.id IN (SELECT value FROM json_each(?1))";
+
+/* Asks the limits of every chosen offer not asked yet, in one statement: 1 = a use is left,
+ * -1 = spent. */
+static int ask_limits(struct facts *f, struct candidate *cand, const struct choice *ch)
+{
+    char ids[PATRON_SALE_MAX_OFFERS * 21 + 3] = "[";
+    size_t len = 1;
+    int rc;
+    for (size_t i = 0; i < ch->n; i++) {
+        struct candidate *k = &cand[ch->from[i]];
+        const struct patron_offer *o = k->o;
+        if (k->limits_ok == 0 && !o->limit_per_member && !o->limit_per_day && !o->limit_total)
+            k->limits_ok = 1;
+        if (k->limits_ok == 0)
+            len += (size_t)snprintf(ids + len, sizeof ids - len, "%s%lld", len > 1 ? "," : "",
+                                    (long long)o->offer_id);
+    }
+    if (len == 1)
+        return 0;
+    snprintf(ids + len, sizeof ids - len, "]");
+    sqlite3_stmt *st = patron__stmt(f->s, limits_sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, ids, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, f->m->member_id);
+    sqlite3_bind_int64(st, 3, PATRON__DAY(f->now));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        int spent =
+            sqlite3_column_int(st, 1) || sqlite3_column_int(st, 2) || sqlite3_column_int(st, 3);
+        for (size_t i = 0; i < ch->n; i++)
+            if (cand[ch->from[i]].o->offer_id == id)
+                cand[ch->from[i]].limits_ok = spent ? -1 : 1;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : patron__db_err(f->s, rc);
+}
+
+/* Chooses among the candidates whose limits hold. Limits are asked only of the chosen: those
+ * spent are dropped and the choice made again, which ends in the choice that asking every
+ * candidate first would give, since the winner of the stacking rule never depends on offers
+ * that lose to it. */
+static int choose_within_limits(struct facts *f, struct candidate *cand, size_t n,
+                                struct choice *ch)
+{
+    size_t total = n, kept;
+    int err;
+    for (;;) {
+        choose(cand, n, ch);
+        if ((err = ask_limits(f, cand, ch)) != 0)
+            return err;
+        kept = 0;
+        for (size_t i = 0; i < n; i++) /* drop the spent, keeping id order */
+            if (cand[i].limits_ok >= 0)
+                cand[kept++] = cand[i];
+        if (kept == n)
+            break;
+        n = kept;
+    }
+    ch->n_candidates = total;
+    return 0;
+}
+
 /* Evaluates every running offer against the basket; base < 0 asks for it to be computed. */
 static int evaluate(patron_store *s, const struct patron__member_row *m,
                     const struct patron_sale *b, int64_t sale_id, int64_t base, struct facts *f,
@@ -438,7 +528,7 @@ static int evaluate(patron_store *s, const struct patron__member_row *m,
     if (!(cand = malloc(sizeof *cand * (c->n ? c->n : 1))))
         return PATRON_ENOMEM;
     for (size_t i = 0; i < c->n; i++) {
-        if ((err = judge(f, c, &c->v[i], b, NULL, &ok)) != 0)
+        if ((err = judge(f, c, &c->v[i], b, &ok)) != 0)
             goto out;
         if (!ok)
             continue;
@@ -446,9 +536,9 @@ static int evaluate(patron_store *s, const struct patron__member_row *m,
             base = base_points(s, b, m->tier_multiplier_permille);
         int64_t points = value_of(&c->v[i], base);
         if (points > 0)
-            cand[n++] = (struct candidate){&c->v[i], points};
+            cand[n++] = (struct candidate){&c->v[i], points, 0};
     }
-    choose(cand, n, ch);
+    err = choose_within_limits(f, cand, n, ch);
 out:
     free(cand);
     return err;
@@ -479,8 +569,8 @@ static void fill_match(struct facts *f, const struct patron_offer *o, int64_t po
     out->exclusive = o->exclusive;
 }
 
-int patron_offer_evaluate(patron_store *s, const struct patron_sale *sale,
-                          struct patron_offer_evaluation *out)
+static int dry_run(patron_store *s, const struct patron_sale *sale,
+                   struct patron_offer_evaluation *out)
 {
     struct patron__member_row m;
     struct facts f;
@@ -510,6 +600,20 @@ int patron_offer_evaluate(patron_store *s, const struct patron_sale *sale,
     r.n_candidates = ch.n_candidates;
     *out = r;
     return 0;
+}
+
+int patron_offer_evaluate(patron_store *s, const struct patron_sale *sale,
+                          struct patron_offer_evaluation *out)
+{
+    /* One read transaction: every fact comes from one snapshot, and SQLite takes its locks once
+     * rather than at each of the evaluation's statements. */
+    int own = s->tx_depth == 0, err;
+    if (own && (err = patron__exec(s, "BEGIN")) != 0)
+        return err;
+    err = dry_run(s, sale, out);
+    if (own)
+        sqlite3_exec(s->db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    return err;
 }
 
 static int insert_use(patron_store *s, const struct patron_offer *o, int64_t member_id,
@@ -631,15 +735,19 @@ int patron__offers_scan(patron_store *s, const struct patron__member_row *m,
     if (!(cand = malloc(sizeof *cand * (c->n ? c->n : 1))))
         return PATRON_ENOMEM;
     for (size_t i = 0; i < c->n; i++) {
-        if ((err = judge(&f, c, &c->v[i], NULL, NULL, &ok)) != 0)
+        if ((err = judge(&f, c, &c->v[i], NULL, &ok)) != 0)
             goto out;
         if (ok)
-            cand[n++] = (struct candidate){&c->v[i], value_of(&c->v[i], 0)};
+            cand[n++] = (struct candidate){&c->v[i], value_of(&c->v[i], 0), 0};
     }
     qsort(cand, n, sizeof *cand, by_value);
     r->n_offers = 0;
-    for (size_t i = 0; i < n && r->n_offers < PATRON_SCAN_MAX_OFFERS; i++)
-        fill_match(&f, cand[i].o, cand[i].points, NULL, &r->offers[r->n_offers++]);
+    for (size_t i = 0; i < n && r->n_offers < PATRON_SCAN_MAX_OFFERS; i++) {
+        if ((err = limits_left(&f, cand[i].o, &ok)) != 0)
+            goto out;
+        if (ok) /* a spent offer is not shown */
+            fill_match(&f, cand[i].o, cand[i].points, NULL, &r->offers[r->n_offers++]);
+    }
 out:
     free(cand);
     return err;

@@ -158,7 +158,8 @@ struct patron_offer_evaluation {
     size_t n_applied;
     int64_t base_points;  /* what the sale earns without offers */
     int64_t bonus_points; /* what the applied offers add in points */
-    size_t n_candidates;  /* offers whose target, trigger, window and limits held */
+    size_t n_candidates;  /* offers whose window, target and trigger held (limits are asked
+                             only of the offers that would be chosen) */
 };
 
 /* A dry run at the till: which offers a sale of this basket would get now and why, by the same
