@@ -52,7 +52,7 @@ int patron__offers_replay(patron_store *s, int64_t sale_id, struct patron_sale_r
  * voucher. The single place vouchers of free rewards are issued. */
 struct patron__coupon {
     int64_t redemption_id;
-    uint64_t voucher_id; /* 0 while vouchers are not issued */
+    uint64_t voucher_id;
     char code[18];
 };
 int patron__coupon_issue(patron_store *s, const struct patron__member_row *m, int64_t reward_id,

@@ -8,6 +8,7 @@
 
 #include "patron/program.h"
 #include "store_internal.h"
+#include "voucher_internal.h"
 
 struct rule {
     const char *name;
@@ -24,6 +25,12 @@ static const struct rule rules[] = {
     {"expiry_notice_days", "30", 0, 3650, NULL},
     {"refund_policy", "clamp", 0, 0, "clamp|negative"},
     {"point_value_minor_per_100", "100", 0, 1000000000, NULL},
+    {"offline_voucher_cap_minor", "5000", 0, 100000000, NULL},
+    {"offline_daily_cap_minor", "20000", 0, 1000000000, NULL},
+    {"offline_daily_cap_count", "20", 0, 100000, NULL},
+    {"code_lockout_attempts", "5", 1, 1000, NULL},
+    {"code_lockout_seconds", "900", 1, 86400, NULL},
+    {"voucher_require_card", "0", 0, 1, NULL},
     {"goodwill_per_manager_per_day", "5", 0, 1000, NULL},
     {"referral_bonus_points", "100", 0, 1000000, NULL},
     {"referral_min_basket_minor", "0", 0, 100000000000, NULL},
@@ -311,7 +318,11 @@ int patron_store_init(patron_store *s, int store_id, const char *name)
         patron__tx_rollback(s);
         return 0;
     }
-    if ((err = create_defaults(s, store_id, name)) != 0) {
+    int key_id;
+    s->store_id = store_id;
+    if ((err = create_defaults(s, store_id, name)) != 0 ||
+        (err = patron__keyring_ensure(s, &key_id)) != 0) {
+        s->store_id = 0;
         patron__tx_rollback(s);
         return err;
     }

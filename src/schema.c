@@ -84,10 +84,78 @@ static const char schema_v1[] =
     "CREATE TABLE idempotency(key TEXT PRIMARY KEY, op TEXT NOT NULL, request_hash BLOB NOT NULL,"
     "  result_id INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
 
-/* Offers, segments, preferences, feedback, goodwill and referrals. offer_uses is the register of
- * applied offers that the limits count; sales gain a per-member index because targeting asks of
- * every checkout when the member last bought and what. A referral names each referee once and
- * records the sale that earned both bonuses, so it is paid once. */
+/* Version 2: vouchers. The keyring (own keys, other stores' and partners' public keys), the
+ * vouchers this store issued, the redemption register (one row per voucher, ever: the UNIQUE
+ * constraint is what makes a voucher single-use), offline acceptances kept for reconciliation
+ * with head office, and wrong typed codes per till for the lock-out. */
+static const char schema_v2[] =
+    "CREATE TABLE keys(key_id INTEGER PRIMARY KEY CHECK(key_id BETWEEN 1 AND 65535),"
+    "  kind TEXT NOT NULL CHECK(kind IN ('own','chain','partner')),"
+    "  status TEXT NOT NULL CHECK(status IN ('active','verify','retired')),"
+    "  partner TEXT, chain_id TEXT CHECK(chain_id IS NULL OR length(chain_id) = 32),"
+    "  public_key BLOB NOT NULL CHECK(length(public_key) = 32), file TEXT,"
+    "  created_at INTEGER NOT NULL, retired_at INTEGER,"
+    "  CHECK(status <> 'active' OR kind = 'own'));"
+    "CREATE UNIQUE INDEX keys_one_active ON keys(status) WHERE status = 'active';"
+    "CREATE TABLE vouchers(key_id INTEGER NOT NULL REFERENCES keys(key_id),"
+    "  voucher_id INTEGER NOT NULL, member_id INTEGER NOT NULL, offer_id INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, flags INTEGER NOT NULL, value INTEGER NOT NULL,"
+    "  currency INTEGER NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    "  store_scope INTEGER NOT NULL, token TEXT NOT NULL, voided_at INTEGER, voided_by TEXT,"
+    "  void_reason TEXT, PRIMARY KEY(key_id, voucher_id)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX vouchers_id ON vouchers(voucher_id);"
+    "CREATE INDEX vouchers_member ON vouchers(member_id, issued_at);"
+    "CREATE TABLE voucher_redemptions(id INTEGER PRIMARY KEY, key_id INTEGER NOT NULL,"
+    "  voucher_id INTEGER NOT NULL, kind INTEGER NOT NULL, value INTEGER NOT NULL,"
+    "  currency INTEGER NOT NULL, member_id INTEGER NOT NULL, store_id INTEGER NOT NULL,"
+    "  till TEXT NOT NULL, ref TEXT NOT NULL, offline INTEGER NOT NULL,"
+    "  redeemed_at INTEGER NOT NULL, record BLOB NOT NULL CHECK(length(record) = 100),"
+    "  UNIQUE(key_id, voucher_id));"
+    "CREATE TABLE offline_acceptances(id INTEGER PRIMARY KEY,"
+    "  redemption_id INTEGER NOT NULL REFERENCES voucher_redemptions(id),"
+    "  key_id INTEGER NOT NULL, voucher_id INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  value INTEGER NOT NULL, currency INTEGER NOT NULL, day INTEGER NOT NULL,"
+    "  till TEXT NOT NULL, ref TEXT NOT NULL, accepted_at INTEGER NOT NULL, reported_at INTEGER);"
+    "CREATE INDEX offline_acceptances_day ON offline_acceptances(day);"
+    "CREATE TABLE code_attempts(id INTEGER PRIMARY KEY, till TEXT NOT NULL,"
+    "  at INTEGER NOT NULL, typed TEXT NOT NULL);"
+    "CREATE INDEX code_attempts_till ON code_attempts(till, at);";
+
+/* Version 3: the print queue: jobs written with the sale or redemption that asks for them,
+ * printed after the commit (status 0 queued, 1 sending, 2 printed); a reward redemption names
+ * the voucher it became and the coupon job that prints it. */
+static const char schema_v3[] =
+    "CREATE TABLE print_jobs(id INTEGER PRIMARY KEY, template TEXT NOT NULL, vars TEXT NOT NULL,"
+    "  status INTEGER NOT NULL CHECK(status IN (0, 1, 2)), attempts INTEGER NOT NULL,"
+    "  last_error TEXT, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
+    "  printed_at INTEGER, reprint_of INTEGER REFERENCES print_jobs(id));"
+    "CREATE INDEX print_jobs_pending ON print_jobs(id) WHERE status <> 2;"
+    "ALTER TABLE redemptions ADD COLUMN voucher_key_id INTEGER;"
+    "ALTER TABLE redemptions ADD COLUMN voucher_id INTEGER;"
+    "ALTER TABLE redemptions ADD COLUMN print_job INTEGER REFERENCES print_jobs(id);";
+
+/* Version 4 (the counter service): tills with their role and hashed token, the append-only audit
+ * log of state-changing requests, and the reply register that answers a retried POST. */
+static const char schema_v4[] =
+    "CREATE TABLE terminals(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK(role IN ('cashier','manager','admin')),"
+    "  token_hash BLOB NOT NULL UNIQUE CHECK(length(token_hash) = 32),"
+    "  created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE TABLE audit_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    "  terminal_id INTEGER REFERENCES terminals(id), op TEXT NOT NULL, outcome TEXT NOT NULL,"
+    "  status INTEGER NOT NULL);"
+    "CREATE INDEX audit_log_at ON audit_log(at);"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TABLE api_replies(key TEXT PRIMARY KEY, request_hash BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Version 5: offers, segments, preferences, feedback, goodwill and referrals. offer_uses is the
+ * register of applied offers that the limits count; sales gain a per-member index because targeting
+ * asks of every checkout when the member last bought and what. A referral names each referee once
+ * and records the sale that earned both bonuses, so it is paid once. */
 static const char schema_offers[] =
     "CREATE INDEX sales_member ON sales(member_id, created_at);"
     "CREATE TABLE segments(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -142,7 +210,7 @@ static const char schema_offers[] =
     "CREATE INDEX referrals_referrer ON referrals(referrer_id);";
 
 static const char *const migrations[] = {
-    schema_v1, schema_offers, /* version 2 here; follows whatever main's last migration is */
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_offers,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -44,6 +44,7 @@ struct patron_store {
     char detail[256];
     struct patron__offer_cache *offers; /* running offers, read again when rules_version moves */
     struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
+    struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
 };
 
 /* Frees the handle's offer cache (offer.c); NULL does nothing. */
@@ -90,5 +91,8 @@ int patron__copy(char *dst, size_t cap, const char *src);
 
 /* Fills buf with random bytes from OpenSSL (RAND_bytes). */
 int patron__random(void *buf, size_t len);
+
+/* Frees the handle's cached voucher keys (keyring.c), wiping private ones; NULL does nothing. */
+void patron__keycache_free(struct patron__keycache *kc);
 
 #endif

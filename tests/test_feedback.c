@@ -107,6 +107,8 @@ static void test_goodwill_gives_the_reward_free(void **state)
     assert_int_equal(r.reward_id, coffee);
     assert_int_equal(r.issued_today, 1);
     assert_int_equal(r.daily_limit, 5);
+    assert_true(r.voucher_id != 0);
+    assert_int_equal(strlen(r.code), 17);
     assert_int_equal(patron_member_by_card(t.s, card, &m), 0);
     assert_int_equal(m.points, 4); /* the sale's points, untouched */
     struct patron_goodwill_result again;

@@ -410,6 +410,11 @@ static void test_reward_benefit_gives_a_free_coupon(void **state)
     assert_int_equal(r.n_coupons, 1);
     assert_int_equal(r.coupons[0].reward_id, reward_id);
     assert_true(r.coupons[0].redemption_id > 0);
+    assert_true(r.coupons[0].voucher_id != 0); /* a signed voucher, with its typable code */
+    assert_int_equal(strlen(r.coupons[0].code), 17);
+    struct patron_voucher_request check = {.token_or_code = r.coupons[0].code};
+    struct patron_voucher_result vr;
+    assert_int_equal(patron_voucher_check(t.s, &check, &vr), 0);
     const struct patron_offer_match *o = seen(card, id);
     assert_int_equal(o->points, 300);
     assert_int_equal(o->reward_id, reward_id);

@@ -99,16 +99,45 @@ int cli_cmd_member(struct cli *c, struct cli_args *a)
     return cli_usage(c, member_usage);
 }
 
+/* A paper loyalty card: the number as an EAN-13 barcode and as a QR code. */
+static int card_print(struct cli *c, const char *card)
+{
+    struct patron_member m;
+    struct patron_store_info store;
+    char since[16];
+    int64_t job;
+    int err = patron_member_by_card(c->store, card, &m);
+    if (err != 0 || (err = patron_store_info(c->store, &store)) != 0)
+        return cli_fail(c, err, "cannot print the card");
+    if (m.card_blocked)
+        return cli_fail(c, PATRON_EBLOCKED, "cannot print the card");
+    cli_format_date(m.created_at, since, sizeof since);
+    struct patron_receipt_var vars[] = {
+        {"store.name", store.name}, {"member.name", m.name},  {"card.number", m.card},
+        {"member.since", since},
+    };
+    if ((err = patron_print_enqueue(c->store, "member-card", vars, sizeof vars / sizeof vars[0],
+                                    &job)) != 0)
+        return cli_fail(c, err, "cannot queue the card");
+    json_t *o = json_pack("{s:s, s:I}", "card", m.card, "print_job", (json_int_t)job);
+    int status = cli_print_after(c, o, job);
+    return status >= 0 ? status : cli_emit(c, o, "Card printed.\n");
+}
+
 int cli_cmd_card(struct cli *c, struct cli_args *a)
 {
-    static const char usage[] = "patron card replace CARD";
+    static const char usage[] = "patron card replace CARD | print CARD";
     const char *sub = cli_positional(a), *card = cli_positional(a);
     char fresh[PATRON_CARD_DIGITS + 1], human[128];
     int status, err;
-    if (!sub || strcmp(sub, "replace") != 0 || !card || a->argc != 0)
+    if (!sub || !card || a->argc != 0)
         return cli_usage(c, usage);
     if ((status = cli_open_store(c)) != 0)
         return status;
+    if (strcmp(sub, "print") == 0)
+        return card_print(c, card);
+    if (strcmp(sub, "replace") != 0)
+        return cli_usage(c, usage);
     if ((err = patron_card_replace(c->store, card, fresh)) != 0)
         return cli_fail(c, err, "cannot replace the card");
     snprintf(human, sizeof human, "Card %s is blocked; the new card is %s.\n", card, fresh);

@@ -97,7 +97,8 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
     json_object_set_new(o, "code", r.code[0] ? json_string(r.code) : json_null());
     json_object_set_new(o, "expires_at", expires[0] ? json_string(expires) : json_null());
     json_object_set_new(o, "print_job", r.print_job ? json_integer(r.print_job) : json_null());
-    return cli_emit(c, o, human);
+    int status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
+    return status >= 0 ? status : cli_emit(c, o, human);
 }
 
 int cli_cmd_reward(struct cli *c, struct cli_args *a)
