@@ -31,6 +31,9 @@ static const struct rule rules[] = {
     {"code_lockout_attempts", "5", 1, 1000, NULL},
     {"code_lockout_seconds", "900", 1, 86400, NULL},
     {"voucher_require_card", "0", 0, 1, NULL},
+    {"goodwill_per_manager_per_day", "5", 0, 1000, NULL},
+    {"referral_bonus_points", "100", 0, 1000000, NULL},
+    {"referral_min_basket_minor", "0", 0, 100000000000, NULL},
 };
 
 static const char *const account_names[PATRON__ACCT_COUNT] = {

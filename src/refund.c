@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Refunds: reverse a sale's points line by line, in proportion to the refunded weight, with the
- * cumulative rounding rule of include/patron/ledger.h; refuse refunding more than was sold; and
- * apply the program's policy when the member has already spent the points. */
+/* Refunds: reverse a sale's points (offer bonuses included) line by line, in proportion to the
+ * refunded weight, with the cumulative rounding rule of include/patron/ledger.h; refuse refunding
+ * more than was sold; and apply the program's policy when the member has already spent the points.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,9 @@ struct sale_row {
 static int load_sale(patron_store *s, const char *ref, struct sale_row *sale)
 {
     static const char *const head =
-        "SELECT s.id, s.member_id, s.points_earned, s.weight_total,"
-        " (SELECT id FROM entries WHERE sale_id = s.id AND kind = 'earn')"
+        "SELECT s.id, s.member_id, (SELECT COALESCE(SUM(points), 0) FROM entries"
+        "  WHERE sale_id = s.id AND kind = 'earn' AND member_id = s.member_id), s.weight_total,"
+        " (SELECT MIN(id) FROM entries WHERE sale_id = s.id AND kind = 'earn')"
         " FROM sales s WHERE s.store_id = ?1 AND s.ref = ?2";
     sqlite3_stmt *st = patron__stmt(s, head);
     if (!st)

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The checkout scan: the member behind a card with their points, tier and progress, points
- * expiring soon and the rewards they can afford now. Reads only, except for a tier review when
- * the member's tier period has ended. */
+ * expiring soon, the rewards they can afford now and the offers meant for them. Reads only, except
+ * for a tier review when the member's tier period has ended. */
 #include <string.h>
 
 #include "member_internal.h"
+#include "offer_internal.h"
 #include "patron/program.h"
 #include "patron/reward.h"
 #include "patron/scan.h"
@@ -105,7 +106,8 @@ int patron_scan(patron_store *s, const char *card, struct patron_scan_result *ou
     }
     if ((err = patron_program_get(s, &p)) != 0 ||
         (err = expiring(s, m.member_id, p.expiry_notice_days, r)) != 0 ||
-        (err = next_tier(s, &m, r)) != 0 || (err = affordable_rewards(s, m.balance, r)) != 0)
+        (err = next_tier(s, &m, r)) != 0 || (err = affordable_rewards(s, m.balance, r)) != 0 ||
+        (err = patron__offers_scan(s, &m, r)) != 0)
         return err;
     *out = result;
     return 0;

@@ -212,6 +212,7 @@ void patron_store_close(patron_store *s)
     for (size_t i = 0; i < PATRON__STMT_CACHE; i++)
         sqlite3_finalize(s->stmts[i].stmt);
     patron__keycache_free(s->keycache);
+    patron__offer_cache_free(s->offers);
     sqlite3_close_v2(s->db);
     free(s);
 }

@@ -112,5 +112,13 @@ int cli_cmd_print(struct cli *c, struct cli_args *a);
 int cli_cmd_printer(struct cli *c, struct cli_args *a);
 int cli_cmd_serve(struct cli *c, struct cli_args *a);
 int cli_cmd_terminal(struct cli *c, struct cli_args *a);
+int cli_cmd_offer(struct cli *c, struct cli_args *a);
+int cli_cmd_goodwill(struct cli *c, struct cli_args *a);
+int cli_cmd_feedback(struct cli *c, struct cli_args *a);
+int cli_cmd_referral(struct cli *c, struct cli_args *a);
+
+/* The `offers` array of scan and sale replies (offer_id, name, why, benefit, points). New
+ * reference. */
+json_t *cli_offers_json(const struct patron_offer_match *v, size_t n);
 
 #endif

@@ -31,6 +31,10 @@ static const struct command commands[] = {
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
     {"serve", cli_cmd_serve, "serve [--listen 127.0.0.1:8420] [--demo] the counter service (HTTP/JSON API)"},
     {"terminal", cli_cmd_terminal, "terminal add NAME --role cashier|manager|admin   a till's API token"},
+    {"offer", cli_cmd_offer, "offer add|list|show|end|segment ...   targeted offers"},
+    {"goodwill", cli_cmd_goodwill, "goodwill issue CARD --reward ID ...   a manager's apology"},
+    {"feedback", cli_cmd_feedback, "feedback CARD --score 1-5 ...         the member's verdict"},
+    {"referral", cli_cmd_referral, "referral show|link CARD ...           referral codes"},
 };
 
 static void print_help(FILE *f)
