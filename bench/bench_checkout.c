@@ -62,16 +62,21 @@ static double raw_commits(sqlite3 *db, long n)
 
 static double checkouts(patron_store *s, char cards[][14], long ncards, long n, long *serial)
 {
-    static const struct patron_sale_line lines[5] = {
-        {"COFFEE", "coffee", 2, 350}, {"CAKE", "bakery", 1, 420}, {"MILK", "dairy", 1, 129},
-        {"GIFT", "giftcard", 1, 2000}, {"MUG", "home", 1, 899}};
+    static const struct patron_sale_line lines[5] = {{"COFFEE", "coffee", 2, 350},
+                                                     {"CAKE", "bakery", 1, 420},
+                                                     {"MILK", "dairy", 1, 129},
+                                                     {"GIFT", "giftcard", 1, 2000},
+                                                     {"MUG", "home", 1, 899}};
     double t0 = now_s();
     for (long i = 0; i < n; i++, (*serial)++) {
         char ref[32];
         struct patron_sale_result r;
         snprintf(ref, sizeof ref, "B%ld", *serial);
-        struct patron_sale in = {.card = cards[*serial % ncards], .ref = ref,
-                                 .total_minor = 4148, .lines = lines, .n_lines = 5,
+        struct patron_sale in = {.card = cards[*serial % ncards],
+                                 .ref = ref,
+                                 .total_minor = 4148,
+                                 .lines = lines,
+                                 .n_lines = 5,
                                  .idempotency_key = ref};
         int err = patron_sale_record(s, &in, &r);
         if (err != 0)
@@ -137,11 +142,23 @@ static void generate(sqlite3 *db, const struct options *o)
     sqlite3_stmt *m, *a, *c, *e, *l;
     long seq = 0;
     exec_or_die(db, "PRAGMA synchronous=OFF; BEGIN");
-    sqlite3_prepare_v2(db, "INSERT INTO members(id, name, created_at, tier_id) VALUES (?1, 'M', 0, 1)", -1, &m, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO accounts(member_id, balance) VALUES (?1, ?2)", -1, &a, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO cards(number, member_id, status, issued_at) VALUES (?1, ?2, 'active', 0)", -1, &c, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO entries(store_id, store_seq, kind, debit_account, credit_account, points, member_id, created_at) VALUES (1, ?1, 'earn', 1, ?2, 10, ?3, ?4)", -1, &e, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO lots(member_id, entry_id, points, remaining, earned_at, expires_at) VALUES (?1, ?2, ?3, ?3, 0, NULL)", -1, &l, NULL);
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO members(id, name, created_at, tier_id) VALUES (?1, 'M', 0, 1)",
+                       -1, &m, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO accounts(member_id, balance) VALUES (?1, ?2)", -1, &a,
+                       NULL);
+    sqlite3_prepare_v2(
+        db, "INSERT INTO cards(number, member_id, status, issued_at) VALUES (?1, ?2, 'active', 0)",
+        -1, &c, NULL);
+    sqlite3_prepare_v2(
+        db,
+        "INSERT INTO entries(store_id, store_seq, kind, debit_account, credit_account, points, "
+        "member_id, created_at) VALUES (1, ?1, 'earn', 1, ?2, 10, ?3, ?4)",
+        -1, &e, NULL);
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO lots(member_id, entry_id, points, remaining, earned_at, "
+                       "expires_at) VALUES (?1, ?2, ?3, ?3, 0, NULL)",
+                       -1, &l, NULL);
     for (long i = 1; i <= o->members; i++) {
         char card[14];
         long balance = 10 * o->entries_per_member;

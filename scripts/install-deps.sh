@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev sqlite3 libssl-dev libjansson-dev
   libqrencode-dev libusb-1.0-0-dev libpng-dev libmicrohttpd-dev
   libcmocka-dev umockdev libumockdev-dev zbar-tools libzbar-dev
-  libcurl4-openssl-dev curl ca-certificates
+  libcurl4-openssl-dev curl ca-certificates openssl
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs what is missing, builds and runs the whole test suite in two lanes: gcc Release with
-# warnings as errors, and clang with AddressSanitizer + UndefinedBehaviorSanitizer.
+# warnings as errors, and clang with AddressSanitizer + UndefinedBehaviorSanitizer; then the
+# counter service's tests (label api) under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -17,3 +18,11 @@ lane() { # name, then cmake options
 
 CC=gcc lane release -DCMAKE_BUILD_TYPE=Release
 CC=clang lane asan -DCMAKE_BUILD_TYPE=Debug -DPATRON_SANITIZE=ON
+
+# The counter service is the threaded part: its tests run under ThreadSanitizer, and a report
+# in the service (a child process) makes it exit non-zero, which fails the test.
+echo "=== lane tsan (label api) ==="
+CC=clang cmake -S . -B build-tsan -DPATRON_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DPATRON_TSAN=ON \
+  >/dev/null
+cmake --build build-tsan -j "$jobs" --target patron-cli test_api test_api_load test_api_crash
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" ctest --test-dir build-tsan --output-on-failure -L api

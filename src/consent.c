@@ -7,17 +7,6 @@
 #include "member_internal.h"
 #include "privacy_internal.h"
 
-int patron__printable(const char *v, size_t cap)
-{
-    size_t n = v ? strlen(v) : 0;
-    if (n == 0 || n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* Appends one answer to the history. */
 static int record(patron_store *s, int64_t member_id, int marketing, const char *source,
                   const char *who)

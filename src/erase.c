@@ -26,6 +26,30 @@ static int run(patron_store *s, const char *sql, int64_t member_id, const char *
     return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
+/* Copies of personal data outside the members row: the name on queued and printed coupons and
+ * cards (print_jobs.vars, found by the member's name, cards or redemptions while the row still
+ * holds the name), the member's own words in feedback and complaints, and the stated
+ * preferences and segment memberships that only served to market to them. */
+static const char *const scrub_sql[] = {
+    "UPDATE print_jobs SET vars = json_set(vars, '$.\"member.name\"', 'erased')"
+    " WHERE json_valid(vars) AND ("
+    " json_extract(vars, '$.\"member.name\"') = (SELECT name FROM members WHERE id = ?1)"
+    " OR json_extract(vars, '$.\"card.number\"') IN (SELECT number FROM cards"
+    " WHERE member_id = ?1) OR id IN (SELECT print_job FROM redemptions WHERE member_id = ?1))",
+    "UPDATE feedback SET comment = NULL WHERE member_id = ?1 AND comment IS NOT NULL",
+    "UPDATE goodwill SET complaint = 'erased' WHERE member_id = ?1",
+    "DELETE FROM preferences WHERE member_id = ?1",
+    "DELETE FROM segment_members WHERE member_id = ?1",
+};
+
+static int scrub_copies(patron_store *s, int64_t member_id)
+{
+    int err = 0;
+    for (size_t i = 0; i < sizeof scrub_sql / sizeof scrub_sql[0] && err == 0; i++)
+        err = run(s, scrub_sql[i], member_id, NULL, NULL);
+    return err;
+}
+
 static int erase_rows(patron_store *s, int64_t member_id, const char *who)
 {
     int64_t blocked = 0;
@@ -36,6 +60,8 @@ static int erase_rows(patron_store *s, int64_t member_id, const char *who)
                    " changed_by) SELECT id, 0, 'erasure', ?2, ?3 FROM members"
                    " WHERE id = ?1 AND consent_marketing = 1",
                    member_id, who, NULL)) != 0)
+        return err;
+    if ((err = scrub_copies(s, member_id)) != 0)
         return err;
     if ((err = run(s,
                    "UPDATE members SET name = 'erased', email = NULL, phone = NULL,"

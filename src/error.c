@@ -16,8 +16,8 @@ const char *patron_strerror(int err)
     switch (err) {
     case PATRON_OK:
         return "success";
-#define PATRON_XX(name, kind, msg)                                                               \
-    case PATRON_##name:                                                                          \
+#define PATRON_XX(name, kind, msg)                                                                 \
+    case PATRON_##name:                                                                            \
         return msg;
         PATRON_ERRNO_MAP(PATRON_XX)
 #undef PATRON_XX
@@ -37,8 +37,8 @@ const char *patron_err_name(int err)
     switch (err) {
     case PATRON_OK:
         return "OK";
-#define PATRON_XX(name, kind, msg)                                                               \
-    case PATRON_##name:                                                                          \
+#define PATRON_XX(name, kind, msg)                                                                 \
+    case PATRON_##name:                                                                            \
         return #name;
         PATRON_ERRNO_MAP(PATRON_XX)
 #undef PATRON_XX
@@ -64,8 +64,8 @@ enum patron_error_kind patron_err_kind(int err)
     switch (err) {
     case PATRON_OK:
         return PATRON_KIND_OK;
-#define PATRON_XX(name, kind, msg)                                                               \
-    case PATRON_##name:                                                                          \
+#define PATRON_XX(name, kind, msg)                                                                 \
+    case PATRON_##name:                                                                            \
         return PATRON_KIND_##kind;
         PATRON_ERRNO_MAP(PATRON_XX)
 #undef PATRON_XX

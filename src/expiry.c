@@ -41,11 +41,13 @@ static int member_by_id(patron_store *s, int64_t member_id, struct patron__membe
     sqlite3_bind_int64(st, 1, member_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        *m = (struct patron__member_row){
-            .member_id = member_id, .account_id = sqlite3_column_int64(st, 0),
-            .balance = sqlite3_column_int64(st, 1), .tier_id = sqlite3_column_int64(st, 2),
-            .tier_until = sqlite3_column_int64(st, 3), .tier_threshold = sqlite3_column_int64(st, 4),
-            .tier_multiplier_permille = sqlite3_column_int64(st, 5)};
+        *m = (struct patron__member_row){.member_id = member_id,
+                                         .account_id = sqlite3_column_int64(st, 0),
+                                         .balance = sqlite3_column_int64(st, 1),
+                                         .tier_id = sqlite3_column_int64(st, 2),
+                                         .tier_until = sqlite3_column_int64(st, 3),
+                                         .tier_threshold = sqlite3_column_int64(st, 4),
+                                         .tier_multiplier_permille = sqlite3_column_int64(st, 5)};
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
@@ -57,9 +59,12 @@ static int expire_lot(patron_store *s, const struct due_lot *lot)
     int err = member_by_id(s, lot->member_id, &m);
     if (err != 0)
         return err;
-    struct patron__posting p = {.kind = "expire", .points = lot->remaining, .to_member = 0,
+    struct patron__posting p = {.kind = "expire",
+                                .points = lot->remaining,
+                                .to_member = 0,
                                 .program = PATRON__ACCT_EXPIRED,
-                                .original_entry = lot->entry_id, .note = "lot expired"};
+                                .original_entry = lot->entry_id,
+                                .note = "lot expired"};
     if ((err = patron__ledger_post(s, &m, &p, &entry_id)) != 0)
         return err;
     sqlite3_stmt *st = patron__stmt(s, "UPDATE lots SET remaining = 0 WHERE id = ?1");

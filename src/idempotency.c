@@ -79,9 +79,9 @@ int patron__idem_check(patron_store *s, struct patron__idem *h, int64_t *result_
 
 int patron__idem_record(patron_store *s, const struct patron__idem *h, int64_t result_id)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "INSERT INTO idempotency(key, op, request_hash, result_id, created_at)"
-           " VALUES (?1, ?2, ?3, ?4, ?5)");
+    sqlite3_stmt *st =
+        patron__stmt(s, "INSERT INTO idempotency(key, op, request_hash, result_id, created_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, h->key, -1, SQLITE_STATIC);

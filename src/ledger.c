@@ -115,9 +115,9 @@ static int set_lot_remaining(patron_store *s, int64_t lot_id, int64_t remaining)
 /* A debit takes points from the oldest open lots first. */
 static int consume_lots(patron_store *s, int64_t member_id, int64_t points)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0"
-           " ORDER BY earned_at, id LIMIT 1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0"
+                        " ORDER BY earned_at, id LIMIT 1");
     int err = 0;
     if (!st)
         return PATRON_EDB;

@@ -8,11 +8,11 @@
 #include "member_internal.h"
 
 struct patron__posting {
-    const char *kind;         /* earn, redeem, reverse, expire, adjust */
-    int64_t points;           /* > 0 */
-    int to_member;            /* 1: program -> member (credit), 0: member -> program (debit) */
+    const char *kind; /* earn, redeem, reverse, expire, adjust */
+    int64_t points;   /* > 0 */
+    int to_member;    /* 1: program -> member (credit), 0: member -> program (debit) */
     enum patron__program_account program;
-    int64_t original_entry;   /* the entry this one corrects, or 0 */
+    int64_t original_entry; /* the entry this one corrects, or 0 */
     int64_t sale_id, refund_id, redemption_id;
     const char *note;
     const char *approved_by;

@@ -8,12 +8,13 @@
 
 #include "patron/program.h"
 #include "store_internal.h"
+#include "voucher_internal.h"
 
 struct rule {
     const char *name;
     const char *fallback;
-    int64_t min, max;        /* for integer rules */
-    const char *choices;     /* for word rules: "a|b"; NULL for integers */
+    int64_t min, max;    /* for integer rules */
+    const char *choices; /* for word rules: "a|b"; NULL for integers */
 };
 
 static const struct rule rules[] = {
@@ -24,6 +25,15 @@ static const struct rule rules[] = {
     {"expiry_notice_days", "30", 0, 3650, NULL},
     {"refund_policy", "clamp", 0, 0, "clamp|negative"},
     {"point_value_minor_per_100", "100", 0, 1000000000, NULL},
+    {"offline_voucher_cap_minor", "5000", 0, 100000000, NULL},
+    {"offline_daily_cap_minor", "20000", 0, 1000000000, NULL},
+    {"offline_daily_cap_count", "20", 0, 100000, NULL},
+    {"code_lockout_attempts", "5", 1, 1000, NULL},
+    {"code_lockout_seconds", "900", 1, 86400, NULL},
+    {"voucher_require_card", "0", 0, 1, NULL},
+    {"goodwill_per_manager_per_day", "5", 0, 1000, NULL},
+    {"referral_bonus_points", "100", 0, 1000000, NULL},
+    {"referral_min_basket_minor", "0", 0, 100000000000, NULL},
 };
 
 static const char *const account_names[PATRON__ACCT_COUNT] = {
@@ -217,7 +227,8 @@ int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
         goto out;
     }
     snprintf(key, sizeof key, "tier:%s", name);
-    snprintf(value, sizeof value, "%lld@%lld", (long long)threshold, (long long)multiplier_permille);
+    snprintf(value, sizeof value, "%lld@%lld", (long long)threshold,
+             (long long)multiplier_permille);
     if ((err = patron__setting_set(s, key, value, who)) != 0)
         goto out;
     return patron__tx_commit(s);
@@ -307,7 +318,11 @@ int patron_store_init(patron_store *s, int store_id, const char *name)
         patron__tx_rollback(s);
         return 0;
     }
-    if ((err = create_defaults(s, store_id, name)) != 0) {
+    int key_id;
+    s->store_id = store_id;
+    if ((err = create_defaults(s, store_id, name)) != 0 ||
+        (err = patron__keyring_ensure(s, &key_id)) != 0) {
+        s->store_id = 0;
         patron__tx_rollback(s);
         return err;
     }

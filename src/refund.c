@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Refunds: reverse a sale's points line by line, in proportion to the refunded weight, with the
- * cumulative rounding rule of include/patron/ledger.h; refuse refunding more than was sold; and
- * apply the program's policy when the member has already spent the points. */
+/* Refunds: reverse a sale's points (offer bonuses included) line by line, in proportion to the
+ * refunded weight, with the cumulative rounding rule of include/patron/ledger.h; refuse refunding
+ * more than was sold; and apply the program's policy when the member has already spent the points.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,9 @@ struct sale_row {
 static int load_sale(patron_store *s, const char *ref, struct sale_row *sale)
 {
     static const char *const head =
-        "SELECT s.id, s.member_id, s.points_earned, s.weight_total,"
-        " (SELECT id FROM entries WHERE sale_id = s.id AND kind = 'earn')"
+        "SELECT s.id, s.member_id, (SELECT COALESCE(SUM(points), 0) FROM entries"
+        "  WHERE sale_id = s.id AND kind = 'earn' AND member_id = s.member_id), s.weight_total,"
+        " (SELECT MIN(id) FROM entries WHERE sale_id = s.id AND kind = 'earn')"
         " FROM sales s WHERE s.store_id = ?1 AND s.ref = ?2";
     sqlite3_stmt *st = patron__stmt(s, head);
     if (!st)
@@ -48,10 +50,10 @@ static int load_sale(patron_store *s, const char *ref, struct sale_row *sale)
 
 static int load_lines(patron_store *s, struct sale_row *sale)
 {
-    static const char *const sql =
-        "SELECT l.sku, l.qty, l.weight_per_unit, (SELECT COALESCE(SUM(r.qty), 0) FROM refund_lines r"
-        " WHERE r.sale_id = l.sale_id AND r.line_no = l.line_no)"
-        " FROM sale_lines l WHERE l.sale_id = ?1 ORDER BY l.line_no";
+    static const char *const sql = "SELECT l.sku, l.qty, l.weight_per_unit, (SELECT "
+                                   "COALESCE(SUM(r.qty), 0) FROM refund_lines r"
+                                   " WHERE r.sale_id = l.sale_id AND r.line_no = l.line_no)"
+                                   " FROM sale_lines l WHERE l.sale_id = ?1 ORDER BY l.line_no";
     sqlite3_stmt *st = patron__stmt(s, sql);
     int rc;
     if (!st)
@@ -77,11 +79,13 @@ static int choose_quantities(patron_store *s, const struct patron_refund *in, st
     for (size_t i = 0; i < sale->n_lines && in->n_lines == 0; i++)
         any += sale->lines[i].take = sale->lines[i].qty - sale->lines[i].refunded;
     if (in->n_lines == 0)
-        return any > 0 ? 0 : patron__fail(s, PATRON_EREFUND, "the sale was already refunded in full");
+        return any > 0 ? 0
+                       : patron__fail(s, PATRON_EREFUND, "the sale was already refunded in full");
     for (size_t r = 0; r < in->n_lines; r++) {
         int64_t want = in->lines[r].qty;
         if (!in->lines[r].sku || want < 1)
-            return patron__fail(s, PATRON_EINVAL, "refund line %zu needs a SKU and a quantity", r + 1);
+            return patron__fail(s, PATRON_EINVAL, "refund line %zu needs a SKU and a quantity",
+                                r + 1);
         for (size_t i = 0; i < sale->n_lines && want > 0; i++) {
             struct sold_line *l = &sale->lines[i];
             int64_t left = l->qty - l->refunded - l->take;
@@ -150,8 +154,8 @@ static int insert_refund(patron_store *s, const struct sale_row *sale, int64_t r
 
 static int member_row(patron_store *s, int64_t member_id, struct patron__member_row *m)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT a.id, a.balance FROM accounts a WHERE a.member_id = ?1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT a.id, a.balance FROM accounts a WHERE a.member_id = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
@@ -184,16 +188,22 @@ static int record(patron_store *s, const struct patron_refund *in, struct sale_r
                              &refund_id)) != 0)
         return err;
     if (reversed > 0) {
-        struct patron__posting post = {.kind = "reverse", .points = reversed, .to_member = 0,
-                                       .program = PATRON__ACCT_ISSUED, .refund_id = refund_id,
+        struct patron__posting post = {.kind = "reverse",
+                                       .points = reversed,
+                                       .to_member = 0,
+                                       .program = PATRON__ACCT_ISSUED,
+                                       .refund_id = refund_id,
                                        .sale_id = sale->sale_id,
                                        .original_entry = sale->earn_entry};
         if ((err = patron__ledger_post(s, &m, &post, &entry_id)) != 0)
             return err;
     }
-    *out = (struct patron_refund_result){.refund_id = refund_id, .sale_id = sale->sale_id,
-                                         .member_id = m.member_id, .points_reversed = reversed,
-                                         .shortfall = owed - reversed, .points = m.balance};
+    *out = (struct patron_refund_result){.refund_id = refund_id,
+                                         .sale_id = sale->sale_id,
+                                         .member_id = m.member_id,
+                                         .points_reversed = reversed,
+                                         .shortfall = owed - reversed,
+                                         .points = m.balance};
     return 0;
 }
 
@@ -207,11 +217,13 @@ static int replay(patron_store *s, int64_t refund_id, struct patron_refund_resul
     sqlite3_bind_int64(st, 1, refund_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        *out = (struct patron_refund_result){
-            .refund_id = refund_id, .sale_id = sqlite3_column_int64(st, 0),
-            .member_id = sqlite3_column_int64(st, 1), .points_reversed = sqlite3_column_int64(st, 2),
-            .shortfall = sqlite3_column_int64(st, 3), .points = sqlite3_column_int64(st, 4),
-            .replayed = 1};
+        *out = (struct patron_refund_result){.refund_id = refund_id,
+                                             .sale_id = sqlite3_column_int64(st, 0),
+                                             .member_id = sqlite3_column_int64(st, 1),
+                                             .points_reversed = sqlite3_column_int64(st, 2),
+                                             .shortfall = sqlite3_column_int64(st, 3),
+                                             .points = sqlite3_column_int64(st, 4),
+                                             .replayed = 1};
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }

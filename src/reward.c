@@ -3,11 +3,17 @@
  * ledger and issues the voucher the member takes away, in one transaction. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "idempotency.h"
 #include "ledger_internal.h"
+#include "patron/print.h"
 #include "patron/program.h"
 #include "patron/reward.h"
+#include "voucher_internal.h"
+
+/* A voucher carries its validity in hours in 16 bits: 2730 days at most. */
+#define MAX_VALID_DAYS 2730
 
 static const char *const kind_names[] = {
     [PATRON_VALUE_AMOUNT] = "amount",
@@ -43,11 +49,11 @@ static int validate_def(patron_store *s, const struct patron_reward_def *d)
         return patron__fail(s, PATRON_EINVAL, "kind must be amount, percent, item or points");
     if (d->kind == PATRON_VALUE_PERCENT ? (d->value < 1 || d->value > 100)
                                         : (d->value < 0 || d->value > 100000000))
-        return patron__fail(s, PATRON_EINVAL, d->kind == PATRON_VALUE_PERCENT
-                                                  ? "a percent reward is worth 1-100"
-                                                  : "a reward's value is 0 to 10^8");
-    if (d->valid_days < 0 || d->valid_days > 3650)
-        return patron__fail(s, PATRON_EINVAL, "a voucher is valid 1-3650 days");
+        return patron__fail(s, PATRON_EINVAL,
+                            d->kind == PATRON_VALUE_PERCENT ? "a percent reward is worth 1-100"
+                                                            : "a reward's value is 0 to 10^8");
+    if (d->valid_days < 0 || d->valid_days > MAX_VALID_DAYS)
+        return patron__fail(s, PATRON_EINVAL, "a voucher is valid 1-%d days", MAX_VALID_DAYS);
     return 0;
 }
 
@@ -74,7 +80,8 @@ int patron_reward_add(patron_store *s, const struct patron_reward_def *def, int6
     return err;
 }
 
-#define REWARD_COLUMNS "SELECT id, name, cost, kind, value, currency, valid_days, active FROM rewards"
+#define REWARD_COLUMNS                                                                             \
+    "SELECT id, name, cost, kind, value, currency, valid_days, active FROM rewards"
 
 static void read_reward(sqlite3_stmt *st, struct patron_reward *r)
 {
@@ -154,6 +161,84 @@ static int insert_redemption(patron_store *s, const struct patron_reward *rw,
     return err;
 }
 
+static void format_value(enum patron_value_kind kind, int64_t value, const char *currency,
+                          char *buf, size_t len)
+{
+    switch (kind) {
+    case PATRON_VALUE_AMOUNT:
+        snprintf(buf, len, "%lld.%02lld %s", (long long)(value / 100), (long long)(value % 100),
+                 currency);
+        break;
+    case PATRON_VALUE_PERCENT:
+        snprintf(buf, len, "%lld%% off", (long long)value);
+        break;
+    case PATRON_VALUE_ITEM:
+        snprintf(buf, len, "1 free item (%lld)", (long long)value);
+        break;
+    default:
+        snprintf(buf, len, "%lld bonus points", (long long)value);
+        break;
+    }
+}
+
+/* The coupon the member takes away: its placeholder values, queued in this transaction. */
+static int queue_coupon(patron_store *s, const struct patron_reward *rw, int64_t member_id,
+                        const struct patron_redeem_result *r, int64_t *job_id)
+{
+    char value[64], expires[16], store[128] = "", name[128] = "";
+    struct patron_member m;
+    time_t t = (time_t)r->expires_at;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(expires, sizeof expires, "%Y-%m-%d", &tm);
+    format_value(rw->kind, rw->value, rw->currency, value, sizeof value);
+    patron__setting_get(s, "store_name", store, sizeof store);
+    if (patron_member_by_id(s, member_id, &m) == 0)
+        snprintf(name, sizeof name, "%s", m.name);
+    struct patron_receipt_var vars[] = {
+        {"store.name", store},        {"reward.name", rw->name},   {"voucher.value", value},
+        {"member.name", name},        {"voucher.token", r->token}, {"voucher.code", r->code},
+        {"voucher.expires", expires},
+    };
+    return patron_print_enqueue(s, "reward-coupon", vars, sizeof vars / sizeof vars[0], job_id);
+}
+
+static int link_redemption(patron_store *s, int64_t redemption_id, int key_id,
+                           uint64_t voucher_id, int64_t job_id)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "UPDATE redemptions SET voucher_key_id = ?2, voucher_id = ?3, print_job = ?4"
+           " WHERE id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, redemption_id);
+    sqlite3_bind_int(st, 2, key_id);
+    sqlite3_bind_int64(st, 3, (int64_t)voucher_id);
+    sqlite3_bind_int64(st, 4, job_id);
+    return patron__step_done(s, st);
+}
+
+/* The reward becomes a signed voucher, and its coupon joins the print queue. */
+static int issue_coupon(patron_store *s, const struct patron_reward *rw, int64_t member_id,
+                        struct patron_redeem_result *out)
+{
+    struct patron__voucher_spec spec = {.member_id = member_id, .offer_id = rw->reward_id,
+                                        .kind = rw->kind, .value = rw->value,
+                                        .currency = rw->currency,
+                                        .valid_hours = rw->valid_days * 24};
+    struct patron__voucher_issued v;
+    int err = patron__voucher_issue(s, &spec, &v);
+    if (err != 0)
+        return err;
+    out->voucher_id = v.voucher_id;
+    memcpy(out->token, v.token, sizeof out->token);
+    memcpy(out->code, v.code, sizeof out->code);
+    out->expires_at = v.expires_at;
+    if ((err = queue_coupon(s, rw, member_id, out, &out->print_job)) != 0)
+        return err;
+    return link_redemption(s, out->redemption_id, v.key_id, v.voucher_id, out->print_job);
+}
+
 static int record(patron_store *s, const struct patron_redeem_request *in,
                   struct patron_redeem_result *out)
 {
@@ -165,14 +250,18 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
         (err = patron__member_for_card(s, in->card, 1, &m)) != 0)
         return err;
     if (!rw.active)
-        return patron__fail(s, PATRON_EINACTIVE, "reward %lld was withdrawn", (long long)rw.reward_id);
+        return patron__fail(s, PATRON_EINACTIVE, "reward %lld was withdrawn",
+                            (long long)rw.reward_id);
     if (m.balance < rw.cost)
         return patron__fail(s, PATRON_ENOFUNDS, "the member has %lld points; %s costs %lld",
                             (long long)m.balance, rw.name, (long long)rw.cost);
     if ((err = insert_redemption(s, &rw, &m, &redemption_id)) != 0)
         return err;
-    struct patron__posting p = {.kind = "redeem", .points = rw.cost, .to_member = 0,
-                                .program = PATRON__ACCT_REDEEMED, .redemption_id = redemption_id};
+    struct patron__posting p = {.kind = "redeem",
+                                .points = rw.cost,
+                                .to_member = 0,
+                                .program = PATRON__ACCT_REDEEMED,
+                                .redemption_id = redemption_id};
     if ((err = patron__ledger_post(s, &m, &p, &entry_id)) != 0)
         return err;
     memset(out, 0, sizeof *out);
@@ -180,13 +269,16 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
     out->member_id = m.member_id;
     out->points_spent = rw.cost;
     out->points = m.balance;
-    return 0;
+    return issue_coupon(s, &rw, m.member_id, out);
 }
 
 static int replay(patron_store *s, int64_t redemption_id, struct patron_redeem_result *out)
 {
     sqlite3_stmt *st = patron__stmt(
-        s, "SELECT member_id, points, balance_after FROM redemptions WHERE id = ?1");
+        s, "SELECT r.member_id, r.points, r.balance_after, COALESCE(r.voucher_id, 0),"
+           " COALESCE(r.print_job, 0), v.token, v.expires_at FROM redemptions r"
+           " LEFT JOIN vouchers v ON v.key_id = r.voucher_key_id AND v.voucher_id = r.voucher_id"
+           " WHERE r.id = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, redemption_id);
@@ -197,6 +289,12 @@ static int replay(patron_store *s, int64_t redemption_id, struct patron_redeem_r
         out->member_id = sqlite3_column_int64(st, 0);
         out->points_spent = sqlite3_column_int64(st, 1);
         out->points = sqlite3_column_int64(st, 2);
+        out->voucher_id = (uint64_t)sqlite3_column_int64(st, 3);
+        out->print_job = sqlite3_column_int64(st, 4);
+        patron__copy(out->token, sizeof out->token, (const char *)sqlite3_column_text(st, 5));
+        out->expires_at = sqlite3_column_int64(st, 6);
+        if (out->voucher_id)
+            patron_voucher_code_encode(out->voucher_id, out->code);
         out->replayed = 1;
     }
     sqlite3_reset(st);

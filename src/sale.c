@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Recording a sale: validate, hash the request for idempotency, find the member, apply the
- * earning rule stated in include/patron/ledger.h, and write the sale, its lines, the earn entry
- * and the tier in one transaction. */
+ * earning rule stated in include/patron/ledger.h, and write the sale, its lines, the earn entry,
+ * the offers it gets (offer_eval.c), a referral bonus and the tier in one transaction. */
 #include <string.h>
 
 #include "idempotency.h"
 #include "ledger_internal.h"
+#include "offer_internal.h"
 #include "patron/ledger.h"
 #include "patron/program.h"
 #include "sale_internal.h"
@@ -32,11 +33,15 @@ static int validate_lines(patron_store *s, const struct patron_sale *in)
     for (size_t i = 0; i < in->n_lines; i++) {
         const struct patron_sale_line *l = &in->lines[i];
         if (!valid_token(l->sku, 64) || !valid_token(l->category, 64))
-            return patron__fail(s, PATRON_EINVAL, "line %zu needs a SKU and a category (1-63 "
-                                "bytes, no spaces)", i + 1);
+            return patron__fail(s, PATRON_EINVAL,
+                                "line %zu needs a SKU and a category (1-63 "
+                                "bytes, no spaces)",
+                                i + 1);
         if (l->qty < 1 || l->qty > MAX_QTY || l->unit_minor < 0 || l->unit_minor > MAX_UNIT_MINOR)
-            return patron__fail(s, PATRON_EINVAL, "line %zu: quantity 1-%d and unit price "
-                                "0-10^9 minor units", i + 1, MAX_QTY);
+            return patron__fail(s, PATRON_EINVAL,
+                                "line %zu: quantity 1-%d and unit price "
+                                "0-10^9 minor units",
+                                i + 1, MAX_QTY);
     }
     return 0;
 }
@@ -114,9 +119,9 @@ static int insert_sale(patron_store *s, const struct patron_sale *in, const char
 static int insert_lines(patron_store *s, int64_t sale_id, const struct patron_sale_line *lines,
                         size_t n, const int64_t *weights)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "INSERT INTO sale_lines(sale_id, line_no, sku, category, qty, unit_minor,"
-           " weight_per_unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    sqlite3_stmt *st =
+        patron__stmt(s, "INSERT INTO sale_lines(sale_id, line_no, sku, category, qty, unit_minor,"
+                        " weight_per_unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     int err = 0;
     if (!st)
         return PATRON_EDB;
@@ -163,12 +168,18 @@ static int record(patron_store *s, const struct patron_sale *in, const struct pa
         (err = insert_lines(s, sale_id, in->lines, in->n_lines, weights)) != 0)
         return err;
     if (e.points > 0) {
-        struct patron__posting post = {.kind = "earn", .points = e.points, .to_member = 1,
-                                       .program = PATRON__ACCT_ISSUED, .sale_id = sale_id};
+        struct patron__posting post = {.kind = "earn",
+                                       .points = e.points,
+                                       .to_member = 1,
+                                       .program = PATRON__ACCT_ISSUED,
+                                       .sale_id = sale_id};
         if ((err = patron__ledger_post(s, &m, &post, &entry_id)) != 0 ||
             (err = patron__tier_review(s, &m, 1, &changed)) != 0)
             return err;
     }
+    if ((err = patron__offers_apply(s, &m, in, &e, sale_id, out, &changed)) != 0 ||
+        (err = patron__referral_on_sale(s, &m, in, sale_id, out, &changed)) != 0)
+        return err;
     out->sale_id = sale_id;
     out->member_id = m.member_id;
     out->points_earned = e.points;
@@ -177,7 +188,8 @@ static int record(patron_store *s, const struct patron_sale *in, const struct pa
     return patron__sale_tier_name(s, m.tier_id, out->tier, sizeof out->tier);
 }
 
-int patron_sale_record(patron_store *s, const struct patron_sale *in, struct patron_sale_result *out)
+int patron_sale_record(patron_store *s, const struct patron_sale *in,
+                       struct patron_sale_result *out)
 {
     struct patron_sale_line general = {"-", "general", 1, in->total_minor};
     struct patron_sale sale = *in;
@@ -246,5 +258,5 @@ int patron__sale_result(patron_store *s, int64_t sale_id, struct patron_sale_res
         out->replayed = 1;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    return rc == SQLITE_ROW ? patron__offers_replay(s, sale_id, out) : patron__db_err(s, rc);
 }

@@ -38,7 +38,8 @@ static const char schema_v1[] =
     "  CHECK(kind IN ('earn','redeem','reverse','expire','adjust')),"
     "  debit_account INTEGER NOT NULL REFERENCES accounts(id),"
     "  credit_account INTEGER NOT NULL REFERENCES accounts(id),"
-    "  points INTEGER NOT NULL CHECK(points > 0), member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  points INTEGER NOT NULL CHECK(points > 0), member_id INTEGER NOT NULL REFERENCES "
+    "members(id),"
     "  created_at INTEGER NOT NULL, original_entry INTEGER REFERENCES entries(id),"
     "  sale_id INTEGER, refund_id INTEGER, redemption_id INTEGER, note TEXT, approved_by TEXT);"
     "CREATE INDEX entries_member ON entries(member_id, kind, created_at);"
@@ -57,11 +58,14 @@ static const char schema_v1[] =
     "  weight_total INTEGER NOT NULL, points_earned INTEGER NOT NULL,"
     "  tier_multiplier_permille INTEGER NOT NULL, balance_after INTEGER NOT NULL,"
     "  created_at INTEGER NOT NULL, UNIQUE(store_id, ref));"
-    "CREATE TABLE sale_lines(sale_id INTEGER NOT NULL REFERENCES sales(id), line_no INTEGER NOT NULL,"
-    "  sku TEXT NOT NULL, category TEXT NOT NULL, qty INTEGER NOT NULL, unit_minor INTEGER NOT NULL,"
+    "CREATE TABLE sale_lines(sale_id INTEGER NOT NULL REFERENCES sales(id), line_no INTEGER NOT "
+    "NULL,"
+    "  sku TEXT NOT NULL, category TEXT NOT NULL, qty INTEGER NOT NULL, unit_minor INTEGER NOT "
+    "NULL,"
     "  weight_per_unit INTEGER NOT NULL, PRIMARY KEY(sale_id, line_no)) WITHOUT ROWID;"
     "CREATE TABLE refunds(id INTEGER PRIMARY KEY, sale_id INTEGER NOT NULL REFERENCES sales(id),"
-    "  points_reversed INTEGER NOT NULL, shortfall INTEGER NOT NULL, balance_after INTEGER NOT NULL,"
+    "  points_reversed INTEGER NOT NULL, shortfall INTEGER NOT NULL, balance_after INTEGER NOT "
+    "NULL,"
     "  created_at INTEGER NOT NULL);"
     "CREATE TABLE refund_lines(refund_id INTEGER NOT NULL REFERENCES refunds(id),"
     "  sale_id INTEGER NOT NULL, line_no INTEGER NOT NULL, qty INTEGER NOT NULL CHECK(qty > 0),"
@@ -73,14 +77,142 @@ static const char schema_v1[] =
     "  value INTEGER NOT NULL CHECK(value >= 0), currency TEXT NOT NULL,"
     "  valid_days INTEGER NOT NULL CHECK(valid_days > 0), active INTEGER NOT NULL DEFAULT 1,"
     "  created_at INTEGER NOT NULL);"
-    "CREATE TABLE redemptions(id INTEGER PRIMARY KEY, reward_id INTEGER NOT NULL REFERENCES rewards(id),"
+    "CREATE TABLE redemptions(id INTEGER PRIMARY KEY, reward_id INTEGER NOT NULL REFERENCES "
+    "rewards(id),"
     "  member_id INTEGER NOT NULL REFERENCES members(id), points INTEGER NOT NULL,"
     "  balance_after INTEGER NOT NULL, created_at INTEGER NOT NULL);"
     "CREATE TABLE idempotency(key TEXT PRIMARY KEY, op TEXT NOT NULL, request_hash BLOB NOT NULL,"
     "  result_id INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
 
-/* Privacy (consent history and the erasure log). Numbered 6 in the plan of migrations (after
- * vouchers, the counter service, printing and offers); it follows whatever main holds last.
+/* Version 2: vouchers. The keyring (own keys, other stores' and partners' public keys), the
+ * vouchers this store issued, the redemption register (one row per voucher, ever: the UNIQUE
+ * constraint is what makes a voucher single-use), offline acceptances kept for reconciliation
+ * with head office, and wrong typed codes per till for the lock-out. */
+static const char schema_v2[] =
+    "CREATE TABLE keys(key_id INTEGER PRIMARY KEY CHECK(key_id BETWEEN 1 AND 65535),"
+    "  kind TEXT NOT NULL CHECK(kind IN ('own','chain','partner')),"
+    "  status TEXT NOT NULL CHECK(status IN ('active','verify','retired')),"
+    "  partner TEXT, chain_id TEXT CHECK(chain_id IS NULL OR length(chain_id) = 32),"
+    "  public_key BLOB NOT NULL CHECK(length(public_key) = 32), file TEXT,"
+    "  created_at INTEGER NOT NULL, retired_at INTEGER,"
+    "  CHECK(status <> 'active' OR kind = 'own'));"
+    "CREATE UNIQUE INDEX keys_one_active ON keys(status) WHERE status = 'active';"
+    "CREATE TABLE vouchers(key_id INTEGER NOT NULL REFERENCES keys(key_id),"
+    "  voucher_id INTEGER NOT NULL, member_id INTEGER NOT NULL, offer_id INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, flags INTEGER NOT NULL, value INTEGER NOT NULL,"
+    "  currency INTEGER NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    "  store_scope INTEGER NOT NULL, token TEXT NOT NULL, voided_at INTEGER, voided_by TEXT,"
+    "  void_reason TEXT, PRIMARY KEY(key_id, voucher_id)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX vouchers_id ON vouchers(voucher_id);"
+    "CREATE INDEX vouchers_member ON vouchers(member_id, issued_at);"
+    "CREATE TABLE voucher_redemptions(id INTEGER PRIMARY KEY, key_id INTEGER NOT NULL,"
+    "  voucher_id INTEGER NOT NULL, kind INTEGER NOT NULL, value INTEGER NOT NULL,"
+    "  currency INTEGER NOT NULL, member_id INTEGER NOT NULL, store_id INTEGER NOT NULL,"
+    "  till TEXT NOT NULL, ref TEXT NOT NULL, offline INTEGER NOT NULL,"
+    "  redeemed_at INTEGER NOT NULL, record BLOB NOT NULL CHECK(length(record) = 100),"
+    "  UNIQUE(key_id, voucher_id));"
+    "CREATE TABLE offline_acceptances(id INTEGER PRIMARY KEY,"
+    "  redemption_id INTEGER NOT NULL REFERENCES voucher_redemptions(id),"
+    "  key_id INTEGER NOT NULL, voucher_id INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  value INTEGER NOT NULL, currency INTEGER NOT NULL, day INTEGER NOT NULL,"
+    "  till TEXT NOT NULL, ref TEXT NOT NULL, accepted_at INTEGER NOT NULL, reported_at INTEGER);"
+    "CREATE INDEX offline_acceptances_day ON offline_acceptances(day);"
+    "CREATE TABLE code_attempts(id INTEGER PRIMARY KEY, till TEXT NOT NULL,"
+    "  at INTEGER NOT NULL, typed TEXT NOT NULL);"
+    "CREATE INDEX code_attempts_till ON code_attempts(till, at);";
+
+/* Version 3: the print queue: jobs written with the sale or redemption that asks for them,
+ * printed after the commit (status 0 queued, 1 sending, 2 printed); a reward redemption names
+ * the voucher it became and the coupon job that prints it; the member index of the entries
+ * carries the points, so a tier's 12-month sum reads the index alone. */
+static const char schema_v3[] =
+    "CREATE TABLE print_jobs(id INTEGER PRIMARY KEY, template TEXT NOT NULL, vars TEXT NOT NULL,"
+    "  status INTEGER NOT NULL CHECK(status IN (0, 1, 2)), attempts INTEGER NOT NULL,"
+    "  last_error TEXT, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
+    "  printed_at INTEGER, reprint_of INTEGER REFERENCES print_jobs(id));"
+    "CREATE INDEX print_jobs_pending ON print_jobs(id) WHERE status <> 2;"
+    "DROP INDEX entries_member;"
+    "CREATE INDEX entries_member ON entries(member_id, kind, created_at, points);"
+    "ALTER TABLE redemptions ADD COLUMN voucher_key_id INTEGER;"
+    "ALTER TABLE redemptions ADD COLUMN voucher_id INTEGER;"
+    "ALTER TABLE redemptions ADD COLUMN print_job INTEGER REFERENCES print_jobs(id);";
+
+/* Version 4 (the counter service): tills with their role and hashed token, the append-only audit
+ * log of state-changing requests, and the reply register that answers a retried POST. */
+static const char schema_v4[] =
+    "CREATE TABLE terminals(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK(role IN ('cashier','manager','admin')),"
+    "  token_hash BLOB NOT NULL UNIQUE CHECK(length(token_hash) = 32),"
+    "  created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE TABLE audit_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    "  terminal_id INTEGER REFERENCES terminals(id), op TEXT NOT NULL, outcome TEXT NOT NULL,"
+    "  status INTEGER NOT NULL);"
+    "CREATE INDEX audit_log_at ON audit_log(at);"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TABLE api_replies(key TEXT PRIMARY KEY, request_hash BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Version 5: offers, segments, preferences, feedback, goodwill and referrals. offer_uses is the
+ * register of applied offers that the limits count; sales gain a per-member index because targeting
+ * asks of every checkout when the member last bought and what. A referral names each referee once
+ * and records the sale that earned both bonuses, so it is paid once. */
+static const char schema_offers[] =
+    "CREATE INDEX sales_member ON sales(member_id, created_at);"
+    "CREATE TABLE segments(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE segment_members(segment_id INTEGER NOT NULL REFERENCES segments(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id), added_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(segment_id, member_id)) WITHOUT ROWID;"
+    "CREATE TABLE offers(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  tier_id INTEGER REFERENCES tiers(id), category TEXT, within_days INTEGER,"
+    "  birthday_month INTEGER NOT NULL DEFAULT 0, lapsed_days INTEGER,"
+    "  first_visit INTEGER NOT NULL DEFAULT 0, segment_id INTEGER REFERENCES segments(id),"
+    "  min_basket_minor INTEGER, sku TEXT, basket_category TEXT,"
+    "  benefit TEXT NOT NULL CHECK(benefit IN ('bonus','multiplier','reward')),"
+    "  benefit_value INTEGER NOT NULL CHECK(benefit_value > 0),"
+    "  exclusive INTEGER NOT NULL DEFAULT 0, valid_from INTEGER, valid_to INTEGER,"
+    "  limit_per_member INTEGER, limit_total INTEGER, limit_per_day INTEGER,"
+    "  created_at INTEGER NOT NULL, created_by TEXT NOT NULL, ended_at INTEGER, ended_by TEXT,"
+    "  CHECK(valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from));"
+    "CREATE TABLE offer_uses(id INTEGER PRIMARY KEY, offer_id INTEGER NOT NULL REFERENCES "
+    "offers(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  sale_id INTEGER NOT NULL REFERENCES sales(id), day INTEGER NOT NULL,"
+    "  points INTEGER NOT NULL, entry_id INTEGER REFERENCES entries(id),"
+    "  redemption_id INTEGER REFERENCES redemptions(id), voucher_id INTEGER, voucher_code TEXT,"
+    "  why TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX offer_uses_member ON offer_uses(offer_id, member_id);"
+    "CREATE INDEX offer_uses_day ON offer_uses(offer_id, day);"
+    "CREATE INDEX offer_uses_sale ON offer_uses(sale_id);"
+    "CREATE TABLE preferences(member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  category TEXT NOT NULL, stated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(member_id, category)) WITHOUT ROWID;"
+    "CREATE TABLE feedback(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES "
+    "members(id),"
+    "  sale_id INTEGER REFERENCES sales(id), day INTEGER NOT NULL,"
+    "  score INTEGER NOT NULL CHECK(score BETWEEN 1 AND 5), comment TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX feedback_sale ON feedback(sale_id) WHERE sale_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX feedback_day ON feedback(member_id, day) WHERE sale_id IS NULL;"
+    "CREATE TABLE goodwill(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES "
+    "members(id),"
+    "  reward_id INTEGER NOT NULL REFERENCES rewards(id), complaint TEXT NOT NULL,"
+    "  manager TEXT NOT NULL, day INTEGER NOT NULL,"
+    "  redemption_id INTEGER NOT NULL REFERENCES redemptions(id), voucher_id INTEGER,"
+    "  voucher_code TEXT, created_at INTEGER NOT NULL);"
+    "CREATE INDEX goodwill_manager ON goodwill(manager, day);"
+    "CREATE TABLE referral_codes(member_id INTEGER PRIMARY KEY REFERENCES members(id),"
+    "  code TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
+    "CREATE TABLE referrals(referee_id INTEGER PRIMARY KEY REFERENCES members(id),"
+    "  referrer_id INTEGER NOT NULL REFERENCES members(id), linked_at INTEGER NOT NULL,"
+    "  sale_id INTEGER REFERENCES sales(id), rewarded_at INTEGER, points INTEGER,"
+    "  CHECK(referee_id <> referrer_id));"
+    "CREATE INDEX referrals_referrer ON referrals(referrer_id);";
+
+/* Version 6: privacy (consent history and the erasure log).
  * The consent history starts at enrolment through a trigger, so every way a member is created
  * records their first answer; later changes are written by patron_member_consent() with who
  * made them. The erasure log names the member by id only: it must hold no personal data.
@@ -100,8 +232,7 @@ static const char schema_privacy[] =
     "  erased_at INTEGER NOT NULL, erased_by TEXT NOT NULL, cards_blocked INTEGER NOT NULL);";
 
 static const char *const migrations[] = {
-    schema_v1,
-    schema_privacy,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_offers, schema_privacy,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -11,11 +11,10 @@
 
 #include "store_internal.h"
 
-static const char *const open_pragmas =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=FULL;"
-    "PRAGMA foreign_keys=ON;"
-    "PRAGMA secure_delete=ON;";
+static const char *const open_pragmas = "PRAGMA journal_mode=WAL;"
+                                        "PRAGMA synchronous=FULL;"
+                                        "PRAGMA foreign_keys=ON;"
+                                        "PRAGMA secure_delete=ON;";
 
 int patron__fail(patron_store *s, int err, const char *fmt, ...)
 {
@@ -184,8 +183,8 @@ int patron_store_open(const char *path, patron_store **out)
     if (!s)
         return PATRON_ENOMEM;
     s->clock = system_clock;
-    int rc = sqlite3_open_v2(path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         err = s->db ? patron__db_err(s, rc) : PATRON_ENOMEM;
         goto out;
@@ -212,6 +211,8 @@ void patron_store_close(patron_store *s)
         return;
     for (size_t i = 0; i < PATRON__STMT_CACHE; i++)
         sqlite3_finalize(s->stmts[i].stmt);
+    patron__keycache_free(s->keycache);
+    patron__offer_cache_free(s->offers);
     sqlite3_close_v2(s->db);
     free(s);
 }
@@ -243,9 +244,8 @@ int patron__setting_set(patron_store *s, const char *key, const char *value, con
     static const char *const audit =
         "INSERT INTO rule_changes(key, old_value, new_value, changed_by, changed_at) "
         "VALUES (?1, (SELECT value FROM settings WHERE key = ?1), ?2, ?3, ?4)";
-    static const char *const upsert =
-        "INSERT INTO settings(key, value) VALUES (?1, ?2) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+    static const char *const upsert = "INSERT INTO settings(key, value) VALUES (?1, ?2) "
+                                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
     /* Every change bumps rules_version, so handles that cache the rules know to read them again. */
     static const char *const bump =
         "INSERT INTO settings(key, value) VALUES ('rules_version', '1') "

@@ -14,7 +14,7 @@
 #include "patron/program.h"
 #include "patron/store.h"
 
-#define PATRON__STMT_CACHE 64
+#define PATRON__STMT_CACHE 160
 
 struct patron__stmt_slot {
     const char *sql; /* identity is the pointer: callers pass static strings */
@@ -42,8 +42,13 @@ struct patron_store {
     int64_t program_version; /* rules_version the cached program was read at; 0 = none */
     struct patron_program program;
     char detail[256];
+    struct patron__offer_cache *offers; /* running offers, read again when rules_version moves */
     struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
+    struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
 };
+
+/* Frees the handle's offer cache (offer.c); NULL does nothing. */
+void patron__offer_cache_free(struct patron__offer_cache *c);
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
  * Returns NULL on failure (the detail says why). Do not finalize it. */
@@ -86,5 +91,8 @@ int patron__copy(char *dst, size_t cap, const char *src);
 
 /* Fills buf with random bytes from OpenSSL (RAND_bytes). */
 int patron__random(void *buf, size_t len);
+
+/* Frees the handle's cached voucher keys (keyring.c), wiping private ones; NULL does nothing. */
+void patron__keycache_free(struct patron__keycache *kc);
 
 #endif

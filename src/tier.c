@@ -25,9 +25,9 @@ int patron__earned_last_year(patron_store *s, int64_t member_id, int64_t *out)
 static int tier_for(patron_store *s, int64_t earned, int64_t *tier_id, int64_t *threshold,
                     int64_t *multiplier)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT id, threshold, multiplier_permille FROM tiers WHERE threshold <= ?1"
-           " ORDER BY threshold DESC LIMIT 1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT id, threshold, multiplier_permille FROM tiers WHERE threshold <= ?1"
+                        " ORDER BY threshold DESC LIMIT 1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, earned < 0 ? 0 : earned);

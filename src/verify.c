@@ -38,7 +38,8 @@ static int check_accounts(patron_store *s, struct patron_verify_result *r)
             snprintf(r->first_problem, sizeof r->first_problem,
                      "account %lld (member %lld) holds %lld points but its entries sum to %lld",
                      (long long)sqlite3_column_int64(st, 0), (long long)sqlite3_column_int64(st, 1),
-                     (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3));
+                     (long long)sqlite3_column_int64(st, 2),
+                     (long long)sqlite3_column_int64(st, 3));
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
@@ -84,8 +85,8 @@ int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
         goto out;
     r.seq_gaps = (max_seq - count) + misnumbered;
     if (r.program_sum != 0 && !r.first_problem[0])
-        snprintf(r.first_problem, sizeof r.first_problem,
-                 "the accounts sum to %lld points, not 0", (long long)r.program_sum);
+        snprintf(r.first_problem, sizeof r.first_problem, "the accounts sum to %lld points, not 0",
+                 (long long)r.program_sum);
     if (r.seq_gaps != 0 && !r.first_problem[0])
         snprintf(r.first_problem, sizeof r.first_problem,
                  "%lld store sequence numbers are missing or out of place", (long long)r.seq_gaps);

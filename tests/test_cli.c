@@ -72,9 +72,8 @@ static void enroll_sale_scan_round_trip(void **state)
     assert_string_equal(field("tier"), "Member");
     assert_non_null(strstr(out, "\"offers\""));
     assert_non_null(strstr(out, "\"rewards\""));
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "verify",
-                                     NULL),
-                     0);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "verify", NULL), 0);
     assert_string_equal(field("ok"), "true");
     assert_string_equal(field("members_checked"), "1");
 }
@@ -88,9 +87,8 @@ static void exit_codes_follow_the_contract(void **state)
                      0);
     snprintf(card, sizeof card, "%s", field("card"));
     /* 4: a mistyped card (bad check digit), before any look-up */
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "scan",
-                                     "2900000000019", NULL),
-                     4);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "scan", "2900000000019", NULL), 4);
     assert_string_equal(field("error"), "ECHECKDIGIT");
     assert_true(strlen(field("message")) > 10);
     /* 3: a valid number nobody holds */
@@ -100,9 +98,9 @@ static void exit_codes_follow_the_contract(void **state)
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "reward", "add", "--name", "Mug",
                                      "--cost", "100", "--kind", "item", "--value", "1", NULL),
                      0);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "reward", "redeem",
-                                     card, "1", NULL),
-                     2);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "reward", "redeem", card, "1", NULL),
+        2);
     assert_string_equal(field("error"), "ENOFUNDS");
     /* 4: same key, different request */
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "K",
@@ -112,9 +110,8 @@ static void exit_codes_follow_the_contract(void **state)
                                      "--total", "200", NULL),
                      4);
     /* 3: unknown reward; 64: usage */
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "reward", "redeem", card, "99",
-                                     NULL),
-                     3);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "reward", "redeem", card, "99", NULL), 3);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, NULL), 64);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "frobnicate", NULL), 64);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "X",
@@ -143,9 +140,8 @@ static void fixed_clock_drives_expiry(void **state)
                                      "2027-01-02T00:00:00Z", "ledger", "expire", NULL),
                      0);
     assert_string_equal(field("points_expired"), "50");
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--now", "bogus", "scan", card,
-                                     NULL),
-                     64);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--now", "bogus", "scan", card, NULL), 64);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

@@ -31,8 +31,8 @@ static void child_run(const char *path, int start, int fd)
         struct patron_sale_result r;
         snprintf(ref, sizeof ref, "S%d", i);
         snprintf(key, sizeof key, "K%d", i);
-        struct patron_sale in = {.card = card, .ref = ref, .total_minor = 100 + i % 900,
-                                 .idempotency_key = key};
+        struct patron_sale in = {
+            .card = card, .ref = ref, .total_minor = 100 + i % 900, .idempotency_key = key};
         if (patron_sale_record(s, &in, &r) != 0)
             _exit(3);
         int n = snprintf(line, sizeof line, "%d\n", i);

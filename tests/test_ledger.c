@@ -32,8 +32,12 @@ static int sale(const char *ref, int64_t total, const struct patron_sale_line *l
 {
     char key[64];
     snprintf(key, sizeof key, "k-%s", ref);
-    struct patron_sale in = {.card = card, .ref = ref, .total_minor = total, .lines = lines,
-                             .n_lines = n, .idempotency_key = key};
+    struct patron_sale in = {.card = card,
+                             .ref = ref,
+                             .total_minor = total,
+                             .lines = lines,
+                             .n_lines = n,
+                             .idempotency_key = key};
     return patron_sale_record(t.s, &in, r);
 }
 
@@ -48,8 +52,8 @@ static int refund(const char *ref, const char *key, const char *sku, int64_t qty
                   struct patron_refund_result *r)
 {
     struct patron_refund_line line = {sku, qty};
-    struct patron_refund in = {.ref = ref, .lines = sku ? &line : NULL, .n_lines = sku ? 1 : 0,
-                               .idempotency_key = key};
+    struct patron_refund in = {
+        .ref = ref, .lines = sku ? &line : NULL, .n_lines = sku ? 1 : 0, .idempotency_key = key};
     return patron_refund_record(t.s, &in, r);
 }
 
@@ -125,8 +129,8 @@ static void same_key_other_total_is_refused(void **state)
     assert_int_equal(sale("dup", 5000, NULL, 0, &r), 0);
     assert_int_equal(sale("dup", 5001, NULL, 0, &r), PATRON_EIDEMPOTENCY);
     /* the same ref under a new key is refused too: a receipt earns once */
-    struct patron_sale in = {.card = card, .ref = "dup", .total_minor = 5000,
-                             .idempotency_key = "another"};
+    struct patron_sale in = {
+        .card = card, .ref = "dup", .total_minor = 5000, .idempotency_key = "another"};
     assert_int_equal(patron_sale_record(t.s, &in, &r), PATRON_EIDEMPOTENCY);
     assert_int_equal(balance(), 50);
 }
@@ -138,8 +142,8 @@ static void bad_sales_are_refused_before_any_write(void **state)
     struct patron_sale_line bad = {"X", "food", 0, 100};
     assert_int_equal(sale("b1", -1, NULL, 0, &r), PATRON_EINVAL);
     assert_int_equal(sale("b2", 100, &bad, 1, &r), PATRON_EINVAL);
-    struct patron_sale other = {.card = card, .ref = "b3", .total_minor = 100, .currency = "USD",
-                                .idempotency_key = "b3"};
+    struct patron_sale other = {
+        .card = card, .ref = "b3", .total_minor = 100, .currency = "USD", .idempotency_key = "b3"};
     assert_int_equal(patron_sale_record(t.s, &other, &r), PATRON_EINVAL);
     other.currency = NULL;
     other.card = "2900000000019"; /* wrong check digit */
@@ -250,14 +254,14 @@ static void expiry_is_fifo_and_idempotent(void **state)
     (void)state;
     struct patron_expiry_result e;
     struct patron_scan_result scan;
-    earn("e1", 3000);           /* 30 points at day 0 */
+    earn("e1", 3000); /* 30 points at day 0 */
     t.now += 200 * TEST_DAY;
-    earn("e2", 5000);           /* 50 points at day 200 */
-    t.now += 150 * TEST_DAY;    /* day 350: the first lot expires at day 365 */
+    earn("e2", 5000);        /* 50 points at day 200 */
+    t.now += 150 * TEST_DAY; /* day 350: the first lot expires at day 365 */
     assert_int_equal(patron_scan(t.s, card, &scan), 0);
     assert_int_equal(scan.expiring_points, 30);
     assert_int_equal(scan.expiring_at, TEST_EPOCH + 365 * TEST_DAY);
-    t.now += 16 * TEST_DAY;     /* day 366 */
+    t.now += 16 * TEST_DAY; /* day 366 */
     assert_int_equal(patron_ledger_expire(t.s, &e), 0);
     assert_int_equal(e.points_expired, 30);
     assert_int_equal(e.lots_expired, 1);
@@ -374,12 +378,11 @@ static void entries_are_append_only_and_numbered(void **state)
     earn("a1", 5000);
     earn("a2", 5000);
     assert_int_equal(refund("a1", "a1r", NULL, 0, &r), 0);
-    assert_int_not_equal(sqlite3_exec(patron_store_sqlite(t.s),
-                                      "UPDATE entries SET points = 1", NULL, NULL, NULL),
-                         SQLITE_OK);
-    assert_int_not_equal(sqlite3_exec(patron_store_sqlite(t.s), "DELETE FROM entries", NULL,
-                                      NULL, NULL),
-                         SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), "UPDATE entries SET points = 1", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), "DELETE FROM entries", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(count("SELECT COUNT(*) FROM entries"), 3);
     assert_int_equal(count("SELECT MAX(store_seq) FROM entries WHERE store_id = 1"), 3);
     assert_int_equal(count("SELECT original_entry FROM entries WHERE kind = 'reverse'"),
@@ -392,8 +395,8 @@ static void batch_failure_undoes_only_itself(void **state)
     struct patron_sale_result r;
     assert_int_equal(patron_store_batch_begin(t.s), 0);
     assert_int_equal(sale("b1", 1000, NULL, 0, &r), 0);
-    struct patron_sale bad = {.card = "2900000000018", .ref = "b2", .total_minor = 100,
-                              .idempotency_key = "b2"};
+    struct patron_sale bad = {
+        .card = "2900000000018", .ref = "b2", .total_minor = 100, .idempotency_key = "b2"};
     assert_int_equal(patron_sale_record(t.s, &bad, &r), PATRON_ENOCARD);
     assert_int_equal(sale("b3", 2000, NULL, 0, &r), 0);
     assert_int_equal(patron_store_batch_commit(t.s), 0);

@@ -10,8 +10,10 @@ static void enroll_records_consent_and_card(void **state)
     (void)state;
     struct test_store t;
     struct patron_member m, found;
-    struct patron_enrollment in = {.name = "Ada Lovelace", .email = "ada@example.org",
-                                   .phone = "+44 (20) 7946-0018", .birthday = "1990-12-10",
+    struct patron_enrollment in = {.name = "Ada Lovelace",
+                                   .email = "ada@example.org",
+                                   .phone = "+44 (20) 7946-0018",
+                                   .birthday = "1990-12-10",
                                    .consent_marketing = 1};
     char card[14];
     test_store_open(&t);
@@ -69,8 +71,8 @@ static void lost_card_is_blocked_and_history_kept(void **state)
     char card[14], fresh[14];
     test_store_open(&t);
     test_enroll(&t, "Alan Turing", card);
-    struct patron_sale in = {.card = card, .ref = "L1", .total_minor = 4200,
-                             .idempotency_key = "L1"};
+    struct patron_sale in = {
+        .card = card, .ref = "L1", .total_minor = 4200, .idempotency_key = "L1"};
     assert_int_equal(patron_sale_record(t.s, &in, &r), 0);
     assert_int_equal(patron_card_replace(t.s, card, fresh), 0);
     assert_string_not_equal(fresh, card);

@@ -123,8 +123,8 @@ static void export_holds_everything_about_the_member(void **state)
     assert_int_equal(patron_member_consent(t.s, card, 0, "web", "website"), 0);
     /* A table a later migration might add: found at run time by its member_id column. */
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
-                                  "CREATE TABLE feedback(id INTEGER PRIMARY KEY, member_id INTEGER,"
-                                  " comment TEXT); INSERT INTO feedback(member_id, comment)"
+                                  "CREATE TABLE future_notes(id INTEGER PRIMARY KEY, member_id INTEGER,"
+                                  " comment TEXT); INSERT INTO future_notes(member_id, comment)"
                                   " VALUES (1, 'lovely shop'), (2, 'not mine')",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -147,7 +147,7 @@ static void export_holds_everything_about_the_member(void **state)
     assert_int_equal(array_size(root, "entries"), 4); /* earn, reverse, redeem, adjust */
     assert_true(array_size(root, "lots") >= 1);
     assert_int_equal(array_size(root, "consent_changes"), 2);
-    assert_int_equal(array_size(root, "feedback"), 1);
+    assert_int_equal(array_size(root, "future_notes"), 1);
     json_t *acct = json_array_get(json_object_get(root, "accounts"), 0);
     assert_int_equal(json_integer_value(json_object_get(acct, "balance")),
                      sr.points_earned - rr.points_reversed - 10 + 5);
@@ -209,6 +209,25 @@ static void erase_keeps_the_ledger_and_leaves_no_copy(void **state)
     t.now += TEST_DAY;
     assert_int_equal(patron_member_consent(t.s, card, 1, "web", "website"), 0);
     sell(&t, card, "E-3", 1800);
+    /* Copies outside the members row: the name on a coupon's print job, the member's own words
+     * in feedback and in a complaint. */
+    int64_t reward;
+    struct patron_reward_def def = {.name = "Tea", .cost = 10, .kind = PATRON_VALUE_ITEM};
+    assert_int_equal(patron_reward_add(t.s, &def, &reward), 0);
+    struct patron_redeem_request rq = {.card = card, .reward_id = reward, .idempotency_key = "E-r"};
+    struct patron_redeem_result rd;
+    assert_int_equal(patron_reward_redeem(t.s, &rq, &rd), 0);
+    int64_t feedback_id;
+    struct patron_feedback fb = {.card = card, .score = 2, .sale_ref = "E-3",
+                                 .comment = "zq.marchbanks@example.org: tea was cold"};
+    assert_int_equal(patron_feedback_record(t.s, &fb, &feedback_id), 0);
+    struct patron_goodwill_request gw = {.card = card, .reward_id = reward, .manager = "Mo",
+                                         .complaint = "Call +447700900123 about the cold tea",
+                                         .idempotency_key = "E-g"};
+    struct patron_goodwill_result gr;
+    assert_int_equal(patron_goodwill_issue(t.s, &gw, &gr), 0);
+    assert_true(count_rows(&t, "SELECT COUNT(*) FROM print_jobs WHERE vars LIKE"
+                               " '%Zebediah Quenby-Marchbanks%'") >= 1);
     for (size_t i = 0; i < 4; i++)
         assert_true(store_holds(&t, personal[i])); /* the check can see what it looks for */
     assert_int_equal(patron_member_by_card(t.s, card, &before), 0);

@@ -17,8 +17,8 @@ static int setup(void **state)
     test_store_open(&t);
     test_enroll(&t, "Edsger Dijkstra", card);
     assert_int_equal(patron_reward_add(t.s, &d, &coffee), 0);
-    struct patron_sale in = {.card = card, .ref = "S1", .total_minor = 12000,
-                             .idempotency_key = "S1"};
+    struct patron_sale in = {
+        .card = card, .ref = "S1", .total_minor = 12000, .idempotency_key = "S1"};
     assert_int_equal(patron_sale_record(t.s, &in, &r), 0);
     return 0;
 }

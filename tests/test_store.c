@@ -25,9 +25,9 @@ static void durability_settings_are_on(void **state)
     struct test_store t;
     test_store_open(&t);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(t.s), "PRAGMA journal_mode", -1, &st,
-                                        NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(patron_store_sqlite(t.s), "PRAGMA journal_mode", -1, &st, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
@@ -58,9 +58,9 @@ static void newer_database_is_refused(void **state)
     struct test_store t;
     patron_store *again = NULL;
     test_store_open(&t);
-    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), "PRAGMA user_version = 999", NULL,
-                                  NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), "PRAGMA user_version = 999", NULL, NULL, NULL),
+        SQLITE_OK);
     assert_int_equal(patron_store_open(t.path, &again), PATRON_ESCHEMA);
     assert_null(again);
     assert_non_null(strstr(patron_strerror(PATRON_ESCHEMA), "newer"));

@@ -9,9 +9,10 @@
  *     floor(W * paid / lines * tier * earn_points / (earn_unit_minor * 1000 * 1000))
  * where W is the sum over lines of qty * unit price * category multiplier (thousandths), `paid`
  * is what the customer paid (the part paid with a reward earns nothing), `lines` the lines' sum
- * and `tier` the tier multiplier (thousandths). A refund reverses, cumulatively over all refunds
- * of the sale, floor(points earned * refunded weight / W): a whole refund reverses exactly what
- * was earned, a partial one never more than its share.
+ * and `tier` the tier multiplier (thousandths). Offers may add bonus points (see offer.h). A
+ * refund reverses, cumulatively over all refunds of the sale, floor(points earned * refunded
+ * weight / W), where points earned counts the sale's own earn and its offers' bonus points: a
+ * whole refund reverses exactly what was earned, a partial one never more than its share.
  *
  * Thread-safety: as the store handle (one thread at a time). */
 #ifndef PATRON_LEDGER_H
@@ -27,6 +28,8 @@ extern "C" {
 #endif
 
 #define PATRON_SALE_MAX_LINES 200
+#define PATRON_SALE_MAX_OFFERS 16 /* offers applied to one sale, at most (see offer.h) */
+#define PATRON_SALE_MAX_COUPONS 8 /* reward vouchers one sale gives, at most */
 
 struct patron_sale_line {
     const char *sku;      /* 1..63 bytes */
@@ -37,12 +40,21 @@ struct patron_sale_line {
 
 struct patron_sale {
     const char *card;
-    const char *ref;             /* the POS receipt number, unique in the store */
-    int64_t total_minor;         /* what the customer paid, 0..10^11 */
-    const char *currency;        /* NULL = the program's currency; another is refused */
+    const char *ref;                      /* the POS receipt number, unique in the store */
+    int64_t total_minor;                  /* what the customer paid, 0..10^11 */
+    const char *currency;                 /* NULL = the program's currency; another is refused */
     const struct patron_sale_line *lines; /* none: one line of category "general" of the total */
     size_t n_lines;
     const char *idempotency_key; /* required, 1..127 bytes */
+};
+
+/* A voucher a sale gave (an offer's reward benefit, a referral). */
+struct patron_sale_coupon {
+    int64_t offer_id;
+    int64_t reward_id;
+    int64_t redemption_id;
+    uint64_t voucher_id; /* 0 while the voucher is not issued */
+    char code[18];       /* its typable code, "" while not issued */
 };
 
 struct patron_sale_result {
@@ -52,14 +64,19 @@ struct patron_sale_result {
     int64_t points; /* balance after the sale */
     char tier[64];  /* tier after the sale */
     int tier_upgraded;
-    int replayed;   /* 1 when this answers an earlier request with the same key */
+    int replayed;         /* 1 when this answers an earlier request with the same key */
+    int64_t bonus_points; /* added by offers and a referral, beyond points_earned */
+    int64_t offers_applied[PATRON_SALE_MAX_OFFERS];
+    size_t n_offers_applied;
+    struct patron_sale_coupon coupons[PATRON_SALE_MAX_COUPONS];
+    size_t n_coupons;
 };
 
 /* Records a sale and earns its points. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
  * input; PATRON_ENOCARD; PATRON_EBLOCKED; PATRON_EIDEMPOTENCY when the key or the ref was used
  * by a different request. Durable on return. */
-int patron_sale_record(patron_store *s, const struct patron_sale *in, struct patron_sale_result *out)
-    __attribute__((warn_unused_result));
+int patron_sale_record(patron_store *s, const struct patron_sale *in,
+                       struct patron_sale_result *out) __attribute__((warn_unused_result));
 
 struct patron_refund_line {
     const char *sku;
@@ -67,7 +84,7 @@ struct patron_refund_line {
 };
 
 struct patron_refund {
-    const char *ref; /* the sale's ref */
+    const char *ref;                        /* the sale's ref */
     const struct patron_refund_line *lines; /* none: everything not yet refunded */
     size_t n_lines;
     const char *idempotency_key; /* required */
@@ -90,7 +107,7 @@ int patron_refund_record(patron_store *s, const struct patron_refund *in,
 
 struct patron_adjustment {
     const char *card;
-    int64_t points;  /* positive credits, negative debits; not 0 */
+    int64_t points;      /* positive credits, negative debits; not 0 */
     const char *reason;  /* required */
     const char *manager; /* required: who approved it */
     const char *idempotency_key;
@@ -121,10 +138,10 @@ int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
 struct patron_verify_result {
     int ok;
     int64_t members_checked;
-    int64_t accounts_bad;   /* balances that differ from their entries */
-    int64_t lots_bad;       /* members whose open lots do not add up to their balance */
-    int64_t program_sum;    /* sum of all balances: 0 when the program balances */
-    int64_t seq_gaps;       /* missing store_seq numbers */
+    int64_t accounts_bad; /* balances that differ from their entries */
+    int64_t lots_bad;     /* members whose open lots do not add up to their balance */
+    int64_t program_sum;  /* sum of all balances: 0 when the program balances */
+    int64_t seq_gaps;     /* missing store_seq numbers */
     char first_problem[200];
 };
 

@@ -35,7 +35,7 @@ struct patron_member {
     int64_t created_at;
     char card[PATRON_CARD_DIGITS + 1]; /* the card used for the look-up, or the active one */
     int card_blocked;
-    int64_t points;  /* balance */
+    int64_t points; /* balance */
     char tier[64];
     int64_t tier_until; /* 0 when the tier never lapses (the base tier) */
 };

@@ -4,7 +4,7 @@
  *     patron_store *s;
  *     if (patron_store_open("patron.db", &s) == 0) {
  *         struct patron_scan_result r;
- *         if (patron_scan(s, "2900000000014", &r) == 0)
+ *         if (patron_scan(s, "2900000000018", &r) == 0)
  *             printf("%s has %lld points\n", r.member.name, (long long)r.member.points);
  *         patron_store_close(s);
  *     }
@@ -14,13 +14,22 @@
 
 #include "patron/card.h"
 #include "patron/error.h"
+#include "patron/feedback.h"
+#include "patron/keyring.h"
 #include "patron/ledger.h"
 #include "patron/member.h"
+#include "patron/offer.h"
+#include "patron/personal.h"
+#include "patron/print.h"
+#include "patron/printer.h"
 #include "patron/privacy.h"
 #include "patron/program.h"
+#include "patron/receipt.h"
+#include "patron/referral.h"
 #include "patron/report.h"
 #include "patron/reward.h"
 #include "patron/scan.h"
 #include "patron/store.h"
+#include "patron/voucher.h"
 
 #endif

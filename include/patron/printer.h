@@ -27,19 +27,18 @@ enum patron_printer_status_bits {
 };
 
 struct patron_printer_info {
-    char kind[16];        /* "usb", "file", "virtual", "none" */
-    char description[128];/* "04b8:0e28 bus 1 dev 2", a path, a directory */
+    char kind[16];         /* "usb", "file", "virtual", "none" */
+    char description[128]; /* "04b8:0e28 bus 1 dev 2", a path, a directory */
     uint16_t vendor_id, product_id;
 };
 
 /* Opens the transport named by `spec` (NULL = "auto": the first USB printer-class device, else
  * virtual into $PATRON_HOME/prints). `width_dots` is the paper's printable width (384 on 58 mm,
- * 576 on 80 mm; 0 = 576), used by the virtual printer to render. Returns 0 and sets *out; PATRON_EDEVICE when no such printer,
- * PATRON_EPRINTBUSY / PATRON_EPRINTACCESS with a fix in the detail, PATRON_EINVAL for a bad spec.
- * `detail` (may be NULL) receives a sentence on failure. */
+ * 576 on 80 mm; 0 = 576), used by the virtual printer to render. Returns 0 and sets *out;
+ * PATRON_EDEVICE when no such printer, PATRON_EPRINTBUSY / PATRON_EPRINTACCESS with a fix in the
+ * detail, PATRON_EINVAL for a bad spec. `detail` (may be NULL) receives a sentence on failure. */
 int patron_printer_open(const char *spec, unsigned width_dots, patron_printer **out, char *detail,
-                        size_t detail_len)
-    __attribute__((warn_unused_result));
+                        size_t detail_len) __attribute__((warn_unused_result));
 
 /* Closes and releases the device; NULL does nothing. */
 void patron_printer_close(patron_printer *p);

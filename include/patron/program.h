@@ -23,10 +23,10 @@ enum patron_refund_policy {
 };
 
 struct patron_program {
-    char currency[4];          /* ISO 4217 code of the program's money */
-    int64_t earn_points;       /* earn_points points ... */
-    int64_t earn_unit_minor;   /* ... per earn_unit_minor minor units paid (rounded down) */
-    int64_t expiry_days;       /* lots expire this many days after they were earned; 0 = never */
+    char currency[4];           /* ISO 4217 code of the program's money */
+    int64_t earn_points;        /* earn_points points ... */
+    int64_t earn_unit_minor;    /* ... per earn_unit_minor minor units paid (rounded down) */
+    int64_t expiry_days;        /* lots expire this many days after they were earned; 0 = never */
     int64_t expiry_notice_days; /* scan warns of points expiring within this many days */
     enum patron_refund_policy refund_policy;
     int64_t point_value_minor_per_100; /* money value of 100 points, for the liability report */
@@ -37,7 +37,10 @@ int patron_program_get(patron_store *s, struct patron_program *out)
     __attribute__((warn_unused_result));
 
 /* Changes one rule by name: "currency", "earn_points", "earn_unit_minor", "expiry_days",
- * "expiry_notice_days", "refund_policy" ("clamp" | "negative"), "point_value_minor_per_100".
+ * "expiry_notice_days", "refund_policy" ("clamp" | "negative"), "point_value_minor_per_100",
+ * "goodwill_per_manager_per_day" (goodwill vouchers one manager may issue a day, default 5),
+ * "referral_bonus_points" (what referrer and referee each earn, default 100),
+ * "referral_min_basket_minor" (the smallest first purchase that qualifies, default 0).
  * Returns 0; PATRON_EINVAL for an unknown name or a value out of range (detail says the range). */
 int patron_program_set(patron_store *s, const char *name, const char *value, const char *who)
     __attribute__((warn_unused_result));
@@ -60,7 +63,8 @@ struct patron_tier {
 /* Adds or changes a tier (by name). The tier with threshold 0 is the base every member starts
  * in. Returns 0 or PATRON_EINVAL. */
 int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
-                    int64_t multiplier_permille, const char *who) __attribute__((warn_unused_result));
+                    int64_t multiplier_permille, const char *who)
+    __attribute__((warn_unused_result));
 
 /* Copies up to `cap` tiers, lowest threshold first, into out; *count receives how many exist. */
 int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap, size_t *count)

@@ -27,11 +27,11 @@ int patron_value_kind_parse(const char *name, enum patron_value_kind *out);
 const char *patron_value_kind_name(enum patron_value_kind kind);
 
 struct patron_reward_def {
-    const char *name;      /* 1..127 bytes */
-    int64_t cost;          /* points, > 0 */
+    const char *name; /* 1..127 bytes */
+    int64_t cost;     /* points, > 0 */
     enum patron_value_kind kind;
-    int64_t value;         /* see the kind */
-    int64_t valid_days;    /* 1..3650; 0 = 30 */
+    int64_t value;      /* see the kind */
+    int64_t valid_days; /* 1..3650; 0 = 30 */
 };
 
 struct patron_reward {
@@ -70,12 +70,12 @@ struct patron_redeem_result {
     int64_t redemption_id;
     int64_t member_id;
     int64_t points_spent;
-    int64_t points;        /* balance after */
-    uint64_t voucher_id;   /* the voucher the reward became */
-    char token[244];       /* its 243-digit QR token */
-    char code[18];         /* its typable code XXXX-XXXX-XXXX-XX */
+    int64_t points;      /* balance after */
+    uint64_t voucher_id; /* the voucher the reward became */
+    char token[244];     /* its 243-digit QR token */
+    char code[18];       /* its typable code XXXX-XXXX-XXXX-XX */
     int64_t expires_at;
-    int64_t print_job;     /* the queued coupon, 0 when none */
+    int64_t print_job; /* the queued coupon, 0 when none */
     int replayed;
 };
 

@@ -19,7 +19,7 @@ typedef struct patron_store patron_store;
 typedef int64_t (*patron_clock_fn)(void *ctx);
 
 /* The schema version this library writes. */
-#define PATRON_SCHEMA_VERSION 2
+#define PATRON_SCHEMA_VERSION 6
 
 /* Opens (creating if missing) the database at `path` and brings its schema up to date.
  * Returns 0 and sets *out, which the caller frees with patron_store_close(); PATRON_ESCHEMA when
@@ -44,10 +44,10 @@ int64_t patron_store_now(const patron_store *s);
 int patron_store_init(patron_store *s, int store_id, const char *name);
 
 struct patron_store_info {
-    int store_id;        /* 0 until patron_store_init() */
+    int store_id; /* 0 until patron_store_init() */
     char name[128];
-    char chain_id[33];   /* 32 hex digits, the chain every voucher is bound to */
-    char currency[4];    /* ISO 4217 code of the program's money */
+    char chain_id[33]; /* 32 hex digits, the chain every voucher is bound to */
+    char currency[4];  /* ISO 4217 code of the program's money */
     int schema_version;
 };
 

@@ -30,10 +30,12 @@ struct cli {
     const char *db_path;
     const char *home;
     const char *printer_spec;
+    const char *printer_profile;
     const char *listen;
     const char *tls_cert;
     const char *tls_key;
     int json;
+    int opening_for_init; /* `patron init` may open a database that is not a store yet */
     int has_now;
     int64_t now;
     patron_store *store;
@@ -51,8 +53,8 @@ int cli_no_leftovers(struct cli *c, const struct cli_args *a, const char *usage)
 /* Parses an integer within [min, max]; returns 0 or -1. */
 int cli_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);
 
-/* Opens the store (once), pins the clock when --now was given. Returns 0 or an exit status
- * (the error already printed). */
+/* Opens the store (once), pins the clock when --now was given, and refuses a database that is
+ * not a store yet (but for `patron init`). Returns 0 or an exit status (the error printed). */
 int cli_open_store(struct cli *c);
 
 /* Prints an error per the contract (one sentence on stderr, or the JSON object with --json) and
@@ -74,6 +76,22 @@ int cli_parse_time(const char *text, int64_t *out);
 void cli_format_time(int64_t t, char *buf, size_t len);
 void cli_format_date(int64_t t, char *buf, size_t len);
 
+/* Opens the printer of the settings (--printer) with the profile that fits it: the configured
+ * one (--printer-profile), else the model's own for a known USB printer, else generic 80 mm.
+ * Returns 0 or a PATRON_E* code with a sentence in detail. */
+int cli_open_printer(struct cli *c, patron_printer **p,
+                     const struct patron_escpos_profile **profile, char *detail, size_t len);
+
+/* Sends the queued print jobs to the configured printer ("none" leaves them queued). Returns 0
+ * (r says what printed and the first printer failure) or a database error. */
+int cli_print_pending(struct cli *c, struct patron_print_run_result *r);
+
+/* After a command that queued job `job_id`: prints the queue and adds print_status to `result`.
+ * Returns -1 when the job printed (the caller emits `result` as usual); otherwise emits `result`
+ * (stolen) itself and returns the exit status: 0 when no printer is configured ("none"), the
+ * printer error's status (5) when it failed and the job stays queued. */
+int cli_print_after(struct cli *c, json_t *result, int64_t job_id);
+
 /* One function per top-level command. argv excludes the command name. */
 typedef int (*cli_command_fn)(struct cli *c, struct cli_args *a);
 /* The JSON object of a member (member_id, name, card, points, tier, ...). New reference. */
@@ -88,6 +106,20 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a);
 int cli_cmd_reward(struct cli *c, struct cli_args *a);
 int cli_cmd_ledger(struct cli *c, struct cli_args *a);
 int cli_cmd_program(struct cli *c, struct cli_args *a);
+int cli_cmd_voucher(struct cli *c, struct cli_args *a);
+int cli_cmd_key(struct cli *c, struct cli_args *a);
+int cli_cmd_print(struct cli *c, struct cli_args *a);
+int cli_cmd_printer(struct cli *c, struct cli_args *a);
+int cli_cmd_serve(struct cli *c, struct cli_args *a);
+int cli_cmd_terminal(struct cli *c, struct cli_args *a);
+int cli_cmd_offer(struct cli *c, struct cli_args *a);
+int cli_cmd_goodwill(struct cli *c, struct cli_args *a);
+int cli_cmd_feedback(struct cli *c, struct cli_args *a);
+int cli_cmd_referral(struct cli *c, struct cli_args *a);
+
+/* The `offers` array of scan and sale replies (offer_id, name, why, benefit, points). New
+ * reference. */
+json_t *cli_offers_json(const struct patron_offer_match *v, size_t n);
 int cli_cmd_report(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
 int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);

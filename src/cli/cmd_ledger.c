@@ -22,10 +22,9 @@ static int ledger_verify(struct cli *c)
     else
         snprintf(human, sizeof human, "LEDGER MISMATCH: %s.\n", r.first_problem);
     json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "ok", r.ok, "members_checked",
-                          (json_int_t)r.members_checked, "accounts_bad",
-                          (json_int_t)r.accounts_bad, "lots_bad", (json_int_t)r.lots_bad,
-                          "program_sum", (json_int_t)r.program_sum, "seq_gaps",
-                          (json_int_t)r.seq_gaps);
+                          (json_int_t)r.members_checked, "accounts_bad", (json_int_t)r.accounts_bad,
+                          "lots_bad", (json_int_t)r.lots_bad, "program_sum",
+                          (json_int_t)r.program_sum, "seq_gaps", (json_int_t)r.seq_gaps);
     if (!r.ok)
         json_object_set_new(o, "problem", json_string(r.first_problem));
     cli_emit(c, o, human);
@@ -70,8 +69,8 @@ static int ledger_adjust(struct cli *c, struct cli_args *a)
     int err = patron_ledger_adjust(c->store, &in, &r);
     if (err != 0)
         return cli_fail(c, err, "adjustment refused");
-    snprintf(human, sizeof human, "Adjusted by %+lld points; balance %lld.\n",
-             (long long)in.points, (long long)r.points);
+    snprintf(human, sizeof human, "Adjusted by %+lld points; balance %lld.\n", (long long)in.points,
+             (long long)r.points);
     return cli_emit(c,
                     json_pack("{s:I, s:I, s:b}", "entry_id", (json_int_t)r.entry_id, "points",
                               (json_int_t)r.points, "replayed", r.replayed),

@@ -46,12 +46,11 @@ static int reward_list(struct cli *c)
     human[0] = '\0';
     for (size_t i = 0; i < n && i < 64; i++) {
         const struct patron_reward *r = &rewards[i];
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:I}", "reward_id",
-                                             (json_int_t)r->reward_id, "name", r->name, "cost",
-                                             (json_int_t)r->cost, "kind",
-                                             patron_value_kind_name(r->kind), "value",
-                                             (json_int_t)r->value, "currency", r->currency,
-                                             "valid_days", (json_int_t)r->valid_days));
+        json_array_append_new(
+            arr, json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:I}", "reward_id",
+                           (json_int_t)r->reward_id, "name", r->name, "cost", (json_int_t)r->cost,
+                           "kind", patron_value_kind_name(r->kind), "value", (json_int_t)r->value,
+                           "currency", r->currency, "valid_days", (json_int_t)r->valid_days));
         if (off < sizeof human)
             off += (size_t)snprintf(human + off, sizeof human - off, "%4lld  %-32s %6lld points\n",
                                     (long long)r->reward_id, r->name, (long long)r->cost);
@@ -87,10 +86,10 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
         cli_format_time(r.expires_at, expires, sizeof expires);
     snprintf(human, sizeof human, "-%lld points, balance %lld.%s%s\n", (long long)r.points_spent,
              (long long)r.points, r.code[0] ? " Voucher code " : "", r.code);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:b}", "redemption_id",
-                          (json_int_t)r.redemption_id, "points_spent", (json_int_t)r.points_spent,
-                          "points", (json_int_t)r.points, "member_id", (json_int_t)r.member_id,
-                          "replayed", r.replayed);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:b}", "redemption_id", (json_int_t)r.redemption_id,
+                  "points_spent", (json_int_t)r.points_spent, "points", (json_int_t)r.points,
+                  "member_id", (json_int_t)r.member_id, "replayed", r.replayed);
     char vid[24];
     snprintf(vid, sizeof vid, "%016llx", (unsigned long long)r.voucher_id);
     json_object_set_new(o, "voucher_id", r.voucher_id ? json_string(vid) : json_null());
@@ -98,7 +97,8 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
     json_object_set_new(o, "code", r.code[0] ? json_string(r.code) : json_null());
     json_object_set_new(o, "expires_at", expires[0] ? json_string(expires) : json_null());
     json_object_set_new(o, "print_job", r.print_job ? json_integer(r.print_job) : json_null());
-    return cli_emit(c, o, human);
+    int status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
+    return status >= 0 ? status : cli_emit(c, o, human);
 }
 
 int cli_cmd_reward(struct cli *c, struct cli_args *a)

@@ -18,17 +18,28 @@ int cli_cmd_init(struct cli *c, struct cli_args *a)
         return status;
     if (id_text && cli_parse_int(id_text, 1, 65535, &store_id) != 0)
         return cli_usage(c, "--store-id takes a number from 1 to 65535");
+    c->opening_for_init = 1;
     if ((status = cli_open_store(c)) != 0)
         return status;
     if ((err = patron_store_init(c->store, (int)store_id, name)) != 0 ||
         (err = patron_store_info(c->store, &info)) != 0)
         return cli_fail(c, err, "cannot initialise the store");
+    struct patron_key_info keys[8];
+    size_t n = 0;
+    int key_id = 0;
+    if ((err = patron_keyring_list(c->store, keys, 8, &n)) != 0)
+        return cli_fail(c, err, "cannot read the keyring");
+    for (size_t i = 0; i < n && i < 8; i++)
+        if (strcmp(keys[i].status, "active") == 0)
+            key_id = keys[i].key_id;
     char human[512];
-    snprintf(human, sizeof human, "Store %d \"%s\" is ready in %s (chain %s).\n", info.store_id,
-             info.name, c->db_path, info.chain_id);
+    snprintf(human, sizeof human,
+             "Store %d \"%s\" is ready in %s (chain %s, signing key %d).\n", info.store_id,
+             info.name, c->db_path, info.chain_id, key_id);
     return cli_emit(c,
-                    json_pack("{s:i, s:s, s:s, s:s}", "store_id", info.store_id, "store_name",
-                              info.name, "chain_id", info.chain_id, "db", c->db_path),
+                    json_pack("{s:i, s:i, s:s, s:s, s:s}", "store_id", info.store_id, "key_id",
+                              key_id, "store_name", info.name, "chain_id", info.chain_id, "db",
+                              c->db_path),
                     human);
 }
 
@@ -58,19 +69,19 @@ static int program_show(struct cli *c)
                                             (json_int_t)tiers[i].threshold, "multiplier_permille",
                                             (json_int_t)tiers[i].multiplier_permille));
         if (off < (int)sizeof human)
-            off += snprintf(human + off, sizeof human - (size_t)off, "  %-12s from %lld points, x%.3f\n",
-                            tiers[i].name, (long long)tiers[i].threshold,
+            off += snprintf(human + off, sizeof human - (size_t)off,
+                            "  %-12s from %lld points, x%.3f\n", tiers[i].name,
+                            (long long)tiers[i].threshold,
                             (double)tiers[i].multiplier_permille / 1000.0);
     }
-    return cli_emit(c,
-                    json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "currency", p.currency,
-                              "earn_points", (json_int_t)p.earn_points, "earn_unit_minor",
-                              (json_int_t)p.earn_unit_minor, "expiry_days",
-                              (json_int_t)p.expiry_days, "expiry_notice_days",
-                              (json_int_t)p.expiry_notice_days, "refund_policy",
-                              p.refund_policy == PATRON_REFUND_CLAMP ? "clamp" : "negative",
-                              "tiers", jt),
-                    human);
+    return cli_emit(
+        c,
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "currency", p.currency, "earn_points",
+                  (json_int_t)p.earn_points, "earn_unit_minor", (json_int_t)p.earn_unit_minor,
+                  "expiry_days", (json_int_t)p.expiry_days, "expiry_notice_days",
+                  (json_int_t)p.expiry_notice_days, "refund_policy",
+                  p.refund_policy == PATRON_REFUND_CLAMP ? "clamp" : "negative", "tiers", jt),
+        human);
 }
 
 static int program_change(struct cli *c, const char *what, struct cli_args *a)

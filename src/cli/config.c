@@ -26,6 +26,8 @@ static const struct setting settings[] = {
     {"home", "PATRON_HOME", FLAG(home), FIELD(home), "./var"},
     {"db", "PATRON_DB", FLAG(db), FIELD(db_path), NULL},
     {"printer", "PATRON_PRINTER", FLAG(printer), FIELD(printer_spec), "auto"},
+    {"printer_profile", "PATRON_PRINTER_PROFILE", FLAG(printer_profile), FIELD(printer_profile),
+     "auto"},
     {"listen", "PATRON_LISTEN", FLAG(listen), FIELD(listen), "127.0.0.1:8420"},
     {"tls_cert", "PATRON_TLS_CERT", FLAG(tls_cert), FIELD(tls_cert), NULL},
     {"tls_key", "PATRON_TLS_KEY", FLAG(tls_key), FIELD(tls_key), NULL},

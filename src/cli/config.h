@@ -8,7 +8,7 @@
 #include "cli.h"
 
 struct cli_config_flags {
-    const char *db, *home, *printer, *listen, *tls_cert, *tls_key;
+    const char *db, *home, *printer, *printer_profile, *listen, *tls_cert, *tls_key;
 };
 
 /* Fills the settings of c. Returns 0 or an exit status (the error printed). */

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* What the files of the counter service share: its settings, the route table, a request on its
+ * way through (the call), the reply it becomes, strict body parsing, problem documents, the
+ * group-commit writer and the metrics. Uses libpatron through its public headers only. */
+#ifndef PATRON_API_H
+#define PATRON_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "patron/patron.h"
+#include "patron/terminal.h"
+
+#define API_BODY_MAX (64 * 1024)
+#define API_PARAM_MAX 64
+#define API_KEY_MAX 127
+#define API_DETAIL_MAX 256
+
+struct api_settings {
+    const char *db_path;
+    const char *listen;   /* "HOST:PORT", "[V6]:PORT" */
+    const char *tls_cert; /* PEM files; both or neither */
+    const char *tls_key;
+    const char *port_file; /* when set, the bound port is written there */
+    int has_now;
+    int64_t now;
+    unsigned max_connections;
+    unsigned timeout_s; /* idle and request timeout of a connection */
+    unsigned batch_max; /* write requests per commit */
+    unsigned read_handles;
+    int64_t cashier_refund_limit; /* points a cashier's till may reverse in one refund */
+    int log_requests;
+};
+
+/* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
+ * When it cannot start it returns a PATRON_* code with a sentence in why: PATRON_EINVAL for
+ * settings (a bad --listen, listening beyond loopback without TLS), others for the store. */
+int api_serve(const struct api_settings *cfg, char *why, size_t cap);
+
+/* Where a route's handler runs. */
+enum api_exec {
+    API_LOCAL, /* needs no store (metrics) */
+    API_READ,  /* on a pooled read handle, in the connection's thread */
+    API_WRITE, /* in the writer's next batch; answered after its commit */
+};
+
+struct api_call;
+typedef int (*api_handler_fn)(struct api_call *c, patron_store *s);
+
+/* Strict JSON bodies: every field is described; anything else is refused. */
+enum api_json_type { API_JSON_STRING, API_JSON_INT, API_JSON_BOOL, API_JSON_ARRAY };
+
+struct api_body_spec;
+struct api_field {
+    const char *name;
+    enum api_json_type type;
+    int required;
+    int64_t min, max; /* value for integers; length for strings; item count for arrays */
+    const struct api_body_spec *items; /* arrays: each item is an object of this shape */
+};
+struct api_body_spec {
+    const struct api_field *fields;
+    size_t n_fields;
+};
+
+struct api_route {
+    const char *method;
+    const char *pattern; /* "/v1/rewards/{id}/redeem": a {name} matches one segment */
+    enum patron_role role;
+    enum api_exec exec;
+    int key_required;                 /* Idempotency-Key must be sent */
+    const struct api_body_spec *body; /* NULL: no body */
+    api_handler_fn handler;
+};
+
+extern const struct api_route api_routes[];
+extern const size_t api_route_count;
+
+/* Finds the route for a request. Returns its index and copies the {param} segments (decoded)
+ * into params; -404 when no route has this path; -405 when the path exists for another method;
+ * -400 when a segment is too long or badly encoded. */
+int api_route_match(const char *method, const char *path, char params[2][API_PARAM_MAX + 1]);
+
+/* Writes the methods allowed on `path` ("GET, POST") into buf, for a 405's Allow header. */
+void api_route_allow(const char *path, char *buf, size_t cap);
+
+/* Prints "METHOD PATH" lines, one per route, in table order. */
+void api_routes_print(FILE *f);
+
+/* A request on its way through; lives on the connection thread's stack. */
+struct api_call {
+    const struct api_route *route;
+    const struct api_settings *cfg;
+    char params[2][API_PARAM_MAX + 1];
+    json_t *body; /* validated against route->body; NULL when the route takes none */
+    struct patron_terminal terminal; /* terminal_id 0 for open routes */
+    const char *idempotency_key;     /* NULL when not sent */
+    uint8_t request_hash[32];        /* digest of method, path and canonical body */
+    /* What the handler leaves on success: */
+    int status;    /* 200 unless set */
+    json_t *reply; /* owned by the call */
+    char *text;    /* a non-JSON reply (metrics), malloc'd, owned by the call */
+    const char *text_type;
+    /* On failure the handler may say more; else the store's detail is taken. */
+    char detail[API_DETAIL_MAX];
+};
+
+/* What goes back on the wire. */
+struct api_response {
+    int status;
+    char *body; /* malloc'd */
+    size_t len;
+    const char *content_type;
+    int replayed;
+    int err; /* 0, or the PATRON_* code the problem document is about */
+};
+
+/* Turns the outcome of a call into a response: the JSON reply when err is 0, else a problem
+ * document. Frees nothing of the call. Returns 0 or PATRON_ENOMEM. */
+int api_call_respond(struct api_call *c, int err, struct api_response *r);
+void api_response_cleanup(struct api_response *r);
+
+/* Problem documents (RFC 9457). The status of a PATRON_* code comes from one table. */
+int api_problem_status(int err);
+/* Fills r with a problem about `err`; `detail` may be NULL or "". */
+int api_problem(int err, const char *detail, const char *instance, struct api_response *r);
+/* A problem that is about HTTP itself rather than a PATRON_* code (405, 503 while stopping). */
+int api_problem_http(int status, const char *slug, const char *title, const char *detail,
+                     struct api_response *r);
+
+/* Parses and checks a body. Returns 0 and sets *out (the caller decrefs); PATRON_EINVAL with a
+ * sentence in detail for malformed JSON, unknown fields, wrong types, out-of-range values. */
+int api_body_parse(const char *buf, size_t len, const struct api_body_spec *spec, json_t **out,
+                   char *detail, size_t cap);
+
+/* The request digest the reply register compares: SHA-256 over method, path and the body
+ * re-serialised with sorted keys (so that a retry that orders fields differently matches). */
+int api_request_hash(const char *method, const char *path, json_t *body, uint8_t out[32]);
+
+/* The group-commit writer. */
+struct api_writer;
+int api_writer_start(const struct api_settings *cfg, struct api_writer **out);
+/* Queues the call, waits until its batch is committed, and fills r. A call whose `preset_err`
+ * is not 0 is not run, only audited with that outcome. Returns 0, or -ESHUTDOWN when the writer
+ * is stopping (r untouched). */
+int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
+                      struct api_response *r);
+/* Finishes the queued work and stops the thread; NULL does nothing. */
+void api_writer_stop(struct api_writer *w);
+
+/* Metrics: counters updated from any thread, read as Prometheus text. */
+void api_metrics_request(int route, int status, int64_t duration_ns);
+void api_metrics_batch(size_t size, int committed, int64_t commit_ns);
+void api_metrics_queue_depth(long delta);
+void api_metrics_connections(long delta);
+/* Renders the metrics; returns a malloc'd string or NULL. */
+char *api_metrics_render(void);
+
+/* Monotonic clock in nanoseconds, for latencies. */
+int64_t api_monotonic_ns(void);
+
+/* ISO 8601 UTC ("2026-01-15T10:00:00Z") as a JSON string, or JSON null for 0. */
+json_t *api_json_time(int64_t unix_seconds);
+
+/* One event a line on stderr, "patron[serve]: key=value ...": never card numbers, tokens,
+ * voucher codes or personal data. */
+void api_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* The one route table of the counter service: method, path pattern, the lowest role allowed,
+ * where the handler runs (read handle or the group-commit writer), whether an Idempotency-Key is
+ * required, and the exact shape of the body. docs/openapi.yaml documents the same table, and a
+ * test holds the two to each other. */
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define SPEC(fields)                                                                               \
+    {                                                                                              \
+        fields, N(fields)                                                                          \
+    }
+
+/* Bounds follow the library's (ledger.h, member.h) so that the API refuses what the library
+ * would, with the field named. */
+static const struct api_field f_card[] = {
+    {"card", API_JSON_STRING, 1, 1, 32, NULL},
+};
+static const struct api_body_spec b_card = SPEC(f_card);
+
+static const struct api_field f_sale_line[] = {
+    {"sku", API_JSON_STRING, 1, 1, 63, NULL},
+    {"category", API_JSON_STRING, 1, 1, 63, NULL},
+    {"qty", API_JSON_INT, 1, 1, 100000, NULL},
+    {"unit_price", API_JSON_INT, 1, 0, 1000000000, NULL},
+};
+static const struct api_body_spec b_sale_line = SPEC(f_sale_line);
+static const struct api_field f_sale[] = {
+    {"card", API_JSON_STRING, 1, 1, 32, NULL},
+    {"ref", API_JSON_STRING, 1, 1, 63, NULL},
+    {"total", API_JSON_INT, 1, 0, 100000000000, NULL},
+    {"currency", API_JSON_STRING, 0, 3, 3, NULL},
+    {"lines", API_JSON_ARRAY, 0, 0, PATRON_SALE_MAX_LINES, &b_sale_line},
+};
+static const struct api_body_spec b_sale = SPEC(f_sale);
+
+static const struct api_field f_refund_line[] = {
+    {"sku", API_JSON_STRING, 1, 1, 63, NULL},
+    {"qty", API_JSON_INT, 1, 1, 100000, NULL},
+};
+static const struct api_body_spec b_refund_line = SPEC(f_refund_line);
+static const struct api_field f_refund[] = {
+    {"ref", API_JSON_STRING, 1, 1, 63, NULL},
+    {"lines", API_JSON_ARRAY, 0, 0, PATRON_SALE_MAX_LINES, &b_refund_line},
+};
+static const struct api_body_spec b_refund = SPEC(f_refund);
+
+static const struct api_field f_enroll[] = {
+    {"name", API_JSON_STRING, 1, 1, 127, NULL},
+    {"email", API_JSON_STRING, 0, 3, 127, NULL},
+    {"phone", API_JSON_STRING, 0, 3, 31, NULL},
+    {"birthday", API_JSON_STRING, 0, 10, 10, NULL},
+    {"consent_marketing", API_JSON_BOOL, 0, 0, 1, NULL},
+    {"consent_source", API_JSON_STRING, 0, 1, 31, NULL},
+};
+static const struct api_body_spec b_enroll = SPEC(f_enroll);
+
+static const struct api_field f_adjust[] = {
+    {"card", API_JSON_STRING, 1, 1, 32, NULL},
+    {"points", API_JSON_INT, 1, -1000000000, 1000000000, NULL},
+    {"reason", API_JSON_STRING, 1, 1, 200, NULL},
+};
+static const struct api_body_spec b_adjust = SPEC(f_adjust);
+
+#define CASHIER PATRON_ROLE_CASHIER
+#define MANAGER PATRON_ROLE_MANAGER
+#define ADMIN PATRON_ROLE_ADMIN
+#define OPEN PATRON_ROLE_NONE
+
+const struct api_route api_routes[] = {
+    {"GET", "/v1/health", OPEN, API_READ, 0, NULL, api_h_health},
+    {"GET", "/metrics", OPEN, API_LOCAL, 0, NULL, api_h_metrics},
+    {"POST", "/v1/scan", CASHIER, API_READ, 0, &b_card, api_h_scan},
+    {"POST", "/v1/sales", CASHIER, API_WRITE, 1, &b_sale, api_h_sale},
+    {"POST", "/v1/refunds", CASHIER, API_WRITE, 1, &b_refund, api_h_refund},
+    {"GET", "/v1/rewards", CASHIER, API_READ, 0, NULL, api_h_rewards},
+    {"POST", "/v1/rewards/{id}/redeem", CASHIER, API_WRITE, 1, &b_card, api_h_redeem},
+    {"POST", "/v1/members", CASHIER, API_WRITE, 0, &b_enroll, api_h_enroll},
+    {"GET", "/v1/members/{card}", CASHIER, API_READ, 0, NULL, api_h_member},
+    {"POST", "/v1/adjustments", MANAGER, API_WRITE, 1, &b_adjust, api_h_adjust},
+};
+const size_t api_route_count = N(api_routes);
+
+/* Compares one path segment with one pattern segment; copies a {param}. */
+static int segment_match(const char *seg, size_t len, const char *pat, size_t plen, char *param,
+                         int *too_long)
+{
+    if (plen >= 2 && pat[0] == '{' && pat[plen - 1] == '}') {
+        if (len == 0)
+            return 0;
+        if (len > API_PARAM_MAX) {
+            *too_long = 1;
+            return 1;
+        }
+        memcpy(param, seg, len);
+        param[len] = '\0';
+        return 1;
+    }
+    return len == plen && memcmp(seg, pat, len) == 0;
+}
+
+static int path_match(const char *path, const char *pattern, char params[2][API_PARAM_MAX + 1],
+                      int *too_long)
+{
+    int n_params = 0;
+    while (*path == '/' && *pattern == '/') {
+        path++;
+        pattern++;
+        size_t len = strcspn(path, "/"), plen = strcspn(pattern, "/");
+        int is_param = pattern[0] == '{';
+        if (is_param && n_params == 2)
+            return 0;
+        if (!segment_match(path, len, pattern, plen, is_param ? params[n_params] : NULL, too_long))
+            return 0;
+        n_params += is_param;
+        path += len;
+        pattern += plen;
+    }
+    return *path == '\0' && *pattern == '\0';
+}
+
+int api_route_match(const char *method, const char *path, char params[2][API_PARAM_MAX + 1])
+{
+    int path_found = 0;
+    for (size_t i = 0; i < api_route_count; i++) {
+        int too_long = 0;
+        char scratch[2][API_PARAM_MAX + 1];
+        if (!path_match(path, api_routes[i].pattern, scratch, &too_long))
+            continue;
+        if (too_long)
+            return -400;
+        if (strcmp(api_routes[i].method, method) != 0) {
+            path_found = 1;
+            continue;
+        }
+        memcpy(params, scratch, sizeof scratch);
+        return (int)i;
+    }
+    return path_found ? -405 : -404;
+}
+
+void api_route_allow(const char *path, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < api_route_count; i++) {
+        int too_long = 0;
+        char scratch[2][API_PARAM_MAX + 1];
+        if (!path_match(path, api_routes[i].pattern, scratch, &too_long))
+            continue;
+        int n = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", api_routes[i].method);
+        if (n < 0 || (size_t)n >= cap - len)
+            return;
+        len += (size_t)n;
+    }
+}
+
+void api_routes_print(FILE *f)
+{
+    for (size_t i = 0; i < api_route_count; i++)
+        fprintf(f, "%s %s\n", api_routes[i].method, api_routes[i].pattern);
+}

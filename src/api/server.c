@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP side of the counter service, on libmicrohttpd: the listening socket (loopback, or TLS
+ * beyond it), limits (body size, header memory, timeouts, connection cap), one thread per
+ * connection so that a request may wait for its batch's commit, a small pool of read handles,
+ * and a graceful stop on SIGTERM that answers what is in flight before it closes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+#define READ_POOL_MAX 32
+#define HEADER_MEMORY (32 * 1024)
+#define TLS_FILE_MAX (1024 * 1024)
+#define DRAIN_WAIT_MS 10000
+
+struct read_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    patron_store *all[READ_POOL_MAX], *free[READ_POOL_MAX];
+    size_t n_all, n_free;
+    int ready;
+};
+
+struct server {
+    const struct api_settings *cfg;
+    struct MHD_Daemon *daemon;
+    struct api_writer *writer;
+    struct read_pool pool;
+    atomic_int draining;
+    atomic_long inflight;
+};
+
+/* One request's state between libmicrohttpd's calls. */
+struct request {
+    char *buf;
+    size_t len, cap;
+    int too_big;
+    int route;
+    int status;
+    int err;
+    int64_t t0;
+    int64_t terminal_id;
+};
+
+static int pool_open(struct read_pool *p, const struct api_settings *cfg)
+{
+    size_t n = cfg->read_handles ? cfg->read_handles : 1;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->freed, NULL);
+    p->ready = 1;
+    for (size_t i = 0; i < n && i < READ_POOL_MAX; i++) {
+        int err = patron_store_open(cfg->db_path, &p->all[i]);
+        if (err != 0)
+            return err;
+        if (cfg->has_now)
+            patron_store_set_fixed_time(p->all[i], cfg->now);
+        p->free[p->n_free++] = p->all[i];
+        p->n_all++;
+    }
+    return 0;
+}
+
+static void pool_close(struct read_pool *p)
+{
+    if (!p->ready)
+        return;
+    for (size_t i = 0; i < p->n_all; i++)
+        patron_store_close(p->all[i]);
+    pthread_cond_destroy(&p->freed);
+    pthread_mutex_destroy(&p->lock);
+}
+
+static patron_store *pool_take(struct read_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    while (p->n_free == 0)
+        pthread_cond_wait(&p->freed, &p->lock);
+    patron_store *s = p->free[--p->n_free];
+    pthread_mutex_unlock(&p->lock);
+    return s;
+}
+
+static void pool_give(struct read_pool *p, patron_store *s)
+{
+    pthread_mutex_lock(&p->lock);
+    p->free[p->n_free++] = s;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* Authenticates the bearer token. Returns 0 or PATRON_EAUTH. */
+static int authenticate(struct server *sv, struct MHD_Connection *conn, struct api_call *c)
+{
+    const char *h = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return PATRON_EAUTH;
+    patron_store *s = pool_take(&sv->pool);
+    int err = patron_terminal_authenticate(s, h + 7, &c->terminal);
+    pool_give(&sv->pool, s);
+    return err == 0 ? 0 : err == PATRON_EAUTH ? PATRON_EAUTH : err;
+}
+
+/* Takes the Idempotency-Key header: 1..127 printable ASCII characters. */
+static int take_key(struct MHD_Connection *conn, struct api_call *c, const char *method)
+{
+    const char *k = header(conn, "Idempotency-Key");
+    if (!k) {
+        if (strcmp(method, "POST") == 0 && c->route->key_required) {
+            snprintf(c->detail, sizeof c->detail, "this request needs an Idempotency-Key header");
+            return PATRON_EINVAL;
+        }
+        return 0;
+    }
+    size_t n = strnlen(k, API_KEY_MAX + 1);
+    for (size_t i = 0; i < n; i++)
+        if (k[i] < 0x21 || k[i] > 0x7e)
+            n = 0;
+    if (n == 0 || n > API_KEY_MAX) {
+        snprintf(c->detail, sizeof c->detail,
+                 "Idempotency-Key is 1 to %d printable characters without spaces", API_KEY_MAX);
+        return PATRON_EINVAL;
+    }
+    c->idempotency_key = k;
+    return 0;
+}
+
+static int run_call(struct server *sv, struct api_call *c, struct api_response *r)
+{
+    int err = 0;
+    if (c->route->exec == API_WRITE) {
+        if (api_writer_submit(sv->writer, c, 0, r) != 0)
+            return api_problem(-ESHUTDOWN, "the service is stopping; retry shortly", NULL, r);
+        return 0;
+    }
+    if (c->route->exec == API_READ) {
+        patron_store *s = pool_take(&sv->pool);
+        err = c->route->handler(c, s);
+        if (err != 0 && !c->detail[0])
+            snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
+        pool_give(&sv->pool, s);
+    } else {
+        err = c->route->handler(c, NULL);
+    }
+    return api_call_respond(c, err, r);
+}
+
+/* Everything between the full request and its response. */
+static void dispatch(struct server *sv, struct MHD_Connection *conn, struct request *rq,
+                     const char *url, const char *method, struct api_call *c,
+                     struct api_response *r)
+{
+    int err;
+    if (atomic_load(&sv->draining)) {
+        api_problem_http(503, "stopping", "Service is stopping",
+                         "the service is stopping; retry shortly", r);
+        return;
+    }
+    rq->route = api_route_match(method, url, c->params);
+    if (rq->route == -405) {
+        api_problem_http(405, "method-not-allowed", "Method not allowed",
+                         "this path does not take that method", r);
+        return;
+    }
+    if (rq->route < 0) {
+        api_problem(rq->route == -404 ? PATRON_ENOTFOUND : PATRON_EINVAL,
+                    rq->route == -404 ? "no such route" : "a path segment is too long", NULL, r);
+        return;
+    }
+    c->route = &api_routes[rq->route];
+    if (rq->too_big) {
+        api_problem(PATRON_ETOOBIG, "the body is larger than 64 KiB", NULL, r);
+        return;
+    }
+    if (c->route->role > PATRON_ROLE_NONE) {
+        if ((err = authenticate(sv, conn, c)) != 0) {
+            api_problem(err, err == PATRON_EAUTH ? "send Authorization: Bearer TOKEN" : NULL, NULL,
+                        r);
+            return;
+        }
+        rq->terminal_id = c->terminal.terminal_id;
+        if (c->terminal.role < c->route->role) {
+            snprintf(c->detail, sizeof c->detail, "this needs a %s's till; this till is a %s",
+                     patron_role_name(c->route->role), patron_role_name(c->terminal.role));
+            if (c->route->exec != API_WRITE ||
+                api_writer_submit(sv->writer, c, PATRON_EFORBIDDEN, r) != 0)
+                api_call_respond(c, PATRON_EFORBIDDEN, r);
+            return;
+        }
+    }
+    if ((err = take_key(conn, c, method)) != 0 ||
+        (err = api_body_parse(rq->buf ? rq->buf : "", rq->len, c->route->body, &c->body, c->detail,
+                              sizeof c->detail)) != 0 ||
+        (c->idempotency_key && c->route->exec == API_WRITE &&
+         (err = api_request_hash(method, url, c->body, c->request_hash)) != 0)) {
+        api_call_respond(c, err, r);
+        return;
+    }
+    if (run_call(sv, c, r) != 0)
+        api_problem(PATRON_ENOMEM, NULL, NULL, r);
+}
+
+static enum MHD_Result send_response(struct server *sv, struct MHD_Connection *conn,
+                                     const char *url, struct request *rq, struct api_response *r)
+{
+    if (!r->body)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        api_response_cleanup(r);
+        return MHD_NO;
+    }
+    r->body = NULL; /* the response owns it now */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->replayed)
+        MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+    if (r->status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"patron\"");
+    if (r->status == 405) {
+        char allow[64];
+        api_route_allow(url, allow, sizeof allow);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    }
+    if (atomic_load(&sv->draining) || r->status == 413)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    rq->status = r->status;
+    rq->err = r->err;
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Keeps at most API_BODY_MAX bytes; a larger body is read to its end and refused. */
+static void take_upload(struct request *rq, const char *data, size_t n)
+{
+    if (rq->too_big)
+        return;
+    if (rq->len + n > API_BODY_MAX) {
+        rq->too_big = 1;
+        free(rq->buf);
+        rq->buf = NULL;
+        rq->len = rq->cap = 0;
+        return;
+    }
+    if (rq->len + n + 1 > rq->cap) {
+        size_t cap = rq->cap ? rq->cap : 1024;
+        while (cap < rq->len + n + 1)
+            cap *= 2;
+        char *nb = realloc(rq->buf, cap);
+        if (!nb) {
+            rq->too_big = 1; /* refused rather than half-read */
+            return;
+        }
+        rq->buf = nb;
+        rq->cap = cap;
+    }
+    memcpy(rq->buf + rq->len, data, n);
+    rq->len += n;
+    rq->buf[rq->len] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct server *sv = cls;
+    struct request *rq = *con_cls;
+    (void)version;
+    if (!rq) {
+        if (!(rq = calloc(1, sizeof *rq)))
+            return MHD_NO;
+        rq->t0 = api_monotonic_ns();
+        rq->route = -404;
+        atomic_fetch_add(&sv->inflight, 1);
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        take_upload(rq, upload_data, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    struct api_call c = {.cfg = sv->cfg};
+    struct api_response r = {0};
+    dispatch(sv, conn, rq, url, method, &c, &r);
+    json_decref(c.body);
+    json_decref(c.reply);
+    free(c.text);
+    return send_response(sv, conn, url, rq, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct server *sv = cls;
+    struct request *rq = *con_cls;
+    (void)conn;
+    if (!rq)
+        return;
+    int64_t ns = api_monotonic_ns() - rq->t0;
+    api_metrics_request(rq->route, rq->status, ns);
+    if (sv->cfg->log_requests || rq->status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        /* The route pattern, never the path: paths carry card numbers. */
+        const char *route = rq->route >= 0 ? api_routes[rq->route].pattern : "unmatched";
+        const char *method = rq->route >= 0 ? api_routes[rq->route].method : "-";
+        api_log("event=request method=%s route=%s status=%d ms=%.3f till=%lld error=%s%s", method,
+                route, rq->status, (double)ns / 1e6, (long long)rq->terminal_id,
+                rq->err ? patron_err_name(rq->err) : "none",
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    }
+    free(rq->buf);
+    free(rq);
+    *con_cls = NULL;
+    atomic_fetch_sub(&sv->inflight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)conn;
+    (void)socket_ctx;
+    api_metrics_connections(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[256];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    api_log("event=http_error message=\"%s\"", msg);
+}
+
+struct listen_addr {
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } u;
+    int is_v6;
+    int loopback;
+    char host[64];
+};
+
+/* "HOST:PORT" or "[V6]:PORT", HOST a literal address or "localhost". */
+static int parse_listen(const char *spec, struct listen_addr *la, char *why, size_t cap)
+{
+    const char *colon = spec ? strrchr(spec, ':') : NULL;
+    char *end;
+    memset(la, 0, sizeof *la);
+    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof la->host)
+        goto bad;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+        goto bad;
+    size_t n = (size_t)(colon - spec);
+    if (spec[0] == '[') {
+        if (n < 3 || spec[n - 1] != ']')
+            goto bad;
+        memcpy(la->host, spec + 1, n - 2);
+        la->is_v6 = 1;
+    } else {
+        memcpy(la->host, spec, n);
+    }
+    if (strcmp(la->host, "localhost") == 0)
+        strcpy(la->host, "127.0.0.1");
+    if (la->is_v6) {
+        la->u.v6.sin6_family = AF_INET6;
+        la->u.v6.sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, la->host, &la->u.v6.sin6_addr) != 1)
+            goto bad;
+        la->loopback = IN6_IS_ADDR_LOOPBACK(&la->u.v6.sin6_addr);
+    } else {
+        la->u.v4.sin_family = AF_INET;
+        la->u.v4.sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, la->host, &la->u.v4.sin_addr) != 1)
+            goto bad;
+        la->loopback = (ntohl(la->u.v4.sin_addr.s_addr) >> 24) == 127;
+    }
+    return 0;
+bad:
+    snprintf(why, cap, "--listen takes HOST:PORT with a numeric address, e.g. 127.0.0.1:8420");
+    return PATRON_EINVAL;
+}
+
+static char *read_small_file(const char *path, char *why, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    if (!f) {
+        snprintf(why, cap, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if ((buf = malloc(TLS_FILE_MAX + 1)) != NULL) {
+        n = fread(buf, 1, TLS_FILE_MAX + 1, f);
+        if (n == 0 || n > TLS_FILE_MAX) {
+            snprintf(why, cap, "%s is empty or larger than 1 MiB", path);
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = '\0';
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Checks the listen address against the TLS rule and loads the TLS files. */
+static int prepare_listen(const struct api_settings *cfg, struct listen_addr *la, char **cert,
+                          char **key, char *why, size_t cap)
+{
+    int err = parse_listen(cfg->listen, la, why, cap);
+    if (err != 0)
+        return err;
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(why, cap, "TLS needs both --tls-cert and --tls-key");
+        return PATRON_EINVAL;
+    }
+    if (!la->loopback && !cfg->tls_cert) {
+        snprintf(why, cap,
+                 "listening on %s (beyond loopback) needs TLS: give --tls-cert FILE and "
+                 "--tls-key FILE, or listen on 127.0.0.1",
+                 cfg->listen);
+        return PATRON_EINVAL;
+    }
+    if (!cfg->tls_cert)
+        return 0;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(why, cap, "this libmicrohttpd was built without TLS");
+        return PATRON_EINVAL;
+    }
+    if (!(*cert = read_small_file(cfg->tls_cert, why, cap)) ||
+        !(*key = read_small_file(cfg->tls_key, why, cap)))
+        return PATRON_EINVAL;
+    return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la, const char *cert,
+                                       const char *key)
+{
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (la->is_v6)
+        flags |= MHD_USE_IPv6;
+    if (cert)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
+        {MHD_OPTION_SOCK_ADDR, 0, &la->u.sa},
+        {MHD_OPTION_CONNECTION_LIMIT, sv->cfg->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, sv->cfg->timeout_s, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, sv},
+        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
+        {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+}
+
+static void announce(const struct api_settings *cfg, const struct listen_addr *la, unsigned port,
+                     int tls)
+{
+    const char *scheme = tls ? "https" : "http";
+    if (la->is_v6)
+        printf("listening on %s://[%s]:%u\n", scheme, la->host, port);
+    else
+        printf("listening on %s://%s:%u\n", scheme, la->host, port);
+    fflush(stdout);
+    if (cfg->port_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", cfg->port_file);
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+            fprintf(f, "%u\n", port);
+            if (fclose(f) == 0)
+                rename(tmp, cfg->port_file); /* readers never see a half-written file */
+        }
+    }
+    api_log("event=listening port=%u tls=%d", port, tls);
+}
+
+/* Stops taking work, answers what is in flight, then closes. */
+static void drain(struct server *sv)
+{
+    atomic_store(&sv->draining, 1);
+    MHD_socket lsock = MHD_quiesce_daemon(sv->daemon);
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
+    for (int waited = 0; atomic_load(&sv->inflight) > 0 && waited < DRAIN_WAIT_MS; waited += 10)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    MHD_stop_daemon(sv->daemon);
+    sv->daemon = NULL;
+}
+
+int api_serve(const struct api_settings *cfg, char *why, size_t cap)
+{
+    struct server sv = {.cfg = cfg};
+    struct listen_addr la;
+    char *cert = NULL, *key = NULL;
+    sigset_t sigs;
+    int sig = 0, err;
+    why[0] = '\0';
+    if ((err = prepare_listen(cfg, &la, &cert, &key, why, cap)) != 0)
+        goto out;
+    /* Every thread started from here on inherits the mask: only sigwait below sees them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if ((err = pool_open(&sv.pool, cfg)) != 0 || (err = api_writer_start(cfg, &sv.writer)) != 0) {
+        snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
+        goto out;
+    }
+    if (!(sv.daemon = start_daemon(&sv, &la, cert, key))) {
+        snprintf(why, cap, "cannot listen on %s: %s", cfg->listen, strerror(errno));
+        err = -EADDRINUSE;
+        goto out;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(sv.daemon, MHD_DAEMON_INFO_BIND_PORT);
+    announce(cfg, &la, info ? info->port : 0, cert != NULL);
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    api_log("event=stopping signal=%s inflight=%ld", sig == SIGTERM ? "TERM" : "INT",
+            atomic_load(&sv.inflight));
+    drain(&sv);
+    api_log("event=stopped");
+out:
+    if (sv.daemon)
+        MHD_stop_daemon(sv.daemon);
+    api_writer_stop(sv.writer);
+    pool_close(&sv.pool);
+    if (key)
+        OPENSSL_cleanse(key, strlen(key)); /* private key material */
+    free(cert);
+    free(key);
+    return err;
+}

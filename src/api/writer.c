@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* The group-commit writer: one thread owns the write handle, takes every write request queued
+ * meanwhile (up to batch_max), runs each in its own savepoint inside one transaction (a failing
+ * request undoes only itself), commits once (one fsync for the batch), and only then answers
+ * each. If the commit fails, no request of the batch is acknowledged: each gets the error. */
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+struct job {
+    struct api_call *call;
+    int preset_err;
+    struct api_response *resp;
+    int done;
+    pthread_cond_t cond;
+    struct job *next;
+};
+
+struct api_writer {
+    const struct api_settings *cfg;
+    patron_store *store;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct job *head, *tail;
+    int stopping;
+};
+
+static int exec_sql(patron_store *s, const char *sql)
+{
+    return sqlite3_exec(patron_store_sqlite(s), sql, NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                                    : PATRON_EDB;
+}
+
+static int respond_error(struct api_call *c, int err, struct api_response *r)
+{
+    api_response_cleanup(r);
+    return api_call_respond(c, err, r);
+}
+
+/* Answers from the reply register when the key was seen. Returns 1 when answered. */
+static int replay(patron_store *s, struct api_call *c, struct api_response *r, int *err)
+{
+    static __thread char body[PATRON_REPLY_MAX + 1];
+    int status = 0;
+    *err = patron_reply_get(s, c->idempotency_key, c->request_hash, &status, body, sizeof body);
+    if (*err == PATRON_ENOTFOUND) {
+        *err = 0;
+        return 0;
+    }
+    if (*err != 0) {
+        snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
+        return 0;
+    }
+    memset(r, 0, sizeof *r);
+    r->body = strdup(body);
+    if (!r->body) {
+        *err = PATRON_ENOMEM;
+        return 0;
+    }
+    r->len = strlen(body);
+    r->status = status;
+    r->content_type = "application/json";
+    r->replayed = 1;
+    return 1;
+}
+
+/* Runs one request inside the open batch: its own savepoint, its reply kept for its key, and
+ * its audit line, which is written even when the request failed. */
+static void run_job(struct api_writer *w, struct job *j)
+{
+    patron_store *s = w->store;
+    struct api_call *c = j->call;
+    int err = j->preset_err;
+    if (exec_sql(s, "SAVEPOINT api_job") != 0) {
+        api_call_respond(c, PATRON_EDB, j->resp);
+        return;
+    }
+    if (err == 0 && c->idempotency_key && replay(s, c, j->resp, &err))
+        goto audit;
+    if (err == 0) {
+        err = c->route->handler(c, s);
+        if (err != 0 && !c->detail[0])
+            snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
+    }
+    if (err != 0)
+        exec_sql(s, "ROLLBACK TO api_job");
+    if (api_call_respond(c, err, j->resp) != 0)
+        err = PATRON_ENOMEM;
+    if (err == 0 && c->idempotency_key) {
+        int put = patron_reply_put(s, c->idempotency_key, c->request_hash, j->resp->status,
+                                   j->resp->body);
+        if (put != 0) {
+            exec_sql(s, "ROLLBACK TO api_job");
+            snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
+            respond_error(c, err = put, j->resp);
+        }
+    }
+audit:;
+    char op[64];
+    snprintf(op, sizeof op, "%s %s", c->route->method, c->route->pattern);
+    if (patron_audit_record(s, c->terminal.terminal_id, op, err ? patron_err_name(err) : "ok",
+                            j->resp->status) != 0) {
+        exec_sql(s, "ROLLBACK TO api_job");
+        c->detail[0] = '\0';
+        respond_error(c, PATRON_EDB, j->resp);
+    }
+    exec_sql(s, "RELEASE api_job");
+}
+
+static void run_batch(struct api_writer *w, struct job *batch, size_t n)
+{
+    int64_t t0 = api_monotonic_ns();
+    int err = patron_store_batch_begin(w->store);
+    if (err == 0) {
+        for (struct job *j = batch; j; j = j->next)
+            run_job(w, j);
+        err = patron_store_batch_commit(w->store);
+    }
+    if (err != 0) {
+        /* Nothing of the batch is durable: no request may be told it was done. */
+        patron_store_batch_rollback(w->store);
+        api_log("event=commit_failed error=%s requests=%zu", patron_err_name(err), n);
+        for (struct job *j = batch; j; j = j->next) {
+            j->call->detail[0] = '\0';
+            respond_error(j->call, err, j->resp);
+        }
+    }
+    api_metrics_batch(n, err == 0, api_monotonic_ns() - t0);
+}
+
+static void *writer_main(void *arg)
+{
+    struct api_writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->head && !w->stopping)
+            pthread_cond_wait(&w->wake, &w->lock);
+        if (!w->head)
+            break;
+        struct job *batch = w->head, *last = batch;
+        size_t n = 1;
+        while (last->next && n < w->cfg->batch_max) {
+            last = last->next;
+            n++;
+        }
+        w->head = last->next;
+        if (!w->head)
+            w->tail = NULL;
+        last->next = NULL;
+        api_metrics_queue_depth(-(long)n);
+        pthread_mutex_unlock(&w->lock);
+        run_batch(w, batch, n);
+        pthread_mutex_lock(&w->lock);
+        for (struct job *j = batch, *next; j; j = next) {
+            next = j->next; /* j belongs to its waiter once done is set */
+            j->done = 1;
+            pthread_cond_signal(&j->cond);
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
+                      struct api_response *r)
+{
+    struct job j = {.call = c, .preset_err = preset_err, .resp = r};
+    memset(r, 0, sizeof *r);
+    pthread_cond_init(&j.cond, NULL);
+    pthread_mutex_lock(&w->lock);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->lock);
+        pthread_cond_destroy(&j.cond);
+        return -ESHUTDOWN;
+    }
+    if (w->tail)
+        w->tail->next = &j;
+    else
+        w->head = &j;
+    w->tail = &j;
+    api_metrics_queue_depth(1);
+    pthread_cond_signal(&w->wake);
+    while (!j.done)
+        pthread_cond_wait(&j.cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+    pthread_cond_destroy(&j.cond);
+    return 0;
+}
+
+int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
+{
+    struct api_writer *w = calloc(1, sizeof *w);
+    int err;
+    if (!w)
+        return PATRON_ENOMEM;
+    w->cfg = cfg;
+    if ((err = patron_store_open(cfg->db_path, &w->store)) != 0)
+        goto out;
+    if (cfg->has_now)
+        patron_store_set_fixed_time(w->store, cfg->now);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    if ((err = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
+        err = -err;
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->lock);
+        goto out;
+    }
+    *out = w;
+    return 0;
+out:
+    patron_store_close(w->store);
+    free(w);
+    return err;
+}
+
+void api_writer_stop(struct api_writer *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->lock);
+    patron_store_close(w->store);
+    free(w);
+}

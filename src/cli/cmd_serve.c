@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron serve`: the counter service. Takes the service's own limits from one table, prepares
+ * the store (schema migrated once, before any thread opens it), optionally seeds a demo store
+ * with a till token printed once, and runs the HTTP/JSON API until SIGTERM. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "../api/api.h"
+#include "cli.h"
+
+static const char usage[] =
+    "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
+    "[--max-connections N] [--timeout SECONDS] [--batch-max N] [--read-handles N] "
+    "[--cashier-refund-limit POINTS] [--log-requests] [--demo] [--routes]";
+
+struct serve_option {
+    const char *flag;
+    size_t offset; /* in struct api_settings */
+    int is_int64;  /* else unsigned */
+    int64_t min, max, fallback;
+};
+
+#define OPT(f) offsetof(struct api_settings, f)
+
+static const struct serve_option serve_options[] = {
+    {"--max-connections", OPT(max_connections), 0, 1, 1000, 64},
+    {"--timeout", OPT(timeout_s), 0, 1, 3600, 30},
+    {"--batch-max", OPT(batch_max), 0, 1, 1024, 64},
+    {"--read-handles", OPT(read_handles), 0, 1, 32, 4},
+    {"--cashier-refund-limit", OPT(cashier_refund_limit), 1, 0, 1000000000, 1000},
+};
+
+static int take_options(struct cli *c, struct cli_args *a, struct api_settings *cfg)
+{
+    for (size_t i = 0; i < sizeof serve_options / sizeof serve_options[0]; i++) {
+        const struct serve_option *o = &serve_options[i];
+        const char *text = cli_take(a, o->flag);
+        int64_t v = o->fallback;
+        if (text && cli_parse_int(text, o->min, o->max, &v) != 0) {
+            fprintf(stderr, "patron: %s takes a number from %lld to %lld\n", o->flag,
+                    (long long)o->min, (long long)o->max);
+            return cli_usage(c, usage);
+        }
+        if (o->is_int64)
+            *(int64_t *)((char *)cfg + o->offset) = v;
+        else
+            *(unsigned *)((char *)cfg + o->offset) = (unsigned)v;
+    }
+    return 0;
+}
+
+static const char *const demo_members[] = {"Ada Lovelace", "Grace Hopper", "Alan Turing"};
+
+/* Seeds members with points and a small catalogue, once: a store that has rewards is left as
+ * it is. */
+static int demo_seed(struct cli *c)
+{
+    static const struct patron_reward_def rewards[] = {
+        {"Free coffee", 100, PATRON_VALUE_ITEM, 1001, 30},
+        {"5.00 off your next visit", 500, PATRON_VALUE_AMOUNT, 500, 60},
+    };
+    struct patron_store_info info;
+    struct patron_reward one;
+    size_t count = 0;
+    int err = patron_store_info(c->store, &info);
+    if (err == 0 && info.store_id == 0)
+        err = patron_store_init(c->store, 1, "Demo shop");
+    if (err == 0)
+        err = patron_reward_list(c->store, &one, 1, &count);
+    if (err != 0 || count > 0)
+        return err;
+    for (size_t i = 0; i < sizeof rewards / sizeof rewards[0] && err == 0; i++) {
+        int64_t id;
+        err = patron_reward_add(c->store, &rewards[i], &id);
+    }
+    for (size_t i = 0; i < sizeof demo_members / sizeof demo_members[0] && err == 0; i++) {
+        struct patron_enrollment in = {.name = demo_members[i]};
+        struct patron_member m;
+        struct patron_sale_result r;
+        char ref[32], key[48];
+        if ((err = patron_member_enroll(c->store, &in, &m)) != 0)
+            break;
+        snprintf(ref, sizeof ref, "DEMO-%zu", i + 1);
+        snprintf(key, sizeof key, "demo-seed-%zu", i + 1);
+        struct patron_sale sale = {.card = m.card,
+                                   .ref = ref,
+                                   .total_minor = 25000 * (int64_t)(i + 1),
+                                   .idempotency_key = key};
+        err = patron_sale_record(c->store, &sale, &r);
+        printf("demo member %-14s card %s\n", m.name, m.card);
+    }
+    return err;
+}
+
+/* Gives the demo till a fresh token and prints it: the only time it is shown. */
+static int demo_till(struct cli *c)
+{
+    struct patron_terminal t;
+    char token[PATRON_TOKEN_LEN + 1];
+    int err = patron_terminal_add(c->store, "demo-till", PATRON_ROLE_CASHIER, &t, token);
+    if (err == PATRON_ELIMIT)
+        err = patron_terminal_rotate(c->store, "demo-till", &t, token);
+    if (err != 0)
+        return err;
+    printf("demo till token (cashier, shown once): %s\n", token);
+    fflush(stdout);
+    OPENSSL_cleanse(token, sizeof token);
+    return 0;
+}
+
+int cli_cmd_serve(struct cli *c, struct cli_args *a)
+{
+    struct api_settings cfg = {0};
+    char why[512];
+    int status, err;
+    if (cli_flag(a, "--routes")) {
+        api_routes_print(stdout);
+        return CLI_EXIT_OK;
+    }
+    int demo = cli_flag(a, "--demo");
+    cfg.log_requests = cli_flag(a, "--log-requests");
+    cfg.port_file = cli_take(a, "--port-file");
+    if ((status = take_options(c, a, &cfg)) != 0 || (status = cli_no_leftovers(c, a, usage)) != 0)
+        return status;
+    cfg.db_path = c->db_path;
+    cfg.listen = c->listen;
+    cfg.tls_cert = c->tls_cert;
+    cfg.tls_key = c->tls_key;
+    cfg.has_now = c->has_now;
+    cfg.now = c->now;
+    /* Opening once here applies migrations before the service's handles open the file. */
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if (demo && ((err = demo_seed(c)) != 0 || (err = demo_till(c)) != 0))
+        return cli_fail(c, err, "cannot prepare the demo store");
+    patron_store_close(c->store);
+    c->store = NULL;
+    if ((err = api_serve(&cfg, why, sizeof why)) != 0) {
+        fprintf(stderr, "patron: cannot serve: %s.\n", why[0] ? why : patron_strerror(err));
+        return err == PATRON_EINVAL ? CLI_EXIT_USAGE : cli_exit_status(err);
+    }
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron voucher check|redeem|show|list|void`: the voucher register from the counter. A forged,
+ * altered or malformed voucher exits 4; already redeemed, expired or voided exits 2. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "patron/voucher.h"
+
+static const char voucher_usage[] =
+    "patron voucher check TOKEN|CODE [--till T] [--card CARD] [--offline]\n"
+    "       patron voucher redeem TOKEN|CODE --ref R [--key K] [--till T] [--card CARD] "
+    "[--offline]\n"
+    "       patron voucher show TOKEN|CODE\n"
+    "       patron voucher list [--member ID] [--limit N]\n"
+    "       patron voucher void TOKEN|CODE [--reason TEXT] [--by WHO]";
+
+#define LIST_MAX 1000
+
+static const char *kind_name(enum patron_value_kind kind)
+{
+    static const char *const names[] = {"amount", "percent", "item", "points"};
+    return (unsigned)kind < 4 ? names[kind] : "?";
+}
+
+static json_t *voucher_json(const struct patron_voucher *v, int64_t expires_at,
+                            const char *currency, const char *code)
+{
+    char vid[24], expires[32];
+    snprintf(vid, sizeof vid, "%016llx", (unsigned long long)v->voucher_id);
+    cli_format_time(expires_at, expires, sizeof expires);
+    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:b, s:b}", "voucher_id", vid,
+                     "value", (json_int_t)v->value, "kind", kind_name(v->kind), "currency",
+                     currency, "expires_at", expires, "code", code, "key_id", (int)v->key_id,
+                     "member_id", (json_int_t)v->member_id, "store_scope", (int)v->store_scope,
+                     "online_only", (v->flags & PATRON_VOUCHER_ONLINE_ONLY) != 0,
+                     "non_transferable", (v->flags & PATRON_VOUCHER_NON_TRANSFERABLE) != 0);
+}
+
+static void describe(char *buf, size_t len, const struct patron_voucher *v, const char *currency,
+                     const char *code)
+{
+    if (v->kind == PATRON_VALUE_AMOUNT)
+        snprintf(buf, len, "%s: %u.%02u %s off", code, v->value / 100, v->value % 100, currency);
+    else if (v->kind == PATRON_VALUE_PERCENT)
+        snprintf(buf, len, "%s: %u%% off", code, v->value);
+    else if (v->kind == PATRON_VALUE_ITEM)
+        snprintf(buf, len, "%s: item %u free", code, v->value);
+    else
+        snprintf(buf, len, "%s: %u bonus points", code, v->value);
+}
+
+static void take_request(struct cli_args *a, struct patron_voucher_request *req)
+{
+    const char *till = cli_take(a, "--till");
+    req->member_card = cli_take(a, "--card");
+    req->offline = cli_flag(a, "--offline");
+    req->till = till ? till : "cli";
+}
+
+static int voucher_check(struct cli *c, struct cli_args *a, int redeem)
+{
+    struct patron_voucher_request req = {0};
+    struct patron_voucher_result r;
+    char human[512], what[160], expires[32];
+    take_request(a, &req);
+    if (redeem) {
+        req.ref = cli_take(a, "--ref");
+        req.idempotency_key = cli_take(a, "--key");
+    }
+    req.token_or_code = cli_positional(a);
+    if (!req.token_or_code || a->argc != 0 || (redeem && !req.ref))
+        return cli_usage(c, voucher_usage);
+    int err = redeem ? patron_voucher_redeem(c->store, &req, &r)
+                     : patron_voucher_check(c->store, &req, &r);
+    if (err != 0)
+        return cli_fail(c, err, redeem ? "voucher not redeemed" : "voucher not valid");
+    describe(what, sizeof what, &r.voucher, r.currency, r.code);
+    cli_format_time(r.expires_at, expires, sizeof expires);
+    json_t *o = voucher_json(&r.voucher, r.expires_at, r.currency, r.code);
+    json_object_set_new(o, "foreign", json_boolean(r.foreign));
+    if (redeem) {
+        json_object_set_new(o, "redemption_id", json_integer(r.redemption_id));
+        json_object_set_new(o, "replayed", json_boolean(r.replayed));
+        snprintf(human, sizeof human, "Redeemed %s.\n", what);
+    } else {
+        json_object_set_new(o, "valid", json_true());
+        snprintf(human, sizeof human, "Valid: %s, until %s.\n", what, expires);
+    }
+    return cli_emit(c, o, human);
+}
+
+static json_t *info_json(const struct patron_voucher_info *v)
+{
+    json_t *o = voucher_json(&v->voucher, v->expires_at, v->currency, v->code);
+    json_object_set_new(o, "status", json_string(v->status));
+    json_object_set_new(o, "token", json_string(v->token));
+    json_object_set_new(o, "redeemed_ref",
+                        v->redeemed_at ? json_string(v->redeemed_ref) : json_null());
+    json_object_set_new(o, "void_reason", v->voided_at ? json_string(v->void_reason) : json_null());
+    return o;
+}
+
+static int voucher_show(struct cli *c, struct cli_args *a)
+{
+    struct patron_voucher_info v;
+    char what[160], human[640], expires[32];
+    const char *text = cli_positional(a);
+    if (!text || a->argc != 0)
+        return cli_usage(c, voucher_usage);
+    int err = patron_voucher_show(c->store, text, &v);
+    if (err != 0)
+        return cli_fail(c, err, "cannot show the voucher");
+    describe(what, sizeof what, &v.voucher, v.currency, v.code);
+    cli_format_time(v.expires_at, expires, sizeof expires);
+    snprintf(human, sizeof human, "%s, %s, valid until %s, member %lld.\n", what, v.status, expires,
+             (long long)v.voucher.member_id);
+    return cli_emit(c, info_json(&v), human);
+}
+
+static int voucher_list(struct cli *c, struct cli_args *a)
+{
+    const char *member = cli_take(a, "--member"), *limit = cli_take(a, "--limit");
+    int64_t member_id = 0, cap = 50;
+    size_t n = 0;
+    if (a->argc != 0 || (member && cli_parse_int(member, 1, INT64_MAX, &member_id) != 0) ||
+        (limit && cli_parse_int(limit, 1, LIST_MAX, &cap) != 0))
+        return cli_usage(c, voucher_usage);
+    struct patron_voucher_info *list = calloc((size_t)cap, sizeof *list);
+    if (!list)
+        return cli_fail(c, PATRON_ENOMEM, NULL);
+    int err = patron_voucher_list(c->store, member_id, list, (size_t)cap, &n);
+    if (err != 0) {
+        free(list);
+        return cli_fail(c, err, "cannot list vouchers");
+    }
+    json_t *arr = json_array();
+    if (!c->json)
+        printf("%zu voucher(s)%s\n", n, n > (size_t)cap ? ", newest shown" : "");
+    for (size_t i = 0; i < n && i < (size_t)cap; i++) {
+        char what[160];
+        json_array_append_new(arr, info_json(&list[i]));
+        describe(what, sizeof what, &list[i].voucher, list[i].currency, list[i].code);
+        if (!c->json)
+            printf("  %s  %s\n", what, list[i].status);
+    }
+    free(list);
+    return cli_emit(c, json_pack("{s:o, s:I}", "vouchers", arr, "count", (json_int_t)n), NULL);
+}
+
+static int voucher_void(struct cli *c, struct cli_args *a)
+{
+    const char *reason = cli_take(a, "--reason"), *who = cli_take(a, "--by");
+    const char *text = cli_positional(a);
+    if (!text || a->argc != 0)
+        return cli_usage(c, voucher_usage);
+    int err = patron_voucher_void(c->store, text, who ? who : "cli", reason);
+    if (err != 0)
+        return cli_fail(c, err, "voucher not voided");
+    return cli_emit(c, json_pack("{s:b}", "voided", 1), "Voucher voided.\n");
+}
+
+int cli_cmd_voucher(struct cli *c, struct cli_args *a)
+{
+    const char *sub = cli_positional(a);
+    int status;
+    if (!sub)
+        return cli_usage(c, voucher_usage);
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if (strcmp(sub, "check") == 0 || strcmp(sub, "redeem") == 0)
+        return voucher_check(c, a, strcmp(sub, "redeem") == 0);
+    if (strcmp(sub, "show") == 0)
+        return voucher_show(c, a);
+    if (strcmp(sub, "list") == 0)
+        return voucher_list(c, a);
+    if (strcmp(sub, "void") == 0)
+        return voucher_void(c, a);
+    return cli_usage(c, voucher_usage);
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* Printing from the `patron` program: choosing the printer and its profile from the settings,
+ * sending the queued jobs after a command's commit, and `patron print queue|reprint|run`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_open_printer(struct cli *c, patron_printer **p,
+                     const struct patron_escpos_profile **profile, char *detail, size_t len)
+{
+    char spec[4200];
+    struct patron_printer_info info;
+    const struct patron_escpos_profile *configured =
+        c->printer_profile && strcmp(c->printer_profile, "auto") != 0
+            ? patron_escpos_profile_find(c->printer_profile)
+            : NULL;
+    if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 && !configured) {
+        snprintf(detail, len, "unknown printer profile '%s'", c->printer_profile);
+        return PATRON_EINVAL;
+    }
+    if (strcmp(c->printer_spec, "auto") == 0)
+        snprintf(spec, sizeof spec, "auto");
+    else
+        snprintf(spec, sizeof spec, "%s", c->printer_spec);
+    unsigned dots = configured ? configured->dots : 0;
+    int err = patron_printer_open(spec, dots, p, detail, len);
+    if (err != 0)
+        return err;
+    patron_printer_describe(*p, &info);
+    *profile = configured ? configured : patron_escpos_profile_for_usb(info.vendor_id, info.product_id);
+    if (!*profile)
+        *profile = patron_escpos_profile_find("generic-80");
+    return 0;
+}
+
+int cli_print_pending(struct cli *c, struct patron_print_run_result *r)
+{
+    patron_printer *p = NULL;
+    const struct patron_escpos_profile *profile = NULL;
+    memset(r, 0, sizeof *r);
+    if (strcmp(c->printer_spec, "none") == 0)
+        return 0; /* no printer here: jobs wait in the queue */
+    int err = cli_open_printer(c, &p, &profile, r->detail, sizeof r->detail);
+    if (err != 0) {
+        r->last_error = err;
+        return 0;
+    }
+    err = patron_print_run(c->store, p, profile, c->home, r);
+    patron_printer_close(p);
+    return err;
+}
+
+int cli_print_after(struct cli *c, json_t *result, int64_t job_id)
+{
+    struct patron_print_run_result r;
+    struct patron_print_job job;
+    char human[320];
+    int err = cli_print_pending(c, &r);
+    if (err != 0)
+        return cli_fail(c, err, "the print queue could not be read");
+    if (!job_id || (err = patron_print_get(c->store, job_id, &job)) != 0)
+        return err ? cli_fail(c, err, "the print job is gone") : -1;
+    int printed = job.status == PATRON_PRINT_PRINTED;
+    json_object_set_new(result, "print_status", json_string(printed ? "printed" : "queued"));
+    if (printed)
+        return -1; /* the caller emits as usual */
+    if (r.last_error)
+        json_object_set_new(result, "print_error", json_string(r.detail));
+    snprintf(human, sizeof human, "Done; print job %lld is queued%s%s.\n", (long long)job_id,
+             r.last_error ? ": " : " (no printer here)", r.last_error ? r.detail : "");
+    cli_emit(c, result, human);
+    if (!r.last_error)
+        return CLI_EXIT_OK;
+    fprintf(stderr, "patron: done, but the printer failed: %s (%s).\n",
+            patron_strerror(r.last_error), r.detail);
+    return cli_exit_status(r.last_error);
+}
+
+static const char print_usage[] = "patron print queue [--all] | reprint JOB | run";
+
+static json_t *job_json(const struct patron_print_job *j)
+{
+    static const char *const status[] = {"queued", "sending", "printed"};
+    char created[32];
+    cli_format_time(j->created_at, created, sizeof created);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s}", "job_id", (json_int_t)j->job_id,
+                          "template", j->template_name, "status", status[j->status], "attempts",
+                          (json_int_t)j->attempts, "created_at", created);
+    json_object_set_new(o, "last_error", j->last_error[0] ? json_string(j->last_error) : json_null());
+    json_object_set_new(o, "reprint_of", j->reprint_of ? json_integer(j->reprint_of) : json_null());
+    return o;
+}
+
+static int print_queue(struct cli *c, int all)
+{
+    struct patron_print_job jobs[50];
+    size_t n = 0;
+    char human[8192] = "";
+    size_t off = 0;
+    int err = patron_print_list(c->store, !all, jobs, 50, &n);
+    if (err != 0)
+        return cli_fail(c, err, "cannot read the print queue");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n && i < 50; i++) {
+        json_array_append_new(arr, job_json(&jobs[i]));
+        if (off < sizeof human)
+            off += (size_t)snprintf(human + off, sizeof human - off, "%6lld  %-16s %-8s %s\n",
+                                    (long long)jobs[i].job_id, jobs[i].template_name,
+                                    jobs[i].status == PATRON_PRINT_PRINTED ? "printed" : "queued",
+                                    jobs[i].last_error);
+    }
+    return cli_emit(c, json_pack("{s:o, s:I}", "jobs", arr, "count", (json_int_t)n),
+                    n ? human : "The print queue is empty.\n");
+}
+
+static int print_run(struct cli *c)
+{
+    struct patron_print_run_result r;
+    char human[300];
+    int err = cli_print_pending(c, &r);
+    if (err != 0)
+        return cli_fail(c, err, "the print queue could not be read");
+    snprintf(human, sizeof human, "%lld printed, %lld still queued%s%s\n", (long long)r.printed,
+             (long long)r.pending, r.last_error ? ": " : ".", r.last_error ? r.detail : "");
+    json_t *o = json_pack("{s:I, s:I}", "printed", (json_int_t)r.printed, "pending",
+                          (json_int_t)r.pending);
+    if (r.last_error) {
+        json_object_set_new(o, "error", json_string(patron_err_name(r.last_error)));
+        json_object_set_new(o, "message", json_string(r.detail));
+        cli_emit(c, o, human);
+        return cli_exit_status(r.last_error);
+    }
+    return cli_emit(c, o, human);
+}
+
+int cli_cmd_print(struct cli *c, struct cli_args *a)
+{
+    const char *sub = cli_positional(a);
+    int status;
+    if (!sub)
+        return cli_usage(c, print_usage);
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if (strcmp(sub, "queue") == 0) {
+        int all = cli_flag(a, "--all");
+        return a->argc ? cli_usage(c, print_usage) : print_queue(c, all);
+    }
+    if (strcmp(sub, "run") == 0)
+        return a->argc ? cli_usage(c, print_usage) : print_run(c);
+    if (strcmp(sub, "reprint") == 0) {
+        const char *id = cli_positional(a);
+        int64_t job_id, fresh;
+        if (!id || a->argc || cli_parse_int(id, 1, INT64_MAX, &job_id) != 0)
+            return cli_usage(c, print_usage);
+        int err = patron_print_reprint(c->store, job_id, &fresh);
+        if (err != 0)
+            return cli_fail(c, err, "cannot reprint");
+        json_t *o = json_pack("{s:I, s:I}", "job_id", (json_int_t)fresh, "reprint_of",
+                              (json_int_t)job_id);
+        char human[128];
+        snprintf(human, sizeof human, "Reprint queued as job %lld.\n", (long long)fresh);
+        if ((status = cli_print_after(c, o, fresh)) >= 0)
+            return status;
+        return cli_emit(c, o, human);
+    }
+    return cli_usage(c, print_usage);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers of the API tests: a store prepared through the `patron` program, the counter service
+ * started as a child process on 127.0.0.1 port 0 (its port read from the line it prints), and a
+ * libcurl client that returns status, headers of interest and the parsed JSON body. */
+#ifndef PATRON_APIUTIL_H
+#define PATRON_APIUTIL_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "testutil.h"
+
+struct api_server {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char db[300];
+    char log[300];
+    char banner[4096]; /* what the service printed before it listened (demo tokens) */
+};
+
+/* Makes a temporary directory with an initialised store (id 1) at sv->db. */
+void apit_store_new(struct api_server *sv);
+/* Runs `patron --db DB --json ARGS...` and returns its JSON output (the test fails when it
+ * exits non-zero or prints no JSON). NULL-terminated. */
+json_t *apit_patron(struct api_server *sv, const char *arg, ...);
+/* Adds a till with a role and copies its token into token[64]. */
+void apit_terminal(struct api_server *sv, const char *name, const char *role, char *token);
+/* Enrolls a member through the program; copies the card into card[14]. */
+void apit_member(struct api_server *sv, const char *name, char *card);
+
+/* Starts `patron --db DB serve --listen 127.0.0.1:0 EXTRA...` (NULL-terminated) and waits for
+ * its "listening on" line. Its stderr goes to sv->log. */
+void apit_start(struct api_server *sv, const char *extra, ...);
+/* Like apit_start, but returns the exit status when it stops before listening (or -1 when it
+ * listens), with stderr's first line in why[256]. */
+int apit_try_start(struct api_server *sv, char *why, const char *const *extra);
+/* SIGTERM and wait: returns the exit status (128+signal when killed). */
+int apit_stop(struct api_server *sv);
+/* SIGKILL and wait. */
+void apit_kill(struct api_server *sv);
+/* Removes the directory. */
+void apit_cleanup(struct api_server *sv);
+
+struct apit_reply {
+    long status;
+    json_t *json;   /* parsed body or NULL */
+    char *body;     /* raw body, NUL-terminated */
+    char type[128]; /* Content-Type */
+    int replayed;   /* Idempotent-Replayed: true */
+    int www_auth;   /* WWW-Authenticate present */
+};
+
+/* One request over `h` (a curl easy handle the caller keeps for keep-alive; NULL makes a
+ * temporary one). token and key may be NULL; body may be NULL. Returns the CURLcode. */
+int apit_request(CURL *h, int port, const char *method, const char *path, const char *token,
+                 const char *key, const char *body, struct apit_reply *out);
+void apit_reply_free(struct apit_reply *r);
+
+/* The same, failing the test on a transport error. */
+void apit_call(int port, const char *method, const char *path, const char *token, const char *key,
+               const char *body, struct apit_reply *out);
+
+#endif

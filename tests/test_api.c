@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+/* The counter service over real HTTP: `patron serve` runs as a child on 127.0.0.1 port 0 and
+ * these tests call every route, with and without tokens and roles, replay idempotent requests,
+ * send bad bodies, hold docs/openapi.yaml to the route table, and stop the service with
+ * SIGTERM. */
+#include "apiutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "patron/terminal.h"
+
+static struct fixture {
+    struct api_server sv;
+    char cashier[64], manager[64], admin[64];
+    char card_a[14], card_b[14];
+    int64_t reward_id;
+} fx;
+
+static int port(void)
+{
+    return fx.sv.port;
+}
+
+static const char *jstr(json_t *j, const char *key)
+{
+    return json_string_value(json_object_get(j, key));
+}
+
+static int64_t jint(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    assert_true(json_is_integer(v));
+    return (int64_t)json_integer_value(v);
+}
+
+/* Checks a problem document: status, content type, stable type URI and code. */
+static void assert_problem(const struct apit_reply *r, long status, const char *code)
+{
+    char type[128];
+    if (r->status != status)
+        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
+    assert_int_equal(r->status, status);
+    assert_string_equal(r->type, "application/problem+json");
+    assert_non_null(r->json);
+    assert_int_equal(jint(r->json, "status"), status);
+    assert_non_null(jstr(r->json, "title"));
+    if (code) {
+        char lower[64];
+        size_t i = 0;
+        for (; code[i] && i < sizeof lower - 1; i++)
+            lower[i] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] + 32 : code[i]);
+        lower[i] = '\0';
+        snprintf(type, sizeof type, "https://patron.invalid/problems/%s", lower);
+        assert_string_equal(jstr(r->json, "type"), type);
+        assert_string_equal(jstr(r->json, "code"), code);
+    }
+}
+
+static void sale(const char *token, const char *card, const char *ref, long total, const char *key,
+                 struct apit_reply *r)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"%s\",\"total\":%ld}", card, ref, total);
+    apit_call(port(), "POST", "/v1/sales", token, key, body, r);
+}
+
+static int64_t points_of(const char *card)
+{
+    char body[64];
+    struct apit_reply r;
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", card);
+    apit_call(port(), "POST", "/v1/scan", fx.cashier, NULL, body, &r);
+    assert_int_equal(r.status, 200);
+    int64_t p = jint(r.json, "points");
+    apit_reply_free(&r);
+    return p;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    apit_store_new(&fx.sv);
+    apit_terminal(&fx.sv, "till-1", "cashier", fx.cashier);
+    apit_terminal(&fx.sv, "office", "manager", fx.manager);
+    apit_terminal(&fx.sv, "owner", "admin", fx.admin);
+    apit_member(&fx.sv, "Ada", fx.card_a);
+    apit_member(&fx.sv, "Bob", fx.card_b);
+    json_t *j = apit_patron(&fx.sv, "reward", "add", "--name", "Coffee", "--cost", "100", "--kind",
+                            "item", "--value", "1", NULL);
+    fx.reward_id = jint(j, "reward_id");
+    json_decref(j);
+    apit_start(&fx.sv, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int status = apit_stop(&fx.sv);
+    test_rmtree(fx.sv.dir);
+    return status == 0 ? 0 : -1;
+}
+
+static void health_needs_no_token(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    apit_call(port(), "GET", "/v1/health", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.type, "application/json");
+    assert_string_equal(jstr(r.json, "status"), "ok");
+    assert_int_equal(jint(r.json, "store_id"), 1);
+    assert_non_null(strchr(jstr(r.json, "time"), 'T'));
+    apit_reply_free(&r);
+}
+
+static void tokens_are_required_and_checked(void **state)
+{
+    struct apit_reply r;
+    char body[64];
+    (void)state;
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.card_a);
+    apit_call(port(), "POST", "/v1/scan", NULL, NULL, body, &r);
+    assert_problem(&r, 401, "EAUTH");
+    assert_true(r.www_auth);
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/scan", "ptk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL,
+              body, &r);
+    assert_problem(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/scan", "not a token", NULL, body, &r);
+    assert_problem(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+    /* A revoked till is refused at once, while the service runs. */
+    char gone[64];
+    apit_terminal(&fx.sv, "old-till", "cashier", gone);
+    apit_call(port(), "POST", "/v1/scan", gone, NULL, body, &r);
+    assert_int_equal(r.status, 200);
+    apit_reply_free(&r);
+    json_decref(apit_patron(&fx.sv, "terminal", "revoke", "old-till", NULL));
+    apit_call(port(), "POST", "/v1/scan", gone, NULL, body, &r);
+    assert_problem(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+}
+
+static int64_t audit_lines(void)
+{
+    patron_store *s;
+    int64_t n = -1;
+    assert_int_equal(patron_store_open(fx.sv.db, &s), 0);
+    assert_int_equal(patron_audit_count(s, &n), 0);
+    patron_store_close(s);
+    return n;
+}
+
+static void roles_are_enforced_and_audited(void **state)
+{
+    struct apit_reply r;
+    char body[160];
+    (void)state;
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"points\":5,\"reason\":\"goodwill\"}",
+             fx.card_b);
+    int64_t before = audit_lines();
+    apit_call(port(), "POST", "/v1/adjustments", fx.cashier, "adj-1", body, &r);
+    assert_problem(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    assert_int_equal(audit_lines(), before + 1); /* the refusal is in the audit log */
+    int64_t points = points_of(fx.card_b);
+    apit_call(port(), "POST", "/v1/adjustments", fx.manager, "adj-2", body, &r);
+    assert_int_equal(r.status, 201);
+    assert_int_equal(jint(r.json, "points"), points + 5);
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/adjustments", fx.admin, "adj-3", body, &r);
+    assert_int_equal(r.status, 201);
+    apit_reply_free(&r);
+    assert_int_equal(audit_lines(), before + 3);
+    assert_int_equal(points_of(fx.card_b), points + 10);
+}
+
+static void scan_and_member_show_the_member(void **state)
+{
+    struct apit_reply r;
+    char body[64], path[64];
+    (void)state;
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.card_a);
+    apit_call(port(), "POST", "/v1/scan", fx.cashier, NULL, body, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "name"), "Ada");
+    assert_true(json_is_array(json_object_get(r.json, "rewards")));
+    assert_true(json_is_array(json_object_get(r.json, "offers")));
+    assert_non_null(jstr(r.json, "tier"));
+    apit_reply_free(&r);
+    snprintf(path, sizeof path, "/v1/members/%s", fx.card_a);
+    apit_call(port(), "GET", path, fx.cashier, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "card"), fx.card_a);
+    assert_true(jint(r.json, "member_id") > 0);
+    apit_reply_free(&r);
+    apit_call(port(), "GET", "/v1/members/2900000000001", fx.cashier, NULL, NULL, &r);
+    assert_true(r.status == 404 || r.status == 400);
+    assert_string_equal(r.type, "application/problem+json");
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/scan", fx.cashier, NULL, "{\"card\":\"2900000000012\"}", &r);
+    assert_problem(&r, 400, "ECHECKDIGIT");
+    apit_reply_free(&r);
+}
+
+static void sales_replay_and_refuse_key_reuse(void **state)
+{
+    struct apit_reply r, again;
+    (void)state;
+    int64_t before = points_of(fx.card_a);
+    sale(fx.cashier, fx.card_a, "R-100", 12345, "sale-100", &r);
+    assert_int_equal(r.status, 201);
+    assert_int_equal(jint(r.json, "points"), before + jint(r.json, "points_earned"));
+    assert_true(jint(r.json, "points_earned") > 0);
+    assert_false(r.replayed);
+    sale(fx.cashier, fx.card_a, "R-100", 12345, "sale-100", &again);
+    assert_int_equal(again.status, 201);
+    assert_true(again.replayed);
+    assert_string_equal(again.body, r.body); /* the first answer, byte for byte */
+    apit_reply_free(&again);
+    assert_int_equal(points_of(fx.card_a), jint(r.json, "points")); /* earned once */
+    apit_reply_free(&r);
+    sale(fx.cashier, fx.card_a, "R-100", 99999, "sale-100", &r);
+    assert_problem(&r, 422, "EIDEMPOTENCY");
+    apit_reply_free(&r);
+    sale(fx.cashier, fx.card_a, "R-101", 100, NULL, &r);
+    assert_problem(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    /* A sale with lines, and its refund by a cashier within the limit. */
+    char body[400];
+    snprintf(body, sizeof body,
+             "{\"card\":\"%s\",\"ref\":\"R-102\",\"total\":3000,\"currency\":\"EUR\","
+             "\"lines\":[{\"sku\":\"A\",\"category\":\"food\",\"qty\":2,\"unit_price\":1000},"
+             "{\"sku\":\"B\",\"category\":\"food\",\"qty\":1,\"unit_price\":1000}]}",
+             fx.card_a);
+    apit_call(port(), "POST", "/v1/sales", fx.cashier, "sale-102", body, &r);
+    assert_int_equal(r.status, 201);
+    int64_t earned = jint(r.json, "points_earned");
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-102",
+              "{\"ref\":\"R-102\",\"lines\":[{\"sku\":\"B\",\"qty\":1}]}", &r);
+    assert_int_equal(r.status, 201);
+    assert_true(jint(r.json, "points_reversed") <= earned);
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-none", "{\"ref\":\"NOPE\"}", &r);
+    assert_problem(&r, 404, "ENOSALE");
+    apit_reply_free(&r);
+}
+
+static void big_refunds_need_a_manager(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    /* 500,000 minor units earn far more than the default cashier limit of 1000 points. */
+    sale(fx.cashier, fx.card_b, "R-BIG", 500000, "sale-big", &r);
+    assert_int_equal(r.status, 201);
+    assert_true(jint(r.json, "points_earned") > 1000);
+    apit_reply_free(&r);
+    int64_t before = points_of(fx.card_b);
+    apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-big-1", "{\"ref\":\"R-BIG\"}", &r);
+    assert_problem(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    assert_int_equal(points_of(fx.card_b), before); /* undone, not half-done */
+    apit_call(port(), "POST", "/v1/refunds", fx.manager, "refund-big-2", "{\"ref\":\"R-BIG\"}", &r);
+    assert_int_equal(r.status, 201);
+    assert_true(jint(r.json, "points_reversed") > 1000);
+    apit_reply_free(&r);
+}
+
+static void rewards_list_and_redeem(void **state)
+{
+    struct apit_reply r, again;
+    char path[64], body[64];
+    (void)state;
+    apit_call(port(), "GET", "/v1/rewards", fx.cashier, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *list = json_object_get(r.json, "rewards");
+    assert_true(json_array_size(list) >= 1);
+    assert_int_equal(jint(json_array_get(list, 0), "cost"), 100);
+    apit_reply_free(&r);
+    sale(fx.cashier, fx.card_a, "R-200", 20000, "sale-200", &r);
+    apit_reply_free(&r);
+    int64_t before = points_of(fx.card_a);
+    snprintf(path, sizeof path, "/v1/rewards/%lld/redeem", (long long)fx.reward_id);
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.card_a);
+    apit_call(port(), "POST", path, fx.cashier, "redeem-1", body, &r);
+    assert_int_equal(r.status, 201);
+    assert_int_equal(jint(r.json, "points"), before - 100);
+    apit_call(port(), "POST", path, fx.cashier, "redeem-1", body, &again);
+    assert_true(again.replayed);
+    assert_string_equal(again.body, r.body);
+    apit_reply_free(&again);
+    apit_reply_free(&r);
+    assert_int_equal(points_of(fx.card_a), before - 100);
+    apit_call(port(), "POST", "/v1/rewards/999/redeem", fx.cashier, "redeem-2", body, &r);
+    assert_problem(&r, 404, "ENOREWARD");
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/rewards/abc/redeem", fx.cashier, "redeem-3", body, &r);
+    assert_problem(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    /* A member without the points is refused by the rule, with 409. */
+    char poor[14];
+    apit_member(&fx.sv, "Poor", poor);
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", poor);
+    apit_call(port(), "POST", path, fx.cashier, "redeem-4", body, &r);
+    assert_problem(&r, 409, "ENOFUNDS");
+    apit_reply_free(&r);
+}
+
+static void members_enroll_with_replay(void **state)
+{
+    struct apit_reply r, again;
+    char path[64];
+    const char *body = "{\"name\":\"Cleo\",\"email\":\"cleo@example.org\","
+                       "\"consent_marketing\":true}";
+    (void)state;
+    apit_call(port(), "POST", "/v1/members", fx.cashier, "enroll-cleo", body, &r);
+    assert_int_equal(r.status, 201);
+    assert_non_null(jstr(r.json, "card"));
+    apit_call(port(), "POST", "/v1/members", fx.cashier, "enroll-cleo", body, &again);
+    assert_true(again.replayed);
+    assert_string_equal(jstr(again.json, "card"), jstr(r.json, "card")); /* not a second member */
+    apit_reply_free(&again);
+    snprintf(path, sizeof path, "/v1/members/%s", jstr(r.json, "card"));
+    apit_call(port(), "GET", path, fx.cashier, NULL, NULL, &again);
+    assert_int_equal(again.status, 200);
+    assert_string_equal(jstr(again.json, "name"), "Cleo");
+    assert_true(json_is_true(json_object_get(again.json, "consent_marketing")));
+    apit_reply_free(&again);
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/members", fx.cashier, NULL, "{\"name\":\"\"}", &r);
+    assert_problem(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+}
+
+static void bad_bodies_are_problems(void **state)
+{
+    static const char *const bodies[] = {
+        "{",
+        "[]",
+        "\"card\"",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":1,\"tip\":5}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":\"12\"}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":1.5}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":-1}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":1000000000000}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":99999999999999999999999}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":1e400}",
+        "{\"card\":\"2900000000017\",\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":1}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":1,\"lines\":[5]}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":1,\"lines\":[{\"sku\":\"A\"}]}",
+        "{\"card\":\"2900000000017\",\"ref\":\"X\",\"total\":1,\"lines\":{}}",
+        "{\"card\":\"2900000000017\",\"ref\":\"\",\"total\":1}",
+        "{\"card\":null,\"ref\":\"X\",\"total\":1}",
+        "{\"ref\":\"X\",\"total\":1}",
+        "{\"card\":\"29\\u0000\",\"ref\":\"X\",\"total\":1}",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        struct apit_reply r;
+        char key[32];
+        snprintf(key, sizeof key, "bad-%zu", i);
+        apit_call(port(), "POST", "/v1/sales", fx.cashier, key, bodies[i], &r);
+        if (r.status != 400)
+            fprintf(stderr, "body %zu: %s\n", i, bodies[i]);
+        assert_problem(&r, 400, "EINVAL");
+        assert_non_null(jstr(r.json, "detail"));
+        apit_reply_free(&r);
+    }
+    /* Too large: refused before it is parsed. */
+    size_t big = 70 * 1024;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    huge[big] = '\0';
+    huge[0] = '{';
+    huge[big - 1] = '}';
+    struct apit_reply r;
+    apit_call(port(), "POST", "/v1/sales", fx.cashier, "bad-huge", huge, &r);
+    assert_problem(&r, 413, "ETOOBIG");
+    apit_reply_free(&r);
+    free(huge);
+    apit_call(port(), "GET", "/v1/health", NULL, NULL, "{\"x\":1}", &r);
+    assert_problem(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/sales", fx.cashier, "has space", "{}", &r);
+    assert_problem(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    /* The service is still there. */
+    apit_call(port(), "GET", "/v1/health", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    apit_reply_free(&r);
+}
+
+static void unknown_routes_and_methods(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    apit_call(port(), "GET", "/v1/nothing", fx.cashier, NULL, NULL, &r);
+    assert_problem(&r, 404, "ENOTFOUND");
+    apit_reply_free(&r);
+    apit_call(port(), "DELETE", "/v1/sales", fx.cashier, NULL, NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.type, "application/problem+json");
+    apit_reply_free(&r);
+}
+
+static void metrics_in_prometheus_format(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    apit_call(port(), "GET", "/metrics", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.type, "text/plain"));
+    static const char *const names[] = {
+        "# TYPE patron_http_requests_total counter",
+        "patron_http_requests_total{method=\"POST\",route=\"/v1/sales\",code=\"201\"}",
+        "# TYPE patron_http_request_duration_seconds histogram",
+        "patron_commits_total ",
+        "patron_batch_size_bucket{le=\"+Inf\"}",
+        "patron_write_queue_depth ",
+        "patron_http_connections ",
+        "patron_printer_state{state=",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!strstr(r.body, names[i]))
+            fprintf(stderr, "missing: %s\n", names[i]);
+        assert_non_null(strstr(r.body, names[i]));
+    }
+    apit_reply_free(&r);
+}
+
+/* "METHOD PATH" lines of docs/openapi.yaml: paths at two spaces under `paths:`, methods at
+ * four. The file keeps that plain layout on purpose. */
+static size_t openapi_routes(char routes[][96], size_t cap)
+{
+    char path[512], line[512], current[80] = "";
+    int in_paths = 0;
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/docs/openapi.yaml", getenv("PATRON_SOURCE_DIR"));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] != ' ' && line[0] != '\0' && line[0] != '#')
+            in_paths = strcmp(line, "paths:") == 0;
+        else if (in_paths && strncmp(line, "  /", 3) == 0 && line[strlen(line) - 1] == ':')
+            snprintf(current, sizeof current, "%.*s", (int)strlen(line) - 3, line + 2);
+        else if (in_paths && current[0] && strncmp(line, "    ", 4) == 0 && line[4] != ' ') {
+            static const char *const methods[] = {"get:", "post:", "put:", "delete:", "patch:"};
+            for (size_t m = 0; m < 5; m++) {
+                if (strcmp(line + 4, methods[m]) == 0 && n < cap) {
+                    char upper[8];
+                    size_t k = 0;
+                    for (; methods[m][k] != ':'; k++)
+                        upper[k] = (char)(methods[m][k] - 32);
+                    upper[k] = '\0';
+                    snprintf(routes[n++], 96, "%s %s", upper, current);
+                }
+            }
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+static int contains(char list[][96], size_t n, const char *route)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], route) == 0)
+            return 1;
+    return 0;
+}
+
+static void openapi_documents_every_route(void **state)
+{
+    static char documented[64][96], served[64][96];
+    char out[8192];
+    (void)state;
+    size_t n_doc = openapi_routes(documented, 64), n_served = 0;
+    assert_true(n_doc > 5);
+    assert_int_equal(test_run_patron(out, sizeof out, "serve", "--routes", NULL), 0);
+    for (char *line = strtok(out, "\n"); line && n_served < 64; line = strtok(NULL, "\n"))
+        snprintf(served[n_served++], 96, "%s", line);
+    for (size_t i = 0; i < n_served; i++) {
+        if (!contains(documented, n_doc, served[i]))
+            fprintf(stderr, "served but not documented: %s\n", served[i]);
+        assert_true(contains(documented, n_doc, served[i]));
+    }
+    for (size_t i = 0; i < n_doc; i++) {
+        if (!contains(served, n_served, documented[i]))
+            fprintf(stderr, "documented but not served: %s\n", documented[i]);
+        assert_true(contains(served, n_served, documented[i]));
+    }
+    /* Every documented route answers: not the router's 404 or 405. */
+    for (size_t i = 0; i < n_doc; i++) {
+        char method[8], path[96], real[128];
+        struct apit_reply r;
+        sscanf(documented[i], "%7s %95s", method, path);
+        char *brace = strchr(path, '{');
+        if (brace)
+            snprintf(real, sizeof real, "%.*s%s%s", (int)(brace - path), path,
+                     strstr(path, "{card}") ? fx.card_a : "1", strchr(brace, '}') + 1);
+        else
+            snprintf(real, sizeof real, "%s", path);
+        apit_call(port(), method, real, fx.admin, NULL, strcmp(method, "POST") ? NULL : "{}", &r);
+        const char *detail = r.json ? jstr(r.json, "detail") : NULL;
+        if (r.status == 405 || (detail && strcmp(detail, "no such route") == 0))
+            fprintf(stderr, "%s does not answer\n", documented[i]);
+        assert_int_not_equal(r.status, 405);
+        assert_false(detail && strcmp(detail, "no such route") == 0);
+        apit_reply_free(&r);
+    }
+}
+
+static void beyond_loopback_needs_tls(void **state)
+{
+    struct api_server other = fx.sv;
+    char why[256];
+    const char *const args[] = {"--listen", "0.0.0.0:0", NULL};
+    (void)state;
+    snprintf(other.log, sizeof other.log, "%s/refused.log", fx.sv.dir);
+    int status = apit_try_start(&other, why, args);
+    assert_int_equal(status, 64);
+    assert_non_null(strstr(why, "needs TLS"));
+}
+
+static void tls_serves_https(void **state)
+{
+    struct api_server tls = fx.sv;
+    char cmd[1024], cert[300], key[300], url[128];
+    (void)state;
+    snprintf(cert, sizeof cert, "%s/cert.pem", fx.sv.dir);
+    snprintf(key, sizeof key, "%s/key.pem", fx.sv.dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
+             key, cert);
+    if (system(cmd) != 0)
+        skip();
+    snprintf(tls.log, sizeof tls.log, "%s/tls.log", fx.sv.dir);
+    apit_start(&tls, "--tls-cert", cert, "--tls-key", key, NULL);
+    assert_non_null(strstr(tls.banner, "https://"));
+    CURL *h = curl_easy_init();
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/v1/health", tls.port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fwrite);
+    FILE *devnull = fopen("/dev/null", "w");
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, devnull);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 200);
+    curl_easy_cleanup(h);
+    fclose(devnull);
+    assert_int_equal(apit_stop(&tls), 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(health_needs_no_token),
+        cmocka_unit_test(tokens_are_required_and_checked),
+        cmocka_unit_test(roles_are_enforced_and_audited),
+        cmocka_unit_test(scan_and_member_show_the_member),
+        cmocka_unit_test(sales_replay_and_refuse_key_reuse),
+        cmocka_unit_test(big_refunds_need_a_manager),
+        cmocka_unit_test(rewards_list_and_redeem),
+        cmocka_unit_test(members_enroll_with_replay),
+        cmocka_unit_test(bad_bodies_are_problems),
+        cmocka_unit_test(unknown_routes_and_methods),
+        cmocka_unit_test(metrics_in_prometheus_format),
+        cmocka_unit_test(openapi_documents_every_route),
+        cmocka_unit_test(beyond_loopback_needs_tls),
+        cmocka_unit_test(tls_serves_https),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    curl_global_cleanup();
+    return failed;
+}
