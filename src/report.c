@@ -11,7 +11,8 @@
 #define MAX_MONTHS 120
 
 const char *const patron_report_names[] = {
-    "liability", "expiring", "redemption", "repeat", "retention", "clv", "rfm", "churn", NULL,
+    "liability", "expiring", "redemption", "repeat",   "retention",    "clv",
+    "rfm",       "churn",    "offers",     "partners", "satisfaction", NULL,
 };
 
 static int64_t money_value(int64_t points, int64_t per_100)
@@ -281,5 +282,11 @@ int patron_report_run(patron_store *s, const char *name, const struct patron_rep
         return patron_report_rfm(s, out);
     if (strcmp(name, "churn") == 0)
         return patron_report_churn(s, o, out);
+    if (strcmp(name, "offers") == 0)
+        return patron_report_offers(s, o, out);
+    if (strcmp(name, "partners") == 0)
+        return patron_report_partners(s, o, out);
+    if (strcmp(name, "satisfaction") == 0)
+        return patron_report_satisfaction(s, o, out);
     return patron__fail(s, PATRON_ENOTFOUND, "no report named '%.40s'", name);
 }

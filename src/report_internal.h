@@ -15,6 +15,9 @@ void patron__read_end(patron_store *s, int opened);
 /* Prepares a one-off statement (reports run rarely; they stay out of the statement cache). */
 int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st);
 
+/* The largest member id (0 when none); PATRON_ETOOBIG past PATRON_REPORT_MAX_MEMBERS. */
+int patron__report_max_member(patron_store *s, int64_t *out);
+
 /* Calendar months as year * 12 + (month - 1), in UTC. */
 int64_t patron__month_of(int64_t t);
 int64_t patron__month_start(int64_t month);

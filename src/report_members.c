@@ -39,15 +39,9 @@ static int repeat_fill(patron_store *s, struct patron_report_table *t, const voi
     uint8_t *count = NULL;
     size_t row;
     char from[11], to[11];
-    int rc, err = patron__prepare(s, "SELECT COALESCE(MAX(id), 0) FROM members", &st);
+    int rc, err = patron__report_max_member(s, &max_id);
     if (err != 0)
         return err;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        max_id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (max_id >= PATRON_REPORT_MAX_MEMBERS)
-        return patron__fail(s, PATRON_ETOOBIG, "reports stop at %d members",
-                            PATRON_REPORT_MAX_MEMBERS);
     if (!(count = calloc((size_t)max_id + 1, 1)))
         return PATRON_ENOMEM;
     if ((err = patron__prepare(s,

@@ -76,8 +76,10 @@ static void axes(FILE *f, int64_t max, int ratio)
         int y = H - BOTTOM - (H - TOP - BOTTOM) * i / 4;
         int64_t v = max * i / 4;
         fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", LEFT - 6, y + 4);
-        if (ratio)
+        if (ratio == 1)
             fprintf(f, "%" PRId64 "%%", v / 10000);
+        else if (ratio == 2)
+            fprintf(f, "%.2f", (double)v / 1e6);
         else
             fprintf(f, "%" PRId64, v);
         fputs("</text>\n", f);
@@ -87,13 +89,16 @@ static void axes(FILE *f, int64_t max, int ratio)
 static int64_t value_at(const struct patron_report_table *t, size_t row)
 {
     const struct patron_cell *c = patron_report_cell(t, row, t->chart_col);
-    return c->kind == PATRON_CELL_INT || c->kind == PATRON_CELL_RATIO ? c->i : 0;
+    return c->kind == PATRON_CELL_NULL || c->kind == PATRON_CELL_TEXT ? 0 : c->i;
 }
 
 static void series(FILE *f, const struct patron_report_table *t, int line)
 {
     size_t n = charted_rows(t);
-    int ratio = patron_report_cell(t, 0, t->chart_col)->kind == PATRON_CELL_RATIO;
+    enum patron_cell_kind kind = PATRON_CELL_NULL;
+    for (size_t r = 0; r < n && kind == PATRON_CELL_NULL; r++)
+        kind = patron_report_cell(t, r, t->chart_col)->kind;
+    int ratio = kind == PATRON_CELL_RATIO ? 1 : kind == PATRON_CELL_DECIMAL ? 2 : 0;
     int64_t max = ratio ? 1000000 : 1;
     for (size_t r = 0; r < n; r++)
         if (value_at(t, r) > max)
@@ -103,8 +108,9 @@ static void series(FILE *f, const struct patron_report_table *t, int line)
     if (line)
         fputs("<polyline fill=\"none\" stroke=\"#2b6cb0\" stroke-width=\"2\" points=\"", f);
     for (size_t r = 0; r < n && line; r++)
-        fprintf(f, "%.1f,%.1f ", LEFT + slot * ((double)r + 0.5),
-                H - BOTTOM - plot * (double)value_at(t, r) / (double)max);
+        if (patron_report_cell(t, r, t->chart_col)->kind != PATRON_CELL_NULL) /* no data: a gap */
+            fprintf(f, "%.1f,%.1f ", LEFT + slot * ((double)r + 0.5),
+                    H - BOTTOM - plot * (double)value_at(t, r) / (double)max);
     if (line)
         fputs("\"/>\n", f);
     for (size_t r = 0; r < n; r++) {

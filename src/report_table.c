@@ -267,9 +267,8 @@ static int load_sales(patron_store *s, int64_t until, struct patron__facts *f)
     return err;
 }
 
-int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out)
+int patron__report_max_member(patron_store *s, int64_t *out)
 {
-    struct patron__facts f = {0};
     int64_t max_id = 0;
     int err = scalar(s, "SELECT COALESCE(MAX(id), 0) FROM members", &max_id);
     if (err != 0)
@@ -277,6 +276,17 @@ int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out
     if (max_id >= PATRON_REPORT_MAX_MEMBERS)
         return patron__fail(s, PATRON_ETOOBIG, "member ids reach %lld; reports stop at %d",
                             (long long)max_id, PATRON_REPORT_MAX_MEMBERS);
+    *out = max_id;
+    return 0;
+}
+
+int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out)
+{
+    struct patron__facts f = {0};
+    int64_t max_id = 0;
+    int err = patron__report_max_member(s, &max_id);
+    if (err != 0)
+        return err;
     f.n = max_id + 1;
     if (!(f.m = calloc((size_t)f.n, sizeof f.m[0])))
         return patron__fail(s, PATRON_ENOMEM, "no memory for %lld members", (long long)max_id);

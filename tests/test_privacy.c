@@ -122,12 +122,13 @@ static void export_holds_everything_about_the_member(void **state)
     assert_int_equal(patron_ledger_adjust(t.s, &adj, &ar), 0);
     assert_int_equal(patron_member_consent(t.s, card, 0, "web", "website"), 0);
     /* A table a later migration might add: found at run time by its member_id column. */
-    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
-                                  "CREATE TABLE future_notes(id INTEGER PRIMARY KEY, member_id INTEGER,"
-                                  " comment TEXT); INSERT INTO future_notes(member_id, comment)"
-                                  " VALUES (1, 'lovely shop'), (2, 'not mine')",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(patron_store_sqlite(t.s),
+                     "CREATE TABLE future_notes(id INTEGER PRIMARY KEY, member_id INTEGER,"
+                     " comment TEXT); INSERT INTO future_notes(member_id, comment)"
+                     " VALUES (1, 'lovely shop'), (2, 'not mine')",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
 
     assert_int_equal(patron_member_export(t.s, card, &text), 0);
     json_error_t jerr;
@@ -218,10 +219,14 @@ static void erase_keeps_the_ledger_and_leaves_no_copy(void **state)
     struct patron_redeem_result rd;
     assert_int_equal(patron_reward_redeem(t.s, &rq, &rd), 0);
     int64_t feedback_id;
-    struct patron_feedback fb = {.card = card, .score = 2, .sale_ref = "E-3",
+    struct patron_feedback fb = {.card = card,
+                                 .score = 2,
+                                 .sale_ref = "E-3",
                                  .comment = "zq.marchbanks@example.org: tea was cold"};
     assert_int_equal(patron_feedback_record(t.s, &fb, &feedback_id), 0);
-    struct patron_goodwill_request gw = {.card = card, .reward_id = reward, .manager = "Mo",
+    struct patron_goodwill_request gw = {.card = card,
+                                         .reward_id = reward,
+                                         .manager = "Mo",
                                          .complaint = "Call +447700900123 about the cold tea",
                                          .idempotency_key = "E-g"};
     struct patron_goodwill_result gr;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sqlite3.h>
+
 #include "report_internal.h"
 #include "testutil.h"
 
@@ -357,6 +359,142 @@ static void months_agree_with_the_c_library(void **state)
     }
 }
 
+/* Offers: VIP members V0-V3 (a segment) get a 5-point bonus on every sale from Feb 1 to Mar 1;
+ * in that window each VIP buys three times (12 sales, 3 per member) and each of R0-R5 once
+ * (6 sales, 1 per member): uplift 3 / 1 - 1 = 2.0. A second offer open to everyone has no
+ * untargeted group and so no uplift. */
+static void offers_report_uses_and_uplift(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char v[4][14], r[6][14];
+    int64_t vip_offer, all_offer;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 1, 10), v, 4, "V");
+    enroll_at(&w, day(2026, 1, 10), r, 6, "R");
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(patron_segment_add(w.t.s, "vip", v[i]), 0);
+    struct patron_offer_def vip = {.name = "VIP bonus",
+                                   .segment = "vip",
+                                   .benefit = PATRON_BENEFIT_BONUS,
+                                   .benefit_value = 5,
+                                   .valid_from = midnight(2026, 2, 1),
+                                   .valid_to = midnight(2026, 3, 1)};
+    struct patron_offer_def all = {.name = "Spring for all",
+                                   .benefit = PATRON_BENEFIT_BONUS,
+                                   .benefit_value = 1,
+                                   .valid_from = midnight(2026, 4, 1),
+                                   .valid_to = midnight(2026, 5, 1)};
+    assert_int_equal(patron_offer_add(w.t.s, &vip, &vip_offer), 0);
+    assert_int_equal(patron_offer_add(w.t.s, &all, &all_offer), 0);
+    for (int d = 0; d < 3; d++)
+        for (int i = 0; i < 4; i++)
+            sell(&w, v[i], day(2026, 2, 5 + d));
+    for (int i = 0; i < 6; i++)
+        sell(&w, r[i], day(2026, 2, 10));
+    sell(&w, r[0], day(2026, 3, 10)); /* after the window: not counted */
+    sell(&w, r[1], day(2026, 4, 10));
+    w.t.now = day(2026, 6, 15);
+    struct patron_report_table *t = run(&w, "offers", NULL);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(text(t, 0, "name"), "VIP bonus");
+    assert_int_equal(num(t, 0, "uses"), 12);
+    assert_int_equal(num(t, 0, "members"), 4);
+    assert_int_equal(num(t, 0, "points"), 60);
+    assert_int_equal(num(t, 0, "vouchers"), 0);
+    assert_int_equal(num(t, 0, "redeemed"), 12);
+    assert_int_equal(num(t, 0, "targeted"), 4);
+    assert_int_equal(num(t, 0, "sales_per_targeted"), 3000000);
+    assert_int_equal(num(t, 0, "sales_per_untargeted"), 1000000);
+    assert_int_equal(num(t, 0, "uplift"), 2000000);
+    assert_int_equal(num(t, 1, "uses"), 1);
+    assert_int_equal(patron_report_cell(t, 1, (size_t)patron_report_col(t, "uplift"))->kind,
+                     PATRON_CELL_NULL);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* Feedback: January 5, 4 and 2 (average 3.67, two of three satisfied, one unhappy); no answers
+ * in February; March a 1. */
+static void satisfaction_trend_per_month(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char m[3][14];
+    int64_t id;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 1, 5), m, 3, "F");
+    static const int scores[] = {5, 4, 2};
+    for (int i = 0; i < 3; i++) {
+        sell(&w, m[i], day(2026, 1, 20));
+        char ref[32];
+        snprintf(ref, sizeof ref, "S%d", w.serial);
+        struct patron_feedback fb = {.card = m[i], .score = scores[i], .sale_ref = ref};
+        assert_int_equal(patron_feedback_record(w.t.s, &fb, &id), 0);
+    }
+    w.t.now = day(2026, 3, 3);
+    struct patron_feedback late = {.card = m[0], .score = 1, .comment = "queue too long"};
+    assert_int_equal(patron_feedback_record(w.t.s, &late, &id), 0);
+    struct patron_report_options o = {.from = midnight(2026, 1, 1), .to = midnight(2026, 4, 1)};
+    struct patron_report_table *t = run(&w, "satisfaction", &o);
+    assert_int_equal(t->n_rows, 3);
+    assert_int_equal(num(t, 0, "responses"), 3);
+    assert_int_equal(num(t, 0, "avg_score"), 3666667);
+    assert_int_equal(num(t, 0, "satisfied"), 666667);
+    assert_int_equal(num(t, 0, "unhappy"), 333333);
+    assert_int_equal(num(t, 1, "responses"), 0);
+    assert_int_equal(patron_report_cell(t, 1, 2)->kind, PATRON_CELL_NULL);
+    assert_int_equal(num(t, 2, "avg_score"), 1000000);
+    assert_int_equal(num(t, 2, "unhappy"), 1000000);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "<polyline"));
+    free(buf);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* Partner vouchers honoured here, planted in the register: the bakery's two money vouchers
+ * (500 + 300 off) and one item voucher, the florist's one; the shop's own voucher is not a
+ * partner's. */
+static void partners_count_vouchers_honoured(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    struct patron_report_table *t;
+    test_store_open(&w.t);
+    w.t.now = day(2026, 6, 15);
+    assert_int_equal(
+        sqlite3_exec(
+            patron_store_sqlite(w.t.s),
+            "INSERT INTO keys(key_id, kind, status, partner, chain_id, public_key, created_at)"
+            " VALUES (901, 'partner', 'verify', 'Bakery', printf('%032d', 1), zeroblob(32), 0),"
+            " (902, 'partner', 'verify', 'Florist', printf('%032d', 2), zeroblob(32), 0);"
+            "INSERT INTO voucher_redemptions(key_id, voucher_id, kind, value, currency, member_id,"
+            " store_id, till, ref, offline, redeemed_at, record) VALUES"
+            " (901, 1, 0, 500, 978, 1, 1, 't', 'a', 0, 1780000000, zeroblob(100)),"
+            " (901, 2, 0, 300, 978, 2, 1, 't', 'b', 0, 1780000100, zeroblob(100)),"
+            " (901, 3, 2, 7, 978, 2, 1, 't', 'c', 0, 1780000200, zeroblob(100)),"
+            " (902, 4, 0, 1000, 978, 3, 1, 't', 'd', 0, 1780000300, zeroblob(100)),"
+            " ((SELECT MIN(key_id) FROM keys WHERE kind = 'own'), 5, 0, 999, 978, 3, 1, 't', 'e',"
+            " 0, 1780000400, zeroblob(100));",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    t = run(&w, "partners", NULL);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(text(t, 0, "partner"), "Bakery");
+    assert_int_equal(num(t, 0, "vouchers_honoured"), 3);
+    assert_int_equal(num(t, 0, "amount_honoured"), 800);
+    assert_int_equal(num(t, 0, "members"), 2);
+    assert_string_equal(text(t, 1, "partner"), "Florist");
+    assert_int_equal(num(t, 1, "amount_honoured"), 1000);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
 static void bad_names_and_options_are_refused(void **state)
 {
     struct world *w = *state;
@@ -413,6 +551,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(formats_csv_and_svg, setup, teardown),
         cmocka_unit_test(csv_fields_are_quoted_per_rfc4180),
         cmocka_unit_test(months_agree_with_the_c_library),
+        cmocka_unit_test(offers_report_uses_and_uplift),
+        cmocka_unit_test(satisfaction_trend_per_month),
+        cmocka_unit_test(partners_count_vouchers_honoured),
         cmocka_unit_test_setup_teardown(bad_names_and_options_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_prints_reports, setup, teardown),
     };

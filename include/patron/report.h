@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The owner's reports: points liability, points expiring per month, redemption rate,
- * repeat-purchase rate, retention by monthly cohort, customer lifetime value, RFM segments and
- * the churn-risk list. Each report is one call that returns a small table (named columns, rows
- * of integers, ratios or text) which the caller prints as text, CSV, JSON or an SVG chart.
+ * repeat-purchase rate, retention by monthly cohort, customer lifetime value, RFM segments, the
+ * churn-risk list, offer performance, the satisfaction trend and partners' figures. Each report is
+ * one call that returns a small table (named columns, rows of integers, ratios or text) which the
+ * caller prints as text, CSV, JSON or an SVG chart.
  *
  * Definitions, stated once (months are calendar months in UTC; "now" is the store's clock):
  * - liability: outstanding points = the sum of the positive balances of member accounts; their
@@ -34,6 +35,20 @@
  *   but never less than a day; listed longest-overdue first (days since / usual gap), with the
  *   card to reach them by and their marketing consent. No names: the segment export (consenting
  *   members only) is the way to contact data.
+ * - offers: each offer that ran in the period (at most 64): `uses` (times it was applied at a
+ *   sale, its "issued"), `members` who used it, bonus `points`, `vouchers` it issued, and
+ *   `redeemed` = uses without a voucher (the benefit was taken at the sale) plus its vouchers
+ *   since redeemed. Uplift compares buying during the offer's window (valid_from or creation
+ *   to valid_to, its end or now, within the period): `targeted` members are those its tier and
+ *   segment targets select (by their tier now; other conditions are triggers at the sale and
+ *   are not counted), untargeted the other members (erased ones left out); uplift = (sales per
+ *   targeted member) / (sales per untargeted member) - 1, empty for an offer open to everyone.
+ * - satisfaction: per month, feedback responses, the average score (1-5), and the shares
+ *   satisfied (4-5) and unhappy (1-2); months without answers have no average.
+ * - partners: per partner, vouchers signed by their keys and honoured (redeemed) here in the
+ *   period, the money off of those with an amount value, members who used them and the last
+ *   date. Vouchers this shop issues for partners to honour are not recorded by the voucher
+ *   register (no partner column on offers or vouchers), so there is no "issued" figure yet.
  *
  * Reports read one consistent snapshot and never take the write lock, so checkouts go on while
  * they run. Thread-safety: as the store handle (one thread at a time). */
@@ -125,6 +140,13 @@ int patron_report_rfm(patron_store *s, struct patron_report_table **out)
     __attribute__((warn_unused_result));
 int patron_report_churn(patron_store *s, const struct patron_report_options *o,
                         struct patron_report_table **out) __attribute__((warn_unused_result));
+int patron_report_offers(patron_store *s, const struct patron_report_options *o,
+                         struct patron_report_table **out) __attribute__((warn_unused_result));
+int patron_report_satisfaction(patron_store *s, const struct patron_report_options *o,
+                               struct patron_report_table **out)
+    __attribute__((warn_unused_result));
+int patron_report_partners(patron_store *s, const struct patron_report_options *o,
+                           struct patron_report_table **out) __attribute__((warn_unused_result));
 
 /* Frees a table; NULL does nothing. */
 void patron_report_free(struct patron_report_table *t);

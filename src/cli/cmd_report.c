@@ -10,7 +10,7 @@
 static const char report_usage[] =
     "patron report NAME [--csv] [--svg FILE] [--from DATE] [--to DATE] [--months N] "
     "[--cohorts N] [--limit N]   (NAME: liability expiring redemption repeat retention clv rfm "
-    "churn; --to is exclusive)";
+    "churn offers partners satisfaction; --to is exclusive)";
 
 static int list_reports(struct cli *c)
 {
@@ -60,7 +60,7 @@ static int write_svg(struct cli *c, const struct patron_report_table *t, const c
     if (fclose(f) != 0 && err == 0)
         err = -EIO;
     if (err == PATRON_EINVAL)
-        return cli_usage(c, "--svg draws expiring, redemption, retention and rfm");
+        return cli_usage(c, "--svg draws expiring, redemption, retention, rfm and satisfaction");
     return err != 0 ? cli_fail(c, err, "cannot write the chart") : 0;
 }
 
