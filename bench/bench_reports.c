@@ -55,7 +55,7 @@ static void step(sqlite3 *db, sqlite3_stmt *st)
     sqlite3_reset(st);
 }
 
-enum { M, A, C, S, E, L, N_STMT };
+enum { M, A, C, S, E, L, F, U, G, R, N_STMT };
 
 static const char *const sql[N_STMT] = {
     [M] = "INSERT INTO members(id, name, email, consent_marketing, consent_at, consent_source,"
@@ -70,6 +70,14 @@ static const char *const sql[N_STMT] = {
           " member_id, created_at, sale_id) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [L] = "INSERT INTO lots(member_id, entry_id, points, remaining, earned_at, expires_at)"
           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [F] = "INSERT INTO feedback(member_id, sale_id, day, score, created_at)"
+          " VALUES (?1, ?2, ?3 / 86400, ?4, ?3)",
+    [U] = "INSERT INTO offer_uses(offer_id, member_id, sale_id, day, points, why, created_at)"
+          " VALUES (?1, ?2, ?3, ?4 / 86400, 5, 'bench', ?4)",
+    [G] = "INSERT INTO segment_members(segment_id, member_id, added_at) VALUES (1, ?1, ?2)",
+    [R] = "INSERT INTO voucher_redemptions(key_id, voucher_id, kind, value, currency, member_id,"
+          " store_id, till, ref, offline, redeemed_at, record)"
+          " VALUES (?1, ?2, 0, 500, 978, ?2, 1, 't', 'p' || ?2, 0, ?3, zeroblob(100))",
 };
 
 struct gen {
@@ -96,6 +104,23 @@ static int64_t entry(struct gen *g, const char *kind, int64_t debit, int64_t cre
         sqlite3_bind_null(e, 8);
     step(g->db, e);
     return sqlite3_last_insert_rowid(g->db);
+}
+
+static void bind_step(struct gen *g, int k, int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    int64_t v[4] = {a, b, c, d};
+    for (int p = 0; p < 4 && p < sqlite3_bind_parameter_count(g->st[k]); p++)
+        sqlite3_bind_int64(g->st[k], p + 1, v[p]);
+    step(g->db, g->st[k]);
+}
+
+/* Feedback on one sale in six; one sale in eight used one of the ten offers. */
+static void extras(struct gen *g, long member, int64_t at, int score)
+{
+    if (g->sale % 6 == 0)
+        bind_step(g, F, member, g->sale, at, score);
+    if (g->sale % 8 == 0)
+        bind_step(g, U, 1 + g->sale % 10, member, g->sale, at);
 }
 
 /* One member: enrolled within the last three years; 4-20 sales of 10 points each spread from
@@ -139,7 +164,12 @@ static void member(struct gen *g, long i)
         sqlite3_bind_int64(s, 7, times[k]);
         step(g->db, s);
         earn_ids[k] = entry(g, "earn", 1, account, 10, i, times[k], g->sale);
+        extras(g, i, times[k], (int)((h >> 40) % 5) + 1);
     }
+    if (i % 10 == 0)
+        bind_step(g, G, i, created, 0, 0);
+    if (i % 20 == 0)
+        bind_step(g, R, 901 + i % 3, i, times[sales - 1], 0);
     for (int k = 0; k < redeems + expires; k++) {
         int redeem = k < redeems;
         entry(g, redeem ? "redeem" : "expire", account, redeem ? 2 : 3, redeem ? 2 : 1, i,
@@ -170,6 +200,25 @@ static void generate(sqlite3 *db, long members)
     for (int k = 0; k < N_STMT; k++)
         if (sqlite3_prepare_v2(db, sql[k], -1, &g.st[k], NULL) != SQLITE_OK)
             die(sql[k], sqlite3_errmsg(db));
+    /* Ten offers of 45 days over the last 20 months, every other one for a segment holding one
+     * member in ten, and three partners whose vouchers one member in twenty brought. */
+    exec_or_die(db, "INSERT INTO segments(id, name, created_at) VALUES (1, 'vip', 0);"
+                    "INSERT INTO keys(key_id, kind, status, partner, chain_id, public_key,"
+                    " created_at) VALUES (901, 'partner', 'verify', 'Bakery', printf('%032d', 1),"
+                    " zeroblob(32), 0), (902, 'partner', 'verify', 'Florist', printf('%032d', 2),"
+                    " zeroblob(32), 0), (903, 'partner', 'verify', 'Cinema', printf('%032d', 3),"
+                    " zeroblob(32), 0)");
+    for (int k = 0; k < 10; k++) {
+        char offer[320];
+        int64_t from = NOW - (k + 1) * 60 * DAY;
+        snprintf(offer, sizeof offer,
+                 "INSERT INTO offers(id, name, segment_id, benefit, benefit_value, valid_from,"
+                 " valid_to, created_at, created_by) VALUES (%d, 'Offer %d', %s, 'bonus', 5,"
+                 " %lld, %lld, %lld, 'bench')",
+                 k + 1, k + 1, k % 2 ? "NULL" : "1", (long long)from,
+                 (long long)(from + 45 * DAY), (long long)from);
+        exec_or_die(db, offer);
+    }
     for (long i = 1; i <= members; i++)
         member(&g, i);
     snprintf(fix, sizeof fix,
