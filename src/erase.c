@@ -28,8 +28,9 @@ static int run(patron_store *s, const char *sql, int64_t member_id, const char *
 
 /* Copies of personal data outside the members row: the name on queued and printed coupons and
  * cards (print_jobs.vars, found by the member's name, cards or redemptions while the row still
- * holds the name), the member's own words in feedback and complaints, and the stated
- * preferences and segment memberships that only served to market to them. */
+ * holds the name), replies kept by the counter service, the member's own words in feedback and
+ * complaints, and the stated preferences and segment memberships that only served to market to
+ * them. */
 static const char *const scrub_sql[] = {
     "UPDATE print_jobs SET vars = json_set(vars, '$.\"member.name\"', 'erased')"
     " WHERE json_valid(vars) AND ("
@@ -38,6 +39,12 @@ static const char *const scrub_sql[] = {
     " WHERE member_id = ?1) OR id IN (SELECT print_job FROM redemptions WHERE member_id = ?1))",
     "UPDATE feedback SET comment = NULL WHERE member_id = ?1 AND comment IS NOT NULL",
     "UPDATE goodwill SET complaint = 'erased' WHERE member_id = ?1",
+    /* The counter service keeps replies for idempotent replays; a reply about this member
+     * (scan, sale, enrolment) carries their name. */
+    "UPDATE api_replies SET body = '{\"erased\":true}' WHERE json_valid(body) AND ("
+    " json_extract(body, '$.member_id') = ?1 OR json_extract(body, '$.card') IN (SELECT number"
+    " FROM cards WHERE member_id = ?1) OR instr(body, json_quote((SELECT name FROM members"
+    " WHERE id = ?1))) > 0)",
     "DELETE FROM preferences WHERE member_id = ?1",
     "DELETE FROM segment_members WHERE member_id = ?1",
 };
