@@ -168,8 +168,10 @@ static int offer_line(patron_store *s, struct patron_report_table *t, sqlite3_st
     for (int c = 0; c < 5; c++)
         patron__table_int(t, row, 2 + (size_t)c, sqlite3_column_int64(uses, c));
     patron__table_int(t, row, 7, o->t_members);
-    patron__table_decimal(t, row, 8, o->t_sales, o->t_members);
-    patron__table_decimal(t, row, 9, o->u_sales, o->u_members);
+    if (o->t_members) /* an empty group has no rate, not a rate of 0 */
+        patron__table_decimal(t, row, 8, o->t_sales, o->t_members);
+    if (o->u_members)
+        patron__table_decimal(t, row, 9, o->u_sales, o->u_members);
     /* (t_sales / t_members) / (u_sales / u_members) - 1, undefined without two groups. */
     if ((o->threshold >= 0 || o->segment) && o->t_members && o->u_members && o->u_sales)
         patron__table_ratio(t, row, 10, o->t_sales * o->u_members - o->u_sales * o->t_members,

@@ -408,6 +408,7 @@ static void offers_report_uses_and_uplift(void **state)
     assert_int_equal(num(t, 0, "sales_per_untargeted"), 1000000);
     assert_int_equal(num(t, 0, "uplift"), 2000000);
     assert_int_equal(num(t, 1, "uses"), 1);
+    assert_int_equal(patron_report_cell(t, 1, 9)->kind, PATRON_CELL_NULL); /* no untargeted */
     assert_int_equal(patron_report_cell(t, 1, (size_t)patron_report_col(t, "uplift"))->kind,
                      PATRON_CELL_NULL);
     patron_report_free(t);
