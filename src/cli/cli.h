@@ -86,7 +86,8 @@ int cli_open_printer(struct cli *c, patron_printer **p,
  * (r says what printed and the first printer failure) or a database error. */
 int cli_print_pending(struct cli *c, struct patron_print_run_result *r);
 
-/* After a command that queued job `job_id`: prints the queue and adds print_status to `result`.
+/* After a command that queued job `job_id` (0: jobs of its own, e.g. a sale's coupons): prints
+ * the queue and adds print_status to `result`.
  * Returns -1 when the job printed (the caller emits `result` as usual); otherwise emits `result`
  * (stolen) itself and returns the exit status: 0 when no printer is configured ("none"), the
  * printer error's status (5) when it failed and the job stays queued. */

@@ -153,7 +153,9 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
     snprintf(human, sizeof human, "+%lld points (+%lld from offers), balance %lld, tier %s%s%s\n",
              (long long)r.points_earned, (long long)r.bonus_points, (long long)r.points, r.tier,
              r.tier_upgraded ? " (upgraded!)" : "", r.replayed ? " [already recorded]" : "");
-    return cli_emit(c, sale_json(&r), human);
+    json_t *o = sale_json(&r);
+    status = r.n_coupons && !r.replayed ? cli_print_after(c, o, 0) : -1;
+    return status >= 0 ? status : cli_emit(c, o, human);
 }
 
 static int parse_refund_line(const char *text, char *storage, struct patron_refund_line *line)

@@ -60,15 +60,17 @@ int cli_print_after(struct cli *c, json_t *result, int64_t job_id)
     int err = cli_print_pending(c, &r);
     if (err != 0)
         return cli_fail(c, err, "the print queue could not be read");
-    if (!job_id || (err = patron_print_get(c->store, job_id, &job)) != 0)
-        return err ? cli_fail(c, err, "the print job is gone") : -1;
-    int printed = job.status == PATRON_PRINT_PRINTED;
+    if (!job_id && !r.last_error)
+        return -1;
+    if (job_id && (err = patron_print_get(c->store, job_id, &job)) != 0)
+        return cli_fail(c, err, "the print job is gone");
+    int printed = job_id ? job.status == PATRON_PRINT_PRINTED : 0;
     json_object_set_new(result, "print_status", json_string(printed ? "printed" : "queued"));
     if (printed)
         return -1; /* the caller emits as usual */
     if (r.last_error)
         json_object_set_new(result, "print_error", json_string(r.detail));
-    snprintf(human, sizeof human, "Done; print job %lld is queued%s%s.\n", (long long)job_id,
+    snprintf(human, sizeof human, "Done; %lld print job(s) queued%s%s.\n", (long long)r.pending,
              r.last_error ? ": " : " (no printer here)", r.last_error ? r.detail : "");
     cli_emit(c, result, human);
     if (!r.last_error)
