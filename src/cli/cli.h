@@ -75,6 +75,14 @@ int cli_parse_time(const char *text, int64_t *out);
 void cli_format_time(int64_t t, char *buf, size_t len);
 void cli_format_date(int64_t t, char *buf, size_t len);
 
+/* Opens the printer named by `spec` ("auto", "usb", "usb:VID:PID", "file:PATH", "virtual:DIR",
+ * "none"; NULL = "auto") with the profile that fits it: `profile_name` when given (not NULL or
+ * "auto"), else the model's own for a known USB printer, else generic 80 mm. Returns 0 and sets
+ * both; PATRON_EINVAL for an unknown profile or spec; the transport's errors otherwise, with a
+ * sentence in detail. Thread-safe (the `patron serve` printer thread calls it too). */
+int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
+                     const struct patron_escpos_profile **profile, char *detail, size_t len);
+
 /* Sends the queued print jobs to the configured printer ("none" leaves them queued). Returns 0
  * (r says what printed and the first printer failure) or a database error. */
 int cli_print_pending(struct cli *c, struct patron_print_run_result *r);
