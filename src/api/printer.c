@@ -27,7 +27,7 @@ struct api_printer {
     pthread_cond_t wake;
     int woken, stopping;
     int disabled;          /* "none", or no way to open a printer: jobs wait in the queue */
-    char said[DETAIL_MAX]; /* the last state line logged, to log changes only */
+    char said[DETAIL_MAX + 32]; /* the last state line logged, to log changes only */
 };
 
 enum api_printer_state api_printer_state(void)
@@ -52,9 +52,9 @@ int api_printer_down(void)
 /* Publishes a state and logs it when it changed (the detail names a device, never a person). */
 static void publish(struct api_printer *p, enum api_printer_state st, const char *detail)
 {
-    char line[DETAIL_MAX];
+    char line[DETAIL_MAX + 32];
     atomic_store(&current_state, (int)st);
-    snprintf(line, sizeof line, "%s: %s", api_printer_state_name(st), detail ? detail : "");
+    snprintf(line, sizeof line, "%s: %.150s", api_printer_state_name(st), detail ? detail : "");
     if (strcmp(line, p->said) == 0)
         return;
     snprintf(p->said, sizeof p->said, "%s", line);
