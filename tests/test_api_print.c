@@ -3,13 +3,17 @@
  * then comes out of the virtual printer as a PNG whose QR code zbar reads back as the voucher's
  * token; reprints are queued and printed; without a printer the jobs stay queued (a reprint is
  * 503 with its job) and print after a restart with one; a printer that cannot be opened is
- * opened again once it can, and the queued coupon prints then. */
+ * opened again once it can, and the queued coupon prints then; a printer that fails mid-job
+ * keeps the job queued with its reason. */
 #include "apiutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zbar.h>
@@ -296,6 +300,72 @@ static void a_printer_that_comes_back_prints_the_queue(void **state)
     apit_cleanup(&s.sv);
 }
 
+/* Polls a job until the printer thread has recorded a failure on it; returns that reason. */
+static char *poll_failure(struct shop *s, int64_t job)
+{
+    static char reason[200];
+    char path[64];
+    snprintf(path, sizeof path, "/v1/print-jobs/%lld", (long long)job);
+    reason[0] = '\0';
+    for (int i = 0; i < POLL_STEPS && !reason[0]; i++) {
+        struct apit_reply r;
+        apit_call(s->sv.port, "GET", path, s->cashier, NULL, NULL, &r);
+        const char *e = jstr(r.json, "last_error");
+        if (e)
+            snprintf(reason, sizeof reason, "%s", e);
+        else
+            pause_briefly();
+        apit_reply_free(&r);
+    }
+    return reason;
+}
+
+/* A printer behind a FIFO: nobody reading it is a printer that is not there. */
+static void a_device_printer_fails_and_recovers(void **state)
+{
+    struct shop s;
+    struct apit_reply r;
+    char fifo[300], spec[320], token[244], path[64];
+    static char bytes[256 * 1024];
+    (void)state;
+    shop_new(&s);
+    snprintf(fifo, sizeof fifo, "%s/printer.fifo", s.sv.dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(spec, sizeof spec, "file:%s", fifo);
+    apit_start(&s.sv, "--printer", spec, "--print-poll", "1", NULL);
+    assert_true(poll_metrics(&s, "patron_printer_state{state=\"offline\"} 1"));
+    int64_t job = redeem(&s, "redeem-1", token);
+    assert_string_equal(poll_job(&s, job, "queued"), "queued");
+
+    /* The printer is switched on: the queued coupon goes out, QR data and all. */
+    int fd = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(fd >= 0);
+    assert_string_equal(poll_job(&s, job, "printed"), "printed");
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof bytes && (got = read(fd, bytes + n, sizeof bytes - n)) > 0)
+        n += (size_t)got;
+    assert_true(n > 243);
+    assert_non_null(memmem(bytes, n, token, 243));
+
+    /* Switched off mid-shift: the reprint fails, stays queued with its reason. */
+    close(fd);
+    snprintf(path, sizeof path, "/v1/print-jobs/%lld/reprint", (long long)job);
+    apit_call(s.sv.port, "POST", path, s.manager, "reprint-1", NULL, &r);
+    assert_int_equal(r.status, 202);
+    int64_t copy = jint(r.json, "job_id");
+    apit_reply_free(&r);
+    assert_non_null(strstr(poll_failure(&s, copy), "failed"));
+    assert_string_equal(poll_job(&s, copy, "queued"), "queued");
+    assert_true(poll_metrics(&s, "patron_printer_state{state=\"offline\"} 1"));
+    assert_true(poll_metrics(&s, "patron_print_failures_total 1"));
+    apit_call(s.sv.port, "POST", path, s.manager, "reprint-2", NULL, &r);
+    assert_int_equal(r.status, 503); /* known to be down now */
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&s.sv), 0);
+    apit_cleanup(&s.sv);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -303,6 +373,7 @@ int main(void)
         cmocka_unit_test(coupons_print_on_the_virtual_printer),
         cmocka_unit_test(without_a_printer_jobs_stay_queued),
         cmocka_unit_test(a_printer_that_comes_back_prints_the_queue),
+        cmocka_unit_test(a_device_printer_fails_and_recovers),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

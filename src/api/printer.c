@@ -26,7 +26,7 @@ struct api_printer {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int woken, stopping;
-    int disabled;          /* "none", or no way to open a printer: jobs wait in the queue */
+    int disabled;               /* "none", or no way to open a printer: jobs wait in the queue */
     char said[DETAIL_MAX + 32]; /* the last state line logged, to log changes only */
 };
 
