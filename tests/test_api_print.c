@@ -7,16 +7,15 @@
  * keeps the job queued with its reason. */
 #include "apiutil.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zbar.h>
+
+#include "zbar_util.h"
 
 /* How long a poll may wait for the printer thread, in 20 ms steps: generous for sanitizers. */
 #define POLL_STEPS 1500
@@ -123,41 +122,12 @@ static int64_t pending_count(struct shop *s, int64_t *newest)
     return n;
 }
 
-/* Reads a PNG back and returns the data of the first QR code zbar finds (malloc'd). */
-static char *decode_qr(const char *png)
-{
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    assert_true(png_image_begin_read_from_file(&img, png));
-    img.format = PNG_FORMAT_GRAY;
-    uint8_t *gray = malloc(PNG_IMAGE_SIZE(img));
-    assert_non_null(gray);
-    assert_true(png_image_finish_read(&img, NULL, gray, 0, NULL));
-    zbar_image_scanner_t *sc = zbar_image_scanner_create();
-    zbar_image_scanner_set_config(sc, 0, ZBAR_CFG_ENABLE, 1);
-    zbar_image_t *z = zbar_image_create();
-    zbar_image_set_format(z, zbar_fourcc('Y', '8', '0', '0'));
-    zbar_image_set_size(z, img.width, img.height);
-    zbar_image_set_data(z, gray, (unsigned long)img.width * img.height, NULL);
-    char *found = NULL;
-    if (zbar_scan_image(sc, z) > 0)
-        for (const zbar_symbol_t *sym = zbar_image_first_symbol(z); sym && !found;
-             sym = zbar_symbol_next(sym))
-            if (zbar_symbol_get_type(sym) == ZBAR_QRCODE)
-                found = strdup(zbar_symbol_get_data(sym));
-    zbar_image_destroy(z);
-    zbar_image_scanner_destroy(sc);
-    free(gray);
-    return found;
-}
-
 static void assert_coupon_reads(const char *dir, int64_t job, const char *token)
 {
     char png[512];
     snprintf(png, sizeof png, "%s/job-%lld.png", dir, (long long)job);
     assert_int_equal(access(png, R_OK), 0);
-    char *got = decode_qr(png);
+    char *got = test_decode_png(png, ZBAR_QRCODE);
     assert_non_null(got);
     assert_string_equal(got, token);
     free(got);

@@ -16,6 +16,7 @@
 #include "patron/receipt.h"
 #include "print_fixture.h"
 #include "transport_internal.h"
+#include "zbar_util.h"
 
 static char *tmp_path(const char *name)
 {
@@ -48,40 +49,12 @@ static void print_to_png(const char *name, const struct patron_escpos_profile *p
     patron_receipt_free(t);
 }
 
-/* Reads a PNG back and returns the data of the first symbol of `type` zbar finds. */
-static char *decode_png(const char *png, zbar_symbol_type_t type)
-{
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    assert_true(png_image_begin_read_from_file(&img, png));
-    img.format = PNG_FORMAT_GRAY;
-    uint8_t *gray = malloc(PNG_IMAGE_SIZE(img));
-    assert_true(png_image_finish_read(&img, NULL, gray, 0, NULL));
-    zbar_image_scanner_t *sc = zbar_image_scanner_create();
-    zbar_image_scanner_set_config(sc, 0, ZBAR_CFG_ENABLE, 1);
-    zbar_image_t *z = zbar_image_create();
-    zbar_image_set_format(z, zbar_fourcc('Y', '8', '0', '0'));
-    zbar_image_set_size(z, img.width, img.height);
-    zbar_image_set_data(z, gray, (unsigned long)img.width * img.height, NULL);
-    char *found = NULL;
-    if (zbar_scan_image(sc, z) > 0)
-        for (const zbar_symbol_t *s = zbar_image_first_symbol(z); s && !found;
-             s = zbar_symbol_next(s))
-            if (zbar_symbol_get_type(s) == type)
-                found = strdup(zbar_symbol_get_data(s));
-    zbar_image_destroy(z);
-    zbar_image_scanner_destroy(sc);
-    free(gray);
-    return found;
-}
-
 static void coupon_qr_reads_back_native(void **state)
 {
     (void)state;
     const char *png = tmp_path("coupon-native.png");
     print_to_png("reward-coupon", patron_escpos_profile_find("epson-tm-t20"), png);
-    char *got = decode_png(png, ZBAR_QRCODE);
+    char *got = test_decode_png(png, ZBAR_QRCODE);
     assert_non_null(got);
     assert_string_equal(got, fixture_token());
     free(got);
@@ -89,7 +62,7 @@ static void coupon_qr_reads_back_native(void **state)
     struct patron_escpos_profile p = *patron_escpos_profile_find("generic-58");
     p.native_qr = 1;
     print_to_png("reward-coupon", &p, png);
-    got = decode_png(png, ZBAR_QRCODE);
+    got = test_decode_png(png, ZBAR_QRCODE);
     assert_non_null(got);
     assert_string_equal(got, fixture_token());
     free(got);
@@ -101,7 +74,7 @@ static void coupon_qr_reads_back_raster(void **state)
     (void)state;
     const char *png = tmp_path("coupon-raster.png");
     print_to_png("offer-coupon", patron_escpos_profile_find("generic-58"), png);
-    char *got = decode_png(png, ZBAR_QRCODE);
+    char *got = test_decode_png(png, ZBAR_QRCODE);
     assert_non_null(got);
     assert_int_equal(strlen(got), 243);
     assert_string_equal(got, fixture_token());
@@ -114,12 +87,12 @@ static void member_card_barcode_reads_back(void **state)
     (void)state;
     const char *png = tmp_path("card.png");
     print_to_png("member-card", patron_escpos_profile_find("epson-tm-t88"), png);
-    char *got = decode_png(png, ZBAR_EAN13);
+    char *got = test_decode_png(png, ZBAR_EAN13);
     assert_non_null(got);
     assert_string_equal(got, "2900000000018");
     free(got);
     print_to_png("test-page", patron_escpos_profile_find("generic-58"), png);
-    got = decode_png(png, ZBAR_CODE128);
+    got = test_decode_png(png, ZBAR_CODE128);
     assert_non_null(got);
     assert_string_equal(got, "PATRON-TEST");
     free(got);

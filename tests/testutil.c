@@ -54,18 +54,9 @@ void test_rmtree(const char *dir)
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int test_run_patron(char *out, size_t cap, const char *arg, ...)
+int test_run(char *out, size_t cap, const char *const argv[])
 {
-    const char *argv[64];
-    int argc = 0, pipefd[2];
-    va_list ap;
-    argv[argc++] = getenv("PATRON_BIN");
-    assert_non_null(argv[0]);
-    va_start(ap, arg);
-    for (const char *a = arg; a && argc < 63; a = va_arg(ap, const char *))
-        argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
+    int pipefd[2];
     assert_int_equal(pipe(pipefd), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -89,4 +80,19 @@ int test_run_patron(char *out, size_t cap, const char *arg, ...)
     int status;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int test_run_patron(char *out, size_t cap, const char *arg, ...)
+{
+    const char *argv[64];
+    int argc = 0;
+    va_list ap;
+    argv[argc++] = getenv("PATRON_BIN");
+    assert_non_null(argv[0]);
+    va_start(ap, arg);
+    for (const char *a = arg; a && argc < 63; a = va_arg(ap, const char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return test_run(out, cap, argv);
 }

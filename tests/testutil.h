@@ -33,6 +33,10 @@ void test_store_close(struct test_store *t);
 /* Enrolls a member named `name` and returns the card number in card[14]. */
 void test_enroll(struct test_store *t, const char *name, char *card);
 
+/* Runs argv[0] (a path) with argv, stdout captured into out (up to cap bytes, NUL-terminated).
+ * Returns the exit status (128 + signal when killed). */
+int test_run(char *out, size_t cap, const char *const argv[]);
+
 /* Runs `$PATRON_BIN args...` (a NULL-terminated list) with stdout captured into out (up to
  * cap bytes, NUL-terminated). Returns the exit status. */
 int test_run_patron(char *out, size_t cap, const char *arg, ...);

@@ -115,7 +115,7 @@ struct api_call {
     json_t *reply; /* owned by the call */
     char *text;    /* a non-JSON reply (metrics), malloc'd, owned by the call */
     const char *text_type;
-    int64_t print_job; /* a job this call queued: the printer is woken after the commit */
+    int print_queued;  /* the call queued print jobs: the printer is woken after the commit */
     int keep_on_error; /* the writer keeps what a failed call wrote (the wrong-code log) */
     /* A problem to answer although the call's work stands (committed), e.g. a reprint queued
      * while the printer is down: 0, or the PATRON_* code of the problem. */

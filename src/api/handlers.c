@@ -60,6 +60,32 @@ static json_t *member_json(const struct patron_member *m)
                      api_json_time(m->tier_until));
 }
 
+/* Offers as `patron scan --json` lists them. */
+static json_t *offers_json(const struct patron_offer_match *v, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:b}", "offer_id",
+                                             (json_int_t)v[i].offer_id, "name", v[i].name, "why",
+                                             v[i].why, "benefit", v[i].benefit, "points",
+                                             (json_int_t)v[i].points, "exclusive", v[i].exclusive));
+    return arr;
+}
+
+/* The vouchers a sale gave, as `patron sale --json` lists them. */
+static json_t *coupons_json(const struct patron_sale_result *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < r->n_coupons; i++) {
+        const struct patron_sale_coupon *k = &r->coupons[i];
+        json_array_append_new(
+            arr, json_pack("{s:I, s:I, s:I, s:s?}", "offer_id", (json_int_t)k->offer_id,
+                           "reward_id", (json_int_t)k->reward_id, "redemption_id",
+                           (json_int_t)k->redemption_id, "code", k->code[0] ? k->code : NULL));
+    }
+    return arr;
+}
+
 int api_h_scan(struct api_call *c, patron_store *s)
 {
     struct patron_scan_result r;
@@ -71,16 +97,16 @@ int api_h_scan(struct api_call *c, patron_store *s)
         json_array_append_new(
             rewards, json_pack("{s:I, s:s, s:I}", "reward_id", (json_int_t)r.rewards[i].reward_id,
                                "name", r.rewards[i].name, "cost", (json_int_t)r.rewards[i].cost));
-    return api_reply(c, 200,
-                     json_pack("{s:I, s:s, s:I, s:s, s:o, s:b, s:I, s:o, s:s?, s:I, s:o, s:[]}",
-                               "member_id", (json_int_t)r.member.member_id, "name", r.member.name,
-                               "points", (json_int_t)r.member.points, "tier", r.member.tier,
-                               "tier_until", api_json_time(r.member.tier_until), "card_blocked",
-                               r.member.card_blocked, "expiring_points",
-                               (json_int_t)r.expiring_points, "expiring_at",
-                               api_json_time(r.expiring_at), "next_tier",
-                               r.next_tier[0] ? r.next_tier : NULL, "points_to_next_tier",
-                               (json_int_t)r.points_to_next_tier, "rewards", rewards, "offers"));
+    return api_reply(
+        c, 200,
+        json_pack("{s:I, s:s, s:I, s:s, s:o, s:b, s:I, s:o, s:s?, s:I, s:o, s:o}", "member_id",
+                  (json_int_t)r.member.member_id, "name", r.member.name, "points",
+                  (json_int_t)r.member.points, "tier", r.member.tier, "tier_until",
+                  api_json_time(r.member.tier_until), "card_blocked", r.member.card_blocked,
+                  "expiring_points", (json_int_t)r.expiring_points, "expiring_at",
+                  api_json_time(r.expiring_at), "next_tier", r.next_tier[0] ? r.next_tier : NULL,
+                  "points_to_next_tier", (json_int_t)r.points_to_next_tier, "rewards", rewards,
+                  "offers", offers_json(r.offers, r.n_offers)));
 }
 
 int api_h_sale(struct api_call *c, patron_store *s)
@@ -108,12 +134,18 @@ int api_h_sale(struct api_call *c, patron_store *s)
     int err = patron_sale_record(s, &in, &r);
     if (err != 0)
         return err;
+    json_t *applied = json_array();
+    for (size_t k = 0; applied && k < r.n_offers_applied; k++)
+        json_array_append_new(applied, json_integer((json_int_t)r.offers_applied[k]));
+    /* The sale's coupons print after the commit: the printer is woken then. */
+    c->print_queued = r.n_coupons > 0 && !r.replayed;
     return api_reply(c, 201,
-                     json_pack("{s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:[]}", "sale_id",
+                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:o, s:o}", "sale_id",
                                (json_int_t)r.sale_id, "member_id", (json_int_t)r.member_id,
-                               "points_earned", (json_int_t)r.points_earned, "points",
-                               (json_int_t)r.points, "tier", r.tier, "tier_upgraded",
-                               r.tier_upgraded, "replayed", r.replayed, "coupons"));
+                               "points_earned", (json_int_t)r.points_earned, "bonus_points",
+                               (json_int_t)r.bonus_points, "points", (json_int_t)r.points, "tier",
+                               r.tier, "tier_upgraded", r.tier_upgraded, "replayed", r.replayed,
+                               "offers_applied", applied, "coupons", coupons_json(&r)));
 }
 
 int api_h_refund(struct api_call *c, patron_store *s)
@@ -147,12 +179,14 @@ int api_h_refund(struct api_call *c, patron_store *s)
                  r.points_reversed, c->cfg->cashier_refund_limit);
         return PATRON_EFORBIDDEN;
     }
+    c->print_queued = r.rewards_returned > 0 && !r.replayed; /* given back as new coupons */
     return api_reply(c, 201,
-                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
+                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
                                (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
                                "member_id", (json_int_t)r.member_id, "points_reversed",
                                (json_int_t)r.points_reversed, "shortfall", (json_int_t)r.shortfall,
-                               "points", (json_int_t)r.points, "replayed", r.replayed));
+                               "points", (json_int_t)r.points, "rewards_returned",
+                               (json_int_t)r.rewards_returned, "replayed", r.replayed));
 }
 
 int api_h_rewards(struct api_call *c, patron_store *s)
@@ -213,7 +247,7 @@ int api_h_redeem(struct api_call *c, patron_store *s)
                             r.print_job ? json_integer((json_int_t)r.print_job) : json_null());
     /* The answer comes after the commit, not after printing: the printer thread is woken then,
      * and the till polls GET /v1/print-jobs/{id} for "printed". */
-    c->print_job = r.print_job;
+    c->print_queued = r.print_job != 0 && !r.replayed;
     if (o && r.print_job)
         json_object_set_new(o, "print_status", json_string(api_print_status(s, r.print_job)));
     return api_reply(c, 201, o);

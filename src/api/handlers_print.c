@@ -99,7 +99,7 @@ int api_h_reprint(struct api_call *c, patron_store *s)
     if (err != 0 || (err = patron_print_reprint(s, id, &fresh)) != 0 ||
         (err = patron_print_get(s, fresh, &j)) != 0)
         return err;
-    c->print_job = fresh;
+    c->print_queued = 1;
     json_t *o = job_json(&j);
     if (!o)
         return PATRON_ENOMEM;

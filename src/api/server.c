@@ -184,7 +184,7 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
     if (c->route->exec == API_WRITE) {
         if (api_writer_submit(sv->writer, c, 0, r) != 0)
             return api_problem(-ESHUTDOWN, "the service is stopping; retry shortly", NULL, r);
-        if (c->print_job)
+        if (c->print_queued)
             api_printer_wake(sv->printer); /* committed: the job is there to print */
         return 0;
     }

@@ -166,6 +166,13 @@ int cli_open_store(struct cli *c)
     }
     if (c->has_now)
         patron_store_set_fixed_time(c->store, c->now);
+    struct patron_store_info info;
+    if (!c->opening_for_init && (patron_store_info(c->store, &info) != 0 || info.store_id == 0)) {
+        fprintf(stderr, "patron: %s is not a store yet; run 'patron init' first.\n", c->db_path);
+        if (c->json)
+            printf("{\"error\": \"ENOSTORE\", \"message\": \"not a store yet; run patron init\"}\n");
+        return CLI_EXIT_NOTFOUND;
+    }
     return 0;
 }
 

@@ -35,6 +35,7 @@ struct cli {
     const char *tls_cert;
     const char *tls_key;
     int json;
+    int opening_for_init; /* `patron init` may open a database that is not a store yet */
     int has_now;
     int64_t now;
     patron_store *store;
@@ -52,8 +53,8 @@ int cli_no_leftovers(struct cli *c, const struct cli_args *a, const char *usage)
 /* Parses an integer within [min, max]; returns 0 or -1. */
 int cli_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);
 
-/* Opens the store (once), pins the clock when --now was given. Returns 0 or an exit status
- * (the error already printed). */
+/* Opens the store (once), pins the clock when --now was given, and refuses a database that is
+ * not a store yet (but for `patron init`). Returns 0 or an exit status (the error printed). */
 int cli_open_store(struct cli *c);
 
 /* Prints an error per the contract (one sentence on stderr, or the JSON object with --json) and
@@ -82,14 +83,19 @@ void cli_format_date(int64_t t, char *buf, size_t len);
  * sentence in detail. Thread-safe (the `patron serve` printer thread calls it too). */
 int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
                      const struct patron_escpos_profile **profile, char *detail, size_t len);
+/* The same with the printer of the settings (--printer, --printer-profile). */
+int cli_open_printer(struct cli *c, patron_printer **p,
+                     const struct patron_escpos_profile **profile, char *detail, size_t len);
 
 /* Sends the queued print jobs to the configured printer ("none" leaves them queued). Returns 0
  * (r says what printed and the first printer failure) or a database error. */
 int cli_print_pending(struct cli *c, struct patron_print_run_result *r);
 
-/* After a command that queued job `job_id`: prints the queue and, when that job could not be
- * printed, emits `result` (stolen) with print_status/print_error and returns exit status 5;
- * otherwise adds print_status to `result` and returns -1 for the caller to emit it. */
+/* After a command that queued job `job_id` (0: jobs of its own, e.g. a sale's coupons): prints
+ * the queue and adds print_status to `result`.
+ * Returns -1 when the job printed (the caller emits `result` as usual); otherwise emits `result`
+ * (stolen) itself and returns the exit status: 0 when no printer is configured ("none"), the
+ * printer error's status (5) when it failed and the job stays queued. */
 int cli_print_after(struct cli *c, json_t *result, int64_t job_id);
 
 /* One function per top-level command. argv excludes the command name. */
@@ -109,7 +115,16 @@ int cli_cmd_program(struct cli *c, struct cli_args *a);
 int cli_cmd_voucher(struct cli *c, struct cli_args *a);
 int cli_cmd_key(struct cli *c, struct cli_args *a);
 int cli_cmd_print(struct cli *c, struct cli_args *a);
+int cli_cmd_printer(struct cli *c, struct cli_args *a);
 int cli_cmd_serve(struct cli *c, struct cli_args *a);
 int cli_cmd_terminal(struct cli *c, struct cli_args *a);
+int cli_cmd_offer(struct cli *c, struct cli_args *a);
+int cli_cmd_goodwill(struct cli *c, struct cli_args *a);
+int cli_cmd_feedback(struct cli *c, struct cli_args *a);
+int cli_cmd_referral(struct cli *c, struct cli_args *a);
+
+/* The `offers` array of scan and sale replies (offer_id, name, why, benefit, points). New
+ * reference. */
+json_t *cli_offers_json(const struct patron_offer_match *v, size_t n);
 
 #endif

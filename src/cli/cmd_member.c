@@ -8,7 +8,7 @@
 
 static const char member_usage[] =
     "patron member enroll --name N [--email E] [--phone P] [--birthday YYYY-MM-DD] "
-    "[--consent marketing] | show CARD | find --phone P";
+    "[--consent marketing] [--referred-by CODE] | show CARD | find --phone P";
 
 json_t *cli_member_json(const struct patron_member *m)
 {
@@ -42,9 +42,11 @@ static int member_enroll(struct cli *c, struct cli_args *a)
             return cli_usage(c, "--consent takes 'marketing'");
         in.consent_marketing = 1;
     }
+    const char *referred_by = cli_take(a, "--referred-by");
     if (!in.name || a->argc != 0)
         return cli_usage(c, member_usage);
-    int err = patron_member_enroll(c->store, &in, &m);
+    int err = referred_by ? patron_member_enroll_referred(c->store, &in, referred_by, &m)
+                          : patron_member_enroll(c->store, &in, &m);
     if (err != 0)
         return cli_fail(c, err, "cannot enroll");
     char human[256];
@@ -56,11 +58,15 @@ static int member_enroll(struct cli *c, struct cli_args *a)
 
 static int member_print(struct cli *c, const struct patron_member *m)
 {
-    char human[512];
-    snprintf(human, sizeof human, "%s (member %lld), card %s%s\n%lld points, tier %s\n", m->name,
-             (long long)m->member_id, m->card, m->card_blocked ? " (blocked)" : "",
-             (long long)m->points, m->tier);
-    return cli_emit(c, cli_member_json(m), human);
+    char human[512], code[PATRON_REFERRAL_CODE_CHARS + 1] = "";
+    json_t *o = cli_member_json(m);
+    if (!m->card_blocked && patron_referral_code(c->store, m->card, code) == 0)
+        json_object_set_new(o, "referral_code", json_string(code));
+    snprintf(human, sizeof human, "%s (member %lld), card %s%s\n%lld points, tier %s\n%s%s%s",
+             m->name, (long long)m->member_id, m->card, m->card_blocked ? " (blocked)" : "",
+             (long long)m->points, m->tier, code[0] ? "referral code " : "", code,
+             code[0] ? "\n" : "");
+    return cli_emit(c, o, human);
 }
 
 int cli_cmd_member(struct cli *c, struct cli_args *a)
@@ -93,16 +99,45 @@ int cli_cmd_member(struct cli *c, struct cli_args *a)
     return cli_usage(c, member_usage);
 }
 
+/* A paper loyalty card: the number as an EAN-13 barcode and as a QR code. */
+static int card_print(struct cli *c, const char *card)
+{
+    struct patron_member m;
+    struct patron_store_info store;
+    char since[16];
+    int64_t job;
+    int err = patron_member_by_card(c->store, card, &m);
+    if (err != 0 || (err = patron_store_info(c->store, &store)) != 0)
+        return cli_fail(c, err, "cannot print the card");
+    if (m.card_blocked)
+        return cli_fail(c, PATRON_EBLOCKED, "cannot print the card");
+    cli_format_date(m.created_at, since, sizeof since);
+    struct patron_receipt_var vars[] = {
+        {"store.name", store.name}, {"member.name", m.name},  {"card.number", m.card},
+        {"member.since", since},
+    };
+    if ((err = patron_print_enqueue(c->store, "member-card", vars, sizeof vars / sizeof vars[0],
+                                    &job)) != 0)
+        return cli_fail(c, err, "cannot queue the card");
+    json_t *o = json_pack("{s:s, s:I}", "card", m.card, "print_job", (json_int_t)job);
+    int status = cli_print_after(c, o, job);
+    return status >= 0 ? status : cli_emit(c, o, "Card printed.\n");
+}
+
 int cli_cmd_card(struct cli *c, struct cli_args *a)
 {
-    static const char usage[] = "patron card replace CARD";
+    static const char usage[] = "patron card replace CARD | print CARD";
     const char *sub = cli_positional(a), *card = cli_positional(a);
     char fresh[PATRON_CARD_DIGITS + 1], human[128];
     int status, err;
-    if (!sub || strcmp(sub, "replace") != 0 || !card || a->argc != 0)
+    if (!sub || !card || a->argc != 0)
         return cli_usage(c, usage);
     if ((status = cli_open_store(c)) != 0)
         return status;
+    if (strcmp(sub, "print") == 0)
+        return card_print(c, card);
+    if (strcmp(sub, "replace") != 0)
+        return cli_usage(c, usage);
     if ((err = patron_card_replace(c->store, card, fresh)) != 0)
         return cli_fail(c, err, "cannot replace the card");
     snprintf(human, sizeof human, "Card %s is blocked; the new card is %s.\n", card, fresh);

@@ -18,6 +18,7 @@ int cli_cmd_init(struct cli *c, struct cli_args *a)
         return status;
     if (id_text && cli_parse_int(id_text, 1, 65535, &store_id) != 0)
         return cli_usage(c, "--store-id takes a number from 1 to 65535");
+    c->opening_for_init = 1;
     if ((status = cli_open_store(c)) != 0)
         return status;
     if ((err = patron_store_init(c->store, (int)store_id, name)) != 0 ||

@@ -18,7 +18,7 @@ static const struct command commands[] = {
     {"init", cli_cmd_init, "init [--store-id N] [--store-name S]   create the store (safe twice)"},
     {"member", cli_cmd_member, "member enroll|show|find ...          members and their data"},
     {"card", cli_cmd_card,
-     "card replace CARD                    block a lost card, issue a new one"},
+     "card replace|print CARD              block a lost card / print a card"},
     {"scan", cli_cmd_scan, "scan CARD                            what the cashier sees"},
     {"sale", cli_cmd_sale, "sale CARD --ref R --total MINOR ...   earn points for a sale"},
     {"refund", cli_cmd_refund, "refund --ref R [--line SKU:QTY]...    reverse a sale's points"},
@@ -27,9 +27,14 @@ static const struct command commands[] = {
     {"key", cli_cmd_key, "key list|rotate|retire|trust|export ...  the voucher keyring"},
     {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
     {"print", cli_cmd_print, "print queue [--all] | reprint JOB | run   the print queue"},
+    {"printer", cli_cmd_printer, "printer list | status | test          the receipt printer"},
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
     {"serve", cli_cmd_serve, "serve [--listen 127.0.0.1:8420] [--demo] the counter service (HTTP/JSON API)"},
     {"terminal", cli_cmd_terminal, "terminal add NAME --role cashier|manager|admin   a till's API token"},
+    {"offer", cli_cmd_offer, "offer add|list|show|end|segment ...   targeted offers"},
+    {"goodwill", cli_cmd_goodwill, "goodwill issue CARD --reward ID ...   a manager's apology"},
+    {"feedback", cli_cmd_feedback, "feedback CARD --score 1-5 ...         the member's verdict"},
+    {"referral", cli_cmd_referral, "referral show|link CARD ...           referral codes"},
 };
 
 static void print_help(FILE *f)

@@ -30,8 +30,8 @@ int cli_printer_open(const char *spec, const char *profile_name, patron_printer 
     return 0;
 }
 
-static int open_printer(struct cli *c, patron_printer **p,
-                        const struct patron_escpos_profile **profile, char *detail, size_t len)
+int cli_open_printer(struct cli *c, patron_printer **p,
+                     const struct patron_escpos_profile **profile, char *detail, size_t len)
 {
     return cli_printer_open(c->printer_spec, c->printer_profile, p, profile, detail, len);
 }
@@ -43,7 +43,7 @@ int cli_print_pending(struct cli *c, struct patron_print_run_result *r)
     memset(r, 0, sizeof *r);
     if (strcmp(c->printer_spec, "none") == 0)
         return 0; /* no printer here: jobs wait in the queue */
-    int err = open_printer(c, &p, &profile, r->detail, sizeof r->detail);
+    int err = cli_open_printer(c, &p, &profile, r->detail, sizeof r->detail);
     if (err != 0) {
         r->last_error = err;
         return 0;
@@ -57,20 +57,28 @@ int cli_print_after(struct cli *c, json_t *result, int64_t job_id)
 {
     struct patron_print_run_result r;
     struct patron_print_job job;
+    char human[320];
     int err = cli_print_pending(c, &r);
     if (err != 0)
         return cli_fail(c, err, "the print queue could not be read");
-    if (job_id && patron_print_get(c->store, job_id, &job) == 0)
-        json_object_set_new(result, "print_status",
-                            json_string(job.status == PATRON_PRINT_PRINTED ? "printed" : "queued"));
-    if (r.last_error && job_id && job.status != PATRON_PRINT_PRINTED) {
+    if (!job_id && !r.last_error)
+        return -1;
+    if (job_id && (err = patron_print_get(c->store, job_id, &job)) != 0)
+        return cli_fail(c, err, "the print job is gone");
+    int printed = job_id ? job.status == PATRON_PRINT_PRINTED : 0;
+    json_object_set_new(result, "print_status", json_string(printed ? "printed" : "queued"));
+    if (printed)
+        return -1; /* the caller emits as usual */
+    if (r.last_error)
         json_object_set_new(result, "print_error", json_string(r.detail));
-        cli_emit(c, result, NULL);
-        fprintf(stderr, "patron: done, but the coupon is queued: %s (%s).\n",
-                patron_strerror(r.last_error), r.detail);
-        return cli_exit_status(r.last_error);
-    }
-    return -1; /* printed (or nothing to print): the caller emits as usual */
+    snprintf(human, sizeof human, "Done; %lld print job(s) queued%s%s.\n", (long long)r.pending,
+             r.last_error ? ": " : " (no printer here)", r.last_error ? r.detail : "");
+    cli_emit(c, result, human);
+    if (!r.last_error)
+        return CLI_EXIT_OK;
+    fprintf(stderr, "patron: done, but the printer failed: %s (%s).\n",
+            patron_strerror(r.last_error), r.detail);
+    return cli_exit_status(r.last_error);
 }
 
 static const char print_usage[] = "patron print queue [--all] | reprint JOB | run";
