@@ -144,7 +144,9 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
         fprintf(stderr, "patron: unknown printer profile '%s'\n", c->printer_profile);
         return cli_usage(c, usage);
     }
-    /* Opening once here applies migrations before the service's handles open the file. */
+    /* Opening once here applies migrations before the service's handles open the file. A demo
+     * may start from nothing: it makes the store itself. */
+    c->opening_for_init = demo;
     if ((status = cli_open_store(c)) != 0)
         return status;
     if (demo && ((err = demo_seed(c)) != 0 || (err = demo_till(c)) != 0))
