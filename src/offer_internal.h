@@ -6,6 +6,7 @@
 #define PATRON_OFFER_INTERNAL_H
 
 #include "member_internal.h"
+#include "patron/reward.h"
 #include "patron/offer.h"
 #include "patron/scan.h"
 #include "sale_internal.h"
@@ -48,13 +49,23 @@ int patron__sale_balance_after(patron_store *s, int64_t sale_id, int64_t balance
 /* For a replayed sale: the offers, bonus points and coupons it got the first time. */
 int patron__offers_replay(patron_store *s, int64_t sale_id, struct patron_sale_result *out);
 
-/* A reward given free (an offer, goodwill): records a redemption of 0 points and issues its
- * voucher. The single place vouchers of free rewards are issued. */
+/* A reward's coupon: its signed voucher and the print job that prints it (src/coupon.c). */
 struct patron__coupon {
     int64_t redemption_id;
     uint64_t voucher_id;
+    char token[244];
     char code[18];
+    int64_t expires_at;
+    int64_t print_job;
 };
+
+/* For a redemption already recorded: issues the reward's voucher for the member, queues its
+ * coupon and links both to the redemption, in the caller's transaction. */
+int patron__coupon_for_redemption(patron_store *s, int64_t member_id,
+                                  const struct patron_reward *rw, int64_t redemption_id,
+                                  struct patron__coupon *out);
+
+/* A reward given free (an offer, goodwill): records a redemption of 0 points, then as above. */
 int patron__coupon_issue(patron_store *s, const struct patron__member_row *m, int64_t reward_id,
                          int64_t offer_id, struct patron__coupon *out);
 

@@ -24,6 +24,7 @@ static const struct rule rules[] = {
     {"expiry_days", "365", 0, 36500, NULL},
     {"expiry_notice_days", "30", 0, 3650, NULL},
     {"refund_policy", "clamp", 0, 0, "clamp|negative"},
+    {"refund_returns_reward", "0", 0, 1, NULL},
     {"point_value_minor_per_100", "100", 0, 1000000000, NULL},
     {"offline_voucher_cap_minor", "5000", 0, 100000000, NULL},
     {"offline_daily_cap_minor", "20000", 0, 1000000000, NULL},

@@ -159,7 +159,7 @@ static const char schema_v4[] =
  * register of applied offers that the limits count; sales gain a per-member index because targeting
  * asks of every checkout when the member last bought and what. A referral names each referee once
  * and records the sale that earned both bonuses, so it is paid once. */
-static const char schema_offers[] =
+static const char schema_v5[] =
     "CREATE INDEX sales_member ON sales(member_id, created_at);"
     "CREATE TABLE segments(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     "  created_at INTEGER NOT NULL);"
@@ -232,7 +232,7 @@ static const char schema_privacy[] =
     "  erased_at INTEGER NOT NULL, erased_by TEXT NOT NULL, cards_blocked INTEGER NOT NULL);";
 
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_offers, schema_privacy,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_privacy,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

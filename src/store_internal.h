@@ -14,7 +14,10 @@
 #include "patron/program.h"
 #include "patron/store.h"
 
-#define PATRON__STMT_CACHE 160
+/* The statement cache starts with this many slots and doubles when half full, up to the maximum
+ * (far more distinct statements than the library has). */
+#define PATRON__STMT_CACHE_MIN 256
+#define PATRON__STMT_CACHE_MAX 8192
 
 struct patron__stmt_slot {
     const char *sql; /* identity is the pointer: callers pass static strings */
@@ -43,7 +46,8 @@ struct patron_store {
     struct patron_program program;
     char detail[256];
     struct patron__offer_cache *offers; /* running offers, read again when rules_version moves */
-    struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
+    struct patron__stmt_slot *stmts; /* open addressing on the SQL pointer */
+    size_t stmt_cap, stmt_count;
     struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
 };
 

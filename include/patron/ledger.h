@@ -97,10 +97,13 @@ struct patron_refund_result {
     int64_t points_reversed;
     int64_t shortfall; /* points the policy could not take back (clamp policy) */
     int64_t points;    /* balance after */
+    int64_t rewards_returned; /* reward vouchers given back (refund_returns_reward = 1) */
     int replayed;
 };
 
-/* Reverses the points of a sale, whole or in part, line by line. Returns 0; PATRON_ENOSALE;
+/* Reverses the points of a sale, whole or in part, line by line. When the refund completes the
+ * sale and the program's refund_returns_reward is 1, every reward voucher redeemed against the
+ * sale (by its ref) comes back to the member as a new coupon. Returns 0; PATRON_ENOSALE;
  * PATRON_EREFUND when more would be refunded than was sold; PATRON_EIDEMPOTENCY. */
 int patron_refund_record(patron_store *s, const struct patron_refund *in,
                          struct patron_refund_result *out) __attribute__((warn_unused_result));

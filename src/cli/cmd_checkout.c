@@ -153,7 +153,9 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
     snprintf(human, sizeof human, "+%lld points (+%lld from offers), balance %lld, tier %s%s%s\n",
              (long long)r.points_earned, (long long)r.bonus_points, (long long)r.points, r.tier,
              r.tier_upgraded ? " (upgraded!)" : "", r.replayed ? " [already recorded]" : "");
-    return cli_emit(c, sale_json(&r), human);
+    json_t *o = sale_json(&r);
+    status = r.n_coupons && !r.replayed ? cli_print_after(c, o, 0) : -1;
+    return status >= 0 ? status : cli_emit(c, o, human);
 }
 
 static int parse_refund_line(const char *text, char *storage, struct patron_refund_line *line)
@@ -203,11 +205,12 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a)
         return cli_fail(c, err, "refund not recorded");
     snprintf(human, sizeof human, "-%lld points, balance %lld%s\n", (long long)r.points_reversed,
              (long long)r.points, r.shortfall ? " (some points were already spent)" : "");
-    return cli_emit(c,
-                    json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
-                              (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
-                              "points_reversed", (json_int_t)r.points_reversed, "shortfall",
-                              (json_int_t)r.shortfall, "points", (json_int_t)r.points, "replayed",
-                              r.replayed),
-                    human);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
+                          (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
+                          "points_reversed", (json_int_t)r.points_reversed, "shortfall",
+                          (json_int_t)r.shortfall, "points", (json_int_t)r.points,
+                          "rewards_returned", (json_int_t)r.rewards_returned, "replayed",
+                          r.replayed);
+    status = r.rewards_returned && !r.replayed ? cli_print_after(c, o, 0) : -1;
+    return status >= 0 ? status : cli_emit(c, o, human);
 }
