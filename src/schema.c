@@ -217,7 +217,7 @@ static const char schema_v5[] =
  * records their first answer; later changes are written by patron_member_consent() with who
  * made them. The erasure log names the member by id only: it must hold no personal data.
  * IF NOT EXISTS keeps the step harmless if it is renumbered after a merge. */
-static const char schema_privacy[] =
+static const char schema_v6[] =
     "CREATE TABLE IF NOT EXISTS consent_changes(id INTEGER PRIMARY KEY,"
     "  member_id INTEGER NOT NULL REFERENCES members(id),"
     "  marketing INTEGER NOT NULL CHECK(marketing IN (0, 1)), source TEXT,"
@@ -232,7 +232,7 @@ static const char schema_privacy[] =
     "  erased_at INTEGER NOT NULL, erased_by TEXT NOT NULL, cards_blocked INTEGER NOT NULL);";
 
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_privacy,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
