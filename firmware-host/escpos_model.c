@@ -46,6 +46,7 @@ void patron_model_free(struct patron_model *m)
         return;
     free(m->bits);
     free(m->qr_data);
+    model_qr_forget(m);
     free(m);
 }
 
@@ -145,9 +146,15 @@ static int print_line(struct patron_model *m)
 }
 
 /* Images, codes and cuts act at the start of a line: print what was received first. */
-static int flush_pending(struct patron_model *m) { return m->nline ? print_line(m) : 0; }
+static int flush_pending(struct patron_model *m)
+{
+    return m->nline ? print_line(m) : 0;
+}
 
-int patron_model_flush(struct patron_model *m) { return flush_pending(m); }
+int patron_model_flush(struct patron_model *m)
+{
+    return flush_pending(m);
+}
 
 static int add_char(struct patron_model *m, uint8_t b)
 {
@@ -249,6 +256,7 @@ static int qr_command(struct patron_model *m, const uint8_t *p, size_t avail, si
         memcpy(d, p + 8, len - 3);
         m->qr_data = d;
         m->qr_len = len - 3;
+        model_qr_forget(m);
         return 0;
     }
     case 81:
