@@ -360,9 +360,10 @@ static int esc_command(struct patron_model *m, const uint8_t *p, size_t avail, s
         int rc = flush_pending(m);
         return rc ? rc : feed_dots(m, n);
     }
-    case 'd': {
-        int rc = m->nline ? print_line(m) : 0;
-        for (unsigned i = m->nline ? 1 : 0; rc == 0 && i < n; i++)
+    case 'd': { /* the line printed from the buffer is the first of the n fed */
+        unsigned pending = m->nline != 0;
+        int rc = pending ? print_line(m) : 0;
+        for (unsigned i = pending; rc == 0 && i < n; i++)
             rc = print_line(m);
         return rc;
     }

@@ -110,7 +110,7 @@ void model_hri_text(struct patron_model *m, const char *s, size_t n, unsigned x,
 
 /* Bars as a run-length list: widths alternate bar, space, bar... in modules. */
 struct bars {
-    uint8_t w[800];
+    uint8_t w[1600]; /* room for 250 CODE128 values, their check and stop */
     size_t n;
     char hri[260];
     size_t nhri;

@@ -19,10 +19,12 @@ static void check(const struct patron_model *m, size_t fed)
     const uint8_t *bits = patron_model_bitmap(m, &width, &height);
     if (height > PATRON_MODEL_MAX_ROWS || (height && !bits))
         abort();
-    unsigned sum = 0;
-    for (size_t i = 0; i < (size_t)height * ((width + 7) / 8); i++)
-        sum += bits[i];
-    (void)sum;
+    /* The first and last byte of every row: enough for the sanitizers to catch an image
+     * smaller than it says, without reading megabytes on every input. */
+    volatile uint8_t sink = 0;
+    for (size_t r = 0, bpr = (width + 7) / 8; r < height; r++)
+        sink ^= bits[r * bpr] ^ bits[r * bpr + bpr - 1];
+    (void)sink;
     const struct patron_model_unknown *u = patron_model_unknown(m, &n);
     for (size_t i = 0; i < n && i < PATRON_MODEL_MAX_UNKNOWN; i++)
         if (u[i].offset >= fed || u[i].len > sizeof u[i].bytes ||

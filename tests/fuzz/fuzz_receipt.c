@@ -5,6 +5,7 @@
  * renders is read back by the printer model, which must understand all of it: the encoder never
  * emits a command the model (and so the printers it stands for) does not know. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,9 +49,14 @@ static void read_back(const struct patron_escpos_profile *prof, const uint8_t *j
         rc = patron_model_flush(m);
     if (rc != 0 && rc != PATRON_ETOOBIG)
         abort();
-    patron_model_unknown(m, &nunknown);
-    if (nunknown != 0)
-        abort(); /* the encoder emitted something the model does not understand */
+    const struct patron_model_unknown *u = patron_model_unknown(m, &nunknown);
+    if (nunknown != 0) { /* the encoder emitted something the model does not understand */
+        fprintf(stderr, "%s: %s at byte %zu of %zu:", prof->name, u->what, u->offset, len);
+        for (size_t i = 0; i < u->len; i++)
+            fprintf(stderr, " %02x", u->bytes[i]);
+        fprintf(stderr, "\n");
+        abort();
+    }
     patron_model_free(m);
 }
 
