@@ -5,7 +5,7 @@
  * one route's spec, picked by the input's size. A body that is accepted must really fit its spec
  * (checked here field by field), and its canonical form must parse again to an equal body with
  * the same request digest. The body is handed over without a terminating NUL, as its length
- * says, so a parser that reads past it is caught. */
+ * says, so a parser that reads past it is caught. A refusal must make a valid problem document. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +89,24 @@ static void check_canonical(const char *method, const char *path, json_t *body,
     free(canon);
 }
 
+/* A refusal goes back as a problem document: valid JSON with the status of its code and the
+ * detail sentence (which may quote the client's field names). */
+static void check_problem(int rc, const char *detail, const char *path)
+{
+    struct api_response r = {0};
+    json_error_t jerr;
+    if (api_problem(rc, detail, path, &r) != 0)
+        abort();
+    json_t *doc = json_loadb(r.body, r.len, 0, &jerr);
+    json_t *d = json_object_get(doc, "detail");
+    if (!doc || r.status != api_problem_status(rc) ||
+        json_integer_value(json_object_get(doc, "status")) != r.status ||
+        (d && strcmp(json_string_value(d), detail) != 0))
+        abort();
+    json_decref(doc);
+    api_response_cleanup(&r);
+}
+
 static const struct api_route *route_of(const char *method, const char *path, size_t size)
 {
     char params[2][API_PARAM_MAX + 1], allow[16];
@@ -130,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0) {
         if ((rc != PATRON_EINVAL && rc != PATRON_ETOOBIG) || detail[0] == '\0' || out)
             abort();
+        check_problem(rc, detail, path);
     } else if (!route->body) {
         if (out)
             abort();
