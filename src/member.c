@@ -188,10 +188,13 @@ static int fetch_member(patron_store *s, sqlite3_stmt *st, struct patron_member 
 #define MEMBER_FROM                                                                                \
     " FROM members m JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
 
-int patron_member_by_card(patron_store *s, const char *card, struct patron_member *out)
+/* The member behind a card, with the ledger row fields the checkout needs, in one query. */
+int patron__member_load(patron_store *s, const char *card, struct patron_member *out,
+                        struct patron__member_row *row)
 {
     static const char sql[] =
-        MEMBER_COLUMNS ", c.number, c.status FROM cards c JOIN members m ON m.id = c.member_id"
+        MEMBER_COLUMNS ", c.number, c.status, a.id, m.tier_id, t.threshold, t.multiplier_permille,"
+                       " m.erased_at IS NOT NULL FROM cards c JOIN members m ON m.id = c.member_id"
                        " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
                        " WHERE c.number = ?1";
     char number[PATRON_CARD_DIGITS + 1];
@@ -202,7 +205,28 @@ int patron_member_by_card(patron_store *s, const char *card, struct patron_membe
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, number, -1, SQLITE_TRANSIENT);
-    return fetch_member(s, st, out, PATRON_ENOCARD);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_member(st, out);
+        patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 11));
+        out->card_blocked = strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
+        if (row)
+            *row = (struct patron__member_row){
+                .member_id = out->member_id, .account_id = sqlite3_column_int64(st, 13),
+                .balance = out->points, .tier_id = sqlite3_column_int64(st, 14),
+                .tier_until = out->tier_until, .tier_threshold = sqlite3_column_int64(st, 15),
+                .tier_multiplier_permille = sqlite3_column_int64(st, 16),
+                .card_blocked = out->card_blocked, .erased = sqlite3_column_int(st, 17)};
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+int patron_member_by_card(patron_store *s, const char *card, struct patron_member *out)
+{
+    return patron__member_load(s, card, out, NULL);
 }
 
 int patron_member_by_id(patron_store *s, int64_t member_id, struct patron_member *out)

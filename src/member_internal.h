@@ -24,6 +24,10 @@ struct patron__member_row {
 int patron__member_for_card(patron_store *s, const char *card, int require_active,
                             struct patron__member_row *out);
 
+/* patron_member_by_card that also fills the ledger row (row may be NULL). */
+int patron__member_load(patron_store *s, const char *card, struct patron_member *out,
+                        struct patron__member_row *row);
+
 /* Reviews the member's tier: an earn may lift it (upgrade, new 12-month period); at the end of
  * the period it is set from the last 12 months' earnings. Updates the row in place. */
 int patron__tier_review(patron_store *s, struct patron__member_row *m, int on_earn, int *changed);

@@ -24,6 +24,7 @@ static const struct rule rules[] = {
     {"expiry_days", "365", 0, 36500, NULL},
     {"expiry_notice_days", "30", 0, 3650, NULL},
     {"refund_policy", "clamp", 0, 0, "clamp|negative"},
+    {"refund_returns_reward", "0", 0, 1, NULL},
     {"point_value_minor_per_100", "100", 0, 1000000000, NULL},
     {"offline_voucher_cap_minor", "5000", 0, 100000000, NULL},
     {"offline_daily_cap_minor", "20000", 0, 1000000000, NULL},
@@ -31,6 +32,9 @@ static const struct rule rules[] = {
     {"code_lockout_attempts", "5", 1, 1000, NULL},
     {"code_lockout_seconds", "900", 1, 86400, NULL},
     {"voucher_require_card", "0", 0, 1, NULL},
+    {"goodwill_per_manager_per_day", "5", 0, 1000, NULL},
+    {"referral_bonus_points", "100", 0, 1000000, NULL},
+    {"referral_min_basket_minor", "0", 0, 100000000000, NULL},
 };
 
 static const char *const account_names[PATRON__ACCT_COUNT] = {

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Refunds: reverse a sale's points line by line, in proportion to the refunded weight, with the
- * cumulative rounding rule of include/patron/ledger.h; refuse refunding more than was sold; and
- * apply the program's policy when the member has already spent the points. */
+/* Refunds: reverse a sale's points (offer bonuses included) line by line, in proportion to the
+ * refunded weight, with the cumulative rounding rule of include/patron/ledger.h; refuse refunding
+ * more than was sold; and apply the program's policy when the member has already spent the points.
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "idempotency.h"
 #include "ledger_internal.h"
+#include "offer_internal.h"
 #include "patron/ledger.h"
 #include "patron/program.h"
 
@@ -24,8 +26,9 @@ struct sale_row {
 static int load_sale(patron_store *s, const char *ref, struct sale_row *sale)
 {
     static const char *const head =
-        "SELECT s.id, s.member_id, s.points_earned, s.weight_total,"
-        " (SELECT id FROM entries WHERE sale_id = s.id AND kind = 'earn')"
+        "SELECT s.id, s.member_id, (SELECT COALESCE(SUM(points), 0) FROM entries"
+        "  WHERE sale_id = s.id AND kind = 'earn' AND member_id = s.member_id), s.weight_total,"
+        " (SELECT MIN(id) FROM entries WHERE sale_id = s.id AND kind = 'earn')"
         " FROM sales s WHERE s.store_id = ?1 AND s.ref = ?2";
     sqlite3_stmt *st = patron__stmt(s, head);
     if (!st)
@@ -168,6 +171,46 @@ static int member_row(patron_store *s, int64_t member_id, struct patron__member_
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
+static int fully_refunded(const struct sale_row *sale)
+{
+    for (size_t i = 0; i < sale->n_lines; i++)
+        if (sale->lines[i].refunded + sale->lines[i].take < sale->lines[i].qty)
+            return 0;
+    return 1;
+}
+
+/* A sale paid (in part) with reward vouchers, refunded in full: when the program says so
+ * (refund_returns_reward = 1), each of those rewards comes back to the member as a new coupon. */
+static int give_rewards_back(patron_store *s, const struct sale_row *sale, const char *ref,
+                             struct patron__member_row *m, int64_t *returned)
+{
+    static const char *const sql =
+        "SELECT v.offer_id FROM voucher_redemptions r JOIN vouchers v ON v.key_id = r.key_id"
+        " AND v.voucher_id = r.voucher_id WHERE r.ref = ?1 AND r.store_id = ?2"
+        " AND v.offer_id IN (SELECT id FROM rewards) ORDER BY r.id";
+    int64_t rewards[16];
+    size_t n = 0;
+    int rc, err = 0;
+    if (!fully_refunded(sale) || patron__setting_int(s, "refund_returns_reward", 0) != 1)
+        return 0;
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, s->store_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 16)
+        rewards[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return patron__db_err(s, rc);
+    for (size_t i = 0; i < n && err == 0; i++) {
+        struct patron__coupon c;
+        if ((err = patron__coupon_issue(s, m, rewards[i], 0, &c)) == 0)
+            (*returned)++;
+    }
+    return err;
+}
+
 static int record(patron_store *s, const struct patron_refund *in, struct sale_row *sale,
                   struct patron_refund_result *out)
 {
@@ -196,12 +239,16 @@ static int record(patron_store *s, const struct patron_refund *in, struct sale_r
         if ((err = patron__ledger_post(s, &m, &post, &entry_id)) != 0)
             return err;
     }
+    int64_t returned = 0;
+    if ((err = give_rewards_back(s, sale, in->ref, &m, &returned)) != 0)
+        return err;
     *out = (struct patron_refund_result){.refund_id = refund_id,
                                          .sale_id = sale->sale_id,
                                          .member_id = m.member_id,
                                          .points_reversed = reversed,
                                          .shortfall = owed - reversed,
-                                         .points = m.balance};
+                                         .points = m.balance,
+                                         .rewards_returned = returned};
     return 0;
 }
 

@@ -3,13 +3,12 @@
  * ledger and issues the voucher the member takes away, in one transaction. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "idempotency.h"
 #include "ledger_internal.h"
-#include "patron/print.h"
 #include "patron/program.h"
 #include "patron/reward.h"
+#include "offer_internal.h"
 #include "voucher_internal.h"
 
 /* A voucher carries its validity in hours in 16 bits: 2730 days at most. */
@@ -161,82 +160,20 @@ static int insert_redemption(patron_store *s, const struct patron_reward *rw,
     return err;
 }
 
-static void format_value(enum patron_value_kind kind, int64_t value, const char *currency,
-                          char *buf, size_t len)
-{
-    switch (kind) {
-    case PATRON_VALUE_AMOUNT:
-        snprintf(buf, len, "%lld.%02lld %s", (long long)(value / 100), (long long)(value % 100),
-                 currency);
-        break;
-    case PATRON_VALUE_PERCENT:
-        snprintf(buf, len, "%lld%% off", (long long)value);
-        break;
-    case PATRON_VALUE_ITEM:
-        snprintf(buf, len, "1 free item (%lld)", (long long)value);
-        break;
-    default:
-        snprintf(buf, len, "%lld bonus points", (long long)value);
-        break;
-    }
-}
-
-/* The coupon the member takes away: its placeholder values, queued in this transaction. */
-static int queue_coupon(patron_store *s, const struct patron_reward *rw, int64_t member_id,
-                        const struct patron_redeem_result *r, int64_t *job_id)
-{
-    char value[64], expires[16], store[128] = "", name[128] = "";
-    struct patron_member m;
-    time_t t = (time_t)r->expires_at;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(expires, sizeof expires, "%Y-%m-%d", &tm);
-    format_value(rw->kind, rw->value, rw->currency, value, sizeof value);
-    patron__setting_get(s, "store_name", store, sizeof store);
-    if (patron_member_by_id(s, member_id, &m) == 0)
-        snprintf(name, sizeof name, "%s", m.name);
-    struct patron_receipt_var vars[] = {
-        {"store.name", store},        {"reward.name", rw->name},   {"voucher.value", value},
-        {"member.name", name},        {"voucher.token", r->token}, {"voucher.code", r->code},
-        {"voucher.expires", expires},
-    };
-    return patron_print_enqueue(s, "reward-coupon", vars, sizeof vars / sizeof vars[0], job_id);
-}
-
-static int link_redemption(patron_store *s, int64_t redemption_id, int key_id,
-                           uint64_t voucher_id, int64_t job_id)
-{
-    sqlite3_stmt *st = patron__stmt(
-        s, "UPDATE redemptions SET voucher_key_id = ?2, voucher_id = ?3, print_job = ?4"
-           " WHERE id = ?1");
-    if (!st)
-        return PATRON_EDB;
-    sqlite3_bind_int64(st, 1, redemption_id);
-    sqlite3_bind_int(st, 2, key_id);
-    sqlite3_bind_int64(st, 3, (int64_t)voucher_id);
-    sqlite3_bind_int64(st, 4, job_id);
-    return patron__step_done(s, st);
-}
-
 /* The reward becomes a signed voucher, and its coupon joins the print queue. */
 static int issue_coupon(patron_store *s, const struct patron_reward *rw, int64_t member_id,
                         struct patron_redeem_result *out)
 {
-    struct patron__voucher_spec spec = {.member_id = member_id, .offer_id = rw->reward_id,
-                                        .kind = rw->kind, .value = rw->value,
-                                        .currency = rw->currency,
-                                        .valid_hours = rw->valid_days * 24};
-    struct patron__voucher_issued v;
-    int err = patron__voucher_issue(s, &spec, &v);
+    struct patron__coupon c;
+    int err = patron__coupon_for_redemption(s, member_id, rw, out->redemption_id, &c);
     if (err != 0)
         return err;
-    out->voucher_id = v.voucher_id;
-    memcpy(out->token, v.token, sizeof out->token);
-    memcpy(out->code, v.code, sizeof out->code);
-    out->expires_at = v.expires_at;
-    if ((err = queue_coupon(s, rw, member_id, out, &out->print_job)) != 0)
-        return err;
-    return link_redemption(s, out->redemption_id, v.key_id, v.voucher_id, out->print_job);
+    out->voucher_id = c.voucher_id;
+    memcpy(out->token, c.token, sizeof out->token);
+    memcpy(out->code, c.code, sizeof out->code);
+    out->expires_at = c.expires_at;
+    out->print_job = c.print_job;
+    return 0;
 }
 
 static int record(patron_store *s, const struct patron_redeem_request *in,

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Recording a sale: validate, hash the request for idempotency, find the member, apply the
- * earning rule stated in include/patron/ledger.h, and write the sale, its lines, the earn entry
- * and the tier in one transaction. */
+ * earning rule stated in include/patron/ledger.h, and write the sale, its lines, the earn entry,
+ * the offers it gets (offer_eval.c), a referral bonus and the tier in one transaction. */
 #include <string.h>
 
 #include "idempotency.h"
 #include "ledger_internal.h"
+#include "offer_internal.h"
 #include "patron/ledger.h"
 #include "patron/program.h"
 #include "sale_internal.h"
@@ -176,6 +177,9 @@ static int record(patron_store *s, const struct patron_sale *in, const struct pa
             (err = patron__tier_review(s, &m, 1, &changed)) != 0)
             return err;
     }
+    if ((err = patron__offers_apply(s, &m, in, &e, sale_id, out, &changed)) != 0 ||
+        (err = patron__referral_on_sale(s, &m, in, sale_id, out, &changed)) != 0)
+        return err;
     out->sale_id = sale_id;
     out->member_id = m.member_id;
     out->points_earned = e.points;
@@ -254,5 +258,5 @@ int patron__sale_result(patron_store *s, int64_t sale_id, struct patron_sale_res
         out->replayed = 1;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    return rc == SQLITE_ROW ? patron__offers_replay(s, sale_id, out) : patron__db_err(s, rc);
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The checkout scan: the member behind a card with their points, tier and progress, points
- * expiring soon and the rewards they can afford now. Reads only, except for a tier review when
- * the member's tier period has ended. */
+ * expiring soon, the rewards they can afford now and the offers meant for them. Reads only, except
+ * for a tier review when the member's tier period has ended. */
 #include <string.h>
 
 #include "member_internal.h"
+#include "offer_internal.h"
 #include "patron/program.h"
 #include "patron/reward.h"
 #include "patron/scan.h"
@@ -91,13 +92,22 @@ int patron_scan(patron_store *s, const char *card, struct patron_scan_result *ou
     struct patron__member_row m;
     struct patron_program p;
     int err;
-    if ((err = patron__member_for_card(s, card, 1, &m)) != 0 || (err = settle_tier(s, &m)) != 0 ||
-        (err = patron_program_get(s, &p)) != 0)
-        return err;
     memset(r, 0, sizeof *r);
-    if ((err = patron_member_by_card(s, card, &r->member)) != 0 ||
+    if ((err = patron__member_load(s, card, &r->member, &m)) != 0)
+        return err;
+    if (m.card_blocked || m.erased)
+        return patron__fail(s, PATRON_EBLOCKED, "card %s was blocked; use the member's new card",
+                            r->member.card);
+    if (m.tier_until && patron_store_now(s) >= m.tier_until) {
+        /* the tier period ended: settle it, then read the member again */
+        if ((err = settle_tier(s, &m)) != 0 ||
+            (err = patron__member_load(s, card, &r->member, &m)) != 0)
+            return err;
+    }
+    if ((err = patron_program_get(s, &p)) != 0 ||
         (err = expiring(s, m.member_id, p.expiry_notice_days, r)) != 0 ||
-        (err = next_tier(s, &m, r)) != 0 || (err = affordable_rewards(s, m.balance, r)) != 0)
+        (err = next_tier(s, &m, r)) != 0 || (err = affordable_rewards(s, m.balance, r)) != 0 ||
+        (err = patron__offers_scan(s, &m, r)) != 0)
         return err;
     *out = result;
     return 0;

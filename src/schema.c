@@ -123,13 +123,16 @@ static const char schema_v2[] =
 
 /* Version 3: the print queue: jobs written with the sale or redemption that asks for them,
  * printed after the commit (status 0 queued, 1 sending, 2 printed); a reward redemption names
- * the voucher it became and the coupon job that prints it. */
+ * the voucher it became and the coupon job that prints it; the member index of the entries
+ * carries the points, so a tier's 12-month sum reads the index alone. */
 static const char schema_v3[] =
     "CREATE TABLE print_jobs(id INTEGER PRIMARY KEY, template TEXT NOT NULL, vars TEXT NOT NULL,"
     "  status INTEGER NOT NULL CHECK(status IN (0, 1, 2)), attempts INTEGER NOT NULL,"
     "  last_error TEXT, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
     "  printed_at INTEGER, reprint_of INTEGER REFERENCES print_jobs(id));"
     "CREATE INDEX print_jobs_pending ON print_jobs(id) WHERE status <> 2;"
+    "DROP INDEX entries_member;"
+    "CREATE INDEX entries_member ON entries(member_id, kind, created_at, points);"
     "ALTER TABLE redemptions ADD COLUMN voucher_key_id INTEGER;"
     "ALTER TABLE redemptions ADD COLUMN voucher_id INTEGER;"
     "ALTER TABLE redemptions ADD COLUMN print_job INTEGER REFERENCES print_jobs(id);";
@@ -152,11 +155,84 @@ static const char schema_v4[] =
     "CREATE TABLE api_replies(key TEXT PRIMARY KEY, request_hash BLOB NOT NULL,"
     "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
 
+/* Version 5: offers, segments, preferences, feedback, goodwill and referrals. offer_uses is the
+ * register of applied offers that the limits count; sales gain a per-member index because targeting
+ * asks of every checkout when the member last bought and what. A referral names each referee once
+ * and records the sale that earned both bonuses, so it is paid once. */
+static const char schema_v5[] =
+    "CREATE INDEX sales_member ON sales(member_id, created_at);"
+    "CREATE TABLE segments(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE segment_members(segment_id INTEGER NOT NULL REFERENCES segments(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id), added_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(segment_id, member_id)) WITHOUT ROWID;"
+    "CREATE TABLE offers(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  tier_id INTEGER REFERENCES tiers(id), category TEXT, within_days INTEGER,"
+    "  birthday_month INTEGER NOT NULL DEFAULT 0, lapsed_days INTEGER,"
+    "  first_visit INTEGER NOT NULL DEFAULT 0, segment_id INTEGER REFERENCES segments(id),"
+    "  min_basket_minor INTEGER, sku TEXT, basket_category TEXT,"
+    "  benefit TEXT NOT NULL CHECK(benefit IN ('bonus','multiplier','reward')),"
+    "  benefit_value INTEGER NOT NULL CHECK(benefit_value > 0),"
+    "  exclusive INTEGER NOT NULL DEFAULT 0, valid_from INTEGER, valid_to INTEGER,"
+    "  limit_per_member INTEGER, limit_total INTEGER, limit_per_day INTEGER,"
+    "  created_at INTEGER NOT NULL, created_by TEXT NOT NULL, ended_at INTEGER, ended_by TEXT,"
+    "  CHECK(valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from));"
+    "CREATE TABLE offer_uses(id INTEGER PRIMARY KEY, offer_id INTEGER NOT NULL REFERENCES "
+    "offers(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  sale_id INTEGER NOT NULL REFERENCES sales(id), day INTEGER NOT NULL,"
+    "  points INTEGER NOT NULL, entry_id INTEGER REFERENCES entries(id),"
+    "  redemption_id INTEGER REFERENCES redemptions(id), voucher_id INTEGER, voucher_code TEXT,"
+    "  why TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX offer_uses_member ON offer_uses(offer_id, member_id);"
+    "CREATE INDEX offer_uses_day ON offer_uses(offer_id, day);"
+    "CREATE INDEX offer_uses_sale ON offer_uses(sale_id);"
+    "CREATE TABLE preferences(member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  category TEXT NOT NULL, stated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(member_id, category)) WITHOUT ROWID;"
+    "CREATE TABLE feedback(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES "
+    "members(id),"
+    "  sale_id INTEGER REFERENCES sales(id), day INTEGER NOT NULL,"
+    "  score INTEGER NOT NULL CHECK(score BETWEEN 1 AND 5), comment TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX feedback_sale ON feedback(sale_id) WHERE sale_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX feedback_day ON feedback(member_id, day) WHERE sale_id IS NULL;"
+    "CREATE TABLE goodwill(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES "
+    "members(id),"
+    "  reward_id INTEGER NOT NULL REFERENCES rewards(id), complaint TEXT NOT NULL,"
+    "  manager TEXT NOT NULL, day INTEGER NOT NULL,"
+    "  redemption_id INTEGER NOT NULL REFERENCES redemptions(id), voucher_id INTEGER,"
+    "  voucher_code TEXT, created_at INTEGER NOT NULL);"
+    "CREATE INDEX goodwill_manager ON goodwill(manager, day);"
+    "CREATE TABLE referral_codes(member_id INTEGER PRIMARY KEY REFERENCES members(id),"
+    "  code TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
+    "CREATE TABLE referrals(referee_id INTEGER PRIMARY KEY REFERENCES members(id),"
+    "  referrer_id INTEGER NOT NULL REFERENCES members(id), linked_at INTEGER NOT NULL,"
+    "  sale_id INTEGER REFERENCES sales(id), rewarded_at INTEGER, points INTEGER,"
+    "  CHECK(referee_id <> referrer_id));"
+    "CREATE INDEX referrals_referrer ON referrals(referrer_id);";
+
+/* Version 6: privacy (consent history and the erasure log).
+ * The consent history starts at enrolment through a trigger, so every way a member is created
+ * records their first answer; later changes are written by patron_member_consent() with who
+ * made them. The erasure log names the member by id only: it must hold no personal data.
+ * IF NOT EXISTS keeps the step harmless if it is renumbered after a merge. */
+static const char schema_v6[] =
+    "CREATE TABLE IF NOT EXISTS consent_changes(id INTEGER PRIMARY KEY,"
+    "  member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  marketing INTEGER NOT NULL CHECK(marketing IN (0, 1)), source TEXT,"
+    "  changed_at INTEGER NOT NULL, changed_by TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS consent_changes_member ON consent_changes(member_id, id);"
+    "CREATE TRIGGER IF NOT EXISTS members_consent_at_enrolment AFTER INSERT ON members"
+    "  BEGIN INSERT INTO consent_changes(member_id, marketing, source, changed_at, changed_by)"
+    "  VALUES (NEW.id, NEW.consent_marketing, NEW.consent_source,"
+    "  COALESCE(NEW.consent_at, NEW.created_at), 'enrolment'); END;"
+    "CREATE TABLE IF NOT EXISTS erasures(id INTEGER PRIMARY KEY,"
+    "  member_id INTEGER NOT NULL UNIQUE REFERENCES members(id),"
+    "  erased_at INTEGER NOT NULL, erased_by TEXT NOT NULL, cards_blocked INTEGER NOT NULL);";
+
 static const char *const migrations[] = {
-    schema_v1,
-    schema_v2,
-    schema_v3,
-    schema_v4,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

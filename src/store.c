@@ -46,29 +46,55 @@ int patron__exec(patron_store *s, const char *sql)
     return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
 }
 
+static size_t slot_of(const struct patron__stmt_slot *slots, size_t cap, const char *sql)
+{
+    size_t i = ((uintptr_t)sql >> 3) & (cap - 1);
+    while (slots[i].sql && slots[i].sql != sql)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Doubles the table (or makes the first one); the prepared statements move as they are. */
+static int grow_stmt_cache(patron_store *s)
+{
+    size_t cap = s->stmt_cap ? s->stmt_cap * 2 : PATRON__STMT_CACHE_MIN;
+    if (cap > PATRON__STMT_CACHE_MAX)
+        return patron__fail(s, PATRON_EDB, "more than %d distinct statements",
+                            PATRON__STMT_CACHE_MAX / 2);
+    struct patron__stmt_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return PATRON_ENOMEM;
+    for (size_t i = 0; i < s->stmt_cap; i++)
+        if (s->stmts[i].sql)
+            slots[slot_of(slots, cap, s->stmts[i].sql)] = s->stmts[i];
+    free(s->stmts);
+    s->stmts = slots;
+    s->stmt_cap = cap;
+    return 0;
+}
+
 sqlite3_stmt *patron__stmt(patron_store *s, const char *sql)
 {
-    size_t h = ((uintptr_t)sql >> 3) % PATRON__STMT_CACHE;
-    for (size_t i = 0; i < PATRON__STMT_CACHE; i++) {
-        struct patron__stmt_slot *slot = &s->stmts[(h + i) % PATRON__STMT_CACHE];
-        if (slot->sql == sql) {
+    if (s->stmt_cap) {
+        struct patron__stmt_slot *slot = &s->stmts[slot_of(s->stmts, s->stmt_cap, sql)];
+        if (slot->sql) {
             sqlite3_reset(slot->stmt);
             sqlite3_clear_bindings(slot->stmt);
             return slot->stmt;
         }
-        if (slot->sql == NULL) {
-            if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) !=
-                SQLITE_OK) {
-                patron__db_err(s, sqlite3_errcode(s->db));
-                return NULL;
-            }
-            slot->sql = sql;
-            return slot->stmt;
-        }
     }
-    /* Cache full: this is a programming error (more distinct statements than slots). */
-    patron__fail(s, PATRON_EDB, "statement cache is full");
-    return NULL;
+    if ((s->stmt_count + 1) * 2 > s->stmt_cap && grow_stmt_cache(s) != 0)
+        return NULL;
+    struct patron__stmt_slot *slot = &s->stmts[slot_of(s->stmts, s->stmt_cap, sql)];
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) !=
+        SQLITE_OK) {
+        patron__db_err(s, sqlite3_errcode(s->db));
+        slot->stmt = NULL;
+        return NULL;
+    }
+    slot->sql = sql;
+    s->stmt_count++;
+    return slot->stmt;
 }
 
 int patron__step_done(patron_store *s, sqlite3_stmt *st)
@@ -209,9 +235,11 @@ void patron_store_close(patron_store *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < PATRON__STMT_CACHE; i++)
+    for (size_t i = 0; i < s->stmt_cap; i++)
         sqlite3_finalize(s->stmts[i].stmt);
+    free(s->stmts);
     patron__keycache_free(s->keycache);
+    patron__offer_cache_free(s->offers);
     sqlite3_close_v2(s->db);
     free(s);
 }

@@ -14,7 +14,10 @@
 #include "patron/program.h"
 #include "patron/store.h"
 
-#define PATRON__STMT_CACHE 64
+/* The statement cache starts with this many slots and doubles when half full, up to the maximum
+ * (far more distinct statements than the library has). */
+#define PATRON__STMT_CACHE_MIN 256
+#define PATRON__STMT_CACHE_MAX 8192
 
 struct patron__stmt_slot {
     const char *sql; /* identity is the pointer: callers pass static strings */
@@ -42,9 +45,14 @@ struct patron_store {
     int64_t program_version; /* rules_version the cached program was read at; 0 = none */
     struct patron_program program;
     char detail[256];
-    struct patron__stmt_slot stmts[PATRON__STMT_CACHE];
+    struct patron__offer_cache *offers; /* running offers, read again when rules_version moves */
+    struct patron__stmt_slot *stmts; /* open addressing on the SQL pointer */
+    size_t stmt_cap, stmt_count;
     struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
 };
+
+/* Frees the handle's offer cache (offer.c); NULL does nothing. */
+void patron__offer_cache_free(struct patron__offer_cache *c);
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
  * Returns NULL on failure (the detail says why). Do not finalize it. */

@@ -123,6 +123,9 @@ int apit_try_start(struct api_server *sv, char *why, const char *const *extra)
     int argc = 1, fds[2];
     argv[argc++] = "--db";
     argv[argc++] = sv->db;
+    /* The printer's "auto" falls back to the virtual printer in HOME/prints: keep it here. */
+    argv[argc++] = "--home";
+    argv[argc++] = sv->dir;
     argv[argc++] = "serve";
     argv[argc++] = "--listen";
     argv[argc++] = "127.0.0.1:0";

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Many tills at once against one `patron serve`: 16 keep-alive clients race to redeem the same
- * rewards (each member's points pay for exactly one, so exactly one till wins per member), and
- * 16 clients ring up 1,000 sales each with retries of the same idempotency keys; afterwards the
- * ledger verifies and every sale is there exactly once. */
+ * rewards (each member's points pay for exactly one, so exactly one till wins per member), then
+ * race to redeem the 100 vouchers those rewards became (each is redeemed exactly once, the other
+ * tills are told who was first), and 16 clients ring up 1,000 sales each with retries of the
+ * same idempotency keys; afterwards the ledger verifies and every sale is there exactly once. */
 #include "apiutil.h"
 
 #include <pthread.h>
@@ -19,6 +20,7 @@
 static struct api_server sv;
 static char token[64];
 static char cards[MEMBERS][14];
+static char vouchers[MEMBERS][244]; /* the token each member's reward became */
 static int64_t reward_id;
 static long sales_per_till = 1000;
 /* cmocka's assertions may not run on other threads: the clients count what went wrong and the
@@ -57,7 +59,8 @@ static int setup(void **state)
                             "item", "--value", "1", NULL);
     reward_id = json_integer_value(json_object_get(j, "reward_id"));
     json_decref(j);
-    apit_start(&sv, NULL);
+    /* Coupons are queued, not printed: this is about the register, not the printer. */
+    apit_start(&sv, "--printer", "none", NULL);
     /* Every member gets exactly the points of one reward: 10,000 minor units earn 100. */
     for (int i = 0; i < MEMBERS; i++) {
         struct apit_reply r;
@@ -106,9 +109,12 @@ static void *redeem_all(void *arg)
         snprintf(key, sizeof key, "race-%d-%d", rc->till, i);
         if (call_retrying(h, "POST", path, key, body, &r) != 0)
             continue;
-        if (r.status == 201)
+        if (r.status == 201) {
             rc->won[i]++;
-        else if (r.status == 409)
+            const char *issued = json_string_value(json_object_get(r.json, "token"));
+            if (issued && strlen(issued) == 243)
+                memcpy(vouchers[i], issued, 244); /* the one winner per member writes it */
+        } else if (r.status == 409)
             rc->refused++;
         else
             thread_fail("redeem", r.status, r.body);
@@ -126,6 +132,59 @@ static void each_reward_is_redeemed_exactly_once(void **state)
     for (int t = 0; t < TILLS; t++) {
         races[t].till = t;
         assert_int_equal(pthread_create(&threads[t], NULL, redeem_all, &races[t]), 0);
+    }
+    for (int t = 0; t < TILLS; t++)
+        pthread_join(threads[t], NULL);
+    assert_int_equal(atomic_load(&failures), 0);
+    int refused = 0;
+    for (int i = 0; i < MEMBERS; i++) {
+        int wins = 0;
+        for (int t = 0; t < TILLS; t++)
+            wins += races[t].won[i];
+        assert_int_equal(wins, 1);
+    }
+    for (int t = 0; t < TILLS; t++)
+        refused += races[t].refused;
+    assert_int_equal(refused, MEMBERS * (TILLS - 1));
+}
+
+static void *redeem_vouchers(void *arg)
+{
+    struct race *rc = arg;
+    CURL *h = curl_easy_init();
+    for (int k = 0; k < MEMBERS; k++) {
+        int i = (k * 37 + rc->till * 11) % MEMBERS;
+        struct apit_reply r;
+        char body[400], key[48];
+        snprintf(body, sizeof body, "{\"token\":\"%s\",\"ref\":\"V-%d-%d\"}", vouchers[i], rc->till,
+                 i);
+        snprintf(key, sizeof key, "voucher-%d-%d", rc->till, i);
+        if (call_retrying(h, "POST", "/v1/vouchers/redeem", key, body, &r) != 0)
+            continue;
+        const char *code = r.json ? json_string_value(json_object_get(r.json, "code")) : NULL;
+        if (r.status == 201)
+            rc->won[i]++;
+        else if (r.status == 409 && code && strcmp(code, "EREDEEMED") == 0 &&
+                 json_object_get(r.json, "first_ref"))
+            rc->refused++;
+        else
+            thread_fail("voucher redeem", r.status, r.body);
+        apit_reply_free(&r);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void each_voucher_is_redeemed_exactly_once(void **state)
+{
+    static struct race races[TILLS];
+    pthread_t threads[TILLS];
+    (void)state;
+    for (int i = 0; i < MEMBERS; i++)
+        assert_int_equal(strlen(vouchers[i]), 243);
+    for (int t = 0; t < TILLS; t++) {
+        races[t].till = t;
+        assert_int_equal(pthread_create(&threads[t], NULL, redeem_vouchers, &races[t]), 0);
     }
     for (int t = 0; t < TILLS; t++)
         pthread_join(threads[t], NULL);
@@ -219,6 +278,7 @@ static void sixteen_tills_sell_and_the_ledger_verifies(void **state)
     assert_int_equal(count_rows(s, "SELECT count(*) FROM (SELECT sale_id FROM entries WHERE "
                                    "kind = 'earn' GROUP BY sale_id HAVING count(*) > 1)"),
                      0);
+    assert_int_equal(count_rows(s, "SELECT count(*) FROM voucher_redemptions"), MEMBERS);
     patron_store_close(s);
 }
 
@@ -227,6 +287,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_reward_is_redeemed_exactly_once),
+        cmocka_unit_test(each_voucher_is_redeemed_exactly_once),
         cmocka_unit_test(sixteen_tills_sell_and_the_ledger_verifies),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);

@@ -136,10 +136,90 @@ static void acknowledged_sales_survive_sigkill(void **state)
     test_store_close(&t);
 }
 
+/* The same for reward redemptions: points spent, voucher issued and coupon queued together. */
+static void redeem_child(const char *path, int64_t reward_id, int start, int fd)
+{
+    patron_store *s;
+    if (patron_store_open(path, &s) != 0)
+        _exit(2);
+    for (int i = start; i < MAX_SALES; i++) {
+        char key[32], line[32];
+        struct patron_redeem_result r;
+        snprintf(key, sizeof key, "R%d", i);
+        struct patron_redeem_request in = {card, reward_id, key};
+        if (patron_reward_redeem(s, &in, &r) != 0)
+            _exit(3);
+        int n = snprintf(line, sizeof line, "%d\n", i);
+        if (write(fd, line, (size_t)n) != n)
+            _exit(4);
+    }
+    _exit(0);
+}
+
+static void acknowledged_redemptions_survive_sigkill(void **state)
+{
+    (void)state;
+    static unsigned char acked[MAX_SALES];
+    struct test_store t;
+    struct patron_reward_def d = {"Sticker", 1, PATRON_VALUE_ITEM, 1, 30};
+    struct patron_adjust_result a;
+    int64_t reward_id;
+    int next = 0, total = 0;
+    test_store_open(&t);
+    test_enroll(&t, "Crash Test", card);
+    assert_int_equal(patron_reward_add(t.s, &d, &reward_id), 0);
+    struct patron_adjustment adj = {card, 90000000, "test stock of points", "Mia", "A"};
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &a), 0);
+    patron_store_close(t.s);
+    for (int round = 0; round < ROUNDS; round++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            redeem_child(t.path, reward_id, next, fds[1]);
+        }
+        close(fds[1]);
+        usleep((useconds_t)(5000 + rand() % 60000));
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        assert_true(WIFSIGNALED(status));
+        next = read_acks(fds[0], next, acked) + 1;
+        close(fds[0]);
+    }
+    assert_int_equal(patron_store_open(t.path, &t.s), 0);
+    for (int i = 0; i < MAX_SALES; i++)
+        total += acked[i];
+    assert_true(total > ROUNDS);
+    /* every acknowledged key has its one redemption, with its voucher and its coupon */
+    assert_true(scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'") >= total);
+    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM redemptions"),
+                     scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'"));
+    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM redemptions WHERE voucher_id IS NULL"
+                                 " OR print_job IS NULL"),
+                     0);
+    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM vouchers"),
+                     scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
+    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM print_jobs"),
+                     scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
+    assert_int_equal(scalar(t.s, "SELECT balance FROM accounts WHERE member_id = 1"),
+                     90000000 - scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
+    struct patron_verify_result v;
+    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
+    if (!v.ok)
+        fail_msg("ledger does not verify after crashes: %s", v.first_problem);
+    print_message("%d acknowledged redemptions over %d kills, each with its voucher and coupon\n",
+                  total, ROUNDS);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(acknowledged_sales_survive_sigkill),
+        cmocka_unit_test(acknowledged_redemptions_survive_sigkill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,8 +34,12 @@ static int teardown(void **state)
 static int sale(const char *ref, struct patron_sale_result *r)
 {
     struct patron_sale_line lines[] = {{"BOOK", "books", 1, 1999}, {"PEN", "office", 3, 250}};
-    struct patron_sale in = {.card = card, .ref = ref, .total_minor = 2749, .lines = lines,
-                             .n_lines = 2, .idempotency_key = ref};
+    struct patron_sale in = {.card = card,
+                             .ref = ref,
+                             .total_minor = 2749,
+                             .lines = lines,
+                             .n_lines = 2,
+                             .idempotency_key = ref};
     return patron_sale_record(t.s, &in, r);
 }
 

@@ -3,8 +3,11 @@
  * umockdev): a coupon is queued with its redemption; paper end, cover open, an unplugged or
  * stuck printer and a busy one each leave the job queued with its reason; after recovery it
  * prints exactly once; a reprint says REPRINT. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "backend_internal.h"
 #include "testutil.h"
@@ -224,6 +227,23 @@ static void reprint_is_marked(void **state)
     assert_true(contains(f, "REPRINT"));
 }
 
+/* A crash (power cut, SIGKILL) while a job was going out leaves it SENDING: whether the paper
+ * came out is unknown, so it is sent again, marked REPRINT. */
+static void job_caught_mid_send_goes_out_again_as_reprint(void **state)
+{
+    struct fx *f = *state;
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE print_jobs SET status = 1 WHERE id = %lld", (long long)f->job);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(f->t.s), sql, NULL, NULL, NULL), SQLITE_OK);
+    plug(f, 0, 0);
+    assert_int_equal(open_printer(f), 0);
+    struct patron_print_run_result r = run(f);
+    assert_int_equal(r.printed, 1);
+    assert_int_equal(tokens_received(f), 1);
+    assert_true(contains(f, "REPRINT"));
+    assert_job(f, PATRON_PRINT_PRINTED, NULL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -236,6 +256,7 @@ int main(void)
         T(unplugged_mid_job_keeps_the_job),
         T(busy_printer_is_refused_with_the_fix),
         T(reprint_is_marked),
+        T(job_caught_mid_send_goes_out_again_as_reprint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,45 @@ static void scan_lists_affordable_rewards(void **state)
     assert_int_equal(scan.member.points, 120);
 }
 
+/* Sale "P1" paid with the coupon of a redeemed reward, then refunded in full. */
+static int64_t refund_sale_paid_with_reward(void)
+{
+    struct patron_redeem_result rr;
+    struct patron_redeem_request req = {card, coffee, "RW"};
+    struct patron_voucher_result vr;
+    struct patron_sale_result sr;
+    struct patron_refund_result f;
+    assert_int_equal(patron_reward_redeem(t.s, &req, &rr), 0);
+    struct patron_voucher_request vq = {.token_or_code = rr.token, .ref = "P1",
+                                        .idempotency_key = "V1", .till = "till-1"};
+    assert_int_equal(patron_voucher_redeem(t.s, &vq, &vr), 0);
+    struct patron_sale sale = {.card = card, .ref = "P1", .total_minor = 300,
+                               .idempotency_key = "P1"};
+    assert_int_equal(patron_sale_record(t.s, &sale, &sr), 0);
+    struct patron_refund rf = {.ref = "P1", .idempotency_key = "F1"};
+    assert_int_equal(patron_refund_record(t.s, &rf, &f), 0);
+    return f.rewards_returned;
+}
+
+static void refund_keeps_the_reward_by_default(void **state)
+{
+    (void)state;
+    assert_int_equal(refund_sale_paid_with_reward(), 0);
+}
+
+static void refund_gives_the_reward_back_when_the_program_says_so(void **state)
+{
+    (void)state;
+    struct patron_voucher_info vouchers[8];
+    size_t n = 0;
+    struct patron_member m;
+    assert_int_equal(patron_program_set(t.s, "refund_returns_reward", "1", "owner"), 0);
+    assert_int_equal(refund_sale_paid_with_reward(), 1);
+    assert_int_equal(patron_member_by_card(t.s, card, &m), 0);
+    assert_int_equal(patron_voucher_list(t.s, m.member_id, vouchers, 8, &n), 0);
+    assert_int_equal(n, 2); /* the one spent, and the one given back */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -104,6 +143,8 @@ int main(void)
         T(redeem_spends_cost_once_per_key),
         T(withdrawn_and_unknown_rewards_are_refused),
         T(scan_lists_affordable_rewards),
+        T(refund_keeps_the_reward_by_default),
+        T(refund_gives_the_reward_back_when_the_program_says_so),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,10 @@
  *     floor(W * paid / lines * tier * earn_points / (earn_unit_minor * 1000 * 1000))
  * where W is the sum over lines of qty * unit price * category multiplier (thousandths), `paid`
  * is what the customer paid (the part paid with a reward earns nothing), `lines` the lines' sum
- * and `tier` the tier multiplier (thousandths). A refund reverses, cumulatively over all refunds
- * of the sale, floor(points earned * refunded weight / W): a whole refund reverses exactly what
- * was earned, a partial one never more than its share.
+ * and `tier` the tier multiplier (thousandths). Offers may add bonus points (see offer.h). A
+ * refund reverses, cumulatively over all refunds of the sale, floor(points earned * refunded
+ * weight / W), where points earned counts the sale's own earn and its offers' bonus points: a
+ * whole refund reverses exactly what was earned, a partial one never more than its share.
  *
  * Thread-safety: as the store handle (one thread at a time). */
 #ifndef PATRON_LEDGER_H
@@ -27,6 +28,8 @@ extern "C" {
 #endif
 
 #define PATRON_SALE_MAX_LINES 200
+#define PATRON_SALE_MAX_OFFERS 16 /* offers applied to one sale, at most (see offer.h) */
+#define PATRON_SALE_MAX_COUPONS 8 /* reward vouchers one sale gives, at most */
 
 struct patron_sale_line {
     const char *sku;      /* 1..63 bytes */
@@ -45,6 +48,15 @@ struct patron_sale {
     const char *idempotency_key; /* required, 1..127 bytes */
 };
 
+/* A voucher a sale gave (an offer's reward benefit, a referral). */
+struct patron_sale_coupon {
+    int64_t offer_id;
+    int64_t reward_id;
+    int64_t redemption_id;
+    uint64_t voucher_id; /* 0 while the voucher is not issued */
+    char code[18];       /* its typable code, "" while not issued */
+};
+
 struct patron_sale_result {
     int64_t sale_id;
     int64_t member_id;
@@ -52,7 +64,12 @@ struct patron_sale_result {
     int64_t points; /* balance after the sale */
     char tier[64];  /* tier after the sale */
     int tier_upgraded;
-    int replayed; /* 1 when this answers an earlier request with the same key */
+    int replayed;         /* 1 when this answers an earlier request with the same key */
+    int64_t bonus_points; /* added by offers and a referral, beyond points_earned */
+    int64_t offers_applied[PATRON_SALE_MAX_OFFERS];
+    size_t n_offers_applied;
+    struct patron_sale_coupon coupons[PATRON_SALE_MAX_COUPONS];
+    size_t n_coupons;
 };
 
 /* Records a sale and earns its points. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
@@ -80,10 +97,13 @@ struct patron_refund_result {
     int64_t points_reversed;
     int64_t shortfall; /* points the policy could not take back (clamp policy) */
     int64_t points;    /* balance after */
+    int64_t rewards_returned; /* reward vouchers given back (refund_returns_reward = 1) */
     int replayed;
 };
 
-/* Reverses the points of a sale, whole or in part, line by line. Returns 0; PATRON_ENOSALE;
+/* Reverses the points of a sale, whole or in part, line by line. When the refund completes the
+ * sale and the program's refund_returns_reward is 1, every reward voucher redeemed against the
+ * sale (by its ref) comes back to the member as a new coupon. Returns 0; PATRON_ENOSALE;
  * PATRON_EREFUND when more would be refunded than was sold; PATRON_EIDEMPOTENCY. */
 int patron_refund_record(patron_store *s, const struct patron_refund *in,
                          struct patron_refund_result *out) __attribute__((warn_unused_result));

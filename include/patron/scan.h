@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the cashier sees when a card is scanned: the member, their points and tier, points about
- * to expire, progress to the next tier, and the rewards they can take now.
+ * to expire, progress to the next tier, the rewards they can take now and the offers meant for
+ * them (see patron/offer.h).
  *
  * Thread-safety: as the store handle (one thread at a time). */
 #ifndef PATRON_SCAN_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "patron/member.h"
+#include "patron/offer.h"
 #include "patron/store.h"
 
 #ifdef __cplusplus
@@ -17,6 +19,7 @@ extern "C" {
 #endif
 
 #define PATRON_SCAN_MAX_REWARDS 16
+#define PATRON_SCAN_MAX_OFFERS 16
 
 struct patron_scan_reward {
     int64_t reward_id;
@@ -32,6 +35,9 @@ struct patron_scan_result {
     int64_t points_to_next_tier;
     struct patron_scan_reward rewards[PATRON_SCAN_MAX_REWARDS]; /* affordable now, cheapest first */
     size_t n_rewards;
+    /* offers the member is targeted by now, each with why; best first (points, then lowest id) */
+    struct patron_offer_match offers[PATRON_SCAN_MAX_OFFERS];
+    size_t n_offers;
 };
 
 /* Looks up the card and gathers what the cashier needs. Read-only but for a tier review when

@@ -17,6 +17,7 @@
 #define API_PARAM_MAX 64
 #define API_KEY_MAX 127
 #define API_DETAIL_MAX 256
+#define API_QUERY_MAX 16
 
 struct api_settings {
     const char *db_path;
@@ -32,6 +33,15 @@ struct api_settings {
     unsigned read_handles;
     int64_t cashier_refund_limit; /* points a cashier's till may reverse in one refund */
     int log_requests;
+    /* Printing: the printer spec and profile as the `patron` program reads them, the home
+     * folder (receipt templates), and the program's function that opens them (NULL: no
+     * printing, as with the spec "none"). */
+    const char *printer_spec;
+    const char *printer_profile;
+    const char *home;
+    int (*open_printer)(const char *spec, const char *profile_name, patron_printer **p,
+                        const struct patron_escpos_profile **profile, char *detail, size_t len);
+    unsigned print_poll_s; /* how often queued jobs are looked at without a wake-up */
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -73,6 +83,7 @@ struct api_route {
     int key_required;                 /* Idempotency-Key must be sent */
     const struct api_body_spec *body; /* NULL: no body */
     api_handler_fn handler;
+    const char *query; /* the one query parameter the route takes ("pending"), or NULL */
 };
 
 extern const struct api_route api_routes[];
@@ -94,7 +105,8 @@ struct api_call {
     const struct api_route *route;
     const struct api_settings *cfg;
     char params[2][API_PARAM_MAX + 1];
-    json_t *body; /* validated against route->body; NULL when the route takes none */
+    json_t *body;      /* validated against route->body; NULL when the route takes none */
+    const char *query; /* the value of route->query when sent, else NULL */
     struct patron_terminal terminal; /* terminal_id 0 for open routes */
     const char *idempotency_key;     /* NULL when not sent */
     uint8_t request_hash[32];        /* digest of method, path and canonical body */
@@ -103,6 +115,12 @@ struct api_call {
     json_t *reply; /* owned by the call */
     char *text;    /* a non-JSON reply (metrics), malloc'd, owned by the call */
     const char *text_type;
+    int print_queued;  /* the call queued print jobs: the printer is woken after the commit */
+    int keep_on_error; /* the writer keeps what a failed call wrote (the wrong-code log) */
+    /* A problem to answer although the call's work stands (committed), e.g. a reprint queued
+     * while the printer is down: 0, or the PATRON_* code of the problem. */
+    int soft_err;
+    json_t *problem_extra; /* fields added to a problem document; owned by the call */
     /* On failure the handler may say more; else the store's detail is taken. */
     char detail[API_DETAIL_MAX];
 };
@@ -117,8 +135,9 @@ struct api_response {
     int err; /* 0, or the PATRON_* code the problem document is about */
 };
 
-/* Turns the outcome of a call into a response: the JSON reply when err is 0, else a problem
- * document. Frees nothing of the call. Returns 0 or PATRON_ENOMEM. */
+/* Turns the outcome of a call into a response: the JSON reply when err and c->soft_err are 0,
+ * else a problem document (with c->problem_extra's fields). Frees nothing of the call. Returns 0
+ * or PATRON_ENOMEM. */
 int api_call_respond(struct api_call *c, int err, struct api_response *r);
 void api_response_cleanup(struct api_response *r);
 
@@ -158,6 +177,33 @@ void api_metrics_queue_depth(long delta);
 void api_metrics_connections(long delta);
 /* Renders the metrics; returns a malloc'd string or NULL. */
 char *api_metrics_render(void);
+
+/* Printing metrics: jobs sent in full, print runs that stopped on a failure, and the number of
+ * jobs not yet printed. */
+void api_metrics_print(int64_t printed, int failed, int64_t queue_depth);
+
+/* The printer thread: owns the printer and a store handle of its own; sends the due jobs of the
+ * print queue when woken after a commit that queued one, and every print_poll_s seconds. */
+enum api_printer_state {
+    API_PRINTER_UNKNOWN = 0,
+    API_PRINTER_ONLINE,
+    API_PRINTER_PAPER_END,
+    API_PRINTER_COVER_OPEN,
+    API_PRINTER_OFFLINE,
+};
+#define API_PRINTER_STATES 5
+struct api_printer;
+/* Opens the store handle and starts the thread. Returns 0 or a PATRON_* code. */
+int api_printer_start(const struct api_settings *cfg, struct api_printer **out);
+/* Asks the thread to look at the queue now; NULL does nothing. Thread-safe. */
+void api_printer_wake(struct api_printer *p);
+/* Lets the job being sent finish, stops the thread and closes the printer; NULL does nothing. */
+void api_printer_stop(struct api_printer *p);
+/* The printer's last known state (any thread), and its metric label. */
+enum api_printer_state api_printer_state(void);
+const char *api_printer_state_name(enum api_printer_state state);
+/* 1 when jobs cannot print now: no printer configured, or it is known to be down. */
+int api_printer_down(void);
 
 /* Monotonic clock in nanoseconds, for latencies. */
 int64_t api_monotonic_ns(void);

@@ -8,7 +8,7 @@
 
 #include "handlers.h"
 
-static const char *str(json_t *body, const char *key)
+const char *api_str(json_t *body, const char *key)
 {
     return json_string_value(json_object_get(body, key)); /* NULL when absent or null */
 }
@@ -18,7 +18,7 @@ static int64_t num(json_t *body, const char *key)
     return (int64_t)json_integer_value(json_object_get(body, key));
 }
 
-static int reply(struct api_call *c, int status, json_t *obj)
+int api_reply(struct api_call *c, int status, json_t *obj)
 {
     if (!obj)
         return PATRON_ENOMEM;
@@ -33,10 +33,10 @@ int api_h_health(struct api_call *c, patron_store *s)
     int err = patron_store_info(s, &info);
     if (err != 0)
         return err;
-    return reply(c, 200,
-                 json_pack("{s:s, s:i, s:i, s:o}", "status", "ok", "store_id", info.store_id,
-                           "schema_version", info.schema_version, "time",
-                           api_json_time(patron_store_now(s))));
+    return api_reply(c, 200,
+                     json_pack("{s:s, s:i, s:i, s:o}", "status", "ok", "store_id", info.store_id,
+                               "schema_version", info.schema_version, "time",
+                               api_json_time(patron_store_now(s))));
 }
 
 int api_h_metrics(struct api_call *c, patron_store *s)
@@ -60,10 +60,36 @@ static json_t *member_json(const struct patron_member *m)
                      api_json_time(m->tier_until));
 }
 
+/* Offers as `patron scan --json` lists them. */
+static json_t *offers_json(const struct patron_offer_match *v, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:b}", "offer_id",
+                                             (json_int_t)v[i].offer_id, "name", v[i].name, "why",
+                                             v[i].why, "benefit", v[i].benefit, "points",
+                                             (json_int_t)v[i].points, "exclusive", v[i].exclusive));
+    return arr;
+}
+
+/* The vouchers a sale gave, as `patron sale --json` lists them. */
+static json_t *coupons_json(const struct patron_sale_result *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < r->n_coupons; i++) {
+        const struct patron_sale_coupon *k = &r->coupons[i];
+        json_array_append_new(
+            arr, json_pack("{s:I, s:I, s:I, s:s?}", "offer_id", (json_int_t)k->offer_id,
+                           "reward_id", (json_int_t)k->reward_id, "redemption_id",
+                           (json_int_t)k->redemption_id, "code", k->code[0] ? k->code : NULL));
+    }
+    return arr;
+}
+
 int api_h_scan(struct api_call *c, patron_store *s)
 {
     struct patron_scan_result r;
-    int err = patron_scan(s, str(c->body, "card"), &r);
+    int err = patron_scan(s, api_str(c->body, "card"), &r);
     if (err != 0)
         return err;
     json_t *rewards = json_array();
@@ -71,15 +97,16 @@ int api_h_scan(struct api_call *c, patron_store *s)
         json_array_append_new(
             rewards, json_pack("{s:I, s:s, s:I}", "reward_id", (json_int_t)r.rewards[i].reward_id,
                                "name", r.rewards[i].name, "cost", (json_int_t)r.rewards[i].cost));
-    return reply(c, 200,
-                 json_pack("{s:I, s:s, s:I, s:s, s:o, s:b, s:I, s:o, s:s?, s:I, s:o, s:[]}",
-                           "member_id", (json_int_t)r.member.member_id, "name", r.member.name,
-                           "points", (json_int_t)r.member.points, "tier", r.member.tier,
-                           "tier_until", api_json_time(r.member.tier_until), "card_blocked",
-                           r.member.card_blocked, "expiring_points", (json_int_t)r.expiring_points,
-                           "expiring_at", api_json_time(r.expiring_at), "next_tier",
-                           r.next_tier[0] ? r.next_tier : NULL, "points_to_next_tier",
-                           (json_int_t)r.points_to_next_tier, "rewards", rewards, "offers"));
+    return api_reply(
+        c, 200,
+        json_pack("{s:I, s:s, s:I, s:s, s:o, s:b, s:I, s:o, s:s?, s:I, s:o, s:o}", "member_id",
+                  (json_int_t)r.member.member_id, "name", r.member.name, "points",
+                  (json_int_t)r.member.points, "tier", r.member.tier, "tier_until",
+                  api_json_time(r.member.tier_until), "card_blocked", r.member.card_blocked,
+                  "expiring_points", (json_int_t)r.expiring_points, "expiring_at",
+                  api_json_time(r.expiring_at), "next_tier", r.next_tier[0] ? r.next_tier : NULL,
+                  "points_to_next_tier", (json_int_t)r.points_to_next_tier, "rewards", rewards,
+                  "offers", offers_json(r.offers, r.n_offers)));
 }
 
 int api_h_sale(struct api_call *c, patron_store *s)
@@ -91,14 +118,14 @@ int api_h_sale(struct api_call *c, patron_store *s)
     {
         if (n == PATRON_SALE_MAX_LINES)
             break; /* the body spec already bounds the count */
-        lines[n++] = (struct patron_sale_line){str(item, "sku"), str(item, "category"),
+        lines[n++] = (struct patron_sale_line){api_str(item, "sku"), api_str(item, "category"),
                                                num(item, "qty"), num(item, "unit_price")};
     }
     struct patron_sale in = {
-        .card = str(c->body, "card"),
-        .ref = str(c->body, "ref"),
+        .card = api_str(c->body, "card"),
+        .ref = api_str(c->body, "ref"),
         .total_minor = num(c->body, "total"),
-        .currency = str(c->body, "currency"),
+        .currency = api_str(c->body, "currency"),
         .lines = n ? lines : NULL,
         .n_lines = n,
         .idempotency_key = c->idempotency_key,
@@ -107,12 +134,18 @@ int api_h_sale(struct api_call *c, patron_store *s)
     int err = patron_sale_record(s, &in, &r);
     if (err != 0)
         return err;
-    return reply(c, 201,
-                 json_pack("{s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:[]}", "sale_id",
-                           (json_int_t)r.sale_id, "member_id", (json_int_t)r.member_id,
-                           "points_earned", (json_int_t)r.points_earned, "points",
-                           (json_int_t)r.points, "tier", r.tier, "tier_upgraded", r.tier_upgraded,
-                           "replayed", r.replayed, "coupons"));
+    json_t *applied = json_array();
+    for (size_t k = 0; applied && k < r.n_offers_applied; k++)
+        json_array_append_new(applied, json_integer((json_int_t)r.offers_applied[k]));
+    /* The sale's coupons print after the commit: the printer is woken then. */
+    c->print_queued = r.n_coupons > 0 && !r.replayed;
+    return api_reply(c, 201,
+                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:o, s:o}", "sale_id",
+                               (json_int_t)r.sale_id, "member_id", (json_int_t)r.member_id,
+                               "points_earned", (json_int_t)r.points_earned, "bonus_points",
+                               (json_int_t)r.bonus_points, "points", (json_int_t)r.points, "tier",
+                               r.tier, "tier_upgraded", r.tier_upgraded, "replayed", r.replayed,
+                               "offers_applied", applied, "coupons", coupons_json(&r)));
 }
 
 int api_h_refund(struct api_call *c, patron_store *s)
@@ -124,10 +157,10 @@ int api_h_refund(struct api_call *c, patron_store *s)
     {
         if (n == PATRON_SALE_MAX_LINES)
             break;
-        lines[n++] = (struct patron_refund_line){str(item, "sku"), num(item, "qty")};
+        lines[n++] = (struct patron_refund_line){api_str(item, "sku"), num(item, "qty")};
     }
     struct patron_refund in = {
-        .ref = str(c->body, "ref"),
+        .ref = api_str(c->body, "ref"),
         .lines = n ? lines : NULL,
         .n_lines = n,
         .idempotency_key = c->idempotency_key,
@@ -146,12 +179,14 @@ int api_h_refund(struct api_call *c, patron_store *s)
                  r.points_reversed, c->cfg->cashier_refund_limit);
         return PATRON_EFORBIDDEN;
     }
-    return reply(c, 201,
-                 json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
-                           (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id, "member_id",
-                           (json_int_t)r.member_id, "points_reversed",
-                           (json_int_t)r.points_reversed, "shortfall", (json_int_t)r.shortfall,
-                           "points", (json_int_t)r.points, "replayed", r.replayed));
+    c->print_queued = r.rewards_returned > 0 && !r.replayed; /* given back as new coupons */
+    return api_reply(c, 201,
+                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
+                               (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
+                               "member_id", (json_int_t)r.member_id, "points_reversed",
+                               (json_int_t)r.points_reversed, "shortfall", (json_int_t)r.shortfall,
+                               "points", (json_int_t)r.points, "rewards_returned",
+                               (json_int_t)r.rewards_returned, "replayed", r.replayed));
 }
 
 int api_h_rewards(struct api_call *c, patron_store *s)
@@ -173,11 +208,11 @@ int api_h_rewards(struct api_call *c, patron_store *s)
     free(list);
     if (err != 0)
         return err;
-    return reply(c, 200, json_pack("{s:o, s:I}", "rewards", arr, "count", (json_int_t)count));
+    return api_reply(c, 200, json_pack("{s:o, s:I}", "rewards", arr, "count", (json_int_t)count));
 }
 
 /* A positive integer path parameter. */
-static int param_id(struct api_call *c, int i, int64_t *out)
+int api_param_id(struct api_call *c, int i, int64_t *out)
 {
     char *end;
     const char *p = c->params[i];
@@ -192,11 +227,11 @@ static int param_id(struct api_call *c, int i, int64_t *out)
 
 int api_h_redeem(struct api_call *c, patron_store *s)
 {
-    struct patron_redeem_request in = {.card = str(c->body, "card"),
+    struct patron_redeem_request in = {.card = api_str(c->body, "card"),
                                        .idempotency_key = c->idempotency_key};
     struct patron_redeem_result r;
     char voucher_id[17];
-    int err = param_id(c, 0, &in.reward_id);
+    int err = api_param_id(c, 0, &in.reward_id);
     if (err != 0 || (err = patron_reward_redeem(s, &in, &r)) != 0)
         return err;
     snprintf(voucher_id, sizeof voucher_id, "%016" PRIx64, r.voucher_id);
@@ -210,19 +245,24 @@ int api_h_redeem(struct api_call *c, patron_store *s)
     if (o)
         json_object_set_new(o, "print_job",
                             r.print_job ? json_integer((json_int_t)r.print_job) : json_null());
-    return reply(c, 201, o);
+    /* The answer comes after the commit, not after printing: the printer thread is woken then,
+     * and the till polls GET /v1/print-jobs/{id} for "printed". */
+    c->print_queued = r.print_job != 0 && !r.replayed;
+    if (o && r.print_job)
+        json_object_set_new(o, "print_status", json_string(api_print_status(s, r.print_job)));
+    return api_reply(c, 201, o);
 }
 
 int api_h_enroll(struct api_call *c, patron_store *s)
 {
     json_t *consent = json_object_get(c->body, "consent_marketing");
     struct patron_enrollment in = {
-        .name = str(c->body, "name"),
-        .email = str(c->body, "email"),
-        .phone = str(c->body, "phone"),
-        .birthday = str(c->body, "birthday"),
+        .name = api_str(c->body, "name"),
+        .email = api_str(c->body, "email"),
+        .phone = api_str(c->body, "phone"),
+        .birthday = api_str(c->body, "birthday"),
         .consent_marketing = json_is_true(consent),
-        .consent_source = str(c->body, "consent_source"),
+        .consent_source = api_str(c->body, "consent_source"),
     };
     struct patron_member m;
     if (in.consent_marketing && !in.consent_source)
@@ -230,8 +270,8 @@ int api_h_enroll(struct api_call *c, patron_store *s)
     int err = patron_member_enroll(s, &in, &m);
     if (err != 0)
         return err;
-    return reply(c, 201,
-                 json_pack("{s:I, s:s}", "member_id", (json_int_t)m.member_id, "card", m.card));
+    return api_reply(c, 201,
+                     json_pack("{s:I, s:s}", "member_id", (json_int_t)m.member_id, "card", m.card));
 }
 
 int api_h_member(struct api_call *c, patron_store *s)
@@ -240,15 +280,15 @@ int api_h_member(struct api_call *c, patron_store *s)
     int err = patron_member_by_card(s, c->params[0], &m);
     if (err != 0)
         return err;
-    return reply(c, 200, member_json(&m));
+    return api_reply(c, 200, member_json(&m));
 }
 
 int api_h_adjust(struct api_call *c, patron_store *s)
 {
     struct patron_adjustment in = {
-        .card = str(c->body, "card"),
+        .card = api_str(c->body, "card"),
         .points = num(c->body, "points"),
-        .reason = str(c->body, "reason"),
+        .reason = api_str(c->body, "reason"),
         .manager = c->terminal.name,
         .idempotency_key = c->idempotency_key,
     };
@@ -260,7 +300,7 @@ int api_h_adjust(struct api_call *c, patron_store *s)
     int err = patron_ledger_adjust(s, &in, &r);
     if (err != 0)
         return err;
-    return reply(c, 201,
-                 json_pack("{s:I, s:I, s:b}", "entry_id", (json_int_t)r.entry_id, "points",
-                           (json_int_t)r.points, "replayed", r.replayed));
+    return api_reply(c, 201,
+                     json_pack("{s:I, s:I, s:b}", "entry_id", (json_int_t)r.entry_id, "points",
+                               (json_int_t)r.points, "replayed", r.replayed));
 }

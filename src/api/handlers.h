@@ -17,5 +17,22 @@ int api_h_redeem(struct api_call *c, patron_store *s);
 int api_h_enroll(struct api_call *c, patron_store *s);
 int api_h_member(struct api_call *c, patron_store *s);
 int api_h_adjust(struct api_call *c, patron_store *s);
+int api_h_voucher_check(struct api_call *c, patron_store *s);
+int api_h_voucher_redeem(struct api_call *c, patron_store *s);
+int api_h_voucher_show(struct api_call *c, patron_store *s);
+int api_h_voucher_void(struct api_call *c, patron_store *s);
+int api_h_print_jobs(struct api_call *c, patron_store *s);
+int api_h_print_job(struct api_call *c, patron_store *s);
+int api_h_reprint(struct api_call *c, patron_store *s);
+
+/* Shared by the handlers' files. */
+/* A string field of a validated body; NULL when absent or null. */
+const char *api_str(json_t *body, const char *key);
+/* Leaves `obj` (stolen; NULL means out of memory) as the call's reply with `status`. */
+int api_reply(struct api_call *c, int status, json_t *obj);
+/* The path parameter i as a positive integer; PATRON_EINVAL with a detail otherwise. */
+int api_param_id(struct api_call *c, int i, int64_t *out);
+/* "queued", "sending" or "printed" for a print job; "queued" when it cannot be read. */
+const char *api_print_status(patron_store *s, int64_t job_id);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Metrics of the counter service in Prometheus text format: requests by route and status,
  * request latencies, commits and batch sizes of the group-commit writer, its queue depth, open
- * connections. Counters are relaxed atomics: any thread updates them without a lock, and a
- * scrape reads a close-enough snapshot. */
+ * connections, and the printer: its state, the print queue's depth, jobs printed, failures.
+ * Counters are relaxed atomics: any thread updates them without a lock, and a scrape reads a
+ * close-enough snapshot. */
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ static struct {
     atomic_ullong batch_sum;
     atomic_long queue_depth;
     atomic_long connections;
+    atomic_ullong printed, print_failures;
+    atomic_llong print_queue;
 } m;
 
 _Static_assert(MAX_ROUTES < 1000, "route index fits the label buffer");
@@ -79,6 +82,13 @@ void api_metrics_queue_depth(long delta)
 void api_metrics_connections(long delta)
 {
     atomic_fetch_add_explicit(&m.connections, delta, memory_order_relaxed);
+}
+
+void api_metrics_print(int64_t printed, int failed, int64_t queue_depth)
+{
+    atomic_fetch_add_explicit(&m.printed, (unsigned long long)printed, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m.print_failures, failed ? 1 : 0, memory_order_relaxed);
+    atomic_store_explicit(&m.print_queue, queue_depth, memory_order_relaxed);
 }
 
 /* A bounded text buffer: the rendering stops growing at its maximum. */
@@ -212,13 +222,22 @@ static void render_writer(struct text *t)
 
 static void render_printer(struct text *t)
 {
-    /* The print queue reaches the service later; until then the state is reported unknown so
-     * that dashboards and alerts can be written against the final metric name. */
+    enum api_printer_state now = api_printer_state();
     put(t, "# HELP patron_printer_state Printer state (1 for the current state).\n"
-           "# TYPE patron_printer_state gauge\n"
-           "patron_printer_state{state=\"ready\"} 0\n"
-           "patron_printer_state{state=\"error\"} 0\n"
-           "patron_printer_state{state=\"unknown\"} 1\n");
+           "# TYPE patron_printer_state gauge\n");
+    for (int st = 0; st < API_PRINTER_STATES; st++)
+        put(t, "patron_printer_state{state=\"%s\"} %d\n",
+            api_printer_state_name((enum api_printer_state)st), (int)now == st);
+    put(t,
+        "# HELP patron_print_queue_depth Print jobs not yet printed.\n"
+        "# TYPE patron_print_queue_depth gauge\npatron_print_queue_depth %lld\n"
+        "# HELP patron_print_jobs_printed_total Print jobs the printer accepted in full.\n"
+        "# TYPE patron_print_jobs_printed_total counter\npatron_print_jobs_printed_total %llu\n"
+        "# HELP patron_print_failures_total Print runs that stopped on a failure (the job stays "
+        "queued).\n"
+        "# TYPE patron_print_failures_total counter\npatron_print_failures_total %llu\n",
+        (long long)atomic_load_explicit(&m.print_queue, memory_order_relaxed), get(&m.printed),
+        get(&m.print_failures));
 }
 
 char *api_metrics_render(void)

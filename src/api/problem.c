@@ -50,7 +50,7 @@ static int dump_into(json_t *obj, const char *type, struct api_response *r)
 }
 
 static int problem_build(int status, const char *slug, const char *title, const char *detail,
-                         const char *code, struct api_response *r)
+                         const char *code, json_t *extra, struct api_response *r)
 {
     char type[128];
     snprintf(type, sizeof type, PROBLEM_BASE "%s", slug);
@@ -59,11 +59,13 @@ static int problem_build(int status, const char *slug, const char *title, const 
         json_object_set_new(o, "detail", json_string(detail));
     if (o && code)
         json_object_set_new(o, "code", json_string(code));
+    if (o && extra) /* fields of the route's own; never the standard ones */
+        json_object_update_missing(o, extra);
     r->status = status;
     return dump_into(o, "application/problem+json", r);
 }
 
-int api_problem(int err, const char *detail, const char *instance, struct api_response *r)
+static int problem_of(int err, const char *detail, json_t *extra, struct api_response *r)
 {
     char slug[64];
     const char *name = patron_err_name(err);
@@ -71,28 +73,36 @@ int api_problem(int err, const char *detail, const char *instance, struct api_re
     for (; name[i] && i + 1 < sizeof slug; i++)
         slug[i] = (char)tolower((unsigned char)name[i]);
     slug[i] = '\0';
-    (void)instance;
     r->err = err;
     /* jansson refuses strings that are not UTF-8; a detail quoting raw input could be one. */
     json_t *probe = detail ? json_string(detail) : NULL;
     if (!probe)
         detail = NULL;
     json_decref(probe);
-    return problem_build(api_problem_status(err), slug, patron_strerror(err), detail, name, r);
+    return problem_build(api_problem_status(err), slug, patron_strerror(err), detail, name, extra,
+                         r);
+}
+
+int api_problem(int err, const char *detail, const char *instance, struct api_response *r)
+{
+    (void)instance;
+    return problem_of(err, detail, NULL, r);
 }
 
 int api_problem_http(int status, const char *slug, const char *title, const char *detail,
                      struct api_response *r)
 {
     r->err = 0;
-    return problem_build(status, slug, title, detail, NULL, r);
+    return problem_build(status, slug, title, detail, NULL, NULL, r);
 }
 
 int api_call_respond(struct api_call *c, int err, struct api_response *r)
 {
     memset(r, 0, sizeof *r);
+    if (err == 0)
+        err = c->soft_err;
     if (err != 0)
-        return api_problem(err, c->detail, NULL, r);
+        return problem_of(err, c->detail, c->problem_extra, r);
     if (c->text) {
         r->body = strdup(c->text);
         if (!r->body)

@@ -2,7 +2,8 @@
 /* The HTTP side of the counter service, on libmicrohttpd: the listening socket (loopback, or TLS
  * beyond it), limits (body size, header memory, timeouts, connection cap), one thread per
  * connection so that a request may wait for its batch's commit, a small pool of read handles,
- * and a graceful stop on SIGTERM that answers what is in flight before it closes. */
+ * the printer thread woken after each commit that queued a print job, and a graceful stop on
+ * SIGTERM that answers what is in flight before it closes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -36,6 +37,7 @@ struct server {
     const struct api_settings *cfg;
     struct MHD_Daemon *daemon;
     struct api_writer *writer;
+    struct api_printer *printer;
     struct read_pool pool;
     atomic_int draining;
     atomic_long inflight;
@@ -140,12 +142,50 @@ static int take_key(struct MHD_Connection *conn, struct api_call *c, const char 
     return 0;
 }
 
+/* What a query string may hold: the route's one parameter, once, at most API_QUERY_MAX bytes. */
+struct query_check {
+    struct api_call *call;
+    int bad;
+};
+
+static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct query_check *q = cls;
+    struct api_call *c = q->call;
+    (void)kind;
+    if (!c->route->query || strcmp(key, c->route->query) != 0 || c->query ||
+        strnlen(value ? value : "", API_QUERY_MAX + 1) > API_QUERY_MAX) {
+        q->bad = 1;
+        return MHD_NO;
+    }
+    c->query = value ? value : "";
+    return MHD_YES;
+}
+
+static int take_query(struct MHD_Connection *conn, struct api_call *c)
+{
+    struct query_check q = {c, 0};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_query_arg, &q);
+    if (!q.bad)
+        return 0;
+    c->query = NULL;
+    if (c->route->query)
+        snprintf(c->detail, sizeof c->detail, "the only query parameter here is '%s', once",
+                 c->route->query);
+    else
+        snprintf(c->detail, sizeof c->detail, "this request takes no query parameters");
+    return PATRON_EINVAL;
+}
+
 static int run_call(struct server *sv, struct api_call *c, struct api_response *r)
 {
     int err = 0;
     if (c->route->exec == API_WRITE) {
         if (api_writer_submit(sv->writer, c, 0, r) != 0)
             return api_problem(-ESHUTDOWN, "the service is stopping; retry shortly", NULL, r);
+        if (c->print_queued)
+            api_printer_wake(sv->printer); /* committed: the job is there to print */
         return 0;
     }
     if (c->route->exec == API_READ) {
@@ -203,7 +243,7 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
             return;
         }
     }
-    if ((err = take_key(conn, c, method)) != 0 ||
+    if ((err = take_query(conn, c)) != 0 || (err = take_key(conn, c, method)) != 0 ||
         (err = api_body_parse(rq->buf ? rq->buf : "", rq->len, c->route->body, &c->body, c->detail,
                               sizeof c->detail)) != 0 ||
         (c->idempotency_key && c->route->exec == API_WRITE &&
@@ -302,6 +342,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     dispatch(sv, conn, rq, url, method, &c, &r);
     json_decref(c.body);
     json_decref(c.reply);
+    json_decref(c.problem_extra);
     free(c.text);
     return send_response(sv, conn, url, rq, &r);
 }
@@ -530,7 +571,8 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if ((err = pool_open(&sv.pool, cfg)) != 0 || (err = api_writer_start(cfg, &sv.writer)) != 0) {
+    if ((err = pool_open(&sv.pool, cfg)) != 0 || (err = api_writer_start(cfg, &sv.writer)) != 0 ||
+        (err = api_printer_start(cfg, &sv.printer)) != 0) {
         snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
         goto out;
     }
@@ -551,6 +593,7 @@ out:
     if (sv.daemon)
         MHD_stop_daemon(sv.daemon);
     api_writer_stop(sv.writer);
+    api_printer_stop(sv.printer);
     pool_close(&sv.pool);
     if (key)
         OPENSSL_cleanse(key, strlen(key)); /* private key material */

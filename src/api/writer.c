@@ -64,7 +64,9 @@ static int replay(patron_store *s, struct api_call *c, struct api_response *r, i
     }
     r->len = strlen(body);
     r->status = status;
-    r->content_type = "application/json";
+    /* A kept answer of 400 and above is a problem whose work stood (a reprint while the printer
+     * was down): it goes back as it went the first time. */
+    r->content_type = status >= 400 ? "application/problem+json" : "application/json";
     r->replayed = 1;
     return 1;
 }
@@ -87,7 +89,9 @@ static void run_job(struct api_writer *w, struct job *j)
         if (err != 0 && !c->detail[0])
             snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
     }
-    if (err != 0)
+    /* The library undoes its own work when it refuses; what it keeps on purpose (the log of
+     * wrong voucher codes behind the lock-out) stays when the handler says so. */
+    if (err != 0 && !c->keep_on_error)
         exec_sql(s, "ROLLBACK TO api_job");
     if (api_call_respond(c, err, j->resp) != 0)
         err = PATRON_ENOMEM;
@@ -103,8 +107,9 @@ static void run_job(struct api_writer *w, struct job *j)
 audit:;
     char op[64];
     snprintf(op, sizeof op, "%s %s", c->route->method, c->route->pattern);
-    if (patron_audit_record(s, c->terminal.terminal_id, op, err ? patron_err_name(err) : "ok",
-                            j->resp->status) != 0) {
+    int outcome = err ? err : c->soft_err;
+    if (patron_audit_record(s, c->terminal.terminal_id, op,
+                            outcome ? patron_err_name(outcome) : "ok", j->resp->status) != 0) {
         exec_sql(s, "ROLLBACK TO api_job");
         c->detail[0] = '\0';
         respond_error(c, PATRON_EDB, j->resp);

@@ -76,9 +76,14 @@ int cli_parse_time(const char *text, int64_t *out);
 void cli_format_time(int64_t t, char *buf, size_t len);
 void cli_format_date(int64_t t, char *buf, size_t len);
 
-/* Opens the printer of the settings (--printer) with the profile that fits it: the configured
- * one (--printer-profile), else the model's own for a known USB printer, else generic 80 mm.
- * Returns 0 or a PATRON_E* code with a sentence in detail. */
+/* Opens the printer named by `spec` ("auto", "usb", "usb:VID:PID", "file:PATH", "virtual:DIR",
+ * "none"; NULL = "auto") with the profile that fits it: `profile_name` when given (not NULL or
+ * "auto"), else the model's own for a known USB printer, else generic 80 mm. Returns 0 and sets
+ * both; PATRON_EINVAL for an unknown profile or spec; the transport's errors otherwise, with a
+ * sentence in detail. Thread-safe (the `patron serve` printer thread calls it too). */
+int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
+                     const struct patron_escpos_profile **profile, char *detail, size_t len);
+/* The same with the printer of the settings (--printer, --printer-profile). */
 int cli_open_printer(struct cli *c, patron_printer **p,
                      const struct patron_escpos_profile **profile, char *detail, size_t len);
 
@@ -86,7 +91,8 @@ int cli_open_printer(struct cli *c, patron_printer **p,
  * (r says what printed and the first printer failure) or a database error. */
 int cli_print_pending(struct cli *c, struct patron_print_run_result *r);
 
-/* After a command that queued job `job_id`: prints the queue and adds print_status to `result`.
+/* After a command that queued job `job_id` (0: jobs of its own, e.g. a sale's coupons): prints
+ * the queue and adds print_status to `result`.
  * Returns -1 when the job printed (the caller emits `result` as usual); otherwise emits `result`
  * (stolen) itself and returns the exit status: 0 when no printer is configured ("none"), the
  * printer error's status (5) when it failed and the job stays queued. */
@@ -112,5 +118,16 @@ int cli_cmd_print(struct cli *c, struct cli_args *a);
 int cli_cmd_printer(struct cli *c, struct cli_args *a);
 int cli_cmd_serve(struct cli *c, struct cli_args *a);
 int cli_cmd_terminal(struct cli *c, struct cli_args *a);
+int cli_cmd_offer(struct cli *c, struct cli_args *a);
+int cli_cmd_goodwill(struct cli *c, struct cli_args *a);
+int cli_cmd_feedback(struct cli *c, struct cli_args *a);
+int cli_cmd_referral(struct cli *c, struct cli_args *a);
+
+/* The `offers` array of scan and sale replies (offer_id, name, why, benefit, points). New
+ * reference. */
+json_t *cli_offers_json(const struct patron_offer_match *v, size_t n);
+int cli_cmd_report(struct cli *c, struct cli_args *a);
+/* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
+int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);
 
 #endif

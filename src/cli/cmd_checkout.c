@@ -23,7 +23,7 @@ static json_t *scan_json(const struct patron_scan_result *r)
             rewards, json_pack("{s:I, s:s, s:I}", "reward_id", (json_int_t)r->rewards[i].reward_id,
                                "name", r->rewards[i].name, "cost", (json_int_t)r->rewards[i].cost));
     json_object_set_new(o, "rewards", rewards);
-    json_object_set_new(o, "offers", json_array());
+    json_object_set_new(o, "offers", cli_offers_json(r->offers, r->n_offers));
     json_object_set_new(o, "expiring_points", json_integer(r->expiring_points));
     if (r->expiring_at) {
         cli_format_date(r->expiring_at, date, sizeof date);
@@ -47,6 +47,10 @@ static void scan_text(const struct patron_scan_result *r, char *buf, size_t cap)
     if (r->next_tier[0] && off < cap)
         off += (size_t)snprintf(buf + off, cap - off, "  %lld points to %s\n",
                                 (long long)r->points_to_next_tier, r->next_tier);
+    for (size_t i = 0; i < r->n_offers && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "  offer %lld: %s (%s) - %s\n",
+                                (long long)r->offers[i].offer_id, r->offers[i].name,
+                                r->offers[i].benefit, r->offers[i].why);
     for (size_t i = 0; i < r->n_rewards && off < cap; i++)
         off += (size_t)snprintf(buf + off, cap - off, "  reward %lld: %s (%lld points)\n",
                                 (long long)r->rewards[i].reward_id, r->rewards[i].name,
@@ -98,6 +102,27 @@ static int parse_sale_line(const char *text, char *storage, struct patron_sale_l
                : -1;
 }
 
+static json_t *sale_json(const struct patron_sale_result *r)
+{
+    json_t *applied = json_array(), *coupons = json_array();
+    for (size_t i = 0; i < r->n_offers_applied; i++)
+        json_array_append_new(applied, json_integer(r->offers_applied[i]));
+    for (size_t i = 0; i < r->n_coupons; i++) {
+        const struct patron_sale_coupon *k = &r->coupons[i];
+        json_t *o =
+            json_pack("{s:I, s:I, s:I}", "offer_id", (json_int_t)k->offer_id, "reward_id",
+                      (json_int_t)k->reward_id, "redemption_id", (json_int_t)k->redemption_id);
+        json_object_set_new(o, "code", k->code[0] ? json_string(k->code) : json_null());
+        json_array_append_new(coupons, o);
+    }
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:o, s:o}", "sale_id",
+                     (json_int_t)r->sale_id, "member_id", (json_int_t)r->member_id, "points_earned",
+                     (json_int_t)r->points_earned, "bonus_points", (json_int_t)r->bonus_points,
+                     "points", (json_int_t)r->points, "tier", r->tier, "tier_upgraded",
+                     r->tier_upgraded, "replayed", r->replayed, "offers_applied", applied,
+                     "coupons", coupons);
+}
+
 int cli_cmd_sale(struct cli *c, struct cli_args *a)
 {
     static char storage[PATRON_SALE_MAX_LINES][MAX_LINE_TEXT];
@@ -125,16 +150,12 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
         return status;
     if ((err = patron_sale_record(c->store, &in, &r)) != 0)
         return cli_fail(c, err, "sale not recorded");
-    snprintf(human, sizeof human, "+%lld points, balance %lld, tier %s%s%s\n",
-             (long long)r.points_earned, (long long)r.points, r.tier,
+    snprintf(human, sizeof human, "+%lld points (+%lld from offers), balance %lld, tier %s%s%s\n",
+             (long long)r.points_earned, (long long)r.bonus_points, (long long)r.points, r.tier,
              r.tier_upgraded ? " (upgraded!)" : "", r.replayed ? " [already recorded]" : "");
-    return cli_emit(c,
-                    json_pack("{s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:[]}", "sale_id",
-                              (json_int_t)r.sale_id, "member_id", (json_int_t)r.member_id,
-                              "points_earned", (json_int_t)r.points_earned, "points",
-                              (json_int_t)r.points, "tier", r.tier, "tier_upgraded",
-                              r.tier_upgraded, "replayed", r.replayed, "coupons"),
-                    human);
+    json_t *o = sale_json(&r);
+    status = r.n_coupons && !r.replayed ? cli_print_after(c, o, 0) : -1;
+    return status >= 0 ? status : cli_emit(c, o, human);
 }
 
 static int parse_refund_line(const char *text, char *storage, struct patron_refund_line *line)
@@ -184,11 +205,12 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a)
         return cli_fail(c, err, "refund not recorded");
     snprintf(human, sizeof human, "-%lld points, balance %lld%s\n", (long long)r.points_reversed,
              (long long)r.points, r.shortfall ? " (some points were already spent)" : "");
-    return cli_emit(c,
-                    json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
-                              (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
-                              "points_reversed", (json_int_t)r.points_reversed, "shortfall",
-                              (json_int_t)r.shortfall, "points", (json_int_t)r.points, "replayed",
-                              r.replayed),
-                    human);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
+                          (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
+                          "points_reversed", (json_int_t)r.points_reversed, "shortfall",
+                          (json_int_t)r.shortfall, "points", (json_int_t)r.points,
+                          "rewards_returned", (json_int_t)r.rewards_returned, "replayed",
+                          r.replayed);
+    status = r.rewards_returned && !r.replayed ? cli_print_after(c, o, 0) : -1;
+    return status >= 0 ? status : cli_emit(c, o, human);
 }

@@ -8,7 +8,7 @@
 
 static const char member_usage[] =
     "patron member enroll --name N [--email E] [--phone P] [--birthday YYYY-MM-DD] "
-    "[--consent marketing] | show CARD | find --phone P";
+    "[--consent marketing] [--referred-by CODE] | show CARD | find --phone P";
 
 json_t *cli_member_json(const struct patron_member *m)
 {
@@ -42,9 +42,11 @@ static int member_enroll(struct cli *c, struct cli_args *a)
             return cli_usage(c, "--consent takes 'marketing'");
         in.consent_marketing = 1;
     }
+    const char *referred_by = cli_take(a, "--referred-by");
     if (!in.name || a->argc != 0)
         return cli_usage(c, member_usage);
-    int err = patron_member_enroll(c->store, &in, &m);
+    int err = referred_by ? patron_member_enroll_referred(c->store, &in, referred_by, &m)
+                          : patron_member_enroll(c->store, &in, &m);
     if (err != 0)
         return cli_fail(c, err, "cannot enroll");
     char human[256];
@@ -56,11 +58,15 @@ static int member_enroll(struct cli *c, struct cli_args *a)
 
 static int member_print(struct cli *c, const struct patron_member *m)
 {
-    char human[512];
-    snprintf(human, sizeof human, "%s (member %lld), card %s%s\n%lld points, tier %s\n", m->name,
-             (long long)m->member_id, m->card, m->card_blocked ? " (blocked)" : "",
-             (long long)m->points, m->tier);
-    return cli_emit(c, cli_member_json(m), human);
+    char human[512], code[PATRON_REFERRAL_CODE_CHARS + 1] = "";
+    json_t *o = cli_member_json(m);
+    if (!m->card_blocked && patron_referral_code(c->store, m->card, code) == 0)
+        json_object_set_new(o, "referral_code", json_string(code));
+    snprintf(human, sizeof human, "%s (member %lld), card %s%s\n%lld points, tier %s\n%s%s%s",
+             m->name, (long long)m->member_id, m->card, m->card_blocked ? " (blocked)" : "",
+             (long long)m->points, m->tier, code[0] ? "referral code " : "", code,
+             code[0] ? "\n" : "");
+    return cli_emit(c, o, human);
 }
 
 int cli_cmd_member(struct cli *c, struct cli_args *a)

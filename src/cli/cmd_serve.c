@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `patron serve`: the counter service. Takes the service's own limits from one table, prepares
  * the store (schema migrated once, before any thread opens it), optionally seeds a demo store
- * with a till token printed once, and runs the HTTP/JSON API until SIGTERM. */
+ * with a till token printed once, and runs the HTTP/JSON API until SIGTERM, printing coupons on
+ * the printer of the settings (--printer, --printer-profile) as the other commands do. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 static const char usage[] =
     "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
     "[--max-connections N] [--timeout SECONDS] [--batch-max N] [--read-handles N] "
-    "[--cashier-refund-limit POINTS] [--log-requests] [--demo] [--routes]";
+    "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests] [--demo] [--routes]"
+    " (the global --printer SPEC and --printer-profile NAME choose the printer)";
 
 struct serve_option {
     const char *flag;
@@ -31,6 +33,8 @@ static const struct serve_option serve_options[] = {
     {"--batch-max", OPT(batch_max), 0, 1, 1024, 64},
     {"--read-handles", OPT(read_handles), 0, 1, 32, 4},
     {"--cashier-refund-limit", OPT(cashier_refund_limit), 1, 0, 1000000000, 1000},
+    /* How often queued jobs are retried without a wake-up; the queue's back-off decides which. */
+    {"--print-poll", OPT(print_poll_s), 0, 1, 3600, 5},
 };
 
 static int take_options(struct cli *c, struct cli_args *a, struct api_settings *cfg)
@@ -131,7 +135,18 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.tls_key = c->tls_key;
     cfg.has_now = c->has_now;
     cfg.now = c->now;
-    /* Opening once here applies migrations before the service's handles open the file. */
+    cfg.printer_spec = c->printer_spec;
+    cfg.printer_profile = c->printer_profile;
+    cfg.home = c->home;
+    cfg.open_printer = cli_printer_open;
+    if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 &&
+        !patron_escpos_profile_find(c->printer_profile)) {
+        fprintf(stderr, "patron: unknown printer profile '%s'\n", c->printer_profile);
+        return cli_usage(c, usage);
+    }
+    /* Opening once here applies migrations before the service's handles open the file. A demo
+     * may start from nothing: it makes the store itself. */
+    c->opening_for_init = demo;
     if ((status = cli_open_store(c)) != 0)
         return status;
     if (demo && ((err = demo_seed(c)) != 0 || (err = demo_till(c)) != 0))

@@ -16,7 +16,8 @@ struct command {
 
 static const struct command commands[] = {
     {"init", cli_cmd_init, "init [--store-id N] [--store-name S]   create the store (safe twice)"},
-    {"member", cli_cmd_member, "member enroll|show|find ...          members and their data"},
+    {"member", cli_cmd_member_privacy,
+     "member enroll|show|find|consent|export|erase|export-segment ...  members and their data"},
     {"card", cli_cmd_card,
      "card replace|print CARD              block a lost card / print a card"},
     {"scan", cli_cmd_scan, "scan CARD                            what the cashier sees"},
@@ -31,6 +32,11 @@ static const struct command commands[] = {
     {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
     {"serve", cli_cmd_serve, "serve [--listen 127.0.0.1:8420] [--demo] the counter service (HTTP/JSON API)"},
     {"terminal", cli_cmd_terminal, "terminal add NAME --role cashier|manager|admin   a till's API token"},
+    {"offer", cli_cmd_offer, "offer add|list|show|end|segment ...   targeted offers"},
+    {"goodwill", cli_cmd_goodwill, "goodwill issue CARD --reward ID ...   a manager's apology"},
+    {"feedback", cli_cmd_feedback, "feedback CARD --score 1-5 ...         the member's verdict"},
+    {"referral", cli_cmd_referral, "referral show|link CARD ...           referral codes"},
+    {"report", cli_cmd_report, "report [NAME] [--csv] [--svg FILE] ...  liability, retention, churn..."},
 };
 
 static void print_help(FILE *f)

@@ -7,32 +7,33 @@
 
 #include "cli.h"
 
-int cli_open_printer(struct cli *c, patron_printer **p,
+int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
                      const struct patron_escpos_profile **profile, char *detail, size_t len)
 {
-    char spec[4200];
     struct patron_printer_info info;
+    int pick = profile_name && strcmp(profile_name, "auto") != 0;
     const struct patron_escpos_profile *configured =
-        c->printer_profile && strcmp(c->printer_profile, "auto") != 0
-            ? patron_escpos_profile_find(c->printer_profile)
-            : NULL;
-    if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 && !configured) {
-        snprintf(detail, len, "unknown printer profile '%s'", c->printer_profile);
+        pick ? patron_escpos_profile_find(profile_name) : NULL;
+    if (pick && !configured) {
+        snprintf(detail, len, "unknown printer profile '%s'", profile_name);
         return PATRON_EINVAL;
     }
-    if (strcmp(c->printer_spec, "auto") == 0)
-        snprintf(spec, sizeof spec, "auto");
-    else
-        snprintf(spec, sizeof spec, "%s", c->printer_spec);
     unsigned dots = configured ? configured->dots : 0;
-    int err = patron_printer_open(spec, dots, p, detail, len);
+    int err = patron_printer_open(spec ? spec : "auto", dots, p, detail, len);
     if (err != 0)
         return err;
     patron_printer_describe(*p, &info);
-    *profile = configured ? configured : patron_escpos_profile_for_usb(info.vendor_id, info.product_id);
+    *profile =
+        configured ? configured : patron_escpos_profile_for_usb(info.vendor_id, info.product_id);
     if (!*profile)
         *profile = patron_escpos_profile_find("generic-80");
     return 0;
+}
+
+int cli_open_printer(struct cli *c, patron_printer **p,
+                     const struct patron_escpos_profile **profile, char *detail, size_t len)
+{
+    return cli_printer_open(c->printer_spec, c->printer_profile, p, profile, detail, len);
 }
 
 int cli_print_pending(struct cli *c, struct patron_print_run_result *r)
@@ -60,15 +61,17 @@ int cli_print_after(struct cli *c, json_t *result, int64_t job_id)
     int err = cli_print_pending(c, &r);
     if (err != 0)
         return cli_fail(c, err, "the print queue could not be read");
-    if (!job_id || (err = patron_print_get(c->store, job_id, &job)) != 0)
-        return err ? cli_fail(c, err, "the print job is gone") : -1;
-    int printed = job.status == PATRON_PRINT_PRINTED;
+    if (!job_id && !r.last_error)
+        return -1;
+    if (job_id && (err = patron_print_get(c->store, job_id, &job)) != 0)
+        return cli_fail(c, err, "the print job is gone");
+    int printed = job_id ? job.status == PATRON_PRINT_PRINTED : 0;
     json_object_set_new(result, "print_status", json_string(printed ? "printed" : "queued"));
     if (printed)
         return -1; /* the caller emits as usual */
     if (r.last_error)
         json_object_set_new(result, "print_error", json_string(r.detail));
-    snprintf(human, sizeof human, "Done; print job %lld is queued%s%s.\n", (long long)job_id,
+    snprintf(human, sizeof human, "Done; %lld print job(s) queued%s%s.\n", (long long)r.pending,
              r.last_error ? ": " : " (no printer here)", r.last_error ? r.detail : "");
     cli_emit(c, result, human);
     if (!r.last_error)
@@ -85,10 +88,11 @@ static json_t *job_json(const struct patron_print_job *j)
     static const char *const status[] = {"queued", "sending", "printed"};
     char created[32];
     cli_format_time(j->created_at, created, sizeof created);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s}", "job_id", (json_int_t)j->job_id,
-                          "template", j->template_name, "status", status[j->status], "attempts",
+    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s}", "job_id", (json_int_t)j->job_id, "template",
+                          j->template_name, "status", status[j->status], "attempts",
                           (json_int_t)j->attempts, "created_at", created);
-    json_object_set_new(o, "last_error", j->last_error[0] ? json_string(j->last_error) : json_null());
+    json_object_set_new(o, "last_error",
+                        j->last_error[0] ? json_string(j->last_error) : json_null());
     json_object_set_new(o, "reprint_of", j->reprint_of ? json_integer(j->reprint_of) : json_null());
     return o;
 }
@@ -124,8 +128,8 @@ static int print_run(struct cli *c)
         return cli_fail(c, err, "the print queue could not be read");
     snprintf(human, sizeof human, "%lld printed, %lld still queued%s%s\n", (long long)r.printed,
              (long long)r.pending, r.last_error ? ": " : ".", r.last_error ? r.detail : "");
-    json_t *o = json_pack("{s:I, s:I}", "printed", (json_int_t)r.printed, "pending",
-                          (json_int_t)r.pending);
+    json_t *o =
+        json_pack("{s:I, s:I}", "printed", (json_int_t)r.printed, "pending", (json_int_t)r.pending);
     if (r.last_error) {
         json_object_set_new(o, "error", json_string(patron_err_name(r.last_error)));
         json_object_set_new(o, "message", json_string(r.detail));
@@ -157,8 +161,8 @@ int cli_cmd_print(struct cli *c, struct cli_args *a)
         int err = patron_print_reprint(c->store, job_id, &fresh);
         if (err != 0)
             return cli_fail(c, err, "cannot reprint");
-        json_t *o = json_pack("{s:I, s:I}", "job_id", (json_int_t)fresh, "reprint_of",
-                              (json_int_t)job_id);
+        json_t *o =
+            json_pack("{s:I, s:I}", "job_id", (json_int_t)fresh, "reprint_of", (json_int_t)job_id);
         char human[128];
         snprintf(human, sizeof human, "Reprint queued as job %lld.\n", (long long)fresh);
         if ((status = cli_print_after(c, o, fresh)) >= 0)

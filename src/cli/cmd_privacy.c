@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron member consent|export|erase|export-segment`: a member's marketing consent, their copy
+ * of everything held about them, erasure of their personal data, and the CSV of a marketing
+ * segment (consenting members only). Other `member` subcommands go on to cli_cmd_member. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char privacy_usage[] =
+    "patron member consent CARD --marketing yes|no [--source S] [--by WHO] | export CARD | "
+    "erase CARD [--by WHO] | export-segment --consenting --csv [--tier T] [--lapsed-days D]";
+
+static int member_consent(struct cli *c, struct cli_args *a)
+{
+    const char *marketing = cli_take(a, "--marketing"), *source = cli_take(a, "--source");
+    const char *by = cli_take(a, "--by"), *card = cli_positional(a);
+    struct patron_member m;
+    char human[256], at[32];
+    int err, yes;
+    if (!card || !marketing || a->argc != 0 ||
+        (strcmp(marketing, "yes") != 0 && strcmp(marketing, "no") != 0))
+        return cli_usage(c, privacy_usage);
+    yes = strcmp(marketing, "yes") == 0;
+    if ((err = patron_member_consent(c->store, card, yes, source, by ? by : "cli")) != 0 ||
+        (err = patron_member_by_card(c->store, card, &m)) != 0)
+        return cli_fail(c, err, "cannot record the consent");
+    cli_format_time(m.consent_at, at, sizeof at);
+    snprintf(human, sizeof human, "Marketing consent %s for member %lld (%s, %s).\n",
+             yes ? "given" : "withdrawn", (long long)m.member_id, source ? source : "counter", at);
+    return cli_emit(c,
+                    json_pack("{s:I, s:s, s:b, s:s, s:s}", "member_id", (json_int_t)m.member_id,
+                              "card", m.card, "consent_marketing", yes, "consent_source",
+                              source ? source : "counter", "consent_at", at),
+                    human);
+}
+
+static int member_export(struct cli *c, struct cli_args *a)
+{
+    const char *card = cli_positional(a);
+    char *json = NULL;
+    int err;
+    if (!card || a->argc != 0)
+        return cli_usage(c, privacy_usage);
+    if ((err = patron_member_export(c->store, card, &json)) != 0)
+        return cli_fail(c, err, "cannot export the member");
+    /* The export is JSON whichever output was asked for: it is the member's copy. */
+    fputs(json, stdout);
+    fputc('\n', stdout);
+    free(json);
+    return CLI_EXIT_OK;
+}
+
+static int member_erase(struct cli *c, struct cli_args *a)
+{
+    const char *by = cli_take(a, "--by"), *card = cli_positional(a);
+    struct patron_member m;
+    char human[160];
+    int err;
+    if (!card || a->argc != 0)
+        return cli_usage(c, privacy_usage);
+    if ((err = patron_member_by_card(c->store, card, &m)) != 0 ||
+        (err = patron_member_erase(c->store, card, by ? by : "cli")) != 0)
+        return cli_fail(c, err, "cannot erase the member");
+    snprintf(human, sizeof human,
+             "Member %lld erased: personal data removed, cards blocked, ledger kept.\n",
+             (long long)m.member_id);
+    return cli_emit(c, json_pack("{s:I, s:b}", "member_id", (json_int_t)m.member_id, "erased", 1),
+                    human);
+}
+
+static int member_segment(struct cli *c, struct cli_args *a)
+{
+    struct patron_segment_query q = {0};
+    const char *lapsed = cli_take(a, "--lapsed-days");
+    int consenting = cli_flag(a, "--consenting"), csv = cli_flag(a, "--csv");
+    int64_t count = 0;
+    int err;
+    q.tier = cli_take(a, "--tier");
+    /* --consenting is required so that the command line says what the file holds. */
+    if (!consenting || !csv || a->argc != 0 ||
+        (lapsed && cli_parse_int(lapsed, 1, 36500, &q.lapsed_days) != 0))
+        return cli_usage(c, privacy_usage);
+    if ((err = patron_segment_export(c->store, &q, stdout, &count)) != 0)
+        return cli_fail(c, err, "cannot export the segment");
+    fprintf(stderr, "patron: %lld consenting members exported.\n", (long long)count);
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_member_privacy(struct cli *c, struct cli_args *a)
+{
+    static const struct {
+        const char *name;
+        int (*run)(struct cli *, struct cli_args *);
+    } subs[] = {{"consent", member_consent},
+                {"export", member_export},
+                {"erase", member_erase},
+                {"export-segment", member_segment}};
+    const char *sub = a->argc > 0 ? a->argv[0] : NULL;
+    for (size_t i = 0; sub && i < sizeof subs / sizeof subs[0]; i++) {
+        if (strcmp(sub, subs[i].name) != 0)
+            continue;
+        int status = cli_open_store(c);
+        cli_positional(a);
+        return status != 0 ? status : subs[i].run(c, a);
+    }
+    return cli_cmd_member(c, a);
+}

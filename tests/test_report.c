@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: MIT */
+/* The reports on a data set whose answers are known by construction: three monthly cohorts
+ * with planted buying patterns (a regular, members who stopped, one-time buyers), one
+ * redemption, and the clock at 2026-06-15. Every figure asserted below is worked out by hand
+ * in the comments; the sales go through the real ledger. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "report_internal.h"
+#include "testutil.h"
+
+static int64_t day(int y, int m, int d)
+{
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 10};
+    return (int64_t)timegm(&tm);
+}
+
+static int64_t midnight(int y, int m, int d)
+{
+    return day(y, m, d) - 10 * 3600;
+}
+
+struct world {
+    struct test_store t;
+    char a[10][14], b[5][14], c[4][14]; /* cohorts Jan, Feb, Mar 2026 */
+    int serial;
+};
+
+static void sell(struct world *w, const char *card, int64_t when)
+{
+    char ref[32];
+    struct patron_sale_result r;
+    snprintf(ref, sizeof ref, "S%d", ++w->serial);
+    struct patron_sale in = {.card = card, .ref = ref, .total_minor = 1000, .idempotency_key = ref};
+    w->t.now = when;
+    assert_int_equal(patron_sale_record(w->t.s, &in, &r), 0);
+    assert_int_equal(r.points_earned, 10);
+}
+
+static void enroll_at(struct world *w, int64_t when, char (*cards)[14], int n, const char *name)
+{
+    w->t.now = when;
+    for (int i = 0; i < n; i++) {
+        char full[32];
+        snprintf(full, sizeof full, "%s%d", name, i);
+        test_enroll(&w->t, full, cards[i]);
+    }
+}
+
+/* Jan cohort A0-A9 (10): all buy in Jan; A0-A5 in Feb; A0-A2 in Mar; A0 in Apr, May, Jun.
+ * Feb cohort B0-B4 (5): B0-B3 buy in Feb; B0-B1 in Apr. Mar cohort C0-C3 (4): never buy.
+ * Sales on the 20th (June: the 10th) at 10:00, 1000 minor each = 10 points. A0 redeems a
+ * 20-point reward in May. 28 sales, 280 points issued, 20 redeemed. */
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof *w);
+    int64_t reward;
+    struct patron_redeem_result rr;
+    test_store_open(&w->t);
+    enroll_at(w, day(2026, 1, 15), w->a, 10, "A");
+    enroll_at(w, day(2026, 2, 10), w->b, 5, "B");
+    enroll_at(w, day(2026, 3, 5), w->c, 4, "C");
+    for (int i = 0; i < 10; i++)
+        sell(w, w->a[i], day(2026, 1, 20));
+    for (int i = 0; i < 6; i++)
+        sell(w, w->a[i], day(2026, 2, 20));
+    for (int i = 0; i < 4; i++)
+        sell(w, w->b[i], day(2026, 2, 20));
+    for (int i = 0; i < 3; i++)
+        sell(w, w->a[i], day(2026, 3, 20));
+    sell(w, w->a[0], day(2026, 4, 20));
+    sell(w, w->b[0], day(2026, 4, 20));
+    sell(w, w->b[1], day(2026, 4, 20));
+    sell(w, w->a[0], day(2026, 5, 20));
+    struct patron_reward_def def = {
+        .name = "Coffee", .cost = 20, .kind = PATRON_VALUE_ITEM, .value = 1};
+    assert_int_equal(patron_reward_add(w->t.s, &def, &reward), 0);
+    struct patron_redeem_request rq = {
+        .card = w->a[0], .reward_id = reward, .idempotency_key = "redeem-1"};
+    assert_int_equal(patron_reward_redeem(w->t.s, &rq, &rr), 0);
+    sell(w, w->a[0], day(2026, 6, 10));
+    w->t.now = day(2026, 6, 15);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+    test_store_close(&w->t);
+    free(w);
+    return 0;
+}
+
+static struct patron_report_table *run(struct world *w, const char *name,
+                                       const struct patron_report_options *o)
+{
+    struct patron_report_table *t = NULL;
+    assert_int_equal(patron_report_run(w->t.s, name, o, &t), 0);
+    assert_non_null(t);
+    return t;
+}
+
+static int64_t num(const struct patron_report_table *t, size_t row, const char *col)
+{
+    int c = patron_report_col(t, col);
+    assert_true(c >= 0);
+    const struct patron_cell *cell = patron_report_cell(t, row, (size_t)c);
+    assert_true(cell->kind == PATRON_CELL_INT || cell->kind == PATRON_CELL_RATIO ||
+                cell->kind == PATRON_CELL_DECIMAL);
+    return cell->i;
+}
+
+static const char *text(const struct patron_report_table *t, size_t row, const char *col)
+{
+    int c = patron_report_col(t, col);
+    assert_true(c >= 0);
+    const struct patron_cell *cell = patron_report_cell(t, row, (size_t)c);
+    assert_int_equal(cell->kind, PATRON_CELL_TEXT);
+    return cell->text;
+}
+
+/* 280 issued - 20 redeemed = 260 points; at 50 minor per 100 points they are worth 130. */
+static void liability_is_outstanding_points_and_their_value(void **state)
+{
+    struct world *w = *state;
+    assert_int_equal(patron_program_set(w->t.s, "point_value_minor_per_100", "50", "owner"), 0);
+    struct patron_report_table *t = run(w, "liability", NULL);
+    assert_int_equal(t->n_rows, 1);
+    assert_int_equal(num(t, 0, "points"), 260);
+    assert_int_equal(num(t, 0, "value"), 130);
+    assert_string_equal(text(t, 0, "currency"), "EUR");
+    assert_int_equal(num(t, 0, "members_with_points"), 14);
+    char buf[2048];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_JSON, f), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "\"points\":260"));
+    assert_non_null(strstr(buf, "\"value\":130"));
+    assert_non_null(strstr(buf, "\"currency\":\"EUR\""));
+    patron_report_free(t);
+}
+
+/* Lots expire 365 days after they were earned. A0's redemption took its January and February
+ * lots (first in, first out), so: 2027-01 90, 2027-02 90, 2027-03 30, 2027-04 30, 2027-05 10,
+ * and June 2027 (beyond 12 months from 2026-06) is "later" with 10. */
+static void expiring_buckets_points_by_month(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_table *t = run(w, "expiring", NULL);
+    static const struct {
+        const char *month;
+        int64_t points;
+    } want[] = {{"2026-06", 0},  {"2026-07", 0},  {"2026-08", 0},  {"2026-09", 0},  {"2026-10", 0},
+                {"2026-11", 0},  {"2026-12", 0},  {"2027-01", 90}, {"2027-02", 90}, {"2027-03", 30},
+                {"2027-04", 30}, {"2027-05", 10}, {"later", 10}};
+    assert_int_equal(t->n_rows, 13);
+    for (size_t i = 0; i < 13; i++) {
+        assert_string_equal(text(t, i, "month"), want[i].month);
+        assert_int_equal(num(t, i, "points"), want[i].points);
+    }
+    patron_report_free(t);
+}
+
+/* Issued per month: Jan 100, Feb 100, Mar 30, Apr 30, May 10, Jun 10; redeemed May 20. */
+static void redemption_rate_is_redeemed_over_issued(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_options o = {.from = midnight(2026, 1, 1), .to = midnight(2026, 7, 1)};
+    struct patron_report_table *t = run(w, "redemption", &o);
+    assert_int_equal(t->n_rows, 7);
+    assert_string_equal(text(t, 0, "month"), "2026-01");
+    assert_int_equal(num(t, 0, "issued"), 100);
+    assert_int_equal(num(t, 1, "issued"), 100);
+    assert_int_equal(num(t, 4, "issued"), 10);
+    assert_int_equal(num(t, 4, "redeemed"), 20);
+    assert_int_equal(num(t, 4, "rate"), 2000000);
+    assert_int_equal(num(t, 0, "rate"), 0);
+    assert_string_equal(text(t, 6, "month"), "total");
+    assert_int_equal(num(t, 6, "issued"), 280);
+    assert_int_equal(num(t, 6, "redeemed"), 20);
+    assert_int_equal(num(t, 6, "rate"), 71429); /* 20 / 280 */
+    patron_report_free(t);
+}
+
+/* Last 12 months: 14 buyers (A0-A9, B0-B3), 8 with two or more (A0-A5, B0, B1). From March:
+ * buyers A0, A1, A2, B0, B1; only A0 bought twice or more. */
+static void repeat_rate_counts_members_who_bought_again(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_table *t = run(w, "repeat", NULL);
+    assert_int_equal(num(t, 0, "buyers"), 14);
+    assert_int_equal(num(t, 0, "repeat_buyers"), 8);
+    assert_int_equal(num(t, 0, "rate"), 571429);
+    patron_report_free(t);
+    struct patron_report_options o = {.from = midnight(2026, 3, 1)};
+    t = run(w, "repeat", &o);
+    assert_int_equal(num(t, 0, "buyers"), 5);
+    assert_int_equal(num(t, 0, "repeat_buyers"), 1);
+    assert_int_equal(num(t, 0, "rate"), 200000);
+    patron_report_free(t);
+}
+
+/* Jan cohort (10): 100%, 60%, 30%, 10%, 10%, 10%, then months to come are empty. Feb (5): 80%,
+ * 0, 40%, 0, 0. Mar (4): nothing. */
+static void retention_follows_each_cohort(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_options o = {.cohorts = 6, .months = 8};
+    struct patron_report_table *t = run(w, "retention", &o);
+    assert_int_equal(t->n_rows, 6);
+    assert_string_equal(text(t, 0, "cohort"), "2026-01");
+    assert_int_equal(num(t, 0, "members"), 10);
+    static const int64_t jan[] = {1000000, 600000, 300000, 100000, 100000, 100000};
+    for (size_t k = 0; k < 6; k++)
+        assert_int_equal(patron_report_cell(t, 0, 2 + k)->i, jan[k]);
+    assert_int_equal(patron_report_cell(t, 0, 2 + 6)->kind, PATRON_CELL_NULL);
+    static const int64_t feb[] = {800000, 0, 400000, 0, 0};
+    assert_int_equal(num(t, 1, "members"), 5);
+    for (size_t k = 0; k < 5; k++)
+        assert_int_equal(patron_report_cell(t, 1, 2 + k)->i, feb[k]);
+    assert_int_equal(patron_report_cell(t, 1, 2 + 5)->kind, PATRON_CELL_NULL);
+    assert_int_equal(num(t, 2, "members"), 4);
+    assert_int_equal(num(t, 2, "m0"), 0);
+    assert_int_equal(num(t, 5, "members"), 0); /* June: no one enrolled */
+    patron_report_free(t);
+}
+
+/* 28 sales of 1000 = 28000 over 19 members (1473 each, rounded down) and 14 buyers (2000). */
+static void clv_is_spend_per_member_so_far(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_table *t = run(w, "clv", NULL);
+    assert_int_equal(num(t, 0, "members"), 19);
+    assert_int_equal(num(t, 0, "buyers"), 14);
+    assert_int_equal(num(t, 0, "spend"), 28000);
+    assert_int_equal(num(t, 0, "clv"), 1473);
+    assert_int_equal(num(t, 0, "clv_per_buyer"), 2000);
+    patron_report_free(t);
+}
+
+/* Recency (days): A0 5; B0,B1 56; A1,A2 87; A3-A5,B2,B3 115; A6-A9 146 -> R 5,4,4,2,1.
+ * Frequency: A0 6; A1,A2 3; A3-A5,B0,B1 2; the rest 1 -> F 5,4,3,1. So champions A0,A1,A2;
+ * loyal B0,B1; at_risk A3-A5; hibernating B2,B3,A6-A9. */
+static void rfm_segments_by_quintiles(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_table *t = run(w, "rfm", NULL);
+    static const struct {
+        const char *segment;
+        int64_t members;
+    } want[] = {{"champions", 3},       {"loyal", 2},   {"new", 0},
+                {"needs_attention", 0}, {"at_risk", 3}, {"hibernating", 6}};
+    assert_int_equal(t->n_rows, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_string_equal(text(t, i, "segment"), want[i].segment);
+        assert_int_equal(num(t, i, "members"), want[i].members);
+    }
+    assert_int_equal(num(t, 0, "avg_sales"), 4000000); /* (6 + 3 + 3) / 3 */
+    patron_report_free(t);
+}
+
+/* Usual gaps: A1,A2 29.5 days, last sale 87 days ago; A3-A5 31 days, 115 days ago: all past
+ * twice their gap. A0 (5 days) and B0,B1 (56 < 118) are not; one-sale members have no gap.
+ * Longest overdue first: A3-A5 (3.7 gaps) before A1,A2 (2.9 gaps). */
+static void churn_lists_the_planted_lapsed_members(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_table *t = run(w, "churn", NULL);
+    const char *want[] = {w->a[3], w->a[4], w->a[5], w->a[1], w->a[2]};
+    assert_int_equal(t->n_rows, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(text(t, i, "card"), want[i]);
+    assert_string_equal(text(t, 0, "last_sale"), "2026-02-20");
+    assert_int_equal(num(t, 0, "days_since"), 115);
+    assert_int_equal(num(t, 0, "usual_gap_days"), 31);
+    assert_int_equal(num(t, 3, "days_since"), 87);
+    patron_report_free(t);
+    struct patron_report_options o = {.limit = 2};
+    t = run(w, "churn", &o);
+    assert_int_equal(t->n_rows, 2);
+    patron_report_free(t);
+    /* An erased member is no one to win back. */
+    assert_int_equal(patron_member_erase(w->t.s, w->a[3], "admin"), 0);
+    t = run(w, "churn", NULL);
+    assert_int_equal(t->n_rows, 4);
+    assert_string_equal(text(t, 0, "card"), w->a[4]);
+    patron_report_free(t);
+}
+
+static void formats_csv_and_svg(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_options o = {.cohorts = 3, .months = 4};
+    struct patron_report_table *t = run(w, "retention", &o);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_CSV, f), 0);
+    fclose(f);
+    assert_string_equal(buf, "cohort,members,m0,m1,m2,m3\r\n"
+                             "2026-04,0,0.000000,0.000000,0.000000,\r\n"
+                             "2026-05,0,0.000000,0.000000,,\r\n"
+                             "2026-06,0,0.000000,,,\r\n");
+    free(buf);
+    f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
+    fclose(f);
+    assert_memory_equal(buf, "<?xml", 5);
+    assert_non_null(strstr(buf, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert_non_null(strstr(buf, ">2026-05</text>"));
+    assert_non_null(strstr(buf, "</svg>\n"));
+    free(buf);
+    patron_report_free(t);
+    t = run(w, "clv", NULL);
+    f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), PATRON_EINVAL);
+    fclose(f);
+    free(buf);
+    patron_report_free(t);
+}
+
+static void csv_fields_are_quoted_per_rfc4180(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(patron_csv_field(f, "plain"), 0);
+    fputc(',', f);
+    assert_int_equal(patron_csv_field(f, "a,b"), 0);
+    fputc(',', f);
+    assert_int_equal(patron_csv_field(f, "say \"hi\""), 0);
+    fputc(',', f);
+    assert_int_equal(patron_csv_field(f, "two\r\nlines"), 0);
+    fputc(',', f);
+    assert_int_equal(patron_csv_field(f, NULL), 0);
+    fclose(f);
+    assert_string_equal(buf, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\r\nlines\",");
+    free(buf);
+}
+
+/* The reports' own calendar arithmetic agrees with gmtime and timegm, 1901 to 2200. */
+static void months_agree_with_the_c_library(void **state)
+{
+    (void)state;
+    for (int64_t t = INT64_C(-2145916800); t < INT64_C(7258118400); t += 3600 * 37 + 17) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        int64_t m = patron__month_of(t);
+        assert_int_equal(m, (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon);
+        struct tm first = {.tm_year = tm.tm_year, .tm_mon = tm.tm_mon, .tm_mday = 1};
+        assert_int_equal(patron__month_start(m), (int64_t)timegm(&first));
+    }
+}
+
+/* Offers: VIP members V0-V3 (a segment) get a 5-point bonus on every sale from Feb 1 to Mar 1;
+ * in that window each VIP buys three times (12 sales, 3 per member) and each of R0-R5 once
+ * (6 sales, 1 per member): uplift 3 / 1 - 1 = 2.0. A second offer open to everyone has no
+ * untargeted group and so no uplift. */
+static void offers_report_uses_and_uplift(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char v[4][14], r[6][14];
+    int64_t vip_offer, all_offer;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 1, 10), v, 4, "V");
+    enroll_at(&w, day(2026, 1, 10), r, 6, "R");
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(patron_segment_add(w.t.s, "vip", v[i]), 0);
+    struct patron_offer_def vip = {.name = "VIP bonus",
+                                   .segment = "vip",
+                                   .benefit = PATRON_BENEFIT_BONUS,
+                                   .benefit_value = 5,
+                                   .valid_from = midnight(2026, 2, 1),
+                                   .valid_to = midnight(2026, 3, 1)};
+    struct patron_offer_def all = {.name = "Spring for all",
+                                   .benefit = PATRON_BENEFIT_BONUS,
+                                   .benefit_value = 1,
+                                   .valid_from = midnight(2026, 4, 1),
+                                   .valid_to = midnight(2026, 5, 1)};
+    assert_int_equal(patron_offer_add(w.t.s, &vip, &vip_offer), 0);
+    assert_int_equal(patron_offer_add(w.t.s, &all, &all_offer), 0);
+    for (int d = 0; d < 3; d++)
+        for (int i = 0; i < 4; i++)
+            sell(&w, v[i], day(2026, 2, 5 + d));
+    for (int i = 0; i < 6; i++)
+        sell(&w, r[i], day(2026, 2, 10));
+    sell(&w, r[0], day(2026, 3, 10)); /* after the window: not counted */
+    sell(&w, r[1], day(2026, 4, 10));
+    w.t.now = day(2026, 6, 15);
+    struct patron_report_table *t = run(&w, "offers", NULL);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(text(t, 0, "name"), "VIP bonus");
+    assert_int_equal(num(t, 0, "uses"), 12);
+    assert_int_equal(num(t, 0, "members"), 4);
+    assert_int_equal(num(t, 0, "points"), 60);
+    assert_int_equal(num(t, 0, "vouchers"), 0);
+    assert_int_equal(num(t, 0, "redeemed"), 12);
+    assert_int_equal(num(t, 0, "targeted"), 4);
+    assert_int_equal(num(t, 0, "sales_per_targeted"), 3000000);
+    assert_int_equal(num(t, 0, "sales_per_untargeted"), 1000000);
+    assert_int_equal(num(t, 0, "uplift"), 2000000);
+    assert_int_equal(num(t, 1, "uses"), 1);
+    assert_int_equal(patron_report_cell(t, 1, 9)->kind, PATRON_CELL_NULL); /* no untargeted */
+    assert_int_equal(patron_report_cell(t, 1, (size_t)patron_report_col(t, "uplift"))->kind,
+                     PATRON_CELL_NULL);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* Feedback: January 5, 4 and 2 (average 3.67, two of three satisfied, one unhappy); no answers
+ * in February; March a 1. */
+static void satisfaction_trend_per_month(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char m[3][14];
+    int64_t id;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 1, 5), m, 3, "F");
+    static const int scores[] = {5, 4, 2};
+    for (int i = 0; i < 3; i++) {
+        sell(&w, m[i], day(2026, 1, 20));
+        char ref[32];
+        snprintf(ref, sizeof ref, "S%d", w.serial);
+        struct patron_feedback fb = {.card = m[i], .score = scores[i], .sale_ref = ref};
+        assert_int_equal(patron_feedback_record(w.t.s, &fb, &id), 0);
+    }
+    w.t.now = day(2026, 3, 3);
+    struct patron_feedback late = {.card = m[0], .score = 1, .comment = "queue too long"};
+    assert_int_equal(patron_feedback_record(w.t.s, &late, &id), 0);
+    struct patron_report_options o = {.from = midnight(2026, 1, 1), .to = midnight(2026, 4, 1)};
+    struct patron_report_table *t = run(&w, "satisfaction", &o);
+    assert_int_equal(t->n_rows, 3);
+    assert_int_equal(num(t, 0, "responses"), 3);
+    assert_int_equal(num(t, 0, "avg_score"), 3666667);
+    assert_int_equal(num(t, 0, "satisfied"), 666667);
+    assert_int_equal(num(t, 0, "unhappy"), 333333);
+    assert_int_equal(num(t, 1, "responses"), 0);
+    assert_int_equal(patron_report_cell(t, 1, 2)->kind, PATRON_CELL_NULL);
+    assert_int_equal(num(t, 2, "avg_score"), 1000000);
+    assert_int_equal(num(t, 2, "unhappy"), 1000000);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "<polyline"));
+    free(buf);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* Partner vouchers honoured here, planted in the register: the bakery's two money vouchers
+ * (500 + 300 off) and one item voucher, the florist's one; the shop's own voucher is not a
+ * partner's. */
+static void partners_count_vouchers_honoured(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    struct patron_report_table *t;
+    test_store_open(&w.t);
+    w.t.now = day(2026, 6, 15);
+    assert_int_equal(
+        sqlite3_exec(
+            patron_store_sqlite(w.t.s),
+            "INSERT INTO keys(key_id, kind, status, partner, chain_id, public_key, created_at)"
+            " VALUES (901, 'partner', 'verify', 'Bakery', printf('%032d', 1), zeroblob(32), 0),"
+            " (902, 'partner', 'verify', 'Florist', printf('%032d', 2), zeroblob(32), 0);"
+            "INSERT INTO voucher_redemptions(key_id, voucher_id, kind, value, currency, member_id,"
+            " store_id, till, ref, offline, redeemed_at, record) VALUES"
+            " (901, 1, 0, 500, 978, 1, 1, 't', 'a', 0, 1780000000, zeroblob(100)),"
+            " (901, 2, 0, 300, 978, 2, 1, 't', 'b', 0, 1780000100, zeroblob(100)),"
+            " (901, 3, 2, 7, 978, 2, 1, 't', 'c', 0, 1780000200, zeroblob(100)),"
+            " (902, 4, 0, 1000, 978, 3, 1, 't', 'd', 0, 1780000300, zeroblob(100)),"
+            " ((SELECT MIN(key_id) FROM keys WHERE kind = 'own'), 5, 0, 999, 978, 3, 1, 't', 'e',"
+            " 0, 1780000400, zeroblob(100));",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    t = run(&w, "partners", NULL);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(text(t, 0, "partner"), "Bakery");
+    assert_int_equal(num(t, 0, "vouchers_honoured"), 3);
+    assert_int_equal(num(t, 0, "amount_honoured"), 800);
+    assert_int_equal(num(t, 0, "members"), 2);
+    assert_string_equal(text(t, 1, "partner"), "Florist");
+    assert_int_equal(num(t, 1, "amount_honoured"), 1000);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+static void bad_names_and_options_are_refused(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_table *t = NULL;
+    struct patron_report_options bad_period = {.from = day(2026, 5, 1), .to = day(2026, 4, 1)};
+    struct patron_report_options too_many = {.cohorts = 500};
+    assert_int_equal(patron_report_run(w->t.s, "nonsense", NULL, &t), PATRON_ENOTFOUND);
+    assert_int_equal(patron_report_run(w->t.s, "repeat", &bad_period, &t), PATRON_EINVAL);
+    assert_int_equal(patron_report_run(w->t.s, "retention", &too_many, &t), PATRON_EINVAL);
+    assert_null(t);
+}
+
+/* The program: `patron report liability --json` has points, value and currency; --csv works;
+ * --svg writes a chart. */
+static void cli_prints_reports(void **state)
+{
+    struct world *w = *state;
+    char out[8192], svg[400];
+    snprintf(svg, sizeof svg, "%s/expiring.svg", w->t.dir);
+    patron_store_close(w->t.s); /* the program opens the file itself */
+    w->t.s = NULL;
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", w->t.path, "--now",
+                                     "2026-06-15T10:00:00Z", "--json", "report", "liability", NULL),
+                     0);
+    assert_non_null(strstr(out, "\"points\":260"));
+    assert_non_null(strstr(out, "\"currency\":\"EUR\""));
+    assert_non_null(strstr(out, "\"value\":"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", w->t.path, "--now",
+                                     "2026-06-15T10:00:00Z", "report", "expiring", "--csv", "--svg",
+                                     svg, NULL),
+                     0);
+    assert_non_null(strstr(out, "2027-01,90,90,"));
+    FILE *f = fopen(svg, "r");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", w->t.path, "report", "nope", NULL),
+                     3);
+    assert_int_equal(patron_store_open(w->t.path, &w->t.s), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(liability_is_outstanding_points_and_their_value, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(expiring_buckets_points_by_month, setup, teardown),
+        cmocka_unit_test_setup_teardown(redemption_rate_is_redeemed_over_issued, setup, teardown),
+        cmocka_unit_test_setup_teardown(repeat_rate_counts_members_who_bought_again, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(retention_follows_each_cohort, setup, teardown),
+        cmocka_unit_test_setup_teardown(clv_is_spend_per_member_so_far, setup, teardown),
+        cmocka_unit_test_setup_teardown(rfm_segments_by_quintiles, setup, teardown),
+        cmocka_unit_test_setup_teardown(churn_lists_the_planted_lapsed_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(formats_csv_and_svg, setup, teardown),
+        cmocka_unit_test(csv_fields_are_quoted_per_rfc4180),
+        cmocka_unit_test(months_agree_with_the_c_library),
+        cmocka_unit_test(offers_report_uses_and_uplift),
+        cmocka_unit_test(satisfaction_trend_per_month),
+        cmocka_unit_test(partners_count_vouchers_honoured),
+        cmocka_unit_test_setup_teardown(bad_names_and_options_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(cli_prints_reports, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
