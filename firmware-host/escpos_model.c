@@ -47,6 +47,7 @@ void patron_model_free(struct patron_model *m)
         return;
     free(m->bits);
     free(m->qr_data);
+    model_qr_forget(m);
     free(m);
 }
 
@@ -310,6 +311,7 @@ static int qr_command(struct patron_model *m, const uint8_t *p, size_t avail, si
         memcpy(d, p + 8, len - 3);
         m->qr_data = d;
         m->qr_len = len - 3;
+        model_qr_forget(m);
         return 0;
     }
     case 81:
@@ -413,9 +415,10 @@ static int esc_command(struct patron_model *m, const uint8_t *p, size_t avail, s
         int rc = flush_pending(m);
         return rc ? rc : feed_dots(m, n);
     }
-    case 'd': {
-        int rc = m->nline ? print_line(m) : 0;
-        for (unsigned i = m->nline ? 1 : 0; rc == 0 && i < n; i++)
+    case 'd': { /* the line printed from the buffer is the first of the n fed */
+        unsigned pending = m->nline != 0;
+        int rc = pending ? print_line(m) : 0;
+        for (unsigned i = pending; rc == 0 && i < n; i++)
             rc = print_line(m);
         return rc;
     }

@@ -7,6 +7,7 @@
 #include "patron/error.h"
 
 #include <qrencode.h>
+#include <stdlib.h>
 #include <string.h>
 
 static QRcode *encode(const uint8_t *data, size_t len, unsigned ecc)
@@ -26,36 +27,69 @@ static QRcode *encode(const uint8_t *data, size_t len, unsigned ecc)
     return qr;
 }
 
+void model_qr_forget(struct patron_model *m)
+{
+    for (size_t i = 0; i < sizeof m->qr_sym / sizeof m->qr_sym[0]; i++) {
+        free(m->qr_sym[i].modules);
+        m->qr_sym[i] = (struct model_qr_symbol){0, 0, NULL};
+    }
+}
+
+/* The symbol of the stored data at the current error correction, encoded on first use. */
+static int qr_symbol(struct patron_model *m, const struct model_qr_symbol **out)
+{
+    struct model_qr_symbol *sym = &m->qr_sym[m->qr_ecc - 48];
+    if (sym->state == 0) {
+        QRcode *qr = encode(m->qr_data, m->qr_len, m->qr_ecc);
+        sym->state = -1;
+        if (qr) {
+            size_t n = (size_t)qr->width * (size_t)qr->width;
+            if (!(sym->modules = malloc(n))) {
+                QRcode_free(qr);
+                sym->state = 0;
+                return PATRON_ENOMEM;
+            }
+            for (size_t i = 0; i < n; i++)
+                sym->modules[i] = qr->data[i] & 1;
+            sym->width = (unsigned)qr->width;
+            sym->state = 1;
+            QRcode_free(qr);
+        }
+    }
+    *out = sym;
+    return 0;
+}
+
 int model_qr_print(struct patron_model *m)
 {
     static const uint8_t fn81[] = {0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30};
+    const struct model_qr_symbol *sym;
     if (!m->qr_data || m->qr_len == 0) {
         model_report(m, fn81, 0, sizeof fn81, "QR print with no data stored");
         return 0;
     }
-    QRcode *qr = encode(m->qr_data, m->qr_len, m->qr_ecc);
-    if (!qr) {
+    int rc = qr_symbol(m, &sym);
+    if (rc)
+        return rc;
+    if (sym->state < 0) {
         model_report(m, fn81, 0, sizeof fn81, "QR data does not fit a symbol");
         return 0;
     }
-    unsigned s = m->qr_module, qw = (unsigned)qr->width, side = (qw + 8) * s;
-    int rc = 0;
+    unsigned s = m->qr_module, qw = sym->width, side = (qw + 8) * s;
     if (side > m->width) {
         model_report(m, fn81, 0, sizeof fn81, "QR symbol wider than the paper");
-        goto out;
+        return 0;
     }
     if ((rc = model_reserve(m, side)))
-        goto out;
+        return rc;
     /* printers leave the quiet zone white around the symbol */
     unsigned x0 = m->align == 0 ? 0 : m->align == 1 ? (m->width - side) / 2 : m->width - side;
     for (unsigned r = 0; r < qw; r++)
         for (unsigned c = 0; c < qw; c++)
-            if (qr->data[r * qw + c] & 1)
+            if (sym->modules[r * qw + c])
                 model_block(m, x0 + (c + 4) * s, m->y + (r + 4) * s, s, s);
     m->y += side;
-out:
-    QRcode_free(qr);
-    return rc;
+    return 0;
 }
 
 void model_hri_text(struct patron_model *m, const char *s, size_t n, unsigned x, unsigned span,
@@ -76,7 +110,7 @@ void model_hri_text(struct patron_model *m, const char *s, size_t n, unsigned x,
 
 /* Bars as a run-length list: widths alternate bar, space, bar... in modules. */
 struct bars {
-    uint8_t w[800];
+    uint8_t w[1600]; /* room for 250 CODE128 values, their check and stop */
     size_t n;
     char hri[260];
     size_t nhri;
@@ -163,11 +197,16 @@ static int code128_values(const uint8_t *d, size_t n, int *v, size_t *nv, struct
     set = d[1];
     v[k++] = 103 + (set - 'A');
     for (size_t i = 2; i < n && k < 250; i++) {
-        if (d[i] == '{' && i + 1 < n && d[i + 1] != '{') {
+        /* '{' always takes the next byte with it: a '{' that ends the data is malformed, and a
+         * NUL after it must not match strchr's terminator. */
+        int brace = d[i] == '{';
+        if (brace && (++i == n || d[i] == '\0'))
+            return 1;
+        if (brace && d[i] != '{') {
             static const char sw[] = "ABCS1234";
             static const int val_b[] = {101, 100, 99, 98, 102, 97, 96, 100};
             static const int val_a[] = {101, 100, 99, 98, 102, 97, 96, 101};
-            const char *at = strchr(sw, d[++i]);
+            const char *at = strchr(sw, d[i]);
             if (!at)
                 return 1;
             v[k++] = (set == 'A' ? val_a : val_b)[at - sw];
@@ -175,8 +214,6 @@ static int code128_values(const uint8_t *d, size_t n, int *v, size_t *nv, struct
                 set = *at;
             continue;
         }
-        if (d[i] == '{')
-            i++; /* "{{" */
         int x = set == 'C' ? (d[i] < 100 ? d[i] : -1) : value_ab(set, d[i]);
         if (x < 0)
             return 1;

@@ -16,6 +16,15 @@ struct model_glyph {
     uint8_t bold, ul, inv, w, h; /* style when it was received */
 };
 
+/* A QR symbol encoded from the stored data. It is kept until other data is stored, so that a
+ * job printing the same symbol over and over costs one encoding per error correction level,
+ * not one per print: the work a job causes stays in proportion to its bytes. */
+struct model_qr_symbol {
+    int state; /* 0: not encoded yet; 1: encoded; -1: the data fits no symbol */
+    unsigned width;
+    uint8_t *modules; /* width * width, 1 = dark */
+};
+
 struct patron_model {
     unsigned width, bpr;
     uint8_t *bits;
@@ -31,6 +40,7 @@ struct patron_model {
     unsigned qr_module, qr_ecc;
     uint8_t *qr_data;
     size_t qr_len;
+    struct model_qr_symbol qr_sym[4]; /* by error correction level: L, M, Q, H */
     /* barcode settings */
     unsigned bc_module, bc_height, hri;
     unsigned cuts[256];
@@ -54,6 +64,8 @@ void model_hri_text(struct patron_model *m, const char *s, size_t n, unsigned x,
 void model_report(struct patron_model *m, const uint8_t *at, size_t off, size_t avail,
                   const char *what);
 
+/* Drops the symbols encoded from the stored data (new data came, or the model goes). */
+void model_qr_forget(struct patron_model *m);
 /* Prints the stored QR symbol (GS ( k fn 81). Returns 0 or an error. */
 int model_qr_print(struct patron_model *m);
 /* Prints a barcode of type m (65..73) with `n` data bytes. Returns 0, an error, or 1 when the

@@ -532,6 +532,17 @@ static int code128_payload(const char *data, size_t n, uint8_t *out, size_t *out
     return 0;
 }
 
+/* Width of the bars in modules: EAN-13 is 95; CODE128 is a start symbol, one symbol a value (two
+ * digits in code set C, one character in set B), the check symbol (11 modules each) and the
+ * 13-module stop. */
+static unsigned barcode_modules(enum patron_barcode_kind kind, const char *data, size_t n)
+{
+    if (kind == PATRON_BARCODE_EAN13)
+        return 95;
+    size_t values = all_digits(data, n) && n % 2 == 0 ? n / 2 : n;
+    return (unsigned)(11 * (values + 2) + 13);
+}
+
 int patron_escpos_barcode(patron_escpos *j, const char *data, enum patron_barcode_kind kind,
                           unsigned module, unsigned height, int hri)
 {
@@ -554,6 +565,13 @@ int patron_escpos_barcode(patron_escpos *j, const char *data, enum patron_barcod
         if (rc)
             return fail(j, rc);
     }
+    /* A printer only feeds paper for bars wider than its paper: narrow the module down to 2
+     * dots, and refuse bars that do not fit even then. */
+    unsigned modules = barcode_modules(kind, data, n);
+    while (module > 2 && modules * module > j->profile.dots)
+        module--;
+    if (modules * module > j->profile.dots)
+        return fail(j, PATRON_EINVAL);
     line_break(j);
     PUT(j, 0x1D, 0x77, (uint8_t)module, 0x1D, 0x68, (uint8_t)height, 0x1D, 0x48, hri ? 2 : 0);
     PUT(j, 0x1D, 0x6B, kind == PATRON_BARCODE_EAN13 ? 67 : 73, (uint8_t)plen);

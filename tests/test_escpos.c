@@ -247,6 +247,32 @@ static void barcodes_ean13_for_cards_else_code128(void **state)
     patron_escpos_free(j);
 }
 
+/* A printer prints nothing for bars wider than its paper, so the job must never carry them. */
+static void barcode_narrows_to_fit_or_is_refused(void **state)
+{
+    (void)state;
+    size_t n;
+    /* 25 characters in set B: 11 * 27 + 13 = 310 modules; 930 dots at 3, 620 at 2 */
+    const char *wide = "PATRON-LOYALTY-CARD-00042";
+    patron_escpos *j = job("epson-tm-t20", 0);
+    assert_int_equal(patron_escpos_barcode(j, wide, PATRON_BARCODE_CODE128, 3, 80, 0),
+                     PATRON_EINVAL);
+    patron_escpos_free(j);
+    /* 16 characters: 11 * 18 + 13 = 211 modules; 633 dots at 3 do not fit 576, 422 at 2 do */
+    j = job("epson-tm-t20", 0);
+    assert_int_equal(patron_escpos_barcode(j, "PATRON-TEST-0042", PATRON_BARCODE_CODE128, 3, 80, 0),
+                     0);
+    const uint8_t *d = patron_escpos_data(j, &n);
+    assert_non_null(find(d, n, (const uint8_t *)"\x1Dw\x02", 3));
+    patron_escpos_free(j);
+    /* an EAN-13 at 4 dots (380) fits 384 dots and keeps its module */
+    j = job("generic-58", 0);
+    assert_int_equal(patron_escpos_barcode(j, "2900000000018", PATRON_BARCODE_EAN13, 4, 80, 0), 0);
+    d = patron_escpos_data(j, &n);
+    assert_non_null(find(d, n, (const uint8_t *)"\x1Dw\x04", 3));
+    patron_escpos_free(j);
+}
+
 static void buffer_is_bounded_and_errors_stick(void **state)
 {
     (void)state;
@@ -279,6 +305,7 @@ int main(void)
         cmocka_unit_test(qr_module_shrinks_to_fit),
         cmocka_unit_test(cut_is_always_at_the_start_of_a_line),
         cmocka_unit_test(barcodes_ean13_for_cards_else_code128),
+        cmocka_unit_test(barcode_narrows_to_fit_or_is_refused),
         cmocka_unit_test(buffer_is_bounded_and_errors_stick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

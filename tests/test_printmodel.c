@@ -2,7 +2,8 @@
 /* The printer model read back: a coupon rendered by the encoder, drawn by the model and written
  * as a PNG, decodes with zbar to the very voucher token, on the native QR path and on the raster
  * path; a card's EAN-13 decodes to the card number; unknown commands are reported with their
- * offset; the virtual printer leaves JOB.bin and JOB.png and no temporary files. */
+ * offset, malformed barcode data too; ESC d counts the line it prints; the virtual printer leaves
+ * JOB.bin and JOB.png and no temporary files. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -124,6 +125,43 @@ static void unknown_commands_are_reported(void **state)
     patron_model_free(m);
 }
 
+/* Malformed CODE128 data ends in '{' or puts a NUL after one: reported, never read past. */
+static void code128_escape_at_the_end_is_reported(void **state)
+{
+    (void)state;
+    struct patron_model *m = NULL;
+    const uint8_t end[] = {0x1D, 'k', 73, 3, '{', 'A', '{'};
+    const uint8_t nul[] = {0x1D, 'k', 73, 4, '{', 'A', '{', 0x00};
+    size_t n;
+    assert_int_equal(patron_model_new(384, &m), 0);
+    assert_int_equal(patron_model_feed(m, end, sizeof end), 0);
+    assert_int_equal(patron_model_feed(m, nul, sizeof nul), 0);
+    const struct patron_model_unknown *u = patron_model_unknown(m, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(u[0].what, "barcode type or data not modelled");
+    assert_int_equal(u[1].offset, sizeof end);
+    patron_model_free(m);
+}
+
+/* ESC d n prints the buffer and feeds n lines in all: the printed line is the first of them. */
+static void esc_d_counts_the_printed_line(void **state)
+{
+    (void)state;
+    struct patron_model *a = NULL, *b = NULL;
+    const uint8_t feed[] = {'x', 0x1B, 'd', 3};
+    const uint8_t lfs[] = {'x', '\n', '\n', '\n'};
+    unsigned w, ha, hb;
+    assert_int_equal(patron_model_new(384, &a), 0);
+    assert_int_equal(patron_model_new(384, &b), 0);
+    assert_int_equal(patron_model_feed(a, feed, sizeof feed), 0);
+    assert_int_equal(patron_model_feed(b, lfs, sizeof lfs), 0);
+    patron_model_bitmap(a, &w, &ha);
+    patron_model_bitmap(b, &w, &hb);
+    assert_int_equal(ha, hb);
+    patron_model_free(a);
+    patron_model_free(b);
+}
+
 static void virtual_printer_writes_job_files(void **state)
 {
     (void)state;
@@ -202,6 +240,8 @@ int main(void)
         cmocka_unit_test(coupon_qr_reads_back_raster),
         cmocka_unit_test(member_card_barcode_reads_back),
         cmocka_unit_test(unknown_commands_are_reported),
+        cmocka_unit_test(code128_escape_at_the_end_is_reported),
+        cmocka_unit_test(esc_d_counts_the_printed_line),
         cmocka_unit_test(virtual_printer_writes_job_files),
         cmocka_unit_test(accented_letters_are_drawn_as_letters),
     };

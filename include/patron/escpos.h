@@ -163,7 +163,9 @@ int patron_escpos_qr_path(patron_escpos *j, const char *data, size_t len, unsign
 int patron_escpos_raster(patron_escpos *j, const uint8_t *bits, unsigned width_dots, unsigned rows);
 /* A barcode (GS w, GS h, GS H, GS k): `module` 2..6 dots, `height` 1..255 dots, `hri` prints
  * the digits below. EAN-13 needs 12 digits or 13 with a valid check digit; CODE128 takes
- * printable ASCII (at most 253 characters; all digits go out in code set C). */
+ * printable ASCII (at most 253 characters; all digits go out in code set C). Bars wider than
+ * the profile's paper get a narrower module, down to 2 dots; PATRON_EINVAL when even that is
+ * too wide (a printer would print nothing). */
 int patron_escpos_barcode(patron_escpos *j, const char *data, enum patron_barcode_kind kind,
                           unsigned module, unsigned height, int hri);
 /* Cuts (GS V 66 0: feed to the cutter, partial cut) at the start of a line; on a profile

@@ -157,8 +157,9 @@ int api_problem(int err, const char *detail, const char *instance, struct api_re
 int api_problem_http(int status, const char *slug, const char *title, const char *detail,
                      struct api_response *r);
 
-/* Parses and checks a body. Returns 0 and sets *out (the caller decrefs); PATRON_EINVAL with a
- * sentence in detail for malformed JSON, unknown fields, wrong types, out-of-range values. */
+/* Parses and checks a body: `len` bytes at buf, which need not end with a NUL. Returns 0 and sets
+ * *out (the caller decrefs); PATRON_EINVAL with a sentence in detail for malformed JSON, unknown
+ * fields, wrong types, out-of-range values. */
 int api_body_parse(const char *buf, size_t len, const struct api_body_spec *spec, json_t **out,
                    char *detail, size_t cap);
 

@@ -115,6 +115,15 @@ static int check_object(json_t *obj, const struct api_body_spec *spec, char *det
     return 0;
 }
 
+/* Bounded by len: the body is bytes with a length, not a C string. */
+static int only_space(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!memchr(" \t\r\n", buf[i], 4))
+            return 0;
+    return 1;
+}
+
 int api_body_parse(const char *buf, size_t len, const struct api_body_spec *spec, json_t **out,
                    char *detail, size_t cap)
 {
@@ -124,7 +133,7 @@ int api_body_parse(const char *buf, size_t len, const struct api_body_spec *spec
         return PATRON_ETOOBIG;
     }
     if (!spec) {
-        if (len != 0 && strspn(buf, " \t\r\n") != len) {
+        if (!only_space(buf, len)) {
             snprintf(detail, cap, "this request takes no body");
             return PATRON_EINVAL;
         }
