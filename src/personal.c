@@ -9,6 +9,8 @@
 
 #include "offer_internal.h"
 #include "patron/personal.h"
+#include "patron/print.h"
+#include "patron/program.h"
 
 static int count_preferences(patron_store *s, int64_t member_id, int64_t *n)
 {
@@ -196,4 +198,47 @@ int patron_receipt_footer(patron_store *s, const char *card, struct patron_foote
     footer_lines(&f);
     *out = f;
     return 0;
+}
+
+/* The footer's values for receipts/receipt-footer.receipt. */
+static void footer_values(const struct patron_footer *f, const char *tier, int64_t earned,
+                          int64_t horizon, char (*v)[PATRON_FOOTER_LINE_MAX])
+{
+    time_t t = (time_t)(f->expiring_at ? f->expiring_at : horizon);
+    struct tm tm;
+    snprintf(v[0], PATRON_FOOTER_LINE_MAX, "+%lld", (long long)earned);
+    snprintf(v[1], PATRON_FOOTER_LINE_MAX, "%lld", (long long)f->points);
+    if (f->next_tier[0])
+        snprintf(v[2], PATRON_FOOTER_LINE_MAX, "%lld points to %.60s",
+                 (long long)f->points_to_next_tier, f->next_tier);
+    else
+        snprintf(v[2], PATRON_FOOTER_LINE_MAX, "Top tier: %.60s", tier);
+    snprintf(v[3], PATRON_FOOTER_LINE_MAX, "%lld", (long long)f->expiring_points);
+    /* nothing expiring: say so up to the end of the notice period */
+    gmtime_r(&t, &tm);
+    strftime(v[4], PATRON_FOOTER_LINE_MAX, "%Y-%m-%d", &tm);
+    if (f->has_next_offer)
+        snprintf(v[5], PATRON_FOOTER_LINE_MAX, "Next time: %.100s", f->next_offer.name);
+    else
+        v[5][0] = '\0';
+}
+
+int patron_receipt_footer_enqueue(patron_store *s, const char *card, int64_t points_earned,
+                                  int64_t *job_id)
+{
+    struct patron_footer f;
+    struct patron_member m;
+    struct patron_program p;
+    char v[6][PATRON_FOOTER_LINE_MAX];
+    int err = patron_receipt_footer(s, card, &f);
+    if (err != 0 || (err = patron_member_by_card(s, card, &m)) != 0 ||
+        (err = patron_program_get(s, &p)) != 0)
+        return err;
+    footer_values(&f, m.tier, points_earned, patron_store_now(s) + p.expiry_notice_days * 86400, v);
+    struct patron_receipt_var vars[] = {
+        {"member.name", f.name},      {"points.earned", v[0]}, {"points.balance", v[1]},
+        {"tier.name", m.tier},        {"tier.progress", v[2]}, {"points.expiring", v[3]},
+        {"points.expiry_date", v[4]}, {"offer.next", v[5]},
+    };
+    return patron_print_enqueue(s, "receipt-footer", vars, sizeof vars / sizeof vars[0], job_id);
 }

@@ -42,6 +42,7 @@ static inline size_t fixture_vars(struct patron_receipt_var *v, const char *toke
         {"points.balance", "1 234"},
         {"points.expiring", "120"},
         {"points.expiry_date", "2026-03-31"},
+        {"offer.next", "Next time: 20 % off pastries"},
         {"tier.name", "Silver"},
         {"tier.progress", "266 points to Gold"},
         {"printer.profile", "test"},

@@ -624,6 +624,23 @@ static void test_footer_is_tailored_to_the_member(void **state)
     assert_string_equal(f.next_offer.name, "Tea bonus"); /* equal value: the favourite's */
     assert_string_equal(f.lines[3], "Next time: Tea bonus (open to every member; with any tea "
                                     "in the basket).");
+    /* queued for the printer with the receipt-footer template's values */
+    int64_t job;
+    sqlite3_stmt *st;
+    assert_int_equal(patron_receipt_footer_enqueue(t.s, card, 40, &job), 0);
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(t.s),
+                                        "SELECT template, vars FROM print_jobs WHERE id = ?1", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, job);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "receipt-footer");
+    const char *vars = (const char *)sqlite3_column_text(st, 1);
+    assert_non_null(strstr(vars, "\"points.earned\":\"+40\""));
+    assert_non_null(strstr(vars, "\"tier.progress\":\"60 points to Gold\""));
+    assert_non_null(strstr(vars, "\"points.expiry_date\":\"2027-01-15\""));
+    assert_non_null(strstr(vars, "\"offer.next\":\"Next time: Tea bonus\""));
+    sqlite3_finalize(st);
 }
 
 int main(void)

@@ -58,6 +58,12 @@ struct patron_footer {
 int patron_receipt_footer(patron_store *s, const char *card, struct patron_footer *out)
     __attribute__((warn_unused_result));
 
+/* Queues the member's footer (receipts/receipt-footer.receipt: name, points earned by this
+ * sale, balance, tier and progress, points expiring soon, the next best offer) in the print
+ * queue. Returns 0 and sets *job_id, or the errors of patron_receipt_footer. */
+int patron_receipt_footer_enqueue(patron_store *s, const char *card, int64_t points_earned,
+                                  int64_t *job_id) __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

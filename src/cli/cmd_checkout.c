@@ -12,7 +12,7 @@
 
 static const char sale_usage[] = "patron sale CARD --ref R --total MINOR [--currency EUR] [--line "
                                  "SKU:CATEGORY:QTY:UNIT_MINOR]... "
-                                 "[--key K]";
+                                 "[--key K] [--footer]";
 static const char refund_usage[] = "patron refund --ref R [--line SKU:QTY]... [--key K]";
 
 static void scan_text(const struct patron_scan_result *r, char *buf, size_t cap)
@@ -94,7 +94,8 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
     struct patron_sale_result r;
     const char *total = cli_take(a, "--total"), *line, *key = cli_take(a, "--key");
     char default_key[96], human[256];
-    int status, err;
+    int footer = cli_flag(a, "--footer"), status, err;
+    int64_t footer_job = 0;
     in.ref = cli_take(a, "--ref");
     in.currency = cli_take(a, "--currency");
     while ((line = cli_take(a, "--line")) != NULL) {
@@ -116,10 +117,17 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
     snprintf(human, sizeof human, "+%lld points (+%lld from offers), balance %lld, tier %s%s%s\n",
              (long long)r.points_earned, (long long)r.bonus_points, (long long)r.points, r.tier,
              r.tier_upgraded ? " (upgraded!)" : "", r.replayed ? " [already recorded]" : "");
+    /* The member's footer under the till's receipt (not again for a replayed sale). */
+    if (footer && !r.replayed &&
+        (err = patron_receipt_footer_enqueue(c->store, in.card, r.points_earned + r.bonus_points,
+                                             &footer_job)) != 0)
+        return cli_fail(c, err, "the receipt footer was not queued");
     json_t *o;
     if ((err = patron_json_sale(&r, &o)) != 0)
         return cli_fail(c, err, NULL);
-    status = r.n_coupons && !r.replayed ? cli_print_after(c, o, 0) : -1;
+    if (footer_job)
+        json_object_set_new(o, "footer_job", json_integer(footer_job));
+    status = (r.n_coupons || footer_job) && !r.replayed ? cli_print_after(c, o, footer_job) : -1;
     return status >= 0 ? status : cli_emit(c, o, human);
 }
 
