@@ -63,7 +63,10 @@ static int fault(struct parser *p, const char *at, const char *fmt, ...)
     return PATRON_EINVAL;
 }
 
-static int is_ws(char c) { return c == ' ' || c == '\t'; }
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 static int pool_add(struct parser *p, const char *s, size_t n, uint32_t *off)
 {

@@ -6,9 +6,9 @@
 
 #include "idempotency.h"
 #include "ledger_internal.h"
+#include "offer_internal.h"
 #include "patron/program.h"
 #include "patron/reward.h"
-#include "offer_internal.h"
 #include "voucher_internal.h"
 
 /* A voucher carries its validity in hours in 16 bits: 2730 days at most. */

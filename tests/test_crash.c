@@ -194,7 +194,8 @@ static void acknowledged_redemptions_survive_sigkill(void **state)
         total += acked[i];
     assert_true(total > ROUNDS);
     /* every acknowledged key has its one redemption, with its voucher and its coupon */
-    assert_true(scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'") >= total);
+    assert_true(scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'") >=
+                total);
     assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM redemptions"),
                      scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'"));
     assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM redemptions WHERE voucher_id IS NULL"

@@ -110,8 +110,9 @@ static void usb_printer_coupon_scans_and_redeems_once(void **state)
     snprintf(bin, sizeof bin, "%s/usb.bin", dir);
     snprintf(png, sizeof png, "%s/usb.png", dir);
     /* a 58 mm clone without native QR: the coupon's QR goes out as a raster image */
-    const char *argv[] = {emu, "--out", bin, "--", getenv("PATRON_BIN"), "--db", db, "--json",
-                          "--printer", "usb", "reward", "redeem", card, "1", NULL};
+    const char *argv[] = {emu,      "--out",  bin,      "--",        getenv("PATRON_BIN"),
+                          "--db",   db,       "--json", "--printer", "usb",
+                          "reward", "redeem", card,     "1",         NULL};
     assert_int_equal(test_run(out, sizeof out, argv), 0);
     snprintf(token, sizeof token, "%s", json_field("token"));
     assert_string_equal(json_field("print_status"), "printed");
