@@ -187,7 +187,8 @@ int patron_printer_open(const char *spec, unsigned width_dots, patron_printer **
     for (size_t i = 0; i < sizeof spec_kinds / sizeof spec_kinds[0]; i++) {
         const struct spec_kind *k = &spec_kinds[i];
         size_t n = strlen(k->name);
-        if (k->takes_arg ? (strncmp(spec, k->name, n) != 0 || !spec[n]) : strcmp(spec, k->name))
+        if (k->takes_arg ? (strncmp(spec, k->name, n) != 0 || !spec[n])
+                         : strcmp(spec, k->name) != 0)
             continue;
         a.rest = spec + n;
         return k->open(&a);

@@ -308,7 +308,7 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
 
 int patron_card_replace(patron_store *s, const char *card, char new_card[PATRON_CARD_DIGITS + 1])
 {
-    struct patron__member_row m;
+    struct patron__member_row m = {0};
     char old[PATRON_CARD_DIGITS + 1], minted[PATRON_CARD_DIGITS + 1];
     int err;
     if ((err = patron_card_parse(card, old)) != 0)

@@ -300,8 +300,10 @@ int patron_print_run(patron_store *s, patron_printer *printer,
         int64_t job_id;
         char *vars = NULL;
         int interrupted = 0;
-        if ((err = next_due(s, &job_id, name, sizeof name, &vars, &interrupted)) != 0 || !job_id)
+        if ((err = next_due(s, &job_id, name, sizeof name, &vars, &interrupted)) != 0 || !job_id) {
+            free(vars);
             break;
+        }
         r.detail[0] = '\0';
         err = send_job(s, printer, profile, home, job_id, name, vars, interrupted, &r);
         free(vars);

@@ -56,11 +56,11 @@ static int setup(void **state)
     apit_store_new(&sv);
     apit_terminal(&sv, "till", "manager", token);
     json_t *j = apit_patron(&sv, "reward", "add", "--name", "Coffee", "--cost", "100", "--kind",
-                            "item", "--value", "1", NULL);
+                            "item", "--value", "1", (char *)NULL);
     reward_id = json_integer_value(json_object_get(j, "reward_id"));
     json_decref(j);
     /* Coupons are queued, not printed: this is about the register, not the printer. */
-    apit_start(&sv, "--printer", "none", NULL);
+    apit_start(&sv, "--printer", "none", (char *)NULL);
     /* Every member gets exactly the points of one reward: 10,000 minor units earn 100. */
     for (int i = 0; i < MEMBERS; i++) {
         struct apit_reply r;

@@ -361,35 +361,37 @@ static void cli_consent_export_erase_and_segment(void **state)
     patron_store_close(t.s);
     t.s = NULL;
     assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "member", "consent",
-                                     card, "--marketing", "yes", "--source", "web", NULL),
+                                     card, "--marketing", "yes", "--source", "web", (char *)NULL),
                      0);
     assert_non_null(strstr(out, "\"consent_marketing\":true"));
     assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment",
-                                     "--consenting", "--csv", NULL),
+                                     "--consenting", "--csv", (char *)NULL),
                      0);
     assert_int_equal(csv_lines(out), 2);
     assert_non_null(strstr(out, "Cli Person"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment",
+                                     "--csv", (char *)NULL),
+                     64);
     assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment", "--csv", NULL),
-        64);
-    assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", t.path, "member", "export", card, NULL), 0);
+        test_run_patron(out, sizeof out, "--db", t.path, "member", "export", card, (char *)NULL),
+        0);
     json_t *root = json_loads(out, 0, NULL);
     assert_non_null(root);
     assert_int_equal(array_size(root, "sales"), 1);
     json_decref(root);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "member", "erase",
-                                     card, "--by", "admin", NULL),
+                                     card, "--by", "admin", (char *)NULL),
                      0);
     assert_non_null(strstr(out, "\"erased\":true"));
-    assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", t.path, "--json", "ledger", "verify", NULL), 0);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "show", card, NULL),
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "ledger", "verify",
+                                     (char *)NULL),
                      0);
-    assert_non_null(strstr(out, "erased"));
     assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", t.path, "member", "erase", "2900000000018", NULL),
-        3);
+        test_run_patron(out, sizeof out, "--db", t.path, "member", "show", card, (char *)NULL), 0);
+    assert_non_null(strstr(out, "erased"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "erase",
+                                     "2900000000018", (char *)NULL),
+                     3);
     test_rmtree(t.dir);
 }
 

@@ -104,7 +104,7 @@ static void test_self_referral_is_refused(void **state)
     (void)state;
     struct patron_enrollment me = {.name = "Sam", .email = "sam@example.com"};
     assert_int_equal(patron_member_enroll(t.s, &me, &m), 0);
-    memcpy(referrer, m.card, sizeof referrer);
+    snprintf(referrer, sizeof referrer, "%s", m.card);
     assert_int_equal(patron_referral_code(t.s, referrer, code), 0);
     /* the same person again, by email in another case */
     struct patron_enrollment twin = {.name = "Samuel", .email = "SAM@example.com"};

@@ -17,6 +17,7 @@ static int64_t test_clock(void *ctx)
 void test_store_open(struct test_store *t)
 {
     const char *tmp = getenv("TMPDIR");
+    memset(t, 0, sizeof *t);
     snprintf(t->dir, sizeof t->dir, "%s/patron-test-XXXXXX", tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(t->dir));
     snprintf(t->path, sizeof t->path, "%s/patron.db", t->dir);
