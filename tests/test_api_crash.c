@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #define CLIENTS 8
 #define ROUNDS 24
 

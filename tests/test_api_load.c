@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define TILLS 16
 #define MEMBERS 100
 
