@@ -215,8 +215,8 @@ static void generate(sqlite3 *db, long members)
                  "INSERT INTO offers(id, name, segment_id, benefit, benefit_value, valid_from,"
                  " valid_to, created_at, created_by) VALUES (%d, 'Offer %d', %s, 'bonus', 5,"
                  " %lld, %lld, %lld, 'bench')",
-                 k + 1, k + 1, k % 2 ? "NULL" : "1", (long long)from,
-                 (long long)(from + 45 * DAY), (long long)from);
+                 k + 1, k + 1, k % 2 ? "NULL" : "1", (long long)from, (long long)(from + 45 * DAY),
+                 (long long)from);
         exec_or_die(db, offer);
     }
     for (long i = 1; i <= members; i++)

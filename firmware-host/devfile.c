@@ -8,7 +8,6 @@
 #include <linux/lp.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,44 +34,35 @@ struct file_printer {
 
 static const struct patron_printer_ops file_ops;
 
-static void say(char *detail, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *detail, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    if (!detail || !len)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(detail, len, fmt, ap);
-    va_end(ap);
-}
-
 static int open_error(int err, const char *path, char *detail, size_t len)
 {
     switch (err) {
     case ENOENT:
     case ENODEV:
-        say(detail, len, "no printer at %s (is it plugged in and switched on?)", path);
+        patron__printer_say(detail, len, "no printer at %s (is it plugged in and switched on?)",
+                            path);
         return PATRON_EDEVICE;
     case ENXIO:
-        say(detail, len, "nothing is reading %s (no printer or program behind it)", path);
+        patron__printer_say(detail, len, "nothing is reading %s (no printer or program behind it)",
+                            path);
         return PATRON_EDEVICE;
     case EACCES:
     case EPERM:
     case EROFS:
-        say(detail, len,
-            "no permission to write %s; add this user to the lp group "
-            "(sudo usermod -aG lp USER) and log in again",
-            path);
+        patron__printer_say(detail, len,
+                            "no permission to write %s; add this user to the lp group "
+                            "(sudo usermod -aG lp USER) and log in again",
+                            path);
         return PATRON_EPRINTACCESS;
     case EBUSY:
-        say(detail, len, "%s is held by another program", path);
+        patron__printer_say(detail, len, "%s is held by another program", path);
         return PATRON_EPRINTBUSY;
     case EISDIR:
-        say(detail, len, "%s is a directory; give the device or file to print to", path);
+        patron__printer_say(detail, len, "%s is a directory; give the device or file to print to",
+                            path);
         return PATRON_EINVAL;
     default:
-        say(detail, len, "cannot open %s: %s", path, strerror(err));
+        patron__printer_say(detail, len, "cannot open %s: %s", path, strerror(err));
         return PATRON_EDEVICE;
     }
 }
@@ -88,7 +78,7 @@ int patron__file_open(const char *path, unsigned width_dots, patron_printer **ou
     int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_APPEND |
                 (strncmp(path, "/dev/", 5) ? O_CREAT : 0);
     if (strnlen(path, PATH_LEN) >= PATH_LEN) {
-        say(detail, detail_len, "the printer path is too long");
+        patron__printer_say(detail, detail_len, "the printer path is too long");
         return PATRON_EINVAL;
     }
     if (!(f = calloc(1, sizeof *f)))
@@ -163,14 +153,14 @@ static int wait_writable(struct file_printer *f, char *detail, size_t dlen)
         if (n < 0 && errno == EINTR)
             continue;
         if (n == 0) {
-            say(detail, dlen,
-                "%s took no data for %u ms (printer stuck, out of paper, or "
-                "nothing reading?)",
-                f->path, f->timeout_ms);
+            patron__printer_say(detail, dlen,
+                                "%s took no data for %u ms (printer stuck, out of paper, or "
+                                "nothing reading?)",
+                                f->path, f->timeout_ms);
             return PATRON_ETIMEOUT;
         }
         if (n < 0 || ((pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) && !(pfd.revents & POLLOUT))) {
-            say(detail, dlen, "%s went away while printing", f->path);
+            patron__printer_say(detail, dlen, "%s went away while printing", f->path);
             return PATRON_EDEVICE;
         }
         return 0;
@@ -180,11 +170,12 @@ static int wait_writable(struct file_printer *f, char *detail, size_t dlen)
 static int write_error(const struct file_printer *f, int err, size_t off, size_t len, char *detail,
                        size_t dlen)
 {
-    say(detail, dlen, "writing to %s failed after %zu of %zu bytes: %s%s", f->path, off, len,
-        strerror(err),
-        err == EPIPE                  ? " (the program reading it stopped)"
-        : err == ENODEV || err == EIO ? " (unplugged, switched off, or out of paper?)"
-                                      : "");
+    patron__printer_say(detail, dlen, "writing to %s failed after %zu of %zu bytes: %s%s", f->path,
+                        off, len, strerror(err),
+                        err == EPIPE ? " (the program reading it stopped)"
+                        : err == ENODEV || err == EIO
+                            ? " (unplugged, switched off, or out of paper?)"
+                            : "");
     return err == ENOMEM ? PATRON_ENOMEM : PATRON_EDEVICE;
 }
 
@@ -241,7 +232,8 @@ static int file_send(patron_printer *p, const char *job_name, const uint8_t *dat
     unsigned s = 0;
     (void)job_name;
     if (file_status(p, &s) == 0 && (s & PATRON_PRINTER_PAPER_END)) {
-        say(detail, dlen, "the printer at %s is out of paper; load a new roll", f->path);
+        patron__printer_say(detail, dlen, "the printer at %s is out of paper; load a new roll",
+                            f->path);
         return PATRON_EPAPER;
     }
     return write_all(f, data, len, detail, dlen);

@@ -211,7 +211,7 @@ static int code128_values(const uint8_t *d, size_t n, int *v, size_t *nv, struct
                 return 1;
             v[k++] = (set == 'A' ? val_a : val_b)[at - sw];
             if (*at >= 'A' && *at <= 'C')
-                set = *at;
+                set = (unsigned char)*at;
             continue;
         }
         int x = set == 'C' ? (d[i] < 100 ? d[i] : -1) : value_ab(set, d[i]);

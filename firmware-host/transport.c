@@ -19,9 +19,8 @@
 #define WIDTH_DEFAULT 576
 #define WIDTH_MAX 4096
 
-static void say(char *detail, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *detail, size_t len, const char *fmt, ...)
+/* Back-ends write their failure sentences here; a caller may pass no detail buffer at all. */
+void patron__printer_say(char *detail, size_t len, const char *fmt, ...)
 {
     va_list ap;
     if (!detail || !len)
@@ -87,7 +86,8 @@ static int open_virtual_dir(const char *dir, const struct open_args *a)
 #ifdef PATRON_HAVE_VIRTUAL
     return patron__virtual_open(dir, a->width, a->out, a->detail, a->detail_len);
 #else
-    say(a->detail, a->detail_len, "the virtual printer is not built into this program (%s)", dir);
+    patron__printer_say(a->detail, a->detail_len,
+                        "the virtual printer is not built into this program (%s)", dir);
     return PATRON_EDEVICE;
 #endif
 }
@@ -104,7 +104,7 @@ static int open_auto(const struct open_args *a)
     if (!home || !*home)
         home = "./var";
     if ((size_t)snprintf(dir, sizeof dir, "%s/prints", home) >= sizeof dir) {
-        say(a->detail, a->detail_len, "PATRON_HOME is too long");
+        patron__printer_say(a->detail, a->detail_len, "PATRON_HOME is too long");
         return PATRON_EINVAL;
     }
     return open_virtual_dir(dir, a);
@@ -135,7 +135,8 @@ static int open_usb_id(const struct open_args *a)
     uint16_t vid, pid;
     const char *e;
     if (parse_hex16(a->rest, ':', &e, &vid) != 0 || parse_hex16(e + 1, '\0', &e, &pid) != 0) {
-        say(a->detail, a->detail_len,
+        patron__printer_say(
+            a->detail, a->detail_len,
             "bad USB printer id \"%s\": write usb:VID:PID in hex, e.g. usb:04b8:0e28", a->rest);
         return PATRON_EINVAL;
     }
@@ -174,25 +175,28 @@ int patron_printer_open(const char *spec, unsigned width_dots, patron_printer **
                           .out = out,
                           .detail = detail,
                           .detail_len = detail_len};
-    say(detail, detail_len, "%s", "");
+    patron__printer_say(detail, detail_len, "%s", "");
     if (!out || a.width > WIDTH_MAX) {
-        say(detail, detail_len, "bad arguments to open a printer");
+        patron__printer_say(detail, detail_len, "bad arguments to open a printer");
         return PATRON_EINVAL;
     }
     spec = spec && *spec ? spec : "auto";
     if (strnlen(spec, SPEC_MAX + 1) > SPEC_MAX) {
-        say(detail, detail_len, "the printer spec is longer than %d bytes", SPEC_MAX);
+        patron__printer_say(detail, detail_len, "the printer spec is longer than %d bytes",
+                            SPEC_MAX);
         return PATRON_EINVAL;
     }
     for (size_t i = 0; i < sizeof spec_kinds / sizeof spec_kinds[0]; i++) {
         const struct spec_kind *k = &spec_kinds[i];
         size_t n = strlen(k->name);
-        if (k->takes_arg ? (strncmp(spec, k->name, n) != 0 || !spec[n]) : strcmp(spec, k->name))
+        if (k->takes_arg ? (strncmp(spec, k->name, n) != 0 || !spec[n])
+                         : strcmp(spec, k->name) != 0)
             continue;
         a.rest = spec + n;
         return k->open(&a);
     }
-    say(detail, detail_len,
+    patron__printer_say(
+        detail, detail_len,
         "unknown printer \"%.64s\": use auto, usb, usb:VID:PID, file:PATH, virtual:DIR or none",
         spec);
     return PATRON_EINVAL;
@@ -224,18 +228,20 @@ static int job_name_ok(const char *name)
 int patron_printer_send(patron_printer *p, const char *job_name, const uint8_t *data, size_t len,
                         char *detail, size_t detail_len)
 {
-    say(detail, detail_len, "%s", "");
+    patron__printer_say(detail, detail_len, "%s", "");
     if (!p || (!data && len)) {
-        say(detail, detail_len, "bad arguments to send a print job");
+        patron__printer_say(detail, detail_len, "bad arguments to send a print job");
         return PATRON_EINVAL;
     }
     if (len > JOB_MAX) {
-        say(detail, detail_len, "a print job of %zu bytes is larger than %u", len, JOB_MAX);
+        patron__printer_say(detail, detail_len, "a print job of %zu bytes is larger than %u", len,
+                            JOB_MAX);
         return PATRON_ETOOBIG;
     }
     job_name = job_name ? job_name : "job";
     if (!job_name_ok(job_name)) {
-        say(detail, detail_len, "bad job name (letters, digits, '-', '_' and '.' only)");
+        patron__printer_say(detail, detail_len,
+                            "bad job name (letters, digits, '-', '_' and '.' only)");
         return PATRON_EINVAL;
     }
     return p->ops->send(p, job_name, data ? data : (const uint8_t *)"", len, detail, detail_len);

@@ -35,4 +35,8 @@ int patron__virtual_open(const char *dir, unsigned width_dots, patron_printer **
                          size_t detail_len);
 int patron__none_open(patron_printer **out);
 
+/* Writes a printf-style sentence into detail (len bytes, truncated); no-op without a buffer. */
+void patron__printer_say(char *detail, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -95,7 +95,7 @@ static int lookup(enum patron_codepage cp, uint32_t codepoint, uint8_t *out)
 static size_t copy_ascii(const char *s, uint8_t out[3])
 {
     size_t n = 0;
-    while (s[n] && n < 3) {
+    while (n < 3 && s[n]) {
         out[n] = (uint8_t)s[n];
         n++;
     }

@@ -216,7 +216,7 @@ static int replay(patron_store *s, int64_t id, struct patron_goodwill_result *ou
 int patron_goodwill_issue(patron_store *s, const struct patron_goodwill_request *in,
                           struct patron_goodwill_result *out)
 {
-    struct patron_goodwill_result r;
+    struct patron_goodwill_result r = {0};
     struct patron__idem h;
     int64_t first = 0;
     int err;

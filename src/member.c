@@ -213,12 +213,16 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
         out->card_blocked = strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
         out->erased = sqlite3_column_int(st, 17);
         if (row)
-            *row = (struct patron__member_row){
-                .member_id = out->member_id, .account_id = sqlite3_column_int64(st, 13),
-                .balance = out->points, .tier_id = sqlite3_column_int64(st, 14),
-                .tier_until = out->tier_until, .tier_threshold = sqlite3_column_int64(st, 15),
-                .tier_multiplier_permille = sqlite3_column_int64(st, 16),
-                .card_blocked = out->card_blocked, .erased = sqlite3_column_int(st, 17)};
+            *row = (struct patron__member_row){.member_id = out->member_id,
+                                               .account_id = sqlite3_column_int64(st, 13),
+                                               .balance = out->points,
+                                               .tier_id = sqlite3_column_int64(st, 14),
+                                               .tier_until = out->tier_until,
+                                               .tier_threshold = sqlite3_column_int64(st, 15),
+                                               .tier_multiplier_permille =
+                                                   sqlite3_column_int64(st, 16),
+                                               .card_blocked = out->card_blocked,
+                                               .erased = sqlite3_column_int(st, 17)};
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
@@ -304,7 +308,7 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
 
 int patron_card_replace(patron_store *s, const char *card, char new_card[PATRON_CARD_DIGITS + 1])
 {
-    struct patron__member_row m;
+    struct patron__member_row m = {0};
     char old[PATRON_CARD_DIGITS + 1], minted[PATRON_CARD_DIGITS + 1];
     int err;
     if ((err = patron_card_parse(card, old)) != 0)

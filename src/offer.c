@@ -446,7 +446,7 @@ int patron_offer_list(patron_store *s, int include_ended, struct patron_offer *o
 
 int patron_offer_end(patron_store *s, int64_t offer_id, const char *who)
 {
-    struct patron_offer o;
+    struct patron_offer o = {0};
     char key[48];
     int err;
     if (who && !patron__printable(who, 64))

@@ -70,15 +70,15 @@ static void facts_init(struct facts *f, patron_store *s, const struct patron__me
                        int64_t exclude_sale)
 {
     time_t now;
-    struct tm tm;
+    struct tm tm = {0};
     memset(f, 0, sizeof *f);
     f->s = s;
     f->m = m;
     f->now = patron_store_now(s);
     f->exclude_sale = exclude_sale;
     now = (time_t)f->now;
-    gmtime_r(&now, &tm);
-    f->month = tm.tm_mon + 1;
+    /* 0 when the clock is out of gmtime's range: no month then, so no birthday matches */
+    f->month = gmtime_r(&now, &tm) ? tm.tm_mon + 1 : 0;
 }
 
 static int fact_birthday(struct facts *f)
@@ -252,7 +252,7 @@ static int target_met(struct facts *f, const struct patron__offer_cache *c,
     if (o->birthday_month) {
         if ((err = fact_birthday(f)) != 0)
             return err;
-        if (f->birth_month != f->month)
+        if (f->month < 1 || f->month > 12 || f->birth_month != f->month)
             return 0;
         say(w, "birthday month (%s)", month_names[f->month - 1]);
     }
@@ -270,10 +270,10 @@ static int target_met(struct facts *f, const struct patron__offer_cache *c,
     return 0;
 }
 
-static int basket_has(const struct patron_sale *b, const char *sku, const char *category)
+static int basket_has(const struct patron_sale *b, int by_sku, const char *want)
 {
     for (size_t i = 0; i < b->n_lines; i++)
-        if (sku ? strcmp(b->lines[i].sku, sku) == 0 : strcmp(b->lines[i].category, category) == 0)
+        if (strcmp(by_sku ? b->lines[i].sku : b->lines[i].category, want) == 0)
             return 1;
     return 0;
 }
@@ -284,9 +284,9 @@ static int trigger_met(const struct patron_offer *o, const struct patron_sale *b
     int64_t min = o->min_basket_minor;
     if (b && min && b->total_minor < min)
         return 0;
-    if (b && o->sku[0] && !basket_has(b, o->sku, NULL))
+    if (b && o->sku[0] && !basket_has(b, 1, o->sku))
         return 0;
-    if (b && o->basket_category[0] && !basket_has(b, NULL, o->basket_category))
+    if (b && o->basket_category[0] && !basket_has(b, 0, o->basket_category))
         return 0;
     if (min)
         say(w, b ? "basket %lld.%02lld reaches %lld.%02lld" : "on a basket of %lld.%02lld or more",

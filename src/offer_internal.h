@@ -6,8 +6,8 @@
 #define PATRON_OFFER_INTERNAL_H
 
 #include "member_internal.h"
-#include "patron/reward.h"
 #include "patron/offer.h"
+#include "patron/reward.h"
 #include "patron/scan.h"
 #include "sale_internal.h"
 

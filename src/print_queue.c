@@ -48,8 +48,10 @@ int patron_print_enqueue(patron_store *s, const char *template_name,
                          const struct patron_receipt_var *vars, size_t nvars, int64_t *job_id)
 {
     if (!valid_template_name(template_name) || nvars > PATRON_PRINT_MAX_VARS)
-        return patron__fail(s, PATRON_EINVAL, "a print job needs a template name and at most %d "
-                            "values", PATRON_PRINT_MAX_VARS);
+        return patron__fail(s, PATRON_EINVAL,
+                            "a print job needs a template name and at most %d "
+                            "values",
+                            PATRON_PRINT_MAX_VARS);
     json_t *o = json_object();
     for (size_t i = 0; i < nvars; i++)
         if (!vars[i].key || !vars[i].value ||
@@ -66,15 +68,16 @@ int patron_print_enqueue(patron_store *s, const char *template_name,
     return err;
 }
 
-#define JOB_COLUMNS                                                                               \
-    "SELECT id, template, status, attempts, COALESCE(last_error, ''), created_at,"               \
+#define JOB_COLUMNS                                                                                \
+    "SELECT id, template, status, attempts, COALESCE(last_error, ''), created_at,"                 \
     " COALESCE(printed_at, 0), next_attempt_at, COALESCE(reprint_of, 0) FROM print_jobs"
 
 static void read_job(sqlite3_stmt *st, struct patron_print_job *j)
 {
     memset(j, 0, sizeof *j);
     j->job_id = sqlite3_column_int64(st, 0);
-    patron__copy(j->template_name, sizeof j->template_name, (const char *)sqlite3_column_text(st, 1));
+    patron__copy(j->template_name, sizeof j->template_name,
+                 (const char *)sqlite3_column_text(st, 1));
     j->status = (enum patron_print_status)sqlite3_column_int(st, 2);
     j->attempts = sqlite3_column_int64(st, 3);
     snprintf(j->last_error, sizeof j->last_error, "%s", (const char *)sqlite3_column_text(st, 4));
@@ -147,9 +150,9 @@ int patron_print_reprint(patron_store *s, int64_t job_id, int64_t *new_job)
 static int next_due(patron_store *s, int64_t *job_id, char *name, size_t cap, char **vars,
                     int *interrupted)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT id, template, vars, status FROM print_jobs WHERE status <> 2 AND"
-           " (status = 1 OR next_attempt_at <= ?1) ORDER BY id LIMIT 1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT id, template, vars, status FROM print_jobs WHERE status <> 2 AND"
+                        " (status = 1 OR next_attempt_at <= ?1) ORDER BY id LIMIT 1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, patron_store_now(s));
@@ -238,7 +241,8 @@ static int render(const char *home, const char *name, const char *vars_json, int
 
 static int is_reprint(patron_store *s, int64_t job_id)
 {
-    sqlite3_stmt *st = patron__stmt(s, "SELECT reprint_of IS NOT NULL FROM print_jobs WHERE id = ?1");
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT reprint_of IS NOT NULL FROM print_jobs WHERE id = ?1");
     int r = 0;
     if (!st)
         return 0;
@@ -296,8 +300,10 @@ int patron_print_run(patron_store *s, patron_printer *printer,
         int64_t job_id;
         char *vars = NULL;
         int interrupted = 0;
-        if ((err = next_due(s, &job_id, name, sizeof name, &vars, &interrupted)) != 0 || !job_id)
+        if ((err = next_due(s, &job_id, name, sizeof name, &vars, &interrupted)) != 0 || !job_id) {
+            free(vars);
             break;
+        }
         r.detail[0] = '\0';
         err = send_job(s, printer, profile, home, job_id, name, vars, interrupted, &r);
         free(vars);

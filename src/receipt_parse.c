@@ -63,7 +63,10 @@ static int fault(struct parser *p, const char *at, const char *fmt, ...)
     return PATRON_EINVAL;
 }
 
-static int is_ws(char c) { return c == ' ' || c == '\t'; }
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 static int pool_add(struct parser *p, const char *s, size_t n, uint32_t *off)
 {
@@ -444,7 +447,7 @@ static const struct member *find_member(const struct member *m, size_t n, const 
 static int apply_members(struct parser *p, const struct member *m, size_t n)
 {
     static const char *const order[] = {"text", "width", "align", "option"};
-    char buf[256];
+    char buf[256] = "";
     for (size_t i = 0; i < 4; i++) {
         const struct member *x = find_member(m, n, order[i]);
         if (!x)
@@ -738,7 +741,7 @@ int patron_receipt_load(const char *home, const char *name, patron_receipt **out
         dirs[0] = home_dir;
     for (size_t i = 0; i < 3; i++) {
         char *text = NULL;
-        unsigned line, col;
+        unsigned line = 0, col = 0;
         if (!dirs[i] ||
             snprintf(path, sizeof path, "%s/%s.receipt", dirs[i], name) >= (int)sizeof path)
             continue;

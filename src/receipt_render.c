@@ -335,8 +335,8 @@ static int code_line(struct render *r, const struct patron__line *l)
     size_t len = 0;
     int rc;
     for (uint32_t i = 0; i < l->count; i++) {
-        const char *s;
-        size_t n;
+        const char *s = "";
+        size_t n = 0;
         if ((rc = item_text(r, l, &r->t->items[l->first + i], &s, &n)))
             return rc;
         if (n > PATRON_ESCPOS_MAX_QR_DATA - len)

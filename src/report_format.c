@@ -57,7 +57,7 @@ static void cell_text(const struct patron_cell *c, int percent, char *buf, size_
 
 static int write_text(const struct patron_report_table *t, FILE *f)
 {
-    size_t width[PATRON_REPORT_MAX_COLS];
+    size_t width[PATRON_REPORT_MAX_COLS] = {0};
     char buf[256];
     for (size_t c = 0; c < t->n_cols; c++) {
         width[c] = strlen(t->cols[c]);

@@ -6,9 +6,9 @@
 
 #include "idempotency.h"
 #include "ledger_internal.h"
+#include "offer_internal.h"
 #include "patron/program.h"
 #include "patron/reward.h"
-#include "offer_internal.h"
 #include "voucher_internal.h"
 
 /* A voucher carries its validity in hours in 16 bits: 2730 days at most. */
@@ -179,7 +179,7 @@ static int issue_coupon(patron_store *s, const struct patron_reward *rw, int64_t
 static int record(patron_store *s, const struct patron_redeem_request *in,
                   struct patron_redeem_result *out)
 {
-    struct patron_reward rw;
+    struct patron_reward rw = {0};
     struct patron__member_row m;
     int64_t redemption_id, entry_id;
     int err;
@@ -241,7 +241,7 @@ static int replay(patron_store *s, int64_t redemption_id, struct patron_redeem_r
 int patron_reward_redeem(patron_store *s, const struct patron_redeem_request *in,
                          struct patron_redeem_result *out)
 {
-    struct patron_redeem_result r;
+    struct patron_redeem_result r = {0};
     struct patron__idem h;
     int64_t first = 0;
     int err = patron__idem_init(s, &h, "reward-redeem", in->idempotency_key);

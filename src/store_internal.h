@@ -46,7 +46,7 @@ struct patron_store {
     struct patron_program program;
     char detail[256];
     struct patron__offer_cache *offers; /* running offers, read again when rules_version moves */
-    struct patron__stmt_slot *stmts; /* open addressing on the SQL pointer */
+    struct patron__stmt_slot *stmts;    /* open addressing on the SQL pointer */
     size_t stmt_cap, stmt_count;
     struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
 };

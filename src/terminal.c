@@ -172,7 +172,7 @@ int patron_terminal_rotate(patron_store *s, const char *name, struct patron_term
     static const char *const sql = "UPDATE terminals SET token_hash = ?2 WHERE id = ?1";
     char tok[PATRON_TOKEN_LEN + 1];
     uint8_t hash[32];
-    struct patron_terminal t;
+    struct patron_terminal t = {0};
     int err;
     if ((err = token_make(tok, hash)) != 0)
         return err;

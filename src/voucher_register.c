@@ -302,7 +302,7 @@ int patron__register_replay(patron_store *s, int64_t redemption_id,
     static const char *const q =
         "SELECT r.record, coalesce(k.kind <> 'own', 1) FROM voucher_redemptions r"
         " LEFT JOIN keys k ON k.key_id = r.key_id WHERE r.id = ?1";
-    struct patron_voucher v;
+    struct patron_voucher v = {0};
     sqlite3_stmt *st = patron__stmt(s, q);
     if (!st)
         return PATRON_EDB;
@@ -365,7 +365,7 @@ static int identify(patron_store *s, const char *text, uint64_t *voucher_id)
     if (!text)
         return patron__fail(s, PATRON_EINVAL, "give the voucher's token or code");
     if (strnlen(text, CODE_INPUT_MAX + 1) <= CODE_INPUT_MAX) {
-        if ((err = patron_voucher_code_decode(text, voucher_id)) != 0)
+        if (patron_voucher_code_decode(text, voucher_id) != 0)
             return patron__fail(s, PATRON_EFORMAT, "that is not a voucher code (mistyped?)");
         return 0;
     }
@@ -380,7 +380,7 @@ static int identify(patron_store *s, const char *text, uint64_t *voucher_id)
 int patron_voucher_show(patron_store *s, const char *token_or_code, struct patron_voucher_info *out)
 {
     static const char *const q = INFO_SELECT " WHERE v.voucher_id = ?1";
-    uint64_t id;
+    uint64_t id = 0;
     int err = identify(s, token_or_code, &id);
     if (err != 0)
         return err;
@@ -429,7 +429,7 @@ int patron_voucher_void(patron_store *s, const char *token_or_code, const char *
     static const char *const update =
         "UPDATE vouchers SET voided_at = ?2, voided_by = ?3, void_reason = ?4"
         " WHERE voucher_id = ?1";
-    struct patron_voucher_info info;
+    struct patron_voucher_info info = {0};
     int err;
     if (reason && strlen(reason) > 127)
         return patron__fail(s, PATRON_EINVAL, "a void reason is at most 127 bytes");

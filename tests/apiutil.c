@@ -53,7 +53,7 @@ void apit_store_new(struct api_server *sv)
     assert_non_null(mkdtemp(sv->dir));
     snprintf(sv->db, sizeof sv->db, "%s/patron.db", sv->dir);
     snprintf(sv->log, sizeof sv->log, "%s/serve.log", sv->dir);
-    json_decref(apit_patron(sv, "init", "--store-id", "1", NULL));
+    json_decref(apit_patron(sv, "init", "--store-id", "1", (char *)NULL));
 }
 
 json_t *apit_patron(struct api_server *sv, const char *arg, ...)
@@ -81,7 +81,7 @@ json_t *apit_patron(struct api_server *sv, const char *arg, ...)
 
 void apit_terminal(struct api_server *sv, const char *name, const char *role, char *token)
 {
-    json_t *j = apit_patron(sv, "terminal", "add", name, "--role", role, NULL);
+    json_t *j = apit_patron(sv, "terminal", "add", name, "--role", role, (char *)NULL);
     const char *t = json_string_value(json_object_get(j, "token"));
     assert_non_null(t);
     snprintf(token, 64, "%s", t);
@@ -90,7 +90,7 @@ void apit_terminal(struct api_server *sv, const char *name, const char *role, ch
 
 void apit_member(struct api_server *sv, const char *name, char *card)
 {
-    json_t *j = apit_patron(sv, "member", "enroll", "--name", name, NULL);
+    json_t *j = apit_patron(sv, "member", "enroll", "--name", name, (char *)NULL);
     const char *c = json_string_value(json_object_get(j, "card"));
     assert_non_null(c);
     snprintf(card, 14, "%s", c);

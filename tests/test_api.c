@@ -51,7 +51,7 @@ static void assert_problem(const struct apit_reply *r, long status, const char *
     if (code) {
         char lower[64];
         size_t i = 0;
-        for (; code[i] && i < sizeof lower - 1; i++)
+        for (; i < sizeof lower - 1 && code[i]; i++)
             lower[i] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] + 32 : code[i]);
         lower[i] = '\0';
         snprintf(type, sizeof type, "https://patron.invalid/problems/%s", lower);
@@ -90,7 +90,7 @@ static int setup(void **state)
     apit_member(&fx.sv, "Ada", fx.card_a);
     apit_member(&fx.sv, "Bob", fx.card_b);
     json_t *j = apit_patron(&fx.sv, "reward", "add", "--name", "Coffee", "--cost", "100", "--kind",
-                            "item", "--value", "1", NULL);
+                            "item", "--value", "1", (char *)NULL);
     fx.reward_id = jint(j, "reward_id");
     json_decref(j);
     apit_start(&fx.sv, NULL);
@@ -141,7 +141,7 @@ static void tokens_are_required_and_checked(void **state)
     apit_call(port(), "POST", "/v1/scan", gone, NULL, body, &r);
     assert_int_equal(r.status, 200);
     apit_reply_free(&r);
-    json_decref(apit_patron(&fx.sv, "terminal", "revoke", "old-till", NULL));
+    json_decref(apit_patron(&fx.sv, "terminal", "revoke", "old-till", (char *)NULL));
     apit_call(port(), "POST", "/v1/scan", gone, NULL, body, &r);
     assert_problem(&r, 401, "EAUTH");
     apit_reply_free(&r);
@@ -484,7 +484,7 @@ static void openapi_documents_every_route(void **state)
     (void)state;
     size_t n_doc = openapi_routes(documented, 64), n_served = 0;
     assert_true(n_doc > 5);
-    assert_int_equal(test_run_patron(out, sizeof out, "serve", "--routes", NULL), 0);
+    assert_int_equal(test_run_patron(out, sizeof out, "serve", "--routes", (char *)NULL), 0);
     for (char *line = strtok(out, "\n"); line && n_served < 64; line = strtok(NULL, "\n"))
         snprintf(served[n_served++], 96, "%s", line);
     for (size_t i = 0; i < n_served; i++) {
@@ -544,7 +544,7 @@ static void tls_serves_https(void **state)
     if (system(cmd) != 0)
         skip();
     snprintf(tls.log, sizeof tls.log, "%s/tls.log", fx.sv.dir);
-    apit_start(&tls, "--tls-cert", cert, "--tls-key", key, NULL);
+    apit_start(&tls, "--tls-cert", cert, "--tls-key", key, (char *)NULL);
     assert_non_null(strstr(tls.banner, "https://"));
     CURL *h = curl_easy_init();
     snprintf(url, sizeof url, "https://127.0.0.1:%d/v1/health", tls.port);

@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #define CLIENTS 8
 #define ROUNDS 24
 
@@ -66,17 +64,6 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-static int64_t scalar(patron_store *s, const char *sql)
-{
-    sqlite3_stmt *st;
-    int64_t n = -1;
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 static void acknowledged_sales_survive_sigkill_exactly_once(void **state)
 {
     static struct client clients[CLIENTS];
@@ -111,24 +98,20 @@ static void acknowledged_sales_survive_sigkill_exactly_once(void **state)
         acknowledged += clients[i].acknowledged;
     assert_true(acknowledged > 0);
     patron_store *s;
-    struct patron_verify_result v;
     assert_int_equal(patron_store_open(sv.db, &s), 0);
     /* Clients send sale n+1 only after sale n was acknowledged, and retry until it is: so the
      * store must hold exactly the acknowledged ones, each once. */
-    assert_int_equal(scalar(s, "SELECT count(*) FROM sales WHERE ref LIKE 'crash-%'"),
+    assert_int_equal(test_scalar(s, "SELECT count(*) FROM sales WHERE ref LIKE 'crash-%'"),
                      acknowledged);
     for (int i = 0; i < CLIENTS; i++) {
         char sql[160];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sales WHERE ref LIKE 'crash-%d-%%'", i);
-        assert_int_equal(scalar(s, sql), clients[i].acknowledged);
+        assert_int_equal(test_scalar(s, sql), clients[i].acknowledged);
     }
-    assert_int_equal(scalar(s, "SELECT count(*) FROM (SELECT sale_id FROM entries WHERE "
-                               "kind = 'earn' GROUP BY sale_id HAVING count(*) > 1)"),
+    assert_int_equal(test_scalar(s, "SELECT count(*) FROM (SELECT sale_id FROM entries WHERE "
+                                    "kind = 'earn' GROUP BY sale_id HAVING count(*) > 1)"),
                      0);
-    assert_int_equal(patron_ledger_verify(s, &v), 0);
-    if (!v.ok)
-        fprintf(stderr, "ledger: %s\n", v.first_problem);
-    assert_true(v.ok);
+    test_assert_ledger_verifies(s);
     fprintf(stderr, "%ld sales acknowledged across %d kills\n", acknowledged, ROUNDS);
     patron_store_close(s);
     apit_cleanup(&sv);
@@ -181,7 +164,7 @@ static void sigterm_answers_in_flight_work_and_exits_0(void **state)
         char sql[160];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sales WHERE ref LIKE 'term-%d-%%'", i);
         /* Every answered sale is there; at most the one in flight may be there unanswered. */
-        int64_t stored = scalar(s, sql);
+        int64_t stored = test_scalar(s, sql);
         assert_true(stored >= clients[i].acknowledged && stored <= clients[i].acknowledged + 1);
     }
     patron_store_close(s);

@@ -67,7 +67,7 @@ static void erase_waits_for_a_reader_then_finishes(void **state)
     assert_true(r.replayed);
     apit_reply_free(&r);
 
-    json_t *v = apit_patron(&sv, "ledger", "verify", NULL);
+    json_t *v = apit_patron(&sv, "ledger", "verify", (char *)NULL);
     assert_true(json_is_true(json_object_get(v, "ok")));
     json_decref(v);
     assert_int_equal(apit_stop(&sv), 0);

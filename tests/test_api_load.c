@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #define TILLS 16
 #define MEMBERS 100
 
@@ -56,11 +54,11 @@ static int setup(void **state)
     apit_store_new(&sv);
     apit_terminal(&sv, "till", "manager", token);
     json_t *j = apit_patron(&sv, "reward", "add", "--name", "Coffee", "--cost", "100", "--kind",
-                            "item", "--value", "1", NULL);
+                            "item", "--value", "1", (char *)NULL);
     reward_id = json_integer_value(json_object_get(j, "reward_id"));
     json_decref(j);
     /* Coupons are queued, not printed: this is about the register, not the printer. */
-    apit_start(&sv, "--printer", "none", NULL);
+    apit_start(&sv, "--printer", "none", (char *)NULL);
     /* Every member gets exactly the points of one reward: 10,000 minor units earn 100. */
     for (int i = 0; i < MEMBERS; i++) {
         struct apit_reply r;
@@ -236,17 +234,6 @@ static void *sell(void *arg)
     return NULL;
 }
 
-static int64_t count_rows(patron_store *s, const char *sql)
-{
-    sqlite3_stmt *st;
-    int64_t n = -1;
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 static void sixteen_tills_sell_and_the_ledger_verifies(void **state)
 {
     static struct seller sellers[TILLS];
@@ -266,19 +253,15 @@ static void sixteen_tills_sell_and_the_ledger_verifies(void **state)
     assert_int_equal(apit_stop(&sv), 0);
 
     patron_store *s;
-    struct patron_verify_result v;
     assert_int_equal(patron_store_open(sv.db, &s), 0);
-    assert_int_equal(patron_ledger_verify(s, &v), 0);
-    if (!v.ok)
-        fprintf(stderr, "ledger: %s\n", v.first_problem);
-    assert_true(v.ok);
-    assert_int_equal(count_rows(s, "SELECT count(*) FROM sales WHERE ref LIKE 'load-%'"),
+    test_assert_ledger_verifies(s);
+    assert_int_equal(test_scalar(s, "SELECT count(*) FROM sales WHERE ref LIKE 'load-%'"),
                      TILLS * sales_per_till);
     /* Each sale earned once: one earn entry at most per sale. */
-    assert_int_equal(count_rows(s, "SELECT count(*) FROM (SELECT sale_id FROM entries WHERE "
-                                   "kind = 'earn' GROUP BY sale_id HAVING count(*) > 1)"),
+    assert_int_equal(test_scalar(s, "SELECT count(*) FROM (SELECT sale_id FROM entries WHERE "
+                                    "kind = 'earn' GROUP BY sale_id HAVING count(*) > 1)"),
                      0);
-    assert_int_equal(count_rows(s, "SELECT count(*) FROM voucher_redemptions"), MEMBERS);
+    assert_int_equal(test_scalar(s, "SELECT count(*) FROM voucher_redemptions"), MEMBERS);
     patron_store_close(s);
 }
 

@@ -46,7 +46,7 @@ static void assert_status(const struct apit_reply *r, long status, const char *c
         assert_string_equal(jstr(r->json, "code"), code);
 }
 
-#define CLI(...) apit_patron(&fx.sv, "--now", NOW, "--printer", "none", __VA_ARGS__, NULL)
+#define CLI(...) apit_patron(&fx.sv, "--now", NOW, "--printer", "none", __VA_ARGS__, (char *)NULL)
 
 static void post(const char *token, const char *path, const char *key, const char *body,
                  struct apit_reply *r)
@@ -77,7 +77,7 @@ static int setup(void **state)
     json_decref(CLI("program", "set", "goodwill_per_manager_per_day", "2"));
     snprintf(fx.prints, sizeof fx.prints, "%s/coupons", fx.sv.dir);
     snprintf(spec, sizeof spec, "virtual:%s", fx.prints);
-    apit_start(&fx.sv, "--now", NOW, "--printer", spec, NULL);
+    apit_start(&fx.sv, "--now", NOW, "--printer", spec, (char *)NULL);
     return 0;
 }
 

@@ -43,7 +43,7 @@ static void assert_status(const struct apit_reply *r, long status, const char *c
 }
 
 /* The program's answer, at the service's clock and without printing. */
-#define CLI(...) apit_patron(&fx.sv, "--now", NOW, "--printer", "none", __VA_ARGS__, NULL)
+#define CLI(...) apit_patron(&fx.sv, "--now", NOW, "--printer", "none", __VA_ARGS__, (char *)NULL)
 
 /* Both answers are the same object but for the `except` keys (NULL-terminated). */
 static void assert_same_json(json_t *cli, json_t *api, const char *const *except)
@@ -83,7 +83,7 @@ static int setup(void **state)
     j = CLI("reward", "add", "--name", "Coffee", "--cost", "100", "--kind", "item", "--value", "1");
     fx.reward_id = jint(j, "reward_id");
     json_decref(j);
-    apit_start(&fx.sv, "--now", NOW, "--printer", "none", NULL);
+    apit_start(&fx.sv, "--now", NOW, "--printer", "none", (char *)NULL);
     return 0;
 }
 

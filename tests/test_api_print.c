@@ -50,9 +50,10 @@ static void shop_new(struct shop *s)
     apit_terminal(&s->sv, "till-1", "cashier", s->cashier);
     apit_terminal(&s->sv, "office", "manager", s->manager);
     apit_member(&s->sv, "Ada", s->card);
-    json_decref(apit_patron(&s->sv, "sale", s->card, "--ref", "SEED", "--total", "100000", NULL));
+    json_decref(
+        apit_patron(&s->sv, "sale", s->card, "--ref", "SEED", "--total", "100000", (char *)NULL));
     json_t *j = apit_patron(&s->sv, "reward", "add", "--name", "Free coffee", "--cost", "100",
-                            "--kind", "item", "--value", "1001", NULL);
+                            "--kind", "item", "--value", "1001", (char *)NULL);
     s->reward_id = jint(j, "reward_id");
     json_decref(j);
 }
@@ -142,7 +143,7 @@ static void coupons_print_on_the_virtual_printer(void **state)
     shop_new(&s);
     snprintf(dir, sizeof dir, "%s/coupons", s.sv.dir);
     snprintf(spec, sizeof spec, "virtual:%s", dir);
-    apit_start(&s.sv, "--printer", spec, NULL);
+    apit_start(&s.sv, "--printer", spec, (char *)NULL);
 
     int64_t job = redeem(&s, "redeem-1", token);
     assert_string_equal(poll_job(&s, job, "printed"), "printed");
@@ -195,7 +196,7 @@ static void without_a_printer_jobs_stay_queued(void **state)
     int64_t newest;
     (void)state;
     shop_new(&s);
-    apit_start(&s.sv, "--printer", "none", NULL);
+    apit_start(&s.sv, "--printer", "none", (char *)NULL);
     int64_t job = redeem(&s, "redeem-1", token);
     assert_int_equal(pending_count(&s, &newest), 1);
     assert_int_equal(newest, job);
@@ -228,7 +229,7 @@ static void without_a_printer_jobs_stay_queued(void **state)
     /* The queue is durable: the next start with a printer prints both. */
     snprintf(dir, sizeof dir, "%s/later", s.sv.dir);
     snprintf(spec, sizeof spec, "virtual:%s", dir);
-    apit_start(&s.sv, "--printer", spec, NULL);
+    apit_start(&s.sv, "--printer", spec, (char *)NULL);
     assert_string_equal(poll_job(&s, copy, "printed"), "printed");
     assert_string_equal(poll_job(&s, job, "printed"), "printed");
     assert_coupon_reads(dir, job, token);
@@ -251,7 +252,7 @@ static void a_printer_that_comes_back_prints_the_queue(void **state)
     fclose(f);
     snprintf(dir, sizeof dir, "%s/prints", blocker);
     snprintf(spec, sizeof spec, "virtual:%s", dir);
-    apit_start(&s.sv, "--printer", spec, "--print-poll", "1", NULL);
+    apit_start(&s.sv, "--printer", spec, "--print-poll", "1", (char *)NULL);
     assert_true(poll_metrics(&s, "patron_printer_state{state=\"offline\"} 1"));
     int64_t job = redeem(&s, "redeem-1", token);
     snprintf(path, sizeof path, "/v1/print-jobs/%lld/reprint", (long long)job);
@@ -302,7 +303,7 @@ static void a_device_printer_fails_and_recovers(void **state)
     snprintf(fifo, sizeof fifo, "%s/printer.fifo", s.sv.dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     snprintf(spec, sizeof spec, "file:%s", fifo);
-    apit_start(&s.sv, "--printer", spec, "--print-poll", "1", NULL);
+    apit_start(&s.sv, "--printer", spec, "--print-poll", "1", (char *)NULL);
     assert_true(poll_metrics(&s, "patron_printer_state{state=\"offline\"} 1"));
     int64_t job = redeem(&s, "redeem-1", token);
     assert_string_equal(poll_job(&s, job, "queued"), "queued");

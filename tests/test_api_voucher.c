@@ -40,6 +40,7 @@ static void new_voucher(struct voucher *v)
     static int n;
     struct apit_reply r;
     char path[64], body[64], key[32];
+    memset(v, 0, sizeof *v);
     snprintf(path, sizeof path, "/v1/rewards/%lld/redeem", (long long)fx.reward_id);
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.card);
     snprintf(key, sizeof key, "reward-%d", ++n);
@@ -74,12 +75,13 @@ static int setup(void **state)
     apit_terminal(&fx.sv, "till-2", "cashier", fx.till2);
     apit_terminal(&fx.sv, "office", "manager", fx.manager);
     apit_member(&fx.sv, "Ada", fx.card);
-    json_decref(apit_patron(&fx.sv, "sale", fx.card, "--ref", "SEED", "--total", "100000", NULL));
+    json_decref(
+        apit_patron(&fx.sv, "sale", fx.card, "--ref", "SEED", "--total", "100000", (char *)NULL));
     json_t *j = apit_patron(&fx.sv, "reward", "add", "--name", "5 off", "--cost", "100", "--kind",
-                            "amount", "--value", "500", NULL);
+                            "amount", "--value", "500", (char *)NULL);
     fx.reward_id = json_integer_value(json_object_get(j, "reward_id"));
     json_decref(j);
-    apit_start(&fx.sv, "--printer", "none", NULL);
+    apit_start(&fx.sv, "--printer", "none", (char *)NULL);
     return 0;
 }
 

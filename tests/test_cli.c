@@ -18,7 +18,7 @@ static int setup(void **state)
     snprintf(dir, sizeof dir, "%s/patron-cli-XXXXXX", tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(dir));
     snprintf(db, sizeof db, "%s/patron.db", dir);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "init", NULL), 0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "init", (char *)NULL), 0);
     return 0;
 }
 
@@ -55,25 +55,27 @@ static void enroll_sale_scan_round_trip(void **state)
     (void)state;
     char card[32];
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "member", "enroll",
-                                     "--name", "Barbara Liskov", NULL),
+                                     "--name", "Barbara Liskov", (char *)NULL),
                      0);
     snprintf(card, sizeof card, "%s", field("card"));
     assert_int_equal(strlen(card), 13);
     /* global options after the command work too */
     assert_int_equal(test_run_patron(out, sizeof out, "sale", card, "--ref", "A1", "--total",
                                      "2550", "--line", "SKU1:food:1:2550", "--db", db, "--json",
-                                     NULL),
+                                     (char *)NULL),
                      0);
     assert_string_equal(field("points_earned"), "25");
     assert_string_equal(field("points"), "25");
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "scan", card, NULL), 0);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "scan", card, (char *)NULL), 0);
     assert_string_equal(field("name"), "Barbara Liskov");
     assert_string_equal(field("points"), "25");
     assert_string_equal(field("tier"), "Member");
     assert_non_null(strstr(out, "\"offers\""));
     assert_non_null(strstr(out, "\"rewards\""));
     assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "verify", NULL), 0);
+        test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "verify", (char *)NULL),
+        0);
     assert_string_equal(field("ok"), "true");
     assert_string_equal(field("members_checked"), "1");
 }
@@ -83,39 +85,42 @@ static void exit_codes_follow_the_contract(void **state)
     (void)state;
     char card[32];
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "member", "enroll",
-                                     "--name", "Ken Thompson", NULL),
+                                     "--name", "Ken Thompson", (char *)NULL),
                      0);
     snprintf(card, sizeof card, "%s", field("card"));
     /* 4: a mistyped card (bad check digit), before any look-up */
-    assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", db, "--json", "scan", "2900000000019", NULL), 4);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "scan", "2900000000019",
+                                     (char *)NULL),
+                     4);
     assert_string_equal(field("error"), "ECHECKDIGIT");
     assert_true(strlen(field("message")) > 10);
     /* 3: a valid number nobody holds */
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "scan", "2900000000018", NULL),
-                     3);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "scan", "2900000000018", (char *)NULL), 3);
     /* 2: not enough points */
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "reward", "add", "--name", "Mug",
-                                     "--cost", "100", "--kind", "item", "--value", "1", NULL),
+                                     "--cost", "100", "--kind", "item", "--value", "1",
+                                     (char *)NULL),
                      0);
-    assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", db, "--json", "reward", "redeem", card, "1", NULL),
-        2);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "reward", "redeem",
+                                     card, "1", (char *)NULL),
+                     2);
     assert_string_equal(field("error"), "ENOFUNDS");
     /* 4: same key, different request */
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "K",
-                                     "--total", "100", NULL),
+                                     "--total", "100", (char *)NULL),
                      0);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "K",
-                                     "--total", "200", NULL),
+                                     "--total", "200", (char *)NULL),
                      4);
     /* 3: unknown reward; 64: usage */
     assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", db, "reward", "redeem", card, "99", NULL), 3);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, NULL), 64);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "frobnicate", NULL), 64);
+        test_run_patron(out, sizeof out, "--db", db, "reward", "redeem", card, "99", (char *)NULL),
+        3);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, (char *)NULL), 64);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "frobnicate", (char *)NULL), 64);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "X",
-                                     "--total", "ten", NULL),
+                                     "--total", "ten", (char *)NULL),
                      64);
 }
 
@@ -125,23 +130,24 @@ static void fixed_clock_drives_expiry(void **state)
     char card[32];
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
                                      "2026-01-01T09:00:00Z", "member", "enroll", "--name", "Ann",
-                                     NULL),
+                                     (char *)NULL),
                      0);
     snprintf(card, sizeof card, "%s", field("card"));
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--now", "2026-01-01", "sale",
-                                     card, "--ref", "E1", "--total", "5000", NULL),
+                                     card, "--ref", "E1", "--total", "5000", (char *)NULL),
                      0);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
-                                     "2026-12-20T00:00:00Z", "scan", card, NULL),
+                                     "2026-12-20T00:00:00Z", "scan", card, (char *)NULL),
                      0);
     assert_string_equal(field("expiring_points"), "50");
     assert_string_equal(field("expiring_on"), "2027-01-01");
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
-                                     "2027-01-02T00:00:00Z", "ledger", "expire", NULL),
+                                     "2027-01-02T00:00:00Z", "ledger", "expire", (char *)NULL),
                      0);
     assert_string_equal(field("points_expired"), "50");
     assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", db, "--now", "bogus", "scan", card, NULL), 64);
+        test_run_patron(out, sizeof out, "--db", db, "--now", "bogus", "scan", card, (char *)NULL),
+        64);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

@@ -64,16 +64,6 @@ static int read_acks(int fd, int start, unsigned char *acked)
     return last;
 }
 
-static int64_t scalar(patron_store *s, const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static void acknowledged_sales_survive_sigkill(void **state)
 {
     (void)state;
@@ -124,14 +114,11 @@ static void acknowledged_sales_survive_sigkill(void **state)
     }
     sqlite3_finalize(st);
     assert_true(total_acked > ROUNDS); /* the kills really landed mid-stream of many sales */
-    struct patron_verify_result v;
-    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
-    if (!v.ok)
-        fail_msg("ledger does not verify after crashes: %s", v.first_problem);
-    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM sales"),
-                     scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'earn'"));
-    assert_int_equal(scalar(t.s, "SELECT balance FROM accounts WHERE member_id = 1"),
-                     scalar(t.s, "SELECT SUM(points_earned) FROM sales"));
+    test_assert_ledger_verifies(t.s);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales"),
+                     test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'earn'"));
+    assert_int_equal(test_scalar(t.s, "SELECT balance FROM accounts WHERE member_id = 1"),
+                     test_scalar(t.s, "SELECT SUM(points_earned) FROM sales"));
     print_message("%d acknowledged sales over %d kills, all present once\n", total_acked, ROUNDS);
     test_store_close(&t);
 }
@@ -194,22 +181,21 @@ static void acknowledged_redemptions_survive_sigkill(void **state)
         total += acked[i];
     assert_true(total > ROUNDS);
     /* every acknowledged key has its one redemption, with its voucher and its coupon */
-    assert_true(scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'") >= total);
-    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM redemptions"),
-                     scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'"));
-    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM redemptions WHERE voucher_id IS NULL"
-                                 " OR print_job IS NULL"),
+    assert_true(test_scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'") >=
+                total);
+    assert_int_equal(
+        test_scalar(t.s, "SELECT COUNT(*) FROM redemptions"),
+        test_scalar(t.s, "SELECT COUNT(*) FROM idempotency WHERE op = 'reward-redeem'"));
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM redemptions WHERE voucher_id IS NULL"
+                                      " OR print_job IS NULL"),
                      0);
-    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM vouchers"),
-                     scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
-    assert_int_equal(scalar(t.s, "SELECT COUNT(*) FROM print_jobs"),
-                     scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
-    assert_int_equal(scalar(t.s, "SELECT balance FROM accounts WHERE member_id = 1"),
-                     90000000 - scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
-    struct patron_verify_result v;
-    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
-    if (!v.ok)
-        fail_msg("ledger does not verify after crashes: %s", v.first_problem);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM vouchers"),
+                     test_scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM print_jobs"),
+                     test_scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
+    assert_int_equal(test_scalar(t.s, "SELECT balance FROM accounts WHERE member_id = 1"),
+                     90000000 - test_scalar(t.s, "SELECT COUNT(*) FROM redemptions"));
+    test_assert_ledger_verifies(t.s);
     print_message("%d acknowledged redemptions over %d kills, each with its voucher and coupon\n",
                   total, ROUNDS);
     test_store_close(&t);

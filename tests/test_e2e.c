@@ -33,17 +33,17 @@ static int setup(void **state)
     snprintf(dir, sizeof dir, "%s/patron-e2e-XXXXXX", tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(dir));
     snprintf(db, sizeof db, "%s/patron.db", dir);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "init", NULL), 0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "init", (char *)NULL), 0);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "reward", "add", "--name",
                                      "Free coffee", "--cost", "50", "--kind", "item", "--value",
-                                     "1001", NULL),
+                                     "1001", (char *)NULL),
                      0);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "member", "enroll",
-                                     "--name", "Ada Lovelace", NULL),
+                                     "--name", "Ada Lovelace", (char *)NULL),
                      0);
     snprintf(card, sizeof card, "%s", json_field("card"));
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "S1",
-                                     "--total", "20000", NULL),
+                                     "--total", "20000", (char *)NULL),
                      0);
     return 0;
 }
@@ -61,10 +61,10 @@ static void redeem_scanned_once(const char *scanned, const char *issued)
     assert_non_null(scanned);
     assert_string_equal(scanned, issued);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "voucher", "redeem", scanned,
-                                     "--ref", "S2", NULL),
+                                     "--ref", "S2", (char *)NULL),
                      0);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "voucher", "redeem", scanned,
-                                     "--ref", "S3", NULL),
+                                     "--ref", "S3", (char *)NULL),
                      2);
 }
 
@@ -74,7 +74,7 @@ static void virtual_printer_coupon_scans_and_redeems_once(void **state)
     char spec[300], png[320], token[256];
     snprintf(spec, sizeof spec, "virtual:%s/prints", dir);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--printer", spec,
-                                     "reward", "redeem", card, "1", NULL),
+                                     "reward", "redeem", card, "1", (char *)NULL),
                      0);
     snprintf(token, sizeof token, "%s", json_field("token"));
     assert_string_equal(json_field("print_status"), "printed");
@@ -110,8 +110,9 @@ static void usb_printer_coupon_scans_and_redeems_once(void **state)
     snprintf(bin, sizeof bin, "%s/usb.bin", dir);
     snprintf(png, sizeof png, "%s/usb.png", dir);
     /* a 58 mm clone without native QR: the coupon's QR goes out as a raster image */
-    const char *argv[] = {emu, "--out", bin, "--", getenv("PATRON_BIN"), "--db", db, "--json",
-                          "--printer", "usb", "reward", "redeem", card, "1", NULL};
+    const char *argv[] = {emu,      "--out",  bin,      "--",        getenv("PATRON_BIN"),
+                          "--db",   db,       "--json", "--printer", "usb",
+                          "reward", "redeem", card,     "1",         NULL};
     assert_int_equal(test_run(out, sizeof out, argv), 0);
     snprintf(token, sizeof token, "%s", json_field("token"));
     assert_string_equal(json_field("print_status"), "printed");

@@ -43,45 +43,27 @@ static int sale(const char *ref, struct patron_sale_result *r)
     return patron_sale_record(t.s, &in, r);
 }
 
-static int64_t scalar(const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(t.s), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static void assert_verified(void)
-{
-    struct patron_verify_result v;
-    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
-    if (!v.ok)
-        fail_msg("ledger does not verify: %s", v.first_problem);
-}
-
 static void full_disk_fails_cleanly_and_recovers(void **state)
 {
     (void)state;
     struct patron_sale_result r;
     char ref[32];
-    int64_t pages = scalar("PRAGMA page_count"), before = 0;
+    int64_t pages = test_scalar(t.s, "PRAGMA page_count"), before = 0;
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA max_page_count = %lld", (long long)pages);
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), pragma, NULL, NULL, NULL), SQLITE_OK);
     int err = 0, i;
     for (i = 0; i < 10000 && err == 0; i++) {
         snprintf(ref, sizeof ref, "F%d", i);
-        before = scalar("SELECT balance FROM accounts WHERE member_id = 1");
+        before = test_scalar(t.s, "SELECT balance FROM accounts WHERE member_id = 1");
         err = sale(ref, &r);
     }
     assert_int_equal(err, PATRON_EFULL);
     assert_non_null(strstr(patron_strerror(err), "full"));
     /* nothing of the failed sale was written */
-    assert_int_equal(scalar("SELECT balance FROM accounts WHERE member_id = 1"), before);
-    assert_int_equal(scalar("SELECT COUNT(*) FROM sales"), i - 1);
-    assert_verified();
+    assert_int_equal(test_scalar(t.s, "SELECT balance FROM accounts WHERE member_id = 1"), before);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales"), i - 1);
+    test_assert_ledger_verifies(t.s);
     /* space returns: the same request (same key) goes through, once */
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), "PRAGMA max_page_count = 1073741823",
                                   NULL, NULL, NULL),
@@ -90,8 +72,8 @@ static void full_disk_fails_cleanly_and_recovers(void **state)
     assert_false(r.replayed);
     assert_int_equal(sale(ref, &r), 0);
     assert_true(r.replayed);
-    assert_int_equal(scalar("SELECT COUNT(*) FROM sales"), i);
-    assert_verified();
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales"), i);
+    test_assert_ledger_verifies(t.s);
 }
 
 static void database_held_by_another_program(void **state)
@@ -119,8 +101,8 @@ static void database_held_by_another_program(void **state)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     assert_int_equal(sale("L1", &r), 0); /* the lock is gone: the retry is recorded once */
-    assert_int_equal(scalar("SELECT COUNT(*) FROM sales"), 1);
-    assert_verified();
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales"), 1);
+    test_assert_ledger_verifies(t.s);
     close(ready[0]);
     close(ready[1]);
 }
@@ -143,7 +125,7 @@ static void clock_jumping_back_keeps_the_ledger_sound(void **state)
     assert_int_equal(e.points_expired, 2 * r.points_earned);
     assert_int_equal(patron_ledger_expire(t.s, &e), 0);
     assert_int_equal(e.points_expired, 0);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

@@ -115,9 +115,7 @@ static void test_goodwill_gives_the_reward_free(void **state)
     assert_int_equal(goodwill("Maya", "g1", &again), 0);
     assert_true(again.replayed);
     assert_int_equal(again.goodwill_id, r.goodwill_id);
-    struct patron_verify_result v;
-    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
-    assert_true(v.ok);
+    test_assert_ledger_verifies(t.s);
 }
 
 static void test_goodwill_daily_limit_per_manager(void **state)

@@ -64,31 +64,13 @@ static int64_t balance(void)
     return m.points;
 }
 
-static int64_t count(const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(t.s), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static void assert_verified(void)
-{
-    struct patron_verify_result v;
-    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
-    if (!v.ok)
-        fail_msg("ledger does not verify: %s", v.first_problem);
-}
-
 static void earning_rounds_down_per_sale(void **state)
 {
     (void)state;
     assert_int_equal(earn("r1", 1299), 12); /* 1 point per 100 minor units, rounded down */
     assert_int_equal(earn("r2", 99), 0);
     assert_int_equal(balance(), 12);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
 }
 
 static void giftcards_and_reward_paid_part_earn_nothing(void **state)
@@ -119,7 +101,7 @@ static void same_key_same_sale_earns_once(void **state)
     assert_int_equal(b.points_earned, 50);
     assert_int_equal(b.points, a.points);
     assert_int_equal(balance(), 50);
-    assert_int_equal(count("SELECT COUNT(*) FROM entries WHERE kind = 'earn'"), 1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'earn'"), 1);
 }
 
 static void same_key_other_total_is_refused(void **state)
@@ -150,7 +132,7 @@ static void bad_sales_are_refused_before_any_write(void **state)
     assert_int_equal(patron_sale_record(t.s, &other, &r), PATRON_ECHECKDIGIT);
     other.card = "2900000000018"; /* valid, unknown */
     assert_int_equal(patron_sale_record(t.s, &other, &r), PATRON_ENOCARD);
-    assert_int_equal(count("SELECT COUNT(*) FROM sales"), 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales"), 0);
 }
 
 static void partial_refunds_reverse_in_proportion(void **state)
@@ -171,7 +153,7 @@ static void partial_refunds_reverse_in_proportion(void **state)
     assert_int_equal(r.points_reversed, 11);
     assert_int_equal(balance(), 0);
     assert_int_equal(refund("p1", "rf4", NULL, 0, &r), PATRON_EREFUND); /* nothing left */
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
 }
 
 static void cumulative_rounding_never_overshoots(void **state)
@@ -223,7 +205,7 @@ static void spent_points_clamp_policy_records_shortfall(void **state)
     assert_int_equal(r.points_reversed, 20);
     assert_int_equal(r.shortfall, 80);
     assert_int_equal(balance(), 0);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
 }
 
 static void spent_points_negative_policy_goes_below_zero(void **state)
@@ -243,10 +225,10 @@ static void spent_points_negative_policy_goes_below_zero(void **state)
     assert_int_equal(r.points_reversed, 100);
     assert_int_equal(r.shortfall, 0);
     assert_int_equal(balance(), -80);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
     earn("n2", 10000); /* the deficit is covered first */
     assert_int_equal(balance(), 20);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
 }
 
 static void expiry_is_fifo_and_idempotent(void **state)
@@ -269,7 +251,7 @@ static void expiry_is_fifo_and_idempotent(void **state)
     assert_int_equal(patron_ledger_expire(t.s, &e), 0);
     assert_int_equal(e.points_expired, 0); /* running it again changes nothing */
     assert_int_equal(balance(), 50);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
 }
 
 static void spending_takes_the_oldest_lot_first(void **state)
@@ -289,7 +271,7 @@ static void spending_takes_the_oldest_lot_first(void **state)
     assert_int_equal(patron_ledger_expire(t.s, &e), 0);
     assert_int_equal(e.points_expired, 40);
     assert_int_equal(balance(), 0);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
 }
 
 static void tiers_rise_on_earn_and_fall_at_period_end(void **state)
@@ -348,10 +330,10 @@ static void adjustments_need_reason_and_manager(void **state)
     assert_int_equal(a.points, 25);
     struct patron_adjustment debit = {card, -26, "typo", "Mia", "a2"};
     assert_int_equal(patron_ledger_adjust(t.s, &debit, &a), PATRON_ENOFUNDS);
-    assert_int_equal(count("SELECT COUNT(*) FROM entries WHERE kind = 'adjust' AND "
-                           "approved_by = 'Mia' AND note = 'goodwill'"),
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'adjust' AND "
+                                      "approved_by = 'Mia' AND note = 'goodwill'"),
                      1);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
 }
 
 static void verify_catches_a_corrupted_balance(void **state)
@@ -359,7 +341,7 @@ static void verify_catches_a_corrupted_balance(void **state)
     (void)state;
     struct patron_verify_result v;
     earn("v1", 5000);
-    assert_verified();
+    test_assert_ledger_verifies(t.s);
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
                                   "UPDATE accounts SET balance = balance + 7 WHERE member_id = 1",
                                   NULL, NULL, NULL),
@@ -383,10 +365,11 @@ static void entries_are_append_only_and_numbered(void **state)
         SQLITE_OK);
     assert_int_not_equal(
         sqlite3_exec(patron_store_sqlite(t.s), "DELETE FROM entries", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(count("SELECT COUNT(*) FROM entries"), 3);
-    assert_int_equal(count("SELECT MAX(store_seq) FROM entries WHERE store_id = 1"), 3);
-    assert_int_equal(count("SELECT original_entry FROM entries WHERE kind = 'reverse'"),
-                     count("SELECT id FROM entries WHERE sale_id = 1 AND kind = 'earn'"));
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries"), 3);
+    assert_int_equal(test_scalar(t.s, "SELECT MAX(store_seq) FROM entries WHERE store_id = 1"), 3);
+    assert_int_equal(
+        test_scalar(t.s, "SELECT original_entry FROM entries WHERE kind = 'reverse'"),
+        test_scalar(t.s, "SELECT id FROM entries WHERE sale_id = 1 AND kind = 'earn'"));
 }
 
 static void batch_failure_undoes_only_itself(void **state)
@@ -401,8 +384,8 @@ static void batch_failure_undoes_only_itself(void **state)
     assert_int_equal(sale("b3", 2000, NULL, 0, &r), 0);
     assert_int_equal(patron_store_batch_commit(t.s), 0);
     assert_int_equal(balance(), 30);
-    assert_int_equal(count("SELECT COUNT(*) FROM sales"), 2);
-    assert_verified();
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales"), 2);
+    test_assert_ledger_verifies(t.s);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

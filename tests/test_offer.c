@@ -135,9 +135,7 @@ static void test_everyone_gets_bonus_points_as_their_own_entry(void **state)
     assert_int_equal(sqlite3_column_int64(st, 0), 50);
     assert_string_equal((const char *)sqlite3_column_text(st, 1), "offer 1: Fifty extra");
     sqlite3_finalize(st);
-    struct patron_verify_result v;
-    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
-    assert_true(v.ok);
+    test_assert_ledger_verifies(t.s);
 }
 
 static void test_tier_target_needs_the_tier_or_above(void **state)

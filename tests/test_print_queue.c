@@ -33,8 +33,8 @@ static int setup(void **state)
     assert_non_null(f);
     test_store_open(&f->t);
     test_enroll(&f->t, "Ada Lovelace", f->card);
-    struct patron_sale sale = {.card = f->card, .ref = "S1", .total_minor = 20000,
-                               .idempotency_key = "S1"};
+    struct patron_sale sale = {
+        .card = f->card, .ref = "S1", .total_minor = 20000, .idempotency_key = "S1"};
     assert_int_equal(patron_sale_record(f->t.s, &sale, &s), 0);
     assert_int_equal(patron_reward_add(f->t.s, &d, &reward_id), 0);
     struct patron_redeem_request req = {f->card, reward_id, "R1"};
@@ -233,7 +233,8 @@ static void job_caught_mid_send_goes_out_again_as_reprint(void **state)
 {
     struct fx *f = *state;
     char sql[96];
-    snprintf(sql, sizeof sql, "UPDATE print_jobs SET status = 1 WHERE id = %lld", (long long)f->job);
+    snprintf(sql, sizeof sql, "UPDATE print_jobs SET status = 1 WHERE id = %lld",
+             (long long)f->job);
     assert_int_equal(sqlite3_exec(patron_store_sqlite(f->t.s), sql, NULL, NULL, NULL), SQLITE_OK);
     plug(f, 0, 0);
     assert_int_equal(open_printer(f), 0);

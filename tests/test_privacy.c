@@ -36,16 +36,6 @@ static void sell(struct test_store *t, const char *card, const char *ref, int64_
     assert_int_equal(patron_sale_record(t->s, &in, &r), 0);
 }
 
-static int64_t count_rows(struct test_store *t, const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(t->s), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 static void consent_changes_are_kept_with_date_and_source(void **state)
 {
     (void)state;
@@ -63,14 +53,14 @@ static void consent_changes_are_kept_with_date_and_source(void **state)
     assert_int_equal(patron_member_by_card(t.s, card, &m), 0);
     assert_int_equal(m.consent_marketing, 1);
     assert_int_equal(m.consent_at, TEST_EPOCH + 2 * TEST_DAY);
-    assert_int_equal(count_rows(&t, "SELECT COUNT(*) FROM consent_changes"), 3);
-    assert_int_equal(count_rows(&t, "SELECT changed_at FROM consent_changes WHERE marketing = 0"
-                                    " AND source = 'email' AND changed_by = 'clerk'"),
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM consent_changes"), 3);
+    assert_int_equal(test_scalar(t.s, "SELECT changed_at FROM consent_changes WHERE marketing = 0"
+                                      " AND source = 'email' AND changed_by = 'clerk'"),
                      TEST_EPOCH + TEST_DAY);
-    assert_int_equal(count_rows(&t, "SELECT COUNT(*) FROM consent_changes WHERE marketing = 1"
-                                    " AND changed_by = 'enrolment' AND changed_at = 1768471200"),
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM consent_changes WHERE marketing = 1"
+                                      " AND changed_by = 'enrolment' AND changed_at = 1768471200"),
                      1);
-    assert_int_equal(count_rows(&t, "SELECT consent_source = 'web' FROM members"), 1);
+    assert_int_equal(test_scalar(t.s, "SELECT consent_source = 'web' FROM members"), 1);
     assert_int_equal(patron_member_consent(t.s, card, 2, "web", "x"), PATRON_EINVAL);
     assert_int_equal(patron_member_consent(t.s, card, 1, "web", NULL), PATRON_EINVAL);
     assert_int_equal(patron_member_consent(t.s, "2900000000018", 1, NULL, "x"), PATRON_ENOCARD);
@@ -239,8 +229,8 @@ static void erase_keeps_the_ledger_and_leaves_no_copy(void **state)
              " ('till-1/43', x'00', 200, '{\"name\":\"Kept Member\"}', 0)",
              card, personal[0]);
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), reply, NULL, NULL, NULL), SQLITE_OK);
-    assert_true(count_rows(&t, "SELECT COUNT(*) FROM print_jobs WHERE vars LIKE"
-                               " '%Zebediah Quenby-Marchbanks%'") >= 1);
+    assert_true(test_scalar(t.s, "SELECT COUNT(*) FROM print_jobs WHERE vars LIKE"
+                                 " '%Zebediah Quenby-Marchbanks%'") >= 1);
     for (size_t i = 0; i < 4; i++)
         assert_true(store_holds(&t, personal[i])); /* the check can see what it looks for */
     assert_int_equal(patron_member_by_card(t.s, card, &before), 0);
@@ -263,16 +253,16 @@ static void erase_keeps_the_ledger_and_leaves_no_copy(void **state)
     struct patron_sale in = {
         .card = card, .ref = "E-4", .total_minor = 100, .idempotency_key = "E-4"};
     assert_int_equal(patron_sale_record(t.s, &in, &r), PATRON_EBLOCKED);
-    assert_int_equal(count_rows(&t, "SELECT COUNT(*) FROM erasures WHERE member_id = 1 AND"
-                                    " erased_by = 'admin-terminal' AND cards_blocked = 1"),
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM erasures WHERE member_id = 1 AND"
+                                      " erased_by = 'admin-terminal' AND cards_blocked = 1"),
                      1);
-    assert_int_equal(count_rows(&t, "SELECT COUNT(*) FROM sales WHERE member_id = 1"), 2);
-    assert_int_equal(count_rows(&t, "SELECT COUNT(*) FROM consent_changes WHERE member_id = 1"
-                                    " AND marketing = 0 AND source = 'erasure'"),
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales WHERE member_id = 1"), 2);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM consent_changes WHERE member_id = 1"
+                                      " AND marketing = 0 AND source = 'erasure'"),
                      1);
     /* Again: harmless. Refused without who, inside a batch, and for an unknown card. */
     assert_int_equal(patron_member_erase(t.s, card, "admin-terminal"), 0);
-    assert_int_equal(count_rows(&t, "SELECT COUNT(*) FROM erasures"), 1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM erasures"), 1);
     assert_int_equal(patron_member_erase(t.s, keep, NULL), PATRON_EINVAL);
     assert_int_equal(patron_store_batch_begin(t.s), 0);
     assert_int_equal(patron_member_erase(t.s, keep, "admin"), PATRON_EINVAL);
@@ -361,35 +351,37 @@ static void cli_consent_export_erase_and_segment(void **state)
     patron_store_close(t.s);
     t.s = NULL;
     assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "member", "consent",
-                                     card, "--marketing", "yes", "--source", "web", NULL),
+                                     card, "--marketing", "yes", "--source", "web", (char *)NULL),
                      0);
     assert_non_null(strstr(out, "\"consent_marketing\":true"));
     assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment",
-                                     "--consenting", "--csv", NULL),
+                                     "--consenting", "--csv", (char *)NULL),
                      0);
     assert_int_equal(csv_lines(out), 2);
     assert_non_null(strstr(out, "Cli Person"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment",
+                                     "--csv", (char *)NULL),
+                     64);
     assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", t.path, "member", "export-segment", "--csv", NULL),
-        64);
-    assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", t.path, "member", "export", card, NULL), 0);
+        test_run_patron(out, sizeof out, "--db", t.path, "member", "export", card, (char *)NULL),
+        0);
     json_t *root = json_loads(out, 0, NULL);
     assert_non_null(root);
     assert_int_equal(array_size(root, "sales"), 1);
     json_decref(root);
     assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "member", "erase",
-                                     card, "--by", "admin", NULL),
+                                     card, "--by", "admin", (char *)NULL),
                      0);
     assert_non_null(strstr(out, "\"erased\":true"));
-    assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", t.path, "--json", "ledger", "verify", NULL), 0);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "show", card, NULL),
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "ledger", "verify",
+                                     (char *)NULL),
                      0);
-    assert_non_null(strstr(out, "erased"));
     assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", t.path, "member", "erase", "2900000000018", NULL),
-        3);
+        test_run_patron(out, sizeof out, "--db", t.path, "member", "show", card, (char *)NULL), 0);
+    assert_non_null(strstr(out, "erased"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "member", "erase",
+                                     "2900000000018", (char *)NULL),
+                     3);
     test_rmtree(t.dir);
 }
 

@@ -518,21 +518,22 @@ static void cli_prints_reports(void **state)
     patron_store_close(w->t.s); /* the program opens the file itself */
     w->t.s = NULL;
     assert_int_equal(test_run_patron(out, sizeof out, "--db", w->t.path, "--now",
-                                     "2026-06-15T10:00:00Z", "--json", "report", "liability", NULL),
+                                     "2026-06-15T10:00:00Z", "--json", "report", "liability",
+                                     (char *)NULL),
                      0);
     assert_non_null(strstr(out, "\"points\":260"));
     assert_non_null(strstr(out, "\"currency\":\"EUR\""));
     assert_non_null(strstr(out, "\"value\":"));
     assert_int_equal(test_run_patron(out, sizeof out, "--db", w->t.path, "--now",
                                      "2026-06-15T10:00:00Z", "report", "expiring", "--csv", "--svg",
-                                     svg, NULL),
+                                     svg, (char *)NULL),
                      0);
     assert_non_null(strstr(out, "2027-01,90,90,"));
     FILE *f = fopen(svg, "r");
     assert_non_null(f);
     fclose(f);
-    assert_int_equal(test_run_patron(out, sizeof out, "--db", w->t.path, "report", "nope", NULL),
-                     3);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", w->t.path, "report", "nope", (char *)NULL), 3);
     assert_int_equal(patron_store_open(w->t.path, &w->t.s), 0);
 }
 

@@ -104,11 +104,11 @@ static int64_t refund_sale_paid_with_reward(void)
     struct patron_sale_result sr;
     struct patron_refund_result f;
     assert_int_equal(patron_reward_redeem(t.s, &req, &rr), 0);
-    struct patron_voucher_request vq = {.token_or_code = rr.token, .ref = "P1",
-                                        .idempotency_key = "V1", .till = "till-1"};
+    struct patron_voucher_request vq = {
+        .token_or_code = rr.token, .ref = "P1", .idempotency_key = "V1", .till = "till-1"};
     assert_int_equal(patron_voucher_redeem(t.s, &vq, &vr), 0);
-    struct patron_sale sale = {.card = card, .ref = "P1", .total_minor = 300,
-                               .idempotency_key = "P1"};
+    struct patron_sale sale = {
+        .card = card, .ref = "P1", .total_minor = 300, .idempotency_key = "P1"};
     assert_int_equal(patron_sale_record(t.s, &sale, &sr), 0);
     struct patron_refund rf = {.ref = "P1", .idempotency_key = "F1"};
     assert_int_equal(patron_refund_record(t.s, &rf, &f), 0);

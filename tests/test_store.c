@@ -9,16 +9,6 @@
 
 #include "testutil.h"
 
-static int64_t pragma_int(patron_store *s, const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static void durability_settings_are_on(void **state)
 {
     (void)state;
@@ -31,9 +21,9 @@ static void durability_settings_are_on(void **state)
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
-    assert_int_equal(pragma_int(t.s, "PRAGMA synchronous"), 2); /* FULL */
-    assert_int_equal(pragma_int(t.s, "PRAGMA foreign_keys"), 1);
-    assert_int_equal(pragma_int(t.s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
+    assert_int_equal(test_scalar(t.s, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(test_scalar(t.s, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(test_scalar(t.s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
     test_store_close(&t);
 }
 
@@ -47,8 +37,8 @@ static void init_twice_changes_nothing(void **state)
     assert_int_equal(patron_store_init(t.s, 1, "Test shop"), 0);
     assert_int_equal(patron_store_info(t.s, &b), 0);
     assert_string_equal(a.chain_id, b.chain_id);
-    assert_int_equal(pragma_int(t.s, "SELECT COUNT(*) FROM accounts"), 4);
-    assert_int_equal(pragma_int(t.s, "SELECT COUNT(*) FROM tiers"), 1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM accounts"), 4);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM tiers"), 1);
     test_store_close(&t);
 }
 
@@ -91,7 +81,7 @@ static void version_1_database_upgrades(void **state)
     patron_store *s;
     struct patron_member m;
     assert_int_equal(patron_store_open(path, &s), 0);
-    assert_int_equal(pragma_int(s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
+    assert_int_equal(test_scalar(s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
     assert_int_equal(patron_member_by_id(s, 1, &m), 0);
     assert_string_equal(m.name, "Old Member");
     assert_int_equal(m.points, 42);
@@ -115,9 +105,9 @@ static void rules_are_validated_and_audited(void **state)
     assert_int_equal(patron_program_set(t.s, "refund_policy", "negative", "owner"), 0);
     assert_int_equal(patron_program_get(t.s, &p), 0);
     assert_int_equal(p.refund_policy, PATRON_REFUND_NEGATIVE);
-    assert_int_equal(pragma_int(t.s, "SELECT COUNT(*) FROM rule_changes WHERE key = "
-                                     "'refund_policy' AND changed_by = 'owner' AND "
-                                     "old_value = 'clamp' AND new_value = 'negative'"),
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM rule_changes WHERE key = "
+                                      "'refund_policy' AND changed_by = 'owner' AND "
+                                      "old_value = 'clamp' AND new_value = 'negative'"),
                      1);
     test_store_close(&t);
 }

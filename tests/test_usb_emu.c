@@ -28,6 +28,7 @@ struct run {
 static void prepare(struct run *r)
 {
     const char *tmp = getenv("TMPDIR");
+    memset(r, 0, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "%s/patron-emu-XXXXXX", tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(r->dir));
     snprintf(r->job, sizeof r->job, "%s/job.bin", r->dir);

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static int64_t test_clock(void *ctx)
 void test_store_open(struct test_store *t)
 {
     const char *tmp = getenv("TMPDIR");
+    memset(t, 0, sizeof *t);
     snprintf(t->dir, sizeof t->dir, "%s/patron-test-XXXXXX", tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(t->dir));
     snprintf(t->path, sizeof t->path, "%s/patron.db", t->dir);
@@ -95,4 +97,22 @@ int test_run_patron(char *out, size_t cap, const char *arg, ...)
     va_end(ap);
     argv[argc] = NULL;
     return test_run(out, cap, argv);
+}
+
+int64_t test_scalar(patron_store *s, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+void test_assert_ledger_verifies(patron_store *s)
+{
+    struct patron_verify_result v;
+    assert_int_equal(patron_ledger_verify(s, &v), 0);
+    if (!v.ok)
+        fail_msg("the ledger does not verify: %s", v.first_problem);
 }

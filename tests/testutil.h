@@ -41,6 +41,12 @@ int test_run(char *out, size_t cap, const char *const argv[]);
  * cap bytes, NUL-terminated). Returns the exit status. */
 int test_run_patron(char *out, size_t cap, const char *arg, ...);
 
+/* The integer in the first column of the one row `sql` yields (a count, a pragma). Fails the
+ * test when the statement does not prepare or yields no row. */
+int64_t test_scalar(patron_store *s, const char *sql);
+/* Fails the test, naming the first problem, unless the store's ledger verifies. */
+void test_assert_ledger_verifies(patron_store *s);
+
 /* Removes a directory tree. */
 void test_rmtree(const char *dir);
 

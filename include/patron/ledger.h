@@ -95,8 +95,8 @@ struct patron_refund_result {
     int64_t sale_id;
     int64_t member_id;
     int64_t points_reversed;
-    int64_t shortfall; /* points the policy could not take back (clamp policy) */
-    int64_t points;    /* balance after */
+    int64_t shortfall;        /* points the policy could not take back (clamp policy) */
+    int64_t points;           /* balance after */
     int64_t rewards_returned; /* reward vouchers given back (refund_returns_reward = 1) */
     int replayed;
 };

@@ -182,7 +182,7 @@ const size_t api_route_count = N(api_routes);
 static int segment_match(const char *seg, size_t len, const char *pat, size_t plen, char *param,
                          int *too_long)
 {
-    if (plen >= 2 && pat[0] == '{' && pat[plen - 1] == '}') {
+    if (param && plen >= 2 && pat[0] == '{' && pat[plen - 1] == '}') {
         if (len == 0)
             return 0;
         if (len > API_PARAM_MAX) {

@@ -171,7 +171,8 @@ int cli_open_store(struct cli *c)
     if (!c->opening_for_init && (patron_store_info(c->store, &info) != 0 || info.store_id == 0)) {
         fprintf(stderr, "patron: %s is not a store yet; run 'patron init' first.\n", c->db_path);
         if (c->json)
-            printf("{\"error\": \"ENOSTORE\", \"message\": \"not a store yet; run patron init\"}\n");
+            printf(
+                "{\"error\": \"ENOSTORE\", \"message\": \"not a store yet; run patron init\"}\n");
         return CLI_EXIT_NOTFOUND;
     }
     return 0;

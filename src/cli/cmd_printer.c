@@ -21,8 +21,8 @@ static int printer_list(struct cli *c)
     for (size_t i = 0; i < n && i < 16; i++) {
         char id[10];
         snprintf(id, sizeof id, "%04x:%04x", found[i].vendor_id, found[i].product_id);
-        json_array_append_new(arr, json_pack("{s:s, s:s}", "usb_id", id, "description",
-                                             found[i].description));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s}", "usb_id", id, "description", found[i].description));
         if (off < sizeof human)
             off += (size_t)snprintf(human + off, sizeof human - off, "usb:%s  %s\n", id,
                                     found[i].description);
@@ -35,8 +35,8 @@ static const struct {
     unsigned bit;
     const char *word;
 } status_words[] = {
-    {PATRON_PRINTER_PAPER_END, "paper_end"},   {PATRON_PRINTER_PAPER_NEAR_END, "paper_near_end"},
-    {PATRON_PRINTER_COVER_OPEN, "cover_open"}, {PATRON_PRINTER_ERROR, "error"},
+    {PATRON_PRINTER_PAPER_END, "paper_end"},    {PATRON_PRINTER_PAPER_NEAR_END, "paper_near_end"},
+    {PATRON_PRINTER_COVER_OPEN, "cover_open"},  {PATRON_PRINTER_ERROR, "error"},
     {PATRON_PRINTER_STATUS_UNKNOWN, "unknown"},
 };
 

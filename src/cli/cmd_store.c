@@ -33,9 +33,8 @@ int cli_cmd_init(struct cli *c, struct cli_args *a)
         if (strcmp(keys[i].status, "active") == 0)
             key_id = keys[i].key_id;
     char human[512];
-    snprintf(human, sizeof human,
-             "Store %d \"%s\" is ready in %s (chain %s, signing key %d).\n", info.store_id,
-             info.name, c->db_path, info.chain_id, key_id);
+    snprintf(human, sizeof human, "Store %d \"%s\" is ready in %s (chain %s, signing key %d).\n",
+             info.store_id, info.name, c->db_path, info.chain_id, key_id);
     return cli_emit(c,
                     json_pack("{s:i, s:i, s:s, s:s, s:s}", "store_id", info.store_id, "key_id",
                               key_id, "store_name", info.name, "chain_id", info.chain_id, "db",
