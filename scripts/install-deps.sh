@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format clang-tidy cppcheck
   libsqlite3-dev sqlite3 libssl-dev libjansson-dev
   libqrencode-dev libusb-1.0-0-dev libpng-dev libmicrohttpd-dev
   libcmocka-dev umockdev libumockdev-dev zbar-tools libzbar-dev

@@ -178,6 +178,7 @@ static int give(patron_store *s, const struct patron_goodwill_request *in,
                                            .reward_id = in->reward_id,
                                            .redemption_id = c.redemption_id,
                                            .voucher_id = c.voucher_id,
+                                           .print_job = c.print_job,
                                            .issued_today = today + 1,
                                            .daily_limit = limit};
     memcpy(out->code, c.code, sizeof out->code);
@@ -189,7 +190,8 @@ static int replay(patron_store *s, int64_t id, struct patron_goodwill_result *ou
     sqlite3_stmt *st = patron__stmt(
         s, "SELECT member_id, reward_id, redemption_id, COALESCE(voucher_id, 0), voucher_code,"
            " (SELECT COUNT(*) FROM goodwill o WHERE o.manager = g.manager AND o.day = g.day"
-           "  AND o.id <= g.id) FROM goodwill g WHERE id = ?1");
+           "  AND o.id <= g.id), (SELECT COALESCE(print_job, 0) FROM redemptions"
+           "  WHERE id = g.redemption_id) FROM goodwill g WHERE id = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, id);
@@ -202,6 +204,7 @@ static int replay(patron_store *s, int64_t id, struct patron_goodwill_result *ou
             .redemption_id = sqlite3_column_int64(st, 2),
             .voucher_id = (uint64_t)sqlite3_column_int64(st, 3),
             .issued_today = sqlite3_column_int64(st, 5),
+            .print_job = sqlite3_column_int64(st, 6),
             .daily_limit = patron__setting_int(s, "goodwill_per_manager_per_day", 5),
             .replayed = 1};
         patron__copy(out->code, sizeof out->code, (const char *)sqlite3_column_text(st, 4));

@@ -178,6 +178,7 @@ static int fetch_member(patron_store *s, sqlite3_stmt *st, struct patron_member 
         patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 11));
         out->card_blocked = sqlite3_column_text(st, 12) &&
                             strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
+        out->erased = sqlite3_column_int(st, 13);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
@@ -210,6 +211,7 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
         read_member(st, out);
         patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 11));
         out->card_blocked = strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
+        out->erased = sqlite3_column_int(st, 17);
         if (row)
             *row = (struct patron__member_row){
                 .member_id = out->member_id, .account_id = sqlite3_column_int64(st, 13),
@@ -231,9 +233,10 @@ int patron_member_by_card(patron_store *s, const char *card, struct patron_membe
 
 int patron_member_by_id(patron_store *s, int64_t member_id, struct patron_member *out)
 {
-    static const char sql[] =
-        MEMBER_COLUMNS ", (SELECT number FROM cards WHERE member_id = m.id AND status = 'active'"
-                       " ORDER BY issued_at DESC LIMIT 1), 'active'" MEMBER_FROM " WHERE m.id = ?1";
+    static const char sql[] = MEMBER_COLUMNS
+        ", (SELECT number FROM cards WHERE member_id = m.id AND status = 'active'"
+        " ORDER BY issued_at DESC LIMIT 1), 'active', m.erased_at IS NOT NULL" MEMBER_FROM
+        " WHERE m.id = ?1";
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
         return PATRON_EDB;

@@ -202,6 +202,37 @@ static void virtual_printer_writes_job_files(void **state)
     test_rmtree(dir);
 }
 
+/* Draws one byte of CP858 (ESC t 19) and returns the black dots of the first cell. */
+static void draw_cp858_byte(uint8_t byte, uint8_t *cell, size_t cap)
+{
+    struct patron_model *m;
+    const uint8_t job[] = {0x1b, 0x40, 0x1b, 0x74, 19, byte, '\n'};
+    unsigned w, h;
+    assert_int_equal(patron_model_new(384, &m), 0);
+    assert_int_equal(patron_model_feed(m, job, sizeof job), 0);
+    assert_int_equal(patron_model_flush(m), 0);
+    const uint8_t *bits = patron_model_bitmap(m, &w, &h);
+    memset(cell, 0, cap);
+    for (unsigned r = 0; r < h && r < cap; r++)
+        cell[r] =
+            bits[(size_t)r * ((w + 7) / 8)] | (uint8_t)(bits[(size_t)r * ((w + 7) / 8) + 1] & 0xf0);
+    patron_model_free(m);
+}
+
+static void accented_letters_are_drawn_as_letters(void **state)
+{
+    (void)state;
+    uint8_t plain[32], accented[32];
+    draw_cp858_byte('e', plain, sizeof plain);
+    draw_cp858_byte(0x82, accented, sizeof accented); /* é in CP858 */
+    int extra = 0;
+    for (size_t r = 0; r < sizeof plain; r++) {
+        assert_int_equal(plain[r] & ~accented[r], 0); /* every dot of the e is there */
+        extra += accented[r] != plain[r];
+    }
+    assert_true(extra > 0 && extra <= 3); /* plus the accent: one row of marks, no box */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +243,7 @@ int main(void)
         cmocka_unit_test(code128_escape_at_the_end_is_reported),
         cmocka_unit_test(esc_d_counts_the_printed_line),
         cmocka_unit_test(virtual_printer_writes_job_files),
+        cmocka_unit_test(accented_letters_are_drawn_as_letters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,7 @@ struct patron_goodwill_result {
     int64_t redemption_id;
     uint64_t voucher_id; /* 0 while vouchers are not issued */
     char code[18];
+    int64_t print_job;    /* the queued coupon, 0 when none */
     int64_t issued_today; /* by this manager, this one included */
     int64_t daily_limit;
     int replayed;

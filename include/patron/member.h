@@ -38,6 +38,7 @@ struct patron_member {
     int64_t points; /* balance */
     char tier[64];
     int64_t tier_until; /* 0 when the tier never lapses (the base tier) */
+    int erased;         /* personal data erased (name "erased", cards blocked) */
 };
 
 /* Enrolls a member and issues a card. Returns 0 and fills *out; PATRON_EINVAL (detail says which

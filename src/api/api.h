@@ -17,7 +17,8 @@
 #define API_PARAM_MAX 64
 #define API_KEY_MAX 127
 #define API_DETAIL_MAX 256
-#define API_QUERY_MAX 16
+#define API_QUERY_MAX 32   /* bytes of one query value */
+#define API_QUERY_PARAMS 6 /* query parameters a route may name */
 
 struct api_settings {
     const char *db_path;
@@ -54,7 +55,11 @@ enum api_exec {
     API_LOCAL, /* needs no store (metrics) */
     API_READ,  /* on a pooled read handle, in the connection's thread */
     API_WRITE, /* in the writer's next batch; answered after its commit */
+    /* On the writer's handle but outside any batch, after the batch before it has committed
+     * (an erasure, which checkpoints the WAL); then its reply and audit line are committed. */
+    API_WRITE_ALONE,
 };
+#define API_EXEC_WRITES(exec) ((exec) == API_WRITE || (exec) == API_WRITE_ALONE)
 
 struct api_call;
 typedef int (*api_handler_fn)(struct api_call *c, patron_store *s);
@@ -83,7 +88,9 @@ struct api_route {
     int key_required;                 /* Idempotency-Key must be sent */
     const struct api_body_spec *body; /* NULL: no body */
     api_handler_fn handler;
-    const char *query; /* the one query parameter the route takes ("pending"), or NULL */
+    /* The query parameters the route takes, space-separated ("from to limit"), each at most
+     * once; NULL for none. */
+    const char *query;
 };
 
 extern const struct api_route api_routes[];
@@ -105,8 +112,9 @@ struct api_call {
     const struct api_route *route;
     const struct api_settings *cfg;
     char params[2][API_PARAM_MAX + 1];
-    json_t *body;      /* validated against route->body; NULL when the route takes none */
-    const char *query; /* the value of route->query when sent, else NULL */
+    json_t *body; /* validated against route->body; NULL when the route takes none */
+    /* The values of route->query's parameters, in their order, NULL when not sent. */
+    const char *query[API_QUERY_PARAMS];
     struct patron_terminal terminal; /* terminal_id 0 for open routes */
     const char *idempotency_key;     /* NULL when not sent */
     uint8_t request_hash[32];        /* digest of method, path and canonical body */
@@ -208,8 +216,10 @@ int api_printer_down(void);
 /* Monotonic clock in nanoseconds, for latencies. */
 int64_t api_monotonic_ns(void);
 
-/* ISO 8601 UTC ("2026-01-15T10:00:00Z") as a JSON string, or JSON null for 0. */
-json_t *api_json_time(int64_t unix_seconds);
+/* The position of `name` among the route's query parameters, or -1 when it takes no such. */
+int api_query_index(const struct api_route *r, const char *name);
+/* The value of the query parameter `name` of the call's route, or NULL when not sent. */
+const char *api_query(const struct api_call *c, const char *name);
 
 /* One event a line on stderr, "patron[serve]: key=value ...": never card numbers, tokens,
  * voucher codes or personal data. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Route handlers: each turns a validated body into one library call and the library's result
- * into the JSON reply, with the same field names as the `patron` commands. Money and points are
- * integers, times ISO 8601 UTC. No rule lives here. */
+ * into the JSON reply, built by patron/json.h exactly as the `patron` commands build theirs.
+ * Money and points are integers, times ISO 8601 UTC. No rule lives here. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,21 @@ int api_reply(struct api_call *c, int status, json_t *obj)
     return 0;
 }
 
+int api_reply_built(struct api_call *c, int status, int err, json_t *obj)
+{
+    return err != 0 ? err : api_reply(c, status, obj);
+}
+
+int api_reply_text(struct api_call *c, int status, char *text, const char *type)
+{
+    if (!text)
+        return PATRON_ENOMEM;
+    c->status = status;
+    c->text = text;
+    c->text_type = type;
+    return 0;
+}
+
 int api_h_health(struct api_call *c, patron_store *s)
 {
     struct patron_store_info info;
@@ -36,7 +51,7 @@ int api_h_health(struct api_call *c, patron_store *s)
     return api_reply(c, 200,
                      json_pack("{s:s, s:i, s:i, s:o}", "status", "ok", "store_id", info.store_id,
                                "schema_version", info.schema_version, "time",
-                               api_json_time(patron_store_now(s))));
+                               patron_json_time(patron_store_now(s))));
 }
 
 int api_h_metrics(struct api_call *c, patron_store *s)
@@ -48,65 +63,14 @@ int api_h_metrics(struct api_call *c, patron_store *s)
     return c->text ? 0 : PATRON_ENOMEM;
 }
 
-static json_t *member_json(const struct patron_member *m)
-{
-    return json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:b, s:o, s:o, s:s, s:b, s:I, s:s, s:o}",
-                     "member_id", (json_int_t)m->member_id, "name", m->name, "email",
-                     m->email[0] ? m->email : NULL, "phone", m->phone[0] ? m->phone : NULL,
-                     "birthday", m->birthday[0] ? m->birthday : NULL, "consent_marketing",
-                     m->consent_marketing, "consent_at", api_json_time(m->consent_at), "created_at",
-                     api_json_time(m->created_at), "card", m->card, "card_blocked", m->card_blocked,
-                     "points", (json_int_t)m->points, "tier", m->tier, "tier_until",
-                     api_json_time(m->tier_until));
-}
-
-/* Offers as `patron scan --json` lists them. */
-static json_t *offers_json(const struct patron_offer_match *v, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:b}", "offer_id",
-                                             (json_int_t)v[i].offer_id, "name", v[i].name, "why",
-                                             v[i].why, "benefit", v[i].benefit, "points",
-                                             (json_int_t)v[i].points, "exclusive", v[i].exclusive));
-    return arr;
-}
-
-/* The vouchers a sale gave, as `patron sale --json` lists them. */
-static json_t *coupons_json(const struct patron_sale_result *r)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < r->n_coupons; i++) {
-        const struct patron_sale_coupon *k = &r->coupons[i];
-        json_array_append_new(
-            arr, json_pack("{s:I, s:I, s:I, s:s?}", "offer_id", (json_int_t)k->offer_id,
-                           "reward_id", (json_int_t)k->reward_id, "redemption_id",
-                           (json_int_t)k->redemption_id, "code", k->code[0] ? k->code : NULL));
-    }
-    return arr;
-}
-
 int api_h_scan(struct api_call *c, patron_store *s)
 {
     struct patron_scan_result r;
+    json_t *o = NULL;
     int err = patron_scan(s, api_str(c->body, "card"), &r);
-    if (err != 0)
-        return err;
-    json_t *rewards = json_array();
-    for (size_t i = 0; rewards && i < r.n_rewards; i++)
-        json_array_append_new(
-            rewards, json_pack("{s:I, s:s, s:I}", "reward_id", (json_int_t)r.rewards[i].reward_id,
-                               "name", r.rewards[i].name, "cost", (json_int_t)r.rewards[i].cost));
-    return api_reply(
-        c, 200,
-        json_pack("{s:I, s:s, s:I, s:s, s:o, s:b, s:I, s:o, s:s?, s:I, s:o, s:o}", "member_id",
-                  (json_int_t)r.member.member_id, "name", r.member.name, "points",
-                  (json_int_t)r.member.points, "tier", r.member.tier, "tier_until",
-                  api_json_time(r.member.tier_until), "card_blocked", r.member.card_blocked,
-                  "expiring_points", (json_int_t)r.expiring_points, "expiring_at",
-                  api_json_time(r.expiring_at), "next_tier", r.next_tier[0] ? r.next_tier : NULL,
-                  "points_to_next_tier", (json_int_t)r.points_to_next_tier, "rewards", rewards,
-                  "offers", offers_json(r.offers, r.n_offers)));
+    if (err == 0)
+        err = patron_json_scan(&r, &o);
+    return api_reply_built(c, 200, err, o);
 }
 
 int api_h_sale(struct api_call *c, patron_store *s)
@@ -134,18 +98,11 @@ int api_h_sale(struct api_call *c, patron_store *s)
     int err = patron_sale_record(s, &in, &r);
     if (err != 0)
         return err;
-    json_t *applied = json_array();
-    for (size_t k = 0; applied && k < r.n_offers_applied; k++)
-        json_array_append_new(applied, json_integer((json_int_t)r.offers_applied[k]));
     /* The sale's coupons print after the commit: the printer is woken then. */
     c->print_queued = r.n_coupons > 0 && !r.replayed;
-    return api_reply(c, 201,
-                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:o, s:o}", "sale_id",
-                               (json_int_t)r.sale_id, "member_id", (json_int_t)r.member_id,
-                               "points_earned", (json_int_t)r.points_earned, "bonus_points",
-                               (json_int_t)r.bonus_points, "points", (json_int_t)r.points, "tier",
-                               r.tier, "tier_upgraded", r.tier_upgraded, "replayed", r.replayed,
-                               "offers_applied", applied, "coupons", coupons_json(&r)));
+    json_t *o = NULL;
+    err = patron_json_sale(&r, &o);
+    return api_reply_built(c, 201, err, o);
 }
 
 int api_h_refund(struct api_call *c, patron_store *s)
@@ -180,13 +137,9 @@ int api_h_refund(struct api_call *c, patron_store *s)
         return PATRON_EFORBIDDEN;
     }
     c->print_queued = r.rewards_returned > 0 && !r.replayed; /* given back as new coupons */
-    return api_reply(c, 201,
-                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
-                               (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
-                               "member_id", (json_int_t)r.member_id, "points_reversed",
-                               (json_int_t)r.points_reversed, "shortfall", (json_int_t)r.shortfall,
-                               "points", (json_int_t)r.points, "rewards_returned",
-                               (json_int_t)r.rewards_returned, "replayed", r.replayed));
+    json_t *o = NULL;
+    err = patron_json_refund(&r, &o);
+    return api_reply_built(c, 201, err, o);
 }
 
 int api_h_rewards(struct api_call *c, patron_store *s)
@@ -194,21 +147,26 @@ int api_h_rewards(struct api_call *c, patron_store *s)
     enum { CAP = 256 };
     struct patron_reward *list = calloc(CAP, sizeof *list);
     size_t count = 0;
+    json_t *o = NULL;
     int err = list ? patron_reward_list(s, list, CAP, &count) : PATRON_ENOMEM;
-    json_t *arr = err == 0 ? json_array() : NULL;
-    for (size_t i = 0; arr && i < count && i < CAP; i++) {
-        const struct patron_reward *rw = &list[i];
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:I}", "reward_id",
-                                             (json_int_t)rw->reward_id, "name", rw->name, "cost",
-                                             (json_int_t)rw->cost, "kind",
-                                             patron_value_kind_name(rw->kind), "value",
-                                             (json_int_t)rw->value, "currency", rw->currency,
-                                             "valid_days", (json_int_t)rw->valid_days));
-    }
+    if (err == 0)
+        err = patron_json_rewards(list, count < CAP ? count : CAP, count, &o);
     free(list);
-    if (err != 0)
-        return err;
-    return api_reply(c, 200, json_pack("{s:o, s:I}", "rewards", arr, "count", (json_int_t)count));
+    return api_reply_built(c, 200, err, o);
+}
+
+int api_query_bool(struct api_call *c, const char *name, int *out)
+{
+    const char *q = api_query(c, name);
+    if (!q || strcmp(q, "0") == 0 || strcmp(q, "false") == 0)
+        *out = 0;
+    else if (strcmp(q, "1") == 0 || strcmp(q, "true") == 0)
+        *out = 1;
+    else {
+        snprintf(c->detail, sizeof c->detail, "'%s' takes 1 or 0", name);
+        return PATRON_EINVAL;
+    }
+    return 0;
 }
 
 /* A positive integer path parameter. */
@@ -230,25 +188,15 @@ int api_h_redeem(struct api_call *c, patron_store *s)
     struct patron_redeem_request in = {.card = api_str(c->body, "card"),
                                        .idempotency_key = c->idempotency_key};
     struct patron_redeem_result r;
-    char voucher_id[17];
+    json_t *o;
     int err = api_param_id(c, 0, &in.reward_id);
-    if (err != 0 || (err = patron_reward_redeem(s, &in, &r)) != 0)
+    if (err != 0 || (err = patron_reward_redeem(s, &in, &r)) != 0 ||
+        (err = patron_json_redemption(&r, &o)) != 0)
         return err;
-    snprintf(voucher_id, sizeof voucher_id, "%016" PRIx64, r.voucher_id);
-    /* Until the reward is issued as a voucher the voucher fields are null. */
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:o, s:b}", "redemption_id",
-                          (json_int_t)r.redemption_id, "member_id", (json_int_t)r.member_id,
-                          "points_spent", (json_int_t)r.points_spent, "points",
-                          (json_int_t)r.points, "voucher_id", r.voucher_id ? voucher_id : NULL,
-                          "token", r.token[0] ? r.token : NULL, "code", r.code[0] ? r.code : NULL,
-                          "expires_at", api_json_time(r.expires_at), "replayed", r.replayed);
-    if (o)
-        json_object_set_new(o, "print_job",
-                            r.print_job ? json_integer((json_int_t)r.print_job) : json_null());
     /* The answer comes after the commit, not after printing: the printer thread is woken then,
      * and the till polls GET /v1/print-jobs/{id} for "printed". */
     c->print_queued = r.print_job != 0 && !r.replayed;
-    if (o && r.print_job)
+    if (r.print_job)
         json_object_set_new(o, "print_status", json_string(api_print_status(s, r.print_job)));
     return api_reply(c, 201, o);
 }
@@ -264,23 +212,31 @@ int api_h_enroll(struct api_call *c, patron_store *s)
         .consent_marketing = json_is_true(consent),
         .consent_source = api_str(c->body, "consent_source"),
     };
+    const char *referred_by = api_str(c->body, "referred_by");
     struct patron_member m;
+    json_t *o;
     if (in.consent_marketing && !in.consent_source)
         in.consent_source = "counter";
-    int err = patron_member_enroll(s, &in, &m);
-    if (err != 0)
+    /* With a referral code the member and the link are recorded together or not at all. */
+    int err = referred_by ? patron_member_enroll_referred(s, &in, referred_by, &m)
+                          : patron_member_enroll(s, &in, &m);
+    if (err != 0 || (err = patron_json_enrollment(&m, &o)) != 0)
         return err;
-    return api_reply(c, 201,
-                     json_pack("{s:I, s:s}", "member_id", (json_int_t)m.member_id, "card", m.card));
+    return api_reply(c, 201, o);
 }
 
 int api_h_member(struct api_call *c, patron_store *s)
 {
     struct patron_member m;
+    char code[PATRON_REFERRAL_CODE_CHARS + 1];
+    json_t *o;
     int err = patron_member_by_card(s, c->params[0], &m);
-    if (err != 0)
+    if (err != 0 || (err = patron_json_member(&m, &o)) != 0)
         return err;
-    return api_reply(c, 200, member_json(&m));
+    /* As `patron member show`: the code a member hands on to friends (minted on first ask). */
+    if (!m.card_blocked && patron_referral_code(s, m.card, code) == 0)
+        json_object_set_new(o, "referral_code", json_string(code));
+    return api_reply(c, 200, o);
 }
 
 int api_h_adjust(struct api_call *c, patron_store *s)

@@ -6,6 +6,7 @@
 #define PATRON_API_HANDLERS_H
 
 #include "api.h"
+#include "patron/json.h"
 
 int api_h_health(struct api_call *c, patron_store *s);
 int api_h_metrics(struct api_call *c, patron_store *s);
@@ -24,12 +25,29 @@ int api_h_voucher_void(struct api_call *c, patron_store *s);
 int api_h_print_jobs(struct api_call *c, patron_store *s);
 int api_h_print_job(struct api_call *c, patron_store *s);
 int api_h_reprint(struct api_call *c, patron_store *s);
+int api_h_consent(struct api_call *c, patron_store *s);
+int api_h_export(struct api_call *c, patron_store *s);
+int api_h_erase(struct api_call *c, patron_store *s);
+int api_h_feedback(struct api_call *c, patron_store *s);
+int api_h_goodwill(struct api_call *c, patron_store *s);
+int api_h_offers(struct api_call *c, patron_store *s);
+int api_h_offer(struct api_call *c, patron_store *s);
+int api_h_offer_add(struct api_call *c, patron_store *s);
+int api_h_offer_end(struct api_call *c, patron_store *s);
+int api_h_report(struct api_call *c, patron_store *s);
 
 /* Shared by the handlers' files. */
 /* A string field of a validated body; NULL when absent or null. */
 const char *api_str(json_t *body, const char *key);
 /* Leaves `obj` (stolen; NULL means out of memory) as the call's reply with `status`. */
 int api_reply(struct api_call *c, int status, json_t *obj);
+/* The same after a patron_json_* builder: returns err when it is not 0 (obj is then unset). */
+int api_reply_built(struct api_call *c, int status, int err, json_t *obj);
+/* A non-JSON reply: `text` (stolen, malloc'd; NULL means out of memory) of `type`. */
+int api_reply_text(struct api_call *c, int status, char *text, const char *type);
+/* A query flag: 1 for "1" or "true", 0 for "0", "false" or absent; PATRON_EINVAL with a
+ * detail otherwise. */
+int api_query_bool(struct api_call *c, const char *name, int *out);
 /* The path parameter i as a positive integer; PATRON_EINVAL with a detail otherwise. */
 int api_param_id(struct api_call *c, int i, int64_t *out);
 /* "queued", "sending" or "printed" for a print job; "queued" when it cannot be read. */

@@ -1,42 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Route handlers of the voucher register: check and redeem a scanned token or a typed code (the
  * till's name goes to the library, so the wrong-code lock-out is per till), show and void. The
- * replies carry the field names of `patron voucher ... --json`; a refusal because the voucher
- * was spent says when, where and for which sale it was first redeemed. */
+ * replies are built by patron/json.h as `patron voucher ... --json` builds them; a refusal because
+ * the voucher was spent says when, where and for which sale it was first redeemed. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
-
-static json_t *voucher_json(const struct patron_voucher *v, int64_t expires_at,
-                            const char *currency, const char *code)
-{
-    char vid[17];
-    snprintf(vid, sizeof vid, "%016" PRIx64, v->voucher_id);
-    return json_pack("{s:s, s:I, s:s, s:s, s:o, s:s, s:i, s:I, s:i, s:b, s:b}", "voucher_id", vid,
-                     "value", (json_int_t)v->value, "kind", patron_value_kind_name(v->kind),
-                     "currency", currency, "expires_at", api_json_time(expires_at), "code", code,
-                     "key_id", (int)v->key_id, "member_id", (json_int_t)v->member_id, "store_scope",
-                     (int)v->store_scope, "online_only",
-                     (v->flags & PATRON_VOUCHER_ONLINE_ONLY) != 0, "non_transferable",
-                     (v->flags & PATRON_VOUCHER_NON_TRANSFERABLE) != 0);
-}
-
-static json_t *info_json(const struct patron_voucher_info *v)
-{
-    json_t *o = voucher_json(&v->voucher, v->expires_at, v->currency, v->code);
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "status", json_string(v->status));
-    json_object_set_new(o, "token", json_string(v->token));
-    json_object_set_new(o, "redeemed_at", api_json_time(v->redeemed_at));
-    json_object_set_new(o, "redeemed_ref",
-                        v->redeemed_at ? json_string(v->redeemed_ref) : json_null());
-    json_object_set_new(o, "voided_at", api_json_time(v->voided_at));
-    json_object_set_new(o, "void_reason", v->voided_at ? json_string(v->void_reason) : json_null());
-    return o;
-}
 
 /* The body names the voucher once: the scanned token or the typed code. */
 static int voucher_text(struct api_call *c, const char **text)
@@ -57,9 +28,9 @@ static void first_redemption(struct api_call *c, int err, const struct patron_vo
     if (err != PATRON_EREDEEMED)
         return;
     c->problem_extra =
-        json_pack("{s:o, s:i, s:s, s:s}", "first_redeemed_at", api_json_time(r->first_redeemed_at),
-                  "first_store_id", r->first_store_id, "first_till", r->first_till, "first_ref",
-                  r->first_ref);
+        json_pack("{s:o, s:i, s:s, s:s}", "first_redeemed_at",
+                  patron_json_time(r->first_redeemed_at), "first_store_id", r->first_store_id,
+                  "first_till", r->first_till, "first_ref", r->first_ref);
 }
 
 int api_h_voucher_check(struct api_call *c, patron_store *s)
@@ -74,12 +45,9 @@ int api_h_voucher_check(struct api_call *c, patron_store *s)
         first_redemption(c, err, &r);
         return err;
     }
-    json_t *o = voucher_json(&r.voucher, r.expires_at, r.currency, r.code);
-    if (o) {
-        json_object_set_new(o, "foreign", json_boolean(r.foreign));
-        json_object_set_new(o, "valid", json_true());
-    }
-    return api_reply(c, 200, o);
+    json_t *o = NULL;
+    err = patron_json_voucher_check(&r, &o);
+    return api_reply_built(c, 200, err, o);
 }
 
 int api_h_voucher_redeem(struct api_call *c, patron_store *s)
@@ -98,13 +66,9 @@ int api_h_voucher_redeem(struct api_call *c, patron_store *s)
         first_redemption(c, err, &r);
         return err;
     }
-    json_t *o = voucher_json(&r.voucher, r.expires_at, r.currency, r.code);
-    if (o) {
-        json_object_set_new(o, "foreign", json_boolean(r.foreign));
-        json_object_set_new(o, "redemption_id", json_integer((json_int_t)r.redemption_id));
-        json_object_set_new(o, "replayed", json_boolean(r.replayed));
-    }
-    return api_reply(c, 201, o);
+    json_t *o = NULL;
+    err = patron_json_voucher_redeem(&r, &o);
+    return api_reply_built(c, 201, err, o);
 }
 
 /* The {id} of the path: the 16 hex digits of "voucher_id" in the replies, or the typed code. */
@@ -125,10 +89,11 @@ int api_h_voucher_show(struct api_call *c, patron_store *s)
     struct patron_voucher_info v;
     char text[API_PARAM_MAX + 1];
     path_voucher(c, text, sizeof text);
+    json_t *o = NULL;
     int err = patron_voucher_show(s, text, &v);
-    if (err != 0)
-        return err;
-    return api_reply(c, 200, info_json(&v));
+    if (err == 0)
+        err = patron_json_voucher_info(&v, &o);
+    return api_reply_built(c, 200, err, o);
 }
 
 int api_h_voucher_void(struct api_call *c, patron_store *s)
@@ -136,11 +101,11 @@ int api_h_voucher_void(struct api_call *c, patron_store *s)
     struct patron_voucher_info v;
     char text[API_PARAM_MAX + 1];
     path_voucher(c, text, sizeof text);
+    json_t *o;
     int err = patron_voucher_void(s, text, c->terminal.name, api_str(c->body, "reason"));
-    if (err != 0 || (err = patron_voucher_show(s, text, &v)) != 0)
+    if (err != 0 || (err = patron_voucher_show(s, text, &v)) != 0 ||
+        (err = patron_json_voucher_info(&v, &o)) != 0)
         return err;
-    json_t *o = info_json(&v);
-    if (o)
-        json_object_set_new(o, "voided", json_true());
+    json_object_set_new(o, "voided", json_true());
     return api_reply(c, 200, o);
 }

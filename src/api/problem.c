@@ -129,17 +129,6 @@ int64_t api_monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-json_t *api_json_time(int64_t unix_seconds)
-{
-    char buf[32];
-    struct tm tm;
-    time_t t = (time_t)unix_seconds;
-    if (unix_seconds == 0 || !gmtime_r(&t, &tm))
-        return json_null();
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return json_string(buf);
-}
-
 void api_log(const char *fmt, ...)
 {
     char line[512];

@@ -55,6 +55,7 @@ static const struct api_field f_enroll[] = {
     {"birthday", API_JSON_STRING, 0, 10, 10, NULL},
     {"consent_marketing", API_JSON_BOOL, 0, 0, 1, NULL},
     {"consent_source", API_JSON_STRING, 0, 1, 31, NULL},
+    {"referred_by", API_JSON_STRING, 0, 1, 16, NULL}, /* a referral code, dashes allowed */
 };
 static const struct api_body_spec b_enroll = SPEC(f_enroll);
 
@@ -81,6 +82,52 @@ static const struct api_field f_voucher_redeem[] = {
     {"card", API_JSON_STRING, 0, 1, 32, NULL},
 };
 static const struct api_body_spec b_voucher_redeem = SPEC(f_voucher_redeem);
+
+static const struct api_field f_consent[] = {
+    {"marketing", API_JSON_BOOL, 1, 0, 1, NULL},
+    {"source", API_JSON_STRING, 0, 1, 31, NULL},
+};
+static const struct api_body_spec b_consent = SPEC(f_consent);
+
+/* Comment and complaint: PATRON_FEEDBACK_COMMENT_MAX bytes in the library, counted here in
+ * characters, so a longer text in multi-byte characters is still refused by the library. */
+static const struct api_field f_feedback[] = {
+    {"card", API_JSON_STRING, 1, 1, 32, NULL},
+    {"score", API_JSON_INT, 1, 1, 5, NULL},
+    {"comment", API_JSON_STRING, 0, 1, PATRON_FEEDBACK_COMMENT_MAX, NULL},
+    {"ref", API_JSON_STRING, 0, 1, 63, NULL},
+};
+static const struct api_body_spec b_feedback = SPEC(f_feedback);
+
+static const struct api_field f_goodwill[] = {
+    {"card", API_JSON_STRING, 1, 1, 32, NULL},
+    {"reward_id", API_JSON_INT, 1, 1, INT32_MAX, NULL},
+    {"complaint", API_JSON_STRING, 1, 1, PATRON_FEEDBACK_COMMENT_MAX, NULL},
+};
+static const struct api_body_spec b_goodwill = SPEC(f_goodwill);
+
+/* The options of `patron offer add`, by the names the offer's JSON uses. */
+static const struct api_field f_offer[] = {
+    {"name", API_JSON_STRING, 1, 1, 127, NULL},
+    {"tier", API_JSON_STRING, 0, 1, 63, NULL},
+    {"category", API_JSON_STRING, 0, 1, 63, NULL},
+    {"within_days", API_JSON_INT, 0, 1, 3650, NULL},
+    {"birthday_month", API_JSON_BOOL, 0, 0, 1, NULL},
+    {"lapsed_days", API_JSON_INT, 0, 1, 3650, NULL},
+    {"first_visit", API_JSON_BOOL, 0, 0, 1, NULL},
+    {"segment", API_JSON_STRING, 0, 1, 63, NULL},
+    {"min_basket", API_JSON_INT, 0, 0, 100000000000, NULL},
+    {"sku", API_JSON_STRING, 0, 1, 63, NULL},
+    {"basket_category", API_JSON_STRING, 0, 1, 63, NULL},
+    {"benefit", API_JSON_STRING, 1, 1, 31, NULL}, /* bonus:P, multiplier:X or reward:ID */
+    {"exclusive", API_JSON_BOOL, 0, 0, 1, NULL},
+    {"from", API_JSON_STRING, 0, 10, 20, NULL}, /* YYYY-MM-DD or an ISO 8601 UTC time */
+    {"to", API_JSON_STRING, 0, 10, 20, NULL},   /* exclusive; a date means through that day */
+    {"limit_per_member", API_JSON_INT, 0, 1, 1000000000, NULL},
+    {"limit_total", API_JSON_INT, 0, 1, 1000000000, NULL},
+    {"limit_per_day", API_JSON_INT, 0, 1, 1000000000, NULL},
+};
+static const struct api_body_spec b_offer = SPEC(f_offer);
 
 static const struct api_field f_void[] = {
     {"reason", API_JSON_STRING, 1, 1, 127, NULL},
@@ -114,6 +161,20 @@ const struct api_route api_routes[] = {
     /* A till polls the coupon it asked for until it is printed. */
     {"GET", "/v1/print-jobs/{id}", CASHIER, API_READ, 0, NULL, api_h_print_job, NULL},
     {"POST", "/v1/print-jobs/{id}/reprint", MANAGER, API_WRITE, 1, NULL, api_h_reprint, NULL},
+    {"POST", "/v1/members/{card}/consent", CASHIER, API_WRITE, 1, &b_consent, api_h_consent, NULL},
+    /* A snapshot read; the member's copy of everything held about them. */
+    {"GET", "/v1/members/{card}/export", ADMIN, API_READ, 0, NULL, api_h_export, NULL},
+    /* Erasure checkpoints the WAL, which it cannot do inside a batch. */
+    {"POST", "/v1/members/{card}/erase", ADMIN, API_WRITE_ALONE, 1, NULL, api_h_erase, NULL},
+    {"POST", "/v1/feedback", CASHIER, API_WRITE, 1, &b_feedback, api_h_feedback, NULL},
+    {"POST", "/v1/goodwill", MANAGER, API_WRITE, 1, &b_goodwill, api_h_goodwill, NULL},
+    {"GET", "/v1/offers", MANAGER, API_READ, 0, NULL, api_h_offers, "all"},
+    {"POST", "/v1/offers", ADMIN, API_WRITE, 1, &b_offer, api_h_offer_add, NULL},
+    {"GET", "/v1/offers/{id}", MANAGER, API_READ, 0, NULL, api_h_offer, NULL},
+    {"POST", "/v1/offers/{id}/end", ADMIN, API_WRITE, 1, NULL, api_h_offer_end, NULL},
+    /* Reports read one snapshot and never take the write lock. */
+    {"GET", "/v1/reports/{name}", ADMIN, API_READ, 0, NULL, api_h_report,
+     "from to months cohorts limit format"},
 };
 const size_t api_route_count = N(api_routes);
 
@@ -189,6 +250,25 @@ void api_route_allow(const char *path, char *buf, size_t cap)
             return;
         len += (size_t)n;
     }
+}
+
+int api_query_index(const struct api_route *r, const char *name)
+{
+    const char *p = r->query;
+    size_t len = strlen(name);
+    for (int i = 0; p && *p && i < API_QUERY_PARAMS; i++) {
+        size_t n = strcspn(p, " ");
+        if (n == len && memcmp(p, name, n) == 0)
+            return i;
+        p += n + (p[n] == ' ');
+    }
+    return -1;
+}
+
+const char *api_query(const struct api_call *c, const char *name)
+{
+    int i = api_query_index(c->route, name);
+    return i < 0 ? NULL : c->query[i];
 }
 
 void api_routes_print(FILE *f)

@@ -142,7 +142,7 @@ static int take_key(struct MHD_Connection *conn, struct api_call *c, const char 
     return 0;
 }
 
-/* What a query string may hold: the route's one parameter, once, at most API_QUERY_MAX bytes. */
+/* What a query string may hold: the route's parameters, each once, at most API_QUERY_MAX bytes. */
 struct query_check {
     struct api_call *call;
     int bad;
@@ -154,12 +154,12 @@ static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const ch
     struct query_check *q = cls;
     struct api_call *c = q->call;
     (void)kind;
-    if (!c->route->query || strcmp(key, c->route->query) != 0 || c->query ||
-        strnlen(value ? value : "", API_QUERY_MAX + 1) > API_QUERY_MAX) {
+    int i = api_query_index(c->route, key);
+    if (i < 0 || c->query[i] || strnlen(value ? value : "", API_QUERY_MAX + 1) > API_QUERY_MAX) {
         q->bad = 1;
         return MHD_NO;
     }
-    c->query = value ? value : "";
+    c->query[i] = value ? value : "";
     return MHD_YES;
 }
 
@@ -169,10 +169,11 @@ static int take_query(struct MHD_Connection *conn, struct api_call *c)
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_query_arg, &q);
     if (!q.bad)
         return 0;
-    c->query = NULL;
+    memset(c->query, 0, sizeof c->query);
     if (c->route->query)
-        snprintf(c->detail, sizeof c->detail, "the only query parameter here is '%s', once",
-                 c->route->query);
+        snprintf(c->detail, sizeof c->detail,
+                 "the query parameters here are '%s', each at most once and %d bytes",
+                 c->route->query, API_QUERY_MAX);
     else
         snprintf(c->detail, sizeof c->detail, "this request takes no query parameters");
     return PATRON_EINVAL;
@@ -181,7 +182,7 @@ static int take_query(struct MHD_Connection *conn, struct api_call *c)
 static int run_call(struct server *sv, struct api_call *c, struct api_response *r)
 {
     int err = 0;
-    if (c->route->exec == API_WRITE) {
+    if (API_EXEC_WRITES(c->route->exec)) {
         if (api_writer_submit(sv->writer, c, 0, r) != 0)
             return api_problem(-ESHUTDOWN, "the service is stopping; retry shortly", NULL, r);
         if (c->print_queued)
@@ -237,7 +238,7 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
         if (c->terminal.role < c->route->role) {
             snprintf(c->detail, sizeof c->detail, "this needs a %s's till; this till is a %s",
                      patron_role_name(c->route->role), patron_role_name(c->terminal.role));
-            if (c->route->exec != API_WRITE ||
+            if (!API_EXEC_WRITES(c->route->exec) ||
                 api_writer_submit(sv->writer, c, PATRON_EFORBIDDEN, r) != 0)
                 api_call_respond(c, PATRON_EFORBIDDEN, r);
             return;
@@ -246,7 +247,7 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
     if ((err = take_query(conn, c)) != 0 || (err = take_key(conn, c, method)) != 0 ||
         (err = api_body_parse(rq->buf ? rq->buf : "", rq->len, c->route->body, &c->body, c->detail,
                               sizeof c->detail)) != 0 ||
-        (c->idempotency_key && c->route->exec == API_WRITE &&
+        (c->idempotency_key && API_EXEC_WRITES(c->route->exec) &&
          (err = api_request_hash(method, url, c->body, c->request_hash)) != 0)) {
         api_call_respond(c, err, r);
         return;

@@ -2,7 +2,9 @@
 /* The group-commit writer: one thread owns the write handle, takes every write request queued
  * meanwhile (up to batch_max), runs each in its own savepoint inside one transaction (a failing
  * request undoes only itself), commits once (one fsync for the batch), and only then answers
- * each. If the commit fails, no request of the batch is acknowledged: each gets the error. */
+ * each. If the commit fails, no request of the batch is acknowledged: each gets the error.
+ * A request that cannot run inside a transaction (an erasure, which checkpoints the WAL) runs
+ * alone, after the batch before it has committed, and before the next batch begins. */
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -71,6 +73,16 @@ static int replay(patron_store *s, struct api_call *c, struct api_response *r, i
     return 1;
 }
 
+/* The audit line of a request: which till did what, with which outcome. */
+static int audit(patron_store *s, const struct api_call *c, int err, int status)
+{
+    char op[64];
+    snprintf(op, sizeof op, "%s %s", c->route->method, c->route->pattern);
+    int outcome = err ? err : c->soft_err;
+    return patron_audit_record(s, c->terminal.terminal_id, op,
+                               outcome ? patron_err_name(outcome) : "ok", status);
+}
+
 /* Runs one request inside the open batch: its own savepoint, its reply kept for its key, and
  * its audit line, which is written even when the request failed. */
 static void run_job(struct api_writer *w, struct job *j)
@@ -104,12 +116,8 @@ static void run_job(struct api_writer *w, struct job *j)
             respond_error(c, err = put, j->resp);
         }
     }
-audit:;
-    char op[64];
-    snprintf(op, sizeof op, "%s %s", c->route->method, c->route->pattern);
-    int outcome = err ? err : c->soft_err;
-    if (patron_audit_record(s, c->terminal.terminal_id, op,
-                            outcome ? patron_err_name(outcome) : "ok", j->resp->status) != 0) {
+audit:
+    if (audit(s, c, err, j->resp->status) != 0) {
         exec_sql(s, "ROLLBACK TO api_job");
         c->detail[0] = '\0';
         respond_error(c, PATRON_EDB, j->resp);
@@ -138,6 +146,46 @@ static void run_batch(struct api_writer *w, struct job *batch, size_t n)
     api_metrics_batch(n, err == 0, api_monotonic_ns() - t0);
 }
 
+/* A request whose route runs outside any batch (and that is to run, not only be audited). */
+static int runs_alone(const struct job *j)
+{
+    return j->call->route->exec == API_WRITE_ALONE && j->preset_err == 0;
+}
+
+/* Runs a request outside any transaction: the handler commits its own work, then the reply kept
+ * for its key and its audit line commit together. Were that second commit to fail, the work
+ * stands and the till is told of the failure: its retry with the same key runs the request
+ * again, which such handlers allow (erasing an erased member only finishes its checkpoint). */
+static void run_alone(struct api_writer *w, struct job *j)
+{
+    patron_store *s = w->store;
+    struct api_call *c = j->call;
+    int64_t t0 = api_monotonic_ns();
+    int err = 0, replayed = c->idempotency_key && replay(s, c, j->resp, &err);
+    if (!replayed) {
+        if (err == 0 && (err = c->route->handler(c, s)) != 0 && !c->detail[0])
+            snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
+        if (api_call_respond(c, err, j->resp) != 0)
+            err = PATRON_ENOMEM;
+    }
+    int rec = patron_store_batch_begin(s);
+    if (rec == 0 && !replayed && err == 0 && c->idempotency_key)
+        rec = patron_reply_put(s, c->idempotency_key, c->request_hash, j->resp->status,
+                               j->resp->body);
+    if (rec == 0)
+        rec = audit(s, c, err, j->resp->status);
+    if (rec == 0)
+        rec = patron_store_batch_commit(s);
+    if (rec != 0) {
+        patron_store_batch_rollback(s);
+        api_log("event=commit_failed error=%s requests=1", patron_err_name(rec));
+        snprintf(c->detail, sizeof c->detail,
+                 "the request ran but its record was not kept; send it again with the same key");
+        respond_error(c, rec, j->resp);
+    }
+    api_metrics_batch(1, rec == 0, api_monotonic_ns() - t0);
+}
+
 static void *writer_main(void *arg)
 {
     struct api_writer *w = arg;
@@ -149,7 +197,9 @@ static void *writer_main(void *arg)
             break;
         struct job *batch = w->head, *last = batch;
         size_t n = 1;
-        while (last->next && n < w->cfg->batch_max) {
+        /* A request that runs alone is a batch of its own, and ends the batch before it. */
+        while (!runs_alone(batch) && last->next && !runs_alone(last->next) &&
+               n < w->cfg->batch_max) {
             last = last->next;
             n++;
         }
@@ -159,7 +209,10 @@ static void *writer_main(void *arg)
         last->next = NULL;
         api_metrics_queue_depth(-(long)n);
         pthread_mutex_unlock(&w->lock);
-        run_batch(w, batch, n);
+        if (runs_alone(batch))
+            run_alone(w, batch);
+        else
+            run_batch(w, batch, n);
         pthread_mutex_lock(&w->lock);
         for (struct job *j = batch, *next; j; j = next) {
             next = j->next; /* j belongs to its waiter once done is set */

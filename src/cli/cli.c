@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "patron/json.h"
 
 static void remove_at(struct cli_args *a, int i, int n)
 {
@@ -178,16 +179,7 @@ int cli_open_store(struct cli *c)
 
 int cli_parse_time(const char *text, int64_t *out)
 {
-    struct tm tm = {0};
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end) {
-        memset(&tm, 0, sizeof tm);
-        end = strptime(text, "%Y-%m-%d", &tm);
-    }
-    if (!end || (*end != '\0' && strcmp(end, "Z") != 0))
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
+    return patron_json_time_parse(text, out) == 0 ? 0 : -1;
 }
 
 void cli_format_time(int64_t t, char *buf, size_t len)

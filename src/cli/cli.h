@@ -100,8 +100,6 @@ int cli_print_after(struct cli *c, json_t *result, int64_t job_id);
 
 /* One function per top-level command. argv excludes the command name. */
 typedef int (*cli_command_fn)(struct cli *c, struct cli_args *a);
-/* The JSON object of a member (member_id, name, card, points, tier, ...). New reference. */
-json_t *cli_member_json(const struct patron_member *m);
 
 int cli_cmd_init(struct cli *c, struct cli_args *a);
 int cli_cmd_member(struct cli *c, struct cli_args *a);
@@ -123,9 +121,6 @@ int cli_cmd_goodwill(struct cli *c, struct cli_args *a);
 int cli_cmd_feedback(struct cli *c, struct cli_args *a);
 int cli_cmd_referral(struct cli *c, struct cli_args *a);
 
-/* The `offers` array of scan and sale replies (offer_id, name, why, benefit, points). New
- * reference. */
-json_t *cli_offers_json(const struct patron_offer_match *v, size_t n);
 int cli_cmd_report(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
 int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "patron/json.h"
 
 #define MAX_LINE_TEXT 160
 
@@ -13,26 +14,6 @@ static const char sale_usage[] = "patron sale CARD --ref R --total MINOR [--curr
                                  "SKU:CATEGORY:QTY:UNIT_MINOR]... "
                                  "[--key K]";
 static const char refund_usage[] = "patron refund --ref R [--line SKU:QTY]... [--key K]";
-
-static json_t *scan_json(const struct patron_scan_result *r)
-{
-    json_t *o = cli_member_json(&r->member), *rewards = json_array();
-    char date[16];
-    for (size_t i = 0; i < r->n_rewards; i++)
-        json_array_append_new(
-            rewards, json_pack("{s:I, s:s, s:I}", "reward_id", (json_int_t)r->rewards[i].reward_id,
-                               "name", r->rewards[i].name, "cost", (json_int_t)r->rewards[i].cost));
-    json_object_set_new(o, "rewards", rewards);
-    json_object_set_new(o, "offers", cli_offers_json(r->offers, r->n_offers));
-    json_object_set_new(o, "expiring_points", json_integer(r->expiring_points));
-    if (r->expiring_at) {
-        cli_format_date(r->expiring_at, date, sizeof date);
-        json_object_set_new(o, "expiring_on", json_string(date));
-    }
-    json_object_set_new(o, "next_tier", r->next_tier[0] ? json_string(r->next_tier) : json_null());
-    json_object_set_new(o, "points_to_next_tier", json_integer(r->points_to_next_tier));
-    return o;
-}
 
 static void scan_text(const struct patron_scan_result *r, char *buf, size_t cap)
 {
@@ -67,10 +48,13 @@ int cli_cmd_scan(struct cli *c, struct cli_args *a)
         return cli_usage(c, "patron scan CARD");
     if ((status = cli_open_store(c)) != 0)
         return status;
+    json_t *o;
     if ((err = patron_scan(c->store, card, &r)) != 0)
         return cli_fail(c, err, "scan refused");
+    if ((err = patron_json_scan(&r, &o)) != 0)
+        return cli_fail(c, err, NULL);
     scan_text(&r, human, sizeof human);
-    return cli_emit(c, scan_json(&r), human);
+    return cli_emit(c, o, human);
 }
 
 /* Splits "a:b:c" in place into at most n fields; returns how many. */
@@ -100,27 +84,6 @@ static int parse_sale_line(const char *text, char *storage, struct patron_sale_l
                    cli_parse_int(f[3], 0, 1000000000, &line->unit_minor) == 0
                ? 0
                : -1;
-}
-
-static json_t *sale_json(const struct patron_sale_result *r)
-{
-    json_t *applied = json_array(), *coupons = json_array();
-    for (size_t i = 0; i < r->n_offers_applied; i++)
-        json_array_append_new(applied, json_integer(r->offers_applied[i]));
-    for (size_t i = 0; i < r->n_coupons; i++) {
-        const struct patron_sale_coupon *k = &r->coupons[i];
-        json_t *o =
-            json_pack("{s:I, s:I, s:I}", "offer_id", (json_int_t)k->offer_id, "reward_id",
-                      (json_int_t)k->reward_id, "redemption_id", (json_int_t)k->redemption_id);
-        json_object_set_new(o, "code", k->code[0] ? json_string(k->code) : json_null());
-        json_array_append_new(coupons, o);
-    }
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:o, s:o}", "sale_id",
-                     (json_int_t)r->sale_id, "member_id", (json_int_t)r->member_id, "points_earned",
-                     (json_int_t)r->points_earned, "bonus_points", (json_int_t)r->bonus_points,
-                     "points", (json_int_t)r->points, "tier", r->tier, "tier_upgraded",
-                     r->tier_upgraded, "replayed", r->replayed, "offers_applied", applied,
-                     "coupons", coupons);
 }
 
 int cli_cmd_sale(struct cli *c, struct cli_args *a)
@@ -153,7 +116,9 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
     snprintf(human, sizeof human, "+%lld points (+%lld from offers), balance %lld, tier %s%s%s\n",
              (long long)r.points_earned, (long long)r.bonus_points, (long long)r.points, r.tier,
              r.tier_upgraded ? " (upgraded!)" : "", r.replayed ? " [already recorded]" : "");
-    json_t *o = sale_json(&r);
+    json_t *o;
+    if ((err = patron_json_sale(&r, &o)) != 0)
+        return cli_fail(c, err, NULL);
     status = r.n_coupons && !r.replayed ? cli_print_after(c, o, 0) : -1;
     return status >= 0 ? status : cli_emit(c, o, human);
 }
@@ -205,12 +170,9 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a)
         return cli_fail(c, err, "refund not recorded");
     snprintf(human, sizeof human, "-%lld points, balance %lld%s\n", (long long)r.points_reversed,
              (long long)r.points, r.shortfall ? " (some points were already spent)" : "");
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "refund_id",
-                          (json_int_t)r.refund_id, "sale_id", (json_int_t)r.sale_id,
-                          "points_reversed", (json_int_t)r.points_reversed, "shortfall",
-                          (json_int_t)r.shortfall, "points", (json_int_t)r.points,
-                          "rewards_returned", (json_int_t)r.rewards_returned, "replayed",
-                          r.replayed);
+    json_t *o;
+    if ((err = patron_json_refund(&r, &o)) != 0)
+        return cli_fail(c, err, NULL);
     status = r.rewards_returned && !r.replayed ? cli_print_after(c, o, 0) : -1;
     return status >= 0 ? status : cli_emit(c, o, human);
 }

@@ -5,27 +5,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "patron/json.h"
 
 static const char member_usage[] =
     "patron member enroll --name N [--email E] [--phone P] [--birthday YYYY-MM-DD] "
     "[--consent marketing] [--referred-by CODE] | show CARD | find --phone P";
-
-json_t *cli_member_json(const struct patron_member *m)
-{
-    char since[32], until[32] = "";
-    cli_format_time(m->created_at, since, sizeof since);
-    if (m->tier_until)
-        cli_format_date(m->tier_until, until, sizeof until);
-    json_t *o =
-        json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:b}", "member_id", (json_int_t)m->member_id,
-                  "name", m->name, "card", m->card, "points", (json_int_t)m->points, "tier",
-                  m->tier, "member_since", since, "consent_marketing", m->consent_marketing);
-    json_object_set_new(o, "tier_until", until[0] ? json_string(until) : json_null());
-    json_object_set_new(o, "email", m->email[0] ? json_string(m->email) : json_null());
-    json_object_set_new(o, "phone", m->phone[0] ? json_string(m->phone) : json_null());
-    json_object_set_new(o, "birthday", m->birthday[0] ? json_string(m->birthday) : json_null());
-    return o;
-}
 
 static int member_enroll(struct cli *c, struct cli_args *a)
 {
@@ -50,16 +34,21 @@ static int member_enroll(struct cli *c, struct cli_args *a)
     if (err != 0)
         return cli_fail(c, err, "cannot enroll");
     char human[256];
+    json_t *o;
+    if ((err = patron_json_enrollment(&m, &o)) != 0)
+        return cli_fail(c, err, NULL);
     snprintf(human, sizeof human, "Welcome, %s! Card %s (member %lld).\n", m.name, m.card,
              (long long)m.member_id);
-    return cli_emit(
-        c, json_pack("{s:I, s:s}", "member_id", (json_int_t)m.member_id, "card", m.card), human);
+    return cli_emit(c, o, human);
 }
 
 static int member_print(struct cli *c, const struct patron_member *m)
 {
     char human[512], code[PATRON_REFERRAL_CODE_CHARS + 1] = "";
-    json_t *o = cli_member_json(m);
+    json_t *o;
+    int err = patron_json_member(m, &o);
+    if (err != 0)
+        return cli_fail(c, err, NULL);
     if (!m->card_blocked && patron_referral_code(c->store, m->card, code) == 0)
         json_object_set_new(o, "referral_code", json_string(code));
     snprintf(human, sizeof human, "%s (member %lld), card %s%s\n%lld points, tier %s\n%s%s%s",
@@ -113,7 +102,9 @@ static int card_print(struct cli *c, const char *card)
         return cli_fail(c, PATRON_EBLOCKED, "cannot print the card");
     cli_format_date(m.created_at, since, sizeof since);
     struct patron_receipt_var vars[] = {
-        {"store.name", store.name}, {"member.name", m.name},  {"card.number", m.card},
+        {"store.name", store.name},
+        {"member.name", m.name},
+        {"card.number", m.card},
         {"member.since", since},
     };
     if ((err = patron_print_enqueue(c->store, "member-card", vars, sizeof vars / sizeof vars[0],

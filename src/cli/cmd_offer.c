@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "patron/json.h"
 
 static const char offer_usage[] =
     "patron offer add --name N [--tier T] [--category C --within-days D] [--birthday-month]"
@@ -62,6 +63,20 @@ static int parse_def(struct cli_args *a, struct patron_offer_def *d)
     return take_window(a, d);
 }
 
+/* The offer as it now stands, as `patron serve` answers it too; `flag` (e.g. "ended") is set
+ * true when given. */
+static int emit_offer(struct cli *c, int64_t id, const char *flag, const char *human)
+{
+    struct patron_offer o;
+    json_t *j;
+    int err = patron_offer_get(c->store, id, &o);
+    if (err != 0 || (err = patron_json_offer(c->store, &o, &j)) != 0)
+        return cli_fail(c, err, "cannot show the offer");
+    if (flag)
+        json_object_set_new(j, flag, json_true());
+    return cli_emit(c, j, human);
+}
+
 static int offer_add(struct cli *c, struct cli_args *a)
 {
     struct patron_offer_def d;
@@ -73,50 +88,7 @@ static int offer_add(struct cli *c, struct cli_args *a)
     if (err != 0)
         return cli_fail(c, err, "offer refused");
     snprintf(human, sizeof human, "Offer %lld added.\n", (long long)id);
-    return cli_emit(c, json_pack("{s:I}", "offer_id", (json_int_t)id), human);
-}
-
-static void set_text(json_t *o, const char *key, const char *v)
-{
-    json_object_set_new(o, key, v[0] ? json_string(v) : json_null());
-}
-
-static void set_count(json_t *o, const char *key, int64_t v)
-{
-    json_object_set_new(o, key, v ? json_integer(v) : json_null());
-}
-
-static void set_time(json_t *o, const char *key, int64_t t)
-{
-    char buf[32];
-    cli_format_time(t, buf, sizeof buf);
-    json_object_set_new(o, key, t ? json_string(buf) : json_null());
-}
-
-static json_t *offer_json(struct cli *c, const struct patron_offer *o)
-{
-    char benefit[32];
-    patron_offer_benefit_format(o->benefit, o->benefit_value, benefit, sizeof benefit);
-    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:s}", "offer_id",
-                          (json_int_t)o->offer_id, "name", o->name, "status",
-                          patron_offer_status(c->store, o), "benefit", benefit, "exclusive",
-                          o->exclusive, "birthday_month", o->birthday_month, "first_visit",
-                          o->first_visit, "uses", (json_int_t)o->uses, "created_by", o->created_by);
-    set_text(j, "tier", o->tier);
-    set_text(j, "category", o->category);
-    set_count(j, "within_days", o->within_days);
-    set_count(j, "lapsed_days", o->lapsed_days);
-    set_text(j, "segment", o->segment);
-    set_count(j, "min_basket", o->min_basket_minor);
-    set_text(j, "sku", o->sku);
-    set_text(j, "basket_category", o->basket_category);
-    set_time(j, "from", o->valid_from);
-    set_time(j, "to", o->valid_to);
-    set_count(j, "limit_per_member", o->limit_per_member);
-    set_count(j, "limit_total", o->limit_total);
-    set_count(j, "limit_per_day", o->limit_per_day);
-    set_time(j, "ended_at", o->ended_at);
-    return j;
+    return emit_offer(c, id, NULL, human);
 }
 
 static int offer_list(struct cli *c, struct cli_args *a)
@@ -124,31 +96,29 @@ static int offer_list(struct cli *c, struct cli_args *a)
     int all = cli_flag(a, "--all");
     size_t n = 0, cap = PATRON_OFFER_MAX_ACTIVE;
     struct patron_offer *v = malloc(sizeof *v * cap);
-    json_t *arr = json_array();
+    json_t *j = NULL;
     char *human = malloc(cap * 160 + 1);
     size_t off = 0;
     int err = (!v || !human) ? PATRON_ENOMEM : 0;
     if (a->argc != 0) {
         free(v);
         free(human);
-        json_decref(arr);
         return cli_usage(c, offer_usage);
     }
     if (err == 0)
         err = patron_offer_list(c->store, all, v, cap, &n);
-    human[0] = '\0';
+    if (err == 0)
+        err = patron_json_offers(c->store, v, n < cap ? n : cap, n, &j);
+    if (human)
+        human[0] = '\0';
     for (size_t i = 0; err == 0 && i < n && i < cap; i++) {
         char benefit[32];
         patron_offer_benefit_format(v[i].benefit, v[i].benefit_value, benefit, sizeof benefit);
-        json_array_append_new(arr, offer_json(c, &v[i]));
         off += (size_t)snprintf(human + off, cap * 160 + 1 - off, "%5lld  %-9s %-16s %.100s\n",
                                 (long long)v[i].offer_id, patron_offer_status(c->store, &v[i]),
                                 benefit, v[i].name);
     }
-    int status = err ? cli_fail(c, err, "cannot list offers")
-                     : cli_emit(c, json_pack("{s:o}", "offers", arr), human);
-    if (err)
-        json_decref(arr);
+    int status = err ? cli_fail(c, err, "cannot list offers") : cli_emit(c, j, human);
     free(v);
     free(human);
     return status;
@@ -161,10 +131,10 @@ static int offer_show(struct cli *c, struct cli_args *a)
     int64_t id;
     if (!id_text || a->argc != 0 || cli_parse_int(id_text, 1, INT64_MAX, &id) != 0)
         return cli_usage(c, offer_usage);
+    json_t *j;
     int err = patron_offer_get(c->store, id, &o);
-    if (err != 0)
+    if (err != 0 || (err = patron_json_offer(c->store, &o, &j)) != 0)
         return cli_fail(c, err, "cannot show the offer");
-    json_t *j = offer_json(c, &o);
     char *human = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
     int status = cli_emit(c, j, human);
     fputs(human && !c->json ? "\n" : "", stdout);
@@ -183,7 +153,7 @@ static int offer_end(struct cli *c, struct cli_args *a)
     if (err != 0)
         return cli_fail(c, err, "cannot end the offer");
     snprintf(human, sizeof human, "Offer %lld ended.\n", (long long)id);
-    return cli_emit(c, json_pack("{s:I, s:b}", "offer_id", (json_int_t)id, "ended", 1), human);
+    return emit_offer(c, id, "ended", human);
 }
 
 static int offer_segment(struct cli *c, struct cli_args *a)
@@ -218,17 +188,6 @@ int cli_cmd_offer(struct cli *c, struct cli_args *a)
     return cli_usage(c, offer_usage);
 }
 
-json_t *cli_offers_json(const struct patron_offer_match *v, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:b}", "offer_id",
-                                             (json_int_t)v[i].offer_id, "name", v[i].name, "why",
-                                             v[i].why, "benefit", v[i].benefit, "points",
-                                             (json_int_t)v[i].points, "exclusive", v[i].exclusive));
-    return arr;
-}
-
 int cli_cmd_goodwill(struct cli *c, struct cli_args *a)
 {
     static const char usage[] = "patron goodwill issue CARD --reward ID --complaint TEXT "
@@ -258,13 +217,12 @@ int cli_cmd_goodwill(struct cli *c, struct cli_args *a)
              "Goodwill %lld: reward %lld given (%lld of %lld today for %s)%s\n",
              (long long)r.goodwill_id, (long long)r.reward_id, (long long)r.issued_today,
              (long long)r.daily_limit, in.manager, r.replayed ? " [already given]" : "");
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "goodwill_id",
-                          (json_int_t)r.goodwill_id, "member_id", (json_int_t)r.member_id,
-                          "reward_id", (json_int_t)r.reward_id, "redemption_id",
-                          (json_int_t)r.redemption_id, "issued_today", (json_int_t)r.issued_today,
-                          "daily_limit", (json_int_t)r.daily_limit, "replayed", r.replayed);
-    json_object_set_new(o, "code", r.code[0] ? json_string(r.code) : json_null());
-    return cli_emit(c, o, human);
+    json_t *o;
+    if ((err = patron_json_goodwill(&r, &o)) != 0)
+        return cli_fail(c, err, NULL);
+    /* The coupon was queued with the gesture: it prints now, as a reward's does. */
+    status = r.replayed || !r.print_job ? -1 : cli_print_after(c, o, r.print_job);
+    return status >= 0 ? status : cli_emit(c, o, human);
 }
 
 int cli_cmd_feedback(struct cli *c, struct cli_args *a)
@@ -284,12 +242,12 @@ int cli_cmd_feedback(struct cli *c, struct cli_args *a)
     in.score = (int)value;
     if ((status = cli_open_store(c)) != 0)
         return status;
+    json_t *o;
     int err = patron_feedback_record(c->store, &in, &id);
-    if (err != 0)
+    if (err != 0 || (err = patron_json_feedback(id, in.score, &o)) != 0)
         return cli_fail(c, err, "feedback not recorded");
     snprintf(human, sizeof human, "Thank you (feedback %lld).\n", (long long)id);
-    return cli_emit(c, json_pack("{s:I, s:i}", "feedback_id", (json_int_t)id, "score", in.score),
-                    human);
+    return cli_emit(c, o, human);
 }
 
 int cli_cmd_referral(struct cli *c, struct cli_args *a)

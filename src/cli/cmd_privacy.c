@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "patron/json.h"
 
 static const char privacy_usage[] =
     "patron member consent CARD --marketing yes|no [--source S] [--by WHO] | export CARD | "
@@ -18,22 +19,20 @@ static int member_consent(struct cli *c, struct cli_args *a)
     const char *by = cli_take(a, "--by"), *card = cli_positional(a);
     struct patron_member m;
     char human[256], at[32];
+    json_t *o;
     int err, yes;
     if (!card || !marketing || a->argc != 0 ||
         (strcmp(marketing, "yes") != 0 && strcmp(marketing, "no") != 0))
         return cli_usage(c, privacy_usage);
     yes = strcmp(marketing, "yes") == 0;
     if ((err = patron_member_consent(c->store, card, yes, source, by ? by : "cli")) != 0 ||
-        (err = patron_member_by_card(c->store, card, &m)) != 0)
+        (err = patron_member_by_card(c->store, card, &m)) != 0 ||
+        (err = patron_json_consent(&m, source, &o)) != 0)
         return cli_fail(c, err, "cannot record the consent");
     cli_format_time(m.consent_at, at, sizeof at);
     snprintf(human, sizeof human, "Marketing consent %s for member %lld (%s, %s).\n",
              yes ? "given" : "withdrawn", (long long)m.member_id, source ? source : "counter", at);
-    return cli_emit(c,
-                    json_pack("{s:I, s:s, s:b, s:s, s:s}", "member_id", (json_int_t)m.member_id,
-                              "card", m.card, "consent_marketing", yes, "consent_source",
-                              source ? source : "counter", "consent_at", at),
-                    human);
+    return cli_emit(c, o, human);
 }
 
 static int member_export(struct cli *c, struct cli_args *a)
@@ -57,17 +56,18 @@ static int member_erase(struct cli *c, struct cli_args *a)
     const char *by = cli_take(a, "--by"), *card = cli_positional(a);
     struct patron_member m;
     char human[160];
+    json_t *o;
     int err;
     if (!card || a->argc != 0)
         return cli_usage(c, privacy_usage);
     if ((err = patron_member_by_card(c->store, card, &m)) != 0 ||
-        (err = patron_member_erase(c->store, card, by ? by : "cli")) != 0)
+        (err = patron_member_erase(c->store, card, by ? by : "cli")) != 0 ||
+        (err = patron_json_erasure(m.member_id, &o)) != 0)
         return cli_fail(c, err, "cannot erase the member");
     snprintf(human, sizeof human,
              "Member %lld erased: personal data removed, cards blocked, ledger kept.\n",
              (long long)m.member_id);
-    return cli_emit(c, json_pack("{s:I, s:b}", "member_id", (json_int_t)m.member_id, "erased", 1),
-                    human);
+    return cli_emit(c, o, human);
 }
 
 static int member_segment(struct cli *c, struct cli_args *a)

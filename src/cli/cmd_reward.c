@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "cli.h"
+#include "patron/json.h"
 
 static const char reward_usage[] =
     "patron reward add --name N --cost POINTS --kind amount|percent|item|points --value V "
@@ -42,20 +43,17 @@ static int reward_list(struct cli *c)
     int err = patron_reward_list(c->store, rewards, 64, &n);
     if (err != 0)
         return cli_fail(c, err, "cannot list rewards");
-    json_t *arr = json_array();
+    json_t *o;
+    if ((err = patron_json_rewards(rewards, n < 64 ? n : 64, n, &o)) != 0)
+        return cli_fail(c, err, NULL);
     human[0] = '\0';
     for (size_t i = 0; i < n && i < 64; i++) {
         const struct patron_reward *r = &rewards[i];
-        json_array_append_new(
-            arr, json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:I}", "reward_id",
-                           (json_int_t)r->reward_id, "name", r->name, "cost", (json_int_t)r->cost,
-                           "kind", patron_value_kind_name(r->kind), "value", (json_int_t)r->value,
-                           "currency", r->currency, "valid_days", (json_int_t)r->valid_days));
         if (off < sizeof human)
             off += (size_t)snprintf(human + off, sizeof human - off, "%4lld  %-32s %6lld points\n",
                                     (long long)r->reward_id, r->name, (long long)r->cost);
     }
-    return cli_emit(c, json_pack("{s:o}", "rewards", arr), n ? human : "No rewards yet.\n");
+    return cli_emit(c, o, n ? human : "No rewards yet.\n");
 }
 
 static int reward_redeem(struct cli *c, struct cli_args *a)
@@ -63,7 +61,7 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
     struct patron_redeem_request in = {0};
     struct patron_redeem_result r;
     const char *key = cli_take(a, "--key"), *id;
-    char generated[48], human[512], expires[32] = "";
+    char generated[48], human[512];
     in.card = cli_positional(a);
     id = cli_positional(a);
     if (!in.card || !id || a->argc != 0 || cli_parse_int(id, 1, INT64_MAX, &in.reward_id) != 0)
@@ -82,21 +80,11 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
     int err = patron_reward_redeem(c->store, &in, &r);
     if (err != 0)
         return cli_fail(c, err, "reward not redeemed");
-    if (r.expires_at)
-        cli_format_time(r.expires_at, expires, sizeof expires);
+    json_t *o;
+    if ((err = patron_json_redemption(&r, &o)) != 0)
+        return cli_fail(c, err, NULL);
     snprintf(human, sizeof human, "-%lld points, balance %lld.%s%s\n", (long long)r.points_spent,
              (long long)r.points, r.code[0] ? " Voucher code " : "", r.code);
-    json_t *o =
-        json_pack("{s:I, s:I, s:I, s:I, s:b}", "redemption_id", (json_int_t)r.redemption_id,
-                  "points_spent", (json_int_t)r.points_spent, "points", (json_int_t)r.points,
-                  "member_id", (json_int_t)r.member_id, "replayed", r.replayed);
-    char vid[24];
-    snprintf(vid, sizeof vid, "%016llx", (unsigned long long)r.voucher_id);
-    json_object_set_new(o, "voucher_id", r.voucher_id ? json_string(vid) : json_null());
-    json_object_set_new(o, "token", r.token[0] ? json_string(r.token) : json_null());
-    json_object_set_new(o, "code", r.code[0] ? json_string(r.code) : json_null());
-    json_object_set_new(o, "expires_at", expires[0] ? json_string(expires) : json_null());
-    json_object_set_new(o, "print_job", r.print_job ? json_integer(r.print_job) : json_null());
     int status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
     return status >= 0 ? status : cli_emit(c, o, human);
 }

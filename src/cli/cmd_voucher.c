@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "patron/json.h"
 #include "patron/voucher.h"
 
 static const char voucher_usage[] =
@@ -17,26 +18,6 @@ static const char voucher_usage[] =
     "       patron voucher void TOKEN|CODE [--reason TEXT] [--by WHO]";
 
 #define LIST_MAX 1000
-
-static const char *kind_name(enum patron_value_kind kind)
-{
-    static const char *const names[] = {"amount", "percent", "item", "points"};
-    return (unsigned)kind < 4 ? names[kind] : "?";
-}
-
-static json_t *voucher_json(const struct patron_voucher *v, int64_t expires_at,
-                            const char *currency, const char *code)
-{
-    char vid[24], expires[32];
-    snprintf(vid, sizeof vid, "%016llx", (unsigned long long)v->voucher_id);
-    cli_format_time(expires_at, expires, sizeof expires);
-    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:b, s:b}", "voucher_id", vid,
-                     "value", (json_int_t)v->value, "kind", kind_name(v->kind), "currency",
-                     currency, "expires_at", expires, "code", code, "key_id", (int)v->key_id,
-                     "member_id", (json_int_t)v->member_id, "store_scope", (int)v->store_scope,
-                     "online_only", (v->flags & PATRON_VOUCHER_ONLINE_ONLY) != 0,
-                     "non_transferable", (v->flags & PATRON_VOUCHER_NON_TRANSFERABLE) != 0);
-}
 
 static void describe(char *buf, size_t len, const struct patron_voucher *v, const char *currency,
                      const char *code)
@@ -76,30 +57,17 @@ static int voucher_check(struct cli *c, struct cli_args *a, int redeem)
                      : patron_voucher_check(c->store, &req, &r);
     if (err != 0)
         return cli_fail(c, err, redeem ? "voucher not redeemed" : "voucher not valid");
+    json_t *o;
+    if ((err = redeem ? patron_json_voucher_redeem(&r, &o) : patron_json_voucher_check(&r, &o)) !=
+        0)
+        return cli_fail(c, err, NULL);
     describe(what, sizeof what, &r.voucher, r.currency, r.code);
     cli_format_time(r.expires_at, expires, sizeof expires);
-    json_t *o = voucher_json(&r.voucher, r.expires_at, r.currency, r.code);
-    json_object_set_new(o, "foreign", json_boolean(r.foreign));
-    if (redeem) {
-        json_object_set_new(o, "redemption_id", json_integer(r.redemption_id));
-        json_object_set_new(o, "replayed", json_boolean(r.replayed));
+    if (redeem)
         snprintf(human, sizeof human, "Redeemed %s.\n", what);
-    } else {
-        json_object_set_new(o, "valid", json_true());
+    else
         snprintf(human, sizeof human, "Valid: %s, until %s.\n", what, expires);
-    }
     return cli_emit(c, o, human);
-}
-
-static json_t *info_json(const struct patron_voucher_info *v)
-{
-    json_t *o = voucher_json(&v->voucher, v->expires_at, v->currency, v->code);
-    json_object_set_new(o, "status", json_string(v->status));
-    json_object_set_new(o, "token", json_string(v->token));
-    json_object_set_new(o, "redeemed_ref",
-                        v->redeemed_at ? json_string(v->redeemed_ref) : json_null());
-    json_object_set_new(o, "void_reason", v->voided_at ? json_string(v->void_reason) : json_null());
-    return o;
 }
 
 static int voucher_show(struct cli *c, struct cli_args *a)
@@ -109,14 +77,17 @@ static int voucher_show(struct cli *c, struct cli_args *a)
     const char *text = cli_positional(a);
     if (!text || a->argc != 0)
         return cli_usage(c, voucher_usage);
+    json_t *o;
     int err = patron_voucher_show(c->store, text, &v);
     if (err != 0)
         return cli_fail(c, err, "cannot show the voucher");
+    if ((err = patron_json_voucher_info(&v, &o)) != 0)
+        return cli_fail(c, err, NULL);
     describe(what, sizeof what, &v.voucher, v.currency, v.code);
     cli_format_time(v.expires_at, expires, sizeof expires);
     snprintf(human, sizeof human, "%s, %s, valid until %s, member %lld.\n", what, v.status, expires,
              (long long)v.voucher.member_id);
-    return cli_emit(c, info_json(&v), human);
+    return cli_emit(c, o, human);
 }
 
 static int voucher_list(struct cli *c, struct cli_args *a)
@@ -140,7 +111,9 @@ static int voucher_list(struct cli *c, struct cli_args *a)
         printf("%zu voucher(s)%s\n", n, n > (size_t)cap ? ", newest shown" : "");
     for (size_t i = 0; i < n && i < (size_t)cap; i++) {
         char what[160];
-        json_array_append_new(arr, info_json(&list[i]));
+        json_t *item;
+        if (patron_json_voucher_info(&list[i], &item) == 0)
+            json_array_append_new(arr, item);
         describe(what, sizeof what, &list[i].voucher, list[i].currency, list[i].code);
         if (!c->json)
             printf("  %s  %s\n", what, list[i].status);
@@ -155,10 +128,17 @@ static int voucher_void(struct cli *c, struct cli_args *a)
     const char *text = cli_positional(a);
     if (!text || a->argc != 0)
         return cli_usage(c, voucher_usage);
+    struct patron_voucher_info v;
+    json_t *o;
     int err = patron_voucher_void(c->store, text, who ? who : "cli", reason);
     if (err != 0)
         return cli_fail(c, err, "voucher not voided");
-    return cli_emit(c, json_pack("{s:b}", "voided", 1), "Voucher voided.\n");
+    /* The same reply as the service's: the voucher as the register now knows it. */
+    if ((err = patron_voucher_show(c->store, text, &v)) != 0 ||
+        (err = patron_json_voucher_info(&v, &o)) != 0)
+        return cli_fail(c, err, "the voucher was voided but cannot be shown");
+    json_object_set_new(o, "voided", json_true());
+    return cli_emit(c, o, "Voucher voided.\n");
 }
 
 int cli_cmd_voucher(struct cli *c, struct cli_args *a)

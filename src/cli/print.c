@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "patron/json.h"
 
 int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
                      const struct patron_escpos_profile **profile, char *detail, size_t len)
@@ -83,20 +84,6 @@ int cli_print_after(struct cli *c, json_t *result, int64_t job_id)
 
 static const char print_usage[] = "patron print queue [--all] | reprint JOB | run";
 
-static json_t *job_json(const struct patron_print_job *j)
-{
-    static const char *const status[] = {"queued", "sending", "printed"};
-    char created[32];
-    cli_format_time(j->created_at, created, sizeof created);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s}", "job_id", (json_int_t)j->job_id, "template",
-                          j->template_name, "status", status[j->status], "attempts",
-                          (json_int_t)j->attempts, "created_at", created);
-    json_object_set_new(o, "last_error",
-                        j->last_error[0] ? json_string(j->last_error) : json_null());
-    json_object_set_new(o, "reprint_of", j->reprint_of ? json_integer(j->reprint_of) : json_null());
-    return o;
-}
-
 static int print_queue(struct cli *c, int all)
 {
     struct patron_print_job jobs[50];
@@ -106,17 +93,17 @@ static int print_queue(struct cli *c, int all)
     int err = patron_print_list(c->store, !all, jobs, 50, &n);
     if (err != 0)
         return cli_fail(c, err, "cannot read the print queue");
-    json_t *arr = json_array();
+    json_t *o;
+    if ((err = patron_json_print_jobs(jobs, n < 50 ? n : 50, n, &o)) != 0)
+        return cli_fail(c, err, NULL);
     for (size_t i = 0; i < n && i < 50; i++) {
-        json_array_append_new(arr, job_json(&jobs[i]));
         if (off < sizeof human)
             off += (size_t)snprintf(human + off, sizeof human - off, "%6lld  %-16s %-8s %s\n",
                                     (long long)jobs[i].job_id, jobs[i].template_name,
                                     jobs[i].status == PATRON_PRINT_PRINTED ? "printed" : "queued",
                                     jobs[i].last_error);
     }
-    return cli_emit(c, json_pack("{s:o, s:I}", "jobs", arr, "count", (json_int_t)n),
-                    n ? human : "The print queue is empty.\n");
+    return cli_emit(c, o, n ? human : "The print queue is empty.\n");
 }
 
 static int print_run(struct cli *c)
@@ -156,13 +143,16 @@ int cli_cmd_print(struct cli *c, struct cli_args *a)
     if (strcmp(sub, "reprint") == 0) {
         const char *id = cli_positional(a);
         int64_t job_id, fresh;
+        struct patron_print_job job;
+        json_t *o;
         if (!id || a->argc || cli_parse_int(id, 1, INT64_MAX, &job_id) != 0)
             return cli_usage(c, print_usage);
         int err = patron_print_reprint(c->store, job_id, &fresh);
         if (err != 0)
             return cli_fail(c, err, "cannot reprint");
-        json_t *o =
-            json_pack("{s:I, s:I}", "job_id", (json_int_t)fresh, "reprint_of", (json_int_t)job_id);
+        if ((err = patron_print_get(c->store, fresh, &job)) != 0 ||
+            (err = patron_json_print_job(&job, &o)) != 0)
+            return cli_fail(c, err, "the reprint was queued but cannot be shown");
         char human[128];
         snprintf(human, sizeof human, "Reprint queued as job %lld.\n", (long long)fresh);
         if ((status = cli_print_after(c, o, fresh)) >= 0)

@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/* The marketing routes of the counter service: feedback on a visit (replayed, refused when it
+ * contradicts itself), a manager's goodwill coupon that comes out of the virtual printer with
+ * the voucher's token in its QR code and stops at the daily limit, offers added, shown at scan,
+ * applied at a sale and ended (with the program's JSON for the same offers), and the owner's
+ * reports as JSON (the program's bytes) and CSV, each route refusing the roles below its own. */
+#include "apiutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zbar_util.h"
+
+#define NOW "2026-03-10T12:00:00Z"
+#define POLL_STEPS 1500 /* 20 ms each: generous for sanitizers */
+
+static struct fixture {
+    struct api_server sv;
+    char cashier[64], manager[64], admin[64];
+    char ada[14], bob[14];
+    char prints[300];
+    int64_t reward_id;
+} fx;
+
+static const char *jstr(json_t *j, const char *key)
+{
+    return json_string_value(json_object_get(j, key));
+}
+
+static int64_t jint(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    assert_true(json_is_integer(v));
+    return (int64_t)json_integer_value(v);
+}
+
+static void assert_status(const struct apit_reply *r, long status, const char *code)
+{
+    if (r->status != status)
+        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
+    assert_int_equal(r->status, status);
+    if (code)
+        assert_string_equal(jstr(r->json, "code"), code);
+}
+
+#define CLI(...) apit_patron(&fx.sv, "--now", NOW, "--printer", "none", __VA_ARGS__, NULL)
+
+static void post(const char *token, const char *path, const char *key, const char *body,
+                 struct apit_reply *r)
+{
+    apit_call(fx.sv.port, "POST", path, token, key, body, r);
+}
+
+static void get(const char *token, const char *path, struct apit_reply *r)
+{
+    apit_call(fx.sv.port, "GET", path, token, NULL, NULL, r);
+}
+
+static int setup(void **state)
+{
+    char spec[320];
+    (void)state;
+    apit_store_new(&fx.sv);
+    apit_terminal(&fx.sv, "till-1", "cashier", fx.cashier);
+    apit_terminal(&fx.sv, "office", "manager", fx.manager);
+    apit_terminal(&fx.sv, "owner", "admin", fx.admin);
+    apit_member(&fx.sv, "Ada", fx.ada);
+    apit_member(&fx.sv, "Bob", fx.bob);
+    json_decref(CLI("sale", fx.ada, "--ref", "SEED-A", "--total", "20000"));
+    json_t *j =
+        CLI("reward", "add", "--name", "Coffee", "--cost", "100", "--kind", "item", "--value", "1");
+    fx.reward_id = jint(j, "reward_id");
+    json_decref(j);
+    json_decref(CLI("program", "set", "goodwill_per_manager_per_day", "2"));
+    snprintf(fx.prints, sizeof fx.prints, "%s/coupons", fx.sv.dir);
+    snprintf(spec, sizeof spec, "virtual:%s", fx.prints);
+    apit_start(&fx.sv, "--now", NOW, "--printer", spec, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int status = apit_stop(&fx.sv);
+    test_rmtree(fx.sv.dir);
+    return status == 0 ? 0 : -1;
+}
+
+static void feedback_is_one_per_visit(void **state)
+{
+    struct apit_reply r, again;
+    char body[700], comment[502];
+    (void)state;
+    snprintf(body, sizeof body,
+             "{\"card\":\"%s\",\"score\":4,\"comment\":\"Quick service\",\"ref\":\"SEED-A\"}",
+             fx.ada);
+    post(fx.cashier, "/v1/feedback", NULL, body, &r);
+    assert_status(&r, 400, "EINVAL"); /* no key */
+    apit_reply_free(&r);
+    post(fx.cashier, "/v1/feedback", "fb-1", body, &r);
+    assert_status(&r, 201, NULL);
+    int64_t id = jint(r.json, "feedback_id");
+    assert_int_equal(jint(r.json, "score"), 4);
+    post(fx.cashier, "/v1/feedback", "fb-1", body, &again);
+    assert_true(again.replayed);
+    assert_string_equal(again.body, r.body);
+    apit_reply_free(&again);
+    apit_reply_free(&r);
+    /* The same feedback under another key is the same feedback. */
+    post(fx.cashier, "/v1/feedback", "fb-2", body, &r);
+    assert_status(&r, 201, NULL);
+    assert_int_equal(jint(r.json, "feedback_id"), id);
+    apit_reply_free(&r);
+
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":1,\"ref\":\"SEED-A\"}", fx.ada);
+    post(fx.cashier, "/v1/feedback", "fb-3", body, &r);
+    assert_status(&r, 409, "ERULE");
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":5,\"ref\":\"NOPE\"}", fx.ada);
+    post(fx.cashier, "/v1/feedback", "fb-4", body, &r);
+    assert_status(&r, 404, "ENOSALE");
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":6}", fx.ada);
+    post(fx.cashier, "/v1/feedback", "fb-5", body, &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    memset(comment, 'x', 501);
+    comment[501] = '\0';
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":3,\"comment\":\"%s\"}", fx.ada,
+             comment);
+    post(fx.cashier, "/v1/feedback", "fb-6", body, &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    post(fx.cashier, "/v1/feedback", "fb-7", "{\"score\":3}", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    post(NULL, "/v1/feedback", "fb-8", body, &r);
+    assert_status(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+    /* Without a sale the visit is the day. */
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":5}", fx.bob);
+    post(fx.cashier, "/v1/feedback", "fb-9", body, &r);
+    assert_status(&r, 201, NULL);
+    assert_true(jint(r.json, "feedback_id") != id);
+    apit_reply_free(&r);
+}
+
+static const char *poll_job(int64_t job)
+{
+    static char status[16];
+    char path[64];
+    snprintf(path, sizeof path, "/v1/print-jobs/%lld", (long long)job);
+    for (int i = 0; i < POLL_STEPS; i++) {
+        struct apit_reply r;
+        get(fx.cashier, path, &r);
+        assert_status(&r, 200, NULL);
+        snprintf(status, sizeof status, "%s", jstr(r.json, "status"));
+        apit_reply_free(&r);
+        if (strcmp(status, "printed") == 0)
+            break;
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+    return status;
+}
+
+static void goodwill_coupon_prints(void **state)
+{
+    struct apit_reply r, again;
+    char body[256], path[64], png[400], token[300];
+    (void)state;
+    snprintf(body, sizeof body,
+             "{\"card\":\"%s\",\"reward_id\":%lld,\"complaint\":\"cold coffee\"}", fx.bob,
+             (long long)fx.reward_id);
+    post(fx.cashier, "/v1/goodwill", "gw-0", body, &r);
+    assert_status(&r, 403, "EFORBIDDEN"); /* a manager's gesture */
+    apit_reply_free(&r);
+    post(fx.manager, "/v1/goodwill", "gw-1", body, &r);
+    assert_status(&r, 201, NULL);
+    assert_int_equal(jint(r.json, "issued_today"), 1);
+    assert_int_equal(jint(r.json, "daily_limit"), 2);
+    assert_int_equal(jint(r.json, "reward_id"), fx.reward_id);
+    int64_t job = jint(r.json, "print_job");
+    assert_true(job > 0);
+    assert_non_null(jstr(r.json, "print_status"));
+    assert_non_null(jstr(r.json, "code"));
+    snprintf(path, sizeof path, "/v1/vouchers/%s", jstr(r.json, "voucher_id"));
+    post(fx.manager, "/v1/goodwill", "gw-1", body, &again);
+    assert_true(again.replayed);
+    assert_string_equal(again.body, r.body);
+    apit_reply_free(&again);
+    apit_reply_free(&r);
+
+    assert_string_equal(poll_job(job), "printed");
+    get(fx.manager, path, &r);
+    assert_status(&r, 200, NULL);
+    assert_string_equal(jstr(r.json, "status"), "open");
+    snprintf(token, sizeof token, "%s", jstr(r.json, "token"));
+    apit_reply_free(&r);
+    snprintf(png, sizeof png, "%s/job-%lld.png", fx.prints, (long long)job);
+    assert_int_equal(access(png, R_OK), 0);
+    char *read = test_decode_png(png, ZBAR_QRCODE);
+    assert_non_null(read);
+    assert_string_equal(read, token);
+    free(read);
+
+    /* The replay gave no second coupon; the limit counts gestures, not requests. */
+    get(fx.manager, "/v1/print-jobs", &r);
+    assert_int_equal(jint(r.json, "count"), 1);
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":%lld,\"complaint\":\"long wait\"}",
+             fx.ada, (long long)fx.reward_id);
+    post(fx.manager, "/v1/goodwill", "gw-2", body, &r);
+    assert_status(&r, 201, NULL);
+    assert_int_equal(jint(r.json, "issued_today"), 2);
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":%lld,\"complaint\":\"again\"}",
+             fx.ada, (long long)fx.reward_id);
+    post(fx.manager, "/v1/goodwill", "gw-3", body, &r);
+    assert_status(&r, 409, "ELIMIT");
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":999,\"complaint\":\"x\"}", fx.ada);
+    post(fx.manager, "/v1/goodwill", "gw-4", body, &r);
+    assert_status(&r, 404, "ENOREWARD");
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":1}", fx.ada);
+    post(fx.manager, "/v1/goodwill", "gw-5", body, &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+}
+
+static void offers_are_added_applied_and_ended(void **state)
+{
+    struct apit_reply r, again;
+    char body[256], path[64], end[64];
+    const char *offer = "{\"name\":\"Spend 10, get 50\",\"benefit\":\"bonus:50\","
+                        "\"min_basket\":1000,\"limit_per_member\":3,\"to\":\"2026-12-31\"}";
+    (void)state;
+    get(fx.cashier, "/v1/offers", &r);
+    assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    get(fx.manager, "/v1/offers", &r);
+    assert_status(&r, 200, NULL);
+    assert_int_equal(jint(r.json, "count"), 0);
+    apit_reply_free(&r);
+    post(fx.manager, "/v1/offers", "offer-0", offer, &r);
+    assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+
+    post(fx.admin, "/v1/offers", "offer-1", offer, &r);
+    assert_status(&r, 201, NULL);
+    int64_t id = jint(r.json, "offer_id");
+    assert_string_equal(jstr(r.json, "status"), "running");
+    assert_string_equal(jstr(r.json, "benefit"), "bonus:50");
+    assert_string_equal(jstr(r.json, "created_by"), "owner");
+    assert_string_equal(jstr(r.json, "to"), "2027-01-01T00:00:00Z"); /* through that day */
+    assert_int_equal(jint(r.json, "min_basket"), 1000);
+    post(fx.admin, "/v1/offers", "offer-1", offer, &again);
+    assert_true(again.replayed);
+    assert_string_equal(again.body, r.body);
+    apit_reply_free(&again);
+    apit_reply_free(&r);
+
+    post(fx.admin, "/v1/offers", "offer-2", "{\"name\":\"X\",\"benefit\":\"gift:1\"}", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    post(fx.admin, "/v1/offers", "offer-3", "{\"name\":\"X\",\"benefit\":\"bonus:5\",\"x\":1}", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    post(fx.admin, "/v1/offers", "offer-4",
+         "{\"name\":\"X\",\"benefit\":\"bonus:5\",\"from\":\"2026-05-01\",\"to\":\"2026-04-01\"}",
+         &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    post(fx.admin, "/v1/offers", "offer-5",
+         "{\"name\":\"X\",\"benefit\":\"bonus:5\","
+         "\"from\":\"tomorrow\"}",
+         &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+
+    snprintf(path, sizeof path, "/v1/offers/%lld", (long long)id);
+    get(fx.manager, path, &r);
+    assert_status(&r, 200, NULL);
+    char id_text[16];
+    snprintf(id_text, sizeof id_text, "%lld", (long long)id);
+    json_t *cli = CLI("offer", "show", id_text);
+    assert_true(json_equal(cli, r.json));
+    json_decref(cli);
+    apit_reply_free(&r);
+    get(fx.manager, "/v1/offers/999", &r);
+    assert_status(&r, 404, NULL);
+    apit_reply_free(&r);
+
+    /* Shown at scan, with why; applied to a sale over the minimum basket. */
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.bob);
+    post(fx.cashier, "/v1/scan", NULL, body, &r);
+    json_t *shown = json_array_get(json_object_get(r.json, "offers"), 0);
+    assert_non_null(shown);
+    assert_int_equal(jint(shown, "offer_id"), id);
+    assert_non_null(jstr(shown, "why"));
+    assert_true(json_is_null(json_object_get(shown, "reward_id")));
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"OFF-1\",\"total\":1500}", fx.bob);
+    post(fx.cashier, "/v1/sales", "sale-off-1", body, &r);
+    assert_status(&r, 201, NULL);
+    assert_int_equal(jint(r.json, "bonus_points"), 50);
+    assert_int_equal(
+        json_integer_value(json_array_get(json_object_get(r.json, "offers_applied"), 0)), id);
+    apit_reply_free(&r);
+
+    snprintf(end, sizeof end, "/v1/offers/%lld/end", (long long)id);
+    post(fx.manager, end, "end-0", NULL, &r);
+    assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    post(fx.admin, end, "end-1", NULL, &r);
+    assert_status(&r, 200, NULL);
+    assert_true(json_is_true(json_object_get(r.json, "ended")));
+    assert_string_equal(jstr(r.json, "status"), "ended");
+    assert_int_equal(jint(r.json, "uses"), 1);
+    assert_string_equal(jstr(r.json, "ended_at"), NOW);
+    apit_reply_free(&r);
+    post(fx.admin, end, "end-2", NULL, &r);
+    assert_status(&r, 409, "EINACTIVE");
+    apit_reply_free(&r);
+
+    get(fx.manager, "/v1/offers", &r);
+    assert_int_equal(jint(r.json, "count"), 0);
+    apit_reply_free(&r);
+    get(fx.manager, "/v1/offers?all=1", &r);
+    assert_int_equal(jint(r.json, "count"), 1);
+    cli = CLI("offer", "list", "--all");
+    assert_true(json_equal(cli, r.json));
+    json_decref(cli);
+    apit_reply_free(&r);
+    get(fx.manager, "/v1/offers?all=maybe", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    get(fx.manager, "/v1/offers?every=1", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+}
+
+static void reports_as_json_and_csv(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    get(fx.cashier, "/v1/reports/liability", &r);
+    assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    get(fx.manager, "/v1/reports/liability", &r);
+    assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+
+    get(fx.admin, "/v1/reports/liability", &r);
+    assert_status(&r, 200, NULL);
+    assert_string_equal(r.type, "application/json");
+    assert_string_equal(jstr(r.json, "report"), "liability");
+    json_t *cli = CLI("report", "liability");
+    assert_true(json_equal(cli, r.json)); /* the program's own JSON of the table */
+    json_decref(cli);
+    apit_reply_free(&r);
+
+    get(fx.admin, "/v1/reports/redemption?from=2026-01-01&to=2026-04-01&format=csv", &r);
+    assert_status(&r, 200, NULL);
+    assert_string_equal(r.type, "text/csv; charset=utf-8");
+    assert_null(r.json);
+    assert_non_null(strstr(r.body, "\r\n"));
+    apit_reply_free(&r);
+    get(fx.admin, "/v1/reports/churn?limit=5", &r);
+    assert_status(&r, 200, NULL);
+    assert_string_equal(jstr(r.json, "report"), "churn");
+    apit_reply_free(&r);
+    get(fx.admin, "/v1/reports/expiring?months=3", &r);
+    assert_status(&r, 200, NULL);
+    cli = CLI("report", "expiring", "--months", "3");
+    assert_true(json_equal(cli, r.json));
+    json_decref(cli);
+    /* Three months and the "later" row. */
+    assert_int_equal(json_array_size(json_object_get(r.json, "rows")), 4);
+    apit_reply_free(&r);
+
+    get(fx.admin, "/v1/reports/nonsense", &r);
+    assert_status(&r, 404, NULL);
+    apit_reply_free(&r);
+    get(fx.admin, "/v1/reports/expiring?months=0", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    get(fx.admin, "/v1/reports/redemption?from=yesterday", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    get(fx.admin, "/v1/reports/liability?format=xml", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    get(fx.admin, "/v1/reports/liability?limit=1&limit=2", &r);
+    assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(feedback_is_one_per_visit),
+        cmocka_unit_test(goodwill_coupon_prints),
+        cmocka_unit_test(offers_are_added_applied_and_ended),
+        cmocka_unit_test(reports_as_json_and_csv),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
