@@ -380,6 +380,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     (void)conn;
     (void)socket_ctx;
     api_metrics_connections(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    /* Each connection has its own thread, which ends after this: give back OpenSSL's state of
+     * the thread now, so none is left for a thread still ending when the service exits. */
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        OPENSSL_thread_stop();
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -564,6 +568,9 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     sigset_t sigs;
     int sig = 0, err;
     why[0] = '\0';
+    /* OpenSSL initialises itself on first use; doing it here, on the main thread before any
+     * other starts, keeps its one-time set-up out of the connection threads' races. */
+    OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
     if ((err = prepare_listen(cfg, &la, &cert, &key, why, cap)) != 0)
         goto out;
     /* Every thread started from here on inherits the mask: only sigwait below sees them. */
