@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs what is missing, builds and runs the whole test suite in two lanes: gcc Release with
 # warnings as errors, and clang with AddressSanitizer + UndefinedBehaviorSanitizer; then the
-# counter service's tests (label api) under ThreadSanitizer; last the static checks (scripts/lint.sh).
+# counter service's tests (label api) under ThreadSanitizer; first the static checks (scripts/lint.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -16,6 +16,10 @@ lane() { # name, then cmake options
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
 
+# The static checks come first: they are quick, and a finding there needs no test run.
+echo "=== lane static checks ==="
+bash scripts/lint.sh
+
 CC=gcc lane release -DCMAKE_BUILD_TYPE=Release
 CC=clang lane asan -DCMAKE_BUILD_TYPE=Debug -DPATRON_SANITIZE=ON
 
@@ -27,6 +31,3 @@ CC=clang cmake -S . -B build-tsan -DPATRON_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -D
 cmake --build build-tsan -j "$jobs" --target patron-cli test_api test_api_voucher \
   test_api_print test_api_load test_api_crash test_api_member test_api_market test_api_erase_busy
 TSAN_OPTIONS="halt_on_error=1 exitcode=66" ctest --test-dir build-tsan --output-on-failure -L api
-
-echo "=== lane static checks ==="
-bash scripts/lint.sh
