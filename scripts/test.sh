@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs what is missing, builds and runs the whole test suite in two lanes: gcc Release with
-# warnings as errors, and clang with AddressSanitizer + UndefinedBehaviorSanitizer; then the
-# counter service's tests (label api) under ThreadSanitizer; first the static checks (scripts/lint.sh).
+# Installs what is missing, runs the static checks (scripts/lint.sh), then builds and runs the
+# whole test suite in two lanes, gcc Release with warnings as errors and clang with
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the counter service's tests (label api)
+# under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
