@@ -57,12 +57,26 @@ static int replay(patron_store *s, int64_t entry_id, struct patron_adjust_result
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
+static int record_adjustment(patron_store *s, const void *request, void *result, int64_t *result_id)
+{
+    struct patron_adjust_result *r = result;
+    struct patron__member_row m;
+    int err = post_adjustment(s, request, &m, result_id);
+    if (err == 0)
+        *r = (struct patron_adjust_result){.entry_id = *result_id, .points = m.balance};
+    return err;
+}
+
+static int replay_adjustment(patron_store *s, int64_t entry_id, void *result)
+{
+    return replay(s, entry_id, result);
+}
+
 int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
                          struct patron_adjust_result *out)
 {
+    struct patron_adjust_result r = {0};
     struct patron__idem h;
-    struct patron__member_row m;
-    int64_t first = 0, entry_id = 0;
     int err = validate(s, in);
     if (err != 0 || (err = patron__idem_init(s, &h, "adjust", in->idempotency_key)) != 0)
         return err;
@@ -70,25 +84,7 @@ int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
     patron__idem_add_int(&h, in->points);
     patron__idem_add_str(&h, in->reason);
     patron__idem_add_str(&h, in->manager);
-    if ((err = patron__tx_begin(s)) != 0)
-        goto out;
-    if ((err = patron__idem_check(s, &h, &first)) != 0)
-        goto rollback;
-    if (first) {
-        if ((err = replay(s, first, out)) != 0)
-            goto rollback;
-        err = patron__tx_commit(s);
-        goto out;
-    }
-    if ((err = post_adjustment(s, in, &m, &entry_id)) != 0 ||
-        (err = patron__idem_record(s, &h, entry_id)) != 0)
-        goto rollback;
-    if ((err = patron__tx_commit(s)) == 0)
-        *out = (struct patron_adjust_result){.entry_id = entry_id, .points = m.balance};
-    goto out;
-rollback:
-    patron__tx_rollback(s);
-out:
-    patron__idem_cleanup(&h);
+    if ((err = patron__idem_run(s, &h, in, record_adjustment, replay_adjustment, &r)) == 0)
+        *out = r;
     return err;
 }

@@ -213,12 +213,25 @@ static int replay(patron_store *s, int64_t id, struct patron_goodwill_result *ou
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
+static int record_goodwill(patron_store *s, const void *request, void *result, int64_t *result_id)
+{
+    struct patron_goodwill_result *r = result;
+    int err = give(s, request, r);
+    if (err == 0)
+        *result_id = r->goodwill_id;
+    return err;
+}
+
+static int replay_goodwill(patron_store *s, int64_t goodwill_id, void *result)
+{
+    return replay(s, goodwill_id, result);
+}
+
 int patron_goodwill_issue(patron_store *s, const struct patron_goodwill_request *in,
                           struct patron_goodwill_result *out)
 {
     struct patron_goodwill_result r = {0};
     struct patron__idem h;
-    int64_t first = 0;
     int err;
     if (!patron__printable(in->complaint, PATRON_FEEDBACK_COMMENT_MAX + 1) ||
         !patron__printable(in->manager, 64))
@@ -231,19 +244,7 @@ int patron_goodwill_issue(patron_store *s, const struct patron_goodwill_request 
     patron__idem_add_int(&h, in->reward_id);
     patron__idem_add_str(&h, in->complaint);
     patron__idem_add_str(&h, in->manager);
-    if ((err = patron__tx_begin(s)) != 0)
-        goto out;
-    if ((err = patron__idem_check(s, &h, &first)) == 0)
-        err = first ? replay(s, first, &r) : give(s, in, &r);
-    if (err == 0 && !first)
-        err = patron__idem_record(s, &h, r.goodwill_id);
-    if (err != 0) {
-        patron__tx_rollback(s);
-        goto out;
-    }
-    if ((err = patron__tx_commit(s)) == 0)
+    if ((err = patron__idem_run(s, &h, in, record_goodwill, replay_goodwill, &r)) == 0)
         *out = r;
-out:
-    patron__idem_cleanup(&h);
     return err;
 }

@@ -91,3 +91,22 @@ int patron__idem_record(patron_store *s, const struct patron__idem *h, int64_t r
     sqlite3_bind_int64(st, 5, patron_store_now(s));
     return patron__step_done(s, st);
 }
+
+int patron__idem_run(patron_store *s, struct patron__idem *h, const void *request,
+                     patron__idem_record_fn record, patron__idem_replay_fn replay, void *result)
+{
+    int64_t first = 0, result_id = 0;
+    int err = patron__tx_begin(s);
+    if (err == 0) {
+        if ((err = patron__idem_check(s, h, &first)) == 0)
+            err = first ? replay(s, first, result) : record(s, request, result, &result_id);
+        if (err == 0 && !first)
+            err = patron__idem_record(s, h, result_id);
+        if (err != 0)
+            patron__tx_rollback(s);
+        else
+            err = patron__tx_commit(s);
+    }
+    patron__idem_cleanup(h);
+    return err;
+}

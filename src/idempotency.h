@@ -33,4 +33,15 @@ int patron__idem_check(patron_store *s, struct patron__idem *h, int64_t *result_
 /* Inside the same transaction, after the write: records the key with its result. */
 int patron__idem_record(patron_store *s, const struct patron__idem *h, int64_t result_id);
 
+/* One idempotent write, whole, in its own transaction (a savepoint inside a batch): a key seen
+ * before answers its first result again through `replay`; a new key runs `record`, which fills
+ * `result` and names the result's id for the register. Commits on success, rolls back on any
+ * error, and cleans up `h` either way. `result` is written by the callback; callers copy it to
+ * their out-parameter only when this returns 0. */
+typedef int (*patron__idem_record_fn)(patron_store *s, const void *request, void *result,
+                                      int64_t *result_id);
+typedef int (*patron__idem_replay_fn)(patron_store *s, int64_t result_id, void *result);
+int patron__idem_run(patron_store *s, struct patron__idem *h, const void *request,
+                     patron__idem_record_fn record, patron__idem_replay_fn replay, void *result);
+
 #endif

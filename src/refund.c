@@ -273,43 +273,48 @@ static int replay(patron_store *s, int64_t refund_id, struct patron_refund_resul
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
+struct refund_request {
+    const struct patron_refund *in;
+    struct sale_row *sale; /* work space, too large for the stack */
+};
+
+static int record_refund(patron_store *s, const void *request, void *result, int64_t *result_id)
+{
+    const struct refund_request *q = request;
+    struct patron_refund_result *r = result;
+    int err = record(s, q->in, q->sale, r);
+    if (err == 0)
+        *result_id = r->refund_id;
+    return err;
+}
+
+static int replay_refund(patron_store *s, int64_t refund_id, void *result)
+{
+    return replay(s, refund_id, result);
+}
+
 int patron_refund_record(patron_store *s, const struct patron_refund *in,
                          struct patron_refund_result *out)
 {
-    struct sale_row *sale = NULL;
+    struct refund_request q = {in, NULL};
     struct patron_refund_result r = {0};
     struct patron__idem h;
-    int64_t first = 0;
     int err;
     if (!in->ref || !in->ref[0] || in->n_lines > PATRON_SALE_MAX_LINES)
         return patron__fail(s, PATRON_EINVAL, "a refund needs the sale's ref and at most %d lines",
                             PATRON_SALE_MAX_LINES);
-    if ((err = patron__idem_init(s, &h, "refund", in->idempotency_key)) != 0)
-        return err;
-    patron__idem_add_str(&h, in->ref);
-    patron__idem_add_int(&h, (int64_t)in->n_lines);
-    for (size_t i = 0; i < in->n_lines; i++) {
-        patron__idem_add_str(&h, in->lines[i].sku);
-        patron__idem_add_int(&h, in->lines[i].qty);
+    if (!(q.sale = calloc(1, sizeof *q.sale)))
+        return PATRON_ENOMEM;
+    if ((err = patron__idem_init(s, &h, "refund", in->idempotency_key)) == 0) {
+        patron__idem_add_str(&h, in->ref);
+        patron__idem_add_int(&h, (int64_t)in->n_lines);
+        for (size_t i = 0; i < in->n_lines; i++) {
+            patron__idem_add_str(&h, in->lines[i].sku);
+            patron__idem_add_int(&h, in->lines[i].qty);
+        }
+        if ((err = patron__idem_run(s, &h, &q, record_refund, replay_refund, &r)) == 0)
+            *out = r;
     }
-    if (!(sale = calloc(1, sizeof *sale))) {
-        err = PATRON_ENOMEM;
-        goto out;
-    }
-    if ((err = patron__tx_begin(s)) != 0)
-        goto out;
-    if ((err = patron__idem_check(s, &h, &first)) == 0)
-        err = first ? replay(s, first, &r) : record(s, in, sale, &r);
-    if (err == 0 && !first)
-        err = patron__idem_record(s, &h, r.refund_id);
-    if (err != 0) {
-        patron__tx_rollback(s);
-        goto out;
-    }
-    if ((err = patron__tx_commit(s)) == 0)
-        *out = r;
-out:
-    free(sale);
-    patron__idem_cleanup(&h);
+    free(q.sale);
     return err;
 }

@@ -238,30 +238,31 @@ static int replay(patron_store *s, int64_t redemption_id, struct patron_redeem_r
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
+static int record_redemption(patron_store *s, const void *request, void *result, int64_t *result_id)
+{
+    struct patron_redeem_result *r = result;
+    int err = record(s, request, r);
+    if (err == 0)
+        *result_id = r->redemption_id;
+    return err;
+}
+
+static int replay_redemption(patron_store *s, int64_t redemption_id, void *result)
+{
+    return replay(s, redemption_id, result);
+}
+
 int patron_reward_redeem(patron_store *s, const struct patron_redeem_request *in,
                          struct patron_redeem_result *out)
 {
     struct patron_redeem_result r = {0};
     struct patron__idem h;
-    int64_t first = 0;
     int err = patron__idem_init(s, &h, "reward-redeem", in->idempotency_key);
     if (err != 0)
         return err;
     patron__idem_add_str(&h, in->card);
     patron__idem_add_int(&h, in->reward_id);
-    if ((err = patron__tx_begin(s)) != 0)
-        goto out;
-    if ((err = patron__idem_check(s, &h, &first)) == 0)
-        err = first ? replay(s, first, &r) : record(s, in, &r);
-    if (err == 0 && !first)
-        err = patron__idem_record(s, &h, r.redemption_id);
-    if (err != 0) {
-        patron__tx_rollback(s);
-        goto out;
-    }
-    if ((err = patron__tx_commit(s)) == 0)
+    if ((err = patron__idem_run(s, &h, in, record_redemption, replay_redemption, &r)) == 0)
         *out = r;
-out:
-    patron__idem_cleanup(&h);
     return err;
 }

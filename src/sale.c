@@ -188,6 +188,22 @@ static int record(patron_store *s, const struct patron_sale *in, const struct pa
     return patron__sale_tier_name(s, m.tier_id, out->tier, sizeof out->tier);
 }
 
+/* The rules are read again inside the transaction: a change committed a moment ago counts. */
+static int record_sale(patron_store *s, const void *request, void *result, int64_t *result_id)
+{
+    struct patron_sale_result *r = result;
+    struct patron_program p;
+    int err = patron_program_get(s, &p);
+    if (err == 0 && (err = record(s, request, &p, r)) == 0)
+        *result_id = r->sale_id;
+    return err;
+}
+
+static int replay_sale(patron_store *s, int64_t sale_id, void *result)
+{
+    return patron__sale_result(s, sale_id, result);
+}
+
 int patron_sale_record(patron_store *s, const struct patron_sale *in,
                        struct patron_sale_result *out)
 {
@@ -196,7 +212,6 @@ int patron_sale_record(patron_store *s, const struct patron_sale *in,
     struct patron_sale_result r = {0};
     struct patron_program p;
     struct patron__idem h;
-    int64_t first = 0;
     int err;
     if (sale.n_lines == 0) {
         sale.lines = &general;
@@ -207,21 +222,8 @@ int patron_sale_record(patron_store *s, const struct patron_sale *in,
     if ((err = patron__idem_init(s, &h, "sale", in->idempotency_key)) != 0)
         return err;
     hash_sale(&h, &sale);
-    if ((err = patron__tx_begin(s)) != 0)
-        goto out;
-    /* The rules are read again inside the transaction: a change committed a moment ago counts. */
-    if ((err = patron__idem_check(s, &h, &first)) == 0 && (err = patron_program_get(s, &p)) == 0)
-        err = first ? patron__sale_result(s, first, &r) : record(s, &sale, &p, &r);
-    if (err == 0 && !first)
-        err = patron__idem_record(s, &h, r.sale_id);
-    if (err != 0) {
-        patron__tx_rollback(s);
-        goto out;
-    }
-    if ((err = patron__tx_commit(s)) == 0)
+    if ((err = patron__idem_run(s, &h, &sale, record_sale, replay_sale, &r)) == 0)
         *out = r;
-out:
-    patron__idem_cleanup(&h);
     return err;
 }
 
