@@ -349,8 +349,9 @@ static void text_col(sqlite3_stmt *st, int i, char *dst, size_t cap)
     patron__copy(dst, cap, (const char *)sqlite3_column_text(st, i));
 }
 
-static void read_offer(sqlite3_stmt *st, struct patron_offer *o)
+static void read_offer(sqlite3_stmt *st, void *row)
 {
+    struct patron_offer *o = row;
     memset(o, 0, sizeof *o);
     o->offer_id = sqlite3_column_int64(st, 0);
     text_col(st, 1, o->name, sizeof o->name);
@@ -425,18 +426,12 @@ int patron_offer_list(patron_store *s, int include_ended, struct patron_offer *o
     sqlite3_stmt *st =
         patron__stmt(s, OFFER_COLUMNS " WHERE ?1 OR o.ended_at IS NULL ORDER BY o.id");
     size_t n = 0;
-    int rc, err = 0;
+    int err;
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int(st, 1, include_ended ? 1 : 0);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n < cap)
-            read_offer(st, &out[n]);
-        n++;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return patron__db_err(s, rc);
+    if ((err = patron__read_rows(s, st, out, sizeof *out, cap, &n, read_offer)) != 0)
+        return err;
     for (size_t i = 0; i < n && i < cap && err == 0; i++)
         err = count_uses(s, &out[i]);
     if (err == 0)

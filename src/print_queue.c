@@ -72,8 +72,9 @@ int patron_print_enqueue(patron_store *s, const char *template_name,
     "SELECT id, template, status, attempts, COALESCE(last_error, ''), created_at,"                 \
     " COALESCE(printed_at, 0), next_attempt_at, COALESCE(reprint_of, 0) FROM print_jobs"
 
-static void read_job(sqlite3_stmt *st, struct patron_print_job *j)
+static void read_job(sqlite3_stmt *st, void *row)
 {
+    struct patron_print_job *j = row;
     memset(j, 0, sizeof *j);
     j->job_id = sqlite3_column_int64(st, 0);
     patron__copy(j->template_name, sizeof j->template_name,
@@ -91,21 +92,10 @@ int patron_print_list(patron_store *s, int pending_only, struct patron_print_job
                       size_t *count)
 {
     sqlite3_stmt *st = patron__stmt(s, JOB_COLUMNS " WHERE ?1 = 0 OR status <> 2 ORDER BY id DESC");
-    size_t n = 0;
-    int rc;
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int(st, 1, pending_only ? 1 : 0);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n < cap)
-            read_job(st, &out[n]);
-        n++;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return patron__db_err(s, rc);
-    *count = n;
-    return 0;
+    return patron__read_rows(s, st, out, sizeof *out, cap, count, read_job);
 }
 
 int patron_print_get(patron_store *s, int64_t job_id, struct patron_print_job *out)

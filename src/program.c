@@ -238,28 +238,22 @@ out:
     return err;
 }
 
+static void read_tier(sqlite3_stmt *st, void *row)
+{
+    struct patron_tier *t = row;
+    t->tier_id = sqlite3_column_int64(st, 0);
+    patron__copy(t->name, sizeof t->name, (const char *)sqlite3_column_text(st, 1));
+    t->threshold = sqlite3_column_int64(st, 2);
+    t->multiplier_permille = sqlite3_column_int64(st, 3);
+}
+
 int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap, size_t *count)
 {
     sqlite3_stmt *st = patron__stmt(
         s, "SELECT id, name, threshold, multiplier_permille FROM tiers ORDER BY threshold");
-    size_t n = 0;
-    int rc;
     if (!st)
         return PATRON_EDB;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n < cap) {
-            out[n].tier_id = sqlite3_column_int64(st, 0);
-            patron__copy(out[n].name, sizeof out[n].name, (const char *)sqlite3_column_text(st, 1));
-            out[n].threshold = sqlite3_column_int64(st, 2);
-            out[n].multiplier_permille = sqlite3_column_int64(st, 3);
-        }
-        n++;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return patron__db_err(s, rc);
-    *count = n;
-    return 0;
+    return patron__read_rows(s, st, out, sizeof *out, cap, count, read_tier);
 }
 
 int patron__load_program_accounts(patron_store *s)

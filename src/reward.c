@@ -82,8 +82,9 @@ int patron_reward_add(patron_store *s, const struct patron_reward_def *def, int6
 #define REWARD_COLUMNS                                                                             \
     "SELECT id, name, cost, kind, value, currency, valid_days, active FROM rewards"
 
-static void read_reward(sqlite3_stmt *st, struct patron_reward *r)
+static void read_reward(sqlite3_stmt *st, void *row)
 {
+    struct patron_reward *r = row;
     memset(r, 0, sizeof *r);
     r->reward_id = sqlite3_column_int64(st, 0);
     patron__copy(r->name, sizeof r->name, (const char *)sqlite3_column_text(st, 1));
@@ -113,20 +114,9 @@ int patron_reward_get(patron_store *s, int64_t reward_id, struct patron_reward *
 int patron_reward_list(patron_store *s, struct patron_reward *out, size_t cap, size_t *count)
 {
     sqlite3_stmt *st = patron__stmt(s, REWARD_COLUMNS " WHERE active = 1 ORDER BY cost, id");
-    size_t n = 0;
-    int rc;
     if (!st)
         return PATRON_EDB;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n < cap)
-            read_reward(st, &out[n]);
-        n++;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return patron__db_err(s, rc);
-    *count = n;
-    return 0;
+    return patron__read_rows(s, st, out, sizeof *out, cap, count, read_reward);
 }
 
 int patron_reward_retire(patron_store *s, int64_t reward_id)

@@ -104,6 +104,23 @@ int patron__step_done(patron_store *s, sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
+int patron__read_rows(patron_store *s, sqlite3_stmt *st, void *out, size_t size, size_t cap,
+                      size_t *count, void (*read)(sqlite3_stmt *st, void *row))
+{
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n < cap)
+            read(st, (char *)out + n * size);
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return patron__db_err(s, rc);
+    *count = n;
+    return 0;
+}
+
 int patron__tx_begin(patron_store *s)
 {
     int err = patron__exec(s, s->tx_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT patron_sp");

@@ -63,6 +63,12 @@ sqlite3_stmt *patron__stmt(patron_store *s, const char *sql);
  * statement holds a read snapshot open between calls. */
 int patron__step_done(patron_store *s, sqlite3_stmt *st);
 
+/* Steps a statement (parameters already bound) through its rows, filling up to `cap` elements of
+ * `size` bytes at `out` with `read`, and resets it. *count receives how many rows there were
+ * (it may exceed cap). Returns 0 or a PATRON_* code (then *count is not written). */
+int patron__read_rows(patron_store *s, sqlite3_stmt *st, void *out, size_t size, size_t cap,
+                      size_t *count, void (*read)(sqlite3_stmt *st, void *row));
+
 /* Maps a SQLite result code to a PATRON_* code and records SQLite's message as the detail. */
 int patron__db_err(patron_store *s, int rc);
 

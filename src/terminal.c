@@ -89,8 +89,9 @@ static int token_make(char token[PATRON_TOKEN_LEN + 1], uint8_t hash[32])
     return sha256(token, PATRON_TOKEN_LEN, hash);
 }
 
-static void read_terminal(sqlite3_stmt *st, struct patron_terminal *t)
+static void read_terminal(sqlite3_stmt *st, void *row)
 {
+    struct patron_terminal *t = row;
     memset(t, 0, sizeof *t);
     t->terminal_id = sqlite3_column_int64(st, 0);
     patron__copy(t->name, sizeof t->name, (const char *)sqlite3_column_text(st, 1));
@@ -259,18 +260,7 @@ int patron_terminal_authenticate(patron_store *s, const char *token, struct patr
 int patron_terminal_list(patron_store *s, struct patron_terminal *out, size_t cap, size_t *count)
 {
     sqlite3_stmt *st = patron__stmt(s, "SELECT " TERMINAL_COLUMNS " FROM terminals ORDER BY id");
-    size_t n = 0;
-    int rc;
     if (!st)
         return PATRON_EDB;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n < cap)
-            read_terminal(st, &out[n]);
-        n++;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return patron__db_err(s, rc);
-    *count = n;
-    return 0;
+    return patron__read_rows(s, st, out, sizeof *out, cap, count, read_terminal);
 }
