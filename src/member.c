@@ -189,6 +189,20 @@ static int fetch_member(patron_store *s, sqlite3_stmt *st, struct patron_member 
 #define MEMBER_FROM                                                                                \
     " FROM members m JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
 
+/* A look-up by card: the number is checked (a typo is refused before any look-up), then bound
+ * as ?1 of `sql`. */
+static int card_query(patron_store *s, const char *sql, const char *card,
+                      char number[PATRON_CARD_DIGITS + 1], sqlite3_stmt **st)
+{
+    int err = patron_card_parse(card, number);
+    if (err != 0)
+        return patron__fail(s, err, "card number '%.32s'", card ? card : "");
+    if (!(*st = patron__stmt(s, sql)))
+        return PATRON_EDB;
+    sqlite3_bind_text(*st, 1, number, -1, SQLITE_TRANSIENT);
+    return 0;
+}
+
 /* The member behind a card, with the ledger row fields the checkout needs, in one query. */
 int patron__member_load(patron_store *s, const char *card, struct patron_member *out,
                         struct patron__member_row *row)
@@ -199,13 +213,10 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
                        " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
                        " WHERE c.number = ?1";
     char number[PATRON_CARD_DIGITS + 1];
-    int err = patron_card_parse(card, number);
+    sqlite3_stmt *st = NULL;
+    int err = card_query(s, sql, card, number, &st);
     if (err != 0)
-        return patron__fail(s, err, "card number '%.32s'", card ? card : "");
-    sqlite3_stmt *st = patron__stmt(s, sql);
-    if (!st)
-        return PATRON_EDB;
-    sqlite3_bind_text(st, 1, number, -1, SQLITE_TRANSIENT);
+        return err;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_member(st, out);
@@ -276,13 +287,10 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
         " FROM cards c JOIN members m ON m.id = c.member_id JOIN accounts a ON a.member_id = m.id"
         " JOIN tiers t ON t.id = m.tier_id WHERE c.number = ?1";
     char number[PATRON_CARD_DIGITS + 1];
-    int err = patron_card_parse(card, number);
+    sqlite3_stmt *st = NULL;
+    int err = card_query(s, sql, card, number, &st);
     if (err != 0)
-        return patron__fail(s, err, "card number '%.32s'", card ? card : "");
-    sqlite3_stmt *st = patron__stmt(s, sql);
-    if (!st)
-        return PATRON_EDB;
-    sqlite3_bind_text(st, 1, number, -1, SQLITE_TRANSIENT);
+        return err;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         out->member_id = sqlite3_column_int64(st, 0);

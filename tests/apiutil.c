@@ -313,3 +313,24 @@ void apit_call(int port, const char *method, const char *path, const char *token
         fprintf(stderr, "%s %s: %s\n", method, path, curl_easy_strerror((CURLcode)rc));
     assert_int_equal(rc, CURLE_OK);
 }
+
+const char *apit_jstr(json_t *j, const char *key)
+{
+    return json_string_value(json_object_get(j, key));
+}
+
+int64_t apit_jint(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    assert_true(json_is_integer(v));
+    return (int64_t)json_integer_value(v);
+}
+
+void apit_assert_status(const struct apit_reply *r, long status, const char *code)
+{
+    if (r->status != status)
+        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
+    assert_int_equal(r->status, status);
+    if (code)
+        assert_string_equal(apit_jstr(r->json, "code"), code);
+}

@@ -62,4 +62,12 @@ void apit_reply_free(struct apit_reply *r);
 void apit_call(int port, const char *method, const char *path, const char *token, const char *key,
                const char *body, struct apit_reply *out);
 
+/* A string field of a JSON reply (NULL when absent or not a string). */
+const char *apit_jstr(json_t *j, const char *key);
+/* An integer field of a JSON reply; fails the test when it is absent or not an integer. */
+int64_t apit_jint(json_t *j, const char *key);
+/* Fails the test (printing the body) unless the reply has `status` and, when `code` is given,
+ * that error code. */
+void apit_assert_status(const struct apit_reply *r, long status, const char *code);
+
 #endif

@@ -25,18 +25,6 @@ static int port(void)
     return fx.sv.port;
 }
 
-static const char *jstr(json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key));
-}
-
-static int64_t jint(json_t *j, const char *key)
-{
-    json_t *v = json_object_get(j, key);
-    assert_true(json_is_integer(v));
-    return (int64_t)json_integer_value(v);
-}
-
 /* Checks a problem document: status, content type, stable type URI and code. */
 static void assert_problem(const struct apit_reply *r, long status, const char *code)
 {
@@ -46,8 +34,8 @@ static void assert_problem(const struct apit_reply *r, long status, const char *
     assert_int_equal(r->status, status);
     assert_string_equal(r->type, "application/problem+json");
     assert_non_null(r->json);
-    assert_int_equal(jint(r->json, "status"), status);
-    assert_non_null(jstr(r->json, "title"));
+    assert_int_equal(apit_jint(r->json, "status"), status);
+    assert_non_null(apit_jstr(r->json, "title"));
     if (code) {
         char lower[64];
         size_t i = 0;
@@ -55,8 +43,8 @@ static void assert_problem(const struct apit_reply *r, long status, const char *
             lower[i] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] + 32 : code[i]);
         lower[i] = '\0';
         snprintf(type, sizeof type, "https://patron.invalid/problems/%s", lower);
-        assert_string_equal(jstr(r->json, "type"), type);
-        assert_string_equal(jstr(r->json, "code"), code);
+        assert_string_equal(apit_jstr(r->json, "type"), type);
+        assert_string_equal(apit_jstr(r->json, "code"), code);
     }
 }
 
@@ -75,7 +63,7 @@ static int64_t points_of(const char *card)
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", card);
     apit_call(port(), "POST", "/v1/scan", fx.cashier, NULL, body, &r);
     assert_int_equal(r.status, 200);
-    int64_t p = jint(r.json, "points");
+    int64_t p = apit_jint(r.json, "points");
     apit_reply_free(&r);
     return p;
 }
@@ -91,7 +79,7 @@ static int setup(void **state)
     apit_member(&fx.sv, "Bob", fx.card_b);
     json_t *j = apit_patron(&fx.sv, "reward", "add", "--name", "Coffee", "--cost", "100", "--kind",
                             "item", "--value", "1", (char *)NULL);
-    fx.reward_id = jint(j, "reward_id");
+    fx.reward_id = apit_jint(j, "reward_id");
     json_decref(j);
     apit_start(&fx.sv, NULL);
     return 0;
@@ -112,9 +100,9 @@ static void health_needs_no_token(void **state)
     apit_call(port(), "GET", "/v1/health", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.type, "application/json");
-    assert_string_equal(jstr(r.json, "status"), "ok");
-    assert_int_equal(jint(r.json, "store_id"), 1);
-    assert_non_null(strchr(jstr(r.json, "time"), 'T'));
+    assert_string_equal(apit_jstr(r.json, "status"), "ok");
+    assert_int_equal(apit_jint(r.json, "store_id"), 1);
+    assert_non_null(strchr(apit_jstr(r.json, "time"), 'T'));
     apit_reply_free(&r);
 }
 
@@ -172,7 +160,7 @@ static void roles_are_enforced_and_audited(void **state)
     int64_t points = points_of(fx.card_b);
     apit_call(port(), "POST", "/v1/adjustments", fx.manager, "adj-2", body, &r);
     assert_int_equal(r.status, 201);
-    assert_int_equal(jint(r.json, "points"), points + 5);
+    assert_int_equal(apit_jint(r.json, "points"), points + 5);
     apit_reply_free(&r);
     apit_call(port(), "POST", "/v1/adjustments", fx.admin, "adj-3", body, &r);
     assert_int_equal(r.status, 201);
@@ -189,16 +177,16 @@ static void scan_and_member_show_the_member(void **state)
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.card_a);
     apit_call(port(), "POST", "/v1/scan", fx.cashier, NULL, body, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(jstr(r.json, "name"), "Ada");
+    assert_string_equal(apit_jstr(r.json, "name"), "Ada");
     assert_true(json_is_array(json_object_get(r.json, "rewards")));
     assert_true(json_is_array(json_object_get(r.json, "offers")));
-    assert_non_null(jstr(r.json, "tier"));
+    assert_non_null(apit_jstr(r.json, "tier"));
     apit_reply_free(&r);
     snprintf(path, sizeof path, "/v1/members/%s", fx.card_a);
     apit_call(port(), "GET", path, fx.cashier, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(jstr(r.json, "card"), fx.card_a);
-    assert_true(jint(r.json, "member_id") > 0);
+    assert_string_equal(apit_jstr(r.json, "card"), fx.card_a);
+    assert_true(apit_jint(r.json, "member_id") > 0);
     apit_reply_free(&r);
     apit_call(port(), "GET", "/v1/members/2900000000001", fx.cashier, NULL, NULL, &r);
     assert_true(r.status == 404 || r.status == 400);
@@ -216,15 +204,15 @@ static void sales_replay_and_refuse_key_reuse(void **state)
     int64_t before = points_of(fx.card_a);
     sale(fx.cashier, fx.card_a, "R-100", 12345, "sale-100", &r);
     assert_int_equal(r.status, 201);
-    assert_int_equal(jint(r.json, "points"), before + jint(r.json, "points_earned"));
-    assert_true(jint(r.json, "points_earned") > 0);
+    assert_int_equal(apit_jint(r.json, "points"), before + apit_jint(r.json, "points_earned"));
+    assert_true(apit_jint(r.json, "points_earned") > 0);
     assert_false(r.replayed);
     sale(fx.cashier, fx.card_a, "R-100", 12345, "sale-100", &again);
     assert_int_equal(again.status, 201);
     assert_true(again.replayed);
     assert_string_equal(again.body, r.body); /* the first answer, byte for byte */
     apit_reply_free(&again);
-    assert_int_equal(points_of(fx.card_a), jint(r.json, "points")); /* earned once */
+    assert_int_equal(points_of(fx.card_a), apit_jint(r.json, "points")); /* earned once */
     apit_reply_free(&r);
     sale(fx.cashier, fx.card_a, "R-100", 99999, "sale-100", &r);
     assert_problem(&r, 422, "EIDEMPOTENCY");
@@ -241,12 +229,12 @@ static void sales_replay_and_refuse_key_reuse(void **state)
              fx.card_a);
     apit_call(port(), "POST", "/v1/sales", fx.cashier, "sale-102", body, &r);
     assert_int_equal(r.status, 201);
-    int64_t earned = jint(r.json, "points_earned");
+    int64_t earned = apit_jint(r.json, "points_earned");
     apit_reply_free(&r);
     apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-102",
               "{\"ref\":\"R-102\",\"lines\":[{\"sku\":\"B\",\"qty\":1}]}", &r);
     assert_int_equal(r.status, 201);
-    assert_true(jint(r.json, "points_reversed") <= earned);
+    assert_true(apit_jint(r.json, "points_reversed") <= earned);
     apit_reply_free(&r);
     apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-none", "{\"ref\":\"NOPE\"}", &r);
     assert_problem(&r, 404, "ENOSALE");
@@ -260,7 +248,7 @@ static void big_refunds_need_a_manager(void **state)
     /* 500,000 minor units earn far more than the default cashier limit of 1000 points. */
     sale(fx.cashier, fx.card_b, "R-BIG", 500000, "sale-big", &r);
     assert_int_equal(r.status, 201);
-    assert_true(jint(r.json, "points_earned") > 1000);
+    assert_true(apit_jint(r.json, "points_earned") > 1000);
     apit_reply_free(&r);
     int64_t before = points_of(fx.card_b);
     apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-big-1", "{\"ref\":\"R-BIG\"}", &r);
@@ -269,7 +257,7 @@ static void big_refunds_need_a_manager(void **state)
     assert_int_equal(points_of(fx.card_b), before); /* undone, not half-done */
     apit_call(port(), "POST", "/v1/refunds", fx.manager, "refund-big-2", "{\"ref\":\"R-BIG\"}", &r);
     assert_int_equal(r.status, 201);
-    assert_true(jint(r.json, "points_reversed") > 1000);
+    assert_true(apit_jint(r.json, "points_reversed") > 1000);
     apit_reply_free(&r);
 }
 
@@ -282,7 +270,7 @@ static void rewards_list_and_redeem(void **state)
     assert_int_equal(r.status, 200);
     json_t *list = json_object_get(r.json, "rewards");
     assert_true(json_array_size(list) >= 1);
-    assert_int_equal(jint(json_array_get(list, 0), "cost"), 100);
+    assert_int_equal(apit_jint(json_array_get(list, 0), "cost"), 100);
     apit_reply_free(&r);
     sale(fx.cashier, fx.card_a, "R-200", 20000, "sale-200", &r);
     apit_reply_free(&r);
@@ -291,7 +279,7 @@ static void rewards_list_and_redeem(void **state)
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.card_a);
     apit_call(port(), "POST", path, fx.cashier, "redeem-1", body, &r);
     assert_int_equal(r.status, 201);
-    assert_int_equal(jint(r.json, "points"), before - 100);
+    assert_int_equal(apit_jint(r.json, "points"), before - 100);
     apit_call(port(), "POST", path, fx.cashier, "redeem-1", body, &again);
     assert_true(again.replayed);
     assert_string_equal(again.body, r.body);
@@ -322,15 +310,16 @@ static void members_enroll_with_replay(void **state)
     (void)state;
     apit_call(port(), "POST", "/v1/members", fx.cashier, "enroll-cleo", body, &r);
     assert_int_equal(r.status, 201);
-    assert_non_null(jstr(r.json, "card"));
+    assert_non_null(apit_jstr(r.json, "card"));
     apit_call(port(), "POST", "/v1/members", fx.cashier, "enroll-cleo", body, &again);
     assert_true(again.replayed);
-    assert_string_equal(jstr(again.json, "card"), jstr(r.json, "card")); /* not a second member */
+    assert_string_equal(apit_jstr(again.json, "card"),
+                        apit_jstr(r.json, "card")); /* not a second member */
     apit_reply_free(&again);
-    snprintf(path, sizeof path, "/v1/members/%s", jstr(r.json, "card"));
+    snprintf(path, sizeof path, "/v1/members/%s", apit_jstr(r.json, "card"));
     apit_call(port(), "GET", path, fx.cashier, NULL, NULL, &again);
     assert_int_equal(again.status, 200);
-    assert_string_equal(jstr(again.json, "name"), "Cleo");
+    assert_string_equal(apit_jstr(again.json, "name"), "Cleo");
     assert_true(json_is_true(json_object_get(again.json, "consent_marketing")));
     apit_reply_free(&again);
     apit_reply_free(&r);
@@ -370,7 +359,7 @@ static void bad_bodies_are_problems(void **state)
         if (r.status != 400)
             fprintf(stderr, "body %zu: %s\n", i, bodies[i]);
         assert_problem(&r, 400, "EINVAL");
-        assert_non_null(jstr(r.json, "detail"));
+        assert_non_null(apit_jstr(r.json, "detail"));
         apit_reply_free(&r);
     }
     /* Too large: refused before it is parsed. */
@@ -509,7 +498,7 @@ static void openapi_documents_every_route(void **state)
         else
             snprintf(real, sizeof real, "%s", path);
         apit_call(port(), method, real, fx.admin, NULL, strcmp(method, "POST") ? NULL : "{}", &r);
-        const char *detail = r.json ? jstr(r.json, "detail") : NULL;
+        const char *detail = r.json ? apit_jstr(r.json, "detail") : NULL;
         if (r.status == 405 || (detail && strcmp(detail, "no such route") == 0))
             fprintf(stderr, "%s does not answer\n", documented[i]);
         assert_int_not_equal(r.status, 405);

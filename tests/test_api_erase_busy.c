@@ -10,11 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *jstr(json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key));
-}
-
 static void erase_waits_for_a_reader_then_finishes(void **state)
 {
     struct api_server sv;
@@ -40,8 +35,8 @@ static void erase_waits_for_a_reader_then_finishes(void **state)
     if (r.status != 503)
         fprintf(stderr, "expected 503, got %ld: %s\n", r.status, r.body);
     assert_int_equal(r.status, 503);
-    assert_string_equal(jstr(r.json, "code"), "EBUSY");
-    assert_non_null(strstr(jstr(r.json, "detail"), "committed"));
+    assert_string_equal(apit_jstr(r.json, "code"), "EBUSY");
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "committed"));
     apit_reply_free(&r);
 
     sqlite3_finalize(st);

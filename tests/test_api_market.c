@@ -25,27 +25,6 @@ static struct fixture {
     int64_t reward_id;
 } fx;
 
-static const char *jstr(json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key));
-}
-
-static int64_t jint(json_t *j, const char *key)
-{
-    json_t *v = json_object_get(j, key);
-    assert_true(json_is_integer(v));
-    return (int64_t)json_integer_value(v);
-}
-
-static void assert_status(const struct apit_reply *r, long status, const char *code)
-{
-    if (r->status != status)
-        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
-    assert_int_equal(r->status, status);
-    if (code)
-        assert_string_equal(jstr(r->json, "code"), code);
-}
-
 #define CLI(...) apit_patron(&fx.sv, "--now", NOW, "--printer", "none", __VA_ARGS__, (char *)NULL)
 
 static void post(const char *token, const char *path, const char *key, const char *body,
@@ -72,7 +51,7 @@ static int setup(void **state)
     json_decref(CLI("sale", fx.ada, "--ref", "SEED-A", "--total", "20000"));
     json_t *j =
         CLI("reward", "add", "--name", "Coffee", "--cost", "100", "--kind", "item", "--value", "1");
-    fx.reward_id = jint(j, "reward_id");
+    fx.reward_id = apit_jint(j, "reward_id");
     json_decref(j);
     json_decref(CLI("program", "set", "goodwill_per_manager_per_day", "2"));
     snprintf(fx.prints, sizeof fx.prints, "%s/coupons", fx.sv.dir);
@@ -98,12 +77,12 @@ static void feedback_is_one_per_visit(void **state)
              "{\"card\":\"%s\",\"score\":4,\"comment\":\"Quick service\",\"ref\":\"SEED-A\"}",
              fx.ada);
     post(fx.cashier, "/v1/feedback", NULL, body, &r);
-    assert_status(&r, 400, "EINVAL"); /* no key */
+    apit_assert_status(&r, 400, "EINVAL"); /* no key */
     apit_reply_free(&r);
     post(fx.cashier, "/v1/feedback", "fb-1", body, &r);
-    assert_status(&r, 201, NULL);
-    int64_t id = jint(r.json, "feedback_id");
-    assert_int_equal(jint(r.json, "score"), 4);
+    apit_assert_status(&r, 201, NULL);
+    int64_t id = apit_jint(r.json, "feedback_id");
+    assert_int_equal(apit_jint(r.json, "score"), 4);
     post(fx.cashier, "/v1/feedback", "fb-1", body, &again);
     assert_true(again.replayed);
     assert_string_equal(again.body, r.body);
@@ -111,40 +90,40 @@ static void feedback_is_one_per_visit(void **state)
     apit_reply_free(&r);
     /* The same feedback under another key is the same feedback. */
     post(fx.cashier, "/v1/feedback", "fb-2", body, &r);
-    assert_status(&r, 201, NULL);
-    assert_int_equal(jint(r.json, "feedback_id"), id);
+    apit_assert_status(&r, 201, NULL);
+    assert_int_equal(apit_jint(r.json, "feedback_id"), id);
     apit_reply_free(&r);
 
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":1,\"ref\":\"SEED-A\"}", fx.ada);
     post(fx.cashier, "/v1/feedback", "fb-3", body, &r);
-    assert_status(&r, 409, "ERULE");
+    apit_assert_status(&r, 409, "ERULE");
     apit_reply_free(&r);
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":5,\"ref\":\"NOPE\"}", fx.ada);
     post(fx.cashier, "/v1/feedback", "fb-4", body, &r);
-    assert_status(&r, 404, "ENOSALE");
+    apit_assert_status(&r, 404, "ENOSALE");
     apit_reply_free(&r);
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":6}", fx.ada);
     post(fx.cashier, "/v1/feedback", "fb-5", body, &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     memset(comment, 'x', 501);
     comment[501] = '\0';
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":3,\"comment\":\"%s\"}", fx.ada,
              comment);
     post(fx.cashier, "/v1/feedback", "fb-6", body, &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(fx.cashier, "/v1/feedback", "fb-7", "{\"score\":3}", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(NULL, "/v1/feedback", "fb-8", body, &r);
-    assert_status(&r, 401, "EAUTH");
+    apit_assert_status(&r, 401, "EAUTH");
     apit_reply_free(&r);
     /* Without a sale the visit is the day. */
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"score\":5}", fx.bob);
     post(fx.cashier, "/v1/feedback", "fb-9", body, &r);
-    assert_status(&r, 201, NULL);
-    assert_true(jint(r.json, "feedback_id") != id);
+    apit_assert_status(&r, 201, NULL);
+    assert_true(apit_jint(r.json, "feedback_id") != id);
     apit_reply_free(&r);
 }
 
@@ -156,8 +135,8 @@ static const char *poll_job(int64_t job)
     for (int i = 0; i < POLL_STEPS; i++) {
         struct apit_reply r;
         get(fx.cashier, path, &r);
-        assert_status(&r, 200, NULL);
-        snprintf(status, sizeof status, "%s", jstr(r.json, "status"));
+        apit_assert_status(&r, 200, NULL);
+        snprintf(status, sizeof status, "%s", apit_jstr(r.json, "status"));
         apit_reply_free(&r);
         if (strcmp(status, "printed") == 0)
             break;
@@ -175,18 +154,18 @@ static void goodwill_coupon_prints(void **state)
              "{\"card\":\"%s\",\"reward_id\":%lld,\"complaint\":\"cold coffee\"}", fx.bob,
              (long long)fx.reward_id);
     post(fx.cashier, "/v1/goodwill", "gw-0", body, &r);
-    assert_status(&r, 403, "EFORBIDDEN"); /* a manager's gesture */
+    apit_assert_status(&r, 403, "EFORBIDDEN"); /* a manager's gesture */
     apit_reply_free(&r);
     post(fx.manager, "/v1/goodwill", "gw-1", body, &r);
-    assert_status(&r, 201, NULL);
-    assert_int_equal(jint(r.json, "issued_today"), 1);
-    assert_int_equal(jint(r.json, "daily_limit"), 2);
-    assert_int_equal(jint(r.json, "reward_id"), fx.reward_id);
-    int64_t job = jint(r.json, "print_job");
+    apit_assert_status(&r, 201, NULL);
+    assert_int_equal(apit_jint(r.json, "issued_today"), 1);
+    assert_int_equal(apit_jint(r.json, "daily_limit"), 2);
+    assert_int_equal(apit_jint(r.json, "reward_id"), fx.reward_id);
+    int64_t job = apit_jint(r.json, "print_job");
     assert_true(job > 0);
-    assert_non_null(jstr(r.json, "print_status"));
-    assert_non_null(jstr(r.json, "code"));
-    snprintf(path, sizeof path, "/v1/vouchers/%s", jstr(r.json, "voucher_id"));
+    assert_non_null(apit_jstr(r.json, "print_status"));
+    assert_non_null(apit_jstr(r.json, "code"));
+    snprintf(path, sizeof path, "/v1/vouchers/%s", apit_jstr(r.json, "voucher_id"));
     post(fx.manager, "/v1/goodwill", "gw-1", body, &again);
     assert_true(again.replayed);
     assert_string_equal(again.body, r.body);
@@ -195,9 +174,9 @@ static void goodwill_coupon_prints(void **state)
 
     assert_string_equal(poll_job(job), "printed");
     get(fx.manager, path, &r);
-    assert_status(&r, 200, NULL);
-    assert_string_equal(jstr(r.json, "status"), "open");
-    snprintf(token, sizeof token, "%s", jstr(r.json, "token"));
+    apit_assert_status(&r, 200, NULL);
+    assert_string_equal(apit_jstr(r.json, "status"), "open");
+    snprintf(token, sizeof token, "%s", apit_jstr(r.json, "token"));
     apit_reply_free(&r);
     snprintf(png, sizeof png, "%s/job-%lld.png", fx.prints, (long long)job);
     assert_int_equal(access(png, R_OK), 0);
@@ -208,26 +187,26 @@ static void goodwill_coupon_prints(void **state)
 
     /* The replay gave no second coupon; the limit counts gestures, not requests. */
     get(fx.manager, "/v1/print-jobs", &r);
-    assert_int_equal(jint(r.json, "count"), 1);
+    assert_int_equal(apit_jint(r.json, "count"), 1);
     apit_reply_free(&r);
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":%lld,\"complaint\":\"long wait\"}",
              fx.ada, (long long)fx.reward_id);
     post(fx.manager, "/v1/goodwill", "gw-2", body, &r);
-    assert_status(&r, 201, NULL);
-    assert_int_equal(jint(r.json, "issued_today"), 2);
+    apit_assert_status(&r, 201, NULL);
+    assert_int_equal(apit_jint(r.json, "issued_today"), 2);
     apit_reply_free(&r);
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":%lld,\"complaint\":\"again\"}",
              fx.ada, (long long)fx.reward_id);
     post(fx.manager, "/v1/goodwill", "gw-3", body, &r);
-    assert_status(&r, 409, "ELIMIT");
+    apit_assert_status(&r, 409, "ELIMIT");
     apit_reply_free(&r);
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":999,\"complaint\":\"x\"}", fx.ada);
     post(fx.manager, "/v1/goodwill", "gw-4", body, &r);
-    assert_status(&r, 404, "ENOREWARD");
+    apit_assert_status(&r, 404, "ENOREWARD");
     apit_reply_free(&r);
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":1}", fx.ada);
     post(fx.manager, "/v1/goodwill", "gw-5", body, &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
 }
 
@@ -239,24 +218,24 @@ static void offers_are_added_applied_and_ended(void **state)
                         "\"min_basket\":1000,\"limit_per_member\":3,\"to\":\"2026-12-31\"}";
     (void)state;
     get(fx.cashier, "/v1/offers", &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
     get(fx.manager, "/v1/offers", &r);
-    assert_status(&r, 200, NULL);
-    assert_int_equal(jint(r.json, "count"), 0);
+    apit_assert_status(&r, 200, NULL);
+    assert_int_equal(apit_jint(r.json, "count"), 0);
     apit_reply_free(&r);
     post(fx.manager, "/v1/offers", "offer-0", offer, &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
 
     post(fx.admin, "/v1/offers", "offer-1", offer, &r);
-    assert_status(&r, 201, NULL);
-    int64_t id = jint(r.json, "offer_id");
-    assert_string_equal(jstr(r.json, "status"), "running");
-    assert_string_equal(jstr(r.json, "benefit"), "bonus:50");
-    assert_string_equal(jstr(r.json, "created_by"), "owner");
-    assert_string_equal(jstr(r.json, "to"), "2027-01-01T00:00:00Z"); /* through that day */
-    assert_int_equal(jint(r.json, "min_basket"), 1000);
+    apit_assert_status(&r, 201, NULL);
+    int64_t id = apit_jint(r.json, "offer_id");
+    assert_string_equal(apit_jstr(r.json, "status"), "running");
+    assert_string_equal(apit_jstr(r.json, "benefit"), "bonus:50");
+    assert_string_equal(apit_jstr(r.json, "created_by"), "owner");
+    assert_string_equal(apit_jstr(r.json, "to"), "2027-01-01T00:00:00Z"); /* through that day */
+    assert_int_equal(apit_jint(r.json, "min_basket"), 1000);
     post(fx.admin, "/v1/offers", "offer-1", offer, &again);
     assert_true(again.replayed);
     assert_string_equal(again.body, r.body);
@@ -264,26 +243,26 @@ static void offers_are_added_applied_and_ended(void **state)
     apit_reply_free(&r);
 
     post(fx.admin, "/v1/offers", "offer-2", "{\"name\":\"X\",\"benefit\":\"gift:1\"}", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(fx.admin, "/v1/offers", "offer-3", "{\"name\":\"X\",\"benefit\":\"bonus:5\",\"x\":1}", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(fx.admin, "/v1/offers", "offer-4",
          "{\"name\":\"X\",\"benefit\":\"bonus:5\",\"from\":\"2026-05-01\",\"to\":\"2026-04-01\"}",
          &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(fx.admin, "/v1/offers", "offer-5",
          "{\"name\":\"X\",\"benefit\":\"bonus:5\","
          "\"from\":\"tomorrow\"}",
          &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
 
     snprintf(path, sizeof path, "/v1/offers/%lld", (long long)id);
     get(fx.manager, path, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     char id_text[16];
     snprintf(id_text, sizeof id_text, "%lld", (long long)id);
     json_t *cli = CLI("offer", "show", id_text);
@@ -291,7 +270,7 @@ static void offers_are_added_applied_and_ended(void **state)
     json_decref(cli);
     apit_reply_free(&r);
     get(fx.manager, "/v1/offers/999", &r);
-    assert_status(&r, 404, NULL);
+    apit_assert_status(&r, 404, NULL);
     apit_reply_free(&r);
 
     /* Shown at scan, with why; applied to a sale over the minimum basket. */
@@ -299,47 +278,47 @@ static void offers_are_added_applied_and_ended(void **state)
     post(fx.cashier, "/v1/scan", NULL, body, &r);
     json_t *shown = json_array_get(json_object_get(r.json, "offers"), 0);
     assert_non_null(shown);
-    assert_int_equal(jint(shown, "offer_id"), id);
-    assert_non_null(jstr(shown, "why"));
+    assert_int_equal(apit_jint(shown, "offer_id"), id);
+    assert_non_null(apit_jstr(shown, "why"));
     assert_true(json_is_null(json_object_get(shown, "reward_id")));
     apit_reply_free(&r);
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"OFF-1\",\"total\":1500}", fx.bob);
     post(fx.cashier, "/v1/sales", "sale-off-1", body, &r);
-    assert_status(&r, 201, NULL);
-    assert_int_equal(jint(r.json, "bonus_points"), 50);
+    apit_assert_status(&r, 201, NULL);
+    assert_int_equal(apit_jint(r.json, "bonus_points"), 50);
     assert_int_equal(
         json_integer_value(json_array_get(json_object_get(r.json, "offers_applied"), 0)), id);
     apit_reply_free(&r);
 
     snprintf(end, sizeof end, "/v1/offers/%lld/end", (long long)id);
     post(fx.manager, end, "end-0", NULL, &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
     post(fx.admin, end, "end-1", NULL, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     assert_true(json_is_true(json_object_get(r.json, "ended")));
-    assert_string_equal(jstr(r.json, "status"), "ended");
-    assert_int_equal(jint(r.json, "uses"), 1);
-    assert_string_equal(jstr(r.json, "ended_at"), NOW);
+    assert_string_equal(apit_jstr(r.json, "status"), "ended");
+    assert_int_equal(apit_jint(r.json, "uses"), 1);
+    assert_string_equal(apit_jstr(r.json, "ended_at"), NOW);
     apit_reply_free(&r);
     post(fx.admin, end, "end-2", NULL, &r);
-    assert_status(&r, 409, "EINACTIVE");
+    apit_assert_status(&r, 409, "EINACTIVE");
     apit_reply_free(&r);
 
     get(fx.manager, "/v1/offers", &r);
-    assert_int_equal(jint(r.json, "count"), 0);
+    assert_int_equal(apit_jint(r.json, "count"), 0);
     apit_reply_free(&r);
     get(fx.manager, "/v1/offers?all=1", &r);
-    assert_int_equal(jint(r.json, "count"), 1);
+    assert_int_equal(apit_jint(r.json, "count"), 1);
     cli = CLI("offer", "list", "--all");
     assert_true(json_equal(cli, r.json));
     json_decref(cli);
     apit_reply_free(&r);
     get(fx.manager, "/v1/offers?all=maybe", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     get(fx.manager, "/v1/offers?every=1", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
 }
 
@@ -348,33 +327,33 @@ static void reports_as_json_and_csv(void **state)
     struct apit_reply r;
     (void)state;
     get(fx.cashier, "/v1/reports/liability", &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
     get(fx.manager, "/v1/reports/liability", &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
 
     get(fx.admin, "/v1/reports/liability", &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     assert_string_equal(r.type, "application/json");
-    assert_string_equal(jstr(r.json, "report"), "liability");
+    assert_string_equal(apit_jstr(r.json, "report"), "liability");
     json_t *cli = CLI("report", "liability");
     assert_true(json_equal(cli, r.json)); /* the program's own JSON of the table */
     json_decref(cli);
     apit_reply_free(&r);
 
     get(fx.admin, "/v1/reports/redemption?from=2026-01-01&to=2026-04-01&format=csv", &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     assert_string_equal(r.type, "text/csv; charset=utf-8");
     assert_null(r.json);
     assert_non_null(strstr(r.body, "\r\n"));
     apit_reply_free(&r);
     get(fx.admin, "/v1/reports/churn?limit=5", &r);
-    assert_status(&r, 200, NULL);
-    assert_string_equal(jstr(r.json, "report"), "churn");
+    apit_assert_status(&r, 200, NULL);
+    assert_string_equal(apit_jstr(r.json, "report"), "churn");
     apit_reply_free(&r);
     get(fx.admin, "/v1/reports/expiring?months=3", &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     cli = CLI("report", "expiring", "--months", "3");
     assert_true(json_equal(cli, r.json));
     json_decref(cli);
@@ -383,19 +362,19 @@ static void reports_as_json_and_csv(void **state)
     apit_reply_free(&r);
 
     get(fx.admin, "/v1/reports/nonsense", &r);
-    assert_status(&r, 404, NULL);
+    apit_assert_status(&r, 404, NULL);
     apit_reply_free(&r);
     get(fx.admin, "/v1/reports/expiring?months=0", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     get(fx.admin, "/v1/reports/redemption?from=yesterday", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     get(fx.admin, "/v1/reports/liability?format=xml", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     get(fx.admin, "/v1/reports/liability?limit=1&limit=2", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
 }
 

@@ -21,27 +21,6 @@ static struct fixture {
     int64_t reward_id;
 } fx;
 
-static const char *jstr(json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key));
-}
-
-static int64_t jint(json_t *j, const char *key)
-{
-    json_t *v = json_object_get(j, key);
-    assert_true(json_is_integer(v));
-    return (int64_t)json_integer_value(v);
-}
-
-static void assert_status(const struct apit_reply *r, long status, const char *code)
-{
-    if (r->status != status)
-        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
-    assert_int_equal(r->status, status);
-    if (code)
-        assert_string_equal(jstr(r->json, "code"), code);
-}
-
 /* The program's answer, at the service's clock and without printing. */
 #define CLI(...) apit_patron(&fx.sv, "--now", NOW, "--printer", "none", __VA_ARGS__, (char *)NULL)
 
@@ -73,15 +52,15 @@ static int setup(void **state)
     apit_terminal(&fx.sv, "owner", "admin", fx.admin);
     json_t *j = CLI("member", "enroll", "--name", "Ada", "--email", "ada.lovelace@example.org",
                     "--phone", "+44 20 7946 0001");
-    snprintf(fx.ada, sizeof fx.ada, "%s", jstr(j, "card"));
+    snprintf(fx.ada, sizeof fx.ada, "%s", apit_jstr(j, "card"));
     json_decref(j);
     j = CLI("member", "enroll", "--name", "Bob");
-    snprintf(fx.bob, sizeof fx.bob, "%s", jstr(j, "card"));
+    snprintf(fx.bob, sizeof fx.bob, "%s", apit_jstr(j, "card"));
     json_decref(j);
     json_decref(CLI("sale", fx.ada, "--ref", "SEED-A", "--total", "100000"));
     json_decref(CLI("sale", fx.bob, "--ref", "SEED-B", "--total", "100000"));
     j = CLI("reward", "add", "--name", "Coffee", "--cost", "100", "--kind", "item", "--value", "1");
-    fx.reward_id = jint(j, "reward_id");
+    fx.reward_id = apit_jint(j, "reward_id");
     json_decref(j);
     apit_start(&fx.sv, "--now", NOW, "--printer", "none", (char *)NULL);
     return 0;
@@ -113,7 +92,7 @@ static void scan_member_and_rewards_match_the_program(void **state)
     (void)state;
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.ada);
     post(fx.cashier, "/v1/scan", NULL, body, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     json_t *cli = CLI("scan", fx.ada);
     assert_same_json(cli, r.json, NULL);
     /* The contract's fields, and both names the two sides used for expiry. */
@@ -122,26 +101,26 @@ static void scan_member_and_rewards_match_the_program(void **state)
         "expiring_at", "expiring_on", "member_since", "created_at", "card_blocked"};
     for (size_t i = 0; i < sizeof scan_fields / sizeof scan_fields[0]; i++)
         assert_non_null(json_object_get(r.json, scan_fields[i]));
-    assert_string_equal(jstr(r.json, "created_at"), NOW);
+    assert_string_equal(apit_jstr(r.json, "created_at"), NOW);
     json_decref(cli);
     apit_reply_free(&r);
 
     snprintf(path, sizeof path, "/v1/members/%s", fx.ada);
     get(fx.cashier, path, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     cli = CLI("member", "show", fx.ada);
     assert_same_json(cli, r.json, NULL);
-    assert_int_equal(strlen(jstr(r.json, "referral_code")), 8);
-    assert_string_equal(jstr(r.json, "email"), "ada.lovelace@example.org");
+    assert_int_equal(strlen(apit_jstr(r.json, "referral_code")), 8);
+    assert_string_equal(apit_jstr(r.json, "email"), "ada.lovelace@example.org");
     assert_false(json_is_true(json_object_get(r.json, "erased")));
     json_decref(cli);
     apit_reply_free(&r);
 
     get(fx.cashier, "/v1/rewards", &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     cli = CLI("reward", "list");
     assert_same_json(cli, r.json, NULL);
-    assert_int_equal(jint(r.json, "count"), 1);
+    assert_int_equal(apit_jint(r.json, "count"), 1);
     json_decref(cli);
     apit_reply_free(&r);
 }
@@ -156,7 +135,7 @@ static void sale_redemption_and_vouchers_match_the_program(void **state)
     (void)state;
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"SHAPE-1\",\"total\":2500}", fx.bob);
     post(fx.cashier, "/v1/sales", "shape-sale", body, &r);
-    assert_status(&r, 201, NULL);
+    apit_assert_status(&r, 201, NULL);
     json_t *cli = CLI("sale", fx.bob, "--ref", "SHAPE-1", "--total", "2500", "--key", "shape-sale");
     assert_true(json_is_true(json_object_get(cli, "replayed")));
     assert_same_json(cli, r.json, replay_keys);
@@ -167,19 +146,19 @@ static void sale_redemption_and_vouchers_match_the_program(void **state)
     snprintf(id, sizeof id, "%lld", (long long)fx.reward_id);
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.bob);
     post(fx.cashier, path, "shape-redeem", body, &r);
-    assert_status(&r, 201, NULL);
+    apit_assert_status(&r, 201, NULL);
     cli = CLI("reward", "redeem", fx.bob, id, "--key", "shape-redeem");
     assert_same_json(cli, r.json, replay_keys);
     json_decref(cli);
     char code[32], voucher_id[24];
-    int64_t job = jint(r.json, "print_job");
-    snprintf(code, sizeof code, "%s", jstr(r.json, "code"));
-    snprintf(voucher_id, sizeof voucher_id, "%s", jstr(r.json, "voucher_id"));
+    int64_t job = apit_jint(r.json, "print_job");
+    snprintf(code, sizeof code, "%s", apit_jstr(r.json, "code"));
+    snprintf(voucher_id, sizeof voucher_id, "%s", apit_jstr(r.json, "voucher_id"));
     apit_reply_free(&r);
 
     snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
     post(fx.cashier, "/v1/vouchers/check", NULL, body, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     cli = CLI("voucher", "check", code);
     assert_same_json(cli, r.json, NULL);
     json_decref(cli);
@@ -187,7 +166,7 @@ static void sale_redemption_and_vouchers_match_the_program(void **state)
 
     snprintf(path, sizeof path, "/v1/vouchers/%s", voucher_id);
     get(fx.manager, path, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     cli = CLI("voucher", "show", code);
     assert_same_json(cli, r.json, NULL);
     json_decref(cli);
@@ -195,11 +174,11 @@ static void sale_redemption_and_vouchers_match_the_program(void **state)
 
     snprintf(path, sizeof path, "/v1/print-jobs/%lld", (long long)job);
     get(fx.cashier, path, &r);
-    assert_status(&r, 200, NULL);
-    assert_string_equal(jstr(r.json, "created_at"), NOW);
+    apit_assert_status(&r, 200, NULL);
+    assert_string_equal(apit_jstr(r.json, "created_at"), NOW);
     apit_reply_free(&r);
     get(fx.manager, "/v1/print-jobs", &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     cli = CLI("print", "queue", "--all");
     assert_same_json(cli, r.json, NULL);
     json_decref(cli);
@@ -214,14 +193,14 @@ static void referral_enrolment_pays_both_on_the_first_sale(void **state)
     snprintf(path, sizeof path, "/v1/members/%s", fx.ada);
     get(fx.cashier, path, &r);
     char code[16];
-    snprintf(code, sizeof code, "%s", jstr(r.json, "referral_code"));
-    int64_t ada_before = jint(r.json, "points");
+    snprintf(code, sizeof code, "%s", apit_jstr(r.json, "referral_code"));
+    int64_t ada_before = apit_jint(r.json, "points");
     apit_reply_free(&r);
 
     snprintf(body, sizeof body, "{\"name\":\"Cy\",\"referred_by\":\"%s\"}", code);
     post(fx.cashier, "/v1/members", "enrol-cy", body, &r);
-    assert_status(&r, 201, NULL);
-    snprintf(newcomer, sizeof newcomer, "%s", jstr(r.json, "card"));
+    apit_assert_status(&r, 201, NULL);
+    snprintf(newcomer, sizeof newcomer, "%s", apit_jstr(r.json, "card"));
     post(fx.cashier, "/v1/members", "enrol-cy", body, &again);
     assert_true(again.replayed);
     assert_string_equal(again.body, r.body);
@@ -233,28 +212,28 @@ static void referral_enrolment_pays_both_on_the_first_sale(void **state)
 
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"CY-1\",\"total\":3000}", newcomer);
     post(fx.cashier, "/v1/sales", "sale-cy-1", body, &r);
-    assert_status(&r, 201, NULL);
-    int64_t earned = jint(r.json, "points_earned"), bonus = jint(r.json, "bonus_points");
+    apit_assert_status(&r, 201, NULL);
+    int64_t earned = apit_jint(r.json, "points_earned"), bonus = apit_jint(r.json, "bonus_points");
     assert_int_equal(bonus, 100); /* the program's referral_bonus_points */
-    assert_int_equal(jint(r.json, "points"), earned + bonus);
+    assert_int_equal(apit_jint(r.json, "points"), earned + bonus);
     apit_reply_free(&r);
     get(fx.cashier, path, &r);
-    assert_int_equal(jint(r.json, "points"), ada_before + 100);
+    assert_int_equal(apit_jint(r.json, "points"), ada_before + 100);
     apit_reply_free(&r);
     /* The bonus is once: a second sale pays neither again. */
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"CY-2\",\"total\":3000}", newcomer);
     post(fx.cashier, "/v1/sales", "sale-cy-2", body, &r);
-    assert_int_equal(jint(r.json, "bonus_points"), 0);
+    assert_int_equal(apit_jint(r.json, "bonus_points"), 0);
     apit_reply_free(&r);
     get(fx.cashier, path, &r);
-    assert_int_equal(jint(r.json, "points"), ada_before + 100);
+    assert_int_equal(apit_jint(r.json, "points"), ada_before + 100);
     apit_reply_free(&r);
 
     post(fx.cashier, "/v1/members", "enrol-x", "{\"name\":\"X\",\"referred_by\":\"ZZZZZZZZ\"}", &r);
-    assert_status(&r, 404, "ENOTFOUND");
+    apit_assert_status(&r, 404, "ENOTFOUND");
     apit_reply_free(&r);
     post(fx.cashier, "/v1/members", "enrol-y", "{\"name\":\"Y\",\"referred_by\":7}", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
 }
 
@@ -267,28 +246,28 @@ static void consent_is_recorded_and_replayed(void **state)
     snprintf(path, sizeof path, "/v1/members/%s/consent", fx.bob);
     snprintf(member, sizeof member, "/v1/members/%s", fx.bob);
     post(fx.cashier, path, NULL, body, &r);
-    assert_status(&r, 400, "EINVAL"); /* a write needs its key */
+    apit_assert_status(&r, 400, "EINVAL"); /* a write needs its key */
     apit_reply_free(&r);
     post(fx.cashier, path, "consent-1", body, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     assert_true(json_is_true(json_object_get(r.json, "consent_marketing")));
-    assert_string_equal(jstr(r.json, "consent_source"), "web");
-    assert_string_equal(jstr(r.json, "consent_at"), NOW);
-    assert_string_equal(jstr(r.json, "card"), fx.bob);
+    assert_string_equal(apit_jstr(r.json, "consent_source"), "web");
+    assert_string_equal(apit_jstr(r.json, "consent_at"), NOW);
+    assert_string_equal(apit_jstr(r.json, "card"), fx.bob);
     post(fx.cashier, path, "consent-1", body, &again);
     assert_true(again.replayed);
     assert_string_equal(again.body, r.body);
     apit_reply_free(&again);
     apit_reply_free(&r);
     post(fx.cashier, path, "consent-1", "{\"marketing\":false}", &r);
-    assert_status(&r, 422, "EIDEMPOTENCY");
+    apit_assert_status(&r, 422, "EIDEMPOTENCY");
     apit_reply_free(&r);
     get(fx.cashier, member, &r);
     assert_true(json_is_true(json_object_get(r.json, "consent_marketing")));
     apit_reply_free(&r);
 
     post(fx.cashier, path, "consent-2", "{\"marketing\":false}", &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     assert_false(json_is_true(json_object_get(r.json, "consent_marketing")));
     apit_reply_free(&r);
     get(fx.cashier, member, &r);
@@ -296,19 +275,19 @@ static void consent_is_recorded_and_replayed(void **state)
     apit_reply_free(&r);
 
     post(fx.cashier, path, "consent-3", "{\"source\":\"web\"}", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(fx.cashier, path, "consent-4", "{\"marketing\":\"yes\"}", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(fx.cashier, path, "consent-5", "{\"marketing\":true,\"by\":\"me\"}", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(fx.cashier, "/v1/members/2900000000001/consent", "consent-6", body, &r);
     assert_true(r.status == 400 || r.status == 404);
     apit_reply_free(&r);
     post(NULL, path, "consent-7", body, &r);
-    assert_status(&r, 401, "EAUTH");
+    apit_assert_status(&r, 401, "EAUTH");
     apit_reply_free(&r);
 }
 
@@ -319,16 +298,16 @@ static void export_is_for_the_admin(void **state)
     (void)state;
     snprintf(path, sizeof path, "/v1/members/%s/export", fx.ada);
     get(fx.cashier, path, &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
     get(fx.manager, path, &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
     get(fx.admin, path, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     assert_string_equal(r.type, "application/json");
     json_t *m = json_object_get(r.json, "member");
-    assert_string_equal(jstr(m, "name"), "Ada");
+    assert_string_equal(apit_jstr(m, "name"), "Ada");
     assert_true(json_array_size(json_object_get(r.json, "entries")) >= 1);
     assert_true(json_array_size(json_object_get(r.json, "sales")) >= 1);
     apit_reply_free(&r);
@@ -398,19 +377,19 @@ static void erase_runs_alone_and_leaves_the_ledger_whole(void **state)
     snprintf(path, sizeof path, "/v1/members/%s/erase", fx.ada);
     snprintf(member, sizeof member, "/v1/members/%s", fx.ada);
     post(fx.cashier, path, "erase-0", NULL, &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
     post(fx.manager, path, "erase-0", NULL, &r);
-    assert_status(&r, 403, "EFORBIDDEN");
+    apit_assert_status(&r, 403, "EFORBIDDEN");
     apit_reply_free(&r);
     post(fx.admin, path, NULL, NULL, &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     post(fx.admin, path, "erase-1", "{\"why\":1}", &r);
-    assert_status(&r, 400, "EINVAL");
+    apit_assert_status(&r, 400, "EINVAL");
     apit_reply_free(&r);
     get(fx.cashier, member, &r);
-    int64_t ada_id = jint(r.json, "member_id");
+    int64_t ada_id = apit_jint(r.json, "member_id");
     apit_reply_free(&r);
     /* Before: the email is on disk, so the check below can see it. */
     snprintf(wal, sizeof wal, "%s-wal", fx.sv.db);
@@ -420,9 +399,9 @@ static void erase_runs_alone_and_leaves_the_ledger_whole(void **state)
     assert_int_equal(pthread_create(&t, NULL, sell, &seller), 0);
     post(fx.admin, path, "erase-1", NULL, &r);
     assert_int_equal(pthread_join(t, NULL), 0);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     assert_int_equal(seller.ok, seller.n);
-    assert_int_equal(jint(r.json, "member_id"), ada_id);
+    assert_int_equal(apit_jint(r.json, "member_id"), ada_id);
     assert_true(json_is_true(json_object_get(r.json, "erased")));
     post(fx.admin, path, "erase-1", NULL, &again);
     assert_true(again.replayed);
@@ -431,20 +410,20 @@ static void erase_runs_alone_and_leaves_the_ledger_whole(void **state)
     apit_reply_free(&r);
 
     get(fx.cashier, member, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     assert_true(json_is_true(json_object_get(r.json, "erased")));
     assert_true(json_is_true(json_object_get(r.json, "card_blocked")));
-    assert_string_equal(jstr(r.json, "name"), "erased");
+    assert_string_equal(apit_jstr(r.json, "name"), "erased");
     assert_true(json_is_null(json_object_get(r.json, "email")));
     assert_null(json_object_get(r.json, "referral_code"));
     apit_reply_free(&r);
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.ada);
     post(fx.cashier, "/v1/scan", NULL, body, &r);
-    assert_status(&r, 409, "EBLOCKED");
+    apit_assert_status(&r, 409, "EBLOCKED");
     apit_reply_free(&r);
     /* Erasing again only finishes the checkpoint. */
     post(fx.admin, path, "erase-2", NULL, &r);
-    assert_status(&r, 200, NULL);
+    apit_assert_status(&r, 200, NULL);
     apit_reply_free(&r);
 
     json_t *v = CLI("ledger", "verify");

@@ -27,16 +27,6 @@ struct shop {
     int64_t reward_id;
 };
 
-static const char *jstr(json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key));
-}
-
-static int64_t jint(json_t *j, const char *key)
-{
-    return (int64_t)json_integer_value(json_object_get(j, key));
-}
-
 static void pause_briefly(void)
 {
     nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
@@ -54,7 +44,7 @@ static void shop_new(struct shop *s)
         apit_patron(&s->sv, "sale", s->card, "--ref", "SEED", "--total", "100000", (char *)NULL));
     json_t *j = apit_patron(&s->sv, "reward", "add", "--name", "Free coffee", "--cost", "100",
                             "--kind", "item", "--value", "1001", (char *)NULL);
-    s->reward_id = jint(j, "reward_id");
+    s->reward_id = apit_jint(j, "reward_id");
     json_decref(j);
 }
 
@@ -67,10 +57,10 @@ static int64_t redeem(struct shop *s, const char *key, char token[244])
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", s->card);
     apit_call(s->sv.port, "POST", path, s->cashier, key, body, &r);
     assert_int_equal(r.status, 201);
-    assert_string_equal(jstr(r.json, "print_status"), "queued"); /* answered before printing */
-    int64_t job = jint(r.json, "print_job");
+    assert_string_equal(apit_jstr(r.json, "print_status"), "queued"); /* answered before printing */
+    int64_t job = apit_jint(r.json, "print_job");
     assert_true(job > 0);
-    snprintf(token, 244, "%s", jstr(r.json, "token"));
+    snprintf(token, 244, "%s", apit_jstr(r.json, "token"));
     apit_reply_free(&r);
     return job;
 }
@@ -85,7 +75,7 @@ static char *poll_job(struct shop *s, int64_t job, const char *want)
         struct apit_reply r;
         apit_call(s->sv.port, "GET", path, s->cashier, NULL, NULL, &r);
         assert_int_equal(r.status, 200);
-        snprintf(status, sizeof status, "%s", jstr(r.json, "status"));
+        snprintf(status, sizeof status, "%s", apit_jstr(r.json, "status"));
         apit_reply_free(&r);
         if (strcmp(status, want) == 0)
             break;
@@ -115,10 +105,10 @@ static int64_t pending_count(struct shop *s, int64_t *newest)
     struct apit_reply r;
     apit_call(s->sv.port, "GET", "/v1/print-jobs?pending=1", s->manager, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    int64_t n = jint(r.json, "count");
+    int64_t n = apit_jint(r.json, "count");
     json_t *first = json_array_get(json_object_get(r.json, "jobs"), 0);
     if (newest)
-        *newest = first ? jint(first, "job_id") : 0;
+        *newest = first ? apit_jint(first, "job_id") : 0;
     apit_reply_free(&r);
     return n;
 }
@@ -155,9 +145,9 @@ static void coupons_print_on_the_virtual_printer(void **state)
     apit_reply_free(&r);
     apit_call(s.sv.port, "POST", path, s.manager, "reprint-1", NULL, &r);
     assert_int_equal(r.status, 202);
-    int64_t copy = jint(r.json, "job_id");
-    assert_int_equal(jint(r.json, "reprint_of"), job);
-    assert_string_equal(jstr(r.json, "print_status"), "queued");
+    int64_t copy = apit_jint(r.json, "job_id");
+    assert_int_equal(apit_jint(r.json, "reprint_of"), job);
+    assert_string_equal(apit_jstr(r.json, "print_status"), "queued");
     apit_reply_free(&r);
     assert_string_equal(poll_job(&s, copy, "printed"), "printed");
     assert_coupon_reads(dir, copy, token);
@@ -165,8 +155,8 @@ static void coupons_print_on_the_virtual_printer(void **state)
     assert_int_equal(pending_count(&s, NULL), 0);
     apit_call(s.sv.port, "GET", "/v1/print-jobs", s.manager, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_int_equal(jint(r.json, "count"), 2);
-    assert_int_equal(jint(json_array_get(json_object_get(r.json, "jobs"), 0), "job_id"), copy);
+    assert_int_equal(apit_jint(r.json, "count"), 2);
+    assert_int_equal(apit_jint(json_array_get(json_object_get(r.json, "jobs"), 0), "job_id"), copy);
     apit_reply_free(&r);
     apit_call(s.sv.port, "GET", "/v1/print-jobs", s.cashier, NULL, NULL, &r);
     assert_int_equal(r.status, 403);
@@ -206,11 +196,11 @@ static void without_a_printer_jobs_stay_queued(void **state)
     apit_call(s.sv.port, "POST", path, s.manager, "reprint-1", NULL, &r);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.type, "application/problem+json");
-    assert_string_equal(jstr(r.json, "code"), "EDEVICE");
-    int64_t copy = jint(r.json, "job_id");
+    assert_string_equal(apit_jstr(r.json, "code"), "EDEVICE");
+    int64_t copy = apit_jint(r.json, "job_id");
     assert_true(copy > job);
-    assert_int_equal(jint(r.json, "reprint_of"), job);
-    assert_non_null(strstr(jstr(r.json, "detail"), "stays queued"));
+    assert_int_equal(apit_jint(r.json, "reprint_of"), job);
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "stays queued"));
     /* A retry of the same request is the same answer, not a third coupon. */
     apit_call(s.sv.port, "POST", path, s.manager, "reprint-1", NULL, &again);
     assert_int_equal(again.status, 503);
@@ -258,7 +248,7 @@ static void a_printer_that_comes_back_prints_the_queue(void **state)
     snprintf(path, sizeof path, "/v1/print-jobs/%lld/reprint", (long long)job);
     apit_call(s.sv.port, "POST", path, s.manager, "reprint-1", NULL, &r);
     assert_int_equal(r.status, 503);
-    int64_t copy = jint(r.json, "job_id");
+    int64_t copy = apit_jint(r.json, "job_id");
     apit_reply_free(&r);
     assert_string_equal(poll_job(&s, job, "queued"), "queued");
 
@@ -281,7 +271,7 @@ static char *poll_failure(struct shop *s, int64_t job)
     for (int i = 0; i < POLL_STEPS && !reason[0]; i++) {
         struct apit_reply r;
         apit_call(s->sv.port, "GET", path, s->cashier, NULL, NULL, &r);
-        const char *e = jstr(r.json, "last_error");
+        const char *e = apit_jstr(r.json, "last_error");
         if (e)
             snprintf(reason, sizeof reason, "%s", e);
         else
@@ -324,7 +314,7 @@ static void a_device_printer_fails_and_recovers(void **state)
     snprintf(path, sizeof path, "/v1/print-jobs/%lld/reprint", (long long)job);
     apit_call(s.sv.port, "POST", path, s.manager, "reprint-1", NULL, &r);
     assert_int_equal(r.status, 202);
-    int64_t copy = jint(r.json, "job_id");
+    int64_t copy = apit_jint(r.json, "job_id");
     apit_reply_free(&r);
     assert_non_null(strstr(poll_failure(&s, copy), "failed"));
     assert_string_equal(poll_job(&s, copy, "queued"), "queued");

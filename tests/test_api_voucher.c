@@ -16,18 +16,13 @@ static struct fixture {
     int64_t reward_id;
 } fx;
 
-static const char *jstr(json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key));
-}
-
 static void assert_problem(const struct apit_reply *r, long status, const char *code)
 {
-    if (r->status != status || !r->json || strcmp(jstr(r->json, "code"), code) != 0)
+    if (r->status != status || !r->json || strcmp(apit_jstr(r->json, "code"), code) != 0)
         fprintf(stderr, "expected %ld %s, got %ld: %s\n", status, code, r->status, r->body);
     assert_int_equal(r->status, status);
     assert_string_equal(r->type, "application/problem+json");
-    assert_string_equal(jstr(r->json, "code"), code);
+    assert_string_equal(apit_jstr(r->json, "code"), code);
 }
 
 /* A voucher of the member's: a reward redeemed over HTTP. Copies its token, code and id. */
@@ -46,13 +41,13 @@ static void new_voucher(struct voucher *v)
     snprintf(key, sizeof key, "reward-%d", ++n);
     apit_call(fx.sv.port, "POST", path, fx.till1, key, body, &r);
     assert_int_equal(r.status, 201);
-    assert_int_equal(strlen(jstr(r.json, "token")), 243);
-    snprintf(v->token, sizeof v->token, "%s", jstr(r.json, "token"));
-    snprintf(v->code, sizeof v->code, "%s", jstr(r.json, "code"));
-    snprintf(v->id, sizeof v->id, "%s", jstr(r.json, "voucher_id"));
+    assert_int_equal(strlen(apit_jstr(r.json, "token")), 243);
+    snprintf(v->token, sizeof v->token, "%s", apit_jstr(r.json, "token"));
+    snprintf(v->code, sizeof v->code, "%s", apit_jstr(r.json, "code"));
+    snprintf(v->id, sizeof v->id, "%s", apit_jstr(r.json, "voucher_id"));
     /* Printing comes after the answer: the coupon is queued, not yet printed. */
     assert_true(json_integer_value(json_object_get(r.json, "print_job")) > 0);
-    assert_string_equal(jstr(r.json, "print_status"), "queued");
+    assert_string_equal(apit_jstr(r.json, "print_status"), "queued");
     apit_reply_free(&r);
 }
 
@@ -102,16 +97,16 @@ static void a_token_is_checked_and_redeemed_once(void **state)
     voucher_call("/v1/vouchers/check", fx.till1, NULL, "token", v.token, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_true(json_is_true(json_object_get(r.json, "valid")));
-    assert_string_equal(jstr(r.json, "voucher_id"), v.id);
-    assert_string_equal(jstr(r.json, "code"), v.code);
-    assert_string_equal(jstr(r.json, "kind"), "amount");
+    assert_string_equal(apit_jstr(r.json, "voucher_id"), v.id);
+    assert_string_equal(apit_jstr(r.json, "code"), v.code);
+    assert_string_equal(apit_jstr(r.json, "kind"), "amount");
     assert_int_equal(json_integer_value(json_object_get(r.json, "value")), 500);
-    assert_non_null(jstr(r.json, "expires_at"));
+    assert_non_null(apit_jstr(r.json, "expires_at"));
     apit_reply_free(&r);
 
     voucher_call("/v1/vouchers/redeem", fx.till1, "vr-1", "token", v.token, "S-1", &r);
     assert_int_equal(r.status, 201);
-    assert_string_equal(jstr(r.json, "voucher_id"), v.id);
+    assert_string_equal(apit_jstr(r.json, "voucher_id"), v.id);
     assert_true(json_integer_value(json_object_get(r.json, "redemption_id")) > 0);
     /* The till did not hear the answer and sends the same request again: the same answer. */
     voucher_call("/v1/vouchers/redeem", fx.till1, "vr-1", "token", v.token, "S-1", &again);
@@ -124,19 +119,19 @@ static void a_token_is_checked_and_redeemed_once(void **state)
     /* Another till, another sale: refused, and told when, where and for which sale. */
     voucher_call("/v1/vouchers/redeem", fx.till2, "vr-2", "token", v.token, "S-2", &r);
     assert_problem(&r, 409, "EREDEEMED");
-    const char *detail = jstr(r.json, "detail");
+    const char *detail = apit_jstr(r.json, "detail");
     assert_non_null(strstr(detail, "first redeemed at"));
     assert_non_null(strstr(detail, "store 1"));
     assert_non_null(strstr(detail, "till 'till-1'"));
     assert_non_null(strstr(detail, "sale 'S-1'"));
-    assert_string_equal(jstr(r.json, "first_till"), "till-1");
-    assert_string_equal(jstr(r.json, "first_ref"), "S-1");
+    assert_string_equal(apit_jstr(r.json, "first_till"), "till-1");
+    assert_string_equal(apit_jstr(r.json, "first_ref"), "S-1");
     assert_int_equal(json_integer_value(json_object_get(r.json, "first_store_id")), 1);
-    assert_non_null(strchr(jstr(r.json, "first_redeemed_at"), 'T'));
+    assert_non_null(strchr(apit_jstr(r.json, "first_redeemed_at"), 'T'));
     apit_reply_free(&r);
     voucher_call("/v1/vouchers/check", fx.till2, NULL, "token", v.token, NULL, &r);
     assert_problem(&r, 409, "EREDEEMED");
-    assert_string_equal(jstr(r.json, "first_ref"), "S-1");
+    assert_string_equal(apit_jstr(r.json, "first_ref"), "S-1");
     apit_reply_free(&r);
 }
 
@@ -171,14 +166,14 @@ static void a_typed_code_redeems_and_wrong_codes_lock_out_one_till(void **state)
     new_voucher(&v);
     voucher_call("/v1/vouchers/check", fx.till1, NULL, "code", v.code, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(jstr(r.json, "voucher_id"), v.id);
+    assert_string_equal(apit_jstr(r.json, "voucher_id"), v.id);
     apit_reply_free(&r);
     /* Typed as people type: lower case. */
     for (size_t i = 0; i < sizeof lower; i++)
         lower[i] = (char)(v.code[i] >= 'A' && v.code[i] <= 'Z' ? v.code[i] + 32 : v.code[i]);
     voucher_call("/v1/vouchers/redeem", fx.till1, "code-1", "code", lower, "S-4", &r);
     assert_int_equal(r.status, 201);
-    assert_string_equal(jstr(r.json, "voucher_id"), v.id);
+    assert_string_equal(apit_jstr(r.json, "voucher_id"), v.id);
     apit_reply_free(&r);
 
     /* till-2 types five wrong codes on the write path: each refused, each counted. */
@@ -222,14 +217,14 @@ static void managers_show_and_void_vouchers(void **state)
     apit_reply_free(&r);
     apit_call(fx.sv.port, "GET", path, fx.manager, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(jstr(r.json, "status"), "redeemed");
-    assert_string_equal(jstr(r.json, "redeemed_ref"), "S-6");
-    assert_string_equal(jstr(r.json, "token"), spent.token);
+    assert_string_equal(apit_jstr(r.json, "status"), "redeemed");
+    assert_string_equal(apit_jstr(r.json, "redeemed_ref"), "S-6");
+    assert_string_equal(apit_jstr(r.json, "token"), spent.token);
     apit_reply_free(&r);
     snprintf(path, sizeof path, "/v1/vouchers/%s", open.code); /* by code too */
     apit_call(fx.sv.port, "GET", path, fx.manager, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(jstr(r.json, "status"), "open");
+    assert_string_equal(apit_jstr(r.json, "status"), "open");
     apit_reply_free(&r);
     apit_call(fx.sv.port, "GET", "/v1/vouchers/0000000000000001", fx.manager, NULL, NULL, &r);
     assert_problem(&r, 404, "ENOVOUCHER");
@@ -242,8 +237,8 @@ static void managers_show_and_void_vouchers(void **state)
     apit_call(fx.sv.port, "POST", path, fx.manager, "void-1", "{\"reason\":\"damaged\"}", &r);
     assert_int_equal(r.status, 200);
     assert_true(json_is_true(json_object_get(r.json, "voided")));
-    assert_string_equal(jstr(r.json, "status"), "voided");
-    assert_string_equal(jstr(r.json, "void_reason"), "damaged");
+    assert_string_equal(apit_jstr(r.json, "status"), "voided");
+    assert_string_equal(apit_jstr(r.json, "void_reason"), "damaged");
     apit_reply_free(&r);
     apit_call(fx.sv.port, "POST", path, fx.manager, "void-2", "{\"reason\":\"again\"}", &r);
     assert_problem(&r, 409, "EVOIDED");
