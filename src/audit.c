@@ -52,13 +52,14 @@ int patron_reply_get(patron_store *s, const char *key, const uint8_t request_has
                      char *body, size_t cap)
 {
     static const char *const sql =
-        "SELECT request_hash, status, body FROM api_replies WHERE key = ?1";
+        "SELECT request_hash, status, body FROM api_replies WHERE till = ?2 AND key = ?1";
     if (!valid_key(key))
         return patron__fail(s, PATRON_EINVAL, "an idempotency key is 1 to 127 bytes");
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, s->till);
     int rc = sqlite3_step(st), err;
     if (rc == SQLITE_ROW) {
         const void *h = sqlite3_column_blob(st, 0);
@@ -79,8 +80,8 @@ int patron_reply_put(patron_store *s, const char *key, const uint8_t request_has
                      const char *body)
 {
     static const char *const sql =
-        "INSERT INTO api_replies(key, request_hash, status, body, created_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO NOTHING";
+        "INSERT INTO api_replies(key, request_hash, status, body, created_at, till) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(till, key) DO NOTHING";
     if (!valid_key(key))
         return patron__fail(s, PATRON_EINVAL, "an idempotency key is 1 to 127 bytes");
     if (!body || strlen(body) > PATRON_REPLY_MAX)
@@ -94,6 +95,7 @@ int patron_reply_put(patron_store *s, const char *key, const uint8_t request_has
     sqlite3_bind_int(st, 3, status);
     sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, patron_store_now(s));
+    sqlite3_bind_int64(st, 6, s->till);
     int err = patron__step_done(s, st);
     if (err == 0 && sqlite3_changes(s->db) == 0)
         err = patron__fail(s, PATRON_EIDEMPOTENCY, "this idempotency key was taken meanwhile");

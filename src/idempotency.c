@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The idempotency register (see idempotency.h): canonical request hashing and the key table. */
+/* The idempotency register (see idempotency.h): canonical request hashing and the key table,
+ * whose keys are scoped by the till that sent them (patron_store_set_till). */
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -52,11 +53,12 @@ int patron__idem_check(patron_store *s, struct patron__idem *h, int64_t *result_
     unsigned int len = 0;
     if (EVP_DigestFinal_ex(h->md, h->hash, &len) != 1 || len != sizeof h->hash)
         return PATRON_ECRYPTO;
-    sqlite3_stmt *st =
-        patron__stmt(s, "SELECT op, request_hash, result_id FROM idempotency WHERE key = ?1");
+    sqlite3_stmt *st = patron__stmt(s, "SELECT op, request_hash, result_id FROM idempotency"
+                                       " WHERE till = ?1 AND key = ?2");
     if (!st)
         return PATRON_EDB;
-    sqlite3_bind_text(st, 1, h->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, s->till);
+    sqlite3_bind_text(st, 2, h->key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st), err = 0;
     *result_id = 0;
     if (rc == SQLITE_ROW) {
@@ -80,15 +82,16 @@ int patron__idem_check(patron_store *s, struct patron__idem *h, int64_t *result_
 int patron__idem_record(patron_store *s, const struct patron__idem *h, int64_t result_id)
 {
     sqlite3_stmt *st =
-        patron__stmt(s, "INSERT INTO idempotency(key, op, request_hash, result_id, created_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5)");
+        patron__stmt(s, "INSERT INTO idempotency(till, key, op, request_hash, result_id,"
+                        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!st)
         return PATRON_EDB;
-    sqlite3_bind_text(st, 1, h->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, h->op, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, h->hash, sizeof h->hash, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, result_id);
-    sqlite3_bind_int64(st, 5, patron_store_now(s));
+    sqlite3_bind_text(st, 2, h->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, h->op, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, h->hash, sizeof h->hash, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, result_id);
+    sqlite3_bind_int64(st, 6, patron_store_now(s));
+    sqlite3_bind_int64(st, 1, s->till);
     return patron__step_done(s, st);
 }
 

@@ -250,6 +250,7 @@ int patron_json_refund(const struct patron_refund_result *r, json_t **out)
     put_int(&b, "shortfall", r->shortfall);
     put_int(&b, "points", r->points);
     put_int(&b, "rewards_returned", r->rewards_returned);
+    put_text(&b, "return_ref", r->return_ref);
     put_bool(&b, "replayed", r->replayed);
     return finish(&b, out);
 }

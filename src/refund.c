@@ -2,6 +2,7 @@
 /* Refunds: reverse a sale's points (offer bonuses included) line by line, in proportion to the
  * refunded weight, with the cumulative rounding rule of include/patron/ledger.h; refuse refunding
  * more than was sold; and apply the program's policy when the member has already spent the points.
+ * Each refund has its own identity, its return reference: the same one sent again answers it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -120,12 +121,19 @@ static int64_t points_owed(const struct sale_row *sale)
     return (int64_t)(owed_after - owed_before);
 }
 
-static int insert_refund(patron_store *s, const struct sale_row *sale, int64_t reversed,
-                         int64_t shortfall, int64_t balance_after, int64_t *refund_id)
+/* What a new refund row carries besides its numbers: its identity and its request's hash. */
+struct refund_identity {
+    const char *return_ref; /* NULL: none */
+    const unsigned char *hash;
+};
+
+static int insert_refund(patron_store *s, const struct sale_row *sale,
+                         const struct refund_identity *id, int64_t reversed, int64_t shortfall,
+                         int64_t balance_after, int64_t *refund_id)
 {
     sqlite3_stmt *st = patron__stmt(
-        s, "INSERT INTO refunds(sale_id, points_reversed, shortfall, balance_after, created_at)"
-           " VALUES (?1, ?2, ?3, ?4, ?5)");
+        s, "INSERT INTO refunds(sale_id, points_reversed, shortfall, balance_after,"
+           " created_at, return_ref, request_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, sale->sale_id);
@@ -133,6 +141,11 @@ static int insert_refund(patron_store *s, const struct sale_row *sale, int64_t r
     sqlite3_bind_int64(st, 3, shortfall);
     sqlite3_bind_int64(st, 4, balance_after);
     sqlite3_bind_int64(st, 5, patron_store_now(s));
+    if (id->return_ref)
+        sqlite3_bind_text(st, 6, id->return_ref, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_blob(st, 7, id->hash, 32, SQLITE_STATIC);
     int err = patron__step_done(s, st);
     if (err != 0)
         return err;
@@ -211,8 +224,8 @@ static int give_rewards_back(patron_store *s, const struct sale_row *sale, const
     return err;
 }
 
-static int record(patron_store *s, const struct patron_refund *in, struct sale_row *sale,
-                  struct patron_refund_result *out)
+static int record(patron_store *s, const struct patron_refund *in, const struct refund_identity *id,
+                  struct sale_row *sale, struct patron_refund_result *out)
 {
     struct patron_program p;
     struct patron__member_row m;
@@ -225,7 +238,7 @@ static int record(patron_store *s, const struct patron_refund *in, struct sale_r
     int64_t owed = points_owed(sale), reversed = owed;
     if (p.refund_policy == PATRON_REFUND_CLAMP && reversed > m.balance)
         reversed = m.balance > 0 ? m.balance : 0;
-    if ((err = insert_refund(s, sale, reversed, owed - reversed, m.balance - reversed,
+    if ((err = insert_refund(s, sale, id, reversed, owed - reversed, m.balance - reversed,
                              &refund_id)) != 0)
         return err;
     if (reversed > 0) {
@@ -249,19 +262,22 @@ static int record(patron_store *s, const struct patron_refund *in, struct sale_r
                                          .shortfall = owed - reversed,
                                          .points = m.balance,
                                          .rewards_returned = returned};
+    if (in->return_ref)
+        patron__copy(out->return_ref, sizeof out->return_ref, in->return_ref);
     return 0;
 }
 
 static int replay(patron_store *s, int64_t refund_id, struct patron_refund_result *out)
 {
     sqlite3_stmt *st = patron__stmt(
-        s, "SELECT r.sale_id, s.member_id, r.points_reversed, r.shortfall, r.balance_after"
-           " FROM refunds r JOIN sales s ON s.id = r.sale_id WHERE r.id = ?1");
+        s, "SELECT r.sale_id, s.member_id, r.points_reversed, r.shortfall, r.balance_after,"
+           " COALESCE(r.return_ref, '') FROM refunds r JOIN sales s ON s.id = r.sale_id"
+           " WHERE r.id = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, refund_id);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         *out = (struct patron_refund_result){.refund_id = refund_id,
                                              .sale_id = sqlite3_column_int64(st, 0),
                                              .member_id = sqlite3_column_int64(st, 1),
@@ -269,20 +285,55 @@ static int replay(patron_store *s, int64_t refund_id, struct patron_refund_resul
                                              .shortfall = sqlite3_column_int64(st, 3),
                                              .points = sqlite3_column_int64(st, 4),
                                              .replayed = 1};
+        patron__copy(out->return_ref, sizeof out->return_ref,
+                     (const char *)sqlite3_column_text(st, 5));
+    }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
 struct refund_request {
     const struct patron_refund *in;
-    struct sale_row *sale; /* work space, too large for the stack */
+    const struct patron__idem *h; /* its hash is final when record_refund runs */
+    struct sale_row *sale;        /* work space, too large for the stack */
 };
+
+/* A return reference already recorded: the same request (same sale, lines and return_ref)
+ * answers that refund again; another one is refused, naming it. Sets *first to 0 when new. */
+static int known_return(patron_store *s, const struct refund_request *q, int64_t *first)
+{
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT id, request_hash FROM refunds WHERE return_ref = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, q->in->return_ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), same = 0;
+    *first = 0;
+    if (rc == SQLITE_ROW) {
+        *first = sqlite3_column_int64(st, 0);
+        same = sqlite3_column_bytes(st, 1) == (int)sizeof q->h->hash &&
+               memcmp(sqlite3_column_blob(st, 1), q->h->hash, sizeof q->h->hash) == 0;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return patron__db_err(s, rc);
+    if (*first && !same)
+        return patron__fail(
+            s, PATRON_EDUPLICATE,
+            "return ref %.63s was already recorded (refund %lld) for another request",
+            q->in->return_ref, (long long)*first);
+    return 0;
+}
 
 static int record_refund(patron_store *s, const void *request, void *result, int64_t *result_id)
 {
     const struct refund_request *q = request;
     struct patron_refund_result *r = result;
-    int err = record(s, q->in, q->sale, r);
+    struct refund_identity id = {q->in->return_ref, q->h->hash};
+    int64_t first = 0;
+    int err = q->in->return_ref ? known_return(s, q, &first) : 0;
+    if (err == 0)
+        err = first ? replay(s, first, r) : record(s, q->in, &id, q->sale, r);
     if (err == 0)
         *result_id = r->refund_id;
     return err;
@@ -293,25 +344,38 @@ static int replay_refund(patron_store *s, int64_t refund_id, void *result)
     return replay(s, refund_id, result);
 }
 
+static int valid_return_ref(const char *v)
+{
+    size_t n = strlen(v);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
+            return 0;
+    return n > 0 && n < 64;
+}
+
 int patron_refund_record(patron_store *s, const struct patron_refund *in,
                          struct patron_refund_result *out)
 {
-    struct refund_request q = {in, NULL};
+    struct refund_request q = {in, NULL, NULL};
     struct patron_refund_result r = {0};
     struct patron__idem h;
     int err;
     if (!in->ref || !in->ref[0] || in->n_lines > PATRON_SALE_MAX_LINES)
         return patron__fail(s, PATRON_EINVAL, "a refund needs the sale's ref and at most %d lines",
                             PATRON_SALE_MAX_LINES);
+    if (in->return_ref && !valid_return_ref(in->return_ref))
+        return patron__fail(s, PATRON_EINVAL, "a return ref is 1-63 bytes without spaces");
     if (!(q.sale = calloc(1, sizeof *q.sale)))
         return PATRON_ENOMEM;
     if ((err = patron__idem_init(s, &h, "refund", in->idempotency_key)) == 0) {
         patron__idem_add_str(&h, in->ref);
+        patron__idem_add_str(&h, in->return_ref);
         patron__idem_add_int(&h, (int64_t)in->n_lines);
         for (size_t i = 0; i < in->n_lines; i++) {
             patron__idem_add_str(&h, in->lines[i].sku);
             patron__idem_add_int(&h, in->lines[i].qty);
         }
+        q.h = &h;
         if ((err = patron__idem_run(s, &h, &q, record_refund, replay_refund, &r)) == 0)
             *out = r;
     }

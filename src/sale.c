@@ -84,6 +84,24 @@ int64_t patron__earn_points(const struct patron_program *p, int64_t weight, int6
     return (int64_t)(num / den);
 }
 
+/* A ref is a sale's identity: recorded once, a new request naming it (under another key) is
+ * refused with the first sale named. */
+static int refuse_known_ref(patron_store *s, const char *ref)
+{
+    sqlite3_stmt *st = patron__stmt(s, "SELECT id FROM sales WHERE store_id = ?1 AND ref = ?2");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int(st, 1, s->store_id);
+    sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return patron__fail(s, PATRON_EDUPLICATE, "sale ref %.63s was already recorded (sale %lld)",
+                            ref, (long long)first);
+    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
+
 static int insert_sale(patron_store *s, const struct patron_sale *in, const char *currency,
                        const struct patron__member_row *m, const struct patron__earning *e,
                        int64_t *sale_id)
@@ -109,8 +127,7 @@ static int insert_sale(patron_store *s, const struct patron_sale *in, const char
     sqlite3_bind_int64(st, 12, patron_store_now(s));
     int err = patron__step_done(s, st);
     if (err == PATRON_EDB && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
-        return patron__fail(s, PATRON_EIDEMPOTENCY,
-                            "sale ref '%.63s' was already recorded with another request", in->ref);
+        return refuse_known_ref(s, in->ref);
     if (err == 0)
         *sale_id = sqlite3_last_insert_rowid(s->db);
     return err;
@@ -160,7 +177,8 @@ static int record(patron_store *s, const struct patron_sale *in, const struct pa
     struct patron__earning e;
     int64_t weights[PATRON_SALE_MAX_LINES], sale_id = 0, entry_id;
     int changed = 0, err;
-    if ((err = patron__member_for_card(s, in->card, 1, &m)) != 0 ||
+    if ((err = refuse_known_ref(s, in->ref)) != 0 ||
+        (err = patron__member_for_card(s, in->card, 1, &m)) != 0 ||
         (err = patron__tier_review(s, &m, 0, &changed)) != 0)
         return err;
     weigh(s, p, in, m.tier_multiplier_permille, weights, &e);

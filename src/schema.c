@@ -231,8 +231,35 @@ static const char schema_v6[] =
     "  member_id INTEGER NOT NULL UNIQUE REFERENCES members(id),"
     "  erased_at INTEGER NOT NULL, erased_by TEXT NOT NULL, cards_blocked INTEGER NOT NULL);";
 
+/* Version 7: refunds with their own identity. A refund gains its return reference (the return
+ * receipt's number, unique like a sale's ref; NULL for refunds from before) and the hash of its
+ * request, so that the same return reference sent again answers the first refund. */
+static const char schema_v7[] =
+    "ALTER TABLE refunds ADD COLUMN return_ref TEXT;"
+    "ALTER TABLE refunds ADD COLUMN request_hash BLOB;"
+    "CREATE UNIQUE INDEX refunds_return_ref ON refunds(return_ref) WHERE return_ref IS NOT NULL;";
+
+/* Version 8: idempotency keys scoped by till. The key registers (the library's and the service's
+ * kept replies) gain the till that sent the key (0: the local `patron` program; rows from before
+ * are kept under 0), so two tills using the same key string do not meet. */
+static const char schema_v8[] =
+    "CREATE TABLE idempotency_by_till(till INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL,"
+    "  op TEXT NOT NULL, request_hash BLOB NOT NULL, result_id INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, PRIMARY KEY(till, key)) WITHOUT ROWID;"
+    "INSERT INTO idempotency_by_till(till, key, op, request_hash, result_id, created_at)"
+    "  SELECT 0, key, op, request_hash, result_id, created_at FROM idempotency;"
+    "DROP TABLE idempotency;"
+    "ALTER TABLE idempotency_by_till RENAME TO idempotency;"
+    "CREATE TABLE api_replies_by_till(till INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL,"
+    "  request_hash BLOB NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, PRIMARY KEY(till, key)) WITHOUT ROWID;"
+    "INSERT INTO api_replies_by_till(till, key, request_hash, status, body, created_at)"
+    "  SELECT 0, key, request_hash, status, body, created_at FROM api_replies;"
+    "DROP TABLE api_replies;"
+    "ALTER TABLE api_replies_by_till RENAME TO api_replies;";
+
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

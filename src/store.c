@@ -204,6 +204,11 @@ void patron_store_set_fixed_time(patron_store *s, int64_t unix_seconds)
     s->has_fixed_time = 1;
 }
 
+void patron_store_set_till(patron_store *s, int64_t terminal_id)
+{
+    s->till = terminal_id;
+}
+
 int64_t patron_store_now(const patron_store *s)
 {
     return s->has_fixed_time ? s->fixed_time : s->clock(s->clock_ctx);

@@ -40,6 +40,7 @@ struct patron_store {
     int64_t fixed_time;
     int has_fixed_time;
     int store_id;
+    int64_t till; /* the till writes are made for: scopes idempotency keys (0: local) */
     int tx_depth;
     int64_t program_accounts[PATRON__ACCT_COUNT]; /* account ids, loaded once the store is init */
     int64_t program_version; /* rules_version the cached program was read at; 0 = none */

@@ -69,5 +69,11 @@ int64_t apit_jint(json_t *j, const char *key);
 /* Fails the test (printing the body) unless the reply has `status` and, when `code` is given,
  * that error code. */
 void apit_assert_status(const struct apit_reply *r, long status, const char *code);
+/* 1 when `again` answers as `first` did, as a replay: the same status and body, except that a
+ * result with a "replayed" field says true there (as the Idempotent-Replayed header does), and
+ * the header is set. Safe from any thread. */
+int apit_is_replay_of(const struct apit_reply *again, const struct apit_reply *first);
+/* Fails the test (printing both bodies) unless apit_is_replay_of. */
+void apit_assert_replay_of(const struct apit_reply *again, const struct apit_reply *first);
 
 #endif

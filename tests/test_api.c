@@ -210,12 +210,19 @@ static void sales_replay_and_refuse_key_reuse(void **state)
     sale(fx.cashier, fx.card_a, "R-100", 12345, "sale-100", &again);
     assert_int_equal(again.status, 201);
     assert_true(again.replayed);
-    assert_string_equal(again.body, r.body); /* the first answer, byte for byte */
+    apit_assert_replay_of(&again, &r); /* the first answer, saying it is one */
+    assert_false(json_is_true(json_object_get(r.json, "replayed")));
+    assert_true(json_is_true(json_object_get(again.json, "replayed"))); /* as the header says */
     apit_reply_free(&again);
     assert_int_equal(points_of(fx.card_a), apit_jint(r.json, "points")); /* earned once */
     apit_reply_free(&r);
     sale(fx.cashier, fx.card_a, "R-100", 99999, "sale-100", &r);
     assert_problem(&r, 422, "EIDEMPOTENCY");
+    apit_reply_free(&r);
+    /* The same receipt under a new key: refused by the rule (409), naming the first sale. */
+    sale(fx.cashier, fx.card_a, "R-100", 12345, "sale-100-again", &r);
+    assert_problem(&r, 409, "EDUPLICATE");
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "sale ref R-100 was already recorded"));
     apit_reply_free(&r);
     sale(fx.cashier, fx.card_a, "R-101", 100, NULL, &r);
     assert_problem(&r, 400, "EINVAL");
@@ -238,6 +245,76 @@ static void sales_replay_and_refuse_key_reuse(void **state)
     apit_reply_free(&r);
     apit_call(port(), "POST", "/v1/refunds", fx.cashier, "refund-none", "{\"ref\":\"NOPE\"}", &r);
     assert_problem(&r, 404, "ENOSALE");
+    apit_reply_free(&r);
+}
+
+/* Two tills that happen to use the same key string each get their own request done. */
+static void keys_are_scoped_by_till(void **state)
+{
+    struct apit_reply a, b, again;
+    (void)state;
+    sale(fx.cashier, fx.card_a, "R-T1", 1000, "shared-key-1", &a);
+    assert_int_equal(a.status, 201);
+    sale(fx.manager, fx.card_b, "R-T2", 2000, "shared-key-1", &b);
+    assert_int_equal(b.status, 201);
+    assert_false(b.replayed);
+    assert_int_not_equal(apit_jint(b.json, "sale_id"), apit_jint(a.json, "sale_id"));
+    sale(fx.cashier, fx.card_a, "R-T1", 1000, "shared-key-1", &again); /* till-1's retry */
+    apit_assert_replay_of(&again, &a);
+    apit_reply_free(&again);
+    sale(fx.manager, fx.card_b, "R-T2", 2000, "shared-key-1", &again); /* the office's */
+    apit_assert_replay_of(&again, &b);
+    apit_reply_free(&again);
+    apit_reply_free(&a);
+    apit_reply_free(&b);
+}
+
+/* A refund of one item of sale R-300 under return receipt `return_ref`. */
+static void return_one(const char *key, const char *return_ref, const char *sku,
+                       struct apit_reply *r)
+{
+    char body[160];
+    snprintf(body, sizeof body,
+             "{\"ref\":\"R-300\",\"return_ref\":\"%s\",\"lines\":[{\"sku\":\"%s\",\"qty\":1}]}",
+             return_ref, sku);
+    apit_call(port(), "POST", "/v1/refunds", fx.cashier, key, body, r);
+}
+
+/* Each refund names its return receipt: two returns of one line are two refunds; the same
+ * return_ref again (under any key) answers the first; reused for another return, 409. */
+static void refunds_have_their_own_return_ref(void **state)
+{
+    struct apit_reply r, second, again;
+    char body[300];
+    (void)state;
+    snprintf(body, sizeof body,
+             "{\"card\":\"%s\",\"ref\":\"R-300\",\"total\":3000,\"lines\":[{\"sku\":\"CAKE\","
+             "\"category\":\"food\",\"qty\":2,\"unit_price\":1000},{\"sku\":\"TEA\","
+             "\"category\":\"food\",\"qty\":1,\"unit_price\":1000}]}",
+             fx.card_b);
+    apit_call(port(), "POST", "/v1/sales", fx.cashier, "sale-300", body, &r);
+    assert_int_equal(r.status, 201);
+    apit_reply_free(&r);
+    return_one("ret-300-1", "RET-300-1", "CAKE", &r);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(apit_jstr(r.json, "return_ref"), "RET-300-1");
+    return_one("ret-300-2", "RET-300-2", "CAKE", &second);
+    assert_int_equal(second.status, 201);
+    assert_false(second.replayed);
+    assert_int_not_equal(apit_jint(second.json, "refund_id"), apit_jint(r.json, "refund_id"));
+    return_one("ret-300-2-retry", "RET-300-2", "CAKE", &again);
+    assert_int_equal(again.status, 201);
+    assert_true(again.replayed);
+    assert_true(json_is_true(json_object_get(again.json, "replayed")));
+    assert_int_equal(apit_jint(again.json, "refund_id"), apit_jint(second.json, "refund_id"));
+    apit_reply_free(&again);
+    return_one("ret-300-2-tea", "RET-300-2", "TEA", &again);
+    assert_problem(&again, 409, "EDUPLICATE");
+    apit_reply_free(&again);
+    return_one("ret-300-3", "RET-300-3", "CAKE", &again);
+    assert_problem(&again, 409, "EREFUND");
+    apit_reply_free(&again);
+    apit_reply_free(&second);
     apit_reply_free(&r);
 }
 
@@ -282,7 +359,7 @@ static void rewards_list_and_redeem(void **state)
     assert_int_equal(apit_jint(r.json, "points"), before - 100);
     apit_call(port(), "POST", path, fx.cashier, "redeem-1", body, &again);
     assert_true(again.replayed);
-    assert_string_equal(again.body, r.body);
+    apit_assert_replay_of(&again, &r);
     apit_reply_free(&again);
     apit_reply_free(&r);
     assert_int_equal(points_of(fx.card_a), before - 100);
@@ -561,6 +638,8 @@ int main(void)
         cmocka_unit_test(roles_are_enforced_and_audited),
         cmocka_unit_test(scan_and_member_show_the_member),
         cmocka_unit_test(sales_replay_and_refuse_key_reuse),
+        cmocka_unit_test(keys_are_scoped_by_till),
+        cmocka_unit_test(refunds_have_their_own_return_ref),
         cmocka_unit_test(big_refunds_need_a_manager),
         cmocka_unit_test(rewards_list_and_redeem),
         cmocka_unit_test(members_enroll_with_replay),

@@ -85,7 +85,7 @@ static void feedback_is_one_per_visit(void **state)
     assert_int_equal(apit_jint(r.json, "score"), 4);
     post(fx.cashier, "/v1/feedback", "fb-1", body, &again);
     assert_true(again.replayed);
-    assert_string_equal(again.body, r.body);
+    apit_assert_replay_of(&again, &r);
     apit_reply_free(&again);
     apit_reply_free(&r);
     /* The same feedback under another key is the same feedback. */
@@ -168,7 +168,7 @@ static void goodwill_coupon_prints(void **state)
     snprintf(path, sizeof path, "/v1/vouchers/%s", apit_jstr(r.json, "voucher_id"));
     post(fx.manager, "/v1/goodwill", "gw-1", body, &again);
     assert_true(again.replayed);
-    assert_string_equal(again.body, r.body);
+    apit_assert_replay_of(&again, &r);
     apit_reply_free(&again);
     apit_reply_free(&r);
 
@@ -238,7 +238,7 @@ static void offers_are_added_applied_and_ended(void **state)
     assert_int_equal(apit_jint(r.json, "min_basket"), 1000);
     post(fx.admin, "/v1/offers", "offer-1", offer, &again);
     assert_true(again.replayed);
-    assert_string_equal(again.body, r.body);
+    apit_assert_replay_of(&again, &r);
     apit_reply_free(&again);
     apit_reply_free(&r);
 

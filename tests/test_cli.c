@@ -150,6 +150,85 @@ static void fixed_clock_drives_expiry(void **state)
         64);
 }
 
+/* A sale's ref is recorded once: the same ref under another key is refused as a business rule
+ * (exit 2), naming the first sale, not reported as a misused key. */
+static void duplicate_sale_ref_is_refused_naming_the_first(void **state)
+{
+    (void)state;
+    char card[32], first[32];
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "member", "enroll",
+                                     "--name", "Frances Allen", (char *)NULL),
+                     0);
+    snprintf(card, sizeof card, "%s", field("card"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "sale", card, "--ref",
+                                     "T-1001", "--total", "1000", (char *)NULL),
+                     0);
+    snprintf(first, sizeof first, "(sale %s)", field("sale_id"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "sale", card, "--ref",
+                                     "T-1001", "--total", "1000", "--key", "till-2/77",
+                                     (char *)NULL),
+                     2);
+    assert_string_equal(field("error"), "EDUPLICATE");
+    assert_non_null(strstr(field("message"), "sale ref T-1001 was already recorded"));
+    assert_non_null(strstr(field("message"), first));
+    /* --till names a till that exists */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--till", "nosuch",
+                                     "sale", card, "--ref", "T-1002", "--total", "1000",
+                                     (char *)NULL),
+                     3);
+}
+
+/* Two refund commands are two refunds (a cake returned today, another tomorrow); the same
+ * --return-ref again answers the first; more than was sold is refused. */
+static void each_refund_command_is_a_refund_of_its_own(void **state)
+{
+    (void)state;
+    char card[32], first[32];
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "member", "enroll",
+                                     "--name", "Niklaus Wirth", (char *)NULL),
+                     0);
+    snprintf(card, sizeof card, "%s", field("card"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "R1",
+                                     "--total", "3000", "--line", "SKU1:food:2:1000", "--line",
+                                     "SKU2:food:1:1000", (char *)NULL),
+                     0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "refund", "--ref", "R1",
+                                     "--line", "SKU1:1", (char *)NULL),
+                     0);
+    assert_string_equal(field("replayed"), "false");
+    assert_string_equal(field("points_reversed"), "10");
+    snprintf(first, sizeof first, "%s", field("refund_id"));
+    assert_int_equal(strncmp(field("return_ref"), "RET-", 4), 0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "refund", "--ref", "R1",
+                                     "--line", "SKU1:1", (char *)NULL),
+                     0);
+    assert_string_equal(field("replayed"), "false");
+    assert_string_equal(field("points_reversed"), "10");
+    assert_string_equal(field("points"), "10");
+    assert_string_not_equal(field("refund_id"), first);
+    /* a third cake was never sold */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "refund", "--ref", "R1",
+                                     "--line", "SKU1:1", (char *)NULL),
+                     2);
+    assert_string_equal(field("error"), "EREFUND");
+    /* a return with its receipt number, retried: the first result again */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "refund", "--ref", "R1",
+                                     "--return-ref", "RET-9", "--line", "SKU2:1", (char *)NULL),
+                     0);
+    snprintf(first, sizeof first, "%s", field("refund_id"));
+    assert_string_equal(field("return_ref"), "RET-9");
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "refund", "--ref", "R1",
+                                     "--return-ref", "RET-9", "--line", "SKU2:1", (char *)NULL),
+                     0);
+    assert_string_equal(field("replayed"), "true");
+    assert_string_equal(field("refund_id"), first);
+    assert_string_equal(field("points"), "0");
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "verify", (char *)NULL),
+        0);
+    assert_string_equal(field("ok"), "true");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -158,6 +237,8 @@ int main(void)
         T(enroll_sale_scan_round_trip),
         T(exit_codes_follow_the_contract),
         T(fixed_clock_drives_expiry),
+        T(duplicate_sale_ref_is_refused_naming_the_first),
+        T(each_refund_command_is_a_refund_of_its_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

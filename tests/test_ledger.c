@@ -110,11 +110,43 @@ static void same_key_other_total_is_refused(void **state)
     struct patron_sale_result r;
     assert_int_equal(sale("dup", 5000, NULL, 0, &r), 0);
     assert_int_equal(sale("dup", 5001, NULL, 0, &r), PATRON_EIDEMPOTENCY);
-    /* the same ref under a new key is refused too: a receipt earns once */
+    /* the same ref under a new key is refused too (a receipt earns once), as a business rule
+     * that names the first sale, not as a misused key */
     struct patron_sale in = {
         .card = card, .ref = "dup", .total_minor = 5000, .idempotency_key = "another"};
-    assert_int_equal(patron_sale_record(t.s, &in, &r), PATRON_EIDEMPOTENCY);
+    int64_t first = test_scalar(t.s, "SELECT id FROM sales WHERE ref = 'dup'");
+    char named[64];
+    snprintf(named, sizeof named, "sale ref dup was already recorded (sale %lld)",
+             (long long)first);
+    assert_int_equal(patron_sale_record(t.s, &in, &r), PATRON_EDUPLICATE);
+    assert_int_equal(patron_err_kind(PATRON_EDUPLICATE), PATRON_KIND_REFUSED);
+    assert_string_equal(patron_store_detail(t.s), named);
     assert_int_equal(balance(), 50);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales"), 1);
+}
+
+/* Two tills may happen to send the same key string: each names its own request. */
+static void keys_are_scoped_by_till(void **state)
+{
+    (void)state;
+    struct patron_sale_result a, b, c;
+    struct patron_sale one = {
+        .card = card, .ref = "till1-1", .total_minor = 1000, .idempotency_key = "K-1"};
+    struct patron_sale two = {
+        .card = card, .ref = "till2-1", .total_minor = 2000, .idempotency_key = "K-1"};
+    patron_store_set_till(t.s, 1);
+    assert_int_equal(patron_sale_record(t.s, &one, &a), 0);
+    patron_store_set_till(t.s, 2);
+    assert_int_equal(patron_sale_record(t.s, &two, &b), 0);
+    assert_false(b.replayed);
+    assert_int_not_equal(b.sale_id, a.sale_id);
+    patron_store_set_till(t.s, 1);
+    assert_int_equal(patron_sale_record(t.s, &one, &c), 0); /* till 1's retry */
+    assert_true(c.replayed);
+    assert_int_equal(c.sale_id, a.sale_id);
+    assert_int_equal(patron_sale_record(t.s, &two, &c), PATRON_EIDEMPOTENCY);
+    patron_store_set_till(t.s, 0);
+    assert_int_equal(balance(), 30);
 }
 
 static void bad_sales_are_refused_before_any_write(void **state)
@@ -186,6 +218,53 @@ static void refund_replay_and_unknown_sale(void **state)
     assert_int_equal(balance(), 0);
     assert_int_equal(refund("nope", "x", NULL, 0, &a), PATRON_ENOSALE);
     assert_int_equal(refund("w1", "other", "NOSUCH", 1, &a), PATRON_EREFUND);
+}
+
+static int refund_return(const char *key, const char *return_ref, const char *sku, int64_t qty,
+                         struct patron_refund_result *r)
+{
+    struct patron_refund_line line = {sku, qty};
+    struct patron_refund in = {.ref = "rr",
+                               .lines = &line,
+                               .n_lines = 1,
+                               .idempotency_key = key,
+                               .return_ref = return_ref};
+    return patron_refund_record(t.s, &in, r);
+}
+
+/* Each return is a refund of its own: one cake today and another tomorrow are two refunds; the
+ * same return reference again answers the first, whatever the key; reused for another return it
+ * is refused, naming the first. */
+static void refunds_are_named_by_their_return_ref(void **state)
+{
+    (void)state;
+    struct patron_sale_line lines[] = {{"CAKE", "food", 2, 1000}, {"TEA", "food", 1, 1000}};
+    struct patron_sale_result s;
+    struct patron_refund_result a, b, c;
+    assert_int_equal(sale("rr", 3000, lines, 2, &s), 0);
+    assert_int_equal(refund_return("k1", "RET-1", "CAKE", 1, &a), 0);
+    assert_int_equal(refund_return("k2", "RET-2", "CAKE", 1, &b), 0);
+    assert_false(b.replayed);
+    assert_int_not_equal(b.refund_id, a.refund_id);
+    assert_int_equal(b.points_reversed, 10);
+    assert_string_equal(b.return_ref, "RET-2");
+    assert_int_equal(balance(), 10);
+    /* a retry under a new key, same return: the first answer */
+    assert_int_equal(refund_return("k3", "RET-2", "CAKE", 1, &c), 0);
+    assert_true(c.replayed);
+    assert_int_equal(c.refund_id, b.refund_id);
+    assert_string_equal(c.return_ref, "RET-2");
+    assert_int_equal(refund_return("k2", "RET-2", "CAKE", 1, &c), 0); /* and under its key */
+    assert_true(c.replayed);
+    assert_int_equal(c.refund_id, b.refund_id);
+    /* the same return reference for another return */
+    assert_int_equal(refund_return("k4", "RET-2", "TEA", 1, &c), PATRON_EDUPLICATE);
+    assert_non_null(strstr(patron_store_detail(t.s), "return ref RET-2 was already recorded"));
+    assert_int_equal(refund_return("k5", "RET-3", "CAKE", 1, &c), PATRON_EREFUND);
+    assert_int_equal(refund_return("k6", "bad ref", "TEA", 1, &c), PATRON_EINVAL);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM refunds"), 2);
+    assert_int_equal(balance(), 10);
+    test_assert_ledger_verifies(t.s);
 }
 
 static void spent_points_clamp_policy_records_shortfall(void **state)
@@ -401,6 +480,8 @@ int main(void)
         T(partial_refunds_reverse_in_proportion),
         T(cumulative_rounding_never_overshoots),
         T(refund_replay_and_unknown_sale),
+        T(refunds_are_named_by_their_return_ref),
+        T(keys_are_scoped_by_till),
         T(spent_points_clamp_policy_records_shortfall),
         T(spent_points_negative_policy_goes_below_zero),
         T(expiry_is_fifo_and_idempotent),

@@ -63,7 +63,8 @@ enum patron_error_kind {
     XX(ECRYPTO, INTERNAL, "cryptography error")                                                    \
     XX(EKEYPERM, INTERNAL, "private key file is readable by group or others")                      \
     XX(ENOMEM, INTERNAL, "out of memory")                                                          \
-    XX(ETOOBIG, INVALID, "input too large")
+    XX(ETOOBIG, INVALID, "input too large")                                                        \
+    XX(EDUPLICATE, REFUSED, "already recorded")
 
 enum patron_errno {
     PATRON_OK = 0,

@@ -66,7 +66,7 @@ int patron_json_sale(const struct patron_sale_result *r, json_t **out)
     __attribute__((warn_unused_result));
 
 /* A refund: refund_id, sale_id, member_id, points_reversed, shortfall, points,
- * rewards_returned, replayed. */
+ * rewards_returned, return_ref (null when it has none), replayed. */
 int patron_json_refund(const struct patron_refund_result *r, json_t **out)
     __attribute__((warn_unused_result));
 

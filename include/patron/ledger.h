@@ -73,8 +73,9 @@ struct patron_sale_result {
 };
 
 /* Records a sale and earns its points. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
- * input; PATRON_ENOCARD; PATRON_EBLOCKED; PATRON_EIDEMPOTENCY when the key or the ref was used
- * by a different request. Durable on return. */
+ * input; PATRON_ENOCARD; PATRON_EBLOCKED; PATRON_EIDEMPOTENCY when the key was used by a
+ * different request; PATRON_EDUPLICATE when the ref was already recorded under another key (the
+ * detail names the first sale). Durable on return. */
 int patron_sale_record(patron_store *s, const struct patron_sale *in,
                        struct patron_sale_result *out) __attribute__((warn_unused_result));
 
@@ -88,6 +89,8 @@ struct patron_refund {
     const struct patron_refund_line *lines; /* none: everything not yet refunded */
     size_t n_lines;
     const char *idempotency_key; /* required */
+    const char *return_ref; /* the return receipt's number (1..63 bytes, no spaces), unique in the
+                               store like a sale's ref; NULL: none, the key alone names it */
 };
 
 struct patron_refund_result {
@@ -98,13 +101,17 @@ struct patron_refund_result {
     int64_t shortfall;        /* points the policy could not take back (clamp policy) */
     int64_t points;           /* balance after */
     int64_t rewards_returned; /* reward vouchers given back (refund_returns_reward = 1) */
-    int replayed;
+    int replayed; /* 1 when this answers an earlier request with the same key or return_ref */
+    char return_ref[64]; /* "" for a refund recorded without one */
 };
 
 /* Reverses the points of a sale, whole or in part, line by line. When the refund completes the
  * sale and the program's refund_returns_reward is 1, every reward voucher redeemed against the
- * sale (by its ref) comes back to the member as a new coupon. Returns 0; PATRON_ENOSALE;
- * PATRON_EREFUND when more would be refunded than was sold; PATRON_EIDEMPOTENCY. */
+ * sale (by its ref) comes back to the member as a new coupon. Each refund is a request of its
+ * own: the same key, or the same return_ref with the same sale and lines, answers the first
+ * refund again (replayed = 1). Returns 0; PATRON_ENOSALE; PATRON_EREFUND when more would be
+ * refunded than was sold; PATRON_EIDEMPOTENCY; PATRON_EDUPLICATE when the return_ref was
+ * recorded for another request (the detail names the first refund). */
 int patron_refund_record(patron_store *s, const struct patron_refund *in,
                          struct patron_refund_result *out) __attribute__((warn_unused_result));
 

@@ -19,7 +19,7 @@ typedef struct patron_store patron_store;
 typedef int64_t (*patron_clock_fn)(void *ctx);
 
 /* The schema version this library writes. */
-#define PATRON_SCHEMA_VERSION 6
+#define PATRON_SCHEMA_VERSION 8
 
 /* Opens (creating if missing) the database at `path` and brings its schema up to date.
  * Returns 0 and sets *out, which the caller frees with patron_store_close(); PATRON_ESCHEMA when
@@ -37,6 +37,11 @@ void patron_store_set_fixed_time(patron_store *s, int64_t unix_seconds);
 
 /* The time the rules see now, in Unix seconds. */
 int64_t patron_store_now(const patron_store *s);
+
+/* Names the till the next writes on this handle are made for (its terminal id; 0, the default,
+ * is the local `patron` program). Idempotency keys are scoped by it: the same key string sent
+ * by two tills names two requests. The counter service sets it for each request. */
+void patron_store_set_till(patron_store *s, int64_t terminal_id);
 
 /* Makes the database a store: records its id and name and creates the program accounts, the
  * default rules and the base tier. Safe to run twice: a second call changes nothing and returns

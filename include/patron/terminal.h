@@ -77,6 +77,7 @@ int patron_audit_count(patron_store *s, int64_t *count) __attribute__((warn_unus
 
 /* The reply register: the answer given to an idempotency key, so that a till's retry of any
  * POST receives the first answer again. `request_hash` is a digest of the request (32 bytes).
+ * Keys are the till's own: they are looked up and kept under patron_store_set_till's till.
  *
  * patron_reply_get returns 0 and fills *status and body (NUL-terminated, at most cap bytes) when
  * the key is known with the same hash; PATRON_EIDEMPOTENCY when it is known with another hash;

@@ -121,6 +121,7 @@ int api_h_refund(struct api_call *c, patron_store *s)
         .lines = n ? lines : NULL,
         .n_lines = n,
         .idempotency_key = c->idempotency_key,
+        .return_ref = api_str(c->body, "return_ref"),
     };
     struct patron_refund_result r;
     int err = patron_refund_record(s, &in, &r);

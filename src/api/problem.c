@@ -113,6 +113,8 @@ int api_call_respond(struct api_call *c, int err, struct api_response *r)
         return 0;
     }
     r->status = c->status ? c->status : 200;
+    /* The header says what the body says: a result that answers an earlier request. */
+    r->replayed = json_is_true(json_object_get(c->reply, "replayed"));
     return dump_into(json_incref(c->reply), "application/json", r);
 }
 

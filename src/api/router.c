@@ -44,6 +44,7 @@ static const struct api_field f_refund_line[] = {
 static const struct api_body_spec b_refund_line = SPEC(f_refund_line);
 static const struct api_field f_refund[] = {
     {"ref", API_JSON_STRING, 1, 1, 63, NULL},
+    {"return_ref", API_JSON_STRING, 0, 1, 63, NULL},
     {"lines", API_JSON_ARRAY, 0, 0, PATRON_SALE_MAX_LINES, &b_refund_line},
 };
 static const struct api_body_spec b_refund = SPEC(f_refund);

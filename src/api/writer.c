@@ -44,6 +44,19 @@ static int respond_error(struct api_call *c, int err, struct api_response *r)
     return api_call_respond(c, err, r);
 }
 
+/* A kept answer, given again: a result that says whether it was replayed now says so, as the
+ * Idempotent-Replayed header does. Other bodies go back as they were kept. */
+static char *replayed_body(const char *kept)
+{
+    json_t *o = json_loads(kept, 0, NULL);
+    char *body = NULL;
+    if (json_is_object(o) && json_object_get(o, "replayed") &&
+        json_object_set_new(o, "replayed", json_true()) == 0)
+        body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return body ? body : strdup(kept);
+}
+
 /* Answers from the reply register when the key was seen. Returns 1 when answered. */
 static int replay(patron_store *s, struct api_call *c, struct api_response *r, int *err)
 {
@@ -59,12 +72,12 @@ static int replay(patron_store *s, struct api_call *c, struct api_response *r, i
         return 0;
     }
     memset(r, 0, sizeof *r);
-    r->body = strdup(body);
+    r->body = replayed_body(body);
     if (!r->body) {
         *err = PATRON_ENOMEM;
         return 0;
     }
-    r->len = strlen(body);
+    r->len = strlen(r->body);
     r->status = status;
     /* A kept answer of 400 and above is a problem whose work stood (a reprint while the printer
      * was down): it goes back as it went the first time. */
@@ -90,6 +103,7 @@ static void run_job(struct api_writer *w, struct job *j)
     patron_store *s = w->store;
     struct api_call *c = j->call;
     int err = j->preset_err;
+    patron_store_set_till(s, c->terminal.terminal_id); /* keys are the till's own */
     if (exec_sql(s, "SAVEPOINT api_job") != 0) {
         api_call_respond(c, PATRON_EDB, j->resp);
         return;
@@ -161,6 +175,7 @@ static void run_alone(struct api_writer *w, struct job *j)
     patron_store *s = w->store;
     struct api_call *c = j->call;
     int64_t t0 = api_monotonic_ns();
+    patron_store_set_till(s, c->terminal.terminal_id); /* keys are the till's own */
     int err = 0, replayed = c->idempotency_key && replay(s, c, j->resp, &err);
     if (!replayed) {
         if (err == 0 && (err = c->route->handler(c, s)) != 0 && !c->detail[0])

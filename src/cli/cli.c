@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "patron/json.h"
+#include "patron/terminal.h"
 
 static void remove_at(struct cli_args *a, int i, int n)
 {
@@ -155,6 +156,24 @@ static void make_parent_dir(const char *path)
     mkdir(dir, 0750);
 }
 
+/* --till NAME: the program writes as that till, with its idempotency keys (to finish, from the
+ * back office, a request the till sent and did not hear the answer to). */
+static int act_for_till(struct cli *c)
+{
+    static struct patron_terminal tills[256];
+    char what[96];
+    size_t n = 0;
+    int err = patron_terminal_list(c->store, tills, 256, &n);
+    for (size_t i = 0; err == 0 && i < n && i < 256; i++) {
+        if (strcmp(tills[i].name, c->till) == 0) {
+            patron_store_set_till(c->store, tills[i].terminal_id);
+            return 0;
+        }
+    }
+    snprintf(what, sizeof what, "no till named %.63s", c->till);
+    return cli_fail(c, err ? err : PATRON_ENOTFOUND, what);
+}
+
 int cli_open_store(struct cli *c)
 {
     if (c->store)
@@ -175,7 +194,7 @@ int cli_open_store(struct cli *c)
                 "{\"error\": \"ENOSTORE\", \"message\": \"not a store yet; run patron init\"}\n");
         return CLI_EXIT_NOTFOUND;
     }
-    return 0;
+    return c->till ? act_for_till(c) : 0;
 }
 
 int cli_parse_time(const char *text, int64_t *out)

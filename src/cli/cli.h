@@ -38,6 +38,8 @@ struct cli {
     int opening_for_init; /* `patron init` may open a database that is not a store yet */
     int has_now;
     int64_t now;
+    const char
+        *till; /* --till NAME: write with that till's idempotency keys; NULL: the program's */
     patron_store *store;
 };
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "cli.h"
 #include "patron/json.h"
 
@@ -13,7 +15,8 @@
 static const char sale_usage[] = "patron sale CARD --ref R --total MINOR [--currency EUR] [--line "
                                  "SKU:CATEGORY:QTY:UNIT_MINOR]... "
                                  "[--key K] [--footer]";
-static const char refund_usage[] = "patron refund --ref R [--line SKU:QTY]... [--key K]";
+static const char refund_usage[] =
+    "patron refund --ref R [--return-ref RR] [--line SKU:QTY]... [--key K]";
 
 static void scan_text(const struct patron_scan_result *r, char *buf, size_t cap)
 {
@@ -141,15 +144,17 @@ static int parse_refund_line(const char *text, char *storage, struct patron_refu
     return cli_parse_int(f[1], 1, 100000, &line->qty);
 }
 
-/* Without --key, the key names the request itself, so a retried refund is not applied twice. */
-static void refund_default_key(const struct patron_refund *in, char *key, size_t cap)
+/* A refund's identity is its return reference: without --return-ref (and without --key) each
+ * command is a new return, named RET- and 16 random hex digits. Returns 0 or PATRON_ECRYPTO. */
+static int fresh_return_ref(char *buf, size_t cap)
 {
-    size_t off = (size_t)snprintf(key, cap, "refund/%.60s", in->ref);
-    if (in->n_lines == 0 && off < cap)
-        snprintf(key + off, cap - off, "/all");
-    for (size_t i = 0; i < in->n_lines && off < cap; i++)
-        off += (size_t)snprintf(key + off, cap - off, "/%s:%lld", in->lines[i].sku,
-                                (long long)in->lines[i].qty);
+    unsigned char rnd[8];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return PATRON_ECRYPTO;
+    int off = snprintf(buf, cap, "RET-");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        off += snprintf(buf + off, cap - (size_t)off, "%02x", rnd[i]);
+    return 0;
 }
 
 int cli_cmd_refund(struct cli *c, struct cli_args *a)
@@ -159,9 +164,10 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a)
     struct patron_refund in = {.lines = lines};
     struct patron_refund_result r;
     const char *line, *key = cli_take(a, "--key");
-    char default_key[128], human[256];
+    char default_key[128], fresh[32], human[256];
     int status, err;
     in.ref = cli_take(a, "--ref");
+    in.return_ref = cli_take(a, "--return-ref");
     while ((line = cli_take(a, "--line")) != NULL) {
         if (in.n_lines == PATRON_SALE_MAX_LINES ||
             parse_refund_line(line, storage[in.n_lines], &lines[in.n_lines]) != 0)
@@ -170,14 +176,23 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a)
     }
     if (!in.ref || a->argc != 0)
         return cli_usage(c, refund_usage);
-    refund_default_key(&in, default_key, sizeof default_key);
+    if (!in.return_ref && !key) {
+        if ((err = fresh_return_ref(fresh, sizeof fresh)) != 0)
+            return cli_fail(c, err, "no randomness for the return reference");
+        in.return_ref = fresh;
+    }
+    /* The default key names the return, so a retry with the same --return-ref is not applied
+     * twice; a --key alone names the refund by itself. */
+    snprintf(default_key, sizeof default_key, "refund/%.100s", in.return_ref ? in.return_ref : "");
     in.idempotency_key = key ? key : default_key;
     if ((status = cli_open_store(c)) != 0)
         return status;
     if ((err = patron_refund_record(c->store, &in, &r)) != 0)
         return cli_fail(c, err, "refund not recorded");
-    snprintf(human, sizeof human, "-%lld points, balance %lld%s\n", (long long)r.points_reversed,
-             (long long)r.points, r.shortfall ? " (some points were already spent)" : "");
+    snprintf(
+        human, sizeof human, "-%lld points, balance %lld%s%s%s%s\n", (long long)r.points_reversed,
+        (long long)r.points, r.shortfall ? " (some points were already spent)" : "",
+        r.return_ref[0] ? ", return " : "", r.return_ref, r.replayed ? " [already recorded]" : "");
     json_t *o;
     if ((err = patron_json_refund(&r, &o)) != 0)
         return cli_fail(c, err, NULL);

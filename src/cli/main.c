@@ -21,7 +21,7 @@ static const struct command commands[] = {
     {"card", cli_cmd_card, "card replace|print CARD              block a lost card / print a card"},
     {"scan", cli_cmd_scan, "scan CARD                            what the cashier sees"},
     {"sale", cli_cmd_sale, "sale CARD --ref R --total MINOR ...   earn points for a sale"},
-    {"refund", cli_cmd_refund, "refund --ref R [--line SKU:QTY]...    reverse a sale's points"},
+    {"refund", cli_cmd_refund, "refund --ref R [--return-ref RR] ...  reverse a sale's points"},
     {"reward", cli_cmd_reward, "reward add|list|redeem|retire ...     the rewards catalogue"},
     {"voucher", cli_cmd_voucher,
      "voucher check|redeem|show|list|void ... signed vouchers, spent once"},
@@ -44,7 +44,8 @@ static const struct command commands[] = {
 
 static void print_help(FILE *f)
 {
-    fputs("usage: patron [--db PATH] [--json] [--now ISO8601] [--printer SPEC] COMMAND ...\n\n"
+    fputs("usage: patron [--db PATH] [--json] [--now ISO8601] [--printer SPEC] [--till NAME] "
+          "COMMAND ...\n\n"
           "commands:\n",
           f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -65,6 +66,7 @@ static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_fla
     flags->tls_cert = cli_take(a, "--tls-cert");
     flags->tls_key = cli_take(a, "--tls-key");
     c->json = cli_flag(a, "--json");
+    c->till = cli_take(a, "--till");
     if ((now = cli_take(a, "--now")) != NULL) {
         if (cli_parse_time(now, &c->now) != 0)
             return cli_usage(c, "--now takes an ISO 8601 time, e.g. 2026-11-26T09:30:00Z");
