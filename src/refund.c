@@ -344,6 +344,16 @@ static int replay_refund(patron_store *s, int64_t refund_id, void *result)
     return replay(s, refund_id, result);
 }
 
+/* A key refused for another request whose return reference names another recorded return
+ * (the program's default key derives from the return reference): the refusal that says more is
+ * that the return reference was already recorded. `h`'s hash stays valid after its cleanup. */
+static int say_duplicate(patron_store *s, const struct refund_request *q, int err)
+{
+    int64_t first = 0;
+    int dup = known_return(s, q, &first);
+    return dup == PATRON_EDUPLICATE ? dup : err;
+}
+
 static int valid_return_ref(const char *v)
 {
     size_t n = strlen(v);
@@ -378,6 +388,8 @@ int patron_refund_record(patron_store *s, const struct patron_refund *in,
         q.h = &h;
         if ((err = patron__idem_run(s, &h, &q, record_refund, replay_refund, &r)) == 0)
             *out = r;
+        else if (err == PATRON_EIDEMPOTENCY && in->return_ref)
+            err = say_duplicate(s, &q, err);
     }
     free(q.sale);
     return err;

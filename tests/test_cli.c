@@ -223,6 +223,11 @@ static void each_refund_command_is_a_refund_of_its_own(void **state)
     assert_string_equal(field("replayed"), "true");
     assert_string_equal(field("refund_id"), first);
     assert_string_equal(field("points"), "0");
+    /* the same return reference for another return is refused by the rule */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "refund", "--ref", "R1",
+                                     "--return-ref", "RET-9", "--line", "SKU1:1", (char *)NULL),
+                     2);
+    assert_string_equal(field("error"), "EDUPLICATE");
     assert_int_equal(
         test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "verify", (char *)NULL),
         0);

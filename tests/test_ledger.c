@@ -260,6 +260,8 @@ static void refunds_are_named_by_their_return_ref(void **state)
     /* the same return reference for another return */
     assert_int_equal(refund_return("k4", "RET-2", "TEA", 1, &c), PATRON_EDUPLICATE);
     assert_non_null(strstr(patron_store_detail(t.s), "return ref RET-2 was already recorded"));
+    assert_int_equal(refund_return("k2", "RET-2", "TEA", 1, &c), PATRON_EDUPLICATE); /* its key */
+    assert_int_equal(refund_return("k1", "RET-9", "TEA", 1, &c), PATRON_EIDEMPOTENCY);
     assert_int_equal(refund_return("k5", "RET-3", "CAKE", 1, &c), PATRON_EREFUND);
     assert_int_equal(refund_return("k6", "bad ref", "TEA", 1, &c), PATRON_EINVAL);
     assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM refunds"), 2);
