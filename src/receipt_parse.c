@@ -764,18 +764,3 @@ int patron_receipt_load(const char *home, const char *name, patron_receipt **out
                  home ? home : "$PATRON_HOME", PATRON_RECEIPTS_SOURCE_DIR);
     return PATRON_ENOTFOUND;
 }
-
-const char *const patron_receipt_names[] = {"reward-coupon", "offer-coupon", "receipt-footer",
-                                            "member-card",   "test-page",    NULL};
-
-int patron_receipt_check(const char *home, char *msg, size_t msglen)
-{
-    for (size_t i = 0; patron_receipt_names[i]; i++) {
-        patron_receipt *t = NULL;
-        int rc = patron_receipt_load(home, patron_receipt_names[i], &t, msg, msglen);
-        patron_receipt_free(t);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}

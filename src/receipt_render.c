@@ -2,7 +2,8 @@
 /* Renders a compiled receipt template to ESC/POS: substitutes placeholder values, converts text
  * to the printer's code page, lays columns out in character cells the way ReceiptLine does
  * (equal shares of the line, one space between columns, text wrapped inside its column), and
- * sends codes and cuts through the encoder. Styles are sent only when they change. */
+ * sends codes and cuts through the encoder. Styles are sent only when they change. Also checks
+ * that every template the program prints loads, before a printing command does anything. */
 #include "patron/error.h"
 #include "receipt_internal.h"
 
@@ -447,4 +448,20 @@ int patron_receipt_render_job(const patron_receipt *t, const struct patron_escpo
 out:
     patron_escpos_free(j);
     return rc;
+}
+
+/* Checking every template the program prints, before anything that needs one is committed. */
+const char *const patron_receipt_names[] = {"reward-coupon", "offer-coupon", "receipt-footer",
+                                            "member-card",   "test-page",    NULL};
+
+int patron_receipt_check(const char *home, char *msg, size_t msglen)
+{
+    for (size_t i = 0; patron_receipt_names[i]; i++) {
+        patron_receipt *t = NULL;
+        int rc = patron_receipt_load(home, patron_receipt_names[i], &t, msg, msglen);
+        patron_receipt_free(t);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
