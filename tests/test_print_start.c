@@ -145,6 +145,12 @@ static void auto_fallback_shows_in_health(void **state)
                                      "auto", "--json", "printer", "test", (char *)NULL),
                      0);
     assert_string_equal(jstr("print_status"), "printed");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' --db '%s' --home '%s' --printer auto printer test 2>&1",
+             getenv("PATRON_BIN"), sv.db, sv.dir);
+    const char *const sh[] = {"/bin/sh", "-c", cmd, NULL};
+    assert_int_equal(test_run(out, sizeof out, sh), 0);
+    assert_non_null(strstr(out, "printing to the virtual printer in"));
     apit_start(&sv, "--printer", "auto", (char *)NULL);
     int seen = 0;
     for (int i = 0; i < 1500 && !seen; i++) { /* the printer thread opens it: up to 30 s */
@@ -215,6 +221,38 @@ static void footer_leaves_out_lines_with_nothing_to_say(void **state)
     apit_cleanup(&sv);
 }
 
+/* The markup rule behind it: a line made only of placeholders (and spaces) whose values are all
+ * empty is left out; an empty line, a line with literal text, or a placeholder with a value
+ * still prints. */
+static void empty_placeholder_lines_are_left_out(void **state)
+{
+    static const char text[] = "A\n{{x}}\n{{x}} {{y}}\n\nB {{x}}\n{{z}}\n";
+    struct patron_receipt_var v[] = {{"x", ""}, {"y", " "}, {"z", "C"}};
+    patron_receipt *t = NULL;
+    char msg[256];
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    (void)state;
+    assert_int_equal(patron_receipt_parse(text, &t, NULL, NULL, msg, sizeof msg), 0);
+    assert_int_equal(patron_receipt_render_job(t, patron_escpos_profile_find("generic-58"), v, 3,
+                                               &bytes, &len, msg, sizeof msg),
+                     0);
+    /* A, the empty line, "B " and C: the two lines of empty placeholders are gone */
+    static const char want[] = "A\n\nB\nC\n";
+    size_t at = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((bytes[i] >= 'A' && bytes[i] <= 'C') || bytes[i] == '\n')
+            if (at < sizeof want - 1 && bytes[i] == (uint8_t)want[at])
+                at++;
+    assert_int_equal(at, sizeof want - 1);
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += bytes[i] == '\n';
+    assert_int_equal(lines, 4);
+    free(bytes);
+    patron_receipt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +261,7 @@ int main(void)
         cmocka_unit_test(documented_profile_spec_is_accepted),
         cmocka_unit_test(auto_fallback_shows_in_health),
         cmocka_unit_test(footer_leaves_out_lines_with_nothing_to_say),
+        cmocka_unit_test(empty_placeholder_lines_are_left_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
