@@ -96,6 +96,8 @@ static void broken_markup_stops_printing_commands_first(void **state)
     assert_int_equal(balance(&sv, card), 100); /* nothing was spent */
     assert_int_equal(run(&sv, "none", "sale", card, "--ref", "T-2", "--total=500"), 4);
     assert_int_equal(balance(&sv, card), 100);
+    assert_int_equal(run(&sv, "none", "refund", "--ref", "SEED", NULL, NULL), 4);
+    assert_int_equal(balance(&sv, card), 100);
     /* the service does not start on it either, and says where the mistake is */
     const char *const extra[] = {"--printer", "none", NULL};
     assert_int_equal(apit_try_start(&sv, why, extra), 4);

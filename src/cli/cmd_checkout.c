@@ -172,7 +172,7 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a)
         return cli_usage(c, refund_usage);
     refund_default_key(&in, default_key, sizeof default_key);
     in.idempotency_key = key ? key : default_key;
-    if ((status = cli_open_store(c)) != 0)
+    if ((status = cli_open_store(c)) != 0 || (status = cli_check_templates(c)) != 0)
         return status;
     if ((err = patron_refund_record(c->store, &in, &r)) != 0)
         return cli_fail(c, err, "refund not recorded");
