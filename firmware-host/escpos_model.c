@@ -3,7 +3,7 @@
  * does, keeps the print modes, gathers text into a line and prints it at LF, and hands images,
  * QR codes and barcodes to their drawing code. Anything it does not understand is reported
  * with its offset, so a test sees a stray byte instead of a silently different picture. */
-#include "font5x7.h"
+#include "font.h"
 #include "model_internal.h"
 #include "patron/error.h"
 #include "patron/escpos.h"
@@ -92,79 +92,16 @@ static void invert_block(struct patron_model *m, unsigned x, unsigned y, unsigne
             m->bits[(size_t)r * m->bpr + c / 8] ^= (uint8_t)(0x80 >> (c % 8));
 }
 
-/* Latin-1 letters U+00C0..U+00FF as a base letter and a mark ('?' = no base: drawn as a box). */
-static const char latin_base[] = "AAAAAA?CEEEEIIIIDNOOOOOxOUUUUY??aaaaaa?ceeeeiiiidnooooo/ouuuuy?y";
-static const char latin_mark[] = "gactdr sgacdgacd tgactd  gacda  gactdr sgacdgacd tgactd  gacda d";
-
-/* A mark as one row of 5 dots, drawn above the letter (the cedilla below it). */
-static uint8_t mark_row(char mark)
-{
-    switch (mark) {
-    case 'g':
-        return 0x08; /* .#... */
-    case 'a':
-        return 0x02; /* ...#. */
-    case 'c':
-        return 0x0e; /* .###. */
-    case 't':
-        return 0x1b; /* ##.## */
-    case 'd':
-        return 0x0a; /* .#.#. */
-    case 'r':
-        return 0x04; /* ..#.. */
-    case 's':
-        return 0x04;
-    default:
-        return 0;
-    }
-}
-
-static void draw_rows(struct patron_model *m, const struct model_glyph *g, const uint8_t *rows,
-                      unsigned nrows, unsigned x, int y)
-{
-    unsigned sx = 2 * g->w, sy = 3 * g->h;
-    for (unsigned r = 0; r < nrows; r++)
-        for (unsigned c = 0; c < 5; c++)
-            if (rows[r] >> (4 - c) & 1 && y + (int)(r * sy) >= 0)
-                model_block(m, x + c * sx, (unsigned)(y + (int)(r * sy)), sx + (g->bold ? g->w : 0),
-                            sy);
-}
-
-/* An accented letter: its base letter, the mark above it (lower case: in the cell's empty top
- * rows; capitals: just above the cell) or, for the cedilla, below. 0 when there is none. */
-static int draw_accented(struct patron_model *m, const struct model_glyph *g, unsigned x,
-                         unsigned y)
-{
-    uint32_t cp = patron_codepage_decode(
-        m->codepage == 19 ? PATRON_CODEPAGE_CP858 : PATRON_CODEPAGE_CP437, g->byte);
-    if (cp < 0xC0 || cp > 0xFF || latin_base[cp - 0xC0] == '?')
-        return 0;
-    char base = latin_base[cp - 0xC0], mark = latin_mark[cp - 0xC0];
-    uint8_t row = mark_row(mark);
-    int sy = 3 * g->h, upper = base >= 'A' && base <= 'Z';
-    draw_rows(m, g, patron__font5x7[base - 0x20], 8, x, (int)y);
-    if (mark == 's')
-        draw_rows(m, g, &row, 1, x, (int)y + 7 * sy);
-    else if (row)
-        draw_rows(m, g, &row, 1, x, (int)y - (upper ? sy : 0));
-    return 1;
-}
-
-/* One character cell: ASCII from the built-in font, accented Latin letters as their base letter
- * with the mark, U+2500 (0xC4 in CP437/CP858) as a line, any other character as a box. */
+/* One character cell from font A (the console font, firmware-host/font.h) in the selected code
+ * page, each dot scaled by the character size; emphasis uses the bold face. */
 static void draw_glyph(struct patron_model *m, const struct model_glyph *g, unsigned x, unsigned y)
 {
     unsigned cw = MODEL_CELL_W * g->w, ch = MODEL_CELL_H * g->h;
-    if (g->byte >= 0x20 && g->byte < 0x7F) {
-        draw_rows(m, g, patron__font5x7[g->byte - 0x20], 8, x, (int)y);
-    } else if (g->byte == 0xC4) {
-        model_block(m, x, y + ch / 2 - g->h, cw, 2 * g->h);
-    } else if (g->byte >= 0x80 && !draw_accented(m, g, x, y)) {
-        model_block(m, x + 2, y + 3, cw - 4, 1);
-        model_block(m, x + 2, y + ch - 4, cw - 4, 1);
-        model_block(m, x + 2, y + 3, 1, ch - 6);
-        model_block(m, x + cw - 3, y + 3, 1, ch - 6);
-    }
+    const uint16_t *rows = patron__font[g->bold ? 1 : 0][m->codepage == 19 ? 1 : 0][g->byte];
+    for (unsigned r = 0; r < MODEL_CELL_H; r++)
+        for (unsigned c = 0; c < MODEL_CELL_W; c++)
+            if (rows[r] >> (MODEL_CELL_W - 1 - c) & 1)
+                model_block(m, x + c * g->w, y + r * g->h, g->w, g->h);
     if (g->ul)
         model_block(m, x, y + ch - g->ul, cw, g->ul);
     if (g->inv)

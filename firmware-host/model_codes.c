@@ -2,7 +2,7 @@
 /* What the printer model draws for codes: QR symbols from the data stored with GS ( k (drawn
  * by libqrencode at the module size and error correction the job set), EAN-13 and CODE128
  * bars from GS k, and the human-readable digits under them. */
-#include "font5x7.h"
+#include "font.h"
 #include "model_internal.h"
 #include "patron/error.h"
 
@@ -101,10 +101,10 @@ void model_hri_text(struct patron_model *m, const char *s, size_t n, unsigned x,
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c > 0x7E)
             continue;
-        for (unsigned r = 0; r < 8; r++)
-            for (unsigned k = 0; k < 5; k++)
-                if (patron__font5x7[c - 0x20][r] >> (4 - k) & 1)
-                    model_block(m, x + 2 * k, y + 3 * r, 2, 3);
+        for (unsigned r = 0; r < MODEL_CELL_H; r++)
+            for (unsigned k = 0; k < MODEL_CELL_W; k++)
+                if (patron__font[0][0][c][r] >> (MODEL_CELL_W - 1 - k) & 1)
+                    model_block(m, x + k, y + r, 1, 1);
     }
 }
 

@@ -93,13 +93,17 @@ static int open_virtual_dir(const char *dir, const struct open_args *a)
 }
 
 /* The first USB printer, else the virtual printer in $PATRON_HOME/prints. A printer that is
- * there but busy or forbidden is reported, never silently replaced by the virtual one. */
+ * there but busy or forbidden is reported, never silently replaced by the virtual one; the
+ * fallback itself is recorded in the printer's info, with the reason, for the caller to say. */
 static int open_auto(const struct open_args *a)
 {
-    char dir[PATH_MAX];
-    int r = patron__usb_open(1, 0, 0, a->width, a->out, a->detail, a->detail_len);
-    if (r != PATRON_EDEVICE)
+    char dir[PATH_MAX], why[160] = "";
+    int r = patron__usb_open(1, 0, 0, a->width, a->out, why, sizeof why);
+    if (r != PATRON_EDEVICE) {
+        if (r != 0)
+            patron__printer_say(a->detail, a->detail_len, "%s", why);
         return r;
+    }
     const char *home = getenv("PATRON_HOME");
     if (!home || !*home)
         home = "./var";
@@ -107,7 +111,11 @@ static int open_auto(const struct open_args *a)
         patron__printer_say(a->detail, a->detail_len, "PATRON_HOME is too long");
         return PATRON_EINVAL;
     }
-    return open_virtual_dir(dir, a);
+    if ((r = open_virtual_dir(dir, a)) == 0)
+        patron__printer_say((*a->out)->info.fallback, sizeof(*a->out)->info.fallback,
+                            "no USB printer (%s): printing to the virtual printer in %s",
+                            why[0] ? why : "none found", dir);
+    return r;
 }
 
 static int open_usb_any(const struct open_args *a)

@@ -23,7 +23,7 @@ static void format_value(const struct patron_reward *rw, char *buf, size_t len)
         snprintf(buf, len, "%lld%% off", (long long)rw->value);
         break;
     case PATRON_VALUE_ITEM:
-        snprintf(buf, len, "1 free item (%lld)", (long long)rw->value);
+        snprintf(buf, len, "1 free item"); /* the value is the till's SKU: not for the customer */
         break;
     default:
         snprintf(buf, len, "%lld bonus points", (long long)rw->value);

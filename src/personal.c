@@ -200,27 +200,36 @@ int patron_receipt_footer(patron_store *s, const char *card, struct patron_foote
     return 0;
 }
 
-/* The footer's values for receipts/receipt-footer.receipt. */
-static void footer_values(const struct patron_footer *f, const char *tier, int64_t earned,
-                          int64_t horizon, char (*v)[PATRON_FOOTER_LINE_MAX])
+#define FOOTER_VALUES 9
+
+/* The footer's values for receipts/receipt-footer.receipt. A line with nothing to say gets
+ * empty values and is left out: the tier lines in a store without tiers (only the base one),
+ * the expiry line when no points expire within the notice period. */
+static void footer_values(const struct patron_footer *f, const char *tier, int has_tiers,
+                          int64_t earned, int64_t horizon, char (*v)[PATRON_FOOTER_LINE_MAX])
 {
     time_t t = (time_t)(f->expiring_at ? f->expiring_at : horizon);
     struct tm tm;
+    memset(v, 0, FOOTER_VALUES * sizeof *v);
     snprintf(v[0], PATRON_FOOTER_LINE_MAX, "+%lld", (long long)earned);
     snprintf(v[1], PATRON_FOOTER_LINE_MAX, "%lld", (long long)f->points);
-    if (f->next_tier[0])
+    if (has_tiers && f->next_tier[0])
         snprintf(v[2], PATRON_FOOTER_LINE_MAX, "%lld points to %.60s",
                  (long long)f->points_to_next_tier, f->next_tier);
-    else
+    else if (has_tiers)
         snprintf(v[2], PATRON_FOOTER_LINE_MAX, "Top tier: %.60s", tier);
-    snprintf(v[3], PATRON_FOOTER_LINE_MAX, "%lld", (long long)f->expiring_points);
-    /* nothing expiring: say so up to the end of the notice period */
     gmtime_r(&t, &tm);
     strftime(v[4], PATRON_FOOTER_LINE_MAX, "%Y-%m-%d", &tm);
+    if (f->expiring_points > 0) {
+        snprintf(v[3], PATRON_FOOTER_LINE_MAX, "%lld", (long long)f->expiring_points);
+        snprintf(v[7], PATRON_FOOTER_LINE_MAX, "Expiring by %s", v[4]);
+    }
     if (f->has_next_offer)
         snprintf(v[5], PATRON_FOOTER_LINE_MAX, "Next time: %.100s", f->next_offer.name);
-    else
-        v[5][0] = '\0';
+    if (has_tiers) {
+        snprintf(v[6], PATRON_FOOTER_LINE_MAX, "Tier");
+        snprintf(v[8], PATRON_FOOTER_LINE_MAX, "%.60s", tier);
+    }
 }
 
 int patron_receipt_footer_enqueue(patron_store *s, const char *card, int64_t points_earned,
@@ -229,16 +238,19 @@ int patron_receipt_footer_enqueue(patron_store *s, const char *card, int64_t poi
     struct patron_footer f;
     struct patron_member m;
     struct patron_program p;
-    char v[6][PATRON_FOOTER_LINE_MAX];
+    char v[FOOTER_VALUES][PATRON_FOOTER_LINE_MAX];
+    size_t tiers = 0;
     int err = patron_receipt_footer(s, card, &f);
     if (err != 0 || (err = patron_member_by_card(s, card, &m)) != 0 ||
-        (err = patron_program_get(s, &p)) != 0)
+        (err = patron_program_get(s, &p)) != 0 || (err = patron_tier_list(s, NULL, 0, &tiers)) != 0)
         return err;
-    footer_values(&f, m.tier, points_earned, patron_store_now(s) + p.expiry_notice_days * 86400, v);
+    footer_values(&f, m.tier, tiers > 1, points_earned,
+                  patron_store_now(s) + p.expiry_notice_days * 86400, v);
     struct patron_receipt_var vars[] = {
-        {"member.name", f.name},      {"points.earned", v[0]}, {"points.balance", v[1]},
-        {"tier.name", m.tier},        {"tier.progress", v[2]}, {"points.expiring", v[3]},
-        {"points.expiry_date", v[4]}, {"offer.next", v[5]},
+        {"member.name", f.name},       {"points.earned", v[0]}, {"points.balance", v[1]},
+        {"tier.name", v[8]},           {"tier.progress", v[2]}, {"points.expiring", v[3]},
+        {"points.expiry_date", v[4]},  {"offer.next", v[5]},    {"tier.label", v[6]},
+        {"points.expiry_label", v[7]},
     };
     return patron_print_enqueue(s, "receipt-footer", vars, sizeof vars / sizeof vars[0], job_id);
 }

@@ -2,7 +2,8 @@
 /* Renders a compiled receipt template to ESC/POS: substitutes placeholder values, converts text
  * to the printer's code page, lays columns out in character cells the way ReceiptLine does
  * (equal shares of the line, one space between columns, text wrapped inside its column), and
- * sends codes and cuts through the encoder. Styles are sent only when they change. */
+ * sends codes and cuts through the encoder. Styles are sent only when they change. Also checks
+ * that every template the program prints loads, before a printing command does anything. */
 #include "patron/error.h"
 #include "receipt_internal.h"
 
@@ -291,6 +292,30 @@ static int column_widths(const struct patron__column **cols, size_t n, unsigned 
     return nvar ? 0 : v;
 }
 
+/* A line made only of placeholders (and spaces) whose values are all empty has nothing to say:
+ * it is left out, so that "Expiring: 0" or an empty tier never reaches the paper. */
+static int says_nothing(struct render *r, const struct patron__line *l)
+{
+    int vars = 0;
+    for (uint32_t i = 0; i < l->count; i++) {
+        const struct patron__column *col = &r->t->cols[l->first + i];
+        for (uint32_t k = 0; k < col->nitems; k++) {
+            const struct patron__item *it = &r->t->items[col->item0 + k];
+            const char *s = r->t->pool + it->off;
+            size_t n = it->len;
+            if (it->kind == PATRON__ITEM_BREAK)
+                continue;
+            if (it->kind == PATRON__ITEM_VAR && item_text(r, l, it, &s, &n) != 0)
+                return 0; /* the rendering says what is missing */
+            for (size_t j = 0; j < n; j++)
+                if (s[j] != ' ')
+                    return 0;
+            vars += it->kind == PATRON__ITEM_VAR;
+        }
+    }
+    return vars > 0;
+}
+
 static int text_line(struct render *r, const struct patron__line *l)
 {
     const struct patron__column *cols[MAX_COLS];
@@ -367,7 +392,7 @@ static int render_line(struct render *r, const struct patron__line *l)
 {
     switch (l->kind) {
     case PATRON__LINE_TEXT:
-        return text_line(r, l);
+        return says_nothing(r, l) ? 0 : text_line(r, l);
     case PATRON__LINE_RULE:
         set_style(r, 0);
         return patron_escpos_rule(r->j, r->prof->columns);
@@ -423,4 +448,20 @@ int patron_receipt_render_job(const patron_receipt *t, const struct patron_escpo
 out:
     patron_escpos_free(j);
     return rc;
+}
+
+/* Checking every template the program prints, before anything that needs one is committed. */
+const char *const patron_receipt_names[] = {"reward-coupon", "offer-coupon", "receipt-footer",
+                                            "member-card",   "test-page",    NULL};
+
+int patron_receipt_check(const char *home, char *msg, size_t msglen)
+{
+    for (size_t i = 0; patron_receipt_names[i]; i++) {
+        patron_receipt *t = NULL;
+        int rc = patron_receipt_load(home, patron_receipt_names[i], &t, msg, msglen);
+        patron_receipt_free(t);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }

@@ -45,6 +45,8 @@ static inline size_t fixture_vars(struct patron_receipt_var *v, const char *toke
         {"offer.next", "Next time: 20 % off pastries"},
         {"tier.name", "Silver"},
         {"tier.progress", "266 points to Gold"},
+        {"tier.label", "Tier"},
+        {"points.expiry_label", "Expiring by 2026-03-31"},
         {"printer.profile", "test"},
         {"printer.dots", "384"},
         {"printer.columns", "32"},

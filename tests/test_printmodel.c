@@ -202,35 +202,103 @@ static void virtual_printer_writes_job_files(void **state)
     test_rmtree(dir);
 }
 
-/* Draws one byte of CP858 (ESC t 19) and returns the black dots of the first cell. */
-static void draw_cp858_byte(uint8_t byte, uint8_t *cell, size_t cap)
+/* Draws one byte in code page `page` (ESC t n) and returns the first 12 x 24 cell, row by row
+ * (bit 11 = leftmost dot). */
+static void draw_byte(uint8_t page, uint8_t byte, uint16_t cell[24])
 {
     struct patron_model *m;
-    const uint8_t job[] = {0x1b, 0x40, 0x1b, 0x74, 19, byte, '\n'};
+    const uint8_t job[] = {0x1b, 0x40, 0x1b, 0x74, page, byte, '\n'};
     unsigned w, h;
     assert_int_equal(patron_model_new(384, &m), 0);
     assert_int_equal(patron_model_feed(m, job, sizeof job), 0);
     assert_int_equal(patron_model_flush(m), 0);
     const uint8_t *bits = patron_model_bitmap(m, &w, &h);
-    memset(cell, 0, cap);
-    for (unsigned r = 0; r < h && r < cap; r++)
-        cell[r] =
-            bits[(size_t)r * ((w + 7) / 8)] | (uint8_t)(bits[(size_t)r * ((w + 7) / 8) + 1] & 0xf0);
+    assert_true(h >= 24);
+    for (unsigned r = 0; r < 24; r++) {
+        const uint8_t *row = bits + (size_t)r * ((w + 7) / 8);
+        cell[r] = (uint16_t)((row[0] << 4) | (row[1] >> 4));
+    }
     patron_model_free(m);
 }
 
-static void accented_letters_are_drawn_as_letters(void **state)
+static int cell_ink(const uint16_t cell[24])
+{
+    int n = 0;
+    for (unsigned r = 0; r < 24; r++)
+        for (unsigned c = 0; c < 12; c++)
+            n += cell[r] >> c & 1;
+    return n;
+}
+
+/* The model draws what a printer's font A shows: braces are not parentheses, and the CP437 and
+ * CP858 glyphs a receipt can carry (AE, one half, sharp s, accented letters) are each their own
+ * glyph, never a placeholder box shared by all of them. */
+static void font_draws_every_code_page_glyph(void **state)
 {
     (void)state;
-    uint8_t plain[32], accented[32];
-    draw_cp858_byte('e', plain, sizeof plain);
-    draw_cp858_byte(0x82, accented, sizeof accented); /* é in CP858 */
-    int extra = 0;
-    for (size_t r = 0; r < sizeof plain; r++) {
-        assert_int_equal(plain[r] & ~accented[r], 0); /* every dot of the e is there */
-        extra += accented[r] != plain[r];
+    uint16_t a[24], b[24];
+    draw_byte(0, '{', a);
+    draw_byte(0, '(', b);
+    assert_true(cell_ink(a) > 0 && cell_ink(b) > 0);
+    assert_memory_not_equal(a, b, sizeof a);
+    draw_byte(0, '}', a);
+    draw_byte(0, ')', b);
+    assert_memory_not_equal(a, b, sizeof a);
+    /* CP437: AE 0x92, 1/2 0xAB, sharp s 0xE1, e acute 0x82; CP858 (ESC t 19): euro 0xD5 */
+    static const struct {
+        uint8_t page, byte;
+    } glyphs[] = {{0, 0x92}, {0, 0xAB}, {0, 0xE1}, {0, 0x82}, {0, 'e'}, {19, 0xD5}, {0, 0x9C}};
+    uint16_t cells[7][24];
+    for (size_t i = 0; i < 7; i++) {
+        draw_byte(glyphs[i].page, glyphs[i].byte, cells[i]);
+        assert_true(cell_ink(cells[i]) > 8);
+        for (size_t k = 0; k < i; k++)
+            assert_memory_not_equal(cells[i], cells[k], sizeof cells[i]);
     }
-    assert_true(extra > 0 && extra <= 3); /* plus the accent: one row of marks, no box */
+}
+
+/* Nothing but rules reaches the paper's edges: every row with ink in the outer character cell
+ * on either side is a rule drawn across the whole width, or the mark where the knife cut. (The
+ * fixture's offer terms fill a whole 58 mm line by themselves: that coupon is checked on 80 mm.) */
+static void coupon_text_keeps_off_the_paper_edge(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"reward-coupon", "reward-coupon", "offer-coupon"};
+    static const char *const profiles[] = {"generic-58", "epson-tm-t20", "epson-tm-t20"};
+    for (size_t t = 0; t < 3; t++) {
+        const struct patron_escpos_profile *prof = patron_escpos_profile_find(profiles[t]);
+        patron_receipt *tpl = NULL;
+        struct patron_receipt_var v[FIXTURE_MAX_VARS];
+        struct patron_model *m = NULL;
+        char msg[256];
+        uint8_t *bytes;
+        size_t len, n = fixture_vars(v, fixture_token()), ncuts;
+        unsigned w, h;
+        assert_int_equal(patron_receipt_load(NULL, names[t], &tpl, msg, sizeof msg), 0);
+        assert_int_equal(patron_receipt_render_job(tpl, prof, v, n, &bytes, &len, msg, sizeof msg),
+                         0);
+        assert_int_equal(patron_model_new(prof->dots, &m), 0);
+        assert_int_equal(patron_model_feed(m, bytes, len), 0);
+        assert_int_equal(patron_model_flush(m), 0);
+        const uint8_t *bits = patron_model_bitmap(m, &w, &h);
+        const unsigned *cuts = patron_model_cuts(m, &ncuts);
+        for (unsigned y = 0; y < h; y++) {
+            const uint8_t *row = bits + (size_t)y * ((w + 7) / 8);
+            unsigned ink = 0, edge = 0, cut = 0;
+            for (unsigned x = 0; x < w; x++) {
+                unsigned dot = row[x / 8] >> (7 - x % 8) & 1;
+                ink += dot;
+                edge += dot && (x < 12 || x >= w - 12);
+            }
+            for (size_t k = 0; k < ncuts; k++)
+                cut |= cuts[k] == y;
+            if (edge && ink != w && !cut)
+                fail_msg("%s on %s: text at the paper's edge in row %u", names[t], profiles[t], y);
+        }
+        patron_model_free(m);
+        free(bytes);
+        patron_receipt_free(tpl);
+    }
 }
 
 int main(void)
@@ -243,7 +311,8 @@ int main(void)
         cmocka_unit_test(code128_escape_at_the_end_is_reported),
         cmocka_unit_test(esc_d_counts_the_printed_line),
         cmocka_unit_test(virtual_printer_writes_job_files),
-        cmocka_unit_test(accented_letters_are_drawn_as_letters),
+        cmocka_unit_test(font_draws_every_code_page_glyph),
+        cmocka_unit_test(coupon_text_keeps_off_the_paper_edge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,9 @@ struct patron_printer_info {
     char kind[16];         /* "usb", "file", "virtual", "none" */
     char description[128]; /* "04b8:0e28 bus 1 dev 2", a path, a directory */
     uint16_t vendor_id, product_id;
+    /* "auto" that found no USB printer and fell back to the virtual one says why here (the
+     * USB back-end's sentence); "" when the printer is the one asked for. */
+    char fallback[160];
 };
 
 /* Opens the transport named by `spec` (NULL = "auto": the first USB printer-class device, else

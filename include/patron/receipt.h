@@ -56,6 +56,16 @@ int patron_receipt_parse(const char *text, patron_receipt **out, unsigned *err_l
 int patron_receipt_load(const char *home, const char *name, patron_receipt **out, char *msg,
                         size_t msglen) __attribute__((warn_unused_result));
 
+/* The templates the program prints, NULL-terminated: "reward-coupon", "offer-coupon",
+ * "receipt-footer", "member-card", "test-page". */
+extern const char *const patron_receipt_names[];
+
+/* Loads every template of patron_receipt_names as patron_receipt_load would, so that a mistake
+ * is found before anything is committed that would need it. Returns 0, or the first failure
+ * with "PATH:LINE:COL: ..." (or what is missing) in msg. */
+int patron_receipt_check(const char *home, char *msg, size_t msglen)
+    __attribute__((warn_unused_result));
+
 /* Frees a template; NULL does nothing. */
 void patron_receipt_free(patron_receipt *t);
 

@@ -41,7 +41,7 @@ struct api_settings {
     const char *printer_profile;
     const char *home;
     int (*open_printer)(const char *spec, const char *profile_name, patron_printer **p,
-                        const struct patron_escpos_profile **profile, char *detail, size_t len);
+                        struct patron_escpos_profile *profile, char *detail, size_t len);
     unsigned print_poll_s; /* how often queued jobs are looked at without a wake-up */
 };
 
@@ -210,6 +210,9 @@ void api_printer_stop(struct api_printer *p);
 /* The printer's last known state (any thread), and its metric label. */
 enum api_printer_state api_printer_state(void);
 const char *api_printer_state_name(enum api_printer_state state);
+/* Why the printer is the virtual one although "auto" looked for a USB printer ("" when it is
+ * not a fallback), copied into out (any thread). */
+void api_printer_fallback(char *out, size_t len);
 /* 1 when jobs cannot print now: no printer configured, or it is known to be down. */
 int api_printer_down(void);
 

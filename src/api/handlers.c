@@ -45,13 +45,19 @@ int api_reply_text(struct api_call *c, int status, char *text, const char *type)
 int api_h_health(struct api_call *c, patron_store *s)
 {
     struct patron_store_info info;
+    char fallback[200];
     int err = patron_store_info(s, &info);
     if (err != 0)
         return err;
+    api_printer_fallback(fallback, sizeof fallback);
+    json_t *printer = json_pack("{s:s, s:b}", "state", api_printer_state_name(api_printer_state()),
+                                "virtual_fallback", fallback[0] != '\0');
+    if (printer && fallback[0])
+        json_object_set_new(printer, "detail", json_string(fallback));
     return api_reply(c, 200,
-                     json_pack("{s:s, s:i, s:i, s:o}", "status", "ok", "store_id", info.store_id,
-                               "schema_version", info.schema_version, "time",
-                               patron_json_time(patron_store_now(s))));
+                     json_pack("{s:s, s:i, s:i, s:o, s:o}", "status", "ok", "store_id",
+                               info.store_id, "schema_version", info.schema_version, "time",
+                               patron_json_time(patron_store_now(s)), "printer", printer));
 }
 
 int api_h_metrics(struct api_call *c, patron_store *s)

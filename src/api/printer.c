@@ -5,6 +5,7 @@
  * printer's state for the metrics and for the routes that answer 503 while it is down. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,12 +17,15 @@
 /* One service per process: the state is process-wide, like the metrics. */
 static atomic_int current_state = API_PRINTER_UNKNOWN;
 static atomic_int no_printer;
+/* Why "auto" prints to the virtual printer, "" when it does not (guarded by fallback_lock). */
+static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
+static char fallback[160]; /* as struct patron_printer_info's */
 
 struct api_printer {
     const struct api_settings *cfg;
     patron_store *store;
     patron_printer *printer;
-    const struct patron_escpos_profile *profile;
+    struct patron_escpos_profile profile; /* of the open printer */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -33,6 +37,26 @@ struct api_printer {
 enum api_printer_state api_printer_state(void)
 {
     return (enum api_printer_state)atomic_load(&current_state);
+}
+
+void api_printer_fallback(char *out, size_t len)
+{
+    pthread_mutex_lock(&fallback_lock);
+    snprintf(out, len, "%s", fallback);
+    pthread_mutex_unlock(&fallback_lock);
+}
+
+/* Records (and logs, once per change) whether the printer just opened is a fallback. */
+static void note_fallback(const patron_printer *printer)
+{
+    struct patron_printer_info info;
+    patron_printer_describe(printer, &info);
+    pthread_mutex_lock(&fallback_lock);
+    int changed = strcmp(fallback, info.fallback) != 0;
+    snprintf(fallback, sizeof fallback, "%s", info.fallback);
+    pthread_mutex_unlock(&fallback_lock);
+    if (changed && info.fallback[0])
+        api_log("event=printer_fallback detail=\"%.150s\"", info.fallback);
 }
 
 const char *api_printer_state_name(enum api_printer_state state)
@@ -94,7 +118,6 @@ static void close_printer(struct api_printer *p)
 {
     patron_printer_close(p->printer);
     p->printer = NULL;
-    p->profile = NULL;
 }
 
 static void count_pending(struct api_printer *p)
@@ -112,8 +135,10 @@ static int ensure_open(struct api_printer *p)
         return 0;
     int err = p->cfg->open_printer(p->cfg->printer_spec, p->cfg->printer_profile, &p->printer,
                                    &p->profile, detail, sizeof detail);
-    if (err == 0)
+    if (err == 0) {
+        note_fallback(p->printer);
         return 0;
+    }
     p->printer = NULL;
     publish(p, state_of_error(err), detail[0] ? detail : patron_strerror(err));
     return err;
@@ -135,7 +160,7 @@ static void print_round(struct api_printer *p)
         return;
     }
     enum api_printer_state st = state_of_status(bits);
-    int err = patron_print_run(p->store, p->printer, p->profile, p->cfg->home, &r);
+    int err = patron_print_run(p->store, p->printer, &p->profile, p->cfg->home, &r);
     if (err != 0) {
         api_log("event=print_queue_failed error=%s", patron_err_name(err));
         return;

@@ -78,16 +78,27 @@ int cli_parse_time(const char *text, int64_t *out);
 void cli_format_time(int64_t t, char *buf, size_t len);
 void cli_format_date(int64_t t, char *buf, size_t len);
 
+/* A printer profile by name ("generic-58", ...) or as a spec "name=...,dots=...,columns=...,
+ * native_qr=..." (patron_escpos_profile_parse). Returns 0 and fills *out, or PATRON_EINVAL with
+ * a sentence in detail. */
+int cli_profile_resolve(const char *name, struct patron_escpos_profile *out, char *detail,
+                        size_t len);
+
 /* Opens the printer named by `spec` ("auto", "usb", "usb:VID:PID", "file:PATH", "virtual:DIR",
  * "none"; NULL = "auto") with the profile that fits it: `profile_name` when given (not NULL or
  * "auto"), else the model's own for a known USB printer, else generic 80 mm. Returns 0 and sets
  * both; PATRON_EINVAL for an unknown profile or spec; the transport's errors otherwise, with a
  * sentence in detail. Thread-safe (the `patron serve` printer thread calls it too). */
 int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
-                     const struct patron_escpos_profile **profile, char *detail, size_t len);
-/* The same with the printer of the settings (--printer, --printer-profile). */
-int cli_open_printer(struct cli *c, patron_printer **p,
-                     const struct patron_escpos_profile **profile, char *detail, size_t len);
+                     struct patron_escpos_profile *profile, char *detail, size_t len);
+/* The same with the printer of the settings (--printer, --printer-profile); says on stderr
+ * when "auto" found no USB printer and fell back to the virtual one. */
+int cli_open_printer(struct cli *c, patron_printer **p, struct patron_escpos_profile *profile,
+                     char *detail, size_t len);
+
+/* Checks every receipt template before a command that prints does anything: returns 0, or
+ * says which template is broken (file, line and column) and returns the exit status (4). */
+int cli_check_templates(struct cli *c);
 
 /* Sends the queued print jobs to the configured printer ("none" leaves them queued). Returns 0
  * (r says what printed and the first printer failure) or a database error. */
@@ -96,8 +107,9 @@ int cli_print_pending(struct cli *c, struct patron_print_run_result *r);
 /* After a command that queued job `job_id` (0: jobs of its own, e.g. a sale's coupons): prints
  * the queue and adds print_status to `result`.
  * Returns -1 when the job printed (the caller emits `result` as usual); otherwise emits `result`
- * (stolen) itself and returns the exit status: 0 when no printer is configured ("none"), the
- * printer error's status (5) when it failed and the job stays queued. */
+ * (stolen) itself and returns the exit status: 0 when no printer is configured ("none"), 5
+ * whenever printing failed (printer down, or a template that cannot be rendered): the command's
+ * work is committed and the job stays queued, so the caller must not retry the command. */
 int cli_print_after(struct cli *c, json_t *result, int64_t job_id);
 
 /* One function per top-level command. argv excludes the command name. */

@@ -113,7 +113,7 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
         return cli_usage(c, sale_usage);
     snprintf(default_key, sizeof default_key, "sale/%.80s", in.ref);
     in.idempotency_key = key ? key : default_key;
-    if ((status = cli_open_store(c)) != 0)
+    if ((status = cli_open_store(c)) != 0 || (status = cli_check_templates(c)) != 0)
         return status;
     if ((err = patron_sale_record(c->store, &in, &r)) != 0)
         return cli_fail(c, err, "sale not recorded");
@@ -185,7 +185,7 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a)
      * twice; a --key alone names the refund by itself. */
     snprintf(default_key, sizeof default_key, "refund/%.100s", in.return_ref ? in.return_ref : "");
     in.idempotency_key = key ? key : default_key;
-    if ((status = cli_open_store(c)) != 0)
+    if ((status = cli_open_store(c)) != 0 || (status = cli_check_templates(c)) != 0)
         return status;
     if ((err = patron_refund_record(c->store, &in, &r)) != 0)
         return cli_fail(c, err, "refund not recorded");

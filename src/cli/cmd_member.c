@@ -95,7 +95,10 @@ static int card_print(struct cli *c, const char *card)
     struct patron_store_info store;
     char since[16];
     int64_t job;
-    int err = patron_member_by_card(c->store, card, &m);
+    int err = cli_check_templates(c);
+    if (err != 0)
+        return err;
+    err = patron_member_by_card(c->store, card, &m);
     if (err != 0 || (err = patron_store_info(c->store, &store)) != 0)
         return cli_fail(c, err, "cannot print the card");
     if (m.card_blocked)

@@ -208,7 +208,7 @@ int cli_cmd_goodwill(struct cli *c, struct cli_args *a)
     snprintf(default_key, sizeof default_key, "goodwill/%.14s/%lld/%.30s/%.60s", in.card,
              (long long)in.reward_id, in.manager, in.complaint);
     in.idempotency_key = key ? key : default_key;
-    if ((status = cli_open_store(c)) != 0)
+    if ((status = cli_open_store(c)) != 0 || (status = cli_check_templates(c)) != 0)
         return status;
     int err = patron_goodwill_issue(c->store, &in, &r);
     if (err != 0)

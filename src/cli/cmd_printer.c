@@ -43,7 +43,7 @@ static const struct {
 static int printer_status(struct cli *c)
 {
     patron_printer *p;
-    const struct patron_escpos_profile *profile;
+    struct patron_escpos_profile profile;
     struct patron_printer_info info;
     char detail[256] = "", human[512];
     unsigned bits = 0;
@@ -59,7 +59,7 @@ static int printer_status(struct cli *c)
         return cli_fail(c, err, "the printer did not report its status");
     json_t *words = json_array();
     size_t off = (size_t)snprintf(human, sizeof human, "%s (%s), profile %s: %s", info.kind,
-                                  info.description, profile->name,
+                                  info.description, profile.name,
                                   bits & PATRON_PRINTER_ONLINE ? "online" : "offline");
     for (size_t i = 0; i < sizeof status_words / sizeof status_words[0]; i++) {
         if (!(bits & status_words[i].bit))
@@ -72,7 +72,7 @@ static int printer_status(struct cli *c)
         snprintf(human + off, sizeof human - off, "\n");
     return cli_emit(c,
                     json_pack("{s:s, s:s, s:s, s:b, s:o}", "kind", info.kind, "description",
-                              info.description, "profile", profile->name, "online",
+                              info.description, "profile", profile.name, "online",
                               (bits & PATRON_PRINTER_ONLINE) != 0, "status", words),
                     human);
 }
@@ -80,12 +80,12 @@ static int printer_status(struct cli *c)
 static int printer_test(struct cli *c)
 {
     patron_printer *p;
-    const struct patron_escpos_profile *profile;
+    struct patron_escpos_profile profile;
     struct patron_store_info store;
     char detail[256] = "", dots[16], columns[16];
     int64_t job;
     int err, status;
-    if ((status = cli_open_store(c)) != 0)
+    if ((status = cli_open_store(c)) != 0 || (status = cli_check_templates(c)) != 0)
         return status;
     if ((err = cli_open_printer(c, &p, &profile, detail, sizeof detail)) != 0) {
         fprintf(stderr, "patron: %s\n", detail);
@@ -94,14 +94,14 @@ static int printer_test(struct cli *c)
     patron_printer_close(p);
     if ((err = patron_store_info(c->store, &store)) != 0)
         return cli_fail(c, err, "cannot read the store");
-    snprintf(dots, sizeof dots, "%u", profile->dots);
-    snprintf(columns, sizeof columns, "%u", profile->columns);
+    snprintf(dots, sizeof dots, "%u", profile.dots);
+    snprintf(columns, sizeof columns, "%u", profile.columns);
     struct patron_receipt_var vars[] = {
         {"store.name", store.name[0] ? store.name : "Patron"},
-        {"printer.profile", profile->name},
+        {"printer.profile", profile.name},
         {"printer.dots", dots},
         {"printer.columns", columns},
-        {"printer.qr", profile->native_qr ? "native (GS ( k)" : "raster image (GS v 0)"},
+        {"printer.qr", profile.native_qr ? "native (GS ( k)" : "raster image (GS v 0)"},
     };
     if ((err = patron_print_enqueue(c->store, "test-page", vars, sizeof vars / sizeof vars[0],
                                     &job)) != 0)

@@ -77,15 +77,17 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
         key = generated;
     }
     in.idempotency_key = key;
-    int err = patron_reward_redeem(c->store, &in, &r);
-    if (err != 0)
+    int status = cli_check_templates(c), err;
+    if (status != 0)
+        return status;
+    if ((err = patron_reward_redeem(c->store, &in, &r)) != 0)
         return cli_fail(c, err, "reward not redeemed");
     json_t *o;
     if ((err = patron_json_redemption(&r, &o)) != 0)
         return cli_fail(c, err, NULL);
     snprintf(human, sizeof human, "-%lld points, balance %lld.%s%s\n", (long long)r.points_spent,
              (long long)r.points, r.code[0] ? " Voucher code " : "", r.code);
-    int status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
+    status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
     return status >= 0 ? status : cli_emit(c, o, human);
 }
 

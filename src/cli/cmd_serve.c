@@ -139,11 +139,15 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.printer_profile = c->printer_profile;
     cfg.home = c->home;
     cfg.open_printer = cli_printer_open;
+    struct patron_escpos_profile profile;
     if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 &&
-        !patron_escpos_profile_find(c->printer_profile)) {
-        fprintf(stderr, "patron: unknown printer profile '%s'\n", c->printer_profile);
+        cli_profile_resolve(c->printer_profile, &profile, why, sizeof why) != 0) {
+        fprintf(stderr, "patron: %s\n", why);
         return cli_usage(c, usage);
     }
+    /* A broken template would leave every coupon queued: refuse to start, saying where. */
+    if ((status = cli_check_templates(c)) != 0)
+        return status;
     /* Opening once here applies migrations before the service's handles open the file. A demo
      * may start from nothing: it makes the store itself. */
     c->opening_for_init = demo;

@@ -8,48 +8,95 @@
 #include "cli.h"
 #include "patron/json.h"
 
+int cli_profile_resolve(const char *name, struct patron_escpos_profile *out, char *detail,
+                        size_t len)
+{
+    const struct patron_escpos_profile *known = patron_escpos_profile_find(name);
+    if (known) {
+        *out = *known;
+        return 0;
+    }
+    if (strchr(name, '=') && patron_escpos_profile_parse(name, out) == 0)
+        return 0;
+    snprintf(detail, len,
+             "unknown printer profile '%.200s': use generic-58, generic-80, epson-tm-t20, "
+             "epson-tm-t88, or name=...,dots=...,columns=...,native_qr=...",
+             name);
+    return PATRON_EINVAL;
+}
+
 int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
-                     const struct patron_escpos_profile **profile, char *detail, size_t len)
+                     struct patron_escpos_profile *profile, char *detail, size_t len)
 {
     struct patron_printer_info info;
+    struct patron_escpos_profile configured;
     int pick = profile_name && strcmp(profile_name, "auto") != 0;
-    const struct patron_escpos_profile *configured =
-        pick ? patron_escpos_profile_find(profile_name) : NULL;
-    if (pick && !configured) {
-        snprintf(detail, len, "unknown printer profile '%s'", profile_name);
+    if (pick && cli_profile_resolve(profile_name, &configured, detail, len) != 0)
         return PATRON_EINVAL;
-    }
-    unsigned dots = configured ? configured->dots : 0;
-    int err = patron_printer_open(spec ? spec : "auto", dots, p, detail, len);
+    int err = patron_printer_open(spec ? spec : "auto", pick ? configured.dots : 0, p, detail, len);
     if (err != 0)
         return err;
     patron_printer_describe(*p, &info);
-    *profile =
-        configured ? configured : patron_escpos_profile_for_usb(info.vendor_id, info.product_id);
-    if (!*profile)
-        *profile = patron_escpos_profile_find("generic-80");
+    const struct patron_escpos_profile *own =
+        patron_escpos_profile_for_usb(info.vendor_id, info.product_id);
+    if (pick)
+        *profile = configured;
+    else
+        *profile = own ? *own : *patron_escpos_profile_find("generic-80");
     return 0;
 }
 
-int cli_open_printer(struct cli *c, patron_printer **p,
-                     const struct patron_escpos_profile **profile, char *detail, size_t len)
+int cli_open_printer(struct cli *c, patron_printer **p, struct patron_escpos_profile *profile,
+                     char *detail, size_t len)
 {
-    return cli_printer_open(c->printer_spec, c->printer_profile, p, profile, detail, len);
+    struct patron_printer_info info;
+    int err = cli_printer_open(c->printer_spec, c->printer_profile, p, profile, detail, len);
+    if (err == 0) {
+        patron_printer_describe(*p, &info);
+        if (info.fallback[0])
+            fprintf(stderr, "patron: %s.\n", info.fallback);
+    }
+    return err;
+}
+
+int cli_check_templates(struct cli *c)
+{
+    char msg[600];
+    int err = patron_receipt_check(c->home, msg, sizeof msg);
+    if (err == 0)
+        return 0;
+    fprintf(stderr, "patron: a receipt template is broken, nothing was done: %s\n", msg);
+    if (c->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", msg);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    }
+    return cli_exit_status(err);
+}
+
+/* How many jobs wait in the queue. */
+static int count_queued(struct cli *c, int64_t *n)
+{
+    size_t count = 0;
+    int err = patron_print_list(c->store, 1, NULL, 0, &count);
+    *n = (int64_t)count;
+    return err;
 }
 
 int cli_print_pending(struct cli *c, struct patron_print_run_result *r)
 {
     patron_printer *p = NULL;
-    const struct patron_escpos_profile *profile = NULL;
+    struct patron_escpos_profile profile;
     memset(r, 0, sizeof *r);
     if (strcmp(c->printer_spec, "none") == 0)
-        return 0; /* no printer here: jobs wait in the queue */
+        return count_queued(c, &r->pending); /* no printer here: jobs wait in the queue */
     int err = cli_open_printer(c, &p, &profile, r->detail, sizeof r->detail);
     if (err != 0) {
         r->last_error = err;
-        return 0;
+        return count_queued(c, &r->pending);
     }
-    err = patron_print_run(c->store, p, profile, c->home, r);
+    err = patron_print_run(c->store, p, &profile, c->home, r);
     patron_printer_close(p);
     return err;
 }
@@ -72,14 +119,19 @@ int cli_print_after(struct cli *c, json_t *result, int64_t job_id)
         return -1; /* the caller emits as usual */
     if (r.last_error)
         json_object_set_new(result, "print_error", json_string(r.detail));
-    snprintf(human, sizeof human, "Done; %lld print job(s) queued%s%s.\n", (long long)r.pending,
-             r.last_error ? ": " : " (no printer here)", r.last_error ? r.detail : "");
+    snprintf(human, sizeof human, "Done; %lld print job(s) still queued%s%s.\n",
+             (long long)r.pending, r.last_error ? ": " : " (no printer here)",
+             r.last_error ? r.detail : "");
     cli_emit(c, result, human);
     if (!r.last_error)
         return CLI_EXIT_OK;
-    fprintf(stderr, "patron: done, but the printer failed: %s (%s).\n",
+    /* The command's own work is committed (points spent, voucher issued): whatever stopped the
+     * printing, the job waits in the queue, and a retry must not do the work twice. */
+    fprintf(stderr,
+            "patron: done and committed, but not printed: %s (%s); the job stays queued "
+            "(patron print run sends it, patron print queue lists it).\n",
             patron_strerror(r.last_error), r.detail);
-    return cli_exit_status(r.last_error);
+    return CLI_EXIT_DEVICE;
 }
 
 static const char print_usage[] = "patron print queue [--all] | reprint JOB | run";
@@ -133,6 +185,8 @@ int cli_cmd_print(struct cli *c, struct cli_args *a)
     if (!sub)
         return cli_usage(c, print_usage);
     if ((status = cli_open_store(c)) != 0)
+        return status;
+    if (strcmp(sub, "queue") != 0 && (status = cli_check_templates(c)) != 0)
         return status;
     if (strcmp(sub, "queue") == 0) {
         int all = cli_flag(a, "--all");
