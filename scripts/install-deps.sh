@@ -10,6 +10,7 @@ packages=(
   libqrencode-dev libusb-1.0-0-dev libpng-dev libmicrohttpd-dev
   libcmocka-dev umockdev libumockdev-dev zbar-tools libzbar-dev
   libcurl4-openssl-dev curl ca-certificates openssl
+  python3 python3-jsonschema python3-yaml
 )
 
 missing=()
