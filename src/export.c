@@ -49,24 +49,30 @@ static int time_column(const char *name)
 }
 
 /* Unix seconds as "2026-01-15T10:00:00Z" (or with `date_only` "2026-01-15"); null for 0, the
- * store's "unset", as in every other reply. */
+ * store's "unset", as in every other reply. A value no calendar holds stays the number it is:
+ * the member's copy never drops what is kept. */
 static json_t *time_json(int64_t t, int date_only)
 {
-    char buf[32];
+    char buf[64];
     struct tm tm;
     time_t tt = (time_t)t;
-    if (t == 0 || !gmtime_r(&tt, &tm))
+    if (t == 0)
         return json_null();
-    strftime(buf, sizeof buf, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!gmtime_r(&tt, &tm) ||
+        strftime(buf, sizeof buf, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_integer((json_int_t)t);
     return json_string(buf);
 }
+
+#define DAY_SECONDS INT64_C(86400)
 
 static json_t *integer_json(const char *name, int64_t v)
 {
     if (time_column(name))
         return time_json(v, 0);
-    if (strcmp(name, "day") == 0) /* days since 1970-01-01 UTC */
-        return time_json(v * 86400, 1);
+    /* `day` columns count days since 1970-01-01 UTC. */
+    if (strcmp(name, "day") == 0 && v > INT64_MIN / DAY_SECONDS && v < INT64_MAX / DAY_SECONDS)
+        return time_json(v * DAY_SECONDS, 1);
     return json_integer((json_int_t)v);
 }
 

@@ -165,6 +165,12 @@ static void export_times_are_iso8601(void **state)
     int64_t fid;
     assert_int_equal(patron_feedback_record(t.s, &fb, &fid), 0);
     t.now += TEST_DAY;
+    /* A later table whose day no calendar holds: the number is kept, nothing overflows. */
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
+                                  "CREATE TABLE future_visits(member_id INTEGER, day INTEGER);"
+                                  " INSERT INTO future_visits VALUES (1, 9000000000000000000)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     assert_int_equal(patron_member_export(t.s, card, &text), 0);
     json_t *root = json_loads(text, 0, NULL);
     assert_non_null(root);
@@ -187,6 +193,8 @@ static void export_times_are_iso8601(void **state)
                         "2026-01-15T10:00:00Z");
     json_t *feedback = json_array_get(json_object_get(root, "feedback"), 0);
     assert_string_equal(json_string_value(json_object_get(feedback, "day")), "2026-01-15");
+    json_t *visit = json_array_get(json_object_get(root, "future_visits"), 0);
+    assert_int_equal(json_integer_value(json_object_get(visit, "day")), 9000000000000000000);
     /* Counts and ids stay integers. */
     assert_true(json_is_integer(json_object_get(sale, "total_minor")));
     assert_true(json_is_integer(json_object_get(member, "id")));
