@@ -11,6 +11,7 @@ packages=(
   libcmocka-dev umockdev libumockdev-dev zbar-tools libzbar-dev
   libcurl4-openssl-dev curl ca-certificates openssl
   console-setup-linux zlib1g-dev
+  python3 python3-jsonschema python3-yaml
 )
 
 missing=()

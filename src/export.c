@@ -2,9 +2,11 @@
 /* The member's copy of everything held about them (the right of access), as one JSON object.
  * Tables are found at run time: every table with a member_id column, and every table that hangs
  * off the member's sales by sale_id, so tables added by later migrations (vouchers, feedback,
- * referrals) are exported without this file knowing them. */
+ * referrals) are exported without this file knowing them. Times and days are given as every
+ * reply gives them, ISO 8601 UTC, never as the Unix numbers the store keeps. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -36,11 +38,49 @@ static json_t *hex(const unsigned char *p, int n)
     return v;
 }
 
+/* Columns that hold a time in Unix seconds, by the schema's naming rule (`at`, `*_at`,
+ * `*_until`, `valid_from`, `valid_to`); the same rule is in docs/openapi.yaml (ExportRow). */
+static int time_column(const char *name)
+{
+    size_t n = strlen(name);
+    return strcmp(name, "at") == 0 || (n > 3 && strcmp(name + n - 3, "_at") == 0) ||
+           (n > 6 && strcmp(name + n - 6, "_until") == 0) || strcmp(name, "valid_from") == 0 ||
+           strcmp(name, "valid_to") == 0;
+}
+
+/* Unix seconds as "2026-01-15T10:00:00Z" (or with `date_only` "2026-01-15"); null for 0, the
+ * store's "unset", as in every other reply. A value no calendar holds stays the number it is:
+ * the member's copy never drops what is kept. */
+static json_t *time_json(int64_t t, int date_only)
+{
+    char buf[64];
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (t == 0)
+        return json_null();
+    if (!gmtime_r(&tt, &tm) ||
+        strftime(buf, sizeof buf, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_integer((json_int_t)t);
+    return json_string(buf);
+}
+
+#define DAY_SECONDS INT64_C(86400)
+
+static json_t *integer_json(const char *name, int64_t v)
+{
+    if (time_column(name))
+        return time_json(v, 0);
+    /* `day` columns count days since 1970-01-01 UTC. */
+    if (strcmp(name, "day") == 0 && v > INT64_MIN / DAY_SECONDS && v < INT64_MAX / DAY_SECONDS)
+        return time_json(v * DAY_SECONDS, 1);
+    return json_integer((json_int_t)v);
+}
+
 static json_t *column_json(sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {
     case SQLITE_INTEGER:
-        return json_integer((json_int_t)sqlite3_column_int64(st, i));
+        return integer_json(sqlite3_column_name(st, i), sqlite3_column_int64(st, i));
     case SQLITE_FLOAT:
         return json_real(sqlite3_column_double(st, i));
     case SQLITE_TEXT: {
@@ -145,8 +185,8 @@ int patron_member_export(patron_store *s, const char *card, char **json)
         goto out;
     if ((err = patron__member_for_card(s, card, 0, &m)) == 0) {
         x.member_id = m.member_id;
-        json_object_set_new(x.root, "format", json_string("patron-member-export/1"));
-        json_object_set_new(x.root, "exported_at", json_integer(patron_store_now(s)));
+        json_object_set_new(x.root, "format", json_string(PATRON_EXPORT_FORMAT));
+        json_object_set_new(x.root, "exported_at", time_json(patron_store_now(s), 0));
         err = export_all(&x);
     }
     patron__read_end(s, opened);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* API test helpers: preparing a store with the `patron` program, running `patron serve` as a
- * child on port 0, and a small libcurl client. */
+ * child on port 0, and a small libcurl client that logs every reply for tests/check_replies.py
+ * when PATRON_API_REPLY_LOG names a file. */
 #include "apiutil.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +249,46 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
+static pthread_once_t reply_log_once = PTHREAD_ONCE_INIT;
+
+/* Each test executable starts its log afresh, so the log holds this run's replies only. */
+static void reply_log_truncate(void)
+{
+    int fd = open(getenv("PATRON_API_REPLY_LOG"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* Appends {method, path, status, type, body} as one JSON line, in one write(2) on an O_APPEND
+ * descriptor so that replies received on several threads never interleave. Text that is not
+ * UTF-8 is logged as null, which the checker refuses. */
+static void reply_log(const char *method, const char *path, const struct apit_reply *r)
+{
+    const char *file = getenv("PATRON_API_REPLY_LOG");
+    if (!file || !*file)
+        return;
+    pthread_once(&reply_log_once, reply_log_truncate);
+    json_t *rec = json_object();
+    const char *keys[] = {"method", "path", "type", "body"};
+    const char *values[] = {method, path, r->type, r->body};
+    assert_non_null(rec);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *v = json_string(values[i]);
+        json_object_set_new(rec, keys[i], v ? v : json_null());
+    }
+    json_object_set_new(rec, "status", json_integer((json_int_t)r->status));
+    char *line = json_dumps(rec, JSON_COMPACT);
+    json_decref(rec);
+    assert_non_null(line);
+    size_t len = strlen(line);
+    line[len] = '\n'; /* the NUL becomes the end of the line: the write counts bytes */
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, line, len + 1), (ssize_t)(len + 1));
+    close(fd);
+    free(line);
+}
+
 int apit_request(CURL *h, int port, const char *method, const char *path, const char *token,
                  const char *key, const char *body, struct apit_reply *out)
 {
@@ -289,6 +331,7 @@ int apit_request(CURL *h, int port, const char *method, const char *path, const 
         snprintf(out->type, sizeof out->type, "%s", type ? type : "");
         out->body = sink.buf ? sink.buf : strdup("");
         out->json = json_loads(out->body, 0, NULL);
+        reply_log(method, path, out);
     } else {
         free(sink.buf);
     }

@@ -234,6 +234,39 @@ static void each_refund_command_is_a_refund_of_its_own(void **state)
     assert_string_equal(field("ok"), "true");
 }
 
+/* The key list's times are ISO 8601 UTC like every other time in a JSON reply, null when unset. */
+static void key_list_times_are_iso8601(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--now", "2026-03-01T12:00:00Z",
+                                     "key", "rotate", (char *)NULL),
+                     0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--now", "2026-03-02T08:30:00Z",
+                                     "key", "retire", "1", (char *)NULL),
+                     0);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "key", "list", (char *)NULL), 0);
+    json_t *o = json_loads(out, 0, NULL), *keys = json_object_get(o, "keys");
+    assert_int_equal(json_array_size(keys), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *k = json_array_get(keys, i);
+        int id = (int)json_integer_value(json_object_get(k, "key_id"));
+        const char *created = json_string_value(json_object_get(k, "created_at"));
+        json_t *retired = json_object_get(k, "retired_at");
+        assert_non_null(created);
+        assert_int_equal(strlen(created), 20); /* YYYY-MM-DDTHH:MM:SSZ */
+        assert_int_equal(created[10], 'T');
+        assert_int_equal(created[19], 'Z');
+        if (id == 1) {
+            assert_string_equal(json_string_value(retired), "2026-03-02T08:30:00Z");
+        } else {
+            assert_string_equal(created, "2026-03-01T12:00:00Z");
+            assert_true(json_is_null(retired));
+        }
+    }
+    json_decref(o);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -244,6 +277,7 @@ int main(void)
         T(fixed_clock_drives_expiry),
         T(duplicate_sale_ref_is_refused_naming_the_first),
         T(each_refund_command_is_a_refund_of_its_own),
+        T(key_list_times_are_iso8601),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

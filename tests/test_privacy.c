@@ -148,6 +148,58 @@ static void export_holds_everything_about_the_member(void **state)
     assert_non_null(strstr(text, "lovely shop"));
     json_decref(root);
     free(text);
+    test_store_close(&t);
+}
+
+/* The export names its format and gives every time as ISO 8601 UTC (null when unset) and day
+ * numbers as dates, as every other reply does, never as Unix numbers. */
+static void export_times_are_iso8601(void **state)
+{
+    (void)state;
+    struct test_store t;
+    char card[14], *text = NULL;
+    test_store_open(&t);
+    enroll_full(&t, "Grace Hopper", "grace@example.org", NULL, 1, card);
+    sell(&t, card, "R-1", 2500);
+    struct patron_feedback fb = {.card = card, .score = 5};
+    int64_t fid;
+    assert_int_equal(patron_feedback_record(t.s, &fb, &fid), 0);
+    t.now += TEST_DAY;
+    /* A later table whose day no calendar holds: the number is kept, nothing overflows. */
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
+                                  "CREATE TABLE future_visits(member_id INTEGER, day INTEGER);"
+                                  " INSERT INTO future_visits VALUES (1, 9000000000000000000)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(patron_member_export(t.s, card, &text), 0);
+    json_t *root = json_loads(text, 0, NULL);
+    assert_non_null(root);
+    assert_string_equal(json_string_value(json_object_get(root, "format")),
+                        "patron-member-export/2");
+    assert_string_equal(json_string_value(json_object_get(root, "exported_at")),
+                        "2026-01-16T10:00:00Z");
+    json_t *member = json_object_get(root, "member");
+    assert_string_equal(json_string_value(json_object_get(member, "created_at")),
+                        "2026-01-15T10:00:00Z");
+    assert_true(json_is_null(json_object_get(member, "erased_at")));
+    json_t *sale = json_array_get(json_object_get(root, "sales"), 0);
+    assert_string_equal(json_string_value(json_object_get(sale, "created_at")),
+                        "2026-01-15T10:00:00Z");
+    json_t *lot = json_array_get(json_object_get(root, "lots"), 0);
+    assert_string_equal(json_string_value(json_object_get(lot, "earned_at")),
+                        "2026-01-15T10:00:00Z");
+    json_t *card_row = json_array_get(json_object_get(root, "cards"), 0);
+    assert_string_equal(json_string_value(json_object_get(card_row, "issued_at")),
+                        "2026-01-15T10:00:00Z");
+    json_t *feedback = json_array_get(json_object_get(root, "feedback"), 0);
+    assert_string_equal(json_string_value(json_object_get(feedback, "day")), "2026-01-15");
+    json_t *visit = json_array_get(json_object_get(root, "future_visits"), 0);
+    assert_int_equal(json_integer_value(json_object_get(visit, "day")), 9000000000000000000);
+    /* Counts and ids stay integers. */
+    assert_true(json_is_integer(json_object_get(sale, "total_minor")));
+    assert_true(json_is_integer(json_object_get(member, "id")));
+    json_decref(root);
+    free(text);
     assert_int_equal(patron_member_export(t.s, "2900000000018", &text), PATRON_ENOCARD);
     test_store_close(&t);
 }
@@ -390,6 +442,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(consent_changes_are_kept_with_date_and_source),
         cmocka_unit_test(export_holds_everything_about_the_member),
+        cmocka_unit_test(export_times_are_iso8601),
         cmocka_unit_test(erase_keeps_the_ledger_and_leaves_no_copy),
         cmocka_unit_test(segment_holds_only_consenting_members),
         cmocka_unit_test(cli_consent_export_erase_and_segment),

@@ -19,6 +19,8 @@ extern "C" {
 
 /* The most an export may hold; a member with more history gets PATRON_ETOOBIG. */
 #define PATRON_EXPORT_MAX_BYTES (64u * 1024u * 1024u)
+/* The export's "format": version 2 gives times as ISO 8601 UTC (version 1 gave Unix seconds). */
+#define PATRON_EXPORT_FORMAT "patron-member-export/2"
 
 /* Records the member's answer to marketing: `marketing` 1 gives consent, 0 withdraws it;
  * `source` says where ("counter", "web", "email"; NULL = "counter"); `who` who recorded it
@@ -28,11 +30,14 @@ extern "C" {
 int patron_member_consent(patron_store *s, const char *card, int marketing, const char *source,
                           const char *who) __attribute__((warn_unused_result));
 
-/* Everything held about the member of `card`, as one JSON object: "member", and one array per
+/* Everything held about the member of `card`, as one JSON object: "format"
+ * (PATRON_EXPORT_FORMAT), "exported_at" (the store's clock), "member", and one array per
  * table that refers to the member ("cards", "accounts", "sales", "sale_lines", "entries",
  * "lots", "refunds", "refund_lines", "redemptions", "consent_changes", "erasures", and any
  * other table with a member_id column, such as vouchers, found at run time), each row an object
- * of its columns (blobs as hex). Returns 0 and sets *json (NUL-terminated, the caller frees it
+ * of its columns (blobs as hex; times, the columns `at`, `*_at`, `*_until`,
+ * `valid_from` and `valid_to`, as ISO 8601 UTC or null; day numbers, `day`, as YYYY-MM-DD).
+ * Returns 0 and sets *json (NUL-terminated, the caller frees it
  * with free()); PATRON_ENOCARD; PATRON_ETOOBIG past PATRON_EXPORT_MAX_BYTES; PATRON_ENOMEM. */
 int patron_member_export(patron_store *s, const char *card, char **json)
     __attribute__((warn_unused_result));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "patron/json.h"
 #include "patron/keyring.h"
 
 static const char key_usage[] =
@@ -23,12 +24,12 @@ static int key_list(struct cli *c)
     json_t *arr = json_array();
     for (size_t i = 0; i < n && i < KEYS_MAX; i++) {
         const struct patron_key_info *k = &keys[i];
-        json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
+        json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
                                              "key_id", k->key_id, "kind", k->kind, "status",
                                              k->status, "partner", k->partner, "chain_id",
                                              k->chain_id, "fingerprint", k->fingerprint, "file",
-                                             k->file, "created_at", (json_int_t)k->created_at,
-                                             "retired_at", (json_int_t)k->retired_at));
+                                             k->file, "created_at", patron_json_time(k->created_at),
+                                             "retired_at", patron_json_time(k->retired_at)));
         if (!c->json)
             printf("%5d  %-7s %-7s %s  %s\n", k->key_id, k->kind, k->status, k->fingerprint,
                    k->partner[0] ? k->partner : k->file);
