@@ -18,6 +18,8 @@
 #ifndef PATRON_LEDGER_H
 #define PATRON_LEDGER_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,8 +77,9 @@ struct patron_sale_result {
 /* Records a sale and earns its points. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
  * input; PATRON_ENOCARD; PATRON_EBLOCKED; PATRON_EIDEMPOTENCY when the key or the ref was used
  * by a different request. Durable on return. */
-int patron_sale_record(patron_store *s, const struct patron_sale *in,
-                       struct patron_sale_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_sale_record(patron_store *s, const struct patron_sale *in,
+                                     struct patron_sale_result *out)
+    __attribute__((warn_unused_result));
 
 struct patron_refund_line {
     const char *sku;
@@ -105,8 +108,9 @@ struct patron_refund_result {
  * sale and the program's refund_returns_reward is 1, every reward voucher redeemed against the
  * sale (by its ref) comes back to the member as a new coupon. Returns 0; PATRON_ENOSALE;
  * PATRON_EREFUND when more would be refunded than was sold; PATRON_EIDEMPOTENCY. */
-int patron_refund_record(patron_store *s, const struct patron_refund *in,
-                         struct patron_refund_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_refund_record(patron_store *s, const struct patron_refund *in,
+                                       struct patron_refund_result *out)
+    __attribute__((warn_unused_result));
 
 struct patron_adjustment {
     const char *card;
@@ -124,8 +128,9 @@ struct patron_adjust_result {
 
 /* A manual correction approved by a manager. Returns 0; PATRON_EINVAL without a reason or
  * manager; PATRON_ENOFUNDS when a debit would take the balance below zero. */
-int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
-                         struct patron_adjust_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
+                                       struct patron_adjust_result *out)
+    __attribute__((warn_unused_result));
 
 struct patron_expiry_result {
     int64_t lots_expired;
@@ -135,7 +140,7 @@ struct patron_expiry_result {
 
 /* Expires every lot whose time has come, first in first out, and reviews tiers whose period
  * ended. Deterministic: running it again at the same time changes nothing. */
-int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
+PATRON_EXPORT int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
     __attribute__((warn_unused_result));
 
 struct patron_verify_result {
@@ -150,7 +155,7 @@ struct patron_verify_result {
 
 /* Proves each balance equals its entries, that open lots match balances, that store_seq has no
  * gaps and that the program balances. Returns 0 (see out->ok) or a PATRON_* error. */
-int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
+PATRON_EXPORT int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

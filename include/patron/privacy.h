@@ -8,6 +8,8 @@
 #ifndef PATRON_PRIVACY_H
 #define PATRON_PRIVACY_H
 
+#include "patron/export.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -25,8 +27,9 @@ extern "C" {
  * (required). The members row holds the current answer with its date and source; the table
  * consent_changes keeps every answer. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
  * input; PATRON_ENOCARD; PATRON_EBLOCKED for an erased member. Durable on return. */
-int patron_member_consent(patron_store *s, const char *card, int marketing, const char *source,
-                          const char *who) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_member_consent(patron_store *s, const char *card, int marketing,
+                                        const char *source, const char *who)
+    __attribute__((warn_unused_result));
 
 /* Everything held about the member of `card`, as one JSON object: "member", and one array per
  * table that refers to the member ("cards", "accounts", "sales", "sale_lines", "entries",
@@ -34,7 +37,7 @@ int patron_member_consent(patron_store *s, const char *card, int marketing, cons
  * other table with a member_id column, such as vouchers, found at run time), each row an object
  * of its columns (blobs as hex). Returns 0 and sets *json (NUL-terminated, the caller frees it
  * with free()); PATRON_ENOCARD; PATRON_ETOOBIG past PATRON_EXPORT_MAX_BYTES; PATRON_ENOMEM. */
-int patron_member_export(patron_store *s, const char *card, char **json)
+PATRON_EXPORT int patron_member_export(patron_store *s, const char *card, char **json)
     __attribute__((warn_unused_result));
 
 /* Erases the personal data of the member of `card`: name becomes "erased", email, phone,
@@ -49,7 +52,7 @@ int patron_member_export(patron_store *s, const char *card, char **json)
  * Returns 0; PATRON_EINVAL without `who` or inside a batch; PATRON_ENOCARD; -EBUSY when the
  * erasure is committed but another connection kept the WAL from being truncated (call again
  * once it is idle). */
-int patron_member_erase(patron_store *s, const char *card, const char *who)
+PATRON_EXPORT int patron_member_erase(patron_store *s, const char *card, const char *who)
     __attribute__((warn_unused_result));
 
 /* Which consenting members a segment holds. Members without marketing consent, and erased
@@ -65,8 +68,9 @@ struct patron_segment_query {
  * UTC; empty when none). *count receives the number of members written. Returns 0;
  * PATRON_EINVAL for a negative lapsed_days; PATRON_ENOTFOUND for an unknown tier; -errno when
  * writing failed. */
-int patron_segment_export(patron_store *s, const struct patron_segment_query *q, FILE *out,
-                          int64_t *count) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_segment_export(patron_store *s, const struct patron_segment_query *q,
+                                        FILE *out, int64_t *count)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }
