@@ -8,6 +8,7 @@
 #include "patron/error.h"
 #include "patron/escpos.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,8 +178,7 @@ void model_report(struct patron_model *m, const uint8_t *at, size_t off, size_t 
         u->offset = m->base + m->pos + off;
         u->len = avail < sizeof u->bytes ? avail : sizeof u->bytes;
         memcpy(u->bytes, at, u->len);
-        strncpy(u->what, what, sizeof u->what - 1);
-        u->what[sizeof u->what - 1] = '\0';
+        snprintf(u->what, sizeof u->what, "%s", what);
     }
     m->nunknown++;
 }

@@ -164,7 +164,7 @@ int patron__virtual_open(const char *dir, unsigned width_dots, patron_printer **
         rc = PATRON_ENOMEM;
         goto out;
     }
-    strcpy(v->dir, dir);
+    memcpy(v->dir, dir, strlen(dir) + 1); /* its length was checked above */
     if ((rc = make_dirs(v->dir))) {
         detail_say(detail, detail_len, "cannot create %s: %s", dir, rc);
         goto out;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Static checks of the project's own C code: clang-format (the house format, .clang-format),
-# cppcheck, and clang-tidy (.clang-tidy) over the compile commands of a build. Exits non-zero on
-# any finding. usage: scripts/lint.sh [BUILD_DIR]   (default build-lint, configured here)
+# Static checks of the project's own C code: clang-format (the house format, .clang-format), no
+# banned function (scripts/banned.sh), cppcheck, and clang-tidy (.clang-tidy) over the compile
+# commands of a build. Exits non-zero on any finding.
+# usage: scripts/lint.sh [BUILD_DIR]   (default build-lint, configured here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-lint}
@@ -10,6 +11,9 @@ sources=$(git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus/')
 
 echo "--- clang-format"
 clang-format --dry-run --Werror $sources
+
+echo "--- banned functions"
+sh scripts/banned.sh
 
 echo "--- cppcheck"
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \

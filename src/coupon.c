@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "offer_internal.h"
+#include "coupon_internal.h"
 #include "patron/print.h"
 #include "patron/reward.h"
 #include "voucher_internal.h"

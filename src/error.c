@@ -8,7 +8,7 @@
 
 static int is_patron_code(int err)
 {
-    return err > PATRON__ERRNO_BASE && err < PATRON__ERRNO_END;
+    return err >= PATRON__ERRNO_MIN && err <= PATRON__ERRNO_MAX;
 }
 
 const char *patron_strerror(int err)
@@ -16,7 +16,7 @@ const char *patron_strerror(int err)
     switch (err) {
     case PATRON_OK:
         return "success";
-#define PATRON_XX(name, kind, msg)                                                                 \
+#define PATRON_XX(name, num, kind, msg)                                                            \
     case PATRON_##name:                                                                            \
         return msg;
         PATRON_ERRNO_MAP(PATRON_XX)
@@ -37,7 +37,7 @@ const char *patron_err_name(int err)
     switch (err) {
     case PATRON_OK:
         return "OK";
-#define PATRON_XX(name, kind, msg)                                                                 \
+#define PATRON_XX(name, num, kind, msg)                                                            \
     case PATRON_##name:                                                                            \
         return #name;
         PATRON_ERRNO_MAP(PATRON_XX)
@@ -64,7 +64,7 @@ enum patron_error_kind patron_err_kind(int err)
     switch (err) {
     case PATRON_OK:
         return PATRON_KIND_OK;
-#define PATRON_XX(name, kind, msg)                                                                 \
+#define PATRON_XX(name, num, kind, msg)                                                            \
     case PATRON_##name:                                                                            \
         return PATRON_KIND_##kind;
         PATRON_ERRNO_MAP(PATRON_XX)

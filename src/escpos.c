@@ -107,7 +107,7 @@ int patron_escpos_profile_parse(const char *spec, struct patron_escpos_profile *
     char copy[256], *save = NULL;
     if (!spec || strlen(spec) >= sizeof copy)
         return PATRON_EINVAL;
-    strcpy(copy, spec);
+    memcpy(copy, spec, strlen(spec) + 1); /* its length was checked above */
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
         if (!eq)

@@ -4,8 +4,8 @@
  * the same transaction that issues it, so two tills cannot both take the last one. */
 #include <string.h>
 
+#include "coupon_internal.h"
 #include "idempotency.h"
-#include "offer_internal.h"
 #include "patron/feedback.h"
 #include "patron/reward.h"
 
@@ -39,7 +39,7 @@ static int earlier(patron_store *s, const struct patron_feedback *in, int64_t me
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
     sqlite3_bind_int64(st, 2, sale_id);
-    sqlite3_bind_int64(st, 3, PATRON__DAY(patron_store_now(s)));
+    sqlite3_bind_int64(st, 3, PATRON__DAY_NUMBER(patron_store_now(s)));
     sqlite3_bind_int(st, 4, in->score);
     if (in->comment)
         sqlite3_bind_text(st, 5, in->comment, -1, SQLITE_STATIC);
@@ -61,7 +61,7 @@ static int insert_feedback(patron_store *s, const struct patron_feedback *in, in
     sqlite3_bind_int64(st, 1, member_id);
     if (sale_id)
         sqlite3_bind_int64(st, 2, sale_id);
-    sqlite3_bind_int64(st, 3, PATRON__DAY(now));
+    sqlite3_bind_int64(st, 3, PATRON__DAY_NUMBER(now));
     sqlite3_bind_int(st, 4, in->score);
     if (in->comment)
         sqlite3_bind_text(st, 5, in->comment, -1, SQLITE_STATIC);
@@ -118,7 +118,7 @@ static int issued_today(patron_store *s, const char *manager, int64_t *n)
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, manager, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, PATRON__DAY(patron_store_now(s)));
+    sqlite3_bind_int64(st, 2, PATRON__DAY_NUMBER(patron_store_now(s)));
     int rc = sqlite3_step(st);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -138,7 +138,7 @@ static int insert_goodwill(patron_store *s, const struct patron_goodwill_request
     sqlite3_bind_int64(st, 2, in->reward_id);
     sqlite3_bind_text(st, 3, in->complaint, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, in->manager, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, PATRON__DAY(now));
+    sqlite3_bind_int64(st, 5, PATRON__DAY_NUMBER(now));
     sqlite3_bind_int64(st, 6, c->redemption_id);
     if (c->voucher_id)
         sqlite3_bind_int64(st, 7, (int64_t)c->voucher_id);

@@ -99,11 +99,11 @@ int patron__idem_run(patron_store *s, struct patron__idem *h, const void *reques
                      patron__idem_record_fn record, patron__idem_replay_fn replay, void *result)
 {
     int64_t first = 0, result_id = 0;
-    int err = patron__tx_begin(s);
+    int keyed = h->key != NULL, err = patron__tx_begin(s);
     if (err == 0) {
-        if ((err = patron__idem_check(s, h, &first)) == 0)
+        if (!keyed || (err = patron__idem_check(s, h, &first)) == 0)
             err = first ? replay(s, first, result) : record(s, request, result, &result_id);
-        if (err == 0 && !first)
+        if (err == 0 && keyed && !first)
             err = patron__idem_record(s, h, result_id);
         if (err != 0)
             patron__tx_rollback(s);

@@ -37,7 +37,9 @@ int patron__idem_record(patron_store *s, const struct patron__idem *h, int64_t r
  * before answers its first result again through `replay`; a new key runs `record`, which fills
  * `result` and names the result's id for the register. Commits on success, rolls back on any
  * error, and cleans up `h` either way. `result` is written by the callback; callers copy it to
- * their out-parameter only when this returns 0. */
+ * their out-parameter only when this returns 0. A write whose key is optional (a voucher
+ * redemption) passes a zeroed `h` when the request has none: `record` then runs without the
+ * register. */
 typedef int (*patron__idem_record_fn)(patron_store *s, const void *request, void *result,
                                       int64_t *result_id);
 typedef int (*patron__idem_replay_fn)(patron_store *s, int64_t result_id, void *result);

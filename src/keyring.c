@@ -37,7 +37,8 @@ struct patron__keycache {
     struct pub_slot pubs[PUBCACHE];
 };
 
-void patron__keycache_free(struct patron__keycache *kc)
+/* Frees the cached keys, wiping private ones; the store calls it on close. */
+static void keycache_free(struct patron__keycache *kc)
 {
     if (!kc)
         return;
@@ -50,8 +51,8 @@ void patron__keycache_free(struct patron__keycache *kc)
 
 static struct patron__keycache *cache(patron_store *s)
 {
-    if (!s->keycache)
-        s->keycache = calloc(1, sizeof *s->keycache);
+    if (!s->keycache && (s->keycache = calloc(1, sizeof *s->keycache)) != NULL)
+        s->keycache_free = keycache_free;
     return s->keycache;
 }
 

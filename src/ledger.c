@@ -96,7 +96,7 @@ static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t
     sqlite3_bind_int64(st, 3, lot);
     sqlite3_bind_int64(st, 4, now);
     if (expiry_days > 0)
-        sqlite3_bind_int64(st, 5, now + expiry_days * 86400);
+        sqlite3_bind_int64(st, 5, now + expiry_days * PATRON__DAY_SECONDS);
     else
         sqlite3_bind_null(st, 5);
     return patron__step_done(s, st);

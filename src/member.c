@@ -346,3 +346,31 @@ out:
     patron__tx_rollback(s);
     return err;
 }
+
+int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out)
+{
+    static const char *const sql =
+        "SELECT m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold,"
+        " t.multiplier_permille, m.erased_at IS NOT NULL FROM members m"
+        " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id WHERE m.id = ?1";
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, member_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        out->member_id = sqlite3_column_int64(st, 0);
+        out->account_id = sqlite3_column_int64(st, 1);
+        out->balance = sqlite3_column_int64(st, 2);
+        out->tier_id = sqlite3_column_int64(st, 3);
+        out->tier_until = sqlite3_column_int64(st, 4);
+        out->tier_threshold = sqlite3_column_int64(st, 5);
+        out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
+        out->erased = sqlite3_column_int(st, 7);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return patron__fail(s, PATRON_ENOTFOUND, "no member %lld", (long long)member_id);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}

@@ -35,6 +35,7 @@ int patron__tier_review(patron_store *s, struct patron__member_row *m, int on_ea
 /* Points earned (earnings less reversals) over the 12 months before now. */
 int patron__earned_last_year(patron_store *s, int64_t member_id, int64_t *out);
 
-#define PATRON__YEAR (INT64_C(365) * 86400)
+/* The member row by id (account, balance, tier), for members met other than by their card. */
+int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The offers catalogue: adding an offer only after proving it can ever apply, reading, listing
- * and ending offers, saved segments, and the handle's cache of running offers that every checkout
- * evaluates. Adding or ending an offer is a rule change: it is recorded with who and when and
- * moves rules_version, which tells every handle to read its cache again. */
+ * and ending offers, and the handle's cache of running offers that every checkout evaluates. Adding
+ * or ending an offer is a rule change: it is recorded with who and when and moves rules_version,
+ * which tells every handle to read its cache again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +20,6 @@ static const char *const benefit_names[] = {
     [PATRON_BENEFIT_MULTIPLIER] = "multiplier",
     [PATRON_BENEFIT_REWARD] = "reward",
 };
-
-int patron__printable(const char *text, size_t cap)
-{
-    size_t n = text ? strlen(text) : 0;
-    if (n == 0 || n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-            return 0;
-    return 1;
-}
 
 /* SKUs and categories are the sale's tokens: no spaces, 1..63 bytes. */
 static int token(const char *text)
@@ -486,43 +475,8 @@ const char *patron_offer_status(const patron_store *s, const struct patron_offer
     return "running";
 }
 
-int patron_segment_add(patron_store *s, const char *name, const char *card)
-{
-    struct patron__member_row m;
-    int err;
-    if (!patron__printable(name, 64))
-        return patron__fail(s, PATRON_EINVAL, "a segment name is 1-63 printable bytes");
-    if ((err = patron__tx_begin(s)) != 0)
-        return err;
-    if ((err = patron__member_for_card(s, card, 0, &m)) != 0)
-        goto out;
-    sqlite3_stmt *st = patron__stmt(s, "INSERT OR IGNORE INTO segments(name, created_at)"
-                                       " VALUES (?1, ?2)");
-    if (!st) {
-        err = PATRON_EDB;
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, patron_store_now(s));
-    if ((err = patron__step_done(s, st)) != 0)
-        goto out;
-    if (!(st = patron__stmt(s, "INSERT OR IGNORE INTO segment_members(segment_id, member_id,"
-                               " added_at) SELECT id, ?2, ?3 FROM segments WHERE name = ?1"))) {
-        err = PATRON_EDB;
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, m.member_id);
-    sqlite3_bind_int64(st, 3, patron_store_now(s));
-    if ((err = patron__step_done(s, st)) != 0)
-        goto out;
-    return patron__tx_commit(s);
-out:
-    patron__tx_rollback(s);
-    return err;
-}
-
-void patron__offer_cache_free(struct patron__offer_cache *c)
+/* Frees the cache; the store calls it on close. */
+static void offer_cache_free(struct patron__offer_cache *c)
 {
     if (!c)
         return;
@@ -561,38 +515,11 @@ int patron__offer_cache_get(patron_store *s, const struct patron__offer_cache **
     int err;
     if (!c && !(c = s->offers = calloc(1, sizeof *c)))
         return PATRON_ENOMEM;
+    s->offers_free = offer_cache_free;
     if (c->version == 0 || c->version != version || patron_store_now(s) < c->loaded_at) {
         if ((err = load_cache(s, c, version)) != 0)
             return err;
     }
     *out = c;
     return 0;
-}
-
-int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out)
-{
-    static const char *const sql =
-        "SELECT m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold,"
-        " t.multiplier_permille, m.erased_at IS NOT NULL FROM members m"
-        " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id WHERE m.id = ?1";
-    sqlite3_stmt *st = patron__stmt(s, sql);
-    if (!st)
-        return PATRON_EDB;
-    sqlite3_bind_int64(st, 1, member_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof *out);
-        out->member_id = sqlite3_column_int64(st, 0);
-        out->account_id = sqlite3_column_int64(st, 1);
-        out->balance = sqlite3_column_int64(st, 2);
-        out->tier_id = sqlite3_column_int64(st, 3);
-        out->tier_until = sqlite3_column_int64(st, 4);
-        out->tier_threshold = sqlite3_column_int64(st, 5);
-        out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
-        out->erased = sqlite3_column_int(st, 7);
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return patron__fail(s, PATRON_ENOTFOUND, "no member %lld", (long long)member_id);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }

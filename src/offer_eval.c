@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coupon_internal.h"
 #include "ledger_internal.h"
 #include "offer_internal.h"
 
@@ -132,7 +133,7 @@ static int fact_categories(struct facts *f, const struct patron__offer_cache *c)
             longest = c->v[i].within_days;
     if (!(st = patron__stmt(f->s, recent_sql)))
         return PATRON_EDB;
-    f->cats_since = f->now - longest * 86400;
+    f->cats_since = f->now - longest * PATRON__DAY_SECONDS;
     sqlite3_bind_int64(st, 1, f->m->member_id);
     sqlite3_bind_int64(st, 2, f->cats_since);
     sqlite3_bind_int64(st, 3, f->exclude_sale);
@@ -214,7 +215,8 @@ static int history_met(struct facts *f, const struct patron__offer_cache *c,
     int err, yes = 1;
     *met = 0;
     if (o->within_days) {
-        if ((err = bought_since(f, c, o->category, f->now - o->within_days * 86400, &yes)) != 0)
+        if ((err = bought_since(f, c, o->category, f->now - o->within_days * PATRON__DAY_SECONDS,
+                                &yes)) != 0)
             return err;
         if (!yes)
             return 0;
@@ -228,11 +230,11 @@ static int history_met(struct facts *f, const struct patron__offer_cache *c,
         if (o->first_visit)
             say(w, "welcome: first visit");
         int64_t idle = f->now - f->last_sale;
-        if (o->lapsed_days && (f->last_sale == 0 || idle < o->lapsed_days * 86400))
+        if (o->lapsed_days && (f->last_sale == 0 || idle < o->lapsed_days * PATRON__DAY_SECONDS))
             return 0;
         if (o->lapsed_days)
             say(w, "win-back: no purchase for %lld days (offer from %lld)",
-                (long long)(idle / 86400), (long long)o->lapsed_days);
+                (long long)(idle / PATRON__DAY_SECONDS), (long long)o->lapsed_days);
     }
     *met = 1;
     return 0;
@@ -339,7 +341,7 @@ static int limits_left(struct facts *f, const struct patron_offer *o, int *left)
         return err;
     if (o->limit_per_day &&
         ((err = count(f->s, "SELECT COUNT(*) FROM offer_uses WHERE offer_id = ?1 AND day = ?2",
-                      o->offer_id, PATRON__DAY(f->now), &n)) != 0 ||
+                      o->offer_id, PATRON__DAY_NUMBER(f->now), &n)) != 0 ||
          n >= o->limit_per_day))
         return err;
     *left = 1;
@@ -422,23 +424,15 @@ static void choose(const struct candidate *cand, size_t n, struct choice *ch)
     }
 }
 
-/* What the sale earns by the ordinary rule, for multipliers: the same arithmetic as sale.c,
- * asking each distinct category's multiplier once. */
+/* What the sale earns by the ordinary rule, for multipliers: the sale's own arithmetic. */
 static int64_t base_points(patron_store *s, const struct patron_sale *b, int64_t tier_permille)
 {
     struct patron_program p;
-    int64_t weight = 0, lines = 0, mult[PATRON_SALE_MAX_LINES];
+    struct patron__earning e;
     if (patron_program_get(s, &p) != 0)
         return 0;
-    for (size_t i = 0; i < b->n_lines; i++) {
-        size_t j = 0;
-        while (j < i && strcmp(b->lines[j].category, b->lines[i].category) != 0)
-            j++;
-        mult[i] = j < i ? mult[j] : patron_category_multiplier(s, b->lines[i].category);
-        weight += b->lines[i].unit_minor * mult[i] * b->lines[i].qty;
-        lines += b->lines[i].unit_minor * b->lines[i].qty;
-    }
-    return patron__earn_points(&p, weight, b->total_minor, lines, tier_permille);
+    patron__sale_weigh(s, &p, b, tier_permille, NULL, &e);
+    return e.points;
 }
 
 static const char limits_sql[] =
@@ -475,7 +469,7 @@ static int ask_limits(struct facts *f, struct candidate *cand, const struct choi
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, ids, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, f->m->member_id);
-    sqlite3_bind_int64(st, 3, PATRON__DAY(f->now));
+    sqlite3_bind_int64(st, 3, PATRON__DAY_NUMBER(f->now));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         int spent =
@@ -631,7 +625,7 @@ static int insert_use(patron_store *s, const struct patron_offer *o, int64_t mem
     sqlite3_bind_int64(st, 1, o->offer_id);
     sqlite3_bind_int64(st, 2, member_id);
     sqlite3_bind_int64(st, 3, sale_id);
-    sqlite3_bind_int64(st, 4, PATRON__DAY(now));
+    sqlite3_bind_int64(st, 4, PATRON__DAY_NUMBER(now));
     sqlite3_bind_int64(st, 5, points);
     if (entry_id)
         sqlite3_bind_int64(st, 6, entry_id);
@@ -680,16 +674,6 @@ static int book(struct facts *f, struct patron__member_row *m, const struct patr
     }
     out->offers_applied[out->n_offers_applied++] = o->offer_id;
     return insert_use(f->s, o, m->member_id, sale_id, posted, entry_id, &cp, why);
-}
-
-int patron__sale_balance_after(patron_store *s, int64_t sale_id, int64_t balance)
-{
-    sqlite3_stmt *st = patron__stmt(s, "UPDATE sales SET balance_after = ?2 WHERE id = ?1");
-    if (!st)
-        return PATRON_EDB;
-    sqlite3_bind_int64(st, 1, sale_id);
-    sqlite3_bind_int64(st, 2, balance);
-    return patron__step_done(s, st);
 }
 
 int patron__offers_apply(patron_store *s, struct patron__member_row *m,
@@ -753,20 +737,6 @@ out:
     return err;
 }
 
-static int replay_referral(patron_store *s, int64_t sale_id, struct patron_sale_result *out)
-{
-    sqlite3_stmt *st =
-        patron__stmt(s, "SELECT COALESCE(SUM(points), 0) FROM referrals WHERE sale_id = ?1");
-    if (!st)
-        return PATRON_EDB;
-    sqlite3_bind_int64(st, 1, sale_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        out->bonus_points += sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
-}
-
 int patron__offers_replay(patron_store *s, int64_t sale_id, struct patron_sale_result *out)
 {
     static const char *const sql =
@@ -792,7 +762,5 @@ int patron__offers_replay(patron_store *s, int64_t sale_id, struct patron_sale_r
         c->reward_id = sqlite3_column_int64(st, 5);
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return patron__db_err(s, rc);
-    return replay_referral(s, sale_id, out);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }

@@ -7,10 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "offer_internal.h"
+#include "member_internal.h"
 #include "patron/personal.h"
 #include "patron/print.h"
 #include "patron/program.h"
+#include "patron/scan.h"
 
 static int count_preferences(patron_store *s, int64_t member_id, int64_t *n)
 {
@@ -83,7 +84,7 @@ static int bought(patron_store *s, int64_t member_id, struct patron_favourite *o
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
-    sqlite3_bind_int64(st, 2, patron_store_now(s) - PATRON__YEAR);
+    sqlite3_bind_int64(st, 2, patron_store_now(s) - PATRON__YEAR_SECONDS);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *category = (const char *)sqlite3_column_text(st, 0);
         size_t i = 0;
@@ -245,7 +246,7 @@ int patron_receipt_footer_enqueue(patron_store *s, const char *card, int64_t poi
         (err = patron_program_get(s, &p)) != 0 || (err = patron_tier_list(s, NULL, 0, &tiers)) != 0)
         return err;
     footer_values(&f, m.tier, tiers > 1, points_earned,
-                  patron_store_now(s) + p.expiry_notice_days * 86400, v);
+                  patron_store_now(s) + p.expiry_notice_days * PATRON__DAY_SECONDS, v);
     struct patron_receipt_var vars[] = {
         {"member.name", f.name},       {"points.earned", v[0]}, {"points.balance", v[1]},
         {"tier.name", v[8]},           {"tier.progress", v[2]}, {"points.expiring", v[3]},

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* The program's rules and the store's birth: one table of rules with their defaults and
- * ranges, category multipliers, tiers, and patron_store_init() which creates the program
- * accounts, the base tier and the chain id. Every change is recorded in rule_changes. */
+/* The program's rules: one table of rules with their defaults and ranges, category multipliers,
+ * tiers, and the program's seed (its accounts, the base tier and the rules' defaults) that
+ * patron_store_init() (store_init.c) plants. Every change is recorded in rule_changes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "patron/program.h"
 #include "store_internal.h"
-#include "voucher_internal.h"
 
 struct rule {
     const char *name;
@@ -274,68 +273,18 @@ int patron__load_program_accounts(patron_store *s)
     return 0;
 }
 
-static int create_defaults(patron_store *s, int store_id, const char *name)
+int patron__program_seed(patron_store *s)
 {
     static const char *const seed =
         "INSERT INTO accounts(name) VALUES ('program:issued'), ('program:redeemed'),"
         " ('program:expired'), ('program:adjustments');"
         "INSERT INTO tiers(name, threshold, multiplier_permille) VALUES ('Member', 0, 1000);"
         "INSERT INTO categories(name, multiplier_permille) VALUES ('giftcard', 0);";
-    unsigned char chain[16];
-    char chain_hex[33], id[16];
     int err;
     if ((err = patron__exec(s, seed)) != 0)
         return err;
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if ((err = patron__setting_set(s, rules[i].name, rules[i].fallback, "init")) != 0)
             return err;
-    if ((err = patron__random(chain, sizeof chain)) != 0)
-        return err;
-    for (size_t i = 0; i < sizeof chain; i++)
-        snprintf(chain_hex + 2 * i, 3, "%02x", chain[i]);
-    snprintf(id, sizeof id, "%d", store_id);
-    if ((err = patron__setting_set(s, "chain_id", chain_hex, "init")) != 0 ||
-        (err = patron__setting_set(s, "store_name", name ? name : "Patron shop", "init")) != 0)
-        return err;
-    return patron__setting_set(s, "store_id", id, "init");
-}
-
-int patron_store_init(patron_store *s, int store_id, const char *name)
-{
-    int err;
-    if (store_id < 1 || store_id > 65535)
-        return patron__fail(s, PATRON_EINVAL, "store id must be 1-65535");
-    if (name && !valid_name(name, 128))
-        return patron__fail(s, PATRON_EINVAL, "store name must be 1-127 printable bytes");
-    if ((err = patron__tx_begin(s)) != 0)
-        return err;
-    if (patron__setting_int(s, "store_id", 0) != 0) {
-        patron__tx_rollback(s);
-        return 0;
-    }
-    int key_id;
-    s->store_id = store_id;
-    if ((err = create_defaults(s, store_id, name)) != 0 ||
-        (err = patron__keyring_ensure(s, &key_id)) != 0) {
-        s->store_id = 0;
-        patron__tx_rollback(s);
-        return err;
-    }
-    if ((err = patron__tx_commit(s)) != 0)
-        return err;
-    s->store_id = store_id;
-    return patron__load_program_accounts(s);
-}
-
-int patron_store_info(patron_store *s, struct patron_store_info *out)
-{
-    struct patron_store_info info = {0};
-    info.store_id = (int)patron__setting_int(s, "store_id", 0);
-    patron__setting_get(s, "store_name", info.name, sizeof info.name);
-    patron__setting_get(s, "chain_id", info.chain_id, sizeof info.chain_id);
-    if (patron__setting_get(s, "currency", info.currency, sizeof info.currency) != 0)
-        memcpy(info.currency, "EUR", 4);
-    info.schema_version = PATRON_SCHEMA_VERSION;
-    *out = info;
     return 0;
 }

@@ -428,7 +428,7 @@ static int parse_member(struct parser *p, const char *s, const char *e, struct m
         return fault(p, k, "property \"%s\" has no value", key);
     if (!strcmp(key, "border") || !strcmp(key, "image") || !strcmp(key, "command"))
         return fault(p, s, "property \"%s\" is not supported", key);
-    strcpy(m->key, key);
+    snprintf(m->key, sizeof m->key, "%s", key);
     m->val = k;
     m->vend = e;
     return 0;

@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "ledger_internal.h"
-#include "offer_internal.h"
 #include "patron/referral.h"
+#include "referral_internal.h"
+#include "sale_internal.h"
 
 #define MINT_TRIES 8
 #define MAX_CHAIN 10000 /* referrers walked when looking for a loop */
@@ -313,4 +314,18 @@ int patron__referral_on_sale(patron_store *s, struct patron__member_row *m,
         return err;
     out->bonus_points += bonus;
     return patron__sale_balance_after(s, sale_id, m->balance);
+}
+
+int patron__referral_replay(patron_store *s, int64_t sale_id, struct patron_sale_result *out)
+{
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT COALESCE(SUM(points), 0) FROM referrals WHERE sale_id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, sale_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        out->bonus_points += sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coupon_internal.h"
 #include "idempotency.h"
 #include "ledger_internal.h"
-#include "offer_internal.h"
 #include "patron/ledger.h"
 #include "patron/program.h"
 

@@ -76,6 +76,4 @@ struct patron__facts {
 int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out);
 void patron__facts_cleanup(struct patron__facts *f);
 
-#define PATRON__DAY INT64_C(86400)
-
 #endif

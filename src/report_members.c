@@ -187,7 +187,7 @@ static int clv_fill(patron_store *s, struct patron_report_table *t, const void *
     patron__table_int(t, row, 2, spend);
     patron__table_int(t, row, 3, members ? spend / members : 0);
     patron__table_int(t, row, 4, buyers ? spend / buyers : 0);
-    patron__table_int(t, row, 5, members ? tenure / members / PATRON__DAY : 0);
+    patron__table_int(t, row, 5, members ? tenure / members / PATRON__DAY_SECONDS : 0);
     memcpy(t->currency, p.currency, sizeof t->currency);
     t->summary = 1;
     return patron__table_text(t, row, 6, p.currency);

@@ -109,7 +109,7 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
         err = patron__table_text(t, row, 0, segment_names[g]);
         patron__table_int(t, row, 1, n);
         patron__table_ratio(t, row, 2, n, (int64_t)sc->n);
-        patron__table_int(t, row, 3, n ? sum[g].recency / n / PATRON__DAY : 0);
+        patron__table_int(t, row, 3, n ? sum[g].recency / n / PATRON__DAY_SECONDS : 0);
         patron__table_decimal(t, row, 4, sum[g].frequency, n);
         patron__table_int(t, row, 5, n ? sum[g].monetary / n : 0);
     }
@@ -173,8 +173,8 @@ static int collect_lapsed(patron_store *s, const struct patron__facts *f, int64_
         if (!m->present || m->erased || m->sales < 2)
             continue;
         int64_t gap = (m->last_sale - m->first_sale) / (m->sales - 1);
-        if (gap < PATRON__DAY)
-            gap = PATRON__DAY;
+        if (gap < PATRON__DAY_SECONDS)
+            gap = PATRON__DAY_SECONDS;
         if (now - m->last_sale <= 2 * gap)
             continue;
         if (n == cap) {
@@ -221,8 +221,8 @@ static int churn_row(patron_store *s, struct patron_report_table *t, sqlite3_stm
     if ((err = patron__table_text(t, row, 1, card)) != 0 ||
         (err = patron__table_text(t, row, 2, last)) != 0)
         return err;
-    patron__table_int(t, row, 3, l->since / PATRON__DAY);
-    patron__table_int(t, row, 4, l->gap / PATRON__DAY);
+    patron__table_int(t, row, 3, l->since / PATRON__DAY_SECONDS);
+    patron__table_int(t, row, 4, l->gap / PATRON__DAY_SECONDS);
     patron__table_int(t, row, 5, m->sales);
     patron__table_int(t, row, 6, m->spend);
     patron__table_int(t, row, 7, m->consent);

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coupon_internal.h"
 #include "idempotency.h"
 #include "ledger_internal.h"
-#include "offer_internal.h"
 #include "patron/program.h"
 #include "patron/reward.h"
 #include "voucher_internal.h"

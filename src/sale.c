@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Recording a sale: validate, hash the request for idempotency, find the member, apply the
- * earning rule stated in include/patron/ledger.h, and write the sale, its lines, the earn entry,
- * the offers it gets (offer_eval.c), a referral bonus and the tier in one transaction. */
+/* A sale at the ledger's level: validate, hash the request for idempotency, find the member,
+ * apply the earning rule stated in include/patron/ledger.h (here only), and write the sale, its
+ * lines and the earn entry. The offers and the referral bonus come on top in the checkout
+ * (checkout.c), which calls down into this file and never the other way. */
 #include <string.h>
 
-#include "idempotency.h"
 #include "ledger_internal.h"
-#include "offer_internal.h"
-#include "patron/ledger.h"
-#include "patron/program.h"
 #include "sale_internal.h"
 
 #define MAX_QTY 100000
@@ -46,7 +43,7 @@ static int validate_lines(patron_store *s, const struct patron_sale *in)
     return 0;
 }
 
-static int validate_sale(patron_store *s, const struct patron_sale *in, const char *currency)
+int patron__sale_validate(patron_store *s, const struct patron_sale *in, const char *currency)
 {
     if (!valid_token(in->ref, 64))
         return patron__fail(s, PATRON_EINVAL, "a sale needs a ref (1-63 bytes, no spaces)");
@@ -58,7 +55,7 @@ static int validate_sale(patron_store *s, const struct patron_sale *in, const ch
     return validate_lines(s, in);
 }
 
-static void hash_sale(struct patron__idem *h, const struct patron_sale *in)
+void patron__sale_hash(struct patron__idem *h, const struct patron_sale *in)
 {
     patron__idem_add_str(h, in->card);
     patron__idem_add_str(h, in->ref);
@@ -72,8 +69,8 @@ static void hash_sale(struct patron__idem *h, const struct patron_sale *in)
     }
 }
 
-int64_t patron__earn_points(const struct patron_program *p, int64_t weight, int64_t paid,
-                            int64_t lines_minor, int64_t tier_permille)
+static int64_t earn_points(const struct patron_program *p, int64_t weight, int64_t paid,
+                           int64_t lines_minor, int64_t tier_permille)
 {
     if (lines_minor <= 0 || weight <= 0 || paid <= 0)
         return 0;
@@ -156,93 +153,60 @@ static int insert_lines(patron_store *s, int64_t sale_id, const struct patron_sa
     return err;
 }
 
-/* Weighs the lines by category and applies the earning rule. */
-static void weigh(patron_store *s, const struct patron_program *p, const struct patron_sale *in,
-                  int64_t tier_permille, int64_t *weights, struct patron__earning *e)
+void patron__sale_weigh(patron_store *s, const struct patron_program *p,
+                        const struct patron_sale *in, int64_t tier_permille, int64_t *weights,
+                        struct patron__earning *e)
 {
+    int64_t mult[PATRON_SALE_MAX_LINES];
     e->weight = 0;
     e->lines_minor = 0;
-    for (size_t i = 0; i < in->n_lines; i++) {
-        weights[i] = in->lines[i].unit_minor * patron_category_multiplier(s, in->lines[i].category);
-        e->weight += weights[i] * in->lines[i].qty;
+    for (size_t i = 0; i < in->n_lines && i < PATRON_SALE_MAX_LINES; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(in->lines[j].category, in->lines[i].category) != 0)
+            j++;
+        mult[i] = j < i ? mult[j] : patron_category_multiplier(s, in->lines[i].category);
+        if (weights)
+            weights[i] = in->lines[i].unit_minor * mult[i];
+        e->weight += in->lines[i].unit_minor * mult[i] * in->lines[i].qty;
         e->lines_minor += in->lines[i].unit_minor * in->lines[i].qty;
     }
-    e->points = patron__earn_points(p, e->weight, in->total_minor, e->lines_minor, tier_permille);
+    e->points = earn_points(p, e->weight, in->total_minor, e->lines_minor, tier_permille);
 }
 
-static int record(patron_store *s, const struct patron_sale *in, const struct patron_program *p,
-                  struct patron_sale_result *out)
+int patron__sale_book(patron_store *s, const struct patron_sale *in, const struct patron_program *p,
+                      struct patron__member_row *m, struct patron__earning *e, int64_t *sale_id,
+                      int *changed)
 {
-    struct patron__member_row m;
-    struct patron__earning e;
-    int64_t weights[PATRON_SALE_MAX_LINES], sale_id = 0, entry_id;
-    int changed = 0, err;
-    if ((err = refuse_known_ref(s, in->ref)) != 0 ||
-        (err = patron__member_for_card(s, in->card, 1, &m)) != 0 ||
-        (err = patron__tier_review(s, &m, 0, &changed)) != 0)
-        return err;
-    weigh(s, p, in, m.tier_multiplier_permille, weights, &e);
-    if ((err = insert_sale(s, in, p->currency, &m, &e, &sale_id)) != 0 ||
-        (err = insert_lines(s, sale_id, in->lines, in->n_lines, weights)) != 0)
-        return err;
-    if (e.points > 0) {
-        struct patron__posting post = {.kind = "earn",
-                                       .points = e.points,
-                                       .to_member = 1,
-                                       .program = PATRON__ACCT_ISSUED,
-                                       .sale_id = sale_id};
-        if ((err = patron__ledger_post(s, &m, &post, &entry_id)) != 0 ||
-            (err = patron__tier_review(s, &m, 1, &changed)) != 0)
-            return err;
-    }
-    if ((err = patron__offers_apply(s, &m, in, &e, sale_id, out, &changed)) != 0 ||
-        (err = patron__referral_on_sale(s, &m, in, sale_id, out, &changed)) != 0)
-        return err;
-    out->sale_id = sale_id;
-    out->member_id = m.member_id;
-    out->points_earned = e.points;
-    out->points = m.balance;
-    out->tier_upgraded = changed;
-    return patron__sale_tier_name(s, m.tier_id, out->tier, sizeof out->tier);
-}
-
-/* The rules are read again inside the transaction: a change committed a moment ago counts. */
-static int record_sale(patron_store *s, const void *request, void *result, int64_t *result_id)
-{
-    struct patron_sale_result *r = result;
-    struct patron_program p;
-    int err = patron_program_get(s, &p);
-    if (err == 0 && (err = record(s, request, &p, r)) == 0)
-        *result_id = r->sale_id;
-    return err;
-}
-
-static int replay_sale(patron_store *s, int64_t sale_id, void *result)
-{
-    return patron__sale_result(s, sale_id, result);
-}
-
-int patron_sale_record(patron_store *s, const struct patron_sale *in,
-                       struct patron_sale_result *out)
-{
-    struct patron_sale_line general = {"-", "general", 1, in->total_minor};
-    struct patron_sale sale = *in;
-    struct patron_sale_result r = {0};
-    struct patron_program p;
-    struct patron__idem h;
+    int64_t weights[PATRON_SALE_MAX_LINES], entry_id;
     int err;
-    if (sale.n_lines == 0) {
-        sale.lines = &general;
-        sale.n_lines = 1;
-    }
-    if ((err = patron_program_get(s, &p)) != 0 || (err = validate_sale(s, &sale, p.currency)) != 0)
+    if ((err = refuse_known_ref(s, in->ref)) != 0 ||
+        (err = patron__member_for_card(s, in->card, 1, m)) != 0 ||
+        (err = patron__tier_review(s, m, 0, changed)) != 0)
         return err;
-    if ((err = patron__idem_init(s, &h, "sale", in->idempotency_key)) != 0)
+    patron__sale_weigh(s, p, in, m->tier_multiplier_permille, weights, e);
+    if ((err = insert_sale(s, in, p->currency, m, e, sale_id)) != 0 ||
+        (err = insert_lines(s, *sale_id, in->lines, in->n_lines, weights)) != 0)
         return err;
-    hash_sale(&h, &sale);
-    if ((err = patron__idem_run(s, &h, &sale, record_sale, replay_sale, &r)) == 0)
-        *out = r;
-    return err;
+    if (e->points <= 0)
+        return 0;
+    struct patron__posting post = {.kind = "earn",
+                                   .points = e->points,
+                                   .to_member = 1,
+                                   .program = PATRON__ACCT_ISSUED,
+                                   .sale_id = *sale_id};
+    if ((err = patron__ledger_post(s, m, &post, &entry_id)) != 0)
+        return err;
+    return patron__tier_review(s, m, 1, changed);
+}
+
+int patron__sale_balance_after(patron_store *s, int64_t sale_id, int64_t balance)
+{
+    sqlite3_stmt *st = patron__stmt(s, "UPDATE sales SET balance_after = ?2 WHERE id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, sale_id);
+    sqlite3_bind_int64(st, 2, balance);
+    return patron__step_done(s, st);
 }
 
 int patron__sale_tier_name(patron_store *s, int64_t tier_id, char *buf, size_t len)
@@ -278,5 +242,5 @@ int patron__sale_result(patron_store *s, int64_t sale_id, struct patron_sale_res
         out->replayed = 1;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? patron__offers_replay(s, sale_id, out) : patron__db_err(s, rc);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }

@@ -19,7 +19,7 @@ static int expiring(patron_store *s, int64_t member_id, int64_t notice_days,
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
-    sqlite3_bind_int64(st, 2, patron_store_now(s) + notice_days * 86400);
+    sqlite3_bind_int64(st, 2, patron_store_now(s) + notice_days * PATRON__DAY_SECONDS);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         r->expiring_points = sqlite3_column_int64(st, 0);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Marketing segments as CSV: consenting members only, whatever the query asks, optionally of
- * one tier or lapsed for some days, with their contact data and last sale. The last sale comes
- * from the per-member facts (one pass over the sales) rather than an index on sales. */
+/* Segments, both kinds. Saved segments are named lists of members that offers can target
+ * (patron_segment_add, include/patron/offer.h). The segment export is a query, not a list:
+ * consenting members only, whatever the query asks, optionally of one tier or lapsed for some
+ * days, as CSV with their contact data and last sale (include/patron/privacy.h). The last sale
+ * comes from the per-member facts (one pass over the sales) rather than an index on sales. */
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "member_internal.h"
+#include "patron/offer.h"
 #include "privacy_internal.h"
 #include "report_internal.h"
 
@@ -51,7 +55,7 @@ static int write_row(FILE *out, sqlite3_stmt *st, int64_t last_sale)
 static int write_segment(patron_store *s, const struct patron_segment_query *q,
                          const struct patron__facts *f, FILE *out, int64_t *count)
 {
-    int64_t cutoff = patron_store_now(s) - q->lapsed_days * PATRON__DAY, n = 0;
+    int64_t cutoff = patron_store_now(s) - q->lapsed_days * PATRON__DAY_SECONDS, n = 0;
     sqlite3_stmt *st;
     int rc, err = patron__prepare(s, segment_sql, &st);
     if (err != 0)
@@ -107,5 +111,41 @@ int patron_segment_export(patron_store *s, const struct patron_segment_query *q,
         err = write_segment(s, q, &f, out, count);
     patron__facts_cleanup(&f);
     patron__read_end(s, opened);
+    return err;
+}
+
+int patron_segment_add(patron_store *s, const char *name, const char *card)
+{
+    struct patron__member_row m;
+    int err;
+    if (!patron__printable(name, 64))
+        return patron__fail(s, PATRON_EINVAL, "a segment name is 1-63 printable bytes");
+    if ((err = patron__tx_begin(s)) != 0)
+        return err;
+    if ((err = patron__member_for_card(s, card, 0, &m)) != 0)
+        goto out;
+    sqlite3_stmt *st = patron__stmt(s, "INSERT OR IGNORE INTO segments(name, created_at)"
+                                       " VALUES (?1, ?2)");
+    if (!st) {
+        err = PATRON_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, patron_store_now(s));
+    if ((err = patron__step_done(s, st)) != 0)
+        goto out;
+    if (!(st = patron__stmt(s, "INSERT OR IGNORE INTO segment_members(segment_id, member_id,"
+                               " added_at) SELECT id, ?2, ?3 FROM segments WHERE name = ?1"))) {
+        err = PATRON_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, m.member_id);
+    sqlite3_bind_int64(st, 3, patron_store_now(s));
+    if ((err = patron__step_done(s, st)) != 0)
+        goto out;
+    return patron__tx_commit(s);
+out:
+    patron__tx_rollback(s);
     return err;
 }

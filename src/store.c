@@ -171,6 +171,17 @@ void patron_store_batch_rollback(patron_store *s)
         patron__tx_rollback(s);
 }
 
+int patron__printable(const char *text, size_t cap)
+{
+    size_t n = text ? strlen(text) : 0;
+    if (n == 0 || n >= cap)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
 int patron__copy(char *dst, size_t cap, const char *src)
 {
     size_t n = src ? strlen(src) : 0;
@@ -260,8 +271,12 @@ void patron_store_close(patron_store *s)
     for (size_t i = 0; i < s->stmt_cap; i++)
         sqlite3_finalize(s->stmts[i].stmt);
     free(s->stmts);
-    patron__keycache_free(s->keycache);
-    patron__offer_cache_free(s->offers);
+    /* The caches belong to upper layers, which leave their free function with the cache: the
+     * store never names them. */
+    if (s->keycache_free)
+        s->keycache_free(s->keycache);
+    if (s->offers_free)
+        s->offers_free(s->offers);
     sqlite3_close_v2(s->db);
     free(s);
 }

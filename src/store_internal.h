@@ -47,13 +47,12 @@ struct patron_store {
     struct patron_program program;
     char detail[256];
     struct patron__offer_cache *offers; /* running offers, read again when rules_version moves */
-    struct patron__stmt_slot *stmts;    /* open addressing on the SQL pointer */
+    void (*offers_free)(struct patron__offer_cache *c); /* set by offer.c with the cache */
+    struct patron__stmt_slot *stmts;                    /* open addressing on the SQL pointer */
     size_t stmt_cap, stmt_count;
     struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
+    void (*keycache_free)(struct patron__keycache *kc); /* set by keyring.c with the cache */
 };
-
-/* Frees the handle's offer cache (offer.c); NULL does nothing. */
-void patron__offer_cache_free(struct patron__offer_cache *c);
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
  * Returns NULL on failure (the detail says why). Do not finalize it. */
@@ -94,16 +93,26 @@ int patron__setting_set(patron_store *s, const char *key, const char *value, con
 /* Loads the program account ids into the handle (after open and after init). */
 int patron__load_program_accounts(patron_store *s);
 
+/* Plants the program of a new store, in the caller's transaction: the program accounts, the base
+ * tier, the gift-card category and every rule at its default (program.c). */
+int patron__program_seed(patron_store *s);
+
 /* Schema migrations, applied at open. */
 int patron__schema_migrate(patron_store *s);
+
+/* The time rules, written once: a day is 86400 seconds of the injected clock, a year 365 days,
+ * and the daily limits count by UTC day number. */
+#define PATRON__DAY_SECONDS INT64_C(86400)
+#define PATRON__YEAR_SECONDS (365 * PATRON__DAY_SECONDS)
+#define PATRON__DAY_NUMBER(t) ((t) / PATRON__DAY_SECONDS)
+
+/* 1 when text is 1..cap-1 bytes without control characters (UTF-8 passes through). */
+int patron__printable(const char *text, size_t cap);
 
 /* Copies a bounded string; returns PATRON_ETOOBIG when it does not fit. */
 int patron__copy(char *dst, size_t cap, const char *src);
 
 /* Fills buf with random bytes from OpenSSL (RAND_bytes). */
 int patron__random(void *buf, size_t len);
-
-/* Frees the handle's cached voucher keys (keyring.c), wiping private ones; NULL does nothing. */
-void patron__keycache_free(struct patron__keycache *kc);
 
 #endif

@@ -13,7 +13,7 @@ int patron__earned_last_year(patron_store *s, int64_t member_id, int64_t *out)
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
-    sqlite3_bind_int64(st, 2, patron_store_now(s) - PATRON__YEAR);
+    sqlite3_bind_int64(st, 2, patron_store_now(s) - PATRON__YEAR_SECONDS);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
@@ -95,6 +95,6 @@ int patron__tier_review(patron_store *s, struct patron__member_row *m, int on_ea
     m->tier_id = tier_id;
     m->tier_threshold = threshold;
     m->tier_multiplier_permille = multiplier;
-    m->tier_until = threshold > 0 ? now + PATRON__YEAR : 0;
+    m->tier_until = threshold > 0 ? now + PATRON__YEAR_SECONDS : 0;
     return store_tier(s, m);
 }

@@ -248,32 +248,46 @@ static int idem_start(patron_store *s, const struct patron_voucher_request *req,
     return 0;
 }
 
+/* What a redemption's write hands back: the result, and whether a mistyped code caused the
+ * failure (counted for the lock-out after the rollback). */
+struct redemption {
+    struct patron_voucher_result res;
+    int wrong_code;
+};
+
 /* Inside the transaction: everything after the idempotency check. */
-static int redeem_in_tx(patron_store *s, const struct patron_voucher_request *req,
-                        struct patron_voucher_result *res, int *wrong_code)
+static int redeem_in_tx(patron_store *s, const void *request, void *result, int64_t *result_id)
 {
+    const struct patron_voucher_request *req = request;
+    struct redemption *r = result;
     unsigned char bytes[PATRON_VOUCHER_BYTES];
     struct patron_voucher v;
     struct patron__key key;
-    int err = patron__register_resolve(s, req, bytes, &v, &key, wrong_code);
+    int err = patron__register_resolve(s, req, bytes, &v, &key, &r->wrong_code);
     if (err != 0)
         return err;
-    err = apply_rules(s, req, &v, &key, res);
-    patron__register_fill(&v, key.foreign, res);
+    err = apply_rules(s, req, &v, &key, &r->res);
+    patron__register_fill(&v, key.foreign, &r->res);
     if (err != 0)
         return err;
     if (req->offline && key.foreign && (err = patron__register_offline_caps(s, &v)) != 0)
         return err;
-    return patron__register_claim(s, req, bytes, &v, key.foreign, res);
+    if ((err = patron__register_claim(s, req, bytes, &v, key.foreign, &r->res)) == 0)
+        *result_id = r->res.redemption_id;
+    return err;
+}
+
+static int replay_redemption(patron_store *s, int64_t redemption_id, void *result)
+{
+    return patron__register_replay(s, redemption_id, &((struct redemption *)result)->res);
 }
 
 int patron_voucher_redeem(patron_store *s, const struct patron_voucher_request *req,
                           struct patron_voucher_result *out)
 {
-    struct patron_voucher_result res = {0};
+    struct redemption r = {0};
     struct patron__idem h = {0};
-    int64_t replay = 0;
-    int wrong_code = 0, err;
+    int err;
     s->detail[0] = '\0';
     if ((err = check_text(s, req)) != 0)
         return err;
@@ -281,24 +295,10 @@ int patron_voucher_redeem(patron_store *s, const struct patron_voucher_request *
         return patron__fail(s, PATRON_EINVAL, "give the sale's reference (1-%d bytes)", TEXT_MAX);
     if (req->idempotency_key && (err = idem_start(s, req, &h)) != 0)
         return err;
-    if ((err = patron__tx_begin(s)) != 0)
-        goto out;
-    if (req->idempotency_key && (err = patron__idem_check(s, &h, &replay)) == 0 && replay)
-        err = patron__register_replay(s, replay, &res);
-    else if (err == 0 && (err = redeem_in_tx(s, req, &res, &wrong_code)) == 0 &&
-             req->idempotency_key)
-        err = patron__idem_record(s, &h, res.redemption_id);
-    if (err != 0) {
-        patron__tx_rollback(s);
-        if (wrong_code)
-            err = patron__register_wrong_code(s, req, err);
-        goto out;
-    }
-    if ((err = patron__tx_commit(s)) == 0)
-        *out = res;
-out:
-    if (err == PATRON_EREDEEMED)
-        *out = res;
-    patron__idem_cleanup(&h);
+    err = patron__idem_run(s, &h, req, redeem_in_tx, replay_redemption, &r);
+    if (err != 0 && r.wrong_code)
+        err = patron__register_wrong_code(s, req, err);
+    if (err == 0 || err == PATRON_EREDEEMED)
+        *out = r.res;
     return err;
 }

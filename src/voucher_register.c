@@ -229,7 +229,7 @@ int patron__register_offline_caps(patron_store *s, const struct patron_voucher *
     sqlite3_stmt *st = patron__stmt(s, q);
     if (!st)
         return PATRON_EDB;
-    sqlite3_bind_int64(st, 1, patron_store_now(s) / 86400);
+    sqlite3_bind_int64(st, 1, PATRON__DAY_NUMBER(patron_store_now(s)));
     int rc = sqlite3_step(st);
     int64_t count = sqlite3_column_int64(st, 0), sum = sqlite3_column_int64(st, 1);
     sqlite3_reset(st);
@@ -253,8 +253,8 @@ static int log_offline(patron_store *s, const struct patron_voucher_request *req
     if (!st)
         return PATRON_EDB;
     int64_t now = patron_store_now(s);
-    int64_t values[] = {redemption_id, v->key_id,  (int64_t)v->voucher_id, v->kind, v->value,
-                        v->currency,   now / 86400};
+    int64_t values[] = {redemption_id, v->key_id,   (int64_t)v->voucher_id, v->kind,
+                        v->value,      v->currency, PATRON__DAY_NUMBER(now)};
     for (int i = 0; i < (int)(sizeof values / sizeof values[0]); i++)
         sqlite3_bind_int64(st, i + 1, values[i]);
     sqlite3_bind_text(st, 8, till_of(req), -1, SQLITE_STATIC);

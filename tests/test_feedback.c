@@ -41,7 +41,7 @@ static void test_feedback_once_per_sale(void **state)
     (void)state;
     struct patron_feedback f = {.card = card, .score = 4, .comment = "quick", .sale_ref = "S1"};
     assert_int_equal(patron_feedback_record(t.s, &f, &a), 0);
-    assert_true(a > 0);
+    assert_int_equal(a, test_scalar(t.s, "SELECT id FROM feedback"));
     assert_int_equal(patron_feedback_record(t.s, &f, &b), 0); /* the same again: same answer */
     assert_int_equal(b, a);
     f.score = 1;
@@ -103,7 +103,7 @@ static void test_goodwill_gives_the_reward_free(void **state)
     struct patron_member m;
     (void)state;
     assert_int_equal(goodwill("Maya", "g1", &r), 0);
-    assert_true(r.redemption_id > 0);
+    assert_int_equal(r.redemption_id, test_scalar(t.s, "SELECT MAX(id) FROM redemptions"));
     assert_int_equal(r.reward_id, coffee);
     assert_int_equal(r.issued_today, 1);
     assert_int_equal(r.daily_limit, 5);

@@ -37,10 +37,10 @@ static void a_member_has_both_sides_fields(void **state)
     struct patron_member m = {.member_id = 7, .created_at = 1773144000, .points = 120};
     json_t *j;
     (void)state;
-    strcpy(m.name, "Ada");
-    strcpy(m.card, "2900000000017");
-    strcpy(m.tier, "Member");
-    strcpy(m.email, "ada@example.org");
+    snprintf(m.name, sizeof m.name, "%s", "Ada");
+    snprintf(m.card, sizeof m.card, "%s", "2900000000017");
+    snprintf(m.tier, sizeof m.tier, "%s", "Member");
+    snprintf(m.email, sizeof m.email, "%s", "ada@example.org");
     assert_int_equal(patron_json_member(&m, &j), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "member_id")), 7);
     assert_int_equal(json_integer_value(json_object_get(j, "points")), 120);
@@ -60,10 +60,10 @@ static void a_scan_says_when_points_expire_both_ways(void **state)
     struct patron_scan_result r = {.expiring_points = 50, .expiring_at = 1798761600};
     json_t *j;
     (void)state;
-    strcpy(r.member.name, "Ada");
+    snprintf(r.member.name, sizeof r.member.name, "%s", "Ada");
     r.n_offers = 1;
     r.offers[0] = (struct patron_offer_match){.offer_id = 3, .points = 50};
-    strcpy(r.offers[0].benefit, "bonus:50");
+    snprintf(r.offers[0].benefit, sizeof r.offers[0].benefit, "%s", "bonus:50");
     assert_int_equal(patron_json_scan(&r, &j), 0);
     assert_string_equal(jstr(j, "expiring_at"), "2027-01-01T00:00:00Z");
     assert_string_equal(jstr(j, "expiring_on"), "2027-01-01");
@@ -82,7 +82,7 @@ static void vouchers_and_coupons_carry_hex_ids(void **state)
     json_t *j;
     (void)state;
     s.coupons[0] = (struct patron_sale_coupon){.offer_id = 2, .reward_id = 5, .voucher_id = 255};
-    strcpy(s.coupons[0].code, "ABCD-EFGH-JKMN-PQ");
+    snprintf(s.coupons[0].code, sizeof s.coupons[0].code, "%s", "ABCD-EFGH-JKMN-PQ");
     assert_int_equal(patron_json_sale(&s, &j), 0);
     json_t *coupons = json_object_get(j, "coupons");
     assert_int_equal(json_array_size(coupons), 2);
@@ -107,7 +107,7 @@ static void voucher_results_name_what_they_are(void **state)
     (void)state;
     r.voucher.voucher_id = 1;
     r.voucher.value = 500;
-    strcpy(r.currency, "EUR");
+    snprintf(r.currency, sizeof r.currency, "%s", "EUR");
     assert_int_equal(patron_json_voucher_check(&r, &j), 0);
     assert_true(json_is_true(json_object_get(j, "valid")));
     assert_null(json_object_get(j, "redemption_id"));

@@ -407,7 +407,8 @@ static void test_reward_benefit_gives_a_free_coupon(void **state)
     assert_int_equal(r.points, 10);
     assert_int_equal(r.n_coupons, 1);
     assert_int_equal(r.coupons[0].reward_id, reward_id);
-    assert_true(r.coupons[0].redemption_id > 0);
+    assert_int_equal(r.coupons[0].redemption_id,
+                     test_scalar(t.s, "SELECT redemption_id FROM offer_uses"));
     assert_true(r.coupons[0].voucher_id != 0); /* a signed voucher, with its typable code */
     assert_int_equal(strlen(r.coupons[0].code), 17);
     struct patron_voucher_request check = {.token_or_code = r.coupons[0].code};

@@ -170,7 +170,8 @@ static void virtual_printer_writes_job_files(void **state)
     unsigned status = 0;
     snprintf(dir, sizeof dir, "%s", tmp_path("virtual-XXXXXX"));
     assert_non_null(mkdtemp(dir));
-    strcat(dir, "/prints");
+    size_t len = strlen(dir);
+    snprintf(dir + len, sizeof dir - len, "/prints");
     assert_int_equal(patron__virtual_open(dir, 384, &p, detail, sizeof detail), 0);
     assert_int_equal(p->ops->status(p, &status), 0);
     assert_int_equal(status, PATRON_PRINTER_ONLINE);

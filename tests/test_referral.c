@@ -73,7 +73,9 @@ static void test_both_are_paid_once_on_the_first_qualifying_sale(void **state)
     assert_int_equal(info.referred, 1);
     assert_int_equal(info.referred_rewarded, 1);
     assert_int_equal(patron_referral_info(t.s, referee, &info), 0);
-    assert_true(info.referred_by > 0);
+    struct patron_member rita;
+    assert_int_equal(patron_member_by_card(t.s, referrer, &rita), 0);
+    assert_int_equal(info.referred_by, rita.member_id);
     assert_true(info.rewarded);
     test_assert_ledger_verifies(t.s);
 }

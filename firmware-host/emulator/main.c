@@ -154,10 +154,11 @@ static void run_child(char **cmd)
     if (!old || !*old) {
         setenv("LD_PRELOAD", PRELOAD, 1);
     } else if (!strstr(old, "libumockdev-preload")) {
-        char *both = malloc(strlen(old) + sizeof PRELOAD + 1);
+        size_t len = strlen(old) + sizeof PRELOAD + 1;
+        char *both = malloc(len);
         if (!both)
             _exit(127);
-        sprintf(both, "%s:%s", old, PRELOAD);
+        snprintf(both, len, "%s:%s", old, PRELOAD);
         setenv("LD_PRELOAD", both, 1);
     }
     execvp(cmd[0], cmd);

@@ -5,6 +5,8 @@
 #ifndef PATRON_CARD_H
 #define PATRON_CARD_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -17,11 +19,11 @@ extern "C" {
 /* Normalises `in` (spaces and dashes dropped) into out[PATRON_CARD_DIGITS + 1] and checks it.
  * Returns 0; PATRON_EINVAL when it is not 13 digits with the card prefix; PATRON_ECHECKDIGIT
  * when the check digit is wrong. out is written only on success. */
-int patron_card_parse(const char *in, char out[PATRON_CARD_DIGITS + 1])
+PATRON_EXPORT int patron_card_parse(const char *in, char out[PATRON_CARD_DIGITS + 1])
     __attribute__((warn_unused_result));
 
 /* The GS1 mod-10 check digit ('0'..'9') of the first 12 digits of `digits`. */
-char patron_card_check_digit(const char *digits);
+PATRON_EXPORT char patron_card_check_digit(const char *digits);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,8 @@
 #ifndef PATRON_ESCPOS_H
 #define PATRON_ESCPOS_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,24 +68,25 @@ struct patron_escpos_profile {
 
 /* The built-in profile named `name` ("generic-58", "generic-80", "epson-tm-t20",
  * "epson-tm-t88"), or NULL. The pointer is static; do not free it. */
-const struct patron_escpos_profile *patron_escpos_profile_find(const char *name);
+PATRON_EXPORT const struct patron_escpos_profile *patron_escpos_profile_find(const char *name);
 
 /* The built-in profile for a USB printer's vendor and product id, or NULL when unknown. */
-const struct patron_escpos_profile *patron_escpos_profile_for_usb(uint16_t vid, uint16_t pid);
+PATRON_EXPORT const struct patron_escpos_profile *patron_escpos_profile_for_usb(uint16_t vid,
+                                                                                uint16_t pid);
 
 /* The built-in profile at `index` (0, 1, ...), NULL past the end; for listings. */
-const struct patron_escpos_profile *patron_escpos_profile_at(size_t index);
+PATRON_EXPORT const struct patron_escpos_profile *patron_escpos_profile_at(size_t index);
 
 /* Parses a profile from configuration, "key=value" pairs separated by commas:
  * "name=x,dots=384,columns=32,native_qr=0,cutter=1,codepage=cp437[,qr_module=5]".
  * `name` and `dots` are required; columns defaults to dots/12, qr_module to 5 below 576 dots
  * and 6 from 576, native_qr to 0, cutter to 1, codepage to cp437. Returns 0 and fills *out;
  * PATRON_EINVAL for an unknown key, a bad value, or a missing name or dots. */
-int patron_escpos_profile_parse(const char *spec, struct patron_escpos_profile *out)
+PATRON_EXPORT int patron_escpos_profile_parse(const char *spec, struct patron_escpos_profile *out)
     __attribute__((warn_unused_result));
 
 /* Parses "cp437" / "cp858" (case-insensitive). Returns 0 or PATRON_EINVAL. */
-int patron_codepage_parse(const char *name, enum patron_codepage *out);
+PATRON_EXPORT int patron_codepage_parse(const char *name, enum patron_codepage *out);
 
 /* Converts one Unicode code point to bytes of `cp`, writing 1 to 3 bytes into out[3] and
  * returning how many. A character the code page lacks becomes its replacement: a Latin letter
@@ -91,88 +94,91 @@ int patron_codepage_parse(const char *name, enum patron_codepage *out);
  * "AE"), typographic quotes and dashes become ' " -, the ellipsis "...", the euro sign "EUR"
  * (in CP437), a no-break space a space, and anything else '?'. Control characters also
  * become '?', so no text can smuggle a printer command. Thread-safe. */
-size_t patron_codepage_encode(enum patron_codepage cp, uint32_t codepoint, uint8_t out[3]);
+PATRON_EXPORT size_t patron_codepage_encode(enum patron_codepage cp, uint32_t codepoint,
+                                            uint8_t out[3]);
 
 /* The Unicode code point that byte `b` shows in `cp`. Thread-safe. */
-uint32_t patron_codepage_decode(enum patron_codepage cp, uint8_t b);
+PATRON_EXPORT uint32_t patron_codepage_decode(enum patron_codepage cp, uint8_t b);
 
 typedef struct patron_escpos patron_escpos;
 
 /* A new empty job for `profile` (copied) whose buffer may grow to `max_bytes` (0 =
  * PATRON_ESCPOS_MAX_JOB). Returns 0 and sets *out; PATRON_EINVAL for a NULL or unusable
  * profile; PATRON_ENOMEM. Free with patron_escpos_free(). */
-int patron_escpos_new(const struct patron_escpos_profile *profile, size_t max_bytes,
-                      patron_escpos **out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_escpos_new(const struct patron_escpos_profile *profile, size_t max_bytes,
+                                    patron_escpos **out) __attribute__((warn_unused_result));
 
 /* Frees a job; NULL does nothing. */
-void patron_escpos_free(patron_escpos *j);
+PATRON_EXPORT void patron_escpos_free(patron_escpos *j);
 
 /* Empties the job (bytes and error) but keeps its memory, to build the next job cheaply. */
-void patron_escpos_reset(patron_escpos *j);
+PATRON_EXPORT void patron_escpos_reset(patron_escpos *j);
 
 /* The job's bytes, valid until the next call that changes the job; *len receives the count. */
-const uint8_t *patron_escpos_data(const patron_escpos *j, size_t *len);
+PATRON_EXPORT const uint8_t *patron_escpos_data(const patron_escpos *j, size_t *len);
 
 /* The job's profile. */
-const struct patron_escpos_profile *patron_escpos_profile(const patron_escpos *j);
+PATRON_EXPORT const struct patron_escpos_profile *patron_escpos_profile(const patron_escpos *j);
 
 /* The first error any append met (0 if none). Once a job has failed, every later append
  * does nothing and returns that error again, so a caller may check once at the end. */
-int patron_escpos_error(const patron_escpos *j);
+PATRON_EXPORT int patron_escpos_error(const patron_escpos *j);
 
 /* 1 when nothing has been printed on the current line since the last line feed. */
-int patron_escpos_at_line_start(const patron_escpos *j);
+PATRON_EXPORT int patron_escpos_at_line_start(const patron_escpos *j);
 
 /* Every append below returns 0, or the job's error: PATRON_ETOOBIG when the buffer would pass
  * its maximum, PATRON_EINVAL for a bad argument, PATRON_ENOMEM. Commands that only act at the
  * start of a line on a real printer (alignment, cut, images, codes) first end a started line. */
 
 /* ESC @ (reset), then ESC t n selecting the profile's code page. */
-int patron_escpos_init(patron_escpos *j);
+PATRON_EXPORT int patron_escpos_init(patron_escpos *j);
 /* ESC E n. */
-int patron_escpos_bold(patron_escpos *j, int on);
+PATRON_EXPORT int patron_escpos_bold(patron_escpos *j, int on);
 /* ESC - n (1-dot underline or off). */
-int patron_escpos_underline(patron_escpos *j, int on);
+PATRON_EXPORT int patron_escpos_underline(patron_escpos *j, int on);
 /* GS B n (white on black or off). */
-int patron_escpos_invert(patron_escpos *j, int on);
+PATRON_EXPORT int patron_escpos_invert(patron_escpos *j, int on);
 /* GS ! n with width and height multipliers 1..8. */
-int patron_escpos_size(patron_escpos *j, unsigned width, unsigned height);
+PATRON_EXPORT int patron_escpos_size(patron_escpos *j, unsigned width, unsigned height);
 /* ESC a n. */
-int patron_escpos_align(patron_escpos *j, enum patron_escpos_align align);
+PATRON_EXPORT int patron_escpos_align(patron_escpos *j, enum patron_escpos_align align);
 /* UTF-8 text, converted to the code page (see patron_codepage_encode); '\n' ends the line,
  * '\t' is a space, malformed UTF-8 becomes '?'. `len` = SIZE_MAX reads up to the NUL. */
-int patron_escpos_text(patron_escpos *j, const char *utf8, size_t len);
+PATRON_EXPORT int patron_escpos_text(patron_escpos *j, const char *utf8, size_t len);
 /* LF. */
-int patron_escpos_newline(patron_escpos *j);
+PATRON_EXPORT int patron_escpos_newline(patron_escpos *j);
 /* A horizontal rule `columns` characters long (0 = the profile's width), then LF. */
-int patron_escpos_rule(patron_escpos *j, unsigned columns);
+PATRON_EXPORT int patron_escpos_rule(patron_escpos *j, unsigned columns);
 /* ESC d n: prints and feeds n lines (n <= 255). */
-int patron_escpos_feed(patron_escpos *j, unsigned lines);
+PATRON_EXPORT int patron_escpos_feed(patron_escpos *j, unsigned lines);
 /* A QR code of `data` (1..PATRON_ESCPOS_MAX_QR_DATA bytes), model 2, at `module` dots a module
  * (0 = the profile's; shrunk if the symbol would not fit the paper), as GS ( k when the profile
  * has native QR, else as a GS v 0 raster image drawn by libqrencode (numeric mode for an
  * all-digit payload) with a 4-module quiet zone, in bands of at most
  * PATRON_ESCPOS_RASTER_BAND rows. */
-int patron_escpos_qr(patron_escpos *j, const char *data, size_t len, unsigned module,
-                     enum patron_qr_ecc ecc);
+PATRON_EXPORT int patron_escpos_qr(patron_escpos *j, const char *data, size_t len, unsigned module,
+                                   enum patron_qr_ecc ecc);
 /* The same with the path chosen by the caller (native = 1: GS ( k; 0: raster). */
-int patron_escpos_qr_path(patron_escpos *j, const char *data, size_t len, unsigned module,
-                          enum patron_qr_ecc ecc, int native);
+PATRON_EXPORT int patron_escpos_qr_path(patron_escpos *j, const char *data, size_t len,
+                                        unsigned module, enum patron_qr_ecc ecc, int native);
 /* A GS v 0 raster image: `rows` rows of `width_dots` dots (<= the profile's dots), each row
  * (width_dots + 7) / 8 bytes, MSB = leftmost dot, 1 = black; sent in bands. */
-int patron_escpos_raster(patron_escpos *j, const uint8_t *bits, unsigned width_dots, unsigned rows);
+PATRON_EXPORT int patron_escpos_raster(patron_escpos *j, const uint8_t *bits, unsigned width_dots,
+                                       unsigned rows);
 /* A barcode (GS w, GS h, GS H, GS k): `module` 2..6 dots, `height` 1..255 dots, `hri` prints
  * the digits below. EAN-13 needs 12 digits or 13 with a valid check digit; CODE128 takes
  * printable ASCII (at most 253 characters; all digits go out in code set C). Bars wider than
  * the profile's paper get a narrower module, down to 2 dots; PATRON_EINVAL when even that is
  * too wide (a printer would print nothing). */
-int patron_escpos_barcode(patron_escpos *j, const char *data, enum patron_barcode_kind kind,
-                          unsigned module, unsigned height, int hri);
+PATRON_EXPORT int patron_escpos_barcode(patron_escpos *j, const char *data,
+                                        enum patron_barcode_kind kind, unsigned module,
+                                        unsigned height, int hri);
 /* Cuts (GS V 66 0: feed to the cutter, partial cut) at the start of a line; on a profile
  * without a cutter it feeds 4 lines to tear off instead. */
-int patron_escpos_cut(patron_escpos *j);
+PATRON_EXPORT int patron_escpos_cut(patron_escpos *j);
 /* Raw bytes, for commands this builder does not know; the caller answers for them. */
-int patron_escpos_raw(patron_escpos *j, const uint8_t *bytes, size_t len);
+PATRON_EXPORT int patron_escpos_raw(patron_escpos *j, const uint8_t *bytes, size_t len);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef PATRON_FEEDBACK_H
 #define PATRON_FEEDBACK_H
 
+#include "patron/export.h"
+
 #include <stdint.h>
 
 #include "patron/store.h"
@@ -28,8 +30,8 @@ struct patron_feedback {
  * Sending the same feedback again answers the first id. Returns 0 and sets *feedback_id;
  * PATRON_EINVAL; PATRON_ENOCARD; PATRON_ENOSALE when the ref is not this member's sale;
  * PATRON_ERULE when different feedback on the same visit was recorded already. */
-int patron_feedback_record(patron_store *s, const struct patron_feedback *in, int64_t *feedback_id)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_feedback_record(patron_store *s, const struct patron_feedback *in,
+                                         int64_t *feedback_id) __attribute__((warn_unused_result));
 
 struct patron_goodwill_request {
     const char *card;
@@ -55,8 +57,9 @@ struct patron_goodwill_result {
 /* Gives a reward free, as a voucher, for a complaint. Returns 0; PATRON_EINVAL; PATRON_ENOCARD;
  * PATRON_EBLOCKED; PATRON_ENOREWARD; PATRON_EINACTIVE; PATRON_ELIMIT when the manager has given
  * goodwill_per_manager_per_day today (UTC); PATRON_EIDEMPOTENCY. */
-int patron_goodwill_issue(patron_store *s, const struct patron_goodwill_request *in,
-                          struct patron_goodwill_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_goodwill_issue(patron_store *s, const struct patron_goodwill_request *in,
+                                        struct patron_goodwill_result *out)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #ifndef PATRON_KEYRING_H
 #define PATRON_KEYRING_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,32 +34,33 @@ struct patron_key_info {
 };
 
 /* Copies up to `cap` keys, by key id, into out; *count receives how many there are. */
-int patron_keyring_list(patron_store *s, struct patron_key_info *out, size_t cap, size_t *count)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_keyring_list(patron_store *s, struct patron_key_info *out, size_t cap,
+                                      size_t *count) __attribute__((warn_unused_result));
 
 /* Makes a new own key the one that signs; the previous one keeps verifying. `want_id` is the key
  * id head office assigned (1..65535), or 0 for the lowest free one. Returns 0 and sets *key_id;
  * PATRON_EINVAL when want_id is taken; -errno when the key file cannot be written;
  * PATRON_ECRYPTO. */
-int patron_keyring_rotate(patron_store *s, int want_id, int *key_id)
+PATRON_EXPORT int patron_keyring_rotate(patron_store *s, int want_id, int *key_id)
     __attribute__((warn_unused_result));
 
 /* Retires a key: vouchers it signed are refused with PATRON_ERETIRED from now on. The key that
  * signs cannot be retired (rotate first). Returns 0, PATRON_ENOTFOUND or PATRON_EINVAL. */
-int patron_keyring_retire(patron_store *s, int key_id) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_keyring_retire(patron_store *s, int key_id)
+    __attribute__((warn_unused_result));
 
 /* Trusts another store's or a partner's public key (a PEM "PUBLIC KEY" file) under `key_id`, the
  * id their vouchers carry (0: read it from a file name "key-N.pub.pem"). `chain_id` is the
  * partner's chain (32 hex digits), or NULL for another store of this chain. Returns 0 and sets
  * *out_key_id; PATRON_EINVAL (not an Ed25519 public key, a key id in use, a bad chain id);
  * -errno when the file cannot be read. */
-int patron_keyring_trust(patron_store *s, const char *pem_file, const char *partner,
-                         const char *chain_id, int key_id, int *out_key_id)
+PATRON_EXPORT int patron_keyring_trust(patron_store *s, const char *pem_file, const char *partner,
+                                       const char *chain_id, int key_id, int *out_key_id)
     __attribute__((warn_unused_result));
 
 /* Writes the PEM public key of `key_id` (NUL-terminated) into pem. Returns 0, PATRON_ENOTFOUND,
  * or PATRON_ETOOBIG when cap is too small (200 bytes always suffice). */
-int patron_keyring_export(patron_store *s, int key_id, char *pem, size_t cap)
+PATRON_EXPORT int patron_keyring_export(patron_store *s, int key_id, char *pem, size_t cap)
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

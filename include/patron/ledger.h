@@ -18,6 +18,8 @@
 #ifndef PATRON_LEDGER_H
 #define PATRON_LEDGER_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,8 +78,9 @@ struct patron_sale_result {
  * input; PATRON_ENOCARD; PATRON_EBLOCKED; PATRON_EIDEMPOTENCY when the key was used by a
  * different request; PATRON_EDUPLICATE when the ref was already recorded under another key (the
  * detail names the first sale). Durable on return. */
-int patron_sale_record(patron_store *s, const struct patron_sale *in,
-                       struct patron_sale_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_sale_record(patron_store *s, const struct patron_sale *in,
+                                     struct patron_sale_result *out)
+    __attribute__((warn_unused_result));
 
 struct patron_refund_line {
     const char *sku;
@@ -112,8 +115,9 @@ struct patron_refund_result {
  * refund again (replayed = 1). Returns 0; PATRON_ENOSALE; PATRON_EREFUND when more would be
  * refunded than was sold; PATRON_EIDEMPOTENCY; PATRON_EDUPLICATE when the return_ref was
  * recorded for another request (the detail names the first refund). */
-int patron_refund_record(patron_store *s, const struct patron_refund *in,
-                         struct patron_refund_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_refund_record(patron_store *s, const struct patron_refund *in,
+                                       struct patron_refund_result *out)
+    __attribute__((warn_unused_result));
 
 struct patron_adjustment {
     const char *card;
@@ -131,8 +135,9 @@ struct patron_adjust_result {
 
 /* A manual correction approved by a manager. Returns 0; PATRON_EINVAL without a reason or
  * manager; PATRON_ENOFUNDS when a debit would take the balance below zero. */
-int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
-                         struct patron_adjust_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
+                                       struct patron_adjust_result *out)
+    __attribute__((warn_unused_result));
 
 struct patron_expiry_result {
     int64_t lots_expired;
@@ -142,7 +147,7 @@ struct patron_expiry_result {
 
 /* Expires every lot whose time has come, first in first out, and reviews tiers whose period
  * ended. Deterministic: running it again at the same time changes nothing. */
-int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
+PATRON_EXPORT int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
     __attribute__((warn_unused_result));
 
 struct patron_verify_result {
@@ -157,7 +162,7 @@ struct patron_verify_result {
 
 /* Proves each balance equals its entries, that open lots match balances, that store_seq has no
  * gaps and that the program balances. Returns 0 (see out->ok) or a PATRON_* error. */
-int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
+PATRON_EXPORT int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

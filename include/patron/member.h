@@ -6,6 +6,8 @@
 #ifndef PATRON_MEMBER_H
 #define PATRON_MEMBER_H
 
+#include "patron/export.h"
+
 #include <stdint.h>
 
 #include "patron/card.h"
@@ -43,26 +45,30 @@ struct patron_member {
 
 /* Enrolls a member and issues a card. Returns 0 and fills *out; PATRON_EINVAL (detail says which
  * field) on bad input. */
-int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
-                         struct patron_member *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
+                                       struct patron_member *out)
+    __attribute__((warn_unused_result));
 
 /* Looks a member up by card number. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for a mistyped
  * number (no look-up is made); PATRON_ENOCARD for an unknown card. A blocked card is found, with
  * card_blocked set: callers that transact refuse it. */
-int patron_member_by_card(patron_store *s, const char *card, struct patron_member *out)
+PATRON_EXPORT int patron_member_by_card(patron_store *s, const char *card,
+                                        struct patron_member *out)
     __attribute__((warn_unused_result));
 
 /* Looks a member up by phone number (normalised to digits). Returns 0 or PATRON_ENOTFOUND. */
-int patron_member_by_phone(patron_store *s, const char *phone, struct patron_member *out)
+PATRON_EXPORT int patron_member_by_phone(patron_store *s, const char *phone,
+                                         struct patron_member *out)
     __attribute__((warn_unused_result));
 
 /* Looks a member up by id. Returns 0 or PATRON_ENOTFOUND. */
-int patron_member_by_id(patron_store *s, int64_t member_id, struct patron_member *out)
+PATRON_EXPORT int patron_member_by_id(patron_store *s, int64_t member_id, struct patron_member *out)
     __attribute__((warn_unused_result));
 
 /* Blocks a lost card and issues a new one to the same member; new_card receives its number.
  * Returns 0, PATRON_ENOCARD, or PATRON_EBLOCKED when the card was already blocked. */
-int patron_card_replace(patron_store *s, const char *card, char new_card[PATRON_CARD_DIGITS + 1])
+PATRON_EXPORT int patron_card_replace(patron_store *s, const char *card,
+                                      char new_card[PATRON_CARD_DIGITS + 1])
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

@@ -34,6 +34,8 @@
 #ifndef PATRON_OFFER_H
 #define PATRON_OFFER_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,10 +58,11 @@ enum patron_offer_benefit {
 
 /* "bonus:50", "multiplier:2" or "multiplier:1.5" (up to three decimals), "reward:7". Returns 0
  * or PATRON_EINVAL. */
-int patron_offer_benefit_parse(const char *text, enum patron_offer_benefit *kind, int64_t *value);
+PATRON_EXPORT int patron_offer_benefit_parse(const char *text, enum patron_offer_benefit *kind,
+                                             int64_t *value);
 /* The inverse of parse, into buf (at least 32 bytes). */
-void patron_offer_benefit_format(enum patron_offer_benefit kind, int64_t value, char *buf,
-                                 size_t len);
+PATRON_EXPORT void patron_offer_benefit_format(enum patron_offer_benefit kind, int64_t value,
+                                               char *buf, size_t len);
 
 struct patron_offer_def {
     const char *name; /* required, 1..127 bytes */
@@ -118,28 +121,28 @@ struct patron_offer {
  * with the detail saying why (an impossible window, conflicting rules such as first visit with
  * lapsed, a multiplier not above 1, an unknown tier, segment or reward); PATRON_ELIMIT when
  * PATRON_OFFER_MAX_ACTIVE offers are running. Recorded in the rule changes with who. */
-int patron_offer_add(patron_store *s, const struct patron_offer_def *def, int64_t *offer_id)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_offer_add(patron_store *s, const struct patron_offer_def *def,
+                                   int64_t *offer_id) __attribute__((warn_unused_result));
 
 /* Reads one offer. Returns 0 or PATRON_ENOTFOUND. */
-int patron_offer_get(patron_store *s, int64_t offer_id, struct patron_offer *out)
+PATRON_EXPORT int patron_offer_get(patron_store *s, int64_t offer_id, struct patron_offer *out)
     __attribute__((warn_unused_result));
 
 /* Copies up to `cap` offers in id order (only those not ended unless include_ended) into out;
  * *count receives how many there are. */
-int patron_offer_list(patron_store *s, int include_ended, struct patron_offer *out, size_t cap,
-                      size_t *count) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_offer_list(patron_store *s, int include_ended, struct patron_offer *out,
+                                    size_t cap, size_t *count) __attribute__((warn_unused_result));
 
 /* Ends an offer now. Returns 0; PATRON_ENOTFOUND; PATRON_EINACTIVE when already ended. */
-int patron_offer_end(patron_store *s, int64_t offer_id, const char *who)
+PATRON_EXPORT int patron_offer_end(patron_store *s, int64_t offer_id, const char *who)
     __attribute__((warn_unused_result));
 
 /* "scheduled", "running", "over" (window passed) or "ended", at the store's clock. */
-const char *patron_offer_status(const patron_store *s, const struct patron_offer *o);
+PATRON_EXPORT const char *patron_offer_status(const patron_store *s, const struct patron_offer *o);
 
 /* Adds the member of `card` to the saved segment `name` (1..63 bytes), creating it when new.
  * Returns 0 (also when already a member); PATRON_EINVAL; PATRON_ENOCARD. */
-int patron_segment_add(patron_store *s, const char *name, const char *card)
+PATRON_EXPORT int patron_segment_add(patron_store *s, const char *name, const char *card)
     __attribute__((warn_unused_result));
 
 /* One offer as the cashier or the receipt sees it. */
@@ -165,8 +168,9 @@ struct patron_offer_evaluation {
 /* A dry run at the till: which offers a sale of this basket would get now and why, by the same
  * code the sale uses, without writing anything. `sale` is read for card, lines and total only.
  * Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT; PATRON_ENOCARD; PATRON_EBLOCKED. */
-int patron_offer_evaluate(patron_store *s, const struct patron_sale *sale,
-                          struct patron_offer_evaluation *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_offer_evaluate(patron_store *s, const struct patron_sale *sale,
+                                        struct patron_offer_evaluation *out)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

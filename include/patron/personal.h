@@ -7,6 +7,8 @@
 #ifndef PATRON_PERSONAL_H
 #define PATRON_PERSONAL_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,13 +30,14 @@ struct patron_favourite {
 
 /* States (on = 1) or withdraws (on = 0) a preference for a category. Returns 0; PATRON_EINVAL;
  * PATRON_ENOCARD; PATRON_ELIMIT beyond PATRON_PREFERENCES_MAX. */
-int patron_preference_set(patron_store *s, const char *card, const char *category, int on)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_preference_set(patron_store *s, const char *card, const char *category,
+                                        int on) __attribute__((warn_unused_result));
 
 /* Up to `cap` favourites into out: stated ones first (by name), then bought ones by spend, most
  * first (ties by name). *count receives how many were written. Returns 0 or PATRON_ENOCARD. */
-int patron_member_favourites(patron_store *s, const char *card, struct patron_favourite *out,
-                             size_t cap, size_t *count) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_member_favourites(patron_store *s, const char *card,
+                                           struct patron_favourite *out, size_t cap, size_t *count)
+    __attribute__((warn_unused_result));
 
 #define PATRON_FOOTER_LINES 4
 #define PATRON_FOOTER_LINE_MAX 200
@@ -55,14 +58,16 @@ struct patron_footer {
 /* Gathers the footer for the member's receipt. The lines are plain UTF-8 for the receipt
  * template's {{footer}} placeholder. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT;
  * PATRON_ENOCARD; PATRON_EBLOCKED. */
-int patron_receipt_footer(patron_store *s, const char *card, struct patron_footer *out)
+PATRON_EXPORT int patron_receipt_footer(patron_store *s, const char *card,
+                                        struct patron_footer *out)
     __attribute__((warn_unused_result));
 
 /* Queues the member's footer (receipts/receipt-footer.receipt: name, points earned by this
  * sale, balance, tier and progress, points expiring soon, the next best offer) in the print
  * queue. Returns 0 and sets *job_id, or the errors of patron_receipt_footer. */
-int patron_receipt_footer_enqueue(patron_store *s, const char *card, int64_t points_earned,
-                                  int64_t *job_id) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_receipt_footer_enqueue(patron_store *s, const char *card,
+                                                int64_t points_earned, int64_t *job_id)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #ifndef PATRON_PRINT_H
 #define PATRON_PRINT_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,21 +46,21 @@ struct patron_print_job {
 
 /* Queues `template_name` with its values (copied). Runs in the caller's transaction when there
  * is one. Returns 0 and sets *job_id; PATRON_EINVAL for a bad name or too many values. */
-int patron_print_enqueue(patron_store *s, const char *template_name,
-                         const struct patron_receipt_var *vars, size_t nvars, int64_t *job_id)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_print_enqueue(patron_store *s, const char *template_name,
+                                       const struct patron_receipt_var *vars, size_t nvars,
+                                       int64_t *job_id) __attribute__((warn_unused_result));
 
 /* Copies up to `cap` jobs, newest first (only those not printed when `pending_only`), into
  * out; *count receives how many match. */
-int patron_print_list(patron_store *s, int pending_only, struct patron_print_job *out, size_t cap,
-                      size_t *count) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_print_list(patron_store *s, int pending_only, struct patron_print_job *out,
+                                    size_t cap, size_t *count) __attribute__((warn_unused_result));
 
 /* Reads one job. Returns 0 or PATRON_ENOTFOUND. */
-int patron_print_get(patron_store *s, int64_t job_id, struct patron_print_job *out)
+PATRON_EXPORT int patron_print_get(patron_store *s, int64_t job_id, struct patron_print_job *out)
     __attribute__((warn_unused_result));
 
 /* Queues a copy of a job marked REPRINT. Returns 0 and sets *new_job, or PATRON_ENOTFOUND. */
-int patron_print_reprint(patron_store *s, int64_t job_id, int64_t *new_job)
+PATRON_EXPORT int patron_print_reprint(patron_store *s, int64_t job_id, int64_t *new_job)
     __attribute__((warn_unused_result));
 
 struct patron_print_run_result {
@@ -72,9 +74,10 @@ struct patron_print_run_result {
  * patron_receipt_load) for `profile`. Stops at the first printer failure: the job keeps its
  * reason and is retried no sooner than 10 s × 2^(attempts-1) (at most 10 minutes) later.
  * Returns 0 (see out->last_error for a printer failure) or a database error. */
-int patron_print_run(patron_store *s, patron_printer *printer,
-                     const struct patron_escpos_profile *profile, const char *home,
-                     struct patron_print_run_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_print_run(patron_store *s, patron_printer *printer,
+                                   const struct patron_escpos_profile *profile, const char *home,
+                                   struct patron_print_run_result *out)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

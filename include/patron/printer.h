@@ -7,6 +7,8 @@
 #ifndef PATRON_PRINTER_H
 #define PATRON_PRINTER_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,26 +42,30 @@ struct patron_printer_info {
  * 576 on 80 mm; 0 = 576), used by the virtual printer to render. Returns 0 and sets *out;
  * PATRON_EDEVICE when no such printer, PATRON_EPRINTBUSY / PATRON_EPRINTACCESS with a fix in the
  * detail, PATRON_EINVAL for a bad spec. `detail` (may be NULL) receives a sentence on failure. */
-int patron_printer_open(const char *spec, unsigned width_dots, patron_printer **out, char *detail,
-                        size_t detail_len) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_printer_open(const char *spec, unsigned width_dots, patron_printer **out,
+                                      char *detail, size_t detail_len)
+    __attribute__((warn_unused_result));
 
 /* Closes and releases the device; NULL does nothing. */
-void patron_printer_close(patron_printer *p);
+PATRON_EXPORT void patron_printer_close(patron_printer *p);
 
 /* Sends a whole job (ESC/POS bytes). `job_name` names the files the virtual printer writes
  * (JOB.bin, JOB.png); other back-ends ignore it. Returns 0 when every byte was accepted;
  * PATRON_EDEVICE (unplugged), PATRON_ETIMEOUT, PATRON_EPAPER, PATRON_ECOVER otherwise. */
-int patron_printer_send(patron_printer *p, const char *job_name, const uint8_t *data, size_t len,
-                        char *detail, size_t detail_len) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_printer_send(patron_printer *p, const char *job_name, const uint8_t *data,
+                                      size_t len, char *detail, size_t detail_len)
+    __attribute__((warn_unused_result));
 
 /* Reads the printer's status (PATRON_PRINTER_* bits). Returns 0 or a PATRON_E* code. */
-int patron_printer_status(patron_printer *p, unsigned *status) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_printer_status(patron_printer *p, unsigned *status)
+    __attribute__((warn_unused_result));
 
 /* Describes the open transport. */
-void patron_printer_describe(const patron_printer *p, struct patron_printer_info *out);
+PATRON_EXPORT void patron_printer_describe(const patron_printer *p,
+                                           struct patron_printer_info *out);
 
 /* Lists USB printer-class devices: fills up to `cap` entries, *count receives how many exist. */
-int patron_printer_list(struct patron_printer_info *out, size_t cap, size_t *count)
+PATRON_EXPORT int patron_printer_list(struct patron_printer_info *out, size_t cap, size_t *count)
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

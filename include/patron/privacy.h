@@ -8,6 +8,8 @@
 #ifndef PATRON_PRIVACY_H
 #define PATRON_PRIVACY_H
 
+#include "patron/export.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,8 +29,9 @@ extern "C" {
  * (required). The members row holds the current answer with its date and source; the table
  * consent_changes keeps every answer. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
  * input; PATRON_ENOCARD; PATRON_EBLOCKED for an erased member. Durable on return. */
-int patron_member_consent(patron_store *s, const char *card, int marketing, const char *source,
-                          const char *who) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_member_consent(patron_store *s, const char *card, int marketing,
+                                        const char *source, const char *who)
+    __attribute__((warn_unused_result));
 
 /* Everything held about the member of `card`, as one JSON object: "format"
  * (PATRON_EXPORT_FORMAT), "exported_at" (the store's clock), "member", and one array per
@@ -39,7 +42,7 @@ int patron_member_consent(patron_store *s, const char *card, int marketing, cons
  * `valid_from` and `valid_to`, as ISO 8601 UTC or null; day numbers, `day`, as YYYY-MM-DD).
  * Returns 0 and sets *json (NUL-terminated, the caller frees it
  * with free()); PATRON_ENOCARD; PATRON_ETOOBIG past PATRON_EXPORT_MAX_BYTES; PATRON_ENOMEM. */
-int patron_member_export(patron_store *s, const char *card, char **json)
+PATRON_EXPORT int patron_member_export(patron_store *s, const char *card, char **json)
     __attribute__((warn_unused_result));
 
 /* Erases the personal data of the member of `card`: name becomes "erased", email, phone,
@@ -54,7 +57,7 @@ int patron_member_export(patron_store *s, const char *card, char **json)
  * Returns 0; PATRON_EINVAL without `who` or inside a batch; PATRON_ENOCARD; -EBUSY when the
  * erasure is committed but another connection kept the WAL from being truncated (call again
  * once it is idle). */
-int patron_member_erase(patron_store *s, const char *card, const char *who)
+PATRON_EXPORT int patron_member_erase(patron_store *s, const char *card, const char *who)
     __attribute__((warn_unused_result));
 
 /* Which consenting members a segment holds. Members without marketing consent, and erased
@@ -70,8 +73,9 @@ struct patron_segment_query {
  * UTC; empty when none). *count receives the number of members written. Returns 0;
  * PATRON_EINVAL for a negative lapsed_days; PATRON_ENOTFOUND for an unknown tier; -errno when
  * writing failed. */
-int patron_segment_export(patron_store *s, const struct patron_segment_query *q, FILE *out,
-                          int64_t *count) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_segment_export(patron_store *s, const struct patron_segment_query *q,
+                                        FILE *out, int64_t *count)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef PATRON_PROGRAM_H
 #define PATRON_PROGRAM_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +35,7 @@ struct patron_program {
 };
 
 /* Reads the rules. Returns 0 or PATRON_EDB. */
-int patron_program_get(patron_store *s, struct patron_program *out)
+PATRON_EXPORT int patron_program_get(patron_store *s, struct patron_program *out)
     __attribute__((warn_unused_result));
 
 /* Changes one rule by name: "currency", "earn_points", "earn_unit_minor", "expiry_days",
@@ -42,16 +44,17 @@ int patron_program_get(patron_store *s, struct patron_program *out)
  * "referral_bonus_points" (what referrer and referee each earn, default 100),
  * "referral_min_basket_minor" (the smallest first purchase that qualifies, default 0).
  * Returns 0; PATRON_EINVAL for an unknown name or a value out of range (detail says the range). */
-int patron_program_set(patron_store *s, const char *name, const char *value, const char *who)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_program_set(patron_store *s, const char *name, const char *value,
+                                     const char *who) __attribute__((warn_unused_result));
 
 /* Sets a category's earning multiplier in thousandths (1000 = normal, 0 = earns nothing, as for
  * gift cards). Categories not set earn at 1000. Returns 0 or PATRON_EINVAL. */
-int patron_category_set(patron_store *s, const char *category, int64_t multiplier_permille,
-                        const char *who) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_category_set(patron_store *s, const char *category,
+                                      int64_t multiplier_permille, const char *who)
+    __attribute__((warn_unused_result));
 
 /* The multiplier of a category (1000 when it has none of its own). */
-int64_t patron_category_multiplier(patron_store *s, const char *category);
+PATRON_EXPORT int64_t patron_category_multiplier(patron_store *s, const char *category);
 
 struct patron_tier {
     int64_t tier_id;
@@ -62,13 +65,13 @@ struct patron_tier {
 
 /* Adds or changes a tier (by name). The tier with threshold 0 is the base every member starts
  * in. Returns 0 or PATRON_EINVAL. */
-int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
-                    int64_t multiplier_permille, const char *who)
+PATRON_EXPORT int patron_tier_set(patron_store *s, const char *name, int64_t threshold,
+                                  int64_t multiplier_permille, const char *who)
     __attribute__((warn_unused_result));
 
 /* Copies up to `cap` tiers, lowest threshold first, into out; *count receives how many exist. */
-int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap, size_t *count)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap,
+                                   size_t *count) __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

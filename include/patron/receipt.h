@@ -20,6 +20,8 @@
 #ifndef PATRON_RECEIPT_H
 #define PATRON_RECEIPT_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,8 +46,8 @@ struct patron_receipt_var {
  * and sets *out (free with patron_receipt_free); on a markup error returns PATRON_EINVAL and
  * writes the 1-based line and column (in characters) of the fault to *err_line and *err_col
  * (either may be NULL) and a sentence to msg (may be NULL); PATRON_ETOOBIG; PATRON_ENOMEM. */
-int patron_receipt_parse(const char *text, patron_receipt **out, unsigned *err_line,
-                         unsigned *err_col, char *msg, size_t msglen)
+PATRON_EXPORT int patron_receipt_parse(const char *text, patron_receipt **out, unsigned *err_line,
+                                       unsigned *err_col, char *msg, size_t msglen)
     __attribute__((warn_unused_result));
 
 /* Loads and compiles template `name` ("reward-coupon": letters, digits, '-' and '_' only) from
@@ -53,8 +55,8 @@ int patron_receipt_parse(const char *text, patron_receipt **out, unsigned *err_l
  * (share/patron/receipts), the source tree's receipts/. Shop owners edit the first to change
  * a coupon without rebuilding. Returns 0; PATRON_ENOTFOUND when no file exists; PATRON_EINVAL
  * for a bad name or markup error ("PATH:LINE:COL: ..." in msg); -errno on a read error. */
-int patron_receipt_load(const char *home, const char *name, patron_receipt **out, char *msg,
-                        size_t msglen) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_receipt_load(const char *home, const char *name, patron_receipt **out,
+                                      char *msg, size_t msglen) __attribute__((warn_unused_result));
 
 /* The templates the program prints, NULL-terminated: "reward-coupon", "offer-coupon",
  * "receipt-footer", "member-card", "test-page". */
@@ -63,26 +65,28 @@ extern const char *const patron_receipt_names[];
 /* Loads every template of patron_receipt_names as patron_receipt_load would, so that a mistake
  * is found before anything is committed that would need it. Returns 0, or the first failure
  * with "PATH:LINE:COL: ..." (or what is missing) in msg. */
-int patron_receipt_check(const char *home, char *msg, size_t msglen)
+PATRON_EXPORT int patron_receipt_check(const char *home, char *msg, size_t msglen)
     __attribute__((warn_unused_result));
 
 /* Frees a template; NULL does nothing. */
-void patron_receipt_free(patron_receipt *t);
+PATRON_EXPORT void patron_receipt_free(patron_receipt *t);
 
 /* Appends the template, filled from `vars`, to `job` (nothing is initialised or cut unless the
  * template says so). Returns 0; PATRON_EINVAL naming the first placeholder without a value, or
  * a value a barcode cannot carry, in msg; PATRON_ETOOBIG for a value over
  * PATRON_RECEIPT_MAX_VALUE bytes or a job past its maximum. On failure the job is left
  * partial: reset it before reuse. */
-int patron_receipt_render(const patron_receipt *t, const struct patron_receipt_var *vars,
-                          size_t nvars, patron_escpos *job, char *msg, size_t msglen)
+PATRON_EXPORT int patron_receipt_render(const patron_receipt *t,
+                                        const struct patron_receipt_var *vars, size_t nvars,
+                                        patron_escpos *job, char *msg, size_t msglen)
     __attribute__((warn_unused_result));
 
 /* A whole job: ESC @ and code page for `profile`, then the template. On success *out is a
  * malloc'd buffer the caller frees, *len its size. Errors as patron_receipt_render. */
-int patron_receipt_render_job(const patron_receipt *t, const struct patron_escpos_profile *profile,
-                              const struct patron_receipt_var *vars, size_t nvars, uint8_t **out,
-                              size_t *len, char *msg, size_t msglen)
+PATRON_EXPORT int patron_receipt_render_job(const patron_receipt *t,
+                                            const struct patron_escpos_profile *profile,
+                                            const struct patron_receipt_var *vars, size_t nvars,
+                                            uint8_t **out, size_t *len, char *msg, size_t msglen)
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

@@ -9,6 +9,8 @@
 #ifndef PATRON_REFERRAL_H
 #define PATRON_REFERRAL_H
 
+#include "patron/export.h"
+
 #include <stdint.h>
 
 #include "patron/member.h"
@@ -23,21 +25,21 @@ extern "C" {
 
 /* The member's referral code, minted on first request (RAND_bytes). Returns 0; PATRON_EINVAL /
  * PATRON_ECHECKDIGIT; PATRON_ENOCARD. */
-int patron_referral_code(patron_store *s, const char *card,
-                         char code[PATRON_REFERRAL_CODE_CHARS + 1])
+PATRON_EXPORT int patron_referral_code(patron_store *s, const char *card,
+                                       char code[PATRON_REFERRAL_CODE_CHARS + 1])
     __attribute__((warn_unused_result));
 
 /* Enrolls a member referred by `code`, in one transaction: either both the member and the link
  * are recorded or neither. Returns 0 and fills *out; what patron_member_enroll() returns;
  * PATRON_ENOTFOUND for an unknown code; PATRON_ERULE for self-referral (the detail says why). */
-int patron_member_enroll_referred(patron_store *s, const struct patron_enrollment *in,
-                                  const char *code, struct patron_member *out)
+PATRON_EXPORT int patron_member_enroll_referred(patron_store *s, const struct patron_enrollment *in,
+                                                const char *code, struct patron_member *out)
     __attribute__((warn_unused_result));
 
 /* Links a member enrolled without a code to their referrer, before their first purchase.
  * Returns 0; PATRON_ENOCARD; PATRON_ENOTFOUND for an unknown code; PATRON_ERULE for
  * self-referral, a loop, a member already referred or one who has bought already. */
-int patron_referral_link(patron_store *s, const char *card, const char *code)
+PATRON_EXPORT int patron_referral_link(patron_store *s, const char *card, const char *code)
     __attribute__((warn_unused_result));
 
 struct patron_referral_info {
@@ -49,7 +51,8 @@ struct patron_referral_info {
 };
 
 /* The member's referral code (minted when missing) and standing. Returns 0 or PATRON_ENOCARD. */
-int patron_referral_info(patron_store *s, const char *card, struct patron_referral_info *out)
+PATRON_EXPORT int patron_referral_info(patron_store *s, const char *card,
+                                       struct patron_referral_info *out)
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

@@ -55,6 +55,8 @@
 #ifndef PATRON_REPORT_H
 #define PATRON_REPORT_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,48 +117,57 @@ struct patron_report_options {
 };
 
 /* The reports by name, in the order `patron report` lists them; NULL-terminated. */
-extern const char *const patron_report_names[];
+extern PATRON_EXPORT const char *const patron_report_names[];
 
 /* Runs the report `name` (one of patron_report_names). Returns 0 and sets *out, which the caller
  * frees with patron_report_free(); PATRON_ENOTFOUND for an unknown name; PATRON_EINVAL for bad
  * options; PATRON_ETOOBIG past the row or member limits; PATRON_EDB. */
-int patron_report_run(patron_store *s, const char *name, const struct patron_report_options *o,
-                      struct patron_report_table **out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_run(patron_store *s, const char *name,
+                                    const struct patron_report_options *o,
+                                    struct patron_report_table **out)
+    __attribute__((warn_unused_result));
 
 /* The reports one by one (same returns as patron_report_run). */
-int patron_report_liability(patron_store *s, struct patron_report_table **out)
+PATRON_EXPORT int patron_report_liability(patron_store *s, struct patron_report_table **out)
     __attribute__((warn_unused_result));
-int patron_report_expiring(patron_store *s, const struct patron_report_options *o,
-                           struct patron_report_table **out) __attribute__((warn_unused_result));
-int patron_report_redemption(patron_store *s, const struct patron_report_options *o,
-                             struct patron_report_table **out) __attribute__((warn_unused_result));
-int patron_report_repeat(patron_store *s, const struct patron_report_options *o,
-                         struct patron_report_table **out) __attribute__((warn_unused_result));
-int patron_report_retention(patron_store *s, const struct patron_report_options *o,
-                            struct patron_report_table **out) __attribute__((warn_unused_result));
-int patron_report_clv(patron_store *s, struct patron_report_table **out)
+PATRON_EXPORT int patron_report_expiring(patron_store *s, const struct patron_report_options *o,
+                                         struct patron_report_table **out)
     __attribute__((warn_unused_result));
-int patron_report_rfm(patron_store *s, struct patron_report_table **out)
+PATRON_EXPORT int patron_report_redemption(patron_store *s, const struct patron_report_options *o,
+                                           struct patron_report_table **out)
     __attribute__((warn_unused_result));
-int patron_report_churn(patron_store *s, const struct patron_report_options *o,
-                        struct patron_report_table **out) __attribute__((warn_unused_result));
-int patron_report_offers(patron_store *s, const struct patron_report_options *o,
-                         struct patron_report_table **out) __attribute__((warn_unused_result));
-int patron_report_satisfaction(patron_store *s, const struct patron_report_options *o,
-                               struct patron_report_table **out)
+PATRON_EXPORT int patron_report_repeat(patron_store *s, const struct patron_report_options *o,
+                                       struct patron_report_table **out)
     __attribute__((warn_unused_result));
-int patron_report_partners(patron_store *s, const struct patron_report_options *o,
-                           struct patron_report_table **out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_retention(patron_store *s, const struct patron_report_options *o,
+                                          struct patron_report_table **out)
+    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_clv(patron_store *s, struct patron_report_table **out)
+    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_rfm(patron_store *s, struct patron_report_table **out)
+    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_churn(patron_store *s, const struct patron_report_options *o,
+                                      struct patron_report_table **out)
+    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_offers(patron_store *s, const struct patron_report_options *o,
+                                       struct patron_report_table **out)
+    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_satisfaction(patron_store *s, const struct patron_report_options *o,
+                                             struct patron_report_table **out)
+    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_partners(patron_store *s, const struct patron_report_options *o,
+                                         struct patron_report_table **out)
+    __attribute__((warn_unused_result));
 
 /* Frees a table; NULL does nothing. */
-void patron_report_free(struct patron_report_table *t);
+PATRON_EXPORT void patron_report_free(struct patron_report_table *t);
 
 /* The column index of `name`, or -1. */
-int patron_report_col(const struct patron_report_table *t, const char *name);
+PATRON_EXPORT int patron_report_col(const struct patron_report_table *t, const char *name);
 
 /* The cell at (row, col); a NULL cell for indexes out of range. Borrowed from the table. */
-const struct patron_cell *patron_report_cell(const struct patron_report_table *t, size_t row,
-                                             size_t col);
+PATRON_EXPORT const struct patron_cell *patron_report_cell(const struct patron_report_table *t,
+                                                           size_t row, size_t col);
 
 enum patron_report_format {
     PATRON_REPORT_TEXT = 0, /* aligned columns under a title */
@@ -168,12 +179,13 @@ enum patron_report_format {
 
 /* Writes the table to `f`. Returns 0, -errno when writing failed, or PATRON_EINVAL for SVG of a
  * table without a chart. */
-int patron_report_write(const struct patron_report_table *t, enum patron_report_format format,
-                        FILE *f) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_report_write(const struct patron_report_table *t,
+                                      enum patron_report_format format, FILE *f)
+    __attribute__((warn_unused_result));
 
 /* Writes one CSV field per RFC 4180 (quoted when it holds a comma, a quote, CR or LF; quotes
  * doubled). NULL writes an empty field. Returns 0 or -errno. */
-int patron_csv_field(FILE *f, const char *text);
+PATRON_EXPORT int patron_csv_field(FILE *f, const char *text);
 
 #ifdef __cplusplus
 }

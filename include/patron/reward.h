@@ -6,6 +6,8 @@
 #ifndef PATRON_REWARD_H
 #define PATRON_REWARD_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,8 +25,8 @@ enum patron_value_kind {
 };
 
 /* "amount", "percent", "item", "points" <-> enum. parse returns 0 or PATRON_EINVAL. */
-int patron_value_kind_parse(const char *name, enum patron_value_kind *out);
-const char *patron_value_kind_name(enum patron_value_kind kind);
+PATRON_EXPORT int patron_value_kind_parse(const char *name, enum patron_value_kind *out);
+PATRON_EXPORT const char *patron_value_kind_name(enum patron_value_kind kind);
 
 struct patron_reward_def {
     const char *name; /* 1..127 bytes */
@@ -46,19 +48,20 @@ struct patron_reward {
 };
 
 /* Adds a reward. Returns 0 and sets *reward_id, or PATRON_EINVAL. */
-int patron_reward_add(patron_store *s, const struct patron_reward_def *def, int64_t *reward_id)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_reward_add(patron_store *s, const struct patron_reward_def *def,
+                                    int64_t *reward_id) __attribute__((warn_unused_result));
 
 /* Reads one reward. Returns 0 or PATRON_ENOREWARD. */
-int patron_reward_get(patron_store *s, int64_t reward_id, struct patron_reward *out)
+PATRON_EXPORT int patron_reward_get(patron_store *s, int64_t reward_id, struct patron_reward *out)
     __attribute__((warn_unused_result));
 
 /* Copies up to `cap` active rewards, cheapest first; *count receives how many there are. */
-int patron_reward_list(patron_store *s, struct patron_reward *out, size_t cap, size_t *count)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_reward_list(patron_store *s, struct patron_reward *out, size_t cap,
+                                     size_t *count) __attribute__((warn_unused_result));
 
 /* Withdraws a reward from the catalogue (vouchers already issued stay valid). */
-int patron_reward_retire(patron_store *s, int64_t reward_id) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_reward_retire(patron_store *s, int64_t reward_id)
+    __attribute__((warn_unused_result));
 
 struct patron_redeem_request {
     const char *card;
@@ -82,8 +85,9 @@ struct patron_redeem_result {
 /* Spends the reward's cost and issues its voucher, in one transaction. Returns 0;
  * PATRON_ENOFUNDS (the detail says the balance and the cost); PATRON_ENOREWARD; PATRON_EINACTIVE;
  * PATRON_ENOCARD; PATRON_EBLOCKED; PATRON_EIDEMPOTENCY. */
-int patron_reward_redeem(patron_store *s, const struct patron_redeem_request *in,
-                         struct patron_redeem_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_reward_redeem(patron_store *s, const struct patron_redeem_request *in,
+                                       struct patron_redeem_result *out)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef PATRON_SCAN_H
 #define PATRON_SCAN_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +45,7 @@ struct patron_scan_result {
 /* Looks up the card and gathers what the cashier needs. Read-only but for a tier review when
  * the member's tier period has ended. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT;
  * PATRON_ENOCARD. */
-int patron_scan(patron_store *s, const char *card, struct patron_scan_result *out)
+PATRON_EXPORT int patron_scan(patron_store *s, const char *card, struct patron_scan_result *out)
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

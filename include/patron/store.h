@@ -7,6 +7,8 @@
 #ifndef PATRON_STORE_H
 #define PATRON_STORE_H
 
+#include "patron/export.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -24,29 +26,30 @@ typedef int64_t (*patron_clock_fn)(void *ctx);
 /* Opens (creating if missing) the database at `path` and brings its schema up to date.
  * Returns 0 and sets *out, which the caller frees with patron_store_close(); PATRON_ESCHEMA when
  * the file was written by a newer Patron; -errno or PATRON_EDB otherwise. */
-int patron_store_open(const char *path, patron_store **out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_store_open(const char *path, patron_store **out)
+    __attribute__((warn_unused_result));
 
 /* Closes the handle; NULL does nothing. */
-void patron_store_close(patron_store *s);
+PATRON_EXPORT void patron_store_close(patron_store *s);
 
 /* Makes every rule read time from `fn` (NULL restores the system clock). */
-void patron_store_set_clock(patron_store *s, patron_clock_fn fn, void *ctx);
+PATRON_EXPORT void patron_store_set_clock(patron_store *s, patron_clock_fn fn, void *ctx);
 
 /* Pins the clock at `unix_seconds`, for tests and demos. */
-void patron_store_set_fixed_time(patron_store *s, int64_t unix_seconds);
+PATRON_EXPORT void patron_store_set_fixed_time(patron_store *s, int64_t unix_seconds);
 
 /* The time the rules see now, in Unix seconds. */
-int64_t patron_store_now(const patron_store *s);
+PATRON_EXPORT int64_t patron_store_now(const patron_store *s);
 
 /* Names the till the next writes on this handle are made for (its terminal id; 0, the default,
  * is the local `patron` program). Idempotency keys are scoped by it: the same key string sent
  * by two tills names two requests. The counter service sets it for each request. */
-void patron_store_set_till(patron_store *s, int64_t terminal_id);
+PATRON_EXPORT void patron_store_set_till(patron_store *s, int64_t terminal_id);
 
 /* Makes the database a store: records its id and name and creates the program accounts, the
  * default rules and the base tier. Safe to run twice: a second call changes nothing and returns
  * 0. `store_id` is 1..65535 (it is written into every voucher); `name` may be NULL. */
-int patron_store_init(patron_store *s, int store_id, const char *name);
+PATRON_EXPORT int patron_store_init(patron_store *s, int store_id, const char *name);
 
 struct patron_store_info {
     int store_id; /* 0 until patron_store_init() */
@@ -57,22 +60,22 @@ struct patron_store_info {
 };
 
 /* Fills *out. Returns 0 or PATRON_EDB. */
-int patron_store_info(patron_store *s, struct patron_store_info *out);
+PATRON_EXPORT int patron_store_info(patron_store *s, struct patron_store_info *out);
 
 /* A sentence saying more about the last failure on this handle (which member, how many points),
  * or "" when there is nothing more to say. Valid until the next call on the handle. */
-const char *patron_store_detail(const patron_store *s);
+PATRON_EXPORT const char *patron_store_detail(const patron_store *s);
 
 /* Group commit: between batch_begin and batch_commit every write call on this handle runs in
  * its own savepoint inside one transaction, so a failing call undoes only itself and one fsync
  * makes the whole batch durable. Results of calls in the batch are durable only once
  * batch_commit returns 0; on failure nothing of the batch is kept. Returns 0 or a PATRON_* code. */
-int patron_store_batch_begin(patron_store *s) __attribute__((warn_unused_result));
-int patron_store_batch_commit(patron_store *s) __attribute__((warn_unused_result));
-void patron_store_batch_rollback(patron_store *s);
+PATRON_EXPORT int patron_store_batch_begin(patron_store *s) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_store_batch_commit(patron_store *s) __attribute__((warn_unused_result));
+PATRON_EXPORT void patron_store_batch_rollback(patron_store *s);
 
 /* The underlying SQLite handle, for tools and tests that inspect the file. Borrowed. */
-struct sqlite3 *patron_store_sqlite(patron_store *s);
+PATRON_EXPORT struct sqlite3 *patron_store_sqlite(patron_store *s);
 
 #ifdef __cplusplus
 }

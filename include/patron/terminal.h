@@ -8,6 +8,8 @@
 #ifndef PATRON_TERMINAL_H
 #define PATRON_TERMINAL_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +28,8 @@ enum patron_role {
 };
 
 /* "cashier", "manager", "admin" <-> enum. parse returns 0 or PATRON_EINVAL. */
-int patron_role_parse(const char *name, enum patron_role *out);
-const char *patron_role_name(enum patron_role role);
+PATRON_EXPORT int patron_role_parse(const char *name, enum patron_role *out);
+PATRON_EXPORT const char *patron_role_name(enum patron_role role);
 
 /* A token is "ptk_" and 43 base64url characters (32 random bytes). */
 #define PATRON_TOKEN_LEN 47
@@ -45,35 +47,41 @@ struct patron_terminal {
  * its new token into token[PATRON_TOKEN_LEN + 1]: the only time it exists in clear, so the caller
  * shows it once and wipes it. Returns 0 and fills *out; PATRON_EINVAL for a bad name or role;
  * PATRON_ELIMIT when the name is taken. */
-int patron_terminal_add(patron_store *s, const char *name, enum patron_role role,
-                        struct patron_terminal *out, char token[PATRON_TOKEN_LEN + 1])
+PATRON_EXPORT int patron_terminal_add(patron_store *s, const char *name, enum patron_role role,
+                                      struct patron_terminal *out, char token[PATRON_TOKEN_LEN + 1])
     __attribute__((warn_unused_result));
 
 /* Gives an existing till a new token (the old one stops working at once). Returns 0,
  * PATRON_ENOTFOUND, or PATRON_EINACTIVE for a revoked till. */
-int patron_terminal_rotate(patron_store *s, const char *name, struct patron_terminal *out,
-                           char token[PATRON_TOKEN_LEN + 1]) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_terminal_rotate(patron_store *s, const char *name,
+                                         struct patron_terminal *out,
+                                         char token[PATRON_TOKEN_LEN + 1])
+    __attribute__((warn_unused_result));
 
 /* Revokes a till's token. Returns 0 or PATRON_ENOTFOUND. */
-int patron_terminal_revoke(patron_store *s, const char *name) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_terminal_revoke(patron_store *s, const char *name)
+    __attribute__((warn_unused_result));
 
 /* Finds the till a bearer token belongs to. Returns 0 and fills *out; PATRON_EAUTH when the
  * token is malformed, unknown or revoked (which of these is not said). Read-only. */
-int patron_terminal_authenticate(patron_store *s, const char *token, struct patron_terminal *out)
+PATRON_EXPORT int patron_terminal_authenticate(patron_store *s, const char *token,
+                                               struct patron_terminal *out)
     __attribute__((warn_unused_result));
 
 /* Copies up to `cap` tills, oldest first; *count receives how many exist. */
-int patron_terminal_list(patron_store *s, struct patron_terminal *out, size_t cap, size_t *count)
-    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_terminal_list(patron_store *s, struct patron_terminal *out, size_t cap,
+                                       size_t *count) __attribute__((warn_unused_result));
 
 /* Appends one line to the audit log: which till (0 when none was authenticated) did `op` (a
  * route such as "POST /v1/sales", at most 63 bytes) with `outcome` (an error name such as
  * "ENOFUNDS", or "ok") and HTTP `status`, at the store's clock. Returns 0 or a PATRON_* code. */
-int patron_audit_record(patron_store *s, int64_t terminal_id, const char *op, const char *outcome,
-                        int status) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_audit_record(patron_store *s, int64_t terminal_id, const char *op,
+                                      const char *outcome, int status)
+    __attribute__((warn_unused_result));
 
 /* How many audit lines there are (for tests and reports). */
-int patron_audit_count(patron_store *s, int64_t *count) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_audit_count(patron_store *s, int64_t *count)
+    __attribute__((warn_unused_result));
 
 /* The reply register: the answer given to an idempotency key, so that a till's retry of any
  * POST receives the first answer again. `request_hash` is a digest of the request (32 bytes).
@@ -83,12 +91,14 @@ int patron_audit_count(patron_store *s, int64_t *count) __attribute__((warn_unus
  * the key is known with the same hash; PATRON_EIDEMPOTENCY when it is known with another hash;
  * PATRON_ENOTFOUND when it is new; PATRON_ETOOBIG when the body does not fit. */
 #define PATRON_REPLY_MAX 16384
-int patron_reply_get(patron_store *s, const char *key, const uint8_t request_hash[32], int *status,
-                     char *body, size_t cap) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_reply_get(patron_store *s, const char *key, const uint8_t request_hash[32],
+                                   int *status, char *body, size_t cap)
+    __attribute__((warn_unused_result));
 /* Records the answer to a new key. Returns 0, PATRON_ETOOBIG for a body over PATRON_REPLY_MAX,
  * or PATRON_EIDEMPOTENCY when the key was taken meanwhile. */
-int patron_reply_put(patron_store *s, const char *key, const uint8_t request_hash[32], int status,
-                     const char *body) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_reply_put(patron_store *s, const char *key, const uint8_t request_hash[32],
+                                   int status, const char *body)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

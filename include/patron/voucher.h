@@ -8,6 +8,8 @@
 #ifndef PATRON_VOUCHER_H
 #define PATRON_VOUCHER_H
 
+#include "patron/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,36 +63,41 @@ struct patron_voucher {
 };
 
 /* Writes the 36-byte body. Returns 0 or PATRON_EINVAL when a field does not fit its bytes. */
-int patron_voucher_pack(const struct patron_voucher *v, unsigned char body[PATRON_VOUCHER_BODY])
+PATRON_EXPORT int patron_voucher_pack(const struct patron_voucher *v,
+                                      unsigned char body[PATRON_VOUCHER_BODY])
     __attribute__((warn_unused_result));
 
 /* Reads the body of a 100-byte record (the signature is not checked here). Returns 0;
  * PATRON_EVERSION for another version or algorithm; PATRON_EFORMAT for reserved flag bits, key id
  * 0, validity 0 or a currency number above 999. */
-int patron_voucher_unpack(const unsigned char bytes[PATRON_VOUCHER_BYTES],
-                          struct patron_voucher *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_voucher_unpack(const unsigned char bytes[PATRON_VOUCHER_BYTES],
+                                        struct patron_voucher *out)
+    __attribute__((warn_unused_result));
 
 /* The 243-digit token of a record, NUL-terminated. */
-void patron_voucher_token_encode(const unsigned char bytes[PATRON_VOUCHER_BYTES],
-                                 char out[PATRON_VOUCHER_TOKEN_DIGITS + 1]);
+PATRON_EXPORT void patron_voucher_token_encode(const unsigned char bytes[PATRON_VOUCHER_BYTES],
+                                               char out[PATRON_VOUCHER_TOKEN_DIGITS + 1]);
 
 /* Reads a token strictly. Returns 0 or PATRON_EFORMAT (too short, too long, a non-digit, a group
  * out of range). `why`, when not NULL, receives a sentence saying which (up to why_len bytes). */
-int patron_voucher_token_decode(const char *token, unsigned char out[PATRON_VOUCHER_BYTES],
-                                char *why, size_t why_len) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_voucher_token_decode(const char *token,
+                                              unsigned char out[PATRON_VOUCHER_BYTES], char *why,
+                                              size_t why_len) __attribute__((warn_unused_result));
 
 /* The typable code of a voucher id, "XXXX-XXXX-XXXX-XX", NUL-terminated. */
-void patron_voucher_code_encode(uint64_t voucher_id, char out[PATRON_VOUCHER_CODE_CHARS + 1]);
+PATRON_EXPORT void patron_voucher_code_encode(uint64_t voucher_id,
+                                              char out[PATRON_VOUCHER_CODE_CHARS + 1]);
 
 /* Reads a typed code tolerantly. Returns 0 and sets *voucher_id; PATRON_EFORMAT (wrong length or
  * a symbol outside the alphabet); PATRON_ECHECKDIGIT (the check symbol does not match). */
-int patron_voucher_code_decode(const char *code, uint64_t *voucher_id)
+PATRON_EXPORT int patron_voucher_code_decode(const char *code, uint64_t *voucher_id)
     __attribute__((warn_unused_result));
 
 /* ISO 4217: "EUR" <-> 978, for the currencies Patron knows. Returns 0 or PATRON_EINVAL. */
-int patron_currency_number(const char *code, unsigned *number) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_currency_number(const char *code, unsigned *number)
+    __attribute__((warn_unused_result));
 /* The letter code of a currency number, or NULL when unknown. */
-const char *patron_currency_code(unsigned number);
+PATRON_EXPORT const char *patron_currency_code(unsigned number);
 
 /* A request to check or redeem. Inputs are borrowed for the call. */
 struct patron_voucher_request {
@@ -124,16 +131,18 @@ struct patron_voucher_result {
  * PATRON_ESCOPE, PATRON_EMEMBER, PATRON_EONLINE, PATRON_EREDEEMED; for a code also
  * PATRON_ECHECKDIGIT, PATRON_ENOVOUCHER and PATRON_ELOCKED (too many wrong codes from the till).
  * The store's detail says more. *out is written on success, and on PATRON_EREDEEMED. */
-int patron_voucher_check(patron_store *s, const struct patron_voucher_request *req,
-                         struct patron_voucher_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_voucher_check(patron_store *s, const struct patron_voucher_request *req,
+                                       struct patron_voucher_result *out)
+    __attribute__((warn_unused_result));
 
 /* Checks and spends a voucher in one transaction: the redemption register (unique on key id and
  * voucher id) lets exactly one redemption win, across handles and processes. Returns what check
  * returns, and PATRON_EREDEEMED with the first redemption's time, store, till and sale reference
  * in *out and in the detail; PATRON_ELIMIT when an offline acceptance would pass the per-voucher
  * or per-day cap; PATRON_EIDEMPOTENCY when the key was used for another request. */
-int patron_voucher_redeem(patron_store *s, const struct patron_voucher_request *req,
-                          struct patron_voucher_result *out) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_voucher_redeem(patron_store *s, const struct patron_voucher_request *req,
+                                        struct patron_voucher_result *out)
+    __attribute__((warn_unused_result));
 
 /* A voucher this store issued, as the register knows it. */
 struct patron_voucher_info {
@@ -151,18 +160,20 @@ struct patron_voucher_info {
 
 /* Shows a voucher issued here, by token or code (no lock-out: a manager's tool). Returns 0,
  * PATRON_ENOVOUCHER, or a decoding error. */
-int patron_voucher_show(patron_store *s, const char *token_or_code, struct patron_voucher_info *out)
+PATRON_EXPORT int patron_voucher_show(patron_store *s, const char *token_or_code,
+                                      struct patron_voucher_info *out)
     __attribute__((warn_unused_result));
 
 /* Copies up to `cap` vouchers issued here, newest first, into out (out may be NULL when cap is
  * 0); member_id 0 lists all. *count receives how many there are. */
-int patron_voucher_list(patron_store *s, int64_t member_id, struct patron_voucher_info *out,
-                        size_t cap, size_t *count) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_voucher_list(patron_store *s, int64_t member_id,
+                                      struct patron_voucher_info *out, size_t cap, size_t *count)
+    __attribute__((warn_unused_result));
 
 /* Voids a voucher issued here so no till accepts it. Returns 0; PATRON_ENOVOUCHER;
  * PATRON_EREDEEMED when it was already spent; PATRON_EVOIDED when already void. */
-int patron_voucher_void(patron_store *s, const char *token_or_code, const char *who,
-                        const char *reason) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_voucher_void(patron_store *s, const char *token_or_code, const char *who,
+                                      const char *reason) __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

@@ -181,6 +181,8 @@ void api_writer_stop(struct api_writer *w);
 /* Metrics: counters updated from any thread, read as Prometheus text. */
 void api_metrics_request(int route, int status, int64_t duration_ns);
 void api_metrics_batch(size_t size, int committed, int64_t commit_ns);
+/* One commit on the writer's connection (its sqlite3_commit_hook). */
+void api_metrics_db_commit(void);
 void api_metrics_queue_depth(long delta);
 void api_metrics_connections(long delta);
 /* Renders the metrics; returns a malloc'd string or NULL. */

@@ -31,6 +31,7 @@ static struct {
     atomic_ullong requests[MAX_ROUTES + 1][N_STATUS + 1];
     struct histogram_lat latency[MAX_ROUTES + 1];
     atomic_ullong commits, commit_failures, commit_ns;
+    atomic_ullong db_commits;
     atomic_ullong batch[N_BATCH + 1];
     atomic_ullong batch_sum;
     atomic_long queue_depth;
@@ -72,6 +73,11 @@ void api_metrics_batch(size_t size, int committed, int64_t commit_ns)
     atomic_fetch_add_explicit(&m.batch_sum, size, memory_order_relaxed);
     atomic_fetch_add_explicit(committed ? &m.commits : &m.commit_failures, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m.commit_ns, (unsigned long long)commit_ns, memory_order_relaxed);
+}
+
+void api_metrics_db_commit(void)
+{
+    atomic_fetch_add_explicit(&m.db_commits, 1, memory_order_relaxed);
 }
 
 void api_metrics_queue_depth(long delta)
@@ -201,6 +207,10 @@ static void render_writer(struct text *t)
         "# HELP patron_commit_seconds_total Time spent running and committing batches.\n"
         "# TYPE patron_commit_seconds_total counter\npatron_commit_seconds_total %.6f\n",
         get(&m.commits), get(&m.commit_failures), (double)get(&m.commit_ns) / 1e9);
+    put(t,
+        "# HELP patron_db_commits_total Commits on the writer's connection, counted by SQLite.\n"
+        "# TYPE patron_db_commits_total counter\npatron_db_commits_total %llu\n",
+        get(&m.db_commits));
     put(t, "# HELP patron_batch_size Write requests per committed batch.\n"
            "# TYPE patron_batch_size histogram\n");
     for (size_t b = 0; b <= N_BATCH; b++) {

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -427,7 +428,7 @@ static int parse_listen(const char *spec, struct listen_addr *la, char *why, siz
         memcpy(la->host, spec, n);
     }
     if (strcmp(la->host, "localhost") == 0)
-        strcpy(la->host, "127.0.0.1");
+        snprintf(la->host, sizeof la->host, "%s", "127.0.0.1");
     if (la->is_v6) {
         la->u.v6.sin6_family = AF_INET6;
         la->u.v6.sin6_port = htons((uint16_t)port);

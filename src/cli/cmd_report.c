@@ -16,12 +16,15 @@ static int list_reports(struct cli *c)
 {
     json_t *names = json_array();
     char human[512] = "reports:";
+    size_t len = strlen(human);
     for (size_t i = 0; patron_report_names[i]; i++) {
         json_array_append_new(names, json_string(patron_report_names[i]));
-        strncat(human, " ", sizeof human - strlen(human) - 1);
-        strncat(human, patron_report_names[i], sizeof human - strlen(human) - 1);
+        int n = snprintf(human + len, sizeof human - len, " %s", patron_report_names[i]);
+        if (n > 0)
+            len = len + (size_t)n < sizeof human ? len + (size_t)n : sizeof human - 1;
     }
-    strncat(human, "\n", sizeof human - strlen(human) - 1);
+    if (len + 1 < sizeof human)
+        memcpy(human + len, "\n", 2);
     return cli_emit(c, json_pack("{s:o}", "reports", names), human);
 }
 
