@@ -60,7 +60,7 @@ PATRON_EXPORT int patron_receipt_load(const char *home, const char *name, patron
 
 /* The templates the program prints, NULL-terminated: "reward-coupon", "offer-coupon",
  * "receipt-footer", "member-card", "test-page". */
-extern const char *const patron_receipt_names[];
+extern PATRON_EXPORT const char *const patron_receipt_names[];
 
 /* Loads every template of patron_receipt_names as patron_receipt_load would, so that a mistake
  * is found before anything is committed that would need it. Returns 0, or the first failure
