@@ -38,12 +38,13 @@ int patron_member_export(patron_store *s, const char *card, char **json)
     __attribute__((warn_unused_result));
 
 /* Erases the personal data of the member of `card`: name becomes "erased", email, phone,
- * birthday and consent source become NULL, consent is withdrawn, erased_at is set and every card
- * is blocked. Ledger rows, sales and balances stay (they carry no personal data), so the ledger
- * still verifies and the program still balances. `who` (required, e.g. the admin terminal's
- * name) is written to the erasure log with the member id, the time and nothing personal.
- * Afterwards the WAL is checkpointed and truncated, and with secure_delete the old bytes are
- * overwritten, so no copy stays in the database file or its WAL.
+ * birthday, consent date and consent source become NULL, the consent history is replaced by the
+ * one withdrawal the erasure records, erased_at is set and every card is blocked. Ledger rows,
+ * sales and balances stay (they carry no personal data), so the ledger still verifies and the
+ * program still balances. `who` (required, e.g. the admin terminal's name) is written to the
+ * erasure log with the member id, the time and nothing personal. Afterwards the WAL is checkpointed
+ * and truncated, and with secure_delete the old bytes are overwritten, so no copy stays in the
+ * database file or its WAL.
  *
  * Must not be called inside a batch. Erasing an erased member only finishes the checkpoint.
  * Returns 0; PATRON_EINVAL without `who` or inside a batch; PATRON_ENOCARD; -EBUSY when the
