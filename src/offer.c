@@ -23,13 +23,7 @@ static const char *const benefit_names[] = {
 
 int patron__printable(const char *text, size_t cap)
 {
-    size_t n = text ? strlen(text) : 0;
-    if (n == 0 || n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-            return 0;
-    return 1;
+    return cap > 1 && patron_text_check(text, 1, cap - 1, 0) == PATRON_TEXT_OK;
 }
 
 /* SKUs and categories are the sale's tokens: no spaces, 1..63 bytes. */

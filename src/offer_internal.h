@@ -72,7 +72,7 @@ int patron__coupon_issue(patron_store *s, const struct patron__member_row *m, in
 /* The member row by id (account, balance, tier), for members met other than by their card. */
 int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out);
 
-/* Whether text is 1..cap-1 printable bytes (UTF-8 allowed, no control characters). */
+/* Whether text is 1..cap-1 bytes of UTF-8 without control characters (patron_text_check). */
 int patron__printable(const char *text, size_t cap);
 
 #endif

@@ -6,7 +6,7 @@
 #include "patron/privacy.h"
 #include "store_internal.h"
 
-/* 1 when v is 1..cap-1 bytes without control characters (defined in offer.c). */
+/* 1 when v is 1..cap-1 bytes of UTF-8 without control characters (defined in offer.c). */
 int patron__printable(const char *v, size_t cap);
 
 #endif

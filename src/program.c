@@ -141,13 +141,7 @@ int patron_program_get(patron_store *s, struct patron_program *out)
 
 static int valid_name(const char *name, size_t cap)
 {
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)name[i] < 0x20)
-            return 0;
-    return 1;
+    return cap > 1 && patron_text_check(name, 1, cap - 1, 0) == PATRON_TEXT_OK;
 }
 
 int patron_category_set(patron_store *s, const char *category, int64_t multiplier_permille,
@@ -306,7 +300,8 @@ int patron_store_init(patron_store *s, int store_id, const char *name)
     if (store_id < 1 || store_id > 65535)
         return patron__fail(s, PATRON_EINVAL, "store id must be 1-65535");
     if (name && !valid_name(name, 128))
-        return patron__fail(s, PATRON_EINVAL, "store name must be 1-127 printable bytes");
+        return patron__fail(s, PATRON_EINVAL,
+                            "store name must be 1-127 bytes of UTF-8 without control characters");
     if ((err = patron__tx_begin(s)) != 0)
         return err;
     if (patron__setting_int(s, "store_id", 0) != 0) {

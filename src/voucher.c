@@ -277,8 +277,9 @@ int patron_voucher_redeem(patron_store *s, const struct patron_voucher_request *
     s->detail[0] = '\0';
     if ((err = check_text(s, req)) != 0)
         return err;
-    if (!req->ref || !req->ref[0] || strlen(req->ref) > TEXT_MAX)
-        return patron__fail(s, PATRON_EINVAL, "give the sale's reference (1-%d bytes)", TEXT_MAX);
+    if ((err = patron__text_rule(s, "the sale's reference", req->ref, 1, PATRON_REF_MAX,
+                                 PATRON_TEXT_NO_SPACE)) != 0)
+        return err;
     if (req->idempotency_key && (err = idem_start(s, req, &h)) != 0)
         return err;
     if ((err = patron__tx_begin(s)) != 0)

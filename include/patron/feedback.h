@@ -9,13 +9,14 @@
 
 #include <stdint.h>
 
+#include "patron/limits.h"
 #include "patron/store.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PATRON_FEEDBACK_COMMENT_MAX 500 /* bytes */
+#define PATRON_FEEDBACK_COMMENT_MAX PATRON_COMMENT_MAX /* bytes */
 
 struct patron_feedback {
     const char *card;
