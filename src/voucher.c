@@ -13,7 +13,6 @@
 
 #define CONTEXT_LEN (sizeof PATRON__VOUCHER_CONTEXT - 1)
 #define MESSAGE_LEN (CONTEXT_LEN + PATRON__CHAIN_BYTES + PATRON_VOUCHER_BODY)
-#define TEXT_MAX 63 /* ref and till */
 
 _Static_assert(PATRON_VOUCHER_BODY + PATRON__SIG_BYTES == PATRON_VOUCHER_BYTES, "PV1 is 100 bytes");
 
@@ -205,9 +204,8 @@ static int check_text(patron_store *s, const struct patron_voucher_request *req)
 {
     if (!req->token_or_code || !req->token_or_code[0])
         return patron__fail(s, PATRON_EINVAL, "give the voucher's token or code");
-    if (req->till && strlen(req->till) > TEXT_MAX)
-        return patron__fail(s, PATRON_EINVAL, "a till name is at most %d bytes", TEXT_MAX);
-    return 0;
+    return req->till ? patron__text_rule(s, "the till's name", req->till, 0, PATRON_LABEL_MAX, 0)
+                     : 0;
 }
 
 int patron_voucher_check(patron_store *s, const struct patron_voucher_request *req,

@@ -183,6 +183,12 @@ static void enrolment_refuses_bad_text(void **state)
     struct patron_enrollment ok = {.name = name};
     assert_int_equal(patron_member_enroll(t.s, &ok, &m), 0);
     assert_string_equal(m.name, name);
+    /* Consent sources follow the same rule and the same limit as at enrolment. */
+    assert_int_equal(patron_member_consent(t.s, m.card, 1, "web\xc2\x85", "clerk"), PATRON_EINVAL);
+    assert_int_equal(
+        patron_member_consent(t.s, m.card, 1, "0123456789012345678901234567890123", "clerk"),
+        PATRON_EINVAL);
+    assert_int_equal(patron_member_consent(t.s, m.card, 1, "web", "clerk"), 0);
     strcpy(name + 126, "xy");
     assert_int_equal(patron_member_enroll(t.s, &ok, &m), PATRON_EINVAL);
     assert_non_null(strstr(patron_store_detail(t.s), "bytes"));

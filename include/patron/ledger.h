@@ -33,8 +33,8 @@ extern "C" {
 #define PATRON_SALE_MAX_COUPONS 8 /* reward vouchers one sale gives, at most */
 
 struct patron_sale_line {
-    const char *sku;      /* 1..63 bytes */
-    const char *category; /* 1..63 bytes */
+    const char *sku;      /* 1..63 bytes of UTF-8, no spaces (limits.h) */
+    const char *category; /* 1..63 bytes of UTF-8, no spaces (limits.h) */
     int64_t qty;          /* 1..100000 */
     int64_t unit_minor;   /* 0..10^9 */
 };

@@ -21,10 +21,11 @@ extern "C" {
 #define PATRON_EXPORT_MAX_BYTES (64u * 1024u * 1024u)
 
 /* Records the member's answer to marketing: `marketing` 1 gives consent, 0 withdraws it;
- * `source` says where ("counter", "web", "email"; NULL = "counter"); `who` who recorded it
- * (required). The members row holds the current answer with its date and source; the table
- * consent_changes keeps every answer. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
- * input; PATRON_ENOCARD; PATRON_EBLOCKED for an erased member. Durable on return. */
+ * `source` says where ("counter", "web", "email"; NULL = "counter"; 1..31 bytes); `who` who
+ * recorded it (required, 1..63 bytes). The members row holds the current answer with its date and
+ * source; the table consent_changes keeps every answer until an erasure. Returns 0; PATRON_EINVAL /
+ * PATRON_ECHECKDIGIT for bad input; PATRON_ENOCARD; PATRON_EBLOCKED for an erased member. Durable
+ * on return. */
 int patron_member_consent(patron_store *s, const char *card, int marketing, const char *source,
                           const char *who) __attribute__((warn_unused_result));
 
