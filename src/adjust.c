@@ -10,12 +10,16 @@
 
 static int validate(patron_store *s, const struct patron_adjustment *in)
 {
-    if (in->points == 0 || llabs(in->points) > 100000000)
-        return patron__fail(s, PATRON_EINVAL, "an adjustment moves 1 to 10^8 points either way");
-    if (!in->reason || !in->reason[0] || strlen(in->reason) > 200)
-        return patron__fail(s, PATRON_EINVAL, "an adjustment needs a reason (1-200 bytes)");
-    if (!in->manager || !in->manager[0] || strlen(in->manager) > 63)
-        return patron__fail(s, PATRON_EINVAL, "an adjustment needs the approving manager's name");
+    int err;
+    if (in->points == 0 || in->points < -PATRON_ADJUST_POINTS_MAX ||
+        in->points > PATRON_ADJUST_POINTS_MAX)
+        return patron__fail(s, PATRON_EINVAL, "an adjustment moves 1 to %lld points either way",
+                            (long long)PATRON_ADJUST_POINTS_MAX);
+    if ((err = patron__text_rule(s, "the adjustment's reason", in->reason, 1, PATRON_REASON_MAX,
+                                 0)) != 0 ||
+        (err = patron__text_rule(s, "the approving manager's name", in->manager, 1,
+                                 PATRON_LABEL_MAX, 0)) != 0)
+        return err;
     return 0;
 }
 

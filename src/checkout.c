@@ -53,13 +53,13 @@ int patron_sale_record(patron_store *s, const struct patron_sale *in,
     struct patron_program p;
     struct patron__idem h;
     int err;
-    if (sale.n_lines == 0) {
-        sale.lines = &general;
-        sale.n_lines = 1;
-    }
     if ((err = patron_program_get(s, &p)) != 0 ||
         (err = patron__sale_validate(s, &sale, p.currency)) != 0)
         return err;
+    if (sale.n_lines == 0) { /* checked as given, then booked as one "general" line */
+        sale.lines = &general;
+        sale.n_lines = 1;
+    }
     if ((err = patron__idem_init(s, &h, "sale", in->idempotency_key)) != 0)
         return err;
     patron__sale_hash(&h, &sale);

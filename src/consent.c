@@ -56,9 +56,9 @@ int patron_member_consent(patron_store *s, const char *card, int marketing, cons
         source = "counter";
     if (marketing != 0 && marketing != 1)
         return patron__fail(s, PATRON_EINVAL, "marketing consent is yes (1) or no (0)");
-    if (!patron__printable(source, 64) || !patron__printable(who, 64))
-        return patron__fail(s, PATRON_EINVAL,
-                            "the source and who recorded it are 1-63 printable bytes");
+    if ((err = patron__text_rule(s, "the consent source", source, 1, PATRON_SOURCE_MAX, 0)) != 0 ||
+        (err = patron__text_rule(s, "who recorded the consent", who, 1, PATRON_LABEL_MAX, 0)) != 0)
+        return err;
     if ((err = patron__tx_begin(s)) != 0)
         return err;
     if ((err = patron__member_for_card(s, card, 0, &m)) != 0)

@@ -47,6 +47,9 @@ static const char *const scrub_sql[] = {
     " WHERE id = ?1))) > 0)",
     "DELETE FROM preferences WHERE member_id = ?1",
     "DELETE FROM segment_members WHERE member_id = ?1",
+    /* The consent history dates when (and where) the member said yes; only the withdrawal the
+     * erasure itself records stays. */
+    "DELETE FROM consent_changes WHERE member_id = ?1",
 };
 
 static int scrub_copies(patron_store *s, int64_t member_id)
@@ -61,19 +64,20 @@ static int erase_rows(patron_store *s, int64_t member_id, const char *who)
 {
     int64_t blocked = 0;
     int err;
-    /* The withdrawal goes into the history first, while the row still says consent was given. */
+    if ((err = scrub_copies(s, member_id)) != 0)
+        return err;
+    /* The withdrawal goes into the (now empty) history while the row still says consent was
+     * given; it dates the erasure, not the consent. */
     if ((err = run(s,
                    "INSERT INTO consent_changes(member_id, marketing, source, changed_at,"
                    " changed_by) SELECT id, 0, 'erasure', ?2, ?3 FROM members"
                    " WHERE id = ?1 AND consent_marketing = 1",
                    member_id, who, NULL)) != 0)
         return err;
-    if ((err = scrub_copies(s, member_id)) != 0)
-        return err;
     if ((err = run(s,
                    "UPDATE members SET name = 'erased', email = NULL, phone = NULL,"
-                   " birthday = NULL, consent_marketing = 0, consent_source = NULL,"
-                   " erased_at = ?2 WHERE id = ?1",
+                   " birthday = NULL, consent_marketing = 0, consent_at = NULL,"
+                   " consent_source = NULL, erased_at = ?2 WHERE id = ?1",
                    member_id, NULL, NULL)) != 0 ||
         (err = run(s,
                    "UPDATE cards SET status = 'blocked', blocked_at = ?2"

@@ -137,3 +137,44 @@ int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
         *out = r;
     return err;
 }
+
+/* The newest entry and sale by id: rows are appended in time order, so this costs one look-up
+ * each, even with millions of rows. */
+static int last_recorded(patron_store *s, int64_t *out)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT max(coalesce((SELECT created_at FROM entries ORDER BY id DESC LIMIT 1), 0),"
+           " coalesce((SELECT created_at FROM sales ORDER BY id DESC LIMIT 1), 0))");
+    if (!st)
+        return PATRON_EDB;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+int patron_ledger_expire_preview(patron_store *s, struct patron_expiry_preview *out)
+{
+    struct patron_expiry_preview p = {.now = patron_store_now(s)};
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT coalesce(sum(remaining), 0), count(*), count(DISTINCT member_id) FROM lots"
+           " WHERE remaining > 0 AND expires_at <= ?1");
+    int rc, err;
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, p.now);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        p.points = sqlite3_column_int64(st, 0);
+        p.lots = sqlite3_column_int64(st, 1);
+        p.members = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return patron__db_err(s, rc);
+    if ((err = last_recorded(s, &p.last_recorded_at)) != 0)
+        return err;
+    p.clock_ahead = p.last_recorded_at > 0 && p.now > p.last_recorded_at + PATRON_CLOCK_AHEAD_MAX;
+    *out = p;
+    return 0;
+}

@@ -98,7 +98,8 @@ int patron_feedback_record(patron_store *s, const struct patron_feedback *in, in
     if (in->score < 1 || in->score > 5)
         return patron__fail(s, PATRON_EINVAL, "a score is 1 to 5");
     if (in->comment && !patron__printable(in->comment, PATRON_FEEDBACK_COMMENT_MAX + 1))
-        return patron__fail(s, PATRON_EINVAL, "a comment is 1-%d printable bytes",
+        return patron__fail(s, PATRON_EINVAL,
+                            "a comment is 1-%d bytes of UTF-8 without control characters",
                             PATRON_FEEDBACK_COMMENT_MAX);
     if ((err = patron__tx_begin(s)) != 0)
         return err;

@@ -39,15 +39,27 @@ static void put_bool(struct obj *b, const char *key, int v)
     put(b, key, json_boolean(v));
 }
 
+/* Text read back from the store: entry points refuse bad bytes, but a row that somehow holds
+ * them (an old store, a hand edit) is shown repaired rather than failing the whole reply. */
+static json_t *text_value(const char *v)
+{
+    json_t *j = json_string(v);
+    if (!j && patron_text_check(v, 0, SIZE_MAX, 0) != PATRON_TEXT_OK) {
+        char fixed[1024];
+        j = json_string(patron_text_repair(fixed, sizeof fixed, v));
+    }
+    return j;
+}
+
 static void put_str(struct obj *b, const char *key, const char *v)
 {
-    put(b, key, json_string(v ? v : ""));
+    put(b, key, text_value(v ? v : ""));
 }
 
 /* Text that may be unset: null for NULL or "". */
 static void put_text(struct obj *b, const char *key, const char *v)
 {
-    put(b, key, v && v[0] ? json_string(v) : json_null());
+    put(b, key, v && v[0] ? text_value(v) : json_null());
 }
 
 /* An id or count whose 0 means "none": null then. */
@@ -92,16 +104,7 @@ json_t *patron_json_time(int64_t unix_seconds)
 
 int patron_json_time_parse(const char *text, int64_t *out)
 {
-    struct tm tm = {0};
-    const char *end = text ? strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (text && !end) {
-        memset(&tm, 0, sizeof tm);
-        end = strptime(text, "%Y-%m-%d", &tm);
-    }
-    if (!end || (*end != '\0' && strcmp(end, "Z") != 0))
-        return PATRON_EINVAL;
-    *out = (int64_t)timegm(&tm);
-    return 0;
+    return patron_time_parse(text, out);
 }
 
 static void member_fields(struct obj *b, const struct patron_member *m)

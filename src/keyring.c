@@ -484,13 +484,7 @@ static int key_id_from_name(const char *file)
 
 static int valid_partner(const char *name)
 {
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > 63)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-            return 0;
-    return 1;
+    return patron_text_check(name, 1, PATRON_LABEL_MAX, 0) == PATRON_TEXT_OK;
 }
 
 int patron_keyring_trust(patron_store *s, const char *pem_file, const char *partner,
@@ -502,7 +496,8 @@ int patron_keyring_trust(patron_store *s, const char *pem_file, const char *part
     unsigned char pub[PUB_BYTES], chain[PATRON__CHAIN_BYTES], ours[PATRON__CHAIN_BYTES];
     int err, id = key_id ? key_id : key_id_from_name(pem_file);
     if (!valid_partner(partner))
-        return patron__fail(s, PATRON_EINVAL, "name the partner (1-63 printable bytes)");
+        return patron__fail(s, PATRON_EINVAL,
+                            "name the partner (1-63 bytes of UTF-8 without control characters)");
     if (id < 1 || id > 65535)
         return patron__fail(s, PATRON_EINVAL,
                             "give the key id (1-65535) its vouchers carry (--key-id)");

@@ -13,17 +13,6 @@
     "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"        \
     " m.created_at, a.balance, t.name, m.tier_until"
 
-static int printable(const char *v, size_t cap)
-{
-    size_t n = strlen(v);
-    if (n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* Keeps digits and a leading '+'; 6-20 digits. */
 static int normalise_phone(const char *in, char out[32])
 {
@@ -53,16 +42,21 @@ static int valid_birthday(const char *b)
 static int validate_enrollment(patron_store *s, const struct patron_enrollment *in, char phone[32])
 {
     phone[0] = '\0';
-    if (!in->name || !in->name[0] || !printable(in->name, 128))
-        return patron__fail(s, PATRON_EINVAL, "a name of 1-127 printable bytes is required");
-    if (in->email && (!printable(in->email, 128) || !strchr(in->email, '@')))
-        return patron__fail(s, PATRON_EINVAL, "email '%s' is not an address", in->email);
+    int err;
+    if ((err = patron__text_rule(s, "the name", in->name, 1, PATRON_NAME_MAX, 0)) != 0 ||
+        (in->email &&
+         (err = patron__text_rule(s, "the e-mail", in->email, 3, PATRON_EMAIL_MAX, 0)) != 0) ||
+        (in->phone &&
+         (err = patron__text_rule(s, "the phone", in->phone, 3, PATRON_PHONE_MAX, 0)) != 0) ||
+        (in->consent_source && (err = patron__text_rule(s, "the consent source", in->consent_source,
+                                                        1, PATRON_SOURCE_MAX, 0)) != 0))
+        return err;
+    if (in->email && !strchr(in->email, '@'))
+        return patron__fail(s, PATRON_EINVAL, "the e-mail is not an address (it has no '@')");
     if (in->phone && normalise_phone(in->phone, phone) != 0)
         return patron__fail(s, PATRON_EINVAL, "phone must have 6-20 digits");
     if (in->birthday && !valid_birthday(in->birthday))
         return patron__fail(s, PATRON_EINVAL, "birthday must be a date YYYY-MM-DD");
-    if (in->consent_source && !printable(in->consent_source, 64))
-        return patron__fail(s, PATRON_EINVAL, "consent source must be 1-63 printable bytes");
     return 0;
 }
 
@@ -153,13 +147,15 @@ int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
     return patron_member_by_card(s, card, out);
 }
 
+/* Text is read back repaired (bad bytes become U+FFFD): entry points refuse them, but a row that
+ * somehow holds them must still scan, print and answer. */
 static void read_member(sqlite3_stmt *st, struct patron_member *m)
 {
     memset(m, 0, sizeof *m);
     m->member_id = sqlite3_column_int64(st, 0);
-    patron__copy(m->name, sizeof m->name, (const char *)sqlite3_column_text(st, 1));
-    patron__copy(m->email, sizeof m->email, (const char *)sqlite3_column_text(st, 2));
-    patron__copy(m->phone, sizeof m->phone, (const char *)sqlite3_column_text(st, 3));
+    patron_text_repair(m->name, sizeof m->name, (const char *)sqlite3_column_text(st, 1));
+    patron_text_repair(m->email, sizeof m->email, (const char *)sqlite3_column_text(st, 2));
+    patron_text_repair(m->phone, sizeof m->phone, (const char *)sqlite3_column_text(st, 3));
     patron__copy(m->birthday, sizeof m->birthday, (const char *)sqlite3_column_text(st, 4));
     m->consent_marketing = sqlite3_column_int(st, 5);
     m->consent_at = sqlite3_column_int64(st, 6);

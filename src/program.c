@@ -140,13 +140,7 @@ int patron_program_get(patron_store *s, struct patron_program *out)
 
 static int valid_name(const char *name, size_t cap)
 {
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)name[i] < 0x20)
-            return 0;
-    return 1;
+    return cap > 1 && patron_text_check(name, 1, cap - 1, 0) == PATRON_TEXT_OK;
 }
 
 int patron_category_set(patron_store *s, const char *category, int64_t multiplier_permille,

@@ -39,9 +39,9 @@ const char *patron_value_kind_name(enum patron_value_kind kind)
 
 static int validate_def(patron_store *s, const struct patron_reward_def *d)
 {
-    size_t n = d->name ? strlen(d->name) : 0;
-    if (n == 0 || n > 127)
-        return patron__fail(s, PATRON_EINVAL, "a reward needs a name of 1-127 bytes");
+    int err = patron__text_rule(s, "the reward's name", d->name, 1, PATRON_NAME_MAX, 0);
+    if (err != 0)
+        return err;
     if (d->cost < 1 || d->cost > 100000000)
         return patron__fail(s, PATRON_EINVAL, "a reward costs 1 to 10^8 points");
     if ((unsigned)d->kind > PATRON_VALUE_POINTS)

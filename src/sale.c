@@ -3,52 +3,48 @@
  * apply the earning rule stated in include/patron/ledger.h (here only), and write the sale, its
  * lines and the earn entry. The offers and the referral bonus come on top in the checkout
  * (checkout.c), which calls down into this file and never the other way. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ledger_internal.h"
 #include "sale_internal.h"
 
-#define MAX_QTY 100000
-#define MAX_UNIT_MINOR INT64_C(1000000000)
-#define MAX_TOTAL_MINOR INT64_C(100000000000)
-
-static int valid_token(const char *v, size_t cap)
-{
-    size_t n = v ? strlen(v) : 0;
-    if (n == 0 || n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 static int validate_lines(patron_store *s, const struct patron_sale *in)
 {
-    if (in->n_lines > PATRON_SALE_MAX_LINES)
-        return patron__fail(s, PATRON_EINVAL, "a sale has at most %d lines", PATRON_SALE_MAX_LINES);
+    char what[32];
+    int err;
+    if (in->n_lines > PATRON_LINES_MAX || (in->n_lines && !in->lines))
+        return patron__fail(s, PATRON_EINVAL, "a sale has at most %d lines", PATRON_LINES_MAX);
     for (size_t i = 0; i < in->n_lines; i++) {
         const struct patron_sale_line *l = &in->lines[i];
-        if (!valid_token(l->sku, 64) || !valid_token(l->category, 64))
+        snprintf(what, sizeof what, "line %zu's SKU", i + 1);
+        if ((err = patron__text_rule(s, what, l->sku, 1, PATRON_TOKEN_MAX, PATRON_TEXT_NO_SPACE)) !=
+            0)
+            return err;
+        snprintf(what, sizeof what, "line %zu's category", i + 1);
+        if ((err = patron__text_rule(s, what, l->category, 1, PATRON_TOKEN_MAX,
+                                     PATRON_TEXT_NO_SPACE)) != 0)
+            return err;
+        if (l->qty < 1 || l->qty > PATRON_QTY_MAX || l->unit_minor < 0 ||
+            l->unit_minor > PATRON_UNIT_PRICE_MAX)
             return patron__fail(s, PATRON_EINVAL,
-                                "line %zu needs a SKU and a category (1-63 "
-                                "bytes, no spaces)",
-                                i + 1);
-        if (l->qty < 1 || l->qty > MAX_QTY || l->unit_minor < 0 || l->unit_minor > MAX_UNIT_MINOR)
-            return patron__fail(s, PATRON_EINVAL,
-                                "line %zu: quantity 1-%d and unit price "
-                                "0-10^9 minor units",
-                                i + 1, MAX_QTY);
+                                "line %zu: quantity 1-%d and unit price 0-%lld minor units", i + 1,
+                                PATRON_QTY_MAX, (long long)PATRON_UNIT_PRICE_MAX);
     }
     return 0;
 }
 
+/* Checks the sale as given: a sale without lines is checked as such, before it is booked as one
+ * "general" line of its total. */
 int patron__sale_validate(patron_store *s, const struct patron_sale *in, const char *currency)
 {
-    if (!valid_token(in->ref, 64))
-        return patron__fail(s, PATRON_EINVAL, "a sale needs a ref (1-63 bytes, no spaces)");
-    if (in->total_minor < 0 || in->total_minor > MAX_TOTAL_MINOR)
-        return patron__fail(s, PATRON_EINVAL, "total must be 0-10^11 minor units");
+    int err =
+        patron__text_rule(s, "the sale's ref", in->ref, 1, PATRON_REF_MAX, PATRON_TEXT_NO_SPACE);
+    if (err != 0)
+        return err;
+    if (in->total_minor < 0 || in->total_minor > PATRON_TOTAL_MAX)
+        return patron__fail(s, PATRON_EINVAL, "the total must be 0-%lld minor units",
+                            (long long)PATRON_TOTAL_MAX);
     if (in->currency && strcmp(in->currency, currency) != 0)
         return patron__fail(s, PATRON_EINVAL, "this program counts in %s, not %.8s", currency,
                             in->currency);

@@ -9,6 +9,7 @@
 
 #include <openssl/rand.h>
 
+#include "patron/limits.h"
 #include "store_internal.h"
 
 static const char *const open_pragmas = "PRAGMA journal_mode=WAL;"
@@ -173,13 +174,7 @@ void patron_store_batch_rollback(patron_store *s)
 
 int patron__printable(const char *text, size_t cap)
 {
-    size_t n = text ? strlen(text) : 0;
-    if (n == 0 || n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-            return 0;
-    return 1;
+    return cap > 1 && patron_text_check(text, 1, cap - 1, 0) == PATRON_TEXT_OK;
 }
 
 int patron__copy(char *dst, size_t cap, const char *src)

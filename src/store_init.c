@@ -32,7 +32,8 @@ int patron_store_init(patron_store *s, int store_id, const char *name)
     if (store_id < 1 || store_id > 65535)
         return patron__fail(s, PATRON_EINVAL, "store id must be 1-65535");
     if (name && !patron__printable(name, 128))
-        return patron__fail(s, PATRON_EINVAL, "store name must be 1-127 printable bytes");
+        return patron__fail(s, PATRON_EINVAL,
+                            "store name must be 1-127 bytes of UTF-8 without control characters");
     if ((err = patron__tx_begin(s)) != 0)
         return err;
     if (patron__setting_int(s, "store_id", 0) != 0) {

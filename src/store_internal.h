@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "patron/error.h"
+#include "patron/limits.h"
 #include "patron/program.h"
 #include "patron/store.h"
 
@@ -84,6 +85,12 @@ void patron__tx_rollback(patron_store *s);
 /* Sets the detail sentence of the handle; returns `err` so callers can `return set_detail(...)`. */
 int patron__fail(patron_store *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Checks text against the rules of include/patron/limits.h: min..max bytes of UTF-8 without
+ * control characters (and without spaces under PATRON_TEXT_NO_SPACE). Returns 0, or
+ * PATRON_EINVAL with a detail naming `what` and the rule (limits.c). */
+int patron__text_rule(patron_store *s, const char *what, const char *v, size_t min, size_t max,
+                      int flags);
 
 /* Settings (program rules and store facts) stored as text. */
 int patron__setting_get(patron_store *s, const char *key, char *buf, size_t len);

@@ -13,7 +13,6 @@
 
 #define CONTEXT_LEN (sizeof PATRON__VOUCHER_CONTEXT - 1)
 #define MESSAGE_LEN (CONTEXT_LEN + PATRON__CHAIN_BYTES + PATRON_VOUCHER_BODY)
-#define TEXT_MAX 63 /* ref and till */
 
 _Static_assert(PATRON_VOUCHER_BODY + PATRON__SIG_BYTES == PATRON_VOUCHER_BYTES, "PV1 is 100 bytes");
 
@@ -205,9 +204,8 @@ static int check_text(patron_store *s, const struct patron_voucher_request *req)
 {
     if (!req->token_or_code || !req->token_or_code[0])
         return patron__fail(s, PATRON_EINVAL, "give the voucher's token or code");
-    if (req->till && strlen(req->till) > TEXT_MAX)
-        return patron__fail(s, PATRON_EINVAL, "a till name is at most %d bytes", TEXT_MAX);
-    return 0;
+    return req->till ? patron__text_rule(s, "the till's name", req->till, 0, PATRON_LABEL_MAX, 0)
+                     : 0;
 }
 
 int patron_voucher_check(patron_store *s, const struct patron_voucher_request *req,
@@ -291,8 +289,9 @@ int patron_voucher_redeem(patron_store *s, const struct patron_voucher_request *
     s->detail[0] = '\0';
     if ((err = check_text(s, req)) != 0)
         return err;
-    if (!req->ref || !req->ref[0] || strlen(req->ref) > TEXT_MAX)
-        return patron__fail(s, PATRON_EINVAL, "give the sale's reference (1-%d bytes)", TEXT_MAX);
+    if ((err = patron__text_rule(s, "the sale's reference", req->ref, 1, PATRON_REF_MAX,
+                                 PATRON_TEXT_NO_SPACE)) != 0)
+        return err;
     if (req->idempotency_key && (err = idem_start(s, req, &h)) != 0)
         return err;
     err = patron__idem_run(s, &h, req, redeem_in_tx, replay_redemption, &r);

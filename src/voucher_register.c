@@ -431,8 +431,9 @@ int patron_voucher_void(patron_store *s, const char *token_or_code, const char *
         " WHERE voucher_id = ?1";
     struct patron_voucher_info info = {0};
     int err;
-    if (reason && strlen(reason) > 127)
-        return patron__fail(s, PATRON_EINVAL, "a void reason is at most 127 bytes");
+    if (reason &&
+        (err = patron__text_rule(s, "the void reason", reason, 1, PATRON_VOID_REASON_MAX, 0)) != 0)
+        return err;
     if ((err = patron__tx_begin(s)) != 0)
         return err;
     if ((err = patron_voucher_show(s, token_or_code, &info)) != 0)

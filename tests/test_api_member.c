@@ -8,6 +8,7 @@
 #include "apiutil.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,45 @@ static void referral_enrolment_pays_both_on_the_first_sale(void **state)
     apit_reply_free(&r);
 }
 
+/* Text rules hold over HTTP (400 for a C1 control character, which is valid JSON), a sale
+ * without lines is judged by its total, and a row that somehow holds bad bytes still answers. */
+static void text_rules_and_limits_hold_over_http(void **state)
+{
+    struct apit_reply r;
+    char path[64], body[256], card[14];
+    patron_store *s;
+    (void)state;
+    post(fx.cashier, "/v1/members", "enrol-c1", "{\"name\":\"A\\u0085B\"}", &r);
+    apit_assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    post(fx.cashier, "/v1/members", "enrol-dee", "{\"name\":\"Dee\"}", &r);
+    apit_assert_status(&r, 201, NULL);
+    snprintf(card, sizeof card, "%s", apit_jstr(r.json, "card"));
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"BIG-1\",\"total\":2000000000}", card);
+    post(fx.cashier, "/v1/sales", "sale-big-1", body, &r);
+    apit_assert_status(&r, 201, NULL);
+    apit_reply_free(&r);
+    /* As an old store or a hand edit might hold it. */
+    assert_int_equal(patron_store_open(fx.sv.db, &s), 0);
+    snprintf(body, sizeof body,
+             "UPDATE members SET name = CAST(x'44ff65' AS TEXT) WHERE id = (SELECT member_id"
+             " FROM cards WHERE number = '%s')",
+             card);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(s), body, NULL, NULL, NULL), SQLITE_OK);
+    patron_store_close(s);
+    snprintf(path, sizeof path, "/v1/members/%s", card);
+    get(fx.cashier, path, &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_string_equal(apit_jstr(r.json, "name"), "D\xef\xbf\xbd"
+                                                   "e");
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", card);
+    post(fx.cashier, "/v1/scan", NULL, body, &r);
+    apit_assert_status(&r, 200, NULL);
+    apit_reply_free(&r);
+}
+
 static void consent_is_recorded_and_replayed(void **state)
 {
     struct apit_reply r, again;
@@ -443,6 +483,7 @@ int main(void)
         cmocka_unit_test(scan_member_and_rewards_match_the_program),
         cmocka_unit_test(sale_redemption_and_vouchers_match_the_program),
         cmocka_unit_test(referral_enrolment_pays_both_on_the_first_sale),
+        cmocka_unit_test(text_rules_and_limits_hold_over_http),
         cmocka_unit_test(consent_is_recorded_and_replayed),
         cmocka_unit_test(export_is_for_the_admin),
         cmocka_unit_test(erase_runs_alone_and_leaves_the_ledger_whole),

@@ -141,13 +141,71 @@ static void fixed_clock_drives_expiry(void **state)
                      0);
     assert_string_equal(field("expiring_points"), "50");
     assert_string_equal(field("expiring_on"), "2027-01-01");
+    /* A year after the store last recorded anything: expiry asks for --yes and says what it
+     * would take; --dry-run shows it; nothing changes until --yes. */
     assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
                                      "2027-01-02T00:00:00Z", "ledger", "expire", (char *)NULL),
+                     2);
+    assert_string_equal(field("error"), "ECONFIRM");
+    assert_string_equal(field("points_to_expire"), "50");
+    assert_string_equal(field("members_affected"), "1");
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
+                                     "2027-01-02T00:00:00Z", "ledger", "expire", "--dry-run",
+                                     (char *)NULL),
+                     0);
+    assert_string_equal(field("points_to_expire"), "50");
+    assert_string_equal(field("last_recorded_at"), "2026-01-01T00:00:00Z");
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
+                                     "2026-12-20T00:00:00Z", "scan", card, (char *)NULL),
+                     0);
+    assert_string_equal(field("points"), "50");
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
+                                     "2027-01-02T00:00:00Z", "ledger", "expire", "--yes",
+                                     (char *)NULL),
                      0);
     assert_string_equal(field("points_expired"), "50");
-    assert_int_equal(
-        test_run_patron(out, sizeof out, "--db", db, "--now", "bogus", "scan", card, (char *)NULL),
-        64);
+    /* Within a day of the last record (the expiry just written), no question is asked. */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "--now",
+                                     "2027-01-02T12:00:00Z", "ledger", "expire", (char *)NULL),
+                     0);
+    assert_string_equal(field("points_expired"), "0");
+}
+
+/* --now takes a real calendar date and time within 2000-2099, or exits 4 before touching the
+ * store. */
+static void now_is_parsed_strictly(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "bogus",
+        "2026-02-30",
+        "2026-02-29T00:00:00Z",
+        "2026-04-31",
+        "2026-06-01T23:59:60Z",
+        "2026-06-01T24:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "1969-12-31T23:59:59Z",
+        "1999-12-31T23:59:59Z",
+        "2100-01-01",
+        "2026-6-1",
+        "2026-06-01T10:00:00+01:00",
+        "2026-06-01T10:00",
+        "2026-06-01 10:00:00",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status = test_run_patron(out, sizeof out, "--db", db, "--json", "--now", bad[i],
+                                     "ledger", "expire", (char *)NULL);
+        if (status != 4)
+            fail_msg("--now '%s' gave exit %d, not 4", bad[i], status);
+        assert_string_equal(field("error"), "EINVAL");
+    }
+    static const char *const good[] = {"2028-02-29T23:59:59Z", "2000-01-01", "2099-12-31T23:59:59"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (test_run_patron(out, sizeof out, "--db", db, "--now", good[i], "ledger", "verify",
+                            (char *)NULL) != 0)
+            fail_msg("--now '%s' was refused", good[i]);
 }
 
 /* A sale's ref is recorded once: the same ref under another key is refused as a business rule
@@ -278,6 +336,7 @@ int main(void)
         T(duplicate_sale_ref_is_refused_naming_the_first),
         T(each_refund_command_is_a_refund_of_its_own),
         T(key_list_times_are_iso8601),
+        T(now_is_parsed_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

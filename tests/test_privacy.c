@@ -312,6 +312,12 @@ static void erase_keeps_the_ledger_and_leaves_no_copy(void **state)
     assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM consent_changes WHERE member_id = 1"
                                       " AND marketing = 0 AND source = 'erasure'"),
                      1);
+    /* No date or source of the member's consent survives: only the erasure's withdrawal. */
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members WHERE id = 1 AND"
+                                      " consent_at IS NULL AND consent_source IS NULL"),
+                     1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM consent_changes WHERE member_id = 1"),
+                     1);
     /* Again: harmless. Refused without who, inside a batch, and for an unknown card. */
     assert_int_equal(patron_member_erase(t.s, card, "admin-terminal"), 0);
     assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM erasures"), 1);

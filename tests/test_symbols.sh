@@ -20,6 +20,14 @@ if ! [ -s "$tmp/declared" ] || [ "$(wc -l <"$tmp/declared")" -lt 100 ]; then
     echo "too few PATRON_EXPORT declarations found in $inc" >&2
     status=1
 fi
+# A public declaration without the mark would be hidden from the shared library.
+unmarked=$(grep -n -E '^(extern )?(const |unsigned |struct |enum )*[a-z_0-9]+[ *]+patron_[a-z0-9_]+[([]' \
+    "$inc"/*.h | grep -v -E 'PATRON_EXPORT|typedef' || true)
+if [ -n "$unmarked" ]; then
+    echo "public declarations without PATRON_EXPORT:" >&2
+    echo "$unmarked" >&2
+    status=1
+fi
 extra=$(comm -23 "$tmp/exported" "$tmp/declared")
 missing=$(comm -13 "$tmp/exported" "$tmp/declared")
 if [ -n "$extra" ]; then

@@ -11,18 +11,19 @@
 
 #include <stdint.h>
 
+#include "patron/limits.h"
 #include "patron/store.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PATRON_FEEDBACK_COMMENT_MAX 500 /* bytes */
+#define PATRON_FEEDBACK_COMMENT_MAX PATRON_COMMENT_MAX /* bytes */
 
 struct patron_feedback {
     const char *card;
     int score;            /* 1..5 */
-    const char *comment;  /* optional, 1..500 printable bytes */
+    const char *comment;  /* optional, 1..500 bytes of UTF-8 text (limits.h) */
     const char *sale_ref; /* optional: the visit is that sale; else the visit is the day */
 };
 
@@ -36,7 +37,7 @@ PATRON_EXPORT int patron_feedback_record(patron_store *s, const struct patron_fe
 struct patron_goodwill_request {
     const char *card;
     int64_t reward_id;           /* the reward given free */
-    const char *complaint;       /* required, 1..500 printable bytes */
+    const char *complaint;       /* required, 1..500 bytes of UTF-8 text (limits.h) */
     const char *manager;         /* required: who gives it, 1..63 bytes */
     const char *idempotency_key; /* required */
 };

@@ -23,19 +23,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patron/limits.h"
 #include "patron/store.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PATRON_SALE_MAX_LINES 200
+#define PATRON_SALE_MAX_LINES PATRON_LINES_MAX
 #define PATRON_SALE_MAX_OFFERS 16 /* offers applied to one sale, at most (see offer.h) */
 #define PATRON_SALE_MAX_COUPONS 8 /* reward vouchers one sale gives, at most */
 
 struct patron_sale_line {
-    const char *sku;      /* 1..63 bytes */
-    const char *category; /* 1..63 bytes */
+    const char *sku;      /* 1..63 bytes of UTF-8, no spaces (limits.h) */
+    const char *category; /* 1..63 bytes of UTF-8, no spaces (limits.h) */
     int64_t qty;          /* 1..100000 */
     int64_t unit_minor;   /* 0..10^9 */
 };
@@ -148,6 +149,25 @@ struct patron_expiry_result {
 /* Expires every lot whose time has come, first in first out, and reviews tiers whose period
  * ended. Deterministic: running it again at the same time changes nothing. */
 PATRON_EXPORT int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
+    __attribute__((warn_unused_result));
+
+/* How far the clock may run ahead of the store's last recorded time before a change to many
+ * members at once (expiry) asks for confirmation. */
+#define PATRON_CLOCK_AHEAD_MAX INT64_C(86400)
+
+struct patron_expiry_preview {
+    int64_t points;           /* points that would expire at the store's clock */
+    int64_t lots;             /* lots they come from */
+    int64_t members;          /* members who would lose points */
+    int64_t now;              /* the store's clock */
+    int64_t last_recorded_at; /* the newest ledger entry's or sale's time; 0 when none */
+    int clock_ahead;          /* now > last_recorded_at + PATRON_CLOCK_AHEAD_MAX (and one exists) */
+};
+
+/* What patron_ledger_expire() would do now, changing nothing, and whether the clock runs more
+ * than a day ahead of what the store last recorded (a mistyped --now or a wrong system clock):
+ * front ends ask for confirmation then. Returns 0 or a database error. */
+PATRON_EXPORT int patron_ledger_expire_preview(patron_store *s, struct patron_expiry_preview *out)
     __attribute__((warn_unused_result));
 
 struct patron_verify_result {

@@ -17,13 +17,14 @@
 extern "C" {
 #endif
 
+/* Text is UTF-8 without control characters, its lengths in bytes (include/patron/limits.h). */
 struct patron_enrollment {
     const char *name;     /* required, 1..127 bytes */
-    const char *email;    /* optional */
-    const char *phone;    /* optional; digits, spaces, '+', '-' */
+    const char *email;    /* optional, 3..127 bytes with an '@' */
+    const char *phone;    /* optional, 3..31 bytes; digits, spaces, '+', '-' */
     const char *birthday; /* optional, YYYY-MM-DD */
     int consent_marketing;
-    const char *consent_source; /* where consent was given ("counter", "web"); optional */
+    const char *consent_source; /* where consent was given ("counter", "web"); optional, 1..31 */
 };
 
 struct patron_member {

@@ -17,6 +17,7 @@
 #include "patron/feedback.h"
 #include "patron/keyring.h"
 #include "patron/ledger.h"
+#include "patron/limits.h"
 #include "patron/member.h"
 #include "patron/offer.h"
 #include "patron/personal.h"

@@ -25,10 +25,11 @@ extern "C" {
 #define PATRON_EXPORT_FORMAT "patron-member-export/2"
 
 /* Records the member's answer to marketing: `marketing` 1 gives consent, 0 withdraws it;
- * `source` says where ("counter", "web", "email"; NULL = "counter"); `who` who recorded it
- * (required). The members row holds the current answer with its date and source; the table
- * consent_changes keeps every answer. Returns 0; PATRON_EINVAL / PATRON_ECHECKDIGIT for bad
- * input; PATRON_ENOCARD; PATRON_EBLOCKED for an erased member. Durable on return. */
+ * `source` says where ("counter", "web", "email"; NULL = "counter"; 1..31 bytes); `who` who
+ * recorded it (required, 1..63 bytes). The members row holds the current answer with its date and
+ * source; the table consent_changes keeps every answer until an erasure. Returns 0; PATRON_EINVAL /
+ * PATRON_ECHECKDIGIT for bad input; PATRON_ENOCARD; PATRON_EBLOCKED for an erased member. Durable
+ * on return. */
 PATRON_EXPORT int patron_member_consent(patron_store *s, const char *card, int marketing,
                                         const char *source, const char *who)
     __attribute__((warn_unused_result));
@@ -46,12 +47,13 @@ PATRON_EXPORT int patron_member_export(patron_store *s, const char *card, char *
     __attribute__((warn_unused_result));
 
 /* Erases the personal data of the member of `card`: name becomes "erased", email, phone,
- * birthday and consent source become NULL, consent is withdrawn, erased_at is set and every card
- * is blocked. Ledger rows, sales and balances stay (they carry no personal data), so the ledger
- * still verifies and the program still balances. `who` (required, e.g. the admin terminal's
- * name) is written to the erasure log with the member id, the time and nothing personal.
- * Afterwards the WAL is checkpointed and truncated, and with secure_delete the old bytes are
- * overwritten, so no copy stays in the database file or its WAL.
+ * birthday, consent date and consent source become NULL, the consent history is replaced by the
+ * one withdrawal the erasure records, erased_at is set and every card is blocked. Ledger rows,
+ * sales and balances stay (they carry no personal data), so the ledger still verifies and the
+ * program still balances. `who` (required, e.g. the admin terminal's name) is written to the
+ * erasure log with the member id, the time and nothing personal. Afterwards the WAL is checkpointed
+ * and truncated, and with secure_delete the old bytes are overwritten, so no copy stays in the
+ * database file or its WAL.
  *
  * Must not be called inside a batch. Erasing an erased member only finishes the checkpoint.
  * Returns 0; PATRON_EINVAL without `who` or inside a batch; PATRON_ENOCARD; -EBUSY when the

@@ -47,7 +47,7 @@ static int check_field(json_t *v, const struct api_field *f, char *detail, size_
             break;
         size_t n = json_string_length(v);
         if ((int64_t)n < f->min || (int64_t)n > f->max)
-            return fail(detail, cap, "field '%s' must be %lld to %lld characters long", f->name,
+            return fail(detail, cap, "field '%s' must be %lld to %lld bytes long", f->name,
                         (long long)f->min, (long long)f->max);
         if (memchr(json_string_value(v), '\0', n))
             return fail(detail, cap, "field '%s' must not contain NUL", f->name);

@@ -14,56 +14,56 @@
         fields, N(fields)                                                                          \
     }
 
-/* Bounds follow the library's (ledger.h, member.h) so that the API refuses what the library
- * would, with the field named. */
+/* Bounds come from the library's one table of limits (include/patron/limits.h) so that the API
+ * refuses what the library would, with the field named; text lengths are in bytes. */
 static const struct api_field f_card[] = {
     {"card", API_JSON_STRING, 1, 1, 32, NULL},
 };
 static const struct api_body_spec b_card = SPEC(f_card);
 
 static const struct api_field f_sale_line[] = {
-    {"sku", API_JSON_STRING, 1, 1, 63, NULL},
-    {"category", API_JSON_STRING, 1, 1, 63, NULL},
-    {"qty", API_JSON_INT, 1, 1, 100000, NULL},
-    {"unit_price", API_JSON_INT, 1, 0, 1000000000, NULL},
+    {"sku", API_JSON_STRING, 1, 1, PATRON_TOKEN_MAX, NULL},
+    {"category", API_JSON_STRING, 1, 1, PATRON_TOKEN_MAX, NULL},
+    {"qty", API_JSON_INT, 1, 1, PATRON_QTY_MAX, NULL},
+    {"unit_price", API_JSON_INT, 1, 0, PATRON_UNIT_PRICE_MAX, NULL},
 };
 static const struct api_body_spec b_sale_line = SPEC(f_sale_line);
 static const struct api_field f_sale[] = {
     {"card", API_JSON_STRING, 1, 1, 32, NULL},
-    {"ref", API_JSON_STRING, 1, 1, 63, NULL},
-    {"total", API_JSON_INT, 1, 0, 100000000000, NULL},
+    {"ref", API_JSON_STRING, 1, 1, PATRON_REF_MAX, NULL},
+    {"total", API_JSON_INT, 1, 0, PATRON_TOTAL_MAX, NULL},
     {"currency", API_JSON_STRING, 0, 3, 3, NULL},
     {"lines", API_JSON_ARRAY, 0, 0, PATRON_SALE_MAX_LINES, &b_sale_line},
 };
 static const struct api_body_spec b_sale = SPEC(f_sale);
 
 static const struct api_field f_refund_line[] = {
-    {"sku", API_JSON_STRING, 1, 1, 63, NULL},
-    {"qty", API_JSON_INT, 1, 1, 100000, NULL},
+    {"sku", API_JSON_STRING, 1, 1, PATRON_TOKEN_MAX, NULL},
+    {"qty", API_JSON_INT, 1, 1, PATRON_QTY_MAX, NULL},
 };
 static const struct api_body_spec b_refund_line = SPEC(f_refund_line);
 static const struct api_field f_refund[] = {
-    {"ref", API_JSON_STRING, 1, 1, 63, NULL},
-    {"return_ref", API_JSON_STRING, 0, 1, 63, NULL},
+    {"ref", API_JSON_STRING, 1, 1, PATRON_REF_MAX, NULL},
+    {"return_ref", API_JSON_STRING, 0, 1, PATRON_REF_MAX, NULL},
     {"lines", API_JSON_ARRAY, 0, 0, PATRON_SALE_MAX_LINES, &b_refund_line},
 };
 static const struct api_body_spec b_refund = SPEC(f_refund);
 
 static const struct api_field f_enroll[] = {
-    {"name", API_JSON_STRING, 1, 1, 127, NULL},
-    {"email", API_JSON_STRING, 0, 3, 127, NULL},
-    {"phone", API_JSON_STRING, 0, 3, 31, NULL},
+    {"name", API_JSON_STRING, 1, 1, PATRON_NAME_MAX, NULL},
+    {"email", API_JSON_STRING, 0, 3, PATRON_EMAIL_MAX, NULL},
+    {"phone", API_JSON_STRING, 0, 3, PATRON_PHONE_MAX, NULL},
     {"birthday", API_JSON_STRING, 0, 10, 10, NULL},
     {"consent_marketing", API_JSON_BOOL, 0, 0, 1, NULL},
-    {"consent_source", API_JSON_STRING, 0, 1, 31, NULL},
+    {"consent_source", API_JSON_STRING, 0, 1, PATRON_SOURCE_MAX, NULL},
     {"referred_by", API_JSON_STRING, 0, 1, 16, NULL}, /* a referral code, dashes allowed */
 };
 static const struct api_body_spec b_enroll = SPEC(f_enroll);
 
 static const struct api_field f_adjust[] = {
     {"card", API_JSON_STRING, 1, 1, 32, NULL},
-    {"points", API_JSON_INT, 1, -1000000000, 1000000000, NULL},
-    {"reason", API_JSON_STRING, 1, 1, 200, NULL},
+    {"points", API_JSON_INT, 1, -PATRON_ADJUST_POINTS_MAX, PATRON_ADJUST_POINTS_MAX, NULL},
+    {"reason", API_JSON_STRING, 1, 1, PATRON_REASON_MAX, NULL},
 };
 static const struct api_body_spec b_adjust = SPEC(f_adjust);
 
@@ -79,42 +79,41 @@ static const struct api_body_spec b_voucher_check = SPEC(f_voucher_check);
 static const struct api_field f_voucher_redeem[] = {
     {"token", API_JSON_STRING, 0, 33, 300, NULL},
     {"code", API_JSON_STRING, 0, 1, 32, NULL},
-    {"ref", API_JSON_STRING, 1, 1, 63, NULL},
+    {"ref", API_JSON_STRING, 1, 1, PATRON_REF_MAX, NULL},
     {"card", API_JSON_STRING, 0, 1, 32, NULL},
 };
 static const struct api_body_spec b_voucher_redeem = SPEC(f_voucher_redeem);
 
 static const struct api_field f_consent[] = {
     {"marketing", API_JSON_BOOL, 1, 0, 1, NULL},
-    {"source", API_JSON_STRING, 0, 1, 31, NULL},
+    {"source", API_JSON_STRING, 0, 1, PATRON_SOURCE_MAX, NULL},
 };
 static const struct api_body_spec b_consent = SPEC(f_consent);
 
-/* Comment and complaint: PATRON_FEEDBACK_COMMENT_MAX bytes in the library, counted here in
- * characters, so a longer text in multi-byte characters is still refused by the library. */
+/* Comment and complaint: PATRON_COMMENT_MAX bytes, here as in the library. */
 static const struct api_field f_feedback[] = {
     {"card", API_JSON_STRING, 1, 1, 32, NULL},
     {"score", API_JSON_INT, 1, 1, 5, NULL},
-    {"comment", API_JSON_STRING, 0, 1, PATRON_FEEDBACK_COMMENT_MAX, NULL},
-    {"ref", API_JSON_STRING, 0, 1, 63, NULL},
+    {"comment", API_JSON_STRING, 0, 1, PATRON_COMMENT_MAX, NULL},
+    {"ref", API_JSON_STRING, 0, 1, PATRON_REF_MAX, NULL},
 };
 static const struct api_body_spec b_feedback = SPEC(f_feedback);
 
 static const struct api_field f_goodwill[] = {
     {"card", API_JSON_STRING, 1, 1, 32, NULL},
     {"reward_id", API_JSON_INT, 1, 1, INT32_MAX, NULL},
-    {"complaint", API_JSON_STRING, 1, 1, PATRON_FEEDBACK_COMMENT_MAX, NULL},
+    {"complaint", API_JSON_STRING, 1, 1, PATRON_COMMENT_MAX, NULL},
 };
 static const struct api_body_spec b_goodwill = SPEC(f_goodwill);
 
 /* The options of `patron offer add`, by the names the offer's JSON uses. */
 static const struct api_field f_offer[] = {
-    {"name", API_JSON_STRING, 1, 1, 127, NULL},
-    {"tier", API_JSON_STRING, 0, 1, 63, NULL},
-    {"category", API_JSON_STRING, 0, 1, 63, NULL},
-    {"within_days", API_JSON_INT, 0, 1, 3650, NULL},
+    {"name", API_JSON_STRING, 1, 1, PATRON_NAME_MAX, NULL},
+    {"tier", API_JSON_STRING, 0, 1, PATRON_LABEL_MAX, NULL},
+    {"category", API_JSON_STRING, 0, 1, PATRON_TOKEN_MAX, NULL},
+    {"within_days", API_JSON_INT, 0, 1, PATRON_DAYS_MAX, NULL},
     {"birthday_month", API_JSON_BOOL, 0, 0, 1, NULL},
-    {"lapsed_days", API_JSON_INT, 0, 1, 3650, NULL},
+    {"lapsed_days", API_JSON_INT, 0, 1, PATRON_DAYS_MAX, NULL},
     {"first_visit", API_JSON_BOOL, 0, 0, 1, NULL},
     {"segment", API_JSON_STRING, 0, 1, 63, NULL},
     {"min_basket", API_JSON_INT, 0, 0, 100000000000, NULL},
@@ -131,7 +130,7 @@ static const struct api_field f_offer[] = {
 static const struct api_body_spec b_offer = SPEC(f_offer);
 
 static const struct api_field f_void[] = {
-    {"reason", API_JSON_STRING, 1, 1, 127, NULL},
+    {"reason", API_JSON_STRING, 1, 1, PATRON_VOID_REASON_MAX, NULL},
 };
 static const struct api_body_spec b_void = SPEC(f_void);
 

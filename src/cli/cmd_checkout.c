@@ -83,8 +83,9 @@ static int parse_sale_line(const char *text, char *storage, struct patron_sale_l
         return -1;
     line->sku = f[0];
     line->category = f[1];
-    return cli_parse_int(f[2], 1, 100000, &line->qty) == 0 &&
-                   cli_parse_int(f[3], 0, 1000000000, &line->unit_minor) == 0
+    /* Any integer: the library refuses what is out of range (exit 4), by the table of limits. */
+    return cli_parse_int(f[2], INT64_MIN, INT64_MAX, &line->qty) == 0 &&
+                   cli_parse_int(f[3], INT64_MIN, INT64_MAX, &line->unit_minor) == 0
                ? 0
                : -1;
 }
@@ -109,7 +110,7 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
     }
     in.card = cli_positional(a);
     if (!in.card || !in.ref || !total || a->argc != 0 ||
-        cli_parse_int(total, 0, INT64_MAX, &in.total_minor) != 0)
+        cli_parse_int(total, INT64_MIN, INT64_MAX, &in.total_minor) != 0)
         return cli_usage(c, sale_usage);
     snprintf(default_key, sizeof default_key, "sale/%.80s", in.ref);
     in.idempotency_key = key ? key : default_key;
@@ -141,7 +142,7 @@ static int parse_refund_line(const char *text, char *storage, struct patron_refu
     if (strlen(text) >= MAX_LINE_TEXT || split(storage, f, 2) != 2)
         return -1;
     line->sku = f[0];
-    return cli_parse_int(f[1], 1, 100000, &line->qty);
+    return cli_parse_int(f[1], 1, PATRON_QTY_MAX, &line->qty);
 }
 
 /* A refund's identity is its return reference: without --return-ref (and without --key) each

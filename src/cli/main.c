@@ -69,7 +69,9 @@ static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_fla
     c->till = cli_take(a, "--till");
     if ((now = cli_take(a, "--now")) != NULL) {
         if (cli_parse_time(now, &c->now) != 0)
-            return cli_usage(c, "--now takes an ISO 8601 time, e.g. 2026-11-26T09:30:00Z");
+            return cli_fail(c, PATRON_EINVAL,
+                            "--now takes a real UTC date and time from 2000-01-01 to "
+                            "2099-12-31, as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
         c->has_now = 1;
     }
     return 0;
