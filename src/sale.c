@@ -11,7 +11,7 @@
 
 static int validate_lines(patron_store *s, const struct patron_sale *in)
 {
-    char what[32];
+    char what[48];
     int err;
     if (in->n_lines > PATRON_LINES_MAX || (in->n_lines && !in->lines))
         return patron__fail(s, PATRON_EINVAL, "a sale has at most %d lines", PATRON_LINES_MAX);
