@@ -139,7 +139,7 @@ static void route_label(size_t r, char *buf, size_t cap)
         snprintf(buf, cap, "method=\"%s\",route=\"%s\"", api_routes[r].method,
                  api_routes[r].pattern);
     else
-        snprintf(buf, cap, "method=\"\",route=\"unmatched\"");
+        snprintf(buf, cap, "method=\"other\",route=\"unmatched\"");
 }
 
 static void render_requests(struct text *t)

@@ -24,6 +24,13 @@
 #define HEADER_MEMORY (32 * 1024)
 #define TLS_FILE_MAX (1024 * 1024)
 #define DRAIN_WAIT_MS 10000
+/* Connections accepted beyond --max-connections while the guard cuts waiting ones: a health
+ * probe or a till's sale never finds every slot taken by clients that send nothing. */
+#define CONNECTION_HEADROOM 16
+/* TLS 1.2 and 1.3 only, with forward secrecy and AEAD ciphers (GnuTLS priority syntax). */
+#define TLS_PRIORITIES                                                                             \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 struct read_pool {
     pthread_mutex_t lock;
@@ -38,6 +45,7 @@ struct server {
     struct MHD_Daemon *daemon;
     struct api_writer *writer;
     struct api_printer *printer;
+    struct api_conns *conns;
     struct read_pool pool;
     atomic_int draining;
     atomic_long inflight;
@@ -90,6 +98,7 @@ static patron_store *pool_take(struct read_pool *p)
         pthread_cond_wait(&p->freed, &p->lock);
     patron_store *s = p->free[--p->n_free];
     pthread_mutex_unlock(&p->lock);
+    patron_store_clear_detail(s); /* the last borrower's detail is not this request's */
     return s;
 }
 
@@ -99,6 +108,14 @@ static void pool_give(struct read_pool *p, patron_store *s)
     p->free[p->n_free++] = s;
     pthread_cond_signal(&p->freed);
     pthread_mutex_unlock(&p->lock);
+}
+
+/* The guard's entry of a connection (NULL when it could not be registered). */
+static struct api_conn *guard_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
 }
 
 static const char *header(struct MHD_Connection *conn, const char *name)
@@ -208,13 +225,13 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
 {
     int err;
     if (atomic_load(&sv->draining)) {
-        api_problem_http(503, "stopping", "Service is stopping",
+        api_problem_http(503, "eshutdown", "Service is stopping", "ESHUTDOWN",
                          "the service is stopping; retry shortly", r);
         return;
     }
     rq->route = api_route_match(method, url, c->params);
     if (rq->route == -405) {
-        api_problem_http(405, "method-not-allowed", "Method not allowed",
+        api_problem_http(405, "emethod", "Method not allowed", "EMETHOD",
                          "this path does not take that method", r);
         return;
     }
@@ -327,6 +344,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!rq) {
         if (!(rq = calloc(1, sizeof *rq)))
             return MHD_NO;
+        api_conn_receiving(sv->conns, guard_of(conn));
         rq->t0 = api_monotonic_ns();
         rq->route = -404;
         atomic_fetch_add(&sv->inflight, 1);
@@ -340,6 +358,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     struct api_call c = {.cfg = sv->cfg};
     struct api_response r = {0};
+    api_conn_handling(sv->conns, guard_of(conn));
     dispatch(sv, conn, rq, url, method, &c, &r);
     json_decref(c.body);
     json_decref(c.reply);
@@ -353,9 +372,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct server *sv = cls;
     struct request *rq = *con_cls;
-    (void)conn;
     if (!rq)
         return;
+    api_conn_answered(sv->conns, guard_of(conn));
     int64_t ns = api_monotonic_ns() - rq->t0;
     api_metrics_request(rq->route, rq->status, ns);
     if (sv->cfg->log_requests || rq->status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
@@ -376,10 +395,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    (void)conn;
-    (void)socket_ctx;
+    struct server *sv = cls;
     api_metrics_connections(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_ctx = fd ? api_conn_open(sv->conns, fd->connect_fd) : NULL;
+    } else {
+        /* Before libmicrohttpd closes the socket: the guard never touches a closed one. */
+        api_conn_close(sv->conns, *socket_ctx);
+        *socket_ctx = NULL;
+    }
     /* Each connection has its own thread, which ends after this: give back OpenSSL's state of
      * the thread now, so none is left for a thread still ending when the service exits. */
     if (code == MHD_CONNECTION_NOTIFY_CLOSED)
@@ -512,13 +538,14 @@ static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
         {MHD_OPTION_SOCK_ADDR, 0, &la->u.sa},
-        {MHD_OPTION_CONNECTION_LIMIT, sv->cfg->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, sv->cfg->max_connections + CONNECTION_HEADROOM, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, sv->cfg->timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, sv},
         {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
         {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
+        {cert ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0, (void *)TLS_PRIORITIES},
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
@@ -580,7 +607,9 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     if ((err = pool_open(&sv.pool, cfg)) != 0 || (err = api_writer_start(cfg, &sv.writer)) != 0 ||
-        (err = api_printer_start(cfg, &sv.printer)) != 0) {
+        (err = api_printer_start(cfg, &sv.printer)) != 0 ||
+        (err = api_conns_start(cfg->max_connections, cfg->request_timeout_s, cfg->timeout_s,
+                               &sv.conns)) != 0) {
         snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
         goto out;
     }
@@ -600,6 +629,7 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
 out:
     if (sv.daemon)
         MHD_stop_daemon(sv.daemon);
+    api_conns_stop(sv.conns);
     api_writer_stop(sv.writer);
     api_printer_stop(sv.printer);
     pool_close(&sv.pool);
