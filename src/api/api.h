@@ -235,6 +235,20 @@ void api_conn_receiving(struct api_conns *cs, struct api_conn *c);
 void api_conn_handling(struct api_conns *cs, struct api_conn *c);
 void api_conn_answered(struct api_conns *cs, struct api_conn *c);
 
+/* The front on plain HTTP (front.c): accepts on listen_fd (which it does not close), passes
+ * each connection to the daemon (started with MHD_USE_NO_LISTEN_SOCKET) through a socket pair,
+ * and answers a request whose head is too long or malformed itself, with a problem document.
+ * idle_s bounds how long a relay waits on a client that neither sends nor reads. */
+struct MHD_Daemon;
+struct api_front;
+int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned idle_s,
+                    struct api_front **out);
+/* Stops accepting; connections already taken go on. NULL does nothing. */
+void api_front_quiesce(struct api_front *f);
+/* Stops accepting, closes the clients still open, waits for their relays, frees. Call after
+ * the daemon stopped. NULL does nothing. */
+void api_front_stop(struct api_front *f);
+
 /* Monotonic clock in nanoseconds, for latencies. */
 int64_t api_monotonic_ns(void);
 

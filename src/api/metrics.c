@@ -13,7 +13,8 @@
 #include "api.h"
 
 #define MAX_ROUTES 48
-static const int tracked_status[] = {200, 201, 400, 401, 403, 404, 405, 409, 413, 422, 500, 503};
+static const int tracked_status[] = {200, 201, 400, 401, 403, 404, 405, 409,
+                                     413, 414, 422, 431, 500, 503, 505};
 #define N_STATUS (sizeof tracked_status / sizeof tracked_status[0])
 static const double latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                         0.025,  0.05,  0.1,    0.25,  1.0};

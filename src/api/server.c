@@ -21,7 +21,7 @@
 #include "api.h"
 
 #define READ_POOL_MAX 32
-#define HEADER_MEMORY (32 * 1024)
+#define HEADER_MEMORY (64 * 1024) /* above the front's 16 KiB head: the front refuses first */
 #define TLS_FILE_MAX (1024 * 1024)
 #define DRAIN_WAIT_MS 10000
 /* Connections accepted beyond --max-connections while the guard cuts waiting ones: a health
@@ -46,6 +46,8 @@ struct server {
     struct api_writer *writer;
     struct api_printer *printer;
     struct api_conns *conns;
+    struct api_front *front; /* plain HTTP only */
+    int listen_fd;
     struct read_pool pool;
     atomic_int draining;
     atomic_long inflight;
@@ -418,6 +420,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
+    /* Behind the front, libmicrohttpd's sockets are a Unix socket pair: TCP options do not
+     * apply there (the front's TCP socket sends at once), and saying so on every reply is noise. */
+    if (strstr(msg, "TCP_NODELAY") || strstr(msg, "TCP_CORK") || strstr(msg, "push the data"))
+        return;
     api_log("event=http_error message=\"%s\"", msg);
 }
 
@@ -526,6 +532,28 @@ static int prepare_listen(const struct api_settings *cfg, struct listen_addr *la
     return 0;
 }
 
+/* The listening socket of the front (plain HTTP). Returns it, or -1 with errno set. */
+static int open_listener(struct listen_addr *la)
+{
+    int one = 1, fd = socket(la->is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t len = la->is_v6 ? sizeof la->u.v6 : sizeof la->u.v4;
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (la->is_v6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, &la->u.sa, len) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, &la->u.sa, &len) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* With TLS, libmicrohttpd listens itself; on plain HTTP the front listens and hands it each
+ * connection. */
 static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la, const char *cert,
                                        const char *key)
 {
@@ -535,14 +563,16 @@ static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la
         flags |= MHD_USE_IPv6;
     if (cert)
         flags |= MHD_USE_TLS;
+    else
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
-        {MHD_OPTION_SOCK_ADDR, 0, &la->u.sa},
         {MHD_OPTION_CONNECTION_LIMIT, sv->cfg->max_connections + CONNECTION_HEADROOM, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, sv->cfg->timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, sv},
+        {cert ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, &la->u.sa}, /* the rest is TLS only */
         {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
         {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
         {cert ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0, (void *)TLS_PRIORITIES},
@@ -578,6 +608,7 @@ static void announce(const struct api_settings *cfg, const struct listen_addr *l
 static void drain(struct server *sv)
 {
     atomic_store(&sv->draining, 1);
+    api_front_quiesce(sv->front);
     MHD_socket lsock = MHD_quiesce_daemon(sv->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
@@ -589,7 +620,7 @@ static void drain(struct server *sv)
 
 int api_serve(const struct api_settings *cfg, char *why, size_t cap)
 {
-    struct server sv = {.cfg = cfg};
+    struct server sv = {.cfg = cfg, .listen_fd = -1};
     struct listen_addr la;
     char *cert = NULL, *key = NULL;
     sigset_t sigs;
@@ -613,13 +644,17 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
         snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
         goto out;
     }
-    if (!(sv.daemon = start_daemon(&sv, &la, cert, key))) {
+    if ((!cert && (sv.listen_fd = open_listener(&la)) < 0) ||
+        !(sv.daemon = start_daemon(&sv, &la, cert, key)) ||
+        (!cert && api_front_start(sv.daemon, sv.listen_fd, cfg->timeout_s, &sv.front) != 0)) {
         snprintf(why, cap, "cannot listen on %s: %s", cfg->listen, strerror(errno));
         err = -EADDRINUSE;
         goto out;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(sv.daemon, MHD_DAEMON_INFO_BIND_PORT);
-    announce(cfg, &la, info ? info->port : 0, cert != NULL);
+    const union MHD_DaemonInfo *info =
+        cert ? MHD_get_daemon_info(sv.daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    announce(cfg, &la, info ? info->port : ntohs(la.is_v6 ? la.u.v6.sin6_port : la.u.v4.sin_port),
+             cert != NULL);
     while (sigwait(&sigs, &sig) != 0)
         ;
     api_log("event=stopping signal=%s inflight=%ld", sig == SIGTERM ? "TERM" : "INT",
@@ -627,8 +662,12 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     drain(&sv);
     api_log("event=stopped");
 out:
+    api_front_quiesce(sv.front);
     if (sv.daemon)
         MHD_stop_daemon(sv.daemon);
+    api_front_stop(sv.front);
+    if (sv.listen_fd >= 0)
+        close(sv.listen_fd);
     api_conns_stop(sv.conns);
     api_writer_stop(sv.writer);
     api_printer_stop(sv.printer);
