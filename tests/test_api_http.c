@@ -214,8 +214,16 @@ static void answered(int port, const char *method, const char *path, const char 
         apit_reply_free(r);
         usleep(100 * 1000);
     }
-    if (rc != CURLE_OK)
+    if (rc != CURLE_OK) {
         fprintf(stderr, "%s %s: %s\n", method, path, curl_easy_strerror((CURLcode)rc));
+        if (getenv("PATRON_TEST_VERBOSE")) {
+            char cmd[400];
+            snprintf(cmd, sizeof cmd, "grep -v connection_cut %s/flood.log | tail -20 >&2",
+                     fx.sv.dir);
+            if (system(cmd) != 0)
+                fprintf(stderr, "no log\n");
+        }
+    }
     assert_int_equal(rc, CURLE_OK);
 }
 
@@ -296,6 +304,19 @@ static void tls_below_1_2_is_refused(void **state)
     assert_false(handshake(sv.port, "-tls1_1"));
     /* TLS 1.2 with a cipher without forward secrecy or AEAD is refused too. */
     assert_false(handshake(sv.port, "-tls1_2 -cipher 'AES128-SHA@SECLEVEL=0'"));
+    /* Behind TLS too, a malformed request is a problem document. */
+    char out[4096];
+    snprintf(cmd, sizeof cmd,
+             "printf 'GET /v1/health HTTP/2.0\\r\\nHost: x\\r\\n\\r\\n' | openssl s_client "
+             "-connect 127.0.0.1:%d -quiet 2>/dev/null",
+             sv.port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    assert_non_null(strstr(out, "HTTP/1.1 505 "));
+    assert_non_null(strstr(out, "application/problem+json"));
     assert_int_equal(apit_stop(&sv), 0);
 }
 

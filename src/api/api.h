@@ -235,14 +235,22 @@ void api_conn_receiving(struct api_conns *cs, struct api_conn *c);
 void api_conn_handling(struct api_conns *cs, struct api_conn *c);
 void api_conn_answered(struct api_conns *cs, struct api_conn *c);
 
-/* The front on plain HTTP (front.c): accepts on listen_fd (which it does not close), passes
- * each connection to the daemon (started with MHD_USE_NO_LISTEN_SOCKET) through a socket pair,
- * and answers a request whose head is too long or malformed itself, with a problem document.
- * idle_s bounds how long a relay waits on a client that neither sends nor reads. */
+/* The front (front.c): accepts on listen_fd (which it does not close), ends TLS when given a
+ * context, passes each connection to the daemon (started with MHD_USE_NO_LISTEN_SOCKET) through
+ * a socket pair, and answers a request whose head is too long or malformed itself, with a
+ * problem document. idle_s bounds how long a relay waits on a client that neither sends nor
+ * reads. */
 struct MHD_Daemon;
 struct api_front;
-int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned idle_s,
-                    struct api_front **out);
+struct ssl_ctx_st;
+/* A TLS context from PEM text: TLS 1.2 minimum, ECDHE with AEAD ciphers. Returns 0, or
+ * PATRON_EINVAL when the certificate or key cannot be used, PATRON_ECRYPTO. */
+int api_front_tls_new(const char *cert, const char *key, struct ssl_ctx_st **out);
+void api_front_tls_free(struct ssl_ctx_st *ctx);
+/* tls: NULL for plain HTTP; borrowed until api_front_stop. Beyond max_connections open at once,
+ * a new connection is answered 503 (code EBUSY) and closed. */
+int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned max_connections,
+                    unsigned idle_s, struct ssl_ctx_st *tls, struct api_front **out);
 /* Stops accepting; connections already taken go on. NULL does nothing. */
 void api_front_quiesce(struct api_front *f);
 /* Stops accepting, closes the clients still open, waits for their relays, frees. Call after

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The front of the counter service on plain HTTP. It owns the listening socket and gives each
- * connection a thread that passes its bytes to libmicrohttpd (through a socket pair) while it
- * reads the framing of every request: a head that is too long, malformed, of an HTTP version
+/* The front of the counter service. It owns the listening socket, ends TLS when the service has a
+ * certificate (OpenSSL: TLS 1.2 or 1.3, ECDHE with AEAD ciphers only), and gives each connection
+ * a thread that passes its bytes to libmicrohttpd (through a socket pair) while it reads the
+ * framing of every request: a head that is too long, malformed, of an HTTP version
  * other than 1.x, without Host in HTTP/1.1, or with a bad Content-Length or Transfer-Encoding is
  * answered here with a problem document, as every error of the service is, and never reaches
  * libmicrohttpd, whose own error pages are HTML. A head is passed on only once it is whole and
@@ -9,8 +10,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,7 +45,9 @@ struct relay {
     enum in_state st;
     uint64_t remaining;
     int client_eof, inner_eof, inner_shut;
-    int refused; /* an HTTP status: the client is answered here, after what came before */
+    SSL *ssl;      /* NULL on plain HTTP */
+    int tls_wants; /* POLLIN or POLLOUT: what TLS waits for on the client's socket */
+    int refused;   /* an HTTP status: the client is answered here, after what came before */
     const char *code, *title;
     char detail[160];
     struct relay *prev, *next;
@@ -50,6 +57,8 @@ struct api_front {
     struct MHD_Daemon *daemon;
     int listen_fd;
     unsigned idle_ms;
+    SSL_CTX *tls; /* NULL on plain HTTP; borrowed */
+    unsigned max_relays, n_relays;
     pthread_t thread;
     int started;
     pthread_mutex_t lock;
@@ -299,6 +308,76 @@ static void advance(struct relay *r)
     }
 }
 
+/* What a TLS call that did not move bytes means: -1 with errno EAGAIN (tls_wants says for what),
+ * 0 when the client closed, -1 with EIO on failure. */
+static ssize_t tls_result(struct relay *r, int k)
+{
+    switch (SSL_get_error(r->ssl, k)) {
+    case SSL_ERROR_WANT_READ:
+        r->tls_wants = POLLIN;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        r->tls_wants = POLLOUT;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    default:
+        errno = EIO;
+        return -1;
+    }
+}
+
+/* recv() and send() on the client's socket, through TLS when it is on. */
+static ssize_t client_recv(struct relay *r, char *buf, size_t n)
+{
+    if (!r->ssl)
+        return recv(r->client, buf, n, 0);
+    ERR_clear_error();
+    r->tls_wants = 0;
+    int k = SSL_read(r->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+    return k > 0 ? k : tls_result(r, k);
+}
+
+static ssize_t client_send(struct relay *r, const char *buf, size_t n)
+{
+    if (!r->ssl)
+        return send(r->client, buf, n, MSG_NOSIGNAL);
+    ERR_clear_error();
+    r->tls_wants = 0;
+    int k = SSL_write(r->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+    if (k > 0)
+        return k;
+    ssize_t v = tls_result(r, k);
+    if (v == 0)
+        errno = EPIPE;
+    return v == 0 ? -1 : v;
+}
+
+/* The TLS handshake, bounded by idle_ms and by the guard (which closes libmicrohttpd's side of
+ * a connection that sends no request in time). Returns 0 when done. */
+static int tls_handshake(struct relay *r, int timeout_ms)
+{
+    for (;;) {
+        ERR_clear_error();
+        int k = SSL_accept(r->ssl);
+        if (k == 1)
+            return 0;
+        if (tls_result(r, k) != -1 || errno != EAGAIN) {
+            api_log("event=tls_refused reason=\"%s\"",
+                    ERR_reason_error_string(ERR_peek_last_error())
+                        ? ERR_reason_error_string(ERR_peek_last_error())
+                        : "closed");
+            return -1;
+        }
+        struct pollfd p[2] = {{.fd = r->client, .events = (short)r->tls_wants},
+                              {.fd = r->inner, .events = POLLIN}};
+        if (poll(p, 2, timeout_ms) <= 0 || p[1].revents)
+            return -1;
+    }
+}
+
 /* Writes the refusal: the problem document, then the connection closes. */
 static void send_refusal(struct relay *r)
 {
@@ -320,13 +399,13 @@ static void send_refusal(struct relay *r)
     for (int i = 0; i < 2; i++) {
         size_t done = 0;
         while (done < lens[i]) {
-            struct pollfd pf = {.fd = r->client, .events = POLLOUT};
-            if (poll(&pf, 1, PROBLEM_WRITE_MS) <= 0)
-                goto out;
-            ssize_t w = send(r->client, parts[i] + done, lens[i] - done, MSG_NOSIGNAL);
+            ssize_t w = client_send(r, parts[i] + done, lens[i] - done);
             if (w < 0 && errno != EAGAIN && errno != EINTR)
                 goto out;
             done += w > 0 ? (size_t)w : 0;
+            struct pollfd pf = {.fd = r->client, .events = r->tls_wants ? r->tls_wants : POLLOUT};
+            if (done < lens[i] && poll(&pf, 1, PROBLEM_WRITE_MS) <= 0)
+                goto out;
         }
     }
     api_metrics_request(-1, r->refused, 0);
@@ -340,9 +419,11 @@ out:
 static int relay_step(struct relay *r, const struct pollfd *p)
 {
     ssize_t k;
-    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !r->client_eof && !r->refused &&
-        r->in_len < RELAY_BUF) {
-        k = recv(r->client, r->in + r->in_len, RELAY_BUF - r->in_len, 0);
+    /* TLS may hold bytes already read from the socket, or wait the other way: it is asked
+     * whatever poll said. */
+    int client_ready = r->ssl || (p[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR));
+    if (client_ready && !r->client_eof && !r->refused && r->in_len < RELAY_BUF) {
+        k = client_recv(r, r->in + r->in_len, RELAY_BUF - r->in_len);
         if (k > 0) {
             r->in_len += (size_t)k;
             advance(r);
@@ -368,8 +449,8 @@ static int relay_step(struct relay *r, const struct pollfd *p)
         else if (k == 0 || (errno != EAGAIN && errno != EINTR))
             r->inner_eof = 1;
     }
-    if ((p[0].revents & POLLOUT) && r->out_len > 0) {
-        k = send(r->client, r->out, r->out_len, MSG_NOSIGNAL);
+    if (client_ready && r->out_len > 0) {
+        k = client_send(r, r->out, r->out_len);
         if (k < 0 && errno != EAGAIN && errno != EINTR)
             return 1;
         if (k > 0) {
@@ -389,24 +470,34 @@ static void *relay_main(void *arg)
 {
     struct relay *r = arg;
     struct api_front *f = r->f;
-    for (;;) {
+    int go = !r->ssl || tls_handshake(r, (int)f->idle_ms) == 0;
+    while (go) {
         struct pollfd p[2] = {{.fd = r->client}, {.fd = r->inner}};
-        if (!r->client_eof && !r->refused && r->in_len < RELAY_BUF)
+        int reading = !r->client_eof && !r->refused && r->in_len < RELAY_BUF;
+        if (reading)
             p[0].events |= POLLIN;
         if (r->out_len > 0)
             p[0].events |= POLLOUT;
+        p[0].events |= (short)r->tls_wants;
         if (!r->inner_eof && r->out_len < RELAY_BUF)
             p[1].events |= POLLIN;
         if (r->in_ok > 0)
             p[1].events |= POLLOUT;
         /* The guard bounds every wait on libmicrohttpd's side; this bounds a client that
          * stops reading its answer. */
-        int n = poll(p, 2, (int)f->idle_ms);
-        if (n == 0 || (n < 0 && errno != EINTR) || (n > 0 && relay_step(r, p)))
+        int pending = reading && r->ssl && SSL_pending(r->ssl) > 0;
+        int n = poll(p, 2, pending ? 0 : (int)f->idle_ms);
+        if ((n == 0 && !pending) || (n < 0 && errno != EINTR) || relay_step(r, p))
             break;
     }
-    if (r->refused && r->inner_eof)
+    if (go && r->refused && r->inner_eof)
         send_refusal(r);
+    if (r->ssl) {
+        if (go)
+            SSL_shutdown(r->ssl); /* one try: the close_notify, if the socket takes it */
+        SSL_free(r->ssl);
+        OPENSSL_thread_stop(); /* this thread's OpenSSL state goes with it */
+    }
     close(r->inner);
     pthread_mutex_lock(&f->lock);
     if (r->prev)
@@ -415,6 +506,7 @@ static void *relay_main(void *arg)
         f->relays = r->next;
     if (r->next)
         r->next->prev = r->prev;
+    f->n_relays--;
     close(r->client); /* under the lock: the stop never shuts down a closed socket */
     pthread_cond_broadcast(&f->gone);
     pthread_mutex_unlock(&f->lock);
@@ -422,13 +514,44 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
+/* Every slot taken, by requests in hand (the guard has cut every waiting connection): the
+ * client is told so, on plain HTTP, in one try, and the connection closes. */
+static void refuse_busy(struct api_front *f, int client)
+{
+    struct api_response resp = {0};
+    char msg[512];
+    if (!f->tls && api_problem_http(503, "ebusy", "Service busy", "EBUSY",
+                                    "every connection is taken; retry shortly", &resp) == 0) {
+        int n = snprintf(msg, sizeof msg,
+                         "HTTP/1.1 503 Service busy\r\nContent-Type: application/problem+json\r\n"
+                         "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s",
+                         resp.len, resp.body);
+        if (n > 0 && (size_t)n < sizeof msg)
+            (void)!send(client, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        api_metrics_request(-1, 503, 0);
+    }
+    api_response_cleanup(&resp);
+    api_log("event=connection_refused reason=slots_full");
+    close(client);
+}
+
 static void start_relay(struct api_front *f, int client, const struct sockaddr *addr,
                         socklen_t addrlen)
 {
     int sp[2];
-    struct relay *r = calloc(1, sizeof *r);
+    struct relay *r;
     pthread_t t;
     pthread_attr_t attr;
+    /* The front keeps the connection cap itself: libmicrohttpd, told of connections from
+     * outside, is given a cap it never reaches. */
+    pthread_mutex_lock(&f->lock);
+    int full = f->n_relays >= f->max_relays;
+    pthread_mutex_unlock(&f->lock);
+    if (full) {
+        refuse_busy(f, client);
+        return;
+    }
+    r = calloc(1, sizeof *r);
     if (!r || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
         free(r);
         close(client);
@@ -437,10 +560,19 @@ static void start_relay(struct api_front *f, int client, const struct sockaddr *
     r->f = f;
     r->client = client;
     r->inner = sp[0];
+    if (f->tls && (!(r->ssl = SSL_new(f->tls)) || SSL_set_fd(r->ssl, client) != 1)) {
+        SSL_free(r->ssl);
+        close(sp[0]);
+        close(sp[1]);
+        close(client);
+        free(r);
+        return;
+    }
     fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK);
     fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
     /* libmicrohttpd takes sp[1] (and closes it when it refuses it). */
     if (MHD_add_connection(f->daemon, sp[1], addr, addrlen) != MHD_YES) {
+        SSL_free(r->ssl);
         close(sp[0]);
         close(client);
         free(r);
@@ -451,14 +583,17 @@ static void start_relay(struct api_front *f, int client, const struct sockaddr *
     if (f->relays)
         f->relays->prev = r;
     f->relays = r;
+    f->n_relays++;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int err = pthread_create(&t, &attr, relay_main, r);
     pthread_attr_destroy(&attr);
     if (err != 0) {
         f->relays = r->next;
+        f->n_relays--;
         if (r->next)
             r->next->prev = NULL;
+        SSL_free(r->ssl);
         close(sp[0]);
         close(client);
         free(r);
@@ -486,15 +621,61 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned idle_s,
-                    struct api_front **out)
+/* Loads the certificate (with its chain) and the key, both PEM text. */
+static int tls_load(SSL_CTX *ctx, const char *cert, const char *key)
+{
+    BIO *b = BIO_new_mem_buf(cert, -1);
+    X509 *x = b ? PEM_read_bio_X509_AUX(b, NULL, NULL, NULL) : NULL;
+    int ok = x && SSL_CTX_use_certificate(ctx, x) == 1;
+    X509_free(x);
+    while (ok && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+        if (!(ok = SSL_CTX_add0_chain_cert(ctx, x) == 1))
+            X509_free(x);
+    BIO_free(b);
+    ERR_clear_error(); /* the end of the chain reads as an error */
+    b = ok ? BIO_new_mem_buf(key, -1) : NULL;
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    ok = k && SSL_CTX_use_PrivateKey(ctx, k) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+    EVP_PKEY_free(k);
+    BIO_free(b);
+    return ok ? 0 : -1;
+}
+
+int api_front_tls_new(const char *cert, const char *key, struct ssl_ctx_st **out)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx)
+        return PATRON_ECRYPTO;
+    /* TLS 1.3's suites are all AEAD with forward secrecy; for 1.2 the same is asked. */
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
+        tls_load(ctx, cert, key) != 0) {
+        SSL_CTX_free(ctx);
+        return PATRON_EINVAL;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    *out = ctx;
+    return 0;
+}
+
+void api_front_tls_free(struct ssl_ctx_st *ctx)
+{
+    SSL_CTX_free(ctx);
+}
+
+int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned max_connections,
+                    unsigned idle_s, struct ssl_ctx_st *tls, struct api_front **out)
 {
     struct api_front *f = calloc(1, sizeof *f);
     if (!f)
         return PATRON_ENOMEM;
     f->daemon = daemon;
+    f->tls = tls;
     f->listen_fd = listen_fd;
     f->idle_ms = (idle_s ? idle_s : 1) * 1000u + 5000u;
+    f->max_relays = max_connections ? max_connections : 1;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->gone, NULL);
     int err = pthread_create(&f->thread, NULL, accept_main, f);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The HTTP side of the counter service, on libmicrohttpd: the listening socket (loopback, or TLS
- * beyond it), limits (body size, header memory, timeouts, connection cap), one thread per
+ * beyond it) handed to the front (front.c), limits (body size, header memory, timeouts,
+ * connection cap, with the guard of connections.c), one thread per
  * connection so that a request may wait for its batch's commit, a small pool of read handles,
  * the printer thread woken after each commit that queued a print job, and a graceful stop on
  * SIGTERM that answers what is in flight before it closes. */
@@ -27,10 +28,6 @@
 /* Connections accepted beyond --max-connections while the guard cuts waiting ones: a health
  * probe or a till's sale never finds every slot taken by clients that send nothing. */
 #define CONNECTION_HEADROOM 16
-/* TLS 1.2 and 1.3 only, with forward secrecy and AEAD ciphers (GnuTLS priority syntax). */
-#define TLS_PRIORITIES                                                                             \
-    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
-    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 struct read_pool {
     pthread_mutex_t lock;
@@ -46,7 +43,7 @@ struct server {
     struct api_writer *writer;
     struct api_printer *printer;
     struct api_conns *conns;
-    struct api_front *front; /* plain HTTP only */
+    struct api_front *front;
     int listen_fd;
     struct read_pool pool;
     atomic_int draining;
@@ -522,17 +519,13 @@ static int prepare_listen(const struct api_settings *cfg, struct listen_addr *la
     }
     if (!cfg->tls_cert)
         return 0;
-    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-        snprintf(why, cap, "this libmicrohttpd was built without TLS");
-        return PATRON_EINVAL;
-    }
     if (!(*cert = read_small_file(cfg->tls_cert, why, cap)) ||
         !(*key = read_small_file(cfg->tls_key, why, cap)))
         return PATRON_EINVAL;
     return 0;
 }
 
-/* The listening socket of the front (plain HTTP). Returns it, or -1 with errno set. */
+/* The listening socket of the front. Returns it, or -1 with errno set. */
 static int open_listener(struct listen_addr *la)
 {
     int one = 1, fd = socket(la->is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -552,30 +545,22 @@ static int open_listener(struct listen_addr *la)
     return fd;
 }
 
-/* With TLS, libmicrohttpd listens itself; on plain HTTP the front listens and hands it each
- * connection. */
-static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la, const char *cert,
-                                       const char *key)
+/* libmicrohttpd listens on nothing: the front hands it each connection, TLS ended. */
+static struct MHD_Daemon *start_daemon(struct server *sv, const struct listen_addr *la)
 {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
     if (la->is_v6)
         flags |= MHD_USE_IPv6;
-    if (cert)
-        flags |= MHD_USE_TLS;
-    else
-        flags |= MHD_USE_NO_LISTEN_SOCKET;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
-        {MHD_OPTION_CONNECTION_LIMIT, sv->cfg->max_connections + CONNECTION_HEADROOM, NULL},
+        /* The front caps connections; this cap, never reached, only bounds a mistake (with
+         * connections added from outside, libmicrohttpd 0.9.75 can hang at its own cap). */
+        {MHD_OPTION_CONNECTION_LIMIT, 4 * (sv->cfg->max_connections + CONNECTION_HEADROOM), NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, sv->cfg->timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, sv},
-        {cert ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, &la->u.sa}, /* the rest is TLS only */
-        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
-        {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
-        {cert ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0, (void *)TLS_PRIORITIES},
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
@@ -623,6 +608,7 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     struct server sv = {.cfg = cfg, .listen_fd = -1};
     struct listen_addr la;
     char *cert = NULL, *key = NULL;
+    struct ssl_ctx_st *tls = NULL;
     sigset_t sigs;
     int sig = 0, err;
     why[0] = '\0';
@@ -644,17 +630,20 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
         snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
         goto out;
     }
-    if ((!cert && (sv.listen_fd = open_listener(&la)) < 0) ||
-        !(sv.daemon = start_daemon(&sv, &la, cert, key)) ||
-        (!cert && api_front_start(sv.daemon, sv.listen_fd, cfg->timeout_s, &sv.front) != 0)) {
+    if (cert && (err = api_front_tls_new(cert, key, &tls)) != 0) {
+        snprintf(why, cap, "cannot use %s and %s as a TLS certificate and its key", cfg->tls_cert,
+                 cfg->tls_key);
+        err = PATRON_EINVAL;
+        goto out;
+    }
+    if ((sv.listen_fd = open_listener(&la)) < 0 || !(sv.daemon = start_daemon(&sv, &la)) ||
+        api_front_start(sv.daemon, sv.listen_fd, cfg->max_connections + CONNECTION_HEADROOM,
+                        cfg->timeout_s, tls, &sv.front) != 0) {
         snprintf(why, cap, "cannot listen on %s: %s", cfg->listen, strerror(errno));
         err = -EADDRINUSE;
         goto out;
     }
-    const union MHD_DaemonInfo *info =
-        cert ? MHD_get_daemon_info(sv.daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    announce(cfg, &la, info ? info->port : ntohs(la.is_v6 ? la.u.v6.sin6_port : la.u.v4.sin_port),
-             cert != NULL);
+    announce(cfg, &la, ntohs(la.is_v6 ? la.u.v6.sin6_port : la.u.v4.sin_port), cert != NULL);
     while (sigwait(&sigs, &sig) != 0)
         ;
     api_log("event=stopping signal=%s inflight=%ld", sig == SIGTERM ? "TERM" : "INT",
@@ -666,6 +655,7 @@ out:
     if (sv.daemon)
         MHD_stop_daemon(sv.daemon);
     api_front_stop(sv.front);
+    api_front_tls_free(tls);
     if (sv.listen_fd >= 0)
         close(sv.listen_fd);
     api_conns_stop(sv.conns);
