@@ -44,6 +44,7 @@ struct relay {
     size_t out_len;
     enum in_state st;
     uint64_t remaining;
+    size_t head_seen; /* bytes of the coming head already looked at */
     int client_eof, inner_eof, inner_shut;
     SSL *ssl;      /* NULL on plain HTTP */
     int tls_wants; /* POLLIN or POLLOUT: what TLS waits for on the client's socket */
@@ -218,10 +219,11 @@ static int check_head(struct relay *r, const char *p, size_t len)
     return 0;
 }
 
-/* The end of the head at p (after its empty line), or 0 while it is not all here. */
-static size_t head_end(const char *p, size_t n)
+/* The end of the head at p (after its empty line), or 0 while it is not all here. The bytes
+ * before `from` were looked at already: a head that comes a byte at a time costs no more. */
+static size_t head_end(const char *p, size_t n, size_t from)
 {
-    for (size_t i = 0; i + 1 < n; i++)
+    for (size_t i = from > 2 ? from - 2 : 0; i + 1 < n; i++)
         if (p[i] == '\n' &&
             (p[i + 1] == '\n' || (p[i + 1] == '\r' && i + 2 < n && p[i + 2] == '\n')))
             return i + (p[i + 1] == '\n' ? 2 : 3);
@@ -233,12 +235,14 @@ static int take_head(struct relay *r, char *p, size_t n)
     if (p[0] == '\r' || p[0] == '\n') { /* empty lines before a request are skipped */
         memmove(p, p + 1, n - 1);
         r->in_len--;
+        r->head_seen = 0;
         return 1;
     }
-    size_t end = head_end(p, n);
+    size_t end = head_end(p, n, r->head_seen);
+    r->head_seen = n;
     if (end == 0 || end > HEAD_MAX) {
-        size_t term, first = line_len(p, n, &term);
-        if (first > LINE_MAX_BYTES)
+        size_t scan = n < LINE_MAX_BYTES + 1 ? n : LINE_MAX_BYTES + 1;
+        if (n > LINE_MAX_BYTES && !memchr(p, '\n', scan))
             refuse(r, 414, "ETOOBIG", "URI too long", "the request line is longer than 8 KiB");
         else if (n > HEAD_MAX)
             refuse(r, 431, "ETOOBIG", "Request header fields too large",
@@ -248,6 +252,7 @@ static int take_head(struct relay *r, char *p, size_t n)
     if (check_head(r, p, end) != 0)
         return 0;
     r->in_ok += end;
+    r->head_seen = 0;
     return 1;
 }
 
