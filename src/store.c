@@ -225,6 +225,11 @@ const char *patron_store_detail(const patron_store *s)
     return s->detail;
 }
 
+void patron_store_clear_detail(patron_store *s)
+{
+    s->detail[0] = '\0';
+}
+
 struct sqlite3 *patron_store_sqlite(patron_store *s)
 {
     return s->db;

@@ -66,6 +66,11 @@ PATRON_EXPORT int patron_store_info(patron_store *s, struct patron_store_info *o
  * or "" when there is nothing more to say. Valid until the next call on the handle. */
 PATRON_EXPORT const char *patron_store_detail(const patron_store *s);
 
+/* Forgets the detail of the last failure, so that the next failure's detail is its own or "".
+ * A handle shared by several callers in turn (a pool of handles in a server) is cleared before
+ * each caller's work: one caller's detail (a card number) must never reach another. */
+PATRON_EXPORT void patron_store_clear_detail(patron_store *s);
+
 /* Group commit: between batch_begin and batch_commit every write call on this handle runs in
  * its own savepoint inside one transaction, so a failing call undoes only itself and one fsync
  * makes the whole batch durable. Results of calls in the batch are durable only once

@@ -29,8 +29,9 @@ struct api_settings {
     int has_now;
     int64_t now;
     unsigned max_connections;
-    unsigned timeout_s; /* idle and request timeout of a connection */
-    unsigned batch_max; /* write requests per commit */
+    unsigned timeout_s;         /* how long a kept-alive connection waits for a request */
+    unsigned request_timeout_s; /* a request's headers and body arrive within this */
+    unsigned batch_max;         /* write requests per commit */
     unsigned read_handles;
     int64_t cashier_refund_limit; /* points a cashier's till may reverse in one refund */
     int log_requests;
@@ -153,9 +154,10 @@ void api_response_cleanup(struct api_response *r);
 int api_problem_status(int err);
 /* Fills r with a problem about `err`; `detail` may be NULL or "". */
 int api_problem(int err, const char *detail, const char *instance, struct api_response *r);
-/* A problem that is about HTTP itself rather than a PATRON_* code (405, 503 while stopping). */
-int api_problem_http(int status, const char *slug, const char *title, const char *detail,
-                     struct api_response *r);
+/* A problem that is about HTTP itself rather than a PATRON_* code (405, 503 while stopping),
+ * with a `code` of its own ("EMETHOD") as every problem has. */
+int api_problem_http(int status, const char *slug, const char *title, const char *code,
+                     const char *detail, struct api_response *r);
 
 /* Parses and checks a body: `len` bytes at buf, which need not end with a NUL. Returns 0 and sets
  * *out (the caller decrefs); PATRON_EINVAL with a sentence in detail for malformed JSON, unknown
@@ -217,6 +219,48 @@ const char *api_printer_state_name(enum api_printer_state state);
 void api_printer_fallback(char *out, size_t len);
 /* 1 when jobs cannot print now: no printer configured, or it is known to be down. */
 int api_printer_down(void);
+
+/* The connection guard (connections.c): a register of open connections and a thread that shuts
+ * down those past their deadline. A request must arrive in full within request_s of its
+ * connection's opening (or, on a kept-alive connection, idle_s of the answer before it, and
+ * then request_s for its body). When more than `keep` connections are open, opening one shuts
+ * down the connection waiting longest without a request in hand (an idle one first). Every call
+ * is thread-safe. */
+struct api_conns;
+struct api_conn;
+int api_conns_start(unsigned keep, unsigned request_s, unsigned idle_s, struct api_conns **out);
+/* Stops the thread and frees the register; call after the HTTP daemon stopped. NULL: nothing. */
+void api_conns_stop(struct api_conns *cs);
+/* Registers a connection (its socket); NULL when out of memory (it then runs unguarded). */
+struct api_conn *api_conn_open(struct api_conns *cs, int fd);
+/* Unregisters it, before its socket is closed; NULL does nothing. */
+void api_conn_close(struct api_conns *cs, struct api_conn *c);
+/* Its phases: headers in; the whole request in (never cut then); answered (waiting again). */
+void api_conn_receiving(struct api_conns *cs, struct api_conn *c);
+void api_conn_handling(struct api_conns *cs, struct api_conn *c);
+void api_conn_answered(struct api_conns *cs, struct api_conn *c);
+
+/* The front (front.c): accepts on listen_fd (which it does not close), ends TLS when given a
+ * context, passes each connection to the daemon (started with MHD_USE_NO_LISTEN_SOCKET) through
+ * a socket pair, and answers a request whose head is too long or malformed itself, with a
+ * problem document. idle_s bounds how long a relay waits on a client that neither sends nor
+ * reads. */
+struct MHD_Daemon;
+struct api_front;
+struct ssl_ctx_st;
+/* A TLS context from PEM text: TLS 1.2 minimum, ECDHE with AEAD ciphers. Returns 0, or
+ * PATRON_EINVAL when the certificate or key cannot be used, PATRON_ECRYPTO. */
+int api_front_tls_new(const char *cert, const char *key, struct ssl_ctx_st **out);
+void api_front_tls_free(struct ssl_ctx_st *ctx);
+/* tls: NULL for plain HTTP; borrowed until api_front_stop. Beyond max_connections open at once,
+ * a new connection is answered 503 (code EBUSY) and closed. */
+int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned max_connections,
+                    unsigned idle_s, struct ssl_ctx_st *tls, struct api_front **out);
+/* Stops accepting; connections already taken go on. NULL does nothing. */
+void api_front_quiesce(struct api_front *f);
+/* Stops accepting, closes the clients still open, waits for their relays, frees. Call after
+ * the daemon stopped. NULL does nothing. */
+void api_front_stop(struct api_front *f);
 
 /* Monotonic clock in nanoseconds, for latencies. */
 int64_t api_monotonic_ns(void);

@@ -13,7 +13,8 @@
 #include "api.h"
 
 #define MAX_ROUTES 48
-static const int tracked_status[] = {200, 201, 400, 401, 403, 404, 405, 409, 413, 422, 500, 503};
+static const int tracked_status[] = {200, 201, 400, 401, 403, 404, 405, 409,
+                                     413, 414, 422, 431, 500, 503, 505};
 #define N_STATUS (sizeof tracked_status / sizeof tracked_status[0])
 static const double latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                         0.025,  0.05,  0.1,    0.25,  1.0};
@@ -145,7 +146,7 @@ static void route_label(size_t r, char *buf, size_t cap)
         snprintf(buf, cap, "method=\"%s\",route=\"%s\"", api_routes[r].method,
                  api_routes[r].pattern);
     else
-        snprintf(buf, cap, "method=\"\",route=\"unmatched\"");
+        snprintf(buf, cap, "method=\"other\",route=\"unmatched\"");
 }
 
 static void render_requests(struct text *t)

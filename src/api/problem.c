@@ -89,11 +89,11 @@ int api_problem(int err, const char *detail, const char *instance, struct api_re
     return problem_of(err, detail, NULL, r);
 }
 
-int api_problem_http(int status, const char *slug, const char *title, const char *detail,
-                     struct api_response *r)
+int api_problem_http(int status, const char *slug, const char *title, const char *code,
+                     const char *detail, struct api_response *r)
 {
     r->err = 0;
-    return problem_build(status, slug, title, detail, NULL, NULL, r);
+    return problem_build(status, slug, title, detail, code, NULL, r);
 }
 
 int api_call_respond(struct api_call *c, int err, struct api_response *r)

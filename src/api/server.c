@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The HTTP side of the counter service, on libmicrohttpd: the listening socket (loopback, or TLS
- * beyond it), limits (body size, header memory, timeouts, connection cap), one thread per
+ * beyond it) handed to the front (front.c), limits (body size, header memory, timeouts,
+ * connection cap, with the guard of connections.c), one thread per
  * connection so that a request may wait for its batch's commit, a small pool of read handles,
  * the printer thread woken after each commit that queued a print job, and a graceful stop on
  * SIGTERM that answers what is in flight before it closes. */
@@ -22,9 +23,12 @@
 #include "api.h"
 
 #define READ_POOL_MAX 32
-#define HEADER_MEMORY (32 * 1024)
+#define HEADER_MEMORY (64 * 1024) /* above the front's 16 KiB head: the front refuses first */
 #define TLS_FILE_MAX (1024 * 1024)
 #define DRAIN_WAIT_MS 10000
+/* Connections accepted beyond --max-connections while the guard cuts waiting ones: a health
+ * probe or a till's sale never finds every slot taken by clients that send nothing. */
+#define CONNECTION_HEADROOM 16
 
 struct read_pool {
     pthread_mutex_t lock;
@@ -39,6 +43,9 @@ struct server {
     struct MHD_Daemon *daemon;
     struct api_writer *writer;
     struct api_printer *printer;
+    struct api_conns *conns;
+    struct api_front *front;
+    int listen_fd;
     struct read_pool pool;
     atomic_int draining;
     atomic_long inflight;
@@ -91,6 +98,7 @@ static patron_store *pool_take(struct read_pool *p)
         pthread_cond_wait(&p->freed, &p->lock);
     patron_store *s = p->free[--p->n_free];
     pthread_mutex_unlock(&p->lock);
+    patron_store_clear_detail(s); /* the last borrower's detail is not this request's */
     return s;
 }
 
@@ -100,6 +108,14 @@ static void pool_give(struct read_pool *p, patron_store *s)
     p->free[p->n_free++] = s;
     pthread_cond_signal(&p->freed);
     pthread_mutex_unlock(&p->lock);
+}
+
+/* The guard's entry of a connection (NULL when it could not be registered). */
+static struct api_conn *guard_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
 }
 
 static const char *header(struct MHD_Connection *conn, const char *name)
@@ -209,13 +225,13 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
 {
     int err;
     if (atomic_load(&sv->draining)) {
-        api_problem_http(503, "stopping", "Service is stopping",
+        api_problem_http(503, "eshutdown", "Service is stopping", "ESHUTDOWN",
                          "the service is stopping; retry shortly", r);
         return;
     }
     rq->route = api_route_match(method, url, c->params);
     if (rq->route == -405) {
-        api_problem_http(405, "method-not-allowed", "Method not allowed",
+        api_problem_http(405, "emethod", "Method not allowed", "EMETHOD",
                          "this path does not take that method", r);
         return;
     }
@@ -328,6 +344,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!rq) {
         if (!(rq = calloc(1, sizeof *rq)))
             return MHD_NO;
+        api_conn_receiving(sv->conns, guard_of(conn));
         rq->t0 = api_monotonic_ns();
         rq->route = -404;
         atomic_fetch_add(&sv->inflight, 1);
@@ -341,6 +358,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     struct api_call c = {.cfg = sv->cfg};
     struct api_response r = {0};
+    api_conn_handling(sv->conns, guard_of(conn));
     dispatch(sv, conn, rq, url, method, &c, &r);
     json_decref(c.body);
     json_decref(c.reply);
@@ -354,9 +372,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct server *sv = cls;
     struct request *rq = *con_cls;
-    (void)conn;
     if (!rq)
         return;
+    api_conn_answered(sv->conns, guard_of(conn));
     int64_t ns = api_monotonic_ns() - rq->t0;
     api_metrics_request(rq->route, rq->status, ns);
     if (sv->cfg->log_requests || rq->status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
@@ -377,10 +395,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    (void)conn;
-    (void)socket_ctx;
+    struct server *sv = cls;
     api_metrics_connections(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_ctx = fd ? api_conn_open(sv->conns, fd->connect_fd) : NULL;
+    } else {
+        /* Before libmicrohttpd closes the socket: the guard never touches a closed one. */
+        api_conn_close(sv->conns, *socket_ctx);
+        *socket_ctx = NULL;
+    }
     /* Each connection has its own thread, which ends after this: give back OpenSSL's state of
      * the thread now, so none is left for a thread still ending when the service exits. */
     if (code == MHD_CONNECTION_NOTIFY_CLOSED)
@@ -393,6 +418,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
+    /* Behind the front, libmicrohttpd's sockets are a Unix socket pair: TCP options do not
+     * apply there (the front's TCP socket sends at once), and saying so on every reply is noise. */
+    if (strstr(msg, "TCP_NODELAY") || strstr(msg, "TCP_CORK") || strstr(msg, "push the data"))
+        return;
     api_log("event=http_error message=\"%s\"", msg);
 }
 
@@ -491,35 +520,48 @@ static int prepare_listen(const struct api_settings *cfg, struct listen_addr *la
     }
     if (!cfg->tls_cert)
         return 0;
-    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-        snprintf(why, cap, "this libmicrohttpd was built without TLS");
-        return PATRON_EINVAL;
-    }
     if (!(*cert = read_small_file(cfg->tls_cert, why, cap)) ||
         !(*key = read_small_file(cfg->tls_key, why, cap)))
         return PATRON_EINVAL;
     return 0;
 }
 
-static struct MHD_Daemon *start_daemon(struct server *sv, struct listen_addr *la, const char *cert,
-                                       const char *key)
+/* The listening socket of the front. Returns it, or -1 with errno set. */
+static int open_listener(struct listen_addr *la)
+{
+    int one = 1, fd = socket(la->is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t len = la->is_v6 ? sizeof la->u.v6 : sizeof la->u.v4;
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (la->is_v6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, &la->u.sa, len) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, &la->u.sa, &len) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* libmicrohttpd listens on nothing: the front hands it each connection, TLS ended. */
+static struct MHD_Daemon *start_daemon(struct server *sv, const struct listen_addr *la)
 {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
     if (la->is_v6)
         flags |= MHD_USE_IPv6;
-    if (cert)
-        flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
-        {MHD_OPTION_SOCK_ADDR, 0, &la->u.sa},
-        {MHD_OPTION_CONNECTION_LIMIT, sv->cfg->max_connections, NULL},
+        /* The front caps connections; this cap, never reached, only bounds a mistake (with
+         * connections added from outside, libmicrohttpd 0.9.75 can hang at its own cap). */
+        {MHD_OPTION_CONNECTION_LIMIT, 4 * (sv->cfg->max_connections + CONNECTION_HEADROOM), NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, sv->cfg->timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, sv},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, sv},
-        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
-        {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_ARRAY, opts,
@@ -552,6 +594,7 @@ static void announce(const struct api_settings *cfg, const struct listen_addr *l
 static void drain(struct server *sv)
 {
     atomic_store(&sv->draining, 1);
+    api_front_quiesce(sv->front);
     MHD_socket lsock = MHD_quiesce_daemon(sv->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
@@ -563,9 +606,10 @@ static void drain(struct server *sv)
 
 int api_serve(const struct api_settings *cfg, char *why, size_t cap)
 {
-    struct server sv = {.cfg = cfg};
+    struct server sv = {.cfg = cfg, .listen_fd = -1};
     struct listen_addr la;
     char *cert = NULL, *key = NULL;
+    struct ssl_ctx_st *tls = NULL;
     sigset_t sigs;
     int sig = 0, err;
     why[0] = '\0';
@@ -581,17 +625,26 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     if ((err = pool_open(&sv.pool, cfg)) != 0 || (err = api_writer_start(cfg, &sv.writer)) != 0 ||
-        (err = api_printer_start(cfg, &sv.printer)) != 0) {
+        (err = api_printer_start(cfg, &sv.printer)) != 0 ||
+        (err = api_conns_start(cfg->max_connections, cfg->request_timeout_s, cfg->timeout_s,
+                               &sv.conns)) != 0) {
         snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
         goto out;
     }
-    if (!(sv.daemon = start_daemon(&sv, &la, cert, key))) {
+    if (cert && (err = api_front_tls_new(cert, key, &tls)) != 0) {
+        snprintf(why, cap, "cannot use %s and %s as a TLS certificate and its key", cfg->tls_cert,
+                 cfg->tls_key);
+        err = PATRON_EINVAL;
+        goto out;
+    }
+    if ((sv.listen_fd = open_listener(&la)) < 0 || !(sv.daemon = start_daemon(&sv, &la)) ||
+        api_front_start(sv.daemon, sv.listen_fd, cfg->max_connections + CONNECTION_HEADROOM,
+                        cfg->timeout_s, tls, &sv.front) != 0) {
         snprintf(why, cap, "cannot listen on %s: %s", cfg->listen, strerror(errno));
         err = -EADDRINUSE;
         goto out;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(sv.daemon, MHD_DAEMON_INFO_BIND_PORT);
-    announce(cfg, &la, info ? info->port : 0, cert != NULL);
+    announce(cfg, &la, ntohs(la.is_v6 ? la.u.v6.sin6_port : la.u.v4.sin_port), cert != NULL);
     while (sigwait(&sigs, &sig) != 0)
         ;
     api_log("event=stopping signal=%s inflight=%ld", sig == SIGTERM ? "TERM" : "INT",
@@ -599,8 +652,14 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     drain(&sv);
     api_log("event=stopped");
 out:
+    api_front_quiesce(sv.front);
     if (sv.daemon)
         MHD_stop_daemon(sv.daemon);
+    api_front_stop(sv.front);
+    api_front_tls_free(tls);
+    if (sv.listen_fd >= 0)
+        close(sv.listen_fd);
+    api_conns_stop(sv.conns);
     api_writer_stop(sv.writer);
     api_printer_stop(sv.printer);
     pool_close(&sv.pool);

@@ -104,6 +104,7 @@ static void run_job(struct api_writer *w, struct job *j)
     struct api_call *c = j->call;
     int err = j->preset_err;
     patron_store_set_till(s, c->terminal.terminal_id); /* keys are the till's own */
+    patron_store_clear_detail(s); /* the request before, maybe another till's, left its own */
     if (exec_sql(s, "SAVEPOINT api_job") != 0) {
         api_call_respond(c, PATRON_EDB, j->resp);
         return;
@@ -176,6 +177,7 @@ static void run_alone(struct api_writer *w, struct job *j)
     struct api_call *c = j->call;
     int64_t t0 = api_monotonic_ns();
     patron_store_set_till(s, c->terminal.terminal_id); /* keys are the till's own */
+    patron_store_clear_detail(s);
     int err = 0, replayed = c->idempotency_key && replay(s, c, j->resp, &err);
     if (!replayed) {
         if (err == 0 && (err = c->route->handler(c, s)) != 0 && !c->detail[0])

@@ -14,7 +14,8 @@
 
 static const char usage[] =
     "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
-    "[--max-connections N] [--timeout SECONDS] [--batch-max N] [--read-handles N] "
+    "[--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS] [--batch-max N] "
+    "[--read-handles N] "
     "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests] [--demo] [--routes]"
     " (the global --printer SPEC and --printer-profile NAME choose the printer)";
 
@@ -30,6 +31,8 @@ struct serve_option {
 static const struct serve_option serve_options[] = {
     {"--max-connections", OPT(max_connections), 0, 1, 1000, 64},
     {"--timeout", OPT(timeout_s), 0, 1, 3600, 30},
+    /* Headers and body of a request arrive within this, however slowly a client sends. */
+    {"--request-timeout", OPT(request_timeout_s), 0, 1, 3600, 5},
     {"--batch-max", OPT(batch_max), 0, 1, 1024, 64},
     {"--read-handles", OPT(read_handles), 0, 1, 32, 4},
     {"--cashier-refund-limit", OPT(cashier_refund_limit), 1, 0, 1000000000, 1000},

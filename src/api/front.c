@@ -1,0 +1,722 @@
+/* SPDX-License-Identifier: MIT */
+/* The front of the counter service. It owns the listening socket, ends TLS when the service has a
+ * certificate (OpenSSL: TLS 1.2 or 1.3, ECDHE with AEAD ciphers only), and gives each connection
+ * a thread that passes its bytes to libmicrohttpd (through a socket pair) while it reads the
+ * framing of every request: a head that is too long, malformed, of an HTTP version
+ * other than 1.x, without Host in HTTP/1.1, or with a bad Content-Length or Transfer-Encoding is
+ * answered here with a problem document, as every error of the service is, and never reaches
+ * libmicrohttpd, whose own error pages are HTML. A head is passed on only once it is whole and
+ * checked; bodies pass as they come. Replies pass back unchanged. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api.h"
+
+#define RELAY_BUF (64 * 1024)
+#define HEAD_MAX (16 * 1024)  /* request line and headers */
+#define LINE_MAX_BYTES 8192   /* the request line */
+#define CHUNK_LINE_MAX 1024   /* a chunk-size line or a trailer line */
+#define PROBLEM_WRITE_MS 5000 /* to send a refusal to a client that does not read */
+
+enum in_state { IN_HEAD, IN_BODY, IN_CHUNK_SIZE, IN_CHUNK_DATA, IN_CHUNK_END, IN_TRAILER };
+
+struct relay {
+    struct api_front *f;
+    int client, inner;
+    char in[RELAY_BUF]; /* from the client; in[0..in_ok) is checked and may pass */
+    size_t in_len, in_ok;
+    char out[RELAY_BUF]; /* from libmicrohttpd, to the client */
+    size_t out_len;
+    enum in_state st;
+    uint64_t remaining;
+    size_t head_seen; /* bytes of the coming head already looked at */
+    int client_eof, inner_eof, inner_shut;
+    SSL *ssl;      /* NULL on plain HTTP */
+    int tls_wants; /* POLLIN or POLLOUT: what TLS waits for on the client's socket */
+    int refused;   /* an HTTP status: the client is answered here, after what came before */
+    const char *code, *title;
+    char detail[160];
+    struct relay *prev, *next;
+};
+
+struct api_front {
+    struct MHD_Daemon *daemon;
+    int listen_fd;
+    unsigned idle_ms;
+    SSL_CTX *tls; /* NULL on plain HTTP; borrowed */
+    unsigned max_relays, n_relays;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t lock;
+    pthread_cond_t gone;
+    struct relay *relays;
+    atomic_int stopping;
+};
+
+static void refuse(struct relay *r, int status, const char *code, const char *title,
+                   const char *detail)
+{
+    r->refused = status;
+    r->code = code;
+    r->title = title;
+    snprintf(r->detail, sizeof r->detail, "%s", detail);
+}
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* The length of a line (without CR LF or LF) starting at p, and of its terminator. */
+static size_t line_len(const char *p, size_t n, size_t *term)
+{
+    const char *lf = memchr(p, '\n', n);
+    size_t len = lf ? (size_t)(lf - p) : n;
+    *term = lf ? 1 : 0;
+    if (lf && len > 0 && p[len - 1] == '\r') {
+        len--;
+        (*term)++;
+    }
+    return len;
+}
+
+/* Request line: METHOD SP TARGET SP HTTP/1.x. Returns 0 and the minor version, or refuses. */
+static int check_request_line(struct relay *r, const char *p, size_t len, int *minor)
+{
+    size_t i = 0, m;
+    while (i < len && i < 32 && is_tchar((unsigned char)p[i]))
+        i++;
+    if (i == 0 || i >= len || p[i] != ' ')
+        goto bad;
+    m = ++i;
+    while (i < len && (unsigned char)p[i] > 0x20 && p[i] != 0x7f)
+        i++;
+    if (i == m || i >= len || p[i] != ' ')
+        goto bad;
+    const char *v = p + i + 1;
+    size_t vlen = len - i - 1;
+    if (vlen != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
+        v[7] < '0' || v[7] > '9')
+        goto bad;
+    if (v[5] != '1') {
+        refuse(r, 505, "EHTTPVERSION", "HTTP version not supported",
+               "this service speaks HTTP/1.0 and HTTP/1.1");
+        return -1;
+    }
+    *minor = v[7] - '0';
+    return 0;
+bad:
+    refuse(r, 400, "EINVAL", "invalid input",
+           "the request line is not METHOD TARGET HTTP/1.1 with single spaces");
+    return -1;
+}
+
+struct framing {
+    int hosts, chunked, has_length, bad;
+    uint64_t length;
+};
+
+static void check_header(struct relay *r, const char *p, size_t len, struct framing *fr)
+{
+    size_t i = 0;
+    while (i < len && is_tchar((unsigned char)p[i]))
+        i++;
+    if (i == 0 || i >= len || p[i] != ':') {
+        refuse(r, 400, "EINVAL", "invalid input", "a header line is not NAME: VALUE");
+        fr->bad = 1;
+        return;
+    }
+    size_t nlen = i++, vs, ve = len;
+    for (size_t k = i; k < len; k++)
+        if (((unsigned char)p[k] < 0x20 && p[k] != '\t') || p[k] == 0x7f) {
+            refuse(r, 400, "EINVAL", "invalid input", "a header value has a control character");
+            fr->bad = 1;
+            return;
+        }
+    while (i < len && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    vs = i;
+    while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
+        ve--;
+    if (nlen == 4 && strncasecmp(p, "host", 4) == 0) {
+        fr->hosts++;
+    } else if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0) {
+        uint64_t v = 0;
+        size_t k = vs;
+        for (; k < ve && k - vs < 18 && p[k] >= '0' && p[k] <= '9'; k++)
+            v = v * 10 + (uint64_t)(p[k] - '0');
+        if (k == vs || k != ve || (fr->has_length && fr->length != v)) {
+            refuse(r, 400, "EINVAL", "invalid input",
+                   "Content-Length is one decimal number of at most 18 digits");
+            fr->bad = 1;
+            return;
+        }
+        fr->has_length = 1;
+        fr->length = v;
+    } else if (nlen == 17 && strncasecmp(p, "transfer-encoding", 17) == 0) {
+        if (fr->chunked || ve - vs != 7 || strncasecmp(p + vs, "chunked", 7) != 0) {
+            refuse(r, 400, "EINVAL", "invalid input",
+                   "the only Transfer-Encoding taken is chunked");
+            fr->bad = 1;
+            return;
+        }
+        fr->chunked = 1;
+    }
+}
+
+/* Checks a whole head (len bytes, ending with its empty line) and sets the body's framing. */
+static int check_head(struct relay *r, const char *p, size_t len)
+{
+    struct framing fr = {0};
+    size_t term, n = line_len(p, len, &term);
+    int minor;
+    if (n > LINE_MAX_BYTES) {
+        refuse(r, 414, "ETOOBIG", "URI too long", "the request line is longer than 8 KiB");
+        return -1;
+    }
+    if (check_request_line(r, p, n, &minor) != 0)
+        return -1;
+    for (size_t at = n + term; at < len && !fr.bad;) {
+        n = line_len(p + at, len - at, &term);
+        if (n == 0)
+            break; /* the empty line that ends the head */
+        if (p[at] == ' ' || p[at] == '\t') {
+            refuse(r, 400, "EINVAL", "invalid input", "folded header lines are not taken");
+            return -1;
+        }
+        check_header(r, p + at, n, &fr);
+        at += n + term;
+    }
+    if (fr.bad)
+        return -1;
+    if (minor >= 1 && fr.hosts != 1) {
+        refuse(r, 400, "EINVAL", "invalid input", "an HTTP/1.1 request has one Host header");
+        return -1;
+    }
+    if (fr.chunked && (fr.has_length || minor == 0)) {
+        refuse(r, 400, "EINVAL", "invalid input",
+               "chunked is for HTTP/1.1 requests without Content-Length");
+        return -1;
+    }
+    r->st = fr.chunked ? IN_CHUNK_SIZE : fr.length ? IN_BODY : IN_HEAD;
+    r->remaining = fr.length;
+    return 0;
+}
+
+/* The end of the head at p (after its empty line), or 0 while it is not all here. The bytes
+ * before `from` were looked at already: a head that comes a byte at a time costs no more. */
+static size_t head_end(const char *p, size_t n, size_t from)
+{
+    for (size_t i = from > 2 ? from - 2 : 0; i + 1 < n; i++)
+        if (p[i] == '\n' &&
+            (p[i + 1] == '\n' || (p[i + 1] == '\r' && i + 2 < n && p[i + 2] == '\n')))
+            return i + (p[i + 1] == '\n' ? 2 : 3);
+    return 0;
+}
+
+static int take_head(struct relay *r, char *p, size_t n)
+{
+    if (p[0] == '\r' || p[0] == '\n') { /* empty lines before a request are skipped */
+        memmove(p, p + 1, n - 1);
+        r->in_len--;
+        r->head_seen = 0;
+        return 1;
+    }
+    size_t end = head_end(p, n, r->head_seen);
+    r->head_seen = n;
+    if (end == 0 || end > HEAD_MAX) {
+        size_t scan = n < LINE_MAX_BYTES + 1 ? n : LINE_MAX_BYTES + 1;
+        if (n > LINE_MAX_BYTES && !memchr(p, '\n', scan))
+            refuse(r, 414, "ETOOBIG", "URI too long", "the request line is longer than 8 KiB");
+        else if (n > HEAD_MAX)
+            refuse(r, 431, "ETOOBIG", "Request header fields too large",
+                   "the request's headers are larger than 16 KiB");
+        return 0;
+    }
+    if (check_head(r, p, end) != 0)
+        return 0;
+    r->in_ok += end;
+    r->head_seen = 0;
+    return 1;
+}
+
+/* A chunk-size line, the CR LF after a chunk, or a trailer line. */
+static int take_chunk_line(struct relay *r, const char *p, size_t n)
+{
+    size_t term, len = line_len(p, n, &term);
+    if (term == 0) {
+        if (n > CHUNK_LINE_MAX)
+            refuse(r, 400, "EINVAL", "invalid input", "a chunk line is longer than 1 KiB");
+        return 0;
+    }
+    if (r->st == IN_CHUNK_END) {
+        if (len != 0)
+            refuse(r, 400, "EINVAL", "invalid input", "a chunk does not end where its size says");
+        r->st = IN_CHUNK_SIZE;
+    } else if (r->st == IN_TRAILER) {
+        r->st = len == 0 ? IN_HEAD : IN_TRAILER;
+    } else {
+        uint64_t v = 0;
+        size_t k = 0;
+        for (; k < len && k < 15 && p[k] && strchr("0123456789abcdefABCDEF", p[k]); k++)
+            v = v * 16 + (uint64_t)(p[k] <= '9' ? p[k] - '0' : (p[k] | 0x20) - 'a' + 10);
+        if (k == 0 || (k < len && p[k] != ';' && p[k] != ' ' && p[k] != '\t')) {
+            refuse(r, 400, "EINVAL", "invalid input", "a chunk size is not a hexadecimal number");
+            return 0;
+        }
+        r->remaining = v;
+        r->st = v ? IN_CHUNK_DATA : IN_TRAILER;
+    }
+    if (r->refused)
+        return 0;
+    r->in_ok += len + term;
+    return 1;
+}
+
+/* Reads the framing of what came from the client as far as it goes. */
+static void advance(struct relay *r)
+{
+    while (!r->refused && r->in_ok < r->in_len) {
+        char *p = r->in + r->in_ok;
+        size_t n = r->in_len - r->in_ok;
+        int more;
+        if (r->st == IN_HEAD) {
+            more = take_head(r, p, n);
+        } else if (r->st == IN_BODY || r->st == IN_CHUNK_DATA) {
+            size_t take = n < r->remaining ? n : (size_t)r->remaining;
+            r->in_ok += take;
+            r->remaining -= take;
+            if (r->remaining == 0)
+                r->st = r->st == IN_BODY ? IN_HEAD : IN_CHUNK_END;
+            more = 1;
+        } else {
+            more = take_chunk_line(r, p, n);
+        }
+        if (!more)
+            return;
+    }
+}
+
+/* What a TLS call that did not move bytes means: -1 with errno EAGAIN (tls_wants says for what),
+ * 0 when the client closed, -1 with EIO on failure. */
+static ssize_t tls_result(struct relay *r, int k)
+{
+    switch (SSL_get_error(r->ssl, k)) {
+    case SSL_ERROR_WANT_READ:
+        r->tls_wants = POLLIN;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        r->tls_wants = POLLOUT;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    default:
+        errno = EIO;
+        return -1;
+    }
+}
+
+/* recv() and send() on the client's socket, through TLS when it is on. */
+static ssize_t client_recv(struct relay *r, char *buf, size_t n)
+{
+    if (!r->ssl)
+        return recv(r->client, buf, n, 0);
+    ERR_clear_error();
+    r->tls_wants = 0;
+    int k = SSL_read(r->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+    return k > 0 ? k : tls_result(r, k);
+}
+
+static ssize_t client_send(struct relay *r, const char *buf, size_t n)
+{
+    if (!r->ssl)
+        return send(r->client, buf, n, MSG_NOSIGNAL);
+    ERR_clear_error();
+    r->tls_wants = 0;
+    int k = SSL_write(r->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+    if (k > 0)
+        return k;
+    ssize_t v = tls_result(r, k);
+    if (v == 0)
+        errno = EPIPE;
+    return v == 0 ? -1 : v;
+}
+
+/* The TLS handshake, bounded by idle_ms and by the guard (which closes libmicrohttpd's side of
+ * a connection that sends no request in time). Returns 0 when done. */
+static int tls_handshake(struct relay *r, int timeout_ms)
+{
+    for (;;) {
+        ERR_clear_error();
+        int k = SSL_accept(r->ssl);
+        if (k == 1)
+            return 0;
+        if (tls_result(r, k) != -1 || errno != EAGAIN) {
+            api_log("event=tls_refused reason=\"%s\"",
+                    ERR_reason_error_string(ERR_peek_last_error())
+                        ? ERR_reason_error_string(ERR_peek_last_error())
+                        : "closed");
+            return -1;
+        }
+        struct pollfd p[2] = {{.fd = r->client, .events = (short)r->tls_wants},
+                              {.fd = r->inner, .events = POLLIN}};
+        if (poll(p, 2, timeout_ms) <= 0 || p[1].revents)
+            return -1;
+    }
+}
+
+/* Writes the refusal: the problem document, then the connection closes. */
+static void send_refusal(struct relay *r)
+{
+    struct api_response resp = {0};
+    char head[256];
+    if (r->refused == 400)
+        api_problem(PATRON_EINVAL, r->detail, NULL, &resp);
+    else
+        api_problem_http(r->refused, r->refused == 505 ? "ehttpversion" : "etoobig", r->title,
+                         r->code, r->detail, &resp);
+    if (!resp.body)
+        return;
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                     r->refused, r->title, resp.len);
+    const char *parts[2] = {head, resp.body};
+    size_t lens[2] = {(size_t)n, resp.len};
+    for (int i = 0; i < 2; i++) {
+        size_t done = 0;
+        while (done < lens[i]) {
+            ssize_t w = client_send(r, parts[i] + done, lens[i] - done);
+            if (w < 0 && errno != EAGAIN && errno != EINTR)
+                goto out;
+            done += w > 0 ? (size_t)w : 0;
+            struct pollfd pf = {.fd = r->client, .events = r->tls_wants ? r->tls_wants : POLLOUT};
+            if (done < lens[i] && poll(&pf, 1, PROBLEM_WRITE_MS) <= 0)
+                goto out;
+        }
+    }
+    api_metrics_request(-1, r->refused, 0);
+    api_log("event=request method=- route=unmatched status=%d ms=0 till=0 error=%s", r->refused,
+            r->code);
+out:
+    api_response_cleanup(&resp);
+}
+
+/* One step of the relay after poll: moves what can move. Returns 0 to go on, 1 when done. */
+static int relay_step(struct relay *r, const struct pollfd *p)
+{
+    ssize_t k;
+    /* TLS may hold bytes already read from the socket, or wait the other way: it is asked
+     * whatever poll said. */
+    int client_ready = r->ssl || (p[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR));
+    if (client_ready && !r->client_eof && !r->refused && r->in_len < RELAY_BUF) {
+        k = client_recv(r, r->in + r->in_len, RELAY_BUF - r->in_len);
+        if (k > 0) {
+            r->in_len += (size_t)k;
+            advance(r);
+        } else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+            r->client_eof = 1;
+        }
+    }
+    if ((p[1].revents & POLLOUT) && r->in_ok > 0) {
+        k = send(r->inner, r->in, r->in_ok, MSG_NOSIGNAL);
+        if (k < 0 && errno != EAGAIN && errno != EINTR)
+            return 1;
+        if (k > 0) {
+            memmove(r->in, r->in + k, r->in_len - (size_t)k);
+            r->in_len -= (size_t)k;
+            r->in_ok -= (size_t)k;
+            advance(r); /* room again for a head that did not fit */
+        }
+    }
+    if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !r->inner_eof && r->out_len < RELAY_BUF) {
+        k = recv(r->inner, r->out + r->out_len, RELAY_BUF - r->out_len, 0);
+        if (k > 0)
+            r->out_len += (size_t)k;
+        else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+            r->inner_eof = 1;
+    }
+    if (client_ready && r->out_len > 0) {
+        k = client_send(r, r->out, r->out_len);
+        if (k < 0 && errno != EAGAIN && errno != EINTR)
+            return 1;
+        if (k > 0) {
+            memmove(r->out, r->out + k, r->out_len - (size_t)k);
+            r->out_len -= (size_t)k;
+        }
+    }
+    /* Nothing more to pass on: libmicrohttpd answers what it has, then sees the end. */
+    if ((r->client_eof || r->refused) && r->in_ok == 0 && !r->inner_shut) {
+        shutdown(r->inner, SHUT_WR);
+        r->inner_shut = 1;
+    }
+    return r->inner_eof && r->out_len == 0;
+}
+
+static void *relay_main(void *arg)
+{
+    struct relay *r = arg;
+    struct api_front *f = r->f;
+    int go = !r->ssl || tls_handshake(r, (int)f->idle_ms) == 0;
+    while (go) {
+        struct pollfd p[2] = {{.fd = r->client}, {.fd = r->inner}};
+        int reading = !r->client_eof && !r->refused && r->in_len < RELAY_BUF;
+        if (reading)
+            p[0].events |= POLLIN;
+        if (r->out_len > 0)
+            p[0].events |= POLLOUT;
+        p[0].events |= (short)r->tls_wants;
+        if (!r->inner_eof && r->out_len < RELAY_BUF)
+            p[1].events |= POLLIN;
+        if (r->in_ok > 0)
+            p[1].events |= POLLOUT;
+        /* The guard bounds every wait on libmicrohttpd's side; this bounds a client that
+         * stops reading its answer. */
+        int pending = reading && r->ssl && SSL_pending(r->ssl) > 0;
+        int n = poll(p, 2, pending ? 0 : (int)f->idle_ms);
+        if ((n == 0 && !pending) || (n < 0 && errno != EINTR) || relay_step(r, p))
+            break;
+    }
+    if (go && r->refused && r->inner_eof)
+        send_refusal(r);
+    if (r->ssl) {
+        if (go)
+            SSL_shutdown(r->ssl); /* one try: the close_notify, if the socket takes it */
+        SSL_free(r->ssl);
+        OPENSSL_thread_stop(); /* this thread's OpenSSL state goes with it */
+    }
+    close(r->inner);
+    pthread_mutex_lock(&f->lock);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        f->relays = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    f->n_relays--;
+    close(r->client); /* under the lock: the stop never shuts down a closed socket */
+    pthread_cond_broadcast(&f->gone);
+    pthread_mutex_unlock(&f->lock);
+    free(r);
+    return NULL;
+}
+
+/* Every slot taken, by requests in hand (the guard has cut every waiting connection): the
+ * client is told so, on plain HTTP, in one try, and the connection closes. */
+static void refuse_busy(struct api_front *f, int client)
+{
+    struct api_response resp = {0};
+    char msg[512];
+    if (!f->tls && api_problem_http(503, "ebusy", "Service busy", "EBUSY",
+                                    "every connection is taken; retry shortly", &resp) == 0) {
+        int n = snprintf(msg, sizeof msg,
+                         "HTTP/1.1 503 Service busy\r\nContent-Type: application/problem+json\r\n"
+                         "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s",
+                         resp.len, resp.body);
+        if (n > 0 && (size_t)n < sizeof msg)
+            (void)!send(client, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        api_metrics_request(-1, 503, 0);
+    }
+    api_response_cleanup(&resp);
+    api_log("event=connection_refused reason=slots_full");
+    close(client);
+}
+
+static void start_relay(struct api_front *f, int client, const struct sockaddr *addr,
+                        socklen_t addrlen)
+{
+    int sp[2];
+    struct relay *r;
+    pthread_t t;
+    pthread_attr_t attr;
+    /* The front keeps the connection cap itself: libmicrohttpd, told of connections from
+     * outside, is given a cap it never reaches. */
+    pthread_mutex_lock(&f->lock);
+    int full = f->n_relays >= f->max_relays;
+    pthread_mutex_unlock(&f->lock);
+    if (full) {
+        refuse_busy(f, client);
+        return;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+        free(r);
+        close(client);
+        return;
+    }
+    r->f = f;
+    r->client = client;
+    r->inner = sp[0];
+    if (f->tls && (!(r->ssl = SSL_new(f->tls)) || SSL_set_fd(r->ssl, client) != 1)) {
+        SSL_free(r->ssl);
+        close(sp[0]);
+        close(sp[1]);
+        close(client);
+        free(r);
+        return;
+    }
+    fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK);
+    fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
+    /* libmicrohttpd takes sp[1] (and closes it when it refuses it). */
+    if (MHD_add_connection(f->daemon, sp[1], addr, addrlen) != MHD_YES) {
+        SSL_free(r->ssl);
+        close(sp[0]);
+        close(client);
+        free(r);
+        return;
+    }
+    pthread_mutex_lock(&f->lock);
+    r->next = f->relays;
+    if (f->relays)
+        f->relays->prev = r;
+    f->relays = r;
+    f->n_relays++;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int err = pthread_create(&t, &attr, relay_main, r);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        f->relays = r->next;
+        f->n_relays--;
+        if (r->next)
+            r->next->prev = NULL;
+        SSL_free(r->ssl);
+        close(sp[0]);
+        close(client);
+        free(r);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+static void *accept_main(void *arg)
+{
+    struct api_front *f = arg;
+    while (!atomic_load(&f->stopping)) {
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof addr;
+        int fd = accept4(f->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            start_relay(f, fd, (struct sockaddr *)&addr, len);
+            continue;
+        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            usleep(10 * 1000); /* out of descriptors: let connections close */
+        else if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN && errno != EPROTO &&
+                 !atomic_load(&f->stopping))
+            api_log("event=accept_failed errno=%d", errno);
+    }
+    return NULL;
+}
+
+/* Loads the certificate (with its chain) and the key, both PEM text. */
+static int tls_load(SSL_CTX *ctx, const char *cert, const char *key)
+{
+    BIO *b = BIO_new_mem_buf(cert, -1);
+    X509 *x = b ? PEM_read_bio_X509_AUX(b, NULL, NULL, NULL) : NULL;
+    int ok = x && SSL_CTX_use_certificate(ctx, x) == 1;
+    X509_free(x);
+    while (ok && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+        if (!(ok = SSL_CTX_add0_chain_cert(ctx, x) == 1))
+            X509_free(x);
+    BIO_free(b);
+    ERR_clear_error(); /* the end of the chain reads as an error */
+    b = ok ? BIO_new_mem_buf(key, -1) : NULL;
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    ok = k && SSL_CTX_use_PrivateKey(ctx, k) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+    EVP_PKEY_free(k);
+    BIO_free(b);
+    return ok ? 0 : -1;
+}
+
+int api_front_tls_new(const char *cert, const char *key, struct ssl_ctx_st **out)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx)
+        return PATRON_ECRYPTO;
+    /* TLS 1.3's suites are all AEAD with forward secrecy; for 1.2 the same is asked. */
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
+        tls_load(ctx, cert, key) != 0) {
+        SSL_CTX_free(ctx);
+        return PATRON_EINVAL;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    *out = ctx;
+    return 0;
+}
+
+void api_front_tls_free(struct ssl_ctx_st *ctx)
+{
+    SSL_CTX_free(ctx);
+}
+
+int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned max_connections,
+                    unsigned idle_s, struct ssl_ctx_st *tls, struct api_front **out)
+{
+    struct api_front *f = calloc(1, sizeof *f);
+    if (!f)
+        return PATRON_ENOMEM;
+    f->daemon = daemon;
+    f->tls = tls;
+    f->listen_fd = listen_fd;
+    f->idle_ms = (idle_s ? idle_s : 1) * 1000u + 5000u;
+    f->max_relays = max_connections ? max_connections : 1;
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->gone, NULL);
+    int err = pthread_create(&f->thread, NULL, accept_main, f);
+    if (err != 0) {
+        pthread_cond_destroy(&f->gone);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+        return -err;
+    }
+    f->started = 1;
+    *out = f;
+    return 0;
+}
+
+void api_front_quiesce(struct api_front *f)
+{
+    if (!f || !f->started)
+        return;
+    atomic_store(&f->stopping, 1);
+    shutdown(f->listen_fd, SHUT_RDWR); /* wakes accept() */
+    pthread_join(f->thread, NULL);
+    f->started = 0;
+}
+
+void api_front_stop(struct api_front *f)
+{
+    if (!f)
+        return;
+    api_front_quiesce(f);
+    pthread_mutex_lock(&f->lock);
+    for (struct relay *r = f->relays; r; r = r->next)
+        shutdown(r->client, SHUT_RDWR);
+    while (f->relays)
+        pthread_cond_wait(&f->gone, &f->lock);
+    pthread_mutex_unlock(&f->lock);
+    pthread_cond_destroy(&f->gone);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
