@@ -80,6 +80,8 @@ void cli_note_bad_number(const char *text, int64_t min, int64_t max)
         snprintf(problem, sizeof problem,
                  "%stakes the amount in minor units (cents) as a whole number: '%s' is %lld", who,
                  text, minor);
+    else if (!option)
+        snprintf(problem, sizeof problem, "expected %s, not '%s'", range, text);
     else if (text[strspn(text, "-0123456789")] == '\0' && text[0] != '\0')
         snprintf(problem, sizeof problem, "%stakes %s; %s is out of range", who, range, text);
     else
