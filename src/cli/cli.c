@@ -70,12 +70,15 @@ const char *cli_positional(struct cli_args *a)
 
 int cli_parse_int(const char *text, int64_t min, int64_t max, int64_t *out)
 {
-    char *end;
+    char *end = NULL;
     long long v = 0;
-    errno = 0;
-    if (text && *text)
+    int ok = text && *text;
+    if (ok) {
+        errno = 0;
         v = strtoll(text, &end, 10);
-    if (!text || !*text || errno != 0 || *end != '\0' || v < min || v > max) {
+        ok = errno == 0 && *end == '\0' && v >= min && v <= max;
+    }
+    if (!ok) {
         cli_note_bad_number(text ? text : "", min, max);
         return -1;
     }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The `patron` program: global options (anywhere on the line), machine settings from flags,
- * environment and patron.conf in that order, and the table of commands. */
+/* The `patron` program: global options (anywhere on the line), `help`, `--help` and `--version`,
+ * machine settings from flags, environment and patron.conf in that order, and the table of
+ * commands. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
