@@ -48,6 +48,8 @@ static void child(const struct clirun *r, const char *const *argv, int out, int 
     }
     if ((r->cwd && chdir(r->cwd) != 0) || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(126);
+    if (r->as_uid && geteuid() == 0 && (setgid(r->as_uid) != 0 || setuid(r->as_uid) != 0))
+        _exit(126);
     execv(argv[0], (char *const *)argv);
     _exit(127);
 }

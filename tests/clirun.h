@@ -9,6 +9,7 @@
 struct clirun {
     const char *cwd;        /* folder to run in; NULL: the test's */
     const char *const *env; /* "NAME=VALUE" sets, "NAME" unsets; NULL-terminated; may be NULL */
+    unsigned as_uid;        /* when run as root: run the program as this user instead (0: don't) */
     char out[16384];        /* stdout, NUL-terminated (cut at the size) */
     char err[8192];         /* stderr, likewise */
 };
