@@ -290,13 +290,33 @@ const struct cli_command_help *cli_help_find(const char *name)
     return NULL;
 }
 
+#define HELP_WIDTH 99
+#define HELP_INDENT 29
+
+/* The meaning, word-wrapped at HELP_WIDTH, its lines after the first indented under it. */
+static void print_meaning(FILE *f, const char *text)
+{
+    size_t room = HELP_WIDTH - HELP_INDENT;
+    while (strlen(text) > room) {
+        size_t cut = room;
+        while (cut > 0 && text[cut] != ' ')
+            cut--;
+        if (cut == 0)
+            break;
+        fprintf(f, "%.*s\n%*s", (int)cut, text, HELP_INDENT, "");
+        text += cut + 1;
+    }
+    fprintf(f, "%s\n", text);
+}
+
 static void print_options(FILE *f, const struct cli_option_help *o)
 {
     for (; o->flag; o++) {
-        if (strlen(o->flag) <= 26)
-            fprintf(f, "  %-26s %s\n", o->flag, o->meaning);
+        if (strlen(o->flag) <= HELP_INDENT - 3)
+            fprintf(f, "  %-*s ", HELP_INDENT - 3, o->flag);
         else
-            fprintf(f, "  %s\n  %-26s %s\n", o->flag, "", o->meaning);
+            fprintf(f, "  %s\n%*s", o->flag, HELP_INDENT, "");
+        print_meaning(f, o->meaning);
     }
 }
 
@@ -310,7 +330,7 @@ void cli_help_global(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("\noptions:\n", f);
     print_options(f, global_options);
-    fputs("\nexit status: 0 done, 2 refused by a rule, 3 not found, 4 invalid input, "
+    fputs("\nexit status: 0 done, 2 refused by a rule, 3 not found, 4 invalid input,\n"
           "5 printer error, 64 usage, 1 other\n"
           "Run 'patron help COMMAND' for a command's forms and options.\n",
           f);
