@@ -132,7 +132,8 @@ static void help_explains_every_option_the_code_takes(void **state)
         helps[0] = '\0';
         for (size_t k = 0; k < 4 && sources[i].commands[k]; k++) {
             assert_int_equal(clirun(&r, "help", sources[i].commands[k], (char *)NULL), 0);
-            strncat(helps, r.out, sizeof helps - strlen(helps) - 1);
+            size_t used = strlen(helps);
+            snprintf(helps + used, sizeof helps - used, "%s", r.out);
         }
         const char *text = read_source(sources[i].file);
         for (const char *p = strstr(text, "\"--"); p; p = strstr(p + 1, "\"--")) {

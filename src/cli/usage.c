@@ -107,6 +107,20 @@ static const char *first_word(const struct cli *c)
     return "";
 }
 
+/* The subcommand word of a form ("enroll" in "patron member enroll --name N"), or "". */
+static void form_sub(const char *form, char *sub, size_t cap)
+{
+    const char *w = form + strcspn(form, " "); /* past "patron" */
+    w += strspn(w, " ");
+    w += strcspn(w, " \n"); /* past the command */
+    w += strspn(w, " ");
+    size_t n = strspn(w, "abcdefghijklmnopqrstuvwxyz-");
+    if (n >= cap || (w[n] != ' ' && w[n] != '\n' && w[n] != '\0'))
+        n = 0;
+    memcpy(sub, w, n);
+    sub[n] = '\0';
+}
+
 /* The form (lines of the help's forms, a form's continuation lines indented) that the typed
  * words pick: the one whose third word (the subcommand) was typed, or the only one. */
 static int pick_form(const struct cli *c, const char *forms, const char **start, size_t *len)
@@ -119,8 +133,8 @@ static int pick_form(const struct cli *c, const char *forms, const char **start,
             if (*end == '\n')
                 end++;
         } while (*end == ' ');
-        char sub[48] = "";
-        sscanf(p, "patron %*s %47[a-z-]", sub);
+        char sub[48];
+        form_sub(p, sub, sizeof sub);
         count++;
         if (sub[0] && strcmp(first_word(c), sub) == 0) {
             *start = p;
