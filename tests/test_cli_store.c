@@ -119,6 +119,9 @@ static void wrong_db_is_named_and_left_alone(void **state)
                      SQLITE_OK);
     sqlite3_close(db);
     refused(path, 4, "another program's SQLite database");
+    struct clirun init = {0};
+    assert_int_equal(clirun(&init, "--db", path, "init", (char *)NULL), 4);
+    assert_non_null(strstr(init.err, "another program's SQLite database"));
     /* ... and it still holds its one table, nothing of Patron's */
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_stmt *st;

@@ -176,12 +176,12 @@ int cli_open_store(struct cli *c)
         return 0;
     /* Only `patron init` (and the demo) make a store; any other command opens an existing one
      * and leaves a wrong --db, a folder or another program's file untouched. */
-    if (c->opening_for_init) {
+    err = patron_store_open_existing(c->db_path, &c->store, why, sizeof why);
+    if (err == PATRON_ENOTFOUND && c->opening_for_init) {
+        /* nothing there (or an empty file): `init` makes the store; anything else it refuses too */
         make_parent_dirs(c->db_path);
         if ((err = patron_store_open(c->db_path, &c->store)) != 0)
             snprintf(why, sizeof why, "cannot open %s: %s", c->db_path, patron_strerror(err));
-    } else {
-        err = patron_store_open_existing(c->db_path, &c->store, why, sizeof why);
     }
     if (err != 0)
         return open_failed(c, err, NULL, why);
