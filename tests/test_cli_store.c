@@ -94,6 +94,8 @@ static void refused(const char *db, int status, const char *words)
     json_t *o = json_loads(r.out, 0, &e);
     assert_non_null(o);
     assert_non_null(strstr(json_string_value(json_object_get(o, "message")), words));
+    if (status == 3) /* no store there */
+        assert_string_equal(json_string_value(json_object_get(o, "error")), "ENOSTORE");
     json_decref(o);
 }
 

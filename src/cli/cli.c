@@ -183,8 +183,8 @@ int cli_open_store(struct cli *c)
         if ((err = patron_store_open(c->db_path, &c->store)) != 0)
             snprintf(why, sizeof why, "cannot open %s: %s", c->db_path, patron_strerror(err));
     }
-    if (err != 0)
-        return open_failed(c, err, NULL, why);
+    if (err != 0) /* no store there: the same name as "not a store yet" below */
+        return open_failed(c, err, err == PATRON_ENOTFOUND ? "ENOSTORE" : NULL, why);
     if (c->has_now)
         patron_store_set_fixed_time(c->store, c->now);
     struct patron_store_info info;
