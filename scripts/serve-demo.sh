@@ -1,18 +1,42 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs what is missing, builds Patron, and starts the counter service on a fresh demo store
-# in ./var/serve-demo: three members with points, two rewards, and a cashier till whose token is
-# printed once. Then prints curl lines for a scan, a sale, a reward redemption (its coupon goes
-# to the USB printer, or without one to the virtual printer's PNGs in $PATRON_HOME/prints) and a
-# voucher redemption. Stop it with Ctrl-C (it finishes in-flight requests first).
+# Installs what is missing, builds the `patron` program (only it: no tests, no benchmarks), and
+# starts the counter service on a fresh demo store in ./var/serve-demo: three members with
+# points, two rewards, and a cashier till whose token is printed once. Then prints curl lines
+# for a scan, a sale, a reward redemption (its coupon goes to the USB printer, or without one to
+# the virtual printer's PNGs in $PATRON_HOME/prints) and a voucher redemption, and writes
+# var/serve-demo/demo.env, which sets the URL, TOKEN and CARD the README's curl lines use.
+# Stop it with Ctrl-C (it finishes in-flight requests first). A second run while one is
+# running stops at once and leaves the running demo's store alone.
 # `scripts/serve-demo.sh --check` runs those lines itself, shows the answers, and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=0
 if [ "${1:-}" = "--check" ]; then check=1; fi
+started=$SECONDS
+step() { printf '==> %s\n' "$*"; }
+
+# One demo at a time: the lock is held as long as this script or its service runs, and the
+# store is wiped only by the run that holds it.
+mkdir -p var
+exec 9>var/serve-demo.lock
+if ! flock -n 9; then
+  echo "serve-demo: a demo is already running on var/serve-demo; its store is left as it is." >&2
+  echo "Use that one (its lines are in its terminal; . var/serve-demo/demo.env sets TOKEN and" >&2
+  echo "CARD), or stop it with Ctrl-C and run this again." >&2
+  exit 1
+fi
+
+step "Checking the build tools and libraries (scripts/install-deps.sh; installs only what is missing)"
 bash scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
+if [ ! -f build/CMakeCache.txt ]; then
+  step "Configuring a Release build in build/"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+step "Building the patron program only (the first build compiles about 90 files: one to three" \
+  "minutes on two cores; later runs take seconds)"
+cmake --build build --target patron-cli -j "$(nproc)"
+step "Built in $((SECONDS - started)) s. Starting the counter service on a fresh demo store"
 
 export PATRON_HOME="$PWD/var/serve-demo"
 rm -rf "$PATRON_HOME"
@@ -35,12 +59,17 @@ card=$(sed -nE 's/^demo member .* card ([0-9]+)$/\1/p' "$out" | head -n 1)
 auth="Authorization: Bearer $token"
 json='Content-Type: application/json'
 
+# What the README's curl lines read: `. var/serve-demo/demo.env` sets URL, TOKEN and CARD.
+umask 077
+printf 'URL=%s\nTOKEN=%s\nCARD=%s\n' "$url" "$token" "$card" >"$PATRON_HOME/demo.env"
+umask 022
+
 # Each example as the exact command line a till would send.
 scan=(curl -s -H "$auth" -H "$json" -d "{\"card\":\"$card\"}" "$url/v1/scan")
-sale=(curl -s -H "$auth" -H "$json" -H "Idempotency-Key: demo-sale-1"
-  -d "{\"card\":\"$card\",\"ref\":\"T-1001\",\"total\":4650,\"currency\":\"EUR\",\"lines\":[{\"sku\":\"BEANS\",\"category\":\"coffee\",\"qty\":1,\"unit_price\":1850},{\"sku\":\"CAKE\",\"category\":\"bakery\",\"qty\":2,\"unit_price\":1400}]}"
-  "$url/v1/sales")
-reward=(curl -s -H "$auth" -H "$json" -H "Idempotency-Key: demo-reward-1"
+# The same requests as the README's lines (same keys, same bodies): running both replays.
+sale=(curl -s -H "$auth" -H "$json" -H "Idempotency-Key: sale-T-1001"
+  -d "{\"card\":\"$card\",\"ref\":\"T-1001\",\"total\":4650}" "$url/v1/sales")
+reward=(curl -s -H "$auth" -H "$json" -H "Idempotency-Key: redeem-1"
   -d "{\"card\":\"$card\"}" "$url/v1/rewards/1/redeem")
 
 # A command line to copy: plain words as they are, the others in single quotes.
@@ -64,11 +93,14 @@ $(show "${sale[@]}")
 $(show "${reward[@]}")
 # The coupon's voucher, redeemed once at the till by its typed code (the QR holds its token):
   code=\$($(show "${reward[@]}" | sed 's/^ *//') | sed -nE 's/.*"code":"([^"]+)".*/\\1/p')
-  curl -s -H '$auth' -H '$json' -H 'Idempotency-Key: demo-voucher-1' \\
+  curl -s -H '$auth' -H '$json' -H 'Idempotency-Key: voucher-1' \\
     -d "{\\"code\\":\\"\$code\\",\\"ref\\":\\"T-1002\\"}" $url/v1/vouchers/redeem
 # Has the coupon printed yet?  curl -s -H '$auth' $url/v1/print-jobs/1
 # Metrics, including the printer's state:  curl -s $url/metrics | grep patron_print
 
+The README's curl lines work as printed in another terminal of this folder after
+  . var/serve-demo/demo.env
+To have \`patron\` on your PATH: cmake --install build   (or --prefix ~/.local for yourself)
 EOF
 
 if [ "$check" = 1 ]; then
@@ -81,7 +113,7 @@ if [ "$check" = 1 ]; then
   run "reward" "${reward[@]}" | tee "$PATRON_HOME/reward.json"
   code=$(sed -nE 's/.*"code":"([^"]+)".*/\1/p' "$PATRON_HOME/reward.json")
   [ -n "$code" ] || fail=1
-  run "voucher" curl -s -H "$auth" -H "$json" -H 'Idempotency-Key: demo-voucher-1' \
+  run "voucher" curl -s -H "$auth" -H "$json" -H 'Idempotency-Key: voucher-1' \
     -d "{\"code\":\"$code\",\"ref\":\"T-1002\"}" "$url/v1/vouchers/redeem" |
     tee "$PATRON_HOME/voucher.json"
   grep -q '"redemption_id"' "$PATRON_HOME/voucher.json" || fail=1
@@ -91,6 +123,14 @@ if [ "$check" = 1 ]; then
   done
   run "print job" curl -s -H "$auth" "$url/v1/print-jobs/1"
   ls "$PATRON_HOME"/prints/*.png 2>/dev/null || echo "(the coupon went to a USB printer)"
+  # The README's lines, as printed there (the indented block after its serve-demo marker).
+  awk '/<!-- serve-demo --check runs/ {on = 1; next} on && /^    / {print substr($0, 5); next}
+       on && /^$/ && seen++ {exit}' README.md >"$PATRON_HOME/readme-lines.sh"
+  printf '$ bash %s\n' "$PATRON_HOME/readme-lines.sh"
+  bash -e "$PATRON_HOME/readme-lines.sh" | tee "$PATRON_HOME/readme.out" || fail=1
+  for want in '"points"' '"points_earned"' '"code"' '"redemption_id"'; do
+    grep -q "$want" "$PATRON_HOME/readme.out" || { echo "README lines: no $want" >&2; fail=1; }
+  done
   kill -TERM "$pid"
   wait "$pid" || fail=1
   [ "$fail" = 0 ] && echo "serve-demo: all examples answered as expected" || echo "serve-demo: FAILED"

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -261,6 +263,97 @@ int patron_store_open(const char *path, patron_store **out)
     return 0;
 out:
     patron_store_close(s);
+    return err;
+}
+
+/* What the SQLite file at `path` holds, read with a plain handle that adds no table: 1 for a
+ * Patron database, 0 for an empty one, -1 for another program's, or PATRON_EINVAL when it is not
+ * an SQLite database at all. */
+static int probe_database(const char *path)
+{
+    static const char *const q =
+        "SELECT (SELECT user_version FROM pragma_user_version), count(*),"
+        " coalesce(sum(name = 'settings'), 0) FROM sqlite_master WHERE type = 'table'";
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int version = 0, tables = 0, settings = 0;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+    }
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        version = sqlite3_column_int(st, 0);
+        tables = sqlite3_column_int(st, 1);
+        settings = sqlite3_column_int(st, 2);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close_v2(db);
+    if ((rc & 0xff) == SQLITE_NOTADB)
+        return PATRON_EINVAL;
+    if (rc != SQLITE_OK)
+        return 1; /* busy or unreadable: the full open says why */
+    if (tables == 0 && version == 0)
+        return 0;
+    return version > 0 && settings ? 1 : -1;
+}
+
+static int explain(int err, char *why, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int explain(int err, char *why, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (why)
+        vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int patron_store_open_existing(const char *path, patron_store **out, char *why, size_t len)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return explain(PATRON_ENOTFOUND, why, len,
+                       "there is no store at %s; create one with 'patron --db %s init', or point "
+                       "--db or PATRON_HOME at an existing store",
+                       path, path);
+    if (stat(path, &st) != 0) {
+        int e = errno;
+        return explain(-e, why, len, "cannot look at %s: %s", path, patron_strerror(-e));
+    }
+    if (S_ISDIR(st.st_mode))
+        return explain(PATRON_EINVAL, why, len,
+                       "%s is a directory; --db takes the store's file, e.g. %s/patron.db", path,
+                       path);
+    if (!S_ISREG(st.st_mode))
+        return explain(PATRON_EINVAL, why, len,
+                       "%s is not a regular file; --db takes the store's file (patron.db)", path);
+    if (access(path, R_OK | W_OK) != 0)
+        return explain(-EACCES, why, len,
+                       "%s is read-only for this user, and Patron writes to its store; run as "
+                       "the store's owner or give write access (chmod u+w %s)",
+                       path, path);
+    int kind = probe_database(path);
+    if (kind == PATRON_EINVAL)
+        return explain(PATRON_EINVAL, why, len,
+                       "%s is not an SQLite database; --db takes a Patron store made by "
+                       "'patron init' (is it the right file?)",
+                       path);
+    if (kind == 0)
+        return explain(PATRON_ENOTFOUND, why, len,
+                       "%s is an empty file, not a store yet; run 'patron --db %s init' first",
+                       path, path);
+    if (kind < 0)
+        return explain(PATRON_EINVAL, why, len,
+                       "%s is another program's SQLite database, not a Patron store; Patron left "
+                       "it untouched (point --db at the store made by 'patron init')",
+                       path);
+    int err = patron_store_open(path, out);
+    if (err != 0 && why)
+        snprintf(why, len, "cannot open %s: %s", path, patron_strerror(err));
     return err;
 }
 

@@ -9,6 +9,7 @@
 
 #include "patron/export.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -28,6 +29,15 @@ typedef int64_t (*patron_clock_fn)(void *ctx);
  * the file was written by a newer Patron; -errno or PATRON_EDB otherwise. */
 PATRON_EXPORT int patron_store_open(const char *path, patron_store **out)
     __attribute__((warn_unused_result));
+
+/* Opens a store that already exists, as patron_store_open() does, but creates nothing and never
+ * converts a database that is not Patron's. Returns 0 and sets *out; otherwise writes a sentence
+ * saying what `path` is and how to fix it into `why` (may be NULL) and returns PATRON_ENOTFOUND
+ * (nothing there, or an empty file), PATRON_EINVAL (a directory, a file that is not an SQLite
+ * database, another program's database), -EACCES (this user may not read and write it), or
+ * what patron_store_open() returns. Only `patron init` and the demo create stores. */
+PATRON_EXPORT int patron_store_open_existing(const char *path, patron_store **out, char *why,
+                                             size_t len) __attribute__((warn_unused_result));
 
 /* Closes the handle; NULL does nothing. */
 PATRON_EXPORT void patron_store_close(patron_store *s);

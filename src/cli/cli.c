@@ -27,11 +27,13 @@ const char *cli_take(struct cli_args *a, const char *name)
         if (strncmp(a->argv[i], name, n) == 0 && a->argv[i][n] == '=') {
             const char *value = a->argv[i] + n + 1;
             remove_at(a, i, 1);
+            cli_note_taken(name, value);
             return value;
         }
         if (strcmp(a->argv[i], name) == 0 && i + 1 < a->argc) {
             const char *value = a->argv[i + 1];
             remove_at(a, i, 2);
+            cli_note_taken(name, value);
             return value;
         }
     }
@@ -67,33 +69,23 @@ const char *cli_positional(struct cli_args *a)
     return NULL;
 }
 
-int cli_no_leftovers(struct cli *c, const struct cli_args *a, const char *usage)
-{
-    if (a->argc == 0)
-        return 0;
-    fprintf(stderr, "patron: unexpected argument '%s'\n", a->argv[0]);
-    return cli_usage(c, usage);
-}
-
 int cli_parse_int(const char *text, int64_t min, int64_t max, int64_t *out)
 {
-    char *end;
-    if (!text || !*text)
+    char *end = NULL;
+    long long v = 0;
+    int ok = text && *text;
+    if (ok) {
+        errno = 0;
+        v = strtoll(text, &end, 10);
+        ok = errno == 0 && *end == '\0' && v >= min && v <= max;
+    }
+    if (!ok) {
+        cli_note_bad_number(text ? text : "", min, max);
         return -1;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
+    }
+    cli_note_clear();
     *out = v;
     return 0;
-}
-
-int cli_usage(struct cli *c, const char *usage)
-{
-    if (c->json)
-        printf("{\"error\": \"EUSAGE\", \"message\": \"usage: %s\"}\n", usage);
-    fprintf(stderr, "usage: %s\n", usage);
-    return CLI_EXIT_USAGE;
 }
 
 /* Error kinds to exit statuses: the one table of the program. */
@@ -145,7 +137,8 @@ int cli_emit(struct cli *c, json_t *obj, const char *human)
     return CLI_EXIT_OK;
 }
 
-static void make_parent_dir(const char *path)
+/* Makes the folders above `path` (like mkdir -p), for `patron init` only. */
+static void make_parent_dirs(const char *path)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
@@ -153,6 +146,13 @@ static void make_parent_dir(const char *path)
     if (!slash || slash == dir)
         return;
     *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(dir, 0750);
+        *p = '/';
+    }
     mkdir(dir, 0750);
 }
 
@@ -174,25 +174,42 @@ static int act_for_till(struct cli *c)
     return cli_fail(c, err ? err : PATRON_ENOTFOUND, what);
 }
 
+static int open_failed(struct cli *c, int err, const char *name, const char *why)
+{
+    fprintf(stderr, "patron: %s.\n", why);
+    if (c->json) {
+        json_t *o =
+            json_pack("{s:s, s:s}", "error", name ? name : patron_err_name(err), "message", why);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    }
+    return cli_exit_status(err);
+}
+
 int cli_open_store(struct cli *c)
 {
+    char why[1024];
+    int err;
     if (c->store)
         return 0;
-    make_parent_dir(c->db_path);
-    int err = patron_store_open(c->db_path, &c->store);
-    if (err != 0) {
-        fprintf(stderr, "patron: cannot open %s: %s.\n", c->db_path, patron_strerror(err));
-        return cli_exit_status(err);
+    /* Only `patron init` (and the demo) make a store; any other command opens an existing one
+     * and leaves a wrong --db, a folder or another program's file untouched. */
+    err = patron_store_open_existing(c->db_path, &c->store, why, sizeof why);
+    if (err == PATRON_ENOTFOUND && c->opening_for_init) {
+        /* nothing there (or an empty file): `init` makes the store; anything else it refuses too */
+        make_parent_dirs(c->db_path);
+        if ((err = patron_store_open(c->db_path, &c->store)) != 0)
+            snprintf(why, sizeof why, "cannot open %s: %s", c->db_path, patron_strerror(err));
     }
+    if (err != 0) /* no store there: the same name as "not a store yet" below */
+        return open_failed(c, err, err == PATRON_ENOTFOUND ? "ENOSTORE" : NULL, why);
     if (c->has_now)
         patron_store_set_fixed_time(c->store, c->now);
     struct patron_store_info info;
     if (!c->opening_for_init && (patron_store_info(c->store, &info) != 0 || info.store_id == 0)) {
-        fprintf(stderr, "patron: %s is not a store yet; run 'patron init' first.\n", c->db_path);
-        if (c->json)
-            printf(
-                "{\"error\": \"ENOSTORE\", \"message\": \"not a store yet; run patron init\"}\n");
-        return CLI_EXIT_NOTFOUND;
+        snprintf(why, sizeof why, "%s is not a store yet; run 'patron init' first", c->db_path);
+        return open_failed(c, PATRON_ENOTFOUND, "ENOSTORE", why);
     }
     return c->till ? act_for_till(c) : 0;
 }

@@ -26,7 +26,13 @@ struct cli_args {
     char **argv; /* what is left to take; taken entries are removed */
 };
 
+struct cli_command_help;
+
 struct cli {
+    const struct cli_command_help *command; /* the command being run, for its usage errors */
+    char **given;                           /* the command's arguments as typed */
+    int n_given;
+    const struct cli_args *args; /* what is left of them, for naming a stray word */
     const char *db_path;
     const char *home;
     const char *printer_spec;
@@ -41,6 +47,7 @@ struct cli {
     const char
         *till; /* --till NAME: write with that till's idempotency keys; NULL: the program's */
     patron_store *store;
+    struct patron_printer_info printed_on; /* the printer cli_print_pending last used */
 };
 
 /* Option taking. cli_take removes "--name VALUE" (or "--name=VALUE") and returns VALUE, or NULL
@@ -52,7 +59,16 @@ const char *cli_positional(struct cli_args *a);
 /* Returns CLI_EXIT_USAGE after printing `usage` when anything is left untaken, else 0. */
 int cli_no_leftovers(struct cli *c, const struct cli_args *a, const char *usage);
 
-/* Parses an integer within [min, max]; returns 0 or -1. */
+/* Remembers that option `name` was given `value` (a pointer into argv), so that a bad value can
+ * be reported with its option's name. cli_take calls it. */
+void cli_note_taken(const char *name, const char *value);
+/* Records why `text` is not a number in [min, max], for the next usage error. */
+void cli_note_bad_number(const char *text, int64_t min, int64_t max);
+/* Forgets the last bad value. */
+void cli_note_clear(void);
+
+/* Parses a decimal integer within [min, max]; returns 0, or -1 with the reason kept for the
+ * next usage error. */
 int cli_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);
 
 /* Opens the store (once), pins the clock when --now was given, and refuses a database that is
@@ -63,7 +79,9 @@ int cli_open_store(struct cli *c);
  * returns the exit status for `err`. The store's detail, when set, is added to the sentence. */
 int cli_fail(struct cli *c, int err, const char *what);
 
-/* Prints a usage error and returns CLI_EXIT_USAGE. */
+/* Prints a usage error and returns CLI_EXIT_USAGE: what is wrong (the bad value, the unknown
+ * option with the nearest known one, the missing option, or `usage` when it is a sentence
+ * rather than a form), the command's forms, and where its help is. */
 int cli_usage(struct cli *c, const char *usage);
 
 /* Prints a result: the JSON object with --json (the reference is stolen), else the human text.
@@ -103,6 +121,10 @@ int cli_check_templates(struct cli *c);
 /* Sends the queued print jobs to the configured printer ("none" leaves them queued). Returns 0
  * (r says what printed and the first printer failure) or a database error. */
 int cli_print_pending(struct cli *c, struct patron_print_run_result *r);
+
+/* Where job `job_id` went on the printer cli_print_pending last used, as a sentence ("The
+ * coupon is in DIR/job-7.png."), into buf; "" when nothing was printed. */
+void cli_print_where(const struct cli *c, const char *what, int64_t job_id, char *buf, size_t len);
 
 /* After a command that queued job `job_id` (0: jobs of its own, e.g. a sale's coupons): prints
  * the queue and adds print_status to `result`.

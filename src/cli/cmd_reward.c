@@ -61,7 +61,7 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
     struct patron_redeem_request in = {0};
     struct patron_redeem_result r;
     const char *key = cli_take(a, "--key"), *id;
-    char generated[48], human[512];
+    char generated[48], human[768];
     in.card = cli_positional(a);
     id = cli_positional(a);
     if (!in.card || !id || a->argc != 0 || cli_parse_int(id, 1, INT64_MAX, &in.reward_id) != 0)
@@ -85,10 +85,16 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
     json_t *o;
     if ((err = patron_json_redemption(&r, &o)) != 0)
         return cli_fail(c, err, NULL);
-    snprintf(human, sizeof human, "-%lld points, balance %lld.%s%s\n", (long long)r.points_spent,
-             (long long)r.points, r.code[0] ? " Voucher code " : "", r.code);
-    status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
-    return status >= 0 ? status : cli_emit(c, o, human);
+    int status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
+    if (status >= 0)
+        return status;
+    char where[320] = "";
+    if (!r.replayed && r.print_job)
+        cli_print_where(c, "coupon", r.print_job, where, sizeof where);
+    snprintf(human, sizeof human, "-%lld points, balance %lld.%s%s%s%s\n",
+             (long long)r.points_spent, (long long)r.points, r.code[0] ? " Voucher code " : "",
+             r.code, where[0] ? "\n" : "", where);
+    return cli_emit(c, o, human);
 }
 
 int cli_cmd_reward(struct cli *c, struct cli_args *a)

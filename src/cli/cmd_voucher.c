@@ -10,12 +10,12 @@
 #include "patron/voucher.h"
 
 static const char voucher_usage[] =
-    "patron voucher check TOKEN|CODE [--till T] [--card CARD] [--offline]\n"
-    "       patron voucher redeem TOKEN|CODE --ref R [--key K] [--till T] [--card CARD] "
+    "patron voucher check TOKEN|CODE [--card CARD] [--offline]\n"
+    "       patron voucher redeem TOKEN|CODE --ref R [--key K] [--card CARD] "
     "[--offline]\n"
-    "       patron voucher show TOKEN|CODE\n"
+    "       patron voucher show TOKEN|CODE|VOUCHER_ID\n"
     "       patron voucher list [--member ID] [--limit N]\n"
-    "       patron voucher void TOKEN|CODE [--reason TEXT] [--by WHO]";
+    "       patron voucher void TOKEN|CODE|VOUCHER_ID [--reason TEXT] [--by WHO]";
 
 #define LIST_MAX 1000
 
@@ -32,12 +32,23 @@ static void describe(char *buf, size_t len, const struct patron_voucher *v, cons
         snprintf(buf, len, "%s: %u bonus points", code, v->value);
 }
 
-static void take_request(struct cli_args *a, struct patron_voucher_request *req)
+/* The voucher a manager names: its token, its typed code, or the 16 hex digits of "voucher_id"
+ * that every reply prints, turned into the code the register looks up. */
+static const char *named_voucher(const char *arg, char code[PATRON_VOUCHER_CODE_CHARS + 1])
 {
-    const char *till = cli_take(a, "--till");
+    if (!arg || strlen(arg) != 16 || strspn(arg, "0123456789abcdefABCDEF") != 16)
+        return arg;
+    patron_voucher_code_encode((uint64_t)strtoull(arg, NULL, 16), code);
+    return code;
+}
+
+/* The till is the global --till (a registered till's name), else "cli". */
+static void take_request(const struct cli *c, struct cli_args *a,
+                         struct patron_voucher_request *req)
+{
     req->member_card = cli_take(a, "--card");
     req->offline = cli_flag(a, "--offline");
-    req->till = till ? till : "cli";
+    req->till = c->till ? c->till : "cli";
 }
 
 static int voucher_check(struct cli *c, struct cli_args *a, int redeem)
@@ -45,7 +56,7 @@ static int voucher_check(struct cli *c, struct cli_args *a, int redeem)
     struct patron_voucher_request req = {0};
     struct patron_voucher_result r;
     char human[512], what[160], expires[32];
-    take_request(a, &req);
+    take_request(c, a, &req);
     if (redeem) {
         req.ref = cli_take(a, "--ref");
         req.idempotency_key = cli_take(a, "--key");
@@ -73,8 +84,8 @@ static int voucher_check(struct cli *c, struct cli_args *a, int redeem)
 static int voucher_show(struct cli *c, struct cli_args *a)
 {
     struct patron_voucher_info v;
-    char what[160], human[640], expires[32];
-    const char *text = cli_positional(a);
+    char what[160], human[640], expires[32], code[PATRON_VOUCHER_CODE_CHARS + 1];
+    const char *text = named_voucher(cli_positional(a), code);
     if (!text || a->argc != 0)
         return cli_usage(c, voucher_usage);
     json_t *o;
@@ -125,7 +136,8 @@ static int voucher_list(struct cli *c, struct cli_args *a)
 static int voucher_void(struct cli *c, struct cli_args *a)
 {
     const char *reason = cli_take(a, "--reason"), *who = cli_take(a, "--by");
-    const char *text = cli_positional(a);
+    char code[PATRON_VOUCHER_CODE_CHARS + 1];
+    const char *text = named_voucher(cli_positional(a), code);
     if (!text || a->argc != 0)
         return cli_usage(c, voucher_usage);
     struct patron_voucher_info v;

@@ -23,7 +23,7 @@ struct setting {
 
 /* "home" comes first: the others' defaults and patron.conf are found through it. */
 static const struct setting settings[] = {
-    {"home", "PATRON_HOME", FLAG(home), FIELD(home), "./var"},
+    {"home", "PATRON_HOME", FLAG(home), FIELD(home), NULL},
     {"db", "PATRON_DB", FLAG(db), FIELD(db_path), NULL},
     {"printer", "PATRON_PRINTER", FLAG(printer), FIELD(printer_spec), "auto"},
     {"printer_profile", "PATRON_PRINTER_PROFILE", FLAG(printer_profile), FIELD(printer_profile),
@@ -77,6 +77,21 @@ static const char *conf_value(const char *home, const char *key)
     return found;
 }
 
+/* The per-user data folder of the XDG convention: $XDG_DATA_HOME/patron, else
+ * ~/.local/share/patron. The service sets PATRON_HOME=/var/lib/patron in its unit. */
+static const char *default_home(void)
+{
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    char path[4096];
+    if (xdg && xdg[0] == '/')
+        snprintf(path, sizeof path, "%s/patron", xdg);
+    else if (home && home[0])
+        snprintf(path, sizeof path, "%s/.local/share/patron", home);
+    else
+        return NULL;
+    return keep(strdup(path));
+}
+
 int cli_config_load(struct cli *c, const struct cli_config_flags *flags)
 {
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
@@ -87,7 +102,13 @@ int cli_config_load(struct cli *c, const struct cli_config_flags *flags)
         if (!value && i > 0)
             value = conf_value(c->home, st->key);
         if (!value)
-            value = st->fallback;
+            value = i == 0 ? default_home() : st->fallback;
+        if (i == 0 && !value) {
+            fputs("patron: no data folder: set PATRON_HOME (or HOME, or XDG_DATA_HOME), or pass "
+                  "--home DIR\n",
+                  stderr);
+            return CLI_EXIT_USAGE;
+        }
         *(const char **)((char *)c + st->cli_offset) = value;
     }
     if (!c->db_path) {

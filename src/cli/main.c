@@ -1,58 +1,65 @@
 /* SPDX-License-Identifier: MIT */
-/* The `patron` program: global options (anywhere on the line), machine settings from flags,
- * environment and patron.conf in that order, and the table of commands. */
+/* The `patron` program: global options (anywhere on the line), `help`, `--help` and `--version`,
+ * machine settings from flags, environment and patron.conf in that order, and the table of
+ * commands. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
+#include "help.h"
 
 struct command {
     const char *name;
     cli_command_fn run;
-    const char *summary;
 };
 
+/* What each command does and means is in the help table (help.c); a command missing there is
+ * caught by the test that asks every command for its help. */
 static const struct command commands[] = {
-    {"init", cli_cmd_init, "init [--store-id N] [--store-name S]   create the store (safe twice)"},
-    {"member", cli_cmd_member_privacy,
-     "member enroll|show|find|consent|export|erase|export-segment ...  members and their data"},
-    {"card", cli_cmd_card, "card replace|print CARD              block a lost card / print a card"},
-    {"scan", cli_cmd_scan, "scan CARD                            what the cashier sees"},
-    {"sale", cli_cmd_sale, "sale CARD --ref R --total MINOR ...   earn points for a sale"},
-    {"refund", cli_cmd_refund, "refund --ref R [--return-ref RR] ...  reverse a sale's points"},
-    {"reward", cli_cmd_reward, "reward add|list|redeem|retire ...     the rewards catalogue"},
-    {"voucher", cli_cmd_voucher,
-     "voucher check|redeem|show|list|void ... signed vouchers, spent once"},
-    {"key", cli_cmd_key, "key list|rotate|retire|trust|export ...  the voucher keyring"},
-    {"ledger", cli_cmd_ledger, "ledger verify|expire|adjust ...       the points ledger"},
-    {"print", cli_cmd_print, "print queue [--all] | reprint JOB | run   the print queue"},
-    {"printer", cli_cmd_printer, "printer list | status | test          the receipt printer"},
-    {"program", cli_cmd_program, "program show|set|category|tier ...    the program's rules"},
-    {"serve", cli_cmd_serve,
-     "serve [--listen 127.0.0.1:8420] [--demo] the counter service (HTTP/JSON API)"},
-    {"terminal", cli_cmd_terminal,
-     "terminal add NAME --role cashier|manager|admin   a till's API token"},
-    {"offer", cli_cmd_offer, "offer add|list|show|end|segment ...   targeted offers"},
-    {"goodwill", cli_cmd_goodwill, "goodwill issue CARD --reward ID ...   a manager's apology"},
-    {"feedback", cli_cmd_feedback, "feedback CARD --score 1-5 ...         the member's verdict"},
-    {"referral", cli_cmd_referral, "referral show|link CARD ...           referral codes"},
-    {"report", cli_cmd_report,
-     "report [NAME] [--csv] [--svg FILE] ...  liability, retention, churn..."},
+    {"init", cli_cmd_init},         {"member", cli_cmd_member_privacy},
+    {"card", cli_cmd_card},         {"scan", cli_cmd_scan},
+    {"sale", cli_cmd_sale},         {"refund", cli_cmd_refund},
+    {"reward", cli_cmd_reward},     {"voucher", cli_cmd_voucher},
+    {"key", cli_cmd_key},           {"ledger", cli_cmd_ledger},
+    {"print", cli_cmd_print},       {"printer", cli_cmd_printer},
+    {"program", cli_cmd_program},   {"serve", cli_cmd_serve},
+    {"terminal", cli_cmd_terminal}, {"offer", cli_cmd_offer},
+    {"goodwill", cli_cmd_goodwill}, {"feedback", cli_cmd_feedback},
+    {"referral", cli_cmd_referral}, {"report", cli_cmd_report},
 };
 
-static void print_help(FILE *f)
+static const struct command *find_command(const char *name)
 {
-    fputs("usage: patron [--db PATH] [--json] [--now ISO8601] [--printer SPEC] [--till NAME] "
-          "COMMAND ...\n\n"
-          "commands:\n",
-          f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %s\n", commands[i].summary);
-    fputs("\nexit status: 0 done, 2 refused by a rule, 3 not found, 4 invalid input, "
-          "5 printer error, 64 usage, 1 other\n",
-          f);
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    const char *guess = cli_help_nearest_command(name);
+    fprintf(stderr, "patron: unknown command '%s'", name);
+    if (guess)
+        fprintf(stderr, "; did you mean '%s'?", guess);
+    fputs(" Run 'patron help' for the list.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+/* `patron help [CMD]`, `patron [CMD] --help`: on stdout, exit 0. */
+static int show_help(const char *topic)
+{
+    if (!topic) {
+        cli_help_global(stdout);
+        return CLI_EXIT_OK;
+    }
+    const struct cli_command_help *h = cli_help_find(topic);
+    if (!h || !find_command(topic))
+        return unknown_command(topic);
+    cli_help_command(stdout, h);
+    return CLI_EXIT_OK;
 }
 
 static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_flags *flags)
@@ -77,32 +84,49 @@ static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_fla
     return 0;
 }
 
+static int run(struct cli *c, struct cli_args *a, const struct cli_config_flags *flags)
+{
+    int help = cli_flag(a, "--help") | cli_flag(a, "-h"), status;
+    const char *name = cli_positional(a);
+    if (cli_flag(a, "--version") || (name && strcmp(name, "version") == 0 && a->argc == 0)) {
+        printf("patron %s\n", PATRON_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (name && strcmp(name, "help") == 0)
+        return show_help(cli_positional(a));
+    if (!name && !help) {
+        fputs("patron: no command given.\n", stderr);
+        cli_help_global(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!name || help)
+        return show_help(name);
+    const struct command *cmd = find_command(name);
+    if (!cmd)
+        return unknown_command(name);
+    c->command = cli_help_find(name);
+    memcpy(c->given, a->argv, (size_t)a->argc * sizeof *c->given); /* kept as typed */
+    c->n_given = a->argc;
+    c->args = a;
+    if ((status = cli_config_load(c, flags)) != 0)
+        return status;
+    /* The printer's "auto" spec finds the virtual printer's folder through PATRON_HOME. */
+    setenv("PATRON_HOME", c->home, 1);
+    return cmd->run(c, a);
+}
+
 int main(int argc, char **argv)
 {
     struct cli c = {0};
-    struct cli_args a = {argc - 1, argv + 1};
     struct cli_config_flags flags = {0};
+    struct cli_args a = {argc - 1, argv + 1};
     int status = take_globals(&c, &a, &flags);
-    if (status != 0)
-        return status;
-    const char *name = cli_positional(&a);
-    if (!name || strcmp(name, "help") == 0 || strcmp(name, "--help") == 0) {
-        print_help(name ? stdout : stderr);
-        return name ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    }
-    if ((status = cli_config_load(&c, &flags)) != 0)
-        return status;
-    /* The printer's "auto" spec finds the virtual printer's folder through PATRON_HOME. */
-    setenv("PATRON_HOME", c.home, 1);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(commands[i].name, name) == 0) {
-            status = commands[i].run(&c, &a);
-            patron_store_close(c.store);
-            cli_config_free(&c);
-            return status;
-        }
-    }
-    fprintf(stderr, "patron: unknown command '%s'; try 'patron help'\n", name);
+    if (status == 0 && (c.given = calloc((size_t)argc, sizeof *c.given)) == NULL)
+        status = CLI_EXIT_OTHER;
+    if (status == 0)
+        status = run(&c, &a, &flags);
+    patron_store_close(c.store);
     cli_config_free(&c);
-    return CLI_EXIT_USAGE;
+    free(c.given);
+    return status;
 }

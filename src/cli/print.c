@@ -96,9 +96,24 @@ int cli_print_pending(struct cli *c, struct patron_print_run_result *r)
         r->last_error = err;
         return count_queued(c, &r->pending);
     }
+    patron_printer_describe(p, &c->printed_on);
     err = patron_print_run(c->store, p, &profile, c->home, r);
     patron_printer_close(p);
     return err;
+}
+
+void cli_print_where(const struct cli *c, const char *what, int64_t job_id, char *buf, size_t len)
+{
+    const struct patron_printer_info *on = &c->printed_on;
+    if (strcmp(on->kind, "virtual") == 0)
+        snprintf(buf, len, "The %s is in %s/job-%lld.png.", what, on->description,
+                 (long long)job_id);
+    else if (strcmp(on->kind, "usb") == 0)
+        snprintf(buf, len, "The %s printed on the USB printer %s.", what, on->description);
+    else if (strcmp(on->kind, "file") == 0)
+        snprintf(buf, len, "The %s was sent to %s.", what, on->description);
+    else
+        buf[0] = '\0';
 }
 
 int cli_print_after(struct cli *c, json_t *result, int64_t job_id)
