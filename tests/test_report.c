@@ -537,6 +537,70 @@ static void cli_prints_reports(void **state)
     assert_int_equal(patron_store_open(w->t.path, &w->t.s), 0);
 }
 
+/* The offers report takes every offer that ran, not the first 64: 70 offers over one day's
+ * windows, half for the VIP segment (V0-V3) and half for everyone; each one's sales per member
+ * agree with a count by hand of the sales inside its window. */
+static void offers_report_takes_every_offer_that_ran(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char v[4][14], r[5][14];
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 1, 10), v, 4, "V");
+    enroll_at(&w, day(2026, 1, 10), r, 5, "R");
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(patron_segment_add(w.t.s, "vip", v[i]), 0);
+    int64_t base = midnight(2026, 3, 1), start[70], id;
+    for (int k = 0; k < 70; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "Offer %d", k);
+        start[k] = base + k * 600;
+        struct patron_offer_def d = {.name = name,
+                                     .segment = k % 2 ? NULL : "vip",
+                                     .benefit = PATRON_BENEFIT_BONUS,
+                                     .benefit_value = 1,
+                                     .valid_from = start[k],
+                                     .valid_to = start[k] + 4 * 3600};
+        assert_int_equal(patron_offer_add(w.t.s, &d, &id), 0);
+    }
+    int64_t at[20];
+    int vip[20];
+    for (int i = 0; i < 20; i++) { /* every 25 minutes from 00:05, VIPs and others in turn */
+        at[i] = base + 300 + i * 1500;
+        vip[i] = i % 3 != 2;
+        char ref[16];
+        snprintf(ref, sizeof ref, "S%d", i);
+        struct patron_sale in = {.card = vip[i] ? v[i % 4] : r[i % 5],
+                                 .ref = ref,
+                                 .total_minor = 1000,
+                                 .idempotency_key = ref};
+        struct patron_sale_result res;
+        w.t.now = at[i];
+        assert_int_equal(patron_sale_record(w.t.s, &in, &res), 0);
+    }
+    w.t.now = day(2026, 6, 15);
+    struct patron_report_table *t = run(&w, "offers", NULL);
+    assert_int_equal(t->n_rows, 70);
+    for (int k = 0; k < 70; k++) {
+        int64_t in_vip = 0, in_other = 0;
+        for (int i = 0; i < 20; i++)
+            if (at[i] >= start[k] && at[i] < start[k] + 4 * 3600)
+                *(vip[i] ? &in_vip : &in_other) += 1;
+        assert_int_equal(num(t, (size_t)k, "offer_id"), k + 1);
+        if (k % 2 == 0) {
+            assert_int_equal(num(t, (size_t)k, "targeted"), 4);
+            assert_int_equal(num(t, (size_t)k, "sales_per_targeted"), in_vip * 250000);
+            assert_int_equal(num(t, (size_t)k, "sales_per_untargeted"), in_other * 200000);
+        } else {
+            assert_int_equal(num(t, (size_t)k, "targeted"), 9);
+            assert_int_equal(num(t, (size_t)k, "sales_per_targeted"),
+                             ((in_vip + in_other) * 1000000 + 4) / 9);
+        }
+    }
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +622,7 @@ int main(void)
         cmocka_unit_test(partners_count_vouchers_honoured),
         cmocka_unit_test_setup_teardown(bad_names_and_options_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_prints_reports, setup, teardown),
+        cmocka_unit_test(offers_report_takes_every_offer_that_ran),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@
  *   but never less than a day; listed longest-overdue first (days since / usual gap), with the
  *   card to reach them by and their marketing consent. No names: the segment export (consenting
  *   members only) is the way to contact data.
- * - offers: each offer that ran in the period (at most 64): `uses` (times it was applied at a
+ * - offers: each offer that ran in the period, however many: `uses` (times it was applied at a
  *   sale, its "issued"), `members` who used it, bonus `points`, `vouchers` it issued, and
  *   `redeemed` = uses without a voucher (the benefit was taken at the sale) plus its vouchers
  *   since redeemed. Uplift compares buying during the offer's window (valid_from or creation
