@@ -205,8 +205,8 @@ static void repeat_rate_counts_members_who_bought_again(void **state)
     patron_report_free(t);
 }
 
-/* Jan cohort (10): 100%, 60%, 30%, 10%, 10%, 10%, then months to come are empty. Feb (5): 80%,
- * 0, 40%, 0, 0. Mar (4): nothing. */
+/* Jan cohort (10): 100%, 60%, 30%, 10%, 10%, then June (the current month, not over) and the
+ * months to come are empty. Feb (5): 80%, 0, 40%, 0. Mar (4): nothing. */
 static void retention_follows_each_cohort(void **state)
 {
     struct world *w = *state;
@@ -215,15 +215,15 @@ static void retention_follows_each_cohort(void **state)
     assert_int_equal(t->n_rows, 6);
     assert_string_equal(text(t, 0, "cohort"), "2026-01");
     assert_int_equal(num(t, 0, "members"), 10);
-    static const int64_t jan[] = {1000000, 600000, 300000, 100000, 100000, 100000};
-    for (size_t k = 0; k < 6; k++)
-        assert_int_equal(patron_report_cell(t, 0, 2 + k)->i, jan[k]);
-    assert_int_equal(patron_report_cell(t, 0, 2 + 6)->kind, PATRON_CELL_NULL);
-    static const int64_t feb[] = {800000, 0, 400000, 0, 0};
-    assert_int_equal(num(t, 1, "members"), 5);
+    static const int64_t jan[] = {1000000, 600000, 300000, 100000, 100000};
     for (size_t k = 0; k < 5; k++)
+        assert_int_equal(patron_report_cell(t, 0, 2 + k)->i, jan[k]);
+    assert_int_equal(patron_report_cell(t, 0, 2 + 5)->kind, PATRON_CELL_NULL); /* June: not over */
+    static const int64_t feb[] = {800000, 0, 400000, 0};
+    assert_int_equal(num(t, 1, "members"), 5);
+    for (size_t k = 0; k < 4; k++)
         assert_int_equal(patron_report_cell(t, 1, 2 + k)->i, feb[k]);
-    assert_int_equal(patron_report_cell(t, 1, 2 + 5)->kind, PATRON_CELL_NULL);
+    assert_int_equal(patron_report_cell(t, 1, 2 + 4)->kind, PATRON_CELL_NULL);
     assert_int_equal(num(t, 2, "members"), 4);
     assert_int_equal(num(t, 2, "m0"), 0);
     assert_int_equal(num(t, 5, "members"), 0); /* June: no one enrolled */
@@ -303,9 +303,9 @@ static void formats_csv_and_svg(void **state)
     assert_int_equal(patron_report_write(t, PATRON_REPORT_CSV, f), 0);
     fclose(f);
     assert_string_equal(buf, "cohort,members,m0,m1,m2,m3\r\n"
-                             "2026-04,0,0.000000,0.000000,0.000000,\r\n"
-                             "2026-05,0,0.000000,0.000000,,\r\n"
-                             "2026-06,0,0.000000,,,\r\n");
+                             "2026-04,0,,,,\r\n"
+                             "2026-05,0,,,,\r\n"
+                             "2026-06,0,,,,\r\n");
     free(buf);
     f = open_memstream(&buf, &len);
     assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
@@ -537,6 +537,36 @@ static void cli_prints_reports(void **state)
     assert_int_equal(patron_store_open(w->t.path, &w->t.s), 0);
 }
 
+/* The current month is not over, so no cohort has a share for it yet (A0 bought in June, but
+ * June is not done); a cohort without members has no share at all. The text shows "-" for
+ * both, never 0.0%. */
+static void retention_leaves_the_current_month_and_empty_cohorts_empty(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_options o = {.cohorts = 6, .months = 6};
+    struct patron_report_table *t = run(w, "retention", &o);
+    for (size_t r = 0; r < t->n_rows; r++) /* June is m5 of January, m4 of February... */
+        assert_int_equal(patron_report_cell(t, r, 2 + 5 - r)->kind, PATRON_CELL_NULL);
+    for (size_t r = 3; r < 6; r++) { /* April, May, June: no one enrolled */
+        assert_int_equal(num(t, r, "members"), 0);
+        for (size_t k = 0; k < 6; k++)
+            assert_int_equal(patron_report_cell(t, r, 2 + k)->kind, PATRON_CELL_NULL);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_TEXT, f), 0);
+    fclose(f);
+    const char *jan = strstr(buf, "\n2026-01"), *april = strstr(buf, "\n2026-04");
+    assert_non_null(jan);
+    assert_non_null(april);
+    assert_null(strchr(april, '%')); /* April to June: no rates at all */
+    const char *eol = strchr(jan + 1, '\n');
+    assert_int_equal(eol[-1], '-'); /* January's m5 is June, not over */
+    free(buf);
+    patron_report_free(t);
+}
+
 /* The offers report takes every offer that ran, not the first 64: 70 offers over one day's
  * windows, half for the VIP segment (V0-V3) and half for everyone; each one's sales per member
  * agree with a count by hand of the sales inside its window. */
@@ -622,6 +652,8 @@ int main(void)
         cmocka_unit_test(partners_count_vouchers_honoured),
         cmocka_unit_test_setup_teardown(bad_names_and_options_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_prints_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(retention_leaves_the_current_month_and_empty_cohorts_empty,
+                                        setup, teardown),
         cmocka_unit_test(offers_report_takes_every_offer_that_ran),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

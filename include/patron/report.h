@@ -19,7 +19,9 @@
  * - repeat: of the members with at least one sale in the period, the share with two or more.
  * - retention: members are grouped by the month they enrolled (their cohort); cell k of a
  *   cohort is the share of its members with at least one sale in the k-th month after the
- *   enrolment month (k = 0 is the enrolment month itself); months still to come are empty.
+ *   enrolment month (k = 0 is the enrolment month itself). Only months that are over have a
+ *   share: the current month and those to come are empty, and so is every cell of a cohort
+ *   without members.
  * - clv: customer lifetime value, so far = total spend of all sales (gross, as paid, refunds not
  *   deducted) divided by the number of members enrolled, every member counted from enrolment to
  *   now, buyers or not; `clv_per_buyer` divides by members with at least one sale.
