@@ -143,7 +143,6 @@ static int retention_fill(patron_store *s, struct patron_report_table *t, const 
         return err;
     err = retention_rows(s, t, a, &f);
     patron__facts_cleanup(&f);
-    t->chart = PATRON_CHART_HEATMAP;
     t->chart_col = 2;
     return err;
 }

@@ -394,7 +394,6 @@ static int satisfaction_fill(patron_store *s, struct patron_report_table *t, con
         patron__table_ratio(t, row, 3, happy[k], n[k]);
         patron__table_ratio(t, row, 4, unhappy[k], n[k]);
     }
-    t->chart = PATRON_CHART_LINE;
     t->chart_col = 2;
     return err;
 }

@@ -3,6 +3,7 @@
  * with planted buying patterns (a regular, members who stopped, one-time buyers), one
  * redemption, and the clock at 2026-06-15. Every figure asserted below is worked out by hand
  * in the comments; the sales go through the real ledger. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,6 +568,51 @@ static void retention_leaves_the_current_month_and_empty_cohorts_empty(void **st
     patron_report_free(t);
 }
 
+/* Every report either draws its chart (the table says which, and patron_report_chart_of says
+ * the same before it runs) or is refused with --svg before the file is touched. The chart is
+ * written whole beside the file and renamed over it: nothing else is left in the directory. */
+static void cli_svg_draws_or_refuses_before_touching_the_file(void **state)
+{
+    struct world *w = *state;
+    char out[8192], path[400];
+    snprintf(path, sizeof path, "%s/chart.svg", w->t.dir);
+    for (size_t i = 0; patron_report_names[i]; i++) {
+        struct patron_report_table *t = run(w, patron_report_names[i], NULL);
+        assert_int_equal(t->chart, patron_report_chart_of(patron_report_names[i]));
+        patron_report_free(t);
+    }
+    patron_store_close(w->t.s);
+    w->t.s = NULL;
+    for (size_t i = 0; patron_report_names[i]; i++) {
+        const char *name = patron_report_names[i];
+        FILE *f = fopen(path, "w");
+        fputs("the chart of yesterday\n", f);
+        fclose(f);
+        int status =
+            test_run_patron(out, sizeof out, "--db", w->t.path, "--now", "2026-06-15T10:00:00Z",
+                            "report", name, "--svg", path, (char *)NULL);
+        char got[64] = "";
+        f = fopen(path, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(got, sizeof got, f));
+        fclose(f);
+        if (patron_report_chart_of(name) == PATRON_CHART_NONE) {
+            assert_int_equal(status, 64);
+            assert_string_equal(got, "the chart of yesterday\n");
+        } else {
+            assert_int_equal(status, 0);
+            assert_memory_equal(got, "<?xml", 5);
+        }
+        struct dirent *e;
+        DIR *d = opendir(w->t.dir);
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL)
+            assert_null(strstr(e->d_name, "chart.svg."));
+        closedir(d);
+    }
+    assert_int_equal(patron_store_open(w->t.path, &w->t.s), 0);
+}
+
 /* The offers report takes every offer that ran, not the first 64: 70 offers over one day's
  * windows, half for the VIP segment (V0-V3) and half for everyone; each one's sales per member
  * agree with a count by hand of the sales inside its window. */
@@ -654,6 +700,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(cli_prints_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_leaves_the_current_month_and_empty_cohorts_empty,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(cli_svg_draws_or_refuses_before_touching_the_file, setup,
+                                        teardown),
         cmocka_unit_test(offers_report_takes_every_offer_that_ran),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
