@@ -395,6 +395,8 @@ static int satisfaction_fill(patron_store *s, struct patron_report_table *t, con
         patron__table_ratio(t, row, 4, unhappy[k], n[k]);
     }
     t->chart_col = 2;
+    t->chart_min = 1000000; /* scores run 1-5 */
+    t->chart_max = 5000000;
     return err;
 }
 

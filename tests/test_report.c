@@ -453,7 +453,12 @@ static void satisfaction_trend_per_month(void **state)
     FILE *f = open_memstream(&buf, &len);
     assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
     fclose(f);
-    assert_non_null(strstr(buf, "<polyline"));
+    /* January and March have answers, February none: two dots and no line across the gap. */
+    assert_null(strstr(buf, "<polyline"));
+    const char *dot = strstr(buf, "<circle");
+    assert_non_null(dot);
+    assert_non_null(dot = strstr(dot + 1, "<circle"));
+    assert_null(strstr(dot + 1, "<circle"));
     free(buf);
     patron_report_free(t);
     test_store_close(&w.t);
@@ -566,6 +571,165 @@ static void retention_leaves_the_current_month_and_empty_cohorts_empty(void **st
     assert_int_equal(eol[-1], '-'); /* January's m5 is June, not over */
     free(buf);
     patron_report_free(t);
+}
+
+/* The labels of the value axis, in order, joined by commas. */
+static void ticks(const char *svg, char *out, size_t cap)
+{
+    static const char mark[] = "text-anchor=\"end\">";
+    out[0] = '\0';
+    for (const char *p = strstr(svg, mark); p; p = strstr(p, mark)) {
+        p += strlen(mark);
+        const char *end = strchr(p, '<');
+        assert_non_null(end);
+        snprintf(out + strlen(out), cap - strlen(out), "%s%.*s", out[0] ? "," : "", (int)(end - p),
+                 p);
+    }
+}
+
+static char *svg_of(const struct patron_report_table *t)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* A chart table as a report makes it: column 0 month labels from 2020-01, column 1 the values. */
+static struct patron_report_table *series_table(struct world *w, const char *name, const int64_t *v,
+                                                size_t n, int ratio)
+{
+    static const char *const cols[] = {"month", "value", NULL};
+    struct patron_report_table *t = NULL;
+    assert_int_equal(patron__table_new(w->t.s, name, "Test", cols, &t), 0);
+    t->chart_col = 1;
+    for (size_t i = 0; i < n; i++) {
+        char label[8];
+        size_t row;
+        assert_int_equal(patron__table_add_row(w->t.s, t, &row), 0);
+        patron__month_label(2020 * 12 + (int64_t)i, label);
+        assert_int_equal(patron__table_text(t, row, 0, label), 0);
+        if (ratio)
+            patron__table_ratio(t, row, 1, v[i], 1000000);
+        else
+            patron__table_int(t, row, 1, v[i]);
+    }
+    return t;
+}
+
+/* The value axis steps by 1, 2 or 5 times a power of ten, from zero to past the largest value,
+ * each tick labelled with its exact value. */
+static void chart_axes_take_nice_steps(void **state)
+{
+    struct world *w = *state;
+    static const struct {
+        int64_t v[3];
+        int ratio;
+        const char *ticks;
+    } cases[] = {
+        {{0, 315, 120}, 0, "0,100,200,300,400"},
+        {{7, 3, 0}, 0, "0,2,4,6,8"},
+        {{0, 0, 0}, 0, "0,1,2,3,4,5"},
+        {{70000, 20000, 0}, 1, "0%,2%,4%,6%,8%"},
+        {{12300, 0, 5000}, 1, "0.0%,0.5%,1.0%,1.5%"},
+        {{1000000, 250000, 0}, 1, "0%,20%,40%,60%,80%,100%"},
+        {{90000000, 12345678, 0}, 0, "0,20000000,40000000,60000000,80000000,100000000"},
+    };
+    char got[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct patron_report_table *t = series_table(w, cases[i].ratio ? "redemption" : "expiring",
+                                                     cases[i].v, 3, cases[i].ratio);
+        char *svg = svg_of(t);
+        ticks(svg, got, sizeof got);
+        assert_string_equal(got, cases[i].ticks);
+        free(svg);
+        patron_report_free(t);
+    }
+}
+
+/* One month of feedback: the average is a dot on an axis that runs 1 to 5, whole steps. */
+static void satisfaction_chart_shows_one_month_on_a_1_to_5_axis(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char m[2][14];
+    int64_t id;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 6, 2), m, 2, "F");
+    static const int scores[] = {3, 5};
+    for (int i = 0; i < 2; i++) {
+        struct patron_feedback fb = {.card = m[i], .score = scores[i]};
+        assert_int_equal(patron_feedback_record(w.t.s, &fb, &id), 0);
+    }
+    struct patron_report_options o = {.from = midnight(2026, 6, 1)};
+    struct patron_report_table *t = run(&w, "satisfaction", &o);
+    assert_int_equal(t->n_rows, 1);
+    char *svg = svg_of(t), got[256];
+    ticks(svg, got, sizeof got);
+    assert_string_equal(got, "1,2,3,4,5");
+    /* 4 on 1..5 is 3/4 of the way up the 270-pixel plot, whose foot is at 310. */
+    assert_non_null(strstr(svg, "<circle cx=\"385.0\" cy=\"107.5\""));
+    free(svg);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* A gap in the line where a month has no answers: two polylines, no segment across the gap. */
+static void satisfaction_line_breaks_at_months_without_answers(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char m[1][14];
+    int64_t id;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 1, 2), m, 1, "F");
+    static const int month[] = {1, 2, 4, 5};
+    for (int i = 0; i < 4; i++) {
+        w.t.now = day(2026, month[i], 3);
+        struct patron_feedback fb = {.card = m[0], .score = 5};
+        assert_int_equal(patron_feedback_record(w.t.s, &fb, &id), 0);
+    }
+    struct patron_report_options o = {.from = midnight(2026, 1, 1), .to = midnight(2026, 6, 1)};
+    struct patron_report_table *t = run(&w, "satisfaction", &o);
+    char *svg = svg_of(t);
+    const char *first = strstr(svg, "<polyline");
+    assert_non_null(first);
+    assert_non_null(strstr(first + 1, "<polyline"));
+    assert_null(strstr(strstr(first + 1, "<polyline") + 1, "<polyline"));
+    free(svg);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* x labels never overlap: upright ones are a label's width apart (6.1 px a character at 11 px,
+ * the width of a digit), slanted ones a line apart; a long series shows every k-th. */
+static void chart_x_labels_do_not_overlap(void **state)
+{
+    struct world *w = *state;
+    static const size_t lengths[] = {3, 12, 24, 60, 120};
+    int64_t v[120] = {0};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        struct patron_report_table *t = series_table(w, "expiring", v, lengths[i], 0);
+        char *svg = svg_of(t);
+        double last = -1e9;
+        size_t shown = 0;
+        for (const char *p = strstr(svg, "<text x=\""); p; p = strstr(p + 1, "<text x=\"")) {
+            double x, y;
+            assert_int_equal(sscanf(p, "<text x=\"%lf\" y=\"%lf\"", &x, &y), 2);
+            if (y < 320) /* the title and the value axis's ticks */
+                continue;
+            const char *rotate = strstr(p, "rotate(");
+            int slanted = rotate && rotate < strchr(p, '>');
+            if (shown++ > 0)
+                assert_true(x - last >= (slanted ? 15.0 : 6.1 * 7));
+            last = x;
+        }
+        assert_true(shown >= lengths[i] / 4 && shown <= lengths[i]);
+        free(svg);
+        patron_report_free(t);
+    }
 }
 
 /* Every report either draws its chart (the table says which, and patron_report_chart_of says
@@ -700,6 +864,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(cli_prints_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_leaves_the_current_month_and_empty_cohorts_empty,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(chart_axes_take_nice_steps, setup, teardown),
+        cmocka_unit_test(satisfaction_chart_shows_one_month_on_a_1_to_5_axis),
+        cmocka_unit_test(satisfaction_line_breaks_at_months_without_answers),
+        cmocka_unit_test_setup_teardown(chart_x_labels_do_not_overlap, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_svg_draws_or_refuses_before_touching_the_file, setup,
                                         teardown),
         cmocka_unit_test(offers_report_takes_every_offer_that_ran),

@@ -104,6 +104,9 @@ struct patron_report_table {
     int summary; /* 1: one row that stands for the whole report (JSON lifts its fields) */
     enum patron_chart chart;
     size_t chart_col;
+    /* The value axis of a bar or line chart runs at least from chart_min to chart_max (in the
+     * cells' units, e.g. 1000000..5000000 for scores 1-5); both 0: from 0 to the data. */
+    int64_t chart_min, chart_max;
 };
 
 /* Options shared by the reports; zero means the default. */
