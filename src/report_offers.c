@@ -192,6 +192,8 @@ static int targeted(const struct offers *x, const struct target_class *c, int64_
 /* Sales in an offer's window: the counts summed up to its end less those up to its start. */
 static int64_t in_window(const struct offers *x, const int64_t *summed, const struct offer_row *o)
 {
+    if (o->end <= o->start) /* ended before its window opened */
+        return 0;
     const int64_t *end = bsearch(&o->end, x->bound, x->n_bound, sizeof o->end, cmp_time);
     const int64_t *start = bsearch(&o->start, x->bound, x->n_bound, sizeof o->start, cmp_time);
     return summed[end - x->bound] - summed[start - x->bound];
