@@ -15,6 +15,24 @@ const char *const patron_report_names[] = {
     "rfm",       "churn",    "offers",     "partners", "satisfaction", NULL,
 };
 
+/* The reports that draw a chart; every other report is a table only. */
+static const struct {
+    const char *name;
+    enum patron_chart chart;
+} charts[] = {
+    {"expiring", PATRON_CHART_BARS},     {"redemption", PATRON_CHART_LINE},
+    {"retention", PATRON_CHART_HEATMAP}, {"rfm", PATRON_CHART_BARS},
+    {"satisfaction", PATRON_CHART_LINE},
+};
+
+enum patron_chart patron_report_chart_of(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof charts / sizeof charts[0]; i++)
+        if (strcmp(charts[i].name, name) == 0)
+            return charts[i].chart;
+    return PATRON_CHART_NONE;
+}
+
 static int64_t money_value(int64_t points, int64_t per_100)
 {
     return (int64_t)((__int128)points * per_100 / 100);
@@ -147,7 +165,6 @@ int patron_report_expiring(patron_store *s, const struct patron_report_options *
         (err = expiring_rows(s, t, months, &p)) != 0)
         goto out;
     memcpy(t->currency, p.currency, sizeof t->currency);
-    t->chart = PATRON_CHART_BARS;
     t->chart_col = 1;
     *out = t;
     t = NULL;
@@ -251,7 +268,6 @@ int patron_report_redemption(patron_store *s, const struct patron_report_options
             0 ||
         (err = redemption_rows(s, t, from, to)) != 0)
         goto out;
-    t->chart = PATRON_CHART_LINE;
     t->chart_col = 3;
     *out = t;
     t = NULL;

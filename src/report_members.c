@@ -117,7 +117,8 @@ static int retention_rows(patron_store *s, struct patron_report_table *t,
         patron__month_label(first + c, label);
         err = patron__table_text(t, row, 0, label);
         patron__table_int(t, row, 1, size[c]);
-        for (int k = 0; k < a->months && first + c + k <= now_month; k++)
+        /* Only months that are over: the current one is not, and an empty cohort has no rate. */
+        for (int k = 0; k < a->months && first + c + k < now_month && size[c] > 0; k++)
             patron__table_ratio(t, row, 2 + (size_t)k, hits[c][k], size[c]);
     }
     free(hits);
@@ -142,7 +143,6 @@ static int retention_fill(patron_store *s, struct patron_report_table *t, const 
         return err;
     err = retention_rows(s, t, a, &f);
     patron__facts_cleanup(&f);
-    t->chart = PATRON_CHART_HEATMAP;
     t->chart_col = 2;
     return err;
 }

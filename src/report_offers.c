@@ -8,22 +8,58 @@
 
 #include "report_internal.h"
 
-#define MAX_OFFERS 64
-
+/* One offer of the report; its targets are those of its class. */
 struct offer_row {
     int64_t id, start, end, threshold; /* threshold -1: no tier target */
     int64_t segment;                   /* 0: no segment target */
     char name[128];
-    uint8_t *in_segment; /* bitmap by member id, when segment */
+    size_t cls;
     int64_t t_members, u_members, t_sales, u_sales;
 };
 
-struct offers {
-    struct offer_row o[MAX_OFFERS];
-    size_t n;
-    int64_t *threshold; /* member id -> their tier's threshold; -1 when erased or absent */
-    int64_t n_ids;
+/* The offers that target the same members (same tier threshold and segment) form a class, so a
+ * sale is tested once per class, not once per offer; shops run many offers but few targets. */
+struct target_class {
+    int64_t threshold, segment;
+    uint8_t *in_segment; /* bitmap by member id, when segment */
+    int64_t members;
+    int64_t *sales; /* by window slot (see struct offers), then summed up to each boundary */
 };
+
+struct offers {
+    struct offer_row *o;
+    size_t n, cap;
+    struct target_class *c;
+    size_t n_cls;
+    /* The offers' window boundaries, sorted and distinct; slot i holds the sales from
+     * bound[i - 1] (inclusive) to bound[i]. */
+    int64_t *bound;
+    size_t n_bound;
+    int64_t *all;       /* sales of counted members by slot, then summed like the classes' */
+    int64_t *threshold; /* member id -> their tier's threshold; -1 when erased or absent */
+    int64_t n_ids, members;
+};
+
+static int add_offer(patron_store *s, struct offers *x, sqlite3_stmt *st)
+{
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        struct offer_row *o = cap <= PATRON_REPORT_MAX_ROWS ? realloc(x->o, cap * sizeof *o) : NULL;
+        if (!o)
+            return patron__fail(s, PATRON_ENOMEM, "no memory for %zu offers", cap);
+        x->o = o;
+        x->cap = cap;
+    }
+    struct offer_row *o = &x->o[x->n++];
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(st, 0);
+    patron__copy(o->name, sizeof o->name, (const char *)sqlite3_column_text(st, 1));
+    o->start = sqlite3_column_int64(st, 2);
+    o->end = sqlite3_column_int64(st, 3);
+    o->threshold = sqlite3_column_int64(st, 4);
+    o->segment = sqlite3_column_int64(st, 5);
+    return 0;
+}
 
 static int load_offers(patron_store *s, struct offers *x, int64_t from, int64_t to)
 {
@@ -41,27 +77,89 @@ static int load_offers(patron_store *s, struct offers *x, int64_t from, int64_t 
         return err;
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, to);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (x->n == MAX_OFFERS) {
-            sqlite3_finalize(st);
-            return patron__fail(s, PATRON_ETOOBIG,
-                                "more than %d offers ran in the period; ask for a shorter one",
-                                MAX_OFFERS);
+    while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        err = add_offer(s, x, st);
+    if (err == 0 && rc != SQLITE_DONE)
+        err = patron__db_err(s, rc);
+    sqlite3_finalize(st);
+    return err;
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The slot of a time: how many boundaries are at or before it. */
+static size_t slot_of(const struct offers *x, int64_t at)
+{
+    size_t lo = 0, hi = x->n_bound;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->bound[mid] <= at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The classes of targets, the windows' boundaries, and a slot counter per class. */
+static int make_classes(struct offers *x)
+{
+    if (!(x->c = calloc(x->n + 1, sizeof *x->c)) ||
+        !(x->bound = malloc((2 * x->n + 1) * sizeof x->bound[0])))
+        return PATRON_ENOMEM;
+    for (size_t i = 0; i < x->n; i++) {
+        struct offer_row *o = &x->o[i];
+        size_t k = 0;
+        while (k < x->n_cls && (x->c[k].threshold != o->threshold || x->c[k].segment != o->segment))
+            k++;
+        if (k == x->n_cls) {
+            x->c[k].threshold = o->threshold;
+            x->c[k].segment = o->segment;
+            x->n_cls++;
         }
-        struct offer_row *o = &x->o[x->n++];
-        o->id = sqlite3_column_int64(st, 0);
-        patron__copy(o->name, sizeof o->name, (const char *)sqlite3_column_text(st, 1));
-        o->start = sqlite3_column_int64(st, 2);
-        o->end = sqlite3_column_int64(st, 3);
-        o->threshold = sqlite3_column_int64(st, 4);
-        o->segment = sqlite3_column_int64(st, 5);
+        o->cls = k;
+        x->bound[x->n_bound++] = o->start;
+        x->bound[x->n_bound++] = o->end;
+    }
+    qsort(x->bound, x->n_bound, sizeof x->bound[0], cmp_time);
+    size_t distinct = 0;
+    for (size_t i = 0; i < x->n_bound; i++)
+        if (distinct == 0 || x->bound[i] != x->bound[distinct - 1])
+            x->bound[distinct++] = x->bound[i];
+    x->n_bound = distinct;
+    if (!(x->all = calloc(x->n_bound + 1, sizeof x->all[0])))
+        return PATRON_ENOMEM;
+    for (size_t k = 0; k < x->n_cls; k++)
+        if (!(x->c[k].sales = calloc(x->n_bound + 1, sizeof x->c[k].sales[0])))
+            return PATRON_ENOMEM;
+    return 0;
+}
+
+static int load_segment(patron_store *s, struct offers *x, struct target_class *c)
+{
+    sqlite3_stmt *st;
+    int rc, err;
+    if (!(c->in_segment = calloc((size_t)x->n_ids / 8 + 1, 1)))
+        return PATRON_ENOMEM;
+    if ((err = patron__prepare(s, "SELECT member_id FROM segment_members WHERE segment_id = ?1",
+                               &st)) != 0)
+        return err;
+    sqlite3_bind_int64(st, 1, c->segment);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id > 0 && id < x->n_ids)
+            c->in_segment[id / 8] |= (uint8_t)(1u << (id % 8));
     }
     err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
     sqlite3_finalize(st);
     return err;
 }
 
-/* Each member's tier threshold, and the segment bitmaps of the offers that target one. */
+/* Each member's tier threshold, and the segment bitmaps of the classes that target one. */
 static int load_targets(patron_store *s, struct offers *x)
 {
     sqlite3_stmt *st;
@@ -78,43 +176,57 @@ static int load_targets(patron_store *s, struct offers *x)
     }
     err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
     sqlite3_finalize(st);
-    for (size_t i = 0; i < x->n && err == 0; i++) {
-        struct offer_row *o = &x->o[i];
-        if (!o->segment)
-            continue;
-        if (!(o->in_segment = calloc((size_t)x->n_ids / 8 + 1, 1)))
-            return PATRON_ENOMEM;
-        if ((err = patron__prepare(s, "SELECT member_id FROM segment_members WHERE segment_id = ?1",
-                                   &st)) != 0)
-            return err;
-        sqlite3_bind_int64(st, 1, o->segment);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(st, 0);
-            if (id > 0 && id < x->n_ids)
-                o->in_segment[id / 8] |= (uint8_t)(1u << (id % 8));
-        }
-        err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
-        sqlite3_finalize(st);
-    }
+    for (size_t k = 0; k < x->n_cls && err == 0; k++)
+        if (x->c[k].segment)
+            err = load_segment(s, x, &x->c[k]);
     return err;
 }
 
-static int targeted(const struct offers *x, const struct offer_row *o, int64_t id)
+static int targeted(const struct offers *x, const struct target_class *c, int64_t id)
 {
-    if (x->threshold[id] < o->threshold)
+    if (x->threshold[id] < c->threshold)
         return 0;
-    return !o->in_segment || ((o->in_segment[id / 8] >> (id % 8)) & 1);
+    return !c->in_segment || ((c->in_segment[id / 8] >> (id % 8)) & 1);
 }
 
-/* One pass over members (group sizes) and one over the sales of the offers' windows. */
+/* Sales in an offer's window: the counts summed up to its end less those up to its start. */
+static int64_t in_window(const struct offers *x, const int64_t *summed, const struct offer_row *o)
+{
+    if (o->end <= o->start) /* ended before its window opened */
+        return 0;
+    const int64_t *end = bsearch(&o->end, x->bound, x->n_bound, sizeof o->end, cmp_time);
+    const int64_t *start = bsearch(&o->start, x->bound, x->n_bound, sizeof o->start, cmp_time);
+    return summed[end - x->bound] - summed[start - x->bound];
+}
+
+/* After the counting: slot counts summed so that [i] is the sales before bound[i]. */
+static void share_out(struct offers *x)
+{
+    for (size_t i = 1; i <= x->n_bound; i++) {
+        x->all[i] += x->all[i - 1];
+        for (size_t k = 0; k < x->n_cls; k++)
+            x->c[k].sales[i] += x->c[k].sales[i - 1];
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        struct offer_row *o = &x->o[i];
+        const struct target_class *c = &x->c[o->cls];
+        o->t_members = c->members;
+        o->u_members = x->members - c->members;
+        o->t_sales = in_window(x, c->sales, o);
+        o->u_sales = in_window(x, x->all, o) - o->t_sales;
+    }
+}
+
+/* One pass over members (group sizes) and one over the sales of the period. */
 static int count_groups(patron_store *s, struct offers *x, int64_t from, int64_t to)
 {
-    for (int64_t id = 1; id < x->n_ids; id++)
-        for (size_t i = 0; i < x->n && x->threshold[id] >= 0; i++) {
-            int t = targeted(x, &x->o[i], id);
-            x->o[i].t_members += t;
-            x->o[i].u_members += !t;
-        }
+    for (int64_t id = 1; id < x->n_ids; id++) {
+        if (x->threshold[id] < 0)
+            continue;
+        x->members++;
+        for (size_t k = 0; k < x->n_cls; k++)
+            x->c[k].members += targeted(x, &x->c[k], id);
+    }
     sqlite3_stmt *st;
     int rc,
         err = patron__prepare(
@@ -125,21 +237,18 @@ static int count_groups(patron_store *s, struct offers *x, int64_t from, int64_t
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, to);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0), at = sqlite3_column_int64(st, 1);
+        int64_t id = sqlite3_column_int64(st, 0);
         if (id <= 0 || id >= x->n_ids || x->threshold[id] < 0)
             continue;
-        for (size_t i = 0; i < x->n; i++) {
-            struct offer_row *o = &x->o[i];
-            if (at < o->start || at >= o->end)
-                continue;
-            if (targeted(x, o, id))
-                o->t_sales++;
-            else
-                o->u_sales++;
-        }
+        size_t slot = slot_of(x, sqlite3_column_int64(st, 1));
+        x->all[slot]++;
+        for (size_t k = 0; k < x->n_cls; k++)
+            x->c[k].sales[slot] += targeted(x, &x->c[k], id);
     }
     err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
     sqlite3_finalize(st);
+    if (err == 0)
+        share_out(x);
     return err;
 }
 
@@ -183,6 +292,20 @@ struct period {
     int64_t from, to;
 };
 
+static void offers_free(struct offers *x)
+{
+    for (size_t k = 0; x->c && k < x->n_cls; k++) {
+        free(x->c[k].in_segment);
+        free(x->c[k].sales);
+    }
+    free(x->c);
+    free(x->o);
+    free(x->bound);
+    free(x->all);
+    free(x->threshold);
+    free(x);
+}
+
 static int offers_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
     const struct period *p = arg;
@@ -193,7 +316,7 @@ static int offers_fill(patron_store *s, struct patron_report_table *t, const voi
     if (!x)
         return PATRON_ENOMEM;
     if ((err = load_offers(s, x, p->from, p->to)) != 0 ||
-        (err = patron__report_max_member(s, &max_id)) != 0)
+        (err = patron__report_max_member(s, &max_id)) != 0 || (err = make_classes(x)) != 0)
         goto out;
     x->n_ids = max_id + 1;
     if (!(x->threshold = malloc((size_t)x->n_ids * sizeof x->threshold[0]))) {
@@ -209,10 +332,7 @@ static int offers_fill(patron_store *s, struct patron_report_table *t, const voi
         err = offer_line(s, t, uses, &x->o[i]);
 out:
     sqlite3_finalize(uses);
-    for (size_t i = 0; i < x->n; i++)
-        free(x->o[i].in_segment);
-    free(x->threshold);
-    free(x);
+    offers_free(x);
     return err;
 }
 
@@ -276,8 +396,9 @@ static int satisfaction_fill(patron_store *s, struct patron_report_table *t, con
         patron__table_ratio(t, row, 3, happy[k], n[k]);
         patron__table_ratio(t, row, 4, unhappy[k], n[k]);
     }
-    t->chart = PATRON_CHART_LINE;
     t->chart_col = 2;
+    t->chart_min = 1000000; /* scores run 1-5 */
+    t->chart_max = 5000000;
     return err;
 }
 

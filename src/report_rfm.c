@@ -131,7 +131,6 @@ static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *
     free(sc.frequency);
     free(sc.monetary);
     patron__facts_cleanup(&f);
-    t->chart = PATRON_CHART_BARS;
     t->chart_col = 1;
     struct patron_program p;
     if (err == 0 && (err = patron_program_get(s, &p)) == 0)

@@ -94,6 +94,7 @@ int patron__table_new(patron_store *s, const char *name, const char *title, cons
         return patron__fail(s, PATRON_ENOMEM, "no memory for the %s report", name);
     patron__copy(t->name, sizeof t->name, name);
     patron__copy(t->title, sizeof t->title, title);
+    t->chart = patron_report_chart_of(name); /* one table says which reports draw */
     for (size_t i = 0; cols && cols[i]; i++) {
         if (patron__table_add_col(t, cols[i]) != 0) {
             free(t);

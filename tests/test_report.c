@@ -3,6 +3,7 @@
  * with planted buying patterns (a regular, members who stopped, one-time buyers), one
  * redemption, and the clock at 2026-06-15. Every figure asserted below is worked out by hand
  * in the comments; the sales go through the real ledger. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,8 +206,8 @@ static void repeat_rate_counts_members_who_bought_again(void **state)
     patron_report_free(t);
 }
 
-/* Jan cohort (10): 100%, 60%, 30%, 10%, 10%, 10%, then months to come are empty. Feb (5): 80%,
- * 0, 40%, 0, 0. Mar (4): nothing. */
+/* Jan cohort (10): 100%, 60%, 30%, 10%, 10%, then June (the current month, not over) and the
+ * months to come are empty. Feb (5): 80%, 0, 40%, 0. Mar (4): nothing. */
 static void retention_follows_each_cohort(void **state)
 {
     struct world *w = *state;
@@ -215,15 +216,15 @@ static void retention_follows_each_cohort(void **state)
     assert_int_equal(t->n_rows, 6);
     assert_string_equal(text(t, 0, "cohort"), "2026-01");
     assert_int_equal(num(t, 0, "members"), 10);
-    static const int64_t jan[] = {1000000, 600000, 300000, 100000, 100000, 100000};
-    for (size_t k = 0; k < 6; k++)
-        assert_int_equal(patron_report_cell(t, 0, 2 + k)->i, jan[k]);
-    assert_int_equal(patron_report_cell(t, 0, 2 + 6)->kind, PATRON_CELL_NULL);
-    static const int64_t feb[] = {800000, 0, 400000, 0, 0};
-    assert_int_equal(num(t, 1, "members"), 5);
+    static const int64_t jan[] = {1000000, 600000, 300000, 100000, 100000};
     for (size_t k = 0; k < 5; k++)
+        assert_int_equal(patron_report_cell(t, 0, 2 + k)->i, jan[k]);
+    assert_int_equal(patron_report_cell(t, 0, 2 + 5)->kind, PATRON_CELL_NULL); /* June: not over */
+    static const int64_t feb[] = {800000, 0, 400000, 0};
+    assert_int_equal(num(t, 1, "members"), 5);
+    for (size_t k = 0; k < 4; k++)
         assert_int_equal(patron_report_cell(t, 1, 2 + k)->i, feb[k]);
-    assert_int_equal(patron_report_cell(t, 1, 2 + 5)->kind, PATRON_CELL_NULL);
+    assert_int_equal(patron_report_cell(t, 1, 2 + 4)->kind, PATRON_CELL_NULL);
     assert_int_equal(num(t, 2, "members"), 4);
     assert_int_equal(num(t, 2, "m0"), 0);
     assert_int_equal(num(t, 5, "members"), 0); /* June: no one enrolled */
@@ -303,9 +304,9 @@ static void formats_csv_and_svg(void **state)
     assert_int_equal(patron_report_write(t, PATRON_REPORT_CSV, f), 0);
     fclose(f);
     assert_string_equal(buf, "cohort,members,m0,m1,m2,m3\r\n"
-                             "2026-04,0,0.000000,0.000000,0.000000,\r\n"
-                             "2026-05,0,0.000000,0.000000,,\r\n"
-                             "2026-06,0,0.000000,,,\r\n");
+                             "2026-04,0,,,,\r\n"
+                             "2026-05,0,,,,\r\n"
+                             "2026-06,0,,,,\r\n");
     free(buf);
     f = open_memstream(&buf, &len);
     assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
@@ -452,7 +453,12 @@ static void satisfaction_trend_per_month(void **state)
     FILE *f = open_memstream(&buf, &len);
     assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
     fclose(f);
-    assert_non_null(strstr(buf, "<polyline"));
+    /* January and March have answers, February none: two dots and no line across the gap. */
+    assert_null(strstr(buf, "<polyline"));
+    const char *dot = strstr(buf, "<circle");
+    assert_non_null(dot);
+    assert_non_null(dot = strstr(dot + 1, "<circle"));
+    assert_null(strstr(dot + 1, "<circle"));
     free(buf);
     patron_report_free(t);
     test_store_close(&w.t);
@@ -537,6 +543,306 @@ static void cli_prints_reports(void **state)
     assert_int_equal(patron_store_open(w->t.path, &w->t.s), 0);
 }
 
+/* The current month is not over, so no cohort has a share for it yet (A0 bought in June, but
+ * June is not done); a cohort without members has no share at all. The text shows "-" for
+ * both, never 0.0%. */
+static void retention_leaves_the_current_month_and_empty_cohorts_empty(void **state)
+{
+    struct world *w = *state;
+    struct patron_report_options o = {.cohorts = 6, .months = 6};
+    struct patron_report_table *t = run(w, "retention", &o);
+    for (size_t r = 0; r < t->n_rows; r++) /* June is m5 of January, m4 of February... */
+        assert_int_equal(patron_report_cell(t, r, 2 + 5 - r)->kind, PATRON_CELL_NULL);
+    for (size_t r = 3; r < 6; r++) { /* April, May, June: no one enrolled */
+        assert_int_equal(num(t, r, "members"), 0);
+        for (size_t k = 0; k < 6; k++)
+            assert_int_equal(patron_report_cell(t, r, 2 + k)->kind, PATRON_CELL_NULL);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_TEXT, f), 0);
+    fclose(f);
+    const char *jan = strstr(buf, "\n2026-01"), *april = strstr(buf, "\n2026-04");
+    assert_non_null(jan);
+    assert_non_null(april);
+    assert_null(strchr(april, '%')); /* April to June: no rates at all */
+    const char *eol = strchr(jan + 1, '\n');
+    assert_int_equal(eol[-1], '-'); /* January's m5 is June, not over */
+    free(buf);
+    patron_report_free(t);
+}
+
+/* The labels of the value axis, in order, joined by commas. */
+static void ticks(const char *svg, char *out, size_t cap)
+{
+    static const char mark[] = "text-anchor=\"end\">";
+    out[0] = '\0';
+    for (const char *p = strstr(svg, mark); p; p = strstr(p, mark)) {
+        p += strlen(mark);
+        const char *end = strchr(p, '<');
+        assert_non_null(end);
+        snprintf(out + strlen(out), cap - strlen(out), "%s%.*s", out[0] ? "," : "", (int)(end - p),
+                 p);
+    }
+}
+
+static char *svg_of(const struct patron_report_table *t)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* A chart table as a report makes it: column 0 month labels from 2020-01, column 1 the values. */
+static struct patron_report_table *series_table(struct world *w, const char *name, const int64_t *v,
+                                                size_t n, int ratio)
+{
+    static const char *const cols[] = {"month", "value", NULL};
+    struct patron_report_table *t = NULL;
+    assert_int_equal(patron__table_new(w->t.s, name, "Test", cols, &t), 0);
+    t->chart_col = 1;
+    for (size_t i = 0; i < n; i++) {
+        char label[8];
+        size_t row;
+        assert_int_equal(patron__table_add_row(w->t.s, t, &row), 0);
+        patron__month_label(2020 * 12 + (int64_t)i, label);
+        assert_int_equal(patron__table_text(t, row, 0, label), 0);
+        if (ratio)
+            patron__table_ratio(t, row, 1, v[i], 1000000);
+        else
+            patron__table_int(t, row, 1, v[i]);
+    }
+    return t;
+}
+
+/* The value axis steps by 1, 2 or 5 times a power of ten, from zero to past the largest value,
+ * each tick labelled with its exact value. */
+static void chart_axes_take_nice_steps(void **state)
+{
+    struct world *w = *state;
+    static const struct {
+        int64_t v[3];
+        int ratio;
+        const char *ticks;
+    } cases[] = {
+        {{0, 315, 120}, 0, "0,100,200,300,400"},
+        {{7, 3, 0}, 0, "0,2,4,6,8"},
+        {{0, 0, 0}, 0, "0,1,2,3,4,5"},
+        {{70000, 20000, 0}, 1, "0%,2%,4%,6%,8%"},
+        {{12300, 0, 5000}, 1, "0.0%,0.5%,1.0%,1.5%"},
+        {{1000000, 250000, 0}, 1, "0%,20%,40%,60%,80%,100%"},
+        {{90000000, 12345678, 0}, 0, "0,20000000,40000000,60000000,80000000,100000000"},
+    };
+    char got[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct patron_report_table *t = series_table(w, cases[i].ratio ? "redemption" : "expiring",
+                                                     cases[i].v, 3, cases[i].ratio);
+        char *svg = svg_of(t);
+        ticks(svg, got, sizeof got);
+        assert_string_equal(got, cases[i].ticks);
+        free(svg);
+        patron_report_free(t);
+    }
+}
+
+/* One month of feedback: the average is a dot on an axis that runs 1 to 5, whole steps. */
+static void satisfaction_chart_shows_one_month_on_a_1_to_5_axis(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char m[2][14];
+    int64_t id;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 6, 2), m, 2, "F");
+    static const int scores[] = {3, 5};
+    for (int i = 0; i < 2; i++) {
+        struct patron_feedback fb = {.card = m[i], .score = scores[i]};
+        assert_int_equal(patron_feedback_record(w.t.s, &fb, &id), 0);
+    }
+    struct patron_report_options o = {.from = midnight(2026, 6, 1)};
+    struct patron_report_table *t = run(&w, "satisfaction", &o);
+    assert_int_equal(t->n_rows, 1);
+    char *svg = svg_of(t), got[256];
+    ticks(svg, got, sizeof got);
+    assert_string_equal(got, "1,2,3,4,5");
+    /* 4 on 1..5 is 3/4 of the way up the 270-pixel plot, whose foot is at 310. */
+    assert_non_null(strstr(svg, "<circle cx=\"385.0\" cy=\"107.5\""));
+    free(svg);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* A gap in the line where a month has no answers: two polylines, no segment across the gap. */
+static void satisfaction_line_breaks_at_months_without_answers(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char m[1][14];
+    int64_t id;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 1, 2), m, 1, "F");
+    static const int month[] = {1, 2, 4, 5};
+    for (int i = 0; i < 4; i++) {
+        w.t.now = day(2026, month[i], 3);
+        struct patron_feedback fb = {.card = m[0], .score = 5};
+        assert_int_equal(patron_feedback_record(w.t.s, &fb, &id), 0);
+    }
+    struct patron_report_options o = {.from = midnight(2026, 1, 1), .to = midnight(2026, 6, 1)};
+    struct patron_report_table *t = run(&w, "satisfaction", &o);
+    char *svg = svg_of(t);
+    const char *first = strstr(svg, "<polyline");
+    assert_non_null(first);
+    assert_non_null(strstr(first + 1, "<polyline"));
+    assert_null(strstr(strstr(first + 1, "<polyline") + 1, "<polyline"));
+    free(svg);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* x labels never overlap: upright ones are a label's width apart (6.1 px a character at 11 px,
+ * the width of a digit), slanted ones a line apart; a long series shows every k-th. */
+static void chart_x_labels_do_not_overlap(void **state)
+{
+    struct world *w = *state;
+    static const size_t lengths[] = {3, 12, 24, 60, 120};
+    int64_t v[120] = {0};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        struct patron_report_table *t = series_table(w, "expiring", v, lengths[i], 0);
+        char *svg = svg_of(t);
+        double last = -1e9;
+        size_t shown = 0;
+        for (const char *p = strstr(svg, "<text x=\""); p; p = strstr(p + 1, "<text x=\"")) {
+            double x, y;
+            assert_int_equal(sscanf(p, "<text x=\"%lf\" y=\"%lf\"", &x, &y), 2);
+            if (y < 320) /* the title and the value axis's ticks */
+                continue;
+            const char *rotate = strstr(p, "rotate(");
+            int slanted = rotate && rotate < strchr(p, '>');
+            if (shown++ > 0)
+                assert_true(x - last >= (slanted ? 15.0 : 6.1 * 7));
+            last = x;
+        }
+        assert_true(shown >= lengths[i] / 4 && shown <= lengths[i]);
+        free(svg);
+        patron_report_free(t);
+    }
+}
+
+/* Every report either draws its chart (the table says which, and patron_report_chart_of says
+ * the same before it runs) or is refused with --svg before the file is touched. The chart is
+ * written whole beside the file and renamed over it: nothing else is left in the directory. */
+static void cli_svg_draws_or_refuses_before_touching_the_file(void **state)
+{
+    struct world *w = *state;
+    char out[8192], path[400];
+    snprintf(path, sizeof path, "%s/chart.svg", w->t.dir);
+    for (size_t i = 0; patron_report_names[i]; i++) {
+        struct patron_report_table *t = run(w, patron_report_names[i], NULL);
+        assert_int_equal(t->chart, patron_report_chart_of(patron_report_names[i]));
+        patron_report_free(t);
+    }
+    patron_store_close(w->t.s);
+    w->t.s = NULL;
+    for (size_t i = 0; patron_report_names[i]; i++) {
+        const char *name = patron_report_names[i];
+        FILE *f = fopen(path, "w");
+        fputs("the chart of yesterday\n", f);
+        fclose(f);
+        int status =
+            test_run_patron(out, sizeof out, "--db", w->t.path, "--now", "2026-06-15T10:00:00Z",
+                            "report", name, "--svg", path, (char *)NULL);
+        char got[64] = "";
+        f = fopen(path, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(got, sizeof got, f));
+        fclose(f);
+        if (patron_report_chart_of(name) == PATRON_CHART_NONE) {
+            assert_int_equal(status, 64);
+            assert_string_equal(got, "the chart of yesterday\n");
+        } else {
+            assert_int_equal(status, 0);
+            assert_memory_equal(got, "<?xml", 5);
+        }
+        struct dirent *e;
+        DIR *d = opendir(w->t.dir);
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL)
+            assert_null(strstr(e->d_name, "chart.svg."));
+        closedir(d);
+    }
+    assert_int_equal(patron_store_open(w->t.path, &w->t.s), 0);
+}
+
+/* The offers report takes every offer that ran, not the first 64: 70 offers over one day's
+ * windows, half for the VIP segment (V0-V3) and half for everyone; each one's sales per member
+ * agree with a count by hand of the sales inside its window. The last is ended before its
+ * window opened: no sales at all. */
+static void offers_report_takes_every_offer_that_ran(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char v[4][14], r[5][14];
+    test_store_open(&w.t);
+    enroll_at(&w, day(2026, 1, 10), v, 4, "V");
+    enroll_at(&w, day(2026, 1, 10), r, 5, "R");
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(patron_segment_add(w.t.s, "vip", v[i]), 0);
+    int64_t base = midnight(2026, 3, 1), start[70], id;
+    for (int k = 0; k < 70; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "Offer %d", k);
+        start[k] = base + k * 600;
+        struct patron_offer_def d = {.name = name,
+                                     .segment = k % 2 ? NULL : "vip",
+                                     .benefit = PATRON_BENEFIT_BONUS,
+                                     .benefit_value = 1,
+                                     .valid_from = start[k],
+                                     .valid_to = start[k] + 4 * 3600};
+        assert_int_equal(patron_offer_add(w.t.s, &d, &id), 0);
+    }
+    assert_int_equal(patron_offer_end(w.t.s, 70, "owner"), 0); /* before its window opened */
+    int64_t at[20];
+    int vip[20];
+    for (int i = 0; i < 20; i++) { /* every 25 minutes from 00:05, VIPs and others in turn */
+        at[i] = base + 300 + i * 1500;
+        vip[i] = i % 3 != 2;
+        char ref[16];
+        snprintf(ref, sizeof ref, "S%d", i);
+        struct patron_sale in = {.card = vip[i] ? v[i % 4] : r[i % 5],
+                                 .ref = ref,
+                                 .total_minor = 1000,
+                                 .idempotency_key = ref};
+        struct patron_sale_result res;
+        w.t.now = at[i];
+        assert_int_equal(patron_sale_record(w.t.s, &in, &res), 0);
+    }
+    w.t.now = day(2026, 6, 15);
+    struct patron_report_table *t = run(&w, "offers", NULL);
+    assert_int_equal(t->n_rows, 70);
+    for (int k = 0; k < 70; k++) {
+        int64_t in_vip = 0, in_other = 0;
+        for (int i = 0; i < 20 && k != 69; i++)
+            if (at[i] >= start[k] && at[i] < start[k] + 4 * 3600)
+                *(vip[i] ? &in_vip : &in_other) += 1;
+        assert_int_equal(num(t, (size_t)k, "offer_id"), k + 1);
+        if (k % 2 == 0) {
+            assert_int_equal(num(t, (size_t)k, "targeted"), 4);
+            assert_int_equal(num(t, (size_t)k, "sales_per_targeted"), in_vip * 250000);
+            assert_int_equal(num(t, (size_t)k, "sales_per_untargeted"), in_other * 200000);
+        } else {
+            assert_int_equal(num(t, (size_t)k, "targeted"), 9);
+            assert_int_equal(num(t, (size_t)k, "sales_per_targeted"),
+                             ((in_vip + in_other) * 1000000 + 4) / 9);
+        }
+    }
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +864,15 @@ int main(void)
         cmocka_unit_test(partners_count_vouchers_honoured),
         cmocka_unit_test_setup_teardown(bad_names_and_options_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_prints_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(retention_leaves_the_current_month_and_empty_cohorts_empty,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(chart_axes_take_nice_steps, setup, teardown),
+        cmocka_unit_test(satisfaction_chart_shows_one_month_on_a_1_to_5_axis),
+        cmocka_unit_test(satisfaction_line_breaks_at_months_without_answers),
+        cmocka_unit_test_setup_teardown(chart_x_labels_do_not_overlap, setup, teardown),
+        cmocka_unit_test_setup_teardown(cli_svg_draws_or_refuses_before_touching_the_file, setup,
+                                        teardown),
+        cmocka_unit_test(offers_report_takes_every_offer_that_ran),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

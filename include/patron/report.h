@@ -19,7 +19,9 @@
  * - repeat: of the members with at least one sale in the period, the share with two or more.
  * - retention: members are grouped by the month they enrolled (their cohort); cell k of a
  *   cohort is the share of its members with at least one sale in the k-th month after the
- *   enrolment month (k = 0 is the enrolment month itself); months still to come are empty.
+ *   enrolment month (k = 0 is the enrolment month itself). Only months that are over have a
+ *   share: the current month and those to come are empty, and so is every cell of a cohort
+ *   without members.
  * - clv: customer lifetime value, so far = total spend of all sales (gross, as paid, refunds not
  *   deducted) divided by the number of members enrolled, every member counted from enrolment to
  *   now, buyers or not; `clv_per_buyer` divides by members with at least one sale.
@@ -35,7 +37,7 @@
  *   but never less than a day; listed longest-overdue first (days since / usual gap), with the
  *   card to reach them by and their marketing consent. No names: the segment export (consenting
  *   members only) is the way to contact data.
- * - offers: each offer that ran in the period (at most 64): `uses` (times it was applied at a
+ * - offers: each offer that ran in the period, however many: `uses` (times it was applied at a
  *   sale, its "issued"), `members` who used it, bonus `points`, `vouchers` it issued, and
  *   `redeemed` = uses without a voucher (the benefit was taken at the sale) plus its vouchers
  *   since redeemed. Uplift compares buying during the offer's window (valid_from or creation
@@ -104,6 +106,9 @@ struct patron_report_table {
     int summary; /* 1: one row that stands for the whole report (JSON lifts its fields) */
     enum patron_chart chart;
     size_t chart_col;
+    /* The value axis of a bar or line chart runs at least from chart_min to chart_max (in the
+     * cells' units, e.g. 1000000..5000000 for scores 1-5); both 0: from 0 to the data. */
+    int64_t chart_min, chart_max;
 };
 
 /* Options shared by the reports; zero means the default. */
@@ -118,6 +123,12 @@ struct patron_report_options {
 
 /* The reports by name, in the order `patron report` lists them; NULL-terminated. */
 extern PATRON_EXPORT const char *const patron_report_names[];
+
+/* The chart the report `name` draws as SVG: expiring and rfm are bars, redemption and
+ * satisfaction a line, retention a heatmap; PATRON_CHART_NONE for the reports that are tables
+ * only (liability, repeat, clv, churn, offers, partners) and for unknown names. Known before the
+ * report runs, so that a caller can refuse --svg before it touches any file. */
+enum patron_chart patron_report_chart_of(const char *name);
 
 /* Runs the report `name` (one of patron_report_names). Returns 0 and sets *out, which the caller
  * frees with patron_report_free(); PATRON_ENOTFOUND for an unknown name; PATRON_EINVAL for bad

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -11,6 +13,9 @@ static const char report_usage[] =
     "patron report NAME [--csv] [--svg FILE] [--from DATE] [--to DATE] [--months N] "
     "[--cohorts N] [--limit N]   (NAME: liability expiring redemption repeat retention clv rfm "
     "churn offers partners satisfaction; --to is exclusive)";
+
+static const char svg_usage[] =
+    "--svg draws a chart for expiring, redemption, retention, rfm and satisfaction only";
 
 static int list_reports(struct cli *c)
 {
@@ -26,6 +31,14 @@ static int list_reports(struct cli *c)
     if (len + 1 < sizeof human)
         memcpy(human + len, "\n", 2);
     return cli_emit(c, json_pack("{s:o}", "reports", names), human);
+}
+
+static int known(const char *name)
+{
+    for (size_t i = 0; patron_report_names[i]; i++)
+        if (strcmp(patron_report_names[i], name) == 0)
+            return 1;
+    return 0;
 }
 
 static int take_options(struct cli *c, struct cli_args *a, struct patron_report_options *o)
@@ -51,20 +64,61 @@ static int take_options(struct cli *c, struct cli_args *a, struct patron_report_
     return 0;
 }
 
-static int write_svg(struct cli *c, const struct patron_report_table *t, const char *path)
+/* The mode of a new chart file: the old file's, else what umask leaves of 0666. */
+static mode_t chart_mode(const struct stat *old, int exists)
 {
-    FILE *f = fopen(path, "w");
+    if (exists)
+        return old->st_mode & 07777;
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+/* Writes the chart to `tmp` (already created as `fd`), flushed to disk. Returns 0 or -errno. */
+static int write_chart(const struct patron_report_table *t, int fd, mode_t mode)
+{
+    FILE *f = fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
     int err;
     if (!f) {
-        fprintf(stderr, "patron: cannot write %s: %s.\n", path, strerror(errno));
-        return CLI_EXIT_OTHER;
+        err = -errno;
+        close(fd);
+        return err;
     }
     err = patron_report_write(t, PATRON_REPORT_SVG, f);
+    if (err == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        err = -errno;
     if (fclose(f) != 0 && err == 0)
-        err = -EIO;
-    if (err == PATRON_EINVAL)
-        return cli_usage(c, "--svg draws expiring, redemption, retention, rfm and satisfaction");
-    return err != 0 ? cli_fail(c, err, "cannot write the chart") : 0;
+        err = -errno;
+    return err;
+}
+
+/* The chart goes to a temporary file beside `path` and is renamed over it only once whole, so a
+ * failed write leaves `path` as it was. A path that is not a regular file (a terminal,
+ * /dev/stdout, a pipe) is written in place: there is nothing there to keep. */
+static int write_svg(struct cli *c, const struct patron_report_table *t, const char *path)
+{
+    struct stat st;
+    char tmp[4096];
+    int exists = stat(path, &st) == 0, err;
+    if (exists && !S_ISREG(st.st_mode)) {
+        FILE *f = fopen(path, "w");
+        err = f ? patron_report_write(t, PATRON_REPORT_SVG, f) : -errno;
+        if (f && fclose(f) != 0 && err == 0)
+            err = -errno;
+    } else if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
+        err = -ENAMETOOLONG;
+    } else {
+        int fd = mkstemp(tmp);
+        err = fd < 0 ? -errno : write_chart(t, fd, chart_mode(&st, exists));
+        if (fd >= 0 && err == 0 && rename(tmp, path) != 0)
+            err = -errno;
+        if (fd >= 0 && err != 0)
+            unlink(tmp);
+    }
+    if (err == 0)
+        return 0;
+    snprintf(tmp, sizeof tmp, "cannot write the chart to %.200s", path);
+    return cli_fail(c, err, tmp);
 }
 
 int cli_cmd_report(struct cli *c, struct cli_args *a)
@@ -78,6 +132,9 @@ int cli_cmd_report(struct cli *c, struct cli_args *a)
     const char *name = cli_positional(a);
     if (a->argc != 0 || (csv && c->json))
         return cli_usage(c, report_usage);
+    /* Refused before the store is opened or any file touched. */
+    if (svg && name && known(name) && patron_report_chart_of(name) == PATRON_CHART_NONE)
+        return cli_usage(c, svg_usage);
     if ((status = cli_open_store(c)) != 0)
         return status;
     if (!name)
