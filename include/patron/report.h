@@ -128,7 +128,7 @@ extern PATRON_EXPORT const char *const patron_report_names[];
  * satisfaction a line, retention a heatmap; PATRON_CHART_NONE for the reports that are tables
  * only (liability, repeat, clv, churn, offers, partners) and for unknown names. Known before the
  * report runs, so that a caller can refuse --svg before it touches any file. */
-enum patron_chart patron_report_chart_of(const char *name);
+PATRON_EXPORT enum patron_chart patron_report_chart_of(const char *name);
 
 /* Runs the report `name` (one of patron_report_names). Returns 0 and sets *out, which the caller
  * frees with patron_report_free(); PATRON_ENOTFOUND for an unknown name; PATRON_EINVAL for bad
