@@ -117,7 +117,7 @@ static void axis_label(const struct axis *a, int64_t v, char *buf, size_t len)
 {
     int decimals = 0;
     int64_t scale = 1;
-    while (scale < a->unit && a->step % (a->unit / scale) != 0) {
+    while (decimals < 6 && scale < a->unit && a->step % (a->unit / scale) != 0) {
         scale *= 10;
         decimals++;
     }

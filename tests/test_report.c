@@ -589,8 +589,11 @@ static void ticks(const char *svg, char *out, size_t cap)
 
 static char *svg_of(const struct patron_report_table *t)
 {
-    char *buf = NULL;
-    size_t len = 0;
+    /* static: the stream writes them at fclose, which gcc cannot follow from locals */
+    static char *buf;
+    static size_t len;
+    buf = NULL;
+    len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_int_equal(patron_report_write(t, PATRON_REPORT_SVG, f), 0);
     fclose(f);

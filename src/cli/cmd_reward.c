@@ -85,7 +85,7 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
     json_t *o;
     if ((err = patron_json_redemption(&r, &o)) != 0)
         return cli_fail(c, err, NULL);
-    int status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
+    status = r.replayed ? -1 : cli_print_after(c, o, r.print_job);
     if (status >= 0)
         return status;
     char where[320] = "";
