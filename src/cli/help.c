@@ -68,6 +68,9 @@ static const struct cli_option_help sale_options[] = {
 
 static const struct cli_option_help refund_options[] = {
     {"--ref R", "the sale's receipt number (required)"},
+    {"--return-ref RR",
+     "the return receipt's number, unique in the store; the same one again "
+     "answers the first refund (default: a new one, so each command is a refund)"},
     {"--line SKU:QTY", "refund only these lines (repeat it); without it the whole sale"},
     {"--key K", "idempotency key: the same key answers the first result again"},
     END,
@@ -147,7 +150,7 @@ static const struct cli_option_help terminal_options[] = {
 
 static const struct cli_option_help offer_options[] = {
     {"--name N", "add: the offer's name, as shown to the cashier (required)"},
-    {"--benefit bonus:POINTS|multiplier:X|reward:ID", "add: what the member gets (required)"},
+    {"--benefit bonus:POINTS|multiplier:X|reward:ID", "add: what the member receives (required)"},
     {"--tier T", "add: only members of this tier"},
     {"--category C", "add: only members who bought category C, with --within-days"},
     {"--within-days D", "add: ... in the last D days"},
@@ -216,7 +219,7 @@ static const struct cli_command_help commands[] = {
      "            [--line SKU:CATEGORY:QTY:UNIT_MINOR]... [--key K] [--footer]",
      sale_options},
     {"refund", "reverse a sale's points, in full or by line",
-     "patron refund --ref R [--line SKU:QTY]... [--key K]", refund_options},
+     "patron refund --ref R [--return-ref RR] [--line SKU:QTY]... [--key K]", refund_options},
     {"reward", "the rewards catalogue, and spending points on it",
      "patron reward add --name N --cost POINTS --kind amount|percent|item|points --value V\n"
      "                  [--valid-days D]\n"
