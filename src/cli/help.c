@@ -110,6 +110,9 @@ static const struct cli_option_help ledger_options[] = {
     {"--reason R", "adjust: why (required, recorded)"},
     {"--manager NAME", "adjust: the manager who allowed it (required, recorded)"},
     {"--key K", "adjust: idempotency key: the same key answers the first result again"},
+    {"--dry-run", "expire: say how many points and members it would touch, change nothing"},
+    {"--yes", "expire: go ahead although the clock is more than a day past the store's last "
+              "record"},
     END,
 };
 
@@ -130,7 +133,9 @@ static const struct cli_option_help serve_options[] = {
     {"--port-file FILE", "write the port listened on into FILE"},
     {"--max-connections N", "at most N connections at once, 1 to 1000 (default 64)"},
     {"--timeout SECONDS", "close a connection idle this long, 1 to 3600 (default 30)"},
-    {"--batch-max N", "at most N items in one batch request, 1 to 1024 (default 64)"},
+    {"--request-timeout SECONDS", "a request's headers and body must arrive within this, 1 to "
+                                  "3600 (default 5)"},
+    {"--batch-max N", "group at most N writes in one commit, 1 to 1024 (default 64)"},
     {"--read-handles N", "database handles for reads, 1 to 32 (default 4)"},
     {"--cashier-refund-limit POINTS", "a cashier till may refund at most this many points "
                                       "(default 1000)"},
@@ -241,7 +246,7 @@ static const struct cli_command_help commands[] = {
      "patron key trust FILE --partner NAME [--key-id N] [--chain CHAIN_ID]",
      key_options},
     {"ledger", "the points ledger: verify it, expire points, adjust a balance",
-     "patron ledger verify\npatron ledger expire\n"
+     "patron ledger verify\npatron ledger expire [--dry-run] [--yes]\n"
      "patron ledger adjust CARD --points N --reason R --manager NAME [--key K]",
      ledger_options},
     {"print", "the print queue",
@@ -255,7 +260,8 @@ static const struct cli_command_help commands[] = {
      program_options},
     {"serve", "the counter service (HTTP/JSON API)",
      "patron serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE]\n"
-     "             [--max-connections N] [--timeout SECONDS] [--batch-max N] [--read-handles N]\n"
+     "             [--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS]\n"
+     "             [--batch-max N] [--read-handles N]\n"
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests]\n"
      "             [--demo] [--routes]",
      serve_options},
