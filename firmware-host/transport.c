@@ -73,6 +73,7 @@ int patron__none_open(patron_printer **out)
 
 struct open_args {
     const char *rest; /* what follows the spec's prefix */
+    const char *home; /* the data folder: "auto" falls back to its prints/ (NULL: see open_auto) */
     unsigned width;
     patron_printer **out;
     char *detail;
@@ -92,7 +93,8 @@ static int open_virtual_dir(const char *dir, const struct open_args *a)
 #endif
 }
 
-/* The first USB printer, else the virtual printer in $PATRON_HOME/prints. A printer that is
+/* The first USB printer, else the virtual printer in HOME/prints, HOME being the folder the
+ * caller gave, else $PATRON_HOME, else ./var. A printer that is
  * there but busy or forbidden is reported, never silently replaced by the virtual one; the
  * fallback itself is recorded in the printer's info, with the reason, for the caller to say. */
 static int open_auto(const struct open_args *a)
@@ -104,11 +106,11 @@ static int open_auto(const struct open_args *a)
             patron__printer_say(a->detail, a->detail_len, "%s", why);
         return r;
     }
-    const char *home = getenv("PATRON_HOME");
+    const char *home = a->home && *a->home ? a->home : getenv("PATRON_HOME");
     if (!home || !*home)
         home = "./var";
     if ((size_t)snprintf(dir, sizeof dir, "%s/prints", home) >= sizeof dir) {
-        patron__printer_say(a->detail, a->detail_len, "PATRON_HOME is too long");
+        patron__printer_say(a->detail, a->detail_len, "the data folder's name is too long");
         return PATRON_EINVAL;
     }
     if ((r = open_virtual_dir(dir, a)) == 0)
@@ -179,7 +181,14 @@ static const struct spec_kind {
 int patron_printer_open(const char *spec, unsigned width_dots, patron_printer **out, char *detail,
                         size_t detail_len)
 {
-    struct open_args a = {.width = width_dots ? width_dots : WIDTH_DEFAULT,
+    return patron_printer_open_in(spec, width_dots, NULL, out, detail, detail_len);
+}
+
+int patron_printer_open_in(const char *spec, unsigned width_dots, const char *home,
+                           patron_printer **out, char *detail, size_t detail_len)
+{
+    struct open_args a = {.home = home,
+                          .width = width_dots ? width_dots : WIDTH_DEFAULT,
                           .out = out,
                           .detail = detail,
                           .detail_len = detail_len};

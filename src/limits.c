@@ -172,6 +172,17 @@ int patron_time_parse(const char *text, int64_t *out)
     return 0;
 }
 
+int patron_time_parse_until(const char *text, int64_t *out)
+{
+    int64_t t;
+    if (patron_time_parse(text, &t) != 0)
+        return PATRON_EINVAL;
+    if (strlen(text) == 10) /* a date alone: through that day, so up to the next midnight */
+        t += PATRON__DAY_SECONDS;
+    *out = t;
+    return 0;
+}
+
 int patron__text_rule(patron_store *s, const char *what, const char *v, size_t min, size_t max,
                       int flags)
 {

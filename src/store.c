@@ -170,8 +170,70 @@ int patron_store_batch_commit(patron_store *s)
 
 void patron_store_batch_rollback(patron_store *s)
 {
+    if (s->savepoint_depth != 0) { /* the whole rollback takes the savepoint with it */
+        s->tx_depth = s->savepoint_depth;
+        s->savepoint_depth = 0;
+    }
     if (s->tx_depth == 1)
         patron__tx_rollback(s);
+}
+
+/* The request savepoint's statements, prepared once on the handle (the statement cache). */
+static const char sp_take[] = "SAVEPOINT patron_request";
+static const char sp_undo[] = "ROLLBACK TO patron_request";
+static const char sp_release[] = "RELEASE patron_request";
+
+static int sp_run(patron_store *s, const char *sql)
+{
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    return st ? patron__step_done(s, st) : PATRON_EDB;
+}
+
+int patron_store_savepoint(patron_store *s)
+{
+    if (s->tx_depth == 0)
+        return patron__fail(s, PATRON_EINVAL, "a savepoint needs an open batch");
+    if (s->savepoint_depth != 0)
+        return patron__fail(s, PATRON_EINVAL, "a savepoint is already open on this handle");
+    int err = sp_run(s, sp_take);
+    if (err != 0)
+        return err;
+    s->savepoint_depth = s->tx_depth++;
+    return 0;
+}
+
+int patron_store_savepoint_rollback(patron_store *s)
+{
+    if (s->savepoint_depth == 0)
+        return patron__fail(s, PATRON_EINVAL, "no savepoint is open on this handle");
+    int err = sp_run(s, sp_undo);
+    if (err == 0)
+        s->tx_depth = s->savepoint_depth + 1; /* savepoints left open inside are gone too */
+    return err;
+}
+
+int patron_store_savepoint_release(patron_store *s)
+{
+    if (s->savepoint_depth == 0)
+        return patron__fail(s, PATRON_EINVAL, "no savepoint is open on this handle");
+    int err = sp_run(s, sp_release);
+    if (err == 0) {
+        s->tx_depth = s->savepoint_depth;
+        s->savepoint_depth = 0;
+    }
+    return err;
+}
+
+static int count_commit(void *ctx)
+{
+    patron_store *s = ctx;
+    atomic_fetch_add_explicit(&s->commits, 1, memory_order_relaxed);
+    return 0; /* 0 lets the commit go ahead */
+}
+
+unsigned long long patron_store_commits(const patron_store *s)
+{
+    return atomic_load_explicit(&s->commits, memory_order_relaxed);
 }
 
 int patron__printable(const char *text, size_t cap)
@@ -252,6 +314,7 @@ int patron_store_open(const char *path, patron_store **out)
     }
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_commit_hook(s->db, count_commit, s);
     if ((err = patron__exec(s, open_pragmas)) != 0)
         goto out;
     if ((err = patron__schema_migrate(s)) != 0)

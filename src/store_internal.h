@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,8 @@ struct patron_store {
     int store_id;
     int64_t till; /* the till writes are made for: scopes idempotency keys (0: local) */
     int tx_depth;
+    int savepoint_depth; /* tx_depth the open request savepoint was taken at; 0 = none open */
+    _Atomic unsigned long long commits; /* commits SQLite made on this handle (its commit hook) */
     int64_t program_accounts[PATRON__ACCT_COUNT]; /* account ids, loaded once the store is init */
     int64_t program_version; /* rules_version the cached program was read at; 0 = none */
     struct patron_program program;

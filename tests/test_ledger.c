@@ -469,6 +469,41 @@ static void batch_failure_undoes_only_itself(void **state)
     test_assert_ledger_verifies(t.s);
 }
 
+/* A request's savepoint inside a batch: rolled back, its sale is gone but what is written after
+ * (in the same savepoint) stays; the handle's commit count grows by one for the whole batch. */
+static void savepoint_undoes_one_request(void **state)
+{
+    (void)state;
+    struct patron_sale_result r;
+    unsigned long long commits = patron_store_commits(t.s);
+    assert_int_equal(patron_store_savepoint(t.s), PATRON_EINVAL); /* no batch open */
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(patron_store_savepoint(t.s), 0);
+    assert_int_equal(patron_store_savepoint(t.s), PATRON_EINVAL); /* one at a time */
+    assert_int_equal(sale("s1", 1000, NULL, 0, &r), 0);
+    assert_int_equal(patron_store_savepoint_rollback(t.s), 0);
+    assert_int_equal(sale("s2", 2000, NULL, 0, &r), 0);
+    assert_int_equal(patron_store_savepoint_release(t.s), 0);
+    assert_int_equal(patron_store_savepoint_release(t.s), PATRON_EINVAL); /* none open */
+    assert_int_equal(patron_store_savepoint(t.s), 0);
+    assert_int_equal(sale("s3", 3000, NULL, 0, &r), 0);
+    assert_int_equal(patron_store_savepoint_release(t.s), 0);
+    assert_int_equal(patron_store_commits(t.s), commits); /* nothing committed yet */
+    assert_int_equal(patron_store_batch_commit(t.s), 0);
+    assert_int_equal(patron_store_commits(t.s), commits + 1);
+    assert_int_equal(balance(), 50);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM sales"), 2);
+    /* A batch rolled back with its savepoint open keeps nothing and leaves the handle usable. */
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(patron_store_savepoint(t.s), 0);
+    assert_int_equal(sale("s4", 4000, NULL, 0, &r), 0);
+    patron_store_batch_rollback(t.s);
+    assert_int_equal(patron_store_commits(t.s), commits + 1);
+    assert_int_equal(sale("s5", 1000, NULL, 0, &r), 0);
+    assert_int_equal(balance(), 60);
+    test_assert_ledger_verifies(t.s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -494,6 +529,7 @@ int main(void)
         T(verify_catches_a_corrupted_balance),
         T(entries_are_append_only_and_numbered),
         T(batch_failure_undoes_only_itself),
+        T(savepoint_undoes_one_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

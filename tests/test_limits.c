@@ -103,6 +103,28 @@ static void times_are_parsed_strictly(void **state)
     assert_int_equal(patron_json_time_parse("2026-02-30", &t), PATRON_EINVAL);
 }
 
+/* The end of a window: a date alone means through that day (the next midnight, exclusive); a
+ * full time is taken as is; what patron_time_parse refuses is refused, nothing written. */
+static void until_a_date_means_through_that_day(void **state)
+{
+    int64_t t = 0;
+    (void)state;
+    assert_int_equal(patron_time_parse_until("2026-03-31", &t), 0);
+    assert_int_equal(t, INT64_C(1775001600)); /* 2026-04-01T00:00:00Z */
+    assert_int_equal(patron_time_parse_until("2028-02-28", &t), 0);
+    assert_int_equal(t, INT64_C(1835395200)); /* 2028-02-29T00:00:00Z, a leap day */
+    assert_int_equal(patron_time_parse_until("2026-03-31T10:00:00Z", &t), 0);
+    assert_int_equal(t, INT64_C(1774951200));
+    assert_int_equal(patron_time_parse_until("2026-03-31T00:00:00", &t), 0);
+    assert_int_equal(t, INT64_C(1774915200)); /* a midnight written out is that midnight */
+    t = 0;
+    assert_int_equal(patron_time_parse_until("2026-02-30", &t), PATRON_EINVAL);
+    assert_int_equal(patron_time_parse_until("2026-03-31T10:00", &t), PATRON_EINVAL);
+    assert_int_equal(patron_time_parse_until("", &t), PATRON_EINVAL);
+    assert_int_equal(patron_time_parse_until(NULL, &t), PATRON_EINVAL);
+    assert_int_equal(t, 0);
+}
+
 /* The numbers docs/openapi.yaml gives a property: minLength/maxLength, minimum/maximum or
  * maxItems, from the first line `field: {...}` after the line `where:`. */
 static int openapi_bounds(const char *where, const char *field, long long *min, long long *max)
@@ -321,6 +343,7 @@ int main(void)
         cmocka_unit_test(text_rules_are_utf8_without_controls),
         cmocka_unit_test(repair_makes_valid_text),
         cmocka_unit_test(times_are_parsed_strictly),
+        cmocka_unit_test(until_a_date_means_through_that_day),
         cmocka_unit_test(openapi_states_the_table_of_limits),
         cmocka_unit_test(enrolment_refuses_bad_text),
         cmocka_unit_test(bad_bytes_in_a_row_never_fail_the_scan),

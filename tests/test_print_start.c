@@ -8,6 +8,7 @@
  * leaves out the lines that have nothing to say (no tiers, nothing expiring). */
 #include "apiutil.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,21 @@ static void documented_profile_spec_is_accepted(void **state)
     apit_cleanup(&sv);
 }
 
+/* Whether the folder holds a PNG. */
+static int has_png(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        found = n > 4 && strcmp(e->d_name + n - 4, ".png") == 0;
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 static void auto_fallback_shows_in_health(void **state)
 {
     struct api_server sv;
@@ -148,11 +164,17 @@ static void auto_fallback_shows_in_health(void **state)
                      0);
     assert_string_equal(jstr("print_status"), "printed");
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' --db '%s' --home '%s' --printer auto printer test 2>&1",
+    /* With PATRON_HOME unset, --home alone says where the virtual printer's PNGs go. */
+    char prints[600];
+    snprintf(prints, sizeof prints, "%s/prints", sv.dir);
+    test_rmtree(prints);
+    snprintf(cmd, sizeof cmd,
+             "unset PATRON_HOME; '%s' --db '%s' --home '%s' --printer auto printer test 2>&1",
              getenv("PATRON_BIN"), sv.db, sv.dir);
     const char *const sh[] = {"/bin/sh", "-c", cmd, NULL};
     assert_int_equal(test_run(out, sizeof out, sh), 0);
     assert_non_null(strstr(out, "printing to the virtual printer in"));
+    assert_true(has_png(prints));
     apit_start(&sv, "--printer", "auto", (char *)NULL);
     int seen = 0;
     for (int i = 0; i < 1500 && !seen; i++) { /* the printer thread opens it: up to 30 s */

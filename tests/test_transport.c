@@ -3,7 +3,10 @@
  * `none` back-end, and the argument checks every back-end relies on. Needs no USB. */
 #include "testutil.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backend_internal.h"
 
@@ -110,6 +113,37 @@ static void test_tuning_refuses_other_backends(void **state)
     patron_printer_close(p);
 }
 
+/* "auto" without a USB printer prints into the data folder it is given, whatever PATRON_HOME
+ * says: the `patron` program passes its --home and sets no environment. */
+static void test_auto_prints_into_the_given_home(void **state)
+{
+    char home[64], decoy[64], want[128];
+    patron_printer *p = NULL;
+    struct patron_printer_info info;
+    struct stat st;
+    (void)state;
+    snprintf(home, sizeof home, "/tmp/patron-home-XXXXXX");
+    snprintf(decoy, sizeof decoy, "/tmp/patron-decoy-XXXXXX");
+    assert_non_null(mkdtemp(home));
+    assert_non_null(mkdtemp(decoy));
+    setenv("PATRON_HOME", decoy, 1);
+    assert_int_equal(patron_printer_open_in("auto", 384, home, &p, NULL, 0), 0);
+    patron_printer_describe(p, &info);
+    if (strcmp(info.kind, "virtual") == 0) { /* a real USB printer here takes "auto" */
+        snprintf(want, sizeof want, "%s/prints", home);
+        assert_string_equal(info.description, want);
+        assert_int_equal(patron_printer_send(p, "job-1", (const uint8_t *)"\x1b@", 2, NULL, 0), 0);
+        snprintf(want, sizeof want, "%s/prints/job-1.bin", home);
+        assert_int_equal(stat(want, &st), 0);
+        snprintf(want, sizeof want, "%s/prints", decoy);
+        assert_int_not_equal(stat(want, &st), 0);
+    }
+    patron_printer_close(p);
+    unsetenv("PATRON_HOME");
+    test_rmtree(home);
+    test_rmtree(decoy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_send_checks_job_name_and_size),
         cmocka_unit_test(test_list_checks_arguments),
         cmocka_unit_test(test_tuning_refuses_other_backends),
+        cmocka_unit_test(test_auto_prints_into_the_given_home),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,13 @@ PATRON_EXPORT char *patron_text_repair(char *dst, size_t cap, const char *src);
 PATRON_EXPORT int patron_time_parse(const char *text, int64_t *out)
     __attribute__((warn_unused_result));
 
+/* Parses the end of a window, exclusive, as patron_time_parse reads it, with the one rule the
+ * front ends share: a date alone ("YYYY-MM-DD") means through that day, so the end is the next
+ * midnight (2026-03-31 ends at 2026-04-01T00:00:00Z); a full time is taken as is. Returns 0 and
+ * sets *out, else PATRON_EINVAL (nothing written). Thread-safe. */
+PATRON_EXPORT int patron_time_parse_until(const char *text, int64_t *out)
+    __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

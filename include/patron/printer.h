@@ -45,6 +45,12 @@ struct patron_printer_info {
 PATRON_EXPORT int patron_printer_open(const char *spec, unsigned width_dots, patron_printer **out,
                                       char *detail, size_t detail_len)
     __attribute__((warn_unused_result));
+/* The same, with the data folder given: "auto" that finds no USB printer prints to the virtual
+ * printer in `home`/prints. NULL or "" = $PATRON_HOME, else ./var (as patron_printer_open). The
+ * `patron` program passes its --home here; nothing is read from or set in the environment. */
+PATRON_EXPORT int patron_printer_open_in(const char *spec, unsigned width_dots, const char *home,
+                                         patron_printer **out, char *detail, size_t detail_len)
+    __attribute__((warn_unused_result));
 
 /* Closes and releases the device; NULL does nothing. */
 PATRON_EXPORT void patron_printer_close(patron_printer *p);

@@ -89,6 +89,22 @@ PATRON_EXPORT int patron_store_batch_begin(patron_store *s) __attribute__((warn_
 PATRON_EXPORT int patron_store_batch_commit(patron_store *s) __attribute__((warn_unused_result));
 PATRON_EXPORT void patron_store_batch_rollback(patron_store *s);
 
+/* One request inside an open batch: patron_store_savepoint marks where it begins,
+ * patron_store_savepoint_rollback undoes everything written since (the savepoint stays open, so
+ * what follows, such as the request's audit line, can still be written in it), and
+ * patron_store_savepoint_release closes it, keeping what is left for the batch's commit. One
+ * savepoint at a time per handle; its statements are prepared once on the handle. Each returns
+ * 0, or PATRON_EINVAL (no batch open, a savepoint already open, none open) or a database error.
+ * patron_store_batch_rollback also drops an open savepoint. */
+PATRON_EXPORT int patron_store_savepoint(patron_store *s) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_store_savepoint_rollback(patron_store *s);
+PATRON_EXPORT int patron_store_savepoint_release(patron_store *s);
+
+/* How many commits SQLite has made on this handle since it was opened (counted by a commit hook
+ * the library installs at open), whoever asked for them: batches, single calls, migrations.
+ * Readable from any thread. */
+PATRON_EXPORT unsigned long long patron_store_commits(const patron_store *s);
+
 /* The underlying SQLite handle, for tools and tests that inspect the file. Borrowed. */
 PATRON_EXPORT struct sqlite3 *patron_store_sqlite(patron_store *s);
 

@@ -36,13 +36,14 @@ struct api_settings {
     int64_t cashier_refund_limit; /* points a cashier's till may reverse in one refund */
     int log_requests;
     /* Printing: the printer spec and profile as the `patron` program reads them, the home
-     * folder (receipt templates), and the program's function that opens them (NULL: no
-     * printing, as with the spec "none"). */
+     * folder (receipt templates, and the prints/ of "auto"'s virtual printer), and the program's
+     * function that opens them (NULL: no printing, as with the spec "none"). */
     const char *printer_spec;
     const char *printer_profile;
     const char *home;
-    int (*open_printer)(const char *spec, const char *profile_name, patron_printer **p,
-                        struct patron_escpos_profile *profile, char *detail, size_t len);
+    int (*open_printer)(const char *spec, const char *profile_name, const char *home,
+                        patron_printer **p, struct patron_escpos_profile *profile, char *detail,
+                        size_t len);
     unsigned print_poll_s; /* how often queued jobs are looked at without a wake-up */
 };
 
@@ -183,8 +184,8 @@ void api_writer_stop(struct api_writer *w);
 /* Metrics: counters updated from any thread, read as Prometheus text. */
 void api_metrics_request(int route, int status, int64_t duration_ns);
 void api_metrics_batch(size_t size, int committed, int64_t commit_ns);
-/* One commit on the writer's connection (its sqlite3_commit_hook). */
-void api_metrics_db_commit(void);
+/* Commits made on the writer's connection (patron_store_commits), added as they happen. */
+void api_metrics_db_commits(unsigned long long n);
 void api_metrics_queue_depth(long delta);
 void api_metrics_connections(long delta);
 /* Renders the metrics; returns a malloc'd string or NULL. */

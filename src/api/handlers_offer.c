@@ -47,18 +47,17 @@ static int64_t num(json_t *body, const char *key)
     return (int64_t)json_integer_value(json_object_get(body, key)); /* 0 when absent */
 }
 
-/* from and to as `patron offer add` reads them: a date for `to` means through that day. */
+/* from and to as `patron offer add` reads them: a date for `to` means through that day
+ * (patron_time_parse_until). */
 static int take_window(struct api_call *c, struct patron_offer_def *d)
 {
     const char *from = api_str(c->body, "from"), *to = api_str(c->body, "to");
     if ((from && patron_json_time_parse(from, &d->valid_from) != 0) ||
-        (to && patron_json_time_parse(to, &d->valid_to) != 0)) {
+        (to && patron_time_parse_until(to, &d->valid_to) != 0)) {
         snprintf(c->detail, sizeof c->detail,
                  "'from' and 'to' are YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
         return PATRON_EINVAL;
     }
-    if (to && strlen(to) == 10)
-        d->valid_to += 86400;
     return 0;
 }
 

@@ -76,9 +76,9 @@ void api_metrics_batch(size_t size, int committed, int64_t commit_ns)
     atomic_fetch_add_explicit(&m.commit_ns, (unsigned long long)commit_ns, memory_order_relaxed);
 }
 
-void api_metrics_db_commit(void)
+void api_metrics_db_commits(unsigned long long n)
 {
-    atomic_fetch_add_explicit(&m.db_commits, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m.db_commits, n, memory_order_relaxed);
 }
 
 void api_metrics_queue_depth(long delta)

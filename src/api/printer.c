@@ -133,8 +133,8 @@ static int ensure_open(struct api_printer *p)
     char detail[DETAIL_MAX] = "";
     if (p->printer)
         return 0;
-    int err = p->cfg->open_printer(p->cfg->printer_spec, p->cfg->printer_profile, &p->printer,
-                                   &p->profile, detail, sizeof detail);
+    int err = p->cfg->open_printer(p->cfg->printer_spec, p->cfg->printer_profile, p->cfg->home,
+                                   &p->printer, &p->profile, detail, sizeof detail);
     if (err == 0) {
         note_fallback(p->printer);
         return 0;

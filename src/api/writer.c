@@ -7,7 +7,6 @@
  * alone, after the batch before it has committed, and before the next batch begins. */
 #include <errno.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,13 +29,8 @@ struct api_writer {
     pthread_cond_t wake;
     struct job *head, *tail;
     int stopping;
+    unsigned long long commits; /* the store's commit count the metrics have seen */
 };
-
-static int exec_sql(patron_store *s, const char *sql)
-{
-    return sqlite3_exec(patron_store_sqlite(s), sql, NULL, NULL, NULL) == SQLITE_OK ? 0
-                                                                                    : PATRON_EDB;
-}
 
 static int respond_error(struct api_call *c, int err, struct api_response *r)
 {
@@ -105,7 +99,7 @@ static void run_job(struct api_writer *w, struct job *j)
     int err = j->preset_err;
     patron_store_set_till(s, c->terminal.terminal_id); /* keys are the till's own */
     patron_store_clear_detail(s); /* the request before, maybe another till's, left its own */
-    if (exec_sql(s, "SAVEPOINT api_job") != 0) {
+    if (patron_store_savepoint(s) != 0) {
         api_call_respond(c, PATRON_EDB, j->resp);
         return;
     }
@@ -119,25 +113,25 @@ static void run_job(struct api_writer *w, struct job *j)
     /* The library undoes its own work when it refuses; what it keeps on purpose (the log of
      * wrong voucher codes behind the lock-out) stays when the handler says so. */
     if (err != 0 && !c->keep_on_error)
-        exec_sql(s, "ROLLBACK TO api_job");
+        patron_store_savepoint_rollback(s);
     if (api_call_respond(c, err, j->resp) != 0)
         err = PATRON_ENOMEM;
     if (err == 0 && c->idempotency_key) {
         int put = patron_reply_put(s, c->idempotency_key, c->request_hash, j->resp->status,
                                    j->resp->body);
         if (put != 0) {
-            exec_sql(s, "ROLLBACK TO api_job");
+            patron_store_savepoint_rollback(s);
             snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
             respond_error(c, err = put, j->resp);
         }
     }
 audit:
     if (audit(s, c, err, j->resp->status) != 0) {
-        exec_sql(s, "ROLLBACK TO api_job");
+        patron_store_savepoint_rollback(s);
         c->detail[0] = '\0';
         respond_error(c, PATRON_EDB, j->resp);
     }
-    exec_sql(s, "RELEASE api_job");
+    patron_store_savepoint_release(s);
 }
 
 static void run_batch(struct api_writer *w, struct job *batch, size_t n)
@@ -230,6 +224,12 @@ static void *writer_main(void *arg)
             run_alone(w, batch);
         else
             run_batch(w, batch, n);
+        /* Every commit SQLite made on the connection, whoever asked for it (the library counts
+         * them): the proof that requests share commits does not rest on the writer's own
+         * bookkeeping. Counted before anyone of the batch is answered. */
+        unsigned long long commits = patron_store_commits(w->store);
+        api_metrics_db_commits(commits - w->commits);
+        w->commits = commits;
         pthread_mutex_lock(&w->lock);
         for (struct job *j = batch, *next; j; j = next) {
             next = j->next; /* j belongs to its waiter once done is set */
@@ -269,15 +269,6 @@ int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
     return 0;
 }
 
-/* Counts every commit SQLite makes on the writer's connection, whoever asked for it: the proof
- * that concurrent requests share commits does not rest on the writer's own bookkeeping. */
-static int count_commit(void *ctx)
-{
-    (void)ctx;
-    api_metrics_db_commit();
-    return 0; /* 0 lets the commit go ahead */
-}
-
 int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
 {
     struct api_writer *w = calloc(1, sizeof *w);
@@ -289,7 +280,7 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
         goto out;
     if (cfg->has_now)
         patron_store_set_fixed_time(w->store, cfg->now);
-    sqlite3_commit_hook(patron_store_sqlite(w->store), count_commit, NULL);
+    w->commits = patron_store_commits(w->store);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if ((err = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {

@@ -104,11 +104,13 @@ int cli_profile_resolve(const char *name, struct patron_escpos_profile *out, cha
 
 /* Opens the printer named by `spec` ("auto", "usb", "usb:VID:PID", "file:PATH", "virtual:DIR",
  * "none"; NULL = "auto") with the profile that fits it: `profile_name` when given (not NULL or
- * "auto"), else the model's own for a known USB printer, else generic 80 mm. Returns 0 and sets
- * both; PATRON_EINVAL for an unknown profile or spec; the transport's errors otherwise, with a
+ * "auto"), else the model's own for a known USB printer, else generic 80 mm. "auto" without a
+ * USB printer prints to the virtual printer in `home`/prints. Returns 0 and sets both;
+ * PATRON_EINVAL for an unknown profile or spec; the transport's errors otherwise, with a
  * sentence in detail. Thread-safe (the `patron serve` printer thread calls it too). */
-int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
-                     struct patron_escpos_profile *profile, char *detail, size_t len);
+int cli_printer_open(const char *spec, const char *profile_name, const char *home,
+                     patron_printer **p, struct patron_escpos_profile *profile, char *detail,
+                     size_t len);
 /* The same with the printer of the settings (--printer, --printer-profile); says on stderr
  * when "auto" found no USB printer and fell back to the virtual one. */
 int cli_open_printer(struct cli *c, patron_printer **p, struct patron_escpos_profile *profile,

@@ -22,16 +22,15 @@ static int take_count(struct cli_args *a, const char *name, int64_t min, int64_t
     return v ? cli_parse_int(v, min, max, out) : 0;
 }
 
-/* --to DATE means through the end of that day; a full time is taken as is. */
+/* --to DATE means through the end of that day; a full time is taken as is
+ * (patron_time_parse_until). */
 static int take_window(struct cli_args *a, struct patron_offer_def *d)
 {
     const char *from = cli_take(a, "--from"), *to = cli_take(a, "--to");
     if (from && cli_parse_time(from, &d->valid_from) != 0)
         return -1;
-    if (to && cli_parse_time(to, &d->valid_to) != 0)
+    if (to && patron_time_parse_until(to, &d->valid_to) != 0)
         return -1;
-    if (to && strlen(to) == 10)
-        d->valid_to += 86400;
     return 0;
 }
 

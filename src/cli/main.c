@@ -110,8 +110,6 @@ static int run(struct cli *c, struct cli_args *a, const struct cli_config_flags 
     c->args = a;
     if ((status = cli_config_load(c, flags)) != 0)
         return status;
-    /* The printer's "auto" spec finds the virtual printer's folder through PATRON_HOME. */
-    setenv("PATRON_HOME", c->home, 1);
     return cmd->run(c, a);
 }
 

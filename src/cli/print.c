@@ -25,15 +25,17 @@ int cli_profile_resolve(const char *name, struct patron_escpos_profile *out, cha
     return PATRON_EINVAL;
 }
 
-int cli_printer_open(const char *spec, const char *profile_name, patron_printer **p,
-                     struct patron_escpos_profile *profile, char *detail, size_t len)
+int cli_printer_open(const char *spec, const char *profile_name, const char *home,
+                     patron_printer **p, struct patron_escpos_profile *profile, char *detail,
+                     size_t len)
 {
     struct patron_printer_info info;
     struct patron_escpos_profile configured;
     int pick = profile_name && strcmp(profile_name, "auto") != 0;
     if (pick && cli_profile_resolve(profile_name, &configured, detail, len) != 0)
         return PATRON_EINVAL;
-    int err = patron_printer_open(spec ? spec : "auto", pick ? configured.dots : 0, p, detail, len);
+    int err = patron_printer_open_in(spec ? spec : "auto", pick ? configured.dots : 0, home, p,
+                                     detail, len);
     if (err != 0)
         return err;
     patron_printer_describe(*p, &info);
@@ -50,7 +52,8 @@ int cli_open_printer(struct cli *c, patron_printer **p, struct patron_escpos_pro
                      char *detail, size_t len)
 {
     struct patron_printer_info info;
-    int err = cli_printer_open(c->printer_spec, c->printer_profile, p, profile, detail, len);
+    int err =
+        cli_printer_open(c->printer_spec, c->printer_profile, c->home, p, profile, detail, len);
     if (err == 0) {
         patron_printer_describe(*p, &info);
         if (info.fallback[0])
