@@ -10,7 +10,7 @@
 
 #include <openssl/evp.h>
 
-#include "voucher_internal.h"
+#include "voucher/voucher_internal.h"
 
 #define ROUNDS 5
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Static checks of the project's own C code: clang-format (the house format, .clang-format), no
-# banned function (scripts/banned.sh), no SQLite in the front ends (src/api, src/cli), cppcheck,
-# and clang-tidy (.clang-tidy) over the compile commands of a build. Exits non-zero on any finding.
+# banned function (scripts/banned.sh), no SQLite in the front ends (src/api, src/cli), the
+# library's layers (scripts/layers.sh), cppcheck, and clang-tidy (.clang-tidy) over the compile
+# commands of a build. Exits non-zero on any finding.
 # usage: scripts/lint.sh [BUILD_DIR]   (default build-lint, configured here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ sh scripts/banned.sh
 
 echo "--- front ends go through the library"
 sh scripts/front-ends.sh
+
+echo "--- layers: no lower layer includes a higher one"
+sh scripts/layers.sh
 
 echo "--- cppcheck"
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \

@@ -9,7 +9,7 @@ dir=$1
 checked='sale.c.o offer_eval.c.o referral.c.o checkout.c.o offer.c.o member.c.o'
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for o in "$dir"/*.o; do
+for o in $(find "$dir" -name "*.o"); do
     b=$(basename "$o")
     nm -g "$o" | awk -v f="$b" -v defs="$tmp/defs" -v uses="$tmp/uses" '
         $1 == "U" { print $2, f >>uses; next }

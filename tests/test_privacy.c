@@ -136,7 +136,7 @@ static void export_holds_everything_about_the_member(void **state)
     assert_int_equal(array_size(root, "refund_lines"), 1);
     assert_int_equal(array_size(root, "redemptions"), 1);
     assert_int_equal(array_size(root, "entries"), 4); /* earn, reverse, redeem, adjust */
-    assert_int_equal(array_size(root, "lots"), 2); /* the earn and the adjustment */
+    assert_int_equal(array_size(root, "lots"), 2);    /* the earn and the adjustment */
     assert_int_equal(array_size(root, "consent_changes"), 2);
     assert_int_equal(array_size(root, "future_notes"), 1);
     json_t *acct = json_array_get(json_object_get(root, "accounts"), 0);

@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "report_internal.h"
+#include "report/report_internal.h"
 #include "testutil.h"
 
 static int64_t day(int y, int m, int d)

@@ -8,7 +8,7 @@
 
 #include "patron/keyring.h"
 #include "patron/voucher.h"
-#include "voucher_internal.h"
+#include "voucher/voucher_internal.h"
 
 /* Opens and inits a store with `store_id` in its own directory on t's clock; with chain_hex not
  * NULL it joins that chain. Its first key is made (key id = store id when free). */

@@ -26,7 +26,7 @@ enum patron_error_kind {
 /* XX(NAME, number, kind, message). Every code has its own fixed number: a new code is added at
  * the end with the next free number (now -1056) and existing codes never change, so numbers kept
  * by callers, logs and other builds keep their meaning. A repeated number does not compile (the
- * switches in src/error.c would have two equal cases). */
+ * switches in src/core/error.c would have two equal cases). */
 #define PATRON_ERRNO_MAP(XX)                                                                       \
     XX(EINVAL, -1098, INVALID, "invalid input")                                                    \
     XX(ECHECKDIGIT, -1097, INVALID, "the card number's check digit is wrong (mistyped?)")          \

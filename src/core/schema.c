@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/* The database schema as an ordered list of migrations. `PRAGMA user_version` records how many
+ * have been applied; opening a database applies the missing ones in one transaction each, and
+ * refuses a database written by a newer Patron rather than guess at its meaning. */
+#include <stdio.h>
+
+#include "core/store_internal.h"
+
+/* Version 1: store settings, members and cards, the double-entry ledger with its lots,
+ * sales and refunds, rewards, and the idempotency register. Ledger entries are append-only:
+ * triggers refuse any UPDATE or DELETE on them; a store's own entries are numbered by
+ * store_seq = id, so the sequence is gap-free without an index of its own. Indexes are few on
+ * purpose: each one is another page written at every checkout's commit. */
+static const char schema_v1[] =
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE rule_changes(id INTEGER PRIMARY KEY, key TEXT NOT NULL, old_value TEXT,"
+    "  new_value TEXT, changed_by TEXT NOT NULL, changed_at INTEGER NOT NULL);"
+    "CREATE TABLE categories(name TEXT PRIMARY KEY, multiplier_permille INTEGER NOT NULL"
+    "  CHECK(multiplier_permille BETWEEN 0 AND 100000));"
+    "CREATE TABLE tiers(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  threshold INTEGER NOT NULL UNIQUE CHECK(threshold >= 0),"
+    "  multiplier_permille INTEGER NOT NULL CHECK(multiplier_permille BETWEEN 0 AND 100000));"
+    "CREATE TABLE members(id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, phone TEXT,"
+    "  birthday TEXT, consent_marketing INTEGER NOT NULL DEFAULT 0, consent_at INTEGER,"
+    "  consent_source TEXT, created_at INTEGER NOT NULL,"
+    "  tier_id INTEGER NOT NULL REFERENCES tiers(id), tier_until INTEGER,"
+    "  erased_at INTEGER);"
+    "CREATE INDEX members_phone ON members(phone) WHERE phone IS NOT NULL;"
+    "CREATE TABLE cards(number TEXT PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  status TEXT NOT NULL CHECK(status IN ('active','blocked')), issued_at INTEGER NOT NULL,"
+    "  blocked_at INTEGER, replaced_by TEXT) WITHOUT ROWID;"
+    "CREATE INDEX cards_member ON cards(member_id);"
+    "CREATE TABLE accounts(id INTEGER PRIMARY KEY, name TEXT UNIQUE,"
+    "  member_id INTEGER UNIQUE REFERENCES members(id), balance INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK((name IS NULL) <> (member_id IS NULL)));"
+    "CREATE TABLE entries(id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL,"
+    "  store_seq INTEGER NOT NULL, kind TEXT NOT NULL"
+    "  CHECK(kind IN ('earn','redeem','reverse','expire','adjust')),"
+    "  debit_account INTEGER NOT NULL REFERENCES accounts(id),"
+    "  credit_account INTEGER NOT NULL REFERENCES accounts(id),"
+    "  points INTEGER NOT NULL CHECK(points > 0), member_id INTEGER NOT NULL REFERENCES "
+    "members(id),"
+    "  created_at INTEGER NOT NULL, original_entry INTEGER REFERENCES entries(id),"
+    "  sale_id INTEGER, refund_id INTEGER, redemption_id INTEGER, note TEXT, approved_by TEXT);"
+    "CREATE INDEX entries_member ON entries(member_id, kind, created_at);"
+    "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;"
+    "CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;"
+    "CREATE TABLE lots(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  entry_id INTEGER NOT NULL REFERENCES entries(id), points INTEGER NOT NULL,"
+    "  remaining INTEGER NOT NULL CHECK(remaining >= 0 AND remaining <= points),"
+    "  earned_at INTEGER NOT NULL, expires_at INTEGER);"
+    "CREATE INDEX lots_open ON lots(member_id, earned_at, id) WHERE remaining > 0;"
+    "CREATE TABLE sales(id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL, ref TEXT NOT NULL,"
+    "  member_id INTEGER NOT NULL REFERENCES members(id), card TEXT NOT NULL,"
+    "  total_minor INTEGER NOT NULL, currency TEXT NOT NULL, lines_minor INTEGER NOT NULL,"
+    "  weight_total INTEGER NOT NULL, points_earned INTEGER NOT NULL,"
+    "  tier_multiplier_permille INTEGER NOT NULL, balance_after INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, UNIQUE(store_id, ref));"
+    "CREATE TABLE sale_lines(sale_id INTEGER NOT NULL REFERENCES sales(id), line_no INTEGER NOT "
+    "NULL,"
+    "  sku TEXT NOT NULL, category TEXT NOT NULL, qty INTEGER NOT NULL, unit_minor INTEGER NOT "
+    "NULL,"
+    "  weight_per_unit INTEGER NOT NULL, PRIMARY KEY(sale_id, line_no)) WITHOUT ROWID;"
+    "CREATE TABLE refunds(id INTEGER PRIMARY KEY, sale_id INTEGER NOT NULL REFERENCES sales(id),"
+    "  points_reversed INTEGER NOT NULL, shortfall INTEGER NOT NULL, balance_after INTEGER NOT "
+    "NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE refund_lines(refund_id INTEGER NOT NULL REFERENCES refunds(id),"
+    "  sale_id INTEGER NOT NULL, line_no INTEGER NOT NULL, qty INTEGER NOT NULL CHECK(qty > 0),"
+    "  PRIMARY KEY(refund_id, line_no)) WITHOUT ROWID;"
+    "CREATE INDEX refund_lines_sale ON refund_lines(sale_id, line_no);"
+    "CREATE TABLE rewards(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  cost INTEGER NOT NULL CHECK(cost > 0),"
+    "  kind TEXT NOT NULL CHECK(kind IN ('amount','percent','item','points')),"
+    "  value INTEGER NOT NULL CHECK(value >= 0), currency TEXT NOT NULL,"
+    "  valid_days INTEGER NOT NULL CHECK(valid_days > 0), active INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE redemptions(id INTEGER PRIMARY KEY, reward_id INTEGER NOT NULL REFERENCES "
+    "rewards(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id), points INTEGER NOT NULL,"
+    "  balance_after INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE idempotency(key TEXT PRIMARY KEY, op TEXT NOT NULL, request_hash BLOB NOT NULL,"
+    "  result_id INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Version 2: vouchers. The keyring (own keys, other stores' and partners' public keys), the
+ * vouchers this store issued, the redemption register (one row per voucher, ever: the UNIQUE
+ * constraint is what makes a voucher single-use), offline acceptances kept for reconciliation
+ * with head office, and wrong typed codes per till for the lock-out. */
+static const char schema_v2[] =
+    "CREATE TABLE keys(key_id INTEGER PRIMARY KEY CHECK(key_id BETWEEN 1 AND 65535),"
+    "  kind TEXT NOT NULL CHECK(kind IN ('own','chain','partner')),"
+    "  status TEXT NOT NULL CHECK(status IN ('active','verify','retired')),"
+    "  partner TEXT, chain_id TEXT CHECK(chain_id IS NULL OR length(chain_id) = 32),"
+    "  public_key BLOB NOT NULL CHECK(length(public_key) = 32), file TEXT,"
+    "  created_at INTEGER NOT NULL, retired_at INTEGER,"
+    "  CHECK(status <> 'active' OR kind = 'own'));"
+    "CREATE UNIQUE INDEX keys_one_active ON keys(status) WHERE status = 'active';"
+    "CREATE TABLE vouchers(key_id INTEGER NOT NULL REFERENCES keys(key_id),"
+    "  voucher_id INTEGER NOT NULL, member_id INTEGER NOT NULL, offer_id INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, flags INTEGER NOT NULL, value INTEGER NOT NULL,"
+    "  currency INTEGER NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    "  store_scope INTEGER NOT NULL, token TEXT NOT NULL, voided_at INTEGER, voided_by TEXT,"
+    "  void_reason TEXT, PRIMARY KEY(key_id, voucher_id)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX vouchers_id ON vouchers(voucher_id);"
+    "CREATE INDEX vouchers_member ON vouchers(member_id, issued_at);"
+    "CREATE TABLE voucher_redemptions(id INTEGER PRIMARY KEY, key_id INTEGER NOT NULL,"
+    "  voucher_id INTEGER NOT NULL, kind INTEGER NOT NULL, value INTEGER NOT NULL,"
+    "  currency INTEGER NOT NULL, member_id INTEGER NOT NULL, store_id INTEGER NOT NULL,"
+    "  till TEXT NOT NULL, ref TEXT NOT NULL, offline INTEGER NOT NULL,"
+    "  redeemed_at INTEGER NOT NULL, record BLOB NOT NULL CHECK(length(record) = 100),"
+    "  UNIQUE(key_id, voucher_id));"
+    "CREATE TABLE offline_acceptances(id INTEGER PRIMARY KEY,"
+    "  redemption_id INTEGER NOT NULL REFERENCES voucher_redemptions(id),"
+    "  key_id INTEGER NOT NULL, voucher_id INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  value INTEGER NOT NULL, currency INTEGER NOT NULL, day INTEGER NOT NULL,"
+    "  till TEXT NOT NULL, ref TEXT NOT NULL, accepted_at INTEGER NOT NULL, reported_at INTEGER);"
+    "CREATE INDEX offline_acceptances_day ON offline_acceptances(day);"
+    "CREATE TABLE code_attempts(id INTEGER PRIMARY KEY, till TEXT NOT NULL,"
+    "  at INTEGER NOT NULL, typed TEXT NOT NULL);"
+    "CREATE INDEX code_attempts_till ON code_attempts(till, at);";
+
+/* Version 3: the print queue: jobs written with the sale or redemption that asks for them,
+ * printed after the commit (status 0 queued, 1 sending, 2 printed); a reward redemption names
+ * the voucher it became and the coupon job that prints it; the member index of the entries
+ * carries the points, so a tier's 12-month sum reads the index alone. */
+static const char schema_v3[] =
+    "CREATE TABLE print_jobs(id INTEGER PRIMARY KEY, template TEXT NOT NULL, vars TEXT NOT NULL,"
+    "  status INTEGER NOT NULL CHECK(status IN (0, 1, 2)), attempts INTEGER NOT NULL,"
+    "  last_error TEXT, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
+    "  printed_at INTEGER, reprint_of INTEGER REFERENCES print_jobs(id));"
+    "CREATE INDEX print_jobs_pending ON print_jobs(id) WHERE status <> 2;"
+    "DROP INDEX entries_member;"
+    "CREATE INDEX entries_member ON entries(member_id, kind, created_at, points);"
+    "ALTER TABLE redemptions ADD COLUMN voucher_key_id INTEGER;"
+    "ALTER TABLE redemptions ADD COLUMN voucher_id INTEGER;"
+    "ALTER TABLE redemptions ADD COLUMN print_job INTEGER REFERENCES print_jobs(id);";
+
+/* Version 4 (the counter service): tills with their role and hashed token, the append-only audit
+ * log of state-changing requests, and the reply register that answers a retried POST. */
+static const char schema_v4[] =
+    "CREATE TABLE terminals(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK(role IN ('cashier','manager','admin')),"
+    "  token_hash BLOB NOT NULL UNIQUE CHECK(length(token_hash) = 32),"
+    "  created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE TABLE audit_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    "  terminal_id INTEGER REFERENCES terminals(id), op TEXT NOT NULL, outcome TEXT NOT NULL,"
+    "  status INTEGER NOT NULL);"
+    "CREATE INDEX audit_log_at ON audit_log(at);"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TABLE api_replies(key TEXT PRIMARY KEY, request_hash BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Version 5: offers, segments, preferences, feedback, goodwill and referrals. offer_uses is the
+ * register of applied offers that the limits count; sales gain a per-member index because targeting
+ * asks of every checkout when the member last bought and what. A referral names each referee once
+ * and records the sale that earned both bonuses, so it is paid once. */
+static const char schema_v5[] =
+    "CREATE INDEX sales_member ON sales(member_id, created_at);"
+    "CREATE TABLE segments(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE segment_members(segment_id INTEGER NOT NULL REFERENCES segments(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id), added_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(segment_id, member_id)) WITHOUT ROWID;"
+    "CREATE TABLE offers(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  tier_id INTEGER REFERENCES tiers(id), category TEXT, within_days INTEGER,"
+    "  birthday_month INTEGER NOT NULL DEFAULT 0, lapsed_days INTEGER,"
+    "  first_visit INTEGER NOT NULL DEFAULT 0, segment_id INTEGER REFERENCES segments(id),"
+    "  min_basket_minor INTEGER, sku TEXT, basket_category TEXT,"
+    "  benefit TEXT NOT NULL CHECK(benefit IN ('bonus','multiplier','reward')),"
+    "  benefit_value INTEGER NOT NULL CHECK(benefit_value > 0),"
+    "  exclusive INTEGER NOT NULL DEFAULT 0, valid_from INTEGER, valid_to INTEGER,"
+    "  limit_per_member INTEGER, limit_total INTEGER, limit_per_day INTEGER,"
+    "  created_at INTEGER NOT NULL, created_by TEXT NOT NULL, ended_at INTEGER, ended_by TEXT,"
+    "  CHECK(valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from));"
+    "CREATE TABLE offer_uses(id INTEGER PRIMARY KEY, offer_id INTEGER NOT NULL REFERENCES "
+    "offers(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  sale_id INTEGER NOT NULL REFERENCES sales(id), day INTEGER NOT NULL,"
+    "  points INTEGER NOT NULL, entry_id INTEGER REFERENCES entries(id),"
+    "  redemption_id INTEGER REFERENCES redemptions(id), voucher_id INTEGER, voucher_code TEXT,"
+    "  why TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX offer_uses_member ON offer_uses(offer_id, member_id);"
+    "CREATE INDEX offer_uses_day ON offer_uses(offer_id, day);"
+    "CREATE INDEX offer_uses_sale ON offer_uses(sale_id);"
+    "CREATE TABLE preferences(member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  category TEXT NOT NULL, stated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(member_id, category)) WITHOUT ROWID;"
+    "CREATE TABLE feedback(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES "
+    "members(id),"
+    "  sale_id INTEGER REFERENCES sales(id), day INTEGER NOT NULL,"
+    "  score INTEGER NOT NULL CHECK(score BETWEEN 1 AND 5), comment TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX feedback_sale ON feedback(sale_id) WHERE sale_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX feedback_day ON feedback(member_id, day) WHERE sale_id IS NULL;"
+    "CREATE TABLE goodwill(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES "
+    "members(id),"
+    "  reward_id INTEGER NOT NULL REFERENCES rewards(id), complaint TEXT NOT NULL,"
+    "  manager TEXT NOT NULL, day INTEGER NOT NULL,"
+    "  redemption_id INTEGER NOT NULL REFERENCES redemptions(id), voucher_id INTEGER,"
+    "  voucher_code TEXT, created_at INTEGER NOT NULL);"
+    "CREATE INDEX goodwill_manager ON goodwill(manager, day);"
+    "CREATE TABLE referral_codes(member_id INTEGER PRIMARY KEY REFERENCES members(id),"
+    "  code TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
+    "CREATE TABLE referrals(referee_id INTEGER PRIMARY KEY REFERENCES members(id),"
+    "  referrer_id INTEGER NOT NULL REFERENCES members(id), linked_at INTEGER NOT NULL,"
+    "  sale_id INTEGER REFERENCES sales(id), rewarded_at INTEGER, points INTEGER,"
+    "  CHECK(referee_id <> referrer_id));"
+    "CREATE INDEX referrals_referrer ON referrals(referrer_id);";
+
+/* Version 6: privacy (consent history and the erasure log).
+ * The consent history starts at enrolment through a trigger, so every way a member is created
+ * records their first answer; later changes are written by patron_member_consent() with who
+ * made them. The erasure log names the member by id only: it must hold no personal data.
+ * IF NOT EXISTS keeps the step harmless if it is renumbered after a merge. */
+static const char schema_v6[] =
+    "CREATE TABLE IF NOT EXISTS consent_changes(id INTEGER PRIMARY KEY,"
+    "  member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  marketing INTEGER NOT NULL CHECK(marketing IN (0, 1)), source TEXT,"
+    "  changed_at INTEGER NOT NULL, changed_by TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS consent_changes_member ON consent_changes(member_id, id);"
+    "CREATE TRIGGER IF NOT EXISTS members_consent_at_enrolment AFTER INSERT ON members"
+    "  BEGIN INSERT INTO consent_changes(member_id, marketing, source, changed_at, changed_by)"
+    "  VALUES (NEW.id, NEW.consent_marketing, NEW.consent_source,"
+    "  COALESCE(NEW.consent_at, NEW.created_at), 'enrolment'); END;"
+    "CREATE TABLE IF NOT EXISTS erasures(id INTEGER PRIMARY KEY,"
+    "  member_id INTEGER NOT NULL UNIQUE REFERENCES members(id),"
+    "  erased_at INTEGER NOT NULL, erased_by TEXT NOT NULL, cards_blocked INTEGER NOT NULL);";
+
+/* Version 7: refunds with their own identity. A refund gains its return reference (the return
+ * receipt's number, unique like a sale's ref; NULL for refunds from before) and the hash of its
+ * request, so that the same return reference sent again answers the first refund. */
+static const char schema_v7[] =
+    "ALTER TABLE refunds ADD COLUMN return_ref TEXT;"
+    "ALTER TABLE refunds ADD COLUMN request_hash BLOB;"
+    "CREATE UNIQUE INDEX refunds_return_ref ON refunds(return_ref) WHERE return_ref IS NOT NULL;";
+
+/* Version 8: idempotency keys scoped by till. The key registers (the library's and the service's
+ * kept replies) gain the till that sent the key (0: the local `patron` program; rows from before
+ * are kept under 0), so two tills using the same key string do not meet. */
+static const char schema_v8[] =
+    "CREATE TABLE idempotency_by_till(till INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL,"
+    "  op TEXT NOT NULL, request_hash BLOB NOT NULL, result_id INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, PRIMARY KEY(till, key)) WITHOUT ROWID;"
+    "INSERT INTO idempotency_by_till(till, key, op, request_hash, result_id, created_at)"
+    "  SELECT 0, key, op, request_hash, result_id, created_at FROM idempotency;"
+    "DROP TABLE idempotency;"
+    "ALTER TABLE idempotency_by_till RENAME TO idempotency;"
+    "CREATE TABLE api_replies_by_till(till INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL,"
+    "  request_hash BLOB NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, PRIMARY KEY(till, key)) WITHOUT ROWID;"
+    "INSERT INTO api_replies_by_till(till, key, request_hash, status, body, created_at)"
+    "  SELECT 0, key, request_hash, status, body, created_at FROM api_replies;"
+    "DROP TABLE api_replies;"
+    "ALTER TABLE api_replies_by_till RENAME TO api_replies;";
+
+static const char *const migrations[] = {
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8,
+};
+
+#define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int read_user_version(patron_store *s, int *version)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return patron__db_err(s, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+static int apply_migration(patron_store *s, int index)
+{
+    char pragma[48];
+    int err = patron__tx_begin(s);
+    if (err != 0)
+        return err;
+    if ((err = patron__exec(s, migrations[index])) != 0)
+        goto out;
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", index + 1);
+    if ((err = patron__exec(s, pragma)) != 0)
+        goto out;
+    return patron__tx_commit(s);
+out:
+    patron__tx_rollback(s);
+    return err;
+}
+
+int patron__schema_migrate(patron_store *s)
+{
+    int version = 0, err;
+    if ((err = read_user_version(s, &version)) != 0)
+        return err;
+    if (version > MIGRATION_COUNT)
+        return patron__fail(s, PATRON_ESCHEMA,
+                            "database schema version %d is newer than this program's %d; "
+                            "upgrade Patron to open it",
+                            version, MIGRATION_COUNT);
+    for (int i = version; i < MIGRATION_COUNT; i++)
+        if ((err = apply_migration(s, i)) != 0)
+            return err;
+    return 0;
+}
+
+_Static_assert(MIGRATION_COUNT == PATRON_SCHEMA_VERSION,
+               "PATRON_SCHEMA_VERSION in store.h must count the migrations");

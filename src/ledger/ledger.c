@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* The points ledger's mechanics: double-entry posting with gap-free store sequence numbers,
+ * first-in-first-out lots, manual adjustments, expiry and the verifier that proves balances
+ * equal their entries. Sales and refunds live in sale.c and refund.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/idempotency.h"
+#include "ledger/ledger_internal.h"
+#include "patron/ledger.h"
+#include "patron/program.h"
+
+static int next_store_seq(patron_store *s, int64_t *seq)
+{
+    /* Entries are append-only and written one transaction at a time, so the next rowid is
+     * the next number of the store's gap-free sequence. */
+    sqlite3_stmt *st = patron__stmt(s, "SELECT COALESCE(MAX(id), 0) + 1 FROM entries");
+    if (!st)
+        return PATRON_EDB;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *seq = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+static void bind_id(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int insert_entry(patron_store *s, const struct patron__member_row *m,
+                        const struct patron__posting *p, int64_t seq, int64_t *entry_id)
+{
+    static const char *const sql =
+        "INSERT INTO entries(id, store_id, store_seq, kind, debit_account, credit_account, points,"
+        " member_id, created_at, original_entry, sale_id, refund_id, redemption_id, note,"
+        " approved_by) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    int64_t program = s->program_accounts[p->program];
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int(st, 1, s->store_id);
+    sqlite3_bind_int64(st, 2, seq);
+    sqlite3_bind_text(st, 3, p->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, p->to_member ? program : m->account_id);
+    sqlite3_bind_int64(st, 5, p->to_member ? m->account_id : program);
+    sqlite3_bind_int64(st, 6, p->points);
+    sqlite3_bind_int64(st, 7, m->member_id);
+    sqlite3_bind_int64(st, 8, patron_store_now(s));
+    bind_id(st, 9, p->original_entry);
+    bind_id(st, 10, p->sale_id);
+    bind_id(st, 11, p->refund_id);
+    bind_id(st, 12, p->redemption_id);
+    if (p->note)
+        sqlite3_bind_text(st, 13, p->note, -1, SQLITE_STATIC);
+    if (p->approved_by)
+        sqlite3_bind_text(st, 14, p->approved_by, -1, SQLITE_STATIC);
+    int err = patron__step_done(s, st);
+    if (err == 0)
+        *entry_id = sqlite3_last_insert_rowid(s->db);
+    return err;
+}
+
+static int move_balance(patron_store *s, int64_t account_id, int64_t delta)
+{
+    sqlite3_stmt *st = patron__stmt(s, "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, delta);
+    return patron__step_done(s, st);
+}
+
+/* A credit opens a lot for the part that lifts the balance above zero (a deficit left by a
+ * negative-balance refund is covered first). */
+static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t entry_id,
+                    int64_t points, int64_t balance_before)
+{
+    int64_t after = balance_before + points;
+    int64_t lot = after <= 0 ? 0 : (balance_before < 0 ? after : points);
+    int64_t expiry_days = patron__setting_int(s, "expiry_days", 365);
+    int64_t now = patron_store_now(s);
+    if (lot == 0)
+        return 0;
+    sqlite3_stmt *st = patron__stmt(
+        s, "INSERT INTO lots(member_id, entry_id, points, remaining, earned_at, expires_at)"
+           " VALUES (?1, ?2, ?3, ?3, ?4, ?5)");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, m->member_id);
+    sqlite3_bind_int64(st, 2, entry_id);
+    sqlite3_bind_int64(st, 3, lot);
+    sqlite3_bind_int64(st, 4, now);
+    if (expiry_days > 0)
+        sqlite3_bind_int64(st, 5, now + expiry_days * PATRON__DAY_SECONDS);
+    else
+        sqlite3_bind_null(st, 5);
+    return patron__step_done(s, st);
+}
+
+static int set_lot_remaining(patron_store *s, int64_t lot_id, int64_t remaining)
+{
+    sqlite3_stmt *st = patron__stmt(s, "UPDATE lots SET remaining = ?2 WHERE id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, lot_id);
+    sqlite3_bind_int64(st, 2, remaining);
+    return patron__step_done(s, st);
+}
+
+/* A debit takes points from the oldest open lots first. */
+static int consume_lots(patron_store *s, int64_t member_id, int64_t points)
+{
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0"
+                        " ORDER BY earned_at, id LIMIT 1");
+    int err = 0;
+    if (!st)
+        return PATRON_EDB;
+    while (points > 0) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, member_id);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break; /* nothing left: the balance goes below zero, as the policy allowed */
+        if (rc != SQLITE_ROW) {
+            err = patron__db_err(s, rc);
+            break;
+        }
+        int64_t lot_id = sqlite3_column_int64(st, 0), remaining = sqlite3_column_int64(st, 1);
+        sqlite3_reset(st);
+        int64_t take = remaining < points ? remaining : points;
+        if ((err = set_lot_remaining(s, lot_id, remaining - take)) != 0)
+            break;
+        points -= take;
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+int patron__ledger_post(patron_store *s, struct patron__member_row *m,
+                        const struct patron__posting *p, int64_t *entry_id)
+{
+    int64_t seq = 0, delta = p->to_member ? p->points : -p->points;
+    int64_t program = s->program_accounts[p->program];
+    int err;
+    if (p->points <= 0)
+        return patron__fail(s, PATRON_EINVAL, "a ledger entry moves a positive number of points");
+    if ((err = next_store_seq(s, &seq)) != 0 || (err = insert_entry(s, m, p, seq, entry_id)) != 0 ||
+        (err = move_balance(s, m->account_id, delta)) != 0 ||
+        (err = move_balance(s, program, -delta)) != 0)
+        return err;
+    int64_t before = m->balance;
+    m->balance += delta;
+    if (p->to_member)
+        return open_lot(s, m, *entry_id, p->points, before);
+    if (strcmp(p->kind, "expire") == 0)
+        return 0; /* expiry empties the lot itself */
+    return consume_lots(s, m->member_id, p->points);
+}

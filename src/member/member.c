@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/* Members and cards: enrolment (with marketing consent and its date), look-up by card, phone or
+ * id, and replacing a lost card. A member's balance lives in their ledger account. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "member/member_internal.h"
+
+#define CARD_MINT_TRIES 8
+
+#define MEMBER_COLUMNS                                                                             \
+    "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"        \
+    " m.created_at, a.balance, t.name, m.tier_until"
+
+/* Keeps digits and a leading '+'; 6-20 digits. */
+static int normalise_phone(const char *in, char out[32])
+{
+    size_t n = 0, digits = 0;
+    for (const char *p = in; *p; p++) {
+        if (*p == '+' && n == 0)
+            out[n++] = '+';
+        else if (isdigit((unsigned char)*p) && n < 31)
+            out[n++] = *p, digits++;
+        else if (*p != ' ' && *p != '-' && *p != '(' && *p != ')' && *p != '.')
+            return -1;
+    }
+    out[n] = '\0';
+    return digits >= 6 && digits <= 20 ? 0 : -1;
+}
+
+static int valid_birthday(const char *b)
+{
+    int y, m, d;
+    char tail;
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strlen(b) != 10 || sscanf(b, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return 0;
+    return y >= 1900 && y <= 2100 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1];
+}
+
+static int validate_enrollment(patron_store *s, const struct patron_enrollment *in, char phone[32])
+{
+    phone[0] = '\0';
+    int err;
+    if ((err = patron__text_rule(s, "the name", in->name, 1, PATRON_NAME_MAX, 0)) != 0 ||
+        (in->email &&
+         (err = patron__text_rule(s, "the e-mail", in->email, 3, PATRON_EMAIL_MAX, 0)) != 0) ||
+        (in->phone &&
+         (err = patron__text_rule(s, "the phone", in->phone, 3, PATRON_PHONE_MAX, 0)) != 0) ||
+        (in->consent_source && (err = patron__text_rule(s, "the consent source", in->consent_source,
+                                                        1, PATRON_SOURCE_MAX, 0)) != 0))
+        return err;
+    if (in->email && !strchr(in->email, '@'))
+        return patron__fail(s, PATRON_EINVAL, "the e-mail is not an address (it has no '@')");
+    if (in->phone && normalise_phone(in->phone, phone) != 0)
+        return patron__fail(s, PATRON_EINVAL, "phone must have 6-20 digits");
+    if (in->birthday && !valid_birthday(in->birthday))
+        return patron__fail(s, PATRON_EINVAL, "birthday must be a date YYYY-MM-DD");
+    return 0;
+}
+
+static int mint_card(patron_store *s, int64_t member_id, char card[PATRON_CARD_DIGITS + 1])
+{
+    sqlite3_stmt *st = patron__stmt(s, "INSERT OR IGNORE INTO cards(number, member_id, status, "
+                                       "issued_at) VALUES (?1, ?2, 'active', ?3)");
+    if (!st)
+        return PATRON_EDB;
+    for (int attempt = 0; attempt < CARD_MINT_TRIES; attempt++) {
+        uint64_t r;
+        int err = patron__random(&r, sizeof r);
+        if (err != 0)
+            return err;
+        snprintf(card, PATRON_CARD_DIGITS + 1, "%s%010llu", PATRON_CARD_PREFIX,
+                 (unsigned long long)(r % UINT64_C(10000000000)));
+        card[PATRON_CARD_DIGITS - 1] = patron_card_check_digit(card);
+        card[PATRON_CARD_DIGITS] = '\0';
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, card, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, member_id);
+        sqlite3_bind_int64(st, 3, patron_store_now(s));
+        if ((err = patron__step_done(s, st)) != 0)
+            return err;
+        if (sqlite3_changes(s->db) == 1)
+            return 0;
+    }
+    return patron__fail(s, PATRON_EDB, "could not mint a unique card number");
+}
+
+static void bind_optional(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v && *v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int insert_member(patron_store *s, const struct patron_enrollment *in, const char *phone,
+                         int64_t *member_id)
+{
+    static const char *const sql =
+        "INSERT INTO members(name, email, phone, birthday, consent_marketing, consent_at,"
+        " consent_source, created_at, tier_id)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT id FROM tiers WHERE threshold = 0))";
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    int64_t now = patron_store_now(s);
+    int err;
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, in->name, -1, SQLITE_TRANSIENT);
+    bind_optional(st, 2, in->email);
+    bind_optional(st, 3, phone);
+    bind_optional(st, 4, in->birthday);
+    sqlite3_bind_int(st, 5, in->consent_marketing ? 1 : 0);
+    if (in->consent_marketing)
+        sqlite3_bind_int64(st, 6, now);
+    bind_optional(st, 7,
+                  in->consent_marketing ? (in->consent_source ? in->consent_source : "counter")
+                                        : NULL);
+    sqlite3_bind_int64(st, 8, now);
+    if ((err = patron__step_done(s, st)) != 0)
+        return err;
+    *member_id = sqlite3_last_insert_rowid(s->db);
+    if (!(st = patron__stmt(s, "INSERT INTO accounts(member_id) VALUES (?1)")))
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, *member_id);
+    return patron__step_done(s, st);
+}
+
+int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
+                         struct patron_member *out)
+{
+    char phone[32], card[PATRON_CARD_DIGITS + 1];
+    int64_t member_id;
+    int err;
+    if ((err = validate_enrollment(s, in, phone)) != 0)
+        return err;
+    if ((err = patron__tx_begin(s)) != 0)
+        return err;
+    if ((err = insert_member(s, in, phone, &member_id)) != 0 ||
+        (err = mint_card(s, member_id, card)) != 0) {
+        patron__tx_rollback(s);
+        return err;
+    }
+    if ((err = patron__tx_commit(s)) != 0)
+        return err;
+    return patron_member_by_card(s, card, out);
+}
+
+/* Text is read back repaired (bad bytes become U+FFFD): entry points refuse them, but a row that
+ * somehow holds them must still scan, print and answer. */
+static void read_member(sqlite3_stmt *st, struct patron_member *m)
+{
+    memset(m, 0, sizeof *m);
+    m->member_id = sqlite3_column_int64(st, 0);
+    patron_text_repair(m->name, sizeof m->name, (const char *)sqlite3_column_text(st, 1));
+    patron_text_repair(m->email, sizeof m->email, (const char *)sqlite3_column_text(st, 2));
+    patron_text_repair(m->phone, sizeof m->phone, (const char *)sqlite3_column_text(st, 3));
+    patron__copy(m->birthday, sizeof m->birthday, (const char *)sqlite3_column_text(st, 4));
+    m->consent_marketing = sqlite3_column_int(st, 5);
+    m->consent_at = sqlite3_column_int64(st, 6);
+    m->created_at = sqlite3_column_int64(st, 7);
+    m->points = sqlite3_column_int64(st, 8);
+    patron__copy(m->tier, sizeof m->tier, (const char *)sqlite3_column_text(st, 9));
+    m->tier_until = sqlite3_column_int64(st, 10);
+}
+
+/* Runs a member query whose first parameter is bound by the caller; card columns follow. */
+static int fetch_member(patron_store *s, sqlite3_stmt *st, struct patron_member *out, int err_none)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_member(st, out);
+        patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 11));
+        out->card_blocked = sqlite3_column_text(st, 12) &&
+                            strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
+        out->erased = sqlite3_column_int(st, 13);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? err_none : patron__db_err(s, rc);
+}
+
+#define MEMBER_FROM                                                                                \
+    " FROM members m JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
+
+/* A look-up by card: the number is checked (a typo is refused before any look-up), then bound
+ * as ?1 of `sql`. */
+static int card_query(patron_store *s, const char *sql, const char *card,
+                      char number[PATRON_CARD_DIGITS + 1], sqlite3_stmt **st)
+{
+    int err = patron_card_parse(card, number);
+    if (err != 0)
+        return patron__fail(s, err, "card number '%.32s'", card ? card : "");
+    if (!(*st = patron__stmt(s, sql)))
+        return PATRON_EDB;
+    sqlite3_bind_text(*st, 1, number, -1, SQLITE_TRANSIENT);
+    return 0;
+}
+
+/* The member behind a card, with the ledger row fields the checkout needs, in one query. */
+int patron__member_load(patron_store *s, const char *card, struct patron_member *out,
+                        struct patron__member_row *row)
+{
+    static const char sql[] =
+        MEMBER_COLUMNS ", c.number, c.status, a.id, m.tier_id, t.threshold, t.multiplier_permille,"
+                       " m.erased_at IS NOT NULL FROM cards c JOIN members m ON m.id = c.member_id"
+                       " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
+                       " WHERE c.number = ?1";
+    char number[PATRON_CARD_DIGITS + 1];
+    sqlite3_stmt *st = NULL;
+    int err = card_query(s, sql, card, number, &st);
+    if (err != 0)
+        return err;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_member(st, out);
+        patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 11));
+        out->card_blocked = strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
+        out->erased = sqlite3_column_int(st, 17);
+        if (row)
+            *row = (struct patron__member_row){.member_id = out->member_id,
+                                               .account_id = sqlite3_column_int64(st, 13),
+                                               .balance = out->points,
+                                               .tier_id = sqlite3_column_int64(st, 14),
+                                               .tier_until = out->tier_until,
+                                               .tier_threshold = sqlite3_column_int64(st, 15),
+                                               .tier_multiplier_permille =
+                                                   sqlite3_column_int64(st, 16),
+                                               .card_blocked = out->card_blocked,
+                                               .erased = sqlite3_column_int(st, 17)};
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+int patron_member_by_card(patron_store *s, const char *card, struct patron_member *out)
+{
+    return patron__member_load(s, card, out, NULL);
+}
+
+int patron_member_by_id(patron_store *s, int64_t member_id, struct patron_member *out)
+{
+    static const char sql[] = MEMBER_COLUMNS
+        ", (SELECT number FROM cards WHERE member_id = m.id AND status = 'active'"
+        " ORDER BY issued_at DESC LIMIT 1), 'active', m.erased_at IS NOT NULL" MEMBER_FROM
+        " WHERE m.id = ?1";
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, member_id);
+    return fetch_member(s, st, out, PATRON_ENOTFOUND);
+}
+
+int patron_member_by_phone(patron_store *s, const char *phone, struct patron_member *out)
+{
+    char normal[32];
+    int64_t member_id;
+    if (!phone || normalise_phone(phone, normal) != 0)
+        return patron__fail(s, PATRON_EINVAL, "phone must have 6-20 digits");
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT id FROM members WHERE phone = ?1 AND erased_at IS NULL ORDER BY id LIMIT 1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, normal, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    member_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? PATRON_ENOTFOUND : patron__db_err(s, rc);
+    return patron_member_by_id(s, member_id, out);
+}
+
+int patron__member_for_card(patron_store *s, const char *card, int require_active,
+                            struct patron__member_row *out)
+{
+    static const char *const sql =
+        "SELECT m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold,"
+        " t.multiplier_permille, c.status = 'blocked', m.erased_at IS NOT NULL"
+        " FROM cards c JOIN members m ON m.id = c.member_id JOIN accounts a ON a.member_id = m.id"
+        " JOIN tiers t ON t.id = m.tier_id WHERE c.number = ?1";
+    char number[PATRON_CARD_DIGITS + 1];
+    sqlite3_stmt *st = NULL;
+    int err = card_query(s, sql, card, number, &st);
+    if (err != 0)
+        return err;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->member_id = sqlite3_column_int64(st, 0);
+        out->account_id = sqlite3_column_int64(st, 1);
+        out->balance = sqlite3_column_int64(st, 2);
+        out->tier_id = sqlite3_column_int64(st, 3);
+        out->tier_until = sqlite3_column_int64(st, 4);
+        out->tier_threshold = sqlite3_column_int64(st, 5);
+        out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
+        out->card_blocked = sqlite3_column_int(st, 7);
+        out->erased = sqlite3_column_int(st, 8);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+    if (rc != SQLITE_ROW)
+        return patron__db_err(s, rc);
+    if (require_active && (out->card_blocked || out->erased))
+        return patron__fail(s, PATRON_EBLOCKED, "card %s was blocked; use the member's new card",
+                            number);
+    return 0;
+}
+
+int patron_card_replace(patron_store *s, const char *card, char new_card[PATRON_CARD_DIGITS + 1])
+{
+    struct patron__member_row m = {0};
+    char old[PATRON_CARD_DIGITS + 1], minted[PATRON_CARD_DIGITS + 1];
+    int err;
+    if ((err = patron_card_parse(card, old)) != 0)
+        return patron__fail(s, err, "card number '%.32s'", card ? card : "");
+    if ((err = patron__tx_begin(s)) != 0)
+        return err;
+    if ((err = patron__member_for_card(s, old, 1, &m)) != 0 ||
+        (err = mint_card(s, m.member_id, minted)) != 0)
+        goto out;
+    sqlite3_stmt *st = patron__stmt(
+        s,
+        "UPDATE cards SET status = 'blocked', blocked_at = ?2, replaced_by = ?3 WHERE number = ?1");
+    if (!st) {
+        err = PATRON_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, old, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, patron_store_now(s));
+    sqlite3_bind_text(st, 3, minted, -1, SQLITE_TRANSIENT);
+    if ((err = patron__step_done(s, st)) != 0)
+        goto out;
+    if ((err = patron__tx_commit(s)) != 0)
+        return err;
+    memcpy(new_card, minted, sizeof minted);
+    return 0;
+out:
+    patron__tx_rollback(s);
+    return err;
+}
+
+int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out)
+{
+    static const char *const sql =
+        "SELECT m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold,"
+        " t.multiplier_permille, m.erased_at IS NOT NULL FROM members m"
+        " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id WHERE m.id = ?1";
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, member_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        out->member_id = sqlite3_column_int64(st, 0);
+        out->account_id = sqlite3_column_int64(st, 1);
+        out->balance = sqlite3_column_int64(st, 2);
+        out->tier_id = sqlite3_column_int64(st, 3);
+        out->tier_until = sqlite3_column_int64(st, 4);
+        out->tier_threshold = sqlite3_column_int64(st, 5);
+        out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
+        out->erased = sqlite3_column_int(st, 7);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return patron__fail(s, PATRON_ENOTFOUND, "no member %lld", (long long)member_id);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* What the ledger, rewards and scan need of a member inside a transaction: the row with its
+ * account, balance and tier, looked up by a card already parsed. Never installed. */
+#ifndef PATRON_MEMBER_INTERNAL_H
+#define PATRON_MEMBER_INTERNAL_H
+
+#include "core/store_internal.h"
+#include "patron/member.h"
+
+struct patron__member_row {
+    int64_t member_id;
+    int64_t account_id;
+    int64_t balance;
+    int64_t tier_id;
+    int64_t tier_until; /* 0 = never */
+    int64_t tier_threshold;
+    int64_t tier_multiplier_permille;
+    int card_blocked;
+    int erased;
+};
+
+/* Finds the member of a card (syntax checked here too). PATRON_ENOCARD when unknown; a blocked
+ * card is refused with PATRON_EBLOCKED when `require_active`. */
+int patron__member_for_card(patron_store *s, const char *card, int require_active,
+                            struct patron__member_row *out);
+
+/* patron_member_by_card that also fills the ledger row (row may be NULL). */
+int patron__member_load(patron_store *s, const char *card, struct patron_member *out,
+                        struct patron__member_row *row);
+
+/* Reviews the member's tier: an earn may lift it (upgrade, new 12-month period); at the end of
+ * the period it is set from the last 12 months' earnings. Updates the row in place. */
+int patron__tier_review(patron_store *s, struct patron__member_row *m, int on_earn, int *changed);
+
+/* Points earned (earnings less reversals) over the 12 months before now. */
+int patron__earned_last_year(patron_store *s, int64_t member_id, int64_t *out);
+
+/* The member row by id (account, balance, tier), for members met other than by their card. */
+int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out);
+
+#endif

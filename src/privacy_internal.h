@@ -1,9 +1,0 @@
-/* SPDX-License-Identifier: MIT */
-/* What consent, export, erasure and the segment export share. Never installed. */
-#ifndef PATRON_PRIVACY_INTERNAL_H
-#define PATRON_PRIVACY_INTERNAL_H
-
-#include "patron/privacy.h"
-#include "store_internal.h"
-
-#endif

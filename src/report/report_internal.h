@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* What the reports and the segment export share: building a table, a read snapshot that never
+ * takes the write lock, calendar months in UTC, and the per-member facts gathered in one pass
+ * over the sales (SQLite's GROUP BY sorts; an array indexed by member id does not). */
+#ifndef PATRON_REPORT_INTERNAL_H
+#define PATRON_REPORT_INTERNAL_H
+
+#include "core/store_internal.h"
+#include "patron/report.h"
+
+/* Opens a read transaction when none is open (BEGIN DEFERRED: a snapshot, no write lock). */
+int patron__read_begin(patron_store *s, int *opened);
+void patron__read_end(patron_store *s, int opened);
+
+/* Prepares a one-off statement (reports run rarely; they stay out of the statement cache). */
+int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st);
+
+/* The largest member id (0 when none); PATRON_ETOOBIG past PATRON_REPORT_MAX_MEMBERS. */
+int patron__report_max_member(patron_store *s, int64_t *out);
+
+/* Calendar months as year * 12 + (month - 1), in UTC. */
+int64_t patron__month_of(int64_t t);
+int64_t patron__month_start(int64_t month);
+void patron__month_label(int64_t month, char buf[8]);
+/* YYYY-MM-DD of a time, UTC. */
+void patron__date_label(int64_t t, char buf[11]);
+
+/* A table with the given columns (a NULL-terminated list) and no rows. */
+int patron__table_new(patron_store *s, const char *name, const char *title, const char *const *cols,
+                      struct patron_report_table **out);
+/* Adds a column (before any row). */
+int patron__table_add_col(struct patron_report_table *t, const char *name);
+/* Appends a row of NULL cells; *row receives its index. PATRON_ETOOBIG past the maximum. */
+int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row);
+void patron__table_int(struct patron_report_table *t, size_t row, size_t col, int64_t v);
+/* num / den in millionths, 0 when den is 0: a share (ratio) or an average (decimal). */
+void patron__table_ratio(struct patron_report_table *t, size_t row, size_t col, int64_t num,
+                         int64_t den);
+void patron__table_decimal(struct patron_report_table *t, size_t row, size_t col, int64_t num,
+                           int64_t den);
+int patron__table_text(struct patron_report_table *t, size_t row, size_t col, const char *v);
+
+/* The period of the options, checked: default the last 12 calendar months up to now. */
+int patron__report_period(patron_store *s, const struct patron_report_options *o, int64_t *from,
+                          int64_t *to);
+
+typedef int (*patron__report_fill)(patron_store *s, struct patron_report_table *t, const void *arg);
+
+/* Runs `fill` on a fresh table with `cols` inside a read snapshot; on success hands the table
+ * over in *out, else frees it. */
+int patron__report_build(patron_store *s, const char *name, const char *title,
+                         const char *const *cols, patron__report_fill fill, const void *arg,
+                         struct patron_report_table **out);
+
+/* Writes the table's chart as SVG (report_svg.c). PATRON_EINVAL when it has none. */
+int patron__report_write_svg(const struct patron_report_table *t, FILE *f);
+
+struct patron__fact {
+    int64_t created_at;
+    int64_t first_sale, last_sale; /* 0 when the member never bought */
+    int64_t spend;                 /* sum of total_minor */
+    uint64_t months;               /* bit k: a sale in the k-th month after enrolment, k < 64 */
+    int32_t sales;
+    int32_t cohort; /* month of enrolment, as patron__month_of() */
+    uint8_t present, erased, consent;
+};
+
+struct patron__facts {
+    struct patron__fact *m; /* indexed by member id; [0] unused */
+    int64_t n;              /* entries, max member id + 1 */
+    int64_t members;        /* members present */
+};
+
+/* Gathers the facts of every member from sales made before `until`. PATRON_ETOOBIG when a member
+ * id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */
+int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out);
+void patron__facts_cleanup(struct patron__facts *f);
+
+#endif

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* The plumbing under every report: report tables and their cells, read snapshots, calendar
+ * months, and the per-member facts that one pass over the sales yields. Kept apart from the
+ * reports themselves so each report reads as its definition. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report/report_internal.h"
+
+int patron__read_begin(patron_store *s, int *opened)
+{
+    *opened = 0;
+    if (s->tx_depth != 0)
+        return 0;
+    int err = patron__exec(s, "BEGIN");
+    if (err == 0) {
+        s->tx_depth++;
+        *opened = 1;
+    }
+    return err;
+}
+
+void patron__read_end(patron_store *s, int opened)
+{
+    if (!opened)
+        return;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->tx_depth--;
+}
+
+int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
+}
+
+/* Calendar arithmetic without libc: gmtime and timegm cost a microsecond a row, which is seconds
+ * over the ledger. These are H. Hinnant's days-from-civil algorithms (proleptic Gregorian). */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = floor_div(y, 400), yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+int64_t patron__month_of(int64_t t)
+{
+    int64_t z = floor_div(t, 86400) + 719468, era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    return (yoe + era * 400 + (m <= 2)) * 12 + (m - 1);
+}
+
+int64_t patron__month_start(int64_t month)
+{
+    return days_from_civil(floor_div(month, 12), month - floor_div(month, 12) * 12 + 1, 1) * 86400;
+}
+
+void patron__month_label(int64_t month, char buf[8])
+{
+    int y = (int)(month / 12), m = (int)(month % 12) + 1;
+    buf[0] = (char)('0' + y / 1000 % 10);
+    buf[1] = (char)('0' + y / 100 % 10);
+    buf[2] = (char)('0' + y / 10 % 10);
+    buf[3] = (char)('0' + y % 10);
+    buf[4] = '-';
+    buf[5] = (char)('0' + m / 10);
+    buf[6] = (char)('0' + m % 10);
+    buf[7] = '\0';
+}
+
+void patron__date_label(int64_t t, char buf[11])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, 11, "%Y-%m-%d", &tm);
+}
+
+int patron__table_new(patron_store *s, const char *name, const char *title, const char *const *cols,
+                      struct patron_report_table **out)
+{
+    struct patron_report_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return patron__fail(s, PATRON_ENOMEM, "no memory for the %s report", name);
+    patron__copy(t->name, sizeof t->name, name);
+    patron__copy(t->title, sizeof t->title, title);
+    t->chart = patron_report_chart_of(name); /* one table says which reports draw */
+    for (size_t i = 0; cols && cols[i]; i++) {
+        if (patron__table_add_col(t, cols[i]) != 0) {
+            free(t);
+            return patron__fail(s, PATRON_ETOOBIG, "column '%s' of the %s report", cols[i], name);
+        }
+    }
+    *out = t;
+    return 0;
+}
+
+int patron__table_add_col(struct patron_report_table *t, const char *name)
+{
+    if (t->n_cols >= PATRON_REPORT_MAX_COLS || t->n_rows != 0)
+        return PATRON_ETOOBIG;
+    if (patron__copy(t->cols[t->n_cols], sizeof t->cols[0], name) != 0)
+        return PATRON_ETOOBIG;
+    t->n_cols++;
+    return 0;
+}
+
+int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row)
+{
+    if (t->n_rows == t->cap_rows) {
+        if (t->cap_rows >= PATRON_REPORT_MAX_ROWS)
+            return patron__fail(s, PATRON_ETOOBIG, "the %s report would pass %d rows", t->name,
+                                PATRON_REPORT_MAX_ROWS);
+        size_t cap = t->cap_rows ? t->cap_rows * 2 : 16;
+        if (cap > PATRON_REPORT_MAX_ROWS)
+            cap = PATRON_REPORT_MAX_ROWS;
+        struct patron_cell *cells = realloc(t->cells, cap * t->n_cols * sizeof *cells);
+        if (!cells)
+            return patron__fail(s, PATRON_ENOMEM, "no memory for the %s report", t->name);
+        t->cells = cells;
+        t->cap_rows = cap;
+    }
+    memset(&t->cells[t->n_rows * t->n_cols], 0, t->n_cols * sizeof t->cells[0]);
+    *row = t->n_rows++;
+    return 0;
+}
+
+void patron__table_int(struct patron_report_table *t, size_t row, size_t col, int64_t v)
+{
+    t->cells[row * t->n_cols + col] = (struct patron_cell){.kind = PATRON_CELL_INT, .i = v};
+}
+
+/* Rounded to the nearest millionth; long double keeps 64-bit sums exact enough. */
+static int64_t millionths(int64_t num, int64_t den)
+{
+    return den == 0 ? 0 : (int64_t)((long double)num * 1000000.0L / (long double)den + 0.5L);
+}
+
+void patron__table_ratio(struct patron_report_table *t, size_t row, size_t col, int64_t num,
+                         int64_t den)
+{
+    t->cells[row * t->n_cols + col] =
+        (struct patron_cell){.kind = PATRON_CELL_RATIO, .i = millionths(num, den)};
+}
+
+void patron__table_decimal(struct patron_report_table *t, size_t row, size_t col, int64_t num,
+                           int64_t den)
+{
+    t->cells[row * t->n_cols + col] =
+        (struct patron_cell){.kind = PATRON_CELL_DECIMAL, .i = millionths(num, den)};
+}
+
+int patron__table_text(struct patron_report_table *t, size_t row, size_t col, const char *v)
+{
+    char *copy = strdup(v ? v : "");
+    if (!copy)
+        return PATRON_ENOMEM;
+    t->cells[row * t->n_cols + col] = (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = copy};
+    return 0;
+}
+
+void patron_report_free(struct patron_report_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
+        if (t->cells[i].kind == PATRON_CELL_TEXT)
+            free(t->cells[i].text);
+    free(t->cells);
+    free(t);
+}
+
+int patron_report_col(const struct patron_report_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_cols; i++)
+        if (strcmp(t->cols[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const struct patron_cell *patron_report_cell(const struct patron_report_table *t, size_t row,
+                                             size_t col)
+{
+    static const struct patron_cell none = {PATRON_CELL_NULL, 0, NULL};
+    if (row >= t->n_rows || col >= t->n_cols)
+        return &none;
+    return &t->cells[row * t->n_cols + col];
+}
+
+static int scalar(patron_store *s, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st;
+    int err = patron__prepare(s, sql, &st);
+    if (err != 0)
+        return err;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    err = rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    sqlite3_finalize(st);
+    return err;
+}
+
+static int load_members(patron_store *s, struct patron__facts *f)
+{
+    sqlite3_stmt *st;
+    int rc,
+        err = patron__prepare(
+            s, "SELECT id, created_at, consent_marketing, erased_at IS NOT NULL FROM members", &st);
+    if (err != 0)
+        return err;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id <= 0 || id >= f->n)
+            continue; /* added after the count was read: not in this snapshot's reports */
+        struct patron__fact *m = &f->m[id];
+        m->present = 1;
+        m->created_at = sqlite3_column_int64(st, 1);
+        m->cohort = (int32_t)patron__month_of(m->created_at);
+        m->consent = (uint8_t)sqlite3_column_int(st, 2);
+        m->erased = (uint8_t)sqlite3_column_int(st, 3);
+        f->members++;
+    }
+    err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    sqlite3_finalize(st);
+    return err;
+}
+
+static void add_sale(struct patron__fact *m, int64_t at, int64_t total)
+{
+    if (m->sales == 0 || at < m->first_sale)
+        m->first_sale = at;
+    if (m->sales == 0 || at > m->last_sale)
+        m->last_sale = at;
+    m->sales++;
+    m->spend += total;
+    int64_t k = patron__month_of(at) - m->cohort;
+    if (k >= 0 && k < 64)
+        m->months |= UINT64_C(1) << k;
+}
+
+static int load_sales(patron_store *s, int64_t until, struct patron__facts *f)
+{
+    sqlite3_stmt *st;
+    int rc,
+        err = patron__prepare(
+            s, "SELECT member_id, created_at, total_minor FROM sales WHERE created_at < ?1", &st);
+    if (err != 0)
+        return err;
+    sqlite3_bind_int64(st, 1, until);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id > 0 && id < f->n && f->m[id].present)
+            add_sale(&f->m[id], sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+    }
+    err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    sqlite3_finalize(st);
+    return err;
+}
+
+int patron__report_max_member(patron_store *s, int64_t *out)
+{
+    int64_t max_id = 0;
+    int err = scalar(s, "SELECT COALESCE(MAX(id), 0) FROM members", &max_id);
+    if (err != 0)
+        return err;
+    if (max_id >= PATRON_REPORT_MAX_MEMBERS)
+        return patron__fail(s, PATRON_ETOOBIG, "member ids reach %lld; reports stop at %d",
+                            (long long)max_id, PATRON_REPORT_MAX_MEMBERS);
+    *out = max_id;
+    return 0;
+}
+
+int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out)
+{
+    struct patron__facts f = {0};
+    int64_t max_id = 0;
+    int err = patron__report_max_member(s, &max_id);
+    if (err != 0)
+        return err;
+    f.n = max_id + 1;
+    if (!(f.m = calloc((size_t)f.n, sizeof f.m[0])))
+        return patron__fail(s, PATRON_ENOMEM, "no memory for %lld members", (long long)max_id);
+    if ((err = load_members(s, &f)) != 0 || (err = load_sales(s, until, &f)) != 0) {
+        patron__facts_cleanup(&f);
+        return err;
+    }
+    *out = f;
+    return 0;
+}
+
+void patron__facts_cleanup(struct patron__facts *f)
+{
+    free(f->m);
+    f->m = NULL;
+    f->n = f->members = 0;
+}
