@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Marketing consent: the member's current answer lives on their row (with its date and source)
  * and every answer is kept in consent_changes, so the shop can show when and where consent was
- * given or withdrawn. The first answer is recorded at enrolment by a trigger (src/core/schema.c). */
+ * given or withdrawn. The first answer is recorded at enrolment by a trigger (src/core/schema.c).
+ */
 #include <string.h>
 
 #include "member/member_internal.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The one place a reward becomes a voucher and a coupon job (src/reward/coupon.c), for rewards bought
- * with points, rewards an offer gives, goodwill and refunds that give a reward back. Never
+/* The one place a reward becomes a voucher and a coupon job (src/reward/coupon.c), for rewards
+ * bought with points, rewards an offer gives, goodwill and refunds that give a reward back. Never
  * installed. */
 #ifndef PATRON_COUPON_INTERNAL_H
 #define PATRON_COUPON_INTERNAL_H
