@@ -289,6 +289,8 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
         goto out;
     if (cfg->has_now)
         patron_store_set_fixed_time(w->store, cfg->now);
+    if (cfg->busy_timeout_s) /* else the store's own */
+        sqlite3_busy_timeout(patron_store_sqlite(w->store), (int)cfg->busy_timeout_s * 1000);
     sqlite3_commit_hook(patron_store_sqlite(w->store), count_commit, NULL);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
