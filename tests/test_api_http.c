@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The HTTP side of the counter service under hostile or unlucky clients: a failure's detail stays
- * with its own request (two tills on one read handle), slow and idle clients are cut at the
- * request deadline and cannot take every slot (a bounded flood on 127.0.0.1), TLS below 1.2 is
- * refused, and errors about HTTP itself, malformed requests included, are problem documents with
- * a code. No test depends on
- * the machine's speed: the waits are bounds far above the deadlines they check. */
+ * with its own request (tills sharing one read handle and the writer's), slow and idle clients are
+ * cut at the request deadline and cannot take every slot (a bounded flood on 127.0.0.1), TLS
+ * below 1.2 is refused, and errors about HTTP itself, malformed requests included, are problem
+ * documents with a code. No test depends on the machine's speed: the waits are bounds far above the
+ * deadlines they check. */
 #include "apiutil.h"
 
 #include <arpa/inet.h>
@@ -23,7 +23,7 @@
 
 static struct fixture {
     struct api_server sv;
-    char cashier[64], manager[64];
+    char cashier[64], manager[64], admin[64];
     char card[14];
 } fx;
 
@@ -33,6 +33,7 @@ static int setup(void **state)
     apit_store_new(&fx.sv);
     apit_terminal(&fx.sv, "till-1", "cashier", fx.cashier);
     apit_terminal(&fx.sv, "office", "manager", fx.manager);
+    apit_terminal(&fx.sv, "owner", "admin", fx.admin);
     apit_member(&fx.sv, "Ada", fx.card);
     return 0;
 }
@@ -76,10 +77,10 @@ static void plant(const char *sql, const char *param)
     sqlite3_close(db);
 }
 
-/* A reply of the cashier's till that failed without a detail of its own, and so must carry no
- * detail at all: were a handle's last detail (the manager's, quoting the typed number) not
- * cleared when the request took the handle, the reply would carry it. Also fails when the
- * planted failure stops failing, or gains a detail of its own: then it proves nothing, and
+/* A reply of another till (the cashier's, the owner's) that failed without a detail of its own, and
+ * so must carry no detail at all: were a handle's last detail (the manager's, quoting the typed
+ * number) not cleared when the request took the handle, the reply would carry it. Also fails when
+ * the planted failure stops failing, or gains a detail of its own: then it proves nothing, and
  * another failure without a detail has to be planted. */
 static void assert_bare_failure(const struct apit_reply *r, const char *typed, const char *what)
 {
@@ -90,10 +91,24 @@ static void assert_bare_failure(const struct apit_reply *r, const char *typed, c
         fail_msg("%s was to fail without a detail, and answered %ld: %s", what, r->status, r->body);
 }
 
+/* The manager's till adjusts a mistyped card on the writer's handle: its reply quotes the
+ * number. */
+static void manager_typo(const struct api_server *sv, const char *typed, int round, char which)
+{
+    struct apit_reply r;
+    char body[160], key[32];
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"points\":5,\"reason\":\"typo\"}", typed);
+    snprintf(key, sizeof key, "adj-%d-%c", round, which);
+    apit_call(sv->port, "POST", "/v1/adjustments", fx.manager, key, body, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, typed));
+    apit_reply_free(&r);
+}
+
 static void detail_stays_with_its_request(void **state)
 {
     struct api_server sv;
-    char typed[14], path[64], broken[14], body[160], consent[64];
+    char typed[14], path[64], broken[14], erased[14], body[160], consent[64], erase[64];
     const char *const args[] = {"--read-handles", "1", NULL};
     (void)state;
     apit_member(&fx.sv, "Bea", broken);
@@ -113,6 +128,8 @@ static void detail_stays_with_its_request(void **state)
     snprintf(typed, sizeof typed, "%s", fx.card);
     typed[12] = typed[12] == '9' ? '0' : (char)(typed[12] + 1);
     snprintf(consent, sizeof consent, "/v1/members/%s/consent", broken);
+    apit_member(&fx.sv, "Cy", erased);
+    snprintf(erase, sizeof erase, "/v1/members/%s/erase", erased);
     start(&sv, "detail.log", args);
     /* The cashier's consent is answered once and its reply kept for its key; the kept reply is
      * then made longer than the reply register ever keeps (PATRON_REPLY_MAX), so the same
@@ -122,27 +139,31 @@ static void detail_stays_with_its_request(void **state)
     apit_assert_status(&r, 200, NULL);
     apit_reply_free(&r);
     plant("UPDATE api_replies SET body = hex(zeroblob(20000)) WHERE key = ?1", "consent-kept");
+    /* The same for the owner's erasure, which the writer runs outside any batch. */
+    apit_call(sv.port, "POST", erase, fx.admin, "erase-kept", NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    apit_reply_free(&r);
+    plant("UPDATE api_replies SET body = hex(zeroblob(20000)) WHERE key = ?1", "erase-kept");
     for (int round = 0; round < 6; round++) {
         snprintf(path, sizeof path, "/v1/members/%s", typed);
         apit_call(sv.port, "GET", path, fx.manager, NULL, NULL, &r);
         assert_int_equal(r.status, 400);
         assert_non_null(strstr(r.body, typed)); /* the manager's own detail */
         apit_reply_free(&r);
-        /* The same on the writer's handle. */
-        snprintf(body, sizeof body, "{\"card\":\"%s\",\"points\":5,\"reason\":\"typo\"}", typed);
-        char key[32];
-        snprintf(key, sizeof key, "adj-%d", round);
-        apit_call(sv.port, "POST", "/v1/adjustments", fx.manager, key, body, &r);
-        assert_int_equal(r.status, 400);
-        assert_non_null(strstr(r.body, typed));
-        apit_reply_free(&r);
-        /* The cashier's till fails on the same handles: nothing of the manager's comes back. */
+        /* Another till fails on the same read handle: nothing of the manager's comes back. */
         snprintf(body, sizeof body, "{\"card\":\"%s\"}", broken);
         apit_call(sv.port, "POST", "/v1/scan", fx.cashier, NULL, body, &r);
         assert_bare_failure(&r, typed, "the scan on the read handle");
         apit_reply_free(&r);
+        /* The same on the writer's handle, in a batch and alone, each right after the manager's
+         * mistyped adjustment. */
+        manager_typo(&sv, typed, round, 'a');
         apit_call(sv.port, "POST", consent, fx.cashier, "consent-kept", "{\"marketing\":true}", &r);
         assert_bare_failure(&r, typed, "the consent replayed on the writer's handle");
+        apit_reply_free(&r);
+        manager_typo(&sv, typed, round, 'b');
+        apit_call(sv.port, "POST", erase, fx.admin, "erase-kept", NULL, &r);
+        assert_bare_failure(&r, typed, "the erasure replayed on the writer's handle");
         apit_reply_free(&r);
     }
     assert_int_equal(apit_stop(&sv), 0);
