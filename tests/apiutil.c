@@ -289,6 +289,13 @@ static void reply_log(const char *method, const char *path, const struct apit_re
     free(line);
 }
 
+static long request_timeout_s = 30;
+
+void apit_set_timeout(long seconds)
+{
+    request_timeout_s = seconds;
+}
+
 int apit_request(CURL *h, int port, const char *method, const char *path, const char *token,
                  const char *key, const char *body, struct apit_reply *out)
 {
@@ -303,7 +310,7 @@ int apit_request(CURL *h, int port, const char *method, const char *path, const 
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, request_timeout_s);
     if (body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));

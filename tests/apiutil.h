@@ -52,6 +52,10 @@ struct apit_reply {
     int www_auth;   /* WWW-Authenticate present */
 };
 
+/* How long one request may take before apit_request gives up (30 s unless set); set it before
+ * starting the threads that make requests. */
+void apit_set_timeout(long seconds);
+
 /* One request over `h` (a curl easy handle the caller keeps for keep-alive; NULL makes a
  * temporary one). token and key may be NULL; body may be NULL. Returns the CURLcode. */
 int apit_request(CURL *h, int port, const char *method, const char *path, const char *token,

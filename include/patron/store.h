@@ -105,6 +105,10 @@ PATRON_EXPORT int patron_store_savepoint_release(patron_store *s);
  * Readable from any thread. */
 PATRON_EXPORT unsigned long long patron_store_commits(const patron_store *s);
 
+/* How long a write on this handle waits for the database while another program holds its lock
+ * (default 5 s), then fails with -EBUSY. Not thread-safe: set it before the handle is shared. */
+PATRON_EXPORT void patron_store_set_busy_timeout(patron_store *s, unsigned seconds);
+
 /* The underlying SQLite handle, for tools and tests that inspect the file. Borrowed. */
 PATRON_EXPORT struct sqlite3 *patron_store_sqlite(patron_store *s);
 

@@ -32,6 +32,7 @@ struct api_settings {
     unsigned timeout_s;         /* how long a kept-alive connection waits for a request */
     unsigned request_timeout_s; /* a request's headers and body arrive within this */
     unsigned batch_max;         /* write requests per commit */
+    unsigned busy_timeout_s;    /* a write waits this long for a lock another program holds */
     unsigned read_handles;
     int64_t cashier_refund_limit; /* points a cashier's till may reverse in one refund */
     int log_requests;

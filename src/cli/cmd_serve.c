@@ -15,7 +15,7 @@
 static const char usage[] =
     "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
     "[--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS] [--batch-max N] "
-    "[--read-handles N] "
+    "[--busy-timeout SECONDS] [--read-handles N] "
     "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests] [--demo] [--routes]"
     " (the global --printer SPEC and --printer-profile NAME choose the printer)";
 
@@ -34,6 +34,9 @@ static const struct serve_option serve_options[] = {
     /* Headers and body of a request arrive within this, however slowly a client sends. */
     {"--request-timeout", OPT(request_timeout_s), 0, 1, 3600, 5},
     {"--batch-max", OPT(batch_max), 0, 1, 1024, 64},
+    /* How long the writer waits for the database's write lock while another program (a backup, a
+     * `patron` command) holds it, before the batch fails with 503. */
+    {"--busy-timeout", OPT(busy_timeout_s), 0, 1, 3600, 5},
     {"--read-handles", OPT(read_handles), 0, 1, 32, 4},
     {"--cashier-refund-limit", OPT(cashier_refund_limit), 1, 0, 1000000000, 1000},
     /* How often queued jobs are retried without a wake-up; the queue's back-off decides which. */

@@ -136,6 +136,8 @@ static const struct cli_option_help serve_options[] = {
     {"--request-timeout SECONDS", "a request's headers and body must arrive within this, 1 to "
                                   "3600 (default 5)"},
     {"--batch-max N", "group at most N writes in one commit, 1 to 1024 (default 64)"},
+    {"--busy-timeout SECONDS", "how long a write waits for the database while another program "
+                               "holds its lock, 1 to 3600 (default 5; then 503)"},
     {"--read-handles N", "database handles for reads, 1 to 32 (default 4)"},
     {"--cashier-refund-limit POINTS", "a cashier till may refund at most this many points "
                                       "(default 1000)"},
@@ -261,7 +263,7 @@ static const struct cli_command_help commands[] = {
     {"serve", "the counter service (HTTP/JSON API)",
      "patron serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE]\n"
      "             [--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS]\n"
-     "             [--batch-max N] [--read-handles N]\n"
+     "             [--batch-max N] [--busy-timeout SECONDS] [--read-handles N]\n"
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests]\n"
      "             [--demo] [--routes]",
      serve_options},

@@ -236,6 +236,11 @@ unsigned long long patron_store_commits(const patron_store *s)
     return atomic_load_explicit(&s->commits, memory_order_relaxed);
 }
 
+void patron_store_set_busy_timeout(patron_store *s, unsigned seconds)
+{
+    sqlite3_busy_timeout(s->db, seconds > 3600 ? 3600 * 1000 : (int)seconds * 1000);
+}
+
 int patron__printable(const char *text, size_t cap)
 {
     return cap > 1 && patron_text_check(text, 1, cap - 1, 0) == PATRON_TEXT_OK;

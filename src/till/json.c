@@ -169,9 +169,9 @@ static json_t *scan_rewards(const struct patron_scan_result *r)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < r->n_rewards; i++) {
-        if (json_array_append_new(arr, json_pack("{s:I, s:s, s:I}", "reward_id",
+        if (json_array_append_new(arr, json_pack("{s:I, s:o, s:I}", "reward_id",
                                                  (json_int_t)r->rewards[i].reward_id, "name",
-                                                 r->rewards[i].name, "cost",
+                                                 text_value(r->rewards[i].name), "cost",
                                                  (json_int_t)r->rewards[i].cost)) != 0) {
             json_decref(arr);
             return NULL;
