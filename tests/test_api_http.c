@@ -156,7 +156,7 @@ static void detail_stays_with_its_request(void **state)
         apit_call(sv.port, "POST", "/v1/scan", fx.cashier, NULL, body, &r);
         apit_assert_status(&r, 200, NULL);
         assert_null(strstr(r.body, typed));
-        assert_non_null(strstr(r.body, "Tea\xef\xbf\xbd"));
+        assert_true(strstr(r.body, "Tea\xef\xbf\xbd") || strstr(r.body, "Tea\\ufffd"));
         apit_reply_free(&r);
         /* The same on the writer's handle, in a batch and alone, each right after the manager's
          * mistyped adjustment. */
