@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "member_internal.h"
+#include "outbox_internal.h"
 
 #define CARD_MINT_TRIES 8
 
@@ -82,7 +83,7 @@ static int mint_card(patron_store *s, int64_t member_id, char card[PATRON_CARD_D
         if ((err = patron__step_done(s, st)) != 0)
             return err;
         if (sqlite3_changes(s->db) == 1)
-            return 0;
+            return patron__outbox_add_card(s, card);
     }
     return patron__fail(s, PATRON_EDB, "could not mint a unique card number");
 }
@@ -124,7 +125,9 @@ static int insert_member(patron_store *s, const struct patron_enrollment *in, co
     if (!(st = patron__stmt(s, "INSERT INTO accounts(member_id) VALUES (?1)")))
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, *member_id);
-    return patron__step_done(s, st);
+    if ((err = patron__step_done(s, st)) != 0)
+        return err;
+    return patron__outbox_add(s, PATRON__OUTBOX_MEMBER, *member_id);
 }
 
 int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
@@ -332,7 +335,7 @@ int patron_card_replace(patron_store *s, const char *card, char new_card[PATRON_
     sqlite3_bind_text(st, 1, old, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, patron_store_now(s));
     sqlite3_bind_text(st, 3, minted, -1, SQLITE_TRANSIENT);
-    if ((err = patron__step_done(s, st)) != 0)
+    if ((err = patron__step_done(s, st)) != 0 || (err = patron__outbox_add_card(s, old)) != 0)
         goto out;
     if ((err = patron__tx_commit(s)) != 0)
         return err;
