@@ -9,148 +9,130 @@
 #include "outbox_internal.h"
 #include "patron/outbox.h"
 
-#define OUTBOX_INSERT(kind, tbl)                                                                   \
-    "INSERT INTO outbox(store_seq, store_id, kind, tbl, row_key, member_id, payload, recorded_at)" \
-    " SELECT (SELECT COALESCE(MAX(store_seq), 0) + 1 FROM outbox), ?1, '" kind "', '" tbl "', "
+/* store_seq is left to SQLite, which gives a new rowid one more than the largest (1 in an empty
+ * table): rows are never deleted, so that is the next number, read inside the transaction.
+ * ?1 is the store id, ?2 the fact's key, ?3 the time. */
+#define OUTBOX_INSERT                                                                              \
+    "INSERT INTO outbox(store_id, kind, tbl, row_key, member_id, payload, recorded_at)"            \
+    " SELECT ?1, "
 
-static const char member_sql[] = OUTBOX_INSERT(
-    "member",
-    "members") "id, id, json_object("
-               "'id', id, 'name', name, 'email', email, 'phone', phone, 'birthday', birthday,"
-               " 'consent_marketing', consent_marketing, 'consent_at', consent_at,"
-               " 'consent_source', consent_source, 'created_at', created_at, 'tier_id', tier_id),"
-               " ?3 FROM members WHERE id = ?2";
+static const char member_sql[] = OUTBOX_INSERT
+    "'member', 'members', id, id,"
+    " json_object('id', id, 'name', name, 'email', email, 'phone', phone,"
+    " 'birthday', birthday, 'consent_marketing', consent_marketing, 'consent_at', consent_at,"
+    " 'consent_source', consent_source, 'created_at', created_at, 'tier_id', tier_id),"
+    " ?3 FROM members WHERE id = ?2";
 
-static const char card_sql[] = OUTBOX_INSERT(
-    "card",
-    "cards") "number, member_id, json_object("
-             "'number', number, 'member_id', member_id, 'status', status, 'issued_at', issued_at,"
-             " 'blocked_at', blocked_at, 'replaced_by', replaced_by), ?3 FROM cards WHERE number = "
-             "?2";
+static const char card_sql[] =
+    OUTBOX_INSERT "'card', 'cards', number, member_id,"
+                  " json_object('number', number, 'member_id', member_id, 'status', status,"
+                  " 'issued_at', issued_at, 'blocked_at', blocked_at, 'replaced_by', replaced_by),"
+                  " ?3 FROM cards WHERE number = ?2";
 
-static const char consent_sql[] = OUTBOX_INSERT(
-    "consent", "consent_changes") "id, member_id,"
-                                  " json_object('id', id, 'member_id', member_id, 'marketing', "
-                                  "marketing, 'source', source,"
-                                  " 'changed_at', changed_at, 'changed_by', changed_by), ?3 FROM "
-                                  "consent_changes WHERE id = ?2";
+static const char consent_sql[] = OUTBOX_INSERT
+    "'consent', 'consent_changes', id, member_id,"
+    " json_object('id', id, 'member_id', member_id, 'marketing', marketing, 'source', source,"
+    " 'changed_at', changed_at, 'changed_by', changed_by),"
+    " ?3 FROM consent_changes WHERE id = ?2";
 
-static const char erasure_sql[] = OUTBOX_INSERT(
-    "erasure", "erasures") "id, member_id,"
-                           " json_object('id', id, 'member_id', member_id, 'erased_at', erased_at,"
-                           " 'erased_by', erased_by, 'cards_blocked', cards_blocked), ?3 FROM "
-                           "erasures WHERE id = ?2";
+static const char erasure_sql[] =
+    OUTBOX_INSERT "'erasure', 'erasures', id, member_id,"
+                  " json_object('id', id, 'member_id', member_id, 'erased_at', erased_at,"
+                  " 'erased_by', erased_by, 'cards_blocked', cards_blocked),"
+                  " ?3 FROM erasures WHERE id = ?2";
 
 /* The sale's balance_after is left out: offers may still move it in the same transaction, and
  * the balance is what the entries add up to. */
-static const char sale_sql[] = OUTBOX_INSERT(
-    "sale",
-    "sales") "id, member_id, json_object("
-             "'id', id, 'store_id', store_id, 'ref', ref, 'member_id', member_id, 'card', card,"
-             " 'total_minor', total_minor, 'currency', currency, 'lines_minor', lines_minor,"
-             " 'weight_total', weight_total, 'points_earned', points_earned,"
-             " 'tier_multiplier_permille', tier_multiplier_permille, 'created_at', created_at,"
-             " 'lines', json((SELECT json_group_array(json_array(line_no, sku, category, qty, "
-             "unit_minor,"
-             " weight_per_unit)) FROM (SELECT * FROM sale_lines l WHERE l.sale_id = sales.id"
-             " ORDER BY l.line_no)))), ?3 FROM sales WHERE id = ?2";
+static const char sale_sql[] = OUTBOX_INSERT
+    "'sale', 'sales', id, member_id,"
+    " json_object('id', id, 'store_id', store_id, 'ref', ref, 'member_id', member_id,"
+    " 'card', card, 'total_minor', total_minor, 'currency', currency,"
+    " 'lines_minor', lines_minor, 'weight_total', weight_total, 'points_earned', points_earned,"
+    " 'tier_multiplier_permille', tier_multiplier_permille, 'created_at', created_at,"
+    " 'lines', json((SELECT json_group_array(json_array(line_no, sku, category, qty,"
+    " unit_minor, weight_per_unit)) FROM (SELECT * FROM sale_lines l"
+    " WHERE l.sale_id = sales.id ORDER BY l.line_no)))),"
+    " ?3 FROM sales WHERE id = ?2";
 
-static const char refund_sql[] = OUTBOX_INSERT(
-    "refund",
-    "refunds") "id, (SELECT member_id FROM sales WHERE sales.id = refunds.sale_id), json_object("
-               "'id', id, 'sale_id', sale_id, 'points_reversed', points_reversed, 'shortfall', "
-               "shortfall,"
-               " 'return_ref', return_ref, 'created_at', created_at,"
-               " 'lines', json((SELECT json_group_array(json_array(line_no, qty)) FROM (SELECT * "
-               "FROM"
-               " refund_lines l WHERE l.refund_id = refunds.id ORDER BY l.line_no)))),"
-               " ?3 FROM refunds WHERE id = ?2";
+static const char refund_sql[] =
+    OUTBOX_INSERT "'refund', 'refunds', id,"
+                  " (SELECT member_id FROM sales WHERE sales.id = refunds.sale_id),"
+                  " json_object('id', id, 'sale_id', sale_id, 'points_reversed', points_reversed,"
+                  " 'shortfall', shortfall, 'return_ref', return_ref, 'created_at', created_at,"
+                  " 'lines', json((SELECT json_group_array(json_array(line_no, qty)) FROM (SELECT *"
+                  " FROM refund_lines l WHERE l.refund_id = refunds.id ORDER BY l.line_no)))),"
+                  " ?3 FROM refunds WHERE id = ?2";
 
-static const char entry_sql[] = OUTBOX_INSERT(
-    "entry",
-    "entries") "id, member_id, json_object("
-               "'id', id, 'store_id', store_id, 'store_seq', store_seq, 'kind', kind,"
-               " 'debit', (SELECT COALESCE(name, 'member') FROM accounts WHERE id = debit_account),"
-               " 'credit', (SELECT COALESCE(name, 'member') FROM accounts WHERE id = "
-               "credit_account),"
-               " 'points', points, 'member_id', member_id, 'created_at', created_at,"
-               " 'original_entry', original_entry, 'sale_id', sale_id, 'refund_id', refund_id,"
-               " 'redemption_id', redemption_id, 'note', note, 'approved_by', approved_by),"
-               " ?3 FROM entries WHERE id = ?2";
+static const char entry_sql[] = OUTBOX_INSERT
+    "'entry', 'entries', id, member_id,"
+    " json_object('id', id, 'store_id', store_id, 'store_seq', store_seq, 'kind', kind,"
+    " 'debit', (SELECT COALESCE(name, 'member') FROM accounts WHERE id = debit_account),"
+    " 'credit', (SELECT COALESCE(name, 'member') FROM accounts WHERE id = credit_account),"
+    " 'points', points, 'member_id', member_id, 'created_at', created_at,"
+    " 'original_entry', original_entry, 'sale_id', sale_id, 'refund_id', refund_id,"
+    " 'redemption_id', redemption_id, 'note', note, 'approved_by', approved_by),"
+    " ?3 FROM entries WHERE id = ?2";
 
-static const char lot_sql[] = OUTBOX_INSERT(
-    "lot", "lots") "id, member_id, json_object("
-                   "'id', id, 'member_id', member_id, 'entry_id', entry_id, 'points', points,"
-                   " 'remaining', remaining, 'earned_at', earned_at, 'expires_at', expires_at),"
-                   " ?3 FROM lots WHERE id = ?2";
+static const char lot_sql[] = OUTBOX_INSERT
+    "'lot', 'lots', id, member_id,"
+    " json_object('id', id, 'member_id', member_id, 'entry_id', entry_id, 'points', points,"
+    " 'remaining', remaining, 'earned_at', earned_at, 'expires_at', expires_at),"
+    " ?3 FROM lots WHERE id = ?2";
 
-static const char redemption_sql[] = OUTBOX_INSERT(
-    "redemption",
-    "redemptions") "id, member_id, json_object('id', id, 'reward_id', reward_id, 'member_id', "
-                   "member_id,"
-                   " 'points', points, 'balance_after', balance_after, 'created_at', created_at,"
-                   " 'voucher_key_id', voucher_key_id, 'voucher_id', voucher_id),"
-                   " ?3 FROM redemptions WHERE id = ?2";
+static const char redemption_sql[] = OUTBOX_INSERT
+    "'redemption', 'redemptions', id, member_id,"
+    " json_object('id', id, 'reward_id', reward_id, 'member_id', member_id, 'points', points,"
+    " 'balance_after', balance_after, 'created_at', created_at,"
+    " 'voucher_key_id', voucher_key_id, 'voucher_id', voucher_id),"
+    " ?3 FROM redemptions WHERE id = ?2";
 
-/* The voucher's token is a bearer code: it stays at the store. */
-static const char voucher_issued_sql[] = OUTBOX_INSERT(
-    "voucher_issued",
-    "vouchers") "voucher_id, member_id, json_object('key_id', key_id, 'voucher_id', voucher_id,"
-                " 'member_id', member_id, 'offer_id', offer_id, 'kind', kind, 'flags', flags, "
-                "'value', value,"
-                " 'currency', currency, 'issued_at', issued_at, 'expires_at', expires_at,"
-                " 'store_scope', store_scope), ?3 FROM vouchers WHERE voucher_id = ?2";
+/* A voucher's token and code are bearer codes: they stay at the store. */
+static const char voucher_issued_sql[] =
+    OUTBOX_INSERT "'voucher_issued', 'vouchers', voucher_id, member_id,"
+                  " json_object('key_id', key_id, 'voucher_id', voucher_id, 'member_id', member_id,"
+                  " 'offer_id', offer_id, 'kind', kind, 'flags', flags, 'value', value,"
+                  " 'currency', currency, 'issued_at', issued_at, 'expires_at', expires_at,"
+                  " 'store_scope', store_scope), ?3 FROM vouchers WHERE voucher_id = ?2";
 
-static const char voucher_redeemed_sql[] = OUTBOX_INSERT(
-    "voucher_redeemed",
-    "voucher_redemptions") "id, member_id, json_object('id', id, 'key_id', key_id, 'voucher_id', "
-                           "voucher_id,"
-                           " 'kind', kind, 'value', value, 'currency', currency, 'member_id', "
-                           "member_id,"
-                           " 'store_id', store_id, 'till', till, 'ref', ref, 'offline', offline,"
-                           " 'redeemed_at', redeemed_at, 'record', hex(record)), ?3 FROM "
-                           "voucher_redemptions WHERE id = ?2";
+static const char voucher_redeemed_sql[] = OUTBOX_INSERT
+    "'voucher_redeemed', 'voucher_redemptions', id, member_id,"
+    " json_object('id', id, 'key_id', key_id, 'voucher_id', voucher_id, 'kind', kind,"
+    " 'value', value, 'currency', currency, 'member_id', member_id, 'store_id', store_id,"
+    " 'till', till, 'ref', ref, 'offline', offline, 'redeemed_at', redeemed_at,"
+    " 'record', hex(record)), ?3 FROM voucher_redemptions WHERE id = ?2";
 
-static const char voucher_voided_sql[] = OUTBOX_INSERT(
-    "voucher_voided",
-    "vouchers") "voucher_id, member_id, json_object('key_id', key_id, 'voucher_id', voucher_id,"
-                " 'voided_at', voided_at, 'voided_by', voided_by, 'void_reason', void_reason),"
-                " ?3 FROM vouchers WHERE voucher_id = ?2";
+static const char voucher_voided_sql[] =
+    OUTBOX_INSERT "'voucher_voided', 'vouchers', voucher_id, member_id,"
+                  " json_object('key_id', key_id, 'voucher_id', voucher_id, 'voided_at', voided_at,"
+                  " 'voided_by', voided_by, 'void_reason', void_reason),"
+                  " ?3 FROM vouchers WHERE voucher_id = ?2";
 
-static const char offline_sql[] = OUTBOX_INSERT(
-    "offline_acceptance", "offline_acceptances") "id, NULL, json_object('id', id, 'redemption_id', "
-                                                 "redemption_id, 'key_id', key_id,"
-                                                 " 'voucher_id', voucher_id, 'kind', kind, "
-                                                 "'value', value, 'currency', currency, 'day', day,"
-                                                 " 'till', till, 'ref', ref, 'accepted_at', "
-                                                 "accepted_at), ?3 FROM offline_acceptances"
-                                                 " WHERE id = ?2";
+static const char offline_sql[] =
+    OUTBOX_INSERT "'offline_acceptance', 'offline_acceptances', id, NULL,"
+                  " json_object('id', id, 'redemption_id', redemption_id, 'key_id', key_id,"
+                  " 'voucher_id', voucher_id, 'kind', kind, 'value', value, 'currency', currency,"
+                  " 'day', day, 'till', till, 'ref', ref, 'accepted_at', accepted_at),"
+                  " ?3 FROM offline_acceptances WHERE id = ?2";
 
-static const char feedback_sql[] = OUTBOX_INSERT(
-    "feedback",
-    "feedback") "id, member_id,"
-                " json_object('id', id, 'member_id', member_id, 'sale_id', sale_id, 'day', day,"
-                " 'score', score, 'comment', comment, 'created_at', created_at), ?3 FROM feedback"
-                " WHERE id = ?2";
+static const char feedback_sql[] =
+    OUTBOX_INSERT "'feedback', 'feedback', id, member_id,"
+                  " json_object('id', id, 'member_id', member_id, 'sale_id', sale_id, 'day', day,"
+                  " 'score', score, 'comment', comment, 'created_at', created_at),"
+                  " ?3 FROM feedback WHERE id = ?2";
 
-/* The voucher code is a bearer code: it stays at the store. */
-static const char goodwill_sql[] = OUTBOX_INSERT(
-    "goodwill", "goodwill") "id, member_id,"
-                            " json_object('id', id, 'member_id', member_id, 'reward_id', reward_id,"
-                            " 'complaint', complaint, 'manager', manager, 'day', day, "
-                            "'redemption_id', redemption_id,"
-                            " 'voucher_id', voucher_id, 'created_at', created_at), ?3 FROM "
-                            "goodwill WHERE id = ?2";
+static const char goodwill_sql[] = OUTBOX_INSERT
+    "'goodwill', 'goodwill', id, member_id,"
+    " json_object('id', id, 'member_id', member_id, 'reward_id', reward_id,"
+    " 'complaint', complaint, 'manager', manager, 'day', day,"
+    " 'redemption_id', redemption_id, 'voucher_id', voucher_id, 'created_at', created_at),"
+    " ?3 FROM goodwill WHERE id = ?2";
 
-static const char offer_use_sql[] =
-    OUTBOX_INSERT("offer_use", "offer_uses") "id, member_id,"
-                                             " json_object('id', id, 'offer_id', offer_id, "
-                                             "'member_id', member_id, 'sale_id', sale_id,"
-                                             " 'day', day, 'points', points, 'entry_id', entry_id, "
-                                             "'redemption_id', redemption_id,"
-                                             " 'voucher_id', voucher_id, 'why', why, 'created_at', "
-                                             "created_at), ?3 FROM offer_uses"
-                                             " WHERE id = ?2";
+static const char offer_use_sql[] = OUTBOX_INSERT
+    "'offer_use', 'offer_uses', id, member_id,"
+    " json_object('id', id, 'offer_id', offer_id, 'member_id', member_id, 'sale_id', sale_id,"
+    " 'day', day, 'points', points, 'entry_id', entry_id, 'redemption_id', redemption_id,"
+    " 'voucher_id', voucher_id, 'why', why, 'created_at', created_at),"
+    " ?3 FROM offer_uses WHERE id = ?2";
 
 static const char *const insert_sql[PATRON__OUTBOX_KIND_COUNT] = {
     [PATRON__OUTBOX_MEMBER] = member_sql,
