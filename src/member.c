@@ -96,6 +96,24 @@ static void bind_optional(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
+/* The first answer on consent, recorded by a trigger at enrolment (schema.c), goes to the outbox
+ * like every later one. */
+static int outbox_first_consent(patron_store *s, int64_t member_id)
+{
+    sqlite3_stmt *st = patron__stmt(s, "SELECT MAX(id) FROM consent_changes WHERE member_id = ?1");
+    int64_t id = 0;
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, member_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return patron__db_err(s, rc);
+    return id ? patron__outbox_add(s, PATRON__OUTBOX_CONSENT, id) : 0;
+}
+
 static int insert_member(patron_store *s, const struct patron_enrollment *in, const char *phone,
                          int64_t *member_id)
 {
@@ -125,9 +143,10 @@ static int insert_member(patron_store *s, const struct patron_enrollment *in, co
     if (!(st = patron__stmt(s, "INSERT INTO accounts(member_id) VALUES (?1)")))
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, *member_id);
-    if ((err = patron__step_done(s, st)) != 0)
+    if ((err = patron__step_done(s, st)) != 0 ||
+        (err = patron__outbox_add(s, PATRON__OUTBOX_MEMBER, *member_id)) != 0)
         return err;
-    return patron__outbox_add(s, PATRON__OUTBOX_MEMBER, *member_id);
+    return outbox_first_consent(s, *member_id);
 }
 
 int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
