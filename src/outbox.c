@@ -5,6 +5,7 @@
  * the store committed. The next number is the largest plus one, taken inside the transaction:
  * a request rolled back to its savepoint takes its numbers back with it. */
 #include <stdio.h>
+#include <string.h>
 
 #include "outbox_internal.h"
 #include "patron/outbox.h"
@@ -202,6 +203,61 @@ int patron__outbox_erase(patron_store *s, int64_t member_id)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
     return patron__step_done(s, st);
+}
+
+/* The facts a store held before the outbox, in an order head office can apply: who and which
+ * cards first, then what they did, erasures last. Each kind's statement is read without its
+ * `WHERE key = ?2` and with this tail instead. */
+static const struct {
+    enum patron__outbox_kind kind;
+    const char *tail;
+} backfill_order[] = {
+    {PATRON__OUTBOX_MEMBER, " ORDER BY id"},
+    {PATRON__OUTBOX_CONSENT, " ORDER BY id"},
+    {PATRON__OUTBOX_CARD, " ORDER BY issued_at, number"},
+    {PATRON__OUTBOX_SALE, " ORDER BY id"},
+    {PATRON__OUTBOX_REFUND, " ORDER BY id"},
+    {PATRON__OUTBOX_VOUCHER_ISSUED, " ORDER BY issued_at, voucher_id"},
+    {PATRON__OUTBOX_REDEMPTION, " ORDER BY id"},
+    {PATRON__OUTBOX_ENTRY, " ORDER BY id"},
+    {PATRON__OUTBOX_LOT, " ORDER BY id"},
+    {PATRON__OUTBOX_VOUCHER_REDEEMED, " ORDER BY id"},
+    {PATRON__OUTBOX_OFFLINE_ACCEPTANCE, " ORDER BY id"},
+    {PATRON__OUTBOX_VOUCHER_VOIDED, " WHERE voided_at IS NOT NULL ORDER BY voided_at, voucher_id"},
+    {PATRON__OUTBOX_FEEDBACK, " ORDER BY id"},
+    {PATRON__OUTBOX_GOODWILL, " ORDER BY id"},
+    {PATRON__OUTBOX_OFFER_USE, " ORDER BY id"},
+    {PATRON__OUTBOX_ERASURE, " ORDER BY id"},
+};
+
+static int backfill_kind(patron_store *s, enum patron__outbox_kind kind, const char *tail,
+                         int64_t store_id)
+{
+    const char *sql = insert_sql[kind], *where = NULL;
+    for (const char *p = strstr(sql, " WHERE "); p; p = strstr(p + 1, " WHERE "))
+        where = p; /* the last one is the statement's own */
+    char *text = sqlite3_mprintf("%.*s%s", (int)(where - sql), sql, tail);
+    sqlite3_stmt *st;
+    if (!text)
+        return patron__fail(s, PATRON_ENOMEM, "no memory to fill the outbox");
+    int rc = sqlite3_prepare_v2(s->db, text, -1, &st, NULL);
+    sqlite3_free(text);
+    if (rc != SQLITE_OK)
+        return patron__db_err(s, rc);
+    sqlite3_bind_int64(st, 1, store_id);
+    sqlite3_bind_int64(st, 3, patron_store_now(s));
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
+
+int patron__outbox_backfill(patron_store *s)
+{
+    int64_t store_id = patron__setting_int(s, "store_id", 0);
+    int err = 0;
+    for (size_t i = 0; i < sizeof backfill_order / sizeof backfill_order[0] && err == 0; i++)
+        err = backfill_kind(s, backfill_order[i].kind, backfill_order[i].tail, store_id);
+    return err;
 }
 
 static void read_row(sqlite3_stmt *st, struct patron_outbox_row *r)

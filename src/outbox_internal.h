@@ -39,4 +39,8 @@ int patron__outbox_add_card(patron_store *s, const char *number);
  * feedback comments and complaints) so that no copy stays in the outbox. */
 int patron__outbox_erase(patron_store *s, int64_t member_id);
 
+/* Writes the outbox rows of every fact already in the store, as the migration that adds the
+ * outbox does (schema.c), so that a store from before it ships everything it holds. */
+int patron__outbox_backfill(patron_store *s);
+
 #endif

@@ -4,6 +4,7 @@
  * refuses a database written by a newer Patron rather than guess at its meaning. */
 #include <stdio.h>
 
+#include "outbox_internal.h"
 #include "store_internal.h"
 
 /* Version 1: store settings, members and cards, the double-entry ledger with its lots,
@@ -264,8 +265,7 @@ static const char schema_v8[] =
  * of a batch) takes its numbers back with it. One store writes one file, so store_seq alone is
  * the key; store_id travels with each row for head office. Rows are append-only except their
  * payload, which an erasure rewrites; the partial index finds the rows holding personal data.
- * outbox_start records the first ledger entry written with an outbox row (entries from before
- * this version have none). */
+ * The facts a store already holds are written to it by the same migration (outbox.c). */
 static const char schema_v9[] =
     "CREATE TABLE outbox(store_seq INTEGER PRIMARY KEY, store_id INTEGER NOT NULL,"
     "  kind TEXT NOT NULL, tbl TEXT NOT NULL, row_key NOT NULL, member_id INTEGER,"
@@ -276,9 +276,7 @@ static const char schema_v9[] =
     "  member_id, recorded_at ON outbox"
     "  BEGIN SELECT RAISE(ABORT, 'the outbox is append-only'); END;"
     "CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox"
-    "  BEGIN SELECT RAISE(ABORT, 'the outbox is append-only'); END;"
-    "CREATE TABLE outbox_start(first_entry INTEGER NOT NULL);"
-    "INSERT INTO outbox_start(first_entry) SELECT COALESCE(MAX(id), 0) + 1 FROM entries;";
+    "  BEGIN SELECT RAISE(ABORT, 'the outbox is append-only'); END;";
 
 static const char *const migrations[] = {
     schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
@@ -286,6 +284,11 @@ static const char *const migrations[] = {
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Work a migration needs beyond its SQL, run in its transaction after it. */
+static int (*const migration_steps[])(patron_store *s) = {
+    [8] = patron__outbox_backfill,
+};
 
 static int read_user_version(patron_store *s, int *version)
 {
@@ -307,6 +310,9 @@ static int apply_migration(patron_store *s, int index)
     if (err != 0)
         return err;
     if ((err = patron__exec(s, migrations[index])) != 0)
+        goto out;
+    if (index < (int)(sizeof migration_steps / sizeof migration_steps[0]) &&
+        migration_steps[index] && (err = migration_steps[index](s)) != 0)
         goto out;
     snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", index + 1);
     if ((err = patron__exec(s, pragma)) != 0)

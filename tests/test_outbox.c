@@ -2,7 +2,8 @@
 /* The outbox: each kind of fact writes exactly its rows in its own transaction; a failed write,
  * a request rolled back inside a batch and a failing batch leave no row and no gap; erasure
  * rewrites the payloads that held personal data; the ledger verifier catches a missing row or a
- * gap; the list call pages in order; a store upgraded from before the outbox verifies. */
+ * gap; the list call pages in order; a store upgraded from before the outbox gets a row for every
+ * fact it holds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,29 +445,78 @@ static void list_pages_in_order(void **state)
     test_store_close(&t);
 }
 
-/* A store from before the outbox: its old entries have no rows and need none; new facts do. */
-static void a_store_upgraded_to_the_outbox_verifies(void **state)
+/* A store from before the outbox: the upgrade writes a row for every fact it holds (an erased
+ * member's without their personal data), numbered 1..n; new facts follow on. */
+static void a_store_upgraded_to_the_outbox_holds_every_fact(void **state)
 {
     (void)state;
     struct test_store t;
-    char card[14];
-    int64_t seq = 0;
+    struct patron_member m;
+    char card[14], gone[14];
+    int64_t seq = 0, reward = 0, fb = 0;
     test_store_open(&t);
     test_enroll(&t, "Gus Upgrade", card);
-    sell(t.s, card, "S-1", 1000);
-    sell(t.s, card, "S-2", 1000);
+    struct patron_enrollment in = {.name = "Hal Vanished", .email = "hal@example.org"};
+    assert_int_equal(patron_member_enroll(t.s, &in, &m), 0);
+    memcpy(gone, m.card, sizeof gone);
+    sell(t.s, card, "S-1", 50000);
+    sell(t.s, card, "S-2", 50000);
+    sell(t.s, gone, "S-3", 1000);
+    struct patron_refund_result rr;
+    struct patron_refund rf = {.ref = "S-2", .idempotency_key = "R-1"};
+    assert_int_equal(patron_refund_record(t.s, &rf, &rr), 0);
+    struct patron_reward_def def = {.name = "Tea", .cost = 10, .kind = PATRON_VALUE_ITEM};
+    assert_int_equal(patron_reward_add(t.s, &def, &reward), 0);
+    struct patron_redeem_request rq = {.card = card, .reward_id = reward, .idempotency_key = "D-1"};
+    struct patron_redeem_result rd;
+    assert_int_equal(patron_reward_redeem(t.s, &rq, &rd), 0);
+    struct patron_voucher_request vr = {.token_or_code = rd.code, .ref = "S-4", .till = "t1"};
+    struct patron_voucher_result vres;
+    assert_int_equal(patron_voucher_redeem(t.s, &vr, &vres), 0);
+    struct patron_feedback f = {.card = gone, .score = 3, .comment = "Hal says hello"};
+    assert_int_equal(patron_feedback_record(t.s, &f, &fb), 0);
+    assert_int_equal(patron_member_erase(t.s, gone, "admin"), 0);
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
-                                  "DROP TABLE outbox; DROP TABLE outbox_start;"
-                                  " PRAGMA user_version = 8",
-                                  NULL, NULL, NULL),
+                                  "DROP TABLE outbox; PRAGMA user_version = 8", NULL, NULL, NULL),
                      SQLITE_OK);
     patron_store_close(t.s);
     assert_int_equal(patron_store_open(t.path, &t.s), 0);
     patron_store_set_fixed_time(t.s, t.now);
     assert_int_equal(test_scalar(t.s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
-    assert_int_equal(test_scalar(t.s, "SELECT first_entry FROM outbox_start"), 3);
+    static const char *const pairs[][2] = {
+        {"member", "members"},
+        {"card", "cards"},
+        {"consent", "consent_changes"},
+        {"sale", "sales"},
+        {"refund", "refunds"},
+        {"entry", "entries"},
+        {"lot", "lots"},
+        {"redemption", "redemptions"},
+        {"voucher_issued", "vouchers"},
+        {"voucher_redeemed", "voucher_redemptions"},
+        {"feedback", "feedback"},
+        {"erasure", "erasures"},
+    };
+    char sql[200];
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", pairs[i][1]);
+        int64_t rows = test_scalar(t.s, sql);
+        assert_true(rows > 0);
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM outbox WHERE kind = '%s'", pairs[i][0]);
+        assert_int_equal(test_scalar(t.s, sql), rows);
+    }
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE store_seq = 1 AND"
+                                      " kind = 'member'"),
+                     1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE kind = 'erasure' AND"
+                                      " store_seq = (SELECT MAX(store_seq) FROM outbox)"),
+                     1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE instr(payload, 'Hal')"
+                                      " OR instr(payload, 'hal@')"),
+                     0);
     assert_gap_free(t.s);
-    sell(t.s, card, "S-3", 1000);
+    assert_int_equal(patron_outbox_last(t.s, &seq), 0);
+    sell(t.s, card, "S-5", 1000);
     assert_string_equal(kinds_since(t.s, &seq), "sale,entry,lot");
     assert_gap_free(t.s);
     test_store_close(&t);
@@ -482,7 +532,7 @@ int main(void)
         cmocka_unit_test(erasure_leaves_no_personal_data_in_the_outbox),
         cmocka_unit_test(verify_catches_a_deleted_row),
         cmocka_unit_test(list_pages_in_order),
-        cmocka_unit_test(a_store_upgraded_to_the_outbox_verifies),
+        cmocka_unit_test(a_store_upgraded_to_the_outbox_holds_every_fact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,8 +183,8 @@ struct patron_verify_result {
 };
 
 /* Proves each balance equals its entries, that open lots match balances, that store_seq has no
- * gaps, that the program balances, that the outbox is numbered without gaps and holds a row for
- * every ledger entry written since it exists. Returns 0 (see out->ok) or a PATRON_* error. */
+ * gaps, that the program balances, and that the outbox is numbered without gaps and holds a row
+ * for every ledger entry. Returns 0 (see out->ok) or a PATRON_* error. */
 PATRON_EXPORT int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
     __attribute__((warn_unused_result));
 
