@@ -233,10 +233,11 @@ static const struct {
 static int backfill_kind(patron_store *s, enum patron__outbox_kind kind, const char *tail,
                          int64_t store_id)
 {
-    const char *sql = insert_sql[kind], *where = NULL;
+    const char *sql = insert_sql[kind];
+    size_t keep = strlen(sql);
     for (const char *p = strstr(sql, " WHERE "); p; p = strstr(p + 1, " WHERE "))
-        where = p; /* the last one is the statement's own */
-    char *text = sqlite3_mprintf("%.*s%s", (int)(where - sql), sql, tail);
+        keep = (size_t)(p - sql); /* the last one is the statement's own */
+    char *text = sqlite3_mprintf("%.*s%s", (int)keep, sql, tail);
     sqlite3_stmt *st;
     if (!text)
         return patron__fail(s, PATRON_ENOMEM, "no memory to fill the outbox");
