@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 
@@ -78,6 +79,25 @@ static void enroll_sale_scan_round_trip(void **state)
         0);
     assert_string_equal(field("ok"), "true");
     assert_string_equal(field("members_checked"), "1");
+    assert_string_equal(field("outbox_gaps"), "0");
+    assert_string_equal(field("outbox_missing"), "0");
+    /* An outbox row gone (by hand, past the trigger) is a mismatch: exit 1, with the sentence. */
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "DROP TRIGGER outbox_no_delete;"
+                                  " DELETE FROM outbox WHERE kind = 'entry';"
+                                  " CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox"
+                                  " BEGIN SELECT RAISE(ABORT, 'the outbox is append-only'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "verify", (char *)NULL),
+        1);
+    assert_string_equal(field("ok"), "false");
+    assert_string_equal(field("outbox_missing"), "1");
+    assert_non_null(strstr(field("problem"), "outbox"));
 }
 
 static void exit_codes_follow_the_contract(void **state)

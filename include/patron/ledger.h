@@ -178,10 +178,13 @@ struct patron_verify_result {
     int64_t program_sum;  /* sum of all balances: 0 when the program balances */
     int64_t seq_gaps;     /* missing store_seq numbers */
     char first_problem[200];
+    int64_t outbox_gaps;    /* missing or foreign outbox store_seq numbers (outbox.h) */
+    int64_t outbox_missing; /* ledger entries without their outbox row */
 };
 
 /* Proves each balance equals its entries, that open lots match balances, that store_seq has no
- * gaps and that the program balances. Returns 0 (see out->ok) or a PATRON_* error. */
+ * gaps, that the program balances, and that the outbox is numbered without gaps and holds a row
+ * for every ledger entry. Returns 0 (see out->ok) or a PATRON_* error. */
 PATRON_EXPORT int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
     __attribute__((warn_unused_result));
 

@@ -20,6 +20,7 @@
 #include "patron/limits.h"
 #include "patron/member.h"
 #include "patron/offer.h"
+#include "patron/outbox.h"
 #include "patron/personal.h"
 #include "patron/print.h"
 #include "patron/printer.h"

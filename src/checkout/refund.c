@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/idempotency.h"
+#include "core/outbox_internal.h"
 #include "ledger/ledger_internal.h"
 #include "patron/ledger.h"
 #include "patron/program.h"
@@ -163,7 +164,7 @@ static int insert_refund(patron_store *s, const struct sale_row *sale,
         sqlite3_bind_int64(st, 4, sale->lines[i].take);
         err = patron__step_done(s, st);
     }
-    return err;
+    return err != 0 ? err : patron__outbox_add(s, PATRON__OUTBOX_REFUND, *refund_id);
 }
 
 static int member_row(patron_store *s, int64_t member_id, struct patron__member_row *m)

@@ -27,6 +27,8 @@ static int ledger_verify(struct cli *c)
                           (json_int_t)r.members_checked, "accounts_bad", (json_int_t)r.accounts_bad,
                           "lots_bad", (json_int_t)r.lots_bad, "program_sum",
                           (json_int_t)r.program_sum, "seq_gaps", (json_int_t)r.seq_gaps);
+    json_object_set_new(o, "outbox_gaps", json_integer((json_int_t)r.outbox_gaps));
+    json_object_set_new(o, "outbox_missing", json_integer((json_int_t)r.outbox_missing));
     if (!r.ok)
         json_object_set_new(o, "problem", json_string(r.first_problem));
     cli_emit(c, o, human);

@@ -4,6 +4,7 @@
  * refuses a database written by a newer Patron rather than guess at its meaning. */
 #include <stdio.h>
 
+#include "core/outbox_internal.h"
 #include "core/store_internal.h"
 
 /* Version 1: store settings, members and cards, the double-entry ledger with its lots,
@@ -258,11 +259,36 @@ static const char schema_v8[] =
     "DROP TABLE api_replies;"
     "ALTER TABLE api_replies_by_till RENAME TO api_replies;";
 
+/* Version 9: the outbox. Every fact head office needs is written here in the transaction that
+ * writes the fact (outbox.c), numbered by store_seq = rowid without gaps: the next number is the
+ * largest plus one, taken inside the writer's transaction, so a rolled back request (a savepoint
+ * of a batch) takes its numbers back with it. One store writes one file, so store_seq alone is
+ * the key; store_id travels with each row for head office. Rows are append-only except their
+ * payload, which an erasure rewrites; the partial index finds the rows holding personal data.
+ * The facts a store already holds are written to it by the same migration (outbox.c). */
+static const char schema_v9[] =
+    "CREATE TABLE outbox(store_seq INTEGER PRIMARY KEY, store_id INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, tbl TEXT NOT NULL, row_key NOT NULL, member_id INTEGER,"
+    "  payload TEXT NOT NULL, recorded_at INTEGER NOT NULL);"
+    "CREATE INDEX outbox_personal ON outbox(member_id)"
+    "  WHERE tbl IN ('members', 'consent_changes', 'feedback', 'goodwill');"
+    "CREATE TRIGGER outbox_no_update BEFORE UPDATE OF store_seq, store_id, kind, tbl, row_key,"
+    "  member_id, recorded_at ON outbox"
+    "  BEGIN SELECT RAISE(ABORT, 'the outbox is append-only'); END;"
+    "CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox"
+    "  BEGIN SELECT RAISE(ABORT, 'the outbox is append-only'); END;";
+
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
+    schema_v6, schema_v7, schema_v8, schema_v9,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Work a migration needs beyond its SQL, run in its transaction after it. */
+static int (*const migration_steps[])(patron_store *s) = {
+    [8] = patron__outbox_backfill,
+};
 
 static int read_user_version(patron_store *s, int *version)
 {
@@ -284,6 +310,9 @@ static int apply_migration(patron_store *s, int index)
     if (err != 0)
         return err;
     if ((err = patron__exec(s, migrations[index])) != 0)
+        goto out;
+    if (index < (int)(sizeof migration_steps / sizeof migration_steps[0]) &&
+        migration_steps[index] && (err = migration_steps[index](s)) != 0)
         goto out;
     snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", index + 1);
     if ((err = patron__exec(s, pragma)) != 0)

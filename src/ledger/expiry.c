@@ -2,6 +2,7 @@
 /* Expiry by lots: every lot whose expiry time has passed loses what remains of it, oldest
  * first, as one expire entry each; tiers whose period ended are reviewed. Running it again at
  * the same time finds nothing left to do. */
+#include "core/outbox_internal.h"
 #include "ledger/ledger_internal.h"
 #include "patron/ledger.h"
 
@@ -71,7 +72,9 @@ static int expire_lot(patron_store *s, const struct due_lot *lot)
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, lot->lot_id);
-    return patron__step_done(s, st);
+    if ((err = patron__step_done(s, st)) != 0)
+        return err;
+    return patron__outbox_add(s, PATRON__OUTBOX_LOT, lot->lot_id);
 }
 
 static int review_lapsed_tiers(patron_store *s, int64_t *reviewed)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/idempotency.h"
+#include "core/outbox_internal.h"
 #include "ledger/ledger_internal.h"
 #include "patron/ledger.h"
 #include "patron/program.h"
@@ -99,7 +100,10 @@ static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t
         sqlite3_bind_int64(st, 5, now + expiry_days * PATRON__DAY_SECONDS);
     else
         sqlite3_bind_null(st, 5);
-    return patron__step_done(s, st);
+    int err = patron__step_done(s, st);
+    if (err != 0)
+        return err;
+    return patron__outbox_add(s, PATRON__OUTBOX_LOT, sqlite3_last_insert_rowid(s->db));
 }
 
 static int set_lot_remaining(patron_store *s, int64_t lot_id, int64_t remaining)
@@ -109,7 +113,8 @@ static int set_lot_remaining(patron_store *s, int64_t lot_id, int64_t remaining)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, lot_id);
     sqlite3_bind_int64(st, 2, remaining);
-    return patron__step_done(s, st);
+    int err = patron__step_done(s, st);
+    return err != 0 ? err : patron__outbox_add(s, PATRON__OUTBOX_LOT, lot_id);
 }
 
 /* A debit takes points from the oldest open lots first. */
@@ -151,6 +156,7 @@ int patron__ledger_post(patron_store *s, struct patron__member_row *m,
     if (p->points <= 0)
         return patron__fail(s, PATRON_EINVAL, "a ledger entry moves a positive number of points");
     if ((err = next_store_seq(s, &seq)) != 0 || (err = insert_entry(s, m, p, seq, entry_id)) != 0 ||
+        (err = patron__outbox_add(s, PATRON__OUTBOX_ENTRY, *entry_id)) != 0 ||
         (err = move_balance(s, m->account_id, delta)) != 0 ||
         (err = move_balance(s, program, -delta)) != 0)
         return err;

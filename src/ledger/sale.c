@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/outbox_internal.h"
 #include "ledger/ledger_internal.h"
 #include "ledger/sale_internal.h"
 
@@ -181,7 +182,8 @@ int patron__sale_book(patron_store *s, const struct patron_sale *in, const struc
         return err;
     patron__sale_weigh(s, p, in, m->tier_multiplier_permille, weights, e);
     if ((err = insert_sale(s, in, p->currency, m, e, sale_id)) != 0 ||
-        (err = insert_lines(s, *sale_id, in->lines, in->n_lines, weights)) != 0)
+        (err = insert_lines(s, *sale_id, in->lines, in->n_lines, weights)) != 0 ||
+        (err = patron__outbox_add(s, PATRON__OUTBOX_SALE, *sale_id)) != 0)
         return err;
     if (e->points <= 0)
         return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The ledger verifier: every account's balance against the sum of its entries, open lots
- * against balances, store_seq without gaps, and the program balancing to zero. Read-only. */
+ * against balances, store_seq without gaps, the program balancing to zero, and the outbox
+ * numbered without gaps with a row for every ledger entry. Read-only. */
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +69,45 @@ static int check_lots(patron_store *s, struct patron_verify_result *r)
     return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
+static const char outbox_missing_sql[] =
+    "SELECT COUNT(*), COALESCE(MIN(id), 0) FROM (SELECT id FROM entries"
+    " EXCEPT SELECT row_key FROM outbox WHERE tbl = 'entries')";
+
+/* The outbox is numbered 1..n by this store, and every entry has its row. */
+static int check_outbox(patron_store *s, struct patron_verify_result *r)
+{
+    int64_t count = 0, max_seq = 0, foreign = 0, first = 0;
+    int err;
+    if ((err = scalar(s, "SELECT COUNT(*) FROM outbox", &count)) != 0 ||
+        (err = scalar(s, "SELECT COALESCE(MAX(store_seq), 0) FROM outbox", &max_seq)) != 0 ||
+        (err = scalar(s,
+                      "SELECT COUNT(*) FROM outbox WHERE store_id <> (SELECT COALESCE(CAST(value"
+                      " AS INTEGER), 0) FROM settings WHERE key = 'store_id')",
+                      &foreign)) != 0)
+        return err;
+    sqlite3_stmt *st = patron__stmt(s, outbox_missing_sql);
+    if (!st)
+        return PATRON_EDB;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r->outbox_missing = sqlite3_column_int64(st, 0);
+        first = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return patron__db_err(s, rc);
+    r->outbox_gaps = (max_seq - count) + foreign;
+    if (r->outbox_gaps != 0 && !r->first_problem[0])
+        snprintf(r->first_problem, sizeof r->first_problem,
+                 "%lld outbox sequence numbers are missing or not this store's",
+                 (long long)r->outbox_gaps);
+    if (r->outbox_missing != 0 && !r->first_problem[0])
+        snprintf(r->first_problem, sizeof r->first_problem,
+                 "%lld ledger entries have no outbox row (the first is entry %lld)",
+                 (long long)r->outbox_missing, (long long)first);
+    return 0;
+}
+
 int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
 {
     struct patron_verify_result r = {0};
@@ -90,7 +130,10 @@ int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
     if (r.seq_gaps != 0 && !r.first_problem[0])
         snprintf(r.first_problem, sizeof r.first_problem,
                  "%lld store sequence numbers are missing or out of place", (long long)r.seq_gaps);
-    r.ok = r.accounts_bad == 0 && r.lots_bad == 0 && r.program_sum == 0 && r.seq_gaps == 0;
+    if ((err = check_outbox(s, &r)) != 0)
+        goto out;
+    r.ok = r.accounts_bad == 0 && r.lots_bad == 0 && r.program_sum == 0 && r.seq_gaps == 0 &&
+           r.outbox_gaps == 0 && r.outbox_missing == 0;
     *out = r;
 out:
     patron__tx_rollback(s);

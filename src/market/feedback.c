@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/idempotency.h"
+#include "core/outbox_internal.h"
 #include "patron/feedback.h"
 #include "patron/reward.h"
 #include "reward/coupon_internal.h"
@@ -69,7 +70,7 @@ static int insert_feedback(patron_store *s, const struct patron_feedback *in, in
     int err = patron__step_done(s, st);
     if (err == 0)
         *id = sqlite3_last_insert_rowid(s->db);
-    return err;
+    return err != 0 ? err : patron__outbox_add(s, PATRON__OUTBOX_FEEDBACK, *id);
 }
 
 static int record_feedback(patron_store *s, const struct patron_feedback *in, int64_t *id)
@@ -149,7 +150,7 @@ static int insert_goodwill(patron_store *s, const struct patron_goodwill_request
     int err = patron__step_done(s, st);
     if (err == 0)
         *id = sqlite3_last_insert_rowid(s->db);
-    return err;
+    return err != 0 ? err : patron__outbox_add(s, PATRON__OUTBOX_GOODWILL, *id);
 }
 
 static int give(patron_store *s, const struct patron_goodwill_request *in,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/outbox_internal.h"
 #include "ledger/ledger_internal.h"
 #include "market/offer_internal.h"
 #include "reward/coupon_internal.h"
@@ -637,7 +638,10 @@ static int insert_use(patron_store *s, const struct patron_offer *o, int64_t mem
         sqlite3_bind_text(st, 9, cp->code, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, why, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, now);
-    return patron__step_done(s, st);
+    int err = patron__step_done(s, st);
+    if (err != 0)
+        return err;
+    return patron__outbox_add(s, PATRON__OUTBOX_OFFER_USE, sqlite3_last_insert_rowid(s->db));
 }
 
 /* Grants one chosen offer: points as an earn entry of its own, or a free reward's voucher. */

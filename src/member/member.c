@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/outbox_internal.h"
 #include "member/member_internal.h"
 
 #define CARD_MINT_TRIES 8
@@ -82,7 +83,7 @@ static int mint_card(patron_store *s, int64_t member_id, char card[PATRON_CARD_D
         if ((err = patron__step_done(s, st)) != 0)
             return err;
         if (sqlite3_changes(s->db) == 1)
-            return 0;
+            return patron__outbox_add_card(s, card);
     }
     return patron__fail(s, PATRON_EDB, "could not mint a unique card number");
 }
@@ -93,6 +94,24 @@ static void bind_optional(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, i);
+}
+
+/* The first answer on consent, recorded by a trigger at enrolment (schema.c), goes to the outbox
+ * like every later one. */
+static int outbox_first_consent(patron_store *s, int64_t member_id)
+{
+    sqlite3_stmt *st = patron__stmt(s, "SELECT MAX(id) FROM consent_changes WHERE member_id = ?1");
+    int64_t id = 0;
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, member_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return patron__db_err(s, rc);
+    return id ? patron__outbox_add(s, PATRON__OUTBOX_CONSENT, id) : 0;
 }
 
 static int insert_member(patron_store *s, const struct patron_enrollment *in, const char *phone,
@@ -124,7 +143,10 @@ static int insert_member(patron_store *s, const struct patron_enrollment *in, co
     if (!(st = patron__stmt(s, "INSERT INTO accounts(member_id) VALUES (?1)")))
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, *member_id);
-    return patron__step_done(s, st);
+    if ((err = patron__step_done(s, st)) != 0 ||
+        (err = patron__outbox_add(s, PATRON__OUTBOX_MEMBER, *member_id)) != 0)
+        return err;
+    return outbox_first_consent(s, *member_id);
 }
 
 int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
@@ -332,7 +354,7 @@ int patron_card_replace(patron_store *s, const char *card, char new_card[PATRON_
     sqlite3_bind_text(st, 1, old, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, patron_store_now(s));
     sqlite3_bind_text(st, 3, minted, -1, SQLITE_TRANSIENT);
-    if ((err = patron__step_done(s, st)) != 0)
+    if ((err = patron__step_done(s, st)) != 0 || (err = patron__outbox_add_card(s, old)) != 0)
         goto out;
     if ((err = patron__tx_commit(s)) != 0)
         return err;

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "core/outbox_internal.h"
 #include "member/member_internal.h"
 #include "privacy/privacy_internal.h"
 
@@ -27,7 +28,9 @@ static int record(patron_store *s, int64_t member_id, int marketing, const char 
     sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    if (rc != SQLITE_DONE)
+        return patron__db_err(s, rc);
+    return patron__outbox_add(s, PATRON__OUTBOX_CONSENT, sqlite3_last_insert_rowid(s->db));
 }
 
 static int set_current(patron_store *s, int64_t member_id, int marketing, const char *source)

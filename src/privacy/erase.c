@@ -5,6 +5,7 @@
  * which still holds old page images, is then checkpointed into the file and truncated. */
 #include <errno.h>
 
+#include "core/outbox_internal.h"
 #include "member/member_internal.h"
 #include "privacy/privacy_internal.h"
 
@@ -60,19 +61,28 @@ static int scrub_copies(patron_store *s, int64_t member_id)
     return err;
 }
 
+/* The withdrawal goes into the (now empty) history while the row still says consent was given;
+ * it dates the erasure, not the consent. */
+static int record_withdrawal(patron_store *s, int64_t member_id, const char *who)
+{
+    int64_t added = 0;
+    int err = run(s,
+                  "INSERT INTO consent_changes(member_id, marketing, source, changed_at,"
+                  " changed_by) SELECT id, 0, 'erasure', ?2, ?3 FROM members"
+                  " WHERE id = ?1 AND consent_marketing = 1",
+                  member_id, who, &added);
+    if (err != 0 || added == 0)
+        return err;
+    return patron__outbox_add(s, PATRON__OUTBOX_CONSENT, sqlite3_last_insert_rowid(s->db));
+}
+
 static int erase_rows(patron_store *s, int64_t member_id, const char *who)
 {
     int64_t blocked = 0;
     int err;
-    if ((err = scrub_copies(s, member_id)) != 0)
-        return err;
-    /* The withdrawal goes into the (now empty) history while the row still says consent was
-     * given; it dates the erasure, not the consent. */
-    if ((err = run(s,
-                   "INSERT INTO consent_changes(member_id, marketing, source, changed_at,"
-                   " changed_by) SELECT id, 0, 'erasure', ?2, ?3 FROM members"
-                   " WHERE id = ?1 AND consent_marketing = 1",
-                   member_id, who, NULL)) != 0)
+    if ((err = patron__outbox_erase(s, member_id)) != 0 ||
+        (err = scrub_copies(s, member_id)) != 0 ||
+        (err = record_withdrawal(s, member_id, who)) != 0)
         return err;
     if ((err = run(s,
                    "UPDATE members SET name = 'erased', email = NULL, phone = NULL,"
@@ -97,7 +107,9 @@ static int erase_rows(patron_store *s, int64_t member_id, const char *who)
     sqlite3_bind_int64(st, 4, blocked);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    if (rc != SQLITE_DONE)
+        return patron__db_err(s, rc);
+    return patron__outbox_add(s, PATRON__OUTBOX_ERASURE, sqlite3_last_insert_rowid(s->db));
 }
 
 /* Copies every page of the WAL into the file and truncates the WAL to nothing. */

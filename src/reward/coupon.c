@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/outbox_internal.h"
 #include "patron/print.h"
 #include "patron/reward.h"
 #include "reward/coupon_internal.h"
@@ -63,7 +64,8 @@ static int link_redemption(patron_store *s, const struct patron__coupon *c, int 
     sqlite3_bind_int(st, 2, key_id);
     sqlite3_bind_int64(st, 3, (int64_t)c->voucher_id);
     sqlite3_bind_int64(st, 4, c->print_job);
-    return patron__step_done(s, st);
+    int err = patron__step_done(s, st);
+    return err != 0 ? err : patron__outbox_add(s, PATRON__OUTBOX_REDEMPTION, c->redemption_id);
 }
 
 int patron__coupon_for_redemption(patron_store *s, int64_t member_id,

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "core/idempotency.h"
+#include "core/outbox_internal.h"
 #include "voucher/voucher_internal.h"
 
 #define CONTEXT_LEN (sizeof PATRON__VOUCHER_CONTEXT - 1)
@@ -125,7 +126,9 @@ static int issue_once(patron_store *s, const struct patron__key *key, struct pat
     sqlite3_reset(st);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return 1;
-    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    if (rc != SQLITE_DONE)
+        return patron__db_err(s, rc);
+    return patron__outbox_add(s, PATRON__OUTBOX_VOUCHER_ISSUED, (int64_t)v->voucher_id);
 }
 
 int patron__voucher_issue(patron_store *s, const struct patron__voucher_spec *spec,

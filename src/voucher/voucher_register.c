@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/outbox_internal.h"
 #include "voucher/voucher_internal.h"
 
 #define CODE_INPUT_MAX 32 /* longer input is read as a token */
@@ -260,7 +261,11 @@ static int log_offline(patron_store *s, const struct patron_voucher_request *req
     sqlite3_bind_text(st, 8, till_of(req), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, req->ref, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, now);
-    return patron__step_done(s, st);
+    int err = patron__step_done(s, st);
+    if (err != 0)
+        return err;
+    return patron__outbox_add(s, PATRON__OUTBOX_OFFLINE_ACCEPTANCE,
+                              sqlite3_last_insert_rowid(s->db));
 }
 
 int patron__register_claim(patron_store *s, const struct patron_voucher_request *req,
@@ -291,6 +296,8 @@ int patron__register_claim(patron_store *s, const struct patron_voucher_request 
     if (sqlite3_changes(s->db) == 0)
         return patron__register_redeemed(s, v, res);
     res->redemption_id = sqlite3_last_insert_rowid(s->db);
+    if ((err = patron__outbox_add(s, PATRON__OUTBOX_VOUCHER_REDEEMED, res->redemption_id)) != 0)
+        return err;
     if (req->offline && foreign)
         return log_offline(s, req, v, res->redemption_id);
     return 0;
@@ -455,7 +462,10 @@ int patron_voucher_void(patron_store *s, const char *token_or_code, const char *
     sqlite3_bind_int64(st, 2, patron_store_now(s));
     sqlite3_bind_text(st, 3, who ? who : "manager", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, reason ? reason : "", -1, SQLITE_STATIC);
-    if ((err = patron__step_done(s, st)) != 0)
+    if ((err = patron__step_done(s, st)) != 0 ||
+        (sqlite3_changes(s->db) == 1 &&
+         (err = patron__outbox_add(s, PATRON__OUTBOX_VOUCHER_VOIDED,
+                                   (int64_t)info.voucher.voucher_id)) != 0))
         goto out;
     return patron__tx_commit(s);
 out:

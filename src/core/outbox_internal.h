@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Writing to the outbox from inside a write's transaction: each fact head office needs gets one
+ * row, numbered (store_id, store_seq) without gaps, whose payload is read from the fact's own row
+ * by one cached INSERT ... SELECT. Never installed. */
+#ifndef PATRON_OUTBOX_INTERNAL_H
+#define PATRON_OUTBOX_INTERNAL_H
+
+#include "core/store_internal.h"
+
+/* The kinds of fact, each read from one table by its key. */
+enum patron__outbox_kind {
+    PATRON__OUTBOX_MEMBER,             /* members, by id: enrolment */
+    PATRON__OUTBOX_CARD,               /* cards, by number (patron__outbox_add_card) */
+    PATRON__OUTBOX_CONSENT,            /* consent_changes, by id */
+    PATRON__OUTBOX_ERASURE,            /* erasures, by id */
+    PATRON__OUTBOX_SALE,               /* sales with their lines, by id */
+    PATRON__OUTBOX_REFUND,             /* refunds with their lines, by id */
+    PATRON__OUTBOX_ENTRY,              /* entries, by id */
+    PATRON__OUTBOX_LOT,                /* lots, by id: opened, consumed or expired */
+    PATRON__OUTBOX_REDEMPTION,         /* redemptions, by id, once linked to its voucher */
+    PATRON__OUTBOX_VOUCHER_ISSUED,     /* vouchers, by voucher_id */
+    PATRON__OUTBOX_VOUCHER_REDEEMED,   /* voucher_redemptions, by id */
+    PATRON__OUTBOX_VOUCHER_VOIDED,     /* vouchers, by voucher_id */
+    PATRON__OUTBOX_OFFLINE_ACCEPTANCE, /* offline_acceptances, by id */
+    PATRON__OUTBOX_FEEDBACK,           /* feedback, by id */
+    PATRON__OUTBOX_GOODWILL,           /* goodwill, by id */
+    PATRON__OUTBOX_OFFER_USE,          /* offer_uses, by id */
+    PATRON__OUTBOX_KIND_COUNT
+};
+
+/* Appends the outbox row of the fact `kind` whose row has the integer key `id`, in the caller's
+ * transaction. Returns 0 or a PATRON_* code (PATRON_EDB also when the row does not exist). */
+int patron__outbox_add(patron_store *s, enum patron__outbox_kind kind, int64_t id);
+
+/* The same for a card, whose key is its number. */
+int patron__outbox_add_card(patron_store *s, const char *number);
+
+/* Rewrites the payloads that hold the member's personal data (their enrolment, consent changes,
+ * feedback comments and complaints) so that no copy stays in the outbox. */
+int patron__outbox_erase(patron_store *s, int64_t member_id);
+
+/* Writes the outbox rows of every fact already in the store, as the migration that adds the
+ * outbox does (schema.c), so that a store from before it ships everything it holds. */
+int patron__outbox_backfill(patron_store *s);
+
+#endif
