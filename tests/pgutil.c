@@ -32,7 +32,7 @@ static int run_as_server(const struct pg_cluster *pg, const char *const argv[])
             _exit(127);
         if (geteuid() == 0) {
             const char *args[16] = {"runuser", "-u", "postgres", "--"};
-            for (int i = 0; argv[i] && i < 11; i++)
+            for (int i = 0; i < 11 && argv[i]; i++)
                 args[4 + i] = argv[i];
             execvp("runuser", (char *const *)args);
         } else {

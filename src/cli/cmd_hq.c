@@ -158,7 +158,9 @@ static int hq_store_add(struct cli *c, struct cli_args *a)
     int status, err;
     if (!id_text || !name)
         return cli_usage(c, usage);
-    if (cli_parse_int(id_text, 1, 65535, &id) != 0 || (status = cli_no_leftovers(c, a, usage)))
+    if ((status = cli_no_leftovers(c, a, usage)) != 0)
+        return status;
+    if (cli_parse_int(id_text, 1, 65535, &id) != 0)
         return cli_usage(c, usage);
     if (passfile_path(c, given, id, passfile, sizeof passfile) != 0)
         return hq_fail(c, PATRON_EINVAL, "cannot choose the password file's path");

@@ -94,12 +94,12 @@ int patron_hq_schema_latest(void)
 
 int patron_hq_schema_version(patron_hq *h, int *version, char *detail, size_t len)
 {
+    *version = 0;
     PGresult *res = PQexec(h->conn, "SELECT to_regclass('hq_schema_version') IS NOT NULL");
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return patron__hq_fail(res, h->conn, "cannot read the schema version", detail, len);
     int exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
-    *version = 0;
     if (!exists)
         return 0;
     res = PQexec(h->conn, "SELECT max(version) FROM hq_schema_version");
@@ -161,7 +161,7 @@ static int apply(PGconn *conn, int i, const char *group, char *detail, size_t le
 
 static int migrate_locked(patron_hq *h, int *from, char *detail, size_t len)
 {
-    int version, rc;
+    int version = 0, rc;
     if ((rc = patron_hq_schema_version(h, &version, detail, len)) != 0)
         return rc;
     *from = version;

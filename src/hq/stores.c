@@ -13,7 +13,7 @@
 
 static int need_latest(patron_hq *h, char *detail, size_t len)
 {
-    int version, rc;
+    int version = 0, rc;
     if ((rc = patron_hq_schema_version(h, &version, detail, len)) != 0)
         return rc;
     if (version == patron_hq_schema_latest())
