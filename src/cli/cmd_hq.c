@@ -5,6 +5,7 @@
  * mode 0600, `stores` lists the stores. Built only with libpq. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,16 @@ static const char usage[] = "hq init | hq stores | hq store add ID --name NAME "
 #include <openssl/crypto.h>
 
 #include "hq.h"
+
+/* A sentence into detail (cut to fit). */
+__attribute__((format(printf, 3, 4))) static void say(char *detail, size_t len, const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, len, fmt, ap);
+    va_end(ap);
+}
 
 /* One sentence on stderr (and the JSON error with --json); the exit status of `err`. */
 static int hq_fail(struct cli *c, int err, const char *sentence)
@@ -81,7 +92,7 @@ static int write_passfile(char *tmp, const char *password, char *detail, size_t 
         ok = 0;
     OPENSSL_cleanse(line, sizeof line);
     if (!ok) {
-        snprintf(detail, len, "cannot write the password file %s: %s", tmp, strerror(errno));
+        say(detail, len, "cannot write the password file %s: %s", tmp, strerror(errno));
         if (fd >= 0)
             unlink(tmp);
     }
@@ -91,27 +102,29 @@ static int write_passfile(char *tmp, const char *password, char *detail, size_t 
 /* The password file's absolute path: --password-file, else $PATRON_HOME/hq-store-ID.pgpass. */
 static int passfile_path(struct cli *c, const char *given, int64_t id, char *out, size_t len)
 {
-    char cwd[2048];
-    if (!given) {
-        if (mkdir(c->home, 0700) != 0 && errno != EEXIST)
-            return -1;
-        snprintf(out, len, "%s/hq-store-%lld.pgpass", c->home, (long long)id);
-    } else {
-        snprintf(out, len, "%s", given);
-    }
-    if (out[0] == '/')
-        return 0;
-    if (!getcwd(cwd, sizeof cwd))
+    char name[2048], cwd[2048];
+    int n;
+    if (!given && mkdir(c->home, 0700) != 0 && errno != EEXIST)
         return -1;
-    char rel[2048];
-    snprintf(rel, sizeof rel, "%s", out);
-    return snprintf(out, len, "%s/%s", cwd, rel) >= (int)len ? -1 : 0;
+    if (given)
+        n = snprintf(name, sizeof name, "%s", given);
+    else
+        n = snprintf(name, sizeof name, "%s/hq-store-%lld.pgpass", c->home, (long long)id);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return -1;
+    if (name[0] == '/')
+        n = snprintf(out, len, "%s", name);
+    else if (getcwd(cwd, sizeof cwd))
+        n = snprintf(out, len, "%s/%s", cwd, name);
+    else
+        return -1;
+    return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 static int store_added(struct cli *c, patron_hq *h, int64_t id, const char *name,
                        const struct patron_hq_login *login, const char *passfile)
 {
-    char url[4096], human[5000];
+    char url[4096], human[10240];
     if (patron_hq_store_url(h, login->role, passfile, url, sizeof url) != 0)
         return hq_fail(c, PATRON_EINVAL, "the store's URL is too long");
     snprintf(human, sizeof human,
@@ -140,8 +153,8 @@ static int register_store(patron_hq *h, int64_t id, const char *name, struct pat
         return err;
     }
     if (rename(tmp, passfile) != 0) {
-        snprintf(detail, len, "store %lld is registered but its password file stays at %s: %s",
-                 (long long)id, tmp, strerror(errno));
+        say(detail, len, "store %lld is registered but its password file stays at %s: %s",
+            (long long)id, tmp, strerror(errno));
         return PATRON_EINVAL;
     }
     return 0;
