@@ -3,7 +3,8 @@
  * schema and refuses a newer one; `patron hq store add` registers a store with a login role of its
  * own, a password file of mode 0600 and a URL that logs in; a taken id is refused; row-level
  * security keeps a store's role to its own rows; a wrong address, password or database is named
- * in the sentence; the `hq` setting comes from the flag, the environment or patron.conf. */
+ * in the sentence, and so is a head office that is down; the `hq` setting comes from the flag, the
+ * environment or patron.conf. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,13 @@ static void a_wrong_address_password_or_database_is_named(void **state)
     assert_non_null(strstr(r.err, "has no database no_such_db"));
     assert_int_equal(hq(&r, "postgresql://[", "stores", NULL, NULL, NULL, NULL), 4);
     assert_non_null(strstr(r.err, "not one libpq understands"));
+    /* head office stopped: the right address, but nothing answers; back again: it works */
+    assert_int_equal(pg_cluster_halt(&pg, "fast"), 0);
+    assert_int_equal(hq(&r, url, "stores", NULL, NULL, NULL, NULL), 1);
+    assert_non_null(strstr(r.err, "cannot reach the head office at 127.0.0.1:"));
+    assert_int_equal(pg_cluster_resume(&pg), 0);
+    assert_int_equal(hq(&r, url, "stores", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(r.out, "West"));
 }
 
 static void the_hq_setting_comes_from_env_or_conf(void **state)
