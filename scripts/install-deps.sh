@@ -12,6 +12,7 @@ packages=(
   libcurl4-openssl-dev curl ca-certificates openssl
   console-setup-linux zlib1g-dev
   python3 python3-jsonschema python3-yaml
+  postgresql libpq-dev
 )
 
 missing=()
@@ -23,6 +24,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+# The head office tests start their own throwaway PostgreSQL; Debian must not create (and try to
+# run) a cluster of its own when the server is installed.
+$SUDO mkdir -p /etc/postgresql-common
+echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

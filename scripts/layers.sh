@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The library's layers, lowest first: a file in src/LAYER/ includes internal headers of its own
-# layer or of a lower one, never a higher one; the front ends (src/api, src/cli) include only the
-# public headers (patron/*.h) and their own. Prints each wrong include and exits 1.
+# layer or of a lower one, never a higher one; the front ends (src/api, src/cli) and the head
+# office (src/hq, a library of its own on libpq) include only the public headers (patron/*.h) and
+# their own. Prints each wrong include and exits 1.
 # usage: scripts/layers.sh [SOURCE_DIR]
 set -eu
 cd "${1:-$(dirname "$0")/..}"
@@ -22,7 +23,7 @@ for dir in src/*/; do
     dir=${dir%/}
     layer=${dir#src/}
     case $layer in
-    api | cli) front=1 ;;
+    api | cli | hq) front=1 ;;
     *) front=0 ;;
     esac
     mine=$(rank "$layer")

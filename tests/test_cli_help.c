@@ -12,7 +12,7 @@
 static const char *const commands[] = {
     "init",     "member", "card",     "scan",     "sale",     "refund",  "reward",
     "voucher",  "key",    "ledger",   "print",    "printer",  "program", "serve",
-    "terminal", "offer",  "goodwill", "feedback", "referral", "report",
+    "terminal", "offer",  "goodwill", "feedback", "referral", "report",  "hq",
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -102,6 +102,7 @@ static const struct {
     {"cmd_store.c", {"init", "program"}},
     {"cmd_terminal.c", {"terminal"}},
     {"cmd_voucher.c", {"voucher"}},
+    {"cmd_hq.c", {"hq"}},
     {"print.c", {"print"}},
 };
 

@@ -40,6 +40,7 @@ struct cli {
     const char *listen;
     const char *tls_cert;
     const char *tls_key;
+    const char *hq; /* the head office's PostgreSQL URL (machine setting `hq`), or NULL */
     int json;
     int opening_for_init; /* `patron init` may open a database that is not a store yet */
     int has_now;
@@ -160,6 +161,8 @@ int cli_cmd_feedback(struct cli *c, struct cli_args *a);
 int cli_cmd_referral(struct cli *c, struct cli_args *a);
 
 int cli_cmd_report(struct cli *c, struct cli_args *a);
+/* `patron hq`: the head office (src/hq); says it was left out when built without libpq. */
+int cli_cmd_hq(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
 int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);
 

@@ -31,6 +31,7 @@ static const struct setting settings[] = {
     {"listen", "PATRON_LISTEN", FLAG(listen), FIELD(listen), "127.0.0.1:8420"},
     {"tls_cert", "PATRON_TLS_CERT", FLAG(tls_cert), FIELD(tls_cert), NULL},
     {"tls_key", "PATRON_TLS_KEY", FLAG(tls_key), FIELD(tls_key), NULL},
+    {"hq", "PATRON_HQ", FLAG(hq), FIELD(hq), NULL},
 };
 
 static char *owned[CONF_MAX_VALUES];

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Machine settings of the `patron` program (paths, printer, listen address, TLS files): one
- * table, each setting taken from its flag, else the environment, else patron.conf, else its
- * default. */
+/* Machine settings of the `patron` program (paths, printer, listen address, TLS files, the head
+ * office): one table, each setting taken from its flag, else the environment, else patron.conf,
+ * else its default. */
 #ifndef PATRON_CLI_CONFIG_H
 #define PATRON_CLI_CONFIG_H
 
 #include "cli.h"
 
 struct cli_config_flags {
-    const char *db, *home, *printer, *printer_profile, *listen, *tls_cert, *tls_key;
+    const char *db, *home, *printer, *printer_profile, *listen, *tls_cert, *tls_key, *hq;
 };
 
 /* Fills the settings of c. Returns 0 or an exit status (the error printed). */

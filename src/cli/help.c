@@ -21,6 +21,8 @@ static const struct cli_option_help global_options[] = {
     {"--listen HOST:PORT", "where `patron serve` listens (default 127.0.0.1:8420)"},
     {"--tls-cert FILE", "`patron serve` speaks HTTPS with this certificate (PEM)"},
     {"--tls-key FILE", "and this private key (PEM)"},
+    {"--hq URL", "the head office's PostgreSQL (postgresql://... or key=value words); also "
+                 "$PATRON_HQ or `hq =` in patron.conf"},
     {"--till NAME", "write as this registered till, with its idempotency keys and code lock-out "
                     "(default: the local program)"},
     {"--help, -h", "this help; `patron help CMD` or `patron CMD --help` for one command"},
@@ -147,6 +149,14 @@ static const struct cli_option_help serve_options[] = {
     {"--routes", "list the API's routes and roles, then exit"},
     {"--printer SPEC", "(global) the printer coupons go to"},
     {"--printer-profile NAME", "(global) the printer's profile"},
+    END,
+};
+
+static const struct cli_option_help hq_options[] = {
+    {"--hq URL", "(global) the head office's PostgreSQL URL, as its owner for these commands"},
+    {"--name NAME", "store add: the store's name (required)"},
+    {"--password-file FILE", "store add: where the store role's password goes, mode 0600 "
+                             "(default $PATRON_HOME/hq-store-ID.pgpass)"},
     END,
 };
 
@@ -290,6 +300,10 @@ static const struct cli_command_help commands[] = {
      "(NAME: liability expiring redemption repeat retention clv rfm churn offers partners\n"
      "satisfaction)",
      report_options},
+    {"hq", "the chain's head office on PostgreSQL: its schema and its stores",
+     "patron hq init\npatron hq stores\npatron hq store add ID --name NAME [--password-file FILE]\n"
+     "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`)",
+     hq_options},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -18,16 +18,27 @@ struct command {
 /* What each command does and means is in the help table (help.c); a command missing there is
  * caught by the test that asks every command for its help. */
 static const struct command commands[] = {
-    {"init", cli_cmd_init},         {"member", cli_cmd_member_privacy},
-    {"card", cli_cmd_card},         {"scan", cli_cmd_scan},
-    {"sale", cli_cmd_sale},         {"refund", cli_cmd_refund},
-    {"reward", cli_cmd_reward},     {"voucher", cli_cmd_voucher},
-    {"key", cli_cmd_key},           {"ledger", cli_cmd_ledger},
-    {"print", cli_cmd_print},       {"printer", cli_cmd_printer},
-    {"program", cli_cmd_program},   {"serve", cli_cmd_serve},
-    {"terminal", cli_cmd_terminal}, {"offer", cli_cmd_offer},
-    {"goodwill", cli_cmd_goodwill}, {"feedback", cli_cmd_feedback},
-    {"referral", cli_cmd_referral}, {"report", cli_cmd_report},
+    {"init", cli_cmd_init},
+    {"member", cli_cmd_member_privacy},
+    {"card", cli_cmd_card},
+    {"scan", cli_cmd_scan},
+    {"sale", cli_cmd_sale},
+    {"refund", cli_cmd_refund},
+    {"reward", cli_cmd_reward},
+    {"voucher", cli_cmd_voucher},
+    {"key", cli_cmd_key},
+    {"ledger", cli_cmd_ledger},
+    {"print", cli_cmd_print},
+    {"printer", cli_cmd_printer},
+    {"program", cli_cmd_program},
+    {"serve", cli_cmd_serve},
+    {"terminal", cli_cmd_terminal},
+    {"offer", cli_cmd_offer},
+    {"goodwill", cli_cmd_goodwill},
+    {"feedback", cli_cmd_feedback},
+    {"referral", cli_cmd_referral},
+    {"report", cli_cmd_report},
+    {"hq", cli_cmd_hq},
 };
 
 static const struct command *find_command(const char *name)
@@ -72,6 +83,7 @@ static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_fla
     flags->listen = cli_take(a, "--listen");
     flags->tls_cert = cli_take(a, "--tls-cert");
     flags->tls_key = cli_take(a, "--tls-key");
+    flags->hq = cli_take(a, "--hq");
     c->json = cli_flag(a, "--json");
     c->till = cli_take(a, "--till");
     if ((now = cli_take(a, "--now")) != NULL) {

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron hq`: the chain's head office on PostgreSQL, at the machine setting `hq` (--hq URL,
+ * PATRON_HQ, `hq =` in patron.conf). `init` creates or upgrades its schema, `store add`
+ * registers a store with a login role of its own and writes that role's password into a file of
+ * mode 0600, `stores` lists the stores. Built only with libpq. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage[] = "hq init | hq stores | hq store add ID --name NAME "
+                            "[--password-file FILE]";
+
+#ifdef PATRON_HAVE_HQ
+
+#include <openssl/crypto.h>
+
+#include "hq.h"
+
+/* A sentence into detail (cut to fit). */
+__attribute__((format(printf, 3, 4))) static void say(char *detail, size_t len, const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, len, fmt, ap);
+    va_end(ap);
+}
+
+/* One sentence on stderr (and the JSON error with --json); the exit status of `err`. */
+static int hq_fail(struct cli *c, int err, const char *sentence)
+{
+    if (c->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", sentence);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    }
+    fprintf(stderr, "patron: %s.\n", sentence);
+    return cli_exit_status(err);
+}
+
+static int hq_open(struct cli *c, patron_hq **h)
+{
+    char detail[512];
+    int err;
+    if (!c->hq || !c->hq[0]) {
+        fputs("patron: no head office address: pass --hq URL, set PATRON_HQ, or write `hq = URL` "
+              "in patron.conf.\n",
+              stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if ((err = patron_hq_connect(c->hq, h, detail, sizeof detail)) != 0)
+        return hq_fail(c, err, detail);
+    return 0;
+}
+
+static int hq_init(struct cli *c, struct cli_args *a)
+{
+    patron_hq *h = NULL;
+    char detail[512], human[160];
+    int status, err, from = 0, to = 0;
+    if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = hq_open(c, &h)) != 0)
+        return status;
+    err = patron_hq_init(h, &from, &to, detail, sizeof detail);
+    patron_hq_close(h);
+    if (err != 0)
+        return hq_fail(c, err, detail);
+    if (from == to)
+        snprintf(human, sizeof human, "head office schema already at version %d\n", to);
+    else
+        snprintf(human, sizeof human, "head office schema upgraded from version %d to %d\n", from,
+                 to);
+    return cli_emit(c, json_pack("{s:i, s:i}", "from_version", from, "schema_version", to), human);
+}
+
+/* Writes the pgpass line for the store's role into `tmp` (made from its XXXXXX template), mode
+ * 0600 whatever the umask; the caller renames it into place once the role exists. */
+static int write_passfile(char *tmp, const char *password, char *detail, size_t len)
+{
+    char line[128];
+    int n = snprintf(line, sizeof line, "*:*:*:*:%s\n", password);
+    int fd = mkstemp(tmp);
+    int ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, line, (size_t)n) == n;
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    OPENSSL_cleanse(line, sizeof line);
+    if (!ok) {
+        say(detail, len, "cannot write the password file %s: %s", tmp, strerror(errno));
+        if (fd >= 0)
+            unlink(tmp);
+    }
+    return ok ? 0 : PATRON_EINVAL;
+}
+
+/* The password file's absolute path: --password-file, else $PATRON_HOME/hq-store-ID.pgpass. */
+static int passfile_path(struct cli *c, const char *given, int64_t id, char *out, size_t len)
+{
+    char name[2048], cwd[2048];
+    int n;
+    if (!given && mkdir(c->home, 0700) != 0 && errno != EEXIST)
+        return -1;
+    if (given)
+        n = snprintf(name, sizeof name, "%s", given);
+    else
+        n = snprintf(name, sizeof name, "%s/hq-store-%lld.pgpass", c->home, (long long)id);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return -1;
+    if (name[0] == '/')
+        n = snprintf(out, len, "%s", name);
+    else if (getcwd(cwd, sizeof cwd))
+        n = snprintf(out, len, "%s/%s", cwd, name);
+    else
+        return -1;
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int store_added(struct cli *c, patron_hq *h, int64_t id, const char *name,
+                       const struct patron_hq_login *login, const char *passfile)
+{
+    char url[4096], human[10240];
+    if (patron_hq_store_url(h, login->role, passfile, url, sizeof url) != 0)
+        return hq_fail(c, PATRON_EINVAL, "the store's URL is too long");
+    snprintf(human, sizeof human,
+             "store %lld (%s) registered at head office\nrole: %s\npassword file: %s (mode "
+             "0600: copy it to the store)\nthe store's head office URL: %s\n",
+             (long long)id, name, login->role, passfile, url);
+    return cli_emit(c,
+                    json_pack("{s:I, s:s, s:s, s:s, s:s}", "store_id", (json_int_t)id, "name", name,
+                              "role", login->role, "password_file", passfile, "url", url),
+                    human);
+}
+
+/* Registers the store with a fresh password, written first to a temporary file that takes the
+ * password file's name only once the role exists: a refused id leaves any earlier file alone. */
+static int register_store(patron_hq *h, int64_t id, const char *name, struct patron_hq_login *login,
+                          const char *passfile, char *detail, size_t len)
+{
+    char tmp[4200];
+    int err;
+    patron_hq_password_new(login->password);
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", passfile);
+    if ((err = write_passfile(tmp, login->password, detail, len)) != 0)
+        return err;
+    if ((err = patron_hq_store_add(h, id, name, login, detail, len)) != 0) {
+        unlink(tmp);
+        return err;
+    }
+    if (rename(tmp, passfile) != 0) {
+        say(detail, len, "store %lld is registered but its password file stays at %s: %s",
+            (long long)id, tmp, strerror(errno));
+        return PATRON_EINVAL;
+    }
+    return 0;
+}
+
+static int hq_store_add(struct cli *c, struct cli_args *a)
+{
+    const char *name = cli_take(a, "--name"), *given = cli_take(a, "--password-file");
+    const char *id_text = cli_positional(a);
+    struct patron_hq_login login = {0};
+    char passfile[4096], detail[512];
+    int64_t id;
+    patron_hq *h = NULL;
+    int status, err;
+    if (!id_text || !name)
+        return cli_usage(c, usage);
+    if ((status = cli_no_leftovers(c, a, usage)) != 0)
+        return status;
+    if (cli_parse_int(id_text, 1, 65535, &id) != 0)
+        return cli_usage(c, usage);
+    if (passfile_path(c, given, id, passfile, sizeof passfile) != 0)
+        return hq_fail(c, PATRON_EINVAL, "cannot choose the password file's path");
+    if ((status = hq_open(c, &h)) != 0)
+        return status;
+    err = register_store(h, id, name, &login, passfile, detail, sizeof detail);
+    OPENSSL_cleanse(login.password, sizeof login.password);
+    status = err ? hq_fail(c, err, detail) : store_added(c, h, id, name, &login, passfile);
+    patron_hq_close(h);
+    return status;
+}
+
+struct list_state {
+    json_t *stores;
+    char human[16384];
+};
+
+static int list_one(const struct patron_hq_store *st, void *arg)
+{
+    struct list_state *ls = arg;
+    size_t n = strlen(ls->human);
+    json_array_append_new(ls->stores,
+                          json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}", "store_id",
+                                    (json_int_t)st->store_id, "name", st->name, "role", st->role,
+                                    "created_at", st->created_at, "facts", (json_int_t)st->facts,
+                                    "last_seq", (json_int_t)st->last_seq));
+    snprintf(ls->human + n, sizeof ls->human - n, "%5lld  %-24s %-28s %s  %lld facts\n",
+             (long long)st->store_id, st->name, st->role, st->created_at, (long long)st->facts);
+    return 0;
+}
+
+static int hq_stores(struct cli *c, struct cli_args *a)
+{
+    static struct list_state ls;
+    patron_hq *h = NULL;
+    char detail[512];
+    int status, err;
+    if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = hq_open(c, &h)) != 0)
+        return status;
+    ls.stores = json_array();
+    snprintf(ls.human, sizeof ls.human, "%5s  %-24s %-28s %-20s  %s\n", "store", "name", "role",
+             "registered", "shipped");
+    err = patron_hq_stores_each(h, list_one, &ls, detail, sizeof detail);
+    patron_hq_close(h);
+    if (err != 0) {
+        json_decref(ls.stores);
+        return hq_fail(c, err, detail);
+    }
+    return cli_emit(c, json_pack("{s:o}", "stores", ls.stores), ls.human);
+}
+
+int cli_cmd_hq(struct cli *c, struct cli_args *a)
+{
+    const char *sub = cli_positional(a);
+    if (sub && strcmp(sub, "init") == 0)
+        return hq_init(c, a);
+    if (sub && strcmp(sub, "stores") == 0)
+        return hq_stores(c, a);
+    if (sub && strcmp(sub, "store") == 0) {
+        const char *verb = cli_positional(a);
+        if (verb && strcmp(verb, "add") == 0)
+            return hq_store_add(c, a);
+    }
+    return cli_usage(c, usage);
+}
+
+#else
+
+int cli_cmd_hq(struct cli *c, struct cli_args *a)
+{
+    (void)a;
+    (void)usage;
+    fputs("patron: this patron was built without libpq, so the head office commands were left "
+          "out; install libpq-dev and build again.\n",
+          stderr);
+    return CLI_EXIT_OTHER;
+}
+
+#endif

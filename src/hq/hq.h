@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* The head office: the chain's PostgreSQL database, reached through libpq. Its schema is a list
+ * of ordered migrations (hq_schema_version); each store registered there gets a login role of its
+ * own that row-level security confines to its own rows. A library of its own beside libpatron:
+ * every call returns 0 or a negative PATRON_E* code with a sentence in `detail`. */
+#ifndef PATRON_HQ_H
+#define PATRON_HQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct patron_hq patron_hq;
+
+/* The newest head office schema this program knows. */
+int patron_hq_schema_latest(void);
+
+/* Connects to the head office at `url` (a postgresql:// URL or "key=value" words). On failure
+ * says which: the address (nothing answers there), the password or role, or the database.
+ * PATRON_EINVAL for a malformed URL, PATRON_EAUTH for a refused login, PATRON_ENOTFOUND for a
+ * missing database, PATRON_EDB otherwise. */
+int patron_hq_connect(const char *url, patron_hq **out, char *detail, size_t len);
+void patron_hq_close(patron_hq *h);
+
+/* Creates the schema or upgrades it to the latest migration, in one transaction under a lock,
+ * so two runs at once are safe; a second run changes nothing. *from and *to (either may
+ * be NULL) receive the version found and the version left. PATRON_ESCHEMA when the database is
+ * newer than this program. */
+int patron_hq_init(patron_hq *h, int *from, int *to, char *detail, size_t len);
+
+/* The schema version of the database (0: none yet). */
+int patron_hq_schema_version(patron_hq *h, int *version, char *detail, size_t len);
+
+/* What a registered store needs to connect: its role and its password (hex, NUL-terminated). */
+struct patron_hq_login {
+    char role[64];
+    char password[65];
+};
+
+/* A random password for a store's role: 64 hex digits and a NUL into out. Returns 0. */
+int patron_hq_password_new(char out[65]);
+
+/* Registers store `store_id` (1..65535) named `name` and creates its login role (its name into
+ * login->role) with the password already in login->password, hashed here before it is sent.
+ * PATRON_EDUPLICATE when the id is taken, PATRON_ESCHEMA when the schema is not the latest (run
+ * init). */
+int patron_hq_store_add(patron_hq *h, int64_t store_id, const char *name,
+                        struct patron_hq_login *login, char *detail, size_t len);
+
+/* The URL a store uses: the head office's address and database, as the role `role`, with its
+ * password read from `passfile` (a pgpass file). Returns 0 or PATRON_EINVAL (too long). */
+int patron_hq_store_url(patron_hq *h, const char *role, const char *passfile, char *url,
+                        size_t len);
+
+struct patron_hq_store {
+    int64_t store_id;
+    char name[128];
+    char role[64];
+    char created_at[40]; /* ISO 8601 UTC */
+    int64_t facts;       /* facts shipped so far */
+    int64_t last_seq;    /* the highest store_seq received, 0 when none */
+};
+
+/* Calls `fn` for each registered store in id order; stops at fn's first non-zero return. */
+int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
+                          void *arg, char *detail, size_t len);
+
+/* Runs one SQL statement with text parameters as the connected role; for tests and tools that
+ * check what a role may do. PATRON_EFORBIDDEN when row-level security or a grant refuses it,
+ * PATRON_EDB otherwise, with the server's sentence in detail. */
+int patron_hq_exec(patron_hq *h, const char *sql, int n_params, const char *const *params,
+                   char *detail, size_t len);
+
+#endif

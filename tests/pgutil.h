@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* A throwaway PostgreSQL for the tests labelled `pg`: initdb into a fresh folder under /tmp (as
+ * the postgres user when run as root), a server on a free loopback port with its socket in that
+ * folder, and databases made on it. Logins: the superuser `postgres` without a password; every
+ * other role with its password (SCRAM), over TCP and the socket alike. Never a server the test
+ * did not start. */
+#ifndef PATRON_TEST_PGUTIL_H
+#define PATRON_TEST_PGUTIL_H
+
+#include <stddef.h>
+
+struct pg_cluster {
+    char base[256]; /* the folder: data/, server.log and the socket */
+    char bin[256];  /* the server's programs (initdb, pg_ctl) */
+    int port;
+    int running;
+};
+
+/* Starts a cluster (fsync off: for functional tests only). Returns 0, or -1 with the reason on
+ * stderr (no server installed: scripts/install-deps.sh installs it). */
+int pg_cluster_start(struct pg_cluster *pg);
+/* Stops the server (fast) and removes the folder. */
+void pg_cluster_stop(struct pg_cluster *pg);
+/* Stops the server only (`-m fast` or `-m immediate`) / starts it again on the same port. */
+int pg_cluster_halt(struct pg_cluster *pg, const char *mode);
+int pg_cluster_resume(struct pg_cluster *pg);
+
+/* Creates database `name` and writes the superuser's URL to it (over TCP) into url. 0 or -1. */
+int pg_cluster_createdb(struct pg_cluster *pg, const char *name, char *url, size_t len);
+/* The URL of database `name` as role `user` with `password` (NULL: none) over TCP. */
+void pg_cluster_url(const struct pg_cluster *pg, const char *name, const char *user,
+                    const char *password, char *url, size_t len);
+
+#endif

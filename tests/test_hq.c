@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* The head office on a throwaway PostgreSQL (label pg): `patron hq init` creates and upgrades the
+ * schema and refuses a newer one; `patron hq store add` registers a store with a login role of its
+ * own, a password file of mode 0600 and a URL that logs in; a taken id is refused; row-level
+ * security keeps a store's role to its own rows; a wrong address, password or database is named
+ * in the sentence, and so is a head office that is down; the `hq` setting comes from the flag, the
+ * environment or patron.conf. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clirun.h"
+#include "hq.h"
+#include "pgutil.h"
+#include "testutil.h"
+
+static struct pg_cluster pg;
+static char home[256];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(home, sizeof home, "%s/patron-hq-XXXXXX", tmp ? tmp : "/tmp");
+    if (!mkdtemp(home))
+        return -1;
+    return pg_cluster_start(&pg);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pg_cluster_stop(&pg);
+    test_rmtree(home);
+    return 0;
+}
+
+/* A fresh database for one test; its owner's URL into url. */
+static void fresh_db(const char *name, char *url, size_t len)
+{
+    assert_int_equal(pg_cluster_createdb(&pg, name, url, len), 0);
+}
+
+/* `patron --home HOME --hq URL args...` */
+static int hq(struct clirun *r, const char *url, const char *a1, const char *a2, const char *a3,
+              const char *a4, const char *a5)
+{
+    return clirun(r, "--home", home, "--hq", url, "hq", a1, a2, a3, a4, a5, (char *)NULL);
+}
+
+/* One statement as the owner (or any role): 0 or the PATRON_E* code. */
+static int sql_as(const char *url, const char *sql)
+{
+    patron_hq *h = NULL;
+    char detail[512];
+    int rc = patron_hq_connect(url, &h, detail, sizeof detail);
+    if (rc != 0)
+        fail_msg("cannot connect to %s: %s", url, detail);
+    rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
+    patron_hq_close(h);
+    return rc;
+}
+
+static void init_creates_the_schema_once(void **state)
+{
+    (void)state;
+    char url[512];
+    struct clirun r = {0};
+    fresh_db("hq_init", url, sizeof url);
+    assert_int_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(r.out, "from version 0 to 1"));
+    assert_int_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(r.out, "already at version 1"));
+    patron_hq *h = NULL;
+    char detail[256];
+    int version = -1;
+    assert_int_equal(patron_hq_connect(url, &h, detail, sizeof detail), 0);
+    assert_int_equal(patron_hq_schema_version(h, &version, detail, sizeof detail), 0);
+    assert_int_equal(version, patron_hq_schema_latest());
+    patron_hq_close(h);
+    assert_int_equal(hq(&r, url, "stores", NULL, NULL, NULL, NULL), 0);
+}
+
+static void a_newer_schema_is_refused(void **state)
+{
+    (void)state;
+    char url[512];
+    struct clirun r = {0};
+    fresh_db("hq_newer", url, sizeof url);
+    assert_int_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(sql_as(url, "UPDATE hq_schema_version SET version = 99"), 0);
+    assert_int_not_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(r.err, "schema version 99, newer than this program knows (1)"));
+    assert_int_not_equal(hq(&r, url, "stores", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(r.err, "newer than this program knows"));
+    /* untouched */
+    assert_int_equal(sql_as(url, "SELECT 1/(version - 98) FROM hq_schema_version"), 0);
+}
+
+/* Registers store `id` and returns its URL (static buffer) from the JSON reply. */
+static const char *add_store(const char *url, const char *id, const char *name)
+{
+    static char store_url[1024];
+    struct clirun r = {0};
+    if (clirun(&r, "--json", "--home", home, "--hq", url, "hq", "store", "add", id, "--name", name,
+               (char *)NULL) != 0)
+        fail_msg("store add %s failed: %s", id, r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    snprintf(store_url, sizeof store_url, "%s", json_string_value(json_object_get(o, "url")));
+    struct stat st;
+    assert_int_equal(stat(json_string_value(json_object_get(o, "password_file")), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    json_decref(o);
+    return store_url;
+}
+
+static void a_store_gets_a_login_of_its_own(void **state)
+{
+    (void)state;
+    char url[512], s1[1024];
+    struct clirun r = {0};
+    fresh_db("hq_add", url, sizeof url);
+    assert_int_equal(hq(&r, url, "store", "add", "1", "--name", "North"), 1); /* before init */
+    assert_non_null(strstr(r.err, "schema version 0, not 1: run `patron hq init` first"));
+    assert_int_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(hq(&r, url, "store", "add", "1", "--name", "North"), 0);
+    assert_non_null(strstr(r.out, "role: hq_add_store_1"));
+    snprintf(s1, sizeof s1, "%s", add_store(url, "2", "South"));
+    assert_non_null(strstr(s1, "hq_add_store_2@127.0.0.1:"));
+    assert_non_null(strstr(s1, "passfile="));
+    /* the URL logs in with the password from the file, and nothing else does */
+    assert_int_equal(sql_as(s1, "SELECT 1"), 0);
+    char wrong[512];
+    pg_cluster_url(&pg, "hq_add", "hq_add_store_2", "not-the-password", wrong, sizeof wrong);
+    assert_int_not_equal(hq(&r, wrong, "stores", NULL, NULL, NULL, NULL), 0);
+    /* a taken id is refused in a sentence, and the first registration's file still works */
+    assert_int_equal(hq(&r, url, "store", "add", "2", "--name", "Again"), 2);
+    assert_non_null(strstr(r.err, "store 2 is already registered at head office"));
+    assert_int_equal(sql_as(s1, "SELECT 1"), 0);
+    assert_int_equal(hq(&r, url, "stores", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(r.out, "North"));
+    assert_non_null(strstr(r.out, "South"));
+    assert_null(strstr(r.out, "Again"));
+}
+
+static void row_level_security_keeps_a_store_to_its_rows(void **state)
+{
+    (void)state;
+    char url[512], s1[1024], s2[1024];
+    struct clirun r = {0};
+    fresh_db("hq_rls", url, sizeof url);
+    assert_int_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    snprintf(s1, sizeof s1, "%s", add_store(url, "1", "North"));
+    snprintf(s2, sizeof s2, "%s", add_store(url, "2", "South"));
+    /* store 2 writes its own rows */
+    assert_int_equal(sql_as(s2, "INSERT INTO facts (store_id, store_seq, kind, payload) "
+                                "VALUES (2, 1, 'sale', '{}')"),
+                     0);
+    assert_int_equal(sql_as(s2, "INSERT INTO members (member_uid, home_store_id) VALUES ('m2', 2)"),
+                     0);
+    /* and none of store 1's: refused by the policy */
+    assert_int_equal(sql_as(s2, "INSERT INTO facts (store_id, store_seq, kind, payload) "
+                                "VALUES (1, 1, 'sale', '{}')"),
+                     PATRON_EFORBIDDEN);
+    assert_int_equal(sql_as(s2, "INSERT INTO members (member_uid, home_store_id) VALUES ('m1', 1)"),
+                     PATRON_EFORBIDDEN);
+    assert_int_equal(sql_as(s2, "INSERT INTO redemptions (store_id, store_seq, points) "
+                                "VALUES (1, 1, 10)"),
+                     PATRON_EFORBIDDEN);
+    /* no store may register stores or change the schema */
+    assert_int_equal(sql_as(s2, "INSERT INTO stores (store_id, name, role_name) "
+                                "VALUES (3, 'x', 'y')"),
+                     PATRON_EFORBIDDEN);
+    assert_int_equal(sql_as(s2, "UPDATE hq_schema_version SET version = 2"), PATRON_EFORBIDDEN);
+    assert_int_equal(sql_as(s2, "DELETE FROM facts"), PATRON_EFORBIDDEN);
+    /* store 1 writes its own; store 2 does not read store 1's facts, but reads its members */
+    assert_int_equal(sql_as(s1, "INSERT INTO facts (store_id, store_seq, kind, payload) "
+                                "VALUES (1, 1, 'sale', '{}')"),
+                     0);
+    assert_int_equal(sql_as(s1, "INSERT INTO members (member_uid, home_store_id) VALUES ('m1', 1)"),
+                     0);
+    assert_int_equal(sql_as(s2, "SELECT 1/(count(*) - 1)::int FROM facts"), PATRON_EDB);
+    assert_int_equal(sql_as(s2, "SELECT 1/(count(*) - 1)::int FROM facts WHERE store_id = 2"),
+                     PATRON_EDB); /* exactly one row seen: its own; 1/0 fails */
+    assert_int_equal(sql_as(s2, "SELECT 1/(count(*) - 1)::int FROM members"), 0);
+    /* a fact ships once: the same (store_id, store_seq) again is refused */
+    assert_int_equal(sql_as(s2, "INSERT INTO facts (store_id, store_seq, kind, payload) "
+                                "VALUES (2, 1, 'sale', '{}')"),
+                     PATRON_EDUPLICATE);
+}
+
+static void a_wrong_address_password_or_database_is_named(void **state)
+{
+    (void)state;
+    char url[512], bad[512];
+    struct clirun r = {0};
+    fresh_db("hq_bad", url, sizeof url);
+    assert_int_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    add_store(url, "7", "West");
+    /* nothing listens on port 1 */
+    snprintf(bad, sizeof bad, "postgresql://postgres@127.0.0.1:1/hq_bad");
+    assert_int_equal(hq(&r, bad, "stores", NULL, NULL, NULL, NULL), 1);
+    assert_non_null(strstr(r.err, "cannot reach the head office at 127.0.0.1:1: wrong address"));
+    pg_cluster_url(&pg, "hq_bad", "hq_bad_store_7", "wrong", bad, sizeof bad);
+    assert_int_not_equal(hq(&r, bad, "stores", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(r.err, "refused the login of role hq_bad_store_7: wrong password"));
+    pg_cluster_url(&pg, "no_such_db", "postgres", NULL, bad, sizeof bad);
+    assert_int_equal(hq(&r, bad, "stores", NULL, NULL, NULL, NULL), 3);
+    assert_non_null(strstr(r.err, "has no database no_such_db"));
+    assert_int_equal(hq(&r, "postgresql://[", "stores", NULL, NULL, NULL, NULL), 4);
+    assert_non_null(strstr(r.err, "not one libpq understands"));
+    /* head office stopped: the right address, but nothing answers; back again: it works */
+    assert_int_equal(pg_cluster_halt(&pg, "fast"), 0);
+    assert_int_equal(hq(&r, url, "stores", NULL, NULL, NULL, NULL), 1);
+    assert_non_null(strstr(r.err, "cannot reach the head office at 127.0.0.1:"));
+    assert_int_equal(pg_cluster_resume(&pg), 0);
+    assert_int_equal(hq(&r, url, "stores", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(r.out, "West"));
+}
+
+static void the_hq_setting_comes_from_env_or_conf(void **state)
+{
+    (void)state;
+    char url[512], env[600], conf[400];
+    struct clirun r = {0};
+    fresh_db("hq_conf", url, sizeof url);
+    assert_int_equal(clirun(&r, "--home", home, "hq", "init", (char *)NULL), 64);
+    assert_non_null(strstr(r.err, "no head office address: pass --hq URL, set PATRON_HQ"));
+    snprintf(env, sizeof env, "PATRON_HQ=%s", url);
+    const char *const with_env[] = {env, NULL};
+    r.env = with_env;
+    assert_int_equal(clirun(&r, "--home", home, "hq", "init", (char *)NULL), 0);
+    r.env = NULL;
+    snprintf(conf, sizeof conf, "%s/patron.conf", home);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "# the chain\nhq = %s\n", url);
+    fclose(f);
+    assert_int_equal(clirun(&r, "--home", home, "hq", "stores", (char *)NULL), 0);
+    assert_non_null(strstr(r.out, "registered"));
+    remove(conf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(init_creates_the_schema_once),
+        cmocka_unit_test(a_newer_schema_is_refused),
+        cmocka_unit_test(a_store_gets_a_login_of_its_own),
+        cmocka_unit_test(row_level_security_keeps_a_store_to_its_rows),
+        cmocka_unit_test(a_wrong_address_password_or_database_is_named),
+        cmocka_unit_test(the_hq_setting_comes_from_env_or_conf),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
