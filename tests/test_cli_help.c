@@ -12,7 +12,7 @@
 static const char *const commands[] = {
     "init",     "member", "card",     "scan",     "sale",     "refund",  "reward",
     "voucher",  "key",    "ledger",   "print",    "printer",  "program", "serve",
-    "terminal", "offer",  "goodwill", "feedback", "referral", "report",
+    "terminal", "offer",  "goodwill", "feedback", "referral", "report",  "import",
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -90,6 +90,7 @@ static const struct {
     const char *commands[4];
 } sources[] = {
     {"cmd_checkout.c", {"sale", "refund", "scan"}},
+    {"cmd_import.c", {"import"}},
     {"cmd_key.c", {"key"}},
     {"cmd_ledger.c", {"ledger"}},
     {"cmd_member.c", {"member", "card"}},

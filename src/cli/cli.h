@@ -160,6 +160,7 @@ int cli_cmd_feedback(struct cli *c, struct cli_args *a);
 int cli_cmd_referral(struct cli *c, struct cli_args *a);
 
 int cli_cmd_report(struct cli *c, struct cli_args *a);
+int cli_cmd_import(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
 int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);
 

@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"terminal", cli_cmd_terminal}, {"offer", cli_cmd_offer},
     {"goodwill", cli_cmd_goodwill}, {"feedback", cli_cmd_feedback},
     {"referral", cli_cmd_referral}, {"report", cli_cmd_report},
+    {"import", cli_cmd_import},
 };
 
 static const struct command *find_command(const char *name)

@@ -245,8 +245,10 @@ static int prepare(struct run *r, patron_store *s, const char *path,
         return err;
     snprintf(r->x.note, sizeof r->x.note, "import %s", rep->batch);
     r->x.country_code = opt->country_code;
-    if (!r->x.country_code && patron__setting_get(s, "phone_country_code", r->x.country_buf,
-                                                  sizeof r->x.country_buf) == 0)
+    if (!r->x.country_code &&
+        patron__setting_get(s, "phone_country_code", r->x.country_buf, sizeof r->x.country_buf) ==
+            0 &&
+        strcmp(r->x.country_buf, "0") != 0)
         r->x.country_code = r->x.country_buf;
     if (patron__csv_open(&r->csv, path) != 0)
         return patron__fail(s, PATRON_EINVAL, "cannot read %.200s: %s", path, strerror(errno));
