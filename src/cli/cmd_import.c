@@ -93,7 +93,7 @@ static int import_members(struct cli *c, struct cli_args *a)
     struct patron_import_options o = {0};
     struct patron_import_report r;
     struct import_cli ic = {.errors = json_array(), .json = c->json};
-    char human[1024];
+    char human[8192];
     int status = take_options(c, a, &o, maps, texts), err;
     const char *file = status ? NULL : cli_positional(a);
     if (status || !file || a->argc)

@@ -109,7 +109,7 @@ int patron_import_phone_e164(const char *in, const char *country_code, char out[
     }
     digits[n] = '\0';
     const char *national = NULL, *international = digits;
-    if (!plus && strncmp(digits, "00", 2) == 0)
+    if (!plus && digits[0] == '0' && digits[1] == '0')
         international = digits + 2;
     else if (!plus)
         national = digits[0] == '0' ? digits + 1 : digits, international = NULL;

@@ -243,7 +243,7 @@ static int prepare(struct run *r, patron_store *s, const char *path,
         snprintf(rep->batch, sizeof rep->batch, "%s", opt->batch);
     else if ((err = batch_from_file(s, path, rep->batch)) != 0)
         return err;
-    snprintf(r->x.note, sizeof r->x.note, "import %s", rep->batch);
+    snprintf(r->x.note, sizeof r->x.note, "import %.63s", rep->batch);
     r->x.country_code = opt->country_code;
     if (!r->x.country_code &&
         patron__setting_get(s, "phone_country_code", r->x.country_buf, sizeof r->x.country_buf) ==
