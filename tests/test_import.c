@@ -308,6 +308,40 @@ static void phones_are_normalised_to_e164(void **state)
     assert_int_equal(patron_import_phone_e164("call me", "44", out), PATRON_EINVAL);
 }
 
+/* The command: --json gives the report (with the bad rows), exit 4 when nothing was imported. */
+static void the_command_reports_as_json(void **state)
+{
+    (void)state;
+    struct test_store t;
+    static char out[65536];
+    char path[512];
+    test_store_open(&t);
+    write_file(&t, "cli.csv", "email;points\nzoe@example.org;25\nnobody;x\n", path);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "import", "members",
+                                     path, "--batch", "cli", (char *)NULL),
+                     4);
+    assert_non_null(strstr(out, "\"column\":\"email\""));
+    assert_non_null(strstr(out, "\"row\":3"));
+    assert_non_null(strstr(out, "\"failed\":1"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "import", "members",
+                                     path, "--batch", "cli", "--skip-errors", (char *)NULL),
+                     0);
+    assert_non_null(strstr(out, "\"created\":1"));
+    assert_non_null(strstr(out, "\"file_points\":25"));
+    assert_non_null(strstr(out, "\"points_posted\":25"));
+    assert_non_null(strstr(out, "\"migration_balance\":-25"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "import", "members",
+                                     path, "--batch", "cli", (char *)NULL),
+                     0);
+    assert_non_null(strstr(out, "\"already_imported\":true"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "import", "members", path,
+                                     "--format", "excel", (char *)NULL),
+                     64);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", t.path, "ledger", "verify", (char *)NULL), 0);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +353,7 @@ int main(void)
         cmocka_unit_test(skip_errors_writes_the_bad_rows_beside_the_input),
         cmocka_unit_test(map_names_a_column),
         cmocka_unit_test(phones_are_normalised_to_e164),
+        cmocka_unit_test(the_command_reports_as_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -289,9 +289,11 @@ int patron_import_members(patron_store *s, const char *path,
                           const struct patron_import_options *opt, struct patron_import_report *out)
 {
     struct patron_import_report rep = {0};
-    struct run *r = calloc(1, sizeof *r);
+    struct run *r;
     int err, write;
-    if (!r)
+    if (!path || !opt || !out)
+        return patron__fail(s, PATRON_EINVAL, "an import needs a file, options and a report");
+    if (!(r = calloc(1, sizeof *r)))
         return patron__fail(s, PATRON_ENOMEM, "out of memory");
     r->x.report = &rep;
     if ((err = prepare(r, s, path, opt)) != 0 || (err = patron__tx_begin(s)) != 0)
