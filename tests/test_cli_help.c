@@ -10,9 +10,9 @@
 #include "testutil.h"
 
 static const char *const commands[] = {
-    "init",     "member", "card",     "scan",     "sale",     "refund",  "reward",
-    "voucher",  "key",    "ledger",   "print",    "printer",  "program", "serve",
-    "terminal", "offer",  "goodwill", "feedback", "referral", "report",  "hq",
+    "init",     "member",   "card",     "scan",    "sale",    "refund", "reward",   "voucher",
+    "key",      "ledger",   "print",    "printer", "program", "serve",  "terminal", "offer",
+    "goodwill", "feedback", "referral", "report",  "hq",      "import",
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -90,6 +90,7 @@ static const struct {
     const char *commands[4];
 } sources[] = {
     {"cmd_checkout.c", {"sale", "refund", "scan"}},
+    {"cmd_import.c", {"import"}},
     {"cmd_key.c", {"key"}},
     {"cmd_ledger.c", {"ledger"}},
     {"cmd_member.c", {"member", "card"}},

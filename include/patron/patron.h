@@ -15,6 +15,7 @@
 #include "patron/card.h"
 #include "patron/error.h"
 #include "patron/feedback.h"
+#include "patron/import.h"
 #include "patron/keyring.h"
 #include "patron/ledger.h"
 #include "patron/limits.h"

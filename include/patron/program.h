@@ -42,7 +42,9 @@ PATRON_EXPORT int patron_program_get(patron_store *s, struct patron_program *out
  * "expiry_notice_days", "refund_policy" ("clamp" | "negative"), "point_value_minor_per_100",
  * "goodwill_per_manager_per_day" (goodwill vouchers one manager may issue a day, default 5),
  * "referral_bonus_points" (what referrer and referee each earn, default 100),
- * "referral_min_basket_minor" (the smallest first purchase that qualifies, default 0).
+ * "referral_min_basket_minor" (the smallest first purchase that qualifies, default 0),
+ * "phone_country_code" (the calling code imports give national phone numbers; 0, the default,
+ * refuses them).
  * Returns 0; PATRON_EINVAL for an unknown name or a value out of range (detail says the range). */
 PATRON_EXPORT int patron_program_set(patron_store *s, const char *name, const char *value,
                                      const char *who) __attribute__((warn_unused_result));

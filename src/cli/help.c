@@ -118,6 +118,23 @@ static const struct cli_option_help ledger_options[] = {
     END,
 };
 
+static const struct cli_option_help import_options[] = {
+    {"--format F", "members: which program wrote the file, for its column names: generic "
+                   "(card, phone, email, name, birthday, consent, points, expires), square, "
+                   "smile, odoo or open-loyalty (default generic)"},
+    {"--map COL=FIELD", "members: the file's column COL holds FIELD (card, phone, email, name, "
+                        "birthday, consent, points, expires or ignore); may be repeated"},
+    {"--mode add|set", "members: add the file's points to a matched member's balance, or set "
+                       "the balance to them (default add)"},
+    {"--batch ID", "members: the batch's name; its points post against the account "
+                   "migration:ID and a batch is imported once (default: from the file's "
+                   "SHA-256)"},
+    {"--dry-run", "members: check and count everything, write nothing, print the same report"},
+    {"--skip-errors", "members: import the good rows; bad ones go to FILE.rejected.csv "
+                      "(default: one bad row imports nothing)"},
+    END,
+};
+
 static const struct cli_option_help printq_options[] = {
     {"--all", "queue: also the jobs already printed"},
     END,
@@ -304,6 +321,13 @@ static const struct cli_command_help commands[] = {
      "patron hq init\npatron hq stores\npatron hq store add ID --name NAME [--password-file FILE]\n"
      "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`)",
      hq_options},
+    {"import", "moving in: members and balances from another loyalty program's CSV",
+     "patron import members FILE [--format generic|square|smile|odoo|open-loyalty]\n"
+     "                      [--map COL=FIELD]... [--mode add|set] [--batch ID] [--dry-run]\n"
+     "                      [--skip-errors]\n"
+     "(members are matched by card, then phone, then e-mail; phones are kept in E.164, "
+     "national\nnumbers take the country code of the program setting phone_country_code)",
+     import_options},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

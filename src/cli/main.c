@@ -39,6 +39,7 @@ static const struct command commands[] = {
     {"referral", cli_cmd_referral},
     {"report", cli_cmd_report},
     {"hq", cli_cmd_hq},
+    {"import", cli_cmd_import},
 };
 
 static const struct command *find_command(const char *name)

@@ -34,6 +34,7 @@ static const struct rule rules[] = {
     {"goodwill_per_manager_per_day", "5", 0, 1000, NULL},
     {"referral_bonus_points", "100", 0, 1000000, NULL},
     {"referral_min_basket_minor", "0", 0, 100000000000, NULL},
+    {"phone_country_code", "0", 0, 999, NULL},
 };
 
 static const char *const account_names[PATRON__ACCT_COUNT] = {

@@ -40,7 +40,7 @@ static int insert_entry(patron_store *s, const struct patron__member_row *m,
         "INSERT INTO entries(id, store_id, store_seq, kind, debit_account, credit_account, points,"
         " member_id, created_at, original_entry, sale_id, refund_id, redemption_id, note,"
         " approved_by) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
-    int64_t program = s->program_accounts[p->program];
+    int64_t program = p->account ? p->account : s->program_accounts[p->program];
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
         return PATRON_EDB;
@@ -79,9 +79,9 @@ static int move_balance(patron_store *s, int64_t account_id, int64_t delta)
 /* A credit opens a lot for the part that lifts the balance above zero (a deficit left by a
  * negative-balance refund is covered first). */
 static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t entry_id,
-                    int64_t points, int64_t balance_before)
+                    const struct patron__posting *p, int64_t balance_before)
 {
-    int64_t after = balance_before + points;
+    int64_t points = p->points, after = balance_before + points;
     int64_t lot = after <= 0 ? 0 : (balance_before < 0 ? after : points);
     int64_t expiry_days = patron__setting_int(s, "expiry_days", 365);
     int64_t now = patron_store_now(s);
@@ -96,7 +96,9 @@ static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t
     sqlite3_bind_int64(st, 2, entry_id);
     sqlite3_bind_int64(st, 3, lot);
     sqlite3_bind_int64(st, 4, now);
-    if (expiry_days > 0)
+    if (p->expires_at > 0)
+        sqlite3_bind_int64(st, 5, p->expires_at);
+    else if (expiry_days > 0)
         sqlite3_bind_int64(st, 5, now + expiry_days * PATRON__DAY_SECONDS);
     else
         sqlite3_bind_null(st, 5);
@@ -151,7 +153,7 @@ int patron__ledger_post(patron_store *s, struct patron__member_row *m,
                         const struct patron__posting *p, int64_t *entry_id)
 {
     int64_t seq = 0, delta = p->to_member ? p->points : -p->points;
-    int64_t program = s->program_accounts[p->program];
+    int64_t program = p->account ? p->account : s->program_accounts[p->program];
     int err;
     if (p->points <= 0)
         return patron__fail(s, PATRON_EINVAL, "a ledger entry moves a positive number of points");
@@ -163,7 +165,7 @@ int patron__ledger_post(patron_store *s, struct patron__member_row *m,
     int64_t before = m->balance;
     m->balance += delta;
     if (p->to_member)
-        return open_lot(s, m, *entry_id, p->points, before);
+        return open_lot(s, m, *entry_id, p, before);
     if (strcmp(p->kind, "expire") == 0)
         return 0; /* expiry empties the lot itself */
     return consume_lots(s, m->member_id, p->points);

@@ -16,6 +16,8 @@ struct patron__posting {
     int64_t sale_id, refund_id, redemption_id;
     const char *note;
     const char *approved_by;
+    int64_t account;    /* a named program account's id used instead of `program`, or 0 */
+    int64_t expires_at; /* a credit's lot expiry instead of the expiry_days rule, or 0 */
 };
 
 /* Posts the movement for member m and updates m->balance. Returns 0 or a PATRON_* code. */

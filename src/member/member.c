@@ -149,6 +149,29 @@ static int insert_member(patron_store *s, const struct patron_enrollment *in, co
     return outbox_first_consent(s, *member_id);
 }
 
+static int keep_card(patron_store *s, int64_t member_id, const char *card)
+{
+    sqlite3_stmt *st = patron__stmt(s, "INSERT INTO cards(number, member_id, status, issued_at)"
+                                       " VALUES (?1, ?2, 'active', ?3)");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, card, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, member_id);
+    sqlite3_bind_int64(st, 3, patron_store_now(s));
+    return patron__step_done(s, st);
+}
+
+int patron__member_create(patron_store *s, const struct patron_enrollment *in, const char *card,
+                          int64_t *member_id)
+{
+    char phone[32], minted[PATRON_CARD_DIGITS + 1];
+    int err;
+    if ((err = validate_enrollment(s, in, phone)) != 0 ||
+        (err = insert_member(s, in, phone, member_id)) != 0)
+        return err;
+    return card ? keep_card(s, *member_id, card) : mint_card(s, *member_id, minted);
+}
+
 int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
                          struct patron_member *out)
 {

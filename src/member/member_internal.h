@@ -38,4 +38,10 @@ int patron__earned_last_year(patron_store *s, int64_t member_id, int64_t *out);
 /* The member row by id (account, balance, tier), for members met other than by their card. */
 int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out);
 
+/* Creates a member with their account inside the caller's transaction: with `card` (a parsed,
+ * unused in-store number) as their card, or a newly minted one when it is NULL. The enrolment's
+ * rules apply (PATRON_EINVAL with a detail). */
+int patron__member_create(patron_store *s, const struct patron_enrollment *in, const char *card,
+                          int64_t *member_id);
+
 #endif

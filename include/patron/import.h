@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* Moving in: members and their opening balances imported from another loyalty program's CSV
+ * export. The file is read as a stream (RFC 4180, UTF-8 with or without a BOM, comma or
+ * semicolon detected from the header row, quoted fields with newlines). Members are matched by
+ * card, then phone, then e-mail; the points are posted against the program account
+ * `migration:BATCH`, whose balance is therefore minus the points imported, and a batch is
+ * imported exactly once (the account is its register).
+ *
+ * All functions take a store handle and follow its thread-safety rule (one thread at a time). */
+#ifndef PATRON_IMPORT_H
+#define PATRON_IMPORT_H
+
+#include "patron/export.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patron/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Which program wrote the file: its own column names are mapped to Patron's fields.
+ * generic: card, phone, email, name, birthday, consent, points, expires (and ref, joined, tier,
+ *          lifetime_points, which are read and not kept yet);
+ * square: phone_number, balance, lifetime_points, enrolled_at, given_name, email_address;
+ * smile: email, points, first_name;
+ * odoo: code, points (a whole number, "120.0" accepted), partner_id, expiration_date;
+ * open-loyalty: loyaltyCardNumber, phone, email, firstName, points, customerId.
+ * Column names are compared without regard to case. */
+enum patron_import_format {
+    PATRON_IMPORT_GENERIC,
+    PATRON_IMPORT_SQUARE,
+    PATRON_IMPORT_SMILE,
+    PATRON_IMPORT_ODOO,
+    PATRON_IMPORT_OPEN_LOYALTY,
+};
+
+/* add: the file's points are added to a matched member's balance; set: a matched member's
+ * balance becomes the file's figure. A new member starts with the file's figure either way. */
+enum patron_import_mode { PATRON_IMPORT_ADD, PATRON_IMPORT_SET };
+
+/* One --map COLUMN=FIELD: the file's column `column` holds Patron's field `field` (one of the
+ * generic names above, or "ignore"). Applied after the preset. */
+struct patron_import_map {
+    const char *column;
+    const char *field;
+};
+
+/* A bad row: its number in the file (the header is row 1; a record with a quoted newline counts
+ * once), the column's name as the header gives it ("" for the row as a whole), and a sentence. */
+struct patron_import_error {
+    int64_t row;
+    char column[64];
+    char message[256];
+};
+
+struct patron_import_options {
+    enum patron_import_format format;
+    enum patron_import_mode mode;
+    const char *batch; /* 1..63 bytes without spaces; NULL: "file-" and 16 hex digits of the
+                          file's SHA-256, so the same file is the same batch */
+    const struct patron_import_map *maps;
+    size_t map_count;
+    int dry_run;     /* do everything in a transaction that is rolled back: same report */
+    int skip_errors; /* import the good rows; bad ones go to FILE.rejected.csv */
+    /* Digits of the country calling code used for national numbers ("0" trunk prefix or no
+     * prefix); NULL: the store setting phone_country_code; when neither is set, a phone without
+     * '+' or "00" is a bad row. */
+    const char *country_code;
+    /* Called for each bad row (may be NULL). */
+    void (*on_error)(void *ctx, const struct patron_import_error *e);
+    void *ctx;
+};
+
+/* The reconciliation report. file_points is the sum of the good rows' points; points_posted the
+ * net points moved onto members; migration_balance the balance of migration:BATCH after the
+ * import, which equals -points_posted (and, for an import of new members, -file_points). */
+struct patron_import_report {
+    char batch[64];
+    int already_imported; /* the batch was imported before: nothing was read or written */
+    int dry_run;
+    int64_t rows_read, created, matched, updated, skipped, failed;
+    int64_t file_points, points_posted, migration_balance;
+    char rejects_path[4096]; /* the file the bad rows were written to, or "" */
+};
+
+/* Parses a format's name (generic, square, smile, odoo, open-loyalty). Returns 0 or
+ * PATRON_EINVAL. */
+PATRON_EXPORT int patron_import_format_parse(const char *name, enum patron_import_format *out)
+    __attribute__((warn_unused_result));
+
+/* Normalises a phone number to E.164 ("+" and 8..15 digits): spaces, dashes, dots and brackets
+ * are dropped; "+CC..." and "00CC..." are international; "0..." (trunk prefix) and bare national
+ * numbers take `country_code` (digits; NULL or "" refuses them). Returns 0 or PATRON_EINVAL. */
+PATRON_EXPORT int patron_import_phone_e164(const char *in, const char *country_code, char out[17])
+    __attribute__((warn_unused_result));
+
+/* Imports the members of the CSV file at `path`. Returns 0 with *out filled when the batch was
+ * imported (or dry-run, or already imported); when rows were bad and skip_errors is off, nothing
+ * is written, *out is filled and PATRON_EINVAL is returned (each bad row went to on_error).
+ * Other PATRON_* codes for an unreadable file, a file without a header or without a column to
+ * match members by, or a database error. */
+PATRON_EXPORT int patron_import_members(patron_store *s, const char *path,
+                                        const struct patron_import_options *opt,
+                                        struct patron_import_report *out)
+    __attribute__((warn_unused_result));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

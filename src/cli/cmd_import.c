@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron import members FILE`: members and opening balances from another loyalty program's CSV
+ * export, with the reconciliation report (and each bad row with its row, column and why). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAPS_MAX 64
+#define ERRORS_KEPT 1000
+
+static const char import_usage[] =
+    "patron import members FILE [--format generic|square|smile|odoo|open-loyalty] "
+    "[--map COL=FIELD]... [--mode add|set] [--batch ID] [--dry-run] [--skip-errors]";
+
+struct import_cli {
+    json_t *errors; /* the bad rows, for --json */
+    int json;
+};
+
+static void on_error(void *ctx, const struct patron_import_error *e)
+{
+    struct import_cli *ic = ctx;
+    if (!ic->json) {
+        fprintf(stderr, "row %lld%s%s: %s\n", (long long)e->row, e->column[0] ? ", column " : "",
+                e->column, e->message);
+        return;
+    }
+    if (json_array_size(ic->errors) < ERRORS_KEPT)
+        json_array_append_new(ic->errors, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)e->row,
+                                                    "column", e->column, "message", e->message));
+}
+
+static json_t *report_json(const struct patron_import_report *r, json_t *errors)
+{
+    json_t *o =
+        json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batch", r->batch,
+                  "dry_run", r->dry_run, "already_imported", r->already_imported, "rows_read",
+                  (json_int_t)r->rows_read, "created", (json_int_t)r->created, "matched",
+                  (json_int_t)r->matched, "updated", (json_int_t)r->updated, "skipped",
+                  (json_int_t)r->skipped, "failed", (json_int_t)r->failed, "file_points",
+                  (json_int_t)r->file_points, "points_posted", (json_int_t)r->points_posted,
+                  "migration_balance", (json_int_t)r->migration_balance);
+    json_object_set_new(o, "account", json_sprintf("migration:%s", r->batch));
+    json_object_set_new(o, "rejects_file",
+                        r->rejects_path[0] ? json_string(r->rejects_path) : json_null());
+    json_object_set(o, "errors", errors);
+    return o;
+}
+
+static void report_human(const struct patron_import_report *r, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "%sBatch %s%s: %lld rows read, %lld created, %lld matched, %lld updated, "
+             "%lld skipped, %lld failed.\n"
+             "Points in the file: %lld; posted: %lld; account migration:%s: %lld.\n%s%s%s",
+             r->dry_run ? "Dry run (nothing written). " : "", r->batch,
+             r->already_imported ? " was imported before; nothing changed" : "",
+             (long long)r->rows_read, (long long)r->created, (long long)r->matched,
+             (long long)r->updated, (long long)r->skipped, (long long)r->failed,
+             (long long)r->file_points, (long long)r->points_posted, r->batch,
+             (long long)r->migration_balance, r->rejects_path[0] ? "Bad rows written to " : "",
+             r->rejects_path, r->rejects_path[0] ? "\n" : "");
+}
+
+static int take_options(struct cli *c, struct cli_args *a, struct patron_import_options *o,
+                        struct patron_import_map *maps, char (*texts)[256])
+{
+    const char *format = cli_take(a, "--format"), *mode = cli_take(a, "--mode"), *m;
+    o->batch = cli_take(a, "--batch");
+    o->dry_run = cli_flag(a, "--dry-run");
+    o->skip_errors = cli_flag(a, "--skip-errors");
+    if (format && patron_import_format_parse(format, &o->format) != 0)
+        return cli_usage(c, import_usage);
+    if (mode && strcmp(mode, "add") != 0 && strcmp(mode, "set") != 0)
+        return cli_usage(c, import_usage);
+    o->mode = mode && strcmp(mode, "set") == 0 ? PATRON_IMPORT_SET : PATRON_IMPORT_ADD;
+    for (o->maps = maps; (m = cli_take(a, "--map")) != NULL; o->map_count++) {
+        char *eq;
+        if (o->map_count == MAPS_MAX || snprintf(texts[o->map_count], 256, "%s", m) >= 256 ||
+            !(eq = strchr(texts[o->map_count], '=')) || eq == texts[o->map_count])
+            return cli_usage(c, import_usage);
+        *eq = '\0';
+        maps[o->map_count] = (struct patron_import_map){texts[o->map_count], eq + 1};
+    }
+    return 0;
+}
+
+static int import_members(struct cli *c, struct cli_args *a)
+{
+    static struct patron_import_map maps[MAPS_MAX];
+    static char texts[MAPS_MAX][256];
+    struct patron_import_options o = {0};
+    struct patron_import_report r;
+    struct import_cli ic = {.errors = json_array(), .json = c->json};
+    char human[8192];
+    int status = take_options(c, a, &o, maps, texts), err;
+    const char *file = status ? NULL : cli_positional(a);
+    if (status || !file || a->argc)
+        return json_decref(ic.errors), status ? status : cli_usage(c, import_usage);
+    if ((status = cli_open_store(c)) != 0)
+        return json_decref(ic.errors), status;
+    o.on_error = on_error;
+    o.ctx = &ic;
+    err = patron_import_members(c->store, file, &o, &r);
+    if (err != 0 && r.failed == 0) {
+        json_decref(ic.errors);
+        return cli_fail(c, err, "nothing was imported");
+    }
+    report_human(&r, human, sizeof human);
+    json_t *obj = report_json(&r, ic.errors);
+    json_decref(ic.errors);
+    if (err == 0)
+        return cli_emit(c, obj, human);
+    json_object_set_new(obj, "error", json_string(patron_err_name(err)));
+    json_object_set_new(obj, "message", json_string(patron_store_detail(c->store)));
+    if (!c->json)
+        fputs(human, stdout);
+    cli_emit(c, obj, NULL);
+    fprintf(stderr, "patron: %s.\n", patron_store_detail(c->store));
+    return cli_exit_status(err);
+}
+
+int cli_cmd_import(struct cli *c, struct cli_args *a)
+{
+    const char *what = cli_positional(a);
+    if (!what || strcmp(what, "members") != 0)
+        return cli_usage(c, import_usage);
+    return import_members(c, a);
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/* patron_import_members: the header mapped to fields, the batch's register (its account
+ * migration:BATCH exists once the batch is in), then every row in a savepoint of one
+ * transaction that commits only when no row failed (or --skip-errors), and never on a dry run.
+ * Bad rows are reported, and with --skip-errors written to FILE.rejected.csv. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "migrate/import_internal.h"
+
+struct run {
+    struct patron__import_ctx x;
+    struct patron__csv csv;
+    char names[PATRON__CSV_FIELDS_MAX][64]; /* the header's column names */
+    char rejects_tmp[4200];
+    FILE *rejects;
+};
+
+/* "file-" and the first 8 bytes of the file's SHA-256 in hex. */
+static int batch_from_file(patron_store *s, const char *path, char out[64])
+{
+    unsigned char buf[8192], md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    size_t n;
+    FILE *fp = fopen(path, "rb");
+    EVP_MD_CTX *md_ctx = EVP_MD_CTX_new();
+    int ok = fp && md_ctx && EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) == 1;
+    while (ok && (n = fread(buf, 1, sizeof buf, fp)) > 0)
+        ok = EVP_DigestUpdate(md_ctx, buf, n) == 1;
+    ok = ok && !ferror(fp) && EVP_DigestFinal_ex(md_ctx, md, &mdlen) == 1;
+    EVP_MD_CTX_free(md_ctx);
+    if (fp)
+        fclose(fp);
+    if (!ok)
+        return patron__fail(s, PATRON_EINVAL, "cannot read %.200s", path);
+    n = (size_t)snprintf(out, 64, "file-");
+    for (unsigned i = 0; i < 8; i++)
+        n += (size_t)snprintf(out + n, 64 - n, "%02x", md[i]);
+    return 0;
+}
+
+static int check_options(patron_store *s, const struct patron_import_options *o)
+{
+    for (size_t i = 0; i < o->map_count; i++)
+        if (!o->maps[i].column || !o->maps[i].field ||
+            patron__import_field_named(o->maps[i].field) < 0)
+            return patron__fail(s, PATRON_EINVAL,
+                                "--map %.60s=%.60s: the field must be one of card, phone, email, "
+                                "name, birthday, consent, points, expires, ignore",
+                                o->maps[i].column ? o->maps[i].column : "",
+                                o->maps[i].field ? o->maps[i].field : "");
+    if (o->batch)
+        return patron__text_rule(s, "the batch", o->batch, 1, PATRON_LABEL_MAX,
+                                 PATRON_TEXT_NO_SPACE);
+    return 0;
+}
+
+static enum patron__import_field field_of(const struct patron_import_options *o, const char *column)
+{
+    for (size_t i = o->map_count; i-- > 0;)
+        if (strcasecmp(o->maps[i].column, column) == 0)
+            return (enum patron__import_field)patron__import_field_named(o->maps[i].field);
+    return patron__import_column(o->format, column);
+}
+
+static int read_header(struct run *r)
+{
+    struct patron__import_ctx *x = &r->x;
+    if (patron__csv_next(&r->csv) != 1)
+        return patron__fail(x->s, PATRON_EINVAL, "the file has no header row%s%.100s",
+                            r->csv.why[0] ? ": " : "", r->csv.why);
+    for (int f = 0; f < PATRON__F_COUNT; f++)
+        x->column_of[f] = -1;
+    x->columns = r->csv.count;
+    for (size_t i = 0; i < x->columns; i++) {
+        snprintf(r->names[i], sizeof r->names[i], "%s", r->csv.fields[i]);
+        x->field_of[i] = field_of(x->opt, r->names[i]);
+        if (x->column_of[x->field_of[i]] < 0)
+            x->column_of[x->field_of[i]] = (int)i;
+    }
+    if (x->column_of[PATRON__F_CARD] < 0 && x->column_of[PATRON__F_PHONE] < 0 &&
+        x->column_of[PATRON__F_EMAIL] < 0)
+        return patron__fail(x->s, PATRON_EINVAL,
+                            "the header names no column of a card, phone or e-mail for this "
+                            "format (use --format or --map COLUMN=FIELD)");
+    return 0;
+}
+
+/* Finds migration:BATCH (the batch was imported) or opens it. */
+static int open_account(struct patron__import_ctx *x, int *existed)
+{
+    char name[80];
+    sqlite3_stmt *st = patron__stmt(x->s, "SELECT id, balance FROM accounts WHERE name = ?1");
+    snprintf(name, sizeof name, "migration:%s", x->report->batch);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        x->account = sqlite3_column_int64(st, 0);
+        x->report->migration_balance = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return patron__db_err(x->s, rc);
+    if ((*existed = rc == SQLITE_ROW))
+        return 0;
+    if (!(st = patron__stmt(x->s, "INSERT INTO accounts(name) VALUES (?1)")))
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int err = patron__step_done(x->s, st);
+    x->account = sqlite3_last_insert_rowid(x->s->db);
+    return err;
+}
+
+static int read_balance(struct patron__import_ctx *x)
+{
+    sqlite3_stmt *st = patron__stmt(x->s, "SELECT balance FROM accounts WHERE id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, x->account);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        x->report->migration_balance = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(x->s, rc);
+}
+
+static void write_field(FILE *fp, const char *v, char delim)
+{
+    if (!strpbrk(v, "\"\r\n") && !strchr(v, delim)) {
+        fputs(v, fp);
+        return;
+    }
+    putc('"', fp);
+    for (; *v; v++) {
+        if (*v == '"')
+            putc('"', fp);
+        putc(*v, fp);
+    }
+    putc('"', fp);
+}
+
+static void write_rejected(struct run *r, const char *const *fields, size_t n, const char *last)
+{
+    for (size_t i = 0; i < n; i++) {
+        write_field(r->rejects, fields[i], r->csv.delim);
+        putc(r->csv.delim, r->rejects);
+    }
+    write_field(r->rejects, last, r->csv.delim);
+    fputs("\r\n", r->rejects);
+}
+
+static int open_rejects(struct run *r, const char *path)
+{
+    const char *names[PATRON__CSV_FIELDS_MAX];
+    snprintf(r->x.report->rejects_path, sizeof r->x.report->rejects_path, "%s.rejected.csv", path);
+    snprintf(r->rejects_tmp, sizeof r->rejects_tmp, "%s.tmp", r->x.report->rejects_path);
+    if (!(r->rejects = fopen(r->rejects_tmp, "wb")))
+        return patron__fail(r->x.s, PATRON_EINVAL, "cannot write %.200s: %s", r->rejects_tmp,
+                            strerror(errno));
+    for (size_t i = 0; i < r->x.columns; i++)
+        names[i] = r->names[i];
+    write_rejected(r, names, r->x.columns, "error");
+    return 0;
+}
+
+static void fail_row(struct run *r, int field, const char *why)
+{
+    struct patron_import_error e = {.row = r->csv.record};
+    int col = field >= 0 ? r->x.column_of[field] : -1;
+    r->x.report->failed++;
+    snprintf(e.column, sizeof e.column, "%s", col >= 0 ? r->names[col] : "");
+    snprintf(e.message, sizeof e.message, "%s", why);
+    if (r->x.opt->on_error)
+        r->x.opt->on_error(r->x.opt->ctx, &e);
+    if (r->rejects) {
+        char last[400];
+        snprintf(last, sizeof last, "row %lld%s%s: %s", (long long)e.row, col >= 0 ? ", " : "",
+                 e.column, e.message);
+        write_rejected(r, r->csv.fields, r->csv.count, last);
+    }
+}
+
+/* One record: 0 (done or reported as bad) or a PATRON_* code that stops the import. */
+static int import_record(struct run *r)
+{
+    struct patron__import_row row;
+    int err;
+    r->x.report->rows_read++;
+    if (patron__import_read_row(&r->x, &r->csv, &row) != 0) {
+        fail_row(r, row.bad_field, row.why);
+        return 0;
+    }
+    if ((err = patron__tx_begin(r->x.s)) != 0)
+        return err;
+    if ((err = patron__import_apply(&r->x, &row)) == 0)
+        return patron__tx_commit(r->x.s);
+    patron__tx_rollback(r->x.s);
+    if (err == -1)
+        fail_row(r, row.bad_field, row.why);
+    return err == -1 ? 0 : err;
+}
+
+static int import_rows(struct run *r, const char *path)
+{
+    int rc, err;
+    if (r->x.opt->skip_errors && !r->x.opt->dry_run && (err = open_rejects(r, path)) != 0)
+        return err;
+    while ((rc = patron__csv_next(&r->csv)) == 1)
+        if ((err = import_record(r)) != 0)
+            return err;
+    if (rc < 0) { /* the file's syntax: the rest cannot be read reliably */
+        r->x.report->rows_read++;
+        r->csv.count = 0;
+        fail_row(r, -1, r->csv.why);
+        return patron__fail(r->x.s, PATRON_EINVAL, "row %lld: %s; nothing was imported",
+                            (long long)r->csv.record, r->csv.why);
+    }
+    if (r->x.report->failed && !r->x.opt->skip_errors)
+        return patron__fail(r->x.s, PATRON_EINVAL, "%lld bad rows; nothing was imported",
+                            (long long)r->x.report->failed);
+    return read_balance(&r->x);
+}
+
+static int prepare(struct run *r, patron_store *s, const char *path,
+                   const struct patron_import_options *opt)
+{
+    struct patron_import_report *rep = r->x.report;
+    int err;
+    r->x.s = s;
+    r->x.opt = opt;
+    r->x.now = patron_store_now(s);
+    rep->dry_run = opt->dry_run;
+    if ((err = check_options(s, opt)) != 0)
+        return err;
+    if (opt->batch)
+        snprintf(rep->batch, sizeof rep->batch, "%s", opt->batch);
+    else if ((err = batch_from_file(s, path, rep->batch)) != 0)
+        return err;
+    snprintf(r->x.note, sizeof r->x.note, "import %.63s", rep->batch);
+    r->x.country_code = opt->country_code;
+    if (!r->x.country_code &&
+        patron__setting_get(s, "phone_country_code", r->x.country_buf, sizeof r->x.country_buf) ==
+            0 &&
+        strcmp(r->x.country_buf, "0") != 0)
+        r->x.country_code = r->x.country_buf;
+    if (patron__csv_open(&r->csv, path) != 0)
+        return patron__fail(s, PATRON_EINVAL, "cannot read %.200s: %s", path, strerror(errno));
+    if ((err = read_header(r)) != 0)
+        return err;
+    return patron__exec(s, "CREATE TEMP TABLE IF NOT EXISTS import_seen(key TEXT PRIMARY KEY);"
+                           "DELETE FROM temp.import_seen");
+}
+
+/* Inside the transaction: 0 when the batch may commit (or was imported before). */
+static int run_batch(struct run *r, const char *path)
+{
+    int existed = 0;
+    int err = open_account(&r->x, &existed);
+    if (err != 0)
+        return err;
+    if (existed) {
+        r->x.report->already_imported = 1;
+        return 0;
+    }
+    return import_rows(r, path);
+}
+
+static void finish_rejects(struct run *r, int kept)
+{
+    struct patron_import_report *rep = r->x.report;
+    if (!r->rejects)
+        return;
+    kept = fclose(r->rejects) == 0 && kept && rep->failed > 0;
+    r->rejects = NULL;
+    if (!kept || rename(r->rejects_tmp, rep->rejects_path) != 0) {
+        remove(r->rejects_tmp);
+        rep->rejects_path[0] = '\0';
+    }
+}
+
+int patron_import_members(patron_store *s, const char *path,
+                          const struct patron_import_options *opt, struct patron_import_report *out)
+{
+    struct patron_import_report rep = {0};
+    struct run *r;
+    int err, write;
+    if (!path || !opt || !out)
+        return patron__fail(s, PATRON_EINVAL, "an import needs a file, options and a report");
+    if (!(r = calloc(1, sizeof *r)))
+        return patron__fail(s, PATRON_ENOMEM, "out of memory");
+    r->x.report = &rep;
+    if ((err = prepare(r, s, path, opt)) != 0 || (err = patron__tx_begin(s)) != 0)
+        goto out;
+    err = run_batch(r, path);
+    write = err == 0 && !opt->dry_run && !rep.already_imported;
+    if (write)
+        err = patron__tx_commit(s);
+    else
+        patron__tx_rollback(s);
+    finish_rejects(r, write && err == 0);
+out:
+    if (r->rejects)
+        finish_rejects(r, 0);
+    patron__csv_close(&r->csv);
+    free(r);
+    *out = rep;
+    return err;
+}
