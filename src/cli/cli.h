@@ -163,6 +163,7 @@ int cli_cmd_referral(struct cli *c, struct cli_args *a);
 int cli_cmd_report(struct cli *c, struct cli_args *a);
 /* `patron hq`: the head office (src/hq); says it was left out when built without libpq. */
 int cli_cmd_hq(struct cli *c, struct cli_args *a);
+int cli_cmd_sync(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
 int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);
 

@@ -39,6 +39,7 @@ static const struct command commands[] = {
     {"referral", cli_cmd_referral},
     {"report", cli_cmd_report},
     {"hq", cli_cmd_hq},
+    {"sync", cli_cmd_sync},
 };
 
 static const struct command *find_command(const char *name)
