@@ -2,8 +2,9 @@
 /* `patron sync` against a throwaway PostgreSQL (label pg): the outbox arrives at head office
  * exactly once (counted and compared payload by payload), a second sync ships nothing, a sale
  * made between two syncs arrives, a head office that is down is named in a sentence kept in the
- * store and nothing is lost, a store that lost its acknowledgement asks head office where it
- * stands, and `patron sync` killed with SIGKILL mid-run again and again leaves head office with
+ * store and nothing is lost, so are a login that is not this store's and a schema newer than
+ * the program, a store that lost its acknowledgement asks head office where it stands, and
+ * `patron sync` killed with SIGKILL mid-run again and again leaves head office with
  * the store's rows exactly: no gap, no duplicate. */
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -259,7 +260,7 @@ static void head_office_down_loses_nothing(void **state)
     test_store_close(&t);
 }
 
-static void a_store_without_its_login_is_told(void **state)
+static void a_wrong_login_or_schema_is_named(void **state)
 {
     (void)state;
     char owner[512], url[1024];
@@ -271,7 +272,31 @@ static void a_store_without_its_login_is_told(void **state)
     /* the owner is no store's login */
     assert_int_equal(sync_cli(&r, &t, owner, NULL, NULL), 2);
     assert_non_null(strstr(r.err, "the head office login is not a store's"));
+    /* another store's login: named, and nothing written under it */
+    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", "2", "--name",
+               "Other shop", (char *)NULL) != 0)
+        fail_msg("store add 2: %s", r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(sync_cli(&r, &t, json_string_value(json_object_get(o, "url")), NULL, NULL), 2);
+    json_decref(o);
+    assert_non_null(strstr(r.err, "this is store 1 but the head office login belongs to store 2"));
     assert_int_equal(hq_count(owner), 0);
+    /* a head office schema newer than the program: refused, untouched */
+    PGconn *conn = PQconnectdb(owner);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PQclear(PQexec(conn, "UPDATE hq_schema_version SET version = 99"));
+    assert_int_not_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    assert_non_null(strstr(r.err, "schema version 99, newer than this program knows"));
+    assert_int_equal(hq_count(owner), 0);
+    PQclear(PQexec(conn, "UPDATE hq_schema_version SET version = 1"));
+    PQfinish(conn);
+    /* each failure is kept for `patron sync status`; then the right login ships everything */
+    json_t *st = status_json(&t);
+    assert_non_null(strstr(json_string_value(json_object_get(st, "last_error")), "newer"));
+    json_decref(st);
+    assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    assert_hq_equals_store(&t, owner);
     test_store_close(&t);
 }
 
@@ -342,7 +367,7 @@ int main(void)
         cmocka_unit_test(everything_arrives_exactly_once),
         cmocka_unit_test(a_lost_acknowledgement_ships_nothing_twice),
         cmocka_unit_test(head_office_down_loses_nothing),
-        cmocka_unit_test(a_store_without_its_login_is_told),
+        cmocka_unit_test(a_wrong_login_or_schema_is_named),
         cmocka_unit_test(sigkill_mid_sync_loses_and_repeats_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
