@@ -12,7 +12,7 @@
 static const char *const commands[] = {
     "init",     "member",   "card",     "scan",    "sale",    "refund", "reward",   "voucher",
     "key",      "ledger",   "print",    "printer", "program", "serve",  "terminal", "offer",
-    "goodwill", "feedback", "referral", "report",  "hq",      "import",
+    "goodwill", "feedback", "referral", "report",  "hq",      "import", "sync",
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -104,6 +104,7 @@ static const struct {
     {"cmd_terminal.c", {"terminal"}},
     {"cmd_voucher.c", {"voucher"}},
     {"cmd_hq.c", {"hq"}},
+    {"cmd_sync.c", {"sync"}},
     {"print.c", {"print"}},
 };
 

@@ -48,6 +48,28 @@ PATRON_EXPORT int patron_outbox_list(patron_store *s, int64_t after_seq, size_t 
 PATRON_EXPORT int patron_outbox_last(patron_store *s, int64_t *last_seq)
     __attribute__((warn_unused_result));
 
+/* What the store knows of its syncs with head office (`patron sync status`). */
+struct patron_outbox_sync {
+    int64_t acked_seq;    /* head office holds every row up to here, 0 for none */
+    int64_t last_success; /* store time of the last sync that finished, 0 for never */
+    int64_t last_attempt; /* store time of the last sync that ended, well or not, 0 for never */
+    char last_error[512]; /* the last failure in a sentence, "" since a sync finished */
+};
+
+/* Reads the sync state. Returns 0 or a PATRON_* code. */
+PATRON_EXPORT int patron_outbox_sync_get(patron_store *s, struct patron_outbox_sync *out)
+    __attribute__((warn_unused_result));
+
+/* Records that head office holds every row up to acked_seq; call it only once head office has
+ * committed them. With `finished`, also records a success now and clears the last error.
+ * PATRON_EINVAL when acked_seq is negative or past the outbox's last row. */
+PATRON_EXPORT int patron_outbox_sync_ack(patron_store *s, int64_t acked_seq, int finished)
+    __attribute__((warn_unused_result));
+
+/* Records a failed sync: its sentence (cut to fit) and the time. Returns 0 or a PATRON_* code. */
+PATRON_EXPORT int patron_outbox_sync_failed(patron_store *s, const char *sentence)
+    __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

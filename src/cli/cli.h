@@ -165,6 +165,8 @@ int cli_cmd_report(struct cli *c, struct cli_args *a);
 int cli_cmd_hq(struct cli *c, struct cli_args *a);
 /* `patron import members`: moving in from another program's CSV (src/migrate). */
 int cli_cmd_import(struct cli *c, struct cli_args *a);
+/* `patron sync [status]`: the outbox shipped to head office (src/hq). */
+int cli_cmd_sync(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
 int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);
 

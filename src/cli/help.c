@@ -169,6 +169,12 @@ static const struct cli_option_help serve_options[] = {
     END,
 };
 
+static const struct cli_option_help sync_options[] = {
+    {"--hq URL", "(global) the store's own head office URL (its role, password file)"},
+    {"--batch N", "rows per head office transaction, 1 to 100000 (default 1000)"},
+    END,
+};
+
 static const struct cli_option_help hq_options[] = {
     {"--hq URL", "(global) the head office's PostgreSQL URL, as its owner for these commands"},
     {"--name NAME", "store add: the store's name (required)"},
@@ -328,6 +334,11 @@ static const struct cli_command_help commands[] = {
      "(members are matched by card, then phone, then e-mail; phones are kept in E.164, "
      "national\nnumbers take the country code of the program setting phone_country_code)",
      import_options},
+    {"sync", "ships the store's outbox to head office, exactly once; `status` says how far",
+     "patron sync [--batch N]\npatron sync status\n"
+     "(the head office URL is the one `patron hq store add` printed for this store: --hq URL,\n"
+     "$PATRON_HQ or `hq =` in patron.conf)",
+     sync_options},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

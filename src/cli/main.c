@@ -40,6 +40,7 @@ static const struct command commands[] = {
     {"report", cli_cmd_report},
     {"hq", cli_cmd_hq},
     {"import", cli_cmd_import},
+    {"sync", cli_cmd_sync},
 };
 
 static const struct command *find_command(const char *name)

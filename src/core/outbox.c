@@ -315,3 +315,60 @@ int patron_outbox_last(patron_store *s, int64_t *last_seq)
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
+
+int patron_outbox_sync_get(patron_store *s, struct patron_outbox_sync *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = patron__stmt(s, "SELECT acked_seq, last_success, last_attempt, last_error"
+                                       " FROM sync_state WHERE id = 1");
+    if (!st)
+        return PATRON_EDB;
+    int rc = sqlite3_step(st), err = 0;
+    if (rc == SQLITE_ROW) {
+        out->acked_seq = sqlite3_column_int64(st, 0);
+        out->last_success = sqlite3_column_int64(st, 1);
+        out->last_attempt = sqlite3_column_int64(st, 2);
+        snprintf(out->last_error, sizeof out->last_error, "%s",
+                 (const char *)sqlite3_column_text(st, 3));
+    } else if (rc != SQLITE_DONE) {
+        err = patron__db_err(s, rc);
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+int patron_outbox_sync_ack(patron_store *s, int64_t acked_seq, int finished)
+{
+    int64_t last = 0;
+    int err = patron_outbox_last(s, &last);
+    if (err != 0)
+        return err;
+    if (acked_seq < 0 || acked_seq > last)
+        return patron__fail(s, PATRON_EINVAL,
+                            "head office acknowledged store_seq %lld but the outbox ends at %lld",
+                            (long long)acked_seq, (long long)last);
+    sqlite3_stmt *st =
+        patron__stmt(s, "UPDATE sync_state SET acked_seq = ?1,"
+                        " last_success = CASE WHEN ?2 THEN ?3 ELSE last_success END,"
+                        " last_attempt = CASE WHEN ?2 THEN ?3 ELSE last_attempt END,"
+                        " last_error = CASE WHEN ?2 THEN '' ELSE last_error END WHERE id = 1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, acked_seq);
+    sqlite3_bind_int(st, 2, finished != 0);
+    sqlite3_bind_int64(st, 3, patron_store_now(s));
+    return patron__step_done(s, st);
+}
+
+int patron_outbox_sync_failed(patron_store *s, const char *sentence)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s", sentence ? sentence : "");
+    sqlite3_stmt *st = patron__stmt(s, "UPDATE sync_state SET last_error = ?1, last_attempt = ?2"
+                                       " WHERE id = 1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, patron_store_now(s));
+    return patron__step_done(s, st);
+}

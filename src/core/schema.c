@@ -278,9 +278,18 @@ static const char schema_v9[] =
     "CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox"
     "  BEGIN SELECT RAISE(ABORT, 'the outbox is append-only'); END;";
 
+/* Version 10: what head office acknowledged. One row: the highest store_seq head office holds
+ * (written only after head office committed it), the last success and the last error. */
+static const char schema_v10[] =
+    "CREATE TABLE sync_state(id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  acked_seq INTEGER NOT NULL DEFAULT 0 CHECK(acked_seq >= 0),"
+    "  last_success INTEGER NOT NULL DEFAULT 0, last_attempt INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '');"
+    "INSERT INTO sync_state(id) VALUES (1);";
+
 static const char *const migrations[] = {
     schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
-    schema_v6, schema_v7, schema_v8, schema_v9,
+    schema_v6, schema_v7, schema_v8, schema_v9, schema_v10,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

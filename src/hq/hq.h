@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patron/store.h"
+
 typedef struct patron_hq patron_hq;
 
 /* The newest head office schema this program knows. */
@@ -69,5 +71,26 @@ int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *
  * PATRON_EDB otherwise, with the server's sentence in detail. */
 int patron_hq_exec(patron_hq *h, const char *sql, int n_params, const char *const *params,
                    char *detail, size_t len);
+
+/* What one sync did. */
+struct patron_hq_sync_result {
+    int64_t from_seq;  /* the highest store_seq head office held when the sync started */
+    int64_t acked_seq; /* the highest it holds now (acknowledged in the store) */
+    int64_t shipped;   /* rows sent (a row head office already held is not sent again) */
+    int64_t batches;
+};
+
+/* Called after each batch head office committed and the store recorded. */
+typedef void (*patron_hq_sync_progress)(const struct patron_hq_sync_result *r, void *ctx);
+
+/* Ships the store's outbox to head office, logged in as the store's own role, in batches of
+ * `batch_rows` (0: 1000) in store_seq order, exactly once, and records in the store what head
+ * office acknowledged (patron_outbox_sync_ack). Starts from head office's highest store_seq for
+ * this store. PATRON_EFORBIDDEN when the login is not this store's, PATRON_ESCHEMA for a schema
+ * that is not the latest, PATRON_EDB when head office fails or goes away, with a sentence in
+ * detail; what was acknowledged before stays acknowledged. The caller records a failure
+ * (patron_outbox_sync_failed). */
+int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
+                   void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len);
 
 #endif

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron sync`: ships the store's outbox to head office (the machine setting `hq`: the URL that
+ * `patron hq store add` printed for this store) once, in batches, exactly once, saying after each
+ * batch how far head office has acknowledged. `patron sync status` says what the store knows:
+ * the rows pending, the last acknowledged store_seq, the last success and the last error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] = "sync [--batch N] | sync status";
+
+/* One sentence on stderr (and the JSON error with --json); the exit status of `err`. */
+static int sync_fail(struct cli *c, int err, const char *sentence)
+{
+    if (c->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", sentence);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    }
+    fprintf(stderr, "patron: %s.\n", sentence);
+    return cli_exit_status(err);
+}
+
+static int sync_status(struct cli *c, struct cli_args *a)
+{
+    struct patron_outbox_sync st;
+    int64_t last = 0;
+    char success[40] = "never", human[1024];
+    int status, err;
+    if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = cli_open_store(c)) != 0)
+        return status;
+    if ((err = patron_outbox_sync_get(c->store, &st)) != 0 ||
+        (err = patron_outbox_last(c->store, &last)) != 0)
+        return cli_fail(c, err, "cannot read the sync state");
+    if (st.last_success)
+        cli_format_time(st.last_success, success, sizeof success);
+    snprintf(human, sizeof human,
+             "pending: %lld rows\nacknowledged by head office: up to store_seq %lld\n"
+             "last success: %s\nlast error: %s\n",
+             (long long)(last - st.acked_seq), (long long)st.acked_seq, success,
+             st.last_error[0] ? st.last_error : "none");
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:o, s:o}", "pending", (json_int_t)(last - st.acked_seq),
+                  "acked_seq", (json_int_t)st.acked_seq, "last_seq", (json_int_t)last,
+                  "last_success", st.last_success ? json_string(success) : json_null(),
+                  "last_error", st.last_error[0] ? json_string(st.last_error) : json_null());
+    return cli_emit(c, o, human);
+}
+
+#ifdef PATRON_HAVE_HQ
+
+#include "hq.h"
+
+/* After each batch: one line, flushed, so that whoever watches sees how far it got. */
+static void progress(const struct patron_hq_sync_result *r, void *ctx)
+{
+    struct cli *c = ctx;
+    if (c->json)
+        return;
+    printf("acknowledged up to store_seq %lld (%lld rows in %lld batches)\n",
+           (long long)r->acked_seq, (long long)r->shipped, (long long)r->batches);
+    fflush(stdout);
+}
+
+/* Keeps the failure in the store for `patron sync status`, then says it. */
+static int failed(struct cli *c, int err, const char *sentence)
+{
+    if (patron_outbox_sync_failed(c->store, sentence) != 0)
+        fprintf(stderr, "patron: cannot record the failure in the store.\n");
+    return sync_fail(c, err, sentence);
+}
+
+static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
+{
+    struct patron_hq_sync_result r;
+    int64_t batch = 1000;
+    patron_hq *h = NULL;
+    char detail[512], human[256];
+    int status, err;
+    if (batch_text && cli_parse_int(batch_text, 1, 100000, &batch) != 0)
+        return cli_usage(c, usage);
+    if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = cli_open_store(c)) != 0)
+        return status;
+    if (!c->hq || !c->hq[0]) {
+        fputs("patron: no head office address: pass --hq URL, set PATRON_HQ, or write `hq = URL` "
+              "in patron.conf.\n",
+              stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if ((err = patron_hq_connect(c->hq, &h, detail, sizeof detail)) != 0)
+        return failed(c, err, detail);
+    err = patron_hq_sync(h, c->store, (size_t)batch, progress, c, &r, detail, sizeof detail);
+    patron_hq_close(h);
+    if (err != 0)
+        return failed(c, err, detail);
+    snprintf(human, sizeof human,
+             "head office holds every row up to store_seq %lld (%lld shipped now)\n",
+             (long long)r.acked_seq, (long long)r.shipped);
+    return cli_emit(c,
+                    json_pack("{s:I, s:I, s:I, s:I}", "from_seq", (json_int_t)r.from_seq,
+                              "acked_seq", (json_int_t)r.acked_seq, "shipped",
+                              (json_int_t)r.shipped, "batches", (json_int_t)r.batches),
+                    human);
+}
+
+#else
+
+static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
+{
+    (void)a;
+    (void)batch_text;
+    return sync_fail(c, PATRON_EINVAL,
+                     "this patron was built without libpq, so it cannot sync with head office; "
+                     "install libpq-dev and build again");
+}
+
+#endif
+
+int cli_cmd_sync(struct cli *c, struct cli_args *a)
+{
+    const char *batch_text = cli_take(a, "--batch");
+    const char *sub = cli_positional(a);
+    if (!sub)
+        return sync_run(c, a, batch_text);
+    if (strcmp(sub, "status") == 0 && !batch_text)
+        return sync_status(c, a);
+    return cli_usage(c, usage);
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron sync`: ships the store's outbox to head office in store_seq order, in batches, exactly
+ * once. Each batch is COPYed into a temporary staging table and moved into `facts` by one
+ * INSERT ... SELECT ... ON CONFLICT (store_id, store_seq) DO NOTHING, under the store's own role
+ * (row-level security applies), in one transaction. Only after head office committed it does the
+ * store record the batch as acknowledged. A sync starts from head office's own highest store_seq
+ * for the store, so a crash between the two commits ships nothing twice and loses nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hq_internal.h"
+#include "patron/error.h"
+#include "patron/outbox.h"
+
+/* One batch as COPY text: the rows, tab-separated, each field escaped. */
+struct batch {
+    char *text;
+    size_t len, cap;
+    int64_t last_seq;
+    int64_t rows;
+};
+
+static int grow(struct batch *b, size_t more)
+{
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *t = realloc(b->text, cap);
+    if (!t)
+        return PATRON_ENOMEM;
+    b->text = t;
+    b->cap = cap;
+    return 0;
+}
+
+/* Appends `s` escaped for COPY's text format, then `end` (a tab or a newline). */
+static int put_field(struct batch *b, const char *s, char end)
+{
+    size_t n = strlen(s ? s : "");
+    if (grow(b, 2 * n + 1) != 0)
+        return PATRON_ENOMEM;
+    for (const char *p = s ? s : ""; *p; p++) {
+        char c = *p;
+        const char *esc = c == '\\'   ? "\\\\"
+                          : c == '\t' ? "\\t"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                                      : NULL;
+        if (esc) {
+            memcpy(b->text + b->len, esc, 2);
+            b->len += 2;
+        } else {
+            b->text[b->len++] = c;
+        }
+    }
+    b->text[b->len++] = end;
+    return 0;
+}
+
+static int add_row(const struct patron_outbox_row *row, void *ctx)
+{
+    struct batch *b = ctx;
+    char id[16], seq[24], at[24];
+    snprintf(id, sizeof id, "%d", row->store_id);
+    snprintf(seq, sizeof seq, "%lld", (long long)row->store_seq);
+    snprintf(at, sizeof at, "%lld", (long long)row->recorded_at);
+    int rc = 0;
+    if ((rc = put_field(b, id, '\t')) == 0 && (rc = put_field(b, seq, '\t')) == 0 &&
+        (rc = put_field(b, row->kind, '\t')) == 0 && (rc = put_field(b, row->payload, '\t')) == 0)
+        rc = put_field(b, at, '\n');
+    b->last_seq = row->store_seq;
+    b->rows++;
+    return rc;
+}
+
+/* The store this login belongs to at head office, and the highest store_seq held for it. */
+static int where_we_are(patron_hq *h, int store_id, int64_t *high, char *detail, size_t len)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%d", store_id);
+    const char *params[] = {id};
+    PGresult *res =
+        PQexecParams(h->conn,
+                     "SELECT hq_my_store(), (SELECT coalesce(max(store_seq), 0) FROM facts"
+                     " WHERE store_id = $1::integer)",
+                     1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return patron__hq_fail(res, h->conn, "cannot ask head office what it holds", detail, len);
+    int mine = PQgetisnull(res, 0, 0) ? 0 : atoi(PQgetvalue(res, 0, 0));
+    *high = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    if (mine == store_id)
+        return 0;
+    if (mine == 0)
+        snprintf(detail, len,
+                 "the head office login is not a store's (register the store with `patron hq "
+                 "store add %d` and use the URL it prints)",
+                 store_id);
+    else
+        snprintf(detail, len,
+                 "this is store %d but the head office login belongs to store %d: use store "
+                 "%d's URL",
+                 store_id, mine, store_id);
+    return PATRON_EFORBIDDEN;
+}
+
+static int need_schema(patron_hq *h, char *detail, size_t len)
+{
+    int version = 0, rc = patron_hq_schema_version(h, &version, detail, len);
+    if (rc != 0 || version == patron_hq_schema_latest())
+        return rc;
+    snprintf(detail, len,
+             version > patron_hq_schema_latest()
+                 ? "the head office database is at schema version %d, newer than this program "
+                   "knows (%d): upgrade patron before syncing"
+                 : "the head office database is at schema version %d, not %d: run `patron hq "
+                   "init` first",
+             version, patron_hq_schema_latest());
+    return PATRON_ESCHEMA;
+}
+
+/* COPY the batch into the staging table. */
+static int copy_batch(patron_hq *h, const struct batch *b, char *detail, size_t len)
+{
+    PGresult *res = PQexec(h->conn, "COPY patron_sync_staging FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        return patron__hq_fail(res, h->conn, "head office refused the batch", detail, len);
+    PQclear(res);
+    if (PQputCopyData(h->conn, b->text, (int)b->len) != 1 || PQputCopyEnd(h->conn, NULL) != 1)
+        return patron__hq_fail(NULL, h->conn, "the link to head office broke during a batch",
+                               detail, len);
+    int rc = 0;
+    while ((res = PQgetResult(h->conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = patron__hq_fail(res, h->conn, "head office refused the batch", detail, len);
+        else
+            PQclear(res);
+    }
+    return rc;
+}
+
+/* Ships one batch in one head office transaction. */
+static int ship_batch(patron_hq *h, const struct batch *b, char *detail, size_t len)
+{
+    int rc = patron__hq_run(h->conn, "BEGIN", "cannot start a batch at head office", detail, len);
+    if (rc == 0)
+        rc = copy_batch(h, b, detail, len);
+    if (rc == 0)
+        rc = patron__hq_run(h->conn,
+                            "INSERT INTO facts (store_id, store_seq, kind, payload, store_time)"
+                            " SELECT store_id, store_seq, kind, payload::jsonb,"
+                            " to_timestamp(recorded_at) FROM patron_sync_staging"
+                            " ORDER BY store_seq ON CONFLICT (store_id, store_seq) DO NOTHING",
+                            "head office refused the batch", detail, len);
+    if (rc == 0)
+        rc = patron__hq_run(h->conn, "COMMIT", "head office did not commit the batch", detail, len);
+    if (rc != 0)
+        PQclear(PQexec(h->conn, "ROLLBACK"));
+    return rc;
+}
+
+static int prepare(patron_hq *h, patron_store *s, int *store_id, int64_t *high, char *detail,
+                   size_t len)
+{
+    struct patron_store_info info;
+    int rc = patron_store_info(s, &info);
+    if (rc != 0) {
+        snprintf(detail, len, "cannot read the store's id");
+        return rc;
+    }
+    if (info.store_id <= 0) {
+        snprintf(detail, len, "the store has no id yet: run `patron init --store-id N` first");
+        return PATRON_EINVAL;
+    }
+    *store_id = info.store_id;
+    if ((rc = need_schema(h, detail, len)) != 0 ||
+        (rc = where_we_are(h, info.store_id, high, detail, len)) != 0)
+        return rc;
+    return patron__hq_run(h->conn,
+                          "CREATE TEMP TABLE patron_sync_staging (store_id integer,"
+                          " store_seq bigint, kind text, payload text, recorded_at bigint)"
+                          " ON COMMIT DELETE ROWS",
+                          "cannot make the staging table at head office", detail, len);
+}
+
+int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
+                   void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len)
+{
+    struct batch b = {0};
+    int store_id = 0, rc;
+    memset(r, 0, sizeof *r);
+    if ((rc = prepare(h, s, &store_id, &r->from_seq, detail, len)) != 0)
+        return rc;
+    r->acked_seq = r->from_seq;
+    /* head office is the truth: it holds exactly the rows up to its highest */
+    if ((rc = patron_outbox_sync_ack(s, r->from_seq, 0)) != 0) {
+        snprintf(detail, len, "head office holds store_seq %lld, which this store never wrote",
+                 (long long)r->from_seq);
+        return rc;
+    }
+    for (;;) {
+        b.len = 0;
+        b.rows = 0;
+        rc = patron_outbox_list(s, r->acked_seq, batch_rows ? batch_rows : 1000, add_row, &b, NULL);
+        if (rc != 0) {
+            snprintf(detail, len, "cannot read the store's outbox");
+            break;
+        }
+        if (b.rows == 0)
+            break;
+        if ((rc = ship_batch(h, &b, detail, len)) != 0)
+            break;
+        if ((rc = patron_outbox_sync_ack(s, b.last_seq, 0)) != 0) {
+            snprintf(detail, len, "head office holds the batch but the store cannot record it");
+            break;
+        }
+        r->acked_seq = b.last_seq;
+        r->shipped += b.rows;
+        r->batches++;
+        if (fn)
+            fn(r, ctx);
+    }
+    free(b.text);
+    if (rc == 0 && (rc = patron_outbox_sync_ack(s, r->acked_seq, 1)) != 0)
+        snprintf(detail, len, "head office holds every row but the store cannot record it");
+    return rc;
+}

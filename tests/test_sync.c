@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron sync` against a throwaway PostgreSQL (label pg): the outbox arrives at head office
+ * exactly once (counted and compared payload by payload), a second sync ships nothing, a sale
+ * made between two syncs arrives, a head office that is down is named in a sentence kept in the
+ * store and nothing is lost, so are a login that is not this store's and a schema newer than
+ * the program, a store that lost its acknowledgement asks head office where it stands, and
+ * `patron sync` killed with SIGKILL mid-run again and again leaves head office with
+ * the store's rows exactly: no gap, no duplicate. */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clirun.h"
+#include "pgutil.h"
+#include "testutil.h"
+
+static struct pg_cluster pg;
+static char home[256];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(home, sizeof home, "%s/patron-sync-XXXXXX", tmp ? tmp : "/tmp");
+    if (!mkdtemp(home))
+        return -1;
+    return pg_cluster_start(&pg);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pg_cluster_stop(&pg);
+    test_rmtree(home);
+    return 0;
+}
+
+/* One chain: database `name` with the schema, store 1 registered; the owner's URL into owner and
+ * the store's own URL into store_url. */
+static void chain(const char *name, char *owner, size_t olen, char *store_url, size_t slen)
+{
+    struct clirun r = {0};
+    assert_int_equal(pg_cluster_createdb(&pg, name, owner, olen), 0);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", "1", "--name",
+               "Test shop", (char *)NULL) != 0)
+        fail_msg("store add: %s", r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    snprintf(store_url, slen, "%s", json_string_value(json_object_get(o, "url")));
+    json_decref(o);
+}
+
+static void sell(patron_store *s, const char *card, const char *ref, int64_t total)
+{
+    struct patron_sale_line lines[] = {
+        {.sku = "TEA", .category = "general", .qty = 2, .unit_minor = total / 2}};
+    struct patron_sale in = {.card = card,
+                             .ref = ref,
+                             .total_minor = total,
+                             .lines = lines,
+                             .n_lines = 1,
+                             .idempotency_key = ref};
+    struct patron_sale_result r;
+    if (patron_sale_record(s, &in, &r) != 0)
+        fail_msg("sale %s: %s", ref, patron_store_detail(s));
+}
+
+/* `n` members, each with a sale: a few hundred outbox rows. */
+static void trade(struct test_store *t, const char *prefix, int n)
+{
+    char card[14], name[32], ref[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%s %d", prefix, i);
+        snprintf(ref, sizeof ref, "%s-%d", prefix, i);
+        test_enroll(t, name, card);
+        sell(t->s, card, ref, 1000 + 10 * i);
+    }
+}
+
+/* `patron --db STORE --home HOME --hq URL sync [a1 a2]` */
+static int sync_cli(struct clirun *r, const struct test_store *t, const char *url, const char *a1,
+                    const char *a2)
+{
+    return clirun(r, "--db", t->path, "--home", home, "--hq", url, "sync", a1, a2, (char *)NULL);
+}
+
+static json_t *status_json(const struct test_store *t)
+{
+    struct clirun r = {0};
+    assert_int_equal(
+        clirun(&r, "--json", "--db", t->path, "--home", home, "sync", "status", (char *)NULL), 0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    return o;
+}
+
+struct compare {
+    PGconn *conn;
+    int64_t rows;
+};
+
+/* Head office holds this row with the same kind and the same payload (as JSON). */
+static int compare_row(const struct patron_outbox_row *row, void *ctx)
+{
+    struct compare *c = ctx;
+    char id[16], seq[24];
+    snprintf(id, sizeof id, "%d", row->store_id);
+    snprintf(seq, sizeof seq, "%lld", (long long)row->store_seq);
+    const char *params[] = {id, seq, row->kind, row->payload};
+    PGresult *res = PQexecParams(c->conn,
+                                 "SELECT kind = $3 AND payload = $4::jsonb FROM facts"
+                                 " WHERE store_id = $1::integer AND store_seq = $2::bigint",
+                                 4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+        strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        fail_msg("store_seq %s (%s) is not at head office as the store wrote it", seq, row->kind);
+    PQclear(res);
+    c->rows++;
+    return 0;
+}
+
+/* Head office's rows for store 1 are the store's outbox exactly: as many, 1..last without a gap
+ * or a duplicate, each payload the same. */
+static void assert_hq_equals_store(const struct test_store *t, const char *owner)
+{
+    int64_t last = 0;
+    assert_int_equal(patron_outbox_last(t->s, &last), 0);
+    assert_true(last > 0);
+    struct compare c = {PQconnectdb(owner), 0};
+    assert_int_equal(PQstatus(c.conn), CONNECTION_OK);
+    PGresult *res = PQexec(c.conn, "SELECT count(*), count(DISTINCT store_seq),"
+                                   " coalesce(min(store_seq), 0), coalesce(max(store_seq), 0)"
+                                   " FROM facts WHERE store_id = 1");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    for (int col = 0; col < 4; col++)
+        assert_int_equal(strtoll(PQgetvalue(res, 0, col), NULL, 10), col == 2 ? 1 : last);
+    PQclear(res);
+    assert_int_equal(patron_outbox_list(t->s, 0, (size_t)last, compare_row, &c, NULL), 0);
+    assert_int_equal(c.rows, last);
+    PQfinish(c.conn);
+}
+
+static int64_t hq_count(const char *owner)
+{
+    PGconn *conn = PQconnectdb(owner);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, "SELECT count(*) FROM facts");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    int64_t n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(conn);
+    return n;
+}
+
+static void everything_arrives_exactly_once(void **state)
+{
+    (void)state;
+    char owner[512], url[1024];
+    struct test_store t;
+    struct clirun r = {0};
+    chain("sync_once", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    trade(&t, "First", 30);
+    assert_int_equal(sync_cli(&r, &t, url, "--batch", "7"), 0);
+    assert_non_null(strstr(r.out, "acknowledged up to store_seq 7 (7 rows in 1 batches)"));
+    assert_hq_equals_store(&t, owner);
+    int64_t last = 0, before = hq_count(owner);
+    assert_int_equal(patron_outbox_last(t.s, &last), 0);
+    json_t *st = status_json(&t);
+    assert_int_equal(json_integer_value(json_object_get(st, "pending")), 0);
+    assert_int_equal(json_integer_value(json_object_get(st, "acked_seq")), last);
+    assert_true(json_is_string(json_object_get(st, "last_success")));
+    assert_true(json_is_null(json_object_get(st, "last_error")));
+    json_decref(st);
+    /* again: nothing to ship, nothing changes */
+    assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    assert_non_null(strstr(r.out, "(0 shipped now)"));
+    assert_int_equal(hq_count(owner), before);
+    /* a sale between two syncs arrives, and only it */
+    char card[14];
+    test_enroll(&t, "Later", card);
+    sell(t.s, card, "later-1", 4650);
+    int64_t now = 0;
+    assert_int_equal(patron_outbox_last(t.s, &now), 0);
+    st = status_json(&t);
+    assert_int_equal(json_integer_value(json_object_get(st, "pending")), now - last);
+    json_decref(st);
+    assert_int_equal(
+        clirun(&r, "--json", "--db", t.path, "--home", home, "--hq", url, "sync", (char *)NULL), 0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "shipped")), now - last);
+    assert_int_equal(json_integer_value(json_object_get(o, "acked_seq")), now);
+    json_decref(o);
+    assert_hq_equals_store(&t, owner);
+    test_store_close(&t);
+}
+
+static void a_lost_acknowledgement_ships_nothing_twice(void **state)
+{
+    (void)state;
+    char owner[512], url[1024];
+    struct test_store t;
+    struct clirun r = {0};
+    chain("sync_lost_ack", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    trade(&t, "Ack", 10);
+    assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    /* as if the store crashed after head office committed and before it recorded that */
+    assert_int_equal(patron_outbox_sync_ack(t.s, 3, 0), 0);
+    char card[14];
+    test_enroll(&t, "After", card);
+    int64_t before = hq_count(owner), last = 0;
+    assert_int_equal(patron_outbox_last(t.s, &last), 0);
+    assert_int_equal(
+        clirun(&r, "--json", "--db", t.path, "--home", home, "--hq", url, "sync", (char *)NULL), 0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "from_seq")), before);
+    assert_int_equal(json_integer_value(json_object_get(o, "shipped")), last - before);
+    json_decref(o);
+    assert_hq_equals_store(&t, owner);
+    test_store_close(&t);
+}
+
+static void head_office_down_loses_nothing(void **state)
+{
+    (void)state;
+    char owner[512], url[1024], card[14];
+    struct test_store t;
+    struct clirun r = {0};
+    chain("sync_down", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    trade(&t, "Before", 5);
+    assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    assert_int_equal(pg_cluster_halt(&pg, "fast"), 0);
+    /* the store keeps selling */
+    test_enroll(&t, "Offline", card);
+    sell(t.s, card, "offline-1", 2000);
+    assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 1);
+    assert_non_null(strstr(r.err, "cannot reach the head office at 127.0.0.1:"));
+    json_t *st = status_json(&t);
+    assert_true(json_integer_value(json_object_get(st, "pending")) > 0);
+    assert_non_null(
+        strstr(json_string_value(json_object_get(st, "last_error")), "cannot reach the head"));
+    json_decref(st);
+    assert_int_equal(clirun(&r, "--db", t.path, "--home", home, "sync", "status", (char *)NULL), 0);
+    assert_non_null(strstr(r.out, "last error: cannot reach the head office"));
+    assert_int_equal(pg_cluster_resume(&pg), 0);
+    assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    assert_hq_equals_store(&t, owner);
+    st = status_json(&t);
+    assert_int_equal(json_integer_value(json_object_get(st, "pending")), 0);
+    assert_true(json_is_null(json_object_get(st, "last_error")));
+    json_decref(st);
+    test_store_close(&t);
+}
+
+static void a_wrong_login_or_schema_is_named(void **state)
+{
+    (void)state;
+    char owner[512], url[1024];
+    struct test_store t;
+    struct clirun r = {0};
+    chain("sync_wrong", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    trade(&t, "Wrong", 2);
+    /* the owner is no store's login */
+    assert_int_equal(sync_cli(&r, &t, owner, NULL, NULL), 2);
+    assert_non_null(strstr(r.err, "the head office login is not a store's"));
+    /* another store's login: named, and nothing written under it */
+    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", "2", "--name",
+               "Other shop", (char *)NULL) != 0)
+        fail_msg("store add 2: %s", r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(sync_cli(&r, &t, json_string_value(json_object_get(o, "url")), NULL, NULL), 2);
+    json_decref(o);
+    assert_non_null(strstr(r.err, "this is store 1 but the head office login belongs to store 2"));
+    assert_int_equal(hq_count(owner), 0);
+    /* a head office schema newer than the program: refused, untouched */
+    PGconn *conn = PQconnectdb(owner);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PQclear(PQexec(conn, "UPDATE hq_schema_version SET version = 99"));
+    assert_int_not_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    assert_non_null(strstr(r.err, "schema version 99, newer than this program knows"));
+    assert_int_equal(hq_count(owner), 0);
+    PQclear(PQexec(conn, "UPDATE hq_schema_version SET version = 1"));
+    PQfinish(conn);
+    /* each failure is kept for `patron sync status`; then the right login ships everything */
+    json_t *st = status_json(&t);
+    assert_non_null(strstr(json_string_value(json_object_get(st, "last_error")), "newer"));
+    json_decref(st);
+    assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    assert_hq_equals_store(&t, owner);
+    test_store_close(&t);
+}
+
+/* Runs `patron sync --batch 5` and kills it with SIGKILL once it has said that `batches`
+ * batches were acknowledged. Returns 1 when it was killed, 0 when it finished first. */
+static int sync_and_kill(const struct test_store *t, const char *url, int batches)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl(getenv("PATRON_BIN"), "patron", "--db", t->path, "--home", home, "--hq", url, "sync",
+              "--batch", "5", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[512];
+    int seen = 0, killed = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "acknowledged up to") && ++seen == batches) {
+            kill(pid, SIGKILL);
+            killed = 1;
+            break;
+        }
+    }
+    fclose(f);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!killed)
+        assert_int_equal(WEXITSTATUS(status), 0);
+    return killed;
+}
+
+static void sigkill_mid_sync_loses_and_repeats_nothing(void **state)
+{
+    (void)state;
+    char owner[512], url[1024], card[14], ref[32];
+    struct test_store t;
+    struct clirun r = {0};
+    chain("sync_kill", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    trade(&t, "Kill", 60);
+    int kills = 0;
+    for (int i = 0; i < 12; i++) {
+        kills += sync_and_kill(&t, url, 1 + i % 3);
+        /* the store keeps selling between the runs */
+        snprintf(ref, sizeof ref, "between-%d", i);
+        test_enroll(&t, ref, card);
+        sell(t.s, card, ref, 500);
+    }
+    assert_true(kills >= 10);
+    assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
+    assert_hq_equals_store(&t, owner);
+    json_t *st = status_json(&t);
+    assert_int_equal(json_integer_value(json_object_get(st, "pending")), 0);
+    json_decref(st);
+    test_store_close(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(everything_arrives_exactly_once),
+        cmocka_unit_test(a_lost_acknowledgement_ships_nothing_twice),
+        cmocka_unit_test(head_office_down_loses_nothing),
+        cmocka_unit_test(a_wrong_login_or_schema_is_named),
+        cmocka_unit_test(sigkill_mid_sync_loses_and_repeats_nothing),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
