@@ -12,12 +12,12 @@
 set -euo pipefail
 build=$1
 n=${PATRON_INSTR_COUNT:-200}
-top=${PATRON_INSTR_TOP:-8}
+top=${PATRON_INSTR_TOP:-10}
 command -v valgrind >/dev/null || { echo "bench/run --instructions needs valgrind" >&2; exit 1; }
 tmp=$(mktemp -d)
 serve_pid=""
 cleanup() {
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
+  if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -29,12 +29,27 @@ cg() { # cg OUT PROGRAM ARGS...: one run under callgrind
     { cat "$out.log" >&2; exit 1; }
 }
 
-# "COUNT NAME" per function (self instructions), every function, from a callgrind file.
+# "COUNT NAME" per function, every function, from a callgrind file: self instructions, or with
+# `inclusive` those of the function and all it calls. Functions without a symbol (stripped
+# system libraries) are named by address and library.
 per_function() {
-  callgrind_annotate --threshold=100 "$1" 2>/dev/null |
+  local how=no
+  [ "${2:-}" = inclusive ] && how=yes
+  callgrind_annotate --threshold=100 --inclusive=$how "$1" 2>/dev/null |
     awk '/^ *[0-9,]+ \(/ && !/PROGRAM TOTALS/ {
-      c = $1; gsub(",", "", c); $1 = ""; $2 = ""; sub(/^ +/, ""); sub(/ \[.*\]$/, "");
-      sub(/^[^:]*:/, ""); print c, $0 }'
+      c = $1; gsub(",", "", c); $1 = ""; $2 = ""; sub(/^ +/, "");
+      lib = ""; if (match($0, / \[[^]]*\]$/)) { lib = substr($0, RSTART + 2, RLENGTH - 3); sub(/.*\//, "", lib) }
+      sub(/ \[.*\]$/, ""); sub(/^[^:]*:/, "");
+      if ($0 ~ /^0x/ && lib != "") $0 = $0 " (" lib ")"; print c, $0 }'
+}
+
+# per_item ZERO N_FILE [inclusive]: the top functions, per item, of a run less the run of zero
+per_item() {
+  { per_function "$1" "${3:-}" | sed 's/^/0 /'; per_function "$2" "${3:-}" | sed 's/^/1 /'; } |
+    awk -v n="$n" '{ k = $3; for (i = 4; i <= NF; i++) k = k " " $i; v[k] += ($1 == 1 ? $2 : -$2) }
+      END { for (k in v) if (v[k] > 0) printf "%12.0f  %s\n", v[k] / n, k }' |
+    grep -v -E '  (main|sale|__libc_start_main[^ ]*|measured_[a-z_]*|0x[0-9a-f]* \(ld-[^)]*\)|\(below main\)|start_thread|clone3?)( |$)' |
+    sort -rn | head -n "$top"
 }
 
 total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; }
@@ -44,10 +59,8 @@ report() {
   local name=$1 zero=$2 full=$3 t0 t1
   t0=$(total "$zero")
   t1=$(total "$full")
-  { per_function "$zero" | sed 's/^/0 /'; per_function "$full" | sed 's/^/1 /'; } |
-    awk -v n="$n" '{ k = $3; for (i = 4; i <= NF; i++) k = k " " $i; v[k] += ($1 == 1 ? $2 : -$2) }
-      END { for (k in v) if (v[k] > 0) printf "%12.0f  %s\n", v[k] / n, k }' |
-    sort -rn | head -n "$top" >"$tmp/$name.top"
+  per_item "$zero" "$full" >"$tmp/$name.top"
+  per_item "$zero" "$full" inclusive >"$tmp/$name.incl"
   echo $(((t1 - t0) / n))
 }
 
@@ -122,8 +135,10 @@ row "checkout over HTTP, server side (POST /v1/sales)" "$http" "$http_ratio"
 row "scan, library (member, points, tier, rewards)" "$scan" "$scan_ratio"
 for name in checkout http scan raw; do
   echo
-  echo "-- top functions of: $name (self instructions per item)"
+  echo "-- $name: top functions, self instructions per item"
   cat "$tmp/$name.top"
+  echo "-- $name: top functions, with what they call, per item"
+  cat "$tmp/$name.incl"
 done
 echo
 printf '{"checkout_instructions": %s, "raw_commit_instructions": %s, ' "$checkout" "$raw"
