@@ -9,6 +9,7 @@
 # Prints a table, then, as its last line, one JSON object.
 #   bench/instructions.sh BUILD_DIR     (bench/run --instructions calls it)
 #   PATRON_INSTR_COUNT=N                items per run (default 200)
+#   PATRON_INSTR_KEEP=DIR               keep the callgrind files there (for callgrind_annotate)
 set -euo pipefail
 build=$1
 n=${PATRON_INSTR_COUNT:-200}
@@ -18,6 +19,7 @@ tmp=$(mktemp -d)
 serve_pid=""
 cleanup() {
   if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; fi
+  if [ -n "${PATRON_INSTR_KEEP:-}" ]; then mkdir -p "$PATRON_INSTR_KEEP" && cp "$tmp"/*.cg "$PATRON_INSTR_KEEP"/; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
