@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* The program bench/run --instructions runs under valgrind's callgrind to count the instructions
+ * of one piece of work: a durable 5-line checkout through libpatron (card look-up, rules, offers,
+ * entries, balance, lot, idempotency key), a scan, or a raw one-row SQLite insert+commit with the
+ * checkout's settings (WAL, synchronous=FULL). Each mode sets up the same way whatever the count,
+ * then does the work COUNT times in one function (measured_*), so a run with COUNT 0 is the
+ * start-up alone and the difference divided by COUNT is the work of one.
+ *
+ *     bench_instr checkout|scan|raw COUNT DIR
+ *     bench_instr http-store DB     (a store for `patron serve`: prints the till's token, then
+ *                                    one card per line)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "patron/patron.h"
+#include "patron/terminal.h"
+
+#define N_CARDS 200
+
+static char cards[N_CARDS][14];
+
+static void die(const char *what, int err)
+{
+    fprintf(stderr, "bench_instr: %s: %s\n", what, err < 0 ? patron_strerror(err) : "failed");
+    exit(1);
+}
+
+static void exec_or_die(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "bench_instr: %s: %s\n", sql, msg);
+        exit(1);
+    }
+}
+
+/* A fresh store with N_CARDS members, as bench_checkout makes it. */
+static patron_store *store_with_members(const char *path)
+{
+    patron_store *s;
+    unlink(path);
+    int err = patron_store_open(path, &s);
+    if (err != 0 || (err = patron_store_init(s, 1, "Bench")) != 0)
+        die("open", err);
+    for (int i = 0; i < N_CARDS; i++) {
+        struct patron_enrollment e = {.name = "Bench Member"};
+        struct patron_member m;
+        if ((err = patron_member_enroll(s, &e, &m)) != 0)
+            die("enroll", err);
+        memcpy(cards[i], m.card, 14);
+    }
+    return s;
+}
+
+static void sale(patron_store *s, long serial)
+{
+    static const struct patron_sale_line lines[5] = {{"COFFEE", "coffee", 2, 350},
+                                                     {"CAKE", "bakery", 1, 420},
+                                                     {"MILK", "dairy", 1, 129},
+                                                     {"GIFT", "giftcard", 1, 2000},
+                                                     {"MUG", "home", 1, 899}};
+    char ref[32];
+    struct patron_sale_result r;
+    snprintf(ref, sizeof ref, "B%ld", serial);
+    struct patron_sale in = {.card = cards[serial % N_CARDS],
+                             .ref = ref,
+                             .total_minor = 4148,
+                             .lines = lines,
+                             .n_lines = 5,
+                             .idempotency_key = ref};
+    int err = patron_sale_record(s, &in, &r);
+    if (err != 0)
+        die("sale", err);
+}
+
+/* Not static and never inlined, so callgrind's reports name them. */
+__attribute__((noinline)) void measured_checkouts(patron_store *s, long n);
+__attribute__((noinline)) void measured_scans(patron_store *s, long n);
+__attribute__((noinline)) void measured_raw_commits(sqlite3 *db, sqlite3_stmt *st, long n);
+
+void measured_checkouts(patron_store *s, long n)
+{
+    for (long i = 0; i < n; i++)
+        sale(s, i);
+}
+
+void measured_scans(patron_store *s, long n)
+{
+    for (long i = 0; i < n; i++) {
+        struct patron_scan_result r;
+        int err = patron_scan(s, cards[i % N_CARDS], &r);
+        if (err != 0)
+            die("scan", err);
+    }
+}
+
+void measured_raw_commits(sqlite3 *db, sqlite3_stmt *st, long n)
+{
+    for (long i = 0; i < n; i++) {
+        exec_or_die(db, "BEGIN IMMEDIATE");
+        sqlite3_bind_int64(st, 1, i);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            die("raw insert", 1);
+        sqlite3_reset(st);
+        exec_or_die(db, "COMMIT");
+    }
+}
+
+static void run_raw(const char *dir, long n)
+{
+    char path[512];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    snprintf(path, sizeof path, "%s/instr-raw.db", dir);
+    unlink(path);
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        die("raw open", 1);
+    exec_or_die(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                    "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)");
+    if (sqlite3_prepare_v2(db, "INSERT INTO t(v) VALUES (?1)", -1, &st, NULL) != SQLITE_OK)
+        die("raw prepare", 1);
+    measured_raw_commits(db, st, n);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* The store `patron serve` runs on in the HTTP count: a till and N_CARDS members. */
+static void http_store(const char *path)
+{
+    struct patron_terminal t;
+    char token[PATRON_TOKEN_LEN + 1];
+    patron_store *s = store_with_members(path);
+    int err = patron_terminal_add(s, "bench", PATRON_ROLE_CASHIER, &t, token);
+    if (err != 0)
+        die("till", err);
+    printf("%s\n", token);
+    for (int i = 0; i < N_CARDS; i++)
+        printf("%s\n", cards[i]);
+    patron_store_close(s);
+}
+
+int main(int argc, char **argv)
+{
+    char path[512];
+    if (argc == 3 && strcmp(argv[1], "http-store") == 0) {
+        http_store(argv[2]);
+        return 0;
+    }
+    if (argc != 4 || atol(argv[2]) < 0) {
+        fprintf(stderr, "usage: bench_instr checkout|scan|raw COUNT DIR\n"
+                        "       bench_instr http-store DB\n");
+        return 64;
+    }
+    long n = atol(argv[2]);
+    mkdir(argv[3], 0755);
+    if (strcmp(argv[1], "raw") == 0) {
+        run_raw(argv[3], n);
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s/instr-%s.db", argv[3], argv[1]);
+    patron_store *s = store_with_members(path);
+    if (strcmp(argv[1], "checkout") == 0) {
+        measured_checkouts(s, n);
+    } else if (strcmp(argv[1], "scan") == 0) {
+        /* Points, lots and history to look at: two sales per member, outside the count. */
+        for (long i = 0; i < 2 * N_CARDS; i++)
+            sale(s, 1000000 + i);
+        measured_scans(s, n);
+    } else {
+        fprintf(stderr, "bench_instr: unknown mode %s\n", argv[1]);
+        return 64;
+    }
+    patron_store_close(s);
+    return 0;
+}
