@@ -347,10 +347,14 @@ static void sigkill_mid_sync_loses_and_repeats_nothing(void **state)
     int kills = 0;
     for (int i = 0; i < 12; i++) {
         kills += sync_and_kill(&t, url, 1 + i % 3);
-        /* the store keeps selling between the runs */
+        /* the store keeps selling between the runs: enough rows for three batches of 5 in the
+         * next run whatever the last one managed to ship before its kill landed */
         snprintf(ref, sizeof ref, "between-%d", i);
         test_enroll(&t, ref, card);
-        sell(t.s, card, ref, 500);
+        for (int k = 0; k < 3; k++) {
+            snprintf(ref, sizeof ref, "between-%d-%d", i, k);
+            sell(t.s, card, ref, 500);
+        }
     }
     assert_true(kills >= 10);
     assert_int_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
