@@ -447,6 +447,43 @@ static void list_pages_in_order(void **state)
 
 /* A store from before the outbox: the upgrade writes a row for every fact it holds (an erased
  * member's without their personal data), numbered 1..n; new facts follow on. */
+/* SQLite tests a partial index's condition on every insert; an IN list of more than two
+ * constants there builds a temporary table each time (most of an outbox row's cost). The
+ * erasure's condition still finds its rows through the index (INDEXED BY fails otherwise). */
+static void an_outbox_row_builds_no_temporary_table(void **state)
+{
+    (void)state;
+    struct test_store t;
+    test_store_open(&t);
+    sqlite3_stmt *st;
+    int ops = 0, ephemeral = 0;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(t.s),
+                                        "EXPLAIN INSERT INTO outbox(store_id, kind, tbl, row_key,"
+                                        " member_id, payload, recorded_at)"
+                                        " VALUES (1, 'lot', 'lots', 1, 1, '{}', 0)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        ops++;
+        ephemeral += strcmp((const char *)sqlite3_column_text(st, 1), "OpenEphemeral") == 0;
+    }
+    sqlite3_finalize(st);
+    assert_true(ops > 0);
+    assert_int_equal(ephemeral, 0);
+    char card[14];
+    test_enroll(&t, "Ada Outbox", card);
+    assert_true(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE member_id = 1 AND"
+                                 " tbl = 'members'") == 1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox INDEXED BY outbox_personal"
+                                      " WHERE member_id = 1 AND (tbl = 'members' OR"
+                                      " tbl = 'consent_changes' OR tbl = 'feedback' OR"
+                                      " tbl = 'goodwill')"),
+                     test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE member_id = 1 AND"
+                                      " tbl IN ('members', 'consent_changes', 'feedback',"
+                                      " 'goodwill')"));
+    test_store_close(&t);
+}
+
 static void a_store_upgraded_to_the_outbox_holds_every_fact(void **state)
 {
     (void)state;
@@ -534,6 +571,7 @@ int main(void)
         cmocka_unit_test(erasure_leaves_no_personal_data_in_the_outbox),
         cmocka_unit_test(verify_catches_a_deleted_row),
         cmocka_unit_test(list_pages_in_order),
+        cmocka_unit_test(an_outbox_row_builds_no_temporary_table),
         cmocka_unit_test(a_store_upgraded_to_the_outbox_holds_every_fact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,7 +189,8 @@ int patron__outbox_add_card(patron_store *s, const char *number)
 
 int patron__outbox_erase(patron_store *s, int64_t member_id)
 {
-    /* The WHERE repeats the partial index's condition so that the index serves it. */
+    /* The WHERE repeats the partial index's condition word for word (schema.c, version 11) so
+     * that the index serves it. */
     static const char *const sql =
         "UPDATE outbox SET payload = CASE tbl"
         " WHEN 'members' THEN json_set(payload, '$.name', 'erased', '$.email', NULL,"
@@ -197,7 +198,8 @@ int patron__outbox_erase(patron_store *s, int64_t member_id)
         " WHEN 'consent_changes' THEN json_set(payload, '$.source', NULL)"
         " WHEN 'feedback' THEN json_set(payload, '$.comment', NULL)"
         " ELSE json_set(payload, '$.complaint', 'erased') END"
-        " WHERE member_id = ?1 AND tbl IN ('members', 'consent_changes', 'feedback', 'goodwill')";
+        " WHERE member_id = ?1 AND (tbl = 'members' OR tbl = 'consent_changes' OR tbl = 'feedback'"
+        " OR tbl = 'goodwill')";
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
         return PATRON_EDB;
