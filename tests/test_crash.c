@@ -97,11 +97,12 @@ static int crash_round(const char *path, child_fn fn, int64_t arg, int next, uns
     }
     close(fds[1]);
     int got = read_acks(fds[0], &a, acked, &last, want);
-    if (got == want)
+    if (got >= want)
         usleep((useconds_t)(rand() % 3000));
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
-    assert_int_equal(got, want); /* the child worked; it did not stop or fail on its own */
+    /* the child worked; it did not stop or fail on its own (one read may bring more lines) */
+    assert_true(got >= want);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     got += read_acks(fds[0], &a, acked, &last, 0); /* what it reported before it died */
     close(fds[0]);
