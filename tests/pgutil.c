@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "pgutil.h"
+#include "testutil.h"
 
 /* Runs argv (as postgres when root), its output into `log`; returns the exit status. */
 static int run_as_server(const struct pg_cluster *pg, const char *const argv[])
@@ -210,4 +211,19 @@ int pg_cluster_createdb(struct pg_cluster *pg, const char *name, char *url, size
     PQfinish(conn);
     pg_cluster_url(pg, name, "postgres", NULL, url, len);
     return ok ? 0 : -1;
+}
+
+int pg_suite_start(struct pg_cluster *pg, const char *prefix, char *home, size_t len)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(home, len, "%s/%s-XXXXXX", tmp ? tmp : "/tmp", prefix);
+    if (!mkdtemp(home))
+        return -1;
+    return pg_cluster_start(pg);
+}
+
+void pg_suite_stop(struct pg_cluster *pg, const char *home)
+{
+    pg_cluster_stop(pg);
+    test_rmtree(home);
 }

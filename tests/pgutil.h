@@ -25,6 +25,11 @@ void pg_cluster_stop(struct pg_cluster *pg);
 int pg_cluster_halt(struct pg_cluster *pg, const char *mode);
 int pg_cluster_resume(struct pg_cluster *pg);
 
+/* A test group's set-up and tear-down: a folder `PREFIX-XXXXXX` under $TMPDIR (or /tmp) into
+ * home, then a cluster; and both removed. 0 or -1. */
+int pg_suite_start(struct pg_cluster *pg, const char *prefix, char *home, size_t len);
+void pg_suite_stop(struct pg_cluster *pg, const char *home);
+
 /* Creates database `name` and writes the superuser's URL to it (over TCP) into url. 0 or -1. */
 int pg_cluster_createdb(struct pg_cluster *pg, const char *name, char *url, size_t len);
 /* The URL of database `name` as role `user` with `password` (NULL: none) over TCP. */

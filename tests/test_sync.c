@@ -25,18 +25,13 @@ static char home[256];
 static int group_setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(home, sizeof home, "%s/patron-sync-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(home))
-        return -1;
-    return pg_cluster_start(&pg);
+    return pg_suite_start(&pg, "patron-sync", home, sizeof home);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    pg_cluster_stop(&pg);
-    test_rmtree(home);
+    pg_suite_stop(&pg, home);
     return 0;
 }
 

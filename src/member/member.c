@@ -319,12 +319,27 @@ int patron_member_by_phone(patron_store *s, const char *phone, struct patron_mem
     return patron_member_by_id(s, member_id, out);
 }
 
+/* The ledger's view of a member from columns 0-6 of MEMBER_ROW_COLUMNS (the two look-ups below). */
+#define MEMBER_ROW_COLUMNS                                                                         \
+    "m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold, "                   \
+    "t.multiplier_permille"
+
+static void read_member_row(sqlite3_stmt *st, struct patron__member_row *out)
+{
+    out->member_id = sqlite3_column_int64(st, 0);
+    out->account_id = sqlite3_column_int64(st, 1);
+    out->balance = sqlite3_column_int64(st, 2);
+    out->tier_id = sqlite3_column_int64(st, 3);
+    out->tier_until = sqlite3_column_int64(st, 4);
+    out->tier_threshold = sqlite3_column_int64(st, 5);
+    out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
+}
+
 int patron__member_for_card(patron_store *s, const char *card, int require_active,
                             struct patron__member_row *out)
 {
     static const char *const sql =
-        "SELECT m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold,"
-        " t.multiplier_permille, c.status = 'blocked', m.erased_at IS NOT NULL"
+        "SELECT " MEMBER_ROW_COLUMNS ", c.status = 'blocked', m.erased_at IS NOT NULL"
         " FROM cards c JOIN members m ON m.id = c.member_id JOIN accounts a ON a.member_id = m.id"
         " JOIN tiers t ON t.id = m.tier_id WHERE c.number = ?1";
     char number[PATRON_CARD_DIGITS + 1];
@@ -334,13 +349,7 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
         return err;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        out->member_id = sqlite3_column_int64(st, 0);
-        out->account_id = sqlite3_column_int64(st, 1);
-        out->balance = sqlite3_column_int64(st, 2);
-        out->tier_id = sqlite3_column_int64(st, 3);
-        out->tier_until = sqlite3_column_int64(st, 4);
-        out->tier_threshold = sqlite3_column_int64(st, 5);
-        out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
+        read_member_row(st, out);
         out->card_blocked = sqlite3_column_int(st, 7);
         out->erased = sqlite3_column_int(st, 8);
     }
@@ -391,8 +400,7 @@ out:
 int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out)
 {
     static const char *const sql =
-        "SELECT m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold,"
-        " t.multiplier_permille, m.erased_at IS NOT NULL FROM members m"
+        "SELECT " MEMBER_ROW_COLUMNS ", m.erased_at IS NOT NULL FROM members m"
         " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id WHERE m.id = ?1";
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
@@ -401,13 +409,7 @@ int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof *out);
-        out->member_id = sqlite3_column_int64(st, 0);
-        out->account_id = sqlite3_column_int64(st, 1);
-        out->balance = sqlite3_column_int64(st, 2);
-        out->tier_id = sqlite3_column_int64(st, 3);
-        out->tier_until = sqlite3_column_int64(st, 4);
-        out->tier_threshold = sqlite3_column_int64(st, 5);
-        out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
+        read_member_row(st, out);
         out->erased = sqlite3_column_int(st, 7);
     }
     sqlite3_reset(st);
