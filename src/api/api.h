@@ -46,6 +46,14 @@ struct api_settings {
                         patron_printer **p, struct patron_escpos_profile *profile, char *detail,
                         size_t len);
     unsigned print_poll_s; /* how often queued jobs are looked at without a wake-up */
+    /* Head office: its URL (the machine setting `hq`; NULL or "": no head office, no sync
+     * thread), how often the outbox is shipped without a wake-up, and the program's function that
+     * ships it once over a link it keeps in *link (connected when NULL, left NULL after a
+     * failure so that the next round connects afresh), and the one that closes the link. */
+    const char *hq;
+    unsigned sync_interval_s;
+    int (*sync_run)(void **link, const char *hq, patron_store *s, char *detail, size_t len);
+    void (*sync_close)(void *link);
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -221,6 +229,29 @@ const char *api_printer_state_name(enum api_printer_state state);
 void api_printer_fallback(char *out, size_t len);
 /* 1 when jobs cannot print now: no printer configured, or it is known to be down. */
 int api_printer_down(void);
+
+/* The sync thread (sync.c): when cfg->hq is set, ships the outbox to head office every
+ * sync_interval_s seconds and soon after a commit, with a store handle of its own and never
+ * inside a sale's transaction; records each failure in the store (`patron sync status`). */
+struct api_sync;
+/* Starts the thread, or does nothing (*out NULL) without a head office. 0 or a PATRON_* code. */
+int api_sync_start(const struct api_settings *cfg, struct api_sync **out);
+/* Asks for a round soon (after a commit); NULL does nothing. Thread-safe. */
+void api_sync_wake(struct api_sync *sy);
+/* Lets the round under way finish, stops the thread and closes the link; NULL does nothing. */
+void api_sync_stop(struct api_sync *sy);
+/* What the last round saw, for /metrics and /v1/health (any thread). */
+struct api_sync_state {
+    int enabled;          /* a head office is set and the thread runs */
+    int failing;          /* the last round failed */
+    int64_t pending;      /* outbox rows head office does not hold yet */
+    int64_t acked_seq;    /* head office holds every row up to here */
+    int64_t lag_s;        /* age of the oldest row not shipped, 0 when none */
+    int64_t last_success; /* store time of the last round that finished, 0 for never */
+    int64_t rounds, failures;
+    char last_error[512]; /* "" unless failing */
+};
+void api_sync_state(struct api_sync_state *out);
 
 /* The connection guard (connections.c): a register of open connections and a thread that shuts
  * down those past their deadline. A request must arrive in full within request_s of its

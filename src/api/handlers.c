@@ -42,6 +42,23 @@ int api_reply_text(struct api_call *c, int status, char *text, const char *type)
     return 0;
 }
 
+/* The head office sync as /v1/health shows it; NULL when the store has no head office. */
+static json_t *health_sync(void)
+{
+    struct api_sync_state st;
+    api_sync_state(&st);
+    if (!st.enabled)
+        return NULL;
+    return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "state",
+                     st.rounds == 0 ? "starting"
+                     : st.failing   ? "failing"
+                                    : "ok",
+                     "pending", (json_int_t)st.pending, "acked_seq", (json_int_t)st.acked_seq,
+                     "lag_seconds", (json_int_t)st.lag_s, "last_success",
+                     st.last_success ? patron_json_time(st.last_success) : json_null(),
+                     "last_error", st.last_error[0] ? json_string(st.last_error) : json_null());
+}
+
 int api_h_health(struct api_call *c, patron_store *s)
 {
     struct patron_store_info info;
@@ -54,10 +71,13 @@ int api_h_health(struct api_call *c, patron_store *s)
                                 "virtual_fallback", fallback[0] != '\0');
     if (printer && fallback[0])
         json_object_set_new(printer, "detail", json_string(fallback));
-    return api_reply(c, 200,
-                     json_pack("{s:s, s:i, s:i, s:o, s:o}", "status", "ok", "store_id",
-                               info.store_id, "schema_version", info.schema_version, "time",
-                               patron_json_time(patron_store_now(s)), "printer", printer));
+    json_t *o = json_pack("{s:s, s:i, s:i, s:o, s:o}", "status", "ok", "store_id", info.store_id,
+                          "schema_version", info.schema_version, "time",
+                          patron_json_time(patron_store_now(s)), "printer", printer);
+    json_t *sync = health_sync();
+    if (o && sync)
+        json_object_set_new(o, "sync", sync);
+    return api_reply(c, 200, o);
 }
 
 int api_h_metrics(struct api_call *c, patron_store *s)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Metrics of the counter service in Prometheus text format: requests by route and status,
  * request latencies, commits and batch sizes of the group-commit writer, its queue depth, open
- * connections, and the printer: its state, the print queue's depth, jobs printed, failures.
+ * connections, the printer: its state, the print queue's depth, jobs printed, failures, and
+ * the head office sync (when the store has one): its lag, rows pending, last success.
  * Counters are relaxed atomics: any thread updates them without a lock, and a scrape reads a
  * close-enough snapshot. */
 #include <stdarg.h>
@@ -251,6 +252,30 @@ static void render_printer(struct text *t)
         get(&m.print_failures));
 }
 
+/* Head office sync, only when the store has a head office. */
+static void render_sync(struct text *t)
+{
+    struct api_sync_state st;
+    api_sync_state(&st);
+    if (!st.enabled)
+        return;
+    put(t,
+        "# HELP patron_sync_lag_seconds Age of the oldest outbox row head office does not hold "
+        "yet (0 when none).\n"
+        "# TYPE patron_sync_lag_seconds gauge\npatron_sync_lag_seconds %lld\n"
+        "# HELP patron_sync_pending_rows Outbox rows head office does not hold yet.\n"
+        "# TYPE patron_sync_pending_rows gauge\npatron_sync_pending_rows %lld\n"
+        "# HELP patron_sync_last_success_timestamp_seconds When a sync last finished (0: never).\n"
+        "# TYPE patron_sync_last_success_timestamp_seconds gauge\n"
+        "patron_sync_last_success_timestamp_seconds %lld\n"
+        "# HELP patron_sync_failing 1 when the last sync failed (its sentence is in /v1/health).\n"
+        "# TYPE patron_sync_failing gauge\npatron_sync_failing %d\n"
+        "# HELP patron_sync_failures_total Sync rounds that failed.\n"
+        "# TYPE patron_sync_failures_total counter\npatron_sync_failures_total %lld\n",
+        (long long)st.lag_s, (long long)st.pending, (long long)st.last_success, st.failing,
+        (long long)st.failures);
+}
+
 char *api_metrics_render(void)
 {
     struct text t = {malloc(8192), 0, 8192, 0};
@@ -260,6 +285,7 @@ char *api_metrics_render(void)
     render_latency(&t);
     render_writer(&t);
     render_printer(&t);
+    render_sync(&t);
     if (t.failed) {
         free(t.buf);
         return NULL;

@@ -43,6 +43,7 @@ struct server {
     struct MHD_Daemon *daemon;
     struct api_writer *writer;
     struct api_printer *printer;
+    struct api_sync *sync;
     struct api_conns *conns;
     struct api_front *front;
     int listen_fd;
@@ -204,6 +205,7 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
             return api_problem(-ESHUTDOWN, "the service is stopping; retry shortly", NULL, r);
         if (c->print_queued)
             api_printer_wake(sv->printer); /* committed: the job is there to print */
+        api_sync_wake(sv->sync);           /* and its outbox rows there to ship */
         return 0;
     }
     if (c->route->exec == API_READ) {
@@ -626,6 +628,7 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     signal(SIGPIPE, SIG_IGN);
     if ((err = pool_open(&sv.pool, cfg)) != 0 || (err = api_writer_start(cfg, &sv.writer)) != 0 ||
         (err = api_printer_start(cfg, &sv.printer)) != 0 ||
+        (err = api_sync_start(cfg, &sv.sync)) != 0 ||
         (err = api_conns_start(cfg->max_connections, cfg->request_timeout_s, cfg->timeout_s,
                                &sv.conns)) != 0) {
         snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
@@ -662,6 +665,7 @@ out:
     api_conns_stop(sv.conns);
     api_writer_stop(sv.writer);
     api_printer_stop(sv.printer);
+    api_sync_stop(sv.sync);
     pool_close(&sv.pool);
     if (key)
         OPENSSL_cleanse(key, strlen(key)); /* private key material */

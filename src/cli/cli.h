@@ -165,6 +165,10 @@ int cli_cmd_report(struct cli *c, struct cli_args *a);
 int cli_cmd_hq(struct cli *c, struct cli_args *a);
 /* `patron import members`: moving in from another program's CSV (src/migrate). */
 int cli_cmd_import(struct cli *c, struct cli_args *a);
+/* For `patron serve`'s sync thread (built with libpq only): one sync over the link kept in
+ * *link (connected to `hq` when NULL, closed and NULL again after a failure), and its closing. */
+int cli_sync_link_run(void **link, const char *hq, patron_store *s, char *detail, size_t len);
+void cli_sync_link_close(void *link);
 /* `patron sync [status]`: the outbox shipped to head office (src/hq). */
 int cli_cmd_sync(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */

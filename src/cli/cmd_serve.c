@@ -16,8 +16,10 @@ static const char usage[] =
     "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
     "[--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS] [--batch-max N] "
     "[--busy-timeout SECONDS] [--read-handles N] "
-    "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests] [--demo] [--routes]"
-    " (the global --printer SPEC and --printer-profile NAME choose the printer)";
+    "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--sync-interval SECONDS] "
+    "[--log-requests] [--demo] [--routes]"
+    " (the global --printer SPEC and --printer-profile NAME choose the printer; with the global"
+    " --hq URL the outbox is shipped to head office in the background)";
 
 struct serve_option {
     const char *flag;
@@ -41,6 +43,8 @@ static const struct serve_option serve_options[] = {
     {"--cashier-refund-limit", OPT(cashier_refund_limit), 1, 0, 1000000000, 1000},
     /* How often queued jobs are retried without a wake-up; the queue's back-off decides which. */
     {"--print-poll", OPT(print_poll_s), 0, 1, 3600, 5},
+    /* How often the outbox is shipped to head office without a commit to wake the sync. */
+    {"--sync-interval", OPT(sync_interval_s), 0, 1, 3600, 5},
 };
 
 static int take_options(struct cli *c, struct cli_args *a, struct api_settings *cfg)
@@ -145,6 +149,11 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.printer_profile = c->printer_profile;
     cfg.home = c->home;
     cfg.open_printer = cli_printer_open;
+    cfg.hq = c->hq;
+#ifdef PATRON_HAVE_HQ
+    cfg.sync_run = cli_sync_link_run;
+    cfg.sync_close = cli_sync_link_close;
+#endif
     struct patron_escpos_profile profile;
     if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 &&
         cli_profile_resolve(c->printer_profile, &profile, why, sizeof why) != 0) {

@@ -106,6 +106,28 @@ static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
                     human);
 }
 
+int cli_sync_link_run(void **link, const char *hq, patron_store *s, char *detail, size_t len)
+{
+    struct patron_hq_sync_result r;
+    int err = 0;
+    if (!*link) {
+        patron_hq *h = NULL;
+        if ((err = patron_hq_connect(hq, &h, detail, len)) != 0)
+            return err;
+        *link = h;
+    }
+    if ((err = patron_hq_sync(*link, s, 1000, NULL, NULL, &r, detail, len)) != 0) {
+        patron_hq_close(*link);
+        *link = NULL;
+    }
+    return err;
+}
+
+void cli_sync_link_close(void *link)
+{
+    patron_hq_close(link);
+}
+
 #else
 
 static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)

@@ -161,6 +161,9 @@ static const struct cli_option_help serve_options[] = {
     {"--cashier-refund-limit POINTS", "a cashier till may refund at most this many points "
                                       "(default 1000)"},
     {"--print-poll SECONDS", "retry queued print jobs this often, 1 to 3600 (default 5)"},
+    {"--sync-interval SECONDS", "with --hq, ship the outbox to head office this often and soon "
+                                "after each commit, 1 to 3600 (default 5)"},
+    {"--hq URL", "(global) the store's own head office URL: a thread ships the outbox there"},
     {"--log-requests", "log one line per request on stderr"},
     {"--demo", "make and seed a demo store if needed, and print a fresh cashier token"},
     {"--routes", "list the API's routes and roles, then exit"},
@@ -297,8 +300,8 @@ static const struct cli_command_help commands[] = {
      "patron serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE]\n"
      "             [--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS]\n"
      "             [--batch-max N] [--busy-timeout SECONDS] [--read-handles N]\n"
-     "             [--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests]\n"
-     "             [--demo] [--routes]",
+     "             [--cashier-refund-limit POINTS] [--print-poll SECONDS]\n"
+     "             [--sync-interval SECONDS] [--log-requests] [--demo] [--routes]",
      serve_options},
     {"terminal", "the tills' API tokens",
      "patron terminal add NAME --role cashier|manager|admin\npatron terminal list\n"
@@ -325,6 +328,7 @@ static const struct cli_command_help commands[] = {
      report_options},
     {"hq", "the chain's head office on PostgreSQL: its schema and its stores",
      "patron hq init\npatron hq stores\npatron hq store add ID --name NAME [--password-file FILE]\n"
+     "patron hq verify\npatron hq conflicts\n"
      "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`)",
      hq_options},
     {"import", "moving in: members and balances from another loyalty program's CSV",

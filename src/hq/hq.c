@@ -69,7 +69,10 @@ int patron_hq_connect(const char *url, patron_hq **out, char *detail, size_t len
     patron_hq *h = calloc(1, sizeof *h);
     if (!h)
         return PATRON_ENOMEM;
-    h->conn = PQconnectdb(url);
+    /* a link that answers nothing fails within 10 s unless the URL says otherwise */
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const values[] = {"10", url, NULL};
+    h->conn = PQconnectdbParams(keys, values, 1);
     if (!h->conn || PQstatus(h->conn) != CONNECTION_OK) {
         rc = h->conn ? connect_failure(h->conn, detail, len) : PATRON_ENOMEM;
         patron_hq_close(h);

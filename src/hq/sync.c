@@ -180,7 +180,7 @@ static int prepare(patron_hq *h, patron_store *s, int *store_id, int64_t *high, 
         (rc = where_we_are(h, info.store_id, high, detail, len)) != 0)
         return rc;
     return patron__hq_run(h->conn,
-                          "CREATE TEMP TABLE patron_sync_staging (store_id integer,"
+                          "CREATE TEMP TABLE IF NOT EXISTS patron_sync_staging (store_id integer,"
                           " store_seq bigint, kind text, payload text, recorded_at bigint)"
                           " ON COMMIT DELETE ROWS",
                           "cannot make the staging table at head office", detail, len);

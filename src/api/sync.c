@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/* The counter service's sync thread: when the store has a head office (the machine setting
+ * `hq`), one thread with a store handle of its own ships the outbox there every few seconds and
+ * soon after a commit, keeping its link open between rounds. A sale never waits for it: the
+ * shipping happens outside any of the writer's transactions, and the store records only what
+ * head office acknowledged. After each round it publishes what it saw (rows pending, the oldest
+ * one's store time, the last success and the last failure in a sentence) for /metrics and
+ * /v1/health; a failure is also kept in the store for `patron sync status`. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+/* One service per process: the published state is process-wide, like the metrics. */
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct api_sync_state published;
+static int64_t oldest_at; /* store time of the oldest row not shipped, 0 when none */
+static int has_fixed_now;
+static int64_t fixed_now;
+
+struct api_sync {
+    const struct api_settings *cfg;
+    patron_store *store;
+    void *link;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int woken, stopping;
+    int said_failing; /* the last round's outcome was logged as a failure */
+};
+
+static int first_row(const struct patron_outbox_row *row, void *ctx)
+{
+    *(int64_t *)ctx = row->recorded_at;
+    return 0;
+}
+
+/* Reads what the store knows and publishes it. */
+static void publish(struct api_sync *sy, int failing, const char *error)
+{
+    struct patron_outbox_sync st;
+    int64_t last = 0, first = 0;
+    if (patron_outbox_sync_get(sy->store, &st) != 0 || patron_outbox_last(sy->store, &last) != 0)
+        return;
+    if (last > st.acked_seq &&
+        patron_outbox_list(sy->store, st.acked_seq, 1, first_row, &first, NULL) != 0)
+        return;
+    pthread_mutex_lock(&state_lock);
+    published.failing = failing;
+    published.pending = last - st.acked_seq;
+    published.acked_seq = st.acked_seq;
+    published.last_success = st.last_success;
+    published.rounds++;
+    published.failures += failing ? 1 : 0;
+    snprintf(published.last_error, sizeof published.last_error, "%s", failing ? error : "");
+    oldest_at = last > st.acked_seq ? first : 0;
+    pthread_mutex_unlock(&state_lock);
+}
+
+void api_sync_state(struct api_sync_state *out)
+{
+    pthread_mutex_lock(&state_lock);
+    *out = published;
+    int64_t now = has_fixed_now ? fixed_now : (int64_t)time(NULL);
+    out->lag_s = oldest_at && now > oldest_at ? now - oldest_at : 0;
+    pthread_mutex_unlock(&state_lock);
+}
+
+/* One round: ship what is pending; a failure closes the link and is kept in the store. */
+static void sync_round(struct api_sync *sy)
+{
+    char detail[512] = "";
+    int err = sy->cfg->sync_run(&sy->link, sy->cfg->hq, sy->store, detail, sizeof detail);
+    if (err != 0) {
+        if (!detail[0])
+            snprintf(detail, sizeof detail, "%s", patron_strerror(err));
+        if (patron_outbox_sync_failed(sy->store, detail) != 0)
+            api_log("event=sync_state_unrecorded");
+        if (!sy->said_failing)
+            api_log("event=sync state=failing error=%s detail=\"%.300s\"", patron_err_name(err),
+                    detail);
+    } else if (sy->said_failing) {
+        api_log("event=sync state=ok");
+    }
+    sy->said_failing = err != 0;
+    publish(sy, err != 0, detail);
+}
+
+static void *sync_main(void *arg)
+{
+    struct api_sync *sy = arg;
+    struct timespec until;
+    for (;;) {
+        sync_round(sy);
+        pthread_mutex_lock(&sy->lock);
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += sy->cfg->sync_interval_s ? sy->cfg->sync_interval_s : 5;
+        while (!sy->woken && !sy->stopping)
+            if (pthread_cond_timedwait(&sy->wake, &sy->lock, &until) != 0)
+                break;
+        int stop = sy->stopping;
+        sy->woken = 0;
+        pthread_mutex_unlock(&sy->lock);
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+static int init_wake(struct api_sync *sy)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return PATRON_ENOMEM;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&sy->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return PATRON_ENOMEM;
+    if (pthread_mutex_init(&sy->lock, NULL) != 0) {
+        pthread_cond_destroy(&sy->wake);
+        return PATRON_ENOMEM;
+    }
+    return 0;
+}
+
+int api_sync_start(const struct api_settings *cfg, struct api_sync **out)
+{
+    *out = NULL;
+    if (!cfg->hq || !cfg->hq[0])
+        return 0;
+    if (!cfg->sync_run) {
+        api_log("event=sync state=off detail=\"this patron was built without libpq\"");
+        return 0;
+    }
+    struct api_sync *sy = calloc(1, sizeof *sy);
+    int err;
+    if (!sy)
+        return PATRON_ENOMEM;
+    sy->cfg = cfg;
+    if ((err = patron_store_open(cfg->db_path, &sy->store)) != 0)
+        goto out;
+    pthread_mutex_lock(&state_lock);
+    memset(&published, 0, sizeof published);
+    published.enabled = 1;
+    has_fixed_now = cfg->has_now;
+    fixed_now = cfg->now;
+    pthread_mutex_unlock(&state_lock);
+    if (cfg->has_now)
+        patron_store_set_fixed_time(sy->store, cfg->now);
+    if ((err = init_wake(sy)) != 0)
+        goto out;
+    if ((err = pthread_create(&sy->thread, NULL, sync_main, sy)) != 0) {
+        err = -err;
+        pthread_cond_destroy(&sy->wake);
+        pthread_mutex_destroy(&sy->lock);
+        goto out;
+    }
+    *out = sy;
+    return 0;
+out:
+    patron_store_close(sy->store);
+    free(sy);
+    return err;
+}
+
+void api_sync_wake(struct api_sync *sy)
+{
+    if (!sy)
+        return;
+    pthread_mutex_lock(&sy->lock);
+    sy->woken = 1;
+    pthread_cond_signal(&sy->wake);
+    pthread_mutex_unlock(&sy->lock);
+}
+
+void api_sync_stop(struct api_sync *sy)
+{
+    if (!sy)
+        return;
+    pthread_mutex_lock(&sy->lock);
+    sy->stopping = 1;
+    pthread_cond_signal(&sy->wake);
+    pthread_mutex_unlock(&sy->lock);
+    pthread_join(sy->thread, NULL);
+    pthread_cond_destroy(&sy->wake);
+    pthread_mutex_destroy(&sy->lock);
+    if (sy->link && sy->cfg->sync_close)
+        sy->cfg->sync_close(sy->link);
+    patron_store_close(sy->store);
+    free(sy);
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron serve --hq URL` against a throwaway PostgreSQL (labels api and pg): a thread ships the
+ * outbox to head office in the background, every row exactly once; /v1/health has a `sync`
+ * object and /metrics the sync's lag, pending rows and last success. With head office stopped,
+ * sales keep succeeding, the health says why the sync fails in a sentence, the lag grows, and
+ * after the restart everything arrives exactly once. A store without a head office shows none
+ * of it. Every wait is for a state, with a generous deadline, never for a time. */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apiutil.h"
+#include "pgutil.h"
+#include "testutil.h"
+
+#define WAIT_S 120
+
+static struct pg_cluster pg;
+static char home[256];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return pg_suite_start(&pg, "patron-api-sync", home, sizeof home);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pg_suite_stop(&pg, home);
+    return 0;
+}
+
+/* A head office in database `name` with store 1 registered; the owner's URL into owner and the
+ * store's own into url. */
+static void chain(struct api_server *sv, const char *name, char *owner, size_t olen, char *url,
+                  size_t ulen)
+{
+    assert_int_equal(pg_cluster_createdb(&pg, name, owner, olen), 0);
+    json_decref(apit_patron(sv, "--home", sv->dir, "--hq", owner, "hq", "init", (char *)NULL));
+    json_t *o = apit_patron(sv, "--home", sv->dir, "--hq", owner, "hq", "store", "add", "1",
+                            "--name", "Shop", (char *)NULL);
+    snprintf(url, ulen, "%s", apit_jstr(o, "url"));
+    json_decref(o);
+}
+
+static json_t *health(int port)
+{
+    struct apit_reply r;
+    apit_call(port, "GET", "/v1/health", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *o = json_incref(r.json);
+    apit_reply_free(&r);
+    return o;
+}
+
+/* The value of a metric without labels in /metrics, -1 when it is not there. */
+static long long metric(int port, const char *name)
+{
+    struct apit_reply r;
+    char key[128];
+    apit_call(port, "GET", "/metrics", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *at = strstr(r.body, key);
+    long long v = at ? strtoll(at + strlen(key), NULL, 10) : -1;
+    apit_reply_free(&r);
+    return v;
+}
+
+/* Waits until the health's sync object is in `state` with `pending` rows (-1: more than 0). */
+static json_t *wait_sync(int port, const char *state, int pending)
+{
+    for (int i = 0; i < WAIT_S * 10; i++) {
+        json_t *h = health(port);
+        json_t *sync = json_object_get(h, "sync");
+        assert_non_null(sync);
+        int64_t p = json_integer_value(json_object_get(sync, "pending"));
+        if (strcmp(apit_jstr(sync, "state"), state) == 0 && (pending < 0 ? p > 0 : p == pending))
+            return h;
+        json_decref(h);
+        usleep(100 * 1000);
+    }
+    fail_msg("the sync never reached state %s with pending %d", state, pending);
+    return NULL;
+}
+
+static void sell(int port, const char *token, const char *card, const char *ref)
+{
+    char body[256];
+    struct apit_reply r;
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"%s\",\"total\":1250}", card, ref);
+    apit_call(port, "POST", "/v1/sales", token, ref, body, &r);
+    apit_assert_status(&r, 201, NULL);
+    apit_reply_free(&r);
+}
+
+/* Head office holds rows 1..last of store 1, each once; last is the store's outbox. */
+static void assert_hq_holds_store(struct api_server *sv, const char *owner)
+{
+    json_t *st = apit_patron(sv, "sync", "status", (char *)NULL);
+    long long last = (long long)apit_jint(st, "last_seq");
+    json_decref(st);
+    assert_true(last > 0);
+    PGconn *conn = PQconnectdb(owner);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, "SELECT count(*), count(DISTINCT store_seq),"
+                                 " coalesce(min(store_seq), 0), coalesce(max(store_seq), 0)"
+                                 " FROM facts WHERE store_id = 1");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    for (int col = 0; col < 4; col++)
+        assert_int_equal(strtoll(PQgetvalue(res, 0, col), NULL, 10), col == 2 ? 1 : last);
+    PQclear(res);
+    PQfinish(conn);
+}
+
+static void serve_ships_in_the_background(void **state)
+{
+    (void)state;
+    struct api_server sv;
+    char owner[512], url[1024], token[64], card[14], ref[32];
+    apit_store_new(&sv);
+    chain(&sv, "api_sync_bg", owner, sizeof owner, url, sizeof url);
+    apit_terminal(&sv, "till-1", "cashier", token);
+    apit_member(&sv, "Ada", card);
+    apit_start(&sv, "--hq", url, "--sync-interval", "3600", (char *)NULL);
+    /* the first round runs at start; each sale's commit wakes the next (the interval is an hour) */
+    json_decref(wait_sync(sv.port, "ok", 0));
+    for (int i = 0; i < 5; i++) {
+        snprintf(ref, sizeof ref, "bg-%d", i);
+        sell(sv.port, token, card, ref);
+    }
+    json_t *h = wait_sync(sv.port, "ok", 0);
+    json_t *sync = json_object_get(h, "sync");
+    assert_true(json_is_string(json_object_get(sync, "last_success")));
+    assert_true(json_is_null(json_object_get(sync, "last_error")));
+    assert_int_equal(json_integer_value(json_object_get(sync, "lag_seconds")), 0);
+    json_decref(h);
+    assert_hq_holds_store(&sv, owner);
+    assert_int_equal(metric(sv.port, "patron_sync_pending_rows"), 0);
+    assert_int_equal(metric(sv.port, "patron_sync_lag_seconds"), 0);
+    assert_int_equal(metric(sv.port, "patron_sync_failing"), 0);
+    assert_true(metric(sv.port, "patron_sync_last_success_timestamp_seconds") > 1700000000LL);
+    assert_int_equal(apit_stop(&sv), 0);
+    apit_cleanup(&sv);
+}
+
+static void head_office_down_sales_go_on(void **state)
+{
+    (void)state;
+    struct api_server sv;
+    char owner[512], url[1024], token[64], card[14], ref[32];
+    apit_store_new(&sv);
+    chain(&sv, "api_sync_down", owner, sizeof owner, url, sizeof url);
+    apit_terminal(&sv, "till-1", "cashier", token);
+    apit_member(&sv, "Grace", card);
+    apit_start(&sv, "--hq", url, "--sync-interval", "1", (char *)NULL);
+    json_decref(wait_sync(sv.port, "ok", 0));
+    assert_int_equal(pg_cluster_halt(&pg, "fast"), 0);
+    for (int i = 0; i < 5; i++) {
+        snprintf(ref, sizeof ref, "down-%d", i);
+        sell(sv.port, token, card, ref); /* the store keeps selling */
+    }
+    json_t *h = wait_sync(sv.port, "failing", -1);
+    assert_non_null(strstr(apit_jstr(json_object_get(h, "sync"), "last_error"),
+                           "cannot reach the head office at 127.0.0.1:"));
+    json_decref(h);
+    assert_true(metric(sv.port, "patron_sync_pending_rows") > 0);
+    assert_int_equal(metric(sv.port, "patron_sync_failing"), 1);
+    /* the oldest row waits: two seconds later it is at least two seconds old */
+    sleep(2);
+    assert_true(metric(sv.port, "patron_sync_lag_seconds") >= 2);
+    /* `patron sync status` says it too, from the store */
+    json_t *st = apit_patron(&sv, "sync", "status", (char *)NULL);
+    assert_non_null(strstr(apit_jstr(st, "last_error"), "cannot reach the head office"));
+    json_decref(st);
+    assert_int_equal(pg_cluster_resume(&pg), 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(ref, sizeof ref, "after-%d", i);
+        sell(sv.port, token, card, ref);
+    }
+    json_decref(wait_sync(sv.port, "ok", 0));
+    assert_int_equal(metric(sv.port, "patron_sync_lag_seconds"), 0);
+    assert_hq_holds_store(&sv, owner);
+    assert_int_equal(apit_stop(&sv), 0);
+    apit_cleanup(&sv);
+}
+
+static void no_head_office_no_sync(void **state)
+{
+    (void)state;
+    struct api_server sv;
+    apit_store_new(&sv);
+    apit_start(&sv, (char *)NULL);
+    json_t *h = health(sv.port);
+    assert_null(json_object_get(h, "sync"));
+    json_decref(h);
+    assert_int_equal(metric(sv.port, "patron_sync_pending_rows"), -1);
+    assert_int_equal(apit_stop(&sv), 0);
+    apit_cleanup(&sv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(serve_ships_in_the_background),
+        cmocka_unit_test(head_office_down_sales_go_on),
+        cmocka_unit_test(no_head_office_no_sync),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
