@@ -15,7 +15,7 @@
 #include "cli.h"
 
 static const char usage[] = "hq init | hq stores | hq store add ID --name NAME "
-                            "[--password-file FILE]";
+                            "[--password-file FILE] | hq verify | hq conflicts";
 
 #ifdef PATRON_HAVE_HQ
 
@@ -225,9 +225,115 @@ static int hq_stores(struct cli *c, struct cli_args *a)
     return cli_emit(c, json_pack("{s:o}", "stores", ls.stores), ls.human);
 }
 
+static int hq_verify(struct cli *c, struct cli_args *a)
+{
+    struct patron_hq_verify r;
+    patron_hq *h = NULL;
+    char detail[512], human[1024];
+    int status, err;
+    if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = hq_open(c, &h)) != 0)
+        return status;
+    err = patron_hq_verify(h, &r, detail, sizeof detail);
+    patron_hq_close(h);
+    if (err != 0)
+        return hq_fail(c, err, detail);
+    if (r.ok)
+        snprintf(human, sizeof human,
+                 "Head office OK: %lld stores gap-free (%lld facts), %lld entries balance, %lld "
+                 "members; conflicts: %lld double spends, %lld overdrafts (patron hq "
+                 "conflicts).\n",
+                 (long long)r.stores_checked, (long long)r.facts_checked,
+                 (long long)r.entries_checked, (long long)r.members_checked,
+                 (long long)r.double_spends, (long long)r.overdrafts);
+    else
+        snprintf(human, sizeof human, "HEAD OFFICE MISMATCH: %s.\n", r.first_problem);
+    json_t *o =
+        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", r.ok, "stores_checked",
+                  (json_int_t)r.stores_checked, "facts_checked", (json_int_t)r.facts_checked,
+                  "entries_checked", (json_int_t)r.entries_checked, "members_checked",
+                  (json_int_t)r.members_checked, "seq_gaps", (json_int_t)r.seq_gaps, "entries_bad",
+                  (json_int_t)r.entries_bad, "program_sum", (json_int_t)r.program_sum, "member_sum",
+                  (json_int_t)r.member_sum);
+    json_object_set_new(o, "double_spends", json_integer((json_int_t)r.double_spends));
+    json_object_set_new(o, "overdrafts", json_integer((json_int_t)r.overdrafts));
+    if (!r.ok)
+        json_object_set_new(o, "problem", json_string(r.first_problem));
+    cli_emit(c, o, human);
+    return r.ok ? CLI_EXIT_OK : CLI_EXIT_OTHER;
+}
+
+struct conflict_state {
+    json_t *list;
+    char human[16384];
+};
+
+static json_t *uses_json(const struct patron_hq_conflict *k, struct conflict_state *cs)
+{
+    json_t *uses = json_array();
+    for (int i = 0; i < k->n_uses && i < PATRON_HQ_CONFLICT_USES; i++) {
+        const struct patron_hq_use *u = &k->uses[i];
+        size_t n = strlen(cs->human);
+        json_array_append_new(uses, json_pack("{s:i, s:s, s:s, s:b}", "store_id", u->store_id,
+                                              "store_time", u->store_time, "received_at",
+                                              u->received_at, "offline", u->offline));
+        snprintf(cs->human + n, sizeof cs->human - n,
+                 "    store %d at %s (store clock), received %s%s\n", u->store_id, u->store_time,
+                 u->received_at, u->offline ? ", offline" : "");
+    }
+    return uses;
+}
+
+static int conflict_one(const struct patron_hq_conflict *k, void *arg)
+{
+    struct conflict_state *cs = arg;
+    size_t n = strlen(cs->human);
+    if (strcmp(k->type, "overdraft") == 0) {
+        json_array_append_new(cs->list,
+                              json_pack("{s:s, s:s, s:I}", "type", k->type, "member_uid",
+                                        k->member_uid, "balance", (json_int_t)k->balance));
+        snprintf(cs->human + n, sizeof cs->human - n,
+                 "overdraft: member %s has a chain balance of %lld points\n", k->member_uid,
+                 (long long)k->balance);
+        return 0;
+    }
+    snprintf(cs->human + n, sizeof cs->human - n,
+             "double spend: voucher %s (value %lld) redeemed %d times:\n", k->voucher,
+             (long long)k->value, k->n_uses);
+    json_t *uses = uses_json(k, cs);
+    json_array_append_new(cs->list, json_pack("{s:s, s:s, s:I, s:i, s:o}", "type", k->type,
+                                              "voucher", k->voucher, "value", (json_int_t)k->value,
+                                              "times", k->n_uses, "uses", uses));
+    return 0;
+}
+
+static int hq_conflicts(struct cli *c, struct cli_args *a)
+{
+    static struct conflict_state cs;
+    patron_hq *h = NULL;
+    char detail[512];
+    int status, err;
+    if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = hq_open(c, &h)) != 0)
+        return status;
+    cs.list = json_array();
+    cs.human[0] = '\0';
+    err = patron_hq_conflicts_each(h, conflict_one, &cs, detail, sizeof detail);
+    patron_hq_close(h);
+    if (err != 0) {
+        json_decref(cs.list);
+        return hq_fail(c, err, detail);
+    }
+    if (!cs.human[0])
+        snprintf(cs.human, sizeof cs.human, "no conflicts\n");
+    return cli_emit(c, json_pack("{s:o}", "conflicts", cs.list), cs.human);
+}
+
 int cli_cmd_hq(struct cli *c, struct cli_args *a)
 {
     const char *sub = cli_positional(a);
+    if (sub && strcmp(sub, "verify") == 0)
+        return hq_verify(c, a);
+    if (sub && strcmp(sub, "conflicts") == 0)
+        return hq_conflicts(c, a);
     if (sub && strcmp(sub, "init") == 0)
         return hq_init(c, a);
     if (sub && strcmp(sub, "stores") == 0)

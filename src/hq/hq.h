@@ -93,4 +93,49 @@ typedef void (*patron_hq_sync_progress)(const struct patron_hq_sync_result *r, v
 int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
                    void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len);
 
+/* What `patron hq verify` found, from the shipped facts alone. */
+struct patron_hq_verify {
+    int ok; /* no gap, every entry sound, the accounts add up to zero */
+    int64_t stores_checked, facts_checked, entries_checked, members_checked;
+    int64_t seq_gaps;    /* stores whose store_seq at head office has a gap */
+    int64_t entries_bad; /* entries that are not a positive move between two accounts */
+    int64_t program_sum; /* every store's program accounts together */
+    int64_t member_sum;  /* every member account together (the points outstanding) */
+    /* Conflicts (listed by patron_hq_conflicts_each, not failures): */
+    int64_t overdrafts;    /* members whose chain balance is below zero */
+    int64_t double_spends; /* vouchers redeemed more than once chain-wide */
+    char first_problem[256];
+};
+
+/* Verifies the chain at head office (as its owner: every store's rows). Returns 0 with the
+ * outcome in r, or a PATRON_* code with a sentence when the database cannot be read. */
+int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len);
+
+#define PATRON_HQ_CONFLICT_USES 8
+
+/* One use of a voucher: the store, its own clock and head office's receive time (UTC, ISO). */
+struct patron_hq_use {
+    int store_id;
+    char store_time[24];
+    char received_at[24];
+    int offline;
+};
+
+/* A conflict the chain must settle. */
+struct patron_hq_conflict {
+    const char *type; /* "double_spend" or "overdraft" */
+    char voucher[48]; /* double spend: "KEY_ID/VOUCHER_ID" */
+    int64_t value;    /* double spend: the voucher's value */
+    int n_uses;       /* double spend: how many times it was redeemed */
+    struct patron_hq_use uses[PATRON_HQ_CONFLICT_USES]; /* the first ones, oldest first */
+    char member_uid[64];                                /* overdraft: the member */
+    int64_t balance; /* overdraft: the chain balance, below zero */
+};
+typedef int (*patron_hq_conflict_fn)(const struct patron_hq_conflict *c, void *arg);
+
+/* Calls fn for each conflict: double spends first (by voucher), then overdrafts (by member);
+ * stops at fn's first non-zero return. */
+int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
+                             size_t len);
+
 #endif

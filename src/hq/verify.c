@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/* `patron hq verify` and `patron hq conflicts`, read from the shipped facts alone: every store's
+ * store_seq gap-free, every ledger entry a positive move between two named accounts, every
+ * account (the stores' program accounts and the chain's member accounts) adding up to zero, and
+ * the conflicts the chain must settle: a voucher redeemed more than once chain-wide (each use with
+ * its store, store time and head office's receive time) and a member whose chain balance went
+ * below zero. A member is its chain identity, `member_uid`, or "<store>-<member id>" before
+ * stores send one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hq_internal.h"
+#include "patron/error.h"
+
+#define MEMBER_KEY "coalesce(payload->>'member_uid', store_id || '-' || (payload->>'member_id'))"
+#define TIME_TEXT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* Every entry's two sides: (account, signed points); a member's account is its key. */
+static const char sides_sql[] =
+    "WITH e AS (SELECT store_id, payload FROM facts WHERE kind = 'entry'),"
+    " sides AS ("
+    " SELECT CASE WHEN payload->>'credit' = 'member' THEN 'member' ELSE 'program' END AS side,"
+    " CASE WHEN payload->>'credit' = 'member' THEN " MEMBER_KEY
+    " ELSE store_id || ':' || (payload->>'credit') END AS account,"
+    " (payload->>'points')::bigint AS points FROM e"
+    " UNION ALL"
+    " SELECT CASE WHEN payload->>'debit' = 'member' THEN 'member' ELSE 'program' END,"
+    " CASE WHEN payload->>'debit' = 'member' THEN " MEMBER_KEY
+    " ELSE store_id || ':' || (payload->>'debit') END,"
+    " -(payload->>'points')::bigint FROM e)";
+
+/* One row of numbers from `sql`, into out[0..n). */
+static int numbers(patron_hq *h, const char *sql, int64_t *out, int n, char *detail, size_t len)
+{
+    PGresult *res = PQexec(h->conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < n)
+        return patron__hq_fail(res, h->conn, "cannot verify the head office", detail, len);
+    for (int i = 0; i < n; i++)
+        out[i] = PQgetisnull(res, 0, i) ? 0 : strtoll(PQgetvalue(res, 0, i), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+/* Marks the result failed, keeping the first problem's sentence. */
+static void problem(struct patron_hq_verify *r, const char *sentence)
+{
+    r->ok = 0;
+    if (!r->first_problem[0])
+        snprintf(r->first_problem, sizeof r->first_problem, "%s", sentence);
+}
+
+/* Each store's facts are 1..max without a gap: the first store with one is named. */
+static int check_sequences(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
+{
+    PGresult *res = PQexec(h->conn, "SELECT store_id, count(*), max(store_seq) FROM facts"
+                                    " GROUP BY store_id ORDER BY store_id");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return patron__hq_fail(res, h->conn, "cannot verify the head office", detail, len);
+    for (int i = 0; i < PQntuples(res); i++) {
+        long long id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        long long count = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        long long max = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        r->stores_checked++;
+        r->facts_checked += count;
+        if (count != max) {
+            r->seq_gaps++;
+            char text[160];
+            snprintf(text, sizeof text,
+                     "store %lld has %lld facts up to store_seq %lld: %lld are missing", id, count,
+                     max, max - count);
+            problem(r, text);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int check_entries(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
+{
+    int64_t v[5];
+    /* entries that are not a positive move between two named accounts */
+    int rc = numbers(h,
+                     "SELECT count(*) FROM facts WHERE kind = 'entry' AND NOT coalesce("
+                     "(payload->>'points')::bigint > 0 AND payload->>'debit' IS NOT NULL AND"
+                     " payload->>'credit' IS NOT NULL AND payload->>'debit' <> payload->>'credit'"
+                     " AND (payload->>'member_id' IS NOT NULL OR payload ? 'member_uid' OR"
+                     " 'member' NOT IN (payload->>'debit', payload->>'credit')), false)",
+                     v, 1, detail, len);
+    if (rc != 0)
+        return rc;
+    r->entries_bad = v[0];
+    char sql[2048], text[200];
+    if (v[0] > 0) {
+        snprintf(text, sizeof text,
+                 "%lld ledger entries do not move a positive number of points between two "
+                 "accounts",
+                 (long long)v[0]);
+        problem(r, text);
+    }
+    snprintf(sql, sizeof sql,
+             "%s, acc AS (SELECT side, account, sum(points) AS balance FROM sides"
+             " GROUP BY side, account)"
+             " SELECT coalesce(sum(balance) FILTER (WHERE side = 'program'), 0),"
+             " coalesce(sum(balance) FILTER (WHERE side = 'member'), 0),"
+             " count(*) FILTER (WHERE side = 'member'),"
+             " count(*) FILTER (WHERE side = 'member' AND balance < 0),"
+             " (SELECT count(*) FROM facts WHERE kind = 'entry') FROM acc",
+             sides_sql);
+    if ((rc = numbers(h, sql, v, 5, detail, len)) != 0)
+        return rc;
+    r->program_sum = v[0];
+    r->member_sum = v[1];
+    r->members_checked = v[2];
+    r->overdrafts = v[3];
+    r->entries_checked = v[4];
+    if (v[0] + v[1] != 0) {
+        snprintf(text, sizeof text,
+                 "the program accounts (%lld) and the member accounts (%lld) add up to %lld, "
+                 "not 0",
+                 (long long)v[0], (long long)v[1], (long long)(v[0] + v[1]));
+        problem(r, text);
+    }
+    return 0;
+}
+
+int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
+{
+    int64_t v[1];
+    int rc;
+    memset(r, 0, sizeof *r);
+    r->ok = 1;
+    if ((rc = check_sequences(h, r, detail, len)) != 0 || (rc = check_entries(h, r, detail, len)))
+        return rc;
+    rc = numbers(h,
+                 "SELECT count(*) FROM (SELECT 1 FROM facts WHERE kind = 'voucher_redeemed'"
+                 " GROUP BY payload->>'key_id', payload->>'voucher_id' HAVING count(*) > 1) d",
+                 v, 1, detail, len);
+    r->double_spends = v[0];
+    return rc;
+}
+
+/* Voucher double spends: every use of each voucher redeemed more than once. */
+static int double_spends(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *stop, char *detail,
+                         size_t len)
+{
+    PGresult *res =
+        PQexec(h->conn,
+               "WITH r AS (SELECT store_id, store_time, received_at, payload FROM facts"
+               " WHERE kind = 'voucher_redeemed'),"
+               " d AS (SELECT payload->>'key_id' AS k, payload->>'voucher_id' AS v FROM r"
+               " GROUP BY 1, 2 HAVING count(*) > 1)"
+               " SELECT d.k, d.v, r.store_id, " TIME_TEXT("r.store_time") ", " TIME_TEXT(
+                   "r.received_at") ", coalesce((r.payload->>'offline')::int, 0),"
+                                    " coalesce((r.payload->>'value')::bigint, 0)"
+                                    " FROM d JOIN r ON r.payload->>'key_id' = d.k AND"
+                                    " r.payload->>'voucher_id' = d.v"
+                                    " ORDER BY d.k, d.v, r.store_time, r.received_at, r.store_id");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return patron__hq_fail(res, h->conn, "cannot list the conflicts", detail, len);
+    struct patron_hq_conflict c;
+    int n = PQntuples(res);
+    for (int i = 0; i < n && !*stop;) {
+        const char *k = PQgetvalue(res, i, 0), *v = PQgetvalue(res, i, 1);
+        memset(&c, 0, sizeof c);
+        c.type = "double_spend";
+        snprintf(c.voucher, sizeof c.voucher, "%s/%s", k, v);
+        c.value = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+        for (; i < n && strcmp(PQgetvalue(res, i, 0), k) == 0 &&
+               strcmp(PQgetvalue(res, i, 1), v) == 0;
+             i++) {
+            if (c.n_uses++ >= PATRON_HQ_CONFLICT_USES)
+                continue;
+            struct patron_hq_use *u = &c.uses[c.n_uses - 1];
+            u->store_id = (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
+            snprintf(u->store_time, sizeof u->store_time, "%s", PQgetvalue(res, i, 3));
+            snprintf(u->received_at, sizeof u->received_at, "%s", PQgetvalue(res, i, 4));
+            u->offline = atoi(PQgetvalue(res, i, 5));
+        }
+        *stop = fn(&c, arg);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Overdrafts: members whose chain balance is below zero. */
+static int overdrafts(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *stop, char *detail,
+                      size_t len)
+{
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "%s SELECT account, sum(points) FROM sides WHERE side = 'member'"
+             " GROUP BY account HAVING sum(points) < 0 ORDER BY account",
+             sides_sql);
+    PGresult *res = PQexec(h->conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return patron__hq_fail(res, h->conn, "cannot list the conflicts", detail, len);
+    struct patron_hq_conflict c;
+    for (int i = 0; i < PQntuples(res) && !*stop; i++) {
+        memset(&c, 0, sizeof c);
+        c.type = "overdraft";
+        snprintf(c.member_uid, sizeof c.member_uid, "%s", PQgetvalue(res, i, 0));
+        c.balance = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        *stop = fn(&c, arg);
+    }
+    PQclear(res);
+    return 0;
+}
+
+int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
+                             size_t len)
+{
+    int stop = 0, rc = double_spends(h, fn, arg, &stop, detail, len);
+    if (rc == 0 && !stop)
+        rc = overdrafts(h, fn, arg, &stop, detail, len);
+    return rc;
+}
