@@ -416,6 +416,117 @@ static void conflicts_name_double_spends_and_overdrafts(void **state)
     shops_close(shops, 2);
 }
 
+/* `patron --json --db STORE report liability`'s outstanding points. */
+static int64_t store_liability(struct shop *sh)
+{
+    struct clirun r = {0};
+    assert_int_equal(clirun(&r, "--json", "--db", sh->t.path, "report", "liability", (char *)NULL),
+                     0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    int64_t points = json_integer_value(json_object_get(o, "points"));
+    json_decref(o);
+    return points;
+}
+
+static json_t *report_json(const char *owner, const char *name)
+{
+    struct clirun r = {0};
+    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "report", name, (char *)NULL) !=
+        0)
+        fail_msg("hq report %s: %s", name, r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    return o;
+}
+
+static int64_t cell(json_t *report, size_t row, const char *col)
+{
+    return json_integer_value(
+        json_object_get(json_array_get(json_object_get(report, "rows"), row), col));
+}
+
+static void reports_and_stores_of_the_chain(void **state)
+{
+    (void)state;
+    char owner[512], svg[600];
+    struct shop shops[STORES];
+    struct clirun r = {0};
+    chain("ops_report", owner, sizeof owner, shops, STORES);
+    for (int i = 0; i < STORES; i++) {
+        trade(&shops[i], "Report", 2 + i);
+        assert_int_equal(sync_cli(&r, &shops[i], shops[i].url), 0);
+    }
+    /* member 1 of store 1 spends 5 points at store 2 (as the chain identity will ship it) */
+    ship_as(owner, 2, "entry",
+            "{\"kind\": \"redeem\", \"debit\": \"member\", \"credit\": \"redeemed\","
+            " \"points\": 5, \"member_uid\": \"1-1\"}",
+            "2026-01-15T12:00:00Z");
+    json_t *o = report_json(owner, "liability");
+    json_t *rows = json_object_get(o, "rows");
+    assert_int_equal(json_array_size(rows), STORES + 1);
+    int64_t total = 0;
+    for (int i = 0; i < STORES; i++) {
+        int64_t mine = store_liability(&shops[i]) - (i == 0 ? 5 : 0);
+        assert_int_equal(cell(o, (size_t)i, "outstanding_points"), mine);
+        assert_int_equal(cell(o, (size_t)i, "members"), 2 + i);
+        total += mine;
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, STORES), "store")),
+                        "total");
+    assert_int_equal(cell(o, STORES, "outstanding_points"), total);
+    assert_int_equal(cell(o, STORES, "net_issued"), total);
+    assert_int_equal(cell(o, 1, "net_issued"), store_liability(&shops[1]) - 5);
+    json_decref(o);
+    o = report_json(owner, "redemptions");
+    assert_int_equal(cell(o, 1, "points_redeemed"), 5);
+    assert_int_equal(cell(o, 0, "points_redeemed"), 0);
+    json_decref(o);
+    o = report_json(owner, "stores");
+    for (int i = 0; i < STORES; i++) {
+        assert_int_equal(cell(o, (size_t)i, "sales"), 2 + i);
+        assert_int_equal(cell(o, (size_t)i, "members"), 2 + i);
+    }
+    json_decref(o);
+    o = report_json(owner, "multistore");
+    rows = json_object_get(o, "rows");
+    assert_int_equal(json_array_size(rows), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "member")),
+                        "1-1");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "store_ids")),
+                        "1 2");
+    json_decref(o);
+    /* the store reports' CSV and SVG writers */
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "report", "liability", "--csv",
+                            (char *)NULL),
+                     0);
+    assert_int_equal(
+        strncmp(r.out, "store,members,outstanding_points,owed_points,net_issued\r\n", 56), 0);
+    snprintf(svg, sizeof svg, "%s/liability.svg", shops[0].t.dir);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "report", "liability", "--svg",
+                            svg, (char *)NULL),
+                     0);
+    FILE *f = fopen(svg, "r");
+    assert_non_null(f);
+    char head[256] = "";
+    assert_true(fread(head, 1, sizeof head - 1, f) > 0);
+    fclose(f);
+    assert_non_null(strstr(head, "<svg"));
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "report", "multistore",
+                            "--svg", svg, (char *)NULL),
+                     64);
+    assert_int_equal(
+        clirun(&r, "--home", home, "--hq", owner, "hq", "report", "nonsense", (char *)NULL), 3);
+    assert_non_null(strstr(r.err, "no head office report is called nonsense"));
+    /* the stores list: last sync, lag, program version */
+    o = hq_json(owner, "stores", 0);
+    json_t *st = json_array_get(json_object_get(o, "stores"), 0);
+    assert_true(json_is_string(json_object_get(st, "last_sync")));
+    assert_true(json_integer_value(json_object_get(st, "lag_seconds")) >= 0);
+    assert_string_equal(json_string_value(json_object_get(st, "program_version")), "none");
+    json_decref(o);
+    shops_close(shops, STORES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +535,7 @@ int main(void)
         cmocka_unit_test(a_wrong_password_or_address_is_named),
         cmocka_unit_test(verify_names_gaps_and_unsound_entries),
         cmocka_unit_test(conflicts_name_double_spends_and_overdrafts),
+        cmocka_unit_test(reports_and_stores_of_the_chain),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

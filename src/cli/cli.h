@@ -137,6 +137,9 @@ void cli_print_where(const struct cli *c, const char *what, int64_t job_id, char
  * work is committed and the job stays queued, so the caller must not retry the command. */
 int cli_print_after(struct cli *c, json_t *result, int64_t job_id);
 
+/* Writes a report's chart as SVG to `path` (via a temporary file renamed into place when `path`
+ * is a regular file); returns 0 or the exit status of the failure it reported. */
+int cli_report_write_svg(struct cli *c, const struct patron_report_table *t, const char *path);
 /* One function per top-level command. argv excludes the command name. */
 typedef int (*cli_command_fn)(struct cli *c, struct cli_args *a);
 

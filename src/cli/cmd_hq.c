@@ -15,7 +15,8 @@
 #include "cli.h"
 
 static const char usage[] = "hq init | hq stores | hq store add ID --name NAME "
-                            "[--password-file FILE] | hq verify | hq conflicts";
+                            "[--password-file FILE] | hq verify | hq conflicts | "
+                            "hq report NAME [--csv] [--svg FILE]";
 
 #ifdef PATRON_HAVE_HQ
 
@@ -195,13 +196,21 @@ static int list_one(const struct patron_hq_store *st, void *arg)
 {
     struct list_state *ls = arg;
     size_t n = strlen(ls->human);
-    json_array_append_new(ls->stores,
-                          json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}", "store_id",
-                                    (json_int_t)st->store_id, "name", st->name, "role", st->role,
-                                    "created_at", st->created_at, "facts", (json_int_t)st->facts,
-                                    "last_seq", (json_int_t)st->last_seq));
-    snprintf(ls->human + n, sizeof ls->human - n, "%5lld  %-24s %-28s %s  %lld facts\n",
-             (long long)st->store_id, st->name, st->role, st->created_at, (long long)st->facts);
+    char lag[24] = "-";
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}", "store_id", (json_int_t)st->store_id,
+                          "name", st->name, "role", st->role, "created_at", st->created_at, "facts",
+                          (json_int_t)st->facts, "last_seq", (json_int_t)st->last_seq);
+    json_object_set_new(o, "last_sync",
+                        st->last_sync[0] ? json_string(st->last_sync) : json_null());
+    json_object_set_new(o, "lag_seconds",
+                        st->lag_s >= 0 ? json_integer((json_int_t)st->lag_s) : json_null());
+    json_object_set_new(o, "program_version", json_string(st->program_version));
+    json_array_append_new(ls->stores, o);
+    if (st->lag_s >= 0)
+        snprintf(lag, sizeof lag, "%llds", (long long)st->lag_s);
+    snprintf(ls->human + n, sizeof ls->human - n, "%5lld  %-24s %-28s %s  %8lld  %-20s  %6s  %s\n",
+             (long long)st->store_id, st->name, st->role, st->created_at, (long long)st->facts,
+             st->last_sync[0] ? st->last_sync : "never", lag, st->program_version);
     return 0;
 }
 
@@ -214,8 +223,8 @@ static int hq_stores(struct cli *c, struct cli_args *a)
     if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = hq_open(c, &h)) != 0)
         return status;
     ls.stores = json_array();
-    snprintf(ls.human, sizeof ls.human, "%5s  %-24s %-28s %-20s  %s\n", "store", "name", "role",
-             "registered", "shipped");
+    snprintf(ls.human, sizeof ls.human, "%5s  %-24s %-28s %-20s  %8s  %-20s  %6s  %s\n", "store",
+             "name", "role", "registered", "shipped", "last sync", "lag", "program");
     err = patron_hq_stores_each(h, list_one, &ls, detail, sizeof detail);
     patron_hq_close(h);
     if (err != 0) {
@@ -327,9 +336,49 @@ static int hq_conflicts(struct cli *c, struct cli_args *a)
     return cli_emit(c, json_pack("{s:o}", "conflicts", cs.list), cs.human);
 }
 
+static int hq_report(struct cli *c, struct cli_args *a)
+{
+    const char *svg = cli_take(a, "--svg");
+    int csv = cli_flag(a, "--csv"), status, err;
+    const char *name = cli_positional(a);
+    struct patron_report_table *t = NULL;
+    patron_hq *h = NULL;
+    char detail[512];
+    if (!name || (csv && c->json))
+        return cli_usage(c, usage);
+    if ((status = cli_no_leftovers(c, a, usage)) != 0)
+        return status;
+    if (svg && patron_hq_report_chart_of(name) == PATRON_CHART_NONE) {
+        fprintf(stderr,
+                "patron: the head office report %s is a table without a chart: leave out "
+                "--svg.\n",
+                name);
+        return CLI_EXIT_USAGE;
+    }
+    if ((status = hq_open(c, &h)) != 0)
+        return status;
+    err = patron_hq_report(h, name, &t, detail, sizeof detail);
+    patron_hq_close(h);
+    if (err != 0)
+        return hq_fail(c, err, detail);
+    if (svg && (status = cli_report_write_svg(c, t, svg)) != 0) {
+        patron_report_free(t);
+        return status;
+    }
+    err = patron_report_write(t,
+                              c->json ? PATRON_REPORT_JSON
+                              : csv   ? PATRON_REPORT_CSV
+                                      : PATRON_REPORT_TEXT,
+                              stdout);
+    patron_report_free(t);
+    return err != 0 ? cli_fail(c, err, "cannot write the report") : CLI_EXIT_OK;
+}
+
 int cli_cmd_hq(struct cli *c, struct cli_args *a)
 {
     const char *sub = cli_positional(a);
+    if (sub && strcmp(sub, "report") == 0)
+        return hq_report(c, a);
     if (sub && strcmp(sub, "verify") == 0)
         return hq_verify(c, a);
     if (sub && strcmp(sub, "conflicts") == 0)

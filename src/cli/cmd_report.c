@@ -95,7 +95,7 @@ static int write_chart(const struct patron_report_table *t, int fd, mode_t mode)
 /* The chart goes to a temporary file beside `path` and is renamed over it only once whole, so a
  * failed write leaves `path` as it was. A path that is not a regular file (a terminal,
  * /dev/stdout, a pipe) is written in place: there is nothing there to keep. */
-static int write_svg(struct cli *c, const struct patron_report_table *t, const char *path)
+int cli_report_write_svg(struct cli *c, const struct patron_report_table *t, const char *path)
 {
     struct stat st;
     char tmp[4096];
@@ -142,7 +142,7 @@ int cli_cmd_report(struct cli *c, struct cli_args *a)
     int err = patron_report_run(c->store, name, &o, &t);
     if (err != 0)
         return cli_fail(c, err, "cannot make the report");
-    if (svg && (status = write_svg(c, t, svg)) != 0) {
+    if (svg && (status = cli_report_write_svg(c, t, svg)) != 0) {
         patron_report_free(t);
         return status;
     }

@@ -183,6 +183,8 @@ static const struct cli_option_help hq_options[] = {
     {"--name NAME", "store add: the store's name (required)"},
     {"--password-file FILE", "store add: where the store role's password goes, mode 0600 "
                              "(default $PATRON_HOME/hq-store-ID.pgpass)"},
+    {"--csv", "report: CSV instead of aligned text"},
+    {"--svg FILE", "report: also draw the chart into FILE (liability, redemptions, stores)"},
     END,
 };
 
@@ -329,6 +331,7 @@ static const struct cli_command_help commands[] = {
     {"hq", "the chain's head office on PostgreSQL: its schema and its stores",
      "patron hq init\npatron hq stores\npatron hq store add ID --name NAME [--password-file FILE]\n"
      "patron hq verify\npatron hq conflicts\n"
+     "patron hq report NAME [--csv] [--svg FILE]  (NAME: liability redemptions stores multistore)\n"
      "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`)",
      hq_options},
     {"import", "moving in: members and balances from another loyalty program's CSV",

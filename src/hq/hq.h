@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patron/report.h"
 #include "patron/store.h"
 
 typedef struct patron_hq patron_hq;
@@ -60,6 +61,11 @@ struct patron_hq_store {
     char created_at[40]; /* ISO 8601 UTC */
     int64_t facts;       /* facts shipped so far */
     int64_t last_seq;    /* the highest store_seq received, 0 when none */
+    char last_sync[40];  /* when head office last received a fact (ISO 8601 UTC), "" never */
+    int64_t lag_s;       /* the newest fact's receive time minus its store time (store clocks may be
+                            wrong), -1 when none */
+    char program_version[16]; /* the program publication the store has, "none" until programs
+                                 exist */
 };
 
 /* Calls `fn` for each registered store in id order; stops at fn's first non-zero return. */
@@ -137,5 +143,16 @@ typedef int (*patron_hq_conflict_fn)(const struct patron_hq_conflict *c, void *a
  * stops at fn's first non-zero return. */
 int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
                              size_t len);
+
+/* The head office reports by name (liability, redemptions, stores, multistore), NULL-terminated,
+ * and the chart each draws as SVG (PATRON_CHART_NONE: a table only, or an unknown name). */
+extern const char *const patron_hq_report_names[];
+enum patron_chart patron_hq_report_chart_of(const char *name);
+
+/* Runs the head office report `name` (as its owner: every store's facts) into a table of the
+ * store reports' kind, which patron_report_write() prints and patron_report_free() frees.
+ * PATRON_ENOTFOUND for an unknown name, with a sentence. */
+int patron_hq_report(patron_hq *h, const char *name, struct patron_report_table **out, char *detail,
+                     size_t len);
 
 #endif

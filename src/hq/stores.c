@@ -158,6 +158,9 @@ static void fill_store(PGresult *res, int row, struct patron_hq_store *st)
     snprintf(st->created_at, sizeof st->created_at, "%s", PQgetvalue(res, row, 3));
     st->facts = strtoll(PQgetvalue(res, row, 4), NULL, 10);
     st->last_seq = strtoll(PQgetvalue(res, row, 5), NULL, 10);
+    snprintf(st->last_sync, sizeof st->last_sync, "%s", PQgetvalue(res, row, 6));
+    st->lag_s = PQgetisnull(res, row, 7) ? -1 : strtoll(PQgetvalue(res, row, 7), NULL, 10);
+    snprintf(st->program_version, sizeof st->program_version, "none");
 }
 
 int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
@@ -169,7 +172,12 @@ int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *
     PGresult *res = PQexec(
         h->conn, "SELECT s.store_id, s.name, s.role_name,"
                  " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-                 " count(f.store_seq), coalesce(max(f.store_seq), 0)"
+                 " count(f.store_seq), coalesce(max(f.store_seq), 0),"
+                 " coalesce(to_char(max(f.received_at) AT TIME ZONE 'UTC',"
+                 " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
+                 /* how long the newest fact took from the store's clock to head office */
+                 " (SELECT greatest(0, extract(epoch FROM l.received_at - l.store_time))::bigint"
+                 " FROM facts l WHERE l.store_id = s.store_id ORDER BY l.store_seq DESC LIMIT 1)"
                  " FROM stores s LEFT JOIN facts f ON f.store_id = s.store_id"
                  " GROUP BY s.store_id ORDER BY s.store_id");
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
