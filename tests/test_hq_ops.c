@@ -240,6 +240,7 @@ static int sync_through_a_crash(struct shop *sh, int acks)
     }
     close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
+    assert_non_null(f);
     char line[512];
     int seen = 0;
     while (seen < acks && fgets(line, sizeof line, f))

@@ -129,7 +129,7 @@ static int to_table(const struct hq_report *r, PGresult *res, struct patron_repo
 {
     size_t cols = strlen(r->kinds), rows = (size_t)PQntuples(res);
     struct patron_report_table *t = calloc(1, sizeof *t);
-    if (!t || (size_t)PQnfields(res) != cols || cols > PATRON_REPORT_MAX_COLS ||
+    if (!t || cols == 0 || (size_t)PQnfields(res) != cols || cols > PATRON_REPORT_MAX_COLS ||
         rows > PATRON_REPORT_MAX_ROWS) {
         free(t);
         return t ? PATRON_ETOOBIG : PATRON_ENOMEM;
@@ -141,7 +141,7 @@ static int to_table(const struct hq_report *r, PGresult *res, struct patron_repo
         snprintf(t->cols[c], sizeof t->cols[c], "%s", PQfname(res, (int)c));
     t->chart = r->chart;
     t->chart_col = r->chart_col;
-    t->cells = calloc(rows ? rows * cols : 1, sizeof *t->cells);
+    t->cells = calloc(rows ? rows : 1, cols * sizeof *t->cells);
     if (!t->cells) {
         free(t);
         return PATRON_ENOMEM;

@@ -78,7 +78,7 @@ static int check_sequences(patron_hq *h, struct patron_hq_verify *r, char *detai
 
 static int check_entries(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
 {
-    int64_t v[5];
+    int64_t v[5] = {0};
     /* entries that are not a positive move between two named accounts */
     int rc = numbers(h,
                      "SELECT count(*) FROM facts WHERE kind = 'entry' AND NOT coalesce("
@@ -118,7 +118,7 @@ static int check_entries(patron_hq *h, struct patron_hq_verify *r, char *detail,
         snprintf(text, sizeof text,
                  "the program accounts (%lld) and the member accounts (%lld) add up to %lld, "
                  "not 0",
-                 (long long)v[0], (long long)v[1], (long long)(v[0] + v[1]));
+                 (long long)v[0], (long long)v[1], (long long)v[0] + (long long)v[1]);
         problem(r, text);
     }
     return 0;
@@ -126,7 +126,7 @@ static int check_entries(patron_hq *h, struct patron_hq_verify *r, char *detail,
 
 int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
 {
-    int64_t v[1];
+    int64_t v[1] = {0};
     int rc;
     memset(r, 0, sizeof *r);
     r->ok = 1;
