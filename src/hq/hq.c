@@ -69,9 +69,17 @@ int patron_hq_connect(const char *url, patron_hq **out, char *detail, size_t len
     patron_hq *h = calloc(1, sizeof *h);
     if (!h)
         return PATRON_ENOMEM;
-    /* a link that answers nothing fails within 10 s unless the URL says otherwise */
-    const char *const keys[] = {"connect_timeout", "dbname", NULL};
-    const char *const values[] = {"10", url, NULL};
+    /* A link that answers nothing fails within 10 s to connect, and a link that goes silent
+     * while in use (a cut cable, a stopped host) within about 30 s, instead of hanging the sync
+     * thread for good; the URL's own values win. */
+    const char *const keys[] = {"connect_timeout",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                "tcp_user_timeout",
+                                "dbname",
+                                NULL};
+    const char *const values[] = {"10", "10", "5", "3", "30000", url, NULL};
     h->conn = PQconnectdbParams(keys, values, 1);
     if (!h->conn || PQstatus(h->conn) != CONNECTION_OK) {
         rc = h->conn ? connect_failure(h->conn, detail, len) : PATRON_ENOMEM;
