@@ -42,6 +42,25 @@ static int member_enroll(struct cli *c, struct cli_args *a)
     return cli_emit(c, o, human);
 }
 
+/* What an imported member brought: "imported" {batch, ref, lifetime_points, tier, old_cards}. */
+static int member_imported(struct cli *c, const struct patron_member *m, json_t *o)
+{
+    struct patron_import_facts f;
+    int err = patron_import_member_facts(c->store, m->member_id, &f);
+    if (err != 0 || !f.batch[0])
+        return err;
+    json_t *old = json_array();
+    for (size_t i = 0; i < sizeof f.old_cards / sizeof f.old_cards[0] && f.old_cards[i][0]; i++)
+        json_array_append_new(old, json_string(f.old_cards[i]));
+    json_t *imp =
+        json_pack("{s:s, s:o, s:o, s:o, s:o}", "batch", f.batch, "ref",
+                  f.ref[0] ? json_string(f.ref) : json_null(), "lifetime_points",
+                  f.has_lifetime_points ? json_integer(f.lifetime_points) : json_null(), "tier",
+                  f.tier[0] ? json_string(f.tier) : json_null(), "old_cards", old);
+    json_object_set_new(o, "imported", imp);
+    return 0;
+}
+
 static int member_print(struct cli *c, const struct patron_member *m)
 {
     char human[512], code[PATRON_REFERRAL_CODE_CHARS + 1] = "";
@@ -51,6 +70,8 @@ static int member_print(struct cli *c, const struct patron_member *m)
         return cli_fail(c, err, NULL);
     if (!m->card_blocked && patron_referral_code(c->store, m->card, code) == 0)
         json_object_set_new(o, "referral_code", json_string(code));
+    if ((err = member_imported(c, m, o)) != 0)
+        return json_decref(o), cli_fail(c, err, NULL);
     snprintf(human, sizeof human, "%s (member %lld), card %s%s\n%lld points, tier %s\n%s%s%s",
              m->name, (long long)m->member_id, m->card, m->card_blocked ? " (blocked)" : "",
              (long long)m->points, m->tier, code[0] ? "referral code " : "", code,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -19,6 +20,7 @@ struct run {
     char names[PATRON__CSV_FIELDS_MAX][64]; /* the header's column names */
     char rejects_tmp[4200];
     FILE *rejects;
+    int64_t total_bytes; /* the file's size, for the progress */
 };
 
 /* "file-" and the first 8 bytes of the file's SHA-256 in hex. */
@@ -51,7 +53,8 @@ static int check_options(patron_store *s, const struct patron_import_options *o)
             patron__import_field_named(o->maps[i].field) < 0)
             return patron__fail(s, PATRON_EINVAL,
                                 "--map %.60s=%.60s: the field must be one of card, phone, email, "
-                                "name, birthday, consent, points, expires, ignore",
+                                "name, birthday, consent, consent_date, points, expires, ref, "
+                                "joined, tier, lifetime_points, ignore",
                                 o->maps[i].column ? o->maps[i].column : "",
                                 o->maps[i].field ? o->maps[i].field : "");
     if (o->batch)
@@ -207,14 +210,28 @@ static int import_record(struct run *r)
     return err == -1 ? 0 : err;
 }
 
+static void progress(struct run *r, int done)
+{
+    struct patron_import_progress p = {
+        .rows = r->x.report->rows_read, .total_bytes = r->total_bytes, .done = done};
+    off_t at = ftello(r->csv.fp);
+    p.bytes = done ? r->total_bytes : at > 0 ? (int64_t)at : 0;
+    if (r->x.opt->on_progress)
+        r->x.opt->on_progress(r->x.opt->ctx, &p);
+}
+
 static int import_rows(struct run *r, const char *path)
 {
     int rc, err;
     if (r->x.opt->skip_errors && !r->x.opt->dry_run && (err = open_rejects(r, path)) != 0)
         return err;
-    while ((rc = patron__csv_next(&r->csv)) == 1)
+    while ((rc = patron__csv_next(&r->csv)) == 1) {
         if ((err = import_record(r)) != 0)
             return err;
+        if (r->x.report->rows_read % PATRON_IMPORT_PROGRESS_ROWS == 0)
+            progress(r, 0);
+    }
+    progress(r, 1);
     if (rc < 0) { /* the file's syntax: the rest cannot be read reliably */
         r->x.report->rows_read++;
         r->csv.count = 0;
@@ -232,6 +249,7 @@ static int prepare(struct run *r, patron_store *s, const char *path,
                    const struct patron_import_options *opt)
 {
     struct patron_import_report *rep = r->x.report;
+    struct stat st;
     int err;
     r->x.s = s;
     r->x.opt = opt;
@@ -244,6 +262,7 @@ static int prepare(struct run *r, patron_store *s, const char *path,
     else if ((err = batch_from_file(s, path, rep->batch)) != 0)
         return err;
     snprintf(r->x.note, sizeof r->x.note, "import %.63s", rep->batch);
+    snprintf(r->x.source, sizeof r->x.source, "import:%.63s", rep->batch);
     r->x.country_code = opt->country_code;
     if (!r->x.country_code &&
         patron__setting_get(s, "phone_country_code", r->x.country_buf, sizeof r->x.country_buf) ==
@@ -252,6 +271,8 @@ static int prepare(struct run *r, patron_store *s, const char *path,
         r->x.country_code = r->x.country_buf;
     if (patron__csv_open(&r->csv, path) != 0)
         return patron__fail(s, PATRON_EINVAL, "cannot read %.200s: %s", path, strerror(errno));
+    if (fstat(fileno(r->csv.fp), &st) == 0)
+        r->total_bytes = (int64_t)st.st_size;
     if ((err = read_header(r)) != 0)
         return err;
     return patron__exec(s, "CREATE TEMP TABLE IF NOT EXISTS import_seen(key TEXT PRIMARY KEY);"
