@@ -383,6 +383,10 @@ static void old_card_numbers_become_aliases_that_scan(void **state)
     assert_int_equal(
         test_run_patron(out, sizeof out, "--db", t.path, "scan", "ODOO-0007", (char *)NULL), 0);
     test_assert_ledger_verifies(t.s);
+    /* an erasure drops the old numbers: they no longer find anyone */
+    assert_int_equal(patron_member_erase(t.s, "ODOO-0007", "test"), 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM card_aliases"), 0);
+    assert_int_not_equal(patron_member_by_card(t.s, "ODOO-0007", &m), 0);
     test_store_close(&t);
 }
 
@@ -471,6 +475,7 @@ static void progress_on_a_terminal_and_as_json_lines(void **state)
     char *report = strstr(out, "\n{\"account\"");
     assert_non_null(report);
     assert_non_null(strstr(out, "\"done\":true,\"rows\":2,"));
+    assert_non_null(strstr(out, "\"aliases\":0"));
     assert_true(strstr(out, "\"done\":true") < report);
     assert_null(strstr(report, "progress"));
     snprintf(cmd, sizeof cmd, "\"$PATRON_BIN\" --db %s import members %s --batch p2 --dry-run 2>&1",

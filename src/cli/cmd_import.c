@@ -111,6 +111,7 @@ static json_t *report_json(const struct patron_import_report *r, json_t *errors)
                   (json_int_t)r->file_points, "points_posted", (json_int_t)r->points_posted,
                   "migration_balance", (json_int_t)r->migration_balance);
     json_object_set_new(o, "account", json_sprintf("migration:%s", r->batch));
+    json_object_set_new(o, "aliases", json_integer(r->aliases));
     json_object_set_new(o, "rejects_file",
                         r->rejects_path[0] ? json_string(r->rejects_path) : json_null());
     json_object_set(o, "errors", errors);
