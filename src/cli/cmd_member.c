@@ -42,21 +42,14 @@ static int member_enroll(struct cli *c, struct cli_args *a)
     return cli_emit(c, o, human);
 }
 
-/* What an imported member brought: "imported" {batch, ref, lifetime_points, tier, old_cards}. */
+/* What an imported member brought, as "imported" (patron_json_import_facts). */
 static int member_imported(struct cli *c, const struct patron_member *m, json_t *o)
 {
     struct patron_import_facts f;
+    json_t *imp;
     int err = patron_import_member_facts(c->store, m->member_id, &f);
-    if (err != 0 || !f.batch[0])
+    if (err != 0 || !f.batch[0] || (err = patron_json_import_facts(&f, &imp)) != 0)
         return err;
-    json_t *old = json_array();
-    for (size_t i = 0; i < sizeof f.old_cards / sizeof f.old_cards[0] && f.old_cards[i][0]; i++)
-        json_array_append_new(old, json_string(f.old_cards[i]));
-    json_t *imp =
-        json_pack("{s:s, s:o, s:o, s:o, s:o}", "batch", f.batch, "ref",
-                  f.ref[0] ? json_string(f.ref) : json_null(), "lifetime_points",
-                  f.has_lifetime_points ? json_integer(f.lifetime_points) : json_null(), "tier",
-                  f.tier[0] ? json_string(f.tier) : json_null(), "old_cards", old);
     json_object_set_new(o, "imported", imp);
     return 0;
 }

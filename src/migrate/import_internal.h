@@ -53,7 +53,8 @@ int patron__import_read_row(const struct patron__import_ctx *x, const struct pat
                             struct patron__import_row *r);
 
 /* Applies a checked row inside the caller's transaction: refuses a duplicate of an earlier row,
- * matches or creates the member and posts the points. Returns 0; -1 with r->why for a bad row;
+ * matches or creates the member and posts the points. Returns 0; -1 with r->why for a bad row
+ * (found before anything of the row is written but the file's own register of keys seen);
  * or a PATRON_* code with the handle's detail. */
 int patron__import_apply(struct patron__import_ctx *x, struct patron__import_row *r);
 
