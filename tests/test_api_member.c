@@ -60,6 +60,17 @@ static int setup(void **state)
     json_decref(j);
     json_decref(CLI("sale", fx.ada, "--ref", "SEED-A", "--total", "100000"));
     json_decref(CLI("sale", fx.bob, "--ref", "SEED-B", "--total", "100000"));
+    /* A member moved in from another program with an old card number (an alias that scans). */
+    char csv[400];
+    snprintf(csv, sizeof csv, "%s/old.csv", fx.sv.dir);
+    FILE *f = fopen(csv, "wb");
+    assert_non_null(f);
+    fputs("card,email,points,ref,lifetime_points\nOLD-77,old@example.org,30,x-1,900\n", f);
+    assert_int_equal(fclose(f), 0);
+    static char out[8192]; /* --json would print progress lines before the report */
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", fx.sv.db, "--now", NOW, "import",
+                                     "members", csv, "--batch", "api", (char *)NULL),
+                     0);
     j = CLI("reward", "add", "--name", "Coffee", "--cost", "100", "--kind", "item", "--value", "1");
     fx.reward_id = apit_jint(j, "reward_id");
     json_decref(j);
@@ -123,6 +134,33 @@ static void scan_member_and_rewards_match_the_program(void **state)
     assert_same_json(cli, r.json, NULL);
     assert_int_equal(apit_jint(r.json, "count"), 1);
     json_decref(cli);
+    apit_reply_free(&r);
+}
+
+/* An old card number imported as an alias scans over HTTP and shows the member with what they
+ * brought, as the program does. */
+static void an_imported_alias_scans_over_http(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    post(fx.cashier, "/v1/scan", NULL, "{\"card\":\"OLD-77\"}", &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_int_equal(apit_jint(r.json, "points"), 30);
+    assert_int_equal(strlen(apit_jstr(r.json, "card")), 13);
+    apit_reply_free(&r);
+    get(fx.cashier, "/v1/members/OLD-77", &r);
+    apit_assert_status(&r, 200, NULL);
+    json_t *cli = CLI("member", "show", "OLD-77");
+    assert_same_json(cli, r.json, NULL);
+    json_t *imp = json_object_get(r.json, "imported");
+    assert_string_equal(apit_jstr(imp, "ref"), "x-1");
+    assert_int_equal(apit_jint(imp, "lifetime_points"), 900);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(imp, "old_cards"), 0)),
+                        "OLD-77");
+    json_decref(cli);
+    apit_reply_free(&r);
+    post(fx.cashier, "/v1/scan", NULL, "{\"card\":\"OLD-78\"}", &r);
+    assert_true(r.status >= 400);
     apit_reply_free(&r);
 }
 
@@ -481,6 +519,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scan_member_and_rewards_match_the_program),
+        cmocka_unit_test(an_imported_alias_scans_over_http),
         cmocka_unit_test(sale_redemption_and_vouchers_match_the_program),
         cmocka_unit_test(referral_enrolment_pays_both_on_the_first_sale),
         cmocka_unit_test(text_rules_and_limits_hold_over_http),

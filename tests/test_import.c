@@ -342,6 +342,157 @@ static void the_command_reports_as_json(void **state)
     test_store_close(&t);
 }
 
+/* Another program's number that is not a valid in-store number becomes an alias: the member
+ * gets a Patron card, and the old number still scans, shows the member and matches the next
+ * batch's row; a number nobody imported is still refused. */
+static void old_card_numbers_become_aliases_that_scan(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_import_report r;
+    struct patron_scan_result sr;
+    struct patron_member m;
+    static char out[65536];
+    char path[512];
+    test_store_open(&t);
+    run_batch(&t, "card,email,points\nODOO-0007,gus@example.org,40\n", PATRON_IMPORT_ADD, "al", &r);
+    assert_int_equal(r.created, 1);
+    assert_int_equal(r.aliases, 1);
+    assert_int_equal(patron_scan(t.s, "ODOO-0007", &sr), 0);
+    assert_int_equal(sr.member.points, 40);
+    assert_int_equal(strlen(sr.member.card), PATRON_CARD_DIGITS);
+    assert_int_equal(patron_member_by_card(t.s, sr.member.card, &m), 0);
+    assert_int_equal(m.member_id, sr.member.member_id);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM card_aliases WHERE old_number ="
+                                      " 'ODOO-0007' AND batch = 'al'"),
+                     1);
+    run_batch(&t, "card,points\nODOO-0007,5\n", PATRON_IMPORT_ADD, "al2", &r);
+    assert_int_equal(r.matched, 1);
+    assert_int_equal(r.created, 0);
+    assert_int_equal(r.aliases, 0);
+    assert_int_equal(balance_of(t.s, "ODOO-0007"), 45);
+    assert_int_not_equal(patron_member_by_card(t.s, "ODOO-0008", &m), 0);
+    write_file(&t, "long.csv", "card,points\nX123456789012345678901234567890123,1\n", path);
+    struct patron_import_options o = {.batch = "long"};
+    assert_int_equal(patron_import_members(t.s, path, &o, &r), PATRON_EINVAL);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "member", "show",
+                                     "ODOO-0007", (char *)NULL),
+                     0);
+    assert_non_null(strstr(out, "\"old_cards\":[\"ODOO-0007\"]"));
+    assert_non_null(strstr(out, sr.member.card));
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", t.path, "scan", "ODOO-0007", (char *)NULL), 0);
+    test_assert_ledger_verifies(t.s);
+    /* an erasure drops the old numbers: they no longer find anyone */
+    assert_int_equal(patron_member_erase(t.s, "ODOO-0007", "test"), 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM card_aliases"), 0);
+    assert_int_not_equal(patron_member_by_card(t.s, "ODOO-0007", &m), 0);
+    test_store_close(&t);
+}
+
+/* Tier, joined date, lifetime points, the member's reference and the consent with its date and
+ * the source import:BATCH are kept for a new member and shown by `member show --json`; a matched
+ * member whose answer differs gets a consent change with the file's date. */
+static void stored_fields_are_kept(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_import_report r;
+    struct patron_member m;
+    struct patron_import_facts f;
+    static char out[65536];
+    char path[512];
+    test_store_open(&t);
+    assert_int_equal(patron_tier_set(t.s, "Gold", 500, 1500, "test"), 0);
+    write_file(&t, "kept.csv",
+               "ref,card,email,tier,joined,lifetime_points,consent,consent_date,points\n"
+               "c-9,2900000000018,hal@example.org,gold,2019-05-04,12000,yes,2020-02-03,300\n",
+               path);
+    struct patron_import_options o = {.batch = "kept"};
+    import_ok(&t, path, &o, &r);
+    assert_int_equal(patron_member_by_card(t.s, "2900000000018", &m), 0);
+    assert_string_equal(m.tier, "Gold");
+    assert_int_equal(m.tier_until, TEST_EPOCH + 365 * 86400);
+    assert_int_equal(m.created_at, 1556928000); /* 2019-05-04 */
+    assert_int_equal(m.consent_marketing, 1);
+    assert_int_equal(m.consent_at, 1580688000); /* 2020-02-03 */
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM consent_changes WHERE marketing = 1"
+                                      " AND source = 'import:kept' AND changed_at = 1580688000"),
+                     1);
+    assert_int_equal(patron_import_member_facts(t.s, m.member_id, &f), 0);
+    assert_string_equal(f.batch, "kept");
+    assert_string_equal(f.ref, "c-9");
+    assert_int_equal(f.has_lifetime_points, 1);
+    assert_int_equal(f.lifetime_points, 12000);
+    assert_string_equal(f.tier, "Gold");
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "member", "show",
+                                     "2900000000018", (char *)NULL),
+                     0);
+    assert_non_null(strstr(out, "\"lifetime_points\":12000"));
+    assert_non_null(strstr(out, "\"ref\":\"c-9\""));
+    assert_non_null(strstr(out, "\"member_since\":\"2019-05-04T00:00:00Z\""));
+    assert_non_null(strstr(out, "\"tier\":\"Gold\""));
+    /* the member withdrew in the old program later: a change dated by the file */
+    write_file(&t, "kept2.csv", "card,consent,consent_date\n2900000000018,no,2021-01-01\n", path);
+    o.batch = "kept2";
+    import_ok(&t, path, &o, &r);
+    assert_int_equal(patron_member_by_card(t.s, "2900000000018", &m), 0);
+    assert_int_equal(m.consent_marketing, 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM consent_changes WHERE marketing = 0"
+                                      " AND source = 'import:kept2' AND changed_at = 1609459200"),
+                     1);
+    struct errors errs = {0};
+    write_file(&t, "bad.csv", "card,tier\n2900000000025,Platinum\n", path);
+    o = (struct patron_import_options){.batch = "bad", .on_error = collect, .ctx = &errs};
+    assert_int_equal(patron_import_members(t.s, path, &o, &r), PATRON_EINVAL);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.e[0].column, "tier");
+    test_store_close(&t);
+}
+
+/* Runs `sh -c SCRIPT` with PATRON_BIN and the files in the environment; stdout to out. */
+static int run_shell(char *out, size_t cap, const char *script)
+{
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    return test_run(out, cap, argv);
+}
+
+/* Progress: with --json, progress lines (one object a line, the last one done) and then the
+ * report; on a terminal a bar on stderr with rows, rows per second and time left; nothing of
+ * the kind when stderr is not a terminal and there is no --json. */
+static void progress_on_a_terminal_and_as_json_lines(void **state)
+{
+    (void)state;
+    struct test_store t;
+    static char out[65536];
+    char path[512], cmd[2048];
+    test_store_open(&t);
+    write_file(&t, "p.csv", "email,points\npia@example.org,5\nray@example.org,6\n", path);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", t.path, "--json", "import", "members",
+                                     path, "--batch", "p1", "--dry-run", (char *)NULL),
+                     0);
+    assert_memory_equal(out, "{\"progress\":{", 13);
+    char *report = strstr(out, "\n{\"account\"");
+    assert_non_null(report);
+    assert_non_null(strstr(out, "\"done\":true,\"rows\":2,"));
+    assert_non_null(strstr(out, "\"aliases\":0"));
+    assert_true(strstr(out, "\"done\":true") < report);
+    assert_null(strstr(report, "progress"));
+    snprintf(cmd, sizeof cmd, "\"$PATRON_BIN\" --db %s import members %s --batch p2 --dry-run 2>&1",
+             t.path, path);
+    assert_int_equal(run_shell(out, sizeof out, cmd), 0);
+    assert_null(strstr(out, "rows/s"));
+    assert_null(strstr(out, "progress"));
+    snprintf(cmd, sizeof cmd,
+             "script -qec '\"$PATRON_BIN\" --db %s import members %s --batch p3 --dry-run'"
+             " /dev/null",
+             t.path, path);
+    assert_int_equal(run_shell(out, sizeof out, cmd), 0);
+    assert_non_null(strstr(out, "[##############################] 2 rows, "));
+    assert_non_null(strstr(out, " rows/s, 0:00 left"));
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +505,9 @@ int main(void)
         cmocka_unit_test(map_names_a_column),
         cmocka_unit_test(phones_are_normalised_to_e164),
         cmocka_unit_test(the_command_reports_as_json),
+        cmocka_unit_test(old_card_numbers_become_aliases_that_scan),
+        cmocka_unit_test(stored_fields_are_kept),
+        cmocka_unit_test(progress_on_a_terminal_and_as_json_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

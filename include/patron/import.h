@@ -22,13 +22,21 @@ extern "C" {
 #endif
 
 /* Which program wrote the file: its own column names are mapped to Patron's fields.
- * generic: card, phone, email, name, birthday, consent, points, expires (and ref, joined, tier,
- *          lifetime_points, which are read and not kept yet);
- * square: phone_number, balance, lifetime_points, enrolled_at, given_name, email_address;
+ * generic: card, phone, email, name, birthday, consent, consent_date, points, expires, ref,
+ *          joined, tier, lifetime_points;
+ * square: phone_number, balance, lifetime_points, enrolled_at, given_name, email_address, id;
  * smile: email, points, first_name;
  * odoo: code, points (a whole number, "120.0" accepted), partner_id, expiration_date;
  * open-loyalty: loyaltyCardNumber, phone, email, firstName, points, customerId.
- * Column names are compared without regard to case. */
+ * Column names are compared without regard to case.
+ *
+ * What is kept: a valid in-store card number stays the member's card; any other old number
+ * becomes an alias (up to 32 bytes) that scans as the member's new Patron card. A new member
+ * takes the joined date as their enrolment time, the tier (a name of this program's tiers; a
+ * new 12-month period), and the consent answer with its date (consent_date, else joined) and
+ * the source "import:BATCH" in their consent history; a matched member whose answer differs
+ * gets a consent change with that date and source, the file's tier and the earlier enrolment.
+ * The reference and lifetime points are kept in member_imports (patron_import_member_facts). */
 enum patron_import_format {
     PATRON_IMPORT_GENERIC,
     PATRON_IMPORT_SQUARE,
@@ -56,6 +64,13 @@ struct patron_import_error {
     char message[256];
 };
 
+/* How far an import has come: rows read so far, the bytes of the file read and its size. */
+struct patron_import_progress {
+    int64_t rows;
+    int64_t bytes, total_bytes;
+    int done; /* the last call: every row was read */
+};
+
 struct patron_import_options {
     enum patron_import_format format;
     enum patron_import_mode mode;
@@ -72,7 +87,12 @@ struct patron_import_options {
     /* Called for each bad row (may be NULL). */
     void (*on_error)(void *ctx, const struct patron_import_error *e);
     void *ctx;
+    /* Called every PATRON_IMPORT_PROGRESS_ROWS rows and once at the end (may be NULL); it gets
+     * `ctx` too, and decides itself how often to show anything. */
+    void (*on_progress)(void *ctx, const struct patron_import_progress *p);
 };
+
+#define PATRON_IMPORT_PROGRESS_ROWS 1000
 
 /* The reconciliation report. file_points is the sum of the good rows' points; points_posted the
  * net points moved onto members; migration_balance the balance of migration:BATCH after the
@@ -83,6 +103,7 @@ struct patron_import_report {
     int dry_run;
     int64_t rows_read, created, matched, updated, skipped, failed;
     int64_t file_points, points_posted, migration_balance;
+    int64_t aliases;         /* old card numbers kept as aliases */
     char rejects_path[4096]; /* the file the bad rows were written to, or "" */
 };
 
@@ -105,6 +126,23 @@ PATRON_EXPORT int patron_import_phone_e164(const char *in, const char *country_c
 PATRON_EXPORT int patron_import_members(patron_store *s, const char *path,
                                         const struct patron_import_options *opt,
                                         struct patron_import_report *out)
+    __attribute__((warn_unused_result));
+
+/* What a member brought from the program they were imported from. */
+struct patron_import_facts {
+    char batch[64]; /* "" when the member was never imported */
+    char ref[64];
+    int has_lifetime_points;
+    int64_t lifetime_points;
+    char tier[64];
+    int64_t imported_at;
+    char old_cards[4][33]; /* the aliases of their cards (the first four), "" past the last */
+};
+
+/* Reads what member `member_id` brought. Returns 0 (batch "" when never imported) or a PATRON_*
+ * code. */
+PATRON_EXPORT int patron_import_member_facts(patron_store *s, int64_t member_id,
+                                             struct patron_import_facts *out)
     __attribute__((warn_unused_result));
 
 #ifdef __cplusplus

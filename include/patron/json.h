@@ -21,6 +21,7 @@
 
 #include "patron/error.h"
 #include "patron/feedback.h"
+#include "patron/import.h"
 #include "patron/ledger.h"
 #include "patron/member.h"
 #include "patron/offer.h"
@@ -45,6 +46,12 @@ PATRON_EXPORT int patron_json_time_parse(const char *text, int64_t *out)
 /* A member: member_id, name, card, card_blocked, erased, points, tier, tier_until, created_at
  * (and member_since, the same time), email, phone, birthday, consent_marketing, consent_at. */
 PATRON_EXPORT int patron_json_member(const struct patron_member *m, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* What an imported member brought (patron_import_member_facts): batch, ref, lifetime_points,
+ * tier (null when the file had none) and old_cards (the aliases that scan). `patron member show`
+ * and GET /v1/members/{card} add it as "imported" for an imported member. */
+PATRON_EXPORT int patron_json_import_facts(const struct patron_import_facts *f, json_t **out)
     __attribute__((warn_unused_result));
 
 /* A new member: member_id and card. */

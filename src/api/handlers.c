@@ -255,14 +255,21 @@ int api_h_enroll(struct api_call *c, patron_store *s)
 int api_h_member(struct api_call *c, patron_store *s)
 {
     struct patron_member m;
+    struct patron_import_facts f;
     char code[PATRON_REFERRAL_CODE_CHARS + 1];
-    json_t *o;
+    json_t *o, *imp;
     int err = patron_member_by_card(s, c->params[0], &m);
     if (err != 0 || (err = patron_json_member(&m, &o)) != 0)
         return err;
-    /* As `patron member show`: the code a member hands on to friends (minted on first ask). */
+    /* As `patron member show`: the code a member hands on to friends (minted on first ask),
+     * and what an imported member brought. */
     if (!m.card_blocked && patron_referral_code(s, m.card, code) == 0)
         json_object_set_new(o, "referral_code", json_string(code));
+    if ((err = patron_import_member_facts(s, m.member_id, &f)) == 0 && f.batch[0] &&
+        (err = patron_json_import_facts(&f, &imp)) == 0)
+        json_object_set_new(o, "imported", imp);
+    if (err != 0)
+        return json_decref(o), err;
     return api_reply(c, 200, o);
 }
 

@@ -3,6 +3,8 @@
  * export, with the reconciliation report (and each bad row with its row, column and why). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -13,15 +15,82 @@ static const char import_usage[] =
     "patron import members FILE [--format generic|square|smile|odoo|open-loyalty] "
     "[--map COL=FIELD]... [--mode add|set] [--batch ID] [--dry-run] [--skip-errors]";
 
+#define PROGRESS_EVERY 0.25 /* seconds between two progress lines or redraws of the bar */
+#define BAR_WIDTH 30
+
 struct import_cli {
     json_t *errors; /* the bad rows, for --json */
     int json;
+    double started, shown; /* monotonic seconds: the start, the last progress shown */
+    int drawn;             /* the bar is on the terminal's last line */
 };
+
+static double monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Rows per second so far and the seconds left, from the share of the file read. */
+static void pace(const struct import_cli *ic, const struct patron_import_progress *p, double now,
+                 double *rate, double *left)
+{
+    double elapsed = now - ic->started;
+    *rate = elapsed > 0 ? (double)p->rows / elapsed : 0;
+    *left = p->done || p->bytes <= 0 || p->total_bytes <= p->bytes
+                ? 0
+                : elapsed * (double)(p->total_bytes - p->bytes) / (double)p->bytes;
+}
+
+static void draw_bar(struct import_cli *ic, const struct patron_import_progress *p, double rate,
+                     double left)
+{
+    char bar[BAR_WIDTH + 1];
+    int filled = p->total_bytes > 0 ? (int)(BAR_WIDTH * p->bytes / p->total_bytes) : 0;
+    if (filled > BAR_WIDTH)
+        filled = BAR_WIDTH;
+    memset(bar, '#', (size_t)filled);
+    memset(bar + filled, '.', (size_t)(BAR_WIDTH - filled));
+    bar[BAR_WIDTH] = '\0';
+    fprintf(stderr, "\r[%s] %lld rows, %.0f rows/s, %d:%02d left ", bar, (long long)p->rows, rate,
+            (int)left / 60, (int)left % 60);
+    if (p->done)
+        fputc('\n', stderr);
+    fflush(stderr);
+    ic->drawn = !p->done;
+}
+
+/* On a terminal a bar on stderr; with --json a progress line on stdout; at most every
+ * PROGRESS_EVERY seconds, and always at the end. */
+static void on_progress(void *ctx, const struct patron_import_progress *p)
+{
+    struct import_cli *ic = ctx;
+    double now = monotonic(), rate, left;
+    if (!p->done && now - ic->shown < PROGRESS_EVERY)
+        return;
+    ic->shown = now;
+    pace(ic, p, now, &rate, &left);
+    if (!ic->json) {
+        draw_bar(ic, p, rate, left);
+        return;
+    }
+    json_t *o = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:b}}", "progress", "rows",
+                          (json_int_t)p->rows, "bytes", (json_int_t)p->bytes, "total_bytes",
+                          (json_int_t)p->total_bytes, "rows_per_second", (json_int_t)rate,
+                          "seconds_left", (json_int_t)left, "done", p->done);
+    json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    fflush(stdout);
+    json_decref(o);
+}
 
 static void on_error(void *ctx, const struct patron_import_error *e)
 {
     struct import_cli *ic = ctx;
     if (!ic->json) {
+        if (ic->drawn)
+            fputc('\n', stderr), ic->drawn = 0;
         fprintf(stderr, "row %lld%s%s: %s\n", (long long)e->row, e->column[0] ? ", column " : "",
                 e->column, e->message);
         return;
@@ -42,6 +111,7 @@ static json_t *report_json(const struct patron_import_report *r, json_t *errors)
                   (json_int_t)r->file_points, "points_posted", (json_int_t)r->points_posted,
                   "migration_balance", (json_int_t)r->migration_balance);
     json_object_set_new(o, "account", json_sprintf("migration:%s", r->batch));
+    json_object_set_new(o, "aliases", json_integer(r->aliases));
     json_object_set_new(o, "rejects_file",
                         r->rejects_path[0] ? json_string(r->rejects_path) : json_null());
     json_object_set(o, "errors", errors);
@@ -102,6 +172,9 @@ static int import_members(struct cli *c, struct cli_args *a)
         return json_decref(ic.errors), status;
     o.on_error = on_error;
     o.ctx = &ic;
+    if (c->json || isatty(STDERR_FILENO))
+        o.on_progress = on_progress;
+    ic.started = ic.shown = monotonic();
     err = patron_import_members(c->store, file, &o, &r);
     if (err != 0 && r.failed == 0) {
         json_decref(ic.errors);

@@ -42,6 +42,18 @@ static int member_enroll(struct cli *c, struct cli_args *a)
     return cli_emit(c, o, human);
 }
 
+/* What an imported member brought, as "imported" (patron_json_import_facts). */
+static int member_imported(struct cli *c, const struct patron_member *m, json_t *o)
+{
+    struct patron_import_facts f;
+    json_t *imp;
+    int err = patron_import_member_facts(c->store, m->member_id, &f);
+    if (err != 0 || !f.batch[0] || (err = patron_json_import_facts(&f, &imp)) != 0)
+        return err;
+    json_object_set_new(o, "imported", imp);
+    return 0;
+}
+
 static int member_print(struct cli *c, const struct patron_member *m)
 {
     char human[512], code[PATRON_REFERRAL_CODE_CHARS + 1] = "";
@@ -51,6 +63,8 @@ static int member_print(struct cli *c, const struct patron_member *m)
         return cli_fail(c, err, NULL);
     if (!m->card_blocked && patron_referral_code(c->store, m->card, code) == 0)
         json_object_set_new(o, "referral_code", json_string(code));
+    if ((err = member_imported(c, m, o)) != 0)
+        return json_decref(o), cli_fail(c, err, NULL);
     snprintf(human, sizeof human, "%s (member %lld), card %s%s\n%lld points, tier %s\n%s%s%s",
              m->name, (long long)m->member_id, m->card, m->card_blocked ? " (blocked)" : "",
              (long long)m->points, m->tier, code[0] ? "referral code " : "", code,

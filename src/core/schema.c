@@ -296,9 +296,26 @@ static const char schema_v11[] =
     "CREATE INDEX outbox_personal ON outbox(member_id)"
     "  WHERE tbl = 'members' OR tbl = 'consent_changes' OR tbl = 'feedback' OR tbl = 'goodwill';";
 
+/* Version 12: what an import keeps. An old card number that is not a valid in-store number is an
+ * alias of the member's Patron card: it still scans (unique on the old number). The facts of
+ * the program a member came from that Patron has no column for: the batch, the lifetime points
+ * the old program counted, its reference for the member and its tier's name. And the index
+ * by e-mail an import matches with. */
+static const char schema_v12[] =
+    "CREATE TABLE IF NOT EXISTS card_aliases(old_number TEXT PRIMARY KEY,"
+    "  card TEXT NOT NULL REFERENCES cards(number), batch TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS card_aliases_card ON card_aliases(card);"
+    "CREATE TABLE IF NOT EXISTS member_imports(member_id INTEGER PRIMARY KEY"
+    "  REFERENCES members(id), batch TEXT NOT NULL, ref TEXT, lifetime_points INTEGER,"
+    "  tier TEXT, imported_at INTEGER NOT NULL);"
+    /* An import matches members by e-mail without regard to case, once a row: without this
+     * index each row read the whole table. */
+    "CREATE INDEX IF NOT EXISTS members_email ON members(lower(email));";
+
 static const char *const migrations[] = {
     schema_v1, schema_v2, schema_v3, schema_v4,  schema_v5,  schema_v6,
-    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11,
+    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11, schema_v12,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -115,28 +115,37 @@ static int outbox_first_consent(patron_store *s, int64_t member_id)
 }
 
 static int insert_member(patron_store *s, const struct patron_enrollment *in, const char *phone,
-                         int64_t *member_id)
+                         const struct patron__member_origin *o, int64_t *member_id)
 {
     static const char *const sql =
         "INSERT INTO members(name, email, phone, birthday, consent_marketing, consent_at,"
-        " consent_source, created_at, tier_id)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT id FROM tiers WHERE threshold = 0))";
+        " consent_source, created_at, tier_id, tier_until)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+        " COALESCE(?9, (SELECT id FROM tiers WHERE threshold = 0)), ?10)";
+    static const struct patron__member_origin now_origin = {0};
     sqlite3_stmt *st = patron__stmt(s, sql);
     int64_t now = patron_store_now(s);
     int err;
     if (!st)
         return PATRON_EDB;
+    if (!o)
+        o = &now_origin;
     sqlite3_bind_text(st, 1, in->name, -1, SQLITE_TRANSIENT);
     bind_optional(st, 2, in->email);
     bind_optional(st, 3, phone);
     bind_optional(st, 4, in->birthday);
     sqlite3_bind_int(st, 5, in->consent_marketing ? 1 : 0);
-    if (in->consent_marketing)
-        sqlite3_bind_int64(st, 6, now);
+    if (o->consent_at || in->consent_marketing)
+        sqlite3_bind_int64(st, 6, o->consent_at ? o->consent_at : now);
     bind_optional(st, 7,
-                  in->consent_marketing ? (in->consent_source ? in->consent_source : "counter")
-                                        : NULL);
-    sqlite3_bind_int64(st, 8, now);
+                  o->consent_source       ? o->consent_source
+                  : in->consent_marketing ? (in->consent_source ? in->consent_source : "counter")
+                                          : NULL);
+    sqlite3_bind_int64(st, 8, o->joined_at ? o->joined_at : now);
+    if (o->tier_id)
+        sqlite3_bind_int64(st, 9, o->tier_id);
+    if (o->tier_until)
+        sqlite3_bind_int64(st, 10, o->tier_until);
     if ((err = patron__step_done(s, st)) != 0)
         return err;
     *member_id = sqlite3_last_insert_rowid(s->db);
@@ -158,18 +167,22 @@ static int keep_card(patron_store *s, int64_t member_id, const char *card)
     sqlite3_bind_text(st, 1, card, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, member_id);
     sqlite3_bind_int64(st, 3, patron_store_now(s));
-    return patron__step_done(s, st);
+    int err = patron__step_done(s, st);
+    return err != 0 ? err : patron__outbox_add_card(s, card);
 }
 
 int patron__member_create(patron_store *s, const struct patron_enrollment *in, const char *card,
-                          int64_t *member_id)
+                          const struct patron__member_origin *origin, int64_t *member_id,
+                          char minted[PATRON_CARD_DIGITS + 1])
 {
-    char phone[32], minted[PATRON_CARD_DIGITS + 1];
+    char phone[32], number[PATRON_CARD_DIGITS + 1];
     int err;
     if ((err = validate_enrollment(s, in, phone)) != 0 ||
-        (err = insert_member(s, in, phone, member_id)) != 0)
+        (err = insert_member(s, in, phone, origin, member_id)) != 0)
         return err;
-    return card ? keep_card(s, *member_id, card) : mint_card(s, *member_id, minted);
+    if (card)
+        return keep_card(s, *member_id, card);
+    return mint_card(s, *member_id, minted ? minted : number);
 }
 
 int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
@@ -182,7 +195,7 @@ int patron_member_enroll(patron_store *s, const struct patron_enrollment *in,
         return err;
     if ((err = patron__tx_begin(s)) != 0)
         return err;
-    if ((err = insert_member(s, in, phone, &member_id)) != 0 ||
+    if ((err = insert_member(s, in, phone, NULL, &member_id)) != 0 ||
         (err = mint_card(s, member_id, card)) != 0) {
         patron__tx_rollback(s);
         return err;
@@ -230,12 +243,31 @@ static int fetch_member(patron_store *s, sqlite3_stmt *st, struct patron_member 
 #define MEMBER_FROM                                                                                \
     " FROM members m JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
 
-/* A look-up by card: the number is checked (a typo is refused before any look-up), then bound
- * as ?1 of `sql`. */
+/* 1 when `old` is an imported alias (card_aliases): `number` is then its Patron card. */
+static int alias_card(patron_store *s, const char *old, char number[PATRON_CARD_DIGITS + 1])
+{
+    sqlite3_stmt *st;
+    int found;
+    if (!old || !*old ||
+        !(st = patron__stmt(s, "SELECT card FROM card_aliases WHERE old_number = ?1")))
+        return 0;
+    sqlite3_bind_text(st, 1, old, -1, SQLITE_TRANSIENT);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    if (found)
+        patron__copy(number, PATRON_CARD_DIGITS + 1, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return found;
+}
+
+/* A look-up by card: the number is checked (a typo is refused before any look-up; another
+ * program's number imported as an alias stands for its Patron card), then bound as ?1 of
+ * `sql`. */
 static int card_query(patron_store *s, const char *sql, const char *card,
                       char number[PATRON_CARD_DIGITS + 1], sqlite3_stmt **st)
 {
     int err = patron_card_parse(card, number);
+    if (err != 0 && alias_card(s, card, number))
+        err = 0;
     if (err != 0)
         return patron__fail(s, err, "card number '%.32s'", card ? card : "");
     if (!(*st = patron__stmt(s, sql)))

@@ -38,10 +38,23 @@ int patron__earned_last_year(patron_store *s, int64_t member_id, int64_t *out);
 /* The member row by id (account, balance, tier), for members met other than by their card. */
 int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__member_row *out);
 
+/* Where an imported member comes from (0 or NULL for each: as at an enrolment now): their
+ * enrolment time, the date and source of their consent answer (the first consent_changes row
+ * carries both), and their tier with the end of its period. */
+struct patron__member_origin {
+    int64_t joined_at;
+    int64_t consent_at;
+    const char *consent_source;
+    int64_t tier_id;
+    int64_t tier_until;
+};
+
 /* Creates a member with their account inside the caller's transaction: with `card` (a parsed,
- * unused in-store number) as their card, or a newly minted one when it is NULL. The enrolment's
- * rules apply (PATRON_EINVAL with a detail). */
+ * unused in-store number) as their card, or a newly minted one when it is NULL (its number goes
+ * to `minted` when that is not NULL); `origin` may be NULL. The enrolment's rules apply
+ * (PATRON_EINVAL with a detail). */
 int patron__member_create(patron_store *s, const struct patron_enrollment *in, const char *card,
-                          int64_t *member_id);
+                          const struct patron__member_origin *origin, int64_t *member_id,
+                          char minted[PATRON_CARD_DIGITS + 1]);
 
 #endif

@@ -61,6 +61,11 @@ static int match(patron_store *s, const struct patron__import_row *r, int64_t *m
     *member_id = 0;
     if (r->card[0])
         err = find_one(s, "SELECT member_id FROM cards WHERE number = ?1", r->card, member_id);
+    if (!err && r->foreign[0])
+        err = find_one(s,
+                       "SELECT c.member_id FROM card_aliases al JOIN cards c ON c.number = al.card"
+                       " WHERE al.old_number = ?1",
+                       r->foreign, member_id);
     if (!err && !*member_id && r->phone[0])
         err = find_one(s,
                        "SELECT id FROM members WHERE phone = ?1 AND erased_at IS NULL"
@@ -74,7 +79,8 @@ static int match(patron_store *s, const struct patron__import_row *r, int64_t *m
     return err;
 }
 
-static int create(struct patron__import_ctx *x, struct patron__import_row *r, int64_t *member_id)
+static int create(struct patron__import_ctx *x, struct patron__import_row *r, int64_t *member_id,
+                  char minted[PATRON_CARD_DIGITS + 1])
 {
     struct patron_enrollment e = {
         .name = r->name[0] ? r->name : "(imported)",
@@ -82,9 +88,15 @@ static int create(struct patron__import_ctx *x, struct patron__import_row *r, in
         .phone = r->phone[0] ? r->phone : NULL,
         .birthday = r->birthday[0] ? r->birthday : NULL,
         .consent_marketing = r->consent,
-        .consent_source = "import",
     };
-    int err = patron__member_create(x->s, &e, r->card[0] ? r->card : NULL, member_id);
+    struct patron__member_origin o = {
+        .joined_at = r->joined_at,
+        .consent_at = r->consent_at ? r->consent_at : r->joined_at,
+        .consent_source = x->source,
+        .tier_id = r->tier_id,
+        .tier_until = r->tier_id && r->tier_threshold > 0 ? x->now + PATRON__YEAR_SECONDS : 0,
+    };
+    int err = patron__member_create(x->s, &e, r->card[0] ? r->card : NULL, &o, member_id, minted);
     if (err == PATRON_EINVAL) { /* the enrolment's own rules: a bad row, not a failed import */
         snprintf(r->why, sizeof r->why, "%s", patron_store_detail(x->s));
         return -1;
@@ -115,15 +127,17 @@ int patron__import_apply(struct patron__import_ctx *x, struct patron__import_row
     struct patron_import_report *rep = x->report;
     int64_t member_id = 0, delta;
     int err, found;
-    if ((err = duplicate(x, r)) != 0 || (!r->foreign[0] && (err = match(x->s, r, &member_id)) != 0))
+    if ((err = duplicate(x, r)) != 0 || (err = match(x->s, r, &member_id)) != 0)
         return err;
     found = member_id != 0;
-    if (!found && (err = create(x, r, &member_id)) != 0)
+    if (!found && (err = create(x, r, &member_id, NULL)) != 0)
         return err;
     if ((err = patron__member_row_by_id(x->s, member_id, &m)) != 0)
         return err;
     if (m.erased)
         return snprintf(r->why, sizeof r->why, "the matching member was erased"), -1;
+    if ((err = patron__import_keep(x, r, member_id, !found)) != 0)
+        return err;
     delta = x->opt->mode == PATRON_IMPORT_SET && r->has_points ? r->points - m.balance : r->points;
     if (delta != 0 && (err = post(x, r, &m, delta)) != 0)
         return err;

@@ -10,7 +10,8 @@
 #include "patron/error.h"
 
 static const char *const field_names[PATRON__F_COUNT] = {
-    "ignore", "card", "phone", "email", "name", "birthday", "consent", "points", "expires",
+    "ignore", "card",    "phone", "email",  "name", "birthday",        "consent",
+    "points", "expires", "ref",   "joined", "tier", "lifetime_points", "consent_date",
 };
 
 struct column_name {
@@ -19,8 +20,13 @@ struct column_name {
 };
 
 static const struct column_name square_columns[] = {
-    {"phone_number", PATRON__F_PHONE}, {"balance", PATRON__F_POINTS},
-    {"given_name", PATRON__F_NAME},    {"email_address", PATRON__F_EMAIL},
+    {"phone_number", PATRON__F_PHONE},
+    {"balance", PATRON__F_POINTS},
+    {"given_name", PATRON__F_NAME},
+    {"email_address", PATRON__F_EMAIL},
+    {"lifetime_points", PATRON__F_LIFETIME},
+    {"enrolled_at", PATRON__F_JOINED},
+    {"id", PATRON__F_REF},
     {NULL, PATRON__F_IGNORE},
 };
 static const struct column_name smile_columns[] = {
@@ -35,8 +41,13 @@ static const struct column_name odoo_columns[] = {
     {NULL, PATRON__F_IGNORE},
 };
 static const struct column_name open_loyalty_columns[] = {
-    {"loyaltycardnumber", PATRON__F_CARD}, {"phone", PATRON__F_PHONE},   {"email", PATRON__F_EMAIL},
-    {"firstname", PATRON__F_NAME},         {"points", PATRON__F_POINTS}, {NULL, PATRON__F_IGNORE},
+    {"loyaltycardnumber", PATRON__F_CARD},
+    {"phone", PATRON__F_PHONE},
+    {"email", PATRON__F_EMAIL},
+    {"firstname", PATRON__F_NAME},
+    {"points", PATRON__F_POINTS},
+    {"customerid", PATRON__F_REF},
+    {NULL, PATRON__F_IGNORE},
 };
 
 int patron__import_field_named(const char *name)

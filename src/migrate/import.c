@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
 #include "migrate/import_internal.h"
+
+#define IMPORT_CACHE "PRAGMA main.cache_size = -16384; PRAGMA temp.cache_size = -8192"
 
 struct run {
     struct patron__import_ctx x;
@@ -19,6 +22,7 @@ struct run {
     char names[PATRON__CSV_FIELDS_MAX][64]; /* the header's column names */
     char rejects_tmp[4200];
     FILE *rejects;
+    int64_t total_bytes; /* the file's size, for the progress */
 };
 
 /* "file-" and the first 8 bytes of the file's SHA-256 in hex. */
@@ -51,7 +55,8 @@ static int check_options(patron_store *s, const struct patron_import_options *o)
             patron__import_field_named(o->maps[i].field) < 0)
             return patron__fail(s, PATRON_EINVAL,
                                 "--map %.60s=%.60s: the field must be one of card, phone, email, "
-                                "name, birthday, consent, points, expires, ignore",
+                                "name, birthday, consent, consent_date, points, expires, ref, "
+                                "joined, tier, lifetime_points, ignore",
                                 o->maps[i].column ? o->maps[i].column : "",
                                 o->maps[i].field ? o->maps[i].field : "");
     if (o->batch)
@@ -187,7 +192,9 @@ static void fail_row(struct run *r, int field, const char *why)
     }
 }
 
-/* One record: 0 (done or reported as bad) or a PATRON_* code that stops the import. */
+/* One record: 0 (done or reported as bad) or a PATRON_* code that stops the import. A row is
+ * found bad before anything of it is written (patron__import_apply), so it needs no savepoint
+ * of its own: a savepoint a row copied every page it touched into the statement journal. */
 static int import_record(struct run *r)
 {
     struct patron__import_row row;
@@ -197,14 +204,19 @@ static int import_record(struct run *r)
         fail_row(r, row.bad_field, row.why);
         return 0;
     }
-    if ((err = patron__tx_begin(r->x.s)) != 0)
-        return err;
-    if ((err = patron__import_apply(&r->x, &row)) == 0)
-        return patron__tx_commit(r->x.s);
-    patron__tx_rollback(r->x.s);
-    if (err == -1)
+    if ((err = patron__import_apply(&r->x, &row)) == -1)
         fail_row(r, row.bad_field, row.why);
     return err == -1 ? 0 : err;
+}
+
+static void progress(struct run *r, int done)
+{
+    struct patron_import_progress p = {
+        .rows = r->x.report->rows_read, .total_bytes = r->total_bytes, .done = done};
+    off_t at = ftello(r->csv.fp);
+    p.bytes = done ? r->total_bytes : at > 0 ? (int64_t)at : 0;
+    if (r->x.opt->on_progress)
+        r->x.opt->on_progress(r->x.opt->ctx, &p);
 }
 
 static int import_rows(struct run *r, const char *path)
@@ -212,9 +224,13 @@ static int import_rows(struct run *r, const char *path)
     int rc, err;
     if (r->x.opt->skip_errors && !r->x.opt->dry_run && (err = open_rejects(r, path)) != 0)
         return err;
-    while ((rc = patron__csv_next(&r->csv)) == 1)
+    while ((rc = patron__csv_next(&r->csv)) == 1) {
         if ((err = import_record(r)) != 0)
             return err;
+        if (r->x.report->rows_read % PATRON_IMPORT_PROGRESS_ROWS == 0)
+            progress(r, 0);
+    }
+    progress(r, 1);
     if (rc < 0) { /* the file's syntax: the rest cannot be read reliably */
         r->x.report->rows_read++;
         r->csv.count = 0;
@@ -232,6 +248,7 @@ static int prepare(struct run *r, patron_store *s, const char *path,
                    const struct patron_import_options *opt)
 {
     struct patron_import_report *rep = r->x.report;
+    struct stat st;
     int err;
     r->x.s = s;
     r->x.opt = opt;
@@ -244,6 +261,7 @@ static int prepare(struct run *r, patron_store *s, const char *path,
     else if ((err = batch_from_file(s, path, rep->batch)) != 0)
         return err;
     snprintf(r->x.note, sizeof r->x.note, "import %.63s", rep->batch);
+    snprintf(r->x.source, sizeof r->x.source, "import:%.63s", rep->batch);
     r->x.country_code = opt->country_code;
     if (!r->x.country_code &&
         patron__setting_get(s, "phone_country_code", r->x.country_buf, sizeof r->x.country_buf) ==
@@ -252,6 +270,8 @@ static int prepare(struct run *r, patron_store *s, const char *path,
         r->x.country_code = r->x.country_buf;
     if (patron__csv_open(&r->csv, path) != 0)
         return patron__fail(s, PATRON_EINVAL, "cannot read %.200s: %s", path, strerror(errno));
+    if (fstat(fileno(r->csv.fp), &st) == 0)
+        r->total_bytes = (int64_t)st.st_size;
     if ((err = read_header(r)) != 0)
         return err;
     return patron__exec(s, "CREATE TEMP TABLE IF NOT EXISTS import_seen(key TEXT PRIMARY KEY);"
@@ -296,7 +316,10 @@ int patron_import_members(patron_store *s, const char *path,
     if (!(r = calloc(1, sizeof *r)))
         return patron__fail(s, PATRON_ENOMEM, "out of memory");
     r->x.report = &rep;
-    if ((err = prepare(r, s, path, opt)) != 0 || (err = patron__tx_begin(s)) != 0)
+    /* A bigger page cache while the batch's transaction is open: fewer pages spilled to the
+     * WAL and written again (IMPORT_CACHE_KIB, well inside the import's memory bound). */
+    if ((err = prepare(r, s, path, opt)) != 0 || (err = patron__exec(s, IMPORT_CACHE)) != 0 ||
+        (err = patron__tx_begin(s)) != 0)
         goto out;
     err = run_batch(r, path);
     write = err == 0 && !opt->dry_run && !rep.already_imported;
@@ -306,6 +329,8 @@ int patron_import_members(patron_store *s, const char *path,
         patron__tx_rollback(s);
     finish_rejects(r, write && err == 0);
 out:
+    sqlite3_exec(s->db, "PRAGMA main.cache_size = -2000; PRAGMA temp.cache_size = -2000", NULL,
+                 NULL, NULL); /* SQLite's default again */
     if (r->rejects)
         finish_rejects(r, 0);
     patron__csv_close(&r->csv);

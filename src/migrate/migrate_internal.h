@@ -46,6 +46,11 @@ enum patron__import_field {
     PATRON__F_CONSENT,
     PATRON__F_POINTS,
     PATRON__F_EXPIRES,
+    PATRON__F_REF,
+    PATRON__F_JOINED,
+    PATRON__F_TIER,
+    PATRON__F_LIFETIME,
+    PATRON__F_CONSENT_DATE,
     PATRON__F_COUNT
 };
 

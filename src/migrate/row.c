@@ -71,6 +71,66 @@ static int parse_consent(const char *v, int *out)
 }
 
 static int read_text(struct patron__import_row *r, int f, const char *v, char *dst, size_t cap,
+                     size_t min);
+
+/* A date YYYY-MM-DD, or a time as patron_time_parse reads it (Square's RFC 3339). */
+static int parse_when(const char *v, int64_t *at)
+{
+    return parse_date(v, at) == 0 || patron_time_parse(v, at) == 0 ? 0 : -1;
+}
+
+static int read_tier(struct patron__import_row *r, const struct patron__import_ctx *x,
+                     const char *v)
+{
+    sqlite3_stmt *st =
+        patron__stmt(x->s, "SELECT id, threshold, name FROM tiers WHERE name = ?1 COLLATE NOCASE");
+    int rc;
+    if (!st)
+        return row_fail(r, PATRON__F_TIER, "%sthe tiers cannot be read", "");
+    sqlite3_bind_text(st, 1, v, -1, SQLITE_TRANSIENT);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r->tier_id = sqlite3_column_int64(st, 0);
+        r->tier_threshold = sqlite3_column_int64(st, 1);
+        patron__copy(r->tier, sizeof r->tier, (const char *)sqlite3_column_text(st, 2));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0
+                            : row_fail(r, PATRON__F_TIER,
+                                       "tier '%.40s' is not one of this program's tiers "
+                                       "(patron program tiers)",
+                                       v);
+}
+
+/* The fields an import keeps beside the member's own: reference, enrolment, tier, lifetime
+ * points and the consent's date. */
+static int read_kept(struct patron__import_row *r, const struct patron__import_ctx *x, int f,
+                     const char *v)
+{
+    switch (f) {
+    case PATRON__F_REF:
+        return read_text(r, f, v, r->ref, sizeof r->ref, 1);
+    case PATRON__F_JOINED:
+        if (parse_when(v, &r->joined_at) != 0)
+            return row_fail(r, f, "joined date '%.40s' is not a date YYYY-MM-DD", v);
+        return r->joined_at <= x->now ? 0 : row_fail(r, f, "joined date %.40s is in the future", v);
+    case PATRON__F_TIER:
+        return read_tier(r, x, v);
+    case PATRON__F_LIFETIME:
+        r->has_lifetime = 1;
+        return parse_points(v, &r->lifetime) == 0 && r->lifetime >= 0
+                   ? 0
+                   : row_fail(r, f, "'%.40s' is not a whole number of lifetime points", v);
+    case PATRON__F_CONSENT_DATE:
+        if (parse_when(v, &r->consent_at) != 0)
+            return row_fail(r, f, "consent date '%.40s' is not a date YYYY-MM-DD", v);
+        return r->consent_at <= x->now ? 0
+                                       : row_fail(r, f, "consent date %.40s is in the future", v);
+    default:
+        return 0;
+    }
+}
+
+static int read_text(struct patron__import_row *r, int f, const char *v, char *dst, size_t cap,
                      size_t min)
 {
     if (patron_text_check(v, min, cap - 1, 0) != PATRON_TEXT_OK)
@@ -89,7 +149,12 @@ static int read_card(struct patron__import_row *r, const char *v)
         return row_fail(r, PATRON__F_CARD, "card number %.40s has a wrong check digit", v);
     if (err != 0) { /* another program's number: the member gets a Patron card */
         r->card[0] = '\0';
-        snprintf(r->foreign, sizeof r->foreign, "%.63s", v);
+        if (strlen(v) > PATRON__ALIAS_MAX)
+            return row_fail(r, PATRON__F_CARD,
+                            "card number %.40s is longer than 32 characters: it cannot be kept "
+                            "as an alias that scans",
+                            v);
+        snprintf(r->foreign, sizeof r->foreign, "%s", v);
     }
     return 0;
 }
@@ -119,6 +184,7 @@ static int read_value(struct patron__import_row *r, const struct patron__import_
         memcpy(r->birthday, v, 10);
         return 0;
     case PATRON__F_CONSENT:
+        r->has_consent = 1;
         return parse_consent(v, &r->consent) == 0
                    ? 0
                    : row_fail(r, f, "consent '%.40s' is not yes/no, true/false or 1/0", v);
@@ -132,7 +198,7 @@ static int read_value(struct patron__import_row *r, const struct patron__import_
             return row_fail(r, f, "expiry '%.40s' is not a date YYYY-MM-DD", v);
         return r->expires_at > x->now ? 0 : row_fail(r, f, "expiry %.40s has already passed", v);
     default:
-        return 0;
+        return read_kept(r, x, f, v);
     }
 }
 

@@ -48,6 +48,9 @@ static const char *const scrub_sql[] = {
     " WHERE id = ?1))) > 0)",
     "DELETE FROM preferences WHERE member_id = ?1",
     "DELETE FROM segment_members WHERE member_id = ?1",
+    /* An imported member's old card numbers and the old program's reference for them. */
+    "DELETE FROM card_aliases WHERE card IN (SELECT number FROM cards WHERE member_id = ?1)",
+    "UPDATE member_imports SET ref = NULL WHERE member_id = ?1",
     /* The consent history dates when (and where) the member said yes; only the withdrawal the
      * erasure itself records stays. */
     "DELETE FROM consent_changes WHERE member_id = ?1",

@@ -458,3 +458,18 @@ int patron_json_erasure(int64_t member_id, json_t **out)
     put_bool(&b, "erased", 1);
     return finish(&b, out);
 }
+
+int patron_json_import_facts(const struct patron_import_facts *f, json_t **out)
+{
+    json_t *old = json_array();
+    for (size_t i = 0;
+         old && i < sizeof f->old_cards / sizeof f->old_cards[0] && f->old_cards[i][0]; i++)
+        json_array_append_new(old, json_string(f->old_cards[i]));
+    *out =
+        old ? json_pack("{s:s, s:o, s:o, s:o, s:o}", "batch", f->batch, "ref",
+                        f->ref[0] ? json_string(f->ref) : json_null(), "lifetime_points",
+                        f->has_lifetime_points ? json_integer(f->lifetime_points) : json_null(),
+                        "tier", f->tier[0] ? json_string(f->tier) : json_null(), "old_cards", old)
+            : NULL;
+    return *out ? 0 : PATRON_ENOMEM;
+}
