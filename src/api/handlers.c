@@ -218,6 +218,7 @@ int api_h_enroll(struct api_call *c, patron_store *s)
         .birthday = api_str(c->body, "birthday"),
         .consent_marketing = json_is_true(consent),
         .consent_source = api_str(c->body, "consent_source"),
+        .greet_by_name = json_is_true(json_object_get(c->body, "greet_by_name")),
     };
     const char *referred_by = api_str(c->body, "referred_by");
     struct patron_member m;

@@ -44,6 +44,8 @@ static const struct cli_option_help member_options[] = {
     {"--consent marketing", "enroll: the member agrees to marketing messages"},
     {"--consent-source S", "enroll: where that consent was given (counter, web...)"},
     {"--referred-by CODE", "enroll: the referral code of the member who brought them"},
+    {"--greet-by-name", "enroll: the member agrees that the customer display greets them by "
+                        "first name (asked at enrolment; off unless given)"},
     {"--marketing yes|no", "consent: give or withdraw marketing consent"},
     {"--source S", "consent: where the member said so"},
     {"--by WHO", "consent, erase: who made the change (recorded)"},
@@ -185,6 +187,9 @@ static const struct cli_option_help hq_options[] = {
 
 static const struct cli_option_help terminal_options[] = {
     {"--role cashier|manager|admin", "add: what the till may do (required)"},
+    {"--profile epson-dm-d|cd5220",
+     "display: the display's command set (ESC/POS of Epson DM-D class, or CD5220); default "
+     "epson-dm-d"},
     END,
 };
 
@@ -244,6 +249,7 @@ static const struct cli_command_help commands[] = {
     {"member", "members and what the shop holds about them",
      "patron member enroll --name N [--email E] [--phone P] [--birthday YYYY-MM-DD]\n"
      "                     [--consent marketing [--consent-source S]] [--referred-by CODE]\n"
+     "                     [--greet-by-name]\n"
      "patron member show CARD\n"
      "patron member find --phone P\n"
      "patron member consent CARD --marketing yes|no [--source S] [--by WHO]\n"
@@ -302,8 +308,11 @@ static const struct cli_command_help commands[] = {
      serve_options},
     {"terminal", "the tills' API tokens",
      "patron terminal add NAME --role cashier|manager|admin\npatron terminal list\n"
-     "patron terminal rotate NAME\npatron terminal revoke NAME",
+     "patron terminal rotate NAME\npatron terminal revoke NAME\n"
+     "patron terminal display NAME usb:VID:PID|file:DEV|virtual:DIR|none [--profile P]",
      terminal_options},
+    {"display", "the customer display bound to a till: show a test pattern",
+     "patron display test TILL", no_options},
     {"offer", "targeted offers",
      "patron offer add --name N --benefit bonus:POINTS|multiplier:X|reward:ID [conditions]\n"
      "patron offer list [--all]\npatron offer show ID\npatron offer end ID [--by WHO]\n"
