@@ -45,7 +45,8 @@ struct api_settings {
     int (*open_printer)(const char *spec, const char *profile_name, const char *home,
                         patron_printer **p, struct patron_escpos_profile *profile, char *detail,
                         size_t len);
-    unsigned print_poll_s; /* how often queued jobs are looked at without a wake-up */
+    unsigned print_poll_s;   /* how often queued jobs are looked at without a wake-up */
+    unsigned display_idle_s; /* customer displays return to the welcome after this (0 = 20) */
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -132,6 +133,10 @@ struct api_call {
      * while the printer is down: 0, or the PATRON_* code of the problem. */
     int soft_err;
     json_t *problem_extra; /* fields added to a problem document; owned by the call */
+    /* The till's customer display hears of the call once its work stands: "scan", "sale",
+     * "redemption" or NULL; display_note carries a redemption's reward name. */
+    const char *display_event;
+    char display_note[128];
     /* On failure the handler may say more; else the store's detail is taken. */
     char detail[API_DETAIL_MAX];
 };

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "display.h"
 
 #define READ_POOL_MAX 32
 #define HEADER_MEMORY (64 * 1024) /* above the front's 16 KiB head: the front refuses first */
@@ -204,6 +205,7 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
             return api_problem(-ESHUTDOWN, "the service is stopping; retry shortly", NULL, r);
         if (c->print_queued)
             api_printer_wake(sv->printer); /* committed: the job is there to print */
+        api_display_after(c, r);
         return 0;
     }
     if (c->route->exec == API_READ) {
@@ -215,7 +217,10 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
     } else {
         err = c->route->handler(c, NULL);
     }
-    return api_call_respond(c, err, r);
+    err = api_call_respond(c, err, r);
+    if (err == 0)
+        api_display_after(c, r);
+    return err;
 }
 
 /* Everything between the full request and its response. */
@@ -644,6 +649,7 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
         err = -EADDRINUSE;
         goto out;
     }
+    api_display_start(cfg); /* after the store is known good; never stops the service */
     announce(cfg, &la, ntohs(la.is_v6 ? la.u.v6.sin6_port : la.u.v4.sin_port), cert != NULL);
     while (sigwait(&sigs, &sig) != 0)
         ;
@@ -662,6 +668,7 @@ out:
     api_conns_stop(sv.conns);
     api_writer_stop(sv.writer);
     api_printer_stop(sv.printer);
+    api_display_stop();
     pool_close(&sv.pool);
     if (key)
         OPENSSL_cleanse(key, strlen(key)); /* private key material */

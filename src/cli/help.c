@@ -163,6 +163,8 @@ static const struct cli_option_help serve_options[] = {
     {"--cashier-refund-limit POINTS", "a cashier till may refund at most this many points "
                                       "(default 1000)"},
     {"--print-poll SECONDS", "retry queued print jobs this often, 1 to 3600 (default 5)"},
+    {"--display-idle SECONDS", "the customer displays clear, dim and show the welcome this long "
+                               "after the last scan, sale or redemption, 1 to 3600 (default 20)"},
     {"--log-requests", "log one line per request on stderr"},
     {"--demo", "make and seed a demo store if needed, and print a fresh cashier token"},
     {"--routes", "list the API's routes and roles, then exit"},
@@ -304,6 +306,7 @@ static const struct cli_command_help commands[] = {
      "             [--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS]\n"
      "             [--batch-max N] [--busy-timeout SECONDS] [--read-handles N]\n"
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests]\n"
+     "             [--display-idle SECONDS]\n"
      "             [--demo] [--routes]",
      serve_options},
     {"terminal", "the tills' API tokens",
