@@ -136,10 +136,33 @@ static void display_follows_the_till(void **state)
     assert_never_shown(n, "Lovelace");
 }
 
+/* The enrolment's question over HTTP: off unless the member says yes. */
+static void enroll_asks_to_greet(void **state)
+{
+    (void)state;
+    struct apit_reply r;
+    char path[64];
+    const char *bodies[] = {"{\"name\":\"Cy Young\",\"greet_by_name\":true}",
+                            "{\"name\":\"Di Prince\"}"};
+    for (int i = 0; i < 2; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "enrol-%d", i);
+        apit_call(fx.sv.port, "POST", "/v1/members", fx.till1, key, bodies[i], &r);
+        apit_assert_status(&r, 201, NULL);
+        snprintf(path, sizeof path, "/v1/members/%s", apit_jstr(r.json, "card"));
+        apit_reply_free(&r);
+        apit_call(fx.sv.port, "GET", path, fx.till1, NULL, NULL, &r);
+        apit_assert_status(&r, 200, NULL);
+        assert_int_equal(json_is_true(json_object_get(r.json, "greet_by_name")), i == 0);
+        apit_reply_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(display_follows_the_till),
+        cmocka_unit_test(enroll_asks_to_greet),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -48,6 +48,13 @@ static int display_test(struct cli *c, struct cli_args *a)
     if (!p || strcmp(b.spec, "none") == 0)
         return cli_fail(c, PATRON_EDEVICE,
                         "the till has no display: bind one with `patron terminal display`");
+    /* the templates the service will show are checked here too */
+    patron_display_templates *t = NULL;
+    if ((err = patron_display_templates_load(c->home, &t, detail, sizeof detail)) != 0) {
+        fprintf(stderr, "patron: %s\n", detail);
+        return cli_fail(c, err, "a display template is wrong");
+    }
+    patron_display_templates_free(t);
     patron_display_test_frame(&f);
     detail[0] = '\0';
     if ((err = patron_display_open(b.spec, p, &d, detail, sizeof detail)) == 0)
