@@ -59,6 +59,7 @@ static void test_init_bytes(void **state)
     assert_int_equal(n, sizeof want_cd);
     assert_memory_equal(b, want_cd, n);
     assert_int_equal(patron_display_encode_init(epson(), b, 5), 0); /* too small: nothing */
+    assert_int_equal(patron_display_encode_init(NULL, b, sizeof b), 0);
 }
 
 static void frame_of(struct patron_display_frame *f, const char *l1, const char *l2)

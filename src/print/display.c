@@ -81,7 +81,9 @@ static void cursor_to_line(struct out *o, const struct patron_display_profile *p
 
 size_t patron_display_encode_init(const struct patron_display_profile *p, uint8_t *out, size_t cap)
 {
-    struct out o = {out, 0, cap, !p || !out};
+    struct out o = {out, 0, cap, 0};
+    if (!p || !out)
+        return 0;
     put3(&o, 0x1b, 0x40, 0, 2); /* ESC @ */
     if (is_cd5220(p)) {
         put3(&o, 0x1b, 0x11, 0, 2);    /* ESC DC1: overwrite mode */

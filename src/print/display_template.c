@@ -133,8 +133,9 @@ int patron_display_template_check(const char *name, const char *text, char *msg,
 static int read_small(const char *path, char *buf, size_t cap)
 {
     FILE *f = fopen(path, "rb");
+    buf[0] = '\0';
     if (!f)
-        return -errno;
+        return errno ? -errno : -EIO;
     size_t n = fread(buf, 1, cap - 1, f);
     int rc = ferror(f) ? -EIO : n == cap - 1 ? PATRON_ETOOBIG : 0;
     fclose(f);
