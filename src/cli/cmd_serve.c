@@ -90,7 +90,8 @@ static int demo_seed(struct cli *c)
         err = patron_reward_add(c->store, &rewards[i], &id);
     }
     for (size_t i = 0; i < sizeof demo_members / sizeof demo_members[0] && err == 0; i++) {
-        struct patron_enrollment in = {.name = demo_members[i]};
+        /* the first agrees to be greeted by name on the customer display; the others did not */
+        struct patron_enrollment in = {.name = demo_members[i], .greet_by_name = i == 0};
         struct patron_member m;
         struct patron_sale_result r;
         char ref[32], key[48];
@@ -113,7 +114,13 @@ static int demo_till(struct cli *c)
 {
     struct patron_terminal t;
     char token[PATRON_TOKEN_LEN + 1];
+    char display[4200];
     int err = patron_terminal_add(c->store, "demo-till", PATRON_ROLE_CASHIER, &t, token);
+    /* a new demo till shows its customer display as text and pictures in HOME/display */
+    if (err == 0 && c->home &&
+        (size_t)snprintf(display, sizeof display, "virtual:%s/display", c->home) < sizeof display &&
+        patron_terminal_display_set(c->store, "demo-till", display, NULL) == 0)
+        printf("demo customer display: %s/display/frame-N.txt and .png\n", c->home);
     if (err == PATRON_ELIMIT)
         err = patron_terminal_rotate(c->store, "demo-till", &t, token);
     if (err != 0)
