@@ -16,6 +16,7 @@
 #include "patron/display.h"
 #include "patron/json.h"
 #include "patron/member.h"
+#include "patron/privacy.h"
 #include "patron/terminal.h"
 
 static const struct patron_display_profile *epson(void)
@@ -255,6 +256,10 @@ static void test_greet_flag(void **state)
     assert_int_equal(patron_json_member(&m, &o), 0);
     assert_true(json_is_true(json_object_get(o, "greet_by_name")));
     json_decref(o);
+    /* an erased member is greeted by no name, whatever they once said */
+    assert_int_equal(patron_member_erase(t.s, m.card, "test"), 0);
+    assert_int_equal(patron_member_by_id(t.s, m.member_id, &m), 0);
+    assert_int_equal(m.greet_by_name, 0);
     test_store_close(&t);
 }
 
