@@ -17,6 +17,10 @@ int patron__usb_list(struct patron_printer_info *out, size_t cap, size_t *count)
  * sent, `status_ms` for each DLE EOT reply. Returns PATRON_EINVAL when `p` is not USB. */
 int patron__usb_set_timeouts(patron_printer *p, unsigned write_ms, unsigned status_ms);
 
+/* Raw mode for a device that is not a printer (a customer display): jobs go out as they are,
+ * with no DLE EOT status request before or after. Returns PATRON_EINVAL when `p` is not USB. */
+int patron__usb_set_raw(patron_printer *p);
+
 /* How long a device-file write may wait for the device to take more data. Returns
  * PATRON_EINVAL when `p` is not a file transport. */
 int patron__file_set_timeout(patron_printer *p, unsigned timeout_ms);

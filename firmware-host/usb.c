@@ -470,6 +470,14 @@ int patron__usb_set_timeouts(patron_printer *p, unsigned write_ms, unsigned stat
     return 0;
 }
 
+int patron__usb_set_raw(patron_printer *p)
+{
+    if (!p || p->ops != &usb_ops)
+        return PATRON_EINVAL;
+    ((struct usb_printer *)p->impl)->status_silent = 1; /* check_state asks nothing then */
+    return 0;
+}
+
 int patron__usb_list(struct patron_printer_info *out, size_t cap, size_t *count)
 {
     libusb_context *ctx = NULL;

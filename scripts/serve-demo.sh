@@ -84,7 +84,8 @@ cat <<EOF
 
 Try the counter service (replies are JSON; errors are application/problem+json):
 
-# What the cashier sees when the card is scanned:
+# What the cashier sees when the card is scanned (and the customer, on the till's display:
+# the newest of $PATRON_HOME/display/frame-N.txt, and .png):
 $(show "${scan[@]}")
 # A sale that earns points (send it twice: the same key answers the first result again):
 $(show "${sale[@]}")
@@ -108,6 +109,11 @@ if [ "$check" = 1 ]; then
   fail=0
   run "scan" "${scan[@]}" | tee "$PATRON_HOME/scan.json"
   grep -q '"points"' "$PATRON_HOME/scan.json" || fail=1
+  for _ in $(seq 1 50); do
+    grep -qs '^Hello Ada' "$PATRON_HOME"/display/frame-*.txt && break
+    sleep 0.1
+  done
+  grep -hs '^Hello Ada' "$PATRON_HOME"/display/frame-*.txt | head -n 1 || fail=1
   run "sale" "${sale[@]}" | tee "$PATRON_HOME/sale.json"
   grep -q '"points_earned"' "$PATRON_HOME/sale.json" || fail=1
   run "reward" "${reward[@]}" | tee "$PATRON_HOME/reward.json"

@@ -25,6 +25,7 @@ struct patron_enrollment {
     const char *birthday; /* optional, YYYY-MM-DD */
     int consent_marketing;
     const char *consent_source; /* where consent was given ("counter", "web"); optional, 1..31 */
+    int greet_by_name;          /* the customer display may greet the member by first name (off) */
 };
 
 struct patron_member {
@@ -42,6 +43,7 @@ struct patron_member {
     char tier[64];
     int64_t tier_until; /* 0 when the tier never lapses (the base tier) */
     int erased;         /* personal data erased (name "erased", cards blocked) */
+    int greet_by_name;  /* agreed at enrolment to be greeted by first name on the display */
 };
 
 /* Enrolls a member and issues a card. Returns 0 and fills *out; PATRON_EINVAL (detail says which

@@ -54,6 +54,7 @@ struct api_settings {
     unsigned sync_interval_s;
     int (*sync_run)(void **link, const char *hq, patron_store *s, char *detail, size_t len);
     void (*sync_close)(void *link);
+    unsigned display_idle_s; /* customer displays return to the welcome after this (0 = 20) */
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -140,6 +141,10 @@ struct api_call {
      * while the printer is down: 0, or the PATRON_* code of the problem. */
     int soft_err;
     json_t *problem_extra; /* fields added to a problem document; owned by the call */
+    /* The till's customer display hears of the call once its work stands: "scan", "sale",
+     * "redemption" or NULL; display_note carries a redemption's reward name. */
+    const char *display_event;
+    char display_note[128];
     /* On failure the handler may say more; else the store's detail is taken. */
     char detail[API_DETAIL_MAX];
 };

@@ -96,6 +96,7 @@ int api_h_scan(struct api_call *c, patron_store *s)
     int err = patron_scan(s, api_str(c->body, "card"), &r);
     if (err == 0)
         err = patron_json_scan(&r, &o);
+    c->display_event = "scan"; /* the till's customer display greets the member */
     return api_reply_built(c, 200, err, o);
 }
 
@@ -126,6 +127,7 @@ int api_h_sale(struct api_call *c, patron_store *s)
         return err;
     /* The sale's coupons print after the commit: the printer is woken then. */
     c->print_queued = r.n_coupons > 0 && !r.replayed;
+    c->display_event = r.replayed ? NULL : "sale";
     json_t *o = NULL;
     err = patron_json_sale(&r, &o);
     return api_reply_built(c, 201, err, o);
@@ -223,6 +225,11 @@ int api_h_redeem(struct api_call *c, patron_store *s)
     /* The answer comes after the commit, not after printing: the printer thread is woken then,
      * and the till polls GET /v1/print-jobs/{id} for "printed". */
     c->print_queued = r.print_job != 0 && !r.replayed;
+    struct patron_reward reward;
+    if (!r.replayed && patron_reward_get(s, in.reward_id, &reward) == 0) {
+        c->display_event = "redemption";
+        snprintf(c->display_note, sizeof c->display_note, "%s", reward.name);
+    }
     if (r.print_job)
         json_object_set_new(o, "print_status", json_string(api_print_status(s, r.print_job)));
     return api_reply(c, 201, o);
@@ -238,6 +245,7 @@ int api_h_enroll(struct api_call *c, patron_store *s)
         .birthday = api_str(c->body, "birthday"),
         .consent_marketing = json_is_true(consent),
         .consent_source = api_str(c->body, "consent_source"),
+        .greet_by_name = json_is_true(json_object_get(c->body, "greet_by_name")),
     };
     const char *referred_by = api_str(c->body, "referred_by");
     struct patron_member m;

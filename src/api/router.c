@@ -56,6 +56,7 @@ static const struct api_field f_enroll[] = {
     {"birthday", API_JSON_STRING, 0, 10, 10, NULL},
     {"consent_marketing", API_JSON_BOOL, 0, 0, 1, NULL},
     {"consent_source", API_JSON_STRING, 0, 1, PATRON_SOURCE_MAX, NULL},
+    {"greet_by_name", API_JSON_BOOL, 0, 0, 1, NULL},
     {"referred_by", API_JSON_STRING, 0, 1, 16, NULL}, /* a referral code, dashes allowed */
 };
 static const struct api_body_spec b_enroll = SPEC(f_enroll);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "display.h"
 
 #define READ_POOL_MAX 32
 #define HEADER_MEMORY (64 * 1024) /* above the front's 16 KiB head: the front refuses first */
@@ -206,6 +207,7 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
         if (c->print_queued)
             api_printer_wake(sv->printer); /* committed: the job is there to print */
         api_sync_wake(sv->sync);           /* and its outbox rows there to ship */
+        api_display_after(c, r);
         return 0;
     }
     if (c->route->exec == API_READ) {
@@ -217,7 +219,10 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
     } else {
         err = c->route->handler(c, NULL);
     }
-    return api_call_respond(c, err, r);
+    err = api_call_respond(c, err, r);
+    if (err == 0)
+        api_display_after(c, r);
+    return err;
 }
 
 /* Everything between the full request and its response. */
@@ -647,6 +652,7 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
         err = -EADDRINUSE;
         goto out;
     }
+    api_display_start(cfg); /* after the store is known good; never stops the service */
     announce(cfg, &la, ntohs(la.is_v6 ? la.u.v6.sin6_port : la.u.v4.sin_port), cert != NULL);
     while (sigwait(&sigs, &sig) != 0)
         ;
@@ -666,6 +672,7 @@ out:
     api_writer_stop(sv.writer);
     api_printer_stop(sv.printer);
     api_sync_stop(sv.sync);
+    api_display_stop();
     pool_close(&sv.pool);
     if (key)
         OPENSSL_cleanse(key, strlen(key)); /* private key material */

@@ -9,7 +9,7 @@
 
 static const char member_usage[] =
     "patron member enroll --name N [--email E] [--phone P] [--birthday YYYY-MM-DD] "
-    "[--consent marketing] [--referred-by CODE] | show CARD | find --phone P";
+    "[--consent marketing] [--greet-by-name] [--referred-by CODE] | show CARD | find --phone P";
 
 static int member_enroll(struct cli *c, struct cli_args *a)
 {
@@ -26,6 +26,7 @@ static int member_enroll(struct cli *c, struct cli_args *a)
             return cli_usage(c, "--consent takes 'marketing'");
         in.consent_marketing = 1;
     }
+    in.greet_by_name = cli_flag(a, "--greet-by-name");
     const char *referred_by = cli_take(a, "--referred-by");
     if (!in.name || a->argc != 0)
         return cli_usage(c, member_usage);

@@ -17,7 +17,7 @@ static const char usage[] =
     "[--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS] [--batch-max N] "
     "[--busy-timeout SECONDS] [--read-handles N] "
     "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--sync-interval SECONDS] "
-    "[--log-requests] [--demo] [--routes]"
+    "[--display-idle SECONDS] [--log-requests] [--demo] [--routes]"
     " (the global --printer SPEC and --printer-profile NAME choose the printer; with the global"
     " --hq URL the outbox is shipped to head office in the background)";
 
@@ -45,6 +45,8 @@ static const struct serve_option serve_options[] = {
     {"--print-poll", OPT(print_poll_s), 0, 1, 3600, 5},
     /* How often the outbox is shipped to head office without a commit to wake the sync. */
     {"--sync-interval", OPT(sync_interval_s), 0, 1, 3600, 5},
+    /* The customer displays go back to the shop's welcome this long after the last event. */
+    {"--display-idle", OPT(display_idle_s), 0, 1, 3600, 20},
 };
 
 static int take_options(struct cli *c, struct cli_args *a, struct api_settings *cfg)
@@ -91,7 +93,8 @@ static int demo_seed(struct cli *c)
         err = patron_reward_add(c->store, &rewards[i], &id);
     }
     for (size_t i = 0; i < sizeof demo_members / sizeof demo_members[0] && err == 0; i++) {
-        struct patron_enrollment in = {.name = demo_members[i]};
+        /* the first agrees to be greeted by name on the customer display; the others did not */
+        struct patron_enrollment in = {.name = demo_members[i], .greet_by_name = i == 0};
         struct patron_member m;
         struct patron_sale_result r;
         char ref[32], key[48];
@@ -114,7 +117,13 @@ static int demo_till(struct cli *c)
 {
     struct patron_terminal t;
     char token[PATRON_TOKEN_LEN + 1];
+    char display[4200];
     int err = patron_terminal_add(c->store, "demo-till", PATRON_ROLE_CASHIER, &t, token);
+    /* a new demo till shows its customer display as text and pictures in HOME/display */
+    if (err == 0 && c->home &&
+        (size_t)snprintf(display, sizeof display, "virtual:%s/display", c->home) < sizeof display &&
+        patron_terminal_display_set(c->store, "demo-till", display, NULL) == 0)
+        printf("demo customer display: %s/display/frame-N.txt and .png\n", c->home);
     if (err == PATRON_ELIMIT)
         err = patron_terminal_rotate(c->store, "demo-till", &t, token);
     if (err != 0)

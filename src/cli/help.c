@@ -44,6 +44,8 @@ static const struct cli_option_help member_options[] = {
     {"--consent marketing", "enroll: the member agrees to marketing messages"},
     {"--consent-source S", "enroll: where that consent was given (counter, web...)"},
     {"--referred-by CODE", "enroll: the referral code of the member who brought them"},
+    {"--greet-by-name", "enroll: the member agrees that the customer display greets them by "
+                        "first name (asked at enrolment; off unless given)"},
     {"--marketing yes|no", "consent: give or withdraw marketing consent"},
     {"--source S", "consent: where the member said so"},
     {"--by WHO", "consent, erase: who made the change (recorded)"},
@@ -164,6 +166,8 @@ static const struct cli_option_help serve_options[] = {
     {"--sync-interval SECONDS", "with --hq, ship the outbox to head office this often and soon "
                                 "after each commit, 1 to 3600 (default 5)"},
     {"--hq URL", "(global) the store's own head office URL: a thread ships the outbox there"},
+    {"--display-idle SECONDS", "the customer displays clear, dim and show the welcome this long "
+                               "after the last scan, sale or redemption, 1 to 3600 (default 20)"},
     {"--log-requests", "log one line per request on stderr"},
     {"--demo", "make and seed a demo store if needed, and print a fresh cashier token"},
     {"--routes", "list the API's routes and roles, then exit"},
@@ -190,6 +194,9 @@ static const struct cli_option_help hq_options[] = {
 
 static const struct cli_option_help terminal_options[] = {
     {"--role cashier|manager|admin", "add: what the till may do (required)"},
+    {"--profile epson-dm-d|cd5220",
+     "display: the display's command set (ESC/POS of Epson DM-D class, or CD5220); default "
+     "epson-dm-d"},
     END,
 };
 
@@ -249,6 +256,7 @@ static const struct cli_command_help commands[] = {
     {"member", "members and what the shop holds about them",
      "patron member enroll --name N [--email E] [--phone P] [--birthday YYYY-MM-DD]\n"
      "                     [--consent marketing [--consent-source S]] [--referred-by CODE]\n"
+     "                     [--greet-by-name]\n"
      "patron member show CARD\n"
      "patron member find --phone P\n"
      "patron member consent CARD --marketing yes|no [--source S] [--by WHO]\n"
@@ -303,12 +311,16 @@ static const struct cli_command_help commands[] = {
      "             [--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS]\n"
      "             [--batch-max N] [--busy-timeout SECONDS] [--read-handles N]\n"
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS]\n"
-     "             [--sync-interval SECONDS] [--log-requests] [--demo] [--routes]",
+     "             [--sync-interval SECONDS] [--display-idle SECONDS] [--log-requests]\n"
+     "             [--demo] [--routes]",
      serve_options},
     {"terminal", "the tills' API tokens",
      "patron terminal add NAME --role cashier|manager|admin\npatron terminal list\n"
-     "patron terminal rotate NAME\npatron terminal revoke NAME",
+     "patron terminal rotate NAME\npatron terminal revoke NAME\n"
+     "patron terminal display NAME usb:VID:PID|file:DEV|virtual:DIR|none [--profile P]",
      terminal_options},
+    {"display", "the customer display bound to a till: show a test pattern",
+     "patron display test TILL", no_options},
     {"offer", "targeted offers",
      "patron offer add --name N --benefit bonus:POINTS|multiplier:X|reward:ID [conditions]\n"
      "patron offer list [--all]\npatron offer show ID\npatron offer end ID [--by WHO]\n"

@@ -17,6 +17,8 @@ struct command {
 
 /* What each command does and means is in the help table (help.c); a command missing there is
  * caught by the test that asks every command for its help. */
+/* One command a line, so that commands added in parallel merge cleanly. */
+/* clang-format off */
 static const struct command commands[] = {
     {"init", cli_cmd_init},
     {"member", cli_cmd_member_privacy},
@@ -33,6 +35,7 @@ static const struct command commands[] = {
     {"program", cli_cmd_program},
     {"serve", cli_cmd_serve},
     {"terminal", cli_cmd_terminal},
+    {"display", cli_cmd_display},
     {"offer", cli_cmd_offer},
     {"goodwill", cli_cmd_goodwill},
     {"feedback", cli_cmd_feedback},
@@ -42,6 +45,7 @@ static const struct command commands[] = {
     {"import", cli_cmd_import},
     {"sync", cli_cmd_sync},
 };
+/* clang-format on */
 
 static const struct command *find_command(const char *name)
 {

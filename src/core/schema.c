@@ -313,9 +313,18 @@ static const char schema_v12[] =
      * index each row read the whole table. */
     "CREATE INDEX IF NOT EXISTS members_email ON members(lower(email));";
 
+/* Version 13 (the customer display): the display bound to each till and its profile, and the
+ * member's answer to "may the display greet you by your first name?" (no until asked). */
+static const char schema_v13[] =
+    "ALTER TABLE terminals ADD COLUMN display_spec TEXT NOT NULL DEFAULT 'none';"
+    "ALTER TABLE terminals ADD COLUMN display_profile TEXT NOT NULL DEFAULT 'epson-dm-d';"
+    "ALTER TABLE members ADD COLUMN greet_by_name INTEGER NOT NULL DEFAULT 0"
+    "  CHECK(greet_by_name IN (0, 1));";
+
 static const char *const migrations[] = {
     schema_v1, schema_v2, schema_v3, schema_v4,  schema_v5,  schema_v6,
     schema_v7, schema_v8, schema_v9, schema_v10, schema_v11, schema_v12,
+    schema_v13,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -12,7 +12,7 @@
 
 #define MEMBER_COLUMNS                                                                             \
     "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"        \
-    " m.created_at, a.balance, t.name, m.tier_until"
+    " m.created_at, a.balance, t.name, m.tier_until, m.greet_by_name"
 
 /* Keeps digits and a leading '+'; 6-20 digits. */
 static int normalise_phone(const char *in, char out[32])
@@ -119,9 +119,9 @@ static int insert_member(patron_store *s, const struct patron_enrollment *in, co
 {
     static const char *const sql =
         "INSERT INTO members(name, email, phone, birthday, consent_marketing, consent_at,"
-        " consent_source, created_at, tier_id, tier_until)"
+        " consent_source, created_at, tier_id, tier_until, greet_by_name)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-        " COALESCE(?9, (SELECT id FROM tiers WHERE threshold = 0)), ?10)";
+        " COALESCE(?9, (SELECT id FROM tiers WHERE threshold = 0)), ?10, ?11)";
     static const struct patron__member_origin now_origin = {0};
     sqlite3_stmt *st = patron__stmt(s, sql);
     int64_t now = patron_store_now(s);
@@ -146,6 +146,7 @@ static int insert_member(patron_store *s, const struct patron_enrollment *in, co
         sqlite3_bind_int64(st, 9, o->tier_id);
     if (o->tier_until)
         sqlite3_bind_int64(st, 10, o->tier_until);
+    sqlite3_bind_int(st, 11, in->greet_by_name ? 1 : 0);
     if ((err = patron__step_done(s, st)) != 0)
         return err;
     *member_id = sqlite3_last_insert_rowid(s->db);
@@ -221,6 +222,7 @@ static void read_member(sqlite3_stmt *st, struct patron_member *m)
     m->points = sqlite3_column_int64(st, 8);
     patron__copy(m->tier, sizeof m->tier, (const char *)sqlite3_column_text(st, 9));
     m->tier_until = sqlite3_column_int64(st, 10);
+    m->greet_by_name = sqlite3_column_int(st, 11);
 }
 
 /* Runs a member query whose first parameter is bound by the caller; card columns follow. */
@@ -229,10 +231,10 @@ static int fetch_member(patron_store *s, sqlite3_stmt *st, struct patron_member 
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_member(st, out);
-        patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 11));
-        out->card_blocked = sqlite3_column_text(st, 12) &&
-                            strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
-        out->erased = sqlite3_column_int(st, 13);
+        patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 12));
+        out->card_blocked = sqlite3_column_text(st, 13) &&
+                            strcmp((const char *)sqlite3_column_text(st, 13), "blocked") == 0;
+        out->erased = sqlite3_column_int(st, 14);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
@@ -293,20 +295,20 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_member(st, out);
-        patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 11));
-        out->card_blocked = strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
-        out->erased = sqlite3_column_int(st, 17);
+        patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 12));
+        out->card_blocked = strcmp((const char *)sqlite3_column_text(st, 13), "blocked") == 0;
+        out->erased = sqlite3_column_int(st, 18);
         if (row)
             *row = (struct patron__member_row){.member_id = out->member_id,
-                                               .account_id = sqlite3_column_int64(st, 13),
+                                               .account_id = sqlite3_column_int64(st, 14),
                                                .balance = out->points,
-                                               .tier_id = sqlite3_column_int64(st, 14),
+                                               .tier_id = sqlite3_column_int64(st, 15),
                                                .tier_until = out->tier_until,
-                                               .tier_threshold = sqlite3_column_int64(st, 15),
+                                               .tier_threshold = sqlite3_column_int64(st, 16),
                                                .tier_multiplier_permille =
-                                                   sqlite3_column_int64(st, 16),
+                                                   sqlite3_column_int64(st, 17),
                                                .card_blocked = out->card_blocked,
-                                               .erased = sqlite3_column_int(st, 17)};
+                                               .erased = sqlite3_column_int(st, 18)};
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)

@@ -90,7 +90,7 @@ static int erase_rows(patron_store *s, int64_t member_id, const char *who)
     if ((err = run(s,
                    "UPDATE members SET name = 'erased', email = NULL, phone = NULL,"
                    " birthday = NULL, consent_marketing = 0, consent_at = NULL,"
-                   " consent_source = NULL, erased_at = ?2 WHERE id = ?1",
+                   " consent_source = NULL, greet_by_name = 0, erased_at = ?2 WHERE id = ?1",
                    member_id, NULL, NULL)) != 0 ||
         (err = run(s,
                    "UPDATE cards SET status = 'blocked', blocked_at = ?2"

@@ -124,6 +124,7 @@ static void member_fields(struct obj *b, const struct patron_member *m)
     put_text(b, "birthday", m->birthday);
     put_bool(b, "consent_marketing", m->consent_marketing);
     put_time(b, "consent_at", m->consent_at);
+    put_bool(b, "greet_by_name", m->greet_by_name);
 }
 
 int patron_json_member(const struct patron_member *m, json_t **out)
