@@ -6,6 +6,7 @@
 #define PATRON_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,7 +46,9 @@ struct api_settings {
     int (*open_printer)(const char *spec, const char *profile_name, const char *home,
                         patron_printer **p, struct patron_escpos_profile *profile, char *detail,
                         size_t len);
-    unsigned print_poll_s; /* how often queued jobs are looked at without a wake-up */
+    unsigned print_poll_s;      /* how often queued jobs are looked at without a wake-up */
+    unsigned webhook_poll_s;    /* how often due webhook deliveries are looked for unwoken */
+    unsigned webhook_timeout_s; /* one webhook delivery's limit, connecting included */
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -221,6 +224,22 @@ const char *api_printer_state_name(enum api_printer_state state);
 void api_printer_fallback(char *out, size_t len);
 /* 1 when jobs cannot print now: no printer configured, or it is known to be down. */
 int api_printer_down(void);
+
+/* The webhook worker (webhooks.c): a thread with a store handle of its own that queues the
+ * deliveries of committed events and sends the due ones, outside the writer's batches. */
+struct api_webhooks;
+/* Opens the store handle and starts the thread. Returns 0 or a PATRON_* code. */
+int api_webhooks_start(const struct api_settings *cfg, struct api_webhooks **out);
+/* Asks the thread to look for new events now; NULL does nothing. Thread-safe. */
+void api_webhooks_wake(struct api_webhooks *w);
+/* Cuts a delivery in progress short (it stays queued), stops the thread; NULL does nothing. */
+void api_webhooks_stop(struct api_webhooks *w);
+/* Sends one signed request with libcurl (the global set-up done): *status the HTTP status, 0 when
+ * none came (why says what happened), *retry_after_s the Retry-After header's seconds (0: none).
+ * A non-zero *stop aborts the transfer. Returns 0, or PATRON_ENOMEM. */
+struct patron_webhook_request;
+int api_webhook_post(const struct patron_webhook_request *r, unsigned timeout_s, atomic_int *stop,
+                     int *status, int64_t *retry_after_s, char *why, size_t cap);
 
 /* The connection guard (connections.c): a register of open connections and a thread that shuts
  * down those past their deadline. A request must arrive in full within request_s of its

@@ -167,6 +167,7 @@ int cli_cmd_hq(struct cli *c, struct cli_args *a);
 int cli_cmd_import(struct cli *c, struct cli_args *a);
 /* `patron sync [status]`: the outbox shipped to head office (src/hq). */
 int cli_cmd_sync(struct cli *c, struct cli_args *a);
+int cli_cmd_webhook(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
 int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);
 

@@ -16,7 +16,8 @@ static const char usage[] =
     "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
     "[--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS] [--batch-max N] "
     "[--busy-timeout SECONDS] [--read-handles N] "
-    "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests] [--demo] [--routes]"
+    "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--webhook-poll SECONDS] "
+    "[--webhook-timeout SECONDS] [--log-requests] [--demo] [--routes]"
     " (the global --printer SPEC and --printer-profile NAME choose the printer)";
 
 struct serve_option {
@@ -41,6 +42,9 @@ static const struct serve_option serve_options[] = {
     {"--cashier-refund-limit", OPT(cashier_refund_limit), 1, 0, 1000000000, 1000},
     /* How often queued jobs are retried without a wake-up; the queue's back-off decides which. */
     {"--print-poll", OPT(print_poll_s), 0, 1, 3600, 5},
+    /* How often due webhook retries are looked for; new events wake the worker at once. */
+    {"--webhook-poll", OPT(webhook_poll_s), 0, 1, 3600, 5},
+    {"--webhook-timeout", OPT(webhook_timeout_s), 0, 1, 300, 10},
 };
 
 static int take_options(struct cli *c, struct cli_args *a, struct api_settings *cfg)
