@@ -20,8 +20,8 @@ struct names {
 static int collect(const struct patron_webhook_delivery *d, void *ctx)
 {
     struct names *n = ctx;
-    strcat(n->list, d->event);
-    strcat(n->list, " ");
+    size_t used = strlen(n->list);
+    snprintf(n->list + used, sizeof n->list - used, "%s ", d->event);
     n->n++;
     return 0;
 }

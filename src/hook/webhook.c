@@ -77,11 +77,12 @@ static int normalise_events(patron_store *s, const char *list, char *out, size_t
                                 " voucher.redeemed, tier.changed, feedback.received, "
                                 "goodwill.issued, member.erased, or *)",
                                 name);
-        len += n + 1;
-        if (len >= cap)
+        if (len + n + 1 >= cap)
             return patron__fail(s, PATRON_EINVAL, "too many webhook events");
-        strcat(out, name);
-        strcat(out, ",");
+        memcpy(out + len, name, n);
+        out[len + n] = ',';
+        out[len + n + 1] = '\0';
+        len += n + 1;
         p += n;
     }
     if (len == 1)
