@@ -78,7 +78,8 @@ PATRON_EXPORT int patron_webhook_remove(patron_store *s, int64_t id)
 
 /* Turns the outbox rows (and tier changes) committed since the webhooks' cursor into queued
  * deliveries, one per event and subscribed endpoint, and moves the cursor, in one transaction.
- * *queued (may be NULL) receives how many deliveries were queued. */
+ * Without endpoints, or with nothing new, it writes nothing (no write lock is taken). *queued
+ * (may be NULL) receives how many deliveries were queued. */
 PATRON_EXPORT int patron_webhook_enqueue(patron_store *s, size_t *queued)
     __attribute__((warn_unused_result));
 

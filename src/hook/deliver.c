@@ -45,11 +45,14 @@ static const char enqueue_tiers_sql[] =
     " JOIN webhook_endpoints e ON t.id > e.from_tier AND " SUBSCRIBED(
         "'tier.changed'") " WHERE t.id > ?1 AND t.id <= ?2 ORDER BY t.id, e.id";
 
-/* Reads the cursors and the ends they move to. */
+/* Reads the cursors and the ends they move to. Rows before every endpoint's start are skipped:
+ * none of them is sent. */
 static int read_cursors(patron_store *s, int64_t from[2], int64_t to[2])
 {
     sqlite3_stmt *st = patron__stmt(
-        s, "SELECT outbox_seq, tier_seq, (SELECT COALESCE(MAX(store_seq), 0) FROM outbox),"
+        s, "SELECT MAX(outbox_seq, COALESCE((SELECT MIN(from_seq) FROM webhook_endpoints), 0)),"
+           " MAX(tier_seq, COALESCE((SELECT MIN(from_tier) FROM webhook_endpoints), 0)),"
+           " (SELECT COALESCE(MAX(store_seq), 0) FROM outbox),"
            " (SELECT COALESCE(MAX(id), 0) FROM tier_changes) FROM webhook_state WHERE id = 1");
     if (!st)
         return PATRON_EDB;
@@ -85,7 +88,7 @@ static int enqueue_tx(patron_store *s, size_t *n)
 {
     int64_t from[2], to[2];
     int err = read_cursors(s, from, to);
-    if (err != 0 || (to[0] == from[0] && to[1] == from[1]))
+    if (err != 0)
         return err;
     if ((err = run_enqueue(s, enqueue_rows_sql, from[0], to[0], n)) != 0 ||
         (err = run_enqueue(s, enqueue_tiers_sql, from[1], to[1], n)) != 0)
@@ -99,10 +102,33 @@ static int enqueue_tx(patron_store *s, size_t *n)
     return patron__step_done(s, st);
 }
 
+/* 1 when an endpoint exists and the outbox or the tier changes went past the cursor: read
+ * without a write transaction, so that a store without webhooks (or nothing new) never takes the
+ * write lock from the writer. */
+static int enqueue_needed(patron_store *s, int *needed)
+{
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT EXISTS (SELECT 1 FROM webhook_endpoints) AND ("
+                        " (SELECT COALESCE(MAX(store_seq), 0) FROM outbox) > outbox_seq OR"
+                        " (SELECT COALESCE(MAX(id), 0) FROM tier_changes) > tier_seq)"
+                        " FROM webhook_state WHERE id = 1");
+    if (!st)
+        return PATRON_EDB;
+    int rc = sqlite3_step(st);
+    *needed = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
+
 int patron_webhook_enqueue(patron_store *s, size_t *queued)
 {
     size_t n = 0;
-    int err = patron__tx_begin(s);
+    int needed = 0, err = enqueue_needed(s, &needed);
+    if (queued)
+        *queued = 0;
+    if (err != 0 || !needed)
+        return err;
+    err = patron__tx_begin(s);
     if (err == 0 && (err = enqueue_tx(s, &n)) == 0)
         err = patron__tx_commit(s);
     else if (err == 0 || s->tx_depth > 0)
