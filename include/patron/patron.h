@@ -35,5 +35,6 @@
 #include "patron/scan.h"
 #include "patron/store.h"
 #include "patron/voucher.h"
+#include "patron/webhook.h"
 
 #endif

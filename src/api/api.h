@@ -6,6 +6,7 @@
 #define PATRON_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,7 +55,9 @@ struct api_settings {
     unsigned sync_interval_s;
     int (*sync_run)(void **link, const char *hq, patron_store *s, char *detail, size_t len);
     void (*sync_close)(void *link);
-    unsigned display_idle_s; /* customer displays return to the welcome after this (0 = 20) */
+    unsigned display_idle_s;    /* customer displays return to the welcome after this (0 = 20) */
+    unsigned webhook_poll_s;    /* how often due webhook deliveries are looked for unwoken */
+    unsigned webhook_timeout_s; /* one webhook delivery's limit, connecting included */
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -257,6 +260,21 @@ struct api_sync_state {
     char last_error[512]; /* "" unless failing */
 };
 void api_sync_state(struct api_sync_state *out);
+/* The webhook worker (webhooks.c): a thread with a store handle of its own that queues the
+ * deliveries of committed events and sends the due ones, outside the writer's batches. */
+struct api_webhooks;
+/* Opens the store handle and starts the thread. Returns 0 or a PATRON_* code. */
+int api_webhooks_start(const struct api_settings *cfg, struct api_webhooks **out);
+/* Asks the thread to look for new events now; NULL does nothing. Thread-safe. */
+void api_webhooks_wake(struct api_webhooks *w);
+/* Cuts a delivery in progress short (it stays queued), stops the thread; NULL does nothing. */
+void api_webhooks_stop(struct api_webhooks *w);
+/* Sends one signed request with libcurl (the global set-up done): *status the HTTP status, 0 when
+ * none came (why says what happened), *retry_after_s the Retry-After header's seconds (0: none).
+ * A non-zero *stop aborts the transfer. Returns 0, or PATRON_ENOMEM. */
+struct patron_webhook_request;
+int api_webhook_post(const struct patron_webhook_request *r, unsigned timeout_s, atomic_int *stop,
+                     int *status, int64_t *retry_after_s, char *why, size_t cap);
 
 /* The connection guard (connections.c): a register of open connections and a thread that shuts
  * down those past their deadline. A request must arrive in full within request_s of its

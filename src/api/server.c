@@ -3,9 +3,11 @@
  * beyond it) handed to the front (front.c), limits (body size, header memory, timeouts,
  * connection cap, with the guard of connections.c), one thread per
  * connection so that a request may wait for its batch's commit, a small pool of read handles,
- * the printer thread woken after each commit that queued a print job, and a graceful stop on
+ * the printer thread woken after each commit that queued a print job, the webhook worker woken
+ * after each write, and a graceful stop on
  * SIGTERM that answers what is in flight before it closes. */
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -45,6 +47,7 @@ struct server {
     struct api_writer *writer;
     struct api_printer *printer;
     struct api_sync *sync;
+    struct api_webhooks *webhooks;
     struct api_conns *conns;
     struct api_front *front;
     int listen_fd;
@@ -208,6 +211,7 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
             api_printer_wake(sv->printer); /* committed: the job is there to print */
         api_sync_wake(sv->sync);           /* and its outbox rows there to ship */
         api_display_after(c, r);
+        api_webhooks_wake(sv->webhooks); /* committed: its events may be sent */
         return 0;
     }
     if (c->route->exec == API_READ) {
@@ -623,6 +627,7 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     /* OpenSSL initialises itself on first use; doing it here, on the main thread before any
      * other starts, keeps its one-time set-up out of the connection threads' races. */
     OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* likewise, for the webhook worker */
     if ((err = prepare_listen(cfg, &la, &cert, &key, why, cap)) != 0)
         goto out;
     /* Every thread started from here on inherits the mask: only sigwait below sees them. */
@@ -634,6 +639,7 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     if ((err = pool_open(&sv.pool, cfg)) != 0 || (err = api_writer_start(cfg, &sv.writer)) != 0 ||
         (err = api_printer_start(cfg, &sv.printer)) != 0 ||
         (err = api_sync_start(cfg, &sv.sync)) != 0 ||
+        (err = api_webhooks_start(cfg, &sv.webhooks)) != 0 ||
         (err = api_conns_start(cfg->max_connections, cfg->request_timeout_s, cfg->timeout_s,
                                &sv.conns)) != 0) {
         snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
@@ -673,6 +679,7 @@ out:
     api_printer_stop(sv.printer);
     api_sync_stop(sv.sync);
     api_display_stop();
+    api_webhooks_stop(sv.webhooks);
     pool_close(&sv.pool);
     if (key)
         OPENSSL_cleanse(key, strlen(key)); /* private key material */

@@ -175,6 +175,7 @@ int cli_sync_link_run(void **link, const char *hq, patron_store *s, char *detail
 void cli_sync_link_close(void *link);
 /* `patron sync [status]`: the outbox shipped to head office (src/hq). */
 int cli_cmd_sync(struct cli *c, struct cli_args *a);
+int cli_cmd_webhook(struct cli *c, struct cli_args *a);
 /* `member` with consent, export, erase and export-segment; anything else goes to cli_cmd_member. */
 int cli_cmd_member_privacy(struct cli *c, struct cli_args *a);
 

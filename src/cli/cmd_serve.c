@@ -17,7 +17,8 @@ static const char usage[] =
     "[--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS] [--batch-max N] "
     "[--busy-timeout SECONDS] [--read-handles N] "
     "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--sync-interval SECONDS] "
-    "[--display-idle SECONDS] [--log-requests] [--demo] [--routes]"
+    "[--display-idle SECONDS] [--webhook-poll SECONDS] [--webhook-timeout SECONDS] "
+    "[--log-requests] [--demo] [--routes]"
     " (the global --printer SPEC and --printer-profile NAME choose the printer; with the global"
     " --hq URL the outbox is shipped to head office in the background)";
 
@@ -47,6 +48,9 @@ static const struct serve_option serve_options[] = {
     {"--sync-interval", OPT(sync_interval_s), 0, 1, 3600, 5},
     /* The customer displays go back to the shop's welcome this long after the last event. */
     {"--display-idle", OPT(display_idle_s), 0, 1, 3600, 20},
+    /* How often due webhook retries are looked for; new events wake the worker at once. */
+    {"--webhook-poll", OPT(webhook_poll_s), 0, 1, 3600, 5},
+    {"--webhook-timeout", OPT(webhook_timeout_s), 0, 1, 300, 10},
 };
 
 static int take_options(struct cli *c, struct cli_args *a, struct api_settings *cfg)

@@ -162,6 +162,9 @@ static const struct cli_option_help serve_options[] = {
     {"--read-handles N", "database handles for reads, 1 to 32 (default 4)"},
     {"--cashier-refund-limit POINTS", "a cashier till may refund at most this many points "
                                       "(default 1000)"},
+    {"--webhook-poll SECONDS", "how often due webhook retries are looked for; new events are "
+                               "sent at once (default 5)"},
+    {"--webhook-timeout SECONDS", "one webhook delivery's time limit (default 10)"},
     {"--print-poll SECONDS", "retry queued print jobs this often, 1 to 3600 (default 5)"},
     {"--sync-interval SECONDS", "with --hq, ship the outbox to head office this often and soon "
                                 "after each commit, 1 to 3600 (default 5)"},
@@ -179,6 +182,24 @@ static const struct cli_option_help serve_options[] = {
 static const struct cli_option_help sync_options[] = {
     {"--hq URL", "(global) the store's own head office URL (its role, password file)"},
     {"--batch N", "rows per head office transaction, 1 to 100000 (default 1000)"},
+    END,
+};
+
+static const struct cli_option_help webhook_options[] = {
+    {"--events LIST", "add: the events sent, comma-separated (member.enrolled, points.earned, "
+                      "points.refunded, points.expired, reward.redeemed, voucher.issued, "
+                      "voucher.redeemed, tier.changed, feedback.received, goodwill.issued, "
+                      "member.erased), or * for all (required)"},
+    {"--secret", "add, rotate: sign with HMAC-SHA256 (v1); the whsec_ secret is shown once "
+                 "(default)"},
+    {"--ed25519", "add, rotate: sign with Ed25519 (v1a); the receiver gets the whpk_ public key"},
+    {"--personal", "add: the endpoint may receive name, e-mail and phone (else they are left out)"},
+    {"--overlap SECONDS", "rotate: how long the old keys keep signing beside the new one "
+                          "(default 86400)"},
+    {"--webhook ID", "deliveries: only this endpoint's; retry: every undelivered delivery of "
+                     "this endpoint, which is enabled again"},
+    {"--status S", "deliveries: only queued, delivered or failed ones"},
+    {"--limit N", "deliveries: at most N, newest first (default 50)"},
     END,
 };
 
@@ -312,6 +333,7 @@ static const struct cli_command_help commands[] = {
      "             [--batch-max N] [--busy-timeout SECONDS] [--read-handles N]\n"
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS]\n"
      "             [--sync-interval SECONDS] [--display-idle SECONDS] [--log-requests]\n"
+     "             [--webhook-poll SECONDS] [--webhook-timeout SECONDS]\n"
      "             [--demo] [--routes]",
      serve_options},
     {"terminal", "the tills' API tokens",
@@ -358,6 +380,15 @@ static const struct cli_command_help commands[] = {
      "(the head office URL is the one `patron hq store add` printed for this store: --hq URL,\n"
      "$PATRON_HQ or `hq =` in patron.conf)",
      sync_options},
+    {"webhook", "signed webhooks (Standard Webhooks 1.0) sent by `patron serve`",
+     "patron webhook add URL --events LIST [--secret | --ed25519] [--personal]\n"
+     "patron webhook list\npatron webhook remove ID\npatron webhook test ID\n"
+     "patron webhook rotate ID [--secret | --ed25519] [--overlap SECONDS]\n"
+     "patron webhook deliveries [--webhook ID] [--status queued|delivered|failed] [--limit N]\n"
+     "patron webhook retry DELIVERY_ID\npatron webhook retry --webhook ID\n"
+     "(URL: https://, or http:// to this machine only; retries over about three days; a 410\n"
+     "answer disables the endpoint)",
+     webhook_options},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -44,6 +44,7 @@ static const struct command commands[] = {
     {"hq", cli_cmd_hq},
     {"import", cli_cmd_import},
     {"sync", cli_cmd_sync},
+    {"webhook", cli_cmd_webhook},
 };
 /* clang-format on */
 

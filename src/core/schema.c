@@ -321,10 +321,48 @@ static const char schema_v13[] =
     "ALTER TABLE members ADD COLUMN greet_by_name INTEGER NOT NULL DEFAULT 0"
     "  CHECK(greet_by_name IN (0, 1));";
 
+/* Version 14 (webhooks): the endpoints (HTTPS beyond loopback, the events each takes, whether it
+ * may receive personal data, enabled or disabled with the reason), their signing keys (several
+ * active during a rotation: an old key retires at retire_at), the webhooks' own cursor on the
+ * outbox (never sync's), and the durable deliveries, one per event and endpoint with a stable
+ * msg_id. A tier change has no outbox row: a trigger notes it in tier_changes in the transaction
+ * that changed it.
+ */
+static const char schema_v14[] =
+    "CREATE TABLE IF NOT EXISTS webhook_endpoints(id INTEGER PRIMARY KEY, url TEXT NOT NULL,"
+    "  events TEXT NOT NULL, personal INTEGER NOT NULL DEFAULT 0,"
+    "  enabled INTEGER NOT NULL DEFAULT 1, disabled_reason TEXT NOT NULL DEFAULT '',"
+    "  from_seq INTEGER NOT NULL, from_tier INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS webhook_keys(id INTEGER PRIMARY KEY,"
+    "  endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id),"
+    "  kind TEXT NOT NULL CHECK(kind IN ('hmac','ed25519')), secret BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL, retire_at INTEGER);"
+    "CREATE INDEX IF NOT EXISTS webhook_keys_endpoint ON webhook_keys(endpoint_id);"
+    "CREATE TABLE IF NOT EXISTS webhook_state(id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  outbox_seq INTEGER NOT NULL DEFAULT 0, tier_seq INTEGER NOT NULL DEFAULT 0);"
+    "INSERT OR IGNORE INTO webhook_state(id, outbox_seq) SELECT 1, COALESCE(MAX(store_seq), 0) "
+    "FROM outbox;"
+    "CREATE TABLE IF NOT EXISTS tier_changes(id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL,"
+    "  old_tier INTEGER, new_tier INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS members_tier_changed AFTER UPDATE OF tier_id ON members"
+    "  WHEN old.tier_id IS NOT new.tier_id BEGIN"
+    "  INSERT INTO tier_changes(member_id, old_tier, new_tier)"
+    "  VALUES (new.id, old.tier_id, new.tier_id); END;"
+    "CREATE TABLE IF NOT EXISTS webhook_deliveries(id INTEGER PRIMARY KEY,"
+    "  endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id), event TEXT NOT NULL,"
+    "  msg_id TEXT NOT NULL UNIQUE, store_seq INTEGER, tier_change INTEGER,"
+    "  occurred_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'queued'"
+    "  CHECK(status IN ('queued','delivered','failed')), attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt INTEGER NOT NULL, last_status INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '', delivered_at INTEGER);"
+    "CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt)"
+    "  WHERE status = 'queued';"
+    "CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, "
+    "id);";
+
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3, schema_v4,  schema_v5,  schema_v6,
-    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11, schema_v12,
-    schema_v13,
+    schema_v1, schema_v2, schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7,
+    schema_v8, schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

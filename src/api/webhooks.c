@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* The counter service's webhook worker: one thread with a store handle of its own turns committed
+ * outbox rows into deliveries and sends the due ones with libcurl (Standard Webhooks headers,
+ * timeouts, no redirects), recording each answer in a short transaction of its own. It never
+ * takes part in the writer's batches and never holds a transaction while a receiver answers, so
+ * a slow or dead receiver never slows a sale. Woken after each write and every webhook_poll_s. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "patron/webhook.h"
+
+#define DUE_BATCH 16
+
+struct api_webhooks {
+    const struct api_settings *cfg;
+    patron_store *store;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int woken;
+    atomic_int stopping;
+};
+
+static size_t discard(char *data, size_t size, size_t n, void *ctx)
+{
+    (void)data;
+    (void)ctx;
+    return size * n; /* the receiver's body is not kept */
+}
+
+/* Aborts a transfer when the service stops. */
+static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    (void)a;
+    (void)b;
+    (void)c;
+    (void)d;
+    return ctx && atomic_load((const atomic_int *)ctx) ? 1 : 0;
+}
+
+static struct curl_slist *request_headers(const struct patron_webhook_request *r)
+{
+    char line[PATRON_WEBHOOK_SIGNATURE_MAX + 32];
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    snprintf(line, sizeof line, "webhook-id: %s", r->msg_id);
+    h = h ? curl_slist_append(h, line) : NULL;
+    snprintf(line, sizeof line, "webhook-timestamp: %lld", (long long)r->timestamp);
+    h = h ? curl_slist_append(h, line) : NULL;
+    snprintf(line, sizeof line, "webhook-signature: %s", r->signature);
+    h = h ? curl_slist_append(h, line) : NULL;
+    h = h ? curl_slist_append(h, "User-Agent: Patron-Webhooks/1") : NULL;
+    return h;
+}
+
+static void set_options(CURL *h, const struct patron_webhook_request *r, struct curl_slist *hdr,
+                        unsigned timeout_s, atomic_int *stop)
+{
+    curl_easy_setopt(h, CURLOPT_URL, r->url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(timeout_s ? timeout_s : 10));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(timeout_s && timeout_s < 5 ? timeout_s : 5));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, stop);
+}
+
+int api_webhook_post(const struct patron_webhook_request *r, unsigned timeout_s, atomic_int *stop,
+                     int *status, int64_t *retry_after_s, char *why, size_t cap)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = request_headers(r);
+    long code = 0;
+    curl_off_t after = 0;
+    *status = 0;
+    *retry_after_s = 0;
+    why[0] = '\0';
+    if (!h || !hdr) {
+        snprintf(why, cap, "no memory for a webhook request");
+        curl_slist_free_all(hdr);
+        curl_easy_cleanup(h);
+        return PATRON_ENOMEM;
+    }
+    set_options(h, r, hdr, timeout_s, stop);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+            *retry_after_s = (int64_t)after;
+        *status = (int)code;
+    } else {
+        snprintf(why, cap, "%s", curl_easy_strerror(rc));
+    }
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    return 0;
+}
+
+static void deliver(struct api_webhooks *w, struct patron_webhook_request *r)
+{
+    int status = 0;
+    int64_t after = 0;
+    char why[256];
+    api_webhook_post(r, w->cfg->webhook_timeout_s, &w->stopping, &status, &after, why, sizeof why);
+    if (atomic_load(&w->stopping) && status == 0)
+        return; /* cut short by the stop: still queued, sent again at the next start */
+    int err = patron_webhook_record(w->store, r->delivery_id, status, after, why);
+    if (err != 0)
+        api_log("event=webhook_record_failed delivery=%lld error=%s", (long long)r->delivery_id,
+                patron_err_name(err));
+    else if (status < 200 || status >= 300)
+        api_log("event=webhook_failed delivery=%lld endpoint=%lld status=%d detail=\"%.150s\"",
+                (long long)r->delivery_id, (long long)r->endpoint_id, status, why);
+}
+
+/* One round: queue what committed, then send what is due. Returns 1 when a full batch was due
+ * (there may be more). */
+static int webhook_round(struct api_webhooks *w)
+{
+    struct patron_webhook_request due[DUE_BATCH];
+    size_t n = 0;
+    int err = patron_webhook_enqueue(w->store, NULL);
+    if (err == 0)
+        err = patron_webhook_due(w->store, due, DUE_BATCH, &n);
+    if (err != 0) {
+        api_log("event=webhook_queue_failed error=%s detail=\"%.150s\"", patron_err_name(err),
+                patron_store_detail(w->store));
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!atomic_load(&w->stopping))
+            deliver(w, &due[i]);
+        patron_webhook_request_free(&due[i]);
+    }
+    return n == DUE_BATCH;
+}
+
+static void *webhooks_main(void *arg)
+{
+    struct api_webhooks *w = arg;
+    struct timespec until;
+    while (!atomic_load(&w->stopping)) {
+        if (webhook_round(w))
+            continue;
+        pthread_mutex_lock(&w->lock);
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += w->cfg->webhook_poll_s ? w->cfg->webhook_poll_s : 5;
+        while (!w->woken && !atomic_load(&w->stopping))
+            if (pthread_cond_timedwait(&w->wake, &w->lock, &until) != 0)
+                break; /* time for the retries the back-off made due */
+        w->woken = 0;
+        pthread_mutex_unlock(&w->lock);
+    }
+    return NULL;
+}
+
+static int init_sync(struct api_webhooks *w)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return PATRON_ENOMEM;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&w->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return PATRON_ENOMEM;
+    if (pthread_mutex_init(&w->lock, NULL) != 0) {
+        pthread_cond_destroy(&w->wake);
+        return PATRON_ENOMEM;
+    }
+    return 0;
+}
+
+int api_webhooks_start(const struct api_settings *cfg, struct api_webhooks **out)
+{
+    struct api_webhooks *w = calloc(1, sizeof *w);
+    int err;
+    if (!w)
+        return PATRON_ENOMEM;
+    w->cfg = cfg;
+    if ((err = patron_store_open(cfg->db_path, &w->store)) != 0)
+        goto out;
+    if (cfg->has_now)
+        patron_store_set_fixed_time(w->store, cfg->now);
+    if ((err = init_sync(w)) != 0)
+        goto out;
+    if ((err = pthread_create(&w->thread, NULL, webhooks_main, w)) != 0) {
+        err = -err;
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->lock);
+        goto out;
+    }
+    *out = w;
+    return 0;
+out:
+    patron_store_close(w->store);
+    free(w);
+    return err;
+}
+
+void api_webhooks_wake(struct api_webhooks *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->woken = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void api_webhooks_stop(struct api_webhooks *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    atomic_store(&w->stopping, 1);
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->lock);
+    patron_store_close(w->store);
+    free(w);
+}
