@@ -34,5 +34,6 @@
 #include "patron/scan.h"
 #include "patron/store.h"
 #include "patron/voucher.h"
+#include "patron/wallet.h"
 
 #endif

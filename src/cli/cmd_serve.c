@@ -145,6 +145,8 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.printer_profile = c->printer_profile;
     cfg.home = c->home;
     cfg.open_printer = cli_printer_open;
+    cfg.wallet = c->wallet;
+    cfg.google = c->google;
     struct patron_escpos_profile profile;
     if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 &&
         cli_profile_resolve(c->printer_profile, &profile, why, sizeof why) != 0) {
