@@ -19,58 +19,15 @@
 #include <time.h>
 
 #include "clirun.h"
+#include "wallet_fixture.h"
+
+#define sh wallet_sh
+#define at wallet_at
+#define unpack wallet_unpack
+#define jwt_claims wallet_jwt_claims
 
 static struct test_store t;
 static char card[14];
-static char pki[300]; /* the certificates, in the store's temporary folder */
-
-/* Runs a shell command made from fmt; returns its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
-
-static const char *at(const char *name)
-{
-    static char paths[8][400];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, 400, "%s/%s", pki, name);
-    return p;
-}
-
-static void make_pki(void)
-{
-    snprintf(pki, sizeof pki, "%s/pki", t.dir);
-    assert_int_equal(mkdir(pki, 0700), 0);
-    assert_int_equal(
-        sh("(cd %s && printf '[ca]\\nbasicConstraints=critical,CA:true\\n"
-           "keyUsage=critical,keyCertSign,cRLSign\\n[leaf]\\nbasicConstraints=CA:false\\n"
-           "keyUsage=digitalSignature\\n' > ext.cnf && "
-           "openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 30 "
-           "-subj '/CN=Test Root' && "
-           "openssl req -newkey rsa:2048 -nodes -keyout wwdr.key -out wwdr.csr "
-           "-subj '/CN=Test WWDR' && "
-           "openssl x509 -req -in wwdr.csr -CA root.pem -CAkey root.key -CAcreateserial "
-           "-out wwdr.pem -days 30 -extfile ext.cnf -extensions ca && "
-           "openssl req -newkey rsa:2048 -nodes -keyout pass.key -out pass.csr "
-           "-subj '/UID=pass.test.patron/CN=Pass Type ID: pass.test.patron/OU=TEAM12345' && "
-           "openssl x509 -req -in pass.csr -CA wwdr.pem -CAkey wwdr.key -CAcreateserial "
-           "-out pass.pem -days 10 -extfile ext.cnf -extensions leaf && "
-           "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.key && "
-           "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out google.key && "
-           "openssl pkey -in google.key -pubout -out google.pub && "
-           "chmod 600 pass.key other.key google.key) >/dev/null 2>&1",
-           pki),
-        0);
-}
 
 static struct patron_wallet_apple apple_cfg(void)
 {
@@ -90,7 +47,7 @@ static int setup(void **state)
 {
     (void)state;
     test_store_open(&t);
-    make_pki();
+    wallet_make_pki(t.dir);
     t.now = (int64_t)time(NULL) + 60; /* the certificates are valid from when they were made */
     test_enroll(&t, "Ada Lovelace", card);
     struct patron_adjustment adj = {card, 250, "welcome", "Mia", "adj-1"};
@@ -157,14 +114,6 @@ static void assert_manifest_matches(const char *dir)
     assert_int_equal(files, json_object_size(m));
     assert_true(files >= 2); /* pass.json and icon.png at least */
     json_decref(m);
-}
-
-static void unpack(const char *pkpass, const char *dir)
-{
-    assert_int_equal(
-        sh("rm -rf %s && mkdir %s && unzip -q %s -d %s && unzip -Z1 %s > %s/../files.txt", dir, dir,
-           pkpass, dir, pkpass, dir),
-        0);
 }
 
 static void test_apple_pass_signed(void **state)
@@ -278,60 +227,6 @@ static void test_apple_errors_say_which(void **state)
     size_t len = 0;
     assert_int_equal(patron_wallet_apple_pass(t.s, "2999999999991", &cfg, &zip, &len),
                      PATRON_ENOCARD);
-}
-
-/* base64url to bytes, into a file */
-static void unb64url(const char *in, size_t n, const char *path, char *text, size_t cap)
-{
-    char b[4096];
-    unsigned char raw[4096];
-    assert_true(n + 4 < sizeof b);
-    for (size_t i = 0; i < n; i++)
-        b[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
-    while (n % 4)
-        b[n++] = '=';
-    b[n] = '\0';
-    int len = EVP_DecodeBlock(raw, (unsigned char *)b, (int)n);
-    assert_true(len > 0);
-    while (n > 0 && b[--n] == '=')
-        len--;
-    if (path) {
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(raw, 1, (size_t)len, f), (size_t)len);
-        fclose(f);
-    }
-    if (text) {
-        assert_true((size_t)len < cap);
-        memcpy(text, raw, (size_t)len);
-        text[len] = '\0';
-    }
-}
-
-/* Checks the link's JWT signature with openssl and returns its claims. */
-static json_t *jwt_claims(const char *link)
-{
-    const char *prefix = "https://pay.google.com/gp/v/save/";
-    char header[512], claims[4096];
-    assert_memory_equal(link, prefix, strlen(prefix));
-    const char *jwt = link + strlen(prefix), *dot1 = strchr(jwt, '.');
-    assert_non_null(dot1);
-    const char *dot2 = strchr(dot1 + 1, '.');
-    assert_non_null(dot2);
-    unb64url(jwt, (size_t)(dot1 - jwt), NULL, header, sizeof header);
-    assert_string_equal(header, "{\"alg\":\"RS256\",\"typ\":\"JWT\"}");
-    unb64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), NULL, claims, sizeof claims);
-    unb64url(dot2 + 1, strlen(dot2 + 1), at("jwt.sig"), NULL, 0);
-    FILE *f = fopen(at("jwt.data"), "wb");
-    assert_non_null(f);
-    fwrite(jwt, 1, (size_t)(dot2 - jwt), f);
-    fclose(f);
-    assert_int_equal(sh("openssl dgst -sha256 -verify %s -signature %s %s >/dev/null",
-                        at("google.pub"), at("jwt.sig"), at("jwt.data")),
-                     0);
-    json_t *c = json_loads(claims, 0, NULL);
-    assert_non_null(c);
-    return c;
 }
 
 static void test_google_link_verifies(void **state)
