@@ -31,8 +31,8 @@ static char card[14];
 
 static struct patron_wallet_apple apple_cfg(void)
 {
-    struct patron_wallet_apple cfg = {at("pass.pem"), at("pass.key"), at("wwdr.pem"),
-                                      "pass.test.patron", "TEAM12345"};
+    struct patron_wallet_apple cfg = {at("pass.pem"),     at("pass.key"), at("wwdr.pem"),
+                                      "pass.test.patron", "TEAM12345",    NULL};
     return cfg;
 }
 
@@ -290,6 +290,97 @@ static void test_google_errors_say_which(void **state)
     assert_null(link);
 }
 
+/* The stand-in for Apple's push service: records what it was handed, fails when told to. */
+struct stand_in {
+    int fail;
+    int calls;
+    char token[64], type[64];
+};
+
+static int stand_in_send(void *ctx, const char *push_token, const char *pass_type, char *why,
+                         size_t why_len)
+{
+    struct stand_in *a = ctx;
+    a->calls++;
+    if (a->fail) {
+        snprintf(why, why_len, "the stand-in is down");
+        return -1;
+    }
+    snprintf(a->token, sizeof a->token, "%s", push_token);
+    snprintf(a->type, sizeof a->type, "%s", pass_type);
+    return 0;
+}
+
+static void test_updatable_pass(void **state)
+{
+    (void)state;
+    struct patron_wallet_apple cfg = apple_cfg();
+    char path[512], serials[PATRON_WALLET_SERIALS_MAX][PATRON_CARD_DIGITS + 1];
+    const char *type = "pass.test.patron";
+    cfg.web_service_url = "https://shop.example/wallet";
+    assert_int_equal(patron_wallet_apple_write(t.s, card, &cfg, at("up.pkpass")), 0);
+    unpack(at("up.pkpass"), at("up"));
+    snprintf(path, sizeof path, "%s/pass.json", at("up"));
+    json_t *p = load_json(path);
+    assert_string_equal(json_string_value(json_object_get(p, "webServiceURL")),
+                        cfg.web_service_url);
+    const char *token = json_string_value(json_object_get(p, "authenticationToken"));
+    assert_non_null(token);
+    assert_int_equal(strlen(token), 32);
+    assert_int_equal(patron_wallet_apple_auth(t.s, card, token), 0);
+    assert_int_equal(patron_wallet_apple_auth(t.s, "2999999999991", token), PATRON_EAUTH);
+    assert_int_equal(patron_wallet_apple_auth(t.s, card, "00000000000000000000000000000000"),
+                     PATRON_EAUTH);
+    json_decref(p);
+
+    int created = -1;
+    size_t n;
+    int64_t tag, tag2, queued, sent, failed;
+    assert_int_equal(patron_wallet_apple_register(t.s, "dev1", type, card, "push-A", &created), 0);
+    assert_int_equal(created, 1);
+    assert_int_equal(patron_wallet_apple_register(t.s, "dev1", type, card, "push-A", &created), 0);
+    assert_int_equal(created, 0);
+    assert_int_equal(
+        patron_wallet_apple_register(t.s, "dev1", type, "2999999999991", "push-A", &created),
+        PATRON_ENOCARD);
+    assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, 0, serials, &n, &tag), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(serials[0], card);
+    assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, tag, serials, &n, &tag2), 0);
+    assert_int_equal(n, 0);
+    /* nothing changed since the phone registered: no push */
+    assert_int_equal(patron_wallet_push_queue(t.s, &queued), 0);
+    assert_int_equal(queued, 0);
+    struct patron_adjustment adj = {card, 10, "birthday", "Mia", "adj-push"};
+    struct patron_adjust_result r;
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &r), 0);
+    assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, tag, serials, &n, &tag2), 0);
+    assert_int_equal(n, 1);
+    assert_true(tag2 > tag);
+    /* one push for the change, kept until delivered */
+    assert_int_equal(patron_wallet_push_queue(t.s, &queued), 0);
+    assert_int_equal(queued, 1);
+    assert_int_equal(patron_wallet_push_queue(t.s, &queued), 0);
+    assert_int_equal(queued, 0);
+    struct stand_in apns = {.fail = 1};
+    assert_int_equal(patron_wallet_push_deliver(t.s, stand_in_send, &apns, &sent, &failed), 0);
+    assert_int_equal(sent, 0);
+    assert_int_equal(failed, 1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM wallet_pushes WHERE sent_at IS NULL"
+                                      " AND last_error = 'the stand-in is down'"),
+                     1);
+    apns.fail = 0;
+    assert_int_equal(patron_wallet_push_deliver(t.s, stand_in_send, &apns, &sent, &failed), 0);
+    assert_int_equal(sent, 1);
+    assert_string_equal(apns.token, "push-A");
+    assert_string_equal(apns.type, type);
+    assert_int_equal(patron_wallet_push_deliver(t.s, stand_in_send, &apns, &sent, &failed), 0);
+    assert_int_equal(sent, 0);
+    assert_int_equal(apns.calls, 2);
+    assert_int_equal(patron_wallet_apple_unregister(t.s, "dev1", type, card), 0);
+    assert_int_equal(patron_wallet_apple_unregister(t.s, "dev1", type, card), PATRON_ENOTFOUND);
+}
+
 /* The program: settings from flags, the environment and patron.conf; errors as sentences. */
 static void test_cli(void **state)
 {
@@ -356,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_apple_errors_say_which),
         cmocka_unit_test(test_google_link_verifies),
         cmocka_unit_test(test_google_errors_say_which),
+        cmocka_unit_test(test_updatable_pass),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

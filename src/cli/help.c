@@ -29,6 +29,8 @@ static const struct cli_option_help global_options[] = {
     {"--wallet-wwdr-cert FILE", "Apple Wallet: Apple's WWDR intermediate certificate (PEM)"},
     {"--wallet-pass-type-id ID", "Apple Wallet: the pass type id (pass.com.example.loyalty)"},
     {"--wallet-team-id ID", "Apple Wallet: the Apple developer team id"},
+    {"--public-url URL", "the service's public HTTPS URL that phones reach: Apple Wallet passes "
+                         "carry it and become updatable"},
     {"--wallet-google-issuer ID", "Google Wallet: the issuer id"},
     {"--wallet-google-key FILE", "Google Wallet: the service account's RSA private key (PEM, "
                                  "mode 0600)"},

@@ -113,8 +113,17 @@ static json_t *store_card(const struct patron__wallet_card *w)
                      field("store", "Store", json_string(w->store_name)));
 }
 
+/* An updatable pass tells the phone where the pass web service is and how to authenticate. */
+static void web_service(json_t *pass, const struct patron_wallet_apple *cfg, const char *token)
+{
+    if (!cfg->web_service_url || !cfg->web_service_url[0])
+        return;
+    json_object_set_new(pass, "webServiceURL", json_string(cfg->web_service_url));
+    json_object_set_new(pass, "authenticationToken", json_string(token));
+}
+
 static int pass_json(const struct patron__wallet_card *w, const struct patron_wallet_apple *cfg,
-                     struct pass_files *f)
+                     const char *token, struct pass_files *f)
 {
     char description[192];
     snprintf(description, sizeof description, "%s loyalty card", w->store_name);
@@ -127,6 +136,8 @@ static int pass_json(const struct patron__wallet_card *w, const struct patron_wa
         store_card(w), "barcode", barcode("PKBarcodeFormatQR", w->member.card), "barcodes",
         barcode("PKBarcodeFormatQR", w->member.card),
         barcode("PKBarcodeFormatEAN13", w->member.card));
+    if (pass)
+        web_service(pass, cfg, token);
     char *text = pass ? json_dumps(pass, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(pass);
     if (!text)
@@ -248,9 +259,11 @@ int patron_wallet_apple_pass(patron_store *s, const char *card,
     struct patron__wallet_card w;
     struct pass_files f = {0};
     struct signer g;
+    char token[33];
     int err = signer_load(s, cfg, &g);
     if (err == 0 && (err = patron__wallet_card_load(s, card, &w)) == 0 &&
-        (err = pass_json(&w, cfg, &f)) == 0 && (err = pictures(&f)) == 0 &&
+        (err = patron__wallet_token(s, w.member.card, token)) == 0 &&
+        (err = pass_json(&w, cfg, token, &f)) == 0 && (err = pictures(&f)) == 0 &&
         (err = manifest(&f)) == 0 && (err = sign(s, &g, &f)) == 0)
         err = zip_files(&f, out, len);
     for (int i = 0; i < F_COUNT; i++)

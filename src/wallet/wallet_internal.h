@@ -44,6 +44,10 @@ int patron__wallet_png(enum patron__wallet_picture what, unsigned scale, unsigne
 /* base64url without padding (RFC 7515): a malloc'd string, or NULL when out of memory. */
 char *patron__wallet_b64url(const unsigned char *data, size_t len);
 
+/* The authenticationToken of the pass with this serial: 32 hex digits of an HMAC of the serial
+ * under the store's wallet_token_secret. */
+int patron__wallet_token(patron_store *s, const char *serial, char out[33]);
+
 /* A date as YYYY-MM-DD (UTC). */
 void patron__wallet_date(int64_t t, char buf[11]);
 
