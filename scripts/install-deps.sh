@@ -15,6 +15,7 @@ packages=(
   postgresql libpq-dev
   valgrind
   nodejs npm
+  libzip-dev unzip
 )
 
 missing=()

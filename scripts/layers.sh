@@ -7,7 +7,7 @@
 # usage: scripts/layers.sh [SOURCE_DIR]
 set -eu
 cd "${1:-$(dirname "$0")/..}"
-layers="core member ledger voucher print reward market checkout report privacy migrate till hook"
+layers="core member ledger voucher print reward market checkout report privacy migrate till hook wallet"
 
 rank() {
     i=0

@@ -36,5 +36,6 @@
 #include "patron/store.h"
 #include "patron/voucher.h"
 #include "patron/webhook.h"
+#include "patron/wallet.h"
 
 #endif

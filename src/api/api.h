@@ -58,6 +58,9 @@ struct api_settings {
     unsigned display_idle_s;    /* customer displays return to the welcome after this (0 = 20) */
     unsigned webhook_poll_s;    /* how often due webhook deliveries are looked for unwoken */
     unsigned webhook_timeout_s; /* one webhook delivery's limit, connecting included */
+    /* The wallet_* machine settings, for the members' wallet passes. */
+    struct patron_wallet_apple wallet;
+    struct patron_wallet_google google;
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -134,9 +137,10 @@ struct api_call {
     const char *idempotency_key;     /* NULL when not sent */
     uint8_t request_hash[32];        /* digest of method, path and canonical body */
     /* What the handler leaves on success: */
-    int status;    /* 200 unless set */
-    json_t *reply; /* owned by the call */
-    char *text;    /* a non-JSON reply (metrics), malloc'd, owned by the call */
+    int status;      /* 200 unless set */
+    json_t *reply;   /* owned by the call */
+    char *text;      /* a non-JSON reply (metrics), malloc'd, owned by the call */
+    size_t text_len; /* its length when it is bytes rather than text (a wallet pass); else 0 */
     const char *text_type;
     int print_queued;  /* the call queued print jobs: the printer is woken after the commit */
     int keep_on_error; /* the writer keeps what a failed call wrote (the wrong-code log) */

@@ -17,6 +17,8 @@ int api_h_rewards(struct api_call *c, patron_store *s);
 int api_h_redeem(struct api_call *c, patron_store *s);
 int api_h_enroll(struct api_call *c, patron_store *s);
 int api_h_member(struct api_call *c, patron_store *s);
+int api_h_wallet_apple(struct api_call *c, patron_store *s);
+int api_h_wallet_google(struct api_call *c, patron_store *s);
 int api_h_adjust(struct api_call *c, patron_store *s);
 int api_h_voucher_check(struct api_call *c, patron_store *s);
 int api_h_voucher_redeem(struct api_call *c, patron_store *s);

@@ -104,10 +104,10 @@ int api_call_respond(struct api_call *c, int err, struct api_response *r)
     if (err != 0)
         return problem_of(err, c->detail, c->problem_extra, r);
     if (c->text) {
-        r->body = strdup(c->text);
-        if (!r->body)
+        r->len = c->text_len ? c->text_len : strlen(c->text);
+        if ((r->body = malloc(r->len + 1)) == NULL)
             return PATRON_ENOMEM;
-        r->len = strlen(r->body);
+        memcpy(r->body, c->text, r->len + 1);
         r->content_type = c->text_type;
         r->status = c->status ? c->status : 200;
         return 0;

@@ -150,6 +150,11 @@ const struct api_route api_routes[] = {
     {"POST", "/v1/rewards/{id}/redeem", CASHIER, API_WRITE, 1, &b_card, api_h_redeem, NULL},
     {"POST", "/v1/members", CASHIER, API_WRITE, 0, &b_enroll, api_h_enroll, NULL},
     {"GET", "/v1/members/{card}", CASHIER, API_READ, 0, NULL, api_h_member, NULL},
+    /* The card in the phone's wallet, for the counter screen to show as a QR code. */
+    {"GET", "/v1/members/{card}/wallet/apple", CASHIER, API_READ, 0, NULL, api_h_wallet_apple,
+     NULL},
+    {"GET", "/v1/members/{card}/wallet/google", CASHIER, API_READ, 0, NULL, api_h_wallet_google,
+     NULL},
     {"POST", "/v1/adjustments", MANAGER, API_WRITE, 1, &b_adjust, api_h_adjust, NULL},
     /* Checking spends nothing, but a wrong typed code is logged for the till's lock-out. */
     {"POST", "/v1/vouchers/check", CASHIER, API_READ, 0, &b_voucher_check, api_h_voucher_check,

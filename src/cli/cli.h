@@ -41,6 +41,8 @@ struct cli {
     const char *tls_cert;
     const char *tls_key;
     const char *hq; /* the head office's PostgreSQL URL (machine setting `hq`), or NULL */
+    struct patron_wallet_apple wallet;  /* the wallet_* settings of Apple passes */
+    struct patron_wallet_google google; /* the wallet_google_* settings */
     int json;
     int opening_for_init; /* `patron init` may open a database that is not a store yet */
     int has_now;
@@ -146,6 +148,8 @@ typedef int (*cli_command_fn)(struct cli *c, struct cli_args *a);
 int cli_cmd_init(struct cli *c, struct cli_args *a);
 int cli_cmd_member(struct cli *c, struct cli_args *a);
 int cli_cmd_card(struct cli *c, struct cli_args *a);
+/* `patron card wallet CARD --apple FILE.pkpass | --google` (cmd_wallet.c). */
+int cli_card_wallet(struct cli *c, const char *card, struct cli_args *a);
 int cli_cmd_scan(struct cli *c, struct cli_args *a);
 int cli_cmd_sale(struct cli *c, struct cli_args *a);
 int cli_cmd_refund(struct cli *c, struct cli_args *a);

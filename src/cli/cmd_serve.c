@@ -167,6 +167,8 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.sync_run = cli_sync_link_run;
     cfg.sync_close = cli_sync_link_close;
 #endif
+    cfg.wallet = c->wallet;
+    cfg.google = c->google;
     struct patron_escpos_profile profile;
     if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 &&
         cli_profile_resolve(c->printer_profile, &profile, why, sizeof why) != 0) {

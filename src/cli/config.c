@@ -8,7 +8,7 @@
 
 #include "config.h"
 
-#define CONF_MAX_VALUES 16
+#define CONF_MAX_VALUES 32
 
 struct setting {
     const char *key; /* in patron.conf */
@@ -32,6 +32,22 @@ static const struct setting settings[] = {
     {"tls_cert", "PATRON_TLS_CERT", FLAG(tls_cert), FIELD(tls_cert), NULL},
     {"tls_key", "PATRON_TLS_KEY", FLAG(tls_key), FIELD(tls_key), NULL},
     {"hq", "PATRON_HQ", FLAG(hq), FIELD(hq), NULL},
+    {"wallet_pass_cert", "PATRON_WALLET_PASS_CERT", FLAG(wallet_pass_cert), FIELD(wallet.pass_cert),
+     NULL},
+    {"wallet_pass_key", "PATRON_WALLET_PASS_KEY", FLAG(wallet_pass_key), FIELD(wallet.pass_key),
+     NULL},
+    {"wallet_wwdr_cert", "PATRON_WALLET_WWDR_CERT", FLAG(wallet_wwdr_cert), FIELD(wallet.wwdr_cert),
+     NULL},
+    {"wallet_pass_type_id", "PATRON_WALLET_PASS_TYPE_ID", FLAG(wallet_pass_type_id),
+     FIELD(wallet.pass_type_id), NULL},
+    {"wallet_team_id", "PATRON_WALLET_TEAM_ID", FLAG(wallet_team_id), FIELD(wallet.team_id), NULL},
+    {"wallet_google_issuer", "PATRON_WALLET_GOOGLE_ISSUER", FLAG(wallet_google_issuer),
+     FIELD(google.issuer), NULL},
+    {"wallet_google_key", "PATRON_WALLET_GOOGLE_KEY", FLAG(wallet_google_key), FIELD(google.key),
+     NULL},
+    {"public_url", "PATRON_PUBLIC_URL", FLAG(public_url), FIELD(wallet.web_service_url), NULL},
+    {"wallet_google_email", "PATRON_WALLET_GOOGLE_EMAIL", FLAG(wallet_google_email),
+     FIELD(google.email), NULL},
 };
 
 static char *owned[CONF_MAX_VALUES];

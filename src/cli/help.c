@@ -23,6 +23,18 @@ static const struct cli_option_help global_options[] = {
     {"--tls-key FILE", "and this private key (PEM)"},
     {"--hq URL", "the head office's PostgreSQL (postgresql://... or key=value words); also "
                  "$PATRON_HQ or `hq =` in patron.conf"},
+    {"--wallet-pass-cert FILE", "Apple Wallet: the pass type certificate (PEM); also "
+                                "$PATRON_WALLET_PASS_CERT or `wallet_pass_cert =` in patron.conf"},
+    {"--wallet-pass-key FILE", "Apple Wallet: its private key (PEM, mode 0600)"},
+    {"--wallet-wwdr-cert FILE", "Apple Wallet: Apple's WWDR intermediate certificate (PEM)"},
+    {"--wallet-pass-type-id ID", "Apple Wallet: the pass type id (pass.com.example.loyalty)"},
+    {"--wallet-team-id ID", "Apple Wallet: the Apple developer team id"},
+    {"--public-url URL", "the service's public HTTPS URL that phones reach: Apple Wallet passes "
+                         "carry it and become updatable"},
+    {"--wallet-google-issuer ID", "Google Wallet: the issuer id"},
+    {"--wallet-google-key FILE", "Google Wallet: the service account's RSA private key (PEM, "
+                                 "mode 0600)"},
+    {"--wallet-google-email E", "Google Wallet: the service account's e-mail"},
     {"--till NAME", "write as this registered till, with its idempotency keys and code lock-out "
                     "(default: the local program)"},
     {"--help, -h", "this help; `patron help CMD` or `patron CMD --help` for one command"},
@@ -57,6 +69,12 @@ static const struct cli_option_help member_options[] = {
 };
 
 static const struct cli_option_help no_options[] = {END};
+
+static const struct cli_option_help card_options[] = {
+    {"--apple FILE.pkpass", "wallet: write the Apple Wallet pass there (the wallet_* settings)"},
+    {"--google", "wallet: print the \"Save to Google Wallet\" link (the wallet_google_* settings)"},
+    END,
+};
 
 static const struct cli_option_help sale_options[] = {
     {"--ref R", "the till's receipt number; one sale per ref (required)"},
@@ -285,8 +303,10 @@ static const struct cli_command_help commands[] = {
      "patron member erase CARD [--by WHO]\n"
      "patron member export-segment --consenting --csv [--tier T] [--lapsed-days D]",
      member_options},
-    {"card", "block a lost card and issue a new one, or print a card",
-     "patron card replace CARD\npatron card print CARD", no_options},
+    {"card", "block a lost card and issue a new one, print a card, or put it in a phone's wallet",
+     "patron card replace CARD\npatron card print CARD\n"
+     "patron card wallet CARD --apple FILE.pkpass | --google",
+     card_options},
     {"scan", "what the cashier sees when the card is scanned", "patron scan CARD", no_options},
     {"sale", "earn points for a sale",
      "patron sale CARD --ref R --total MINOR [--currency EUR]\n"

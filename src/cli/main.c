@@ -91,6 +91,15 @@ static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_fla
     flags->tls_cert = cli_take(a, "--tls-cert");
     flags->tls_key = cli_take(a, "--tls-key");
     flags->hq = cli_take(a, "--hq");
+    flags->wallet_pass_cert = cli_take(a, "--wallet-pass-cert");
+    flags->wallet_pass_key = cli_take(a, "--wallet-pass-key");
+    flags->wallet_wwdr_cert = cli_take(a, "--wallet-wwdr-cert");
+    flags->wallet_pass_type_id = cli_take(a, "--wallet-pass-type-id");
+    flags->wallet_team_id = cli_take(a, "--wallet-team-id");
+    flags->wallet_google_issuer = cli_take(a, "--wallet-google-issuer");
+    flags->wallet_google_key = cli_take(a, "--wallet-google-key");
+    flags->wallet_google_email = cli_take(a, "--wallet-google-email");
+    flags->public_url = cli_take(a, "--public-url");
     c->json = cli_flag(a, "--json");
     c->till = cli_take(a, "--till");
     if ((now = cli_take(a, "--now")) != NULL) {

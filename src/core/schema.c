@@ -360,9 +360,24 @@ static const char schema_v14[] =
     "CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, "
     "id);";
 
+/* Version 15 (updatable wallet passes): the phones registered for a pass (Apple's pass web
+ * service), the tag each was last told about, and the durable queue of pushes; the secret the
+ * passes' authentication tokens are derived from. */
+static const char schema_v15[] =
+    "CREATE TABLE IF NOT EXISTS wallet_registrations(device TEXT NOT NULL, pass_type TEXT NOT NULL,"
+    "  serial TEXT NOT NULL, push_token TEXT NOT NULL, registered_at INTEGER NOT NULL,"
+    "  pushed_tag INTEGER NOT NULL, PRIMARY KEY(device, pass_type, serial)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS wallet_registrations_serial ON wallet_registrations(serial);"
+    "CREATE TABLE IF NOT EXISTS wallet_pushes(id INTEGER PRIMARY KEY, push_token TEXT NOT NULL,"
+    "  pass_type TEXT NOT NULL, queued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  sent_at INTEGER, last_error TEXT);"
+    "CREATE INDEX IF NOT EXISTS wallet_pushes_due ON wallet_pushes(id) WHERE sent_at IS NULL;"
+    "INSERT OR IGNORE INTO settings(key, value)"
+    "  VALUES ('wallet_token_secret', lower(hex(randomblob(32))));";
+
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7,
-    schema_v8, schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14,
+    schema_v1, schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7,  schema_v8,
+    schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14, schema_v15,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
