@@ -11,7 +11,8 @@
 #include "patron/terminal.h"
 
 static const char usage[] = "terminal add NAME --role cashier|manager|admin | terminal list | "
-                            "terminal rotate NAME | terminal revoke NAME";
+                            "terminal rotate NAME | terminal revoke NAME | "
+                            "terminal scanner NAME auto|usb|usb:VID:PID|file:DEV|none";
 
 static int show_token(struct cli *c, const struct patron_terminal *t, char *token)
 {
@@ -80,12 +81,31 @@ static int terminal_revoke(struct cli *c, struct cli_args *a)
     return cli_emit(c, json_pack("{s:s, s:b}", "name", name, "revoked", 1), "revoked\n");
 }
 
+static int terminal_scanner(struct cli *c, struct cli_args *a)
+{
+    const char *name = cli_positional(a);
+    const char *spec = cli_positional(a);
+    char human[256];
+    int status, err;
+    if (!name || !spec)
+        return cli_usage(c, usage);
+    if ((status = cli_no_leftovers(c, a, usage)) != 0)
+        return status;
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if ((err = patron_terminal_set_scanner(c->store, name, spec)) != 0)
+        return cli_fail(c, err, "cannot bind the scanner");
+    snprintf(human, sizeof human, "till %s: scanner %s (patron serve opens it when it starts)\n",
+             name, spec);
+    return cli_emit(c, json_pack("{s:s, s:s}", "name", name, "scanner", spec), human);
+}
+
 static int terminal_list(struct cli *c, struct cli_args *a)
 {
     enum { CAP = 256 };
     static struct patron_terminal list[CAP];
     size_t count = 0;
-    char human[CAP * 112 + 1] = "", when[32];
+    char human[CAP * 240 + 1] = "", when[32];
     int status, err;
     if ((status = cli_no_leftovers(c, a, usage)) != 0)
         return status;
@@ -98,13 +118,13 @@ static int terminal_list(struct cli *c, struct cli_args *a)
     for (size_t i = 0; i < count && i < CAP; i++) {
         const struct patron_terminal *t = &list[i];
         cli_format_time(t->created_at, when, sizeof when);
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:b}", "terminal_id",
+        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:b, s:s}", "terminal_id",
                                              (json_int_t)t->terminal_id, "name", t->name, "role",
                                              patron_role_name(t->role), "created_at", when,
-                                             "revoked", t->revoked_at != 0));
-        int n = snprintf(human + len, sizeof human - len, "%-6lld %-24s %-8s %s%s\n",
+                                             "revoked", t->revoked_at != 0, "scanner", t->scanner));
+        int n = snprintf(human + len, sizeof human - len, "%-6lld %-24s %-8s %s scanner=%s%s\n",
                          (long long)t->terminal_id, t->name, patron_role_name(t->role), when,
-                         t->revoked_at ? " revoked" : "");
+                         t->scanner, t->revoked_at ? " revoked" : "");
         if (n > 0 && (size_t)n < sizeof human - len)
             len += (size_t)n;
     }
@@ -123,5 +143,7 @@ int cli_cmd_terminal(struct cli *c, struct cli_args *a)
         return terminal_rotate(c, a);
     if (sub && strcmp(sub, "revoke") == 0)
         return terminal_revoke(c, a);
+    if (sub && strcmp(sub, "scanner") == 0)
+        return terminal_scanner(c, a);
     return cli_usage(c, usage);
 }

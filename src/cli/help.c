@@ -302,7 +302,9 @@ static const struct cli_command_help commands[] = {
      serve_options},
     {"terminal", "the tills' API tokens",
      "patron terminal add NAME --role cashier|manager|admin\npatron terminal list\n"
-     "patron terminal rotate NAME\npatron terminal revoke NAME",
+     "patron terminal rotate NAME\npatron terminal revoke NAME\n"
+     "patron terminal scanner NAME auto|usb|usb:VID:PID|file:DEV|none\n"
+     "(scanner: the till's card scanner, which `patron serve` opens and reads)",
      terminal_options},
     {"offer", "targeted offers",
      "patron offer add --name N --benefit bonus:POINTS|multiplier:X|reward:ID [conditions]\n"

@@ -296,9 +296,14 @@ static const char schema_v11[] =
     "CREATE INDEX outbox_personal ON outbox(member_id)"
     "  WHERE tbl = 'members' OR tbl = 'consent_changes' OR tbl = 'feedback' OR tbl = 'goodwill';";
 
+/* The till's card scanner, kept with it: a device spec ("auto", "usb", "usb:VID:PID",
+ * "file:DEV") that `patron serve` opens, or "none". */
+static const char schema_terminal_scanner[] =
+    "ALTER TABLE terminals ADD COLUMN scanner TEXT NOT NULL DEFAULT 'none';";
+
 static const char *const migrations[] = {
     schema_v1, schema_v2, schema_v3, schema_v4,  schema_v5,  schema_v6,
-    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11,
+    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11, schema_terminal_scanner,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
