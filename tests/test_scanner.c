@@ -11,7 +11,17 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
 #include "patron/card.h"
+#include "patron/error.h"
 #include "patron/scanner.h"
 
 #define CARD "2900000000018"
@@ -192,6 +202,95 @@ static void a_flood_is_limited(void **state)
     assert_int_equal(patron_scan_limit_take(&l, 6000), 1); /* the next second */
 }
 
+/* A pseudo-terminal pair stands for a serial scanner (/dev/ttyACM0). */
+static int pty_open(char *spec, size_t cap)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(m >= 0);
+    assert_int_equal(grantpt(m), 0);
+    assert_int_equal(unlockpt(m), 0);
+    snprintf(spec, cap, "file:%s", ptsname(m));
+    return m;
+}
+
+static void serial_device_reads_scans_and_drops_half_reads(void **state)
+{
+    (void)state;
+    char spec[128], why[160] = "";
+    struct patron_scan_line line;
+    patron_scanner *sc = NULL;
+    int m = pty_open(spec, sizeof spec);
+    assert_int_equal(patron_scanner_open(spec, &sc, why, sizeof why), 0);
+    struct patron_scanner_info info;
+    patron_scanner_describe(sc, &info);
+    assert_string_equal(info.protocol, "serial");
+    assert_int_equal(write(m, CARD "\r\n" CARD "\r\n", 30), 30);
+    for (int i = 0; i < 2; i++) {
+        int r;
+        while ((r = patron_scanner_read(sc, 1000, &line, why, sizeof why)) == PATRON_SCAN_MORE)
+            ;
+        assert_int_equal(r, PATRON_SCAN_LINE);
+        assert_string_equal(line.data, CARD);
+    }
+    /* half a scan, then silence: dropped with a sentence, never handed on */
+    assert_int_equal(write(m, "29000", 5), 5);
+    int r;
+    while ((r = patron_scanner_read(sc, 1000, &line, why, sizeof why)) == PATRON_SCAN_MORE)
+        ;
+    assert_int_equal(r, PATRON_SCAN_REJECTED);
+    assert_non_null(strstr(why, "half-way"));
+    /* the other end goes away: the device is gone */
+    close(m);
+    while ((r = patron_scanner_read(sc, 1000, &line, why, sizeof why)) == PATRON_SCAN_MORE)
+        ;
+    assert_int_equal(r, PATRON_EDEVICE);
+    patron_scanner_close(sc);
+    assert_int_equal(patron_scanner_open("file:/nonexistent/tty", &sc, why, sizeof why),
+                     PATRON_EDEVICE);
+    assert_int_equal(patron_scanner_open("none", &sc, why, sizeof why), PATRON_EINVAL);
+}
+
+struct feeder {
+    int fd;
+    atomic_int stop;
+};
+
+/* Sends a card scan every 50 ms until told to stop (the command flushes what came before it
+ * opened the line, so one sent early may be lost). */
+static void *feed_main(void *arg)
+{
+    struct feeder *f = arg;
+    while (!atomic_load(&f->stop)) {
+        if (write(f->fd, CARD "\r\n", 15) != 15)
+            break;
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    return NULL;
+}
+
+static void scanner_test_command_prints_decoded_scans(void **state)
+{
+    (void)state;
+    static char out[16384];
+    char spec[128];
+    struct feeder f = {0};
+    pthread_t t;
+    f.fd = pty_open(spec, sizeof spec);
+    assert_int_equal(pthread_create(&t, NULL, feed_main, &f), 0);
+    int status = test_run_patron(out, sizeof out, "--json", "scanner", "test", spec, "--count", "2",
+                                 (char *)NULL);
+    atomic_store(&f.stop, 1);
+    pthread_join(t, NULL);
+    close(f.fd);
+    assert_int_equal(status, 0);
+    assert_true(strstr(out, "\"count\": 2") || strstr(out, "\"count\":2"));
+    assert_non_null(strstr(out, "card"));
+    assert_non_null(strstr(out, CARD));
+    assert_int_equal(test_run_patron(out, sizeof out, "scanner", "list", (char *)NULL), 0);
+    assert_int_not_equal(
+        test_run_patron(out, sizeof out, "scanner", "test", "usb:zz", (char *)NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +300,8 @@ int main(void)
         cmocka_unit_test(serial_lines_end_with_cr_lf_or_crlf),
         cmocka_unit_test(scans_are_classified_with_a_sentence),
         cmocka_unit_test(a_flood_is_limited),
+        cmocka_unit_test(serial_device_reads_scans_and_drops_half_reads),
+        cmocka_unit_test(scanner_test_command_prints_decoded_scans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
