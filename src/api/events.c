@@ -17,9 +17,9 @@
 
 #define HANGUP_CHECK_MS 250
 
-struct stream {
+struct patron_stream {
     struct patron_server *srv;
-    struct stream *next;
+    struct patron_stream *next;
     int64_t till_id;
     int fd; /* the connection's socket, watched for the client hanging up; -1 when unknown */
     char *ring[EVENTS_QUEUE];
@@ -32,7 +32,7 @@ struct stream {
 struct patron_server {
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    struct stream *streams;
+    struct patron_stream *streams;
     unsigned n_streams;
     unsigned heartbeat_ms;
     unsigned long long seq;
@@ -99,7 +99,7 @@ static char *format_event(struct patron_server *srv, int64_t till_id, const char
     return text;
 }
 
-static void push(struct stream *st, char *text)
+static void push(struct patron_stream *st, char *text)
 {
     if (st->count == EVENTS_QUEUE) { /* a slow reader: its oldest event goes */
         free(st->ring[st->head]);
@@ -117,7 +117,7 @@ void patron__events_publish(struct patron_server *srv, int64_t till_id, const ch
     if (!srv)
         return;
     pthread_mutex_lock(&srv->lock);
-    for (struct stream *st = srv->streams; st && !srv->closed; st = st->next) {
+    for (struct patron_stream *st = srv->streams; st && !srv->closed; st = st->next) {
         if (till_id != 0 && st->till_id != till_id)
             continue;
         char *text = format_event(srv, st->till_id, type, data);
@@ -129,7 +129,7 @@ void patron__events_publish(struct patron_server *srv, int64_t till_id, const ch
 }
 
 /* The next thing to write, under the lock: a note of lost events, an event, or nothing. */
-static char *next_text(struct stream *st)
+static char *next_text(struct patron_stream *st)
 {
     char *text;
     if (st->lost) {
@@ -159,7 +159,7 @@ static void deadline_in(struct timespec *ts, unsigned ms)
 }
 
 /* 1 when the client hung up (a quiet stream learns it here, not at its next heartbeat). */
-static int hung_up(const struct stream *st)
+static int hung_up(const struct patron_stream *st)
 {
     struct pollfd p = {.fd = st->fd, .events = POLLRDHUP};
     return st->fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
@@ -167,7 +167,7 @@ static int hung_up(const struct stream *st)
 
 /* Waits under the lock for something to write, the heartbeat, or the end. Returns 1 when the
  * client hung up. */
-static int wait_for_event(struct stream *st)
+static int wait_for_event(struct patron_stream *st)
 {
     struct patron_server *srv = st->srv;
     struct timespec until, slice;
@@ -187,11 +187,9 @@ static int wait_for_event(struct stream *st)
     return 0;
 }
 
-static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
+ssize_t patron__events_read(struct patron_stream *st, char *buf, size_t max)
 {
-    struct stream *st = cls;
     struct patron_server *srv = st->srv;
-    (void)pos;
     if (!st->out) {
         pthread_mutex_lock(&srv->lock);
         if (wait_for_event(st)) {
@@ -218,12 +216,17 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-static void stream_free(void *cls)
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct stream *st = cls;
+    (void)pos;
+    return patron__events_read(cls, buf, max);
+}
+
+void patron__events_unsubscribe(struct patron_stream *st)
+{
     struct patron_server *srv = st->srv;
     pthread_mutex_lock(&srv->lock);
-    for (struct stream **p = &srv->streams; *p; p = &(*p)->next) {
+    for (struct patron_stream **p = &srv->streams; *p; p = &(*p)->next) {
         if (*p == st) {
             *p = st->next;
             break;
@@ -241,17 +244,22 @@ static void stream_free(void *cls)
     free(st);
 }
 
-static int stream_add(struct patron_server *srv, int64_t till_id, struct stream **out)
+static void stream_free(void *cls)
+{
+    patron__events_unsubscribe(cls);
+}
+
+static int stream_add(struct patron_server *srv, int64_t till_id, struct patron_stream **out)
 {
     unsigned mine = 0;
     int err = 0;
-    struct stream *st = calloc(1, sizeof *st);
+    struct patron_stream *st = calloc(1, sizeof *st);
     if (!st)
         return PATRON_ENOMEM;
     st->srv = srv;
     st->till_id = till_id;
     pthread_mutex_lock(&srv->lock);
-    for (struct stream *o = srv->streams; o; o = o->next)
+    for (struct patron_stream *o = srv->streams; o; o = o->next)
         mine += o->till_id == till_id;
     if (srv->closed)
         err = -ESHUTDOWN;
@@ -270,17 +278,24 @@ static int stream_add(struct patron_server *srv, int64_t till_id, struct stream 
     return err;
 }
 
+int patron__events_subscribe(struct patron_server *srv, int64_t till_id, int fd,
+                             struct patron_stream **out)
+{
+    struct patron_stream *st = NULL;
+    int err = srv ? stream_add(srv, till_id, &st) : -ESHUTDOWN;
+    if (err != 0)
+        return err;
+    st->fd = fd;
+    *out = st;
+    return 0;
+}
+
 struct MHD_Response *patron__events_response(struct patron_server *srv, int64_t till_id, int fd,
                                              int *err)
 {
-    struct stream *st = NULL;
-    if (!srv) {
-        *err = -ESHUTDOWN;
+    struct patron_stream *st = NULL;
+    if ((*err = patron__events_subscribe(srv, till_id, fd, &st)) != 0)
         return NULL;
-    }
-    if ((*err = stream_add(srv, till_id, &st)) != 0)
-        return NULL;
-    st->fd = fd;
     /* The first write says the stream is open, so a client knows it will see what follows. */
     if (!(st->out = strdup(": open\n\n"))) {
         stream_free(st);

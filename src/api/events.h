@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct MHD_Response;
 
@@ -38,6 +39,16 @@ void patron__events_publish(struct patron_server *srv, int64_t till_id, const ch
  * up gives its place back at once. */
 struct MHD_Response *patron__events_response(struct patron_server *srv, int64_t till_id, int fd,
                                              int *err);
+
+/* The stream itself, as the response's body reads it (tests use it directly): subscribe (the
+ * same errors as patron__events_response), read (waits for the next event or the heartbeat;
+ * returns bytes, or MHD's END_OF_STREAM once the bus closed, END_WITH_ERROR when the client hung
+ * up), unsubscribe. */
+struct patron_stream;
+int patron__events_subscribe(struct patron_server *srv, int64_t till_id, int fd,
+                             struct patron_stream **out);
+ssize_t patron__events_read(struct patron_stream *st, char *buf, size_t max);
+void patron__events_unsubscribe(struct patron_stream *st);
 
 /* The route's handler: marks the call as a stream (server.c then answers with
  * patron__events_response). */
