@@ -89,7 +89,7 @@ static void on_line(struct scanner_thread *t, const struct patron_scan_line *lin
     char why[PATRON_SCAN_WHY_MAX];
     enum patron_scan_kind kind = patron_scan_classify(line, why, sizeof why);
     if (kind == PATRON_SCAN_INVALID) {
-        publish_problem(t, "ESCAN", why);
+        publish_problem(t, "EINVAL", why);
         return;
     }
     json_t *o = json_object();
@@ -121,7 +121,7 @@ static void read_scans(struct scanner_thread *t, patron_scanner *sc)
         if (r == PATRON_SCAN_LINE)
             on_line(t, &line);
         else if (r == PATRON_SCAN_REJECTED)
-            publish_problem(t, "ESCAN", why);
+            publish_problem(t, "EINVAL", why);
         else if (r < 0) {
             publish_problem(t, "EDEVICE", why);
             return;
