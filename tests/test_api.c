@@ -699,6 +699,8 @@ static void openapi_documents_every_route(void **state)
         char method[8], path[96], real[128];
         struct apit_reply r;
         sscanf(documented[i], "%7s %95s", method, path);
+        if (strcmp(path, "/v1/events") == 0)
+            continue; /* a stream that stays open: test_api_events reads it */
         char *brace = strchr(path, '{');
         if (brace)
             snprintf(real, sizeof real, "%.*s%s%s", (int)(brace - path), path,

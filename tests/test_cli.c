@@ -345,6 +345,39 @@ static void key_list_times_are_iso8601(void **state)
     json_decref(o);
 }
 
+/* `patron terminal scanner TILL SPEC` keeps the scanner with the till; `terminal list` shows
+ * it; a bad spec or an unknown till is refused and changes nothing. */
+static void terminal_scanner_is_kept_and_listed(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "terminal", "add", "till-1",
+                                     "--role", "cashier", (char *)NULL),
+                     0);
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "terminal", "list", (char *)NULL),
+        0);
+    assert_true(strstr(out, "\"scanner\": \"none\"") || strstr(out, "\"scanner\":\"none\""));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "terminal", "scanner",
+                                     "till-1", "usb:0c2e:0b61", (char *)NULL),
+                     0);
+    assert_string_equal(field("scanner"), "usb:0c2e:0b61");
+    assert_int_not_equal(test_run_patron(out, sizeof out, "--db", db, "terminal", "scanner",
+                                         "till-1", "usb:zz:1", (char *)NULL),
+                         0);
+    assert_int_not_equal(test_run_patron(out, sizeof out, "--db", db, "terminal", "scanner",
+                                         "till-9", "auto", (char *)NULL),
+                         0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "terminal", "list", (char *)NULL),
+                     0);
+    assert_non_null(strstr(out, "scanner=usb:0c2e:0b61"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "terminal", "scanner", "till-1",
+                                     "file:/dev/ttyACM0", (char *)NULL),
+                     0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "terminal", "list", (char *)NULL),
+                     0);
+    assert_non_null(strstr(out, "scanner=file:/dev/ttyACM0"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -357,6 +390,7 @@ int main(void)
         T(each_refund_command_is_a_refund_of_its_own),
         T(key_list_times_are_iso8601),
         T(now_is_parsed_strictly),
+        T(terminal_scanner_is_kept_and_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,9 +19,76 @@ static void put16(uint8_t *d, unsigned v)
     d[1] = (uint8_t)(v >> 8);
 }
 
+/* A scanner: device, configuration, HID interface, HID descriptor, one interrupt IN endpoint. */
+static size_t build_scanner_descriptors(const struct usbemu_printer_config *c, uint8_t *d)
+{
+    int kbd = c->kind == USBEMU_SCANNER_KEYBOARD;
+    uint8_t all[18 + 9 + 9 + 9 + 7] = {
+        18,
+        1,
+        0x00,
+        0x02,
+        0,
+        0,
+        0,
+        64,
+        0,
+        0,
+        0,
+        0,
+        0x00,
+        0x01,
+        1,
+        2,
+        3,
+        1, /* device */
+        9,
+        2,
+        34,
+        0,
+        1,
+        1,
+        0,
+        0xa0,
+        50, /* configuration */
+        9,
+        4,
+        0,
+        0,
+        1,
+        3,
+        (uint8_t)(kbd ? 1 : 0),
+        (uint8_t)(kbd ? 1 : 0),
+        0, /* interface */
+        9,
+        0x21,
+        0x11,
+        0x01,
+        0,
+        1,
+        0x22,
+        0,
+        0, /* HID */
+        7,
+        5,
+        c->ep_in,
+        3,
+        (uint8_t)(kbd ? 8 : 64),
+        0,
+        1, /* interrupt IN */
+    };
+    put16(all + 8, c->vid);
+    put16(all + 10, c->pid);
+    all[18 + 9 + 9 + 7] = kbd ? 63 : 40; /* the report descriptor's length (see usbfs.c) */
+    memcpy(d, all, sizeof all);
+    return sizeof all;
+}
+
 /* Device descriptor + configuration (one interface, one or two bulk endpoints). */
 static size_t build_descriptors(const struct usbemu_printer_config *c, uint8_t *d)
 {
+    if (c->kind != USBEMU_PRINTER)
+        return build_scanner_descriptors(c, d);
     size_t neps = c->no_in_endpoint ? 1 : 2, total = 9 + 9 + 7 * neps, n = 0;
     uint8_t dev[18] = {18, 1, 0x00, 0x02, 0, 0, 0, 64, 0, 0, 0, 0, 0x00, 0x01, 1, 2, 3, 1};
     put16(dev + 8, c->vid);
@@ -63,12 +130,14 @@ static char *record_for(const usbemu_printer *p, const struct usbemu_printer_con
         "H: descriptors=%s\n\n"
         "P: /devices/pci0000:00/0000:00:14.0/usb1/1-%u/1-%u:1.0\n"
         "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\n%s"
-        "A: bInterfaceClass=%02x\\n\nA: bInterfaceSubClass=01\\n\n"
+        "A: bInterfaceClass=%02x\\n\nA: bInterfaceSubClass=%02x\\n\n"
         "A: bInterfaceProtocol=%02x\\n\nA: bInterfaceNumber=00\\n\nA: bNumEndpoints=%02x\\n\n",
         p->devnum - 1, p->devnum, p->devnum, p->devnum, c->vid, c->pid, p->devnum, c->vid, c->pid,
         p->manufacturer, p->product, hex, p->devnum - 1, p->devnum - 1,
-        c->usblp_bound ? "E: DRIVER=usblp\n" : "", c->iface_class, c->no_in_endpoint ? 1 : 2,
-        c->no_in_endpoint ? 1 : 2);
+        c->usblp_bound ? (c->kind ? "E: DRIVER=usbhid\n" : "E: DRIVER=usblp\n") : "",
+        c->iface_class, c->kind == USBEMU_SCANNER_HIDPOS ? 0 : 1,
+        c->kind ? (c->kind == USBEMU_SCANNER_KEYBOARD ? 1 : 0) : (c->no_in_endpoint ? 1 : 2),
+        c->kind ? 1 : (c->no_in_endpoint ? 1 : 2));
 }
 
 /* ---- public ---- */
@@ -124,8 +193,8 @@ static void apply_defaults(struct usbemu_printer_config *c)
         c->pid = 0x5011;
     }
     c->ep_out = c->ep_out ? c->ep_out : 0x01;
-    c->ep_in = c->ep_in ? c->ep_in : 0x82;
-    c->iface_class = c->iface_class ? c->iface_class : 7;
+    c->ep_in = c->ep_in ? c->ep_in : (c->kind ? 0x81 : 0x82);
+    c->iface_class = c->kind ? 3 : (c->iface_class ? c->iface_class : 7);
     c->capture_max = c->capture_max ? c->capture_max : CAPTURE_DEFAULT;
 }
 
@@ -156,7 +225,9 @@ int usbemu_add_printer(usbemu *e, const struct usbemu_printer_config *cfg, usbem
     snprintf(p->manufacturer, sizeof p->manufacturer, "%s",
              p->cfg.manufacturer ? p->cfg.manufacturer : "Patron");
     snprintf(p->product, sizeof p->product, "%s",
-             p->cfg.product ? p->cfg.product : "Emulated receipt printer");
+             p->cfg.product         ? p->cfg.product
+             : USBEMU_IS_SCANNER(p) ? "Emulated card scanner"
+                                    : "Emulated receipt printer");
     p->cfg.manufacturer = p->cfg.product = NULL; /* borrowed; the copies above are kept */
     p->devnum = e->next_devnum++;
     snprintf(p->devnode, sizeof p->devnode, "/dev/bus/usb/001/%03u", p->devnum);
@@ -269,4 +340,25 @@ void usbemu_printer_stats(usbemu_printer *p, struct usbemu_stats *out)
 const char *usbemu_printer_devnode(const usbemu_printer *p)
 {
     return p->devnode;
+}
+
+int usbemu_scanner_send(usbemu_printer *p, const uint8_t *report, size_t n)
+{
+    int r = -1;
+    g_mutex_lock(&p->emu->lock);
+    if (p->n_reports < REPORTS_MAX && n <= sizeof p->reports[0]) {
+        memcpy(p->reports[p->n_reports], report, n);
+        p->report_len[p->n_reports++] = n;
+        usbemu__answer_reports(p);
+        r = 0;
+    }
+    g_mutex_unlock(&p->emu->lock);
+    return r;
+}
+
+void usbemu_unplug(usbemu_printer *p)
+{
+    g_mutex_lock(&p->emu->lock);
+    usbemu__unplug(p);
+    g_mutex_unlock(&p->emu->lock);
 }

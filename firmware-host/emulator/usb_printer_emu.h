@@ -56,6 +56,14 @@ struct usbemu_printer_config {
     int unplug;      /* 1: the printer is unplugged once unplug_after bytes arrived */
     size_t unplug_after;
     size_t capture_max; /* bound of the capture buffer, 0 = 64 MiB */
+    /* A card scanner instead of a printer: an HID interface (class 3) with one interrupt IN
+     * endpoint (ep_in) that hands out the reports queued with usbemu_scanner_send; the kernel's
+     * usbhid driver stands where usblp does for a printer (usblp_bound). */
+    enum usbemu_kind {
+        USBEMU_PRINTER = 0,
+        USBEMU_SCANNER_KEYBOARD, /* boot keyboard: subclass 1, protocol 1, 8-byte reports */
+        USBEMU_SCANNER_HIDPOS,   /* report descriptor on usage page 0x8C, 64-byte reports */
+    } kind;
 };
 
 struct usbemu_stats {
@@ -99,6 +107,12 @@ void usbemu_printer_set_faults(usbemu_printer *p, unsigned fault_bits);
 /* Unplugs once `n` more bytes have arrived (0 = at the next transfer); USBEMU_NEVER cancels. */
 void usbemu_printer_set_unplug_after(usbemu_printer *p, size_t n);
 void usbemu_printer_stats(usbemu_printer *p, struct usbemu_stats *out);
+
+/* Queues one input report (at most 64 bytes) of an emulated scanner; each completes one
+ * interrupt IN transfer. Returns 0, or -1 when the queue is full. */
+int usbemu_scanner_send(usbemu_printer *p, const uint8_t *report, size_t n);
+/* Unplugs the device now: transfers in flight end with ENODEV. */
+void usbemu_unplug(usbemu_printer *p);
 
 /* "/dev/bus/usb/001/002" */
 const char *usbemu_printer_devnode(const usbemu_printer *p);

@@ -11,7 +11,9 @@
 #include "usb_printer_emu.h"
 
 #define MAX_PRINTERS 8
-#define REPLY_MAX 256 /* status bytes a printer buffers before dropping */
+#define REPLY_MAX 256    /* status bytes a printer buffers before dropping */
+#define REPORTS_MAX 1024 /* input reports a scanner buffers */
+#define USBEMU_IS_SCANNER(p) ((p)->cfg.kind != USBEMU_PRINTER)
 
 struct usbemu_printer {
     usbemu *emu;
@@ -34,6 +36,8 @@ struct usbemu_printer {
     size_t n_replies;
     int dle_state;                        /* 0 idle, 1 saw DLE, 2 saw DLE EOT */
     GQueue pending_in, pending_out, done; /* UMockdevIoctlData* of URBs, one ref each */
+    uint8_t reports[REPORTS_MAX][64];     /* a scanner's queued input reports */
+    size_t report_len[REPORTS_MAX], n_reports;
     struct usbemu_stats stats;
 };
 
@@ -52,5 +56,8 @@ gboolean usbemu__handle_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *clie
 void usbemu__client_vanished(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer user);
 /* Drops the URBs of a queue (one reference each). */
 void usbemu__drop_queue(GQueue *q);
+/* Hands queued reports to waiting interrupt IN URBs (under the lock). */
+void usbemu__answer_reports(usbemu_printer *p);
+void usbemu__unplug(usbemu_printer *p);
 
 #endif

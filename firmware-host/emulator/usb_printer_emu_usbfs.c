@@ -112,7 +112,22 @@ static void answer_pending_in(usbemu_printer *p)
     }
 }
 
-static void unplug(usbemu_printer *p)
+void usbemu__answer_reports(usbemu_printer *p)
+{
+    while (!g_queue_is_empty(&p->pending_in) && p->n_reports > 0) {
+        UMockdevIoctlData *d = g_queue_pop_head(&p->pending_in);
+        struct usbdevfs_urb *urb = urb_of(d);
+        size_t n = p->report_len[0];
+        n = n < (size_t)urb->buffer_length ? n : (size_t)urb->buffer_length;
+        memcpy(urb->buffer, p->reports[0], n);
+        memmove(p->reports, p->reports + 1, (p->n_reports - 1) * sizeof p->reports[0]);
+        memmove(p->report_len, p->report_len + 1, (p->n_reports - 1) * sizeof p->report_len[0]);
+        p->n_reports--;
+        urb_finish(p, d, 0, (int)n);
+    }
+}
+
+void usbemu__unplug(usbemu_printer *p)
 {
     UMockdevIoctlData *d;
     p->unplugged = 1;
@@ -147,7 +162,7 @@ static void bulk_out(usbemu_printer *p, UMockdevIoctlData *d)
     scan_realtime(p, urb->buffer, n);
     urb_finish(p, d, status, (int)n);
     if (gone)
-        unplug(p);
+        usbemu__unplug(p);
     answer_pending_in(p);
 }
 
@@ -188,6 +203,25 @@ static int control_reply(const usbemu_printer *p, const uint8_t *setup, uint8_t 
             return (int)string_desc(p, value & 0xff, out, cap);
         return -EPIPE;
     }
+    if (type == 0x81 && req == 6 && (value >> 8) == 0x22 && USBEMU_IS_SCANNER(p)) {
+        /* the HID report descriptor: a boot keyboard, or the barcode scanner page */
+        static const uint8_t kbd[63] = {
+            0x05, 0x01, 0x09, 0x06, 0xa1, 0x01, 0x05, 0x07, 0x19, 0xe0, 0x29, 0xe7, 0x15,
+            0x00, 0x25, 0x01, 0x75, 0x01, 0x95, 0x08, 0x81, 0x02, 0x95, 0x01, 0x75, 0x08,
+            0x81, 0x01, 0x95, 0x05, 0x75, 0x01, 0x05, 0x08, 0x19, 0x01, 0x29, 0x05, 0x91,
+            0x02, 0x95, 0x01, 0x75, 0x03, 0x91, 0x01, 0x95, 0x06, 0x75, 0x08, 0x15, 0x00,
+            0x25, 0x65, 0x05, 0x07, 0x19, 0x00, 0x29, 0x65, 0x81, 0x00, 0xc0};
+        static const uint8_t pos[40] = {0x05, 0x8c, 0x09, 0x02, 0xa1, 0x01, 0x09, 0x12, 0xa1, 0x02,
+                                        0x85, 0x02, 0x15, 0x00, 0x26, 0xff, 0x00, 0x75, 0x08, 0x95,
+                                        0x3f, 0x09, 0xfe, 0x81, 0x02, 0xc0, 0x09, 0x13, 0xa1, 0x02,
+                                        0x85, 0x04, 0x95, 0x3f, 0x09, 0xfe, 0x91, 0x02, 0xc0, 0xc0};
+        const uint8_t *rd = p->cfg.kind == USBEMU_SCANNER_KEYBOARD ? kbd : pos;
+        size_t len = p->cfg.kind == USBEMU_SCANNER_KEYBOARD ? sizeof kbd : sizeof pos;
+        memcpy(out, rd, len < cap ? len : cap);
+        return (int)len;
+    }
+    if (type == 0x21 && (req == 0x0a || req == 0x0b)) /* HID SET_IDLE, SET_PROTOCOL */
+        return 0;
     if (type == 0xa1 && req == 0) { /* printer class GET_DEVICE_ID: 2-byte big-endian length */
         char id[DEVICE_ID_MAX];
         int n = snprintf(id, sizeof id, "MFG:%s;MDL:%s;CMD:ESC/POS;CLS:PRINTER;", p->manufacturer,
@@ -261,6 +295,11 @@ static void on_submit(usbemu_printer *p, UMockdevIoctlClient *c, UMockdevIoctlDa
     }
     if (urb->type == USBDEVFS_URB_TYPE_CONTROL && urb->endpoint == 0) {
         control(p, g_object_ref(d));
+    } else if (urb->type == USBDEVFS_URB_TYPE_INTERRUPT && USBEMU_IS_SCANNER(p) &&
+               urb->endpoint == p->cfg.ep_in) {
+        p->stats.in_urbs++;
+        g_queue_push_tail(&p->pending_in, g_object_ref(d));
+        usbemu__answer_reports(p);
     } else if (urb->type == USBDEVFS_URB_TYPE_BULK && urb->endpoint == p->cfg.ep_out) {
         bulk_out(p, g_object_ref(d));
     } else if (urb->type == USBDEVFS_URB_TYPE_BULK && !p->cfg.no_in_endpoint &&
@@ -363,7 +402,10 @@ static void on_getdriver(usbemu_printer *p, UMockdevIoctlClient *c, UMockdevIoct
     if (g->interface != 0 || (!p->claimed && !p->usblp_bound)) {
         complete(c, -1, ENODATA);
     } else {
-        snprintf(g->driver, sizeof g->driver, "%s", p->claimed ? "usbfs" : "usblp");
+        snprintf(g->driver, sizeof g->driver, "%s",
+                 p->claimed             ? "usbfs"
+                 : USBEMU_IS_SCANNER(p) ? "usbhid"
+                                        : "usblp");
         complete(c, 0, 0);
     }
     g_object_unref(d);

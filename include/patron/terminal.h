@@ -34,13 +34,16 @@ PATRON_EXPORT const char *patron_role_name(enum patron_role role);
 /* A token is "ptk_" and 43 base64url characters (32 random bytes). */
 #define PATRON_TOKEN_LEN 47
 #define PATRON_TERMINAL_NAME_MAX 63
+/* A counter device's spec: "auto", "usb", "usb:VID:PID", "file:DEV", "none". */
+#define PATRON_DEVICE_SPEC_MAX 127
 
 struct patron_terminal {
     int64_t terminal_id;
     char name[PATRON_TERMINAL_NAME_MAX + 1];
     enum patron_role role;
     int64_t created_at;
-    int64_t revoked_at; /* 0 while the token is good */
+    int64_t revoked_at;                       /* 0 while the token is good */
+    char scanner[PATRON_DEVICE_SPEC_MAX + 1]; /* the bound card scanner, "none" when none */
 };
 
 /* Adds a till named `name` (1..63 bytes of letters, digits, '-', '_', '.') with `role` and writes
@@ -67,6 +70,16 @@ PATRON_EXPORT int patron_terminal_revoke(patron_store *s, const char *name)
 PATRON_EXPORT int patron_terminal_authenticate(patron_store *s, const char *token,
                                                struct patron_terminal *out)
     __attribute__((warn_unused_result));
+
+/* Binds the card scanner `spec` to the till `name`: "auto" (the first USB barcode scanner),
+ * "usb" (the same), "usb:VID:PID" (four hex digits each), "file:DEV" (a serial device, an
+ * absolute path) or "none" (unbinds). Returns 0, PATRON_EINVAL for a bad spec,
+ * PATRON_ENOTFOUND for an unknown till. */
+PATRON_EXPORT int patron_terminal_set_scanner(patron_store *s, const char *name, const char *spec)
+    __attribute__((warn_unused_result));
+
+/* 1 when `spec` is a scanner spec patron_terminal_set_scanner takes, else 0. Pure. */
+PATRON_EXPORT int patron_scanner_spec_valid(const char *spec);
 
 /* Copies up to `cap` tills, oldest first; *count receives how many exist. */
 PATRON_EXPORT int patron_terminal_list(patron_store *s, struct patron_terminal *out, size_t cap,

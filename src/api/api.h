@@ -61,6 +61,10 @@ struct api_settings {
     /* The wallet_* machine settings, for the members' wallet passes. */
     struct patron_wallet_apple wallet;
     struct patron_wallet_google google;
+    /* Set by api_serve: the tills' event streams (events.h), and how often a quiet one gets a
+     * heartbeat (0: the default; never more than a third of timeout_s). */
+    struct patron_server *events;
+    unsigned events_heartbeat_ms;
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -144,6 +148,7 @@ struct api_call {
     const char *text_type;
     int print_queued;  /* the call queued print jobs: the printer is woken after the commit */
     int keep_on_error; /* the writer keeps what a failed call wrote (the wrong-code log) */
+    int events_stream; /* GET /v1/events: the answer is the till's event stream */
     /* A problem to answer although the call's work stands (committed), e.g. a reprint queued
      * while the printer is down: 0, or the PATRON_* code of the problem. */
     int soft_err;

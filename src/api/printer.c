@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "events.h"
 
 #define DETAIL_MAX 200
 
@@ -84,6 +85,10 @@ static void publish(struct api_printer *p, enum api_printer_state st, const char
     snprintf(p->said, sizeof p->said, "%s", line);
     api_log("event=printer state=%s detail=\"%.150s\"", api_printer_state_name(st),
             detail ? detail : "");
+    json_t *o = json_pack("{s:s, s:s}", "state", api_printer_state_name(st), "detail",
+                          detail ? detail : "");
+    patron__events_publish(p->cfg->events, 0, "print", o); /* every till's stream */
+    json_decref(o);
 }
 
 static enum api_printer_state state_of_status(unsigned bits)

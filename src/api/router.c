@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "events.h"
 #include "handlers.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -142,6 +143,8 @@ static const struct api_body_spec b_void = SPEC(f_void);
 
 const struct api_route api_routes[] = {
     {"GET", "/v1/health", OPEN, API_READ, 0, NULL, api_h_health, NULL},
+    /* The till's event stream (Server-Sent Events): scans, sales, redemptions, print states. */
+    {"GET", "/v1/events", CASHIER, API_LOCAL, 0, NULL, api_h_events, NULL},
     {"GET", "/metrics", OPEN, API_LOCAL, 0, NULL, api_h_metrics, NULL},
     {"POST", "/v1/scan", CASHIER, API_READ, 0, &b_card, api_h_scan, NULL},
     {"POST", "/v1/sales", CASHIER, API_WRITE, 1, &b_sale, api_h_sale, NULL},

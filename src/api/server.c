@@ -24,6 +24,8 @@
 
 #include "api.h"
 #include "display.h"
+#include "events.h"
+#include "scanners.h"
 
 #define READ_POOL_MAX 32
 #define HEADER_MEMORY (64 * 1024) /* above the front's 16 KiB head: the front refuses first */
@@ -48,6 +50,7 @@ struct server {
     struct api_printer *printer;
     struct api_sync *sync;
     struct api_webhooks *webhooks;
+    struct api_scanners *scanners;
     struct api_conns *conns;
     struct api_front *front;
     int listen_fd;
@@ -207,6 +210,8 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
     if (API_EXEC_WRITES(c->route->exec)) {
         if (api_writer_submit(sv->writer, c, 0, r) != 0)
             return api_problem(-ESHUTDOWN, "the service is stopping; retry shortly", NULL, r);
+        if (r->status >= 200 && r->status < 300 && !r->replayed && r->body)
+            patron__events_after_write(sv->cfg->events, c, r->body, r->len); /* committed */
         if (c->print_queued)
             api_printer_wake(sv->printer); /* committed: the job is there to print */
         api_sync_wake(sv->sync);           /* and its outbox rows there to ship */
@@ -316,6 +321,32 @@ static enum MHD_Result send_response(struct server *sv, struct MHD_Connection *c
     return ret;
 }
 
+/* GET /v1/events: the till's stream, or a problem when it cannot have one more. */
+static enum MHD_Result send_events(struct server *sv, struct MHD_Connection *conn,
+                                   struct request *rq, struct api_call *c, struct api_response *r)
+{
+    int err = 0;
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct MHD_Response *resp = patron__events_response(sv->cfg->events, c->terminal.terminal_id,
+                                                        fd ? fd->connect_fd : -1, &err);
+    json_decref(c->body);
+    json_decref(c->reply);
+    json_decref(c->problem_extra);
+    free(c->text);
+    api_response_cleanup(r);
+    if (!resp) {
+        api_problem(
+            err, err == PATRON_ELIMIT ? "this till has as many event streams open as it may" : NULL,
+            NULL, r);
+        return send_response(sv, conn, "/v1/events", rq, r);
+    }
+    rq->status = 200;
+    enum MHD_Result ret = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 /* Keeps at most API_BODY_MAX bytes; a larger body is read to its end and refused. */
 static void take_upload(struct request *rq, const char *data, size_t n)
 {
@@ -371,6 +402,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct api_response r = {0};
     api_conn_handling(sv->conns, guard_of(conn));
     dispatch(sv, conn, rq, url, method, &c, &r);
+    if (c.events_stream && r.status == 200)
+        return send_events(sv, conn, rq, &c, &r);
     json_decref(c.body);
     json_decref(c.reply);
     json_decref(c.problem_extra);
@@ -615,8 +648,21 @@ static void drain(struct server *sv)
     sv->daemon = NULL;
 }
 
-int api_serve(const struct api_settings *cfg, char *why, size_t cap)
+/* The settings the service runs with: the caller's, with the event bus of this run. */
+static int with_events(const struct api_settings *cfg, struct api_settings *out)
 {
+    unsigned beat = cfg->events_heartbeat_ms ? cfg->events_heartbeat_ms : EVENTS_HEARTBEAT_MS;
+    unsigned third = cfg->timeout_s ? cfg->timeout_s * 1000u / 3u : beat;
+    *out = *cfg;
+    out->events_heartbeat_ms = beat < third ? beat : (third ? third : 1);
+    out->events = patron__events_new(out->events_heartbeat_ms);
+    return out->events ? 0 : PATRON_ENOMEM;
+}
+
+int api_serve(const struct api_settings *caller_cfg, char *why, size_t cap)
+{
+    struct api_settings run_cfg;
+    const struct api_settings *cfg = &run_cfg;
     struct server sv = {.cfg = cfg, .listen_fd = -1};
     struct listen_addr la;
     char *cert = NULL, *key = NULL;
@@ -624,6 +670,10 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
     sigset_t sigs;
     int sig = 0, err;
     why[0] = '\0';
+    if (with_events(caller_cfg, &run_cfg) != 0) {
+        snprintf(why, cap, "out of memory");
+        return PATRON_ENOMEM;
+    }
     /* OpenSSL initialises itself on first use; doing it here, on the main thread before any
      * other starts, keeps its one-time set-up out of the connection threads' races. */
     OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
@@ -640,6 +690,7 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
         (err = api_printer_start(cfg, &sv.printer)) != 0 ||
         (err = api_sync_start(cfg, &sv.sync)) != 0 ||
         (err = api_webhooks_start(cfg, &sv.webhooks)) != 0 ||
+        (err = api_scanners_start(cfg, &sv.scanners)) != 0 ||
         (err = api_conns_start(cfg->max_connections, cfg->request_timeout_s, cfg->timeout_s,
                                &sv.conns)) != 0) {
         snprintf(why, cap, "cannot open %s: %s", cfg->db_path, patron_strerror(err));
@@ -664,9 +715,12 @@ int api_serve(const struct api_settings *cfg, char *why, size_t cap)
         ;
     api_log("event=stopping signal=%s inflight=%ld", sig == SIGTERM ? "TERM" : "INT",
             atomic_load(&sv.inflight));
+    patron__events_close(cfg->events); /* the streams end, so draining does not wait on them */
     drain(&sv);
     api_log("event=stopped");
 out:
+    patron__events_close(cfg->events);
+    api_scanners_stop(sv.scanners);
     api_front_quiesce(sv.front);
     if (sv.daemon)
         MHD_stop_daemon(sv.daemon);
@@ -681,6 +735,7 @@ out:
     api_display_stop();
     api_webhooks_stop(sv.webhooks);
     pool_close(&sv.pool);
+    patron__events_free(cfg->events);
     if (key)
         OPENSSL_cleanse(key, strlen(key)); /* private key material */
     free(cert);

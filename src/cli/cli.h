@@ -163,6 +163,7 @@ int cli_cmd_printer(struct cli *c, struct cli_args *a);
 int cli_cmd_serve(struct cli *c, struct cli_args *a);
 int cli_cmd_terminal(struct cli *c, struct cli_args *a);
 int cli_cmd_display(struct cli *c, struct cli_args *a);
+int cli_cmd_scanner(struct cli *c, struct cli_args *a);
 int cli_cmd_offer(struct cli *c, struct cli_args *a);
 int cli_cmd_goodwill(struct cli *c, struct cli_args *a);
 int cli_cmd_feedback(struct cli *c, struct cli_args *a);

@@ -13,7 +13,8 @@
 
 static const char usage[] = "terminal add NAME --role cashier|manager|admin | terminal list | "
                             "terminal rotate NAME | terminal revoke NAME | "
-                            "terminal display NAME SPEC [--profile epson-dm-d|cd5220]";
+                            "terminal display NAME SPEC [--profile epson-dm-d|cd5220] | "
+                            "terminal scanner NAME auto|usb|usb:VID:PID|file:DEV|none";
 
 static int show_token(struct cli *c, const struct patron_terminal *t, char *token)
 {
@@ -119,6 +120,26 @@ static json_t *display_of(struct cli *c, int64_t id, char *words, size_t cap)
     return json_pack("{s:s, s:s}", "spec", b.spec, "profile", b.profile);
 }
 
+/* `terminal scanner NAME SPEC`: binds the till's card scanner. */
+static int terminal_scanner(struct cli *c, struct cli_args *a)
+{
+    const char *name = cli_positional(a);
+    const char *spec = cli_positional(a);
+    char human[256];
+    int status, err;
+    if (!name || !spec)
+        return cli_usage(c, usage);
+    if ((status = cli_no_leftovers(c, a, usage)) != 0)
+        return status;
+    if ((status = cli_open_store(c)) != 0)
+        return status;
+    if ((err = patron_terminal_set_scanner(c->store, name, spec)) != 0)
+        return cli_fail(c, err, "cannot bind the scanner");
+    snprintf(human, sizeof human, "till %s: scanner %s (patron serve opens it when it starts)\n",
+             name, spec);
+    return cli_emit(c, json_pack("{s:s, s:s}", "name", name, "scanner", spec), human);
+}
+
 static int terminal_list(struct cli *c, struct cli_args *a)
 {
     enum { CAP = 256 };
@@ -140,13 +161,14 @@ static int terminal_list(struct cli *c, struct cli_args *a)
         const struct patron_terminal *t = &list[i];
         cli_format_time(t->created_at, when, sizeof when);
         json_t *display = display_of(c, t->terminal_id, shown, sizeof shown);
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:b, s:o}", "terminal_id",
+        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:b, s:o, s:s}", "terminal_id",
                                              (json_int_t)t->terminal_id, "name", t->name, "role",
                                              patron_role_name(t->role), "created_at", when,
-                                             "revoked", t->revoked_at != 0, "display", display));
-        int n = snprintf(human + len, sizeof human - len, "%-6lld %-24s %-8s %s%s%s\n",
+                                             "revoked", t->revoked_at != 0, "display", display,
+                                             "scanner", t->scanner));
+        int n = snprintf(human + len, sizeof human - len, "%-6lld %-24s %-8s %s scanner=%s%s%s\n",
                          (long long)t->terminal_id, t->name, patron_role_name(t->role), when,
-                         t->revoked_at ? " revoked" : "", shown);
+                         t->scanner, t->revoked_at ? " revoked" : "", shown);
         if (n > 0 && (size_t)n < sizeof human - len)
             len += (size_t)n;
     }
@@ -167,5 +189,7 @@ int cli_cmd_terminal(struct cli *c, struct cli_args *a)
         return terminal_revoke(c, a);
     if (sub && strcmp(sub, "display") == 0)
         return terminal_display(c, a);
+    if (sub && strcmp(sub, "scanner") == 0)
+        return terminal_scanner(c, a);
     return cli_usage(c, usage);
 }

@@ -239,6 +239,11 @@ static const struct cli_option_help terminal_options[] = {
     END,
 };
 
+static const struct cli_option_help scanner_options[] = {
+    {"--count N", "test: stop after N scans (default: until Ctrl-C)"},
+    END,
+};
+
 static const struct cli_option_help offer_options[] = {
     {"--name N", "add: the offer's name, as shown to the cashier (required)"},
     {"--benefit bonus:POINTS|multiplier:X|reward:ID", "add: what the member receives (required)"},
@@ -359,10 +364,16 @@ static const struct cli_command_help commands[] = {
     {"terminal", "the tills' API tokens",
      "patron terminal add NAME --role cashier|manager|admin\npatron terminal list\n"
      "patron terminal rotate NAME\npatron terminal revoke NAME\n"
-     "patron terminal display NAME usb:VID:PID|file:DEV|virtual:DIR|none [--profile P]",
+     "patron terminal display NAME usb:VID:PID|file:DEV|virtual:DIR|none [--profile P]\n"
+     "patron terminal scanner NAME auto|usb|usb:VID:PID|file:DEV|none\n"
+     "(scanner: the till's card scanner, which `patron serve` opens and reads)",
      terminal_options},
     {"display", "the customer display bound to a till: show a test pattern",
      "patron display test TILL", no_options},
+    {"scanner", "card scanners: what is attached, and what one reads",
+     "patron scanner list\npatron scanner test [auto|usb|usb:VID:PID|file:DEV] [--count N]\n"
+     "(bind one to a till with `patron terminal scanner`; `patron serve` then reads it)",
+     scanner_options},
     {"offer", "targeted offers",
      "patron offer add --name N --benefit bonus:POINTS|multiplier:X|reward:ID [conditions]\n"
      "patron offer list [--all]\npatron offer show ID\npatron offer end ID [--by WHO]\n"

@@ -36,6 +36,7 @@ static const struct command commands[] = {
     {"serve", cli_cmd_serve},
     {"terminal", cli_cmd_terminal},
     {"display", cli_cmd_display},
+    {"scanner", cli_cmd_scanner},
     {"offer", cli_cmd_offer},
     {"goodwill", cli_cmd_goodwill},
     {"feedback", cli_cmd_feedback},

@@ -375,9 +375,15 @@ static const char schema_v15[] =
     "INSERT OR IGNORE INTO settings(key, value)"
     "  VALUES ('wallet_token_secret', lower(hex(randomblob(32))));";
 
+/* Version 16: the till's card scanner, kept with it: a device spec ("auto", "usb", "usb:VID:PID",
+ * "file:DEV") that `patron serve` opens, or "none". */
+static const char schema_v16[] =
+    "ALTER TABLE terminals ADD COLUMN scanner TEXT NOT NULL DEFAULT 'none';";
+
 static const char *const migrations[] = {
-    schema_v1, schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7,  schema_v8,
-    schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14, schema_v15,
+    schema_v1, schema_v2, schema_v3, schema_v4,  schema_v5,  schema_v6,
+    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11, schema_v12,
+    schema_v13, schema_v14, schema_v15, schema_v16,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -99,9 +99,10 @@ static void read_terminal(sqlite3_stmt *st, void *row)
         t->role = PATRON_ROLE_NONE;
     t->created_at = sqlite3_column_int64(st, 3);
     t->revoked_at = sqlite3_column_int64(st, 4);
+    patron__copy(t->scanner, sizeof t->scanner, (const char *)sqlite3_column_text(st, 5));
 }
 
-#define TERMINAL_COLUMNS "id, name, role, created_at, coalesce(revoked_at, 0)"
+#define TERMINAL_COLUMNS "id, name, role, created_at, coalesce(revoked_at, 0), scanner"
 
 static int terminal_by_name(patron_store *s, const char *name, struct patron_terminal *out)
 {
@@ -241,10 +242,10 @@ int patron_terminal_authenticate(patron_store *s, const char *token, struct patr
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_terminal(st, &t);
-        const void *stored = sqlite3_column_blob(st, 5);
+        const void *stored = sqlite3_column_blob(st, 6);
         /* The index found the row; comparing again in constant time costs nothing and keeps
          * the rule that secrets are never compared with memcmp. */
-        err = sqlite3_column_bytes(st, 5) == 32 && CRYPTO_memcmp(stored, hash, 32) == 0 &&
+        err = sqlite3_column_bytes(st, 6) == 32 && CRYPTO_memcmp(stored, hash, 32) == 0 &&
                       t.revoked_at == 0
                   ? 0
                   : PATRON_EAUTH;
@@ -263,4 +264,43 @@ int patron_terminal_list(patron_store *s, struct patron_terminal *out, size_t ca
     if (!st)
         return PATRON_EDB;
     return patron__read_rows(s, st, out, sizeof *out, cap, count, read_terminal);
+}
+
+static int is_hex4(const char *p)
+{
+    for (int i = 0; i < 4; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
+              (p[i] >= 'A' && p[i] <= 'F')))
+            return 0;
+    return 1;
+}
+
+int patron_scanner_spec_valid(const char *spec)
+{
+    size_t n = spec ? strlen(spec) : 0;
+    if (n == 0 || n > PATRON_DEVICE_SPEC_MAX)
+        return 0;
+    if (strcmp(spec, "auto") == 0 || strcmp(spec, "usb") == 0 || strcmp(spec, "none") == 0)
+        return 1;
+    if (strncmp(spec, "usb:", 4) == 0)
+        return n == 13 && is_hex4(spec + 4) && spec[8] == ':' && is_hex4(spec + 9);
+    if (strncmp(spec, "file:", 5) == 0)
+        return spec[5] == '/' && n > 6 && !strchr(spec, '\n');
+    return 0;
+}
+
+int patron_terminal_set_scanner(patron_store *s, const char *name, const char *spec)
+{
+    if (!patron_scanner_spec_valid(spec))
+        return patron__fail(s, PATRON_EINVAL,
+                            "a scanner is auto, usb, usb:VID:PID (hex), file:/dev/... or none");
+    sqlite3_stmt *st = patron__stmt(s, "UPDATE terminals SET scanner = ?2 WHERE name = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
+    int err = patron__step_done(s, st);
+    if (err == 0 && sqlite3_changes(s->db) == 0)
+        err = patron__fail(s, PATRON_ENOTFOUND, "no till is named '%s'", name ? name : "");
+    return err;
 }
