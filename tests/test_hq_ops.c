@@ -53,7 +53,7 @@ static int64_t shop_clock(void *ctx)
 static void shop_open(struct shop *sh, int id, char *owner)
 {
     struct clirun r = {0};
-    char id_text[8], name[32];
+    char id_text[16], name[32];
     const char *tmp = getenv("TMPDIR");
     memset(sh, 0, sizeof *sh);
     sh->id = id;

@@ -93,7 +93,7 @@ static void assert_sha1_of(const char *path, const char *hex)
 /* Every file of the ZIP but manifest.json and signature is in the manifest with its SHA-1. */
 static void assert_manifest_matches(const char *dir)
 {
-    char path[512], list[4096];
+    char path[512], list[256];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     json_t *m = load_json(path);
     snprintf(path, sizeof path, "%s/../files.txt", dir);
@@ -386,7 +386,7 @@ static void test_cli(void **state)
 {
     (void)state;
     struct clirun r;
-    char home[400], env_cert[512], env_key[512], conf[600], pkpass[400];
+    char home[400], env_cert[512], env_key[512], conf[600], pkpass[420];
     snprintf(home, sizeof home, "%s/home", t.dir);
     memset(&r, 0, sizeof r);
     assert_int_equal(clirun(&r, "--home", home, "init", NULL), 0);

@@ -31,7 +31,7 @@ static int display_test(struct cli *c, struct cli_args *a)
     struct patron_display_binding b;
     struct patron_display_frame f;
     patron_display *d = NULL;
-    char detail[300], human[600];
+    char detail[300], human[1024];
     int status, err;
     if (!name)
         return cli_usage(c, usage);
