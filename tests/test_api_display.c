@@ -111,7 +111,7 @@ static void display_follows_the_till(void **state)
 
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.bob);
     post("/v1/scan", fx.till1, NULL, body, 200);
-    n = wait_frame(n, "0 points\n");
+    n = wait_frame(n, "0 points\n100 more to Coffee\n"); /* no tier above: the next reward */
 
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"R1\",\"total\":500}", fx.ada);
     post("/v1/sales", fx.till1, "sale-1", body, 201);
