@@ -88,6 +88,9 @@ static int setup(void **state)
     snprintf(fx.pole, sizeof fx.pole, "%s/pole", fx.sv.dir);
     snprintf(spec, sizeof spec, "virtual:%s", fx.pole);
     json_decref(apit_patron(&fx.sv, "terminal", "display", "till-1", spec, (char *)NULL));
+    /* till-2's display is not there: a sentence in the log, and its sales go on */
+    snprintf(spec, sizeof spec, "file:%s/no-such-tty", fx.sv.dir);
+    json_decref(apit_patron(&fx.sv, "terminal", "display", "till-2", spec, (char *)NULL));
     apit_start(&fx.sv, "--display-idle", "2", (char *)NULL);
     return 0;
 }
@@ -111,7 +114,7 @@ static void display_follows_the_till(void **state)
 
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.bob);
     post("/v1/scan", fx.till1, NULL, body, 200);
-    n = wait_frame(n, "0 points\n");
+    n = wait_frame(n, "0 points\n100 more to Coffee\n"); /* no tier above: the next reward */
 
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"R1\",\"total\":500}", fx.ada);
     post("/v1/sales", fx.till1, "sale-1", body, 201);
@@ -126,9 +129,18 @@ static void display_follows_the_till(void **state)
     n = wait_frame(n, "\n\n");
     n = wait_frame(n - 1, "Welcome to\nPatron shop\n");
 
-    /* a till without a display scans as before */
+    /* a till whose display cannot open scans and sells as before; the log says why */
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.ada);
     post("/v1/scan", fx.till2, NULL, body, 200);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"R2\",\"total\":500}", fx.ada);
+    post("/v1/sales", fx.till2, "sale-2", body, 201);
+    char log[8192] = "";
+    FILE *f = fopen(fx.sv.log, "r");
+    assert_non_null(f);
+    log[fread(log, 1, sizeof log - 1, f)] = '\0';
+    fclose(f);
+    assert_non_null(strstr(log, "event=display_failed till=2"));
+    assert_non_null(strstr(log, "no-such-tty"));
 
     /* Bob never agreed: his name is never on the glass; Ada's surname never is */
     assert_never_shown(n, "Bob");

@@ -176,6 +176,12 @@ static void test_render(void **state)
     assert_string_equal(f.line[0], "1,240 points");
     assert_null(strstr(f.line[0], "Ada"));
     assert_null(strstr(f.line[1], "Ada"));
+    /* at the top tier, the progress is to the next reward */
+    v.next_tier = NULL;
+    v.next_reward = "Free coffee";
+    v.points_to_next_reward = 60;
+    patron_display_render(t, PATRON_DISPLAY_SCAN, &v, &f);
+    assert_string_equal(f.line[1], "60 more to Free coffee");
     v.points_earned = 1234567;
     patron_display_render(t, PATRON_DISPLAY_SALE, &v, &f);
     assert_string_equal(f.line[0], "+1,234,567 points");

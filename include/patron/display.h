@@ -107,6 +107,8 @@ struct patron_display_vars {
     const char *reward_name; /* redemption */
     const char *next_tier;   /* scan: the next tier, NULL at the top */
     int64_t points_to_next_tier;
+    const char *next_reward; /* scan: the cheapest reward not yet affordable, or NULL */
+    int64_t points_to_next_reward;
 };
 
 typedef struct patron_display_templates patron_display_templates;
@@ -114,7 +116,8 @@ typedef struct patron_display_templates patron_display_templates;
 /* Loads and checks the five display templates (DIR/display-*.display, DIR being `home`/receipts,
  * then the installed set, then the source tree's receipts/). A template is at most two lines of
  * text ('#' starts a comment line) with {{placeholders}}: store.name, member.first_name (only
- * in display-scan), points.balance, points.earned, points.spent, reward.name, tier.progress.
+ * in display-scan), points.balance, points.earned, points.spent, reward.name, tier.progress
+ * (the points still needed for the next tier, else for the next reward).
  * Returns 0 and sets *out; PATRON_EINVAL with "FILE:LINE: what is wrong" in msg; PATRON_ENOTFOUND
  * when a template is missing. */
 PATRON_EXPORT int patron_display_templates_load(const char *home, patron_display_templates **out,

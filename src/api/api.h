@@ -154,9 +154,11 @@ struct api_call {
     int soft_err;
     json_t *problem_extra; /* fields added to a problem document; owned by the call */
     /* The till's customer display hears of the call once its work stands: "scan", "sale",
-     * "redemption" or NULL; display_note carries a redemption's reward name. */
+     * "redemption" or NULL; display_note carries a redemption's reward name, or a scan's next
+     * reward. */
     const char *display_event;
     char display_note[128];
+    int64_t display_number; /* a scan's points still needed for the reward in display_note */
     /* On failure the handler may say more; else the store's detail is taken. */
     char detail[API_DETAIL_MAX];
 };

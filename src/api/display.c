@@ -30,7 +30,7 @@ struct event {
     int64_t till_id;
     enum patron_display_kind kind;
     struct patron_display_vars v;
-    char name[128], reward[128], tier[64];
+    char name[128], reward[128], tier[64], next_reward[128];
 };
 
 static struct {
@@ -96,6 +96,7 @@ static void apply(struct event *e, int64_t now)
     e->v.member_name = e->name;
     e->v.reward_name = e->reward;
     e->v.next_tier = e->tier[0] ? e->tier : NULL;
+    e->v.next_reward = e->next_reward[0] ? e->next_reward : NULL;
     for (size_t i = 0; i < g.n; i++) {
         struct till_display *t = &g.tills[i];
         if (t->till_id != e->till_id)
@@ -275,6 +276,8 @@ static int event_of(const char *type, const json_t *data, struct event *e)
         text_of(data, "next_tier", e->tier, sizeof e->tier);
         e->v.greet_by_name = json_is_true(json_object_get(data, "greet_by_name"));
         e->v.points_to_next_tier = int_of(data, "points_to_next_tier");
+        text_of(data, "next_reward", e->next_reward, sizeof e->next_reward);
+        e->v.points_to_next_reward = int_of(data, "points_to_next_reward");
     } else if (strcmp(type, "sale") == 0) {
         e->kind = PATRON_DISPLAY_SALE;
         e->v.points_earned = int_of(data, "points_earned") + int_of(data, "bonus_points");
@@ -313,6 +316,16 @@ void patron__display_on_event(struct server *srv, int64_t till_id, const char *t
     pthread_mutex_unlock(&g.lock);
 }
 
+int api_display_wanted(int64_t till_id)
+{
+    int found = 0;
+    pthread_mutex_lock(&g.lock);
+    for (size_t i = 0; g.running && i < g.n && !found; i++)
+        found = g.tills[i].till_id == till_id && g.tills[i].d != NULL;
+    pthread_mutex_unlock(&g.lock);
+    return found;
+}
+
 void api_display_after(const struct api_call *c, const struct api_response *r)
 {
     if (!c->display_event || !c->reply || r->err != 0 || r->status >= 300)
@@ -321,8 +334,14 @@ void api_display_after(const struct api_call *c, const struct api_response *r)
         patron__display_on_event(NULL, c->terminal.terminal_id, c->display_event, c->reply);
         return;
     }
-    json_t *data = json_copy(c->reply); /* the reply, with the reward's name beside it */
-    if (data && json_object_set_new(data, "reward_name", json_string(c->display_note)) == 0)
+    /* the reply, with the reward's name (and a scan's points still needed) beside it */
+    int scan = strcmp(c->display_event, "scan") == 0;
+    json_t *data = json_copy(c->reply);
+    if (data &&
+        json_object_set_new(data, scan ? "next_reward" : "reward_name",
+                            json_string(c->display_note)) == 0 &&
+        (!scan || json_object_set_new(data, "points_to_next_reward",
+                                      json_integer((json_int_t)c->display_number)) == 0))
         patron__display_on_event(NULL, c->terminal.terminal_id, c->display_event, data);
     json_decref(data);
 }

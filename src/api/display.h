@@ -29,6 +29,9 @@ void api_display_stop(void);
 void patron__display_on_event(struct server *srv, int64_t till_id, const char *type,
                               const json_t *data);
 
+/* 1 when till `till_id` has an open display (so a handler may look up what only it shows). */
+int api_display_wanted(int64_t till_id);
+
 /* After a call's work stands: passes its display event, if it has one, with its reply. */
 void api_display_after(const struct api_call *c, const struct api_response *r);
 

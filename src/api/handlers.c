@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "display.h"
 #include "handlers.h"
 
 const char *api_str(json_t *body, const char *key)
@@ -89,6 +90,23 @@ int api_h_metrics(struct api_call *c, patron_store *s)
     return c->text ? 0 : PATRON_ENOMEM;
 }
 
+/* For the customer display at the top tier: the cheapest reward the member cannot afford yet. */
+static void next_reward(struct api_call *c, patron_store *s, int64_t points)
+{
+    enum { CAP = 256 };
+    struct patron_reward *list = calloc(CAP, sizeof *list);
+    size_t count = 0;
+    int64_t best = INT64_MAX;
+    if (list && patron_reward_list(s, list, CAP, &count) == 0)
+        for (size_t i = 0; i < count && i < CAP; i++)
+            if (list[i].active && list[i].cost > points && list[i].cost < best) {
+                best = list[i].cost;
+                snprintf(c->display_note, sizeof c->display_note, "%s", list[i].name);
+                c->display_number = best - points;
+            }
+    free(list);
+}
+
 int api_h_scan(struct api_call *c, patron_store *s)
 {
     struct patron_scan_result r;
@@ -97,6 +115,8 @@ int api_h_scan(struct api_call *c, patron_store *s)
     if (err == 0)
         err = patron_json_scan(&r, &o);
     c->display_event = "scan"; /* the till's customer display greets the member */
+    if (err == 0 && !r.next_tier[0] && api_display_wanted(c->terminal.terminal_id))
+        next_reward(c, s, r.member.points);
     return api_reply_built(c, 200, err, o);
 }
 

@@ -246,10 +246,13 @@ static void value_of(int field, const struct patron_display_vars *v, char *out, 
     case 5:
         snprintf(out, cap, "%s", v->reward_name ? v->reward_name : "");
         break;
-    case 6:
+    case 6: /* the next tier, else the next reward */
         if (v->next_tier && *v->next_tier) {
             thousands(v->points_to_next_tier, num, sizeof num);
             snprintf(out, cap, "%s more to %s", num, v->next_tier);
+        } else if (v->next_reward && *v->next_reward) {
+            thousands(v->points_to_next_reward, num, sizeof num);
+            snprintf(out, cap, "%s more to %s", num, v->next_reward);
         }
         break;
     default:
