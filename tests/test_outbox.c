@@ -550,6 +550,7 @@ static void a_store_upgraded_to_the_outbox_holds_every_fact(void **state)
                                   "ALTER TABLE terminals DROP COLUMN display_spec;"
                                   "ALTER TABLE terminals DROP COLUMN display_profile;"
                                   "ALTER TABLE members DROP COLUMN greet_by_name;"
+                                  "ALTER TABLE terminals DROP COLUMN scanner;"
                                   "PRAGMA user_version = 8",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
