@@ -140,10 +140,11 @@ static const struct cli_option_help ledger_options[] = {
 
 static const struct cli_option_help import_options[] = {
     {"--format F", "members: which program wrote the file, for its column names: generic "
-                   "(card, phone, email, name, birthday, consent, points, expires), square, "
-                   "smile, odoo or open-loyalty (default generic)"},
-    {"--map COL=FIELD", "members: the file's column COL holds FIELD (card, phone, email, name, "
-                        "birthday, consent, points, expires or ignore); may be repeated"},
+                   "(card, phone, email, name, birthday, consent, consent_date, points, "
+                   "expires, ref, joined, tier, lifetime_points), square, smile, odoo or "
+                   "open-loyalty (default generic)"},
+    {"--map COL=FIELD", "members: the file's column COL holds FIELD (one of the generic names "
+                        "or ignore); may be repeated"},
     {"--mode add|set", "members: add the file's points to a matched member's balance, or set "
                        "the balance to them (default add)"},
     {"--batch ID", "members: the batch's name; its points post against the account "
@@ -404,7 +405,9 @@ static const struct cli_command_help commands[] = {
      "                      [--map COL=FIELD]... [--mode add|set] [--batch ID] [--dry-run]\n"
      "                      [--skip-errors]\n"
      "(members are matched by card, then phone, then e-mail; phones are kept in E.164, "
-     "national\nnumbers take the country code of the program setting phone_country_code)",
+     "national\nnumbers take the country code of the program setting phone_country_code; an "
+     "old card\nnumber that is not a Patron card stays an alias that scans; on a terminal a "
+     "progress bar,\nwith --json progress lines before the report)",
      import_options},
     {"sync", "ships the store's outbox to head office, exactly once; `status` says how far",
      "patron sync [--batch N]\npatron sync status\n"
