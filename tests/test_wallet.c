@@ -343,7 +343,7 @@ static void test_updatable_pass(void **state)
     assert_int_equal(
         patron_wallet_apple_register(t.s, "dev1", type, "2999999999991", "push-A", &created),
         PATRON_ENOCARD);
-    assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, 0, serials, &n, &tag), 0);
+    assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, -1, serials, &n, &tag), 0);
     assert_int_equal(n, 1);
     assert_string_equal(serials[0], card);
     assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, tag, serials, &n, &tag2), 0);
