@@ -381,6 +381,10 @@ static void test_updatable_pass(void **state)
     assert_int_equal(apns.calls, 2);
     assert_int_equal(patron_wallet_apple_unregister(t.s, "dev1", type, card), 0);
     assert_int_equal(patron_wallet_apple_unregister(t.s, "dev1", type, card), PATRON_ENOTFOUND);
+    /* erasure forgets the phones registered for the member's pass (the last use of `card`) */
+    assert_int_equal(patron_wallet_apple_register(t.s, "dev2", type, card, "push-B", &created), 0);
+    assert_int_equal(patron_member_erase(t.s, card, "admin"), 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM wallet_registrations"), 0);
 }
 
 /* The program: settings from flags, the environment and patron.conf; errors as sentences. */
