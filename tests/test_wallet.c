@@ -395,9 +395,9 @@ static void test_cli(void **state)
     char home[400], env_cert[512], env_key[512], conf[600], pkpass[400];
     snprintf(home, sizeof home, "%s/home", t.dir);
     memset(&r, 0, sizeof r);
-    assert_int_equal(clirun(&r, "--home", home, "init", NULL), 0);
-    assert_int_equal(clirun(&r, "--home", home, "--json", "member", "enroll", "--name", "Bo", NULL),
-                     0);
+    assert_int_equal(clirun(&r, "--home", home, "init", (char *)NULL), 0);
+    assert_int_equal(
+        clirun(&r, "--home", home, "--json", "member", "enroll", "--name", "Bo", (char *)NULL), 0);
     json_t *j = json_loads(r.out, 0, NULL);
     assert_non_null(j);
     char bo[14];
@@ -414,7 +414,7 @@ static void test_cli(void **state)
     r.env = env;
     snprintf(pkpass, sizeof pkpass, "%s/bo.pkpass", home);
     assert_int_equal(clirun(&r, "--home", home, "card", "wallet", bo, "--apple", pkpass,
-                            "--wallet-team-id", "TEAM12345", NULL),
+                            "--wallet-team-id", "TEAM12345", (char *)NULL),
                      0);
     assert_non_null(strstr(r.out, pkpass));
     unpack(pkpass, at("bo"));
@@ -423,26 +423,26 @@ static void test_cli(void **state)
                         at("bo"), at("bo"), at("root.pem")),
                      0);
     /* without the team id: a sentence naming the setting, and no file */
-    int status =
-        clirun(&r, "--home", home, "card", "wallet", bo, "--apple", at("none.pkpass"), NULL);
+    int status = clirun(&r, "--home", home, "card", "wallet", bo, "--apple", at("none.pkpass"),
+                        (char *)NULL);
     assert_int_not_equal(status, 0);
     assert_non_null(strstr(r.err, "wallet_team_id is not set"));
     struct stat st;
     assert_int_not_equal(stat(at("none.pkpass"), &st), 0);
     /* an unknown card */
     status = clirun(&r, "--home", home, "card", "wallet", "2999999999991", "--apple",
-                    at("none.pkpass"), "--wallet-team-id", "TEAM12345", NULL);
+                    at("none.pkpass"), "--wallet-team-id", "TEAM12345", (char *)NULL);
     assert_int_equal(status, 3);
     /* Google */
     assert_int_equal(clirun(&r, "--home", home, "card", "wallet", bo, "--google",
                             "--wallet-google-key", at("google.key"), "--wallet-google-email",
-                            "wallet@patron-test.iam.gserviceaccount.com", NULL),
+                            "wallet@patron-test.iam.gserviceaccount.com", (char *)NULL),
                      0);
     r.out[strcspn(r.out, "\n")] = '\0';
     json_t *c = jwt_claims(r.out);
     json_decref(c);
     /* neither or both forms is a usage error */
-    assert_int_equal(clirun(&r, "--home", home, "card", "wallet", bo, NULL), 64);
+    assert_int_equal(clirun(&r, "--home", home, "card", "wallet", bo, (char *)NULL), 64);
 }
 
 /* Starts the stand-in for Apple's push service answering `status`; returns its pid, port in
@@ -479,9 +479,9 @@ static void test_cli_push(void **state)
     snprintf(home, sizeof home, "%s/home-push", t.dir);
     snprintf(db, sizeof db, "%s/patron.db", home);
     memset(&r, 0, sizeof r);
-    assert_int_equal(clirun(&r, "--home", home, "init", NULL), 0);
-    assert_int_equal(clirun(&r, "--home", home, "--json", "member", "enroll", "--name", "Cy", NULL),
-                     0);
+    assert_int_equal(clirun(&r, "--home", home, "init", (char *)NULL), 0);
+    assert_int_equal(
+        clirun(&r, "--home", home, "--json", "member", "enroll", "--name", "Cy", (char *)NULL), 0);
     json_t *j = json_loads(r.out, 0, NULL);
     snprintf(card2, sizeof card2, "%s", json_string_value(json_object_get(j, "card")));
     json_decref(j);
@@ -497,19 +497,21 @@ static void test_cli_push(void **state)
     int port;
     pid_t pid = standin_start(503, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    int status =
-        clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push", NULL);
+    int status = clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push",
+                        (char *)NULL);
     kill(pid, SIGTERM);
     assert_int_equal(status, 1);
     assert_non_null(strstr(r.out, "\"failed\":1"));
     assert_non_null(strstr(r.out, "\"queued\":1"));
     pid = standin_start(200, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    status = clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push", NULL);
+    status = clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push",
+                    (char *)NULL);
     assert_int_equal(status, 0);
     assert_non_null(strstr(r.out, "\"sent\":1"));
     assert_non_null(strstr(r.out, "\"queued\":0")); /* the waiting push, not a second one */
-    status = clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push", NULL);
+    status = clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push",
+                    (char *)NULL);
     kill(pid, SIGTERM);
     assert_int_equal(status, 0);
     assert_non_null(strstr(r.out, "\"sent\":0"));

@@ -119,7 +119,9 @@ int api_h_wallet_log(struct api_call *c, patron_store *s)
     json_t *logs = json_object_get(c->body, "logs"), *line;
     size_t i;
     (void)s;
-    json_array_foreach(logs, i, line)
+    for (i = 0; i < json_array_size(logs); i++) {
+        line = json_array_get(logs, i);
         fprintf(stderr, "apple wallet: %s\n", json_string_value(line));
+    }
     return api_reply(c, 200, json_pack("{s:I}", "logged", (json_int_t)json_array_size(logs)));
 }
