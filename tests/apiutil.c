@@ -318,7 +318,9 @@ int apit_request(CURL *h, int port, const char *method, const char *path, const 
     }
     headers = curl_slist_append(headers, "Expect:");
     if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        /* a token given with its scheme ("ApplePass T", a phone's) is sent as it is */
+        snprintf(auth, sizeof auth, "Authorization: %s%s",
+                 strncmp(token, "ApplePass ", 10) == 0 ? "" : "Bearer ", token);
         headers = curl_slist_append(headers, auth);
     }
     if (key) {

@@ -57,7 +57,8 @@ struct apit_reply {
 void apit_set_timeout(long seconds);
 
 /* One request over `h` (a curl easy handle the caller keeps for keep-alive; NULL makes a
- * temporary one). token and key may be NULL; body may be NULL. Returns the CURLcode. */
+ * temporary one). token and key may be NULL; body may be NULL. A token is sent as "Bearer
+ * TOKEN" unless it names its own scheme ("ApplePass TOKEN"). Returns the CURLcode. */
 int apit_request(CURL *h, int port, const char *method, const char *path, const char *token,
                  const char *key, const char *body, struct apit_reply *out);
 void apit_reply_free(struct apit_reply *r);

@@ -2,7 +2,9 @@
 /* The card in the phone's wallet over HTTP: GET /v1/members/{card}/wallet/apple answers a
  * .pkpass (application/vnd.apple.pkpass) whose signature `openssl smime -verify` accepts, and
  * .../wallet/google a link whose JWT `openssl dgst` verifies; an unknown card is 404; a service
- * without the wallet settings answers a problem whose detail names the missing setting. */
+ * without the wallet settings answers a problem whose detail names the missing setting. Apple's
+ * pass web service: a phone registers with the pass's own token, learns which serials changed
+ * since its tag (a balance change shows), fetches the latest pass, logs, and unregisters. */
 #include "apiutil.h"
 
 #include <stdio.h>
@@ -23,7 +25,8 @@ static void start_with_wallet(void)
                "--wallet-pass-type-id", "pass.test.patron", "--wallet-team-id", "TEAM12345",
                "--wallet-google-issuer", "3388000000022000000", "--wallet-google-key",
                wallet_at("google.key"), "--wallet-google-email",
-               "wallet@patron-test.iam.gserviceaccount.com", (char *)NULL);
+               "wallet@patron-test.iam.gserviceaccount.com", "--public-url", "https://shop.example",
+               (char *)NULL);
 }
 
 static int setup(void **state)
@@ -103,6 +106,92 @@ static void unknown_card_and_no_token(void **state)
     apit_reply_free(&r);
 }
 
+/* The pass's authenticationToken, from the pass the service serves. */
+static void pass_token(char *auth, size_t cap)
+{
+    char path[600];
+    assert_int_equal(wallet_sh("curl -sf -H 'Authorization: Bearer %s' -o %s "
+                               "http://127.0.0.1:%d/v1/members/%s/wallet/apple",
+                               fx.cashier, wallet_at("up.pkpass"), fx.sv.port, fx.ada),
+                     0);
+    wallet_unpack(wallet_at("up.pkpass"), wallet_at("up"));
+    snprintf(path, sizeof path, "%s/pass.json", wallet_at("up"));
+    json_t *p = json_load_file(path, 0, NULL);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "webServiceURL")),
+                        "https://shop.example");
+    snprintf(auth, cap, "ApplePass %s",
+             json_string_value(json_object_get(p, "authenticationToken")));
+    json_decref(p);
+}
+
+static void updated_since(const char *since, size_t expect, char *tag)
+{
+    char path[256];
+    struct apit_reply r;
+    snprintf(path, sizeof path, "/v1/devices/dev1/registrations/pass.test.patron%s%s",
+             since ? "?passesUpdatedSince=" : "", since ? since : "");
+    apit_call(fx.sv.port, "GET", path, NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *list = json_object_get(r.json, "serialNumbers");
+    assert_int_equal(json_array_size(list), expect);
+    if (expect)
+        assert_string_equal(json_string_value(json_array_get(list, 0)), fx.ada);
+    snprintf(tag, 24, "%s", apit_jstr(r.json, "lastUpdated"));
+    apit_reply_free(&r);
+}
+
+static void pass_web_service(void **state)
+{
+    (void)state;
+    char auth[64], path[256], tag[24], tag2[24];
+    struct apit_reply r;
+    pass_token(auth, sizeof auth);
+    snprintf(path, sizeof path, "/v1/devices/dev1/registrations/pass.test.patron/%s", fx.ada);
+    const char *body = "{\"pushToken\":\"push-A\"}";
+    apit_call(fx.sv.port, "POST", path, "ApplePass 0123456789abcdef0123456789abcdef", NULL, body,
+              &r);
+    apit_assert_status(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "POST", path, NULL, NULL, body, &r);
+    apit_assert_status(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "POST", path, auth, NULL, body, &r);
+    assert_int_equal(r.status, 201);
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "POST", path, auth, NULL, body, &r);
+    assert_int_equal(r.status, 200);
+    assert_false(json_is_true(json_object_get(r.json, "created")));
+    apit_reply_free(&r);
+    updated_since(NULL, 1, tag);
+    updated_since(tag, 0, tag2);
+    json_decref(apit_patron(&fx.sv, "ledger", "adjust", fx.ada, "--points", "5", "--reason",
+                            "goodwill", "--manager", "Mia", (char *)NULL));
+    updated_since(tag, 1, tag2);
+    assert_true(strtoll(tag2, NULL, 10) > strtoll(tag, NULL, 10));
+    /* the latest pass */
+    snprintf(path, sizeof path, "/v1/passes/pass.test.patron/%s", fx.ada);
+    apit_call(fx.sv.port, "GET", path, auth, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.type, "application/vnd.apple.pkpass");
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "GET", path, NULL, NULL, NULL, &r);
+    apit_assert_status(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "POST", "/v1/log", NULL, NULL, "{\"logs\":[\"a phone said so\"]}", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(apit_jint(r.json, "logged"), 1);
+    apit_reply_free(&r);
+    snprintf(path, sizeof path, "/v1/devices/dev1/registrations/pass.test.patron/%s", fx.ada);
+    apit_call(fx.sv.port, "DELETE", path, auth, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "DELETE", path, auth, NULL, NULL, &r);
+    apit_assert_status(&r, 404, "ENOTFOUND");
+    apit_reply_free(&r);
+    updated_since(NULL, 0, tag2);
+}
+
 /* Without the settings: a problem whose detail names the first one missing. */
 static void missing_settings_say_which(void **state)
 {
@@ -131,6 +220,7 @@ int main(void)
         cmocka_unit_test(apple_pass_is_served_signed),
         cmocka_unit_test(google_link_is_served_signed),
         cmocka_unit_test(unknown_card_and_no_token),
+        cmocka_unit_test(pass_web_service),
         cmocka_unit_test(missing_settings_say_which),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,12 +11,14 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clirun.h"
 #include "wallet_fixture.h"
@@ -343,7 +345,7 @@ static void test_updatable_pass(void **state)
     assert_int_equal(
         patron_wallet_apple_register(t.s, "dev1", type, "2999999999991", "push-A", &created),
         PATRON_ENOCARD);
-    assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, 0, serials, &n, &tag), 0);
+    assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, -1, serials, &n, &tag), 0);
     assert_int_equal(n, 1);
     assert_string_equal(serials[0], card);
     assert_int_equal(patron_wallet_apple_updated(t.s, "dev1", type, tag, serials, &n, &tag2), 0);
@@ -379,6 +381,10 @@ static void test_updatable_pass(void **state)
     assert_int_equal(apns.calls, 2);
     assert_int_equal(patron_wallet_apple_unregister(t.s, "dev1", type, card), 0);
     assert_int_equal(patron_wallet_apple_unregister(t.s, "dev1", type, card), PATRON_ENOTFOUND);
+    /* erasure forgets the phones registered for the member's pass (the last use of `card`) */
+    assert_int_equal(patron_wallet_apple_register(t.s, "dev2", type, card, "push-B", &created), 0);
+    assert_int_equal(patron_member_erase(t.s, card, "admin"), 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM wallet_registrations"), 0);
 }
 
 /* The program: settings from flags, the environment and patron.conf; errors as sentences. */
@@ -389,9 +395,9 @@ static void test_cli(void **state)
     char home[400], env_cert[512], env_key[512], conf[600], pkpass[420];
     snprintf(home, sizeof home, "%s/home", t.dir);
     memset(&r, 0, sizeof r);
-    assert_int_equal(clirun(&r, "--home", home, "init", NULL), 0);
-    assert_int_equal(clirun(&r, "--home", home, "--json", "member", "enroll", "--name", "Bo", NULL),
-                     0);
+    assert_int_equal(clirun(&r, "--home", home, "init", (char *)NULL), 0);
+    assert_int_equal(
+        clirun(&r, "--home", home, "--json", "member", "enroll", "--name", "Bo", (char *)NULL), 0);
     json_t *j = json_loads(r.out, 0, NULL);
     assert_non_null(j);
     char bo[14];
@@ -408,7 +414,7 @@ static void test_cli(void **state)
     r.env = env;
     snprintf(pkpass, sizeof pkpass, "%s/bo.pkpass", home);
     assert_int_equal(clirun(&r, "--home", home, "card", "wallet", bo, "--apple", pkpass,
-                            "--wallet-team-id", "TEAM12345", NULL),
+                            "--wallet-team-id", "TEAM12345", (char *)NULL),
                      0);
     assert_non_null(strstr(r.out, pkpass));
     unpack(pkpass, at("bo"));
@@ -417,26 +423,108 @@ static void test_cli(void **state)
                         at("bo"), at("bo"), at("root.pem")),
                      0);
     /* without the team id: a sentence naming the setting, and no file */
-    int status =
-        clirun(&r, "--home", home, "card", "wallet", bo, "--apple", at("none.pkpass"), NULL);
+    int status = clirun(&r, "--home", home, "card", "wallet", bo, "--apple", at("none.pkpass"),
+                        (char *)NULL);
     assert_int_not_equal(status, 0);
     assert_non_null(strstr(r.err, "wallet_team_id is not set"));
     struct stat st;
     assert_int_not_equal(stat(at("none.pkpass"), &st), 0);
     /* an unknown card */
     status = clirun(&r, "--home", home, "card", "wallet", "2999999999991", "--apple",
-                    at("none.pkpass"), "--wallet-team-id", "TEAM12345", NULL);
+                    at("none.pkpass"), "--wallet-team-id", "TEAM12345", (char *)NULL);
     assert_int_equal(status, 3);
     /* Google */
     assert_int_equal(clirun(&r, "--home", home, "card", "wallet", bo, "--google",
                             "--wallet-google-key", at("google.key"), "--wallet-google-email",
-                            "wallet@patron-test.iam.gserviceaccount.com", NULL),
+                            "wallet@patron-test.iam.gserviceaccount.com", (char *)NULL),
                      0);
     r.out[strcspn(r.out, "\n")] = '\0';
     json_t *c = jwt_claims(r.out);
     json_decref(c);
     /* neither or both forms is a usage error */
-    assert_int_equal(clirun(&r, "--home", home, "card", "wallet", bo, NULL), 64);
+    assert_int_equal(clirun(&r, "--home", home, "card", "wallet", bo, (char *)NULL), 64);
+}
+
+/* Starts the stand-in for Apple's push service answering `status`; returns its pid, port in
+ * *port. */
+static pid_t standin_start(int status, int *port)
+{
+    char pidfile[400], portfile[400];
+    snprintf(pidfile, sizeof pidfile, "%s", at("standin.pid"));
+    snprintf(portfile, sizeof portfile, "%s", at("standin.port"));
+    unlink(portfile);
+    assert_int_equal(sh("python3 %s/tests/apns_standin.py %s %s %d >/dev/null 2>&1 & echo $! > %s",
+                        getenv("PATRON_SOURCE_DIR"), portfile, at("apns.log"), status, pidfile),
+                     0);
+    FILE *f = NULL;
+    for (int i = 0; i < 6000 && !(f = fopen(portfile, "r")); i++)
+        usleep(10000);
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%d", port), 1);
+    fclose(f);
+    f = fopen(pidfile, "r");
+    int pid = 0;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    return (pid_t)pid;
+}
+
+/* `patron card push`: a changed pass's push reaches the stand-in; a refusal keeps it queued. */
+static void test_cli_push(void **state)
+{
+    (void)state;
+    struct clirun r;
+    char home[400], db[450], url[64], card2[14], line[512];
+    snprintf(home, sizeof home, "%s/home-push", t.dir);
+    snprintf(db, sizeof db, "%s/patron.db", home);
+    memset(&r, 0, sizeof r);
+    assert_int_equal(clirun(&r, "--home", home, "init", (char *)NULL), 0);
+    assert_int_equal(
+        clirun(&r, "--home", home, "--json", "member", "enroll", "--name", "Cy", (char *)NULL), 0);
+    json_t *j = json_loads(r.out, 0, NULL);
+    snprintf(card2, sizeof card2, "%s", json_string_value(json_object_get(j, "card")));
+    json_decref(j);
+    patron_store *s;
+    int created;
+    assert_int_equal(patron_store_open(db, &s), 0);
+    assert_int_equal(
+        patron_wallet_apple_register(s, "dev9", "pass.test.patron", card2, "push-Z", &created), 0);
+    struct patron_adjustment adj = {card2, 7, "welcome", "Mia", "adj-cy"};
+    struct patron_adjust_result ar;
+    assert_int_equal(patron_ledger_adjust(s, &adj, &ar), 0);
+    patron_store_close(s);
+    int port;
+    pid_t pid = standin_start(503, &port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    int status = clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push",
+                        (char *)NULL);
+    kill(pid, SIGTERM);
+    assert_int_equal(status, 1);
+    assert_non_null(strstr(r.out, "\"failed\":1"));
+    assert_non_null(strstr(r.out, "\"queued\":1"));
+    pid = standin_start(200, &port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    status = clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push",
+                    (char *)NULL);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(r.out, "\"sent\":1"));
+    assert_non_null(strstr(r.out, "\"queued\":0")); /* the waiting push, not a second one */
+    status = clirun(&r, "--home", home, "--json", "--wallet-apns-url", url, "card", "push",
+                    (char *)NULL);
+    kill(pid, SIGTERM);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(r.out, "\"sent\":0"));
+    /* the stand-in saw the push token, the pass type as the topic, an empty payload, twice */
+    FILE *f = fopen(at("apns.log"), "r");
+    assert_non_null(f);
+    int seen = 0;
+    while (fgets(line, sizeof line, f)) {
+        assert_string_equal(line, "/3/device/push-Z pass.test.patron {}\n");
+        seen++;
+    }
+    fclose(f);
+    assert_int_equal(seen, 2);
 }
 
 int main(void)
@@ -449,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_google_errors_say_which),
         cmocka_unit_test(test_updatable_pass),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cli_push),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

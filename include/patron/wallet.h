@@ -91,7 +91,7 @@ PATRON_EXPORT int patron_wallet_apple_unregister(patron_store *s, const char *de
 
 #define PATRON_WALLET_SERIALS_MAX 64
 
-/* The serials registered on `device` for `pass_type` whose pass changed after tag `since` (0:
+/* The serials registered on `device` for `pass_type` whose pass changed after tag `since` (-1:
  * all), at most PATRON_WALLET_SERIALS_MAX, and the newest tag among them in *last (a tag is the
  * number of the member's last ledger entry). *n is 0 when none changed. */
 PATRON_EXPORT int patron_wallet_apple_updated(patron_store *s, const char *device,

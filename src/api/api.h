@@ -16,6 +16,7 @@
 
 #define API_BODY_MAX (64 * 1024)
 #define API_PARAM_MAX 64
+#define API_PARAMS 3 /* {param} segments a route may have */
 #define API_KEY_MAX 127
 #define API_DETAIL_MAX 256
 #define API_QUERY_MAX 32   /* bytes of one query value */
@@ -121,7 +122,8 @@ extern const size_t api_route_count;
 /* Finds the route for a request. Returns its index and copies the {param} segments (decoded)
  * into params; -404 when no route has this path; -405 when the path exists for another method;
  * -400 when a segment is too long or badly encoded. */
-int api_route_match(const char *method, const char *path, char params[2][API_PARAM_MAX + 1]);
+int api_route_match(const char *method, const char *path,
+                    char params[API_PARAMS][API_PARAM_MAX + 1]);
 
 /* Writes the methods allowed on `path` ("GET, POST") into buf, for a 405's Allow header. */
 void api_route_allow(const char *path, char *buf, size_t cap);
@@ -133,8 +135,9 @@ void api_routes_print(FILE *f);
 struct api_call {
     const struct api_route *route;
     const struct api_settings *cfg;
-    char params[2][API_PARAM_MAX + 1];
-    json_t *body; /* validated against route->body; NULL when the route takes none */
+    char params[API_PARAMS][API_PARAM_MAX + 1];
+    const char *authorization; /* the Authorization header, for routes that check their own */
+    json_t *body;              /* validated against route->body; NULL when the route takes none */
     /* The values of route->query's parameters, in their order, NULL when not sent. */
     const char *query[API_QUERY_PARAMS];
     struct patron_terminal terminal; /* terminal_id 0 for open routes */

@@ -74,6 +74,11 @@ static int check_field(json_t *v, const struct api_field *f, char *detail, size_
                         (long long)f->max);
         json_array_foreach(v, i, item)
         {
+            if (!f->items) { /* an array of strings */
+                if (!json_is_string(item))
+                    return fail(detail, cap, "each item of '%s' must be a string", f->name);
+                continue;
+            }
             if (!json_is_object(item))
                 return fail(detail, cap, "each item of '%s' must be an object", f->name);
             int err = check_object(item, f->items, detail, cap);

@@ -141,6 +141,16 @@ static const struct api_body_spec b_void = SPEC(f_void);
 #define ADMIN PATRON_ROLE_ADMIN
 #define OPEN PATRON_ROLE_NONE
 
+/* Apple's pass web service: what the phone sends. */
+static const struct api_field f_push_token[] = {
+    {"pushToken", API_JSON_STRING, 1, 1, 255, NULL},
+};
+static const struct api_body_spec b_push_token = SPEC(f_push_token);
+static const struct api_field f_wallet_log[] = {
+    {"logs", API_JSON_ARRAY, 1, 0, 100, NULL}, /* strings */
+};
+static const struct api_body_spec b_wallet_log = SPEC(f_wallet_log);
+
 const struct api_route api_routes[] = {
     {"GET", "/v1/health", OPEN, API_READ, 0, NULL, api_h_health, NULL},
     /* The till's event stream (Server-Sent Events): scans, sales, redemptions, print states. */
@@ -158,6 +168,16 @@ const struct api_route api_routes[] = {
      NULL},
     {"GET", "/v1/members/{card}/wallet/google", CASHIER, API_READ, 0, NULL, api_h_wallet_google,
      NULL},
+    /* Apple's pass web service, called by the phones (webServiceURL is the service's public
+     * URL); the pass's own token authenticates them (the handlers check it), not a till's. */
+    {"POST", "/v1/devices/{device}/registrations/{passType}/{serial}", OPEN, API_WRITE, 0,
+     &b_push_token, api_h_wallet_register, NULL},
+    {"DELETE", "/v1/devices/{device}/registrations/{passType}/{serial}", OPEN, API_WRITE, 0, NULL,
+     api_h_wallet_unregister, NULL},
+    {"GET", "/v1/devices/{device}/registrations/{passType}", OPEN, API_READ, 0, NULL,
+     api_h_wallet_updated, "passesUpdatedSince"},
+    {"GET", "/v1/passes/{passType}/{serial}", OPEN, API_READ, 0, NULL, api_h_wallet_pass, NULL},
+    {"POST", "/v1/log", OPEN, API_LOCAL, 0, &b_wallet_log, api_h_wallet_log, NULL},
     {"POST", "/v1/adjustments", MANAGER, API_WRITE, 1, &b_adjust, api_h_adjust, NULL},
     /* Checking spends nothing, but a wrong typed code is logged for the till's lock-out. */
     {"POST", "/v1/vouchers/check", CASHIER, API_READ, 0, &b_voucher_check, api_h_voucher_check,
@@ -205,8 +225,8 @@ static int segment_match(const char *seg, size_t len, const char *pat, size_t pl
     return len == plen && memcmp(seg, pat, len) == 0;
 }
 
-static int path_match(const char *path, const char *pattern, char params[2][API_PARAM_MAX + 1],
-                      int *too_long)
+static int path_match(const char *path, const char *pattern,
+                      char params[API_PARAMS][API_PARAM_MAX + 1], int *too_long)
 {
     int n_params = 0;
     while (*path == '/' && *pattern == '/') {
@@ -214,7 +234,7 @@ static int path_match(const char *path, const char *pattern, char params[2][API_
         pattern++;
         size_t len = strcspn(path, "/"), plen = strcspn(pattern, "/");
         int is_param = pattern[0] == '{';
-        if (is_param && n_params == 2)
+        if (is_param && n_params == API_PARAMS)
             return 0;
         if (!segment_match(path, len, pattern, plen, is_param ? params[n_params] : NULL, too_long))
             return 0;
@@ -225,12 +245,13 @@ static int path_match(const char *path, const char *pattern, char params[2][API_
     return *path == '\0' && *pattern == '\0';
 }
 
-int api_route_match(const char *method, const char *path, char params[2][API_PARAM_MAX + 1])
+int api_route_match(const char *method, const char *path,
+                    char params[API_PARAMS][API_PARAM_MAX + 1])
 {
     int path_found = 0;
     for (size_t i = 0; i < api_route_count; i++) {
         int too_long = 0;
-        char scratch[2][API_PARAM_MAX + 1];
+        char scratch[API_PARAMS][API_PARAM_MAX + 1];
         if (!path_match(path, api_routes[i].pattern, scratch, &too_long))
             continue;
         if (too_long)
@@ -251,7 +272,7 @@ void api_route_allow(const char *path, char *buf, size_t cap)
     buf[0] = '\0';
     for (size_t i = 0; i < api_route_count; i++) {
         int too_long = 0;
-        char scratch[2][API_PARAM_MAX + 1];
+        char scratch[API_PARAMS][API_PARAM_MAX + 1];
         if (!path_match(path, api_routes[i].pattern, scratch, &too_long))
             continue;
         int n = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", api_routes[i].method);

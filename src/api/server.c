@@ -257,6 +257,7 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
         return;
     }
     c->route = &api_routes[rq->route];
+    c->authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
     if (rq->too_big) {
         api_problem(PATRON_ETOOBIG, "the body is larger than 64 KiB", NULL, r);
         return;

@@ -43,6 +43,7 @@ struct cli {
     const char *hq; /* the head office's PostgreSQL URL (machine setting `hq`), or NULL */
     struct patron_wallet_apple wallet;  /* the wallet_* settings of Apple passes */
     struct patron_wallet_google google; /* the wallet_google_* settings */
+    const char *apns_url;               /* Apple's push service (wallet_apns_url) */
     int json;
     int opening_for_init; /* `patron init` may open a database that is not a store yet */
     int has_now;
@@ -150,6 +151,9 @@ int cli_cmd_member(struct cli *c, struct cli_args *a);
 int cli_cmd_card(struct cli *c, struct cli_args *a);
 /* `patron card wallet CARD --apple FILE.pkpass | --google` (cmd_wallet.c). */
 int cli_card_wallet(struct cli *c, const char *card, struct cli_args *a);
+/* `patron card push`: queues a push for every wallet pass changed since its phone was told,
+ * and delivers the queue to Apple's push service (cmd_wallet.c). */
+int cli_card_push(struct cli *c, struct cli_args *a);
 int cli_cmd_scan(struct cli *c, struct cli_args *a);
 int cli_cmd_sale(struct cli *c, struct cli_args *a);
 int cli_cmd_refund(struct cli *c, struct cli_args *a);

@@ -136,12 +136,14 @@ static int card_print(struct cli *c, const char *card)
 int cli_cmd_card(struct cli *c, struct cli_args *a)
 {
     static const char usage[] =
-        "patron card replace CARD | print CARD | wallet CARD --apple FILE.pkpass | --google";
+        "patron card replace CARD | print CARD | wallet CARD --apple FILE.pkpass | --google | push";
     const char *sub = cli_positional(a), *card = cli_positional(a);
     char fresh[PATRON_CARD_DIGITS + 1], human[128];
     int status, err;
     if (sub && card && strcmp(sub, "wallet") == 0)
         return cli_card_wallet(c, card, a);
+    if (sub && !card && strcmp(sub, "push") == 0)
+        return cli_card_push(c, a);
     if (!sub || !card || a->argc != 0)
         return cli_usage(c, usage);
     if ((status = cli_open_store(c)) != 0)

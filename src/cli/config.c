@@ -45,6 +45,8 @@ static const struct setting settings[] = {
      FIELD(google.issuer), NULL},
     {"wallet_google_key", "PATRON_WALLET_GOOGLE_KEY", FLAG(wallet_google_key), FIELD(google.key),
      NULL},
+    {"wallet_apns_url", "PATRON_WALLET_APNS_URL", FLAG(wallet_apns_url), FIELD(apns_url),
+     "https://api.push.apple.com"},
     {"public_url", "PATRON_PUBLIC_URL", FLAG(public_url), FIELD(wallet.web_service_url), NULL},
     {"wallet_google_email", "PATRON_WALLET_GOOGLE_EMAIL", FLAG(wallet_google_email),
      FIELD(google.email), NULL},

@@ -11,7 +11,7 @@ struct cli_config_flags {
     const char *db, *home, *printer, *printer_profile, *listen, *tls_cert, *tls_key, *hq;
     const char *wallet_pass_cert, *wallet_pass_key, *wallet_wwdr_cert, *wallet_pass_type_id,
         *wallet_team_id, *wallet_google_issuer, *wallet_google_key, *wallet_google_email,
-        *public_url;
+        *public_url, *wallet_apns_url;
 };
 
 /* Fills the settings of c. Returns 0 or an exit status (the error printed). */

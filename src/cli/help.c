@@ -29,6 +29,8 @@ static const struct cli_option_help global_options[] = {
     {"--wallet-wwdr-cert FILE", "Apple Wallet: Apple's WWDR intermediate certificate (PEM)"},
     {"--wallet-pass-type-id ID", "Apple Wallet: the pass type id (pass.com.example.loyalty)"},
     {"--wallet-team-id ID", "Apple Wallet: the Apple developer team id"},
+    {"--wallet-apns-url URL", "Apple's push service for pass updates (default "
+                              "https://api.push.apple.com)"},
     {"--public-url URL", "the service's public HTTPS URL that phones reach: Apple Wallet passes "
                          "carry it and become updatable"},
     {"--wallet-google-issuer ID", "Google Wallet: the issuer id"},
@@ -311,7 +313,7 @@ static const struct cli_command_help commands[] = {
      member_options},
     {"card", "block a lost card and issue a new one, print a card, or put it in a phone's wallet",
      "patron card replace CARD\npatron card print CARD\n"
-     "patron card wallet CARD --apple FILE.pkpass | --google",
+     "patron card wallet CARD --apple FILE.pkpass | --google\npatron card push",
      card_options},
     {"scan", "what the cashier sees when the card is scanned", "patron scan CARD", no_options},
     {"sale", "earn points for a sale",

@@ -101,6 +101,7 @@ static int take_globals(struct cli *c, struct cli_args *a, struct cli_config_fla
     flags->wallet_google_key = cli_take(a, "--wallet-google-key");
     flags->wallet_google_email = cli_take(a, "--wallet-google-email");
     flags->public_url = cli_take(a, "--public-url");
+    flags->wallet_apns_url = cli_take(a, "--wallet-apns-url");
     c->json = cli_flag(a, "--json");
     c->till = cli_take(a, "--till");
     if ((now = cli_take(a, "--now")) != NULL) {

@@ -30,8 +30,8 @@ static int run(patron_store *s, const char *sql, int64_t member_id, const char *
 /* Copies of personal data outside the members row: the name on queued and printed coupons and
  * cards (print_jobs.vars, found by the member's name, cards or redemptions while the row still
  * holds the name), replies kept by the counter service, the member's own words in feedback and
- * complaints, and the stated preferences and segment memberships that only served to market to
- * them. */
+ * complaints, the stated preferences and segment memberships that only served to market to
+ * them, and the phones registered for their wallet pass. */
 static const char *const scrub_sql[] = {
     "UPDATE print_jobs SET vars = json_set(vars, '$.\"member.name\"', 'erased')"
     " WHERE json_valid(vars) AND ("
@@ -54,6 +54,9 @@ static const char *const scrub_sql[] = {
     /* The consent history dates when (and where) the member said yes; only the withdrawal the
      * erasure itself records stays. */
     "DELETE FROM consent_changes WHERE member_id = ?1",
+    /* The phones that asked for updates of the member's wallet pass. */
+    ("DELETE FROM wallet_registrations WHERE serial IN"
+     " (SELECT number FROM cards WHERE member_id = ?1)"),
 };
 
 static int scrub_copies(patron_store *s, int64_t member_id)

@@ -22,7 +22,10 @@ int patron_audit_record(patron_store *s, int64_t terminal_id, const char *op, co
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, patron_store_now(s));
-    sqlite3_bind_int64(st, 2, terminal_id);
+    if (terminal_id) /* 0: a caller that is not a till (a phone asking for its pass) */
+        sqlite3_bind_int64(st, 2, terminal_id);
+    else
+        sqlite3_bind_null(st, 2);
     sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, outcome, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 5, status);

@@ -222,10 +222,15 @@ static int zip_files(const struct pass_files *f, unsigned char **out, size_t *le
     for (int i = 0; i < F_COUNT; i++) {
         if ((fs = zip_source_buffer(za, f->data[i], f->len[i], 0)) == NULL)
             goto out;
-        if (zip_file_add(za, file_names[i], fs, ZIP_FL_ENC_UTF_8) < 0) {
+        zip_int64_t idx = zip_file_add(za, file_names[i], fs, ZIP_FL_ENC_UTF_8);
+        if (idx < 0) {
             zip_source_free(fs);
             goto out;
         }
+        /* a regular file, rw-r--r-- */
+        if (zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                             (zip_uint32_t)0100644 << 16) != 0)
+            goto out;
     }
     if (zip_close(za) != 0)
         goto out;

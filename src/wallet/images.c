@@ -65,8 +65,9 @@ static void shade(enum patron__wallet_picture what, unsigned w, unsigned h, unsi
 {
     unsigned mark = 0, ground = 0;
     for (unsigned i = 0; i < SAMPLES * SAMPLES; i++) {
-        double sx = (x + (i % SAMPLES + 0.5) / SAMPLES) / h;
-        double sy = (y + (i / SAMPLES + 0.5) / SAMPLES) / h;
+        unsigned row = i / SAMPLES, col = i % SAMPLES; /* the sample's place in the pixel */
+        double sx = (x + (col + 0.5) / SAMPLES) / h;
+        double sy = (y + (row + 0.5) / SAMPLES) / h;
         if (what == PATRON__WALLET_ICON) {
             ground += in_rounded(sx, sy, 0.22);
             mark += in_rounded(sx, sy, 0.22) && on_mark(sx, sy);

@@ -117,7 +117,7 @@ int patron_wallet_apple_updated(patron_store *s, const char *device, const char 
     if (!st)
         return PATRON_EDB;
     *n = 0;
-    *last = since;
+    *last = since < 0 ? 0 : since;
     sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pass_type, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, since);

@@ -109,7 +109,7 @@ static void check_problem(int rc, const char *detail, const char *path)
 
 static const struct api_route *route_of(const char *method, const char *path, size_t size)
 {
-    char params[2][API_PARAM_MAX + 1], allow[16];
+    char params[API_PARAMS][API_PARAM_MAX + 1], allow[16];
     int i = api_route_match(method, path, params);
     api_route_allow(path, allow, sizeof allow); /* a small buffer: must cut, not overflow */
     if (i >= 0) {
