@@ -546,8 +546,9 @@ static void a_store_upgraded_to_the_outbox_holds_every_fact(void **state)
     assert_int_equal(patron_member_erase(t.s, gone, "admin"), 0);
     assert_int_equal(
         sqlite3_exec(patron_store_sqlite(t.s),
-                     "DROP TABLE outbox; DROP TABLE sync_state; PRAGMA user_version = 8", NULL,
-                     NULL, NULL),
+                     "DROP TABLE outbox; DROP TABLE sync_state;"
+                     "ALTER TABLE terminals DROP COLUMN scanner; PRAGMA user_version = 8",
+                     NULL, NULL, NULL),
         SQLITE_OK);
     patron_store_close(t.s);
     assert_int_equal(patron_store_open(t.path, &t.s), 0);
