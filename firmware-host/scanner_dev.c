@@ -44,6 +44,7 @@ struct patron_scanner {
     struct patron_serial_decoder ser;
     struct patron_scan_limit limit;
     int64_t last_ms;              /* when the last bytes of an unfinished scan came */
+    int64_t flood_window;         /* the window whose flood was said (once per window) */
     uint8_t rest[REPORT_MAX * 4]; /* serial bytes read after the end of a scan */
     int rest_len;
 };
@@ -221,7 +222,11 @@ static int usb_open(struct patron_scanner *sc, int any, uint16_t vid, uint16_t p
             continue;
         if (any ? !scanner_vendor(d.idVendor) : (d.idVendor != vid || d.idProduct != pid))
             continue;
-        r = usb_take(sc, list[i], &f, &d, detail, len);
+        if ((r = usb_take(sc, list[i], &f, &d, detail, len)) != 0 && sc->h) {
+            libusb_close(sc->h); /* opened but not claimed: try the next one */
+            sc->h = NULL;
+            sc->detached = 0;
+        }
     }
     if (n >= 0)
         libusb_free_device_list(list, 1);
@@ -263,6 +268,8 @@ int patron_scanner_open(const char *spec, patron_scanner **out, char *detail, si
         return PATRON_ENOMEM;
     sc->fd = -1;
     sc->limit.max_per_s = FLOOD_PER_S;
+    sc->limit.window_start_ms = -1000000; /* no window yet */
+    sc->flood_window = -1;
     patron_kbd_decoder_init(&sc->kbd);
     patron_hidpos_decoder_init(&sc->pos);
     patron_serial_decoder_init(&sc->ser);
@@ -355,10 +362,15 @@ static int feed(struct patron_scanner *sc, const uint8_t *buf, int n, int *used,
     return PATRON_SCAN_MORE;
 }
 
+/* The flood guard, over scans and refusals alike: beyond the limit they are dropped, and the
+ * flood is said once per one-second window. */
 static int gate(struct patron_scanner *sc, int r, char *why, size_t cap)
 {
-    if (r != PATRON_SCAN_LINE || patron_scan_limit_take(&sc->limit, now_ms()))
+    if (patron_scan_limit_take(&sc->limit, now_ms()))
         return r;
+    if (sc->flood_window == sc->limit.window_start_ms)
+        return PATRON_SCAN_MORE;
+    sc->flood_window = sc->limit.window_start_ms;
     if (why && cap)
         snprintf(why, cap, "the scanner sends more than %u scans a second; scan dropped",
                  sc->limit.max_per_s);
@@ -398,8 +410,8 @@ int patron_scanner_read(patron_scanner *sc, int timeout_ms, struct patron_scan_l
                 sc->rest_len = n - used;
                 memcpy(sc->rest, buf + used, (size_t)sc->rest_len);
             }
-            if (r != PATRON_SCAN_MORE)
-                return gate(sc, r, why, cap);
+            if (r != PATRON_SCAN_MORE && (r = gate(sc, r, why, cap)) != PATRON_SCAN_MORE)
+                return r;
         } else if (pending(sc) && now_ms() - sc->last_ms >= HALF_READ_MS) {
             forget(sc);
             if (why && cap)

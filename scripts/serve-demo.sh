@@ -9,10 +9,20 @@
 # Stop it with Ctrl-C (it finishes in-flight requests first). A second run while one is
 # running stops at once and leaves the running demo's store alone.
 # `scripts/serve-demo.sh --check` runs those lines itself, shows the answers, and stops.
+# `--scanner` adds an emulated serial card scanner (a pseudo-terminal) bound to the demo till,
+# which scans the first member's card every 5 seconds: watch the scans arrive with
+# `curl -N -H "Authorization: Bearer $TOKEN" $URL/v1/events`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=0
-if [ "${1:-}" = "--check" ]; then check=1; fi
+scanner=0
+for arg in "$@"; do
+  case $arg in
+  --check) check=1 ;;
+  --scanner) scanner=1 ;;
+  *) echo "usage: scripts/serve-demo.sh [--check] [--scanner]" >&2; exit 64 ;;
+  esac
+done
 started=$SECONDS
 step() { printf '==> %s\n' "$*"; }
 
@@ -59,6 +69,35 @@ card=$(sed -nE 's/^demo member .* card ([0-9]+)$/\1/p' "$out" | head -n 1)
 auth="Authorization: Bearer $token"
 json='Content-Type: application/json'
 
+if [ "$scanner" = 1 ]; then
+  step "Starting an emulated card scanner bound to demo-till; restarting the service to open it"
+  # The scanner's end of a pseudo-terminal pair; `patron serve` opens the other end as it would
+  # /dev/ttyACM0, and each line written here is one scan.
+  python3 -c '
+import os, pty, sys, time
+m, s = pty.openpty()
+print(os.ttyname(s), flush=True)
+time.sleep(3)
+while True:
+    os.write(m, (sys.argv[1] + "\r\n").encode())
+    time.sleep(5)
+' "$card" >"$PATRON_HOME/scanner.tty" &
+  scanner_pid=$!
+  for _ in $(seq 1 50); do [ -s "$PATRON_HOME/scanner.tty" ] && break; sleep 0.1; done
+  ./build/patron terminal scanner demo-till "file:$(cat "$PATRON_HOME/scanner.tty")" >/dev/null
+  kill -TERM "$pid"
+  wait "$pid" || true
+  ./build/patron serve --listen "${PATRON_LISTEN:-127.0.0.1:8420}" >"$out" &
+  pid=$!
+  trap 'kill -TERM "$pid" "$scanner_pid" 2>/dev/null || true' INT TERM EXIT
+  for _ in $(seq 1 100); do
+    grep -q '^listening on ' "$out" && break
+    kill -0 "$pid" 2>/dev/null || { echo "patron serve stopped; see above" >&2; exit 1; }
+    sleep 0.1
+  done
+  url=$(sed -nE 's/^listening on (http[^ ]+)$/\1/p' "$out") # port 0 picks another port
+fi
+
 # What the README's curl lines read: `. var/serve-demo/demo.env` sets URL, TOKEN and CARD.
 umask 077
 printf 'URL=%s\nTOKEN=%s\nCARD=%s\n' "$url" "$token" "$card" >"$PATRON_HOME/demo.env"
@@ -98,6 +137,8 @@ $(show "${reward[@]}")
     -d "{\\"code\\":\\"\$code\\",\\"ref\\":\\"T-1002\\"}" $url/v1/vouchers/redeem
 # Has the coupon printed yet?  curl -s -H '$auth' $url/v1/print-jobs/1
 # Metrics, including the printer's state:  curl -s $url/metrics | grep patron_print
+# The till's event stream (scans from its scanner, sales, print states; Ctrl-C ends it):
+  curl -N -H '$auth' $url/v1/events
 
 The README's curl lines work as printed in another terminal of this folder after
   . var/serve-demo/demo.env
@@ -123,6 +164,11 @@ if [ "$check" = 1 ]; then
     -d "{\"code\":\"$code\",\"ref\":\"T-1002\"}" "$url/v1/vouchers/redeem" |
     tee "$PATRON_HOME/voucher.json"
   grep -q '"redemption_id"' "$PATRON_HOME/voucher.json" || fail=1
+  if [ "$scanner" = 1 ]; then
+    run "events (12 s)" curl -s -N --max-time 12 -H "$auth" "$url/v1/events" |
+      tee "$PATRON_HOME/events.txt" || true
+    grep -q '"kind":"card"' "$PATRON_HOME/events.txt" || { echo "no scan arrived" >&2; fail=1; }
+  fi
   for _ in $(seq 1 100); do
     curl -s -H "$auth" "$url/v1/print-jobs/1" | grep -q '"status":"printed"' && break
     sleep 0.1

@@ -172,7 +172,8 @@ static int setup(void **state)
     char spec[128];
     snprintf(spec, sizeof spec, "file:%s", ptsname(fx.pty));
     json_decref(apit_patron(&fx.sv, "terminal", "scanner", "till-1", spec, (char *)NULL));
-    apit_start(&fx.sv, "--now", NOW, "--printer", "none", (char *)NULL);
+    /* a short idle deadline: the streams must outlive it */
+    apit_start(&fx.sv, "--now", NOW, "--printer", "none", "--timeout", "2", (char *)NULL);
     for (time_t end = time(NULL) + WAIT_S; !log_has("event=scanner till=till-1 state=open"); nap())
         if (time(NULL) > end)
             fail_msg("the service never opened the serial scanner");
@@ -258,12 +259,47 @@ static void a_till_keeps_a_bounded_number_of_streams(void **state)
         stream_close(&st[i]);
 }
 
+static int count_of(struct stream *st, const char *text)
+{
+    int n = 0;
+    pthread_mutex_lock(&st->lock);
+    for (const char *p = st->buf; p && (p = strstr(p, text)); p++)
+        n++;
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
+
+/* The idle deadline (--timeout 2, and the front's idle bound of 2 + 5 s) does not cut a quiet
+ * stream: heartbeats keep it alive, and an event long after still arrives on it. */
+static void a_quiet_stream_outlives_the_idle_deadline(void **state)
+{
+    (void)state;
+    struct stream st;
+    struct apit_reply r;
+    char body[256];
+    stream_open_surely(&st, fx.cashier);
+    time_t opened = time(NULL);
+    for (time_t end = opened + WAIT_S; time(NULL) < opened + 9 || count_of(&st, ": heartbeat") < 3;
+         nap()) {
+        if (time(NULL) > end || atomic_load(&st.done))
+            fail_msg("the quiet stream was cut (%d heartbeats)", count_of(&st, ": heartbeat"));
+    }
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"EV-LATE\",\"total\":500}", fx.ada);
+    apit_call(fx.sv.port, "POST", "/v1/sales", fx.cashier, "ev-late", body, &r);
+    apit_assert_status(&r, 201, NULL);
+    apit_reply_free(&r);
+    stream_wait(&st, "event: sale");
+    assert_false(atomic_load(&st.done));
+    stream_close(&st);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(serial_scans_arrive_with_what_patron_found),
         cmocka_unit_test(a_till_keeps_a_bounded_number_of_streams),
+        cmocka_unit_test(a_quiet_stream_outlives_the_idle_deadline),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();

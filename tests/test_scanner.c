@@ -250,6 +250,37 @@ static void serial_device_reads_scans_and_drops_half_reads(void **state)
     assert_int_equal(patron_scanner_open("none", &sc, why, sizeof why), PATRON_EINVAL);
 }
 
+/* A scanner that floods: beyond 20 scans a second they are dropped, and the flood is said once
+ * per second, not once per dropped scan. */
+static void a_flooding_serial_scanner_is_held_back(void **state)
+{
+    (void)state;
+    char spec[128], why[160] = "", burst[15 * 60 + 1] = "";
+    struct patron_scan_line line;
+    patron_scanner *sc = NULL;
+    int m = pty_open(spec, sizeof spec), lines = 0, said = 0, r;
+    assert_int_equal(patron_scanner_open(spec, &sc, why, sizeof why), 0);
+    for (int i = 0; i < 60; i++)
+        memcpy(burst + 15 * i, CARD "\r\n", 15);
+    time_t t0 = time(NULL);
+    assert_int_equal(write(m, burst, 15 * 60), 15 * 60);
+    while (lines + said < 60 &&
+           (r = patron_scanner_read(sc, 1500, &line, why, sizeof why)) != PATRON_SCAN_MORE) {
+        lines += r == PATRON_SCAN_LINE;
+        if (r == PATRON_SCAN_REJECTED) {
+            assert_non_null(strstr(why, "more than 20 scans a second"));
+            said++;
+        }
+    }
+    long windows = (long)(time(NULL) - t0) + 2; /* the seconds the reading spanned, at most */
+    assert_true(said >= 1);
+    assert_true(said <= windows);
+    assert_true(lines <= 20 * windows);
+    assert_true(lines < 60);
+    patron_scanner_close(sc);
+    close(m);
+}
+
 struct feeder {
     int fd;
     atomic_int stop;
@@ -301,6 +332,7 @@ int main(void)
         cmocka_unit_test(scans_are_classified_with_a_sentence),
         cmocka_unit_test(a_flood_is_limited),
         cmocka_unit_test(serial_device_reads_scans_and_drops_half_reads),
+        cmocka_unit_test(a_flooding_serial_scanner_is_held_back),
         cmocka_unit_test(scanner_test_command_prints_decoded_scans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
