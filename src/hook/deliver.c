@@ -86,7 +86,7 @@ static int run_enqueue(patron_store *s, const char *sql, int64_t from, int64_t t
 
 static int enqueue_tx(patron_store *s, size_t *n)
 {
-    int64_t from[2], to[2];
+    int64_t from[2] = {0, 0}, to[2] = {0, 0};
     int err = read_cursors(s, from, to);
     if (err != 0)
         return err;
