@@ -170,8 +170,9 @@ static int64_t add_endpoint(const char *path, const char *events, const char *ex
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", rc.port, path);
-    json_t *j = extra ? apit_patron(&sv, "webhook", "add", url, "--events", events, extra, NULL)
-                      : apit_patron(&sv, "webhook", "add", url, "--events", events, NULL);
+    json_t *j =
+        extra ? apit_patron(&sv, "webhook", "add", url, "--events", events, extra, (char *)NULL)
+              : apit_patron(&sv, "webhook", "add", url, "--events", events, (char *)NULL);
     const char *k = apit_jstr(j, "secret") ? apit_jstr(j, "secret") : apit_jstr(j, "public_key");
     assert_non_null(k);
     snprintf(key, 128, "%s", k);
@@ -256,7 +257,7 @@ static void signed_events_and_personal_data(void **state)
     }
     json_decref(log);
     /* A rotation: both keys sign until the overlap ends; each verifies. */
-    json_t *j = apit_patron(&sv, "webhook", "rotate", "1", "--overlap", "3600", NULL);
+    json_t *j = apit_patron(&sv, "webhook", "rotate", "1", "--overlap", "3600", (char *)NULL);
     snprintf(second, sizeof second, "%s", apit_jstr(j, "secret"));
     json_decref(j);
     snprintf(keys, sizeof keys,
@@ -374,7 +375,7 @@ static void gone_disables_the_endpoint(void **state)
     sale("G-2", 1000);
     wait_count(&rc, "/ok", "points.earned", 2); /* sent after /gone's would have been */
     assert_int_equal(count_of(&rc, "/gone", NULL), 1);
-    json_t *list = apit_patron(&sv, "webhook", "list", NULL), *it;
+    json_t *list = apit_patron(&sv, "webhook", "list", (char *)NULL), *it;
     size_t i;
     json_array_foreach(json_object_get(list, "webhooks"), i,
                        it) if (apit_jint(it, "webhook_id") == gone)
@@ -387,7 +388,7 @@ static void gone_disables_the_endpoint(void **state)
     write_file(rc.dir, "mode.json", "{}");
     char id_text[24];
     snprintf(id_text, sizeof id_text, "%lld", (long long)gone);
-    json_decref(apit_patron(&sv, "webhook", "retry", "--webhook", id_text, NULL));
+    json_decref(apit_patron(&sv, "webhook", "retry", "--webhook", id_text, (char *)NULL));
     wait_count(&rc, "/gone", "points.earned", 3);
     assert_int_equal(apit_stop(&sv), 0);
 }
@@ -425,7 +426,7 @@ static void test_deliveries_and_retry(void **state)
     snprintf(keys, sizeof keys, "{\"/cli\":{\"secrets\":[\"%s\"]}}", key);
     write_file(rc.dir, "keys.json", keys);
     snprintf(id_text, sizeof id_text, "%lld", (long long)id);
-    json_t *j = apit_patron(&sv, "webhook", "test", id_text, NULL);
+    json_t *j = apit_patron(&sv, "webhook", "test", id_text, (char *)NULL);
     assert_true(json_is_true(json_object_get(j, "delivered")));
     json_decref(j);
     assert_int_equal(count_of(&rc, "/cli", "webhook.test"), 1);
@@ -439,7 +440,7 @@ static void test_deliveries_and_retry(void **state)
              " AND last_status = 503 AND next_attempt >= unixepoch() + 3000",
              (long long)id);
     wait_db(sql, 1); /* Retry-After: 3600 beats the 5 s back-off */
-    j = apit_patron(&sv, "webhook", "deliveries", "--webhook", id_text, NULL);
+    j = apit_patron(&sv, "webhook", "deliveries", "--webhook", id_text, (char *)NULL);
     json_t *d = json_array_get(json_object_get(j, "deliveries"), 0);
     assert_string_equal(apit_jstr(d, "status"), "queued");
     assert_string_equal(apit_jstr(d, "event"), "points.earned");
@@ -447,7 +448,7 @@ static void test_deliveries_and_retry(void **state)
     snprintf(delivery, sizeof delivery, "%lld", (long long)apit_jint(d, "delivery_id"));
     json_decref(j);
     write_file(rc.dir, "mode.json", "{}");
-    json_decref(apit_patron(&sv, "webhook", "retry", delivery, NULL));
+    json_decref(apit_patron(&sv, "webhook", "retry", delivery, (char *)NULL));
     wait_count(&rc, "/cli", "points.earned", 2);
     snprintf(sql, sizeof sql,
              "SELECT COUNT(*) FROM webhook_deliveries WHERE id = %s"
@@ -455,7 +456,7 @@ static void test_deliveries_and_retry(void **state)
              delivery);
     wait_db(sql, 1);
     /* Sent again on request: the same webhook-id. */
-    json_decref(apit_patron(&sv, "webhook", "retry", delivery, NULL));
+    json_decref(apit_patron(&sv, "webhook", "retry", delivery, (char *)NULL));
     wait_count(&rc, "/cli", "points.earned", 3);
     json_t *log = receiver_log(&rc), *it;
     size_t i;

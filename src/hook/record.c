@@ -18,7 +18,8 @@ static const int64_t backoff_s[PATRON_WEBHOOK_ATTEMPTS - 1] = {
 static int64_t next_delay(int attempts, int64_t retry_after_s)
 {
     unsigned short r = 0;
-    int64_t base = backoff_s[attempts - 1];
+    int i = attempts < 1 ? 0 : attempts - 1;
+    int64_t base = backoff_s[i < PATRON_WEBHOOK_ATTEMPTS - 1 ? i : PATRON_WEBHOOK_ATTEMPTS - 2];
     (void)patron__random(&r, sizeof r);
     int64_t jitter = base / 10 ? (int64_t)(r % (unsigned)(2 * (base / 10) + 1)) - base / 10 : 0;
     int64_t delay = base + jitter;
