@@ -134,6 +134,12 @@ static const struct api_field f_void[] = {
 };
 static const struct api_body_spec b_void = SPEC(f_void);
 
+/* Signing a browser in: the till's token, as the page's "Till token" field holds it. */
+static const struct api_field f_session[] = {
+    {"token", API_JSON_STRING, 1, 1, 128, NULL},
+};
+static const struct api_body_spec b_session = SPEC(f_session);
+
 #define CASHIER PATRON_ROLE_CASHIER
 #define MANAGER PATRON_ROLE_MANAGER
 #define ADMIN PATRON_ROLE_ADMIN
@@ -142,6 +148,10 @@ static const struct api_body_spec b_void = SPEC(f_void);
 const struct api_route api_routes[] = {
     {"GET", "/v1/health", OPEN, API_READ, 0, NULL, api_h_health, NULL},
     {"GET", "/metrics", OPEN, API_LOCAL, 0, NULL, api_h_metrics, NULL},
+    /* Browser sessions: the cookie then stands for the till's token (CSRF header on writes). */
+    {"POST", "/v1/session", OPEN, API_READ, 0, &b_session, api_h_session_new, NULL},
+    {"GET", "/v1/session", CASHIER, API_READ, 0, NULL, api_h_session, NULL},
+    {"DELETE", "/v1/session", CASHIER, API_LOCAL, 0, NULL, api_h_session_end, NULL},
     {"POST", "/v1/scan", CASHIER, API_READ, 0, &b_card, api_h_scan, NULL},
     {"POST", "/v1/sales", CASHIER, API_WRITE, 1, &b_sale, api_h_sale, NULL},
     {"POST", "/v1/refunds", CASHIER, API_WRITE, 1, &b_refund, api_h_refund, NULL},
@@ -160,6 +170,8 @@ const struct api_route api_routes[] = {
     {"GET", "/v1/print-jobs", MANAGER, API_READ, 0, NULL, api_h_print_jobs, "pending"},
     /* A till polls the coupon it asked for until it is printed. */
     {"GET", "/v1/print-jobs/{id}", CASHIER, API_READ, 0, NULL, api_h_print_job, NULL},
+    /* The coupon as the virtual printer drew it (PNG). */
+    {"GET", "/v1/print-jobs/{id}/image", CASHIER, API_READ, 0, NULL, api_h_print_image, NULL},
     {"POST", "/v1/print-jobs/{id}/reprint", MANAGER, API_WRITE, 1, NULL, api_h_reprint, NULL},
     {"POST", "/v1/members/{card}/consent", CASHIER, API_WRITE, 1, &b_consent, api_h_consent, NULL},
     /* A snapshot read; the member's copy of everything held about them. */

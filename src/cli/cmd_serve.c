@@ -16,7 +16,8 @@ static const char usage[] =
     "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
     "[--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS] [--batch-max N] "
     "[--busy-timeout SECONDS] [--read-handles N] "
-    "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests] [--demo] [--routes]"
+    "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests] [--web-root DIR] "
+    "[--session-ttl SECONDS] [--locale TAG] [--demo] [--routes]"
     " (the global --printer SPEC and --printer-profile NAME choose the printer)";
 
 struct serve_option {
@@ -41,6 +42,8 @@ static const struct serve_option serve_options[] = {
     {"--cashier-refund-limit", OPT(cashier_refund_limit), 1, 0, 1000000000, 1000},
     /* How often queued jobs are retried without a wake-up; the queue's back-off decides which. */
     {"--print-poll", OPT(print_poll_s), 0, 1, 3600, 5},
+    /* A browser session's life from signing in (12 hours: a shift). */
+    {"--session-ttl", OPT(session_ttl_s), 0, 1, 2592000, 43200},
 };
 
 static int take_options(struct cli *c, struct cli_args *a, struct api_settings *cfg)
@@ -121,6 +124,17 @@ static int demo_till(struct cli *c)
     return 0;
 }
 
+/* A BCP 47 tag as the screens pass it to Intl: letters, digits and '-', 2 to 35 bytes. */
+static int locale_ok(const char *t)
+{
+    size_t n = strlen(t);
+    for (size_t i = 0; i < n; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+              (t[i] >= '0' && t[i] <= '9') || t[i] == '-'))
+            return 0;
+    return n >= 2 && n <= 35;
+}
+
 int cli_cmd_serve(struct cli *c, struct cli_args *a)
 {
     struct api_settings cfg = {0};
@@ -133,6 +147,12 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     int demo = cli_flag(a, "--demo");
     cfg.log_requests = cli_flag(a, "--log-requests");
     cfg.port_file = cli_take(a, "--port-file");
+    cfg.web_root = cli_take(a, "--web-root");
+    cfg.locale = cli_take(a, "--locale");
+    if (cfg.locale && !locale_ok(cfg.locale)) {
+        fprintf(stderr, "patron: --locale takes a language tag such as en-GB or fr-FR\n");
+        return cli_usage(c, usage);
+    }
     if ((status = take_options(c, a, &cfg)) != 0 || (status = cli_no_leftovers(c, a, usage)) != 0)
         return status;
     cfg.db_path = c->db_path;

@@ -162,6 +162,9 @@ static const struct cli_option_help serve_options[] = {
                                       "(default 1000)"},
     {"--print-poll SECONDS", "retry queued print jobs this often, 1 to 3600 (default 5)"},
     {"--log-requests", "log one line per request on stderr"},
+    {"--web-root DIR", "serve the browser app from DIR (web/) instead of the copy built in"},
+    {"--session-ttl SECONDS", "a browser session lasts this long, 1 to 2592000 (default 43200)"},
+    {"--locale TAG", "the screens' language and number format, e.g. en-GB (default en-GB)"},
     {"--demo", "make and seed a demo store if needed, and print a fresh cashier token"},
     {"--routes", "list the API's routes and roles, then exit"},
     {"--printer SPEC", "(global) the printer coupons go to"},
@@ -298,7 +301,7 @@ static const struct cli_command_help commands[] = {
      "             [--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS]\n"
      "             [--batch-max N] [--busy-timeout SECONDS] [--read-handles N]\n"
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS] [--log-requests]\n"
-     "             [--demo] [--routes]",
+     "             [--web-root DIR] [--session-ttl SECONDS] [--locale TAG] [--demo] [--routes]",
      serve_options},
     {"terminal", "the tills' API tokens",
      "patron terminal add NAME --role cashier|manager|admin\npatron terminal list\n"

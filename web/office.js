@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// The back office: members (look-up and erasure with a typed confirmation; admin), offers (list,
+// create and end; create and end need an admin), and the print queue with reprint (manager).
+// The server decides what each role may do; these screens only leave out what it would refuse.
+import { strings as S } from './strings.js';
+import { call } from './api.js';
+import { h, clear, field, message } from './dom.js';
+import { num, dateTime } from './fmt.js';
+
+export function membersScreen(main) {
+  const card = field(S.memberLookup, { id: 'member-card', inputmode: 'numeric', autocomplete: 'off', required: true });
+  const msg = message();
+  const out = h('div', { class: 'profile', 'aria-live': 'polite' });
+  const find = h('form', {}, card.wrap, h('button', { type: 'submit' }, S.memberFind));
+  find.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    msg.clear();
+    clear(out);
+    try {
+      const m = await call('GET', `/v1/members/${encodeURIComponent(card.input.value.trim())}`);
+      const confirmWord = field(S.memberEraseConfirm(m.name), { autocomplete: 'off', id: 'erase-confirm' });
+      const erase = h('form', { class: 'danger' }, confirmWord.wrap,
+        h('button', { type: 'submit', class: 'danger' }, S.memberErase));
+      erase.addEventListener('submit', async (e2) => {
+        e2.preventDefault();
+        if (confirmWord.input.value.trim() !== S.memberEraseWord) { confirmWord.input.focus(); return; }
+        try {
+          await call('POST', `/v1/members/${encodeURIComponent(m.card)}/erase`, undefined, { idempotent: true });
+          clear(out);
+          msg.ok(S.memberErased);
+        } catch (e) { msg.fail(e.message); }
+      });
+      clear(out, h('h2', {}, m.name),
+        h('dl', { class: 'facts' }, h('dt', {}, S.card), h('dd', {}, m.card),
+          h('dt', {}, S.points), h('dd', {}, num(m.points)), h('dt', {}, S.tier), h('dd', {}, m.tier)),
+        erase);
+    } catch (e) { msg.fail(e.message); }
+  });
+  clear(main, h('section', { class: 'panel', 'aria-labelledby': 'members-title' },
+    h('h1', { id: 'members-title' }, S.membersTitle), find, msg.el, out));
+  card.input.focus();
+  document.body.dataset.ready = '1';
+}
+
+export function offersScreen(main, session) {
+  const msg = message();
+  const list = h('div', { 'aria-live': 'polite' });
+  const admin = session.role === 'admin';
+  async function load() {
+    try {
+      const res = await call('GET', '/v1/offers');
+      const offers = res.offers || [];
+      clear(list, h('h2', {}, S.offerList), h('ul', { class: 'list' }, offers.map((o) => h('li', { 'data-offer': o.offer_id },
+        h('strong', {}, o.name), ' ', h('span', {}, o.benefit || ''),
+        admin ? h('button', { type: 'button', onclick: async () => {
+          try { await call('POST', `/v1/offers/${o.offer_id}/end`, undefined, { idempotent: true }); msg.ok(S.offerEnded); load(); } catch (e) { msg.fail(e.message); }
+        } }, S.offerEnd(o.name)) : null))));
+    } catch (e) { msg.fail(e.message); }
+  }
+  let create = null;
+  if (admin) {
+    const name = field(S.offerName, { required: true, autocomplete: 'off', id: 'offer-name' });
+    const benefit = field(S.offerBenefit, { required: true, autocomplete: 'off', id: 'offer-benefit' });
+    const tier = field(S.offerTier, { autocomplete: 'off', id: 'offer-tier' });
+    const excl = h('input', { type: 'checkbox', id: 'offer-exclusive' });
+    create = h('form', {}, name.wrap, benefit.wrap, tier.wrap,
+      h('div', { class: 'check' }, excl, h('label', { for: 'offer-exclusive' }, S.offerExclusiveLabel)),
+      h('button', { type: 'submit', class: 'primary' }, S.offerCreate));
+    create.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = { name: name.input.value.trim(), benefit: benefit.input.value.trim(), exclusive: excl.checked };
+      if (tier.input.value.trim()) body.tier = tier.input.value.trim();
+      try { await call('POST', '/v1/offers', body, { idempotent: true }); msg.ok(S.offerCreated); load(); } catch (e) { msg.fail(e.message); }
+    });
+  }
+  clear(main, h('section', { class: 'panel', 'aria-labelledby': 'offers-title' },
+    h('h1', { id: 'offers-title' }, S.offersTitle), create, msg.el, list));
+  load().then(() => { document.body.dataset.ready = '1'; });
+}
+
+export function printsScreen(main) {
+  const msg = message();
+  const table = h('div', { 'aria-live': 'polite' });
+  async function load() {
+    try {
+      const res = await call('GET', '/v1/print-jobs');
+      const jobs = res.jobs || [];
+      if (!jobs.length) { clear(table, h('p', {}, S.noPrints)); return; }
+      clear(table, h('table', {}, h('thead', {}, h('tr', {}, [S.thId, S.thTemplate, S.thStatus, S.thCreated, S.thAction].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, jobs.map((j) => h('tr', {}, h('td', {}, num(j.job_id)), h('td', {}, j.template || j.template_name || ''),
+          h('td', {}, S.printStatuses[j.status] || j.status), h('td', {}, j.created_at ? dateTime(j.created_at) : ''),
+          h('td', {}, h('button', { type: 'button', onclick: async () => {
+            try {
+              const r = await call('POST', `/v1/print-jobs/${j.job_id}/reprint`, undefined, { idempotent: true });
+              msg.ok(S.printReprinted(r.job_id)); load();
+            } catch (e) { msg.fail(e.message); }
+          } }, S.printReprint(j.job_id))))))));
+    } catch (e) { msg.fail(e.message); }
+  }
+  clear(main, h('section', { class: 'panel', 'aria-labelledby': 'prints-title' },
+    h('h1', { id: 'prints-title' }, S.printsTitle), msg.el, table));
+  load().then(() => { document.body.dataset.ready = '1'; });
+}
