@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
+# The browser tests' packages (playwright-core, @axe-core/playwright), pinned by the lock file.
+(cd web/test && npm ci --no-audit --no-fund)
 
 lane() { # name, then cmake options
   local dir="build-$1"; shift

@@ -4,7 +4,7 @@
 // admin the back office. Plain modules, no build step; every string in strings.js.
 import { strings as S } from './strings.js';
 import { call, setCsrf, onSessionEnd, ApiError } from './api.js';
-import { h, clear, field, message } from './dom.js';
+import { h, clear, field, message, ready } from './dom.js';
 import { setLocale } from './fmt.js';
 import { counterScreen } from './counter.js';
 import { membersScreen, offersScreen, printsScreen } from './office.js';
@@ -30,6 +30,7 @@ function showShop(s) {
 }
 
 function go(id) {
+  delete document.body.dataset.ready;
   const screen = screens.find((x) => x.id === id && ROLES[session.role] >= ROLES[x.role]) || screens[0];
   for (const b of nav.querySelectorAll('a')) {
     if (b.dataset.screen === screen.id) b.setAttribute('aria-current', 'page');
@@ -83,7 +84,7 @@ function signInScreen(note) {
   });
   clear(main, form);
   token.input.focus();
-  document.body.dataset.ready = '1';
+  ready();
 }
 
 onSessionEnd(() => signInScreen(S.signedOutExpired));

@@ -5,7 +5,7 @@
 // a sale, a refund, a voucher by typed code, enrolment and feedback.
 import { strings as S } from './strings.js';
 import { call } from './api.js';
-import { h, clear, field, message } from './dom.js';
+import { h, clear, field, message, ready } from './dom.js';
 import { num, money, date, parseMoney } from './fmt.js';
 import { cardDigits, cardState } from './card.js';
 
@@ -262,5 +262,5 @@ export function counterScreen(main) {
       h('div', { class: 'side' }, saleSection(needCard), voucherSection(), refundSection(),
         enrolSection(scan), feedbackSection(needCard))));
   card.input.focus();
-  document.body.dataset.ready = '1';
+  ready();
 }

@@ -43,3 +43,10 @@ export function message() {
     clear() { el.className = 'msg'; el.textContent = ''; el.removeAttribute('role'); },
   };
 }
+
+// The screen is ready for input: marked on the body (the browser tests wait for it), and the
+// first time, how long after navigation (the time-to-first-scan the tests measure).
+export function ready() {
+  if (!document.body.dataset.readyAt) document.body.dataset.readyAt = String(Math.round(performance.now()));
+  document.body.dataset.ready = '1';
+}

@@ -4,7 +4,7 @@
 // The server decides what each role may do; these screens only leave out what it would refuse.
 import { strings as S } from './strings.js';
 import { call } from './api.js';
-import { h, clear, field, message } from './dom.js';
+import { h, clear, field, message, ready } from './dom.js';
 import { num, dateTime } from './fmt.js';
 
 export function membersScreen(main) {
@@ -39,7 +39,7 @@ export function membersScreen(main) {
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'members-title' },
     h('h1', { id: 'members-title' }, S.membersTitle), find, msg.el, out));
   card.input.focus();
-  document.body.dataset.ready = '1';
+  ready();
 }
 
 export function offersScreen(main, session) {
@@ -62,20 +62,22 @@ export function offersScreen(main, session) {
     const name = field(S.offerName, { required: true, autocomplete: 'off', id: 'offer-name' });
     const benefit = field(S.offerBenefit, { required: true, autocomplete: 'off', id: 'offer-benefit' });
     const tier = field(S.offerTier, { autocomplete: 'off', id: 'offer-tier' });
+    const segment = field(S.offerSegment, { autocomplete: 'off', id: 'offer-segment' });
     const excl = h('input', { type: 'checkbox', id: 'offer-exclusive' });
-    create = h('form', {}, name.wrap, benefit.wrap, tier.wrap,
+    create = h('form', {}, name.wrap, benefit.wrap, tier.wrap, segment.wrap,
       h('div', { class: 'check' }, excl, h('label', { for: 'offer-exclusive' }, S.offerExclusiveLabel)),
       h('button', { type: 'submit', class: 'primary' }, S.offerCreate));
     create.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const body = { name: name.input.value.trim(), benefit: benefit.input.value.trim(), exclusive: excl.checked };
       if (tier.input.value.trim()) body.tier = tier.input.value.trim();
+      if (segment.input.value.trim()) body.segment = segment.input.value.trim();
       try { await call('POST', '/v1/offers', body, { idempotent: true }); msg.ok(S.offerCreated); load(); } catch (e) { msg.fail(e.message); }
     });
   }
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'offers-title' },
     h('h1', { id: 'offers-title' }, S.offersTitle), create, msg.el, list));
-  load().then(() => { document.body.dataset.ready = '1'; });
+  load().then(() => { ready(); });
 }
 
 export function printsScreen(main) {
@@ -99,5 +101,5 @@ export function printsScreen(main) {
   }
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'prints-title' },
     h('h1', { id: 'prints-title' }, S.printsTitle), msg.el, table));
-  load().then(() => { document.body.dataset.ready = '1'; });
+  load().then(() => { ready(); });
 }

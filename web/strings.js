@@ -89,6 +89,7 @@ export const strings = {
   offerName: 'Name',
   offerBenefit: 'Benefit (bonus:P, multiplier:X or reward:ID)',
   offerTier: 'Tier (optional)',
+  offerSegment: 'Segment (optional: only its members)',
   offerExclusiveLabel: 'Exclusive',
   offerCreate: 'Create offer',
   offerEnd: (name) => `End ${name}`,
