@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NOW "2026-03-10T12:00:00Z"
@@ -297,6 +298,42 @@ static void the_coupon_picture_comes_from_the_virtual_printer(void **state)
     apit_reply_free(&r);
 }
 
+static void web_root_serves_the_app_from_disk(void **state)
+{
+    struct api_server sv;
+    struct apit_reply r;
+    char root[400], file[500];
+    (void)state;
+    apit_store_new(&sv);
+    snprintf(root, sizeof root, "%s/web", sv.dir);
+    assert_int_equal(mkdir(root, 0755), 0);
+    snprintf(file, sizeof file, "%s/index.html", root);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("<!doctype html><title>from disk</title>", f);
+    fclose(f);
+    snprintf(file, sizeof file, "%s/secret.txt", sv.dir); /* beside the folder, not in it */
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("secret", f);
+    fclose(f);
+    apit_start(&sv, "--printer", "none", "--web-root", root, (char *)NULL);
+    get(sv.port, "/", NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_string_equal(r.body, "<!doctype html><title>from disk</title>");
+    assert_security_headers(&r);
+    assert_header(&r, "Cache-Control", "no-store"); /* edited while developing */
+    apit_reply_free(&r);
+    get(sv.port, "/../secret.txt", NULL, &r);
+    apit_assert_status(&r, 404, "ENOTFOUND");
+    apit_reply_free(&r);
+    get(sv.port, "/app.js", NULL, &r); /* not in that folder: nothing from the built-in copy */
+    apit_assert_status(&r, 404, "ENOTFOUND");
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&sv), 0);
+    test_rmtree(sv.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +343,7 @@ int main(void)
         cmocka_unit_test(a_bad_token_or_cookie_is_refused),
         cmocka_unit_test(an_expired_session_is_sent_back_to_sign_in),
         cmocka_unit_test(the_coupon_picture_comes_from_the_virtual_printer),
+        cmocka_unit_test(web_root_serves_the_app_from_disk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -338,9 +338,16 @@ static int send_web(struct server *sv, struct MHD_Connection *conn, const char *
                     const char *method, struct request *rq, enum MHD_Result *ret)
 {
     struct api_web_reply w;
-    if ((strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) ||
-        strncmp(url, "/v1/", 4) == 0 || api_web_find(sv->cfg->web_root, url, &w) != 0)
+    static const char left_out[] = "The browser app was left out of this build (no web/ folder "
+                                   "when it was built); the API is at /v1/.\n";
+    if ((strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) || strncmp(url, "/v1/", 4) == 0)
         return -1;
+    if (api_web_find(sv->cfg->web_root, url, &w) != 0) {
+        if (strcmp(url, "/") != 0 || sv->cfg->web_root || api_web_embedded())
+            return -1;
+        w = (struct api_web_reply){"text/plain; charset=utf-8", (const unsigned char *)left_out,
+                                   sizeof left_out - 1, NULL, NULL};
+    }
     const char *inm = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
     int fresh = w.etag && inm && strcmp(inm, w.etag) == 0;
     struct MHD_Response *resp =
