@@ -12,6 +12,7 @@ import { cardDigits, cardState } from './card.js';
 const POLL_MS = 250;
 const POLL_MAX = 80;
 let current = null; // the member on the panel: { card, name, ... }
+let lastSaleRef = '';
 let rescan = null; // looks the member on the panel up again after a sale or a refund
 document.addEventListener('patron:rescan', () => { if (rescan && current) rescan(current.card); });
 
@@ -92,6 +93,8 @@ async function redeem(r, button, msg, printStatus, coupon) {
   try {
     const res = await call('POST', `/v1/rewards/${r.reward_id}/redeem`, { card: current.card }, { idempotent: true });
     msg.ok(S.redeemed(r.name, res.code));
+    const points = document.getElementById('member-points');
+    if (points && typeof res.points === 'number') points.textContent = num(res.points);
     if (res.print_job) pollPrint(res.print_job, printStatus, coupon, res.code);
   } catch (e) {
     msg.fail(e.message);
@@ -100,7 +103,41 @@ async function redeem(r, button, msg, printStatus, coupon) {
   }
 }
 
-function section(title, id, ...body) {
+// Camera scanning where the browser has BarcodeDetector (phones and tablets): a member's card
+// (EAN-13, or the card number in a QR) is looked up; a voucher's QR (its long token) or code is
+// redeemed. Returns null where there is no detector, so the button is not shown.
+function cameraButton(onCard, onVoucher) {
+  if (!('BarcodeDetector' in window) || !navigator.mediaDevices) return null;
+  const video = h('video', { class: 'camera', muted: true, playsinline: true, hidden: true });
+  let stream = null;
+  const stop = () => {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    video.hidden = true;
+  };
+  const button = h('button', { type: 'button', onclick: async () => {
+    if (stream) { stop(); return; }
+    try {
+      const detector = new window.BarcodeDetector({ formats: ['qr_code', 'ean_13'] });
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play();
+      const look = async () => {
+        if (!stream) return;
+        const found = await detector.detect(video).catch(() => []);
+        const raw = found.length ? found[0].rawValue.trim() : '';
+        if (/^29\d{11}$/.test(raw)) { stop(); onCard(raw); return; }
+        if (raw) { stop(); onVoucher(raw); return; }
+        setTimeout(look, 200);
+      };
+      look();
+    } catch (e) { stop(); }
+  } }, S.camera);
+  return h('div', { class: 'camera-wrap' }, button, video);
+}
+
+function makeSection(title, id, ...body) {
   return h('section', { class: 'panel', 'aria-labelledby': id }, h('h2', { id }, title), ...body);
 }
 
@@ -125,16 +162,17 @@ function saleSection(needCard) {
   const total = field(S.saleTotal, { inputmode: 'decimal', required: true, autocomplete: 'off' });
   const lines = field(S.saleLines, { tag: 'textarea', rows: 2 });
   const msg = message();
-  return section(S.sale, 'sale-title', form(async () => {
+  return makeSection(S.sale, 'sale-title', form(async () => {
     const card = needCard(msg);
     if (!card) return;
     try {
       const body = { card, ref: ref(), total: parseMoney(total.input.value) };
+      lastSaleRef = body.ref;
       if (Number.isNaN(body.total)) throw new Error(S.saleLinesBad);
       const l = parseLines(lines.input.value);
       if (l.length) body.lines = l;
       const res = await call('POST', '/v1/sales', body, { idempotent: true });
-      msg.ok(S.saleDone(num(res.points_earned + (res.bonus_points || 0)), num(res.points), res.tier) +
+      msg.ok(S.saleDone(body.ref, num(res.points_earned + (res.bonus_points || 0)), num(res.points), res.tier) +
         (res.coupons && res.coupons.length ? ` · ${S.saleCoupons(res.coupons.length)}` : ''));
       total.input.value = '';
       lines.input.value = '';
@@ -144,10 +182,11 @@ function saleSection(needCard) {
 }
 
 function refundSection() {
-  const sref = field(S.refundRef, { required: true, autocomplete: 'off' });
+  const sref = field(S.refundRef, { required: true, autocomplete: 'off' }, S.refundRefHelp);
+  sref.input.addEventListener('focus', () => { if (!sref.input.value && lastSaleRef) sref.input.placeholder = lastSaleRef; });
   const rref = field(S.refundReturnRef, { autocomplete: 'off' });
   const msg = message();
-  return section(S.refund, 'refund-title', form(async () => {
+  return makeSection(S.refund, 'refund-title', form(async () => {
     try {
       const body = { ref: sref.input.value.trim() };
       if (rref.input.value.trim()) body.return_ref = rref.input.value.trim();
@@ -158,12 +197,15 @@ function refundSection() {
   }, sref.wrap, rref.wrap, h('button', { type: 'submit' }, S.refundRecord), msg.el));
 }
 
+let redeemVoucher = null; // a voucher read by the camera goes through the voucher form
+
 function voucherSection() {
   const code = field(S.voucherCode, { required: true, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'characters' }, S.voucherHelp);
   const msg = message();
-  return section(S.voucher, 'voucher-title', form(async () => {
+  const section = makeSection(S.voucher, 'voucher-title', form(async () => {
     try {
-      const body = { code: code.input.value.trim(), ref: ref() };
+      const typed = code.input.value.trim();
+      const body = /^\d{33,}$/.test(typed) ? { token: typed, ref: ref() } : { code: typed, ref: ref() };
       if (current) body.card = current.card;
       const res = await call('POST', '/v1/vouchers/redeem', body, { idempotent: true });
       const v = res.voucher || res;
@@ -172,6 +214,8 @@ function voucherSection() {
       code.input.select();
     } catch (e) { msg.fail(e.message); code.input.select(); }
   }, code.wrap, h('button', { type: 'submit' }, S.voucherRedeem), msg.el));
+  redeemVoucher = (text) => { code.input.value = text; section.querySelector('form').requestSubmit(); };
+  return section;
 }
 
 function enrolSection(scan) {
@@ -180,7 +224,7 @@ function enrolSection(scan) {
   const phone = field(S.enrolPhone, { type: 'tel', autocomplete: 'off' });
   const consent = h('input', { type: 'checkbox', id: 'enrol-consent' });
   const msg = message();
-  return section(S.enrol, 'enrol-title', form(async () => {
+  return makeSection(S.enrol, 'enrol-title', form(async () => {
     try {
       const body = { name: name.input.value.trim(), consent_marketing: consent.checked, consent_source: 'counter' };
       if (email.input.value.trim()) body.email = email.input.value.trim();
@@ -196,11 +240,27 @@ function enrolSection(scan) {
   h('button', { type: 'submit' }, S.enrolDo), msg.el));
 }
 
-function feedbackSection(needCard) {
+async function goodwillForm(card, comment, place) {
+  const res = await call('GET', '/v1/rewards');
+  const select = h('select', { id: 'goodwill-reward' }, (res.rewards || []).map((r) => h('option', { value: r.reward_id }, r.name)));
+  const why = field(S.goodwillComplaint, { id: 'goodwill-complaint', autocomplete: 'off', required: true, value: comment || '' });
+  const msg = message();
+  const f = form(async () => {
+    try {
+      const g = await call('POST', '/v1/goodwill', { card, reward_id: Number(select.value), complaint: why.input.value.trim() }, { idempotent: true });
+      msg.ok(S.goodwillDone(g.code || ''));
+    } catch (e) { msg.fail(e.message); }
+  }, h('h3', {}, S.goodwill), h('div', { class: 'field' }, h('label', { for: 'goodwill-reward' }, S.goodwillReward), select),
+  why.wrap, h('button', { type: 'submit' }, S.goodwillDo), msg.el);
+  clear(place, f);
+}
+
+function feedbackSection(needCard, session) {
+  const goodwill = h('div', { class: 'goodwill' });
   const score = field(S.feedbackScore, { type: 'number', min: 1, max: 5, required: true });
   const comment = field(S.feedbackComment, { tag: 'textarea', rows: 2 });
   const msg = message();
-  return section(S.feedback, 'feedback-title', form(async () => {
+  return makeSection(S.feedback, 'feedback-title', form(async () => {
     const card = needCard(msg);
     if (!card) return;
     try {
@@ -208,13 +268,14 @@ function feedbackSection(needCard) {
       if (comment.input.value.trim()) body.comment = comment.input.value.trim();
       await call('POST', '/v1/feedback', body, { idempotent: true });
       msg.ok(S.feedbackDone);
+      if (session && session.role !== 'cashier' && body.score <= 3) await goodwillForm(card, body.comment, goodwill);
       score.input.value = '';
       comment.input.value = '';
     } catch (e) { msg.fail(e.message); }
-  }, score.wrap, comment.wrap, h('button', { type: 'submit' }, S.feedbackDo), msg.el));
+  }, score.wrap, comment.wrap, h('button', { type: 'submit' }, S.feedbackDo), msg.el), goodwill);
 }
 
-export function counterScreen(main) {
+export function counterScreen(main, session) {
   current = null;
   const card = field(S.card, { id: 'card', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', enterkeyhint: 'search' }, S.cardHelp);
   const help = card.wrap.querySelector('.help');
@@ -251,7 +312,8 @@ export function counterScreen(main) {
     help.className = `help ${cls}`;
     help.textContent = text;
   });
-  const scanForm = form(() => scan(card.input.value), card.wrap, h('button', { type: 'submit' }, S.scan));
+  const scanForm = form(() => scan(card.input.value), card.wrap, h('button', { type: 'submit' }, S.scan),
+    cameraButton((number) => { card.input.value = number; scan(number); }, (text) => redeemVoucher && redeemVoucher(text)));
   scanForm.className = 'scan';
   rescan = scan;
 
@@ -262,7 +324,7 @@ export function counterScreen(main) {
         h('h2', { id: 'member-title', class: 'visually-hidden' }, S.memberPanel),
         scanForm, msg.el, panel),
       h('div', { class: 'side' }, saleSection(needCard), voucherSection(), refundSection(),
-        enrolSection(scan), feedbackSection(needCard))));
+        enrolSection(scan), feedbackSection(needCard, session))));
   card.input.focus();
   ready();
 }

@@ -103,3 +103,46 @@ export function printsScreen(main) {
     h('h1', { id: 'prints-title' }, S.printsTitle), msg.el, table));
   load().then(() => { ready(); });
 }
+
+const REPORTS = ['liability', 'expiring', 'redemption', 'repeat', 'retention', 'clv', 'rfm', 'churn',
+  'offers', 'partners', 'satisfaction'];
+
+export function reportsScreen(main) {
+  const msg = message();
+  const out = h('div', { class: 'report', 'aria-live': 'polite' });
+  const select = h('select', { id: 'report-name' }, REPORTS.map((r) => h('option', { value: r }, S.reportNames[r] || r)));
+  const csv = h('button', { type: 'button', id: 'report-csv' }, S.reportCsv);
+  const form = h('form', { class: 'row' }, h('div', { class: 'field' }, h('label', { for: 'report-name' }, S.reportName), select),
+    h('button', { type: 'submit', class: 'primary' }, S.reportShow), csv);
+  async function show() {
+    msg.clear();
+    try {
+      const t = await call('GET', `/v1/reports/${select.value}`);
+      const cols = t.columns || [];
+      const rows = t.rows || [];
+      clear(out, h('h2', {}, t.title || select.value),
+        rows.length ? h('table', {}, h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', {}, typeof r[c] === 'number' ? num(r[c]) : (r[c] ?? '')))))))
+          : h('p', {}, S.reportEmpty));
+    } catch (e) { msg.fail(e.message); }
+  }
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); show(); });
+  csv.addEventListener('click', async () => {
+    msg.clear();
+    try {
+      const res = await fetch(`/v1/reports/${select.value}?format=csv`, { credentials: 'same-origin' });
+      if (!res.ok) {
+        const p = await res.json().catch(() => null);
+        throw new Error((p && p.detail) || S.unexpected);
+      }
+      const link = h('a', { href: URL.createObjectURL(await res.blob()), download: `${select.value}.csv` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      msg.ok(S.reportDownloaded(`${select.value}.csv`));
+    } catch (e) { msg.fail(e.message); }
+  });
+  clear(main, h('section', { class: 'panel', 'aria-labelledby': 'reports-title' },
+    h('h1', { id: 'reports-title' }, S.reportsTitle), form, msg.el, out));
+  show().then(ready);
+}

@@ -177,13 +177,16 @@ async function main() {
   });
 
   let code;
+  let saleRef;
   await step('a whole checkout by keyboard wedge: scan, sale, redemption with the coupon', async () => {
     await scan(page, ada);
     await page.locator('#member-name', { hasText: 'Ada Lovelace' }).waitFor();
     const before = await page.locator('#member-points').textContent();
     await page.getByLabel('Total').fill('12.50');
     await page.keyboard.press('Enter');
-    await page.getByText(/Sale recorded: \d+ points earned/).waitFor();
+    const sale = page.getByText(/Sale \S+ recorded: \d+ points earned/);
+    await sale.waitFor();
+    saleRef = (await sale.textContent()).match(/Sale (\S+) recorded/)[1];
     await page.waitForFunction((b) => document.querySelector('#member-points')?.textContent !== b, before);
     await page.getByRole('button', { name: /Redeem Free coffee/ }).click();
     const msg = page.getByText(/Free coffee redeemed: voucher /);
@@ -209,6 +212,12 @@ async function main() {
     const text = await refusal.textContent();
     assert.match(text, /first redeemed at \d{4}-\d\d-\d\dT\S+ at store 1, till 'till-1'/);
     await shot(page, 'counter-voucher-refused');
+  });
+
+  await step('a refund of the sale by its receipt number', async () => {
+    await page.getByLabel('Receipt number of the sale').fill(saleRef);
+    await page.getByRole('button', { name: 'Record refund' }).click();
+    await page.getByText(/Refund recorded: \d+ points reversed/).waitFor();
   });
 
   await step('markup in a member\'s, a reward\'s and an offer\'s name shows as text', async () => {
@@ -293,6 +302,32 @@ async function main() {
     await op.getByText(/Reprint queued as job \d+/).waitFor();
     await axe(op, 'print queue');
     await shot(op, 'print-queue');
+  });
+
+  await step('reports with a CSV download', async () => {
+    await op.getByRole('link', { name: 'Reports' }).click();
+    await op.waitForSelector('body[data-screen="reports"][data-ready="1"]');
+    await op.getByRole('columnheader', { name: 'members_with_points' }).waitFor();
+    const [download] = await Promise.all([op.waitForEvent('download'), op.getByRole('button', { name: 'Download CSV' }).click()]);
+    assert.equal(download.suggestedFilename(), 'liability.csv');
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.match(csv, /^points,value,currency,members_with_points/);
+    await axe(op, 'reports');
+    await shot(op, 'reports');
+  });
+
+  await step('a manager gives a goodwill voucher tied to a complaint', async () => {
+    await op.getByRole('link', { name: 'Counter' }).click();
+    await op.waitForSelector('body[data-screen="counter"][data-ready="1"]');
+    await scan(op, grace);
+    await op.locator('#member-name', { hasText: 'Grace Hopper' }).waitFor();
+    await op.getByLabel('Score (1 to 5)').fill('2');
+    await op.getByLabel('Comment (optional)').fill('Cold coffee');
+    await op.getByRole('button', { name: 'Send feedback' }).click();
+    await op.getByLabel('The complaint').waitFor();
+    assert.equal(await op.getByLabel('The complaint').inputValue(), 'Cold coffee');
+    await op.getByRole('button', { name: 'Give goodwill voucher' }).click();
+    await op.getByText(/Goodwill voucher issued: \S+/).waitFor();
   });
 
   await step('an erasure through the back office; then the card scans as refused', async () => {
