@@ -223,6 +223,17 @@ static void a_manager_session_reaches_the_back_office(void **state)
     apit_reply_free(&r);
 }
 
+static void the_shop_is_named_before_signing_in(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    apit_call(fx.sv.port, "GET", "/v1/shop", NULL, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_non_null(apit_jstr(r.json, "name"));
+    assert_string_equal(apit_jstr(r.json, "locale"), "en-GB");
+    apit_reply_free(&r);
+}
+
 static void a_bad_token_or_cookie_is_refused(void **state)
 {
     struct apit_reply r;
@@ -340,6 +351,7 @@ int main(void)
         cmocka_unit_test(the_app_is_served_with_its_headers),
         cmocka_unit_test(a_session_stands_for_the_till_token),
         cmocka_unit_test(a_manager_session_reaches_the_back_office),
+        cmocka_unit_test(the_shop_is_named_before_signing_in),
         cmocka_unit_test(a_bad_token_or_cookie_is_refused),
         cmocka_unit_test(an_expired_session_is_sent_back_to_sign_in),
         cmocka_unit_test(the_coupon_picture_comes_from_the_virtual_printer),

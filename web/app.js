@@ -58,10 +58,17 @@ function signedIn(s) {
   go(location.hash.slice(1) || 'counter');
 }
 
+let shopName = null; // known before signing in (GET /v1/shop)
+
 function signInScreen(note) {
   session = null;
   setCsrf(null);
   showShop(null);
+  if (shopName) document.getElementById('shop-name').textContent = shopName;
+  else call('GET', '/v1/shop', undefined, { signingIn: true }).then((shop) => {
+    shopName = shop.name;
+    if (!session) document.getElementById('shop-name').textContent = shopName;
+  }).catch(() => {});
   nav.hidden = true;
   document.title = `${S.signInTitle} · ${S.appName}`;
   document.body.dataset.screen = 'sign-in';

@@ -15,17 +15,30 @@
 
 #define PNG_MAX (8 * 1024 * 1024)
 
-/* What a signed-in page needs: the till, its role and the shop. */
-static json_t *session_json(struct api_call *c, patron_store *s, const char *csrf)
+/* The shop as every screen shows it. */
+static json_t *shop_json(struct api_call *c, patron_store *s)
 {
     struct patron_store_info info;
     if (patron_store_info(s, &info) != 0)
         return NULL;
-    json_t *o =
-        json_pack("{s:s, s:s, s:s?, s:i, s:{s:s, s:s, s:s, s:i}}", "till", c->terminal.name, "role",
-                  patron_role_name(c->terminal.role), "csrf_token", csrf, "expires_in",
-                  (int)c->cfg->session_ttl_s, "shop", "name", info.name, "currency", info.currency,
-                  "locale", c->cfg->locale ? c->cfg->locale : "en-GB", "store_id", info.store_id);
+    return json_pack("{s:s, s:s, s:s, s:i}", "name", info.name, "currency", info.currency, "locale",
+                     c->cfg->locale ? c->cfg->locale : "en-GB", "store_id", info.store_id);
+}
+
+int api_h_shop(struct api_call *c, patron_store *s)
+{
+    return api_reply(c, 200, shop_json(c, s));
+}
+
+/* What a signed-in page needs: the till, its role and the shop. */
+static json_t *session_json(struct api_call *c, patron_store *s, const char *csrf)
+{
+    json_t *shop = shop_json(c, s);
+    if (!shop)
+        return NULL;
+    json_t *o = json_pack("{s:s, s:s, s:s?, s:i, s:o}", "till", c->terminal.name, "role",
+                          patron_role_name(c->terminal.role), "csrf_token", csrf, "expires_in",
+                          (int)c->cfg->session_ttl_s, "shop", shop);
     if (o && !csrf)
         json_object_del(o, "csrf_token"); /* signed in with a bearer token: no session */
     return o;

@@ -151,6 +151,8 @@ const struct api_route api_routes[] = {
     /* Browser sessions: the cookie then stands for the till's token (CSRF header on writes). */
     {"POST", "/v1/session", OPEN, API_READ, 0, &b_session, api_h_session_new, NULL},
     {"GET", "/v1/session", CASHIER, API_READ, 0, NULL, api_h_session, NULL},
+    /* The shop's name and locale for the sign-in screen (printed on every coupon anyway). */
+    {"GET", "/v1/shop", OPEN, API_READ, 0, NULL, api_h_shop, NULL},
     {"DELETE", "/v1/session", CASHIER, API_LOCAL, 0, NULL, api_h_session_end, NULL},
     {"POST", "/v1/scan", CASHIER, API_READ, 0, &b_card, api_h_scan, NULL},
     {"POST", "/v1/sales", CASHIER, API_WRITE, 1, &b_sale, api_h_sale, NULL},

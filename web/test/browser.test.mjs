@@ -124,6 +124,7 @@ async function main() {
   await step('sign-in screen: a "Till token" field, axe clean', async () => {
     await page.goto(url);
     await page.waitForSelector('body[data-screen="sign-in"][data-ready="1"]');
+    await page.locator('#shop-name', { hasText: 'Corner Café' }).waitFor();
     await axe(page, 'sign-in');
     await shot(page, 'sign-in');
     await page.getByLabel('Till token').fill('ptk_wrong');
