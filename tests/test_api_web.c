@@ -345,6 +345,58 @@ static void web_root_serves_the_app_from_disk(void **state)
     test_rmtree(sv.dir);
 }
 
+static void tills_are_added_rotated_and_revoked_by_an_admin(void **state)
+{
+    struct apit_reply r;
+    char admin[64], token[64], cookie[160], csrf[120], body[64];
+    (void)state;
+    apit_terminal(&fx.sv, "owner", "admin", admin);
+    /* A cashier or a manager never sees the tills. */
+    apit_call(fx.sv.port, "GET", "/v1/tills", fx.manager, NULL, NULL, &r);
+    apit_assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    /* No kept reply may hold a token: an Idempotency-Key is refused. */
+    apit_call(fx.sv.port, "POST", "/v1/tills", admin, "till-key-1",
+              "{\"name\":\"till-9\",\"role\":\"cashier\"}", &r);
+    apit_assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "POST", "/v1/tills", admin, NULL,
+              "{\"name\":\"till-9\",\"role\":\"cashier\"}", &r);
+    apit_assert_status(&r, 201, NULL);
+    snprintf(token, sizeof token, "%s", apit_jstr(r.json, "token"));
+    assert_string_equal(apit_jstr(r.json, "role"), "cashier");
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.ada);
+    apit_call(fx.sv.port, "POST", "/v1/scan", token, NULL, body, &r);
+    apit_assert_status(&r, 200, NULL);
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "GET", "/v1/tills", admin, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_non_null(strstr(r.body, "\"name\":\"till-9\""));
+    assert_null(strstr(r.body, "ptk_")); /* tokens are never listed */
+    apit_reply_free(&r);
+
+    /* Rotating: the old token stops working, the new one works. */
+    apit_call(fx.sv.port, "POST", "/v1/tills/till-9/rotate", admin, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    char fresh[64];
+    snprintf(fresh, sizeof fresh, "%s", apit_jstr(r.json, "token"));
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "POST", "/v1/scan", token, NULL, body, &r);
+    apit_assert_status(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+
+    /* Revoking ends the till's browser sessions too. */
+    sign_in(fx.sv.port, fresh, "; Max-Age=43200;", cookie, csrf);
+    const char *h[] = {cookie, NULL};
+    apit_call(fx.sv.port, "POST", "/v1/tills/till-9/revoke", admin, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    apit_reply_free(&r);
+    get(fx.sv.port, "/v1/session", h, &r);
+    apit_assert_status(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +408,7 @@ int main(void)
         cmocka_unit_test(an_expired_session_is_sent_back_to_sign_in),
         cmocka_unit_test(the_coupon_picture_comes_from_the_virtual_printer),
         cmocka_unit_test(web_root_serves_the_app_from_disk),
+        cmocka_unit_test(tills_are_added_rotated_and_revoked_by_an_admin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,7 +7,7 @@ import { call, setCsrf, onSessionEnd, ApiError } from './api.js';
 import { h, clear, field, message, ready } from './dom.js';
 import { setLocale } from './fmt.js';
 import { counterScreen } from './counter.js';
-import { membersScreen, offersScreen, printsScreen, reportsScreen } from './office.js';
+import { membersScreen, offersScreen, printsScreen, reportsScreen, tillsScreen } from './office.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -21,6 +21,7 @@ const screens = [
   { id: 'offers', label: S.navOffers, role: 'manager', draw: offersScreen },
   { id: 'prints', label: S.navPrints, role: 'manager', draw: printsScreen },
   { id: 'reports', label: S.navReports, role: 'admin', draw: reportsScreen },
+  { id: 'tills', label: S.navTills, role: 'admin', draw: tillsScreen },
 ];
 
 function showShop(s) {

@@ -146,3 +146,40 @@ export function reportsScreen(main) {
     h('h1', { id: 'reports-title' }, S.reportsTitle), form, msg.el, out));
   show().then(ready);
 }
+
+export function tillsScreen(main) {
+  const msg = message();
+  const list = h('div', { 'aria-live': 'polite' });
+  const shown = h('div', { class: 'token-once', 'aria-live': 'polite' });
+  const showToken = (t) => clear(shown, h('p', {}, S.tillTokenOnce(t.name)), h('code', { id: 'till-new-token' }, t.token));
+  async function load() {
+    try {
+      const res = await call('GET', '/v1/tills');
+      clear(list, h('table', {}, h('thead', {}, h('tr', {}, [S.thTill, S.thRole, S.thCreated, S.thStatus, S.thAction].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, (res.tills || []).map((t) => h('tr', {}, h('td', {}, t.name), h('td', {}, t.role),
+          h('td', {}, dateTime(t.created_at)), h('td', {}, t.revoked ? S.tillRevoked : S.tillActive),
+          h('td', {}, t.revoked ? null : [
+            h('button', { type: 'button', onclick: async () => {
+              try { showToken(await call('POST', `/v1/tills/${encodeURIComponent(t.name)}/rotate`)); load(); } catch (e) { msg.fail(e.message); }
+            } }, S.tillRotate(t.name)), ' ',
+            h('button', { type: 'button', class: 'danger', onclick: async () => {
+              try { await call('POST', `/v1/tills/${encodeURIComponent(t.name)}/revoke`); msg.ok(S.tillRevokedMsg(t.name)); load(); } catch (e) { msg.fail(e.message); }
+            } }, S.tillRevoke(t.name))]))))));
+    } catch (e) { msg.fail(e.message); }
+  }
+  const name = field(S.tillName, { required: true, autocomplete: 'off', id: 'till-name-new' });
+  const role = h('select', { id: 'till-role' }, ['cashier', 'manager', 'admin'].map((r) => h('option', { value: r }, r)));
+  const add = h('form', { class: 'row' }, name.wrap, h('div', { class: 'field' }, h('label', { for: 'till-role' }, S.tillRole), role),
+    h('button', { type: 'submit', class: 'primary' }, S.tillAdd));
+  add.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      showToken(await call('POST', '/v1/tills', { name: name.input.value.trim(), role: role.value }));
+      name.input.value = '';
+      load();
+    } catch (e) { msg.fail(e.message); }
+  });
+  clear(main, h('section', { class: 'panel', 'aria-labelledby': 'tills-title' },
+    h('h1', { id: 'tills-title' }, S.tillsTitle), add, msg.el, shown, list));
+  load().then(ready);
+}

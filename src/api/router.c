@@ -140,6 +140,12 @@ static const struct api_field f_session[] = {
 };
 static const struct api_body_spec b_session = SPEC(f_session);
 
+static const struct api_field f_till[] = {
+    {"name", API_JSON_STRING, 1, 1, PATRON_TERMINAL_NAME_MAX, NULL},
+    {"role", API_JSON_STRING, 1, 1, 16, NULL},
+};
+static const struct api_body_spec b_till = SPEC(f_till);
+
 #define CASHIER PATRON_ROLE_CASHIER
 #define MANAGER PATRON_ROLE_MANAGER
 #define ADMIN PATRON_ROLE_ADMIN
@@ -186,6 +192,11 @@ const struct api_route api_routes[] = {
     {"POST", "/v1/offers", ADMIN, API_WRITE, 1, &b_offer, api_h_offer_add, NULL},
     {"GET", "/v1/offers/{id}", MANAGER, API_READ, 0, NULL, api_h_offer, NULL},
     {"POST", "/v1/offers/{id}/end", ADMIN, API_WRITE, 1, NULL, api_h_offer_end, NULL},
+    /* Tills for the back office; a new token is in the reply only (no Idempotency-Key). */
+    {"GET", "/v1/tills", ADMIN, API_READ, 0, NULL, api_h_tills, NULL},
+    {"POST", "/v1/tills", ADMIN, API_WRITE, 0, &b_till, api_h_till_add, NULL},
+    {"POST", "/v1/tills/{name}/rotate", ADMIN, API_WRITE, 0, NULL, api_h_till_rotate, NULL},
+    {"POST", "/v1/tills/{name}/revoke", ADMIN, API_WRITE, 0, NULL, api_h_till_revoke, NULL},
     /* Reports read one snapshot and never take the write lock. */
     {"GET", "/v1/reports/{name}", ADMIN, API_READ, 0, NULL, api_h_report,
      "from to months cohorts limit format"},

@@ -317,6 +317,19 @@ async function main() {
     await shot(op, 'reports');
   });
 
+  await step('tills: a new till\'s token shown once, then revoked', async () => {
+    await op.getByRole('link', { name: 'Tills' }).click();
+    await op.waitForSelector('body[data-screen="tills"][data-ready="1"]');
+    await op.getByLabel('New till name').fill('till-2');
+    await op.getByRole('button', { name: 'Add till' }).click();
+    const token = await op.locator('#till-new-token').textContent();
+    assert.match(token, /^ptk_[A-Za-z0-9_-]{43}$/);
+    await op.getByRole('button', { name: 'Revoke till-2' }).click();
+    await op.getByText('till-2 was revoked').waitFor();
+    await axe(op, 'tills');
+    await shot(op, 'tills');
+  });
+
   await step('a manager gives a goodwill voucher tied to a complaint', async () => {
     await op.getByRole('link', { name: 'Counter' }).click();
     await op.waitForSelector('body[data-screen="counter"][data-ready="1"]');
