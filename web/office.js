@@ -30,9 +30,34 @@ export function membersScreen(main) {
           msg.ok(S.memberErased);
         } catch (e) { msg.fail(e.message); }
       });
+      const exp = await call('GET', `/v1/members/${encodeURIComponent(m.card)}/export`);
+      const consentMsg = message();
+      const consent = h('button', { type: 'button', onclick: async () => {
+        try {
+          await call('POST', `/v1/members/${encodeURIComponent(m.card)}/consent`,
+            { marketing: !m.consent_marketing, source: 'back office' }, { idempotent: true });
+          consentMsg.ok(m.consent_marketing ? S.consentWithdrawn : S.consentGiven);
+          find.requestSubmit();
+        } catch (e) { consentMsg.fail(e.message); }
+      } }, m.consent_marketing ? S.consentWithdraw : S.consentGive);
+      const download = h('button', { type: 'button', onclick: () => {
+        const link = h('a', { href: URL.createObjectURL(new Blob([JSON.stringify(exp, null, 2)], { type: 'application/json' })), download: `member-${m.card}.json` });
+        document.body.append(link);
+        link.click();
+        link.remove();
+      } }, S.memberExport);
+      const table = (caption, cols, rows) => h('table', {}, h('caption', {}, caption),
+        h('thead', {}, h('tr', {}, cols.map(([label]) => h('th', { scope: 'col' }, label)))),
+        h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([, f]) => h('td', {}, f(r)))))));
       clear(out, h('h2', {}, m.name),
         h('dl', { class: 'facts' }, h('dt', {}, S.card), h('dd', {}, m.card),
-          h('dt', {}, S.points), h('dd', {}, num(m.points)), h('dt', {}, S.tier), h('dd', {}, m.tier)),
+          h('dt', {}, S.points), h('dd', {}, num(m.points)), h('dt', {}, S.tier), h('dd', {}, m.tier),
+          h('dt', {}, S.consentNow), h('dd', {}, m.consent_marketing ? S.yes : S.no)),
+        h('div', { class: 'row' }, consent, download), consentMsg.el,
+        table(S.consentHistory, [[S.thWhen, (c) => dateTime(c.changed_at)], [S.thConsent, (c) => (c.marketing ? S.yes : S.no)],
+          [S.thBy, (c) => c.changed_by || ''], [S.thSource, (c) => c.source || '']], exp.consent_changes || []),
+        table(S.history, [[S.thWhen, (e) => dateTime(e.created_at)], [S.thKind, (e) => e.kind], [S.points, (e) => num(e.points)],
+          [S.thNote, (e) => e.note || '']], (exp.entries || []).slice(-20).reverse()),
         erase);
     } catch (e) { msg.fail(e.message); }
   });
@@ -155,7 +180,7 @@ export function tillsScreen(main) {
   async function load() {
     try {
       const res = await call('GET', '/v1/tills');
-      clear(list, h('table', {}, h('thead', {}, h('tr', {}, [S.thTill, S.thRole, S.thCreated, S.thStatus, S.thAction].map((t) => h('th', { scope: 'col' }, t)))),
+      clear(list, h('table', {}, h('thead', {}, h('tr', {}, [S.thTill, S.thRole, S.thAdded, S.thStatus, S.thAction].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, (res.tills || []).map((t) => h('tr', {}, h('td', {}, t.name), h('td', {}, t.role),
           h('td', {}, dateTime(t.created_at)), h('td', {}, t.revoked ? S.tillRevoked : S.tillActive),
           h('td', {}, t.revoked ? null : [
@@ -163,7 +188,7 @@ export function tillsScreen(main) {
               try { showToken(await call('POST', `/v1/tills/${encodeURIComponent(t.name)}/rotate`)); load(); } catch (e) { msg.fail(e.message); }
             } }, S.tillRotate(t.name)), ' ',
             h('button', { type: 'button', class: 'danger', onclick: async () => {
-              try { await call('POST', `/v1/tills/${encodeURIComponent(t.name)}/revoke`); msg.ok(S.tillRevokedMsg(t.name)); load(); } catch (e) { msg.fail(e.message); }
+              try { await call('POST', `/v1/tills/${encodeURIComponent(t.name)}/revoke`); clear(shown); msg.ok(S.tillRevokedMsg(t.name)); load(); } catch (e) { msg.fail(e.message); }
             } }, S.tillRevoke(t.name))]))))));
     } catch (e) { msg.fail(e.message); }
   }

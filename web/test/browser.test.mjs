@@ -350,6 +350,10 @@ async function main() {
     await op.getByLabel('Card number').fill(erin);
     await op.keyboard.press('Enter');
     await op.getByRole('heading', { name: 'Erin Erased' }).waitFor();
+    await op.getByRole('table', { name: 'Points history (latest 20)' }).getByRole('cell', { name: 'earn' }).waitFor();
+    await op.getByRole('button', { name: 'Record consent to marketing' }).click();
+    await op.getByRole('button', { name: 'Record withdrawal of consent' }).waitFor();
+    assert.equal(await op.getByRole('table', { name: 'Consent history' }).locator('tbody tr').count(), 2);
     await axe(op, 'members');
     await shot(op, 'members');
     await op.getByRole('button', { name: 'Erase this member' }).click();
