@@ -397,6 +397,45 @@ static void tills_are_added_rotated_and_revoked_by_an_admin(void **state)
     apit_reply_free(&r);
 }
 
+static void the_back_office_finds_members(void **state)
+{
+    struct apit_reply r;
+    char path[128];
+    (void)state;
+    json_decref(CLI("member", "enroll", "--name", "Grace Hopper", "--email", "Grace@Example.org",
+                    "--phone", "+44 20 7946 0002"));
+    const char *finds[][2] = {
+        {"/v1/members?q=hopp", "Grace Hopper"},                     /* part of the name, any case */
+        {"/v1/members?q=grace%40example.org", "Grace Hopper"},      /* the email, any case */
+        {"/v1/members?q=%2B44%2020%207946%200002", "Grace Hopper"}, /* the phone as typed */
+        {"/v1/members?q=Ada", "Ada"},
+    };
+    for (size_t i = 0; i < sizeof finds / sizeof finds[0]; i++) {
+        apit_call(fx.sv.port, "GET", finds[i][0], fx.manager, NULL, NULL, &r);
+        apit_assert_status(&r, 200, NULL);
+        assert_int_equal(apit_jint(r.json, "count"), 1);
+        assert_string_equal(
+            apit_jstr(json_array_get(json_object_get(r.json, "members"), 0), "name"), finds[i][1]);
+        apit_reply_free(&r);
+    }
+    snprintf(path, sizeof path, "/v1/members?q=%s", fx.ada); /* the card */
+    apit_call(fx.sv.port, "GET", path, fx.manager, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_int_equal(apit_jint(r.json, "count"), 1);
+    apit_reply_free(&r);
+    /* '%' is a character to find, not a wildcard. */
+    apit_call(fx.sv.port, "GET", "/v1/members?q=%25%25", fx.manager, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_int_equal(apit_jint(r.json, "count"), 0);
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "GET", "/v1/members?q=a", fx.manager, NULL, NULL, &r);
+    apit_assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "GET", "/v1/members?q=Ada", fx.cashier, NULL, NULL, &r);
+    apit_assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +448,7 @@ int main(void)
         cmocka_unit_test(the_coupon_picture_comes_from_the_virtual_printer),
         cmocka_unit_test(web_root_serves_the_app_from_disk),
         cmocka_unit_test(tills_are_added_rotated_and_revoked_by_an_admin),
+        cmocka_unit_test(the_back_office_finds_members),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

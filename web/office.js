@@ -8,7 +8,8 @@ import { h, clear, field, message, ready } from './dom.js';
 import { num, dateTime } from './fmt.js';
 
 export function membersScreen(main) {
-  const card = field(S.memberLookup, { id: 'member-card', inputmode: 'numeric', autocomplete: 'off', required: true });
+  const card = field(S.memberLookup, { id: 'member-card', autocomplete: 'off', required: true, minlength: 2, maxlength: 32 });
+  const results = h('div', { class: 'results' });
   const msg = message();
   const out = h('div', { class: 'profile', 'aria-live': 'polite' });
   const find = h('form', {}, card.wrap, h('button', { type: 'submit' }, S.memberFind));
@@ -16,8 +17,20 @@ export function membersScreen(main) {
     ev.preventDefault();
     msg.clear();
     clear(out);
+    clear(results);
     try {
-      const m = await call('GET', `/v1/members/${encodeURIComponent(card.input.value.trim())}`);
+      const res = await call('GET', `/v1/members?q=${encodeURIComponent(card.input.value.trim())}`);
+      const found = res.members || [];
+      if (found.length === 1) { profile(found[0].card); return; }
+      if (!found.length) { msg.fail(S.memberNone); return; }
+      clear(results, h('ul', { class: 'list' }, found.map((m) => h('li', {},
+        h('button', { type: 'button', onclick: () => profile(m.card) }, S.memberPick(m.name, m.card))))));
+    } catch (e) { msg.fail(e.message); }
+  });
+  async function profile(number) {
+    clear(out);
+    try {
+      const m = await call('GET', `/v1/members/${encodeURIComponent(number)}`);
       const confirmWord = field(S.memberEraseConfirm(m.name), { autocomplete: 'off', id: 'erase-confirm' });
       const erase = h('form', { class: 'danger' }, confirmWord.wrap,
         h('button', { type: 'submit', class: 'danger' }, S.memberErase));
@@ -37,7 +50,7 @@ export function membersScreen(main) {
           await call('POST', `/v1/members/${encodeURIComponent(m.card)}/consent`,
             { marketing: !m.consent_marketing, source: 'back office' }, { idempotent: true });
           consentMsg.ok(m.consent_marketing ? S.consentWithdrawn : S.consentGiven);
-          find.requestSubmit();
+          profile(m.card);
         } catch (e) { consentMsg.fail(e.message); }
       } }, m.consent_marketing ? S.consentWithdraw : S.consentGive);
       const download = h('button', { type: 'button', onclick: () => {
@@ -60,9 +73,9 @@ export function membersScreen(main) {
           [S.thNote, (e) => e.note || '']], (exp.entries || []).slice(-20).reverse()),
         erase);
     } catch (e) { msg.fail(e.message); }
-  });
+  }
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'members-title' },
-    h('h1', { id: 'members-title' }, S.membersTitle), find, msg.el, out));
+    h('h1', { id: 'members-title' }, S.membersTitle), find, msg.el, results, out));
   card.input.focus();
   ready();
 }

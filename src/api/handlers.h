@@ -40,6 +40,7 @@ int api_h_session(struct api_call *c, patron_store *s);
 int api_h_session_end(struct api_call *c, patron_store *s);
 int api_h_shop(struct api_call *c, patron_store *s);
 int api_h_tills(struct api_call *c, patron_store *s);
+int api_h_member_search(struct api_call *c, patron_store *s);
 int api_h_till_add(struct api_call *c, patron_store *s);
 int api_h_till_rotate(struct api_call *c, patron_store *s);
 int api_h_till_revoke(struct api_call *c, patron_store *s);

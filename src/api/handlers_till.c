@@ -37,6 +37,32 @@ static int token_reply(struct api_call *c, int status, const struct patron_termi
     return api_reply(c, status, o);
 }
 
+int api_h_member_search(struct api_call *c, patron_store *s)
+{
+    struct patron_member *found = calloc(PATRON_MEMBER_SEARCH_MAX, sizeof *found);
+    size_t n = 0;
+    const char *q = api_query(c, "q");
+    int err = found ? 0 : PATRON_ENOMEM;
+    if (err == 0 && !q) {
+        snprintf(c->detail, sizeof c->detail, "search with ?q=: a card, phone, email or name");
+        err = PATRON_EINVAL;
+    }
+    if (err == 0)
+        err = patron_member_search(s, q, found, PATRON_MEMBER_SEARCH_MAX, &n);
+    json_t *arr = err == 0 ? json_array() : NULL;
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *o = NULL;
+        if (patron_json_member(&found[i], &o) != 0 || json_array_append_new(arr, o) != 0)
+            err = PATRON_ENOMEM;
+    }
+    free(found);
+    if (err != 0) {
+        json_decref(arr);
+        return err;
+    }
+    return api_reply(c, 200, json_pack("{s:o, s:I}", "members", arr, "count", (json_int_t)n));
+}
+
 int api_h_tills(struct api_call *c, patron_store *s)
 {
     struct patron_terminal *tills = calloc(TILLS_MAX, sizeof *tills);

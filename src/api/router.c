@@ -166,6 +166,8 @@ const struct api_route api_routes[] = {
     {"GET", "/v1/rewards", CASHIER, API_READ, 0, NULL, api_h_rewards, NULL},
     {"POST", "/v1/rewards/{id}/redeem", CASHIER, API_WRITE, 1, &b_card, api_h_redeem, NULL},
     {"POST", "/v1/members", CASHIER, API_WRITE, 0, &b_enroll, api_h_enroll, NULL},
+    /* The back office finds members by card, phone, email or part of the name. */
+    {"GET", "/v1/members", MANAGER, API_READ, 0, NULL, api_h_member_search, "q"},
     {"GET", "/v1/members/{card}", CASHIER, API_READ, 0, NULL, api_h_member, NULL},
     {"POST", "/v1/adjustments", MANAGER, API_WRITE, 1, &b_adjust, api_h_adjust, NULL},
     /* Checking spends nothing, but a wrong typed code is logged for the till's lock-out. */

@@ -347,7 +347,7 @@ async function main() {
   await step('an erasure through the back office; then the card scans as refused', async () => {
     await op.getByRole('link', { name: 'Members' }).click();
     await op.waitForSelector('body[data-screen="members"][data-ready="1"]');
-    await op.getByLabel('Card number').fill(erin);
+    await op.getByLabel('Card, phone, email or name').fill('erin');
     await op.keyboard.press('Enter');
     await op.getByRole('heading', { name: 'Erin Erased' }).waitFor();
     await op.getByRole('table', { name: 'Points history (latest 20)' }).getByRole('cell', { name: 'earn' }).waitFor();
