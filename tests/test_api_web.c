@@ -436,6 +436,63 @@ static void the_back_office_finds_members(void **state)
     apit_reply_free(&r);
 }
 
+static size_t keep_headers(char *data, size_t size, size_t n, void *ctx)
+{
+    char *buf = ctx;
+    size_t used = strlen(buf), len = size * n;
+    if (used + len < 4096) {
+        memcpy(buf + used, data, len);
+        buf[used + len] = '\0';
+    }
+    return len;
+}
+
+static size_t drop_body(char *data, size_t size, size_t n, void *ctx)
+{
+    (void)data, (void)ctx;
+    return size * n;
+}
+
+static void under_tls_the_session_cookie_is_secure(void **state)
+{
+    struct api_server sv;
+    char cmd[1024], cert[300], key[300], token[64], url[128], body[128], headers[4096] = "";
+    (void)state;
+    apit_store_new(&sv);
+    apit_terminal(&sv, "till-3", "cashier", token);
+    snprintf(cert, sizeof cert, "%s/cert.pem", sv.dir);
+    snprintf(key, sizeof key, "%s/key.pem", sv.dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+    apit_start(&sv, "--printer", "none", "--tls-cert", cert, "--tls-key", key, (char *)NULL);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    assert_non_null(h);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/v1/session", sv.port);
+    snprintf(body, sizeof body, "{\"token\":\"%s\"}", token);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L); /* a certificate made for this test */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, keep_headers);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, drop_body);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 201);
+    assert_non_null(strstr(headers, "; HttpOnly; SameSite=Strict; Secure"));
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    assert_int_equal(apit_stop(&sv), 0);
+    test_rmtree(sv.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +506,7 @@ int main(void)
         cmocka_unit_test(web_root_serves_the_app_from_disk),
         cmocka_unit_test(tills_are_added_rotated_and_revoked_by_an_admin),
         cmocka_unit_test(the_back_office_finds_members),
+        cmocka_unit_test(under_tls_the_session_cookie_is_secure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
