@@ -493,6 +493,24 @@ static void under_tls_the_session_cookie_is_secure(void **state)
     test_rmtree(sv.dir);
 }
 
+static void reports_draw_their_chart_as_svg(void **state)
+{
+    struct apit_reply r;
+    char admin[64];
+    (void)state;
+    apit_terminal(&fx.sv, "owner-2", "admin", admin);
+    apit_call(fx.sv.port, "GET", "/v1/reports/retention?format=svg", admin, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_string_equal(r.type, "image/svg+xml");
+    assert_non_null(strstr(r.body, "<svg"));
+    assert_null(strstr(r.body, "<script"));
+    apit_reply_free(&r);
+    apit_call(fx.sv.port, "GET", "/v1/reports/liability?format=svg", admin, NULL, NULL, &r);
+    apit_assert_status(&r, 400, "EINVAL");
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "has no chart"));
+    apit_reply_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +525,7 @@ int main(void)
         cmocka_unit_test(tills_are_added_rotated_and_revoked_by_an_admin),
         cmocka_unit_test(the_back_office_finds_members),
         cmocka_unit_test(under_tls_the_session_cookie_is_secure),
+        cmocka_unit_test(reports_draw_their_chart_as_svg),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -142,6 +142,7 @@ export function printsScreen(main) {
   load().then(() => { ready(); });
 }
 
+const CHARTS = ['expiring', 'rfm', 'redemption', 'satisfaction', 'retention'];
 const REPORTS = ['liability', 'expiring', 'redemption', 'repeat', 'retention', 'clv', 'rfm', 'churn',
   'offers', 'partners', 'satisfaction'];
 
@@ -158,7 +159,10 @@ export function reportsScreen(main) {
       const t = await call('GET', `/v1/reports/${select.value}`);
       const cols = t.columns || [];
       const rows = t.rows || [];
-      clear(out, h('h2', {}, t.title || select.value),
+      const chart = CHARTS.includes(select.value)
+        ? h('img', { class: 'chart', src: `/v1/reports/${select.value}?format=svg`, alt: S.reportChart(t.title || select.value) })
+        : null;
+      clear(out, h('h2', {}, t.title || select.value), chart,
         rows.length ? h('table', {}, h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', {}, typeof r[c] === 'number' ? num(r[c]) : (r[c] ?? '')))))))
           : h('p', {}, S.reportEmpty));

@@ -121,6 +121,7 @@ export const strings = {
   reportShow: 'Show',
   reportCsv: 'Download CSV',
   reportEmpty: 'Nothing to show yet',
+  reportChart: (title) => `Chart: ${title}`,
   reportDownloaded: (file) => `Downloaded ${file}`,
   reportNames: {
     liability: 'Liability (points owed)', expiring: 'Points expiring', redemption: 'Redemptions',

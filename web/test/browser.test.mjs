@@ -313,6 +313,10 @@ async function main() {
     assert.equal(download.suggestedFilename(), 'liability.csv');
     const csv = readFileSync(await download.path(), 'utf8');
     assert.match(csv, /^points,value,currency,members_with_points/);
+    await op.getByLabel('Report', { exact: true }).selectOption('retention');
+    await op.getByRole('button', { name: 'Show' }).click();
+    await op.getByRole('img', { name: /^Chart: / }).waitFor();
+    await op.waitForFunction(() => document.querySelector('img.chart')?.naturalWidth > 0);
     await axe(op, 'reports');
     await shot(op, 'reports');
   });
