@@ -14,7 +14,7 @@ packages=(
   python3 python3-jsonschema python3-yaml
   postgresql libpq-dev
   valgrind
-  nodejs npm
+  nodejs npm chromium
   libzip-dev unzip
 )
 

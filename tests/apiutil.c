@@ -246,6 +246,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
         r->replayed = 1;
     if (len >= 17 && strncasecmp(data, "WWW-Authenticate:", 17) == 0)
         r->www_auth = 1;
+    size_t used = strlen(r->headers);
+    if (used + len < sizeof r->headers) {
+        memcpy(r->headers + used, data, len);
+        r->headers[used + len] = '\0';
+    }
     return len;
 }
 
@@ -267,10 +272,16 @@ static void reply_log(const char *method, const char *path, const struct apit_re
     const char *file = getenv("PATRON_API_REPLY_LOG");
     if (!file || !*file)
         return;
+    /* The browser app's files are not the API's: only its problem documents are. */
+    if (strncmp(path, "/v1/", 4) != 0 && strcmp(path, "/metrics") != 0 &&
+        strcmp(r->type, "application/problem+json") != 0)
+        return;
     pthread_once(&reply_log_once, reply_log_truncate);
     json_t *rec = json_object();
     const char *keys[] = {"method", "path", "type", "body"};
-    const char *values[] = {method, path, r->type, r->body};
+    /* A picture's bytes are not text: its content type is what the contract says of it. */
+    const char *body = strncmp(r->type, "image/", 6) == 0 ? "" : r->body;
+    const char *values[] = {method, path, r->type, body};
     assert_non_null(rec);
     for (size_t i = 0; i < 4; i++) {
         json_t *v = json_string(values[i]);
@@ -299,7 +310,41 @@ void apit_set_timeout(long seconds)
 int apit_request(CURL *h, int port, const char *method, const char *path, const char *token,
                  const char *key, const char *body, struct apit_reply *out)
 {
-    char url[512], auth[128], idem[192];
+    char auth[128], idem[192];
+    const char *extra[3] = {NULL, NULL, NULL};
+    size_t n = 0;
+    if (token) {
+        /* a token given with its scheme ("ApplePass T", a phone's) is sent as it is */
+        snprintf(auth, sizeof auth, "Authorization: %s%s",
+                 strncmp(token, "ApplePass ", 10) == 0 ? "" : "Bearer ", token);
+        extra[n++] = auth;
+    }
+    if (key) {
+        snprintf(idem, sizeof idem, "Idempotency-Key: %s", key);
+        extra[n++] = idem;
+    }
+    return apit_request_with(h, port, method, path, extra, body, out);
+}
+
+const char *apit_header(const struct apit_reply *r, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    out[0] = '\0';
+    for (const char *p = r->headers; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != '\0')) {
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1 + strspn(p + n + 1, " ");
+            size_t len = strcspn(v, "\r\n");
+            snprintf(out, cap, "%.*s", (int)len, v);
+            break;
+        }
+    }
+    return out;
+}
+
+int apit_request_with(CURL *h, int port, const char *method, const char *path,
+                      const char *const *extra, const char *body, struct apit_reply *out)
+{
+    char url[512];
     struct curl_slist *headers = NULL;
     struct sink sink = {NULL, 0};
     CURL *own = h ? NULL : curl_easy_init();
@@ -317,16 +362,8 @@ int apit_request(CURL *h, int port, const char *method, const char *path, const 
         headers = curl_slist_append(headers, "Content-Type: application/json");
     }
     headers = curl_slist_append(headers, "Expect:");
-    if (token) {
-        /* a token given with its scheme ("ApplePass T", a phone's) is sent as it is */
-        snprintf(auth, sizeof auth, "Authorization: %s%s",
-                 strncmp(token, "ApplePass ", 10) == 0 ? "" : "Bearer ", token);
-        headers = curl_slist_append(headers, auth);
-    }
-    if (key) {
-        snprintf(idem, sizeof idem, "Idempotency-Key: %s", key);
-        headers = curl_slist_append(headers, idem);
-    }
+    for (size_t i = 0; extra && extra[i]; i++)
+        headers = curl_slist_append(headers, extra[i]);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &sink);
@@ -338,6 +375,7 @@ int apit_request(CURL *h, int port, const char *method, const char *path, const 
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
         curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &type);
         snprintf(out->type, sizeof out->type, "%s", type ? type : "");
+        out->len = sink.len;
         out->body = sink.buf ? sink.buf : strdup("");
         out->json = json_loads(out->body, 0, NULL);
         reply_log(method, path, out);

@@ -45,11 +45,13 @@ void apit_cleanup(struct api_server *sv);
 
 struct apit_reply {
     long status;
-    json_t *json;   /* parsed body or NULL */
-    char *body;     /* raw body, NUL-terminated */
-    char type[128]; /* Content-Type */
-    int replayed;   /* Idempotent-Replayed: true */
-    int www_auth;   /* WWW-Authenticate present */
+    json_t *json;       /* parsed body or NULL */
+    char *body;         /* raw body, NUL-terminated */
+    char type[128];     /* Content-Type */
+    int replayed;       /* Idempotent-Replayed: true */
+    int www_auth;       /* WWW-Authenticate present */
+    size_t len;         /* bytes of body (a PNG is not NUL-free) */
+    char headers[4096]; /* the reply's header lines, as received (cut when longer) */
 };
 
 /* How long one request may take before apit_request gives up (30 s unless set); set it before
@@ -62,6 +64,13 @@ void apit_set_timeout(long seconds);
 int apit_request(CURL *h, int port, const char *method, const char *path, const char *token,
                  const char *key, const char *body, struct apit_reply *out);
 void apit_reply_free(struct apit_reply *r);
+
+/* The same with request headers of the caller's ("Cookie: a=b", NULL-terminated; NULL for
+ * none) instead of a token and a key. */
+int apit_request_with(CURL *h, int port, const char *method, const char *path,
+                      const char *const *headers, const char *body, struct apit_reply *out);
+/* The value of header `name` in a reply ("" when absent), copied into out[cap]. */
+const char *apit_header(const struct apit_reply *r, const char *name, char *out, size_t cap);
 
 /* The same, failing the test on a transport error. */
 void apit_call(int port, const char *method, const char *path, const char *token, const char *key,

@@ -64,6 +64,15 @@ PATRON_EXPORT int patron_member_by_phone(patron_store *s, const char *phone,
                                          struct patron_member *out)
     __attribute__((warn_unused_result));
 
+/* Finds up to `cap` members (at most PATRON_MEMBER_SEARCH_MAX) whose card, phone or email is
+ * `query`, or whose name holds it (case-insensitive for ASCII), by name; erased members are
+ * never found. Returns 0 and sets *count; PATRON_EINVAL for fewer than 2 or more than 128
+ * bytes. */
+#define PATRON_MEMBER_SEARCH_MAX 50
+PATRON_EXPORT int patron_member_search(patron_store *s, const char *query,
+                                       struct patron_member *out, size_t cap, size_t *count)
+    __attribute__((warn_unused_result));
+
 /* Looks a member up by id. Returns 0 or PATRON_ENOTFOUND. */
 PATRON_EXPORT int patron_member_by_id(patron_store *s, int64_t member_id, struct patron_member *out)
     __attribute__((warn_unused_result));

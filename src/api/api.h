@@ -66,6 +66,10 @@ struct api_settings {
      * heartbeat (0: the default; never more than a third of timeout_s). */
     struct patron_server *events;
     unsigned events_heartbeat_ms;
+    /* The browser app: served from this folder instead of the embedded copy when set. */
+    const char *web_root;
+    unsigned session_ttl_s; /* how long a browser session lasts after signing in */
+    const char *locale;     /* BCP 47 tag the screens format numbers and dates in */
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -164,6 +168,10 @@ struct api_call {
     int64_t display_number; /* a scan's points still needed for the reward in display_note */
     /* On failure the handler may say more; else the store's detail is taken. */
     char detail[API_DETAIL_MAX];
+    /* A browser session the call came with ("" for a bearer token), and its CSRF token. */
+    char session_id[65];
+    char session_csrf[65];
+    char set_cookie[256]; /* a Set-Cookie header to send with the reply, or "" */
 };
 
 /* What goes back on the wire. */
@@ -173,7 +181,8 @@ struct api_response {
     size_t len;
     const char *content_type;
     int replayed;
-    int err; /* 0, or the PATRON_* code the problem document is about */
+    int err;              /* 0, or the PATRON_* code the problem document is about */
+    char set_cookie[256]; /* "" or a Set-Cookie header */
 };
 
 /* Turns the outcome of a call into a response: the JSON reply when err and c->soft_err are 0,

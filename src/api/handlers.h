@@ -42,6 +42,16 @@ int api_h_offer(struct api_call *c, patron_store *s);
 int api_h_offer_add(struct api_call *c, patron_store *s);
 int api_h_offer_end(struct api_call *c, patron_store *s);
 int api_h_report(struct api_call *c, patron_store *s);
+int api_h_session_new(struct api_call *c, patron_store *s);
+int api_h_session(struct api_call *c, patron_store *s);
+int api_h_session_end(struct api_call *c, patron_store *s);
+int api_h_shop(struct api_call *c, patron_store *s);
+int api_h_tills(struct api_call *c, patron_store *s);
+int api_h_member_search(struct api_call *c, patron_store *s);
+int api_h_till_add(struct api_call *c, patron_store *s);
+int api_h_till_rotate(struct api_call *c, patron_store *s);
+int api_h_till_revoke(struct api_call *c, patron_store *s);
+int api_h_print_image(struct api_call *c, patron_store *s);
 
 /* Shared by the handlers' files. */
 /* A string field of a validated body; NULL when absent or null. */

@@ -38,7 +38,8 @@ static int query_time(struct api_call *c, const char *name, int64_t *out)
 }
 
 /* The options as `patron report` takes them: --to is exclusive, months and cohorts 1..120. */
-static int take_options(struct api_call *c, struct patron_report_options *o, int *csv)
+static int take_options(struct api_call *c, struct patron_report_options *o,
+                        enum patron_report_format *fmt)
 {
     const char *format = api_query(c, "format");
     int64_t months = 0, cohorts = 0;
@@ -50,11 +51,21 @@ static int take_options(struct api_call *c, struct patron_report_options *o, int
         return err;
     o->months = (int)months;
     o->cohorts = (int)cohorts;
-    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0) {
-        snprintf(c->detail, sizeof c->detail, "'format' takes json or csv");
+    *fmt = PATRON_REPORT_JSON;
+    if (format && strcmp(format, "csv") == 0)
+        *fmt = PATRON_REPORT_CSV;
+    else if (format && strcmp(format, "svg") == 0)
+        *fmt = PATRON_REPORT_SVG;
+    else if (format && strcmp(format, "json") != 0) {
+        snprintf(c->detail, sizeof c->detail, "'format' takes json, csv or svg");
         return PATRON_EINVAL;
     }
-    *csv = format && strcmp(format, "csv") == 0;
+    /* The chart is known before the report runs: refuse one there is none of first. */
+    if (*fmt == PATRON_REPORT_SVG && patron_report_chart_of(c->params[0]) == PATRON_CHART_NONE) {
+        snprintf(c->detail, sizeof c->detail, "the report '%s' has no chart; take json or csv",
+                 c->params[0]);
+        return PATRON_EINVAL;
+    }
     return 0;
 }
 
@@ -82,11 +93,15 @@ int api_h_report(struct api_call *c, patron_store *s)
     struct patron_report_options o = {0};
     struct patron_report_table *t = NULL;
     char *text = NULL;
-    int csv = 0, err = take_options(c, &o, &csv);
+    enum patron_report_format fmt = PATRON_REPORT_JSON;
+    int err = take_options(c, &o, &fmt);
     if (err == 0 && (err = patron_report_run(s, c->params[0], &o, &t)) == 0)
-        err = render(t, csv ? PATRON_REPORT_CSV : PATRON_REPORT_JSON, &text);
+        err = render(t, fmt, &text);
     patron_report_free(t);
     if (err != 0)
         return err;
-    return api_reply_text(c, 200, text, csv ? "text/csv; charset=utf-8" : "application/json");
+    return api_reply_text(c, 200, text,
+                          fmt == PATRON_REPORT_CSV   ? "text/csv; charset=utf-8"
+                          : fmt == PATRON_REPORT_SVG ? "image/svg+xml"
+                                                     : "application/json");
 }

@@ -103,11 +103,14 @@ int api_call_respond(struct api_call *c, int err, struct api_response *r)
         err = c->soft_err;
     if (err != 0)
         return problem_of(err, c->detail, c->problem_extra, r);
+    snprintf(r->set_cookie, sizeof r->set_cookie, "%s", c->set_cookie);
     if (c->text) {
         r->len = c->text_len ? c->text_len : strlen(c->text);
-        if ((r->body = malloc(r->len + 1)) == NULL)
+        r->body = malloc(r->len + 1);
+        if (!r->body)
             return PATRON_ENOMEM;
-        memcpy(r->body, c->text, r->len + 1);
+        memcpy(r->body, c->text, r->len);
+        r->body[r->len] = '\0';
         r->content_type = c->text_type;
         r->status = c->status ? c->status : 200;
         return 0;

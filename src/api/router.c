@@ -136,6 +136,18 @@ static const struct api_field f_void[] = {
 };
 static const struct api_body_spec b_void = SPEC(f_void);
 
+/* Signing a browser in: the till's token, as the page's "Till token" field holds it. */
+static const struct api_field f_session[] = {
+    {"token", API_JSON_STRING, 1, 1, 128, NULL},
+};
+static const struct api_body_spec b_session = SPEC(f_session);
+
+static const struct api_field f_till[] = {
+    {"name", API_JSON_STRING, 1, 1, PATRON_TERMINAL_NAME_MAX, NULL},
+    {"role", API_JSON_STRING, 1, 1, 16, NULL},
+};
+static const struct api_body_spec b_till = SPEC(f_till);
+
 #define CASHIER PATRON_ROLE_CASHIER
 #define MANAGER PATRON_ROLE_MANAGER
 #define ADMIN PATRON_ROLE_ADMIN
@@ -156,12 +168,20 @@ const struct api_route api_routes[] = {
     /* The till's event stream (Server-Sent Events): scans, sales, redemptions, print states. */
     {"GET", "/v1/events", CASHIER, API_LOCAL, 0, NULL, api_h_events, NULL},
     {"GET", "/metrics", OPEN, API_LOCAL, 0, NULL, api_h_metrics, NULL},
+    /* Browser sessions: the cookie then stands for the till's token (CSRF header on writes). */
+    {"POST", "/v1/session", OPEN, API_READ, 0, &b_session, api_h_session_new, NULL},
+    {"GET", "/v1/session", CASHIER, API_READ, 0, NULL, api_h_session, NULL},
+    /* The shop's name and locale for the sign-in screen (printed on every coupon anyway). */
+    {"GET", "/v1/shop", OPEN, API_READ, 0, NULL, api_h_shop, NULL},
+    {"DELETE", "/v1/session", CASHIER, API_LOCAL, 0, NULL, api_h_session_end, NULL},
     {"POST", "/v1/scan", CASHIER, API_READ, 0, &b_card, api_h_scan, NULL},
     {"POST", "/v1/sales", CASHIER, API_WRITE, 1, &b_sale, api_h_sale, NULL},
     {"POST", "/v1/refunds", CASHIER, API_WRITE, 1, &b_refund, api_h_refund, NULL},
     {"GET", "/v1/rewards", CASHIER, API_READ, 0, NULL, api_h_rewards, NULL},
     {"POST", "/v1/rewards/{id}/redeem", CASHIER, API_WRITE, 1, &b_card, api_h_redeem, NULL},
     {"POST", "/v1/members", CASHIER, API_WRITE, 0, &b_enroll, api_h_enroll, NULL},
+    /* The back office finds members by card, phone, email or part of the name. */
+    {"GET", "/v1/members", MANAGER, API_READ, 0, NULL, api_h_member_search, "q"},
     {"GET", "/v1/members/{card}", CASHIER, API_READ, 0, NULL, api_h_member, NULL},
     /* The card in the phone's wallet, for the counter screen to show as a QR code. */
     {"GET", "/v1/members/{card}/wallet/apple", CASHIER, API_READ, 0, NULL, api_h_wallet_apple,
@@ -189,6 +209,8 @@ const struct api_route api_routes[] = {
     {"GET", "/v1/print-jobs", MANAGER, API_READ, 0, NULL, api_h_print_jobs, "pending"},
     /* A till polls the coupon it asked for until it is printed. */
     {"GET", "/v1/print-jobs/{id}", CASHIER, API_READ, 0, NULL, api_h_print_job, NULL},
+    /* The coupon as the virtual printer drew it (PNG). */
+    {"GET", "/v1/print-jobs/{id}/image", CASHIER, API_READ, 0, NULL, api_h_print_image, NULL},
     {"POST", "/v1/print-jobs/{id}/reprint", MANAGER, API_WRITE, 1, NULL, api_h_reprint, NULL},
     {"POST", "/v1/members/{card}/consent", CASHIER, API_WRITE, 1, &b_consent, api_h_consent, NULL},
     /* A snapshot read; the member's copy of everything held about them. */
@@ -201,6 +223,11 @@ const struct api_route api_routes[] = {
     {"POST", "/v1/offers", ADMIN, API_WRITE, 1, &b_offer, api_h_offer_add, NULL},
     {"GET", "/v1/offers/{id}", MANAGER, API_READ, 0, NULL, api_h_offer, NULL},
     {"POST", "/v1/offers/{id}/end", ADMIN, API_WRITE, 1, NULL, api_h_offer_end, NULL},
+    /* Tills for the back office; a new token is in the reply only (no Idempotency-Key). */
+    {"GET", "/v1/tills", ADMIN, API_READ, 0, NULL, api_h_tills, NULL},
+    {"POST", "/v1/tills", ADMIN, API_WRITE, 0, &b_till, api_h_till_add, NULL},
+    {"POST", "/v1/tills/{name}/rotate", ADMIN, API_WRITE, 0, NULL, api_h_till_rotate, NULL},
+    {"POST", "/v1/tills/{name}/revoke", ADMIN, API_WRITE, 0, NULL, api_h_till_revoke, NULL},
     /* Reports read one snapshot and never take the write lock. */
     {"GET", "/v1/reports/{name}", ADMIN, API_READ, 0, NULL, api_h_report,
      "from to months cohorts limit format"},

@@ -26,6 +26,8 @@
 #include "display.h"
 #include "events.h"
 #include "scanners.h"
+#include "session.h"
+#include "web.h"
 
 #define READ_POOL_MAX 32
 #define HEADER_MEMORY (64 * 1024) /* above the front's 16 KiB head: the front refuses first */
@@ -131,16 +133,59 @@ static const char *header(struct MHD_Connection *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
-/* Authenticates the bearer token. Returns 0 or PATRON_EAUTH. */
-static int authenticate(struct server *sv, struct MHD_Connection *conn, struct api_call *c)
+/* The till token of a browser session (the cookie), checked for its CSRF header on anything
+ * but a read. Returns 0, PATRON_EAUTH (no session, or expired) or PATRON_EFORBIDDEN. */
+static int session_token(struct MHD_Connection *conn, struct api_call *c, const char *method,
+                         char token[PATRON_TOKEN_LEN + 1])
 {
-    const char *h = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+    const char *id = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, API_SESSION_COOKIE);
+    if (!id || !*id) {
+        snprintf(c->detail, sizeof c->detail,
+                 "sign in with the till token, or send Authorization: Bearer TOKEN");
         return PATRON_EAUTH;
+    }
+    if (api_session_get(id, token, c->session_csrf) != 0) {
+        snprintf(c->detail, sizeof c->detail, "the session has ended or expired; sign in again");
+        return PATRON_EAUTH;
+    }
+    snprintf(c->session_id, sizeof c->session_id, "%s", id);
+    const char *csrf = header(conn, "X-CSRF-Token");
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+        !(csrf && api_session_equal(csrf, c->session_csrf))) {
+        snprintf(c->detail, sizeof c->detail,
+                 "a change made with the session cookie needs the session's X-CSRF-Token header");
+        return PATRON_EFORBIDDEN;
+    }
+    return 0;
+}
+
+/* Authenticates the bearer token, or the browser session. Returns 0, PATRON_EAUTH or
+ * PATRON_EFORBIDDEN (a session's write without its CSRF token), with a sentence in c->detail. */
+static int authenticate(struct server *sv, struct MHD_Connection *conn, struct api_call *c,
+                        const char *method)
+{
+    char stored[PATRON_TOKEN_LEN + 1];
+    const char *token;
+    const char *h = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+    int err;
+    if (h) {
+        if (strncasecmp(h, "Bearer ", 7) != 0) {
+            snprintf(c->detail, sizeof c->detail, "send Authorization: Bearer TOKEN");
+            return PATRON_EAUTH;
+        }
+        token = h + 7;
+    } else {
+        if ((err = session_token(conn, c, method, stored)) != 0)
+            return err;
+        token = stored;
+    }
     patron_store *s = pool_take(&sv->pool);
-    int err = patron_terminal_authenticate(s, h + 7, &c->terminal);
+    err = patron_terminal_authenticate(s, token, &c->terminal);
     pool_give(&sv->pool, s);
-    return err == 0 ? 0 : err == PATRON_EAUTH ? PATRON_EAUTH : err;
+    OPENSSL_cleanse(stored, sizeof stored);
+    if (err == PATRON_EAUTH && !c->detail[0])
+        snprintf(c->detail, sizeof c->detail, "send Authorization: Bearer TOKEN");
+    return err;
 }
 
 /* Takes the Idempotency-Key header: 1..127 printable ASCII characters. */
@@ -263,9 +308,8 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
         return;
     }
     if (c->route->role > PATRON_ROLE_NONE) {
-        if ((err = authenticate(sv, conn, c)) != 0) {
-            api_problem(err, err == PATRON_EAUTH ? "send Authorization: Bearer TOKEN" : NULL, NULL,
-                        r);
+        if ((err = authenticate(sv, conn, c, method)) != 0) {
+            api_problem(err, c->detail, NULL, r);
             return;
         }
         rq->terminal_id = c->terminal.terminal_id;
@@ -290,6 +334,61 @@ static void dispatch(struct server *sv, struct MHD_Connection *conn, struct requ
         api_problem(PATRON_ENOMEM, NULL, NULL, r);
 }
 
+/* Every reply, the app's files and the API's alike: no framing, no sniffing, no referrer, and
+ * scripts, styles and pictures from this origin only (no inline script). */
+static void security_headers(struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; style-src 'self'; "
+                            "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+}
+
+/* A GET or HEAD of one of the app's files: answered here, with an ETag to revalidate against
+ * (Cache-Control: no-cache, so a new build's files are seen at once and unchanged ones cost a
+ * 304). Returns -1 when the path is not a file of the app: the routes answer it. */
+static int send_web(struct server *sv, struct MHD_Connection *conn, const char *url,
+                    const char *method, struct request *rq, enum MHD_Result *ret)
+{
+    struct api_web_reply w;
+    static const char left_out[] = "The browser app was left out of this build (no web/ folder "
+                                   "when it was built); the API is at /v1/.\n";
+    if ((strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) || strncmp(url, "/v1/", 4) == 0)
+        return -1;
+    if (api_web_find(sv->cfg->web_root, url, &w) != 0) {
+        if (strcmp(url, "/") != 0 || sv->cfg->web_root || api_web_embedded())
+            return -1;
+        w = (struct api_web_reply){"text/plain; charset=utf-8", (const unsigned char *)left_out,
+                                   sizeof left_out - 1, NULL, NULL};
+    }
+    const char *inm = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    int fresh = w.etag && inm && strcmp(inm, w.etag) == 0;
+    struct MHD_Response *resp =
+        fresh     ? MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT)
+        : w.owned ? MHD_create_response_from_buffer(w.len, w.owned, MHD_RESPMEM_MUST_FREE)
+                  : MHD_create_response_from_buffer(w.len, (void *)w.data, MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(w.owned);
+        *ret = MHD_NO;
+        return 0;
+    }
+    if (fresh)
+        free(w.owned);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, w.type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, w.etag ? "no-cache" : "no-store");
+    if (w.etag)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, w.etag);
+    security_headers(resp);
+    rq->status = fresh ? 304 : 200;
+    *ret = MHD_queue_response(conn, (unsigned)rq->status, resp);
+    MHD_destroy_response(resp);
+    return 0;
+}
+
 static enum MHD_Result send_response(struct server *sv, struct MHD_Connection *conn,
                                      const char *url, struct request *rq, struct api_response *r)
 {
@@ -304,6 +403,9 @@ static enum MHD_Result send_response(struct server *sv, struct MHD_Connection *c
     r->body = NULL; /* the response owns it now */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    security_headers(resp);
+    if (r->set_cookie[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     if (r->replayed)
         MHD_add_response_header(resp, "Idempotent-Replayed", "true");
     if (r->status == 401)
@@ -401,7 +503,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     struct api_call c = {.cfg = sv->cfg};
     struct api_response r = {0};
+    enum MHD_Result web_ret;
     api_conn_handling(sv->conns, guard_of(conn));
+    if (!atomic_load(&sv->draining) && send_web(sv, conn, url, method, rq, &web_ret) == 0)
+        return web_ret;
     dispatch(sv, conn, rq, url, method, &c, &r);
     if (c.events_stream && r.status == 200)
         return send_events(sv, conn, rq, &c, &r);

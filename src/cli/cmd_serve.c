@@ -18,7 +18,7 @@ static const char usage[] =
     "[--busy-timeout SECONDS] [--read-handles N] "
     "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--sync-interval SECONDS] "
     "[--display-idle SECONDS] [--webhook-poll SECONDS] [--webhook-timeout SECONDS] "
-    "[--log-requests] [--demo] [--routes]"
+    "[--web-root DIR] [--session-ttl SECONDS] [--locale TAG] [--log-requests] [--demo] [--routes]"
     " (the global --printer SPEC and --printer-profile NAME choose the printer; with the global"
     " --hq URL the outbox is shipped to head office in the background)";
 
@@ -51,6 +51,8 @@ static const struct serve_option serve_options[] = {
     /* How often due webhook retries are looked for; new events wake the worker at once. */
     {"--webhook-poll", OPT(webhook_poll_s), 0, 1, 3600, 5},
     {"--webhook-timeout", OPT(webhook_timeout_s), 0, 1, 300, 10},
+    /* A browser session's life from signing in (12 hours: a shift). */
+    {"--session-ttl", OPT(session_ttl_s), 0, 1, 2592000, 43200},
 };
 
 static int take_options(struct cli *c, struct cli_args *a, struct api_settings *cfg)
@@ -138,6 +140,17 @@ static int demo_till(struct cli *c)
     return 0;
 }
 
+/* A BCP 47 tag as the screens pass it to Intl: letters, digits and '-', 2 to 35 bytes. */
+static int locale_ok(const char *t)
+{
+    size_t n = strlen(t);
+    for (size_t i = 0; i < n; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+              (t[i] >= '0' && t[i] <= '9') || t[i] == '-'))
+            return 0;
+    return n >= 2 && n <= 35;
+}
+
 int cli_cmd_serve(struct cli *c, struct cli_args *a)
 {
     struct api_settings cfg = {0};
@@ -150,6 +163,12 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     int demo = cli_flag(a, "--demo");
     cfg.log_requests = cli_flag(a, "--log-requests");
     cfg.port_file = cli_take(a, "--port-file");
+    cfg.web_root = cli_take(a, "--web-root");
+    cfg.locale = cli_take(a, "--locale");
+    if (cfg.locale && !locale_ok(cfg.locale)) {
+        fprintf(stderr, "patron: --locale takes a language tag such as en-GB or fr-FR\n");
+        return cli_usage(c, usage);
+    }
     if ((status = take_options(c, a, &cfg)) != 0 || (status = cli_no_leftovers(c, a, usage)) != 0)
         return status;
     cfg.db_path = c->db_path;

@@ -193,6 +193,9 @@ static const struct cli_option_help serve_options[] = {
     {"--display-idle SECONDS", "the customer displays clear, dim and show the welcome this long "
                                "after the last scan, sale or redemption, 1 to 3600 (default 20)"},
     {"--log-requests", "log one line per request on stderr"},
+    {"--web-root DIR", "serve the browser app from DIR (web/) instead of the copy built in"},
+    {"--session-ttl SECONDS", "a browser session lasts this long, 1 to 2592000 (default 43200)"},
+    {"--locale TAG", "the screens' language and number format, e.g. en-GB (default en-GB)"},
     {"--demo", "make and seed a demo store if needed, and print a fresh cashier token"},
     {"--routes", "list the API's routes and roles, then exit"},
     {"--printer SPEC", "(global) the printer coupons go to"},
@@ -362,7 +365,7 @@ static const struct cli_command_help commands[] = {
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS]\n"
      "             [--sync-interval SECONDS] [--display-idle SECONDS] [--log-requests]\n"
      "             [--webhook-poll SECONDS] [--webhook-timeout SECONDS]\n"
-     "             [--demo] [--routes]",
+     "             [--web-root DIR] [--session-ttl SECONDS] [--locale TAG] [--demo] [--routes]",
      serve_options},
     {"terminal", "the tills' API tokens",
      "patron terminal add NAME --role cashier|manager|admin\npatron terminal list\n"

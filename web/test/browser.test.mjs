@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+// The screens in a real browser: playwright-core driving Debian's chromium (/usr/bin/chromium)
+// against a real `patron serve` on a loopback port, with the virtual printer and a store made
+// here with the `patron` program. A whole checkout by keyboard wedge, a sale, a redemption with
+// the coupon as printed, a voucher redeemed by typed code and its second redemption refused with
+// where and when, an exclusive offer made in the back office shown only to its member, an
+// erasure through the back office, a cashier without the back office (403 from its routes),
+// markup in a member's and an offer's name shown as text, an expired session sent back to
+// sign-in, axe-core on every screen (no serious or critical violation), a screenshot of each
+// screen into docs/screens/, and the first load's bytes and time to ready measured and printed.
+//
+// Usage: PATRON_BIN=build/patron node web/test/browser.test.mjs  (run by ctest, label `web`).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const source = join(here, '..', '..');
+const bin = process.env.PATRON_BIN || join(source, 'build', 'patron');
+const browserPath = process.env.PATRON_CHROMIUM || '/usr/bin/chromium';
+const screens = process.env.PATRON_SCREENS_DIR || join(source, 'docs', 'screens');
+const FIRST_LOAD_MAX_BYTES = 150 * 1024;
+const READY_MAX_MS = 500;
+const MARKUP = '<img src=x onerror=alert(1)>';
+
+const dir = mkdtempSync(join(tmpdir(), 'patron-web-'));
+const db = join(dir, 'patron.db');
+const servers = [];
+let browser;
+let failed = 0;
+
+function patron(...args) {
+  const out = execFileSync(bin, ['--db', db, '--home', dir, '--printer', 'none', '--json', ...args], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+function serve(...extra) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['--db', db, '--home', dir, '--printer', `virtual:${join(dir, 'prints')}`,
+      'serve', '--listen', '127.0.0.1:0', '--locale', 'en-GB', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+    servers.push(child);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`patron serve exited ${code} before listening`)));
+  });
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+async function axe(page, screen) {
+  const res = await new AxeBuilder({ page }).analyze();
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), [],
+    `axe on the ${screen} screen`);
+}
+
+async function shot(page, name) {
+  mkdirSync(screens, { recursive: true });
+  await page.screenshot({ path: join(screens, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, url, token) {
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="1"]');
+  await page.getByLabel('Till token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForSelector('body[data-screen="counter"][data-ready="1"]');
+}
+
+async function scan(page, card) {
+  const field = page.getByLabel('Card', { exact: true });
+  await field.focus();
+  await page.keyboard.type(card); // a keyboard-wedge scanner types the digits...
+  await page.keyboard.press('Enter'); // ...then Enter
+}
+
+async function main() {
+  // The store: a shop, tills of each role, members (one whose name is markup), a reward.
+  patron('init', '--store-id', '1', '--store-name', 'Corner Café');
+  const cashier = patron('terminal', 'add', 'till-1', '--role', 'cashier').token;
+  const admin = patron('terminal', 'add', 'office', '--role', 'admin').token;
+  const ada = patron('member', 'enroll', '--name', 'Ada Lovelace').card;
+  const grace = patron('member', 'enroll', '--name', 'Grace Hopper').card;
+  const mallory = patron('member', 'enroll', '--name', MARKUP).card;
+  const erin = patron('member', 'enroll', '--name', 'Erin Erased').card;
+  for (const [card, ref] of [[ada, 'S1'], [grace, 'S2'], [mallory, 'S3'], [erin, 'S4']])
+    patron('sale', card, '--ref', ref, '--total', '30000');
+  patron('reward', 'add', '--name', 'Free coffee', '--cost', '100', '--kind', 'item', '--value', '1');
+  patron('reward', 'add', '--name', MARKUP, '--cost', '50', '--kind', 'points', '--value', '10');
+  patron('offer', 'add', '--name', `Offer ${MARKUP}`, '--benefit', 'bonus:5');
+  patron('offer', 'segment', 'regulars', ada);
+
+  const { url } = await serve();
+  browser = await chromium.launch({
+    executablePath: browserPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+
+  await step('sign-in screen: a "Till token" field, axe clean', async () => {
+    await page.goto(url);
+    await page.waitForSelector('body[data-screen="sign-in"][data-ready="1"]');
+    await page.locator('#shop-name', { hasText: 'Corner Café' }).waitFor();
+    await axe(page, 'sign-in');
+    await shot(page, 'sign-in');
+    await page.getByLabel('Till token').fill('ptk_wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('this till token is not known here').waitFor();
+  });
+
+  await step('a cashier signs in; the shop name is on the screen', async () => {
+    await signIn(page, url, cashier);
+    assert.equal(await page.locator('#shop-name').textContent(), 'Corner Café');
+  });
+
+  await step('first load of the counter screen: bytes and time to ready', async () => {
+    // A fresh context (the session's cookie, an empty cache); its first page pays for starting
+    // a renderer process, so the load measured is a reload with the cache emptied and disabled:
+    // every file comes over the wire again, as on a till's first visit.
+    const fresh = await browser.newContext({ viewport: { width: 1366, height: 768 }, storageState: await context.storageState() });
+    const p = await fresh.newPage();
+    await p.goto(url);
+    await p.waitForSelector('body[data-screen="counter"][data-ready="1"]');
+    const cdp = await fresh.newCDPSession(p);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.clearBrowserCache');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    await p.reload();
+    await p.waitForSelector('body[data-screen="counter"][data-ready="1"]');
+    const m = await p.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const res = performance.getEntriesByType('resource');
+      const bytes = [nav, ...res].reduce((n, e) => n + (e.transferSize || 0), 0);
+      return { bytes, files: res.length + 1, readyMs: Number(document.body.dataset.readyAt) };
+    });
+    console.log(`     first load: ${m.files} files, ${m.bytes} bytes transferred, ready for the first scan ${m.readyMs} ms after navigation`);
+    assert.ok(m.bytes > 0 && m.bytes <= FIRST_LOAD_MAX_BYTES, `first load ${m.bytes} bytes`);
+    // The time depends on the machine (a loaded build machine, a sanitizer build): measured and
+    // printed always, held to the goal where asked (bench/run sets PATRON_WEB_STRICT_TIMING=1).
+    if (process.env.PATRON_WEB_STRICT_TIMING === '1') assert.ok(m.readyMs <= READY_MAX_MS, `ready after ${m.readyMs} ms`);
+    else if (m.readyMs > READY_MAX_MS) console.log(`     (above the ${READY_MAX_MS} ms goal on this machine; not held here)`);
+    await fresh.close();
+  });
+
+  await step('check-digit feedback while typing', async () => {
+    const field = page.getByLabel('Card', { exact: true });
+    await field.fill('');
+    await field.pressSequentially(ada.slice(0, 12) + String((Number(ada[12]) + 1) % 10));
+    await page.getByText('Check digit wrong').waitFor();
+    await field.fill('');
+    await field.pressSequentially(ada);
+    await page.getByText('Check digit correct').waitFor();
+    await field.fill('');
+  });
+
+  let code;
+  let saleRef;
+  await step('a whole checkout by keyboard wedge: scan, sale, redemption with the coupon', async () => {
+    await scan(page, ada);
+    await page.locator('#member-name', { hasText: 'Ada Lovelace' }).waitFor();
+    const before = await page.locator('#member-points').textContent();
+    await page.getByLabel('Total').fill('12.50');
+    await page.keyboard.press('Enter');
+    const sale = page.getByText(/Sale \S+ recorded: \d+ points earned/);
+    await sale.waitFor();
+    saleRef = (await sale.textContent()).match(/Sale (\S+) recorded/)[1];
+    await page.waitForFunction((b) => document.querySelector('#member-points')?.textContent !== b, before);
+    await page.getByRole('button', { name: /Redeem Free coffee/ }).click();
+    const msg = page.getByText(/Free coffee redeemed: voucher /);
+    await msg.waitFor();
+    code = (await msg.textContent()).match(/voucher (\S+)$/)[1];
+    const coupon = page.locator('img.coupon-img');
+    await coupon.waitFor();
+    await page.waitForFunction(() => document.querySelector('img.coupon-img')?.naturalWidth > 0);
+    await page.getByText('Print: printed').waitFor();
+    await axe(page, 'counter');
+    await shot(page, 'counter');
+  });
+
+  await step('a voucher redeemed by typed code; the second time refused with where and when', async () => {
+    const field = page.getByLabel('Voucher code');
+    await field.fill(code.toLowerCase().replaceAll('-', ' '));
+    await page.keyboard.press('Enter');
+    await page.getByText(/Voucher redeemed/).waitFor();
+    await field.fill(code);
+    await page.keyboard.press('Enter');
+    const refusal = page.locator('[role="alert"]', { hasText: 'first redeemed at' });
+    await refusal.waitFor();
+    const text = await refusal.textContent();
+    assert.match(text, /first redeemed at \d{4}-\d\d-\d\dT\S+ at store 1, till 'till-1'/);
+    await shot(page, 'counter-voucher-refused');
+  });
+
+  await step('a refund of the sale by its receipt number', async () => {
+    await page.getByLabel('Receipt number of the sale').fill(saleRef);
+    await page.getByRole('button', { name: 'Record refund' }).click();
+    await page.getByText(/Refund recorded: \d+ points reversed/).waitFor();
+  });
+
+  await step('markup in a member\'s, a reward\'s and an offer\'s name shows as text', async () => {
+    await scan(page, mallory);
+    await page.locator('#member-name').filter({ hasText: MARKUP }).waitFor();
+    assert.equal(await page.locator('#member-name').textContent(), MARKUP);
+    assert.equal(await page.locator('#main img:not(.coupon-img)').count(), 0);
+    await page.locator('.offers li', { hasText: `Offer ${MARKUP}` }).waitFor();
+    await page.getByRole('button', { name: `Redeem ${MARKUP}` }).waitFor();
+    await page.waitForTimeout(200); // an onerror handler, were it markup, would have run
+    assert.deepEqual(dialogs, []);
+    await shot(page, 'counter-markup');
+  });
+
+  await step('enrolment with the consent checkbox, then feedback', async () => {
+    await page.getByLabel('Name', { exact: true }).fill('Nina New');
+    await page.getByLabel('The member agrees to receive offers').check();
+    await page.getByRole('button', { name: 'Enrol', exact: true }).click();
+    await page.getByText(/Enrolled: card 29\d{11}/).waitFor();
+    await page.locator('#member-name', { hasText: 'Nina New' }).waitFor();
+    await page.getByLabel('Score (1 to 5)').fill('5');
+    await page.getByLabel('Comment (optional)').fill('Lovely');
+    await page.getByRole('button', { name: 'Send feedback' }).click();
+    await page.getByText('Thank you: feedback recorded').waitFor();
+  });
+
+  await step('a refusal shows the problem\'s sentence: an unknown card', async () => {
+    await scan(page, '2900000000001');
+    await page.locator('[role="alert"]', { hasText: 'no member holds card 2900000000001' }).waitFor();
+  });
+
+  await step('a cashier sees no back office and gets 403 from its routes', async () => {
+    assert.equal(await page.locator('#nav').isHidden(), true);
+    const statuses = await page.evaluate(async () => Promise.all(
+      ['/v1/print-jobs', '/v1/offers', '/v1/reports/liability'].map(async (p) => (await fetch(p)).status)));
+    assert.deepEqual(statuses, [403, 403, 403]);
+    await page.goto(`${url}/#offers`);
+    await page.waitForSelector('body[data-screen="counter"][data-ready="1"]');
+  });
+
+  await step('a change without the CSRF token is refused', async () => {
+    const status = await page.evaluate(async (card) => (await fetch('/v1/scan', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ card }),
+    })).status, ada);
+    assert.equal(status, 403);
+  });
+
+  await step('sign out goes back to sign-in', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForSelector('body[data-screen="sign-in"]');
+  });
+
+  const office = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const op = await office.newPage();
+  op.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  await step('the back office: an exclusive offer for a segment, shown at scan to its member only', async () => {
+    await signIn(op, url, admin);
+    await op.getByRole('link', { name: 'Offers' }).click();
+    await op.waitForSelector('body[data-screen="offers"][data-ready="1"]');
+    await op.getByLabel('Name', { exact: true }).fill('Regulars double');
+    await op.getByLabel(/^Benefit/).fill('bonus:50');
+    await op.getByLabel(/^Segment/).fill('regulars');
+    await op.getByLabel('Exclusive').check();
+    await op.getByRole('button', { name: 'Create offer' }).click();
+    await op.getByText('Offer created').waitFor();
+    await op.locator('.list li', { hasText: 'Regulars double' }).waitFor();
+    await axe(op, 'offers');
+    await shot(op, 'offers');
+    await op.getByRole('link', { name: 'Counter' }).click();
+    await op.waitForSelector('body[data-screen="counter"][data-ready="1"]');
+    await scan(op, ada);
+    await op.locator('.offers li', { hasText: 'Regulars double' }).waitFor();
+    await scan(op, grace);
+    await op.locator('#member-name', { hasText: 'Grace Hopper' }).waitFor();
+    assert.equal(await op.locator('.offers li', { hasText: 'Regulars double' }).count(), 0);
+  });
+
+  await step('the print queue with reprint', async () => {
+    await op.getByRole('link', { name: 'Print queue' }).click();
+    await op.waitForSelector('body[data-screen="prints"][data-ready="1"]');
+    await op.getByRole('button', { name: /Reprint job 1$/ }).click();
+    await op.getByText(/Reprint queued as job \d+/).waitFor();
+    await axe(op, 'print queue');
+    await shot(op, 'print-queue');
+  });
+
+  await step('reports with a CSV download', async () => {
+    await op.getByRole('link', { name: 'Reports' }).click();
+    await op.waitForSelector('body[data-screen="reports"][data-ready="1"]');
+    await op.getByRole('columnheader', { name: 'members_with_points' }).waitFor();
+    const [download] = await Promise.all([op.waitForEvent('download'), op.getByRole('button', { name: 'Download CSV' }).click()]);
+    assert.equal(download.suggestedFilename(), 'liability.csv');
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.match(csv, /^points,value,currency,members_with_points/);
+    await op.getByLabel('Report', { exact: true }).selectOption('retention');
+    await op.getByRole('button', { name: 'Show' }).click();
+    await op.getByRole('img', { name: /^Chart: / }).waitFor();
+    await op.waitForFunction(() => document.querySelector('img.chart')?.naturalWidth > 0);
+    await axe(op, 'reports');
+    await shot(op, 'reports');
+  });
+
+  await step('tills: a new till\'s token shown once, then revoked', async () => {
+    await op.getByRole('link', { name: 'Tills' }).click();
+    await op.waitForSelector('body[data-screen="tills"][data-ready="1"]');
+    await op.getByLabel('New till name').fill('till-2');
+    await op.getByRole('button', { name: 'Add till' }).click();
+    const token = await op.locator('#till-new-token').textContent();
+    assert.match(token, /^ptk_[A-Za-z0-9_-]{43}$/);
+    await op.getByRole('button', { name: 'Revoke till-2' }).click();
+    await op.getByText('till-2 was revoked').waitFor();
+    await axe(op, 'tills');
+    await shot(op, 'tills');
+  });
+
+  await step('a manager gives a goodwill voucher tied to a complaint', async () => {
+    await op.getByRole('link', { name: 'Counter' }).click();
+    await op.waitForSelector('body[data-screen="counter"][data-ready="1"]');
+    await scan(op, grace);
+    await op.locator('#member-name', { hasText: 'Grace Hopper' }).waitFor();
+    await op.getByLabel('Score (1 to 5)').fill('2');
+    await op.getByLabel('Comment (optional)').fill('Cold coffee');
+    await op.getByRole('button', { name: 'Send feedback' }).click();
+    await op.getByLabel('The complaint').waitFor();
+    assert.equal(await op.getByLabel('The complaint').inputValue(), 'Cold coffee');
+    await op.getByRole('button', { name: 'Give goodwill voucher' }).click();
+    await op.getByText(/Goodwill voucher issued: \S+/).waitFor();
+  });
+
+  await step('an erasure through the back office; then the card scans as refused', async () => {
+    await op.getByRole('link', { name: 'Members' }).click();
+    await op.waitForSelector('body[data-screen="members"][data-ready="1"]');
+    await op.getByLabel('Card, phone, email or name').fill('erin');
+    await op.keyboard.press('Enter');
+    await op.getByRole('heading', { name: 'Erin Erased' }).waitFor();
+    await op.getByRole('table', { name: 'Points history (latest 20)' }).getByRole('cell', { name: 'earn' }).waitFor();
+    await op.getByRole('button', { name: 'Record consent to marketing' }).click();
+    await op.getByRole('button', { name: 'Record withdrawal of consent' }).waitFor();
+    assert.equal(await op.getByRole('table', { name: 'Consent history' }).locator('tbody tr').count(), 2);
+    await axe(op, 'members');
+    await shot(op, 'members');
+    await op.getByRole('button', { name: 'Erase this member' }).click();
+    assert.equal(await op.getByText('The member was erased').count(), 0); // not without ERASE
+    await op.getByLabel(/Type ERASE to confirm/).fill('ERASE');
+    await op.getByRole('button', { name: 'Erase this member' }).click();
+    await op.getByText('The member was erased').waitFor();
+    await op.getByRole('link', { name: 'Counter' }).click();
+    await op.waitForSelector('body[data-screen="counter"][data-ready="1"]');
+    await scan(op, erin);
+    await op.locator('[role="alert"]', { hasText: `card ${erin}` }).waitFor();
+    assert.equal(await op.locator('#member-name').count(), 0);
+  });
+  await office.close();
+
+  await step('an expired session is sent back to sign-in', async () => {
+    const short = await serve('--session-ttl', '1');
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await signIn(p, short.url, cashier);
+    await p.waitForTimeout(1500); // past the session's one second
+    await scan(p, ada);
+    await p.waitForSelector('body[data-screen="sign-in"]');
+    await p.getByText('The session has ended. Sign in again.').waitFor();
+    await ctx.close();
+  });
+
+  assert.deepEqual(pageErrors, [], 'no script error in the page');
+  assert.deepEqual(dialogs, [], 'no dialog opened');
+}
+
+try {
+  if (!existsSync(browserPath)) throw new Error(`${browserPath} is missing: scripts/install-deps.sh installs chromium`);
+  await main();
+} catch (e) {
+  failed++;
+  console.log(`FAIL ${e.stack || e}`);
+} finally {
+  if (browser) await browser.close();
+  for (const s of servers) s.kill('SIGTERM');
+  if (!failed) rmSync(dir, { recursive: true, force: true });
+  else console.log(`kept ${dir}`);
+}
+console.log(failed ? `${failed} failed` : 'all passed');
+process.exit(failed ? 1 : 0);
