@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "display.h"
 #include "events.h"
 #include "patron/json.h"
 #include "patron/scanner.h"
@@ -54,9 +55,10 @@ static void on_card(struct scanner_thread *t, const struct patron_scan_line *lin
         err = patron_json_scan(&r, &found);
     json_object_set_new(o, "kind", json_string("card"));
     json_object_set_new(o, "ok", json_boolean(err == 0));
-    if (err == 0)
+    if (err == 0) {
+        patron__display_on_event(NULL, t->till_id, "scan", found); /* the customer sees it too */
         json_object_set_new(o, "member", found);
-    else {
+    } else {
         json_object_set_new(o, "code", json_string(patron_err_name(err)));
         json_object_set_new(o, "detail", json_string(patron_store_detail(t->store)));
     }
