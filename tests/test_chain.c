@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* One card, one balance, every store (issue 11), against a throwaway PostgreSQL (label pg): head
+ * office projects the shipped facts into members, cards, chain entries and balances in the
+ * batch's own transaction, and a store's role may read but not write them. */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clirun.h"
+#include "hq.h"
+#include "pgutil.h"
+#include "testutil.h"
+
+static struct pg_cluster pg;
+static char home[256];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return pg_suite_start(&pg, "patron-chain", home, sizeof home);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pg_suite_stop(&pg, home);
+    return 0;
+}
+
+static int64_t fixed_clock(void *ctx)
+{
+    return ((struct test_store *)ctx)->now;
+}
+
+/* A fresh store with id `id` on a clock at TEST_EPOCH. */
+static void store_open(struct test_store *t, int id)
+{
+    const char *tmp = getenv("TMPDIR");
+    memset(t, 0, sizeof *t);
+    snprintf(t->dir, sizeof t->dir, "%s/patron-chain-XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(t->dir));
+    snprintf(t->path, sizeof t->path, "%s/patron.db", t->dir);
+    assert_int_equal(patron_store_open(t->path, &t->s), 0);
+    t->now = TEST_EPOCH;
+    patron_store_set_clock(t->s, fixed_clock, t);
+    assert_int_equal(patron_store_init(t->s, id, "Chain shop"), 0);
+}
+
+/* Registers store `id` and writes its URL into url. */
+static void store_add(const char *owner, int id, char *url, size_t len)
+{
+    struct clirun r = {0};
+    char ids[16];
+    snprintf(ids, sizeof ids, "%d", id);
+    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", ids, "--name",
+               "Chain shop", (char *)NULL) != 0)
+        fail_msg("store add %d: %s", id, r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    snprintf(url, len, "%s", json_string_value(json_object_get(o, "url")));
+    json_decref(o);
+}
+
+/* A head office `name` with stores 1 and 2; the owner's URL and each store's URL. */
+static void chain(const char *name, char *owner, char url1[1024], char url2[1024])
+{
+    struct clirun r = {0};
+    assert_int_equal(pg_cluster_createdb(&pg, name, owner, 512), 0);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    store_add(owner, 1, url1, 1024);
+    store_add(owner, 2, url2, 1024);
+}
+
+static void sell(patron_store *s, const char *card, const char *ref, int64_t total)
+{
+    struct patron_sale_line lines[] = {
+        {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = total}};
+    struct patron_sale in = {.card = card,
+                             .ref = ref,
+                             .total_minor = total,
+                             .lines = lines,
+                             .n_lines = 1,
+                             .idempotency_key = ref};
+    struct patron_sale_result r;
+    if (patron_sale_record(s, &in, &r) != 0)
+        fail_msg("sale %s: %s", ref, patron_store_detail(s));
+}
+
+static void sync_ok(const struct test_store *t, const char *url)
+{
+    struct clirun r = {0};
+    if (clirun(&r, "--db", t->path, "--home", home, "--hq", url, "sync", (char *)NULL) != 0)
+        fail_msg("sync: %s", r.err);
+}
+
+/* The text of the first column of the one row `sql` yields at `url` ("" for NULL). */
+static const char *pg_text(const char *url, const char *sql)
+{
+    static char out[512];
+    PGconn *conn = PQconnectdb(url);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+    snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+    return out;
+}
+
+static int64_t pg_int(const char *url, const char *sql)
+{
+    return strtoll(pg_text(url, sql), NULL, 10);
+}
+
+/* What a store's role may do: 0, or the PATRON_E* code. */
+static int exec_as(const char *url, const char *sql)
+{
+    patron_hq *h = NULL;
+    char detail[512];
+    if (patron_hq_connect(url, &h, detail, sizeof detail) != 0)
+        fail_msg("cannot connect: %s", detail);
+    int rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
+    patron_hq_close(h);
+    return rc;
+}
+
+static void head_office_projects_members_cards_entries_and_balances(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14], sql[256];
+    struct test_store a;
+    struct patron_member m;
+    chain("chain_project", owner, url1, url2);
+    store_open(&a, 1);
+    test_enroll(&a, "Ada Chain", card);
+    sell(a.s, card, "A-1", 12000);
+    sell(a.s, card, "A-2", 3000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_true(m.points > 0);
+    sync_ok(&a, url1);
+    assert_string_equal(pg_text(owner, "SELECT name || ' ' || home_store_id || ' ' ||"
+                                       " home_member_id FROM members WHERE member_uid = '1-1'"),
+                        "Ada Chain 1 1");
+    snprintf(sql, sizeof sql, "SELECT member_uid FROM cards WHERE card_number = '%s'", card);
+    assert_string_equal(pg_text(owner, sql), "1-1");
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    assert_int_equal(pg_int(owner, "SELECT earned FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    assert_int_equal(pg_int(owner, "SELECT sum(points) FROM chain_entries"), m.points);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_entries"),
+                     test_scalar(a.s, "SELECT count(*) FROM entries"));
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_member_stores"
+                                   " WHERE member_uid = '1-1' AND store_id = 1"),
+                     m.points);
+    /* a second sync ships nothing and projects nothing twice */
+    sync_ok(&a, url1);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    /* a store's role reads balances but writes none, nor another store's entries */
+    assert_int_equal(pg_int(url2, "SELECT count(*) FROM chain_balances"), 1);
+    assert_int_equal(pg_int(url2, "SELECT count(*) FROM chain_entries"), 0);
+    assert_int_equal(exec_as(url2, "UPDATE chain_balances SET points = 1000000"),
+                     PATRON_EFORBIDDEN);
+    assert_int_equal(exec_as(url2, "INSERT INTO chain_entries (store_id, store_seq, member_uid,"
+                                   " kind, points, earned) VALUES (1, 999, '1-1', 'earn', 5, 5)"),
+                     PATRON_EFORBIDDEN);
+    /* an erasure at the home store reaches head office: no name, cards blocked */
+    assert_int_equal(patron_member_erase(a.s, card, "admin"), 0);
+    sync_ok(&a, url1);
+    assert_string_equal(pg_text(owner, "SELECT coalesce(name, '') || (erased_at IS NOT NULL)"
+                                       " FROM members WHERE member_uid = '1-1'"),
+                        "true");
+    snprintf(sql, sizeof sql, "SELECT blocked FROM cards WHERE card_number = '%s'", card);
+    assert_string_equal(pg_text(owner, sql), "t");
+    test_store_close(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(head_office_projects_members_cards_entries_and_balances),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
