@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* One card, one balance, every store (issue 11), against a throwaway PostgreSQL (label pg): head
  * office projects the shipped facts into members, cards, chain entries and balances in the
- * batch's own transaction, and a store's role may read but not write them. */
+ * batch's own transaction, and a store's role may read but not write them; `patron sync` pulls
+ * members, cards and balances of other stores down, so a card works in every store. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -179,10 +180,87 @@ static void head_office_projects_members_cards_entries_and_balances(void **state
     test_store_close(&a);
 }
 
+static int64_t outbox_last(patron_store *s)
+{
+    int64_t last = 0;
+    assert_int_equal(patron_outbox_last(s, &last), 0);
+    return last;
+}
+
+/* Enrolled in store 1, scanned in store 2 after its sync with the chain balance; earning in 2
+ * counts for the same member_uid at head office and back in 1; store 2 spends points earned in
+ * 1; nothing pulled down writes an outbox row, and a second pull changes nothing. */
+static void a_member_of_one_store_earns_and_spends_in_another(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a, b;
+    struct patron_member m;
+    struct patron_scan_result scan;
+    chain("chain_pull", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    test_enroll(&a, "Bea Twostores", card);
+    sell(a.s, card, "A-1", 20000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    int64_t earned_a = m.points;
+    assert_true(earned_a > 0);
+    sync_ok(&a, url1);
+    /* unknown in store 2 until it syncs */
+    assert_int_equal(patron_scan(b.s, card, &scan), PATRON_ENOCARD);
+    int64_t b_last = outbox_last(b.s);
+    sync_ok(&b, url2);
+    assert_int_equal(outbox_last(b.s), b_last);
+    assert_int_equal(patron_scan(b.s, card, &scan), 0);
+    assert_string_equal(scan.member.name, "Bea Twostores");
+    assert_int_equal(scan.member.points, earned_a);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members WHERE member_uid = '1-1'"), 1);
+    /* earning in store 2 counts for 1-1 at head office */
+    sell(b.s, card, "B-1", 10000);
+    assert_int_equal(patron_member_by_card(b.s, card, &m), 0);
+    int64_t earned_b = m.points - earned_a;
+    assert_true(earned_b > 0);
+    sync_ok(&b, url2);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     earned_a + earned_b);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM members"), 1);
+    /* and store 1 sees it after its own sync */
+    sync_ok(&a, url1);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_int_equal(m.points, earned_a + earned_b);
+    /* store 2 spends more than it holds itself: points earned in store 1 count */
+    int64_t reward = 0;
+    struct patron_reward_def def = {
+        .name = "Big tea", .cost = earned_b + 1, .kind = PATRON_VALUE_ITEM};
+    assert_int_equal(patron_reward_add(b.s, &def, &reward), 0);
+    struct patron_redeem_request rq = {.card = card, .reward_id = reward, .idempotency_key = "R1"};
+    struct patron_redeem_result rd;
+    assert_int_equal(patron_reward_redeem(b.s, &rq, &rd), 0);
+    assert_int_equal(rd.points, earned_a - 1);
+    test_assert_ledger_verifies(b.s);
+    sync_ok(&b, url2);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     earned_a - 1);
+    /* a pull again changes nothing and writes nothing to the outbox */
+    int64_t before = outbox_last(b.s);
+    int64_t chain_points = test_scalar(b.s, "SELECT chain_points FROM members");
+    sync_ok(&b, url2);
+    assert_int_equal(outbox_last(b.s), before);
+    assert_int_equal(test_scalar(b.s, "SELECT chain_points FROM members"), chain_points);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members"), 1);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM cards"), 1);
+    sync_ok(&a, url1);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_int_equal(m.points, earned_a - 1);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(head_office_projects_members_cards_entries_and_balances),
+        cmocka_unit_test(a_member_of_one_store_earns_and_spends_in_another),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -13,6 +13,7 @@
 #define PATRON_PATRON_H
 
 #include "patron/card.h"
+#include "patron/chain.h"
 #include "patron/error.h"
 #include "patron/feedback.h"
 #include "patron/import.h"

@@ -12,7 +12,7 @@
 
 #define MEMBER_COLUMNS                                                                             \
     "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"        \
-    " m.created_at, a.balance, t.name, m.tier_until"
+    " m.created_at, a.balance + m.chain_points, t.name, m.tier_until"
 
 /* Keeps digits and a leading '+'; 6-20 digits. */
 static int normalise_phone(const char *in, char out[32])
@@ -250,7 +250,8 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
 {
     static const char sql[] =
         MEMBER_COLUMNS ", c.number, c.status, a.id, m.tier_id, t.threshold, t.multiplier_permille,"
-                       " m.erased_at IS NOT NULL FROM cards c JOIN members m ON m.id = c.member_id"
+                       " m.erased_at IS NOT NULL, m.chain_points"
+                       " FROM cards c JOIN members m ON m.id = c.member_id"
                        " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
                        " WHERE c.number = ?1";
     char number[PATRON_CARD_DIGITS + 1];
@@ -264,10 +265,12 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
         patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 11));
         out->card_blocked = strcmp((const char *)sqlite3_column_text(st, 12), "blocked") == 0;
         out->erased = sqlite3_column_int(st, 17);
+        int64_t chain_points = sqlite3_column_int64(st, 18);
         if (row)
             *row = (struct patron__member_row){.member_id = out->member_id,
                                                .account_id = sqlite3_column_int64(st, 13),
-                                               .balance = out->points,
+                                               .balance = out->points - chain_points,
+                                               .chain_points = chain_points,
                                                .tier_id = sqlite3_column_int64(st, 14),
                                                .tier_until = out->tier_until,
                                                .tier_threshold = sqlite3_column_int64(st, 15),
@@ -319,10 +322,10 @@ int patron_member_by_phone(patron_store *s, const char *phone, struct patron_mem
     return patron_member_by_id(s, member_id, out);
 }
 
-/* The ledger's view of a member from columns 0-6 of MEMBER_ROW_COLUMNS (the two look-ups below). */
+/* The ledger's view of a member from columns 0-7 of MEMBER_ROW_COLUMNS (the two look-ups below). */
 #define MEMBER_ROW_COLUMNS                                                                         \
     "m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold, "                   \
-    "t.multiplier_permille"
+    "t.multiplier_permille, m.chain_points"
 
 static void read_member_row(sqlite3_stmt *st, struct patron__member_row *out)
 {
@@ -333,6 +336,7 @@ static void read_member_row(sqlite3_stmt *st, struct patron__member_row *out)
     out->tier_until = sqlite3_column_int64(st, 4);
     out->tier_threshold = sqlite3_column_int64(st, 5);
     out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
+    out->chain_points = sqlite3_column_int64(st, 7);
 }
 
 int patron__member_for_card(patron_store *s, const char *card, int require_active,
@@ -350,8 +354,8 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_member_row(st, out);
-        out->card_blocked = sqlite3_column_int(st, 7);
-        out->erased = sqlite3_column_int(st, 8);
+        out->card_blocked = sqlite3_column_int(st, 8);
+        out->erased = sqlite3_column_int(st, 9);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
@@ -410,7 +414,7 @@ int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof *out);
         read_member_row(st, out);
-        out->erased = sqlite3_column_int(st, 7);
+        out->erased = sqlite3_column_int(st, 8);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
