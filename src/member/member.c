@@ -8,7 +8,7 @@
 #include "core/outbox_internal.h"
 #include "member/member_internal.h"
 
-#define CARD_MINT_TRIES 8
+#define CARD_MINT_TRIES 32
 
 #define MEMBER_COLUMNS                                                                             \
     "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"        \
@@ -72,10 +72,17 @@ static int mint_card(patron_store *s, int64_t member_id, char card[PATRON_CARD_D
         int err = patron__random(&r, sizeof r);
         if (err != 0)
             return err;
-        snprintf(card, PATRON_CARD_DIGITS + 1, "%s%010llu", PATRON_CARD_PREFIX,
-                 (unsigned long long)(r % UINT64_C(10000000000)));
-        card[PATRON_CARD_DIGITS - 1] = patron_card_check_digit(card);
-        card[PATRON_CARD_DIGITS] = '\0';
+        if (s->store_id > 0) {
+            /* the store's own space: no other store can mint this number */
+            err = patron_card_mint(s->store_id, r % PATRON_CARD_SERIALS, card);
+            if (err != 0)
+                return patron__fail(s, err, "cannot mint a card number for store %d", s->store_id);
+        } else {
+            snprintf(card, PATRON_CARD_DIGITS + 1, "%s%010llu", PATRON_CARD_PREFIX,
+                     (unsigned long long)(r % UINT64_C(10000000000)));
+            card[PATRON_CARD_DIGITS - 1] = patron_card_check_digit(card);
+            card[PATRON_CARD_DIGITS] = '\0';
+        }
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, card, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, member_id);
