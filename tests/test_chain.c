@@ -256,11 +256,69 @@ static void a_member_of_one_store_earns_and_spends_in_another(void **state)
     test_store_close(&a);
 }
 
+/* `patron scan` of a card this store does not know: looked up at head office, kept, answered
+ * (and known offline afterwards); with head office unreachable, a sentence says the card is
+ * another store's and the link is down. */
+static void an_unknown_card_is_looked_up_online(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14], late[14], dead[512];
+    struct test_store a, b;
+    struct clirun r = {0};
+    chain("chain_lookup", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    test_enroll(&a, "Cy Roaming", card);
+    sell(a.s, card, "A-1", 20000);
+    sync_ok(&a, url1);
+    patron_store_close(b.s);
+    b.s = NULL;
+    /* without a head office: unknown, and the sentence names the card's store */
+    assert_int_equal(clirun(&r, "--db", b.path, "--home", home, "scan", card, (char *)NULL), 3);
+    assert_non_null(strstr(r.err, "in store 1's range"));
+    /* online: looked up, kept, answered with the chain balance */
+    if (clirun(&r, "--json", "--db", b.path, "--home", home, "--hq", url2, "scan", card,
+               (char *)NULL) != 0)
+        fail_msg("scan online: %s", r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    assert_non_null(json_string_value(json_object_get(o, "name")));
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "Cy Roaming");
+    assert_true(json_integer_value(json_object_get(o, "points")) > 0);
+    json_decref(o);
+    /* kept: known offline now, with no outbox row written */
+    assert_int_equal(clirun(&r, "--db", b.path, "--home", home, "scan", card, (char *)NULL), 0);
+    assert_int_equal(patron_store_open(b.path, &b.s), 0);
+    int64_t last = 0;
+    assert_int_equal(patron_outbox_last(b.s, &last), 0);
+    assert_int_equal(last, 0);
+    patron_store_close(b.s);
+    b.s = NULL;
+    /* a card no store issued: head office says so */
+    char unknown[PATRON_CARD_DIGITS + 1];
+    assert_int_equal(patron_card_mint(1, PATRON_CARD_SERIALS - 1, unknown), 0);
+    assert_int_equal(
+        clirun(&r, "--db", b.path, "--home", home, "--hq", url2, "scan", unknown, (char *)NULL), 3);
+    assert_non_null(strstr(r.err, "no store of the chain issued card"));
+    /* head office unreachable: a sentence, the store carries on */
+    test_enroll(&a, "Di Late", late);
+    sync_ok(&a, url1);
+    snprintf(dead, sizeof dead, "postgresql://nobody:x@127.0.0.1:1/chain_lookup"); /* no one */
+    assert_int_equal(
+        clirun(&r, "--db", b.path, "--home", home, "--hq", dead, "scan", late, (char *)NULL), 3);
+    assert_non_null(strstr(r.err, "is not this store's (it is from store 1, by its number) and "
+                                  "the link to head office is down"));
+    assert_int_equal(patron_store_open(b.path, &b.s), 0);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(head_office_projects_members_cards_entries_and_balances),
         cmocka_unit_test(a_member_of_one_store_earns_and_spends_in_another),
+        cmocka_unit_test(an_unknown_card_is_looked_up_online),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -46,6 +46,11 @@ struct api_settings {
                         patron_printer **p, struct patron_escpos_profile *profile, char *detail,
                         size_t len);
     unsigned print_poll_s; /* how often queued jobs are looked at without a wake-up */
+    /* The chain: the head office URL (NULL: none) and the program's look-up of a card this
+     * store does not know (src/hq, on libpq; NULL when built without it). It keeps the card and
+     * its member in the store and returns 0, or a PATRON_* code with a sentence in detail. */
+    const char *hq;
+    int (*card_lookup)(const char *hq, patron_store *s, const char *card, char *detail, size_t len);
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.

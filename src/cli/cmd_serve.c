@@ -11,6 +11,9 @@
 
 #include "../api/api.h"
 #include "cli.h"
+#ifdef PATRON_HAVE_HQ
+#include "hq.h"
+#endif
 
 static const char usage[] =
     "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
@@ -145,6 +148,10 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.printer_profile = c->printer_profile;
     cfg.home = c->home;
     cfg.open_printer = cli_printer_open;
+    cfg.hq = c->hq;
+#ifdef PATRON_HAVE_HQ
+    cfg.card_lookup = patron_hq_card_lookup_url;
+#endif
     struct patron_escpos_profile profile;
     if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 &&
         cli_profile_resolve(c->printer_profile, &profile, why, sizeof why) != 0) {

@@ -102,6 +102,19 @@ typedef void (*patron_hq_sync_progress)(const struct patron_hq_sync_result *r, v
 int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
                    void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len);
 
+/* Looks up a card this store does not know at head office and keeps it, its member and their
+ * chain balance in the store (no outbox row), so that a scan that follows finds them. Returns 0;
+ * PATRON_ENOCARD when no store of the chain issued it (sentence in detail); other codes when
+ * head office fails. */
+int patron_hq_card_lookup(patron_hq *h, patron_store *s, const char *card, char *detail,
+                          size_t len);
+
+/* The same, connecting to `url` first. When head office cannot be reached: PATRON_ENOCARD with a
+ * sentence saying that the card is from another store (which one, from its number space) and
+ * that the link to head office is down. */
+int patron_hq_card_lookup_url(const char *url, patron_store *s, const char *card, char *detail,
+                              size_t len);
+
 /* Brings down to the store what changed at head office since the last pull: members and cards
  * of other stores and every member's chain balance less this store's part (patron/chain.h), in
  * one snapshot and one SQLite transaction, without outbox rows; a second run changes nothing.

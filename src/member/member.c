@@ -251,6 +251,18 @@ static int card_query(patron_store *s, const char *sql, const char *card,
     return 0;
 }
 
+/* A card no member here holds; one from another store's number space says which store. */
+static int unknown_card(patron_store *s, const char *number)
+{
+    int store = patron_card_store(number, NULL);
+    if (store > 0 && store != s->store_id)
+        return patron__fail(s, PATRON_ENOCARD,
+                            "no member holds card %s here; its number is in store %d's range "
+                            "(a sync with head office brings the chain's cards)",
+                            number, store);
+    return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+}
+
 /* The member behind a card, with the ledger row fields the checkout needs, in one query. */
 int patron__member_load(patron_store *s, const char *card, struct patron_member *out,
                         struct patron__member_row *row)
@@ -288,7 +300,7 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
-        return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+        return unknown_card(s, number);
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
@@ -366,7 +378,7 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
-        return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+        return unknown_card(s, number);
     if (rc != SQLITE_ROW)
         return patron__db_err(s, rc);
     if (require_active && (out->card_blocked || out->erased))
