@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "clirun.h"
 #include "hq.h"
@@ -313,12 +315,105 @@ static void an_unknown_card_is_looked_up_online(void **state)
     test_store_close(&a);
 }
 
+/* `patron reward redeem` at store `t` with head office `url`, in a child process. */
+static pid_t redeem_async(const struct test_store *t, const char *url, const char *card,
+                          const char *reward)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct clirun r = {0};
+        int status = clirun(&r, "--db", t->path, "--home", home, "--hq", url, "reward", "redeem",
+                            card, reward, (char *)NULL);
+        if (status != 0)
+            fprintf(stderr, "redeem at %s: %d %s\n", t->path, status, r.err);
+        _exit(status);
+    }
+    return pid;
+}
+
+static int exit_of(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Two stores spend the same member's last points at the same moment, online: both claims wait on
+ * the member's balance row (held by the test), then exactly one wins and the other is refused
+ * with exit 2; after every sync head office's balance is not below zero. */
+static void two_stores_spending_the_last_points_at_once_one_wins(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], url3[1024], card[14], id[24];
+    struct test_store a, b, c;
+    struct patron_member m;
+    chain("chain_claim", owner, url1, url2);
+    store_add(owner, 3, url3, sizeof url3);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    store_open(&c, 3);
+    test_enroll(&a, "Ed Lastpoints", card);
+    sell(a.s, card, "A-1", 20000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    int64_t points = m.points, reward_b = 0, reward_c = 0;
+    sync_ok(&a, url1);
+    sync_ok(&b, url2);
+    sync_ok(&c, url3);
+    struct patron_reward_def def = {.name = "All of it", .cost = points, .kind = PATRON_VALUE_ITEM};
+    assert_int_equal(patron_reward_add(b.s, &def, &reward_b), 0);
+    assert_int_equal(patron_reward_add(c.s, &def, &reward_c), 0);
+    /* hold the member's balance row so that both claims arrive before either is taken */
+    PGconn *lock = PQconnectdb(owner);
+    assert_int_equal(PQstatus(lock), CONNECTION_OK);
+    PQclear(PQexec(lock, "BEGIN"));
+    PGresult *res = PQexec(lock, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"
+                                 " FOR UPDATE");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    snprintf(id, sizeof id, "%lld", (long long)reward_b);
+    pid_t pb = redeem_async(&b, url2, card, id);
+    snprintf(id, sizeof id, "%lld", (long long)reward_c);
+    pid_t pc = redeem_async(&c, url3, card, id);
+    int waiting = 0;
+    for (int i = 0; i < 6000 && waiting < 2; i++) {
+        usleep(10000);
+        waiting = (int)pg_int(owner, "SELECT count(*) FROM pg_stat_activity WHERE"
+                                     " datname = 'chain_claim' AND wait_event_type = 'Lock'");
+    }
+    assert_int_equal(waiting, 2);
+    PQclear(PQexec(lock, "COMMIT"));
+    PQfinish(lock);
+    int eb = exit_of(pb), ec = exit_of(pc);
+    assert_true((eb == 0 && ec == 2) || (eb == 2 && ec == 0));
+    /* the loser spent nothing; after the syncs head office's balance is zero, nothing held */
+    struct test_store *winner = eb == 0 ? &b : &c, *loser = eb == 0 ? &c : &b;
+    assert_int_equal(test_scalar(winner->s, "SELECT count(*) FROM redemptions"), 1);
+    assert_int_equal(test_scalar(loser->s, "SELECT count(*) FROM redemptions"), 0);
+    sync_ok(&b, url2);
+    sync_ok(&c, url3);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     0);
+    assert_int_equal(pg_int(owner, "SELECT sum(held) FROM chain_member_stores"), 0);
+    /* and now a claim is refused outright: nothing left anywhere */
+    struct clirun r = {0};
+    snprintf(id, sizeof id, "%lld", (long long)(eb == 0 ? reward_c : reward_b));
+    assert_int_equal(clirun(&r, "--db", loser->path, "--home", home, "--hq", eb == 0 ? url3 : url2,
+                            "reward", "redeem", card, id, (char *)NULL),
+                     2);
+    test_store_close(&c);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(head_office_projects_members_cards_entries_and_balances),
         cmocka_unit_test(a_member_of_one_store_earns_and_spends_in_another),
         cmocka_unit_test(an_unknown_card_is_looked_up_online),
+        cmocka_unit_test(two_stores_spending_the_last_points_at_once_one_wins),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -74,6 +74,13 @@ PATRON_EXPORT int patron_chain_commit(patron_store *s, const char *cursor)
 /* Abandons the pull: nothing of it stays. */
 PATRON_EXPORT void patron_chain_rollback(patron_store *s);
 
+/* The chain-wide identity of the member holding `card` (into uid, at least 32 bytes) and this
+ * store's own ledger balance for them, for a claim at head office. Returns 0, PATRON_ENOCARD,
+ * PATRON_EINVAL / PATRON_ECHECKDIGIT for a mistyped number. */
+PATRON_EXPORT int patron_chain_member_of_card(patron_store *s, const char *card, char *uid,
+                                              size_t len, int64_t *local_points)
+    __attribute__((warn_unused_result));
+
 /* Where the next pull starts ("0" before the first) into out. Returns 0 or a PATRON_* code. */
 PATRON_EXPORT int patron_chain_cursor(patron_store *s, char *out, size_t len)
     __attribute__((warn_unused_result));

@@ -115,6 +115,18 @@ int patron_hq_card_lookup(patron_hq *h, patron_store *s, const char *card, char 
 int patron_hq_card_lookup_url(const char *url, patron_store *s, const char *card, char *detail,
                               size_t len);
 
+/* Claims `points` of member `member_uid` for this store's spend at head office, in one
+ * transaction that locks the member's chain balance: what the store may spend is local_points
+ * (its own balance for the member) plus the chain balance less this store's part, less what
+ * other stores claimed and have not shipped yet. Idempotent per `key` (the spend's idempotency
+ * key). *left (may be NULL) receives what remains. PATRON_ENOFUNDS with a sentence when refused;
+ * other codes when head office fails. */
+int patron_hq_claim(patron_hq *h, const char *member_uid, int64_t points, int64_t local_points,
+                    const char *key, int64_t *left, char *detail, size_t len);
+
+/* Gives back the claim made with `key` (its spend did not happen). Returns 0 or a code. */
+int patron_hq_claim_release(patron_hq *h, const char *key, char *detail, size_t len);
+
 /* Brings down to the store what changed at head office since the last pull: members and cards
  * of other stores and every member's chain balance less this store's part (patron/chain.h), in
  * one snapshot and one SQLite transaction, without outbox rows; a second run changes nothing.

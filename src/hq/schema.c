@@ -219,7 +219,77 @@ static const char migration_2[] =
     "CREATE POLICY chain_member_stores_read ON chain_member_stores FOR SELECT TO @STORES@"
     " USING (true);";
 
-static const char *const migrations[] = {migration_1, migration_2};
+/* Online spend claims (issue 11): before a store spends a member's points it claims them here.
+ * hq_claim locks the member's chain balance row, so claims for one member are taken one at a
+ * time: what the store may spend is its own balance (sent with the claim: it holds entries not
+ * shipped yet) plus the chain balance less the store's own part, less what other stores claimed
+ * and have not shipped yet (held). A redemption entry arriving from the store releases its hold.
+ * A claim is idempotent per (store, key). The functions run as head office's owner, so the store
+ * is the session's login role. */
+static const char migration_3[] =
+    "ALTER TABLE chain_member_stores ADD COLUMN held bigint NOT NULL DEFAULT 0"
+    " CHECK (held >= 0);"
+    "CREATE TABLE chain_claims ("
+    " store_id integer NOT NULL REFERENCES stores,"
+    " claim_key text NOT NULL,"
+    " member_uid text NOT NULL,"
+    " points bigint NOT NULL CHECK (points > 0),"
+    " available bigint NOT NULL,"
+    " released boolean NOT NULL DEFAULT false,"
+    " claimed_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (store_id, claim_key));"
+    "CREATE FUNCTION hq_claim(uid text, pts bigint, local_points bigint, key text)"
+    " RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    "DECLARE me integer := (SELECT store_id FROM stores WHERE role_name = session_user); total "
+    "bigint; own bigint; others bigint;"
+    " avail bigint; before bigint;"
+    "BEGIN"
+    " IF me IS NULL THEN RAISE EXCEPTION 'only a store claims points'"
+    "  USING ERRCODE = '42501'; END IF;"
+    " IF pts <= 0 THEN RAISE EXCEPTION 'a claim takes a positive number of points'; END IF;"
+    " INSERT INTO chain_balances (member_uid) VALUES (uid) ON CONFLICT DO NOTHING;"
+    " SELECT points INTO total FROM chain_balances WHERE member_uid = uid FOR UPDATE;"
+    " SELECT c.available - c.points INTO before FROM chain_claims c"
+    "  WHERE c.store_id = me AND c.claim_key = key;"
+    " IF FOUND THEN RETURN before; END IF;"
+    " SELECT coalesce(sum(points) FILTER (WHERE store_id = me), 0),"
+    "  coalesce(sum(held) FILTER (WHERE store_id <> me), 0) INTO own, others"
+    "  FROM chain_member_stores WHERE member_uid = uid;"
+    " avail := local_points + (total - own) - others;"
+    " IF avail < pts THEN RETURN avail - pts; END IF;"
+    " INSERT INTO chain_member_stores AS t (member_uid, store_id, held) VALUES (uid, me, pts)"
+    "  ON CONFLICT (member_uid, store_id) DO UPDATE SET held = t.held + excluded.held;"
+    " INSERT INTO chain_claims (store_id, claim_key, member_uid, points, available)"
+    "  VALUES (me, key, uid, pts, avail);"
+    " RETURN avail - pts;"
+    "END$$;"
+    /* a claim whose spend did not happen at the store gives its points back */
+    "CREATE FUNCTION hq_claim_release(key text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER"
+    " SET search_path FROM CURRENT AS $$"
+    "DECLARE me integer := (SELECT store_id FROM stores WHERE role_name = session_user); c "
+    "chain_claims;"
+    "BEGIN"
+    " UPDATE chain_claims SET released = true WHERE store_id = me AND claim_key = key"
+    "  AND NOT released RETURNING * INTO c;"
+    " IF FOUND THEN UPDATE chain_member_stores SET held = greatest(0, held - c.points)"
+    "  WHERE member_uid = c.member_uid AND store_id = me; END IF;"
+    "END$$;"
+    "CREATE FUNCTION hq_release_holds() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+    " SET search_path FROM CURRENT AS $$BEGIN"
+    " UPDATE chain_member_stores t SET held = greatest(0, t.held - r.points)"
+    "  FROM (SELECT hq_fact_member(f) AS uid, f.store_id, sum((f.payload->>'points')::bigint)"
+    "  AS points FROM new_facts f WHERE f.kind = 'entry' AND f.payload->>'kind' = 'redeem'"
+    "  AND f.payload->>'debit' = 'member' GROUP BY 1, 2) r"
+    "  WHERE t.member_uid = r.uid AND t.store_id = r.store_id AND t.held > 0;"
+    " RETURN NULL; END$$;"
+    "CREATE TRIGGER facts_release_holds AFTER INSERT ON facts REFERENCING NEW TABLE AS new_facts"
+    " FOR EACH STATEMENT EXECUTE FUNCTION hq_release_holds();"
+    "REVOKE ALL ON FUNCTION hq_claim(text, bigint, bigint, text) FROM PUBLIC;"
+    "REVOKE ALL ON FUNCTION hq_claim_release(text) FROM PUBLIC;"
+    "GRANT EXECUTE ON FUNCTION hq_claim(text, bigint, bigint, text) TO @STORES@;"
+    "GRANT EXECUTE ON FUNCTION hq_claim_release(text) TO @STORES@;";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

@@ -235,3 +235,24 @@ int patron_chain_cursor(patron_store *s, char *out, size_t len)
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
+
+int patron_chain_member_of_card(patron_store *s, const char *card, char *uid, size_t len,
+                                int64_t *local_points)
+{
+    struct patron__member_row m;
+    int err = patron__member_for_card(s, card, 0, &m);
+    if (err != 0)
+        return err;
+    sqlite3_stmt *st = patron__stmt(s, "SELECT member_uid FROM members WHERE id = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, m.member_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        patron__copy(uid, len, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return patron__db_err(s, rc);
+    *local_points = m.balance;
+    return 0;
+}
