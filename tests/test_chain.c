@@ -182,6 +182,52 @@ static void head_office_projects_members_cards_entries_and_balances(void **state
     test_store_close(&a);
 }
 
+/* A head office from before the projection (schema version 1) holding shipped facts: upgraded
+ * by `patron hq init`, its members, cards, entries and balances come from the facts it held. */
+static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a;
+    struct patron_member m;
+    struct clirun r = {0};
+    chain("chain_upgrade", owner, url1, url2);
+    store_open(&a, 1);
+    test_enroll(&a, "Hal Early", card);
+    sell(a.s, card, "A-1", 12000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    sync_ok(&a, url1);
+    /* back to version 1: the later migrations' objects gone, the chain tables empty */
+    PGconn *conn = PQconnectdb(owner);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(
+        conn, "DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
+              " DROP FUNCTION hq_release_holds(); DROP FUNCTION hq_claim_release(text);"
+              " DROP FUNCTION hq_claim(text, bigint, bigint, text); DROP TABLE chain_claims;"
+              " DROP FUNCTION hq_project(); DROP FUNCTION hq_fact_member(facts);"
+              " DROP TABLE chain_entries, chain_balances, chain_member_stores;"
+              " DELETE FROM redemptions; DELETE FROM cards; DELETE FROM members;"
+              " ALTER TABLE members DROP COLUMN home_member_id, DROP COLUMN name,"
+              " DROP COLUMN email, DROP COLUMN phone, DROP COLUMN birthday,"
+              " DROP COLUMN consent_marketing, DROP COLUMN consent_at, DROP COLUMN changed_xid;"
+              " ALTER TABLE cards DROP COLUMN blocked, DROP COLUMN changed_xid;"
+              " UPDATE hq_schema_version SET version = 1");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(conn);
+    int64_t facts = pg_int(owner, "SELECT count(*) FROM facts");
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM facts"), facts);
+    assert_string_equal(pg_text(owner, "SELECT name FROM members WHERE member_uid = '1-1'"),
+                        "Hal Early");
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    sync_ok(&a, url1);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    test_store_close(&a);
+}
+
 static int64_t outbox_last(patron_store *s)
 {
     int64_t last = 0;
@@ -411,6 +457,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(head_office_projects_members_cards_entries_and_balances),
+        cmocka_unit_test(an_upgraded_head_office_projects_the_facts_it_held),
         cmocka_unit_test(a_member_of_one_store_earns_and_spends_in_another),
         cmocka_unit_test(an_unknown_card_is_looked_up_online),
         cmocka_unit_test(two_stores_spending_the_last_points_at_once_one_wins),

@@ -91,7 +91,8 @@ static const char migration_1[] =
  * same transaction, each member's chain balance and lifetime earnings, in total and per store.
  * Every projected row keeps the transaction that last changed it (changed_xid), so a store pulls
  * what changed since the snapshot xmin of its last pull. A fact shipped before member_uid was
- * carried names its member as "<store>-<member_id>". */
+ * carried names its member as "<store>-<member_id>"; facts already at head office when this
+ * migration runs are projected by it. */
 static const char migration_2[] =
     "ALTER TABLE members ADD COLUMN home_member_id bigint, ADD COLUMN name text,"
     " ADD COLUMN email text, ADD COLUMN phone text, ADD COLUMN birthday text,"
@@ -217,7 +218,13 @@ static const char migration_2[] =
     " USING (store_id = hq_my_store());"
     "CREATE POLICY chain_balances_read ON chain_balances FOR SELECT TO @STORES@ USING (true);"
     "CREATE POLICY chain_member_stores_read ON chain_member_stores FOR SELECT TO @STORES@"
-    " USING (true);";
+    " USING (true);"
+    /* the facts shipped before this migration are projected too: moved out and back in, in
+     * store order, through the trigger (their receive times kept) */
+    "CREATE TEMP TABLE hq_facts_before ON COMMIT DROP AS SELECT * FROM facts;"
+    "DELETE FROM facts;"
+    "INSERT INTO facts SELECT * FROM hq_facts_before ORDER BY store_id, store_seq;"
+    "DROP TABLE hq_facts_before;";
 
 /* Online spend claims (issue 11): before a store spends a member's points it claims them here.
  * hq_claim locks the member's chain balance row, so claims for one member are taken one at a
