@@ -30,7 +30,7 @@ int patron_hq_claim(patron_hq *h, const char *member_uid, int64_t points, int64_
     snprintf(detail, len,
              "head office refused the claim: member %s has %lld points to spend in the chain "
              "now, %lld are needed (another store may have spent them a moment ago)",
-             member_uid, (long long)(after + points), (long long)points);
+             member_uid, (long long)after + (long long)points, (long long)points);
     return PATRON_ENOFUNDS;
 }
 

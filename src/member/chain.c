@@ -154,7 +154,7 @@ int patron_chain_put_card(patron_store *s, const struct patron_chain_card *c, in
     int err;
     if (kept)
         *kept = 0;
-    if (!c || (err = patron_card_parse(c->number, number)) != 0)
+    if (!c || patron_card_parse(c->number, number) != 0)
         return patron__fail(s, PATRON_EINVAL, "a chain card number '%.32s'",
                             c && c->number ? c->number : "");
     if ((err = member_by_uid(s, c->member_uid, &id)) != 0 || id == 0)
