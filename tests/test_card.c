@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Card numbers: the check digit catches every single-digit error, syntax errors are told apart
- * from check-digit errors, and separators typed by a cashier are accepted. */
+ * from check-digit errors, and separators typed by a cashier are accepted. Each store mints from
+ * a number space of its own: two stores can never mint the same number. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -54,6 +56,67 @@ static void separators_are_accepted(void **state)
     assert_string_equal(out, valid);
 }
 
+/* Every number a store mints decodes to that store and serial, so no other store's mint can
+ * yield it: checked for whole runs of serials at both ends of the store range. */
+static void each_store_mints_from_its_own_space(void **state)
+{
+    (void)state;
+    static const int stores[] = {1, 2, 3, 1000, 65534, 65535};
+    static const uint64_t starts[] = {0, PATRON_CARD_SERIALS - 2000};
+    char card[PATRON_CARD_DIGITS + 1], parsed[PATRON_CARD_DIGITS + 1];
+    for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++)
+        for (size_t j = 0; j < 2; j++)
+            for (uint64_t serial = starts[j]; serial < starts[j] + 2000; serial++) {
+                uint64_t back = UINT64_MAX;
+                assert_int_equal(patron_card_mint(stores[i], serial, card), 0);
+                assert_int_equal(patron_card_parse(card, parsed), 0);
+                assert_int_equal(patron_card_store(card, &back), stores[i]);
+                assert_int_equal(back, serial);
+            }
+    assert_int_equal(patron_card_mint(0, 0, card), PATRON_EINVAL);
+    assert_int_equal(patron_card_mint(65536, 0, card), PATRON_EINVAL);
+    assert_int_equal(patron_card_mint(1, PATRON_CARD_SERIALS, card), PATRON_EINVAL);
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Two stores minting the same serials: no number in common, and neighbouring serials do not
+ * give neighbouring numbers. */
+static void two_stores_never_mint_the_same_number(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    char(*cards)[PATRON_CARD_DIGITS + 1] = calloc(2 * N, sizeof *cards);
+    assert_non_null(cards);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(patron_card_mint(1, (uint64_t)i, cards[i]), 0);
+        assert_int_equal(patron_card_mint(2, (uint64_t)i, cards[N + i]), 0);
+    }
+    assert_true(strncmp(cards[0], cards[1], 7) != 0);
+    assert_true(strncmp(cards[0], cards[N], 7) != 0);
+    qsort(cards, 2 * N, sizeof *cards, by_text);
+    for (int i = 1; i < 2 * N; i++)
+        assert_true(strcmp(cards[i - 1], cards[i]) != 0);
+    free(cards);
+}
+
+/* An enrolment mints in the store's own space. */
+static void an_enrolment_mints_in_the_store_space(void **state)
+{
+    (void)state;
+    struct test_store t;
+    char card[PATRON_CARD_DIGITS + 1];
+    test_store_open(&t);
+    for (int i = 0; i < 20; i++) {
+        test_enroll(&t, "Space Cadet", card);
+        assert_int_equal(patron_card_store(card, NULL), 1);
+    }
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -61,6 +124,9 @@ int main(void)
         cmocka_unit_test(every_single_digit_error_is_caught),
         cmocka_unit_test(malformed_numbers_are_invalid_not_checkdigit),
         cmocka_unit_test(separators_are_accepted),
+        cmocka_unit_test(each_store_mints_from_its_own_space),
+        cmocka_unit_test(two_stores_never_mint_the_same_number),
+        cmocka_unit_test(an_enrolment_mints_in_the_store_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  * a request rolled back inside a batch and a failing batch leave no row and no gap; erasure
  * rewrites the payloads that held personal data; the ledger verifier catches a missing row or a
  * gap; the list call pages in order; a store upgraded from before the outbox gets a row for every
- * fact it holds. */
+ * fact it holds; every row about a member names them by member_uid. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +47,12 @@ static void assert_gap_free(patron_store *s)
     assert_int_equal(patron_outbox_last(s, &last), 0);
     assert_int_equal(test_scalar(s, "SELECT COUNT(*) FROM outbox"), last);
     assert_int_equal(test_scalar(s, "SELECT COUNT(*) FROM outbox WHERE store_id <> 1"), 0);
+    /* every row that names a member carries the member's chain-wide identity */
+    assert_int_equal(test_scalar(s,
+                                 "SELECT COUNT(*) FROM outbox WHERE member_id IS NOT NULL AND"
+                                 " member_id IN (SELECT id FROM members) AND"
+                                 " json_extract(payload, '$.member_uid') IS NOT '1-' || member_id"),
+                     0);
     test_assert_ledger_verifies(s);
 }
 
@@ -551,6 +557,11 @@ static void a_store_upgraded_to_the_outbox_holds_every_fact(void **state)
                                   "ALTER TABLE terminals DROP COLUMN display_profile;"
                                   "ALTER TABLE members DROP COLUMN greet_by_name;"
                                   "ALTER TABLE terminals DROP COLUMN scanner;"
+                                  "DROP TABLE chain_pull; DROP TRIGGER members_uid;"
+                                  "DROP INDEX members_uid;"
+                                  "ALTER TABLE members DROP COLUMN member_uid;"
+                                  "ALTER TABLE members DROP COLUMN chain_points;"
+                                  "ALTER TABLE members DROP COLUMN chain_earned;"
                                   "PRAGMA user_version = 8",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

@@ -13,6 +13,7 @@
 #define PATRON_PATRON_H
 
 #include "patron/card.h"
+#include "patron/chain.h"
 #include "patron/display.h"
 #include "patron/error.h"
 #include "patron/feedback.h"
@@ -35,7 +36,7 @@
 #include "patron/scan.h"
 #include "patron/store.h"
 #include "patron/voucher.h"
-#include "patron/webhook.h"
 #include "patron/wallet.h"
+#include "patron/webhook.h"
 
 #endif

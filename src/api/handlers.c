@@ -112,6 +112,13 @@ int api_h_scan(struct api_call *c, patron_store *s)
     struct patron_scan_result r;
     json_t *o = NULL;
     int err = patron_scan(s, api_str(c->body, "card"), &r);
+    if (err == PATRON_ENOCARD && c->cfg->hq && c->cfg->hq[0] && c->cfg->card_lookup) {
+        /* another store's card: head office knows it, or says why not */
+        err = c->cfg->card_lookup(c->cfg->hq, s, api_str(c->body, "card"), c->detail,
+                                  sizeof c->detail);
+        if (err == 0)
+            err = patron_scan(s, api_str(c->body, "card"), &r);
+    }
     if (err == 0)
         err = patron_json_scan(&r, &o);
     c->display_event = "scan"; /* the till's customer display greets the member */

@@ -106,7 +106,8 @@ int patron_scan(patron_store *s, const char *card, struct patron_scan_result *ou
     }
     if ((err = patron_program_get(s, &p)) != 0 ||
         (err = expiring(s, m.member_id, p.expiry_notice_days, r)) != 0 ||
-        (err = next_tier(s, &m, r)) != 0 || (err = affordable_rewards(s, m.balance, r)) != 0 ||
+        (err = next_tier(s, &m, r)) != 0 ||
+        (err = affordable_rewards(s, m.balance + m.chain_points, r)) != 0 ||
         (err = patron__offers_scan(s, &m, r)) != 0)
         return err;
     *out = result;

@@ -41,6 +41,35 @@ static void scan_text(const struct patron_scan_result *r, char *buf, size_t cap)
                                 (long long)r->rewards[i].cost);
 }
 
+#ifdef PATRON_HAVE_HQ
+#include "hq.h"
+
+/* A card this store does not know, with a head office set: looked up there and kept. 0 when it
+ * was; else the exit status, its sentence said. */
+static int chain_lookup(struct cli *c, const char *card)
+{
+    char detail[768];
+    int err = patron_hq_card_lookup_url(c->hq, c->store, card, detail, sizeof detail);
+    if (err == 0)
+        return 0;
+    if (c->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", detail);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    }
+    fprintf(stderr, "patron: %s.\n", detail);
+    return cli_exit_status(err);
+}
+#else
+static int chain_lookup(struct cli *c, const char *card)
+{
+    (void)c;
+    (void)card;
+    return 0; /* no head office in this build: the store's own answer stands */
+}
+#endif
+
 int cli_cmd_scan(struct cli *c, struct cli_args *a)
 {
     const char *card = cli_positional(a);
@@ -52,7 +81,12 @@ int cli_cmd_scan(struct cli *c, struct cli_args *a)
     if ((status = cli_open_store(c)) != 0)
         return status;
     json_t *o;
-    if ((err = patron_scan(c->store, card, &r)) != 0)
+    err = patron_scan(c->store, card, &r);
+    if (err == PATRON_ENOCARD && c->hq && c->hq[0] && (status = chain_lookup(c, card)) != 0)
+        return status;
+    if (err == PATRON_ENOCARD && c->hq && c->hq[0])
+        err = patron_scan(c->store, card, &r); /* kept from head office */
+    if (err != 0)
         return cli_fail(c, err, "scan refused");
     if ((err = patron_json_scan(&r, &o)) != 0)
         return cli_fail(c, err, NULL);

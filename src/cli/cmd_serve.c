@@ -11,6 +11,9 @@
 
 #include "../api/api.h"
 #include "cli.h"
+#ifdef PATRON_HAVE_HQ
+#include "hq.h"
+#endif
 
 static const char usage[] =
     "serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--port-file FILE] "
@@ -185,6 +188,7 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
 #ifdef PATRON_HAVE_HQ
     cfg.sync_run = cli_sync_link_run;
     cfg.sync_close = cli_sync_link_close;
+    cfg.card_lookup = patron_hq_card_lookup_url;
 #endif
     cfg.wallet = c->wallet;
     cfg.google = c->google;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `patron sync`: ships the store's outbox to head office (the machine setting `hq`: the URL that
  * `patron hq store add` printed for this store) once, in batches, exactly once, saying after each
- * batch how far head office has acknowledged. `patron sync status` says what the store knows:
+ * batch how far head office has acknowledged, then pulls down the chain's members, cards and
+ * balances. `patron sync status` says what the store knows:
  * the rows pending, the last acknowledged store_seq, the last success and the last error. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,13 +98,17 @@ static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
     if (err != 0)
         return failed(c, err, detail);
     snprintf(human, sizeof human,
-             "head office holds every row up to store_seq %lld (%lld shipped now)\n",
-             (long long)r.acked_seq, (long long)r.shipped);
-    return cli_emit(c,
-                    json_pack("{s:I, s:I, s:I, s:I}", "from_seq", (json_int_t)r.from_seq,
-                              "acked_seq", (json_int_t)r.acked_seq, "shipped",
-                              (json_int_t)r.shipped, "batches", (json_int_t)r.batches),
-                    human);
+             "head office holds every row up to store_seq %lld (%lld shipped now)\n"
+             "from the chain: %lld members, %lld cards, %lld balances\n",
+             (long long)r.acked_seq, (long long)r.shipped, (long long)r.pulled.members,
+             (long long)r.pulled.cards, (long long)r.pulled.balances);
+    return cli_emit(
+        c,
+        json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "from_seq", (json_int_t)r.from_seq,
+                  "acked_seq", (json_int_t)r.acked_seq, "shipped", (json_int_t)r.shipped, "batches",
+                  (json_int_t)r.batches, "pulled", "members", (json_int_t)r.pulled.members, "cards",
+                  (json_int_t)r.pulled.cards, "balances", (json_int_t)r.pulled.balances),
+        human);
 }
 
 int cli_sync_link_run(void **link, const char *hq, patron_store *s, char *detail, size_t len)

@@ -19,7 +19,7 @@
 
 static const char member_sql[] = OUTBOX_INSERT
     "'member', 'members', id, id,"
-    " json_object('id', id, 'name', name, 'email', email, 'phone', phone,"
+    " json_object('id', id, 'member_uid', member_uid, 'name', name, 'email', email, 'phone', phone,"
     " 'birthday', birthday, 'consent_marketing', consent_marketing, 'consent_at', consent_at,"
     " 'consent_source', consent_source, 'created_at', created_at, 'tier_id', tier_id),"
     " ?3 FROM members WHERE id = ?2";
@@ -27,18 +27,21 @@ static const char member_sql[] = OUTBOX_INSERT
 static const char card_sql[] =
     OUTBOX_INSERT "'card', 'cards', number, member_id,"
                   " json_object('number', number, 'member_id', member_id, 'status', status,"
+                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
                   " 'issued_at', issued_at, 'blocked_at', blocked_at, 'replaced_by', replaced_by),"
                   " ?3 FROM cards WHERE number = ?2";
 
 static const char consent_sql[] = OUTBOX_INSERT
     "'consent', 'consent_changes', id, member_id,"
     " json_object('id', id, 'member_id', member_id, 'marketing', marketing, 'source', source,"
+    " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
     " 'changed_at', changed_at, 'changed_by', changed_by),"
     " ?3 FROM consent_changes WHERE id = ?2";
 
 static const char erasure_sql[] =
     OUTBOX_INSERT "'erasure', 'erasures', id, member_id,"
                   " json_object('id', id, 'member_id', member_id, 'erased_at', erased_at,"
+                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
                   " 'erased_by', erased_by, 'cards_blocked', cards_blocked),"
                   " ?3 FROM erasures WHERE id = ?2";
 
@@ -50,6 +53,7 @@ static const char sale_sql[] =
     OUTBOX_INSERT "'sale', 'sales', s.id, s.member_id,"
                   " json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"
                   " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"
+                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = s.member_id),"
                   " 'currency', s.currency, 'lines_minor', s.lines_minor,"
                   " 'weight_total', s.weight_total, 'points_earned', s.points_earned,"
                   " 'tier_multiplier_permille', s.tier_multiplier_permille,"
@@ -59,14 +63,16 @@ static const char sale_sql[] =
                   " ?3 FROM sales s LEFT JOIN sale_lines l ON l.sale_id = s.id WHERE s.id = ?2"
                   " GROUP BY s.id";
 
-static const char refund_sql[] =
-    OUTBOX_INSERT "'refund', 'refunds', id,"
-                  " (SELECT member_id FROM sales WHERE sales.id = refunds.sale_id),"
-                  " json_object('id', id, 'sale_id', sale_id, 'points_reversed', points_reversed,"
-                  " 'shortfall', shortfall, 'return_ref', return_ref, 'created_at', created_at,"
-                  " 'lines', json((SELECT json_group_array(json_array(line_no, qty)) FROM (SELECT *"
-                  " FROM refund_lines l WHERE l.refund_id = refunds.id ORDER BY l.line_no)))),"
-                  " ?3 FROM refunds WHERE id = ?2";
+static const char refund_sql[] = OUTBOX_INSERT
+    "'refund', 'refunds', id,"
+    " (SELECT member_id FROM sales WHERE sales.id = refunds.sale_id),"
+    " json_object('id', id, 'sale_id', sale_id, 'points_reversed', points_reversed,"
+    " 'member_uid', (SELECT m.member_uid FROM sales x JOIN members m ON m.id = x.member_id"
+    " WHERE x.id = refunds.sale_id),"
+    " 'shortfall', shortfall, 'return_ref', return_ref, 'created_at', created_at,"
+    " 'lines', json((SELECT json_group_array(json_array(line_no, qty)) FROM (SELECT *"
+    " FROM refund_lines l WHERE l.refund_id = refunds.id ORDER BY l.line_no)))),"
+    " ?3 FROM refunds WHERE id = ?2";
 
 static const char entry_sql[] = OUTBOX_INSERT
     "'entry', 'entries', id, member_id,"
@@ -74,6 +80,7 @@ static const char entry_sql[] = OUTBOX_INSERT
     " 'debit', (SELECT COALESCE(name, 'member') FROM accounts WHERE id = debit_account),"
     " 'credit', (SELECT COALESCE(name, 'member') FROM accounts WHERE id = credit_account),"
     " 'points', points, 'member_id', member_id, 'created_at', created_at,"
+    " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
     " 'original_entry', original_entry, 'sale_id', sale_id, 'refund_id', refund_id,"
     " 'redemption_id', redemption_id, 'note', note, 'approved_by', approved_by),"
     " ?3 FROM entries WHERE id = ?2";
@@ -81,12 +88,14 @@ static const char entry_sql[] = OUTBOX_INSERT
 static const char lot_sql[] = OUTBOX_INSERT
     "'lot', 'lots', id, member_id,"
     " json_object('id', id, 'member_id', member_id, 'entry_id', entry_id, 'points', points,"
+    " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
     " 'remaining', remaining, 'earned_at', earned_at, 'expires_at', expires_at),"
     " ?3 FROM lots WHERE id = ?2";
 
 static const char redemption_sql[] = OUTBOX_INSERT
     "'redemption', 'redemptions', id, member_id,"
     " json_object('id', id, 'reward_id', reward_id, 'member_id', member_id, 'points', points,"
+    " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
     " 'balance_after', balance_after, 'created_at', created_at,"
     " 'voucher_key_id', voucher_key_id, 'voucher_id', voucher_id),"
     " ?3 FROM redemptions WHERE id = ?2";
@@ -95,6 +104,7 @@ static const char redemption_sql[] = OUTBOX_INSERT
 static const char voucher_issued_sql[] =
     OUTBOX_INSERT "'voucher_issued', 'vouchers', voucher_id, member_id,"
                   " json_object('key_id', key_id, 'voucher_id', voucher_id, 'member_id', member_id,"
+                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
                   " 'offer_id', offer_id, 'kind', kind, 'flags', flags, 'value', value,"
                   " 'currency', currency, 'issued_at', issued_at, 'expires_at', expires_at,"
                   " 'store_scope', store_scope), ?3 FROM vouchers WHERE voucher_id = ?2";
@@ -103,12 +113,14 @@ static const char voucher_redeemed_sql[] = OUTBOX_INSERT
     "'voucher_redeemed', 'voucher_redemptions', id, member_id,"
     " json_object('id', id, 'key_id', key_id, 'voucher_id', voucher_id, 'kind', kind,"
     " 'value', value, 'currency', currency, 'member_id', member_id, 'store_id', store_id,"
+    " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
     " 'till', till, 'ref', ref, 'offline', offline, 'redeemed_at', redeemed_at,"
     " 'record', hex(record)), ?3 FROM voucher_redemptions WHERE id = ?2";
 
 static const char voucher_voided_sql[] =
     OUTBOX_INSERT "'voucher_voided', 'vouchers', voucher_id, member_id,"
                   " json_object('key_id', key_id, 'voucher_id', voucher_id, 'voided_at', voided_at,"
+                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
                   " 'voided_by', voided_by, 'void_reason', void_reason),"
                   " ?3 FROM vouchers WHERE voucher_id = ?2";
 
@@ -122,12 +134,14 @@ static const char offline_sql[] =
 static const char feedback_sql[] =
     OUTBOX_INSERT "'feedback', 'feedback', id, member_id,"
                   " json_object('id', id, 'member_id', member_id, 'sale_id', sale_id, 'day', day,"
+                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
                   " 'score', score, 'comment', comment, 'created_at', created_at),"
                   " ?3 FROM feedback WHERE id = ?2";
 
 static const char goodwill_sql[] = OUTBOX_INSERT
     "'goodwill', 'goodwill', id, member_id,"
     " json_object('id', id, 'member_id', member_id, 'reward_id', reward_id,"
+    " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
     " 'complaint', complaint, 'manager', manager, 'day', day,"
     " 'redemption_id', redemption_id, 'voucher_id', voucher_id, 'created_at', created_at),"
     " ?3 FROM goodwill WHERE id = ?2";
@@ -135,6 +149,7 @@ static const char goodwill_sql[] = OUTBOX_INSERT
 static const char offer_use_sql[] = OUTBOX_INSERT
     "'offer_use', 'offer_uses', id, member_id,"
     " json_object('id', id, 'offer_id', offer_id, 'member_id', member_id, 'sale_id', sale_id,"
+    " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
     " 'day', day, 'points', points, 'entry_id', entry_id, 'redemption_id', redemption_id,"
     " 'voucher_id', voucher_id, 'why', why, 'created_at', created_at),"
     " ?3 FROM offer_uses WHERE id = ?2";
@@ -209,6 +224,27 @@ int patron__outbox_erase(patron_store *s, int64_t member_id)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
     return patron__step_done(s, st);
+}
+
+int patron__outbox_member_uid(patron_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db, "SELECT count(*) FROM pragma_table_info('members') WHERE name = 'member_uid'", -1,
+        &st, NULL);
+    if (rc != SQLITE_OK)
+        return patron__db_err(s, rc);
+    rc = sqlite3_step(st);
+    int have = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return patron__db_err(s, rc);
+    if (have)
+        return 0;
+    return patron__exec(s, "ALTER TABLE members ADD COLUMN member_uid TEXT;"
+                           "UPDATE members SET member_uid ="
+                           " COALESCE((SELECT value FROM settings WHERE key = 'store_id'), '0')"
+                           " || '-' || id;");
 }
 
 /* The facts a store held before the outbox, in an order head office can apply: who and which

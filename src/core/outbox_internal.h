@@ -39,6 +39,11 @@ int patron__outbox_add_card(patron_store *s, const char *number);
  * feedback comments and complaints) so that no copy stays in the outbox. */
 int patron__outbox_erase(patron_store *s, int64_t member_id);
 
+/* Gives members their chain-wide identity, member_uid = "<store id>-<member id>", adding the
+ * column when it is missing: the outbox's payloads carry it, so a store from before the outbox
+ * gets it before the backfill (version 9) and every other store with the chain's migration. */
+int patron__outbox_member_uid(patron_store *s);
+
 /* Writes the outbox rows of every fact already in the store, as the migration that adds the
  * outbox does (schema.c), so that a store from before it ships everything it holds. */
 int patron__outbox_backfill(patron_store *s);

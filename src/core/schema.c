@@ -380,18 +380,53 @@ static const char schema_v15[] =
 static const char schema_v16[] =
     "ALTER TABLE terminals ADD COLUMN scanner TEXT NOT NULL DEFAULT 'none';";
 
+/* Version 17 (the chain): every member has a chain-wide identity, member_uid = "<home store
+ * id>-<member id at the home store>", set when the member is written (members of other stores,
+ * pulled down from head office, arrive with theirs). chain_points and chain_earned are the part
+ * of the member's chain balance and lifetime earnings made in other stores, as of the last pull
+ * from head office; chain_pull keeps that pull's cursor (head office's snapshot xmin). The
+ * column member_uid itself is added before this SQL runs (patron__outbox_member_uid), or by the
+ * outbox's backfill when an older store passes through version 9, whose payloads carry it. */
+static const char schema_v17[] =
+    "ALTER TABLE members ADD COLUMN chain_points INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN chain_earned INTEGER NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX members_uid ON members(member_uid);"
+    "CREATE TRIGGER members_uid AFTER INSERT ON members WHEN NEW.member_uid IS NULL BEGIN"
+    "  UPDATE members SET member_uid ="
+    "  COALESCE((SELECT value FROM settings WHERE key = 'store_id'), '0') || '-' || NEW.id"
+    "  WHERE id = NEW.id; END;"
+    "CREATE TABLE chain_pull(id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  cursor TEXT NOT NULL DEFAULT '0', last_pull INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO chain_pull(id) VALUES (1);";
+
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3, schema_v4,  schema_v5,  schema_v6,
-    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11, schema_v12,
-    schema_v13, schema_v14, schema_v15, schema_v16,
+    schema_v1,  schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,
+    schema_v7,  schema_v8,  schema_v9,  schema_v10, schema_v11, schema_v12,
+    schema_v13, schema_v14, schema_v15, schema_v16, schema_v17,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* Work a migration needs beyond its SQL, run in its transaction after it. */
-static int (*const migration_steps[])(patron_store *s) = {
-    [8] = patron__outbox_backfill,
+/* Work a migration needs beyond its SQL, in its transaction: before it or after it. */
+static const struct {
+    const char *sql;
+    int (*before)(patron_store *s);
+    int (*after)(patron_store *s);
+} migration_steps[] = {
+    {schema_v9, patron__outbox_member_uid, patron__outbox_backfill},
+    {schema_v17, patron__outbox_member_uid, NULL},
 };
+
+static int migration_step(patron_store *s, int index, int after)
+{
+    for (size_t i = 0; i < sizeof migration_steps / sizeof migration_steps[0]; i++) {
+        if (migration_steps[i].sql != migrations[index])
+            continue;
+        int (*fn)(patron_store *) = after ? migration_steps[i].after : migration_steps[i].before;
+        return fn ? fn(s) : 0;
+    }
+    return 0;
+}
 
 static int read_user_version(patron_store *s, int *version)
 {
@@ -412,10 +447,8 @@ static int apply_migration(patron_store *s, int index)
     int err = patron__tx_begin(s);
     if (err != 0)
         return err;
-    if ((err = patron__exec(s, migrations[index])) != 0)
-        goto out;
-    if (index < (int)(sizeof migration_steps / sizeof migration_steps[0]) &&
-        migration_steps[index] && (err = migration_steps[index](s)) != 0)
+    if ((err = migration_step(s, index, 0)) != 0 ||
+        (err = patron__exec(s, migrations[index])) != 0 || (err = migration_step(s, index, 1)) != 0)
         goto out;
     snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", index + 1);
     if ((err = patron__exec(s, pragma)) != 0)

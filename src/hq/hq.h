@@ -78,12 +78,20 @@ int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *
 int patron_hq_exec(patron_hq *h, const char *sql, int n_params, const char *const *params,
                    char *detail, size_t len);
 
+/* What one pull brought down (rows read at head office since the last pull). */
+struct patron_hq_pull_result {
+    int64_t members; /* enrolled or changed at other stores */
+    int64_t cards;   /* issued or blocked at other stores */
+    int64_t balances;
+};
+
 /* What one sync did. */
 struct patron_hq_sync_result {
     int64_t from_seq;  /* the highest store_seq head office held when the sync started */
     int64_t acked_seq; /* the highest it holds now (acknowledged in the store) */
     int64_t shipped;   /* rows sent (a row head office already held is not sent again) */
     int64_t batches;
+    struct patron_hq_pull_result pulled; /* what came down after shipping */
 };
 
 /* Called after each batch head office committed and the store recorded. */
@@ -94,7 +102,8 @@ typedef void (*patron_hq_sync_progress)(const struct patron_hq_sync_result *r, v
  * office acknowledged (patron_outbox_sync_ack). Starts from head office's highest store_seq for
  * this store. PATRON_EFORBIDDEN when the login is not this store's, PATRON_ESCHEMA for a schema
  * that is not the latest, PATRON_EDB when head office fails or goes away, with a sentence in
- * detail; what was acknowledged before stays acknowledged. The caller records a failure
+ * detail; what was acknowledged before stays acknowledged. After shipping, pulls down what
+ * the store needs of the chain (patron_hq_pull) into r->pulled. The caller records a failure
  * (patron_outbox_sync_failed). */
 int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
                    void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len);
@@ -154,5 +163,36 @@ enum patron_chart patron_hq_report_chart_of(const char *name);
  * PATRON_ENOTFOUND for an unknown name, with a sentence. */
 int patron_hq_report(patron_hq *h, const char *name, struct patron_report_table **out, char *detail,
                      size_t len);
+/* Looks up a card this store does not know at head office and keeps it, its member and their
+ * chain balance in the store (no outbox row), so that a scan that follows finds them. Returns 0;
+ * PATRON_ENOCARD when no store of the chain issued it (sentence in detail); other codes when
+ * head office fails. */
+int patron_hq_card_lookup(patron_hq *h, patron_store *s, const char *card, char *detail,
+                          size_t len);
+
+/* The same, connecting to `url` first. When head office cannot be reached: PATRON_ENOCARD with a
+ * sentence saying that the card is from another store (which one, from its number space) and
+ * that the link to head office is down. */
+int patron_hq_card_lookup_url(const char *url, patron_store *s, const char *card, char *detail,
+                              size_t len);
+
+/* Claims `points` of member `member_uid` for this store's spend at head office, in one
+ * transaction that locks the member's chain balance: what the store may spend is local_points
+ * (its own balance for the member) plus the chain balance less this store's part, less what
+ * other stores claimed and have not shipped yet. Idempotent per `key` (the spend's idempotency
+ * key). *left (may be NULL) receives what remains. PATRON_ENOFUNDS with a sentence when refused;
+ * other codes when head office fails. */
+int patron_hq_claim(patron_hq *h, const char *member_uid, int64_t points, int64_t local_points,
+                    const char *key, int64_t *left, char *detail, size_t len);
+
+/* Gives back the claim made with `key` (its spend did not happen). Returns 0 or a code. */
+int patron_hq_claim_release(patron_hq *h, const char *key, char *detail, size_t len);
+
+/* Brings down to the store what changed at head office since the last pull: members and cards
+ * of other stores and every member's chain balance less this store's part (patron/chain.h), in
+ * one snapshot and one SQLite transaction, without outbox rows; a second run changes nothing.
+ * patron_hq_sync runs it after shipping. Returns 0 or a PATRON_* code with a sentence. */
+int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *r, char *detail,
+                   size_t len);
 
 #endif

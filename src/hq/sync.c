@@ -224,6 +224,8 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
             fn(r, ctx);
     }
     free(b.text);
+    if (rc == 0)
+        rc = patron_hq_pull(h, s, &r->pulled, detail, len);
     if (rc == 0 && (rc = patron_outbox_sync_ack(s, r->acked_seq, 1)) != 0)
         snprintf(detail, len, "head office holds every row but the store cannot record it");
     return rc;

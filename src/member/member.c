@@ -8,11 +8,11 @@
 #include "core/outbox_internal.h"
 #include "member/member_internal.h"
 
-#define CARD_MINT_TRIES 8
+#define CARD_MINT_TRIES 32
 
 #define MEMBER_COLUMNS                                                                             \
     "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"        \
-    " m.created_at, a.balance, t.name, m.tier_until, m.greet_by_name"
+    " m.created_at, a.balance + m.chain_points, t.name, m.tier_until, m.greet_by_name"
 
 /* Keeps digits and a leading '+'; 6-20 digits. */
 static int normalise_phone(const char *in, char out[32])
@@ -72,10 +72,17 @@ static int mint_card(patron_store *s, int64_t member_id, char card[PATRON_CARD_D
         int err = patron__random(&r, sizeof r);
         if (err != 0)
             return err;
-        snprintf(card, PATRON_CARD_DIGITS + 1, "%s%010llu", PATRON_CARD_PREFIX,
-                 (unsigned long long)(r % UINT64_C(10000000000)));
-        card[PATRON_CARD_DIGITS - 1] = patron_card_check_digit(card);
-        card[PATRON_CARD_DIGITS] = '\0';
+        if (s->store_id > 0) {
+            /* the store's own space: no other store can mint this number */
+            err = patron_card_mint(s->store_id, r % PATRON_CARD_SERIALS, card);
+            if (err != 0)
+                return patron__fail(s, err, "cannot mint a card number for store %d", s->store_id);
+        } else {
+            snprintf(card, PATRON_CARD_DIGITS + 1, "%s%010llu", PATRON_CARD_PREFIX,
+                     (unsigned long long)(r % UINT64_C(10000000000)));
+            card[PATRON_CARD_DIGITS - 1] = patron_card_check_digit(card);
+            card[PATRON_CARD_DIGITS] = '\0';
+        }
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, card, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, member_id);
@@ -278,13 +285,26 @@ static int card_query(patron_store *s, const char *sql, const char *card,
     return 0;
 }
 
+/* A card no member here holds; one from another store's number space says which store. */
+static int unknown_card(patron_store *s, const char *number)
+{
+    int store = patron_card_store(number, NULL);
+    if (store > 0 && store != s->store_id)
+        return patron__fail(s, PATRON_ENOCARD,
+                            "no member holds card %s here; its number is in store %d's range "
+                            "(a sync with head office brings the chain's cards)",
+                            number, store);
+    return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+}
+
 /* The member behind a card, with the ledger row fields the checkout needs, in one query. */
 int patron__member_load(patron_store *s, const char *card, struct patron_member *out,
                         struct patron__member_row *row)
 {
     static const char sql[] =
         MEMBER_COLUMNS ", c.number, c.status, a.id, m.tier_id, t.threshold, t.multiplier_permille,"
-                       " m.erased_at IS NOT NULL FROM cards c JOIN members m ON m.id = c.member_id"
+                       " m.erased_at IS NOT NULL, m.chain_points"
+                       " FROM cards c JOIN members m ON m.id = c.member_id"
                        " JOIN accounts a ON a.member_id = m.id JOIN tiers t ON t.id = m.tier_id"
                        " WHERE c.number = ?1";
     char number[PATRON_CARD_DIGITS + 1];
@@ -298,10 +318,12 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
         patron__copy(out->card, sizeof out->card, (const char *)sqlite3_column_text(st, 12));
         out->card_blocked = strcmp((const char *)sqlite3_column_text(st, 13), "blocked") == 0;
         out->erased = sqlite3_column_int(st, 18);
+        int64_t chain_points = sqlite3_column_int64(st, 19);
         if (row)
             *row = (struct patron__member_row){.member_id = out->member_id,
                                                .account_id = sqlite3_column_int64(st, 14),
-                                               .balance = out->points,
+                                               .balance = out->points - chain_points,
+                                               .chain_points = chain_points,
                                                .tier_id = sqlite3_column_int64(st, 15),
                                                .tier_until = out->tier_until,
                                                .tier_threshold = sqlite3_column_int64(st, 16),
@@ -312,7 +334,7 @@ int patron__member_load(patron_store *s, const char *card, struct patron_member 
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
-        return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+        return unknown_card(s, number);
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
@@ -353,10 +375,10 @@ int patron_member_by_phone(patron_store *s, const char *phone, struct patron_mem
     return patron_member_by_id(s, member_id, out);
 }
 
-/* The ledger's view of a member from columns 0-6 of MEMBER_ROW_COLUMNS (the two look-ups below). */
+/* The ledger's view of a member from columns 0-7 of MEMBER_ROW_COLUMNS (the two look-ups below). */
 #define MEMBER_ROW_COLUMNS                                                                         \
     "m.id, a.id, a.balance, m.tier_id, COALESCE(m.tier_until, 0), t.threshold, "                   \
-    "t.multiplier_permille"
+    "t.multiplier_permille, m.chain_points"
 
 static void read_member_row(sqlite3_stmt *st, struct patron__member_row *out)
 {
@@ -367,6 +389,7 @@ static void read_member_row(sqlite3_stmt *st, struct patron__member_row *out)
     out->tier_until = sqlite3_column_int64(st, 4);
     out->tier_threshold = sqlite3_column_int64(st, 5);
     out->tier_multiplier_permille = sqlite3_column_int64(st, 6);
+    out->chain_points = sqlite3_column_int64(st, 7);
 }
 
 int patron__member_for_card(patron_store *s, const char *card, int require_active,
@@ -384,12 +407,12 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_member_row(st, out);
-        out->card_blocked = sqlite3_column_int(st, 7);
-        out->erased = sqlite3_column_int(st, 8);
+        out->card_blocked = sqlite3_column_int(st, 8);
+        out->erased = sqlite3_column_int(st, 9);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
-        return patron__fail(s, PATRON_ENOCARD, "no member holds card %s", number);
+        return unknown_card(s, number);
     if (rc != SQLITE_ROW)
         return patron__db_err(s, rc);
     if (require_active && (out->card_blocked || out->erased))
@@ -444,7 +467,7 @@ int patron__member_row_by_id(patron_store *s, int64_t member_id, struct patron__
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof *out);
         read_member_row(st, out);
-        out->erased = sqlite3_column_int(st, 7);
+        out->erased = sqlite3_column_int(st, 8);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)

@@ -10,7 +10,8 @@
 struct patron__member_row {
     int64_t member_id;
     int64_t account_id;
-    int64_t balance;
+    int64_t balance;      /* this store's ledger account */
+    int64_t chain_points; /* earned (less spent) in other stores, as of the last pull */
     int64_t tier_id;
     int64_t tier_until; /* 0 = never */
     int64_t tier_threshold;

@@ -179,9 +179,11 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
     if (!rw.active)
         return patron__fail(s, PATRON_EINACTIVE, "reward %lld was withdrawn",
                             (long long)rw.reward_id);
-    if (m.balance < rw.cost)
+    /* what the member may spend: this store's balance and what the chain holds elsewhere */
+    if (m.balance + m.chain_points < rw.cost)
         return patron__fail(s, PATRON_ENOFUNDS, "the member has %lld points; %s costs %lld",
-                            (long long)m.balance, rw.name, (long long)rw.cost);
+                            (long long)m.balance + (long long)m.chain_points, rw.name,
+                            (long long)rw.cost);
     if ((err = insert_redemption(s, &rw, &m, &redemption_id)) != 0)
         return err;
     struct patron__posting p = {.kind = "redeem",
@@ -195,7 +197,7 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
     out->redemption_id = redemption_id;
     out->member_id = m.member_id;
     out->points_spent = rw.cost;
-    out->points = m.balance;
+    out->points = m.balance + m.chain_points;
     return issue_coupon(s, &rw, m.member_id, out);
 }
 

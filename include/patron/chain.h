@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* The chain as a store sees it (issue 11): members and cards enrolled at other stores and each
+ * member's chain balance, brought down from head office (src/hq does the talking; libpatron only
+ * keeps what it is given). Everything arrives between patron_chain_begin and patron_chain_commit,
+ * in one SQLite transaction, and writes no outbox row: none of it is this store's fact.
+ *
+ * A member keeps their chain-wide identity, member_uid "<home store id>-<member id there>". The
+ * part of a member's balance earned (less spent) in other stores is kept as the member's
+ * chain_points, as of the last pull, and added to this store's ledger balance for what the member
+ * may spend and what a scan shows; the store's own ledger stays its own and balances as before.
+ *
+ * Thread-safety: as the store handle (one thread at a time). */
+#ifndef PATRON_CHAIN_H
+#define PATRON_CHAIN_H
+
+#include "patron/export.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patron/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A member enrolled at another store. Text may be NULL (unknown or erased). */
+struct patron_chain_member {
+    const char *member_uid; /* "<home store>-<id>" */
+    const char *name, *email, *phone, *birthday;
+    int consent_marketing;
+    int64_t consent_at; /* 0: never */
+    int64_t created_at;
+    int erased; /* erased at head office: the store erases its copy too */
+};
+
+/* A card issued at another store, to a member known here (or arriving in the same pull). */
+struct patron_chain_card {
+    const char *number;
+    const char *member_uid;
+    int blocked;
+    int64_t issued_at;
+};
+
+/* A member's chain balance less what this store contributed: the part held elsewhere. */
+struct patron_chain_balance {
+    const char *member_uid;
+    int64_t points; /* spendable points earned less spent in other stores */
+    int64_t earned; /* lifetime points earned in other stores */
+};
+
+/* Starts a pull's transaction. Returns 0 or a PATRON_* code. */
+PATRON_EXPORT int patron_chain_begin(patron_store *s) __attribute__((warn_unused_result));
+
+/* Keeps or updates a member of another store (a member whose home is this store is left as it
+ * is). PATRON_EINVAL for a member_uid that is not "<store>-<id>". */
+PATRON_EXPORT int patron_chain_put_member(patron_store *s, const struct patron_chain_member *m)
+    __attribute__((warn_unused_result));
+
+/* Keeps a card of another store, or its block. A card whose member is unknown here, or whose
+ * number this store gave someone else, is left out (*kept = 0; kept may be NULL). */
+PATRON_EXPORT int patron_chain_put_card(patron_store *s, const struct patron_chain_card *c,
+                                        int *kept) __attribute__((warn_unused_result));
+
+/* Sets the member's chain_points and chain_earned; a member unknown here is left out. */
+PATRON_EXPORT int patron_chain_put_balance(patron_store *s, const struct patron_chain_balance *b)
+    __attribute__((warn_unused_result));
+
+/* Commits the pull and, when cursor is not NULL, keeps it as where the next pull starts.
+ * Returns 0 or a PATRON_* code (the transaction is rolled back on failure). */
+PATRON_EXPORT int patron_chain_commit(patron_store *s, const char *cursor)
+    __attribute__((warn_unused_result));
+
+/* Abandons the pull: nothing of it stays. */
+PATRON_EXPORT void patron_chain_rollback(patron_store *s);
+
+/* The chain-wide identity of the member holding `card` (into uid, at least 32 bytes) and this
+ * store's own ledger balance for them, for a claim at head office. Returns 0, PATRON_ENOCARD,
+ * PATRON_EINVAL / PATRON_ECHECKDIGIT for a mistyped number. */
+PATRON_EXPORT int patron_chain_member_of_card(patron_store *s, const char *card, char *uid,
+                                              size_t len, int64_t *local_points)
+    __attribute__((warn_unused_result));
+
+/* Where the next pull starts ("0" before the first) into out. Returns 0 or a PATRON_* code. */
+PATRON_EXPORT int patron_chain_cursor(patron_store *s, char *out, size_t len)
+    __attribute__((warn_unused_result));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: MIT */
+/* One card, one balance, every store (issue 11), against a throwaway PostgreSQL (label pg): head
+ * office projects the shipped facts into members, cards, chain entries and balances in the
+ * batch's own transaction, and a store's role may read but not write them; `patron sync` pulls
+ * members, cards and balances of other stores down, so a card works in every store. */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clirun.h"
+#include "hq.h"
+#include "pgutil.h"
+#include "testutil.h"
+
+static struct pg_cluster pg;
+static char home[256];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return pg_suite_start(&pg, "patron-chain", home, sizeof home);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pg_suite_stop(&pg, home);
+    return 0;
+}
+
+static int64_t fixed_clock(void *ctx)
+{
+    return ((struct test_store *)ctx)->now;
+}
+
+/* A fresh store with id `id` on a clock at TEST_EPOCH. */
+static void store_open(struct test_store *t, int id)
+{
+    const char *tmp = getenv("TMPDIR");
+    memset(t, 0, sizeof *t);
+    snprintf(t->dir, sizeof t->dir, "%s/patron-chain-XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(t->dir));
+    snprintf(t->path, sizeof t->path, "%s/patron.db", t->dir);
+    assert_int_equal(patron_store_open(t->path, &t->s), 0);
+    t->now = TEST_EPOCH;
+    patron_store_set_clock(t->s, fixed_clock, t);
+    assert_int_equal(patron_store_init(t->s, id, "Chain shop"), 0);
+}
+
+/* Registers store `id` and writes its URL into url. */
+static void store_add(const char *owner, int id, char *url, size_t len)
+{
+    struct clirun r = {0};
+    char ids[16];
+    snprintf(ids, sizeof ids, "%d", id);
+    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", ids, "--name",
+               "Chain shop", (char *)NULL) != 0)
+        fail_msg("store add %d: %s", id, r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    snprintf(url, len, "%s", json_string_value(json_object_get(o, "url")));
+    json_decref(o);
+}
+
+/* A head office `name` with stores 1 and 2; the owner's URL and each store's URL. */
+static void chain(const char *name, char *owner, char url1[1024], char url2[1024])
+{
+    struct clirun r = {0};
+    assert_int_equal(pg_cluster_createdb(&pg, name, owner, 512), 0);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    store_add(owner, 1, url1, 1024);
+    store_add(owner, 2, url2, 1024);
+}
+
+static void sell(patron_store *s, const char *card, const char *ref, int64_t total)
+{
+    struct patron_sale_line lines[] = {
+        {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = total}};
+    struct patron_sale in = {.card = card,
+                             .ref = ref,
+                             .total_minor = total,
+                             .lines = lines,
+                             .n_lines = 1,
+                             .idempotency_key = ref};
+    struct patron_sale_result r;
+    if (patron_sale_record(s, &in, &r) != 0)
+        fail_msg("sale %s: %s", ref, patron_store_detail(s));
+}
+
+static void sync_ok(const struct test_store *t, const char *url)
+{
+    struct clirun r = {0};
+    if (clirun(&r, "--db", t->path, "--home", home, "--hq", url, "sync", (char *)NULL) != 0)
+        fail_msg("sync: %s", r.err);
+}
+
+/* The text of the first column of the one row `sql` yields at `url` ("" for NULL). */
+static const char *pg_text(const char *url, const char *sql)
+{
+    static char out[512];
+    PGconn *conn = PQconnectdb(url);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+    snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+    return out;
+}
+
+static int64_t pg_int(const char *url, const char *sql)
+{
+    return strtoll(pg_text(url, sql), NULL, 10);
+}
+
+/* What a store's role may do: 0, or the PATRON_E* code. */
+static int exec_as(const char *url, const char *sql)
+{
+    patron_hq *h = NULL;
+    char detail[512];
+    if (patron_hq_connect(url, &h, detail, sizeof detail) != 0)
+        fail_msg("cannot connect: %s", detail);
+    int rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
+    patron_hq_close(h);
+    return rc;
+}
+
+static void head_office_projects_members_cards_entries_and_balances(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14], sql[256];
+    struct test_store a;
+    struct patron_member m;
+    chain("chain_project", owner, url1, url2);
+    store_open(&a, 1);
+    test_enroll(&a, "Ada Chain", card);
+    sell(a.s, card, "A-1", 12000);
+    sell(a.s, card, "A-2", 3000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_true(m.points > 0);
+    sync_ok(&a, url1);
+    assert_string_equal(pg_text(owner, "SELECT name || ' ' || home_store_id || ' ' ||"
+                                       " home_member_id FROM members WHERE member_uid = '1-1'"),
+                        "Ada Chain 1 1");
+    snprintf(sql, sizeof sql, "SELECT member_uid FROM cards WHERE card_number = '%s'", card);
+    assert_string_equal(pg_text(owner, sql), "1-1");
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    assert_int_equal(pg_int(owner, "SELECT earned FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    assert_int_equal(pg_int(owner, "SELECT sum(points) FROM chain_entries"), m.points);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_entries"),
+                     test_scalar(a.s, "SELECT count(*) FROM entries"));
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_member_stores"
+                                   " WHERE member_uid = '1-1' AND store_id = 1"),
+                     m.points);
+    /* a second sync ships nothing and projects nothing twice */
+    sync_ok(&a, url1);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    /* a store's role reads balances but writes none, nor another store's entries */
+    assert_int_equal(pg_int(url2, "SELECT count(*) FROM chain_balances"), 1);
+    assert_int_equal(pg_int(url2, "SELECT count(*) FROM chain_entries"), 0);
+    assert_int_equal(exec_as(url2, "UPDATE chain_balances SET points = 1000000"),
+                     PATRON_EFORBIDDEN);
+    assert_int_equal(exec_as(url2, "INSERT INTO chain_entries (store_id, store_seq, member_uid,"
+                                   " kind, points, earned) VALUES (1, 999, '1-1', 'earn', 5, 5)"),
+                     PATRON_EFORBIDDEN);
+    /* an erasure at the home store reaches head office: no name, cards blocked */
+    assert_int_equal(patron_member_erase(a.s, card, "admin"), 0);
+    sync_ok(&a, url1);
+    assert_string_equal(pg_text(owner, "SELECT coalesce(name, '') || (erased_at IS NOT NULL)"
+                                       " FROM members WHERE member_uid = '1-1'"),
+                        "true");
+    snprintf(sql, sizeof sql, "SELECT blocked FROM cards WHERE card_number = '%s'", card);
+    assert_string_equal(pg_text(owner, sql), "t");
+    test_store_close(&a);
+}
+
+/* A head office from before the projection (schema version 1) holding shipped facts: upgraded
+ * by `patron hq init`, its members, cards, entries and balances come from the facts it held. */
+static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a;
+    struct patron_member m;
+    struct clirun r = {0};
+    chain("chain_upgrade", owner, url1, url2);
+    store_open(&a, 1);
+    test_enroll(&a, "Hal Early", card);
+    sell(a.s, card, "A-1", 12000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    sync_ok(&a, url1);
+    /* back to version 1: the later migrations' objects gone, the chain tables empty */
+    PGconn *conn = PQconnectdb(owner);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(
+        conn, "DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
+              " DROP FUNCTION hq_release_holds(); DROP FUNCTION hq_claim_release(text);"
+              " DROP FUNCTION hq_claim(text, bigint, bigint, text); DROP TABLE chain_claims;"
+              " DROP FUNCTION hq_project(); DROP FUNCTION hq_fact_member(facts);"
+              " DROP TABLE chain_entries, chain_balances, chain_member_stores;"
+              " DELETE FROM redemptions; DELETE FROM cards; DELETE FROM members;"
+              " ALTER TABLE members DROP COLUMN home_member_id, DROP COLUMN name,"
+              " DROP COLUMN email, DROP COLUMN phone, DROP COLUMN birthday,"
+              " DROP COLUMN consent_marketing, DROP COLUMN consent_at, DROP COLUMN changed_xid;"
+              " ALTER TABLE cards DROP COLUMN blocked, DROP COLUMN changed_xid;"
+              " UPDATE hq_schema_version SET version = 1");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(conn);
+    int64_t facts = pg_int(owner, "SELECT count(*) FROM facts");
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM facts"), facts);
+    assert_string_equal(pg_text(owner, "SELECT name FROM members WHERE member_uid = '1-1'"),
+                        "Hal Early");
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    sync_ok(&a, url1);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     m.points);
+    test_store_close(&a);
+}
+
+static int64_t outbox_last(patron_store *s)
+{
+    int64_t last = 0;
+    assert_int_equal(patron_outbox_last(s, &last), 0);
+    return last;
+}
+
+/* Enrolled in store 1, scanned in store 2 after its sync with the chain balance; earning in 2
+ * counts for the same member_uid at head office and back in 1; store 2 spends points earned in
+ * 1; nothing pulled down writes an outbox row, and a second pull changes nothing. */
+static void a_member_of_one_store_earns_and_spends_in_another(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a, b;
+    struct patron_member m;
+    struct patron_scan_result scan;
+    chain("chain_pull", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    test_enroll(&a, "Bea Twostores", card);
+    sell(a.s, card, "A-1", 20000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    int64_t earned_a = m.points;
+    assert_true(earned_a > 0);
+    sync_ok(&a, url1);
+    /* unknown in store 2 until it syncs */
+    assert_int_equal(patron_scan(b.s, card, &scan), PATRON_ENOCARD);
+    int64_t b_last = outbox_last(b.s);
+    sync_ok(&b, url2);
+    assert_int_equal(outbox_last(b.s), b_last);
+    assert_int_equal(patron_scan(b.s, card, &scan), 0);
+    assert_string_equal(scan.member.name, "Bea Twostores");
+    assert_int_equal(scan.member.points, earned_a);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members WHERE member_uid = '1-1'"), 1);
+    /* earning in store 2 counts for 1-1 at head office */
+    sell(b.s, card, "B-1", 10000);
+    assert_int_equal(patron_member_by_card(b.s, card, &m), 0);
+    int64_t earned_b = m.points - earned_a;
+    assert_true(earned_b > 0);
+    sync_ok(&b, url2);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     earned_a + earned_b);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM members"), 1);
+    /* and store 1 sees it after its own sync */
+    sync_ok(&a, url1);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_int_equal(m.points, earned_a + earned_b);
+    /* store 2 spends more than it holds itself: points earned in store 1 count */
+    int64_t reward = 0;
+    struct patron_reward_def def = {
+        .name = "Big tea", .cost = earned_b + 1, .kind = PATRON_VALUE_ITEM};
+    assert_int_equal(patron_reward_add(b.s, &def, &reward), 0);
+    struct patron_redeem_request rq = {.card = card, .reward_id = reward, .idempotency_key = "R1"};
+    struct patron_redeem_result rd;
+    assert_int_equal(patron_reward_redeem(b.s, &rq, &rd), 0);
+    assert_int_equal(rd.points, earned_a - 1);
+    test_assert_ledger_verifies(b.s);
+    sync_ok(&b, url2);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     earned_a - 1);
+    /* a pull again changes nothing and writes nothing to the outbox */
+    int64_t before = outbox_last(b.s);
+    int64_t chain_points = test_scalar(b.s, "SELECT chain_points FROM members");
+    sync_ok(&b, url2);
+    assert_int_equal(outbox_last(b.s), before);
+    assert_int_equal(test_scalar(b.s, "SELECT chain_points FROM members"), chain_points);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members"), 1);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM cards"), 1);
+    sync_ok(&a, url1);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_int_equal(m.points, earned_a - 1);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
+/* `patron scan` of a card this store does not know: looked up at head office, kept, answered
+ * (and known offline afterwards); with head office unreachable, a sentence says the card is
+ * another store's and the link is down. */
+static void an_unknown_card_is_looked_up_online(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14], late[14], dead[512];
+    struct test_store a, b;
+    struct clirun r = {0};
+    chain("chain_lookup", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    test_enroll(&a, "Cy Roaming", card);
+    sell(a.s, card, "A-1", 20000);
+    sync_ok(&a, url1);
+    patron_store_close(b.s);
+    b.s = NULL;
+    /* without a head office: unknown, and the sentence names the card's store */
+    assert_int_equal(clirun(&r, "--db", b.path, "--home", home, "scan", card, (char *)NULL), 3);
+    assert_non_null(strstr(r.err, "in store 1's range"));
+    /* online: looked up, kept, answered with the chain balance */
+    if (clirun(&r, "--json", "--db", b.path, "--home", home, "--hq", url2, "scan", card,
+               (char *)NULL) != 0)
+        fail_msg("scan online: %s", r.err);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    assert_non_null(json_string_value(json_object_get(o, "name")));
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "Cy Roaming");
+    assert_true(json_integer_value(json_object_get(o, "points")) > 0);
+    json_decref(o);
+    /* kept: known offline now, with no outbox row written */
+    assert_int_equal(clirun(&r, "--db", b.path, "--home", home, "scan", card, (char *)NULL), 0);
+    assert_int_equal(patron_store_open(b.path, &b.s), 0);
+    int64_t last = 0;
+    assert_int_equal(patron_outbox_last(b.s, &last), 0);
+    assert_int_equal(last, 0);
+    patron_store_close(b.s);
+    b.s = NULL;
+    /* a card no store issued: head office says so */
+    char unknown[PATRON_CARD_DIGITS + 1];
+    assert_int_equal(patron_card_mint(1, PATRON_CARD_SERIALS - 1, unknown), 0);
+    assert_int_equal(
+        clirun(&r, "--db", b.path, "--home", home, "--hq", url2, "scan", unknown, (char *)NULL), 3);
+    assert_non_null(strstr(r.err, "no store of the chain issued card"));
+    /* head office unreachable: a sentence, the store carries on */
+    test_enroll(&a, "Di Late", late);
+    sync_ok(&a, url1);
+    snprintf(dead, sizeof dead, "postgresql://nobody:x@127.0.0.1:1/chain_lookup"); /* no one */
+    assert_int_equal(
+        clirun(&r, "--db", b.path, "--home", home, "--hq", dead, "scan", late, (char *)NULL), 3);
+    assert_non_null(strstr(r.err, "is not this store's (it is from store 1, by its number) and "
+                                  "the link to head office is down"));
+    assert_int_equal(patron_store_open(b.path, &b.s), 0);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
+/* `patron reward redeem` at store `t` with head office `url`, in a child process. */
+static pid_t redeem_async(const struct test_store *t, const char *url, const char *card,
+                          const char *reward)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct clirun r = {0};
+        int status = clirun(&r, "--db", t->path, "--home", home, "--hq", url, "reward", "redeem",
+                            card, reward, (char *)NULL);
+        if (status != 0)
+            fprintf(stderr, "redeem at %s: %d %s\n", t->path, status, r.err);
+        _exit(status);
+    }
+    return pid;
+}
+
+static int exit_of(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Two stores spend the same member's last points at the same moment, online: both claims wait on
+ * the member's balance row (held by the test), then exactly one wins and the other is refused
+ * with exit 2; after every sync head office's balance is not below zero. */
+static void two_stores_spending_the_last_points_at_once_one_wins(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], url3[1024], card[14], id[24];
+    struct test_store a, b, c;
+    struct patron_member m;
+    chain("chain_claim", owner, url1, url2);
+    store_add(owner, 3, url3, sizeof url3);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    store_open(&c, 3);
+    test_enroll(&a, "Ed Lastpoints", card);
+    sell(a.s, card, "A-1", 20000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    int64_t points = m.points, reward_b = 0, reward_c = 0;
+    sync_ok(&a, url1);
+    sync_ok(&b, url2);
+    sync_ok(&c, url3);
+    struct patron_reward_def def = {.name = "All of it", .cost = points, .kind = PATRON_VALUE_ITEM};
+    assert_int_equal(patron_reward_add(b.s, &def, &reward_b), 0);
+    assert_int_equal(patron_reward_add(c.s, &def, &reward_c), 0);
+    /* hold the member's balance row so that both claims arrive before either is taken */
+    PGconn *lock = PQconnectdb(owner);
+    assert_int_equal(PQstatus(lock), CONNECTION_OK);
+    PQclear(PQexec(lock, "BEGIN"));
+    PGresult *res = PQexec(lock, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"
+                                 " FOR UPDATE");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    snprintf(id, sizeof id, "%lld", (long long)reward_b);
+    pid_t pb = redeem_async(&b, url2, card, id);
+    snprintf(id, sizeof id, "%lld", (long long)reward_c);
+    pid_t pc = redeem_async(&c, url3, card, id);
+    int waiting = 0;
+    for (int i = 0; i < 6000 && waiting < 2; i++) {
+        usleep(10000);
+        waiting = (int)pg_int(owner, "SELECT count(*) FROM pg_stat_activity WHERE"
+                                     " datname = 'chain_claim' AND wait_event_type = 'Lock'");
+    }
+    assert_int_equal(waiting, 2);
+    PQclear(PQexec(lock, "COMMIT"));
+    PQfinish(lock);
+    int eb = exit_of(pb), ec = exit_of(pc);
+    assert_true((eb == 0 && ec == 2) || (eb == 2 && ec == 0));
+    /* the loser spent nothing; after the syncs head office's balance is zero, nothing held */
+    struct test_store *winner = eb == 0 ? &b : &c, *loser = eb == 0 ? &c : &b;
+    assert_int_equal(test_scalar(winner->s, "SELECT count(*) FROM redemptions"), 1);
+    assert_int_equal(test_scalar(loser->s, "SELECT count(*) FROM redemptions"), 0);
+    sync_ok(&b, url2);
+    sync_ok(&c, url3);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     0);
+    assert_int_equal(pg_int(owner, "SELECT sum(held) FROM chain_member_stores"), 0);
+    /* and now a claim is refused outright: nothing left anywhere */
+    struct clirun r = {0};
+    snprintf(id, sizeof id, "%lld", (long long)(eb == 0 ? reward_c : reward_b));
+    assert_int_equal(clirun(&r, "--db", loser->path, "--home", home, "--hq", eb == 0 ? url3 : url2,
+                            "reward", "redeem", card, id, (char *)NULL),
+                     2);
+    test_store_close(&c);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(head_office_projects_members_cards_entries_and_balances),
+        cmocka_unit_test(an_upgraded_head_office_projects_the_facts_it_held),
+        cmocka_unit_test(a_member_of_one_store_earns_and_spends_in_another),
+        cmocka_unit_test(an_unknown_card_is_looked_up_online),
+        cmocka_unit_test(two_stores_spending_the_last_points_at_once_one_wins),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
