@@ -65,7 +65,8 @@ static void the_scan_api_looks_an_unknown_card_up(void **state)
     store_add(owner, "1", url1, sizeof url1);
     store_add(owner, "2", url2, sizeof url2);
     /* store 2 enrols a member and ships it */
-    snprintf(b.dir, sizeof b.dir, "%s/store2", home);
+    int n = snprintf(b.dir, sizeof b.dir, "%s/store2", home);
+    assert_true(n > 0 && (size_t)n < sizeof b.dir);
     assert_int_equal(mkdir(b.dir, 0700), 0);
     snprintf(b.path, sizeof b.path, "%s/patron.db", b.dir);
     assert_int_equal(patron_store_open(b.path, &b.s), 0);

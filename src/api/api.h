@@ -70,10 +70,9 @@ struct api_settings {
     const char *web_root;
     unsigned session_ttl_s; /* how long a browser session lasts after signing in */
     const char *locale;     /* BCP 47 tag the screens format numbers and dates in */
-    /* The chain: the head office URL (NULL: none) and the program's look-up of a card this
-     * store does not know (src/hq, on libpq; NULL when built without it). It keeps the card and
-     * its member in the store and returns 0, or a PATRON_* code with a sentence in detail. */
-    const char *hq;
+    /* The chain: the program's look-up at head office (cfg->hq) of a card this store does not
+     * know (src/hq, on libpq; NULL when built without it). It keeps the card and its member in
+     * the store and returns 0, or a PATRON_* code with a sentence in detail. */
     int (*card_lookup)(const char *hq, patron_store *s, const char *card, char *detail, size_t len);
 };
 
