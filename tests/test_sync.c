@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clirun.h"
+#include "hq.h"
 #include "pgutil.h"
 #include "testutil.h"
 
@@ -284,7 +285,10 @@ static void a_wrong_login_or_schema_is_named(void **state)
     assert_int_not_equal(sync_cli(&r, &t, url, NULL, NULL), 0);
     assert_non_null(strstr(r.err, "schema version 99, newer than this program knows"));
     assert_int_equal(hq_count(owner), 0);
-    PQclear(PQexec(conn, "UPDATE hq_schema_version SET version = 1"));
+    char latest[64];
+    snprintf(latest, sizeof latest, "UPDATE hq_schema_version SET version = %d",
+             patron_hq_schema_latest());
+    PQclear(PQexec(conn, latest));
     PQfinish(conn);
     /* each failure is kept for `patron sync status`; then the right login ships everything */
     json_t *st = status_json(&t);
