@@ -194,13 +194,13 @@ static char *copy_text(const struct rows *r, size_t *len)
                 die("copy text", "out of memory");
             t = m;
         }
-        n += (size_t)sprintf(t + n, "3\t%ld\t%s\t", r->seq[k], r->kind[k]);
+        n += (size_t)snprintf(t + n, cap - n, "3\t%ld\t%s\t", r->seq[k], r->kind[k]);
         for (const char *p = r->payload[k]; *p; p++) { /* generated payloads: no tab or newline */
             if (*p == '\\')
                 t[n++] = '\\';
             t[n++] = *p;
         }
-        n += (size_t)sprintf(t + n, "\t%ld\n", r->at[k]);
+        n += (size_t)snprintf(t + n, cap - n, "\t%ld\n", r->at[k]);
     }
     *len = n;
     return t;
