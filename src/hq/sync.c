@@ -4,7 +4,8 @@
  * INSERT ... SELECT ... ON CONFLICT (store_id, store_seq) DO NOTHING, under the store's own role
  * (row-level security applies), in one transaction. Only after head office committed it does the
  * store record the batch as acknowledged. A sync starts from head office's own highest store_seq
- * for the store, so a crash between the two commits ships nothing twice and loses nothing. */
+ * for the store, so a crash between the two commits ships nothing twice and loses nothing.
+ * Tests cut the link at a chosen moment with PATRON_SYNC_FAULT (see fault_at). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +143,24 @@ static int copy_batch(patron_hq *h, const struct batch *b, char *detail, size_t 
     return rc;
 }
 
-/* Ships one batch in one head office transaction. */
-static int ship_batch(patron_hq *h, const struct batch *b, char *detail, size_t len)
+/* The link cut on purpose, for the chain campaign and the bad-day tests: PATRON_SYNC_FAULT
+ * "before:K" fails the K-th batch of a sync (1-based) just before head office's COMMIT (rolled
+ * back), "after:K" just after it (committed at head office, not yet recorded at the store). 1
+ * when batch `nth` is to fail at this moment (after_commit 0: before, 1: after). */
+static int fault_at(int64_t nth, int after_commit, char *detail, size_t len)
+{
+    const char *f = getenv("PATRON_SYNC_FAULT");
+    const char *when = after_commit ? "after:" : "before:";
+    if (!f || strncmp(f, when, strlen(when)) != 0 || strtoll(f + strlen(when), NULL, 10) != nth)
+        return 0;
+    snprintf(detail, len,
+             "the link to head office was cut %s its COMMIT of batch %lld (PATRON_SYNC_FAULT)",
+             after_commit ? "after" : "before", (long long)nth);
+    return 1;
+}
+
+/* Ships one batch (the nth of this sync) in one head office transaction. */
+static int ship_batch(patron_hq *h, const struct batch *b, int64_t nth, char *detail, size_t len)
 {
     int rc = patron__hq_run(h->conn, "BEGIN", "cannot start a batch at head office", detail, len);
     if (rc == 0)
@@ -155,10 +172,14 @@ static int ship_batch(patron_hq *h, const struct batch *b, char *detail, size_t 
                             " to_timestamp(recorded_at) FROM patron_sync_staging"
                             " ORDER BY store_seq ON CONFLICT (store_id, store_seq) DO NOTHING",
                             "head office refused the batch", detail, len);
+    if (rc == 0 && fault_at(nth, 0, detail, len))
+        rc = PATRON_EDB;
     if (rc == 0)
         rc = patron__hq_run(h->conn, "COMMIT", "head office did not commit the batch", detail, len);
     if (rc != 0)
         PQclear(PQexec(h->conn, "ROLLBACK"));
+    else if (fault_at(nth, 1, detail, len))
+        rc = PATRON_EDB;
     return rc;
 }
 
@@ -211,7 +232,7 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
         }
         if (b.rows == 0)
             break;
-        if ((rc = ship_batch(h, &b, detail, len)) != 0)
+        if ((rc = ship_batch(h, &b, r->batches + 1, detail, len)) != 0)
             break;
         if ((rc = patron_outbox_sync_ack(s, b.last_seq, 0)) != 0) {
             snprintf(detail, len, "head office holds the batch but the store cannot record it");

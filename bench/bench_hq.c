@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/* Head office ingest benchmark (bench/hq.sh starts the PostgreSQL, fsync on): a store holding
+ * --rows unsynced outbox rows (generated straight into its outbox, payloads shaped like a sale's
+ * facts) is shipped three ways in the same run, each into a fresh head office table:
+ *   1. `patron sync`'s own path (patron_hq_sync: COPY into a staging table, then INSERT ... ON
+ *      CONFLICT DO NOTHING, batches of --batch rows, as store 1's role under row-level security);
+ *   2. libpq pipeline mode: a prepared INSERT ... ON CONFLICT DO NOTHING per row, a batch per
+ *      transaction, the same rows as store 2's role;
+ *   3. the ceiling: one raw COPY of the same rows into an unindexed table, as the owner.
+ * Prints rows per second of each and, as its last line, one JSON object with
+ * hq_ingest_vs_copy (1 / 3) and hq_pipeline_vs_copy (2 / 3).
+ *   bench_hq --hq OWNER_URL --dir DIR [--rows N] [--batch N] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "hq.h"
+#include "patron/patron.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *why)
+{
+    fprintf(stderr, "bench_hq: %s: %s\n", what, why);
+    exit(1);
+}
+
+/* The store: id 1, and `rows` outbox rows shaped like a sale's facts (sale, line, entry, lot). */
+static void make_store(const char *path, long rows)
+{
+    patron_store *s = NULL;
+    sqlite3 *db = NULL;
+    char *msg = NULL, sql[2048];
+    unlink(path);
+    if (patron_store_open(path, &s) != 0 || patron_store_init(s, 1, "Bench shop") != 0)
+        die(path, "cannot make the store");
+    patron_store_close(s);
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        die(path, sqlite3_errmsg(db));
+    snprintf(sql, sizeof sql,
+             "BEGIN;"
+             "WITH RECURSIVE n(i) AS (SELECT coalesce(max(store_seq), 0) + 1 FROM outbox"
+             " UNION ALL SELECT i + 1 FROM n WHERE i < %ld + (SELECT coalesce(max(store_seq), 0)"
+             " FROM outbox))"
+             " INSERT INTO outbox(store_seq, store_id, kind, tbl, row_key, member_id, payload,"
+             " recorded_at) SELECT i, 1, CASE i %% 4 WHEN 0 THEN 'sale' WHEN 1 THEN"
+             " 'sale_line' WHEN 2 THEN 'entry' ELSE 'lot' END, 'bench', i, i %% 100000 + 1,"
+             " json_object('id', i, 'member_id', i %% 100000 + 1, 'ref', 'R-' || i, 'kind',"
+             " 'earn', 'debit', 'program', 'credit', 'member', 'points', i %% 97 + 1,"
+             " 'total_minor', (i * 37) %% 10000, 'sku', 'SKU-' || (i %% 5000), 'category',"
+             " 'general', 'till', 'till-1', 'at', 1768471200 + i, 'note',"
+             " 'a fact shaped like the ones a store ships'), 1768471200 + i FROM n;"
+             "COMMIT;",
+             rows);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        die("generating the outbox", msg);
+    sqlite3_close(db);
+}
+
+static PGconn *connect_or_die(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK)
+        die(url, PQerrorMessage(c));
+    return c;
+}
+
+static void pg_or_die(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        die(sql, PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+/* Registers store `id` and writes the URL its role logs in with. */
+static void store_login(patron_hq *h, const char *dir, int id, char *url, size_t len)
+{
+    struct patron_hq_login login = {0};
+    char detail[512], passfile[600];
+    patron_hq_password_new(login.password);
+    if (patron_hq_store_add(h, id, "Bench", &login, detail, sizeof detail) != 0)
+        die("store add", detail);
+    snprintf(passfile, sizeof passfile, "%s/store-%d.pgpass", dir, id);
+    FILE *f = fopen(passfile, "w");
+    if (!f || fprintf(f, "*:*:*:*:%s\n", login.password) < 0 || fclose(f) != 0)
+        die(passfile, "cannot write");
+    chmod(passfile, 0600);
+    if (patron_hq_store_url(h, login.role, passfile, url, len) != 0)
+        die("store url", "too long");
+}
+
+/* Every outbox row as COPY text (store id replaced by `store_id`), for the pipeline and COPY. */
+struct rows {
+    char **kind, **payload;
+    long *seq, *at, n;
+};
+
+static void read_rows(const char *path, struct rows *r, long rows)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    r->kind = calloc((size_t)rows, sizeof *r->kind);
+    r->payload = calloc((size_t)rows, sizeof *r->payload);
+    r->seq = calloc((size_t)rows, sizeof *r->seq);
+    r->at = calloc((size_t)rows, sizeof *r->at);
+    if (!r->kind || !r->payload || !r->seq || !r->at || sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT store_seq, kind, payload, recorded_at FROM outbox"
+                           " ORDER BY store_seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        die(path, "cannot read the outbox");
+    while (r->n < rows && sqlite3_step(st) == SQLITE_ROW) {
+        r->seq[r->n] = (long)sqlite3_column_int64(st, 0);
+        r->kind[r->n] = strdup((const char *)sqlite3_column_text(st, 1));
+        r->payload[r->n] = strdup((const char *)sqlite3_column_text(st, 2));
+        r->at[r->n] = (long)sqlite3_column_int64(st, 3);
+        r->n++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* 2: pipeline mode, one transaction of `batch` prepared inserts at a time. */
+static double ship_pipelined(const char *url, const struct rows *r, long batch)
+{
+    PGconn *c = connect_or_die(url);
+    PGresult *res = PQprepare(c, "put",
+                              "INSERT INTO facts (store_id, store_seq, kind, payload, store_time)"
+                              " VALUES (2, $1::bigint, $2, $3::jsonb, to_timestamp($4::bigint))"
+                              " ON CONFLICT (store_id, store_seq) DO NOTHING",
+                              4, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        die("prepare", PQresultErrorMessage(res));
+    PQclear(res);
+    double t0 = now_s();
+    if (PQenterPipelineMode(c) != 1)
+        die("pipeline", PQerrorMessage(c));
+    for (long i = 0; i < r->n; i += batch) {
+        long end = i + batch < r->n ? i + batch : r->n;
+        char seq[24], at[24];
+        PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+        for (long k = i; k < end; k++) {
+            snprintf(seq, sizeof seq, "%ld", r->seq[k]);
+            snprintf(at, sizeof at, "%ld", r->at[k]);
+            const char *p[] = {seq, r->kind[k], r->payload[k], at};
+            if (PQsendQueryPrepared(c, "put", 4, p, NULL, NULL, 0) != 1)
+                die("send", PQerrorMessage(c));
+        }
+        PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+        PQpipelineSync(c);
+        /* every statement's result (then NULL), then the sync point */
+        for (long k = i; k < end + 2; k++) {
+            while ((res = PQgetResult(c)) != NULL) {
+                if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                    die("pipelined insert", PQresultErrorMessage(res));
+                PQclear(res);
+            }
+        }
+        res = PQgetResult(c);
+        if (PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+            die("pipeline sync", PQresultErrorMessage(res));
+        PQclear(res);
+    }
+    PQexitPipelineMode(c);
+    double t = now_s() - t0;
+    PQfinish(c);
+    return t;
+}
+
+/* The COPY text of every row, as store 3 (built before the clock starts). */
+static char *copy_text(const struct rows *r, size_t *len)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *t = malloc(cap);
+    for (long k = 0; t && k < r->n; k++) {
+        size_t need = strlen(r->kind[k]) + 2 * strlen(r->payload[k]) + 64;
+        if (n + need > cap) {
+            while (n + need > cap)
+                cap *= 2;
+            char *m = realloc(t, cap);
+            if (!m)
+                die("copy text", "out of memory");
+            t = m;
+        }
+        n += (size_t)snprintf(t + n, cap - n, "3\t%ld\t%s\t", r->seq[k], r->kind[k]);
+        for (const char *p = r->payload[k]; *p; p++) { /* generated payloads: no tab or newline */
+            if (*p == '\\')
+                t[n++] = '\\';
+            t[n++] = *p;
+        }
+        n += (size_t)snprintf(t + n, cap - n, "\t%ld\n", r->at[k]);
+    }
+    *len = n;
+    return t;
+}
+
+/* 3: one raw COPY into an unindexed table. */
+static double raw_copy(const char *owner, const struct rows *r)
+{
+    size_t len = 0;
+    char *text = copy_text(r, &len);
+    PGconn *c = connect_or_die(owner);
+    pg_or_die(c, "DROP TABLE IF EXISTS bench_raw");
+    pg_or_die(c, "CREATE TABLE bench_raw (store_id integer, store_seq bigint, kind text,"
+                 " payload jsonb, recorded_at bigint)");
+    double t0 = now_s();
+    PGresult *res = PQexec(c, "COPY bench_raw FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        die("copy", PQresultErrorMessage(res));
+    PQclear(res);
+    for (size_t off = 0; off < len; off += 1 << 20) {
+        size_t n = len - off < (1 << 20) ? len - off : (1 << 20);
+        if (PQputCopyData(c, text + off, (int)n) != 1)
+            die("copy", PQerrorMessage(c));
+    }
+    if (PQputCopyEnd(c, NULL) != 1)
+        die("copy end", PQerrorMessage(c));
+    while ((res = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            die("copy", PQresultErrorMessage(res));
+        PQclear(res);
+    }
+    double t = now_s() - t0;
+    PQfinish(c);
+    free(text);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    const char *owner = NULL, *dir = NULL;
+    long rows = 1000000, batch = 10000;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--hq") == 0)
+            owner = argv[i + 1];
+        else if (strcmp(argv[i], "--dir") == 0)
+            dir = argv[i + 1];
+        else if (strcmp(argv[i], "--rows") == 0)
+            rows = strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--batch") == 0)
+            batch = strtol(argv[i + 1], NULL, 10);
+    }
+    if (!owner || !dir || rows <= 0 || batch <= 0)
+        die("usage", "bench_hq --hq OWNER_URL --dir DIR [--rows N] [--batch N]");
+    char path[600], detail[512], url1[4096], url2[4096];
+    snprintf(path, sizeof path, "%s/hq-bench-store.db", dir);
+    make_store(path, rows);
+    patron_hq *h = NULL;
+    if (patron_hq_connect(owner, &h, detail, sizeof detail) != 0 ||
+        patron_hq_init(h, NULL, NULL, detail, sizeof detail) != 0)
+        die("head office", detail);
+    store_login(h, dir, 1, url1, sizeof url1);
+    store_login(h, dir, 2, url2, sizeof url2);
+    patron_hq_close(h);
+
+    /* 1: patron sync's own path */
+    patron_store *s = NULL;
+    struct patron_hq_sync_result res;
+    if (patron_store_open(path, &s) != 0 || patron_hq_connect(url1, &h, detail, sizeof detail))
+        die("sync", "cannot open the store or reach head office");
+    double t0 = now_s(), cpu0 = (double)clock() / CLOCKS_PER_SEC;
+    if (patron_hq_sync(h, s, (size_t)batch, NULL, NULL, &res, detail, sizeof detail) != 0)
+        die("sync", detail);
+    double t_sync = now_s() - t0, cpu_sync = (double)clock() / CLOCKS_PER_SEC - cpu0;
+    patron_hq_close(h);
+    patron_store_close(s);
+    if (res.shipped != rows)
+        die("sync", "did not ship every row");
+
+    struct rows r = {0};
+    read_rows(path, &r, rows);
+    double t_pipe = ship_pipelined(url2, &r, batch);
+    double t_copy = raw_copy(owner, &r);
+    double sync_rate = (double)rows / t_sync, pipe_rate = (double)rows / t_pipe,
+           copy_rate = (double)rows / t_copy;
+    printf("%-44s %12.0f rows/s (%.0f%% of it the store's own CPU)\n",
+           "patron sync (COPY + staging + ON CONFLICT)", sync_rate, 100 * cpu_sync / t_sync);
+    printf("%-44s %12.0f rows/s\n", "pipeline mode (prepared INSERT ON CONFLICT)", pipe_rate);
+    printf("%-44s %12.0f rows/s\n", "raw COPY into an unindexed table", copy_rate);
+    printf("{\"hq_rows\": %ld, \"hq_batch\": %ld, \"hq_sync_rows_per_s\": %.0f,"
+           " \"hq_pipeline_rows_per_s\": %.0f, \"hq_copy_rows_per_s\": %.0f,"
+           " \"hq_ingest_vs_copy\": %.2f, \"hq_pipeline_vs_copy\": %.2f}\n",
+           rows, batch, sync_rate, pipe_rate, copy_rate, sync_rate / copy_rate,
+           pipe_rate / copy_rate);
+    return 0;
+}
