@@ -14,9 +14,15 @@ packages=(
   python3 python3-jsonschema python3-yaml
   postgresql libpq-dev
   valgrind
-  nodejs npm chromium
+  chromium
   libzip-dev unzip
 )
+
+# Node.js and npm run the browser and webhook tests' helpers: Debian's packages unless the machine
+# already has both (a Node.js from elsewhere brings its own npm, which Debian's npm conflicts with).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

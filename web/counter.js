@@ -14,6 +14,7 @@ const POLL_MAX = 80;
 let current = null; // the member on the panel: { card, name, ... }
 let lastSaleRef = '';
 let rescan = null; // looks the member on the panel up again after a sale or a refund
+let events = null; // the till's event stream (GET /v1/events) while the counter screen is open
 document.addEventListener('patron:rescan', () => { if (rescan && current) rescan(current.card); });
 
 function ref() {
@@ -275,6 +276,31 @@ function feedbackSection(needCard, session) {
   }, score.wrap, comment.wrap, h('button', { type: 'submit' }, S.feedbackDo), msg.el), goodwill);
 }
 
+// A scan from the till's own card scanner (`patron terminal scanner`) arrives on the till's event
+// stream with what Patron found: the member panel follows it without a click. The browser sends
+// the session cookie with the stream; a stream that fails (signed out, too many open) just stops.
+function listenToScanner(card, panel, msg) {
+  if (events) events.close();
+  if (typeof EventSource === 'undefined') return;
+  events = new EventSource('/v1/events');
+  events.addEventListener('scan', (ev) => {
+    let data;
+    try { data = JSON.parse(ev.data); } catch { return; }
+    if (data.kind === 'card' && data.ok && data.member) {
+      current = data.member;
+      card.input.value = data.member.card || '';
+      msg.clear();
+      memberPanel(data.member, panel, msg);
+    } else if (data.kind === 'card' || data.kind === 'invalid') {
+      msg.fail(data.detail || S.scannerMisread);
+    }
+  });
+  events.addEventListener('open', () => { document.body.dataset.events = 'open'; });
+  events.addEventListener('error', () => {
+    if (events && events.readyState === EventSource.CLOSED) events = null;
+  });
+}
+
 export function counterScreen(main, session) {
   current = null;
   const card = field(S.card, { id: 'card', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', enterkeyhint: 'search' }, S.cardHelp);
@@ -316,6 +342,8 @@ export function counterScreen(main, session) {
     cameraButton((number) => { card.input.value = number; scan(number); }, (text) => redeemVoucher && redeemVoucher(text)));
   scanForm.className = 'scan';
   rescan = scan;
+
+  listenToScanner(card, panel, msg);
 
   clear(main,
     h('h1', { class: 'visually-hidden' }, S.navCounter),

@@ -82,6 +82,7 @@ export const strings = {
   goodwillDo: 'Give goodwill voucher',
   goodwillDone: (code) => `Goodwill voucher issued: ${code}`,
   needMember: 'Scan a member card first',
+  scannerMisread: 'The card scanner read something that is not a card; scan again',
   refused: 'Refused',
   networkDown: 'The counter service cannot be reached. Check the cable or the service.',
   unexpected: 'Something went wrong; try again.',

@@ -54,6 +54,28 @@ function serve(...extra) {
   });
 }
 
+// A serial card scanner: a pseudo-terminal pair made by python3, whose slave `patron serve` reads
+// as the till's scanner (`file:` spec) and whose master the test types card numbers into.
+function serialScanner() {
+  const py = spawn('python3', ['-u', '-c', [
+    'import os, pty, sys',
+    'm, s = pty.openpty()',
+    'print(os.ttyname(s), flush=True)',
+    'for line in sys.stdin:',
+    '    os.write(m, line.strip().encode() + b"\\r\\n")',
+  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  servers.push(py);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    py.stdout.on('data', (d) => {
+      out += d;
+      const i = out.indexOf('\n');
+      if (i >= 0) resolve({ py, path: out.slice(0, i) });
+    });
+    py.on('exit', (code) => reject(new Error(`the pseudo-terminal helper exited ${code}`)));
+  });
+}
+
 async function step(name, fn) {
   const t0 = Date.now();
   try {
@@ -108,6 +130,8 @@ async function main() {
   patron('offer', 'add', '--name', `Offer ${MARKUP}`, '--benefit', 'bonus:5');
   patron('offer', 'segment', 'regulars', ada);
 
+  const scanner = await serialScanner();
+  patron('terminal', 'scanner', 'till-1', `file:${scanner.path}`);
   const { url } = await serve();
   browser = await chromium.launch({
     executablePath: browserPath,
@@ -135,6 +159,13 @@ async function main() {
   await step('a cashier signs in; the shop name is on the screen', async () => {
     await signIn(page, url, cashier);
     assert.equal(await page.locator('#shop-name').textContent(), 'Corner Café');
+  });
+
+  await step("a scan from the till's card scanner fills the member panel without a click", async () => {
+    await page.waitForSelector('body[data-events="open"]');
+    scanner.py.stdin.write(`${grace}\n`);
+    await page.locator('#member-panel', { hasText: 'Grace Hopper' }).waitFor();
+    assert.equal(await page.getByLabel('Card', { exact: true }).inputValue(), grace);
   });
 
   await step('first load of the counter screen: bytes and time to ready', async () => {
