@@ -4,6 +4,7 @@
  * each scan arrives with what Patron did (the member and points, or the sentence why nothing
  * was done), a sale made over HTTP arrives as a `sale`, another till's stream sees none of it,
  * and a till may keep only so many streams open. */
+#include "apistream.h"
 #include "apiutil.h"
 
 #include <fcntl.h>
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 #define NOW "2026-03-10T12:00:00Z"
-#define WAIT_S 60 /* generous: the machine may be busy; the tests wait for events, not time */
+#define WAIT_S APIT_STREAM_WAIT_S
 
 static struct fixture {
     struct api_server sv;
@@ -24,128 +25,6 @@ static struct fixture {
     char ada[14];
     int pty; /* the scanner's end of the serial line */
 } fx;
-
-struct stream {
-    pthread_t thread;
-    char token[64];
-    pthread_mutex_t lock;
-    char *buf;
-    size_t len;
-    long status;
-    atomic_int stop, done;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    struct stream *st = arg;
-    pthread_mutex_lock(&st->lock);
-    char *nb = realloc(st->buf, st->len + size * n + 1);
-    if (nb) {
-        memcpy(nb + st->len, p, size * n);
-        st->len += size * n;
-        nb[st->len] = '\0';
-        st->buf = nb;
-    }
-    pthread_mutex_unlock(&st->lock);
-    return size * n;
-}
-
-static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    (void)a, (void)b, (void)c, (void)d;
-    return atomic_load(&((struct stream *)arg)->stop) ? 1 : 0;
-}
-
-static void *stream_main(void *arg)
-{
-    struct stream *st = arg;
-    char url[128], auth[128];
-    CURL *h = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/events", fx.sv.port);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", st->token);
-    hs = curl_slist_append(hs, auth);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, st);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, st);
-    curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(h);
-    atomic_store(&st->done, 1);
-    return NULL;
-}
-
-static void stream_open(struct stream *st, const char *token)
-{
-    memset(st, 0, sizeof *st);
-    snprintf(st->token, sizeof st->token, "%s", token);
-    pthread_mutex_init(&st->lock, NULL);
-    assert_int_equal(pthread_create(&st->thread, NULL, stream_main, st), 0);
-}
-
-static void stream_close(struct stream *st)
-{
-    atomic_store(&st->stop, 1);
-    pthread_join(st->thread, NULL);
-    free(st->buf);
-    pthread_mutex_destroy(&st->lock);
-}
-
-static int stream_has(struct stream *st, const char *text)
-{
-    pthread_mutex_lock(&st->lock);
-    int found = st->buf && strstr(st->buf, text) != NULL;
-    pthread_mutex_unlock(&st->lock);
-    return found;
-}
-
-static void nap(void)
-{
-    nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-}
-
-/* Waits until the stream carries `text` (the test fails after WAIT_S). */
-static void stream_wait(struct stream *st, const char *text)
-{
-    for (time_t end = time(NULL) + WAIT_S; !stream_has(st, text); nap())
-        if (time(NULL) > end || atomic_load(&st->done)) {
-            fprintf(stderr, "stream (status %ld) so far:\n%s\n", st->status,
-                    st->buf ? st->buf : "");
-            fail_msg("no '%s' on the event stream", text);
-        }
-}
-
-/* Opens a stream of the till, again until it is open (a stream closed just before may hold its
- * place until the service sees the hang-up). */
-static void stream_open_surely(struct stream *st, const char *token)
-{
-    for (time_t end = time(NULL) + WAIT_S;; nap()) {
-        stream_open(st, token);
-        while (!atomic_load(&st->done) && !stream_has(st, ": open"))
-            nap();
-        if (stream_has(st, ": open"))
-            return;
-        stream_close(st);
-        if (time(NULL) > end)
-            fail_msg("the stream never opened");
-    }
-}
-
-static int log_has(const char *text)
-{
-    char buf[65536];
-    FILE *f = fopen(fx.sv.log, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, text) != NULL;
-}
 
 static void scanner_sends(const char *text)
 {
@@ -174,7 +53,8 @@ static int setup(void **state)
     json_decref(apit_patron(&fx.sv, "terminal", "scanner", "till-1", spec, (char *)NULL));
     /* a short idle deadline: the streams must outlive it */
     apit_start(&fx.sv, "--now", NOW, "--printer", "none", "--timeout", "2", (char *)NULL);
-    for (time_t end = time(NULL) + WAIT_S; !log_has("event=scanner till=till-1 state=open"); nap())
+    for (time_t end = time(NULL) + WAIT_S;
+         !apit_file_has(fx.sv.log, "event=scanner till=till-1 state=open"); apit_nap())
         if (time(NULL) > end)
             fail_msg("the service never opened the serial scanner");
     return 0;
@@ -192,31 +72,31 @@ static int teardown(void **state)
 static void serial_scans_arrive_with_what_patron_found(void **state)
 {
     (void)state;
-    struct stream mine, theirs;
+    struct apit_stream mine, theirs;
     char line[64], voucher[260];
-    stream_open(&mine, fx.cashier);
-    stream_open(&theirs, fx.other);
-    stream_wait(&mine, ": open");
-    stream_wait(&theirs, ": open");
+    apit_stream_open(&mine, fx.sv.port, fx.cashier);
+    apit_stream_open(&theirs, fx.sv.port, fx.other);
+    apit_stream_wait(&mine, ": open");
+    apit_stream_wait(&theirs, ": open");
     snprintf(line, sizeof line, "%s\r\n", fx.ada);
     scanner_sends(line);
-    stream_wait(&mine, "event: scan");
-    stream_wait(&mine, "\"kind\":\"card\"");
-    stream_wait(&mine, "\"name\":\"Ada\"");
-    stream_wait(&mine, "\"points\":124");
+    apit_stream_wait(&mine, "event: scan");
+    apit_stream_wait(&mine, "\"kind\":\"card\"");
+    apit_stream_wait(&mine, "\"name\":\"Ada\"");
+    apit_stream_wait(&mine, "\"points\":124");
     /* a misread: the last digit wrong */
     snprintf(line, sizeof line, "%.12s%c\r\n", fx.ada, fx.ada[12] == '9' ? '0' : fx.ada[12] + 1);
     scanner_sends(line);
-    stream_wait(&mine, "check digit is wrong");
+    apit_stream_wait(&mine, "check digit is wrong");
     /* garbage bytes */
     scanner_sends("29\x01\x02\xff"
                   "abc\r\n");
-    stream_wait(&mine, "not a barcode");
+    apit_stream_wait(&mine, "not a barcode");
     /* 243 digits are a voucher's QR: checked, and this one is no voucher of ours */
     memset(voucher, '1', 243);
     snprintf(voucher + 243, sizeof voucher - 243, "\n");
     scanner_sends(voucher);
-    stream_wait(&mine, "\"kind\":\"voucher\"");
+    apit_stream_wait(&mine, "\"kind\":\"voucher\"");
     /* a sale over HTTP is on the same stream */
     char body[256];
     struct apit_reply r;
@@ -224,25 +104,25 @@ static void serial_scans_arrive_with_what_patron_found(void **state)
     apit_call(fx.sv.port, "POST", "/v1/sales", fx.cashier, "ev-1", body, &r);
     apit_assert_status(&r, 201, NULL);
     apit_reply_free(&r);
-    stream_wait(&mine, "event: sale");
-    stream_wait(&mine, "\"sale_id\":2");
+    apit_stream_wait(&mine, "event: sale");
+    apit_stream_wait(&mine, "\"sale_id\":2");
     /* the other till saw none of it; its stream is alive (the open comment) and empty */
-    assert_false(stream_has(&theirs, "event: scan"));
-    assert_false(stream_has(&theirs, "event: sale"));
+    assert_false(apit_stream_has(&theirs, "event: scan"));
+    assert_false(apit_stream_has(&theirs, "event: sale"));
     /* the log names what happened, never the card */
-    assert_true(log_has("event=scan till=till-1 kind=card outcome=ok"));
-    assert_false(log_has(fx.ada));
-    stream_close(&mine);
-    stream_close(&theirs);
+    assert_true(apit_file_has(fx.sv.log, "event=scan till=till-1 kind=card outcome=ok"));
+    assert_false(apit_file_has(fx.sv.log, fx.ada));
+    apit_stream_close(&mine);
+    apit_stream_close(&theirs);
 }
 
 static void a_till_keeps_a_bounded_number_of_streams(void **state)
 {
     (void)state;
-    struct stream st[4];
+    struct apit_stream st[4];
     struct apit_reply r;
     for (int i = 0; i < 4; i++)
-        stream_open_surely(&st[i], fx.cashier);
+        apit_stream_open_surely(&st[i], fx.sv.port, fx.cashier);
     apit_call(fx.sv.port, "GET", "/v1/events", fx.cashier, NULL, NULL, &r);
     apit_assert_status(&r, 409, "ELIMIT");
     apit_reply_free(&r);
@@ -250,16 +130,16 @@ static void a_till_keeps_a_bounded_number_of_streams(void **state)
     apit_call(fx.sv.port, "GET", "/v1/events", NULL, NULL, NULL, &r);
     apit_assert_status(&r, 401, NULL);
     apit_reply_free(&r);
-    stream_close(&st[0]);
+    apit_stream_close(&st[0]);
     /* a closed stream frees its place */
-    struct stream again;
-    stream_open_surely(&again, fx.cashier);
-    stream_close(&again);
+    struct apit_stream again;
+    apit_stream_open_surely(&again, fx.sv.port, fx.cashier);
+    apit_stream_close(&again);
     for (int i = 1; i < 4; i++)
-        stream_close(&st[i]);
+        apit_stream_close(&st[i]);
 }
 
-static int count_of(struct stream *st, const char *text)
+static int count_of(struct apit_stream *st, const char *text)
 {
     int n = 0;
     pthread_mutex_lock(&st->lock);
@@ -274,13 +154,13 @@ static int count_of(struct stream *st, const char *text)
 static void a_quiet_stream_outlives_the_idle_deadline(void **state)
 {
     (void)state;
-    struct stream st;
+    struct apit_stream st;
     struct apit_reply r;
     char body[256];
-    stream_open_surely(&st, fx.cashier);
+    apit_stream_open_surely(&st, fx.sv.port, fx.cashier);
     time_t opened = time(NULL);
     for (time_t end = opened + WAIT_S; time(NULL) < opened + 9 || count_of(&st, ": heartbeat") < 3;
-         nap()) {
+         apit_nap()) {
         if (time(NULL) > end || atomic_load(&st.done))
             fail_msg("the quiet stream was cut (%d heartbeats)", count_of(&st, ": heartbeat"));
     }
@@ -288,9 +168,9 @@ static void a_quiet_stream_outlives_the_idle_deadline(void **state)
     apit_call(fx.sv.port, "POST", "/v1/sales", fx.cashier, "ev-late", body, &r);
     apit_assert_status(&r, 201, NULL);
     apit_reply_free(&r);
-    stream_wait(&st, "event: sale");
+    apit_stream_wait(&st, "event: sale");
     assert_false(atomic_load(&st.done));
-    stream_close(&st);
+    apit_stream_close(&st);
 }
 
 int main(void)

@@ -5,6 +5,7 @@
  * usbhid driver is detached so the keystrokes go nowhere else; unplugging it mid-scan is a
  * sentence on the stream, never a half scan acted on. The HID POS scanner (usage page 0x8C)
  * sends a card with its symbology. */
+#include "apistream.h"
 #include "apiutil.h"
 
 #include <pthread.h>
@@ -17,7 +18,7 @@
 #include "usb_printer_emu.h"
 
 #define NOW "2026-03-10T12:00:00Z"
-#define WAIT_S 60 /* generous: the machine may be busy; the tests wait for events, not time */
+#define WAIT_S APIT_STREAM_WAIT_S
 
 static struct fixture {
     struct api_server sv;
@@ -26,128 +27,6 @@ static struct fixture {
     usbemu *emu;
     usbemu_printer *kbd, *pos;
 } fx;
-
-struct stream {
-    pthread_t thread;
-    char token[64];
-    pthread_mutex_t lock;
-    char *buf;
-    size_t len;
-    long status;
-    atomic_int stop, done;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    struct stream *st = arg;
-    pthread_mutex_lock(&st->lock);
-    char *nb = realloc(st->buf, st->len + size * n + 1);
-    if (nb) {
-        memcpy(nb + st->len, p, size * n);
-        st->len += size * n;
-        nb[st->len] = '\0';
-        st->buf = nb;
-    }
-    pthread_mutex_unlock(&st->lock);
-    return size * n;
-}
-
-static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    (void)a, (void)b, (void)c, (void)d;
-    return atomic_load(&((struct stream *)arg)->stop) ? 1 : 0;
-}
-
-static void *stream_main(void *arg)
-{
-    struct stream *st = arg;
-    char url[128], auth[128];
-    CURL *h = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/events", fx.sv.port);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", st->token);
-    hs = curl_slist_append(hs, auth);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, st);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, st);
-    curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(h);
-    atomic_store(&st->done, 1);
-    return NULL;
-}
-
-static void stream_open(struct stream *st, const char *token)
-{
-    memset(st, 0, sizeof *st);
-    snprintf(st->token, sizeof st->token, "%s", token);
-    pthread_mutex_init(&st->lock, NULL);
-    assert_int_equal(pthread_create(&st->thread, NULL, stream_main, st), 0);
-}
-
-static void stream_close(struct stream *st)
-{
-    atomic_store(&st->stop, 1);
-    pthread_join(st->thread, NULL);
-    free(st->buf);
-    pthread_mutex_destroy(&st->lock);
-}
-
-static int stream_has(struct stream *st, const char *text)
-{
-    pthread_mutex_lock(&st->lock);
-    int found = st->buf && strstr(st->buf, text) != NULL;
-    pthread_mutex_unlock(&st->lock);
-    return found;
-}
-
-static void nap(void)
-{
-    nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-}
-
-/* Waits until the stream carries `text` (the test fails after WAIT_S). */
-static void stream_wait(struct stream *st, const char *text)
-{
-    for (time_t end = time(NULL) + WAIT_S; !stream_has(st, text); nap())
-        if (time(NULL) > end || atomic_load(&st->done)) {
-            fprintf(stderr, "stream (status %ld) so far:\n%s\n", st->status,
-                    st->buf ? st->buf : "");
-            fail_msg("no '%s' on the event stream", text);
-        }
-}
-
-/* Opens a stream of the till, again until it is open (a stream closed just before may hold its
- * place until the service sees the hang-up). */
-static void stream_open_surely(struct stream *st, const char *token)
-{
-    for (time_t end = time(NULL) + WAIT_S;; nap()) {
-        stream_open(st, token);
-        while (!atomic_load(&st->done) && !stream_has(st, ": open"))
-            nap();
-        if (stream_has(st, ": open"))
-            return;
-        stream_close(st);
-        if (time(NULL) > end)
-            fail_msg("the stream never opened");
-    }
-}
-
-static int log_has(const char *text)
-{
-    char buf[65536];
-    FILE *f = fopen(fx.sv.log, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, text) != NULL;
-}
 
 static uint8_t key_of(char c)
 {
@@ -191,9 +70,10 @@ static int setup(void **state)
         apit_patron(&fx.sv, "terminal", "scanner", "till-2", "usb:05e0:1200", (char *)NULL));
     apit_start(&fx.sv, "--now", NOW, "--printer", "none", (char *)NULL);
     for (time_t end = time(NULL) + WAIT_S;
-         !log_has("event=scanner till=till-1 state=open kind=usb protocol=keyboard") ||
-         !log_has("event=scanner till=till-2 state=open kind=usb protocol=hidpos");
-         nap())
+         !apit_file_has(fx.sv.log,
+                        "event=scanner till=till-1 state=open kind=usb protocol=keyboard") ||
+         !apit_file_has(fx.sv.log, "event=scanner till=till-2 state=open kind=usb protocol=hidpos");
+         apit_nap())
         if (time(NULL) > end)
             fail_msg("the service never opened the USB scanners");
     return 0;
@@ -211,34 +91,34 @@ static int teardown(void **state)
 static void keyboard_scanner_scans_reach_the_event_stream(void **state)
 {
     (void)state;
-    struct stream st;
+    struct apit_stream st;
     struct usbemu_stats stats;
     char line[32], voucher[250];
     usbemu_printer_stats(fx.kbd, &stats);
     assert_int_equal(stats.claimed, 1);
     assert_int_equal(stats.usblp_bound, 0); /* usbhid let go: keystrokes land nowhere else */
     assert_true(stats.detaches >= 1);
-    stream_open_surely(&st, fx.cashier);
+    apit_stream_open_surely(&st, fx.sv.port, fx.cashier);
     snprintf(line, sizeof line, "%s\n", fx.ada);
     kbd_types(line);
-    stream_wait(&st, "\"kind\":\"card\"");
-    stream_wait(&st, "\"name\":\"Ada\"");
-    stream_wait(&st, "\"points\":124");
+    apit_stream_wait(&st, "\"kind\":\"card\"");
+    apit_stream_wait(&st, "\"name\":\"Ada\"");
+    apit_stream_wait(&st, "\"points\":124");
     /* garbage: an F1 key in the middle */
     uint8_t f1[8] = {0, 0, 0x3A}, none[8] = {0};
     kbd_types("290");
     usbemu_scanner_send(fx.kbd, f1, 8);
     usbemu_scanner_send(fx.kbd, none, 8);
     kbd_types("0000000018\n");
-    stream_wait(&st, "not a barcode");
+    apit_stream_wait(&st, "not a barcode");
     memset(voucher, '3', 243);
     snprintf(voucher + 243, sizeof voucher - 243, "\n");
     kbd_types(voucher);
-    stream_wait(&st, "\"kind\":\"voucher\"");
+    apit_stream_wait(&st, "\"kind\":\"voucher\"");
     /* unplugged half-way through a card: a sentence, and no scan of the half */
     snprintf(line, sizeof line, "%.6s", fx.ada);
     kbd_types(line);
-    for (time_t end = time(NULL) + WAIT_S;; nap()) {
+    for (time_t end = time(NULL) + WAIT_S;; apit_nap()) {
         usbemu_printer_stats(fx.kbd, &stats);
         if (stats.in_urbs > 2 * 13 * 2 + 2 * 243 + 12) /* every report above was taken */
             break;
@@ -246,23 +126,23 @@ static void keyboard_scanner_scans_reach_the_event_stream(void **state)
             fail_msg("the scanner's reports were not read");
     }
     usbemu_unplug(fx.kbd);
-    stream_wait(&st, "unplugged in the middle of a scan");
-    assert_true(log_has("event=scan till=till-1 kind=card outcome=ok"));
-    assert_false(log_has(fx.ada));
-    stream_close(&st);
+    apit_stream_wait(&st, "unplugged in the middle of a scan");
+    assert_true(apit_file_has(fx.sv.log, "event=scan till=till-1 kind=card outcome=ok"));
+    assert_false(apit_file_has(fx.sv.log, fx.ada));
+    apit_stream_close(&st);
 }
 
 static void hidpos_scanner_sends_symbology_and_data(void **state)
 {
     (void)state;
-    struct stream st;
-    stream_open_surely(&st, fx.pos_till);
+    struct apit_stream st;
+    apit_stream_open_surely(&st, fx.sv.port, fx.pos_till);
     uint8_t r[64] = {0x02, 13, ']', 'E', '0'};
     memcpy(r + 5, fx.ada, 13);
     assert_int_equal(usbemu_scanner_send(fx.pos, r, sizeof r), 0);
-    stream_wait(&st, "\"symbology\":\"]E0\"");
-    stream_wait(&st, "\"name\":\"Ada\"");
-    stream_close(&st);
+    apit_stream_wait(&st, "\"symbology\":\"]E0\"");
+    apit_stream_wait(&st, "\"name\":\"Ada\"");
+    apit_stream_close(&st);
 }
 
 int main(void)
