@@ -33,19 +33,19 @@ static int run(patron_store *s, const char *sql, int64_t member_id, const char *
  * complaints, the stated preferences and segment memberships that only served to market to
  * them, and the phones registered for their wallet pass. */
 static const char *const scrub_sql[] = {
-    "UPDATE print_jobs SET vars = json_set(vars, '$.\"member.name\"', 'erased')"
-    " WHERE json_valid(vars) AND ("
-    " json_extract(vars, '$.\"member.name\"') = (SELECT name FROM members WHERE id = ?1)"
-    " OR json_extract(vars, '$.\"card.number\"') IN (SELECT number FROM cards"
-    " WHERE member_id = ?1) OR id IN (SELECT print_job FROM redemptions WHERE member_id = ?1))",
+    ("UPDATE print_jobs SET vars = json_set(vars, '$.\"member.name\"', 'erased')"
+     " WHERE json_valid(vars) AND ("
+     " json_extract(vars, '$.\"member.name\"') = (SELECT name FROM members WHERE id = ?1)"
+     " OR json_extract(vars, '$.\"card.number\"') IN (SELECT number FROM cards"
+     " WHERE member_id = ?1) OR id IN (SELECT print_job FROM redemptions WHERE member_id = ?1))"),
     "UPDATE feedback SET comment = NULL WHERE member_id = ?1 AND comment IS NOT NULL",
     "UPDATE goodwill SET complaint = 'erased' WHERE member_id = ?1",
     /* The counter service keeps replies for idempotent replays; a reply about this member
      * (scan, sale, enrolment) carries their name. */
-    "UPDATE api_replies SET body = '{\"erased\":true}' WHERE json_valid(body) AND ("
-    " json_extract(body, '$.member_id') = ?1 OR json_extract(body, '$.card') IN (SELECT number"
-    " FROM cards WHERE member_id = ?1) OR instr(body, json_quote((SELECT name FROM members"
-    " WHERE id = ?1))) > 0)",
+    ("UPDATE api_replies SET body = '{\"erased\":true}' WHERE json_valid(body) AND ("
+     " json_extract(body, '$.member_id') = ?1 OR json_extract(body, '$.card') IN (SELECT number"
+     " FROM cards WHERE member_id = ?1) OR instr(body, json_quote((SELECT name FROM members"
+     " WHERE id = ?1))) > 0)"),
     "DELETE FROM preferences WHERE member_id = ?1",
     "DELETE FROM segment_members WHERE member_id = ?1",
     /* An imported member's old card numbers and the old program's reference for them. */
