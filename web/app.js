@@ -6,7 +6,7 @@ import { strings as S } from './strings.js';
 import { call, setCsrf, onSessionEnd, ApiError } from './api.js';
 import { h, clear, field, message, ready } from './dom.js';
 import { setLocale } from './fmt.js';
-import { counterScreen } from './counter.js';
+import { counterScreen, leaveCounter } from './counter.js';
 import { membersScreen, offersScreen, printsScreen, reportsScreen, tillsScreen } from './office.js';
 
 const main = document.getElementById('main');
@@ -40,6 +40,7 @@ function go(id) {
   }
   document.title = `${screen.label} · ${session.shop.name}`;
   document.body.dataset.screen = screen.id;
+  leaveCounter(); // the till's event stream is open only while the counter screen is
   screen.draw(main, session);
 }
 
@@ -63,6 +64,7 @@ let shopName = null; // known before signing in (GET /v1/shop)
 
 function signInScreen(note) {
   session = null;
+  leaveCounter(); // no scan reaches a browser that signed out
   setCsrf(null);
   showShop(null);
   if (shopName) document.getElementById('shop-name').textContent = shopName;

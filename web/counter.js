@@ -279,8 +279,14 @@ function feedbackSection(needCard, session) {
 // A scan from the till's own card scanner (`patron terminal scanner`) arrives on the till's event
 // stream with what Patron found: the member panel follows it without a click. The browser sends
 // the session cookie with the stream; a stream that fails (signed out, too many open) just stops.
-function listenToScanner(card, panel, msg) {
+export function leaveCounter() {
   if (events) events.close();
+  events = null;
+  document.body.dataset.events = 'closed';
+}
+
+function listenToScanner(card, panel, msg) {
+  leaveCounter();
   if (typeof EventSource === 'undefined') return;
   events = new EventSource('/v1/events');
   events.addEventListener('scan', (ev) => {

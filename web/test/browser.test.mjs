@@ -300,6 +300,8 @@ async function main() {
   await step('sign out goes back to sign-in', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForSelector('body[data-screen="sign-in"]');
+    // the till's event stream closes with the session: no scan reaches a signed-out browser
+    await page.waitForSelector('body[data-events="closed"]');
   });
 
   const office = await browser.newContext({ viewport: { width: 1366, height: 768 } });
