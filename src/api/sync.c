@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "bell.h"
 
 /* One service per process: the published state is process-wide, like the metrics. */
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -26,9 +27,7 @@ struct api_sync {
     patron_store *store;
     void *link;
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int woken, stopping;
+    struct api_bell bell;
     int said_failing; /* the last round's outcome was logged as a failure */
 };
 
@@ -92,39 +91,10 @@ static void sync_round(struct api_sync *sy)
 static void *sync_main(void *arg)
 {
     struct api_sync *sy = arg;
-    struct timespec until;
-    for (;;) {
+    do
         sync_round(sy);
-        pthread_mutex_lock(&sy->lock);
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += sy->cfg->sync_interval_s ? sy->cfg->sync_interval_s : 5;
-        while (!sy->woken && !sy->stopping)
-            if (pthread_cond_timedwait(&sy->wake, &sy->lock, &until) != 0)
-                break;
-        int stop = sy->stopping;
-        sy->woken = 0;
-        pthread_mutex_unlock(&sy->lock);
-        if (stop)
-            break;
-    }
+    while (!api_bell_wait(&sy->bell, sy->cfg->sync_interval_s));
     return NULL;
-}
-
-static int init_wake(struct api_sync *sy)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return PATRON_ENOMEM;
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&sy->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
-        return PATRON_ENOMEM;
-    if (pthread_mutex_init(&sy->lock, NULL) != 0) {
-        pthread_cond_destroy(&sy->wake);
-        return PATRON_ENOMEM;
-    }
-    return 0;
 }
 
 int api_sync_start(const struct api_settings *cfg, struct api_sync **out)
@@ -151,12 +121,11 @@ int api_sync_start(const struct api_settings *cfg, struct api_sync **out)
     pthread_mutex_unlock(&state_lock);
     if (cfg->has_now)
         patron_store_set_fixed_time(sy->store, cfg->now);
-    if ((err = init_wake(sy)) != 0)
+    if ((err = api_bell_init(&sy->bell)) != 0)
         goto out;
     if ((err = pthread_create(&sy->thread, NULL, sync_main, sy)) != 0) {
         err = -err;
-        pthread_cond_destroy(&sy->wake);
-        pthread_mutex_destroy(&sy->lock);
+        api_bell_destroy(&sy->bell);
         goto out;
     }
     *out = sy;
@@ -171,23 +140,16 @@ void api_sync_wake(struct api_sync *sy)
 {
     if (!sy)
         return;
-    pthread_mutex_lock(&sy->lock);
-    sy->woken = 1;
-    pthread_cond_signal(&sy->wake);
-    pthread_mutex_unlock(&sy->lock);
+    api_bell_ring(&sy->bell);
 }
 
 void api_sync_stop(struct api_sync *sy)
 {
     if (!sy)
         return;
-    pthread_mutex_lock(&sy->lock);
-    sy->stopping = 1;
-    pthread_cond_signal(&sy->wake);
-    pthread_mutex_unlock(&sy->lock);
+    api_bell_stop(&sy->bell);
     pthread_join(sy->thread, NULL);
-    pthread_cond_destroy(&sy->wake);
-    pthread_mutex_destroy(&sy->lock);
+    api_bell_destroy(&sy->bell);
     if (sy->link && sy->cfg->sync_close)
         sy->cfg->sync_close(sy->link);
     patron_store_close(sy->store);

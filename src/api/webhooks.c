@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "bell.h"
 #include "patron/webhook.h"
 
 #define DUE_BATCH 16
@@ -21,10 +22,7 @@ struct api_webhooks {
     const struct api_settings *cfg;
     patron_store *store;
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int woken;
-    atomic_int stopping;
+    struct api_bell bell;
 };
 
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
@@ -111,8 +109,9 @@ static void deliver(struct api_webhooks *w, struct patron_webhook_request *r)
     int status = 0;
     int64_t after = 0;
     char why[256];
-    api_webhook_post(r, w->cfg->webhook_timeout_s, &w->stopping, &status, &after, why, sizeof why);
-    if (atomic_load(&w->stopping) && status == 0)
+    api_webhook_post(r, w->cfg->webhook_timeout_s, &w->bell.stopping, &status, &after, why,
+                     sizeof why);
+    if (api_bell_stopping(&w->bell) && status == 0)
         return; /* cut short by the stop: still queued, sent again at the next start */
     int err = patron_webhook_record(w->store, r->delivery_id, status, after, why);
     if (err != 0)
@@ -138,7 +137,7 @@ static int webhook_round(struct api_webhooks *w)
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!atomic_load(&w->stopping))
+        if (!api_bell_stopping(&w->bell))
             deliver(w, &due[i]);
         patron_webhook_request_free(&due[i]);
     }
@@ -148,37 +147,12 @@ static int webhook_round(struct api_webhooks *w)
 static void *webhooks_main(void *arg)
 {
     struct api_webhooks *w = arg;
-    struct timespec until;
-    while (!atomic_load(&w->stopping)) {
+    while (!api_bell_stopping(&w->bell)) {
         if (webhook_round(w))
             continue;
-        pthread_mutex_lock(&w->lock);
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += w->cfg->webhook_poll_s ? w->cfg->webhook_poll_s : 5;
-        while (!w->woken && !atomic_load(&w->stopping))
-            if (pthread_cond_timedwait(&w->wake, &w->lock, &until) != 0)
-                break; /* time for the retries the back-off made due */
-        w->woken = 0;
-        pthread_mutex_unlock(&w->lock);
+        api_bell_wait(&w->bell, w->cfg->webhook_poll_s); /* or the retries the back-off made due */
     }
     return NULL;
-}
-
-static int init_sync(struct api_webhooks *w)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return PATRON_ENOMEM;
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&w->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
-        return PATRON_ENOMEM;
-    if (pthread_mutex_init(&w->lock, NULL) != 0) {
-        pthread_cond_destroy(&w->wake);
-        return PATRON_ENOMEM;
-    }
-    return 0;
 }
 
 int api_webhooks_start(const struct api_settings *cfg, struct api_webhooks **out)
@@ -192,12 +166,11 @@ int api_webhooks_start(const struct api_settings *cfg, struct api_webhooks **out
         goto out;
     if (cfg->has_now)
         patron_store_set_fixed_time(w->store, cfg->now);
-    if ((err = init_sync(w)) != 0)
+    if ((err = api_bell_init(&w->bell)) != 0)
         goto out;
     if ((err = pthread_create(&w->thread, NULL, webhooks_main, w)) != 0) {
         err = -err;
-        pthread_cond_destroy(&w->wake);
-        pthread_mutex_destroy(&w->lock);
+        api_bell_destroy(&w->bell);
         goto out;
     }
     *out = w;
@@ -212,23 +185,16 @@ void api_webhooks_wake(struct api_webhooks *w)
 {
     if (!w)
         return;
-    pthread_mutex_lock(&w->lock);
-    w->woken = 1;
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
+    api_bell_ring(&w->bell);
 }
 
 void api_webhooks_stop(struct api_webhooks *w)
 {
     if (!w)
         return;
-    pthread_mutex_lock(&w->lock);
-    atomic_store(&w->stopping, 1);
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
+    api_bell_stop(&w->bell);
     pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->wake);
-    pthread_mutex_destroy(&w->lock);
+    api_bell_destroy(&w->bell);
     patron_store_close(w->store);
     free(w);
 }
