@@ -346,7 +346,8 @@ void patron__events_after_write(struct patron_server *srv, const struct api_call
     for (size_t i = 0; srv && i < sizeof kinds / sizeof kinds[0]; i++) {
         if (strcmp(c->route->pattern, kinds[i].pattern) != 0)
             continue;
-        json_t *o = json_loadb(body, len, 0, NULL);
+        /* the reply the body was written from; parsed again only when the call had none */
+        json_t *o = c->reply ? json_incref(c->reply) : json_loadb(body, len, 0, NULL);
         if (json_is_object(o))
             patron__events_publish(srv, c->terminal.terminal_id, kinds[i].type, o);
         json_decref(o);
