@@ -117,7 +117,7 @@ static int init_folder(struct pg_cluster *pg)
 
 int pg_cluster_resume(struct pg_cluster *pg)
 {
-    char pg_ctl[320], data[320], log[320], opts[512];
+    char pg_ctl[320], data[320], log[320], opts[1400];
     snprintf(pg_ctl, sizeof pg_ctl, "%s/pg_ctl", pg->bin);
     snprintf(data, sizeof data, "%s/data", pg->base);
     snprintf(log, sizeof log, "%s/server.log", pg->base);
@@ -127,6 +127,13 @@ int pg_cluster_resume(struct pg_cluster *pg)
               * commit is written before it is acknowledged, so `pg_ctl stop -m immediate`
               * loses nothing that head office confirmed (as in production). */
              "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", pg->port, pg->base);
+    if (pg->ssl) {
+        size_t n = strlen(opts);
+        snprintf(opts + n, sizeof opts - n,
+                 " -c ssl=on -c ssl_cert_file=%s/server.crt -c ssl_key_file=%s/server.key"
+                 " -c ssl_ca_file=%s/ca.crt",
+                 pg->base, pg->base, pg->base);
+    }
     const char *argv[] = {pg_ctl, "-D", data, "-l", log,     "-w",
                           "-t",   "60", "-o", opts, "start", NULL};
     if (run_as_server(pg, argv) != 0)
@@ -147,7 +154,29 @@ int pg_cluster_halt(struct pg_cluster *pg, const char *mode)
     return rc == 0 ? 0 : -1;
 }
 
-int pg_cluster_start(struct pg_cluster *pg)
+/* Copies tls/name into the cluster's folder, owned by the server's user, mode 0600. */
+static int copy_tls_file(const struct pg_cluster *pg, const char *tls, const char *name)
+{
+    char from[512], to[320], buf[4096];
+    snprintf(from, sizeof from, "%s/%s", tls, name);
+    snprintf(to, sizeof to, "%s/%s", pg->base, name);
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    size_t n;
+    int ok = in && out && chmod(to, 0600) == 0;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        ok = fwrite(buf, 1, n, out) == n;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        ok = 0;
+    if (ok && geteuid() == 0) {
+        struct passwd *pw = getpwnam("postgres");
+        ok = pw && chown(to, pw->pw_uid, pw->pw_gid) == 0;
+    }
+    return ok ? 0 : -1;
+}
+
+static int cluster_start(struct pg_cluster *pg, const char *tls)
 {
     memset(pg, 0, sizeof *pg);
     if (find_bin(pg->bin, sizeof pg->bin) != 0) {
@@ -159,6 +188,13 @@ int pg_cluster_start(struct pg_cluster *pg)
         fprintf(stderr, "pgutil: initdb failed; see %s/setup.log\n", pg->base);
         return -1;
     }
+    if (tls &&
+        (copy_tls_file(pg, tls, "server.crt") != 0 || copy_tls_file(pg, tls, "server.key") != 0 ||
+         copy_tls_file(pg, tls, "ca.crt") != 0)) {
+        fprintf(stderr, "pgutil: cannot copy the TLS files of %s\n", tls);
+        return -1;
+    }
+    pg->ssl = tls != NULL;
     /* a port found free may be taken before the server binds it: try a few */
     for (int attempt = 0; attempt < 5; attempt++) {
         if ((pg->port = free_port()) > 0 && pg_cluster_resume(pg) == 0)
@@ -166,6 +202,16 @@ int pg_cluster_start(struct pg_cluster *pg)
     }
     fprintf(stderr, "pgutil: the server did not start; see %s/server.log\n", pg->base);
     return -1;
+}
+
+int pg_cluster_start(struct pg_cluster *pg)
+{
+    return cluster_start(pg, NULL);
+}
+
+int pg_cluster_start_tls(struct pg_cluster *pg, const char *tls)
+{
+    return cluster_start(pg, tls);
 }
 
 static void remove_tree(const char *dir)

@@ -14,11 +14,16 @@ struct pg_cluster {
     char bin[256];  /* the server's programs (initdb, pg_ctl) */
     int port;
     int running;
+    int ssl; /* started by pg_cluster_start_tls */
 };
 
 /* Starts a cluster (fsync off: for functional tests only). Returns 0, or -1 with the reason on
  * stderr (no server installed: scripts/install-deps.sh installs it). */
 int pg_cluster_start(struct pg_cluster *pg);
+/* The same with ssl=on: server.crt, server.key and ca.crt (the CA its clients' certificates are
+ * verified against) copied from folder `tls` into the cluster's folder. Nothing else changes:
+ * pg_hba.conf is the same (a test adds its own hostssl lines and reloads). */
+int pg_cluster_start_tls(struct pg_cluster *pg, const char *tls);
 /* Stops the server (fast) and removes the folder. */
 void pg_cluster_stop(struct pg_cluster *pg);
 /* Stops the server only (`-m fast` or `-m immediate`) / starts it again on the same port. */

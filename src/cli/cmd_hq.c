@@ -2,7 +2,8 @@
 /* `patron hq`: the chain's head office on PostgreSQL, at the machine setting `hq` (--hq URL,
  * PATRON_HQ, `hq =` in patron.conf). `init` creates or upgrades its schema, `store add`
  * registers a store with a login role of its own and writes that role's password into a file of
- * mode 0600, `stores` lists the stores. Built only with libpq. */
+ * mode 0600 (and, once `tls init` made the chain's CA, a client certificate and its key beside it),
+ * `stores` lists the stores. Built only with libpq. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,9 +15,9 @@
 
 #include "cli.h"
 
-static const char usage[] = "hq init | hq stores | hq store add ID --name NAME "
-                            "[--password-file FILE] | hq verify | hq conflicts | "
-                            "hq report NAME [--csv] [--svg FILE]";
+static const char usage[] = "hq init | hq tls init --host NAME | hq stores | hq store add ID "
+                            "--name NAME [--password-file FILE] [--host NAME] | hq verify | "
+                            "hq conflicts | hq report NAME [--csv] [--svg FILE]";
 
 #ifdef PATRON_HAVE_HQ
 
@@ -122,51 +123,183 @@ static int passfile_path(struct cli *c, const char *given, int64_t id, char *out
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-static int store_added(struct cli *c, patron_hq *h, int64_t id, const char *name,
-                       const struct patron_hq_login *login, const char *passfile)
+/* The chain's CA folder: $PATRON_HOME/hq-tls. */
+static void tls_dir(const struct cli *c, char *out, size_t len)
 {
-    char url[4096], human[10240];
-    if (patron_hq_store_url(h, login->role, passfile, url, sizeof url) != 0)
-        return hq_fail(c, PATRON_EINVAL, "the store's URL is too long");
+    snprintf(out, len, "%s/hq-tls", c->home);
+}
+
+static int hq_tls_init(struct cli *c, struct cli_args *a)
+{
+    const char *host = cli_take(a, "--host");
+    char dir[4096], detail[512], hba[512], human[8192];
+    int status, made = 0, err;
+    if (!host)
+        return cli_usage(c, usage);
+    if ((status = cli_no_leftovers(c, a, usage)) != 0)
+        return status;
+    if (mkdir(c->home, 0700) != 0 && errno != EEXIST)
+        return hq_fail(c, PATRON_EINVAL, "cannot make the home folder");
+    tls_dir(c, dir, sizeof dir);
+    if ((err = patron_hq_tls_init(dir, host, &made, detail, sizeof detail)) != 0)
+        return hq_fail(c, err, detail);
+    patron_hq_tls_hba(c->hq, hba, sizeof hba);
     snprintf(human, sizeof human,
-             "store %lld (%s) registered at head office\nrole: %s\npassword file: %s (mode "
-             "0600: copy it to the store)\nthe store's head office URL: %s\n",
-             (long long)id, name, login->role, passfile, url);
+             "%s the chain's CA in %s (ca.crt; ca.key mode 0600: keep it at head office)\n"
+             "server certificate for %s: %s/server.crt, key %s/server.key (mode 0600)\n"
+             "head office's postgresql.conf:\n  ssl = on\n  ssl_cert_file = '%s/server.crt'\n"
+             "  ssl_key_file = '%s/server.key'\n  ssl_ca_file = '%s/ca.crt'\n"
+             "head office's pg_hba.conf, before any other line for the stores:\n%s"
+             "then `patron hq store add ID --name NAME --host %s` issues each store's "
+             "certificate\n",
+             made ? "made" : "kept", dir, host, dir, dir, dir, dir, dir, hba, host);
     return cli_emit(c,
-                    json_pack("{s:I, s:s, s:s, s:s, s:s}", "store_id", (json_int_t)id, "name", name,
-                              "role", login->role, "password_file", passfile, "url", url),
+                    json_pack("{s:s, s:b, s:s, s:s, s:s}", "dir", dir, "made_ca", made, "host",
+                              host, "pg_hba", hba, "ca_cert", "ca.crt"),
                     human);
 }
 
+/* The store's certificate files beside its password file: hq-store-ID.crt, .key, -ca.crt. */
+struct store_files {
+    char passfile[4096];
+    char cert[4200], key[4200], root[4200];
+    int tls;
+};
+
+static void store_files_name(struct store_files *f, int64_t id)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", f->passfile);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(f->cert, sizeof f->cert, "%s/hq-store-%lld.crt", dir, (long long)id);
+    snprintf(f->key, sizeof f->key, "%s/hq-store-%lld.key", dir, (long long)id);
+    snprintf(f->root, sizeof f->root, "%s/hq-store-%lld-ca.crt", dir, (long long)id);
+}
+
+static int store_added(struct cli *c, patron_hq *h, int64_t id, const char *name,
+                       const struct patron_hq_login *login, const struct store_files *f,
+                       const char *host)
+{
+    char url[8192], human[16384], files[8192] = "";
+    struct patron_hq_store_tls tls = {.host = host};
+    if (f->tls) {
+        tls.cert = f->cert;
+        tls.key = f->key;
+        tls.rootcert = f->root;
+        snprintf(files, sizeof files,
+                 "client certificate: %s (CN %s), key %s (mode 0600), chain CA %s: copy them too\n",
+                 f->cert, login->role, f->key, f->root);
+    }
+    if (patron_hq_store_url_tls(h, login->role, f->passfile, &tls, url, sizeof url) != 0)
+        return hq_fail(c, PATRON_EINVAL, "the store's URL is too long");
+    snprintf(human, sizeof human,
+             "store %lld (%s) registered at head office\nrole: %s\npassword file: %s (mode "
+             "0600: copy it to the store)\n%sthe store's head office URL: %s\n",
+             (long long)id, name, login->role, f->passfile, files, url);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "store_id", (json_int_t)id, "name", name,
+                          "role", login->role, "password_file", f->passfile, "url", url);
+    if (f->tls)
+        json_object_set_new(
+            o, "tls",
+            json_pack("{s:s, s:s, s:s}", "cert", f->cert, "key", f->key, "rootcert", f->root));
+    return cli_emit(c, o, human);
+}
+
+/* Moves `tmp` into place as `path` (a registered store's file). */
+static int put_in_place(const char *tmp, const char *path, int64_t id, char *detail, size_t len)
+{
+    if (rename(tmp, path) == 0)
+        return 0;
+    say(detail, len, "store %lld is registered but its file stays at %s: %s", (long long)id, tmp,
+        strerror(errno));
+    return PATRON_EINVAL;
+}
+
+/* The client certificate, its key and the CA into temporary names, renamed once registered. */
+static int issue_tls(struct cli *c, const char *role, const struct store_files *f, int keep,
+                     char *detail, size_t len)
+{
+    char dir[4096], cert[4300], key[4300], root[4300];
+    tls_dir(c, dir, sizeof dir);
+    snprintf(cert, sizeof cert, "%s.new", f->cert);
+    snprintf(key, sizeof key, "%s.new", f->key);
+    snprintf(root, sizeof root, "%s.new", f->root);
+    if (!keep) {
+        unlink(cert);
+        unlink(key);
+        unlink(root);
+        return 0;
+    }
+    return patron_hq_tls_client(dir, role, cert, key, root, detail, len);
+}
+
+static int tls_in_place(const struct store_files *f, int64_t id, char *detail, size_t len)
+{
+    char cert[4300], key[4300], root[4300];
+    snprintf(cert, sizeof cert, "%s.new", f->cert);
+    snprintf(key, sizeof key, "%s.new", f->key);
+    snprintf(root, sizeof root, "%s.new", f->root);
+    int err = put_in_place(key, f->key, id, detail, len);
+    if (err == 0)
+        err = put_in_place(cert, f->cert, id, detail, len);
+    return err ? err : put_in_place(root, f->root, id, detail, len);
+}
+
 /* Registers the store with a fresh password, written first to a temporary file that takes the
- * password file's name only once the role exists: a refused id leaves any earlier file alone. */
-static int register_store(patron_hq *h, int64_t id, const char *name, struct patron_hq_login *login,
-                          const char *passfile, char *detail, size_t len)
+ * password file's name only once the role exists (its certificate likewise): a refused id
+ * leaves any earlier file alone. */
+static int register_store(struct cli *c, patron_hq *h, int64_t id, const char *name,
+                          struct patron_hq_login *login, const struct store_files *f, char *detail,
+                          size_t len)
 {
     char tmp[4200];
     int err;
     patron_hq_password_new(login->password);
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", passfile);
+    patron_hq_store_role(h, id, login->role, sizeof login->role);
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", f->passfile);
     if ((err = write_passfile(tmp, login->password, detail, len)) != 0)
         return err;
-    if ((err = patron_hq_store_add(h, id, name, login, detail, len)) != 0) {
+    if (f->tls && (err = issue_tls(c, login->role, f, 1, detail, len)) != 0) {
         unlink(tmp);
+        issue_tls(c, login->role, f, 0, detail, 0);
         return err;
     }
-    if (rename(tmp, passfile) != 0) {
-        say(detail, len, "store %lld is registered but its password file stays at %s: %s",
-            (long long)id, tmp, strerror(errno));
-        return PATRON_EINVAL;
+    if ((err = patron_hq_store_add(h, id, name, login, detail, len)) != 0) {
+        unlink(tmp);
+        if (f->tls)
+            issue_tls(c, login->role, f, 0, NULL, 0);
+        return err;
     }
-    return 0;
+    if ((err = put_in_place(tmp, f->passfile, id, detail, len)) != 0)
+        return err;
+    return f->tls ? tls_in_place(f, id, detail, len) : 0;
+}
+
+/* Off loopback a store needs a certificate: the chain's CA must exist (`hq tls init`). */
+static int need_tls(struct cli *c, const char *host, struct store_files *f, int64_t id)
+{
+    char dir[4096], sentence[8400];
+    tls_dir(c, dir, sizeof dir);
+    f->tls = patron_hq_tls_ready(dir);
+    store_files_name(f, id);
+    if (f->tls || !host || patron_hq_host_is_local(host))
+        return 0;
+    snprintf(sentence, sizeof sentence,
+             "a store off loopback (%s) reaches head office over TLS with a client certificate, "
+             "and there is no chain CA in %s: run `patron hq tls init --host %s` first",
+             host, dir, host);
+    return hq_fail(c, PATRON_EINVAL, sentence);
 }
 
 static int hq_store_add(struct cli *c, struct cli_args *a)
 {
     const char *name = cli_take(a, "--name"), *given = cli_take(a, "--password-file");
-    const char *id_text = cli_positional(a);
+    const char *host = cli_take(a, "--host"), *id_text = cli_positional(a);
     struct patron_hq_login login = {0};
-    char passfile[4096], detail[512];
+    struct store_files f = {0};
+    char detail[512];
     int64_t id;
     patron_hq *h = NULL;
     int status, err;
@@ -176,13 +309,13 @@ static int hq_store_add(struct cli *c, struct cli_args *a)
         return status;
     if (cli_parse_int(id_text, 1, 65535, &id) != 0)
         return cli_usage(c, usage);
-    if (passfile_path(c, given, id, passfile, sizeof passfile) != 0)
+    if (passfile_path(c, given, id, f.passfile, sizeof f.passfile) != 0)
         return hq_fail(c, PATRON_EINVAL, "cannot choose the password file's path");
-    if ((status = hq_open(c, &h)) != 0)
+    if ((status = need_tls(c, host, &f, id)) != 0 || (status = hq_open(c, &h)) != 0)
         return status;
-    err = register_store(h, id, name, &login, passfile, detail, sizeof detail);
+    err = register_store(c, h, id, name, &login, &f, detail, sizeof detail);
     OPENSSL_cleanse(login.password, sizeof login.password);
-    status = err ? hq_fail(c, err, detail) : store_added(c, h, id, name, &login, passfile);
+    status = err ? hq_fail(c, err, detail) : store_added(c, h, id, name, &login, &f, host);
     patron_hq_close(h);
     return status;
 }
@@ -385,6 +518,11 @@ int cli_cmd_hq(struct cli *c, struct cli_args *a)
         return hq_conflicts(c, a);
     if (sub && strcmp(sub, "init") == 0)
         return hq_init(c, a);
+    if (sub && strcmp(sub, "tls") == 0) {
+        const char *verb = cli_positional(a);
+        if (verb && strcmp(verb, "init") == 0)
+            return hq_tls_init(c, a);
+    }
     if (sub && strcmp(sub, "stores") == 0)
         return hq_stores(c, a);
     if (sub && strcmp(sub, "store") == 0) {

@@ -232,6 +232,9 @@ static const struct cli_option_help hq_options[] = {
     {"--name NAME", "store add: the store's name (required)"},
     {"--password-file FILE", "store add: where the store role's password goes, mode 0600 "
                              "(default $PATRON_HOME/hq-store-ID.pgpass)"},
+    {"--host NAME", "tls init: head office's host name as stores reach it (its server "
+                    "certificate's name); store add: the host in the store's URL (off loopback "
+                    "the store gets a client certificate: run `hq tls init` first)"},
     {"--csv", "report: CSV instead of aligned text"},
     {"--svg FILE", "report: also draw the chart into FILE (liability, redemptions, stores)"},
     END,
@@ -400,10 +403,14 @@ static const struct cli_command_help commands[] = {
      "satisfaction)",
      report_options},
     {"hq", "the chain's head office on PostgreSQL: its schema and its stores",
-     "patron hq init\npatron hq stores\npatron hq store add ID --name NAME [--password-file FILE]\n"
+     "patron hq init\npatron hq tls init --host NAME\npatron hq stores\n"
+     "patron hq store add ID --name NAME [--password-file FILE] [--host NAME]\n"
      "patron hq verify\npatron hq conflicts\n"
      "patron hq report NAME [--csv] [--svg FILE]  (NAME: liability redemptions stores multistore)\n"
-     "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`)",
+     "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`; `tls init` makes\n"
+     "the chain's CA in $PATRON_HOME/hq-tls and head office's server certificate, and prints the\n"
+     "postgresql.conf and pg_hba.conf lines; with it, `store add` writes the store's client\n"
+     "certificate and key beside its password file and its URL asks for sslmode=verify-full)",
      hq_options},
     {"import", "moving in: members and balances from another loyalty program's CSV",
      "patron import members FILE [--format generic|square|smile|odoo|open-loyalty]\n"

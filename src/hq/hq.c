@@ -36,6 +36,9 @@ static int connect_failure(PGconn *conn, char *detail, size_t len)
     if (strncmp(text, "FATAL:  ", 8) == 0)
         text += 8;
     first_line(text, line, sizeof line);
+    int tls = patron__hq_tls_failure(msg, at, line, detail, len);
+    if (tls != 0)
+        return tls;
     if (strstr(msg, "password authentication failed") || strstr(msg, "no password supplied") ||
         strstr(msg, "role \"")) {
         snprintf(detail, len,
@@ -66,6 +69,8 @@ int patron_hq_connect(const char *url, patron_hq **out, char *detail, size_t len
         return PATRON_EINVAL;
     }
     PQconninfoFree(opts);
+    if ((rc = patron__hq_link_check(url, detail, len)) != 0)
+        return rc;
     patron_hq *h = calloc(1, sizeof *h);
     if (!h)
         return PATRON_ENOMEM;

@@ -20,7 +20,11 @@ int patron_hq_schema_latest(void);
 /* Connects to the head office at `url` (a postgresql:// URL or "key=value" words). On failure
  * says which: the address (nothing answers there), the password or role, or the database.
  * PATRON_EINVAL for a malformed URL, PATRON_EAUTH for a refused login, PATRON_ENOTFOUND for a
- * missing database, PATRON_EDB otherwise. */
+ * missing database, PATRON_EDB otherwise. A host off loopback without `sslmode=verify-full` is
+ * refused before any byte is sent (the password would cross the network in plain text), and so
+ * is a key file (sslkey) that group or others may read (PATRON_EKEYPERM); a failed TLS
+ * verification of head office, or a client certificate head office refuses, is named
+ * (PATRON_EAUTH). */
 int patron_hq_connect(const char *url, patron_hq **out, char *detail, size_t len);
 void patron_hq_close(patron_hq *h);
 
@@ -42,6 +46,9 @@ struct patron_hq_login {
 /* A random password for a store's role: 64 hex digits and a NUL into out. Returns 0. */
 int patron_hq_password_new(char out[65]);
 
+/* The login role of store `store_id` in this database ("<database>_store_<id>"). */
+void patron_hq_store_role(patron_hq *h, int64_t store_id, char *out, size_t len);
+
 /* Registers store `store_id` (1..65535) named `name` and creates its login role (its name into
  * login->role) with the password already in login->password, hashed here before it is sent.
  * PATRON_EDUPLICATE when the id is taken, PATRON_ESCHEMA when the schema is not the latest (run
@@ -53,6 +60,44 @@ int patron_hq_store_add(patron_hq *h, int64_t store_id, const char *name,
  * password read from `passfile` (a pgpass file). Returns 0 or PATRON_EINVAL (too long). */
 int patron_hq_store_url(patron_hq *h, const char *role, const char *passfile, char *url,
                         size_t len);
+
+/* What a store off loopback connects with besides its password: the host name it reaches head
+ * office by (NULL: the one this connection used) and, when TLS is used, the chain's CA
+ * certificate, its client certificate and its key (all NULL: no TLS, loopback only). */
+struct patron_hq_store_tls {
+    const char *host;
+    const char *rootcert;
+    const char *cert;
+    const char *key;
+};
+
+/* patron_hq_store_url with a host of the store's own and, when tls->cert is set, `sslmode=
+ * verify-full` and the three files. PATRON_EINVAL when too long. */
+int patron_hq_store_url_tls(patron_hq *h, const char *role, const char *passfile,
+                            const struct patron_hq_store_tls *tls, char *url, size_t len);
+
+/* 1 when `host` is reached without a network: empty (the default socket), a Unix socket folder,
+ * "localhost", 127.0.0.0/8 or ::1. */
+int patron_hq_host_is_local(const char *host);
+
+/* 1 when folder `dir` holds the chain's CA (ca.crt and ca.key). */
+int patron_hq_tls_ready(const char *dir);
+
+/* Makes the chain's CA in `dir` (created mode 0700) unless ca.crt and ca.key are already there
+ * (taken as they are; *made_ca says which), then a server certificate for head office's `host`
+ * (a DNS name, or an IP address) signed by it: server.crt and server.key (mode 0600), replaced
+ * on each run. PATRON_ECRYPTO for a CA that is not usable, PATRON_EINVAL otherwise. */
+int patron_hq_tls_init(const char *dir, const char *host, int *made_ca, char *detail, size_t len);
+
+/* A client certificate whose CN is `role`, signed by the CA in `dir`, into cert_path and its key
+ * into key_path (mode 0600), and the CA's certificate into root_path. */
+int patron_hq_tls_client(const char *dir, const char *role, const char *cert_path,
+                         const char *key_path, const char *root_path, char *detail, size_t len);
+
+/* The pg_hba.conf lines head office's administrator puts before any other line for the stores of
+ * the database in `url` (NULL or none: "DB"): store roles only over TLS, with their password
+ * and a client certificate whose CN is their role. */
+void patron_hq_tls_hba(const char *url, char *out, size_t len);
 
 struct patron_hq_store {
     int64_t store_id;

@@ -21,4 +21,12 @@ int patron__hq_run(PGconn *conn, const char *sql, const char *what, char *detail
 /* The group role of this database's stores: "<database>_stores" (roles are per cluster). */
 void patron__hq_group_name(PGconn *conn, char *name, size_t len);
 
+/* Refuses, before connecting, a host off loopback without sslmode=verify-full (PATRON_EINVAL) and
+ * a TLS key file others may read (PATRON_EKEYPERM); 0 when the URL may be used. */
+int patron__hq_link_check(const char *url, char *detail, size_t len);
+/* The sentence for a failed connection's TLS trouble (libpq's message `msg`, head office `at`,
+ * the message's first line `line`): PATRON_EAUTH, or 0 when it was not about TLS. */
+int patron__hq_tls_failure(const char *msg, const char *at, const char *line, char *detail,
+                           size_t len);
+
 #endif

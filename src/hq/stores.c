@@ -89,6 +89,11 @@ static int create_role(patron_hq *h, const struct patron_hq_login *login, char *
     return rc;
 }
 
+void patron_hq_store_role(patron_hq *h, int64_t store_id, char *out, size_t len)
+{
+    snprintf(out, len, "%.40s_store_%lld", PQdb(h->conn), (long long)store_id);
+}
+
 int patron_hq_store_add(patron_hq *h, int64_t store_id, const char *name,
                         struct patron_hq_login *login, char *detail, size_t len)
 {
@@ -97,8 +102,7 @@ int patron_hq_store_add(patron_hq *h, int64_t store_id, const char *name,
         snprintf(detail, len, "a store id is 1 to 65535 and a store has a name");
         return PATRON_EINVAL;
     }
-    snprintf(login->role, sizeof login->role, "%.40s_store_%lld", PQdb(h->conn),
-             (long long)store_id);
+    patron_hq_store_role(h, store_id, login->role, sizeof login->role);
     if (strlen(login->password) < 16) {
         snprintf(detail, len, "a store's password has at least 16 characters");
         return PATRON_EINVAL;
@@ -129,10 +133,19 @@ static void encode(char *out, size_t len, const char *s)
     out[n] = '\0';
 }
 
-int patron_hq_store_url(patron_hq *h, const char *role, const char *passfile, char *url, size_t len)
+/* Appends "&key=" and `value` encoded. */
+static void param(char *buf, size_t len, const char *key, const char *value)
 {
-    char buf[4096] = "postgresql://";
-    const char *host = PQhost(h->conn), *port = PQport(h->conn);
+    size_t n = strlen(buf);
+    snprintf(buf + n, len - n, "&%s=", key);
+    encode(buf, len, value);
+}
+
+int patron_hq_store_url_tls(patron_hq *h, const char *role, const char *passfile,
+                            const struct patron_hq_store_tls *tls, char *url, size_t len)
+{
+    char buf[8192] = "postgresql://";
+    const char *host = tls && tls->host ? tls->host : PQhost(h->conn), *port = PQport(h->conn);
     encode(buf, sizeof buf, role);
     size_t n = strlen(buf);
     snprintf(buf + n, sizeof buf - n, "@");
@@ -143,10 +156,21 @@ int patron_hq_store_url(patron_hq *h, const char *role, const char *passfile, ch
     n = strlen(buf);
     snprintf(buf + n, sizeof buf - n, "?passfile=");
     encode(buf, sizeof buf, passfile);
+    if (tls && tls->cert) {
+        param(buf, sizeof buf, "sslmode", "verify-full");
+        param(buf, sizeof buf, "sslrootcert", tls->rootcert);
+        param(buf, sizeof buf, "sslcert", tls->cert);
+        param(buf, sizeof buf, "sslkey", tls->key);
+    }
     if (strlen(buf) + 1 > len || strlen(buf) + 8 > sizeof buf)
         return PATRON_EINVAL;
     memcpy(url, buf, strlen(buf) + 1);
     return 0;
+}
+
+int patron_hq_store_url(patron_hq *h, const char *role, const char *passfile, char *url, size_t len)
+{
+    return patron_hq_store_url_tls(h, role, passfile, NULL, url, len);
 }
 
 static void fill_store(PGresult *res, int row, struct patron_hq_store *st)
