@@ -96,14 +96,15 @@ static int64_t shop_clock(void *ctx)
     return ((struct test_store *)ctx)->now;
 }
 
-static void shop_register(struct shop *sh)
+/* `hq store add ID --name N [--host HOST]` (HOST NULL: the server certificate's name). */
+static void shop_register(struct shop *sh, const char *host)
 {
     struct clirun r = {0};
     char id[16], name[32];
     snprintf(id, sizeof id, "%d", sh->id);
     snprintf(name, sizeof name, "Shop %d", sh->id);
     if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", id, "--name",
-               name, "--host", "localhost", (char *)NULL) != 0)
+               name, host ? "--host" : NULL, host, (char *)NULL) != 0)
         fail_msg("store add %d: %s", sh->id, r.err);
     json_t *o = json_loads(r.out, 0, NULL), *tls = json_object_get(o, "tls");
     assert_non_null(tls);
@@ -117,7 +118,7 @@ static void shop_register(struct shop *sh)
     json_decref(o);
 }
 
-static void shop_open(struct shop *sh, int id)
+static void shop_open_at(struct shop *sh, int id, const char *host)
 {
     const char *tmp = getenv("TMPDIR");
     memset(sh, 0, sizeof *sh);
@@ -129,7 +130,12 @@ static void shop_open(struct shop *sh, int id)
     sh->t.now = TEST_EPOCH;
     patron_store_set_clock(sh->t.s, shop_clock, &sh->t);
     assert_int_equal(patron_store_init(sh->t.s, id, "Shop"), 0);
-    shop_register(sh);
+    shop_register(sh, host);
+}
+
+static void shop_open(struct shop *sh, int id)
+{
+    shop_open_at(sh, id, "localhost");
 }
 
 /* The store's URL as key=value words: host, then its files (NULL: left out). */
@@ -244,7 +250,7 @@ static void a_store_with_its_certificate_syncs(void **state)
     (void)state;
     struct shop sh;
     char path[400], cn[128], plain[2048];
-    shop_open(&sh, 1);
+    shop_open_at(&sh, 1, NULL); /* the host: the server certificate's, localhost */
     assert_non_null(strstr(sh.url, "sslmode=verify-full"));
     assert_non_null(strstr(sh.url, "@localhost:"));
     assert_non_null(strstr(sh.url, "sslrootcert="));

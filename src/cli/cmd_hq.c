@@ -132,7 +132,7 @@ static void tls_dir(const struct cli *c, char *out, size_t len)
 static int hq_tls_init(struct cli *c, struct cli_args *a)
 {
     const char *host = cli_take(a, "--host");
-    char dir[4096], detail[512], hba[512], human[8192];
+    char dir[4096], detail[512], hba[512], human[8192], ca[4200];
     int status, made = 0, err;
     if (!host)
         return cli_usage(c, usage);
@@ -144,6 +144,7 @@ static int hq_tls_init(struct cli *c, struct cli_args *a)
     if ((err = patron_hq_tls_init(dir, host, &made, detail, sizeof detail)) != 0)
         return hq_fail(c, err, detail);
     patron_hq_tls_hba(c->hq, hba, sizeof hba);
+    snprintf(ca, sizeof ca, "%s/ca.crt", dir);
     snprintf(human, sizeof human,
              "%s the chain's CA in %s (ca.crt; ca.key mode 0600: keep it at head office)\n"
              "server certificate for %s: %s/server.crt, key %s/server.key (mode 0600)\n"
@@ -155,7 +156,7 @@ static int hq_tls_init(struct cli *c, struct cli_args *a)
              made ? "made" : "kept", dir, host, dir, dir, dir, dir, dir, hba, host);
     return cli_emit(c,
                     json_pack("{s:s, s:b, s:s, s:s, s:s}", "dir", dir, "made_ca", made, "host",
-                              host, "pg_hba", hba, "ca_cert", "ca.crt"),
+                              host, "pg_hba", hba, "ca_cert", ca),
                     human);
 }
 
@@ -277,19 +278,23 @@ static int register_store(struct cli *c, patron_hq *h, int64_t id, const char *n
     return f->tls ? tls_in_place(f, id, detail, len) : 0;
 }
 
-/* Off loopback a store needs a certificate: the chain's CA must exist (`hq tls init`). */
-static int need_tls(struct cli *c, const char *host, struct store_files *f, int64_t id)
+/* Off loopback a store needs a certificate: the chain's CA must exist (`hq tls init`). With it,
+ * the store's host is --host, else the name of head office's server certificate. */
+static int need_tls(struct cli *c, const char **host, char *named, size_t len,
+                    struct store_files *f, int64_t id)
 {
     char dir[4096], sentence[8400];
     tls_dir(c, dir, sizeof dir);
     f->tls = patron_hq_tls_ready(dir);
     store_files_name(f, id);
-    if (f->tls || !host || patron_hq_host_is_local(host))
+    if (f->tls && !*host && patron_hq_tls_host(dir, named, len) == 0)
+        *host = named;
+    if (f->tls || !*host || patron_hq_host_is_local(*host))
         return 0;
     snprintf(sentence, sizeof sentence,
              "a store off loopback (%s) reaches head office over TLS with a client certificate, "
              "and there is no chain CA in %s: run `patron hq tls init --host %s` first",
-             host, dir, host);
+             *host, dir, *host);
     return hq_fail(c, PATRON_EINVAL, sentence);
 }
 
@@ -299,7 +304,7 @@ static int hq_store_add(struct cli *c, struct cli_args *a)
     const char *host = cli_take(a, "--host"), *id_text = cli_positional(a);
     struct patron_hq_login login = {0};
     struct store_files f = {0};
-    char detail[512];
+    char detail[512], named[256];
     int64_t id;
     patron_hq *h = NULL;
     int status, err;
@@ -311,7 +316,8 @@ static int hq_store_add(struct cli *c, struct cli_args *a)
         return cli_usage(c, usage);
     if (passfile_path(c, given, id, f.passfile, sizeof f.passfile) != 0)
         return hq_fail(c, PATRON_EINVAL, "cannot choose the password file's path");
-    if ((status = need_tls(c, host, &f, id)) != 0 || (status = hq_open(c, &h)) != 0)
+    if ((status = need_tls(c, &host, named, sizeof named, &f, id)) != 0 ||
+        (status = hq_open(c, &h)) != 0)
         return status;
     err = register_store(c, h, id, name, &login, &f, detail, sizeof detail);
     OPENSSL_cleanse(login.password, sizeof login.password);

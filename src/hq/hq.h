@@ -89,6 +89,10 @@ int patron_hq_tls_ready(const char *dir);
  * on each run. PATRON_ECRYPTO for a CA that is not usable, PATRON_EINVAL otherwise. */
 int patron_hq_tls_init(const char *dir, const char *host, int *made_ca, char *detail, size_t len);
 
+/* The host name head office's server certificate in `dir` was made for (its CN) into out.
+ * PATRON_ENOTFOUND when there is none. */
+int patron_hq_tls_host(const char *dir, char *out, size_t len);
+
 /* A client certificate whose CN is `role`, signed by the CA in `dir`, into cert_path and its key
  * into key_path (mode 0600), and the CA's certificate into root_path. */
 int patron_hq_tls_client(const char *dir, const char *role, const char *cert_path,

@@ -242,6 +242,21 @@ int patron_hq_tls_client(const char *dir, const char *role, const char *cert_pat
     return rc;
 }
 
+int patron_hq_tls_host(const char *dir, char *out, size_t len)
+{
+    char cp[4096];
+    path_in(cp, sizeof cp, dir, "server.crt");
+    FILE *f = fopen(cp, "r");
+    X509 *cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    int n =
+        cert ? X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, out, (int)len)
+             : -1;
+    X509_free(cert);
+    return n > 0 ? 0 : PATRON_ENOTFOUND;
+}
+
 int patron_hq_host_is_local(const char *host)
 {
     struct in_addr a4;
