@@ -145,15 +145,18 @@ static int hq_tls_init(struct cli *c, struct cli_args *a)
         return hq_fail(c, err, detail);
     patron_hq_tls_hba(c->hq, hba, sizeof hba);
     snprintf(ca, sizeof ca, "%s/ca.crt", dir);
-    snprintf(human, sizeof human,
-             "%s the chain's CA in %s (ca.crt; ca.key mode 0600: keep it at head office)\n"
-             "server certificate for %s: %s/server.crt, key %s/server.key (mode 0600)\n"
-             "head office's postgresql.conf:\n  ssl = on\n  ssl_cert_file = '%s/server.crt'\n"
-             "  ssl_key_file = '%s/server.key'\n  ssl_ca_file = '%s/ca.crt'\n"
-             "head office's pg_hba.conf, before any other line for the stores:\n%s"
-             "then `patron hq store add ID --name NAME --host %s` issues each store's "
-             "certificate\n",
-             made ? "made" : "kept", dir, host, dir, dir, dir, dir, dir, hba, host);
+    int n =
+        snprintf(human, sizeof human,
+                 "%s the chain's CA in %s (ca.crt; ca.key mode 0600: keep it at head office)\n"
+                 "server certificate for %s: %s/server.crt, key %s/server.key (mode 0600)\n"
+                 "head office's postgresql.conf:\n  ssl = on\n  ssl_cert_file = '%s/server.crt'\n"
+                 "  ssl_key_file = '%s/server.key'\n  ssl_ca_file = '%s/ca.crt'\n"
+                 "head office's pg_hba.conf, before any other line for the stores:\n%s"
+                 "then `patron hq store add ID --name NAME --host %s` issues each store's "
+                 "certificate\n",
+                 made ? "made" : "kept", dir, host, dir, dir, dir, dir, dir, hba, host);
+    if (n < 0 || (size_t)n >= sizeof human)
+        return hq_fail(c, PATRON_EINVAL, "the home folder's path is too long");
     return cli_emit(c,
                     json_pack("{s:s, s:b, s:s, s:s, s:s}", "dir", dir, "made_ca", made, "host",
                               host, "pg_hba", hba, "ca_cert", ca),
@@ -189,9 +192,12 @@ static int store_added(struct cli *c, patron_hq *h, int64_t id, const char *name
         tls.cert = f->cert;
         tls.key = f->key;
         tls.rootcert = f->root;
-        snprintf(files, sizeof files,
-                 "client certificate: %s (CN %s), key %s (mode 0600), chain CA %s: copy them too\n",
-                 f->cert, login->role, f->key, f->root);
+        int n = snprintf(files, sizeof files,
+                         "client certificate: %s (CN %s), key %s (mode 0600), chain CA %s: copy "
+                         "them too\n",
+                         f->cert, login->role, f->key, f->root);
+        if (n < 0 || (size_t)n >= sizeof files)
+            return hq_fail(c, PATRON_EINVAL, "the store's file names are too long");
     }
     if (patron_hq_store_url_tls(h, login->role, f->passfile, &tls, url, sizeof url) != 0)
         return hq_fail(c, PATRON_EINVAL, "the store's URL is too long");
