@@ -321,7 +321,9 @@ static const struct cli_command_help commands[] = {
     {"scan", "what the cashier sees when the card is scanned", "patron scan CARD", no_options},
     {"sale", "earn points for a sale",
      "patron sale CARD --ref R --total MINOR [--currency EUR]\n"
-     "            [--line SKU:CATEGORY:QTY:UNIT_MINOR]... [--key K] [--footer]",
+     "            [--line SKU:CATEGORY:QTY:UNIT_MINOR]... [--key K] [--footer]\n"
+     "(with a head office set, another store's card unknown here is looked up there; when it\n"
+     "cannot be found, the sale is held against the card and posted once the card is known)",
      sale_options},
     {"refund", "reverse a sale's points, in full or by line",
      "patron refund --ref R [--return-ref RR] [--line SKU:QTY]... [--key K]", refund_options},
@@ -417,7 +419,8 @@ static const struct cli_command_help commands[] = {
     {"sync", "ships the store's outbox to head office, exactly once; `status` says how far",
      "patron sync [--batch N]\npatron sync status\n"
      "(the head office URL is the one `patron hq store add` printed for this store: --hq URL,\n"
-     "$PATRON_HQ or `hq =` in patron.conf)",
+     "$PATRON_HQ or `hq =` in patron.conf; the pull erases here the members erased at any\n"
+     "store and posts the sales held on cards now known; `status` lists those still held)",
      sync_options},
     {"webhook", "signed webhooks (Standard Webhooks 1.0) sent by `patron serve`",
      "patron webhook add URL --events LIST [--secret | --ed25519] [--personal]\n"
