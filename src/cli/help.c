@@ -321,9 +321,7 @@ static const struct cli_command_help commands[] = {
     {"scan", "what the cashier sees when the card is scanned", "patron scan CARD", no_options},
     {"sale", "earn points for a sale",
      "patron sale CARD --ref R --total MINOR [--currency EUR]\n"
-     "            [--line SKU:CATEGORY:QTY:UNIT_MINOR]... [--key K] [--footer]\n"
-     "(with a head office set, another store's card unknown here is looked up there; when it\n"
-     "cannot be found, the sale is held against the card and posted once the card is known)",
+     "            [--line SKU:CATEGORY:QTY:UNIT_MINOR]... [--key K] [--footer]",
      sale_options},
     {"refund", "reverse a sale's points, in full or by line",
      "patron refund --ref R [--return-ref RR] [--line SKU:QTY]... [--key K]", refund_options},
