@@ -90,7 +90,9 @@ static int sale_unknown_card(struct cli *c, const struct patron_sale *in,
                   (json_int_t)h.points, "replayed", h.replayed, "message", human);
     if (!o)
         return cli_fail(c, PATRON_ENOMEM, NULL);
-    strncat(human, "\n", sizeof human - strlen(human) - 1);
+    size_t end = strlen(human);
+    if (end + 1 < sizeof human)
+        memcpy(human + end, "\n", 2);
     return cli_emit(c, o, human);
 }
 #else
