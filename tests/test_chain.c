@@ -5,6 +5,7 @@
  * members, cards and balances of other stores down, so a card works in every store. */
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,7 +202,10 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
     PGconn *conn = PQconnectdb(owner);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
     PGresult *res = PQexec(
-        conn, "DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
+        conn, "DROP TRIGGER facts_project_erasure ON facts; DROP FUNCTION hq_erase();"
+              " DROP FUNCTION hq_scrub(text, jsonb); DROP INDEX facts_personal;"
+              " DROP TABLE erasures;"
+              " DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
               " DROP FUNCTION hq_release_holds(); DROP FUNCTION hq_claim_release(text);"
               " DROP FUNCTION hq_claim(text, bigint, bigint, text); DROP TABLE chain_claims;"
               " DROP FUNCTION hq_project(); DROP FUNCTION hq_fact_member(facts);"
@@ -453,6 +457,223 @@ static void two_stores_spending_the_last_points_at_once_one_wins(void **state)
     test_store_close(&a);
 }
 
+/* How many rows of any head office table (public schema) mention `word`, as text. */
+static int64_t hq_rows_mentioning(const char *owner, const char *word)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum((xpath('/row/c/text()', query_to_xml(format("
+             "'SELECT count(*) AS c FROM %%I t WHERE t::text ILIKE %%L', table_name,"
+             " '%%%s%%'), false, true, '')))[1]::text::bigint), 0)"
+             " FROM information_schema.tables WHERE table_schema = 'public'"
+             " AND table_type = 'BASE TABLE'",
+             word);
+    return pg_int(owner, sql);
+}
+
+/* Enrolled at store 1, known at store 2 (pulled, scanned, with feedback of its own); erased at
+ * store 1: head office records the erasure and keeps nothing personal of the member in any
+ * table, store 2 erases the member on its next sync as its own erasure would, every ledger
+ * verifies and so does head office; store 2's own erasure, shipped back, is ignored. */
+static void an_erasure_at_one_store_erases_the_member_everywhere(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a, b;
+    struct patron_member m;
+    struct patron_scan_result scan;
+    struct clirun r = {0};
+    int64_t fid = 0;
+    chain("chain_erase", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    struct patron_enrollment in = {.name = "Zed Forgettable",
+                                   .email = "zed@forgettable.example",
+                                   .phone = "+44 7700 900123",
+                                   .birthday = "1980-02-03",
+                                   .consent_marketing = 1,
+                                   .consent_source = "counter"};
+    assert_int_equal(patron_member_enroll(a.s, &in, &m), 0);
+    memcpy(card, m.card, sizeof card);
+    sell(a.s, card, "A-1", 20000);
+    struct patron_feedback fa = {.card = card, .score = 2, .comment = "Zed disliked the queue"};
+    assert_int_equal(patron_feedback_record(a.s, &fa, &fid), 0);
+    sync_ok(&a, url1);
+    sync_ok(&b, url2);
+    assert_int_equal(patron_scan(b.s, card, &scan), 0);
+    assert_string_equal(scan.member.name, "Zed Forgettable");
+    sell(b.s, card, "B-1", 10000);
+    struct patron_feedback fb = {.card = card, .score = 5, .comment = "Zed liked store two"};
+    assert_int_equal(patron_feedback_record(b.s, &fb, &fid), 0);
+    sync_ok(&b, url2);
+    assert_true(hq_rows_mentioning(owner, "Forgettable") > 0);
+    assert_true(hq_rows_mentioning(owner, "store two") > 0);
+    int64_t points = pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'");
+    /* erased at store 1, shipped: head office records it and keeps nothing personal */
+    assert_int_equal(patron_member_erase(a.s, card, "admin"), 0);
+    sync_ok(&a, url1);
+    assert_string_equal(pg_text(owner, "SELECT member_uid || ' ' || store_id FROM erasures"),
+                        "1-1 1");
+    const char *words[] = {"Forgettable", "forgettable.example", "7700 900123",
+                           "1980-02-03",  "the queue",           "store two"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (hq_rows_mentioning(owner, words[i]) != 0)
+            fail_msg("head office still holds '%s'", words[i]);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     points);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "verify", (char *)NULL), 0);
+    /* store 2 erases the member on its next sync, like its own erasure */
+    sync_ok(&b, url2);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM erasures"), 1);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members WHERE name = 'erased'"
+                                      " AND email IS NULL AND phone IS NULL AND birthday IS NULL"
+                                      " AND erased_at IS NOT NULL"),
+                     1);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM feedback WHERE comment IS NOT NULL"),
+                     0);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM consent_changes"), 0);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM cards WHERE status = 'active'"), 0);
+    assert_int_equal(test_scalar(b.s,
+                                 "SELECT count(*) FROM outbox WHERE payload LIKE '%Forgettable%'"
+                                 " OR payload LIKE '%store two%'"),
+                     0);
+    assert_int_equal(patron_member_by_card(b.s, card, &m), 0);
+    assert_true(m.card_blocked);
+    assert_string_equal(m.name, "erased");
+    test_assert_ledger_verifies(a.s);
+    test_assert_ledger_verifies(b.s);
+    /* store 2's erasure went up and changed nothing; a pull again erases nothing twice */
+    sync_ok(&b, url2);
+    sync_ok(&a, url1);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM erasures"), 1);
+    assert_string_equal(pg_text(owner, "SELECT store_id FROM erasures"), "1");
+    assert_int_equal(test_scalar(a.s, "SELECT count(*) FROM erasures"), 1);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM erasures"), 1);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (hq_rows_mentioning(owner, words[i]) != 0)
+            fail_msg("head office holds '%s' again", words[i]);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "verify", (char *)NULL), 0);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
+/* An erasure at the store that is not the member's home reaches the home store too. */
+static void an_erasure_away_from_home_reaches_the_home_store(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a, b;
+    struct patron_member m;
+    struct patron_scan_result scan;
+    chain("chain_erase_away", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    test_enroll(&a, "Yve Wanderer", card);
+    sell(a.s, card, "A-1", 20000);
+    sync_ok(&a, url1);
+    sync_ok(&b, url2);
+    assert_int_equal(patron_scan(b.s, card, &scan), 0);
+    assert_int_equal(patron_member_erase(b.s, card, "admin"), 0);
+    sync_ok(&b, url2);
+    assert_string_equal(pg_text(owner, "SELECT member_uid || ' ' || store_id FROM erasures"),
+                        "1-1 2");
+    assert_int_equal(hq_rows_mentioning(owner, "Wanderer"), 0);
+    sync_ok(&a, url1);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_string_equal(m.name, "erased");
+    assert_true(m.card_blocked);
+    assert_int_equal(test_scalar(a.s, "SELECT count(*) FROM erasures"), 1);
+    test_assert_ledger_verifies(a.s);
+    assert_int_equal(hq_rows_mentioning(owner, "Wanderer"), 0);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
+/* A sale at store 1 on store 2's card that neither store 1 nor head office knows yet (the link
+ * down, then store 2 not synced yet): held against the card, said in a sentence, listed by
+ * `patron sync status`, and posted to the member exactly once on the sync after store 2's. */
+static void a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14], dead[512];
+    struct test_store a, b;
+    struct patron_member m;
+    struct clirun r = {0};
+    chain("chain_held", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    test_enroll(&b, "Ike Early", card);
+    patron_store_close(a.s);
+    a.s = NULL;
+    /* head office unreachable: the sale is kept, its points held, the till told */
+    snprintf(dead, sizeof dead, "postgresql://nobody:x@127.0.0.1:1/chain_held");
+    if (clirun(&r, "--db", a.path, "--home", home, "--hq", dead, "sale", card, "--ref", "A-9",
+               "--total", "20000", (char *)NULL) != 0)
+        fail_msg("held sale: %s", r.err);
+    assert_non_null(strstr(r.out, "the link to head office is down"));
+    assert_non_null(strstr(r.out, "points are held until the card is known"));
+    /* the same sale again is the same held sale */
+    assert_int_equal(clirun(&r, "--json", "--db", a.path, "--home", home, "--hq", dead, "sale",
+                            card, "--ref", "A-9", "--total", "20000", (char *)NULL),
+                     0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "held")));
+    assert_true(json_is_true(json_object_get(o, "replayed")));
+    assert_int_equal(json_integer_value(json_object_get(o, "card_store")), 2);
+    int64_t held = json_integer_value(json_object_get(o, "points_held"));
+    assert_true(held > 0);
+    json_decref(o);
+    /* without a head office the card is unknown, as before */
+    assert_int_equal(clirun(&r, "--db", a.path, "--home", home, "sale", card, "--ref", "A-10",
+                            "--total", "100", (char *)NULL),
+                     3);
+    /* synced while store 2 has not: head office does not know the card, the sale stays held */
+    sync_ok(&a, url1);
+    assert_int_equal(
+        clirun(&r, "--json", "--db", a.path, "--home", home, "sync", "status", (char *)NULL), 0);
+    o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    json_t *list = json_object_get(o, "held");
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "card")), card);
+    json_decref(o);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM facts WHERE kind = 'held_sale'"), 1);
+    /* store 2 ships the card; store 1's next sync posts the held sale, once */
+    sync_ok(&b, url2);
+    sync_ok(&a, url1);
+    assert_int_equal(patron_store_open(a.path, &a.s), 0);
+    patron_store_set_clock(a.s, fixed_clock, &a);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    int64_t own = test_scalar(a.s, "SELECT sum(points) FROM entries WHERE kind = 'earn'");
+    assert_int_equal(own, held);
+    assert_int_equal(test_scalar(a.s, "SELECT count(*) FROM sales WHERE ref = 'A-9'"), 1);
+    assert_int_equal(test_scalar(a.s, "SELECT count(*) FROM held_sales WHERE sale_id IS NULL"), 0);
+    /* a crash between the sale and its mark: posting again records nothing twice */
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(a.s),
+                                  "UPDATE held_sales SET sale_id = NULL, posted_at = NULL", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    int64_t posted = -1;
+    assert_int_equal(patron_held_post(a.s, &posted), 0);
+    assert_int_equal(posted, 1);
+    assert_int_equal(test_scalar(a.s, "SELECT count(*) FROM sales"), 1);
+    assert_int_equal(test_scalar(a.s, "SELECT sum(points) FROM entries WHERE kind = 'earn'"), own);
+    assert_int_equal(patron_held_post(a.s, &posted), 0);
+    assert_int_equal(posted, 0);
+    test_assert_ledger_verifies(a.s);
+    patron_store_close(a.s);
+    a.s = NULL;
+    sync_ok(&a, url1);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_member_stores"
+                                   " WHERE member_uid = '2-1' AND store_id = 1"),
+                     held);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "verify", (char *)NULL), 0);
+    assert_int_equal(patron_store_open(a.path, &a.s), 0);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +682,9 @@ int main(void)
         cmocka_unit_test(a_member_of_one_store_earns_and_spends_in_another),
         cmocka_unit_test(an_unknown_card_is_looked_up_online),
         cmocka_unit_test(two_stores_spending_the_last_points_at_once_one_wins),
+        cmocka_unit_test(an_erasure_at_one_store_erases_the_member_everywhere),
+        cmocka_unit_test(an_erasure_away_from_home_reaches_the_home_store),
+        cmocka_unit_test(a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -85,6 +85,29 @@ PATRON_EXPORT int patron_chain_member_of_card(patron_store *s, const char *card,
 PATRON_EXPORT int patron_chain_cursor(patron_store *s, char *out, size_t len)
     __attribute__((warn_unused_result));
 
+/* An erasure anywhere in the chain, as head office recorded it (the first store's). */
+struct patron_chain_erasure {
+    const char *member_uid;
+    int store_id;      /* the store that erased the member */
+    int64_t erased_at; /* that store's clock */
+};
+
+/* Where the next pull of erasures starts ("0" before the first) into out. Returns 0 or a
+ * PATRON_* code. */
+PATRON_EXPORT int patron_chain_erasure_cursor(patron_store *s, char *out, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Erases here, in one transaction with the new cursor, every member of `e` this store knows and
+ * has not erased itself yet, exactly as `patron member erase` would (patron/privacy.h): personal
+ * data and its copies scrubbed, cards blocked, the ledger left balanced; the store's erasure is
+ * shipped like any (head office keeps the first erasure of a member and ignores the others).
+ * Members unknown here are skipped. Then the WAL is checkpointed and truncated when no other
+ * connection holds it (otherwise at SQLite's next checkpoint). *erased (may be NULL) receives
+ * how many members were erased here. Returns 0 or a PATRON_* code (nothing kept on failure). */
+PATRON_EXPORT int patron_chain_erase(patron_store *s, const struct patron_chain_erasure *e,
+                                     size_t n, const char *cursor, int64_t *erased)
+    __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

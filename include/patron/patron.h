@@ -17,6 +17,7 @@
 #include "patron/display.h"
 #include "patron/error.h"
 #include "patron/feedback.h"
+#include "patron/held.h"
 #include "patron/import.h"
 #include "patron/keyring.h"
 #include "patron/ledger.h"

@@ -127,6 +127,35 @@ int api_h_scan(struct api_call *c, patron_store *s)
     return api_reply_built(c, 200, err, o);
 }
 
+/* A sale on a card this store does not know, with a head office set: looked up there and
+ * recorded (0, into *r); when head office cannot say whose it is and the card is another
+ * store's, held against the card and answered 202 (1); else the code, the sentence in detail. */
+static int sale_unknown_card(struct api_call *c, patron_store *s, const struct patron_sale *in,
+                             struct patron_sale_result *r)
+{
+    struct patron_held_sale h;
+    char why[sizeof c->detail];
+    int err = c->cfg->card_lookup(c->cfg->hq, s, in->card, why, sizeof why);
+    if (err == 0)
+        return patron_sale_record(s, in, r);
+    if ((err = patron_sale_hold(s, in, &h)) != 0) {
+        if (err == PATRON_ENOCARD)
+            snprintf(c->detail, sizeof c->detail, "%s", why);
+        return err;
+    }
+    snprintf(c->detail, sizeof c->detail,
+             "%.600s; the sale is kept and its %lld points are held until the card is known "
+             "(the next sync)",
+             why, (long long)h.points);
+    json_t *o =
+        json_pack("{s:b, s:I, s:s, s:i, s:I, s:b, s:s}", "held", 1, "held_id",
+                  (json_int_t)h.held_id, "card", h.card, "card_store", h.card_store, "points_held",
+                  (json_int_t)h.points, "replayed", h.replayed, "message", c->detail);
+    c->detail[0] = '\0';
+    err = api_reply_built(c, 202, o ? 0 : PATRON_ENOMEM, o);
+    return err != 0 ? err : 1;
+}
+
 int api_h_sale(struct api_call *c, patron_store *s)
 {
     struct patron_sale_line lines[PATRON_SALE_MAX_LINES];
@@ -150,6 +179,9 @@ int api_h_sale(struct api_call *c, patron_store *s)
     };
     struct patron_sale_result r;
     int err = patron_sale_record(s, &in, &r);
+    if (err == PATRON_ENOCARD && c->cfg->hq && c->cfg->hq[0] && c->cfg->card_lookup &&
+        (err = sale_unknown_card(c, s, &in, &r)) == 1)
+        return 0; /* held: answered */
     if (err != 0)
         return err;
     /* The sale's coupons print after the commit: the printer is woken then. */

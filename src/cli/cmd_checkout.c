@@ -61,12 +61,54 @@ static int chain_lookup(struct cli *c, const char *card)
     fprintf(stderr, "patron: %s.\n", detail);
     return cli_exit_status(err);
 }
+
+/* A sale on a card this store does not know, with a head office set: looked up there and
+ * recorded; when head office cannot say whose it is (the link is down, or the card's store has
+ * not synced yet) and the card is another store's, the sale is held against the card (exit 0,
+ * the sentence says so). -1 when the sale was recorded (into *r); else the exit status. */
+static int sale_unknown_card(struct cli *c, const struct patron_sale *in,
+                             struct patron_sale_result *r)
+{
+    char why[768], human[1024];
+    struct patron_held_sale h;
+    int err = patron_hq_card_lookup_url(c->hq, c->store, in->card, why, sizeof why);
+    if (err == 0)
+        return (err = patron_sale_record(c->store, in, r)) == 0
+                   ? -1
+                   : cli_fail(c, err, "sale not recorded");
+    if ((err = patron_sale_hold(c->store, in, &h)) != 0) {
+        fprintf(stderr, "patron: %s.\n", why);
+        return cli_fail(c, err, "sale not recorded");
+    }
+    snprintf(human, sizeof human,
+             "%s; the sale is kept and its %lld points are held until the card is known "
+             "(the next sync)%s",
+             why, (long long)h.points, h.replayed ? " [already held]" : "");
+    json_t *o =
+        json_pack("{s:b, s:I, s:s, s:i, s:I, s:b, s:s}", "held", 1, "held_id",
+                  (json_int_t)h.held_id, "card", h.card, "card_store", h.card_store, "points_held",
+                  (json_int_t)h.points, "replayed", h.replayed, "message", human);
+    if (!o)
+        return cli_fail(c, PATRON_ENOMEM, NULL);
+    size_t end = strlen(human);
+    if (end + 1 < sizeof human)
+        memcpy(human + end, "\n", 2);
+    return cli_emit(c, o, human);
+}
 #else
 static int chain_lookup(struct cli *c, const char *card)
 {
     (void)c;
     (void)card;
     return 0; /* no head office in this build: the store's own answer stands */
+}
+
+static int sale_unknown_card(struct cli *c, const struct patron_sale *in,
+                             struct patron_sale_result *r)
+{
+    (void)in;
+    (void)r;
+    return cli_fail(c, PATRON_ENOCARD, "sale not recorded");
 }
 #endif
 
@@ -150,7 +192,13 @@ int cli_cmd_sale(struct cli *c, struct cli_args *a)
     in.idempotency_key = key ? key : default_key;
     if ((status = cli_open_store(c)) != 0 || (status = cli_check_templates(c)) != 0)
         return status;
-    if ((err = patron_sale_record(c->store, &in, &r)) != 0)
+    err = patron_sale_record(c->store, &in, &r);
+    if (err == PATRON_ENOCARD && c->hq && c->hq[0]) {
+        if ((status = sale_unknown_card(c, &in, &r)) >= 0)
+            return status;
+        err = 0; /* looked up at head office and recorded */
+    }
+    if (err != 0)
         return cli_fail(c, err, "sale not recorded");
     snprintf(human, sizeof human, "+%lld points (+%lld from offers), balance %lld, tier %s%s%s\n",
              (long long)r.points_earned, (long long)r.bonus_points, (long long)r.points, r.tier,

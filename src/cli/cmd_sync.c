@@ -25,11 +25,35 @@ static int sync_fail(struct cli *c, int err, const char *sentence)
     return cli_exit_status(err);
 }
 
+/* The sales held on cards not yet known: a JSON array, and lines appended to human. */
+static json_t *held_sales(struct cli *c, char *human, size_t cap, int *err)
+{
+    enum { SHOWN = 20 };
+    struct patron_held_sale h[SHOWN];
+    size_t n = 0, len = strlen(human);
+    char at[40];
+    json_t *list = json_array();
+    if ((*err = patron_held_list(c->store, h, SHOWN, &n)) != 0 || !list)
+        return list;
+    len += (size_t)snprintf(human + len, cap - len, "held sales (cards not known yet): %zu\n", n);
+    for (size_t i = 0; i < n && i < SHOWN && len < cap; i++) {
+        cli_format_time(h[i].held_at, at, sizeof at);
+        len += (size_t)snprintf(human + len, cap - len,
+                                "  card %s (store %d): sale %s, %lld points held since %s\n",
+                                h[i].card, h[i].card_store, h[i].ref, (long long)h[i].points, at);
+        json_array_append_new(list, json_pack("{s:I, s:s, s:i, s:s, s:I, s:s}", "held_id",
+                                              (json_int_t)h[i].held_id, "card", h[i].card,
+                                              "card_store", h[i].card_store, "ref", h[i].ref,
+                                              "points", (json_int_t)h[i].points, "held_at", at));
+    }
+    return list;
+}
+
 static int sync_status(struct cli *c, struct cli_args *a)
 {
     struct patron_outbox_sync st;
     int64_t last = 0;
-    char success[40] = "never", human[1024];
+    char success[40] = "never", human[4096];
     int status, err;
     if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = cli_open_store(c)) != 0)
         return status;
@@ -48,6 +72,13 @@ static int sync_status(struct cli *c, struct cli_args *a)
                   "acked_seq", (json_int_t)st.acked_seq, "last_seq", (json_int_t)last,
                   "last_success", st.last_success ? json_string(success) : json_null(),
                   "last_error", st.last_error[0] ? json_string(st.last_error) : json_null());
+    json_t *held = held_sales(c, human, sizeof human, &err);
+    if (err != 0 || !o || !held) {
+        json_decref(o);
+        json_decref(held);
+        return cli_fail(c, err ? err : PATRON_ENOMEM, "cannot read the held sales");
+    }
+    json_object_set_new(o, "held", held);
     return cli_emit(c, o, human);
 }
 
@@ -99,16 +130,20 @@ static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
         return failed(c, err, detail);
     snprintf(human, sizeof human,
              "head office holds every row up to store_seq %lld (%lld shipped now)\n"
-             "from the chain: %lld members, %lld cards, %lld balances\n",
+             "from the chain: %lld members, %lld cards, %lld balances, %lld members erased\n"
+             "held sales posted: %lld\n",
              (long long)r.acked_seq, (long long)r.shipped, (long long)r.pulled.members,
-             (long long)r.pulled.cards, (long long)r.pulled.balances);
-    return cli_emit(
-        c,
-        json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "from_seq", (json_int_t)r.from_seq,
-                  "acked_seq", (json_int_t)r.acked_seq, "shipped", (json_int_t)r.shipped, "batches",
-                  (json_int_t)r.batches, "pulled", "members", (json_int_t)r.pulled.members, "cards",
-                  (json_int_t)r.pulled.cards, "balances", (json_int_t)r.pulled.balances),
-        human);
+             (long long)r.pulled.cards, (long long)r.pulled.balances, (long long)r.pulled.erased,
+             (long long)r.pulled.held_posted);
+    return cli_emit(c,
+                    json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "from_seq",
+                              (json_int_t)r.from_seq, "acked_seq", (json_int_t)r.acked_seq,
+                              "shipped", (json_int_t)r.shipped, "batches", (json_int_t)r.batches,
+                              "pulled", "members", (json_int_t)r.pulled.members, "cards",
+                              (json_int_t)r.pulled.cards, "balances", (json_int_t)r.pulled.balances,
+                              "erased", (json_int_t)r.pulled.erased, "held_posted",
+                              (json_int_t)r.pulled.held_posted),
+                    human);
 }
 
 int cli_sync_link_run(void **link, const char *hq, patron_store *s, char *detail, size_t len)

@@ -424,7 +424,8 @@ static const struct cli_command_help commands[] = {
     {"sync", "ships the store's outbox to head office, exactly once; `status` says how far",
      "patron sync [--batch N]\npatron sync status\n"
      "(the head office URL is the one `patron hq store add` printed for this store: --hq URL,\n"
-     "$PATRON_HQ or `hq =` in patron.conf)",
+     "$PATRON_HQ or `hq =` in patron.conf; the pull erases here the members erased at any\n"
+     "store and posts the sales held on cards now known; `status` lists those still held)",
      sync_options},
     {"webhook", "signed webhooks (Standard Webhooks 1.0) sent by `patron serve`",
      "patron webhook add URL --events LIST [--secret | --ed25519] [--personal]\n"

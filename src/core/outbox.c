@@ -154,6 +154,15 @@ static const char offer_use_sql[] = OUTBOX_INSERT
     " 'voucher_id', voucher_id, 'why', why, 'created_at', created_at),"
     " ?3 FROM offer_uses WHERE id = ?2";
 
+/* A sale on a card not yet known, held against the card number (patron/held.h). */
+static const char held_sale_sql[] = OUTBOX_INSERT
+    "'held_sale', 'held_sales', id, NULL,"
+    " json_object('id', id, 'card', card, 'ref', ref, 'total_minor', total_minor,"
+    " 'points', points, 'held_at', held_at, 'lines', json((SELECT json_group_array(json_array("
+    " line_no, sku, category, qty, unit_minor)) FROM (SELECT * FROM held_sale_lines l"
+    " WHERE l.held_id = held_sales.id ORDER BY l.line_no)))),"
+    " ?3 FROM held_sales WHERE id = ?2";
+
 static const char *const insert_sql[PATRON__OUTBOX_KIND_COUNT] = {
     [PATRON__OUTBOX_MEMBER] = member_sql,
     [PATRON__OUTBOX_CARD] = card_sql,
@@ -171,6 +180,7 @@ static const char *const insert_sql[PATRON__OUTBOX_KIND_COUNT] = {
     [PATRON__OUTBOX_FEEDBACK] = feedback_sql,
     [PATRON__OUTBOX_GOODWILL] = goodwill_sql,
     [PATRON__OUTBOX_OFFER_USE] = offer_use_sql,
+    [PATRON__OUTBOX_HELD_SALE] = held_sale_sql,
 };
 
 static int add(patron_store *s, enum patron__outbox_kind kind, int64_t id, const char *key)

@@ -25,6 +25,7 @@ enum patron__outbox_kind {
     PATRON__OUTBOX_FEEDBACK,           /* feedback, by id */
     PATRON__OUTBOX_GOODWILL,           /* goodwill, by id */
     PATRON__OUTBOX_OFFER_USE,          /* offer_uses, by id */
+    PATRON__OUTBOX_HELD_SALE,          /* held_sales with their lines, by id */
     PATRON__OUTBOX_KIND_COUNT
 };
 

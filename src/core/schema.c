@@ -399,10 +399,31 @@ static const char schema_v17[] =
     "  cursor TEXT NOT NULL DEFAULT '0', last_pull INTEGER NOT NULL DEFAULT 0);"
     "INSERT INTO chain_pull(id) VALUES (1);";
 
+/* Erasure everywhere (issue 11): chain_erasure_pull keeps where the next pull of head office's
+ * erasures starts (head office's snapshot xmin), apart from chain_pull's cursor. */
+static const char schema_chain_erasure[] =
+    "CREATE TABLE chain_erasure_pull(id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  cursor TEXT NOT NULL DEFAULT '0', last_pull INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO chain_erasure_pull(id) VALUES (1);";
+
+/* Sales on a card not yet known (issue 11): a sale on another store's card that neither this
+ * store nor head office knows yet, kept with its lines and its points (the base rate) against
+ * the card number until the card is known here; sale_id is the member's sale once posted. */
+static const char schema_held_sales[] =
+    "CREATE TABLE held_sales(id INTEGER PRIMARY KEY, card TEXT NOT NULL,"
+    "  card_given TEXT NOT NULL, ref TEXT NOT NULL, idempotency_key TEXT NOT NULL UNIQUE,"
+    "  total_minor INTEGER NOT NULL, points INTEGER NOT NULL, held_at INTEGER NOT NULL,"
+    "  sale_id INTEGER REFERENCES sales(id), posted_at INTEGER);"
+    "CREATE INDEX held_sales_open ON held_sales(card) WHERE sale_id IS NULL;"
+    "CREATE TABLE held_sale_lines(held_id INTEGER NOT NULL REFERENCES held_sales(id),"
+    "  line_no INTEGER NOT NULL, sku TEXT NOT NULL, category TEXT NOT NULL,"
+    "  qty INTEGER NOT NULL, unit_minor INTEGER NOT NULL, PRIMARY KEY (held_id, line_no));";
+
 static const char *const migrations[] = {
-    schema_v1,  schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,
-    schema_v7,  schema_v8,  schema_v9,  schema_v10, schema_v11, schema_v12,
-    schema_v13, schema_v14, schema_v15, schema_v16, schema_v17,
+    schema_v1,         schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,
+    schema_v7,         schema_v8,  schema_v9,  schema_v10, schema_v11, schema_v12,
+    schema_v13,        schema_v14, schema_v15, schema_v16, schema_v17, schema_chain_erasure,
+    schema_held_sales,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -132,6 +132,8 @@ struct patron_hq_pull_result {
     int64_t members; /* enrolled or changed at other stores */
     int64_t cards;   /* issued or blocked at other stores */
     int64_t balances;
+    int64_t erased;      /* members erased here because a store erased them (pull_erasure.c) */
+    int64_t held_posted; /* held sales posted now that their cards are known (patron/held.h) */
 };
 
 /* What one sync did. */
@@ -243,5 +245,16 @@ int patron_hq_claim_release(patron_hq *h, const char *key, char *detail, size_t 
  * patron_hq_sync runs it after shipping. Returns 0 or a PATRON_* code with a sentence. */
 int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *r, char *detail,
                    size_t len);
+
+/* The last step of the pull: erases here every member some store of the chain erased since the
+ * last such pull (patron_chain_erase), *erased receiving how many this store knew. Returns 0 or
+ * the PATRON_E* code with a sentence in detail. */
+int patron_hq_pull_erasures(patron_hq *h, patron_store *s, int64_t *erased, char *detail,
+                            size_t len);
+
+/* What the pull does at the store once the chain is in (pull_local.c): the erasures, then the
+ * held sales whose cards are known now. Returns 0 or a PATRON_* code with a sentence. */
+int patron_hq_pull_local(patron_hq *h, patron_store *s, struct patron_hq_pull_result *r,
+                         char *detail, size_t len);
 
 #endif

@@ -10,6 +10,7 @@
 #include "patron/card.h"
 #include "patron/chain.h"
 #include "patron/error.h"
+#include "patron/held.h"
 
 static const char lookup_sql[] =
     "SELECT c.member_uid, c.blocked::integer,"
@@ -85,6 +86,12 @@ int patron_hq_card_lookup(patron_hq *h, patron_store *s, const char *card, char 
     }
     rc = keep(s, number, res);
     PQclear(res);
+    /* the sales held on this card while it was unknown are the member's now */
+    if (rc == 0 && (rc = patron_held_post(s, NULL)) != 0) {
+        snprintf(detail, len, "cannot post the sales held on card %s: %s", number,
+                 patron_store_detail(s));
+        return rc;
+    }
     if (rc == PATRON_ENOCARD)
         snprintf(detail, len, "card %s is another member's in this store", number);
     else if (rc != 0)

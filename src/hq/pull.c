@@ -148,5 +148,7 @@ int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *
     }
     for (int i = 0; i < 3; i++)
         PQclear(sets[i]);
+    if (rc == 0)
+        rc = patron_hq_pull_local(h, s, r, detail, len);
     return rc;
 }

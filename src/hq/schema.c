@@ -303,7 +303,71 @@ static const char migration_4[] =
     "ALTER POLICY facts_read ON facts USING (store_id = (SELECT hq_my_store()));"
     "ALTER POLICY facts_write ON facts WITH CHECK (store_id = (SELECT hq_my_store()));";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
+/* Erasure everywhere (issue 11): an erasure shipped by any store is recorded in erasures, once
+ * per member (the first store's; the erasures other stores ship when they follow it are
+ * ignored), and every personal field the member's shipped facts carry is scrubbed the way the
+ * store scrubs its own outbox (hq_scrub), in the batch's own transaction, by a trigger that runs
+ * after the projection (triggers fire in name order) has scrubbed the member row and blocked the
+ * cards. Facts about an erased member that arrive later are scrubbed as they arrive. The ledger
+ * figures stay, so every chain balance still equals its entries. Stores read every erasure and
+ * pull the ones changed since their cursor (src/hq/pull_erasure.c). Erasures and facts already at
+ * head office when this migration runs are applied by it. */
+static const char migration_5[] =
+    "CREATE TABLE erasures ("
+    " member_uid text PRIMARY KEY,"
+    " store_id integer NOT NULL REFERENCES stores,"
+    " erased_at timestamptz NOT NULL,"
+    " received_at timestamptz NOT NULL DEFAULT now(),"
+    " changed_xid xid8 NOT NULL DEFAULT pg_current_xact_id());"
+    "CREATE INDEX erasures_changed ON erasures (changed_xid);"
+    /* the facts that carry personal data, by member: what an erasure scrubs */
+    "CREATE INDEX facts_personal ON facts ((hq_fact_member(facts)))"
+    " WHERE kind IN ('member', 'consent', 'feedback', 'goodwill');"
+    "CREATE FUNCTION hq_scrub(kind text, p jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS"
+    " $$SELECT CASE kind"
+    " WHEN 'member' THEN p || '{\"name\": \"erased\", \"email\": null, \"phone\": null,"
+    " \"birthday\": null, \"consent_source\": null}'::jsonb"
+    " WHEN 'consent' THEN p || '{\"source\": null}'::jsonb"
+    " WHEN 'feedback' THEN p || '{\"comment\": null}'::jsonb"
+    " WHEN 'goodwill' THEN p || '{\"complaint\": \"erased\"}'::jsonb"
+    " ELSE p END$$;"
+    "CREATE FUNCTION hq_erase() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+    " SET search_path FROM CURRENT AS $$BEGIN"
+    " IF EXISTS (SELECT 1 FROM new_facts WHERE kind = 'erasure') THEN"
+    " INSERT INTO erasures (member_uid, store_id, erased_at)"
+    " SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f), f.store_id,"
+    "  coalesce(to_timestamp((f.payload->>'erased_at')::bigint), now())"
+    "  FROM new_facts f WHERE f.kind = 'erasure'"
+    "  ORDER BY hq_fact_member(f), f.store_seq ON CONFLICT (member_uid) DO NOTHING;"
+    /* the facts of members erased by this batch, and this batch's facts of erased members */
+    " UPDATE facts f SET payload = hq_scrub(f.kind, f.payload)"
+    "  WHERE f.kind IN ('member', 'consent', 'feedback', 'goodwill')"
+    "  AND hq_fact_member(f) IN (SELECT e.member_uid FROM erasures e"
+    "  WHERE e.changed_xid = pg_current_xact_id());"
+    " END IF;"
+    " UPDATE facts f SET payload = hq_scrub(f.kind, f.payload)"
+    "  FROM new_facts n JOIN erasures e ON e.member_uid = hq_fact_member(n)"
+    "  WHERE n.kind IN ('member', 'consent', 'feedback', 'goodwill')"
+    "  AND f.store_id = n.store_id AND f.store_seq = n.store_seq"
+    "  AND f.payload <> hq_scrub(f.kind, f.payload);"
+    " RETURN NULL; END$$;"
+    "CREATE TRIGGER facts_project_erasure AFTER INSERT ON facts"
+    " REFERENCING NEW TABLE AS new_facts FOR EACH STATEMENT EXECUTE FUNCTION hq_erase();"
+    "GRANT SELECT ON erasures TO @STORES@;"
+    "ALTER TABLE erasures ENABLE ROW LEVEL SECURITY;"
+    "CREATE POLICY erasures_read ON erasures FOR SELECT TO @STORES@ USING (true);"
+    /* what head office held before */
+    "INSERT INTO erasures (member_uid, store_id, erased_at)"
+    " SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f), f.store_id,"
+    "  coalesce(to_timestamp((f.payload->>'erased_at')::bigint), f.received_at)"
+    "  FROM facts f WHERE f.kind = 'erasure'"
+    "  ORDER BY hq_fact_member(f), f.received_at, f.store_id, f.store_seq;"
+    "UPDATE facts f SET payload = hq_scrub(f.kind, f.payload)"
+    " WHERE f.kind IN ('member', 'consent', 'feedback', 'goodwill')"
+    " AND hq_fact_member(f) IN (SELECT member_uid FROM erasures);";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4,
+                                         migration_5};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

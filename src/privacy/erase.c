@@ -82,7 +82,7 @@ static int record_withdrawal(patron_store *s, int64_t member_id, const char *who
     return patron__outbox_add(s, PATRON__OUTBOX_CONSENT, sqlite3_last_insert_rowid(s->db));
 }
 
-static int erase_rows(patron_store *s, int64_t member_id, const char *who)
+int patron__member_erase_rows(patron_store *s, int64_t member_id, const char *who)
 {
     int64_t blocked = 0;
     int err;
@@ -119,7 +119,7 @@ static int erase_rows(patron_store *s, int64_t member_id, const char *who)
 }
 
 /* Copies every page of the WAL into the file and truncates the WAL to nothing. */
-static int checkpoint(patron_store *s)
+int patron__erase_checkpoint(patron_store *s)
 {
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
@@ -141,11 +141,11 @@ int patron_member_erase(patron_store *s, const char *card, const char *who)
     if ((err = patron__tx_begin(s)) != 0)
         return err;
     if ((err = patron__member_for_card(s, card, 0, &m)) != 0 ||
-        (!m.erased && (err = erase_rows(s, m.member_id, who)) != 0)) {
+        (!m.erased && (err = patron__member_erase_rows(s, m.member_id, who)) != 0)) {
         patron__tx_rollback(s);
         return err;
     }
     if ((err = patron__tx_commit(s)) != 0)
         return err;
-    return checkpoint(s);
+    return patron__erase_checkpoint(s);
 }

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* The pull of erasures, the last step of `patron sync`'s pull-down: every member erased at any
+ * store since this store's erasure cursor, read at head office in one read-only snapshot with its
+ * xmin as the next cursor (as pull.c does), and erased here with the store's own erasure code
+ * (patron_chain_erase), in one SQLite transaction with the cursor. The store's own erasure ships
+ * like any other; head office keeps the first erasure of a member and ignores the rest. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hq_internal.h"
+#include "patron/chain.h"
+#include "patron/error.h"
+
+static const char erasures_sql[] =
+    "SELECT member_uid, store_id, extract(epoch FROM erased_at)::bigint FROM erasures"
+    " WHERE changed_xid >= $1::xid8 ORDER BY member_uid";
+
+/* The erasures changed since `cursor`, and the snapshot's xmin into next. */
+static int read_erasures(patron_hq *h, const char *cursor, PGresult **out, char next[32],
+                         char *detail, size_t len)
+{
+    const char *params[] = {cursor};
+    int rc = patron__hq_run(h->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                            "cannot start the pull of erasures", detail, len);
+    if (rc != 0)
+        return rc;
+    PGresult *res = PQexec(h->conn, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = patron__hq_fail(res, h->conn, "cannot read head office's snapshot", detail, len);
+    } else {
+        snprintf(next, 32, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        *out = PQexecParams(h->conn, erasures_sql, 1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(*out) != PGRES_TUPLES_OK) {
+            rc = patron__hq_fail(*out, h->conn, "cannot read the chain's erasures", detail, len);
+            *out = NULL;
+        }
+    }
+    PQclear(PQexec(h->conn, rc == 0 ? "COMMIT" : "ROLLBACK"));
+    return rc;
+}
+
+int patron_hq_pull_erasures(patron_hq *h, patron_store *s, int64_t *erased, char *detail,
+                            size_t len)
+{
+    char cursor[32], next[32];
+    PGresult *res = NULL;
+    int rc;
+    *erased = 0;
+    if ((rc = patron_chain_erasure_cursor(s, cursor, sizeof cursor)) != 0) {
+        snprintf(detail, len, "cannot read where the last pull of erasures ended");
+        return rc;
+    }
+    if ((rc = read_erasures(h, cursor, &res, next, detail, len)) != 0)
+        return rc;
+    int n = PQntuples(res);
+    struct patron_chain_erasure *e = calloc(n > 0 ? (size_t)n : 1, sizeof *e);
+    if (!e) {
+        PQclear(res);
+        snprintf(detail, len, "no memory for the chain's erasures");
+        return PATRON_ENOMEM;
+    }
+    for (int i = 0; i < n; i++)
+        e[i] = (struct patron_chain_erasure){.member_uid = PQgetvalue(res, i, 0),
+                                             .store_id = atoi(PQgetvalue(res, i, 1)),
+                                             .erased_at = strtoll(PQgetvalue(res, i, 2), NULL, 10)};
+    rc = patron_chain_erase(s, e, (size_t)n, next, erased);
+    if (rc != 0)
+        snprintf(detail, len, "cannot erase what head office erased: %s", patron_store_detail(s));
+    free(e);
+    PQclear(res);
+    return rc;
+}
