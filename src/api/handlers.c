@@ -143,10 +143,12 @@ static int sale_unknown_card(struct api_call *c, patron_store *s, const struct p
             snprintf(c->detail, sizeof c->detail, "%s", why);
         return err;
     }
-    snprintf(c->detail, sizeof c->detail,
-             "%.600s; the sale is kept and its %lld points are held until the card is known "
-             "(the next sync)",
-             why, (long long)h.points);
+    int n = snprintf(c->detail, sizeof c->detail,
+                     "%.150s; the sale is kept and its %lld points are held until the card is "
+                     "known (the next sync)",
+                     why, (long long)h.points);
+    if (n < 0 || (size_t)n >= sizeof c->detail)
+        snprintf(c->detail, sizeof c->detail, "the sale is kept and its points are held");
     json_t *o =
         json_pack("{s:b, s:I, s:s, s:i, s:I, s:b, s:s}", "held", 1, "held_id",
                   (json_int_t)h.held_id, "card", h.card, "card_store", h.card_store, "points_held",
