@@ -176,6 +176,10 @@ struct api_call {
     char session_id[65];
     char session_csrf[65];
     char set_cookie[256]; /* a Set-Cookie header to send with the reply, or "" */
+    /* POST /v1/imports: the file the body was streamed into (NULL when none was kept), and
+     * whether the handler took it (else it is removed after the answer). */
+    const char *upload_path;
+    int upload_taken;
 };
 
 /* What goes back on the wire. */
@@ -302,6 +306,12 @@ void api_webhooks_stop(struct api_webhooks *w);
 struct patron_webhook_request;
 int api_webhook_post(const struct patron_webhook_request *r, unsigned timeout_s, atomic_int *stop,
                      int *status, int64_t *retry_after_s, char *why, size_t cap);
+
+/* The import jobs (imports.c). Makes the store's imports/ folder and a new file in it for an
+ * upload (its name in path[cap]); returns the open descriptor, or -1 (errno set). */
+int api_import_upload_open(const struct api_settings *cfg, char *path, size_t cap);
+/* Waits for the jobs' threads (an import under way finishes) and forgets the jobs. */
+void api_imports_stop(void);
 
 /* The connection guard (connections.c): a register of open connections and a thread that shuts
  * down those past their deadline. A request must arrive in full within request_s of its
