@@ -52,6 +52,7 @@ struct server {
     struct api_printer *printer;
     struct api_sync *sync;
     struct api_webhooks *webhooks;
+    struct api_wallet_push *wallet_push;
     struct api_scanners *scanners;
     struct api_conns *conns;
     struct api_front *front;
@@ -267,7 +268,8 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
             api_printer_wake(sv->printer); /* committed: the job is there to print */
         api_sync_wake(sv->sync);           /* and its outbox rows there to ship */
         api_display_after(c, r);
-        api_webhooks_wake(sv->webhooks); /* committed: its events may be sent */
+        api_webhooks_wake(sv->webhooks);       /* committed: its events may be sent */
+        api_wallet_push_wake(sv->wallet_push); /* and its changed passes pushed */
         return 0;
     }
     if (c->route->exec == API_READ) {
@@ -857,6 +859,7 @@ int api_serve(const struct api_settings *caller_cfg, char *why, size_t cap)
         (err = api_printer_start(cfg, &sv.printer)) != 0 ||
         (err = api_sync_start(cfg, &sv.sync)) != 0 ||
         (err = api_webhooks_start(cfg, &sv.webhooks)) != 0 ||
+        (err = api_wallet_push_start(cfg, &sv.wallet_push)) != 0 ||
         (err = api_scanners_start(cfg, &sv.scanners)) != 0 ||
         (err = api_conns_start(cfg->max_connections, cfg->request_timeout_s, cfg->timeout_s,
                                &sv.conns)) != 0) {
@@ -901,6 +904,7 @@ out:
     api_sync_stop(sv.sync);
     api_display_stop();
     api_webhooks_stop(sv.webhooks);
+    api_wallet_push_stop(sv.wallet_push);
     api_imports_stop();
     pool_close(&sv.pool);
     patron__events_free(cfg->events);
