@@ -5,6 +5,7 @@
  * nothing written; only an admin's till may import. */
 #include "apiutil.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,10 +139,48 @@ static void an_admin_imports_a_streamed_file_as_a_job(void **state)
     apit_cleanup(&sv);
 }
 
+/* The service stopping while a job imports: the job stops too, and nothing of it is written. */
+static void stopping_the_service_stops_the_job_unwritten(void **state)
+{
+    struct api_server sv;
+    struct apit_reply r;
+    char admin[64];
+    (void)state;
+    apit_store_new(&sv);
+    apit_terminal(&sv, "owner", "admin", admin);
+    apit_start(&sv, NULL);
+    size_t cap = 64 + (size_t)50000 * 40, n;
+    char *csv = malloc(cap);
+    assert_non_null(csv);
+    n = (size_t)snprintf(csv, cap, "email,points\n");
+    for (int i = 0; i < 50000; i++)
+        n += (size_t)snprintf(csv + n, cap - n, "s%06d@example.org,2\n", i);
+    apit_call(sv.port, "POST", "/v1/imports?batch=big", admin, NULL, csv, &r);
+    assert_int_equal(r.status, 202);
+    apit_reply_free(&r);
+    free(csv);
+    assert_int_equal(apit_stop(&sv), 0);
+    json_t *m = apit_patron(&sv, "ledger", "verify", (char *)NULL);
+    assert_true(json_is_true(json_object_get(m, "ok")));
+    json_decref(m);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(sv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM members", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int count = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(count, 0);
+    apit_cleanup(&sv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_admin_imports_a_streamed_file_as_a_job),
+        cmocka_unit_test(stopping_the_service_stops_the_job_unwritten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

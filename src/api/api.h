@@ -322,7 +322,8 @@ void api_wallet_push_stop(struct api_wallet_push *w);
 /* The import jobs (imports.c). Makes the store's imports/ folder and a new file in it for an
  * upload (its name in path[cap]); returns the open descriptor, or -1 (errno set). */
 int api_import_upload_open(const struct api_settings *cfg, char *path, size_t cap);
-/* Waits for the jobs' threads (an import under way finishes) and forgets the jobs. */
+/* Stops the import under way (it writes nothing) and the queued ones, waits for the jobs'
+ * threads and forgets the jobs. */
 void api_imports_stop(void);
 
 /* The connection guard (connections.c): a register of open connections and a thread that shuts

@@ -4,10 +4,12 @@
  * id; a thread of its own with a store handle of its own runs patron_import_members on it, one
  * job at a time, and GET /v1/imports/{id} gives its progress (rows, bytes, rate, state) and,
  * when it finished, the same report as `patron import members --json`. Jobs are kept in memory
- * for the life of the service; the file stays beside the store (with its .rejected.csv). */
+ * for the life of the service; the file stays beside the store (with its .rejected.csv). When
+ * the service stops, an import under way stops too and writes nothing (one transaction). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,7 @@ struct job {
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER; /* one import at a time */
 static struct job *jobs;
+static atomic_int stopping; /* the service is stopping: an import under way stops, unwritten */
 
 int api_import_upload_open(const struct api_settings *cfg, char *path, size_t cap)
 {
@@ -76,11 +79,17 @@ static void on_error(void *ctx, const struct patron_import_error *e)
     pthread_mutex_unlock(&jobs_lock);
 }
 
+static int should_stop(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&stopping);
+}
+
 static void run(struct job *j)
 {
     struct patron_import_report rep = {0};
     patron_store *s = NULL;
-    int err = patron_store_open(j->cfg->db_path, &s);
+    int err = atomic_load(&stopping) ? -ECANCELED : patron_store_open(j->cfg->db_path, &s);
     if (err == 0) {
         if (j->cfg->has_now)
             patron_store_set_fixed_time(s, j->cfg->now);
@@ -93,9 +102,10 @@ static void run(struct job *j)
     j->state = err == 0 ? JOB_DONE : JOB_FAILED;
     j->t1_ns = api_monotonic_ns();
     snprintf(j->detail, sizeof j->detail, "%s",
-             err == 0 ? ""
-             : s      ? patron_store_detail(s)
-                      : "the store cannot be opened");
+             err == 0            ? ""
+             : s                 ? patron_store_detail(s)
+             : err == -ECANCELED ? "the service stopped before the import ran"
+                                 : "the store cannot be opened");
     pthread_mutex_unlock(&jobs_lock);
     patron_store_close(s);
 }
@@ -173,6 +183,7 @@ int api_h_import_start(struct api_call *c, patron_store *s)
     j->cfg = c->cfg;
     j->opt.on_progress = on_progress;
     j->opt.on_error = on_error;
+    j->opt.should_stop = should_stop;
     j->opt.ctx = j;
     j->total_bytes = (int64_t)st.st_size;
     snprintf(j->path, sizeof j->path, "%s", c->upload_path);
@@ -253,13 +264,14 @@ int api_h_import_status(struct api_call *c, patron_store *s)
 
 void api_imports_stop(void)
 {
+    atomic_store(&stopping, 1);
     pthread_mutex_lock(&jobs_lock);
     struct job *j = jobs;
     jobs = NULL;
     pthread_mutex_unlock(&jobs_lock);
     while (j) {
         struct job *next = j->next;
-        pthread_join(j->thread, NULL); /* an import under way finishes (it is one transaction) */
+        pthread_join(j->thread, NULL); /* an import under way stops within 1,000 rows */
         json_decref(j->errors);
         free(j);
         j = next;

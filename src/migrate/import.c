@@ -230,8 +230,14 @@ static int import_rows(struct run *r, const char *path)
     while ((rc = patron__csv_next(&r->csv)) == 1) {
         if ((err = import_record(r)) != 0)
             return err;
-        if (r->x.report->rows_read % PATRON_IMPORT_PROGRESS_ROWS == 0)
-            progress(r, 0);
+        if (r->x.report->rows_read % PATRON_IMPORT_PROGRESS_ROWS != 0)
+            continue;
+        progress(r, 0);
+        if (r->x.opt->should_stop && r->x.opt->should_stop(r->x.opt->ctx))
+            return patron__fail(r->x.s, -ECANCELED,
+                                "the import was stopped at row %lld; "
+                                "nothing was imported",
+                                (long long)r->csv.record);
     }
     progress(r, 1);
     if (rc < 0) { /* the file's syntax: the rest cannot be read reliably */
