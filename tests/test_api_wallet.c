@@ -7,9 +7,11 @@
  * since its tag (a balance change shows), fetches the latest pass, logs, and unregisters. */
 #include "apiutil.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wallet_fixture.h"
 
@@ -18,7 +20,8 @@ static struct fixture {
     char cashier[64], ada[14];
 } fx;
 
-static void start_with_wallet(void)
+/* apns: Apple's push service's address (wallet_apns_url), or NULL for the default. */
+static void start_with_apns(const char *apns)
 {
     apit_start(&fx.sv, "--wallet-pass-cert", wallet_at("pass.pem"), "--wallet-pass-key",
                wallet_at("pass.key"), "--wallet-wwdr-cert", wallet_at("wwdr.pem"),
@@ -26,7 +29,12 @@ static void start_with_wallet(void)
                "--wallet-google-issuer", "3388000000022000000", "--wallet-google-key",
                wallet_at("google.key"), "--wallet-google-email",
                "wallet@patron-test.iam.gserviceaccount.com", "--public-url", "https://shop.example",
-               (char *)NULL);
+               apns ? "--wallet-apns-url" : (char *)NULL, apns, (char *)NULL);
+}
+
+static void start_with_wallet(void)
+{
+    start_with_apns(NULL);
 }
 
 static int setup(void **state)
@@ -214,6 +222,57 @@ static void missing_settings_say_which(void **state)
     start_with_wallet();
 }
 
+/* The push worker of `patron serve`: a phone registered for the pass, a sale changes the balance,
+ * and the push reaches the stand-in for Apple's push service without `patron card push`. */
+static void a_balance_change_is_pushed_by_the_service(void **state)
+{
+    (void)state;
+    char auth[64], path[256], url[64], line[256] = "", body[160];
+    struct apit_reply r;
+    int port = 0, pid = 0, found = 0;
+    assert_int_equal(
+        wallet_sh("rm -f %s; python3 %s/tests/apns_standin.py %s %s 200 >/dev/null 2>&1 & "
+                  "echo $! > %s",
+                  wallet_at("standin.port"), getenv("PATRON_SOURCE_DIR"), wallet_at("standin.port"),
+                  wallet_at("apns.log"), wallet_at("standin.pid")),
+        0);
+    FILE *f = NULL;
+    for (int i = 0; i < 6000 && !(f = fopen(wallet_at("standin.port"), "r")); i++)
+        usleep(10000);
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%d", &port), 1);
+    fclose(f);
+    assert_non_null(f = fopen(wallet_at("standin.pid"), "r"));
+    assert_int_equal(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    assert_int_equal(apit_stop(&fx.sv), 0);
+    start_with_apns(url);
+
+    pass_token(auth, sizeof auth);
+    snprintf(path, sizeof path, "/v1/devices/dev7/registrations/pass.test.patron/%s", fx.ada);
+    apit_call(fx.sv.port, "POST", path, auth, NULL, "{\"pushToken\":\"push-W\"}", &r);
+    assert_true(r.status == 201 || r.status == 200);
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"push-1\",\"total\":2000}", fx.ada);
+    apit_call(fx.sv.port, "POST", "/v1/sales", fx.cashier, "push-1", body, &r);
+    assert_int_equal(r.status, 201);
+    apit_reply_free(&r);
+    for (int i = 0; i < 3000 && !found; i++) {
+        if ((f = fopen(wallet_at("apns.log"), "r")) != NULL) {
+            while (!found && fgets(line, sizeof line, f))
+                found = strcmp(line, "/3/device/push-W pass.test.patron {}\n") == 0;
+            fclose(f);
+        }
+        if (!found)
+            usleep(10000);
+    }
+    kill((pid_t)pid, SIGTERM);
+    assert_true(found);
+    assert_int_equal(apit_stop(&fx.sv), 0);
+    start_with_wallet();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +281,7 @@ int main(void)
         cmocka_unit_test(unknown_card_and_no_token),
         cmocka_unit_test(pass_web_service),
         cmocka_unit_test(missing_settings_say_which),
+        cmocka_unit_test(a_balance_change_is_pushed_by_the_service),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

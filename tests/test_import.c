@@ -3,6 +3,7 @@
  * layout; members matched or created, opening balances against migration:BATCH with the
  * source's expiry kept, a batch imported exactly once, dry runs that write nothing, and bad rows
  * reported with their row, column and a sentence. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,6 +494,68 @@ static void progress_on_a_terminal_and_as_json_lines(void **state)
     test_store_close(&t);
 }
 
+/* Two rows that reach the same member, even by different keys (the first by its card, the
+ * second by the e-mail the store holds for it), are one member twice: the second is refused. */
+static void a_member_reached_twice_in_a_file_is_refused(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_import_report r;
+    struct patron_member m;
+    struct errors errs = {0};
+    char path[512], text[200];
+    test_store_open(&t);
+    struct patron_enrollment e = {.name = "Gus", .email = "gus@example.org"};
+    assert_int_equal(patron_member_enroll(t.s, &e, &m), 0);
+    snprintf(text, sizeof text, "card,email,points\n%s,,10\n,GUS@example.org,10\n", m.card);
+    write_file(&t, "twice.csv", text, path);
+    struct patron_import_options o = {.batch = "twice", .on_error = collect, .ctx = &errs};
+    assert_int_equal(patron_import_members(t.s, path, &o, &r), PATRON_EINVAL);
+    assert_int_equal(errs.n, 1);
+    assert_int_equal(errs.e[0].row, 3);
+    assert_string_equal(errs.e[0].column, "email");
+    assert_non_null(strstr(errs.e[0].message, "earlier row"));
+    assert_int_equal(balance_of(t.s, m.card), 0);
+    o.skip_errors = 1;
+    import_ok(&t, path, &o, &r);
+    assert_int_equal(r.matched, 1);
+    assert_int_equal(balance_of(t.s, m.card), 10);
+    test_assert_ledger_verifies(t.s);
+    test_store_close(&t);
+}
+
+static int stop_now(void *ctx)
+{
+    return ++*(int *)ctx >= 2; /* at the second time it is asked: row 2,000 */
+}
+
+/* An import asked to stop (a service stopping) stops within PATRON_IMPORT_PROGRESS_ROWS rows,
+ * writes nothing and says so. */
+static void an_import_asked_to_stop_writes_nothing(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_import_report r;
+    char path[512];
+    int asked = 0;
+    test_store_open(&t);
+    snprintf(path, sizeof path, "%s/many.csv", t.dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("email,points\n", f);
+    for (int i = 0; i < 2500; i++)
+        fprintf(f, "s%d@example.org,3\n", i);
+    assert_int_equal(fclose(f), 0);
+    struct patron_import_options o = {.batch = "stop", .should_stop = stop_now, .ctx = &asked};
+    assert_int_equal(patron_import_members(t.s, path, &o, &r), -ECANCELED);
+    assert_int_equal(asked, 2);
+    assert_int_equal(r.rows_read, 2 * PATRON_IMPORT_PROGRESS_ROWS);
+    assert_non_null(strstr(patron_store_detail(t.s), "nothing was imported"));
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members"), 0);
+    assert_int_equal(migration_balance(t.s, "stop"), -1);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +571,8 @@ int main(void)
         cmocka_unit_test(old_card_numbers_become_aliases_that_scan),
         cmocka_unit_test(stored_fields_are_kept),
         cmocka_unit_test(progress_on_a_terminal_and_as_json_lines),
+        cmocka_unit_test(a_member_reached_twice_in_a_file_is_refused),
+        cmocka_unit_test(an_import_asked_to_stop_writes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,6 +90,9 @@ struct patron_import_options {
     /* Called every PATRON_IMPORT_PROGRESS_ROWS rows and once at the end (may be NULL); it gets
      * `ctx` too, and decides itself how often to show anything. */
     void (*on_progress)(void *ctx, const struct patron_import_progress *p);
+    /* Asked every PATRON_IMPORT_PROGRESS_ROWS rows (may be NULL; it gets `ctx`): non-zero stops
+     * the import, which then writes nothing and returns -ECANCELED (a service stopping). */
+    int (*should_stop)(void *ctx);
 };
 
 #define PATRON_IMPORT_PROGRESS_ROWS 1000

@@ -62,6 +62,7 @@ struct api_settings {
     /* The wallet_* machine settings, for the members' wallet passes. */
     struct patron_wallet_apple wallet;
     struct patron_wallet_google google;
+    const char *apns_url; /* Apple's push service (wallet_apns_url), for the push worker */
     /* Set by api_serve: the tills' event streams (events.h), and how often a quiet one gets a
      * heartbeat (0: the default; never more than a third of timeout_s). */
     struct patron_server *events;
@@ -176,6 +177,10 @@ struct api_call {
     char session_id[65];
     char session_csrf[65];
     char set_cookie[256]; /* a Set-Cookie header to send with the reply, or "" */
+    /* POST /v1/imports: the file the body was streamed into (NULL when none was kept), and
+     * whether the handler took it (else it is removed after the answer). */
+    const char *upload_path;
+    int upload_taken;
 };
 
 /* What goes back on the wire. */
@@ -302,6 +307,24 @@ void api_webhooks_stop(struct api_webhooks *w);
 struct patron_webhook_request;
 int api_webhook_post(const struct patron_webhook_request *r, unsigned timeout_s, atomic_int *stop,
                      int *status, int64_t *retry_after_s, char *why, size_t cap);
+
+/* The wallet push worker (wallet_push.c): with the wallet push settings (wallet_pass_type_id,
+ * and the pass certificate and key when apns_url is https), a thread with a store handle of its
+ * own queues the pushes of changed passes and delivers them, after each write and every minute.
+ * Starts it, or does nothing (*out NULL) without those settings. 0 or a PATRON_* code. */
+struct api_wallet_push;
+int api_wallet_push_start(const struct api_settings *cfg, struct api_wallet_push **out);
+/* Asks for a round soon (after a commit); NULL does nothing. Thread-safe. */
+void api_wallet_push_wake(struct api_wallet_push *w);
+/* Cuts a push in progress short (it stays queued) and stops the thread; NULL does nothing. */
+void api_wallet_push_stop(struct api_wallet_push *w);
+
+/* The import jobs (imports.c). Makes the store's imports/ folder and a new file in it for an
+ * upload (its name in path[cap]); returns the open descriptor, or -1 (errno set). */
+int api_import_upload_open(const struct api_settings *cfg, char *path, size_t cap);
+/* Stops the import under way (it writes nothing) and the queued ones, waits for the jobs'
+ * threads and forgets the jobs. */
+void api_imports_stop(void);
 
 /* The connection guard (connections.c): a register of open connections and a thread that shuts
  * down those past their deadline. A request must arrive in full within request_s of its

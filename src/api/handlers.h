@@ -24,6 +24,8 @@ int api_h_wallet_unregister(struct api_call *c, patron_store *s);
 int api_h_wallet_updated(struct api_call *c, patron_store *s);
 int api_h_wallet_pass(struct api_call *c, patron_store *s);
 int api_h_wallet_log(struct api_call *c, patron_store *s);
+int api_h_import_start(struct api_call *c, patron_store *s);
+int api_h_import_status(struct api_call *c, patron_store *s);
 int api_h_adjust(struct api_call *c, patron_store *s);
 int api_h_voucher_check(struct api_call *c, patron_store *s);
 int api_h_voucher_redeem(struct api_call *c, patron_store *s);

@@ -231,6 +231,10 @@ const struct api_route api_routes[] = {
     /* Reports read one snapshot and never take the write lock. */
     {"GET", "/v1/reports/{name}", ADMIN, API_READ, 0, NULL, api_h_report,
      "from to months cohorts limit format"},
+    /* Moving in: the CSV body is streamed into a file, and a job of its own imports it. */
+    {"POST", "/v1/imports", ADMIN, API_LOCAL, 0, NULL, api_h_import_start,
+     "format mode batch dry_run skip_errors"},
+    {"GET", "/v1/imports/{id}", ADMIN, API_LOCAL, 0, NULL, api_h_import_status, NULL},
 };
 const size_t api_route_count = N(api_routes);
 

@@ -52,6 +52,7 @@ struct server {
     struct api_printer *printer;
     struct api_sync *sync;
     struct api_webhooks *webhooks;
+    struct api_wallet_push *wallet_push;
     struct api_scanners *scanners;
     struct api_conns *conns;
     struct api_front *front;
@@ -71,6 +72,12 @@ struct request {
     int err;
     int64_t t0;
     int64_t terminal_id;
+    /* POST /v1/imports: the body goes into this file (upload_fd -1 once closed or when the
+     * request may not upload); upload_path "" when there is none or it failed. */
+    int upload_fd;
+    char upload_path[4200];
+    int upload_taken;
+    int upload_failed;
 };
 
 static int pool_open(struct read_pool *p, const struct api_settings *cfg)
@@ -261,7 +268,8 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
             api_printer_wake(sv->printer); /* committed: the job is there to print */
         api_sync_wake(sv->sync);           /* and its outbox rows there to ship */
         api_display_after(c, r);
-        api_webhooks_wake(sv->webhooks); /* committed: its events may be sent */
+        api_webhooks_wake(sv->webhooks);       /* committed: its events may be sent */
+        api_wallet_push_wake(sv->wallet_push); /* and its changed passes pushed */
         return 0;
     }
     if (c->route->exec == API_READ) {
@@ -450,10 +458,59 @@ static enum MHD_Result send_events(struct server *sv, struct MHD_Connection *con
     return ret;
 }
 
+/* An import's body goes to a file under the store's folder as it arrives, once the request's
+ * till is known to be an admin's (others are read and dropped, then refused by dispatch). */
+static void upload_start(struct server *sv, struct MHD_Connection *conn, struct request *rq,
+                         const char *url, const char *method)
+{
+    struct api_call c = {.cfg = sv->cfg};
+    rq->upload_fd = -1;
+    if (strcmp(method, "POST") != 0 || strcmp(url, "/v1/imports") != 0 ||
+        authenticate(sv, conn, &c, method) != 0 || c.terminal.role < PATRON_ROLE_ADMIN)
+        return;
+    rq->upload_fd = api_import_upload_open(sv->cfg, rq->upload_path, sizeof rq->upload_path);
+    if (rq->upload_fd < 0) {
+        api_log("event=import_upload_failed error=\"%s\"", strerror(errno));
+        rq->upload_path[0] = '\0';
+    }
+}
+
+static void upload_end(struct request *rq, int keep)
+{
+    if (rq->upload_fd >= 0 && close(rq->upload_fd) != 0)
+        keep = 0;
+    rq->upload_fd = -1;
+    if (!keep && rq->upload_path[0]) {
+        unlink(rq->upload_path);
+        rq->upload_path[0] = '\0';
+    }
+}
+
+static void upload_write(struct request *rq, const char *data, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(rq->upload_fd, data, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            api_log("event=import_upload_failed error=\"%s\"", strerror(errno));
+            upload_end(rq, 0);
+            rq->upload_failed = 1; /* the rest is dropped; the handler finds no file */
+            return;
+        }
+        data += w;
+        n -= (size_t)w;
+    }
+}
+
 /* Keeps at most API_BODY_MAX bytes; a larger body is read to its end and refused. */
 static void take_upload(struct request *rq, const char *data, size_t n)
 {
-    if (rq->too_big)
+    if (rq->upload_fd >= 0) {
+        upload_write(rq, data, n);
+        return;
+    }
+    if (rq->upload_failed || rq->too_big)
         return;
     if (rq->len + n > API_BODY_MAX) {
         rq->too_big = 1;
@@ -494,6 +551,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->route = -404;
         atomic_fetch_add(&sv->inflight, 1);
         *con_cls = rq;
+        upload_start(sv, conn, rq, url, method);
         return MHD_YES;
     }
     if (*upload_size) {
@@ -505,9 +563,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct api_response r = {0};
     enum MHD_Result web_ret;
     api_conn_handling(sv->conns, guard_of(conn));
+    if (rq->upload_fd >= 0)
+        upload_end(rq, 1);
+    c.upload_path = rq->upload_path[0] ? rq->upload_path : NULL;
     if (!atomic_load(&sv->draining) && send_web(sv, conn, url, method, rq, &web_ret) == 0)
         return web_ret;
     dispatch(sv, conn, rq, url, method, &c, &r);
+    rq->upload_taken = c.upload_taken;
     if (c.events_stream && r.status == 200)
         return send_events(sv, conn, rq, &c, &r);
     json_decref(c.body);
@@ -536,6 +598,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 rq->err ? patron_err_name(rq->err) : "none",
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     }
+    upload_end(rq, rq->upload_taken);
     free(rq->buf);
     free(rq);
     *con_cls = NULL;
@@ -796,6 +859,7 @@ int api_serve(const struct api_settings *caller_cfg, char *why, size_t cap)
         (err = api_printer_start(cfg, &sv.printer)) != 0 ||
         (err = api_sync_start(cfg, &sv.sync)) != 0 ||
         (err = api_webhooks_start(cfg, &sv.webhooks)) != 0 ||
+        (err = api_wallet_push_start(cfg, &sv.wallet_push)) != 0 ||
         (err = api_scanners_start(cfg, &sv.scanners)) != 0 ||
         (err = api_conns_start(cfg->max_connections, cfg->request_timeout_s, cfg->timeout_s,
                                &sv.conns)) != 0) {
@@ -840,6 +904,8 @@ out:
     api_sync_stop(sv.sync);
     api_display_stop();
     api_webhooks_stop(sv.webhooks);
+    api_wallet_push_stop(sv.wallet_push);
+    api_imports_stop();
     pool_close(&sv.pool);
     patron__events_free(cfg->events);
     if (key)

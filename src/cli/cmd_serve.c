@@ -192,6 +192,7 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
 #endif
     cfg.wallet = c->wallet;
     cfg.google = c->google;
+    cfg.apns_url = c->apns_url;
     struct patron_escpos_profile profile;
     if (c->printer_profile && strcmp(c->printer_profile, "auto") != 0 &&
         cli_profile_resolve(c->printer_profile, &profile, why, sizeof why) != 0) {

@@ -368,7 +368,9 @@ static const struct cli_command_help commands[] = {
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS]\n"
      "             [--sync-interval SECONDS] [--display-idle SECONDS] [--log-requests]\n"
      "             [--webhook-poll SECONDS] [--webhook-timeout SECONDS]\n"
-     "             [--web-root DIR] [--session-ttl SECONDS] [--locale TAG] [--demo] [--routes]",
+     "             [--web-root DIR] [--session-ttl SECONDS] [--locale TAG] [--demo] [--routes]\n"
+     "(with the wallet push settings it pushes changed passes itself, as `patron card push`;\n"
+     " an admin's POST /v1/imports imports a CSV as a job)",
      serve_options},
     {"terminal", "the tills' API tokens",
      "patron terminal add NAME --role cashier|manager|admin\npatron terminal list\n"

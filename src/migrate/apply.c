@@ -2,43 +2,37 @@
 /* A checked row put into the store: a duplicate of an earlier row refused, the member matched
  * by card, then phone, then e-mail (or created), and the balance moved by a ledger entry
  * against the batch's account migration:BATCH, the credit's lot keeping the source's expiry. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ledger/ledger_internal.h"
 #include "migrate/import_internal.h"
 
-/* 1 when the key was already seen in this file (it is remembered otherwise). */
-static int seen(patron_store *s, const char *kind, const char *value, int *err)
+/* The file's register of keys is the store's own indexes: a member found by a row's card, old
+ * number, phone or e-mail whose member_imports row already names this batch was brought by an
+ * earlier row of the file (the batch's account did not exist when the run began, so no earlier
+ * run of the batch left it). Returns 0, -1 with r->why for a duplicate, or a PATRON_* code. */
+static int duplicate(struct patron__import_ctx *x, struct patron__import_row *r, int64_t member_id,
+                     int by)
 {
-    char key[200];
-    snprintf(key, sizeof key, "%s:%s", kind, value);
-    for (char *p = key; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    sqlite3_stmt *st = patron__stmt(s, "INSERT OR IGNORE INTO temp.import_seen(key) VALUES (?1)");
+    static const char *const what[PATRON__F_COUNT] = {[PATRON__F_CARD] = "this card",
+                                                      [PATRON__F_PHONE] = "this phone",
+                                                      [PATRON__F_EMAIL] = "this e-mail"};
+    sqlite3_stmt *st =
+        patron__stmt(x->s, "SELECT 1 FROM member_imports WHERE member_id = ?1 AND batch = ?2");
     if (!st)
-        return *err = PATRON_EDB, 0;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    if ((*err = patron__step_done(s, st)) != 0)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, member_id);
+    sqlite3_bind_text(st, 2, x->report->batch, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
         return 0;
-    return sqlite3_changes(s->db) == 0;
-}
-
-static int duplicate(struct patron__import_ctx *x, struct patron__import_row *r)
-{
-    static const char fmt[] = "%s appears in an earlier row of the file";
-    int err = 0;
-    if (r->card[0] && seen(x->s, "card", r->card, &err))
-        r->bad_field = PATRON__F_CARD, snprintf(r->why, sizeof r->why, fmt, "this card");
-    else if (!err && r->foreign[0] && seen(x->s, "old", r->foreign, &err))
-        r->bad_field = PATRON__F_CARD, snprintf(r->why, sizeof r->why, fmt, "this card number");
-    else if (!err && r->phone[0] && seen(x->s, "phone", r->phone, &err))
-        r->bad_field = PATRON__F_PHONE, snprintf(r->why, sizeof r->why, fmt, "this phone");
-    else if (!err && r->email[0] && seen(x->s, "email", r->email, &err))
-        r->bad_field = PATRON__F_EMAIL, snprintf(r->why, sizeof r->why, fmt, "this e-mail");
-    else
-        return err;
+    if (rc != SQLITE_ROW)
+        return patron__db_err(x->s, rc);
+    r->bad_field = by;
+    snprintf(r->why, sizeof r->why, "%s appears in an earlier row of the file",
+             by == PATRON__F_CARD && !r->card[0] ? "this card number" : what[by]);
     return -1;
 }
 
@@ -55,23 +49,27 @@ static int find_one(patron_store *s, const char *sql, const char *value, int64_t
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
-static int match(patron_store *s, const struct patron__import_row *r, int64_t *member_id)
+/* Finds the member by card, old number, phone, then e-mail; *by is the field that found it. */
+static int match(patron_store *s, const struct patron__import_row *r, int64_t *member_id, int *by)
 {
     int err = 0;
     *member_id = 0;
+    *by = PATRON__F_CARD;
     if (r->card[0])
         err = find_one(s, "SELECT member_id FROM cards WHERE number = ?1", r->card, member_id);
-    if (!err && r->foreign[0])
+    if (!err && !*member_id && r->foreign[0])
         err = find_one(s,
                        "SELECT c.member_id FROM card_aliases al JOIN cards c ON c.number = al.card"
                        " WHERE al.old_number = ?1",
                        r->foreign, member_id);
     if (!err && !*member_id && r->phone[0])
+        *by = PATRON__F_PHONE,
         err = find_one(s,
                        "SELECT id FROM members WHERE phone = ?1 AND erased_at IS NULL"
                        " ORDER BY id LIMIT 1",
                        r->phone, member_id);
     if (!err && !*member_id && r->email[0])
+        *by = PATRON__F_EMAIL,
         err = find_one(s,
                        "SELECT id FROM members WHERE lower(email) = lower(?1) AND erased_at IS NULL"
                        " ORDER BY id LIMIT 1",
@@ -126,10 +124,12 @@ int patron__import_apply(struct patron__import_ctx *x, struct patron__import_row
     struct patron__member_row m;
     struct patron_import_report *rep = x->report;
     int64_t member_id = 0, delta;
-    int err, found;
-    if ((err = duplicate(x, r)) != 0 || (err = match(x->s, r, &member_id)) != 0)
+    int err, found, by;
+    if ((err = match(x->s, r, &member_id, &by)) != 0)
         return err;
     found = member_id != 0;
+    if (found && (err = duplicate(x, r, member_id, by)) != 0)
+        return err;
     if (!found && (err = create(x, r, &member_id, NULL)) != 0)
         return err;
     if ((err = patron__member_row_by_id(x->s, member_id, &m)) != 0)
