@@ -234,6 +234,11 @@ static const struct cli_option_help hq_options[] = {
                              "(default $PATRON_HOME/hq-store-ID.pgpass)"},
     {"--csv", "report: CSV instead of aligned text"},
     {"--svg FILE", "report: also draw the chart into FILE (liability, redemptions, stores)"},
+    {"--name N", "reward add: the reward's name (stores match published rewards by name)"},
+    {"--cost POINTS", "reward add: what it costs in points"},
+    {"--kind K", "reward add: amount, percent, item or points"},
+    {"--value V", "reward add: minor units, percent, SKU number or points, by kind"},
+    {"--valid-days D", "reward add: how long its voucher is valid (1-3650, default 30)"},
     END,
 };
 
@@ -403,7 +408,13 @@ static const struct cli_command_help commands[] = {
      "patron hq init\npatron hq stores\npatron hq store add ID --name NAME [--password-file FILE]\n"
      "patron hq verify\npatron hq conflicts\n"
      "patron hq report NAME [--csv] [--svg FILE]  (NAME: liability redemptions stores multistore)\n"
-     "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`)",
+     "patron hq program show | set NAME VALUE | category NAME MULTIPLIER_PERMILLE\n"
+     "                  | tier NAME THRESHOLD MULTIPLIER_PERMILLE | publish\n"
+     "patron hq reward add --name N --cost POINTS --kind K --value V [--valid-days D]\n"
+     "                 | list | end REWARD_ID\n"
+     "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`; program and\n"
+     "reward change head office's draft, checked as a store would check it; publish sends the\n"
+     "whole draft as the next version, which every store applies at its next `patron sync`)",
      hq_options},
     {"import", "moving in: members and balances from another loyalty program's CSV",
      "patron import members FILE [--format generic|square|smile|odoo|open-loyalty]\n"
