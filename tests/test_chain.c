@@ -201,7 +201,9 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
     PGconn *conn = PQconnectdb(owner);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
     PGresult *res = PQexec(
-        conn, "DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
+        conn, "DROP TABLE program_versions, program_draft_rules, program_draft_categories,"
+              " program_draft_tiers, program_draft_rewards, program_draft_keys, store_programs;"
+              " DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
               " DROP FUNCTION hq_release_holds(); DROP FUNCTION hq_claim_release(text);"
               " DROP FUNCTION hq_claim(text, bigint, bigint, text); DROP TABLE chain_claims;"
               " DROP FUNCTION hq_project(); DROP FUNCTION hq_fact_member(facts);"

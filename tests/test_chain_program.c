@@ -3,7 +3,8 @@
  * hq program|reward` edit a draft checked as a store would check it, `publish` writes the whole
  * program as one version, stores apply the newest version at `patron sync` in one transaction
  * and report it (`patron hq stores`), a publication a store cannot apply leaves it on the version
- * it had with a sentence in `sync status`, and store roles may read publications only. */
+ * it had with a sentence in `sync status`, store roles may read publications only, and the
+ * chain's key trust list reaches every store. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -274,12 +275,70 @@ static void a_publication_that_fails_leaves_the_store_on_its_version(void **stat
     test_store_close(&a);
 }
 
+/* The chain's key trust list: a store's public key added at head office reaches the other
+ * stores at the next publication (the store itself keeps its own), and a revocation retires it. */
+static int key_status(patron_store *s, int key_id, char *kind, size_t len)
+{
+    struct patron_key_info keys[16];
+    size_t n = 0;
+    assert_int_equal(patron_keyring_list(s, keys, 16, &n), 0);
+    for (size_t i = 0; i < n && i < 16; i++)
+        if (keys[i].key_id == key_id) {
+            snprintf(kind, len, "%s %s", keys[i].kind, keys[i].status);
+            return 1;
+        }
+    snprintf(kind, len, "none");
+    return 0;
+}
+
+static void the_key_trust_list_reaches_the_stores(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], pem[256], file[600], kind[32];
+    struct test_store a, b;
+    struct clirun r = {0};
+    chain("prog_keys", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    assert_int_equal(patron_keyring_export(a.s, 1, pem, sizeof pem), 0);
+    snprintf(file, sizeof file, "%s/key-1.pub.pem", a.dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(pem, f);
+    fclose(f);
+    /* the store's own checks: a partner is named */
+    assert_int_not_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "key", "add", file,
+                                "--partner", "", (char *)NULL),
+                         0);
+    assert_non_null(strstr(r.err, "name the partner"));
+    HQ_OK(owner, "key", "add", file, "--partner", "Store one");
+    HQ_OK(owner, "program", "publish");
+    if (sync_run(&a, url1, &r) != 0 || sync_run(&b, url2, &r) != 0)
+        fail_msg("sync: %s", r.err);
+    assert_true(key_status(b.s, 1, kind, sizeof kind));
+    assert_string_equal(kind, "chain verify");
+    assert_true(key_status(a.s, 1, kind, sizeof kind));
+    assert_string_equal(kind, "own active");
+    HQ_OK(owner, "key", "revoke", "1");
+    HQ_OK(owner, "program", "publish");
+    if (sync_run(&a, url1, &r) != 0 || sync_run(&b, url2, &r) != 0)
+        fail_msg("sync: %s", r.err);
+    assert_true(key_status(b.s, 1, kind, sizeof kind));
+    assert_string_equal(kind, "chain retired");
+    assert_true(key_status(a.s, 1, kind, sizeof kind));
+    assert_string_equal(kind, "own active");
+    assert_int_equal(program_version(b.s), 2);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(head_office_publishes_and_stores_apply_it),
         cmocka_unit_test(store_roles_read_publications_only),
         cmocka_unit_test(a_publication_that_fails_leaves_the_store_on_its_version),
+        cmocka_unit_test(the_key_trust_list_reaches_the_stores),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -16,7 +16,7 @@
 
 static const char usage[] = "hq init | hq stores | hq store add ID --name NAME "
                             "[--password-file FILE] | hq verify | hq conflicts | "
-                            "hq report NAME [--csv] [--svg FILE] | hq program ... | hq reward ...";
+                            "hq report NAME [--csv] [--svg FILE] | hq program|reward|key ...";
 
 #ifdef PATRON_HAVE_HQ
 
@@ -391,6 +391,8 @@ int cli_cmd_hq(struct cli *c, struct cli_args *a)
         return cli_cmd_hq_program(c, a);
     if (sub && strcmp(sub, "reward") == 0)
         return cli_cmd_hq_reward(c, a);
+    if (sub && strcmp(sub, "key") == 0)
+        return cli_cmd_hq_key(c, a);
     if (sub && strcmp(sub, "report") == 0)
         return hq_report(c, a);
     if (sub && strcmp(sub, "verify") == 0)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* `patron hq program show|set|category|tier|publish` and `patron hq reward add|list|end`: the
- * program head office authors for its stores (src/hq/program.c), with the store commands' own
- * flags (`patron program`, `patron reward add`); what a store would refuse, head office refuses
- * with the store's sentence. Stores take each publication at their next `patron sync`. */
+/* `patron hq program show|set|category|tier|publish`, `patron hq reward add|list|end` and
+ * `patron hq key add|list|revoke` (the chain's key trust list, with `patron key trust`'s flags):
+ * the program head office authors for its stores (src/hq/program.c), with the store commands' own
+ * flags (`patron program`, `patron reward add`, `patron key trust`); what a store would refuse,
+ * head office refuses with the store's sentence. Stores take each publication at their next `patron
+ * sync`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,9 @@ static const char program_usage[] =
 static const char reward_usage[] =
     "patron hq reward add --name N --cost POINTS --kind amount|percent|item|points --value V "
     "[--valid-days D] | list | end REWARD_ID";
+
+static const char key_usage[] =
+    "patron hq key add FILE --partner NAME [--key-id N] [--chain CHAIN_ID] | list | revoke KEY_ID";
 
 static int changed(struct cli *c, patron_hq *h, int err, const char *detail, json_t *o,
                    const char *human)
@@ -218,6 +223,78 @@ int cli_cmd_hq_reward(struct cli *c, struct cli_args *a)
     if (sub && strcmp(sub, "list") == 0)
         return a->argc ? cli_usage(c, reward_usage) : reward_list(c);
     return cli_usage(c, reward_usage);
+}
+
+static int key_add(struct cli *c, struct cli_args *a)
+{
+    const char *partner = cli_take(a, "--partner"), *chain = cli_take(a, "--chain");
+    const char *id_text = cli_take(a, "--key-id"), *file = cli_positional(a);
+    int64_t want = 0;
+    int id = 0, status;
+    patron_hq *h = NULL;
+    char detail[512], human[160];
+    if (!file || !partner || a->argc != 0 ||
+        (id_text && cli_parse_int(id_text, 1, 65535, &want) != 0))
+        return cli_usage(c, key_usage);
+    if ((status = cli_hq_open(c, &h)) != 0)
+        return status;
+    int err = patron_hq_key_add(h, file, partner, chain, (int)want, &id, detail, sizeof detail);
+    snprintf(human, sizeof human, "Key %d of %s is in the chain's trust list (draft).\n", id,
+             partner);
+    return changed(c, h, err, detail, json_pack("{s:i}", "key_id", id), human);
+}
+
+static int key_revoke(struct cli *c, struct cli_args *a)
+{
+    const char *id_text = cli_positional(a);
+    int64_t id = 0;
+    patron_hq *h = NULL;
+    char detail[512];
+    int status;
+    if (!id_text || a->argc != 0 || cli_parse_int(id_text, 1, 65535, &id) != 0)
+        return cli_usage(c, key_usage);
+    if ((status = cli_hq_open(c, &h)) != 0)
+        return status;
+    int err = patron_hq_key_revoke(h, (int)id, detail, sizeof detail);
+    return changed(c, h, err, detail, json_pack("{s:i}", "key_id", (int)id),
+                   "Revoked in the draft; stores retire it at the next publication.\n");
+}
+
+static int key_list(struct cli *c)
+{
+    json_t *doc = NULL, *k;
+    int64_t latest = 0;
+    size_t i, off = 0;
+    char human[8192] = "";
+    int status = read_draft(c, &doc, &latest);
+    if (status != CLI_EXIT_OK)
+        return status;
+    json_t *keys = json_incref(json_object_get(doc, "keys"));
+    json_decref(doc);
+    json_array_foreach(keys, i, k)
+    {
+        const char *chain = json_string_value(json_object_get(k, "chain_id"));
+        if (off < sizeof human)
+            off += (size_t)snprintf(
+                human + off, sizeof human - off, "%5lld  %-24s %-32s %s\n",
+                (long long)json_integer_value(json_object_get(k, "key_id")),
+                json_string_value(json_object_get(k, "partner")), chain ? chain : "this chain",
+                json_is_true(json_object_get(k, "revoked")) ? "revoked" : "trusted");
+    }
+    return cli_emit(c, json_pack("{s:o}", "keys", keys),
+                    json_array_size(keys) ? human : "No keys in the trust list yet.\n");
+}
+
+int cli_cmd_hq_key(struct cli *c, struct cli_args *a)
+{
+    const char *sub = cli_positional(a);
+    if (sub && strcmp(sub, "add") == 0)
+        return key_add(c, a);
+    if (sub && strcmp(sub, "revoke") == 0)
+        return key_revoke(c, a);
+    if (sub && strcmp(sub, "list") == 0)
+        return a->argc ? cli_usage(c, key_usage) : key_list(c);
+    return cli_usage(c, key_usage);
 }
 
 #endif

@@ -239,6 +239,11 @@ static const struct cli_option_help hq_options[] = {
     {"--kind K", "reward add: amount, percent, item or points"},
     {"--value V", "reward add: minor units, percent, SKU number or points, by kind"},
     {"--valid-days D", "reward add: how long its voucher is valid (1-3650, default 30)"},
+    {"--partner NAME", "key add: who holds the private key (another store or a partner shop)"},
+    {"--key-id N", "key add: the key id its vouchers carry (default: from the file name "
+                   "key-N.pub.pem)"},
+    {"--chain CHAIN_ID",
+     "key add: a partner's chain (32 hex digits); none for this chain's stores"},
     END,
 };
 
@@ -412,8 +417,10 @@ static const struct cli_command_help commands[] = {
      "                  | tier NAME THRESHOLD MULTIPLIER_PERMILLE | publish\n"
      "patron hq reward add --name N --cost POINTS --kind K --value V [--valid-days D]\n"
      "                 | list | end REWARD_ID\n"
+     "patron hq key add FILE --partner NAME [--key-id N] [--chain CHAIN_ID] | list | revoke ID\n"
      "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`; program and\n"
-     "reward change head office's draft, checked as a store would check it; publish sends the\n"
+     "reward and key change head office's draft, checked as a store would check it; publish sends "
+     "the\n"
      "whole draft as the next version, which every store applies at its next `patron sync`)",
      hq_options},
     {"import", "moving in: members and balances from another loyalty program's CSV",

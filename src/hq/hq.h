@@ -214,8 +214,17 @@ int patron_hq_reward_add(patron_hq *h, const struct patron_reward_def *d, int64_
                          char *detail, size_t len);
 /* Ends a reward of the draft (stores retire theirs at the next publication); PATRON_ENOTFOUND. */
 int patron_hq_reward_end(patron_hq *h, int64_t reward_id, char *detail, size_t len);
+/* Adds a public key (a PEM file) to the chain's trust list, with `patron key trust`'s own
+ * arguments and checks (key id `want`, or 0 for the one in the file name "key-N.pub.pem"; chain_id
+ * NULL for a store of this chain); *key_id receives it. Stores trust it at the next
+ * publication, except a key id they already hold (their own). */
+int patron_hq_key_add(patron_hq *h, const char *pem_file, const char *partner, const char *chain_id,
+                      int want, int *key_id, char *detail, size_t len);
+/* Revokes a key of the trust list: stores retire it at the next publication (its vouchers are
+ * refused from then on). PATRON_ENOTFOUND when not trusted. */
+int patron_hq_key_revoke(patron_hq *h, int key_id, char *detail, size_t len);
 /* The draft as the JSON document a publication would hold (malloc'd into *body: rules,
- * categories, tiers, rewards) and the latest published version (0: none). */
+ * categories, tiers, rewards, keys) and the latest published version (0: none). */
 int patron_hq_program_draft(patron_hq *h, char **body, int64_t *latest, char *detail, size_t len);
 /* Publishes the whole draft as the next version, atomically (one transaction under a lock);
  * *version receives it. */

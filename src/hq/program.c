@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The program head office authors (`patron hq program|reward ...`): a draft of rules, categories,
- * tiers and rewards in tables only head office's owner may read and write, and `publish`, which
- * writes the whole draft as one new version of program_versions, atomically, under a lock. Every
- * change to the draft is checked by applying the whole draft to a scratch store with the store's
- * own calls (pull_program.c), the very function stores apply publications with: no second copy
- * of a rule's range, and a draft head office could not publish never exists. */
+/* The program head office authors (`patron hq program|reward|key ...`): a draft of rules,
+ * categories, tiers, rewards and the chain's key trust list in tables only head office's owner may
+ * read and write, and `publish`, which writes the whole draft as one new version of
+ * program_versions, atomically, under a lock. Every change to the draft is checked by applying the
+ * whole draft to a scratch store with the store's own calls (pull_program.c), the very function
+ * stores apply publications with: no second copy of a rule's range, and a draft head office could
+ * not publish never exists. */
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "hq_internal.h"
 #include "patron/error.h"
+#include "patron/keyring.h"
 
 /* The draft as the document a publication holds. */
 static const char draft_sql[] =
@@ -29,7 +31,10 @@ static const char draft_sql[] =
     "name,"
     " 'cost', cost, 'kind', kind, 'value', value, 'valid_days', valid_days,"
     " 'ended', ended_at IS NOT NULL) ORDER BY reward_id) FROM program_draft_rewards),"
-    " '[]'::jsonb))::text";
+    " '[]'::jsonb),"
+    " 'keys', coalesce((SELECT jsonb_agg(jsonb_build_object('key_id', key_id, 'partner', partner,"
+    " 'chain_id', chain_id, 'pem', pem, 'revoked', revoked_at IS NOT NULL) ORDER BY key_id)"
+    " FROM program_draft_keys), '[]'::jsonb))::text";
 
 static int drop_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -233,4 +238,74 @@ int patron_hq_program_publish(patron_hq *h, int64_t *version, char *detail, size
         return patron__hq_run(h->conn, "COMMIT", "cannot commit the publication", detail, len);
     PQclear(PQexec(h->conn, "ROLLBACK"));
     return rc;
+}
+
+/* The key id a store would give `pem_file` (want, or from its name), checked on a scratch store
+ * with patron_keyring_trust itself. */
+static int check_key(const char *pem_file, const char *partner, const char *chain_id, int want,
+                     int *key_id, char *detail, size_t len)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[512], path[600];
+    patron_store *s = NULL;
+    snprintf(dir, sizeof dir, "%s/patron-key-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        snprintf(detail, len, "cannot make a scratch store to check the key in");
+        return -errno;
+    }
+    snprintf(path, sizeof path, "%s/key.db", dir);
+    int rc = patron_store_open(path, &s);
+    /* store id 65535: its own key takes that id, out of the way of most key ids */
+    if (rc == 0 && (rc = patron_store_init(s, 65535, "Head office key check")) == 0)
+        rc = patron_keyring_trust(s, pem_file, partner, chain_id, want, key_id);
+    snprintf(detail, len, "%s", s ? patron_store_detail(s) : "cannot make a scratch store");
+    patron_store_close(s);
+    nftw(dir, drop_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
+
+static int read_pem(const char *file, char *pem, size_t cap, char *detail, size_t len)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        snprintf(detail, len, "cannot read %s", file);
+        return -errno;
+    }
+    size_t n = fread(pem, 1, cap - 1, f);
+    pem[n] = '\0';
+    fclose(f);
+    return 0;
+}
+
+int patron_hq_key_add(patron_hq *h, const char *pem_file, const char *partner, const char *chain_id,
+                      int want, int *key_id, char *detail, size_t len)
+{
+    char pem[1024], id[16];
+    int rc = check_key(pem_file, partner, chain_id, want, key_id, detail, len);
+    if (rc == 0)
+        rc = read_pem(pem_file, pem, sizeof pem, detail, len);
+    if (rc != 0)
+        return rc;
+    snprintf(id, sizeof id, "%d", *key_id);
+    const char *params[] = {id, partner, chain_id, pem};
+    rc = change(h,
+                "INSERT INTO program_draft_keys (key_id, partner, chain_id, pem)"
+                " VALUES ($1::integer, $2, lower($3), $4)",
+                4, params, NULL, NULL, 0, detail, len);
+    if (rc == PATRON_EDUPLICATE)
+        snprintf(detail, len, "key id %d is already in head office's trust list", *key_id);
+    return rc;
+}
+
+int patron_hq_key_revoke(patron_hq *h, int key_id, char *detail, size_t len)
+{
+    char id[16], missing[96];
+    const char *params[] = {id};
+    snprintf(id, sizeof id, "%d", key_id);
+    snprintf(missing, sizeof missing, "head office trusts no key %d (or it is revoked already)",
+             key_id);
+    return change(h,
+                  "UPDATE program_draft_keys SET revoked_at = now()"
+                  " WHERE key_id = $1::integer AND revoked_at IS NULL",
+                  1, params, missing, NULL, 0, detail, len);
 }

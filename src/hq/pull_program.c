@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The program head office publishes, as a store takes it: the newest publication (program_versions,
  * a whole program as one document) applied in ONE SQLite transaction through the store's own calls
- * (patron_program_set, patron_category_set, patron_tier_set, patron_reward_add and _retire), so
+ * (patron_program_set, patron_category_set, patron_tier_set, patron_reward_add and _retire,
+ * patron_keyring_trust and _retire for the chain's key trust list), so
  * the store's validation is the only one and a publication that fails anywhere leaves nothing
  * behind: the store stays on the version it had, and sync says why in a sentence. Every change
  * is recorded in the store's rule_changes as from "head office vN". The store then reports the
@@ -11,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hq_internal.h"
 #include "patron/chain.h"
 #include "patron/error.h"
+#include "patron/keyring.h"
 #include "patron/program.h"
 #include "patron/reward.h"
 
@@ -126,6 +129,74 @@ static int apply_rewards(patron_store *s, json_t *rewards)
     return err;
 }
 
+/* The store's key `key_id` into *have (have->key_id 0: none). */
+static int key_held(patron_store *s, int key_id, struct patron_key_info *have)
+{
+    struct patron_key_info *keys = calloc(1024, sizeof *keys);
+    size_t n = 0;
+    int err;
+    memset(have, 0, sizeof *have);
+    if (!keys)
+        return PATRON_ENOMEM;
+    if ((err = patron_keyring_list(s, keys, 1024, &n)) == 0)
+        for (size_t i = 0; i < n && i < 1024; i++)
+            if (keys[i].key_id == key_id)
+                *have = keys[i];
+    free(keys);
+    return err;
+}
+
+/* Trusts a published key through a file, as `patron key trust` would. */
+static int trust_pem(patron_store *s, const char *pem, const char *partner, const char *chain,
+                     int key_id)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    int id = 0, err;
+    snprintf(path, sizeof path, "%s/patron-trust-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return PATRON_ENOMEM;
+    size_t n = strlen(pem);
+    err = write(fd, pem, n) == (ssize_t)n ? 0 : PATRON_ENOMEM;
+    close(fd);
+    if (err == 0)
+        err = patron_keyring_trust(s, path, partner, chain && chain[0] ? chain : NULL, key_id, &id);
+    unlink(path);
+    return err;
+}
+
+/* One key of the chain's trust list: a key id the store already holds (its own, or trusted
+ * before) is left as it is unless revoked, which retires a trusted one. */
+static int apply_key(patron_store *s, json_t *k)
+{
+    struct patron_key_info have;
+    int key_id = (int)int_of(k, "key_id", 0);
+    int err = key_held(s, key_id, &have);
+    if (err != 0)
+        return err;
+    if (json_is_true(json_object_get(k, "revoked")))
+        return have.key_id && strcmp(have.kind, "own") != 0 && strcmp(have.status, "retired") != 0
+                   ? patron_keyring_retire(s, key_id)
+                   : 0;
+    if (have.key_id)
+        return 0;
+    return trust_pem(s, text_of(k, "pem"), text_of(k, "partner"), text_of(k, "chain_id"), key_id);
+}
+
+static int apply_keys(patron_store *s, json_t *keys)
+{
+    size_t i;
+    json_t *k;
+    int err = 0;
+    json_array_foreach(keys, i, k)
+    {
+        if (err == 0)
+            err = apply_key(s, k);
+    }
+    return err;
+}
+
 static int apply_doc(patron_store *s, int64_t version, json_t *doc)
 {
     char who[48];
@@ -134,7 +205,8 @@ static int apply_doc(patron_store *s, int64_t version, json_t *doc)
     if ((err = apply_rules(s, json_object_get(doc, "rules"), who)) != 0 ||
         (err = apply_categories(s, json_object_get(doc, "categories"), who)) != 0 ||
         (err = apply_tiers(s, json_object_get(doc, "tiers"), who)) != 0 ||
-        (err = apply_rewards(s, json_object_get(doc, "rewards"))) != 0)
+        (err = apply_rewards(s, json_object_get(doc, "rewards"))) != 0 ||
+        (err = apply_keys(s, json_object_get(doc, "keys"))) != 0)
         return err;
     return patron_program_version_set(s, version, who);
 }

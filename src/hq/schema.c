@@ -324,6 +324,11 @@ static const char migration_program[] =
     " ended_at timestamptz);"
     "CREATE UNIQUE INDEX program_draft_rewards_name ON program_draft_rewards (name)"
     " WHERE ended_at IS NULL;"
+    /* the chain's key trust list: public keys (PEM) by the key id vouchers carry */
+    "CREATE TABLE program_draft_keys ("
+    " key_id integer PRIMARY KEY CHECK (key_id BETWEEN 1 AND 65535),"
+    " partner text NOT NULL, chain_id text, pem text NOT NULL,"
+    " added_at timestamptz NOT NULL DEFAULT now(), revoked_at timestamptz);"
     "CREATE TABLE store_programs ("
     " store_id integer PRIMARY KEY REFERENCES stores,"
     " version bigint NOT NULL,"
