@@ -201,19 +201,21 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
     PGconn *conn = PQconnectdb(owner);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
     PGresult *res = PQexec(
-        conn, "DROP TABLE program_versions, program_draft_rules, program_draft_categories,"
-              " program_draft_tiers, program_draft_rewards, program_draft_keys, store_programs;"
-              " DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
-              " DROP FUNCTION hq_release_holds(); DROP FUNCTION hq_claim_release(text);"
-              " DROP FUNCTION hq_claim(text, bigint, bigint, text); DROP TABLE chain_claims;"
-              " DROP FUNCTION hq_project(); DROP FUNCTION hq_fact_member(facts);"
-              " DROP TABLE chain_entries, chain_balances, chain_member_stores;"
-              " DELETE FROM redemptions; DELETE FROM cards; DELETE FROM members;"
-              " ALTER TABLE members DROP COLUMN home_member_id, DROP COLUMN name,"
-              " DROP COLUMN email, DROP COLUMN phone, DROP COLUMN birthday,"
-              " DROP COLUMN consent_marketing, DROP COLUMN consent_at, DROP COLUMN changed_xid;"
-              " ALTER TABLE cards DROP COLUMN blocked, DROP COLUMN changed_xid;"
-              " UPDATE hq_schema_version SET version = 1");
+        conn,
+        "DROP TABLE program_versions, program_draft_rules, program_draft_categories,"
+        " program_draft_tiers, program_draft_rewards, program_draft_keys, program_draft_offers,"
+        " store_programs;"
+        " DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
+        " DROP FUNCTION hq_release_holds(); DROP FUNCTION hq_claim_release(text);"
+        " DROP FUNCTION hq_claim(text, bigint, bigint, text); DROP TABLE chain_claims;"
+        " DROP FUNCTION hq_project(); DROP FUNCTION hq_fact_member(facts);"
+        " DROP TABLE chain_entries, chain_balances, chain_member_stores;"
+        " DELETE FROM redemptions; DELETE FROM cards; DELETE FROM members;"
+        " ALTER TABLE members DROP COLUMN home_member_id, DROP COLUMN name,"
+        " DROP COLUMN email, DROP COLUMN phone, DROP COLUMN birthday,"
+        " DROP COLUMN consent_marketing, DROP COLUMN consent_at, DROP COLUMN changed_xid;"
+        " ALTER TABLE cards DROP COLUMN blocked, DROP COLUMN changed_xid;"
+        " UPDATE hq_schema_version SET version = 1");
     assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
     PQclear(res);
     PQfinish(conn);

@@ -332,6 +332,57 @@ static void the_key_trust_list_reaches_the_stores(void **state)
     test_store_close(&a);
 }
 
+/* Offers head office authors: `patron offer add`'s flags, checked as a store checks them (a tier
+ * target needs the tier), added at each store, ended there when head office ends them. */
+static int64_t running_offers_named(patron_store *s, const char *name)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM offers WHERE ended_at IS NULL AND name = '%s'",
+             name);
+    return test_scalar(s, sql);
+}
+
+static void offers_reach_the_stores(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024];
+    struct test_store a;
+    struct clirun r = {0};
+    chain("prog_offers", owner, url1, url2);
+    store_open(&a, 1);
+    assert_int_not_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "offer", "add", "--name",
+                                "Gold bonus", "--tier", "Gold", "--benefit", "bonus:25",
+                                (char *)NULL),
+                         0);
+    assert_non_null(strstr(r.err, "Gold"));
+    assert_int_not_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "offer", "add", "--name",
+                                "Free thing", "--benefit", "reward:1", (char *)NULL),
+                         0);
+    assert_non_null(strstr(r.err, "each store's own"));
+    HQ_OK(owner, "program", "tier", "Gold", "500", "1500");
+    assert_int_equal(clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "offer", "add",
+                            "--name", "Gold bonus", "--tier", "Gold", "--benefit", "bonus:25",
+                            (char *)NULL),
+                     0);
+    json_t *added = json_loads(r.out, 0, NULL);
+    assert_non_null(added);
+    char offer_id[24]; /* refused adds used ids up too */
+    snprintf(offer_id, sizeof offer_id, "%lld",
+             (long long)json_integer_value(json_object_get(added, "offer_id")));
+    json_decref(added);
+    HQ_OK(owner, "program", "publish");
+    if (sync_run(&a, url1, &r) != 0)
+        fail_msg("sync: %s", r.err);
+    assert_int_equal(running_offers_named(a.s, "Gold bonus"), 1);
+    HQ_OK(owner, "offer", "end", offer_id);
+    HQ_OK(owner, "program", "publish");
+    if (sync_run(&a, url1, &r) != 0)
+        fail_msg("sync: %s", r.err);
+    assert_int_equal(running_offers_named(a.s, "Gold bonus"), 0);
+    assert_int_equal(program_version(a.s), 2);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +390,7 @@ int main(void)
         cmocka_unit_test(store_roles_read_publications_only),
         cmocka_unit_test(a_publication_that_fails_leaves_the_store_on_its_version),
         cmocka_unit_test(the_key_trust_list_reaches_the_stores),
+        cmocka_unit_test(offers_reach_the_stores),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

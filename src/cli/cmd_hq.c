@@ -16,7 +16,7 @@
 
 static const char usage[] = "hq init | hq stores | hq store add ID --name NAME "
                             "[--password-file FILE] | hq verify | hq conflicts | "
-                            "hq report NAME [--csv] [--svg FILE] | hq program|reward|key ...";
+                            "hq report NAME [--csv] [--svg FILE] | hq program|reward|offer|key ...";
 
 #ifdef PATRON_HAVE_HQ
 
@@ -393,6 +393,8 @@ int cli_cmd_hq(struct cli *c, struct cli_args *a)
         return cli_cmd_hq_reward(c, a);
     if (sub && strcmp(sub, "key") == 0)
         return cli_cmd_hq_key(c, a);
+    if (sub && strcmp(sub, "offer") == 0)
+        return cli_cmd_hq_offer(c, a);
     if (sub && strcmp(sub, "report") == 0)
         return hq_report(c, a);
     if (sub && strcmp(sub, "verify") == 0)

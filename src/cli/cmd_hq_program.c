@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* `patron hq program show|set|category|tier|publish`, `patron hq reward add|list|end` and
+/* `patron hq program show|set|category|tier|publish`, `patron hq reward add|list|end`,
+ * `patron hq offer add|list|end` (with `patron offer add`'s own parser) and
  * `patron hq key add|list|revoke` (the chain's key trust list, with `patron key trust`'s flags):
  * the program head office authors for its stores (src/hq/program.c), with the store commands' own
  * flags (`patron program`, `patron reward add`, `patron key trust`); what a store would refuse,
@@ -24,6 +25,10 @@ static const char reward_usage[] =
 
 static const char key_usage[] =
     "patron hq key add FILE --partner NAME [--key-id N] [--chain CHAIN_ID] | list | revoke KEY_ID";
+
+static const char offer_usage[] =
+    "patron hq offer add (the flags of `patron offer add`, without a reward benefit or a segment)"
+    " | list | end OFFER_ID";
 
 static int changed(struct cli *c, patron_hq *h, int err, const char *detail, json_t *o,
                    const char *human)
@@ -295,6 +300,74 @@ int cli_cmd_hq_key(struct cli *c, struct cli_args *a)
     if (sub && strcmp(sub, "list") == 0)
         return a->argc ? cli_usage(c, key_usage) : key_list(c);
     return cli_usage(c, key_usage);
+}
+
+static int offer_add(struct cli *c, struct cli_args *a)
+{
+    struct patron_offer_def d;
+    int64_t id = 0;
+    patron_hq *h = NULL;
+    char detail[512], human[256];
+    int status;
+    if (cli_offer_parse_def(a, &d) != 0 || a->argc != 0)
+        return cli_usage(c, offer_usage);
+    if ((status = cli_hq_open(c, &h)) != 0)
+        return status;
+    int err = patron_hq_offer_add(h, &d, &id, detail, sizeof detail);
+    snprintf(human, sizeof human, "Offer %lld in the draft: %.120s.\n", (long long)id, d.name);
+    return changed(c, h, err, detail, json_pack("{s:I}", "offer_id", (json_int_t)id), human);
+}
+
+static int offer_end(struct cli *c, struct cli_args *a)
+{
+    const char *id_text = cli_positional(a);
+    int64_t id = 0;
+    patron_hq *h = NULL;
+    char detail[512];
+    int status;
+    if (!id_text || a->argc != 0 || cli_parse_int(id_text, 1, INT64_MAX, &id) != 0)
+        return cli_usage(c, offer_usage);
+    if ((status = cli_hq_open(c, &h)) != 0)
+        return status;
+    int err = patron_hq_offer_end(h, id, detail, sizeof detail);
+    return changed(c, h, err, detail, json_pack("{s:b}", "ok", 1),
+                   "Ended in the draft; stores end it at the next publication.\n");
+}
+
+static int offer_list(struct cli *c)
+{
+    json_t *doc = NULL, *o;
+    int64_t latest = 0;
+    size_t i, off = 0;
+    char human[8192] = "";
+    int status = read_draft(c, &doc, &latest);
+    if (status != CLI_EXIT_OK)
+        return status;
+    json_t *offers = json_incref(json_object_get(doc, "offers"));
+    json_decref(doc);
+    json_array_foreach(offers, i, o)
+    {
+        if (off < sizeof human)
+            off += (size_t)snprintf(human + off, sizeof human - off, "%5lld  %-16s %.100s%s\n",
+                                    (long long)json_integer_value(json_object_get(o, "offer_id")),
+                                    json_string_value(json_object_get(o, "benefit")),
+                                    json_string_value(json_object_get(o, "name")),
+                                    json_is_true(json_object_get(o, "ended")) ? "  (ended)" : "");
+    }
+    return cli_emit(c, json_pack("{s:o}", "offers", offers),
+                    json_array_size(offers) ? human : "No offers in the draft yet.\n");
+}
+
+int cli_cmd_hq_offer(struct cli *c, struct cli_args *a)
+{
+    const char *sub = cli_positional(a);
+    if (sub && strcmp(sub, "add") == 0)
+        return offer_add(c, a);
+    if (sub && strcmp(sub, "end") == 0)
+        return offer_end(c, a);
+    if (sub && strcmp(sub, "list") == 0)
+        return a->argc ? cli_usage(c, offer_usage) : offer_list(c);
+    return cli_usage(c, offer_usage);
 }
 
 #endif

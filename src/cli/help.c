@@ -417,9 +417,12 @@ static const struct cli_command_help commands[] = {
      "                  | tier NAME THRESHOLD MULTIPLIER_PERMILLE | publish\n"
      "patron hq reward add --name N --cost POINTS --kind K --value V [--valid-days D]\n"
      "                 | list | end REWARD_ID\n"
+     "patron hq offer add (the flags of `patron offer add`; no reward benefit, no segment)\n"
+     "                | list | end OFFER_ID\n"
      "patron hq key add FILE --partner NAME [--key-id N] [--chain CHAIN_ID] | list | revoke ID\n"
      "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`; program and\n"
-     "reward and key change head office's draft, checked as a store would check it; publish sends "
+     "reward, offer and key change head office's draft, checked as a store would check it; publish "
+     "sends "
      "the\n"
      "whole draft as the next version, which every store applies at its next `patron sync`)",
      hq_options},

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patron/offer.h"
 #include "patron/report.h"
 #include "patron/reward.h"
 #include "patron/store.h"
@@ -214,6 +215,13 @@ int patron_hq_reward_add(patron_hq *h, const struct patron_reward_def *d, int64_
                          char *detail, size_t len);
 /* Ends a reward of the draft (stores retire theirs at the next publication); PATRON_ENOTFOUND. */
 int patron_hq_reward_end(patron_hq *h, int64_t reward_id, char *detail, size_t len);
+/* Adds an offer to the draft (`patron offer add`'s definition; *offer_id: head office's id);
+ * PATRON_EINVAL for a reward benefit or a segment target (each store's own), PATRON_EDUPLICATE
+ * when a running offer has that name. Stores match published offers with theirs by name. */
+int patron_hq_offer_add(patron_hq *h, const struct patron_offer_def *d, int64_t *offer_id,
+                        char *detail, size_t len);
+/* Ends an offer of the draft (stores end theirs at the next publication); PATRON_ENOTFOUND. */
+int patron_hq_offer_end(patron_hq *h, int64_t offer_id, char *detail, size_t len);
 /* Adds a public key (a PEM file) to the chain's trust list, with `patron key trust`'s own
  * arguments and checks (key id `want`, or 0 for the one in the file name "key-N.pub.pem"; chain_id
  * NULL for a store of this chain); *key_id receives it. Stores trust it at the next
@@ -224,7 +232,7 @@ int patron_hq_key_add(patron_hq *h, const char *pem_file, const char *partner, c
  * refused from then on). PATRON_ENOTFOUND when not trusted. */
 int patron_hq_key_revoke(patron_hq *h, int key_id, char *detail, size_t len);
 /* The draft as the JSON document a publication would hold (malloc'd into *body: rules,
- * categories, tiers, rewards, keys) and the latest published version (0: none). */
+ * categories, tiers, rewards, offers, keys) and the latest published version (0: none). */
 int patron_hq_program_draft(patron_hq *h, char **body, int64_t *latest, char *detail, size_t len);
 /* Publishes the whole draft as the next version, atomically (one transaction under a lock);
  * *version receives it. */

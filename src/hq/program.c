@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The program head office authors (`patron hq program|reward|key ...`): a draft of rules,
- * categories, tiers, rewards and the chain's key trust list in tables only head office's owner may
- * read and write, and `publish`, which writes the whole draft as one new version of
+/* The program head office authors (`patron hq program|reward|offer|key ...`): a draft of rules,
+ * categories, tiers, rewards, offers and the chain's key trust list in tables only head office's
+ * owner may read and write, and `publish`, which writes the whole draft as one new version of
  * program_versions, atomically, under a lock. Every change to the draft is checked by applying the
  * whole draft to a scratch store with the store's own calls (pull_program.c), the very function
  * stores apply publications with: no second copy of a rule's range, and a draft head office could
@@ -16,6 +16,9 @@
 #include "hq_internal.h"
 #include "patron/error.h"
 #include "patron/keyring.h"
+#include "patron/offer.h"
+
+#include <jansson.h>
 
 /* The draft as the document a publication holds. */
 static const char draft_sql[] =
@@ -32,6 +35,8 @@ static const char draft_sql[] =
     " 'cost', cost, 'kind', kind, 'value', value, 'valid_days', valid_days,"
     " 'ended', ended_at IS NOT NULL) ORDER BY reward_id) FROM program_draft_rewards),"
     " '[]'::jsonb),"
+    " 'offers', coalesce((SELECT jsonb_agg(body || jsonb_build_object('offer_id', offer_id,"
+    " 'ended', ended_at IS NOT NULL) ORDER BY offer_id) FROM program_draft_offers), '[]'::jsonb),"
     " 'keys', coalesce((SELECT jsonb_agg(jsonb_build_object('key_id', key_id, 'partner', partner,"
     " 'chain_id', chain_id, 'pem', pem, 'revoked', revoked_at IS NOT NULL) ORDER BY key_id)"
     " FROM program_draft_keys), '[]'::jsonb))::text";
@@ -307,5 +312,76 @@ int patron_hq_key_revoke(patron_hq *h, int key_id, char *detail, size_t len)
     return change(h,
                   "UPDATE program_draft_keys SET revoked_at = now()"
                   " WHERE key_id = $1::integer AND revoked_at IS NULL",
+                  1, params, missing, NULL, 0, detail, len);
+}
+
+static void put_text(json_t *o, const char *key, const char *v)
+{
+    if (v)
+        json_object_set_new(o, key, json_string(v));
+}
+
+/* `patron offer add`'s definition as the document stores read back (pull_program.c). */
+static json_t *offer_doc(const struct patron_offer_def *d)
+{
+    char benefit[32];
+    patron_offer_benefit_format(d->benefit, d->benefit_value, benefit, sizeof benefit);
+    json_t *o = json_pack(
+        "{s:s, s:I, s:b, s:I, s:b, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "name", d->name,
+        "within_days", (json_int_t)d->within_days, "birthday_month", d->birthday_month,
+        "lapsed_days", (json_int_t)d->lapsed_days, "first_visit", d->first_visit,
+        "min_basket_minor", (json_int_t)d->min_basket_minor, "benefit", benefit, "exclusive",
+        d->exclusive, "valid_from", (json_int_t)d->valid_from, "valid_to", (json_int_t)d->valid_to,
+        "limit_per_member", (json_int_t)d->limit_per_member, "limit_total",
+        (json_int_t)d->limit_total, "limit_per_day", (json_int_t)d->limit_per_day);
+    if (o) {
+        put_text(o, "tier", d->tier);
+        put_text(o, "category", d->category);
+        put_text(o, "sku", d->sku);
+        put_text(o, "basket_category", d->basket_category);
+    }
+    return o;
+}
+
+int patron_hq_offer_add(patron_hq *h, const struct patron_offer_def *d, int64_t *offer_id,
+                        char *detail, size_t len)
+{
+    char id[24] = "0";
+    *offer_id = 0;
+    if (d->benefit == PATRON_BENEFIT_REWARD || d->segment) {
+        snprintf(detail, len,
+                 "head office cannot publish an offer with a %s: reward ids and segments are "
+                 "each store's own",
+                 d->segment ? "segment" : "reward benefit");
+        return PATRON_EINVAL;
+    }
+    json_t *o = d->name ? offer_doc(d) : NULL;
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!body) {
+        snprintf(detail, len, "an offer needs a name");
+        return d->name ? PATRON_ENOMEM : PATRON_EINVAL;
+    }
+    const char *params[] = {d->name, body};
+    int rc = change(h,
+                    "INSERT INTO program_draft_offers (name, body) VALUES ($1, $2::jsonb)"
+                    " RETURNING offer_id",
+                    2, params, NULL, id, sizeof id, detail, len);
+    free(body);
+    if (rc == PATRON_EDUPLICATE)
+        snprintf(detail, len, "head office already has a running offer named '%s'", d->name);
+    *offer_id = strtoll(id, NULL, 10);
+    return rc;
+}
+
+int patron_hq_offer_end(patron_hq *h, int64_t offer_id, char *detail, size_t len)
+{
+    char id[24], missing[96];
+    const char *params[] = {id};
+    snprintf(id, sizeof id, "%lld", (long long)offer_id);
+    snprintf(missing, sizeof missing, "head office has no running offer %lld", (long long)offer_id);
+    return change(h,
+                  "UPDATE program_draft_offers SET ended_at = now()"
+                  " WHERE offer_id = $1::bigint AND ended_at IS NULL",
                   1, params, missing, NULL, 0, detail, len);
 }

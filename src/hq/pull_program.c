@@ -2,7 +2,7 @@
 /* The program head office publishes, as a store takes it: the newest publication (program_versions,
  * a whole program as one document) applied in ONE SQLite transaction through the store's own calls
  * (patron_program_set, patron_category_set, patron_tier_set, patron_reward_add and _retire,
- * patron_keyring_trust and _retire for the chain's key trust list), so
+ * patron_offer_add and _end, patron_keyring_trust and _retire for the chain's key trust list), so
  * the store's validation is the only one and a publication that fails anywhere leaves nothing
  * behind: the store stays on the version it had, and sync says why in a sentence. Every change
  * is recorded in the store's rule_changes as from "head office vN". The store then reports the
@@ -18,6 +18,7 @@
 #include "patron/chain.h"
 #include "patron/error.h"
 #include "patron/keyring.h"
+#include "patron/offer.h"
 #include "patron/program.h"
 #include "patron/reward.h"
 
@@ -129,6 +130,70 @@ static int apply_rewards(patron_store *s, json_t *rewards)
     return err;
 }
 
+static const char *text_or_null(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* One published offer, matched by name with the store's offers not ended: ended at head office,
+ * the store ends its own; new, the store adds it (an offer is never changed in place: head office
+ * ends it and adds another). */
+static int apply_offer(patron_store *s, json_t *o, const struct patron_offer *list, size_t n,
+                       const char *who)
+{
+    const char *name = text_of(o, "name");
+    const struct patron_offer *have = NULL;
+    int64_t id = 0;
+    for (size_t i = 0; i < n && !have; i++)
+        if (list[i].ended_at == 0 && strcmp(list[i].name, name) == 0)
+            have = &list[i];
+    if (json_is_true(json_object_get(o, "ended")))
+        return have ? patron_offer_end(s, have->offer_id, who) : 0;
+    if (have)
+        return 0;
+    struct patron_offer_def d = {.name = name,
+                                 .tier = text_or_null(o, "tier"),
+                                 .category = text_or_null(o, "category"),
+                                 .within_days = int_of(o, "within_days", 0),
+                                 .birthday_month =
+                                     json_is_true(json_object_get(o, "birthday_month")),
+                                 .lapsed_days = int_of(o, "lapsed_days", 0),
+                                 .first_visit = json_is_true(json_object_get(o, "first_visit")),
+                                 .min_basket_minor = int_of(o, "min_basket_minor", 0),
+                                 .sku = text_or_null(o, "sku"),
+                                 .basket_category = text_or_null(o, "basket_category"),
+                                 .exclusive = json_is_true(json_object_get(o, "exclusive")),
+                                 .valid_from = int_of(o, "valid_from", 0),
+                                 .valid_to = int_of(o, "valid_to", 0),
+                                 .limit_per_member = int_of(o, "limit_per_member", 0),
+                                 .limit_total = int_of(o, "limit_total", 0),
+                                 .limit_per_day = int_of(o, "limit_per_day", 0),
+                                 .created_by = who};
+    if (patron_offer_benefit_parse(text_of(o, "benefit"), &d.benefit, &d.benefit_value) != 0)
+        d.benefit = (enum patron_offer_benefit) - 1; /* refused by patron_offer_add */
+    return patron_offer_add(s, &d, &id);
+}
+
+static int apply_offers(patron_store *s, json_t *offers, const char *who)
+{
+    size_t n = 0, cap = PATRON_OFFER_MAX_ACTIVE, i;
+    json_t *o;
+    if (json_array_size(offers) == 0)
+        return 0;
+    struct patron_offer *list = calloc(cap, sizeof *list);
+    if (!list)
+        return PATRON_ENOMEM;
+    int err = patron_offer_list(s, 0, list, cap, &n);
+    json_array_foreach(offers, i, o)
+    {
+        if (err == 0)
+            err = apply_offer(s, o, list, n < cap ? n : cap, who);
+    }
+    free(list);
+    return err;
+}
+
 /* The store's key `key_id` into *have (have->key_id 0: none). */
 static int key_held(patron_store *s, int key_id, struct patron_key_info *have)
 {
@@ -206,6 +271,7 @@ static int apply_doc(patron_store *s, int64_t version, json_t *doc)
         (err = apply_categories(s, json_object_get(doc, "categories"), who)) != 0 ||
         (err = apply_tiers(s, json_object_get(doc, "tiers"), who)) != 0 ||
         (err = apply_rewards(s, json_object_get(doc, "rewards"))) != 0 ||
+        (err = apply_offers(s, json_object_get(doc, "offers"), who)) != 0 ||
         (err = apply_keys(s, json_object_get(doc, "keys"))) != 0)
         return err;
     return patron_program_version_set(s, version, who);

@@ -324,6 +324,12 @@ static const char migration_program[] =
     " ended_at timestamptz);"
     "CREATE UNIQUE INDEX program_draft_rewards_name ON program_draft_rewards (name)"
     " WHERE ended_at IS NULL;"
+    /* offers: `patron offer add`'s definition as a document */
+    "CREATE TABLE program_draft_offers ("
+    " offer_id bigserial PRIMARY KEY, name text NOT NULL, body jsonb NOT NULL,"
+    " ended_at timestamptz);"
+    "CREATE UNIQUE INDEX program_draft_offers_name ON program_draft_offers (name)"
+    " WHERE ended_at IS NULL;"
     /* the chain's key trust list: public keys (PEM) by the key id vouchers carry */
     "CREATE TABLE program_draft_keys ("
     " key_id integer PRIMARY KEY CHECK (key_id BETWEEN 1 AND 65535),"
