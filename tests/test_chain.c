@@ -202,7 +202,10 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
     PGconn *conn = PQconnectdb(owner);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
     PGresult *res = PQexec(
-        conn, "DROP TRIGGER facts_project_erasure ON facts; DROP FUNCTION hq_erase();"
+        conn, "DROP TABLE program_versions, program_draft_rules, program_draft_categories,"
+              " program_draft_tiers, program_draft_rewards, program_draft_keys,"
+              " program_draft_offers, store_programs;"
+              " DROP TRIGGER facts_project_erasure ON facts; DROP FUNCTION hq_erase();"
               " DROP FUNCTION hq_scrub(text, jsonb); DROP INDEX facts_personal;"
               " DROP TABLE erasures;"
               " DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
@@ -674,6 +677,36 @@ static void a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync(void **st
     test_store_close(&a);
 }
 
+/* Tiers qualify on chain-wide earnings: a member who earns a tier's worth in store 1 is in that
+ * tier at store 2 after its sync (scan), and store 2's checkout earns at the tier's rate. */
+static void a_tier_earned_in_one_store_shows_in_another(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a, b;
+    struct patron_scan_result scan;
+    chain("chain_tier", owner, url1, url2);
+    store_open(&a, 1);
+    store_open(&b, 2);
+    assert_int_equal(patron_tier_set(a.s, "Gold", 150, 2000, "test"), 0);
+    assert_int_equal(patron_tier_set(b.s, "Gold", 150, 2000, "test"), 0);
+    assert_int_equal(patron_tier_set(b.s, "Platinum", 1000, 3000, "test"), 0);
+    test_enroll(&a, "Tia Tiered", card);
+    sell(a.s, card, "A-1", 20000); /* 200 points at store 1 */
+    sync_ok(&a, url1);
+    sync_ok(&b, url2);
+    assert_int_equal(patron_scan(b.s, card, &scan), 0);
+    assert_string_equal(scan.member.tier, "Gold");
+    assert_string_equal(scan.next_tier, "Platinum");
+    assert_int_equal(scan.points_to_next_tier, 800);
+    /* the tier's multiplier applies to what the member earns in store 2 */
+    sell(b.s, card, "B-1", 10000);
+    assert_int_equal(test_scalar(b.s, "SELECT sum(points) FROM entries WHERE kind = 'earn'"), 200);
+    test_assert_ledger_verifies(b.s);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +718,7 @@ int main(void)
         cmocka_unit_test(an_erasure_at_one_store_erases_the_member_everywhere),
         cmocka_unit_test(an_erasure_away_from_home_reaches_the_home_store),
         cmocka_unit_test(a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync),
+        cmocka_unit_test(a_tier_earned_in_one_store_shows_in_another),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -104,6 +104,7 @@ static const struct {
     {"cmd_terminal.c", {"terminal"}},
     {"cmd_voucher.c", {"voucher"}},
     {"cmd_hq.c", {"hq"}},
+    {"cmd_hq_program.c", {"hq"}},
     {"cmd_sync.c", {"sync"}},
     {"print.c", {"print"}},
 };

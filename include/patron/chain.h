@@ -62,7 +62,8 @@ PATRON_EXPORT int patron_chain_put_member(patron_store *s, const struct patron_c
 PATRON_EXPORT int patron_chain_put_card(patron_store *s, const struct patron_chain_card *c,
                                         int *kept) __attribute__((warn_unused_result));
 
-/* Sets the member's chain_points and chain_earned; a member unknown here is left out. */
+/* Sets the member's chain_points and chain_earned; a member unknown here is left out. What
+ * they earned elsewhere counts for their tier here: an earn that reaches a higher tier lifts it. */
 PATRON_EXPORT int patron_chain_put_balance(patron_store *s, const struct patron_chain_balance *b)
     __attribute__((warn_unused_result));
 

@@ -75,6 +75,16 @@ PATRON_EXPORT int patron_tier_set(patron_store *s, const char *name, int64_t thr
 PATRON_EXPORT int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap,
                                    size_t *count) __attribute__((warn_unused_result));
 
+/* The program publication of head office this store applied last (0: none yet, the store's own
+ * program). Returns 0 or PATRON_EDB. */
+PATRON_EXPORT int patron_program_version(patron_store *s, int64_t *version)
+    __attribute__((warn_unused_result));
+
+/* Records that publication `version` (> 0) is applied, in the rule changes with `who`; part of the
+ * caller's transaction when one is open. Returns 0, PATRON_EINVAL or PATRON_EDB. */
+PATRON_EXPORT int patron_program_version_set(patron_store *s, int64_t version, const char *who)
+    __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

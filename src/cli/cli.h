@@ -169,6 +169,9 @@ int cli_cmd_terminal(struct cli *c, struct cli_args *a);
 int cli_cmd_display(struct cli *c, struct cli_args *a);
 int cli_cmd_scanner(struct cli *c, struct cli_args *a);
 int cli_cmd_offer(struct cli *c, struct cli_args *a);
+/* `patron offer add`'s flags into d (strings point into a); -1 when one is missing or bad. Also
+ * `patron hq offer add`. */
+int cli_offer_parse_def(struct cli_args *a, struct patron_offer_def *d);
 int cli_cmd_goodwill(struct cli *c, struct cli_args *a);
 int cli_cmd_feedback(struct cli *c, struct cli_args *a);
 int cli_cmd_referral(struct cli *c, struct cli_args *a);
@@ -176,6 +179,17 @@ int cli_cmd_referral(struct cli *c, struct cli_args *a);
 int cli_cmd_report(struct cli *c, struct cli_args *a);
 /* `patron hq`: the head office (src/hq); says it was left out when built without libpq. */
 int cli_cmd_hq(struct cli *c, struct cli_args *a);
+#ifdef PATRON_HAVE_HQ
+struct patron_hq;
+/* For the head office commands in other files (cmd_hq.c): connect with a sentence; fail with
+ * one. `patron hq program|reward|offer|key ...` (cmd_hq_program.c). */
+int cli_hq_open(struct cli *c, struct patron_hq **h);
+int cli_hq_fail(struct cli *c, int err, const char *sentence);
+int cli_cmd_hq_program(struct cli *c, struct cli_args *a);
+int cli_cmd_hq_reward(struct cli *c, struct cli_args *a);
+int cli_cmd_hq_key(struct cli *c, struct cli_args *a);
+int cli_cmd_hq_offer(struct cli *c, struct cli_args *a);
+#endif
 /* `patron import members`: moving in from another program's CSV (src/migrate). */
 int cli_cmd_import(struct cli *c, struct cli_args *a);
 /* For `patron serve`'s sync thread (built with libpq only): one sync over the link kept in

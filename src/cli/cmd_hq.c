@@ -17,7 +17,8 @@
 
 static const char usage[] = "hq init | hq tls init --host NAME | hq stores | hq store add ID "
                             "--name NAME [--password-file FILE] [--host NAME] | hq verify | "
-                            "hq conflicts | hq report NAME [--csv] [--svg FILE]";
+                            "hq conflicts | hq report NAME [--csv] [--svg FILE] | "
+                            "hq program|reward|offer|key ...";
 
 #ifdef PATRON_HAVE_HQ
 
@@ -519,9 +520,27 @@ static int hq_report(struct cli *c, struct cli_args *a)
     return err != 0 ? cli_fail(c, err, "cannot write the report") : CLI_EXIT_OK;
 }
 
+int cli_hq_open(struct cli *c, patron_hq **h)
+{
+    return hq_open(c, h);
+}
+
+int cli_hq_fail(struct cli *c, int err, const char *sentence)
+{
+    return hq_fail(c, err, sentence);
+}
+
 int cli_cmd_hq(struct cli *c, struct cli_args *a)
 {
     const char *sub = cli_positional(a);
+    if (sub && strcmp(sub, "program") == 0)
+        return cli_cmd_hq_program(c, a);
+    if (sub && strcmp(sub, "reward") == 0)
+        return cli_cmd_hq_reward(c, a);
+    if (sub && strcmp(sub, "key") == 0)
+        return cli_cmd_hq_key(c, a);
+    if (sub && strcmp(sub, "offer") == 0)
+        return cli_cmd_hq_offer(c, a);
     if (sub && strcmp(sub, "report") == 0)
         return hq_report(c, a);
     if (sub && strcmp(sub, "verify") == 0)

@@ -34,7 +34,7 @@ static int take_window(struct cli_args *a, struct patron_offer_def *d)
     return 0;
 }
 
-static int parse_def(struct cli_args *a, struct patron_offer_def *d)
+int cli_offer_parse_def(struct cli_args *a, struct patron_offer_def *d)
 {
     const char *benefit;
     memset(d, 0, sizeof *d);
@@ -81,7 +81,7 @@ static int offer_add(struct cli *c, struct cli_args *a)
     struct patron_offer_def d;
     int64_t id;
     char human[96];
-    if (parse_def(a, &d) != 0 || a->argc != 0)
+    if (cli_offer_parse_def(a, &d) != 0 || a->argc != 0)
         return cli_usage(c, offer_usage);
     int err = patron_offer_add(c->store, &d, &id);
     if (err != 0)

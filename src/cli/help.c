@@ -237,6 +237,16 @@ static const struct cli_option_help hq_options[] = {
                     "the store gets a client certificate: run `hq tls init` first)"},
     {"--csv", "report: CSV instead of aligned text"},
     {"--svg FILE", "report: also draw the chart into FILE (liability, redemptions, stores)"},
+    {"--name N", "reward add: the reward's name (stores match published rewards by name)"},
+    {"--cost POINTS", "reward add: what it costs in points"},
+    {"--kind K", "reward add: amount, percent, item or points"},
+    {"--value V", "reward add: minor units, percent, SKU number or points, by kind"},
+    {"--valid-days D", "reward add: how long its voucher is valid (1-3650, default 30)"},
+    {"--partner NAME", "key add: who holds the private key (another store or a partner shop)"},
+    {"--key-id N", "key add: the key id its vouchers carry (default: from the file name "
+                   "key-N.pub.pem)"},
+    {"--chain CHAIN_ID",
+     "key add: a partner's chain (32 hex digits); none for this chain's stores"},
     END,
 };
 
@@ -409,10 +419,20 @@ static const struct cli_command_help commands[] = {
      "patron hq store add ID --name NAME [--password-file FILE] [--host NAME]\n"
      "patron hq verify\npatron hq conflicts\n"
      "patron hq report NAME [--csv] [--svg FILE]  (NAME: liability redemptions stores multistore)\n"
+     "patron hq program show | set NAME VALUE | category NAME MULTIPLIER_PERMILLE\n"
+     "                  | tier NAME THRESHOLD MULTIPLIER_PERMILLE | publish\n"
+     "patron hq reward add --name N --cost POINTS --kind K --value V [--valid-days D]\n"
+     "                 | list | end REWARD_ID\n"
+     "patron hq offer add (the flags of `patron offer add`; no reward benefit, no segment)\n"
+     "                | list | end OFFER_ID\n"
+     "patron hq key add FILE --partner NAME [--key-id N] [--chain CHAIN_ID] | list | revoke ID\n"
      "(ID: the store's number, 1 to 65535, as given to `patron init --store-id`; `tls init` makes\n"
      "the chain's CA in $PATRON_HOME/hq-tls and head office's server certificate, and prints the\n"
      "postgresql.conf and pg_hba.conf lines; with it, `store add` writes the store's client\n"
-     "certificate and key beside its password file and its URL asks for sslmode=verify-full)",
+     "certificate and key beside its password file and its URL asks for sslmode=verify-full;\n"
+     "program, reward, offer and key change head office's draft, checked as a store would check\n"
+     "it; publish sends the whole draft as the next version, which every store applies at its\n"
+     "next `patron sync`)",
      hq_options},
     {"import", "moving in: members and balances from another loyalty program's CSV",
      "patron import members FILE [--format generic|square|smile|odoo|open-loyalty]\n"

@@ -250,6 +250,28 @@ int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap, size_
     return patron__read_rows(s, st, out, sizeof *out, cap, count, read_tier);
 }
 
+int patron_program_version(patron_store *s, int64_t *version)
+{
+    *version = patron__setting_int(s, "program_version", 0);
+    return 0;
+}
+
+int patron_program_version_set(patron_store *s, int64_t version, const char *who)
+{
+    char value[24];
+    int err;
+    if (version < 1)
+        return patron__fail(s, PATRON_EINVAL, "a program version is a positive number");
+    snprintf(value, sizeof value, "%lld", (long long)version);
+    if ((err = patron__tx_begin(s)) != 0)
+        return err;
+    if ((err = patron__setting_set(s, "program_version", value, who)) != 0) {
+        patron__tx_rollback(s);
+        return err;
+    }
+    return patron__tx_commit(s);
+}
+
 int patron__load_program_accounts(patron_store *s)
 {
     sqlite3_stmt *st = patron__stmt(s, "SELECT id FROM accounts WHERE name = ?1");

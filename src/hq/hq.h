@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patron/offer.h"
 #include "patron/report.h"
+#include "patron/reward.h"
 #include "patron/store.h"
 
 typedef struct patron_hq patron_hq;
@@ -113,8 +115,8 @@ struct patron_hq_store {
     char last_sync[40];  /* when head office last received a fact (ISO 8601 UTC), "" never */
     int64_t lag_s;       /* the newest fact's receive time minus its store time (store clocks may be
                             wrong), -1 when none */
-    char program_version[16]; /* the program publication the store has, "none" until programs
-                                 exist */
+    char program_version[16]; /* the program publication the store applied (its last sync),
+                                 "none" before the first */
 };
 
 /* Calls `fn` for each registered store in id order; stops at fn's first non-zero return. */
@@ -132,8 +134,9 @@ struct patron_hq_pull_result {
     int64_t members; /* enrolled or changed at other stores */
     int64_t cards;   /* issued or blocked at other stores */
     int64_t balances;
-    int64_t erased;      /* members erased here because a store erased them (pull_erasure.c) */
-    int64_t held_posted; /* held sales posted now that their cards are known (patron/held.h) */
+    int64_t erased;          /* members erased here because a store erased them (pull_erasure.c) */
+    int64_t held_posted;     /* held sales posted now that their cards are known (patron/held.h) */
+    int64_t program_version; /* head office's program publication the store is on (0: none) */
 };
 
 /* What one sync did. */
@@ -256,5 +259,44 @@ int patron_hq_pull_erasures(patron_hq *h, patron_store *s, int64_t *erased, char
  * held sales whose cards are known now. Returns 0 or a PATRON_* code with a sentence. */
 int patron_hq_pull_local(patron_hq *h, patron_store *s, struct patron_hq_pull_result *r,
                          char *detail, size_t len);
+/* The program head office authors for its stores (issue 11), as head office's owner: a draft of
+ * rules, categories, tiers and rewards, and its publications. Every change of the draft is checked
+ * by applying the whole draft to a scratch store with the store's own calls (the stores' own
+ * validation and sentences: PATRON_EINVAL with the store's sentence when refused);
+ * PATRON_EFORBIDDEN for a store's role. */
+int patron_hq_program_rule_set(patron_hq *h, const char *name, const char *value, char *detail,
+                               size_t len);
+int patron_hq_program_category_set(patron_hq *h, const char *name, int64_t multiplier_permille,
+                                   char *detail, size_t len);
+int patron_hq_program_tier_set(patron_hq *h, const char *name, int64_t threshold,
+                               int64_t multiplier_permille, char *detail, size_t len);
+/* Adds a reward to the draft (*reward_id: head office's id); PATRON_EDUPLICATE when a running
+ * reward has that name. Stores match published rewards with theirs by name. */
+int patron_hq_reward_add(patron_hq *h, const struct patron_reward_def *d, int64_t *reward_id,
+                         char *detail, size_t len);
+/* Ends a reward of the draft (stores retire theirs at the next publication); PATRON_ENOTFOUND. */
+int patron_hq_reward_end(patron_hq *h, int64_t reward_id, char *detail, size_t len);
+/* Adds an offer to the draft (`patron offer add`'s definition; *offer_id: head office's id);
+ * PATRON_EINVAL for a reward benefit or a segment target (each store's own), PATRON_EDUPLICATE
+ * when a running offer has that name. Stores match published offers with theirs by name. */
+int patron_hq_offer_add(patron_hq *h, const struct patron_offer_def *d, int64_t *offer_id,
+                        char *detail, size_t len);
+/* Ends an offer of the draft (stores end theirs at the next publication); PATRON_ENOTFOUND. */
+int patron_hq_offer_end(patron_hq *h, int64_t offer_id, char *detail, size_t len);
+/* Adds a public key (a PEM file) to the chain's trust list, with `patron key trust`'s own
+ * arguments and checks (key id `want`, or 0 for the one in the file name "key-N.pub.pem"; chain_id
+ * NULL for a store of this chain); *key_id receives it. Stores trust it at the next
+ * publication, except a key id they already hold (their own). */
+int patron_hq_key_add(patron_hq *h, const char *pem_file, const char *partner, const char *chain_id,
+                      int want, int *key_id, char *detail, size_t len);
+/* Revokes a key of the trust list: stores retire it at the next publication (its vouchers are
+ * refused from then on). PATRON_ENOTFOUND when not trusted. */
+int patron_hq_key_revoke(patron_hq *h, int key_id, char *detail, size_t len);
+/* The draft as the JSON document a publication would hold (malloc'd into *body: rules,
+ * categories, tiers, rewards, offers, keys) and the latest published version (0: none). */
+int patron_hq_program_draft(patron_hq *h, char **body, int64_t *latest, char *detail, size_t len);
+/* Publishes the whole draft as the next version, atomically (one transaction under a lock);
+ * *version receives it. */
+int patron_hq_program_publish(patron_hq *h, int64_t *version, char *detail, size_t len);
 
 #endif

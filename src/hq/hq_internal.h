@@ -28,5 +28,14 @@ int patron__hq_link_check(const char *url, char *detail, size_t len);
  * the message's first line `line`): PATRON_EAUTH, or 0 when it was not about TLS. */
 int patron__hq_tls_failure(const char *msg, const char *at, const char *line, char *detail,
                            size_t len);
+/* Applies program publication `version` (its document `body`) to the store in one SQLite
+ * transaction with the store's own calls; nothing of it stays when any part is refused (the
+ * store's sentence in detail). pull_program.c. */
+int patron__hq_program_apply(patron_store *s, int64_t version, const char *body, char *detail,
+                             size_t len);
+/* The pull's program step: the newest publication when newer than the store's, then the version
+ * the store is on reported to head office (*version, 0: none). pull_program.c. */
+int patron__hq_pull_program(patron_hq *h, patron_store *s, int64_t *version, char *detail,
+                            size_t len);
 
 #endif

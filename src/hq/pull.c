@@ -146,6 +146,8 @@ int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *
         if (rc != 0)
             snprintf(detail, len, "cannot keep what head office sent: %s", patron_store_detail(s));
     }
+    if (rc == 0)
+        rc = patron__hq_pull_program(h, s, &r->program_version, detail, len);
     for (int i = 0; i < 3; i++)
         PQclear(sets[i]);
     if (rc == 0)

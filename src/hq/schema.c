@@ -366,8 +366,54 @@ static const char migration_5[] =
     " WHERE f.kind IN ('member', 'consent', 'feedback', 'goodwill')"
     " AND hq_fact_member(f) IN (SELECT member_uid FROM erasures);";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4,
-                                         migration_5};
+/* The program head office authors (issue 11): a draft only its owner reads and writes (no grant
+ * to the stores), and the publications, each a whole program as one jsonb snapshot, that every
+ * store reads. Each store writes the publication it applied into its own row of store_programs. */
+static const char migration_program[] =
+    "CREATE TABLE program_versions ("
+    " version bigint PRIMARY KEY CHECK (version > 0),"
+    " published_at timestamptz NOT NULL DEFAULT now(),"
+    " published_by text NOT NULL DEFAULT current_user,"
+    " body jsonb NOT NULL);"
+    "CREATE TABLE program_draft_rules (name text PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE program_draft_categories ("
+    " name text PRIMARY KEY, multiplier_permille bigint NOT NULL);"
+    "CREATE TABLE program_draft_tiers ("
+    " name text PRIMARY KEY, threshold bigint NOT NULL UNIQUE, multiplier_permille bigint NOT "
+    "NULL);"
+    "CREATE TABLE program_draft_rewards ("
+    " reward_id bigserial PRIMARY KEY, name text NOT NULL, cost bigint NOT NULL,"
+    " kind text NOT NULL, value bigint NOT NULL, valid_days bigint NOT NULL DEFAULT 0,"
+    " ended_at timestamptz);"
+    "CREATE UNIQUE INDEX program_draft_rewards_name ON program_draft_rewards (name)"
+    " WHERE ended_at IS NULL;"
+    /* offers: `patron offer add`'s definition as a document */
+    "CREATE TABLE program_draft_offers ("
+    " offer_id bigserial PRIMARY KEY, name text NOT NULL, body jsonb NOT NULL,"
+    " ended_at timestamptz);"
+    "CREATE UNIQUE INDEX program_draft_offers_name ON program_draft_offers (name)"
+    " WHERE ended_at IS NULL;"
+    /* the chain's key trust list: public keys (PEM) by the key id vouchers carry */
+    "CREATE TABLE program_draft_keys ("
+    " key_id integer PRIMARY KEY CHECK (key_id BETWEEN 1 AND 65535),"
+    " partner text NOT NULL, chain_id text, pem text NOT NULL,"
+    " added_at timestamptz NOT NULL DEFAULT now(), revoked_at timestamptz);"
+    "CREATE TABLE store_programs ("
+    " store_id integer PRIMARY KEY REFERENCES stores,"
+    " version bigint NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now());"
+    "GRANT SELECT ON program_versions TO @STORES@;"
+    "GRANT SELECT, INSERT, UPDATE ON store_programs TO @STORES@;"
+    "ALTER TABLE store_programs ENABLE ROW LEVEL SECURITY;"
+    "CREATE POLICY store_programs_read ON store_programs FOR SELECT TO @STORES@"
+    " USING (store_id = (SELECT hq_my_store()));"
+    "CREATE POLICY store_programs_insert ON store_programs FOR INSERT TO @STORES@"
+    " WITH CHECK (store_id = (SELECT hq_my_store()));"
+    "CREATE POLICY store_programs_update ON store_programs FOR UPDATE TO @STORES@"
+    " USING (store_id = (SELECT hq_my_store())) WITH CHECK (store_id = (SELECT hq_my_store()));";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3,
+                                         migration_4, migration_5, migration_program};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

@@ -184,7 +184,8 @@ static void fill_store(PGresult *res, int row, struct patron_hq_store *st)
     st->last_seq = strtoll(PQgetvalue(res, row, 5), NULL, 10);
     snprintf(st->last_sync, sizeof st->last_sync, "%s", PQgetvalue(res, row, 6));
     st->lag_s = PQgetisnull(res, row, 7) ? -1 : strtoll(PQgetvalue(res, row, 7), NULL, 10);
-    snprintf(st->program_version, sizeof st->program_version, "none");
+    snprintf(st->program_version, sizeof st->program_version, "%s",
+             PQgetisnull(res, row, 8) ? "none" : PQgetvalue(res, row, 8));
 }
 
 int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
@@ -201,7 +202,8 @@ int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *
                  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
                  /* how long the newest fact took from the store's clock to head office */
                  " (SELECT greatest(0, extract(epoch FROM l.received_at - l.store_time))::bigint"
-                 " FROM facts l WHERE l.store_id = s.store_id ORDER BY l.store_seq DESC LIMIT 1)"
+                 " FROM facts l WHERE l.store_id = s.store_id ORDER BY l.store_seq DESC LIMIT 1),"
+                 " (SELECT p.version::text FROM store_programs p WHERE p.store_id = s.store_id)"
                  " FROM stores s LEFT JOIN facts f ON f.store_id = s.store_id"
                  " GROUP BY s.store_id ORDER BY s.store_id");
     if (PQresultStatus(res) != PGRES_TUPLES_OK)

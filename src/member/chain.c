@@ -186,10 +186,24 @@ int patron_chain_put_card(patron_store *s, const struct patron_chain_card *c, in
     return 0;
 }
 
+/* What the member earned elsewhere may lift their tier here, as an earn would. */
+static int review_tier(patron_store *s, const char *uid)
+{
+    struct patron__member_row row;
+    int64_t id = 0;
+    int changed = 0, err = member_by_uid(s, uid, &id);
+    if (err != 0 || id == 0)
+        return err;
+    if ((err = patron__member_row_by_id(s, id, &row)) != 0)
+        return err;
+    return row.erased ? 0 : patron__tier_review(s, &row, 1, &changed);
+}
+
 int patron_chain_put_balance(patron_store *s, const struct patron_chain_balance *b)
 {
     sqlite3_stmt *st = patron__stmt(
         s, "UPDATE members SET chain_points = ?2, chain_earned = ?3 WHERE member_uid = ?1");
+    int err;
     if (!b || !b->member_uid)
         return patron__fail(s, PATRON_EINVAL, "a chain balance names its member");
     if (!st)
@@ -197,7 +211,9 @@ int patron_chain_put_balance(patron_store *s, const struct patron_chain_balance 
     sqlite3_bind_text(st, 1, b->member_uid, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, b->points);
     sqlite3_bind_int64(st, 3, b->earned);
-    return patron__step_done(s, st);
+    if ((err = patron__step_done(s, st)) != 0)
+        return err;
+    return review_tier(s, b->member_uid);
 }
 
 int patron_chain_commit(patron_store *s, const char *cursor)

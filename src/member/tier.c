@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* Tiers: a member qualifies by points earned (earnings less reversals, never the balance) over
- * the last 12 months. The earn that crosses a threshold upgrades at once and starts a 12-month
- * period; when a period ends the tier is set again from the last 12 months, which may lower it. */
+ * the last 12 months here, plus what head office says they earned in the chain's other stores
+ * (members.chain_earned, as of the last pull): tiers qualify on chain-wide earnings. The earn that
+ * crosses a threshold upgrades at once and starts a 12-month period; when a period ends the tier is
+ * set again from the last 12 months, which may lower it. */
 #include "member/member_internal.h"
 
 int patron__earned_last_year(patron_store *s, int64_t member_id, int64_t *out)
 {
     static const char *const sql =
         "SELECT COALESCE(SUM(CASE kind WHEN 'earn' THEN points ELSE -points END), 0)"
+        " + (SELECT COALESCE(chain_earned, 0) FROM members WHERE id = ?1)"
         " FROM entries WHERE member_id = ?1 AND kind IN ('earn', 'reverse') AND created_at > ?2";
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
