@@ -312,6 +312,20 @@ int api_webhook_post(const struct patron_webhook_request *r, unsigned timeout_s,
  * and the pass certificate and key when apns_url is https), a thread with a store handle of its
  * own queues the pushes of changed passes and delivers them, after each write and every minute.
  * Starts it, or does nothing (*out NULL) without those settings. 0 or a PATRON_* code. */
+/* Apple's push service (wallet_push.c), one sender for the worker and `patron card push`:
+ * POST URL/3/device/PUSH_TOKEN with the pass type id as the topic and an empty payload, over
+ * HTTP/2, with the pass type certificate as the client certificate; the phone then asks the
+ * pass web service which passes changed. A patron_wallet_push_fn with a struct api_apns as ctx;
+ * a ringing `bell` (NULL: none) aborts the transfer and the push stays queued. */
+struct api_bell;
+struct api_apns {
+    void *curl; /* CURL *, reused from push to push */
+    const char *url, *cert, *key;
+    struct api_bell *bell;
+};
+int api_apns_send(void *ctx, const char *push_token, const char *pass_type, char *why,
+                  size_t why_len);
+
 struct api_wallet_push;
 int api_wallet_push_start(const struct api_settings *cfg, struct api_wallet_push **out);
 /* Asks for a round soon (after a commit); NULL does nothing. Thread-safe. */

@@ -22,7 +22,7 @@
 struct api_wallet_push {
     const struct api_settings *cfg;
     patron_store *store;
-    CURL *curl;
+    struct api_apns apns; /* the sender, its bell the worker's own */
     pthread_t thread;
     struct api_bell bell;
 };
@@ -30,42 +30,40 @@ struct api_wallet_push {
 static int progress_stop(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     (void)dt, (void)dn, (void)ut, (void)un;
-    return api_bell_stopping(ctx); /* non-zero aborts the transfer: the push stays queued */
+    return ctx && api_bell_stopping(ctx); /* non-zero aborts the transfer: the push stays queued */
 }
 
-/* POST BASE/3/device/PUSH_TOKEN, the pass type id as the topic, an empty payload, HTTP/2, the
- * pass type certificate as the client certificate (as `patron card push` sends it). */
-static int apns_send(void *ctx, const char *push_token, const char *pass_type, char *why,
-                     size_t why_len)
+int api_apns_send(void *ctx, const char *push_token, const char *pass_type, char *why,
+                  size_t why_len)
 {
-    struct api_wallet_push *w = ctx;
+    struct api_apns *p = ctx;
     char url[1024], topic[300];
     long status = 0;
     struct curl_slist *headers = NULL;
-    snprintf(url, sizeof url, "%s/3/device/%s", w->cfg->apns_url, push_token);
+    snprintf(url, sizeof url, "%s/3/device/%s", p->url, push_token);
     snprintf(topic, sizeof topic, "apns-topic: %s", pass_type);
     headers = curl_slist_append(headers, topic);
     headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_reset(w->curl);
-    curl_easy_setopt(w->curl, CURLOPT_URL, url);
-    curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, "{}");
-    curl_easy_setopt(w->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(w->curl, CURLOPT_TIMEOUT, WALLET_PUSH_TIMEOUT_S);
-    curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(w->curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(w->curl, CURLOPT_XFERINFOFUNCTION, progress_stop);
-    curl_easy_setopt(w->curl, CURLOPT_XFERINFODATA, &w->bell);
-    if (w->cfg->wallet.pass_cert && w->cfg->wallet.pass_key) {
-        curl_easy_setopt(w->curl, CURLOPT_SSLCERT, w->cfg->wallet.pass_cert);
-        curl_easy_setopt(w->curl, CURLOPT_SSLKEY, w->cfg->wallet.pass_key);
+    curl_easy_reset(p->curl);
+    curl_easy_setopt(p->curl, CURLOPT_URL, url);
+    curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, "{}");
+    curl_easy_setopt(p->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, WALLET_PUSH_TIMEOUT_S);
+    curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(p->curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(p->curl, CURLOPT_XFERINFOFUNCTION, progress_stop);
+    curl_easy_setopt(p->curl, CURLOPT_XFERINFODATA, p->bell);
+    if (p->cert && p->key) {
+        curl_easy_setopt(p->curl, CURLOPT_SSLCERT, p->cert);
+        curl_easy_setopt(p->curl, CURLOPT_SSLKEY, p->key);
     }
-    CURLcode rc = curl_easy_perform(w->curl);
+    CURLcode rc = curl_easy_perform(p->curl);
     if (rc == CURLE_OK)
-        curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK)
-        snprintf(why, why_len, "Apple's push service: %s", curl_easy_strerror(rc));
+        snprintf(why, why_len, "Apple's push service at %s: %s", p->url, curl_easy_strerror(rc));
     else if (status != 200)
         snprintf(why, why_len, "Apple's push service answered %ld", status);
     return rc == CURLE_OK && status == 200 ? 0 : -1;
@@ -78,7 +76,7 @@ static int push_round(struct api_wallet_push *w)
     int64_t queued = 0, sent = 0, failed = 0;
     int err = patron_wallet_push_queue(w->store, &queued);
     if (err == 0)
-        err = patron_wallet_push_deliver(w->store, apns_send, w, &sent, &failed);
+        err = patron_wallet_push_deliver(w->store, api_apns_send, &w->apns, &sent, &failed);
     if (err != 0) {
         api_log("event=wallet_push_failed error=%s detail=\"%.150s\"", patron_err_name(err),
                 patron_store_detail(w->store));
@@ -124,7 +122,9 @@ int api_wallet_push_start(const struct api_settings *cfg, struct api_wallet_push
     if (!(w = calloc(1, sizeof *w)))
         return PATRON_ENOMEM;
     w->cfg = cfg;
-    if (!(w->curl = curl_easy_init())) {
+    w->apns = (struct api_apns){NULL, cfg->apns_url, cfg->wallet.pass_cert, cfg->wallet.pass_key,
+                                &w->bell};
+    if (!(w->apns.curl = curl_easy_init())) {
         err = PATRON_ENOMEM;
         goto out;
     }
@@ -143,8 +143,8 @@ int api_wallet_push_start(const struct api_settings *cfg, struct api_wallet_push
     return 0;
 out:
     patron_store_close(w->store);
-    if (w->curl)
-        curl_easy_cleanup(w->curl);
+    if (w->apns.curl)
+        curl_easy_cleanup(w->apns.curl);
     free(w);
     return err;
 }
@@ -163,6 +163,6 @@ void api_wallet_push_stop(struct api_wallet_push *w)
     pthread_join(w->thread, NULL);
     api_bell_destroy(&w->bell);
     patron_store_close(w->store);
-    curl_easy_cleanup(w->curl);
+    curl_easy_cleanup(w->apns.curl);
     free(w);
 }

@@ -2,12 +2,14 @@
 /* `patron card wallet CARD --apple FILE.pkpass | --google`: the card in the phone's wallet, an
  * Apple Wallet pass written to a file or a "Save to Google Wallet" link printed, with the
  * wallet_* machine settings (config.c); `patron card push`: the queued pushes delivered to
- * Apple's push service (libcurl), so that updated passes reach the phones. */
+ * Apple's push service (api_apns_send, the counter service's own sender), so that updated
+ * passes reach the phones. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../api/api.h"
 #include "cli.h"
 
 static const char wallet_usage[] = "patron card wallet CARD --apple FILE.pkpass | --google";
@@ -55,47 +57,9 @@ int cli_card_wallet(struct cli *c, const char *card, struct cli_args *a)
     return apple ? wallet_apple(c, card, apple) : wallet_google(c, card);
 }
 
-/* Apple's push service: POST BASE/3/device/PUSH_TOKEN with the pass type id as the topic and an
- * empty payload, over HTTP/2, with the pass type certificate as the client certificate. The
- * phone then asks the pass web service which passes changed. */
-struct apns {
-    CURL *curl;
-    const struct cli *c;
-};
-
-static int apns_send(void *ctx, const char *push_token, const char *pass_type, char *why,
-                     size_t why_len)
-{
-    struct apns *p = ctx;
-    char url[1024], topic[300];
-    long status = 0;
-    struct curl_slist *headers = NULL;
-    snprintf(url, sizeof url, "%s/3/device/%s", p->c->apns_url, push_token);
-    snprintf(topic, sizeof topic, "apns-topic: %s", pass_type);
-    headers = curl_slist_append(headers, topic);
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(p->curl, CURLOPT_URL, url);
-    curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, "{}");
-    curl_easy_setopt(p->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(p->curl, CURLOPT_SSLCERT, p->c->wallet.pass_cert);
-    curl_easy_setopt(p->curl, CURLOPT_SSLKEY, p->c->wallet.pass_key);
-    CURLcode rc = curl_easy_perform(p->curl);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    if (rc != CURLE_OK)
-        snprintf(why, why_len, "Apple's push service at %s: %s", p->c->apns_url,
-                 curl_easy_strerror(rc));
-    else if (status != 200)
-        snprintf(why, why_len, "Apple's push service answered %ld", status);
-    return rc == CURLE_OK && status == 200 ? 0 : -1;
-}
-
 int cli_card_push(struct cli *c, struct cli_args *a)
 {
-    struct apns p = {NULL, c};
+    struct api_apns p = {NULL, c->apns_url, c->wallet.pass_cert, c->wallet.pass_key, NULL};
     int64_t queued = 0, sent = 0, failed = 0;
     char human[160];
     int status, err;
@@ -111,7 +75,7 @@ int cli_card_push(struct cli *c, struct cli_args *a)
         return cli_fail(c, err, "cannot queue the wallet pushes");
     if ((p.curl = curl_easy_init()) == NULL)
         return cli_fail(c, PATRON_ENOMEM, NULL);
-    err = patron_wallet_push_deliver(c->store, apns_send, &p, &sent, &failed);
+    err = patron_wallet_push_deliver(c->store, api_apns_send, &p, &sent, &failed);
     curl_easy_cleanup(p.curl);
     if (err != 0)
         return cli_fail(c, err, "cannot deliver the wallet pushes");
