@@ -2,7 +2,8 @@
 /* The marketing routes of the counter service: feedback on a visit (replayed, refused when it
  * contradicts itself), a manager's goodwill coupon that comes out of the virtual printer with
  * the voucher's token in its QR code and stops at the daily limit, offers added, shown at scan,
- * applied at a sale and ended (with the program's JSON for the same offers), and the owner's
+ * applied at a sale and ended (with the program's JSON for the same offers), the audience of an
+ * offer's targets counted with a sample while it is written, and the owner's
  * reports as JSON (the program's bytes) and CSV, each route refusing the roles below its own. */
 #include "apiutil.h"
 
@@ -54,6 +55,7 @@ static int setup(void **state)
     fx.reward_id = apit_jint(j, "reward_id");
     json_decref(j);
     json_decref(CLI("program", "set", "goodwill_per_manager_per_day", "2"));
+    json_decref(CLI("offer", "segment", "regulars", fx.ada));
     snprintf(fx.prints, sizeof fx.prints, "%s/coupons", fx.sv.dir);
     snprintf(spec, sizeof spec, "virtual:%s", fx.prints);
     apit_start(&fx.sv, "--now", NOW, "--printer", spec, (char *)NULL);
@@ -207,6 +209,51 @@ static void goodwill_coupon_prints(void **state)
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":1}", fx.ada);
     post(fx.manager, "/v1/goodwill", "gw-5", body, &r);
     apit_assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+}
+
+static void audience_post(const char *token, const char *body, int status, const char *code,
+                          struct apit_reply *r)
+{
+    post(token, "/v1/offers/audience", NULL, body, r);
+    apit_assert_status(r, status, code);
+}
+
+/* The count and sample of the members an offer's targets reach, by the scan's own test: Ada is
+ * in the segment 'regulars' and has bought, Bob has not bought yet. */
+static void offer_audience_is_counted_with_a_sample(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    audience_post(fx.cashier, "{}", 403, "EFORBIDDEN", &r);
+    apit_reply_free(&r);
+    audience_post(fx.manager, "{}", 403, "EFORBIDDEN", &r);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{}", 200, NULL, &r);
+    assert_int_equal(apit_jint(r.json, "count"), 2);
+    assert_int_equal(apit_jint(r.json, "members"), 2);
+    assert_int_equal(json_array_size(json_object_get(r.json, "sample")), 2);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"segment\":\"regulars\"}", 200, NULL, &r);
+    assert_int_equal(apit_jint(r.json, "count"), 1);
+    json_t *first = json_array_get(json_object_get(r.json, "sample"), 0);
+    assert_string_equal(apit_jstr(first, "card"), fx.ada);
+    assert_string_equal(apit_jstr(first, "name"), "Ada");
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"first_visit\":true}", 200, NULL, &r);
+    assert_int_equal(apit_jint(r.json, "count"), 1);
+    first = json_array_get(json_object_get(r.json, "sample"), 0);
+    assert_string_equal(apit_jstr(first, "card"), fx.bob);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"segment\":\"regulars\",\"first_visit\":true}", 200, NULL, &r);
+    assert_int_equal(apit_jint(r.json, "count"), 0);
+    assert_int_equal(json_array_size(json_object_get(r.json, "sample")), 0);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"segment\":\"nobody\"}", 400, "EINVAL", &r);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"category\":\"coffee\"}", 400, "EINVAL", &r);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"name\":\"X\"}", 400, "EINVAL", &r);
     apit_reply_free(&r);
 }
 
@@ -381,6 +428,7 @@ static void reports_as_json_and_csv(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(offer_audience_is_counted_with_a_sample),
         cmocka_unit_test(feedback_is_one_per_visit),
         cmocka_unit_test(goodwill_coupon_prints),
         cmocka_unit_test(offers_are_added_applied_and_ended),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The back office: members (look-up and erasure with a typed confirmation; admin), offers (list,
-// create and end; create and end need an admin), and the print queue with reprint (manager).
+// create and edit with a live count and sample of the members targeted, end; changes need an
+// admin), and the print queue with reprint (manager).
 // The server decides what each role may do; these screens only leave out what it would refuse.
 import { strings as S } from './strings.js';
 import { call } from './api.js';
@@ -80,42 +81,150 @@ export function membersScreen(main) {
   ready();
 }
 
+// The targeting fields of an offer, by the names of the offer's JSON; `kind` says how to read them.
+const TARGETS = [['tier', 'text'], ['segment', 'text'], ['category', 'text'], ['within_days', 'int'],
+  ['lapsed_days', 'int'], ['first_visit', 'bool'], ['birthday_month', 'bool']];
+// What an edit carries over from the offer it replaces without a field on the form.
+const CARRIED = ['min_basket', 'sku', 'basket_category', 'limit_per_member', 'limit_total', 'limit_per_day', 'to'];
+
+function targetFields() {
+  const f = {
+    tier: field(S.offerTier, { autocomplete: 'off', id: 'offer-tier' }),
+    segment: field(S.offerSegment, { autocomplete: 'off', id: 'offer-segment' }),
+    category: field(S.offerCategory, { autocomplete: 'off', id: 'offer-category' }),
+    within_days: field(S.offerWithinDays, { type: 'number', min: 1, max: 3650, id: 'offer-within-days' }),
+    lapsed_days: field(S.offerLapsedDays, { type: 'number', min: 1, max: 3650, id: 'offer-lapsed-days' }),
+  };
+  for (const [k, label] of [['first_visit', S.offerFirstVisit], ['birthday_month', S.offerBirthday]]) {
+    const id = `offer-${k.replace('_', '-')}`;
+    const input = h('input', { type: 'checkbox', id });
+    f[k] = { input, wrap: h('div', { class: 'check' }, input, h('label', { for: id }, label)) };
+  }
+  return f;
+}
+
+function readTargets(f) {
+  const body = {};
+  for (const [k, kind] of TARGETS) {
+    const el = f[k].input;
+    if (kind === 'bool') { if (el.checked) body[k] = true; continue; }
+    const v = el.value.trim();
+    if (v) body[k] = kind === 'int' ? Number(v) : v;
+  }
+  return body;
+}
+
+// The live count and sample of the members the targets reach, asked of the server (the scan's
+// own test) a moment after the fields stop changing; a late answer to older fields is dropped.
+function audienceBox(f) {
+  const out = h('div', { class: 'audience', id: 'offer-audience', 'aria-live': 'polite' });
+  let timer = null;
+  let seq = 0;
+  async function ask() {
+    const mine = ++seq;
+    try {
+      const a = await call('POST', '/v1/offers/audience', readTargets(f));
+      if (mine !== seq) return;
+      clear(out, h('p', { class: 'count' }, S.offerAudience(num(a.count), num(a.members))),
+        a.sample.length ? h('ul', { class: 'sample', 'aria-label': S.offerAudienceSample },
+          a.sample.map((m) => h('li', {}, S.memberPick(m.name, m.card)))) : null,
+        a.count > a.sample.length && a.sample.length ? h('p', { class: 'help' }, S.offerAudienceMore(num(a.count - a.sample.length))) : null);
+      out.dataset.count = String(a.count);
+    } catch (e) {
+      if (mine !== seq) return;
+      clear(out, h('p', { class: 'msg fail' }, e.message));
+      delete out.dataset.count;
+    }
+  }
+  const later = () => { clearTimeout(timer); timer = setTimeout(ask, 250); };
+  for (const [k] of TARGETS) {
+    f[k].input.addEventListener('input', later);
+    f[k].input.addEventListener('change', later);
+  }
+  return { el: out, ask };
+}
+
 export function offersScreen(main, session) {
   const msg = message();
   const list = h('div', { 'aria-live': 'polite' });
   const admin = session.role === 'admin';
+  let editing = null; // the offer the form replaces, when editing
+  let form = null;
   async function load() {
     try {
       const res = await call('GET', '/v1/offers');
       const offers = res.offers || [];
       clear(list, h('h2', {}, S.offerList), h('ul', { class: 'list' }, offers.map((o) => h('li', { 'data-offer': o.offer_id },
-        h('strong', {}, o.name), ' ', h('span', {}, o.benefit || ''),
-        admin ? h('button', { type: 'button', onclick: async () => {
-          try { await call('POST', `/v1/offers/${o.offer_id}/end`, undefined, { idempotent: true }); msg.ok(S.offerEnded); load(); } catch (e) { msg.fail(e.message); }
-        } }, S.offerEnd(o.name)) : null))));
+        h('strong', {}, o.name), ' ', h('span', {}, o.benefit || ''), ' ', h('span', { class: 'muted' }, S.offerUses(num(o.uses || 0))),
+        admin ? h('span', { class: 'actions' }, h('button', { type: 'button', onclick: () => form.edit(o) }, S.offerEdit(o.name)), ' ',
+          h('button', { type: 'button', class: 'danger', onclick: async () => {
+            try { await call('POST', `/v1/offers/${o.offer_id}/end`, undefined, { idempotent: true }); msg.ok(S.offerEnded); load(); } catch (e) { msg.fail(e.message); }
+          } }, S.offerEnd(o.name))) : null))));
     } catch (e) { msg.fail(e.message); }
   }
-  let create = null;
-  if (admin) {
-    const name = field(S.offerName, { required: true, autocomplete: 'off', id: 'offer-name' });
-    const benefit = field(S.offerBenefit, { required: true, autocomplete: 'off', id: 'offer-benefit' });
-    const tier = field(S.offerTier, { autocomplete: 'off', id: 'offer-tier' });
-    const segment = field(S.offerSegment, { autocomplete: 'off', id: 'offer-segment' });
-    const excl = h('input', { type: 'checkbox', id: 'offer-exclusive' });
-    create = h('form', {}, name.wrap, benefit.wrap, tier.wrap, segment.wrap,
-      h('div', { class: 'check' }, excl, h('label', { for: 'offer-exclusive' }, S.offerExclusiveLabel)),
-      h('button', { type: 'submit', class: 'primary' }, S.offerCreate));
-    create.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const body = { name: name.input.value.trim(), benefit: benefit.input.value.trim(), exclusive: excl.checked };
-      if (tier.input.value.trim()) body.tier = tier.input.value.trim();
-      if (segment.input.value.trim()) body.segment = segment.input.value.trim();
-      try { await call('POST', '/v1/offers', body, { idempotent: true }); msg.ok(S.offerCreated); load(); } catch (e) { msg.fail(e.message); }
-    });
-  }
+  if (admin) form = offerForm(msg, load, (o) => { editing = o; }, () => editing);
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'offers-title' },
-    h('h1', { id: 'offers-title' }, S.offersTitle), create, msg.el, list));
-  load().then(() => { ready(); });
+    h('h1', { id: 'offers-title' }, S.offersTitle), form ? form.el : null, msg.el, list));
+  Promise.all([load(), form ? form.audience.ask() : null]).then(() => { ready(); });
+}
+
+function offerForm(msg, reload, setEditing, getEditing) {
+  const name = field(S.offerName, { required: true, autocomplete: 'off', id: 'offer-name' });
+  const benefit = field(S.offerBenefit, { required: true, autocomplete: 'off', id: 'offer-benefit' });
+  const t = targetFields();
+  const audience = audienceBox(t);
+  const excl = h('input', { type: 'checkbox', id: 'offer-exclusive' });
+  const heading = h('h2', { id: 'offer-form-title' }, S.offerNew);
+  const submit = h('button', { type: 'submit', class: 'primary' }, S.offerCreate);
+  const cancel = h('button', { type: 'button', hidden: true, onclick: () => reset() }, S.offerEditCancel);
+  const el = h('form', { class: 'offer-form', 'aria-labelledby': 'offer-form-title' }, heading,
+    h('div', { class: 'cols' },
+      h('fieldset', {}, h('legend', {}, S.offerWhat), name.wrap, benefit.wrap,
+        h('div', { class: 'check' }, excl, h('label', { for: 'offer-exclusive' }, S.offerExclusiveLabel))),
+      h('fieldset', {}, h('legend', {}, S.offerWho), t.tier.wrap, t.segment.wrap, t.category.wrap, t.within_days.wrap,
+        t.lapsed_days.wrap, t.first_visit.wrap, t.birthday_month.wrap),
+      h('div', { class: 'audience-wrap' }, h('h3', {}, S.offerAudienceTitle), audience.el)),
+    h('div', { class: 'row' }, submit, cancel));
+  function reset() {
+    setEditing(null);
+    el.reset();
+    heading.textContent = S.offerNew;
+    submit.textContent = S.offerCreate;
+    cancel.hidden = true;
+    audience.ask();
+  }
+  function edit(o) {
+    setEditing(o);
+    name.input.value = o.name;
+    benefit.input.value = o.benefit || '';
+    excl.checked = !!o.exclusive;
+    for (const [k, kind] of TARGETS) {
+      if (kind === 'bool') t[k].input.checked = !!o[k];
+      else t[k].input.value = o[k] ?? '';
+    }
+    heading.textContent = S.offerEditing(o.name);
+    submit.textContent = S.offerSave;
+    cancel.hidden = false;
+    audience.ask();
+    name.input.focus();
+  }
+  el.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    msg.clear();
+    const old = getEditing();
+    const body = { name: name.input.value.trim(), benefit: benefit.input.value.trim(), exclusive: excl.checked, ...readTargets(t) };
+    if (old) for (const k of CARRIED) if (old[k] !== undefined && old[k] !== null) body[k] = old[k];
+    try {
+      // An offer is never changed in place (its uses and coupons name it): an edit adds the
+      // new version and ends the old one.
+      await call('POST', '/v1/offers', body, { idempotent: true });
+      if (old) await call('POST', `/v1/offers/${old.offer_id}/end`, undefined, { idempotent: true });
+      msg.ok(old ? S.offerChanged(old.name) : S.offerCreated);
+      reset();
+      reload();
+    } catch (e) { msg.fail(e.message); }
+  });
+  return { el, audience, edit };
 }
 
 export function printsScreen(main) {

@@ -40,6 +40,7 @@ int api_h_goodwill(struct api_call *c, patron_store *s);
 int api_h_offers(struct api_call *c, patron_store *s);
 int api_h_offer(struct api_call *c, patron_store *s);
 int api_h_offer_add(struct api_call *c, patron_store *s);
+int api_h_offer_audience(struct api_call *c, patron_store *s);
 int api_h_offer_end(struct api_call *c, patron_store *s);
 int api_h_report(struct api_call *c, patron_store *s);
 int api_h_session_new(struct api_call *c, patron_store *s);

@@ -130,6 +130,17 @@ static const struct api_field f_offer[] = {
     {"limit_per_day", API_JSON_INT, 0, 1, 1000000000, NULL},
 };
 static const struct api_body_spec b_offer = SPEC(f_offer);
+/* The targets of an offer being written, to count who they reach (the names f_offer uses). */
+static const struct api_field f_offer_audience[] = {
+    {"tier", API_JSON_STRING, 0, 1, PATRON_LABEL_MAX, NULL},
+    {"category", API_JSON_STRING, 0, 1, PATRON_TOKEN_MAX, NULL},
+    {"within_days", API_JSON_INT, 0, 1, PATRON_DAYS_MAX, NULL},
+    {"birthday_month", API_JSON_BOOL, 0, 0, 1, NULL},
+    {"lapsed_days", API_JSON_INT, 0, 1, PATRON_DAYS_MAX, NULL},
+    {"first_visit", API_JSON_BOOL, 0, 0, 1, NULL},
+    {"segment", API_JSON_STRING, 0, 1, 63, NULL},
+};
+static const struct api_body_spec b_offer_audience = SPEC(f_offer_audience);
 
 static const struct api_field f_void[] = {
     {"reason", API_JSON_STRING, 1, 1, PATRON_VOID_REASON_MAX, NULL},
@@ -221,6 +232,9 @@ const struct api_route api_routes[] = {
     {"POST", "/v1/goodwill", MANAGER, API_WRITE, 1, &b_goodwill, api_h_goodwill, NULL},
     {"GET", "/v1/offers", MANAGER, API_READ, 0, NULL, api_h_offers, "all"},
     {"POST", "/v1/offers", ADMIN, API_WRITE, 1, &b_offer, api_h_offer_add, NULL},
+    /* Reads only: who the targets of an offer being written reach now (count and a sample). */
+    {"POST", "/v1/offers/audience", ADMIN, API_READ, 0, &b_offer_audience, api_h_offer_audience,
+     NULL},
     {"GET", "/v1/offers/{id}", MANAGER, API_READ, 0, NULL, api_h_offer, NULL},
     {"POST", "/v1/offers/{id}/end", ADMIN, API_WRITE, 1, NULL, api_h_offer_end, NULL},
     /* Tills for the back office; a new token is in the reply only (no Idempotency-Key). */

@@ -3,7 +3,8 @@
 // against a real `patron serve` on a loopback port, with the virtual printer and a store made
 // here with the `patron` program. A whole checkout by keyboard wedge, a sale, a redemption with
 // the coupon as printed, a voucher redeemed by typed code and its second redemption refused with
-// where and when, an exclusive offer made in the back office shown only to its member, an
+// where and when, an exclusive offer made in the back office (with the live count and sample of
+// the members its targets reach) shown only to its member, then edited and ended, an
 // erasure through the back office, a cashier without the back office (403 from its routes),
 // markup in a member's and an offer's name shown as text, an expired session sent back to
 // sign-in, axe-core on every screen (no serious or critical violation), a screenshot of each
@@ -311,15 +312,27 @@ async function main() {
     await signIn(op, url, admin);
     await op.getByRole('link', { name: 'Offers' }).click();
     await op.waitForSelector('body[data-screen="offers"][data-ready="1"]');
+    // no target yet: every member with a card (five: four seeded, one enrolled above)
+    await op.locator('#offer-audience[data-count="5"]', { hasText: '5 of 5 members' }).waitFor();
     await op.getByLabel('Name', { exact: true }).fill('Regulars double');
     await op.getByLabel(/^Benefit/).fill('bonus:50');
     await op.getByLabel(/^Segment/).fill('regulars');
+    // the count and sample follow the targeting fields as they change, asked of the server
+    await op.locator('#offer-audience[data-count="1"]', { hasText: '1 of 5 members' }).waitFor();
+    assert.deepEqual(await op.locator('#offer-audience .sample li').allTextContents(), [`Ada Lovelace · ${ada}`]);
+    await op.getByLabel('First visit only').check();
+    await op.locator('#offer-audience[data-count="0"]').waitFor();
+    await op.getByLabel('First visit only').uncheck();
+    await op.getByLabel(/^Segment/).fill('nobody-here');
+    await op.locator('#offer-audience .fail', { hasText: "no segment named 'nobody-here'" }).waitFor();
+    await op.getByLabel(/^Segment/).fill('regulars');
+    await op.locator('#offer-audience[data-count="1"]').waitFor();
     await op.getByLabel('Exclusive').check();
+    await axe(op, 'offers');
+    await shot(op, 'offers');
     await op.getByRole('button', { name: 'Create offer' }).click();
     await op.getByText('Offer created').waitFor();
     await op.locator('.list li', { hasText: 'Regulars double' }).waitFor();
-    await axe(op, 'offers');
-    await shot(op, 'offers');
     await op.getByRole('link', { name: 'Counter' }).click();
     await op.waitForSelector('body[data-screen="counter"][data-ready="1"]');
     await scan(op, ada);
@@ -327,6 +340,25 @@ async function main() {
     await scan(op, grace);
     await op.locator('#member-name', { hasText: 'Grace Hopper' }).waitFor();
     assert.equal(await op.locator('.offers li', { hasText: 'Regulars double' }).count(), 0);
+  });
+
+  await step('the back office: an offer edited (its new version replaces it), then ended', async () => {
+    await op.getByRole('link', { name: 'Offers' }).click();
+    await op.waitForSelector('body[data-screen="offers"][data-ready="1"]');
+    await op.getByRole('button', { name: 'Change Regulars double' }).click();
+    assert.equal(await op.getByLabel(/^Segment/).inputValue(), 'regulars');
+    await op.locator('#offer-audience[data-count="1"]').waitFor();
+    await op.getByLabel('Name', { exact: true }).fill('Regulars triple');
+    await op.getByLabel(/^Segment/).fill('');
+    await op.locator('#offer-audience[data-count="5"]').waitFor();
+    await shot(op, 'offers-edit');
+    await op.getByRole('button', { name: 'Save as the new version' }).click();
+    await op.getByText('Regulars double changed').waitFor();
+    await op.locator('.list li', { hasText: 'Regulars triple' }).waitFor();
+    assert.equal(await op.locator('.list li', { hasText: 'Regulars double' }).count(), 0);
+    await op.getByRole('button', { name: 'End Regulars triple' }).click();
+    await op.getByText('Offer ended').waitFor();
+    await op.waitForFunction(() => ![...document.querySelectorAll('.list li')].some((li) => li.textContent.includes('Regulars triple')));
   });
 
   await step('the print queue with reprint', async () => {
