@@ -7,6 +7,7 @@ import { strings as S } from './strings.js';
 import { call } from './api.js';
 import { h, clear, field, message, ready } from './dom.js';
 import { num, dateTime } from './fmt.js';
+import { chartOf } from './charts.js';
 
 export function membersScreen(main) {
   const card = field(S.memberLookup, { id: 'member-card', autocomplete: 'off', required: true, minlength: 2, maxlength: 32 });
@@ -251,48 +252,35 @@ export function printsScreen(main) {
   load().then(() => { ready(); });
 }
 
-const CHARTS = ['expiring', 'rfm', 'redemption', 'satisfaction', 'retention'];
 const REPORTS = ['liability', 'expiring', 'redemption', 'repeat', 'retention', 'clv', 'rfm', 'churn',
   'offers', 'partners', 'satisfaction'];
 
+// A report: its chart drawn on the page from the JSON (charts.js) where it has one, its table,
+// and a link to the same report as CSV.
 export function reportsScreen(main) {
   const msg = message();
   const out = h('div', { class: 'report', 'aria-live': 'polite' });
   const select = h('select', { id: 'report-name' }, REPORTS.map((r) => h('option', { value: r }, S.reportNames[r] || r)));
-  const csv = h('button', { type: 'button', id: 'report-csv' }, S.reportCsv);
   const form = h('form', { class: 'row' }, h('div', { class: 'field' }, h('label', { for: 'report-name' }, S.reportName), select),
-    h('button', { type: 'submit', class: 'primary' }, S.reportShow), csv);
+    h('button', { type: 'submit', class: 'primary' }, S.reportShow));
   async function show() {
     msg.clear();
+    const name = select.value;
     try {
-      const t = await call('GET', `/v1/reports/${select.value}`);
+      const t = await call('GET', `/v1/reports/${name}`);
       const cols = t.columns || [];
       const rows = t.rows || [];
-      const chart = CHARTS.includes(select.value)
-        ? h('img', { class: 'chart', src: `/v1/reports/${select.value}?format=svg`, alt: S.reportChart(t.title || select.value) })
-        : null;
-      clear(out, h('h2', {}, t.title || select.value), chart,
-        rows.length ? h('table', {}, h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
-          h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', {}, typeof r[c] === 'number' ? num(r[c]) : (r[c] ?? '')))))))
+      const cell = (v) => (typeof v === 'number' ? num(v) : (v ?? ''));
+      clear(out, h('h2', {}, t.title || name),
+        h('a', { href: `/v1/reports/${name}?format=csv`, download: `${name}.csv`, class: 'button' }, S.reportCsv),
+        h('figure', { class: 'chart-wrap' }, chartOf(name, t)),
+        rows.length ? h('table', {}, h('caption', {}, S.reportTable(t.title || name)), h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', {}, cell(r[c])))))))
           : h('p', {}, S.reportEmpty));
+      document.body.dataset.report = name;
     } catch (e) { msg.fail(e.message); }
   }
   form.addEventListener('submit', (ev) => { ev.preventDefault(); show(); });
-  csv.addEventListener('click', async () => {
-    msg.clear();
-    try {
-      const res = await fetch(`/v1/reports/${select.value}?format=csv`, { credentials: 'same-origin' });
-      if (!res.ok) {
-        const p = await res.json().catch(() => null);
-        throw new Error((p && p.detail) || S.unexpected);
-      }
-      const link = h('a', { href: URL.createObjectURL(await res.blob()), download: `${select.value}.csv` });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      msg.ok(S.reportDownloaded(`${select.value}.csv`));
-    } catch (e) { msg.fail(e.message); }
-  });
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'reports-title' },
     h('h1', { id: 'reports-title' }, S.reportsTitle), form, msg.el, out));
   show().then(ready);
@@ -333,4 +321,135 @@ export function tillsScreen(main) {
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'tills-title' },
     h('h1', { id: 'tills-title' }, S.tillsTitle), add, msg.el, shown, list));
   load().then(ready);
+}
+
+// The program: its rules, tiers and rewards (a manager reads, an admin changes), and the audit of
+// every change (who, when, old -> new) as the store records it.
+const RULES = ['earn_points', 'earn_unit_minor', 'expiry_days', 'expiry_notice_days', 'refund_policy', 'point_value_minor_per_100'];
+
+function dataTable(caption, cols, rows, id) {
+  return h('table', { id }, h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, cols.map(([label]) => h('th', { scope: 'col' }, label)))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([, f]) => h('td', {}, f(r)))))));
+}
+
+export function programScreen(main, session) {
+  const admin = session.role === 'admin';
+  const msg = message();
+  const rulesOut = h('div', {});
+  const tiersOut = h('div', {});
+  const rewardsOut = h('div', {});
+  const auditOut = h('div', { 'aria-live': 'polite' });
+  let editing = null; // the reward the form changes
+  const act = async (fn, done) => {
+    msg.clear();
+    try { await fn(); msg.ok(done); await load(); } catch (e) { msg.fail(e.message); }
+  };
+
+  const ruleName = h('select', { id: 'rule-name' }, RULES.map((r) => h('option', { value: r }, S.ruleNames[r] || r)));
+  const ruleValue = field(S.ruleValue, { autocomplete: 'off', required: true, id: 'rule-value' });
+  const ruleForm = h('form', { class: 'row' }, h('div', { class: 'field' }, h('label', { for: 'rule-name' }, S.ruleName), ruleName),
+    ruleValue.wrap, h('button', { type: 'submit', class: 'primary' }, S.ruleSet));
+  ruleForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    act(() => call('POST', '/v1/program', { name: ruleName.value, value: ruleValue.input.value.trim() }), S.ruleChanged(S.ruleNames[ruleName.value]));
+  });
+
+  const tierName = field(S.tierName, { autocomplete: 'off', required: true, id: 'tier-name' });
+  const tierThreshold = field(S.tierThreshold, { type: 'number', min: 0, required: true, id: 'tier-threshold' });
+  const tierMult = field(S.tierMultiplier, { type: 'number', min: 0, max: 100000, required: true, id: 'tier-multiplier' });
+  const tierForm = h('form', { class: 'row' }, tierName.wrap, tierThreshold.wrap, tierMult.wrap,
+    h('button', { type: 'submit', class: 'primary' }, S.tierSave));
+  tierForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    act(() => call('POST', '/v1/tiers', { name: tierName.input.value.trim(), threshold: Number(tierThreshold.input.value),
+      multiplier_permille: Number(tierMult.input.value) }), S.tierSaved(tierName.input.value.trim()));
+  });
+
+  const rwName = field(S.rewardName, { autocomplete: 'off', required: true, id: 'reward-name' });
+  const rwCost = field(S.rewardCostLabel, { type: 'number', min: 1, required: true, id: 'reward-cost' });
+  const rwKind = h('select', { id: 'reward-kind' }, ['item', 'amount', 'percent', 'points'].map((k) => h('option', { value: k }, S.rewardKinds[k])));
+  const rwValue = field(S.rewardValue, { type: 'number', min: 0, required: true, id: 'reward-value' });
+  const rwDays = field(S.rewardDays, { type: 'number', min: 1, max: 2730, id: 'reward-days' });
+  const rwSubmit = h('button', { type: 'submit', class: 'primary' }, S.rewardAdd);
+  const rwCancel = h('button', { type: 'button', hidden: true, onclick: () => resetReward() }, S.offerEditCancel);
+  const rwForm = h('form', { class: 'row' }, rwName.wrap, rwCost.wrap,
+    h('div', { class: 'field' }, h('label', { for: 'reward-kind' }, S.rewardKind), rwKind), rwValue.wrap, rwDays.wrap, rwSubmit, rwCancel);
+  function resetReward() {
+    editing = null;
+    rwForm.reset();
+    rwSubmit.textContent = S.rewardAdd;
+    rwCancel.hidden = true;
+  }
+  rwForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const body = { name: rwName.input.value.trim(), cost: Number(rwCost.input.value), kind: rwKind.value, value: Number(rwValue.input.value) };
+    if (rwDays.input.value) body.valid_days = Number(rwDays.input.value);
+    const old = editing;
+    act(async () => {
+      if (old) await call('POST', `/v1/rewards/${old.reward_id}`, body);
+      else await call('POST', '/v1/rewards', body, { idempotent: true });
+      resetReward();
+    }, old ? S.rewardChanged(body.name) : S.rewardAdded(body.name));
+  });
+  function editReward(r) {
+    editing = r;
+    rwName.input.value = r.name;
+    rwCost.input.value = r.cost;
+    rwKind.value = r.kind;
+    rwValue.input.value = r.value;
+    rwDays.input.value = r.valid_days;
+    rwSubmit.textContent = S.rewardSave(r.name);
+    rwCancel.hidden = false;
+    rwName.input.focus();
+  }
+
+  async function load() {
+    const [p, rw, audit] = await Promise.all([call('GET', '/v1/program'), call('GET', '/v1/rewards'), call('GET', '/v1/rule-changes')]);
+    clear(rulesOut, h('dl', { class: 'facts', id: 'rules' }, RULES.flatMap((r) => [h('dt', {}, S.ruleNames[r]),
+      h('dd', { 'data-rule': r }, typeof p.rules[r] === 'number' ? num(p.rules[r]) : p.rules[r])])));
+    clear(tiersOut, dataTable(S.tiersTitle, [[S.tierName, (t) => t.name], [S.tierThreshold, (t) => num(t.threshold)],
+      [S.tierMultiplier, (t) => num(t.multiplier_permille)]], p.tiers, 'tiers'));
+    clear(rewardsOut, dataTable(S.rewardsTitle, [[S.rewardName, (r) => r.name], [S.rewardCostLabel, (r) => num(r.cost)],
+      [S.rewardKind, (r) => S.rewardKinds[r.kind] || r.kind], [S.rewardValue, (r) => num(r.value)], [S.rewardDays, (r) => num(r.valid_days)],
+      ...(admin ? [[S.thAction, (r) => [h('button', { type: 'button', onclick: () => editReward(r) }, S.rewardEdit(r.name)), ' ',
+        h('button', { type: 'button', class: 'danger', onclick: () => act(() => call('POST', `/v1/rewards/${r.reward_id}/end`, undefined, { idempotent: true }), S.rewardEnded(r.name)) },
+          S.rewardEnd(r.name))]]] : [])], rw.rewards || [], 'rewards'));
+    clear(auditOut, dataTable(S.auditTitle, [[S.thWhen, (c) => dateTime(c.changed_at)], [S.thBy, (c) => c.changed_by],
+      [S.auditWhat, (c) => S.auditKey(c.key)], [S.auditOld, (c) => c.old_value ?? S.auditNew], [S.auditNewValue, (c) => c.new_value]],
+    (audit.changes || []).slice(0, 30), 'rule-changes'));
+  }
+  clear(main, h('section', { class: 'panel', 'aria-labelledby': 'program-title' },
+    h('h1', { id: 'program-title' }, S.programTitle), msg.el,
+    h('h2', {}, S.rulesTitle), rulesOut, admin ? ruleForm : null,
+    h('h2', {}, S.tiersTitle), tiersOut, admin ? tierForm : null,
+    h('h2', {}, S.rewardsTitle), rewardsOut, admin ? rwForm : null,
+    h('h2', {}, S.auditTitle), auditOut));
+  load().catch((e) => msg.fail(e.message)).then(ready);
+}
+
+// The keyring: fingerprints and states (private keys never leave the server), a rotation, and
+// what this service cannot show of the chain.
+export function keysScreen(main) {
+  const msg = message();
+  const list = h('div', { 'aria-live': 'polite' });
+  async function load() {
+    const res = await call('GET', '/v1/keys');
+    clear(list, dataTable(S.keysTitle, [[S.keyId, (k) => num(k.key_id)], [S.keyKind, (k) => S.keyKinds[k.kind] || k.kind],
+      [S.thStatus, (k) => S.keyStatuses[k.status] || k.status], [S.keyFingerprint, (k) => h('code', {}, k.fingerprint)],
+      [S.keyHolder, (k) => k.partner || ''], [S.thAdded, (k) => dateTime(k.created_at)],
+      [S.keyRetired, (k) => (k.retired_at ? dateTime(k.retired_at) : '')]], res.keys || [], 'keys'));
+  }
+  const rotate = h('button', { type: 'button', class: 'primary', onclick: async () => {
+    msg.clear();
+    try {
+      const r = await call('POST', '/v1/keys/rotate', undefined, { idempotent: true });
+      msg.ok(S.keyRotated(num(r.key_id)));
+      await load();
+    } catch (e) { msg.fail(e.message); }
+  } }, S.keyRotate);
+  clear(main, h('section', { class: 'panel', 'aria-labelledby': 'keys-title' },
+    h('h1', { id: 'keys-title' }, S.keysTitle), h('p', { class: 'help' }, S.keysHelp), rotate, msg.el, list,
+    h('h2', {}, S.chainTitle), h('p', { id: 'chain-note' }, S.chainNotHere)));
+  load().catch((e) => msg.fail(e.message)).then(ready);
 }
