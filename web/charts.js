@@ -26,12 +26,20 @@ function frame(label, height = H) {
     svg('title', {}, label));
 }
 
+// The top of the value axis: 1, 2, 4, 6, 8 or 10 times a power of ten, so that its quarters read
+// as round numbers.
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  return [1, 2, 4, 6, 8, 10].map((m) => m * p).find((m) => m >= v);
+}
+
 const pct = (v) => `${num(Math.round(v * 1000) / 10)}%`;
 
 // Bars per row for one or more series, with a value axis from 0 and each row labelled below.
 export function bars(title, rows, labelKey, series, fmt = num) {
   const out = frame(title);
-  const max = Math.max(1e-9, ...rows.flatMap((r) => series.map(([k]) => Number(r[k]) || 0)));
+  const max = niceMax(Math.max(0, ...rows.flatMap((r) => series.map(([k]) => Number(r[k]) || 0))));
   const iw = W - PAD.l - PAD.r;
   const ih = H - PAD.t - PAD.b;
   const band = iw / Math.max(1, rows.length);
@@ -95,7 +103,8 @@ export function heatMap(title, rows, cols) {
 
 // The chart of each report that has one, from its JSON; null for the others.
 export function chartOf(name, t) {
-  const rows = t.rows || [];
+  // a "total" row is in the table, not among the bars it would dwarf
+  const rows = (t.rows || []).filter((r) => r.month !== 'total' && r.cohort !== 'total');
   const title = S.reportChart(t.title || name);
   switch (name) {
     case 'liability':

@@ -421,10 +421,10 @@ export function programScreen(main, session) {
   }
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'program-title' },
     h('h1', { id: 'program-title' }, S.programTitle), msg.el,
-    h('h2', {}, S.rulesTitle), rulesOut, admin ? ruleForm : null,
-    h('h2', {}, S.tiersTitle), tiersOut, admin ? tierForm : null,
-    h('h2', {}, S.rewardsTitle), rewardsOut, admin ? rwForm : null,
-    h('h2', {}, S.auditTitle), auditOut));
+    h('div', { class: 'part' }, h('h2', {}, S.rulesTitle), rulesOut, admin ? ruleForm : null),
+    h('div', { class: 'part' }, tiersOut, admin ? tierForm : null),
+    h('div', { class: 'part' }, rewardsOut, admin ? rwForm : null),
+    h('div', { class: 'part' }, auditOut)));
   load().catch((e) => msg.fail(e.message)).then(ready);
 }
 

@@ -152,7 +152,7 @@ export const strings = {
   chartMembers: 'Members',
   rfmNames: {
     champions: 'Champions', loyal: 'Loyal', new: 'New', needs_attention: 'Needs attention',
-    at_risk: 'At risk', lost: 'Lost', potential: 'Potential',
+    at_risk: 'At risk', lost: 'Lost', potential: 'Potential', hibernating: 'Hibernating',
   },
   reportTable: (title) => `${title}: the numbers`,
   reportNames: {
