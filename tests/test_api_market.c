@@ -2,7 +2,9 @@
 /* The marketing routes of the counter service: feedback on a visit (replayed, refused when it
  * contradicts itself), a manager's goodwill coupon that comes out of the virtual printer with
  * the voucher's token in its QR code and stops at the daily limit, offers added, shown at scan,
- * applied at a sale and ended (with the program's JSON for the same offers), and the owner's
+ * applied at a sale and ended (with the program's JSON for the same offers), the audience of an
+ * offer's targets counted with a sample while it is written, the program's rules, tiers and
+ * rewards changed with the audit of each change, the keyring listed and rotated, and the owner's
  * reports as JSON (the program's bytes) and CSV, each route refusing the roles below its own. */
 #include "apiutil.h"
 
@@ -54,6 +56,7 @@ static int setup(void **state)
     fx.reward_id = apit_jint(j, "reward_id");
     json_decref(j);
     json_decref(CLI("program", "set", "goodwill_per_manager_per_day", "2"));
+    json_decref(CLI("offer", "segment", "regulars", fx.ada));
     snprintf(fx.prints, sizeof fx.prints, "%s/coupons", fx.sv.dir);
     snprintf(spec, sizeof spec, "virtual:%s", fx.prints);
     apit_start(&fx.sv, "--now", NOW, "--printer", spec, (char *)NULL);
@@ -207,6 +210,51 @@ static void goodwill_coupon_prints(void **state)
     snprintf(body, sizeof body, "{\"card\":\"%s\",\"reward_id\":1}", fx.ada);
     post(fx.manager, "/v1/goodwill", "gw-5", body, &r);
     apit_assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+}
+
+static void audience_post(const char *token, const char *body, int status, const char *code,
+                          struct apit_reply *r)
+{
+    post(token, "/v1/offers/audience", NULL, body, r);
+    apit_assert_status(r, status, code);
+}
+
+/* The count and sample of the members an offer's targets reach, by the scan's own test: Ada is
+ * in the segment 'regulars' and has bought, Bob has not bought yet. */
+static void offer_audience_is_counted_with_a_sample(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    audience_post(fx.cashier, "{}", 403, "EFORBIDDEN", &r);
+    apit_reply_free(&r);
+    audience_post(fx.manager, "{}", 403, "EFORBIDDEN", &r);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{}", 200, NULL, &r);
+    assert_int_equal(apit_jint(r.json, "count"), 2);
+    assert_int_equal(apit_jint(r.json, "members"), 2);
+    assert_int_equal(json_array_size(json_object_get(r.json, "sample")), 2);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"segment\":\"regulars\"}", 200, NULL, &r);
+    assert_int_equal(apit_jint(r.json, "count"), 1);
+    json_t *first = json_array_get(json_object_get(r.json, "sample"), 0);
+    assert_string_equal(apit_jstr(first, "card"), fx.ada);
+    assert_string_equal(apit_jstr(first, "name"), "Ada");
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"first_visit\":true}", 200, NULL, &r);
+    assert_int_equal(apit_jint(r.json, "count"), 1);
+    first = json_array_get(json_object_get(r.json, "sample"), 0);
+    assert_string_equal(apit_jstr(first, "card"), fx.bob);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"segment\":\"regulars\",\"first_visit\":true}", 200, NULL, &r);
+    assert_int_equal(apit_jint(r.json, "count"), 0);
+    assert_int_equal(json_array_size(json_object_get(r.json, "sample")), 0);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"segment\":\"nobody\"}", 400, "EINVAL", &r);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"category\":\"coffee\"}", 400, "EINVAL", &r);
+    apit_reply_free(&r);
+    audience_post(fx.admin, "{\"name\":\"X\"}", 400, "EINVAL", &r);
     apit_reply_free(&r);
 }
 
@@ -378,13 +426,144 @@ static void reports_as_json_and_csv(void **state)
     apit_reply_free(&r);
 }
 
+static int64_t count_of(const char *token, const char *path)
+{
+    struct apit_reply r;
+    get(token, path, &r);
+    apit_assert_status(&r, 200, NULL);
+    int64_t n = apit_jint(r.json, "count");
+    apit_reply_free(&r);
+    return n;
+}
+
+/* The program for the back office: rules, tiers and rewards read by a manager and changed by an
+ * admin only, every change in the rule changes with who, when, old and new. */
+static void program_rewards_and_tiers_change_with_their_audit(void **state)
+{
+    struct apit_reply r;
+    char path[64];
+    const char *reward = "{\"name\":\"Cake\",\"cost\":300,\"kind\":\"item\",\"value\":2}";
+    (void)state;
+    get(fx.cashier, "/v1/program", &r);
+    apit_assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    get(fx.manager, "/v1/program", &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_int_equal(apit_jint(json_object_get(r.json, "rules"), "earn_points"), 1);
+    apit_reply_free(&r);
+    post(fx.manager, "/v1/program", NULL, "{\"name\":\"expiry_days\",\"value\":\"400\"}", &r);
+    apit_assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    post(fx.admin, "/v1/program", NULL, "{\"name\":\"expiry_days\",\"value\":\"400\"}", &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_int_equal(apit_jint(json_object_get(r.json, "rules"), "expiry_days"), 400);
+    apit_reply_free(&r);
+    post(fx.admin, "/v1/program", NULL, "{\"name\":\"nope\",\"value\":\"1\"}", &r);
+    apit_assert_status(&r, 400, "EINVAL");
+    apit_reply_free(&r);
+    post(fx.admin, "/v1/tiers", NULL,
+         "{\"name\":\"Gold\",\"threshold\":5000,\"multiplier_permille\":1500}", &r);
+    apit_assert_status(&r, 200, NULL);
+    apit_reply_free(&r);
+
+    post(fx.admin, "/v1/rewards", "rw-1", reward, &r);
+    apit_assert_status(&r, 201, NULL);
+    int64_t id = apit_jint(r.json, "reward_id");
+    assert_int_equal(apit_jint(r.json, "cost"), 300);
+    apit_reply_free(&r);
+    snprintf(path, sizeof path, "/v1/rewards/%lld", (long long)id);
+    post(fx.admin, path, NULL, "{\"name\":\"Big cake\",\"cost\":350,\"kind\":\"item\",\"value\":2}",
+         &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_string_equal(apit_jstr(r.json, "name"), "Big cake");
+    apit_reply_free(&r);
+    snprintf(path, sizeof path, "/v1/rewards/%lld/end", (long long)id);
+    post(fx.admin, path, "rw-end-1", NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    assert_false(json_is_true(json_object_get(r.json, "active")));
+    apit_reply_free(&r);
+    post(fx.admin, path, "rw-end-2", NULL, &r);
+    apit_assert_status(&r, 409, "EINACTIVE");
+    apit_reply_free(&r);
+
+    /* the audit: newest first, with who, old and new */
+    snprintf(path, sizeof path, "/v1/rule-changes?prefix=reward:%lld", (long long)id);
+    get(fx.manager, path, &r);
+    apit_assert_status(&r, 200, NULL);
+    json_t *v = json_object_get(r.json, "changes");
+    assert_int_equal(json_array_size(v), 3);
+    assert_string_equal(apit_jstr(json_array_get(v, 0), "new_value"), "ended");
+    assert_string_equal(apit_jstr(json_array_get(v, 0), "changed_by"), "owner");
+    assert_string_equal(apit_jstr(json_array_get(v, 1), "old_value"),
+                        "Cake: 300 points for item 2, valid 30 days");
+    assert_string_equal(apit_jstr(json_array_get(v, 1), "new_value"),
+                        "Big cake: 350 points for item 2, valid 30 days");
+    assert_true(json_is_null(json_object_get(json_array_get(v, 2), "old_value")));
+    apit_reply_free(&r);
+    get(fx.manager, "/v1/rule-changes?prefix=expiry_days", &r);
+    apit_assert_status(&r, 200, NULL);
+    json_t *last = json_array_get(json_object_get(r.json, "changes"), 0);
+    assert_string_equal(apit_jstr(last, "new_value"), "400");
+    assert_string_equal(apit_jstr(last, "changed_by"), "owner");
+    assert_non_null(apit_jstr(last, "changed_at"));
+    apit_reply_free(&r);
+    assert_int_equal(count_of(fx.manager, "/v1/rule-changes?prefix=tier:Gold"), 1);
+    assert_true(count_of(fx.manager, "/v1/rule-changes") >= 6);
+    get(fx.cashier, "/v1/rule-changes", &r);
+    apit_assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+}
+
+/* The keyring for the back office: an admin lists the keys (fingerprints, never a private key
+ * or its file) and rotates; the new key signs the next voucher, the old one verifies. */
+static void keys_are_listed_and_rotated_by_an_admin(void **state)
+{
+    struct apit_reply r;
+    (void)state;
+    get(fx.manager, "/v1/keys", &r);
+    apit_assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    post(fx.manager, "/v1/keys/rotate", "rot-0", NULL, &r);
+    apit_assert_status(&r, 403, "EFORBIDDEN");
+    apit_reply_free(&r);
+    get(fx.admin, "/v1/keys", &r);
+    apit_assert_status(&r, 200, NULL);
+    size_t before = json_array_size(json_object_get(r.json, "keys"));
+    assert_true(before >= 1);
+    assert_null(strstr(r.body, "PRIVATE"));
+    assert_null(strstr(r.body, ".pem"));
+    assert_null(json_object_get(json_array_get(json_object_get(r.json, "keys"), 0), "file"));
+    apit_reply_free(&r);
+    post(fx.admin, "/v1/keys/rotate", "rot-1", NULL, &r);
+    apit_assert_status(&r, 201, NULL);
+    int64_t id = apit_jint(r.json, "key_id");
+    apit_reply_free(&r);
+    get(fx.admin, "/v1/keys", &r);
+    json_t *keys = json_object_get(r.json, "keys");
+    assert_int_equal(json_array_size(keys), before + 1);
+    int actives = 0;
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        json_t *k = json_array_get(keys, i);
+        if (strcmp(apit_jstr(k, "status"), "active") == 0) {
+            actives++;
+            assert_int_equal(apit_jint(k, "key_id"), id);
+        }
+        assert_int_equal(strlen(apit_jstr(k, "fingerprint")), 16);
+    }
+    assert_int_equal(actives, 1);
+    apit_reply_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(offer_audience_is_counted_with_a_sample),
         cmocka_unit_test(feedback_is_one_per_visit),
         cmocka_unit_test(goodwill_coupon_prints),
         cmocka_unit_test(offers_are_added_applied_and_ended),
         cmocka_unit_test(reports_as_json_and_csv),
+        cmocka_unit_test(program_rewards_and_tiers_change_with_their_audit),
+        cmocka_unit_test(keys_are_listed_and_rotated_by_an_admin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The rewards catalogue and redemption: validation, spending exactly the cost, refusal without
- * enough points or for a withdrawn reward, and idempotent replays. */
+ * enough points or for a withdrawn reward, idempotent replays, and every change of the catalogue
+ * recorded with who, old and new. */
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -134,6 +136,44 @@ static void refund_gives_the_reward_back_when_the_program_says_so(void **state)
     assert_int_equal(n, 2); /* the one spent, and the one given back */
 }
 
+/* Every change of the catalogue is a rule change with who, old and new: added, changed in place
+ * (a redemption then costs the new price), ended (once). */
+static void catalogue_changes_are_recorded(void **state)
+{
+    (void)state;
+    struct patron_rule_change v[4];
+    struct patron_reward_def cake = {"Cake", 300, PATRON_VALUE_ITEM, 2, 0};
+    struct patron_reward r;
+    char key[32];
+    size_t n = 0;
+    int64_t id;
+    assert_int_equal(patron_rule_changes(t.s, "reward:", v, 4, &n), 0);
+    assert_int_equal(n, 1); /* the coffee of setup, by "system" */
+    assert_string_equal(v[0].changed_by, "system");
+    assert_int_equal(patron_reward_add_by(t.s, &cake, "owner", &id), 0);
+    cake.cost = 350;
+    cake.name = "Big cake";
+    assert_int_equal(patron_reward_change(t.s, id, &cake, "manager-2"), 0);
+    assert_int_equal(patron_reward_get(t.s, id, &r), 0);
+    assert_int_equal(r.cost, 350);
+    assert_string_equal(r.name, "Big cake");
+    assert_int_equal(patron_reward_end(t.s, id, "owner"), 0);
+    assert_int_equal(patron_reward_end(t.s, id, "owner"), PATRON_EINACTIVE);
+    assert_int_equal(patron_reward_change(t.s, id, &cake, "owner"), PATRON_EINACTIVE);
+    assert_int_equal(patron_reward_end(t.s, 999, "owner"), PATRON_ENOREWARD);
+    assert_int_equal(patron_reward_retire(t.s, id), 0); /* retiring stays quiet about repeats */
+    snprintf(key, sizeof key, "reward:%lld", (long long)id);
+    assert_int_equal(patron_rule_changes(t.s, key, v, 4, &n), 0);
+    assert_int_equal(n, 3); /* newest first */
+    assert_string_equal(v[0].new_value, "ended");
+    assert_string_equal(v[0].changed_by, "owner");
+    assert_string_equal(v[1].old_value, "Cake: 300 points for item 2, valid 30 days");
+    assert_string_equal(v[1].new_value, "Big cake: 350 points for item 2, valid 30 days");
+    assert_string_equal(v[1].changed_by, "manager-2");
+    assert_false(v[2].has_old);
+    assert_true(v[0].changed_at > 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -145,6 +185,7 @@ int main(void)
         T(scan_lists_affordable_rewards),
         T(refund_keeps_the_reward_by_default),
         T(refund_gives_the_reward_back_when_the_program_says_so),
+        T(catalogue_changes_are_recorded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

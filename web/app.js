@@ -7,7 +7,7 @@ import { call, setCsrf, onSessionEnd, ApiError } from './api.js';
 import { h, clear, field, message, ready } from './dom.js';
 import { setLocale } from './fmt.js';
 import { counterScreen, leaveCounter } from './counter.js';
-import { membersScreen, offersScreen, printsScreen, reportsScreen, tillsScreen } from './office.js';
+import { membersScreen, offersScreen, printsScreen, reportsScreen, tillsScreen, programScreen, keysScreen } from './office.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -20,8 +20,10 @@ const screens = [
   { id: 'members', label: S.navMembers, role: 'admin', draw: membersScreen },
   { id: 'offers', label: S.navOffers, role: 'manager', draw: offersScreen },
   { id: 'prints', label: S.navPrints, role: 'manager', draw: printsScreen },
+  { id: 'program', label: S.navProgram, role: 'manager', draw: programScreen },
   { id: 'reports', label: S.navReports, role: 'admin', draw: reportsScreen },
   { id: 'tills', label: S.navTills, role: 'admin', draw: tillsScreen },
+  { id: 'keys', label: S.navKeys, role: 'admin', draw: keysScreen },
 ];
 
 function showShop(s) {

@@ -172,6 +172,29 @@ PATRON_EXPORT int patron_offer_evaluate(patron_store *s, const struct patron_sal
                                         struct patron_offer_evaluation *out)
     __attribute__((warn_unused_result));
 
+/* The audience of an offer's targets, for the back office while an offer is being written:
+ * how many members meet the targets of `def` now (tier, category within days, birthday month,
+ * lapsed days, first visit, segment; the rest of def is not read) and the first of them in
+ * member order, by the same test the scan and the sale use. Erased members and members without
+ * an active card are not counted (their card cannot be scanned). */
+#define PATRON_OFFER_SAMPLE_MAX 10
+struct patron_offer_audience {
+    int64_t count;   /* members targeted */
+    int64_t members; /* members looked at */
+    size_t n_sample;
+    struct {
+        char card[16];
+        char name[PATRON_NAME_MAX + 1];
+    } sample[PATRON_OFFER_SAMPLE_MAX];
+};
+
+/* Fills *out with up to `sample` (at most PATRON_OFFER_SAMPLE_MAX) members of the audience.
+ * Returns 0; PATRON_EINVAL (the targets as patron_offer_add refuses them, an unknown tier or
+ * segment). Reads only. */
+PATRON_EXPORT int patron_offer_audience(patron_store *s, const struct patron_offer_def *def,
+                                        size_t sample, struct patron_offer_audience *out)
+    __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

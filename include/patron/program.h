@@ -85,6 +85,25 @@ PATRON_EXPORT int patron_program_version(patron_store *s, int64_t *version)
 PATRON_EXPORT int patron_program_version_set(patron_store *s, int64_t version, const char *who)
     __attribute__((warn_unused_result));
 
+/* One change of the rules, as recorded: the key ("earn_points", "tier:Gold", "category:gift",
+ * "offer:7", "reward:3", ...), the value before (empty with has_old 0 when new) and after, who
+ * and when. */
+struct patron_rule_change {
+    int64_t change_id;
+    char key[96];
+    int has_old;
+    char old_value[256];
+    char new_value[256];
+    char changed_by[64];
+    int64_t changed_at;
+};
+
+/* Copies up to `cap` rule changes whose key starts with `prefix` ("" or NULL = all), newest
+ * first, into out; *count receives how many match. Returns 0 or PATRON_EDB. */
+PATRON_EXPORT int patron_rule_changes(patron_store *s, const char *prefix,
+                                      struct patron_rule_change *out, size_t cap, size_t *count)
+    __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,6 +51,12 @@ struct patron_reward {
 PATRON_EXPORT int patron_reward_add(patron_store *s, const struct patron_reward_def *def,
                                     int64_t *reward_id) __attribute__((warn_unused_result));
 
+/* patron_reward_add recorded in the rule changes ("reward:ID") with who (NULL = "system", as
+ * patron_reward_add records it). */
+PATRON_EXPORT int patron_reward_add_by(patron_store *s, const struct patron_reward_def *def,
+                                       const char *who, int64_t *reward_id)
+    __attribute__((warn_unused_result));
+
 /* Reads one reward. Returns 0 or PATRON_ENOREWARD. */
 PATRON_EXPORT int patron_reward_get(patron_store *s, int64_t reward_id, struct patron_reward *out)
     __attribute__((warn_unused_result));
@@ -61,6 +67,19 @@ PATRON_EXPORT int patron_reward_list(patron_store *s, struct patron_reward *out,
 
 /* Withdraws a reward from the catalogue (vouchers already issued stay valid). */
 PATRON_EXPORT int patron_reward_retire(patron_store *s, int64_t reward_id)
+    __attribute__((warn_unused_result));
+
+/* Changes a reward of the catalogue in place (name, cost, kind, value, validity): redemptions
+ * from now on get the new terms; vouchers already issued keep theirs. Recorded in the rule
+ * changes as "reward:ID", old -> new, with who. Returns 0; PATRON_EINVAL; PATRON_ENOREWARD;
+ * PATRON_EINACTIVE when the reward was ended. */
+PATRON_EXPORT int patron_reward_change(patron_store *s, int64_t reward_id,
+                                       const struct patron_reward_def *def, const char *who)
+    __attribute__((warn_unused_result));
+
+/* patron_reward_retire recorded in the rule changes with who. Returns 0; PATRON_ENOREWARD;
+ * PATRON_EINACTIVE when it was ended already. */
+PATRON_EXPORT int patron_reward_end(patron_store *s, int64_t reward_id, const char *who)
     __attribute__((warn_unused_result));
 
 struct patron_redeem_request {

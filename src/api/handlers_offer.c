@@ -7,6 +7,8 @@
 
 #include "handlers.h"
 
+#define API_AUDIENCE_SAMPLE 5 /* members shown with the count */
+
 int api_h_offers(struct api_call *c, patron_store *s)
 {
     size_t n = 0, cap = PATRON_OFFER_MAX_ACTIVE;
@@ -61,18 +63,41 @@ static int take_window(struct api_call *c, struct patron_offer_def *d)
     return 0;
 }
 
+/* The targets of an offer, shared by adding one and counting its audience. */
+static void take_targets(json_t *b, struct patron_offer_def *d)
+{
+    d->tier = api_str(b, "tier");
+    d->category = api_str(b, "category");
+    d->within_days = num(b, "within_days");
+    d->birthday_month = json_is_true(json_object_get(b, "birthday_month"));
+    d->lapsed_days = num(b, "lapsed_days");
+    d->first_visit = json_is_true(json_object_get(b, "first_visit"));
+    d->segment = api_str(b, "segment");
+}
+
+/* How many members the targets being written reach now, and the first few of them. */
+int api_h_offer_audience(struct api_call *c, patron_store *s)
+{
+    struct patron_offer_def d = {0};
+    struct patron_offer_audience a;
+    take_targets(c->body, &d);
+    int err = patron_offer_audience(s, &d, API_AUDIENCE_SAMPLE, &a);
+    if (err != 0)
+        return err;
+    json_t *sample = json_array();
+    for (size_t i = 0; i < a.n_sample; i++)
+        json_array_append_new(
+            sample, json_pack("{s:s, s:s}", "card", a.sample[i].card, "name", a.sample[i].name));
+    return api_reply(c, 200,
+                     json_pack("{s:I, s:I, s:o}", "count", (json_int_t)a.count, "members",
+                               (json_int_t)a.members, "sample", sample));
+}
+
 int api_h_offer_add(struct api_call *c, patron_store *s)
 {
     json_t *b = c->body;
     struct patron_offer_def d = {
         .name = api_str(b, "name"),
-        .tier = api_str(b, "tier"),
-        .category = api_str(b, "category"),
-        .within_days = num(b, "within_days"),
-        .birthday_month = json_is_true(json_object_get(b, "birthday_month")),
-        .lapsed_days = num(b, "lapsed_days"),
-        .first_visit = json_is_true(json_object_get(b, "first_visit")),
-        .segment = api_str(b, "segment"),
         .min_basket_minor = num(b, "min_basket"),
         .sku = api_str(b, "sku"),
         .basket_category = api_str(b, "basket_category"),
@@ -83,6 +108,7 @@ int api_h_offer_add(struct api_call *c, patron_store *s)
         .created_by = c->terminal.name,
     };
     int64_t id;
+    take_targets(b, &d);
     int err = take_window(c, &d);
     if (err != 0)
         return err;

@@ -130,6 +130,39 @@ static const struct api_field f_offer[] = {
     {"limit_per_day", API_JSON_INT, 0, 1, 1000000000, NULL},
 };
 static const struct api_body_spec b_offer = SPEC(f_offer);
+/* The targets of an offer being written, to count who they reach (the names f_offer uses). */
+static const struct api_field f_offer_audience[] = {
+    {"tier", API_JSON_STRING, 0, 1, PATRON_LABEL_MAX, NULL},
+    {"category", API_JSON_STRING, 0, 1, PATRON_TOKEN_MAX, NULL},
+    {"within_days", API_JSON_INT, 0, 1, PATRON_DAYS_MAX, NULL},
+    {"birthday_month", API_JSON_BOOL, 0, 0, 1, NULL},
+    {"lapsed_days", API_JSON_INT, 0, 1, PATRON_DAYS_MAX, NULL},
+    {"first_visit", API_JSON_BOOL, 0, 0, 1, NULL},
+    {"segment", API_JSON_STRING, 0, 1, 63, NULL},
+};
+static const struct api_body_spec b_offer_audience = SPEC(f_offer_audience);
+
+/* The program's rules, tiers and rewards, as `patron program set|tier` and `patron reward add`
+ * take them. */
+static const struct api_field f_rule[] = {
+    {"name", API_JSON_STRING, 1, 1, 63, NULL},
+    {"value", API_JSON_STRING, 1, 1, 63, NULL},
+};
+static const struct api_body_spec b_rule = SPEC(f_rule);
+static const struct api_field f_tier[] = {
+    {"name", API_JSON_STRING, 1, 1, PATRON_LABEL_MAX, NULL},
+    {"threshold", API_JSON_INT, 1, 0, 1000000000, NULL},
+    {"multiplier_permille", API_JSON_INT, 1, 0, 100000, NULL},
+};
+static const struct api_body_spec b_tier = SPEC(f_tier);
+static const struct api_field f_reward[] = {
+    {"name", API_JSON_STRING, 1, 1, PATRON_NAME_MAX, NULL},
+    {"cost", API_JSON_INT, 1, 1, 100000000, NULL},
+    {"kind", API_JSON_STRING, 1, 1, 16, NULL}, /* amount, percent, item or points */
+    {"value", API_JSON_INT, 1, 0, 100000000, NULL},
+    {"valid_days", API_JSON_INT, 0, 1, 2730, NULL},
+};
+static const struct api_body_spec b_reward = SPEC(f_reward);
 
 static const struct api_field f_void[] = {
     {"reason", API_JSON_STRING, 1, 1, PATRON_VOID_REASON_MAX, NULL},
@@ -178,6 +211,17 @@ const struct api_route api_routes[] = {
     {"POST", "/v1/sales", CASHIER, API_WRITE, 1, &b_sale, api_h_sale, NULL},
     {"POST", "/v1/refunds", CASHIER, API_WRITE, 1, &b_refund, api_h_refund, NULL},
     {"GET", "/v1/rewards", CASHIER, API_READ, 0, NULL, api_h_rewards, NULL},
+    /* The catalogue and the program for the back office; every change is a rule change. */
+    {"POST", "/v1/rewards", ADMIN, API_WRITE, 1, &b_reward, api_h_reward_add, NULL},
+    {"POST", "/v1/rewards/{id}", ADMIN, API_WRITE, 0, &b_reward, api_h_reward_change, NULL},
+    {"POST", "/v1/rewards/{id}/end", ADMIN, API_WRITE, 1, NULL, api_h_reward_end, NULL},
+    {"GET", "/v1/program", MANAGER, API_READ, 0, NULL, api_h_program, NULL},
+    {"POST", "/v1/program", ADMIN, API_WRITE, 0, &b_rule, api_h_program_set, NULL},
+    {"POST", "/v1/tiers", ADMIN, API_WRITE, 0, &b_tier, api_h_tier_set, NULL},
+    /* The keyring: public facts only; a rotation writes a key file, so it runs alone. */
+    {"GET", "/v1/keys", ADMIN, API_READ, 0, NULL, api_h_keys, NULL},
+    {"POST", "/v1/keys/rotate", ADMIN, API_WRITE_ALONE, 1, NULL, api_h_key_rotate, NULL},
+    {"GET", "/v1/rule-changes", MANAGER, API_READ, 0, NULL, api_h_rule_changes, "prefix"},
     {"POST", "/v1/rewards/{id}/redeem", CASHIER, API_WRITE, 1, &b_card, api_h_redeem, NULL},
     {"POST", "/v1/members", CASHIER, API_WRITE, 0, &b_enroll, api_h_enroll, NULL},
     /* The back office finds members by card, phone, email or part of the name. */
@@ -221,6 +265,9 @@ const struct api_route api_routes[] = {
     {"POST", "/v1/goodwill", MANAGER, API_WRITE, 1, &b_goodwill, api_h_goodwill, NULL},
     {"GET", "/v1/offers", MANAGER, API_READ, 0, NULL, api_h_offers, "all"},
     {"POST", "/v1/offers", ADMIN, API_WRITE, 1, &b_offer, api_h_offer_add, NULL},
+    /* Reads only: who the targets of an offer being written reach now (count and a sample). */
+    {"POST", "/v1/offers/audience", ADMIN, API_READ, 0, &b_offer_audience, api_h_offer_audience,
+     NULL},
     {"GET", "/v1/offers/{id}", MANAGER, API_READ, 0, NULL, api_h_offer, NULL},
     {"POST", "/v1/offers/{id}/end", ADMIN, API_WRITE, 1, NULL, api_h_offer_end, NULL},
     /* Tills for the back office; a new token is in the reply only (no Idempotency-Key). */

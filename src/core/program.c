@@ -305,3 +305,28 @@ int patron__program_seed(patron_store *s)
             return err;
     return 0;
 }
+
+static void read_change(sqlite3_stmt *st, void *row)
+{
+    struct patron_rule_change *c = row;
+    memset(c, 0, sizeof *c);
+    c->change_id = sqlite3_column_int64(st, 0);
+    patron__copy(c->key, sizeof c->key, (const char *)sqlite3_column_text(st, 1));
+    c->has_old = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    patron__copy(c->old_value, sizeof c->old_value, (const char *)sqlite3_column_text(st, 2));
+    patron__copy(c->new_value, sizeof c->new_value, (const char *)sqlite3_column_text(st, 3));
+    patron__copy(c->changed_by, sizeof c->changed_by, (const char *)sqlite3_column_text(st, 4));
+    c->changed_at = sqlite3_column_int64(st, 5);
+}
+
+int patron_rule_changes(patron_store *s, const char *prefix, struct patron_rule_change *out,
+                        size_t cap, size_t *count)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT id, key, old_value, new_value, changed_by, changed_at FROM rule_changes"
+           " WHERE substr(key, 1, length(?1)) = ?1 ORDER BY id DESC");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, prefix ? prefix : "", -1, SQLITE_STATIC);
+    return patron__read_rows(s, st, out, sizeof *out, cap, count, read_change);
+}

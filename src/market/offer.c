@@ -523,3 +523,80 @@ int patron__offer_cache_get(patron_store *s, const struct patron__offer_cache **
     *out = c;
     return 0;
 }
+
+/* The targets of `d` as an offer the evaluation reads: names resolved, tier threshold read. */
+static int audience_offer(patron_store *s, const struct patron_offer_def *d, struct patron_offer *o)
+{
+    int err = check_targets(s, d);
+    if (err != 0 || (err = resolve(s, d, &o->tier_id, &o->segment_id)) != 0)
+        return err;
+    if (o->tier_id) {
+        sqlite3_stmt *st = patron__stmt(s, "SELECT threshold FROM tiers WHERE id = ?1");
+        if (!st)
+            return PATRON_EDB;
+        sqlite3_bind_int64(st, 1, o->tier_id);
+        int rc = sqlite3_step(st);
+        o->tier_threshold = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW)
+            return patron__db_err(s, rc);
+        patron__copy(o->tier, sizeof o->tier, d->tier);
+    }
+    if (d->segment)
+        patron__copy(o->segment, sizeof o->segment, d->segment);
+    if (d->category)
+        patron__copy(o->category, sizeof o->category, d->category);
+    o->within_days = d->within_days;
+    o->birthday_month = d->birthday_month;
+    o->lapsed_days = d->lapsed_days;
+    o->first_visit = d->first_visit;
+    return 0;
+}
+
+/* Adds the member of the current row to the audience when the targets hold for them. */
+static int audience_consider(patron_store *s, const struct patron_offer *o, sqlite3_stmt *st,
+                             size_t sample, struct patron_offer_audience *out)
+{
+    struct patron__member_row m;
+    int met = 0;
+    int err = patron__member_row_by_id(s, sqlite3_column_int64(st, 0), &m);
+    if (err != 0 || (err = patron__offer_targets_met(s, o, &m, &met)) != 0 || !met)
+        return err;
+    if (out->n_sample < sample) {
+        text_col(st, 1, out->sample[out->n_sample].card, sizeof out->sample[0].card);
+        text_col(st, 2, out->sample[out->n_sample].name, sizeof out->sample[0].name);
+        out->n_sample++;
+    }
+    out->count++;
+    return 0;
+}
+
+int patron_offer_audience(patron_store *s, const struct patron_offer_def *def, size_t sample,
+                          struct patron_offer_audience *out)
+{
+    /* one statement stepped to the end: every read below shares its snapshot */
+    static const char sql[] =
+        "SELECT m.id, (SELECT MIN(c.number) FROM cards c WHERE c.member_id = m.id"
+        " AND c.status = 'active') AS card, m.name FROM members m"
+        " WHERE m.erased_at IS NULL AND card IS NOT NULL ORDER BY m.id";
+    struct patron_offer o;
+    sqlite3_stmt *st;
+    int rc, err;
+    memset(out, 0, sizeof *out);
+    memset(&o, 0, sizeof o);
+    if (sample > PATRON_OFFER_SAMPLE_MAX)
+        sample = PATRON_OFFER_SAMPLE_MAX;
+    if ((err = audience_offer(s, def, &o)) != 0)
+        return err;
+    if (!(st = patron__stmt(s, sql)))
+        return PATRON_EDB;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        out->members++;
+        if ((err = audience_consider(s, &o, st, sample, out)) != 0)
+            goto out;
+    }
+    err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+out:
+    sqlite3_reset(st);
+    return err;
+}

@@ -741,6 +741,20 @@ out:
     return err;
 }
 
+int patron__offer_targets_met(patron_store *s, const struct patron_offer *o,
+                              const struct patron__member_row *m, int *met)
+{
+    /* the look-back of the categories fact is this offer's own */
+    struct patron__offer_cache one = {.n = 1, .v = (struct patron_offer *)o};
+    struct facts *f = malloc(sizeof *f);
+    if (!f)
+        return PATRON_ENOMEM;
+    facts_init(f, s, m, 0);
+    int err = target_met(f, &one, o, NULL, met);
+    free(f);
+    return err;
+}
+
 int patron__offers_replay(patron_store *s, int64_t sale_id, struct patron_sale_result *out)
 {
     static const char *const sql =

@@ -35,4 +35,8 @@ int patron__offers_scan(patron_store *s, const struct patron__member_row *m,
 /* For a replayed sale: the offers, bonus points and coupons it got the first time. */
 int patron__offers_replay(patron_store *s, int64_t sale_id, struct patron_sale_result *out);
 
+/* Whether the member meets every target of `o` now, by the scan's own test. */
+int patron__offer_targets_met(patron_store *s, const struct patron_offer *o,
+                              const struct patron__member_row *m, int *met);
+
 #endif

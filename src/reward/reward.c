@@ -56,17 +56,40 @@ static int validate_def(patron_store *s, const struct patron_reward_def *d)
     return 0;
 }
 
+/* The rule change of a reward: key "reward:ID" and its terms in words (or "ended"). */
+static int audit(patron_store *s, int64_t id, const struct patron_reward_def *d, const char *who)
+{
+    char key[48], value[PATRON_NAME_MAX + 96];
+    snprintf(key, sizeof key, "reward:%lld", (long long)id);
+    if (d)
+        snprintf(value, sizeof value, "%s: %lld points for %s %lld, valid %lld days", d->name,
+                 (long long)d->cost, kind_names[d->kind], (long long)d->value,
+                 (long long)(d->valid_days ? d->valid_days : 30));
+    else
+        snprintf(value, sizeof value, "ended");
+    return patron__setting_set(s, key, value, who);
+}
+
 int patron_reward_add(patron_store *s, const struct patron_reward_def *def, int64_t *reward_id)
 {
+    return patron_reward_add_by(s, def, NULL, reward_id);
+}
+
+int patron_reward_add_by(patron_store *s, const struct patron_reward_def *def, const char *who,
+                         int64_t *reward_id)
+{
     struct patron_program p;
+    int64_t id;
     int err = validate_def(s, def);
-    if (err != 0 || (err = patron_program_get(s, &p)) != 0)
+    if (err != 0 || (err = patron_program_get(s, &p)) != 0 || (err = patron__tx_begin(s)) != 0)
         return err;
     sqlite3_stmt *st = patron__stmt(
         s, "INSERT INTO rewards(name, cost, kind, value, currency, valid_days, created_at)"
            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!st)
-        return PATRON_EDB;
+    if (!st) {
+        err = PATRON_EDB;
+        goto out;
+    }
     sqlite3_bind_text(st, 1, def->name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, def->cost);
     sqlite3_bind_text(st, 3, kind_names[def->kind], -1, SQLITE_STATIC);
@@ -74,8 +97,69 @@ int patron_reward_add(patron_store *s, const struct patron_reward_def *def, int6
     sqlite3_bind_text(st, 5, p.currency, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 6, def->valid_days ? def->valid_days : 30);
     sqlite3_bind_int64(st, 7, patron_store_now(s));
-    if ((err = patron__step_done(s, st)) == 0)
-        *reward_id = sqlite3_last_insert_rowid(s->db);
+    if ((err = patron__step_done(s, st)) != 0)
+        goto out;
+    id = sqlite3_last_insert_rowid(s->db);
+    if ((err = audit(s, id, def, who)) != 0 || (err = patron__tx_commit(s)) != 0)
+        goto out;
+    *reward_id = id;
+    return 0;
+out:
+    patron__tx_rollback(s);
+    return err;
+}
+
+/* The reward must exist and still be in the catalogue; runs inside the transaction. */
+static int still_active(patron_store *s, int64_t reward_id)
+{
+    struct patron_reward r;
+    memset(&r, 0, sizeof r);
+    int err = patron_reward_get(s, reward_id, &r);
+    if (err == 0 && !r.active)
+        err = patron__fail(s, PATRON_EINACTIVE, "reward %lld was ended", (long long)reward_id);
+    return err;
+}
+
+int patron_reward_change(patron_store *s, int64_t reward_id, const struct patron_reward_def *def,
+                         const char *who)
+{
+    int err = validate_def(s, def);
+    if (err != 0 || (err = patron__tx_begin(s)) != 0)
+        return err;
+    sqlite3_stmt *st = NULL;
+    if ((err = still_active(s, reward_id)) != 0)
+        goto out;
+    if (!(st = patron__stmt(s, "UPDATE rewards SET name = ?2, cost = ?3, kind = ?4, value = ?5,"
+                               " valid_days = ?6 WHERE id = ?1"))) {
+        err = PATRON_EDB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, reward_id);
+    sqlite3_bind_text(st, 2, def->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, def->cost);
+    sqlite3_bind_text(st, 4, kind_names[def->kind], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, def->value);
+    sqlite3_bind_int64(st, 6, def->valid_days ? def->valid_days : 30);
+    if ((err = patron__step_done(s, st)) != 0 || (err = audit(s, reward_id, def, who)) != 0)
+        goto out;
+    return patron__tx_commit(s);
+out:
+    patron__tx_rollback(s);
+    return err;
+}
+
+int patron_reward_end(patron_store *s, int64_t reward_id, const char *who)
+{
+    int err = patron__tx_begin(s);
+    if (err != 0)
+        return err;
+    if ((err = still_active(s, reward_id)) != 0 ||
+        (err = patron_reward_retire(s, reward_id)) != 0 ||
+        (err = audit(s, reward_id, NULL, who)) != 0)
+        goto out;
+    return patron__tx_commit(s);
+out:
+    patron__tx_rollback(s);
     return err;
 }
 

@@ -3,7 +3,8 @@
 // against a real `patron serve` on a loopback port, with the virtual printer and a store made
 // here with the `patron` program. A whole checkout by keyboard wedge, a sale, a redemption with
 // the coupon as printed, a voucher redeemed by typed code and its second redemption refused with
-// where and when, an exclusive offer made in the back office shown only to its member, an
+// where and when, an exclusive offer made in the back office (with the live count and sample of
+// the members its targets reach) shown only to its member, then edited and ended, an
 // erasure through the back office, a cashier without the back office (403 from its routes),
 // markup in a member's and an offer's name shown as text, an expired session sent back to
 // sign-in, axe-core on every screen (no serious or critical violation), a screenshot of each
@@ -26,6 +27,7 @@ const browserPath = process.env.PATRON_CHROMIUM || '/usr/bin/chromium';
 const screens = process.env.PATRON_SCREENS_DIR || join(source, 'docs', 'screens');
 const FIRST_LOAD_MAX_BYTES = 150 * 1024;
 const READY_MAX_MS = 500;
+const FIRST_LOAD_MAX_FILES = 12; // index.html and the modules it imports
 const MARKUP = '<img src=x onerror=alert(1)>';
 
 const dir = mkdtempSync(join(tmpdir(), 'patron-web-'));
@@ -117,6 +119,15 @@ async function scan(page, card) {
 async function main() {
   // The store: a shop, tills of each role, members (one whose name is markup), a reward.
   patron('init', '--store-id', '1', '--store-name', 'Corner Café');
+  // a member of three months ago who bought in each month since: a retention cohort with data
+  const monthsAgo = (k) => {
+    const d = new Date();
+    d.setUTCDate(10);
+    d.setUTCMonth(d.getUTCMonth() - k);
+    return d.toISOString().replace(/\.\d+Z$/, 'Z');
+  };
+  const olive = patron('--now', monthsAgo(3), 'member', 'enroll', '--name', 'Olive Older').card;
+  for (const k of [3, 2, 1]) patron('--now', monthsAgo(k), 'sale', olive, '--ref', `OLD-${k}`, '--total', '2000');
   const cashier = patron('terminal', 'add', 'till-1', '--role', 'cashier').token;
   const admin = patron('terminal', 'add', 'office', '--role', 'admin').token;
   const ada = patron('member', 'enroll', '--name', 'Ada Lovelace').card;
@@ -186,12 +197,27 @@ async function main() {
       const nav = performance.getEntriesByType('navigation')[0];
       const res = performance.getEntriesByType('resource');
       const bytes = [nav, ...res].reduce((n, e) => n + (e.transferSize || 0), 0);
-      return { bytes, files: res.length + 1, readyMs: Number(document.body.dataset.readyAt) };
+      const readyMs = Number(document.body.dataset.readyAt);
+      const api = res.filter((e) => new URL(e.name).pathname.startsWith('/v1/'));
+      return {
+        bytes, files: res.length + 1 - api.length, readyMs,
+        // what the first scan waited for: the API calls started before ready, and whether each
+        // had its answer by then (the event stream never ends and is not waited for)
+        apiBeforeReady: api.filter((e) => e.startTime < readyMs).map((e) => ({
+          path: new URL(e.name).pathname, done: e.responseEnd > 0 && e.responseEnd <= readyMs,
+        })),
+      };
     });
     console.log(`     first load: ${m.files} files, ${m.bytes} bytes transferred, ready for the first scan ${m.readyMs} ms after navigation`);
     assert.ok(m.bytes > 0 && m.bytes <= FIRST_LOAD_MAX_BYTES, `first load ${m.bytes} bytes`);
-    // The time depends on the machine (a loaded build machine, a sanitizer build): measured and
-    // printed always, held to the goal where asked (bench/run sets PATRON_WEB_STRICT_TIMING=1).
+    // The time to ready is bounded by what it waits for, held here whatever the machine's speed:
+    // the app's files (a fixed set, no bundle fetched later) and one API round trip, the
+    // session; the till's event stream opens before ready without being waited for.
+    assert.ok(m.files <= FIRST_LOAD_MAX_FILES, `first load ${m.files} files`);
+    assert.deepEqual(m.apiBeforeReady.filter((a) => a.path !== '/v1/events'), [{ path: '/v1/session', done: true }]);
+    // The time itself depends on the machine (on the shared 2-core build machine the same load
+    // took 366 ms and 993 ms minutes apart): measured and printed always, held to the goal in
+    // milliseconds where asked (bench/run sets PATRON_WEB_STRICT_TIMING=1).
     if (process.env.PATRON_WEB_STRICT_TIMING === '1') assert.ok(m.readyMs <= READY_MAX_MS, `ready after ${m.readyMs} ms`);
     else if (m.readyMs > READY_MAX_MS) console.log(`     (above the ${READY_MAX_MS} ms goal on this machine; not held here)`);
     await fresh.close();
@@ -311,15 +337,27 @@ async function main() {
     await signIn(op, url, admin);
     await op.getByRole('link', { name: 'Offers' }).click();
     await op.waitForSelector('body[data-screen="offers"][data-ready="1"]');
+    // no target yet: every member with a card (six: five seeded, one enrolled above)
+    await op.locator('#offer-audience[data-count="6"]', { hasText: '6 of 6 members' }).waitFor();
     await op.getByLabel('Name', { exact: true }).fill('Regulars double');
     await op.getByLabel(/^Benefit/).fill('bonus:50');
     await op.getByLabel(/^Segment/).fill('regulars');
+    // the count and sample follow the targeting fields as they change, asked of the server
+    await op.locator('#offer-audience[data-count="1"]', { hasText: '1 of 6 members' }).waitFor();
+    assert.deepEqual(await op.locator('#offer-audience .sample li').allTextContents(), [`Ada Lovelace · ${ada}`]);
+    await op.getByLabel('First visit only').check();
+    await op.locator('#offer-audience[data-count="0"]').waitFor();
+    await op.getByLabel('First visit only').uncheck();
+    await op.getByLabel(/^Segment/).fill('nobody-here');
+    await op.locator('#offer-audience .fail', { hasText: "no segment named 'nobody-here'" }).waitFor();
+    await op.getByLabel(/^Segment/).fill('regulars');
+    await op.locator('#offer-audience[data-count="1"]').waitFor();
     await op.getByLabel('Exclusive').check();
+    await axe(op, 'offers');
+    await shot(op, 'offers');
     await op.getByRole('button', { name: 'Create offer' }).click();
     await op.getByText('Offer created').waitFor();
     await op.locator('.list li', { hasText: 'Regulars double' }).waitFor();
-    await axe(op, 'offers');
-    await shot(op, 'offers');
     await op.getByRole('link', { name: 'Counter' }).click();
     await op.waitForSelector('body[data-screen="counter"][data-ready="1"]');
     await scan(op, ada);
@@ -327,6 +365,25 @@ async function main() {
     await scan(op, grace);
     await op.locator('#member-name', { hasText: 'Grace Hopper' }).waitFor();
     assert.equal(await op.locator('.offers li', { hasText: 'Regulars double' }).count(), 0);
+  });
+
+  await step('the back office: an offer edited (its new version replaces it), then ended', async () => {
+    await op.getByRole('link', { name: 'Offers' }).click();
+    await op.waitForSelector('body[data-screen="offers"][data-ready="1"]');
+    await op.getByRole('button', { name: 'Change Regulars double' }).click();
+    assert.equal(await op.getByLabel(/^Segment/).inputValue(), 'regulars');
+    await op.locator('#offer-audience[data-count="1"]').waitFor();
+    await op.getByLabel('Name', { exact: true }).fill('Regulars triple');
+    await op.getByLabel(/^Segment/).fill('');
+    await op.locator('#offer-audience[data-count="6"]').waitFor();
+    await shot(op, 'offers-edit');
+    await op.getByRole('button', { name: 'Save as the new version' }).click();
+    await op.getByText('Regulars double changed').waitFor();
+    await op.locator('.list li', { hasText: 'Regulars triple' }).waitFor();
+    assert.equal(await op.locator('.list li', { hasText: 'Regulars double' }).count(), 0);
+    await op.getByRole('button', { name: 'End Regulars triple' }).click();
+    await op.getByText('Offer ended').waitFor();
+    await op.waitForFunction(() => ![...document.querySelectorAll('.list li')].some((li) => li.textContent.includes('Regulars triple')));
   });
 
   await step('the print queue with reprint', async () => {
@@ -338,18 +395,72 @@ async function main() {
     await shot(op, 'print-queue');
   });
 
-  await step('reports with a CSV download', async () => {
+  await step('the program: a rule, a tier and a reward changed, each in the audit with who and old -> new', async () => {
+    await op.getByRole('link', { name: 'Program' }).click();
+    await op.waitForSelector('body[data-screen="program"][data-ready="1"]');
+    await op.getByLabel('Rule', { exact: true }).selectOption('expiry_days');
+    await op.getByLabel('New value').fill('400');
+    await op.getByRole('button', { name: 'Change rule' }).click();
+    await op.locator('[data-rule="expiry_days"]', { hasText: '400' }).waitFor();
+    await op.getByLabel('Tier', { exact: true }).fill('Gold');
+    await op.getByLabel('From points earned in 12 months').fill('5000');
+    await op.getByLabel(/^Multiplier/).fill('1500');
+    await op.getByRole('button', { name: 'Add or change tier' }).click();
+    await op.locator('#tiers td', { hasText: 'Gold' }).waitFor();
+    await op.getByLabel('Reward', { exact: true }).fill('Cake');
+    await op.getByLabel('Cost (points)').fill('300');
+    await op.getByLabel('Value', { exact: true }).fill('2');
+    await op.getByRole('button', { name: 'Add reward' }).click();
+    await op.getByText('Reward Cake added').waitFor();
+    await op.getByRole('button', { name: 'Change Cake' }).click();
+    await op.getByLabel('Cost (points)').fill('350');
+    await op.getByRole('button', { name: 'Save Cake' }).click();
+    await op.getByText('Reward Cake changed').waitFor();
+    const audit = op.locator('#rule-changes tbody tr', { hasText: 'Cake: 350 points' });
+    await audit.waitFor();
+    const cells = await audit.first().locator('td').allTextContents();
+    assert.equal(cells[1], 'office');
+    assert.match(cells[2], /^reward \d+$/);
+    assert.equal(cells[3], 'Cake: 300 points for item 2, valid 30 days');
+    assert.equal(cells[4], 'Cake: 350 points for item 2, valid 30 days');
+    await op.locator('#rule-changes tbody tr', { hasText: 'tier Gold' }).waitFor();
+    await axe(op, 'program');
+    await shot(op, 'program');
+    await op.getByRole('button', { name: 'End Cake' }).click();
+    await op.getByText('Reward Cake ended').waitFor();
+    assert.equal(await op.locator('#rewards td', { hasText: /^Cake$/ }).count(), 0);
+    await op.locator('#rule-changes tbody tr', { hasText: 'ended' }).first().waitFor();
+  });
+
+  await step('reports with charts drawn on the page from their JSON, and a CSV link each', async () => {
     await op.getByRole('link', { name: 'Reports' }).click();
-    await op.waitForSelector('body[data-screen="reports"][data-ready="1"]');
+    await op.waitForSelector('body[data-screen="reports"][data-ready="1"][data-report="liability"]');
     await op.getByRole('columnheader', { name: 'members_with_points' }).waitFor();
-    const [download] = await Promise.all([op.waitForEvent('download'), op.getByRole('button', { name: 'Download CSV' }).click()]);
+    const [download] = await Promise.all([op.waitForEvent('download'), op.getByRole('link', { name: 'Download CSV' }).click()]);
     assert.equal(download.suggestedFilename(), 'liability.csv');
     const csv = readFileSync(await download.path(), 'utf8');
     assert.match(csv, /^points,value,currency,members_with_points/);
-    await op.getByLabel('Report', { exact: true }).selectOption('retention');
-    await op.getByRole('button', { name: 'Show' }).click();
-    await op.getByRole('img', { name: /^Chart: / }).waitFor();
-    await op.waitForFunction(() => document.querySelector('img.chart')?.naturalWidth > 0);
+    // every chart is inline SVG (no image fetched, no script in it), named for screen readers
+    for (const name of ['liability', 'redemption', 'satisfaction', 'offers', 'rfm', 'retention']) {
+      await op.getByLabel('Report', { exact: true }).selectOption(name);
+      await op.getByRole('button', { name: 'Show' }).click();
+      await op.waitForSelector(`body[data-report="${name}"]`);
+      const chart = op.locator('figure.chart-wrap svg[role="img"]');
+      await chart.waitFor();
+      assert.match(await chart.getAttribute('aria-label'), /^Chart: /);
+      assert.equal(await op.getByRole('link', { name: 'Download CSV' }).getAttribute('href'), `/v1/reports/${name}?format=csv`);
+      assert.equal(await op.locator('figure.chart-wrap img, figure.chart-wrap script').count(), 0);
+      if (name === 'redemption') {
+        assert.ok(await chart.locator('rect').count() >= 2, 'bars drawn');
+        await shot(op, 'reports-redemption');
+      }
+      if (name === 'rfm') await shot(op, 'reports-rfm');
+      await op.evaluate(() => { delete document.body.dataset.report; });
+    }
+    // the retention cohorts as a heat map: a cell per cohort and month with its share written in it
+    const cells = op.locator('figure.chart-wrap svg text.cell');
+    assert.ok(await cells.count() >= 1, 'heat map cells');
+    assert.match(await cells.first().textContent(), /^\d+(\.\d)?%$/);
     await axe(op, 'reports');
     await shot(op, 'reports');
   });
@@ -365,6 +476,22 @@ async function main() {
     await op.getByText('till-2 was revoked').waitFor();
     await axe(op, 'tills');
     await shot(op, 'tills');
+  });
+
+  await step('keys: listed by fingerprint, rotated; the chain said to be out of reach here', async () => {
+    await op.getByRole('link', { name: 'Keys' }).click();
+    await op.waitForSelector('body[data-screen="keys"][data-ready="1"]');
+    const rows = op.locator('#keys tbody tr');
+    const before = await rows.count();
+    assert.ok(before >= 1);
+    await op.getByRole('button', { name: /^Rotate/ }).click();
+    await op.getByText(/^Key \d+ now signs/).waitFor();
+    await op.waitForFunction((n) => document.querySelectorAll('#keys tbody tr').length === n + 1, before);
+    assert.equal(await op.locator('#keys td', { hasText: /^signs$/ }).count(), 1);
+    assert.doesNotMatch(await op.locator('#main').textContent(), /PRIVATE|\.pem/);
+    await op.locator('#chain-note', { hasText: 'patron hq conflicts' }).waitFor();
+    await axe(op, 'keys');
+    await shot(op, 'keys');
   });
 
   await step('a manager gives a goodwill voucher tied to a complaint', async () => {
