@@ -127,6 +127,8 @@ struct api_route {
 
 extern const struct api_route api_routes[];
 extern const size_t api_route_count;
+/* The most routes the table may hold: /metrics keeps a counter row per route (metrics.c). */
+#define API_MAX_ROUTES 96
 
 /* Finds the route for a request. Returns its index and copies the {param} segments (decoded)
  * into params; -404 when no route has this path; -405 when the path exists for another method;

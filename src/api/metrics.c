@@ -13,7 +13,7 @@
 
 #include "api.h"
 
-#define MAX_ROUTES 48
+#define MAX_ROUTES API_MAX_ROUTES
 static const int tracked_status[] = {200, 201, 400, 401, 403, 404, 405, 409,
                                      413, 414, 422, 431, 500, 503, 505};
 #define N_STATUS (sizeof tracked_status / sizeof tracked_status[0])

@@ -284,6 +284,7 @@ const struct api_route api_routes[] = {
     {"GET", "/v1/imports/{id}", ADMIN, API_LOCAL, 0, NULL, api_h_import_status, NULL},
 };
 const size_t api_route_count = N(api_routes);
+_Static_assert(N(api_routes) <= API_MAX_ROUTES, "every route has its row in /metrics");
 
 /* Compares one path segment with one pattern segment; copies a {param}. */
 static int segment_match(const char *seg, size_t len, const char *pat, size_t plen, char *param,
