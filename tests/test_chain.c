@@ -201,7 +201,10 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
     PGconn *conn = PQconnectdb(owner);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
     PGresult *res = PQexec(
-        conn, "DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
+        conn, "DROP TRIGGER facts_vouchers ON facts; DROP FUNCTION hq_project_vouchers();"
+              " DROP FUNCTION hq_voucher_claim(bigint, bigint, text);"
+              " DROP FUNCTION hq_voucher_release(text); DROP TABLE voucher_claims, voucher_voids;"
+              " DROP TRIGGER facts_release_holds ON facts; DROP TRIGGER facts_project ON facts;"
               " DROP FUNCTION hq_release_holds(); DROP FUNCTION hq_claim_release(text);"
               " DROP FUNCTION hq_claim(text, bigint, bigint, text); DROP TABLE chain_claims;"
               " DROP FUNCTION hq_project(); DROP FUNCTION hq_fact_member(facts);"

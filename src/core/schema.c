@@ -399,10 +399,21 @@ static const char schema_v17[] =
     "  cursor TEXT NOT NULL DEFAULT '0', last_pull INTEGER NOT NULL DEFAULT 0);"
     "INSERT INTO chain_pull(id) VALUES (1);";
 
+/* Vouchers redeemed or voided at other stores of the chain, pulled down from head office, so
+ * that the register refuses them here too, online or not (redeemed_store and redeemed_at, or
+ * voided_at, NULL when not); chain_voucher_pull keeps that pull's cursor. */
+static const char schema_chain_vouchers[] =
+    "CREATE TABLE chain_vouchers(key_id INTEGER NOT NULL, voucher_id INTEGER NOT NULL,"
+    "  redeemed_store INTEGER, redeemed_at INTEGER, voided_at INTEGER,"
+    "  PRIMARY KEY(key_id, voucher_id)) WITHOUT ROWID;"
+    "CREATE TABLE chain_voucher_pull(id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  cursor TEXT NOT NULL DEFAULT '0');"
+    "INSERT INTO chain_voucher_pull(id) VALUES (1);";
+
 static const char *const migrations[] = {
     schema_v1,  schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,
     schema_v7,  schema_v8,  schema_v9,  schema_v10, schema_v11, schema_v12,
-    schema_v13, schema_v14, schema_v15, schema_v16, schema_v17,
+    schema_v13, schema_v14, schema_v15, schema_v16, schema_v17, schema_chain_vouchers,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -188,6 +188,26 @@ int patron_hq_claim(patron_hq *h, const char *member_uid, int64_t points, int64_
 /* Gives back the claim made with `key` (its spend did not happen). Returns 0 or a code. */
 int patron_hq_claim_release(patron_hq *h, const char *key, char *detail, size_t len);
 
+/* The same two, connecting to `url` first and closing after, for `patron serve` (handed in as
+ * api_settings.spend_claim and spend_release). A claim that head office refuses is
+ * PATRON_ENOFUNDS; any other code means head office could not be asked (the spend is then
+ * offline). */
+int patron_hq_claim_url(const char *url, const char *member_uid, int64_t points,
+                        int64_t local_points, const char *key, char *detail, size_t len);
+int patron_hq_claim_release_url(const char *url, const char *key, char *detail, size_t len);
+
+/* Claims voucher (key_id, voucher_id) at head office before the store redeems it, idempotent
+ * per `key`: 0 claimed; PATRON_EREDEEMED ("already redeemed at store N at TIME") or
+ * PATRON_EVOIDED with a sentence when refused; other codes when head office fails. The release
+ * gives back the claim made with `key` (its redemption failed at the store). The _url forms
+ * connect first (any code but the two refusals: head office could not be asked). */
+int patron_hq_voucher_claim(patron_hq *h, int64_t key_id, int64_t voucher_id, const char *key,
+                            char *detail, size_t len);
+int patron_hq_voucher_release(patron_hq *h, const char *key, char *detail, size_t len);
+int patron_hq_voucher_claim_url(const char *url, int64_t key_id, int64_t voucher_id,
+                                const char *key, char *detail, size_t len);
+int patron_hq_voucher_release_url(const char *url, const char *key, char *detail, size_t len);
+
 /* Brings down to the store what changed at head office since the last pull: members and cards
  * of other stores and every member's chain balance less this store's part (patron/chain.h), in
  * one snapshot and one SQLite transaction, without outbox rows; a second run changes nothing.

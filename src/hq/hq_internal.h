@@ -21,4 +21,8 @@ int patron__hq_run(PGconn *conn, const char *sql, const char *what, char *detail
 /* The group role of this database's stores: "<database>_stores" (roles are per cluster). */
 void patron__hq_group_name(PGconn *conn, char *name, size_t len);
 
+/* The pull of vouchers redeemed or voided at other stores (vouchers.c), after patron_hq_pull's
+ * own; 0 or a code with a sentence. */
+int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t len);
+
 #endif
