@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Vouchers single-use per chain (issue 11), against a throwaway PostgreSQL (label pg): online, a
- * store redeeming a voucher claims it at head office first, so a second store is refused with
- * where and when it was redeemed, and a claim whose redemption fails at the store is given back;
- * redemptions and voids anywhere reach every store's register on its next sync, so a store
- * refuses them offline too. */
+/* Vouchers single-use per chain and offline spending (issue 11), against a throwaway PostgreSQL
+ * (label pg): online, a store redeeming a voucher claims it at head office first, so a second
+ * store is refused with where and when it was redeemed, and a claim whose redemption fails at the
+ * store is given back; redemptions and voids anywhere reach every store's register on its next
+ * sync, so a store refuses them offline too. Offline, points are spent within the program's caps
+ * between syncs, marked offline; two stores overdrawing the same points offline show in
+ * `patron hq conflicts` as an offline overdraft, carried as a negative balance. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -147,10 +149,128 @@ static void a_voucher_is_redeemed_once_in_the_chain(void **state)
     test_store_close(&a);
 }
 
+static void sell(patron_store *s, const char *card, const char *ref, int64_t total)
+{
+    struct patron_sale_line lines[] = {
+        {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = total}};
+    struct patron_sale in = {.card = card,
+                             .ref = ref,
+                             .total_minor = total,
+                             .lines = lines,
+                             .n_lines = 1,
+                             .idempotency_key = ref};
+    struct patron_sale_result r;
+    if (patron_sale_record(s, &in, &r) != 0)
+        fail_msg("sale %s: %s", ref, patron_store_detail(s));
+}
+
+/* `patron reward redeem CARD REWARD` at store t with head office `url`: its exit status. */
+static int spend(const struct test_store *t, const char *url, const char *card, int64_t reward,
+                 struct clirun *r)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)reward);
+    memset(r, 0, sizeof *r);
+    return clirun(r, "--db", t->path, "--home", home, "--hq", url, "--now", NOW, "reward", "redeem",
+                  card, id, (char *)NULL);
+}
+
+static void rule(struct test_store *t, const char *name, const char *value)
+{
+    assert_int_equal(patron_program_set(t->s, name, value, "test"), 0);
+}
+
+static void offline_spends_are_capped_and_an_overdraft_is_reported(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], url3[1024], card[14];
+    struct test_store a = {0}, b = {0}, c = {0};
+    struct patron_member m;
+    struct clirun r = {0};
+    int64_t reward_b = 0, reward_c = 0;
+    assert_int_equal(pg_cluster_createdb(&pg, "chain_offline", owner, sizeof owner), 0);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    store_add(owner, 1, url1, sizeof url1);
+    store_add(owner, 2, url2, sizeof url2);
+    store_add(owner, 3, url3, sizeof url3);
+    vfix_open(&a, 1, NULL);
+    vfix_open(&b, 2, NULL);
+    vfix_open(&c, 3, NULL);
+    test_enroll(&a, "Ivy Offline", card);
+    sell(a.s, card, "A-1", 60000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_int_equal(m.points, 600);
+    struct patron_reward_def def = {.name = "All of it", .cost = 600, .kind = PATRON_VALUE_ITEM};
+    assert_int_equal(patron_reward_add(b.s, &def, &reward_b), 0);
+    assert_int_equal(patron_reward_add(c.s, &def, &reward_c), 0);
+    sync_ok(&a, url1);
+    sync_ok(&b, url2);
+    sync_ok(&c, url3);
+    /* head office down: 600 points is over the member's offline cap (500 by default) */
+    assert_int_equal(spend(&b, DEAD, card, reward_b, &r), 2);
+    assert_non_null(strstr(r.err, "chain_offline_member_cap"));
+    rule(&b, "chain_offline_member_cap", "1000");
+    if (spend(&b, DEAD, card, reward_b, &r) != 0)
+        fail_msg("offline spend at store 2: %s", r.err);
+    assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM outbox WHERE kind = 'entry'"
+                                      " AND json_extract(payload, '$.offline') = 1"),
+                     1);
+    /* store 3 spends the same points offline: over its store cap first, then within it */
+    rule(&c, "chain_offline_member_cap", "1000");
+    rule(&c, "chain_offline_store_cap", "300");
+    assert_int_equal(spend(&c, DEAD, card, reward_c, &r), 2);
+    assert_non_null(strstr(r.err, "chain_offline_store_cap"));
+    rule(&c, "chain_offline_store_cap", "5000");
+    if (spend(&c, DEAD, card, reward_c, &r) != 0)
+        fail_msg("offline spend at store 3: %s", r.err);
+    /* back online: store 3's spend, received second, overdrew the chain balance */
+    sync_ok(&b, url2);
+    sync_ok(&c, url3);
+    assert_int_equal(
+        clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "conflicts", (char *)NULL), 0);
+    json_t *o = json_loads(r.out, 0, NULL), *k, *found = NULL;
+    size_t i, n = 0;
+    assert_non_null(o);
+    json_array_foreach(json_object_get(o, "conflicts"), i, k)
+    {
+        if (strcmp(json_string_value(json_object_get(k, "type")), "offline_overdraft") == 0) {
+            found = k;
+            n++;
+        }
+    }
+    assert_int_equal(n, 1);
+    assert_string_equal(json_string_value(json_object_get(found, "member_uid")), "1-1");
+    assert_int_equal(json_integer_value(json_object_get(found, "store_id")), 3);
+    assert_int_equal(json_integer_value(json_object_get(found, "points")), 600);
+    assert_int_equal(json_integer_value(json_object_get(found, "balance_after")), -600);
+    assert_non_null(json_string_value(json_object_get(found, "store_time")));
+    assert_non_null(json_string_value(json_object_get(found, "received_at")));
+    json_decref(o);
+    /* verify counts it and passes */
+    assert_int_equal(
+        clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "verify", (char *)NULL), 0);
+    o = json_loads(r.out, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "offline_overdrafts")), 1);
+    json_decref(o);
+    /* carried as a negative balance that later earnings cover first */
+    sell(a.s, card, "A-2", 40000);
+    sync_ok(&a, url1);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     -200);
+    sync_ok(&b, url2);
+    assert_int_equal(patron_member_by_card(b.s, card, &m), 0);
+    assert_int_equal(m.points, -200);
+    test_store_close(&c);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_voucher_is_redeemed_once_in_the_chain),
+        cmocka_unit_test(offline_spends_are_capped_and_an_overdraft_is_reported),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -558,6 +558,8 @@ static void a_store_upgraded_to_the_outbox_holds_every_fact(void **state)
                                   "ALTER TABLE members DROP COLUMN greet_by_name;"
                                   "ALTER TABLE terminals DROP COLUMN scanner;"
                                   "DROP TABLE chain_pull; DROP TRIGGER members_uid;"
+                                  "DROP TABLE chain_vouchers; DROP TABLE chain_voucher_pull;"
+                                  "DROP TABLE offline_spends;"
                                   "DROP INDEX members_uid;"
                                   "ALTER TABLE members DROP COLUMN member_uid;"
                                   "ALTER TABLE members DROP COLUMN chain_points;"

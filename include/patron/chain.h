@@ -101,7 +101,8 @@ PATRON_EXPORT int patron_chain_put_voucher(patron_store *s, const struct patron_
     __attribute__((warn_unused_result));
 
 /* Where the next pull of vouchers starts ("0" before the first) into out, and keeping the next
- * one (inside the pull's transaction). Return 0 or a PATRON_* code. */
+ * one (inside the pull's transaction), which also settles the offline spends made so far (they
+ * no longer count against the offline caps). Return 0 or a PATRON_* code. */
 PATRON_EXPORT int patron_chain_voucher_cursor(patron_store *s, char *out, size_t len)
     __attribute__((warn_unused_result));
 PATRON_EXPORT int patron_chain_set_voucher_cursor(patron_store *s, const char *cursor)

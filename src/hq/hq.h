@@ -117,8 +117,9 @@ struct patron_hq_verify {
     int64_t program_sum; /* every store's program accounts together */
     int64_t member_sum;  /* every member account together (the points outstanding) */
     /* Conflicts (listed by patron_hq_conflicts_each, not failures): */
-    int64_t overdrafts;    /* members whose chain balance is below zero */
-    int64_t double_spends; /* vouchers redeemed more than once chain-wide */
+    int64_t overdrafts;         /* members whose chain balance is below zero */
+    int64_t double_spends;      /* vouchers redeemed more than once chain-wide */
+    int64_t offline_overdrafts; /* offline spends that overdrew a chain balance */
     char first_problem[256];
 };
 
@@ -136,9 +137,10 @@ struct patron_hq_use {
     int offline;
 };
 
-/* A conflict the chain must settle. */
+/* A conflict the chain must settle. An "offline_overdraft" is one offline spend (member_uid,
+ * value: its points, balance: the chain balance right after it, uses[0]: its store and times). */
 struct patron_hq_conflict {
-    const char *type; /* "double_spend" or "overdraft" */
+    const char *type; /* "double_spend", "overdraft" or "offline_overdraft" */
     char voucher[48]; /* double spend: "KEY_ID/VOUCHER_ID" */
     int64_t value;    /* double spend: the voucher's value */
     int n_uses;       /* double spend: how many times it was redeemed */
@@ -148,8 +150,8 @@ struct patron_hq_conflict {
 };
 typedef int (*patron_hq_conflict_fn)(const struct patron_hq_conflict *c, void *arg);
 
-/* Calls fn for each conflict: double spends first (by voucher), then overdrafts (by member);
- * stops at fn's first non-zero return. */
+/* Calls fn for each conflict: double spends first (by voucher), then overdrafts (by member), then
+ * offline overdrafts (by member, in receive order); stops at fn's first non-zero return. */
 int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
                              size_t len);
 

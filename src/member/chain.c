@@ -291,7 +291,10 @@ int patron_chain_voucher_cursor(patron_store *s, char *out, size_t len)
 
 int patron_chain_set_voucher_cursor(patron_store *s, const char *cursor)
 {
-    sqlite3_stmt *st = patron__stmt(s, "UPDATE chain_voucher_pull SET cursor = ?1");
+    /* a successful sync shipped the offline spends so far: they no longer count */
+    sqlite3_stmt *st = patron__stmt(
+        s, "UPDATE chain_voucher_pull SET cursor = ?1,"
+           " offline_settled = (SELECT coalesce(max(entry_id), 0) FROM offline_spends)");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, cursor, -1, SQLITE_TRANSIENT);
