@@ -304,11 +304,89 @@ static void two_servers_spending_the_last_points_at_once_one_wins(void **state)
     patron_store_close(a.s);
 }
 
+/* The first column of the one row `sql` yields in the store at `db`. */
+static int64_t store_int(const char *db, const char *sql)
+{
+    patron_store *s = NULL;
+    assert_int_equal(patron_store_open(db, &s), 0);
+    int64_t v = test_scalar(s, sql);
+    patron_store_close(s);
+    return v;
+}
+
+/* With a head office set, POST /v1/vouchers/redeem claims the voucher there first: one another
+ * store redeemed is refused with where; head office unreachable, a points spend over the offline
+ * member cap is refused with a sentence naming the cap. */
+static void the_api_claims_vouchers_and_caps_offline_spends(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14], token[64], sql[256];
+    struct api_server b;
+    struct apit_reply r = {0};
+    struct clirun run = {0};
+    assert_int_equal(pg_cluster_createdb(&pg, "chain_vapi", owner, sizeof owner), 0);
+    assert_int_equal(clirun(&run, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    store_add(owner, "1", url1, sizeof url1);
+    store_add(owner, "2", url2, sizeof url2);
+    server_store(&b, 2);
+    apit_member(&b, "Jo Voucher", card);
+    json_decref(apit_patron(&b, "sale", card, "--ref", "B-0", "--total", "100000", (char *)NULL));
+    json_t *small = apit_patron(&b, "reward", "add", "--name", "Five off", "--cost", "100",
+                                "--kind", "amount", "--value", "500", (char *)NULL);
+    json_t *big = apit_patron(&b, "reward", "add", "--name", "Big", "--cost", "600", "--kind",
+                              "item", "--value", "1", (char *)NULL);
+    char small_id[24], big_id[24];
+    snprintf(small_id, sizeof small_id, "%lld",
+             (long long)json_integer_value(json_object_get(small, "reward_id")));
+    snprintf(big_id, sizeof big_id, "%lld",
+             (long long)json_integer_value(json_object_get(big, "reward_id")));
+    json_decref(small);
+    json_decref(big);
+    json_t *red = apit_patron(&b, "reward", "redeem", card, small_id, (char *)NULL);
+    char vtoken[300];
+    snprintf(vtoken, sizeof vtoken, "%s", json_string_value(json_object_get(red, "token")));
+    json_decref(red);
+    apit_terminal(&b, "till-v", "cashier", token);
+    sync_db(b.db, url2);
+    /* as if store 1 had redeemed store 2's voucher a moment ago */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO voucher_claims (key_id, voucher_id, store_id, claim_key)"
+             " VALUES (%lld, %lld, 1, 'elsewhere') RETURNING 1",
+             (long long)store_int(b.db, "SELECT key_id FROM vouchers"),
+             (long long)store_int(b.db, "SELECT voucher_id FROM vouchers"));
+    assert_int_equal(pg_int(owner, sql), 1);
+    setenv("PATRON_HQ", url2, 1);
+    apit_start(&b, NULL);
+    char body[512];
+    snprintf(body, sizeof body, "{\"token\":\"%s\",\"ref\":\"B-1\"}", vtoken);
+    apit_call(b.port, "POST", "/v1/vouchers/redeem", token, "v-1", body, &r);
+    apit_assert_status(&r, 409, NULL);
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "already redeemed at store 1 at "));
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&b), 0);
+    /* head office unreachable: 600 points is over the offline member cap (500) */
+    setenv("PATRON_HQ", "postgresql://nobody:x@127.0.0.1:1/chain_vapi", 1);
+    apit_start(&b, NULL);
+    unsetenv("PATRON_HQ");
+    char path[64];
+    snprintf(path, sizeof path, "/v1/rewards/%s/redeem", big_id);
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", card);
+    apit_call(b.port, "POST", path, token, "big-1", body, &r);
+    apit_assert_status(&r, 409, NULL);
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "chain_offline_member_cap"));
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&b), 0);
+    assert_int_equal(store_int(b.db, "SELECT count(*) FROM voucher_redemptions"), 0);
+    assert_int_equal(store_int(b.db, "SELECT count(*) FROM redemptions"), 1);
+    apit_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_scan_api_looks_an_unknown_card_up),
         cmocka_unit_test(two_servers_spending_the_last_points_at_once_one_wins),
+        cmocka_unit_test(the_api_claims_vouchers_and_caps_offline_spends),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -199,6 +199,8 @@ struct api_claim {
     char key[API_KEY_MAX + 32];
 };
 
+/* Whether the call's route may spend points or a voucher (and so is claimed first). */
+int api_spend_route(const struct api_call *c);
 /* Claims at head office what the call would spend (points, or a voucher), when cfg->hq is set
  * (s: a read handle). Returns 0 (claimed, nothing to claim, or head office unreachable: then
  * c->hq_offline is set) or head office's refusal (PATRON_ENOFUNDS, PATRON_EREDEEMED,

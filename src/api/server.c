@@ -254,7 +254,7 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
     int err = 0;
     if (API_EXEC_WRITES(c->route->exec)) {
         struct api_claim claim = {0};
-        if (c->cfg->hq && c->cfg->hq[0]) { /* a spend is claimed at head office first */
+        if (c->cfg->hq && c->cfg->hq[0] && api_spend_route(c)) { /* claimed at head office */
             patron_store *s = pool_take(&sv->pool);
             err = api_spend_claim(c, s, &claim);
             pool_give(&sv->pool, s);

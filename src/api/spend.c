@@ -79,6 +79,12 @@ static int points_claim(struct api_call *c, patron_store *s, struct api_claim *c
     return 0;
 }
 
+int api_spend_route(const struct api_call *c)
+{
+    return c->route->handler == api_h_redeem || c->route->handler == api_h_adjust ||
+           c->route->handler == api_h_voucher_redeem;
+}
+
 int api_spend_claim(struct api_call *c, patron_store *s, struct api_claim *cl)
 {
     memset(cl, 0, sizeof *cl);
