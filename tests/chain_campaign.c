@@ -337,7 +337,7 @@ static void step_redeem(struct run *r)
 
 /* A voucher is spent at a random store: online at its issuer, offline (within the caps) at
  * another. A store never honours the same voucher twice; two stores may, and head office must
- * then list the conflict. */
+ * then list the conflict; a store that pulled another's redemption refuses it. */
 static void step_voucher(struct run *r)
 {
     if (r->n_vouchers == 0)
@@ -354,6 +354,16 @@ static void step_voucher(struct run *r)
     if (v->accepted[at]) {
         CHECK(r, rc == PATRON_EREDEEMED, "store %d honoured voucher %d/%llu twice (%d)", sh->id,
               v->key_id, (unsigned long long)v->voucher_id, rc);
+        return;
+    }
+    if (rc == PATRON_EREDEEMED) {
+        /* redeemed at another store, which this store heard of from head office's pull-down */
+        int elsewhere = 0;
+        for (int s = 0; s < STORES; s++)
+            elsewhere += s != at && v->accepted[s];
+        CHECK(r, elsewhere > 0,
+              "store %d refused voucher %d/%llu as redeemed, but no store accepted it: %s", sh->id,
+              v->key_id, (unsigned long long)v->voucher_id, patron_store_detail(sh->s));
         return;
     }
     if (rc == PATRON_ELIMIT) {

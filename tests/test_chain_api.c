@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* POST /v1/scan of a card this store does not know, with a head office set (labels api and pg):
  * looked up at head office, kept and answered; with head office unreachable, a 404 whose detail
- * says the card is from another store and the link is down. */
+ * says the card is from another store and the link is down; a sale on a card not yet known is
+ * held (202) until it is. Spends through the API are claimed at head office first: two stores'
+ * servers spending the same last points at once, one wins. */
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "apiutil.h"
 #include "clirun.h"
@@ -180,11 +185,284 @@ static void the_sale_api_holds_a_sale_on_a_card_not_yet_known(void **state)
     patron_store_close(b.s);
 }
 
+static void sell(patron_store *s, const char *card, const char *ref, int64_t total)
+{
+    struct patron_sale_line lines[] = {
+        {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = total}};
+    struct patron_sale in = {.card = card,
+                             .ref = ref,
+                             .total_minor = total,
+                             .lines = lines,
+                             .n_lines = 1,
+                             .idempotency_key = ref};
+    struct patron_sale_result r;
+    if (patron_sale_record(s, &in, &r) != 0)
+        fail_msg("sale %s: %s", ref, patron_store_detail(s));
+}
+
+/* A counter service's store with id `id` (not yet started). */
+static void server_store(struct api_server *sv, int id)
+{
+    const char *tmp = getenv("TMPDIR");
+    char ids[16];
+    memset(sv, 0, sizeof *sv);
+    snprintf(sv->dir, sizeof sv->dir, "%s/patron-chain-api-XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(sv->dir));
+    snprintf(sv->db, sizeof sv->db, "%s/patron.db", sv->dir);
+    snprintf(sv->log, sizeof sv->log, "%s/serve.log", sv->dir);
+    snprintf(ids, sizeof ids, "%d", id);
+    json_decref(apit_patron(sv, "init", "--store-id", ids, (char *)NULL));
+}
+
+static void sync_db(const char *db, const char *url)
+{
+    struct clirun run = {0};
+    if (clirun(&run, "--db", db, "--home", home, "--hq", url, "sync", (char *)NULL) != 0)
+        fail_msg("sync %s: %s", db, run.err);
+}
+
+static int64_t pg_int(const char *url, const char *sql)
+{
+    PGconn *conn = PQconnectdb(url);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+    int64_t v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(conn);
+    return v;
+}
+
+/* POST /v1/rewards/{id}/redeem in a child process; its exit: the HTTP status less 200. */
+static pid_t redeem_async(int port, const char *token, const char *reward, const char *card)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char path[64], body[64];
+        struct apit_reply r = {0};
+        snprintf(path, sizeof path, "/v1/rewards/%s/redeem", reward);
+        snprintf(body, sizeof body, "{\"card\":\"%s\"}", card);
+        if (apit_request(NULL, port, "POST", path, token, "last-points", body, &r) != 0)
+            _exit(255);
+        if (r.status != 201)
+            fprintf(stderr, "redeem: %ld %s\n", r.status, r.body ? r.body : "");
+        _exit((int)(r.status - 200));
+    }
+    return pid;
+}
+
+static int exit_of(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static int64_t points_at(int port, const char *token, const char *card)
+{
+    char path[64];
+    struct apit_reply r = {0};
+    snprintf(path, sizeof path, "/v1/members/%s", card);
+    apit_call(port, "GET", path, token, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    int64_t points = (int64_t)json_integer_value(json_object_get(r.json, "points"));
+    apit_reply_free(&r);
+    return points;
+}
+
+/* Two stores' counter services redeem the same member's last points at the same moment: both
+ * claims wait on the member's balance row at head office (held by the test), then exactly one
+ * is answered 201 and the other 409 with head office's sentence; no balance goes below zero. */
+static void two_servers_spending_the_last_points_at_once_one_wins(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], url3[1024], card[14], t2[64], t3[64];
+    struct test_store a = {0};
+    struct api_server b, c;
+    struct clirun run = {0};
+    struct patron_member m;
+    assert_int_equal(pg_cluster_createdb(&pg, "chain_spend", owner, sizeof owner), 0);
+    assert_int_equal(clirun(&run, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    store_add(owner, "1", url1, sizeof url1);
+    store_add(owner, "2", url2, sizeof url2);
+    store_add(owner, "3", url3, sizeof url3);
+    /* store 1 enrols a member who earns there */
+    int n = snprintf(a.dir, sizeof a.dir, "%s/spend1", home);
+    assert_true(n > 0 && (size_t)n < sizeof a.dir);
+    assert_int_equal(mkdir(a.dir, 0700), 0);
+    snprintf(a.path, sizeof a.path, "%s/patron.db", a.dir);
+    assert_int_equal(patron_store_open(a.path, &a.s), 0);
+    a.now = TEST_EPOCH;
+    patron_store_set_clock(a.s, fixed_clock, &a);
+    assert_int_equal(patron_store_init(a.s, 1, "Store one"), 0);
+    test_enroll(&a, "Ed Lastpoints", card);
+    sell(a.s, card, "A-1", 20000);
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    assert_true(m.points > 0);
+    sync_db(a.path, url1);
+    /* stores 2 and 3 each offer a reward costing all of it */
+    char cost[24];
+    snprintf(cost, sizeof cost, "%lld", (long long)m.points);
+    server_store(&b, 2);
+    server_store(&c, 3);
+    json_t *rb = apit_patron(&b, "reward", "add", "--name", "All of it", "--cost", cost, "--kind",
+                             "item", "--value", "1", (char *)NULL);
+    json_t *rc = apit_patron(&c, "reward", "add", "--name", "All of it", "--cost", cost, "--kind",
+                             "item", "--value", "1", (char *)NULL);
+    char idb[24], idc[24];
+    snprintf(idb, sizeof idb, "%lld",
+             (long long)json_integer_value(json_object_get(rb, "reward_id")));
+    snprintf(idc, sizeof idc, "%lld",
+             (long long)json_integer_value(json_object_get(rc, "reward_id")));
+    json_decref(rb);
+    json_decref(rc);
+    apit_terminal(&b, "till-b", "cashier", t2);
+    apit_terminal(&c, "till-c", "cashier", t3);
+    sync_db(b.db, url2);
+    sync_db(c.db, url3);
+    setenv("PATRON_HQ", url2, 1);
+    apit_start(&b, NULL);
+    setenv("PATRON_HQ", url3, 1);
+    apit_start(&c, NULL);
+    unsetenv("PATRON_HQ");
+    assert_int_equal(points_at(b.port, t2, card), m.points);
+    assert_int_equal(points_at(c.port, t3, card), m.points);
+    /* hold the member's balance row so that both claims arrive before either is taken */
+    PGconn *lock = PQconnectdb(owner);
+    assert_int_equal(PQstatus(lock), CONNECTION_OK);
+    PQclear(PQexec(lock, "BEGIN"));
+    PGresult *res = PQexec(lock, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"
+                                 " FOR UPDATE");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    pid_t pb = redeem_async(b.port, t2, idb, card);
+    pid_t pc = redeem_async(c.port, t3, idc, card);
+    int64_t waiting = 0;
+    for (int i = 0; i < 6000 && waiting < 2; i++) {
+        usleep(10000);
+        waiting = pg_int(owner, "SELECT count(*) FROM pg_stat_activity WHERE"
+                                " datname = 'chain_spend' AND wait_event_type = 'Lock'");
+    }
+    assert_int_equal(waiting, 2);
+    PQclear(PQexec(lock, "COMMIT"));
+    PQfinish(lock);
+    int eb = exit_of(pb), ec = exit_of(pc);
+    assert_true((eb == 1 && ec == 209) || (eb == 209 && ec == 1));
+    struct api_server *winner = eb == 1 ? &b : &c, *loser = eb == 1 ? &c : &b;
+    const char *winner_url = eb == 1 ? url2 : url3, *loser_url = eb == 1 ? url3 : url2;
+    /* the loser's refusal names head office's reason; nothing is held for it */
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_claims WHERE NOT released"), 1);
+    /* after the syncs: zero everywhere, nothing held, nothing below zero */
+    sync_db(winner->db, winner_url);
+    sync_db(loser->db, loser_url);
+    assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
+                     0);
+    assert_int_equal(pg_int(owner, "SELECT sum(held) FROM chain_member_stores"), 0);
+    assert_int_equal(points_at(b.port, t2, card), 0);
+    assert_int_equal(points_at(c.port, t3, card), 0);
+    /* a second try at the loser is refused outright by head office: 409 with its sentence */
+    struct apit_reply r = {0};
+    char path[64], body[64];
+    snprintf(path, sizeof path, "/v1/rewards/%s/redeem", loser == &b ? idb : idc);
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", card);
+    apit_call(loser->port, "POST", path, loser == &b ? t2 : t3, "again", body, &r);
+    apit_assert_status(&r, 409, NULL);
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "head office refused the claim"));
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&b), 0);
+    assert_int_equal(apit_stop(&c), 0);
+    apit_cleanup(&b);
+    apit_cleanup(&c);
+    patron_store_close(a.s);
+}
+
+/* The first column of the one row `sql` yields in the store at `db`. */
+static int64_t store_int(const char *db, const char *sql)
+{
+    patron_store *s = NULL;
+    assert_int_equal(patron_store_open(db, &s), 0);
+    int64_t v = test_scalar(s, sql);
+    patron_store_close(s);
+    return v;
+}
+
+/* With a head office set, POST /v1/vouchers/redeem claims the voucher there first: one another
+ * store redeemed is refused with where; head office unreachable, a points spend over the offline
+ * member cap is refused with a sentence naming the cap. */
+static void the_api_claims_vouchers_and_caps_offline_spends(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14], token[64], sql[256];
+    struct api_server b;
+    struct apit_reply r = {0};
+    struct clirun run = {0};
+    assert_int_equal(pg_cluster_createdb(&pg, "chain_vapi", owner, sizeof owner), 0);
+    assert_int_equal(clirun(&run, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    store_add(owner, "1", url1, sizeof url1);
+    store_add(owner, "2", url2, sizeof url2);
+    server_store(&b, 2);
+    apit_member(&b, "Jo Voucher", card);
+    json_decref(apit_patron(&b, "sale", card, "--ref", "B-0", "--total", "100000", (char *)NULL));
+    json_t *small = apit_patron(&b, "reward", "add", "--name", "Five off", "--cost", "100",
+                                "--kind", "amount", "--value", "500", (char *)NULL);
+    json_t *big = apit_patron(&b, "reward", "add", "--name", "Big", "--cost", "600", "--kind",
+                              "item", "--value", "1", (char *)NULL);
+    char small_id[24], big_id[24];
+    snprintf(small_id, sizeof small_id, "%lld",
+             (long long)json_integer_value(json_object_get(small, "reward_id")));
+    snprintf(big_id, sizeof big_id, "%lld",
+             (long long)json_integer_value(json_object_get(big, "reward_id")));
+    json_decref(small);
+    json_decref(big);
+    json_t *red = apit_patron(&b, "reward", "redeem", card, small_id, (char *)NULL);
+    char vtoken[300];
+    snprintf(vtoken, sizeof vtoken, "%s", json_string_value(json_object_get(red, "token")));
+    json_decref(red);
+    apit_terminal(&b, "till-v", "cashier", token);
+    sync_db(b.db, url2);
+    /* as if store 1 had redeemed store 2's voucher a moment ago */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO voucher_claims (key_id, voucher_id, store_id, claim_key)"
+             " VALUES (%lld, %lld, 1, 'elsewhere') RETURNING 1",
+             (long long)store_int(b.db, "SELECT key_id FROM vouchers"),
+             (long long)store_int(b.db, "SELECT voucher_id FROM vouchers"));
+    assert_int_equal(pg_int(owner, sql), 1);
+    setenv("PATRON_HQ", url2, 1);
+    apit_start(&b, NULL);
+    char body[512];
+    snprintf(body, sizeof body, "{\"token\":\"%s\",\"ref\":\"B-1\"}", vtoken);
+    apit_call(b.port, "POST", "/v1/vouchers/redeem", token, "v-1", body, &r);
+    apit_assert_status(&r, 409, NULL);
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "already redeemed at store 1 at "));
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&b), 0);
+    /* head office unreachable: 600 points is over the offline member cap (500) */
+    setenv("PATRON_HQ", "postgresql://nobody:x@127.0.0.1:1/chain_vapi", 1);
+    apit_start(&b, NULL);
+    unsetenv("PATRON_HQ");
+    char path[64];
+    snprintf(path, sizeof path, "/v1/rewards/%s/redeem", big_id);
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", card);
+    apit_call(b.port, "POST", path, token, "big-1", body, &r);
+    apit_assert_status(&r, 409, NULL);
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "chain_offline_member_cap"));
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&b), 0);
+    assert_int_equal(store_int(b.db, "SELECT count(*) FROM voucher_redemptions"), 0);
+    assert_int_equal(store_int(b.db, "SELECT count(*) FROM redemptions"), 1);
+    apit_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_scan_api_looks_an_unknown_card_up),
         cmocka_unit_test(the_sale_api_holds_a_sale_on_a_card_not_yet_known),
+        cmocka_unit_test(two_servers_spending_the_last_points_at_once_one_wins),
+        cmocka_unit_test(the_api_claims_vouchers_and_caps_offline_spends),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

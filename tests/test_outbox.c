@@ -560,6 +560,8 @@ static void a_store_upgraded_to_the_outbox_holds_every_fact(void **state)
                                   "DROP TABLE chain_pull; DROP TRIGGER members_uid;"
                                   "DROP TABLE chain_erasure_pull; DROP TABLE held_sale_lines;"
                                   "DROP TABLE held_sales;"
+                                  "DROP TABLE chain_vouchers; DROP TABLE chain_voucher_pull;"
+                                  "DROP TABLE offline_spends;"
                                   "DROP INDEX members_uid;"
                                   "ALTER TABLE members DROP COLUMN member_uid;"
                                   "ALTER TABLE members DROP COLUMN chain_points;"

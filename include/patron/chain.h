@@ -109,6 +109,29 @@ PATRON_EXPORT int patron_chain_erase(patron_store *s, const struct patron_chain_
                                      size_t n, const char *cursor, int64_t *erased)
     __attribute__((warn_unused_result));
 
+/* A voucher redeemed or voided at another store of the chain (times in store seconds; 0: not). */
+struct patron_chain_voucher {
+    int64_t key_id;
+    int64_t voucher_id;
+    int store_id;        /* where it was redeemed (0: not redeemed) */
+    int64_t redeemed_at; /* 0: not redeemed */
+    int64_t voided_at;   /* 0: not voided */
+};
+
+/* Keeps a voucher's redemption or void at another store in the register (the first redemption
+ * known stays), between patron_chain_begin and patron_chain_commit; the register then refuses it
+ * here too. */
+PATRON_EXPORT int patron_chain_put_voucher(patron_store *s, const struct patron_chain_voucher *v)
+    __attribute__((warn_unused_result));
+
+/* Where the next pull of vouchers starts ("0" before the first) into out, and keeping the next
+ * one (inside the pull's transaction), which also settles the offline spends made so far (they
+ * no longer count against the offline caps). Return 0 or a PATRON_* code. */
+PATRON_EXPORT int patron_chain_voucher_cursor(patron_store *s, char *out, size_t len)
+    __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_chain_set_voucher_cursor(patron_store *s, const char *cursor)
+    __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,9 @@ PATRON_EXPORT int patron_program_get(patron_store *s, struct patron_program *out
  * "goodwill_per_manager_per_day" (goodwill vouchers one manager may issue a day, default 5),
  * "referral_bonus_points" (what referrer and referee each earn, default 100),
  * "referral_min_basket_minor" (the smallest first purchase that qualifies, default 0),
+ * "chain_offline_member_cap" and "chain_offline_store_cap" (points one member, and all members
+ * together, may spend at this store between syncs while head office cannot be reached; defaults
+ * 500 and 5000),
  * "phone_country_code" (the calling code imports give national phone numbers; 0, the default,
  * refuses them).
  * Returns 0; PATRON_EINVAL for an unknown name or a value out of range (detail says the range). */

@@ -22,7 +22,7 @@ typedef struct patron_store patron_store;
 typedef int64_t (*patron_clock_fn)(void *ctx);
 
 /* The schema version this library writes. */
-#define PATRON_SCHEMA_VERSION 19
+#define PATRON_SCHEMA_VERSION 20
 
 /* Opens (creating if missing) the database at `path` and brings its schema up to date.
  * Returns 0 and sets *out, which the caller frees with patron_store_close(); PATRON_ESCHEMA when
@@ -44,6 +44,12 @@ PATRON_EXPORT void patron_store_close(patron_store *s);
 
 /* Makes every rule read time from `fn` (NULL restores the system clock). */
 PATRON_EXPORT void patron_store_set_clock(patron_store *s, patron_clock_fn fn, void *ctx);
+
+/* Says whether spends made on this handle from now on are made while head office (set, issue 11)
+ * cannot be reached: each debit of a member's points is then capped by the program rules
+ * chain_offline_member_cap and chain_offline_store_cap, counted since the last successful sync
+ * (PATRON_ELIMIT with a sentence naming the cap), and ships marked "offline": true. 0 clears. */
+PATRON_EXPORT void patron_store_set_spend_offline(patron_store *s, int offline);
 
 /* Pins the clock at `unix_seconds`, for tests and demos. */
 PATRON_EXPORT void patron_store_set_fixed_time(patron_store *s, int64_t unix_seconds);

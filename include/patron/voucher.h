@@ -144,6 +144,13 @@ PATRON_EXPORT int patron_voucher_redeem(patron_store *s, const struct patron_vou
                                         struct patron_voucher_result *out)
     __attribute__((warn_unused_result));
 
+/* The key id and voucher id a token or typed code names (signature checked, nothing spent and
+ * nothing logged), for claiming the voucher at head office before it is redeemed. Returns 0 or
+ * what check returns for an unreadable or unknown voucher. */
+PATRON_EXPORT int patron_voucher_identify(patron_store *s, const char *token_or_code,
+                                          int64_t *key_id, int64_t *voucher_id)
+    __attribute__((warn_unused_result));
+
 /* A voucher this store issued, as the register knows it. */
 struct patron_voucher_info {
     struct patron_voucher voucher;

@@ -75,6 +75,17 @@ struct api_settings {
      * know (src/hq, on libpq; NULL when built without it). It keeps the card and its member in
      * the store and returns 0, or a PATRON_* code with a sentence in detail. */
     int (*card_lookup)(const char *hq, patron_store *s, const char *card, char *detail, size_t len);
+    /* And its claim of a member's points before a spend, and the giving back of a claim whose
+     * spend failed (spend.c): 0 claimed, PATRON_ENOFUNDS refused (sentence in detail), another
+     * code when head office could not be asked. NULL when built without libpq. */
+    int (*spend_claim)(const char *hq, const char *member_uid, int64_t points, int64_t local_points,
+                       const char *key, char *detail, size_t len);
+    int (*spend_release)(const char *hq, const char *key, char *detail, size_t len);
+    /* The same for a voucher before its redemption: 0 claimed, PATRON_EREDEEMED or
+     * PATRON_EVOIDED refused, another code when head office could not be asked. */
+    int (*voucher_claim)(const char *hq, int64_t key_id, int64_t voucher_id, const char *key,
+                         char *detail, size_t len);
+    int (*voucher_release)(const char *hq, const char *key, char *detail, size_t len);
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.
@@ -173,6 +184,8 @@ struct api_call {
     const char *display_event;
     char display_note[128];
     int64_t display_number; /* a scan's points still needed for the reward in display_note */
+    /* Head office was set but could not be asked before the write: the spend is offline. */
+    int hq_offline;
     /* On failure the handler may say more; else the store's detail is taken. */
     char detail[API_DETAIL_MAX];
     /* A browser session the call came with ("" for a bearer token), and its CSRF token. */
@@ -184,6 +197,24 @@ struct api_call {
     const char *upload_path;
     int upload_taken;
 };
+
+/* A spend claimed at head office before the write (spend.c). */
+struct api_claim {
+    int held;    /* claimed: given back unless the spend succeeds */
+    int voucher; /* a voucher's claim rather than points' */
+    int offline; /* head office could not be asked */
+    char key[API_KEY_MAX + 32];
+};
+
+/* Whether the call's route may spend points or a voucher (and so is claimed first). */
+int api_spend_route(const struct api_call *c);
+/* Claims at head office what the call would spend (points, or a voucher), when cfg->hq is set
+ * (s: a read handle). Returns 0 (claimed, nothing to claim, or head office unreachable: then
+ * c->hq_offline is set) or head office's refusal (PATRON_ENOFUNDS, PATRON_EREDEEMED,
+ * PATRON_EVOIDED) with its sentence in c->detail. */
+int api_spend_claim(struct api_call *c, patron_store *s, struct api_claim *cl);
+/* After the write: a claim whose request did not succeed (`status` not 2xx) is given back. */
+void api_spend_end(struct api_call *c, struct api_claim *cl, int status);
 
 /* What goes back on the wire. */
 struct api_response {

@@ -280,8 +280,12 @@ int api_h_redeem(struct api_call *c, patron_store *s)
     struct patron_redeem_result r;
     json_t *o;
     int err = api_param_id(c, 0, &in.reward_id);
-    if (err != 0 || (err = patron_reward_redeem(s, &in, &r)) != 0 ||
-        (err = patron_json_redemption(&r, &o)) != 0)
+    if (err == 0) {
+        patron_store_set_spend_offline(s, c->hq_offline); /* head office could not be asked */
+        err = patron_reward_redeem(s, &in, &r);
+        patron_store_set_spend_offline(s, 0);
+    }
+    if (err != 0 || (err = patron_json_redemption(&r, &o)) != 0)
         return err;
     /* The answer comes after the commit, not after printing: the printer thread is woken then,
      * and the till polls GET /v1/print-jobs/{id} for "printed". */
@@ -356,7 +360,9 @@ int api_h_adjust(struct api_call *c, patron_store *s)
         snprintf(c->detail, sizeof c->detail, "field 'points' must not be 0");
         return PATRON_EINVAL;
     }
+    patron_store_set_spend_offline(s, c->hq_offline); /* head office could not be asked */
     int err = patron_ledger_adjust(s, &in, &r);
+    patron_store_set_spend_offline(s, 0);
     if (err != 0)
         return err;
     return api_reply(c, 201,

@@ -36,7 +36,8 @@ static void first_redemption(struct api_call *c, int err, const struct patron_vo
 int api_h_voucher_check(struct api_call *c, patron_store *s)
 {
     struct patron_voucher_request req = {.till = c->terminal.name,
-                                         .member_card = api_str(c->body, "card")};
+                                         .member_card = api_str(c->body, "card"),
+                                         .offline = c->hq_offline};
     struct patron_voucher_result r;
     int err = voucher_text(c, &req.token_or_code);
     if (err != 0)

@@ -260,8 +260,19 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
 {
     int err = 0;
     if (API_EXEC_WRITES(c->route->exec)) {
-        if (api_writer_submit(sv->writer, c, 0, r) != 0)
+        struct api_claim claim = {0};
+        if (c->cfg->hq && c->cfg->hq[0] && api_spend_route(c)) { /* claimed at head office */
+            patron_store *s = pool_take(&sv->pool);
+            err = api_spend_claim(c, s, &claim);
+            pool_give(&sv->pool, s);
+            if (err != 0)
+                return api_call_respond(c, err, r);
+        }
+        if (api_writer_submit(sv->writer, c, 0, r) != 0) {
+            api_spend_end(c, &claim, 503);
             return api_problem(-ESHUTDOWN, "the service is stopping; retry shortly", NULL, r);
+        }
+        api_spend_end(c, &claim, r->status);
         if (r->status >= 200 && r->status < 300 && !r->replayed && r->body)
             patron__events_after_write(sv->cfg->events, c, r->body, r->len); /* committed */
         if (c->print_queued)

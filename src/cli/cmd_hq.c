@@ -395,11 +395,12 @@ static int hq_verify(struct cli *c, struct cli_args *a)
     if (r.ok)
         snprintf(human, sizeof human,
                  "Head office OK: %lld stores gap-free (%lld facts), %lld entries balance, %lld "
-                 "members; conflicts: %lld double spends, %lld overdrafts (patron hq "
-                 "conflicts).\n",
+                 "members; conflicts: %lld double spends, %lld overdrafts, %lld offline "
+                 "overdrafts (patron hq conflicts).\n",
                  (long long)r.stores_checked, (long long)r.facts_checked,
                  (long long)r.entries_checked, (long long)r.members_checked,
-                 (long long)r.double_spends, (long long)r.overdrafts);
+                 (long long)r.double_spends, (long long)r.overdrafts,
+                 (long long)r.offline_overdrafts);
     else
         snprintf(human, sizeof human, "HEAD OFFICE MISMATCH: %s.\n", r.first_problem);
     json_t *o =
@@ -411,6 +412,7 @@ static int hq_verify(struct cli *c, struct cli_args *a)
                   (json_int_t)r.member_sum);
     json_object_set_new(o, "double_spends", json_integer((json_int_t)r.double_spends));
     json_object_set_new(o, "overdrafts", json_integer((json_int_t)r.overdrafts));
+    json_object_set_new(o, "offline_overdrafts", json_integer((json_int_t)r.offline_overdrafts));
     if (!r.ok)
         json_object_set_new(o, "problem", json_string(r.first_problem));
     cli_emit(c, o, human);
@@ -442,6 +444,21 @@ static int conflict_one(const struct patron_hq_conflict *k, void *arg)
 {
     struct conflict_state *cs = arg;
     size_t n = strlen(cs->human);
+    if (strcmp(k->type, "offline_overdraft") == 0) {
+        const struct patron_hq_use *u = &k->uses[0];
+        json_array_append_new(
+            cs->list, json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "type", k->type,
+                                "member_uid", k->member_uid, "store_id", u->store_id, "points",
+                                (json_int_t)k->value, "balance_after", (json_int_t)k->balance,
+                                "store_time", u->store_time, "received_at", u->received_at));
+        snprintf(cs->human + n, sizeof cs->human - n,
+                 "offline overdraft: member %s spent %lld points offline at store %d at %s "
+                 "(store clock), received %s, leaving a chain balance of %lld (carried; later "
+                 "earnings cover it first)\n",
+                 k->member_uid, (long long)k->value, u->store_id, u->store_time, u->received_at,
+                 (long long)k->balance);
+        return 0;
+    }
     if (strcmp(k->type, "overdraft") == 0) {
         json_array_append_new(cs->list,
                               json_pack("{s:s, s:s, s:I}", "type", k->type, "member_uid",

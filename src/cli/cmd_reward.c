@@ -58,7 +58,7 @@ static int reward_list(struct cli *c)
 
 /* A spend with a head office set is claimed there first (src/hq/claim.c): two stores spending
  * the same member's last points at once cannot both succeed. Head office unreachable: the store
- * spends against the chain balance of its last sync, as a store without head office would. */
+ * spends offline against the chain balance of its last sync, within the offline caps. */
 struct chain_claim {
     void *hq; /* the open connection while a claim stands, else NULL */
     const char *key;
@@ -80,8 +80,7 @@ static int say(struct cli *c, int err, const char *sentence)
     return cli_exit_status(err);
 }
 
-static int chain_claim(struct cli *c, const struct patron_redeem_request *in,
-                       struct chain_claim *claim)
+static int chain_claim(struct cli *c, struct patron_redeem_request *in, struct chain_claim *claim)
 {
     struct patron_reward rw;
     char uid[32], detail[512];
@@ -93,8 +92,10 @@ static int chain_claim(struct cli *c, const struct patron_redeem_request *in,
         patron_chain_member_of_card(c->store, in->card, uid, sizeof uid, &local) != 0)
         return 0; /* the redemption itself says what is wrong */
     if (patron_hq_connect(c->hq, &h, detail, sizeof detail) != 0) {
-        fprintf(stderr, "patron: note: %s; spending against the last synced chain balance.\n",
+        fprintf(stderr,
+                "patron: note: %s; spending offline against the last synced chain balance.\n",
                 detail);
+        patron_store_set_spend_offline(c->store, 1); /* within the offline caps */
         return 0;
     }
     int err =
@@ -120,8 +121,7 @@ static void chain_claim_end(struct chain_claim *claim, int err)
     claim->hq = NULL;
 }
 #else
-static int chain_claim(struct cli *c, const struct patron_redeem_request *in,
-                       struct chain_claim *claim)
+static int chain_claim(struct cli *c, struct patron_redeem_request *in, struct chain_claim *claim)
 {
     (void)c;
     (void)in;

@@ -51,6 +51,90 @@ static void take_request(const struct cli *c, struct cli_args *a,
     req->till = c->till ? c->till : "cli";
 }
 
+/* With a head office set, a redemption claims the voucher there first (src/hq/vouchers.c): a
+ * voucher redeemed or voided at another store is refused with where and when. Head office
+ * unreachable: the redemption is offline, within the offline caps for other stores' vouchers. */
+struct voucher_claim {
+    void *hq; /* the open connection while a claim stands, else NULL */
+    char key[96];
+};
+
+#ifdef PATRON_HAVE_HQ
+#include "hq.h"
+
+/* One sentence on stderr (and the JSON error with --json); the exit status of `err`. */
+static int say(struct cli *c, int err, const char *sentence)
+{
+    if (c->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", sentence);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    }
+    fprintf(stderr, "patron: %s.\n", sentence);
+    return cli_exit_status(err);
+}
+
+static int voucher_claim(struct cli *c, struct patron_voucher_request *req,
+                         struct voucher_claim *claim)
+{
+    char detail[512];
+    int64_t key_id, voucher_id;
+    patron_hq *h = NULL;
+    if (!c->hq || !c->hq[0] || req->offline ||
+        patron_voucher_identify(c->store, req->token_or_code, &key_id, &voucher_id) != 0)
+        return 0; /* the redemption itself says what is wrong */
+    if (patron_hq_connect(c->hq, &h, detail, sizeof detail) != 0) {
+        fprintf(stderr, "patron: note: %s; the voucher is redeemed offline.\n", detail);
+        req->offline = 1;
+        return 0;
+    }
+    if (req->idempotency_key)
+        snprintf(claim->key, sizeof claim->key, "voucher/%s", req->idempotency_key);
+    else
+        snprintf(claim->key, sizeof claim->key, "voucher/%s/%lld", req->ref, (long long)voucher_id);
+    int err = patron_hq_voucher_claim(h, key_id, voucher_id, claim->key, detail, sizeof detail);
+    if (err == PATRON_EREDEEMED || err == PATRON_EVOIDED) {
+        patron_hq_close(h);
+        return say(c, err, detail);
+    }
+    if (err != 0) {
+        fprintf(stderr, "patron: note: %s; the voucher is redeemed offline.\n", detail);
+        patron_hq_close(h);
+        req->offline = 1;
+        return 0;
+    }
+    claim->hq = h;
+    return 0;
+}
+
+static void voucher_claim_end(struct voucher_claim *claim, int err)
+{
+    char detail[512];
+    if (!claim->hq)
+        return;
+    if (err != 0 && patron_hq_voucher_release(claim->hq, claim->key, detail, sizeof detail) != 0)
+        fprintf(stderr, "patron: note: %s.\n", detail);
+    patron_hq_close(claim->hq);
+    claim->hq = NULL;
+}
+#else
+static int voucher_claim(struct cli *c, struct patron_voucher_request *req,
+                         struct voucher_claim *claim)
+{
+    (void)c;
+    (void)req;
+    (void)claim;
+    return 0;
+}
+
+static void voucher_claim_end(struct voucher_claim *claim, int err)
+{
+    (void)claim;
+    (void)err;
+}
+#endif
+
 static int voucher_check(struct cli *c, struct cli_args *a, int redeem)
 {
     struct patron_voucher_request req = {0};
@@ -64,8 +148,13 @@ static int voucher_check(struct cli *c, struct cli_args *a, int redeem)
     req.token_or_code = cli_positional(a);
     if (!req.token_or_code || a->argc != 0 || (redeem && !req.ref))
         return cli_usage(c, voucher_usage);
-    int err = redeem ? patron_voucher_redeem(c->store, &req, &r)
-                     : patron_voucher_check(c->store, &req, &r);
+    struct voucher_claim claim = {0};
+    int err = 0;
+    if (redeem && (err = voucher_claim(c, &req, &claim)) != 0)
+        return err;
+    err = redeem ? patron_voucher_redeem(c->store, &req, &r)
+                 : patron_voucher_check(c->store, &req, &r);
+    voucher_claim_end(&claim, err);
     if (err != 0)
         return cli_fail(c, err, redeem ? "voucher not redeemed" : "voucher not valid");
     json_t *o;

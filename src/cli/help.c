@@ -343,7 +343,9 @@ static const struct cli_command_help commands[] = {
      "                  [--valid-days D]\n"
      "patron reward list\n"
      "patron reward redeem CARD REWARD_ID [--key K]\n"
-     "patron reward retire REWARD_ID",
+     "patron reward retire REWARD_ID\n"
+     "(with a head office set, redeem claims the points there first; head office unreachable,\n"
+     "spending is capped by the rules chain_offline_member_cap and chain_offline_store_cap)",
      reward_options},
     {"voucher", "signed vouchers, each spent once",
      "patron voucher check TOKEN|CODE [--card CARD] [--offline]\n"
@@ -351,7 +353,8 @@ static const struct cli_command_help commands[] = {
      "patron voucher show TOKEN|CODE|VOUCHER_ID\n"
      "patron voucher list [--member ID] [--limit N]\n"
      "patron voucher void TOKEN|CODE|VOUCHER_ID [--reason TEXT] [--by WHO]\n"
-     "(VOUCHER_ID: the 16 hex digits of \"voucher_id\" in the replies)",
+     "(VOUCHER_ID: the 16 hex digits of \"voucher_id\" in the replies; with a head office\n"
+     "set, redeem claims the voucher there first: once per chain)",
      voucher_options},
     {"key", "the keyring that signs and verifies vouchers",
      "patron key list\npatron key rotate [--key-id N]\npatron key retire KEY_ID\n"
@@ -417,7 +420,8 @@ static const struct cli_command_help commands[] = {
     {"hq", "the chain's head office on PostgreSQL: its schema and its stores",
      "patron hq init\npatron hq tls init --host NAME\npatron hq stores\n"
      "patron hq store add ID --name NAME [--password-file FILE] [--host NAME]\n"
-     "patron hq verify\npatron hq conflicts\n"
+     "patron hq verify\npatron hq conflicts  (voucher double spends, overdrafts, offline "
+     "overdrafts)\n"
      "patron hq report NAME [--csv] [--svg FILE]  (NAME: liability redemptions stores multistore)\n"
      "patron hq program show | set NAME VALUE | category NAME MULTIPLIER_PERMILLE\n"
      "                  | tier NAME THRESHOLD MULTIPLIER_PERMILLE | publish\n"

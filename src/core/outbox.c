@@ -74,15 +74,18 @@ static const char refund_sql[] = OUTBOX_INSERT
     " FROM refund_lines l WHERE l.refund_id = refunds.id ORDER BY l.line_no)))),"
     " ?3 FROM refunds WHERE id = ?2";
 
+/* An entry spent while head office could not be reached says so ("offline": true, bound as ?4
+ * by add(); unbound, as in the backfill, nothing is added). */
 static const char entry_sql[] = OUTBOX_INSERT
     "'entry', 'entries', id, member_id,"
-    " json_object('id', id, 'store_id', store_id, 'store_seq', store_seq, 'kind', kind,"
+    " json_patch(json_object('id', id, 'store_id', store_id, 'store_seq', store_seq, 'kind', kind,"
     " 'debit', (SELECT COALESCE(name, 'member') FROM accounts WHERE id = debit_account),"
     " 'credit', (SELECT COALESCE(name, 'member') FROM accounts WHERE id = credit_account),"
     " 'points', points, 'member_id', member_id, 'created_at', created_at,"
     " 'member_uid', (SELECT member_uid FROM members WHERE members.id = member_id),"
     " 'original_entry', original_entry, 'sale_id', sale_id, 'refund_id', refund_id,"
     " 'redemption_id', redemption_id, 'note', note, 'approved_by', approved_by),"
+    " coalesce(?4, '{}')),"
     " ?3 FROM entries WHERE id = ?2";
 
 static const char lot_sql[] = OUTBOX_INSERT
@@ -200,6 +203,10 @@ static int add(patron_store *s, enum patron__outbox_kind kind, int64_t id, const
     else
         sqlite3_bind_int64(st, 2, id);
     sqlite3_bind_int64(st, 3, patron_store_now(s));
+    if (kind == PATRON__OUTBOX_ENTRY && s->outbox_offline)
+        sqlite3_bind_text(st, 4, "{\"offline\":true}", -1, SQLITE_STATIC);
+    else if (kind == PATRON__OUTBOX_ENTRY)
+        sqlite3_bind_null(st, 4);
     int err = patron__step_done(s, st);
     if (err == 0 && sqlite3_changes(s->db) != 1)
         return patron__fail(s, PATRON_EDB, "the outbox found no row for its fact");

@@ -28,6 +28,8 @@ static const struct rule rules[] = {
     {"offline_voucher_cap_minor", "5000", 0, 100000000, NULL},
     {"offline_daily_cap_minor", "20000", 0, 1000000000, NULL},
     {"offline_daily_cap_count", "20", 0, 100000, NULL},
+    {"chain_offline_member_cap", "500", 0, 1000000000, NULL},
+    {"chain_offline_store_cap", "5000", 0, 1000000000, NULL},
     {"code_lockout_attempts", "5", 1, 1000, NULL},
     {"code_lockout_seconds", "900", 1, 86400, NULL},
     {"voucher_require_card", "0", 0, 1, NULL},

@@ -419,11 +419,34 @@ static const char schema_held_sales[] =
     "  line_no INTEGER NOT NULL, sku TEXT NOT NULL, category TEXT NOT NULL,"
     "  qty INTEGER NOT NULL, unit_minor INTEGER NOT NULL, PRIMARY KEY (held_id, line_no));";
 
+/* Vouchers redeemed or voided at other stores of the chain, pulled down from head office, so
+ * that the register refuses them here too, online or not (redeemed_store and redeemed_at, or
+ * voided_at, NULL when not); chain_voucher_pull keeps that pull's cursor. And the offline
+ * spends of points (issue 11). */
+static const char schema_chain_vouchers[] =
+    "CREATE TABLE chain_vouchers(key_id INTEGER NOT NULL, voucher_id INTEGER NOT NULL,"
+    "  redeemed_store INTEGER, redeemed_at INTEGER, voided_at INTEGER,"
+    "  PRIMARY KEY(key_id, voucher_id)) WITHOUT ROWID;"
+    "CREATE TABLE chain_voucher_pull(id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  cursor TEXT NOT NULL DEFAULT '0', offline_settled INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO chain_voucher_pull(id) VALUES (1);"
+    /* points spent while head office could not be reached (capped by the rules
+     * chain_offline_member_cap and chain_offline_store_cap between syncs): entries up to
+     * offline_settled were shipped before a successful sync and no longer count */
+    "CREATE TABLE offline_spends(entry_id INTEGER PRIMARY KEY REFERENCES entries(id),"
+    "  member_id INTEGER NOT NULL, points INTEGER NOT NULL, spent_at INTEGER NOT NULL);";
+
 static const char *const migrations[] = {
-    schema_v1,         schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,
-    schema_v7,         schema_v8,  schema_v9,  schema_v10, schema_v11, schema_v12,
-    schema_v13,        schema_v14, schema_v15, schema_v16, schema_v17, schema_chain_erasure,
-    schema_held_sales,
+    schema_v1,         schema_v2,
+    schema_v3,         schema_v4,
+    schema_v5,         schema_v6,
+    schema_v7,         schema_v8,
+    schema_v9,         schema_v10,
+    schema_v11,        schema_v12,
+    schema_v13,        schema_v14,
+    schema_v15,        schema_v16,
+    schema_v17,        schema_chain_erasure,
+    schema_held_sales, schema_chain_vouchers,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -266,6 +266,12 @@ static int64_t system_clock(void *ctx)
     return (int64_t)time(NULL);
 }
 
+void patron_store_set_spend_offline(patron_store *s, int offline)
+{
+    if (s)
+        s->spend_offline = offline != 0;
+}
+
 void patron_store_set_clock(patron_store *s, patron_clock_fn fn, void *ctx)
 {
     s->clock = fn ? fn : system_clock;

@@ -56,6 +56,10 @@ struct patron_store {
     size_t stmt_cap, stmt_count;
     struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
     void (*keycache_free)(struct patron__keycache *kc); /* set by keyring.c with the cache */
+    /* Set while head office cannot be reached (patron_store_set_spend_offline): the ledger caps
+     * debits of members and records them in offline_spends (ledger.c). */
+    int spend_offline;
+    int outbox_offline; /* the entry outbox row being written is such a spend */
 };
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.

@@ -45,3 +45,26 @@ int patron_hq_claim_release(patron_hq *h, const char *key, char *detail, size_t 
     PQclear(res);
     return 0;
 }
+
+int patron_hq_claim_url(const char *url, const char *member_uid, int64_t points,
+                        int64_t local_points, const char *key, char *detail, size_t len)
+{
+    patron_hq *h = NULL;
+    int rc = patron_hq_connect(url, &h, detail, len);
+    if (rc != 0)
+        return rc == PATRON_ENOFUNDS ? PATRON_EDB : rc;
+    rc = patron_hq_claim(h, member_uid, points, local_points, key, NULL, detail, len);
+    patron_hq_close(h);
+    return rc;
+}
+
+int patron_hq_claim_release_url(const char *url, const char *key, char *detail, size_t len)
+{
+    patron_hq *h = NULL;
+    int rc = patron_hq_connect(url, &h, detail, len);
+    if (rc != 0)
+        return rc;
+    rc = patron_hq_claim_release(h, key, detail, len);
+    patron_hq_close(h);
+    return rc;
+}

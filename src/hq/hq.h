@@ -171,8 +171,9 @@ struct patron_hq_verify {
     int64_t program_sum; /* every store's program accounts together */
     int64_t member_sum;  /* every member account together (the points outstanding) */
     /* Conflicts (listed by patron_hq_conflicts_each, not failures): */
-    int64_t overdrafts;    /* members whose chain balance is below zero */
-    int64_t double_spends; /* vouchers redeemed more than once chain-wide */
+    int64_t overdrafts;         /* members whose chain balance is below zero */
+    int64_t double_spends;      /* vouchers redeemed more than once chain-wide */
+    int64_t offline_overdrafts; /* offline spends that overdrew a chain balance */
     char first_problem[256];
 };
 
@@ -190,9 +191,10 @@ struct patron_hq_use {
     int offline;
 };
 
-/* A conflict the chain must settle. */
+/* A conflict the chain must settle. An "offline_overdraft" is one offline spend (member_uid,
+ * value: its points, balance: the chain balance right after it, uses[0]: its store and times). */
 struct patron_hq_conflict {
-    const char *type; /* "double_spend" or "overdraft" */
+    const char *type; /* "double_spend", "overdraft" or "offline_overdraft" */
     char voucher[48]; /* double spend: "KEY_ID/VOUCHER_ID" */
     int64_t value;    /* double spend: the voucher's value */
     int n_uses;       /* double spend: how many times it was redeemed */
@@ -202,8 +204,8 @@ struct patron_hq_conflict {
 };
 typedef int (*patron_hq_conflict_fn)(const struct patron_hq_conflict *c, void *arg);
 
-/* Calls fn for each conflict: double spends first (by voucher), then overdrafts (by member);
- * stops at fn's first non-zero return. */
+/* Calls fn for each conflict: double spends first (by voucher), then overdrafts (by member), then
+ * offline overdrafts (by member, in receive order); stops at fn's first non-zero return. */
 int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
                              size_t len);
 
@@ -241,6 +243,26 @@ int patron_hq_claim(patron_hq *h, const char *member_uid, int64_t points, int64_
 
 /* Gives back the claim made with `key` (its spend did not happen). Returns 0 or a code. */
 int patron_hq_claim_release(patron_hq *h, const char *key, char *detail, size_t len);
+
+/* The same two, connecting to `url` first and closing after, for `patron serve` (handed in as
+ * api_settings.spend_claim and spend_release). A claim that head office refuses is
+ * PATRON_ENOFUNDS; any other code means head office could not be asked (the spend is then
+ * offline). */
+int patron_hq_claim_url(const char *url, const char *member_uid, int64_t points,
+                        int64_t local_points, const char *key, char *detail, size_t len);
+int patron_hq_claim_release_url(const char *url, const char *key, char *detail, size_t len);
+
+/* Claims voucher (key_id, voucher_id) at head office before the store redeems it, idempotent
+ * per `key`: 0 claimed; PATRON_EREDEEMED ("already redeemed at store N at TIME") or
+ * PATRON_EVOIDED with a sentence when refused; other codes when head office fails. The release
+ * gives back the claim made with `key` (its redemption failed at the store). The _url forms
+ * connect first (any code but the two refusals: head office could not be asked). */
+int patron_hq_voucher_claim(patron_hq *h, int64_t key_id, int64_t voucher_id, const char *key,
+                            char *detail, size_t len);
+int patron_hq_voucher_release(patron_hq *h, const char *key, char *detail, size_t len);
+int patron_hq_voucher_claim_url(const char *url, int64_t key_id, int64_t voucher_id,
+                                const char *key, char *detail, size_t len);
+int patron_hq_voucher_release_url(const char *url, const char *key, char *detail, size_t len);
 
 /* Brings down to the store what changed at head office since the last pull: members and cards
  * of other stores and every member's chain balance less this store's part (patron/chain.h), in

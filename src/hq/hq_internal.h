@@ -37,5 +37,8 @@ int patron__hq_program_apply(patron_store *s, int64_t version, const char *body,
  * the store is on reported to head office (*version, 0: none). pull_program.c. */
 int patron__hq_pull_program(patron_hq *h, patron_store *s, int64_t *version, char *detail,
                             size_t len);
+/* The pull of vouchers redeemed or voided at other stores (vouchers.c), after patron_hq_pull's
+ * own; 0 or a code with a sentence. */
+int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t len);
 
 #endif

@@ -151,6 +151,8 @@ int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *
     for (int i = 0; i < 3; i++)
         PQclear(sets[i]);
     if (rc == 0)
+        rc = patron__hq_pull_vouchers(h, s, detail, len);
+    if (rc == 0)
         rc = patron_hq_pull_local(h, s, r, detail, len);
     return rc;
 }

@@ -412,8 +412,98 @@ static const char migration_program[] =
     "CREATE POLICY store_programs_update ON store_programs FOR UPDATE TO @STORES@"
     " USING (store_id = (SELECT hq_my_store())) WITH CHECK (store_id = (SELECT hq_my_store()));";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3,
-                                         migration_4, migration_5, migration_program};
+/* Vouchers single-use per chain (issue 11): a store redeeming a voucher online claims it here
+ * first, one row per (key id, voucher id), so a second store is refused with where and when it
+ * was redeemed; a claim whose redemption failed at the store is given back. Redemptions and voids
+ * shipped by the stores (offline ones too) are projected into the same tables (by the trigger,
+ * and once here for the facts shipped before), which every store pulls down so that its
+ * register refuses them offline as well. redeemed_at is the store's time once the redemption
+ * itself arrived (NULL while only claimed). */
+static const char migration_vouchers[] =
+    "CREATE TABLE voucher_claims ("
+    " key_id bigint NOT NULL,"
+    " voucher_id bigint NOT NULL,"
+    " store_id integer NOT NULL REFERENCES stores,"
+    " claim_key text,"
+    " claimed_at timestamptz NOT NULL DEFAULT now(),"
+    " redeemed_at timestamptz,"
+    " changed_xid xid8 NOT NULL DEFAULT pg_current_xact_id(),"
+    " PRIMARY KEY (key_id, voucher_id));"
+    "CREATE TABLE voucher_voids ("
+    " key_id bigint NOT NULL,"
+    " voucher_id bigint NOT NULL,"
+    " store_id integer NOT NULL REFERENCES stores,"
+    " voided_at timestamptz,"
+    " changed_xid xid8 NOT NULL DEFAULT pg_current_xact_id(),"
+    " PRIMARY KEY (key_id, voucher_id));"
+    "CREATE FUNCTION hq_project_vouchers() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+    " SET search_path FROM CURRENT AS $$BEGIN "
+    "INSERT INTO voucher_claims AS c (key_id, voucher_id, store_id, claimed_at, redeemed_at)"
+    " SELECT DISTINCT ON (1, 2) (f.payload->>'key_id')::bigint,"
+    " (f.payload->>'voucher_id')::bigint, f.store_id, f.received_at,"
+    " to_timestamp((f.payload->>'redeemed_at')::bigint) FROM new_facts f"
+    " WHERE f.kind = 'voucher_redeemed' ORDER BY 1, 2, f.store_id, f.store_seq"
+    " ON CONFLICT (key_id, voucher_id) DO UPDATE SET redeemed_at = excluded.redeemed_at,"
+    " changed_xid = pg_current_xact_id()"
+    " WHERE c.store_id = excluded.store_id AND c.redeemed_at IS NULL;"
+    "INSERT INTO voucher_voids (key_id, voucher_id, store_id, voided_at)"
+    " SELECT DISTINCT ON (1, 2) (f.payload->>'key_id')::bigint,"
+    " (f.payload->>'voucher_id')::bigint, f.store_id,"
+    " to_timestamp((f.payload->>'voided_at')::bigint) FROM new_facts f"
+    " WHERE f.kind = 'voucher_voided' ORDER BY 1, 2, f.store_seq ON CONFLICT DO NOTHING;"
+    " RETURN NULL; END$$;"
+    "CREATE TRIGGER facts_vouchers AFTER INSERT ON facts REFERENCING NEW TABLE AS new_facts"
+    " FOR EACH STATEMENT EXECUTE FUNCTION hq_project_vouchers();"
+    "INSERT INTO voucher_claims AS c (key_id, voucher_id, store_id, claimed_at, redeemed_at)"
+    " SELECT DISTINCT ON (1, 2) (f.payload->>'key_id')::bigint,"
+    " (f.payload->>'voucher_id')::bigint, f.store_id, f.received_at,"
+    " to_timestamp((f.payload->>'redeemed_at')::bigint) FROM facts f"
+    " WHERE f.kind = 'voucher_redeemed' ORDER BY 1, 2, f.store_id, f.store_seq"
+    " ON CONFLICT (key_id, voucher_id) DO UPDATE SET redeemed_at = excluded.redeemed_at,"
+    " changed_xid = pg_current_xact_id()"
+    " WHERE c.store_id = excluded.store_id AND c.redeemed_at IS NULL;"
+    "INSERT INTO voucher_voids (key_id, voucher_id, store_id, voided_at)"
+    " SELECT DISTINCT ON (1, 2) (f.payload->>'key_id')::bigint,"
+    " (f.payload->>'voucher_id')::bigint, f.store_id,"
+    " to_timestamp((f.payload->>'voided_at')::bigint) FROM facts f"
+    " WHERE f.kind = 'voucher_voided' ORDER BY 1, 2, f.store_seq ON CONFLICT DO NOTHING;"
+    "CREATE FUNCTION hq_voucher_claim(kid bigint, vid bigint, key text) RETURNS text"
+    " LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    "DECLARE me integer := (SELECT store_id FROM stores WHERE role_name = session_user);"
+    " c voucher_claims; v voucher_voids;"
+    "BEGIN"
+    " IF me IS NULL THEN RAISE EXCEPTION 'only a store claims vouchers'"
+    "  USING ERRCODE = '42501'; END IF;"
+    " SELECT * INTO v FROM voucher_voids WHERE key_id = kid AND voucher_id = vid;"
+    " IF FOUND THEN RETURN 'voided at store ' || v.store_id || ' at '"
+    "  || to_char(v.voided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'; END IF;"
+    " INSERT INTO voucher_claims (key_id, voucher_id, store_id, claim_key)"
+    "  VALUES (kid, vid, me, key) ON CONFLICT DO NOTHING;"
+    " IF FOUND THEN RETURN NULL; END IF;"
+    " SELECT * INTO c FROM voucher_claims WHERE key_id = kid AND voucher_id = vid;"
+    " IF c.store_id = me AND c.claim_key = key THEN RETURN NULL; END IF;"
+    " RETURN 'already redeemed at store ' || c.store_id || ' at '"
+    "  || to_char(coalesce(c.redeemed_at, c.claimed_at) AT TIME ZONE 'UTC',"
+    "  'YYYY-MM-DD HH24:MI:SS') || ' UTC';"
+    "END$$;"
+    "CREATE FUNCTION hq_voucher_release(key text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER"
+    " SET search_path FROM CURRENT AS $$BEGIN"
+    " DELETE FROM voucher_claims WHERE store_id = (SELECT store_id FROM stores"
+    "  WHERE role_name = session_user) AND claim_key = key AND redeemed_at IS NULL;"
+    "END$$;"
+    "REVOKE ALL ON FUNCTION hq_voucher_claim(bigint, bigint, text) FROM PUBLIC;"
+    "REVOKE ALL ON FUNCTION hq_voucher_release(text) FROM PUBLIC;"
+    "GRANT EXECUTE ON FUNCTION hq_voucher_claim(bigint, bigint, text) TO @STORES@;"
+    "GRANT EXECUTE ON FUNCTION hq_voucher_release(text) TO @STORES@;"
+    "GRANT SELECT ON voucher_claims, voucher_voids TO @STORES@;"
+    "ALTER TABLE voucher_claims ENABLE ROW LEVEL SECURITY;"
+    "ALTER TABLE voucher_voids ENABLE ROW LEVEL SECURITY;"
+    "CREATE POLICY voucher_claims_read ON voucher_claims FOR SELECT TO @STORES@ USING (true);"
+    "CREATE POLICY voucher_voids_read ON voucher_voids FOR SELECT TO @STORES@ USING (true);";
+
+static const char *const migrations[] = {migration_1,       migration_2, migration_3,
+                                         migration_4,       migration_5, migration_program,
+                                         migration_vouchers};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

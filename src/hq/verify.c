@@ -124,6 +124,9 @@ static int check_entries(patron_hq *h, struct patron_hq_verify *r, char *detail,
     return 0;
 }
 
+static int offline_overdrafts(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *stop,
+                              int64_t *count, char *detail, size_t len);
+
 int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
 {
     int64_t v[1] = {0};
@@ -137,6 +140,9 @@ int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, siz
                  " GROUP BY payload->>'key_id', payload->>'voucher_id' HAVING count(*) > 1) d",
                  v, 1, detail, len);
     r->double_spends = v[0];
+    int stop = 0;
+    if (rc == 0)
+        rc = offline_overdrafts(h, NULL, NULL, &stop, &r->offline_overdrafts, detail, len);
     return rc;
 }
 
@@ -207,11 +213,63 @@ static int overdrafts(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *st
     return 0;
 }
 
+/* Offline spends that overdrew the chain balance: each member's entries in the order head office
+ * received them (a batch's in store order), and the spends marked offline after which the
+ * running balance was below zero. The rule that settles them: the negative balance is carried,
+ * and later earnings cover it first (README, "The rules, stated once"). */
+#define OFFLINE_ENTRY(e)                                                                           \
+    "EXISTS (SELECT 1 FROM facts f WHERE f.store_id = " e ".store_id AND f.store_seq = " e         \
+    ".store_seq AND f.kind = 'entry' AND f.payload @> '{\"offline\": true}')"
+static const char offline_overdrafts_sql[] =
+    "WITH m AS (SELECT DISTINCT e.member_uid FROM chain_entries e"
+    " WHERE e.points < 0 AND " OFFLINE_ENTRY(
+        "e") "),"
+             " r AS (SELECT e.*, sum(e.points) OVER (PARTITION BY e.member_uid"
+             " ORDER BY e.received_at, e.store_id, e.store_seq) AS after"
+             " FROM chain_entries e JOIN m USING (member_uid))"
+             " SELECT r.member_uid, r.store_id, -r.points, coalesce(" TIME_TEXT(
+                 "r.store_time") ", ''), " TIME_TEXT("r.received_at") ", r.after FROM r WHERE "
+                                                                      "r.points < 0 AND r.after < 0"
+                                                                      " AND " OFFLINE_ENTRY(
+                                                                          "r") " ORDER BY "
+                                                                               "r.member_uid, "
+                                                                               "r.received_at, "
+                                                                               "r.store_id, "
+                                                                               "r.store_seq";
+
+static int offline_overdrafts(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *stop,
+                              int64_t *count, char *detail, size_t len)
+{
+    PGresult *res = PQexec(h->conn, offline_overdrafts_sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return patron__hq_fail(res, h->conn, "cannot list the offline overdrafts", detail, len);
+    struct patron_hq_conflict c;
+    if (count)
+        *count = PQntuples(res);
+    for (int i = 0; fn && i < PQntuples(res) && !*stop; i++) {
+        memset(&c, 0, sizeof c);
+        c.type = "offline_overdraft";
+        snprintf(c.member_uid, sizeof c.member_uid, "%s", PQgetvalue(res, i, 0));
+        c.value = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        c.balance = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+        c.n_uses = 1;
+        c.uses[0].store_id = (int)strtol(PQgetvalue(res, i, 1), NULL, 10);
+        snprintf(c.uses[0].store_time, sizeof c.uses[0].store_time, "%s", PQgetvalue(res, i, 3));
+        snprintf(c.uses[0].received_at, sizeof c.uses[0].received_at, "%s", PQgetvalue(res, i, 4));
+        c.uses[0].offline = 1;
+        *stop = fn(&c, arg);
+    }
+    PQclear(res);
+    return 0;
+}
+
 int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
                              size_t len)
 {
     int stop = 0, rc = double_spends(h, fn, arg, &stop, detail, len);
     if (rc == 0 && !stop)
         rc = overdrafts(h, fn, arg, &stop, detail, len);
+    if (rc == 0 && !stop)
+        rc = offline_overdrafts(h, fn, arg, &stop, NULL, detail, len);
     return rc;
 }

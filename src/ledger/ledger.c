@@ -66,6 +66,58 @@ static int insert_entry(patron_store *s, const struct patron__member_row *m,
     return err;
 }
 
+/* A spend made offline (s->spend_offline) is allowed within the program's caps between syncs:
+ * chain_offline_member_cap for this member, chain_offline_store_cap for the store's members
+ * together; it is recorded in offline_spends (its entry then ships with "offline": true). */
+static int offline_spend(patron_store *s, int64_t member_id, int64_t points, int64_t entry_id)
+{
+    static const char *const q =
+        "SELECT coalesce(sum(points) FILTER (WHERE member_id = ?1), 0), coalesce(sum(points), 0)"
+        " FROM offline_spends WHERE entry_id > (SELECT offline_settled FROM chain_voucher_pull)";
+    int64_t member_cap = patron__setting_int(s, "chain_offline_member_cap", 500);
+    int64_t store_cap = patron__setting_int(s, "chain_offline_store_cap", 5000);
+    sqlite3_stmt *st = patron__stmt(s, q);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, member_id);
+    int rc = sqlite3_step(st);
+    int64_t member = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    int64_t store = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return patron__db_err(s, rc);
+    if (member + points > member_cap)
+        return patron__fail(s, PATRON_ELIMIT,
+                            "head office cannot be reached, and offline a member may spend at "
+                            "most %lld points between syncs (chain_offline_member_cap): %lld "
+                            "spent since the last sync, %lld more asked",
+                            (long long)member_cap, (long long)member, (long long)points);
+    if (store + points > store_cap)
+        return patron__fail(s, PATRON_ELIMIT,
+                            "head office cannot be reached, and offline this store may spend at "
+                            "most %lld points between syncs, all members together "
+                            "(chain_offline_store_cap): %lld spent since the last sync, %lld "
+                            "more asked",
+                            (long long)store_cap, (long long)store, (long long)points);
+    st = patron__stmt(s, "INSERT INTO offline_spends(entry_id, member_id, points, spent_at)"
+                         " VALUES (?1, ?2, ?3, ?4)");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, entry_id);
+    sqlite3_bind_int64(st, 2, member_id);
+    sqlite3_bind_int64(st, 3, points);
+    sqlite3_bind_int64(st, 4, patron_store_now(s));
+    return patron__step_done(s, st);
+}
+
+static int outbox_entry(patron_store *s, int64_t entry_id, int offline)
+{
+    s->outbox_offline = offline;
+    int err = patron__outbox_add(s, PATRON__OUTBOX_ENTRY, entry_id);
+    s->outbox_offline = 0;
+    return err;
+}
+
 static int move_balance(patron_store *s, int64_t account_id, int64_t delta)
 {
     sqlite3_stmt *st = patron__stmt(s, "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1");
@@ -158,7 +210,9 @@ int patron__ledger_post(patron_store *s, struct patron__member_row *m,
     if (p->points <= 0)
         return patron__fail(s, PATRON_EINVAL, "a ledger entry moves a positive number of points");
     if ((err = next_store_seq(s, &seq)) != 0 || (err = insert_entry(s, m, p, seq, entry_id)) != 0 ||
-        (err = patron__outbox_add(s, PATRON__OUTBOX_ENTRY, *entry_id)) != 0 ||
+        (s->spend_offline && !p->to_member &&
+         (err = offline_spend(s, m->member_id, p->points, *entry_id)) != 0) ||
+        (err = outbox_entry(s, *entry_id, s->spend_offline && !p->to_member)) != 0 ||
         (err = move_balance(s, m->account_id, delta)) != 0 ||
         (err = move_balance(s, program, -delta)) != 0)
         return err;

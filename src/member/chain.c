@@ -272,3 +272,47 @@ int patron_chain_member_of_card(patron_store *s, const char *card, char *uid, si
     *local_points = m.balance;
     return 0;
 }
+
+int patron_chain_put_voucher(patron_store *s, const struct patron_chain_voucher *v)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "INSERT INTO chain_vouchers(key_id, voucher_id, redeemed_store, redeemed_at, voided_at)"
+           " VALUES (?1, ?2, nullif(?3, 0), nullif(?4, 0), nullif(?5, 0))"
+           " ON CONFLICT(key_id, voucher_id) DO UPDATE SET"
+           " redeemed_store = coalesce(redeemed_store, excluded.redeemed_store),"
+           " redeemed_at = coalesce(redeemed_at, excluded.redeemed_at),"
+           " voided_at = coalesce(voided_at, excluded.voided_at)");
+    if (!v)
+        return patron__fail(s, PATRON_EINVAL, "a chain voucher names its key and id");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, v->key_id);
+    sqlite3_bind_int64(st, 2, v->voucher_id);
+    sqlite3_bind_int(st, 3, v->redeemed_at ? v->store_id : 0);
+    sqlite3_bind_int64(st, 4, v->redeemed_at);
+    sqlite3_bind_int64(st, 5, v->voided_at);
+    return patron__step_done(s, st);
+}
+
+int patron_chain_voucher_cursor(patron_store *s, char *out, size_t len)
+{
+    sqlite3_stmt *st = patron__stmt(s, "SELECT cursor FROM chain_voucher_pull WHERE id = 1");
+    if (!st)
+        return PATRON_EDB;
+    int rc = sqlite3_step(st);
+    patron__copy(out, len, rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "0");
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
+
+int patron_chain_set_voucher_cursor(patron_store *s, const char *cursor)
+{
+    /* a successful sync shipped the offline spends so far: they no longer count */
+    sqlite3_stmt *st = patron__stmt(
+        s, "UPDATE chain_voucher_pull SET cursor = ?1,"
+           " offline_settled = (SELECT coalesce(max(entry_id), 0) FROM offline_spends)");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, cursor, -1, SQLITE_TRANSIENT);
+    return patron__step_done(s, st);
+}

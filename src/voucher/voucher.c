@@ -304,3 +304,20 @@ int patron_voucher_redeem(patron_store *s, const struct patron_voucher_request *
         *out = r.res;
     return err;
 }
+
+int patron_voucher_identify(patron_store *s, const char *token_or_code, int64_t *key_id,
+                            int64_t *voucher_id)
+{
+    struct patron_voucher_request req = {.token_or_code = token_or_code};
+    unsigned char bytes[PATRON_VOUCHER_BYTES];
+    struct patron_voucher v;
+    struct patron__key key;
+    int wrong_code = 0, err;
+    s->detail[0] = '\0';
+    if ((err = check_text(s, &req)) != 0 ||
+        (err = patron__register_resolve(s, &req, bytes, &v, &key, &wrong_code)) != 0)
+        return err;
+    *key_id = v.key_id;
+    *voucher_id = (int64_t)v.voucher_id;
+    return 0;
+}

@@ -125,8 +125,12 @@ int patron__register_resolve(patron_store *s, const struct patron_voucher_reques
 int patron__register_redeemed(patron_store *s, const struct patron_voucher *v,
                               struct patron_voucher_result *res)
 {
-    static const char *const q = "SELECT redeemed_at, store_id, till, ref FROM voucher_redemptions"
-                                 " WHERE key_id = ?1 AND voucher_id = ?2";
+    /* here first, else at another store of the chain (pulled from head office) */
+    static const char *const q =
+        "SELECT redeemed_at, store_id, till, ref FROM voucher_redemptions"
+        " WHERE key_id = ?1 AND voucher_id = ?2 UNION ALL"
+        " SELECT redeemed_at, redeemed_store, '', '' FROM chain_vouchers"
+        " WHERE key_id = ?1 AND voucher_id = ?2 AND redeemed_at IS NOT NULL LIMIT 1";
     char when[32];
     sqlite3_stmt *st = patron__stmt(s, q);
     if (!st)
@@ -140,9 +144,13 @@ int patron__register_redeemed(patron_store *s, const struct patron_voucher *v,
         snprintf(res->first_till, sizeof res->first_till, "%s", sqlite3_column_text(st, 2));
         snprintf(res->first_ref, sizeof res->first_ref, "%s", sqlite3_column_text(st, 3));
         patron__format_time(res->first_redeemed_at, when, sizeof when);
-        err = patron__fail(s, PATRON_EREDEEMED,
-                           "first redeemed at %s at store %d, till '%s', sale '%s'", when,
-                           res->first_store_id, res->first_till, res->first_ref);
+        if (!res->first_ref[0])
+            err = patron__fail(s, PATRON_EREDEEMED, "already redeemed at store %d at %s",
+                               res->first_store_id, when);
+        else
+            err = patron__fail(s, PATRON_EREDEEMED,
+                               "first redeemed at %s at store %d, till '%s', sale '%s'", when,
+                               res->first_store_id, res->first_till, res->first_ref);
     } else if (rc != SQLITE_DONE) {
         err = patron__db_err(s, rc);
     }
@@ -152,8 +160,11 @@ int patron__register_redeemed(patron_store *s, const struct patron_voucher *v,
 
 int patron__register_voided(patron_store *s, const struct patron_voucher *v)
 {
-    static const char *const q = "SELECT voided_at, coalesce(void_reason, '') FROM vouchers"
-                                 " WHERE key_id = ?1 AND voucher_id = ?2 AND voided_at IS NOT NULL";
+    static const char *const q =
+        "SELECT voided_at, coalesce(void_reason, '') FROM vouchers"
+        " WHERE key_id = ?1 AND voucher_id = ?2 AND voided_at IS NOT NULL UNION ALL"
+        " SELECT voided_at, 'at the store that issued it' FROM chain_vouchers"
+        " WHERE key_id = ?1 AND voucher_id = ?2 AND voided_at IS NOT NULL LIMIT 1";
     char when[32];
     sqlite3_stmt *st = patron__stmt(s, q);
     if (!st)
