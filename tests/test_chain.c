@@ -710,6 +710,31 @@ static void a_tier_earned_in_one_store_shows_in_another(void **state)
     test_store_close(&a);
 }
 
+/* The projection at a chain of many stores: a fact naming a member head office has not met finds
+ * the member's home store through an index (not a scan of every store for every row), and
+ * hq_fact_member is STABLE like what it calls, so that PostgreSQL inlines it. */
+static void the_projection_finds_home_stores_through_an_index(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024];
+    chain("chain_index", owner, url1, url2);
+    assert_string_equal(
+        pg_text(owner, "SELECT provolatile FROM pg_proc WHERE proname = 'hq_fact_member'"), "s");
+    PGconn *conn = PQconnectdb(owner);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, "SET enable_seqscan = off; EXPLAIN (COSTS OFF)"
+                                 " SELECT s.store_id FROM stores s"
+                                 " WHERE s.store_id::text = split_part('2-7', '-', 1)");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    int indexed = 0;
+    for (int i = 0; i < PQntuples(res); i++)
+        indexed |= strstr(PQgetvalue(res, i, 0), "stores_id_text") != NULL;
+    if (!indexed)
+        fail_msg("the home store look-up does not use the index: %s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +747,7 @@ int main(void)
         cmocka_unit_test(an_erasure_away_from_home_reaches_the_home_store),
         cmocka_unit_test(a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync),
         cmocka_unit_test(a_tier_earned_in_one_store_shows_in_another),
+        cmocka_unit_test(the_projection_finds_home_stores_through_an_index),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -76,44 +76,46 @@ static int check_sequences(patron_hq *h, struct patron_hq_verify *r, char *detai
     return 0;
 }
 
+/* One pass over the entries: per member (the member key; entries without a member side group on
+ * theirs too but count for no member), the member account's balance, what the entries put on the
+ * program accounts, how many entries and how many of them unsound. */
+static const char entries_sql[] =
+    "WITH e AS (SELECT " MEMBER_KEY " AS m, payload->>'debit' AS d, payload->>'credit' AS c,"
+    " (payload->>'points')::bigint AS p,"
+    " NOT coalesce((payload->>'points')::bigint > 0 AND payload->>'debit' IS NOT NULL AND"
+    " payload->>'credit' IS NOT NULL AND payload->>'debit' <> payload->>'credit'"
+    " AND (payload->>'member_id' IS NOT NULL OR payload ? 'member_uid' OR"
+    " 'member' NOT IN (payload->>'debit', payload->>'credit')), false) AS bad"
+    " FROM facts WHERE kind = 'entry'),"
+    " per AS (SELECT bool_or('member' IN (d, c)) AS touches,"
+    " sum(CASE WHEN c = 'member' THEN p ELSE 0 END - CASE WHEN d = 'member' THEN p ELSE 0 END)"
+    " AS balance,"
+    " sum(CASE WHEN c = 'member' THEN 0 ELSE p END - CASE WHEN d = 'member' THEN 0 ELSE p END)"
+    " AS program, count(*) AS n, count(*) FILTER (WHERE bad) AS bad FROM e GROUP BY m)"
+    " SELECT coalesce(sum(program), 0), coalesce(sum(balance) FILTER (WHERE touches), 0),"
+    " count(*) FILTER (WHERE touches), count(*) FILTER (WHERE touches AND balance < 0),"
+    " coalesce(sum(n), 0), coalesce(sum(bad), 0) FROM per";
+
 static int check_entries(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
 {
-    int64_t v[5] = {0};
-    /* entries that are not a positive move between two named accounts */
-    int rc = numbers(h,
-                     "SELECT count(*) FROM facts WHERE kind = 'entry' AND NOT coalesce("
-                     "(payload->>'points')::bigint > 0 AND payload->>'debit' IS NOT NULL AND"
-                     " payload->>'credit' IS NOT NULL AND payload->>'debit' <> payload->>'credit'"
-                     " AND (payload->>'member_id' IS NOT NULL OR payload ? 'member_uid' OR"
-                     " 'member' NOT IN (payload->>'debit', payload->>'credit')), false)",
-                     v, 1, detail, len);
+    int64_t v[6] = {0};
+    char text[200];
+    int rc = numbers(h, entries_sql, v, 6, detail, len);
     if (rc != 0)
-        return rc;
-    r->entries_bad = v[0];
-    char sql[2048], text[200];
-    if (v[0] > 0) {
-        snprintf(text, sizeof text,
-                 "%lld ledger entries do not move a positive number of points between two "
-                 "accounts",
-                 (long long)v[0]);
-        problem(r, text);
-    }
-    snprintf(sql, sizeof sql,
-             "%s, acc AS (SELECT side, account, sum(points) AS balance FROM sides"
-             " GROUP BY side, account)"
-             " SELECT coalesce(sum(balance) FILTER (WHERE side = 'program'), 0),"
-             " coalesce(sum(balance) FILTER (WHERE side = 'member'), 0),"
-             " count(*) FILTER (WHERE side = 'member'),"
-             " count(*) FILTER (WHERE side = 'member' AND balance < 0),"
-             " (SELECT count(*) FROM facts WHERE kind = 'entry') FROM acc",
-             sides_sql);
-    if ((rc = numbers(h, sql, v, 5, detail, len)) != 0)
         return rc;
     r->program_sum = v[0];
     r->member_sum = v[1];
     r->members_checked = v[2];
     r->overdrafts = v[3];
     r->entries_checked = v[4];
+    r->entries_bad = v[5];
+    if (v[5] > 0) {
+        snprintf(text, sizeof text,
+                 "%lld ledger entries do not move a positive number of points between two "
+                 "accounts",
+                 (long long)v[5]);
+        problem(r, text);
+    }
     if (v[0] + v[1] != 0) {
         snprintf(text, sizeof text,
                  "the program accounts (%lld) and the member accounts (%lld) add up to %lld, "
