@@ -26,6 +26,14 @@ struct patron__stmt_slot {
     sqlite3_stmt *stmt;
 };
 
+/* Rules the handle keeps (rules_cache.c): settings and category multipliers by key. */
+#define PATRON__RULE_SLOTS 48
+struct patron__rule_slot {
+    char key[72]; /* a kind letter ('s' setting, 'c' category), then the key */
+    char value[64];
+    int found; /* 0: the key has no row */
+};
+
 /* The program's own accounts, the other side of every member movement. */
 enum patron__program_account {
     PATRON__ACCT_ISSUED,   /* source of earned points, sink of reversals */
@@ -56,6 +64,10 @@ struct patron_store {
     size_t stmt_cap, stmt_count;
     struct patron__keycache *keycache; /* parsed voucher keys (keyring.c), NULL until used */
     void (*keycache_free)(struct patron__keycache *kc); /* set by keyring.c with the cache */
+    struct patron__rule_slot rules[PATRON__RULE_SLOTS];
+    size_t rule_count;
+    int64_t data_version; /* PRAGMA data_version the kept rules were read at */
+    int rules_checked;    /* data_version was looked at in the open transaction */
 };
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
@@ -99,6 +111,15 @@ int patron__text_rule(patron_store *s, const char *what, const char *v, size_t m
 int patron__setting_get(patron_store *s, const char *key, char *buf, size_t len);
 int64_t patron__setting_int(patron_store *s, const char *key, int64_t fallback);
 int patron__setting_set(patron_store *s, const char *key, const char *value, const char *who);
+
+/* The kept rules (rules_cache.c). patron__rules_watch installs the update hook that forgets them
+ * when this handle writes settings or categories; patron__rules_forget drops them (rollbacks).
+ * patron__rules_lookup returns 1 with *value (NULL: no such row) when a fresh copy is kept,
+ * else 0; patron__rules_keep keeps what the database just said. `kind` separates the tables. */
+void patron__rules_watch(patron_store *s);
+void patron__rules_forget(patron_store *s);
+int patron__rules_lookup(patron_store *s, char kind, const char *key, const char **value);
+void patron__rules_keep(patron_store *s, char kind, const char *key, const char *value);
 
 /* Loads the program account ids into the handle (after open and after init). */
 int patron__load_program_accounts(patron_store *s);
