@@ -484,6 +484,50 @@ static void a_sale_carries_its_lines_in_order(void **state)
     test_store_close(&t);
 }
 
+/* The sale's payload is written from the values the checkout holds; it is byte for byte what
+ * json_object() reads back from the sale's rows (quotes, backslashes and UTF-8 in the ref, SKUs
+ * and categories included), balance_after left out as always. */
+static void a_sale_payload_is_what_its_rows_say(void **state)
+{
+    (void)state;
+    static const char *const from_rows =
+        "SELECT COUNT(*) FROM outbox o WHERE o.kind = 'sale' AND o.payload IS"
+        " (SELECT json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"
+        " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"
+        " 'member_uid', (SELECT member_uid FROM members WHERE members.id = s.member_id),"
+        " 'currency', s.currency, 'lines_minor', s.lines_minor, 'weight_total', s.weight_total,"
+        " 'points_earned', s.points_earned, 'tier_multiplier_permille',"
+        " s.tier_multiplier_permille, 'created_at', s.created_at, 'lines',"
+        " json_group_array(json_array(l.line_no, l.sku, l.category, l.qty, l.unit_minor,"
+        " l.weight_per_unit)) FILTER (WHERE l.sale_id IS NOT NULL))"
+        " FROM sales s LEFT JOIN sale_lines l ON l.sale_id = s.id WHERE s.id = o.row_key"
+        " GROUP BY s.id)";
+    struct test_store t;
+    char card[14];
+    struct patron_sale_result r;
+    test_store_open(&t);
+    test_enroll(&t, "Payload Outbox", card);
+    assert_int_equal(patron_category_set(t.s, "caf\xc3\xa9", 1500, "test"), 0);
+    struct patron_sale_line lines[] = {
+        {.sku = "A\"B\\C", .category = "caf\xc3\xa9", .qty = 2, .unit_minor = 125},
+        {.sku = "\xe2\x82\xac-1/2", .category = "x'y", .qty = 1, .unit_minor = 0},
+        {.sku = "GIFT", .category = "giftcard", .qty = 1, .unit_minor = 999}};
+    struct patron_sale in = {.card = card,
+                             .ref = "R\"1\\\\",
+                             .total_minor = 1249,
+                             .lines = lines,
+                             .n_lines = 3,
+                             .idempotency_key = "P-1"};
+    assert_int_equal(patron_sale_record(t.s, &in, &r), 0);
+    struct patron_sale bare = {
+        .card = card, .ref = "P-2", .total_minor = 500, .idempotency_key = "P-2"};
+    assert_int_equal(patron_sale_record(t.s, &bare, &r), 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE kind = 'sale'"), 2);
+    assert_int_equal(test_scalar(t.s, from_rows), 2);
+    assert_gap_free(t.s);
+    test_store_close(&t);
+}
+
 /* SQLite tests a partial index's condition on every insert; an IN list of more than two
  * constants there builds a temporary table each time (most of an outbox row's cost). The
  * erasure's condition still finds its rows through the index (INDEXED BY fails otherwise). */
@@ -619,6 +663,7 @@ int main(void)
         cmocka_unit_test(verify_catches_a_deleted_row),
         cmocka_unit_test(list_pages_in_order),
         cmocka_unit_test(a_sale_carries_its_lines_in_order),
+        cmocka_unit_test(a_sale_payload_is_what_its_rows_say),
         cmocka_unit_test(an_outbox_row_builds_no_temporary_table),
         cmocka_unit_test(a_store_upgraded_to_the_outbox_holds_every_fact),
     };
