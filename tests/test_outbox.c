@@ -484,9 +484,9 @@ static void a_sale_carries_its_lines_in_order(void **state)
     test_store_close(&t);
 }
 
-/* The sale's payload is written from the values the checkout holds; it is byte for byte what
- * json_object() reads back from the sale's rows (quotes, backslashes and UTF-8 in the ref, SKUs
- * and categories included), balance_after left out as always. */
+/* The payloads of a sale, its entry and its lot are written from the values the checkout holds;
+ * each is byte for byte what json_object() reads back from the rows (quotes, backslashes and UTF-8
+ * in the ref, SKUs and categories included), balance_after left out as always. */
 static void a_sale_payload_is_what_its_rows_say(void **state)
 {
     (void)state;
@@ -502,6 +502,24 @@ static void a_sale_payload_is_what_its_rows_say(void **state)
         " l.weight_per_unit)) FILTER (WHERE l.sale_id IS NOT NULL))"
         " FROM sales s LEFT JOIN sale_lines l ON l.sale_id = s.id WHERE s.id = o.row_key"
         " GROUP BY s.id)";
+    static const char *const entries_from_rows =
+        "SELECT COUNT(*) FROM outbox o JOIN entries e ON e.id = o.row_key WHERE o.kind = 'entry'"
+        " AND o.payload IS json_object('id', e.id, 'store_id', e.store_id, 'store_seq',"
+        " e.store_seq, 'kind', e.kind, 'debit', (SELECT COALESCE(name, 'member') FROM accounts"
+        " WHERE id = e.debit_account), 'credit', (SELECT COALESCE(name, 'member') FROM accounts"
+        " WHERE id = e.credit_account), 'points', e.points, 'member_id', e.member_id,"
+        " 'created_at', e.created_at, 'member_uid', (SELECT member_uid FROM members"
+        " WHERE members.id = e.member_id), 'original_entry', e.original_entry, 'sale_id',"
+        " e.sale_id, 'refund_id', e.refund_id, 'redemption_id', e.redemption_id, 'note', e.note,"
+        " 'approved_by', e.approved_by)";
+    /* A lot's first outbox row says how it was opened (later rows follow what consumed it). */
+    static const char *const lots_from_rows =
+        "SELECT COUNT(*) FROM outbox o JOIN lots l ON l.id = o.row_key WHERE o.kind = 'lot'"
+        " AND o.store_seq = (SELECT min(store_seq) FROM outbox x WHERE x.kind = 'lot'"
+        " AND x.row_key = l.id) AND o.payload IS json_object('id', l.id, 'member_id', l.member_id,"
+        " 'entry_id', l.entry_id, 'points', l.points, 'member_uid', (SELECT member_uid"
+        " FROM members WHERE members.id = l.member_id), 'remaining', l.points, 'earned_at',"
+        " l.earned_at, 'expires_at', l.expires_at)";
     struct test_store t;
     char card[14];
     struct patron_sale_result r;
@@ -524,6 +542,26 @@ static void a_sale_payload_is_what_its_rows_say(void **state)
     assert_int_equal(patron_sale_record(t.s, &bare, &r), 0);
     assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE kind = 'sale'"), 2);
     assert_int_equal(test_scalar(t.s, from_rows), 2);
+    /* The entries and lots they opened, a manager's credit and debit, and a refund's reversal. */
+    struct patron_adjustment adj = {.card = card,
+                                    .points = 7,
+                                    .reason = "said \"sorry\" \\ twice",
+                                    .manager = "Ann \xc3\x85",
+                                    .idempotency_key = "P-3"};
+    struct patron_adjust_result ar;
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &ar), 0);
+    adj.points = -3;
+    adj.idempotency_key = "P-4";
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &ar), 0);
+    struct patron_refund back = {.ref = "P-2", .idempotency_key = "P-5"};
+    struct patron_refund_result rr;
+    assert_int_equal(patron_refund_record(t.s, &back, &rr), 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE kind = 'entry'"), 5);
+    assert_int_equal(test_scalar(t.s, entries_from_rows), 5);
+    assert_int_equal(
+        test_scalar(t.s, "SELECT COUNT(DISTINCT row_key) FROM outbox WHERE kind = 'lot'"),
+        test_scalar(t.s, lots_from_rows));
+    assert_true(test_scalar(t.s, lots_from_rows) >= 3);
     assert_gap_free(t.s);
     test_store_close(&t);
 }

@@ -37,7 +37,8 @@ int patron__outbox_add_card(patron_store *s, const char *number);
 
 /* A payload written from values the caller holds (outbox_json.c), byte for byte what
  * json_object() gives for the same row. patron__jw_key writes the comma before a key when one is
- * due; every writer call is a no-op once memory ran out (oom), which the insert reports. */
+ * due (not first, nor after '{', '[' or ','); every writer call is a no-op once memory ran out
+ * (oom), which the insert reports. */
 struct patron__jw {
     char *p;
     size_t len, cap;

@@ -112,7 +112,8 @@ void patron__jw_str(struct patron__jw *w, const char *v)
 
 void patron__jw_key(struct patron__jw *w, const char *key)
 {
-    if (w->len > 0 && w->p[w->len - 1] != '{' && w->p[w->len - 1] != '[')
+    char last = w->len > 0 ? w->p[w->len - 1] : ',';
+    if (last != '{' && last != '[' && last != ',')
         patron__jw_raw(w, ",");
     patron__jw_str(w, key);
     patron__jw_raw(w, ":");

@@ -258,6 +258,11 @@ int patron_tier_list(patron_store *s, struct patron_tier *out, size_t cap, size_
     return patron__read_rows(s, st, out, sizeof *out, cap, count, read_tier);
 }
 
+const char *patron__program_account_name(enum patron__program_account a)
+{
+    return (unsigned)a < PATRON__ACCT_COUNT ? account_names[a] : NULL;
+}
+
 int patron__load_program_accounts(patron_store *s)
 {
     sqlite3_stmt *st = patron__stmt(s, "SELECT id FROM accounts WHERE name = ?1");

@@ -121,6 +121,9 @@ void patron__rules_forget(patron_store *s);
 int patron__rules_lookup(patron_store *s, char kind, const char *key, const char **value);
 void patron__rules_keep(patron_store *s, char kind, const char *key, const char *value);
 
+/* The name of a program account ("program:issued", ...), as its row in accounts holds it. */
+const char *patron__program_account_name(enum patron__program_account a);
+
 /* Loads the program account ids into the handle (after open and after init). */
 int patron__load_program_accounts(patron_store *s);
 
