@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include "core/store_internal.h"
 #include "patron/limits.h"
@@ -273,6 +275,20 @@ int patron__copy(char *dst, size_t cap, const char *src)
         return PATRON_ETOOBIG;
     memcpy(dst, src ? src : "", n + 1);
     return 0;
+}
+
+static EVP_MD *sha256_fetched;
+
+static void fetch_sha256(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *patron__sha256(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_sha256);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
 }
 
 int patron__random(void *buf, size_t len)

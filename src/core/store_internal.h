@@ -146,6 +146,10 @@ int patron__printable(const char *text, size_t cap);
 /* Copies a bounded string; returns PATRON_ETOOBIG when it does not fit. */
 int patron__copy(char *dst, size_t cap, const char *src);
 
+/* SHA-256, fetched from OpenSSL's provider once per process: EVP_sha256() in a digest's init
+ * looks the implementation up again on every call. */
+const struct evp_md_st *patron__sha256(void);
+
 /* Fills buf with random bytes from OpenSSL (RAND_bytes). */
 int patron__random(void *buf, size_t len);
 
