@@ -420,6 +420,19 @@ static void malformed_requests_get_problem_documents(void **state)
     memset(big + n, 'a', 30000);
     memcpy(big + n + 30000, "\r\n\r\n", 4);
     assert_raw_problem(raw_exchange(sv.port, big, (size_t)n + 30004), 431, "ETOOBIG");
+    /* A head just under the front's 16 KiB, in 40 fields, fits the service's memory for a
+     * connection (libmicrohttpd keeps the head and its parsed fields there). */
+    n = snprintf(big, sizeof big, "GET /v1/health HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 40; i++) {
+        n += snprintf(big + n, sizeof big - (size_t)n, "X-Fill-%02d: ", i);
+        memset(big + n, 'a', 387);
+        n += 387;
+        n += snprintf(big + n, sizeof big - (size_t)n, "\r\n");
+    }
+    n += snprintf(big + n, sizeof big - (size_t)n, "\r\n");
+    assert_true(n > 16000 && n < 16 * 1024);
+    const char *fits = raw_exchange(sv.port, big, (size_t)n);
+    assert_int_equal(strncmp(fits, "HTTP/1.1 200 ", 13), 0);
     n = snprintf(big, sizeof big, "GET /v1/");
     memset(big + n, 'a', 10000);
     n += 10000;

@@ -504,6 +504,45 @@ static void savepoint_undoes_one_request(void **state)
     test_assert_ledger_verifies(t.s);
 }
 
+/* The handle keeps the rules it reads on every sale; a rule changed by another handle, or one
+ * undone by a rollback, counts on the very next sale all the same. */
+static void rules_kept_by_the_handle_follow_every_change(void **state)
+{
+    (void)state;
+    static const struct patron_sale_line coffee = {"LATTE", "coffee", 1, 1000};
+    struct patron_sale_result r;
+    patron_store *other;
+    assert_int_equal(sale("k1", 1000, &coffee, 1, &r), 0);
+    assert_int_equal(r.points_earned, 10);
+    assert_int_equal(patron_store_open(t.path, &other), 0);
+    assert_int_equal(patron_program_set(other, "earn_points", "2", "test"), 0);
+    assert_int_equal(patron_category_set(other, "coffee", 2000, "test"), 0);
+    patron_store_close(other);
+    assert_int_equal(sale("k2", 1000, &coffee, 1, &r), 0);
+    assert_int_equal(r.points_earned, 40);
+    /* A change read by a sale, then undone with the request's savepoint. */
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(patron_store_savepoint(t.s), 0);
+    assert_int_equal(patron_program_set(t.s, "earn_points", "3", "test"), 0);
+    assert_int_equal(patron_category_set(t.s, "coffee", 3000, "test"), 0);
+    assert_int_equal(sale("k3", 1000, &coffee, 1, &r), 0);
+    assert_int_equal(r.points_earned, 90);
+    assert_int_equal(patron_store_savepoint_rollback(t.s), 0);
+    assert_int_equal(patron_store_savepoint_release(t.s), 0);
+    assert_int_equal(sale("k4", 1000, &coffee, 1, &r), 0);
+    assert_int_equal(r.points_earned, 40);
+    assert_int_equal(patron_store_batch_commit(t.s), 0);
+    /* The same, with the whole transaction rolled back. */
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(patron_program_set(t.s, "earn_points", "3", "test"), 0);
+    assert_int_equal(sale("k5", 1000, &coffee, 1, &r), 0);
+    assert_int_equal(r.points_earned, 60);
+    patron_store_batch_rollback(t.s);
+    assert_int_equal(sale("k6", 1000, &coffee, 1, &r), 0);
+    assert_int_equal(r.points_earned, 40);
+    test_assert_ledger_verifies(t.s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -530,6 +569,7 @@ int main(void)
         T(entries_are_append_only_and_numbered),
         T(batch_failure_undoes_only_itself),
         T(savepoint_undoes_one_request),
+        T(rules_kept_by_the_handle_follow_every_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "api.h"
 
@@ -165,6 +166,21 @@ int api_body_parse(const char *buf, size_t len, const struct api_body_spec *spec
     return 0;
 }
 
+/* SHA-256 fetched once per process (EVP_sha256() looks it up again on every init). */
+static EVP_MD *sha256_fetched;
+
+static void fetch_sha256(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_sha256);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
+
 int api_request_hash(const char *method, const char *path, json_t *body, uint8_t out[32])
 {
     char *canon = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -172,7 +188,7 @@ int api_request_hash(const char *method, const char *path, json_t *body, uint8_t
     int ok = 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (md && (!body || canon)) {
-        ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+        ok = EVP_DigestInit_ex(md, sha256(), NULL) == 1 &&
              EVP_DigestUpdate(md, method, strlen(method) + 1) == 1 &&
              EVP_DigestUpdate(md, path, strlen(path) + 1) == 1 &&
              (!canon || EVP_DigestUpdate(md, canon, strlen(canon)) == 1) &&

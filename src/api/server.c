@@ -30,7 +30,7 @@
 #include "web.h"
 
 #define READ_POOL_MAX 32
-#define HEADER_MEMORY (64 * 1024) /* above the front's 16 KiB head: the front refuses first */
+#define HEADER_MEMORY (32 * 1024) /* above the front's 16 KiB head: the front refuses first */
 #define TLS_FILE_MAX (1024 * 1024)
 #define DRAIN_WAIT_MS 10000
 /* Connections accepted beyond --max-connections while the guard cuts waiting ones: a health

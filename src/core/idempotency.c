@@ -16,7 +16,7 @@ int patron__idem_init(patron_store *s, struct patron__idem *h, const char *op, c
                             PATRON__IDEM_KEY_MAX);
     h->op = op;
     h->key = key;
-    if (!(h->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+    if (!(h->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(h->md, patron__sha256(), NULL) != 1) {
         patron__idem_cleanup(h);
         return PATRON_ENOMEM;
     }

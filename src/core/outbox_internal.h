@@ -36,6 +36,29 @@ int patron__outbox_add(patron_store *s, enum patron__outbox_kind kind, int64_t i
 /* The same for a card, whose key is its number. */
 int patron__outbox_add_card(patron_store *s, const char *number);
 
+/* A payload written from values the caller holds (outbox_json.c), byte for byte what
+ * json_object() gives for the same row. patron__jw_key writes the comma before a key when one is
+ * due (not first, nor after '{', '[' or ','); every writer call is a no-op once memory ran out
+ * (oom), which the insert reports. */
+struct patron__jw {
+    char *p;
+    size_t len, cap;
+    int oom;
+    char stack[2048];
+};
+void patron__jw_init(struct patron__jw *w);
+void patron__jw_free(struct patron__jw *w);
+void patron__jw_raw(struct patron__jw *w, const char *text);
+void patron__jw_int(struct patron__jw *w, int64_t v);
+void patron__jw_str(struct patron__jw *w, const char *v); /* NULL writes null */
+void patron__jw_key(struct patron__jw *w, const char *key);
+
+/* Appends an outbox row whose payload is `head`, the member's member_uid (read from members, as a
+ * JSON string or null), then `tail`. */
+int patron__outbox_add_json(patron_store *s, const char *kind, const char *tbl, int64_t row_key,
+                            int64_t member_id, const struct patron__jw *head,
+                            const struct patron__jw *tail);
+
 /* Rewrites the payloads that hold the member's personal data (their enrolment, consent changes,
  * feedback comments and complaints) so that no copy stays in the outbox. */
 int patron__outbox_erase(patron_store *s, int64_t member_id);

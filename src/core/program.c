@@ -181,14 +181,22 @@ out:
 
 int64_t patron_category_multiplier(patron_store *s, const char *category)
 {
+    const char *kept;
+    if (patron__rules_lookup(s, 'c', category, &kept))
+        return kept ? strtoll(kept, NULL, 10) : 1000;
     sqlite3_stmt *st =
         patron__stmt(s, "SELECT multiplier_permille FROM categories WHERE name = ?1");
     int64_t m = 1000;
     if (!st)
         return m;
     sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
         m = sqlite3_column_int64(st, 0);
+        patron__rules_keep(s, 'c', category, (const char *)sqlite3_column_text(st, 0));
+    } else if (rc == SQLITE_DONE) {
+        patron__rules_keep(s, 'c', category, NULL);
+    }
     sqlite3_reset(st);
     return m;
 }
@@ -272,6 +280,11 @@ int patron_program_version_set(patron_store *s, int64_t version, const char *who
         return err;
     }
     return patron__tx_commit(s);
+}
+
+const char *patron__program_account_name(enum patron__program_account a)
+{
+    return (unsigned)a < PATRON__ACCT_COUNT ? account_names[a] : NULL;
 }
 
 int patron__load_program_accounts(patron_store *s)

@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include "core/store_internal.h"
 #include "patron/limits.h"
@@ -124,17 +126,32 @@ int patron__read_rows(patron_store *s, sqlite3_stmt *st, void *out, size_t size,
     return 0;
 }
 
+/* The transaction statements, prepared once on the handle (the statement cache) rather than
+ * parsed from text on every write. */
+static const char tx_open[] = "BEGIN IMMEDIATE";
+static const char tx_end[] = "COMMIT";
+static const char tx_undo[] = "ROLLBACK";
+static const char sp_open[] = "SAVEPOINT patron_sp";
+static const char sp_end[] = "RELEASE patron_sp";
+static const char sp_back[] = "ROLLBACK TO patron_sp";
+
+static int run_cached(patron_store *s, const char *sql)
+{
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    return st ? patron__step_done(s, st) : PATRON_EDB;
+}
+
 int patron__tx_begin(patron_store *s)
 {
-    int err = patron__exec(s, s->tx_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT patron_sp");
-    if (err == 0)
-        s->tx_depth++;
+    int err = run_cached(s, s->tx_depth == 0 ? tx_open : sp_open);
+    if (err == 0 && s->tx_depth++ == 0)
+        s->rules_checked = 0; /* the kept rules are checked again in the new transaction */
     return err;
 }
 
 int patron__tx_commit(patron_store *s)
 {
-    int err = patron__exec(s, s->tx_depth == 1 ? "COMMIT" : "RELEASE patron_sp");
+    int err = run_cached(s, s->tx_depth == 1 ? tx_end : sp_end);
     if (err != 0) {
         patron__tx_rollback(s);
         return err;
@@ -147,10 +164,13 @@ void patron__tx_rollback(patron_store *s)
 {
     if (s->tx_depth == 0)
         return;
-    if (s->tx_depth == 1)
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    else
+    patron__rules_forget(s); /* what was undone may have been read into them */
+    if (s->tx_depth == 1) {
+        if (run_cached(s, tx_undo) != 0)
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    } else if (run_cached(s, sp_back) != 0 || run_cached(s, sp_end) != 0) {
         sqlite3_exec(s->db, "ROLLBACK TO patron_sp; RELEASE patron_sp", NULL, NULL, NULL);
+    }
     s->tx_depth--;
 }
 
@@ -170,6 +190,7 @@ int patron_store_batch_commit(patron_store *s)
 
 void patron_store_batch_rollback(patron_store *s)
 {
+    patron__rules_forget(s);
     if (s->savepoint_depth != 0) { /* the whole rollback takes the savepoint with it */
         s->tx_depth = s->savepoint_depth;
         s->savepoint_depth = 0;
@@ -206,6 +227,7 @@ int patron_store_savepoint_rollback(patron_store *s)
 {
     if (s->savepoint_depth == 0)
         return patron__fail(s, PATRON_EINVAL, "no savepoint is open on this handle");
+    patron__rules_forget(s);
     int err = sp_run(s, sp_undo);
     if (err == 0)
         s->tx_depth = s->savepoint_depth + 1; /* savepoints left open inside are gone too */
@@ -253,6 +275,20 @@ int patron__copy(char *dst, size_t cap, const char *src)
         return PATRON_ETOOBIG;
     memcpy(dst, src ? src : "", n + 1);
     return 0;
+}
+
+static EVP_MD *sha256_fetched;
+
+static void fetch_sha256(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *patron__sha256(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_sha256);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
 }
 
 int patron__random(void *buf, size_t len)
@@ -326,6 +362,7 @@ int patron_store_open(const char *path, patron_store **out)
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_commit_hook(s->db, count_commit, s);
+    patron__rules_watch(s);
     if ((err = patron__exec(s, open_pragmas)) != 0)
         goto out;
     if ((err = patron__schema_migrate(s)) != 0)
@@ -450,14 +487,24 @@ void patron_store_close(patron_store *s)
 
 int patron__setting_get(patron_store *s, const char *key, char *buf, size_t len)
 {
+    const char *kept;
+    if (patron__rules_lookup(s, 's', key, &kept))
+        return kept ? patron__copy(buf, len, kept) : PATRON_ENOTFOUND;
     sqlite3_stmt *st = patron__stmt(s, "SELECT value FROM settings WHERE key = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? patron__copy(buf, len, (const char *)sqlite3_column_text(st, 0))
-              : rc == SQLITE_DONE ? PATRON_ENOTFOUND
-                                  : patron__db_err(s, rc);
+    int rc = sqlite3_step(st), err;
+    if (rc == SQLITE_ROW) {
+        const char *value = (const char *)sqlite3_column_text(st, 0);
+        patron__rules_keep(s, 's', key, value);
+        err = patron__copy(buf, len, value);
+    } else if (rc == SQLITE_DONE) {
+        patron__rules_keep(s, 's', key, NULL);
+        err = PATRON_ENOTFOUND;
+    } else {
+        err = patron__db_err(s, rc);
+    }
     sqlite3_reset(st);
     return err;
 }

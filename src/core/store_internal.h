@@ -26,6 +26,14 @@ struct patron__stmt_slot {
     sqlite3_stmt *stmt;
 };
 
+/* Rules the handle keeps (rules_cache.c): settings and category multipliers by key. */
+#define PATRON__RULE_SLOTS 48
+struct patron__rule_slot {
+    char key[72]; /* a kind letter ('s' setting, 'c' category), then the key */
+    char value[64];
+    int found; /* 0: the key has no row */
+};
+
 /* The program's own accounts, the other side of every member movement. */
 enum patron__program_account {
     PATRON__ACCT_ISSUED,   /* source of earned points, sink of reversals */
@@ -60,6 +68,10 @@ struct patron_store {
      * debits of members and records them in offline_spends (ledger.c). */
     int spend_offline;
     int outbox_offline; /* the entry outbox row being written is such a spend */
+    struct patron__rule_slot rules[PATRON__RULE_SLOTS];
+    size_t rule_count;
+    int64_t data_version; /* PRAGMA data_version the kept rules were read at */
+    int rules_checked;    /* data_version was looked at in the open transaction */
 };
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
@@ -104,6 +116,18 @@ int patron__setting_get(patron_store *s, const char *key, char *buf, size_t len)
 int64_t patron__setting_int(patron_store *s, const char *key, int64_t fallback);
 int patron__setting_set(patron_store *s, const char *key, const char *value, const char *who);
 
+/* The kept rules (rules_cache.c). patron__rules_watch installs the update hook that forgets them
+ * when this handle writes settings or categories; patron__rules_forget drops them (rollbacks).
+ * patron__rules_lookup returns 1 with *value (NULL: no such row) when a fresh copy is kept,
+ * else 0; patron__rules_keep keeps what the database just said. `kind` separates the tables. */
+void patron__rules_watch(patron_store *s);
+void patron__rules_forget(patron_store *s);
+int patron__rules_lookup(patron_store *s, char kind, const char *key, const char **value);
+void patron__rules_keep(patron_store *s, char kind, const char *key, const char *value);
+
+/* The name of a program account ("program:issued", ...), as its row in accounts holds it. */
+const char *patron__program_account_name(enum patron__program_account a);
+
 /* Loads the program account ids into the handle (after open and after init). */
 int patron__load_program_accounts(patron_store *s);
 
@@ -125,6 +149,10 @@ int patron__printable(const char *text, size_t cap);
 
 /* Copies a bounded string; returns PATRON_ETOOBIG when it does not fit. */
 int patron__copy(char *dst, size_t cap, const char *src);
+
+/* SHA-256, fetched from OpenSSL's provider once per process: EVP_sha256() in a digest's init
+ * looks the implementation up again on every call. */
+const struct evp_md_st *patron__sha256(void);
 
 /* Fills buf with random bytes from OpenSSL (RAND_bytes). */
 int patron__random(void *buf, size_t len);

@@ -34,7 +34,8 @@ static void bind_id(sqlite3_stmt *st, int i, int64_t v)
 }
 
 static int insert_entry(patron_store *s, const struct patron__member_row *m,
-                        const struct patron__posting *p, int64_t seq, int64_t *entry_id)
+                        const struct patron__posting *p, int64_t seq, int64_t now,
+                        int64_t *entry_id)
 {
     static const char *const sql =
         "INSERT INTO entries(id, store_id, store_seq, kind, debit_account, credit_account, points,"
@@ -51,7 +52,7 @@ static int insert_entry(patron_store *s, const struct patron__member_row *m,
     sqlite3_bind_int64(st, 5, p->to_member ? m->account_id : program);
     sqlite3_bind_int64(st, 6, p->points);
     sqlite3_bind_int64(st, 7, m->member_id);
-    sqlite3_bind_int64(st, 8, patron_store_now(s));
+    sqlite3_bind_int64(st, 8, now);
     bind_id(st, 9, p->original_entry);
     bind_id(st, 10, p->sale_id);
     bind_id(st, 11, p->refund_id);
@@ -118,6 +119,62 @@ static int outbox_entry(patron_store *s, int64_t entry_id, int offline)
     return err;
 }
 
+static void jw_id(struct patron__jw *w, const char *key, int64_t v)
+{
+    patron__jw_key(w, key);
+    if (v)
+        patron__jw_int(w, v);
+    else
+        patron__jw_raw(w, "null");
+}
+
+/* The entry's outbox row from the values just written, as outbox.c's entry statement would read
+ * them back; an entry against another named account than the program's, or a spend made
+ * offline (its payload says "offline": true), goes that way. */
+static int entry_outbox(patron_store *s, const struct patron__member_row *m,
+                        const struct patron__posting *p, int64_t entry_id, int64_t now, int offline)
+{
+    const char *program = patron__program_account_name(p->program);
+    if (p->account || !program || offline)
+        return outbox_entry(s, entry_id, offline);
+    struct patron__jw head, tail;
+    patron__jw_init(&head);
+    patron__jw_init(&tail);
+    patron__jw_raw(&head, "{\"id\":");
+    patron__jw_int(&head, entry_id);
+    patron__jw_key(&head, "store_id");
+    patron__jw_int(&head, s->store_id);
+    patron__jw_key(&head, "store_seq");
+    patron__jw_int(&head, entry_id);
+    patron__jw_key(&head, "kind");
+    patron__jw_str(&head, p->kind);
+    patron__jw_key(&head, "debit");
+    patron__jw_str(&head, p->to_member ? program : "member");
+    patron__jw_key(&head, "credit");
+    patron__jw_str(&head, p->to_member ? "member" : program);
+    patron__jw_key(&head, "points");
+    patron__jw_int(&head, p->points);
+    patron__jw_key(&head, "member_id");
+    patron__jw_int(&head, m->member_id);
+    patron__jw_key(&head, "created_at");
+    patron__jw_int(&head, now);
+    patron__jw_key(&head, "member_uid");
+    patron__jw_raw(&tail, ",");
+    jw_id(&tail, "original_entry", p->original_entry);
+    jw_id(&tail, "sale_id", p->sale_id);
+    jw_id(&tail, "refund_id", p->refund_id);
+    jw_id(&tail, "redemption_id", p->redemption_id);
+    patron__jw_key(&tail, "note");
+    patron__jw_str(&tail, p->note);
+    patron__jw_key(&tail, "approved_by");
+    patron__jw_str(&tail, p->approved_by);
+    patron__jw_raw(&tail, "}");
+    int err = patron__outbox_add_json(s, "entry", "entries", entry_id, m->member_id, &head, &tail);
+    patron__jw_free(&head);
+    patron__jw_free(&tail);
+    return err;
+}
+
 static int move_balance(patron_store *s, int64_t account_id, int64_t delta)
 {
     sqlite3_stmt *st = patron__stmt(s, "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1");
@@ -130,13 +187,42 @@ static int move_balance(patron_store *s, int64_t account_id, int64_t delta)
 
 /* A credit opens a lot for the part that lifts the balance above zero (a deficit left by a
  * negative-balance refund is covered first). */
+/* The opened lot's outbox row from the values just written (outbox.c's lot statement). */
+static int lot_outbox(patron_store *s, const struct patron__member_row *m, int64_t lot_id,
+                      int64_t entry_id, int64_t lot, int64_t now, int64_t expires_at)
+{
+    struct patron__jw head, tail;
+    patron__jw_init(&head);
+    patron__jw_init(&tail);
+    patron__jw_raw(&head, "{\"id\":");
+    patron__jw_int(&head, lot_id);
+    patron__jw_key(&head, "member_id");
+    patron__jw_int(&head, m->member_id);
+    patron__jw_key(&head, "entry_id");
+    patron__jw_int(&head, entry_id);
+    patron__jw_key(&head, "points");
+    patron__jw_int(&head, lot);
+    patron__jw_key(&head, "member_uid");
+    patron__jw_raw(&tail, ",\"remaining\":");
+    patron__jw_int(&tail, lot);
+    patron__jw_key(&tail, "earned_at");
+    patron__jw_int(&tail, now);
+    jw_id(&tail, "expires_at", expires_at);
+    patron__jw_raw(&tail, "}");
+    int err = patron__outbox_add_json(s, "lot", "lots", lot_id, m->member_id, &head, &tail);
+    patron__jw_free(&head);
+    patron__jw_free(&tail);
+    return err;
+}
+
+/* A credit opens a lot for the part that lifts the balance above zero (a deficit left by a
+ * negative-balance refund is covered first). */
 static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t entry_id,
-                    const struct patron__posting *p, int64_t balance_before)
+                    const struct patron__posting *p, int64_t balance_before, int64_t now)
 {
     int64_t points = p->points, after = balance_before + points;
     int64_t lot = after <= 0 ? 0 : (balance_before < 0 ? after : points);
-    int64_t expiry_days = patron__setting_int(s, "expiry_days", 365);
-    int64_t now = patron_store_now(s);
+    int64_t expiry_days = patron__setting_int(s, "expiry_days", 365), expires_at = 0;
     if (lot == 0)
         return 0;
     sqlite3_stmt *st = patron__stmt(
@@ -144,20 +230,19 @@ static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t
            " VALUES (?1, ?2, ?3, ?3, ?4, ?5)");
     if (!st)
         return PATRON_EDB;
+    if (p->expires_at > 0)
+        expires_at = p->expires_at;
+    else if (expiry_days > 0)
+        expires_at = now + expiry_days * PATRON__DAY_SECONDS;
     sqlite3_bind_int64(st, 1, m->member_id);
     sqlite3_bind_int64(st, 2, entry_id);
     sqlite3_bind_int64(st, 3, lot);
     sqlite3_bind_int64(st, 4, now);
-    if (p->expires_at > 0)
-        sqlite3_bind_int64(st, 5, p->expires_at);
-    else if (expiry_days > 0)
-        sqlite3_bind_int64(st, 5, now + expiry_days * PATRON__DAY_SECONDS);
-    else
-        sqlite3_bind_null(st, 5);
+    bind_id(st, 5, expires_at);
     int err = patron__step_done(s, st);
     if (err != 0)
         return err;
-    return patron__outbox_add(s, PATRON__OUTBOX_LOT, sqlite3_last_insert_rowid(s->db));
+    return lot_outbox(s, m, sqlite3_last_insert_rowid(s->db), entry_id, lot, now, expires_at);
 }
 
 static int set_lot_remaining(patron_store *s, int64_t lot_id, int64_t remaining)
@@ -204,22 +289,23 @@ static int consume_lots(patron_store *s, int64_t member_id, int64_t points)
 int patron__ledger_post(patron_store *s, struct patron__member_row *m,
                         const struct patron__posting *p, int64_t *entry_id)
 {
-    int64_t seq = 0, delta = p->to_member ? p->points : -p->points;
+    int64_t seq = 0, delta = p->to_member ? p->points : -p->points, now = patron_store_now(s);
     int64_t program = p->account ? p->account : s->program_accounts[p->program];
     int err;
     if (p->points <= 0)
         return patron__fail(s, PATRON_EINVAL, "a ledger entry moves a positive number of points");
-    if ((err = next_store_seq(s, &seq)) != 0 || (err = insert_entry(s, m, p, seq, entry_id)) != 0 ||
-        (s->spend_offline && !p->to_member &&
-         (err = offline_spend(s, m->member_id, p->points, *entry_id)) != 0) ||
-        (err = outbox_entry(s, *entry_id, s->spend_offline && !p->to_member)) != 0 ||
+    int offline = s->spend_offline && !p->to_member;
+    if ((err = next_store_seq(s, &seq)) != 0 ||
+        (err = insert_entry(s, m, p, seq, now, entry_id)) != 0 ||
+        (offline && (err = offline_spend(s, m->member_id, p->points, *entry_id)) != 0) ||
+        (err = entry_outbox(s, m, p, *entry_id, now, offline)) != 0 ||
         (err = move_balance(s, m->account_id, delta)) != 0 ||
         (err = move_balance(s, program, -delta)) != 0)
         return err;
     int64_t before = m->balance;
     m->balance += delta;
     if (p->to_member)
-        return open_lot(s, m, *entry_id, p, before);
+        return open_lot(s, m, *entry_id, p, before, now);
     if (strcmp(p->kind, "expire") == 0)
         return 0; /* expiry empties the lot itself */
     return consume_lots(s, m->member_id, p->points);

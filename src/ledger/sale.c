@@ -99,7 +99,7 @@ static int refuse_known_ref(patron_store *s, const char *ref)
 
 static int insert_sale(patron_store *s, const struct patron_sale *in, const char *currency,
                        const struct patron__member_row *m, const struct patron__earning *e,
-                       int64_t *sale_id)
+                       int64_t now, int64_t *sale_id)
 {
     static const char *const sql =
         "INSERT INTO sales(store_id, ref, member_id, card, total_minor, currency, lines_minor,"
@@ -119,7 +119,7 @@ static int insert_sale(patron_store *s, const struct patron_sale *in, const char
     sqlite3_bind_int64(st, 9, e->points);
     sqlite3_bind_int64(st, 10, m->tier_multiplier_permille);
     sqlite3_bind_int64(st, 11, m->balance + e->points);
-    sqlite3_bind_int64(st, 12, patron_store_now(s));
+    sqlite3_bind_int64(st, 12, now);
     int err = patron__step_done(s, st);
     if (err == PATRON_EDB && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
         return refuse_known_ref(s, in->ref);
@@ -151,6 +151,64 @@ static int insert_lines(patron_store *s, int64_t sale_id, const struct patron_sa
     return err;
 }
 
+/* The sale's outbox row, from the values just written: the payload outbox.c's sale statement
+ * would read back from the rows (balance_after left out), without reading them. */
+static int sale_outbox(patron_store *s, const struct patron_sale *in, const char *currency,
+                       const struct patron__member_row *m, const struct patron__earning *e,
+                       int64_t now, int64_t sale_id, const int64_t *weights)
+{
+    struct patron__jw head, tail;
+    patron__jw_init(&head);
+    patron__jw_init(&tail);
+    patron__jw_raw(&head, "{\"id\":");
+    patron__jw_int(&head, sale_id);
+    patron__jw_key(&head, "store_id");
+    patron__jw_int(&head, s->store_id);
+    patron__jw_key(&head, "ref");
+    patron__jw_str(&head, in->ref);
+    patron__jw_key(&head, "member_id");
+    patron__jw_int(&head, m->member_id);
+    patron__jw_key(&head, "card");
+    patron__jw_str(&head, in->card);
+    patron__jw_key(&head, "total_minor");
+    patron__jw_int(&head, in->total_minor);
+    patron__jw_key(&head, "member_uid");
+    patron__jw_raw(&tail, ",\"currency\":");
+    patron__jw_str(&tail, currency);
+    patron__jw_key(&tail, "lines_minor");
+    patron__jw_int(&tail, e->lines_minor);
+    patron__jw_key(&tail, "weight_total");
+    patron__jw_int(&tail, e->weight);
+    patron__jw_key(&tail, "points_earned");
+    patron__jw_int(&tail, e->points);
+    patron__jw_key(&tail, "tier_multiplier_permille");
+    patron__jw_int(&tail, m->tier_multiplier_permille);
+    patron__jw_key(&tail, "created_at");
+    patron__jw_int(&tail, now);
+    patron__jw_key(&tail, "lines");
+    patron__jw_raw(&tail, "[");
+    for (size_t i = 0; i < in->n_lines; i++) {
+        patron__jw_raw(&tail, i ? ",[" : "[");
+        patron__jw_int(&tail, (int64_t)i + 1);
+        patron__jw_raw(&tail, ",");
+        patron__jw_str(&tail, in->lines[i].sku);
+        patron__jw_raw(&tail, ",");
+        patron__jw_str(&tail, in->lines[i].category);
+        patron__jw_raw(&tail, ",");
+        patron__jw_int(&tail, in->lines[i].qty);
+        patron__jw_raw(&tail, ",");
+        patron__jw_int(&tail, in->lines[i].unit_minor);
+        patron__jw_raw(&tail, ",");
+        patron__jw_int(&tail, weights[i]);
+        patron__jw_raw(&tail, "]");
+    }
+    patron__jw_raw(&tail, "]}");
+    int err = patron__outbox_add_json(s, "sale", "sales", sale_id, m->member_id, &head, &tail);
+    patron__jw_free(&head);
+    patron__jw_free(&tail);
+    return err;
+}
+
 void patron__sale_weigh(patron_store *s, const struct patron_program *p,
                         const struct patron_sale *in, int64_t tier_permille, int64_t *weights,
                         struct patron__earning *e)
@@ -175,15 +233,15 @@ int patron__sale_book(patron_store *s, const struct patron_sale *in, const struc
                       struct patron__member_row *m, struct patron__earning *e, int64_t *sale_id,
                       int *changed)
 {
-    int64_t weights[PATRON_SALE_MAX_LINES], entry_id;
+    int64_t weights[PATRON_SALE_MAX_LINES], entry_id, now = patron_store_now(s);
     int err;
     if ((err = patron__member_for_card(s, in->card, 1, m)) != 0 ||
         (err = patron__tier_review(s, m, 0, changed)) != 0)
         return err;
     patron__sale_weigh(s, p, in, m->tier_multiplier_permille, weights, e);
-    if ((err = insert_sale(s, in, p->currency, m, e, sale_id)) != 0 ||
+    if ((err = insert_sale(s, in, p->currency, m, e, now, sale_id)) != 0 ||
         (err = insert_lines(s, *sale_id, in->lines, in->n_lines, weights)) != 0 ||
-        (err = patron__outbox_add(s, PATRON__OUTBOX_SALE, *sale_id)) != 0)
+        (err = sale_outbox(s, in, p->currency, m, e, now, *sale_id, weights)) != 0)
         return err;
     if (e->points <= 0)
         return 0;

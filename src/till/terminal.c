@@ -60,8 +60,9 @@ static int is_b64url(char c)
 static int sha256(const void *data, size_t len, uint8_t digest[32])
 {
     unsigned n = 0;
-    return EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0
-                                                                                 : PATRON_ECRYPTO;
+    return EVP_Digest(data, len, digest, &n, patron__sha256(), NULL) == 1 && n == 32
+               ? 0
+               : PATRON_ECRYPTO;
 }
 
 /* Makes a fresh token and its hash. The token is base64url without padding. */

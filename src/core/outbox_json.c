@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* Outbox payloads written from values the caller already holds, for the facts a checkout writes
+ * on every sale: compact JSON in exactly the form SQLite's json_object() gives (no spaces, keys in
+ * order, strings escaped as SQLite escapes them), so that a payload does not depend on which of
+ * the two wrote it. The member's member_uid is still read from its row by the INSERT. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/outbox_internal.h"
+
+void patron__jw_init(struct patron__jw *w)
+{
+    w->p = w->stack;
+    w->len = 0;
+    w->cap = sizeof w->stack;
+    w->oom = 0;
+    w->p[0] = '\0';
+}
+
+void patron__jw_free(struct patron__jw *w)
+{
+    if (w->p != w->stack)
+        free(w->p);
+    patron__jw_init(w);
+}
+
+static int reserve(struct patron__jw *w, size_t more)
+{
+    if (w->oom)
+        return -1;
+    if (w->len + more + 1 <= w->cap)
+        return 0;
+    size_t cap = w->cap * 2;
+    while (cap < w->len + more + 1)
+        cap *= 2;
+    char *p = malloc(cap);
+    if (!p) {
+        w->oom = 1;
+        return -1;
+    }
+    memcpy(p, w->p, w->len + 1);
+    if (w->p != w->stack)
+        free(w->p);
+    w->p = p;
+    w->cap = cap;
+    return 0;
+}
+
+void patron__jw_raw(struct patron__jw *w, const char *text)
+{
+    size_t n = strlen(text);
+    if (reserve(w, n) != 0)
+        return;
+    memcpy(w->p + w->len, text, n + 1);
+    w->len += n;
+}
+
+void patron__jw_int(struct patron__jw *w, int64_t v)
+{
+    char digits[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    if (reserve(w, 24) != 0)
+        return;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        w->p[w->len++] = '-';
+    while (n)
+        w->p[w->len++] = digits[--n];
+    w->p[w->len] = '\0';
+}
+
+/* As SQLite's jsonAppendString: '"' and '\\' take a backslash, control characters their short
+ * escape or \u00XX, everything else (UTF-8 included) is copied. */
+void patron__jw_str(struct patron__jw *w, const char *v)
+{
+    static const char hex[] = "0123456789abcdef";
+    static const char special[32] = {[8] = 'b', [9] = 't', [10] = 'n', [12] = 'f', [13] = 'r'};
+    size_t n = v ? strlen(v) : 0;
+    if (!v) {
+        patron__jw_raw(w, "null");
+        return;
+    }
+    if (reserve(w, n * 6 + 2) != 0)
+        return;
+    char *o = w->p + w->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c <= 0x1f && special[c]) {
+            *o++ = '\\';
+            *o++ = special[c];
+        } else if (c <= 0x1f) {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[c >> 4];
+            o[5] = hex[c & 15];
+            o += 6;
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    w->len = (size_t)(o - w->p);
+}
+
+void patron__jw_key(struct patron__jw *w, const char *key)
+{
+    char last = w->len > 0 ? w->p[w->len - 1] : ',';
+    if (last != '{' && last != '[' && last != ',')
+        patron__jw_raw(w, ",");
+    patron__jw_str(w, key);
+    patron__jw_raw(w, ":");
+}
+
+int patron__outbox_add_json(patron_store *s, const char *kind, const char *tbl, int64_t row_key,
+                            int64_t member_id, const struct patron__jw *head,
+                            const struct patron__jw *tail)
+{
+    static const char *const sql =
+        "INSERT INTO outbox(store_id, kind, tbl, row_key, member_id, payload, recorded_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5,"
+        " ?6 || json_quote((SELECT member_uid FROM members WHERE id = ?5)) || ?7, ?8)";
+    if (head->oom || tail->oom)
+        return PATRON_ENOMEM;
+    if (s->tx_depth == 0)
+        return patron__fail(s, PATRON_EINVAL,
+                            "an outbox row is written inside its fact's transaction");
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int(st, 1, s->store_id);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, tbl, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, row_key);
+    sqlite3_bind_int64(st, 5, member_id);
+    sqlite3_bind_text(st, 6, head->p, (int)head->len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, tail->p, (int)tail->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, patron_store_now(s));
+    return patron__step_done(s, st);
+}
