@@ -525,7 +525,8 @@ int patron__offer_cache_get(patron_store *s, const struct patron__offer_cache **
 }
 
 /* The targets of `d` as an offer the evaluation reads: names resolved, tier threshold read. */
-static int audience_offer(patron_store *s, const struct patron_offer_def *d, struct patron_offer *o)
+int patron__offer_audience_target(patron_store *s, const struct patron_offer_def *d,
+                                  struct patron_offer *o)
 {
     int err = check_targets(s, d);
     if (err != 0 || (err = resolve(s, d, &o->tier_id, &o->segment_id)) != 0)
@@ -551,52 +552,4 @@ static int audience_offer(patron_store *s, const struct patron_offer_def *d, str
     o->lapsed_days = d->lapsed_days;
     o->first_visit = d->first_visit;
     return 0;
-}
-
-/* Adds the member of the current row to the audience when the targets hold for them. */
-static int audience_consider(patron_store *s, const struct patron_offer *o, sqlite3_stmt *st,
-                             size_t sample, struct patron_offer_audience *out)
-{
-    struct patron__member_row m;
-    int met = 0;
-    int err = patron__member_row_by_id(s, sqlite3_column_int64(st, 0), &m);
-    if (err != 0 || (err = patron__offer_targets_met(s, o, &m, &met)) != 0 || !met)
-        return err;
-    if (out->n_sample < sample) {
-        text_col(st, 1, out->sample[out->n_sample].card, sizeof out->sample[0].card);
-        text_col(st, 2, out->sample[out->n_sample].name, sizeof out->sample[0].name);
-        out->n_sample++;
-    }
-    out->count++;
-    return 0;
-}
-
-int patron_offer_audience(patron_store *s, const struct patron_offer_def *def, size_t sample,
-                          struct patron_offer_audience *out)
-{
-    /* one statement stepped to the end: every read below shares its snapshot */
-    static const char sql[] =
-        "SELECT m.id, (SELECT MIN(c.number) FROM cards c WHERE c.member_id = m.id"
-        " AND c.status = 'active') AS card, m.name FROM members m"
-        " WHERE m.erased_at IS NULL AND card IS NOT NULL ORDER BY m.id";
-    struct patron_offer o;
-    sqlite3_stmt *st;
-    int rc, err;
-    memset(out, 0, sizeof *out);
-    memset(&o, 0, sizeof o);
-    if (sample > PATRON_OFFER_SAMPLE_MAX)
-        sample = PATRON_OFFER_SAMPLE_MAX;
-    if ((err = audience_offer(s, def, &o)) != 0)
-        return err;
-    if (!(st = patron__stmt(s, sql)))
-        return PATRON_EDB;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        out->members++;
-        if ((err = audience_consider(s, &o, st, sample, out)) != 0)
-            goto out;
-    }
-    err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
-out:
-    sqlite3_reset(st);
-    return err;
 }

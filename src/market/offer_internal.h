@@ -36,6 +36,10 @@ int patron__offers_scan(patron_store *s, const struct patron__member_row *m,
 int patron__offers_replay(patron_store *s, int64_t sale_id, struct patron_sale_result *out);
 
 /* Whether the member meets every target of `o` now, by the scan's own test. */
+/* The offer `d` would be, its targets resolved (tier and segment by name), for counting its
+ * audience (audience.c); PATRON_EINVAL with a sentence when a target is wrong. offer.c. */
+int patron__offer_audience_target(patron_store *s, const struct patron_offer_def *d,
+                                  struct patron_offer *o);
 int patron__offer_targets_met(patron_store *s, const struct patron_offer *o,
                               const struct patron__member_row *m, int *met);
 
