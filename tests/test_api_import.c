@@ -2,7 +2,7 @@
 /* The admin import job over HTTP: a CSV larger than any JSON body the service takes is streamed
  * into a file beside the store and imported by a job whose progress and report GET
  * /v1/imports/{id} gives; the same batch again changes nothing; a bad row fails the job with
- * nothing written; only an admin's till may import. */
+ * nothing written; only an admin's till may import; sales go on while a job writes. */
 #include "apiutil.h"
 
 #include <sqlite3.h>
@@ -140,7 +140,73 @@ static void an_admin_imports_a_streamed_file_as_a_job(void **state)
 }
 
 /* The service stopping while a job imports: the job stops too, and nothing of it is written. */
-static void stopping_the_service_stops_the_job_unwritten(void **state)
+static int64_t members_in(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM members", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t count = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return count;
+}
+
+static char *big_csv(int rows)
+{
+    size_t cap = 64 + (size_t)rows * 40, n;
+    char *csv = malloc(cap);
+    assert_non_null(csv);
+    n = (size_t)snprintf(csv, cap, "email,points\n");
+    for (int i = 0; i < rows; i++)
+        n += (size_t)snprintf(csv + n, cap - n, "s%06d@example.org,2\n", i);
+    return csv;
+}
+
+/* A job of many chunks writing: a sale goes through (it waits for one chunk at most, not for the
+ * whole job, which before took the write lock for all its rows and every sale got 503). */
+static void a_sale_goes_through_while_a_job_writes(void **state)
+{
+    struct api_server sv;
+    struct apit_reply r;
+    char admin[64], cashier[64], card[16], body[160], job[64];
+    (void)state;
+    apit_store_new(&sv);
+    apit_terminal(&sv, "owner", "admin", admin);
+    apit_terminal(&sv, "till1", "cashier", cashier);
+    apit_member(&sv, "Sam", card);
+    apit_start(&sv, NULL);
+    char *csv = big_csv(20000);
+    apit_call(sv.port, "POST", "/v1/imports?batch=flow", admin, NULL, csv, &r);
+    assert_int_equal(r.status, 202);
+    snprintf(job, sizeof job, "/v1/imports/%s", apit_jstr(r.json, "id"));
+    apit_reply_free(&r);
+    free(csv);
+    for (int i = 0; i < 6000 && members_in(sv.db) < 2; i++) /* the first chunk is in */
+        usleep(50 * 1000);
+    assert_true(members_in(sv.db) >= 2);
+    apit_call(sv.port, "GET", job, admin, NULL, NULL, &r); /* and the job still writes */
+    assert_int_equal(r.status, 200);
+    assert_string_equal(apit_jstr(r.json, "state"), "running");
+    apit_reply_free(&r);
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"ref\":\"F-1\",\"total\":1000}", card);
+    apit_call(sv.port, "POST", "/v1/sales", cashier, "flow-sale-1", body, &r);
+    if (r.status != 201)
+        fail_msg("a sale during the import: %ld %s", r.status, r.body);
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&sv), 0);
+    json_t *m = apit_patron(&sv, "ledger", "verify", (char *)NULL);
+    assert_true(json_is_true(json_object_get(m, "ok")));
+    json_decref(m);
+    apit_cleanup(&sv);
+}
+
+/* Stopping the service stops a job: what it committed is whole chunks (the same batch posted
+ * again continues after them), and the ledger verifies. */
+static void stopping_the_service_stops_the_job_between_chunks(void **state)
 {
     struct api_server sv;
     struct apit_reply r;
@@ -149,12 +215,7 @@ static void stopping_the_service_stops_the_job_unwritten(void **state)
     apit_store_new(&sv);
     apit_terminal(&sv, "owner", "admin", admin);
     apit_start(&sv, NULL);
-    size_t cap = 64 + (size_t)50000 * 40, n;
-    char *csv = malloc(cap);
-    assert_non_null(csv);
-    n = (size_t)snprintf(csv, cap, "email,points\n");
-    for (int i = 0; i < 50000; i++)
-        n += (size_t)snprintf(csv + n, cap - n, "s%06d@example.org,2\n", i);
+    char *csv = big_csv(50000);
     apit_call(sv.port, "POST", "/v1/imports?batch=big", admin, NULL, csv, &r);
     assert_int_equal(r.status, 202);
     apit_reply_free(&r);
@@ -163,16 +224,7 @@ static void stopping_the_service_stops_the_job_unwritten(void **state)
     json_t *m = apit_patron(&sv, "ledger", "verify", (char *)NULL);
     assert_true(json_is_true(json_object_get(m, "ok")));
     json_decref(m);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open_v2(sv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM members", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int count = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    assert_int_equal(count, 0);
+    assert_int_equal(members_in(sv.db) % 500, 0);
     apit_cleanup(&sv);
 }
 
@@ -180,7 +232,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_admin_imports_a_streamed_file_as_a_job),
-        cmocka_unit_test(stopping_the_service_stops_the_job_unwritten),
+        cmocka_unit_test(stopping_the_service_stops_the_job_between_chunks),
+        cmocka_unit_test(a_sale_goes_through_while_a_job_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -556,6 +558,78 @@ static void an_import_asked_to_stop_writes_nothing(void **state)
     test_store_close(&t);
 }
 
+static void die_in_the_write(void *ctx, const struct patron_import_progress *p)
+{
+    /* the check reports rows 1,000 and 2,000; the write's first report comes right after its
+     * second chunk committed (rows 1..1,000): the process dies there, as in a crash */
+    if (!p->done && ++*(int *)ctx == 3)
+        _exit(0);
+}
+
+/* An import commits in chunks and records how far it got with each: killed between chunks, it
+ * leaves whole chunks in; the same batch run again continues after them, posts every row once,
+ * and reports the whole batch; run once more, it changes nothing. */
+static void a_crashed_import_continues_where_it_stopped(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_import_report r;
+    struct patron_verify_result v;
+    char path[512];
+    int64_t sum = 0;
+    int status = 0;
+    test_store_open(&t);
+    snprintf(path, sizeof path, "%s/crash.csv", t.dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("email,points\n", f);
+    for (int i = 0; i < 2500; i++) {
+        fprintf(f, "c%d@example.org,%d\n", i, 1 + i % 5);
+        sum += 1 + i % 5;
+    }
+    assert_int_equal(fclose(f), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        patron_store *s = NULL;
+        int calls = 0;
+        struct patron_import_options o = {
+            .batch = "crash", .on_progress = die_in_the_write, .ctx = &calls};
+        if (patron_store_open(t.path, &s) != 0)
+            _exit(2);
+        patron_store_set_fixed_time(s, t.now);
+        _exit(patron_import_members(s, path, &o, &r) == 0 ? 3 : 4);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members"), 1000);
+    assert_int_equal(test_scalar(t.s, "SELECT done_row FROM import_batches WHERE batch = 'crash'"),
+                     1001);
+    struct patron_import_options o = {.batch = "crash"};
+    import_ok(&t, path, &o, &r);
+    assert_int_equal(r.already_imported, 0);
+    assert_int_equal(r.rows_read, 2500);
+    assert_int_equal(r.created, 2500);
+    assert_int_equal(r.failed, 0);
+    assert_int_equal(r.file_points, sum);
+    assert_int_equal(r.points_posted, sum);
+    assert_int_equal(r.migration_balance, -sum);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members"), 2500);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(DISTINCT lower(email)) FROM members"), 2500);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'adjust'"), 2500);
+    assert_int_equal(
+        test_scalar(t.s, "SELECT SUM(balance) FROM accounts WHERE member_id IS NOT NULL"), sum);
+    assert_int_equal(migration_balance(t.s, "crash"), -sum);
+    assert_int_equal(patron_ledger_verify(t.s, &v), 0);
+    assert_true(v.ok);
+    import_ok(&t, path, &o, &r);
+    assert_int_equal(r.already_imported, 1);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'adjust'"), 2500);
+    assert_int_equal(migration_balance(t.s, "crash"), -sum);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +647,7 @@ int main(void)
         cmocka_unit_test(progress_on_a_terminal_and_as_json_lines),
         cmocka_unit_test(a_member_reached_twice_in_a_file_is_refused),
         cmocka_unit_test(an_import_asked_to_stop_writes_nothing),
+        cmocka_unit_test(a_crashed_import_continues_where_it_stopped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

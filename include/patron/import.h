@@ -4,7 +4,10 @@
  * semicolon detected from the header row, quoted fields with newlines). Members are matched by
  * card, then phone, then e-mail; the points are posted against the program account
  * `migration:BATCH`, whose balance is therefore minus the points imported, and a batch is
- * imported exactly once (the account is its register).
+ * imported exactly once. The whole file is checked first (a dry run on a copy of the store);
+ * then the rows are written in chunks of 500, each its own transaction, so that sales on the
+ * same store wait for one chunk at most; the batch's register (import_batches) records with each
+ * chunk the last row written, so the same batch run again after a crash continues after it.
  *
  * All functions take a store handle and follow its thread-safety rule (one thread at a time). */
 #ifndef PATRON_IMPORT_H
@@ -78,7 +81,7 @@ struct patron_import_options {
                           file's SHA-256, so the same file is the same batch */
     const struct patron_import_map *maps;
     size_t map_count;
-    int dry_run;     /* do everything in a transaction that is rolled back: same report */
+    int dry_run;     /* only the check: the import run on a copy of the store, same report */
     int skip_errors; /* import the good rows; bad ones go to FILE.rejected.csv */
     /* Digits of the country calling code used for national numbers ("0" trunk prefix or no
      * prefix); NULL: the store setting phone_country_code; when neither is set, a phone without
@@ -91,7 +94,8 @@ struct patron_import_options {
      * `ctx` too, and decides itself how often to show anything. */
     void (*on_progress)(void *ctx, const struct patron_import_progress *p);
     /* Asked every PATRON_IMPORT_PROGRESS_ROWS rows (may be NULL; it gets `ctx`): non-zero stops
-     * the import, which then writes nothing and returns -ECANCELED (a service stopping). */
+     * the import, which returns -ECANCELED (a service stopping): the chunks committed before
+     * stay, and the same batch run again continues after them. */
     int (*should_stop)(void *ctx);
 };
 
@@ -122,8 +126,9 @@ PATRON_EXPORT int patron_import_phone_e164(const char *in, const char *country_c
     __attribute__((warn_unused_result));
 
 /* Imports the members of the CSV file at `path`. Returns 0 with *out filled when the batch was
- * imported (or dry-run, or already imported); when rows were bad and skip_errors is off, nothing
- * is written, *out is filled and PATRON_EINVAL is returned (each bad row went to on_error).
+ * imported (or dry-run, or already imported; the counts of a batch continued after a crash
+ * cover the whole batch); when rows were bad and skip_errors is off, nothing is written, *out is
+ * filled and PATRON_EINVAL is returned (each bad row went to on_error, once).
  * Other PATRON_* codes for an unreadable file, a file without a header or without a column to
  * match members by, or a database error. */
 PATRON_EXPORT int patron_import_members(patron_store *s, const char *path,

@@ -5,7 +5,8 @@
  * job at a time, and GET /v1/imports/{id} gives its progress (rows, bytes, rate, state) and,
  * when it finished, the same report as `patron import members --json`. Jobs are kept in memory
  * for the life of the service; the file stays beside the store (with its .rejected.csv). When
- * the service stops, an import under way stops too and writes nothing (one transaction). */
+ * the service stops, an import under way stops too: the chunks it committed stay (the same
+ * batch posted again continues after them). Sales go on during a job: it writes in chunks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -436,17 +436,37 @@ static const char schema_chain_vouchers[] =
     "CREATE TABLE offline_spends(entry_id INTEGER PRIMARY KEY REFERENCES entries(id),"
     "  member_id INTEGER NOT NULL, points INTEGER NOT NULL, spent_at INTEGER NOT NULL);";
 
+/* The import register: how far each batch got (the last row of its last committed chunk), its
+ * report's counts so far, and whether it finished (an import commits every few hundred rows). */
+static const char schema_import_register[] =
+    "CREATE TABLE IF NOT EXISTS import_batches(batch TEXT PRIMARY KEY,"
+    "  done_row INTEGER NOT NULL, finished INTEGER NOT NULL, rows_read INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL, matched INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    "  skipped INTEGER NOT NULL, failed INTEGER NOT NULL, file_points INTEGER NOT NULL,"
+    "  points_posted INTEGER NOT NULL, aliases INTEGER NOT NULL) WITHOUT ROWID;";
+
 static const char *const migrations[] = {
-    schema_v1,         schema_v2,
-    schema_v3,         schema_v4,
-    schema_v5,         schema_v6,
-    schema_v7,         schema_v8,
-    schema_v9,         schema_v10,
-    schema_v11,        schema_v12,
-    schema_v13,        schema_v14,
-    schema_v15,        schema_v16,
-    schema_v17,        schema_chain_erasure,
-    schema_held_sales, schema_chain_vouchers,
+    schema_v1,
+    schema_v2,
+    schema_v3,
+    schema_v4,
+    schema_v5,
+    schema_v6,
+    schema_v7,
+    schema_v8,
+    schema_v9,
+    schema_v10,
+    schema_v11,
+    schema_v12,
+    schema_v13,
+    schema_v14,
+    schema_v15,
+    schema_v16,
+    schema_v17,
+    schema_chain_erasure,
+    schema_held_sales,
+    schema_chain_vouchers,
+    schema_import_register,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* patron_import_members: the header mapped to fields, the batch's register (its account
- * migration:BATCH exists once the batch is in), then every row in one transaction that commits
- * only when no row failed (or --skip-errors), and never on a dry run.
+/* patron_import_members: first the whole file checked as a dry run on a copy of the store
+ * (VACUUM INTO: a read, so sales go on), then, when it is clean (or --skip-errors), the rows
+ * written in chunks of PATRON__IMPORT_CHUNK_ROWS, each its own transaction, so that a sale waits
+ * for one chunk at most. The batch's register (import_batches) records in each chunk's
+ * transaction the last row written and the report's counts, so that the same batch run again
+ * after a crash continues after that row, and a finished batch changes nothing.
  * Bad rows are reported, and with --skip-errors written to FILE.rejected.csv. */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -19,6 +23,9 @@
  * the WAL and written again. */
 #define IMPORT_CACHE "PRAGMA main.cache_size = -40960"
 
+/* Rows a transaction of the import writes: a sale waits for about one chunk. */
+#define PATRON__IMPORT_CHUNK_ROWS 500
+
 struct run {
     struct patron__import_ctx x;
     struct patron__csv csv;
@@ -26,7 +33,74 @@ struct run {
     char rejects_tmp[4200];
     FILE *rejects;
     int64_t total_bytes; /* the file's size, for the progress */
+    int64_t done_row;    /* the register's last row written by an earlier run (0: none) */
+    int64_t in_chunk;    /* rows of the open chunk */
+    int64_t failed_here; /* bad rows found by this run */
+    int quiet_done;      /* the check before a real run: its last progress call is left out */
 };
+
+/* The report's counts kept in the register, in its columns' order. */
+static int64_t *counts(struct patron_import_report *p, int i)
+{
+    int64_t *const c[] = {&p->rows_read,   &p->created,       &p->matched,
+                          &p->updated,     &p->skipped,       &p->failed,
+                          &p->file_points, &p->points_posted, &p->aliases};
+    return c[i];
+}
+#define COUNTS 9
+
+/* Reads the batch's register: *state 0 (no row), 1 (under way) or 2 (finished); an unfinished
+ * batch's counts go into the report and its last row into r->done_row. */
+static int load_register(struct run *r, int *state)
+{
+    sqlite3_stmt *st = patron__stmt(
+        r->x.s,
+        "SELECT finished, done_row, rows_read, created, matched, updated, skipped,"
+        " failed, file_points, points_posted, aliases FROM import_batches WHERE batch = ?1");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, r->x.report->batch, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    *state = rc != SQLITE_ROW ? 0 : sqlite3_column_int(st, 0) ? 2 : 1;
+    if (*state == 1) {
+        r->done_row = sqlite3_column_int64(st, 1);
+        for (int i = 0; i < COUNTS; i++)
+            *counts(r->x.report, i) = sqlite3_column_int64(st, 2 + i);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(r->x.s, rc);
+}
+
+/* Writes the register in the open transaction: the last row done and the counts so far. */
+static int save_register(struct run *r, int finished)
+{
+    sqlite3_stmt *st = patron__stmt(
+        r->x.s, "INSERT OR REPLACE INTO import_batches(batch, finished, done_row, rows_read,"
+                " created, matched, updated, skipped, failed, file_points, points_posted, aliases)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_text(st, 1, r->x.report->batch, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, finished);
+    sqlite3_bind_int64(st, 3, r->done_row);
+    for (int i = 0; i < COUNTS; i++)
+        sqlite3_bind_int64(st, 4 + i, *counts(r->x.report, i));
+    return patron__step_done(r->x.s, st);
+}
+
+/* The end of a chunk: on a real run its rows and the register are committed together and the
+ * next chunk's transaction begins (between them the writer's sales take the lock). */
+static int commit_chunk(struct run *r)
+{
+    int err;
+    r->in_chunk = 0;
+    if (r->x.opt->dry_run)
+        return 0;
+    r->done_row = r->csv.record;
+    if ((err = save_register(r, 0)) != 0 || (err = patron__tx_commit(r->x.s)) != 0)
+        return err;
+    return patron__tx_begin(r->x.s);
+}
 
 /* "file-" and the first 8 bytes of the file's SHA-256 in hex. */
 static int batch_from_file(patron_store *s, const char *path, char out[64])
@@ -183,6 +257,7 @@ static void fail_row(struct run *r, int field, const char *why)
     struct patron_import_error e = {.row = r->csv.record};
     int col = field >= 0 ? r->x.column_of[field] : -1;
     r->x.report->failed++;
+    r->failed_here++;
     snprintf(e.column, sizeof e.column, "%s", col >= 0 ? r->names[col] : "");
     snprintf(e.message, sizeof e.message, "%s", why);
     if (r->x.opt->on_error)
@@ -222,34 +297,54 @@ static void progress(struct run *r, int done)
         r->x.opt->on_progress(r->x.opt->ctx, &p);
 }
 
+/* A real run stopped, or a row found bad since the check (the store changed under it): the
+ * chunks before are in, and the same batch run again continues after them. */
+static int stopped(struct run *r, int err, const char *why)
+{
+    if (r->x.opt->dry_run)
+        return patron__fail(r->x.s, err, "row %lld: %s; nothing was imported",
+                            (long long)r->csv.record, why);
+    return patron__fail(r->x.s, err,
+                        "row %lld: %s; the rows up to %lld are imported, and the same batch run "
+                        "again continues after them",
+                        (long long)r->csv.record, why, (long long)r->done_row);
+}
+
 static int import_rows(struct run *r, const char *path)
 {
     int rc, err;
     if (r->x.opt->skip_errors && !r->x.opt->dry_run && (err = open_rejects(r, path)) != 0)
         return err;
     while ((rc = patron__csv_next(&r->csv)) == 1) {
+        if (r->csv.record <= r->done_row) /* written by an earlier run of the batch */
+            continue;
         if ((err = import_record(r)) != 0)
+            return err;
+        if (r->failed_here && !r->x.opt->skip_errors && !r->x.opt->dry_run)
+            return stopped(r, PATRON_EINVAL, "the row is bad now (the store changed)");
+        if (++r->in_chunk == PATRON__IMPORT_CHUNK_ROWS && (err = commit_chunk(r)) != 0)
             return err;
         if (r->x.report->rows_read % PATRON_IMPORT_PROGRESS_ROWS != 0)
             continue;
         progress(r, 0);
         if (r->x.opt->should_stop && r->x.opt->should_stop(r->x.opt->ctx))
-            return patron__fail(r->x.s, -ECANCELED,
-                                "the import was stopped at row %lld; "
-                                "nothing was imported",
-                                (long long)r->csv.record);
+            return stopped(r, -ECANCELED, "the import was stopped");
     }
-    progress(r, 1);
-    if (rc < 0) { /* the file's syntax: the rest cannot be read reliably */
+    if (!r->quiet_done || rc < 0 || (r->failed_here && !r->x.opt->skip_errors))
+        progress(r, 1); /* a clean check's end is left to the real run */
+    if (rc < 0) {       /* the file's syntax: the rest cannot be read reliably */
         r->x.report->rows_read++;
         r->csv.count = 0;
         fail_row(r, -1, r->csv.why);
         return patron__fail(r->x.s, PATRON_EINVAL, "row %lld: %s; nothing was imported",
                             (long long)r->csv.record, r->csv.why);
     }
-    if (r->x.report->failed && !r->x.opt->skip_errors)
+    if (r->failed_here && !r->x.opt->skip_errors)
         return patron__fail(r->x.s, PATRON_EINVAL, "%lld bad rows; nothing was imported",
-                            (long long)r->x.report->failed);
+                            (long long)r->failed_here);
+    r->done_row = r->csv.record;
+    if (!r->x.opt->dry_run && (err = save_register(r, 1)) != 0)
+        return err;
     return read_balance(&r->x);
 }
 
@@ -284,14 +379,15 @@ static int prepare(struct run *r, patron_store *s, const char *path,
     return read_header(r);
 }
 
-/* Inside the transaction: 0 when the batch may commit (or was imported before). */
+/* Inside the transaction: 0 when the batch may commit (or was imported before: finished in the
+ * register, or its account made before the register was kept). */
 static int run_batch(struct run *r, const char *path)
 {
-    int existed = 0;
-    int err = open_account(&r->x, &existed);
-    if (err != 0)
+    int existed = 0, state = 0;
+    int err = load_register(r, &state);
+    if (err != 0 || (err = open_account(&r->x, &existed)) != 0)
         return err;
-    if (existed) {
+    if (state == 2 || (state == 0 && existed)) {
         r->x.report->already_imported = 1;
         return 0;
     }
@@ -311,17 +407,17 @@ static void finish_rejects(struct run *r, int kept)
     }
 }
 
-int patron_import_members(patron_store *s, const char *path,
-                          const struct patron_import_options *opt, struct patron_import_report *out)
+/* One pass over the file: a dry run (one transaction, rolled back) or the chunked import. */
+static int import_pass(patron_store *s, const char *path, const struct patron_import_options *opt,
+                       int quiet_done, struct patron_import_report *out)
 {
     struct patron_import_report rep = {0};
     struct run *r;
     int err, write;
-    if (!path || !opt || !out)
-        return patron__fail(s, PATRON_EINVAL, "an import needs a file, options and a report");
     if (!(r = calloc(1, sizeof *r)))
         return patron__fail(s, PATRON_ENOMEM, "out of memory");
     r->x.report = &rep;
+    r->quiet_done = quiet_done;
     if ((err = prepare(r, s, path, opt)) != 0 || (err = patron__exec(s, IMPORT_CACHE)) != 0 ||
         (err = patron__tx_begin(s)) != 0)
         goto out;
@@ -341,4 +437,54 @@ out:
     free(r);
     *out = rep;
     return err;
+}
+
+/* The check: a dry run of the whole file on a copy of the store made with VACUUM INTO (a read
+ * transaction, which does not hold up the writer). Its detail is copied to `s`. */
+static int check_on_copy(patron_store *s, const char *path, const struct patron_import_options *o,
+                         int quiet_done, struct patron_import_report *out)
+{
+    const char *db = sqlite3_db_filename(s->db, "main");
+    char tmp[4200], side[4220];
+    patron_store *copy = NULL;
+    sqlite3_stmt *st = NULL;
+    int fd, err;
+    snprintf(tmp, sizeof tmp, "%s.check-XXXXXX", db && *db ? db : "/tmp/patron-import");
+    if ((fd = mkstemp(tmp)) < 0)
+        return patron__fail(s, PATRON_EINVAL, "cannot write %.200s: %s", tmp, strerror(errno));
+    close(fd);
+    int rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC), rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    err = rc == SQLITE_DONE || rc == SQLITE_OK ? patron_store_open(tmp, &copy)
+                                               : patron__db_err(s, rc);
+    if (copy) {
+        patron_store_set_fixed_time(copy, patron_store_now(s));
+        if ((err = import_pass(copy, path, o, quiet_done, out)) != 0)
+            patron__fail(s, err, "%s", patron_store_detail(copy));
+        patron_store_close(copy);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(side, sizeof side, "%s%s", tmp, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+        remove(side);
+    }
+    return err;
+}
+
+int patron_import_members(patron_store *s, const char *path,
+                          const struct patron_import_options *opt, struct patron_import_report *out)
+{
+    struct patron_import_options o;
+    int err;
+    if (!path || !opt || !out)
+        return patron__fail(s, PATRON_EINVAL, "an import needs a file, options and a report");
+    o = *opt;
+    o.dry_run = 1;
+    if ((err = check_on_copy(s, path, &o, !opt->dry_run, out)) != 0 || opt->dry_run ||
+        out->already_imported)
+        return err;
+    o = *opt;
+    o.on_error = NULL; /* the check reported each bad row already */
+    return import_pass(s, path, &o, 0, out);
 }
