@@ -454,8 +454,8 @@ static int check_on_copy(patron_store *s, const char *path, const struct patron_
         return patron__fail(s, PATRON_EINVAL, "cannot write %.200s: %s", tmp, strerror(errno));
     close(fd);
     int rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL);
-    if (rc == SQLITE_OK)
-        sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC), rc = sqlite3_step(st);
+    if (rc == SQLITE_OK && (rc = sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC)) == SQLITE_OK)
+        rc = sqlite3_step(st);
     sqlite3_finalize(st);
     err = rc == SQLITE_DONE || rc == SQLITE_OK ? patron_store_open(tmp, &copy)
                                                : patron__db_err(s, rc);
