@@ -5,7 +5,8 @@
  * store is given back; redemptions and voids anywhere reach every store's register on its next
  * sync, so a store refuses them offline too. Offline, points are spent within the program's caps
  * between syncs, marked offline; two stores overdrawing the same points offline show in
- * `patron hq conflicts` as an offline overdraft, carried as a negative balance. */
+ * `patron hq conflicts` as an offline overdraft, carried as a negative balance. A debit by
+ * `patron ledger adjust` is claimed and capped as a redemption is. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -266,11 +267,64 @@ static void offline_spends_are_capped_and_an_overdraft_is_reported(void **state)
     test_store_close(&a);
 }
 
+/* `patron ledger adjust CARD --points N` at store t with head office `url`: its exit status. */
+static int debit(const struct test_store *t, const char *url, const char *card, const char *points,
+                 struct clirun *r)
+{
+    memset(r, 0, sizeof *r);
+    return clirun(r, "--db", t->path, "--home", home, "--hq", url, "--now", NOW, "ledger", "adjust",
+                  card, "--points", points, "--reason", "goodwill reversed", "--manager", "Mo",
+                  (char *)NULL);
+}
+
+static void a_cli_debit_is_claimed_online_and_capped_offline(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a = {0}, b = {0};
+    struct clirun r = {0};
+    assert_int_equal(pg_cluster_createdb(&pg, "chain_debit", owner, sizeof owner), 0);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
+    store_add(owner, 1, url1, sizeof url1);
+    store_add(owner, 2, url2, sizeof url2);
+    vfix_open(&a, 1, NULL);
+    vfix_open(&b, 2, NULL);
+    int64_t reward_b = 0;
+    struct patron_reward_def def = {.name = "Most of it", .cost = 400, .kind = PATRON_VALUE_ITEM};
+    assert_int_equal(patron_reward_add(b.s, &def, &reward_b), 0);
+    test_enroll(&a, "Dee Debit", card);
+    sell(a.s, card, "D-1", 60000); /* 600 points */
+    sync_ok(&a, url1);
+    sync_ok(&b, url2);
+    /* online: store 1's debit is claimed at head office, so store 2 cannot spend the same */
+    if (debit(&a, url1, card, "-400", &r) != 0)
+        fail_msg("debit at store 1: %s", r.err);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_claims WHERE store_id = 1"), 1);
+    assert_int_not_equal(spend(&b, url2, card, reward_b, &r), 0);
+    assert_non_null(strstr(r.err, "head office refused the claim"));
+    /* a credit is not a spend: nothing more claimed */
+    if (debit(&a, url1, card, "25", &r) != 0)
+        fail_msg("credit at store 1: %s", r.err);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_claims WHERE store_id = 1"), 1);
+    /* head office unreachable: the offline caps apply, and the spend is marked offline */
+    rule(&a, "chain_offline_member_cap", "100");
+    assert_int_equal(debit(&a, DEAD, card, "-150", &r), 2);
+    assert_non_null(strstr(r.err, "chain_offline_member_cap"));
+    if (debit(&a, DEAD, card, "-50", &r) != 0)
+        fail_msg("offline debit at store 1: %s", r.err);
+    assert_int_equal(test_scalar(a.s, "SELECT count(*) FROM outbox WHERE kind = 'entry'"
+                                      " AND json_extract(payload, '$.offline') = 1"),
+                     1);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_voucher_is_redeemed_once_in_the_chain),
         cmocka_unit_test(offline_spends_are_capped_and_an_overdraft_is_reported),
+        cmocka_unit_test(a_cli_debit_is_claimed_online_and_capped_offline),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

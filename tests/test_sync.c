@@ -5,10 +5,14 @@
  * store and nothing is lost, so are a login that is not this store's and a schema newer than
  * the program, a store that lost its acknowledgement asks head office where it stands, and
  * `patron sync` killed with SIGKILL mid-run again and again leaves head office with
- * the store's rows exactly: no gap, no duplicate. */
+ * the store's rows exactly: no gap, no duplicate. A store busy with another writer is waited for
+ * (busy_timeout), and one busy past it is named as busy, never as a store_seq it never wrote;
+ * the sync leaves no transaction open on its store handle. */
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +368,97 @@ static void sigkill_mid_sync_loses_and_repeats_nothing(void **state)
     test_store_close(&t);
 }
 
+/* Another connection holding the store's write lock (BEGIN IMMEDIATE), as a sale does. */
+struct holder {
+    sqlite3 *db;
+    pthread_t thread;
+};
+
+static void hold_lock(struct holder *k, const char *path)
+{
+    assert_int_equal(sqlite3_open(path, &k->db), SQLITE_OK);
+    sqlite3_busy_timeout(k->db, 60000);
+    assert_int_equal(sqlite3_exec(k->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void *release_soon(void *arg)
+{
+    struct holder *k = arg;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    sqlite3_exec(k->db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+static void release_lock(struct holder *k)
+{
+    sqlite3_exec(k->db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(k->db);
+}
+
+/* The store handle is left with no transaction open (a read snapshot left open would make its
+ * next write fail at once with "database is locked", without waiting for busy_timeout). */
+static void assert_no_open_transaction(patron_store *s)
+{
+    sqlite3 *db = patron_store_sqlite(s);
+    assert_int_equal(sqlite3_txn_state(db, NULL), SQLITE_TXN_NONE);
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+        if (sqlite3_stmt_busy(st))
+            fail_msg("a statement is left running: %s", sqlite3_sql(st));
+}
+
+static void a_busy_store_is_waited_for_or_named(void **state)
+{
+    (void)state;
+    char owner[512], url[1024], detail[512], card[14];
+    struct test_store t;
+    struct holder k;
+    struct patron_hq_sync_result r;
+    patron_hq *h = NULL;
+    chain("sync_busy", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    trade(&t, "Busy", 5);
+    assert_int_equal(patron_hq_connect(url, &h, detail, sizeof detail), 0);
+    assert_int_equal(patron_hq_sync(h, t.s, 3, NULL, NULL, &r, detail, sizeof detail), 0);
+    assert_no_open_transaction(t.s);
+    /* a writer holds the lock for less than busy_timeout: the sync waits and succeeds */
+    patron_store_set_busy_timeout(t.s, 600);
+    test_enroll(&t, "Short", card);
+    sell(t.s, card, "short-1", 1500);
+    hold_lock(&k, t.path);
+    assert_int_equal(pthread_create(&k.thread, NULL, release_soon, &k), 0);
+    if (patron_hq_sync(h, t.s, 3, NULL, NULL, &r, detail, sizeof detail) != 0)
+        fail_msg("sync behind a short lock: %s", detail);
+    pthread_join(k.thread, NULL);
+    release_lock(&k);
+    assert_no_open_transaction(t.s);
+    assert_hq_equals_store(&t, owner);
+    /* held past busy_timeout: the sync fails with the true sentence */
+    patron_store_set_busy_timeout(t.s, 0);
+    test_enroll(&t, "Long", card);
+    sell(t.s, card, "long-1", 2500);
+    hold_lock(&k, t.path);
+    assert_int_not_equal(patron_hq_sync(h, t.s, 3, NULL, NULL, &r, detail, sizeof detail), 0);
+    release_lock(&k);
+    assert_null(strstr(detail, "never wrote"));
+    assert_non_null(strstr(detail, "the store was busy"));
+    /* the next sync recovers, nothing shipped twice */
+    patron_store_set_busy_timeout(t.s, 600);
+    if (patron_hq_sync(h, t.s, 3, NULL, NULL, &r, detail, sizeof detail) != 0)
+        fail_msg("sync after the lock: %s", detail);
+    assert_no_open_transaction(t.s);
+    assert_hq_equals_store(&t, owner);
+    /* the real case: head office ahead of this store's outbox (a new file under store 1's id) */
+    struct test_store fresh;
+    test_store_open(&fresh);
+    assert_int_equal(patron_hq_sync(h, fresh.s, 3, NULL, NULL, &r, detail, sizeof detail),
+                     PATRON_EINVAL);
+    assert_non_null(strstr(detail, "which this store never wrote"));
+    test_store_close(&fresh);
+    patron_hq_close(h);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +467,7 @@ int main(void)
         cmocka_unit_test(head_office_down_loses_nothing),
         cmocka_unit_test(a_wrong_login_or_schema_is_named),
         cmocka_unit_test(sigkill_mid_sync_loses_and_repeats_nothing),
+        cmocka_unit_test(a_busy_store_is_waited_for_or_named),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* `patron ledger verify|expire|adjust`: prove the books balance, run expiry, and make a
- * manager-approved correction. */
+ * manager-approved correction (a debit, with a head office set, claimed there first). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "patron/json.h"
+#include "spend.h"
 
 static const char ledger_usage[] =
     "patron ledger verify | expire [--dry-run] [--yes] | adjust CARD --points N --reason R "
@@ -124,7 +125,14 @@ static int ledger_adjust(struct cli *c, struct cli_args *a)
                  (long long)in.points, in.reason ? in.reason : "");
         in.idempotency_key = default_key;
     }
+    /* a debit is a spend: claimed at head office first, as `reward redeem` (spend.h) */
+    struct cli_spend_claim claim = {0};
+    int64_t debit = in.points < 0 && in.points > INT64_MIN ? -in.points : 0;
+    int status = cli_spend_claim(c, in.card, debit, in.idempotency_key, &claim);
+    if (status != 0)
+        return status;
     int err = patron_ledger_adjust(c->store, &in, &r);
+    cli_spend_claim_end(&claim, err);
     if (err != 0)
         return cli_fail(c, err, "adjustment refused");
     snprintf(human, sizeof human, "Adjusted by %+lld points; balance %lld.\n", (long long)in.points,

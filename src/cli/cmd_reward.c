@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "patron/json.h"
+#include "spend.h"
 
 static const char reward_usage[] =
     "patron reward add --name N --cost POINTS --kind amount|percent|item|points --value V "
@@ -56,86 +57,6 @@ static int reward_list(struct cli *c)
     return cli_emit(c, o, n ? human : "No rewards yet.\n");
 }
 
-/* A spend with a head office set is claimed there first (src/hq/claim.c): two stores spending
- * the same member's last points at once cannot both succeed. Head office unreachable: the store
- * spends offline against the chain balance of its last sync, within the offline caps. */
-struct chain_claim {
-    void *hq; /* the open connection while a claim stands, else NULL */
-    const char *key;
-};
-
-#ifdef PATRON_HAVE_HQ
-#include "hq.h"
-
-/* One sentence on stderr (and the JSON error with --json); the exit status of `err`. */
-static int say(struct cli *c, int err, const char *sentence)
-{
-    if (c->json) {
-        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", sentence);
-        json_dumpf(o, stdout, JSON_COMPACT);
-        fputc('\n', stdout);
-        json_decref(o);
-    }
-    fprintf(stderr, "patron: %s.\n", sentence);
-    return cli_exit_status(err);
-}
-
-static int chain_claim(struct cli *c, struct patron_redeem_request *in, struct chain_claim *claim)
-{
-    struct patron_reward rw;
-    char uid[32], detail[512];
-    int64_t local = 0;
-    patron_hq *h = NULL;
-    if (!c->hq || !c->hq[0])
-        return 0;
-    if (patron_reward_get(c->store, in->reward_id, &rw) != 0 ||
-        patron_chain_member_of_card(c->store, in->card, uid, sizeof uid, &local) != 0)
-        return 0; /* the redemption itself says what is wrong */
-    if (patron_hq_connect(c->hq, &h, detail, sizeof detail) != 0) {
-        fprintf(stderr,
-                "patron: note: %s; spending offline against the last synced chain balance.\n",
-                detail);
-        patron_store_set_spend_offline(c->store, 1); /* within the offline caps */
-        return 0;
-    }
-    int err =
-        patron_hq_claim(h, uid, rw.cost, local, in->idempotency_key, NULL, detail, sizeof detail);
-    if (err != 0) {
-        patron_hq_close(h);
-        return say(c, err, detail);
-    }
-    claim->hq = h;
-    claim->key = in->idempotency_key;
-    return 0;
-}
-
-/* After the spend: a failed one gives its claim back. */
-static void chain_claim_end(struct chain_claim *claim, int err)
-{
-    char detail[512];
-    if (!claim->hq)
-        return;
-    if (err != 0 && patron_hq_claim_release(claim->hq, claim->key, detail, sizeof detail) != 0)
-        fprintf(stderr, "patron: note: %s.\n", detail);
-    patron_hq_close(claim->hq);
-    claim->hq = NULL;
-}
-#else
-static int chain_claim(struct cli *c, struct patron_redeem_request *in, struct chain_claim *claim)
-{
-    (void)c;
-    (void)in;
-    (void)claim;
-    return 0;
-}
-
-static void chain_claim_end(struct chain_claim *claim, int err)
-{
-    (void)claim;
-    (void)err;
-}
-#endif
-
 static int reward_redeem(struct cli *c, struct cli_args *a)
 {
     struct patron_redeem_request in = {0};
@@ -160,11 +81,14 @@ static int reward_redeem(struct cli *c, struct cli_args *a)
     int status = cli_check_templates(c), err;
     if (status != 0)
         return status;
-    struct chain_claim claim = {0};
-    if ((status = chain_claim(c, &in, &claim)) != 0)
+    /* claimed at head office first (spend.h); the redemption itself says what else is wrong */
+    struct patron_reward rw;
+    struct cli_spend_claim claim = {0};
+    if (patron_reward_get(c->store, in.reward_id, &rw) == 0 &&
+        (status = cli_spend_claim(c, in.card, rw.cost, key, &claim)) != 0)
         return status;
     err = patron_reward_redeem(c->store, &in, &r);
-    chain_claim_end(&claim, err);
+    cli_spend_claim_end(&claim, err);
     if (err != 0)
         return cli_fail(c, err, "reward not redeemed");
     json_t *o;

@@ -5,6 +5,7 @@
  * rows. The cursor is the snapshot's xmin: every projected row at head office keeps the
  * transaction that last changed it, and a transaction at or after xmin may not have been visible
  * yet, so the next pull reads from there again (what it reads twice it writes the same). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,11 @@ int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *
             else
                 rc = patron_chain_commit(s, next);
         }
-        if (rc != 0)
+        if (rc == -EBUSY)
+            snprintf(detail, len,
+                     "the store was busy; what head office sent is kept at the next "
+                     "sync");
+        else if (rc != 0)
             snprintf(detail, len, "cannot keep what head office sent: %s", patron_store_detail(s));
     }
     if (rc == 0)

@@ -6,6 +6,7 @@
  * store record the batch as acknowledged. A sync starts from head office's own highest store_seq
  * for the store, so a crash between the two commits ships nothing twice and loses nothing.
  * Tests cut the link at a chosen moment with PATRON_SYNC_FAULT (see fault_at). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,35 @@ static int prepare(patron_hq *h, patron_store *s, int *store_id, int64_t *high, 
                           "cannot make the staging table at head office", detail, len);
 }
 
+/* What went wrong when the store could not record what head office holds, in a sentence: busy
+ * (another writer held the store past busy_timeout) or the store's own error. */
+static int store_failed(patron_store *s, int rc, const char *what, char *detail, size_t len)
+{
+    if (rc == -EBUSY)
+        snprintf(detail, len,
+                 "the store was busy; what head office acknowledged is recorded at the next sync");
+    else
+        snprintf(detail, len, "%s: %s", what, patron_store_detail(s));
+    return rc;
+}
+
+/* Records head office's highest store_seq for the store as acknowledged: only a head office
+ * ahead of the store's outbox is "never wrote". */
+static int accept_high(patron_store *s, int64_t high, char *detail, size_t len)
+{
+    int64_t last = 0;
+    int rc = patron_outbox_last(s, &last);
+    if (rc == 0 && high > last) {
+        snprintf(detail, len, "head office holds store_seq %lld, which this store never wrote",
+                 (long long)high);
+        return PATRON_EINVAL;
+    }
+    if (rc == 0)
+        rc = patron_outbox_sync_ack(s, high, 0);
+    return rc ? store_failed(s, rc, "the store cannot record what head office holds", detail, len)
+              : 0;
+}
+
 int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
                    void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len)
 {
@@ -217,11 +247,8 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
         return rc;
     r->acked_seq = r->from_seq;
     /* head office is the truth: it holds exactly the rows up to its highest */
-    if ((rc = patron_outbox_sync_ack(s, r->from_seq, 0)) != 0) {
-        snprintf(detail, len, "head office holds store_seq %lld, which this store never wrote",
-                 (long long)r->from_seq);
+    if ((rc = accept_high(s, r->from_seq, detail, len)) != 0)
         return rc;
-    }
     for (;;) {
         b.len = 0;
         b.rows = 0;
@@ -235,7 +262,8 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
         if ((rc = ship_batch(h, &b, r->batches + 1, detail, len)) != 0)
             break;
         if ((rc = patron_outbox_sync_ack(s, b.last_seq, 0)) != 0) {
-            snprintf(detail, len, "head office holds the batch but the store cannot record it");
+            store_failed(s, rc, "head office holds the batch but the store cannot record it",
+                         detail, len);
             break;
         }
         r->acked_seq = b.last_seq;
@@ -248,6 +276,7 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
     if (rc == 0)
         rc = patron_hq_pull(h, s, &r->pulled, detail, len);
     if (rc == 0 && (rc = patron_outbox_sync_ack(s, r->acked_seq, 1)) != 0)
-        snprintf(detail, len, "head office holds every row but the store cannot record it");
+        store_failed(s, rc, "head office holds every row but the store cannot record it", detail,
+                     len);
     return rc;
 }
