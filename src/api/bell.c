@@ -37,6 +37,13 @@ int api_bell_start(struct api_bell *b, pthread_t *thread, void *(*run)(void *), 
     return 0;
 }
 
+void api_bell_end(struct api_bell *b, pthread_t thread)
+{
+    api_bell_stop(b);
+    pthread_join(thread, NULL);
+    api_bell_destroy(b);
+}
+
 void api_bell_destroy(struct api_bell *b)
 {
     pthread_cond_destroy(&b->cond);

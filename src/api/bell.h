@@ -21,6 +21,8 @@ int api_bell_init(struct api_bell *b);
 /* Inits the bell and starts the worker thread `run(arg)` into *thread; 0, else the bell is
  * destroyed again and the code returned (PATRON_ENOMEM, or the negated pthread_create error). */
 int api_bell_start(struct api_bell *b, pthread_t *thread, void *(*run)(void *), void *arg);
+/* Stops the worker api_bell_start started, waits for its thread and destroys the bell. */
+void api_bell_end(struct api_bell *b, pthread_t thread);
 void api_bell_destroy(struct api_bell *b);
 /* Asks for a round soon. Thread-safe. */
 void api_bell_ring(struct api_bell *b);

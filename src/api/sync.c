@@ -144,9 +144,7 @@ void api_sync_stop(struct api_sync *sy)
 {
     if (!sy)
         return;
-    api_bell_stop(&sy->bell);
-    pthread_join(sy->thread, NULL);
-    api_bell_destroy(&sy->bell);
+    api_bell_end(&sy->bell, sy->thread);
     if (sy->link && sy->cfg->sync_close)
         sy->cfg->sync_close(sy->link);
     patron_store_close(sy->store);

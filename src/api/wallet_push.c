@@ -154,9 +154,7 @@ void api_wallet_push_stop(struct api_wallet_push *w)
 {
     if (!w)
         return;
-    api_bell_stop(&w->bell);
-    pthread_join(w->thread, NULL);
-    api_bell_destroy(&w->bell);
+    api_bell_end(&w->bell, w->thread);
     patron_store_close(w->store);
     curl_easy_cleanup(w->apns.curl);
     free(w);

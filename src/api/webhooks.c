@@ -187,9 +187,7 @@ void api_webhooks_stop(struct api_webhooks *w)
 {
     if (!w)
         return;
-    api_bell_stop(&w->bell);
-    pthread_join(w->thread, NULL);
-    api_bell_destroy(&w->bell);
+    api_bell_end(&w->bell, w->thread);
     patron_store_close(w->store);
     free(w);
 }
