@@ -54,6 +54,13 @@ PATRON_EXPORT int patron_json_member(const struct patron_member *m, json_t **out
 PATRON_EXPORT int patron_json_import_facts(const struct patron_import_facts *f, json_t **out)
     __attribute__((warn_unused_result));
 
+/* An import's report (patron_import_members): batch, dry_run, already_imported, rows_read,
+ * created, matched, updated, skipped, failed, file_points, points_posted, migration_balance,
+ * account, aliases, rejects_file and `errors` (its rows' errors, a new reference taken). The
+ * `report` of `patron import members --json` and of GET /v1/imports/{id}. */
+PATRON_EXPORT int patron_json_import_report(const struct patron_import_report *r, json_t *errors,
+                                            json_t **out) __attribute__((warn_unused_result));
+
 /* A new member: member_id and card. */
 PATRON_EXPORT int patron_json_enrollment(const struct patron_member *m, json_t **out)
     __attribute__((warn_unused_result));

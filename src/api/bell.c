@@ -25,6 +25,25 @@ int api_bell_init(struct api_bell *b)
     return 0;
 }
 
+int api_bell_start(struct api_bell *b, pthread_t *thread, void *(*run)(void *), void *arg)
+{
+    int err = api_bell_init(b);
+    if (err != 0)
+        return err;
+    if ((err = pthread_create(thread, NULL, run, arg)) != 0) {
+        api_bell_destroy(b);
+        return -err;
+    }
+    return 0;
+}
+
+void api_bell_end(struct api_bell *b, pthread_t thread)
+{
+    api_bell_stop(b);
+    pthread_join(thread, NULL);
+    api_bell_destroy(b);
+}
+
 void api_bell_destroy(struct api_bell *b)
 {
     pthread_cond_destroy(&b->cond);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A worker thread's bell: rung to ask for a round now (after a commit), stopped to end the
  * thread, and waited on for at most a given number of seconds on the monotonic clock (so a wall
- * clock that jumps neither hurries nor stalls a worker). Shared by the sync and webhook workers. */
+ * clock that jumps neither hurries nor stalls a worker). Shared by the sync, webhook and wallet
+ * push workers. */
 #ifndef PATRON_API_BELL_H
 #define PATRON_API_BELL_H
 
@@ -17,6 +18,11 @@ struct api_bell {
 
 /* Returns 0 or PATRON_ENOMEM. */
 int api_bell_init(struct api_bell *b);
+/* Inits the bell and starts the worker thread `run(arg)` into *thread; 0, else the bell is
+ * destroyed again and the code returned (PATRON_ENOMEM, or the negated pthread_create error). */
+int api_bell_start(struct api_bell *b, pthread_t *thread, void *(*run)(void *), void *arg);
+/* Stops the worker api_bell_start started, waits for its thread and destroys the bell. */
+void api_bell_end(struct api_bell *b, pthread_t thread);
 void api_bell_destroy(struct api_bell *b);
 /* Asks for a round soon. Thread-safe. */
 void api_bell_ring(struct api_bell *b);

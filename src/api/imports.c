@@ -206,27 +206,6 @@ int api_h_import_start(struct api_call *c, patron_store *s)
     return c->reply ? 0 : PATRON_ENOMEM;
 }
 
-/* The same fields as `patron import members --json`'s report. */
-static json_t *report_json(const struct patron_import_report *r, json_t *errors)
-{
-    json_t *o =
-        json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batch", r->batch,
-                  "dry_run", r->dry_run, "already_imported", r->already_imported, "rows_read",
-                  (json_int_t)r->rows_read, "created", (json_int_t)r->created, "matched",
-                  (json_int_t)r->matched, "updated", (json_int_t)r->updated, "skipped",
-                  (json_int_t)r->skipped, "failed", (json_int_t)r->failed, "file_points",
-                  (json_int_t)r->file_points, "points_posted", (json_int_t)r->points_posted,
-                  "migration_balance", (json_int_t)r->migration_balance);
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "account", json_sprintf("migration:%s", r->batch));
-    json_object_set_new(o, "aliases", json_integer(r->aliases));
-    json_object_set_new(o, "rejects_file",
-                        r->rejects_path[0] ? json_string(r->rejects_path) : json_null());
-    json_object_set_new(o, "errors", json_deep_copy(errors));
-    return o;
-}
-
 static json_t *status_json(const struct job *j)
 {
     int64_t end = j->state >= JOB_DONE ? j->t1_ns : api_monotonic_ns();
@@ -239,7 +218,11 @@ static json_t *status_json(const struct job *j)
                           (json_int_t)(secs > 0 ? (double)rows / secs : 0));
     if (!o || j->state < JOB_DONE)
         return o;
-    json_object_set_new(o, "report", report_json(&j->report, j->errors));
+    json_t *errors = json_deep_copy(j->errors), *report = NULL;
+    if (patron_json_import_report(&j->report, errors, &report) != 0)
+        report = NULL;
+    json_decref(errors);
+    json_object_set_new(o, "report", report);
     if (j->state == JOB_FAILED) {
         json_object_set_new(o, "code", json_string(patron_err_name(j->err)));
         json_object_set_new(o, "detail", json_string(j->detail));

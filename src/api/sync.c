@@ -123,13 +123,8 @@ int api_sync_start(const struct api_settings *cfg, struct api_sync **out)
         patron_store_set_fixed_time(sy->store, cfg->now);
     if (cfg->busy_timeout_s) /* as the writer's handle: else the store's own */
         patron_store_set_busy_timeout(sy->store, cfg->busy_timeout_s);
-    if ((err = api_bell_init(&sy->bell)) != 0)
+    if ((err = api_bell_start(&sy->bell, &sy->thread, sync_main, sy)) != 0)
         goto out;
-    if ((err = pthread_create(&sy->thread, NULL, sync_main, sy)) != 0) {
-        err = -err;
-        api_bell_destroy(&sy->bell);
-        goto out;
-    }
     *out = sy;
     return 0;
 out:
@@ -149,9 +144,7 @@ void api_sync_stop(struct api_sync *sy)
 {
     if (!sy)
         return;
-    api_bell_stop(&sy->bell);
-    pthread_join(sy->thread, NULL);
-    api_bell_destroy(&sy->bell);
+    api_bell_end(&sy->bell, sy->thread);
     if (sy->link && sy->cfg->sync_close)
         sy->cfg->sync_close(sy->link);
     patron_store_close(sy->store);

@@ -132,13 +132,8 @@ int api_wallet_push_start(const struct api_settings *cfg, struct api_wallet_push
         goto out;
     if (cfg->has_now)
         patron_store_set_fixed_time(w->store, cfg->now);
-    if ((err = api_bell_init(&w->bell)) != 0)
+    if ((err = api_bell_start(&w->bell, &w->thread, wallet_push_main, w)) != 0)
         goto out;
-    if ((err = pthread_create(&w->thread, NULL, wallet_push_main, w)) != 0) {
-        err = -err;
-        api_bell_destroy(&w->bell);
-        goto out;
-    }
     *out = w;
     return 0;
 out:
@@ -159,9 +154,7 @@ void api_wallet_push_stop(struct api_wallet_push *w)
 {
     if (!w)
         return;
-    api_bell_stop(&w->bell);
-    pthread_join(w->thread, NULL);
-    api_bell_destroy(&w->bell);
+    api_bell_end(&w->bell, w->thread);
     patron_store_close(w->store);
     curl_easy_cleanup(w->apns.curl);
     free(w);

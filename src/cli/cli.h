@@ -182,7 +182,8 @@ int cli_cmd_hq(struct cli *c, struct cli_args *a);
 #ifdef PATRON_HAVE_HQ
 struct patron_hq;
 /* For the head office commands in other files (cmd_hq.c): connect with a sentence; fail with
- * one. `patron hq program|reward|offer|key ...` (cmd_hq_program.c). */
+ * one (also the store commands' head office refusals: spend.c, cmd_voucher.c). `patron hq
+ * program|reward|offer|key ...` (cmd_hq_program.c). */
 int cli_hq_open(struct cli *c, struct patron_hq **h);
 int cli_hq_fail(struct cli *c, int err, const char *sentence);
 int cli_cmd_hq_program(struct cli *c, struct cli_args *a);

@@ -41,6 +41,28 @@ static int changed(struct cli *c, patron_hq *h, int err, const char *detail, jso
     return cli_emit(c, o, human);
 }
 
+/* `... end|revoke ID`: one draft change on an id from 1 to `max`; the JSON reply is {"ok": true},
+ * or
+ * {`id_key`: ID} when `id_key` is given. */
+static int id_change(struct cli *c, struct cli_args *a, const char *usage, int64_t max,
+                     int (*fn)(patron_hq *, int64_t, char *, size_t), const char *id_key,
+                     const char *human)
+{
+    const char *id_text = cli_positional(a);
+    int64_t id = 0;
+    patron_hq *h = NULL;
+    char detail[512];
+    int status;
+    if (!id_text || a->argc != 0 || cli_parse_int(id_text, 1, max, &id) != 0)
+        return cli_usage(c, usage);
+    if ((status = cli_hq_open(c, &h)) != 0)
+        return status;
+    int err = fn(h, id, detail, sizeof detail);
+    return changed(
+        c, h, err, detail,
+        id_key ? json_pack("{s:I}", id_key, (json_int_t)id) : json_pack("{s:b}", "ok", 1), human);
+}
+
 static int program_change(struct cli *c, const char *what, struct cli_args *a)
 {
     const char *name = cli_positional(a), *v1 = cli_positional(a), *v2 = NULL;
@@ -83,6 +105,19 @@ static int read_draft(struct cli *c, json_t **doc, int64_t *latest)
     *doc = json_loads(body, 0, NULL);
     free(body);
     return *doc ? CLI_EXIT_OK : cli_fail(c, PATRON_EDB, "cannot read the program draft");
+}
+
+/* The draft's array `name` (rewards, keys, offers), a new reference in *out. */
+static int draft_array(struct cli *c, const char *name, json_t **out)
+{
+    json_t *doc = NULL;
+    int64_t latest = 0;
+    int status = read_draft(c, &doc, &latest);
+    if (status != CLI_EXIT_OK)
+        return status;
+    *out = json_incref(json_object_get(doc, name));
+    json_decref(doc);
+    return CLI_EXIT_OK;
 }
 
 static int program_show(struct cli *c)
@@ -178,32 +213,20 @@ static int reward_add(struct cli *c, struct cli_args *a)
 
 static int reward_end(struct cli *c, struct cli_args *a)
 {
-    const char *id_text = cli_positional(a);
-    int64_t id = 0;
-    patron_hq *h = NULL;
-    char detail[512];
-    int status;
-    if (!id_text || a->argc != 0 || cli_parse_int(id_text, 1, INT64_MAX, &id) != 0)
-        return cli_usage(c, reward_usage);
-    if ((status = cli_hq_open(c, &h)) != 0)
-        return status;
-    int err = patron_hq_reward_end(h, id, detail, sizeof detail);
-    return changed(c, h, err, detail, json_pack("{s:b}", "ok", 1),
-                   "Ended in the draft; stores retire it at the next publication.\n");
+    return id_change(c, a, reward_usage, INT64_MAX, patron_hq_reward_end, NULL,
+                     "Ended in the draft; stores retire it at the next publication.\n");
 }
 
 static int reward_list(struct cli *c)
 {
-    json_t *doc = NULL, *r;
-    int64_t latest = 0;
+    json_t *r;
     size_t i;
     char human[8192] = "";
     size_t off = 0;
-    int status = read_draft(c, &doc, &latest);
+    json_t *rewards = NULL;
+    int status = draft_array(c, "rewards", &rewards);
     if (status != CLI_EXIT_OK)
         return status;
-    json_t *rewards = json_incref(json_object_get(doc, "rewards"));
-    json_decref(doc);
     json_array_foreach(rewards, i, r)
     {
         if (off < sizeof human)
@@ -249,33 +272,26 @@ static int key_add(struct cli *c, struct cli_args *a)
     return changed(c, h, err, detail, json_pack("{s:i}", "key_id", id), human);
 }
 
+static int key_revoke_id(patron_hq *h, int64_t id, char *detail, size_t detail_size)
+{
+    return patron_hq_key_revoke(h, (int)id, detail, detail_size);
+}
+
 static int key_revoke(struct cli *c, struct cli_args *a)
 {
-    const char *id_text = cli_positional(a);
-    int64_t id = 0;
-    patron_hq *h = NULL;
-    char detail[512];
-    int status;
-    if (!id_text || a->argc != 0 || cli_parse_int(id_text, 1, 65535, &id) != 0)
-        return cli_usage(c, key_usage);
-    if ((status = cli_hq_open(c, &h)) != 0)
-        return status;
-    int err = patron_hq_key_revoke(h, (int)id, detail, sizeof detail);
-    return changed(c, h, err, detail, json_pack("{s:i}", "key_id", (int)id),
-                   "Revoked in the draft; stores retire it at the next publication.\n");
+    return id_change(c, a, key_usage, 65535, key_revoke_id, "key_id",
+                     "Revoked in the draft; stores retire it at the next publication.\n");
 }
 
 static int key_list(struct cli *c)
 {
-    json_t *doc = NULL, *k;
-    int64_t latest = 0;
+    json_t *k;
     size_t i, off = 0;
     char human[8192] = "";
-    int status = read_draft(c, &doc, &latest);
+    json_t *keys = NULL;
+    int status = draft_array(c, "keys", &keys);
     if (status != CLI_EXIT_OK)
         return status;
-    json_t *keys = json_incref(json_object_get(doc, "keys"));
-    json_decref(doc);
     json_array_foreach(keys, i, k)
     {
         const char *chain = json_string_value(json_object_get(k, "chain_id"));
@@ -320,31 +336,19 @@ static int offer_add(struct cli *c, struct cli_args *a)
 
 static int offer_end(struct cli *c, struct cli_args *a)
 {
-    const char *id_text = cli_positional(a);
-    int64_t id = 0;
-    patron_hq *h = NULL;
-    char detail[512];
-    int status;
-    if (!id_text || a->argc != 0 || cli_parse_int(id_text, 1, INT64_MAX, &id) != 0)
-        return cli_usage(c, offer_usage);
-    if ((status = cli_hq_open(c, &h)) != 0)
-        return status;
-    int err = patron_hq_offer_end(h, id, detail, sizeof detail);
-    return changed(c, h, err, detail, json_pack("{s:b}", "ok", 1),
-                   "Ended in the draft; stores end it at the next publication.\n");
+    return id_change(c, a, offer_usage, INT64_MAX, patron_hq_offer_end, NULL,
+                     "Ended in the draft; stores end it at the next publication.\n");
 }
 
 static int offer_list(struct cli *c)
 {
-    json_t *doc = NULL, *o;
-    int64_t latest = 0;
+    json_t *o;
     size_t i, off = 0;
     char human[8192] = "";
-    int status = read_draft(c, &doc, &latest);
+    json_t *offers = NULL;
+    int status = draft_array(c, "offers", &offers);
     if (status != CLI_EXIT_OK)
         return status;
-    json_t *offers = json_incref(json_object_get(doc, "offers"));
-    json_decref(doc);
     json_array_foreach(offers, i, o)
     {
         if (off < sizeof human)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "patron/json.h"
 
 #define MAPS_MAX 64
 #define ERRORS_KEPT 1000
@@ -100,24 +101,6 @@ static void on_error(void *ctx, const struct patron_import_error *e)
                                                     "column", e->column, "message", e->message));
 }
 
-static json_t *report_json(const struct patron_import_report *r, json_t *errors)
-{
-    json_t *o =
-        json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batch", r->batch,
-                  "dry_run", r->dry_run, "already_imported", r->already_imported, "rows_read",
-                  (json_int_t)r->rows_read, "created", (json_int_t)r->created, "matched",
-                  (json_int_t)r->matched, "updated", (json_int_t)r->updated, "skipped",
-                  (json_int_t)r->skipped, "failed", (json_int_t)r->failed, "file_points",
-                  (json_int_t)r->file_points, "points_posted", (json_int_t)r->points_posted,
-                  "migration_balance", (json_int_t)r->migration_balance);
-    json_object_set_new(o, "account", json_sprintf("migration:%s", r->batch));
-    json_object_set_new(o, "aliases", json_integer(r->aliases));
-    json_object_set_new(o, "rejects_file",
-                        r->rejects_path[0] ? json_string(r->rejects_path) : json_null());
-    json_object_set(o, "errors", errors);
-    return o;
-}
-
 static void report_human(const struct patron_import_report *r, char *buf, size_t len)
 {
     snprintf(buf, len,
@@ -181,7 +164,9 @@ static int import_members(struct cli *c, struct cli_args *a)
         return cli_fail(c, err, "nothing was imported");
     }
     report_human(&r, human, sizeof human);
-    json_t *obj = report_json(&r, ic.errors);
+    json_t *obj = NULL;
+    if (patron_json_import_report(&r, ic.errors, &obj) != 0)
+        obj = NULL;
     json_decref(ic.errors);
     if (err == 0)
         return cli_emit(c, obj, human);

@@ -62,19 +62,6 @@ struct voucher_claim {
 #ifdef PATRON_HAVE_HQ
 #include "hq.h"
 
-/* One sentence on stderr (and the JSON error with --json); the exit status of `err`. */
-static int say(struct cli *c, int err, const char *sentence)
-{
-    if (c->json) {
-        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", sentence);
-        json_dumpf(o, stdout, JSON_COMPACT);
-        fputc('\n', stdout);
-        json_decref(o);
-    }
-    fprintf(stderr, "patron: %s.\n", sentence);
-    return cli_exit_status(err);
-}
-
 static int voucher_claim(struct cli *c, struct patron_voucher_request *req,
                          struct voucher_claim *claim)
 {
@@ -96,7 +83,7 @@ static int voucher_claim(struct cli *c, struct patron_voucher_request *req,
     int err = patron_hq_voucher_claim(h, key_id, voucher_id, claim->key, detail, sizeof detail);
     if (err == PATRON_EREDEEMED || err == PATRON_EVOIDED) {
         patron_hq_close(h);
-        return say(c, err, detail);
+        return cli_hq_fail(c, err, detail);
     }
     if (err != 0) {
         fprintf(stderr, "patron: note: %s; the voucher is redeemed offline.\n", detail);

@@ -8,19 +8,6 @@
 #ifdef PATRON_HAVE_HQ
 #include "hq.h"
 
-/* One sentence on stderr (and the JSON error with --json); the exit status of `err`. */
-static int say(struct cli *c, int err, const char *sentence)
-{
-    if (c->json) {
-        json_t *o = json_pack("{s:s, s:s}", "error", patron_err_name(err), "message", sentence);
-        json_dumpf(o, stdout, JSON_COMPACT);
-        fputc('\n', stdout);
-        json_decref(o);
-    }
-    fprintf(stderr, "patron: %s.\n", sentence);
-    return cli_exit_status(err);
-}
-
 int cli_spend_claim(struct cli *c, const char *card, int64_t points, const char *key,
                     struct cli_spend_claim *claim)
 {
@@ -42,7 +29,7 @@ int cli_spend_claim(struct cli *c, const char *card, int64_t points, const char 
     int err = patron_hq_claim(h, uid, points, local, key, NULL, detail, sizeof detail);
     if (err != 0) {
         patron_hq_close(h);
-        return say(c, err, detail);
+        return cli_hq_fail(c, err, detail);
     }
     claim->hq = h;
     return 0;

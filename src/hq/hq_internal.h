@@ -18,6 +18,11 @@ int patron__hq_fail(PGresult *res, PGconn *conn, const char *what, char *detail,
 /* Runs `sql` with no parameters and no rows expected; 0 or the failure as above. */
 int patron__hq_run(PGconn *conn, const char *sql, const char *what, char *detail, size_t len);
 
+/* Reads the rows of `sql` ($1 the xid8 `cursor`) and the snapshot's xmin (the next cursor, into
+ * next) in one read-only snapshot; `what` names the rows in the sentences ("vouchers"). */
+int patron__hq_read_since(patron_hq *h, const char *sql, const char *what, const char *cursor,
+                          PGresult **out, char next[32], char *detail, size_t len);
+
 /* The group role of this database's stores: "<database>_stores" (roles are per cluster). */
 void patron__hq_group_name(PGconn *conn, char *name, size_t len);
 

@@ -176,17 +176,23 @@ int patron_hq_reward_add(patron_hq *h, const struct patron_reward_def *d, int64_
     return rc;
 }
 
+/* Ends the running draft `noun` (reward, offer) `id` with `sql` ($1 the id). */
+static int end_draft(patron_hq *h, const char *sql, const char *noun, int64_t id, char *detail,
+                     size_t len)
+{
+    char text[24], missing[96];
+    const char *params[] = {text};
+    snprintf(text, sizeof text, "%lld", (long long)id);
+    snprintf(missing, sizeof missing, "head office has no running %s %lld", noun, (long long)id);
+    return change(h, sql, 1, params, missing, NULL, 0, detail, len);
+}
+
 int patron_hq_reward_end(patron_hq *h, int64_t reward_id, char *detail, size_t len)
 {
-    char id[24], missing[96];
-    const char *params[] = {id};
-    snprintf(id, sizeof id, "%lld", (long long)reward_id);
-    snprintf(missing, sizeof missing, "head office has no running reward %lld",
-             (long long)reward_id);
-    return change(h,
-                  "UPDATE program_draft_rewards SET ended_at = now()"
-                  " WHERE reward_id = $1::bigint AND ended_at IS NULL",
-                  1, params, missing, NULL, 0, detail, len);
+    return end_draft(h,
+                     "UPDATE program_draft_rewards SET ended_at = now()"
+                     " WHERE reward_id = $1::bigint AND ended_at IS NULL",
+                     "reward", reward_id, detail, len);
 }
 
 int patron_hq_program_draft(patron_hq *h, char **body, int64_t *latest, char *detail, size_t len)
@@ -376,12 +382,8 @@ int patron_hq_offer_add(patron_hq *h, const struct patron_offer_def *d, int64_t 
 
 int patron_hq_offer_end(patron_hq *h, int64_t offer_id, char *detail, size_t len)
 {
-    char id[24], missing[96];
-    const char *params[] = {id};
-    snprintf(id, sizeof id, "%lld", (long long)offer_id);
-    snprintf(missing, sizeof missing, "head office has no running offer %lld", (long long)offer_id);
-    return change(h,
-                  "UPDATE program_draft_offers SET ended_at = now()"
-                  " WHERE offer_id = $1::bigint AND ended_at IS NULL",
-                  1, params, missing, NULL, 0, detail, len);
+    return end_draft(h,
+                     "UPDATE program_draft_offers SET ended_at = now()"
+                     " WHERE offer_id = $1::bigint AND ended_at IS NULL",
+                     "offer", offer_id, detail, len);
 }

@@ -16,31 +16,6 @@ static const char erasures_sql[] =
     "SELECT member_uid, store_id, extract(epoch FROM erased_at)::bigint FROM erasures"
     " WHERE changed_xid >= $1::xid8 ORDER BY member_uid";
 
-/* The erasures changed since `cursor`, and the snapshot's xmin into next. */
-static int read_erasures(patron_hq *h, const char *cursor, PGresult **out, char next[32],
-                         char *detail, size_t len)
-{
-    const char *params[] = {cursor};
-    int rc = patron__hq_run(h->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                            "cannot start the pull of erasures", detail, len);
-    if (rc != 0)
-        return rc;
-    PGresult *res = PQexec(h->conn, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = patron__hq_fail(res, h->conn, "cannot read head office's snapshot", detail, len);
-    } else {
-        snprintf(next, 32, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        *out = PQexecParams(h->conn, erasures_sql, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(*out) != PGRES_TUPLES_OK) {
-            rc = patron__hq_fail(*out, h->conn, "cannot read the chain's erasures", detail, len);
-            *out = NULL;
-        }
-    }
-    PQclear(PQexec(h->conn, rc == 0 ? "COMMIT" : "ROLLBACK"));
-    return rc;
-}
-
 int patron_hq_pull_erasures(patron_hq *h, patron_store *s, int64_t *erased, char *detail,
                             size_t len)
 {
@@ -52,7 +27,8 @@ int patron_hq_pull_erasures(patron_hq *h, patron_store *s, int64_t *erased, char
         snprintf(detail, len, "cannot read where the last pull of erasures ended");
         return rc;
     }
-    if ((rc = read_erasures(h, cursor, &res, next, detail, len)) != 0)
+    if ((rc = patron__hq_read_since(h, erasures_sql, "erasures", cursor, &res, next, detail,
+                                    len)) != 0)
         return rc;
     int n = PQntuples(res);
     struct patron_chain_erasure *e = calloc(n > 0 ? (size_t)n : 1, sizeof *e);

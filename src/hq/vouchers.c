@@ -79,31 +79,6 @@ static const char vouchers_sql[] =
     " greatest(coalesce(extract(epoch FROM voided_at)::bigint, 1), 1) FROM voucher_voids"
     " WHERE store_id <> hq_my_store() AND changed_xid >= $1::xid8";
 
-/* Reads the rows and the snapshot's xmin (the next cursor) in one read-only snapshot. */
-static int read_vouchers(patron_hq *h, const char *cursor, PGresult **out, char next[32],
-                         char *detail, size_t len)
-{
-    const char *params[] = {cursor};
-    int rc = patron__hq_run(h->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                            "cannot start the pull of vouchers", detail, len);
-    if (rc != 0)
-        return rc;
-    PGresult *res = PQexec(h->conn, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = patron__hq_fail(res, h->conn, "cannot read head office's snapshot", detail, len);
-    } else {
-        snprintf(next, 32, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        *out = PQexecParams(h->conn, vouchers_sql, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(*out) != PGRES_TUPLES_OK) {
-            rc = patron__hq_fail(*out, h->conn, "cannot read the chain's vouchers", detail, len);
-            *out = NULL;
-        }
-    }
-    PQclear(PQexec(h->conn, rc == 0 ? "COMMIT" : "ROLLBACK"));
-    return rc;
-}
-
 int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t len)
 {
     char cursor[32], next[32];
@@ -113,7 +88,8 @@ int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t
         snprintf(detail, len, "cannot read where the last pull of vouchers ended");
         return rc;
     }
-    if ((rc = read_vouchers(h, cursor, &res, next, detail, len)) != 0)
+    if ((rc = patron__hq_read_since(h, vouchers_sql, "vouchers", cursor, &res, next, detail,
+                                    len)) != 0)
         return rc;
     if ((rc = patron_chain_begin(s)) == 0) {
         for (int i = 0; i < PQntuples(res) && rc == 0; i++) {

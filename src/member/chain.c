@@ -241,15 +241,20 @@ void patron_chain_rollback(patron_store *s)
     patron__tx_rollback(s);
 }
 
-int patron_chain_cursor(patron_store *s, char *out, size_t len)
+int patron__chain_cursor_read(patron_store *s, const char *sql, char *out, size_t len)
 {
-    sqlite3_stmt *st = patron__stmt(s, "SELECT cursor FROM chain_pull WHERE id = 1");
+    sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
         return PATRON_EDB;
     int rc = sqlite3_step(st);
     patron__copy(out, len, rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "0");
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
+
+int patron_chain_cursor(patron_store *s, char *out, size_t len)
+{
+    return patron__chain_cursor_read(s, "SELECT cursor FROM chain_pull WHERE id = 1", out, len);
 }
 
 int patron_chain_member_of_card(patron_store *s, const char *card, char *uid, size_t len,
@@ -296,13 +301,8 @@ int patron_chain_put_voucher(patron_store *s, const struct patron_chain_voucher 
 
 int patron_chain_voucher_cursor(patron_store *s, char *out, size_t len)
 {
-    sqlite3_stmt *st = patron__stmt(s, "SELECT cursor FROM chain_voucher_pull WHERE id = 1");
-    if (!st)
-        return PATRON_EDB;
-    int rc = sqlite3_step(st);
-    patron__copy(out, len, rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "0");
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    return patron__chain_cursor_read(s, "SELECT cursor FROM chain_voucher_pull WHERE id = 1", out,
+                                     len);
 }
 
 int patron_chain_set_voucher_cursor(patron_store *s, const char *cursor)

@@ -58,4 +58,8 @@ int patron__member_create(patron_store *s, const struct patron_enrollment *in, c
                           const struct patron__member_origin *origin, int64_t *member_id,
                           char minted[PATRON_CARD_DIGITS + 1]);
 
+/* A chain pull's cursor: the text `sql` (a one-row SELECT) reads into out, "0" before the first
+ * pull (member/chain.c, for chain_pull, chain_voucher_pull and chain_erasure_pull). */
+int patron__chain_cursor_read(patron_store *s, const char *sql, char *out, size_t len);
+
 #endif

@@ -6,6 +6,7 @@
  * twice. */
 #include <stdio.h>
 
+#include "member/member_internal.h"
 #include "patron/chain.h"
 #include "privacy/privacy_internal.h"
 
@@ -82,11 +83,6 @@ int patron_chain_erase(patron_store *s, const struct patron_chain_erasure *e, si
 
 int patron_chain_erasure_cursor(patron_store *s, char *out, size_t len)
 {
-    sqlite3_stmt *st = patron__stmt(s, "SELECT cursor FROM chain_erasure_pull WHERE id = 1");
-    if (!st)
-        return PATRON_EDB;
-    int rc = sqlite3_step(st);
-    patron__copy(out, len, rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "0");
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    return patron__chain_cursor_read(s, "SELECT cursor FROM chain_erasure_pull WHERE id = 1", out,
+                                     len);
 }

@@ -460,6 +460,27 @@ int patron_json_erasure(int64_t member_id, json_t **out)
     return finish(&b, out);
 }
 
+int patron_json_import_report(const struct patron_import_report *r, json_t *errors, json_t **out)
+{
+    json_t *o =
+        json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batch", r->batch,
+                  "dry_run", r->dry_run, "already_imported", r->already_imported, "rows_read",
+                  (json_int_t)r->rows_read, "created", (json_int_t)r->created, "matched",
+                  (json_int_t)r->matched, "updated", (json_int_t)r->updated, "skipped",
+                  (json_int_t)r->skipped, "failed", (json_int_t)r->failed, "file_points",
+                  (json_int_t)r->file_points, "points_posted", (json_int_t)r->points_posted,
+                  "migration_balance", (json_int_t)r->migration_balance);
+    *out = o;
+    if (!o)
+        return PATRON_ENOMEM;
+    json_object_set_new(o, "account", json_sprintf("migration:%s", r->batch));
+    json_object_set_new(o, "aliases", json_integer(r->aliases));
+    json_object_set_new(o, "rejects_file",
+                        r->rejects_path[0] ? json_string(r->rejects_path) : json_null());
+    json_object_set(o, "errors", errors);
+    return 0;
+}
+
 int patron_json_import_facts(const struct patron_import_facts *f, json_t **out)
 {
     json_t *old = json_array();
