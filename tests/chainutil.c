@@ -8,6 +8,7 @@
 
 #include "chainutil.h"
 #include "clirun.h"
+#include "hq.h"
 
 struct pg_cluster pg;
 char home[256];
@@ -108,4 +109,15 @@ const char *pg_text(const char *url, const char *sql)
 int64_t pg_int(const char *url, const char *sql)
 {
     return strtoll(pg_text(url, sql), NULL, 10);
+}
+
+int chain_exec_as(const char *url, const char *sql)
+{
+    patron_hq *h = NULL;
+    char detail[512];
+    if (patron_hq_connect(url, &h, detail, sizeof detail) != 0)
+        fail_msg("cannot connect: %s", detail);
+    int rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
+    patron_hq_close(h);
+    return rc;
 }

@@ -34,5 +34,7 @@ void chain_sync_ok(const struct test_store *t, const char *url, const char *now)
 /* The text of the first column of the one row `sql` yields at `url` ("" for NULL). */
 const char *pg_text(const char *url, const char *sql);
 int64_t pg_int(const char *url, const char *sql);
+/* Runs `sql` at `url` through libpatron_hq (as a store's role would): 0, or the PATRON_E* code. */
+int chain_exec_as(const char *url, const char *sql);
 
 #endif

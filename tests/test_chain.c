@@ -16,18 +16,6 @@
 #include "clirun.h"
 #include "hq.h"
 
-/* What a store's role may do: 0, or the PATRON_E* code. */
-static int exec_as(const char *url, const char *sql)
-{
-    patron_hq *h = NULL;
-    char detail[512];
-    if (patron_hq_connect(url, &h, detail, sizeof detail) != 0)
-        fail_msg("cannot connect: %s", detail);
-    int rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
-    patron_hq_close(h);
-    return rc;
-}
-
 static void head_office_projects_members_cards_entries_and_balances(void **state)
 {
     (void)state;
@@ -64,9 +52,10 @@ static void head_office_projects_members_cards_entries_and_balances(void **state
     /* a store's role reads balances but writes none, nor another store's entries */
     assert_int_equal(pg_int(url2, "SELECT count(*) FROM chain_balances"), 1);
     assert_int_equal(pg_int(url2, "SELECT count(*) FROM chain_entries"), 0);
-    assert_int_equal(exec_as(url2, "UPDATE chain_balances SET points = 1000000"),
+    assert_int_equal(chain_exec_as(url2, "UPDATE chain_balances SET points = 1000000"),
                      PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url2, "INSERT INTO chain_entries (store_id, store_seq, member_uid,"
+    assert_int_equal(chain_exec_as(url2,
+                                   "INSERT INTO chain_entries (store_id, store_seq, member_uid,"
                                    " kind, points, earned) VALUES (1, 999, '1-1', 'earn', 5, 5)"),
                      PATRON_EFORBIDDEN);
     /* an erasure at the home store reaches head office: no name, cards blocked */

@@ -132,18 +132,6 @@ static void head_office_publishes_and_stores_apply_it(void **state)
     test_store_close(&a);
 }
 
-/* What a store's role may do: 0, or the PATRON_E* code. */
-static int exec_as(const char *url, const char *sql)
-{
-    patron_hq *h = NULL;
-    char detail[512];
-    if (patron_hq_connect(url, &h, detail, sizeof detail) != 0)
-        fail_msg("cannot connect: %s", detail);
-    int rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
-    patron_hq_close(h);
-    return rc;
-}
-
 static void store_roles_read_publications_only(void **state)
 {
     (void)state;
@@ -152,18 +140,21 @@ static void store_roles_read_publications_only(void **state)
     chain_make("prog_rls", owner, url1, url2);
     HQ_OK(owner, "program", "set", "earn_points", "3");
     HQ_OK(owner, "program", "publish");
-    assert_int_equal(exec_as(url1, "SELECT version FROM program_versions"), 0);
-    assert_int_equal(exec_as(url1, "INSERT INTO program_versions (version, body)"
-                                   " VALUES (2, '{}')"),
+    assert_int_equal(chain_exec_as(url1, "SELECT version FROM program_versions"), 0);
+    assert_int_equal(chain_exec_as(url1, "INSERT INTO program_versions (version, body)"
+                                         " VALUES (2, '{}')"),
                      PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url1, "UPDATE program_versions SET body = '{}'"), PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url1, "DELETE FROM program_versions"), PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url1, "SELECT * FROM program_draft_rules"), PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url1, "INSERT INTO program_draft_rules VALUES ('earn_points', '9')"),
+    assert_int_equal(chain_exec_as(url1, "UPDATE program_versions SET body = '{}'"),
                      PATRON_EFORBIDDEN);
+    assert_int_equal(chain_exec_as(url1, "DELETE FROM program_versions"), PATRON_EFORBIDDEN);
+    assert_int_equal(chain_exec_as(url1, "SELECT * FROM program_draft_rules"), PATRON_EFORBIDDEN);
+    assert_int_equal(
+        chain_exec_as(url1, "INSERT INTO program_draft_rules VALUES ('earn_points', '9')"),
+        PATRON_EFORBIDDEN);
     /* a store reports its own version only */
-    assert_int_equal(exec_as(url1, "INSERT INTO store_programs (store_id, version) VALUES (2, 1)"),
-                     PATRON_EFORBIDDEN);
+    assert_int_equal(
+        chain_exec_as(url1, "INSERT INTO store_programs (store_id, version) VALUES (2, 1)"),
+        PATRON_EFORBIDDEN);
     /* and the commands say so when run with a store's URL */
     assert_int_not_equal(clirun(&r, "--home", home, "--hq", url1, "hq", "program", "set",
                                 "earn_points", "4", (char *)NULL),
