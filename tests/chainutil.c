@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "chainutil.h"
 #include "clirun.h"
@@ -120,4 +121,12 @@ int chain_exec_as(const char *url, const char *sql)
     int rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
     patron_hq_close(h);
     return rc;
+}
+
+int chain_exit_of(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
 }

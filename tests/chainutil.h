@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pgutil.h"
 #include "testutil.h"
@@ -36,5 +37,7 @@ const char *pg_text(const char *url, const char *sql);
 int64_t pg_int(const char *url, const char *sql);
 /* Runs `sql` at `url` through libpatron_hq (as a store's role would): 0, or the PATRON_E* code. */
 int chain_exec_as(const char *url, const char *sql);
+/* Waits for child `pid`, which must exit normally: its exit status. */
+int chain_exit_of(pid_t pid);
 
 #endif

@@ -274,14 +274,6 @@ static pid_t redeem_async(const struct test_store *t, const char *url, const cha
     return pid;
 }
 
-static int exit_of(pid_t pid)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
 /* Two stores spend the same member's last points at the same moment, online: both claims wait on
  * the member's balance row (held by the test), then exactly one wins and the other is refused
  * with exit 2; after every sync head office's balance is not below zero. */
@@ -327,7 +319,7 @@ static void two_stores_spending_the_last_points_at_once_one_wins(void **state)
     assert_int_equal(waiting, 2);
     PQclear(PQexec(lock, "COMMIT"));
     PQfinish(lock);
-    int eb = exit_of(pb), ec = exit_of(pc);
+    int eb = chain_exit_of(pb), ec = chain_exit_of(pc);
     assert_true((eb == 0 && ec == 2) || (eb == 2 && ec == 0));
     /* the loser spent nothing; after the syncs head office's balance is zero, nothing held */
     struct test_store *winner = eb == 0 ? &b : &c, *loser = eb == 0 ? &c : &b;

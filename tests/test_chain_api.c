@@ -186,14 +186,6 @@ static pid_t redeem_async(int port, const char *token, const char *reward, const
     return pid;
 }
 
-static int exit_of(pid_t pid)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
 static int64_t points_at(int port, const char *token, const char *card)
 {
     char path[64];
@@ -278,7 +270,7 @@ static void two_servers_spending_the_last_points_at_once_one_wins(void **state)
     assert_int_equal(waiting, 2);
     PQclear(PQexec(lock, "COMMIT"));
     PQfinish(lock);
-    int eb = exit_of(pb), ec = exit_of(pc);
+    int eb = chain_exit_of(pb), ec = chain_exit_of(pc);
     assert_true((eb == 1 && ec == 209) || (eb == 209 && ec == 1));
     struct api_server *winner = eb == 1 ? &b : &c, *loser = eb == 1 ? &c : &b;
     const char *winner_url = eb == 1 ? url2 : url3, *loser_url = eb == 1 ? url3 : url2;
