@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "chainutil.h"
 #include "clirun.h"
@@ -129,4 +130,19 @@ int chain_exit_of(pid_t pid)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
+}
+
+int64_t chain_lock_waiters(const char *url, const char *db, int64_t n)
+{
+    char sql[256];
+    int64_t waiting = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
+             " AND wait_event_type = 'Lock'",
+             db);
+    for (int i = 0; i < 6000 && waiting < n; i++) {
+        usleep(10000);
+        waiting = pg_int(url, sql);
+    }
+    return waiting;
 }

@@ -39,5 +39,8 @@ int64_t pg_int(const char *url, const char *sql);
 int chain_exec_as(const char *url, const char *sql);
 /* Waits for child `pid`, which must exit normally: its exit status. */
 int chain_exit_of(pid_t pid);
+/* Sessions of database `db` waiting on a lock, polled at `url` until there are n (a minute at
+ * most): how many there were last. */
+int64_t chain_lock_waiters(const char *url, const char *db, int64_t n);
 
 #endif

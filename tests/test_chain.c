@@ -310,13 +310,7 @@ static void two_stores_spending_the_last_points_at_once_one_wins(void **state)
     pid_t pb = redeem_async(&b, url2, card, id);
     snprintf(id, sizeof id, "%lld", (long long)reward_c);
     pid_t pc = redeem_async(&c, url3, card, id);
-    int waiting = 0;
-    for (int i = 0; i < 6000 && waiting < 2; i++) {
-        usleep(10000);
-        waiting = (int)pg_int(owner, "SELECT count(*) FROM pg_stat_activity WHERE"
-                                     " datname = 'chain_claim' AND wait_event_type = 'Lock'");
-    }
-    assert_int_equal(waiting, 2);
+    assert_int_equal(chain_lock_waiters(owner, "chain_claim", 2), 2);
     PQclear(PQexec(lock, "COMMIT"));
     PQfinish(lock);
     int eb = chain_exit_of(pb), ec = chain_exit_of(pc);

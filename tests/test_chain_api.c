@@ -261,13 +261,7 @@ static void two_servers_spending_the_last_points_at_once_one_wins(void **state)
     PQclear(res);
     pid_t pb = redeem_async(b.port, t2, idb, card);
     pid_t pc = redeem_async(c.port, t3, idc, card);
-    int64_t waiting = 0;
-    for (int i = 0; i < 6000 && waiting < 2; i++) {
-        usleep(10000);
-        waiting = pg_int(owner, "SELECT count(*) FROM pg_stat_activity WHERE"
-                                " datname = 'chain_spend' AND wait_event_type = 'Lock'");
-    }
-    assert_int_equal(waiting, 2);
+    assert_int_equal(chain_lock_waiters(owner, "chain_spend", 2), 2);
     PQclear(PQexec(lock, "COMMIT"));
     PQfinish(lock);
     int eb = chain_exit_of(pb), ec = chain_exit_of(pc);
