@@ -12,124 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chainutil.h"
 #include "clirun.h"
 #include "hq.h"
-#include "pgutil.h"
-#include "testutil.h"
-
-static struct pg_cluster pg;
-static char home[256];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return pg_suite_start(&pg, "patron-chain", home, sizeof home);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    pg_suite_stop(&pg, home);
-    return 0;
-}
-
-static int64_t fixed_clock(void *ctx)
-{
-    return ((struct test_store *)ctx)->now;
-}
-
-/* A fresh store with id `id` on a clock at TEST_EPOCH. */
-static void store_open(struct test_store *t, int id)
-{
-    const char *tmp = getenv("TMPDIR");
-    memset(t, 0, sizeof *t);
-    snprintf(t->dir, sizeof t->dir, "%s/patron-chain-XXXXXX", tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(t->dir));
-    snprintf(t->path, sizeof t->path, "%s/patron.db", t->dir);
-    assert_int_equal(patron_store_open(t->path, &t->s), 0);
-    t->now = TEST_EPOCH;
-    patron_store_set_clock(t->s, fixed_clock, t);
-    assert_int_equal(patron_store_init(t->s, id, "Chain shop"), 0);
-}
-
-/* Registers store `id` and writes its URL into url. */
-static void store_add(const char *owner, int id, char *url, size_t len)
-{
-    struct clirun r = {0};
-    char ids[16];
-    snprintf(ids, sizeof ids, "%d", id);
-    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", ids, "--name",
-               "Chain shop", (char *)NULL) != 0)
-        fail_msg("store add %d: %s", id, r.err);
-    json_t *o = json_loads(r.out, 0, NULL);
-    assert_non_null(o);
-    snprintf(url, len, "%s", json_string_value(json_object_get(o, "url")));
-    json_decref(o);
-}
-
-/* A head office `name` with stores 1 and 2; the owner's URL and each store's URL. */
-static void chain(const char *name, char *owner, char url1[1024], char url2[1024])
-{
-    struct clirun r = {0};
-    assert_int_equal(pg_cluster_createdb(&pg, name, owner, 512), 0);
-    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, 1, url1, 1024);
-    store_add(owner, 2, url2, 1024);
-}
-
-static void sell(patron_store *s, const char *card, const char *ref, int64_t total)
-{
-    struct patron_sale_line lines[] = {
-        {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = total}};
-    struct patron_sale in = {.card = card,
-                             .ref = ref,
-                             .total_minor = total,
-                             .lines = lines,
-                             .n_lines = 1,
-                             .idempotency_key = ref};
-    struct patron_sale_result r;
-    if (patron_sale_record(s, &in, &r) != 0)
-        fail_msg("sale %s: %s", ref, patron_store_detail(s));
-}
-
-static void sync_ok(const struct test_store *t, const char *url)
-{
-    struct clirun r = {0};
-    if (clirun(&r, "--db", t->path, "--home", home, "--hq", url, "sync", (char *)NULL) != 0)
-        fail_msg("sync: %s", r.err);
-}
-
-/* The text of the first column of the one row `sql` yields at `url` ("" for NULL). */
-static const char *pg_text(const char *url, const char *sql)
-{
-    static char out[512];
-    PGconn *conn = PQconnectdb(url);
-    assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-    snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    PQfinish(conn);
-    return out;
-}
-
-static int64_t pg_int(const char *url, const char *sql)
-{
-    return strtoll(pg_text(url, sql), NULL, 10);
-}
-
-/* What a store's role may do: 0, or the PATRON_E* code. */
-static int exec_as(const char *url, const char *sql)
-{
-    patron_hq *h = NULL;
-    char detail[512];
-    if (patron_hq_connect(url, &h, detail, sizeof detail) != 0)
-        fail_msg("cannot connect: %s", detail);
-    int rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
-    patron_hq_close(h);
-    return rc;
-}
 
 static void head_office_projects_members_cards_entries_and_balances(void **state)
 {
@@ -137,14 +22,14 @@ static void head_office_projects_members_cards_entries_and_balances(void **state
     char owner[512], url1[1024], url2[1024], card[14], sql[256];
     struct test_store a;
     struct patron_member m;
-    chain("chain_project", owner, url1, url2);
-    store_open(&a, 1);
+    chain_make("chain_project", owner, url1, url2);
+    chain_store_open(&a, 1);
     test_enroll(&a, "Ada Chain", card);
-    sell(a.s, card, "A-1", 12000);
-    sell(a.s, card, "A-2", 3000);
+    chain_sell(a.s, card, "A-1", 12000);
+    chain_sell(a.s, card, "A-2", 3000);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     assert_true(m.points > 0);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_string_equal(pg_text(owner, "SELECT name || ' ' || home_store_id || ' ' ||"
                                        " home_member_id FROM members WHERE member_uid = '1-1'"),
                         "Ada Chain 1 1");
@@ -161,20 +46,21 @@ static void head_office_projects_members_cards_entries_and_balances(void **state
                                    " WHERE member_uid = '1-1' AND store_id = 1"),
                      m.points);
     /* a second sync ships nothing and projects nothing twice */
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
                      m.points);
     /* a store's role reads balances but writes none, nor another store's entries */
     assert_int_equal(pg_int(url2, "SELECT count(*) FROM chain_balances"), 1);
     assert_int_equal(pg_int(url2, "SELECT count(*) FROM chain_entries"), 0);
-    assert_int_equal(exec_as(url2, "UPDATE chain_balances SET points = 1000000"),
+    assert_int_equal(chain_exec_as(url2, "UPDATE chain_balances SET points = 1000000"),
                      PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url2, "INSERT INTO chain_entries (store_id, store_seq, member_uid,"
+    assert_int_equal(chain_exec_as(url2,
+                                   "INSERT INTO chain_entries (store_id, store_seq, member_uid,"
                                    " kind, points, earned) VALUES (1, 999, '1-1', 'earn', 5, 5)"),
                      PATRON_EFORBIDDEN);
     /* an erasure at the home store reaches head office: no name, cards blocked */
     assert_int_equal(patron_member_erase(a.s, card, "admin"), 0);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_string_equal(pg_text(owner, "SELECT coalesce(name, '') || (erased_at IS NOT NULL)"
                                        " FROM members WHERE member_uid = '1-1'"),
                         "true");
@@ -192,12 +78,12 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
     struct test_store a;
     struct patron_member m;
     struct clirun r = {0};
-    chain("chain_upgrade", owner, url1, url2);
-    store_open(&a, 1);
+    chain_make("chain_upgrade", owner, url1, url2);
+    chain_store_open(&a, 1);
     test_enroll(&a, "Hal Early", card);
-    sell(a.s, card, "A-1", 12000);
+    chain_sell(a.s, card, "A-1", 12000);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     /* back to version 1: the later migrations' objects gone, the chain tables empty */
     PGconn *conn = PQconnectdb(owner);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
@@ -232,7 +118,7 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
                         "Hal Early");
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
                      m.points);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
                      m.points);
     test_store_close(&a);
@@ -255,35 +141,35 @@ static void a_member_of_one_store_earns_and_spends_in_another(void **state)
     struct test_store a, b;
     struct patron_member m;
     struct patron_scan_result scan;
-    chain("chain_pull", owner, url1, url2);
-    store_open(&a, 1);
-    store_open(&b, 2);
+    chain_make("chain_pull", owner, url1, url2);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
     test_enroll(&a, "Bea Twostores", card);
-    sell(a.s, card, "A-1", 20000);
+    chain_sell(a.s, card, "A-1", 20000);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     int64_t earned_a = m.points;
     assert_true(earned_a > 0);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     /* unknown in store 2 until it syncs */
     assert_int_equal(patron_scan(b.s, card, &scan), PATRON_ENOCARD);
     int64_t b_last = outbox_last(b.s);
-    sync_ok(&b, url2);
+    chain_sync_ok(&b, url2, NULL);
     assert_int_equal(outbox_last(b.s), b_last);
     assert_int_equal(patron_scan(b.s, card, &scan), 0);
     assert_string_equal(scan.member.name, "Bea Twostores");
     assert_int_equal(scan.member.points, earned_a);
     assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members WHERE member_uid = '1-1'"), 1);
     /* earning in store 2 counts for 1-1 at head office */
-    sell(b.s, card, "B-1", 10000);
+    chain_sell(b.s, card, "B-1", 10000);
     assert_int_equal(patron_member_by_card(b.s, card, &m), 0);
     int64_t earned_b = m.points - earned_a;
     assert_true(earned_b > 0);
-    sync_ok(&b, url2);
+    chain_sync_ok(&b, url2, NULL);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
                      earned_a + earned_b);
     assert_int_equal(pg_int(owner, "SELECT count(*) FROM members"), 1);
     /* and store 1 sees it after its own sync */
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     assert_int_equal(m.points, earned_a + earned_b);
     /* store 2 spends more than it holds itself: points earned in store 1 count */
@@ -296,18 +182,18 @@ static void a_member_of_one_store_earns_and_spends_in_another(void **state)
     assert_int_equal(patron_reward_redeem(b.s, &rq, &rd), 0);
     assert_int_equal(rd.points, earned_a - 1);
     test_assert_ledger_verifies(b.s);
-    sync_ok(&b, url2);
+    chain_sync_ok(&b, url2, NULL);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
                      earned_a - 1);
     /* a pull again changes nothing and writes nothing to the outbox */
     int64_t before = outbox_last(b.s);
     int64_t chain_points = test_scalar(b.s, "SELECT chain_points FROM members");
-    sync_ok(&b, url2);
+    chain_sync_ok(&b, url2, NULL);
     assert_int_equal(outbox_last(b.s), before);
     assert_int_equal(test_scalar(b.s, "SELECT chain_points FROM members"), chain_points);
     assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members"), 1);
     assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM cards"), 1);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     assert_int_equal(m.points, earned_a - 1);
     test_store_close(&b);
@@ -323,12 +209,12 @@ static void an_unknown_card_is_looked_up_online(void **state)
     char owner[512], url1[1024], url2[1024], card[14], late[14], dead[512];
     struct test_store a, b;
     struct clirun r = {0};
-    chain("chain_lookup", owner, url1, url2);
-    store_open(&a, 1);
-    store_open(&b, 2);
+    chain_make("chain_lookup", owner, url1, url2);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
     test_enroll(&a, "Cy Roaming", card);
-    sell(a.s, card, "A-1", 20000);
-    sync_ok(&a, url1);
+    chain_sell(a.s, card, "A-1", 20000);
+    chain_sync_ok(&a, url1, NULL);
     patron_store_close(b.s);
     b.s = NULL;
     /* without a head office: unknown, and the sentence names the card's store */
@@ -360,7 +246,7 @@ static void an_unknown_card_is_looked_up_online(void **state)
     assert_non_null(strstr(r.err, "no store of the chain issued card"));
     /* head office unreachable: a sentence, the store carries on */
     test_enroll(&a, "Di Late", late);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     snprintf(dead, sizeof dead, "postgresql://nobody:x@127.0.0.1:1/chain_lookup"); /* no one */
     assert_int_equal(
         clirun(&r, "--db", b.path, "--home", home, "--hq", dead, "scan", late, (char *)NULL), 3);
@@ -388,14 +274,6 @@ static pid_t redeem_async(const struct test_store *t, const char *url, const cha
     return pid;
 }
 
-static int exit_of(pid_t pid)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
 /* Two stores spend the same member's last points at the same moment, online: both claims wait on
  * the member's balance row (held by the test), then exactly one wins and the other is refused
  * with exit 2; after every sync head office's balance is not below zero. */
@@ -405,18 +283,18 @@ static void two_stores_spending_the_last_points_at_once_one_wins(void **state)
     char owner[512], url1[1024], url2[1024], url3[1024], card[14], id[24];
     struct test_store a, b, c;
     struct patron_member m;
-    chain("chain_claim", owner, url1, url2);
-    store_add(owner, 3, url3, sizeof url3);
-    store_open(&a, 1);
-    store_open(&b, 2);
-    store_open(&c, 3);
+    chain_make("chain_claim", owner, url1, url2);
+    chain_store_add(owner, 3, url3, sizeof url3);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
+    chain_store_open(&c, 3);
     test_enroll(&a, "Ed Lastpoints", card);
-    sell(a.s, card, "A-1", 20000);
+    chain_sell(a.s, card, "A-1", 20000);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     int64_t points = m.points, reward_b = 0, reward_c = 0;
-    sync_ok(&a, url1);
-    sync_ok(&b, url2);
-    sync_ok(&c, url3);
+    chain_sync_ok(&a, url1, NULL);
+    chain_sync_ok(&b, url2, NULL);
+    chain_sync_ok(&c, url3, NULL);
     struct patron_reward_def def = {.name = "All of it", .cost = points, .kind = PATRON_VALUE_ITEM};
     assert_int_equal(patron_reward_add(b.s, &def, &reward_b), 0);
     assert_int_equal(patron_reward_add(c.s, &def, &reward_c), 0);
@@ -432,23 +310,17 @@ static void two_stores_spending_the_last_points_at_once_one_wins(void **state)
     pid_t pb = redeem_async(&b, url2, card, id);
     snprintf(id, sizeof id, "%lld", (long long)reward_c);
     pid_t pc = redeem_async(&c, url3, card, id);
-    int waiting = 0;
-    for (int i = 0; i < 6000 && waiting < 2; i++) {
-        usleep(10000);
-        waiting = (int)pg_int(owner, "SELECT count(*) FROM pg_stat_activity WHERE"
-                                     " datname = 'chain_claim' AND wait_event_type = 'Lock'");
-    }
-    assert_int_equal(waiting, 2);
+    assert_int_equal(chain_lock_waiters(owner, "chain_claim", 2), 2);
     PQclear(PQexec(lock, "COMMIT"));
     PQfinish(lock);
-    int eb = exit_of(pb), ec = exit_of(pc);
+    int eb = chain_exit_of(pb), ec = chain_exit_of(pc);
     assert_true((eb == 0 && ec == 2) || (eb == 2 && ec == 0));
     /* the loser spent nothing; after the syncs head office's balance is zero, nothing held */
     struct test_store *winner = eb == 0 ? &b : &c, *loser = eb == 0 ? &c : &b;
     assert_int_equal(test_scalar(winner->s, "SELECT count(*) FROM redemptions"), 1);
     assert_int_equal(test_scalar(loser->s, "SELECT count(*) FROM redemptions"), 0);
-    sync_ok(&b, url2);
-    sync_ok(&c, url3);
+    chain_sync_ok(&b, url2, NULL);
+    chain_sync_ok(&c, url3, NULL);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
                      0);
     assert_int_equal(pg_int(owner, "SELECT sum(held) FROM chain_member_stores"), 0);
@@ -490,9 +362,9 @@ static void an_erasure_at_one_store_erases_the_member_everywhere(void **state)
     struct patron_scan_result scan;
     struct clirun r = {0};
     int64_t fid = 0;
-    chain("chain_erase", owner, url1, url2);
-    store_open(&a, 1);
-    store_open(&b, 2);
+    chain_make("chain_erase", owner, url1, url2);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
     struct patron_enrollment in = {.name = "Zed Forgettable",
                                    .email = "zed@forgettable.example",
                                    .phone = "+44 7700 900123",
@@ -501,23 +373,23 @@ static void an_erasure_at_one_store_erases_the_member_everywhere(void **state)
                                    .consent_source = "counter"};
     assert_int_equal(patron_member_enroll(a.s, &in, &m), 0);
     memcpy(card, m.card, sizeof card);
-    sell(a.s, card, "A-1", 20000);
+    chain_sell(a.s, card, "A-1", 20000);
     struct patron_feedback fa = {.card = card, .score = 2, .comment = "Zed disliked the queue"};
     assert_int_equal(patron_feedback_record(a.s, &fa, &fid), 0);
-    sync_ok(&a, url1);
-    sync_ok(&b, url2);
+    chain_sync_ok(&a, url1, NULL);
+    chain_sync_ok(&b, url2, NULL);
     assert_int_equal(patron_scan(b.s, card, &scan), 0);
     assert_string_equal(scan.member.name, "Zed Forgettable");
-    sell(b.s, card, "B-1", 10000);
+    chain_sell(b.s, card, "B-1", 10000);
     struct patron_feedback fb = {.card = card, .score = 5, .comment = "Zed liked store two"};
     assert_int_equal(patron_feedback_record(b.s, &fb, &fid), 0);
-    sync_ok(&b, url2);
+    chain_sync_ok(&b, url2, NULL);
     assert_true(hq_rows_mentioning(owner, "Forgettable") > 0);
     assert_true(hq_rows_mentioning(owner, "store two") > 0);
     int64_t points = pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'");
     /* erased at store 1, shipped: head office records it and keeps nothing personal */
     assert_int_equal(patron_member_erase(a.s, card, "admin"), 0);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_string_equal(pg_text(owner, "SELECT member_uid || ' ' || store_id FROM erasures"),
                         "1-1 1");
     const char *words[] = {"Forgettable", "forgettable.example", "7700 900123",
@@ -529,7 +401,7 @@ static void an_erasure_at_one_store_erases_the_member_everywhere(void **state)
                      points);
     assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "verify", (char *)NULL), 0);
     /* store 2 erases the member on its next sync, like its own erasure */
-    sync_ok(&b, url2);
+    chain_sync_ok(&b, url2, NULL);
     assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM erasures"), 1);
     assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members WHERE name = 'erased'"
                                       " AND email IS NULL AND phone IS NULL AND birthday IS NULL"
@@ -549,8 +421,8 @@ static void an_erasure_at_one_store_erases_the_member_everywhere(void **state)
     test_assert_ledger_verifies(a.s);
     test_assert_ledger_verifies(b.s);
     /* store 2's erasure went up and changed nothing; a pull again erases nothing twice */
-    sync_ok(&b, url2);
-    sync_ok(&a, url1);
+    chain_sync_ok(&b, url2, NULL);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(pg_int(owner, "SELECT count(*) FROM erasures"), 1);
     assert_string_equal(pg_text(owner, "SELECT store_id FROM erasures"), "1");
     assert_int_equal(test_scalar(a.s, "SELECT count(*) FROM erasures"), 1);
@@ -571,20 +443,20 @@ static void an_erasure_away_from_home_reaches_the_home_store(void **state)
     struct test_store a, b;
     struct patron_member m;
     struct patron_scan_result scan;
-    chain("chain_erase_away", owner, url1, url2);
-    store_open(&a, 1);
-    store_open(&b, 2);
+    chain_make("chain_erase_away", owner, url1, url2);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
     test_enroll(&a, "Yve Wanderer", card);
-    sell(a.s, card, "A-1", 20000);
-    sync_ok(&a, url1);
-    sync_ok(&b, url2);
+    chain_sell(a.s, card, "A-1", 20000);
+    chain_sync_ok(&a, url1, NULL);
+    chain_sync_ok(&b, url2, NULL);
     assert_int_equal(patron_scan(b.s, card, &scan), 0);
     assert_int_equal(patron_member_erase(b.s, card, "admin"), 0);
-    sync_ok(&b, url2);
+    chain_sync_ok(&b, url2, NULL);
     assert_string_equal(pg_text(owner, "SELECT member_uid || ' ' || store_id FROM erasures"),
                         "1-1 2");
     assert_int_equal(hq_rows_mentioning(owner, "Wanderer"), 0);
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     assert_string_equal(m.name, "erased");
     assert_true(m.card_blocked);
@@ -605,9 +477,9 @@ static void a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync(void **st
     struct test_store a, b;
     struct patron_member m;
     struct clirun r = {0};
-    chain("chain_held", owner, url1, url2);
-    store_open(&a, 1);
-    store_open(&b, 2);
+    chain_make("chain_held", owner, url1, url2);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
     test_enroll(&b, "Ike Early", card);
     patron_store_close(a.s);
     a.s = NULL;
@@ -635,7 +507,7 @@ static void a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync(void **st
                             "--total", "100", (char *)NULL),
                      3);
     /* synced while store 2 has not: head office does not know the card, the sale stays held */
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(
         clirun(&r, "--json", "--db", a.path, "--home", home, "sync", "status", (char *)NULL), 0);
     o = json_loads(r.out, 0, NULL);
@@ -646,10 +518,10 @@ static void a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync(void **st
     json_decref(o);
     assert_int_equal(pg_int(owner, "SELECT count(*) FROM facts WHERE kind = 'held_sale'"), 1);
     /* store 2 ships the card; store 1's next sync posts the held sale, once */
-    sync_ok(&b, url2);
-    sync_ok(&a, url1);
+    chain_sync_ok(&b, url2, NULL);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(patron_store_open(a.path, &a.s), 0);
-    patron_store_set_clock(a.s, fixed_clock, &a);
+    patron_store_set_clock(a.s, chain_clock, &a);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     int64_t own = test_scalar(a.s, "SELECT sum(points) FROM entries WHERE kind = 'earn'");
     assert_int_equal(own, held);
@@ -670,7 +542,7 @@ static void a_sale_on_a_card_not_yet_known_is_held_until_the_next_sync(void **st
     test_assert_ledger_verifies(a.s);
     patron_store_close(a.s);
     a.s = NULL;
-    sync_ok(&a, url1);
+    chain_sync_ok(&a, url1, NULL);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_member_stores"
                                    " WHERE member_uid = '2-1' AND store_id = 1"),
                      held);
@@ -688,22 +560,22 @@ static void a_tier_earned_in_one_store_shows_in_another(void **state)
     char owner[512], url1[1024], url2[1024], card[14];
     struct test_store a, b;
     struct patron_scan_result scan;
-    chain("chain_tier", owner, url1, url2);
-    store_open(&a, 1);
-    store_open(&b, 2);
+    chain_make("chain_tier", owner, url1, url2);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
     assert_int_equal(patron_tier_set(a.s, "Gold", 150, 2000, "test"), 0);
     assert_int_equal(patron_tier_set(b.s, "Gold", 150, 2000, "test"), 0);
     assert_int_equal(patron_tier_set(b.s, "Platinum", 1000, 3000, "test"), 0);
     test_enroll(&a, "Tia Tiered", card);
-    sell(a.s, card, "A-1", 20000); /* 200 points at store 1 */
-    sync_ok(&a, url1);
-    sync_ok(&b, url2);
+    chain_sell(a.s, card, "A-1", 20000); /* 200 points at store 1 */
+    chain_sync_ok(&a, url1, NULL);
+    chain_sync_ok(&b, url2, NULL);
     assert_int_equal(patron_scan(b.s, card, &scan), 0);
     assert_string_equal(scan.member.tier, "Gold");
     assert_string_equal(scan.next_tier, "Platinum");
     assert_int_equal(scan.points_to_next_tier, 800);
     /* the tier's multiplier applies to what the member earns in store 2 */
-    sell(b.s, card, "B-1", 10000);
+    chain_sell(b.s, card, "B-1", 10000);
     assert_int_equal(test_scalar(b.s, "SELECT sum(points) FROM entries WHERE kind = 'earn'"), 200);
     test_assert_ledger_verifies(b.s);
     test_store_close(&b);
@@ -717,7 +589,7 @@ static void the_projection_finds_home_stores_through_an_index(void **state)
 {
     (void)state;
     char owner[512], url1[1024], url2[1024];
-    chain("chain_index", owner, url1, url2);
+    chain_make("chain_index", owner, url1, url2);
     assert_string_equal(
         pg_text(owner, "SELECT provolatile FROM pg_proc WHERE proname = 'hq_fact_member'"), "s");
     PGconn *conn = PQconnectdb(owner);
@@ -749,5 +621,5 @@ int main(void)
         cmocka_unit_test(a_tier_earned_in_one_store_shows_in_another),
         cmocka_unit_test(the_projection_finds_home_stores_through_an_index),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

@@ -14,41 +14,8 @@
 #include <unistd.h>
 
 #include "apiutil.h"
+#include "chainutil.h"
 #include "clirun.h"
-#include "pgutil.h"
-
-static struct pg_cluster pg;
-static char home[256];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return pg_suite_start(&pg, "patron-chain-api", home, sizeof home);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    pg_suite_stop(&pg, home);
-    return 0;
-}
-
-static int64_t fixed_clock(void *ctx)
-{
-    return ((struct test_store *)ctx)->now;
-}
-
-static void store_add(const char *owner, const char *id, char *url, size_t len)
-{
-    struct clirun r = {0};
-    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", id, "--name",
-               "Chain shop", (char *)NULL) != 0)
-        fail_msg("store add %s: %s", id, r.err);
-    json_t *o = json_loads(r.out, 0, NULL);
-    assert_non_null(o);
-    snprintf(url, len, "%s", json_string_value(json_object_get(o, "url")));
-    json_decref(o);
-}
 
 static void scan(int port, const char *token, const char *card, struct apit_reply *r)
 {
@@ -65,10 +32,7 @@ static void the_scan_api_looks_an_unknown_card_up(void **state)
     struct api_server sv;
     struct apit_reply r = {0};
     struct clirun run = {0};
-    assert_int_equal(pg_cluster_createdb(&pg, "chain_api", owner, sizeof owner), 0);
-    assert_int_equal(clirun(&run, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, "1", url1, sizeof url1);
-    store_add(owner, "2", url2, sizeof url2);
+    chain_make("chain_api", owner, url1, url2);
     /* store 2 enrols a member and ships it */
     int n = snprintf(b.dir, sizeof b.dir, "%s/store2", home);
     assert_true(n > 0 && (size_t)n < sizeof b.dir);
@@ -76,7 +40,7 @@ static void the_scan_api_looks_an_unknown_card_up(void **state)
     snprintf(b.path, sizeof b.path, "%s/patron.db", b.dir);
     assert_int_equal(patron_store_open(b.path, &b.s), 0);
     b.now = TEST_EPOCH;
-    patron_store_set_clock(b.s, fixed_clock, &b);
+    patron_store_set_clock(b.s, chain_clock, &b);
     assert_int_equal(patron_store_init(b.s, 2, "Store two"), 0);
     test_enroll(&b, "Flo Visitor", card);
     if (clirun(&run, "--db", b.path, "--home", home, "--hq", url2, "sync", (char *)NULL) != 0)
@@ -130,17 +94,14 @@ static void the_sale_api_holds_a_sale_on_a_card_not_yet_known(void **state)
     struct api_server sv;
     struct apit_reply r = {0}, again = {0};
     struct clirun run = {0};
-    assert_int_equal(pg_cluster_createdb(&pg, "chain_api_held", owner, sizeof owner), 0);
-    assert_int_equal(clirun(&run, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, "1", url1, sizeof url1);
-    store_add(owner, "2", url2, sizeof url2);
+    chain_make("chain_api_held", owner, url1, url2);
     int n = snprintf(b.dir, sizeof b.dir, "%s/store2-held", home);
     assert_true(n > 0 && (size_t)n < sizeof b.dir);
     assert_int_equal(mkdir(b.dir, 0700), 0);
     snprintf(b.path, sizeof b.path, "%s/patron.db", b.dir);
     assert_int_equal(patron_store_open(b.path, &b.s), 0);
     b.now = TEST_EPOCH;
-    patron_store_set_clock(b.s, fixed_clock, &b);
+    patron_store_set_clock(b.s, chain_clock, &b);
     assert_int_equal(patron_store_init(b.s, 2, "Store two"), 0);
     test_enroll(&b, "Jo Unsynced", card);
     apit_store_new(&sv);
@@ -185,21 +146,6 @@ static void the_sale_api_holds_a_sale_on_a_card_not_yet_known(void **state)
     patron_store_close(b.s);
 }
 
-static void sell(patron_store *s, const char *card, const char *ref, int64_t total)
-{
-    struct patron_sale_line lines[] = {
-        {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = total}};
-    struct patron_sale in = {.card = card,
-                             .ref = ref,
-                             .total_minor = total,
-                             .lines = lines,
-                             .n_lines = 1,
-                             .idempotency_key = ref};
-    struct patron_sale_result r;
-    if (patron_sale_record(s, &in, &r) != 0)
-        fail_msg("sale %s: %s", ref, patron_store_detail(s));
-}
-
 /* A counter service's store with id `id` (not yet started). */
 static void server_store(struct api_server *sv, int id)
 {
@@ -221,19 +167,6 @@ static void sync_db(const char *db, const char *url)
         fail_msg("sync %s: %s", db, run.err);
 }
 
-static int64_t pg_int(const char *url, const char *sql)
-{
-    PGconn *conn = PQconnectdb(url);
-    assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-    int64_t v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    PQfinish(conn);
-    return v;
-}
-
 /* POST /v1/rewards/{id}/redeem in a child process; its exit: the HTTP status less 200. */
 static pid_t redeem_async(int port, const char *token, const char *reward, const char *card)
 {
@@ -251,14 +184,6 @@ static pid_t redeem_async(int port, const char *token, const char *reward, const
         _exit((int)(r.status - 200));
     }
     return pid;
-}
-
-static int exit_of(pid_t pid)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
 }
 
 static int64_t points_at(int port, const char *token, const char *card)
@@ -282,13 +207,9 @@ static void two_servers_spending_the_last_points_at_once_one_wins(void **state)
     char owner[512], url1[1024], url2[1024], url3[1024], card[14], t2[64], t3[64];
     struct test_store a = {0};
     struct api_server b, c;
-    struct clirun run = {0};
     struct patron_member m;
-    assert_int_equal(pg_cluster_createdb(&pg, "chain_spend", owner, sizeof owner), 0);
-    assert_int_equal(clirun(&run, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, "1", url1, sizeof url1);
-    store_add(owner, "2", url2, sizeof url2);
-    store_add(owner, "3", url3, sizeof url3);
+    chain_make("chain_spend", owner, url1, url2);
+    chain_store_add(owner, 3, url3, sizeof url3);
     /* store 1 enrols a member who earns there */
     int n = snprintf(a.dir, sizeof a.dir, "%s/spend1", home);
     assert_true(n > 0 && (size_t)n < sizeof a.dir);
@@ -296,10 +217,10 @@ static void two_servers_spending_the_last_points_at_once_one_wins(void **state)
     snprintf(a.path, sizeof a.path, "%s/patron.db", a.dir);
     assert_int_equal(patron_store_open(a.path, &a.s), 0);
     a.now = TEST_EPOCH;
-    patron_store_set_clock(a.s, fixed_clock, &a);
+    patron_store_set_clock(a.s, chain_clock, &a);
     assert_int_equal(patron_store_init(a.s, 1, "Store one"), 0);
     test_enroll(&a, "Ed Lastpoints", card);
-    sell(a.s, card, "A-1", 20000);
+    chain_sell(a.s, card, "A-1", 20000);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     assert_true(m.points > 0);
     sync_db(a.path, url1);
@@ -340,16 +261,10 @@ static void two_servers_spending_the_last_points_at_once_one_wins(void **state)
     PQclear(res);
     pid_t pb = redeem_async(b.port, t2, idb, card);
     pid_t pc = redeem_async(c.port, t3, idc, card);
-    int64_t waiting = 0;
-    for (int i = 0; i < 6000 && waiting < 2; i++) {
-        usleep(10000);
-        waiting = pg_int(owner, "SELECT count(*) FROM pg_stat_activity WHERE"
-                                " datname = 'chain_spend' AND wait_event_type = 'Lock'");
-    }
-    assert_int_equal(waiting, 2);
+    assert_int_equal(chain_lock_waiters(owner, "chain_spend", 2), 2);
     PQclear(PQexec(lock, "COMMIT"));
     PQfinish(lock);
-    int eb = exit_of(pb), ec = exit_of(pc);
+    int eb = chain_exit_of(pb), ec = chain_exit_of(pc);
     assert_true((eb == 1 && ec == 209) || (eb == 209 && ec == 1));
     struct api_server *winner = eb == 1 ? &b : &c, *loser = eb == 1 ? &c : &b;
     const char *winner_url = eb == 1 ? url2 : url3, *loser_url = eb == 1 ? url3 : url2;
@@ -398,11 +313,7 @@ static void the_api_claims_vouchers_and_caps_offline_spends(void **state)
     char owner[512], url1[1024], url2[1024], card[14], token[64], sql[256];
     struct api_server b;
     struct apit_reply r = {0};
-    struct clirun run = {0};
-    assert_int_equal(pg_cluster_createdb(&pg, "chain_vapi", owner, sizeof owner), 0);
-    assert_int_equal(clirun(&run, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, "1", url1, sizeof url1);
-    store_add(owner, "2", url2, sizeof url2);
+    chain_make("chain_vapi", owner, url1, url2);
     server_store(&b, 2);
     apit_member(&b, "Jo Voucher", card);
     json_decref(apit_patron(&b, "sale", card, "--ref", "B-0", "--total", "100000", (char *)NULL));
@@ -464,5 +375,5 @@ int main(void)
         cmocka_unit_test(two_servers_spending_the_last_points_at_once_one_wins),
         cmocka_unit_test(the_api_claims_vouchers_and_caps_offline_spends),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

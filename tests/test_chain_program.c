@@ -11,67 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chainutil.h"
 #include "clirun.h"
 #include "hq.h"
-#include "pgutil.h"
-#include "testutil.h"
-
-static struct pg_cluster pg;
-static char home[256];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return pg_suite_start(&pg, "patron-chainprog", home, sizeof home);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    pg_suite_stop(&pg, home);
-    return 0;
-}
-
-static int64_t fixed_clock(void *ctx)
-{
-    return ((struct test_store *)ctx)->now;
-}
-
-static void store_open(struct test_store *t, int id)
-{
-    const char *tmp = getenv("TMPDIR");
-    memset(t, 0, sizeof *t);
-    snprintf(t->dir, sizeof t->dir, "%s/patron-chainprog-XXXXXX", tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(t->dir));
-    snprintf(t->path, sizeof t->path, "%s/patron.db", t->dir);
-    assert_int_equal(patron_store_open(t->path, &t->s), 0);
-    t->now = TEST_EPOCH;
-    patron_store_set_clock(t->s, fixed_clock, t);
-    assert_int_equal(patron_store_init(t->s, id, "Chain shop"), 0);
-}
-
-static void store_add(const char *owner, int id, char *url, size_t len)
-{
-    struct clirun r = {0};
-    char ids[16];
-    snprintf(ids, sizeof ids, "%d", id);
-    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", ids, "--name",
-               "Chain shop", (char *)NULL) != 0)
-        fail_msg("store add %d: %s", id, r.err);
-    json_t *o = json_loads(r.out, 0, NULL);
-    assert_non_null(o);
-    snprintf(url, len, "%s", json_string_value(json_object_get(o, "url")));
-    json_decref(o);
-}
-
-static void chain(const char *name, char *owner, char url1[1024], char url2[1024])
-{
-    struct clirun r = {0};
-    assert_int_equal(pg_cluster_createdb(&pg, name, owner, 512), 0);
-    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, 1, url1, 1024);
-    store_add(owner, 2, url2, 1024);
-}
 
 /* `patron --hq URL hq ARGS...` as head office's owner; fails the test unless it exits 0. */
 #define HQ_OK(owner, ...)                                                                          \
@@ -130,9 +72,9 @@ static void head_office_publishes_and_stores_apply_it(void **state)
     char owner[512], url1[1024], url2[1024];
     struct test_store a, b;
     struct clirun r = {0};
-    chain("prog_publish", owner, url1, url2);
-    store_open(&a, 1);
-    store_open(&b, 2);
+    chain_make("prog_publish", owner, url1, url2);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
     /* the store's own validation, with its sentence, refuses a bad draft */
     assert_int_not_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "program", "set",
                                 "earn_points", "2000000", (char *)NULL),
@@ -190,38 +132,29 @@ static void head_office_publishes_and_stores_apply_it(void **state)
     test_store_close(&a);
 }
 
-/* What a store's role may do: 0, or the PATRON_E* code. */
-static int exec_as(const char *url, const char *sql)
-{
-    patron_hq *h = NULL;
-    char detail[512];
-    if (patron_hq_connect(url, &h, detail, sizeof detail) != 0)
-        fail_msg("cannot connect: %s", detail);
-    int rc = patron_hq_exec(h, sql, 0, NULL, detail, sizeof detail);
-    patron_hq_close(h);
-    return rc;
-}
-
 static void store_roles_read_publications_only(void **state)
 {
     (void)state;
     char owner[512], url1[1024], url2[1024];
     struct clirun r = {0};
-    chain("prog_rls", owner, url1, url2);
+    chain_make("prog_rls", owner, url1, url2);
     HQ_OK(owner, "program", "set", "earn_points", "3");
     HQ_OK(owner, "program", "publish");
-    assert_int_equal(exec_as(url1, "SELECT version FROM program_versions"), 0);
-    assert_int_equal(exec_as(url1, "INSERT INTO program_versions (version, body)"
-                                   " VALUES (2, '{}')"),
+    assert_int_equal(chain_exec_as(url1, "SELECT version FROM program_versions"), 0);
+    assert_int_equal(chain_exec_as(url1, "INSERT INTO program_versions (version, body)"
+                                         " VALUES (2, '{}')"),
                      PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url1, "UPDATE program_versions SET body = '{}'"), PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url1, "DELETE FROM program_versions"), PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url1, "SELECT * FROM program_draft_rules"), PATRON_EFORBIDDEN);
-    assert_int_equal(exec_as(url1, "INSERT INTO program_draft_rules VALUES ('earn_points', '9')"),
+    assert_int_equal(chain_exec_as(url1, "UPDATE program_versions SET body = '{}'"),
                      PATRON_EFORBIDDEN);
+    assert_int_equal(chain_exec_as(url1, "DELETE FROM program_versions"), PATRON_EFORBIDDEN);
+    assert_int_equal(chain_exec_as(url1, "SELECT * FROM program_draft_rules"), PATRON_EFORBIDDEN);
+    assert_int_equal(
+        chain_exec_as(url1, "INSERT INTO program_draft_rules VALUES ('earn_points', '9')"),
+        PATRON_EFORBIDDEN);
     /* a store reports its own version only */
-    assert_int_equal(exec_as(url1, "INSERT INTO store_programs (store_id, version) VALUES (2, 1)"),
-                     PATRON_EFORBIDDEN);
+    assert_int_equal(
+        chain_exec_as(url1, "INSERT INTO store_programs (store_id, version) VALUES (2, 1)"),
+        PATRON_EFORBIDDEN);
     /* and the commands say so when run with a store's URL */
     assert_int_not_equal(clirun(&r, "--home", home, "--hq", url1, "hq", "program", "set",
                                 "earn_points", "4", (char *)NULL),
@@ -242,8 +175,8 @@ static void a_publication_that_fails_leaves_the_store_on_its_version(void **stat
     char owner[512], url1[1024], url2[1024];
     struct test_store a;
     struct clirun r = {0};
-    chain("prog_bad", owner, url1, url2);
-    store_open(&a, 1);
+    chain_make("prog_bad", owner, url1, url2);
+    chain_store_open(&a, 1);
     HQ_OK(owner, "program", "set", "earn_points", "2");
     HQ_OK(owner, "program", "publish");
     if (sync_run(&a, url1, &r) != 0)
@@ -297,9 +230,9 @@ static void the_key_trust_list_reaches_the_stores(void **state)
     char owner[512], url1[1024], url2[1024], pem[256], file[600], kind[32];
     struct test_store a, b;
     struct clirun r = {0};
-    chain("prog_keys", owner, url1, url2);
-    store_open(&a, 1);
-    store_open(&b, 2);
+    chain_make("prog_keys", owner, url1, url2);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
     assert_int_equal(patron_keyring_export(a.s, 1, pem, sizeof pem), 0);
     snprintf(file, sizeof file, "%s/key-1.pub.pem", a.dir);
     FILE *f = fopen(file, "w");
@@ -348,8 +281,8 @@ static void offers_reach_the_stores(void **state)
     char owner[512], url1[1024], url2[1024];
     struct test_store a;
     struct clirun r = {0};
-    chain("prog_offers", owner, url1, url2);
-    store_open(&a, 1);
+    chain_make("prog_offers", owner, url1, url2);
+    chain_store_open(&a, 1);
     assert_int_not_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "offer", "add", "--name",
                                 "Gold bonus", "--tier", "Gold", "--benefit", "bonus:25",
                                 (char *)NULL),
@@ -392,5 +325,5 @@ int main(void)
         cmocka_unit_test(the_key_trust_list_reaches_the_stores),
         cmocka_unit_test(offers_reach_the_stores),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

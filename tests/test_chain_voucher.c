@@ -13,64 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chainutil.h"
 #include "clirun.h"
-#include "pgutil.h"
 #include "voucher_fixture.h"
 
 #define NOW "2026-01-15T11:00:00Z" /* an hour after TEST_EPOCH, the stores' clock */
 #define DEAD "postgresql://nobody:x@127.0.0.1:1/chain_voucher"
-
-static struct pg_cluster pg;
-static char home[256];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return pg_suite_start(&pg, "patron-chain-voucher", home, sizeof home);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    pg_suite_stop(&pg, home);
-    return 0;
-}
-
-/* Registers store `id` and writes its URL into url. */
-static void store_add(const char *owner, int id, char *url, size_t len)
-{
-    struct clirun r = {0};
-    char ids[16];
-    snprintf(ids, sizeof ids, "%d", id);
-    if (clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "store", "add", ids, "--name",
-               "Chain shop", (char *)NULL) != 0)
-        fail_msg("store add %d: %s", id, r.err);
-    json_t *o = json_loads(r.out, 0, NULL);
-    assert_non_null(o);
-    snprintf(url, len, "%s", json_string_value(json_object_get(o, "url")));
-    json_decref(o);
-}
-
-static void sync_ok(const struct test_store *t, const char *url)
-{
-    struct clirun r = {0};
-    if (clirun(&r, "--db", t->path, "--home", home, "--hq", url, "--now", NOW, "sync",
-               (char *)NULL) != 0)
-        fail_msg("sync: %s", r.err);
-}
-
-static int64_t pg_int(const char *url, const char *sql)
-{
-    PGconn *conn = PQconnectdb(url);
-    assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-    int64_t v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    PQfinish(conn);
-    return v;
-}
 
 /* `patron voucher redeem TOKEN --ref REF` at store t with head office `url`: its exit status. */
 static int redeem(const struct test_store *t, const char *url, const char *token, const char *ref,
@@ -104,9 +52,9 @@ static void a_voucher_is_redeemed_once_in_the_chain(void **state)
     struct clirun r = {0};
     assert_int_equal(pg_cluster_createdb(&pg, "chain_voucher", owner, sizeof owner), 0);
     assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, 1, url1, sizeof url1);
-    store_add(owner, 2, url2, sizeof url2);
-    store_add(owner, 3, url3, sizeof url3);
+    chain_store_add(owner, 1, url1, sizeof url1);
+    chain_store_add(owner, 2, url2, sizeof url2);
+    chain_store_add(owner, 3, url3, sizeof url3);
     vfix_open(&a, 1, NULL);
     vfix_chain(&a, chain);
     vfix_open(&b, 2, chain);
@@ -119,9 +67,9 @@ static void a_voucher_is_redeemed_once_in_the_chain(void **state)
     vfix_issue(&a, &spec, &voided);
     spec.store_scope = 1;
     vfix_issue(&a, &spec, &scoped);
-    sync_ok(&a, url1);
-    sync_ok(&b, url2);
-    sync_ok(&c, url3);
+    chain_sync_ok(&a, url1, NOW);
+    chain_sync_ok(&b, url2, NOW);
+    chain_sync_ok(&c, url3, NOW);
     /* online: store 2 claims and redeems it; store 3 is refused, told where and when */
     if (redeem(&b, url2, v.token, "B-1", &r) != 0)
         fail_msg("redeem at store 2: %s", r.err);
@@ -133,9 +81,9 @@ static void a_voucher_is_redeemed_once_in_the_chain(void **state)
     assert_int_equal(pg_int(owner, "SELECT count(*) FROM voucher_claims WHERE store_id = 2"), 1);
     /* pull-down: store 2 ships, store 1 voids one, stores 1 and 3 pull: both refuse offline */
     assert_int_equal(patron_voucher_void(a.s, voided.token, "manager", "lost"), 0);
-    sync_ok(&b, url2);
-    sync_ok(&a, url1);
-    sync_ok(&c, url3);
+    chain_sync_ok(&b, url2, NOW);
+    chain_sync_ok(&a, url1, NOW);
+    chain_sync_ok(&c, url3, NOW);
     assert_int_equal(redeem(&c, DEAD, v.token, "C-2", &r), 2);
     assert_non_null(strstr(r.err, "already redeemed at store 2 at "));
     assert_int_equal(redeem(&c, DEAD, voided.token, "C-3", &r), 2);
@@ -148,21 +96,6 @@ static void a_voucher_is_redeemed_once_in_the_chain(void **state)
     test_store_close(&c);
     test_store_close(&b);
     test_store_close(&a);
-}
-
-static void sell(patron_store *s, const char *card, const char *ref, int64_t total)
-{
-    struct patron_sale_line lines[] = {
-        {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = total}};
-    struct patron_sale in = {.card = card,
-                             .ref = ref,
-                             .total_minor = total,
-                             .lines = lines,
-                             .n_lines = 1,
-                             .idempotency_key = ref};
-    struct patron_sale_result r;
-    if (patron_sale_record(s, &in, &r) != 0)
-        fail_msg("sale %s: %s", ref, patron_store_detail(s));
 }
 
 /* `patron reward redeem CARD REWARD` at store t with head office `url`: its exit status. */
@@ -191,22 +124,22 @@ static void offline_spends_are_capped_and_an_overdraft_is_reported(void **state)
     int64_t reward_b = 0, reward_c = 0;
     assert_int_equal(pg_cluster_createdb(&pg, "chain_offline", owner, sizeof owner), 0);
     assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, 1, url1, sizeof url1);
-    store_add(owner, 2, url2, sizeof url2);
-    store_add(owner, 3, url3, sizeof url3);
+    chain_store_add(owner, 1, url1, sizeof url1);
+    chain_store_add(owner, 2, url2, sizeof url2);
+    chain_store_add(owner, 3, url3, sizeof url3);
     vfix_open(&a, 1, NULL);
     vfix_open(&b, 2, NULL);
     vfix_open(&c, 3, NULL);
     test_enroll(&a, "Ivy Offline", card);
-    sell(a.s, card, "A-1", 60000);
+    chain_sell(a.s, card, "A-1", 60000);
     assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
     assert_int_equal(m.points, 600);
     struct patron_reward_def def = {.name = "All of it", .cost = 600, .kind = PATRON_VALUE_ITEM};
     assert_int_equal(patron_reward_add(b.s, &def, &reward_b), 0);
     assert_int_equal(patron_reward_add(c.s, &def, &reward_c), 0);
-    sync_ok(&a, url1);
-    sync_ok(&b, url2);
-    sync_ok(&c, url3);
+    chain_sync_ok(&a, url1, NOW);
+    chain_sync_ok(&b, url2, NOW);
+    chain_sync_ok(&c, url3, NOW);
     /* head office down: 600 points is over the member's offline cap (500 by default) */
     assert_int_equal(spend(&b, DEAD, card, reward_b, &r), 2);
     assert_non_null(strstr(r.err, "chain_offline_member_cap"));
@@ -225,8 +158,8 @@ static void offline_spends_are_capped_and_an_overdraft_is_reported(void **state)
     if (spend(&c, DEAD, card, reward_c, &r) != 0)
         fail_msg("offline spend at store 3: %s", r.err);
     /* back online: store 3's spend, received second, overdrew the chain balance */
-    sync_ok(&b, url2);
-    sync_ok(&c, url3);
+    chain_sync_ok(&b, url2, NOW);
+    chain_sync_ok(&c, url3, NOW);
     assert_int_equal(
         clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "conflicts", (char *)NULL), 0);
     json_t *o = json_loads(r.out, 0, NULL), *k, *found = NULL;
@@ -255,11 +188,11 @@ static void offline_spends_are_capped_and_an_overdraft_is_reported(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "offline_overdrafts")), 1);
     json_decref(o);
     /* carried as a negative balance that later earnings cover first */
-    sell(a.s, card, "A-2", 40000);
-    sync_ok(&a, url1);
+    chain_sell(a.s, card, "A-2", 40000);
+    chain_sync_ok(&a, url1, NOW);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
                      -200);
-    sync_ok(&b, url2);
+    chain_sync_ok(&b, url2, NOW);
     assert_int_equal(patron_member_by_card(b.s, card, &m), 0);
     assert_int_equal(m.points, -200);
     test_store_close(&c);
@@ -285,17 +218,17 @@ static void a_cli_debit_is_claimed_online_and_capped_offline(void **state)
     struct clirun r = {0};
     assert_int_equal(pg_cluster_createdb(&pg, "chain_debit", owner, sizeof owner), 0);
     assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "init", (char *)NULL), 0);
-    store_add(owner, 1, url1, sizeof url1);
-    store_add(owner, 2, url2, sizeof url2);
+    chain_store_add(owner, 1, url1, sizeof url1);
+    chain_store_add(owner, 2, url2, sizeof url2);
     vfix_open(&a, 1, NULL);
     vfix_open(&b, 2, NULL);
     int64_t reward_b = 0;
     struct patron_reward_def def = {.name = "Most of it", .cost = 400, .kind = PATRON_VALUE_ITEM};
     assert_int_equal(patron_reward_add(b.s, &def, &reward_b), 0);
     test_enroll(&a, "Dee Debit", card);
-    sell(a.s, card, "D-1", 60000); /* 600 points */
-    sync_ok(&a, url1);
-    sync_ok(&b, url2);
+    chain_sell(a.s, card, "D-1", 60000); /* 600 points */
+    chain_sync_ok(&a, url1, NOW);
+    chain_sync_ok(&b, url2, NOW);
     /* online: store 1's debit is claimed at head office, so store 2 cannot spend the same */
     if (debit(&a, url1, card, "-400", &r) != 0)
         fail_msg("debit at store 1: %s", r.err);
@@ -326,5 +259,5 @@ int main(void)
         cmocka_unit_test(offline_spends_are_capped_and_an_overdraft_is_reported),
         cmocka_unit_test(a_cli_debit_is_claimed_online_and_capped_offline),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

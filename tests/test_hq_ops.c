@@ -16,27 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chainutil.h"
 #include "clirun.h"
-#include "pgutil.h"
-#include "testutil.h"
 
 #define STORES 3
-
-static struct pg_cluster pg;
-static char home[256];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return pg_suite_start(&pg, "patron-hq-ops", home, sizeof home);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    pg_suite_stop(&pg, home);
-    return 0;
-}
 
 /* A store of the chain: its own file, clock and id, and its head office URL. */
 struct shop {
@@ -601,5 +584,5 @@ int main(void)
         cmocka_unit_test(conflicts_name_double_spends_and_overdrafts),
         cmocka_unit_test(reports_and_stores_of_the_chain),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

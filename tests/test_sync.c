@@ -19,26 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chainutil.h"
 #include "clirun.h"
 #include "hq.h"
-#include "pgutil.h"
-#include "testutil.h"
-
-static struct pg_cluster pg;
-static char home[256];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return pg_suite_start(&pg, "patron-sync", home, sizeof home);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    pg_suite_stop(&pg, home);
-    return 0;
-}
 
 /* One chain: database `name` with the schema, store 1 registered; the owner's URL into owner and
  * the store's own URL into store_url. */
@@ -469,5 +452,5 @@ int main(void)
         cmocka_unit_test(sigkill_mid_sync_loses_and_repeats_nothing),
         cmocka_unit_test(a_busy_store_is_waited_for_or_named),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }
