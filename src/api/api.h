@@ -93,6 +93,12 @@ struct api_settings {
  * settings (a bad --listen, listening beyond loopback without TLS), others for the store. */
 int api_serve(const struct api_settings *cfg, char *why, size_t cap);
 
+/* Opens a store handle of the service's own (server.c): the reader pool's, the writer's, each
+ * worker thread's. Every one runs on the service's clock (a fixed --now in tests) and waits
+ * --busy-timeout for a lock another handle or program holds (else the store's own 5 s).
+ * Returns 0 or the PATRON_* code of patron_store_open. */
+int api_store_open(const struct api_settings *cfg, patron_store **out);
+
 /* Where a route's handler runs. */
 enum api_exec {
     API_LOCAL, /* needs no store (metrics) */

@@ -90,13 +90,9 @@ static void run(struct job *j)
 {
     struct patron_import_report rep = {0};
     patron_store *s = NULL;
-    int err = atomic_load(&stopping) ? -ECANCELED : patron_store_open(j->cfg->db_path, &s);
-    if (err == 0) {
-        if (j->cfg->has_now)
-            patron_store_set_fixed_time(s, j->cfg->now);
-        patron_store_set_busy_timeout(s, j->cfg->busy_timeout_s ? j->cfg->busy_timeout_s : 5);
+    int err = atomic_load(&stopping) ? -ECANCELED : api_store_open(j->cfg, &s);
+    if (err == 0)
         err = patron_import_members(s, j->path, &j->opt, &rep);
-    }
     pthread_mutex_lock(&jobs_lock);
     j->report = rep;
     j->err = err;

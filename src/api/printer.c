@@ -238,10 +238,8 @@ int api_printer_start(const struct api_settings *cfg, struct api_printer **out)
         !cfg->open_printer || !cfg->printer_spec || strcmp(cfg->printer_spec, "none") == 0;
     atomic_store(&no_printer, p->disabled);
     atomic_store(&current_state, p->disabled ? API_PRINTER_OFFLINE : API_PRINTER_UNKNOWN);
-    if ((err = patron_store_open(cfg->db_path, &p->store)) != 0)
+    if ((err = api_store_open(cfg, &p->store)) != 0)
         goto out;
-    if (cfg->has_now)
-        patron_store_set_fixed_time(p->store, cfg->now);
     if ((err = init_sync(p)) != 0)
         goto out;
     if ((err = pthread_create(&p->thread, NULL, printer_main, p)) != 0) {

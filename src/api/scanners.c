@@ -160,11 +160,9 @@ static void *scanner_main(void *arg)
 static int start_one(struct api_scanners *ss, const struct patron_terminal *term)
 {
     struct scanner_thread *t = &ss->t[ss->n];
-    int err = patron_store_open(ss->cfg->db_path, &t->store);
+    int err = api_store_open(ss->cfg, &t->store);
     if (err != 0)
         return err;
-    if (ss->cfg->has_now)
-        patron_store_set_fixed_time(t->store, ss->cfg->now);
     t->owner = ss;
     t->till_id = term->terminal_id;
     snprintf(t->till, sizeof t->till, "%s", term->name);

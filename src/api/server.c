@@ -80,6 +80,18 @@ struct request {
     int upload_failed;
 };
 
+int api_store_open(const struct api_settings *cfg, patron_store **out)
+{
+    int err = patron_store_open(cfg->db_path, out);
+    if (err != 0)
+        return err;
+    if (cfg->has_now)
+        patron_store_set_fixed_time(*out, cfg->now);
+    if (cfg->busy_timeout_s)
+        patron_store_set_busy_timeout(*out, cfg->busy_timeout_s);
+    return 0;
+}
+
 static int pool_open(struct read_pool *p, const struct api_settings *cfg)
 {
     size_t n = cfg->read_handles ? cfg->read_handles : 1;
@@ -87,11 +99,9 @@ static int pool_open(struct read_pool *p, const struct api_settings *cfg)
     pthread_cond_init(&p->freed, NULL);
     p->ready = 1;
     for (size_t i = 0; i < n && i < READ_POOL_MAX; i++) {
-        int err = patron_store_open(cfg->db_path, &p->all[i]);
+        int err = api_store_open(cfg, &p->all[i]);
         if (err != 0)
             return err;
-        if (cfg->has_now)
-            patron_store_set_fixed_time(p->all[i], cfg->now);
         p->free[p->n_free++] = p->all[i];
         p->n_all++;
     }

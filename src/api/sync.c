@@ -111,7 +111,7 @@ int api_sync_start(const struct api_settings *cfg, struct api_sync **out)
     if (!sy)
         return PATRON_ENOMEM;
     sy->cfg = cfg;
-    if ((err = patron_store_open(cfg->db_path, &sy->store)) != 0)
+    if ((err = api_store_open(cfg, &sy->store)) != 0)
         goto out;
     pthread_mutex_lock(&state_lock);
     memset(&published, 0, sizeof published);
@@ -119,10 +119,6 @@ int api_sync_start(const struct api_settings *cfg, struct api_sync **out)
     has_fixed_now = cfg->has_now;
     fixed_now = cfg->now;
     pthread_mutex_unlock(&state_lock);
-    if (cfg->has_now)
-        patron_store_set_fixed_time(sy->store, cfg->now);
-    if (cfg->busy_timeout_s) /* as the writer's handle: else the store's own */
-        patron_store_set_busy_timeout(sy->store, cfg->busy_timeout_s);
     if ((err = api_bell_start(&sy->bell, &sy->thread, sync_main, sy)) != 0)
         goto out;
     *out = sy;

@@ -128,10 +128,8 @@ int api_wallet_push_start(const struct api_settings *cfg, struct api_wallet_push
         err = PATRON_ENOMEM;
         goto out;
     }
-    if ((err = patron_store_open(cfg->db_path, &w->store)) != 0)
+    if ((err = api_store_open(cfg, &w->store)) != 0)
         goto out;
-    if (cfg->has_now)
-        patron_store_set_fixed_time(w->store, cfg->now);
     if ((err = api_bell_start(&w->bell, &w->thread, wallet_push_main, w)) != 0)
         goto out;
     *out = w;

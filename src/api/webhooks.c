@@ -162,10 +162,8 @@ int api_webhooks_start(const struct api_settings *cfg, struct api_webhooks **out
     if (!w)
         return PATRON_ENOMEM;
     w->cfg = cfg;
-    if ((err = patron_store_open(cfg->db_path, &w->store)) != 0)
+    if ((err = api_store_open(cfg, &w->store)) != 0)
         goto out;
-    if (cfg->has_now)
-        patron_store_set_fixed_time(w->store, cfg->now);
     if ((err = api_bell_start(&w->bell, &w->thread, webhooks_main, w)) != 0)
         goto out;
     *out = w;

@@ -276,13 +276,9 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
     if (!w)
         return PATRON_ENOMEM;
     w->cfg = cfg;
-    if ((err = patron_store_open(cfg->db_path, &w->store)) != 0)
+    if ((err = api_store_open(cfg, &w->store)) != 0)
         goto out;
-    if (cfg->has_now)
-        patron_store_set_fixed_time(w->store, cfg->now);
     w->commits = patron_store_commits(w->store);
-    if (cfg->busy_timeout_s) /* else the store's own */
-        patron_store_set_busy_timeout(w->store, cfg->busy_timeout_s);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if ((err = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
