@@ -343,7 +343,9 @@ export function programScreen(main, session) {
   let editing = null; // the reward the form changes
   const act = async (fn, done) => {
     msg.clear();
-    try { await fn(); msg.ok(done); await load(); } catch (e) { msg.fail(e.message); }
+    try { await fn(); } catch (e) { msg.fail(e.message); return; }
+    // the tables show the change before the sentence says it is done
+    if (await load().then(() => true, (e) => { msg.fail(e.message); return false; })) msg.ok(done);
   };
 
   const ruleName = h('select', { id: 'rule-name' }, RULES.map((r) => h('option', { value: r }, S.ruleNames[r] || r)));

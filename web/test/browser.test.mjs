@@ -428,7 +428,7 @@ async function main() {
     await shot(op, 'program');
     await op.getByRole('button', { name: 'End Cake' }).click();
     await op.getByText('Reward Cake ended').waitFor();
-    assert.equal(await op.locator('#rewards td', { hasText: /^Cake$/ }).count(), 0);
+    await op.waitForFunction(() => ![...document.querySelectorAll('#rewards td')].some((td) => td.textContent === 'Cake'));
     await op.locator('#rule-changes tbody tr', { hasText: 'ended' }).first().waitFor();
   });
 
