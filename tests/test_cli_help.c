@@ -197,6 +197,18 @@ static void usage_errors_say_what_is_wrong(void **state)
     assert_non_null(strstr(r.out, "\"EUSAGE\""));
     assert_int_equal(clirun(&r, "--db", db, "voucher", "list", "--bogus", (char *)NULL), 64);
     assert_non_null(strstr(r.err, "unknown option '--bogus'"));
+    /* a mistyped subcommand, at any depth, is named with the word meant */
+    assert_int_equal(clirun(&r, "--db", db, "member", "enrol", (char *)NULL), 64);
+    assert_non_null(strstr(r.err, "unknown word 'enrol'; did you mean 'enroll'?"));
+    assert_int_equal(clirun(&r, "hq", "program", "sett", "x", "1", (char *)NULL), 64);
+    assert_non_null(strstr(r.err, "unknown word 'sett'; did you mean 'set'?"));
+    assert_int_equal(clirun(&r, "hq", "store", "ad", "3", "--name", "North", (char *)NULL), 64);
+    assert_non_null(strstr(r.err, "unknown word 'ad'; did you mean 'add'?"));
+    /* an option's value is never taken for a mistyped word */
+    assert_int_equal(clirun(&r, "hq", "store", "add", "--name", "ad", (char *)NULL), 64);
+    assert_null(strstr(r.err, "unknown word"));
+    assert_int_equal(clirun(&r, "tills", (char *)NULL), 64);
+    assert_non_null(strstr(r.err, "unknown command 'tills'. Run 'patron help'"));
     test_rmtree(dir);
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The help table of the `patron` program: every command's summary, forms and options with what
  * each means, and the nearest-name search that turns a typo into a suggestion. */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "help.h"
@@ -618,6 +620,35 @@ static void nearest_in(const struct cli_option_help *o, const char *flag, size_t
     for (; o->flag; o++)
         if (near(flag, flag_of(o->flag, buf, sizeof buf), best))
             flag_of(o->flag, out, len);
+}
+
+/* The word of h's forms nearest to `word` (a mistyped subcommand or name, "sett" for "set"),
+ * or NULL when `word` is one of them or none is close. A forms word is a run of lowercase letters
+ * and dashes that is not an option ("--name") or a placeholder ("NAME"). */
+const char *cli_help_nearest_word(const struct cli_command_help *h, const char *word, char *buf,
+                                  size_t len)
+{
+    size_t best = 64;
+    buf[0] = '\0';
+    for (const char *p = h ? h->forms : ""; *p;) {
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz-");
+        if (n == 0) {
+            p++;
+            continue;
+        }
+        char candidate[64];
+        int option =
+            p[0] == '-' || (p > h->forms && (p[-1] == '-' || isupper((unsigned char)p[-1])));
+        snprintf(candidate, sizeof candidate, "%.*s", (int)(n < 63 ? n : 63), p);
+        p += n;
+        if (option || isupper((unsigned char)*p) || n < 2)
+            continue;
+        if (strcmp(candidate, word) == 0)
+            return NULL;
+        if (near(word, candidate, &best))
+            snprintf(buf, len, "%s", candidate);
+    }
+    return buf[0] ? buf : NULL;
 }
 
 const char *cli_help_nearest_option(const struct cli_command_help *h, const char *flag, char *buf,

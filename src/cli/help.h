@@ -38,6 +38,10 @@ const char *cli_help_nearest_command(const char *word);
 /* Whether `flag` ("--total") is an option of command `h` or a global option. */
 int cli_help_knows_option(const struct cli_command_help *h, const char *flag);
 
+/* The word of h's forms nearest to `word` (a mistyped subcommand), into buf; NULL when `word`
+ * is one of the forms' words or none is close. */
+const char *cli_help_nearest_word(const struct cli_command_help *h, const char *word, char *buf,
+                                  size_t len);
 /* The option of `h` (or global) nearest to `flag`, or NULL when none is close. */
 const char *cli_help_nearest_option(const struct cli_command_help *h, const char *flag, char *buf,
                                     size_t len);

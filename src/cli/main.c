@@ -63,6 +63,8 @@ static int unknown_command(const char *name)
     fprintf(stderr, "patron: unknown command '%s'", name);
     if (guess)
         fprintf(stderr, "; did you mean '%s'?", guess);
+    else
+        fputc('.', stderr);
     fputs(" Run 'patron help' for the list.\n", stderr);
     return CLI_EXIT_USAGE;
 }

@@ -208,6 +208,24 @@ static int leftover_problem(const struct cli *c, const struct cli_args *a, char 
     return 0;
 }
 
+/* A typed word that is none of the command's forms' words but close to one ("patron hq progam"):
+ * names it and the word meant. Values of options are skipped. */
+static int mistyped_word(const struct cli *c, char *out, size_t cap)
+{
+    char near[64];
+    for (int i = 0; i < c->n_given; i++) {
+        const char *w = c->given[i];
+        if (w[0] == '-' || (i > 0 && c->given[i - 1][0] == '-' && !strchr(c->given[i - 1], '=')))
+            continue;
+        const char *guess = cli_help_nearest_word(c->command, w, near, sizeof near);
+        if (guess) {
+            snprintf(out, cap, "unknown word '%s'; did you mean '%s'?", w, guess);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int cli_usage(struct cli *c, const char *usage)
 {
     char what[640];
@@ -216,6 +234,8 @@ int cli_usage(struct cli *c, const char *usage)
                   (name && strncmp(usage, name, strlen(name)) == 0 && usage[strlen(name)] == ' ');
     if (problem[0])
         snprintf(what, sizeof what, "%s", problem);
+    else if (mistyped_word(c, what, sizeof what))
+        ;
     else if (leftover_problem(c, c->args, what, sizeof what))
         ;
     else if (!is_form)
