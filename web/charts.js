@@ -72,7 +72,7 @@ export function bars(title, rows, labelKey, series, fmt = num) {
 // The retention cohorts as a heat map: a row per enrolment month, a column per month since,
 // the share buying in the cell (darker is more) with the percentage written in it.
 export function heatMap(title, rows, cols) {
-  const cw = 48;
+  const cw = 56; // wide enough for "+10 mo" and "+11 mo" side by side
   const ch = 26;
   const left = 150;
   const top = 30;
