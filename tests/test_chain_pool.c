@@ -3,9 +3,11 @@
  * redemptions through the API log in at head office at most as many times as the service keeps
  * links (and its sync thread's one), counted in PostgreSQL's own log of connections; a link
  * broken by a head office restart is dropped and the claim retried on a fresh one, online; with
- * head office stopped the spend takes the offline path with its sentence. */
+ * head office stopped the spend takes the offline path with its sentence. And the pool itself:
+ * threads sharing it never open more links than its bound. */
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "apiutil.h"
 #include "chainutil.h"
 #include "clirun.h"
+#include "link_pool.h"
+#include "patron/error.h"
 
 #define REDEMPTIONS 20
 
@@ -155,9 +159,66 @@ static void the_service_keeps_head_office_links_for_its_claims(void **state)
     apit_cleanup(&b);
 }
 
+struct claimer {
+    patron_hq_pool *pool;
+    int id, failed;
+};
+
+static void *claimer_main(void *arg)
+{
+    struct claimer *c = arg;
+    char key[32], detail[512];
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "t%d-%d", c->id, i);
+        c->failed += patron_hq_pool_claim(c->pool, "9-9", 1, 1000, key, detail, sizeof detail) != 0;
+    }
+    return NULL;
+}
+
+/* Four threads make ten claims each through a pool of two links: two logins at most, every claim
+ * taken; after a restart the broken link is retried once; head office stopped, the sentence of
+ * a failed connection. */
+static void the_pool_shares_a_bounded_number_of_links(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], detail[512];
+    struct claimer cl[4];
+    pthread_t th[4];
+    patron_hq_pool *pool = NULL;
+    struct patron_hq_pool_stats st;
+    chain_make("chain_pool_lib", owner, url1, url2);
+    assert_int_equal(patron_hq_pool_open(url1, 2, 300, &pool), 0);
+    for (int i = 0; i < 4; i++) {
+        cl[i] = (struct claimer){.pool = pool, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, claimer_main, &cl[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(cl[i].failed, 0);
+    }
+    patron_hq_pool_stats(pool, &st);
+    assert_true(st.connects >= 1 && st.connects <= 2);
+    assert_true(st.open <= 2);
+    assert_int_equal(st.connects + st.reuses, 40);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_claims"), 40);
+    assert_int_equal(pg_cluster_halt(&pg, "fast"), 0);
+    assert_int_equal(pg_cluster_resume(&pg), 0);
+    assert_int_equal(patron_hq_pool_claim(pool, "9-9", 1, 1000, "after", detail, sizeof detail), 0);
+    patron_hq_pool_stats(pool, &st);
+    assert_int_equal(st.retries, 1);
+    assert_true(st.dropped >= 1);
+    assert_int_equal(pg_cluster_halt(&pg, "fast"), 0);
+    assert_int_equal(patron_hq_pool_claim(pool, "9-9", 1, 1000, "down", detail, sizeof detail),
+                     PATRON_EDB);
+    assert_non_null(strstr(detail, "cannot reach the head office"));
+    assert_int_equal(pg_cluster_resume(&pg), 0);
+    patron_hq_pool_close(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_pool_shares_a_bounded_number_of_links),
         cmocka_unit_test(the_service_keeps_head_office_links_for_its_claims),
     };
     return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);

@@ -191,12 +191,9 @@ static int serve_voucher_release(const char *hq, const char *key, char *detail, 
     return patron_hq_pool_voucher_release(serve_links, key, detail, len);
 }
 
-/* The claims go through the pool when there is a head office to claim at. */
+/* The claims go through the pool, instead of a connection each, when there is a head office. */
 static int serve_links_open(struct api_settings *cfg)
 {
-    cfg->sync_run = cli_sync_link_run;
-    cfg->sync_close = cli_sync_link_close;
-    cfg->card_lookup = patron_hq_card_lookup_url;
     if (!cfg->hq || !cfg->hq[0])
         return 0;
     int err = patron_hq_pool_open(cfg->hq, cfg->hq_links, SERVE_LINK_IDLE_S, &serve_links);
@@ -241,6 +238,15 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.home = c->home;
     cfg.open_printer = cli_printer_open;
     cfg.hq = c->hq;
+#ifdef PATRON_HAVE_HQ
+    cfg.sync_run = cli_sync_link_run;
+    cfg.sync_close = cli_sync_link_close;
+    cfg.card_lookup = patron_hq_card_lookup_url;
+    cfg.spend_claim = patron_hq_claim_url;
+    cfg.spend_release = patron_hq_claim_release_url;
+    cfg.voucher_claim = patron_hq_voucher_claim_url;
+    cfg.voucher_release = patron_hq_voucher_release_url;
+#endif
     cfg.wallet = c->wallet;
     cfg.google = c->google;
     cfg.apns_url = c->apns_url;

@@ -149,7 +149,8 @@ static int reserve(patron_hq_pool *p, int fresh, patron_hq **h, char *detail, si
 /* Takes a link: *reused says whether it was kept open from an earlier call. */
 static int take(patron_hq_pool *p, int fresh, patron_hq **h, int *reused, char *detail, size_t len)
 {
-    patron_hq **gone = calloc(p->max_links, sizeof *gone);
+    /* the idle links that aged out, and the one a fresh link may replace */
+    patron_hq **gone = calloc(p->max_links + 1, sizeof *gone);
     if (!gone)
         return PATRON_ENOMEM;
     *h = NULL;
