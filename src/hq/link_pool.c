@@ -89,13 +89,13 @@ void patron_hq_pool_stats(patron_hq_pool *p, struct patron_hq_pool_stats *out)
 
 /* Moves the idle links to close into `gone` (all of them, or those idle too long), under the
  * lock; the caller closes them after unlocking (closing says goodbye over the network). */
-static unsigned idle_take_out(patron_hq_pool *p, int all, patron_hq **gone)
+static unsigned idle_take_out(patron_hq_pool *p, int all, struct idle_link *gone)
 {
     unsigned n = 0, kept = 0;
     time_t now = mono_now();
     for (unsigned i = 0; i < p->n_idle; i++) {
         if (all || (p->idle_s && now - p->idle[i].since > (time_t)p->idle_s))
-            gone[n++] = p->idle[i].h;
+            gone[n++] = p->idle[i];
         else
             p->idle[kept++] = p->idle[i];
     }
@@ -106,10 +106,10 @@ static unsigned idle_take_out(patron_hq_pool *p, int all, patron_hq **gone)
     return n;
 }
 
-static void close_all(patron_hq **gone, unsigned n)
+static void close_all(struct idle_link *gone, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
-        patron_hq_close(gone[i]);
+        patron_hq_close(gone[i].h);
     free(gone);
 }
 
@@ -150,7 +150,7 @@ static int reserve(patron_hq_pool *p, int fresh, patron_hq **h, char *detail, si
 static int take(patron_hq_pool *p, int fresh, patron_hq **h, int *reused, char *detail, size_t len)
 {
     /* the idle links that aged out, and the one a fresh link may replace */
-    patron_hq **gone = calloc(p->max_links + 1, sizeof *gone);
+    struct idle_link *gone = calloc(p->max_links + 1, sizeof *gone);
     if (!gone)
         return PATRON_ENOMEM;
     *h = NULL;
@@ -158,7 +158,7 @@ static int take(patron_hq_pool *p, int fresh, patron_hq **h, int *reused, char *
     unsigned n = idle_take_out(p, 0, gone);
     int rc = reserve(p, fresh, h, detail, len);
     if (rc == 1) { /* the oldest idle link makes room for the fresh one */
-        gone[n++] = p->idle[0].h;
+        gone[n++] = p->idle[0];
         p->n_idle--;
         memmove(p->idle, p->idle + 1, p->n_idle * sizeof *p->idle);
         rc = 0;
@@ -190,7 +190,7 @@ static int link_sound(const patron_hq *h)
 static void give(patron_hq_pool *p, patron_hq *h, int purge)
 {
     int sound = link_sound(h);
-    patron_hq **gone = purge ? calloc(p->max_links, sizeof *gone) : NULL;
+    struct idle_link *gone = purge ? calloc(p->max_links, sizeof *gone) : NULL;
     unsigned n = 0;
     pthread_mutex_lock(&p->lock);
     if (sound) {
