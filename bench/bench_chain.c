@@ -7,22 +7,29 @@
  * member's chain identity and store balance (patron_chain_member_of_card), the claim at head
  * office (patron_hq_claim, one PostgreSQL transaction), then the store's redemption
  * (patron_reward_redeem, a durable SQLite commit). Timed twice: with a fresh head office
- * connection per redemption, as the `patron` command makes it (login included), and over a
- * connection kept open, as a long-running process would. Prints p50/p99 of each and, as its last
- * line, JSON with chain_spend_p99_ms (fresh connection) and chain_spend_kept_p99_ms.
+ * connection per redemption, as the `patron` command makes it (login included), over a
+ * connection kept open, and, the figure that counts, as a till spends: POST
+ * /v1/rewards/{id}/redeem over a keep-alive loopback connection to `patron serve` (--patron PATH)
+ * on store 2, which claims over the head office links it keeps (--hq-links) and runs its own sync
+ * thread. The three alternate, so that all see the same load. Prints p50/p99 of each and, as its
+ * last line, JSON with chain_spend_p99_ms (served), chain_spend_cli_p99_ms (a fresh connection)
+ * and chain_spend_kept_p99_ms (the library over a kept connection).
  *
  * --lag: STORES store files (threads), each selling at RATE / STORES checkouts a second for
  * SECONDS and syncing continuously through patron_hq_sync over a link of its own (a sync starts
  * as soon as the last one ends). Each sale's commit time is taken on the wall clock right after
  * its commit; head office's receive time (facts.received_at, same machine, same clock) of the
  * sale's fact gives its lag. Prints p50/p99/max and, as its last line, JSON with hq_lag_p99_ms.
- *   bench_chain --hq OWNER_URL --dir DIR --spend N
+ *   bench_chain --hq OWNER_URL --dir DIR --spend N --patron PATH
  *   bench_chain --hq OWNER_URL --dir DIR --lag [--stores 100] [--rate 500] [--seconds 30] */
+#include <curl/curl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +37,7 @@
 
 #include "hq.h"
 #include "patron/patron.h"
+#include "patron/terminal.h"
 
 static double mono_s(void)
 {
@@ -152,7 +160,97 @@ static void spend_once(patron_store *s, const char *url, patron_hq *link, const 
     parts->redeem = (t3 - t2) * 1e3;
 }
 
-static int run_spend(const char *owner, const char *dir, long n)
+/* `patron serve` on store 2 (its own head office links), and a till's keep-alive connection. */
+struct served {
+    pid_t pid;
+    int port;
+    CURL *h;
+    char url[96], auth[128], body[64];
+};
+
+static void serve_start(struct served *sv, const char *patron, const char *db, const char *hq)
+{
+    int fds[2];
+    char line[256];
+    const char *at = "listening on http://127.0.0.1:";
+    if (pipe(fds) != 0)
+        die("serve", "no pipe");
+    if ((sv->pid = fork()) == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execl(patron, patron, "--db", db, "--hq", hq, "serve", "--listen", "127.0.0.1:0", NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    while (f && sv->port <= 0 && fgets(line, sizeof line, f))
+        if (strstr(line, at))
+            sv->port = atoi(strstr(line, at) + strlen(at));
+    if (f)
+        fclose(f);
+    if (sv->port <= 0)
+        die(patron, "the service did not start");
+}
+
+static size_t discard(char *d, size_t size, size_t n, void *u)
+{
+    (void)d;
+    (void)u;
+    return size * n;
+}
+
+/* One redemption as a till makes it; dies unless 201. */
+static void served_once(struct served *sv, const char *key)
+{
+    char header[96];
+    long status = 0;
+    snprintf(header, sizeof header, "Idempotency-Key: %s", key);
+    struct curl_slist *hdrs = curl_slist_append(NULL, sv->auth);
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, header);
+    curl_easy_setopt(sv->h, CURLOPT_URL, sv->url);
+    curl_easy_setopt(sv->h, CURLOPT_POSTFIELDS, sv->body);
+    curl_easy_setopt(sv->h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(sv->h, CURLOPT_WRITEFUNCTION, discard);
+    if (curl_easy_perform(sv->h) == CURLE_OK)
+        curl_easy_getinfo(sv->h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    if (status != 201)
+        die("served redemption", "not 201");
+}
+
+/* Store 2's service with a cashier till, ready to redeem `reward` for `card`. */
+static void served_open(struct served *sv, patron_store *s, const char *patron, const char *hq,
+                        const char *dir, int64_t reward, const char *card)
+{
+    struct patron_terminal t;
+    char token[PATRON_TOKEN_LEN + 1], db[600];
+    if (patron_terminal_add(s, "bench-till", PATRON_ROLE_CASHIER, &t, token) != 0)
+        die("till", patron_store_detail(s));
+    snprintf(db, sizeof db, "%s/chain-store-2.db", dir);
+    serve_start(sv, patron, db, hq);
+    if (!(sv->h = curl_easy_init()))
+        die("curl", "no handle");
+    snprintf(sv->url, sizeof sv->url, "http://127.0.0.1:%d/v1/rewards/%lld/redeem", sv->port,
+             (long long)reward);
+    snprintf(sv->auth, sizeof sv->auth, "Authorization: Bearer %s", token);
+    snprintf(sv->body, sizeof sv->body, "{\"card\":\"%s\"}", card);
+}
+
+static void served_close(struct served *sv)
+{
+    curl_easy_cleanup(sv->h);
+    kill(sv->pid, SIGTERM);
+    waitpid(sv->pid, NULL, 0);
+}
+
+static void print_spend(const char *what, double *v, long n)
+{
+    printf("  %-50s p50 %7.2f ms  p99 %7.2f ms\n", what, quantile(v, (size_t)n, 0.5),
+           quantile(v, (size_t)n, 0.99));
+}
+
+static int run_spend(const char *owner, const char *dir, long n, const char *patron)
 {
     char url1[4096], url2[4096], detail[512], card[PATRON_CARD_DIGITS + 1], ref[32];
     patron_hq *h = NULL;
@@ -168,7 +266,7 @@ static int run_spend(const char *owner, const char *dir, long n)
     if (patron_member_enroll(a, &in, &m) != 0)
         die("enrol", patron_store_detail(a));
     memcpy(card, m.card, sizeof card);
-    for (int i = 0; m.points < 2 * n + 10; i++) {
+    for (int i = 0; m.points < 3 * n + 10; i++) {
         snprintf(ref, sizeof ref, "A-%d", i);
         sell(a, card, ref, 1000000);
         if (patron_member_by_card(a, card, &m) != 0)
@@ -182,31 +280,40 @@ static int run_spend(const char *owner, const char *dir, long n)
         die("reward", patron_store_detail(b));
     double *fresh = calloc((size_t)n, sizeof *fresh), *kept = calloc((size_t)n, sizeof *kept);
     double *conn = calloc((size_t)n, sizeof *conn), *claim = calloc((size_t)n, sizeof *claim);
-    double *redeem = calloc((size_t)n, sizeof *redeem);
-    if (!fresh || !kept || !conn || !claim || !redeem ||
+    double *redeem = calloc((size_t)n, sizeof *redeem), *served = calloc((size_t)n, sizeof *served);
+    struct served sv = {0};
+    if (!fresh || !kept || !conn || !claim || !redeem || !served ||
         patron_hq_connect(url2, &h, detail, sizeof detail) != 0)
         die("spend", "out of memory or no head office");
-    for (long i = 0; i < 2 * n; i++) { /* alternate, so that both see the same load */
+    served_open(&sv, b, patron, url2, dir, reward, card);
+    for (long i = 0; i < 3 * n; i++) { /* alternate, so that all see the same load */
         char key[48];
         struct spend_parts p;
         snprintf(key, sizeof key, "bench-spend-%ld", i);
         double t0 = mono_s();
-        spend_once(b, url2, i % 2 ? h : NULL, card, reward, key, &p);
-        (i % 2 ? kept : fresh)[i / 2] = (mono_s() - t0) * 1e3;
-        if (i % 2) {
-            claim[i / 2] = p.claim;
-            redeem[i / 2] = p.redeem;
+        if (i % 3 == 2) {
+            served_once(&sv, key);
+            served[i / 3] = (mono_s() - t0) * 1e3;
+            continue;
+        }
+        spend_once(b, url2, i % 3 ? h : NULL, card, reward, key, &p);
+        (i % 3 ? kept : fresh)[i / 3] = (mono_s() - t0) * 1e3;
+        if (i % 3) {
+            claim[i / 3] = p.claim;
+            redeem[i / 3] = p.redeem;
         } else {
-            conn[i / 2] = p.connect;
+            conn[i / 3] = p.connect;
         }
     }
+    served_close(&sv);
     patron_hq_close(h);
     double f50 = quantile(fresh, (size_t)n, 0.5), f99 = quantile(fresh, (size_t)n, 0.99);
     double k50 = quantile(kept, (size_t)n, 0.5), k99 = quantile(kept, (size_t)n, 0.99);
+    double s50 = quantile(served, (size_t)n, 0.5), s99 = quantile(served, (size_t)n, 0.99);
     printf("online redemption of points earned at another store, %ld each:\n", n);
-    printf("  %-50s p50 %7.2f ms  p99 %7.2f ms\n", "a fresh head office connection (patron CLI)",
-           f50, f99);
-    printf("  %-50s p50 %7.2f ms  p99 %7.2f ms\n", "over a connection kept open", k50, k99);
+    print_spend("through patron serve (HTTP keep-alive, links kept)", served, n);
+    print_spend("a fresh head office connection (patron CLI)", fresh, n);
+    print_spend("the library over a connection kept open", kept, n);
     printf("  of which: connecting (login) p50 %.2f ms, the claim at head office p50 %.2f ms /"
            " p99 %.2f ms, the store's redemption p50 %.2f ms / p99 %.2f ms\n",
            quantile(conn, (size_t)n, 0.5), quantile(claim, (size_t)n, 0.5),
@@ -216,8 +323,10 @@ static int run_spend(const char *owner, const char *dir, long n)
     free(claim);
     free(redeem);
     printf("{\"chain_spend_n\": %ld, \"chain_spend_p50_ms\": %.2f, \"chain_spend_p99_ms\": %.2f,"
+           " \"chain_spend_cli_p50_ms\": %.2f, \"chain_spend_cli_p99_ms\": %.2f,"
            " \"chain_spend_kept_p50_ms\": %.2f, \"chain_spend_kept_p99_ms\": %.2f}\n",
-           n, f50, f99, k50, k99);
+           n, s50, s99, f50, f99, k50, k99);
+    free(served);
     free(fresh);
     free(kept);
     patron_store_close(a);
@@ -417,7 +526,7 @@ static int run_lag(const char *owner, const char *dir, int n, double rate, doubl
 
 int main(int argc, char **argv)
 {
-    const char *owner = NULL, *dir = NULL;
+    const char *owner = NULL, *dir = NULL, *patron = getenv("PATRON_BIN");
     long spend = 0;
     int lag = 0, stores = 100;
     double rate = 500, seconds = 30;
@@ -429,6 +538,8 @@ int main(int argc, char **argv)
             owner = v;
         else if (strcmp(argv[i], "--dir") == 0 && ++i)
             dir = v;
+        else if (strcmp(argv[i], "--patron") == 0 && ++i)
+            patron = v;
         else if (strcmp(argv[i], "--spend") == 0 && ++i)
             spend = strtol(v, NULL, 10);
         else if (strcmp(argv[i], "--stores") == 0 && ++i)
@@ -438,9 +549,14 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--seconds") == 0 && ++i)
             seconds = strtod(v, NULL);
     }
-    if (!owner || !dir || (!lag && spend <= 0) || stores < 1 || stores > 65535 || rate <= 0 ||
-        seconds <= 0)
-        die("usage", "bench_chain --hq OWNER_URL --dir DIR --spend N | --lag [--stores N]"
-                     " [--rate PER_S] [--seconds S]");
-    return lag ? run_lag(owner, dir, stores, rate, seconds) : run_spend(owner, dir, spend);
+    if (!owner || !dir || (!lag && (spend <= 0 || !patron)) || stores < 1 || stores > 65535 ||
+        rate <= 0 || seconds <= 0)
+        die("usage", "bench_chain --hq OWNER_URL --dir DIR --spend N --patron PATH | --lag"
+                     " [--stores N] [--rate PER_S] [--seconds S]");
+    if (lag)
+        return run_lag(owner, dir, stores, rate, seconds);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = run_spend(owner, dir, spend, patron);
+    curl_global_cleanup();
+    return rc;
 }

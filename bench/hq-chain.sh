@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The chain's latencies on a throwaway PostgreSQL on loopback with its durable defaults (fsync and
 # synchronous_commit on): bench_chain --spend (an online redemption of points earned at another
-# store, chain_spend_p99_ms) and bench_chain --lag (STORES stores selling at RATE checkouts a
+# store: chain_spend_p99_ms through `patron serve` from BUILD_DIR, chain_spend_cli_p99_ms as the
+# `patron` command makes it) and bench_chain --lag (STORES stores selling at RATE checkouts a
 # second together for SECONDS, each syncing continuously: hq_lag_p99_ms). Each in a database of
 # its own. The last two lines are bench_chain's JSON.
 #   bench/hq-chain.sh BUILD_DIR [SPENDS] [STORES] [RATE] [SECONDS]   (1000 100 500 30)
@@ -23,6 +24,6 @@ for db in hqspend hqlag; do
   mkdir -p "$work/$db"
 done
 "$build/bench/bench_chain" --hq "postgresql://postgres@127.0.0.1:$port/hqspend" \
-  --dir "$work/hqspend" --spend "$spends"
+  --dir "$work/hqspend" --spend "$spends" --patron "$build/patron"
 "$build/bench/bench_chain" --hq "postgresql://postgres@127.0.0.1:$port/hqlag" --dir "$work/hqlag" \
   --lag --stores "$stores" --rate "$rate" --seconds "$seconds"

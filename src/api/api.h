@@ -54,6 +54,7 @@ struct api_settings {
      * failure so that the next round connects afresh), and the one that closes the link. */
     const char *hq;
     unsigned sync_interval_s;
+    unsigned hq_links; /* head office links the claims below keep open (the program's pool) */
     int (*sync_run)(void **link, const char *hq, patron_store *s, char *detail, size_t len);
     void (*sync_close)(void *link);
     unsigned display_idle_s;    /* customer displays return to the welcome after this (0 = 20) */

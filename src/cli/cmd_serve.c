@@ -13,6 +13,7 @@
 #include "cli.h"
 #ifdef PATRON_HAVE_HQ
 #include "hq.h"
+#include "link_pool.h"
 #endif
 
 static const char usage[] =
@@ -20,6 +21,7 @@ static const char usage[] =
     "[--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS] [--batch-max N] "
     "[--busy-timeout SECONDS] [--read-handles N] "
     "[--cashier-refund-limit POINTS] [--print-poll SECONDS] [--sync-interval SECONDS] "
+    "[--hq-links N] "
     "[--display-idle SECONDS] [--webhook-poll SECONDS] [--webhook-timeout SECONDS] "
     "[--web-root DIR] [--session-ttl SECONDS] [--locale TAG] [--log-requests] [--demo] [--routes]"
     " (the global --printer SPEC and --printer-profile NAME choose the printer; with the global"
@@ -49,6 +51,8 @@ static const struct serve_option serve_options[] = {
     {"--print-poll", OPT(print_poll_s), 0, 1, 3600, 5},
     /* How often the outbox is shipped to head office without a commit to wake the sync. */
     {"--sync-interval", OPT(sync_interval_s), 0, 1, 3600, 5},
+    /* Head office links kept open for online claims: the ones at the counter at once. */
+    {"--hq-links", OPT(hq_links), 0, 1, 64, 4},
     /* The customer displays go back to the shop's welcome this long after the last event. */
     {"--display-idle", OPT(display_idle_s), 0, 1, 3600, 20},
     /* How often due webhook retries are looked for; new events wake the worker at once. */
@@ -154,6 +158,55 @@ static int locale_ok(const char *t)
     return n >= 2 && n <= 35;
 }
 
+#ifdef PATRON_HAVE_HQ
+/* The head office links the service keeps open for its claims (link_pool.h): opened before the
+ * service starts, closed after its last thread ended. A link idle for 5 minutes is closed rather
+ * than used again. The callbacks' URL is the pool's. */
+#define SERVE_LINK_IDLE_S 300
+static patron_hq_pool *serve_links;
+
+static int serve_claim(const char *hq, const char *member_uid, int64_t points, int64_t local_points,
+                       const char *key, char *detail, size_t len)
+{
+    (void)hq;
+    return patron_hq_pool_claim(serve_links, member_uid, points, local_points, key, detail, len);
+}
+
+static int serve_claim_release(const char *hq, const char *key, char *detail, size_t len)
+{
+    (void)hq;
+    return patron_hq_pool_claim_release(serve_links, key, detail, len);
+}
+
+static int serve_voucher_claim(const char *hq, int64_t key_id, int64_t voucher_id, const char *key,
+                               char *detail, size_t len)
+{
+    (void)hq;
+    return patron_hq_pool_voucher_claim(serve_links, key_id, voucher_id, key, detail, len);
+}
+
+static int serve_voucher_release(const char *hq, const char *key, char *detail, size_t len)
+{
+    (void)hq;
+    return patron_hq_pool_voucher_release(serve_links, key, detail, len);
+}
+
+/* The claims go through the pool, instead of a connection each, when there is a head office. */
+static int serve_links_open(struct api_settings *cfg)
+{
+    if (!cfg->hq || !cfg->hq[0])
+        return 0;
+    int err = patron_hq_pool_open(cfg->hq, cfg->hq_links, SERVE_LINK_IDLE_S, &serve_links);
+    if (err != 0)
+        return err;
+    cfg->spend_claim = serve_claim;
+    cfg->spend_release = serve_claim_release;
+    cfg->voucher_claim = serve_voucher_claim;
+    cfg->voucher_release = serve_voucher_release;
+    return 0;
+}
+#endif
+
 int cli_cmd_serve(struct cli *c, struct cli_args *a)
 {
     struct api_settings cfg = {0};
@@ -215,7 +268,16 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
         return cli_fail(c, err, "cannot prepare the demo store");
     patron_store_close(c->store);
     c->store = NULL;
-    if ((err = api_serve(&cfg, why, sizeof why)) != 0) {
+#ifdef PATRON_HAVE_HQ
+    if ((err = serve_links_open(&cfg)) != 0)
+        return cli_fail(c, err, "cannot keep head office links");
+#endif
+    err = api_serve(&cfg, why, sizeof why);
+#ifdef PATRON_HAVE_HQ
+    patron_hq_pool_close(serve_links);
+    serve_links = NULL;
+#endif
+    if (err != 0) {
         fprintf(stderr, "patron: cannot serve: %s.\n", why[0] ? why : patron_strerror(err));
         return err == PATRON_EINVAL ? CLI_EXIT_USAGE : cli_exit_status(err);
     }

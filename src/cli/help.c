@@ -191,6 +191,8 @@ static const struct cli_option_help serve_options[] = {
     {"--print-poll SECONDS", "retry queued print jobs this often, 1 to 3600 (default 5)"},
     {"--sync-interval SECONDS", "with --hq, ship the outbox to head office this often and soon "
                                 "after each commit, 1 to 3600 (default 5)"},
+    {"--hq-links N", "with --hq, keep at most N head office links open for online claims, 1 to "
+                     "64 (default 4)"},
     {"--hq URL", "(global) the store's own head office URL: a thread ships the outbox there"},
     {"--display-idle SECONDS", "the customer displays clear, dim and show the welcome this long "
                                "after the last scan, sale or redemption, 1 to 3600 (default 20)"},
@@ -381,7 +383,8 @@ static const struct cli_command_help commands[] = {
      "             [--max-connections N] [--timeout SECONDS] [--request-timeout SECONDS]\n"
      "             [--batch-max N] [--busy-timeout SECONDS] [--read-handles N]\n"
      "             [--cashier-refund-limit POINTS] [--print-poll SECONDS]\n"
-     "             [--sync-interval SECONDS] [--display-idle SECONDS] [--log-requests]\n"
+     "             [--sync-interval SECONDS] [--hq-links N] [--display-idle SECONDS]\n"
+     "             [--log-requests]\n"
      "             [--webhook-poll SECONDS] [--webhook-timeout SECONDS]\n"
      "             [--web-root DIR] [--session-ttl SECONDS] [--locale TAG] [--demo] [--routes]\n"
      "(with the wallet push settings it pushes changed passes itself, as `patron card push`;\n"
