@@ -6,7 +6,8 @@
  * rest is the refund's shortfall. Under the negative policy the whole reversal is claimed and
  * held, even below zero. Head office unreachable, the refund is never refused: it takes back
  * what the store knows, marked offline, and an overdraft it causes is an offline_overdraft in
- * `patron hq conflicts`. The same refund sent again claims nothing twice. */
+ * `patron hq conflicts`. The same refund sent again claims nothing twice. A claimed debit's hold
+ * (a refund's, an adjustment's) is given back once its entry reaches head office. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -233,6 +234,30 @@ static void an_offline_clamp_refund_keeps_to_the_last_known_chain_balance(void *
     test_store_close(&a);
 }
 
+/* A claimed debit's hold is given back when its entry reaches head office: a negative
+ * adjustment's as a redemption's and a refund's, so store 2 may then spend what is left. */
+static void a_claimed_debit_is_released_when_it_arrives(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14];
+    struct test_store a = {0}, b = {0};
+    struct clirun r = {0};
+    int64_t reward = 0;
+    setup("chain_refund_adjust", "clamp", owner, url1, url2, &a, &b, card, &reward);
+    if (clirun(&r, "--db", a.path, "--home", home, "--hq", url1, "--now", NOW, "ledger", "adjust",
+               card, "--points", "-100", "--reason", "goodwill reversed", "--manager", "Mo",
+               (char *)NULL) != 0)
+        fail_msg("debit at store 1: %s", r.err);
+    assert_int_equal(pg_int(owner, "SELECT held FROM chain_member_stores WHERE store_id = 1"), 100);
+    chain_sync_ok(&a, url1, NOW);
+    assert_int_equal(pg_int(owner, "SELECT held FROM chain_member_stores WHERE store_id = 1"), 0);
+    chain_sync_ok(&b, url2, NOW);
+    if (spend(&b, url2, card, reward, &r) != 0) /* the 500 left */
+        fail_msg("spend at store 2: %s", r.err);
+    test_store_close(&b);
+    test_store_close(&a);
+}
+
 /* POST /v1/refunds at store 1's counter service, online: claimed as `patron refund` is; the same
  * return sent again under another key is answered again and claims nothing more; head office
  * unreachable, a refund is answered 201, marked offline. */
@@ -304,6 +329,7 @@ int main(void)
         cmocka_unit_test(a_negative_refund_is_claimed_in_full),
         cmocka_unit_test(an_offline_refund_is_marked_and_its_overdraft_reported),
         cmocka_unit_test(an_offline_clamp_refund_keeps_to_the_last_known_chain_balance),
+        cmocka_unit_test(a_claimed_debit_is_released_when_it_arrives),
         cmocka_unit_test(the_refund_api_claims_once),
     };
     return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
