@@ -95,6 +95,13 @@ struct patron_refund {
     const char *idempotency_key; /* required */
     const char *return_ref; /* the return receipt's number (1..63 bytes, no spaces), unique in the
                                store like a sale's ref; NULL: none, the key alone names it */
+    /* A chain store online claims the reversal at head office first (src/hq): claimed = 1 and
+     * claimed_points what head office granted. The clamp policy then reverses at most that,
+     * the rest being the shortfall. claimed = 0: the clamp policy reverses at most the member's
+     * last known chain balance (this store's ledger plus what the last sync said they hold in
+     * other stores; a store without a head office: its own ledger). */
+    int claimed;
+    int64_t claimed_points;
 };
 
 struct patron_refund_result {
@@ -118,6 +125,23 @@ struct patron_refund_result {
  * recorded for another request (the detail names the first refund). */
 PATRON_EXPORT int patron_refund_record(patron_store *s, const struct patron_refund *in,
                                        struct patron_refund_result *out)
+    __attribute__((warn_unused_result));
+
+/* What a refund would take back, read without writing (the same rule patron_refund_record
+ * applies), for its claim at head office before the write. */
+struct patron_refund_preview {
+    int64_t member_id;
+    int64_t points_owed; /* the points the refunded lines owe back (0: none) */
+    int64_t balance;     /* the member's balance in this store's own ledger */
+    int clamp;           /* the program's refund_policy is clamp */
+    int recorded;        /* the return_ref is recorded already: a retry, nothing to claim */
+    char member_uid[32]; /* the member's chain identity ("" when the store has none) */
+};
+
+/* Fills *out for refund `in` (its key is not needed). Returns 0 or the code the refund itself
+ * would return (PATRON_ENOSALE, PATRON_EREFUND, PATRON_EINVAL). */
+PATRON_EXPORT int patron_refund_preview(patron_store *s, const struct patron_refund *in,
+                                        struct patron_refund_preview *out)
     __attribute__((warn_unused_result));
 
 struct patron_adjustment {

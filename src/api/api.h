@@ -82,6 +82,13 @@ struct api_settings {
     int (*spend_claim)(const char *hq, const char *member_uid, int64_t points, int64_t local_points,
                        const char *key, char *detail, size_t len);
     int (*spend_release)(const char *hq, const char *key, char *detail, size_t len);
+    /* And a refund's claim of what it takes back, never refused (patron_hq_claim_refund): 0
+     * with *taken what head office granted and *fresh whether this call made the claim (a
+     * fresh one is given back by spend_release if the refund fails); another code when head
+     * office could not be asked. */
+    int (*refund_claim)(const char *hq, const char *member_uid, int64_t points,
+                        int64_t local_points, int clamp, const char *key, int64_t *taken,
+                        int *fresh, char *detail, size_t len);
     /* The same for a voucher before its redemption: 0 claimed, PATRON_EREDEEMED or
      * PATRON_EVOIDED refused, another code when head office could not be asked. */
     int (*voucher_claim)(const char *hq, int64_t key_id, int64_t voucher_id, const char *key,
@@ -193,6 +200,9 @@ struct api_call {
     int64_t display_number; /* a scan's points still needed for the reward in display_note */
     /* Head office was set but could not be asked before the write: the spend is offline. */
     int hq_offline;
+    /* A refund's claim at head office (spend.c): what it may take back, for the handler. */
+    int refund_claimed;
+    int64_t refund_claimed_points;
     /* On failure the handler may say more; else the store's detail is taken. */
     char detail[API_DETAIL_MAX];
     /* A browser session the call came with ("" for a bearer token), and its CSRF token. */

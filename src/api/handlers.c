@@ -194,9 +194,9 @@ int api_h_sale(struct api_call *c, patron_store *s)
     return api_reply_built(c, 201, err, o);
 }
 
-int api_h_refund(struct api_call *c, patron_store *s)
+void api_refund_input(struct api_call *c, struct patron_refund_line *lines,
+                      struct patron_refund *in)
 {
-    struct patron_refund_line lines[PATRON_SALE_MAX_LINES];
     json_t *jl = json_object_get(c->body, "lines"), *item;
     size_t n = 0, i;
     json_array_foreach(jl, i, item)
@@ -205,15 +205,26 @@ int api_h_refund(struct api_call *c, patron_store *s)
             break;
         lines[n++] = (struct patron_refund_line){api_str(item, "sku"), num(item, "qty")};
     }
-    struct patron_refund in = {
+    *in = (struct patron_refund){
         .ref = api_str(c->body, "ref"),
         .lines = n ? lines : NULL,
         .n_lines = n,
         .idempotency_key = c->idempotency_key,
         .return_ref = api_str(c->body, "return_ref"),
+        .claimed = c->refund_claimed, /* head office's answer (spend.c) */
+        .claimed_points = c->refund_claimed_points,
     };
+}
+
+int api_h_refund(struct api_call *c, patron_store *s)
+{
+    struct patron_refund_line lines[PATRON_SALE_MAX_LINES];
+    struct patron_refund in;
     struct patron_refund_result r;
+    api_refund_input(c, lines, &in);
+    patron_store_set_spend_offline(s, c->hq_offline); /* head office could not be asked */
     int err = patron_refund_record(s, &in, &r);
+    patron_store_set_spend_offline(s, 0);
     if (err != 0)
         return err;
     /* The size of a refund is known only once its rule has run; the writer undoes this

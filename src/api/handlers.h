@@ -13,6 +13,10 @@ int api_h_metrics(struct api_call *c, patron_store *s);
 int api_h_scan(struct api_call *c, patron_store *s);
 int api_h_sale(struct api_call *c, patron_store *s);
 int api_h_refund(struct api_call *c, patron_store *s);
+/* The refund a POST /v1/refunds body asks for, its lines into `lines` (shared by the handler and
+ * its claim at head office, spend.c). */
+void api_refund_input(struct api_call *c, struct patron_refund_line *lines,
+                      struct patron_refund *in);
 int api_h_rewards(struct api_call *c, patron_store *s);
 int api_h_redeem(struct api_call *c, patron_store *s);
 int api_h_enroll(struct api_call *c, patron_store *s);

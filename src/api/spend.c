@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Online spend claims at head office (issue 11): a request that spends a member's points (a
- * reward redemption, a negative adjustment) or a voucher (its redemption) is claimed at head
- * office before it reaches the writer, in the connection's thread, so no SQLite transaction waits
- * on the network. A refused claim is the request's answer (409 with head office's sentence); a
- * claim whose spend then fails at the store is given back. Head office unreachable: the spend
- * goes ahead offline (points against the last synced chain balance, a voucher within the offline
- * caps), as the `patron` program does. */
+ * reward redemption, a negative adjustment, a refund's reversal) or a voucher (its redemption)
+ * is claimed at head office before it reaches the writer, in the connection's thread, so no
+ * SQLite transaction waits on the network. A refused claim is the request's answer (409 with
+ * head office's sentence); a refund's claim is never refused, it says how much the refund may
+ * take back. A claim whose spend then fails at the store is given back. Head office unreachable:
+ * the spend goes ahead offline (points against the last synced chain balance, a voucher within
+ * the offline caps, a refund marked offline but never refused for it), as the `patron` program
+ * does. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,10 +81,34 @@ static int points_claim(struct api_call *c, patron_store *s, struct api_claim *c
     return 0;
 }
 
+/* A refund claims what it takes back (never refused: head office unreachable, it is offline).
+ * A claim this call did not make (a retry's) is not given back by it. */
+static int refund_claim(struct api_call *c, patron_store *s, struct api_claim *cl)
+{
+    struct patron_refund_line lines[PATRON_SALE_MAX_LINES];
+    struct patron_refund in;
+    struct patron_refund_preview p;
+    int64_t taken = 0;
+    int fresh = 0;
+    api_refund_input(c, lines, &in);
+    if (!c->cfg->refund_claim || patron_refund_preview(s, &in, &p) != 0 || p.recorded ||
+        p.points_owed <= 0 || !p.member_uid[0]) {
+        c->detail[0] = '\0';
+        return 0; /* nothing to claim, or the refund itself says what is wrong */
+    }
+    if (c->cfg->refund_claim(c->cfg->hq, p.member_uid, p.points_owed, p.balance, p.clamp, cl->key,
+                             &taken, &fresh, c->detail, sizeof c->detail) != 0)
+        return offline(c, cl, "the refund takes back what this store knows, marked offline");
+    c->refund_claimed = 1;
+    c->refund_claimed_points = taken;
+    cl->held = fresh;
+    return 0;
+}
+
 int api_spend_route(const struct api_call *c)
 {
     return c->route->handler == api_h_redeem || c->route->handler == api_h_adjust ||
-           c->route->handler == api_h_voucher_redeem;
+           c->route->handler == api_h_voucher_redeem || c->route->handler == api_h_refund;
 }
 
 int api_spend_claim(struct api_call *c, patron_store *s, struct api_claim *cl)
@@ -93,6 +119,8 @@ int api_spend_claim(struct api_call *c, patron_store *s, struct api_claim *cl)
     /* keys are the till's own: two tills may send the same one */
     snprintf(cl->key, sizeof cl->key, "api/%" PRId64 "/%s", c->terminal.terminal_id,
              c->idempotency_key);
+    if (c->route->handler == api_h_refund)
+        return refund_claim(c, s, cl);
     return c->route->handler == api_h_voucher_redeem ? voucher_claim(c, s, cl)
                                                      : points_claim(c, s, cl);
 }

@@ -169,8 +169,9 @@ static int insert_refund(patron_store *s, const struct sale_row *sale,
 
 static int member_row(patron_store *s, int64_t member_id, struct patron__member_row *m)
 {
-    sqlite3_stmt *st =
-        patron__stmt(s, "SELECT a.id, a.balance FROM accounts a WHERE a.member_id = ?1");
+    sqlite3_stmt *st = patron__stmt(s, "SELECT a.id, a.balance, m.chain_points FROM accounts a"
+                                       " JOIN members m ON m.id = a.member_id"
+                                       " WHERE a.member_id = ?1");
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, member_id);
@@ -180,6 +181,7 @@ static int member_row(patron_store *s, int64_t member_id, struct patron__member_
         m->member_id = member_id;
         m->account_id = sqlite3_column_int64(st, 0);
         m->balance = sqlite3_column_int64(st, 1);
+        m->chain_points = sqlite3_column_int64(st, 2);
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
@@ -237,8 +239,10 @@ static int record(patron_store *s, const struct patron_refund *in, const struct 
         (err = member_row(s, sale->member_id, &m)) != 0)
         return err;
     int64_t owed = points_owed(sale), reversed = owed;
-    if (p.refund_policy == PATRON_REFUND_CLAMP && reversed > m.balance)
-        reversed = m.balance > 0 ? m.balance : 0;
+    /* clamp: what head office granted, else the member's last known chain balance */
+    int64_t may = in->claimed ? in->claimed_points : m.balance + m.chain_points;
+    if (p.refund_policy == PATRON_REFUND_CLAMP && reversed > may)
+        reversed = may > 0 ? may : 0;
     if ((err = insert_refund(s, sale, id, reversed, owed - reversed, m.balance - reversed,
                              &refund_id)) != 0)
         return err;
@@ -249,7 +253,8 @@ static int record(patron_store *s, const struct patron_refund *in, const struct 
                                        .program = PATRON__ACCT_ISSUED,
                                        .refund_id = refund_id,
                                        .sale_id = sale->sale_id,
-                                       .original_entry = sale->earn_entry};
+                                       .original_entry = sale->earn_entry,
+                                       .uncapped = 1};
         if ((err = patron__ledger_post(s, &m, &post, &entry_id)) != 0)
             return err;
     }
@@ -393,5 +398,55 @@ int patron_refund_record(patron_store *s, const struct patron_refund *in,
             err = say_duplicate(s, &q, err);
     }
     free(q.sale);
+    return err;
+}
+
+/* The member's chain identity ("" for none) and whether `return_ref` is recorded already. */
+static int preview_member(patron_store *s, const struct patron_refund *in,
+                          struct patron_refund_preview *out)
+{
+    sqlite3_stmt *st =
+        patron__stmt(s, "SELECT coalesce((SELECT member_uid FROM members WHERE id = ?1), ''),"
+                        " EXISTS (SELECT 1 FROM refunds WHERE return_ref = ?2)");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int64(st, 1, out->member_id);
+    if (in->return_ref)
+        sqlite3_bind_text(st, 2, in->return_ref, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        patron__copy(out->member_uid, sizeof out->member_uid,
+                     (const char *)sqlite3_column_text(st, 0));
+        out->recorded = sqlite3_column_int(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+int patron_refund_preview(patron_store *s, const struct patron_refund *in,
+                          struct patron_refund_preview *out)
+{
+    struct patron_program p;
+    struct patron__member_row m;
+    struct sale_row *sale;
+    int err;
+    memset(out, 0, sizeof *out);
+    if (!in->ref || !in->ref[0] || in->n_lines > PATRON_SALE_MAX_LINES)
+        return patron__fail(s, PATRON_EINVAL, "a refund needs the sale's ref and at most %d lines",
+                            PATRON_SALE_MAX_LINES);
+    if (!(sale = calloc(1, sizeof *sale)))
+        return PATRON_ENOMEM;
+    if ((err = patron_program_get(s, &p)) == 0 && (err = load_sale(s, in->ref, sale)) == 0 &&
+        (err = load_lines(s, sale)) == 0 && (err = choose_quantities(s, in, sale)) == 0 &&
+        (err = member_row(s, sale->member_id, &m)) == 0) {
+        out->member_id = sale->member_id;
+        out->points_owed = points_owed(sale);
+        out->balance = m.balance;
+        out->clamp = p.refund_policy == PATRON_REFUND_CLAMP;
+        err = preview_member(s, in, out);
+    }
+    free(sale);
     return err;
 }

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "patron/json.h"
+#include "spend.h"
 
 #define MAX_LINE_TEXT 160
 
@@ -270,7 +271,12 @@ int cli_cmd_refund(struct cli *c, struct cli_args *a)
     in.idempotency_key = key ? key : default_key;
     if ((status = cli_open_store(c)) != 0 || (status = cli_check_templates(c)) != 0)
         return status;
-    if ((err = patron_refund_record(c->store, &in, &r)) != 0)
+    /* what it takes back is claimed at head office first (spend.h), never refused for it */
+    struct cli_spend_claim claim = {0};
+    cli_refund_claim(c, &in, &claim);
+    err = patron_refund_record(c->store, &in, &r);
+    cli_spend_claim_end(&claim, err);
+    if (err != 0)
         return cli_fail(c, err, "refund not recorded");
     snprintf(
         human, sizeof human, "-%lld points, balance %lld%s%s%s%s\n", (long long)r.points_reversed,

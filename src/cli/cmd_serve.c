@@ -178,6 +178,15 @@ static int serve_claim_release(const char *hq, const char *key, char *detail, si
     return patron_hq_pool_claim_release(serve_links, key, detail, len);
 }
 
+static int serve_refund_claim(const char *hq, const char *member_uid, int64_t points,
+                              int64_t local_points, int clamp, const char *key, int64_t *taken,
+                              int *fresh, char *detail, size_t len)
+{
+    (void)hq;
+    return patron_hq_pool_claim_refund(serve_links, member_uid, points, local_points, clamp, key,
+                                       taken, fresh, detail, len);
+}
+
 static int serve_voucher_claim(const char *hq, int64_t key_id, int64_t voucher_id, const char *key,
                                char *detail, size_t len)
 {
@@ -201,6 +210,7 @@ static int serve_links_open(struct api_settings *cfg)
         return err;
     cfg->spend_claim = serve_claim;
     cfg->spend_release = serve_claim_release;
+    cfg->refund_claim = serve_refund_claim;
     cfg->voucher_claim = serve_voucher_claim;
     cfg->voucher_release = serve_voucher_release;
     return 0;
@@ -244,6 +254,7 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.card_lookup = patron_hq_card_lookup_url;
     cfg.spend_claim = patron_hq_claim_url;
     cfg.spend_release = patron_hq_claim_release_url;
+    cfg.refund_claim = patron_hq_claim_refund_url;
     cfg.voucher_claim = patron_hq_voucher_claim_url;
     cfg.voucher_release = patron_hq_voucher_release_url;
 #endif

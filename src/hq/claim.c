@@ -2,7 +2,8 @@
 /* Online spend claims: before a store spends a member's points it claims them at head office in
  * one PostgreSQL transaction (hq_claim, schema.c), which locks the member's chain balance row;
  * two stores spending the same last points at once are taken one after the other, and the second
- * is refused. A claim whose spend then fails at the store is released. */
+ * is refused. A refund that takes points back claims them too (hq_claim_refund): never refused,
+ * it is told how much it may take. A claim whose spend then fails at the store is released. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,41 @@ int patron_hq_claim_release(patron_hq *h, const char *key, char *detail, size_t 
                                len);
     PQclear(res);
     return 0;
+}
+
+int patron_hq_claim_refund(patron_hq *h, const char *member_uid, int64_t points,
+                           int64_t local_points, int clamp, const char *key, int64_t *taken,
+                           int *fresh, char *detail, size_t len)
+{
+    char pts[24], local[24];
+    snprintf(pts, sizeof pts, "%lld", (long long)points);
+    snprintf(local, sizeof local, "%lld", (long long)local_points);
+    const char *params[] = {member_uid, pts, local, key, clamp ? "true" : "false"};
+    PGresult *res = PQexecParams(h->conn,
+                                 "SELECT taken, fresh FROM hq_claim_refund($1, $2::bigint,"
+                                 " $3::bigint, $4, $5::boolean)",
+                                 5, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return patron__hq_fail(res, h->conn, "head office could not take the refund's claim",
+                               detail, len);
+    *taken = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *fresh = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
+    return 0;
+}
+
+int patron_hq_claim_refund_url(const char *url, const char *member_uid, int64_t points,
+                               int64_t local_points, int clamp, const char *key, int64_t *taken,
+                               int *fresh, char *detail, size_t len)
+{
+    patron_hq *h = NULL;
+    int rc = patron_hq_connect(url, &h, detail, len);
+    if (rc != 0)
+        return rc;
+    rc = patron_hq_claim_refund(h, member_uid, points, local_points, clamp, key, taken, fresh,
+                                detail, len);
+    patron_hq_close(h);
+    return rc;
 }
 
 int patron_hq_claim_url(const char *url, const char *member_uid, int64_t points,

@@ -252,6 +252,22 @@ int patron_hq_claim_url(const char *url, const char *member_uid, int64_t points,
                         int64_t local_points, const char *key, char *detail, size_t len);
 int patron_hq_claim_release_url(const char *url, const char *key, char *detail, size_t len);
 
+/* Claims at head office what a refund of this store takes back from member `member_uid`
+ * (`points`, what the refunded lines owe; local_points as for patron_hq_claim), in the same
+ * transaction and lock. With `clamp` (the clamp policy) it takes at most what the member may
+ * spend in the chain, maybe 0; without, all of it even below zero (the negative policy). *taken
+ * receives the points claimed, which the store's refund then reverses (patron_refund's
+ * claimed_points). Idempotent per `key`: a claim standing under it is answered again with
+ * *fresh = 0 (the caller then gives nothing back if its refund fails); a new one has *fresh = 1.
+ * Never refused: any code means head office could not be asked (the refund is then offline).
+ * The _url form connects first. Released with patron_hq_claim_release. */
+int patron_hq_claim_refund(patron_hq *h, const char *member_uid, int64_t points,
+                           int64_t local_points, int clamp, const char *key, int64_t *taken,
+                           int *fresh, char *detail, size_t len);
+int patron_hq_claim_refund_url(const char *url, const char *member_uid, int64_t points,
+                               int64_t local_points, int clamp, const char *key, int64_t *taken,
+                               int *fresh, char *detail, size_t len);
+
 /* Claims voucher (key_id, voucher_id) at head office before the store redeems it, idempotent
  * per `key`: 0 claimed; PATRON_EREDEEMED ("already redeemed at store N at TIME") or
  * PATRON_EVOIDED with a sentence when refused; other codes when head office fails. The release

@@ -233,6 +233,9 @@ int patron_hq_pool_run(patron_hq_pool *p, patron_hq_pool_fn fn, void *arg, char 
 struct claim_args {
     const char *member_uid, *key;
     int64_t points, local_points, key_id, voucher_id;
+    int clamp;      /* a refund's: take what the chain holds, up to points */
+    int64_t *taken; /* a refund's: what head office took */
+    int *fresh;     /* a refund's: 1 when this call made the claim */
 };
 
 static int claim_fn(patron_hq *h, void *arg, char *detail, size_t len)
@@ -244,6 +247,13 @@ static int claim_fn(patron_hq *h, void *arg, char *detail, size_t len)
 static int release_fn(patron_hq *h, void *arg, char *detail, size_t len)
 {
     return patron_hq_claim_release(h, ((const struct claim_args *)arg)->key, detail, len);
+}
+
+static int refund_claim_fn(patron_hq *h, void *arg, char *detail, size_t len)
+{
+    const struct claim_args *a = arg;
+    return patron_hq_claim_refund(h, a->member_uid, a->points, a->local_points, a->clamp, a->key,
+                                  a->taken, a->fresh, detail, len);
 }
 
 static int voucher_claim_fn(patron_hq *h, void *arg, char *detail, size_t len)
@@ -269,6 +279,20 @@ int patron_hq_pool_claim_release(patron_hq_pool *p, const char *key, char *detai
 {
     struct claim_args a = {.key = key};
     return patron_hq_pool_run(p, release_fn, &a, detail, len);
+}
+
+int patron_hq_pool_claim_refund(patron_hq_pool *p, const char *member_uid, int64_t points,
+                                int64_t local_points, int clamp, const char *key, int64_t *taken,
+                                int *fresh, char *detail, size_t len)
+{
+    struct claim_args a = {.member_uid = member_uid,
+                           .key = key,
+                           .points = points,
+                           .local_points = local_points,
+                           .clamp = clamp,
+                           .taken = taken,
+                           .fresh = fresh};
+    return patron_hq_pool_run(p, refund_claim_fn, &a, detail, len);
 }
 
 int patron_hq_pool_voucher_claim(patron_hq_pool *p, int64_t key_id, int64_t voucher_id,

@@ -510,9 +510,61 @@ static const char migration_scale[] =
     "CREATE INDEX IF NOT EXISTS stores_id_text ON stores ((store_id::text));"
     "ALTER FUNCTION hq_fact_member(facts) STABLE;";
 
-static const char *const migrations[] = {migration_1,        migration_2,    migration_3,
-                                         migration_4,        migration_5,    migration_program,
-                                         migration_vouchers, migration_scale};
+/* Refunds that take points back are claimed too (issue 11): hq_claim_refund takes what the
+ * refund reverses under the same lock and the same sum as hq_claim. With `clamp` (the clamp
+ * policy) it takes at most what the member holds in the chain, maybe nothing, and says how much:
+ * the store reverses exactly that. Without, it takes all of it even below zero (the negative
+ * policy). Idempotent per (store, key): the claim standing is answered again (fresh = false); a
+ * released one is claimed anew. A claim of 0 points is kept too, so a retry takes no more. A
+ * claimed debit's hold is given back when its entry arrives: a refund's reversal and an
+ * adjustment's debit as a redemption's. */
+static const char migration_refund_claims[] =
+    "ALTER TABLE chain_claims DROP CONSTRAINT chain_claims_points_check,"
+    " ADD CONSTRAINT chain_claims_points_check CHECK (points >= 0);"
+    "CREATE FUNCTION hq_claim_refund(uid text, pts bigint, local_points bigint, key text,"
+    " clamp boolean, OUT taken bigint, OUT fresh boolean)"
+    " LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    "DECLARE me integer := (SELECT store_id FROM stores WHERE role_name = session_user);"
+    " total bigint; own bigint; others bigint; avail bigint; c chain_claims;"
+    "BEGIN"
+    " IF me IS NULL THEN RAISE EXCEPTION 'only a store claims points'"
+    "  USING ERRCODE = '42501'; END IF;"
+    " IF pts <= 0 THEN RAISE EXCEPTION 'a claim takes a positive number of points'; END IF;"
+    " INSERT INTO chain_balances (member_uid) VALUES (uid) ON CONFLICT DO NOTHING;"
+    " SELECT points INTO total FROM chain_balances WHERE member_uid = uid FOR UPDATE;"
+    " SELECT * INTO c FROM chain_claims WHERE store_id = me AND claim_key = key;"
+    " IF FOUND AND NOT c.released THEN taken := c.points; fresh := false; RETURN; END IF;"
+    " DELETE FROM chain_claims WHERE store_id = me AND claim_key = key;"
+    " SELECT coalesce(sum(points) FILTER (WHERE store_id = me), 0),"
+    "  coalesce(sum(held) FILTER (WHERE store_id <> me), 0) INTO own, others"
+    "  FROM chain_member_stores WHERE member_uid = uid;"
+    " avail := local_points + (total - own) - others;"
+    " taken := CASE WHEN clamp THEN least(pts, greatest(avail, 0)) ELSE pts END;"
+    " fresh := true;"
+    " IF taken > 0 THEN"
+    "  INSERT INTO chain_member_stores AS t (member_uid, store_id, held) VALUES (uid, me, taken)"
+    "  ON CONFLICT (member_uid, store_id) DO UPDATE SET held = t.held + excluded.held;"
+    " END IF;"
+    " INSERT INTO chain_claims (store_id, claim_key, member_uid, points, available)"
+    "  VALUES (me, key, uid, taken, avail);"
+    "END$$;"
+    "REVOKE ALL ON FUNCTION hq_claim_refund(text, bigint, bigint, text, boolean) FROM PUBLIC;"
+    "GRANT EXECUTE ON FUNCTION hq_claim_refund(text, bigint, bigint, text, boolean)"
+    " TO @STORES@;"
+    "CREATE OR REPLACE FUNCTION hq_release_holds() RETURNS trigger LANGUAGE plpgsql"
+    " SECURITY DEFINER SET search_path FROM CURRENT AS $$BEGIN"
+    " UPDATE chain_member_stores t SET held = greatest(0, t.held - r.points)"
+    "  FROM (SELECT hq_fact_member(f) AS uid, f.store_id, sum((f.payload->>'points')::bigint)"
+    "  AS points FROM new_facts f WHERE f.kind = 'entry'"
+    "  AND f.payload->>'kind' IN ('redeem', 'reverse', 'adjust')"
+    "  AND f.payload->>'debit' = 'member' GROUP BY 1, 2) r"
+    "  WHERE t.member_uid = r.uid AND t.store_id = r.store_id AND t.held > 0;"
+    " RETURN NULL; END$$;";
+
+static const char *const migrations[] = {
+    migration_1,        migration_2,     migration_3,
+    migration_4,        migration_5,     migration_program,
+    migration_vouchers, migration_scale, migration_refund_claims};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

@@ -297,7 +297,8 @@ int patron__ledger_post(patron_store *s, struct patron__member_row *m,
     int offline = s->spend_offline && !p->to_member;
     if ((err = next_store_seq(s, &seq)) != 0 ||
         (err = insert_entry(s, m, p, seq, now, entry_id)) != 0 ||
-        (offline && (err = offline_spend(s, m->member_id, p->points, *entry_id)) != 0) ||
+        (offline && !p->uncapped &&
+         (err = offline_spend(s, m->member_id, p->points, *entry_id)) != 0) ||
         (err = entry_outbox(s, m, p, *entry_id, now, offline)) != 0 ||
         (err = move_balance(s, m->account_id, delta)) != 0 ||
         (err = move_balance(s, program, -delta)) != 0)
