@@ -566,6 +566,56 @@ static void a_sale_payload_is_what_its_rows_say(void **state)
     test_store_close(&t);
 }
 
+static int count_uid_reads(unsigned type, void *ctx, void *stmt, void *x)
+{
+    (void)x;
+    const char *sql = type == SQLITE_TRACE_STMT ? sqlite3_sql(stmt) : NULL;
+    if (sql && strstr(sql, "SELECT member_uid FROM members"))
+        (*(int *)ctx)++;
+    return 0;
+}
+
+/* A checkout's outbox rows (sale, entry, lot) carry the member_uid its card look-up read, not
+ * one read again per row; quoted as json_quote() quotes it (a uid with a quote and a
+ * backslash), the same in an adjustment's entry. */
+static void a_checkout_reads_the_member_uid_once(void **state)
+{
+    (void)state;
+    struct test_store t;
+    char card[14];
+    struct patron_sale_result r;
+    int reads = 0;
+    test_store_open(&t);
+    test_enroll(&t, "Uid Outbox", card);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
+                                  "UPDATE members SET member_uid = '1-\"7\\' WHERE id = 1", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_trace_v2(patron_store_sqlite(t.s), SQLITE_TRACE_STMT, count_uid_reads, &reads);
+    struct patron_sale in = {
+        .card = card, .ref = "U-1", .total_minor = 5000, .idempotency_key = "U-1"};
+    assert_int_equal(patron_sale_record(t.s, &in, &r), 0);
+    assert_true(r.points_earned > 0);
+    assert_int_equal(reads, 0);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE kind IN ('sale', 'entry',"
+                                      " 'lot') AND instr(payload, '\"member_uid\":' ||"
+                                      " json_quote((SELECT member_uid FROM members WHERE id = 1)))"
+                                      " > 0"),
+                     3);
+    struct patron_adjustment adj = {.card = card,
+                                    .points = 5,
+                                    .reason = "goodwill",
+                                    .manager = "Ann",
+                                    .idempotency_key = "U-2"};
+    struct patron_adjust_result ar;
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &ar), 0);
+    sqlite3_trace_v2(patron_store_sqlite(t.s), 0, NULL, NULL);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM outbox WHERE kind = 'entry' AND"
+                                      " instr(payload, '\"member_uid\":\"1-\\\"7\\\\\"') > 0"),
+                     2);
+    test_store_close(&t);
+}
+
 /* SQLite tests a partial index's condition on every insert; an IN list of more than two
  * constants there builds a temporary table each time (most of an outbox row's cost). The
  * erasure's condition still finds its rows through the index (INDEXED BY fails otherwise). */
@@ -706,6 +756,7 @@ int main(void)
         cmocka_unit_test(list_pages_in_order),
         cmocka_unit_test(a_sale_carries_its_lines_in_order),
         cmocka_unit_test(a_sale_payload_is_what_its_rows_say),
+        cmocka_unit_test(a_checkout_reads_the_member_uid_once),
         cmocka_unit_test(an_outbox_row_builds_no_temporary_table),
         cmocka_unit_test(a_store_upgraded_to_the_outbox_holds_every_fact),
     };

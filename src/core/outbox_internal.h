@@ -53,11 +53,12 @@ void patron__jw_int(struct patron__jw *w, int64_t v);
 void patron__jw_str(struct patron__jw *w, const char *v); /* NULL writes null */
 void patron__jw_key(struct patron__jw *w, const char *key);
 
-/* Appends an outbox row whose payload is `head`, the member's member_uid (read from members, as a
- * JSON string or null), then `tail`. */
+/* Appends an outbox row whose payload is `head`, the member's member_uid (as a JSON string or
+ * null), then `tail`. `member_uid` is the one the caller read in this transaction, or NULL: then
+ * it is read from members. */
 int patron__outbox_add_json(patron_store *s, const char *kind, const char *tbl, int64_t row_key,
-                            int64_t member_id, const struct patron__jw *head,
-                            const struct patron__jw *tail);
+                            int64_t member_id, const char *member_uid,
+                            const struct patron__jw *head, const struct patron__jw *tail);
 
 /* Rewrites the payloads that hold the member's personal data (their enrolment, consent changes,
  * feedback comments and complaints) so that no copy stays in the outbox. */

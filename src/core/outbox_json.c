@@ -119,29 +119,65 @@ void patron__jw_key(struct patron__jw *w, const char *key)
     patron__jw_raw(w, ":");
 }
 
-int patron__outbox_add_json(patron_store *s, const char *kind, const char *tbl, int64_t row_key,
-                            int64_t member_id, const struct patron__jw *head,
-                            const struct patron__jw *tail)
+/* An outbox row's columns but its payload (?6, ?7). */
+static void bind_row(patron_store *s, sqlite3_stmt *st, const char *kind, const char *tbl,
+                     int64_t row_key, int64_t member_id)
 {
-    static const char *const sql =
-        "INSERT INTO outbox(store_id, kind, tbl, row_key, member_id, payload, recorded_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5,"
-        " ?6 || json_quote((SELECT member_uid FROM members WHERE id = ?5)) || ?7, ?8)";
-    if (head->oom || tail->oom)
-        return PATRON_ENOMEM;
-    if (s->tx_depth == 0)
-        return patron__fail(s, PATRON_EINVAL,
-                            "an outbox row is written inside its fact's transaction");
-    sqlite3_stmt *st = patron__stmt(s, sql);
-    if (!st)
-        return PATRON_EDB;
     sqlite3_bind_int(st, 1, s->store_id);
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, tbl, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, row_key);
     sqlite3_bind_int64(st, 5, member_id);
+    sqlite3_bind_int64(st, 8, patron_store_now(s));
+}
+
+/* The payload whole, with the member_uid the caller holds, in `out` (patron__jw_str quotes as
+ * json_quote does). */
+static int join_payload(struct patron__jw *out, const struct patron__jw *head,
+                        const char *member_uid, const struct patron__jw *tail)
+{
+    patron__jw_init(out);
+    patron__jw_raw(out, head->p);
+    patron__jw_str(out, member_uid);
+    patron__jw_raw(out, tail->p);
+    return out->oom ? PATRON_ENOMEM : 0;
+}
+
+int patron__outbox_add_json(patron_store *s, const char *kind, const char *tbl, int64_t row_key,
+                            int64_t member_id, const char *member_uid,
+                            const struct patron__jw *head, const struct patron__jw *tail)
+{
+    static const char *const sql =
+        "INSERT INTO outbox(store_id, kind, tbl, row_key, member_id, payload, recorded_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5,"
+        " ?6 || json_quote((SELECT member_uid FROM members WHERE id = ?5)) || ?7, ?8)";
+    static const char *const sql_whole =
+        "INSERT INTO outbox(store_id, kind, tbl, row_key, member_id, payload, recorded_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8)";
+    struct patron__jw whole;
+    if (head->oom || tail->oom)
+        return PATRON_ENOMEM;
+    if (s->tx_depth == 0)
+        return patron__fail(s, PATRON_EINVAL,
+                            "an outbox row is written inside its fact's transaction");
+    if (member_uid) {
+        int err = join_payload(&whole, head, member_uid, tail);
+        sqlite3_stmt *st = err ? NULL : patron__stmt(s, sql_whole);
+        if (st) {
+            bind_row(s, st, kind, tbl, row_key, member_id);
+            sqlite3_bind_text(st, 6, whole.p, (int)whole.len, SQLITE_STATIC);
+            err = patron__step_done(s, st);
+        } else if (err == 0) {
+            err = PATRON_EDB;
+        }
+        patron__jw_free(&whole);
+        return err;
+    }
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    if (!st)
+        return PATRON_EDB;
+    bind_row(s, st, kind, tbl, row_key, member_id);
     sqlite3_bind_text(st, 6, head->p, (int)head->len, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, tail->p, (int)tail->len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, patron_store_now(s));
     return patron__step_done(s, st);
 }

@@ -169,7 +169,8 @@ static int entry_outbox(patron_store *s, const struct patron__member_row *m,
     patron__jw_key(&tail, "approved_by");
     patron__jw_str(&tail, p->approved_by);
     patron__jw_raw(&tail, "}");
-    int err = patron__outbox_add_json(s, "entry", "entries", entry_id, m->member_id, &head, &tail);
+    int err = patron__outbox_add_json(s, "entry", "entries", entry_id, m->member_id,
+                                      m->member_uid[0] ? m->member_uid : NULL, &head, &tail);
     patron__jw_free(&head);
     patron__jw_free(&tail);
     return err;
@@ -209,7 +210,8 @@ static int lot_outbox(patron_store *s, const struct patron__member_row *m, int64
     patron__jw_int(&tail, now);
     jw_id(&tail, "expires_at", expires_at);
     patron__jw_raw(&tail, "}");
-    int err = patron__outbox_add_json(s, "lot", "lots", lot_id, m->member_id, &head, &tail);
+    int err = patron__outbox_add_json(s, "lot", "lots", lot_id, m->member_id,
+                                      m->member_uid[0] ? m->member_uid : NULL, &head, &tail);
     patron__jw_free(&head);
     patron__jw_free(&tail);
     return err;

@@ -203,7 +203,8 @@ static int sale_outbox(patron_store *s, const struct patron_sale *in, const char
         patron__jw_raw(&tail, "]");
     }
     patron__jw_raw(&tail, "]}");
-    int err = patron__outbox_add_json(s, "sale", "sales", sale_id, m->member_id, &head, &tail);
+    int err = patron__outbox_add_json(s, "sale", "sales", sale_id, m->member_id,
+                                      m->member_uid[0] ? m->member_uid : NULL, &head, &tail);
     patron__jw_free(&head);
     patron__jw_free(&tail);
     return err;

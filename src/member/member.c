@@ -396,8 +396,9 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
                             struct patron__member_row *out)
 {
     static const char *const sql =
-        "SELECT " MEMBER_ROW_COLUMNS ", c.status = 'blocked', m.erased_at IS NOT NULL"
-        " FROM cards c JOIN members m ON m.id = c.member_id JOIN accounts a ON a.member_id = m.id"
+        "SELECT " MEMBER_ROW_COLUMNS ", c.status = 'blocked', m.erased_at IS NOT NULL,"
+        " m.member_uid FROM cards c JOIN members m ON m.id = c.member_id JOIN accounts a ON "
+        "a.member_id = m.id"
         " JOIN tiers t ON t.id = m.tier_id WHERE c.number = ?1";
     char number[PATRON_CARD_DIGITS + 1];
     sqlite3_stmt *st = NULL;
@@ -409,6 +410,10 @@ int patron__member_for_card(patron_store *s, const char *card, int require_activ
         read_member_row(st, out);
         out->card_blocked = sqlite3_column_int(st, 8);
         out->erased = sqlite3_column_int(st, 9);
+        const char *uid = (const char *)sqlite3_column_text(st, 10);
+        out->member_uid[0] = '\0';
+        if (uid && strlen(uid) < sizeof out->member_uid)
+            patron__copy(out->member_uid, sizeof out->member_uid, uid);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)

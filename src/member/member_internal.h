@@ -18,6 +18,9 @@ struct patron__member_row {
     int64_t tier_multiplier_permille;
     int card_blocked;
     int erased;
+    /* the member's chain identity as the checkout's look-up read it; "" when not read (outbox
+     * rows then read it themselves) */
+    char member_uid[40];
 };
 
 /* Finds the member of a card (syntax checked here too). PATRON_ENOCARD when unknown; a blocked
