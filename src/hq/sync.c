@@ -237,7 +237,7 @@ static int accept_high(patron_store *s, int64_t high, char *detail, size_t len)
               : 0;
 }
 
-int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
+int patron_hq_ship(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
                    void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len)
 {
     struct batch b = {0};
@@ -273,6 +273,13 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
             fn(r, ctx);
     }
     free(b.text);
+    return rc;
+}
+
+int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
+                   void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len)
+{
+    int rc = patron_hq_ship(h, s, batch_rows, fn, ctx, r, detail, len);
     if (rc == 0)
         rc = patron_hq_pull(h, s, &r->pulled, detail, len);
     if (rc == 0 && (rc = patron_outbox_sync_ack(s, r->acked_seq, 1)) != 0)
