@@ -16,12 +16,17 @@
  * and chain_spend_kept_p99_ms (the library over a kept connection).
  *
  * --lag: STORES store files (threads), each selling at RATE / STORES checkouts a second for
- * SECONDS and syncing continuously through patron_hq_sync over a link of its own (a sync starts
- * as soon as the last one ends). Each sale's commit time is taken on the wall clock right after
- * its commit; head office's receive time (facts.received_at, same machine, same clock) of the
- * sale's fact gives its lag. Prints p50/p99/max and, as its last line, JSON with hq_lag_p99_ms.
+ * SECONDS and syncing continuously over a link of its own on `patron serve`'s schedule: soon after
+ * each commit it ships (patron_hq_ship, nothing when nothing is pending), and every PULL seconds
+ * (serve's --sync-interval, default 5) it runs the whole sync (patron_hq_sync: ship, then pull).
+ * --pull-every-round runs the whole sync after each commit instead (the schedule before the two
+ * were apart), to compare in one run's conditions. Each sale's commit time is taken on the wall
+ * clock right after its commit; head office's receive time (facts.received_at, same machine,
+ * same clock) of the sale's fact gives its lag. Prints p50/p99/max, how long the rounds took
+ * (shipping only, and whole), and, as its last line, JSON with hq_lag_p99_ms.
  *   bench_chain --hq OWNER_URL --dir DIR --spend N --patron PATH
- *   bench_chain --hq OWNER_URL --dir DIR --lag [--stores 100] [--rate 500] [--seconds 30] */
+ *   bench_chain --hq OWNER_URL --dir DIR --lag [--stores 100] [--rate 500] [--seconds 30]
+ *               [--pull 5] [--pull-every-round] */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -346,7 +351,29 @@ struct lag_store {
     pthread_mutex_t mu; /* the bell: the seller rings it after each commit */
     pthread_cond_t bell;
     int rung, done, failed;
+    double pull_every;          /* seconds between whole syncs; 0: a whole sync every round */
+    double *ship_ms, *whole_ms; /* each round's duration, by kind */
+    long n_ship, n_whole, rounds_cap;
 };
+
+/* Keeps one round's duration. */
+static void note_round(struct lag_store *st, int whole, double ms)
+{
+    long *n = whole ? &st->n_whole : &st->n_ship;
+    double *v = whole ? st->whole_ms : st->ship_ms;
+    if (*n < st->rounds_cap)
+        v[(*n)++] = ms;
+}
+
+/* Whether the store's outbox holds a row head office has not acknowledged. */
+static int outbox_pending(patron_store *s)
+{
+    struct patron_outbox_sync o;
+    int64_t last = 0;
+    if (patron_outbox_sync_get(s, &o) != 0 || patron_outbox_last(s, &last) != 0)
+        return 1;
+    return last > o.acked_seq;
+}
 
 static void *seller(void *arg)
 {
@@ -387,15 +414,39 @@ static void *seller(void *arg)
     return NULL;
 }
 
-/* Syncs as soon as a sale was committed since the last sync began (as `patron serve`'s sync
- * thread does soon after each commit), or every second; a last sync after the seller ends. */
+/* One round on serve's schedule (src/api/sync.c): the whole sync when due or after a failure,
+ * else the shipping of what is pending (nothing pending: no round). */
+static void sync_round(struct lag_store *st, patron_store *s, patron_hq *h, double *pulled_at,
+                       int last)
+{
+    char detail[512];
+    struct patron_hq_sync_result r;
+    double t0 = mono_s();
+    int whole = last || st->pull_every <= 0 || *pulled_at == 0 || t0 - *pulled_at >= st->pull_every;
+    if (!whole && !outbox_pending(s))
+        return;
+    int rc = whole ? patron_hq_sync(h, s, 1000, NULL, NULL, &r, detail, sizeof detail)
+                   : patron_hq_ship(h, s, 1000, NULL, NULL, &r, detail, sizeof detail);
+    note_round(st, whole, (mono_s() - t0) * 1e3);
+    if (rc != 0) {
+        fprintf(stderr, "bench_chain: store %d: %s\n", st->id, detail);
+        st->failed++;
+        *pulled_at = 0;
+    } else if (whole) {
+        *pulled_at = t0;
+    }
+}
+
+/* Rounds as soon as a sale was committed since the last one began (as `patron serve`'s sync
+ * thread does soon after each commit), else when the next whole sync is due (at most a second
+ * apart); a last whole sync after the seller ends. */
 static void *syncer(void *arg)
 {
     struct lag_store *st = arg;
     patron_store *s = NULL;
     patron_hq *h = NULL;
     char detail[512];
-    struct patron_hq_sync_result r;
+    double pulled_at = 0;
     if (patron_store_open(st->path, &s) != 0 ||
         patron_hq_connect(st->url, &h, detail, sizeof detail))
         die("syncer", "cannot open the store or reach head office");
@@ -410,10 +461,7 @@ static void *syncer(void *arg)
         st->rung = 0;
         last = st->done;
         pthread_mutex_unlock(&st->mu);
-        if (patron_hq_sync(h, s, 1000, NULL, NULL, &r, detail, sizeof detail) != 0) {
-            fprintf(stderr, "bench_chain: store %d: %s\n", st->id, detail);
-            st->failed++;
-        }
+        sync_round(st, s, h, &pulled_at, last);
     }
     patron_hq_close(h);
     patron_store_close(s);
@@ -477,7 +525,27 @@ static void lag_setup(const char *owner, const char *dir, struct lag_store *st, 
     patron_hq_close(h);
 }
 
-static int run_lag(const char *owner, const char *dir, int n, double rate, double seconds)
+/* p50/p99 of every store's rounds of one kind (whole or shipping only), in ms. */
+static void round_figures(struct lag_store *st, int n, int whole, double *p50, double *p99,
+                          long *count)
+{
+    long total = 0, k = 0;
+    for (int i = 0; i < n; i++)
+        total += whole ? st[i].n_whole : st[i].n_ship;
+    double *v = calloc((size_t)total + 1, sizeof *v);
+    if (!v)
+        die("lag", "out of memory");
+    for (int i = 0; i < n; i++)
+        for (long j = 0; j < (whole ? st[i].n_whole : st[i].n_ship); j++)
+            v[k++] = whole ? st[i].whole_ms[j] : st[i].ship_ms[j];
+    *p50 = quantile(v, (size_t)total, 0.5);
+    *p99 = quantile(v, (size_t)total, 0.99);
+    *count = total;
+    free(v);
+}
+
+static int run_lag(const char *owner, const char *dir, int n, double rate, double seconds,
+                   double pull_every)
 {
     struct lag_store *st = calloc((size_t)n, sizeof *st);
     pthread_t *th = calloc(2 * (size_t)n, sizeof *th);
@@ -493,8 +561,12 @@ static int run_lag(const char *owner, const char *dir, int n, double rate, doubl
         st[i].cap = (long)(seconds * per_store) + 2;
         st[i].seq = calloc((size_t)st[i].cap, sizeof *st[i].seq);
         st[i].committed = calloc((size_t)st[i].cap, sizeof *st[i].committed);
+        st[i].pull_every = pull_every;
+        st[i].rounds_cap = st[i].cap + (long)seconds + 16;
+        st[i].ship_ms = calloc((size_t)st[i].rounds_cap, sizeof *st[i].ship_ms);
+        st[i].whole_ms = calloc((size_t)st[i].rounds_cap, sizeof *st[i].whole_ms);
         total_cap += st[i].cap;
-        if (!st[i].seq || !st[i].committed)
+        if (!st[i].seq || !st[i].committed || !st[i].ship_ms || !st[i].whole_ms)
             die("lag", "out of memory");
         pthread_create(&th[2 * i], NULL, seller, &st[i]);
         pthread_create(&th[2 * i + 1], NULL, syncer, &st[i]);
@@ -518,6 +590,13 @@ static int run_lag(const char *owner, const char *dir, int n, double rate, doubl
     printf(
         "commit at the store to received at head office: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
         p50, p99, max);
+    double s50, s99, w50, w99;
+    long ns, nw;
+    round_figures(st, n, 0, &s50, &s99, &ns);
+    round_figures(st, n, 1, &w50, &w99, &nw);
+    printf("rounds (whole sync every %s): %ld shipping only, p50 %.0f ms, p99 %.0f ms; %ld whole"
+           " (ship, pull), p50 %.0f ms, p99 %.0f ms\n",
+           pull_every > 0 ? "few seconds" : "round", ns, s50, s99, nw, w50, w99);
     printf("{\"hq_lag_stores\": %d, \"hq_lag_checkouts\": %ld, \"hq_lag_checkouts_per_s\": %.0f,"
            " \"hq_lag_p50_ms\": %.0f, \"hq_lag_p99_ms\": %.0f, \"hq_lag_max_ms\": %.0f}\n",
            n, sales, (double)sales / elapsed, p50, p99, max);
@@ -529,7 +608,7 @@ int main(int argc, char **argv)
     const char *owner = NULL, *dir = NULL, *patron = getenv("PATRON_BIN");
     long spend = 0;
     int lag = 0, stores = 100;
-    double rate = 500, seconds = 30;
+    double rate = 500, seconds = 30, pull_every = 5;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "--lag") == 0)
@@ -548,13 +627,17 @@ int main(int argc, char **argv)
             rate = strtod(v, NULL);
         else if (strcmp(argv[i], "--seconds") == 0 && ++i)
             seconds = strtod(v, NULL);
+        else if (strcmp(argv[i], "--pull") == 0 && ++i)
+            pull_every = strtod(v, NULL);
+        else if (strcmp(argv[i], "--pull-every-round") == 0)
+            pull_every = 0;
     }
     if (!owner || !dir || (!lag && (spend <= 0 || !patron)) || stores < 1 || stores > 65535 ||
         rate <= 0 || seconds <= 0)
         die("usage", "bench_chain --hq OWNER_URL --dir DIR --spend N --patron PATH | --lag"
-                     " [--stores N] [--rate PER_S] [--seconds S]");
+                     " [--stores N] [--rate PER_S] [--seconds S] [--pull S] [--pull-every-round]");
     if (lag)
-        return run_lag(owner, dir, stores, rate, seconds);
+        return run_lag(owner, dir, stores, rate, seconds, pull_every);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = run_spend(owner, dir, spend, patron);
     curl_global_cleanup();

@@ -7,6 +7,8 @@
 # second together for SECONDS, each syncing continuously: hq_lag_p99_ms). Each in a database of
 # its own. The last two lines are bench_chain's JSON.
 #   bench/hq-chain.sh BUILD_DIR [SPENDS] [STORES] [RATE] [SECONDS]   (1000 100 500 30)
+# HQ_LAG_OPTS adds bench_chain --lag options: "--pull-every-round" (the whole sync after each
+# commit, the schedule before shipping and pulling were apart) or "--pull S".
 set -euo pipefail
 build=$1
 spends=${2:-1000}
@@ -25,5 +27,6 @@ for db in hqspend hqlag; do
 done
 "$build/bench/bench_chain" --hq "postgresql://postgres@127.0.0.1:$port/hqspend" \
   --dir "$work/hqspend" --spend "$spends" --patron "$build/patron"
+# shellcheck disable=SC2086 # HQ_LAG_OPTS is words
 "$build/bench/bench_chain" --hq "postgresql://postgres@127.0.0.1:$port/hqlag" --dir "$work/hqlag" \
-  --lag --stores "$stores" --rate "$rate" --seconds "$seconds"
+  --lag --stores "$stores" --rate "$rate" --seconds "$seconds" ${HQ_LAG_OPTS:-}

@@ -3,8 +3,10 @@
  * outbox to head office in the background, every row exactly once; /v1/health has a `sync`
  * object and /metrics the sync's lag, pending rows and last success. With head office stopped,
  * sales keep succeeding, the health says why the sync fails in a sentence, the lag grows, and
- * after the restart everything arrives exactly once. A store without a head office shows none
- * of it. Every wait is for a state, with a generous deadline, never for a time. */
+ * after the restart everything arrives exactly once. A sale is shipped soon after its commit
+ * without a pull (the pulls counted in /metrics), and the pull runs on its own schedule: a
+ * member enrolled at another store arrives with no sale here. A store without a head office
+ * shows none of it. Every wait is for a state, with a generous deadline, never for a time. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "apiutil.h"
+#include "patron/chain.h"
 #include "pgutil.h"
 #include "testutil.h"
 
@@ -149,6 +152,92 @@ static void serve_ships_in_the_background(void **state)
     apit_cleanup(&sv);
 }
 
+/* The sync thread ships each sale soon after its commit and pulls only on its own schedule: with
+ * an interval of an hour, five sales reach head office through rounds that pull nothing (the
+ * first round, at start, is the only whole sync). Before shipping and pulling were apart, every
+ * round after a commit also pulled. */
+static void serve_ships_sales_without_pulling(void **state)
+{
+    (void)state;
+    struct api_server sv;
+    char owner[512], url[1024], token[64], card[14], ref[32];
+    apit_store_new(&sv);
+    chain(&sv, "api_sync_ship", owner, sizeof owner, url, sizeof url);
+    apit_terminal(&sv, "till-1", "cashier", token);
+    apit_member(&sv, "Ada", card);
+    apit_start(&sv, "--hq", url, "--sync-interval", "3600", (char *)NULL);
+    json_decref(wait_sync(sv.port, "ok", 0));
+    assert_int_equal(metric(sv.port, "patron_sync_pulls_total"), 1);
+    long long rounds = metric(sv.port, "patron_sync_rounds_total");
+    for (int i = 0; i < 5; i++) {
+        snprintf(ref, sizeof ref, "ship-%d", i);
+        sell(sv.port, token, card, ref);
+    }
+    json_decref(wait_sync(sv.port, "ok", 0));
+    assert_hq_holds_store(&sv, owner); /* shipped ... */
+    assert_true(metric(sv.port, "patron_sync_rounds_total") > rounds);
+    assert_int_equal(metric(sv.port, "patron_sync_pulls_total"), 1); /* ... and nothing pulled */
+    assert_int_equal(metric(sv.port, "patron_sync_failures_total"), 0);
+    assert_int_equal(apit_stop(&sv), 0);
+    apit_cleanup(&sv);
+}
+
+/* A second store (id 2) in a directory of its own, registered at head office; its URL in url. */
+static void second_store(struct api_server *sv, const char *owner, char *url, size_t ulen)
+{
+    const char *tmp = getenv("TMPDIR");
+    memset(sv, 0, sizeof *sv);
+    snprintf(sv->dir, sizeof sv->dir, "%s/patron-api-XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(sv->dir));
+    snprintf(sv->db, sizeof sv->db, "%s/patron.db", sv->dir);
+    snprintf(sv->log, sizeof sv->log, "%s/serve.log", sv->dir);
+    json_decref(apit_patron(sv, "init", "--store-id", "2", (char *)NULL));
+    json_t *o = apit_patron(sv, "--home", sv->dir, "--hq", owner, "hq", "store", "add", "2",
+                            "--name", "Other shop", (char *)NULL);
+    snprintf(url, ulen, "%s", apit_jstr(o, "url"));
+    json_decref(o);
+}
+
+/* Waits until the store at `db` knows `card` (pulled from head office, not looked up). */
+static void wait_card_known(const char *db, const char *card)
+{
+    patron_store *s = NULL;
+    char uid[64];
+    int64_t points = 0;
+    assert_int_equal(patron_store_open(db, &s), 0);
+    for (int i = 0; i < WAIT_S * 10; i++) {
+        if (patron_chain_member_of_card(s, card, uid, sizeof uid, &points) == 0) {
+            patron_store_close(s);
+            return;
+        }
+        usleep(100 * 1000);
+    }
+    patron_store_close(s);
+    fail_msg("card %s never arrived at the store", card);
+}
+
+/* With no sale at this store, what changed at head office still arrives on the pull's schedule
+ * (--sync-interval): a member another store enrolled and synced. */
+static void serve_pulls_on_its_schedule(void **state)
+{
+    (void)state;
+    struct api_server sv, other;
+    char owner[512], url[1024], url2[1024], card[14];
+    apit_store_new(&sv);
+    chain(&sv, "api_sync_pull", owner, sizeof owner, url, sizeof url);
+    second_store(&other, owner, url2, sizeof url2);
+    apit_start(&sv, "--hq", url, "--sync-interval", "1", (char *)NULL);
+    json_decref(wait_sync(sv.port, "ok", 0));
+    long long pulls = metric(sv.port, "patron_sync_pulls_total");
+    apit_member(&other, "Eve", card);
+    json_decref(apit_patron(&other, "--hq", url2, "sync", (char *)NULL));
+    wait_card_known(sv.db, card);
+    assert_true(metric(sv.port, "patron_sync_pulls_total") > pulls);
+    assert_int_equal(apit_stop(&sv), 0);
+    apit_cleanup(&other);
+    apit_cleanup(&sv);
+}
+
 static void head_office_down_sales_go_on(void **state)
 {
     (void)state;
@@ -208,6 +297,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(serve_ships_in_the_background),
+        cmocka_unit_test(serve_ships_sales_without_pulling),
+        cmocka_unit_test(serve_pulls_on_its_schedule),
         cmocka_unit_test(head_office_down_sales_go_on),
         cmocka_unit_test(no_head_office_no_sync),
     };

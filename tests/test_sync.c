@@ -442,6 +442,45 @@ static void a_busy_store_is_waited_for_or_named(void **state)
     test_store_close(&t);
 }
 
+/* A ship with nothing pending and a pull that brings nothing new write nothing at the store, so
+ * they neither wait for nor take the store's write lock (a sale's): with another writer holding
+ * the lock and no wait allowed, they still succeed. Before, every ship recorded head office's
+ * high mark again and every pull wrote its cursors, each in a transaction, and said "the store
+ * was busy". (A pull may read again what a transaction still running at head office
+ * could hide, e.g. an autovacuum's: a few tries, each a whole pull.) */
+static void nothing_new_writes_nothing_at_the_store(void **state)
+{
+    (void)state;
+    char owner[512], url[1024], detail[512];
+    struct test_store t;
+    struct holder k;
+    struct patron_hq_sync_result r;
+    struct patron_hq_pull_result p;
+    patron_hq *h = NULL;
+    chain("sync_quiet_pull", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    trade(&t, "Quiet", 3);
+    assert_int_equal(patron_hq_connect(url, &h, detail, sizeof detail), 0);
+    if (patron_hq_sync(h, t.s, 100, NULL, NULL, &r, detail, sizeof detail) != 0)
+        fail_msg("sync: %s", detail);
+    patron_store_set_busy_timeout(t.s, 0);
+    hold_lock(&k, t.path);
+    /* a ship with nothing pending: head office's high mark is what the store holds */
+    if (patron_hq_ship(h, t.s, 100, NULL, NULL, &r, detail, sizeof detail) != 0)
+        fail_msg("a ship with nothing pending wrote at the store: %s", detail);
+    assert_int_equal(r.shipped, 0);
+    int rc = -1;
+    for (int i = 0; i < 5 && rc != 0; i++)
+        rc = patron_hq_pull(h, t.s, &p, detail, sizeof detail);
+    release_lock(&k);
+    if (rc != 0)
+        fail_msg("a pull with nothing new wrote at the store: %s", detail);
+    assert_int_equal(p.members + p.cards + p.balances + p.erased + p.held_posted, 0);
+    assert_no_open_transaction(t.s);
+    patron_hq_close(h);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +490,7 @@ int main(void)
         cmocka_unit_test(a_wrong_login_or_schema_is_named),
         cmocka_unit_test(sigkill_mid_sync_loses_and_repeats_nothing),
         cmocka_unit_test(a_busy_store_is_waited_for_or_named),
+        cmocka_unit_test(nothing_new_writes_nothing_at_the_store),
     };
     return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

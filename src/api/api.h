@@ -55,7 +55,9 @@ struct api_settings {
     const char *hq;
     unsigned sync_interval_s;
     unsigned hq_links; /* head office links the claims below keep open (the program's pool) */
-    int (*sync_run)(void **link, const char *hq, patron_store *s, char *detail, size_t len);
+    /* pull 0: ship only (patron_hq_ship); 1: the whole sync (patron_hq_sync) */
+    int (*sync_run)(void **link, const char *hq, patron_store *s, int pull, char *detail,
+                    size_t len);
     void (*sync_close)(void *link);
     unsigned display_idle_s;    /* customer displays return to the welcome after this (0 = 20) */
     unsigned webhook_poll_s;    /* how often due webhook deliveries are looked for unwoken */
@@ -320,8 +322,9 @@ void api_printer_fallback(char *out, size_t len);
 /* 1 when jobs cannot print now: no printer configured, or it is known to be down. */
 int api_printer_down(void);
 
-/* The sync thread (sync.c): when cfg->hq is set, ships the outbox to head office every
- * sync_interval_s seconds and soon after a commit, with a store handle of its own and never
+/* The sync thread (sync.c): when cfg->hq is set, ships the outbox to head office soon after a
+ * commit and runs the whole sync (ship and pull) every sync_interval_s seconds (every round while
+ * failing), with a store handle of its own and never
  * inside a sale's transaction; records each failure in the store (`patron sync status`). */
 struct api_sync;
 /* Starts the thread, or does nothing (*out NULL) without a head office. 0 or a PATRON_* code. */
@@ -339,6 +342,7 @@ struct api_sync_state {
     int64_t lag_s;        /* age of the oldest row not shipped, 0 when none */
     int64_t last_success; /* store time of the last round that finished, 0 for never */
     int64_t rounds, failures;
+    int64_t pulls;        /* whole syncs (ship and pull) that finished */
     char last_error[512]; /* "" unless failing */
 };
 void api_sync_state(struct api_sync_state *out);

@@ -271,9 +271,14 @@ static void render_sync(struct text *t)
         "# HELP patron_sync_failing 1 when the last sync failed (its sentence is in /v1/health).\n"
         "# TYPE patron_sync_failing gauge\npatron_sync_failing %d\n"
         "# HELP patron_sync_failures_total Sync rounds that failed.\n"
-        "# TYPE patron_sync_failures_total counter\npatron_sync_failures_total %lld\n",
+        "# TYPE patron_sync_failures_total counter\npatron_sync_failures_total %lld\n"
+        "# HELP patron_sync_rounds_total Sync rounds run (shipping soon after commits, or whole).\n"
+        "# TYPE patron_sync_rounds_total counter\npatron_sync_rounds_total %lld\n"
+        "# HELP patron_sync_pulls_total Whole syncs (ship, then pull from head office) that "
+        "finished.\n"
+        "# TYPE patron_sync_pulls_total counter\npatron_sync_pulls_total %lld\n",
         (long long)st.lag_s, (long long)st.pending, (long long)st.last_success, st.failing,
-        (long long)st.failures);
+        (long long)st.failures, (long long)st.rounds, (long long)st.pulls);
 }
 
 char *api_metrics_render(void)

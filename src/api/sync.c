@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The counter service's sync thread: when the store has a head office (the machine setting
- * `hq`), one thread with a store handle of its own ships the outbox there every few seconds and
- * soon after a commit, keeping its link open between rounds. A sale never waits for it: the
- * shipping happens outside any of the writer's transactions, and the store records only what
- * head office acknowledged. After each round it publishes what it saw (rows pending, the oldest
- * one's store time, the last success and the last failure in a sentence) for /metrics and
- * /v1/health; a failure is also kept in the store for `patron sync status`. */
+ * `hq`), one thread with a store handle of its own keeps its link open and runs two schedules.
+ * Soon after a commit it ships the outbox (patron_hq_ship: what head office does not hold yet,
+ * nothing else, and nothing at all when nothing is pending), so a sale reaches head office
+ * without waiting for a pull. Every --sync-interval seconds, and at every round while the last
+ * one failed, it runs the whole sync (ship, then the pull of what the chain changed, then the
+ * finished sync recorded). A sale never waits for it: the shipping happens outside any of the
+ * writer's transactions, and the store records only what head office acknowledged. After each
+ * round it publishes what it saw (rows pending, the oldest one's store time, the last success
+ * and the last failure in a sentence, how many rounds and pulls) for /metrics and /v1/health; a
+ * failure is also kept in the store for `patron sync status`. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +33,16 @@ struct api_sync {
     pthread_t thread;
     struct api_bell bell;
     int said_failing; /* the last round's outcome was logged as a failure */
+    int pulled;       /* a whole sync (with its pull) finished since the last failure */
+    double pulled_at; /* when it began, monotonic seconds */
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int first_row(const struct patron_outbox_row *row, void *ctx)
 {
@@ -38,7 +51,7 @@ static int first_row(const struct patron_outbox_row *row, void *ctx)
 }
 
 /* Reads what the store knows and publishes it. */
-static void publish(struct api_sync *sy, int failing, const char *error)
+static void publish(struct api_sync *sy, int pulled, int failing, const char *error)
 {
     struct patron_outbox_sync st;
     int64_t last = 0, first = 0;
@@ -53,6 +66,7 @@ static void publish(struct api_sync *sy, int failing, const char *error)
     published.acked_seq = st.acked_seq;
     published.last_success = st.last_success;
     published.rounds++;
+    published.pulls += pulled ? 1 : 0;
     published.failures += failing ? 1 : 0;
     snprintf(published.last_error, sizeof published.last_error, "%s", failing ? error : "");
     oldest_at = last > st.acked_seq ? first : 0;
@@ -68,11 +82,50 @@ void api_sync_state(struct api_sync_state *out)
     pthread_mutex_unlock(&state_lock);
 }
 
-/* One round: ship what is pending; a failure closes the link and is kept in the store. */
+/* Whether the outbox holds a row head office has not acknowledged; 1 when unsure. */
+static int pending(struct api_sync *sy)
+{
+    struct patron_outbox_sync st;
+    int64_t last = 0;
+    if (patron_outbox_sync_get(sy->store, &st) != 0 || patron_outbox_last(sy->store, &last) != 0)
+        return 1;
+    return last > st.acked_seq;
+}
+
+/* Seconds until the next whole sync is due (0: now). */
+static unsigned pull_due_in(const struct api_sync *sy)
+{
+    unsigned every = sy->cfg->sync_interval_s ? sy->cfg->sync_interval_s : 5;
+    double left = sy->pulled ? sy->pulled_at + every - mono_s() : 0;
+    return left <= 0 ? 0 : (unsigned)left + 1;
+}
+
+/* How long the thread sleeps unless a commit rings: until the next whole sync is due, at least
+ * a second; after a failure, the interval (each round then retries the whole sync). */
+static unsigned wait_s(const struct api_sync *sy)
+{
+    unsigned due = pull_due_in(sy);
+    if (!sy->pulled)
+        return sy->cfg->sync_interval_s ? sy->cfg->sync_interval_s : 5;
+    return due ? due : 1;
+}
+
+/* One round: the whole sync when due, else the shipping of what is pending (none: no round). A
+ * failure closes the link and is kept in the store. */
 static void sync_round(struct api_sync *sy)
 {
     char detail[512] = "";
-    int err = sy->cfg->sync_run(&sy->link, sy->cfg->hq, sy->store, detail, sizeof detail);
+    int pull = pull_due_in(sy) == 0;
+    double began = mono_s();
+    if (!pull && !pending(sy))
+        return;
+    int err = sy->cfg->sync_run(&sy->link, sy->cfg->hq, sy->store, pull, detail, sizeof detail);
+    if (pull && err == 0) {
+        sy->pulled = 1;
+        sy->pulled_at = began;
+    } else if (err != 0) {
+        sy->pulled = 0; /* the next round is a whole sync again */
+    }
     if (err != 0) {
         if (!detail[0])
             snprintf(detail, sizeof detail, "%s", patron_strerror(err));
@@ -85,7 +138,7 @@ static void sync_round(struct api_sync *sy)
         api_log("event=sync state=ok");
     }
     sy->said_failing = err != 0;
-    publish(sy, err != 0, detail);
+    publish(sy, pull && err == 0, err != 0, detail);
 }
 
 static void *sync_main(void *arg)
@@ -93,7 +146,7 @@ static void *sync_main(void *arg)
     struct api_sync *sy = arg;
     do
         sync_round(sy);
-    while (!api_bell_wait(&sy->bell, sy->cfg->sync_interval_s));
+    while (!api_bell_wait(&sy->bell, wait_s(sy)));
     return NULL;
 }
 

@@ -193,9 +193,11 @@ int cli_cmd_hq_offer(struct cli *c, struct cli_args *a);
 #endif
 /* `patron import members`: moving in from another program's CSV (src/migrate). */
 int cli_cmd_import(struct cli *c, struct cli_args *a);
-/* For `patron serve`'s sync thread (built with libpq only): one sync over the link kept in
- * *link (connected to `hq` when NULL, closed and NULL again after a failure), and its closing. */
-int cli_sync_link_run(void **link, const char *hq, patron_store *s, char *detail, size_t len);
+/* For `patron serve`'s sync thread (built with libpq only): one round over the link kept in
+ * *link (connected to `hq` when NULL, closed and NULL again after a failure): the whole sync with
+ * `pull`, else the shipping only; and the link's closing. */
+int cli_sync_link_run(void **link, const char *hq, patron_store *s, int pull, char *detail,
+                      size_t len);
 void cli_sync_link_close(void *link);
 /* `patron sync [status]`: the outbox shipped to head office (src/hq). */
 int cli_cmd_sync(struct cli *c, struct cli_args *a);

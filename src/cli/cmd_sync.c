@@ -146,7 +146,8 @@ static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
                     human);
 }
 
-int cli_sync_link_run(void **link, const char *hq, patron_store *s, char *detail, size_t len)
+int cli_sync_link_run(void **link, const char *hq, patron_store *s, int pull, char *detail,
+                      size_t len)
 {
     struct patron_hq_sync_result r;
     int err = 0;
@@ -156,7 +157,9 @@ int cli_sync_link_run(void **link, const char *hq, patron_store *s, char *detail
             return err;
         *link = h;
     }
-    if ((err = patron_hq_sync(*link, s, 1000, NULL, NULL, &r, detail, len)) != 0) {
+    err = pull ? patron_hq_sync(*link, s, 1000, NULL, NULL, &r, detail, len)
+               : patron_hq_ship(*link, s, 1000, NULL, NULL, &r, detail, len);
+    if (err != 0) {
         patron_hq_close(*link);
         *link = NULL;
     }

@@ -189,8 +189,9 @@ static const struct cli_option_help serve_options[] = {
                                "sent at once (default 5)"},
     {"--webhook-timeout SECONDS", "one webhook delivery's time limit (default 10)"},
     {"--print-poll SECONDS", "retry queued print jobs this often, 1 to 3600 (default 5)"},
-    {"--sync-interval SECONDS", "with --hq, ship the outbox to head office this often and soon "
-                                "after each commit, 1 to 3600 (default 5)"},
+    {"--sync-interval SECONDS", "with --hq, ship the outbox to head office soon after each "
+                                "commit, and sync whole (ship, then pull) this often, 1 to 3600 "
+                                "(default 5)"},
     {"--hq-links N", "with --hq, keep at most N head office links open for online claims, 1 to "
                      "64 (default 4)"},
     {"--hq URL", "(global) the store's own head office URL: a thread ships the outbox there"},

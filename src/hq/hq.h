@@ -151,6 +151,14 @@ struct patron_hq_sync_result {
 /* Called after each batch head office committed and the store recorded. */
 typedef void (*patron_hq_sync_progress)(const struct patron_hq_sync_result *r, void *ctx);
 
+/* The shipping half of patron_hq_sync, without the pull and without recording a finished sync:
+ * ships what the outbox holds past what head office holds, exactly once and in order, and
+ * records what head office acknowledged (patron_outbox_sync_ack, not finished). r->pulled stays
+ * zero. `patron serve`'s sync thread runs it soon after each commit and the whole sync on the
+ * pull's own schedule. Returns as patron_hq_sync. */
+int patron_hq_ship(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
+                   void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len);
+
 /* Ships the store's outbox to head office, logged in as the store's own role, in batches of
  * `batch_rows` (0: 1000) in store_seq order, exactly once, and records in the store what head
  * office acknowledged (patron_outbox_sync_ack). Starts from head office's highest store_seq for

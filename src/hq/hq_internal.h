@@ -10,6 +10,7 @@
 
 struct patron_hq {
     PGconn *conn;
+    int staging_made; /* this session holds the sync's staging table (sync.c) */
 };
 
 /* The code and sentence for a failed result (or NULL), `what` saying what was being done; clears

@@ -2,9 +2,10 @@
 /* The pull-down of `patron sync`, after shipping: members and cards enrolled at other stores and
  * every member's chain balance less this store's part, read at head office in one read-only
  * snapshot and written to the store in one SQLite transaction (patron/chain.h), without outbox
- * rows. The cursor is the snapshot's xmin: every projected row at head office keeps the
- * transaction that last changed it, and a transaction at or after xmin may not have been visible
- * yet, so the next pull reads from there again (what it reads twice it writes the same). */
+ * rows; when nothing changed, nothing is written. The cursor is the snapshot's xmin: every
+ * projected row at head office keeps the transaction that last changed it, and a transaction at or
+ * after xmin may not have been visible yet, so the next pull reads from there again (what it reads
+ * twice it writes the same). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,20 @@ static int put_balances(patron_store *s, const PGresult *res)
     return err;
 }
 
+/* Writes members, cards and balances and the next cursor in one store transaction. */
+static int keep_chain(patron_store *s, PGresult *sets[3], const char *next)
+{
+    int rc = patron_chain_begin(s);
+    if (rc != 0)
+        return rc;
+    if ((rc = put_members(s, sets[0])) != 0 || (rc = put_cards(s, sets[1])) != 0 ||
+        (rc = put_balances(s, sets[2])) != 0) {
+        patron_chain_rollback(s);
+        return rc;
+    }
+    return patron_chain_commit(s, next);
+}
+
 /* Reads one set of rows changed since the cursor. */
 static int read_set(patron_hq *h, const char *sql, const char *cursor, PGresult **out, char *detail,
                     size_t len)
@@ -137,13 +152,9 @@ int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *
         r->members = PQntuples(sets[0]);
         r->cards = PQntuples(sets[1]);
         r->balances = PQntuples(sets[2]);
-        if ((rc = patron_chain_begin(s)) == 0) {
-            if ((rc = put_members(s, sets[0])) != 0 || (rc = put_cards(s, sets[1])) != 0 ||
-                (rc = put_balances(s, sets[2])) != 0)
-                patron_chain_rollback(s);
-            else
-                rc = patron_chain_commit(s, next);
-        }
+        /* nothing changed: no write at the store (the cursor stays, the next read is as empty) */
+        if (r->members + r->cards + r->balances > 0)
+            rc = keep_chain(s, sets, next);
         if (rc == -EBUSY)
             snprintf(detail, len,
                      "the store was busy; what head office sent is kept at the next "

@@ -31,6 +31,10 @@ int patron_hq_pull_erasures(patron_hq *h, patron_store *s, int64_t *erased, char
                                     len)) != 0)
         return rc;
     int n = PQntuples(res);
+    if (n == 0) { /* none: no write at the store (the cursor stays, the next read is as empty) */
+        PQclear(res);
+        return 0;
+    }
     struct patron_chain_erasure *e = calloc(n > 0 ? (size_t)n : 1, sizeof *e);
     if (!e) {
         PQclear(res);

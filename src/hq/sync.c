@@ -199,13 +199,16 @@ static int prepare(patron_hq *h, patron_store *s, int *store_id, int64_t *high, 
     }
     *store_id = info.store_id;
     if ((rc = need_schema(h, detail, len)) != 0 ||
-        (rc = where_we_are(h, info.store_id, high, detail, len)) != 0)
+        (rc = where_we_are(h, info.store_id, high, detail, len)) != 0 || h->staging_made)
         return rc;
-    return patron__hq_run(h->conn,
-                          "CREATE TEMP TABLE IF NOT EXISTS patron_sync_staging (store_id integer,"
-                          " store_seq bigint, kind text, payload text, recorded_at bigint)"
-                          " ON COMMIT DELETE ROWS",
-                          "cannot make the staging table at head office", detail, len);
+    /* once per session: a link kept open (patron serve) does not make it again at each round */
+    rc = patron__hq_run(h->conn,
+                        "CREATE TEMP TABLE IF NOT EXISTS patron_sync_staging (store_id integer,"
+                        " store_seq bigint, kind text, payload text, recorded_at bigint)"
+                        " ON COMMIT DELETE ROWS",
+                        "cannot make the staging table at head office", detail, len);
+    h->staging_made = rc == 0;
+    return rc;
 }
 
 /* What went wrong when the store could not record what head office holds, in a sentence: busy
@@ -221,9 +224,11 @@ static int store_failed(patron_store *s, int rc, const char *what, char *detail,
 }
 
 /* Records head office's highest store_seq for the store as acknowledged: only a head office
- * ahead of the store's outbox is "never wrote". */
+ * ahead of the store's outbox is "never wrote". When the store already says so, nothing is
+ * written (no write lock taken). */
 static int accept_high(patron_store *s, int64_t high, char *detail, size_t len)
 {
+    struct patron_outbox_sync st;
     int64_t last = 0;
     int rc = patron_outbox_last(s, &last);
     if (rc == 0 && high > last) {
@@ -232,12 +237,14 @@ static int accept_high(patron_store *s, int64_t high, char *detail, size_t len)
         return PATRON_EINVAL;
     }
     if (rc == 0)
+        rc = patron_outbox_sync_get(s, &st);
+    if (rc == 0 && st.acked_seq != high)
         rc = patron_outbox_sync_ack(s, high, 0);
     return rc ? store_failed(s, rc, "the store cannot record what head office holds", detail, len)
               : 0;
 }
 
-int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
+int patron_hq_ship(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
                    void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len)
 {
     struct batch b = {0};
@@ -259,6 +266,7 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
         }
         if (b.rows == 0)
             break;
+        int last_batch = b.rows < (int64_t)(batch_rows ? batch_rows : 1000);
         if ((rc = ship_batch(h, &b, r->batches + 1, detail, len)) != 0)
             break;
         if ((rc = patron_outbox_sync_ack(s, b.last_seq, 0)) != 0) {
@@ -271,8 +279,17 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
         r->batches++;
         if (fn)
             fn(r, ctx);
+        if (last_batch) /* the outbox's end: a row committed since goes at the next round */
+            break;
     }
     free(b.text);
+    return rc;
+}
+
+int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
+                   void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len)
+{
+    int rc = patron_hq_ship(h, s, batch_rows, fn, ctx, r, detail, len);
     if (rc == 0)
         rc = patron_hq_pull(h, s, &r->pulled, detail, len);
     if (rc == 0 && (rc = patron_outbox_sync_ack(s, r->acked_seq, 1)) != 0)

@@ -91,7 +91,8 @@ int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t
     if ((rc = patron__hq_read_since(h, vouchers_sql, "vouchers", cursor, &res, next, detail,
                                     len)) != 0)
         return rc;
-    if ((rc = patron_chain_begin(s)) == 0) {
+    /* none changed: no write at the store (the cursor stays, the next read is as empty) */
+    if (PQntuples(res) > 0 && (rc = patron_chain_begin(s)) == 0) {
         for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
             struct patron_chain_voucher v = {
                 .key_id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
