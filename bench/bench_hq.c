@@ -8,8 +8,12 @@
  *      transaction, the same rows as store 2's role;
  *   3. the ceiling: one raw COPY of the same rows into an unindexed table, as the owner.
  * Prints rows per second of each and, as its last line, one JSON object with
- * hq_ingest_vs_copy (1 / 3) and hq_pipeline_vs_copy (2 / 3).
- *   bench_hq --hq OWNER_URL --dir DIR [--rows N] [--batch N] */
+ * hq_ingest_vs_copy (1 / 3) and hq_pipeline_vs_copy (2 / 3). On a loaded machine the wall-clock
+ * rates move from run to run, so it also reads the CPU time head office's backend spent on 1 and
+ * on 3 (/proc, same machine) and gives rows per CPU second of each: hq_ingest_vs_copy_cpu.
+ * --pipeline 0 leaves 2 out (it is the slowest by far: each row's INSERT runs head office's
+ * statement triggers) and prints 0 for it.
+ *   bench_hq --hq OWNER_URL --dir DIR [--rows N] [--batch N] [--pipeline 0|1] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +38,24 @@ static void die(const char *what, const char *why)
 {
     fprintf(stderr, "bench_hq: %s: %s\n", what, why);
     exit(1);
+}
+
+/* CPU seconds (user + system) process `pid` has used so far, from /proc/PID/stat. */
+static double proc_cpu(long pid)
+{
+    char path[64], buf[1024];
+    unsigned long long utime = 0, stime = 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* fields 14 and 15 after "pid (comm)" */
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        die(path, "cannot read head office's CPU time (is it on this machine?)");
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* The store: id 1, and `rows` outbox rows shaped like a sale's facts (sale, line, entry, lot). */
@@ -84,8 +106,23 @@ static void pg_or_die(PGconn *c, const char *sql)
     PQclear(res);
 }
 
-/* Registers store `id` and writes the URL its role logs in with. */
-static void store_login(patron_hq *h, const char *dir, int id, char *url, size_t len)
+/* The pid of the one head office backend logged in as `role`. */
+static long backend_of(const char *owner, const char *role)
+{
+    PGconn *c = connect_or_die(owner);
+    const char *p[] = {role};
+    PGresult *res = PQexecParams(c, "SELECT pid FROM pg_stat_activity WHERE usename = $1", 1, NULL,
+                                 p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        die("backend_of", "no single backend for the store's role");
+    long pid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(c);
+    return pid;
+}
+
+/* Registers store `id` and writes the URL its role logs in with (and its role to `role`). */
+static void store_login(patron_hq *h, const char *dir, int id, char *url, size_t len, char *role)
 {
     struct patron_hq_login login = {0};
     char detail[512], passfile[600];
@@ -99,6 +136,7 @@ static void store_login(patron_hq *h, const char *dir, int id, char *url, size_t
     chmod(passfile, 0600);
     if (patron_hq_store_url(h, login.role, passfile, url, len) != 0)
         die("store url", "too long");
+    snprintf(role, 64, "%s", login.role);
 }
 
 /* Every outbox row as COPY text (store id replaced by `store_id`), for the pipeline and COPY. */
@@ -206,8 +244,8 @@ static char *copy_text(const struct rows *r, size_t *len)
     return t;
 }
 
-/* 3: one raw COPY into an unindexed table. */
-static double raw_copy(const char *owner, const struct rows *r)
+/* 3: one raw COPY into an unindexed table; its backend's CPU seconds in *cpu. */
+static double raw_copy(const char *owner, const struct rows *r, double *cpu)
 {
     size_t len = 0;
     char *text = copy_text(r, &len);
@@ -215,7 +253,8 @@ static double raw_copy(const char *owner, const struct rows *r)
     pg_or_die(c, "DROP TABLE IF EXISTS bench_raw");
     pg_or_die(c, "CREATE TABLE bench_raw (store_id integer, store_seq bigint, kind text,"
                  " payload jsonb, recorded_at bigint)");
-    double t0 = now_s();
+    long pid = PQbackendPID(c);
+    double t0 = now_s(), cpu0 = proc_cpu(pid);
     PGresult *res = PQexec(c, "COPY bench_raw FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN)
         die("copy", PQresultErrorMessage(res));
@@ -233,6 +272,7 @@ static double raw_copy(const char *owner, const struct rows *r)
         PQclear(res);
     }
     double t = now_s() - t0;
+    *cpu = proc_cpu(pid) - cpu0;
     PQfinish(c);
     free(text);
     return t;
@@ -241,7 +281,7 @@ static double raw_copy(const char *owner, const struct rows *r)
 int main(int argc, char **argv)
 {
     const char *owner = NULL, *dir = NULL;
-    long rows = 1000000, batch = 10000;
+    long rows = 1000000, batch = 10000, pipeline = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--hq") == 0)
             owner = argv[i + 1];
@@ -251,18 +291,20 @@ int main(int argc, char **argv)
             rows = strtol(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--batch") == 0)
             batch = strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--pipeline") == 0)
+            pipeline = strtol(argv[i + 1], NULL, 10);
     }
     if (!owner || !dir || rows <= 0 || batch <= 0)
-        die("usage", "bench_hq --hq OWNER_URL --dir DIR [--rows N] [--batch N]");
-    char path[600], detail[512], url1[4096], url2[4096];
+        die("usage", "bench_hq --hq OWNER_URL --dir DIR [--rows N] [--batch N] [--pipeline 0|1]");
+    char path[600], detail[512], url1[4096], url2[4096], role1[64], role2[64];
     snprintf(path, sizeof path, "%s/hq-bench-store.db", dir);
     make_store(path, rows);
     patron_hq *h = NULL;
     if (patron_hq_connect(owner, &h, detail, sizeof detail) != 0 ||
         patron_hq_init(h, NULL, NULL, detail, sizeof detail) != 0)
         die("head office", detail);
-    store_login(h, dir, 1, url1, sizeof url1);
-    store_login(h, dir, 2, url2, sizeof url2);
+    store_login(h, dir, 1, url1, sizeof url1, role1);
+    store_login(h, dir, 2, url2, sizeof url2, role2);
     patron_hq_close(h);
 
     /* 1: patron sync's own path */
@@ -270,10 +312,12 @@ int main(int argc, char **argv)
     struct patron_hq_sync_result res;
     if (patron_store_open(path, &s) != 0 || patron_hq_connect(url1, &h, detail, sizeof detail))
         die("sync", "cannot open the store or reach head office");
-    double t0 = now_s(), cpu0 = (double)clock() / CLOCKS_PER_SEC;
+    long hq_pid = backend_of(owner, role1);
+    double t0 = now_s(), cpu0 = (double)clock() / CLOCKS_PER_SEC, hq_cpu0 = proc_cpu(hq_pid);
     if (patron_hq_sync(h, s, (size_t)batch, NULL, NULL, &res, detail, sizeof detail) != 0)
         die("sync", detail);
     double t_sync = now_s() - t0, cpu_sync = (double)clock() / CLOCKS_PER_SEC - cpu0;
+    double hq_cpu_sync = proc_cpu(hq_pid) - hq_cpu0, hq_cpu_copy = 0;
     patron_hq_close(h);
     patron_store_close(s);
     if (res.shipped != rows)
@@ -281,18 +325,23 @@ int main(int argc, char **argv)
 
     struct rows r = {0};
     read_rows(path, &r, rows);
-    double t_pipe = ship_pipelined(url2, &r, batch);
-    double t_copy = raw_copy(owner, &r);
-    double sync_rate = (double)rows / t_sync, pipe_rate = (double)rows / t_pipe,
+    double t_pipe = pipeline ? ship_pipelined(url2, &r, batch) : 0;
+    double t_copy = raw_copy(owner, &r, &hq_cpu_copy);
+    double sync_rate = (double)rows / t_sync, pipe_rate = pipeline ? (double)rows / t_pipe : 0,
            copy_rate = (double)rows / t_copy;
     printf("%-44s %12.0f rows/s (%.0f%% of it the store's own CPU)\n",
            "patron sync (COPY + staging + ON CONFLICT)", sync_rate, 100 * cpu_sync / t_sync);
     printf("%-44s %12.0f rows/s\n", "pipeline mode (prepared INSERT ON CONFLICT)", pipe_rate);
     printf("%-44s %12.0f rows/s\n", "raw COPY into an unindexed table", copy_rate);
+    printf("%-44s %12.2f s (sync) %.2f s (raw COPY)\n", "head office backend CPU", hq_cpu_sync,
+           hq_cpu_copy);
     printf("{\"hq_rows\": %ld, \"hq_batch\": %ld, \"hq_sync_rows_per_s\": %.0f,"
            " \"hq_pipeline_rows_per_s\": %.0f, \"hq_copy_rows_per_s\": %.0f,"
-           " \"hq_ingest_vs_copy\": %.2f, \"hq_pipeline_vs_copy\": %.2f}\n",
+           " \"hq_ingest_vs_copy\": %.2f, \"hq_pipeline_vs_copy\": %.2f,"
+           " \"hq_sync_hq_cpu_s\": %.2f, \"hq_copy_hq_cpu_s\": %.2f,"
+           " \"hq_ingest_vs_copy_cpu\": %.2f}\n",
            rows, batch, sync_rate, pipe_rate, copy_rate, sync_rate / copy_rate,
-           pipe_rate / copy_rate);
+           pipe_rate / copy_rate, hq_cpu_sync, hq_cpu_copy,
+           hq_cpu_sync > 0 ? hq_cpu_copy / hq_cpu_sync : 0);
     return 0;
 }

@@ -2,7 +2,8 @@
 /* The head office on a throwaway PostgreSQL (label pg): `patron hq init` creates and upgrades the
  * schema and refuses a newer one; `patron hq store add` registers a store with a login role of its
  * own, a password file of mode 0600 and a URL that logs in; a taken id is refused; row-level
- * security keeps a store's role to its own rows; a wrong address, password or database is named
+ * security keeps a store's role to its own rows; every fact names a registered store (checked
+ * once per statement); a wrong address, password or database is named
  * in the sentence, and so is a head office that is down; the `hq` setting comes from the flag, the
  * environment or patron.conf. */
 #include <jansson.h>
@@ -202,6 +203,41 @@ static void row_level_security_keeps_a_store_to_its_rows(void **state)
                      0);
 }
 
+/* Every fact and chain entry names a registered store, and a store they name cannot be removed
+ * or renumbered, as with a foreign key; but checked once per statement (a batch of a sync is one
+ * statement), not by a query per row: no per-row foreign key on facts or chain_entries. */
+static void every_fact_names_a_registered_store(void **state)
+{
+    (void)state;
+    char url[512], s1[1024];
+    struct clirun r = {0};
+    fresh_db("hq_fk", url, sizeof url);
+    assert_int_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    snprintf(s1, sizeof s1, "%s", add_store(url, "1", "North"));
+    (void)add_store(url, "2", "South");
+    assert_int_equal(sql_as(url, "SELECT 1/(count(*) = 0)::int FROM pg_constraint WHERE contype"
+                                 " = 'f' AND conrelid IN ('facts'::regclass,"
+                                 " 'chain_entries'::regclass)"),
+                     0);
+    assert_int_equal(sql_as(s1, "INSERT INTO facts (store_id, store_seq, kind, payload) VALUES"
+                                " (1, 1, 'sale', '{}'), (1, 2, 'sale', '{}')"),
+                     0);
+    /* even head office's owner (no row-level security) cannot name a store that is not there */
+    assert_int_equal(sql_as(url, "INSERT INTO facts (store_id, store_seq, kind, payload) VALUES"
+                                 " (1, 3, 'sale', '{}'), (9, 1, 'sale', '{}')"),
+                     PATRON_EDB);
+    assert_int_equal(sql_as(url, "UPDATE facts SET store_id = 9 WHERE store_seq = 2"), PATRON_EDB);
+    assert_int_equal(sql_as(url, "INSERT INTO chain_entries (store_id, store_seq, member_uid,"
+                                 " kind, points, earned) VALUES (9, 1, '9-1', 'earn', 1, 1)"),
+                     PATRON_EDB);
+    assert_int_equal(sql_as(url, "SELECT 1/(count(*) = 2)::int FROM facts"), 0);
+    /* a store its facts name stays; one without facts may go */
+    assert_int_equal(sql_as(url, "DELETE FROM stores WHERE store_id = 1"), PATRON_EDB);
+    assert_int_equal(sql_as(url, "UPDATE stores SET store_id = 7 WHERE store_id = 1"), PATRON_EDB);
+    assert_int_equal(sql_as(url, "UPDATE stores SET name = 'North 2' WHERE store_id = 1"), 0);
+    assert_int_equal(sql_as(url, "DELETE FROM stores WHERE store_id = 2"), 0);
+}
+
 static void a_wrong_address_password_or_database_is_named(void **state)
 {
     (void)state;
@@ -261,6 +297,7 @@ int main(void)
         cmocka_unit_test(a_newer_schema_is_refused),
         cmocka_unit_test(a_store_gets_a_login_of_its_own),
         cmocka_unit_test(row_level_security_keeps_a_store_to_its_rows),
+        cmocka_unit_test(every_fact_names_a_registered_store),
         cmocka_unit_test(a_wrong_address_password_or_database_is_named),
         cmocka_unit_test(the_hq_setting_comes_from_env_or_conf),
     };
