@@ -5,7 +5,8 @@
  * applied at a sale and ended (with the program's JSON for the same offers), the audience of an
  * offer's targets counted with a sample while it is written, the program's rules, tiers and
  * rewards changed with the audit of each change, the keyring listed and rotated, and the owner's
- * reports as JSON (the program's bytes) and CSV, each route refusing the roles below its own. */
+ * reports as JSON (the program's bytes) and CSV, each route refusing the roles below its own; a
+ * long report is sent as it is written, with the library's bytes. */
 #include "apiutil.h"
 
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "patron/json.h"
 #include "zbar_util.h"
 
 #define NOW "2026-03-10T12:00:00Z"
@@ -426,6 +428,92 @@ static void reports_as_json_and_csv(void **state)
     apit_reply_free(&r);
 }
 
+#define LAPSED 300 /* rows: many pieces of the report, many blocks of the reply */
+
+/* Members with two sales in January 2026, the second 1 to 7 days after the first: by NOW each
+ * is far past twice its usual gap, so the churn list has them all. */
+static void plant_lapsed(patron_store *s)
+{
+    int64_t t0;
+    assert_int_equal(patron_json_time_parse("2026-01-05T10:00:00Z", &t0), 0);
+    assert_int_equal(patron_store_batch_begin(s), 0);
+    for (int i = 0; i < LAPSED; i++) {
+        struct patron_enrollment in = {.name = "Lapsed, \"quoted\""};
+        struct patron_member m;
+        char ref[32];
+        patron_store_set_fixed_time(s, t0);
+        assert_int_equal(patron_member_enroll(s, &in, &m), 0);
+        for (int k = 0; k < 2; k++) {
+            struct patron_sale_result res;
+            snprintf(ref, sizeof ref, "L%d-%d", i, k);
+            struct patron_sale sale = {
+                .card = m.card, .ref = ref, .total_minor = 1000 + i, .idempotency_key = ref};
+            patron_store_set_fixed_time(s, t0 + 3600 + k * (1 + i % 7) * 86400);
+            assert_int_equal(patron_sale_record(s, &sale, &res), 0);
+        }
+    }
+    assert_int_equal(patron_store_batch_commit(s), 0);
+}
+
+/* The report written whole by the library on the store at NOW. */
+static char *library_bytes(const char *db, const char *name, enum patron_report_format format,
+                           size_t *len, size_t *rows)
+{
+    patron_store *s;
+    struct patron_report_table *t = NULL;
+    char *buf = NULL;
+    int64_t now;
+    assert_int_equal(patron_json_time_parse(NOW, &now), 0);
+    assert_int_equal(patron_store_open(db, &s), 0);
+    patron_store_set_fixed_time(s, now);
+    assert_int_equal(patron_report_run(s, name, NULL, &t), 0);
+    FILE *f = open_memstream(&buf, len);
+    assert_non_null(f);
+    assert_int_equal(patron_report_write(t, format, f), 0);
+    assert_int_equal(fclose(f), 0);
+    *rows = t->n_rows;
+    patron_report_free(t);
+    patron_store_close(s);
+    return buf;
+}
+
+/* A long report goes out as it is written (chunked, never held whole), and its bytes are the
+ * library's own: the table written whole by patron_report_write, as JSON and as CSV. */
+static void a_long_report_is_streamed_with_the_librarys_bytes(void **state)
+{
+    static const struct {
+        const char *path;
+        enum patron_report_format format;
+    } want[] = {{"/v1/reports/churn", PATRON_REPORT_JSON},
+                {"/v1/reports/churn?format=csv", PATRON_REPORT_CSV}};
+    struct api_server sv;
+    struct apit_reply r;
+    char admin[64], te[64];
+    patron_store *s;
+    (void)state;
+    apit_store_new(&sv);
+    apit_terminal(&sv, "owner", "admin", admin);
+    assert_int_equal(patron_store_open(sv.db, &s), 0);
+    plant_lapsed(s);
+    patron_store_close(s);
+    apit_start(&sv, "--now", NOW, "--printer", "none", (char *)NULL);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t len, rows;
+        char *lib = library_bytes(sv.db, "churn", want[i].format, &len, &rows);
+        assert_int_equal(rows, LAPSED);
+        assert_true(len > 8192); /* more than one block of the reply */
+        apit_call(sv.port, "GET", want[i].path, admin, NULL, NULL, &r);
+        apit_assert_status(&r, 200, NULL);
+        assert_string_equal(apit_header(&r, "Transfer-Encoding", te, sizeof te), "chunked");
+        assert_int_equal(r.len, len);
+        assert_memory_equal(r.body, lib, len);
+        apit_reply_free(&r);
+        free(lib);
+    }
+    assert_int_equal(apit_stop(&sv), 0);
+    test_rmtree(sv.dir);
+}
+
 static int64_t count_of(const char *token, const char *path)
 {
     struct apit_reply r;
@@ -562,6 +650,7 @@ int main(void)
         cmocka_unit_test(goodwill_coupon_prints),
         cmocka_unit_test(offers_are_added_applied_and_ended),
         cmocka_unit_test(reports_as_json_and_csv),
+        cmocka_unit_test(a_long_report_is_streamed_with_the_librarys_bytes),
         cmocka_unit_test(program_rewards_and_tiers_change_with_their_audit),
         cmocka_unit_test(keys_are_listed_and_rotated_by_an_admin),
     };

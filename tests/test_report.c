@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "report/report_internal.h"
@@ -846,6 +847,134 @@ static void offers_report_takes_every_offer_that_ran(void **state)
     test_store_close(&w.t);
 }
 
+/* A table of `rows` rows of every kind of cell (text with a comma, a quote and a line break,
+ * an empty cell); the first row stands for the report when `summary`. */
+static struct patron_report_table *mixed_table(size_t rows, int summary)
+{
+    static const char *const cols[] = {"id", "name", "share", "average", "later"};
+    struct patron_report_table *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    snprintf(t->name, sizeof t->name, "mixed");
+    snprintf(t->title, sizeof t->title, "Mixed \"cells\"");
+    snprintf(t->currency, sizeof t->currency, "EUR");
+    t->n_cols = 5;
+    t->summary = summary;
+    for (size_t c = 0; c < 5; c++)
+        snprintf(t->cols[c], sizeof t->cols[c], "%s", cols[c]);
+    t->cells = calloc(rows * 5 + 1, sizeof *t->cells);
+    assert_non_null(t->cells);
+    t->n_rows = t->cap_rows = rows;
+    for (size_t r = 0; r < rows; r++) {
+        char text[48];
+        struct patron_cell *c = &t->cells[r * 5];
+        snprintf(text, sizeof text, "member %zu, \"A\"\nnext", r);
+        c[0] = (struct patron_cell){.kind = PATRON_CELL_INT, .i = (int64_t)r - 3};
+        c[1] = (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = strdup(text)};
+        c[2] = (struct patron_cell){.kind = PATRON_CELL_RATIO, .i = (int64_t)r * 12345 - 99};
+        c[3] = (struct patron_cell){.kind = PATRON_CELL_DECIMAL, .i = 2500000 + (int64_t)r};
+        c[4] = (struct patron_cell){.kind = PATRON_CELL_NULL};
+    }
+    return t;
+}
+
+/* The JSON of a table as one jansson tree, dumped whole: how the reports were written before
+ * they were written a row at a time, and so the bytes they must keep. */
+static char *tree_json(const struct patron_report_table *t)
+{
+    json_t *o = json_object(), *cols = json_array(), *rows = json_array();
+    json_object_set_new(o, "report", json_string(t->name));
+    json_object_set_new(o, "title", json_string(t->title));
+    for (size_t c = 0; c < t->n_cols; c++)
+        json_array_append_new(cols, json_string(t->cols[c]));
+    for (size_t r = 0; r < t->n_rows; r++) {
+        json_t *row = json_object();
+        for (size_t c = 0; c < t->n_cols; c++) {
+            const struct patron_cell *cell = patron_report_cell(t, r, c);
+            json_object_set_new(row, t->cols[c],
+                                cell->kind == PATRON_CELL_INT    ? json_integer(cell->i)
+                                : cell->kind == PATRON_CELL_TEXT ? json_string(cell->text)
+                                : cell->kind == PATRON_CELL_NULL
+                                    ? json_null()
+                                    : json_real((double)cell->i / 1e6));
+        }
+        if (t->summary && r == 0)
+            json_object_update(o, row);
+        json_array_append_new(rows, row);
+    }
+    json_object_set_new(o, "currency", json_string(t->currency));
+    json_object_set_new(o, "columns", cols);
+    json_object_set_new(o, "rows", rows);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+static char *written_whole(const struct patron_report_table *t, enum patron_report_format format)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(patron_report_write(t, format, f), 0);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+/* Rows in one piece: CSV lines (a line break inside quotes is in a field, not a row), or JSON
+ * row objects (each starts with the first column's key). */
+static size_t rows_in(const char *piece, enum patron_report_format format)
+{
+    size_t n = 0;
+    const char *mark = format == PATRON_REPORT_CSV ? "\r\n" : "{\"id\":";
+    for (const char *p = strstr(piece, mark); p; p = strstr(p + 1, mark))
+        n++;
+    return n;
+}
+
+/* Written a piece at a time, a report is the same bytes as written whole (and, as JSON, as the
+ * one jansson tree it was once dumped from), each piece holding at most the rows asked for. */
+static void reports_are_written_a_few_rows_at_a_time(void **state)
+{
+    static const enum patron_report_format formats[] = {PATRON_REPORT_CSV, PATRON_REPORT_JSON};
+    (void)state;
+    for (int summary = 0; summary < 2; summary++) {
+        struct patron_report_table *t = mixed_table(1000, summary);
+        char *tree = tree_json(t), *whole = written_whole(t, PATRON_REPORT_JSON);
+        assert_int_equal(strlen(whole), strlen(tree) + 1);
+        assert_memory_equal(whole, tree, strlen(tree));
+        assert_string_equal(whole + strlen(tree), "\n");
+        free(tree);
+        free(whole);
+        for (size_t k = 0; k < 2; k++) {
+            size_t next = 0, calls = 0, len = 0;
+            char *joined = NULL;
+            FILE *all = open_memstream(&joined, &len);
+            int rc;
+            do {
+                char *piece = NULL;
+                size_t plen = 0;
+                FILE *f = open_memstream(&piece, &plen);
+                rc = patron_report_write_part(t, formats[k], 7, &next, f);
+                assert_int_equal(fclose(f), 0);
+                assert_true(rc == 0 || rc == 1);
+                /* the CSV head is a line too */
+                assert_true(rows_in(piece, formats[k]) <= 7 + (calls == 0 && k == 0));
+                fwrite(piece, 1, plen, all);
+                free(piece);
+                calls++;
+            } while (rc == 1);
+            assert_int_equal(fclose(all), 0);
+            assert_int_equal(calls, 1000 / 7 + 1);
+            assert_int_equal(patron_report_write_part(t, formats[k], 7, &next, stdout), 0);
+            whole = written_whole(t, formats[k]);
+            assert_string_equal(joined, whole);
+            free(whole);
+            free(joined);
+        }
+        patron_report_free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -876,6 +1005,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cli_svg_draws_or_refuses_before_touching_the_file, setup,
                                         teardown),
         cmocka_unit_test(offers_report_takes_every_offer_that_ran),
+        cmocka_unit_test(reports_are_written_a_few_rows_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,21 @@ static void durability_settings_are_on(void **state)
     test_store_close(&t);
 }
 
+/* A handle's page cache is bounded where asked (SQLite counts a bound in KiB as negative). */
+static void page_cache_is_bounded_per_handle(void **state)
+{
+    (void)state;
+    struct test_store t;
+    test_store_open(&t);
+    int64_t before = test_scalar(t.s, "PRAGMA cache_size");
+    assert_int_equal(patron_store_set_cache_kib(t.s, 512), 0);
+    assert_int_equal(test_scalar(t.s, "PRAGMA cache_size"), -512);
+    assert_int_equal(patron_store_set_cache_kib(t.s, 1), 0);
+    assert_int_equal(test_scalar(t.s, "PRAGMA cache_size"), -64);
+    assert_true(before != -512);
+    test_store_close(&t);
+}
+
 static void init_twice_changes_nothing(void **state)
 {
     (void)state;
@@ -120,6 +135,7 @@ int main(void)
         cmocka_unit_test(newer_database_is_refused),
         cmocka_unit_test(version_1_database_upgrades),
         cmocka_unit_test(rules_are_validated_and_audited),
+        cmocka_unit_test(page_cache_is_bounded_per_handle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

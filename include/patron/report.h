@@ -194,6 +194,18 @@ PATRON_EXPORT int patron_report_write(const struct patron_report_table *t,
                                       enum patron_report_format format, FILE *f)
     __attribute__((warn_unused_result));
 
+/* Writes the table to `f` a piece at a time, for a reply sent while it is written: the first
+ * call (with *next 0) writes the head and up to `rows` rows, each later call up to `rows` rows
+ * more (0 counts as 1); TEXT and SVG come whole in the first piece. *next is the caller's
+ * cursor, 0 to begin, left at SIZE_MAX once the end is written. The pieces put together are
+ * the bytes of patron_report_write(), which is this function called until it is done, and
+ * nothing is held between calls but the cursor. Returns 1 while there is more to write, 0
+ * once the table is written, or what patron_report_write() returns on failure. */
+PATRON_EXPORT int patron_report_write_part(const struct patron_report_table *t,
+                                           enum patron_report_format format, size_t rows,
+                                           size_t *next, FILE *f)
+    __attribute__((warn_unused_result));
+
 /* Writes one CSV field per RFC 4180 (quoted when it holds a comma, a quote, CR or LF; quotes
  * doubled). NULL writes an empty field. Returns 0 or -errno. */
 PATRON_EXPORT int patron_csv_field(FILE *f, const char *text);

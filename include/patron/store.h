@@ -115,6 +115,12 @@ PATRON_EXPORT unsigned long long patron_store_commits(const patron_store *s);
  * (default 5 s), then fails with -EBUSY. Not thread-safe: set it before the handle is shared. */
 PATRON_EXPORT void patron_store_set_busy_timeout(patron_store *s, unsigned seconds);
 
+/* Bounds SQLite's page cache of this handle to `kib` KiB (at least 64; SQLite's default is
+ * 2000), for handles that read much and seldom (a service's report readers): memory for the
+ * pages read stays within the bound and is taken again only as needed. Returns 0 or a database
+ * error. Not thread-safe: set it before the handle is shared. */
+PATRON_EXPORT int patron_store_set_cache_kib(patron_store *s, unsigned kib);
+
 /* The underlying SQLite handle, for tools and tests that inspect the file. Borrowed. */
 PATRON_EXPORT struct sqlite3 *patron_store_sqlite(patron_store *s);
 

@@ -169,6 +169,18 @@ void api_route_allow(const char *path, char *buf, size_t cap);
 /* Prints "METHOD PATH" lines, one per route, in table order. */
 void api_routes_print(FILE *f);
 
+/* A reply written while it is sent (a large report), never held whole: `read` writes up to
+ * `max` bytes into buf and returns how many, 0 at the end, or -1 when it failed (the connection
+ * is then closed, the reply cut short); `free` frees cls. read NULL: no stream. */
+struct api_stream {
+    long (*read)(void *cls, char *buf, size_t max);
+    void (*free)(void *cls);
+    void *cls;
+};
+
+/* Frees a stream not handed over to a response (nothing when there is none). */
+void api_stream_drop(struct api_stream *st);
+
 /* A request on its way through; lives on the connection thread's stack. */
 struct api_call {
     const struct api_route *route;
@@ -187,6 +199,7 @@ struct api_call {
     char *text;      /* a non-JSON reply (metrics), malloc'd, owned by the call */
     size_t text_len; /* its length when it is bytes rather than text (a wallet pass); else 0 */
     const char *text_type;
+    struct api_stream stream; /* a reply sent as it is written, of type text_type; owned */
     int print_queued;  /* the call queued print jobs: the printer is woken after the commit */
     int keep_on_error; /* the writer keeps what a failed call wrote (the wrong-code log) */
     int events_stream; /* GET /v1/events: the answer is the till's event stream */
@@ -242,8 +255,9 @@ struct api_response {
     size_t len;
     const char *content_type;
     int replayed;
-    int err;              /* 0, or the PATRON_* code the problem document is about */
-    char set_cookie[256]; /* "" or a Set-Cookie header */
+    int err;                  /* 0, or the PATRON_* code the problem document is about */
+    char set_cookie[256];     /* "" or a Set-Cookie header */
+    struct api_stream stream; /* instead of body: the call's streamed reply, owned */
 };
 
 /* Turns the outcome of a call into a response: the JSON reply when err and c->soft_err are 0,

@@ -43,6 +43,15 @@ int api_reply_text(struct api_call *c, int status, char *text, const char *type)
     return 0;
 }
 
+int api_reply_stream(struct api_call *c, struct api_stream st, const char *type)
+{
+    api_stream_drop(&c->stream);
+    c->status = 200;
+    c->stream = st;
+    c->text_type = type;
+    return 0;
+}
+
 /* The head office sync as /v1/health shows it; NULL when the store has no head office. */
 static json_t *health_sync(void)
 {

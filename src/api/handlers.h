@@ -78,6 +78,8 @@ int api_reply(struct api_call *c, int status, json_t *obj);
 int api_reply_built(struct api_call *c, int status, int err, json_t *obj);
 /* A non-JSON reply: `text` (stolen, malloc'd; NULL means out of memory) of `type`. */
 int api_reply_text(struct api_call *c, int status, char *text, const char *type);
+/* A 200 reply of `type` sent as `st` writes it; the call owns st from here, even on failure. */
+int api_reply_stream(struct api_call *c, struct api_stream st, const char *type);
 /* A query flag: 1 for "1" or "true", 0 for "0", "false" or absent; PATRON_EINVAL with a
  * detail otherwise. */
 int api_query_bool(struct api_call *c, const char *name, int *out);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The owner's reports over HTTP: GET /v1/reports/{name} with the options of `patron report`
  * as query parameters, answered with the library's own JSON of the table (the same bytes as
- * `patron report NAME --json`) or, with ?format=csv, its CSV. Reports read one snapshot on a
- * read handle and never take the write lock. */
+ * `patron report NAME --json`) or, with ?format=csv, its CSV, sent as it is written a few rows
+ * at a time (a churn list of a million members is never held whole as text). Reports read one
+ * snapshot on a read handle and never take the write lock. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,39 +70,83 @@ static int take_options(struct api_call *c, struct patron_report_options *o,
     return 0;
 }
 
-/* The table written by the library into a malloc'd string. */
-static int render(const struct patron_report_table *t, enum patron_report_format format, char **out)
+/* A report on its way out: the table, written a few rows at a time into `piece` as the
+ * connection sends. Only the table and one piece are held, never the whole text. */
+struct report_stream {
+    struct patron_report_table *t;
+    enum patron_report_format format;
+    size_t next; /* patron_report_write_part's cursor */
+    int done;
+    char *piece;
+    size_t len, off;
+};
+
+#define ROWS_PER_PIECE 64
+
+static int next_piece(struct report_stream *rs)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
+    free(rs->piece);
+    rs->piece = NULL;
+    rs->len = rs->off = 0;
+    FILE *f = open_memstream(&rs->piece, &rs->len);
     if (!f)
         return PATRON_ENOMEM;
-    int err = patron_report_write(t, format, f);
-    if (fclose(f) != 0 && err == 0)
-        err = PATRON_ENOMEM;
-    if (err != 0) {
-        free(buf);
+    int rc = patron_report_write_part(rs->t, rs->format, ROWS_PER_PIECE, &rs->next, f);
+    if (fclose(f) != 0 && rc >= 0)
+        rc = PATRON_ENOMEM;
+    rs->done = rc == 0;
+    return rc < 0 ? rc : 0;
+}
+
+static long report_read(void *cls, char *buf, size_t max)
+{
+    struct report_stream *rs = cls;
+    while (rs->off == rs->len && !rs->done)
+        if (next_piece(rs) != 0)
+            return -1;
+    size_t n = rs->len - rs->off < max ? rs->len - rs->off : max;
+    memcpy(buf, rs->piece + rs->off, n);
+    rs->off += n;
+    return (long)n;
+}
+
+static void report_free(void *cls)
+{
+    struct report_stream *rs = cls;
+    patron_report_free(rs->t);
+    free(rs->piece);
+    free(rs);
+}
+
+/* The reply: the table (stolen) streamed in `format`. The first piece is written here, so that
+ * a failure there (no chart to draw) is still a problem reply rather than a cut one. */
+static int reply_stream(struct api_call *c, struct patron_report_table *t,
+                        enum patron_report_format format)
+{
+    struct report_stream *rs = calloc(1, sizeof *rs);
+    int err;
+    if (!rs) {
+        patron_report_free(t);
+        return PATRON_ENOMEM;
+    }
+    *rs = (struct report_stream){.t = t, .format = format};
+    if ((err = next_piece(rs)) != 0) {
+        report_free(rs);
         return err;
     }
-    *out = buf;
-    return 0;
+    return api_reply_stream(c, (struct api_stream){report_read, report_free, rs},
+                            format == PATRON_REPORT_CSV   ? "text/csv; charset=utf-8"
+                            : format == PATRON_REPORT_SVG ? "image/svg+xml"
+                                                          : "application/json");
 }
 
 int api_h_report(struct api_call *c, patron_store *s)
 {
     struct patron_report_options o = {0};
     struct patron_report_table *t = NULL;
-    char *text = NULL;
     enum patron_report_format fmt = PATRON_REPORT_JSON;
     int err = take_options(c, &o, &fmt);
     if (err == 0 && (err = patron_report_run(s, c->params[0], &o, &t)) == 0)
-        err = render(t, fmt, &text);
-    patron_report_free(t);
-    if (err != 0)
-        return err;
-    return api_reply_text(c, 200, text,
-                          fmt == PATRON_REPORT_CSV   ? "text/csv; charset=utf-8"
-                          : fmt == PATRON_REPORT_SVG ? "image/svg+xml"
-                                                     : "application/json");
+        return reply_stream(c, t, fmt);
+    return err;
 }

@@ -104,6 +104,13 @@ int api_call_respond(struct api_call *c, int err, struct api_response *r)
     if (err != 0)
         return problem_of(err, c->detail, c->problem_extra, r);
     snprintf(r->set_cookie, sizeof r->set_cookie, "%s", c->set_cookie);
+    if (c->stream.read) { /* handed over: the response sends it, then frees it */
+        r->stream = c->stream;
+        c->stream = (struct api_stream){0};
+        r->content_type = c->text_type;
+        r->status = c->status ? c->status : 200;
+        return 0;
+    }
     if (c->text) {
         r->len = c->text_len ? c->text_len : strlen(c->text);
         r->body = malloc(r->len + 1);
@@ -121,10 +128,18 @@ int api_call_respond(struct api_call *c, int err, struct api_response *r)
     return dump_into(json_incref(c->reply), "application/json", r);
 }
 
+void api_stream_drop(struct api_stream *st)
+{
+    if (st->read && st->free)
+        st->free(st->cls);
+    *st = (struct api_stream){0};
+}
+
 void api_response_cleanup(struct api_response *r)
 {
     free(r->body);
     r->body = NULL;
+    api_stream_drop(&r->stream);
 }
 
 int64_t api_monotonic_ns(void)

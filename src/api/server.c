@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -30,8 +31,13 @@
 #include "web.h"
 
 #define READ_POOL_MAX 32
+/* Each read handle's page cache: reports scan tables far larger than any cache, so a larger one
+ * only holds memory (SQLite's default is 2000 KiB a handle); the index pages a look-up walks
+ * fit many times over. */
+#define READ_CACHE_KIB 512
 #define HEADER_MEMORY (32 * 1024) /* above the front's 16 KiB head: the front refuses first */
 #define TLS_FILE_MAX (1024 * 1024)
+#define STREAM_BLOCK (8 * 1024) /* a streamed reply's block, within the connection's memory */
 #define DRAIN_WAIT_MS 10000
 /* Connections accepted beyond --max-connections while the guard cuts waiting ones: a health
  * probe or a till's sale never finds every slot taken by clients that send nothing. */
@@ -100,6 +106,8 @@ static int pool_open(struct read_pool *p, const struct api_settings *cfg)
     p->ready = 1;
     for (size_t i = 0; i < n && i < READ_POOL_MAX; i++) {
         int err = api_store_open(cfg, &p->all[i]);
+        if (err == 0 && (err = patron_store_set_cache_kib(p->all[i], READ_CACHE_KIB)) != 0)
+            patron_store_close(p->all[i]);
         if (err != 0)
             return err;
         p->free[p->n_free++] = p->all[i];
@@ -418,18 +426,49 @@ static int send_web(struct server *sv, struct MHD_Connection *conn, const char *
     return 0;
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct api_stream *st = cls;
+    (void)pos;
+    long n = st->read(st->cls, buf, max);
+    return n > 0    ? (ssize_t)n
+           : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                    : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    api_stream_drop(cls);
+    free(cls);
+}
+
+/* The body: the buffer, or the stream read as libmicrohttpd sends (chunked, in blocks of
+ * STREAM_BLOCK, so a large reply is never held whole). */
+static struct MHD_Response *response_of(struct api_response *r)
+{
+    struct MHD_Response *resp = NULL;
+    if (r->stream.read) {
+        struct api_stream *st = malloc(sizeof *st);
+        if (st && (resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                            stream_read, st, stream_free))) {
+            *st = r->stream;
+            r->stream = (struct api_stream){0}; /* the response owns it now */
+        } else
+            free(st);
+    } else if (r->body &&
+               (resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)))
+        r->body = NULL; /* the response owns it now */
+    if (!resp)
+        api_response_cleanup(r);
+    return resp;
+}
+
 static enum MHD_Result send_response(struct server *sv, struct MHD_Connection *conn,
                                      const char *url, struct request *rq, struct api_response *r)
 {
-    if (!r->body)
+    struct MHD_Response *resp = response_of(r);
+    if (!resp)
         return MHD_NO;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        api_response_cleanup(r);
-        return MHD_NO;
-    }
-    r->body = NULL; /* the response owns it now */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     security_headers(resp);
@@ -466,6 +505,7 @@ static enum MHD_Result send_events(struct server *sv, struct MHD_Connection *con
     json_decref(c->reply);
     json_decref(c->problem_extra);
     free(c->text);
+    api_stream_drop(&c->stream);
     api_response_cleanup(r);
     if (!resp) {
         api_problem(
@@ -597,6 +637,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     json_decref(c.reply);
     json_decref(c.problem_extra);
     free(c.text);
+    api_stream_drop(&c.stream);
     return send_response(sv, conn, url, rq, &r);
 }
 
@@ -838,6 +879,17 @@ static void drain(struct server *sv)
     sv->daemon = NULL;
 }
 
+/* glibc's allocator, bounded for a service of many threads: a block of 256 KiB or more (a long
+ * report's table) is mapped apart and unmapped when freed, rather than left in a heap after
+ * the threshold grows past it; and a few arenas, not eight per core, hold what threads free. */
+static void bound_allocator(void)
+{
+#if defined(M_MMAP_THRESHOLD) && defined(M_ARENA_MAX)
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 2);
+#endif
+}
+
 /* The settings the service runs with: the caller's, with the event bus of this run. */
 static int with_events(const struct api_settings *cfg, struct api_settings *out)
 {
@@ -860,6 +912,7 @@ int api_serve(const struct api_settings *caller_cfg, char *why, size_t cap)
     sigset_t sigs;
     int sig = 0, err;
     why[0] = '\0';
+    bound_allocator(); /* before any thread starts */
     if (with_events(caller_cfg, &run_cfg) != 0) {
         snprintf(why, cap, "out of memory");
         return PATRON_ENOMEM;

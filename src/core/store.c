@@ -263,6 +263,19 @@ void patron_store_set_busy_timeout(patron_store *s, unsigned seconds)
     sqlite3_busy_timeout(s->db, seconds > 3600 ? 3600 * 1000 : (int)seconds * 1000);
 }
 
+int patron_store_set_cache_kib(patron_store *s, unsigned kib)
+{
+    char sql[64];
+    sqlite3_stmt *st = NULL;
+    /* A pragma takes no bound parameter: the number is formatted, never outside text. */
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = -%u", kib < 64 ? 64u : kib);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
 int patron__printable(const char *text, size_t cap)
 {
     return cap > 1 && patron_text_check(text, 1, cap - 1, 0) == PATRON_TEXT_OK;

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* The pieces the HTTP benchmarks share (bench_http, bench_rss): the service started on a store,
+ * tills checking out over keep-alive connections, the service's memory. */
+#ifndef PATRON_BENCH_SERVE_H
+#define PATRON_BENCH_SERVE_H
+
+#include <sys/types.h>
+
+#define MAX_TILLS 16
+
+struct bench {
+    const char *patron;
+    char dir[256], db[300];
+    char token[64];
+    char cards[64][14];
+    int n_cards;
+    pid_t pid;
+    int port;
+    long sales;
+};
+
+struct bench_result {
+    double rate, p50, p99;
+    long errors;
+};
+
+double bench_now(void);
+
+/* Prints what failed and exits. */
+void bench_die(const char *what);
+
+/* Starts `patron --db b->db serve` on a free loopback port; sets b->pid and b->port. */
+void bench_serve_start(struct bench *b);
+
+/* Stops the service (SIGTERM) and waits for it. */
+void bench_serve_stop(struct bench *b);
+
+/* A field of /proc/PID/status in KiB ("VmRSS:", "VmHWM:"), -1 when it cannot be read. */
+long bench_proc_kib(pid_t pid, const char *field);
+
+/* b->sales checkouts by `tills` keep-alive tills at once, each on a thread and a connection of
+ * its own, on b->cards with b->token; `round` keeps idempotency keys and refs apart. */
+struct bench_result bench_tills_run(struct bench *b, int tills, int round);
+
+#endif
