@@ -152,7 +152,7 @@ struct patron_hq_sync_result {
  * PATRON_HQ_SYNC_BATCH_ROWS rows, fewer when the outbox holds fewer (a round after a few sales
  * ships them at once) or when their COPY text reaches PATRON_HQ_SYNC_BATCH_BYTES, the bound on
  * what a batch holds in memory at the store (and, about twice, in head office's transition
- * table). Batches of 10,000 cost head office 15-20% less CPU a row than batches of 1,000
+ * table). Batches of 10,000 cost head office 15-30% less CPU a row than batches of 1,000
  * (README, "Ingest, measured"). */
 #define PATRON_HQ_SYNC_BATCH_ROWS 10000
 #define PATRON_HQ_SYNC_BATCH_BYTES ((size_t)4 << 20)
