@@ -6,11 +6,16 @@
  *      CONFLICT DO NOTHING, batches of --batch rows, as store 1's role under row-level security);
  *   2. libpq pipeline mode: a prepared INSERT ... ON CONFLICT DO NOTHING per row, a batch per
  *      transaction, the same rows as store 2's role;
- *   3. the ceiling: one raw COPY of the same rows into an unindexed table, as the owner.
+ *   3. the ceiling: one raw COPY of the same rows into an unindexed table, as the owner;
+ *   4. the floor of any exactly-once ingest into an indexed table: the same rows COPYed into a
+ *      temporary staging table and moved by INSERT ... SELECT ... ON CONFLICT DO NOTHING into a
+ *      table with facts' columns and primary key only (no triggers, RLS or foreign keys),
+ *      batches of --batch rows, each a durable transaction, as the owner.
  * Prints rows per second of each and, as its last line, one JSON object with
- * hq_ingest_vs_copy (1 / 3) and hq_pipeline_vs_copy (2 / 3). On a loaded machine the wall-clock
- * rates move from run to run, so it also reads the CPU time head office's backend spent on 1 and
- * on 3 (/proc, same machine) and gives rows per CPU second of each: hq_ingest_vs_copy_cpu.
+ * hq_ingest_vs_copy (1 / 3), hq_pipeline_vs_copy (2 / 3) and hq_ingest_floor_vs_copy (4 / 3). On a
+ * loaded machine the wall-clock rates move from run to run, so it also reads the CPU time head
+ * office's backend spent on 1 and on 3 (/proc, same machine) and gives rows per CPU second of each:
+ * hq_ingest_vs_copy_cpu.
  * --pipeline 0 leaves 2 out (it is the slowest by far: each row's INSERT runs head office's
  * statement triggers) and prints 0 for it.
  *   bench_hq --hq OWNER_URL --dir DIR [--rows N] [--batch N] [--pipeline 0|1] */
@@ -244,6 +249,69 @@ static char *copy_text(const struct rows *r, size_t *len)
     return t;
 }
 
+/* Sends `n` bytes of COPY text on `c`, whose COPY FROM STDIN is `sql`. */
+static void copy_in(PGconn *c, const char *sql, const char *text, size_t n)
+{
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        die("copy", PQresultErrorMessage(res));
+    PQclear(res);
+    for (size_t off = 0; off < n; off += 1 << 20) {
+        size_t k = n - off < (1 << 20) ? n - off : (1 << 20);
+        if (PQputCopyData(c, text + off, (int)k) != 1)
+            die("copy", PQerrorMessage(c));
+    }
+    if (PQputCopyEnd(c, NULL) != 1)
+        die("copy end", PQerrorMessage(c));
+    while ((res = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            die("copy", PQresultErrorMessage(res));
+        PQclear(res);
+    }
+}
+
+/* 4: the floor of any exactly-once ingest into an indexed table: the same rows COPYed into a
+ * temporary staging table and moved by one INSERT ... SELECT ... ON CONFLICT DO NOTHING into a
+ * table with facts' columns and its primary key only (no triggers, no row-level security, no
+ * foreign keys), a batch of `batch` rows per transaction (work_mem as the sync sets it),
+ * committed durably, as the owner. Its backend's CPU seconds in *cpu. */
+static double floor_ingest(const char *owner, const struct rows *r, long batch, double *cpu)
+{
+    size_t len = 0;
+    char *text = copy_text(r, &len), sql[96];
+    PGconn *c = connect_or_die(owner);
+    pg_or_die(c, "DROP TABLE IF EXISTS bench_floor");
+    pg_or_die(c, "CREATE TABLE bench_floor (store_id integer NOT NULL, store_seq bigint NOT NULL"
+                 " CHECK (store_seq > 0), kind text NOT NULL, payload jsonb NOT NULL, store_time"
+                 " timestamptz, received_at timestamptz NOT NULL DEFAULT now(),"
+                 " PRIMARY KEY (store_id, store_seq))");
+    pg_or_die(c, "CREATE TEMP TABLE bench_floor_staging (store_id integer, store_seq bigint,"
+                 " kind text, payload text, recorded_at bigint) ON COMMIT DELETE ROWS");
+    long pid = PQbackendPID(c);
+    double t0 = now_s(), cpu0 = proc_cpu(pid);
+    size_t off = 0;
+    while (off < len) {
+        size_t end = off; /* `batch` lines of the text */
+        for (long k = 0; k < batch && end < len; k++)
+            end = (size_t)((const char *)memchr(text + end, '\n', len - end) - text) + 1;
+        size_t kb = (end - off) / 512 + 1024;
+        snprintf(sql, sizeof sql, "BEGIN; SET LOCAL work_mem = '%zukB'", kb < 4096 ? 4096 : kb);
+        pg_or_die(c, sql);
+        copy_in(c, "COPY bench_floor_staging FROM STDIN", text + off, end - off);
+        pg_or_die(c, "INSERT INTO bench_floor (store_id, store_seq, kind, payload, store_time)"
+                     " SELECT store_id, store_seq, kind, payload::jsonb, to_timestamp(recorded_at)"
+                     " FROM bench_floor_staging ORDER BY store_seq"
+                     " ON CONFLICT (store_id, store_seq) DO NOTHING");
+        pg_or_die(c, "COMMIT");
+        off = end;
+    }
+    double t = now_s() - t0;
+    *cpu = proc_cpu(pid) - cpu0;
+    PQfinish(c);
+    free(text);
+    return t;
+}
+
 /* 3: one raw COPY into an unindexed table; its backend's CPU seconds in *cpu. */
 static double raw_copy(const char *owner, const struct rows *r, double *cpu)
 {
@@ -255,22 +323,7 @@ static double raw_copy(const char *owner, const struct rows *r, double *cpu)
                  " payload jsonb, recorded_at bigint)");
     long pid = PQbackendPID(c);
     double t0 = now_s(), cpu0 = proc_cpu(pid);
-    PGresult *res = PQexec(c, "COPY bench_raw FROM STDIN");
-    if (PQresultStatus(res) != PGRES_COPY_IN)
-        die("copy", PQresultErrorMessage(res));
-    PQclear(res);
-    for (size_t off = 0; off < len; off += 1 << 20) {
-        size_t n = len - off < (1 << 20) ? len - off : (1 << 20);
-        if (PQputCopyData(c, text + off, (int)n) != 1)
-            die("copy", PQerrorMessage(c));
-    }
-    if (PQputCopyEnd(c, NULL) != 1)
-        die("copy end", PQerrorMessage(c));
-    while ((res = PQgetResult(c)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            die("copy", PQresultErrorMessage(res));
-        PQclear(res);
-    }
+    copy_in(c, "COPY bench_raw FROM STDIN", text, len);
     double t = now_s() - t0;
     *cpu = proc_cpu(pid) - cpu0;
     PQfinish(c);
@@ -325,23 +378,28 @@ int main(int argc, char **argv)
 
     struct rows r = {0};
     read_rows(path, &r, rows);
-    double t_pipe = pipeline ? ship_pipelined(url2, &r, batch) : 0;
+    double t_pipe = pipeline ? ship_pipelined(url2, &r, batch) : 0, hq_cpu_floor = 0;
+    double t_floor = floor_ingest(owner, &r, batch, &hq_cpu_floor);
     double t_copy = raw_copy(owner, &r, &hq_cpu_copy);
     double sync_rate = (double)rows / t_sync, pipe_rate = pipeline ? (double)rows / t_pipe : 0,
-           copy_rate = (double)rows / t_copy;
+           floor_rate = (double)rows / t_floor, copy_rate = (double)rows / t_copy;
     printf("%-44s %12.0f rows/s (%.0f%% of it the store's own CPU)\n",
            "patron sync (COPY + staging + ON CONFLICT)", sync_rate, 100 * cpu_sync / t_sync);
     printf("%-44s %12.0f rows/s\n", "pipeline mode (prepared INSERT ON CONFLICT)", pipe_rate);
+    printf("%-44s %12.0f rows/s\n", "floor (staging + ON CONFLICT, primary key only)", floor_rate);
     printf("%-44s %12.0f rows/s\n", "raw COPY into an unindexed table", copy_rate);
-    printf("%-44s %12.2f s (sync) %.2f s (raw COPY)\n", "head office backend CPU", hq_cpu_sync,
-           hq_cpu_copy);
+    printf("%-44s %12.2f s (sync) %.2f s (floor) %.2f s (raw COPY)\n", "head office backend CPU",
+           hq_cpu_sync, hq_cpu_floor, hq_cpu_copy);
     printf("{\"hq_rows\": %ld, \"hq_batch\": %ld, \"hq_sync_rows_per_s\": %.0f,"
            " \"hq_pipeline_rows_per_s\": %.0f, \"hq_copy_rows_per_s\": %.0f,"
            " \"hq_ingest_vs_copy\": %.2f, \"hq_pipeline_vs_copy\": %.2f,"
            " \"hq_sync_hq_cpu_s\": %.2f, \"hq_copy_hq_cpu_s\": %.2f,"
-           " \"hq_ingest_vs_copy_cpu\": %.2f}\n",
+           " \"hq_ingest_vs_copy_cpu\": %.2f, \"hq_floor_rows_per_s\": %.0f,"
+           " \"hq_ingest_floor_vs_copy\": %.2f, \"hq_floor_hq_cpu_s\": %.2f,"
+           " \"hq_ingest_floor_vs_copy_cpu\": %.2f}\n",
            rows, batch, sync_rate, pipe_rate, copy_rate, sync_rate / copy_rate,
            pipe_rate / copy_rate, hq_cpu_sync, hq_cpu_copy,
-           hq_cpu_sync > 0 ? hq_cpu_copy / hq_cpu_sync : 0);
+           hq_cpu_sync > 0 ? hq_cpu_copy / hq_cpu_sync : 0, floor_rate, floor_rate / copy_rate,
+           hq_cpu_floor, hq_cpu_floor > 0 ? hq_cpu_copy / hq_cpu_floor : 0);
     return 0;
 }

@@ -7,7 +7,8 @@
  * `patron sync` killed with SIGKILL mid-run again and again leaves head office with
  * the store's rows exactly: no gap, no duplicate. A store busy with another writer is waited for
  * (busy_timeout), and one busy past it is named as busy, never as a store_seq it never wrote;
- * the sync leaves no transaction open on its store handle. */
+ * the sync leaves no transaction open on its store handle. A backlog ships in batches of
+ * PATRON_HQ_SYNC_BATCH_ROWS, each bounded in bytes. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -481,6 +482,60 @@ static void nothing_new_writes_nothing_at_the_store(void **state)
     test_store_close(&t);
 }
 
+/* `rows` outbox rows written straight into the store's file after what it holds (a backlog,
+ * as when head office was away), each a sale line whose payload carries `chars` characters. */
+static void pile_up(const struct test_store *t, int rows, size_t chars)
+{
+    sqlite3 *db = NULL;
+    char sql[1024], *msg = NULL;
+    snprintf(sql, sizeof sql,
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+             " INSERT INTO outbox(store_seq, store_id, kind, tbl, row_key, member_id, payload,"
+             " recorded_at) SELECT (SELECT coalesce(max(store_seq), 0) FROM outbox) + i, 1,"
+             " 'sale_line', 'sale_lines', i, NULL, json_object('id', i, 'note',"
+             " replace(hex(zeroblob(%zu)), '0', 'x')), 1768471200 + i FROM n",
+             rows, chars / 2);
+    assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("piling up the outbox: %s", msg);
+    sqlite3_close(db);
+}
+
+/* A backlog ships in batches of PATRON_HQ_SYNC_BATCH_ROWS (`patron sync` without --batch, and
+ * serve's thread, which asks for batch_rows 0), and a batch also ends once its rows reach
+ * PATRON_HQ_SYNC_BATCH_BYTES, so that big rows never make a big batch. */
+static void a_backlog_ships_in_big_batches_bounded_in_bytes(void **state)
+{
+    (void)state;
+    char owner[512], url[1024], detail[512];
+    struct test_store t;
+    struct clirun r = {0};
+    struct patron_hq_sync_result res;
+    patron_hq *h = NULL;
+    chain("sync_backlog", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    int rows = PATRON_HQ_SYNC_BATCH_ROWS / 2 + 1500; /* more than the old batches of 1,000 */
+    pile_up(&t, rows, 40);
+    int64_t last = 0;
+    assert_int_equal(patron_outbox_last(t.s, &last), 0);
+    assert_int_equal(
+        clirun(&r, "--json", "--db", t.path, "--home", home, "--hq", url, "sync", (char *)NULL), 0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "shipped")), last);
+    assert_int_equal(json_integer_value(json_object_get(o, "batches")), 1);
+    json_decref(o);
+    /* rows of a quarter of the bound each: four fill a batch, twelve make three */
+    pile_up(&t, 12, PATRON_HQ_SYNC_BATCH_BYTES / 4);
+    assert_int_equal(patron_hq_connect(url, &h, detail, sizeof detail), 0);
+    if (patron_hq_ship(h, t.s, 0, NULL, NULL, &res, detail, sizeof detail) != 0)
+        fail_msg("ship: %s", detail);
+    assert_int_equal(res.shipped, 12);
+    assert_int_equal(res.batches, 3);
+    patron_hq_close(h);
+    assert_hq_equals_store(&t, owner);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +546,7 @@ int main(void)
         cmocka_unit_test(sigkill_mid_sync_loses_and_repeats_nothing),
         cmocka_unit_test(a_busy_store_is_waited_for_or_named),
         cmocka_unit_test(nothing_new_writes_nothing_at_the_store),
+        cmocka_unit_test(a_backlog_ships_in_big_batches_bounded_in_bytes),
     };
     return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

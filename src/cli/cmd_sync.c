@@ -108,7 +108,7 @@ static int failed(struct cli *c, int err, const char *sentence)
 static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
 {
     struct patron_hq_sync_result r;
-    int64_t batch = 1000;
+    int64_t batch = 0; /* PATRON_HQ_SYNC_BATCH_ROWS */
     patron_hq *h = NULL;
     char detail[512], human[256];
     int status, err;
@@ -157,8 +157,10 @@ int cli_sync_link_run(void **link, const char *hq, patron_store *s, int pull, ch
             return err;
         *link = h;
     }
-    err = pull ? patron_hq_sync(*link, s, 1000, NULL, NULL, &r, detail, len)
-               : patron_hq_ship(*link, s, 1000, NULL, NULL, &r, detail, len);
+    /* batches of PATRON_HQ_SYNC_BATCH_ROWS: a round ships what a few sales wrote in one, a
+     * backlog (head office was away) in big ones */
+    err = pull ? patron_hq_sync(*link, s, 0, NULL, NULL, &r, detail, len)
+               : patron_hq_ship(*link, s, 0, NULL, NULL, &r, detail, len);
     if (err != 0) {
         patron_hq_close(*link);
         *link = NULL;

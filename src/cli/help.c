@@ -210,7 +210,8 @@ static const struct cli_option_help serve_options[] = {
 
 static const struct cli_option_help sync_options[] = {
     {"--hq URL", "(global) the store's own head office URL (its role, password file)"},
-    {"--batch N", "rows per head office transaction, 1 to 100000 (default 1000)"},
+    {"--batch N", "rows per head office transaction, 1 to 100000 (default 10000; a batch also "
+                  "ends at 4 MiB of rows)"},
     END,
 };
 

@@ -21,6 +21,7 @@ struct batch {
     size_t len, cap;
     int64_t last_seq;
     int64_t rows;
+    int full; /* its text reached PATRON_HQ_SYNC_BATCH_BYTES: the listing stopped there */
 };
 
 static int grow(struct batch *b, size_t more)
@@ -75,7 +76,8 @@ static int add_row(const struct patron_outbox_row *row, void *ctx)
         rc = put_field(b, at, '\n');
     b->last_seq = row->store_seq;
     b->rows++;
-    return rc;
+    b->full = rc == 0 && b->len >= PATRON_HQ_SYNC_BATCH_BYTES;
+    return rc ? rc : b->full; /* 1: the batch is full, stop listing */
 }
 
 /* The store this login belongs to at head office, and the highest store_seq held for it. */
@@ -268,17 +270,21 @@ int patron_hq_ship(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
     /* head office is the truth: it holds exactly the rows up to its highest */
     if ((rc = accept_high(s, r->from_seq, detail, len)) != 0)
         return rc;
+    size_t most = batch_rows ? batch_rows : PATRON_HQ_SYNC_BATCH_ROWS;
     for (;;) {
         b.len = 0;
         b.rows = 0;
-        rc = patron_outbox_list(s, r->acked_seq, batch_rows ? batch_rows : 1000, add_row, &b, NULL);
+        b.full = 0;
+        rc = patron_outbox_list(s, r->acked_seq, most, add_row, &b, NULL);
+        if (rc == 1 && b.full)
+            rc = 0;
         if (rc != 0) {
             snprintf(detail, len, "cannot read the store's outbox");
             break;
         }
         if (b.rows == 0)
             break;
-        int last_batch = b.rows < (int64_t)(batch_rows ? batch_rows : 1000);
+        int last_batch = b.rows < (int64_t)most && !b.full;
         if ((rc = ship_batch(h, &b, r->batches + 1, detail, len)) != 0)
             break;
         if ((rc = patron_outbox_sync_ack(s, b.last_seq, 0)) != 0) {
