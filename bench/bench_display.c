@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_spawn.h"
 #include "patron/patron.h"
 #include "patron/terminal.h"
 
@@ -72,28 +73,10 @@ static void prepare_store(struct bench *b)
 
 static void start_server(struct bench *b)
 {
-    int fds[2];
-    char line[256];
-    if (pipe(fds) != 0)
-        die("pipe");
-    if ((b->pid = fork()) == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(b->patron, b->patron, "--db", b->db, "--printer", "none", "serve", "--listen",
-              "127.0.0.1:0", "--display-idle", "3600", NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    while (f && fgets(line, sizeof line, f)) {
-        char *p = strstr(line, "listening on http://127.0.0.1:");
-        if (p) {
-            b->port = atoi(p + strlen("listening on http://127.0.0.1:"));
-            break;
-        }
-    }
-    if (f)
-        fclose(f);
+    char *argv[] = {
+        (char *)b->patron, "--db",           b->db,  "--printer", "none", "serve", "--listen",
+        "127.0.0.1:0",     "--display-idle", "3600", NULL};
+    b->pid = bench_serve_spawn(argv, 0, &b->port);
     if (b->port <= 0)
         die("the service did not start");
 }

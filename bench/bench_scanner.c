@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_spawn.h"
+
 #define MAX_SCANS 100000
 
 static atomic_long events_seen;
@@ -133,31 +135,10 @@ static void *stream_main(void *token)
 
 static pid_t start_server(char *patron, char *db)
 {
-    int fds[2];
-    char line[256];
-    pid_t pid;
-    if (pipe(fds) != 0)
-        die("pipe");
-    if ((pid = fork()) == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(fds[1], 1);
-        dup2(null, 2); /* the service's log line per scan */
-        close(fds[0]);
-        execl(patron, patron, "--db", db, "--printer", "none", "serve", "--listen", "127.0.0.1:0",
-              NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    while (f && fgets(line, sizeof line, f)) {
-        char *p = strstr(line, "listening on http://127.0.0.1:");
-        if (p) {
-            port = atoi(p + strlen("listening on http://127.0.0.1:"));
-            break;
-        }
-    }
-    if (f)
-        fclose(f);
+    /* quiet: the service logs a line per scan */
+    char *argv[] = {patron,     "--db",        db,  "--printer", "none", "serve",
+                    "--listen", "127.0.0.1:0", NULL};
+    pid_t pid = bench_serve_spawn(argv, 1, &port);
     if (port <= 0)
         die("the service did not start");
     return pid;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench_serve.h"
+#include "bench_spawn.h"
 
 double bench_now(void)
 {
@@ -29,27 +30,8 @@ void bench_die(const char *what)
 
 void bench_serve_start(struct bench *b)
 {
-    int fds[2];
-    char line[256];
-    if (pipe(fds) != 0)
-        bench_die("pipe");
-    if ((b->pid = fork()) == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(b->patron, b->patron, "--db", b->db, "serve", "--listen", "127.0.0.1:0", NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    while (f && fgets(line, sizeof line, f)) {
-        char *p = strstr(line, "listening on http://127.0.0.1:");
-        if (p) {
-            b->port = atoi(p + strlen("listening on http://127.0.0.1:"));
-            break;
-        }
-    }
-    if (f)
-        fclose(f);
+    char *argv[] = {(char *)b->patron, "--db", b->db, "serve", "--listen", "127.0.0.1:0", NULL};
+    b->pid = bench_serve_spawn(argv, 0, &b->port);
     if (b->port <= 0)
         bench_die("the service did not start");
 }
