@@ -49,13 +49,20 @@ static int run(const char **argv, char *out, size_t cap)
 
 void apit_store_new(struct api_server *sv)
 {
+    apit_store_new_id(sv, 1);
+}
+
+void apit_store_new_id(struct api_server *sv, int store_id)
+{
     const char *tmp = getenv("TMPDIR");
+    char id[16];
     memset(sv, 0, sizeof *sv);
     snprintf(sv->dir, sizeof sv->dir, "%s/patron-api-XXXXXX", tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(sv->dir));
     snprintf(sv->db, sizeof sv->db, "%s/patron.db", sv->dir);
     snprintf(sv->log, sizeof sv->log, "%s/serve.log", sv->dir);
-    json_decref(apit_patron(sv, "init", "--store-id", "1", (char *)NULL));
+    snprintf(id, sizeof id, "%d", store_id);
+    json_decref(apit_patron(sv, "init", "--store-id", id, (char *)NULL));
 }
 
 json_t *apit_patron(struct api_server *sv, const char *arg, ...)

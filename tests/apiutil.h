@@ -22,6 +22,8 @@ struct api_server {
 
 /* Makes a temporary directory with an initialised store (id 1) at sv->db. */
 void apit_store_new(struct api_server *sv);
+/* The same with the store's id (a store of a chain). */
+void apit_store_new_id(struct api_server *sv, int store_id);
 /* Runs `patron --db DB --json ARGS...` and returns its JSON output (the test fails when it
  * exits non-zero or prints no JSON). NULL-terminated. */
 json_t *apit_patron(struct api_server *sv, const char *arg, ...);

@@ -146,3 +146,19 @@ int64_t chain_lock_waiters(const char *url, const char *db, int64_t n)
     }
     return waiting;
 }
+
+json_t *chain_only_conflict(json_t *report, const char *type)
+{
+    json_t *k, *found = NULL;
+    size_t i, n = 0;
+    assert_non_null(report);
+    json_array_foreach(json_object_get(report, "conflicts"), i, k)
+    {
+        if (strcmp(json_string_value(json_object_get(k, "type")), type) == 0) {
+            found = k;
+            n++;
+        }
+    }
+    assert_int_equal(n, 1);
+    return found;
+}

@@ -6,6 +6,7 @@
 #ifndef PATRON_TEST_CHAINUTIL_H
 #define PATRON_TEST_CHAINUTIL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -39,6 +40,9 @@ int64_t pg_int(const char *url, const char *sql);
 int chain_exec_as(const char *url, const char *sql);
 /* Waits for child `pid`, which must exit normally: its exit status. */
 int chain_exit_of(pid_t pid);
+/* The one conflict of `type` in `patron hq conflicts --json`'s reply `report` (the test fails
+ * unless there is exactly one); it lives as long as report. */
+json_t *chain_only_conflict(json_t *report, const char *type);
 /* Sessions of database `db` waiting on a lock, polled at `url` until there are n (a minute at
  * most): how many there were last. */
 int64_t chain_lock_waiters(const char *url, const char *db, int64_t n);

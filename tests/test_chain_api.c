@@ -146,20 +146,6 @@ static void the_sale_api_holds_a_sale_on_a_card_not_yet_known(void **state)
     patron_store_close(b.s);
 }
 
-/* A counter service's store with id `id` (not yet started). */
-static void server_store(struct api_server *sv, int id)
-{
-    const char *tmp = getenv("TMPDIR");
-    char ids[16];
-    memset(sv, 0, sizeof *sv);
-    snprintf(sv->dir, sizeof sv->dir, "%s/patron-chain-api-XXXXXX", tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(sv->dir));
-    snprintf(sv->db, sizeof sv->db, "%s/patron.db", sv->dir);
-    snprintf(sv->log, sizeof sv->log, "%s/serve.log", sv->dir);
-    snprintf(ids, sizeof ids, "%d", id);
-    json_decref(apit_patron(sv, "init", "--store-id", ids, (char *)NULL));
-}
-
 static void sync_db(const char *db, const char *url)
 {
     struct clirun run = {0};
@@ -227,8 +213,8 @@ static void two_servers_spending_the_last_points_at_once_one_wins(void **state)
     /* stores 2 and 3 each offer a reward costing all of it */
     char cost[24];
     snprintf(cost, sizeof cost, "%lld", (long long)m.points);
-    server_store(&b, 2);
-    server_store(&c, 3);
+    apit_store_new_id(&b, 2);
+    apit_store_new_id(&c, 3);
     json_t *rb = apit_patron(&b, "reward", "add", "--name", "All of it", "--cost", cost, "--kind",
                              "item", "--value", "1", (char *)NULL);
     json_t *rc = apit_patron(&c, "reward", "add", "--name", "All of it", "--cost", cost, "--kind",
@@ -314,7 +300,7 @@ static void the_api_claims_vouchers_and_caps_offline_spends(void **state)
     struct api_server b;
     struct apit_reply r = {0};
     chain_make("chain_vapi", owner, url1, url2);
-    server_store(&b, 2);
+    apit_store_new_id(&b, 2);
     apit_member(&b, "Jo Voucher", card);
     json_decref(apit_patron(&b, "sale", card, "--ref", "B-0", "--total", "100000", (char *)NULL));
     json_t *small = apit_patron(&b, "reward", "add", "--name", "Five off", "--cost", "100",

@@ -50,20 +50,6 @@ static int64_t logins(const char *role, const char *db)
     return n;
 }
 
-/* A store with id `id` for a counter service (not yet started). */
-static void server_store(struct api_server *sv, int id)
-{
-    const char *tmp = getenv("TMPDIR");
-    char ids[16];
-    memset(sv, 0, sizeof *sv);
-    snprintf(sv->dir, sizeof sv->dir, "%s/patron-chain-pool-XXXXXX", tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(sv->dir));
-    snprintf(sv->db, sizeof sv->db, "%s/patron.db", sv->dir);
-    snprintf(sv->log, sizeof sv->log, "%s/serve.log", sv->dir);
-    snprintf(ids, sizeof ids, "%d", id);
-    json_decref(apit_patron(sv, "init", "--store-id", ids, (char *)NULL));
-}
-
 static int64_t store_int(const char *db, const char *sql)
 {
     patron_store *s = NULL;
@@ -111,7 +97,7 @@ static void the_service_keeps_head_office_links_for_its_claims(void **state)
     for (int i = 0; i < 200 && strcmp(pg_text(owner, "SHOW log_connections"), "on") != 0; i++)
         usleep(50000); /* the server reloads its settings a moment later */
     assert_string_equal(pg_text(owner, "SHOW log_connections"), "on");
-    server_store(&b, 2);
+    apit_store_new_id(&b, 2);
     apit_member(&b, "Pat Pooled", card);
     json_decref(apit_patron(&b, "sale", card, "--ref", "P-0", "--total", "100000", (char *)NULL));
     json_t *rw = apit_patron(&b, "reward", "add", "--name", "A sip", "--cost", "1", "--kind",

@@ -187,18 +187,8 @@ static void an_offline_refund_is_marked_and_its_overdraft_reported(void **state)
     assert_int_equal(pg_int(owner, CHAIN_BALANCE), -500);
     assert_int_equal(
         clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "conflicts", (char *)NULL), 0);
-    json_t *k, *found = NULL;
-    size_t i, n = 0;
     o = json_loads(r.out, 0, NULL);
-    assert_non_null(o);
-    json_array_foreach(json_object_get(o, "conflicts"), i, k)
-    {
-        if (strcmp(json_string_value(json_object_get(k, "type")), "offline_overdraft") == 0) {
-            found = k;
-            n++;
-        }
-    }
-    assert_int_equal(n, 1);
+    json_t *found = chain_only_conflict(o, "offline_overdraft");
     assert_string_equal(json_string_value(json_object_get(found, "member_uid")), "1-1");
     assert_int_equal(jint(found, "store_id"), 1);
     assert_int_equal(jint(found, "points"), 600);

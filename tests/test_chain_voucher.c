@@ -162,17 +162,7 @@ static void offline_spends_are_capped_and_an_overdraft_is_reported(void **state)
     chain_sync_ok(&c, url3, NOW);
     assert_int_equal(
         clirun(&r, "--json", "--home", home, "--hq", owner, "hq", "conflicts", (char *)NULL), 0);
-    json_t *o = json_loads(r.out, 0, NULL), *k, *found = NULL;
-    size_t i, n = 0;
-    assert_non_null(o);
-    json_array_foreach(json_object_get(o, "conflicts"), i, k)
-    {
-        if (strcmp(json_string_value(json_object_get(k, "type")), "offline_overdraft") == 0) {
-            found = k;
-            n++;
-        }
-    }
-    assert_int_equal(n, 1);
+    json_t *o = json_loads(r.out, 0, NULL), *found = chain_only_conflict(o, "offline_overdraft");
     assert_string_equal(json_string_value(json_object_get(found, "member_uid")), "1-1");
     assert_int_equal(json_integer_value(json_object_get(found, "store_id")), 3);
     assert_int_equal(json_integer_value(json_object_get(found, "points")), 600);
