@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The store: durability settings, init safe to run twice, an older database upgraded at open,
  * a newer one refused with a clear message, and the program's rules validated and audited. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -127,6 +130,39 @@ static void rules_are_validated_and_audited(void **state)
     test_store_close(&t);
 }
 
+/* Another handle's write lock, given back after a while from a thread of its own. */
+static void *give_back_later(void *arg)
+{
+    struct timespec ts = {0, 200 * 1000000};
+    nanosleep(&ts, NULL);
+    return sqlite3_exec(arg, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? arg : NULL;
+}
+
+/* A write behind another handle's lock waits for it within busy_timeout and then goes ahead;
+ * with no timeout it is refused at once as busy (the wait is stepped by the store's own busy
+ * handler, not SQLite's). */
+static void a_locked_store_is_waited_for_within_busy_timeout(void **state)
+{
+    (void)state;
+    struct test_store t;
+    sqlite3 *other = NULL;
+    pthread_t thread;
+    void *given = NULL;
+    test_store_open(&t);
+    assert_int_equal(sqlite3_open(t.path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    patron_store_set_busy_timeout(t.s, 0);
+    assert_int_equal(patron_store_batch_begin(t.s), -EBUSY);
+    patron_store_set_busy_timeout(t.s, 60);
+    assert_int_equal(pthread_create(&thread, NULL, give_back_later, other), 0);
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(patron_store_batch_commit(t.s), 0);
+    assert_int_equal(pthread_join(thread, &given), 0);
+    assert_ptr_equal(given, other);
+    sqlite3_close(other);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +172,7 @@ int main(void)
         cmocka_unit_test(version_1_database_upgrades),
         cmocka_unit_test(rules_are_validated_and_audited),
         cmocka_unit_test(page_cache_is_bounded_per_handle),
+        cmocka_unit_test(a_locked_store_is_waited_for_within_busy_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

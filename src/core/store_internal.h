@@ -70,8 +70,10 @@ struct patron_store {
     int outbox_offline; /* the entry outbox row being written is such a spend */
     struct patron__rule_slot rules[PATRON__RULE_SLOTS];
     size_t rule_count;
-    int64_t data_version; /* PRAGMA data_version the kept rules were read at */
-    int rules_checked;    /* data_version was looked at in the open transaction */
+    int64_t data_version;  /* PRAGMA data_version the kept rules were read at */
+    int rules_checked;     /* data_version was looked at in the open transaction */
+    int busy_timeout_ms;   /* how long a write waits for another writer's lock (busy_wait) */
+    int64_t busy_since_ns; /* monotonic time the current wait began */
 };
 
 /* A prepared statement for a static SQL string, cached on the handle and reset for reuse.
