@@ -40,6 +40,7 @@
 
 #include <libpq-fe.h>
 
+#include "bench_spawn.h"
 #include "hq.h"
 #include "patron/patron.h"
 #include "patron/terminal.h"
@@ -175,24 +176,9 @@ struct served {
 
 static void serve_start(struct served *sv, const char *patron, const char *db, const char *hq)
 {
-    int fds[2];
-    char line[256];
-    const char *at = "listening on http://127.0.0.1:";
-    if (pipe(fds) != 0)
-        die("serve", "no pipe");
-    if ((sv->pid = fork()) == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(patron, patron, "--db", db, "--hq", hq, "serve", "--listen", "127.0.0.1:0", NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    while (f && sv->port <= 0 && fgets(line, sizeof line, f))
-        if (strstr(line, at))
-            sv->port = atoi(strstr(line, at) + strlen(at));
-    if (f)
-        fclose(f);
+    char *argv[] = {(char *)patron, "--db",     (char *)db,    "--hq", (char *)hq,
+                    "serve",        "--listen", "127.0.0.1:0", NULL};
+    sv->pid = bench_serve_spawn(argv, 0, &sv->port);
     if (sv->port <= 0)
         die(patron, "the service did not start");
 }

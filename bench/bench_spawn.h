@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The start of `patron serve` for the benchmarks that talk to it (bench_spawn.c). */
+/* The start of `patron serve` for the benchmarks that talk to it (bench_http, bench_rss,
+ * bench_display, bench_scanner, bench_chain; bench_spawn.c). */
 #ifndef PATRON_BENCH_SPAWN_H
 #define PATRON_BENCH_SPAWN_H
 
