@@ -80,7 +80,8 @@ struct api_settings {
     int (*card_lookup)(const char *hq, patron_store *s, const char *card, char *detail, size_t len);
     /* And its claim of a member's points before a spend, and the giving back of a claim whose
      * spend failed (spend.c): 0 claimed, PATRON_ENOFUNDS refused (sentence in detail), another
-     * code when head office could not be asked. NULL when built without libpq. */
+     * code when head office could not be asked. Set by `patron serve` (a pool of kept links,
+     * src/hq/link_pool.h) when a head office is set; NULL otherwise. */
     int (*spend_claim)(const char *hq, const char *member_uid, int64_t points, int64_t local_points,
                        const char *key, char *detail, size_t len);
     int (*spend_release)(const char *hq, const char *key, char *detail, size_t len);

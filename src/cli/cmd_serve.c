@@ -252,11 +252,6 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.sync_run = cli_sync_link_run;
     cfg.sync_close = cli_sync_link_close;
     cfg.card_lookup = patron_hq_card_lookup_url;
-    cfg.spend_claim = patron_hq_claim_url;
-    cfg.spend_release = patron_hq_claim_release_url;
-    cfg.refund_claim = patron_hq_claim_refund_url;
-    cfg.voucher_claim = patron_hq_voucher_claim_url;
-    cfg.voucher_release = patron_hq_voucher_release_url;
 #endif
     cfg.wallet = c->wallet;
     cfg.google = c->google;

@@ -262,14 +262,6 @@ int patron_hq_claim(patron_hq *h, const char *member_uid, int64_t points, int64_
 /* Gives back the claim made with `key` (its spend did not happen). Returns 0 or a code. */
 int patron_hq_claim_release(patron_hq *h, const char *key, char *detail, size_t len);
 
-/* The same two, connecting to `url` first and closing after, for `patron serve` (handed in as
- * api_settings.spend_claim and spend_release). A claim that head office refuses is
- * PATRON_ENOFUNDS; any other code means head office could not be asked (the spend is then
- * offline). */
-int patron_hq_claim_url(const char *url, const char *member_uid, int64_t points,
-                        int64_t local_points, const char *key, char *detail, size_t len);
-int patron_hq_claim_release_url(const char *url, const char *key, char *detail, size_t len);
-
 /* Claims at head office what a refund of this store takes back from member `member_uid`
  * (`points`, what the refunded lines owe; local_points as for patron_hq_claim), in the same
  * transaction and lock. With `clamp` (the clamp policy) it takes at most what the member may
@@ -278,25 +270,18 @@ int patron_hq_claim_release_url(const char *url, const char *key, char *detail, 
  * claimed_points). Idempotent per `key`: a claim standing under it is answered again with
  * *fresh = 0 (the caller then gives nothing back if its refund fails); a new one has *fresh = 1.
  * Never refused: any code means head office could not be asked (the refund is then offline).
- * The _url form connects first. Released with patron_hq_claim_release. */
+ * Released with patron_hq_claim_release. */
 int patron_hq_claim_refund(patron_hq *h, const char *member_uid, int64_t points,
                            int64_t local_points, int clamp, const char *key, int64_t *taken,
                            int *fresh, char *detail, size_t len);
-int patron_hq_claim_refund_url(const char *url, const char *member_uid, int64_t points,
-                               int64_t local_points, int clamp, const char *key, int64_t *taken,
-                               int *fresh, char *detail, size_t len);
 
 /* Claims voucher (key_id, voucher_id) at head office before the store redeems it, idempotent
  * per `key`: 0 claimed; PATRON_EREDEEMED ("already redeemed at store N at TIME") or
  * PATRON_EVOIDED with a sentence when refused; other codes when head office fails. The release
- * gives back the claim made with `key` (its redemption failed at the store). The _url forms
- * connect first (any code but the two refusals: head office could not be asked). */
+ * gives back the claim made with `key` (its redemption failed at the store). */
 int patron_hq_voucher_claim(patron_hq *h, int64_t key_id, int64_t voucher_id, const char *key,
                             char *detail, size_t len);
 int patron_hq_voucher_release(patron_hq *h, const char *key, char *detail, size_t len);
-int patron_hq_voucher_claim_url(const char *url, int64_t key_id, int64_t voucher_id,
-                                const char *key, char *detail, size_t len);
-int patron_hq_voucher_release_url(const char *url, const char *key, char *detail, size_t len);
 
 /* Brings down to the store what changed at head office since the last pull: members and cards
  * of other stores and every member's chain balance less this store's part (patron/chain.h), in

@@ -43,9 +43,9 @@ typedef int (*patron_hq_pool_fn)(patron_hq *h, void *arg, char *detail, size_t l
 int patron_hq_pool_run(patron_hq_pool *p, patron_hq_pool_fn fn, void *arg, char *detail,
                        size_t len);
 
-/* patron_hq_claim_url, patron_hq_claim_release_url, patron_hq_claim_refund_url,
- * patron_hq_voucher_claim_url and patron_hq_voucher_release_url on a link of the pool, with the
- * same codes. */
+/* patron_hq_claim, patron_hq_claim_release, patron_hq_claim_refund, patron_hq_voucher_claim
+ * and patron_hq_voucher_release on a link of the pool, with the same codes; a code other than
+ * the claim's own refusal means head office could not be asked. */
 int patron_hq_pool_claim(patron_hq_pool *p, const char *member_uid, int64_t points,
                          int64_t local_points, const char *key, char *detail, size_t len);
 int patron_hq_pool_claim_release(patron_hq_pool *p, const char *key, char *detail, size_t len);

@@ -47,29 +47,6 @@ int patron_hq_voucher_release(patron_hq *h, const char *key, char *detail, size_
     return 0;
 }
 
-int patron_hq_voucher_claim_url(const char *url, int64_t key_id, int64_t voucher_id,
-                                const char *key, char *detail, size_t len)
-{
-    patron_hq *h = NULL;
-    int rc = patron_hq_connect(url, &h, detail, len);
-    if (rc != 0)
-        return rc == PATRON_EREDEEMED || rc == PATRON_EVOIDED ? PATRON_EDB : rc;
-    rc = patron_hq_voucher_claim(h, key_id, voucher_id, key, detail, len);
-    patron_hq_close(h);
-    return rc;
-}
-
-int patron_hq_voucher_release_url(const char *url, const char *key, char *detail, size_t len)
-{
-    patron_hq *h = NULL;
-    int rc = patron_hq_connect(url, &h, detail, len);
-    if (rc != 0)
-        return rc;
-    rc = patron_hq_voucher_release(h, key, detail, len);
-    patron_hq_close(h);
-    return rc;
-}
-
 /* Redeemed (confirmed by the redemption's arrival) or voided at other stores since the cursor. */
 static const char vouchers_sql[] =
     "SELECT key_id, voucher_id, store_id, extract(epoch FROM redeemed_at)::bigint, 0"
