@@ -7,6 +7,9 @@
  * start-up alone and the difference divided by COUNT is the work of one.
  *
  *     bench_instr checkout|scan|raw COUNT DIR
+ *     bench_instr checkout-at MEMBERS COUNT DIR
+ *                                   (the checkout in a store of MEMBERS members with a sale
+ *                                    each, generated once into DIR and kept: flatness with size)
  *     bench_instr http-store DB     (a store for `patron serve`: prints the till's token, then
  *                                    one card per line)
  */
@@ -14,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "bench_store.h"
 #include "patron/patron.h"
 #include "patron/terminal.h"
 
@@ -58,6 +63,9 @@ static patron_store *store_with_members(const char *path)
     return s;
 }
 
+/* Checkouts' references: unique per run, since the stores of checkout-at are kept. */
+static char ref_prefix[24] = "B";
+
 static void sale(patron_store *s, long serial)
 {
     static const struct patron_sale_line lines[5] = {{"COFFEE", "coffee", 2, 350},
@@ -65,9 +73,9 @@ static void sale(patron_store *s, long serial)
                                                      {"MILK", "dairy", 1, 129},
                                                      {"GIFT", "giftcard", 1, 2000},
                                                      {"MUG", "home", 1, 899}};
-    char ref[32];
+    char ref[48];
     struct patron_sale_result r;
-    snprintf(ref, sizeof ref, "B%ld", serial);
+    snprintf(ref, sizeof ref, "%s%ld", ref_prefix, serial);
     struct patron_sale in = {.card = cards[serial % N_CARDS],
                              .ref = ref,
                              .total_minor = 4148,
@@ -145,6 +153,18 @@ static void http_store(const char *path)
     patron_store_close(s);
 }
 
+/* COUNT checkouts on N_CARDS members spread over a kept store of `members` members. */
+static void checkout_at(long members, long n, const char *dir)
+{
+    patron_store *s = bench_store_members(dir, members);
+    for (int i = 0; i < N_CARDS; i++)
+        bench_store_card(1 + (long)(((uint64_t)i * UINT64_C(2654435761)) % (uint64_t)members),
+                         cards[i]);
+    snprintf(ref_prefix, sizeof ref_prefix, "F%ld-", (long)time(NULL));
+    measured_checkouts(s, n);
+    patron_store_close(s);
+}
+
 int main(int argc, char **argv)
 {
     char path[512];
@@ -152,8 +172,15 @@ int main(int argc, char **argv)
         http_store(argv[2]);
         return 0;
     }
+    if (argc == 5 && strcmp(argv[1], "checkout-at") == 0 && atol(argv[2]) > 0 &&
+        atol(argv[3]) >= 0) {
+        mkdir(argv[4], 0755);
+        checkout_at(atol(argv[2]), atol(argv[3]), argv[4]);
+        return 0;
+    }
     if (argc != 4 || atol(argv[2]) < 0) {
         fprintf(stderr, "usage: bench_instr checkout|scan|raw COUNT DIR\n"
+                        "       bench_instr checkout-at MEMBERS COUNT DIR\n"
                         "       bench_instr http-store DB\n");
         return 64;
     }

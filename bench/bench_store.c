@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The large store of the benchmarks that read (bench_reports, bench_rss): members enrolled over
  * three years with sales, earn, redeem and expiry entries, lots, feedback, offer uses, a segment
- * and partners' vouchers, written straight into the schema once and kept in DIR for later runs.
- * The definitions of the data are in bench_store.c. */
+ * and partners' vouchers, written straight into the schema once and kept in DIR for later runs;
+ * and the stores that grow in members only, for the checkout's flatness with size (bench_instr
+ * checkout-at). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,11 +191,44 @@ static void member(struct gen *g, long i)
     }
 }
 
-static void generate(sqlite3 *db, long members)
+/* One member of the stores that only grow in members (bench_store_members): enrolled within the
+ * last three years, a card, one sale with its earn entry, and its lot still open. */
+static void member_light(struct gen *g, long i)
+{
+    uint64_t h = mix((uint64_t)i);
+    int64_t created = NOW - (int64_t)(h % (3 * 365)) * DAY - 3600;
+    char card[14];
+    bind_step(g, M, i, (h >> 24) % 10 < 6, created, 0);
+    bind_step(g, A, i, 10, 0, 0);
+    int64_t account = sqlite3_last_insert_rowid(g->db);
+    bench_store_card(i, card);
+    sqlite3_bind_text(g->st[C], 1, card, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(g->st[C], 2, i);
+    sqlite3_bind_int64(g->st[C], 3, created);
+    step(g->db, g->st[C]);
+    sqlite3_stmt *s = g->st[S];
+    sqlite3_bind_int64(s, 1, ++g->sale);
+    sqlite3_bind_int64(s, 2, i);
+    sqlite3_bind_text(s, 3, card, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, 1000 + (int64_t)(h % 9000));
+    sqlite3_bind_int64(s, 5, 10);
+    sqlite3_bind_int64(s, 6, 10);
+    sqlite3_bind_int64(s, 7, created);
+    step(g->db, s);
+    int64_t earned = entry(g, "earn", 1, account, 10, i, created, g->sale);
+    sqlite3_stmt *l = g->st[L];
+    int64_t lot[6] = {i, earned, 10, 10, created, created + 365 * DAY};
+    for (int p = 0; p < 6; p++)
+        sqlite3_bind_int64(l, p + 1, lot[p]);
+    step(g->db, l);
+    g->issued += 10;
+}
+
+static void generate(sqlite3 *db, long members, void (*one)(struct gen *, long))
 {
     struct gen g = {.db = db};
     char fix[256];
-    exec_or_die(db, "PRAGMA synchronous=OFF; BEGIN");
+    exec_or_die(db, "PRAGMA synchronous=OFF; PRAGMA cache_size=-1048576; BEGIN");
     for (int k = 0; k < N_STMT; k++)
         if (sqlite3_prepare_v2(db, sql[k], -1, &g.st[k], NULL) != SQLITE_OK)
             die(sql[k], sqlite3_errmsg(db));
@@ -218,7 +252,7 @@ static void generate(sqlite3 *db, long members)
         exec_or_die(db, offer);
     }
     for (long i = 1; i <= members; i++)
-        member(&g, i);
+        one(&g, i);
     snprintf(fix, sizeof fix,
              "UPDATE accounts SET balance = CASE name WHEN 'program:issued' THEN -%lld"
              " WHEN 'program:redeemed' THEN %lld WHEN 'program:expired' THEN %lld END"
@@ -230,21 +264,22 @@ static void generate(sqlite3 *db, long members)
         sqlite3_finalize(g.st[k]);
 }
 
-patron_store *bench_store_large(const char *dir, long members)
+/* The store `path` of `members` members made by `one`, generated first when it is not there
+ * yet (a .done marker beside it says it is whole), opened at NOW. */
+static patron_store *kept(const char *path, long members, void (*one)(struct gen *, long),
+                          const char *what)
 {
-    char path[512], marker[560];
+    char marker[560];
     patron_store *s;
     struct stat sb;
-    bench_store_path(dir, members, path, sizeof path);
     snprintf(marker, sizeof marker, "%s.done", path);
     if (stat(marker, &sb) != 0) {
         unlink(path);
         if (patron_store_open(path, &s) != 0 || patron_store_init(s, 1, "Reports") != 0)
             die("open", path);
-        fprintf(stderr, "generating %ld members x %d entries (kept for later runs)...\n", members,
-                ENTRIES_PER_MEMBER);
+        fprintf(stderr, "generating %ld members, %s (kept for later runs)...\n", members, what);
         double t0 = now_s();
-        generate(patron_store_sqlite(s), members);
+        generate(patron_store_sqlite(s), members, one);
         fprintf(stderr, "generated in %.0f s\n", now_s() - t0);
         patron_store_close(s);
         fclose(fopen(marker, "w"));
@@ -253,6 +288,20 @@ patron_store *bench_store_large(const char *dir, long members)
         die("open", path);
     patron_store_set_fixed_time(s, NOW);
     return s;
+}
+
+patron_store *bench_store_large(const char *dir, long members)
+{
+    char path[512];
+    bench_store_path(dir, members, path, sizeof path);
+    return kept(path, members, member, "20 entries each");
+}
+
+patron_store *bench_store_members(const char *dir, long members)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/members-%ld.db", dir, members);
+    return kept(path, members, member_light, "one sale each");
 }
 
 void bench_store_path(const char *dir, long members, char *path, size_t cap)

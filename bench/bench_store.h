@@ -15,6 +15,11 @@
  * handle runs at BENCH_STORE_NOW. Exits the program on failure. */
 patron_store *bench_store_large(const char *dir, long members);
 
+/* A store that grows in members only, for the checkout's flatness with size: `members`
+ * members with a card, one sale, its entry and an open lot each, in DIR/members-N.db, generated
+ * first when it is not there yet; the handle runs at BENCH_STORE_NOW. Exits on failure. */
+patron_store *bench_store_members(const char *dir, long members);
+
 /* The file bench_store_large() keeps the store in. */
 void bench_store_path(const char *dir, long members, char *path, size_t cap);
 

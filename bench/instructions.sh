@@ -10,6 +10,10 @@
 #   bench/instructions.sh BUILD_DIR     (bench/run --instructions calls it)
 #   PATRON_INSTR_COUNT=N                items per run (default 200)
 #   PATRON_INSTR_KEEP=DIR               keep the callgrind files there (for callgrind_annotate)
+#   PATRON_INSTR_FLAT="SMALL LARGE"     flatness with size: the checkout in kept stores of SMALL
+#                                       and LARGE members, a sale each (default "10000 10000000";
+#                                       generated once into $PATRON_BENCH_DATA, default bench-data;
+#                                       "" leaves it out)
 set -euo pipefail
 build=$1
 n=${PATRON_INSTR_COUNT:-200}
@@ -117,6 +121,15 @@ serve_run() {
   serve_pid=""
 }
 
+# at MEMBERS: instructions per checkout in a kept store of MEMBERS members (made first, outside
+# the count), on 200 cards spread over them
+at() {
+  "$build/bench/bench_instr" checkout-at "$1" 0 "$data"
+  cg "$tmp/at$1-0.cg" "$build/bench/bench_instr" checkout-at "$1" 0 "$data"
+  cg "$tmp/at$1-n.cg" "$build/bench/bench_instr" checkout-at "$1" "$n" "$data"
+  report "at$1" "$tmp/at$1-0.cg" "$tmp/at$1-n.cg"
+}
+
 echo "== instructions per item (callgrind; $n items less a run of zero)"
 checkout=$(lib checkout)
 raw=$(lib raw)
@@ -135,7 +148,23 @@ row "raw SQLite one-row insert+commit (WAL, FULL)" "$raw" "1.0"
 row "checkout, library (5-line durable sale)" "$checkout" "$ratio"
 row "checkout over HTTP, server side (POST /v1/sales)" "$http" "$http_ratio"
 row "scan, library (member, points, tier, rewards)" "$scan" "$scan_ratio"
-for name in checkout http scan raw; do
+flat=${PATRON_INSTR_FLAT-10000 10000000}
+data=${PATRON_BENCH_DATA:-bench-data}
+flat_json=""
+if [ -n "$flat" ]; then
+  read -r small large <<<"$flat"
+  mkdir -p "$data"
+  at_small=$(at "$small")
+  at_large=$(at "$large")
+  flatness=$(awk -v a="$at_large" -v b="$at_small" 'BEGIN { printf "%.2f", a / b }')
+  row "checkout, library, $small members" "$at_small" ""
+  row "checkout, library, $large members (÷ the one above)" "$at_large" "$flatness"
+  flat_json=$(printf '"checkout_instructions_small": %s, "checkout_instructions_large": %s, ' \
+    "$at_small" "$at_large")
+  flat_json+=$(printf '"checkout_instructions_large_vs_small": %s, "flat_members": "%s", ' \
+    "$flatness" "$small/$large")
+fi
+for name in checkout http scan raw ${flat:+at$small at$large}; do
   echo
   echo "-- $name: top functions, self instructions per item"
   cat "$tmp/$name.top"
@@ -148,4 +177,4 @@ printf '"checkout_instructions_vs_raw_commit": %s, "http_checkout_instructions":
   "$ratio" "$http"
 printf '"http_checkout_instructions_vs_raw_commit": %s, "scan_instructions": %s, ' \
   "$http_ratio" "$scan"
-printf '"scan_instructions_vs_raw_commit": %s, "items": %s}\n' "$scan_ratio" "$n"
+printf '%s"scan_instructions_vs_raw_commit": %s, "items": %s}\n' "$flat_json" "$scan_ratio" "$n"
