@@ -3,7 +3,8 @@
  * schema and refuses a newer one; `patron hq store add` registers a store with a login role of its
  * own, a password file of mode 0600 and a URL that logs in; a taken id is refused; row-level
  * security keeps a store's role to its own rows; every fact names a registered store (checked
- * once per statement); a wrong address, password or database is named
+ * once per statement); one statement of facts of every kind is projected by one trigger, each
+ * kind where it belongs; a wrong address, password or database is named
  * in the sentence, and so is a head office that is down; the `hq` setting comes from the flag, the
  * environment or patron.conf. */
 #include <jansson.h>
@@ -238,6 +239,87 @@ static void every_fact_names_a_registered_store(void **state)
     assert_int_equal(sql_as(url, "DELETE FROM stores WHERE store_id = 2"), 0);
 }
 
+/* 0 when `cond` (an SQL boolean) holds as `url`'s role: 1/false divides by zero. */
+static int sql_true(const char *url, const char *cond)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT 1/(%s)::int", cond);
+    return sql_as(url, sql);
+}
+
+/* One statement of facts of every kind a store ships is projected by one trigger that reads the
+ * batch's kinds once and runs only the statements of those kinds: each kind lands where it did
+ * when four triggers each read the whole batch, a hold is given back only to the store whose
+ * entry arrived, and a batch of kinds that project nothing changes nothing. */
+static void a_batch_of_every_kind_is_projected_by_one_trigger(void **state)
+{
+    (void)state;
+    char url[512], s1[1024];
+    fresh_db("hq_kinds", url, sizeof url);
+    struct clirun r = {0};
+    assert_int_equal(hq(&r, url, "init", NULL, NULL, NULL, NULL), 0);
+    snprintf(s1, sizeof s1, "%s", add_store(url, "1", "North"));
+    (void)add_store(url, "2", "South");
+    assert_int_equal(sql_true(url, "(SELECT count(*) FROM pg_trigger WHERE tgrelid = 'facts'"
+                                   "::regclass AND NOT tgisinternal AND tgtype & 4 = 4) = 2"),
+                     0); /* on insert: facts_check_store and facts_project, nothing else */
+    assert_int_equal(sql_true(url, "(SELECT reloptions @> '{fillfactor=70}' FROM pg_class"
+                                   " WHERE relname = 'chain_member_stores')"),
+                     0);
+    /* points claimed by both stores, not shipped yet */
+    assert_int_equal(
+        sql_as(url, "INSERT INTO members (member_uid, home_store_id) VALUES ('1-1', 1)"), 0);
+    assert_int_equal(sql_as(url, "INSERT INTO chain_member_stores (member_uid, store_id, held)"
+                                 " VALUES ('1-1', 1, 7), ('1-1', 2, 5)"),
+                     0);
+    assert_int_equal(
+        sql_as(s1, "INSERT INTO facts (store_id, store_seq, kind, payload) VALUES"
+                   " (1, 1, 'member', '{\"id\": 1, \"name\": \"Ada\", \"created_at\": 1}'),"
+                   " (1, 2, 'card', '{\"number\": \"2990000000011\", \"member_id\": 1,"
+                   " \"status\": \"active\"}'),"
+                   " (1, 3, 'entry', '{\"member_id\": 1, \"kind\": \"earn\", \"debit\":"
+                   " \"program\", \"credit\": \"member\", \"points\": 30}'),"
+                   " (1, 4, 'entry', '{\"member_id\": 1, \"kind\": \"redeem\", \"debit\":"
+                   " \"member\", \"credit\": \"program\", \"points\": 4}'),"
+                   " (1, 5, 'redemption', '{\"member_id\": 1, \"voucher_id\": \"v\", \"points\":"
+                   " 4}'),"
+                   " (1, 6, 'voucher_redeemed', '{\"key_id\": 1, \"voucher_id\": 77,"
+                   " \"redeemed_at\": 2}'),"
+                   " (1, 7, 'voucher_voided', '{\"key_id\": 1, \"voucher_id\": 78}'),"
+                   " (1, 8, 'consent', '{\"member_id\": 1, \"marketing\": 1}'),"
+                   " (1, 9, 'member', '{\"id\": 2, \"name\": \"Bo\", \"email\": \"b@x\"}'),"
+                   " (1, 10, 'erasure', '{\"member_id\": 2, \"erased_at\": 3}'),"
+                   " (1, 11, 'sale', '{}')"),
+        0);
+    const char *const projected[] = {
+        "(SELECT name = 'Ada' AND consent_marketing FROM members WHERE member_uid = '1-1')",
+        "(SELECT member_uid = '1-1' FROM cards WHERE card_number = '2990000000011')",
+        "(SELECT count(*) = 2 AND sum(points) = 26 FROM chain_entries)",
+        "(SELECT points = 26 AND earned = 30 FROM chain_balances WHERE member_uid = '1-1')",
+        "(SELECT points = 26 AND held = 3 FROM chain_member_stores WHERE store_id = 1)",
+        "(SELECT points = 0 AND held = 5 FROM chain_member_stores WHERE store_id = 2)",
+        "(SELECT count(*) = 1 FROM redemptions WHERE member_uid = '1-1' AND points = 4)",
+        "(SELECT store_id = 1 AND redeemed_at IS NOT NULL FROM voucher_claims"
+        " WHERE key_id = 1 AND voucher_id = 77)",
+        "(SELECT store_id = 1 FROM voucher_voids WHERE key_id = 1 AND voucher_id = 78)",
+        "(SELECT store_id = 1 FROM erasures WHERE member_uid = '1-2')",
+        "(SELECT name IS NULL AND email IS NULL AND erased_at IS NOT NULL FROM members"
+        " WHERE member_uid = '1-2')",
+        "(SELECT payload->>'name' = 'erased' AND payload->'email' = 'null' FROM facts"
+        " WHERE store_seq = 9)",
+    };
+    for (size_t i = 0; i < sizeof projected / sizeof projected[0]; i++)
+        if (sql_true(url, projected[i]) != 0)
+            fail_msg("not projected: %s", projected[i]);
+    /* kinds that project nothing: nothing moves, the holds stay */
+    assert_int_equal(sql_as(s1, "INSERT INTO facts (store_id, store_seq, kind, payload) VALUES"
+                                " (1, 12, 'sale', '{\"member_id\": 1}'), (1, 13, 'lot', '{}')"),
+                     0);
+    for (size_t i = 2; i < 6; i++)
+        if (sql_true(url, projected[i]) != 0)
+            fail_msg("changed by a sale: %s", projected[i]);
+}
+
 static void a_wrong_address_password_or_database_is_named(void **state)
 {
     (void)state;
@@ -298,6 +380,7 @@ int main(void)
         cmocka_unit_test(a_store_gets_a_login_of_its_own),
         cmocka_unit_test(row_level_security_keeps_a_store_to_its_rows),
         cmocka_unit_test(every_fact_names_a_registered_store),
+        cmocka_unit_test(a_batch_of_every_kind_is_projected_by_one_trigger),
         cmocka_unit_test(a_wrong_address_password_or_database_is_named),
         cmocka_unit_test(the_hq_setting_comes_from_env_or_conf),
     };

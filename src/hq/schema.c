@@ -684,11 +684,186 @@ static const char migration_ingest[] =
     "  earned = b.earned + excluded.earned, changed_xid = pg_current_xact_id();"
     " RETURN NULL; END$$;";
 
+/* The projection of a batch at the cost of its writes (hq_ingest_vs_copy), the same rules.
+ * 1. One trigger, hq_project, does what four did (the projection, the erasures, the holds given
+ *    back, the vouchers), in the order they fired, and runs only the statements of the kinds of
+ *    fact the batch holds: it reads the batch's kinds once, where each statement of the four
+ *    read the whole batch (a sync's batch of sales and entries has no member, consent, card,
+ *    erasure, redemption or voucher). Holds are given back only when the batch's store holds
+ *    some (a partial index on the few rows with a hold).
+ * 2. hq_check_store reads the statement's distinct stores once and checks those, not every row
+ *    against stores (the same lock, the same SQLSTATE and sentence).
+ * 3. chain_member_stores and chain_balances keep room on each page (fillfactor 70, for the pages
+ *    written from now on): a member's row updated by each batch stays on its page, and
+ *    chain_member_stores's update then touches no index (a HOT update). */
+static const char migration_project_once[] =
+    "ALTER TABLE chain_member_stores SET (fillfactor = 70);"
+    "ALTER TABLE chain_balances SET (fillfactor = 70);"
+    "CREATE INDEX chain_member_stores_held ON chain_member_stores (store_id) WHERE held > 0;"
+    "CREATE OR REPLACE FUNCTION hq_check_store() RETURNS trigger LANGUAGE plpgsql"
+    " SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    "DECLARE ids integer[] := ARRAY(SELECT DISTINCT n.store_id FROM new_rows n); missing integer;"
+    "BEGIN"
+    " PERFORM FROM stores s WHERE s.store_id = ANY (ids) ORDER BY s.store_id FOR KEY SHARE;"
+    " SELECT i INTO missing FROM unnest(ids) i"
+    "  WHERE NOT EXISTS (SELECT FROM stores s WHERE s.store_id = i) LIMIT 1;"
+    " IF FOUND THEN RAISE EXCEPTION"
+    "  'insert or update on table \"%\" violates foreign key constraint \"%_store_id_fkey\"',"
+    "  TG_TABLE_NAME, TG_TABLE_NAME USING ERRCODE = 'foreign_key_violation',"
+    "  DETAIL = format('Key (store_id)=(%s) is not present in table \"stores\".', missing);"
+    " END IF; RETURN NULL; END$$;"
+    "DROP TRIGGER facts_project_erasure ON facts;"
+    "DROP TRIGGER facts_release_holds ON facts;"
+    "DROP TRIGGER facts_vouchers ON facts;"
+    "DROP FUNCTION hq_erase(), hq_release_holds(), hq_project_vouchers();"
+    "CREATE OR REPLACE FUNCTION hq_project() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+    " SET search_path FROM CURRENT AS $$"
+    "DECLARE kinds text[] := ARRAY(SELECT DISTINCT f.kind FROM new_facts f);"
+    "BEGIN"
+    /* enrolments: the member fact comes from the member's home store */
+    " IF 'member' = ANY (kinds) THEN"
+    " INSERT INTO members AS m (member_uid, home_store_id, home_member_id, name, email, phone,"
+    "  birthday, consent_marketing, consent_at, enrolled_at)"
+    " SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f), f.store_id,"
+    "  (f.payload->>'id')::bigint, f.payload->>'name', f.payload->>'email',"
+    "  f.payload->>'phone', f.payload->>'birthday',"
+    "  coalesce((f.payload->>'consent_marketing')::integer, 0) <> 0,"
+    "  to_timestamp((f.payload->>'consent_at')::bigint),"
+    "  to_timestamp((f.payload->>'created_at')::bigint)"
+    "  FROM new_facts f WHERE f.kind = 'member'"
+    "  ORDER BY hq_fact_member(f), f.store_seq DESC"
+    " ON CONFLICT (member_uid) DO UPDATE SET home_member_id = excluded.home_member_id,"
+    "  name = excluded.name, email = excluded.email, phone = excluded.phone,"
+    "  birthday = excluded.birthday, consent_marketing = excluded.consent_marketing,"
+    "  consent_at = excluded.consent_at, enrolled_at = excluded.enrolled_at,"
+    "  changed_xid = pg_current_xact_id() WHERE m.erased_at IS NULL;"
+    " END IF;"
+    /* consent changed anywhere */
+    " IF 'consent' = ANY (kinds) THEN"
+    " UPDATE members m SET consent_marketing = c.marketing, consent_at = c.at,"
+    "  changed_xid = pg_current_xact_id()"
+    "  FROM (SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f) AS uid,"
+    "  coalesce((f.payload->>'marketing')::integer, 0) <> 0 AS marketing,"
+    "  to_timestamp((f.payload->>'changed_at')::bigint) AS at"
+    "  FROM new_facts f WHERE f.kind = 'consent'"
+    "  ORDER BY hq_fact_member(f), f.store_id, f.store_seq DESC) c"
+    "  WHERE m.member_uid = c.uid AND m.erased_at IS NULL;"
+    " END IF;"
+    /* a card or entry naming a member head office has not met yet keeps them as a bare row */
+    " IF kinds && ARRAY['card', 'entry'] THEN"
+    " INSERT INTO members (member_uid, home_store_id)"
+    " SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f),"
+    "  coalesce((SELECT s.store_id FROM stores s"
+    "  WHERE s.store_id::text = split_part(hq_fact_member(f), '-', 1)), f.store_id)"
+    "  FROM new_facts f WHERE f.kind IN ('card', 'entry')"
+    "  AND NOT EXISTS (SELECT FROM members m WHERE m.member_uid = hq_fact_member(f))"
+    "  ORDER BY hq_fact_member(f) ON CONFLICT (member_uid) DO NOTHING;"
+    " END IF;"
+    " IF 'card' = ANY (kinds) THEN"
+    " INSERT INTO cards AS c (card_number, member_uid, store_id, issued_at, blocked)"
+    " SELECT DISTINCT ON (f.payload->>'number') f.payload->>'number', hq_fact_member(f),"
+    "  f.store_id, to_timestamp((f.payload->>'issued_at')::bigint),"
+    "  f.payload->>'status' = 'blocked'"
+    "  FROM new_facts f WHERE f.kind = 'card'"
+    "  ORDER BY f.payload->>'number', f.store_seq DESC"
+    " ON CONFLICT (card_number) DO UPDATE SET blocked = c.blocked OR excluded.blocked,"
+    "  changed_xid = pg_current_xact_id();"
+    " END IF;"
+    /* an erasure anywhere erases the member at head office and blocks their cards */
+    " IF 'erasure' = ANY (kinds) THEN"
+    " UPDATE members m SET name = NULL, email = NULL, phone = NULL, birthday = NULL,"
+    "  consent_marketing = false, consent_at = NULL,"
+    "  erased_at = coalesce(to_timestamp((f.payload->>'erased_at')::bigint), now()),"
+    "  changed_xid = pg_current_xact_id()"
+    "  FROM new_facts f WHERE f.kind = 'erasure' AND m.member_uid = hq_fact_member(f);"
+    " UPDATE cards c SET blocked = true, changed_xid = pg_current_xact_id()"
+    "  FROM new_facts f WHERE f.kind = 'erasure' AND c.member_uid = hq_fact_member(f);"
+    " END IF;"
+    " IF 'redemption' = ANY (kinds) THEN"
+    " INSERT INTO redemptions (store_id, store_seq, member_uid, voucher_id, points, redeemed_at)"
+    " SELECT f.store_id, f.store_seq, hq_fact_member(f), f.payload->>'voucher_id',"
+    "  (f.payload->>'points')::bigint, to_timestamp((f.payload->>'created_at')::bigint)"
+    "  FROM new_facts f WHERE f.kind = 'redemption' ON CONFLICT DO NOTHING;"
+    " END IF;"
+    /* entries, and the balances they move, in member order (two stores' batches lock the
+     * same balances in the same order) */
+    " IF 'entry' = ANY (kinds) THEN"
+    " WITH e AS (INSERT INTO chain_entries (store_id, store_seq, member_uid, kind, points,"
+    "  earned, store_time)"
+    " SELECT f.store_id, f.store_seq, hq_fact_member(f), f.payload->>'kind',"
+    "  CASE WHEN f.payload->>'credit' = 'member' THEN 1 ELSE -1 END"
+    "  * (f.payload->>'points')::bigint,"
+    "  CASE WHEN f.payload->>'kind' = 'earn' AND f.payload->>'credit' = 'member'"
+    "  THEN (f.payload->>'points')::bigint"
+    "  WHEN f.payload->>'kind' = 'reverse' AND f.payload->>'debit' = 'member'"
+    "  THEN -(f.payload->>'points')::bigint ELSE 0 END,"
+    "  to_timestamp((f.payload->>'created_at')::bigint)"
+    "  FROM new_facts f WHERE f.kind = 'entry'"
+    "  ON CONFLICT DO NOTHING RETURNING member_uid, store_id, points, earned),"
+    " s AS (INSERT INTO chain_member_stores AS t (member_uid, store_id, points, earned)"
+    "  SELECT member_uid, store_id, sum(points), sum(earned) FROM e GROUP BY 1, 2 ORDER BY 1, 2"
+    "  ON CONFLICT (member_uid, store_id) DO UPDATE SET points = t.points + excluded.points,"
+    "  earned = t.earned + excluded.earned)"
+    " INSERT INTO chain_balances AS b (member_uid, points, earned)"
+    " SELECT member_uid, sum(points), sum(earned) FROM e GROUP BY 1 ORDER BY 1"
+    " ON CONFLICT (member_uid) DO UPDATE SET points = b.points + excluded.points,"
+    "  earned = b.earned + excluded.earned, changed_xid = pg_current_xact_id();"
+    " END IF;"
+    /* erasures: recorded once per member, and every personal field of the member's facts
+     * scrubbed (what hq_erase did) */
+    " IF 'erasure' = ANY (kinds) THEN"
+    " INSERT INTO erasures (member_uid, store_id, erased_at)"
+    " SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f), f.store_id,"
+    "  coalesce(to_timestamp((f.payload->>'erased_at')::bigint), now())"
+    "  FROM new_facts f WHERE f.kind = 'erasure'"
+    "  ORDER BY hq_fact_member(f), f.store_seq ON CONFLICT (member_uid) DO NOTHING;"
+    " UPDATE facts f SET payload = hq_scrub(f.kind, f.payload)"
+    "  WHERE f.kind IN ('member', 'consent', 'feedback', 'goodwill')"
+    "  AND hq_fact_member(f) IN (SELECT e.member_uid FROM erasures e"
+    "  WHERE e.changed_xid = pg_current_xact_id());"
+    " END IF;"
+    " IF kinds && ARRAY['member', 'consent', 'feedback', 'goodwill'] THEN"
+    " UPDATE facts f SET payload = hq_scrub(f.kind, f.payload)"
+    "  FROM new_facts n JOIN erasures e ON e.member_uid = hq_fact_member(n)"
+    "  WHERE n.kind IN ('member', 'consent', 'feedback', 'goodwill')"
+    "  AND f.store_id = n.store_id AND f.store_seq = n.store_seq"
+    "  AND f.payload <> hq_scrub(f.kind, f.payload);"
+    " END IF;"
+    /* a claimed debit's hold is given back when its entry arrives (what hq_release_holds did) */
+    " IF 'entry' = ANY (kinds) AND EXISTS (SELECT FROM chain_member_stores t WHERE t.held > 0"
+    "  AND t.store_id IN (SELECT DISTINCT f.store_id FROM new_facts f)) THEN"
+    " UPDATE chain_member_stores t SET held = greatest(0, t.held - r.points)"
+    "  FROM (SELECT hq_fact_member(f) AS uid, f.store_id, sum((f.payload->>'points')::bigint)"
+    "  AS points FROM new_facts f WHERE f.kind = 'entry'"
+    "  AND f.payload->>'kind' IN ('redeem', 'reverse', 'adjust')"
+    "  AND f.payload->>'debit' = 'member' GROUP BY 1, 2) r"
+    "  WHERE t.member_uid = r.uid AND t.store_id = r.store_id AND t.held > 0;"
+    " END IF;"
+    /* vouchers redeemed and voided (what hq_project_vouchers did) */
+    " IF 'voucher_redeemed' = ANY (kinds) THEN"
+    " INSERT INTO voucher_claims AS c (key_id, voucher_id, store_id, claimed_at, redeemed_at)"
+    " SELECT DISTINCT ON (1, 2) (f.payload->>'key_id')::bigint,"
+    "  (f.payload->>'voucher_id')::bigint, f.store_id, f.received_at,"
+    "  to_timestamp((f.payload->>'redeemed_at')::bigint) FROM new_facts f"
+    "  WHERE f.kind = 'voucher_redeemed' ORDER BY 1, 2, f.store_id, f.store_seq"
+    " ON CONFLICT (key_id, voucher_id) DO UPDATE SET redeemed_at = excluded.redeemed_at,"
+    "  changed_xid = pg_current_xact_id()"
+    "  WHERE c.store_id = excluded.store_id AND c.redeemed_at IS NULL;"
+    " END IF;"
+    " IF 'voucher_voided' = ANY (kinds) THEN"
+    " INSERT INTO voucher_voids (key_id, voucher_id, store_id, voided_at)"
+    " SELECT DISTINCT ON (1, 2) (f.payload->>'key_id')::bigint,"
+    "  (f.payload->>'voucher_id')::bigint, f.store_id,"
+    "  to_timestamp((f.payload->>'voided_at')::bigint) FROM new_facts f"
+    "  WHERE f.kind = 'voucher_voided' ORDER BY 1, 2, f.store_seq ON CONFLICT DO NOTHING;"
+    " END IF;"
+    " RETURN NULL; END$$;";
+
 static const char *const migrations[] = {
-    migration_1,        migration_2,     migration_3,
-    migration_4,        migration_5,     migration_program,
-    migration_vouchers, migration_scale, migration_refund_claims,
-    migration_ingest};
+    migration_1,        migration_2,           migration_3,
+    migration_4,        migration_5,           migration_program,
+    migration_vouchers, migration_scale,       migration_refund_claims,
+    migration_ingest,   migration_project_once};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)
