@@ -975,6 +975,107 @@ static void reports_are_written_a_few_rows_at_a_time(void **state)
     }
 }
 
+/* The member reports read each member's facts in one merge of the members (by id) and their
+ * sales (by member, from the index alone): the facts it hands over must be those of a plain
+ * query per member, whatever the order the sales were made in, with a sale after `until` left
+ * out, a member without sales, and an erased one. */
+struct facts_seen {
+    patron_store *s;
+    int64_t until, last_id, visited;
+};
+
+static int64_t facts_scalar(patron_store *s, const char *sql, int64_t id, int64_t until)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, until);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static uint64_t facts_months(patron_store *s, int64_t id, int64_t until, int32_t cohort)
+{
+    sqlite3_stmt *st;
+    uint64_t months = 0;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s),
+                                        "SELECT created_at FROM sales WHERE member_id = ?1"
+                                        " AND created_at < ?2",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, until);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t k = patron__month_of(sqlite3_column_int64(st, 0)) - cohort;
+        if (k >= 0 && k < 64)
+            months |= UINT64_C(1) << k;
+    }
+    sqlite3_finalize(st);
+    return months;
+}
+
+static int facts_check(int64_t id, const struct patron__fact *m, void *arg)
+{
+    struct facts_seen *f = arg;
+    const char *where = " FROM sales WHERE member_id = ?1 AND created_at < ?2";
+    char sql[160];
+    assert_true(id > f->last_id);
+    f->last_id = id;
+    f->visited++;
+    assert_int_equal(m->created_at,
+                     facts_scalar(f->s, "SELECT created_at FROM members WHERE id = ?1", id, 0));
+    assert_int_equal(m->erased, facts_scalar(f->s,
+                                             "SELECT erased_at IS NOT NULL FROM members"
+                                             " WHERE id = ?1",
+                                             id, 0));
+    snprintf(sql, sizeof sql, "SELECT COUNT(*)%s", where);
+    assert_int_equal(m->sales, facts_scalar(f->s, sql, id, f->until));
+    snprintf(sql, sizeof sql, "SELECT COALESCE(SUM(total_minor), 0)%s", where);
+    assert_int_equal(m->spend, facts_scalar(f->s, sql, id, f->until));
+    snprintf(sql, sizeof sql, "SELECT COALESCE(MIN(created_at), 0)%s", where);
+    assert_int_equal(m->first_sale, facts_scalar(f->s, sql, id, f->until));
+    snprintf(sql, sizeof sql, "SELECT COALESCE(MAX(created_at), 0)%s", where);
+    assert_int_equal(m->last_sale, facts_scalar(f->s, sql, id, f->until));
+    assert_true(m->months == facts_months(f->s, id, f->until, m->cohort));
+    return 0;
+}
+
+static void member_facts_match_a_plain_query_per_member(void **state)
+{
+    struct world *w = *state;
+    char late[14];
+    int64_t now = w->t.now;
+    /* A member enrolled last, buying before the older members buy again, and a sale after now. */
+    w->t.now = day(2026, 6, 1);
+    test_enroll(&w->t, "Late", late);
+    sell(w, late, day(2026, 6, 2));
+    sell(w, w->c[0], day(2026, 6, 3));
+    sell(w, w->a[3], day(2026, 6, 20));
+    w->t.now = now;
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(w->t.s),
+                                  "UPDATE members SET erased_at = 1 WHERE id = 2", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    struct facts_seen f = {.s = w->t.s, .until = now + 1};
+    assert_int_equal(patron__facts_each(w->t.s, f.until, facts_check, &f), 0);
+    assert_int_equal(f.visited, test_scalar(w->t.s, "SELECT COUNT(*) FROM members"));
+    /* The sales are read from the index alone. */
+    sqlite3_stmt *st;
+    char plan[400] = "";
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(w->t.s),
+                                        "EXPLAIN QUERY PLAN SELECT member_id, created_at,"
+                                        " total_minor FROM sales WHERE member_id > 0"
+                                        " AND created_at < 1 ORDER BY member_id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        strncat(plan, (const char *)sqlite3_column_text(st, 3), sizeof plan - strlen(plan) - 1);
+    sqlite3_finalize(st);
+    assert_non_null(strstr(plan, "COVERING INDEX sales_member"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1006,6 +1107,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test(offers_report_takes_every_offer_that_ran),
         cmocka_unit_test(reports_are_written_a_few_rows_at_a_time),
+        cmocka_unit_test_setup_teardown(member_facts_match_a_plain_query_per_member, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

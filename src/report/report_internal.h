@@ -71,6 +71,12 @@ struct patron__facts {
     int64_t members;        /* members present */
 };
 
+/* Calls fn with the facts of each member in id order (sales made before `until`), keeping
+ * nothing between members; stops at fn's first non-zero return and returns it. PATRON_ETOOBIG
+ * when a member id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */
+typedef int (*patron__fact_fn)(int64_t id, const struct patron__fact *m, void *arg);
+int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void *arg);
+
 /* Gathers the facts of every member from sales made before `until`. PATRON_ETOOBIG when a member
  * id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */
 int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out);

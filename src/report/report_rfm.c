@@ -49,34 +49,51 @@ static int score(const int64_t *sorted, size_t n, int64_t v, int lower_is_better
     return 1 + (int)(5 * worse / n);
 }
 
-struct scored {
-    int64_t *recency, *frequency, *monetary; /* sorted copies */
-    size_t n;
+/* Each buyer's measures in id order, and sorted copies of recency and frequency to score them
+ * by (monetary is shown, not scored). */
+struct buyer {
+    int64_t recency, spend;
+    int32_t sales;
 };
 
-static int collect(const struct patron__facts *f, int64_t now, struct scored *sc)
+struct scored {
+    struct buyer *b;
+    int64_t *recency, *frequency; /* sorted copies */
+    size_t n, cap;
+    int64_t now;
+};
+
+static int collect(int64_t id, const struct patron__fact *m, void *arg)
 {
-    size_t n = 0;
-    for (int64_t id = 1; id < f->n; id++)
-        n += f->m[id].present && !f->m[id].erased && f->m[id].sales > 0;
-    sc->n = n;
+    struct scored *sc = arg;
+    (void)id;
+    if (m->erased || m->sales == 0)
+        return 0;
+    if (sc->n == sc->cap) {
+        size_t cap = sc->cap ? 2 * sc->cap : 1024;
+        struct buyer *grown = realloc(sc->b, cap * sizeof *grown);
+        if (!grown)
+            return PATRON_ENOMEM;
+        sc->b = grown;
+        sc->cap = cap;
+    }
+    sc->b[sc->n++] = (struct buyer){sc->now - m->last_sale, m->spend, m->sales};
+    return 0;
+}
+
+static int sort_measures(struct scored *sc)
+{
+    size_t n = sc->n;
     sc->recency = malloc((n ? n : 1) * sizeof(int64_t));
     sc->frequency = malloc((n ? n : 1) * sizeof(int64_t));
-    sc->monetary = malloc((n ? n : 1) * sizeof(int64_t));
-    if (!sc->recency || !sc->frequency || !sc->monetary)
+    if (!sc->recency || !sc->frequency)
         return PATRON_ENOMEM;
-    n = 0;
-    for (int64_t id = 1; id < f->n; id++) {
-        const struct patron__fact *m = &f->m[id];
-        if (!m->present || m->erased || m->sales == 0)
-            continue;
-        sc->recency[n] = now - m->last_sale;
-        sc->frequency[n] = m->sales;
-        sc->monetary[n++] = m->spend;
+    for (size_t i = 0; i < n; i++) {
+        sc->recency[i] = sc->b[i].recency;
+        sc->frequency[i] = sc->b[i].sales;
     }
     qsort(sc->recency, n, sizeof(int64_t), cmp_i64);
     qsort(sc->frequency, n, sizeof(int64_t), cmp_i64);
-    qsort(sc->monetary, n, sizeof(int64_t), cmp_i64);
     return 0;
 }
 
@@ -84,20 +101,17 @@ struct segment_sum {
     int64_t members, recency, frequency, monetary;
 };
 
-static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct patron__facts *f,
-                    const struct scored *sc, int64_t now)
+static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct scored *sc)
 {
     struct segment_sum sum[SEGMENTS] = {{0}};
     int err = 0;
-    for (int64_t id = 1; id < f->n && sc->n; id++) {
-        const struct patron__fact *m = &f->m[id];
-        if (!m->present || m->erased || m->sales == 0)
-            continue;
-        int r = score(sc->recency, sc->n, now - m->last_sale, 1);
+    for (size_t i = 0; i < sc->n; i++) {
+        const struct buyer *m = &sc->b[i];
+        int r = score(sc->recency, sc->n, m->recency, 1);
         int fr = score(sc->frequency, sc->n, m->sales, 0);
         struct segment_sum *g = &sum[segment_of(r, fr)];
         g->members++;
-        g->recency += now - m->last_sale;
+        g->recency += m->recency;
         g->frequency += m->sales;
         g->monetary += m->spend;
     }
@@ -118,19 +132,14 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
 
 static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
-    struct patron__facts f;
-    struct scored sc = {0};
-    int64_t now = patron_store_now(s);
-    int err = patron__facts_load(s, now + 1, &f);
+    struct scored sc = {.now = patron_store_now(s)};
+    int err = patron__facts_each(s, sc.now + 1, collect, &sc);
     (void)arg;
-    if (err != 0)
-        return err;
-    if ((err = collect(&f, now, &sc)) == 0)
-        err = rfm_rows(s, t, &f, &sc, now);
+    if (err == 0 && (err = sort_measures(&sc)) == 0)
+        err = rfm_rows(s, t, &sc);
+    free(sc.b);
     free(sc.recency);
     free(sc.frequency);
-    free(sc.monetary);
-    patron__facts_cleanup(&f);
     t->chart_col = 1;
     struct patron_program p;
     if (err == 0 && (err = patron_program_get(s, &p)) == 0)
@@ -146,8 +155,11 @@ int patron_report_rfm(patron_store *s, struct patron_report_table **out)
                                 rfm_fill, NULL, out);
 }
 
+/* A member on the list, with what its row shows. */
 struct lapsed {
-    int64_t member_id, since, gap;
+    int64_t member_id, since, gap, spend;
+    int32_t sales;
+    uint8_t consent;
 };
 
 /* Longest overdue first: since/gap compared without division. */
@@ -160,38 +172,36 @@ static int cmp_lapsed(const void *a, const void *b)
     return x->member_id < y->member_id ? -1 : x->member_id > y->member_id;
 }
 
-static int collect_lapsed(patron_store *s, const struct patron__facts *f, int64_t now,
-                          struct lapsed **out, size_t *count)
+struct lapsed_list {
+    patron_store *s;
+    int64_t now;
+    struct lapsed *l;
+    size_t n, cap;
+};
+
+static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
 {
-    size_t n = 0, cap = 1024;
-    struct lapsed *list = malloc(cap * sizeof *list);
-    if (!list)
-        return PATRON_ENOMEM;
-    for (int64_t id = 1; id < f->n; id++) {
-        const struct patron__fact *m = &f->m[id];
-        if (!m->present || m->erased || m->sales < 2)
-            continue;
-        int64_t gap = (m->last_sale - m->first_sale) / (m->sales - 1);
-        if (gap < PATRON__DAY_SECONDS)
-            gap = PATRON__DAY_SECONDS;
-        if (now - m->last_sale <= 2 * gap)
-            continue;
-        if (n == cap) {
-            struct lapsed *grown =
-                n >= PATRON_REPORT_MAX_ROWS ? NULL : realloc(list, 2 * cap * sizeof *list);
-            if (!grown) {
-                free(list);
-                return patron__fail(s, n >= PATRON_REPORT_MAX_ROWS ? PATRON_ETOOBIG : PATRON_ENOMEM,
-                                    "too many members at risk to list");
-            }
-            list = grown;
-            cap *= 2;
-        }
-        list[n++] = (struct lapsed){id, now - m->last_sale, gap};
+    struct lapsed_list *ll = arg;
+    if (m->erased || m->sales < 2)
+        return 0;
+    int64_t gap = (m->last_sale - m->first_sale) / (m->sales - 1);
+    if (gap < PATRON__DAY_SECONDS)
+        gap = PATRON__DAY_SECONDS;
+    if (ll->now - m->last_sale <= 2 * gap)
+        return 0;
+    if (ll->n == ll->cap) {
+        size_t cap = ll->cap ? 2 * ll->cap : 1024;
+        struct lapsed *grown =
+            ll->n >= PATRON_REPORT_MAX_ROWS ? NULL : realloc(ll->l, cap * sizeof *grown);
+        if (!grown)
+            return patron__fail(ll->s,
+                                ll->n >= PATRON_REPORT_MAX_ROWS ? PATRON_ETOOBIG : PATRON_ENOMEM,
+                                "too many members at risk to list");
+        ll->l = grown;
+        ll->cap = cap;
     }
-    qsort(list, n, sizeof *list, cmp_lapsed);
-    *out = list;
-    *count = n;
+    ll->l[ll->n++] =
+        (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent};
     return 0;
 }
 
@@ -207,7 +217,7 @@ static int card_of(patron_store *s, sqlite3_stmt *st, int64_t member_id, char ca
 }
 
 static int churn_row(patron_store *s, struct patron_report_table *t, sqlite3_stmt *cards,
-                     const struct lapsed *l, const struct patron__fact *m)
+                     const struct lapsed *l, int64_t now)
 {
     char card[16], last[11];
     size_t row;
@@ -215,41 +225,39 @@ static int churn_row(patron_store *s, struct patron_report_table *t, sqlite3_stm
     if ((err = card_of(s, cards, l->member_id, card)) != 0 ||
         (err = patron__table_add_row(s, t, &row)) != 0)
         return err;
-    patron__date_label(m->last_sale, last);
+    patron__date_label(now - l->since, last);
     patron__table_int(t, row, 0, l->member_id);
     if ((err = patron__table_text(t, row, 1, card)) != 0 ||
         (err = patron__table_text(t, row, 2, last)) != 0)
         return err;
     patron__table_int(t, row, 3, l->since / PATRON__DAY_SECONDS);
     patron__table_int(t, row, 4, l->gap / PATRON__DAY_SECONDS);
-    patron__table_int(t, row, 5, m->sales);
-    patron__table_int(t, row, 6, m->spend);
-    patron__table_int(t, row, 7, m->consent);
+    patron__table_int(t, row, 5, l->sales);
+    patron__table_int(t, row, 6, l->spend);
+    patron__table_int(t, row, 7, l->consent);
     return 0;
 }
 
 static int churn_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
-    int64_t limit = *(const int64_t *)arg, now = patron_store_now(s);
-    struct patron__facts f;
-    struct lapsed *list = NULL;
+    int64_t limit = *(const int64_t *)arg;
+    struct lapsed_list ll = {.s = s, .now = patron_store_now(s)};
     sqlite3_stmt *cards = NULL;
-    size_t n = 0;
-    int err = patron__facts_load(s, now + 1, &f);
+    int err = patron__facts_each(s, ll.now + 1, collect_lapsed, &ll);
     if (err != 0)
-        return err;
-    if ((err = collect_lapsed(s, &f, now, &list, &n)) != 0 ||
-        (err = patron__prepare(s,
+        goto out;
+    if (ll.n > 1)
+        qsort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);
+    if ((err = patron__prepare(s,
                                "SELECT number FROM cards WHERE member_id = ?1"
                                " ORDER BY status = 'active' DESC, issued_at DESC LIMIT 1",
                                &cards)) != 0)
         goto out;
-    for (size_t i = 0; i < n && (limit <= 0 || (int64_t)i < limit) && err == 0; i++)
-        err = churn_row(s, t, cards, &list[i], &f.m[list[i].member_id]);
+    for (size_t i = 0; i < ll.n && (limit <= 0 || (int64_t)i < limit) && err == 0; i++)
+        err = churn_row(s, t, cards, &ll.l[i], ll.now);
 out:
     sqlite3_finalize(cards);
-    free(list);
-    patron__facts_cleanup(&f);
+    free(ll.l);
     return err;
 }
 
