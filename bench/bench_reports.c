@@ -43,7 +43,8 @@ static int on_profile(unsigned type, void *ctx, void *p, void *x)
     struct traced *tr = ctx;
     const char *sql = sqlite3_sql(p);
     (void)type;
-    if (!sql || strncmp(sql, "BEGIN", 5) == 0 || strncmp(sql, "ROLLBACK", 8) == 0)
+    if (!sql || strncmp(sql, "BEGIN", 5) == 0 || strncmp(sql, "ROLLBACK", 8) == 0 ||
+        strncmp(sql, "EXPLAIN", 7) == 0)
         return 0;
     for (size_t i = 0; i < tr->n; i++)
         if (strcmp(tr->sql[i], sql) == 0) {

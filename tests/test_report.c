@@ -1042,6 +1042,19 @@ static int facts_check(int64_t id, const struct patron__fact *m, void *arg)
     return 0;
 }
 
+static void assert_plan_covers(patron_store *s, const char *sql, const char *want)
+{
+    sqlite3_stmt *st;
+    char eqp[400], plan[400] = "";
+    snprintf(eqp, sizeof eqp, "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), eqp, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        strncat(plan, (const char *)sqlite3_column_text(st, 3), sizeof plan - strlen(plan) - 1);
+    sqlite3_finalize(st);
+    if (!strstr(plan, want))
+        fail_msg("plan '%s' lacks '%s'", plan, want);
+}
+
 static void member_facts_match_a_plain_query_per_member(void **state)
 {
     struct world *w = *state;
@@ -1062,18 +1075,25 @@ static void member_facts_match_a_plain_query_per_member(void **state)
     assert_int_equal(patron__facts_each(w->t.s, f.until, facts_check, &f), 0);
     assert_int_equal(f.visited, test_scalar(w->t.s, "SELECT COUNT(*) FROM members"));
     /* The sales are read from the index alone. */
-    sqlite3_stmt *st;
-    char plan[400] = "";
-    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(w->t.s),
-                                        "EXPLAIN QUERY PLAN SELECT member_id, created_at,"
-                                        " total_minor FROM sales WHERE member_id > 0"
-                                        " AND created_at < 1 ORDER BY member_id",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        strncat(plan, (const char *)sqlite3_column_text(st, 3), sizeof plan - strlen(plan) - 1);
-    sqlite3_finalize(st);
-    assert_non_null(strstr(plan, "COVERING INDEX sales_member"));
+    assert_plan_covers(w->t.s,
+                       "SELECT member_id, created_at, total_minor FROM sales WHERE member_id > 0"
+                       " AND created_at < 1 ORDER BY member_id",
+                       "COVERING INDEX sales_member");
+}
+
+/* The expiring report reads the open lots from the partial index alone, and the offers report
+ * an offer's uses (their figures are checked above; here only the plans). */
+static void expiring_and_offers_read_an_index_alone(void **state)
+{
+    struct world *w = *state;
+    assert_plan_covers(w->t.s,
+                       "SELECT member_id, points, voucher_id FROM offer_uses"
+                       " INDEXED BY offer_uses_member WHERE offer_id = 1 ORDER BY member_id",
+                       "COVERING INDEX offer_uses_member");
+    assert_plan_covers(w->t.s,
+                       "SELECT expires_at, remaining FROM lots INDEXED BY lots_open"
+                       " WHERE remaining > 0 AND expires_at IS NOT NULL",
+                       "COVERING INDEX lots_open");
 }
 
 int main(void)
@@ -1109,6 +1129,7 @@ int main(void)
         cmocka_unit_test(reports_are_written_a_few_rows_at_a_time),
         cmocka_unit_test_setup_teardown(member_facts_match_a_plain_query_per_member, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(expiring_and_offers_read_an_index_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

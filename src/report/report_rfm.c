@@ -205,15 +205,26 @@ static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
     return 0;
 }
 
+/* The card to reach a member by: the newest active one, else the newest; of cards issued in
+ * the same second, the first by number. Picked here from the member's few cards rather than sorted
+ * by SQLite, which built a temporary B-tree for every member listed. */
 static int card_of(patron_store *s, sqlite3_stmt *st, int64_t member_id, char card[16])
 {
+    int rc, best_active = -1;
+    int64_t best_at = 0;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, member_id);
-    int rc = sqlite3_step(st);
     card[0] = '\0';
-    if (rc == SQLITE_ROW)
-        patron__copy(card, 16, (const char *)sqlite3_column_text(st, 0));
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int active = sqlite3_column_int(st, 1);
+        int64_t at = sqlite3_column_int64(st, 2);
+        if (active > best_active || (active == best_active && at > best_at)) {
+            best_active = active;
+            best_at = at;
+            patron__copy(card, 16, (const char *)sqlite3_column_text(st, 0));
+        }
+    }
+    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
 static int churn_row(patron_store *s, struct patron_report_table *t, sqlite3_stmt *cards,
@@ -249,8 +260,8 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
     if (ll.n > 1)
         qsort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);
     if ((err = patron__prepare(s,
-                               "SELECT number FROM cards WHERE member_id = ?1"
-                               " ORDER BY status = 'active' DESC, issued_at DESC LIMIT 1",
+                               "SELECT number, status = 'active', issued_at FROM cards"
+                               " WHERE member_id = ?1",
                                &cards)) != 0)
         goto out;
     for (size_t i = 0; i < ll.n && (limit <= 0 || (int64_t)i < limit) && err == 0; i++)
