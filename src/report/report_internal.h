@@ -30,6 +30,8 @@ int patron__table_new(patron_store *s, const char *name, const char *title, cons
                       struct patron_report_table **out);
 /* Adds a column (before any row). */
 int patron__table_add_col(struct patron_report_table *t, const char *name);
+/* Makes room for `rows` rows at once when the count is known (no doubling, no spare half). */
+int patron__table_reserve(patron_store *s, struct patron_report_table *t, size_t rows);
 /* Appends a row of NULL cells; *row receives its index. PATRON_ETOOBIG past the maximum. */
 int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row);
 void patron__table_int(struct patron_report_table *t, size_t row, size_t col, int64_t v);

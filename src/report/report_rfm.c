@@ -264,7 +264,10 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
                                " WHERE member_id = ?1",
                                &cards)) != 0)
         goto out;
-    for (size_t i = 0; i < ll.n && (limit <= 0 || (int64_t)i < limit) && err == 0; i++)
+    size_t rows = limit > 0 && (uint64_t)limit < ll.n ? (size_t)limit : ll.n;
+    if ((err = patron__table_reserve(s, t, rows)) != 0)
+        goto out;
+    for (size_t i = 0; i < rows && err == 0; i++)
         err = churn_row(s, t, cards, &ll.l[i], ll.now);
 out:
     sqlite3_finalize(cards);

@@ -115,6 +115,18 @@ int patron__table_add_col(struct patron_report_table *t, const char *name)
     return 0;
 }
 
+int patron__table_reserve(patron_store *s, struct patron_report_table *t, size_t rows)
+{
+    if (rows <= t->cap_rows || rows > PATRON_REPORT_MAX_ROWS)
+        return 0; /* past the maximum: patron__table_add_row says so when it gets there */
+    struct patron_cell *cells = realloc(t->cells, rows * t->n_cols * sizeof *cells);
+    if (!cells)
+        return patron__fail(s, PATRON_ENOMEM, "no memory for the %s report", t->name);
+    t->cells = cells;
+    t->cap_rows = rows;
+    return 0;
+}
+
 int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row)
 {
     if (t->n_rows == t->cap_rows) {
