@@ -1096,6 +1096,75 @@ static void expiring_and_offers_read_an_index_alone(void **state)
                        "COVERING INDEX lots_open");
 }
 
+/* A churn list longer than the window its rows are made in: every cell is the same read
+ * forwards, backwards or written out, the order is longest overdue first, and each row's card
+ * is its member's. */
+static void cell_text_of(const struct patron_report_table *t, size_t r, size_t c, char *buf,
+                         size_t cap)
+{
+    const struct patron_cell *cell = patron_report_cell(t, r, c);
+    if (cell->kind == PATRON_CELL_TEXT)
+        snprintf(buf, cap, "%s", cell->text);
+    else
+        snprintf(buf, cap, "%d:%lld", (int)cell->kind, (long long)cell->i);
+}
+
+static void churn_rows_are_made_as_they_are_read(void **state)
+{
+    struct world w = {0};
+    enum { N = 150 };
+    static char cards[N][14], seen[N][8][24];
+    (void)state;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2025, 1, 2), cards, N, "L");
+    for (int i = 0; i < N; i++) {
+        sell(&w, cards[i], day(2025, 2, 1) + i * 3600);
+        sell(&w, cards[i], day(2025, 2, 1 + 1 + i % 20));
+    }
+    w.t.now = day(2026, 6, 15);
+    struct patron_report_table *t = run(&w, "churn", NULL);
+    assert_int_equal(t->n_rows, N);
+    for (size_t r = 0; r < N; r++)
+        for (size_t c = 0; c < t->n_cols; c++)
+            cell_text_of(t, r, c, seen[r][c], sizeof seen[r][c]);
+    for (size_t r = N; r-- > 0;)
+        for (size_t c = t->n_cols; c-- > 0;) {
+            char again[24];
+            cell_text_of(t, r, c, again, sizeof again);
+            assert_string_equal(again, seen[r][c]);
+        }
+    for (size_t r = 0; r < N; r++) {
+        int64_t id = num(t, r, "member_id");
+        char sql[96];
+        snprintf(sql, sizeof sql,
+                 "SELECT COUNT(*) FROM cards WHERE member_id = %lld AND number = '%s'",
+                 (long long)id, text(t, r, "card"));
+        assert_int_equal(test_scalar(w.t.s, sql), 1);
+        if (r > 0) /* days since / usual gap, not increasing */
+            assert_true(num(t, r, "days_since") * num(t, r - 1, "usual_gap_days") <=
+                        num(t, r - 1, "days_since") * num(t, r, "usual_gap_days") +
+                            num(t, r - 1, "days_since"));
+    }
+    char *whole = NULL, *parts = NULL;
+    size_t wn = 0, pn = 0, next = 0;
+    FILE *f = open_memstream(&whole, &wn);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_CSV, f), 0);
+    fclose(f);
+    f = open_memstream(&parts, &pn);
+    while (patron_report_write_part(t, PATRON_REPORT_CSV, 7, &next, f) == 1)
+        ;
+    fclose(f);
+    assert_string_equal(whole, parts);
+    int lines = 0;
+    for (const char *p = whole; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, N + 1);
+    free(whole);
+    free(parts);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1130,6 +1199,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(member_facts_match_a_plain_query_per_member, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(expiring_and_offers_read_an_index_alone, setup, teardown),
+        cmocka_unit_test(churn_rows_are_made_as_they_are_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

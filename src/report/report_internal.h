@@ -30,8 +30,21 @@ int patron__table_new(patron_store *s, const char *name, const char *title, cons
                       struct patron_report_table **out);
 /* Adds a column (before any row). */
 int patron__table_add_col(struct patron_report_table *t, const char *name);
-/* Makes room for `rows` rows at once when the count is known (no doubling, no spare half). */
-int patron__table_reserve(patron_store *s, struct patron_report_table *t, size_t rows);
+/* Rows made on demand: `make` writes row `row` of the whole into window slot `slot` (its cells
+ * are t->cells[slot * n_cols ...]; text cells point into the maker's own `src`, never owned by
+ * the table), and cannot fail. The table's n_rows is the whole count. */
+#define PATRON__ROWS_WINDOW 64
+struct patron__rows {
+    size_t first, count; /* rows [first, first + count) are in the window */
+    void (*make)(struct patron_report_table *t, size_t row, size_t slot, void *src);
+    void (*free_src)(void *src);
+    void *src;
+};
+/* Makes t a table of `rows` rows made by `make` from `src` (taken: freed with the table by
+ * free_src, also on failure). */
+int patron__table_rows_made(patron_store *s, struct patron_report_table *t, size_t rows,
+                            void (*make)(struct patron_report_table *, size_t, size_t, void *),
+                            void (*free_src)(void *), void *src);
 /* Appends a row of NULL cells; *row receives its index. PATRON_ETOOBIG past the maximum. */
 int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row);
 void patron__table_int(struct patron_report_table *t, size_t row, size_t col, int64_t v);

@@ -160,6 +160,7 @@ struct lapsed {
     int64_t member_id, since, gap, spend;
     int32_t sales;
     uint8_t consent;
+    char card[16];
 };
 
 /* Longest overdue first: since/gap compared without division. */
@@ -201,7 +202,7 @@ static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
         ll->cap = cap;
     }
     ll->l[ll->n++] =
-        (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent};
+        (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent, ""};
     return 0;
 }
 
@@ -227,32 +228,44 @@ static int card_of(patron_store *s, sqlite3_stmt *st, int64_t member_id, char ca
     return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
-static int churn_row(patron_store *s, struct patron_report_table *t, sqlite3_stmt *cards,
-                     const struct lapsed *l, int64_t now)
+/* The list's rows are made from it as they are written (patron__table_rows_made): the table
+ * holds the sorted list, not a row of cells and texts per member. */
+struct churn_rows {
+    struct lapsed *l;
+    int64_t now;
+    char last[PATRON__ROWS_WINDOW][11];
+};
+
+static void churn_make(struct patron_report_table *t, size_t row, size_t slot, void *src)
 {
-    char card[16], last[11];
-    size_t row;
-    int err;
-    if ((err = card_of(s, cards, l->member_id, card)) != 0 ||
-        (err = patron__table_add_row(s, t, &row)) != 0)
-        return err;
-    patron__date_label(now - l->since, last);
-    patron__table_int(t, row, 0, l->member_id);
-    if ((err = patron__table_text(t, row, 1, card)) != 0 ||
-        (err = patron__table_text(t, row, 2, last)) != 0)
-        return err;
-    patron__table_int(t, row, 3, l->since / PATRON__DAY_SECONDS);
-    patron__table_int(t, row, 4, l->gap / PATRON__DAY_SECONDS);
-    patron__table_int(t, row, 5, l->sales);
-    patron__table_int(t, row, 6, l->spend);
-    patron__table_int(t, row, 7, l->consent);
-    return 0;
+    struct churn_rows *c = src;
+    const struct lapsed *l = &c->l[row];
+    patron__date_label(c->now - l->since, c->last[slot]);
+    patron__table_int(t, slot, 0, l->member_id);
+    t->cells[slot * t->n_cols + 1] =
+        (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = (char *)c->l[row].card};
+    t->cells[slot * t->n_cols + 2] =
+        (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = c->last[slot]};
+    patron__table_int(t, slot, 3, l->since / PATRON__DAY_SECONDS);
+    patron__table_int(t, slot, 4, l->gap / PATRON__DAY_SECONDS);
+    patron__table_int(t, slot, 5, l->sales);
+    patron__table_int(t, slot, 6, l->spend);
+    patron__table_int(t, slot, 7, l->consent);
+}
+
+static void churn_free(void *src)
+{
+    struct churn_rows *c = src;
+    if (c)
+        free(c->l);
+    free(c);
 }
 
 static int churn_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
     int64_t limit = *(const int64_t *)arg;
     struct lapsed_list ll = {.s = s, .now = patron_store_now(s)};
+    struct churn_rows *c = NULL;
     sqlite3_stmt *cards = NULL;
     int err = patron__facts_each(s, ll.now + 1, collect_lapsed, &ll);
     if (err != 0)
@@ -265,10 +278,17 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
                                &cards)) != 0)
         goto out;
     size_t rows = limit > 0 && (uint64_t)limit < ll.n ? (size_t)limit : ll.n;
-    if ((err = patron__table_reserve(s, t, rows)) != 0)
-        goto out;
     for (size_t i = 0; i < rows && err == 0; i++)
-        err = churn_row(s, t, cards, &ll.l[i], ll.now);
+        err = card_of(s, cards, ll.l[i].member_id, ll.l[i].card);
+    if (err != 0)
+        goto out;
+    if (!(c = calloc(1, sizeof *c))) {
+        err = PATRON_ENOMEM;
+        goto out;
+    }
+    *c = (struct churn_rows){.l = ll.l, .now = ll.now};
+    ll.l = NULL;
+    err = patron__table_rows_made(s, t, rows, churn_make, churn_free, c);
 out:
     sqlite3_finalize(cards);
     free(ll.l);

@@ -115,18 +115,6 @@ int patron__table_add_col(struct patron_report_table *t, const char *name)
     return 0;
 }
 
-int patron__table_reserve(patron_store *s, struct patron_report_table *t, size_t rows)
-{
-    if (rows <= t->cap_rows || rows > PATRON_REPORT_MAX_ROWS)
-        return 0; /* past the maximum: patron__table_add_row says so when it gets there */
-    struct patron_cell *cells = realloc(t->cells, rows * t->n_cols * sizeof *cells);
-    if (!cells)
-        return patron__fail(s, PATRON_ENOMEM, "no memory for the %s report", t->name);
-    t->cells = cells;
-    t->cap_rows = rows;
-    return 0;
-}
-
 int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row)
 {
     if (t->n_rows == t->cap_rows) {
@@ -181,13 +169,54 @@ int patron__table_text(struct patron_report_table *t, size_t row, size_t col, co
     return 0;
 }
 
+int patron__table_rows_made(patron_store *s, struct patron_report_table *t, size_t rows,
+                            void (*make)(struct patron_report_table *, size_t, size_t, void *),
+                            void (*free_src)(void *), void *src)
+{
+    struct patron__rows *r = calloc(1, sizeof *r);
+    struct patron_cell *cells = calloc(PATRON__ROWS_WINDOW * t->n_cols, sizeof *cells);
+    if (!r || !cells || t->n_rows != 0) {
+        free(r);
+        free(cells);
+        free_src(src);
+        return patron__fail(s, PATRON_ENOMEM, "no memory for the %s report", t->name);
+    }
+    *r = (struct patron__rows){.make = make, .free_src = free_src, .src = src};
+    free(t->cells);
+    t->cells = cells;
+    t->cap_rows = PATRON__ROWS_WINDOW;
+    t->n_rows = rows;
+    t->rows_made = r;
+    return 0;
+}
+
+/* Makes the window that holds `row` (rows made on demand; the table is the caller's, so the
+ * window may move under a const pointer, as a cache). */
+static void window_to(const struct patron_report_table *ct, size_t row)
+{
+    struct patron_report_table *t = (struct patron_report_table *)ct;
+    struct patron__rows *r = t->rows_made;
+    if (row >= r->first && row < r->first + r->count)
+        return;
+    r->first = row;
+    r->count = t->n_rows - row < PATRON__ROWS_WINDOW ? t->n_rows - row : PATRON__ROWS_WINDOW;
+    memset(t->cells, 0, PATRON__ROWS_WINDOW * t->n_cols * sizeof t->cells[0]);
+    for (size_t k = 0; k < r->count; k++)
+        r->make(t, row + k, k, r->src);
+}
+
 void patron_report_free(struct patron_report_table *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
-        if (t->cells[i].kind == PATRON_CELL_TEXT)
-            free(t->cells[i].text);
+    if (t->rows_made) {
+        t->rows_made->free_src(t->rows_made->src);
+        free(t->rows_made);
+    } else {
+        for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
+            if (t->cells[i].kind == PATRON_CELL_TEXT)
+                free(t->cells[i].text);
+    }
     free(t->cells);
     free(t);
 }
@@ -206,6 +235,10 @@ const struct patron_cell *patron_report_cell(const struct patron_report_table *t
     static const struct patron_cell none = {PATRON_CELL_NULL, 0, NULL};
     if (row >= t->n_rows || col >= t->n_cols)
         return &none;
+    if (t->rows_made) {
+        window_to(t, row);
+        return &t->cells[(row - t->rows_made->first) * t->n_cols + col];
+    }
     return &t->cells[row * t->n_cols + col];
 }
 
