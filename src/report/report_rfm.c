@@ -22,35 +22,8 @@ static enum segment segment_of(int r, int f)
     return f >= 3 ? AT_RISK : HIBERNATING;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Index of the first element >= v (below = 1) or > v (below = 0) in sorted[0..n). */
-static size_t bound(const int64_t *sorted, size_t n, int64_t v, int below)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (below ? sorted[mid] < v : sorted[mid] <= v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* 1 + floor(5 * worse / n): `worse` counts members strictly worse on the measure. */
-static int score(const int64_t *sorted, size_t n, int64_t v, int lower_is_better)
-{
-    size_t worse = lower_is_better ? n - bound(sorted, n, v, 0) : bound(sorted, n, v, 1);
-    return 1 + (int)(5 * worse / n);
-}
-
-/* Each buyer's measures in id order, and sorted copies of recency and frequency to score them
- * by (monetary is shown, not scored). */
+/* Each buyer's measures, sorted by recency to score it by, and a sorted copy of the frequencies
+ * (monetary is shown, not scored): 28 bytes a buyer, no per-member table. */
 struct buyer {
     int64_t recency, spend;
     int32_t sales;
@@ -58,10 +31,57 @@ struct buyer {
 
 struct scored {
     struct buyer *b;
-    int64_t *recency, *frequency; /* sorted copies */
+    int32_t *frequency; /* sorted */
     size_t n, cap;
     int64_t now;
 };
+
+static int cmp_recency(const void *a, const void *b)
+{
+    int64_t x = ((const struct buyer *)a)->recency, y = ((const struct buyer *)b)->recency;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Index of the first buyer whose recency is > v, in b[0..n) sorted by recency. */
+static size_t above_recency(const struct buyer *b, size_t n, int64_t v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b[mid].recency <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Index of the first element >= v in sorted[0..n). */
+static size_t below_i32(const int32_t *sorted, size_t n, int32_t v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* 1 + floor(5 * worse / n): `worse` counts members strictly worse on the measure (a longer
+ * recency, fewer sales). */
+static int score(size_t worse, size_t n)
+{
+    return 1 + (int)(5 * worse / n);
+}
 
 static int collect(int64_t id, const struct patron__fact *m, void *arg)
 {
@@ -84,16 +104,14 @@ static int collect(int64_t id, const struct patron__fact *m, void *arg)
 static int sort_measures(struct scored *sc)
 {
     size_t n = sc->n;
-    sc->recency = malloc((n ? n : 1) * sizeof(int64_t));
-    sc->frequency = malloc((n ? n : 1) * sizeof(int64_t));
-    if (!sc->recency || !sc->frequency)
+    if (!(sc->frequency = malloc((n ? n : 1) * sizeof(int32_t))))
         return PATRON_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        sc->recency[i] = sc->b[i].recency;
+    for (size_t i = 0; i < n; i++)
         sc->frequency[i] = sc->b[i].sales;
+    if (n > 1) {
+        qsort(sc->b, n, sizeof *sc->b, cmp_recency);
+        qsort(sc->frequency, n, sizeof(int32_t), cmp_i32);
     }
-    qsort(sc->recency, n, sizeof(int64_t), cmp_i64);
-    qsort(sc->frequency, n, sizeof(int64_t), cmp_i64);
     return 0;
 }
 
@@ -107,8 +125,8 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
     int err = 0;
     for (size_t i = 0; i < sc->n; i++) {
         const struct buyer *m = &sc->b[i];
-        int r = score(sc->recency, sc->n, m->recency, 1);
-        int fr = score(sc->frequency, sc->n, m->sales, 0);
+        int r = score(sc->n - above_recency(sc->b, sc->n, m->recency), sc->n);
+        int fr = score(below_i32(sc->frequency, sc->n, m->sales), sc->n);
         struct segment_sum *g = &sum[segment_of(r, fr)];
         g->members++;
         g->recency += m->recency;
@@ -138,7 +156,6 @@ static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *
     if (err == 0 && (err = sort_measures(&sc)) == 0)
         err = rfm_rows(s, t, &sc);
     free(sc.b);
-    free(sc.recency);
     free(sc.frequency);
     t->chart_col = 1;
     struct patron_program p;
