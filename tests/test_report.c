@@ -1165,6 +1165,36 @@ static void churn_rows_are_made_as_they_are_read(void **state)
     test_store_close(&w.t);
 }
 
+/* The reports' in-place sort orders any array, duplicates and all, keeping every element. */
+static int cmp_test_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void in_place_sort_orders_and_keeps_every_element(void **state)
+{
+    enum { N = 1001 };
+    static int64_t v[N];
+    (void)state;
+    for (size_t n = 0; n <= N; n += n < 5 ? 1 : 199) {
+        int64_t sum = 0, sorted_sum = 0;
+        uint64_t x = 88172645463325252u;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            v[i] = (int64_t)(x % 97) - 40;
+            sum += v[i];
+        }
+        patron__sort(v, n, sizeof v[0], cmp_test_i64);
+        for (size_t i = 0; i < n; i++) {
+            sorted_sum += v[i];
+            if (i > 0)
+                assert_true(v[i - 1] <= v[i]);
+        }
+        assert_int_equal(sum, sorted_sum);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1200,6 +1230,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(expiring_and_offers_read_an_index_alone, setup, teardown),
         cmocka_unit_test(churn_rows_are_made_as_they_are_read),
+        cmocka_unit_test(in_place_sort_orders_and_keeps_every_element),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

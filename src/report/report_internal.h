@@ -18,6 +18,10 @@ int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st);
 /* The largest member id (0 when none); PATRON_ETOOBIG past PATRON_REPORT_MAX_MEMBERS. */
 int patron__report_max_member(patron_store *s, int64_t *out);
 
+/* Sorts in place (a heap sort): glibc's qsort takes a copy of a large array to merge into, as
+ * much memory again as the list a report sorts. Not stable: give cmp a total order. */
+void patron__sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /* Calendar months as year * 12 + (month - 1), in UTC. */
 int64_t patron__month_of(int64_t t);
 int64_t patron__month_start(int64_t month);

@@ -109,8 +109,8 @@ static int sort_measures(struct scored *sc)
     for (size_t i = 0; i < n; i++)
         sc->frequency[i] = sc->b[i].sales;
     if (n > 1) {
-        qsort(sc->b, n, sizeof *sc->b, cmp_recency);
-        qsort(sc->frequency, n, sizeof(int32_t), cmp_i32);
+        patron__sort(sc->b, n, sizeof *sc->b, cmp_recency);
+        patron__sort(sc->frequency, n, sizeof(int32_t), cmp_i32);
     }
     return 0;
 }
@@ -288,7 +288,7 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
     if (err != 0)
         goto out;
     if (ll.n > 1)
-        qsort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);
+        patron__sort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);
     if ((err = patron__prepare(s,
                                "SELECT number, status = 'active', issued_at FROM cards"
                                " WHERE member_id = ?1",
