@@ -1081,11 +1081,15 @@ static void member_facts_match_a_plain_query_per_member(void **state)
                        "COVERING INDEX sales_member");
 }
 
-/* The expiring report reads the open lots from the partial index alone, and the offers report
- * an offer's uses (their figures are checked above; here only the plans). */
+/* The expiring report reads the open lots from the partial index alone, the offers report an
+ * offer's uses, the churn list a member's cards (their figures are checked above; here only
+ * the plans). */
 static void expiring_and_offers_read_an_index_alone(void **state)
 {
     struct world *w = *state;
+    assert_plan_covers(w->t.s,
+                       "SELECT number, status = 'active', issued_at FROM cards WHERE member_id = 1",
+                       "COVERING INDEX cards_member");
     assert_plan_covers(w->t.s,
                        "SELECT member_id, points, voucher_id FROM offer_uses"
                        " INDEXED BY offer_uses_member WHERE offer_id = 1 ORDER BY member_id",

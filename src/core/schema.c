@@ -462,7 +462,9 @@ static const char schema_entries_kind[] =
  * is left (expires_at and remaining join lots_open, which redemption already rewrites when
  * remaining changes, as remaining is in its WHERE; the expiring report) and an offer's uses by
  * member (points and voucher_id join offer_uses_member; a use is never updated; the offers
- * report). Same keys first, so no look-up changes, and no index more to write. */
+ * report), and a member's cards with their state (the churn list's card; cards are written at
+ * enrolment, replacement and blocking, never by a sale). Same keys first, so no look-up
+ * changes, and no index more to write. */
 static const char schema_report_indexes[] =
     "DROP INDEX IF EXISTS sales_member;"
     "CREATE INDEX sales_member ON sales(member_id, created_at, total_minor);"
@@ -470,7 +472,9 @@ static const char schema_report_indexes[] =
     "CREATE INDEX lots_open ON lots(member_id, earned_at, id, expires_at, remaining)"
     "  WHERE remaining > 0;"
     "DROP INDEX IF EXISTS offer_uses_member;"
-    "CREATE INDEX offer_uses_member ON offer_uses(offer_id, member_id, points, voucher_id);";
+    "CREATE INDEX offer_uses_member ON offer_uses(offer_id, member_id, points, voucher_id);"
+    "DROP INDEX IF EXISTS cards_member;"
+    "CREATE INDEX cards_member ON cards(member_id, status, issued_at);";
 
 static const char *const migrations[] = {
     schema_v1,

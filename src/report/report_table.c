@@ -88,6 +88,13 @@ void patron__date_label(int64_t t, char buf[11])
 
 static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
 {
+    unsigned char tmp[64];
+    if (size <= sizeof tmp) {
+        memcpy(tmp, a, size);
+        memcpy(a, b, size);
+        memcpy(b, tmp, size);
+        return;
+    }
     while (size--) {
         unsigned char t = *a;
         *a++ = *b;
