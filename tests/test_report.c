@@ -1199,6 +1199,65 @@ static void in_place_sort_orders_and_keeps_every_element(void **state)
     }
 }
 
+/* RFM's scores by four cut points per measure are those of the definition (1 + floor(5 * worse
+ * / n), worse counted member by member), on buyers with many ties and uneven groups. */
+struct rfm_buyers {
+    int64_t now, recency[200], sales[200];
+    size_t n;
+};
+
+static int rfm_take(int64_t id, const struct patron__fact *m, void *arg)
+{
+    struct rfm_buyers *b = arg;
+    (void)id;
+    if (!m->erased && m->sales > 0 && b->n < 200) {
+        b->recency[b->n] = b->now - m->last_sale;
+        b->sales[b->n++] = m->sales;
+    }
+    return 0;
+}
+
+static void rfm_scores_follow_the_definition_with_ties(void **state)
+{
+    static const char *const names[] = {"champions",       "loyal",   "new",
+                                        "needs_attention", "at_risk", "hibernating"};
+    struct world w = {0};
+    enum { N = 45 };
+    static char cards[N][14];
+    int64_t want[6] = {0};
+    (void)state;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2025, 1, 2), cards, N, "R");
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k <= (i * 7) % 5; k++) /* 1 to 5 sales, many alike */
+            sell(&w, cards[i], day(2025, 3 + (i % 4) + k, 1 + (i % 3)));
+    w.t.now = day(2026, 6, 15);
+    struct rfm_buyers b = {.now = w.t.now};
+    assert_int_equal(patron__facts_each(w.t.s, w.t.now + 1, rfm_take, &b), 0);
+    assert_int_equal(b.n, N);
+    for (size_t i = 0; i < b.n; i++) {
+        size_t worse_r = 0, worse_f = 0;
+        for (size_t j = 0; j < b.n; j++) {
+            worse_r += b.recency[j] > b.recency[i];
+            worse_f += b.sales[j] < b.sales[i];
+        }
+        int r = 1 + (int)(5 * worse_r / b.n), f = 1 + (int)(5 * worse_f / b.n);
+        int g = r >= 4   ? (f >= 4   ? 0
+                            : f == 3 ? 1
+                                     : 2)
+                : r == 3 ? (f >= 3 ? 1 : 3)
+                         : (f >= 3 ? 4 : 5);
+        want[g]++;
+    }
+    struct patron_report_table *t = run(&w, "rfm", NULL);
+    for (size_t g = 0; g < 6; g++) {
+        assert_string_equal(text(t, g, "segment"), names[g]);
+        assert_int_equal(num(t, g, "members"), want[g]);
+    }
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1235,6 +1294,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(expiring_and_offers_read_an_index_alone, setup, teardown),
         cmocka_unit_test(churn_rows_are_made_as_they_are_read),
         cmocka_unit_test(in_place_sort_orders_and_keeps_every_element),
+        cmocka_unit_test(rfm_scores_follow_the_definition_with_ties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,9 @@ static enum segment segment_of(int r, int f)
     return f >= 3 ? AT_RISK : HIBERNATING;
 }
 
-/* Each buyer's measures, sorted by recency to score it by, and a sorted copy of the frequencies
- * (monetary is shown, not scored): 28 bytes a buyer, no per-member table. */
+/* Each buyer's measures (monetary is shown, not scored): 24 bytes a buyer, no per-member table
+ * and no sorted copy. A score only asks how many buyers are strictly worse, compared with four
+ * cut points (see find_cuts), so four order statistics of each measure replace sorting. */
 struct buyer {
     int64_t recency, spend;
     int32_t sales;
@@ -31,56 +32,63 @@ struct buyer {
 
 struct scored {
     struct buyer *b;
-    int32_t *frequency; /* sorted */
     size_t n, cap;
     int64_t now;
+    int64_t recency_cut[4], sales_cut[4]; /* for scores 2..5 */
 };
 
-static int cmp_recency(const void *a, const void *b)
+static int64_t key_of(const struct buyer *b, int by_sales)
 {
-    int64_t x = ((const struct buyer *)a)->recency, y = ((const struct buyer *)b)->recency;
-    return x < y ? -1 : x > y;
+    return by_sales ? b->sales : b->recency;
 }
 
-static int cmp_i32(const void *a, const void *b)
+/* The value of rank k (0-based, ascending) of b[0..n) by the measure: a quickselect, which
+ * reorders b in place (the sums do not care). */
+static int64_t select_rank(struct buyer *b, size_t n, size_t k, int by_sales)
 {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Index of the first buyer whose recency is > v, in b[0..n) sorted by recency. */
-static size_t above_recency(const struct buyer *b, size_t n, int64_t v)
-{
-    size_t lo = 0, hi = n;
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, want = (ptrdiff_t)k;
     while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b[mid].recency <= v)
-            lo = mid + 1;
+        int64_t pivot = key_of(&b[lo + (hi - lo) / 2], by_sales);
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (key_of(&b[i], by_sales) < pivot)
+                i++;
+            while (key_of(&b[j], by_sales) > pivot)
+                j--;
+            if (i <= j) {
+                struct buyer t = b[i];
+                b[i++] = b[j];
+                b[j--] = t;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
         else
-            hi = mid;
+            break; /* between j and i: equal to the pivot */
     }
-    return lo;
+    return key_of(&b[want], by_sales);
 }
 
-/* Index of the first element >= v in sorted[0..n). */
-static size_t below_i32(const int32_t *sorted, size_t n, int32_t v)
+/* Score 1 + floor(5 * worse / n) >= s exactly when worse >= q = ceil((s - 1) * n / 5): for
+ * recency (worse: longer ago) when the buyer's recency is below the value of ascending rank
+ * n - q; for frequency (worse: fewer sales) when its sales are above the value of rank q - 1. */
+static void find_cuts(struct scored *sc)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sorted[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
+    for (int k = 0; k < 4 && sc->n > 0; k++) {
+        size_t q = ((size_t)(k + 1) * sc->n + 4) / 5;
+        sc->recency_cut[k] = select_rank(sc->b, sc->n, sc->n - q, 0);
+        sc->sales_cut[k] = select_rank(sc->b, sc->n, q - 1, 1);
     }
-    return lo;
 }
 
-/* 1 + floor(5 * worse / n): `worse` counts members strictly worse on the measure (a longer
- * recency, fewer sales). */
-static int score(size_t worse, size_t n)
+static int score_of(const int64_t cut[4], int64_t v, int lower_is_better)
 {
-    return 1 + (int)(5 * worse / n);
+    int score = 1;
+    for (int k = 0; k < 4; k++)
+        score += lower_is_better ? v < cut[k] : v > cut[k];
+    return score;
 }
 
 static int collect(int64_t id, const struct patron__fact *m, void *arg)
@@ -101,20 +109,6 @@ static int collect(int64_t id, const struct patron__fact *m, void *arg)
     return 0;
 }
 
-static int sort_measures(struct scored *sc)
-{
-    size_t n = sc->n;
-    if (!(sc->frequency = malloc((n ? n : 1) * sizeof(int32_t))))
-        return PATRON_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        sc->frequency[i] = sc->b[i].sales;
-    if (n > 1) {
-        patron__sort(sc->b, n, sizeof *sc->b, cmp_recency);
-        patron__sort(sc->frequency, n, sizeof(int32_t), cmp_i32);
-    }
-    return 0;
-}
-
 struct segment_sum {
     int64_t members, recency, frequency, monetary;
 };
@@ -125,8 +119,8 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
     int err = 0;
     for (size_t i = 0; i < sc->n; i++) {
         const struct buyer *m = &sc->b[i];
-        int r = score(sc->n - above_recency(sc->b, sc->n, m->recency), sc->n);
-        int fr = score(below_i32(sc->frequency, sc->n, m->sales), sc->n);
+        int r = score_of(sc->recency_cut, m->recency, 1);
+        int fr = score_of(sc->sales_cut, m->sales, 0);
         struct segment_sum *g = &sum[segment_of(r, fr)];
         g->members++;
         g->recency += m->recency;
@@ -153,10 +147,11 @@ static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *
     struct scored sc = {.now = patron_store_now(s)};
     int err = patron__facts_each(s, sc.now + 1, collect, &sc);
     (void)arg;
-    if (err == 0 && (err = sort_measures(&sc)) == 0)
+    if (err == 0) {
+        find_cuts(&sc);
         err = rfm_rows(s, t, &sc);
+    }
     free(sc.b);
-    free(sc.frequency);
     t->chart_col = 1;
     struct patron_program p;
     if (err == 0 && (err = patron_program_get(s, &p)) == 0)
@@ -190,8 +185,31 @@ static int cmp_lapsed(const void *a, const void *b)
     return x->member_id < y->member_id ? -1 : x->member_id > y->member_id;
 }
 
+/* The card to reach a member by: the newest active one, else the newest; of cards issued in
+ * the same second, the first by number. Picked here from the member's few cards rather than sorted
+ * by SQLite, which built a temporary B-tree for every member listed. */
+static int card_of(patron_store *s, sqlite3_stmt *st, int64_t member_id, char card[16])
+{
+    int rc, best_active = -1;
+    int64_t best_at = 0;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, member_id);
+    card[0] = '\0';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int active = sqlite3_column_int(st, 1);
+        int64_t at = sqlite3_column_int64(st, 2);
+        if (active > best_active || (active == best_active && at > best_at)) {
+            best_active = active;
+            best_at = at;
+            patron__copy(card, 16, (const char *)sqlite3_column_text(st, 0));
+        }
+    }
+    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
+
 struct lapsed_list {
     patron_store *s;
+    sqlite3_stmt *cards;
     int64_t now;
     struct lapsed *l;
     size_t n, cap;
@@ -218,31 +236,10 @@ static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
         ll->l = grown;
         ll->cap = cap;
     }
-    ll->l[ll->n++] =
-        (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent, ""};
-    return 0;
-}
-
-/* The card to reach a member by: the newest active one, else the newest; of cards issued in
- * the same second, the first by number. Picked here from the member's few cards rather than sorted
- * by SQLite, which built a temporary B-tree for every member listed. */
-static int card_of(patron_store *s, sqlite3_stmt *st, int64_t member_id, char card[16])
-{
-    int rc, best_active = -1;
-    int64_t best_at = 0;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, member_id);
-    card[0] = '\0';
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int active = sqlite3_column_int(st, 1);
-        int64_t at = sqlite3_column_int64(st, 2);
-        if (active > best_active || (active == best_active && at > best_at)) {
-            best_active = active;
-            best_at = at;
-            patron__copy(card, 16, (const char *)sqlite3_column_text(st, 0));
-        }
-    }
-    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    struct lapsed *l = &ll->l[ll->n++];
+    *l = (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent, ""};
+    /* Here, in member order, the card look-ups walk the index forwards. */
+    return card_of(ll->s, ll->cards, id, l->card);
 }
 
 /* The list's rows are made from it as they are written (patron__table_rows_made): the table
@@ -283,22 +280,15 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
     int64_t limit = *(const int64_t *)arg;
     struct lapsed_list ll = {.s = s, .now = patron_store_now(s)};
     struct churn_rows *c = NULL;
-    sqlite3_stmt *cards = NULL;
-    int err = patron__facts_each(s, ll.now + 1, collect_lapsed, &ll);
-    if (err != 0)
+    int err = patron__prepare(s,
+                              "SELECT number, status = 'active', issued_at FROM cards"
+                              " WHERE member_id = ?1",
+                              &ll.cards);
+    if (err != 0 || (err = patron__facts_each(s, ll.now + 1, collect_lapsed, &ll)) != 0)
         goto out;
     if (ll.n > 1)
         patron__sort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);
-    if ((err = patron__prepare(s,
-                               "SELECT number, status = 'active', issued_at FROM cards"
-                               " WHERE member_id = ?1",
-                               &cards)) != 0)
-        goto out;
     size_t rows = limit > 0 && (uint64_t)limit < ll.n ? (size_t)limit : ll.n;
-    for (size_t i = 0; i < rows && err == 0; i++)
-        err = card_of(s, cards, ll.l[i].member_id, ll.l[i].card);
-    if (err != 0)
-        goto out;
     if (!(c = calloc(1, sizeof *c))) {
         err = PATRON_ENOMEM;
         goto out;
@@ -307,7 +297,7 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
     ll.l = NULL;
     err = patron__table_rows_made(s, t, rows, churn_make, churn_free, c);
 out:
-    sqlite3_finalize(cards);
+    sqlite3_finalize(ll.cards);
     free(ll.l);
     return err;
 }
