@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What the reports and the segment export share: building a table, a read snapshot that never
- * takes the write lock, calendar months in UTC, and the per-member facts gathered in one pass
- * over the sales (SQLite's GROUP BY sorts; an array indexed by member id does not). */
+ * takes the write lock, calendar months in UTC, and the per-member facts of one merge of the
+ * members with their sales in member order (from the covering index sales_member: no sort, and
+ * nothing kept per member). */
 #ifndef PATRON_REPORT_INTERNAL_H
 #define PATRON_REPORT_INTERNAL_H
 
