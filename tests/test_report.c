@@ -1046,10 +1046,11 @@ static void assert_plan_covers(patron_store *s, const char *sql, const char *wan
 {
     sqlite3_stmt *st;
     char eqp[400], plan[400] = "";
+    size_t len = 0;
     snprintf(eqp, sizeof eqp, "EXPLAIN QUERY PLAN %s", sql);
     assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), eqp, -1, &st, NULL), SQLITE_OK);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        strncat(plan, (const char *)sqlite3_column_text(st, 3), sizeof plan - strlen(plan) - 1);
+    while (sqlite3_step(st) == SQLITE_ROW && len < sizeof plan)
+        len += (size_t)snprintf(plan + len, sizeof plan - len, "%s; ", sqlite3_column_text(st, 3));
     sqlite3_finalize(st);
     if (!strstr(plan, want))
         fail_msg("plan '%s' lacks '%s'", plan, want);
