@@ -975,6 +975,290 @@ static void reports_are_written_a_few_rows_at_a_time(void **state)
     }
 }
 
+/* The member reports read each member's facts in one merge of the members (by id) and their
+ * sales (by member, from the index alone): the facts it hands over must be those of a plain
+ * query per member, whatever the order the sales were made in, with a sale after `until` left
+ * out, a member without sales, and an erased one. */
+struct facts_seen {
+    patron_store *s;
+    int64_t until, last_id, visited;
+};
+
+static int64_t facts_scalar(patron_store *s, const char *sql, int64_t id, int64_t until)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, until);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static uint64_t facts_months(patron_store *s, int64_t id, int64_t until, int32_t cohort)
+{
+    sqlite3_stmt *st;
+    uint64_t months = 0;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s),
+                                        "SELECT created_at FROM sales WHERE member_id = ?1"
+                                        " AND created_at < ?2",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, until);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t k = patron__month_of(sqlite3_column_int64(st, 0)) - cohort;
+        if (k >= 0 && k < 64)
+            months |= UINT64_C(1) << k;
+    }
+    sqlite3_finalize(st);
+    return months;
+}
+
+static int facts_check(int64_t id, const struct patron__fact *m, void *arg)
+{
+    struct facts_seen *f = arg;
+    const char *where = " FROM sales WHERE member_id = ?1 AND created_at < ?2";
+    char sql[160];
+    assert_true(id > f->last_id);
+    f->last_id = id;
+    f->visited++;
+    assert_int_equal(m->created_at,
+                     facts_scalar(f->s, "SELECT created_at FROM members WHERE id = ?1", id, 0));
+    assert_int_equal(m->erased, facts_scalar(f->s,
+                                             "SELECT erased_at IS NOT NULL FROM members"
+                                             " WHERE id = ?1",
+                                             id, 0));
+    snprintf(sql, sizeof sql, "SELECT COUNT(*)%s", where);
+    assert_int_equal(m->sales, facts_scalar(f->s, sql, id, f->until));
+    snprintf(sql, sizeof sql, "SELECT COALESCE(SUM(total_minor), 0)%s", where);
+    assert_int_equal(m->spend, facts_scalar(f->s, sql, id, f->until));
+    snprintf(sql, sizeof sql, "SELECT COALESCE(MIN(created_at), 0)%s", where);
+    assert_int_equal(m->first_sale, facts_scalar(f->s, sql, id, f->until));
+    snprintf(sql, sizeof sql, "SELECT COALESCE(MAX(created_at), 0)%s", where);
+    assert_int_equal(m->last_sale, facts_scalar(f->s, sql, id, f->until));
+    assert_true(m->months == facts_months(f->s, id, f->until, m->cohort));
+    return 0;
+}
+
+static void assert_plan_covers(patron_store *s, const char *sql, const char *want)
+{
+    sqlite3_stmt *st;
+    char eqp[400], plan[400] = "";
+    size_t len = 0;
+    snprintf(eqp, sizeof eqp, "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), eqp, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && len < sizeof plan)
+        len += (size_t)snprintf(plan + len, sizeof plan - len, "%s; ", sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    if (!strstr(plan, want))
+        fail_msg("plan '%s' lacks '%s'", plan, want);
+}
+
+static void member_facts_match_a_plain_query_per_member(void **state)
+{
+    struct world *w = *state;
+    char late[14];
+    int64_t now = w->t.now;
+    /* A member enrolled last, buying before the older members buy again, and a sale after now. */
+    w->t.now = day(2026, 6, 1);
+    test_enroll(&w->t, "Late", late);
+    sell(w, late, day(2026, 6, 2));
+    sell(w, w->c[0], day(2026, 6, 3));
+    sell(w, w->a[3], day(2026, 6, 20));
+    w->t.now = now;
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(w->t.s),
+                                  "UPDATE members SET erased_at = 1 WHERE id = 2", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    struct facts_seen f = {.s = w->t.s, .until = now + 1};
+    assert_int_equal(patron__facts_each(w->t.s, f.until, facts_check, &f), 0);
+    assert_int_equal(f.visited, test_scalar(w->t.s, "SELECT COUNT(*) FROM members"));
+    /* The sales are read from the index alone. */
+    assert_plan_covers(w->t.s,
+                       "SELECT member_id, created_at, total_minor FROM sales WHERE member_id > 0"
+                       " AND created_at < 1 ORDER BY member_id",
+                       "COVERING INDEX sales_member");
+}
+
+/* The expiring report reads the open lots from the partial index alone, the offers report an
+ * offer's uses, the churn list a member's cards (their figures are checked above; here only
+ * the plans). */
+static void expiring_and_offers_read_an_index_alone(void **state)
+{
+    struct world *w = *state;
+    assert_plan_covers(w->t.s,
+                       "SELECT number, status = 'active', issued_at FROM cards WHERE member_id = 1",
+                       "COVERING INDEX cards_member");
+    assert_plan_covers(w->t.s,
+                       "SELECT member_id, points, voucher_id FROM offer_uses"
+                       " INDEXED BY offer_uses_member WHERE offer_id = 1 ORDER BY member_id",
+                       "COVERING INDEX offer_uses_member");
+    assert_plan_covers(w->t.s,
+                       "SELECT expires_at, remaining FROM lots INDEXED BY lots_open"
+                       " WHERE remaining > 0 AND expires_at IS NOT NULL",
+                       "COVERING INDEX lots_open");
+}
+
+/* A churn list longer than the window its rows are made in: every cell is the same read
+ * forwards, backwards or written out, the order is longest overdue first, and each row's card
+ * is its member's. */
+static void cell_text_of(const struct patron_report_table *t, size_t r, size_t c, char *buf,
+                         size_t cap)
+{
+    const struct patron_cell *cell = patron_report_cell(t, r, c);
+    if (cell->kind == PATRON_CELL_TEXT)
+        snprintf(buf, cap, "%s", cell->text);
+    else
+        snprintf(buf, cap, "%d:%lld", (int)cell->kind, (long long)cell->i);
+}
+
+static void churn_rows_are_made_as_they_are_read(void **state)
+{
+    struct world w = {0};
+    enum { N = 150 };
+    static char cards[N][14], seen[N][8][24];
+    (void)state;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2025, 1, 2), cards, N, "L");
+    for (int i = 0; i < N; i++) {
+        sell(&w, cards[i], day(2025, 2, 1) + i * 3600);
+        sell(&w, cards[i], day(2025, 2, 1 + 1 + i % 20));
+    }
+    w.t.now = day(2026, 6, 15);
+    struct patron_report_table *t = run(&w, "churn", NULL);
+    assert_int_equal(t->n_rows, N);
+    for (size_t r = 0; r < N; r++)
+        for (size_t c = 0; c < t->n_cols; c++)
+            cell_text_of(t, r, c, seen[r][c], sizeof seen[r][c]);
+    for (size_t r = N; r-- > 0;)
+        for (size_t c = t->n_cols; c-- > 0;) {
+            char again[24];
+            cell_text_of(t, r, c, again, sizeof again);
+            assert_string_equal(again, seen[r][c]);
+        }
+    for (size_t r = 0; r < N; r++) {
+        int64_t id = num(t, r, "member_id");
+        char sql[96];
+        snprintf(sql, sizeof sql,
+                 "SELECT COUNT(*) FROM cards WHERE member_id = %lld AND number = '%s'",
+                 (long long)id, text(t, r, "card"));
+        assert_int_equal(test_scalar(w.t.s, sql), 1);
+        if (r > 0) /* days since / usual gap, not increasing */
+            assert_true(num(t, r, "days_since") * num(t, r - 1, "usual_gap_days") <=
+                        num(t, r - 1, "days_since") * num(t, r, "usual_gap_days") +
+                            num(t, r - 1, "days_since"));
+    }
+    char *whole = NULL, *parts = NULL;
+    size_t wn = 0, pn = 0, next = 0;
+    FILE *f = open_memstream(&whole, &wn);
+    assert_int_equal(patron_report_write(t, PATRON_REPORT_CSV, f), 0);
+    fclose(f);
+    f = open_memstream(&parts, &pn);
+    while (patron_report_write_part(t, PATRON_REPORT_CSV, 7, &next, f) == 1)
+        ;
+    fclose(f);
+    assert_string_equal(whole, parts);
+    int lines = 0;
+    for (const char *p = whole; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, N + 1);
+    free(whole);
+    free(parts);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
+/* The reports' in-place sort orders any array, duplicates and all, keeping every element. */
+static int cmp_test_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void in_place_sort_orders_and_keeps_every_element(void **state)
+{
+    enum { N = 1001 };
+    static int64_t v[N];
+    (void)state;
+    for (size_t n = 0; n <= N; n += n < 5 ? 1 : 199) {
+        int64_t sum = 0, sorted_sum = 0;
+        uint64_t x = 88172645463325252u;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            v[i] = (int64_t)(x % 97) - 40;
+            sum += v[i];
+        }
+        patron__sort(v, n, sizeof v[0], cmp_test_i64);
+        for (size_t i = 0; i < n; i++) {
+            sorted_sum += v[i];
+            if (i > 0)
+                assert_true(v[i - 1] <= v[i]);
+        }
+        assert_int_equal(sum, sorted_sum);
+    }
+}
+
+/* RFM's scores by four cut points per measure are those of the definition (1 + floor(5 * worse
+ * / n), worse counted member by member), on buyers with many ties and uneven groups. */
+struct rfm_buyers {
+    int64_t now, recency[200], sales[200];
+    size_t n;
+};
+
+static int rfm_take(int64_t id, const struct patron__fact *m, void *arg)
+{
+    struct rfm_buyers *b = arg;
+    (void)id;
+    if (!m->erased && m->sales > 0 && b->n < 200) {
+        b->recency[b->n] = b->now - m->last_sale;
+        b->sales[b->n++] = m->sales;
+    }
+    return 0;
+}
+
+static void rfm_scores_follow_the_definition_with_ties(void **state)
+{
+    static const char *const names[] = {"champions",       "loyal",   "new",
+                                        "needs_attention", "at_risk", "hibernating"};
+    struct world w = {0};
+    enum { N = 45 };
+    static char cards[N][14];
+    int64_t want[6] = {0};
+    (void)state;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2025, 1, 2), cards, N, "R");
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k <= (i * 7) % 5; k++) /* 1 to 5 sales, many alike */
+            sell(&w, cards[i], day(2025, 3 + (i % 4) + k, 1 + (i % 3)));
+    w.t.now = day(2026, 6, 15);
+    struct rfm_buyers b = {.now = w.t.now};
+    assert_int_equal(patron__facts_each(w.t.s, w.t.now + 1, rfm_take, &b), 0);
+    assert_int_equal(b.n, N);
+    for (size_t i = 0; i < b.n; i++) {
+        size_t worse_r = 0, worse_f = 0;
+        for (size_t j = 0; j < b.n; j++) {
+            worse_r += b.recency[j] > b.recency[i];
+            worse_f += b.sales[j] < b.sales[i];
+        }
+        int r = 1 + (int)(5 * worse_r / b.n), f = 1 + (int)(5 * worse_f / b.n);
+        int g = r >= 4   ? (f >= 4   ? 0
+                            : f == 3 ? 1
+                                     : 2)
+                : r == 3 ? (f >= 3 ? 1 : 3)
+                         : (f >= 3 ? 4 : 5);
+        want[g]++;
+    }
+    struct patron_report_table *t = run(&w, "rfm", NULL);
+    for (size_t g = 0; g < 6; g++) {
+        assert_string_equal(text(t, g, "segment"), names[g]);
+        assert_int_equal(num(t, g, "members"), want[g]);
+    }
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1006,6 +1290,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test(offers_report_takes_every_offer_that_ran),
         cmocka_unit_test(reports_are_written_a_few_rows_at_a_time),
+        cmocka_unit_test_setup_teardown(member_facts_match_a_plain_query_per_member, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(expiring_and_offers_read_an_index_alone, setup, teardown),
+        cmocka_unit_test(churn_rows_are_made_as_they_are_read),
+        cmocka_unit_test(in_place_sort_orders_and_keeps_every_element),
+        cmocka_unit_test(rfm_scores_follow_the_definition_with_ties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

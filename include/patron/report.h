@@ -109,6 +109,9 @@ struct patron_report_table {
     /* The value axis of a bar or line chart runs at least from chart_min to chart_max (in the
      * cells' units, e.g. 1000000..5000000 for scores 1-5); both 0: from 0 to the data. */
     int64_t chart_min, chart_max;
+    /* The library's own: for a long list, its rows are made a few at a time as they are read
+     * (through patron_report_cell, which every writer uses) rather than held; NULL otherwise. */
+    struct patron__rows *rows_made;
 };
 
 /* Options shared by the reports; zero means the default. */

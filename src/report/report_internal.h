@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What the reports and the segment export share: building a table, a read snapshot that never
- * takes the write lock, calendar months in UTC, and the per-member facts gathered in one pass
- * over the sales (SQLite's GROUP BY sorts; an array indexed by member id does not). */
+ * takes the write lock, calendar months in UTC, and the per-member facts of one merge of the
+ * members with their sales in member order (from the covering index sales_member: no sort, and
+ * nothing kept per member). */
 #ifndef PATRON_REPORT_INTERNAL_H
 #define PATRON_REPORT_INTERNAL_H
 
@@ -18,6 +19,10 @@ int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st);
 /* The largest member id (0 when none); PATRON_ETOOBIG past PATRON_REPORT_MAX_MEMBERS. */
 int patron__report_max_member(patron_store *s, int64_t *out);
 
+/* Sorts in place (a heap sort): glibc's qsort takes a copy of a large array to merge into, as
+ * much memory again as the list a report sorts. Not stable: give cmp a total order. */
+void patron__sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /* Calendar months as year * 12 + (month - 1), in UTC. */
 int64_t patron__month_of(int64_t t);
 int64_t patron__month_start(int64_t month);
@@ -30,6 +35,21 @@ int patron__table_new(patron_store *s, const char *name, const char *title, cons
                       struct patron_report_table **out);
 /* Adds a column (before any row). */
 int patron__table_add_col(struct patron_report_table *t, const char *name);
+/* Rows made on demand: `make` writes row `row` of the whole into window slot `slot` (its cells
+ * are t->cells[slot * n_cols ...]; text cells point into the maker's own `src`, never owned by
+ * the table), and cannot fail. The table's n_rows is the whole count. */
+#define PATRON__ROWS_WINDOW 64
+struct patron__rows {
+    size_t first, count; /* rows [first, first + count) are in the window */
+    void (*make)(struct patron_report_table *t, size_t row, size_t slot, void *src);
+    void (*free_src)(void *src);
+    void *src;
+};
+/* Makes t a table of `rows` rows made by `make` from `src` (taken: freed with the table by
+ * free_src, also on failure). */
+int patron__table_rows_made(patron_store *s, struct patron_report_table *t, size_t rows,
+                            void (*make)(struct patron_report_table *, size_t, size_t, void *),
+                            void (*free_src)(void *), void *src);
 /* Appends a row of NULL cells; *row receives its index. PATRON_ETOOBIG past the maximum. */
 int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row);
 void patron__table_int(struct patron_report_table *t, size_t row, size_t col, int64_t v);
@@ -70,6 +90,12 @@ struct patron__facts {
     int64_t n;              /* entries, max member id + 1 */
     int64_t members;        /* members present */
 };
+
+/* Calls fn with the facts of each member in id order (sales made before `until`), keeping
+ * nothing between members; stops at fn's first non-zero return and returns it. PATRON_ETOOBIG
+ * when a member id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */
+typedef int (*patron__fact_fn)(int64_t id, const struct patron__fact *m, void *arg);
+int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void *arg);
 
 /* Gathers the facts of every member from sales made before `until`. PATRON_ETOOBIG when a member
  * id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */

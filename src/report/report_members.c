@@ -92,58 +92,73 @@ struct retention_args {
     int cohorts, months;
 };
 
-static int retention_rows(patron_store *s, struct patron_report_table *t,
-                          const struct retention_args *a, const struct patron__facts *f)
+/* Cohort sizes and, per cohort and month after enrolment, the members who bought. */
+struct retention_sums {
+    const struct retention_args *a;
+    int64_t first; /* the oldest cohort shown */
+    int64_t size[MAX_COHORTS], (*hits)[MAX_RETENTION_MONTHS];
+};
+
+static int retention_add(int64_t id, const struct patron__fact *m, void *arg)
 {
-    int64_t size[MAX_COHORTS] = {0}, (*hits)[MAX_RETENTION_MONTHS];
-    int64_t now_month = patron__month_of(patron_store_now(s)), first = now_month - a->cohorts + 1;
+    struct retention_sums *r = arg;
+    int64_t c = (int64_t)m->cohort - r->first;
+    (void)id;
+    if (c < 0 || c >= r->a->cohorts)
+        return 0;
+    r->size[c]++;
+    for (int k = 0; k < r->a->months; k++)
+        r->hits[c][k] += (m->months >> k) & 1;
+    return 0;
+}
+
+static int retention_rows(patron_store *s, struct patron_report_table *t,
+                          const struct retention_sums *r, int64_t now_month)
+{
+    const struct retention_args *a = r->a;
     int err = 0;
-    if (!(hits = calloc(MAX_COHORTS, sizeof *hits)))
-        return PATRON_ENOMEM;
-    for (int64_t id = 1; id < f->n; id++) {
-        const struct patron__fact *m = &f->m[id];
-        int64_t c = (int64_t)m->cohort - first;
-        if (!m->present || c < 0 || c >= a->cohorts)
-            continue;
-        size[c]++;
-        for (int k = 0; k < a->months; k++)
-            hits[c][k] += (m->months >> k) & 1;
-    }
     for (int c = 0; c < a->cohorts && err == 0; c++) {
         char label[8];
         size_t row;
         if ((err = patron__table_add_row(s, t, &row)) != 0)
             break;
-        patron__month_label(first + c, label);
+        patron__month_label(r->first + c, label);
         err = patron__table_text(t, row, 0, label);
-        patron__table_int(t, row, 1, size[c]);
+        patron__table_int(t, row, 1, r->size[c]);
         /* Only months that are over: the current one is not, and an empty cohort has no rate. */
-        for (int k = 0; k < a->months && first + c + k < now_month && size[c] > 0; k++)
-            patron__table_ratio(t, row, 2 + (size_t)k, hits[c][k], size[c]);
+        for (int k = 0; k < a->months && r->first + c + k < now_month && r->size[c] > 0; k++)
+            patron__table_ratio(t, row, 2 + (size_t)k, r->hits[c][k], r->size[c]);
     }
-    free(hits);
     return err;
 }
 
 static int retention_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
     const struct retention_args *a = arg;
-    struct patron__facts f;
-    int err;
-    for (int k = 0; k < a->months; k++) {
+    int64_t now_month = patron__month_of(patron_store_now(s));
+    struct retention_sums *r = calloc(1, sizeof *r);
+    int err = 0;
+    if (!r || !(r->hits = calloc(MAX_COHORTS, sizeof *r->hits))) {
+        err = PATRON_ENOMEM;
+        goto out;
+    }
+    r->a = a;
+    r->first = now_month - a->cohorts + 1;
+    for (int k = 0; k < a->months && err == 0; k++) {
         char col[8];
         col[0] = 'm';
         col[1] = (char)(k >= 10 ? '0' + k / 10 : '0' + k);
         col[2] = (char)(k >= 10 ? '0' + k % 10 : '\0');
         col[3] = '\0';
-        if ((err = patron__table_add_col(t, col)) != 0)
-            return err;
+        err = patron__table_add_col(t, col);
     }
-    if ((err = patron__facts_load(s, patron_store_now(s) + 1, &f)) != 0)
-        return err;
-    err = retention_rows(s, t, a, &f);
-    patron__facts_cleanup(&f);
+    if (err == 0 && (err = patron__facts_each(s, patron_store_now(s) + 1, retention_add, r)) == 0)
+        err = retention_rows(s, t, r, now_month);
     t->chart_col = 2;
+out:
+    if (r)
+        free(r->hits);
+    free(r);
     return err;
 }
 
@@ -160,34 +175,37 @@ int patron_report_retention(patron_store *s, const struct patron_report_options 
                                 retention_fill, &a, out);
 }
 
+struct clv_sums {
+    int64_t now, members, buyers, spend, tenure;
+};
+
+static int clv_add(int64_t id, const struct patron__fact *m, void *arg)
+{
+    struct clv_sums *c = arg;
+    (void)id;
+    c->members++;
+    c->buyers += m->sales > 0;
+    c->spend += m->spend;
+    c->tenure += c->now > m->created_at ? c->now - m->created_at : 0;
+    return 0;
+}
+
 static int clv_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
-    struct patron__facts f;
-    int64_t now = patron_store_now(s), members = 0, buyers = 0, spend = 0, tenure = 0;
-    size_t row;
-    int err = patron__facts_load(s, now + 1, &f);
-    (void)arg;
-    if (err != 0)
-        return err;
-    for (int64_t id = 1; id < f.n; id++) {
-        const struct patron__fact *m = &f.m[id];
-        if (!m->present)
-            continue;
-        members++;
-        buyers += m->sales > 0;
-        spend += m->spend;
-        tenure += now > m->created_at ? now - m->created_at : 0;
-    }
-    patron__facts_cleanup(&f);
+    struct clv_sums c = {.now = patron_store_now(s)};
     struct patron_program p;
-    if ((err = patron_program_get(s, &p)) != 0 || (err = patron__table_add_row(s, t, &row)) != 0)
+    size_t row;
+    int err = patron__facts_each(s, c.now + 1, clv_add, &c);
+    (void)arg;
+    if (err != 0 || (err = patron_program_get(s, &p)) != 0 ||
+        (err = patron__table_add_row(s, t, &row)) != 0)
         return err;
-    patron__table_int(t, row, 0, members);
-    patron__table_int(t, row, 1, buyers);
-    patron__table_int(t, row, 2, spend);
-    patron__table_int(t, row, 3, members ? spend / members : 0);
-    patron__table_int(t, row, 4, buyers ? spend / buyers : 0);
-    patron__table_int(t, row, 5, members ? tenure / members / PATRON__DAY_SECONDS : 0);
+    patron__table_int(t, row, 0, c.members);
+    patron__table_int(t, row, 1, c.buyers);
+    patron__table_int(t, row, 2, c.spend);
+    patron__table_int(t, row, 3, c.members ? c.spend / c.members : 0);
+    patron__table_int(t, row, 4, c.buyers ? c.spend / c.buyers : 0);
+    patron__table_int(t, row, 5, c.members ? c.tenure / c.members / PATRON__DAY_SECONDS : 0);
     memcpy(t->currency, p.currency, sizeof t->currency);
     t->summary = 1;
     return patron__table_text(t, row, 6, p.currency);

@@ -252,30 +252,48 @@ static int count_groups(patron_store *s, struct offers *x, int64_t from, int64_t
     return err;
 }
 
+/* An offer's uses in member order from offer_uses_member alone (members counted once as they
+ * change, without SQLite's temporary B-tree for COUNT(DISTINCT)); a use's voucher is looked up
+ * only when it has one. */
 static const char uses_sql[] =
-    "SELECT COUNT(*), COUNT(DISTINCT member_id), COALESCE(SUM(points), 0), COUNT(voucher_id),"
-    " COALESCE(SUM(voucher_id IS NULL OR EXISTS(SELECT 1 FROM vouchers v"
-    "  JOIN voucher_redemptions r ON r.key_id = v.key_id AND r.voucher_id = v.voucher_id"
-    "  WHERE v.voucher_id = u.voucher_id)), 0)"
-    " FROM offer_uses u WHERE offer_id = ?1";
+    "SELECT member_id, points, voucher_id IS NOT NULL, voucher_id IS NULL OR EXISTS(SELECT 1"
+    "  FROM vouchers v JOIN voucher_redemptions r ON r.key_id = v.key_id"
+    "  AND r.voucher_id = v.voucher_id WHERE v.voucher_id = u.voucher_id)"
+    " FROM offer_uses u INDEXED BY offer_uses_member WHERE offer_id = ?1 ORDER BY member_id";
+
+/* uses, members, points, vouchers, redeemed */
+static int offer_uses_of(patron_store *s, sqlite3_stmt *uses, int64_t offer_id, int64_t sum[5])
+{
+    int64_t last = 0;
+    int rc;
+    sqlite3_reset(uses);
+    sqlite3_bind_int64(uses, 1, offer_id);
+    while ((rc = sqlite3_step(uses)) == SQLITE_ROW) {
+        int64_t member = sqlite3_column_int64(uses, 0);
+        sum[1] += sum[0] == 0 || member != last;
+        sum[0]++;
+        last = member;
+        sum[2] += sqlite3_column_int64(uses, 1);
+        sum[3] += sqlite3_column_int(uses, 2);
+        sum[4] += sqlite3_column_int(uses, 3);
+    }
+    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+}
 
 static int offer_line(patron_store *s, struct patron_report_table *t, sqlite3_stmt *uses,
                       const struct offer_row *o)
 {
+    int64_t sum[5] = {0};
     size_t row;
     int err;
-    sqlite3_reset(uses);
-    sqlite3_bind_int64(uses, 1, o->id);
-    int rc = sqlite3_step(uses);
-    if (rc != SQLITE_ROW)
-        return patron__db_err(s, rc);
-    if ((err = patron__table_add_row(s, t, &row)) != 0)
+    if ((err = offer_uses_of(s, uses, o->id, sum)) != 0 ||
+        (err = patron__table_add_row(s, t, &row)) != 0)
         return err;
     patron__table_int(t, row, 0, o->id);
     if ((err = patron__table_text(t, row, 1, o->name)) != 0)
         return err;
     for (int c = 0; c < 5; c++)
-        patron__table_int(t, row, 2 + (size_t)c, sqlite3_column_int64(uses, c));
+        patron__table_int(t, row, 2 + (size_t)c, sum[c]);
     patron__table_int(t, row, 7, o->t_members);
     if (o->t_members) /* an empty group has no rate, not a rate of 0 */
         patron__table_decimal(t, row, 8, o->t_sales, o->t_members);

@@ -22,61 +22,90 @@ static enum segment segment_of(int r, int f)
     return f >= 3 ? AT_RISK : HIBERNATING;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Index of the first element >= v (below = 1) or > v (below = 0) in sorted[0..n). */
-static size_t bound(const int64_t *sorted, size_t n, int64_t v, int below)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (below ? sorted[mid] < v : sorted[mid] <= v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* 1 + floor(5 * worse / n): `worse` counts members strictly worse on the measure. */
-static int score(const int64_t *sorted, size_t n, int64_t v, int lower_is_better)
-{
-    size_t worse = lower_is_better ? n - bound(sorted, n, v, 0) : bound(sorted, n, v, 1);
-    return 1 + (int)(5 * worse / n);
-}
-
-struct scored {
-    int64_t *recency, *frequency, *monetary; /* sorted copies */
-    size_t n;
+/* Each buyer's measures (monetary is shown, not scored): 24 bytes a buyer, no per-member table
+ * and no sorted copy. A score only asks how many buyers are strictly worse, compared with four
+ * cut points (see find_cuts), so four order statistics of each measure replace sorting. */
+struct buyer {
+    int64_t recency, spend;
+    int32_t sales;
 };
 
-static int collect(const struct patron__facts *f, int64_t now, struct scored *sc)
+struct scored {
+    struct buyer *b;
+    size_t n, cap;
+    int64_t now;
+    int64_t recency_cut[4], sales_cut[4]; /* for scores 2..5 */
+};
+
+static int64_t key_of(const struct buyer *b, int by_sales)
 {
-    size_t n = 0;
-    for (int64_t id = 1; id < f->n; id++)
-        n += f->m[id].present && !f->m[id].erased && f->m[id].sales > 0;
-    sc->n = n;
-    sc->recency = malloc((n ? n : 1) * sizeof(int64_t));
-    sc->frequency = malloc((n ? n : 1) * sizeof(int64_t));
-    sc->monetary = malloc((n ? n : 1) * sizeof(int64_t));
-    if (!sc->recency || !sc->frequency || !sc->monetary)
-        return PATRON_ENOMEM;
-    n = 0;
-    for (int64_t id = 1; id < f->n; id++) {
-        const struct patron__fact *m = &f->m[id];
-        if (!m->present || m->erased || m->sales == 0)
-            continue;
-        sc->recency[n] = now - m->last_sale;
-        sc->frequency[n] = m->sales;
-        sc->monetary[n++] = m->spend;
+    return by_sales ? b->sales : b->recency;
+}
+
+/* The value of rank k (0-based, ascending) of b[0..n) by the measure: a quickselect, which
+ * reorders b in place (the sums do not care). */
+static int64_t select_rank(struct buyer *b, size_t n, size_t k, int by_sales)
+{
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, want = (ptrdiff_t)k;
+    while (lo < hi) {
+        int64_t pivot = key_of(&b[lo + (hi - lo) / 2], by_sales);
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (key_of(&b[i], by_sales) < pivot)
+                i++;
+            while (key_of(&b[j], by_sales) > pivot)
+                j--;
+            if (i <= j) {
+                struct buyer t = b[i];
+                b[i++] = b[j];
+                b[j--] = t;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            break; /* between j and i: equal to the pivot */
     }
-    qsort(sc->recency, n, sizeof(int64_t), cmp_i64);
-    qsort(sc->frequency, n, sizeof(int64_t), cmp_i64);
-    qsort(sc->monetary, n, sizeof(int64_t), cmp_i64);
+    return key_of(&b[want], by_sales);
+}
+
+/* Score 1 + floor(5 * worse / n) >= s exactly when worse >= q = ceil((s - 1) * n / 5): for
+ * recency (worse: longer ago) when the buyer's recency is below the value of ascending rank
+ * n - q; for frequency (worse: fewer sales) when its sales are above the value of rank q - 1. */
+static void find_cuts(struct scored *sc)
+{
+    for (int k = 0; k < 4 && sc->n > 0; k++) {
+        size_t q = ((size_t)(k + 1) * sc->n + 4) / 5;
+        sc->recency_cut[k] = select_rank(sc->b, sc->n, sc->n - q, 0);
+        sc->sales_cut[k] = select_rank(sc->b, sc->n, q - 1, 1);
+    }
+}
+
+static int score_of(const int64_t cut[4], int64_t v, int lower_is_better)
+{
+    int score = 1;
+    for (int k = 0; k < 4; k++)
+        score += lower_is_better ? v < cut[k] : v > cut[k];
+    return score;
+}
+
+static int collect(int64_t id, const struct patron__fact *m, void *arg)
+{
+    struct scored *sc = arg;
+    (void)id;
+    if (m->erased || m->sales == 0)
+        return 0;
+    if (sc->n == sc->cap) {
+        size_t cap = sc->cap ? 2 * sc->cap : 1024;
+        struct buyer *grown = realloc(sc->b, cap * sizeof *grown);
+        if (!grown)
+            return PATRON_ENOMEM;
+        sc->b = grown;
+        sc->cap = cap;
+    }
+    sc->b[sc->n++] = (struct buyer){sc->now - m->last_sale, m->spend, m->sales};
     return 0;
 }
 
@@ -84,20 +113,17 @@ struct segment_sum {
     int64_t members, recency, frequency, monetary;
 };
 
-static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct patron__facts *f,
-                    const struct scored *sc, int64_t now)
+static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct scored *sc)
 {
     struct segment_sum sum[SEGMENTS] = {{0}};
     int err = 0;
-    for (int64_t id = 1; id < f->n && sc->n; id++) {
-        const struct patron__fact *m = &f->m[id];
-        if (!m->present || m->erased || m->sales == 0)
-            continue;
-        int r = score(sc->recency, sc->n, now - m->last_sale, 1);
-        int fr = score(sc->frequency, sc->n, m->sales, 0);
+    for (size_t i = 0; i < sc->n; i++) {
+        const struct buyer *m = &sc->b[i];
+        int r = score_of(sc->recency_cut, m->recency, 1);
+        int fr = score_of(sc->sales_cut, m->sales, 0);
         struct segment_sum *g = &sum[segment_of(r, fr)];
         g->members++;
-        g->recency += now - m->last_sale;
+        g->recency += m->recency;
         g->frequency += m->sales;
         g->monetary += m->spend;
     }
@@ -118,19 +144,14 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
 
 static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
-    struct patron__facts f;
-    struct scored sc = {0};
-    int64_t now = patron_store_now(s);
-    int err = patron__facts_load(s, now + 1, &f);
+    struct scored sc = {.now = patron_store_now(s)};
+    int err = patron__facts_each(s, sc.now + 1, collect, &sc);
     (void)arg;
-    if (err != 0)
-        return err;
-    if ((err = collect(&f, now, &sc)) == 0)
-        err = rfm_rows(s, t, &f, &sc, now);
-    free(sc.recency);
-    free(sc.frequency);
-    free(sc.monetary);
-    patron__facts_cleanup(&f);
+    if (err == 0) {
+        find_cuts(&sc);
+        err = rfm_rows(s, t, &sc);
+    }
+    free(sc.b);
     t->chart_col = 1;
     struct patron_program p;
     if (err == 0 && (err = patron_program_get(s, &p)) == 0)
@@ -146,8 +167,12 @@ int patron_report_rfm(patron_store *s, struct patron_report_table **out)
                                 rfm_fill, NULL, out);
 }
 
+/* A member on the list, with what its row shows. */
 struct lapsed {
-    int64_t member_id, since, gap;
+    int64_t member_id, since, gap, spend;
+    int32_t sales;
+    uint8_t consent;
+    char card[16];
 };
 
 /* Longest overdue first: since/gap compared without division. */
@@ -160,96 +185,120 @@ static int cmp_lapsed(const void *a, const void *b)
     return x->member_id < y->member_id ? -1 : x->member_id > y->member_id;
 }
 
-static int collect_lapsed(patron_store *s, const struct patron__facts *f, int64_t now,
-                          struct lapsed **out, size_t *count)
-{
-    size_t n = 0, cap = 1024;
-    struct lapsed *list = malloc(cap * sizeof *list);
-    if (!list)
-        return PATRON_ENOMEM;
-    for (int64_t id = 1; id < f->n; id++) {
-        const struct patron__fact *m = &f->m[id];
-        if (!m->present || m->erased || m->sales < 2)
-            continue;
-        int64_t gap = (m->last_sale - m->first_sale) / (m->sales - 1);
-        if (gap < PATRON__DAY_SECONDS)
-            gap = PATRON__DAY_SECONDS;
-        if (now - m->last_sale <= 2 * gap)
-            continue;
-        if (n == cap) {
-            struct lapsed *grown =
-                n >= PATRON_REPORT_MAX_ROWS ? NULL : realloc(list, 2 * cap * sizeof *list);
-            if (!grown) {
-                free(list);
-                return patron__fail(s, n >= PATRON_REPORT_MAX_ROWS ? PATRON_ETOOBIG : PATRON_ENOMEM,
-                                    "too many members at risk to list");
-            }
-            list = grown;
-            cap *= 2;
-        }
-        list[n++] = (struct lapsed){id, now - m->last_sale, gap};
-    }
-    qsort(list, n, sizeof *list, cmp_lapsed);
-    *out = list;
-    *count = n;
-    return 0;
-}
-
+/* The card to reach a member by: the newest active one, else the newest; of cards issued in
+ * the same second, the first by number. Picked here from the member's few cards rather than sorted
+ * by SQLite, which built a temporary B-tree for every member listed. */
 static int card_of(patron_store *s, sqlite3_stmt *st, int64_t member_id, char card[16])
 {
+    int rc, best_active = -1;
+    int64_t best_at = 0;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, member_id);
-    int rc = sqlite3_step(st);
     card[0] = '\0';
-    if (rc == SQLITE_ROW)
-        patron__copy(card, 16, (const char *)sqlite3_column_text(st, 0));
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int active = sqlite3_column_int(st, 1);
+        int64_t at = sqlite3_column_int64(st, 2);
+        if (active > best_active || (active == best_active && at > best_at)) {
+            best_active = active;
+            best_at = at;
+            patron__copy(card, 16, (const char *)sqlite3_column_text(st, 0));
+        }
+    }
+    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
-static int churn_row(patron_store *s, struct patron_report_table *t, sqlite3_stmt *cards,
-                     const struct lapsed *l, const struct patron__fact *m)
+struct lapsed_list {
+    patron_store *s;
+    sqlite3_stmt *cards;
+    int64_t now;
+    struct lapsed *l;
+    size_t n, cap;
+};
+
+static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
 {
-    char card[16], last[11];
-    size_t row;
-    int err;
-    if ((err = card_of(s, cards, l->member_id, card)) != 0 ||
-        (err = patron__table_add_row(s, t, &row)) != 0)
-        return err;
-    patron__date_label(m->last_sale, last);
-    patron__table_int(t, row, 0, l->member_id);
-    if ((err = patron__table_text(t, row, 1, card)) != 0 ||
-        (err = patron__table_text(t, row, 2, last)) != 0)
-        return err;
-    patron__table_int(t, row, 3, l->since / PATRON__DAY_SECONDS);
-    patron__table_int(t, row, 4, l->gap / PATRON__DAY_SECONDS);
-    patron__table_int(t, row, 5, m->sales);
-    patron__table_int(t, row, 6, m->spend);
-    patron__table_int(t, row, 7, m->consent);
-    return 0;
+    struct lapsed_list *ll = arg;
+    if (m->erased || m->sales < 2)
+        return 0;
+    int64_t gap = (m->last_sale - m->first_sale) / (m->sales - 1);
+    if (gap < PATRON__DAY_SECONDS)
+        gap = PATRON__DAY_SECONDS;
+    if (ll->now - m->last_sale <= 2 * gap)
+        return 0;
+    if (ll->n == ll->cap) {
+        size_t cap = ll->cap ? 2 * ll->cap : 1024;
+        struct lapsed *grown =
+            ll->n >= PATRON_REPORT_MAX_ROWS ? NULL : realloc(ll->l, cap * sizeof *grown);
+        if (!grown)
+            return patron__fail(ll->s,
+                                ll->n >= PATRON_REPORT_MAX_ROWS ? PATRON_ETOOBIG : PATRON_ENOMEM,
+                                "too many members at risk to list");
+        ll->l = grown;
+        ll->cap = cap;
+    }
+    struct lapsed *l = &ll->l[ll->n++];
+    *l = (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent, ""};
+    /* Here, in member order, the card look-ups walk the index forwards. */
+    return card_of(ll->s, ll->cards, id, l->card);
+}
+
+/* The list's rows are made from it as they are written (patron__table_rows_made): the table
+ * holds the sorted list, not a row of cells and texts per member. */
+struct churn_rows {
+    struct lapsed *l;
+    int64_t now;
+    char last[PATRON__ROWS_WINDOW][11];
+};
+
+static void churn_make(struct patron_report_table *t, size_t row, size_t slot, void *src)
+{
+    struct churn_rows *c = src;
+    const struct lapsed *l = &c->l[row];
+    patron__date_label(c->now - l->since, c->last[slot]);
+    patron__table_int(t, slot, 0, l->member_id);
+    t->cells[slot * t->n_cols + 1] =
+        (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = (char *)c->l[row].card};
+    t->cells[slot * t->n_cols + 2] =
+        (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = c->last[slot]};
+    patron__table_int(t, slot, 3, l->since / PATRON__DAY_SECONDS);
+    patron__table_int(t, slot, 4, l->gap / PATRON__DAY_SECONDS);
+    patron__table_int(t, slot, 5, l->sales);
+    patron__table_int(t, slot, 6, l->spend);
+    patron__table_int(t, slot, 7, l->consent);
+}
+
+static void churn_free(void *src)
+{
+    struct churn_rows *c = src;
+    if (c)
+        free(c->l);
+    free(c);
 }
 
 static int churn_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
-    int64_t limit = *(const int64_t *)arg, now = patron_store_now(s);
-    struct patron__facts f;
-    struct lapsed *list = NULL;
-    sqlite3_stmt *cards = NULL;
-    size_t n = 0;
-    int err = patron__facts_load(s, now + 1, &f);
-    if (err != 0)
-        return err;
-    if ((err = collect_lapsed(s, &f, now, &list, &n)) != 0 ||
-        (err = patron__prepare(s,
-                               "SELECT number FROM cards WHERE member_id = ?1"
-                               " ORDER BY status = 'active' DESC, issued_at DESC LIMIT 1",
-                               &cards)) != 0)
+    int64_t limit = *(const int64_t *)arg;
+    struct lapsed_list ll = {.s = s, .now = patron_store_now(s)};
+    struct churn_rows *c = NULL;
+    int err = patron__prepare(s,
+                              "SELECT number, status = 'active', issued_at FROM cards"
+                              " WHERE member_id = ?1",
+                              &ll.cards);
+    if (err != 0 || (err = patron__facts_each(s, ll.now + 1, collect_lapsed, &ll)) != 0)
         goto out;
-    for (size_t i = 0; i < n && (limit <= 0 || (int64_t)i < limit) && err == 0; i++)
-        err = churn_row(s, t, cards, &list[i], &f.m[list[i].member_id]);
+    if (ll.n > 1)
+        patron__sort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);
+    size_t rows = limit > 0 && (uint64_t)limit < ll.n ? (size_t)limit : ll.n;
+    if (!(c = calloc(1, sizeof *c))) {
+        err = PATRON_ENOMEM;
+        goto out;
+    }
+    *c = (struct churn_rows){.l = ll.l, .now = ll.now};
+    ll.l = NULL;
+    err = patron__table_rows_made(s, t, rows, churn_make, churn_free, c);
 out:
-    sqlite3_finalize(cards);
-    free(list);
-    patron__facts_cleanup(&f);
+    sqlite3_finalize(ll.cards);
+    free(ll.l);
     return err;
 }
 

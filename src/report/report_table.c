@@ -86,6 +86,45 @@ void patron__date_label(int64_t t, char buf[11])
     strftime(buf, 11, "%Y-%m-%d", &tm);
 }
 
+static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
+{
+    unsigned char tmp[64];
+    if (size <= sizeof tmp) {
+        memcpy(tmp, a, size);
+        memcpy(a, b, size);
+        memcpy(b, tmp, size);
+        return;
+    }
+    while (size--) {
+        unsigned char t = *a;
+        *a++ = *b;
+        *b++ = t;
+    }
+}
+
+static void sift_down(unsigned char *base, size_t root, size_t n, size_t size,
+                      int (*cmp)(const void *, const void *))
+{
+    for (size_t child; (child = 2 * root + 1) < n; root = child) {
+        if (child + 1 < n && cmp(base + child * size, base + (child + 1) * size) < 0)
+            child++;
+        if (cmp(base + root * size, base + child * size) >= 0)
+            return;
+        swap_bytes(base + root * size, base + child * size, size);
+    }
+}
+
+void patron__sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    unsigned char *b = base;
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(b, i, n, size, cmp);
+    for (size_t end = n; end-- > 1;) {
+        swap_bytes(b, b + end * size, size);
+        sift_down(b, 0, end, size, cmp);
+    }
+}
+
 int patron__table_new(patron_store *s, const char *name, const char *title, const char *const *cols,
                       struct patron_report_table **out)
 {
@@ -169,13 +208,54 @@ int patron__table_text(struct patron_report_table *t, size_t row, size_t col, co
     return 0;
 }
 
+int patron__table_rows_made(patron_store *s, struct patron_report_table *t, size_t rows,
+                            void (*make)(struct patron_report_table *, size_t, size_t, void *),
+                            void (*free_src)(void *), void *src)
+{
+    struct patron__rows *r = calloc(1, sizeof *r);
+    struct patron_cell *cells = calloc(PATRON__ROWS_WINDOW * t->n_cols, sizeof *cells);
+    if (!r || !cells || t->n_rows != 0) {
+        free(r);
+        free(cells);
+        free_src(src);
+        return patron__fail(s, PATRON_ENOMEM, "no memory for the %s report", t->name);
+    }
+    *r = (struct patron__rows){.make = make, .free_src = free_src, .src = src};
+    free(t->cells);
+    t->cells = cells;
+    t->cap_rows = PATRON__ROWS_WINDOW;
+    t->n_rows = rows;
+    t->rows_made = r;
+    return 0;
+}
+
+/* Makes the window that holds `row` (rows made on demand; the table is the caller's, so the
+ * window may move under a const pointer, as a cache). */
+static void window_to(const struct patron_report_table *ct, size_t row)
+{
+    struct patron_report_table *t = (struct patron_report_table *)ct;
+    struct patron__rows *r = t->rows_made;
+    if (row >= r->first && row < r->first + r->count)
+        return;
+    r->first = row;
+    r->count = t->n_rows - row < PATRON__ROWS_WINDOW ? t->n_rows - row : PATRON__ROWS_WINDOW;
+    memset(t->cells, 0, PATRON__ROWS_WINDOW * t->n_cols * sizeof t->cells[0]);
+    for (size_t k = 0; k < r->count; k++)
+        r->make(t, row + k, k, r->src);
+}
+
 void patron_report_free(struct patron_report_table *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
-        if (t->cells[i].kind == PATRON_CELL_TEXT)
-            free(t->cells[i].text);
+    if (t->rows_made) {
+        t->rows_made->free_src(t->rows_made->src);
+        free(t->rows_made);
+    } else {
+        for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
+            if (t->cells[i].kind == PATRON_CELL_TEXT)
+                free(t->cells[i].text);
+    }
     free(t->cells);
     free(t);
 }
@@ -194,6 +274,10 @@ const struct patron_cell *patron_report_cell(const struct patron_report_table *t
     static const struct patron_cell none = {PATRON_CELL_NULL, 0, NULL};
     if (row >= t->n_rows || col >= t->n_cols)
         return &none;
+    if (t->rows_made) {
+        window_to(t, row);
+        return &t->cells[(row - t->rows_made->first) * t->n_cols + col];
+    }
     return &t->cells[row * t->n_cols + col];
 }
 
@@ -211,30 +295,13 @@ static int scalar(patron_store *s, const char *sql, int64_t *out)
     return err;
 }
 
-static int load_members(patron_store *s, struct patron__facts *f)
-{
-    sqlite3_stmt *st;
-    int rc,
-        err = patron__prepare(
-            s, "SELECT id, created_at, consent_marketing, erased_at IS NOT NULL FROM members", &st);
-    if (err != 0)
-        return err;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        if (id <= 0 || id >= f->n)
-            continue; /* added after the count was read: not in this snapshot's reports */
-        struct patron__fact *m = &f->m[id];
-        m->present = 1;
-        m->created_at = sqlite3_column_int64(st, 1);
-        m->cohort = (int32_t)patron__month_of(m->created_at);
-        m->consent = (uint8_t)sqlite3_column_int(st, 2);
-        m->erased = (uint8_t)sqlite3_column_int(st, 3);
-        f->members++;
-    }
-    err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
-    sqlite3_finalize(st);
-    return err;
-}
+/* The members in id order, and beside them their sales before `until` in member order from the
+ * covering index sales_member (member_id, created_at, total_minor): a merge of two ordered
+ * passes, so a member's facts are whole when the next member comes and nothing is kept. */
+struct facts_pass {
+    sqlite3_stmt *members, *sales;
+    int sales_rc;
+};
 
 static void add_sale(struct patron__fact *m, int64_t at, int64_t total)
 {
@@ -249,23 +316,73 @@ static void add_sale(struct patron__fact *m, int64_t at, int64_t total)
         m->months |= UINT64_C(1) << k;
 }
 
-static int load_sales(patron_store *s, int64_t until, struct patron__facts *f)
+/* Adds the sales of member `id` to m, skipping those of members before it (not in members). */
+static void facts_sales_of(struct facts_pass *p, int64_t id, struct patron__fact *m)
 {
-    sqlite3_stmt *st;
-    int rc,
-        err = patron__prepare(
-            s, "SELECT member_id, created_at, total_minor FROM sales WHERE created_at < ?1", &st);
-    if (err != 0)
-        return err;
-    sqlite3_bind_int64(st, 1, until);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        if (id > 0 && id < f->n && f->m[id].present)
-            add_sale(&f->m[id], sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+    while (p->sales_rc == SQLITE_ROW) {
+        int64_t of = sqlite3_column_int64(p->sales, 0);
+        if (of > id)
+            return;
+        if (of == id)
+            add_sale(m, sqlite3_column_int64(p->sales, 1), sqlite3_column_int64(p->sales, 2));
+        p->sales_rc = sqlite3_step(p->sales);
     }
-    err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
-    sqlite3_finalize(st);
+}
+
+static int facts_merge(patron_store *s, struct facts_pass *p, int64_t max_id, patron__fact_fn fn,
+                       void *arg)
+{
+    int rc, err = 0;
+    p->sales_rc = sqlite3_step(p->sales);
+    while (err == 0 && (rc = sqlite3_step(p->members)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(p->members, 0);
+        if (id > max_id)
+            break; /* added after the count was read: not in this snapshot's reports */
+        struct patron__fact m = {.present = 1};
+        m.created_at = sqlite3_column_int64(p->members, 1);
+        m.cohort = (int32_t)patron__month_of(m.created_at);
+        m.consent = (uint8_t)sqlite3_column_int(p->members, 2);
+        m.erased = (uint8_t)sqlite3_column_int(p->members, 3);
+        facts_sales_of(p, id, &m);
+        if (p->sales_rc != SQLITE_ROW && p->sales_rc != SQLITE_DONE)
+            return patron__db_err(s, p->sales_rc);
+        err = fn(id, &m, arg);
+    }
+    if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = patron__db_err(s, rc);
     return err;
+}
+
+int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void *arg)
+{
+    struct facts_pass p = {0};
+    int64_t max_id = 0;
+    int err = patron__report_max_member(s, &max_id);
+    if (err != 0 ||
+        (err = patron__prepare(s,
+                               "SELECT id, created_at, consent_marketing, erased_at IS NOT NULL"
+                               " FROM members WHERE id > 0 ORDER BY id",
+                               &p.members)) != 0 ||
+        (err = patron__prepare(s,
+                               "SELECT member_id, created_at, total_minor FROM sales"
+                               " INDEXED BY sales_member WHERE member_id > 0 AND created_at < ?1"
+                               " ORDER BY member_id",
+                               &p.sales)) != 0)
+        goto out;
+    sqlite3_bind_int64(p.sales, 1, until);
+    err = facts_merge(s, &p, max_id, fn, arg);
+out:
+    sqlite3_finalize(p.members);
+    sqlite3_finalize(p.sales);
+    return err;
+}
+
+static int facts_keep(int64_t id, const struct patron__fact *m, void *arg)
+{
+    struct patron__facts *f = arg;
+    f->m[id] = *m;
+    f->members++;
+    return 0;
 }
 
 int patron__report_max_member(patron_store *s, int64_t *out)
@@ -291,7 +408,7 @@ int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out
     f.n = max_id + 1;
     if (!(f.m = calloc((size_t)f.n, sizeof f.m[0])))
         return patron__fail(s, PATRON_ENOMEM, "no memory for %lld members", (long long)max_id);
-    if ((err = load_members(s, &f)) != 0 || (err = load_sales(s, until, &f)) != 0) {
+    if ((err = patron__facts_each(s, until, facts_keep, &f)) != 0) {
         patron__facts_cleanup(&f);
         return err;
     }
