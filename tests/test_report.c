@@ -189,6 +189,53 @@ static void redemption_rate_is_redeemed_over_issued(void **state)
     patron_report_free(t);
 }
 
+/* A plain SQL sum of `kind` points within [from, to) in the month labelled `month`. */
+static int64_t points_in_month(patron_store *s, const char *kind, const char *month, int64_t from,
+                               int64_t to)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(patron_store_sqlite(s),
+                           "SELECT COALESCE(SUM(points), 0) FROM entries WHERE kind = ?1"
+                           " AND strftime('%Y-%m', created_at, 'unixepoch') = ?2"
+                           " AND created_at >= ?3 AND created_at < ?4",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, month, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, from);
+    sqlite3_bind_int64(st, 4, to);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A period that starts and ends within a day: each month holds exactly its entries inside the
+ * period, the first and last month cut at the period's edges, entries half an hour either side
+ * of a month's first midnight in their own months. */
+static void redemption_months_follow_a_period_cut_mid_day(void **state)
+{
+    struct world *w = *state;
+    sell(w, w->a[1], midnight(2026, 3, 1) - 1800);
+    sell(w, w->a[2], midnight(2026, 3, 1) + 1800);
+    sell(w, w->a[3], midnight(2026, 5, 1));
+    struct patron_report_options o = {.from = midnight(2026, 1, 1) + 20 * 3600,
+                                      .to = midnight(2026, 5, 31) + 1};
+    struct patron_report_table *t = run(w, "redemption", &o);
+    assert_int_equal(t->n_rows, 6);
+    int64_t issued = 0;
+    for (size_t i = 0; i + 1 < t->n_rows; i++) {
+        const char *month = text(t, i, "month");
+        assert_int_equal(num(t, i, "issued"), points_in_month(w->t.s, "earn", month, o.from, o.to));
+        assert_int_equal(num(t, i, "redeemed"),
+                         points_in_month(w->t.s, "redeem", month, o.from, o.to));
+        issued += num(t, i, "issued");
+    }
+    assert_int_equal(num(t, 5, "issued"), issued);
+    patron_report_free(t);
+}
+
 /* Last 12 months: 14 buyers (A0-A9, B0-B3), 8 with two or more (A0-A5, B0, B1). From March:
  * buyers A0, A1, A2, B0, B1; only A0 bought twice or more. */
 static void repeat_rate_counts_members_who_bought_again(void **state)
@@ -1266,6 +1313,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(expiring_buckets_points_by_month, setup, teardown),
         cmocka_unit_test_setup_teardown(redemption_rate_is_redeemed_over_issued, setup, teardown),
+        cmocka_unit_test_setup_teardown(redemption_months_follow_a_period_cut_mid_day, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(repeat_rate_counts_members_who_bought_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(retention_follows_each_cohort, setup, teardown),
