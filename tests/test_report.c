@@ -189,6 +189,15 @@ static void redemption_rate_is_redeemed_over_issued(void **state)
     patron_report_free(t);
 }
 
+/* The one value of a prepared query's one row; the statement is finalized. */
+static int64_t scalar_of(sqlite3_stmt *st)
+{
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 /* A plain SQL sum of `kind` points within [from, to) in the month labelled `month`. */
 static int64_t points_in_month(patron_store *s, const char *kind, const char *month, int64_t from,
                                int64_t to)
@@ -205,10 +214,7 @@ static int64_t points_in_month(patron_store *s, const char *kind, const char *mo
     sqlite3_bind_text(st, 2, month, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, from);
     sqlite3_bind_int64(st, 4, to);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return scalar_of(st);
 }
 
 /* A period that starts and ends within a day: each month holds exactly its entries inside the
@@ -1037,10 +1043,7 @@ static int64_t facts_scalar(patron_store *s, const char *sql, int64_t id, int64_
     assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, until);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return scalar_of(st);
 }
 
 static uint64_t facts_months(patron_store *s, int64_t id, int64_t until, int32_t cohort)
