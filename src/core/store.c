@@ -323,6 +323,21 @@ int patron__copy(char *dst, size_t cap, const char *src)
     return 0;
 }
 
+int patron__grow(void **array, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*array, n * size);
+    if (!p)
+        return PATRON_ENOMEM;
+    *array = p;
+    *cap = n;
+    return 0;
+}
+
 static EVP_MD *sha256_fetched;
 
 static void fetch_sha256(void)

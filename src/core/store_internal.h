@@ -152,6 +152,9 @@ int patron__printable(const char *text, size_t cap);
 /* Copies a bounded string; returns PATRON_ETOOBIG when it does not fit. */
 int patron__copy(char *dst, size_t cap, const char *src);
 
+/* Grows an array to hold `need` elements of `size` bytes, doubling; 0 or PATRON_ENOMEM. */
+int patron__grow(void **array, size_t *cap, size_t need, size_t size);
+
 /* SHA-256, fetched from OpenSSL's provider once per process: EVP_sha256() in a digest's init
  * looks the implementation up again on every call. */
 const struct evp_md_st *patron__sha256(void);

@@ -75,7 +75,4 @@ struct patron_receipt {
     size_t nlines, lines_cap;
 };
 
-/* Grows an array to hold `need` elements of `size` bytes, doubling; 0 or PATRON_ENOMEM. */
-int patron__grow(void **array, size_t *cap, size_t need, size_t size);
-
 #endif

@@ -2,6 +2,7 @@
 /* Compiles ReceiptLine markup with {{placeholders}} into the form receipt_render.c prints, and
  * loads templates from disk. Every fault is reported with its line and column, so a shop owner
  * editing a coupon learns at load time, not at the till, what is wrong. */
+#include "core/store_internal.h"
 #include "patron/error.h"
 #include "print/receipt_internal.h"
 
@@ -32,21 +33,6 @@ struct parser {
     const char *err_at;
     char msg[160];
 };
-
-int patron__grow(void **array, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*array, n * size);
-    if (!p)
-        return PATRON_ENOMEM;
-    *array = p;
-    *cap = n;
-    return 0;
-}
 
 static int fault(struct parser *p, const char *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -97,14 +97,8 @@ static int collect(int64_t id, const struct patron__fact *m, void *arg)
     (void)id;
     if (m->erased || m->sales == 0)
         return 0;
-    if (sc->n == sc->cap) {
-        size_t cap = sc->cap ? 2 * sc->cap : 1024;
-        struct buyer *grown = realloc(sc->b, cap * sizeof *grown);
-        if (!grown)
-            return PATRON_ENOMEM;
-        sc->b = grown;
-        sc->cap = cap;
-    }
+    if (patron__grow((void **)&sc->b, &sc->cap, sc->n + 1, sizeof *sc->b) != 0)
+        return PATRON_ENOMEM;
     sc->b[sc->n++] = (struct buyer){sc->now - m->last_sale, m->spend, m->sales};
     return 0;
 }
@@ -225,17 +219,10 @@ static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
         gap = PATRON__DAY_SECONDS;
     if (ll->now - m->last_sale <= 2 * gap)
         return 0;
-    if (ll->n == ll->cap) {
-        size_t cap = ll->cap ? 2 * ll->cap : 1024;
-        struct lapsed *grown =
-            ll->n >= PATRON_REPORT_MAX_ROWS ? NULL : realloc(ll->l, cap * sizeof *grown);
-        if (!grown)
-            return patron__fail(ll->s,
-                                ll->n >= PATRON_REPORT_MAX_ROWS ? PATRON_ETOOBIG : PATRON_ENOMEM,
-                                "too many members at risk to list");
-        ll->l = grown;
-        ll->cap = cap;
-    }
+    if (ll->n >= PATRON_REPORT_MAX_ROWS)
+        return patron__fail(ll->s, PATRON_ETOOBIG, "too many members at risk to list");
+    if (patron__grow((void **)&ll->l, &ll->cap, ll->n + 1, sizeof *ll->l) != 0)
+        return patron__fail(ll->s, PATRON_ENOMEM, "too many members at risk to list");
     struct lapsed *l = &ll->l[ll->n++];
     *l = (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent, ""};
     /* Here, in member order, the card look-ups walk the index forwards. */

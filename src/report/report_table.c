@@ -353,13 +353,13 @@ static int facts_merge(patron_store *s, struct facts_pass *p, int64_t max_id, pa
     return err;
 }
 
-int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void *arg)
+/* patron__facts_each over the members up to max_id. */
+static int facts_each_upto(patron_store *s, int64_t until, int64_t max_id, patron__fact_fn fn,
+                           void *arg)
 {
     struct facts_pass p = {0};
-    int64_t max_id = 0;
-    int err = patron__report_max_member(s, &max_id);
-    if (err != 0 ||
-        (err = patron__prepare(s,
+    int err;
+    if ((err = patron__prepare(s,
                                "SELECT id, created_at, consent_marketing, erased_at IS NOT NULL"
                                " FROM members WHERE id > 0 ORDER BY id",
                                &p.members)) != 0 ||
@@ -375,6 +375,13 @@ out:
     sqlite3_finalize(p.members);
     sqlite3_finalize(p.sales);
     return err;
+}
+
+int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void *arg)
+{
+    int64_t max_id = 0;
+    int err = patron__report_max_member(s, &max_id);
+    return err != 0 ? err : facts_each_upto(s, until, max_id, fn, arg);
 }
 
 static int facts_keep(int64_t id, const struct patron__fact *m, void *arg)
@@ -408,7 +415,7 @@ int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out
     f.n = max_id + 1;
     if (!(f.m = calloc((size_t)f.n, sizeof f.m[0])))
         return patron__fail(s, PATRON_ENOMEM, "no memory for %lld members", (long long)max_id);
-    if ((err = patron__facts_each(s, until, facts_keep, &f)) != 0) {
+    if ((err = facts_each_upto(s, until, max_id, facts_keep, &f)) != 0) {
         patron__facts_cleanup(&f);
         return err;
     }
