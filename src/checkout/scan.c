@@ -75,8 +75,6 @@ static int affordable_rewards(patron_store *s, int64_t points, struct patron_sca
 static int settle_tier(patron_store *s, struct patron__member_row *m)
 {
     int changed, err;
-    if (m->tier_until == 0 || patron_store_now(s) < m->tier_until)
-        return 0;
     if ((err = patron__tx_begin(s)) != 0)
         return err;
     if ((err = patron__tier_review(s, m, 0, &changed)) != 0) {
@@ -86,30 +84,48 @@ static int settle_tier(patron_store *s, struct patron__member_row *m)
     return patron__tx_commit(s);
 }
 
+static int tier_lapsed(patron_store *s, const struct patron__member_row *m)
+{
+    return m->tier_until && patron_store_now(s) >= m->tier_until;
+}
+
+/* What the cashier sees, read from one snapshot of the store. */
+static int read_scan(patron_store *s, const struct patron__member_row *m,
+                     struct patron_scan_result *r)
+{
+    struct patron_program p;
+    int err;
+    if ((err = patron_program_get(s, &p)) != 0 ||
+        (err = expiring(s, m->member_id, p.expiry_notice_days, r)) != 0 ||
+        (err = next_tier(s, m, r)) != 0 ||
+        (err = affordable_rewards(s, m->balance + m->chain_points, r)) != 0)
+        return err;
+    return patron__offers_scan(s, m, r);
+}
+
+/* The scan reads in one snapshot of the store (SQLite's read lock taken once). A lapsed tier
+ * period is a write: the snapshot is left for it, and the member read again after. */
 int patron_scan(patron_store *s, const char *card, struct patron_scan_result *out)
 {
     struct patron_scan_result result, *r = &result;
     struct patron__member_row m;
-    struct patron_program p;
-    int err;
+    int opened, err;
     memset(r, 0, sizeof *r);
-    if ((err = patron__member_load(s, card, &r->member, &m)) != 0)
+    if ((err = patron__read_begin(s, &opened)) != 0)
         return err;
-    if (m.card_blocked || m.erased)
-        return patron__fail(s, PATRON_EBLOCKED, "card %s was blocked; use the member's new card",
-                            r->member.card);
-    if (m.tier_until && patron_store_now(s) >= m.tier_until) {
-        /* the tier period ended: settle it, then read the member again */
-        if ((err = settle_tier(s, &m)) != 0 ||
-            (err = patron__member_load(s, card, &r->member, &m)) != 0)
+    if ((err = patron__member_load(s, card, &r->member, &m)) == 0 && (m.card_blocked || m.erased))
+        err = patron__fail(s, PATRON_EBLOCKED, "card %s was blocked; use the member's new card",
+                           r->member.card);
+    if (err == 0 && tier_lapsed(s, &m)) {
+        patron__read_end(s, opened);
+        if ((err = settle_tier(s, &m)) != 0 || (err = patron__read_begin(s, &opened)) != 0)
             return err;
+        err = patron__member_load(s, card, &r->member, &m);
     }
-    if ((err = patron_program_get(s, &p)) != 0 ||
-        (err = expiring(s, m.member_id, p.expiry_notice_days, r)) != 0 ||
-        (err = next_tier(s, &m, r)) != 0 ||
-        (err = affordable_rewards(s, m.balance + m.chain_points, r)) != 0 ||
-        (err = patron__offers_scan(s, &m, r)) != 0)
-        return err;
-    *out = result;
-    return 0;
+    if (err == 0)
+        err = read_scan(s, &m, r);
+    patron__read_end(s, opened);
+    if (err == 0)
+        *out = result;
+    return err;
 }

@@ -129,6 +129,7 @@ int patron__read_rows(patron_store *s, sqlite3_stmt *st, void *out, size_t size,
 /* The transaction statements, prepared once on the handle (the statement cache) rather than
  * parsed from text on every write. */
 static const char tx_open[] = "BEGIN IMMEDIATE";
+static const char read_open[] = "BEGIN";
 static const char tx_end[] = "COMMIT";
 static const char tx_undo[] = "ROLLBACK";
 static const char sp_open[] = "SAVEPOINT patron_sp";
@@ -147,6 +148,29 @@ int patron__tx_begin(patron_store *s)
     if (err == 0 && s->tx_depth++ == 0)
         s->rules_checked = 0; /* the kept rules are checked again in the new transaction */
     return err;
+}
+
+int patron__read_begin(patron_store *s, int *opened)
+{
+    *opened = 0;
+    if (s->tx_depth != 0)
+        return 0;
+    int err = run_cached(s, read_open);
+    if (err == 0) {
+        s->tx_depth = 1;
+        s->rules_checked = 0; /* the kept rules are checked again in the new snapshot */
+        *opened = 1;
+    }
+    return err;
+}
+
+void patron__read_end(patron_store *s, int opened)
+{
+    if (!opened)
+        return;
+    if (run_cached(s, tx_undo) != 0) /* a read has nothing to keep */
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->tx_depth = 0;
 }
 
 int patron__tx_commit(patron_store *s)

@@ -103,6 +103,14 @@ int patron__tx_begin(patron_store *s);
 int patron__tx_commit(patron_store *s);
 void patron__tx_rollback(patron_store *s);
 
+/* A read snapshot (BEGIN DEFERRED: no write lock): what runs until patron__read_end sees one
+ * state of the store and takes SQLite's read lock once, not once per statement. Opened only when
+ * no transaction is open on the handle (*opened says so; pass it back to patron__read_end).
+ * Nothing may write inside: a deferred transaction cannot take the write lock once another
+ * connection has committed. */
+int patron__read_begin(patron_store *s, int *opened);
+void patron__read_end(patron_store *s, int opened);
+
 /* Sets the detail sentence of the handle; returns `err` so callers can `return set_detail(...)`. */
 int patron__fail(patron_store *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

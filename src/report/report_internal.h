@@ -1,17 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* What the reports and the segment export share: building a table, a read snapshot that never
- * takes the write lock, calendar months in UTC, and the per-member facts of one merge of the
- * members with their sales in member order (from the covering index sales_member: no sort, and
- * nothing kept per member). */
+/* What the reports and the segment export share: building a table, calendar months in UTC, and the
+ * per-member facts of one merge of the members with their sales in member order (from the covering
+ * index sales_member: no sort, and nothing kept per member). */
 #ifndef PATRON_REPORT_INTERNAL_H
 #define PATRON_REPORT_INTERNAL_H
 
 #include "core/store_internal.h"
 #include "patron/report.h"
-
-/* Opens a read transaction when none is open (BEGIN DEFERRED: a snapshot, no write lock). */
-int patron__read_begin(patron_store *s, int *opened);
-void patron__read_end(patron_store *s, int opened);
 
 /* Prepares a one-off statement (reports run rarely; they stay out of the statement cache). */
 int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st);

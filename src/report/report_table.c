@@ -8,27 +8,6 @@
 
 #include "report/report_internal.h"
 
-int patron__read_begin(patron_store *s, int *opened)
-{
-    *opened = 0;
-    if (s->tx_depth != 0)
-        return 0;
-    int err = patron__exec(s, "BEGIN");
-    if (err == 0) {
-        s->tx_depth++;
-        *opened = 1;
-    }
-    return err;
-}
-
-void patron__read_end(patron_store *s, int opened)
-{
-    if (!opened)
-        return;
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    s->tx_depth--;
-}
-
 int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st)
 {
     int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
