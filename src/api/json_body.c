@@ -181,20 +181,24 @@ static const EVP_MD *sha256(void)
     return sha256_fetched ? sha256_fetched : EVP_sha256();
 }
 
+static int digest_sink(void *cls, const char *buf, size_t len)
+{
+    return EVP_DigestUpdate(cls, buf, len) == 1 ? 0 : -1;
+}
+
+/* The body's canonical form goes into the digest in blocks, as it is written. */
 int api_request_hash(const char *method, const char *path, json_t *body, uint8_t out[32])
 {
-    char *canon = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     unsigned n = 0;
     int ok = 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md && (!body || canon)) {
+    if (md) {
         ok = EVP_DigestInit_ex(md, sha256(), NULL) == 1 &&
              EVP_DigestUpdate(md, method, strlen(method) + 1) == 1 &&
              EVP_DigestUpdate(md, path, strlen(path) + 1) == 1 &&
-             (!canon || EVP_DigestUpdate(md, canon, strlen(canon)) == 1) &&
+             (!body || api_json_canon(body, digest_sink, md) == 0) &&
              EVP_DigestFinal_ex(md, out, &n) == 1 && n == 32;
     }
     EVP_MD_CTX_free(md);
-    free(canon);
     return ok ? 0 : PATRON_ECRYPTO;
 }
