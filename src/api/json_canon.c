@@ -127,6 +127,10 @@ static void put_string(struct canon *o, const char *str, size_t len)
     const unsigned char *p = (const unsigned char *)str, *end = p + len, *run = p;
     put_c(o, '"');
     while (p < end) {
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++; /* the common case: printable ASCII, in one tight loop */
+        if (p == end)
+            break;
         unsigned c = *p;
         if (c >= 0x80) {
             size_t n = utf8_len(p, end);
@@ -135,10 +139,6 @@ static void put_string(struct canon *o, const char *str, size_t len)
                 return;
             }
             p += n;
-            continue;
-        }
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            p++;
             continue;
         }
         put(o, (const char *)run, (size_t)(p - run));
