@@ -97,6 +97,7 @@ static int check_object(json_t *obj, const struct api_body_spec *spec, char *det
 {
     const char *key;
     json_t *v;
+    uint64_t seen = 0; /* the fields met, for the required ones (no second look-up) */
     json_object_foreach(obj, key, v)
     {
         size_t i = 0;
@@ -109,6 +110,8 @@ static int check_object(json_t *obj, const struct api_body_spec *spec, char *det
                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key);
             return fail(detail, cap, "unknown field '%s'", plain ? key : "(unprintable)");
         }
+        if (i < 64)
+            seen |= (uint64_t)1 << i;
         if (json_is_null(v) && !spec->fields[i].required)
             continue;
         int err = check_field(v, &spec->fields[i], detail, cap);
@@ -116,7 +119,8 @@ static int check_object(json_t *obj, const struct api_body_spec *spec, char *det
             return err;
     }
     for (size_t i = 0; i < spec->n_fields; i++)
-        if (spec->fields[i].required && !json_object_get(obj, spec->fields[i].name))
+        if (spec->fields[i].required &&
+            !(i < 64 ? seen >> i & 1 : json_object_get(obj, spec->fields[i].name) != NULL))
             return fail(detail, cap, "field '%s' is required", spec->fields[i].name);
     return 0;
 }

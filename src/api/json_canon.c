@@ -121,13 +121,27 @@ static size_t utf8_len(const unsigned char *s, const unsigned char *end)
     return n;
 }
 
+/* 1 for a byte written as it is without a second look: printable ASCII but '"' and '\\'. */
+#define P8 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char plain[256] = {
+    0,  0,  0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0,  0,  0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    1,  1,  0, 1, 1, 1, 1, 1, P8,                      /* 0x20: '"' */
+    P8, P8,                                            /* 0x30 */
+    P8, P8,                                            /* 0x40 */
+    P8, 1,  1, 1, 1, 0, 1, 1, 1,                       /* 0x50: '\\' */
+    P8, P8,                                            /* 0x60 */
+    P8, P8,                                            /* 0x70 */
+};
+#undef P8
+
 static void put_string(struct canon *o, const char *str, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)str, *end = p + len, *run = p;
     put_c(o, '"');
     while (p < end) {
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p < end && plain[*p])
             p++; /* the common case: printable ASCII, in one tight loop */
         if (p == end)
             break;
