@@ -14,6 +14,7 @@
 #                                       and LARGE members, a sale each (default "10000 10000000";
 #                                       generated once into $PATRON_BENCH_DATA, default bench-data;
 #                                       "" leaves it out)
+#   PATRON_INSTR_ONLY=http              the HTTP checkout alone (its figure and top functions)
 set -euo pipefail
 build=$1
 n=${PATRON_INSTR_COUNT:-200}
@@ -131,6 +132,20 @@ at() {
 }
 
 echo "== instructions per item (callgrind; $n items less a run of zero)"
+if [ "${PATRON_INSTR_ONLY:-}" = http ]; then
+  mkdir -p "$tmp/http"
+  "$build/bench/bench_instr" http-store "$tmp/http/patron.db" >"$tmp/http/store"
+  serve_run 0
+  serve_run "$n"
+  http=$(report http "$tmp/http-0.cg" "$tmp/http-$n.cg")
+  printf '%-52s %12s\n' "checkout over HTTP, server side (POST /v1/sales)" "$http"
+  echo "-- http: top functions, self instructions per item"
+  cat "$tmp/http.top"
+  echo "-- http: top functions, with what they call, per item"
+  cat "$tmp/http.incl"
+  printf '{"http_checkout_instructions": %s, "items": %s}\n' "$http" "$n"
+  exit 0
+fi
 checkout=$(lib checkout)
 raw=$(lib raw)
 scan=$(lib scan)

@@ -139,6 +139,43 @@ static void tokens_are_required_and_checked(void **state)
     apit_reply_free(&r);
 }
 
+/* A till's token is checked on every request, also over a connection it keeps open: revoked by
+ * `patron terminal revoke` (another process) or rotated, it is refused on the very next request
+ * over the same keep-alive connection. */
+static void revocation_reaches_a_kept_connection_at_once(void **state)
+{
+    struct apit_reply r;
+    char body[64], tok[64];
+    long fresh = -1;
+    (void)state;
+    snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.card_a);
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    apit_terminal(&fx.sv, "kept-till", "cashier", tok);
+    for (int i = 0; i < 3; i++) { /* the service has seen the token on this connection */
+        assert_int_equal(apit_request(h, port(), "POST", "/v1/scan", tok, NULL, body, &r), 0);
+        assert_int_equal(r.status, 200);
+        apit_reply_free(&r);
+    }
+    json_decref(apit_patron(&fx.sv, "terminal", "rotate", "kept-till", (char *)NULL));
+    assert_int_equal(apit_request(h, port(), "POST", "/v1/scan", tok, NULL, body, &r), 0);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &fresh);
+    assert_int_equal(fresh, 0); /* the same connection */
+    assert_problem(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+    apit_terminal(&fx.sv, "kept-till-2", "cashier", tok);
+    assert_int_equal(apit_request(h, port(), "POST", "/v1/scan", tok, NULL, body, &r), 0);
+    assert_int_equal(r.status, 200);
+    apit_reply_free(&r);
+    json_decref(apit_patron(&fx.sv, "terminal", "revoke", "kept-till-2", (char *)NULL));
+    assert_int_equal(apit_request(h, port(), "POST", "/v1/scan", tok, NULL, body, &r), 0);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &fresh);
+    assert_int_equal(fresh, 0);
+    assert_problem(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+    curl_easy_cleanup(h);
+}
+
 /* `patron terminal rotate` gives the till a new token that works at once, against the running
  * service, and the old one stops working at once; the till keeps its id, name and role. */
 static void rotate_replaces_the_token_at_once(void **state)
@@ -768,6 +805,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(health_needs_no_token),
         cmocka_unit_test(tokens_are_required_and_checked),
+        cmocka_unit_test(revocation_reaches_a_kept_connection_at_once),
         cmocka_unit_test(roles_are_enforced_and_audited),
         cmocka_unit_test(scan_and_member_show_the_member),
         cmocka_unit_test(sales_replay_and_refuse_key_reuse),

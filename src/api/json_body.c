@@ -97,6 +97,7 @@ static int check_object(json_t *obj, const struct api_body_spec *spec, char *det
 {
     const char *key;
     json_t *v;
+    uint64_t seen = 0; /* the fields met, for the required ones (no second look-up) */
     json_object_foreach(obj, key, v)
     {
         size_t i = 0;
@@ -109,6 +110,8 @@ static int check_object(json_t *obj, const struct api_body_spec *spec, char *det
                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key);
             return fail(detail, cap, "unknown field '%s'", plain ? key : "(unprintable)");
         }
+        if (i < 64)
+            seen |= (uint64_t)1 << i;
         if (json_is_null(v) && !spec->fields[i].required)
             continue;
         int err = check_field(v, &spec->fields[i], detail, cap);
@@ -116,7 +119,8 @@ static int check_object(json_t *obj, const struct api_body_spec *spec, char *det
             return err;
     }
     for (size_t i = 0; i < spec->n_fields; i++)
-        if (spec->fields[i].required && !json_object_get(obj, spec->fields[i].name))
+        if (spec->fields[i].required &&
+            !(i < 64 ? seen >> i & 1 : json_object_get(obj, spec->fields[i].name) != NULL))
             return fail(detail, cap, "field '%s' is required", spec->fields[i].name);
     return 0;
 }
@@ -146,7 +150,10 @@ int api_body_parse(const char *buf, size_t len, const struct api_body_spec *spec
         *out = NULL;
         return 0;
     }
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* A till's plain body is read quickly; anything else, and every refusal, is jansson's. */
+    json_t *v = api_json_quick(buf, len);
+    if (!v)
+        v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {
         snprintf(detail, cap, "the body is not valid JSON (line %d, column %d)", jerr.line,
                  jerr.column);
@@ -181,20 +188,24 @@ static const EVP_MD *sha256(void)
     return sha256_fetched ? sha256_fetched : EVP_sha256();
 }
 
+static int digest_sink(void *cls, const char *buf, size_t len)
+{
+    return EVP_DigestUpdate(cls, buf, len) == 1 ? 0 : -1;
+}
+
+/* The body's canonical form goes into the digest in blocks, as it is written. */
 int api_request_hash(const char *method, const char *path, json_t *body, uint8_t out[32])
 {
-    char *canon = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     unsigned n = 0;
     int ok = 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md && (!body || canon)) {
+    if (md) {
         ok = EVP_DigestInit_ex(md, sha256(), NULL) == 1 &&
              EVP_DigestUpdate(md, method, strlen(method) + 1) == 1 &&
              EVP_DigestUpdate(md, path, strlen(path) + 1) == 1 &&
-             (!canon || EVP_DigestUpdate(md, canon, strlen(canon)) == 1) &&
+             (!body || api_json_canon(body, digest_sink, md) == 0) &&
              EVP_DigestFinal_ex(md, out, &n) == 1 && n == 32;
     }
     EVP_MD_CTX_free(md);
-    free(canon);
     return ok ? 0 : PATRON_ECRYPTO;
 }

@@ -40,11 +40,11 @@ int api_problem_status(int err)
 
 static int dump_into(json_t *obj, const char *type, struct api_response *r)
 {
-    r->body = obj ? json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    /* The canonical writer: the bytes json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS) gives. */
+    r->body = obj ? api_json_dump(obj, &r->len) : NULL;
     json_decref(obj);
     if (!r->body)
         return PATRON_ENOMEM;
-    r->len = strlen(r->body);
     r->content_type = type;
     return 0;
 }
@@ -103,7 +103,9 @@ int api_call_respond(struct api_call *c, int err, struct api_response *r)
         err = c->soft_err;
     if (err != 0)
         return problem_of(err, c->detail, c->problem_extra, r);
-    snprintf(r->set_cookie, sizeof r->set_cookie, "%s", c->set_cookie);
+    size_t cookie = strnlen(c->set_cookie, sizeof r->set_cookie - 1);
+    memcpy(r->set_cookie, c->set_cookie, cookie);
+    r->set_cookie[cookie] = '\0';
     if (c->stream.read) { /* handed over: the response sends it, then frees it */
         r->stream = c->stream;
         c->stream = (struct api_stream){0};

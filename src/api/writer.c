@@ -46,7 +46,7 @@ static char *replayed_body(const char *kept)
     char *body = NULL;
     if (json_is_object(o) && json_object_get(o, "replayed") &&
         json_object_set_new(o, "replayed", json_true()) == 0)
-        body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        body = api_json_dump(o, NULL);
     json_decref(o);
     return body ? body : strdup(kept);
 }
