@@ -5,9 +5,7 @@
  * the hashes kept in a store's reply register before the upgrade still match: over the seed
  * corpus of fuzz_api_json, hand-picked bodies (escapes, control characters, UTF-8 of every
  * length, keys that are prefixes of others, nesting, the integer limits, real numbers, more keys
- * than the writer sorts on its stack, strings longer than its block) and many random values.
- * The quick reader of plain bodies (src/api/json_parse.c) against json_loadb the same way: what
- * it accepts, jansson accepts as the same value with its keys in the same order. */
+ * than the writer sorts on its stack, strings longer than its block) and many random values. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,7 +54,6 @@ static int collect_sink(void *cls, const char *buf, size_t len)
 }
 
 static size_t compared;
-static int quick_agrees(const char *buf, size_t len);
 
 /* The one check: the same bytes from both writers (the string and the streamed form), and the
  * same request digest. */
@@ -122,7 +119,6 @@ static void the_seed_corpus_of_the_body_fuzzer(void **state)
         /* "METHOD PATH\nBODY": the body, and the whole input too where it is JSON */
         const char *nl = memchr(buf, '\n', n);
         const char *body = nl ? nl + 1 : buf;
-        quick_agrees(body, n - (size_t)(body - buf));
         json_t *v = json_loadb(body, n - (size_t)(body - buf), JSON_DECODE_ANY, NULL);
         if (v && (json_is_object(v) || json_is_array(v)))
             same(v);
@@ -285,103 +281,6 @@ static void random_values(void **state)
     }
 }
 
-/* The quick reader agrees with jansson: what it reads, jansson reads as the same value with the
- * keys in the same order. Returns 1 when the quick reader took it. */
-static size_t quick_taken;
-
-static int quick_agrees(const char *buf, size_t len)
-{
-    json_t *q = api_json_quick(buf, len);
-    if (!q)
-        return 0;
-    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
-    if (!j)
-        fail_msg("the quick reader took what jansson refuses: %.*s", (int)len, buf);
-    assert_true(json_equal(q, j));
-    char *a = json_dumps(q, JSON_COMPACT | JSON_ENCODE_ANY),
-         *b = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    assert_string_equal(a, b); /* the same order of keys, the same kinds of number */
-    free(a);
-    free(b);
-    json_decref(q);
-    json_decref(j);
-    quick_taken++;
-    return 1;
-}
-
-/* The text and every cut of it, and the text with one byte changed at several places. */
-static void quick_agrees_mutated(const char *text)
-{
-    size_t n = strlen(text);
-    char *m = malloc(n + 1);
-    assert_non_null(m);
-    quick_agrees(text, n);
-    for (size_t cut = 0; cut < n; cut++)
-        quick_agrees(text, cut);
-    static const char bytes[] = {'"', ',', ':',  '{', '}',  '[',        ']', '0', '-', '.',
-                                 'e', ' ', '\\', 'x', '\0', (char)0xc3, '1', 't', 'n'};
-    for (size_t at = 0; at < n; at += 1 + n / 40)
-        for (size_t b = 0; b < sizeof bytes; b++) {
-            memcpy(m, text, n + 1);
-            m[at] = bytes[b];
-            quick_agrees(m, n);
-        }
-    free(m);
-}
-
-static void the_quick_reader_agrees_with_jansson(void **state)
-{
-    (void)state;
-    static const char *texts[] = {
-        ("{\"card\":\"6274000000001\",\"ref\":\"h-1\",\"total\":4148,\"lines\":[{\"sku\":"
-         "\"COFFEE\",\"category\":\"coffee\",\"qty\":2,\"unit_price\":350}]}"),
-        " { \"a\" : [ 1 , -2 , 0 , true , false , null , { } , [ ] ] ,\n\t\"b\":\"\"}\r\n",
-        "{\"a\":1,\"a\":2}",
-        "{\"n\":-0}",
-        "{\"n\":007}",
-        "{\"n\":123456789012345678,\"m\":-123456789012345678}",
-        "{\"n\":1234567890123456789}",
-        "{\"n\":99999999999999999999}",
-        "{\"n\":1.5,\"e\":1e5,\"E\":2E-3}",
-        "{\"s\":\"esc\\\"aped\",\"u\":\"\\u00e9\",\"raw\":\"\xc3\xa9\"}",
-        "{\"t\":tru}",
-        "{\"t\":truex}",
-        "[1,2,]",
-        "{\"a\":1,}",
-        "{\"a\" 1}",
-        "{} x",
-        "{}{}",
-        "\"top\"",
-        "17",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
-        "[[[[[[[[[[1]]]]]]]]]]",
-        "{\"\":\"\",\"k\":{\"k\":{\"k\":[]}}}",
-    };
-    size_t before = quick_taken;
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        quick_agrees_mutated(texts[i]);
-    assert_true(quick_taken - before > 20);
-    /* a till's sale is read quickly (else the quick reader would be there for nothing) */
-    assert_int_equal(quick_agrees(texts[0], strlen(texts[0])), 1);
-    for (int i = 0; i < 2000; i++) { /* random values, written by jansson in three ways */
-        json_t *v = json_object();
-        for (unsigned k = rnd(6); k > 0; k--) {
-            char key[64];
-            random_text(key, sizeof key);
-            json_object_set_new(v, key, random_value(1));
-        }
-        static const size_t flags[] = {JSON_COMPACT, JSON_INDENT(2), JSON_ENSURE_ASCII};
-        char *text = json_dumps(v, flags[i % 3] | (i % 2 ? JSON_SORT_KEYS : 0));
-        assert_non_null(text);
-        if (i % 50 == 0)
-            quick_agrees_mutated(text);
-        else
-            quick_agrees(text, strlen(text));
-        free(text);
-        json_decref(v);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,7 +288,6 @@ int main(void)
         cmocka_unit_test(escapes_utf8_nesting_and_numbers),
         cmocka_unit_test(many_keys_long_strings_and_deep_nesting),
         cmocka_unit_test(random_values),
-        cmocka_unit_test(the_quick_reader_agrees_with_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

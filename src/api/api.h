@@ -291,11 +291,6 @@ int api_request_hash(const char *method, const char *path, json_t *body, uint8_t
  * api_json_canon hands them to sink in blocks (a sink returns nonzero to stop; then, or for a
  * value jansson would not write, it returns PATRON_EINVAL); api_json_dump returns them as a
  * string to free, its length in *len (len may be NULL), or NULL. */
-/* The quick reader of plain bodies (json_parse.c): the value jansson's json_loadb(buf, len,
- * JSON_REJECT_DUPLICATES) gives, or NULL when the body is not of the plain kind it reads (then
- * jansson reads it). */
-json_t *api_json_quick(const char *buf, size_t len);
-
 typedef int (*api_json_sink)(void *cls, const char *buf, size_t len);
 int api_json_canon(json_t *v, api_json_sink sink, void *cls);
 char *api_json_dump(json_t *v, size_t *len);

@@ -150,10 +150,7 @@ int api_body_parse(const char *buf, size_t len, const struct api_body_spec *spec
         *out = NULL;
         return 0;
     }
-    /* A till's plain body is read quickly; anything else, and every refusal, is jansson's. */
-    json_t *v = api_json_quick(buf, len);
-    if (!v)
-        v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {
         snprintf(detail, cap, "the body is not valid JSON (line %d, column %d)", jerr.line,
                  jerr.column);
