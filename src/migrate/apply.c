@@ -113,6 +113,7 @@ static int post(struct patron__import_ctx *x, const struct patron__import_row *r
         .note = x->note,
         .approved_by = "import",
         .account = x->account,
+        .account_name = x->account_name,
         .expires_at = r->expires_at,
     };
     int64_t entry_id;
