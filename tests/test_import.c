@@ -232,6 +232,42 @@ static void rerun_and_dry_run_write_nothing(void **state)
     test_store_close(&t);
 }
 
+/* A dry run under --mode set, on members with balances, a new one and one left as it is,
+ * reports what the real run then does: the points posted and the migration account. */
+static void a_dry_run_reports_what_set_mode_posts(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_import_report dry, real;
+    char card[14], path[512], text[256];
+    test_store_open(&t);
+    test_enroll(&t, "Ola", card);
+    snprintf(text, sizeof text, "card,points\n%s,100\n", card);
+    run_batch(&t, text, PATRON_IMPORT_ADD, "first", &real);
+    run_batch(&t, "email,points\npia@example.org,7\n", PATRON_IMPORT_ADD, "second", &real);
+    snprintf(text, sizeof text,
+             "card,email,points\n%s,,40\n,pia@example.org,7\n,qin@example.org,25\n", card);
+    write_file(&t, "set.csv", text, path);
+    struct patron_import_options o = {.mode = PATRON_IMPORT_SET, .batch = "set", .dry_run = 1};
+    import_ok(&t, path, &o, &dry);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE note = 'import set'"), 0);
+    o.dry_run = 0;
+    import_ok(&t, path, &o, &real);
+    assert_int_equal(real.points_posted, -60 + 25);
+    assert_int_equal(real.migration_balance, 35);
+    assert_int_equal(real.updated, 1);
+    assert_int_equal(real.skipped, 1);
+    assert_int_equal(real.created, 1);
+    assert_int_equal(dry.points_posted, real.points_posted);
+    assert_int_equal(dry.migration_balance, real.migration_balance);
+    assert_int_equal(dry.updated, real.updated);
+    assert_int_equal(dry.skipped, real.skipped);
+    assert_int_equal(dry.created, real.created);
+    assert_int_equal(balance_of(t.s, card), 40);
+    test_assert_ledger_verifies(t.s);
+    test_store_close(&t);
+}
+
 static const char bad_file[] = "card,phone,email,points\n"
                                "2900000000019,,ian@example.org,10\n" /* check digit */
                                ",,jo@example.org,ten\n"              /* not a number */
@@ -640,7 +676,13 @@ static void a_crashed_import_continues_where_it_stopped(void **state)
                      995);
     assert_int_equal(test_scalar(t.s, "SELECT finished FROM import_batches WHERE batch = 'crash'"),
                      0);
-    struct patron_import_options o = {.batch = "crash"};
+    struct patron_import_options o = {.batch = "crash", .dry_run = 1};
+    import_ok(&t, path, &o, &r); /* a dry run of the rest reports the whole batch too */
+    assert_int_equal(r.rows_read, 2500);
+    assert_int_equal(r.points_posted, sum);
+    assert_int_equal(r.migration_balance, -sum);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members"), 994);
+    o.dry_run = 0;
     import_ok(&t, path, &o, &r);
     assert_int_equal(r.already_imported, 0);
     assert_int_equal(r.rows_read, 2500);
@@ -717,6 +759,7 @@ int main(void)
         cmocka_unit_test(each_preset_maps_its_columns),
         cmocka_unit_test(add_and_set_modes),
         cmocka_unit_test(rerun_and_dry_run_write_nothing),
+        cmocka_unit_test(a_dry_run_reports_what_set_mode_posts),
         cmocka_unit_test(bad_rows_are_reported_and_nothing_is_written),
         cmocka_unit_test(skip_errors_writes_the_bad_rows_beside_the_input),
         cmocka_unit_test(map_names_a_column),

@@ -255,8 +255,8 @@ static int read_balance(struct patron__import_ctx *x)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, x->account);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        x->report->migration_balance = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW) /* a dry run's points were counted, not posted (apply.c) */
+        x->report->migration_balance = sqlite3_column_int64(st, 0) - x->unposted;
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : patron__db_err(x->s, rc);
 }

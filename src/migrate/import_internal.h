@@ -15,7 +15,8 @@ struct patron__import_ctx {
     const char *country_code;
     char country_buf[8];
     int64_t now;
-    int64_t account; /* migration:BATCH */
+    int64_t account;  /* migration:BATCH */
+    int64_t unposted; /* a dry run: the points its rows would have moved to members */
     char account_name[80];
     char note[80];   /* "import BATCH", the entries' note */
     char source[80]; /* "import:BATCH", the consent answers' source */
