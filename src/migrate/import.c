@@ -458,10 +458,13 @@ static void finish_rejects(struct run *r, int kept)
     }
 }
 
-/* Keeps the handle's synchronous level (r->sync_level) and lowers it for the chunks. */
+/* Keeps the handle's synchronous level (r->sync_level) and lowers it for the chunks; inside a
+ * caller's transaction (where SQLite cannot change it) the chunks keep it. */
 static int chunk_sync(struct run *r)
 {
     sqlite3_stmt *st = NULL;
+    if (r->x.s->tx_depth > 0)
+        return 0;
     int rc = sqlite3_prepare_v2(r->x.s->db, "PRAGMA main.synchronous", -1, &st, NULL);
     int level = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     sqlite3_finalize(st);
