@@ -749,6 +749,12 @@ static void chunks_commit_without_waiting_for_the_disk(void **state)
     assert_int_equal(test_scalar(t.s, "SELECT finished FROM import_batches WHERE batch = 'sync'"),
                      1);
     assert_int_equal(migration_balance(t.s, "sync"), -5000);
+    /* each member's uid is written with the row, as the trigger members_uid would write it */
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members WHERE member_uid IS NOT"
+                                      " (SELECT value FROM settings WHERE key = 'store_id')"
+                                      " || '-' || id"),
+                     0);
+    assert_int_equal(test_scalar(t.s, "SELECT MAX(id) - MIN(id) + 1 FROM members"), 2500);
     test_store_close(&t);
 }
 
