@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "migrate/import_internal.h"
 #include "testutil.h"
 
 struct errors {
@@ -141,6 +142,26 @@ static void run_batch(struct test_store *t, const char *text, enum patron_import
     import_ok(t, path, &o, r);
 }
 
+/* Every entry's outbox row says what its entry holds, as outbox.c's entry statement reads it
+ * back from the row (the import writes the payload from the values it posted). */
+static void entries_outbox_as_read_back(patron_store *s)
+{
+    assert_int_equal(
+        test_scalar(s, "SELECT COUNT(*) FROM entries e LEFT JOIN outbox o ON o.tbl = 'entries'"
+                       " AND o.row_key = e.id WHERE o.payload IS NOT json_object('id', e.id,"
+                       " 'store_id', e.store_id, 'store_seq', e.store_seq, 'kind', e.kind,"
+                       " 'debit', (SELECT COALESCE(name, 'member') FROM accounts"
+                       " WHERE id = e.debit_account),"
+                       " 'credit', (SELECT COALESCE(name, 'member') FROM accounts"
+                       " WHERE id = e.credit_account),"
+                       " 'points', e.points, 'member_id', e.member_id, 'created_at', e.created_at,"
+                       " 'member_uid', (SELECT member_uid FROM members WHERE id = e.member_id),"
+                       " 'original_entry', e.original_entry, 'sale_id', e.sale_id,"
+                       " 'refund_id', e.refund_id, 'redemption_id', e.redemption_id,"
+                       " 'note', e.note, 'approved_by', e.approved_by)"),
+        0);
+}
+
 /* add adds to a matched member's balance; set makes it the file's figure. */
 static void add_and_set_modes(void **state)
 {
@@ -169,6 +190,8 @@ static void add_and_set_modes(void **state)
     assert_int_equal(r.updated, 0);
     assert_int_equal(balance_of(t.s, card), 50);
     test_assert_ledger_verifies(t.s);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'adjust'"), 3);
+    entries_outbox_as_read_back(t.s);
     test_store_close(&t);
 }
 
@@ -205,6 +228,42 @@ static void rerun_and_dry_run_write_nothing(void **state)
     assert_int_equal(again.migration_balance, -30);
     assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members"), 2);
     assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries"), entries);
+    test_assert_ledger_verifies(t.s);
+    test_store_close(&t);
+}
+
+/* A dry run under --mode set, on members with balances, a new one and one left as it is,
+ * reports what the real run then does: the points posted and the migration account. */
+static void a_dry_run_reports_what_set_mode_posts(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_import_report dry, real;
+    char card[14], path[512], text[256];
+    test_store_open(&t);
+    test_enroll(&t, "Ola", card);
+    snprintf(text, sizeof text, "card,points\n%s,100\n", card);
+    run_batch(&t, text, PATRON_IMPORT_ADD, "first", &real);
+    run_batch(&t, "email,points\npia@example.org,7\n", PATRON_IMPORT_ADD, "second", &real);
+    snprintf(text, sizeof text,
+             "card,email,points\n%s,,40\n,pia@example.org,7\n,qin@example.org,25\n", card);
+    write_file(&t, "set.csv", text, path);
+    struct patron_import_options o = {.mode = PATRON_IMPORT_SET, .batch = "set", .dry_run = 1};
+    import_ok(&t, path, &o, &dry);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE note = 'import set'"), 0);
+    o.dry_run = 0;
+    import_ok(&t, path, &o, &real);
+    assert_int_equal(real.points_posted, -60 + 25);
+    assert_int_equal(real.migration_balance, 35);
+    assert_int_equal(real.updated, 1);
+    assert_int_equal(real.skipped, 1);
+    assert_int_equal(real.created, 1);
+    assert_int_equal(dry.points_posted, real.points_posted);
+    assert_int_equal(dry.migration_balance, real.migration_balance);
+    assert_int_equal(dry.updated, real.updated);
+    assert_int_equal(dry.skipped, real.skipped);
+    assert_int_equal(dry.created, real.created);
+    assert_int_equal(balance_of(t.s, card), 40);
     test_assert_ledger_verifies(t.s);
     test_store_close(&t);
 }
@@ -560,15 +619,23 @@ static void an_import_asked_to_stop_writes_nothing(void **state)
 
 static void die_in_the_write(void *ctx, const struct patron_import_progress *p)
 {
-    /* the check reports rows 1,000 and 2,000; the write's first report comes right after its
-     * second chunk committed (rows 1..1,000): the process dies there, as in a crash */
+    /* the check reports rows 1,000 and 2,000; the write's first report comes at its row 1,000,
+     * after its chunks up to row 994 committed: the process dies there, as in a crash */
     if (!p->done && ++*(int *)ctx == 3)
         _exit(0);
 }
 
-/* An import commits in chunks and records how far it got with each: killed between chunks, it
- * leaves whole chunks in; the same batch run again continues after them, posts every row once,
- * and reports the whole batch; run once more, it changes nothing. */
+/* A clock that moves 15 ms each time the import reads it (once a row, once as the chunk
+ * begins): a chunk of about 100 ms of work is then exactly 7 rows, whatever the machine. */
+static int64_t fifteen_ms_a_row(void)
+{
+    static int64_t ms;
+    return ms += 15;
+}
+
+/* An import commits in chunks sized by time and records how far it got with each: killed
+ * between chunks, it leaves whole chunks in; the same batch run again continues after them,
+ * posts every row once, and reports the whole batch; run once more, it changes nothing. */
 static void a_crashed_import_continues_where_it_stopped(void **state)
 {
     (void)state;
@@ -598,15 +665,24 @@ static void a_crashed_import_continues_where_it_stopped(void **state)
         if (patron_store_open(t.path, &s) != 0)
             _exit(2);
         patron_store_set_fixed_time(s, t.now);
+        patron__import_clock_ms = fifteen_ms_a_row;
         _exit(patron_import_members(s, path, &o, &r) == 0 ? 3 : 4);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members"), 1000);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members"), 994); /* 142 x 7 */
     assert_int_equal(test_scalar(t.s, "SELECT done_row FROM import_batches WHERE batch = 'crash'"),
-                     1001);
-    struct patron_import_options o = {.batch = "crash"};
+                     995);
+    assert_int_equal(test_scalar(t.s, "SELECT finished FROM import_batches WHERE batch = 'crash'"),
+                     0);
+    struct patron_import_options o = {.batch = "crash", .dry_run = 1};
+    import_ok(&t, path, &o, &r); /* a dry run of the rest reports the whole batch too */
+    assert_int_equal(r.rows_read, 2500);
+    assert_int_equal(r.points_posted, sum);
+    assert_int_equal(r.migration_balance, -sum);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members"), 994);
+    o.dry_run = 0;
     import_ok(&t, path, &o, &r);
     assert_int_equal(r.already_imported, 0);
     assert_int_equal(r.rows_read, 2500);
@@ -630,6 +706,58 @@ static void a_crashed_import_continues_where_it_stopped(void **state)
     test_store_close(&t);
 }
 
+struct sync_seen {
+    patron_store *s;
+    int64_t level[8];
+    int n;
+};
+
+static void note_sync(void *ctx, const struct patron_import_progress *p)
+{
+    struct sync_seen *seen = ctx;
+    if (!p->done && seen->n < 8)
+        seen->level[seen->n++] = test_scalar(seen->s, "PRAGMA main.synchronous");
+}
+
+/* A chunk's commit does not wait for the disk: the import's handle is at synchronous=NORMAL (1)
+ * while it writes the chunks, and at its own FULL (2) again for the batch's last commit and
+ * after; the finished batch is in the register. */
+static void chunks_commit_without_waiting_for_the_disk(void **state)
+{
+    (void)state;
+    struct test_store t;
+    struct patron_import_report r;
+    char path[512];
+    test_store_open(&t);
+    struct sync_seen seen = {.s = t.s};
+    snprintf(path, sizeof path, "%s/sync.csv", t.dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("email,points\n", f);
+    for (int i = 0; i < 2500; i++)
+        fprintf(f, "y%d@example.org,2\n", i);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(test_scalar(t.s, "PRAGMA main.synchronous"), 2);
+    struct patron_import_options o = {.batch = "sync", .on_progress = note_sync, .ctx = &seen};
+    import_ok(&t, path, &o, &r);
+    assert_int_equal(r.created, 2500);
+    /* the check on the copy reports rows 1,000 and 2,000, then the write the same rows */
+    assert_int_equal(seen.n, 4);
+    assert_int_equal(seen.level[2], 1);
+    assert_int_equal(seen.level[3], 1);
+    assert_int_equal(test_scalar(t.s, "PRAGMA main.synchronous"), 2);
+    assert_int_equal(test_scalar(t.s, "SELECT finished FROM import_batches WHERE batch = 'sync'"),
+                     1);
+    assert_int_equal(migration_balance(t.s, "sync"), -5000);
+    /* each member's uid is written with the row, as the trigger members_uid would write it */
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM members WHERE member_uid IS NOT"
+                                      " (SELECT value FROM settings WHERE key = 'store_id')"
+                                      " || '-' || id"),
+                     0);
+    assert_int_equal(test_scalar(t.s, "SELECT MAX(id) - MIN(id) + 1 FROM members"), 2500);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +765,7 @@ int main(void)
         cmocka_unit_test(each_preset_maps_its_columns),
         cmocka_unit_test(add_and_set_modes),
         cmocka_unit_test(rerun_and_dry_run_write_nothing),
+        cmocka_unit_test(a_dry_run_reports_what_set_mode_posts),
         cmocka_unit_test(bad_rows_are_reported_and_nothing_is_written),
         cmocka_unit_test(skip_errors_writes_the_bad_rows_beside_the_input),
         cmocka_unit_test(map_names_a_column),
@@ -648,6 +777,7 @@ int main(void)
         cmocka_unit_test(a_member_reached_twice_in_a_file_is_refused),
         cmocka_unit_test(an_import_asked_to_stop_writes_nothing),
         cmocka_unit_test(a_crashed_import_continues_where_it_stopped),
+        cmocka_unit_test(chunks_commit_without_waiting_for_the_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

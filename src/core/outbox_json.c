@@ -157,6 +157,8 @@ int patron__outbox_add_json(patron_store *s, const char *kind, const char *tbl, 
     struct patron__jw whole;
     if (head->oom || tail->oom)
         return PATRON_ENOMEM;
+    if (s->outbox_off)
+        return 0;
     if (s->tx_depth == 0)
         return patron__fail(s, PATRON_EINVAL,
                             "an outbox row is written inside its fact's transaction");

@@ -68,6 +68,9 @@ struct patron_store {
      * debits of members and records them in offline_spends (ledger.c). */
     int spend_offline;
     int outbox_offline; /* the entry outbox row being written is such a spend */
+    /* Set on a throwaway copy (the import's check, migrate/import.c): facts are written without
+     * their outbox rows, which nobody will read. */
+    int outbox_off;
     struct patron__rule_slot rules[PATRON__RULE_SLOTS];
     size_t rule_count;
     int64_t data_version;  /* PRAGMA data_version the kept rules were read at */

@@ -129,13 +129,13 @@ static void jw_id(struct patron__jw *w, const char *key, int64_t v)
 }
 
 /* The entry's outbox row from the values just written, as outbox.c's entry statement would read
- * them back; an entry against another named account than the program's, or a spend made
- * offline (its payload says "offline": true), goes that way. */
+ * them back; an entry against another named account whose name the caller did not give, or a
+ * spend made offline (its payload says "offline": true), goes that way. */
 static int entry_outbox(patron_store *s, const struct patron__member_row *m,
                         const struct patron__posting *p, int64_t entry_id, int64_t now, int offline)
 {
-    const char *program = patron__program_account_name(p->program);
-    if (p->account || !program || offline)
+    const char *program = p->account ? p->account_name : patron__program_account_name(p->program);
+    if (!program || offline)
         return outbox_entry(s, entry_id, offline);
     struct patron__jw head, tail;
     patron__jw_init(&head);
@@ -224,7 +224,7 @@ static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t
 {
     int64_t points = p->points, after = balance_before + points;
     int64_t lot = after <= 0 ? 0 : (balance_before < 0 ? after : points);
-    int64_t expiry_days = patron__setting_int(s, "expiry_days", 365), expires_at = 0;
+    int64_t expiry_days, expires_at = 0;
     if (lot == 0)
         return 0;
     sqlite3_stmt *st = patron__stmt(
@@ -234,7 +234,7 @@ static int open_lot(patron_store *s, const struct patron__member_row *m, int64_t
         return PATRON_EDB;
     if (p->expires_at > 0)
         expires_at = p->expires_at;
-    else if (expiry_days > 0)
+    else if ((expiry_days = patron__setting_int(s, "expiry_days", 365)) > 0)
         expires_at = now + expiry_days * PATRON__DAY_SECONDS;
     sqlite3_bind_int64(st, 1, m->member_id);
     sqlite3_bind_int64(st, 2, entry_id);

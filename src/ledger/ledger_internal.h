@@ -16,10 +16,12 @@ struct patron__posting {
     int64_t sale_id, refund_id, redemption_id;
     const char *note;
     const char *approved_by;
-    int64_t account;    /* a named program account's id used instead of `program`, or 0 */
-    int64_t expires_at; /* a credit's lot expiry instead of the expiry_days rule, or 0 */
-    int uncapped;       /* a debit the counter cannot refuse (a refund's reversal): offline, it is
-                           marked offline but not held to the offline caps */
+    int64_t account;          /* a named program account's id used instead of `program`, or 0 */
+    const char *account_name; /* that account's name, when the caller knows it (the entry's
+                                 outbox row is then written without reading it back), or NULL */
+    int64_t expires_at;       /* a credit's lot expiry instead of the expiry_days rule, or 0 */
+    int uncapped; /* a debit the counter cannot refuse (a refund's reversal): offline, it is
+                     marked offline but not held to the offline caps */
 };
 
 /* Posts the movement for member m and updates m->balance. Returns 0 or a PATRON_* code. */

@@ -15,7 +15,9 @@ struct patron__import_ctx {
     const char *country_code;
     char country_buf[8];
     int64_t now;
-    int64_t account; /* migration:BATCH */
+    int64_t account;  /* migration:BATCH */
+    int64_t unposted; /* a dry run: the points its rows would have moved to members */
+    char account_name[80];
     char note[80];   /* "import BATCH", the entries' note */
     char source[80]; /* "import:BATCH", the consent answers' source */
     size_t columns;
@@ -63,5 +65,9 @@ int patron__import_apply(struct patron__import_ctx *x, struct patron__import_row
  * lifetime points. Returns 0 or a PATRON_* code. */
 int patron__import_keep(struct patron__import_ctx *x, const struct patron__import_row *r,
                         int64_t member_id, int created);
+
+/* The clock that sizes the import's chunks (import.c): monotonic milliseconds. Tests put a clock
+ * of their own here to make the chunks' boundaries exact. */
+extern int64_t (*patron__import_clock_ms)(void);
 
 #endif
