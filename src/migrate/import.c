@@ -5,11 +5,9 @@
  * a sale waits for one chunk at most. The batch's register (import_batches) records in each
  * chunk's transaction the last row written and the report's counts, so that the same batch run
  * again after a crash continues after that row, and a finished batch changes nothing.
- * A chunk's commit does not wait for the disk (synchronous=NORMAL on the import's own handle):
- * a chunk lost to a power cut takes its register row with it (the WAL is replayed in order, up
- * to the last whole commit), so the batch run again re-does it. Only the batch's last
- * transaction, which marks it finished, is committed at the handle's own level (FULL), and its
- * sync makes every earlier chunk durable too.
+ * Every chunk's commit is durable, at the handle's own level: a chunk's outbox rows may be
+ * shipped to head office or announced by a webhook as soon as it commits, so none may be lost
+ * to a power cut after that.
  * Bad rows are reported, and with --skip-errors written to FILE.rejected.csv. */
 #include <errno.h>
 #include <stdio.h>
@@ -34,9 +32,6 @@
  * rows are quick, and a sale still waits at most this long when they are slow. */
 #define PATRON__IMPORT_CHUNK_MS 100
 
-/* The level of synchronous (SQLite's PRAGMA) a chunk's commit is made at: NORMAL. */
-#define IMPORT_CHUNK_SYNC 1
-
 static int64_t monotonic_ms(void)
 {
     struct timespec ts;
@@ -56,7 +51,6 @@ struct run {
     int64_t done_row;    /* the register's last row written by an earlier run (0: none) */
     int64_t in_chunk;    /* rows of the open chunk */
     int64_t chunk_began; /* patron__import_clock_ms() when the open chunk began */
-    int sync_level;      /* the handle's synchronous level, given back at the end (-1: none) */
     int64_t failed_here; /* bad rows found by this run */
     int quiet_done;      /* the check before a real run: its last progress call is left out */
 };
@@ -125,28 +119,10 @@ static int commit_chunk(struct run *r, int64_t now_ms)
     return patron__tx_begin(r->x.s);
 }
 
-/* Sets the handle's synchronous level (outside a transaction, as SQLite asks). */
-static int set_sync(patron_store *s, int level)
-{
-    char sql[48];
-    snprintf(sql, sizeof sql, "PRAGMA main.synchronous = %d", level);
-    return patron__exec(s, sql);
-}
-
-/* The end of a real run: the last rows and the register committed like every chunk, then, at
- * the handle's own synchronous level again, the register marked finished in a transaction of
- * its own, whose sync makes the whole batch durable before the report says it is done. */
+/* The end of a real run: the last rows and the register, marked finished, commit together. */
 static int finish_chunks(struct run *r)
 {
-    int err;
     r->done_row = r->csv.record;
-    if ((err = save_register(r, 0)) != 0 || (err = patron__tx_commit(r->x.s)) != 0)
-        return err;
-    if (r->sync_level >= 0 && (err = set_sync(r->x.s, r->sync_level)) != 0)
-        return err;
-    r->sync_level = -1;
-    if ((err = patron__tx_begin(r->x.s)) != 0)
-        return err;
     return save_register(r, 1);
 }
 
@@ -458,24 +434,6 @@ static void finish_rejects(struct run *r, int kept)
     }
 }
 
-/* Keeps the handle's synchronous level (r->sync_level) and lowers it for the chunks; inside a
- * caller's transaction (where SQLite cannot change it) the chunks keep it. */
-static int chunk_sync(struct run *r)
-{
-    sqlite3_stmt *st = NULL;
-    if (r->x.s->tx_depth > 0)
-        return 0;
-    int rc = sqlite3_prepare_v2(r->x.s->db, "PRAGMA main.synchronous", -1, &st, NULL);
-    int level = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    if (level < 0)
-        return patron__db_err(r->x.s, sqlite3_errcode(r->x.s->db));
-    if (level <= IMPORT_CHUNK_SYNC)
-        return 0;
-    r->sync_level = level;
-    return set_sync(r->x.s, IMPORT_CHUNK_SYNC);
-}
-
 /* One pass over the file: a dry run (one transaction, rolled back) or the chunked import. */
 static int import_pass(patron_store *s, const char *path, const struct patron_import_options *opt,
                        int quiet_done, struct patron_import_report *out)
@@ -487,9 +445,8 @@ static int import_pass(patron_store *s, const char *path, const struct patron_im
         return patron__fail(s, PATRON_ENOMEM, "out of memory");
     r->x.report = &rep;
     r->quiet_done = quiet_done;
-    r->sync_level = -1;
     if ((err = prepare(r, s, path, opt)) != 0 || (err = patron__exec(s, IMPORT_CACHE)) != 0 ||
-        (!opt->dry_run && (err = chunk_sync(r)) != 0) || (err = patron__tx_begin(s)) != 0)
+        (err = patron__tx_begin(s)) != 0)
         goto out;
     err = run_batch(r, path);
     write = err == 0 && !opt->dry_run && !rep.already_imported;
@@ -500,9 +457,7 @@ static int import_pass(patron_store *s, const char *path, const struct patron_im
     finish_rejects(r, write && err == 0);
 out:
     sqlite3_exec(s->db, "PRAGMA main.cache_size = -2000", NULL, NULL,
-                 NULL);     /* SQLite's default again */
-    if (r->sync_level >= 0) /* stopped before its end: the handle's own level again */
-        set_sync(s, r->sync_level);
+                 NULL); /* SQLite's default again */
     if (r->rejects)
         finish_rejects(r, 0);
     patron__csv_close(&r->csv);
