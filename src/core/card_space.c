@@ -79,6 +79,7 @@ static int in_chain(patron_store *s, int *chain)
 {
     sqlite3_stmt *st =
         patron__stmt(s, "SELECT EXISTS(SELECT 1 FROM card_spaces WHERE source = 'granted')"
+                        " OR EXISTS(SELECT 1 FROM card_space_grants)"
                         " OR EXISTS(SELECT 1 FROM chain_pull WHERE last_pull > 0)");
     if (!st)
         return PATRON_EDB;
