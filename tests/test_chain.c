@@ -105,6 +105,8 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
               " DROP TRIGGER facts_check_store_update ON facts;"
               " DROP TRIGGER stores_in_use ON stores; DROP TRIGGER stores_in_use_update ON stores;"
               " DROP FUNCTION hq_check_store(); DROP FUNCTION hq_store_in_use();"
+              " DROP TRIGGER stores_not_granted ON stores; DROP FUNCTION hq_store_not_granted();"
+              " DROP FUNCTION hq_card_space_grant(integer[]); DROP TABLE card_spaces;"
               " ALTER TABLE facts ADD FOREIGN KEY (store_id) REFERENCES stores;"
               " DELETE FROM redemptions; DELETE FROM cards; DELETE FROM members;"
               " ALTER TABLE members DROP COLUMN home_member_id, DROP COLUMN name,"

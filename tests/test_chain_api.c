@@ -3,9 +3,11 @@
  * looked up at head office, kept and answered; with head office unreachable, a 404 whose detail
  * says the card is from another store and the link is down; a sale on a card not yet known is
  * held (202) until it is. Spends through the API are claimed at head office first: two stores'
- * servers spending the same last points at once, one wins. */
+ * servers spending the same last points at once, one wins. A store out of card numbers is
+ * granted a space by head office at enrolment. */
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +355,44 @@ static void the_api_claims_vouchers_and_caps_offline_spends(void **state)
     apit_cleanup(&b);
 }
 
+/* A counter service whose store is out of card numbers: head office down, the enrolment is
+ * refused (409) and nothing is written; head office up, it grants a space there and then. */
+static void the_enrol_api_is_granted_a_space_when_out(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], token[64];
+    struct api_server sv;
+    struct apit_reply r = {0};
+    patron_store *s = NULL;
+    chain_make("chain_api_space", owner, url1, url2);
+    apit_store_new(&sv);
+    apit_terminal(&sv, "till-1", "cashier", token);
+    assert_int_equal(patron_store_open(sv.db, &s), 0);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(s), "UPDATE card_spaces SET minted = 137331",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    int64_t members = test_scalar(s, "SELECT count(*) FROM members");
+    setenv("PATRON_HQ", "postgresql://nobody:x@127.0.0.1:1/chain_api_space", 1);
+    apit_start(&sv, NULL);
+    apit_call(sv.port, "POST", "/v1/members", token, NULL, "{\"name\":\"Out Of Luck\"}", &r);
+    apit_assert_status(&r, 409, NULL);
+    assert_non_null(strstr(apit_jstr(r.json, "detail"), "card numbers"));
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&sv), 0);
+    assert_int_equal(test_scalar(s, "SELECT count(*) FROM members"), members);
+    setenv("PATRON_HQ", url1, 1);
+    apit_start(&sv, NULL);
+    apit_call(sv.port, "POST", "/v1/members", token, NULL, "{\"name\":\"Lucky Now\"}", &r);
+    apit_assert_status(&r, 201, NULL);
+    assert_int_equal(patron_card_store(apit_jstr(r.json, "card"), NULL), 65535);
+    apit_reply_free(&r);
+    assert_int_equal(apit_stop(&sv), 0);
+    unsetenv("PATRON_HQ");
+    assert_int_equal(pg_int(owner, "SELECT store_id FROM card_spaces WHERE space = 65535"), 1);
+    patron_store_close(s);
+    apit_cleanup(&sv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +400,7 @@ int main(void)
         cmocka_unit_test(the_sale_api_holds_a_sale_on_a_card_not_yet_known),
         cmocka_unit_test(two_servers_spending_the_last_points_at_once_one_wins),
         cmocka_unit_test(the_api_claims_vouchers_and_caps_offline_spends),
+        cmocka_unit_test(the_enrol_api_is_granted_a_space_when_out),
     };
     return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

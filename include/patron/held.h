@@ -29,7 +29,7 @@ struct patron_held_sale {
     int64_t held_id;
     char card[PATRON_CARD_DIGITS + 1];
     char ref[128];
-    int card_store;  /* the store whose number space holds the card */
+    int card_store;  /* the store the card is from by its number (patron_card_owner) */
     int64_t points;  /* held: the program's base rate (the member's tier and offers count once
                         the sale is posted) */
     int64_t held_at; /* the store's clock */

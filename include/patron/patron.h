@@ -13,6 +13,7 @@
 #define PATRON_PATRON_H
 
 #include "patron/card.h"
+#include "patron/card_space.h"
 #include "patron/chain.h"
 #include "patron/display.h"
 #include "patron/error.h"

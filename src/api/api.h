@@ -97,6 +97,10 @@ struct api_settings {
     int (*voucher_claim)(const char *hq, int64_t key_id, int64_t voucher_id, const char *key,
                          char *detail, size_t len);
     int (*voucher_release)(const char *hq, const char *key, char *detail, size_t len);
+    /* And the grant of a card number space to a store out of them (patron/card_space.h): 0 with
+     * the space, another code with a sentence when head office could not grant one. Every store
+     * handle of the service asks it when a head office is set. */
+    int (*card_space_grant)(const char *hq, patron_store *s, int *space, char *detail, size_t len);
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.

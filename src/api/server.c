@@ -86,6 +86,13 @@ struct request {
     int upload_failed;
 };
 
+/* The store handles' source of card number spaces: head office, through cfg. */
+static int card_space_grant(void *arg, patron_store *s, int *space, char *detail, size_t len)
+{
+    const struct api_settings *cfg = arg;
+    return cfg->card_space_grant(cfg->hq, s, space, detail, len);
+}
+
 int api_store_open(const struct api_settings *cfg, patron_store **out)
 {
     int err = patron_store_open(cfg->db_path, out);
@@ -95,6 +102,8 @@ int api_store_open(const struct api_settings *cfg, patron_store **out)
         patron_store_set_fixed_time(*out, cfg->now);
     if (cfg->busy_timeout_s)
         patron_store_set_busy_timeout(*out, cfg->busy_timeout_s);
+    if (cfg->hq && cfg->hq[0] && cfg->card_space_grant)
+        patron_store_set_card_space_source(*out, card_space_grant, (void *)cfg);
     return 0;
 }
 

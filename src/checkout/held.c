@@ -12,7 +12,7 @@
 
 #define HELD_COLUMNS "id, card, ref, points, held_at, coalesce(sale_id, 0)"
 
-static void read_row(sqlite3_stmt *st, struct patron_held_sale *out)
+static void read_row(patron_store *s, sqlite3_stmt *st, struct patron_held_sale *out)
 {
     memset(out, 0, sizeof *out);
     out->held_id = sqlite3_column_int64(st, 0);
@@ -21,7 +21,7 @@ static void read_row(sqlite3_stmt *st, struct patron_held_sale *out)
     out->points = sqlite3_column_int64(st, 3);
     out->held_at = sqlite3_column_int64(st, 4);
     out->sale_id = sqlite3_column_int64(st, 5);
-    out->card_store = patron_card_store(out->card, NULL);
+    out->card_store = patron_card_owner(s, out->card);
 }
 
 /* The held sale kept under `key`: 1 (into *out), 0 for none, or a negative code. */
@@ -35,7 +35,7 @@ static int held_by_key(patron_store *s, const char *key, struct patron_held_sale
     sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        read_row(st, out);
+        read_row(s, st, out);
         *total = sqlite3_column_int64(st, 6);
     }
     sqlite3_reset(st);
@@ -103,7 +103,7 @@ static int keep(patron_store *s, const struct patron_sale *in, const char *numbe
     out->held_id = id;
     patron__copy(out->card, sizeof out->card, number);
     patron__copy(out->ref, sizeof out->ref, in->ref);
-    out->card_store = patron_card_store(number, NULL);
+    out->card_store = patron_card_owner(s, number);
     out->points = points;
     out->held_at = patron_store_now(s);
     return 0;
@@ -121,7 +121,7 @@ static int check(patron_store *s, struct patron_sale *sale, const struct patron_
     if ((err = patron_card_parse(sale->card, number)) != 0)
         return patron__fail(s, err, "card number '%.32s' is mistyped",
                             sale->card ? sale->card : "");
-    int from = patron_card_store(number, NULL);
+    int from = patron_card_owner(s, number);
     if (from <= 0 || from == s->store_id)
         return patron__fail(s, PATRON_ENOCARD,
                             "card %s is not another store's by its number: unknown card", number);
@@ -289,7 +289,7 @@ int patron_held_list(patron_store *s, struct patron_held_sale *out, size_t cap, 
         return PATRON_EDB;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n < cap)
-            read_row(st, &out[n]);
+            read_row(s, st, &out[n]);
         n++;
     }
     sqlite3_reset(st);

@@ -206,6 +206,7 @@ int cli_open_store(struct cli *c)
         return open_failed(c, err, err == PATRON_ENOTFOUND ? "ENOSTORE" : NULL, why);
     if (c->has_now)
         patron_store_set_fixed_time(c->store, c->now);
+    cli_card_space_source(c);
     struct patron_store_info info;
     if (!c->opening_for_init && (patron_store_info(c->store, &info) != 0 || info.store_id == 0)) {
         snprintf(why, sizeof why, "%s is not a store yet; run 'patron init' first", c->db_path);

@@ -78,6 +78,8 @@ int cli_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);
 /* Opens the store (once), pins the clock when --now was given, and refuses a database that is
  * not a store yet (but for `patron init`). Returns 0 or an exit status (the error printed). */
 int cli_open_store(struct cli *c);
+/* With a head office set, makes it the store's source of card number spaces (card_space.c). */
+void cli_card_space_source(struct cli *c);
 
 /* Prints an error per the contract (one sentence on stderr, or the JSON object with --json) and
  * returns the exit status for `err`. The store's detail, when set, is added to the sentence. */

@@ -252,6 +252,7 @@ int cli_cmd_serve(struct cli *c, struct cli_args *a)
     cfg.sync_run = cli_sync_link_run;
     cfg.sync_close = cli_sync_link_close;
     cfg.card_lookup = patron_hq_card_lookup_url;
+    cfg.card_space_grant = patron_hq_card_space_grant_url;
 #endif
     cfg.wallet = c->wallet;
     cfg.google = c->google;

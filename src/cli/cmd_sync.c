@@ -110,7 +110,7 @@ static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
     struct patron_hq_sync_result r;
     int64_t batch = 0; /* PATRON_HQ_SYNC_BATCH_ROWS */
     patron_hq *h = NULL;
-    char detail[512], human[256];
+    char detail[512], human[384];
     int status, err;
     if (batch_text && cli_parse_int(batch_text, 1, 100000, &batch) != 0)
         return cli_usage(c, usage);
@@ -131,19 +131,20 @@ static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
     snprintf(human, sizeof human,
              "head office holds every row up to store_seq %lld (%lld shipped now)\n"
              "from the chain: %lld members, %lld cards, %lld balances, %lld members erased\n"
-             "held sales posted: %lld\n",
+             "held sales posted: %lld\n%s",
              (long long)r.acked_seq, (long long)r.shipped, (long long)r.pulled.members,
              (long long)r.pulled.cards, (long long)r.pulled.balances, (long long)r.pulled.erased,
-             (long long)r.pulled.held_posted);
-    return cli_emit(c,
-                    json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "from_seq",
-                              (json_int_t)r.from_seq, "acked_seq", (json_int_t)r.acked_seq,
-                              "shipped", (json_int_t)r.shipped, "batches", (json_int_t)r.batches,
-                              "pulled", "members", (json_int_t)r.pulled.members, "cards",
-                              (json_int_t)r.pulled.cards, "balances", (json_int_t)r.pulled.balances,
-                              "erased", (json_int_t)r.pulled.erased, "held_posted",
-                              (json_int_t)r.pulled.held_posted),
-                    human);
+             (long long)r.pulled.held_posted,
+             r.card_space ? "card number space granted (this store's were 80% used)\n" : "");
+    return cli_emit(
+        c,
+        json_pack("{s:I, s:I, s:I, s:I, s:i, s:{s:I, s:I, s:I, s:I, s:I}}", "from_seq",
+                  (json_int_t)r.from_seq, "acked_seq", (json_int_t)r.acked_seq, "shipped",
+                  (json_int_t)r.shipped, "batches", (json_int_t)r.batches, "card_space",
+                  r.card_space, "pulled", "members", (json_int_t)r.pulled.members, "cards",
+                  (json_int_t)r.pulled.cards, "balances", (json_int_t)r.pulled.balances, "erased",
+                  (json_int_t)r.pulled.erased, "held_posted", (json_int_t)r.pulled.held_posted),
+        human);
 }
 
 int cli_sync_link_run(void **link, const char *hq, patron_store *s, int pull, char *detail,

@@ -476,6 +476,20 @@ static const char schema_report_indexes[] =
     "DROP INDEX IF EXISTS cards_member;"
     "CREATE INDEX cards_member ON cards(member_id, status, issued_at);";
 
+/* Card number spaces that grow (card.h): the spaces this store mints from, its own (its store
+ * id) first, then one more each time they are 90% full: counting down from 65535 by itself
+ * ("self") without a head office, or granted by head office ("granted"). minted counts the
+ * cards minted in the space, kept in the transaction of each card (no count per enrolment);
+ * taken_seq orders the spaces as they were taken. card_space_grants are the chain's grants as
+ * the last pull brought them, so that a number in a granted space is said to be its store's.
+ * The own space's row and its count are written after this SQL (card_spaces_seed). */
+static const char schema_card_spaces[] =
+    "CREATE TABLE card_spaces(space INTEGER PRIMARY KEY CHECK(space BETWEEN 1 AND 65535),"
+    "  taken_seq INTEGER NOT NULL UNIQUE, taken_at INTEGER NOT NULL,"
+    "  source TEXT NOT NULL CHECK(source = 'own' OR source = 'granted' OR source = 'self'),"
+    "  minted INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE card_space_grants(space INTEGER PRIMARY KEY, store_id INTEGER NOT NULL);";
+
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
@@ -500,6 +514,7 @@ static const char *const migrations[] = {
     schema_import_register,
     schema_entries_kind,
     schema_report_indexes,
+    schema_card_spaces,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -538,6 +553,7 @@ static const struct {
     {schema_v9, patron__outbox_member_uid, patron__outbox_backfill},
     {schema_v17, patron__outbox_member_uid, NULL},
     {schema_entries_kind, writable_schema_on, entries_kind_check},
+    {schema_card_spaces, NULL, patron__card_spaces_seed},
 };
 
 static int migration_step(patron_store *s, int index, int after)

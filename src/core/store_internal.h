@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patron/card_space.h"
 #include "patron/error.h"
 #include "patron/limits.h"
 #include "patron/program.h"
@@ -71,6 +72,9 @@ struct patron_store {
     /* Set on a throwaway copy (the import's check, migrate/import.c): facts are written without
      * their outbox rows, which nobody will read. */
     int outbox_off;
+    /* Where a chain store's next card number space comes from (card_space.c), NULL: none. */
+    patron_card_space_source_fn space_source;
+    void *space_source_arg;
     struct patron__rule_slot rules[PATRON__RULE_SLOTS];
     size_t rule_count;
     int64_t data_version;  /* PRAGMA data_version the kept rules were read at */
@@ -147,6 +151,14 @@ int patron__load_program_accounts(patron_store *s);
 /* Plants the program of a new store, in the caller's transaction: the program accounts, the base
  * tier, the gift-card category and every rule at its default (program.c). */
 int patron__program_seed(patron_store *s);
+
+/* Card number spaces (card_space.c). patron__card_space_pick gives the space to mint the next
+ * card from, taking another when those held are full (in the caller's transaction); after the
+ * card is written, patron__card_space_minted counts it. patron__card_spaces_seed writes the own
+ * space's row with the cards already minted in it (the migration, and store init). */
+int patron__card_space_pick(patron_store *s, int *space);
+int patron__card_space_minted(patron_store *s, int space);
+int patron__card_spaces_seed(patron_store *s);
 
 /* Schema migrations, applied at open. */
 int patron__schema_migrate(patron_store *s);

@@ -53,8 +53,8 @@ void patron_hq_store_role(patron_hq *h, int64_t store_id, char *out, size_t len)
 
 /* Registers store `store_id` (1..65535) named `name` and creates its login role (its name into
  * login->role) with the password already in login->password, hashed here before it is sent.
- * PATRON_EDUPLICATE when the id is taken, PATRON_ESCHEMA when the schema is not the latest (run
- * init). */
+ * PATRON_EDUPLICATE when the id is taken (a store's, or a card number space head office granted
+ * a store), PATRON_ESCHEMA when the schema is not the latest (run init). */
 int patron_hq_store_add(patron_hq *h, int64_t store_id, const char *name,
                         struct patron_hq_login *login, char *detail, size_t len);
 
@@ -146,6 +146,7 @@ struct patron_hq_sync_result {
     int64_t shipped;   /* rows sent (a row head office already held is not sent again) */
     int64_t batches;
     struct patron_hq_pull_result pulled; /* what came down after shipping */
+    int card_space; /* the card number space granted at this sync (spaces 80% used), 0: none */
 };
 
 /* The batch `patron sync` and `patron serve`'s sync thread ship (batch_rows 0): up to
@@ -249,6 +250,20 @@ int patron_hq_card_lookup(patron_hq *h, patron_store *s, const char *card, char 
  * that the link to head office is down. */
 int patron_hq_card_lookup_url(const char *url, patron_store *s, const char *card, char *detail,
                               size_t len);
+
+/* Grants this store a card number space (patron/card_space.h) at head office and returns it in
+ * *space, without keeping it in the store (the caller does: patron_card_space_grant_keep, or the
+ * mint that asked). A grant head office made to this store that the store does not hold yet (an
+ * answer lost) is given again before a new one. Codes when head office fails or every space is
+ * taken, with a sentence. */
+int patron_hq_card_space_grant(patron_hq *h, patron_store *s, int *space, char *detail, size_t len);
+/* The same, connecting to `url` first (the source `patron serve` hands the store handles). */
+int patron_hq_card_space_grant_url(const char *url, patron_store *s, int *space, char *detail,
+                                   size_t len);
+/* When every space the store holds is 80% used, a grant kept in the store (*granted: the space,
+ * 0 when none was needed). `patron sync` calls it after the pull. */
+int patron_hq_card_space_top_up(patron_hq *h, patron_store *s, int *granted, char *detail,
+                                size_t len);
 
 /* Claims `points` of member `member_uid` for this store's spend at head office, in one
  * transaction that locks the member's chain balance: what the store may spend is local_points

@@ -46,5 +46,7 @@ int patron__hq_pull_program(patron_hq *h, patron_store *s, int64_t *version, cha
 /* The pull of vouchers redeemed or voided at other stores (vouchers.c), after patron_hq_pull's
  * own; 0 or a code with a sentence. */
 int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t len);
+/* The pull of the chain's card number space grants (card_space.c), kept in the store. */
+int patron__hq_pull_card_spaces(patron_hq *h, patron_store *s, char *detail, size_t len);
 
 #endif

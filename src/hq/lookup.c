@@ -8,6 +8,7 @@
 
 #include "hq_internal.h"
 #include "patron/card.h"
+#include "patron/card_space.h"
 #include "patron/chain.h"
 #include "patron/error.h"
 #include "patron/held.h"
@@ -110,7 +111,7 @@ int patron_hq_card_lookup_url(const char *url, patron_store *s, const char *card
         patron_hq_close(h);
         return rc;
     }
-    int store = patron_card_parse(card, number) == 0 ? patron_card_store(number, NULL) : 0;
+    int store = patron_card_parse(card, number) == 0 ? patron_card_owner(s, number) : 0;
     if (store > 0)
         snprintf(from, sizeof from, "store %d, by its number", store);
     snprintf(detail, len,

@@ -169,6 +169,8 @@ int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *
     if (rc == 0)
         rc = patron__hq_pull_vouchers(h, s, detail, len);
     if (rc == 0)
+        rc = patron__hq_pull_card_spaces(h, s, detail, len);
+    if (rc == 0)
         rc = patron_hq_pull_local(h, s, r, detail, len);
     return rc;
 }

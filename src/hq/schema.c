@@ -859,11 +859,64 @@ static const char migration_project_once[] =
     " END IF;"
     " RETURN NULL; END$$;";
 
-static const char *const migrations[] = {
-    migration_1,        migration_2,           migration_3,
-    migration_4,        migration_5,           migration_program,
-    migration_vouchers, migration_scale,       migration_refund_claims,
-    migration_ingest,   migration_project_once};
+/* Card number spaces that grow (patron/card_space.h): head office grants a store whose spaces are
+ * filling another one, recorded here when granted (so no second store is ever granted it, and a
+ * grant whose answer was lost is given again to the same store: `held` lists what the store
+ * already holds). The space is the highest that is neither granted nor a registered store's own;
+ * the grant and `patron hq store add` take the same lock, so a store id and a granted space never
+ * meet. Every store reads the grants (its pull keeps them, so that a number is said to be its
+ * granting store's). Cards minted in a granted space ship as the minting store's facts, so the
+ * projection already files them under that store. */
+static const char migration_card_spaces[] =
+    "CREATE TABLE card_spaces ("
+    " space integer PRIMARY KEY CHECK (space BETWEEN 1 AND 65535),"
+    " store_id integer NOT NULL REFERENCES stores,"
+    " granted_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE FUNCTION hq_card_space_grant(held integer[]) RETURNS integer LANGUAGE plpgsql"
+    " SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    "DECLARE me integer := (SELECT store_id FROM stores WHERE role_name = session_user);"
+    " got integer;"
+    "BEGIN"
+    " IF me IS NULL THEN RAISE EXCEPTION 'only a store is granted card number spaces'"
+    "  USING ERRCODE = '42501'; END IF;"
+    " LOCK TABLE card_spaces IN SHARE ROW EXCLUSIVE MODE;"
+    " SELECT c.space INTO got FROM card_spaces c WHERE c.store_id = me"
+    "  AND c.space <> ALL (coalesce(held, '{}')) ORDER BY c.space DESC LIMIT 1;"
+    " IF FOUND THEN RETURN got; END IF;"
+    " SELECT g.space INTO got FROM generate_series(65535, 1, -1) AS g(space)"
+    "  WHERE NOT EXISTS (SELECT FROM card_spaces c WHERE c.space = g.space)"
+    "  AND NOT EXISTS (SELECT FROM stores s WHERE s.store_id = g.space) LIMIT 1;"
+    " IF NOT FOUND THEN RAISE EXCEPTION 'every card number space of the chain is taken'"
+    "  USING ERRCODE = '54000'; END IF;"
+    " INSERT INTO card_spaces (space, store_id) VALUES (got, me);"
+    " RETURN got;"
+    "END$$;"
+    "CREATE FUNCTION hq_store_not_granted() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+    " SET search_path FROM CURRENT AS $$DECLARE owner integer; BEGIN"
+    " LOCK TABLE card_spaces IN SHARE ROW EXCLUSIVE MODE;"
+    " SELECT c.store_id INTO owner FROM card_spaces c WHERE c.space = NEW.store_id;"
+    " IF FOUND THEN RAISE EXCEPTION"
+    "  'card number space % was granted to store %', NEW.store_id, owner"
+    "  USING ERRCODE = 'unique_violation', CONSTRAINT = 'card_spaces_granted'; END IF;"
+    " RETURN NEW; END$$;"
+    "CREATE TRIGGER stores_not_granted BEFORE INSERT OR UPDATE OF store_id ON stores"
+    " FOR EACH ROW EXECUTE FUNCTION hq_store_not_granted();"
+    "REVOKE ALL ON FUNCTION hq_card_space_grant(integer[]) FROM PUBLIC;"
+    "GRANT EXECUTE ON FUNCTION hq_card_space_grant(integer[]) TO @STORES@;"
+    "GRANT SELECT ON card_spaces TO @STORES@;";
+
+static const char *const migrations[] = {migration_1,
+                                         migration_2,
+                                         migration_3,
+                                         migration_4,
+                                         migration_5,
+                                         migration_program,
+                                         migration_vouchers,
+                                         migration_scale,
+                                         migration_refund_claims,
+                                         migration_ingest,
+                                         migration_project_once,
+                                         migration_card_spaces};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

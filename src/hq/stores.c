@@ -57,8 +57,15 @@ static int insert_store(patron_hq *h, int64_t store_id, const char *name, const 
         PQclear(res);
         return 0;
     }
+    const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    int granted = constraint && strcmp(constraint, "card_spaces_granted") == 0;
     int rc = patron__hq_fail(res, h->conn, "cannot register the store", detail, len);
-    if (rc == PATRON_EDUPLICATE)
+    if (rc == PATRON_EDUPLICATE && granted)
+        snprintf(detail, len,
+                 "store id %lld cannot be registered: head office granted card number space "
+                 "%lld to another store, and a store's id is its own space; choose another id",
+                 (long long)store_id, (long long)store_id);
+    else if (rc == PATRON_EDUPLICATE)
         snprintf(detail, len,
                  "store %lld is already registered at head office: choose another id (see "
                  "`patron hq stores`)",

@@ -313,5 +313,7 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
     if (rc == 0 && (rc = patron_outbox_sync_ack(s, r->acked_seq, 1)) != 0)
         store_failed(s, rc, "head office holds every row but the store cannot record it", detail,
                      len);
+    if (rc == 0) /* a new card number space before the store runs out, offline perhaps */
+        rc = patron_hq_card_space_top_up(h, s, &r->card_space, detail, len);
     return rc;
 }

@@ -9,7 +9,7 @@
 #include "core/outbox_internal.h"
 #include "member/member_internal.h"
 
-#define CARD_MINT_TRIES 32
+#define CARD_MINT_TRIES 160
 
 #define MEMBER_COLUMNS                                                                             \
     "SELECT m.id, m.name, m.email, m.phone, m.birthday, m.consent_marketing, m.consent_at,"        \
@@ -62,36 +62,50 @@ static int validate_enrollment(patron_store *s, const struct patron_enrollment *
     return 0;
 }
 
+/* A number at random in the store's current space (card_space.c), which then counts it; a store
+ * with no id yet (before init) mints anywhere in the in-store range. A space is left at 90% full,
+ * so a try finds a free serial at least one time in ten: the tries make a miss negligible. */
+static int mint_number(patron_store *s, int space, char card[PATRON_CARD_DIGITS + 1])
+{
+    uint64_t r;
+    int err = patron__random(&r, sizeof r);
+    if (err != 0)
+        return err;
+    if (space > 0) {
+        if ((err = patron_card_mint(space, r % PATRON_CARD_SERIALS, card)) != 0)
+            return patron__fail(s, err, "cannot mint a card number in space %d", space);
+        return 0;
+    }
+    snprintf(card, PATRON_CARD_DIGITS + 1, "%s%010llu", PATRON_CARD_PREFIX,
+             (unsigned long long)(r % UINT64_C(10000000000)));
+    card[PATRON_CARD_DIGITS - 1] = patron_card_check_digit(card);
+    card[PATRON_CARD_DIGITS] = '\0';
+    return 0;
+}
+
 static int mint_card(patron_store *s, int64_t member_id, char card[PATRON_CARD_DIGITS + 1])
 {
     sqlite3_stmt *st = patron__stmt(s, "INSERT OR IGNORE INTO cards(number, member_id, status, "
                                        "issued_at) VALUES (?1, ?2, 'active', ?3)");
+    int space = 0, err;
     if (!st)
         return PATRON_EDB;
+    if (s->store_id > 0 && (err = patron__card_space_pick(s, &space)) != 0)
+        return err;
     for (int attempt = 0; attempt < CARD_MINT_TRIES; attempt++) {
-        uint64_t r;
-        int err = patron__random(&r, sizeof r);
-        if (err != 0)
+        if ((err = mint_number(s, space, card)) != 0)
             return err;
-        if (s->store_id > 0) {
-            /* the store's own space: no other store can mint this number */
-            err = patron_card_mint(s->store_id, r % PATRON_CARD_SERIALS, card);
-            if (err != 0)
-                return patron__fail(s, err, "cannot mint a card number for store %d", s->store_id);
-        } else {
-            snprintf(card, PATRON_CARD_DIGITS + 1, "%s%010llu", PATRON_CARD_PREFIX,
-                     (unsigned long long)(r % UINT64_C(10000000000)));
-            card[PATRON_CARD_DIGITS - 1] = patron_card_check_digit(card);
-            card[PATRON_CARD_DIGITS] = '\0';
-        }
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, card, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, member_id);
         sqlite3_bind_int64(st, 3, patron_store_now(s));
         if ((err = patron__step_done(s, st)) != 0)
             return err;
-        if (sqlite3_changes(s->db) == 1)
-            return patron__outbox_add_card(s, card);
+        if (sqlite3_changes(s->db) != 1)
+            continue;
+        if (space > 0 && (err = patron__card_space_minted(s, space)) != 0)
+            return err;
+        return patron__outbox_add_card(s, card);
     }
     return patron__fail(s, PATRON_EDB, "could not mint a unique card number");
 }
@@ -311,10 +325,11 @@ static int card_query(patron_store *s, const char *sql, const char *card,
     return 0;
 }
 
-/* A card no member here holds; one from another store's number space says which store. */
+/* A card no member here holds; one from another store's number space says which store (a space
+ * head office granted is its store's, as the last pull said). */
 static int unknown_card(patron_store *s, const char *number)
 {
-    int store = patron_card_store(number, NULL);
+    int store = patron_card_owner(s, number);
     if (store > 0 && store != s->store_id)
         return patron__fail(s, PATRON_ENOCARD,
                             "no member holds card %s here; its number is in store %d's range "

@@ -23,7 +23,9 @@ static int create_defaults(patron_store *s, int store_id, const char *name)
     if ((err = patron__setting_set(s, "chain_id", chain_hex, "init")) != 0 ||
         (err = patron__setting_set(s, "store_name", name ? name : "Patron shop", "init")) != 0)
         return err;
-    return patron__setting_set(s, "store_id", id, "init");
+    if ((err = patron__setting_set(s, "store_id", id, "init")) != 0)
+        return err;
+    return patron__card_spaces_seed(s); /* its own card number space */
 }
 
 int patron_store_init(patron_store *s, int store_id, const char *name)

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* Card number spaces granted by head office (patron/card_space.h): the grant a store asks for
+ * when its spaces are full (at enrolment, online) or 80% used (at `patron sync`), and the pull of
+ * the chain's grants, so that a store keeps a grant whose answer it lost and says a number of a
+ * granted space is its store's. The grant is recorded at head office as it is made
+ * (hq_card_space_grant, schema.c), not shipped later: two stores asking at once must never get
+ * the same space, which only the one place that hands them out can promise. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hq_internal.h"
+#include "patron/card_space.h"
+#include "patron/chain.h"
+#include "patron/error.h"
+
+/* The spaces the store holds as a PostgreSQL array literal, malloc'd ("{1,65535}"). */
+static char *held_array(patron_store *s)
+{
+    size_t n = 0, cap = 0;
+    struct patron_card_space *sp = NULL;
+    if (patron_card_spaces(s, NULL, 0, &n) != 0)
+        return NULL;
+    if (n && !(sp = calloc(n, sizeof *sp)))
+        return NULL;
+    cap = n;
+    char *out = malloc(8 * cap + 3);
+    if (!out || patron_card_spaces(s, sp, cap, &n) != 0) {
+        free(sp);
+        free(out);
+        return NULL;
+    }
+    size_t at = 0;
+    out[at++] = '{';
+    for (size_t i = 0; i < n && i < cap; i++)
+        at += (size_t)snprintf(out + at, 8, i ? ",%d" : "%d", sp[i].space);
+    out[at++] = '}';
+    out[at] = '\0';
+    free(sp);
+    return out;
+}
+
+int patron_hq_card_space_grant(patron_hq *h, patron_store *s, int *space, char *detail, size_t len)
+{
+    char *held = held_array(s);
+    if (!held) {
+        snprintf(detail, len, "cannot read the card number spaces this store holds");
+        return PATRON_ENOMEM;
+    }
+    const char *params[] = {held};
+    PGresult *res = PQexecParams(h->conn, "SELECT hq_card_space_grant($1::integer[])", 1, NULL,
+                                 params, NULL, NULL, 0);
+    free(held);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return patron__hq_fail(res, h->conn, "head office cannot grant a card number space", detail,
+                               len);
+    *space = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int patron_hq_card_space_grant_url(const char *url, patron_store *s, int *space, char *detail,
+                                   size_t len)
+{
+    patron_hq *h = NULL;
+    int rc = patron_hq_connect(url, &h, detail, len);
+    if (rc != 0)
+        return rc;
+    rc = patron_hq_card_space_grant(h, s, space, detail, len);
+    patron_hq_close(h);
+    return rc;
+}
+
+int patron_hq_card_space_top_up(patron_hq *h, patron_store *s, int *granted, char *detail,
+                                size_t len)
+{
+    struct patron_store_info info;
+    int low = 0, space = 0, rc;
+    *granted = 0;
+    if ((rc = patron_card_spaces_low(s, &low)) != 0 || (rc = patron_store_info(s, &info)) != 0) {
+        snprintf(detail, len, "cannot read the card number spaces: %s", patron_store_detail(s));
+        return rc;
+    }
+    if (!low)
+        return 0;
+    if ((rc = patron_hq_card_space_grant(h, s, &space, detail, len)) != 0)
+        return rc;
+    if ((rc = patron_card_space_grant_keep(s, space, info.store_id)) != 0) {
+        snprintf(detail, len, "cannot keep card number space %d head office granted: %s", space,
+                 patron_store_detail(s));
+        return rc;
+    }
+    *granted = space;
+    return 0;
+}
+
+int patron__hq_pull_card_spaces(patron_hq *h, patron_store *s, char *detail, size_t len)
+{
+    PGresult *res = PQexec(h->conn, "SELECT space, store_id FROM card_spaces ORDER BY space");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return patron__hq_fail(res, h->conn, "cannot read the card number spaces at head office",
+                               detail, len);
+    int rc = 0, n = PQntuples(res);
+    if (n > 0 && (rc = patron_chain_begin(s)) == 0) {
+        for (int i = 0; i < n && rc == 0; i++)
+            rc = patron_card_space_grant_keep(s, atoi(PQgetvalue(res, i, 0)),
+                                              atoi(PQgetvalue(res, i, 1)));
+        if (rc != 0)
+            patron_chain_rollback(s);
+        else
+            rc = patron_chain_commit(s, NULL);
+    }
+    PQclear(res);
+    if (rc != 0)
+        snprintf(detail, len, "cannot keep the chain's card number spaces: %s",
+                 patron_store_detail(s));
+    return rc;
+}
