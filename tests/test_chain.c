@@ -105,6 +105,7 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
               " DROP TRIGGER facts_check_store_update ON facts;"
               " DROP TRIGGER stores_in_use ON stores; DROP TRIGGER stores_in_use_update ON stores;"
               " DROP FUNCTION hq_check_store(); DROP FUNCTION hq_store_in_use();"
+              " DROP FUNCTION hq_chain_stores(), hq_chain_conflicts(), hq_conflict_rows();"
               " ALTER TABLE facts ADD FOREIGN KEY (store_id) REFERENCES stores;"
               " DELETE FROM redemptions; DELETE FROM cards; DELETE FROM members;"
               " ALTER TABLE members DROP COLUMN home_member_id, DROP COLUMN name,"

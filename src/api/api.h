@@ -97,6 +97,12 @@ struct api_settings {
     int (*voucher_claim)(const char *hq, int64_t key_id, int64_t voucher_id, const char *key,
                          char *detail, size_t len);
     int (*voucher_release)(const char *hq, const char *key, char *detail, size_t len);
+    /* And the back office's chain screen (GET /v1/chain): the chain's stores and the conflicts
+     * this store is in, as head office lets a store's role read them, into *stores and
+     * *conflicts (JSON arrays, the caller's): 0, or a code when head office could not be asked
+     * (sentence in detail). Set with the claims; NULL otherwise. */
+    int (*chain_read)(const char *hq, json_t **stores, json_t **conflicts, char *detail,
+                      size_t len);
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.

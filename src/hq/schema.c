@@ -859,11 +859,226 @@ static const char migration_project_once[] =
     " END IF;"
     " RETURN NULL; END$$;";
 
-static const char *const migrations[] = {
-    migration_1,        migration_2,           migration_3,
-    migration_4,        migration_5,           migration_program,
-    migration_vouchers, migration_scale,       migration_refund_claims,
-    migration_ingest,   migration_project_once};
+/* The chain as a store may read it (issue 12, the back office's chain screen): functions that
+ * run as head office's owner and give only what a store needs, the store being the session's
+ * login role (session_user: current_user is the owner inside them).
+ * - hq_conflict_rows(): every conflict of the chain, one row per use (a double spend's
+ *   redemptions; an offline overdraft's spend; an overdraft's one row has no use), each with
+ *   the stores it involves and when head office last heard of it; `part` and `ord` give the
+ *   order `patron hq conflicts` lists them in. The one place of the conflict SQL: the CLI
+ *   (as the owner) reads it, stores may not.
+ * - hq_chain_conflicts(): those rows of the conflicts the calling store is one of the stores of,
+ *   the 200 newest conflicts (by head office's receive time; PATRON_HQ_CHAIN_CONFLICTS).
+ * - hq_chain_stores(): each store's id, name, facts shipped, last store_seq, last sync, lag and
+ *   program version; never a role name, password or certificate. `patron hq stores` adds the
+ *   owner's columns (role, registered) to it. */
+#define HQ_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define HQ_MEMBER_KEY                                                                              \
+    "coalesce(f.payload->>'member_uid', f.store_id || '-' || (f.payload->>'member_id'))"
+#define HQ_OFFLINE_ENTRY(e)                                                                        \
+    "EXISTS (SELECT 1 FROM facts o WHERE o.store_id = " e ".store_id AND o.store_seq = " e         \
+    ".store_seq AND o.kind = 'entry' AND o.payload @> '{\"offline\": true}')"
+#define HQ_CONFLICT_COLUMNS                                                                        \
+    "kind text, ref text, member_uid text, voucher text, value bigint, balance bigint,"            \
+    " store_id integer, store_time text, received_at text, offline boolean, stores integer[],"     \
+    " newest timestamptz, part integer, ord bigint"
+static const char
+    migration_chain_screen[] =
+        "CREATE FUNCTION hq_conflict_rows() RETURNS TABLE (" HQ_CONFLICT_COLUMNS ")"
+        " LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$"
+        /* vouchers redeemed more than once: every use, oldest by store clock first */
+        " WITH r AS (SELECT f.store_id, f.store_time, f.received_at, f.payload FROM facts f"
+        "  WHERE f.kind = 'voucher_redeemed'),"
+        " d AS (SELECT r.payload->>'key_id' AS k, r.payload->>'voucher_id' AS v,"
+        "  array_agg(DISTINCT r.store_id ORDER BY r.store_id) AS stores, max(r.received_at) AS "
+        "newest"
+        "  FROM r GROUP BY 1, 2 HAVING count(*) > 1),"
+        /* every entry's member side (a member is its key), with its store */
+        " s AS (SELECT " HQ_MEMBER_KEY " AS account, f.store_id, f.received_at,"
+        "  CASE WHEN f.payload->>'credit' = 'member' THEN (f.payload->>'points')::bigint ELSE 0 END"
+        "  - CASE WHEN f.payload->>'debit' = 'member' THEN (f.payload->>'points')::bigint ELSE 0 "
+        "END"
+        "  AS points FROM facts f WHERE f.kind = 'entry'"
+        "  AND 'member' IN (f.payload->>'credit', f.payload->>'debit')),"
+        " o AS (SELECT s.account, sum(s.points) AS balance,"
+        "  array_agg(DISTINCT s.store_id ORDER BY s.store_id) AS stores, max(s.received_at) AS "
+        "newest"
+        "  FROM s GROUP BY s.account HAVING sum(s.points) < 0),"
+        /* offline spends that overdrew the chain balance: each member's entries in the order head
+         * office received them, and the spends marked offline after which the balance was below 0
+         */
+        " m AS (SELECT DISTINCT e.member_uid FROM chain_entries e"
+        "  WHERE e.points < 0 AND " HQ_OFFLINE_ENTRY(
+            "e") "),"
+                 " b AS (SELECT e.*, sum(e.points) OVER (PARTITION BY e.member_uid"
+                 "  ORDER BY e.received_at, e.store_id, e.store_seq) AS after"
+                 "  FROM chain_entries e JOIN m USING (member_uid))"
+                 " SELECT 'double_spend', d.k || '/' || d.v, NULL, d.k || '/' || d.v,"
+                 "  coalesce((r.payload->>'value')::bigint, 0), NULL::bigint, r.store_id,"
+                 "  " HQ_TIME("r.store_time") ", " HQ_TIME(
+                     "r.received_at") ","
+                                      "  coalesce((r.payload->>'offline')::int, 0) <> 0, d.stores, "
+                                      "d.newest, 1,"
+                                      "  row_number() OVER (ORDER BY d.k, d.v, r.store_time, "
+                                      "r.received_at, r.store_id)"
+                                      "  FROM d JOIN r ON r.payload->>'key_id' = d.k AND "
+                                      "r.payload->>'voucher_id' = d.v"
+                                      " UNION ALL"
+                                      " SELECT 'overdraft', o.account, o.account, NULL, 0, "
+                                      "o.balance, NULL, NULL, NULL, false,"
+                                      "  o.stores, o.newest, 2, row_number() OVER (ORDER BY "
+                                      "o.account) FROM o"
+                                      " UNION ALL"
+                                      " SELECT 'offline_overdraft', b.member_uid || '@' || "
+                                      "b.store_id || ':' || b.store_seq,"
+                                      "  b.member_uid, NULL, -b.points, b.after, b.store_id,"
+                                      "  coalesce(" HQ_TIME("b.store_time") ", ''), " HQ_TIME(
+                                          "b.received_at") ", true,"
+                                                           "  ARRAY[b.store_id], b.received_at, 3,"
+                                                           "  row_number() OVER (ORDER BY "
+                                                           "b.member_uid, b.received_at, "
+                                                           "b.store_id, b.store_seq)"
+                                                           "  FROM b WHERE b.points < 0 AND "
+                                                           "b.after < 0 AND " HQ_OFFLINE_ENTRY(
+                                                               "b") "$$;"
+                                                                    "REVOKE ALL ON FUNCTION "
+                                                                    "hq_conflict_rows() FROM "
+                                                                    "PUBLIC;"
+                                                                    "CREATE FUNCTION "
+                                                                    "hq_chain_conflicts() RETURNS "
+                                                                    "TABLE (" HQ_CONFLICT_COLUMNS
+                                                                    ")"
+                                                                    " LANGUAGE sql STABLE SECURITY "
+                                                                    "DEFINER SET search_path FROM "
+                                                                    "CURRENT AS $$"
+                                                                    " WITH c AS (SELECT * FROM "
+                                                                    "hq_conflict_rows() x WHERE "
+                                                                    "(SELECT s.store_id FROM "
+                                                                    "stores s"
+                                                                    "  WHERE s.role_name = "
+                                                                    "session_user) = ANY "
+                                                                    "(x.stores)),"
+                                                                    " k AS (SELECT c.kind AS kk, "
+                                                                    "c.ref AS kr, max(c.newest) AS "
+                                                                    "kn FROM c GROUP BY 1, 2"
+                                                                    "  ORDER BY 3 DESC, 1, 2 LIMIT "
+                                                                    "200)"
+                                                                    " SELECT c.kind, c.ref, "
+                                                                    "c.member_uid, c.voucher, "
+                                                                    "c.value, c.balance, "
+                                                                    "c.store_id,"
+                                                                    "  c.store_time, "
+                                                                    "c.received_at, c.offline, "
+                                                                    "c.stores, k.kn, c.part, c.ord"
+                                                                    "  FROM c JOIN k ON k.kk = "
+                                                                    "c.kind AND k.kr = c.ref$$;"
+                                                                    "REVOKE ALL ON FUNCTION "
+                                                                    "hq_chain_conflicts() FROM "
+                                                                    "PUBLIC;"
+                                                                    "GRANT EXECUTE ON FUNCTION "
+                                                                    "hq_chain_conflicts() TO "
+                                                                    "@STORES@;"
+                                                                    "CREATE FUNCTION "
+                                                                    "hq_chain_stores() RETURNS "
+                                                                    "TABLE (store_id integer, name "
+                                                                    "text, facts bigint,"
+                                                                    " last_seq bigint, last_sync "
+                                                                    "text, lag_s bigint, "
+                                                                    "program_version text)"
+                                                                    " LANGUAGE sql STABLE SECURITY "
+                                                                    "DEFINER SET search_path FROM "
+                                                                    "CURRENT AS $$"
+                                                                    " SELECT s.store_id, s.name, "
+                                                                    "count(f.store_seq), "
+                                                                    "coalesce(max(f.store_seq), 0),"
+                                                                    "  " HQ_TIME("max(f.received_"
+                                                                                 "at)") ","
+                                                                                        /* how long
+                                                                                           the
+                                                                                           newest
+                                                                                           fact took
+                                                                                           from the
+                                                                                           store's
+                                                                                           clock to
+                                                                                           head
+                                                                                           office */
+                                                                                        "  (SELECT "
+                                                                                        "greatest("
+                                                                                        "0, "
+                                                                                        "extract("
+                                                                                        "epoch "
+                                                                                        "FROM "
+                                                                                        "l."
+                                                                                        "received_"
+                                                                                        "at - "
+                                                                                        "l.store_"
+                                                                                        "time))::"
+                                                                                        "bigint"
+                                                                                        "  FROM "
+                                                                                        "facts l "
+                                                                                        "WHERE "
+                                                                                        "l.store_"
+                                                                                        "id = "
+                                                                                        "s.store_"
+                                                                                        "id ORDER "
+                                                                                        "BY "
+                                                                                        "l.store_"
+                                                                                        "seq DESC "
+                                                                                        "LIMIT 1),"
+                                                                                        "  (SELECT "
+                                                                                        "p.version:"
+                                                                                        ":text "
+                                                                                        "FROM "
+                                                                                        "store_"
+                                                                                        "programs "
+                                                                                        "p WHERE "
+                                                                                        "p.store_"
+                                                                                        "id = "
+                                                                                        "s.store_"
+                                                                                        "id)"
+                                                                                        "  FROM "
+                                                                                        "stores s "
+                                                                                        "LEFT JOIN "
+                                                                                        "facts f "
+                                                                                        "ON "
+                                                                                        "f.store_"
+                                                                                        "id = "
+                                                                                        "s.store_id"
+                                                                                        "  GROUP "
+                                                                                        "BY "
+                                                                                        "s.store_"
+                                                                                        "id ORDER "
+                                                                                        "BY "
+                                                                                        "s.store_"
+                                                                                        "id$$;"
+                                                                                        "REVOKE "
+                                                                                        "ALL ON "
+                                                                                        "FUNCTION "
+                                                                                        "hq_chain_"
+                                                                                        "stores() "
+                                                                                        "FROM "
+                                                                                        "PUBLIC;"
+                                                                                        "GRANT "
+                                                                                        "EXECUTE "
+                                                                                        "ON "
+                                                                                        "FUNCTION "
+                                                                                        "hq_chain_"
+                                                                                        "stores() "
+                                                                                        "TO "
+                                                                                        "@STORES@;";
+
+static const char *const migrations[] = {migration_1,
+                                         migration_2,
+                                         migration_3,
+                                         migration_4,
+                                         migration_5,
+                                         migration_program,
+                                         migration_vouchers,
+                                         migration_scale,
+                                         migration_refund_claims,
+                                         migration_ingest,
+                                         migration_project_once,
+                                         migration_chain_screen};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)
