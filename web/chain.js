@@ -27,7 +27,7 @@ function storesTable(res) {
 function conflictsPart(res) {
   const list = res.conflicts || [];
   if (!list.length) return h('p', { id: 'chain-no-conflicts' }, S.chainNoConflicts);
-  return table(S.chainConflictsTitle, [
+  return table(S.chainConflictsCaption, [
     [S.chainConflictKind, (k) => S.chainKinds[k.type] || k.type],
     [S.chainConflictWhat, (k) => k.sentence],
   ], list, 'chain-conflicts');
@@ -53,9 +53,10 @@ export function chainScreen(main) {
         clear(out, h('p', { id: 'chain-none' }, S.chainNone));
         return;
       }
-      clear(out, storesTable(res),
-        h('h2', {}, S.chainConflictsTitle), h('p', { class: 'help' }, S.chainConflictsHelp), conflictsPart(res),
-        h('h2', {}, S.chainSyncTitle), syncPart(res.sync));
+      clear(out, h('div', { class: 'part' }, storesTable(res)),
+        h('div', { class: 'part' }, h('h2', {}, S.chainConflictsTitle), h('p', { class: 'help' }, S.chainConflictsHelp),
+          conflictsPart(res)),
+        h('div', { class: 'part' }, h('h2', {}, S.chainSyncTitle), syncPart(res.sync)));
     } catch (e) { msg.fail(e.message); }
   }
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'chain-title' },
