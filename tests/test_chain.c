@@ -107,6 +107,7 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
               " DROP FUNCTION hq_check_store(); DROP FUNCTION hq_store_in_use();"
               " DROP TRIGGER stores_not_granted ON stores; DROP FUNCTION hq_store_not_granted();"
               " DROP FUNCTION hq_card_space_grant(integer[]); DROP TABLE card_spaces;"
+              " DROP FUNCTION hq_chain_stores(), hq_chain_conflicts(), hq_conflict_rows();"
               " ALTER TABLE facts ADD FOREIGN KEY (store_id) REFERENCES stores;"
               " DELETE FROM redemptions; DELETE FROM cards; DELETE FROM members;"
               " ALTER TABLE members DROP COLUMN home_member_id, DROP COLUMN name,"

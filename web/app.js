@@ -8,6 +8,7 @@ import { h, clear, field, message, ready } from './dom.js';
 import { setLocale } from './fmt.js';
 import { counterScreen, leaveCounter } from './counter.js';
 import { membersScreen, offersScreen, printsScreen, reportsScreen, tillsScreen, programScreen, keysScreen } from './office.js';
+import { chainScreen } from './chain.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -24,6 +25,7 @@ const screens = [
   { id: 'reports', label: S.navReports, role: 'admin', draw: reportsScreen },
   { id: 'tills', label: S.navTills, role: 'admin', draw: tillsScreen },
   { id: 'keys', label: S.navKeys, role: 'admin', draw: keysScreen },
+  { id: 'chain', label: S.navChain, role: 'manager', draw: chainScreen },
 ];
 
 function showShop(s) {

@@ -430,8 +430,7 @@ export function programScreen(main, session) {
   load().catch((e) => msg.fail(e.message)).then(ready);
 }
 
-// The keyring: fingerprints and states (private keys never leave the server), a rotation, and
-// what this service cannot show of the chain.
+// The keyring: fingerprints and states (private keys never leave the server), and a rotation.
 export function keysScreen(main) {
   const msg = message();
   const list = h('div', { 'aria-live': 'polite' });
@@ -451,7 +450,6 @@ export function keysScreen(main) {
     } catch (e) { msg.fail(e.message); }
   } }, S.keyRotate);
   clear(main, h('section', { class: 'panel', 'aria-labelledby': 'keys-title' },
-    h('h1', { id: 'keys-title' }, S.keysTitle), h('p', { class: 'help' }, S.keysHelp), rotate, msg.el, list,
-    h('h2', {}, S.chainTitle), h('p', { id: 'chain-note' }, S.chainNotHere)));
+    h('h1', { id: 'keys-title' }, S.keysTitle), h('p', { class: 'help' }, S.keysHelp), rotate, msg.el, list));
   load().catch((e) => msg.fail(e.message)).then(ready);
 }

@@ -101,6 +101,12 @@ struct api_settings {
      * the space, another code with a sentence when head office could not grant one. Every store
      * handle of the service asks it when a head office is set. */
     int (*card_space_grant)(const char *hq, patron_store *s, int *space, char *detail, size_t len);
+    /* And the back office's chain screen (GET /v1/chain): the chain's stores and the conflicts
+     * this store is in, as head office lets a store's role read them, into *stores and
+     * *conflicts (JSON arrays, the caller's): 0, or a code when head office could not be asked
+     * (sentence in detail). Set with the claims; NULL otherwise. */
+    int (*chain_read)(const char *hq, json_t **stores, json_t **conflicts, char *detail,
+                      size_t len);
 };
 
 /* Runs the service until SIGTERM or SIGINT, then finishes in-flight requests and returns 0.

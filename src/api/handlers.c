@@ -52,8 +52,7 @@ int api_reply_stream(struct api_call *c, struct api_stream st, const char *type)
     return 0;
 }
 
-/* The head office sync as /v1/health shows it; NULL when the store has no head office. */
-static json_t *health_sync(void)
+json_t *api_sync_json(void)
 {
     struct api_sync_state st;
     api_sync_state(&st);
@@ -84,7 +83,7 @@ int api_h_health(struct api_call *c, patron_store *s)
     json_t *o = json_pack("{s:s, s:i, s:i, s:o, s:o}", "status", "ok", "store_id", info.store_id,
                           "schema_version", info.schema_version, "time",
                           patron_json_time(patron_store_now(s)), "printer", printer);
-    json_t *sync = health_sync();
+    json_t *sync = api_sync_json();
     if (o && sync)
         json_object_set_new(o, "sync", sync);
     return api_reply(c, 200, o);

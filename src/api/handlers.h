@@ -68,6 +68,7 @@ int api_h_till_add(struct api_call *c, patron_store *s);
 int api_h_till_rotate(struct api_call *c, patron_store *s);
 int api_h_till_revoke(struct api_call *c, patron_store *s);
 int api_h_print_image(struct api_call *c, patron_store *s);
+int api_h_chain(struct api_call *c, patron_store *s);
 
 /* Shared by the handlers' files. */
 /* A string field of a validated body; NULL when absent or null. */
@@ -85,6 +86,8 @@ int api_reply_stream(struct api_call *c, struct api_stream st, const char *type)
 int api_query_bool(struct api_call *c, const char *name, int *out);
 /* The path parameter i as a positive integer; PATRON_EINVAL with a detail otherwise. */
 int api_param_id(struct api_call *c, int i, int64_t *out);
+/* The head office sync as /v1/health shows it; NULL when the store has no head office. */
+json_t *api_sync_json(void);
 /* "queued", "sending" or "printed" for a print job; "queued" when it cannot be read. */
 const char *api_print_status(patron_store *s, int64_t job_id);
 

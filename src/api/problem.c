@@ -22,6 +22,7 @@ static const struct {
     {PATRON_ETOOBIG, 413},
     {-EBUSY, 503}, /* the database stayed locked past busy_timeout: retry */
     {-ESHUTDOWN, 503},
+    {-EHOSTUNREACH, 503}, /* head office cannot be reached (GET /v1/chain) */
 };
 
 static const int status_by_kind[] = {

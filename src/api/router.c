@@ -275,6 +275,8 @@ const struct api_route api_routes[] = {
     {"POST", "/v1/tills", ADMIN, API_WRITE, 0, &b_till, api_h_till_add, NULL},
     {"POST", "/v1/tills/{name}/rotate", ADMIN, API_WRITE, 0, NULL, api_h_till_rotate, NULL},
     {"POST", "/v1/tills/{name}/revoke", ADMIN, API_WRITE, 0, NULL, api_h_till_revoke, NULL},
+    /* The chain's stores and this store's conflicts, read at head office (handlers_chain.c). */
+    {"GET", "/v1/chain", MANAGER, API_READ, 0, NULL, api_h_chain, NULL},
     /* Reports read one snapshot and never take the write lock. */
     {"GET", "/v1/reports/{name}", ADMIN, API_READ, 0, NULL, api_h_report,
      "from to months cohorts limit format"},

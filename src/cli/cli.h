@@ -192,6 +192,18 @@ int cli_cmd_hq_program(struct cli *c, struct cli_args *a);
 int cli_cmd_hq_reward(struct cli *c, struct cli_args *a);
 int cli_cmd_hq_key(struct cli *c, struct cli_args *a);
 int cli_cmd_hq_offer(struct cli *c, struct cli_args *a);
+/* The JSON of one store of `patron hq stores` (role and created_at only when known: head office's
+ * own view) and of one conflict of `patron hq conflicts` (cmd_hq.c); also GET /v1/chain's. */
+struct patron_hq_store;
+struct patron_hq_conflict;
+json_t *cli_hq_store_json(const struct patron_hq_store *st);
+json_t *cli_hq_conflict_json(const struct patron_hq_conflict *k);
+/* `patron serve`'s read of the chain for GET /v1/chain on a link of its pool (serve_chain.c):
+ * the stores and the conflicts of this store as JSON arrays (the caller's), each conflict with
+ * its sentence; 0 or the code of head office's failure with a sentence. */
+struct patron_hq_pool;
+int cli_serve_chain_read(struct patron_hq_pool *p, json_t **stores, json_t **conflicts,
+                         char *detail, size_t len);
 #endif
 /* `patron import members`: moving in from another program's CSV (src/migrate). */
 int cli_cmd_import(struct cli *c, struct cli_args *a);

@@ -338,20 +338,29 @@ struct list_state {
     char human[16384];
 };
 
-static int list_one(const struct patron_hq_store *st, void *arg)
+json_t *cli_hq_store_json(const struct patron_hq_store *st)
 {
-    struct list_state *ls = arg;
-    size_t n = strlen(ls->human);
-    char lag[24] = "-";
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}", "store_id", (json_int_t)st->store_id,
-                          "name", st->name, "role", st->role, "created_at", st->created_at, "facts",
-                          (json_int_t)st->facts, "last_seq", (json_int_t)st->last_seq);
+    json_t *o =
+        json_pack("{s:I, s:s, s:I, s:I}", "store_id", (json_int_t)st->store_id, "name", st->name,
+                  "facts", (json_int_t)st->facts, "last_seq", (json_int_t)st->last_seq);
+    if (st->role[0]) { /* head office's own columns, never a store's */
+        json_object_set_new(o, "role", json_string(st->role));
+        json_object_set_new(o, "created_at", json_string(st->created_at));
+    }
     json_object_set_new(o, "last_sync",
                         st->last_sync[0] ? json_string(st->last_sync) : json_null());
     json_object_set_new(o, "lag_seconds",
                         st->lag_s >= 0 ? json_integer((json_int_t)st->lag_s) : json_null());
     json_object_set_new(o, "program_version", json_string(st->program_version));
-    json_array_append_new(ls->stores, o);
+    return o;
+}
+
+static int list_one(const struct patron_hq_store *st, void *arg)
+{
+    struct list_state *ls = arg;
+    size_t n = strlen(ls->human);
+    char lag[24] = "-";
+    json_array_append_new(ls->stores, cli_hq_store_json(st));
     if (st->lag_s >= 0)
         snprintf(lag, sizeof lag, "%llds", (long long)st->lag_s);
     snprintf(ls->human + n, sizeof ls->human - n, "%5lld  %-24s %-28s %s  %8lld  %-20s  %6s  %s\n",
@@ -424,57 +433,42 @@ struct conflict_state {
     char human[16384];
 };
 
-static json_t *uses_json(const struct patron_hq_conflict *k, struct conflict_state *cs)
+static json_t *uses_json(const struct patron_hq_conflict *k)
 {
     json_t *uses = json_array();
     for (int i = 0; i < k->n_uses && i < PATRON_HQ_CONFLICT_USES; i++) {
         const struct patron_hq_use *u = &k->uses[i];
-        size_t n = strlen(cs->human);
         json_array_append_new(uses, json_pack("{s:i, s:s, s:s, s:b}", "store_id", u->store_id,
                                               "store_time", u->store_time, "received_at",
                                               u->received_at, "offline", u->offline));
-        snprintf(cs->human + n, sizeof cs->human - n,
-                 "    store %d at %s (store clock), received %s%s\n", u->store_id, u->store_time,
-                 u->received_at, u->offline ? ", offline" : "");
     }
     return uses;
+}
+
+json_t *cli_hq_conflict_json(const struct patron_hq_conflict *k)
+{
+    if (strcmp(k->type, "offline_overdraft") == 0) {
+        const struct patron_hq_use *u = &k->uses[0];
+        return json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "type", k->type, "member_uid",
+                         k->member_uid, "store_id", u->store_id, "points", (json_int_t)k->value,
+                         "balance_after", (json_int_t)k->balance, "store_time", u->store_time,
+                         "received_at", u->received_at);
+    }
+    if (strcmp(k->type, "overdraft") == 0)
+        return json_pack("{s:s, s:s, s:I}", "type", k->type, "member_uid", k->member_uid, "balance",
+                         (json_int_t)k->balance);
+    return json_pack("{s:s, s:s, s:I, s:i, s:o}", "type", k->type, "voucher", k->voucher, "value",
+                     (json_int_t)k->value, "times", k->n_uses, "uses", uses_json(k));
 }
 
 static int conflict_one(const struct patron_hq_conflict *k, void *arg)
 {
     struct conflict_state *cs = arg;
     size_t n = strlen(cs->human);
-    if (strcmp(k->type, "offline_overdraft") == 0) {
-        const struct patron_hq_use *u = &k->uses[0];
-        json_array_append_new(
-            cs->list, json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "type", k->type,
-                                "member_uid", k->member_uid, "store_id", u->store_id, "points",
-                                (json_int_t)k->value, "balance_after", (json_int_t)k->balance,
-                                "store_time", u->store_time, "received_at", u->received_at));
-        snprintf(cs->human + n, sizeof cs->human - n,
-                 "offline overdraft: member %s spent %lld points offline at store %d at %s "
-                 "(store clock), received %s, leaving a chain balance of %lld (carried; later "
-                 "earnings cover it first)\n",
-                 k->member_uid, (long long)k->value, u->store_id, u->store_time, u->received_at,
-                 (long long)k->balance);
-        return 0;
-    }
-    if (strcmp(k->type, "overdraft") == 0) {
-        json_array_append_new(cs->list,
-                              json_pack("{s:s, s:s, s:I}", "type", k->type, "member_uid",
-                                        k->member_uid, "balance", (json_int_t)k->balance));
-        snprintf(cs->human + n, sizeof cs->human - n,
-                 "overdraft: member %s has a chain balance of %lld points\n", k->member_uid,
-                 (long long)k->balance);
-        return 0;
-    }
-    snprintf(cs->human + n, sizeof cs->human - n,
-             "double spend: voucher %s (value %lld) redeemed %d times:\n", k->voucher,
-             (long long)k->value, k->n_uses);
-    json_t *uses = uses_json(k, cs);
-    json_array_append_new(cs->list, json_pack("{s:s, s:s, s:I, s:i, s:o}", "type", k->type,
-                                              "voucher", k->voucher, "value", (json_int_t)k->value,
-                                              "times", k->n_uses, "uses", uses));
+    json_array_append_new(cs->list, cli_hq_conflict_json(k));
+    patron_hq_conflict_sentence(k, cs->human + n, sizeof cs->human - n);
+    n = strlen(cs->human);
+    snprintf(cs->human + n, sizeof cs->human - n, "\n");
     return 0;
 }
 

@@ -200,7 +200,15 @@ static int serve_voucher_release(const char *hq, const char *key, char *detail, 
     return patron_hq_pool_voucher_release(serve_links, key, detail, len);
 }
 
-/* The claims go through the pool, instead of a connection each, when there is a head office. */
+static int serve_chain_read(const char *hq, json_t **stores, json_t **conflicts, char *detail,
+                            size_t len)
+{
+    (void)hq;
+    return cli_serve_chain_read(serve_links, stores, conflicts, detail, len);
+}
+
+/* The claims and the chain screen's read go through the pool, instead of a connection each, when
+ * there is a head office. */
 static int serve_links_open(struct api_settings *cfg)
 {
     if (!cfg->hq || !cfg->hq[0])
@@ -213,6 +221,7 @@ static int serve_links_open(struct api_settings *cfg)
     cfg->refund_claim = serve_refund_claim;
     cfg->voucher_claim = serve_voucher_claim;
     cfg->voucher_release = serve_voucher_release;
+    cfg->chain_read = serve_chain_read;
     return 0;
 }
 #endif

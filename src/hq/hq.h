@@ -122,6 +122,10 @@ struct patron_hq_store {
 /* Calls `fn` for each registered store in id order; stops at fn's first non-zero return. */
 int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
                           void *arg, char *detail, size_t len);
+/* The same as a store's role may read it (the back office's chain screen, through head office's
+ * hq_chain_stores()): every store, with role and created_at left empty. */
+int patron_hq_chain_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
+                                void *arg, char *detail, size_t len);
 
 /* Runs one SQL statement with text parameters as the connected role; for tests and tools that
  * check what a role may do. PATRON_EFORBIDDEN when row-level security or a grant refuses it,
@@ -227,6 +231,18 @@ typedef int (*patron_hq_conflict_fn)(const struct patron_hq_conflict *c, void *a
  * offline overdrafts (by member, in receive order); stops at fn's first non-zero return. */
 int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
                              size_t len);
+/* The conflicts the logged-in store is one of the stores of (a double spend it redeemed the voucher
+ * in, its offline overdrafts, an overdraft of a member it moved points of), as a store's role
+ * may read them (head office's hq_chain_conflicts()): newest first by head office's receive
+ * time, at most PATRON_HQ_CHAIN_CONFLICTS. None for head office's own roles. */
+#define PATRON_HQ_CHAIN_CONFLICTS 200
+int patron_hq_chain_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
+                                   size_t len);
+/* The conflict in one sentence, as `patron hq conflicts` prints it: "double spend: voucher 1/77
+ * (value 500) redeemed 2 times: store 2 at ... (store clock), received ...; store 1 at ...",
+ * "overdraft: member 2-1 has a chain balance of -95 points", "offline overdraft: member ... spent
+ * ...". */
+void patron_hq_conflict_sentence(const struct patron_hq_conflict *c, char *out, size_t len);
 
 /* The head office reports by name (liability, redemptions, stores, multistore), NULL-terminated,
  * and the chart each draws as SVG (PATRON_CHART_NONE: a table only, or an unknown name). */

@@ -905,6 +905,102 @@ static const char migration_card_spaces[] =
     "GRANT EXECUTE ON FUNCTION hq_card_space_grant(integer[]) TO @STORES@;"
     "GRANT SELECT ON card_spaces TO @STORES@;";
 
+/* The chain as a store may read it (issue 12, the back office's chain screen): functions that
+ * run as head office's owner and give only what a store needs, the store being the session's
+ * login role (session_user: current_user is the owner inside them).
+ * - hq_conflict_rows(): every conflict of the chain, one row per use (a double spend's
+ *   redemptions; an offline overdraft's spend; an overdraft's one row has no use), each with
+ *   the stores it involves and when head office last heard of it; `part` and `ord` give the
+ *   order `patron hq conflicts` lists them in. The one place of the conflict SQL: the CLI
+ *   (as the owner) reads it, stores may not.
+ * - hq_chain_conflicts(): those rows of the conflicts the calling store is one of the stores of,
+ *   the 200 newest conflicts (by head office's receive time; PATRON_HQ_CHAIN_CONFLICTS).
+ * - hq_chain_stores(): each store's id, name, facts shipped, last store_seq, last sync, lag and
+ *   program version; never a role name, password or certificate. `patron hq stores` adds the
+ *   owner's columns (role, registered) to it. */
+/* ISO 8601 UTC text of a timestamp: to_char(T AT TIME ZONE 'UTC', HQ_ISO) */
+#define HQ_ISO "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
+#define HQ_CONFLICT_COLUMNS                                                                        \
+    "kind text, ref text, member_uid text, voucher text, value bigint, balance bigint,"            \
+    " store_id integer, store_time text, received_at text, offline boolean, stores integer[],"     \
+    " newest timestamptz, part integer, ord bigint"
+static const char migration_chain_screen[] =
+    "CREATE FUNCTION hq_conflict_rows() RETURNS TABLE (" HQ_CONFLICT_COLUMNS ")"
+    " LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$"
+    /* vouchers redeemed more than once: every use, oldest by store clock first */
+    " WITH r AS (SELECT f.store_id, f.store_time, f.received_at, f.payload FROM facts f"
+    "  WHERE f.kind = 'voucher_redeemed'),"
+    " d AS (SELECT r.payload->>'key_id' AS k, r.payload->>'voucher_id' AS v,"
+    "  array_agg(DISTINCT r.store_id ORDER BY r.store_id) AS stores,"
+    "  max(r.received_at) AS newest FROM r GROUP BY 1, 2 HAVING count(*) > 1),"
+    /* every entry's member side (a member is its member_uid, or "<store>-<member id>"), with
+     * its store */
+    " s AS (SELECT coalesce(f.payload->>'member_uid',"
+    "  f.store_id || '-' || (f.payload->>'member_id')) AS account,"
+    "  f.store_id, f.received_at,"
+    "  CASE WHEN f.payload->>'credit' = 'member'"
+    "  THEN (f.payload->>'points')::bigint ELSE 0 END"
+    "  - CASE WHEN f.payload->>'debit' = 'member'"
+    "  THEN (f.payload->>'points')::bigint ELSE 0 END AS points"
+    "  FROM facts f WHERE f.kind = 'entry'"
+    "  AND 'member' IN (f.payload->>'credit', f.payload->>'debit')),"
+    " o AS (SELECT s.account, sum(s.points) AS balance,"
+    "  array_agg(DISTINCT s.store_id ORDER BY s.store_id) AS stores,"
+    "  max(s.received_at) AS newest FROM s GROUP BY s.account HAVING sum(s.points) < 0),"
+    /* offline spends that overdrew the chain balance: each member's entries in the order head
+     * office received them, and the spends marked offline after which the balance was below 0 */
+    " x AS (SELECT e.store_id, e.store_seq FROM chain_entries e JOIN facts o"
+    "  ON o.store_id = e.store_id AND o.store_seq = e.store_seq"
+    "  WHERE e.points < 0 AND o.kind = 'entry' AND o.payload @> '{\"offline\": true}'),"
+    " m AS (SELECT DISTINCT e.member_uid FROM chain_entries e JOIN x USING (store_id, store_seq)),"
+    " b AS (SELECT e.*, sum(e.points) OVER (PARTITION BY e.member_uid"
+    "  ORDER BY e.received_at, e.store_id, e.store_seq) AS after"
+    "  FROM chain_entries e JOIN m USING (member_uid))"
+    " SELECT 'double_spend', d.k || '/' || d.v, NULL, d.k || '/' || d.v,"
+    "  coalesce((r.payload->>'value')::bigint, 0), NULL::bigint, r.store_id,"
+    "  to_char(r.store_time AT TIME ZONE 'UTC', " HQ_ISO "),"
+    "  to_char(r.received_at AT TIME ZONE 'UTC', " HQ_ISO "),"
+    "  coalesce((r.payload->>'offline')::int, 0) <> 0, d.stores, d.newest, 1,"
+    "  row_number() OVER (ORDER BY d.k, d.v, r.store_time, r.received_at, r.store_id)"
+    "  FROM d JOIN r ON r.payload->>'key_id' = d.k AND r.payload->>'voucher_id' = d.v"
+    " UNION ALL"
+    " SELECT 'overdraft', o.account, o.account, NULL, 0, o.balance, NULL, NULL, NULL, false,"
+    "  o.stores, o.newest, 2, row_number() OVER (ORDER BY o.account) FROM o"
+    " UNION ALL"
+    " SELECT 'offline_overdraft', b.member_uid || '@' || b.store_id || ':' || b.store_seq,"
+    "  b.member_uid, NULL, -b.points, b.after, b.store_id,"
+    "  coalesce(to_char(b.store_time AT TIME ZONE 'UTC', " HQ_ISO "), ''),"
+    "  to_char(b.received_at AT TIME ZONE 'UTC', " HQ_ISO "), true,"
+    "  ARRAY[b.store_id], b.received_at, 3,"
+    "  row_number() OVER (ORDER BY b.member_uid, b.received_at, b.store_id, b.store_seq)"
+    "  FROM b JOIN x USING (store_id, store_seq) WHERE b.after < 0$$;"
+    "REVOKE ALL ON FUNCTION hq_conflict_rows() FROM PUBLIC;"
+    "CREATE FUNCTION hq_chain_conflicts() RETURNS TABLE (" HQ_CONFLICT_COLUMNS ")"
+    " LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    " WITH c AS (SELECT * FROM hq_conflict_rows() y"
+    "  WHERE (SELECT s.store_id FROM stores s WHERE s.role_name = session_user)"
+    "  = ANY (y.stores)),"
+    " k AS (SELECT c.kind AS kk, c.ref AS kr, max(c.newest) AS kn FROM c"
+    "  GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 200)"
+    " SELECT c.kind, c.ref, c.member_uid, c.voucher, c.value, c.balance, c.store_id,"
+    "  c.store_time, c.received_at, c.offline, c.stores, k.kn, c.part, c.ord"
+    "  FROM c JOIN k ON k.kk = c.kind AND k.kr = c.ref$$;"
+    "REVOKE ALL ON FUNCTION hq_chain_conflicts() FROM PUBLIC;"
+    "GRANT EXECUTE ON FUNCTION hq_chain_conflicts() TO @STORES@;"
+    "CREATE FUNCTION hq_chain_stores() RETURNS TABLE (store_id integer, name text,"
+    " facts bigint, last_seq bigint, last_sync text, lag_s bigint, program_version text)"
+    " LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    " SELECT s.store_id, s.name, count(f.store_seq), coalesce(max(f.store_seq), 0),"
+    "  to_char(max(f.received_at) AT TIME ZONE 'UTC', " HQ_ISO "),"
+    /* how long the newest fact took from the store's clock to head office */
+    "  (SELECT greatest(0, extract(epoch FROM l.received_at - l.store_time))::bigint"
+    "  FROM facts l WHERE l.store_id = s.store_id ORDER BY l.store_seq DESC LIMIT 1),"
+    "  (SELECT p.version::text FROM store_programs p WHERE p.store_id = s.store_id)"
+    "  FROM stores s LEFT JOIN facts f ON f.store_id = s.store_id"
+    "  GROUP BY s.store_id ORDER BY s.store_id$$;"
+    "REVOKE ALL ON FUNCTION hq_chain_stores() FROM PUBLIC;"
+    "GRANT EXECUTE ON FUNCTION hq_chain_stores() TO @STORES@;";
+
 static const char *const migrations[] = {migration_1,
                                          migration_2,
                                          migration_3,
@@ -916,7 +1012,8 @@ static const char *const migrations[] = {migration_1,
                                          migration_refund_claims,
                                          migration_ingest,
                                          migration_project_once,
-                                         migration_card_spaces};
+                                         migration_card_spaces,
+                                         migration_chain_screen};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

@@ -180,6 +180,7 @@ int patron_hq_store_url(patron_hq *h, const char *role, const char *passfile, ch
     return patron_hq_store_url_tls(h, role, passfile, NULL, url, len);
 }
 
+/* One store of a row of `patron hq stores`'s columns. */
 static void fill_store(PGresult *res, int row, struct patron_hq_store *st)
 {
     memset(st, 0, sizeof *st);
@@ -195,24 +196,15 @@ static void fill_store(PGresult *res, int row, struct patron_hq_store *st)
              PQgetisnull(res, row, 8) ? "none" : PQgetvalue(res, row, 8));
 }
 
-int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
-                          void *arg, char *detail, size_t len)
+/* Calls fn for each store `sql` reads (fill_store's columns); stops at fn's first non-zero. */
+static int stores_of(patron_hq *h, const char *sql,
+                     int (*fn)(const struct patron_hq_store *, void *), void *arg, char *detail,
+                     size_t len)
 {
     int rc;
     if ((rc = need_latest(h, detail, len)) != 0)
         return rc;
-    PGresult *res = PQexec(
-        h->conn, "SELECT s.store_id, s.name, s.role_name,"
-                 " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-                 " count(f.store_seq), coalesce(max(f.store_seq), 0),"
-                 " coalesce(to_char(max(f.received_at) AT TIME ZONE 'UTC',"
-                 " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
-                 /* how long the newest fact took from the store's clock to head office */
-                 " (SELECT greatest(0, extract(epoch FROM l.received_at - l.store_time))::bigint"
-                 " FROM facts l WHERE l.store_id = s.store_id ORDER BY l.store_seq DESC LIMIT 1),"
-                 " (SELECT p.version::text FROM store_programs p WHERE p.store_id = s.store_id)"
-                 " FROM stores s LEFT JOIN facts f ON f.store_id = s.store_id"
-                 " GROUP BY s.store_id ORDER BY s.store_id");
+    PGresult *res = PQexec(h->conn, sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return patron__hq_fail(res, h->conn, "cannot list the stores", detail, len);
     struct patron_hq_store st;
@@ -223,4 +215,28 @@ int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *
     }
     PQclear(res);
     return 0;
+}
+
+/* What `patron hq stores` shows: head office's hq_chain_stores() (what a store may read of every
+ * store, schema.c) with the owner's columns, the role and when the store was registered. */
+int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
+                          void *arg, char *detail, size_t len)
+{
+    return stores_of(h,
+                     "SELECT c.store_id, c.name, s.role_name,"
+                     " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                     " c.facts, c.last_seq, coalesce(c.last_sync, ''), c.lag_s, c.program_version"
+                     " FROM hq_chain_stores() c JOIN stores s ON s.store_id = c.store_id"
+                     " ORDER BY c.store_id",
+                     fn, arg, detail, len);
+}
+
+/* The same as a store reads it: no role, no registration time. */
+int patron_hq_chain_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
+                                void *arg, char *detail, size_t len)
+{
+    return stores_of(h,
+                     "SELECT store_id, name, '', '', facts, last_seq, coalesce(last_sync, ''),"
+                     " lag_s, program_version FROM hq_chain_stores() ORDER BY store_id",
+                     fn, arg, detail, len);
 }

@@ -3,9 +3,11 @@
  * store_seq gap-free, every ledger entry a positive move between two named accounts, every
  * account (the stores' program accounts and the chain's member accounts) adding up to zero, and
  * the conflicts the chain must settle: a voucher redeemed more than once chain-wide (each use with
- * its store, store time and head office's receive time) and a member whose chain balance went
- * below zero. A member is its chain identity, `member_uid`, or "<store>-<member id>" before
- * stores send one. */
+ * its store, store time and head office's receive time), a member whose chain balance went
+ * below zero, and an offline spend that overdrew it. A member is its chain identity,
+ * `member_uid`, or "<store>-<member id>" before stores send one. The conflicts' SQL is head
+ * office's own (hq_conflict_rows(), schema.c), which a store reads its part of through
+ * hq_chain_conflicts() (the back office's chain screen); their sentences are made here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +16,6 @@
 #include "patron/error.h"
 
 #define MEMBER_KEY "coalesce(payload->>'member_uid', store_id || '-' || (payload->>'member_id'))"
-#define TIME_TEXT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
-/* Every entry's two sides: (account, signed points); a member's account is its key. */
-static const char sides_sql[] =
-    "WITH e AS (SELECT store_id, payload FROM facts WHERE kind = 'entry'),"
-    " sides AS ("
-    " SELECT CASE WHEN payload->>'credit' = 'member' THEN 'member' ELSE 'program' END AS side,"
-    " CASE WHEN payload->>'credit' = 'member' THEN " MEMBER_KEY
-    " ELSE store_id || ':' || (payload->>'credit') END AS account,"
-    " (payload->>'points')::bigint AS points FROM e"
-    " UNION ALL"
-    " SELECT CASE WHEN payload->>'debit' = 'member' THEN 'member' ELSE 'program' END,"
-    " CASE WHEN payload->>'debit' = 'member' THEN " MEMBER_KEY
-    " ELSE store_id || ':' || (payload->>'debit') END,"
-    " -(payload->>'points')::bigint FROM e)";
 
 /* One row of numbers from `sql`, into out[0..n). */
 static int numbers(patron_hq *h, const char *sql, int64_t *out, int n, char *detail, size_t len)
@@ -126,140 +113,75 @@ static int check_entries(patron_hq *h, struct patron_hq_verify *r, char *detail,
     return 0;
 }
 
-static int offline_overdrafts(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *stop,
-                              int64_t *count, char *detail, size_t len);
-
 int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
 {
-    int64_t v[1] = {0};
+    int64_t v[2] = {0};
     int rc;
     memset(r, 0, sizeof *r);
     r->ok = 1;
     if ((rc = check_sequences(h, r, detail, len)) != 0 || (rc = check_entries(h, r, detail, len)))
         return rc;
     rc = numbers(h,
-                 "SELECT count(*) FROM (SELECT 1 FROM facts WHERE kind = 'voucher_redeemed'"
-                 " GROUP BY payload->>'key_id', payload->>'voucher_id' HAVING count(*) > 1) d",
-                 v, 1, detail, len);
+                 "SELECT count(DISTINCT ref) FILTER (WHERE kind = 'double_spend'),"
+                 " count(*) FILTER (WHERE kind = 'offline_overdraft') FROM hq_conflict_rows()",
+                 v, 2, detail, len);
     r->double_spends = v[0];
-    int stop = 0;
-    if (rc == 0)
-        rc = offline_overdrafts(h, NULL, NULL, &stop, &r->offline_overdrafts, detail, len);
+    r->offline_overdrafts = v[1];
     return rc;
 }
 
-/* Voucher double spends: every use of each voucher redeemed more than once. */
-static int double_spends(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *stop, char *detail,
-                         size_t len)
+/* The conflicts are read from head office's own functions (schema.c, "the chain as a store may
+ * read it"): hq_conflict_rows() for the whole chain, hq_chain_conflicts() for the calling store.
+ * Both give one row per use, a conflict's rows together, in these columns. */
+#define CONFLICT_COLUMNS                                                                           \
+    "kind, ref, coalesce(member_uid, ''), coalesce(voucher, ''), value, coalesce(balance, 0),"     \
+    " store_id, coalesce(store_time, ''), coalesce(received_at, ''), offline"
+
+static const char *const conflict_types[] = {"double_spend", "overdraft", "offline_overdraft"};
+
+/* A conflict from its first row (i), without its uses. */
+static void conflict_start(PGresult *res, int i, struct patron_hq_conflict *c)
 {
-    PGresult *res =
-        PQexec(h->conn,
-               "WITH r AS (SELECT store_id, store_time, received_at, payload FROM facts"
-               " WHERE kind = 'voucher_redeemed'),"
-               " d AS (SELECT payload->>'key_id' AS k, payload->>'voucher_id' AS v FROM r"
-               " GROUP BY 1, 2 HAVING count(*) > 1)"
-               " SELECT d.k, d.v, r.store_id, " TIME_TEXT("r.store_time") ", " TIME_TEXT(
-                   "r.received_at") ", coalesce((r.payload->>'offline')::int, 0),"
-                                    " coalesce((r.payload->>'value')::bigint, 0)"
-                                    " FROM d JOIN r ON r.payload->>'key_id' = d.k AND"
-                                    " r.payload->>'voucher_id' = d.v"
-                                    " ORDER BY d.k, d.v, r.store_time, r.received_at, r.store_id");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return patron__hq_fail(res, h->conn, "cannot list the conflicts", detail, len);
-    struct patron_hq_conflict c;
-    int n = PQntuples(res);
-    for (int i = 0; i < n && !*stop;) {
-        const char *k = PQgetvalue(res, i, 0), *v = PQgetvalue(res, i, 1);
-        memset(&c, 0, sizeof c);
-        c.type = "double_spend";
-        snprintf(c.voucher, sizeof c.voucher, "%s/%s", k, v);
-        c.value = strtoll(PQgetvalue(res, i, 6), NULL, 10);
-        for (; i < n && strcmp(PQgetvalue(res, i, 0), k) == 0 &&
-               strcmp(PQgetvalue(res, i, 1), v) == 0;
-             i++) {
-            if (c.n_uses++ >= PATRON_HQ_CONFLICT_USES)
-                continue;
-            struct patron_hq_use *u = &c.uses[c.n_uses - 1];
-            u->store_id = (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
-            snprintf(u->store_time, sizeof u->store_time, "%s", PQgetvalue(res, i, 3));
-            snprintf(u->received_at, sizeof u->received_at, "%s", PQgetvalue(res, i, 4));
-            u->offline = atoi(PQgetvalue(res, i, 5));
-        }
-        *stop = fn(&c, arg);
-    }
-    PQclear(res);
-    return 0;
+    memset(c, 0, sizeof *c);
+    c->type = "conflict";
+    for (size_t t = 0; t < sizeof conflict_types / sizeof conflict_types[0]; t++)
+        if (strcmp(PQgetvalue(res, i, 0), conflict_types[t]) == 0)
+            c->type = conflict_types[t];
+    snprintf(c->member_uid, sizeof c->member_uid, "%s", PQgetvalue(res, i, 2));
+    snprintf(c->voucher, sizeof c->voucher, "%s", PQgetvalue(res, i, 3));
+    c->value = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+    c->balance = strtoll(PQgetvalue(res, i, 5), NULL, 10);
 }
 
-/* Overdrafts: members whose chain balance is below zero. */
-static int overdrafts(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *stop, char *detail,
-                      size_t len)
+/* Row i's use (a row without a store has none: an overdraft's). */
+static void conflict_use(PGresult *res, int i, struct patron_hq_conflict *c)
 {
-    char sql[2048];
-    snprintf(sql, sizeof sql,
-             "%s SELECT account, sum(points) FROM sides WHERE side = 'member'"
-             " GROUP BY account HAVING sum(points) < 0 ORDER BY account",
-             sides_sql);
+    if (PQgetisnull(res, i, 6) || c->n_uses++ >= PATRON_HQ_CONFLICT_USES)
+        return;
+    struct patron_hq_use *u = &c->uses[c->n_uses - 1];
+    u->store_id = (int)strtol(PQgetvalue(res, i, 6), NULL, 10);
+    snprintf(u->store_time, sizeof u->store_time, "%s", PQgetvalue(res, i, 7));
+    snprintf(u->received_at, sizeof u->received_at, "%s", PQgetvalue(res, i, 8));
+    u->offline = strcmp(PQgetvalue(res, i, 9), "t") == 0;
+}
+
+/* Calls fn for each conflict `sql` reads (CONFLICT_COLUMNS, a conflict's rows together). */
+static int conflicts_of(patron_hq *h, const char *sql, patron_hq_conflict_fn fn, void *arg,
+                        char *detail, size_t len)
+{
     PGresult *res = PQexec(h->conn, sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return patron__hq_fail(res, h->conn, "cannot list the conflicts", detail, len);
     struct patron_hq_conflict c;
-    for (int i = 0; i < PQntuples(res) && !*stop; i++) {
-        memset(&c, 0, sizeof c);
-        c.type = "overdraft";
-        snprintf(c.member_uid, sizeof c.member_uid, "%s", PQgetvalue(res, i, 0));
-        c.balance = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        *stop = fn(&c, arg);
-    }
-    PQclear(res);
-    return 0;
-}
-
-/* Offline spends that overdrew the chain balance: each member's entries in the order head office
- * received them (a batch's in store order), and the spends marked offline after which the
- * running balance was below zero. The rule that settles them: the negative balance is carried,
- * and later earnings cover it first (README, "The rules, stated once"). */
-#define OFFLINE_ENTRY(e)                                                                           \
-    "EXISTS (SELECT 1 FROM facts f WHERE f.store_id = " e ".store_id AND f.store_seq = " e         \
-    ".store_seq AND f.kind = 'entry' AND f.payload @> '{\"offline\": true}')"
-static const char offline_overdrafts_sql[] =
-    "WITH m AS (SELECT DISTINCT e.member_uid FROM chain_entries e"
-    " WHERE e.points < 0 AND " OFFLINE_ENTRY(
-        "e") "),"
-             " r AS (SELECT e.*, sum(e.points) OVER (PARTITION BY e.member_uid"
-             " ORDER BY e.received_at, e.store_id, e.store_seq) AS after"
-             " FROM chain_entries e JOIN m USING (member_uid))"
-             " SELECT r.member_uid, r.store_id, -r.points, coalesce(" TIME_TEXT(
-                 "r.store_time") ", ''), " TIME_TEXT("r.received_at") ", r.after FROM r WHERE "
-                                                                      "r.points < 0 AND r.after < 0"
-                                                                      " AND " OFFLINE_ENTRY(
-                                                                          "r") " ORDER BY "
-                                                                               "r.member_uid, "
-                                                                               "r.received_at, "
-                                                                               "r.store_id, "
-                                                                               "r.store_seq";
-
-static int offline_overdrafts(patron_hq *h, patron_hq_conflict_fn fn, void *arg, int *stop,
-                              int64_t *count, char *detail, size_t len)
-{
-    PGresult *res = PQexec(h->conn, offline_overdrafts_sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return patron__hq_fail(res, h->conn, "cannot list the offline overdrafts", detail, len);
-    struct patron_hq_conflict c;
-    if (count)
-        *count = PQntuples(res);
-    for (int i = 0; fn && i < PQntuples(res) && !*stop; i++) {
-        memset(&c, 0, sizeof c);
-        c.type = "offline_overdraft";
-        snprintf(c.member_uid, sizeof c.member_uid, "%s", PQgetvalue(res, i, 0));
-        c.value = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-        c.balance = strtoll(PQgetvalue(res, i, 5), NULL, 10);
-        c.n_uses = 1;
-        c.uses[0].store_id = (int)strtol(PQgetvalue(res, i, 1), NULL, 10);
-        snprintf(c.uses[0].store_time, sizeof c.uses[0].store_time, "%s", PQgetvalue(res, i, 3));
-        snprintf(c.uses[0].received_at, sizeof c.uses[0].received_at, "%s", PQgetvalue(res, i, 4));
-        c.uses[0].offline = 1;
-        *stop = fn(&c, arg);
+    int n = PQntuples(res), stop = 0;
+    for (int i = 0; i < n && !stop;) {
+        const char *kind = PQgetvalue(res, i, 0), *ref = PQgetvalue(res, i, 1);
+        conflict_start(res, i, &c);
+        for (; i < n && strcmp(PQgetvalue(res, i, 0), kind) == 0 &&
+               strcmp(PQgetvalue(res, i, 1), ref) == 0;
+             i++)
+            conflict_use(res, i, &c);
+        stop = fn(&c, arg);
     }
     PQclear(res);
     return 0;
@@ -268,10 +190,49 @@ static int offline_overdrafts(patron_hq *h, patron_hq_conflict_fn fn, void *arg,
 int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
                              size_t len)
 {
-    int stop = 0, rc = double_spends(h, fn, arg, &stop, detail, len);
-    if (rc == 0 && !stop)
-        rc = overdrafts(h, fn, arg, &stop, detail, len);
-    if (rc == 0 && !stop)
-        rc = offline_overdrafts(h, fn, arg, &stop, NULL, detail, len);
-    return rc;
+    return conflicts_of(h, "SELECT " CONFLICT_COLUMNS " FROM hq_conflict_rows() ORDER BY part, ord",
+                        fn, arg, detail, len);
+}
+
+int patron_hq_chain_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
+                                   size_t len)
+{
+    return conflicts_of(h,
+                        "SELECT " CONFLICT_COLUMNS " FROM hq_chain_conflicts()"
+                        " ORDER BY newest DESC, kind, ref, ord",
+                        fn, arg, detail, len);
+}
+
+/* "; store 2 at TIME (store clock), received TIME, offline" for each use, appended to out. */
+static void uses_sentence(const struct patron_hq_conflict *c, char *out, size_t len)
+{
+    for (int i = 0; i < c->n_uses && i < PATRON_HQ_CONFLICT_USES; i++) {
+        const struct patron_hq_use *u = &c->uses[i];
+        size_t n = strlen(out);
+        if (n + 1 >= len)
+            return;
+        snprintf(out + n, len - n, "%sstore %d at %s (store clock), received %s%s", i ? "; " : ": ",
+                 u->store_id, u->store_time[0] ? u->store_time : "?", u->received_at,
+                 u->offline ? ", offline" : "");
+    }
+}
+
+void patron_hq_conflict_sentence(const struct patron_hq_conflict *c, char *out, size_t len)
+{
+    if (strcmp(c->type, "offline_overdraft") == 0) {
+        const struct patron_hq_use *u = &c->uses[0];
+        snprintf(out, len,
+                 "offline overdraft: member %s spent %lld points offline at store %d at %s "
+                 "(store clock), received %s, leaving a chain balance of %lld (carried; later "
+                 "earnings cover it first)",
+                 c->member_uid, (long long)c->value, u->store_id, u->store_time, u->received_at,
+                 (long long)c->balance);
+    } else if (strcmp(c->type, "overdraft") == 0) {
+        snprintf(out, len, "overdraft: member %s has a chain balance of %lld points", c->member_uid,
+                 (long long)c->balance);
+    } else {
+        snprintf(out, len, "double spend: voucher %s (value %lld) redeemed %d times", c->voucher,
+                 (long long)c->value, c->n_uses);
+        uses_sentence(c, out, len);
+    }
 }

@@ -12,7 +12,8 @@
 //
 // Usage: PATRON_BIN=build/patron node web/test/browser.test.mjs  (run by ctest, label `web`).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, existsSync, mkdirSync, readdirSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +55,48 @@ function serve(...extra) {
     });
     child.on('exit', (code) => reject(new Error(`patron serve exited ${code} before listening`)));
   });
+}
+
+// A throwaway PostgreSQL for the chain screen's head office, as tests/pgutil.c and
+// scripts/hq-demo.sh start one: its own folder under /tmp and a free loopback port, as the
+// postgres user when run as root; the owner logs in without a password on loopback, every store
+// role with its own (SCRAM). Stopped and removed at the end, whatever happens.
+const pg = { base: null, bin: null };
+function asServer(cmd, args, stdio = 'pipe') {
+  const root = process.getuid && process.getuid() === 0;
+  return execFileSync(root ? 'runuser' : cmd, root ? ['-u', 'postgres', '--', cmd, ...args] : args,
+    { encoding: 'utf8', stdio });
+}
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+async function startPostgres() {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
+  if (!versions.length) throw new Error('no PostgreSQL server in /usr/lib/postgresql/*/bin: scripts/install-deps.sh installs it');
+  pg.bin = join(root, versions.sort((a, b) => Number(a) - Number(b)).at(-1), 'bin');
+  pg.base = mkdtempSync('/tmp/patron-web-pg-');
+  if (process.getuid && process.getuid() === 0) execFileSync('chown', ['postgres:postgres', pg.base]);
+  chmodSync(pg.base, 0o700);
+  asServer(join(pg.bin, 'initdb'), ['-D', join(pg.base, 'data'), '-U', 'postgres', '-A', 'trust', '-E', 'UTF8',
+    '--locale=C.UTF-8', '--no-sync']);
+  asServer('sh', ['-c', `printf '%s\\n' 'local all postgres trust' 'local all all scram-sha-256' \
+'host all postgres 127.0.0.1/32 trust' 'host all all 127.0.0.1/32 scram-sha-256' > '${join(pg.base, 'data', 'pg_hba.conf')}'`]);
+  const port = await freePort();
+  asServer(join(pg.bin, 'pg_ctl'), ['-D', join(pg.base, 'data'), '-l', join(pg.base, 'server.log'), '-w', '-t', '60',
+    '-o', `-p ${port} -k ${pg.base} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start'], 'ignore');
+  return `postgresql://postgres@127.0.0.1:${port}/postgres`;
+}
+function stopPostgres() {
+  if (!pg.base) return;
+  try {
+    asServer(join(pg.bin, 'pg_ctl'), ['-D', join(pg.base, 'data'), '-m', 'fast', '-w', 'stop'], 'ignore');
+  } catch (e) { /* not started */ }
+  rmSync(pg.base, { recursive: true, force: true });
 }
 
 // A serial card scanner: a pseudo-terminal pair made by python3, whose slave `patron serve` reads
@@ -478,7 +521,7 @@ async function main() {
     await shot(op, 'tills');
   });
 
-  await step('keys: listed by fingerprint, rotated; the chain said to be out of reach here', async () => {
+  await step('keys: listed by fingerprint, rotated', async () => {
     await op.getByRole('link', { name: 'Keys' }).click();
     await op.waitForSelector('body[data-screen="keys"][data-ready="1"]');
     const rows = op.locator('#keys tbody tr');
@@ -489,9 +532,17 @@ async function main() {
     await op.waitForFunction((n) => document.querySelectorAll('#keys tbody tr').length === n + 1, before);
     assert.equal(await op.locator('#keys td', { hasText: /^signs$/ }).count(), 1);
     assert.doesNotMatch(await op.locator('#main').textContent(), /PRIVATE|\.pem/);
-    await op.locator('#chain-note', { hasText: 'patron hq conflicts' }).waitFor();
+    assert.equal(await op.locator('#chain-note').count(), 0); // the chain has a screen of its own
     await axe(op, 'keys');
     await shot(op, 'keys');
+  });
+
+  await step('chain: a store without head office says it is not in a chain', async () => {
+    await op.getByRole('link', { name: 'Chain' }).click();
+    await op.waitForSelector('body[data-screen="chain"][data-ready="1"]');
+    await op.locator('#chain-none', { hasText: 'This store is not in a chain' }).waitFor();
+    assert.equal(await op.locator('[role="alert"]').count(), 0);
+    await axe(op, 'chain');
   });
 
   await step('a manager gives a goodwill voucher tied to a complaint', async () => {
@@ -533,6 +584,56 @@ async function main() {
   });
   await office.close();
 
+  await step('chain: the stores, a double spend this store is in, and its sync', async () => {
+    // head office with three stores; this store (1) redeemed a voucher by typed code above, and
+    // store 2 redeemed the same voucher offline (its outbox row as its offline redemption
+    // writes it): head office sees a double spend once both have shipped
+    const owner = await startPostgres();
+    const hq = (...args) => patron('--hq', owner, 'hq', ...args);
+    hq('init');
+    const names = ['Corner Café', 'Market Square', 'Station Kiosk'];
+    const urls = names.map((name, i) => hq('store', 'add', String(i + 1), '--name', name).url);
+    const sqlite = (file, sql) => execFileSync('sqlite3', [file, sql], { encoding: 'utf8' }).trim();
+    // (as text: a voucher id is a 64-bit number, beyond a JavaScript number)
+    const first = "FROM outbox WHERE kind = 'voucher_redeemed' ORDER BY store_seq LIMIT 1";
+    const voucher = sqlite(db, `SELECT json_extract(payload, '$.key_id') || '/' || json_extract(payload, '$.voucher_id') ${first}`);
+    const offline = sqlite(db, `SELECT json_object('key_id', json_extract(payload, '$.key_id'), 'voucher_id',
+      json_extract(payload, '$.voucher_id'), 'value', json_extract(payload, '$.value'), 'offline', 1,
+      'redeemed_at', CAST(strftime('%s', 'now') AS INTEGER)) ${first}`);
+    assert.match(voucher, /^\d+\/-?\d+$/);
+    for (const n of [2, 3]) {
+      const other = join(dir, `store${n}.db`);
+      const at = (...args) => JSON.parse(execFileSync(bin, ['--db', other, '--home', dir, '--printer', 'none', '--json', ...args], { encoding: 'utf8' }));
+      at('init', '--store-id', String(n), '--store-name', names[n - 1]);
+      at('sale', at('member', 'enroll', '--name', `Member of ${names[n - 1]}`).card, '--ref', `C${n}`, '--total', '1200');
+      if (n === 2) {
+        sqlite(other, `INSERT INTO outbox (store_id, kind, tbl, row_key, member_id, payload, recorded_at)
+          VALUES (2, 'voucher_redeemed', 'voucher_redemptions', 1, NULL, '${offline}', CAST(strftime('%s', 'now') AS INTEGER))`);
+      }
+      if (n === 3) patron('--hq', urls[0], 'sync');
+      at('--hq', urls[n - 1], 'sync');
+    }
+    const chain = await serve('--hq', urls[0]);
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const p = await ctx.newPage();
+    p.on('pageerror', (e) => pageErrors.push(String(e)));
+    await signIn(p, chain.url, admin);
+    await p.getByRole('link', { name: 'Chain' }).click();
+    await p.waitForSelector('body[data-screen="chain"][data-ready="1"]');
+    assert.equal(await p.locator('#chain-stores tbody tr').count(), 3);
+    await p.locator('#chain-stores tr.here', { hasText: 'Corner Café' }).getByText('(this store)').waitFor();
+    await p.locator('#chain-stores td', { hasText: 'Station Kiosk' }).waitFor();
+    const conflict = p.locator('#chain-conflicts tbody tr');
+    assert.equal(await conflict.count(), 1);
+    await conflict.getByText('voucher redeemed twice').waitFor();
+    await conflict.getByText(`double spend: voucher ${voucher} (value `, { exact: false }).waitFor();
+    await p.locator('#chain-sync').waitFor();
+    assert.doesNotMatch(await p.locator('#main').textContent(), /_store_\d|password/);
+    await axe(p, 'chain');
+    await shot(p, 'chain');
+    await ctx.close();
+  });
+
   await step('an expired session is sent back to sign-in', async () => {
     const short = await serve('--session-ttl', '1');
     const ctx = await browser.newContext();
@@ -558,6 +659,7 @@ try {
 } finally {
   if (browser) await browser.close();
   for (const s of servers) s.kill('SIGTERM');
+  stopPostgres();
   if (!failed) rmSync(dir, { recursive: true, force: true });
   else console.log(`kept ${dir}`);
 }
