@@ -77,17 +77,14 @@ int patron__card_spaces_seed(patron_store *s)
 /* A chain store: it holds a granted space, or has pulled from head office. */
 static int in_chain(patron_store *s, int *chain)
 {
-    sqlite3_stmt *st =
-        patron__stmt(s, "SELECT EXISTS(SELECT 1 FROM card_spaces WHERE source = 'granted')"
-                        " OR EXISTS(SELECT 1 FROM card_space_grants)"
-                        " OR EXISTS(SELECT 1 FROM chain_pull WHERE last_pull > 0)");
-    if (!st)
-        return PATRON_EDB;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *chain = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    int64_t yes = 0;
+    int err = patron__scalar(s,
+                             "SELECT EXISTS(SELECT 1 FROM card_spaces WHERE source = 'granted')"
+                             " OR EXISTS(SELECT 1 FROM card_space_grants)"
+                             " OR EXISTS(SELECT 1 FROM chain_pull WHERE last_pull > 0)",
+                             &yes);
+    *chain = yes != 0;
+    return err;
 }
 
 /* The highest space the store does not hold, counting down from 65535. */
@@ -196,11 +193,10 @@ int patron_card_spaces_low(patron_store *s, int *low)
     if (!st)
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)PATRON_CARD_SPACE_LOW);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *low = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    int64_t yes = 0;
+    int err = patron__step_int(s, st, &yes);
+    *low = yes != 0;
+    return err;
 }
 
 int patron_card_space_grant_keep(patron_store *s, int space, int store_id)

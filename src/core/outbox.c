@@ -367,14 +367,7 @@ int patron_outbox_list(patron_store *s, int64_t after_seq, size_t max, patron_ou
 
 int patron_outbox_last(patron_store *s, int64_t *last_seq)
 {
-    sqlite3_stmt *st = patron__stmt(s, "SELECT COALESCE(MAX(store_seq), 0) FROM outbox");
-    if (!st)
-        return PATRON_EDB;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *last_seq = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    return patron__scalar(s, "SELECT COALESCE(MAX(store_seq), 0) FROM outbox", last_seq);
 }
 
 int patron_outbox_sync_get(patron_store *s, struct patron_outbox_sync *out)

@@ -109,6 +109,21 @@ int patron__step_done(patron_store *s, sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
+int patron__step_int(patron_store *s, sqlite3_stmt *st, int64_t *out)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+}
+
+int patron__scalar(patron_store *s, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = patron__stmt(s, sql);
+    return st ? patron__step_int(s, st, out) : PATRON_EDB;
+}
+
 int patron__read_rows(patron_store *s, sqlite3_stmt *st, void *out, size_t size, size_t cap,
                       size_t *count, void (*read)(sqlite3_stmt *st, void *row))
 {

@@ -98,6 +98,12 @@ int patron__step_done(patron_store *s, sqlite3_stmt *st);
 int patron__read_rows(patron_store *s, sqlite3_stmt *st, void *out, size_t size, size_t cap,
                       size_t *count, void (*read)(sqlite3_stmt *st, void *row));
 
+/* One integer from a statement that gives one row: patron__step_int steps a prepared, bound
+ * statement and resets it; patron__scalar runs SQL without parameters (from the statement
+ * cache). 0 with *out set, or the PATRON_* code of SQLite's answer (also when no row came). */
+int patron__step_int(patron_store *s, sqlite3_stmt *st, int64_t *out);
+int patron__scalar(patron_store *s, const char *sql, int64_t *out);
+
 /* Maps a SQLite result code to a PATRON_* code and records SQLite's message as the detail. */
 int patron__db_err(patron_store *s, int rc);
 

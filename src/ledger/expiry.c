@@ -145,16 +145,11 @@ int patron_ledger_expire(patron_store *s, struct patron_expiry_result *out)
  * each, even with millions of rows. */
 static int last_recorded(patron_store *s, int64_t *out)
 {
-    sqlite3_stmt *st = patron__stmt(
-        s, "SELECT max(coalesce((SELECT created_at FROM entries ORDER BY id DESC LIMIT 1), 0),"
-           " coalesce((SELECT created_at FROM sales ORDER BY id DESC LIMIT 1), 0))");
-    if (!st)
-        return PATRON_EDB;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    return patron__scalar(
+        s,
+        "SELECT max(coalesce((SELECT created_at FROM entries ORDER BY id DESC LIMIT 1), 0),"
+        " coalesce((SELECT created_at FROM sales ORDER BY id DESC LIMIT 1), 0))",
+        out);
 }
 
 int patron_ledger_expire_preview(patron_store *s, struct patron_expiry_preview *out)

@@ -15,14 +15,7 @@ static int next_store_seq(patron_store *s, int64_t *seq)
 {
     /* Entries are append-only and written one transaction at a time, so the next rowid is
      * the next number of the store's gap-free sequence. */
-    sqlite3_stmt *st = patron__stmt(s, "SELECT COALESCE(MAX(id), 0) + 1 FROM entries");
-    if (!st)
-        return PATRON_EDB;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *seq = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    return patron__scalar(s, "SELECT COALESCE(MAX(id), 0) + 1 FROM entries", seq);
 }
 
 static void bind_id(sqlite3_stmt *st, int i, int64_t v)

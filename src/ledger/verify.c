@@ -8,18 +8,6 @@
 #include "core/store_internal.h"
 #include "patron/ledger.h"
 
-static int scalar(patron_store *s, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *st = patron__stmt(s, sql);
-    if (!st)
-        return PATRON_EDB;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
-}
-
 static const char bad_accounts_sql[] =
     "WITH moved(account, delta) AS ("
     "  SELECT credit_account, SUM(points) FROM entries GROUP BY credit_account"
@@ -78,12 +66,14 @@ static int check_outbox(patron_store *s, struct patron_verify_result *r)
 {
     int64_t count = 0, max_seq = 0, foreign = 0, first = 0;
     int err;
-    if ((err = scalar(s, "SELECT COUNT(*) FROM outbox", &count)) != 0 ||
-        (err = scalar(s, "SELECT COALESCE(MAX(store_seq), 0) FROM outbox", &max_seq)) != 0 ||
-        (err = scalar(s,
-                      "SELECT COUNT(*) FROM outbox WHERE store_id <> (SELECT COALESCE(CAST(value"
-                      " AS INTEGER), 0) FROM settings WHERE key = 'store_id')",
-                      &foreign)) != 0)
+    if ((err = patron__scalar(s, "SELECT COUNT(*) FROM outbox", &count)) != 0 ||
+        (err = patron__scalar(s, "SELECT COALESCE(MAX(store_seq), 0) FROM outbox", &max_seq)) !=
+            0 ||
+        (err = patron__scalar(
+             s,
+             "SELECT COUNT(*) FROM outbox WHERE store_id <> (SELECT COALESCE(CAST(value"
+             " AS INTEGER), 0) FROM settings WHERE key = 'store_id')",
+             &foreign)) != 0)
         return err;
     sqlite3_stmt *st = patron__stmt(s, outbox_missing_sql);
     if (!st)
@@ -116,12 +106,15 @@ int patron_ledger_verify(patron_store *s, struct patron_verify_result *out)
     if ((err = patron__tx_begin(s)) != 0) /* one consistent snapshot */
         return err;
     if ((err = check_accounts(s, &r)) != 0 || (err = check_lots(s, &r)) != 0 ||
-        (err = scalar(s, "SELECT COALESCE(SUM(balance), 0) FROM accounts", &r.program_sum)) != 0 ||
-        (err = scalar(s, "SELECT COUNT(*) FROM accounts WHERE member_id IS NOT NULL",
-                      &r.members_checked)) != 0 ||
-        (err = scalar(s, "SELECT COUNT(*) FROM entries", &count)) != 0 ||
-        (err = scalar(s, "SELECT COALESCE(MAX(store_seq), 0) FROM entries", &max_seq)) != 0 ||
-        (err = scalar(s, "SELECT COUNT(*) FROM entries WHERE store_seq <> id", &misnumbered)) != 0)
+        (err = patron__scalar(s, "SELECT COALESCE(SUM(balance), 0) FROM accounts",
+                              &r.program_sum)) != 0 ||
+        (err = patron__scalar(s, "SELECT COUNT(*) FROM accounts WHERE member_id IS NOT NULL",
+                              &r.members_checked)) != 0 ||
+        (err = patron__scalar(s, "SELECT COUNT(*) FROM entries", &count)) != 0 ||
+        (err = patron__scalar(s, "SELECT COALESCE(MAX(store_seq), 0) FROM entries", &max_seq)) !=
+            0 ||
+        (err = patron__scalar(s, "SELECT COUNT(*) FROM entries WHERE store_seq <> id",
+                              &misnumbered)) != 0)
         goto out;
     r.seq_gaps = (max_seq - count) + misnumbered;
     if (r.program_sum != 0 && !r.first_problem[0])

@@ -269,14 +269,7 @@ static int send_job(patron_store *s, patron_printer *printer,
 
 static int count_pending(patron_store *s, int64_t *n)
 {
-    sqlite3_stmt *st = patron__stmt(s, "SELECT COUNT(*) FROM print_jobs WHERE status <> 2");
-    if (!st)
-        return PATRON_EDB;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
+    return patron__scalar(s, "SELECT COUNT(*) FROM print_jobs WHERE status <> 2", n);
 }
 
 int patron_print_run(patron_store *s, patron_printer *printer,
