@@ -139,6 +139,18 @@ static void tokens_are_required_and_checked(void **state)
     apit_reply_free(&r);
 }
 
+/* A scan with tok over the connection h is refused 401 EAUTH, and h made no new connection. */
+static void refused_on_the_same_connection(CURL *h, const char *tok, const char *body)
+{
+    struct apit_reply r;
+    long fresh = -1;
+    assert_int_equal(apit_request(h, port(), "POST", "/v1/scan", tok, NULL, body, &r), 0);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &fresh);
+    assert_int_equal(fresh, 0);
+    assert_problem(&r, 401, "EAUTH");
+    apit_reply_free(&r);
+}
+
 /* A till's token is checked on every request, also over a connection it keeps open: revoked by
  * `patron terminal revoke` (another process) or rotated, it is refused on the very next request
  * over the same keep-alive connection. */
@@ -146,7 +158,6 @@ static void revocation_reaches_a_kept_connection_at_once(void **state)
 {
     struct apit_reply r;
     char body[64], tok[64];
-    long fresh = -1;
     (void)state;
     snprintf(body, sizeof body, "{\"card\":\"%s\"}", fx.card_a);
     CURL *h = curl_easy_init();
@@ -158,21 +169,13 @@ static void revocation_reaches_a_kept_connection_at_once(void **state)
         apit_reply_free(&r);
     }
     json_decref(apit_patron(&fx.sv, "terminal", "rotate", "kept-till", (char *)NULL));
-    assert_int_equal(apit_request(h, port(), "POST", "/v1/scan", tok, NULL, body, &r), 0);
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &fresh);
-    assert_int_equal(fresh, 0); /* the same connection */
-    assert_problem(&r, 401, "EAUTH");
-    apit_reply_free(&r);
+    refused_on_the_same_connection(h, tok, body);
     apit_terminal(&fx.sv, "kept-till-2", "cashier", tok);
     assert_int_equal(apit_request(h, port(), "POST", "/v1/scan", tok, NULL, body, &r), 0);
     assert_int_equal(r.status, 200);
     apit_reply_free(&r);
     json_decref(apit_patron(&fx.sv, "terminal", "revoke", "kept-till-2", (char *)NULL));
-    assert_int_equal(apit_request(h, port(), "POST", "/v1/scan", tok, NULL, body, &r), 0);
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &fresh);
-    assert_int_equal(fresh, 0);
-    assert_problem(&r, 401, "EAUTH");
-    apit_reply_free(&r);
+    refused_on_the_same_connection(h, tok, body);
     curl_easy_cleanup(h);
 }
 

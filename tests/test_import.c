@@ -35,6 +35,24 @@ static void write_file(const struct test_store *t, const char *name, const char 
     assert_int_equal(fclose(f), 0);
 }
 
+/* A file of `rows` members by e-mail only ("<letter><i>@example.org"), row i with
+ * base + i % cycle points, into t's folder; returns the file's total points. */
+static int64_t write_members(const struct test_store *t, const char *name, char letter, int rows,
+                             int base, int cycle, char *path)
+{
+    int64_t sum = 0;
+    snprintf(path, 512, "%s/%s", t->dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("email,points\n", f);
+    for (int i = 0; i < rows; i++) {
+        fprintf(f, "%c%d@example.org,%d\n", letter, i, base + i % cycle);
+        sum += base + i % cycle;
+    }
+    assert_int_equal(fclose(f), 0);
+    return sum;
+}
+
 static int64_t balance_of(patron_store *s, const char *card)
 {
     struct patron_member m;
@@ -600,13 +618,7 @@ static void an_import_asked_to_stop_writes_nothing(void **state)
     char path[512];
     int asked = 0;
     test_store_open(&t);
-    snprintf(path, sizeof path, "%s/many.csv", t.dir);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs("email,points\n", f);
-    for (int i = 0; i < 2500; i++)
-        fprintf(f, "s%d@example.org,3\n", i);
-    assert_int_equal(fclose(f), 0);
+    write_members(&t, "many.csv", 's', 2500, 3, 1, path);
     struct patron_import_options o = {.batch = "stop", .should_stop = stop_now, .ctx = &asked};
     assert_int_equal(patron_import_members(t.s, path, &o, &r), -ECANCELED);
     assert_int_equal(asked, 2);
@@ -643,18 +655,9 @@ static void a_crashed_import_continues_where_it_stopped(void **state)
     struct patron_import_report r;
     struct patron_verify_result v;
     char path[512];
-    int64_t sum = 0;
     int status = 0;
     test_store_open(&t);
-    snprintf(path, sizeof path, "%s/crash.csv", t.dir);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs("email,points\n", f);
-    for (int i = 0; i < 2500; i++) {
-        fprintf(f, "c%d@example.org,%d\n", i, 1 + i % 5);
-        sum += 1 + i % 5;
-    }
-    assert_int_equal(fclose(f), 0);
+    int64_t sum = write_members(&t, "crash.csv", 'c', 2500, 1, 5, path);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -730,13 +733,7 @@ static void chunks_commit_durably(void **state)
     char path[512];
     test_store_open(&t);
     struct sync_seen seen = {.s = t.s};
-    snprintf(path, sizeof path, "%s/sync.csv", t.dir);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs("email,points\n", f);
-    for (int i = 0; i < 2500; i++)
-        fprintf(f, "y%d@example.org,2\n", i);
-    assert_int_equal(fclose(f), 0);
+    write_members(&t, "sync.csv", 'y', 2500, 2, 1, path);
     assert_int_equal(test_scalar(t.s, "PRAGMA main.synchronous"), 2);
     struct patron_import_options o = {.batch = "sync", .on_progress = note_sync, .ctx = &seen};
     import_ok(&t, path, &o, &r);
