@@ -15,7 +15,8 @@
  * hq_ingest_vs_copy (1 / 3), hq_pipeline_vs_copy (2 / 3) and hq_ingest_floor_vs_copy (4 / 3). On a
  * loaded machine the wall-clock rates move from run to run, so it also reads the CPU time head
  * office's backend spent on 1 and on 3 (/proc, same machine) and gives rows per CPU second of each:
- * hq_ingest_vs_copy_cpu.
+ * hq_ingest_vs_copy_cpu. And the WAL head office wrote for 1, 4 and 3, in bytes a row, which
+ * repeats from run to run: what a row's writes (its tables and indexes) cost.
  * --pipeline 0 leaves 2 out (it is the slowest by far: each row's INSERT runs head office's
  * statement triggers) and prints 0 for it.
  *   bench_hq --hq OWNER_URL --dir DIR [--rows N] [--batch N] [--pipeline 0|1] */
@@ -109,6 +110,21 @@ static void pg_or_die(PGconn *c, const char *sql)
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
         die(sql, PQresultErrorMessage(res));
     PQclear(res);
+}
+
+/* Head office's WAL position in bytes: the WAL a step wrote is the difference, the same from run
+ * to run (the rows it writes, their indexes), where the CPU seconds move with the machine's load.
+ */
+static double wal_at(const char *owner)
+{
+    PGconn *c = connect_or_die(owner);
+    PGresult *res = PQexec(c, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        die("wal_at", PQresultErrorMessage(res));
+    double at = strtod(PQgetvalue(res, 0, 0), NULL);
+    PQclear(res);
+    PQfinish(c);
+    return at;
 }
 
 /* The pid of the one head office backend logged in as `role`. */
@@ -366,11 +382,13 @@ int main(int argc, char **argv)
     if (patron_store_open(path, &s) != 0 || patron_hq_connect(url1, &h, detail, sizeof detail))
         die("sync", "cannot open the store or reach head office");
     long hq_pid = backend_of(owner, role1);
+    double wal0 = wal_at(owner);
     double t0 = now_s(), cpu0 = (double)clock() / CLOCKS_PER_SEC, hq_cpu0 = proc_cpu(hq_pid);
     if (patron_hq_sync(h, s, (size_t)batch, NULL, NULL, &res, detail, sizeof detail) != 0)
         die("sync", detail);
     double t_sync = now_s() - t0, cpu_sync = (double)clock() / CLOCKS_PER_SEC - cpu0;
     double hq_cpu_sync = proc_cpu(hq_pid) - hq_cpu0, hq_cpu_copy = 0;
+    double wal_sync = wal_at(owner) - wal0;
     patron_hq_close(h);
     patron_store_close(s);
     if (res.shipped != rows)
@@ -379,8 +397,12 @@ int main(int argc, char **argv)
     struct rows r = {0};
     read_rows(path, &r, rows);
     double t_pipe = pipeline ? ship_pipelined(url2, &r, batch) : 0, hq_cpu_floor = 0;
+    wal0 = wal_at(owner);
     double t_floor = floor_ingest(owner, &r, batch, &hq_cpu_floor);
+    double wal_floor = wal_at(owner) - wal0;
+    wal0 = wal_at(owner);
     double t_copy = raw_copy(owner, &r, &hq_cpu_copy);
+    double wal_copy = wal_at(owner) - wal0;
     double sync_rate = (double)rows / t_sync, pipe_rate = pipeline ? (double)rows / t_pipe : 0,
            floor_rate = (double)rows / t_floor, copy_rate = (double)rows / t_copy;
     printf("%-44s %12.0f rows/s (%.0f%% of it the store's own CPU)\n",
@@ -390,16 +412,20 @@ int main(int argc, char **argv)
     printf("%-44s %12.0f rows/s\n", "raw COPY into an unindexed table", copy_rate);
     printf("%-44s %12.2f s (sync) %.2f s (floor) %.2f s (raw COPY)\n", "head office backend CPU",
            hq_cpu_sync, hq_cpu_floor, hq_cpu_copy);
+    printf("%-44s %12.0f B (sync) %.0f B (floor) %.0f B (raw COPY)\n", "head office WAL a row",
+           wal_sync / (double)rows, wal_floor / (double)rows, wal_copy / (double)rows);
     printf("{\"hq_rows\": %ld, \"hq_batch\": %ld, \"hq_sync_rows_per_s\": %.0f,"
            " \"hq_pipeline_rows_per_s\": %.0f, \"hq_copy_rows_per_s\": %.0f,"
            " \"hq_ingest_vs_copy\": %.2f, \"hq_pipeline_vs_copy\": %.2f,"
            " \"hq_sync_hq_cpu_s\": %.2f, \"hq_copy_hq_cpu_s\": %.2f,"
            " \"hq_ingest_vs_copy_cpu\": %.2f, \"hq_floor_rows_per_s\": %.0f,"
            " \"hq_ingest_floor_vs_copy\": %.2f, \"hq_floor_hq_cpu_s\": %.2f,"
-           " \"hq_ingest_floor_vs_copy_cpu\": %.2f}\n",
+           " \"hq_ingest_floor_vs_copy_cpu\": %.2f, \"hq_sync_wal_bytes_per_row\": %.0f,"
+           " \"hq_floor_wal_bytes_per_row\": %.0f, \"hq_copy_wal_bytes_per_row\": %.0f}\n",
            rows, batch, sync_rate, pipe_rate, copy_rate, sync_rate / copy_rate,
            pipe_rate / copy_rate, hq_cpu_sync, hq_cpu_copy,
            hq_cpu_sync > 0 ? hq_cpu_copy / hq_cpu_sync : 0, floor_rate, floor_rate / copy_rate,
-           hq_cpu_floor, hq_cpu_floor > 0 ? hq_cpu_copy / hq_cpu_floor : 0);
+           hq_cpu_floor, hq_cpu_floor > 0 ? hq_cpu_copy / hq_cpu_floor : 0, wal_sync / (double)rows,
+           wal_floor / (double)rows, wal_copy / (double)rows);
     return 0;
 }
