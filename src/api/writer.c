@@ -4,9 +4,13 @@
  * request undoes only itself), commits once (one fsync for the batch), and only then answers
  * each. If the commit fails, no request of the batch is acknowledged: each gets the error.
  * A request that cannot run inside a transaction (an erasure, which checkpoints the WAL) runs
- * alone, after the batch before it has committed, and before the next batch begins. */
+ * alone, after the batch before it has committed, and before the next batch begins.
+ * Wake-ups: a request rings the writer only when it sleeps (one futex call a batch, not a
+ * request), and each waiter is woken by its own semaphore, outside the queue's lock, so a
+ * woken thread never sleeps again on that lock while the writer answers the rest. */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +20,7 @@ struct job {
     struct api_call *call;
     int preset_err;
     struct api_response *resp;
-    int done;
-    pthread_cond_t cond;
+    sem_t done; /* posted once the job is answered; the job is its waiter's again */
     struct job *next;
 };
 
@@ -29,6 +32,7 @@ struct api_writer {
     pthread_cond_t wake;
     struct job *head, *tail;
     int stopping;
+    int sleeping;               /* the writer waits on wake: a new request rings */
     unsigned long long commits; /* the store's commit count the metrics have seen */
 };
 
@@ -200,10 +204,14 @@ static void run_alone(struct api_writer *w, struct job *j)
 static void *writer_main(void *arg)
 {
     struct api_writer *w = arg;
+    pthread_setname_np(pthread_self(), "writer"); /* as ps, top and perf show it */
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (!w->head && !w->stopping)
+        while (!w->head && !w->stopping) {
+            w->sleeping = 1;
             pthread_cond_wait(&w->wake, &w->lock);
+            w->sleeping = 0;
+        }
         if (!w->head)
             break;
         struct job *batch = w->head, *last = batch;
@@ -230,12 +238,11 @@ static void *writer_main(void *arg)
         unsigned long long commits = patron_store_commits(w->store);
         api_metrics_db_commits(commits - w->commits);
         w->commits = commits;
-        pthread_mutex_lock(&w->lock);
         for (struct job *j = batch, *next; j; j = next) {
-            next = j->next; /* j belongs to its waiter once done is set */
-            j->done = 1;
-            pthread_cond_signal(&j->cond);
+            next = j->next; /* j belongs to its waiter once posted */
+            sem_post(&j->done);
         }
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -246,14 +253,15 @@ int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
 {
     struct job j = {.call = c, .preset_err = preset_err, .resp = r};
     memset(r, 0, sizeof *r);
-    pthread_cond_init(&j.cond, NULL);
+    if (sem_init(&j.done, 0, 0) != 0)
+        return -errno;
     pthread_mutex_lock(&w->lock);
     if (w->stopping) {
         pthread_mutex_unlock(&w->lock);
-        pthread_cond_destroy(&j.cond);
+        sem_destroy(&j.done);
         return -ESHUTDOWN;
     }
-    /* The queue holds &j only until the worker takes the batch off it, which is before it sets
+    /* The queue holds &j only until the worker takes the batch off it, which is before it posts
      * j.done; this function returns only after that, so no pointer to j outlives it. */
     if (w->tail)
         w->tail->next = &j; /* cppcheck-suppress autoVariables */
@@ -261,11 +269,12 @@ int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
         w->head = &j; /* cppcheck-suppress autoVariables */
     w->tail = &j;     /* cppcheck-suppress autoVariables */
     api_metrics_queue_depth(1);
-    pthread_cond_signal(&w->wake);
-    while (!j.done)
-        pthread_cond_wait(&j.cond, &w->lock);
+    if (w->sleeping)
+        pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
-    pthread_cond_destroy(&j.cond);
+    while (sem_wait(&j.done) != 0) /* EINTR only */
+        ;
+    sem_destroy(&j.done); /* glibc's sem_post touches nothing once the waiter can return */
     return 0;
 }
 
@@ -276,7 +285,8 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
     if (!w)
         return PATRON_ENOMEM;
     w->cfg = cfg;
-    if ((err = api_store_open(cfg, &w->store)) != 0)
+    if ((err = api_store_open(cfg, &w->store)) != 0 ||
+        (err = patron_store_set_temp_memory(w->store)) != 0)
         goto out;
     w->commits = patron_store_commits(w->store);
     pthread_mutex_init(&w->lock, NULL);

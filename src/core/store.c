@@ -348,6 +348,12 @@ int patron_store_set_cache_kib(patron_store *s, unsigned kib)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
+int patron_store_set_temp_memory(patron_store *s)
+{
+    int rc = sqlite3_exec(s->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
+}
+
 int patron__printable(const char *text, size_t cap)
 {
     return cap > 1 && patron_text_check(text, 1, cap - 1, 0) == PATRON_TEXT_OK;
