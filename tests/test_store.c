@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -42,6 +43,56 @@ static void page_cache_is_bounded_per_handle(void **state)
     assert_int_equal(patron_store_set_cache_kib(t.s, 1), 0);
     assert_int_equal(test_scalar(t.s, "PRAGMA cache_size"), -64);
     assert_true(before != -512);
+    test_store_close(&t);
+}
+
+/* A writer's handle keeps its temporary data (a savepoint's undo pages) in memory. */
+static void temp_data_in_memory_where_asked(void **state)
+{
+    (void)state;
+    struct test_store t;
+    test_store_open(&t);
+    assert_int_equal(test_scalar(t.s, "PRAGMA temp_store"), 0); /* SQLite's default: files */
+    assert_int_equal(patron_store_set_temp_memory(t.s), 0);
+    assert_int_equal(test_scalar(t.s, "PRAGMA temp_store"), 2); /* MEMORY */
+    test_store_close(&t);
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* A handle that defers checkpoints: a commit that takes the WAL past SQLite's 1,000 pages does
+ * not copy it into the database (the file does not grow), patron_store_wal_pages says how large
+ * the WAL is, another handle's checkpoint copies it, and the next write starts the WAL again. */
+static void checkpoints_deferred_to_another_handle(void **state)
+{
+    (void)state;
+    struct test_store t;
+    patron_store *other;
+    test_store_open(&t);
+    sqlite3 *db = patron_store_sqlite(t.s);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE bulk(b BLOB)", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
+                     SQLITE_OK);
+    long long before = file_size(t.path);
+    patron_store_defer_checkpoints(t.s);
+    assert_int_equal(sqlite3_exec(db,
+                                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                                  " WHERE i < 1200) INSERT INTO bulk SELECT zeroblob(4000) FROM n",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true(patron_store_wal_pages(t.s) >= 1200);
+    assert_int_equal(file_size(t.path), before); /* all of it still in the WAL only */
+    assert_int_equal(patron_store_open(t.path, &other), 0);
+    assert_int_equal(patron_store_checkpoint(other), 0);
+    assert_true(file_size(t.path) >= before + 1200LL * 4000);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO bulk VALUES (x'00')", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true(patron_store_wal_pages(t.s) < 10); /* the WAL started again */
+    patron_store_close(other);
     test_store_close(&t);
 }
 
@@ -172,6 +223,8 @@ int main(void)
         cmocka_unit_test(version_1_database_upgrades),
         cmocka_unit_test(rules_are_validated_and_audited),
         cmocka_unit_test(page_cache_is_bounded_per_handle),
+        cmocka_unit_test(temp_data_in_memory_where_asked),
+        cmocka_unit_test(checkpoints_deferred_to_another_handle),
         cmocka_unit_test(a_locked_store_is_waited_for_within_busy_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

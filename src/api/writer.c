@@ -7,7 +7,10 @@
  * alone, after the batch before it has committed, and before the next batch begins.
  * Wake-ups: a request rings the writer only when it sleeps (one futex call a batch, not a
  * request), and each waiter is woken by its own semaphore, outside the queue's lock, so a
- * woken thread never sleeps again on that lock while the writer answers the rest. */
+ * woken thread never sleeps again on that lock while the writer answers the rest.
+ * Checkpoints: a thread of the writer's with a handle of its own copies the WAL into the
+ * database once it has grown past CHECKPOINT_PAGES, so that no batch's commit does it (it reads
+ * and writes every page of the WAL and syncs the database: a pause for every till). */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -15,6 +18,12 @@
 #include <string.h>
 
 #include "api.h"
+#include "bell.h"
+
+/* The WAL's size (pages) past which the checkpointer is rung: SQLite's own threshold, which a
+ * commit on the writer's handle no longer acts on (see patron_store_defer_checkpoints). */
+#define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_POLL_S 60
 
 struct job {
     struct api_call *call;
@@ -32,8 +41,12 @@ struct api_writer {
     pthread_cond_t wake;
     struct job *head, *tail;
     int stopping;
-    int sleeping;               /* the writer waits on wake: a new request rings */
-    unsigned long long commits; /* the store's commit count the metrics have seen */
+    int sleeping;                /* the writer waits on wake: a new request rings */
+    unsigned long long commits;  /* the store's commit count the metrics have seen */
+    patron_store *checkpoints;   /* the checkpointer's handle */
+    unsigned wal_pages, ring_at; /* the WAL's size after the last batch; when to ring next */
+    pthread_t checkpointer;
+    struct api_bell checkpoint_bell;
 };
 
 static int respond_error(struct api_call *c, int err, struct api_response *r)
@@ -201,6 +214,21 @@ static void run_alone(struct api_writer *w, struct job *j)
     api_metrics_batch(1, rec == 0, api_monotonic_ns() - t0);
 }
 
+/* Rings the checkpointer each time the WAL has grown by CHECKPOINT_PAGES since it was rung (as
+ * SQLite would after a commit; a WAL that cannot start again while readers use it is copied in
+ * steps of that size, not after every batch), and starts counting again when the WAL restarts. */
+static void checkpoint_due(struct api_writer *w)
+{
+    unsigned pages = patron_store_wal_pages(w->store);
+    if (pages < w->wal_pages)
+        w->ring_at = CHECKPOINT_PAGES;
+    w->wal_pages = pages;
+    if (pages >= w->ring_at) {
+        api_bell_ring(&w->checkpoint_bell);
+        w->ring_at = pages + CHECKPOINT_PAGES;
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct api_writer *w = arg;
@@ -238,6 +266,7 @@ static void *writer_main(void *arg)
         unsigned long long commits = patron_store_commits(w->store);
         api_metrics_db_commits(commits - w->commits);
         w->commits = commits;
+        checkpoint_due(w);
         for (struct job *j = batch, *next; j; j = next) {
             next = j->next; /* j belongs to its waiter once posted */
             sem_post(&j->done);
@@ -278,6 +307,18 @@ int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
     return 0;
 }
 
+static void *checkpointer_main(void *arg)
+{
+    struct api_writer *w = arg;
+    pthread_setname_np(pthread_self(), "checkpoint"); /* as ps, top and perf show it */
+    while (!api_bell_wait(&w->checkpoint_bell, CHECKPOINT_POLL_S)) {
+        int err = patron_store_checkpoint(w->checkpoints);
+        if (err != 0 && err != -EBUSY) /* busy: another checkpoint runs; the next ring retries */
+            api_log("event=checkpoint_failed error=%s", patron_err_name(err));
+    }
+    return NULL;
+}
+
 int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
 {
     struct api_writer *w = calloc(1, sizeof *w);
@@ -286,20 +327,27 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
         return PATRON_ENOMEM;
     w->cfg = cfg;
     if ((err = api_store_open(cfg, &w->store)) != 0 ||
-        (err = patron_store_set_temp_memory(w->store)) != 0)
+        (err = patron_store_set_temp_memory(w->store)) != 0 ||
+        (err = api_store_open(cfg, &w->checkpoints)) != 0)
         goto out;
+    patron_store_defer_checkpoints(w->store);
+    w->ring_at = CHECKPOINT_PAGES;
     w->commits = patron_store_commits(w->store);
+    if ((err = api_bell_start(&w->checkpoint_bell, &w->checkpointer, checkpointer_main, w)) != 0)
+        goto out;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if ((err = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
         err = -err;
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->lock);
+        api_bell_end(&w->checkpoint_bell, w->checkpointer);
         goto out;
     }
     *out = w;
     return 0;
 out:
+    patron_store_close(w->checkpoints);
     patron_store_close(w->store);
     free(w);
     return err;
@@ -314,8 +362,10 @@ void api_writer_stop(struct api_writer *w)
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    api_bell_end(&w->checkpoint_bell, w->checkpointer);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
+    patron_store_close(w->checkpoints);
     patron_store_close(w->store);
     free(w);
 }
