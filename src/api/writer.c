@@ -47,6 +47,9 @@ struct api_writer {
     unsigned wal_pages, ring_at; /* the WAL's size after the last batch; when to ring next */
     pthread_t checkpointer;
     struct api_bell checkpoint_bell;
+    /* Held by a checkpoint, and by a request that runs alone: an erasure's own checkpoint (the
+     * WAL truncated) never meets the checkpointer's, which would make it fail as busy. */
+    pthread_mutex_t checkpoint_lock;
 };
 
 static int respond_error(struct api_call *c, int err, struct api_response *r)
@@ -256,9 +259,11 @@ static void *writer_main(void *arg)
         last->next = NULL;
         api_metrics_queue_depth(-(long)n);
         pthread_mutex_unlock(&w->lock);
-        if (runs_alone(batch))
+        if (runs_alone(batch)) {
+            pthread_mutex_lock(&w->checkpoint_lock);
             run_alone(w, batch);
-        else
+            pthread_mutex_unlock(&w->checkpoint_lock);
+        } else
             run_batch(w, batch, n);
         /* Every commit SQLite made on the connection, whoever asked for it (the library counts
          * them): the proof that requests share commits does not rest on the writer's own
@@ -312,7 +317,9 @@ static void *checkpointer_main(void *arg)
     struct api_writer *w = arg;
     pthread_setname_np(pthread_self(), "checkpoint"); /* as ps, top and perf show it */
     while (!api_bell_wait(&w->checkpoint_bell, CHECKPOINT_POLL_S)) {
+        pthread_mutex_lock(&w->checkpoint_lock);
         int err = patron_store_checkpoint(w->checkpoints);
+        pthread_mutex_unlock(&w->checkpoint_lock);
         if (err != 0 && err != -EBUSY) /* busy: another checkpoint runs; the next ring retries */
             api_log("event=checkpoint_failed error=%s", patron_err_name(err));
     }
@@ -333,8 +340,11 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
     patron_store_defer_checkpoints(w->store);
     w->ring_at = CHECKPOINT_PAGES;
     w->commits = patron_store_commits(w->store);
-    if ((err = api_bell_start(&w->checkpoint_bell, &w->checkpointer, checkpointer_main, w)) != 0)
+    pthread_mutex_init(&w->checkpoint_lock, NULL);
+    if ((err = api_bell_start(&w->checkpoint_bell, &w->checkpointer, checkpointer_main, w)) != 0) {
+        pthread_mutex_destroy(&w->checkpoint_lock);
         goto out;
+    }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if ((err = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
@@ -342,6 +352,7 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->lock);
         api_bell_end(&w->checkpoint_bell, w->checkpointer);
+        pthread_mutex_destroy(&w->checkpoint_lock);
         goto out;
     }
     *out = w;
@@ -363,6 +374,7 @@ void api_writer_stop(struct api_writer *w)
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
     api_bell_end(&w->checkpoint_bell, w->checkpointer);
+    pthread_mutex_destroy(&w->checkpoint_lock);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     patron_store_close(w->checkpoints);
