@@ -5,8 +5,10 @@
  * memory with a large member base. Goals: 16 tills >= 2x the ceiling (group commit) at
  * p99 <= 10 ms; resident memory <= 32 MiB.
  *
- *     bench_http [--members N] [--sales N] [--patron PATH]
- */
+ *     bench_http [--members N] [--sales N] [--patron PATH] [--tills N]
+ *
+ * --tills N runs that one round alone (1 to 16), for counting what the service does meanwhile
+ * (bench/http_syscalls.sh). */
 #include <curl/curl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
 {
     struct bench b = {.patron = getenv("PATRON_BIN"), .sales = 4000};
     long members = 10000;
+    int only = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--members") == 0)
             members = atol(argv[i + 1]);
@@ -87,11 +90,15 @@ int main(int argc, char **argv)
             b.sales = atol(argv[i + 1]);
         else if (strcmp(argv[i], "--patron") == 0)
             b.patron = argv[i + 1];
+        else if (strcmp(argv[i], "--tills") == 0)
+            only = atoi(argv[i + 1]);
     }
     if (!b.patron)
         bench_die("give --patron PATH or set PATRON_BIN");
     if (b.sales < 16 || b.sales > MAX_SALES)
         bench_die("--sales is 16 to 200000");
+    if (only < 0 || only > MAX_TILLS)
+        bench_die("--tills is 1 to 16");
     const char *tmp = getenv("TMPDIR");
     snprintf(b.dir, sizeof b.dir, "%s/patron-bench-XXXXXX", tmp ? tmp : "/tmp");
     if (!mkdtemp(b.dir))
@@ -104,9 +111,11 @@ int main(int argc, char **argv)
     printf("raw SQLite durable one-row commits: %.0f/s (the ceiling)\n", ceiling);
     printf("%-6s %12s %8s %8s %8s %7s\n", "tills", "checkouts/s", "x ceil", "p50 ms", "p99 ms",
            "errors");
-    const int rounds[] = {1, 4, 16};
+    int rounds[] = {1, 4, 16}, n_rounds = only ? 1 : 3;
+    if (only)
+        rounds[0] = only;
     struct bench_result last = {0};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n_rounds; i++) {
         last = bench_tills_run(&b, rounds[i], i);
         printf("%-6d %12.0f %8.2f %8.2f %8.2f %7ld\n", rounds[i], last.rate, last.rate / ceiling,
                last.p50, last.p99, last.errors);

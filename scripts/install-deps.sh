@@ -13,7 +13,7 @@ packages=(
   console-setup-linux zlib1g-dev
   python3 python3-jsonschema python3-yaml
   postgresql libpq-dev
-  valgrind
+  valgrind linux-perf
   chromium
   libzip-dev unzip
 )

@@ -642,6 +642,23 @@ static long long metric(const char *name)
     return v;
 }
 
+/* A store without webhook endpoints: its writes do not wake the webhook worker, which runs no
+ * round (patron_webhook_rounds_total stays at 0 however many sales are made). */
+static void no_webhook_rounds_without_endpoints(void **state)
+{
+    struct apit_reply r;
+    char ref[32];
+    (void)state;
+    assert_int_equal(metric("patron_webhook_rounds_total"), 0);
+    for (int i = 0; i < 20; i++) {
+        snprintf(ref, sizeof ref, "nohook-%d", i);
+        sale(fx.cashier, fx.card_a, ref, 500, ref, &r);
+        assert_int_equal(r.status, 201);
+        apit_reply_free(&r);
+    }
+    assert_int_equal(metric("patron_webhook_rounds_total"), 0);
+}
+
 #define SHARERS 8
 /* The bound on waiting for the sales to queue; the service's writer waits for the lock longer
  * (--busy-timeout 120 in setup). A bound, not a measure: the test goes on as soon as they queue. */
@@ -822,6 +839,7 @@ int main(void)
         cmocka_unit_test(metrics_in_prometheus_format),
         cmocka_unit_test(rotate_replaces_the_token_at_once),
         cmocka_unit_test(concurrent_sales_share_commits),
+        cmocka_unit_test(no_webhook_rounds_without_endpoints),
         cmocka_unit_test(openapi_documents_every_route),
         cmocka_unit_test(beyond_loopback_needs_tls),
         cmocka_unit_test(tls_serves_https),

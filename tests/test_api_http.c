@@ -460,6 +460,67 @@ static void malformed_requests_get_problem_documents(void **state)
     assert_int_equal(apit_stop(&sv), 0);
 }
 
+#define KEPT_ONE_BY_ONE 200
+#define KEPT_PIPELINED 3000 /* 111 KB of requests: more than the front holds at once */
+
+/* Sends `len` bytes as the socket takes them while it counts the replies with status 200 that
+ * come back (a reply's first line may span two reads), until `want` came, the service closed,
+ * or the bound. */
+static size_t kept_exchange(int fd, const char *out, size_t len, size_t want)
+{
+    static const char mark[] = "HTTP/1.1 200 ";
+    const size_t m = sizeof mark - 1;
+    char buf[8192];
+    size_t sent = 0, got = 0, keep = 0;
+    int64_t t0 = now_ms();
+    while (got < want && now_ms() - t0 < WAIT_BOUND_MS) {
+        struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (sent < len ? POLLOUT : 0))};
+        if (poll(&p, 1, 1000) <= 0)
+            continue;
+        if ((p.revents & POLLOUT) && sent < len) {
+            ssize_t k = send(fd, out + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            sent += k > 0 ? (size_t)k : 0;
+        }
+        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        ssize_t k = recv(fd, buf + keep, sizeof buf - 1 - keep, MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            break;
+        if (k < 0)
+            continue;
+        size_t n = keep + (size_t)k;
+        buf[n] = '\0';
+        for (const char *q = buf; (q = strstr(q, mark)) != NULL; q += m)
+            got++;
+        keep = n < m - 1 ? n : m - 1; /* a first line cut short stays for the next read */
+        memmove(buf, buf + n - keep, keep);
+    }
+    return got;
+}
+
+/* A kept connection answers request after request through the front: one at a time, then a
+ * burst of pipelined requests larger than the front's buffer, every one answered, and the
+ * connection still open. */
+static void a_kept_connection_answers_many_requests(void **state)
+{
+    static const char req[] = "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
+    static char burst[KEPT_PIPELINED * sizeof req];
+    struct api_server sv;
+    size_t n = 0;
+    (void)state;
+    start(&sv, "kept.log", NULL);
+    int fd = raw_connect(sv.port);
+    assert_true(fd >= 0);
+    for (int i = 0; i < KEPT_ONE_BY_ONE; i++)
+        assert_int_equal(kept_exchange(fd, req, sizeof req - 1, 1), 1);
+    for (int i = 0; i < KEPT_PIPELINED; i++, n += sizeof req - 1)
+        memcpy(burst + n, req, sizeof req - 1);
+    assert_int_equal(kept_exchange(fd, burst, n, KEPT_PIPELINED), KEPT_PIPELINED);
+    assert_false(closed_by_server(fd));
+    close(fd);
+    assert_int_equal(apit_stop(&sv), 0);
+}
+
 /* The method is not the path's: a problem with its code, and the metrics label it. */
 static void http_errors_are_problems_with_a_code(void **state)
 {
@@ -504,6 +565,7 @@ int main(void)
         cmocka_unit_test(tls_below_1_2_is_refused),
         cmocka_unit_test(http_errors_are_problems_with_a_code),
         cmocka_unit_test(malformed_requests_get_problem_documents),
+        cmocka_unit_test(a_kept_connection_answers_many_requests),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -42,6 +44,98 @@ static void page_cache_is_bounded_per_handle(void **state)
     assert_int_equal(patron_store_set_cache_kib(t.s, 1), 0);
     assert_int_equal(test_scalar(t.s, "PRAGMA cache_size"), -64);
     assert_true(before != -512);
+    test_store_close(&t);
+}
+
+/* A writer's handle keeps its temporary data (a savepoint's undo pages) in memory. */
+static void temp_data_in_memory_where_asked(void **state)
+{
+    (void)state;
+    struct test_store t;
+    test_store_open(&t);
+    assert_int_equal(test_scalar(t.s, "PRAGMA temp_store"), 0); /* SQLite's default: files */
+    assert_int_equal(patron_store_set_temp_memory(t.s), 0);
+    assert_int_equal(test_scalar(t.s, "PRAGMA temp_store"), 2); /* MEMORY */
+    test_store_close(&t);
+}
+
+/* Open temporary files of this process (SQLite's are unlinked at once: "etilqs_... (deleted)"). */
+static int temp_files_open(void)
+{
+    char path[64], link[512];
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        ssize_t k = readlink(path, link, sizeof link - 1);
+        if (k <= 0)
+            continue;
+        link[k] = '\0';
+        n += strstr(link, "etilqs_") != NULL;
+    }
+    return n;
+}
+
+/* On a handle that keeps its temporary data in memory, a request's savepoint in a batch that
+ * changes 30 pages (about what a 5-line checkout changes) keeps their old contents in memory:
+ * no temporary file is opened for them (SQLite's default opens one past 64 KiB). */
+static void a_savepoint_keeps_its_pages_in_memory(void **state)
+{
+    (void)state;
+    struct test_store t;
+    test_store_open(&t);
+    sqlite3 *db = patron_store_sqlite(t.s);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE wide(id INTEGER PRIMARY KEY, b BLOB);"
+                                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                                  " WHERE i < 30) INSERT INTO wide SELECT i, zeroblob(3000) FROM n",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(patron_store_set_temp_memory(t.s), 0);
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(patron_store_savepoint(t.s), 0);
+    assert_int_equal(sqlite3_exec(db, "UPDATE wide SET b = zeroblob(3001)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(temp_files_open(), 0);
+    assert_int_equal(patron_store_savepoint_release(t.s), 0);
+    assert_int_equal(patron_store_batch_commit(t.s), 0);
+    test_store_close(&t);
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* A handle that defers checkpoints: a commit that takes the WAL past SQLite's 1,000 pages does
+ * not copy it into the database (the file does not grow), patron_store_wal_pages says how large
+ * the WAL is, another handle's checkpoint copies it, and the next write starts the WAL again. */
+static void checkpoints_deferred_to_another_handle(void **state)
+{
+    (void)state;
+    struct test_store t;
+    patron_store *other;
+    test_store_open(&t);
+    sqlite3 *db = patron_store_sqlite(t.s);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE bulk(b BLOB)", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
+                     SQLITE_OK);
+    long long before = file_size(t.path);
+    patron_store_defer_checkpoints(t.s);
+    assert_int_equal(sqlite3_exec(db,
+                                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                                  " WHERE i < 1200) INSERT INTO bulk SELECT zeroblob(4000) FROM n",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true(patron_store_wal_pages(t.s) >= 1200);
+    assert_int_equal(file_size(t.path), before); /* all of it still in the WAL only */
+    assert_int_equal(patron_store_open(t.path, &other), 0);
+    assert_int_equal(patron_store_checkpoint(other), 0);
+    assert_true(file_size(t.path) >= before + 1200LL * 4000);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO bulk VALUES (x'00')", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true(patron_store_wal_pages(t.s) < 10); /* the WAL started again */
+    patron_store_close(other);
     test_store_close(&t);
 }
 
@@ -172,6 +266,9 @@ int main(void)
         cmocka_unit_test(version_1_database_upgrades),
         cmocka_unit_test(rules_are_validated_and_audited),
         cmocka_unit_test(page_cache_is_bounded_per_handle),
+        cmocka_unit_test(temp_data_in_memory_where_asked),
+        cmocka_unit_test(checkpoints_deferred_to_another_handle),
+        cmocka_unit_test(a_savepoint_keeps_its_pages_in_memory),
         cmocka_unit_test(a_locked_store_is_waited_for_within_busy_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

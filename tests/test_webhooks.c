@@ -477,6 +477,40 @@ static void test_deliveries_and_retry(void **state)
     assert_int_equal(apit_stop(&sv), 0);
 }
 
+/* patron_webhook_rounds_total from /metrics. */
+static long long webhook_rounds(void)
+{
+    static const char name[] = "\npatron_webhook_rounds_total ";
+    struct apit_reply r;
+    apit_call(sv.port, "GET", "/metrics", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    const char *p = strstr(r.body, name);
+    assert_non_null(p);
+    long long v = strtoll(p + strlen(name), NULL, 10);
+    apit_reply_free(&r);
+    return v;
+}
+
+/* A service started without endpoints runs no webhook round for its sales; an endpoint added
+ * meanwhile by another process is seen at the next timed round (--webhook-poll 1), and a sale
+ * made after it reaches it. */
+static void endpoint_added_while_serving(void **state)
+{
+    char key[128], keys[300];
+    (void)state;
+    start_serve("10");
+    sale("L-1", 1000);
+    sale("L-2", 1000);
+    assert_int_equal(webhook_rounds(), 0);
+    add_endpoint("/late", "points.earned", NULL, key);
+    snprintf(keys, sizeof keys, "{\"/late\":{\"secrets\":[\"%s\"]}}", key);
+    write_file(rc.dir, "keys.json", keys);
+    sale("L-3", 1000);
+    wait_count(&rc, "/late", "points.earned", 1);
+    assert_true(webhook_rounds() > 0);
+    assert_int_equal(apit_stop(&sv), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +520,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(gone_disables_the_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(slow_receiver_does_not_slow_a_sale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliveries_and_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(endpoint_added_while_serving, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -323,6 +323,8 @@ void api_metrics_batch(size_t size, int committed, int64_t commit_ns);
 void api_metrics_db_commits(unsigned long long n);
 void api_metrics_queue_depth(long delta);
 void api_metrics_connections(long delta);
+/* A webhook round that looked for events to queue and deliveries due (a store with endpoints). */
+void api_metrics_webhook_round(void);
 /* Renders the metrics; returns a malloc'd string or NULL. */
 char *api_metrics_render(void);
 
@@ -385,7 +387,8 @@ void api_sync_state(struct api_sync_state *out);
 struct api_webhooks;
 /* Opens the store handle and starts the thread. Returns 0 or a PATRON_* code. */
 int api_webhooks_start(const struct api_settings *cfg, struct api_webhooks **out);
-/* Asks the thread to look for new events now; NULL does nothing. Thread-safe. */
+/* Asks the thread to look for new events now, when its last round saw an endpoint; NULL does
+ * nothing. Thread-safe. */
 void api_webhooks_wake(struct api_webhooks *w);
 /* Cuts a delivery in progress short (it stays queued), stops the thread; NULL does nothing. */
 void api_webhooks_stop(struct api_webhooks *w);

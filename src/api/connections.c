@@ -70,6 +70,7 @@ static struct api_conn *victim(struct api_conns *cs, const struct api_conn *exce
 static void *guard_main(void *arg)
 {
     struct api_conns *cs = arg;
+    pthread_setname_np(pthread_self(), "guard"); /* as ps, top and perf show it */
     pthread_mutex_lock(&cs->lock);
     while (!cs->stopping) {
         struct timespec ts;

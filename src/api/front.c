@@ -46,9 +46,10 @@ struct relay {
     uint64_t remaining;
     size_t head_seen; /* bytes of the coming head already looked at */
     int client_eof, inner_eof, inner_shut;
-    SSL *ssl;      /* NULL on plain HTTP */
-    int tls_wants; /* POLLIN or POLLOUT: what TLS waits for on the client's socket */
-    int refused;   /* an HTTP status: the client is answered here, after what came before */
+    int inner_full, client_full; /* a send took only part: poll says when to go on */
+    SSL *ssl;                    /* NULL on plain HTTP */
+    int tls_wants;               /* POLLIN or POLLOUT: what TLS waits for on the client's socket */
+    int refused; /* an HTTP status: the client is answered here, after what came before */
     const char *code, *title;
     char detail[160];
     struct relay *prev, *next;
@@ -420,13 +421,52 @@ out:
     api_response_cleanup(&resp);
 }
 
-/* One step of the relay after poll: moves what can move. Returns 0 to go on, 1 when done. */
+/* Passes the checked bytes to libmicrohttpd: tried as soon as there are some, poll is asked only
+ * once the socket pair is full. Returns 1 when libmicrohttpd's side is gone. */
+static int pass_in(struct relay *r)
+{
+    size_t want = r->in_ok;
+    ssize_t k = send(r->inner, r->in, want, MSG_NOSIGNAL);
+    if (k < 0 && errno != EAGAIN && errno != EINTR)
+        return 1;
+    r->inner_full = k < 0 ? errno == EAGAIN : (size_t)k < want;
+    if (k > 0) {
+        memmove(r->in, r->in + k, r->in_len - (size_t)k);
+        r->in_len -= (size_t)k;
+        r->in_ok -= (size_t)k;
+        advance(r); /* room again for a head that did not fit */
+    }
+    return 0;
+}
+
+/* Passes the reply to the client, likewise. Returns 1 when the client is gone. */
+static int pass_out(struct relay *r)
+{
+    size_t want = r->out_len;
+    ssize_t k = client_send(r, r->out, want);
+    if (k < 0 && errno != EAGAIN && errno != EINTR)
+        return 1;
+    r->client_full = k < 0 ? errno == EAGAIN : (size_t)k < want;
+    if (k > 0) {
+        memmove(r->out, r->out + k, r->out_len - (size_t)k);
+        r->out_len -= (size_t)k;
+    }
+    return 0;
+}
+
+/* One step of the relay after poll: moves what can move. A request read from the client is
+ * passed on in the same step, and a reply read from libmicrohttpd is sent at once: two polls a
+ * request, one for each side's turn to speak. Returns 0 to go on, 1 when done. */
 static int relay_step(struct relay *r, const struct pollfd *p)
 {
     ssize_t k;
     /* TLS may hold bytes already read from the socket, or wait the other way: it is asked
      * whatever poll said. */
     int client_ready = r->ssl || (p[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR));
+    if (p[0].revents & POLLOUT)
+        r->client_full = 0;
+    if (p[1].revents & POLLOUT)
+        r->inner_full = 0;
     if (client_ready && !r->client_eof && !r->refused && r->in_len < RELAY_BUF) {
         k = client_recv(r, r->in + r->in_len, RELAY_BUF - r->in_len);
         if (k > 0) {
@@ -436,17 +476,9 @@ static int relay_step(struct relay *r, const struct pollfd *p)
             r->client_eof = 1;
         }
     }
-    if ((p[1].revents & POLLOUT) && r->in_ok > 0) {
-        k = send(r->inner, r->in, r->in_ok, MSG_NOSIGNAL);
-        if (k < 0 && errno != EAGAIN && errno != EINTR)
+    while (r->in_ok > 0 && !r->inner_full) /* again when what was sent made room for a head */
+        if (pass_in(r))
             return 1;
-        if (k > 0) {
-            memmove(r->in, r->in + k, r->in_len - (size_t)k);
-            r->in_len -= (size_t)k;
-            r->in_ok -= (size_t)k;
-            advance(r); /* room again for a head that did not fit */
-        }
-    }
     if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !r->inner_eof && r->out_len < RELAY_BUF) {
         k = recv(r->inner, r->out + r->out_len, RELAY_BUF - r->out_len, 0);
         if (k > 0)
@@ -454,15 +486,8 @@ static int relay_step(struct relay *r, const struct pollfd *p)
         else if (k == 0 || (errno != EAGAIN && errno != EINTR))
             r->inner_eof = 1;
     }
-    if (client_ready && r->out_len > 0) {
-        k = client_send(r, r->out, r->out_len);
-        if (k < 0 && errno != EAGAIN && errno != EINTR)
-            return 1;
-        if (k > 0) {
-            memmove(r->out, r->out + k, r->out_len - (size_t)k);
-            r->out_len -= (size_t)k;
-        }
-    }
+    if (r->out_len > 0 && (r->ssl || !r->client_full) && pass_out(r))
+        return 1;
     /* Nothing more to pass on: libmicrohttpd answers what it has, then sees the end. */
     if ((r->client_eof || r->refused) && r->in_ok == 0 && !r->inner_shut) {
         shutdown(r->inner, SHUT_WR);
@@ -474,6 +499,7 @@ static int relay_step(struct relay *r, const struct pollfd *p)
 static void *relay_main(void *arg)
 {
     struct relay *r = arg;
+    pthread_setname_np(pthread_self(), "relay"); /* as ps, top and perf show it */
     struct api_front *f = r->f;
     int go = !r->ssl || tls_handshake(r, (int)f->idle_ms) == 0;
     while (go) {
@@ -481,12 +507,12 @@ static void *relay_main(void *arg)
         int reading = !r->client_eof && !r->refused && r->in_len < RELAY_BUF;
         if (reading)
             p[0].events |= POLLIN;
-        if (r->out_len > 0)
+        if (r->out_len > 0 && r->client_full)
             p[0].events |= POLLOUT;
         p[0].events |= (short)r->tls_wants;
         if (!r->inner_eof && r->out_len < RELAY_BUF)
             p[1].events |= POLLIN;
-        if (r->in_ok > 0)
+        if (r->in_ok > 0 && r->inner_full)
             p[1].events |= POLLOUT;
         /* The guard bounds every wait on libmicrohttpd's side; this bounds a client that
          * stops reading its answer. */
@@ -609,6 +635,7 @@ static void start_relay(struct api_front *f, int client, const struct sockaddr *
 static void *accept_main(void *arg)
 {
     struct api_front *f = arg;
+    pthread_setname_np(pthread_self(), "front");
     while (!atomic_load(&f->stopping)) {
         struct sockaddr_storage addr;
         socklen_t len = sizeof addr;

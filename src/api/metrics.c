@@ -40,6 +40,7 @@ static struct {
     atomic_long connections;
     atomic_ullong printed, print_failures;
     atomic_llong print_queue;
+    atomic_ullong webhook_rounds;
 } m;
 
 _Static_assert(MAX_ROUTES < 1000, "route index fits the label buffer");
@@ -90,6 +91,11 @@ void api_metrics_queue_depth(long delta)
 void api_metrics_connections(long delta)
 {
     atomic_fetch_add_explicit(&m.connections, delta, memory_order_relaxed);
+}
+
+void api_metrics_webhook_round(void)
+{
+    atomic_fetch_add_explicit(&m.webhook_rounds, 1, memory_order_relaxed);
 }
 
 void api_metrics_print(int64_t printed, int failed, int64_t queue_depth)
@@ -230,6 +236,11 @@ static void render_writer(struct text *t)
         "# TYPE patron_http_connections gauge\npatron_http_connections %ld\n",
         atomic_load_explicit(&m.queue_depth, memory_order_relaxed),
         atomic_load_explicit(&m.connections, memory_order_relaxed));
+    put(t,
+        "# HELP patron_webhook_rounds_total Rounds of the webhook worker that looked for events "
+        "and due deliveries (none while the store has no endpoint).\n"
+        "# TYPE patron_webhook_rounds_total counter\npatron_webhook_rounds_total %llu\n",
+        get(&m.webhook_rounds));
 }
 
 static void render_printer(struct text *t)

@@ -193,6 +193,7 @@ static void deadline_in(struct timespec *ts, unsigned seconds)
 static void *printer_main(void *arg)
 {
     struct api_printer *p = arg;
+    pthread_setname_np(pthread_self(), "printer"); /* as ps, top and perf show it */
     struct timespec until;
     for (;;) {
         print_round(p);

@@ -3,7 +3,10 @@
  * outbox rows into deliveries and sends the due ones with libcurl (Standard Webhooks headers,
  * timeouts, no redirects), recording each answer in a short transaction of its own. It never
  * takes part in the writer's batches and never holds a transaction while a receiver answers, so
- * a slow or dead receiver never slows a sale. Woken after each write and every webhook_poll_s. */
+ * a slow or dead receiver never slows a sale. Woken after each write while the store has an
+ * endpoint, and every webhook_poll_s: a store without endpoints costs a write nothing here, and
+ * an endpoint added meanwhile (by `patron webhook add`, another process) is seen at the next
+ * timed round, which sends what was committed since the cursor, as before. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,6 +26,7 @@ struct api_webhooks {
     patron_store *store;
     pthread_t thread;
     struct api_bell bell;
+    atomic_int listening; /* the last round saw an endpoint: writes ring the bell */
 };
 
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
@@ -122,12 +126,32 @@ static void deliver(struct api_webhooks *w, struct patron_webhook_request *r)
                 (long long)r->delivery_id, (long long)r->endpoint_id, status, why);
 }
 
+static int any_endpoint(const struct patron_webhook *e, void *ctx)
+{
+    (void)e;
+    *(int *)ctx = 1;
+    return 1; /* the first is enough */
+}
+
+/* 1 when the store has an endpoint (or cannot tell: a round then says what failed). */
+static int has_endpoint(struct api_webhooks *w)
+{
+    int any = 0, err = patron_webhook_list(w->store, any_endpoint, &any);
+    return any || (err != 0 && err != 1);
+}
+
 /* One round: queue what committed, then send what is due. Returns 1 when a full batch was due
- * (there may be more). */
+ * (there may be more). Without an endpoint there is nothing to queue or send, and writes stop
+ * ringing until a round sees one. */
 static int webhook_round(struct api_webhooks *w)
 {
     struct patron_webhook_request due[DUE_BATCH];
     size_t n = 0;
+    int listening = has_endpoint(w);
+    atomic_store(&w->listening, listening);
+    if (!listening)
+        return 0;
+    api_metrics_webhook_round();
     int err = patron_webhook_enqueue(w->store, NULL);
     if (err == 0)
         err = patron_webhook_due(w->store, due, DUE_BATCH, &n);
@@ -147,6 +171,7 @@ static int webhook_round(struct api_webhooks *w)
 static void *webhooks_main(void *arg)
 {
     struct api_webhooks *w = arg;
+    pthread_setname_np(pthread_self(), "webhooks"); /* as ps, top and perf show it */
     while (!api_bell_stopping(&w->bell)) {
         if (webhook_round(w))
             continue;
@@ -162,6 +187,7 @@ int api_webhooks_start(const struct api_settings *cfg, struct api_webhooks **out
     if (!w)
         return PATRON_ENOMEM;
     w->cfg = cfg;
+    atomic_init(&w->listening, 1); /* until the first round says */
     if ((err = api_store_open(cfg, &w->store)) != 0)
         goto out;
     if ((err = api_bell_start(&w->bell, &w->thread, webhooks_main, w)) != 0)
@@ -176,7 +202,7 @@ out:
 
 void api_webhooks_wake(struct api_webhooks *w)
 {
-    if (!w)
+    if (!w || !atomic_load(&w->listening))
         return;
     api_bell_ring(&w->bell);
 }

@@ -4,20 +4,32 @@
  * request undoes only itself), commits once (one fsync for the batch), and only then answers
  * each. If the commit fails, no request of the batch is acknowledged: each gets the error.
  * A request that cannot run inside a transaction (an erasure, which checkpoints the WAL) runs
- * alone, after the batch before it has committed, and before the next batch begins. */
+ * alone, after the batch before it has committed, and before the next batch begins.
+ * Wake-ups: a request rings the writer only when it sleeps (one futex call a batch, not a
+ * request), and each waiter is woken by its own semaphore, outside the queue's lock, so a
+ * woken thread never sleeps again on that lock while the writer answers the rest.
+ * Checkpoints: a thread of the writer's with a handle of its own copies the WAL into the
+ * database once it has grown past CHECKPOINT_PAGES, so that no batch's commit does it (it reads
+ * and writes every page of the WAL and syncs the database: a pause for every till). */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "bell.h"
+
+/* The WAL's size (pages) past which the checkpointer is rung: SQLite's own threshold, which a
+ * commit on the writer's handle no longer acts on (see patron_store_defer_checkpoints). */
+#define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_POLL_S 60
 
 struct job {
     struct api_call *call;
     int preset_err;
     struct api_response *resp;
-    int done;
-    pthread_cond_t cond;
+    sem_t done; /* posted once the job is answered; the job is its waiter's again */
     struct job *next;
 };
 
@@ -29,7 +41,15 @@ struct api_writer {
     pthread_cond_t wake;
     struct job *head, *tail;
     int stopping;
-    unsigned long long commits; /* the store's commit count the metrics have seen */
+    int sleeping;                /* the writer waits on wake: a new request rings */
+    unsigned long long commits;  /* the store's commit count the metrics have seen */
+    patron_store *checkpoints;   /* the checkpointer's handle */
+    unsigned wal_pages, ring_at; /* the WAL's size after the last batch; when to ring next */
+    pthread_t checkpointer;
+    struct api_bell checkpoint_bell;
+    /* Held by a checkpoint, and by a request that runs alone: an erasure's own checkpoint (the
+     * WAL truncated) never meets the checkpointer's, which would make it fail as busy. */
+    pthread_mutex_t checkpoint_lock;
 };
 
 static int respond_error(struct api_call *c, int err, struct api_response *r)
@@ -197,13 +217,32 @@ static void run_alone(struct api_writer *w, struct job *j)
     api_metrics_batch(1, rec == 0, api_monotonic_ns() - t0);
 }
 
+/* Rings the checkpointer each time the WAL has grown by CHECKPOINT_PAGES since it was rung (as
+ * SQLite would after a commit; a WAL that cannot start again while readers use it is copied in
+ * steps of that size, not after every batch), and starts counting again when the WAL restarts. */
+static void checkpoint_due(struct api_writer *w)
+{
+    unsigned pages = patron_store_wal_pages(w->store);
+    if (pages < w->wal_pages)
+        w->ring_at = CHECKPOINT_PAGES;
+    w->wal_pages = pages;
+    if (pages >= w->ring_at) {
+        api_bell_ring(&w->checkpoint_bell);
+        w->ring_at = pages + CHECKPOINT_PAGES;
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct api_writer *w = arg;
+    pthread_setname_np(pthread_self(), "writer"); /* as ps, top and perf show it */
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (!w->head && !w->stopping)
+        while (!w->head && !w->stopping) {
+            w->sleeping = 1;
             pthread_cond_wait(&w->wake, &w->lock);
+            w->sleeping = 0;
+        }
         if (!w->head)
             break;
         struct job *batch = w->head, *last = batch;
@@ -220,9 +259,11 @@ static void *writer_main(void *arg)
         last->next = NULL;
         api_metrics_queue_depth(-(long)n);
         pthread_mutex_unlock(&w->lock);
-        if (runs_alone(batch))
+        if (runs_alone(batch)) {
+            pthread_mutex_lock(&w->checkpoint_lock);
             run_alone(w, batch);
-        else
+            pthread_mutex_unlock(&w->checkpoint_lock);
+        } else
             run_batch(w, batch, n);
         /* Every commit SQLite made on the connection, whoever asked for it (the library counts
          * them): the proof that requests share commits does not rest on the writer's own
@@ -230,12 +271,12 @@ static void *writer_main(void *arg)
         unsigned long long commits = patron_store_commits(w->store);
         api_metrics_db_commits(commits - w->commits);
         w->commits = commits;
-        pthread_mutex_lock(&w->lock);
+        checkpoint_due(w);
         for (struct job *j = batch, *next; j; j = next) {
-            next = j->next; /* j belongs to its waiter once done is set */
-            j->done = 1;
-            pthread_cond_signal(&j->cond);
+            next = j->next; /* j belongs to its waiter once posted */
+            sem_post(&j->done);
         }
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -246,14 +287,15 @@ int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
 {
     struct job j = {.call = c, .preset_err = preset_err, .resp = r};
     memset(r, 0, sizeof *r);
-    pthread_cond_init(&j.cond, NULL);
+    if (sem_init(&j.done, 0, 0) != 0)
+        return -errno;
     pthread_mutex_lock(&w->lock);
     if (w->stopping) {
         pthread_mutex_unlock(&w->lock);
-        pthread_cond_destroy(&j.cond);
+        sem_destroy(&j.done);
         return -ESHUTDOWN;
     }
-    /* The queue holds &j only until the worker takes the batch off it, which is before it sets
+    /* The queue holds &j only until the worker takes the batch off it, which is before it posts
      * j.done; this function returns only after that, so no pointer to j outlives it. */
     if (w->tail)
         w->tail->next = &j; /* cppcheck-suppress autoVariables */
@@ -261,12 +303,27 @@ int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
         w->head = &j; /* cppcheck-suppress autoVariables */
     w->tail = &j;     /* cppcheck-suppress autoVariables */
     api_metrics_queue_depth(1);
-    pthread_cond_signal(&w->wake);
-    while (!j.done)
-        pthread_cond_wait(&j.cond, &w->lock);
+    if (w->sleeping)
+        pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
-    pthread_cond_destroy(&j.cond);
+    while (sem_wait(&j.done) != 0) /* EINTR only */
+        ;
+    sem_destroy(&j.done); /* glibc's sem_post touches nothing once the waiter can return */
     return 0;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    struct api_writer *w = arg;
+    pthread_setname_np(pthread_self(), "checkpoint"); /* as ps, top and perf show it */
+    while (!api_bell_wait(&w->checkpoint_bell, CHECKPOINT_POLL_S)) {
+        pthread_mutex_lock(&w->checkpoint_lock);
+        int err = patron_store_checkpoint(w->checkpoints);
+        pthread_mutex_unlock(&w->checkpoint_lock);
+        if (err != 0 && err != -EBUSY) /* busy: another checkpoint runs; the next ring retries */
+            api_log("event=checkpoint_failed error=%s", patron_err_name(err));
+    }
+    return NULL;
 }
 
 int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
@@ -276,20 +333,32 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
     if (!w)
         return PATRON_ENOMEM;
     w->cfg = cfg;
-    if ((err = api_store_open(cfg, &w->store)) != 0)
+    if ((err = api_store_open(cfg, &w->store)) != 0 ||
+        (err = patron_store_set_temp_memory(w->store)) != 0 ||
+        (err = api_store_open(cfg, &w->checkpoints)) != 0)
         goto out;
+    patron_store_defer_checkpoints(w->store);
+    w->ring_at = CHECKPOINT_PAGES;
     w->commits = patron_store_commits(w->store);
+    pthread_mutex_init(&w->checkpoint_lock, NULL);
+    if ((err = api_bell_start(&w->checkpoint_bell, &w->checkpointer, checkpointer_main, w)) != 0) {
+        pthread_mutex_destroy(&w->checkpoint_lock);
+        goto out;
+    }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if ((err = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
         err = -err;
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->lock);
+        api_bell_end(&w->checkpoint_bell, w->checkpointer);
+        pthread_mutex_destroy(&w->checkpoint_lock);
         goto out;
     }
     *out = w;
     return 0;
 out:
+    patron_store_close(w->checkpoints);
     patron_store_close(w->store);
     free(w);
     return err;
@@ -304,8 +373,11 @@ void api_writer_stop(struct api_writer *w)
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    api_bell_end(&w->checkpoint_bell, w->checkpointer);
+    pthread_mutex_destroy(&w->checkpoint_lock);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
+    patron_store_close(w->checkpoints);
     patron_store_close(w->store);
     free(w);
 }

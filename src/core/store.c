@@ -348,6 +348,38 @@ int patron_store_set_cache_kib(patron_store *s, unsigned kib)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : patron__db_err(s, rc);
 }
 
+int patron_store_set_temp_memory(patron_store *s)
+{
+    int rc = sqlite3_exec(s->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
+}
+
+static int note_wal(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+    patron_store *s = ctx;
+    (void)db;
+    (void)name;
+    atomic_store_explicit(&s->wal_pages, frames > 0 ? (unsigned)frames : 0u, memory_order_relaxed);
+    return SQLITE_OK;
+}
+
+void patron_store_defer_checkpoints(patron_store *s)
+{
+    /* SQLite's own checkpoint after a commit is this same hook: replacing it turns it off. */
+    sqlite3_wal_hook(s->db, note_wal, s);
+}
+
+unsigned patron_store_wal_pages(const patron_store *s)
+{
+    return atomic_load_explicit(&s->wal_pages, memory_order_relaxed);
+}
+
+int patron_store_checkpoint(patron_store *s)
+{
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
+}
+
 int patron__printable(const char *text, size_t cap)
 {
     return cap > 1 && patron_text_check(text, 1, cap - 1, 0) == PATRON_TEXT_OK;

@@ -55,6 +55,8 @@ struct patron_store {
     int tx_depth;
     int savepoint_depth; /* tx_depth the open request savepoint was taken at; 0 = none open */
     _Atomic unsigned long long commits; /* commits SQLite made on this handle (its commit hook) */
+    _Atomic unsigned
+        wal_pages; /* the WAL's frames after this handle's last commit, once deferred */
     int64_t program_accounts[PATRON__ACCT_COUNT]; /* account ids, loaded once the store is init */
     int64_t program_version; /* rules_version the cached program was read at; 0 = none */
     struct patron_program program;
