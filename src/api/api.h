@@ -322,6 +322,7 @@ void api_metrics_batch(size_t size, int committed, int64_t commit_ns);
 /* Commits made on the writer's connection (patron_store_commits), added as they happen. */
 void api_metrics_db_commits(unsigned long long n);
 void api_metrics_queue_depth(long delta);
+void api_metrics_pending_writes(long delta);
 void api_metrics_connections(long delta);
 /* A webhook round that looked for events to queue and deliveries due (a store with endpoints). */
 void api_metrics_webhook_round(void);

@@ -37,6 +37,7 @@ static struct {
     atomic_ullong batch[N_BATCH + 1];
     atomic_ullong batch_sum;
     atomic_long queue_depth;
+    atomic_long pending_writes;
     atomic_long connections;
     atomic_ullong printed, print_failures;
     atomic_llong print_queue;
@@ -86,6 +87,11 @@ void api_metrics_db_commits(unsigned long long n)
 void api_metrics_queue_depth(long delta)
 {
     atomic_fetch_add_explicit(&m.queue_depth, delta, memory_order_relaxed);
+}
+
+void api_metrics_pending_writes(long delta)
+{
+    atomic_fetch_add_explicit(&m.pending_writes, delta, memory_order_relaxed);
 }
 
 void api_metrics_connections(long delta)
@@ -232,9 +238,13 @@ static void render_writer(struct text *t)
     put(t,
         "# HELP patron_write_queue_depth Write requests waiting for the writer.\n"
         "# TYPE patron_write_queue_depth gauge\npatron_write_queue_depth %ld\n"
+        "# HELP patron_write_requests_pending Write requests taken in and not yet answered "
+        "(queued, or in the batch being written).\n"
+        "# TYPE patron_write_requests_pending gauge\npatron_write_requests_pending %ld\n"
         "# HELP patron_http_connections Open client connections.\n"
         "# TYPE patron_http_connections gauge\npatron_http_connections %ld\n",
         atomic_load_explicit(&m.queue_depth, memory_order_relaxed),
+        atomic_load_explicit(&m.pending_writes, memory_order_relaxed),
         atomic_load_explicit(&m.connections, memory_order_relaxed));
     put(t,
         "# HELP patron_webhook_rounds_total Rounds of the webhook worker that looked for events "

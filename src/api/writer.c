@@ -303,11 +303,13 @@ int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
         w->head = &j; /* cppcheck-suppress autoVariables */
     w->tail = &j;     /* cppcheck-suppress autoVariables */
     api_metrics_queue_depth(1);
+    api_metrics_pending_writes(1);
     if (w->sleeping)
         pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     while (sem_wait(&j.done) != 0) /* EINTR only */
         ;
+    api_metrics_pending_writes(-1);
     sem_destroy(&j.done); /* glibc's sem_post touches nothing once the waiter can return */
     return 0;
 }
