@@ -2,6 +2,7 @@
 /* The plumbing under every report: report tables and their cells, read snapshots, calendar
  * months, and the per-member facts that one pass over the sales yields. Kept apart from the
  * reports themselves so each report reads as its definition. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,7 +30,7 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }
 
-int64_t patron__month_of(int64_t t)
+static int64_t month_of_civil(int64_t t)
 {
     int64_t z = floor_div(t, 86400) + 719468, era = floor_div(z, 146097);
     int64_t doe = z - era * 146097;
@@ -42,6 +43,37 @@ int64_t patron__month_of(int64_t t)
 int64_t patron__month_start(int64_t month)
 {
     return days_from_civil(floor_div(month, 12), month - floor_div(month, 12) * 12 + 1, 1) * 86400;
+}
+
+/* The starts of the months from 1970 to 2200, for patron__month_of: a row's month is found
+ * from an estimate and a step or two in the table, not from the calendar's divisions, as the
+ * reports ask it for every sale and entry they read. Filled once (pthread_once). */
+#define MONTHS_FIRST (1970 * 12)
+#define MONTHS_KNOWN (230 * 12)
+#define MONTH_SECONDS_MEAN 2629746 /* 365.2425 days / 12 */
+
+static int64_t month_starts[MONTHS_KNOWN + 1];
+static pthread_once_t month_starts_once = PTHREAD_ONCE_INIT;
+
+static void month_starts_fill(void)
+{
+    for (int i = 0; i <= MONTHS_KNOWN; i++)
+        month_starts[i] = patron__month_start(MONTHS_FIRST + i);
+}
+
+int64_t patron__month_of(int64_t t)
+{
+    pthread_once(&month_starts_once, month_starts_fill);
+    if (t < 0 || t >= month_starts[MONTHS_KNOWN])
+        return month_of_civil(t);
+    int64_t i = t / MONTH_SECONDS_MEAN; /* within a month or two of the answer */
+    if (i >= MONTHS_KNOWN)
+        i = MONTHS_KNOWN - 1;
+    while (month_starts[i] > t)
+        i--;
+    while (month_starts[i + 1] <= t)
+        i++;
+    return MONTHS_FIRST + i;
 }
 
 void patron__month_label(int64_t month, char buf[8])
