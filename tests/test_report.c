@@ -1035,6 +1035,7 @@ static void reports_are_written_a_few_rows_at_a_time(void **state)
 struct facts_seen {
     patron_store *s;
     int64_t until, last_id, visited;
+    int sums_only; /* patron__facts_each_sums: cohort and months left 0 */
 };
 
 static int64_t facts_scalar(patron_store *s, const char *sql, int64_t id, int64_t until)
@@ -1088,6 +1089,12 @@ static int facts_check(int64_t id, const struct patron__fact *m, void *arg)
     assert_int_equal(m->first_sale, facts_scalar(f->s, sql, id, f->until));
     snprintf(sql, sizeof sql, "SELECT COALESCE(MAX(created_at), 0)%s", where);
     assert_int_equal(m->last_sale, facts_scalar(f->s, sql, id, f->until));
+    if (f->sums_only) {
+        assert_int_equal(m->cohort, 0);
+        assert_true(m->months == 0);
+        return 0;
+    }
+    assert_int_equal(m->cohort, patron__month_of(m->created_at));
     assert_true(m->months == facts_months(f->s, id, f->until, m->cohort));
     return 0;
 }
@@ -1125,6 +1132,9 @@ static void member_facts_match_a_plain_query_per_member(void **state)
     struct facts_seen f = {.s = w->t.s, .until = now + 1};
     assert_int_equal(patron__facts_each(w->t.s, f.until, facts_check, &f), 0);
     assert_int_equal(f.visited, test_scalar(w->t.s, "SELECT COUNT(*) FROM members"));
+    struct facts_seen sums = {.s = w->t.s, .until = now + 1, .sums_only = 1};
+    assert_int_equal(patron__facts_each_sums(w->t.s, sums.until, facts_check, &sums), 0);
+    assert_int_equal(sums.visited, f.visited);
     /* The sales are read from the index alone. */
     assert_plan_covers(w->t.s,
                        "SELECT member_id, created_at, total_minor FROM sales WHERE member_id > 0"
@@ -1332,22 +1342,32 @@ static void in_place_sort_orders_and_keeps_every_element(void **state)
     enum { N = 1001 };
     static int64_t v[N];
     (void)state;
-    for (size_t n = 0; n <= N; n += n < 5 ? 1 : 199) {
-        int64_t sum = 0, sorted_sum = 0;
-        uint64_t x = 88172645463325252u;
-        for (size_t i = 0; i < n; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            v[i] = (int64_t)(x % 97) - 40;
-            sum += v[i];
+    /* shuffled with many ties, ascending, descending, all equal, organ pipe */
+    for (int shape = 0; shape < 5; shape++)
+        for (size_t n = 0; n <= N; n += n < 20 ? 1 : 199) {
+            int64_t sum = 0, sorted_sum = 0, squares = 0, sorted_squares = 0;
+            uint64_t x = 88172645463325252u;
+            for (size_t i = 0; i < n; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                int64_t up = (int64_t)i, pipe = (int64_t)(i < n / 2 ? i : n - i);
+                v[i] = shape == 0   ? (int64_t)(x % 97) - 40
+                       : shape == 1 ? up
+                       : shape == 2 ? -up
+                       : shape == 3 ? 7
+                                    : pipe;
+                sum += v[i];
+                squares += v[i] * v[i];
+            }
+            patron__sort(v, n, sizeof v[0], cmp_test_i64);
+            for (size_t i = 0; i < n; i++) {
+                sorted_sum += v[i];
+                sorted_squares += v[i] * v[i];
+                if (i > 0)
+                    assert_true(v[i - 1] <= v[i]);
+            }
+            assert_int_equal(sum, sorted_sum);
+            assert_int_equal(squares, sorted_squares);
         }
-        patron__sort(v, n, sizeof v[0], cmp_test_i64);
-        for (size_t i = 0; i < n; i++) {
-            sorted_sum += v[i];
-            if (i > 0)
-                assert_true(v[i - 1] <= v[i]);
-        }
-        assert_int_equal(sum, sorted_sum);
-    }
 }
 
 /* RFM's scores by four cut points per measure are those of the definition (1 + floor(5 * worse

@@ -22,11 +22,13 @@ static enum segment segment_of(int r, int f)
     return f >= 3 ? AT_RISK : HIBERNATING;
 }
 
-/* Each buyer's measures (monetary is shown, not scored): 24 bytes a buyer, no per-member table
+/* Each buyer's measures (monetary is shown, not scored): 16 bytes a buyer, no per-member table
  * and no sorted copy. A score only asks how many buyers are strictly worse, compared with four
- * cut points (see find_cuts), so four order statistics of each measure replace sorting. */
+ * cut points (see find_cuts), so four order statistics of each measure replace sorting.
+ * Recency is in seconds, up to 136 years (a sale is never older). */
 struct buyer {
-    int64_t recency, spend;
+    int64_t spend;
+    uint32_t recency;
     int32_t sales;
 };
 
@@ -39,7 +41,7 @@ struct scored {
 
 static int64_t key_of(const struct buyer *b, int by_sales)
 {
-    return by_sales ? b->sales : b->recency;
+    return by_sales ? (int64_t)b->sales : (int64_t)b->recency;
 }
 
 /* The value of rank k (0-based, ascending) of b[0..n) by the measure: a quickselect, which
@@ -99,7 +101,9 @@ static int collect(int64_t id, const struct patron__fact *m, void *arg)
         return 0;
     if (patron__grow((void **)&sc->b, &sc->cap, sc->n + 1, sizeof *sc->b) != 0)
         return PATRON_ENOMEM;
-    sc->b[sc->n++] = (struct buyer){sc->now - m->last_sale, m->spend, m->sales};
+    int64_t recency = sc->now - m->last_sale;
+    sc->b[sc->n++] =
+        (struct buyer){m->spend, recency < UINT32_MAX ? (uint32_t)recency : UINT32_MAX, m->sales};
     return 0;
 }
 
@@ -139,7 +143,7 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
 static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
     struct scored sc = {.now = patron_store_now(s)};
-    int err = patron__facts_each(s, sc.now + 1, collect, &sc);
+    int err = patron__facts_each_sums(s, sc.now + 1, collect, &sc);
     (void)arg;
     if (err == 0) {
         find_cuts(&sc);
@@ -282,7 +286,7 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
         goto out;
     if ((ll.cards_rc = sqlite3_step(ll.cards)) != SQLITE_ROW && ll.cards_rc != SQLITE_DONE)
         err = patron__db_err(s, ll.cards_rc);
-    if (err != 0 || (err = patron__facts_each(s, ll.now + 1, collect_lapsed, &ll)) != 0)
+    if (err != 0 || (err = patron__facts_each_sums(s, ll.now + 1, collect_lapsed, &ll)) != 0)
         goto out;
     if (ll.n > 1)
         patron__sort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);
