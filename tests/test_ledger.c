@@ -484,8 +484,9 @@ static void entry_kind_check_builds_no_temporary_btree(void **state)
                                   " VALUES (1, 99, 'gift', 1, 2, 1, 1, 0)",
                                   NULL, NULL, NULL),
                      SQLITE_CONSTRAINT_CHECK);
-    /* a store as the migration before this one left it: the IN list, three versions back (the
-     * conversion is followed by the report indexes' and the card spaces' migrations) */
+    /* a store as the migration before this one left it: the IN list, four versions back (the
+     * conversion is followed by the report indexes', the card spaces' and the entry flows'
+     * migrations) */
     assert_int_equal(sqlite3_exec(db,
                                   "PRAGMA writable_schema = ON;"
                                   "UPDATE sqlite_schema SET sql = replace(sql,"
@@ -494,12 +495,13 @@ static void entry_kind_check_builds_no_temporary_btree(void **state)
                                   " 'CHECK(kind IN (''earn'',''redeem'',''reverse'',''expire'',"
                                   "''adjust''))') WHERE name = 'entries';"
                                   "PRAGMA writable_schema = RESET;"
-                                  "DROP TABLE card_spaces; DROP TABLE card_space_grants;",
+                                  "DROP TABLE card_spaces; DROP TABLE card_space_grants;"
+                                  "DROP INDEX entries_flows;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(entry_insert_temp_btrees(t.s), 1); /* what every entry cost before */
     char pragma[48];
-    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 3);
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 4);
     assert_int_equal(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
     patron_store_close(t.s);
     assert_int_equal(patron_store_open(t.path, &t.s), 0);

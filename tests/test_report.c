@@ -1035,6 +1035,7 @@ static void reports_are_written_a_few_rows_at_a_time(void **state)
 struct facts_seen {
     patron_store *s;
     int64_t until, last_id, visited;
+    int sums_only; /* patron__facts_each_sums: cohort and months left 0 */
 };
 
 static int64_t facts_scalar(patron_store *s, const char *sql, int64_t id, int64_t until)
@@ -1088,6 +1089,12 @@ static int facts_check(int64_t id, const struct patron__fact *m, void *arg)
     assert_int_equal(m->first_sale, facts_scalar(f->s, sql, id, f->until));
     snprintf(sql, sizeof sql, "SELECT COALESCE(MAX(created_at), 0)%s", where);
     assert_int_equal(m->last_sale, facts_scalar(f->s, sql, id, f->until));
+    if (f->sums_only) {
+        assert_int_equal(m->cohort, 0);
+        assert_true(m->months == 0);
+        return 0;
+    }
+    assert_int_equal(m->cohort, patron__month_of(m->created_at));
     assert_true(m->months == facts_months(f->s, id, f->until, m->cohort));
     return 0;
 }
@@ -1125,6 +1132,9 @@ static void member_facts_match_a_plain_query_per_member(void **state)
     struct facts_seen f = {.s = w->t.s, .until = now + 1};
     assert_int_equal(patron__facts_each(w->t.s, f.until, facts_check, &f), 0);
     assert_int_equal(f.visited, test_scalar(w->t.s, "SELECT COUNT(*) FROM members"));
+    struct facts_seen sums = {.s = w->t.s, .until = now + 1, .sums_only = 1};
+    assert_int_equal(patron__facts_each_sums(w->t.s, sums.until, facts_check, &sums), 0);
+    assert_int_equal(sums.visited, f.visited);
     /* The sales are read from the index alone. */
     assert_plan_covers(w->t.s,
                        "SELECT member_id, created_at, total_minor FROM sales WHERE member_id > 0"
@@ -1139,7 +1149,8 @@ static void expiring_and_offers_read_an_index_alone(void **state)
 {
     struct world *w = *state;
     assert_plan_covers(w->t.s,
-                       "SELECT number, status = 'active', issued_at FROM cards WHERE member_id = 1",
+                       "SELECT member_id, number, status = 'active', issued_at FROM cards"
+                       " INDEXED BY cards_member WHERE member_id > 0 ORDER BY member_id",
                        "COVERING INDEX cards_member");
     assert_plan_covers(w->t.s,
                        "SELECT member_id, points, voucher_id FROM offer_uses"
@@ -1149,6 +1160,105 @@ static void expiring_and_offers_read_an_index_alone(void **state)
                        "SELECT expires_at, remaining FROM lots INDEXED BY lots_open"
                        " WHERE remaining > 0 AND expires_at IS NOT NULL",
                        "COVERING INDEX lots_open");
+}
+
+/* The statements a report ran, each with how many times it ran (SQLITE_TRACE_PROFILE). */
+struct runs {
+    size_t n;
+    char sql[8][400];
+    int times[8];
+};
+
+static int on_run(unsigned type, void *ctx, void *p, void *x)
+{
+    struct runs *r = ctx;
+    const char *sql = sqlite3_sql(p);
+    (void)type;
+    (void)x;
+    if (!sql)
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->sql[i], sql) == 0) {
+            r->times[i]++;
+            return 0;
+        }
+    if (r->n < 8) {
+        snprintf(r->sql[r->n], sizeof r->sql[0], "%s", sql);
+        r->times[r->n++] = 1;
+    }
+    return 0;
+}
+
+static struct patron_report_table *run_traced(struct world *w, const char *name,
+                                              const struct patron_report_options *o, struct runs *r)
+{
+    sqlite3 *db = patron_store_sqlite(w->t.s);
+    memset(r, 0, sizeof *r);
+    sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, on_run, r);
+    struct patron_report_table *t = run(w, name, o);
+    sqlite3_trace_v2(db, 0, NULL, NULL);
+    return t;
+}
+
+/* Redemption reads the period's earns and redeems from the partial index entries_flows alone,
+ * not every entry of the ledger; its figures are the same as before (checked above). */
+static void redemption_reads_only_earns_and_redeems_in_time_order(void **state)
+{
+    struct world *w = *state;
+    struct runs r;
+    size_t on_entries = 0;
+    patron_report_free(run_traced(w, "redemption", NULL, &r));
+    for (size_t i = 0; i < r.n; i++) {
+        if (!strstr(r.sql[i], "FROM entries"))
+            continue;
+        on_entries++;
+        assert_plan_covers(w->t.s, r.sql[i],
+                           "COVERING INDEX entries_flows (kind=? AND created_at>");
+    }
+    assert_int_equal(on_entries, 2);
+}
+
+/* The churn list picks each member's card (the newest active, else the newest; of one second,
+ * the first by number) from one pass over the cards in member order, not a look-up a member:
+ * the same statements run however many members are listed. Cards are added out of member
+ * order, so a member's cards are not together in the table. */
+static void churn_reads_the_cards_in_one_pass(void **state)
+{
+    struct world *w = *state;
+    struct runs r;
+    sqlite3 *db = patron_store_sqlite(w->t.s);
+    char sql[600];
+    snprintf(sql, sizeof sql, "SELECT member_id FROM cards WHERE number = '%s'", w->a[3]);
+    int64_t a3 = test_scalar(w->t.s, sql);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO cards(number, member_id, status, issued_at) VALUES"
+             " ('9000000000009', %lld, 'active', %lld), ('9000000000001', %lld, 'active', %lld),"
+             " ('9000000000005', %lld, 'blocked', %lld), ('9000000000007', %lld, 'active', 1)",
+             (long long)a3, (long long)day(2026, 3, 1), (long long)a3, (long long)day(2026, 3, 1),
+             (long long)a3, (long long)day(2026, 4, 1), (long long)a3 + 1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    struct patron_report_table *t = run_traced(w, "churn", NULL, &r);
+    assert_int_equal(t->n_rows, 5);
+    assert_int_equal(num(t, 0, "member_id"), a3);
+    assert_string_equal(text(t, 0, "card"), "9000000000001");
+    for (size_t i = 0; i < r.n; i++)
+        if (strstr(r.sql[i], "FROM cards")) {
+            assert_int_equal(r.times[i], 1);
+            assert_plan_covers(w->t.s, r.sql[i], "COVERING INDEX cards_member");
+        }
+    patron_report_free(t);
+    /* Blocked, the member's card is the newest of its cards. */
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE cards SET status = 'blocked'"
+                                  " WHERE number LIKE '90000000000%'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    snprintf(sql, sizeof sql, "UPDATE cards SET status = 'blocked' WHERE member_id = %lld",
+             (long long)a3);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    t = run(w, "churn", NULL);
+    assert_string_equal(text(t, 0, "card"), "9000000000005");
+    patron_report_free(t);
 }
 
 /* A churn list longer than the window its rows are made in: every cell is the same read
@@ -1232,22 +1342,32 @@ static void in_place_sort_orders_and_keeps_every_element(void **state)
     enum { N = 1001 };
     static int64_t v[N];
     (void)state;
-    for (size_t n = 0; n <= N; n += n < 5 ? 1 : 199) {
-        int64_t sum = 0, sorted_sum = 0;
-        uint64_t x = 88172645463325252u;
-        for (size_t i = 0; i < n; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            v[i] = (int64_t)(x % 97) - 40;
-            sum += v[i];
+    /* shuffled with many ties, ascending, descending, all equal, organ pipe */
+    for (int shape = 0; shape < 5; shape++)
+        for (size_t n = 0; n <= N; n += n < 20 ? 1 : 199) {
+            int64_t sum = 0, sorted_sum = 0, squares = 0, sorted_squares = 0;
+            uint64_t x = 88172645463325252u;
+            for (size_t i = 0; i < n; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                int64_t up = (int64_t)i, pipe = (int64_t)(i < n / 2 ? i : n - i);
+                v[i] = shape == 0   ? (int64_t)(x % 97) - 40
+                       : shape == 1 ? up
+                       : shape == 2 ? -up
+                       : shape == 3 ? 7
+                                    : pipe;
+                sum += v[i];
+                squares += v[i] * v[i];
+            }
+            patron__sort(v, n, sizeof v[0], cmp_test_i64);
+            for (size_t i = 0; i < n; i++) {
+                sorted_sum += v[i];
+                sorted_squares += v[i] * v[i];
+                if (i > 0)
+                    assert_true(v[i - 1] <= v[i]);
+            }
+            assert_int_equal(sum, sorted_sum);
+            assert_int_equal(squares, sorted_squares);
         }
-        patron__sort(v, n, sizeof v[0], cmp_test_i64);
-        for (size_t i = 0; i < n; i++) {
-            sorted_sum += v[i];
-            if (i > 0)
-                assert_true(v[i - 1] <= v[i]);
-        }
-        assert_int_equal(sum, sorted_sum);
-    }
 }
 
 /* RFM's scores by four cut points per measure are those of the definition (1 + floor(5 * worse
@@ -1345,6 +1465,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(member_facts_match_a_plain_query_per_member, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(expiring_and_offers_read_an_index_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(redemption_reads_only_earns_and_redeems_in_time_order,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(churn_reads_the_cards_in_one_pass, setup, teardown),
         cmocka_unit_test(churn_rows_are_made_as_they_are_read),
         cmocka_unit_test(in_place_sort_orders_and_keeps_every_element),
         cmocka_unit_test(rfm_scores_follow_the_definition_with_ties),

@@ -26,6 +26,7 @@
 #include "api.h"
 #include "display.h"
 #include "events.h"
+#include "handlers.h"
 #include "scanners.h"
 #include "session.h"
 #include "web.h"
@@ -34,7 +35,7 @@
 /* Each read handle's page cache: reports scan tables far larger than any cache, so a larger one
  * only holds memory (SQLite's default is 2000 KiB a handle); the index pages a look-up walks
  * fit many times over. */
-#define READ_CACHE_KIB 512
+#define READ_CACHE_KIB 256
 #define HEADER_MEMORY (32 * 1024) /* above the front's 16 KiB head: the front refuses first */
 #define TLS_FILE_MAX (1024 * 1024)
 #define STREAM_BLOCK (8 * 1024) /* a streamed reply's block, within the connection's memory */
@@ -283,6 +284,27 @@ static int take_query(struct MHD_Connection *conn, struct api_call *c)
     return PATRON_EINVAL;
 }
 
+/* Reports run one at a time, the others queued here before they take a read handle: a report
+ * holds lists that grow with the members (the churn list, RFM's buyers), so several at once
+ * grew the service by as many lists, while a queued one costs a waiting thread. Sending a
+ * report already made does not wait. The look-ups of tills keep the read handles meanwhile. */
+static pthread_mutex_t report_gate = PTHREAD_MUTEX_INITIALIZER;
+
+static int run_read(struct server *sv, struct api_call *c)
+{
+    int report = c->route->handler == api_h_report;
+    if (report)
+        pthread_mutex_lock(&report_gate);
+    patron_store *s = pool_take(&sv->pool);
+    int err = c->route->handler(c, s);
+    if (err != 0 && !c->detail[0])
+        snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
+    pool_give(&sv->pool, s);
+    if (report)
+        pthread_mutex_unlock(&report_gate);
+    return err;
+}
+
 static int run_call(struct server *sv, struct api_call *c, struct api_response *r)
 {
     int err = 0;
@@ -311,11 +333,7 @@ static int run_call(struct server *sv, struct api_call *c, struct api_response *
         return 0;
     }
     if (c->route->exec == API_READ) {
-        patron_store *s = pool_take(&sv->pool);
-        err = c->route->handler(c, s);
-        if (err != 0 && !c->detail[0])
-            snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
-        pool_give(&sv->pool, s);
+        err = run_read(sv, c);
     } else {
         err = c->route->handler(c, NULL);
     }

@@ -192,15 +192,13 @@ struct flows {
     int64_t issued[MAX_MONTHS], redeemed[MAX_MONTHS];
 };
 
-static int redemption_scan(patron_store *s, int64_t from, int64_t to, int64_t first_month,
-                           struct flows *f)
+/* Sums one kind's points by month, from the partial index entries_flows in time order: the
+ * period's entries of that kind and nothing else. */
+static int redemption_scan(patron_store *s, const char *sql, int64_t from, int64_t to,
+                           int64_t first_month, int64_t *sums)
 {
     sqlite3_stmt *st;
-    int rc, err = patron__prepare(s,
-                                  "SELECT kind = 'redeem', created_at, points FROM entries"
-                                  " WHERE created_at >= ?1 AND created_at < ?2"
-                                  " AND kind IN ('earn', 'redeem')",
-                                  &st);
+    int rc, err = patron__prepare(s, sql, &st);
     if (err != 0)
         return err;
     sqlite3_bind_int64(st, 1, from);
@@ -208,17 +206,14 @@ static int redemption_scan(patron_store *s, int64_t from, int64_t to, int64_t fi
     /* Entries come in time order, so the month of the last row is nearly always right again. */
     int64_t lo = 0, hi = 0, k = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t at = sqlite3_column_int64(st, 1);
+        int64_t at = sqlite3_column_int64(st, 0);
         if (at < lo || at >= hi) {
             int64_t m = patron__month_of(at);
             lo = patron__month_start(m);
             hi = patron__month_start(m + 1);
             k = m - first_month;
         }
-        if (sqlite3_column_int(st, 0))
-            f->redeemed[k] += sqlite3_column_int64(st, 2);
-        else
-            f->issued[k] += sqlite3_column_int64(st, 2);
+        sums[k] += sqlite3_column_int64(st, 1);
     }
     err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
     sqlite3_finalize(st);
@@ -233,7 +228,14 @@ static int redemption_rows(patron_store *s, struct patron_report_table *t, int64
     int err;
     if (!f)
         return PATRON_ENOMEM;
-    if ((err = redemption_scan(s, from, to, first, f)) != 0)
+    if ((err = redemption_scan(s,
+                               "SELECT created_at, points FROM entries WHERE kind = 'earn'"
+                               " AND created_at >= ?1 AND created_at < ?2",
+                               from, to, first, f->issued)) != 0 ||
+        (err = redemption_scan(s,
+                               "SELECT created_at, points FROM entries WHERE kind = 'redeem'"
+                               " AND created_at >= ?1 AND created_at < ?2",
+                               from, to, first, f->redeemed)) != 0)
         goto out;
     for (int64_t m = first; m <= last + 1; m++) {
         char label[8];

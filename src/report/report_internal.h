@@ -14,7 +14,7 @@ int patron__prepare(patron_store *s, const char *sql, sqlite3_stmt **st);
 /* The largest member id (0 when none); PATRON_ETOOBIG past PATRON_REPORT_MAX_MEMBERS. */
 int patron__report_max_member(patron_store *s, int64_t *out);
 
-/* Sorts in place (a heap sort): glibc's qsort takes a copy of a large array to merge into, as
+/* Sorts in place (an introsort): glibc's qsort takes a copy of a large array to merge into, as
  * much memory again as the list a report sorts. Not stable: give cmp a total order. */
 void patron__sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 
@@ -91,6 +91,9 @@ struct patron__facts {
  * when a member id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */
 typedef int (*patron__fact_fn)(int64_t id, const struct patron__fact *m, void *arg);
 int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void *arg);
+/* The same without the calendar: cohort and months are left 0 (no month is worked out per
+ * sale), for the reports that read only the sums and dates (clv, rfm, churn). */
+int patron__facts_each_sums(patron_store *s, int64_t until, patron__fact_fn fn, void *arg);
 
 /* Gathers the facts of every member from sales made before `until`. PATRON_ETOOBIG when a member
  * id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */

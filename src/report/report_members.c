@@ -195,7 +195,7 @@ static int clv_fill(patron_store *s, struct patron_report_table *t, const void *
     struct clv_sums c = {.now = patron_store_now(s)};
     struct patron_program p;
     size_t row;
-    int err = patron__facts_each(s, c.now + 1, clv_add, &c);
+    int err = patron__facts_each_sums(s, c.now + 1, clv_add, &c);
     (void)arg;
     if (err != 0 || (err = patron_program_get(s, &p)) != 0 ||
         (err = patron__table_add_row(s, t, &row)) != 0)

@@ -22,11 +22,13 @@ static enum segment segment_of(int r, int f)
     return f >= 3 ? AT_RISK : HIBERNATING;
 }
 
-/* Each buyer's measures (monetary is shown, not scored): 24 bytes a buyer, no per-member table
+/* Each buyer's measures (monetary is shown, not scored): 16 bytes a buyer, no per-member table
  * and no sorted copy. A score only asks how many buyers are strictly worse, compared with four
- * cut points (see find_cuts), so four order statistics of each measure replace sorting. */
+ * cut points (see find_cuts), so four order statistics of each measure replace sorting.
+ * Recency is in seconds, up to 136 years (a sale is never older). */
 struct buyer {
-    int64_t recency, spend;
+    int64_t spend;
+    uint32_t recency;
     int32_t sales;
 };
 
@@ -39,7 +41,7 @@ struct scored {
 
 static int64_t key_of(const struct buyer *b, int by_sales)
 {
-    return by_sales ? b->sales : b->recency;
+    return by_sales ? (int64_t)b->sales : (int64_t)b->recency;
 }
 
 /* The value of rank k (0-based, ascending) of b[0..n) by the measure: a quickselect, which
@@ -99,7 +101,9 @@ static int collect(int64_t id, const struct patron__fact *m, void *arg)
         return 0;
     if (patron__grow((void **)&sc->b, &sc->cap, sc->n + 1, sizeof *sc->b) != 0)
         return PATRON_ENOMEM;
-    sc->b[sc->n++] = (struct buyer){sc->now - m->last_sale, m->spend, m->sales};
+    int64_t recency = sc->now - m->last_sale;
+    sc->b[sc->n++] =
+        (struct buyer){m->spend, recency < UINT32_MAX ? (uint32_t)recency : UINT32_MAX, m->sales};
     return 0;
 }
 
@@ -139,7 +143,7 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
 static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
     struct scored sc = {.now = patron_store_now(s)};
-    int err = patron__facts_each(s, sc.now + 1, collect, &sc);
+    int err = patron__facts_each_sums(s, sc.now + 1, collect, &sc);
     (void)arg;
     if (err == 0) {
         find_cuts(&sc);
@@ -179,35 +183,43 @@ static int cmp_lapsed(const void *a, const void *b)
     return x->member_id < y->member_id ? -1 : x->member_id > y->member_id;
 }
 
-/* The card to reach a member by: the newest active one, else the newest; of cards issued in
- * the same second, the first by number. Picked here from the member's few cards rather than sorted
- * by SQLite, which built a temporary B-tree for every member listed. */
-static int card_of(patron_store *s, sqlite3_stmt *st, int64_t member_id, char card[16])
-{
-    int rc, best_active = -1;
-    int64_t best_at = 0;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, member_id);
-    card[0] = '\0';
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int active = sqlite3_column_int(st, 1);
-        int64_t at = sqlite3_column_int64(st, 2);
-        if (active > best_active || (active == best_active && at > best_at)) {
-            best_active = active;
-            best_at = at;
-            patron__copy(card, 16, (const char *)sqlite3_column_text(st, 0));
-        }
-    }
-    return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
-}
-
 struct lapsed_list {
     patron_store *s;
-    sqlite3_stmt *cards;
+    sqlite3_stmt *cards; /* every card in member order, read beside the members */
+    int cards_rc;
     int64_t now;
     struct lapsed *l;
     size_t n, cap;
 };
+
+/* The card to reach a member by: the newest active one, else the newest; of cards issued in
+ * the same second, the first by number. The cards come in member order from cards_member, read
+ * forwards beside the members (one pass, no look-up per member listed); the member's own are
+ * picked here rather than sorted by SQLite, which built a temporary B-tree a member. */
+static int card_of(struct lapsed_list *ll, int64_t member_id, char card[16])
+{
+    sqlite3_stmt *st = ll->cards;
+    int best_active = -1;
+    int64_t best_at = 0;
+    card[0] = '\0';
+    for (; ll->cards_rc == SQLITE_ROW; ll->cards_rc = sqlite3_step(st)) {
+        int64_t of = sqlite3_column_int64(st, 0);
+        if (of > member_id)
+            break;
+        if (of < member_id)
+            continue;
+        int active = sqlite3_column_int(st, 2);
+        int64_t at = sqlite3_column_int64(st, 3);
+        if (active > best_active || (active == best_active && at > best_at)) {
+            best_active = active;
+            best_at = at;
+            patron__copy(card, 16, (const char *)sqlite3_column_text(st, 1));
+        }
+    }
+    return ll->cards_rc == SQLITE_ROW || ll->cards_rc == SQLITE_DONE
+               ? 0
+               : patron__db_err(ll->s, ll->cards_rc);
+}
 
 static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
 {
@@ -225,8 +237,7 @@ static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
         return patron__fail(ll->s, PATRON_ENOMEM, "too many members at risk to list");
     struct lapsed *l = &ll->l[ll->n++];
     *l = (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent, ""};
-    /* Here, in member order, the card look-ups walk the index forwards. */
-    return card_of(ll->s, ll->cards, id, l->card);
+    return card_of(ll, id, l->card);
 }
 
 /* The list's rows are made from it as they are written (patron__table_rows_made): the table
@@ -268,10 +279,14 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
     struct lapsed_list ll = {.s = s, .now = patron_store_now(s)};
     struct churn_rows *c = NULL;
     int err = patron__prepare(s,
-                              "SELECT number, status = 'active', issued_at FROM cards"
-                              " WHERE member_id = ?1",
+                              "SELECT member_id, number, status = 'active', issued_at FROM cards"
+                              " INDEXED BY cards_member WHERE member_id > 0 ORDER BY member_id",
                               &ll.cards);
-    if (err != 0 || (err = patron__facts_each(s, ll.now + 1, collect_lapsed, &ll)) != 0)
+    if (err != 0)
+        goto out;
+    if ((ll.cards_rc = sqlite3_step(ll.cards)) != SQLITE_ROW && ll.cards_rc != SQLITE_DONE)
+        err = patron__db_err(s, ll.cards_rc);
+    if (err != 0 || (err = patron__facts_each_sums(s, ll.now + 1, collect_lapsed, &ll)) != 0)
         goto out;
     if (ll.n > 1)
         patron__sort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);

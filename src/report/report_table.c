@@ -2,6 +2,7 @@
 /* The plumbing under every report: report tables and their cells, read snapshots, calendar
  * months, and the per-member facts that one pass over the sales yields. Kept apart from the
  * reports themselves so each report reads as its definition. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,7 +30,7 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }
 
-int64_t patron__month_of(int64_t t)
+static int64_t month_of_civil(int64_t t)
 {
     int64_t z = floor_div(t, 86400) + 719468, era = floor_div(z, 146097);
     int64_t doe = z - era * 146097;
@@ -42,6 +43,37 @@ int64_t patron__month_of(int64_t t)
 int64_t patron__month_start(int64_t month)
 {
     return days_from_civil(floor_div(month, 12), month - floor_div(month, 12) * 12 + 1, 1) * 86400;
+}
+
+/* The starts of the months from 1970 to 2200, for patron__month_of: a row's month is found
+ * from an estimate and a step or two in the table, not from the calendar's divisions, as the
+ * reports ask it for every sale and entry they read. Filled once (pthread_once). */
+#define MONTHS_FIRST (1970 * 12)
+#define MONTHS_KNOWN (230 * 12)
+#define MONTH_SECONDS_MEAN 2629746 /* 365.2425 days / 12 */
+
+static int64_t month_starts[MONTHS_KNOWN + 1];
+static pthread_once_t month_starts_once = PTHREAD_ONCE_INIT;
+
+static void month_starts_fill(void)
+{
+    for (int i = 0; i <= MONTHS_KNOWN; i++)
+        month_starts[i] = patron__month_start(MONTHS_FIRST + i);
+}
+
+int64_t patron__month_of(int64_t t)
+{
+    pthread_once(&month_starts_once, month_starts_fill);
+    if (t < 0 || t >= month_starts[MONTHS_KNOWN])
+        return month_of_civil(t);
+    int64_t i = t / MONTH_SECONDS_MEAN; /* within a month or two of the answer */
+    if (i >= MONTHS_KNOWN)
+        i = MONTHS_KNOWN - 1;
+    while (month_starts[i] > t)
+        i--;
+    while (month_starts[i + 1] <= t)
+        i++;
+    return MONTHS_FIRST + i;
 }
 
 void patron__month_label(int64_t month, char buf[8])
@@ -93,15 +125,88 @@ static void sift_down(unsigned char *base, size_t root, size_t n, size_t size,
     }
 }
 
-void patron__sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+static void heap_sort(unsigned char *b, size_t n, size_t size,
+                      int (*cmp)(const void *, const void *))
 {
-    unsigned char *b = base;
     for (size_t i = n / 2; i-- > 0;)
         sift_down(b, i, n, size, cmp);
     for (size_t end = n; end-- > 1;) {
         swap_bytes(b, b + end * size, size);
         sift_down(b, 0, end, size, cmp);
     }
+}
+
+static void insertion_sort(unsigned char *b, size_t n, size_t size,
+                           int (*cmp)(const void *, const void *))
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && cmp(b + (j - 1) * size, b + j * size) > 0; j--)
+            swap_bytes(b + (j - 1) * size, b + j * size, size);
+}
+
+/* Partitions b[0..n), n > 2, around the median of its first, middle and last elements: returns
+ * the pivot's final place p, with b[0..p) <= b[p] <= b(p..n). The pivot waits at b[0], and the
+ * median's ordering leaves an element no larger at the middle and one no smaller at the end, so
+ * neither scan runs off the range. */
+static size_t partition(unsigned char *b, size_t n, size_t size,
+                        int (*cmp)(const void *, const void *))
+{
+    unsigned char *f = b, *m = b + n / 2 * size, *l = b + (n - 1) * size;
+    if (cmp(m, f) < 0)
+        swap_bytes(m, f, size);
+    if (cmp(l, m) < 0) {
+        swap_bytes(l, m, size);
+        if (cmp(m, f) < 0)
+            swap_bytes(m, f, size);
+    }
+    swap_bytes(b, m, size);
+    size_t i = 0, j = n;
+    for (;;) {
+        do
+            i++;
+        while (cmp(b + i * size, b) < 0);
+        do
+            j--;
+        while (cmp(b + j * size, b) > 0);
+        if (i >= j)
+            break;
+        swap_bytes(b + i * size, b + j * size, size);
+    }
+    swap_bytes(b, b + j * size, size);
+    return j;
+}
+
+/* An introsort: quicksort, whose passes read the array in order (a heap sort's jumps miss the
+ * cache on every step once a list is larger than it), with a heap sort when the splits go bad
+ * and an insertion sort for short runs. The smaller side is sorted first, so the stack stays
+ * shallow. */
+static void intro_sort(unsigned char *b, size_t n, size_t size,
+                       int (*cmp)(const void *, const void *), int depth)
+{
+    while (n > 16) {
+        if (depth-- == 0) {
+            heap_sort(b, n, size, cmp);
+            return;
+        }
+        size_t p = partition(b, n, size, cmp);
+        if (p < n - 1 - p) {
+            intro_sort(b, p, size, cmp, depth);
+            b += (p + 1) * size;
+            n -= p + 1;
+        } else {
+            intro_sort(b + (p + 1) * size, n - 1 - p, size, cmp, depth);
+            n = p;
+        }
+    }
+    insertion_sort(b, n, size, cmp);
+}
+
+void patron__sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    int depth = 0;
+    for (size_t k = n; k > 1; k >>= 1)
+        depth += 2;
+    intro_sort(base, n, size, cmp, depth);
 }
 
 int patron__table_new(patron_store *s, const char *name, const char *title, const char *const *cols,
@@ -280,9 +385,10 @@ static int scalar(patron_store *s, const char *sql, int64_t *out)
 struct facts_pass {
     sqlite3_stmt *members, *sales;
     int sales_rc;
+    int months; /* 0: leave cohort and months 0 (only retention reads them) */
 };
 
-static void add_sale(struct patron__fact *m, int64_t at, int64_t total)
+static void add_sale(struct patron__fact *m, int64_t at, int64_t total, int months)
 {
     if (m->sales == 0 || at < m->first_sale)
         m->first_sale = at;
@@ -290,6 +396,8 @@ static void add_sale(struct patron__fact *m, int64_t at, int64_t total)
         m->last_sale = at;
     m->sales++;
     m->spend += total;
+    if (!months)
+        return;
     int64_t k = patron__month_of(at) - m->cohort;
     if (k >= 0 && k < 64)
         m->months |= UINT64_C(1) << k;
@@ -303,7 +411,8 @@ static void facts_sales_of(struct facts_pass *p, int64_t id, struct patron__fact
         if (of > id)
             return;
         if (of == id)
-            add_sale(m, sqlite3_column_int64(p->sales, 1), sqlite3_column_int64(p->sales, 2));
+            add_sale(m, sqlite3_column_int64(p->sales, 1), sqlite3_column_int64(p->sales, 2),
+                     p->months);
         p->sales_rc = sqlite3_step(p->sales);
     }
 }
@@ -319,7 +428,7 @@ static int facts_merge(patron_store *s, struct facts_pass *p, int64_t max_id, pa
             break; /* added after the count was read: not in this snapshot's reports */
         struct patron__fact m = {.present = 1};
         m.created_at = sqlite3_column_int64(p->members, 1);
-        m.cohort = (int32_t)patron__month_of(m.created_at);
+        m.cohort = p->months ? (int32_t)patron__month_of(m.created_at) : 0;
         m.consent = (uint8_t)sqlite3_column_int(p->members, 2);
         m.erased = (uint8_t)sqlite3_column_int(p->members, 3);
         facts_sales_of(p, id, &m);
@@ -333,10 +442,10 @@ static int facts_merge(patron_store *s, struct facts_pass *p, int64_t max_id, pa
 }
 
 /* patron__facts_each over the members up to max_id. */
-static int facts_each_upto(patron_store *s, int64_t until, int64_t max_id, patron__fact_fn fn,
-                           void *arg)
+static int facts_each_upto(patron_store *s, int64_t until, int64_t max_id, int months,
+                           patron__fact_fn fn, void *arg)
 {
-    struct facts_pass p = {0};
+    struct facts_pass p = {.months = months};
     int err;
     if ((err = patron__prepare(s,
                                "SELECT id, created_at, consent_marketing, erased_at IS NOT NULL"
@@ -360,7 +469,14 @@ int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void 
 {
     int64_t max_id = 0;
     int err = patron__report_max_member(s, &max_id);
-    return err != 0 ? err : facts_each_upto(s, until, max_id, fn, arg);
+    return err != 0 ? err : facts_each_upto(s, until, max_id, 1, fn, arg);
+}
+
+int patron__facts_each_sums(patron_store *s, int64_t until, patron__fact_fn fn, void *arg)
+{
+    int64_t max_id = 0;
+    int err = patron__report_max_member(s, &max_id);
+    return err != 0 ? err : facts_each_upto(s, until, max_id, 0, fn, arg);
 }
 
 static int facts_keep(int64_t id, const struct patron__fact *m, void *arg)
@@ -394,7 +510,7 @@ int patron__facts_load(patron_store *s, int64_t until, struct patron__facts *out
     f.n = max_id + 1;
     if (!(f.m = calloc((size_t)f.n, sizeof f.m[0])))
         return patron__fail(s, PATRON_ENOMEM, "no memory for %lld members", (long long)max_id);
-    if ((err = facts_each_upto(s, until, max_id, facts_keep, &f)) != 0) {
+    if ((err = facts_each_upto(s, until, max_id, 1, facts_keep, &f)) != 0) {
         patron__facts_cleanup(&f);
         return err;
     }
