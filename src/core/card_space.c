@@ -225,6 +225,17 @@ int patron_card_space_grant_keep(patron_store *s, int space, int store_id)
     return patron__tx_commit(s);
 }
 
+int patron_card_space_grants_sum(patron_store *s, int64_t *count, int64_t *sum)
+{
+    int err = patron__scalar(s, "SELECT count(*) FROM card_space_grants", count);
+    if (err == 0)
+        err = patron__scalar(s,
+                             "SELECT coalesce(sum(space * 65536 + store_id), 0)"
+                             " FROM card_space_grants",
+                             sum);
+    return err;
+}
+
 int patron_card_owner(patron_store *s, const char *digits)
 {
     int space = patron_card_store(digits, NULL), owner = space;

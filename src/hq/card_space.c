@@ -94,12 +94,14 @@ int patron_hq_card_space_top_up(patron_hq *h, patron_store *s, int *granted, cha
     return 0;
 }
 
-int patron__hq_pull_card_spaces(patron_hq *h, patron_store *s, char *detail, size_t len)
+int patron__hq_card_spaces_read(patron_hq *h, PGresult **out, char *detail, size_t len)
 {
-    PGresult *res = PQexec(h->conn, "SELECT space, store_id FROM card_spaces ORDER BY space");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return patron__hq_fail(res, h->conn, "cannot read the card number spaces at head office",
-                               detail, len);
+    return patron__hq_select(h, "SELECT space, store_id FROM card_spaces ORDER BY space", 0, NULL,
+                             "card number spaces", out, detail, len);
+}
+
+int patron__hq_card_spaces_keep(patron_store *s, const PGresult *res, char *detail, size_t len)
+{
     int rc = 0, n = PQntuples(res);
     if (n > 0 && (rc = patron_chain_begin(s)) == 0) {
         for (int i = 0; i < n && rc == 0; i++)
@@ -110,7 +112,6 @@ int patron__hq_pull_card_spaces(patron_hq *h, patron_store *s, char *detail, siz
         else
             rc = patron_chain_commit(s, NULL);
     }
-    PQclear(res);
     if (rc != 0)
         snprintf(detail, len, "cannot keep the chain's card number spaces: %s",
                  patron_store_detail(s));

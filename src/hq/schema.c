@@ -1001,6 +1001,14 @@ static const char migration_chain_screen[] =
     "REVOKE ALL ON FUNCTION hq_chain_stores() FROM PUBLIC;"
     "GRANT EXECUTE ON FUNCTION hq_chain_stores() TO @STORES@;";
 
+/* The pull's first question (pull.c) asks, through an index on changed_xid, whether anything of
+ * each part moved since a store's cursors: members, cards, balances and erasures have theirs;
+ * these are the vouchers' (written once per voucher redeemed or voided, not per sale). */
+static const char migration_pull_changed[] =
+    "CREATE INDEX voucher_claims_changed ON voucher_claims (changed_xid)"
+    " WHERE redeemed_at IS NOT NULL;"
+    "CREATE INDEX voucher_voids_changed ON voucher_voids (changed_xid);";
+
 static const char *const migrations[] = {migration_1,
                                          migration_2,
                                          migration_3,
@@ -1013,7 +1021,8 @@ static const char *const migrations[] = {migration_1,
                                          migration_ingest,
                                          migration_project_once,
                                          migration_card_spaces,
-                                         migration_chain_screen};
+                                         migration_chain_screen,
+                                         migration_pull_changed};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)
