@@ -53,6 +53,11 @@ int patron__hq_vouchers_read(patron_hq *h, const char *cursor, PGresult **out, c
 int patron__hq_vouchers_keep(patron_store *s, const PGresult *res, const char *next, char *detail,
                              size_t len);
 /* The chain's card number space grants (card_space.c), and their keeping at the store. */
+/* A store joining the chain reports the spaces it took for itself without a head office
+ * (patron_card_spaces_self_taken): head office records them as granted to it, and the store keeps
+ * that; PATRON_EDUPLICATE with a sentence when head office holds one for another store. Nothing
+ * asked when there is nothing to report. patron_hq_ship runs it before shipping. */
+int patron__hq_card_space_join(patron_hq *h, patron_store *s, char *detail, size_t len);
 int patron__hq_card_spaces_read(patron_hq *h, PGresult **out, char *detail, size_t len);
 int patron__hq_card_spaces_keep(patron_store *s, const PGresult *res, char *detail, size_t len);
 /* Members erased anywhere since `cursor` (pull_erasure.c), and their erasure at the store. */
