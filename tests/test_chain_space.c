@@ -3,7 +3,8 @@
  * is granted another at `patron sync`, two stores never the same one, a grant whose answer was
  * lost is given again, `patron hq store add` refuses the id of a granted space, a chain store out
  * of numbers asks at enrolment when head office can be reached and refuses, writing nothing, when
- * it cannot; a card of a granted space is its store's at head office and in other stores. */
+ * it cannot; a card of a granted space is its store's at head office and in other stores; a
+ * store that took spaces for itself before it joined reports them at its first sync. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -153,12 +154,63 @@ static void an_enrolment_out_of_numbers_asks_head_office(void **state)
     test_store_close(&a);
 }
 
+/* A store that ran without a head office took a space for itself (top-down from 65535); joining
+ * the chain (its first sync) it reports it before shipping: head office records it as the store's
+ * grant, never grants it to another store and refuses it as a store id. A store whose own taken
+ * space head office already holds for another store is refused in a sentence, nothing shipped,
+ * and keeps selling. */
+static void a_store_joining_the_chain_reports_the_spaces_it_took(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], url3[1024], card[14];
+    struct test_store a, b, c;
+    struct clirun r = {0};
+    chain_make("chain_space_join", owner, url1, url2);
+    chain_store_add(owner, 3, url3, sizeof url3);
+    chain_store_open(&a, 1);
+    chain_store_open(&b, 2);
+    chain_store_open(&c, 3);
+    used(&a, PATRON_CARD_SPACE_FULL);
+    test_enroll(&a, "Solo Sam", card);
+    assert_int_equal(patron_card_store(card, NULL), 65535);
+    assert_int_equal(held(&a, 65535, "self"), 1);
+    chain_sync_ok(&a, url1, NULL);
+    assert_string_equal(pg_text(owner, "SELECT string_agg(space || ':' || store_id, ' ')"
+                                       " FROM card_spaces"),
+                        "65535:1");
+    /* reported once: the next sync asks nothing */
+    chain_sync_ok(&a, url1, NULL);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM card_spaces"), 1);
+    /* never granted to another store, nor taken as a store's id */
+    used(&b, PATRON_CARD_SPACE_LOW);
+    chain_sync_ok(&b, url2, NULL);
+    assert_int_equal(held(&b, 65534, "granted"), 1);
+    assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "store", "add", "65535",
+                            "--name", "Clash", (char *)NULL),
+                     2);
+    /* store 3 took 65535 too, on its own: refused, nothing shipped, still selling */
+    used(&c, PATRON_CARD_SPACE_FULL);
+    test_enroll(&c, "Late Lou", card);
+    assert_int_equal(patron_card_store(card, NULL), 65535);
+    assert_int_equal(clirun(&r, "--db", c.path, "--home", home, "--hq", url3, "sync", (char *)NULL),
+                     2);
+    assert_non_null(strstr(r.err, "took card number space 65535 for itself"));
+    assert_non_null(strstr(r.err, "head office holds it for store 1"));
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM facts WHERE store_id = 3"), 0);
+    assert_int_equal(pg_int(owner, "SELECT store_id FROM card_spaces WHERE space = 65535"), 1);
+    chain_sell(c.s, card, "C-1", 1000);
+    test_store_close(&a);
+    test_store_close(&b);
+    test_store_close(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(two_stores_are_granted_distinct_spaces_at_sync),
         cmocka_unit_test(grants_skip_store_ids_and_repeat_a_lost_one),
         cmocka_unit_test(an_enrolment_out_of_numbers_asks_head_office),
+        cmocka_unit_test(a_store_joining_the_chain_reports_the_spaces_it_took),
     };
     return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }

@@ -47,6 +47,18 @@ PATRON_EXPORT int patron_card_spaces_low(patron_store *s, int *low);
  * PATRON_EINVAL for a space or store out of range, or a PATRON_* code. */
 PATRON_EXPORT int patron_card_space_grant_keep(patron_store *s, int space, int store_id);
 
+/* What the store knows of head office's grants, in two numbers a pull compares with head office's
+ * before reading them: *count grants and *sum the sum of space * 65536 + store_id over them.
+ * Returns 0 or a PATRON_* code. */
+PATRON_EXPORT int patron_card_space_grants_sum(patron_store *s, int64_t *count, int64_t *sum);
+
+/* The spaces the store took for itself while it ran without a head office (source "self") that
+ * head office does not hold as granted to it yet, highest first, into out (up to cap; *count says
+ * how many there are): a store joining a chain reports them (patron sync) so that head office
+ * never grants them to another store. Returns 0 or a PATRON_* code. */
+PATRON_EXPORT int patron_card_spaces_self_taken(patron_store *s, int *out, size_t cap,
+                                                size_t *count);
+
 /* Where a chain store's next space comes from when those it holds are full: 0 with the space
  * head office granted it into *space, or a negative PATRON_* code with a sentence in detail
  * (head office cannot be reached). Called inside the enrolment's transaction; it must not use

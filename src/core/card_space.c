@@ -225,6 +225,33 @@ int patron_card_space_grant_keep(patron_store *s, int space, int store_id)
     return patron__tx_commit(s);
 }
 
+int patron_card_space_grants_sum(patron_store *s, int64_t *count, int64_t *sum)
+{
+    int err = patron__scalar(s, "SELECT count(*) FROM card_space_grants", count);
+    if (err == 0)
+        err = patron__scalar(s,
+                             "SELECT coalesce(sum(space * 65536 + store_id), 0)"
+                             " FROM card_space_grants",
+                             sum);
+    return err;
+}
+
+static void read_space_only(sqlite3_stmt *st, void *row)
+{
+    *(int *)row = sqlite3_column_int(st, 0);
+}
+
+int patron_card_spaces_self_taken(patron_store *s, int *out, size_t cap, size_t *count)
+{
+    sqlite3_stmt *st = patron__stmt(
+        s, "SELECT space FROM card_spaces WHERE source = 'self' AND space NOT IN"
+           " (SELECT space FROM card_space_grants WHERE store_id = ?1) ORDER BY space DESC");
+    if (!st)
+        return PATRON_EDB;
+    sqlite3_bind_int(st, 1, s->store_id);
+    return patron__read_rows(s, st, out, sizeof *out, cap, count, read_space_only);
+}
+
 int patron_card_owner(patron_store *s, const char *digits)
 {
     int space = patron_card_store(digits, NULL), owner = space;

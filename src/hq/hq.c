@@ -132,30 +132,16 @@ int patron__hq_run(PGconn *conn, const char *sql, const char *what, char *detail
     return 0;
 }
 
-int patron__hq_read_since(patron_hq *h, const char *sql, const char *what, const char *cursor,
-                          PGresult **out, char next[32], char *detail, size_t len)
+int patron__hq_select(patron_hq *h, const char *sql, int n, const char *const *params,
+                      const char *what, PGresult **out, char *detail, size_t len)
 {
-    const char *params[] = {cursor};
     char sentence[128];
-    snprintf(sentence, sizeof sentence, "cannot start the pull of %s", what);
-    int rc = patron__hq_run(h->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", sentence,
-                            detail, len);
-    if (rc != 0)
-        return rc;
-    PGresult *res = PQexec(h->conn, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = patron__hq_fail(res, h->conn, "cannot read head office's snapshot", detail, len);
-    } else {
-        snprintf(next, 32, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        *out = PQexecParams(h->conn, sql, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(*out) != PGRES_TUPLES_OK) {
-            snprintf(sentence, sizeof sentence, "cannot read the chain's %s", what);
-            rc = patron__hq_fail(*out, h->conn, sentence, detail, len);
-            *out = NULL;
-        }
-    }
-    PQclear(PQexec(h->conn, rc == 0 ? "COMMIT" : "ROLLBACK"));
+    *out = PQexecParams(h->conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(*out) == PGRES_TUPLES_OK)
+        return 0;
+    snprintf(sentence, sizeof sentence, "cannot read the chain's %s at head office", what);
+    int rc = patron__hq_fail(*out, h->conn, sentence, detail, len);
+    *out = NULL;
     return rc;
 }
 

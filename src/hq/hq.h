@@ -315,22 +315,14 @@ int patron_hq_voucher_claim(patron_hq *h, int64_t key_id, int64_t voucher_id, co
 int patron_hq_voucher_release(patron_hq *h, const char *key, char *detail, size_t len);
 
 /* Brings down to the store what changed at head office since the last pull: members and cards
- * of other stores and every member's chain balance less this store's part (patron/chain.h), in
- * one snapshot and one SQLite transaction, without outbox rows; a second run changes nothing.
+ * of other stores and every member's chain balance less this store's part (patron/chain.h), the
+ * program, vouchers redeemed or voided elsewhere, card number space grants and erasures, all read
+ * in one read-only snapshot (one first question says which parts moved; only those are read),
+ * then kept at the store without outbox rows; a second run changes nothing and writes nothing.
  * patron_hq_sync runs it after shipping. Returns 0 or a PATRON_* code with a sentence. */
 int patron_hq_pull(patron_hq *h, patron_store *s, struct patron_hq_pull_result *r, char *detail,
                    size_t len);
 
-/* The last step of the pull: erases here every member some store of the chain erased since the
- * last such pull (patron_chain_erase), *erased receiving how many this store knew. Returns 0 or
- * the PATRON_E* code with a sentence in detail. */
-int patron_hq_pull_erasures(patron_hq *h, patron_store *s, int64_t *erased, char *detail,
-                            size_t len);
-
-/* What the pull does at the store once the chain is in (pull_local.c): the erasures, then the
- * held sales whose cards are known now. Returns 0 or a PATRON_* code with a sentence. */
-int patron_hq_pull_local(patron_hq *h, patron_store *s, struct patron_hq_pull_result *r,
-                         char *detail, size_t len);
 /* The program head office authors for its stores (issue 11), as head office's owner: a draft of
  * rules, categories, tiers and rewards, and its publications. Every change of the draft is checked
  * by applying the whole draft to a scratch store with the store's own calls (the stores' own

@@ -19,10 +19,10 @@ int patron__hq_fail(PGresult *res, PGconn *conn, const char *what, char *detail,
 /* Runs `sql` with no parameters and no rows expected; 0 or the failure as above. */
 int patron__hq_run(PGconn *conn, const char *sql, const char *what, char *detail, size_t len);
 
-/* Reads the rows of `sql` ($1 the xid8 `cursor`) and the snapshot's xmin (the next cursor, into
- * next) in one read-only snapshot; `what` names the rows in the sentences ("vouchers"). */
-int patron__hq_read_since(patron_hq *h, const char *sql, const char *what, const char *cursor,
-                          PGresult **out, char next[32], char *detail, size_t len);
+/* Runs the query `sql` with its n text parameters into *out; 0, or the failure as above with
+ * `what` naming the rows in the sentence ("vouchers") and *out NULL. */
+int patron__hq_select(patron_hq *h, const char *sql, int n, const char *const *params,
+                      const char *what, PGresult **out, char *detail, size_t len);
 
 /* The group role of this database's stores: "<database>_stores" (roles are per cluster). */
 void patron__hq_group_name(PGconn *conn, char *name, size_t len);
@@ -39,14 +39,35 @@ int patron__hq_tls_failure(const char *msg, const char *at, const char *line, ch
  * store's sentence in detail). pull_program.c. */
 int patron__hq_program_apply(patron_store *s, int64_t version, const char *body, char *detail,
                              size_t len);
-/* The pull's program step: the newest publication when newer than the store's, then the version
- * the store is on reported to head office (*version, 0: none). pull_program.c. */
-int patron__hq_pull_program(patron_hq *h, patron_store *s, int64_t *version, char *detail,
-                            size_t len);
-/* The pull of vouchers redeemed or voided at other stores (vouchers.c), after patron_hq_pull's
- * own; 0 or a code with a sentence. */
-int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t len);
-/* The pull of the chain's card number space grants (card_space.c), kept in the store. */
-int patron__hq_pull_card_spaces(patron_hq *h, patron_store *s, char *detail, size_t len);
+/* The parts of the pull (pull.c reads them all in one snapshot, then keeps them at the store).
+ * The newest publication newer than version `have` (no row: none), pull_program.c. */
+int patron__hq_program_read(patron_hq *h, int64_t have, PGresult **out, char *detail, size_t len);
+/* Applies the publication read above, if any (*version: the one the store is on afterwards), then
+ * reports that version to head office unless head office holds it already (`reported`). */
+int patron__hq_program_take(patron_hq *h, patron_store *s, const PGresult *newest, int64_t reported,
+                            int64_t *version, char *detail, size_t len);
+/* Vouchers redeemed or voided at other stores since `cursor` (vouchers.c), and their keeping at
+ * the store with the next cursor `next`. */
+int patron__hq_vouchers_read(patron_hq *h, const char *cursor, PGresult **out, char *detail,
+                             size_t len);
+int patron__hq_vouchers_keep(patron_store *s, const PGresult *res, const char *next, char *detail,
+                             size_t len);
+/* The chain's card number space grants (card_space.c), and their keeping at the store. */
+/* A store joining the chain reports the spaces it took for itself without a head office
+ * (patron_card_spaces_self_taken): head office records them as granted to it, and the store keeps
+ * that; PATRON_EDUPLICATE with a sentence when head office holds one for another store. Nothing
+ * asked when there is nothing to report. patron_hq_ship runs it before shipping. */
+int patron__hq_card_space_join(patron_hq *h, patron_store *s, char *detail, size_t len);
+int patron__hq_card_spaces_read(patron_hq *h, PGresult **out, char *detail, size_t len);
+int patron__hq_card_spaces_keep(patron_store *s, const PGresult *res, char *detail, size_t len);
+/* Members erased anywhere since `cursor` (pull_erasure.c), and their erasure at the store. */
+int patron__hq_erasures_read(patron_hq *h, const char *cursor, PGresult **out, char *detail,
+                             size_t len);
+int patron__hq_erasures_keep(patron_store *s, const PGresult *res, const char *next,
+                             int64_t *erased, char *detail, size_t len);
+/* The pull's end at the store (pull_local.c): the erasures read, then the held sales whose cards
+ * are known now. */
+int patron__hq_pull_local(patron_store *s, const PGresult *erasures, const char *next,
+                          struct patron_hq_pull_result *r, char *detail, size_t len);
 
 #endif

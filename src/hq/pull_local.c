@@ -8,10 +8,10 @@
 #include "patron/error.h"
 #include "patron/held.h"
 
-int patron_hq_pull_local(patron_hq *h, patron_store *s, struct patron_hq_pull_result *r,
-                         char *detail, size_t len)
+int patron__hq_pull_local(patron_store *s, const PGresult *erasures, const char *next,
+                          struct patron_hq_pull_result *r, char *detail, size_t len)
 {
-    int rc = patron_hq_pull_erasures(h, s, &r->erased, detail, len);
+    int rc = patron__hq_erasures_keep(s, erasures, next, &r->erased, detail, len);
     if (rc == 0 && (rc = patron_held_post(s, &r->held_posted)) != 0)
         snprintf(detail, len, "cannot post the sales held on cards now known: %s",
                  patron_store_detail(s));

@@ -321,37 +321,38 @@ static int report_version(patron_hq *h, int64_t version, char *detail, size_t le
                            len);
 }
 
-/* Applies the newest publication when it is newer than the store's; *have is the version the
- * store is on afterwards. */
-static int take_newest(patron_hq *h, patron_store *s, int64_t *have, char *detail, size_t len)
+int patron__hq_program_read(patron_hq *h, int64_t have, PGresult **out, char *detail, size_t len)
 {
-    char v[24], why[512];
+    char v[24];
     const char *params[] = {v};
-    snprintf(v, sizeof v, "%lld", (long long)*have);
-    PGresult *res = PQexecParams(h->conn,
-                                 "SELECT version, body::text FROM program_versions"
-                                 " WHERE version > $1::bigint ORDER BY version DESC LIMIT 1",
-                                 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return patron__hq_fail(res, h->conn, "cannot read the program at head office", detail, len);
-    int rc = 0;
-    if (PQntuples(res) == 1) {
-        int64_t version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        rc = patron__hq_program_apply(s, version, PQgetvalue(res, 0, 1), why, sizeof why);
-        if (rc == 0)
-            *have = version;
-        else
-            snprintf(detail, len,
-                     "head office's program version %lld cannot be applied here, so the store "
-                     "stays on version %lld: %s",
-                     (long long)version, (long long)*have, why);
-    }
-    PQclear(res);
+    snprintf(v, sizeof v, "%lld", (long long)have);
+    return patron__hq_select(h,
+                             "SELECT version, body::text FROM program_versions"
+                             " WHERE version > $1::bigint ORDER BY version DESC LIMIT 1",
+                             1, params, "program", out, detail, len);
+}
+
+/* Applies the publication read, if any; *have is the version the store is on afterwards. */
+static int take_newest(patron_store *s, const PGresult *res, int64_t *have, char *detail,
+                       size_t len)
+{
+    char why[512];
+    if (PQntuples(res) != 1)
+        return 0;
+    int64_t version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    int rc = patron__hq_program_apply(s, version, PQgetvalue(res, 0, 1), why, sizeof why);
+    if (rc == 0)
+        *have = version;
+    else
+        snprintf(detail, len,
+                 "head office's program version %lld cannot be applied here, so the store "
+                 "stays on version %lld: %s",
+                 (long long)version, (long long)*have, why);
     return rc;
 }
 
-int patron__hq_pull_program(patron_hq *h, patron_store *s, int64_t *version, char *detail,
-                            size_t len)
+int patron__hq_program_take(patron_hq *h, patron_store *s, const PGresult *newest, int64_t reported,
+                            int64_t *version, char *detail, size_t len)
 {
     int64_t have = 0;
     int rc;
@@ -359,14 +360,14 @@ int patron__hq_pull_program(patron_hq *h, patron_store *s, int64_t *version, cha
         snprintf(detail, len, "cannot read the store's program version");
         return rc;
     }
-    rc = take_newest(h, s, &have, detail, len);
+    rc = take_newest(s, newest, &have, detail, len);
     *version = have;
-    if (have > 0) {
+    if (have > 0 && have != reported) { /* head office holds it already: no write there */
         char why[512];
-        int reported = report_version(h, have, why, sizeof why);
-        if (rc == 0 && reported != 0) {
+        int told = report_version(h, have, why, sizeof why);
+        if (rc == 0 && told != 0) {
             snprintf(detail, len, "%s", why);
-            rc = reported;
+            rc = told;
         }
     }
     return rc;

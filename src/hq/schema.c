@@ -1001,6 +1001,41 @@ static const char migration_chain_screen[] =
     "REVOKE ALL ON FUNCTION hq_chain_stores() FROM PUBLIC;"
     "GRANT EXECUTE ON FUNCTION hq_chain_stores() TO @STORES@;";
 
+/* The pull's first question (pull.c) asks, through an index on changed_xid, whether anything of
+ * each part moved since a store's cursors: members, cards, balances and erasures have theirs;
+ * these are the vouchers' (written once per voucher redeemed or voided, not per sale). */
+static const char migration_pull_changed[] =
+    "CREATE INDEX voucher_claims_changed ON voucher_claims (changed_xid)"
+    " WHERE redeemed_at IS NOT NULL;"
+    "CREATE INDEX voucher_voids_changed ON voucher_voids (changed_xid);";
+
+/* A store that ran without a head office took card number spaces for itself (top-down from
+ * 65535); when it joins the chain it reports them (hq_card_space_join, at its sync before it ships)
+ * and head office records them as granted to it, so that it never grants them to another store
+ * and `patron hq store add` refuses them as ids; a space already granted to another store, or
+ * another store's own id, is answered "SPACE STORE" and nothing is recorded. */
+static const char migration_card_space_join[] =
+    "CREATE FUNCTION hq_card_space_join(taken integer[]) RETURNS text LANGUAGE plpgsql"
+    " SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    "DECLARE me integer := (SELECT store_id FROM stores WHERE role_name = session_user);"
+    " clash text;"
+    "BEGIN"
+    " IF me IS NULL THEN RAISE EXCEPTION 'only a store reports the card number spaces it took'"
+    "  USING ERRCODE = '42501'; END IF;"
+    " LOCK TABLE card_spaces IN SHARE ROW EXCLUSIVE MODE;"
+    " SELECT t.space || ' ' || coalesce(c.store_id, s.store_id) INTO clash"
+    "  FROM unnest(taken) AS t(space)"
+    "  LEFT JOIN card_spaces c ON c.space = t.space AND c.store_id <> me"
+    "  LEFT JOIN stores s ON s.store_id = t.space AND s.store_id <> me"
+    "  WHERE c.space IS NOT NULL OR s.store_id IS NOT NULL ORDER BY t.space DESC LIMIT 1;"
+    " IF clash IS NOT NULL THEN RETURN clash; END IF;"
+    " INSERT INTO card_spaces (space, store_id) SELECT DISTINCT t.space, me"
+    "  FROM unnest(taken) AS t(space) ON CONFLICT (space) DO NOTHING;"
+    " RETURN NULL;"
+    "END$$;"
+    "REVOKE ALL ON FUNCTION hq_card_space_join(integer[]) FROM PUBLIC;"
+    "GRANT EXECUTE ON FUNCTION hq_card_space_join(integer[]) TO @STORES@;";
+
 static const char *const migrations[] = {migration_1,
                                          migration_2,
                                          migration_3,
@@ -1013,7 +1048,9 @@ static const char *const migrations[] = {migration_1,
                                          migration_ingest,
                                          migration_project_once,
                                          migration_card_spaces,
-                                         migration_chain_screen};
+                                         migration_chain_screen,
+                                         migration_pull_changed,
+                                         migration_card_space_join};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

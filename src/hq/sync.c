@@ -267,6 +267,9 @@ int patron_hq_ship(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
     if ((rc = prepare(h, s, &store_id, &r->from_seq, detail, len)) != 0)
         return rc;
     r->acked_seq = r->from_seq;
+    /* a store that ran without a head office: the card number spaces it took, before its cards */
+    if ((rc = patron__hq_card_space_join(h, s, detail, len)) != 0)
+        return rc;
     /* head office is the truth: it holds exactly the rows up to its highest */
     if ((rc = accept_high(s, r->from_seq, detail, len)) != 0)
         return rc;

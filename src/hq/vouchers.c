@@ -50,26 +50,27 @@ int patron_hq_voucher_release(patron_hq *h, const char *key, char *detail, size_
 /* Redeemed (confirmed by the redemption's arrival) or voided at other stores since the cursor. */
 static const char vouchers_sql[] =
     "SELECT key_id, voucher_id, store_id, extract(epoch FROM redeemed_at)::bigint, 0"
-    " FROM voucher_claims WHERE redeemed_at IS NOT NULL AND store_id <> hq_my_store()"
+    " FROM voucher_claims WHERE redeemed_at IS NOT NULL AND store_id <> (SELECT hq_my_store())"
     " AND changed_xid >= $1::xid8"
     " UNION ALL SELECT key_id, voucher_id, 0, 0,"
     " greatest(coalesce(extract(epoch FROM voided_at)::bigint, 1), 1) FROM voucher_voids"
-    " WHERE store_id <> hq_my_store() AND changed_xid >= $1::xid8";
+    " WHERE store_id <> (SELECT hq_my_store()) AND changed_xid >= $1::xid8";
 
-int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t len)
+int patron__hq_vouchers_read(patron_hq *h, const char *cursor, PGresult **out, char *detail,
+                             size_t len)
 {
-    char cursor[32], next[32];
-    PGresult *res = NULL;
-    int rc = patron_chain_voucher_cursor(s, cursor, sizeof cursor);
-    if (rc != 0) {
-        snprintf(detail, len, "cannot read where the last pull of vouchers ended");
-        return rc;
-    }
-    if ((rc = patron__hq_read_since(h, vouchers_sql, "vouchers", cursor, &res, next, detail,
-                                    len)) != 0)
-        return rc;
+    const char *params[] = {cursor};
+    return patron__hq_select(h, vouchers_sql, 1, params, "vouchers", out, detail, len);
+}
+
+int patron__hq_vouchers_keep(patron_store *s, const PGresult *res, const char *next, char *detail,
+                             size_t len)
+{
+    int rc;
     /* none changed: no write at the store (the cursor stays, the next read is as empty) */
-    if (PQntuples(res) > 0 && (rc = patron_chain_begin(s)) == 0) {
+    if (PQntuples(res) == 0)
+        return 0;
+    if ((rc = patron_chain_begin(s)) == 0) {
         for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
             struct patron_chain_voucher v = {
                 .key_id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
@@ -88,6 +89,5 @@ int patron__hq_pull_vouchers(patron_hq *h, patron_store *s, char *detail, size_t
     }
     if (rc != 0)
         snprintf(detail, len, "cannot keep the chain's vouchers: %s", patron_store_detail(s));
-    PQclear(res);
     return rc;
 }
