@@ -38,6 +38,14 @@ const char *pg_text(const char *url, const char *sql);
 int64_t pg_int(const char *url, const char *sql);
 /* Runs `sql` at `url` through libpatron_hq (as a store's role would): 0, or the PATRON_E* code. */
 int chain_exec_as(const char *url, const char *sql);
+/* `patron --hq URL hq ARGS...` as head office's owner (clirun.h, with `home`); fails the test
+ * unless it exits 0. */
+#define HQ_OK(owner, ...)                                                                          \
+    do {                                                                                           \
+        struct clirun r_ = {0};                                                                    \
+        if (clirun(&r_, "--home", home, "--hq", owner, "hq", __VA_ARGS__, (char *)NULL) != 0)      \
+            fail_msg("hq command: %s", r_.err);                                                    \
+    } while (0)
 /* Waits for child `pid`, which must exit normally: its exit status. */
 int chain_exit_of(pid_t pid);
 /* The one conflict of `type` in `patron hq conflicts --json`'s reply `report` (the test fails

@@ -15,14 +15,6 @@
 #include "clirun.h"
 #include "hq.h"
 
-/* `patron --hq URL hq ARGS...` as head office's owner; fails the test unless it exits 0. */
-#define HQ_OK(owner, ...)                                                                          \
-    do {                                                                                           \
-        struct clirun r_ = {0};                                                                    \
-        if (clirun(&r_, "--home", home, "--hq", owner, "hq", __VA_ARGS__, (char *)NULL) != 0)      \
-            fail_msg("hq command: %s", r_.err);                                                    \
-    } while (0)
-
 static int sync_run(const struct test_store *t, const char *url, struct clirun *r)
 {
     memset(r, 0, sizeof *r);

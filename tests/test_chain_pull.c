@@ -16,13 +16,6 @@
 #include "patron/keyring.h"
 #include "patron/program.h"
 
-#define HQ_OK(owner, ...)                                                                          \
-    do {                                                                                           \
-        struct clirun r_ = {0};                                                                    \
-        if (clirun(&r_, "--home", home, "--hq", owner, "hq", __VA_ARGS__, (char *)NULL) != 0)      \
-            fail_msg("hq command: %s", r_.err);                                                    \
-    } while (0)
-
 /* One pull of store t over the library, as `patron sync` runs it after shipping. */
 static struct patron_hq_pull_result pull(const struct test_store *t, const char *url)
 {
