@@ -1035,7 +1035,7 @@ static void reports_are_written_a_few_rows_at_a_time(void **state)
 struct facts_seen {
     patron_store *s;
     int64_t until, last_id, visited;
-    int sums_only; /* patron__facts_each_sums: cohort and months left 0 */
+    int sums_only; /* PATRON__FACTS_SUMS: cohort and months left 0 */
 };
 
 static int64_t facts_scalar(patron_store *s, const char *sql, int64_t id, int64_t until)
@@ -1130,10 +1130,12 @@ static void member_facts_match_a_plain_query_per_member(void **state)
                                   NULL),
                      SQLITE_OK);
     struct facts_seen f = {.s = w->t.s, .until = now + 1};
-    assert_int_equal(patron__facts_each(w->t.s, f.until, facts_check, &f), 0);
+    assert_int_equal(
+        patron__facts_each(w->t.s, f.until, PATRON__FACTS_WITH_MONTHS, facts_check, &f), 0);
     assert_int_equal(f.visited, test_scalar(w->t.s, "SELECT COUNT(*) FROM members"));
     struct facts_seen sums = {.s = w->t.s, .until = now + 1, .sums_only = 1};
-    assert_int_equal(patron__facts_each_sums(w->t.s, sums.until, facts_check, &sums), 0);
+    assert_int_equal(patron__facts_each(w->t.s, sums.until, PATRON__FACTS_SUMS, facts_check, &sums),
+                     0);
     assert_int_equal(sums.visited, f.visited);
     /* The sales are read from the index alone. */
     assert_plan_covers(w->t.s,
@@ -1404,7 +1406,8 @@ static void rfm_scores_follow_the_definition_with_ties(void **state)
             sell(&w, cards[i], day(2025, 3 + (i % 4) + k, 1 + (i % 3)));
     w.t.now = day(2026, 6, 15);
     struct rfm_buyers b = {.now = w.t.now};
-    assert_int_equal(patron__facts_each(w.t.s, w.t.now + 1, rfm_take, &b), 0);
+    assert_int_equal(
+        patron__facts_each(w.t.s, w.t.now + 1, PATRON__FACTS_WITH_MONTHS, rfm_take, &b), 0);
     assert_int_equal(b.n, N);
     for (size_t i = 0; i < b.n; i++) {
         size_t worse_r = 0, worse_f = 0;

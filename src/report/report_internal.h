@@ -90,10 +90,11 @@ struct patron__facts {
  * nothing between members; stops at fn's first non-zero return and returns it. PATRON_ETOOBIG
  * when a member id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */
 typedef int (*patron__fact_fn)(int64_t id, const struct patron__fact *m, void *arg);
-int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void *arg);
-/* The same without the calendar: cohort and months are left 0 (no month is worked out per
- * sale), for the reports that read only the sums and dates (clv, rfm, churn). */
-int patron__facts_each_sums(patron_store *s, int64_t until, patron__fact_fn fn, void *arg);
+/* PATRON__FACTS_SUMS leaves the calendar out: cohort and months are left 0 (no month is worked
+ * out per sale), for the reports that read only the sums and dates (clv, rfm, churn). */
+enum patron__facts_kind { PATRON__FACTS_WITH_MONTHS, PATRON__FACTS_SUMS };
+int patron__facts_each(patron_store *s, int64_t until, enum patron__facts_kind kind,
+                       patron__fact_fn fn, void *arg);
 
 /* Gathers the facts of every member from sales made before `until`. PATRON_ETOOBIG when a member
  * id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */

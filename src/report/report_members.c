@@ -152,7 +152,8 @@ static int retention_fill(patron_store *s, struct patron_report_table *t, const 
         col[3] = '\0';
         err = patron__table_add_col(t, col);
     }
-    if (err == 0 && (err = patron__facts_each(s, patron_store_now(s) + 1, retention_add, r)) == 0)
+    if (err == 0 && (err = patron__facts_each(s, patron_store_now(s) + 1, PATRON__FACTS_WITH_MONTHS,
+                                              retention_add, r)) == 0)
         err = retention_rows(s, t, r, now_month);
     t->chart_col = 2;
 out:
@@ -195,7 +196,7 @@ static int clv_fill(patron_store *s, struct patron_report_table *t, const void *
     struct clv_sums c = {.now = patron_store_now(s)};
     struct patron_program p;
     size_t row;
-    int err = patron__facts_each_sums(s, c.now + 1, clv_add, &c);
+    int err = patron__facts_each(s, c.now + 1, PATRON__FACTS_SUMS, clv_add, &c);
     (void)arg;
     if (err != 0 || (err = patron_program_get(s, &p)) != 0 ||
         (err = patron__table_add_row(s, t, &row)) != 0)

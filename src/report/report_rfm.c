@@ -143,7 +143,7 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
 static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
     struct scored sc = {.now = patron_store_now(s)};
-    int err = patron__facts_each_sums(s, sc.now + 1, collect, &sc);
+    int err = patron__facts_each(s, sc.now + 1, PATRON__FACTS_SUMS, collect, &sc);
     (void)arg;
     if (err == 0) {
         find_cuts(&sc);
@@ -286,7 +286,8 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
         goto out;
     if ((ll.cards_rc = sqlite3_step(ll.cards)) != SQLITE_ROW && ll.cards_rc != SQLITE_DONE)
         err = patron__db_err(s, ll.cards_rc);
-    if (err != 0 || (err = patron__facts_each_sums(s, ll.now + 1, collect_lapsed, &ll)) != 0)
+    if (err != 0 ||
+        (err = patron__facts_each(s, ll.now + 1, PATRON__FACTS_SUMS, collect_lapsed, &ll)) != 0)
         goto out;
     if (ll.n > 1)
         patron__sort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);

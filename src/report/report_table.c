@@ -465,18 +465,13 @@ out:
     return err;
 }
 
-int patron__facts_each(patron_store *s, int64_t until, patron__fact_fn fn, void *arg)
+int patron__facts_each(patron_store *s, int64_t until, enum patron__facts_kind kind,
+                       patron__fact_fn fn, void *arg)
 {
     int64_t max_id = 0;
     int err = patron__report_max_member(s, &max_id);
-    return err != 0 ? err : facts_each_upto(s, until, max_id, 1, fn, arg);
-}
-
-int patron__facts_each_sums(patron_store *s, int64_t until, patron__fact_fn fn, void *arg)
-{
-    int64_t max_id = 0;
-    int err = patron__report_max_member(s, &max_id);
-    return err != 0 ? err : facts_each_upto(s, until, max_id, 0, fn, arg);
+    return err != 0 ? err
+                    : facts_each_upto(s, until, max_id, kind == PATRON__FACTS_WITH_MONTHS, fn, arg);
 }
 
 static int facts_keep(int64_t id, const struct patron__fact *m, void *arg)
