@@ -4,11 +4,12 @@
 # the `patron` program, starts a throwaway PostgreSQL on loopback (its own folder and port, as
 # the postgres user when run as root; never the system's cluster), creates the head office and
 # registers three stores, each with its own SQLite store in var/hq-demo ($PATRON_HQ_DEMO_DIR).
-# A member enrols in the first store and earns there; the second store's till is shown her card
-# (stores do not share members yet: the chain-wide identity comes next, so it says the card is
-# unknown there, in a sentence) and its own member earns; the third store's own member redeems a
-# reward. Every store ships its outbox to head
-# office (`patron sync`), then head office shows `patron hq stores`, the liability report and
+# Head office publishes a reward for the whole chain. A member enrols in the first store and
+# earns there; the second store's till is shown her card, looks it up at head office and she
+# earns there too; the third store redeems the chain's reward with the points she earned in the
+# other two, claimed at head office first. Each store ships its outbox to head office as it
+# goes (`patron sync`), and her balance at the first store counts all three. Then head office
+# shows `patron hq stores`, the liability report, the members who use several stores and
 # `patron hq verify`. The PostgreSQL server and its folder are removed on exit, whatever happens.
 # `scripts/hq-demo.sh --check` does the same and fails unless every step gave what it should
 # (the ctest hq_demo runs it with the test build's program in $PATRON_BIN).
@@ -87,40 +88,48 @@ for n in 1 2 3; do
   echo "store $n (${names[$n]}) registered; its head office URL: ${url[$n]}"
 done
 
+# A store's command with head office set, as a store's till runs it.
+chain() { local n=$1; shift; run --db "$demo/store$n.db" --hq "${url[$n]}" "$@"; }
+sync_store() { chain "$1" sync >/dev/null && echo "(store $1 synced with head office)"; }
+points_of() { # points_of STORE CARD: the member's points as that store sees them
+  "$bin" --json --db "$demo/store$1.db" scan "$2" | sed -nE 's/.*"points": ?(-?[0-9]+).*/\1/p'
+}
+
+step "Head office publishes a reward for the whole chain; every store receives it"
+hq reward add --name "Free coffee" --cost 60 --kind item --value 1001
+hq program publish
+for n in 1 2 3; do sync_store "$n"; done
+
 step "Ada enrols at store 1 and earns there"
 ada=$("$bin" --json --db "$demo/store1.db" member enroll --name "Ada Lovelace" | json_field card)
 [ -n "$ada" ] || fail "no card for Ada"
 echo "Ada's card: $ada"
-store 1 sale "$ada" --ref N-1001 --total 4650
+chain 1 sale "$ada" --ref N-1001 --total 4650
+sync_store 1
+earned1=$(points_of 1 "$ada")
 
-step "Ada shows her card at store 2"
-if store 2 sale "$ada" --ref M-2001 --total 2500; then
-  echo "(store 2 knew her card)"
-else
-  status=$?
-  [ "$status" = 3 ] || fail "store 2 answered $status, not 3 (unknown card)"
-  echo "(exit 3: store 2 does not know store 1's members yet; with the chain-wide member identity"
-  echo " the card will be looked up at head office and earn here too)"
-fi
+step "Ada shows her card at store 2: the till looks it up at head office, and she earns there"
+chain 2 sale "$ada" --ref M-2001 --total 2500 || fail "store 2 did not take Ada's card"
+sync_store 2
+earned2=$(($(points_of 2 "$ada") - earned1))
+echo "Ada has earned $earned1 points at store 1 and $earned2 at store 2"
 
-step "Store 2's own member earns there"
-alan=$("$bin" --json --db "$demo/store2.db" member enroll --name "Alan Turing" | json_field card)
-store 2 sale "$alan" --ref M-2002 --total 3100
+step "Ada redeems the chain's reward at store 3, with the points she earned at stores 1 and 2"
+sync_store 3 # the chain's members and balances come down with every sync
+coffee=$("$bin" --json --db "$demo/store3.db" reward list |
+  sed -nE 's/.*"name": ?"Free coffee",[^}]*"reward_id": ?([0-9]+).*/\1/p')
+[ -n "$coffee" ] || fail "store 3 has no Free coffee reward from head office"
+chain 3 reward redeem "$ada" "$coffee"
+sync_store 3
 
-step "Store 3's own member earns and redeems a reward"
-store 3 reward add --name "Free coffee" --cost 10 --kind item --value 1001 >/dev/null
-grace=$("$bin" --json --db "$demo/store3.db" member enroll --name "Grace Hopper" | json_field card)
-store 3 sale "$grace" --ref K-3001 --total 2000
-store 3 reward redeem "$grace" 1
-
-step "Every store ships its outbox to head office"
-for n in 1 2 3; do
-  run --db "$demo/store$n.db" --hq "${url[$n]}" sync
-done
+step "Back at store 1, Ada's balance counts what she did at all three stores"
+sync_store 1
+chain 1 scan "$ada"
 
 step "Head office: the stores, the liability report, and the books verified"
 hq stores
 hq report liability
+hq report multistore
 hq verify
 
 if [ "$check" = 1 ]; then
@@ -130,6 +139,11 @@ if [ "$check" = 1 ]; then
     pending=$("$bin" --json --db "$demo/store$n.db" sync status | sed -nE 's/.*"pending": ?([0-9]+).*/\1/p')
     [ "$pending" = 0 ] || fail "store $n still has $pending rows to ship"
   done
+  left=$(points_of 1 "$ada")
+  [ "$left" = $((earned1 + earned2 - 60)) ] ||
+    fail "store 1 sees $left points for Ada, not $earned1 + $earned2 - 60"
+  multistore=$("$bin" --json --hq "$owner" hq report multistore)
+  grep -Eq '"stores": ?3' <<<"$multistore" || fail "Ada is not shown using three stores: $multistore"
   liability=$("$bin" --json --hq "$owner" hq report liability)
   grep -Eq '"store": ?"total"' <<<"$liability" || fail "the liability report has no total"
   verify=$("$bin" --json --hq "$owner" hq verify)

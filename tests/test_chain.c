@@ -167,11 +167,21 @@ static void a_member_of_one_store_earns_and_spends_in_another(void **state)
     assert_string_equal(scan.member.name, "Bea Twostores");
     assert_int_equal(scan.member.points, earned_a);
     assert_int_equal(test_scalar(b.s, "SELECT count(*) FROM members WHERE member_uid = '1-1'"), 1);
-    /* earning in store 2 counts for 1-1 at head office */
-    chain_sell(b.s, card, "B-1", 10000);
+    /* earning in store 2 counts for 1-1 at head office; the sale's answer, and its replay, say
+     * what she holds in the chain, as the scan does */
+    struct patron_sale_line tea[] = {
+        {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = 10000}};
+    struct patron_sale sale_b = {.card = card, .ref = "B-1", .total_minor = 10000, .lines = tea,
+                                 .n_lines = 1, .idempotency_key = "B-1"};
+    struct patron_sale_result sold, sold_again;
+    assert_int_equal(patron_sale_record(b.s, &sale_b, &sold), 0);
     assert_int_equal(patron_member_by_card(b.s, card, &m), 0);
     int64_t earned_b = m.points - earned_a;
     assert_true(earned_b > 0);
+    assert_int_equal(sold.points, earned_a + earned_b);
+    assert_int_equal(patron_sale_record(b.s, &sale_b, &sold_again), 0);
+    assert_true(sold_again.replayed);
+    assert_int_equal(sold_again.points, sold.points);
     chain_sync_ok(&b, url2, NULL);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),
                      earned_a + earned_b);
@@ -189,6 +199,10 @@ static void a_member_of_one_store_earns_and_spends_in_another(void **state)
     struct patron_redeem_result rd;
     assert_int_equal(patron_reward_redeem(b.s, &rq, &rd), 0);
     assert_int_equal(rd.points, earned_a - 1);
+    struct patron_redeem_result rd_again;
+    assert_int_equal(patron_reward_redeem(b.s, &rq, &rd_again), 0);
+    assert_true(rd_again.replayed);
+    assert_int_equal(rd_again.points, rd.points);
     test_assert_ledger_verifies(b.s);
     chain_sync_ok(&b, url2, NULL);
     assert_int_equal(pg_int(owner, "SELECT points FROM chain_balances WHERE member_uid = '1-1'"),

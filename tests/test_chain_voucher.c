@@ -229,6 +229,12 @@ static void a_cli_debit_is_claimed_online_and_capped_offline(void **state)
     if (debit(&a, url1, card, "25", &r) != 0)
         fail_msg("credit at store 1: %s", r.err);
     assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_claims WHERE store_id = 1"), 1);
+    /* a debit at another store takes points earned at store 1, claimed there the same way */
+    int64_t claims_b = pg_int(owner, "SELECT count(*) FROM chain_claims WHERE store_id = 2");
+    if (debit(&b, url2, card, "-100", &r) != 0)
+        fail_msg("debit at store 2: %s", r.err);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_claims WHERE store_id = 2"),
+                     claims_b + 1);
     /* head office unreachable: the offline caps apply, and the spend is marked offline */
     rule(&a, "chain_offline_member_cap", "100");
     assert_int_equal(debit(&a, DEAD, card, "-150", &r), 2);

@@ -64,7 +64,7 @@ struct patron_sale_result {
     int64_t sale_id;
     int64_t member_id;
     int64_t points_earned;
-    int64_t points; /* balance after the sale */
+    int64_t points; /* balance after the sale (in a chain, with what it holds elsewhere) */
     char tier[64];  /* tier after the sale */
     int tier_upgraded;
     int replayed;         /* 1 when this answers an earlier request with the same key */

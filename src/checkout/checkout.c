@@ -20,7 +20,7 @@ static int record(patron_store *s, const struct patron_sale *in, const struct pa
     out->sale_id = sale_id;
     out->member_id = m.member_id;
     out->points_earned = e.points;
-    out->points = m.balance;
+    out->points = patron__member_points(&m);
     out->tier_upgraded = changed;
     return patron__sale_tier_name(s, m.tier_id, out->tier, sizeof out->tier);
 }

@@ -240,10 +240,11 @@ static int record(patron_store *s, const struct patron_refund *in, const struct 
         return err;
     int64_t owed = points_owed(sale), reversed = owed;
     /* clamp: what head office granted, else the member's last known chain balance */
-    int64_t may = in->claimed ? in->claimed_points : m.balance + m.chain_points;
+    int64_t may = in->claimed ? in->claimed_points : patron__member_points(&m);
     if (p.refund_policy == PATRON_REFUND_CLAMP && reversed > may)
         reversed = may > 0 ? may : 0;
-    if ((err = insert_refund(s, sale, id, reversed, owed - reversed, m.balance - reversed,
+    if ((err = insert_refund(s, sale, id, reversed, owed - reversed,
+                             patron__member_points(&m) - reversed,
                              &refund_id)) != 0)
         return err;
     if (reversed > 0) {
@@ -266,7 +267,7 @@ static int record(patron_store *s, const struct patron_refund *in, const struct 
                                          .member_id = m.member_id,
                                          .points_reversed = reversed,
                                          .shortfall = owed - reversed,
-                                         .points = m.balance,
+                                         .points = patron__member_points(&m),
                                          .rewards_returned = returned};
     if (in->return_ref)
         patron__copy(out->return_ref, sizeof out->return_ref, in->return_ref);

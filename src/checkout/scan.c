@@ -98,7 +98,7 @@ static int read_scan(patron_store *s, const struct patron__member_row *m,
     if ((err = patron_program_get(s, &p)) != 0 ||
         (err = expiring(s, m->member_id, p.expiry_notice_days, r)) != 0 ||
         (err = next_tier(s, m, r)) != 0 ||
-        (err = affordable_rewards(s, m->balance + m->chain_points, r)) != 0)
+        (err = affordable_rewards(s, patron__member_points(m), r)) != 0)
         return err;
     return patron__offers_scan(s, m, r);
 }

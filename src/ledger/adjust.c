@@ -37,16 +37,17 @@ static int post_adjustment(patron_store *s, const struct patron_adjustment *in,
     int err = patron__member_for_card(s, in->card, 1, m);
     if (err != 0)
         return err;
-    if (in->points < 0 && m->balance + in->points < 0)
+    if (in->points < 0 && patron__member_points(m) + in->points < 0)
         return patron__fail(s, PATRON_ENOFUNDS, "the balance is %lld points; cannot take %lld",
-                            (long long)m->balance, (long long)-in->points);
+                            (long long)patron__member_points(m), (long long)-in->points);
     return patron__ledger_post(s, m, &p, entry_id);
 }
 
 static int replay(patron_store *s, int64_t entry_id, struct patron_adjust_result *out)
 {
     sqlite3_stmt *st = patron__stmt(
-        s, "SELECT a.balance FROM entries e JOIN accounts a ON a.member_id = e.member_id"
+        s, "SELECT a.balance + m.chain_points FROM entries e"
+           " JOIN accounts a ON a.member_id = e.member_id JOIN members m ON m.id = e.member_id"
            " WHERE e.id = ?1");
     if (!st)
         return PATRON_EDB;
@@ -67,7 +68,7 @@ static int record_adjustment(patron_store *s, const void *request, void *result,
     struct patron__member_row m;
     int err = post_adjustment(s, request, &m, result_id);
     if (err == 0)
-        *r = (struct patron_adjust_result){.entry_id = *result_id, .points = m.balance};
+        *r = (struct patron_adjust_result){.entry_id = *result_id, .points = patron__member_points(&m)};
     return err;
 }
 

@@ -118,7 +118,7 @@ static int insert_sale(patron_store *s, const struct patron_sale *in, const char
     sqlite3_bind_int64(st, 8, e->weight);
     sqlite3_bind_int64(st, 9, e->points);
     sqlite3_bind_int64(st, 10, m->tier_multiplier_permille);
-    sqlite3_bind_int64(st, 11, m->balance + e->points);
+    sqlite3_bind_int64(st, 11, patron__member_points(m) + e->points);
     sqlite3_bind_int64(st, 12, now);
     int err = patron__step_done(s, st);
     if (err == PATRON_EDB && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)

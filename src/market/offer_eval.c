@@ -698,7 +698,7 @@ int patron__offers_apply(patron_store *s, struct patron__member_row *m,
     if ((err = patron__tier_review(s, m, 1, &up)) != 0)
         return err;
     *changed |= up;
-    return patron__sale_balance_after(s, sale_id, m->balance);
+    return patron__sale_balance_after(s, sale_id, patron__member_points(m));
 }
 
 static int by_value(const void *a, const void *b)

@@ -313,7 +313,7 @@ int patron__referral_on_sale(patron_store *s, struct patron__member_row *m,
     if ((err = patron__step_done(s, st)) != 0)
         return err;
     out->bonus_points += bonus;
-    return patron__sale_balance_after(s, sale_id, m->balance);
+    return patron__sale_balance_after(s, sale_id, patron__member_points(m));
 }
 
 int patron__referral_replay(patron_store *s, int64_t sale_id, struct patron_sale_result *out)

@@ -23,6 +23,13 @@ struct patron__member_row {
     char member_uid[40];
 };
 
+/* What the member holds, as every answer states it (a scan, a sale, a refund, a redemption, and
+ * their replays): this store's ledger and what the chain holds elsewhere. */
+static inline int64_t patron__member_points(const struct patron__member_row *m)
+{
+    return m->balance + m->chain_points;
+}
+
 /* Finds the member of a card (syntax checked here too). PATRON_ENOCARD when unknown; a blocked
  * card is refused with PATRON_EBLOCKED when `require_active`. */
 int patron__member_for_card(patron_store *s, const char *card, int require_active,

@@ -104,7 +104,7 @@ static int insert_free_redemption(patron_store *s, const struct patron__member_r
         return PATRON_EDB;
     sqlite3_bind_int64(st, 1, reward_id);
     sqlite3_bind_int64(st, 2, m->member_id);
-    sqlite3_bind_int64(st, 3, m->balance);
+    sqlite3_bind_int64(st, 3, patron__member_points(m));
     sqlite3_bind_int64(st, 4, patron_store_now(s));
     int err = patron__step_done(s, st);
     if (err == 0)

@@ -226,7 +226,7 @@ static int insert_redemption(patron_store *s, const struct patron_reward *rw,
     sqlite3_bind_int64(st, 1, rw->reward_id);
     sqlite3_bind_int64(st, 2, m->member_id);
     sqlite3_bind_int64(st, 3, rw->cost);
-    sqlite3_bind_int64(st, 4, m->balance - rw->cost);
+    sqlite3_bind_int64(st, 4, patron__member_points(m) - rw->cost);
     sqlite3_bind_int64(st, 5, patron_store_now(s));
     int err = patron__step_done(s, st);
     if (err == 0)
@@ -264,9 +264,9 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
         return patron__fail(s, PATRON_EINACTIVE, "reward %lld was withdrawn",
                             (long long)rw.reward_id);
     /* what the member may spend: this store's balance and what the chain holds elsewhere */
-    if (m.balance + m.chain_points < rw.cost)
+    if (patron__member_points(&m) < rw.cost)
         return patron__fail(s, PATRON_ENOFUNDS, "the member has %lld points; %s costs %lld",
-                            (long long)m.balance + (long long)m.chain_points, rw.name,
+                            (long long)patron__member_points(&m), rw.name,
                             (long long)rw.cost);
     if ((err = insert_redemption(s, &rw, &m, &redemption_id)) != 0)
         return err;
@@ -281,7 +281,7 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
     out->redemption_id = redemption_id;
     out->member_id = m.member_id;
     out->points_spent = rw.cost;
-    out->points = m.balance + m.chain_points;
+    out->points = patron__member_points(&m);
     return issue_coupon(s, &rw, m.member_id, out);
 }
 
