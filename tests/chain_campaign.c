@@ -2,26 +2,29 @@
 /* The chain campaign: a seeded, randomized run of a chain of real store files against a
  * throwaway PostgreSQL head office, on the model of TigerBeetle's simulator (VOPR). The seed
  * fixes a schedule of steps (the table `steps` below): enrolments, sales, refunds, reward
- * redemptions and voucher spends at random stores, syncs, syncs whose link is cut just before or
- * just after head office's COMMIT (PATRON_SYNC_FAULT), `patron sync` killed with SIGKILL after a
- * chosen number of batches, head office stopped (fast or immediate) and restarted, store clocks
- * skewed. After the schedule every store syncs and the invariants are checked:
+ * redemptions and voucher spends at random stores, members buying and spending at other stores
+ * than their own (the card looked up at head office, or the sale held until a sync makes it
+ * known), syncs, syncs whose link is cut just before or just after head office's COMMIT
+ * (PATRON_SYNC_FAULT), `patron sync` killed with SIGKILL after a chosen number of batches, head
+ * office stopped (fast or immediate) and restarted, store clocks skewed. Every spend and refund is
+ * claimed at head office as a till claims it, or made offline while head office is down. After
+ * the schedule every store syncs until nothing is left to ship, and the invariants are checked:
  *   - every committed store fact is at head office exactly once (each store's outbox, row by row,
  *     against `facts`: same store_seq, same kind, nothing more);
  *   - `patron hq verify` passes (gap-free, every entry sound, the accounts add up to zero), and
- *     its overdrafts are exactly the members the refund policy left below zero;
+ *     its overdrafts are exactly the members below zero;
  *   - no voucher is honoured twice without a conflict record: a store never accepts the same
  *     voucher twice, and every voucher accepted at several stores is in `patron hq conflicts`
  *     naming exactly those stores (and no other voucher is);
- *   - no balance below zero, except where a refund's policy put it there; every store's ledger
+ *   - no balance below zero, except a member's whom an offline spend or refund, or a refund's
+ *     policy, may have put there (a spend claimed online never overdraws); every store's ledger
  *     verifies.
  * A failing seed prints itself, the step that failed and the command that replays it.
  *
  *   chain_campaign [--seed S | --first S --seeds N | --first S --seconds T] [--steps M] [--quiet]
  *
  * Needs PATRON_BIN (the patron program) and a PostgreSQL server (tests/pgutil.c). Exit 0 when
- * every seed ran clean, 1 when one failed. Cross-store spending of points needs the chain-wide
- * member identity: it becomes one more row in `steps`. */
+ * every seed ran clean, 1 when one failed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -94,6 +97,7 @@ struct run {
     json_t *json;                        /* head office's last answer, freed by the tear-down */
     int64_t faults_cut, kills, hq_stops; /* what the schedule actually did */
     int double_spends;                   /* vouchers honoured at several stores */
+    int away_sales, held_sales, away_spends, offline_spends; /* what members did away from home */
     jmp_buf fail;
     char why[1024];
 };
@@ -214,23 +218,11 @@ static void head_office(struct run *r)
     CHECK(r, rc == 0, "head office set-up: %s", detail);
 }
 
-static void setup(struct run *r)
-{
-    struct patron_store_info info;
-    r->now = CAMPAIGN_EPOCH;
-    shop_open(r, &r->shops[0], 1, NULL);
-    CHECK(r, patron_store_info(r->shops[0].s, &info) == 0, "store info");
-    for (int i = 1; i < STORES; i++)
-        shop_open(r, &r->shops[i], i + 1, info.chain_id);
-    trust_keys(r);
-    head_office(r);
-}
-
 /* ---- the steps ---- */
 
-static void step_enrol(struct run *r)
+/* A member enrols at shop sh. */
+static void enrol(struct run *r, struct shop *sh)
 {
-    struct shop *sh = &r->shops[pick(r, STORES)];
     if (sh->n_members == MAX_MEMBERS)
         return;
     char name[48];
@@ -242,34 +234,175 @@ static void step_enrol(struct run *r)
     snprintf(sh->members[sh->n_members++].card, sizeof sh->members[0].card, "%s", m.card);
 }
 
-static void step_sale(struct run *r)
+static void step_enrol(struct run *r)
 {
-    struct shop *sh = &r->shops[pick(r, STORES)];
-    if (sh->n_members == 0 || sh->n_sales == MAX_SALES)
+    enrol(r, &r->shops[pick(r, STORES)]);
+}
+
+static int sync_here(struct run *r, struct shop *sh, const char *fault, char *detail, size_t len);
+
+static void setup(struct run *r)
+{
+    struct patron_store_info info;
+    r->now = CAMPAIGN_EPOCH;
+    shop_open(r, &r->shops[0], 1, NULL);
+    CHECK(r, patron_store_info(r->shops[0].s, &info) == 0, "store info");
+    for (int i = 1; i < STORES; i++)
+        shop_open(r, &r->shops[i], i + 1, info.chain_id);
+    trust_keys(r);
+    head_office(r);
+    char detail[512];
+    for (int i = 0; i < STORES; i++) /* two members each, known chain-wide, to start with */
+        for (int k = 0; k < 2; k++)
+            enrol(r, &r->shops[i]);
+    for (int i = 0; i < STORES; i++)
+        CHECK(r, sync_here(r, &r->shops[i], NULL, detail, sizeof detail) == 0,
+              "store %d's first sync: %s", r->shops[i].id, detail);
+}
+
+/* A member of shop `home` buys at shop `sh`. Away from home, a card the store does not know is
+ * looked up at head office as a till does (src/cli/cmd_checkout.c); when head office cannot say
+ * whose it is (it is down, or the home store has not shipped the member yet) the sale is held
+ * against the card until a sync makes it known. Only a recorded sale can be refunded here. */
+static void sell(struct run *r, struct shop *sh, struct shop *home)
+{
+    if (home->n_members == 0 || sh->n_sales == MAX_SALES)
         return;
     int64_t total = 200 + 100 * pick(r, 40);
-    char ref[32];
-    snprintf(ref, sizeof ref, "S%d-%d", sh->id, sh->n_sales + 1);
+    char ref[32], detail[768];
+    snprintf(ref, sizeof ref, "S%d-%d-%d", sh->id, sh->n_sales + 1, r->step);
     struct patron_sale_line line = {
         .sku = "TEA", .category = "general", .qty = 1, .unit_minor = total};
-    struct patron_sale in = {.card = sh->members[pick(r, sh->n_members)].card,
+    struct patron_sale in = {.card = home->members[pick(r, home->n_members)].card,
                              .ref = ref,
                              .total_minor = total,
                              .lines = &line,
                              .n_lines = 1,
                              .idempotency_key = ref};
     struct patron_sale_result out;
+    struct patron_member m;
+    if (sh != home && patron_member_by_card(sh->s, in.card, &m) == PATRON_ENOCARD &&
+        (r->hq_down ||
+         patron_hq_card_lookup_url(sh->url, sh->s, in.card, detail, sizeof detail) != 0)) {
+        struct patron_held_sale held;
+        CHECK(r, patron_sale_hold(sh->s, &in, &held) == 0, "store %d hold %s: %s", sh->id, ref,
+              patron_store_detail(sh->s));
+        r->held_sales++;
+        return;
+    }
+    r->away_sales += sh != home;
     CHECK(r, patron_sale_record(sh->s, &in, &out) == 0, "store %d sale %s: %s", sh->id, ref,
           patron_store_detail(sh->s));
     snprintf(sh->sales[sh->n_sales++], sizeof sh->sales[0], "%s", ref);
 }
 
-static struct member *member_of(struct shop *sh, int64_t member_id)
+/* A shop other than `sh`. */
+static struct shop *elsewhere(struct run *r, struct shop *sh)
+{
+    int i = pick(r, STORES - 1);
+    return &r->shops[i >= (int)(sh - r->shops) ? i + 1 : i];
+}
+
+static void step_sale(struct run *r)
+{
+    struct shop *sh = &r->shops[pick(r, STORES)];
+    sell(r, sh, sh);
+}
+
+static void step_sale_away(struct run *r)
+{
+    struct shop *sh = &r->shops[pick(r, STORES)];
+    sell(r, sh, elsewhere(r, sh));
+}
+
+/* A spend claimed as a till claims it (src/cli/spend.c): at head office first while it can be
+ * reached; while it cannot, spent offline, within the program's offline caps, and marked. */
+struct claim {
+    patron_hq *h; /* the link holding a granted claim, NULL: none */
+    const char *key;
+    int offline;
+};
+
+/* Claims `points` of the member holding `card` at `sh`: 0 (granted, offline, or nothing to
+ * claim: the spend itself then says what is wrong) or PATRON_ENOFUNDS (head office refused). */
+static int claim_spend(struct run *r, struct shop *sh, const char *card, int64_t points,
+                       const char *key, struct claim *c)
+{
+    char uid[32], detail[512];
+    int64_t local = 0;
+    *c = (struct claim){.key = key};
+    if (patron_chain_member_of_card(sh->s, card, uid, sizeof uid, &local) != 0)
+        return 0;
+    if (patron_hq_connect(sh->url, &c->h, detail, sizeof detail) != 0) {
+        CHECK(r, r->hq_down, "store %d cannot reach head office: %s", sh->id, detail);
+        c->h = NULL;
+        c->offline = 1;
+        patron_store_set_spend_offline(sh->s, 1);
+        return 0;
+    }
+    int rc = patron_hq_claim(c->h, uid, points, local, key, NULL, detail, sizeof detail);
+    if (rc != 0) {
+        patron_hq_close(c->h);
+        c->h = NULL;
+        CHECK(r, rc == PATRON_ENOFUNDS, "store %d claim: %s", sh->id, detail);
+    }
+    return rc;
+}
+
+/* The refund's claim, as a till makes it: head office takes back what the chain holds (the
+ * clamp policy) or all of it; head office down, the refund is offline. */
+static void claim_refund(struct run *r, struct shop *sh, struct patron_refund *in, struct claim *c)
+{
+    struct patron_refund_preview p;
+    char detail[512];
+    int64_t taken = 0;
+    int fresh = 0;
+    *c = (struct claim){.key = in->idempotency_key};
+    if (patron_refund_preview(sh->s, in, &p) != 0 || p.recorded || p.points_owed <= 0 ||
+        !p.member_uid[0])
+        return;
+    if (patron_hq_connect(sh->url, &c->h, detail, sizeof detail) != 0) {
+        CHECK(r, r->hq_down, "store %d cannot reach head office: %s", sh->id, detail);
+        c->h = NULL;
+        c->offline = 1;
+        patron_store_set_spend_offline(sh->s, 1);
+        return;
+    }
+    CHECK(r,
+          patron_hq_claim_refund(c->h, p.member_uid, p.points_owed, p.balance, p.clamp, c->key,
+                                 &taken, &fresh, detail, sizeof detail) == 0,
+          "store %d refund claim: %s", sh->id, detail);
+    in->claimed = 1;
+    in->claimed_points = taken;
+    if (!fresh) {
+        patron_hq_close(c->h);
+        c->h = NULL;
+    }
+}
+
+/* After the spend (err its code): a claim whose spend failed is given back. */
+static void claim_end(struct run *r, struct shop *sh, struct claim *c, int err)
+{
+    char detail[512];
+    if (c->h) {
+        CHECK(r, err == 0 || patron_hq_claim_release(c->h, c->key, detail, sizeof detail) == 0,
+              "store %d claim release: %s", sh->id, detail);
+        patron_hq_close(c->h);
+    }
+    patron_store_set_spend_offline(sh->s, 0);
+}
+
+/* The member holding member_id at shop sh, whichever shop is their home. */
+static struct member *member_of(struct run *r, struct shop *sh, int64_t member_id)
 {
     struct patron_member m;
-    for (int i = 0; i < sh->n_members; i++)
-        if (patron_member_by_card(sh->s, sh->members[i].card, &m) == 0 && m.member_id == member_id)
-            return &sh->members[i];
+    for (int k = 0; k < STORES; k++) {
+        struct shop *home = &r->shops[k];
+        for (int i = 0; i < home->n_members; i++)
+            if (patron_member_by_card(sh->s, home->members[i].card, &m) == 0 &&
+                m.member_id == member_id)
+                return &home->members[i];
+    }
     return NULL;
 }
 
@@ -283,7 +416,10 @@ static void step_refund(struct run *r)
     snprintf(key, sizeof key, "R-%s", sh->sales[i]);
     struct patron_refund in = {.ref = sh->sales[i], .idempotency_key = key};
     struct patron_refund_result out;
+    struct claim c;
+    claim_refund(r, sh, &in, &c);
     int rc = patron_refund_record(sh->s, &in, &out);
+    claim_end(r, sh, &c, rc);
     if (sh->refunded[i]) { /* the same key answers the first refund again */
         CHECK(r, rc == 0 && out.replayed, "store %d: refunding %s again gave %d, replayed %d",
               sh->id, sh->sales[i], rc, out.replayed);
@@ -292,29 +428,61 @@ static void step_refund(struct run *r)
     CHECK(r, rc == 0, "store %d refund of %s: %s", sh->id, sh->sales[i],
           patron_store_detail(sh->s));
     sh->refunded[i] = 1;
-    if (out.points < 0) {
-        struct member *m = member_of(sh, out.member_id);
+    /* offline, the store takes back what it knows of the chain balance, which other stores may
+     * have spent meanwhile: the program's rule carries what that overdraws */
+    if (out.points < 0 || c.offline) {
+        struct member *m = member_of(r, sh, out.member_id);
         CHECK(r, m != NULL, "store %d: the refund's member %lld is unknown", sh->id,
               (long long)out.member_id);
         m->may_be_negative = 1;
     }
 }
 
-/* A member with enough points spends them on the shop's reward; the voucher goes into play. */
-static void step_redeem(struct run *r)
+/* Of three members of `home` picked at random, the one with the most points there: spends are
+ * tried mostly by members who earned something. */
+static struct member *richest_of_three(struct run *r, struct shop *home)
 {
-    struct shop *sh = &r->shops[pick(r, STORES)];
-    if (sh->n_members == 0 || r->n_vouchers == MAX_VOUCHERS)
-        return;
-    struct member *mem = &sh->members[pick(r, sh->n_members)];
+    struct member *best = NULL;
+    int64_t most = INT64_MIN;
+    for (int k = 0; k < 3; k++) {
+        struct member *c = &home->members[pick(r, home->n_members)];
+        struct patron_member m;
+        CHECK(r, patron_member_by_card(home->s, c->card, &m) == 0, "store %d card look-up",
+              home->id);
+        if (m.points > most) {
+            most = m.points;
+            best = c;
+        }
+    }
+    return best;
+}
+
+/* A member of shop `home` spends points on shop `sh`'s reward, claimed as a till claims it, and
+ * the voucher goes into play. Away from home the card must be known at `sh` (pulled, or looked
+ * up at head office while it is up). Online, a granted claim means the chain holds the points,
+ * so the spend never overdraws; offline, it may (within the caps), and head office lists it. */
+static void spend(struct run *r, struct shop *sh, struct shop *home)
+{
+    char key[48], detail[768];
     struct patron_member m;
-    CHECK(r, patron_member_by_card(sh->s, mem->card, &m) == 0, "card look-up");
-    char key[48];
+    if (home->n_members == 0 || r->n_vouchers == MAX_VOUCHERS)
+        return;
+    struct member *mem = richest_of_three(r, home);
+    if (patron_member_by_card(sh->s, mem->card, &m) == PATRON_ENOCARD && sh != home &&
+        (r->hq_down ||
+         patron_hq_card_lookup_url(sh->url, sh->s, mem->card, detail, sizeof detail) != 0))
+        return; /* the till cannot tell whose card it is */
+    CHECK(r, patron_member_by_card(sh->s, mem->card, &m) == 0, "store %d card look-up: %s", sh->id,
+          patron_store_detail(sh->s));
     snprintf(key, sizeof key, "W%d-%d", r->step, sh->id);
     struct patron_redeem_request in = {
         .card = mem->card, .reward_id = sh->reward_id, .idempotency_key = key};
     struct patron_redeem_result out;
+    struct claim c;
+    if (claim_spend(r, sh, mem->card, REWARD_COST, key, &c) != 0)
+        return; /* head office refused: the chain does not hold the points */
     int rc = patron_reward_redeem(sh->s, &in, &out);
+    claim_end(r, sh, &c, rc);
     if (m.points < REWARD_COST) {
         CHECK(r, rc == PATRON_ENOFUNDS,
               "store %d: a member with %lld points redeemed a reward of "
@@ -322,17 +490,45 @@ static void step_redeem(struct run *r)
               sh->id, (long long)m.points, REWARD_COST, rc);
         return;
     }
+    if (rc == PATRON_ELIMIT && c.offline)
+        return; /* the offline caps */
     CHECK(r, rc == 0, "store %d redeem with %lld points: %s", sh->id, (long long)m.points,
           patron_store_detail(sh->s));
     CHECK(r, out.points == m.points - REWARD_COST && out.points >= 0,
           "store %d: the balance went from %lld to %lld", sh->id, (long long)m.points,
           (long long)out.points);
+    mem->may_be_negative |= c.offline;
+    r->away_spends += sh != home;
+    r->offline_spends += c.offline;
     struct voucher *v = &r->vouchers[r->n_vouchers++];
     memset(v, 0, sizeof *v);
     v->issuer = (int)(sh - r->shops);
     v->key_id = sh->key_id;
     v->voucher_id = out.voucher_id;
     snprintf(v->token, sizeof v->token, "%s", out.token);
+}
+
+static void step_redeem(struct run *r)
+{
+    struct shop *sh = &r->shops[pick(r, STORES)];
+    spend(r, sh, sh);
+}
+
+/* Away from home. Each of the two stores may have synced a moment ago (as `patron serve` does
+ * soon after each commit and every few seconds), or not: what the member earned at home may be
+ * known where they spend it, and what the store knows of the chain may be stale, which the
+ * claim at head office must catch. */
+static void step_redeem_away(struct run *r)
+{
+    char detail[512];
+    struct shop *sh = &r->shops[pick(r, STORES)], *home = elsewhere(r, sh);
+    for (int k = 0; k < 2 && !r->hq_down; k++) {
+        struct shop *t = k == 0 ? home : sh;
+        if (pick(r, 3) != 0)
+            CHECK(r, sync_here(r, t, NULL, detail, sizeof detail) == 0, "store %d sync: %s", t->id,
+                  detail);
+    }
+    spend(r, sh, home);
 }
 
 /* A voucher is spent at a random store: online at its issuer, offline (within the caps) at
@@ -481,17 +677,19 @@ static void step_skew(struct run *r)
     sh->skew = pick(r, 3) == 0 ? 0 : (int64_t)pick(r, 4 * 86400) - 2 * 86400;
 }
 
-/* The schedule's vocabulary with its weights. A cross-store step (points earned in one store
- * spent in another, once the chain identity exists) is one more row and one more function. */
+/* The schedule's vocabulary with its weights. "away" steps are a member's at another store than
+ * the one they enrolled at: points earned in one store are spent in another. */
 static const struct step_kind {
     const char *name;
     int weight;
     void (*run)(struct run *r);
 } steps[] = {
     {"enrol", 10, step_enrol},
-    {"sale", 30, step_sale},
+    {"sale", 24, step_sale},
+    {"sale_away", 10, step_sale_away},
     {"refund", 5, step_refund},
-    {"redeem", 10, step_redeem},
+    {"redeem", 8, step_redeem},
+    {"redeem_away", 6, step_redeem_away},
     {"voucher", 12, step_voucher},
     {"sync", 10, step_sync},
     {"sync_fault", 5, step_sync_fault},
@@ -647,9 +845,24 @@ static void check_invariants(struct run *r)
     int negative = 0, status = 0;
     if (r->hq_down)
         step_hq_start(r);
-    for (int i = 0; i < STORES; i++) {
-        int rc = sync_here(r, &r->shops[i], NULL, detail, sizeof detail);
-        CHECK(r, rc == 0, "the final sync of store %d: %s", r->shops[i].id, detail);
+    /* rounds of syncs until one in which no store had anything to ship or recorded anything
+     * (a held sale a pull made known): every pull of that round saw every store's last fact */
+    for (int round = 0, busy = 1; busy; round++) {
+        CHECK(r, round < 2 * STORES + 2, "the stores still ship after %d rounds of syncs", round);
+        busy = 0;
+        for (int i = 0; i < STORES; i++) {
+            struct shop *sh = &r->shops[i];
+            struct patron_outbox_sync st;
+            int64_t before = 0, after = 0;
+            CHECK(r,
+                  patron_outbox_last(sh->s, &before) == 0 &&
+                      patron_outbox_sync_get(sh->s, &st) == 0,
+                  "store %d's outbox", sh->id);
+            int rc = sync_here(r, sh, NULL, detail, sizeof detail);
+            CHECK(r, rc == 0, "the final sync of store %d: %s", sh->id, detail);
+            CHECK(r, patron_outbox_last(sh->s, &after) == 0, "store %d's outbox", sh->id);
+            busy |= st.acked_seq != before || after != before;
+        }
     }
     PGconn *conn = PQconnectdb(r->owner);
     CHECK(r, PQstatus(conn) == CONNECTION_OK, "owner: %s", PQerrorMessage(conn));
@@ -723,9 +936,11 @@ static int run_seed(struct pg_cluster *pg, const char *home, uint64_t seed, int 
                 (unsigned long long)seed, n_steps);
     else if (!quiet)
         printf("seed %llu clean: %d steps, %lld links cut, %lld syncs killed, %lld head office "
-               "stops, %d vouchers (%d double spends listed)\n",
+               "stops, %d vouchers (%d double spends listed), %d sales away from home (%d held), "
+               "%d rewards away from home, %d spends offline\n",
                (unsigned long long)seed, n_steps, (long long)r->faults_cut, (long long)r->kills,
-               (long long)r->hq_stops, r->n_vouchers, r->double_spends);
+               (long long)r->hq_stops, r->n_vouchers, r->double_spends, r->away_sales,
+               r->held_sales, r->away_spends, r->offline_spends);
     fflush(stdout);
     teardown(r);
     free(r);

@@ -171,8 +171,12 @@ static void a_member_of_one_store_earns_and_spends_in_another(void **state)
      * what she holds in the chain, as the scan does */
     struct patron_sale_line tea[] = {
         {.sku = "TEA", .category = "general", .qty = 1, .unit_minor = 10000}};
-    struct patron_sale sale_b = {.card = card, .ref = "B-1", .total_minor = 10000, .lines = tea,
-                                 .n_lines = 1, .idempotency_key = "B-1"};
+    struct patron_sale sale_b = {.card = card,
+                                 .ref = "B-1",
+                                 .total_minor = 10000,
+                                 .lines = tea,
+                                 .n_lines = 1,
+                                 .idempotency_key = "B-1"};
     struct patron_sale_result sold, sold_again;
     assert_int_equal(patron_sale_record(b.s, &sale_b, &sold), 0);
     assert_int_equal(patron_member_by_card(b.s, card, &m), 0);
