@@ -1432,6 +1432,39 @@ static void rfm_scores_follow_the_definition_with_ties(void **state)
     test_store_close(&w.t);
 }
 
+/* The facts pass stops at the first non-zero answer of the function it hands the members to,
+ * called from inside SQLite's pass over the sales, and that answer comes back; the pass's SQL
+ * function does nothing outside a pass. */
+struct facts_stop {
+    int64_t members, stop_at;
+};
+
+static int facts_stop_at(int64_t id, const struct patron__fact *m, void *arg)
+{
+    struct facts_stop *f = arg;
+    (void)id;
+    (void)m;
+    return ++f->members == f->stop_at ? PATRON_ETOOBIG : 0;
+}
+
+static void facts_pass_stops_when_told(void **state)
+{
+    struct world *w = *state;
+    for (int64_t stop_at = 1; stop_at <= 19; stop_at += 9) { /* A0 (a buyer), B4, C3 (none) */
+        struct facts_stop f = {.stop_at = stop_at};
+        assert_int_equal(
+            patron__facts_each(w->t.s, w->t.now + 1, PATRON__FACTS_SUMS, facts_stop_at, &f),
+            PATRON_ETOOBIG);
+        assert_int_equal(f.members, stop_at);
+    }
+    struct patron_report_table *t = run(w, "clv", NULL); /* the handle is fine after */
+    assert_int_equal(num(t, 0, "members"), 19);
+    patron_report_free(t);
+    assert_int_not_equal(sqlite3_exec(patron_store_sqlite(w->t.s),
+                                      "SELECT patron_facts_sale(NULL, 1, 2, 3)", NULL, NULL, NULL),
+                         SQLITE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1474,6 +1507,7 @@ int main(void)
         cmocka_unit_test(churn_rows_are_made_as_they_are_read),
         cmocka_unit_test(in_place_sort_orders_and_keeps_every_element),
         cmocka_unit_test(rfm_scores_follow_the_definition_with_ties),
+        cmocka_unit_test_setup_teardown(facts_pass_stops_when_told, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

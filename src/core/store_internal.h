@@ -81,6 +81,7 @@ struct patron_store {
     size_t rule_count;
     int64_t data_version;  /* PRAGMA data_version the kept rules were read at */
     int rules_checked;     /* data_version was looked at in the open transaction */
+    int facts_fn;          /* the reports' facts pass has its SQL function (report_table.c) */
     int busy_timeout_ms;   /* how long a write waits for another writer's lock (busy_wait) */
     int64_t busy_since_ns; /* monotonic time the current wait began */
 };

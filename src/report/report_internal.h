@@ -88,7 +88,8 @@ struct patron__facts {
 
 /* Calls fn with the facts of each member in id order (sales made before `until`), keeping
  * nothing between members; stops at fn's first non-zero return and returns it. PATRON_ETOOBIG
- * when a member id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. */
+ * when a member id passes PATRON_REPORT_MAX_MEMBERS. Call inside a read snapshot. fn is called
+ * from inside SQLite's pass over the sales (report_table.c): it may run other statements. */
 typedef int (*patron__fact_fn)(int64_t id, const struct patron__fact *m, void *arg);
 /* PATRON__FACTS_SUMS leaves the calendar out: cohort and months are left 0 (no month is worked
  * out per sale), for the reports that read only the sums and dates (clv, rfm, churn). */

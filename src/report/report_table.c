@@ -381,12 +381,24 @@ static int scalar(patron_store *s, const char *sql, int64_t *out)
 
 /* The members in id order, and beside them their sales before `until` in member order from the
  * covering index sales_member (member_id, created_at, total_minor): a merge of two ordered
- * passes, so a member's facts are whole when the next member comes and nothing is kept. */
+ * passes, so a member's facts are whole when the next member comes and nothing is kept.
+ * The sales are not returned row by row: SQLite hands each one to facts_sale, a function of the
+ * statement's WHERE clause that never lets a row through, and the members are stepped from
+ * there. A returned row costs a step, a result row and a column call per value, about a quarter
+ * of the pass's instructions. */
 struct facts_pass {
-    sqlite3_stmt *members, *sales;
-    int sales_rc;
+    patron_store *s;
+    sqlite3_stmt *members;
+    int64_t max_id, until;
     int months; /* 0: leave cohort and months 0 (only retention reads them) */
+    int64_t id; /* the member being read, whose facts are m; INT64_MAX once none is left */
+    struct patron__fact m;
+    patron__fact_fn fn;
+    void *arg;
+    int err; /* fn's first non-zero return, or a failed step of the members */
 };
+
+#define FACTS_PASS_TYPE "patron_facts_pass"
 
 static void add_sale(struct patron__fact *m, int64_t at, int64_t total, int months)
 {
@@ -403,65 +415,116 @@ static void add_sale(struct patron__fact *m, int64_t at, int64_t total, int mont
         m->months |= UINT64_C(1) << k;
 }
 
-/* Adds the sales of member `id` to m, skipping those of members before it (not in members). */
-static void facts_sales_of(struct facts_pass *p, int64_t id, struct patron__fact *m)
+/* Reads the next member into p (p->id INT64_MAX when none is left, or past max_id: added after
+ * the count was read, not in this snapshot's reports). */
+static void facts_next_member(struct facts_pass *p)
 {
-    while (p->sales_rc == SQLITE_ROW) {
-        int64_t of = sqlite3_column_int64(p->sales, 0);
-        if (of > id)
-            return;
-        if (of == id)
-            add_sale(m, sqlite3_column_int64(p->sales, 1), sqlite3_column_int64(p->sales, 2),
-                     p->months);
-        p->sales_rc = sqlite3_step(p->sales);
+    sqlite3_stmt *st = p->members;
+    int rc = sqlite3_step(st);
+    p->id = INT64_MAX;
+    if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE)
+            p->err = patron__db_err(p->s, rc);
+        return;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    if (id > p->max_id)
+        return;
+    p->id = id;
+    p->m = (struct patron__fact){.present = 1};
+    p->m.created_at = sqlite3_column_int64(st, 1);
+    p->m.cohort = p->months ? (int32_t)patron__month_of(p->m.created_at) : 0;
+    p->m.consent = (uint8_t)sqlite3_column_int(st, 2);
+    p->m.erased = (uint8_t)sqlite3_column_int(st, 3);
+}
+
+/* Hands fn every member before member `id`, whose facts are whole. */
+static void facts_members_before(struct facts_pass *p, int64_t id)
+{
+    while (p->err == 0 && p->id < id) {
+        p->err = p->fn(p->id, &p->m, p->arg);
+        if (p->err == 0)
+            facts_next_member(p);
     }
 }
 
-static int facts_merge(patron_store *s, struct facts_pass *p, int64_t max_id, patron__fact_fn fn,
-                       void *arg)
+/* facts_sale(pass, member_id, created_at, total_minor), called by SQLite for each sale in member
+ * order: adds the sale to its member's facts (skipping those of members not in the pass) and
+ * stops the statement once p->err is set. Lets no row through. */
+static void facts_sale(sqlite3_context *cx, int argc, sqlite3_value **v)
 {
-    int rc, err = 0;
-    p->sales_rc = sqlite3_step(p->sales);
-    while (err == 0 && (rc = sqlite3_step(p->members)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(p->members, 0);
-        if (id > max_id)
-            break; /* added after the count was read: not in this snapshot's reports */
-        struct patron__fact m = {.present = 1};
-        m.created_at = sqlite3_column_int64(p->members, 1);
-        m.cohort = p->months ? (int32_t)patron__month_of(m.created_at) : 0;
-        m.consent = (uint8_t)sqlite3_column_int(p->members, 2);
-        m.erased = (uint8_t)sqlite3_column_int(p->members, 3);
-        facts_sales_of(p, id, &m);
-        if (p->sales_rc != SQLITE_ROW && p->sales_rc != SQLITE_DONE)
-            return patron__db_err(s, p->sales_rc);
-        err = fn(id, &m, arg);
+    struct facts_pass *p = sqlite3_get_auxdata(cx, 0); /* kept while ?1 stays bound */
+    (void)argc;
+    if (!p) {
+        if (!(p = sqlite3_value_pointer(v[0], FACTS_PASS_TYPE))) {
+            sqlite3_result_error(cx, "patron_facts_sale is only for the reports' facts pass", -1);
+            return;
+        }
+        sqlite3_set_auxdata(cx, 0, p, NULL);
     }
-    if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = patron__db_err(s, rc);
-    return err;
+    int64_t of = sqlite3_value_int64(v[1]);
+    facts_members_before(p, of);
+    if (p->err != 0) {
+        sqlite3_result_error_code(cx, SQLITE_ABORT);
+        return;
+    }
+    int64_t at = sqlite3_value_int64(v[2]);
+    if (p->id == of && at < p->until)
+        add_sale(&p->m, at, sqlite3_value_int64(v[3]), p->months);
+    sqlite3_result_int(cx, 0);
+}
+
+/* facts_sale is registered once a handle (it has no state of its own: the pass comes as its
+ * first argument, a pointer bound to the statement); registering it again would expire every
+ * statement prepared on the handle. */
+static int facts_sale_registered(patron_store *s)
+{
+    if (s->facts_fn)
+        return 0;
+    int rc = sqlite3_create_function(s->db, "patron_facts_sale", 4, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                     NULL, facts_sale, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return patron__db_err(s, rc);
+    s->facts_fn = 1;
+    return 0;
+}
+
+static int facts_merge(struct facts_pass *p, sqlite3_stmt *sales)
+{
+    facts_next_member(p);
+    int rc = p->err == 0 ? sqlite3_step(sales) : SQLITE_DONE;
+    if (p->err != 0)
+        return p->err;
+    if (rc != SQLITE_DONE)
+        return patron__db_err(p->s, rc == SQLITE_ROW ? SQLITE_INTERNAL : rc);
+    facts_members_before(p, INT64_MAX); /* and those after the last sale */
+    return p->err;
 }
 
 /* patron__facts_each over the members up to max_id. */
 static int facts_each_upto(patron_store *s, int64_t until, int64_t max_id, int months,
                            patron__fact_fn fn, void *arg)
 {
-    struct facts_pass p = {.months = months};
+    struct facts_pass p = {
+        .s = s, .max_id = max_id, .until = until, .months = months, .fn = fn, .arg = arg};
+    sqlite3_stmt *sales = NULL;
     int err;
-    if ((err = patron__prepare(s,
+    if ((err = facts_sale_registered(s)) != 0 ||
+        (err = patron__prepare(s,
                                "SELECT id, created_at, consent_marketing, erased_at IS NOT NULL"
                                " FROM members WHERE id > 0 ORDER BY id",
                                &p.members)) != 0 ||
         (err = patron__prepare(s,
-                               "SELECT member_id, created_at, total_minor FROM sales"
-                               " INDEXED BY sales_member WHERE member_id > 0 AND created_at < ?1"
+                               "SELECT 1 FROM sales INDEXED BY sales_member WHERE member_id > 0"
+                               " AND patron_facts_sale(?1, member_id, created_at, total_minor)"
                                " ORDER BY member_id",
-                               &p.sales)) != 0)
+                               &sales)) != 0)
         goto out;
-    sqlite3_bind_int64(p.sales, 1, until);
-    err = facts_merge(s, &p, max_id, fn, arg);
+    sqlite3_bind_pointer(sales, 1, &p, FACTS_PASS_TYPE, NULL);
+    err = facts_merge(&p, sales);
 out:
     sqlite3_finalize(p.members);
-    sqlite3_finalize(p.sales);
+    sqlite3_finalize(sales);
     return err;
 }
 
