@@ -299,8 +299,12 @@ static struct {
 static void report_turn_take(void)
 {
     pthread_mutex_lock(&report_turn.lock);
-    while (report_turn.busy)
-        pthread_cond_wait(&report_turn.freed, &report_turn.lock);
+    if (report_turn.busy) {
+        api_metrics_reports_waiting(1);
+        while (report_turn.busy)
+            pthread_cond_wait(&report_turn.freed, &report_turn.lock);
+        api_metrics_reports_waiting(-1);
+    }
     report_turn.busy = 1;
     pthread_mutex_unlock(&report_turn.lock);
 }
