@@ -6,12 +6,18 @@
  * offer's targets counted with a sample while it is written, the program's rules, tiers and
  * rewards changed with the audit of each change, the keyring listed and rotated, and the owner's
  * reports as JSON (the program's bytes) and CSV, each route refusing the roles below its own; a
- * long report is sent as it is written, with the library's bytes. */
+ * long report is sent as it is written, with the library's bytes, and the next report waits
+ * until it is sent. */
 #include "apiutil.h"
+#include "apistream.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -432,12 +438,12 @@ static void reports_as_json_and_csv(void **state)
 
 /* Members with two sales in January 2026, the second 1 to 7 days after the first: by NOW each
  * is far past twice its usual gap, so the churn list has them all. */
-static void plant_lapsed(patron_store *s)
+static void plant_lapsed(patron_store *s, int n)
 {
     int64_t t0;
     assert_int_equal(patron_json_time_parse("2026-01-05T10:00:00Z", &t0), 0);
     assert_int_equal(patron_store_batch_begin(s), 0);
-    for (int i = 0; i < LAPSED; i++) {
+    for (int i = 0; i < n; i++) {
         struct patron_enrollment in = {.name = "Lapsed, \"quoted\""};
         struct patron_member m;
         char ref[32];
@@ -494,7 +500,7 @@ static void a_long_report_is_streamed_with_the_librarys_bytes(void **state)
     apit_store_new(&sv);
     apit_terminal(&sv, "owner", "admin", admin);
     assert_int_equal(patron_store_open(sv.db, &s), 0);
-    plant_lapsed(s);
+    plant_lapsed(s, LAPSED);
     patron_store_close(s);
     apit_start(&sv, "--now", NOW, "--printer", "none", (char *)NULL);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -510,6 +516,106 @@ static void a_long_report_is_streamed_with_the_librarys_bytes(void **state)
         apit_reply_free(&r);
         free(lib);
     }
+    assert_int_equal(apit_stop(&sv), 0);
+    test_rmtree(sv.dir);
+}
+
+/* Members enough for a churn list far longer than every buffer between the service and a
+ * client that reads nothing (the relay's, the sockets'), so its reply stays unsent. */
+#define LAPSED_HELD 12000
+
+/* A client that asks for a report and reads only the start of the reply: a small receive
+ * buffer, so the rest waits in the service. Returns the socket. */
+static int report_unread(int port, const char *path, const char *token)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char req[512], head[512];
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "Connection: close\r\n\r\n",
+                     path, token);
+    assert_int_equal(send(fd, req, (size_t)n, 0), n);
+    ssize_t k = recv(fd, head, sizeof head - 1, 0);
+    assert_true(k > 12);
+    head[k] = '\0';
+    assert_non_null(strstr(head, "HTTP/1.1 200"));
+    return fd;
+}
+
+/* The bytes left of a reply, read to the service's close. */
+static size_t read_to_end(int fd)
+{
+    char buf[65536];
+    size_t total = 0;
+    ssize_t k;
+    while ((k = recv(fd, buf, sizeof buf, 0)) > 0)
+        total += (size_t)k;
+    assert_int_equal(k, 0);
+    close(fd);
+    return total;
+}
+
+static int64_t reports_waiting(int port)
+{
+    struct apit_reply r;
+    apit_call(port, "GET", "/metrics", NULL, NULL, NULL, &r);
+    apit_assert_status(&r, 200, NULL);
+    const char *at = strstr(r.body, "\npatron_reports_waiting ");
+    assert_non_null(at);
+    int64_t n = strtoll(at + strlen("\npatron_reports_waiting "), NULL, 10);
+    apit_reply_free(&r);
+    return n;
+}
+
+struct second_report {
+    int port;
+    const char *token;
+    long status;
+};
+
+static void *second_report_main(void *arg)
+{
+    struct second_report *sr = arg;
+    struct apit_reply r;
+    apit_call(sr->port, "GET", "/v1/reports/liability", sr->token, NULL, NULL, &r);
+    sr->status = r.status;
+    apit_reply_free(&r);
+    return NULL;
+}
+
+/* One report at a time, run AND sent: the churn list of a report still on its way out is held,
+ * so the next report waits (patron_reports_waiting in /metrics) until the first reply is sent
+ * to its end, then runs. Two lists at once were the service's peak memory. */
+static void a_report_waits_until_the_one_before_is_sent(void **state)
+{
+    struct api_server sv;
+    struct second_report sr = {0};
+    pthread_t th;
+    char admin[64];
+    patron_store *s;
+    (void)state;
+    apit_store_new(&sv);
+    apit_terminal(&sv, "owner", "admin", admin);
+    assert_int_equal(patron_store_open(sv.db, &s), 0);
+    plant_lapsed(s, LAPSED_HELD);
+    patron_store_close(s);
+    apit_start(&sv, "--now", NOW, "--printer", "none", (char *)NULL);
+    int fd = report_unread(sv.port, "/v1/reports/churn", admin);
+    sr = (struct second_report){sv.port, admin, 0};
+    assert_int_equal(pthread_create(&th, NULL, second_report_main, &sr), 0);
+    int step = 0;
+    while (reports_waiting(sv.port) != 1 && ++step < POLL_STEPS)
+        apit_nap();
+    assert_int_equal(reports_waiting(sv.port), 1); /* the liability report waits its turn */
+    assert_true(read_to_end(fd) > 100u * LAPSED_HELD); /* the churn list, sent to its end */
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(sr.status, 200);
+    assert_int_equal(reports_waiting(sv.port), 0);
     assert_int_equal(apit_stop(&sv), 0);
     test_rmtree(sv.dir);
 }
@@ -651,6 +757,7 @@ int main(void)
         cmocka_unit_test(offers_are_added_applied_and_ended),
         cmocka_unit_test(reports_as_json_and_csv),
         cmocka_unit_test(a_long_report_is_streamed_with_the_librarys_bytes),
+        cmocka_unit_test(a_report_waits_until_the_one_before_is_sent),
         cmocka_unit_test(program_rewards_and_tiers_change_with_their_audit),
         cmocka_unit_test(keys_are_listed_and_rotated_by_an_admin),
     };

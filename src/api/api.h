@@ -324,6 +324,8 @@ void api_metrics_db_commits(unsigned long long n);
 void api_metrics_queue_depth(long delta);
 void api_metrics_pending_writes(long delta);
 void api_metrics_connections(long delta);
+/* Reports waiting for their turn (server.c runs and sends one at a time). */
+void api_metrics_reports_waiting(long delta);
 /* A webhook round that looked for events to queue and deliveries due (a store with endpoints). */
 void api_metrics_webhook_round(void);
 /* Renders the metrics; returns a malloc'd string or NULL. */

@@ -27,8 +27,12 @@
 
 #include "api.h"
 
-#define RELAY_BUF (64 * 1024)
 #define HEAD_MAX (16 * 1024)  /* request line and headers */
+/* A relay's buffers, one each way, for each connection: the client's side holds a whole head
+ * and more (so that a longer one is seen and refused); a reply passes through in pieces of
+ * libmicrohttpd's 8 KiB blocks, so a larger buffer only held memory a connection. */
+#define RELAY_IN (HEAD_MAX + 4 * 1024)
+#define RELAY_OUT (16 * 1024)
 #define LINE_MAX_BYTES 8192   /* the request line */
 #define CHUNK_LINE_MAX 1024   /* a chunk-size line or a trailer line */
 #define PROBLEM_WRITE_MS 5000 /* to send a refusal to a client that does not read */
@@ -38,9 +42,9 @@ enum in_state { IN_HEAD, IN_BODY, IN_CHUNK_SIZE, IN_CHUNK_DATA, IN_CHUNK_END, IN
 struct relay {
     struct api_front *f;
     int client, inner;
-    char in[RELAY_BUF]; /* from the client; in[0..in_ok) is checked and may pass */
+    char in[RELAY_IN]; /* from the client; in[0..in_ok) is checked and may pass */
     size_t in_len, in_ok;
-    char out[RELAY_BUF]; /* from libmicrohttpd, to the client */
+    char out[RELAY_OUT]; /* from libmicrohttpd, to the client */
     size_t out_len;
     enum in_state st;
     uint64_t remaining;
@@ -467,8 +471,8 @@ static int relay_step(struct relay *r, const struct pollfd *p)
         r->client_full = 0;
     if (p[1].revents & POLLOUT)
         r->inner_full = 0;
-    if (client_ready && !r->client_eof && !r->refused && r->in_len < RELAY_BUF) {
-        k = client_recv(r, r->in + r->in_len, RELAY_BUF - r->in_len);
+    if (client_ready && !r->client_eof && !r->refused && r->in_len < RELAY_IN) {
+        k = client_recv(r, r->in + r->in_len, RELAY_IN - r->in_len);
         if (k > 0) {
             r->in_len += (size_t)k;
             advance(r);
@@ -479,8 +483,8 @@ static int relay_step(struct relay *r, const struct pollfd *p)
     while (r->in_ok > 0 && !r->inner_full) /* again when what was sent made room for a head */
         if (pass_in(r))
             return 1;
-    if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !r->inner_eof && r->out_len < RELAY_BUF) {
-        k = recv(r->inner, r->out + r->out_len, RELAY_BUF - r->out_len, 0);
+    if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !r->inner_eof && r->out_len < RELAY_OUT) {
+        k = recv(r->inner, r->out + r->out_len, RELAY_OUT - r->out_len, 0);
         if (k > 0)
             r->out_len += (size_t)k;
         else if (k == 0 || (errno != EAGAIN && errno != EINTR))
@@ -504,13 +508,13 @@ static void *relay_main(void *arg)
     int go = !r->ssl || tls_handshake(r, (int)f->idle_ms) == 0;
     while (go) {
         struct pollfd p[2] = {{.fd = r->client}, {.fd = r->inner}};
-        int reading = !r->client_eof && !r->refused && r->in_len < RELAY_BUF;
+        int reading = !r->client_eof && !r->refused && r->in_len < RELAY_IN;
         if (reading)
             p[0].events |= POLLIN;
         if (r->out_len > 0 && r->client_full)
             p[0].events |= POLLOUT;
         p[0].events |= (short)r->tls_wants;
-        if (!r->inner_eof && r->out_len < RELAY_BUF)
+        if (!r->inner_eof && r->out_len < RELAY_OUT)
             p[1].events |= POLLIN;
         if (r->in_ok > 0 && r->inner_full)
             p[1].events |= POLLOUT;

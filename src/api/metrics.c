@@ -39,6 +39,7 @@ static struct {
     atomic_long queue_depth;
     atomic_long pending_writes;
     atomic_long connections;
+    atomic_long reports_waiting;
     atomic_ullong printed, print_failures;
     atomic_llong print_queue;
     atomic_ullong webhook_rounds;
@@ -97,6 +98,11 @@ void api_metrics_pending_writes(long delta)
 void api_metrics_connections(long delta)
 {
     atomic_fetch_add_explicit(&m.connections, delta, memory_order_relaxed);
+}
+
+void api_metrics_reports_waiting(long delta)
+{
+    atomic_fetch_add_explicit(&m.reports_waiting, delta, memory_order_relaxed);
 }
 
 void api_metrics_webhook_round(void)
@@ -242,10 +248,14 @@ static void render_writer(struct text *t)
         "(queued, or in the batch being written).\n"
         "# TYPE patron_write_requests_pending gauge\npatron_write_requests_pending %ld\n"
         "# HELP patron_http_connections Open client connections.\n"
-        "# TYPE patron_http_connections gauge\npatron_http_connections %ld\n",
+        "# TYPE patron_http_connections gauge\npatron_http_connections %ld\n"
+        "# HELP patron_reports_waiting Reports waiting for their turn: one report at a time is "
+        "run and sent.\n"
+        "# TYPE patron_reports_waiting gauge\npatron_reports_waiting %ld\n",
         atomic_load_explicit(&m.queue_depth, memory_order_relaxed),
         atomic_load_explicit(&m.pending_writes, memory_order_relaxed),
-        atomic_load_explicit(&m.connections, memory_order_relaxed));
+        atomic_load_explicit(&m.connections, memory_order_relaxed),
+        atomic_load_explicit(&m.reports_waiting, memory_order_relaxed));
     put(t,
         "# HELP patron_webhook_rounds_total Rounds of the webhook worker that looked for events "
         "and due deliveries (none while the store has no endpoint).\n"

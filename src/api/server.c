@@ -285,23 +285,82 @@ static int take_query(struct MHD_Connection *conn, struct api_call *c)
 }
 
 /* Reports run one at a time, the others queued here before they take a read handle: a report
- * holds lists that grow with the members (the churn list, RFM's buyers), so several at once
- * grew the service by as many lists, while a queued one costs a waiting thread. Sending a
- * report already made does not wait. The look-ups of tills keep the read handles meanwhile. */
-static pthread_mutex_t report_gate = PTHREAD_MUTEX_INITIALIZER;
+ * holds lists that grow with the members (the churn list, RFM's buyers) from its run until the
+ * last byte of its reply is sent, so two at once (one sent while the next ran) held two lists.
+ * The turn passes when the reply's stream is freed (sent, cut or never started); a queued
+ * report costs a waiting thread, and a client that stops reading holds the turn no longer than
+ * the connection's timeout. The look-ups of tills keep the read handles meanwhile. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    int busy;
+} report_turn = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+static void report_turn_take(void)
+{
+    pthread_mutex_lock(&report_turn.lock);
+    if (report_turn.busy) {
+        api_metrics_reports_waiting(1);
+        while (report_turn.busy)
+            pthread_cond_wait(&report_turn.freed, &report_turn.lock);
+        api_metrics_reports_waiting(-1);
+    }
+    report_turn.busy = 1;
+    pthread_mutex_unlock(&report_turn.lock);
+}
+
+static void report_turn_give(void)
+{
+    pthread_mutex_lock(&report_turn.lock);
+    report_turn.busy = 0;
+    pthread_cond_signal(&report_turn.freed);
+    pthread_mutex_unlock(&report_turn.lock);
+}
+
+/* A report's reply stream, which gives the turn back when it is freed. */
+static long turn_stream_read(void *cls, char *buf, size_t max)
+{
+    struct api_stream *inner = cls;
+    return inner->read(inner->cls, buf, max);
+}
+
+static void turn_stream_free(void *cls)
+{
+    api_stream_drop(cls);
+    free(cls);
+    report_turn_give();
+}
+
+/* Hands the turn to the call's reply stream, or gives it back at once when there is none. */
+static int report_turn_pass(struct api_call *c)
+{
+    struct api_stream *inner = c->stream.read ? malloc(sizeof *inner) : NULL;
+    if (!inner) {
+        int err = c->stream.read ? PATRON_ENOMEM : 0;
+        api_stream_drop(&c->stream);
+        report_turn_give();
+        return err;
+    }
+    *inner = c->stream;
+    c->stream = (struct api_stream){turn_stream_read, turn_stream_free, inner};
+    return 0;
+}
 
 static int run_read(struct server *sv, struct api_call *c)
 {
     int report = c->route->handler == api_h_report;
     if (report)
-        pthread_mutex_lock(&report_gate);
+        report_turn_take();
     patron_store *s = pool_take(&sv->pool);
     int err = c->route->handler(c, s);
     if (err != 0 && !c->detail[0])
         snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
     pool_give(&sv->pool, s);
-    if (report)
-        pthread_mutex_unlock(&report_gate);
+    if (report) {
+        int passed = report_turn_pass(c);
+        if (err == 0)
+            err = passed;
+    }
     return err;
 }
 
