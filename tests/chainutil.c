@@ -11,6 +11,7 @@
 #include "chainutil.h"
 #include "clirun.h"
 #include "hq.h"
+#include "hq_internal.h"
 
 struct pg_cluster pg;
 char home[256];
@@ -161,4 +162,27 @@ json_t *chain_only_conflict(json_t *report, const char *type)
     }
     assert_int_equal(n, 1);
     return found;
+}
+
+static FILE *trips_trace;
+
+void chain_trips_start(struct patron_hq *h)
+{
+    trips_trace = tmpfile();
+    assert_non_null(trips_trace);
+    PQtrace(h->conn, trips_trace);
+    PQsetTraceFlags(h->conn, PQTRACE_SUPPRESS_TIMESTAMPS);
+}
+
+int chain_trips_end(struct patron_hq *h)
+{
+    char line[4096];
+    int n = 0;
+    PQuntrace(h->conn);
+    rewind(trips_trace);
+    while (fgets(line, sizeof line, trips_trace))
+        n += strncmp(line, "F\t", 2) == 0 && (strstr(line, "\tSync") || strstr(line, "\tQuery\t"));
+    fclose(trips_trace);
+    trips_trace = NULL;
+    return n;
 }

@@ -2,7 +2,8 @@
 /* The chain tests' shared fixture (label pg): one throwaway PostgreSQL per test program (`pg`,
  * with the CLI's home folder `home`), a head office with stores 1 and 2, stores opened with their
  * id on a clock at TEST_EPOCH, `patron sync`, a one-line sale, and one-value queries at head
- * office. The test program also compiles clirun.c. */
+ * office, and the round trips a call makes on a head office link. The test program also
+ * compiles clirun.c. */
 #ifndef PATRON_TEST_CHAINUTIL_H
 #define PATRON_TEST_CHAINUTIL_H
 
@@ -54,5 +55,10 @@ json_t *chain_only_conflict(json_t *report, const char *type);
 /* Sessions of database `db` waiting on a lock, polled at `url` until there are n (a minute at
  * most): how many there were last. */
 int64_t chain_lock_waiters(const char *url, const char *db, int64_t n);
+/* Round trips on head office link h from chain_trips_start to chain_trips_end: the messages
+ * that make head office answer (Sync, simple Query) in libpq's trace. */
+struct patron_hq;
+void chain_trips_start(struct patron_hq *h);
+int chain_trips_end(struct patron_hq *h);
 
 #endif

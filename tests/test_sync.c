@@ -8,7 +8,8 @@
  * the store's rows exactly: no gap, no duplicate. A store busy with another writer is waited for
  * (busy_timeout), and one busy past it is named as busy, never as a store_seq it never wrote;
  * the sync leaves no transaction open on its store handle. A backlog ships in batches of
- * PATRON_HQ_SYNC_BATCH_ROWS, each bounded in bytes. */
+ * PATRON_HQ_SYNC_BATCH_ROWS, each bounded in bytes. A few rows ship in one round trip, never
+ * after a gap at head office. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -536,6 +537,47 @@ static void a_backlog_ships_in_big_batches_bounded_in_bytes(void **state)
     test_store_close(&t);
 }
 
+/* A round that finds a few rows past what the store recorded ships them in one round trip (one
+ * statement, its own transaction), and only when head office holds exactly what the store
+ * recorded: a store that recorded more than head office holds (a gap) ships from head office's
+ * highest instead, so head office never holds a row after a gap. */
+static void a_few_rows_ship_in_one_round_trip_never_after_a_gap(void **state)
+{
+    (void)state;
+    char owner[512], url[1024], detail[512], card[14];
+    struct test_store t;
+    struct patron_hq_sync_result r;
+    patron_hq *h = NULL;
+    chain("sync_short", owner, sizeof owner, url, sizeof url);
+    test_store_open(&t);
+    trade(&t, "Short", 3);
+    assert_int_equal(patron_hq_connect(url, &h, detail, sizeof detail), 0);
+    /* head office takes the first batch of two rows and loses the second */
+    setenv("PATRON_SYNC_FAULT", "before:2", 1);
+    assert_int_not_equal(patron_hq_ship(h, t.s, 2, NULL, NULL, &r, detail, sizeof detail), 0);
+    unsetenv("PATRON_SYNC_FAULT");
+    assert_int_equal(hq_count(owner), 2);
+    /* the store records more than head office holds */
+    assert_int_equal(patron_outbox_sync_ack(t.s, 5, 0), 0);
+    if (patron_hq_ship(h, t.s, 100, NULL, NULL, &r, detail, sizeof detail) != 0)
+        fail_msg("ship after a gap: %s", detail);
+    assert_int_equal(r.from_seq, 2);
+    assert_hq_equals_store(&t, owner);
+    /* a sale, then the round that ships it: one round trip */
+    test_enroll(&t, "Short later", card);
+    sell(t.s, card, "short-later", 1500);
+    int64_t last = 0;
+    assert_int_equal(patron_outbox_last(t.s, &last), 0);
+    chain_trips_start(h);
+    if (patron_hq_ship(h, t.s, 100, NULL, NULL, &r, detail, sizeof detail) != 0)
+        fail_msg("ship: %s", detail);
+    assert_int_equal(chain_trips_end(h), 1);
+    assert_int_equal(r.acked_seq, last);
+    assert_hq_equals_store(&t, owner);
+    patron_hq_close(h);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +589,7 @@ int main(void)
         cmocka_unit_test(a_busy_store_is_waited_for_or_named),
         cmocka_unit_test(nothing_new_writes_nothing_at_the_store),
         cmocka_unit_test(a_backlog_ships_in_big_batches_bounded_in_bytes),
+        cmocka_unit_test(a_few_rows_ship_in_one_round_trip_never_after_a_gap),
     };
     return cmocka_run_group_tests(tests, chain_group_setup, chain_group_teardown);
 }
