@@ -8,8 +8,8 @@
  * reports as JSON (the program's bytes) and CSV, each route refusing the roles below its own; a
  * long report is sent as it is written, with the library's bytes, and the next report waits
  * until it is sent. */
-#include "apiutil.h"
 #include "apistream.h"
+#include "apiutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -611,7 +611,7 @@ static void a_report_waits_until_the_one_before_is_sent(void **state)
     int step = 0;
     while (reports_waiting(sv.port) != 1 && ++step < POLL_STEPS)
         apit_nap();
-    assert_int_equal(reports_waiting(sv.port), 1); /* the liability report waits its turn */
+    assert_int_equal(reports_waiting(sv.port), 1);     /* the liability report waits its turn */
     assert_true(read_to_end(fd) > 100u * LAPSED_HELD); /* the churn list, sent to its end */
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_int_equal(sr.status, 200);

@@ -27,7 +27,7 @@
 
 #include "api.h"
 
-#define HEAD_MAX (16 * 1024)  /* request line and headers */
+#define HEAD_MAX (16 * 1024) /* request line and headers */
 /* A relay's buffers, one each way, for each connection: the client's side holds a whole head
  * and more (so that a longer one is seen and refused); a reply passes through in pieces of
  * libmicrohttpd's 8 KiB blocks, so a larger buffer only held memory a connection. */

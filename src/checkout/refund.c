@@ -244,8 +244,7 @@ static int record(patron_store *s, const struct patron_refund *in, const struct 
     if (p.refund_policy == PATRON_REFUND_CLAMP && reversed > may)
         reversed = may > 0 ? may : 0;
     if ((err = insert_refund(s, sale, id, reversed, owed - reversed,
-                             patron__member_points(&m) - reversed,
-                             &refund_id)) != 0)
+                             patron__member_points(&m) - reversed, &refund_id)) != 0)
         return err;
     if (reversed > 0) {
         struct patron__posting post = {.kind = "reverse",

@@ -68,7 +68,8 @@ static int record_adjustment(patron_store *s, const void *request, void *result,
     struct patron__member_row m;
     int err = post_adjustment(s, request, &m, result_id);
     if (err == 0)
-        *r = (struct patron_adjust_result){.entry_id = *result_id, .points = patron__member_points(&m)};
+        *r = (struct patron_adjust_result){.entry_id = *result_id,
+                                           .points = patron__member_points(&m)};
     return err;
 }
 

@@ -266,8 +266,7 @@ static int record(patron_store *s, const struct patron_redeem_request *in,
     /* what the member may spend: this store's balance and what the chain holds elsewhere */
     if (patron__member_points(&m) < rw.cost)
         return patron__fail(s, PATRON_ENOFUNDS, "the member has %lld points; %s costs %lld",
-                            (long long)patron__member_points(&m), rw.name,
-                            (long long)rw.cost);
+                            (long long)patron__member_points(&m), rw.name, (long long)rw.cost);
     if ((err = insert_redemption(s, &rw, &m, &redemption_id)) != 0)
         return err;
     struct patron__posting p = {.kind = "redeem",
