@@ -260,6 +260,17 @@ static void setup(struct run *r)
               "store %d's first sync: %s", r->shops[i].id, detail);
 }
 
+/* Whether shop sh can tell whose `card` (a member of shop `home`) is: known there, or, away from
+ * home, looked up at head office as a till does (src/cli/cmd_checkout.c) while it is up. */
+static int card_known(struct run *r, struct shop *sh, struct shop *home, const char *card)
+{
+    char detail[768];
+    struct patron_member m;
+    return sh == home || patron_member_by_card(sh->s, card, &m) != PATRON_ENOCARD ||
+           (!r->hq_down &&
+            patron_hq_card_lookup_url(sh->url, sh->s, card, detail, sizeof detail) == 0);
+}
+
 /* A member of shop `home` buys at shop `sh`. Away from home, a card the store does not know is
  * looked up at head office as a till does (src/cli/cmd_checkout.c); when head office cannot say
  * whose it is (it is down, or the home store has not shipped the member yet) the sale is held
@@ -269,7 +280,7 @@ static void sell(struct run *r, struct shop *sh, struct shop *home)
     if (home->n_members == 0 || sh->n_sales == MAX_SALES)
         return;
     int64_t total = 200 + 100 * pick(r, 40);
-    char ref[32], detail[768];
+    char ref[32];
     snprintf(ref, sizeof ref, "S%d-%d-%d", sh->id, sh->n_sales + 1, r->step);
     struct patron_sale_line line = {
         .sku = "TEA", .category = "general", .qty = 1, .unit_minor = total};
@@ -280,10 +291,7 @@ static void sell(struct run *r, struct shop *sh, struct shop *home)
                              .n_lines = 1,
                              .idempotency_key = ref};
     struct patron_sale_result out;
-    struct patron_member m;
-    if (sh != home && patron_member_by_card(sh->s, in.card, &m) == PATRON_ENOCARD &&
-        (r->hq_down ||
-         patron_hq_card_lookup_url(sh->url, sh->s, in.card, detail, sizeof detail) != 0)) {
+    if (!card_known(r, sh, home, in.card)) {
         struct patron_held_sale held;
         CHECK(r, patron_sale_hold(sh->s, &in, &held) == 0, "store %d hold %s: %s", sh->id, ref,
               patron_store_detail(sh->s));
@@ -323,6 +331,20 @@ struct claim {
     int offline;
 };
 
+/* Connects c to head office; when it cannot be reached (it must be down), the store spends
+ * offline from now on. 1 when connected. */
+static int claim_link(struct run *r, struct shop *sh, struct claim *c)
+{
+    char detail[512];
+    if (patron_hq_connect(sh->url, &c->h, detail, sizeof detail) == 0)
+        return 1;
+    CHECK(r, r->hq_down, "store %d cannot reach head office: %s", sh->id, detail);
+    c->h = NULL;
+    c->offline = 1;
+    patron_store_set_spend_offline(sh->s, 1);
+    return 0;
+}
+
 /* Claims `points` of the member holding `card` at `sh`: 0 (granted, offline, or nothing to
  * claim: the spend itself then says what is wrong) or PATRON_ENOFUNDS (head office refused). */
 static int claim_spend(struct run *r, struct shop *sh, const char *card, int64_t points,
@@ -333,13 +355,8 @@ static int claim_spend(struct run *r, struct shop *sh, const char *card, int64_t
     *c = (struct claim){.key = key};
     if (patron_chain_member_of_card(sh->s, card, uid, sizeof uid, &local) != 0)
         return 0;
-    if (patron_hq_connect(sh->url, &c->h, detail, sizeof detail) != 0) {
-        CHECK(r, r->hq_down, "store %d cannot reach head office: %s", sh->id, detail);
-        c->h = NULL;
-        c->offline = 1;
-        patron_store_set_spend_offline(sh->s, 1);
+    if (!claim_link(r, sh, c))
         return 0;
-    }
     int rc = patron_hq_claim(c->h, uid, points, local, key, NULL, detail, sizeof detail);
     if (rc != 0) {
         patron_hq_close(c->h);
@@ -361,13 +378,8 @@ static void claim_refund(struct run *r, struct shop *sh, struct patron_refund *i
     if (patron_refund_preview(sh->s, in, &p) != 0 || p.recorded || p.points_owed <= 0 ||
         !p.member_uid[0])
         return;
-    if (patron_hq_connect(sh->url, &c->h, detail, sizeof detail) != 0) {
-        CHECK(r, r->hq_down, "store %d cannot reach head office: %s", sh->id, detail);
-        c->h = NULL;
-        c->offline = 1;
-        patron_store_set_spend_offline(sh->s, 1);
+    if (!claim_link(r, sh, c))
         return;
-    }
     CHECK(r,
           patron_hq_claim_refund(c->h, p.member_uid, p.points_owed, p.balance, p.clamp, c->key,
                                  &taken, &fresh, detail, sizeof detail) == 0,
@@ -463,14 +475,12 @@ static struct member *richest_of_three(struct run *r, struct shop *home)
  * so the spend never overdraws; offline, it may (within the caps), and head office lists it. */
 static void spend(struct run *r, struct shop *sh, struct shop *home)
 {
-    char key[48], detail[768];
+    char key[48];
     struct patron_member m;
     if (home->n_members == 0 || r->n_vouchers == MAX_VOUCHERS)
         return;
     struct member *mem = richest_of_three(r, home);
-    if (patron_member_by_card(sh->s, mem->card, &m) == PATRON_ENOCARD && sh != home &&
-        (r->hq_down ||
-         patron_hq_card_lookup_url(sh->url, sh->s, mem->card, detail, sizeof detail) != 0))
+    if (!card_known(r, sh, home, mem->card))
         return; /* the till cannot tell whose card it is */
     CHECK(r, patron_member_by_card(sh->s, mem->card, &m) == 0, "store %d card look-up: %s", sh->id,
           patron_store_detail(sh->s));
