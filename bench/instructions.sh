@@ -3,7 +3,8 @@
 # Instructions per piece of work, counted by valgrind's callgrind (exact and repeatable on a busy
 # machine, unlike time): a durable 5-line checkout through the library, a scan, a raw one-row
 # SQLite insert+commit with the same settings (WAL, synchronous=FULL), and a checkout over HTTP on
-# the server's side (`patron serve` under callgrind, driven by one keep-alive curl). Each figure
+# the server's side (`patron serve` under callgrind, driven by one keep-alive curl), and the
+# checkout's floor: the same rows written by SQLite alone into the store's schema. Each figure
 # is a run of COUNT less a run of zero (the same program doing nothing), divided by COUNT, so
 # start-up cancels; the top functions are counted the same way (self instructions per item).
 # Prints a table, then, as its last line, one JSON object.
@@ -148,6 +149,7 @@ if [ "${PATRON_INSTR_ONLY:-}" = http ]; then
 fi
 checkout=$(lib checkout)
 raw=$(lib raw)
+floor=$(lib floor)
 scan=$(lib scan)
 mkdir -p "$tmp/http"
 "$build/bench/bench_instr" http-store "$tmp/http/patron.db" >"$tmp/http/store"
@@ -157,10 +159,14 @@ http=$(report http "$tmp/http-0.cg" "$tmp/http-$n.cg")
 ratio=$(awk -v a="$checkout" -v b="$raw" 'BEGIN { printf "%.1f", a / b }')
 http_ratio=$(awk -v a="$http" -v b="$raw" 'BEGIN { printf "%.1f", a / b }')
 scan_ratio=$(awk -v a="$scan" -v b="$raw" 'BEGIN { printf "%.1f", a / b }')
+floor_ratio=$(awk -v a="$floor" -v b="$raw" 'BEGIN { printf "%.1f", a / b }')
+over_floor=$(awk -v a="$checkout" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')
 row() { printf '%-52s %12s %8s\n' "$1" "$2" "$3"; }
 row "item" "instructions" "x raw"
 row "raw SQLite one-row insert+commit (WAL, FULL)" "$raw" "1.0"
+row "checkout's rows by SQLite alone (the floor)" "$floor" "$floor_ratio"
 row "checkout, library (5-line durable sale)" "$checkout" "$ratio"
+row "checkout ÷ its floor" "" "$over_floor"
 row "checkout over HTTP, server side (POST /v1/sales)" "$http" "$http_ratio"
 row "scan, library (member, points, tier, rewards)" "$scan" "$scan_ratio"
 flat=${PATRON_INSTR_FLAT-10000 10000000}
@@ -179,7 +185,7 @@ if [ -n "$flat" ]; then
   flat_json+=$(printf '"checkout_instructions_large_vs_small": %s, "flat_members": "%s", ' \
     "$flatness" "$small/$large")
 fi
-for name in checkout http scan raw ${flat:+at$small at$large}; do
+for name in checkout floor http scan raw ${flat:+at$small at$large}; do
   echo
   echo "-- $name: top functions, self instructions per item"
   cat "$tmp/$name.top"
@@ -188,8 +194,11 @@ for name in checkout http scan raw ${flat:+at$small at$large}; do
 done
 echo
 printf '{"checkout_instructions": %s, "raw_commit_instructions": %s, ' "$checkout" "$raw"
-printf '"checkout_instructions_vs_raw_commit": %s, "http_checkout_instructions": %s, ' \
-  "$ratio" "$http"
+printf '"checkout_instructions_vs_raw_commit": %s, "checkout_floor_instructions": %s, ' \
+  "$ratio" "$floor"
+printf '"checkout_floor_vs_raw_commit": %s, "checkout_instructions_vs_floor": %s, ' \
+  "$floor_ratio" "$over_floor"
+printf '"http_checkout_instructions": %s, ' "$http"
 printf '"http_checkout_instructions_vs_raw_commit": %s, "scan_instructions": %s, ' \
   "$http_ratio" "$scan"
 printf '%s"scan_instructions_vs_raw_commit": %s, "items": %s}\n' "$flat_json" "$scan_ratio" "$n"
