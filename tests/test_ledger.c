@@ -484,9 +484,9 @@ static void entry_kind_check_builds_no_temporary_btree(void **state)
                                   " VALUES (1, 99, 'gift', 1, 2, 1, 1, 0)",
                                   NULL, NULL, NULL),
                      SQLITE_CONSTRAINT_CHECK);
-    /* a store as the migration before this one left it: the IN list, four versions back (the
-     * conversion is followed by the report indexes', the card spaces' and the entry flows'
-     * migrations) */
+    /* a store as the migration before this one left it: the IN list, five versions back (the
+     * conversion is followed by the report indexes', the card spaces', the entry flows' and the
+     * sale lines' migrations) */
     assert_int_equal(sqlite3_exec(db,
                                   "PRAGMA writable_schema = ON;"
                                   "UPDATE sqlite_schema SET sql = replace(sql,"
@@ -496,12 +496,12 @@ static void entry_kind_check_builds_no_temporary_btree(void **state)
                                   "''adjust''))') WHERE name = 'entries';"
                                   "PRAGMA writable_schema = RESET;"
                                   "DROP TABLE card_spaces; DROP TABLE card_space_grants;"
-                                  "DROP INDEX entries_flows;",
+                                  "DROP INDEX entries_flows;" TEST_SQL_SALE_LINES_AS_TABLE,
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(entry_insert_temp_btrees(t.s), 1); /* what every entry cost before */
     char pragma[48];
-    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 4);
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 5);
     assert_int_equal(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
     patron_store_close(t.s);
     assert_int_equal(patron_store_open(t.path, &t.s), 0);
@@ -606,6 +606,70 @@ static void rules_kept_by_the_handle_follow_every_change(void **state)
     test_assert_ledger_verifies(t.s);
 }
 
+/* The first column of the first row of `sql`, as text, into out. */
+static void text_of(const char *sql, char *out, size_t cap)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(patron_store_sqlite(t.s), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/* A sale's lines are kept in its row, one row per sale; the view sale_lines reads them as the
+ * table of one row per line did. A store whose lines were rows of that table keeps them through
+ * the migration byte for byte as a sale writes them (SQLite's JSON and the sale's agree), and a
+ * refund still finds a line by its SKU. */
+static void sale_lines_move_into_the_sale_row_unchanged(void **state)
+{
+    (void)state;
+    static const char lines_sql[] = "SELECT lines || categories FROM sales WHERE ref = 'm1'";
+    static const char rows_sql[] =
+        "SELECT group_concat(line_no || '|' || sku || '|' || category || '|' || qty || '|' ||"
+        " unit_minor || '|' || weight_per_unit, ';') FROM sale_lines";
+    struct patron_sale_line lines[] = {{"MUG\"2", "home\\x", 3, 1100},
+                                       {"CAF\xc3\x89", "caf\xc3\xa9", 1, 250},
+                                       {"TEA", "drinks", 2, 0}};
+    struct patron_sale_result s;
+    struct patron_refund_result r;
+    char before[512], after[512], rows[512], pragma[48];
+    assert_int_equal(sale("m1", 3550, lines, 3, &s), 0);
+    text_of(lines_sql, before, sizeof before);
+    assert_string_equal(before, "[[1,\"MUG\\\"2\",\"home\\\\x\",3,1100,1100000],"
+                                "[2,\"CAF\xc3\x89\",\"caf\xc3\xa9\",1,250,250000],"
+                                "[3,\"TEA\",\"drinks\",2,0,0]]"
+                                "[\"home\\\\x\",\"caf\xc3\xa9\",\"drinks\"]");
+    text_of(rows_sql, rows, sizeof rows);
+    assert_string_equal(rows,
+                        "1|MUG\"2|home\\x|3|1100|1100000;2|CAF\xc3\x89|caf\xc3\xa9|1|250|250000;"
+                        "3|TEA|drinks|2|0|0");
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 1);
+    assert_int_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), TEST_SQL_SALE_LINES_AS_TABLE, NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), pragma, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(test_scalar(t.s, "SELECT count(*) FROM sale_lines"), 3);
+    assert_int_equal(test_scalar(t.s, "SELECT count(*) FROM pragma_table_info('sales')"
+                                      " WHERE name = 'lines'"),
+                     0);
+    patron_store_close(t.s);
+    assert_int_equal(patron_store_open(t.path, &t.s), 0);
+    patron_store_set_fixed_time(t.s, t.now);
+    assert_int_equal(test_scalar(t.s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
+    assert_int_equal(test_scalar(t.s, "SELECT count(*) FROM sqlite_schema"
+                                      " WHERE name = 'sale_lines' AND type = 'view'"),
+                     1);
+    text_of(lines_sql, after, sizeof after);
+    assert_string_equal(after, before);
+    text_of(rows_sql, rows, sizeof rows);
+    assert_string_equal(rows,
+                        "1|MUG\"2|home\\x|3|1100|1100000;2|CAF\xc3\x89|caf\xc3\xa9|1|250|250000;"
+                        "3|TEA|drinks|2|0|0");
+    assert_int_equal(refund("m1", "rf-m1", "CAF\xc3\x89", 1, &r), 0);
+    assert_int_equal(r.points_reversed, s.points_earned * 250000 / 3550000);
+    test_assert_ledger_verifies(t.s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -634,6 +698,7 @@ int main(void)
         T(batch_failure_undoes_only_itself),
         T(savepoint_undoes_one_request),
         T(rules_kept_by_the_handle_follow_every_change),
+        T(sale_lines_move_into_the_sale_row_unchanged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,18 @@
 #define TEST_EPOCH INT64_C(1768471200)
 #define TEST_DAY INT64_C(86400)
 
+/* SQL that takes a store's sale lines back to rows of a table of their own, as they were before
+ * the migration that put them in the sale's row (for tests that remake an older store). */
+#define TEST_SQL_SALE_LINES_AS_TABLE                                                               \
+    "DROP VIEW sale_lines;"                                                                        \
+    "CREATE TABLE sale_lines(sale_id INTEGER NOT NULL REFERENCES sales(id),"                       \
+    " line_no INTEGER NOT NULL, sku TEXT NOT NULL, category TEXT NOT NULL,"                        \
+    " qty INTEGER NOT NULL, unit_minor INTEGER NOT NULL, weight_per_unit INTEGER NOT NULL,"        \
+    " PRIMARY KEY(sale_id, line_no)) WITHOUT ROWID;"                                               \
+    "INSERT INTO sale_lines SELECT s.id, l.value ->> 0, l.value ->> 1, l.value ->> 2,"             \
+    " l.value ->> 3, l.value ->> 4, l.value ->> 5 FROM sales s, json_each(s.lines) l;"             \
+    "ALTER TABLE sales DROP COLUMN lines; ALTER TABLE sales DROP COLUMN categories;"
+
 struct test_store {
     patron_store *s;
     int64_t now; /* the clock the store reads; tests move it */

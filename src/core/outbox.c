@@ -46,10 +46,23 @@ static const char erasure_sql[] =
                   " ?3 FROM erasures WHERE id = ?2";
 
 /* The sale's balance_after is left out: offers may still move it in the same transaction, and
- * the balance is what the entries add up to. The lines are joined in primary key order (sale,
- * line number) and aggregated in place, so their JSON is not written as text and read again; a
- * sale without lines joins one empty row, which the FILTER leaves out ([]). */
+ * the balance is what the entries add up to. The lines are the JSON array the sale's row keeps. */
 static const char sale_sql[] =
+    OUTBOX_INSERT "'sale', 'sales', s.id, s.member_id,"
+                  " json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"
+                  " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"
+                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = s.member_id),"
+                  " 'currency', s.currency, 'lines_minor', s.lines_minor,"
+                  " 'weight_total', s.weight_total, 'points_earned', s.points_earned,"
+                  " 'tier_multiplier_permille', s.tier_multiplier_permille,"
+                  " 'created_at', s.created_at, 'lines', json(s.lines)),"
+                  " ?3 FROM sales s WHERE s.id = ?2";
+
+/* The same row as the outbox filled in migration 9's transaction read it (the backfill), when a
+ * sale's lines were rows of the table sale_lines, joined in primary key order (sale, line
+ * number) and aggregated in place; a sale without lines joins one empty row, which the FILTER
+ * leaves out ([]). A later migration moved the lines into the sale's row. */
+static const char sale_backfill_sql[] =
     OUTBOX_INSERT "'sale', 'sales', s.id, s.member_id,"
                   " json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"
                   " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"
@@ -60,8 +73,7 @@ static const char sale_sql[] =
                   " 'created_at', s.created_at, 'lines', json_group_array(json_array(l.line_no,"
                   " l.sku, l.category, l.qty, l.unit_minor, l.weight_per_unit))"
                   " FILTER (WHERE l.sale_id IS NOT NULL)),"
-                  " ?3 FROM sales s LEFT JOIN sale_lines l ON l.sale_id = s.id WHERE s.id = ?2"
-                  " GROUP BY s.id";
+                  " ?3 FROM sales s LEFT JOIN sale_lines l ON l.sale_id = s.id WHERE s.id = ?2";
 
 static const char refund_sql[] = OUTBOX_INSERT
     "'refund', 'refunds', id,"
@@ -294,7 +306,7 @@ static const struct {
 static int backfill_kind(patron_store *s, enum patron__outbox_kind kind, const char *tail,
                          int64_t store_id)
 {
-    const char *sql = insert_sql[kind];
+    const char *sql = kind == PATRON__OUTBOX_SALE ? sale_backfill_sql : insert_sql[kind];
     size_t keep = strlen(sql);
     for (const char *p = strstr(sql, " WHERE "); p; p = strstr(p + 1, " WHERE "))
         keep = (size_t)(p - sql); /* the last one is the statement's own */

@@ -499,6 +499,29 @@ static const char schema_entry_flows[] =
     "CREATE INDEX IF NOT EXISTS entries_flows ON entries(kind, created_at, points)"
     "  WHERE kind = 'earn' OR kind = 'redeem';";
 
+/* A sale's lines in the sale's own row: one row and one statement per sale instead of one per
+ * line (each line was a row of its own B-tree, with a foreign key probe of its sale). `lines` is
+ * the compact JSON array the sale's outbox payload carries, [[line_no, sku, category, qty,
+ * unit_minor, weight_per_unit], ...] in line order; `categories` is the sale's categories, each
+ * once in the order of their first line, a JSON array of strings, which the offers read (reading
+ * a category out of each line's JSON costs SQLite more than a row did). Both are written once, at
+ * the sale. The view sale_lines gives the same rows as the table it replaces, so refunds,
+ * exports and any query of a shop's own read the lines as before. */
+static const char schema_sale_lines_in_sale[] =
+    "ALTER TABLE sales ADD COLUMN lines TEXT NOT NULL DEFAULT '[]';"
+    "ALTER TABLE sales ADD COLUMN categories TEXT NOT NULL DEFAULT '[]';"
+    "UPDATE sales SET lines = (SELECT json_group_array(json_array(line_no, sku, category, qty,"
+    "  unit_minor, weight_per_unit)) FROM (SELECT * FROM sale_lines l WHERE l.sale_id = sales.id"
+    "  ORDER BY l.line_no)),"
+    "  categories = (SELECT json_group_array(category) FROM (SELECT category, MIN(line_no) AS first"
+    "  FROM sale_lines l WHERE l.sale_id = sales.id GROUP BY category ORDER BY first))"
+    "  WHERE id IN (SELECT sale_id FROM sale_lines);"
+    "DROP TABLE sale_lines;"
+    "CREATE VIEW sale_lines AS SELECT s.id AS sale_id, l.value ->> 0 AS line_no,"
+    "  l.value ->> 1 AS sku, l.value ->> 2 AS category, l.value ->> 3 AS qty,"
+    "  l.value ->> 4 AS unit_minor, l.value ->> 5 AS weight_per_unit"
+    "  FROM sales s, json_each(s.lines) l;";
+
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
@@ -525,6 +548,7 @@ static const char *const migrations[] = {
     schema_report_indexes,
     schema_card_spaces,
     schema_entry_flows,
+    schema_sale_lines_in_sale,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

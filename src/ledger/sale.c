@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A sale at the ledger's level: validate, hash the request for idempotency, find the member,
- * apply the earning rule stated in include/patron/ledger.h (here only), and write the sale, its
- * lines and the earn entry. The offers and the referral bonus come on top in the checkout
- * (checkout.c), which calls down into this file and never the other way. */
+ * apply the earning rule stated in include/patron/ledger.h (here only), and write the sale (its
+ * lines in its row) and the earn entry. The offers and the referral bonus come on top in the
+ * checkout (checkout.c), which calls down into this file and never the other way. */
 #include <stdio.h>
 #include <string.h>
 
@@ -97,14 +97,56 @@ static int refuse_known_ref(patron_store *s, const char *ref)
     return rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
 }
 
+/* The sale's lines as its row keeps them and its outbox payload carries them: a compact JSON
+ * array of [line_no, sku, category, qty, unit_minor, weight_per_unit], in line order. */
+static void lines_json(struct patron__jw *w, const struct patron_sale *in, const int64_t *weights)
+{
+    patron__jw_init(w);
+    patron__jw_raw(w, "[");
+    for (size_t i = 0; i < in->n_lines; i++) {
+        patron__jw_raw(w, i ? ",[" : "[");
+        patron__jw_int(w, (int64_t)i + 1);
+        patron__jw_raw(w, ",");
+        patron__jw_str(w, in->lines[i].sku);
+        patron__jw_raw(w, ",");
+        patron__jw_str(w, in->lines[i].category);
+        patron__jw_raw(w, ",");
+        patron__jw_int(w, in->lines[i].qty);
+        patron__jw_raw(w, ",");
+        patron__jw_int(w, in->lines[i].unit_minor);
+        patron__jw_raw(w, ",");
+        patron__jw_int(w, weights[i]);
+        patron__jw_raw(w, "]");
+    }
+    patron__jw_raw(w, "]");
+}
+
+/* The sale's categories, each once in the order of its first line, as a JSON array of strings. */
+static void categories_json(struct patron__jw *w, const struct patron_sale *in)
+{
+    patron__jw_init(w);
+    patron__jw_raw(w, "[");
+    for (size_t i = 0, n = 0; i < in->n_lines; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(in->lines[j].category, in->lines[i].category) != 0)
+            j++;
+        if (j < i)
+            continue;
+        patron__jw_raw(w, n++ ? "," : "");
+        patron__jw_str(w, in->lines[i].category);
+    }
+    patron__jw_raw(w, "]");
+}
+
 static int insert_sale(patron_store *s, const struct patron_sale *in, const char *currency,
                        const struct patron__member_row *m, const struct patron__earning *e,
-                       int64_t now, int64_t *sale_id)
+                       int64_t now, const struct patron__jw *lines,
+                       const struct patron__jw *categories, int64_t *sale_id)
 {
     static const char *const sql =
         "INSERT INTO sales(store_id, ref, member_id, card, total_minor, currency, lines_minor,"
-        " weight_total, points_earned, tier_multiplier_permille, balance_after, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        " weight_total, points_earned, tier_multiplier_permille, balance_after, created_at, lines,"
+        " categories) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
         return PATRON_EDB;
@@ -120,6 +162,8 @@ static int insert_sale(patron_store *s, const struct patron_sale *in, const char
     sqlite3_bind_int64(st, 10, m->tier_multiplier_permille);
     sqlite3_bind_int64(st, 11, patron__member_points(m) + e->points);
     sqlite3_bind_int64(st, 12, now);
+    sqlite3_bind_text(st, 13, lines->p, (int)lines->len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, categories->p, (int)categories->len, SQLITE_STATIC);
     int err = patron__step_done(s, st);
     if (err == PATRON_EDB && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
         return refuse_known_ref(s, in->ref);
@@ -128,34 +172,11 @@ static int insert_sale(patron_store *s, const struct patron_sale *in, const char
     return err;
 }
 
-static int insert_lines(patron_store *s, int64_t sale_id, const struct patron_sale_line *lines,
-                        size_t n, const int64_t *weights)
-{
-    sqlite3_stmt *st =
-        patron__stmt(s, "INSERT INTO sale_lines(sale_id, line_no, sku, category, qty, unit_minor,"
-                        " weight_per_unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    int err = 0;
-    if (!st)
-        return PATRON_EDB;
-    for (size_t i = 0; i < n && err == 0; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, sale_id);
-        sqlite3_bind_int64(st, 2, (int64_t)i + 1);
-        sqlite3_bind_text(st, 3, lines[i].sku, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, lines[i].category, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, lines[i].qty);
-        sqlite3_bind_int64(st, 6, lines[i].unit_minor);
-        sqlite3_bind_int64(st, 7, weights[i]);
-        err = patron__step_done(s, st);
-    }
-    return err;
-}
-
 /* The sale's outbox row, from the values just written: the payload outbox.c's sale statement
  * would read back from the rows (balance_after left out), without reading them. */
 static int sale_outbox(patron_store *s, const struct patron_sale *in, const char *currency,
                        const struct patron__member_row *m, const struct patron__earning *e,
-                       int64_t now, int64_t sale_id, const int64_t *weights)
+                       int64_t now, int64_t sale_id, const struct patron__jw *lines)
 {
     struct patron__jw head, tail;
     patron__jw_init(&head);
@@ -186,23 +207,8 @@ static int sale_outbox(patron_store *s, const struct patron_sale *in, const char
     patron__jw_key(&tail, "created_at");
     patron__jw_int(&tail, now);
     patron__jw_key(&tail, "lines");
-    patron__jw_raw(&tail, "[");
-    for (size_t i = 0; i < in->n_lines; i++) {
-        patron__jw_raw(&tail, i ? ",[" : "[");
-        patron__jw_int(&tail, (int64_t)i + 1);
-        patron__jw_raw(&tail, ",");
-        patron__jw_str(&tail, in->lines[i].sku);
-        patron__jw_raw(&tail, ",");
-        patron__jw_str(&tail, in->lines[i].category);
-        patron__jw_raw(&tail, ",");
-        patron__jw_int(&tail, in->lines[i].qty);
-        patron__jw_raw(&tail, ",");
-        patron__jw_int(&tail, in->lines[i].unit_minor);
-        patron__jw_raw(&tail, ",");
-        patron__jw_int(&tail, weights[i]);
-        patron__jw_raw(&tail, "]");
-    }
-    patron__jw_raw(&tail, "]}");
+    patron__jw_raw(&tail, lines->p);
+    patron__jw_raw(&tail, "}");
     int err = patron__outbox_add_json(s, "sale", "sales", sale_id, m->member_id,
                                       m->member_uid[0] ? m->member_uid : NULL, &head, &tail);
     patron__jw_free(&head);
@@ -235,14 +241,22 @@ int patron__sale_book(patron_store *s, const struct patron_sale *in, const struc
                       int *changed)
 {
     int64_t weights[PATRON_SALE_MAX_LINES], entry_id, now = patron_store_now(s);
+    struct patron__jw lines, categories;
     int err;
     if ((err = patron__member_for_card(s, in->card, 1, m)) != 0 ||
         (err = patron__tier_review(s, m, 0, changed)) != 0)
         return err;
     patron__sale_weigh(s, p, in, m->tier_multiplier_permille, weights, e);
-    if ((err = insert_sale(s, in, p->currency, m, e, now, sale_id)) != 0 ||
-        (err = insert_lines(s, *sale_id, in->lines, in->n_lines, weights)) != 0 ||
-        (err = sale_outbox(s, in, p->currency, m, e, now, *sale_id, weights)) != 0)
+    lines_json(&lines, in, weights);
+    categories_json(&categories, in);
+    err = lines.oom || categories.oom
+              ? PATRON_ENOMEM
+              : insert_sale(s, in, p->currency, m, e, now, &lines, &categories, sale_id);
+    if (err == 0)
+        err = sale_outbox(s, in, p->currency, m, e, now, *sale_id, &lines);
+    patron__jw_free(&lines);
+    patron__jw_free(&categories);
+    if (err != 0)
         return err;
     if (e->points <= 0)
         return 0;

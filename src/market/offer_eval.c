@@ -117,9 +117,11 @@ static int fact_last_sale(struct facts *f)
     return rc == SQLITE_ROW ? 0 : patron__db_err(f->s, rc);
 }
 
+/* A sale's categories are read from its `categories` (each once, a JSON array of strings), not
+ * from its lines: no line's JSON is read again for its category. */
 static const char recent_sql[] =
-    "SELECT l.category, MAX(s.created_at) FROM sales s JOIN sale_lines l ON l.sale_id = s.id"
-    " WHERE s.member_id = ?1 AND s.created_at >= ?2 AND s.id <> ?3 GROUP BY l.category LIMIT ?4";
+    "SELECT c.value, MAX(s.created_at) FROM sales s, json_each(s.categories) c"
+    " WHERE s.member_id = ?1 AND s.created_at >= ?2 AND s.id <> ?3 GROUP BY c.value LIMIT ?4";
 
 /* The categories bought since the longest look-back any running offer asks for. */
 static int fact_categories(struct facts *f, const struct patron__offer_cache *c)
@@ -158,8 +160,8 @@ static int bought_since(struct facts *f, const struct patron__offer_cache *c, co
                         int64_t since, int *yes)
 {
     static const char one_sql[] =
-        "SELECT COALESCE(MAX(s.created_at), 0) FROM sales s JOIN sale_lines l ON l.sale_id = s.id"
-        " WHERE s.member_id = ?1 AND s.created_at >= ?2 AND s.id <> ?3 AND l.category = ?4";
+        "SELECT COALESCE(MAX(s.created_at), 0) FROM sales s, json_each(s.categories) c"
+        " WHERE s.member_id = ?1 AND s.created_at >= ?2 AND s.id <> ?3 AND c.value = ?4";
     int err = fact_categories(f, c);
     if (err != 0)
         return err;

@@ -123,12 +123,13 @@ static int rows_into(struct exporter *x, const char *sql, json_t *rows)
     return err;
 }
 
-/* Tables with a member_id column, and tables keyed by the member's sales. The names come from
- * the schema itself, quoted as identifiers; the member is always a bound parameter. */
+/* Tables (and views, such as sale_lines) with a member_id column, and those keyed by the
+ * member's sales. The names come from the schema itself, quoted as identifiers; the member is
+ * always a bound parameter. */
 static const char tables_sql[] =
     "SELECT t.name, MAX(c.name = 'member_id'), MAX(c.name = 'sale_id')"
     " FROM sqlite_schema t JOIN pragma_table_info(t.name) c"
-    " WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite_%' AND t.name <> 'members'"
+    " WHERE t.type IN ('table', 'view') AND t.name NOT LIKE 'sqlite_%' AND t.name <> 'members'"
     " GROUP BY t.name HAVING MAX(c.name IN ('member_id', 'sale_id')) ORDER BY t.name";
 
 static int export_table(struct exporter *x, const char *table, int by_member)
