@@ -250,6 +250,35 @@ static void roles_are_enforced_and_audited(void **state)
     assert_int_equal(points_of(fx.card_b), points + 10);
 }
 
+/* An adjustment sent again with its key answers its first answer (the entry and the points
+ * then), though a sale moved the balance in between. */
+static void adjustments_replay_their_first_answer(void **state)
+{
+    struct apit_reply r;
+    char body[160];
+    (void)state;
+    snprintf(body, sizeof body, "{\"card\":\"%s\",\"points\":7,\"reason\":\"goodwill\"}",
+             fx.card_b);
+    int64_t before = points_of(fx.card_b);
+    apit_call(port(), "POST", "/v1/adjustments", fx.manager, "adj-replay", body, &r);
+    assert_int_equal(r.status, 201);
+    int64_t entry = apit_jint(r.json, "entry_id"), answered = apit_jint(r.json, "points");
+    assert_int_equal(answered, before + 7);
+    apit_reply_free(&r);
+    sale(fx.cashier, fx.card_b, "adj-r-1", 5000, "sale-adj-r-1", &r);
+    assert_int_equal(r.status, 201);
+    int64_t after_sale = apit_jint(r.json, "points");
+    assert_true(after_sale > answered);
+    apit_reply_free(&r);
+    apit_call(port(), "POST", "/v1/adjustments", fx.manager, "adj-replay", body, &r);
+    assert_int_equal(r.status, 201);
+    assert_int_equal(apit_jint(r.json, "entry_id"), entry);
+    assert_int_equal(apit_jint(r.json, "points"), answered);
+    assert_true(json_is_true(json_object_get(r.json, "replayed")));
+    apit_reply_free(&r);
+    assert_int_equal(points_of(fx.card_b), after_sale);
+}
+
 static void scan_and_member_show_the_member(void **state)
 {
     struct apit_reply r;
@@ -830,6 +859,7 @@ int main(void)
         cmocka_unit_test(tokens_are_required_and_checked),
         cmocka_unit_test(revocation_reaches_a_kept_connection_at_once),
         cmocka_unit_test(roles_are_enforced_and_audited),
+        cmocka_unit_test(adjustments_replay_their_first_answer),
         cmocka_unit_test(scan_and_member_show_the_member),
         cmocka_unit_test(sales_replay_and_refuse_key_reuse),
         cmocka_unit_test(keys_are_scoped_by_till),

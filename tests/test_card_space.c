@@ -272,8 +272,9 @@ static void the_migration_counts_the_cards_already_minted(void **state)
     for (int i = 0; i < 3; i++)
         test_enroll(&t, "Old Timer", card);
     sql(&t, "DROP TABLE card_spaces; DROP TABLE card_space_grants; DROP INDEX "
-            "entries_flows;" TEST_SQL_SALE_LINES_AS_TABLE);
-    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 3);
+            "entries_flows;" TEST_SQL_SALE_LINES_AS_TABLE
+            "ALTER TABLE entries DROP COLUMN balance_after");
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 4);
     sql(&t, pragma);
     patron_store_close(t.s);
     assert_int_equal(patron_store_open(t.path, &t.s), 0);

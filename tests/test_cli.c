@@ -256,6 +256,49 @@ static void duplicate_sale_ref_is_refused_naming_the_first(void **state)
                      3);
 }
 
+/* `patron ledger adjust` run again with the same key prints what it printed the first time (its
+ * entry and the points then), with --json and without, though a sale moved the balance since. */
+static void adjustment_run_again_prints_its_first_answer(void **state)
+{
+    (void)state;
+    char card[32], entry[32], human[sizeof out];
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "member", "enroll",
+                                     "--name", "Kathleen Booth", (char *)NULL),
+                     0);
+    snprintf(card, sizeof card, "%s", field("card"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "ledger", "adjust", card,
+                                     "--points", "25", "--reason", "goodwill", "--manager", "Mia",
+                                     "--key", "adj-h", (char *)NULL),
+                     0);
+    snprintf(human, sizeof human, "%s", out);
+    assert_non_null(strstr(human, "balance 25."));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "adjust",
+                                     card, "--points", "30", "--reason", "goodwill", "--manager",
+                                     "Mia", "--key", "adj-j", (char *)NULL),
+                     0);
+    assert_string_equal(field("points"), "55");
+    assert_string_equal(field("replayed"), "false");
+    snprintf(entry, sizeof entry, "%s", field("entry_id"));
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "sale", card, "--ref", "A1",
+                                     "--total", "5000", (char *)NULL),
+                     0);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "ledger", "adjust", card,
+                                     "--points", "25", "--reason", "goodwill", "--manager", "Mia",
+                                     "--key", "adj-h", (char *)NULL),
+                     0);
+    assert_string_equal(out, human);
+    assert_int_equal(test_run_patron(out, sizeof out, "--db", db, "--json", "ledger", "adjust",
+                                     card, "--points", "30", "--reason", "goodwill", "--manager",
+                                     "Mia", "--key", "adj-j", (char *)NULL),
+                     0);
+    assert_string_equal(field("points"), "55");
+    assert_string_equal(field("entry_id"), entry);
+    assert_string_equal(field("replayed"), "true");
+    assert_int_equal(
+        test_run_patron(out, sizeof out, "--db", db, "--json", "scan", card, (char *)NULL), 0);
+    assert_string_equal(field("points"), "105");
+}
+
 /* Two refund commands are two refunds (a cake returned today, another tomorrow); the same
  * --return-ref again answers the first; more than was sold is refused. */
 static void each_refund_command_is_a_refund_of_its_own(void **state)
@@ -387,6 +430,7 @@ int main(void)
         T(exit_codes_follow_the_contract),
         T(fixed_clock_drives_expiry),
         T(duplicate_sale_ref_is_refused_naming_the_first),
+        T(adjustment_run_again_prints_its_first_answer),
         T(each_refund_command_is_a_refund_of_its_own),
         T(key_list_times_are_iso8601),
         T(now_is_parsed_strictly),

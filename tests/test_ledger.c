@@ -417,6 +417,81 @@ static void adjustments_need_reason_and_manager(void **state)
     test_assert_ledger_verifies(t.s);
 }
 
+/* The same adjustment sent again answers what its first answer said, its entry and the points
+ * then, however the balance moved since (a sale here, the chain's part pulled from head office),
+ * and posts nothing more. */
+static void adjustment_replay_answers_the_first_answer(void **state)
+{
+    (void)state;
+    struct patron_adjust_result first, again;
+    struct patron_adjustment adj = {card, 25, "goodwill", "Mia", "adj-replay"};
+    earn("p1", 5000);
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &first), 0);
+    assert_false(first.replayed);
+    assert_int_equal(first.points, 75);
+    earn("p2", 3000);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), "UPDATE members SET chain_points = 40",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(balance(), 145);
+    assert_int_equal(patron_ledger_adjust(t.s, &adj, &again), 0);
+    assert_true(again.replayed);
+    assert_int_equal(again.entry_id, first.entry_id);
+    assert_int_equal(again.points, 75);
+    assert_int_equal(balance(), 145);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'adjust'"), 1);
+    /* a debit's answer likewise */
+    struct patron_adjustment debit = {card, -45, "typo", "Mia", "adj-replay-debit"};
+    assert_int_equal(patron_ledger_adjust(t.s, &debit, &first), 0);
+    assert_int_equal(first.points, 100);
+    earn("p3", 1000);
+    assert_int_equal(patron_ledger_adjust(t.s, &debit, &again), 0);
+    assert_true(again.replayed);
+    assert_int_equal(again.entry_id, first.entry_id);
+    assert_int_equal(again.points, 100);
+    test_assert_ledger_verifies(t.s);
+}
+
+/* A store written before entries kept an adjustment's answer: the migration adds the column and
+ * rewrites no entry; an adjustment made before answers its replay with the balance as it is now
+ * (nothing kept says otherwise), one made after answers its first answer. */
+static void adjustments_made_before_the_answer_was_kept_replay_today_s_balance(void **state)
+{
+    (void)state;
+    struct patron_adjust_result old_first, new_first, again;
+    struct patron_adjustment old_adj = {card, 25, "goodwill", "Mia", "adj-old"};
+    struct patron_adjustment new_adj = {card, 10, "goodwill", "Mia", "adj-new"};
+    char pragma[48];
+    assert_int_equal(patron_ledger_adjust(t.s, &old_adj, &old_first), 0);
+    assert_int_equal(old_first.points, 25);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
+                                  "ALTER TABLE entries DROP COLUMN balance_after", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 1);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), pragma, NULL, NULL, NULL), SQLITE_OK);
+    patron_store_close(t.s);
+    assert_int_equal(patron_store_open(t.path, &t.s), 0);
+    patron_store_set_fixed_time(t.s, t.now);
+    assert_int_equal(test_scalar(t.s, "PRAGMA user_version"), PATRON_SCHEMA_VERSION);
+    assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE balance_after IS NULL"),
+                     1);
+    earn("m1", 5000);
+    assert_int_equal(patron_ledger_adjust(t.s, &old_adj, &again), 0);
+    assert_true(again.replayed);
+    assert_int_equal(again.entry_id, old_first.entry_id);
+    assert_int_equal(again.points, 75);
+    assert_int_equal(patron_ledger_adjust(t.s, &new_adj, &new_first), 0);
+    assert_int_equal(new_first.points, 85);
+    earn("m2", 5000);
+    assert_int_equal(patron_ledger_adjust(t.s, &new_adj, &again), 0);
+    assert_true(again.replayed);
+    assert_int_equal(again.entry_id, new_first.entry_id);
+    assert_int_equal(again.points, 85);
+    assert_int_equal(balance(), 135);
+    test_assert_ledger_verifies(t.s);
+}
+
 static void verify_catches_a_corrupted_balance(void **state)
 {
     (void)state;
@@ -484,9 +559,9 @@ static void entry_kind_check_builds_no_temporary_btree(void **state)
                                   " VALUES (1, 99, 'gift', 1, 2, 1, 1, 0)",
                                   NULL, NULL, NULL),
                      SQLITE_CONSTRAINT_CHECK);
-    /* a store as the migration before this one left it: the IN list, five versions back (the
-     * conversion is followed by the report indexes', the card spaces', the entry flows' and the
-     * sale lines' migrations) */
+    /* a store as the migration before this one left it: the IN list, six versions back (the
+     * conversion is followed by the report indexes', the card spaces', the entry flows', the sale
+     * lines' and the adjustment answer's migrations) */
     assert_int_equal(sqlite3_exec(db,
                                   "PRAGMA writable_schema = ON;"
                                   "UPDATE sqlite_schema SET sql = replace(sql,"
@@ -496,12 +571,13 @@ static void entry_kind_check_builds_no_temporary_btree(void **state)
                                   "''adjust''))') WHERE name = 'entries';"
                                   "PRAGMA writable_schema = RESET;"
                                   "DROP TABLE card_spaces; DROP TABLE card_space_grants;"
-                                  "DROP INDEX entries_flows;" TEST_SQL_SALE_LINES_AS_TABLE,
+                                  "DROP INDEX entries_flows;" TEST_SQL_SALE_LINES_AS_TABLE
+                                  "ALTER TABLE entries DROP COLUMN balance_after;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(entry_insert_temp_btrees(t.s), 1); /* what every entry cost before */
     char pragma[48];
-    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 5);
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 6);
     assert_int_equal(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
     patron_store_close(t.s);
     assert_int_equal(patron_store_open(t.path, &t.s), 0);
@@ -643,10 +719,12 @@ static void sale_lines_move_into_the_sale_row_unchanged(void **state)
     assert_string_equal(rows,
                         "1|MUG\"2|home\\x|3|1100|1100000;2|CAF\xc3\x89|caf\xc3\xa9|1|250|250000;"
                         "3|TEA|drinks|2|0|0");
-    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 1);
-    assert_int_equal(
-        sqlite3_exec(patron_store_sqlite(t.s), TEST_SQL_SALE_LINES_AS_TABLE, NULL, NULL, NULL),
-        SQLITE_OK);
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 2);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
+                                  TEST_SQL_SALE_LINES_AS_TABLE
+                                  "ALTER TABLE entries DROP COLUMN balance_after;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), pragma, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(test_scalar(t.s, "SELECT count(*) FROM sale_lines"), 3);
     assert_int_equal(test_scalar(t.s, "SELECT count(*) FROM pragma_table_info('sales')"
@@ -692,6 +770,8 @@ int main(void)
         T(tiers_rise_on_earn_and_fall_at_period_end),
         T(tier_kept_when_requalified),
         T(adjustments_need_reason_and_manager),
+        T(adjustment_replay_answers_the_first_answer),
+        T(adjustments_made_before_the_answer_was_kept_replay_today_s_balance),
         T(verify_catches_a_corrupted_balance),
         T(entries_are_append_only_and_numbered),
         T(entry_kind_check_builds_no_temporary_btree),

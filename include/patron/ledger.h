@@ -155,11 +155,14 @@ struct patron_adjustment {
 struct patron_adjust_result {
     int64_t entry_id;
     int64_t points; /* balance after */
-    int replayed;
+    int replayed;   /* 1 when this answers an earlier request with the same key */
 };
 
-/* A manual correction approved by a manager. Returns 0; PATRON_EINVAL without a reason or
- * manager; PATRON_ENOFUNDS when a debit would take the balance below zero. */
+/* A manual correction approved by a manager. The same key with the same request answers the
+ * first answer again, its entry and its points (replayed = 1), however the balance moved since;
+ * an adjustment written before schema 27 kept no points and answers the balance now. Returns 0;
+ * PATRON_EINVAL without a reason or manager; PATRON_ENOFUNDS when a debit would take the balance
+ * below zero; PATRON_EIDEMPOTENCY when the key was used by another request. */
 PATRON_EXPORT int patron_ledger_adjust(patron_store *s, const struct patron_adjustment *in,
                                        struct patron_adjust_result *out)
     __attribute__((warn_unused_result));

@@ -22,7 +22,7 @@ typedef struct patron_store patron_store;
 typedef int64_t (*patron_clock_fn)(void *ctx);
 
 /* The schema version this library writes. */
-#define PATRON_SCHEMA_VERSION 26
+#define PATRON_SCHEMA_VERSION 27
 
 /* Opens (creating if missing) the database at `path` and brings its schema up to date.
  * Returns 0 and sets *out, which the caller frees with patron_store_close(); PATRON_ESCHEMA when

@@ -522,6 +522,15 @@ static const char schema_sale_lines_in_sale[] =
     "  l.value ->> 4 AS unit_minor, l.value ->> 5 AS weight_per_unit"
     "  FROM sales s, json_each(s.lines) l;";
 
+/* An adjustment's answer kept on its entry: balance_after is the member's points after it (this
+ * store's ledger and the chain's part, patron__member_points), so that the adjustment sent again
+ * answers what its first answer said, as sales, refunds and redemptions keep theirs in their own
+ * rows. NULL on the other kinds, and on an adjustment written before this version, whose replay
+ * answers the balance as it is now (adjust.c). Adding a column rewrites no row; the entries'
+ * triggers refuse only UPDATE and DELETE. */
+static const char schema_adjustment_answer[] =
+    "ALTER TABLE entries ADD COLUMN balance_after INTEGER;";
+
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
@@ -549,6 +558,7 @@ static const char *const migrations[] = {
     schema_card_spaces,
     schema_entry_flows,
     schema_sale_lines_in_sale,
+    schema_adjustment_answer,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -33,6 +33,7 @@ static int post_adjustment(patron_store *s, const struct patron_adjustment *in,
         .program = PATRON__ACCT_ADJUST,
         .note = in->reason,
         .approved_by = in->manager,
+        .keeps_answer = 1,
     };
     int err = patron__member_for_card(s, in->card, 1, m);
     if (err != 0)
@@ -43,10 +44,12 @@ static int post_adjustment(patron_store *s, const struct patron_adjustment *in,
     return patron__ledger_post(s, m, &p, entry_id);
 }
 
+/* The first answer again: the points the entry kept. An adjustment written before the entries
+ * kept them (schema 27) has none, and answers the member's points as they are now. */
 static int replay(patron_store *s, int64_t entry_id, struct patron_adjust_result *out)
 {
     sqlite3_stmt *st = patron__stmt(
-        s, "SELECT a.balance + m.chain_points FROM entries e"
+        s, "SELECT coalesce(e.balance_after, a.balance + m.chain_points) FROM entries e"
            " JOIN accounts a ON a.member_id = e.member_id JOIN members m ON m.id = e.member_id"
            " WHERE e.id = ?1");
     if (!st)

@@ -26,6 +26,12 @@ static void bind_id(sqlite3_stmt *st, int i, int64_t v)
         sqlite3_bind_null(st, i);
 }
 
+/* What the posting does to the member's balance. */
+static int64_t member_delta(const struct patron__posting *p)
+{
+    return p->to_member ? p->points : -p->points;
+}
+
 static int insert_entry(patron_store *s, const struct patron__member_row *m,
                         const struct patron__posting *p, int64_t seq, int64_t now,
                         int64_t *entry_id)
@@ -33,7 +39,8 @@ static int insert_entry(patron_store *s, const struct patron__member_row *m,
     static const char *const sql =
         "INSERT INTO entries(id, store_id, store_seq, kind, debit_account, credit_account, points,"
         " member_id, created_at, original_entry, sale_id, refund_id, redemption_id, note,"
-        " approved_by) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+        " approved_by, balance_after)"
+        " VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
     int64_t program = p->account ? p->account : s->program_accounts[p->program];
     sqlite3_stmt *st = patron__stmt(s, sql);
     if (!st)
@@ -54,6 +61,8 @@ static int insert_entry(patron_store *s, const struct patron__member_row *m,
         sqlite3_bind_text(st, 13, p->note, -1, SQLITE_STATIC);
     if (p->approved_by)
         sqlite3_bind_text(st, 14, p->approved_by, -1, SQLITE_STATIC);
+    if (p->keeps_answer)
+        sqlite3_bind_int64(st, 15, patron__member_points(m) + member_delta(p));
     int err = patron__step_done(s, st);
     if (err == 0)
         *entry_id = sqlite3_last_insert_rowid(s->db);
@@ -284,7 +293,7 @@ static int consume_lots(patron_store *s, int64_t member_id, int64_t points)
 int patron__ledger_post(patron_store *s, struct patron__member_row *m,
                         const struct patron__posting *p, int64_t *entry_id)
 {
-    int64_t seq = 0, delta = p->to_member ? p->points : -p->points, now = patron_store_now(s);
+    int64_t seq = 0, delta = member_delta(p), now = patron_store_now(s);
     int64_t program = p->account ? p->account : s->program_accounts[p->program];
     int err;
     if (p->points <= 0)

@@ -20,8 +20,10 @@ struct patron__posting {
     const char *account_name; /* that account's name, when the caller knows it (the entry's
                                  outbox row is then written without reading it back), or NULL */
     int64_t expires_at;       /* a credit's lot expiry instead of the expiry_days rule, or 0 */
-    int uncapped; /* a debit the counter cannot refuse (a refund's reversal): offline, it is
-                     marked offline but not held to the offline caps */
+    int uncapped;     /* a debit the counter cannot refuse (a refund's reversal): offline, it is
+                         marked offline but not held to the offline caps */
+    int keeps_answer; /* the entry keeps the member's points after it (balance_after): the
+                         answer of a write that has no row of its own (an adjustment) */
 };
 
 /* Posts the movement for member m and updates m->balance. Returns 0 or a PATRON_* code. */
