@@ -10,21 +10,26 @@
 #include "ledger/ledger_internal.h"
 #include "ledger/sale_internal.h"
 
-static int validate_lines(patron_store *s, const struct patron_sale *in)
+/* A line's text field (its SKU or category): the field is named, with the line's number, only
+ * when it breaks the rule, so a valid line costs no formatting. */
+static int line_text_rule(patron_store *s, size_t i, const char *field, const char *v)
 {
     char what[48];
+    if (patron_text_check(v, 1, PATRON_TOKEN_MAX, PATRON_TEXT_NO_SPACE) == PATRON_TEXT_OK)
+        return 0;
+    snprintf(what, sizeof what, "line %zu's %s", i + 1, field);
+    return patron__text_rule(s, what, v, 1, PATRON_TOKEN_MAX, PATRON_TEXT_NO_SPACE);
+}
+
+static int validate_lines(patron_store *s, const struct patron_sale *in)
+{
     int err;
     if (in->n_lines > PATRON_LINES_MAX || (in->n_lines && !in->lines))
         return patron__fail(s, PATRON_EINVAL, "a sale has at most %d lines", PATRON_LINES_MAX);
     for (size_t i = 0; i < in->n_lines; i++) {
         const struct patron_sale_line *l = &in->lines[i];
-        snprintf(what, sizeof what, "line %zu's SKU", i + 1);
-        if ((err = patron__text_rule(s, what, l->sku, 1, PATRON_TOKEN_MAX, PATRON_TEXT_NO_SPACE)) !=
-            0)
-            return err;
-        snprintf(what, sizeof what, "line %zu's category", i + 1);
-        if ((err = patron__text_rule(s, what, l->category, 1, PATRON_TOKEN_MAX,
-                                     PATRON_TEXT_NO_SPACE)) != 0)
+        if ((err = line_text_rule(s, i, "SKU", l->sku)) != 0 ||
+            (err = line_text_rule(s, i, "category", l->category)) != 0)
             return err;
         if (l->qty < 1 || l->qty > PATRON_QTY_MAX || l->unit_minor < 0 ||
             l->unit_minor > PATRON_UNIT_PRICE_MAX)
