@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/sha.h>
 #include <sqlite3.h>
 
 #include "testutil.h"
@@ -606,6 +607,67 @@ static void rules_kept_by_the_handle_follow_every_change(void **state)
     test_assert_ledger_verifies(t.s);
 }
 
+static size_t put_str(unsigned char *b, size_t at, const char *v)
+{
+    size_t n = strlen(v);
+    b[at] = (unsigned char)(n >> 24);
+    b[at + 1] = (unsigned char)(n >> 16);
+    b[at + 2] = (unsigned char)(n >> 8);
+    b[at + 3] = (unsigned char)n;
+    memcpy(b + at + 4, v, n);
+    return at + 4 + n;
+}
+
+static size_t put_int(unsigned char *b, size_t at, int64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        b[at + (size_t)i] = (unsigned char)((uint64_t)v >> (56 - 8 * i));
+    return at + 8;
+}
+
+/* A sale's request hash, which kept keys are compared with, is SHA-256 over its fields in order,
+ * each string with its length before it (4 bytes, big-endian) and each integer in 8 bytes
+ * big-endian; here with fields long enough to pass more than one buffer's worth to the digest. */
+static void the_request_hash_is_sha256_of_the_fields_in_order(void **state)
+{
+    (void)state;
+    char sku[12][PATRON_TOKEN_MAX + 1];
+    struct patron_sale_line lines[12];
+    for (int i = 0; i < 12; i++) {
+        memset(sku[i], 'A' + i, PATRON_TOKEN_MAX);
+        sku[i][PATRON_TOKEN_MAX] = '\0';
+        lines[i] = (struct patron_sale_line){sku[i], "bakery", 1, 100};
+    }
+    struct patron_sale_result r;
+    assert_int_equal(sale("h1", 1200, lines, 12, &r), 0);
+    unsigned char bytes[4096], want[SHA256_DIGEST_LENGTH];
+    size_t n = put_str(bytes, 0, "sale");
+    n = put_str(bytes, n, card);
+    n = put_str(bytes, n, "h1");
+    n = put_int(bytes, n, 1200);
+    n = put_int(bytes, n, 12);
+    for (int i = 0; i < 12; i++) {
+        n = put_str(bytes, n, lines[i].sku);
+        n = put_str(bytes, n, lines[i].category);
+        n = put_int(bytes, n, lines[i].qty);
+        n = put_int(bytes, n, lines[i].unit_minor);
+    }
+    assert_true(n > 1024);
+    SHA256(bytes, n, want);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT request_hash FROM idempotency WHERE key = 'k-h1'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(st, 0), SHA256_DIGEST_LENGTH);
+    assert_memory_equal(sqlite3_column_blob(st, 0), want, SHA256_DIGEST_LENGTH);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -634,6 +696,7 @@ int main(void)
         T(batch_failure_undoes_only_itself),
         T(savepoint_undoes_one_request),
         T(rules_kept_by_the_handle_follow_every_change),
+        T(the_request_hash_is_sha256_of_the_fields_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
