@@ -162,56 +162,56 @@ static int sale_outbox(patron_store *s, const struct patron_sale *in, const char
                        const struct patron__member_row *m, const struct patron__earning *e,
                        int64_t now, int64_t sale_id, const int64_t *weights)
 {
-    struct patron__jw head, tail;
-    patron__jw_init(&head);
-    patron__jw_init(&tail);
-    patron__jw_raw(&head, "{\"id\":");
-    patron__jw_int(&head, sale_id);
-    patron__jw_key(&head, "store_id");
-    patron__jw_int(&head, s->store_id);
-    patron__jw_key(&head, "ref");
-    patron__jw_str(&head, in->ref);
-    patron__jw_key(&head, "member_id");
-    patron__jw_int(&head, m->member_id);
-    patron__jw_key(&head, "card");
-    patron__jw_str(&head, in->card);
-    patron__jw_key(&head, "total_minor");
-    patron__jw_int(&head, in->total_minor);
-    patron__jw_key(&head, "member_uid");
-    patron__jw_raw(&tail, ",\"currency\":");
-    patron__jw_str(&tail, currency);
-    patron__jw_key(&tail, "lines_minor");
-    patron__jw_int(&tail, e->lines_minor);
-    patron__jw_key(&tail, "weight_total");
-    patron__jw_int(&tail, e->weight);
-    patron__jw_key(&tail, "points_earned");
-    patron__jw_int(&tail, e->points);
-    patron__jw_key(&tail, "tier_multiplier_permille");
-    patron__jw_int(&tail, m->tier_multiplier_permille);
-    patron__jw_key(&tail, "created_at");
-    patron__jw_int(&tail, now);
-    patron__jw_key(&tail, "lines");
-    patron__jw_raw(&tail, "[");
+    struct patron__jw w;
+    patron__jw_init(&w);
+    patron__jw_raw(&w, "{\"id\":");
+    patron__jw_int(&w, sale_id);
+    patron__jw_key(&w, "store_id");
+    patron__jw_int(&w, s->store_id);
+    patron__jw_key(&w, "ref");
+    patron__jw_str(&w, in->ref);
+    patron__jw_key(&w, "member_id");
+    patron__jw_int(&w, m->member_id);
+    patron__jw_key(&w, "card");
+    patron__jw_str(&w, in->card);
+    patron__jw_key(&w, "total_minor");
+    patron__jw_int(&w, in->total_minor);
+    patron__jw_key(&w, "member_uid");
+    patron__jw_member_uid(&w, m->member_uid[0] ? m->member_uid : NULL);
+    patron__jw_key(&w, "currency");
+    patron__jw_str(&w, currency);
+    patron__jw_key(&w, "lines_minor");
+    patron__jw_int(&w, e->lines_minor);
+    patron__jw_key(&w, "weight_total");
+    patron__jw_int(&w, e->weight);
+    patron__jw_key(&w, "points_earned");
+    patron__jw_int(&w, e->points);
+    patron__jw_key(&w, "tier_multiplier_permille");
+    patron__jw_int(&w, m->tier_multiplier_permille);
+    patron__jw_key(&w, "created_at");
+    patron__jw_int(&w, now);
+    patron__jw_key(&w, "lines");
+    patron__jw_raw(&w, "[");
     for (size_t i = 0; i < in->n_lines; i++) {
-        patron__jw_raw(&tail, i ? ",[" : "[");
-        patron__jw_int(&tail, (int64_t)i + 1);
-        patron__jw_raw(&tail, ",");
-        patron__jw_str(&tail, in->lines[i].sku);
-        patron__jw_raw(&tail, ",");
-        patron__jw_str(&tail, in->lines[i].category);
-        patron__jw_raw(&tail, ",");
-        patron__jw_int(&tail, in->lines[i].qty);
-        patron__jw_raw(&tail, ",");
-        patron__jw_int(&tail, in->lines[i].unit_minor);
-        patron__jw_raw(&tail, ",");
-        patron__jw_int(&tail, weights[i]);
-        patron__jw_raw(&tail, "]");
+        if (i)
+            patron__jw_raw(&w, ",");
+        patron__jw_raw(&w, "[");
+        patron__jw_int(&w, (int64_t)i + 1);
+        patron__jw_raw(&w, ",");
+        patron__jw_str(&w, in->lines[i].sku);
+        patron__jw_raw(&w, ",");
+        patron__jw_str(&w, in->lines[i].category);
+        patron__jw_raw(&w, ",");
+        patron__jw_int(&w, in->lines[i].qty);
+        patron__jw_raw(&w, ",");
+        patron__jw_int(&w, in->lines[i].unit_minor);
+        patron__jw_raw(&w, ",");
+        patron__jw_int(&w, weights[i]);
+        patron__jw_raw(&w, "]");
     }
-    patron__jw_raw(&tail, "]}");
-    int err = patron__outbox_add_json(s, "sale", "sales", sale_id, m->member_id,
-                                      m->member_uid[0] ? m->member_uid : NULL, &head, &tail);
-    patron__jw_free(&head);
-    patron__jw_free(&tail);
+    patron__jw_raw(&w, "]}");
+    int err = patron__outbox_add_json(s, "sale", "sales", sale_id, m->member_id, &w);
+    patron__jw_free(&w);
     return err;
 }
 
