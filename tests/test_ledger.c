@@ -668,6 +668,48 @@ static void the_request_hash_is_sha256_of_the_fields_in_order(void **state)
     sqlite3_close(db);
 }
 
+/* Every line of a sale is its own row, numbered from 1 in the order given, however many lines
+ * one insert statement takes at a time (here more than one statement's worth). */
+static void every_line_is_a_row_numbered_in_order(void **state)
+{
+    (void)state;
+    enum { N = 19 };
+    char sku[N][8];
+    struct patron_sale_line lines[N];
+    int64_t total = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(sku[i], sizeof sku[i], "S%02d", N - i);
+        lines[i] =
+            (struct patron_sale_line){sku[i], i % 2 ? "coffee" : "bakery", i % 3 + 1, 100 + i};
+        total += (int64_t)(i % 3 + 1) * (100 + i);
+    }
+    struct patron_sale_result r;
+    assert_int_equal(sale("rows", total, lines, N, &r), 0);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT line_no, sku, category, qty, unit_minor,"
+                                        " weight_per_unit FROM sale_lines WHERE sale_id = ?1"
+                                        " ORDER BY line_no",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, r.sale_id);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(st, 0), i + 1);
+        assert_string_equal((const char *)sqlite3_column_text(st, 1), lines[i].sku);
+        assert_string_equal((const char *)sqlite3_column_text(st, 2), lines[i].category);
+        assert_int_equal(sqlite3_column_int64(st, 3), lines[i].qty);
+        assert_int_equal(sqlite3_column_int64(st, 4), lines[i].unit_minor);
+        assert_int_equal(sqlite3_column_int64(st, 5), lines[i].unit_minor * 1000);
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    test_assert_ledger_verifies(t.s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -697,6 +739,7 @@ int main(void)
         T(savepoint_undoes_one_request),
         T(rules_kept_by_the_handle_follow_every_change),
         T(the_request_hash_is_sha256_of_the_fields_in_order),
+        T(every_line_is_a_row_numbered_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

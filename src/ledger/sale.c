@@ -133,24 +133,47 @@ static int insert_sale(patron_store *s, const struct patron_sale *in, const char
     return err;
 }
 
+/* The lines go in with one statement for up to LINES_PER_INSERT of them (a statement run costs
+ * more than a row): row k of a statement takes the parameters ?k1 to ?k6, and ?1 is the sale. */
+#define LINES_PER_INSERT 8
+#define LINES_INSERT                                                                               \
+    "INSERT INTO sale_lines(sale_id, line_no, sku, category, qty, unit_minor, weight_per_unit)"    \
+    " VALUES "
+#define LINE_ROW(k) "(?1, ?" #k "1, ?" #k "2, ?" #k "3, ?" #k "4, ?" #k "5, ?" #k "6)"
+#define LINE_ROWS_2 LINE_ROW(1) ", " LINE_ROW(2)
+#define LINE_ROWS_4 LINE_ROWS_2 ", " LINE_ROW(3) ", " LINE_ROW(4)
+#define LINE_ROWS_6 LINE_ROWS_4 ", " LINE_ROW(5) ", " LINE_ROW(6)
+static const char *const lines_insert[LINES_PER_INSERT] = {
+    LINES_INSERT LINE_ROW(1),
+    LINES_INSERT LINE_ROWS_2,
+    LINES_INSERT LINE_ROWS_2 ", " LINE_ROW(3),
+    LINES_INSERT LINE_ROWS_4,
+    LINES_INSERT LINE_ROWS_4 ", " LINE_ROW(5),
+    LINES_INSERT LINE_ROWS_6,
+    LINES_INSERT LINE_ROWS_6 ", " LINE_ROW(7),
+    LINES_INSERT LINE_ROWS_6 ", " LINE_ROW(7) ", " LINE_ROW(8),
+};
+
 static int insert_lines(patron_store *s, int64_t sale_id, const struct patron_sale_line *lines,
                         size_t n, const int64_t *weights)
 {
-    sqlite3_stmt *st =
-        patron__stmt(s, "INSERT INTO sale_lines(sale_id, line_no, sku, category, qty, unit_minor,"
-                        " weight_per_unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     int err = 0;
-    if (!st)
-        return PATRON_EDB;
-    for (size_t i = 0; i < n && err == 0; i++) {
-        sqlite3_reset(st);
+    for (size_t first = 0; first < n && err == 0; first += LINES_PER_INSERT) {
+        size_t rows = n - first < LINES_PER_INSERT ? n - first : LINES_PER_INSERT;
+        sqlite3_stmt *st = patron__stmt(s, lines_insert[rows - 1]);
+        if (!st)
+            return PATRON_EDB;
         sqlite3_bind_int64(st, 1, sale_id);
-        sqlite3_bind_int64(st, 2, (int64_t)i + 1);
-        sqlite3_bind_text(st, 3, lines[i].sku, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, lines[i].category, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, lines[i].qty);
-        sqlite3_bind_int64(st, 6, lines[i].unit_minor);
-        sqlite3_bind_int64(st, 7, weights[i]);
+        for (size_t k = 0; k < rows; k++) {
+            const struct patron_sale_line *l = &lines[first + k];
+            int at = 10 * (int)(k + 1);
+            sqlite3_bind_int64(st, at + 1, (int64_t)(first + k) + 1);
+            sqlite3_bind_text(st, at + 2, l->sku, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, at + 3, l->category, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, at + 4, l->qty);
+            sqlite3_bind_int64(st, at + 5, l->unit_minor);
+            sqlite3_bind_int64(st, at + 6, weights[first + k]);
+        }
         err = patron__step_done(s, st);
     }
     return err;
