@@ -607,6 +607,40 @@ static void rules_kept_by_the_handle_follow_every_change(void **state)
     test_assert_ledger_verifies(t.s);
 }
 
+/* The handle keeps the tiers as it keeps the rules: a tier added by another handle, one added by
+ * this handle, and a change undone by a rollback each count on the very next sale. */
+static void tiers_kept_by_the_handle_follow_every_change(void **state)
+{
+    (void)state;
+    struct patron_sale_result r;
+    patron_store *other;
+    assert_int_equal(sale("t1", 1000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Member");
+    assert_int_equal(patron_store_open(t.path, &other), 0);
+    assert_int_equal(patron_tier_set(other, "Gold", 15, 1000, "test"), 0);
+    patron_store_close(other);
+    assert_int_equal(sale("t2", 1000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Gold");
+    assert_true(r.tier_upgraded);
+    assert_int_equal(patron_tier_set(t.s, "Platinum", 25, 1000, "test"), 0);
+    assert_int_equal(sale("t3", 1000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Platinum");
+    assert_int_equal(patron_tier_set(t.s, "Diamond", 45, 1000, "test"), 0);
+    /* Diamond moved below Platinum and read by a sale, then undone with the savepoint. */
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(patron_store_savepoint(t.s), 0);
+    assert_int_equal(patron_tier_set(t.s, "Diamond", 20, 1000, "test"), 0);
+    assert_int_equal(sale("t4", 1000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Platinum");
+    assert_int_equal(patron_store_savepoint_rollback(t.s), 0);
+    assert_int_equal(patron_store_savepoint_release(t.s), 0);
+    assert_int_equal(patron_store_batch_commit(t.s), 0);
+    assert_int_equal(sale("t5", 1500, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Diamond");
+    assert_true(r.tier_upgraded);
+    test_assert_ledger_verifies(t.s);
+}
+
 static size_t put_str(unsigned char *b, size_t at, const char *v)
 {
     size_t n = strlen(v);
@@ -738,6 +772,7 @@ int main(void)
         T(batch_failure_undoes_only_itself),
         T(savepoint_undoes_one_request),
         T(rules_kept_by_the_handle_follow_every_change),
+        T(tiers_kept_by_the_handle_follow_every_change),
         T(the_request_hash_is_sha256_of_the_fields_in_order),
         T(every_line_is_a_row_numbered_in_order),
     };

@@ -296,6 +296,13 @@ int patron__sale_balance_after(patron_store *s, int64_t sale_id, int64_t balance
 
 int patron__sale_tier_name(patron_store *s, int64_t tier_id, char *buf, size_t len)
 {
+    const struct patron__tier_slot *tiers;
+    size_t n = patron__tiers_kept(s, &tiers);
+    for (size_t i = 0; i < n; i++)
+        if (tiers[i].id == tier_id) {
+            patron__copy(buf, len, tiers[i].name);
+            return 0;
+        }
     sqlite3_stmt *st = patron__stmt(s, "SELECT name FROM tiers WHERE id = ?1");
     if (!st)
         return PATRON_EDB;
