@@ -48,21 +48,33 @@ int patron__jw_grow(struct patron__jw *w, size_t more)
     return 0;
 }
 
+/* Digits are written from the end of a small buffer, two at a time from a table of pairs. */
 void patron__jw_int(struct patron__jw *w, int64_t v)
 {
-    char digits[24];
-    size_t n = 0;
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    char digits[24], *d = digits + sizeof digits;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     if (w->len + 24 + 1 > w->cap && patron__jw_grow(w, 24) != 0)
         return;
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) {
+        d -= 2;
+        memcpy(d, pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10) {
+        d -= 2;
+        memcpy(d, pairs + 2 * u, 2);
+    } else {
+        *--d = (char)('0' + u);
+    }
     if (v < 0)
-        w->p[w->len++] = '-';
-    while (n)
-        w->p[w->len++] = digits[--n];
+        *--d = '-';
+    size_t n = (size_t)(digits + sizeof digits - d);
+    memcpy(w->p + w->len, d, n);
+    w->len += n;
     w->p[w->len] = '\0';
 }
 
