@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/sha.h>
 #include <sqlite3.h>
 
 #include "testutil.h"
@@ -748,6 +749,143 @@ static void sale_lines_move_into_the_sale_row_unchanged(void **state)
     test_assert_ledger_verifies(t.s);
 }
 
+/* The handle keeps the tiers as it keeps the rules: a tier added by another handle, one added by
+ * this handle, and a change undone by a rollback each count on the very next sale. */
+static void tiers_kept_by_the_handle_follow_every_change(void **state)
+{
+    (void)state;
+    struct patron_sale_result r;
+    patron_store *other;
+    assert_int_equal(sale("t1", 1000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Member");
+    assert_int_equal(patron_store_open(t.path, &other), 0);
+    assert_int_equal(patron_tier_set(other, "Gold", 15, 1000, "test"), 0);
+    patron_store_close(other);
+    assert_int_equal(sale("t2", 1000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Gold");
+    assert_true(r.tier_upgraded);
+    assert_int_equal(patron_tier_set(t.s, "Platinum", 25, 1000, "test"), 0);
+    assert_int_equal(sale("t3", 1000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Platinum");
+    assert_int_equal(patron_tier_set(t.s, "Diamond", 45, 1000, "test"), 0);
+    /* Diamond moved below Platinum and read by a sale, then undone with the savepoint. */
+    assert_int_equal(patron_store_batch_begin(t.s), 0);
+    assert_int_equal(patron_store_savepoint(t.s), 0);
+    assert_int_equal(patron_tier_set(t.s, "Diamond", 20, 1000, "test"), 0);
+    assert_int_equal(sale("t4", 1000, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Platinum");
+    assert_int_equal(patron_store_savepoint_rollback(t.s), 0);
+    assert_int_equal(patron_store_savepoint_release(t.s), 0);
+    assert_int_equal(patron_store_batch_commit(t.s), 0);
+    assert_int_equal(sale("t5", 1500, NULL, 0, &r), 0);
+    assert_string_equal(r.tier, "Diamond");
+    assert_true(r.tier_upgraded);
+    test_assert_ledger_verifies(t.s);
+}
+
+static size_t put_str(unsigned char *b, size_t at, const char *v)
+{
+    size_t n = strlen(v);
+    b[at] = (unsigned char)(n >> 24);
+    b[at + 1] = (unsigned char)(n >> 16);
+    b[at + 2] = (unsigned char)(n >> 8);
+    b[at + 3] = (unsigned char)n;
+    memcpy(b + at + 4, v, n);
+    return at + 4 + n;
+}
+
+static size_t put_int(unsigned char *b, size_t at, int64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        b[at + (size_t)i] = (unsigned char)((uint64_t)v >> (56 - 8 * i));
+    return at + 8;
+}
+
+/* A sale's request hash, which kept keys are compared with, is SHA-256 over its fields in order,
+ * each string with its length before it (4 bytes, big-endian) and each integer in 8 bytes
+ * big-endian; here with fields long enough to pass more than one buffer's worth to the digest. */
+static void the_request_hash_is_sha256_of_the_fields_in_order(void **state)
+{
+    (void)state;
+    char sku[12][PATRON_TOKEN_MAX + 1];
+    struct patron_sale_line lines[12];
+    for (int i = 0; i < 12; i++) {
+        memset(sku[i], 'A' + i, PATRON_TOKEN_MAX);
+        sku[i][PATRON_TOKEN_MAX] = '\0';
+        lines[i] = (struct patron_sale_line){sku[i], "bakery", 1, 100};
+    }
+    struct patron_sale_result r;
+    assert_int_equal(sale("h1", 1200, lines, 12, &r), 0);
+    unsigned char bytes[4096], want[SHA256_DIGEST_LENGTH];
+    size_t n = put_str(bytes, 0, "sale");
+    n = put_str(bytes, n, card);
+    n = put_str(bytes, n, "h1");
+    n = put_int(bytes, n, 1200);
+    n = put_int(bytes, n, 12);
+    for (int i = 0; i < 12; i++) {
+        n = put_str(bytes, n, lines[i].sku);
+        n = put_str(bytes, n, lines[i].category);
+        n = put_int(bytes, n, lines[i].qty);
+        n = put_int(bytes, n, lines[i].unit_minor);
+    }
+    assert_true(n > 1024);
+    SHA256(bytes, n, want);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT request_hash FROM idempotency WHERE key = 'k-h1'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(st, 0), SHA256_DIGEST_LENGTH);
+    assert_memory_equal(sqlite3_column_blob(st, 0), want, SHA256_DIGEST_LENGTH);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* Every line of a sale is a row of sale_lines, numbered from 1 in the order given, however many
+ * lines the sale has (here 19). */
+static void every_line_is_a_row_numbered_in_order(void **state)
+{
+    (void)state;
+    enum { N = 19 };
+    char sku[N][8];
+    struct patron_sale_line lines[N];
+    int64_t total = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(sku[i], sizeof sku[i], "S%02d", N - i);
+        lines[i] =
+            (struct patron_sale_line){sku[i], i % 2 ? "coffee" : "bakery", i % 3 + 1, 100 + i};
+        total += (int64_t)(i % 3 + 1) * (100 + i);
+    }
+    struct patron_sale_result r;
+    assert_int_equal(sale("rows", total, lines, N, &r), 0);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT line_no, sku, category, qty, unit_minor,"
+                                        " weight_per_unit FROM sale_lines WHERE sale_id = ?1"
+                                        " ORDER BY line_no",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, r.sale_id);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(st, 0), i + 1);
+        assert_string_equal((const char *)sqlite3_column_text(st, 1), lines[i].sku);
+        assert_string_equal((const char *)sqlite3_column_text(st, 2), lines[i].category);
+        assert_int_equal(sqlite3_column_int64(st, 3), lines[i].qty);
+        assert_int_equal(sqlite3_column_int64(st, 4), lines[i].unit_minor);
+        assert_int_equal(sqlite3_column_int64(st, 5), lines[i].unit_minor * 1000);
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    test_assert_ledger_verifies(t.s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -779,6 +917,9 @@ int main(void)
         T(savepoint_undoes_one_request),
         T(rules_kept_by_the_handle_follow_every_change),
         T(sale_lines_move_into_the_sale_row_unchanged),
+        T(tiers_kept_by_the_handle_follow_every_change),
+        T(the_request_hash_is_sha256_of_the_fields_in_order),
+        T(every_line_is_a_row_numbered_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

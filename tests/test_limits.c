@@ -253,6 +253,33 @@ static void bad_bytes_in_a_row_never_fail_the_scan(void **state)
     test_store_close(&t);
 }
 
+/* A line's bad SKU or category is refused with the line's number and the field named. */
+static void a_bad_line_is_named_in_the_refusal(void **state)
+{
+    (void)state;
+    struct test_store t;
+    char card[14];
+    struct patron_sale_result sr;
+    test_store_open(&t);
+    test_enroll(&t, "Ann", card);
+    struct patron_sale_line lines[3] = {
+        {"TEA", "drinks", 1, 100}, {"CAKE", "bake ry", 1, 200}, {"", "food", 1, 300}};
+    struct patron_sale sale = {.card = card,
+                               .ref = "N-1",
+                               .total_minor = 600,
+                               .lines = lines,
+                               .n_lines = 3,
+                               .idempotency_key = "N-1"};
+    assert_int_equal(patron_sale_record(t.s, &sale, &sr), PATRON_EINVAL);
+    assert_non_null(strstr(patron_store_detail(t.s), "line 2's category"));
+    lines[1].category = "bakery";
+    assert_int_equal(patron_sale_record(t.s, &sale, &sr), PATRON_EINVAL);
+    assert_non_null(strstr(patron_store_detail(t.s), "line 3's SKU"));
+    lines[2].sku = "BUN";
+    assert_int_equal(patron_sale_record(t.s, &sale, &sr), 0);
+    test_store_close(&t);
+}
+
 static void sale_and_adjustment_limits_follow_the_table(void **state)
 {
     (void)state;
@@ -348,6 +375,7 @@ int main(void)
         cmocka_unit_test(enrolment_refuses_bad_text),
         cmocka_unit_test(bad_bytes_in_a_row_never_fail_the_scan),
         cmocka_unit_test(sale_and_adjustment_limits_follow_the_table),
+        cmocka_unit_test(a_bad_line_is_named_in_the_refusal),
         cmocka_unit_test(cli_refuses_bad_input_with_exit_4),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

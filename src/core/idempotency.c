@@ -24,14 +24,29 @@ int patron__idem_init(patron_store *s, struct patron__idem *h, const char *op, c
     return 0;
 }
 
+static void add_bytes(struct patron__idem *h, const void *v, size_t n)
+{
+    if (h->used + n > sizeof h->buf) {
+        EVP_DigestUpdate(h->md, h->buf, h->used);
+        h->used = 0;
+    }
+    if (n > sizeof h->buf) {
+        EVP_DigestUpdate(h->md, v, n);
+        return;
+    }
+    memcpy(h->buf + h->used, v, n);
+    h->used += n;
+}
+
 void patron__idem_add_str(struct patron__idem *h, const char *v)
 {
-    uint32_t n = v ? (uint32_t)strlen(v) : UINT32_MAX;
-    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
-                            (unsigned char)(n >> 8), (unsigned char)n};
-    EVP_DigestUpdate(h->md, len, sizeof len);
+    size_t len = v ? strlen(v) : 0;
+    uint32_t n = v ? (uint32_t)len : UINT32_MAX;
+    unsigned char prefix[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                               (unsigned char)(n >> 8), (unsigned char)n};
+    add_bytes(h, prefix, sizeof prefix);
     if (v)
-        EVP_DigestUpdate(h->md, v, strlen(v));
+        add_bytes(h, v, len);
 }
 
 void patron__idem_add_int(struct patron__idem *h, int64_t v)
@@ -39,7 +54,7 @@ void patron__idem_add_int(struct patron__idem *h, int64_t v)
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)((uint64_t)v >> (56 - 8 * i));
-    EVP_DigestUpdate(h->md, b, sizeof b);
+    add_bytes(h, b, sizeof b);
 }
 
 void patron__idem_cleanup(struct patron__idem *h)
@@ -51,7 +66,8 @@ void patron__idem_cleanup(struct patron__idem *h)
 int patron__idem_check(patron_store *s, struct patron__idem *h, int64_t *result_id)
 {
     unsigned int len = 0;
-    if (EVP_DigestFinal_ex(h->md, h->hash, &len) != 1 || len != sizeof h->hash)
+    if ((h->used && EVP_DigestUpdate(h->md, h->buf, h->used) != 1) ||
+        EVP_DigestFinal_ex(h->md, h->hash, &len) != 1 || len != sizeof h->hash)
         return PATRON_ECRYPTO;
     sqlite3_stmt *st = patron__stmt(s, "SELECT op, request_hash, result_id FROM idempotency"
                                        " WHERE till = ?1 AND key = ?2");

@@ -11,11 +11,15 @@
 
 #define PATRON__IDEM_KEY_MAX 127
 
+/* The request's fields are gathered in `buf` and handed to SHA-256 a buffer at a time, not a
+ * field at a time: the digest is the same, at a fraction of the calls. */
 struct patron__idem {
     const char *op;
     const char *key;
     EVP_MD_CTX *md;
     unsigned char hash[32];
+    size_t used;
+    unsigned char buf[512];
 };
 
 /* Starts hashing a request of operation `op` (e.g. "sale") under `key`. Returns 0, PATRON_EINVAL

@@ -5,6 +5,8 @@
 #ifndef PATRON_OUTBOX_INTERNAL_H
 #define PATRON_OUTBOX_INTERNAL_H
 
+#include <string.h>
+
 #include "core/store_internal.h"
 
 /* The kinds of fact, each read from one table by its key. */
@@ -37,28 +39,53 @@ int patron__outbox_add(patron_store *s, enum patron__outbox_kind kind, int64_t i
 int patron__outbox_add_card(patron_store *s, const char *number);
 
 /* A payload written from values the caller holds (outbox_json.c), byte for byte what
- * json_object() gives for the same row. patron__jw_key writes the comma before a key when one is
- * due (not first, nor after '{', '[' or ','); every writer call is a no-op once memory ran out
- * (oom), which the insert reports. */
+ * json_object() gives for the same row, into one buffer. Keys and raw pieces are string literals,
+ * copied with their length known at compile time; patron__jw_key writes the comma before a key
+ * when one is due (not first, nor after '{', '[' or ','). The member's member_uid is written where
+ * patron__jw_member_uid is called, or, when the caller does not hold it, read there by the
+ * row's INSERT. Every writer call is a no-op once memory ran out (oom), which the insert
+ * reports. */
 struct patron__jw {
     char *p;
     size_t len, cap;
+    size_t uid_at; /* where the INSERT puts the member_uid it reads; PATRON__JW_NO_UID when none */
     int oom;
     char stack[2048];
 };
+#define PATRON__JW_NO_UID ((size_t)-1)
 void patron__jw_init(struct patron__jw *w);
 void patron__jw_free(struct patron__jw *w);
-void patron__jw_raw(struct patron__jw *w, const char *text);
+int patron__jw_grow(struct patron__jw *w, size_t more); /* 0, or -1 with oom set */
 void patron__jw_int(struct patron__jw *w, int64_t v);
-void patron__jw_str(struct patron__jw *w, const char *v); /* NULL writes null */
-void patron__jw_key(struct patron__jw *w, const char *key);
+void patron__jw_id(struct patron__jw *w, int64_t v);                      /* 0 writes null */
+void patron__jw_str(struct patron__jw *w, const char *v);                 /* NULL writes null */
+void patron__jw_member_uid(struct patron__jw *w, const char *member_uid); /* NULL: the INSERT's */
 
-/* Appends an outbox row whose payload is `head`, the member's member_uid (as a JSON string or
- * null), then `tail`. `member_uid` is the one the caller read in this transaction, or NULL: then
- * it is read from members. */
+static inline void patron__jw_mem(struct patron__jw *w, const char *text, size_t n)
+{
+    if (w->len + n + 1 > w->cap && patron__jw_grow(w, n) != 0)
+        return;
+    memcpy(w->p + w->len, text, n + 1);
+    w->len += n;
+}
+
+/* `quoted` is ",\"key\":" of length n; its comma is left out where none is due. */
+static inline void patron__jw_key_quoted(struct patron__jw *w, const char *quoted, size_t n)
+{
+    char last = w->len > 0 ? w->p[w->len - 1] : ',';
+    if (last == '{' || last == '[' || last == ',')
+        patron__jw_mem(w, quoted + 1, n - 1);
+    else
+        patron__jw_mem(w, quoted, n);
+}
+
+#define patron__jw_raw(w, literal) patron__jw_mem((w), "" literal, sizeof(literal) - 1)
+#define patron__jw_key(w, literal)                                                                 \
+    patron__jw_key_quoted((w), ",\"" literal "\":", sizeof(",\"" literal "\":") - 1)
+
+/* Appends an outbox row whose payload `w` holds. */
 int patron__outbox_add_json(patron_store *s, const char *kind, const char *tbl, int64_t row_key,
-                            int64_t member_id, const char *member_uid,
-                            const struct patron__jw *head, const struct patron__jw *tail);
+                            int64_t member_id, const struct patron__jw *w);
 
 /* Rewrites the payloads that hold the member's personal data (their enrolment, consent changes,
  * feedback comments and complaints) so that no copy stays in the outbox. */

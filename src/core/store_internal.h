@@ -35,6 +35,14 @@ struct patron__rule_slot {
     int found; /* 0: the key has no row */
 };
 
+/* The program's tiers as the handle keeps them (rules_cache.c), lowest threshold first. */
+#define PATRON__TIER_SLOTS 16
+struct patron__tier_slot {
+    int64_t id;
+    int64_t threshold;
+    char name[64];
+};
+
 /* The program's own accounts, the other side of every member movement. */
 enum patron__program_account {
     PATRON__ACCT_ISSUED,   /* source of earned points, sink of reversals */
@@ -79,9 +87,12 @@ struct patron_store {
     void *space_source_arg;
     struct patron__rule_slot rules[PATRON__RULE_SLOTS];
     size_t rule_count;
-    int64_t data_version;  /* PRAGMA data_version the kept rules were read at */
-    int rules_checked;     /* data_version was looked at in the open transaction */
-    int facts_fn;          /* the reports' facts pass has its SQL function (report_table.c) */
+    int64_t data_version; /* PRAGMA data_version the kept rules were read at */
+    int rules_checked;    /* data_version was looked at in the open transaction */
+    struct patron__tier_slot tiers[PATRON__TIER_SLOTS];
+    size_t tier_count;
+    int tiers_read; /* tiers[] holds what the tiers table said (tier_count 0: too many to keep) */
+    int facts_fn;   /* the reports' facts pass has its SQL function (report_table.c) */
     int busy_timeout_ms;   /* how long a write waits for another writer's lock (busy_wait) */
     int64_t busy_since_ns; /* monotonic time the current wait began */
 };
@@ -150,6 +161,10 @@ void patron__rules_watch(patron_store *s);
 void patron__rules_forget(patron_store *s);
 int patron__rules_lookup(patron_store *s, char kind, const char *key, const char **value);
 void patron__rules_keep(patron_store *s, char kind, const char *key, const char *value);
+/* The program's tiers, kept like the rules (forgotten with them, and when this handle writes the
+ * tiers table): their number with *tiers, lowest threshold first, or 0 when none are kept (more
+ * than PATRON__TIER_SLOTS, or the read failed): the caller then asks the database. */
+size_t patron__tiers_kept(patron_store *s, const struct patron__tier_slot **tiers);
 
 /* The name of a program account ("program:issued", ...), as its row in accounts holds it. */
 const char *patron__program_account_name(enum patron__program_account a);

@@ -121,15 +121,6 @@ static int outbox_entry(patron_store *s, int64_t entry_id, int offline)
     return err;
 }
 
-static void jw_id(struct patron__jw *w, const char *key, int64_t v)
-{
-    patron__jw_key(w, key);
-    if (v)
-        patron__jw_int(w, v);
-    else
-        patron__jw_raw(w, "null");
-}
-
 /* The entry's outbox row from the values just written, as outbox.c's entry statement would read
  * them back; an entry against another named account whose name the caller did not give, or a
  * spend made offline (its payload says "offline": true), goes that way. */
@@ -139,42 +130,43 @@ static int entry_outbox(patron_store *s, const struct patron__member_row *m,
     const char *program = p->account ? p->account_name : patron__program_account_name(p->program);
     if (!program || offline)
         return outbox_entry(s, entry_id, offline);
-    struct patron__jw head, tail;
-    patron__jw_init(&head);
-    patron__jw_init(&tail);
-    patron__jw_raw(&head, "{\"id\":");
-    patron__jw_int(&head, entry_id);
-    patron__jw_key(&head, "store_id");
-    patron__jw_int(&head, s->store_id);
-    patron__jw_key(&head, "store_seq");
-    patron__jw_int(&head, entry_id);
-    patron__jw_key(&head, "kind");
-    patron__jw_str(&head, p->kind);
-    patron__jw_key(&head, "debit");
-    patron__jw_str(&head, p->to_member ? program : "member");
-    patron__jw_key(&head, "credit");
-    patron__jw_str(&head, p->to_member ? "member" : program);
-    patron__jw_key(&head, "points");
-    patron__jw_int(&head, p->points);
-    patron__jw_key(&head, "member_id");
-    patron__jw_int(&head, m->member_id);
-    patron__jw_key(&head, "created_at");
-    patron__jw_int(&head, now);
-    patron__jw_key(&head, "member_uid");
-    patron__jw_raw(&tail, ",");
-    jw_id(&tail, "original_entry", p->original_entry);
-    jw_id(&tail, "sale_id", p->sale_id);
-    jw_id(&tail, "refund_id", p->refund_id);
-    jw_id(&tail, "redemption_id", p->redemption_id);
-    patron__jw_key(&tail, "note");
-    patron__jw_str(&tail, p->note);
-    patron__jw_key(&tail, "approved_by");
-    patron__jw_str(&tail, p->approved_by);
-    patron__jw_raw(&tail, "}");
-    int err = patron__outbox_add_json(s, "entry", "entries", entry_id, m->member_id,
-                                      m->member_uid[0] ? m->member_uid : NULL, &head, &tail);
-    patron__jw_free(&head);
-    patron__jw_free(&tail);
+    struct patron__jw w;
+    patron__jw_init(&w);
+    patron__jw_raw(&w, "{\"id\":");
+    patron__jw_int(&w, entry_id);
+    patron__jw_key(&w, "store_id");
+    patron__jw_int(&w, s->store_id);
+    patron__jw_key(&w, "store_seq");
+    patron__jw_int(&w, entry_id);
+    patron__jw_key(&w, "kind");
+    patron__jw_str(&w, p->kind);
+    patron__jw_key(&w, "debit");
+    patron__jw_str(&w, p->to_member ? program : "member");
+    patron__jw_key(&w, "credit");
+    patron__jw_str(&w, p->to_member ? "member" : program);
+    patron__jw_key(&w, "points");
+    patron__jw_int(&w, p->points);
+    patron__jw_key(&w, "member_id");
+    patron__jw_int(&w, m->member_id);
+    patron__jw_key(&w, "created_at");
+    patron__jw_int(&w, now);
+    patron__jw_key(&w, "member_uid");
+    patron__jw_member_uid(&w, m->member_uid[0] ? m->member_uid : NULL);
+    patron__jw_key(&w, "original_entry");
+    patron__jw_id(&w, p->original_entry);
+    patron__jw_key(&w, "sale_id");
+    patron__jw_id(&w, p->sale_id);
+    patron__jw_key(&w, "refund_id");
+    patron__jw_id(&w, p->refund_id);
+    patron__jw_key(&w, "redemption_id");
+    patron__jw_id(&w, p->redemption_id);
+    patron__jw_key(&w, "note");
+    patron__jw_str(&w, p->note);
+    patron__jw_key(&w, "approved_by");
+    patron__jw_str(&w, p->approved_by);
+    patron__jw_raw(&w, "}");
+    int err = patron__outbox_add_json(s, "entry", "entries", entry_id, m->member_id, &w);
+    patron__jw_free(&w);
     return err;
 }
 
@@ -188,34 +180,31 @@ static int move_balance(patron_store *s, int64_t account_id, int64_t delta)
     return patron__step_done(s, st);
 }
 
-/* A credit opens a lot for the part that lifts the balance above zero (a deficit left by a
- * negative-balance refund is covered first). */
 /* The opened lot's outbox row from the values just written (outbox.c's lot statement). */
 static int lot_outbox(patron_store *s, const struct patron__member_row *m, int64_t lot_id,
                       int64_t entry_id, int64_t lot, int64_t now, int64_t expires_at)
 {
-    struct patron__jw head, tail;
-    patron__jw_init(&head);
-    patron__jw_init(&tail);
-    patron__jw_raw(&head, "{\"id\":");
-    patron__jw_int(&head, lot_id);
-    patron__jw_key(&head, "member_id");
-    patron__jw_int(&head, m->member_id);
-    patron__jw_key(&head, "entry_id");
-    patron__jw_int(&head, entry_id);
-    patron__jw_key(&head, "points");
-    patron__jw_int(&head, lot);
-    patron__jw_key(&head, "member_uid");
-    patron__jw_raw(&tail, ",\"remaining\":");
-    patron__jw_int(&tail, lot);
-    patron__jw_key(&tail, "earned_at");
-    patron__jw_int(&tail, now);
-    jw_id(&tail, "expires_at", expires_at);
-    patron__jw_raw(&tail, "}");
-    int err = patron__outbox_add_json(s, "lot", "lots", lot_id, m->member_id,
-                                      m->member_uid[0] ? m->member_uid : NULL, &head, &tail);
-    patron__jw_free(&head);
-    patron__jw_free(&tail);
+    struct patron__jw w;
+    patron__jw_init(&w);
+    patron__jw_raw(&w, "{\"id\":");
+    patron__jw_int(&w, lot_id);
+    patron__jw_key(&w, "member_id");
+    patron__jw_int(&w, m->member_id);
+    patron__jw_key(&w, "entry_id");
+    patron__jw_int(&w, entry_id);
+    patron__jw_key(&w, "points");
+    patron__jw_int(&w, lot);
+    patron__jw_key(&w, "member_uid");
+    patron__jw_member_uid(&w, m->member_uid[0] ? m->member_uid : NULL);
+    patron__jw_key(&w, "remaining");
+    patron__jw_int(&w, lot);
+    patron__jw_key(&w, "earned_at");
+    patron__jw_int(&w, now);
+    patron__jw_key(&w, "expires_at");
+    patron__jw_id(&w, expires_at);
+    patron__jw_raw(&w, "}");
+    int err = patron__outbox_add_json(s, "lot", "lots", lot_id, m->member_id, &w);
+    patron__jw_free(&w);
     return err;
 }
 

@@ -10,21 +10,26 @@
 #include "ledger/ledger_internal.h"
 #include "ledger/sale_internal.h"
 
-static int validate_lines(patron_store *s, const struct patron_sale *in)
+/* A line's text field (its SKU or category): the field is named, with the line's number, only
+ * when it breaks the rule, so a valid line costs no formatting. */
+static int line_text_rule(patron_store *s, size_t i, const char *field, const char *v)
 {
     char what[48];
+    if (patron_text_check(v, 1, PATRON_TOKEN_MAX, PATRON_TEXT_NO_SPACE) == PATRON_TEXT_OK)
+        return 0;
+    snprintf(what, sizeof what, "line %zu's %s", i + 1, field);
+    return patron__text_rule(s, what, v, 1, PATRON_TOKEN_MAX, PATRON_TEXT_NO_SPACE);
+}
+
+static int validate_lines(patron_store *s, const struct patron_sale *in)
+{
     int err;
     if (in->n_lines > PATRON_LINES_MAX || (in->n_lines && !in->lines))
         return patron__fail(s, PATRON_EINVAL, "a sale has at most %d lines", PATRON_LINES_MAX);
     for (size_t i = 0; i < in->n_lines; i++) {
         const struct patron_sale_line *l = &in->lines[i];
-        snprintf(what, sizeof what, "line %zu's SKU", i + 1);
-        if ((err = patron__text_rule(s, what, l->sku, 1, PATRON_TOKEN_MAX, PATRON_TEXT_NO_SPACE)) !=
-            0)
-            return err;
-        snprintf(what, sizeof what, "line %zu's category", i + 1);
-        if ((err = patron__text_rule(s, what, l->category, 1, PATRON_TOKEN_MAX,
-                                     PATRON_TEXT_NO_SPACE)) != 0)
+        if ((err = line_text_rule(s, i, "SKU", l->sku)) != 0 ||
+            (err = line_text_rule(s, i, "category", l->category)) != 0)
             return err;
         if (l->qty < 1 || l->qty > PATRON_QTY_MAX || l->unit_minor < 0 ||
             l->unit_minor > PATRON_UNIT_PRICE_MAX)
@@ -104,7 +109,9 @@ static void lines_json(struct patron__jw *w, const struct patron_sale *in, const
     patron__jw_init(w);
     patron__jw_raw(w, "[");
     for (size_t i = 0; i < in->n_lines; i++) {
-        patron__jw_raw(w, i ? ",[" : "[");
+        if (i)
+            patron__jw_raw(w, ",");
+        patron__jw_raw(w, "[");
         patron__jw_int(w, (int64_t)i + 1);
         patron__jw_raw(w, ",");
         patron__jw_str(w, in->lines[i].sku);
@@ -132,7 +139,8 @@ static void categories_json(struct patron__jw *w, const struct patron_sale *in)
             j++;
         if (j < i)
             continue;
-        patron__jw_raw(w, n++ ? "," : "");
+        if (n++)
+            patron__jw_raw(w, ",");
         patron__jw_str(w, in->lines[i].category);
     }
     patron__jw_raw(w, "]");
@@ -178,41 +186,39 @@ static int sale_outbox(patron_store *s, const struct patron_sale *in, const char
                        const struct patron__member_row *m, const struct patron__earning *e,
                        int64_t now, int64_t sale_id, const struct patron__jw *lines)
 {
-    struct patron__jw head, tail;
-    patron__jw_init(&head);
-    patron__jw_init(&tail);
-    patron__jw_raw(&head, "{\"id\":");
-    patron__jw_int(&head, sale_id);
-    patron__jw_key(&head, "store_id");
-    patron__jw_int(&head, s->store_id);
-    patron__jw_key(&head, "ref");
-    patron__jw_str(&head, in->ref);
-    patron__jw_key(&head, "member_id");
-    patron__jw_int(&head, m->member_id);
-    patron__jw_key(&head, "card");
-    patron__jw_str(&head, in->card);
-    patron__jw_key(&head, "total_minor");
-    patron__jw_int(&head, in->total_minor);
-    patron__jw_key(&head, "member_uid");
-    patron__jw_raw(&tail, ",\"currency\":");
-    patron__jw_str(&tail, currency);
-    patron__jw_key(&tail, "lines_minor");
-    patron__jw_int(&tail, e->lines_minor);
-    patron__jw_key(&tail, "weight_total");
-    patron__jw_int(&tail, e->weight);
-    patron__jw_key(&tail, "points_earned");
-    patron__jw_int(&tail, e->points);
-    patron__jw_key(&tail, "tier_multiplier_permille");
-    patron__jw_int(&tail, m->tier_multiplier_permille);
-    patron__jw_key(&tail, "created_at");
-    patron__jw_int(&tail, now);
-    patron__jw_key(&tail, "lines");
-    patron__jw_raw(&tail, lines->p);
-    patron__jw_raw(&tail, "}");
-    int err = patron__outbox_add_json(s, "sale", "sales", sale_id, m->member_id,
-                                      m->member_uid[0] ? m->member_uid : NULL, &head, &tail);
-    patron__jw_free(&head);
-    patron__jw_free(&tail);
+    struct patron__jw w;
+    patron__jw_init(&w);
+    patron__jw_raw(&w, "{\"id\":");
+    patron__jw_int(&w, sale_id);
+    patron__jw_key(&w, "store_id");
+    patron__jw_int(&w, s->store_id);
+    patron__jw_key(&w, "ref");
+    patron__jw_str(&w, in->ref);
+    patron__jw_key(&w, "member_id");
+    patron__jw_int(&w, m->member_id);
+    patron__jw_key(&w, "card");
+    patron__jw_str(&w, in->card);
+    patron__jw_key(&w, "total_minor");
+    patron__jw_int(&w, in->total_minor);
+    patron__jw_key(&w, "member_uid");
+    patron__jw_member_uid(&w, m->member_uid[0] ? m->member_uid : NULL);
+    patron__jw_key(&w, "currency");
+    patron__jw_str(&w, currency);
+    patron__jw_key(&w, "lines_minor");
+    patron__jw_int(&w, e->lines_minor);
+    patron__jw_key(&w, "weight_total");
+    patron__jw_int(&w, e->weight);
+    patron__jw_key(&w, "points_earned");
+    patron__jw_int(&w, e->points);
+    patron__jw_key(&w, "tier_multiplier_permille");
+    patron__jw_int(&w, m->tier_multiplier_permille);
+    patron__jw_key(&w, "created_at");
+    patron__jw_int(&w, now);
+    patron__jw_key(&w, "lines");
+    patron__jw_mem(&w, lines->p, lines->len);
+    patron__jw_raw(&w, "}");
+    int err = patron__outbox_add_json(s, "sale", "sales", sale_id, m->member_id, &w);
+    patron__jw_free(&w);
     return err;
 }
 
@@ -282,6 +288,13 @@ int patron__sale_balance_after(patron_store *s, int64_t sale_id, int64_t balance
 
 int patron__sale_tier_name(patron_store *s, int64_t tier_id, char *buf, size_t len)
 {
+    const struct patron__tier_slot *tiers;
+    size_t n = patron__tiers_kept(s, &tiers);
+    for (size_t i = 0; i < n; i++)
+        if (tiers[i].id == tier_id) {
+            patron__copy(buf, len, tiers[i].name);
+            return 0;
+        }
     sqlite3_stmt *st = patron__stmt(s, "SELECT name FROM tiers WHERE id = ?1");
     if (!st)
         return PATRON_EDB;

@@ -65,6 +65,12 @@ static int store_tier(patron_store *s, struct patron__member_row *m)
  * and most programs have few tiers, so this spares summing the member's year of entries. */
 static int higher_tier_exists(patron_store *s, int64_t threshold, int *exists)
 {
+    const struct patron__tier_slot *tiers;
+    size_t n = patron__tiers_kept(s, &tiers);
+    if (n > 0) {
+        *exists = tiers[n - 1].threshold > threshold;
+        return 0;
+    }
     sqlite3_stmt *st = patron__stmt(s, "SELECT EXISTS (SELECT 1 FROM tiers WHERE threshold > ?1)");
     if (!st)
         return PATRON_EDB;
