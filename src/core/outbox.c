@@ -46,34 +46,28 @@ static const char erasure_sql[] =
                   " ?3 FROM erasures WHERE id = ?2";
 
 /* The sale's balance_after is left out: offers may still move it in the same transaction, and
- * the balance is what the entries add up to. The lines are the JSON array the sale's row keeps. */
-static const char sale_sql[] =
-    OUTBOX_INSERT "'sale', 'sales', s.id, s.member_id,"
-                  " json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"
-                  " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"
-                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = s.member_id),"
-                  " 'currency', s.currency, 'lines_minor', s.lines_minor,"
-                  " 'weight_total', s.weight_total, 'points_earned', s.points_earned,"
-                  " 'tier_multiplier_permille', s.tier_multiplier_permille,"
-                  " 'created_at', s.created_at, 'lines', json(s.lines)),"
-                  " ?3 FROM sales s WHERE s.id = ?2";
+ * the balance is what the entries add up to. SALE_ROW is the row up to its lines, which follow
+ * as the JSON array the sale's row keeps. */
+#define SALE_ROW                                                                                   \
+    OUTBOX_INSERT                                                                                  \
+        "'sale', 'sales', s.id, s.member_id,"                                                      \
+        " json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"                           \
+        " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"                 \
+        " 'member_uid', (SELECT member_uid FROM members WHERE members.id = s.member_id),"          \
+        " 'currency', s.currency, 'lines_minor', s.lines_minor,"                                   \
+        " 'weight_total', s.weight_total, 'points_earned', s.points_earned,"                       \
+        " 'tier_multiplier_permille', s.tier_multiplier_permille,"                                 \
+        " 'created_at', s.created_at, 'lines', "
+static const char sale_sql[] = SALE_ROW "json(s.lines)), ?3 FROM sales s WHERE s.id = ?2";
 
 /* The same row as the outbox filled in migration 9's transaction read it (the backfill), when a
  * sale's lines were rows of the table sale_lines, joined in primary key order (sale, line
  * number) and aggregated in place; a sale without lines joins one empty row, which the FILTER
  * leaves out ([]). A later migration moved the lines into the sale's row. */
 static const char sale_backfill_sql[] =
-    OUTBOX_INSERT "'sale', 'sales', s.id, s.member_id,"
-                  " json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"
-                  " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"
-                  " 'member_uid', (SELECT member_uid FROM members WHERE members.id = s.member_id),"
-                  " 'currency', s.currency, 'lines_minor', s.lines_minor,"
-                  " 'weight_total', s.weight_total, 'points_earned', s.points_earned,"
-                  " 'tier_multiplier_permille', s.tier_multiplier_permille,"
-                  " 'created_at', s.created_at, 'lines', json_group_array(json_array(l.line_no,"
-                  " l.sku, l.category, l.qty, l.unit_minor, l.weight_per_unit))"
-                  " FILTER (WHERE l.sale_id IS NOT NULL)),"
-                  " ?3 FROM sales s LEFT JOIN sale_lines l ON l.sale_id = s.id WHERE s.id = ?2";
+    SALE_ROW "json_group_array(json_array(l.line_no, l.sku, l.category, l.qty, l.unit_minor,"
+             " l.weight_per_unit)) FILTER (WHERE l.sale_id IS NOT NULL)),"
+             " ?3 FROM sales s LEFT JOIN sale_lines l ON l.sale_id = s.id WHERE s.id = ?2";
 
 static const char refund_sql[] = OUTBOX_INSERT
     "'refund', 'refunds', id,"
