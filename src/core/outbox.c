@@ -50,14 +50,14 @@ static const char erasure_sql[] =
  * as the JSON array the sale's row keeps. */
 #define SALE_ROW                                                                                   \
     OUTBOX_INSERT                                                                                  \
-        "'sale', 'sales', s.id, s.member_id,"                                                      \
-        " json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"                           \
-        " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"                 \
-        " 'member_uid', (SELECT member_uid FROM members WHERE members.id = s.member_id),"          \
-        " 'currency', s.currency, 'lines_minor', s.lines_minor,"                                   \
-        " 'weight_total', s.weight_total, 'points_earned', s.points_earned,"                       \
-        " 'tier_multiplier_permille', s.tier_multiplier_permille,"                                 \
-        " 'created_at', s.created_at, 'lines', "
+    "'sale', 'sales', s.id, s.member_id,"                                                          \
+    " json_object('id', s.id, 'store_id', s.store_id, 'ref', s.ref,"                               \
+    " 'member_id', s.member_id, 'card', s.card, 'total_minor', s.total_minor,"                     \
+    " 'member_uid', (SELECT member_uid FROM members WHERE members.id = s.member_id),"              \
+    " 'currency', s.currency, 'lines_minor', s.lines_minor,"                                       \
+    " 'weight_total', s.weight_total, 'points_earned', s.points_earned,"                           \
+    " 'tier_multiplier_permille', s.tier_multiplier_permille,"                                     \
+    " 'created_at', s.created_at, 'lines', "
 static const char sale_sql[] = SALE_ROW "json(s.lines)), ?3 FROM sales s WHERE s.id = ?2";
 
 /* The same row as the outbox filled in migration 9's transaction read it (the backfill), when a
