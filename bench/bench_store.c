@@ -282,7 +282,9 @@ static patron_store *kept(const char *path, long members, void (*one)(struct gen
         generate(patron_store_sqlite(s), members, one);
         fprintf(stderr, "generated in %.0f s\n", now_s() - t0);
         patron_store_close(s);
-        fclose(fopen(marker, "w"));
+        FILE *done = fopen(marker, "w");
+        if (!done || fclose(done) != 0)
+            die("mark whole", marker);
     }
     if (patron_store_open(path, &s) != 0)
         die("open", path);
