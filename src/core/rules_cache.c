@@ -2,10 +2,9 @@
 /* The handle's copy of the rules it reads on every sale: settings and category multipliers, kept
  * by key, and the tiers, kept whole, so that a checkout reads none of them from the database. A
  * copy is forgotten when this handle writes one of those tables (SQLite's update hook names the
- * table), when a transaction or
- * savepoint rolls back (it may have held a change of its own), and when another connection has
- * committed anything since (PRAGMA data_version, asked once per transaction, or on every read
- * outside one). */
+ * table), when a transaction or savepoint rolls back (it may have held a change of its own), and
+ * when another connection has committed anything since (PRAGMA data_version, asked once per
+ * transaction, or on every read outside one). */
 #include <string.h>
 
 #include "core/store_internal.h"
