@@ -272,8 +272,7 @@ static void the_migration_counts_the_cards_already_minted(void **state)
     for (int i = 0; i < 3; i++)
         test_enroll(&t, "Old Timer", card);
     sql(&t, "DROP TABLE card_spaces; DROP TABLE card_space_grants; DROP INDEX "
-            "entries_flows;" TEST_SQL_SALE_LINES_AS_TABLE
-            "ALTER TABLE entries DROP COLUMN balance_after");
+            "entries_flows;" TEST_SQL_AS_SCHEMA_25);
     snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 4);
     sql(&t, pragma);
     patron_store_close(t.s);

@@ -465,10 +465,9 @@ static void adjustments_made_before_the_answer_was_kept_replay_today_s_balance(v
     char pragma[48];
     assert_int_equal(patron_ledger_adjust(t.s, &old_adj, &old_first), 0);
     assert_int_equal(old_first.points, 25);
-    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
-                                  "ALTER TABLE entries DROP COLUMN balance_after", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), TEST_SQL_NO_ADJUSTMENT_ANSWER, NULL, NULL, NULL),
+        SQLITE_OK);
     snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 1);
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), pragma, NULL, NULL, NULL), SQLITE_OK);
     patron_store_close(t.s);
@@ -572,8 +571,7 @@ static void entry_kind_check_builds_no_temporary_btree(void **state)
                                   "''adjust''))') WHERE name = 'entries';"
                                   "PRAGMA writable_schema = RESET;"
                                   "DROP TABLE card_spaces; DROP TABLE card_space_grants;"
-                                  "DROP INDEX entries_flows;" TEST_SQL_SALE_LINES_AS_TABLE
-                                  "ALTER TABLE entries DROP COLUMN balance_after;",
+                                  "DROP INDEX entries_flows;" TEST_SQL_AS_SCHEMA_25,
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(entry_insert_temp_btrees(t.s), 1); /* what every entry cost before */
@@ -721,11 +719,8 @@ static void sale_lines_move_into_the_sale_row_unchanged(void **state)
                         "1|MUG\"2|home\\x|3|1100|1100000;2|CAF\xc3\x89|caf\xc3\xa9|1|250|250000;"
                         "3|TEA|drinks|2|0|0");
     snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PATRON_SCHEMA_VERSION - 2);
-    assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s),
-                                  TEST_SQL_SALE_LINES_AS_TABLE
-                                  "ALTER TABLE entries DROP COLUMN balance_after;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(patron_store_sqlite(t.s), TEST_SQL_AS_SCHEMA_25, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(patron_store_sqlite(t.s), pragma, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(test_scalar(t.s, "SELECT count(*) FROM sale_lines"), 3);
     assert_int_equal(test_scalar(t.s, "SELECT count(*) FROM pragma_table_info('sales')"

@@ -699,8 +699,7 @@ static void a_store_upgraded_to_the_outbox_holds_every_fact(void **state)
                                   "ALTER TABLE members DROP COLUMN chain_points;"
                                   "ALTER TABLE members DROP COLUMN chain_earned;"
                                   "DROP TABLE card_spaces; DROP TABLE card_space_grants;"
-                                  "DROP INDEX entries_flows;" TEST_SQL_SALE_LINES_AS_TABLE
-                                  "ALTER TABLE entries DROP COLUMN balance_after;"
+                                  "DROP INDEX entries_flows;" TEST_SQL_AS_SCHEMA_25
                                   "PRAGMA user_version = 8",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

@@ -29,6 +29,12 @@
     " l.value ->> 3, l.value ->> 4, l.value ->> 5 FROM sales s, json_each(s.lines) l;"             \
     "ALTER TABLE sales DROP COLUMN lines; ALTER TABLE sales DROP COLUMN categories;"
 
+/* SQL that takes away the answer an adjustment's entry keeps (schema 27). */
+#define TEST_SQL_NO_ADJUSTMENT_ANSWER "ALTER TABLE entries DROP COLUMN balance_after;"
+
+/* A store as schema 25 left it: what the migrations after it added, undone. */
+#define TEST_SQL_AS_SCHEMA_25 TEST_SQL_NO_ADJUSTMENT_ANSWER TEST_SQL_SALE_LINES_AS_TABLE
+
 struct test_store {
     patron_store *s;
     int64_t now; /* the clock the store reads; tests move it */
