@@ -418,13 +418,24 @@ static void adjustments_need_reason_and_manager(void **state)
     test_assert_ledger_verifies(t.s);
 }
 
+/* The adjustment sent again with its key: a replay, answering `entry_id` and `points`. */
+static void assert_replay_answers(const struct patron_adjustment *adj, int64_t entry_id,
+                                  int64_t points)
+{
+    struct patron_adjust_result again;
+    assert_int_equal(patron_ledger_adjust(t.s, adj, &again), 0);
+    assert_true(again.replayed);
+    assert_int_equal(again.entry_id, entry_id);
+    assert_int_equal(again.points, points);
+}
+
 /* The same adjustment sent again answers what its first answer said, its entry and the points
  * then, however the balance moved since (a sale here, the chain's part pulled from head office),
  * and posts nothing more. */
 static void adjustment_replay_answers_the_first_answer(void **state)
 {
     (void)state;
-    struct patron_adjust_result first, again;
+    struct patron_adjust_result first;
     struct patron_adjustment adj = {card, 25, "goodwill", "Mia", "adj-replay"};
     earn("p1", 5000);
     assert_int_equal(patron_ledger_adjust(t.s, &adj, &first), 0);
@@ -435,10 +446,7 @@ static void adjustment_replay_answers_the_first_answer(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(balance(), 145);
-    assert_int_equal(patron_ledger_adjust(t.s, &adj, &again), 0);
-    assert_true(again.replayed);
-    assert_int_equal(again.entry_id, first.entry_id);
-    assert_int_equal(again.points, 75);
+    assert_replay_answers(&adj, first.entry_id, 75);
     assert_int_equal(balance(), 145);
     assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE kind = 'adjust'"), 1);
     /* a debit's answer likewise */
@@ -446,10 +454,7 @@ static void adjustment_replay_answers_the_first_answer(void **state)
     assert_int_equal(patron_ledger_adjust(t.s, &debit, &first), 0);
     assert_int_equal(first.points, 100);
     earn("p3", 1000);
-    assert_int_equal(patron_ledger_adjust(t.s, &debit, &again), 0);
-    assert_true(again.replayed);
-    assert_int_equal(again.entry_id, first.entry_id);
-    assert_int_equal(again.points, 100);
+    assert_replay_answers(&debit, first.entry_id, 100);
     test_assert_ledger_verifies(t.s);
 }
 
@@ -459,7 +464,7 @@ static void adjustment_replay_answers_the_first_answer(void **state)
 static void adjustments_made_before_the_answer_was_kept_replay_today_s_balance(void **state)
 {
     (void)state;
-    struct patron_adjust_result old_first, new_first, again;
+    struct patron_adjust_result old_first, new_first;
     struct patron_adjustment old_adj = {card, 25, "goodwill", "Mia", "adj-old"};
     struct patron_adjustment new_adj = {card, 10, "goodwill", "Mia", "adj-new"};
     char pragma[48];
@@ -477,17 +482,11 @@ static void adjustments_made_before_the_answer_was_kept_replay_today_s_balance(v
     assert_int_equal(test_scalar(t.s, "SELECT COUNT(*) FROM entries WHERE balance_after IS NULL"),
                      1);
     earn("m1", 5000);
-    assert_int_equal(patron_ledger_adjust(t.s, &old_adj, &again), 0);
-    assert_true(again.replayed);
-    assert_int_equal(again.entry_id, old_first.entry_id);
-    assert_int_equal(again.points, 75);
+    assert_replay_answers(&old_adj, old_first.entry_id, 75);
     assert_int_equal(patron_ledger_adjust(t.s, &new_adj, &new_first), 0);
     assert_int_equal(new_first.points, 85);
     earn("m2", 5000);
-    assert_int_equal(patron_ledger_adjust(t.s, &new_adj, &again), 0);
-    assert_true(again.replayed);
-    assert_int_equal(again.entry_id, new_first.entry_id);
-    assert_int_equal(again.points, 85);
+    assert_replay_answers(&new_adj, new_first.entry_id, 85);
     assert_int_equal(balance(), 135);
     test_assert_ledger_verifies(t.s);
 }
