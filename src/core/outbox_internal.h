@@ -57,9 +57,10 @@ void patron__jw_init(struct patron__jw *w);
 void patron__jw_free(struct patron__jw *w);
 int patron__jw_grow(struct patron__jw *w, size_t more); /* 0, or -1 with oom set */
 void patron__jw_int(struct patron__jw *w, int64_t v);
-void patron__jw_id(struct patron__jw *w, int64_t v);                      /* 0 writes null */
-void patron__jw_str(struct patron__jw *w, const char *v);                 /* NULL writes null */
-void patron__jw_member_uid(struct patron__jw *w, const char *member_uid); /* NULL: the INSERT's */
+void patron__jw_id(struct patron__jw *w, int64_t v);      /* 0 writes null */
+void patron__jw_str(struct patron__jw *w, const char *v); /* NULL writes null */
+void patron__jw_member_uid(struct patron__jw *w,
+                           const char *member_uid); /* NULL, "": the INSERT's */
 
 static inline void patron__jw_mem(struct patron__jw *w, const char *text, size_t n)
 {

@@ -125,7 +125,7 @@ void patron__jw_str(struct patron__jw *w, const char *v)
 
 void patron__jw_member_uid(struct patron__jw *w, const char *member_uid)
 {
-    if (member_uid)
+    if (member_uid && member_uid[0])
         patron__jw_str(w, member_uid);
     else
         w->uid_at = w->len;

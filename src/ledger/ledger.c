@@ -151,7 +151,7 @@ static int entry_outbox(patron_store *s, const struct patron__member_row *m,
     patron__jw_key(&w, "created_at");
     patron__jw_int(&w, now);
     patron__jw_key(&w, "member_uid");
-    patron__jw_member_uid(&w, m->member_uid[0] ? m->member_uid : NULL);
+    patron__jw_member_uid(&w, m->member_uid);
     patron__jw_key(&w, "original_entry");
     patron__jw_id(&w, p->original_entry);
     patron__jw_key(&w, "sale_id");
@@ -195,7 +195,7 @@ static int lot_outbox(patron_store *s, const struct patron__member_row *m, int64
     patron__jw_key(&w, "points");
     patron__jw_int(&w, lot);
     patron__jw_key(&w, "member_uid");
-    patron__jw_member_uid(&w, m->member_uid[0] ? m->member_uid : NULL);
+    patron__jw_member_uid(&w, m->member_uid);
     patron__jw_key(&w, "remaining");
     patron__jw_int(&w, lot);
     patron__jw_key(&w, "earned_at");

@@ -201,7 +201,7 @@ static int sale_outbox(patron_store *s, const struct patron_sale *in, const char
     patron__jw_key(&w, "total_minor");
     patron__jw_int(&w, in->total_minor);
     patron__jw_key(&w, "member_uid");
-    patron__jw_member_uid(&w, m->member_uid[0] ? m->member_uid : NULL);
+    patron__jw_member_uid(&w, m->member_uid);
     patron__jw_key(&w, "currency");
     patron__jw_str(&w, currency);
     patron__jw_key(&w, "lines_minor");
