@@ -32,6 +32,25 @@ static void durability_settings_are_on(void **state)
     test_store_close(&t);
 }
 
+/* A handle whose log is synced elsewhere commits without waiting for the disk (NORMAL) and
+ * syncs on demand; every other handle on the store keeps FULL. */
+static void a_handle_can_leave_the_log_sync_to_its_caller(void **state)
+{
+    (void)state;
+    struct test_store t;
+    patron_store *other;
+    int os_err = -1;
+    test_store_open(&t);
+    assert_int_equal(patron_store_defer_sync(t.s), 0);
+    assert_int_equal(test_scalar(t.s, "PRAGMA synchronous"), 1); /* NORMAL */
+    assert_int_equal(patron_store_sync_log(t.s, &os_err), 0);
+    assert_int_equal(os_err, 0);
+    assert_int_equal(patron_store_open(t.path, &other), 0);
+    assert_int_equal(test_scalar(other, "PRAGMA synchronous"), 2); /* FULL */
+    patron_store_close(other);
+    test_store_close(&t);
+}
+
 /* A handle's page cache is bounded where asked (SQLite counts a bound in KiB as negative). */
 static void page_cache_is_bounded_per_handle(void **state)
 {
@@ -261,6 +280,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(durability_settings_are_on),
+        cmocka_unit_test(a_handle_can_leave_the_log_sync_to_its_caller),
         cmocka_unit_test(init_twice_changes_nothing),
         cmocka_unit_test(newer_database_is_refused),
         cmocka_unit_test(version_1_database_upgrades),

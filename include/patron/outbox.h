@@ -38,8 +38,10 @@ struct patron_outbox_row {
 /* Called once per row in store_seq order; a non-zero return stops the listing. */
 typedef int (*patron_outbox_fn)(const struct patron_outbox_row *row, void *ctx);
 
-/* Lists up to `max` rows with store_seq > after_seq, in order. *count (may be NULL) receives
- * the number of rows given to fn. Returns 0, a PATRON_* code, or fn's non-zero return. */
+/* Lists up to `max` rows with store_seq > after_seq, in order, of those on disk: the WAL is
+ * synced first, so a row that leaves the store cannot be lost by it to a power cut. *count (may
+ * be NULL) receives the number of rows given to fn. Returns 0, a PATRON_* code, or fn's non-zero
+ * return. */
 PATRON_EXPORT int patron_outbox_list(patron_store *s, int64_t after_seq, size_t max,
                                      patron_outbox_fn fn, void *ctx, size_t *count)
     __attribute__((warn_unused_result));

@@ -138,6 +138,18 @@ PATRON_EXPORT int patron_store_set_temp_memory(patron_store *s);
 PATRON_EXPORT void patron_store_defer_checkpoints(patron_store *s);
 PATRON_EXPORT unsigned patron_store_wal_pages(const patron_store *s);
 
+/* The log synced elsewhere, for a handle that writes batches and answers for them (a service's
+ * writer): a commit on this handle writes its WAL frames without waiting for the disk (SQLite's
+ * synchronous=NORMAL: after a power cut the store is whole, but its last commits may be gone),
+ * and patron_store_sync_log makes every commit made so far durable (an fdatasync of the WAL),
+ * from any thread, while this handle goes on writing. Whoever tells anyone of a commit only
+ * after a sync that began after it keeps the store's promise: what anyone was told is on disk.
+ * Returns 0 or a database error. Not thread-safe: set it before the handle is shared. */
+PATRON_EXPORT int patron_store_defer_sync(patron_store *s);
+/* Returns 0, or PATRON_EDB with the system's error number in *os_err when the disk refused: the
+ * commits since the last sync may not be on disk. Thread-safe: it uses only the WAL's file. */
+PATRON_EXPORT int patron_store_sync_log(const patron_store *s, int *os_err);
+
 /* Copies what it can of the WAL into the database now (SQLite's passive checkpoint: it never
  * waits for readers or the writer; the WAL starts again from its beginning at the next write once
  * all of it was copied). Returns 0 or a database error. */

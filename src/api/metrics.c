@@ -220,7 +220,7 @@ static void render_writer(struct text *t)
 {
     unsigned long long cum = 0;
     put(t,
-        "# HELP patron_commits_total Batches committed by the writer (one fsync each).\n"
+        "# HELP patron_commits_total Batches committed by the writer (on disk before answered).\n"
         "# TYPE patron_commits_total counter\npatron_commits_total %llu\n"
         "# HELP patron_commit_failures_total Batches whose commit failed (none acknowledged).\n"
         "# TYPE patron_commit_failures_total counter\npatron_commit_failures_total %llu\n"

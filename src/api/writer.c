@@ -5,6 +5,11 @@
  * each. If the commit fails, no request of the batch is acknowledged: each gets the error.
  * A request that cannot run inside a transaction (an erasure, which checkpoints the WAL) runs
  * alone, after the batch before it has committed, and before the next batch begins.
+ * The disk: the writer's commits do not wait for it (patron_store_defer_sync). A thread of the
+ * writer's, the syncer, takes the batches committed meanwhile, syncs the WAL once for all of
+ * them, and only then answers their requests: nobody is told of a commit before it is on disk,
+ * and the next batch runs while the disk works. Should the disk refuse a sync, those requests
+ * are told so, and no write runs any more until the service is started again.
  * Wake-ups: a request rings the writer only when it sleeps (one futex call a batch, not a
  * request), and each waiter is woken by its own semaphore, outside the queue's lock, so a
  * woken thread never sleeps again on that lock while the writer answers the rest.
@@ -14,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +56,12 @@ struct api_writer {
     /* Held by a checkpoint, and by a request that runs alone: an erasure's own checkpoint (the
      * WAL truncated) never meets the checkpointer's, which would make it fail as busy. */
     pthread_mutex_t checkpoint_lock;
+    pthread_t syncer;
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_wake;
+    struct job *unsynced, *unsynced_tail; /* committed, answered once the WAL is synced */
+    int sync_stopping;
+    _Atomic int log_errno; /* the disk refused a sync (its error number): no write runs */
 };
 
 static int respond_error(struct api_call *c, int err, struct api_response *r)
@@ -152,6 +164,23 @@ audit:
         respond_error(c, PATRON_EDB, j->resp);
     }
     patron_store_savepoint_release(s);
+}
+
+/* After the disk refused to sync the WAL, no request runs: what it would write could not be
+ * promised to be kept. */
+static int refuse_after_log_failure(struct api_writer *w, struct job *batch)
+{
+    int os_err = atomic_load(&w->log_errno);
+    if (os_err == 0)
+        return 0;
+    for (struct job *j = batch; j; j = j->next) {
+        snprintf(j->call->detail, sizeof j->call->detail,
+                 "the disk failed to keep the store's log (%s): no write is taken until the "
+                 "service is started again",
+                 strerror(os_err));
+        respond_error(j->call, PATRON_EDB, j->resp);
+    }
+    return 1;
 }
 
 static void run_batch(struct api_writer *w, struct job *batch, size_t n)
@@ -259,7 +288,9 @@ static void *writer_main(void *arg)
         last->next = NULL;
         api_metrics_queue_depth(-(long)n);
         pthread_mutex_unlock(&w->lock);
-        if (runs_alone(batch)) {
+        if (refuse_after_log_failure(w, batch))
+            ;
+        else if (runs_alone(batch)) {
             pthread_mutex_lock(&w->checkpoint_lock);
             run_alone(w, batch);
             pthread_mutex_unlock(&w->checkpoint_lock);
@@ -272,13 +303,60 @@ static void *writer_main(void *arg)
         api_metrics_db_commits(commits - w->commits);
         w->commits = commits;
         checkpoint_due(w);
-        for (struct job *j = batch, *next; j; j = next) {
-            next = j->next; /* j belongs to its waiter once posted */
-            sem_post(&j->done);
-        }
+        pthread_mutex_lock(&w->sync_lock);
+        if (w->unsynced_tail)
+            w->unsynced_tail->next = batch;
+        else
+            w->unsynced = batch;
+        w->unsynced_tail = last;
+        pthread_cond_signal(&w->sync_wake);
+        pthread_mutex_unlock(&w->sync_lock);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Syncs the WAL for the requests of every batch committed since the last sync, then answers
+ * them; a refusal of the disk is each one's answer, and the writer's from then on. */
+static void sync_and_answer(struct api_writer *w, struct job *jobs)
+{
+    int os_err = atomic_load(&w->log_errno);
+    if (os_err == 0 && patron_store_sync_log(w->store, &os_err) != 0) {
+        atomic_store(&w->log_errno, os_err);
+        api_log("event=log_sync_failed error=%s", strerror(os_err));
+    }
+    for (struct job *j = jobs, *next; j; j = next) {
+        next = j->next; /* j belongs to its waiter once posted */
+        if (os_err != 0 && j->resp->status < 400) {
+            snprintf(j->call->detail, sizeof j->call->detail,
+                     "the disk failed to keep the store's log (%s): this request may not have "
+                     "been kept; send it again with the same key once the service is started "
+                     "again",
+                     strerror(os_err));
+            respond_error(j->call, PATRON_EDB, j->resp);
+        }
+        sem_post(&j->done);
+    }
+}
+
+static void *syncer_main(void *arg)
+{
+    struct api_writer *w = arg;
+    pthread_setname_np(pthread_self(), "syncer"); /* as ps, top and perf show it */
+    pthread_mutex_lock(&w->sync_lock);
+    for (;;) {
+        while (!w->unsynced && !w->sync_stopping)
+            pthread_cond_wait(&w->sync_wake, &w->sync_lock);
+        struct job *jobs = w->unsynced;
+        if (!jobs)
+            break;
+        w->unsynced = w->unsynced_tail = NULL;
+        pthread_mutex_unlock(&w->sync_lock);
+        sync_and_answer(w, jobs);
+        pthread_mutex_lock(&w->sync_lock);
+    }
+    pthread_mutex_unlock(&w->sync_lock);
     return NULL;
 }
 
@@ -328,6 +406,16 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
+/* Lets the syncer answer what it still holds, then ends it. */
+static void stop_syncer(struct api_writer *w)
+{
+    pthread_mutex_lock(&w->sync_lock);
+    w->sync_stopping = 1;
+    pthread_cond_signal(&w->sync_wake);
+    pthread_mutex_unlock(&w->sync_lock);
+    pthread_join(w->syncer, NULL);
+}
+
 int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
 {
     struct api_writer *w = calloc(1, sizeof *w);
@@ -337,6 +425,7 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
     w->cfg = cfg;
     if ((err = api_store_open(cfg, &w->store)) != 0 ||
         (err = patron_store_set_temp_memory(w->store)) != 0 ||
+        (err = patron_store_defer_sync(w->store)) != 0 ||
         (err = api_store_open(cfg, &w->checkpoints)) != 0)
         goto out;
     patron_store_defer_checkpoints(w->store);
@@ -349,16 +438,26 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
+    pthread_mutex_init(&w->sync_lock, NULL);
+    pthread_cond_init(&w->sync_wake, NULL);
+    if ((err = pthread_create(&w->syncer, NULL, syncer_main, w)) != 0) {
+        err = -err;
+        goto out_threads;
+    }
     if ((err = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
         err = -err;
-        pthread_cond_destroy(&w->wake);
-        pthread_mutex_destroy(&w->lock);
-        api_bell_end(&w->checkpoint_bell, w->checkpointer);
-        pthread_mutex_destroy(&w->checkpoint_lock);
-        goto out;
+        stop_syncer(w);
+        goto out_threads;
     }
     *out = w;
     return 0;
+out_threads:
+    pthread_cond_destroy(&w->sync_wake);
+    pthread_mutex_destroy(&w->sync_lock);
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->lock);
+    api_bell_end(&w->checkpoint_bell, w->checkpointer);
+    pthread_mutex_destroy(&w->checkpoint_lock);
 out:
     patron_store_close(w->checkpoints);
     patron_store_close(w->store);
@@ -375,6 +474,9 @@ void api_writer_stop(struct api_writer *w)
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    stop_syncer(w);
+    pthread_cond_destroy(&w->sync_wake);
+    pthread_mutex_destroy(&w->sync_lock);
     api_bell_end(&w->checkpoint_bell, w->checkpointer);
     pthread_mutex_destroy(&w->checkpoint_lock);
     pthread_cond_destroy(&w->wake);

@@ -345,18 +345,23 @@ int patron_outbox_list(patron_store *s, int64_t after_seq, size_t max, patron_ou
 {
     sqlite3_stmt *st;
     size_t n = 0;
+    int64_t last;
     int rc, err = 0;
     if (!fn || after_seq < 0)
         return patron__fail(s, PATRON_EINVAL, "list the outbox with a callback, after a seq >= 0");
+    /* Rows leave the store from here (head office): only those already on disk. */
+    if ((err = patron_outbox_last(s, &last)) != 0 || (err = patron__log_durable(s)) != 0)
+        return err;
     rc = sqlite3_prepare_v2(s->db,
                             "SELECT store_seq, store_id, kind, tbl, CAST(row_key AS TEXT),"
                             " COALESCE(member_id, 0), payload, recorded_at FROM outbox"
-                            " WHERE store_seq > ?1 ORDER BY store_seq LIMIT ?2",
+                            " WHERE store_seq > ?1 AND store_seq <= ?3 ORDER BY store_seq LIMIT ?2",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return patron__db_err(s, rc);
     sqlite3_bind_int64(st, 1, after_seq);
     sqlite3_bind_int64(st, 2, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    sqlite3_bind_int64(st, 3, last);
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct patron_outbox_row r;
         read_row(st, &r);

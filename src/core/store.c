@@ -2,6 +2,9 @@
 /* The store handle: opening the SQLite file with the durability settings the ledger relies on,
  * the statement cache, nested transactions, the injected clock and the settings table. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +377,66 @@ unsigned patron_store_wal_pages(const patron_store *s)
     return atomic_load_explicit(&s->wal_pages, memory_order_relaxed);
 }
 
+/* fdatasync of an open file, through EINTR; returns 0 or the system's error number. */
+static int data_sync(int fd)
+{
+    while (fdatasync(fd) != 0)
+        if (errno != EINTR)
+            return errno;
+    return 0;
+}
+
+/* Makes the name of the file at `path` durable in its folder (a new WAL's, as SQLite does on its
+ * first sync). Returns 0 or the system's error number. */
+static int sync_folder_of(const char *path)
+{
+    char copy[PATH_MAX];
+    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
+        return ENAMETOOLONG;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int err = data_sync(fd);
+    close(fd);
+    return err;
+}
+
+int patron_store_defer_sync(patron_store *s)
+{
+    /* Any transaction in WAL mode has opened the WAL, creating it if need be: the store's open
+     * read the schema, so the file is there to be opened. */
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+    int err = patron__exec(s, "PRAGMA synchronous=NORMAL");
+    if (err != 0)
+        return err;
+    s->log_fd = open(wal, O_RDONLY | O_CLOEXEC);
+    int os_err = s->log_fd < 0 ? errno : sync_folder_of(wal);
+    if (os_err == 0)
+        patron_store_sync_log(s, &os_err);
+    if (os_err != 0)
+        return patron__fail(s, PATRON_EDB, "cannot sync the store's log %s: %s", wal,
+                            strerror(os_err));
+    return 0;
+}
+
+int patron_store_sync_log(const patron_store *s, int *os_err)
+{
+    *os_err = data_sync(s->log_fd);
+    return *os_err == 0 ? 0 : PATRON_EDB;
+}
+
+int patron__log_durable(patron_store *s)
+{
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+    int fd = open(wal, O_RDONLY | O_CLOEXEC), err = fd < 0 ? errno : data_sync(fd);
+    if (fd >= 0)
+        close(fd);
+    if (err != 0 && err != ENOENT) /* no WAL: every commit is in the database file */
+        return patron__fail(s, PATRON_EDB, "cannot sync the store's log %s: %s", wal,
+                            strerror(err));
+    return 0;
+}
+
 int patron_store_checkpoint(patron_store *s)
 {
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
@@ -485,6 +548,7 @@ int patron_store_open(const char *path, patron_store **out)
     if (!s)
         return PATRON_ENOMEM;
     s->clock = system_clock;
+    s->log_fd = -1;
     int rc = sqlite3_open_v2(
         path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -613,6 +677,8 @@ void patron_store_close(patron_store *s)
         s->keycache_free(s->keycache);
     if (s->offers_free)
         s->offers_free(s->offers);
+    if (s->log_fd >= 0)
+        close(s->log_fd);
     sqlite3_close_v2(s->db);
     free(s);
 }

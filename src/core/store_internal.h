@@ -65,6 +65,7 @@ struct patron_store {
     _Atomic unsigned long long commits; /* commits SQLite made on this handle (its commit hook) */
     _Atomic unsigned
         wal_pages; /* the WAL's frames after this handle's last commit, once deferred */
+    int log_fd;    /* the WAL, open to sync it from another thread once deferred; -1: not */
     int64_t program_accounts[PATRON__ACCT_COUNT]; /* account ids, loaded once the store is init */
     int64_t program_version; /* rules_version the cached program was read at; 0 = none */
     struct patron_program program;
@@ -123,6 +124,11 @@ int patron__db_err(patron_store *s, int rc);
 
 /* Runs SQL with no rows (DDL, PRAGMA). */
 int patron__exec(patron_store *s, const char *sql);
+/* Makes every commit this handle can already see durable (an fdatasync of the WAL): the service's
+ * writer commits without waiting for the disk and syncs before it answers, so a row read here may
+ * be a moment ahead of the disk. Called before what is read leaves the store. Returns 0 or
+ * PATRON_EDB. */
+int patron__log_durable(patron_store *s);
 
 /* Transactions: the outermost begin is BEGIN IMMEDIATE; inner ones are savepoints, so a request
  * inside a batch fails alone. Every begin is paired with exactly one commit or rollback. */
