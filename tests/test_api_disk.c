@@ -58,15 +58,21 @@ static long sales_with_ref(struct api_server *sv, const char *ref)
     return n;
 }
 
+/* A new store with a cashier's till and a member. */
+static void store_with_a_member(struct api_server *sv, char *token, char *card)
+{
+    apit_store_new(sv);
+    apit_terminal(sv, "till-1", "cashier", token);
+    apit_member(sv, "Ada", card);
+}
+
 static void a_sale_is_answered_once_it_is_on_disk(void **state)
 {
     struct api_server sv;
     struct apit_reply r;
     char token[64], card[14], how[32];
     (void)state;
-    apit_store_new(&sv);
-    apit_terminal(&sv, "till-1", "cashier", token);
-    apit_member(&sv, "Ada", card);
+    store_with_a_member(&sv, token, card);
     snprintf(how, sizeof how, "delay:%d", SLOW_SYNC_MS);
     start_on_disk(&sv, how);
 
@@ -94,9 +100,7 @@ static void a_refused_sync_is_told_and_nothing_is_lost(void **state)
     struct apit_reply r, member;
     char token[64], card[14], how[340], failing[320], path[64];
     (void)state;
-    apit_store_new(&sv);
-    apit_terminal(&sv, "till-1", "cashier", token);
-    apit_member(&sv, "Ada", card);
+    store_with_a_member(&sv, token, card);
     snprintf(failing, sizeof failing, "%s.disk-fails", sv.db);
     snprintf(how, sizeof how, "fail-if:%s", failing);
     start_on_disk(&sv, how);

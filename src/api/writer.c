@@ -261,6 +261,19 @@ static void checkpoint_due(struct api_writer *w)
     }
 }
 
+/* Runs the requests taken off the queue: a batch, or one request that runs alone. */
+static void run_taken(struct api_writer *w, struct job *batch, size_t n)
+{
+    if (refuse_after_log_failure(w, batch))
+        return;
+    if (runs_alone(batch)) {
+        pthread_mutex_lock(&w->checkpoint_lock);
+        run_alone(w, batch);
+        pthread_mutex_unlock(&w->checkpoint_lock);
+    } else
+        run_batch(w, batch, n);
+}
+
 static void *writer_main(void *arg)
 {
     struct api_writer *w = arg;
@@ -288,14 +301,7 @@ static void *writer_main(void *arg)
         last->next = NULL;
         api_metrics_queue_depth(-(long)n);
         pthread_mutex_unlock(&w->lock);
-        if (refuse_after_log_failure(w, batch))
-            ;
-        else if (runs_alone(batch)) {
-            pthread_mutex_lock(&w->checkpoint_lock);
-            run_alone(w, batch);
-            pthread_mutex_unlock(&w->checkpoint_lock);
-        } else
-            run_batch(w, batch, n);
+        run_taken(w, batch, n);
         /* Every commit SQLite made on the connection, whoever asked for it (the library counts
          * them): the proof that requests share commits does not rest on the writer's own
          * bookkeeping. Counted before anyone of the batch is answered. */

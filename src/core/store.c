@@ -401,11 +401,20 @@ static int sync_folder_of(const char *path)
     return err;
 }
 
+/* The WAL's path, or NULL for a database without a file (whose commits no disk keeps). */
+static const char *wal_path(patron_store *s)
+{
+    const char *db = sqlite3_db_filename(s->db, "main");
+    return db && *db ? sqlite3_filename_wal(db) : NULL;
+}
+
 int patron_store_defer_sync(patron_store *s)
 {
     /* Any transaction in WAL mode has opened the WAL, creating it if need be: the store's open
      * read the schema, so the file is there to be opened. */
-    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+    const char *wal = wal_path(s);
+    if (!wal)
+        return patron__fail(s, PATRON_EINVAL, "a store without a file has no log to sync");
     int err = patron__exec(s, "PRAGMA synchronous=NORMAL");
     if (err != 0)
         return err;
@@ -427,7 +436,9 @@ int patron_store_sync_log(const patron_store *s, int *os_err)
 
 int patron__log_durable(patron_store *s)
 {
-    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+    const char *wal = wal_path(s);
+    if (!wal)
+        return 0;
     int fd = open(wal, O_RDONLY | O_CLOEXEC), err = fd < 0 ? errno : data_sync(fd);
     if (fd >= 0)
         close(fd);
