@@ -36,6 +36,7 @@ CC=clang cmake -S . -B build-tsan -DPATRON_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -D
   >/dev/null
 cmake --build build-tsan -j "$jobs" --target patron-cli test_api test_api_voucher \
   test_api_print test_api_load test_api_crash test_api_member test_api_market test_api_erase_busy \
+  test_api_disk \
   test_api_http test_print_start test_api_sync \
   test_api_display test_webhooks test_api_wallet test_api_events test_api_web \
   test_chain_api test_chain_pool test_api_import test_chain_refund test_chain_screen
