@@ -50,14 +50,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free loopback port: nothing answers there.
-port=
-for p in $(shuf -i 20000-60000 -n 50); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || fail "no free port on 127.0.0.1"
-
-step "Starting a throwaway PostgreSQL on 127.0.0.1:$port (folder $base, removed on exit)"
+step "Starting a throwaway PostgreSQL on loopback (folder $base, removed on exit)"
 if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$base"; fi
 chmod 700 "$base"
 as_server "$pgbin/initdb" -D "$base/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
@@ -66,9 +59,21 @@ as_server "$pgbin/initdb" -D "$base/data" -U postgres -A trust -E UTF8 --locale=
 as_server sh -c "printf '%s\n' 'local all postgres trust' 'local all all scram-sha-256' \
   'host all postgres 127.0.0.1/32 trust' 'host all all 127.0.0.1/32 scram-sha-256' \
   >'$base/data/pg_hba.conf'"
-as_server "$pgbin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 60 \
-  -o "-p $port -k $base -c listen_addresses=127.0.0.1" start >/dev/null ||
-  { cat "$base/server.log"; fail "the server did not start"; }
+
+# A port where nothing answers may still be taken before the server binds it: try another then.
+start_on() {
+  log="$base/server-$1.log"
+  as_server "$pgbin/pg_ctl" -D "$base/data" -l "$log" -w -t 60 \
+    -o "-p $1 -k $base -c listen_addresses=127.0.0.1" start >/dev/null 2>&1
+}
+port= log=
+for p in $(shuf -i 20000-60000 -n 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+  if start_on "$p"; then port=$p; break; fi
+  grep -q "Address already in use" "$log" 2>/dev/null || { cat "$log"; fail "the server did not start"; }
+done
+[ -n "$port" ] || { cat "$log"; fail "the server found no free port on 127.0.0.1"; }
+echo "listening on 127.0.0.1:$port"
 
 owner="postgresql://postgres@127.0.0.1:$port/postgres"
 export PATRON_HOME=$demo
