@@ -22,6 +22,8 @@ struct bench {
 struct bench_result {
     double rate, p50, p99;
     long errors;
+    long connections;     /* opened by the client: one per till when keep-alive holds */
+    double client_cpu_us; /* the client's own CPU time per checkout */
 };
 
 double bench_now(void);
@@ -38,8 +40,9 @@ void bench_serve_stop(struct bench *b);
 /* A field of /proc/PID/status in KiB ("VmRSS:", "VmHWM:"), -1 when it cannot be read. */
 long bench_proc_kib(pid_t pid, const char *field);
 
-/* b->sales checkouts by `tills` keep-alive tills at once, each on a thread and a connection of
- * its own, on b->cards with b->token; `round` keeps idempotency keys and refs apart. */
+/* b->sales checkouts by `tills` keep-alive tills at once, each with a connection of its own, all
+ * driven by the calling thread; on b->cards with b->token; `round` keeps idempotency keys and
+ * refs apart. */
 struct bench_result bench_tills_run(struct bench *b, int tills, int round);
 
 #endif
