@@ -560,8 +560,9 @@ int patron_store_open(const char *path, patron_store **out)
         return PATRON_ENOMEM;
     s->clock = system_clock;
     s->log_fd = -1;
-    int rc = sqlite3_open_v2(
-        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             patron__wal_vfs());
     if (rc != SQLITE_OK) {
         err = s->db ? patron__db_err(s, rc) : PATRON_ENOMEM;
         goto out;

@@ -130,6 +130,13 @@ int patron__exec(patron_store *s, const char *sql);
  * PATRON_EDB. */
 int patron__log_durable(patron_store *s);
 
+/* The VFS every store handle opens with (wal_writes.c): the default one, with the frames of a
+ * commit written to the WAL in one call. NULL (SQLite's default) if it could not be registered. */
+#define PATRON__WAL_VFS "patron-wal"
+const char *patron__wal_vfs(void);
+/* How many writes have reached WAL files through it, in this process (for the tests). */
+long patron__wal_file_writes(void);
+
 /* Transactions: the outermost begin is BEGIN IMMEDIATE; inner ones are savepoints, so a request
  * inside a batch fails alone. Every begin is paired with exactly one commit or rollback. */
 int patron__tx_begin(patron_store *s);
