@@ -166,6 +166,14 @@ audit:
     patron_store_savepoint_release(s);
 }
 
+/* A request's answer once the disk has refused to sync the WAL: what failed, then `what_now`. */
+static void refuse_for_the_disk(struct job *j, int os_err, const char *what_now)
+{
+    snprintf(j->call->detail, sizeof j->call->detail,
+             "the disk failed to keep the store's log (%s): %s", strerror(os_err), what_now);
+    respond_error(j->call, PATRON_EDB, j->resp);
+}
+
 /* After the disk refused to sync the WAL, no request runs: what it would write could not be
  * promised to be kept. */
 static int refuse_after_log_failure(struct api_writer *w, struct job *batch)
@@ -173,13 +181,8 @@ static int refuse_after_log_failure(struct api_writer *w, struct job *batch)
     int os_err = atomic_load(&w->log_errno);
     if (os_err == 0)
         return 0;
-    for (struct job *j = batch; j; j = j->next) {
-        snprintf(j->call->detail, sizeof j->call->detail,
-                 "the disk failed to keep the store's log (%s): no write is taken until the "
-                 "service is started again",
-                 strerror(os_err));
-        respond_error(j->call, PATRON_EDB, j->resp);
-    }
+    for (struct job *j = batch; j; j = j->next)
+        refuse_for_the_disk(j, os_err, "no write is taken until the service is started again");
     return 1;
 }
 
@@ -334,14 +337,10 @@ static void sync_and_answer(struct api_writer *w, struct job *jobs)
     }
     for (struct job *j = jobs, *next; j; j = next) {
         next = j->next; /* j belongs to its waiter once posted */
-        if (os_err != 0 && j->resp->status < 400) {
-            snprintf(j->call->detail, sizeof j->call->detail,
-                     "the disk failed to keep the store's log (%s): this request may not have "
-                     "been kept; send it again with the same key once the service is started "
-                     "again",
-                     strerror(os_err));
-            respond_error(j->call, PATRON_EDB, j->resp);
-        }
+        if (os_err != 0 && j->resp->status < 400)
+            refuse_for_the_disk(j, os_err,
+                                "this request may not have been kept; send it again with the "
+                                "same key once the service is started again");
         sem_post(&j->done);
     }
 }

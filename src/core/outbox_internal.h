@@ -84,6 +84,13 @@ static inline void patron__jw_key_quoted(struct patron__jw *w, const char *quote
 #define patron__jw_key(w, literal)                                                                 \
     patron__jw_key_quoted((w), ",\"" literal "\":", sizeof(",\"" literal "\":") - 1)
 
+/* A key and its value in one call. */
+#define patron__jw_int_field(w, literal, v) (patron__jw_key((w), literal), patron__jw_int((w), (v)))
+#define patron__jw_id_field(w, literal, v) (patron__jw_key((w), literal), patron__jw_id((w), (v)))
+#define patron__jw_str_field(w, literal, v) (patron__jw_key((w), literal), patron__jw_str((w), (v)))
+#define patron__jw_member_uid_field(w, v)                                                          \
+    (patron__jw_key((w), "member_uid"), patron__jw_member_uid((w), (v)))
+
 /* Appends an outbox row whose payload `w` holds. */
 int patron__outbox_add_json(patron_store *s, const char *kind, const char *tbl, int64_t row_key,
                             int64_t member_id, const struct patron__jw *w);
