@@ -3,8 +3,9 @@
  * (JSON, CSV and each chart as SVG), members' exports and 16 keep-alive tills checking out, all
  * at once, over the large store of bench_reports (a copy, so the kept one stays as generated).
  * To show what the peak is made of, the service is started afresh for each load: idle, the
- * tills alone, the reports and exports alone, then everything at once, the figure of the goal
- * `serve_peak_rss_mib` <= 32. The last line is one JSON object with the figures.
+ * tills alone, the reports and exports alone, then everything at once (the tills paced, so that
+ * the work is the same at any speed), the figure of the goal `serve_peak_rss_mib` <= 32. The
+ * last line is one JSON object with the figures.
  *
  *     bench_rss [--quick] [--members N] [--dir DIR] [--sales N] [--exports N] [--patron PATH]
  */
@@ -22,6 +23,11 @@
 
 #include "bench_serve.h"
 #include "bench_store.h"
+
+/* All at once, the tills sell at this pace each (checkouts a second): the same work whatever the
+ * service's speed, since what the WAL's index holds grows with what is written while a report
+ * reads; 16 tills at this pace sell far more than a shop's busiest hour. */
+#define TILL_PACE 50.0
 
 struct load {
     struct bench *b;
@@ -186,6 +192,7 @@ int main(int argc, char **argv)
     long tills = measure(&l, 1, 0, &sales[1]);
     long reads = measure(&l, 0, 1, &sales[2]);
     long replies = atomic_load(&l.replies), bytes = atomic_load(&l.bytes);
+    b.till_pace = TILL_PACE;
     long all = measure(&l, 1, 1, &sales[3]);
     printf("patron serve over %ld members, %ld entries; peak resident memory (VmHWM), each load "
            "on a fresh start:\n",
@@ -194,8 +201,8 @@ int main(int argc, char **argv)
     printf("  16 tills alone (%5ld checkouts)       %6.1f MiB\n", sales[1], mib(tills));
     printf("  every report and %4ld exports alone   %6.1f MiB  (%ld replies, %.1f MiB of bodies)\n",
            l.exports, mib(reads), replies, (double)bytes / 1048576.0);
-    printf("  all at once (%5ld checkouts)          %6.1f MiB  (goal <= 32: %s)\n", sales[3],
-           mib(all), all <= 32 * 1024 ? "met" : "NOT met");
+    printf("  all at once (%5ld checkouts, %.0f/s)   %6.1f MiB  (goal <= 32: %s)\n", sales[3],
+           MAX_TILLS * TILL_PACE, mib(all), all <= 32 * 1024 ? "met" : "NOT met");
     printf("{\"serve_peak_rss_mib\": %.1f, \"serve_idle_rss_mib\": %.1f, "
            "\"serve_tills_rss_mib\": %.1f, \"serve_reads_rss_mib\": %.1f, \"members\": %ld, "
            "\"errors\": %ld}\n",

@@ -69,6 +69,7 @@ struct till {
     long next, count;
     double *lat, started;
     long errors, connections;
+    int in_flight;
     size_t in_len;
     char in[8192];
 };
@@ -92,6 +93,7 @@ static int till_send_next(struct till *t)
 {
     if (t->next == t->count)
         return 0;
+    t->in_flight = 1;
     long i = t->next++;
     char body[160], req[640];
     int body_len =
@@ -146,6 +148,7 @@ static int till_read(struct till *t)
     t->lat[t->next - 1] = bench_now() - t->started;
     t->errors += status != 201;
     t->in_len = 0;
+    t->in_flight = 0;
     return 1;
 }
 
@@ -164,30 +167,52 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Sends the checkouts that are due (all of them when the tills are not paced); returns how many
+ * tills have one in flight, and in *wait_s how long until the next is due. */
+static int send_due(struct till *ts, int tills, double pace, double t0, double *wait_s)
+{
+    double now = bench_now();
+    int in_flight = 0;
+    *wait_s = 10;
+    for (int i = 0; i < tills; i++) {
+        struct till *t = &ts[i];
+        double due = pace > 0 ? t0 + (double)t->next / pace : now;
+        if (!t->in_flight && t->next < t->count) {
+            if (due <= now)
+                till_send_next(t);
+            else if (due - now < *wait_s)
+                *wait_s = due - now;
+        }
+        in_flight += t->in_flight;
+    }
+    return in_flight;
+}
+
 /* The tills are driven by one thread with poll(2), so that the client costs the service's cores
- * little: each till sends its next checkout as soon as the last is answered. */
+ * little: each till sends its next checkout as soon as the last is answered, or, paced, when it
+ * is due. */
 struct bench_result bench_tills_run(struct bench *b, int tills, int round)
 {
     static struct till ts[MAX_TILLS];
     struct pollfd fds[MAX_TILLS];
-    long per = b->sales / tills;
+    long per = b->sales / tills, answered = 0;
     double *lat = calloc((size_t)(per * tills), sizeof *lat);
     struct bench_result r = {0};
-    double t0 = bench_now(), cpu0 = cpu_seconds();
-    int sending = 0;
+    double t0 = bench_now(), cpu0 = cpu_seconds(), wait_s;
     for (int i = 0; i < tills; i++) {
         ts[i] = (struct till){.b = b, .id = i, .round = round, .count = per, .lat = lat + i * per};
         till_connect(&ts[i]);
-        sending += till_send_next(&ts[i]);
     }
-    while (sending > 0) {
+    while (answered < per * tills) {
+        int in_flight = send_due(ts, tills, b->till_pace, t0, &wait_s);
         for (int i = 0; i < tills; i++)
-            fds[i] = (struct pollfd){.fd = ts[i].fd, .events = POLLIN};
-        if (poll(fds, (nfds_t)tills, 10000) <= 0)
+            fds[i] = (struct pollfd){.fd = ts[i].in_flight ? ts[i].fd : -1, .events = POLLIN};
+        int ready = poll(fds, (nfds_t)tills, (int)(wait_s * 1000) + 1);
+        if (ready <= 0 && in_flight > 0 && wait_s >= 10)
             bench_die("the service answered no till for 10 s");
-        for (int i = 0; i < tills; i++)
+        for (int i = 0; i < tills && ready > 0; i++)
             if (fds[i].revents && till_read(&ts[i]))
-                sending += till_send_next(&ts[i]) - 1;
+                answered++;
     }
     for (int i = 0; i < tills; i++) {
         r.errors += ts[i].errors;

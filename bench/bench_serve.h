@@ -17,6 +17,7 @@ struct bench {
     pid_t pid;
     int port;
     long sales;
+    double till_pace; /* checkouts a second per till; 0: each as soon as the last is answered */
 };
 
 struct bench_result {
