@@ -161,11 +161,44 @@ static void every_commit_is_whole_for_a_reader_at_once(void **state)
     test_store_close(&t);
 }
 
+/* Frames a transaction wrote before it was undone (pages spilled from a small cache) are never
+ * written over what another connection commits after it. */
+static void an_undone_transaction_leaves_no_frames_behind(void **state)
+{
+    (void)state;
+    struct test_store t;
+    sqlite3 *db, *other;
+    patron_store *second;
+    long long rows, bytes;
+    open_table(&t, &db);
+    exec_ok(db, "PRAGMA cache_size = 10");
+    assert_int_equal(patron_store_open(t.path, &second), 0);
+    other = patron_store_sqlite(second);
+    exec_ok(db, "PRAGMA wal_checkpoint(TRUNCATE)"); /* no page is read from the WAL after it */
+    exec_ok(db, "BEGIN");
+    insert_rows(db, 1, 40, 3000); /* spills: frames written before any commit */
+    exec_ok(db, "ROLLBACK");
+    exec_ok(other, "BEGIN"); /* its frames go where the undone ones went, and further */
+    insert_rows(other, 1000, 80, 3000);
+    exec_ok(other, "COMMIT");
+    count_and_bytes(db, &rows, &bytes); /* the first connection reads the WAL again */
+    exec_ok(db, "BEGIN");
+    insert_rows(db, 2000, 1, 10);
+    exec_ok(db, "COMMIT");
+    count_and_bytes(other, &rows, &bytes);
+    assert_int_equal(rows, 81);
+    assert_int_equal(bytes, 80 * 3000 + 10);
+    check_a_copy_recovers(&t, 81, 80 * 3000 + 10);
+    patron_store_close(second);
+    test_store_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_commit_reaches_the_wal_in_one_write),
         cmocka_unit_test(every_commit_is_whole_for_a_reader_at_once),
+        cmocka_unit_test(an_undone_transaction_leaves_no_frames_behind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
