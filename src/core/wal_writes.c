@@ -313,22 +313,8 @@ static const sqlite3_io_methods db_methods = {
 };
 
 /* The same for a database file whose own methods have no shared memory (no other connection
- * can write its WAL then): version 1, no lock to watch. */
-static const sqlite3_io_methods db_methods_plain = {
-    .iVersion = 1,
-    .xClose = db_close,
-    .xRead = fw_read,
-    .xWrite = fw_write,
-    .xTruncate = fw_truncate,
-    .xSync = fw_sync,
-    .xFileSize = fw_file_size,
-    .xLock = fw_lock,
-    .xUnlock = fw_unlock,
-    .xCheckReservedLock = fw_check_reserved,
-    .xFileControl = fw_file_control,
-    .xSectorSize = fw_sector_size,
-    .xDeviceCharacteristics = fw_device,
-};
+ * can write its WAL then): version 1, no lock to watch; made from db_methods at registration. */
+static sqlite3_io_methods db_methods_plain;
 
 /* Opens the default VFS's file in the memory right after the wrapper `f` (of `size` bytes). */
 static int open_wrapped(const char *name, sqlite3_file *f, int flags, int *out, size_t size)
@@ -379,6 +365,8 @@ static void register_vfs(void)
         return;
     size_t wrapper = sizeof(struct wal_file) > sizeof(struct db_file) ? sizeof(struct wal_file)
                                                                       : sizeof(struct db_file);
+    db_methods_plain = db_methods;
+    db_methods_plain.iVersion = 1;
     wal_vfs = *default_vfs; /* the default's own methods, called with its own data */
     wal_vfs.zName = PATRON__WAL_VFS;
     wal_vfs.szOsFile = (int)wrapper + default_vfs->szOsFile;
