@@ -13,7 +13,6 @@
  *
  * --tills N runs that one round alone (1 to 16), for counting what the service does meanwhile
  * (bench/http_syscalls.sh). */
-#include <curl/curl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +107,6 @@ int main(int argc, char **argv)
     if (!mkdtemp(b.dir))
         bench_die("mkdtemp");
     snprintf(b.db, sizeof b.db, "%s/patron.db", b.dir);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     prepare_store(&b, members < 16 ? 16 : members);
     bench_serve_start(&b);
     printf(
@@ -137,7 +135,6 @@ int main(int argc, char **argv)
            last.rate >= 1.5 * ceiling ? "met" : "NOT met", last.p99 <= 10 ? "met" : "NOT met",
            hwm >= 0 && hwm <= 32 * 1024 ? "met" : "NOT met");
     bench_serve_stop(&b);
-    curl_global_cleanup();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
     return system(cmd) == 0 ? 0 : 1;
