@@ -521,8 +521,9 @@ static void a_long_report_is_streamed_with_the_librarys_bytes(void **state)
 }
 
 /* Members enough for a churn list far longer than every buffer between the service and a
- * client that reads nothing (the relay's, the sockets'), so its reply stays unsent. */
-#define LAPSED_HELD 12000
+ * client that reads nothing (the relay's, the sockets': Linux grows a TCP send buffer up to
+ * net.ipv4.tcp_wmem's 4 MiB), so its reply stays unsent: about 6.6 MB. */
+#define LAPSED_HELD 48000
 
 /* A client that asks for a report and reads only the start of the reply: a small receive
  * buffer, so the rest waits in the service. Returns the socket. */
