@@ -386,6 +386,18 @@ static int data_sync(int fd)
     return 0;
 }
 
+/* fdatasync of the file or folder at `path`, opened with `flags` for it; returns 0 or the
+ * system's error number. */
+static int sync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int err = data_sync(fd);
+    close(fd);
+    return err;
+}
+
 /* Makes the name of the file at `path` durable in its folder (a new WAL's, as SQLite does on its
  * first sync). Returns 0 or the system's error number. */
 static int sync_folder_of(const char *path)
@@ -393,12 +405,7 @@ static int sync_folder_of(const char *path)
     char copy[PATH_MAX];
     if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
         return ENAMETOOLONG;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    int err = data_sync(fd);
-    close(fd);
-    return err;
+    return sync_path(dirname(copy), O_RDONLY | O_DIRECTORY);
 }
 
 /* The WAL's path, or NULL for a database without a file (whose commits no disk keeps). */
@@ -439,9 +446,7 @@ int patron__log_durable(patron_store *s)
     const char *wal = wal_path(s);
     if (!wal)
         return 0;
-    int fd = open(wal, O_RDONLY | O_CLOEXEC), err = fd < 0 ? errno : data_sync(fd);
-    if (fd >= 0)
-        close(fd);
+    int err = sync_path(wal, O_RDONLY);
     if (err != 0 && err != ENOENT) /* no WAL: every commit is in the database file */
         return patron__fail(s, PATRON_EDB, "cannot sync the store's log %s: %s", wal,
                             strerror(err));

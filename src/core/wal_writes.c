@@ -141,37 +141,6 @@ static int wal_close(sqlite3_file *f)
     return rc != SQLITE_OK ? rc : closed;
 }
 
-/* The calls on a WAL file that write what is gathered first. */
-static int wal_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
-{
-    int rc = write_gathered((struct wal_file *)f);
-    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xRead(real_of(f), data, amt, off);
-}
-
-static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-    int rc = write_gathered((struct wal_file *)f);
-    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xTruncate(real_of(f), size);
-}
-
-static int wal_sync(sqlite3_file *f, int flags)
-{
-    int rc = write_gathered((struct wal_file *)f);
-    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xSync(real_of(f), flags);
-}
-
-static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-    int rc = write_gathered((struct wal_file *)f);
-    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xFileSize(real_of(f), size);
-}
-
-static int wal_file_control(sqlite3_file *f, int op, void *arg)
-{
-    int rc = write_gathered((struct wal_file *)f);
-    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
-}
-
 /* The calls passed on as they are. */
 static int fw_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
 {
@@ -251,6 +220,37 @@ static int fw_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **out)
 static int fw_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 {
     return real_of(f)->pMethods->xUnfetch(real_of(f), off, p);
+}
+
+/* The calls on a WAL file that write what is gathered first, then pass on. */
+static int wal_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
+{
+    int rc = write_gathered((struct wal_file *)f);
+    return rc != SQLITE_OK ? rc : fw_read(f, data, amt, off);
+}
+
+static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    int rc = write_gathered((struct wal_file *)f);
+    return rc != SQLITE_OK ? rc : fw_truncate(f, size);
+}
+
+static int wal_sync(sqlite3_file *f, int flags)
+{
+    int rc = write_gathered((struct wal_file *)f);
+    return rc != SQLITE_OK ? rc : fw_sync(f, flags);
+}
+
+static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+    int rc = write_gathered((struct wal_file *)f);
+    return rc != SQLITE_OK ? rc : fw_file_size(f, size);
+}
+
+static int wal_file_control(sqlite3_file *f, int op, void *arg)
+{
+    int rc = write_gathered((struct wal_file *)f);
+    return rc != SQLITE_OK ? rc : fw_file_control(f, op, arg);
 }
 
 /* The database file: the WAL's write lock let go drops what its WAL still gathers. */
