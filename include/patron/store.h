@@ -121,14 +121,6 @@ PATRON_EXPORT void patron_store_set_busy_timeout(patron_store *s, unsigned secon
  * error. Not thread-safe: set it before the handle is shared. */
 PATRON_EXPORT int patron_store_set_cache_kib(patron_store *s, unsigned kib);
 
-/* Keeps this handle's temporary data in memory (SQLite's temp_store = MEMORY), for a handle that
- * writes batches of small requests (a service's writer): a savepoint keeps the pages it changes
- * as they were (a 5-line checkout changes about 20), and beyond 64 KiB SQLite moves them to a
- * temporary file, opened, written two calls a page and unlinked once a batch. Nothing of it is
- * durable either way. Its temporary tables and sorts are kept in memory too. Returns 0 or a
- * database error. Not thread-safe: set it before the handle is shared. */
-PATRON_EXPORT int patron_store_set_temp_memory(patron_store *s);
-
 /* Checkpoints elsewhere: a commit on this handle no longer copies the WAL into the database when
  * the WAL has grown past SQLite's 1,000 pages (reading and writing every page and syncing the
  * database inside the commit that crossed the line); another handle does it, in a thread of its

@@ -429,7 +429,6 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out)
         return PATRON_ENOMEM;
     w->cfg = cfg;
     if ((err = api_store_open(cfg, &w->store)) != 0 ||
-        (err = patron_store_set_temp_memory(w->store)) != 0 ||
         (err = patron_store_defer_sync(w->store)) != 0 ||
         (err = api_store_open(cfg, &w->checkpoints)) != 0)
         goto out;
