@@ -26,7 +26,10 @@ typedef int64_t (*patron_clock_fn)(void *ctx);
 
 /* Opens (creating if missing) the database at `path` and brings its schema up to date.
  * Returns 0 and sets *out, which the caller frees with patron_store_close(); PATRON_ESCHEMA when
- * the file was written by a newer Patron; -errno or PATRON_EDB otherwise. */
+ * the file was written by a newer Patron; -errno or PATRON_EDB otherwise. The first open in a
+ * process that has not started SQLite yet also sets two of SQLite's process-wide settings: no
+ * memory statistics (sqlite3_memory_used() then reads 0), and statement and savepoint journals
+ * kept in memory up to 120 KiB before a temporary file. */
 PATRON_EXPORT int patron_store_open(const char *path, patron_store **out)
     __attribute__((warn_unused_result));
 
