@@ -128,6 +128,9 @@ int main(int argc, char **argv)
     printf(
         "the client in the last round: %ld connections for %d tills, %.0f µs of CPU a checkout\n",
         last.connections, rounds[n_rounds - 1], last.client_cpu_us);
+    printf("the service in the last round: %.0f µs of CPU a checkout, %.0f of them its writer "
+           "thread's (busy %.0f%% of the round)\n",
+           last.server_cpu_us, last.writer_cpu_us, last.writer_busy * 100);
     long rss = bench_proc_kib(b.pid, "VmRSS:"), hwm = bench_proc_kib(b.pid, "VmHWM:");
     printf("service memory with %ld members: %.1f MiB resident, %.1f MiB peak\n", members,
            (double)rss / 1024, (double)hwm / 1024);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The pieces the HTTP benchmarks share (bench_http, bench_rss): `patron serve` started on a
  * store on a free loopback port, keep-alive tills checking out from one client thread with their
- * latencies, and the service's memory read from /proc. */
+ * latencies, and the service's memory and CPU time read from /proc. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -60,6 +61,53 @@ long bench_proc_kib(pid_t pid, const char *field)
     if (f)
         fclose(f);
     return v;
+}
+
+/* utime + stime of a /proc stat file, in seconds: fields 14 and 15, counted after the command
+ * name's closing parenthesis (the name may hold spaces). */
+static double stat_cpu_s(const char *path)
+{
+    char line[1024];
+    unsigned long long utime, stime;
+    FILE *f = fopen(path, "r");
+    int ok = f && fgets(line, sizeof line, f);
+    if (f)
+        fclose(f);
+    const char *p = ok ? strrchr(line, ')') : NULL;
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double bench_proc_cpu_s(pid_t pid, const char *thread)
+{
+    char path[400], name[64];
+    if (!thread) {
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        return stat_cpu_s(path);
+    }
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    double cpu = -1;
+    while (d && cpu < 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        int named = f && fgets(name, sizeof name, f) && strcspn(name, "\n") == strlen(thread) &&
+                    strncmp(name, thread, strlen(thread)) == 0;
+        if (f)
+            fclose(f);
+        if (named) {
+            snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+            cpu = stat_cpu_s(path);
+        }
+    }
+    if (d)
+        closedir(d);
+    return cpu;
 }
 
 /* One till: one keep-alive connection, one checkout in flight at a time. */
@@ -199,6 +247,7 @@ struct bench_result bench_tills_run(struct bench *b, int tills, int round)
     double *lat = calloc((size_t)(per * tills), sizeof *lat);
     struct bench_result r = {0};
     double t0 = bench_now(), cpu0 = cpu_seconds(), wait_s;
+    double server0 = bench_proc_cpu_s(b->pid, NULL), writer0 = bench_proc_cpu_s(b->pid, "writer");
     for (int i = 0; i < tills; i++) {
         ts[i] = (struct till){.b = b, .id = i, .round = round, .count = per, .lat = lat + i * per};
         till_connect(&ts[i]);
@@ -219,8 +268,14 @@ struct bench_result bench_tills_run(struct bench *b, int tills, int round)
         r.connections += ts[i].connections;
         close(ts[i].fd);
     }
-    r.rate = (double)(per * tills) / (bench_now() - t0);
+    double wall = bench_now() - t0;
+    r.rate = (double)(per * tills) / wall;
     r.client_cpu_us = (cpu_seconds() - cpu0) * 1e6 / (double)(per * tills);
+    double server = bench_proc_cpu_s(b->pid, NULL) - server0;
+    double writer = bench_proc_cpu_s(b->pid, "writer") - writer0;
+    r.server_cpu_us = server * 1e6 / (double)(per * tills);
+    r.writer_cpu_us = writer * 1e6 / (double)(per * tills);
+    r.writer_busy = writer / wall;
     qsort(lat, (size_t)(per * tills), sizeof *lat, cmp_double);
     r.p50 = lat[(per * tills) / 2] * 1e3;
     r.p99 = lat[(per * tills) * 99 / 100] * 1e3;

@@ -25,6 +25,9 @@ struct bench_result {
     long errors;
     long connections;     /* opened by the client: one per till when keep-alive holds */
     double client_cpu_us; /* the client's own CPU time per checkout */
+    double server_cpu_us; /* the service's CPU time per checkout (all its threads) */
+    double writer_cpu_us; /* its writer thread's CPU time per checkout */
+    double writer_busy;   /* the writer thread's CPU time over the round's wall time */
 };
 
 double bench_now(void);
@@ -40,6 +43,11 @@ void bench_serve_stop(struct bench *b);
 
 /* A field of /proc/PID/status in KiB ("VmRSS:", "VmHWM:"), -1 when it cannot be read. */
 long bench_proc_kib(pid_t pid, const char *field);
+
+/* The CPU time, user and system, in seconds, of process `pid`, or of its thread named `thread`
+ * when that is not NULL (the service names its threads: "writer", ...); -1 when it cannot be
+ * read. */
+double bench_proc_cpu_s(pid_t pid, const char *thread);
 
 /* b->sales checkouts by `tills` keep-alive tills at once, each with a connection of its own, all
  * driven by the calling thread; on b->cards with b->token; `round` keeps idempotency keys and
