@@ -275,6 +275,8 @@ static void a_locked_store_is_waited_for_within_busy_timeout(void **state)
     test_store_close(&t);
 }
 
+/* The first test opens a store through the library, so SQLite starts with the library's
+ * process-wide settings (patron_store_open), which a_savepoint_keeps_its_pages_in_memory needs. */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
