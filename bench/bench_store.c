@@ -2,9 +2,8 @@
 /* The large store of the benchmarks that read (bench_reports, bench_rss): members enrolled over
  * three years with sales, earn, redeem and expiry entries, lots, feedback, offer uses, a segment
  * and partners' vouchers, written straight into the schema once and kept in DIR for later runs;
- * the stores that grow in members only, for the checkout's flatness with size (bench_instr
- * checkout-at); and SQLite's process-wide settings as the library makes them, for the raw
- * ceilings. */
+ * and the stores that grow in members only, for the checkout's flatness with size (bench_instr
+ * checkout-at). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,9 +318,4 @@ void bench_store_card(long member, char card[14])
     memcpy(card, digits, 12);
     card[12] = patron_card_check_digit(card);
     card[13] = '\0';
-}
-
-void bench_sqlite_as_patron(void)
-{
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }

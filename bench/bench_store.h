@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The large store of the benchmarks that read: bench_reports runs every report over it,
  * bench_rss serves it. Generated once into DIR/reports-N.db (with a .done marker) and kept.
- * Also the stores bench_instr grows in members, and the raw ceilings' SQLite settings. */
+ * Also the stores bench_instr grows in members. */
 #ifndef PATRON_BENCH_STORE_H
 #define PATRON_BENCH_STORE_H
 
@@ -20,11 +20,6 @@ patron_store *bench_store_large(const char *dir, long members);
  * members with a card, one sale, its entry and an open lot each, in DIR/members-N.db, generated
  * first when it is not there yet; the handle runs at BENCH_STORE_NOW. Exits on failure. */
 patron_store *bench_store_members(const char *dir, long members);
-
-/* SQLite's process-wide settings as the library makes them when it opens a store (memory
- * statistics off), for a raw ceiling measured before or without a store: called first in main,
- * so that the ceiling runs under the same settings as the store it is compared with. */
-void bench_sqlite_as_patron(void);
 
 /* The file bench_store_large() keeps the store in. */
 void bench_store_path(const char *dir, long members, char *path, size_t cap);

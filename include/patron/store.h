@@ -33,6 +33,11 @@ typedef int64_t (*patron_clock_fn)(void *ctx);
 PATRON_EXPORT int patron_store_open(const char *path, patron_store **out)
     __attribute__((warn_unused_result));
 
+/* Makes those process-wide SQLite settings now, as the first open would, for a program that
+ * starts SQLite itself before its first store (its own handles then run under the same
+ * settings). Does nothing once they are made or once SQLite has started. */
+PATRON_EXPORT void patron_sqlite_configure(void);
+
 /* Opens a store that already exists, as patron_store_open() does, but creates nothing and never
  * converts a database that is not Patron's. Returns 0 and sets *out; otherwise writes a sentence
  * saying what `path` is and how to fix it into `why` (may be NULL) and returns PATRON_ENOTFOUND

@@ -569,7 +569,7 @@ static void configure_sqlite(void)
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, PATRON__JOURNAL_IN_MEMORY);
 }
 
-static void sqlite_configured(void)
+void patron_sqlite_configure(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, configure_sqlite);
@@ -577,7 +577,7 @@ static void sqlite_configured(void)
 
 int patron_store_open(const char *path, patron_store **out)
 {
-    sqlite_configured();
+    patron_sqlite_configure();
     patron_store *s = calloc(1, sizeof *s);
     int err;
     if (!s)
@@ -620,7 +620,7 @@ static int probe_database(const char *path)
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int version = 0, tables = 0, settings = 0;
-    sqlite_configured();
+    patron_sqlite_configure();
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(db, 5000);
