@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "bench_floor.h"
 #include "bench_store.h"
 #include "patron/patron.h"
 #include "patron/terminal.h"
@@ -92,8 +93,7 @@ static void sale(patron_store *s, long serial)
 __attribute__((noinline)) void measured_checkouts(patron_store *s, long n);
 __attribute__((noinline)) void measured_scans(patron_store *s, long n);
 __attribute__((noinline)) void measured_raw_commits(sqlite3 *db, sqlite3_stmt *st, long n);
-struct floor_rows;
-__attribute__((noinline)) void measured_floor(struct floor_rows *f, long n);
+__attribute__((noinline)) void measured_floor(struct bench_floor *f, long n);
 
 void measured_checkouts(patron_store *s, long n)
 {
@@ -141,186 +141,23 @@ static void run_raw(const char *dir, long n)
     sqlite3_close(db);
 }
 
-/* The floor of a checkout: the rows a 5-line checkout writes, written by SQLite alone with
- * prepared statements into the store's own schema (its keys, indexes, checks and foreign keys),
- * one durable transaction each: the sale with its 5 lines, the ledger entry, the two balances, the
- * lot, the idempotency key and the three outbox rows (sale, entry, lot) with payloads as long as
- * a real checkout's. None of the reads, rules, hashing or JSON a checkout does: what is left
- * between a checkout and this is the library's own work. */
-enum floor_stmt { F_BEGIN, F_COMMIT, F_SALE, F_ENTRY, F_ACCOUNT, F_LOT, F_KEY, F_OUTBOX, F_N };
-
-struct floor_rows {
-    sqlite3 *db;
-    sqlite3_stmt *st[F_N];
-    int64_t member[N_CARDS], account[N_CARDS], issued, next_id;
-    int outbox, key; /* rows written per checkout: outbox rows, keys */
-};
-
-static const char *const floor_sql[F_N] = {
-    [F_BEGIN] = "BEGIN IMMEDIATE",
-    [F_COMMIT] = "COMMIT",
-    [F_SALE] = "INSERT INTO sales(store_id, ref, member_id, card, total_minor, currency,"
-               " lines_minor, weight_total, points_earned, tier_multiplier_permille, balance_after,"
-               " created_at, lines, categories) VALUES (1, ?1, ?2, ?3, 4148, 'EUR', 4148, 2148000,"
-               " 21, 1000, ?4, ?5, ?6, '[\"coffee\",\"bakery\",\"dairy\",\"giftcard\",\"home\"]')",
-    [F_ENTRY] =
-        "INSERT INTO entries(id, store_id, store_seq, kind, debit_account, credit_account,"
-        " points, member_id, created_at, sale_id) VALUES (?1, 1, ?1, 'earn', ?2, ?3, 21, ?4,"
-        " ?5, ?6)",
-    [F_ACCOUNT] = "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1",
-    [F_LOT] = "INSERT INTO lots(member_id, entry_id, points, remaining, earned_at, expires_at)"
-              " VALUES (?1, ?2, 21, 21, ?3, ?4)",
-    [F_KEY] = "INSERT INTO idempotency(till, key, op, request_hash, result_id, created_at)"
-              " VALUES (0, ?1, 'sale', ?2, ?3, ?4)",
-    [F_OUTBOX] = "INSERT INTO outbox(store_id, kind, tbl, row_key, member_id, payload, recorded_at)"
-                 " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-};
-
-static void floor_step(struct floor_rows *f, enum floor_stmt which)
+void measured_floor(struct bench_floor *f, long n)
 {
-    if (sqlite3_step(f->st[which]) != SQLITE_DONE) {
-        fprintf(stderr, "bench_instr: floor: %s: %s\n", floor_sql[which], sqlite3_errmsg(f->db));
-        exit(1);
+    for (long i = 0; i < n; i++) {
+        char ref[48];
+        snprintf(ref, sizeof ref, "%s%ld", ref_prefix, i);
+        bench_floor_sale(f, ref, i);
     }
-    sqlite3_reset(f->st[which]);
 }
 
-static void floor_outbox(struct floor_rows *f, const char *kind, const char *tbl, int64_t key,
-                         int64_t member, int payload_len, int64_t now)
-{
-    static char payload[512];
-    if (!f->outbox)
-        return;
-    if (!payload[0])
-        memset(payload, 'x', sizeof payload - 1);
-    sqlite3_stmt *st = f->st[F_OUTBOX];
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, key);
-    sqlite3_bind_int64(st, 4, member);
-    sqlite3_bind_text(st, 5, payload, payload_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, now);
-    floor_step(f, F_OUTBOX);
-}
-
-static void floor_sale(struct floor_rows *f, long serial)
-{
-    static const char lines[] =
-        "[[1,\"COFFEE\",\"coffee\",2,350,350000],"
-        "[2,\"CAKE\",\"bakery\",1,420,420000],"
-        "[3,\"MILK\",\"dairy\",1,129,129000],"
-        "[4,\"GIFT\",\"giftcard\",1,2000,0],[5,\"MUG\",\"home\",1,899,899000]]";
-    static const unsigned char hash[32] = {1, 2, 3};
-    char ref[48];
-    int c = (int)(serial % N_CARDS);
-    int64_t now = 1796583310 + serial, id = f->next_id++;
-    snprintf(ref, sizeof ref, "%s%ld", ref_prefix, serial);
-    sqlite3_stmt **st = f->st;
-    floor_step(f, F_BEGIN);
-    sqlite3_bind_text(st[F_SALE], 1, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st[F_SALE], 2, f->member[c]);
-    sqlite3_bind_text(st[F_SALE], 3, cards[c], 13, SQLITE_STATIC);
-    sqlite3_bind_int64(st[F_SALE], 4, 21 * (serial / N_CARDS + 1));
-    sqlite3_bind_int64(st[F_SALE], 5, now);
-    sqlite3_bind_text(st[F_SALE], 6, lines, sizeof lines - 1, SQLITE_STATIC);
-    floor_step(f, F_SALE);
-    int64_t sale_id = sqlite3_last_insert_rowid(f->db);
-    floor_outbox(f, "sale", "sales", sale_id, f->member[c], 417, now);
-    sqlite3_bind_int64(st[F_ENTRY], 1, id);
-    sqlite3_bind_int64(st[F_ENTRY], 2, f->issued);
-    sqlite3_bind_int64(st[F_ENTRY], 3, f->account[c]);
-    sqlite3_bind_int64(st[F_ENTRY], 4, f->member[c]);
-    sqlite3_bind_int64(st[F_ENTRY], 5, now);
-    sqlite3_bind_int64(st[F_ENTRY], 6, sale_id);
-    floor_step(f, F_ENTRY);
-    floor_outbox(f, "entry", "entries", id, f->member[c], 272, now);
-    for (int side = 0; side < 2; side++) {
-        sqlite3_bind_int64(st[F_ACCOUNT], 1, side ? f->issued : f->account[c]);
-        sqlite3_bind_int64(st[F_ACCOUNT], 2, side ? -21 : 21);
-        floor_step(f, F_ACCOUNT);
-    }
-    sqlite3_bind_int64(st[F_LOT], 1, f->member[c]);
-    sqlite3_bind_int64(st[F_LOT], 2, id);
-    sqlite3_bind_int64(st[F_LOT], 3, now);
-    sqlite3_bind_int64(st[F_LOT], 4, now + 31536000);
-    floor_step(f, F_LOT);
-    floor_outbox(f, "lot", "lots", sqlite3_last_insert_rowid(f->db), f->member[c], 134, now);
-    if (f->key) {
-        sqlite3_bind_text(st[F_KEY], 1, ref, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st[F_KEY], 2, hash, sizeof hash, SQLITE_STATIC);
-        sqlite3_bind_int64(st[F_KEY], 3, sale_id);
-        sqlite3_bind_int64(st[F_KEY], 4, now);
-        floor_step(f, F_KEY);
-    }
-    floor_step(f, F_COMMIT);
-}
-
-void measured_floor(struct floor_rows *f, long n)
-{
-    for (long i = 0; i < n; i++)
-        floor_sale(f, i);
-}
-
-/* What each part of the floor costs: PATRON_FLOOR_WITHOUT lists parts left out, of "outbox" (the
- * three outbox rows), "key" (the idempotency key), "flows" (the entries_flows index), "fk"
- * (foreign keys not enforced). */
-static int floor_without(const char *part)
-{
-    const char *list = getenv("PATRON_FLOOR_WITHOUT");
-    size_t n = strlen(part);
-    for (const char *p = list ? strstr(list, part) : NULL; p; p = strstr(p + 1, part))
-        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
-/* The store bench_instr checkout starts from, closed, then opened by SQLite alone with the
- * store's settings (WAL, synchronous=FULL, foreign keys). */
+/* The floor (bench_floor.h) on the store bench_instr checkout starts from, closed, then opened
+ * by SQLite alone with the store's settings. */
 static void run_floor(const char *path, long n)
 {
-    struct floor_rows f = {.outbox = !floor_without("outbox"), .key = !floor_without("key")};
-    sqlite3_stmt *q;
     patron_store_close(store_with_members(path));
-    if (sqlite3_open(path, &f.db) != SQLITE_OK)
-        die("floor open", 1);
-    exec_or_die(f.db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON");
-    if (floor_without("fk"))
-        exec_or_die(f.db, "PRAGMA foreign_keys=OFF");
-    if (floor_without("flows"))
-        exec_or_die(f.db, "DROP INDEX entries_flows");
-    for (int i = 0; i < F_N; i++)
-        if (sqlite3_prepare_v3(f.db, floor_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &f.st[i], NULL) !=
-            SQLITE_OK) {
-            fprintf(stderr, "bench_instr: floor: %s\n", sqlite3_errmsg(f.db));
-            exit(1);
-        }
-    if (sqlite3_prepare_v2(f.db,
-                           "SELECT m.id, a.id FROM cards c JOIN members m ON m.id = c.member_id"
-                           " JOIN accounts a ON a.member_id = m.id WHERE c.number = ?1",
-                           -1, &q, NULL) != SQLITE_OK)
-        die("floor members", 1);
-    for (int i = 0; i < N_CARDS; i++) {
-        sqlite3_bind_text(q, 1, cards[i], 13, SQLITE_STATIC);
-        if (sqlite3_step(q) != SQLITE_ROW)
-            die("floor card", 1);
-        f.member[i] = sqlite3_column_int64(q, 0);
-        f.account[i] = sqlite3_column_int64(q, 1);
-        sqlite3_reset(q);
-    }
-    sqlite3_finalize(q);
-    if (sqlite3_prepare_v2(f.db,
-                           "SELECT (SELECT id FROM accounts WHERE name = 'program:issued'),"
-                           " (SELECT COALESCE(MAX(id), 0) + 1 FROM entries)",
-                           -1, &q, NULL) != SQLITE_OK ||
-        sqlite3_step(q) != SQLITE_ROW)
-        die("floor accounts", 1);
-    f.issued = sqlite3_column_int64(q, 0);
-    f.next_id = sqlite3_column_int64(q, 1);
-    sqlite3_finalize(q);
-    measured_floor(&f, n);
-    for (int i = 0; i < F_N; i++)
-        sqlite3_finalize(f.st[i]);
-    sqlite3_close(f.db);
+    struct bench_floor *f = bench_floor_open(path, (const char(*)[14])cards, N_CARDS);
+    measured_floor(f, n);
+    bench_floor_close(f);
 }
 
 /* The store `patron serve` runs on in the HTTP count: a till and N_CARDS members. */

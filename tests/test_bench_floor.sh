@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The checkout's floor (bench_instr floor, which bench/instructions.sh counts) writes exactly the
-# rows a checkout writes: after the same number of checkouts from the same start, every table a
-# checkout writes holds as many rows in the floor's store as in the library's.
+# The checkout's floor (bench/bench_floor.c: bench_instr floor, which bench/instructions.sh counts,
+# and bench_checkout times) writes exactly the rows a checkout writes: after the same number of
+# checkouts from the same start, every table a checkout writes holds as many rows in the floor's
+# store as in the library's.
 # Usage: test_bench_floor.sh BENCH_INSTR
 set -eu
 bench=$1
