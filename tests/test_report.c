@@ -4,6 +4,7 @@
  * redemption, and the clock at 2026-06-15. Every figure asserted below is worked out by hand
  * in the comments; the sales go through the real ledger. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1332,6 +1333,71 @@ static void churn_rows_are_made_as_they_are_read(void **state)
     test_store_close(&w.t);
 }
 
+/* The churn list written whole in one format. */
+static char *churn_written(struct world *w, enum patron_report_format format)
+{
+    struct patron_report_table *t = run(w, "churn", NULL);
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    assert_int_equal(patron_report_write(t, format, f), 0);
+    fclose(f);
+    patron_report_free(t);
+    return out;
+}
+
+/* A churn list longer than the chunk it keeps in memory is set aside in a temporary file, in
+ * sorted runs, and read back merged: the same rows in the same order as a list kept whole, in
+ * every format, read forwards or backwards. Where no file can be made (TMPDIR names no
+ * directory), the report fails and says why; a list within its chunk never needs one. */
+static void churn_list_past_its_chunk_is_set_aside_on_disk(void **state)
+{
+    struct world w = {0};
+    enum { N = 150 };
+    static const enum patron_report_format formats[] = {PATRON_REPORT_CSV, PATRON_REPORT_JSON,
+                                                        PATRON_REPORT_TEXT};
+    static char cards[N][14];
+    char *kept[3];
+    (void)state;
+    test_store_open(&w.t);
+    enroll_at(&w, day(2025, 1, 2), cards, N, "S");
+    for (int i = 0; i < N; i++) {
+        sell(&w, cards[i], day(2025, 2, 1) + i * 3600);
+        sell(&w, cards[i], day(2025, 2, 1 + 1 + i % 20));
+    }
+    w.t.now = day(2026, 6, 15);
+    const char *tmpdir = getenv("TMPDIR");
+    char *saved = tmpdir ? strdup(tmpdir) : NULL;
+    setenv("TMPDIR", "/nonexistent/patron", 1);
+    for (int i = 0; i < 3; i++)
+        kept[i] = churn_written(&w, formats[i]); /* within its chunk: no file */
+    patron__churn_chunk_bytes = 512;             /* 9 records: 17 runs */
+    struct patron_report_table *t = NULL;
+    assert_int_equal(patron_report_run(w.t.s, "churn", NULL, &t), -ENOENT);
+    assert_non_null(strstr(patron_store_detail(w.t.s), "temporary file"));
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    for (int i = 0; i < 3; i++) {
+        char *merged = churn_written(&w, formats[i]);
+        assert_string_equal(merged, kept[i]);
+        free(merged);
+        free(kept[i]);
+    }
+    t = run(&w, "churn", NULL);
+    assert_int_equal(t->n_rows, N);
+    int64_t forwards[N];
+    for (size_t r = 0; r < N; r++)
+        forwards[r] = num(t, r, "member_id");
+    for (size_t r = N; r-- > 0;) /* backwards: the merge starts again for each row */
+        assert_int_equal(num(t, r, "member_id"), forwards[r]);
+    patron_report_free(t);
+    patron__churn_chunk_bytes = 0;
+    free(saved);
+    test_store_close(&w.t);
+}
+
 /* The reports' in-place sort orders any array, duplicates and all, keeping every element. */
 static int cmp_test_i64(const void *a, const void *b)
 {
@@ -1505,6 +1571,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(churn_reads_the_cards_in_one_pass, setup, teardown),
         cmocka_unit_test(churn_rows_are_made_as_they_are_read),
+        cmocka_unit_test(churn_list_past_its_chunk_is_set_aside_on_disk),
         cmocka_unit_test(in_place_sort_orders_and_keeps_every_element),
         cmocka_unit_test(rfm_scores_follow_the_definition_with_ties),
         cmocka_unit_test_setup_teardown(facts_pass_stops_when_told, setup, teardown),

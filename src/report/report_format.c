@@ -61,14 +61,15 @@ static int write_text(const struct patron_report_table *t, FILE *f)
 {
     size_t width[PATRON_REPORT_MAX_COLS] = {0};
     char buf[256];
-    for (size_t c = 0; c < t->n_cols; c++) {
+    for (size_t c = 0; c < t->n_cols; c++)
         width[c] = strlen(t->cols[c]);
-        for (size_t r = 0; r < t->n_rows; r++) {
+    /* Row by row: rows made on demand are made once for the widths and once for the text. */
+    for (size_t r = 0; r < t->n_rows; r++)
+        for (size_t c = 0; c < t->n_cols; c++) {
             cell_text(patron_report_cell(t, r, c), 1, buf, sizeof buf);
             if (strlen(buf) > width[c])
                 width[c] = strlen(buf);
         }
-    }
     fprintf(f, "%s%s%s%s\n", t->title, t->currency[0] ? " (money in minor units of " : "",
             t->currency, t->currency[0] ? ")" : "");
     for (size_t c = 0; c < t->n_cols; c++)
@@ -87,7 +88,8 @@ static int write_text(const struct patron_report_table *t, FILE *f)
         }
         fputc('\n', f);
     }
-    return ferror(f) ? -EIO : 0;
+    int failed = patron__table_rows_failed(t);
+    return failed ? failed : ferror(f) ? -EIO : 0;
 }
 
 static int csv_head(const struct patron_report_table *t, FILE *f)
@@ -198,6 +200,8 @@ static int write_rows(const struct patron_report_table *t, enum patron_report_fo
     }
     for (size_t n = 0; n < rows && *next - 1 < t->n_rows && err == 0; n++, (*next)++)
         err = json ? json_row(t, *next - 1, f) : csv_row(t, *next - 1, f);
+    if (err == 0)
+        err = patron__table_rows_failed(t);
     if (err != 0)
         return err;
     if (*next - 1 < t->n_rows)

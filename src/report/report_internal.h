@@ -32,19 +32,29 @@ int patron__table_new(patron_store *s, const char *name, const char *title, cons
 int patron__table_add_col(struct patron_report_table *t, const char *name);
 /* Rows made on demand: `make` writes row `row` of the whole into window slot `slot` (its cells
  * are t->cells[slot * n_cols ...]; text cells point into the maker's own `src`, never owned by
- * the table), and cannot fail. The table's n_rows is the whole count. */
+ * the table, and stay valid while the window holds the row). It returns 0, or an error when its
+ * source could not be read (a list set aside on disk): the row's cells stay NULL, and the
+ * table's writers fail with that error (patron__table_rows_failed). The table's n_rows is the
+ * whole count. */
 #define PATRON__ROWS_WINDOW 64
 struct patron__rows {
     size_t first, count; /* rows [first, first + count) are in the window */
-    void (*make)(struct patron_report_table *t, size_t row, size_t slot, void *src);
+    int (*make)(struct patron_report_table *t, size_t row, size_t slot, void *src);
     void (*free_src)(void *src);
     void *src;
+    int failed; /* the first error a make returned */
 };
 /* Makes t a table of `rows` rows made by `make` from `src` (taken: freed with the table by
  * free_src, also on failure). */
 int patron__table_rows_made(patron_store *s, struct patron_report_table *t, size_t rows,
-                            void (*make)(struct patron_report_table *, size_t, size_t, void *),
+                            int (*make)(struct patron_report_table *, size_t, size_t, void *),
                             void (*free_src)(void *), void *src);
+/* The churn list's chunk kept in memory before it is set aside on disk (spill.h; 0, the default:
+ * PATRON__SPILL_CHUNK_BYTES). The tests make it small. */
+extern size_t patron__churn_chunk_bytes;
+
+/* The error a row made on demand met so far (0: none, or rows not made on demand). */
+int patron__table_rows_failed(const struct patron_report_table *t);
 /* Appends a row of NULL cells; *row receives its index. PATRON_ETOOBIG past the maximum. */
 int patron__table_add_row(patron_store *s, struct patron_report_table *t, size_t *row);
 void patron__table_int(struct patron_report_table *t, size_t row, size_t col, int64_t v);

@@ -2,10 +2,12 @@
 /* RFM segments and the churn-risk list for win-back, from the per-member facts. Scores are
  * quintiles by rank with ties sharing a score, so the same data always gives the same segments;
  * definitions are in include/patron/report.h. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report/report_internal.h"
+#include "report/spill.h"
 
 enum segment { CHAMPIONS, LOYAL, NEW, NEEDS_ATTENTION, AT_RISK, HIBERNATING, SEGMENTS };
 
@@ -183,13 +185,15 @@ static int cmp_lapsed(const void *a, const void *b)
     return x->member_id < y->member_id ? -1 : x->member_id > y->member_id;
 }
 
+/* The list is kept in bounded memory (spill.h): past a chunk of members it is set aside in a
+ * temporary file in sorted runs and read back merged, so a store of millions of members at risk
+ * costs the service no more memory than one of thousands. */
 struct lapsed_list {
     patron_store *s;
     sqlite3_stmt *cards; /* every card in member order, read beside the members */
     int cards_rc;
     int64_t now;
-    struct lapsed *l;
-    size_t n, cap;
+    struct patron__spill *l;
 };
 
 /* The card to reach a member by: the newest active one, else the newest; of cards issued in
@@ -221,6 +225,17 @@ static int card_of(struct lapsed_list *ll, int64_t member_id, char card[16])
                : patron__db_err(ll->s, ll->cards_rc);
 }
 
+/* What a failure to keep the list aside is told as. */
+static int set_aside_failed(patron_store *s, int err)
+{
+    if (err == PATRON_ENOMEM)
+        return patron__fail(s, PATRON_ENOMEM, "too many members at risk to list");
+    return patron__fail(s, err == -ENOSPC || err == -EDQUOT ? PATRON_EFULL : err,
+                        "the list of members at risk could not be set aside in a temporary "
+                        "file (%s)",
+                        strerror(-err));
+}
+
 static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
 {
     struct lapsed_list *ll = arg;
@@ -231,31 +246,43 @@ static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
         gap = PATRON__DAY_SECONDS;
     if (ll->now - m->last_sale <= 2 * gap)
         return 0;
-    if (ll->n >= PATRON_REPORT_MAX_ROWS)
+    if (patron__spill_count(ll->l) >= PATRON_REPORT_MAX_ROWS)
         return patron__fail(ll->s, PATRON_ETOOBIG, "too many members at risk to list");
-    if (patron__grow((void **)&ll->l, &ll->cap, ll->n + 1, sizeof *ll->l) != 0)
-        return patron__fail(ll->s, PATRON_ENOMEM, "too many members at risk to list");
-    struct lapsed *l = &ll->l[ll->n++];
-    *l = (struct lapsed){id, ll->now - m->last_sale, gap, m->spend, m->sales, m->consent, ""};
-    return card_of(ll, id, l->card);
+    struct lapsed l;
+    memset(&l, 0, sizeof l); /* its padding too: the record may be written to a file */
+    l.member_id = id;
+    l.since = ll->now - m->last_sale;
+    l.gap = gap;
+    l.spend = m->spend;
+    l.sales = m->sales;
+    l.consent = m->consent;
+    int err = card_of(ll, id, l.card);
+    if (err == 0 && (err = patron__spill_add(ll->l, &l)) != 0)
+        err = set_aside_failed(ll->s, err);
+    return err;
 }
 
 /* The list's rows are made from it as they are written (patron__table_rows_made): the table
- * holds the sorted list, not a row of cells and texts per member. */
+ * holds the sorted list, not a row of cells and texts per member. A row's texts are copied into
+ * its slot of the window: a record read back from the file lives only until the next. */
 struct churn_rows {
-    struct lapsed *l;
+    struct patron__spill *l;
     int64_t now;
     char last[PATRON__ROWS_WINDOW][11];
+    char card[PATRON__ROWS_WINDOW][16];
 };
 
-static void churn_make(struct patron_report_table *t, size_t row, size_t slot, void *src)
+static int churn_make(struct patron_report_table *t, size_t row, size_t slot, void *src)
 {
     struct churn_rows *c = src;
-    const struct lapsed *l = &c->l[row];
+    const struct lapsed *l = patron__spill_at(c->l, row);
+    if (!l)
+        return -EIO;
     patron__date_label(c->now - l->since, c->last[slot]);
+    memcpy(c->card[slot], l->card, sizeof c->card[slot]);
     patron__table_int(t, slot, 0, l->member_id);
     t->cells[slot * t->n_cols + 1] =
-        (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = (char *)c->l[row].card};
+        (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = c->card[slot]};
     t->cells[slot * t->n_cols + 2] =
         (struct patron_cell){.kind = PATRON_CELL_TEXT, .text = c->last[slot]};
     patron__table_int(t, slot, 3, l->since / PATRON__DAY_SECONDS);
@@ -263,22 +290,28 @@ static void churn_make(struct patron_report_table *t, size_t row, size_t slot, v
     patron__table_int(t, slot, 5, l->sales);
     patron__table_int(t, slot, 6, l->spend);
     patron__table_int(t, slot, 7, l->consent);
+    return 0;
 }
 
 static void churn_free(void *src)
 {
     struct churn_rows *c = src;
     if (c)
-        free(c->l);
+        patron__spill_free(c->l);
     free(c);
 }
+
+size_t patron__churn_chunk_bytes;
 
 static int churn_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
     int64_t limit = *(const int64_t *)arg;
     struct lapsed_list ll = {.s = s, .now = patron_store_now(s)};
     struct churn_rows *c = NULL;
-    int err = patron__prepare(s,
+    int err =
+        patron__spill_new(sizeof(struct lapsed), cmp_lapsed, patron__churn_chunk_bytes, &ll.l);
+    if (err == 0)
+        err = patron__prepare(s,
                               "SELECT member_id, number, status = 'active', issued_at FROM cards"
                               " INDEXED BY cards_member WHERE member_id > 0 ORDER BY member_id",
                               &ll.cards);
@@ -289,9 +322,12 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
     if (err != 0 ||
         (err = patron__facts_each(s, ll.now + 1, PATRON__FACTS_SUMS, collect_lapsed, &ll)) != 0)
         goto out;
-    if (ll.n > 1)
-        patron__sort(ll.l, ll.n, sizeof *ll.l, cmp_lapsed);
-    size_t rows = limit > 0 && (uint64_t)limit < ll.n ? (size_t)limit : ll.n;
+    if ((err = patron__spill_sort(ll.l)) != 0) {
+        err = set_aside_failed(s, err);
+        goto out;
+    }
+    size_t n = patron__spill_count(ll.l);
+    size_t rows = limit > 0 && (uint64_t)limit < n ? (size_t)limit : n;
     if (!(c = calloc(1, sizeof *c))) {
         err = PATRON_ENOMEM;
         goto out;
@@ -301,7 +337,7 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
     err = patron__table_rows_made(s, t, rows, churn_make, churn_free, c);
 out:
     sqlite3_finalize(ll.cards);
-    free(ll.l);
+    patron__spill_free(ll.l);
     return err;
 }
 

@@ -293,7 +293,7 @@ int patron__table_text(struct patron_report_table *t, size_t row, size_t col, co
 }
 
 int patron__table_rows_made(patron_store *s, struct patron_report_table *t, size_t rows,
-                            void (*make)(struct patron_report_table *, size_t, size_t, void *),
+                            int (*make)(struct patron_report_table *, size_t, size_t, void *),
                             void (*free_src)(void *), void *src)
 {
     struct patron__rows *r = calloc(1, sizeof *r);
@@ -324,8 +324,16 @@ static void window_to(const struct patron_report_table *ct, size_t row)
     r->first = row;
     r->count = t->n_rows - row < PATRON__ROWS_WINDOW ? t->n_rows - row : PATRON__ROWS_WINDOW;
     memset(t->cells, 0, PATRON__ROWS_WINDOW * t->n_cols * sizeof t->cells[0]);
-    for (size_t k = 0; k < r->count; k++)
-        r->make(t, row + k, k, r->src);
+    for (size_t k = 0; k < r->count; k++) {
+        int err = r->make(t, row + k, k, r->src);
+        if (err != 0 && r->failed == 0)
+            r->failed = err;
+    }
+}
+
+int patron__table_rows_failed(const struct patron_report_table *t)
+{
+    return t->rows_made ? t->rows_made->failed : 0;
 }
 
 void patron_report_free(struct patron_report_table *t)
