@@ -1277,19 +1277,26 @@ static void cell_text_of(const struct patron_report_table *t, size_t r, size_t c
         snprintf(buf, cap, "%d:%lld", (int)cell->kind, (long long)cell->i);
 }
 
+/* A fresh store of n members with two sales each in February 2025, all lapsed by mid-June 2026
+ * (each with a usual gap of its own, so the list has an order to keep). */
+static void plant_lapsed(struct world *w, char cards[][14], int n)
+{
+    test_store_open(&w->t);
+    enroll_at(w, day(2025, 1, 2), cards, n, "L");
+    for (int i = 0; i < n; i++) {
+        sell(w, cards[i], day(2025, 2, 1) + i * 3600);
+        sell(w, cards[i], day(2025, 2, 1 + 1 + i % 20));
+    }
+    w->t.now = day(2026, 6, 15);
+}
+
 static void churn_rows_are_made_as_they_are_read(void **state)
 {
     struct world w = {0};
     enum { N = 150 };
     static char cards[N][14], seen[N][8][24];
     (void)state;
-    test_store_open(&w.t);
-    enroll_at(&w, day(2025, 1, 2), cards, N, "L");
-    for (int i = 0; i < N; i++) {
-        sell(&w, cards[i], day(2025, 2, 1) + i * 3600);
-        sell(&w, cards[i], day(2025, 2, 1 + 1 + i % 20));
-    }
-    w.t.now = day(2026, 6, 15);
+    plant_lapsed(&w, cards, N);
     struct patron_report_table *t = run(&w, "churn", NULL);
     assert_int_equal(t->n_rows, N);
     for (size_t r = 0; r < N; r++)
@@ -1359,13 +1366,7 @@ static void churn_list_past_its_chunk_is_set_aside_on_disk(void **state)
     static char cards[N][14];
     char *kept[3];
     (void)state;
-    test_store_open(&w.t);
-    enroll_at(&w, day(2025, 1, 2), cards, N, "S");
-    for (int i = 0; i < N; i++) {
-        sell(&w, cards[i], day(2025, 2, 1) + i * 3600);
-        sell(&w, cards[i], day(2025, 2, 1 + 1 + i % 20));
-    }
-    w.t.now = day(2026, 6, 15);
+    plant_lapsed(&w, cards, N);
     const char *tmpdir = getenv("TMPDIR");
     char *saved = tmpdir ? strdup(tmpdir) : NULL;
     setenv("TMPDIR", "/nonexistent/patron", 1);
