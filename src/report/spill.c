@@ -16,7 +16,9 @@
 #include "report/spill.h"
 
 struct run {
-    off_t next;         /* where its next unread records are in the file */
+    off_t start;        /* where the run begins in the file */
+    size_t len;         /* its records */
+    off_t next;         /* where its next unread records are */
     size_t left;        /* records of the run not read yet */
     size_t n_buf, head; /* records in its buffer; the first not yet given */
     unsigned char *buf;
@@ -114,7 +116,7 @@ static int set_aside(struct patron__spill *sp)
     int err = write_all(sp->fd, sp->mem, bytes, sp->end);
     if (err != 0)
         return err;
-    sp->runs[sp->n_runs++] = (struct run){.next = sp->end, .left = sp->n_mem};
+    sp->runs[sp->n_runs++] = (struct run){.start = sp->end, .len = sp->n_mem};
     sp->end += (off_t)bytes;
     sp->n_mem = 0;
     return 0;
@@ -143,14 +145,12 @@ int patron__spill_add(struct patron__spill *sp, const void *rec)
 /* Starts the merge from the first record of every run. */
 static void merge_restart(struct patron__spill *sp)
 {
-    off_t at = 0;
-    size_t all = sp->count;
     for (size_t i = 0; i < sp->n_runs; i++) {
         struct run *r = &sp->runs[i];
-        size_t len = all < sp->chunk_recs ? all : sp->chunk_recs;
-        *r = (struct run){.next = at, .left = len, .buf = sp->bufs + i * sp->per_run * sp->size};
-        at += (off_t)(len * sp->size);
-        all -= len;
+        r->next = r->start;
+        r->left = r->len;
+        r->n_buf = r->head = 0;
+        r->buf = sp->bufs + i * sp->per_run * sp->size;
     }
     sp->given = 0;
     sp->last = NULL;
