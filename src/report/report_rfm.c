@@ -231,9 +231,9 @@ static int set_aside_failed(patron_store *s, int err)
     if (err == PATRON_ENOMEM)
         return patron__fail(s, PATRON_ENOMEM, "too many members at risk to list");
     return patron__fail(s, err == -ENOSPC || err == -EDQUOT ? PATRON_EFULL : err,
-                        "the list of members at risk could not be set aside in a temporary "
-                        "file (%s)",
-                        strerror(-err));
+                        "the list of members at risk is too long to keep in memory, and no "
+                        "temporary file could be written in %s (set TMPDIR to another directory)",
+                        patron__spill_dir());
 }
 
 static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)

@@ -53,12 +53,16 @@ int patron__spill_new(size_t size, int (*cmp)(const void *, const void *), size_
     return 0;
 }
 
+const char *patron__spill_dir(void)
+{
+    const char *dir = getenv("TMPDIR");
+    return dir && dir[0] ? dir : "/tmp";
+}
+
 /* An unnamed temporary file, or -errno. */
 static int temp_file(void)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !dir[0])
-        dir = "/tmp";
+    const char *dir = patron__spill_dir();
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd >= 0)
         return fd;

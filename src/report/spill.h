@@ -18,6 +18,9 @@ struct patron__spill;
 int patron__spill_new(size_t size, int (*cmp)(const void *, const void *), size_t chunk_bytes,
                       struct patron__spill **out);
 
+/* The directory the temporary file is made in: $TMPDIR, else /tmp. */
+const char *patron__spill_dir(void);
+
 /* Adds a record (copied). Returns 0, PATRON_ENOMEM, or -errno when a chunk could not be set
  * aside in the temporary file (-ENOSPC: the disk is full). */
 int patron__spill_add(struct patron__spill *sp, const void *rec);
