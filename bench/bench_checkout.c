@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "bench_floor.h"
+#include "bench_store.h"
 #include "patron/patron.h"
 
 struct options {
@@ -99,24 +100,6 @@ static double floor_sales(struct bench_floor *f, long n, long *serial)
     return (double)n / (now_s() - t0);
 }
 
-/* A fresh store at `path` with a member for each of the 200 cards. */
-static patron_store *store_with_members(const char *path, char cards[][14])
-{
-    patron_store *s;
-    unlink(path);
-    int err = patron_store_open(path, &s);
-    if (err != 0 || (err = patron_store_init(s, 1, "Bench")) != 0)
-        die("open", err);
-    for (int i = 0; i < 200; i++) {
-        struct patron_enrollment e = {.name = "Bench Member"};
-        struct patron_member m;
-        if ((err = patron_member_enroll(s, &e, &m)) != 0)
-            die("enroll", err);
-        memcpy(cards[i], m.card, 14);
-    }
-    return s;
-}
-
 struct checkout_rates {
     double lib, raw, floor; /* durable checkouts, raw one-row commits, the floor's; per second */
 };
@@ -131,8 +114,8 @@ static void measure_checkout(const struct options *o, struct checkout_rates *out
     snprintf(rawpath, sizeof rawpath, "%s/raw.db", o->dir);
     snprintf(floorpath, sizeof floorpath, "%s/floor.db", o->dir);
     unlink(rawpath);
-    patron_store *s = store_with_members(path, cards);
-    patron_store_close(store_with_members(floorpath, floor_cards));
+    patron_store *s = bench_store_fresh(path, cards, 200);
+    patron_store_close(bench_store_fresh(floorpath, floor_cards, 200));
     struct bench_floor *f = bench_floor_open(floorpath, (const char(*)[14])floor_cards, 200);
     sqlite3_open(rawpath, &db);
     exec_or_die(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"

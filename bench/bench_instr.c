@@ -50,19 +50,7 @@ static void exec_or_die(sqlite3 *db, const char *sql)
 /* A fresh store with N_CARDS members, as bench_checkout makes it. */
 static patron_store *store_with_members(const char *path)
 {
-    patron_store *s;
-    unlink(path);
-    int err = patron_store_open(path, &s);
-    if (err != 0 || (err = patron_store_init(s, 1, "Bench")) != 0)
-        die("open", err);
-    for (int i = 0; i < N_CARDS; i++) {
-        struct patron_enrollment e = {.name = "Bench Member"};
-        struct patron_member m;
-        if ((err = patron_member_enroll(s, &e, &m)) != 0)
-            die("enroll", err);
-        memcpy(cards[i], m.card, 14);
-    }
-    return s;
+    return bench_store_fresh(path, cards, N_CARDS);
 }
 
 /* Checkouts' references: unique per run, since the stores of checkout-at are kept. */

@@ -319,3 +319,20 @@ void bench_store_card(long member, char card[14])
     card[12] = patron_card_check_digit(card);
     card[13] = '\0';
 }
+
+patron_store *bench_store_fresh(const char *path, char (*cards)[14], int n)
+{
+    patron_store *s;
+    unlink(path);
+    int err = patron_store_open(path, &s);
+    if (err != 0 || (err = patron_store_init(s, 1, "Bench")) != 0)
+        die("open", patron_strerror(err));
+    for (int i = 0; i < n; i++) {
+        struct patron_enrollment e = {.name = "Bench Member"};
+        struct patron_member m;
+        if ((err = patron_member_enroll(s, &e, &m)) != 0)
+            die("enroll", patron_strerror(err));
+        memcpy(cards[i], m.card, 14);
+    }
+    return s;
+}
