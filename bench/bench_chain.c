@@ -20,7 +20,10 @@
  * each commit it ships (patron_hq_ship, nothing when nothing is pending), and every PULL seconds
  * (serve's --sync-interval, default 5) it runs the whole sync (patron_hq_sync: ship, then pull).
  * --pull-every-round runs the whole sync after each commit instead (the schedule before the two
- * were apart), to compare in one run's conditions. Each sale's commit time is taken on the wall
+ * were apart), to compare in one run's conditions. Selling starts once every store's link is up
+ * and has run its first whole sync, as at stores whose service has been running: 100 links
+ * starting at once warm 100 head office backends for seconds, and a sale committed meanwhile
+ * would measure that start, not the lag. Each sale's commit time is taken on the wall
  * clock right after its commit; head office's receive time (facts.received_at, same machine,
  * same clock) of the sale's fact gives its lag. Prints p50/p99/max, how long the rounds took
  * (shipping only, and whole), and, as its last line, JSON with hq_lag_p99_ms.
@@ -423,19 +426,48 @@ static void sync_round(struct lag_store *st, patron_store *s, patron_hq *h, doub
     }
 }
 
-/* Rounds as soon as a sale was committed since the last one began (as `patron serve`'s sync
- * thread does soon after each commit), else when the next whole sync is due (at most a second
- * apart); a last whole sync after the seller ends. */
+/* Stores whose link is up and has run its first whole sync: selling starts when all are, as it
+ * would at stores whose `patron serve` has been running (a link's first round also warms its
+ * head office backend, which at 100 stores starting at once takes seconds of both cores). */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t all;
+    int ready;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+static void gate_pass(void)
+{
+    pthread_mutex_lock(&gate.mu);
+    gate.ready++;
+    pthread_cond_broadcast(&gate.all);
+    pthread_mutex_unlock(&gate.mu);
+}
+
+static void gate_wait(int n)
+{
+    pthread_mutex_lock(&gate.mu);
+    while (gate.ready < n)
+        pthread_cond_wait(&gate.all, &gate.mu);
+    pthread_mutex_unlock(&gate.mu);
+}
+
+/* After its first whole sync (not counted among the rounds), rounds as soon as a sale was
+ * committed since the last one began (as `patron serve`'s sync thread does soon after each
+ * commit), else when the next whole sync is due (at most a second apart); a last whole sync
+ * after the seller ends. */
 static void *syncer(void *arg)
 {
     struct lag_store *st = arg;
     patron_store *s = NULL;
     patron_hq *h = NULL;
     char detail[512];
-    double pulled_at = 0;
+    struct patron_hq_sync_result r;
     if (patron_store_open(st->path, &s) != 0 ||
-        patron_hq_connect(st->url, &h, detail, sizeof detail))
-        die("syncer", "cannot open the store or reach head office");
+        patron_hq_connect(st->url, &h, detail, sizeof detail) ||
+        patron_hq_sync(h, s, 1000, NULL, NULL, &r, detail, sizeof detail))
+        die("syncer", "cannot open the store, reach head office or sync");
+    double pulled_at = mono_s();
+    gate_pass();
     for (int last = 0; !last;) {
         pthread_mutex_lock(&st->mu);
         if (!st->rung && !st->done) {
@@ -538,12 +570,10 @@ static int run_lag(const char *owner, const char *dir, int n, double rate, doubl
     if (!st || !th)
         die("lag", "out of memory");
     lag_setup(owner, dir, st, n);
-    double start = mono_s() + 1, per_store = rate / n;
+    double per_store = rate / n;
     long total_cap = 0;
     for (int i = 0; i < n; i++) {
         st[i].interval = 1 / per_store;
-        st[i].first = start + st[i].interval * i / n; /* staggered */
-        st[i].stop_at = start + seconds;
         st[i].cap = (long)(seconds * per_store) + 2;
         st[i].seq = calloc((size_t)st[i].cap, sizeof *st[i].seq);
         st[i].committed = calloc((size_t)st[i].cap, sizeof *st[i].committed);
@@ -554,8 +584,14 @@ static int run_lag(const char *owner, const char *dir, int n, double rate, doubl
         total_cap += st[i].cap;
         if (!st[i].seq || !st[i].committed || !st[i].ship_ms || !st[i].whole_ms)
             die("lag", "out of memory");
-        pthread_create(&th[2 * i], NULL, seller, &st[i]);
         pthread_create(&th[2 * i + 1], NULL, syncer, &st[i]);
+    }
+    gate_wait(n);
+    double start = mono_s() + 0.1;
+    for (int i = 0; i < n; i++) {
+        st[i].first = start + st[i].interval * i / n; /* staggered */
+        st[i].stop_at = start + seconds;
+        pthread_create(&th[2 * i], NULL, seller, &st[i]);
     }
     for (int i = 0; i < 2 * n; i++)
         pthread_join(th[i], NULL);
