@@ -471,6 +471,74 @@ static void offers_report_uses_and_uplift(void **state)
     test_store_close(&w.t);
 }
 
+/* A sale of `minor` at `when` (the world's sell() is of 1000). */
+static void sell_of(struct world *w, const char *card, int64_t minor, int64_t when)
+{
+    char ref[32];
+    struct patron_sale_result r;
+    snprintf(ref, sizeof ref, "S%d", ++w->serial);
+    struct patron_sale in = {
+        .card = card, .ref = ref, .total_minor = minor, .idempotency_key = ref};
+    w->t.now = when;
+    assert_int_equal(patron_sale_record(w->t.s, &in, &r), 0);
+}
+
+/* Offers by tier: members of the tier or a higher one are targeted, erased members are in
+ * neither group. Gold (100 points) and Platinum (500): L0 and L1 stay in the base tier, G0
+ * reaches Gold and P0 Platinum in January, G1 reaches Gold and is erased. In February's window
+ * G0 and P0 buy twice, L0, L1 and G1 once. Gold or above: 2 targeted at 2 sales each, 2 not at
+ * 1, uplift 1.0; Platinum: P0 at 2, the 3 others at 4 / 3, uplift 0.5. */
+static void offers_report_targets_a_tier_and_those_above(void **state)
+{
+    (void)state;
+    struct world w = {0};
+    char l[2][14], g[2][14], p[1][14];
+    int64_t gold_offer, platinum_offer;
+    test_store_open(&w.t);
+    assert_int_equal(patron_tier_set(w.t.s, "Gold", 100, 1000, "test"), 0);
+    assert_int_equal(patron_tier_set(w.t.s, "Platinum", 500, 1000, "test"), 0);
+    enroll_at(&w, day(2026, 1, 10), l, 2, "L");
+    enroll_at(&w, day(2026, 1, 10), g, 2, "G");
+    enroll_at(&w, day(2026, 1, 10), p, 1, "P");
+    sell_of(&w, g[0], 10000, day(2026, 1, 20));
+    sell_of(&w, g[1], 10000, day(2026, 1, 20));
+    sell_of(&w, p[0], 50000, day(2026, 1, 20));
+    struct patron_offer_def gold = {.name = "Gold club",
+                                    .tier = "Gold",
+                                    .benefit = PATRON_BENEFIT_BONUS,
+                                    .benefit_value = 5,
+                                    .valid_from = midnight(2026, 2, 1),
+                                    .valid_to = midnight(2026, 3, 1)};
+    struct patron_offer_def platinum = gold;
+    platinum.name = "Platinum club";
+    platinum.tier = "Platinum";
+    assert_int_equal(patron_offer_add(w.t.s, &gold, &gold_offer), 0);
+    assert_int_equal(patron_offer_add(w.t.s, &platinum, &platinum_offer), 0);
+    for (int d = 0; d < 2; d++) {
+        sell(&w, g[0], day(2026, 2, 5 + d));
+        sell(&w, p[0], day(2026, 2, 5 + d));
+    }
+    sell(&w, l[0], day(2026, 2, 10));
+    sell(&w, l[1], day(2026, 2, 10));
+    sell(&w, g[1], day(2026, 2, 10));
+    assert_int_equal(patron_member_erase(w.t.s, g[1], "admin"), 0);
+    w.t.now = day(2026, 6, 15);
+    struct patron_report_table *t = run(&w, "offers", NULL);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(text(t, 0, "name"), "Gold club");
+    assert_int_equal(num(t, 0, "targeted"), 2);
+    assert_int_equal(num(t, 0, "sales_per_targeted"), 2000000);
+    assert_int_equal(num(t, 0, "sales_per_untargeted"), 1000000);
+    assert_int_equal(num(t, 0, "uplift"), 1000000);
+    assert_string_equal(text(t, 1, "name"), "Platinum club");
+    assert_int_equal(num(t, 1, "targeted"), 1);
+    assert_int_equal(num(t, 1, "sales_per_targeted"), 2000000);
+    assert_int_equal(num(t, 1, "sales_per_untargeted"), 1333333);
+    assert_int_equal(num(t, 1, "uplift"), 500000);
+    patron_report_free(t);
+    test_store_close(&w.t);
+}
+
 /* Feedback: January 5, 4 and 2 (average 3.67, two of three satisfied, one unhappy); no answers
  * in February; March a 1. */
 static void satisfaction_trend_per_month(void **state)
@@ -1340,10 +1408,10 @@ static void churn_rows_are_made_as_they_are_read(void **state)
     test_store_close(&w.t);
 }
 
-/* The churn list written whole in one format. */
-static char *churn_written(struct world *w, enum patron_report_format format)
+/* A report written whole in one format. */
+static char *report_written(struct world *w, const char *name, enum patron_report_format format)
 {
-    struct patron_report_table *t = run(w, "churn", NULL);
+    struct patron_report_table *t = run(w, name, NULL);
     char *out = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&out, &n);
@@ -1371,8 +1439,8 @@ static void churn_list_past_its_chunk_is_set_aside_on_disk(void **state)
     char *saved = tmpdir ? strdup(tmpdir) : NULL;
     setenv("TMPDIR", "/nonexistent/patron", 1);
     for (int i = 0; i < 3; i++)
-        kept[i] = churn_written(&w, formats[i]); /* within its chunk: no file */
-    patron__churn_chunk_bytes = 512;             /* 9 records: 17 runs */
+        kept[i] = report_written(&w, "churn", formats[i]); /* within its chunk: no file */
+    patron__report_chunk_bytes = 512;                      /* 9 records: 17 runs */
     struct patron_report_table *t = NULL;
     assert_int_equal(patron_report_run(w.t.s, "churn", NULL, &t), -ENOENT);
     assert_non_null(strstr(patron_store_detail(w.t.s), "temporary file"));
@@ -1381,7 +1449,7 @@ static void churn_list_past_its_chunk_is_set_aside_on_disk(void **state)
     else
         unsetenv("TMPDIR");
     for (int i = 0; i < 3; i++) {
-        char *merged = churn_written(&w, formats[i]);
+        char *merged = report_written(&w, "churn", formats[i]);
         assert_string_equal(merged, kept[i]);
         free(merged);
         free(kept[i]);
@@ -1394,7 +1462,7 @@ static void churn_list_past_its_chunk_is_set_aside_on_disk(void **state)
     for (size_t r = N; r-- > 0;) /* backwards: the merge starts again for each row */
         assert_int_equal(num(t, r, "member_id"), forwards[r]);
     patron_report_free(t);
-    patron__churn_chunk_bytes = 0;
+    patron__report_chunk_bytes = 0;
     free(saved);
     test_store_close(&w.t);
 }
@@ -1440,7 +1508,9 @@ static void in_place_sort_orders_and_keeps_every_element(void **state)
 }
 
 /* RFM's scores by four cut points per measure are those of the definition (1 + floor(5 * worse
- * / n), worse counted member by member), on buyers with many ties and uneven groups. */
+ * / n), worse counted member by member), on buyers with many ties and uneven groups, whether
+ * its lists stay in memory or are set aside in runs of a few buyers (the same report, byte for
+ * byte). */
 struct rfm_buyers {
     int64_t now, recency[200], sales[200];
     size_t n;
@@ -1490,13 +1560,46 @@ static void rfm_scores_follow_the_definition_with_ties(void **state)
                          : (f >= 3 ? 4 : 5);
         want[g]++;
     }
-    struct patron_report_table *t = run(&w, "rfm", NULL);
-    for (size_t g = 0; g < 6; g++) {
-        assert_string_equal(text(t, g, "segment"), names[g]);
-        assert_int_equal(num(t, g, "members"), want[g]);
+    char *kept = report_written(&w, "rfm", PATRON_REPORT_CSV);
+    patron__report_chunk_bytes = 64; /* 4 buyers, 16 sales counts: 12 and 3 runs */
+    for (int pass = 0; pass < 2; pass++) {
+        struct patron_report_table *t = run(&w, "rfm", NULL);
+        for (size_t g = 0; g < 6; g++) {
+            assert_string_equal(text(t, g, "segment"), names[g]);
+            assert_int_equal(num(t, g, "members"), want[g]);
+        }
+        patron_report_free(t);
+        char *merged = report_written(&w, "rfm", PATRON_REPORT_CSV);
+        assert_string_equal(merged, kept);
+        free(merged);
+        patron__report_chunk_bytes = 0;
     }
-    patron_report_free(t);
+    free(kept);
     test_store_close(&w.t);
+}
+
+/* RFM's buyers past their chunk, where no temporary file can be made: the report fails and
+ * says why, and nothing half-made is returned. */
+static void rfm_without_a_temporary_file_says_so(void **state)
+{
+    struct world *w = *state;
+    const char *tmpdir = getenv("TMPDIR");
+    char *saved = tmpdir ? strdup(tmpdir) : NULL;
+    struct patron_report_table *t = NULL;
+    setenv("TMPDIR", "/nonexistent/patron", 1);
+    patron__report_chunk_bytes = 32; /* 2 buyers */
+    assert_int_equal(patron_report_run(w->t.s, "rfm", NULL, &t), -ENOENT);
+    assert_null(t);
+    assert_non_null(strstr(patron_store_detail(w->t.s), "the list of buyers is too long"));
+    assert_non_null(strstr(patron_store_detail(w->t.s), "/nonexistent/patron"));
+    patron__report_chunk_bytes = 0;
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+    assert_int_equal(patron_report_run(w->t.s, "rfm", NULL, &t), 0);
+    patron_report_free(t);
 }
 
 /* The facts pass stops at the first non-zero answer of the function it hands the members to,
@@ -1551,6 +1654,7 @@ int main(void)
         cmocka_unit_test(csv_fields_are_quoted_per_rfc4180),
         cmocka_unit_test(months_agree_with_the_c_library),
         cmocka_unit_test(offers_report_uses_and_uplift),
+        cmocka_unit_test(offers_report_targets_a_tier_and_those_above),
         cmocka_unit_test(satisfaction_trend_per_month),
         cmocka_unit_test(partners_count_vouchers_honoured),
         cmocka_unit_test_setup_teardown(bad_names_and_options_are_refused, setup, teardown),
@@ -1575,6 +1679,7 @@ int main(void)
         cmocka_unit_test(churn_list_past_its_chunk_is_set_aside_on_disk),
         cmocka_unit_test(in_place_sort_orders_and_keeps_every_element),
         cmocka_unit_test(rfm_scores_follow_the_definition_with_ties),
+        cmocka_unit_test_setup_teardown(rfm_without_a_temporary_file_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(facts_pass_stops_when_told, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,9 +49,10 @@ struct patron__rows {
 int patron__table_rows_made(patron_store *s, struct patron_report_table *t, size_t rows,
                             int (*make)(struct patron_report_table *, size_t, size_t, void *),
                             void (*free_src)(void *), void *src);
-/* The churn list's chunk kept in memory before it is set aside on disk (spill.h; 0, the default:
- * PATRON__SPILL_CHUNK_BYTES). The tests make it small. */
-extern size_t patron__churn_chunk_bytes;
+/* The chunk of a report's long list (the churn list, RFM's buyers) kept in memory before it is
+ * set aside on disk (spill.h; 0, the default: PATRON__SPILL_CHUNK_BYTES). The tests make it
+ * small. */
+extern size_t patron__report_chunk_bytes;
 
 /* The error a row made on demand met so far (0: none, or rows not made on demand). */
 int patron__table_rows_failed(const struct patron_report_table *t);

@@ -35,10 +35,16 @@ struct offers {
      * bound[i - 1] (inclusive) to bound[i]. */
     int64_t *bound;
     size_t n_bound;
-    int64_t *all;       /* sales of counted members by slot, then summed like the classes' */
-    int64_t *threshold; /* member id -> their tier's threshold; -1 when erased or absent */
+    int64_t *all; /* sales of counted members by slot, then summed like the classes' */
+    /* Each member's tier as the rank of its threshold among the tiers' distinct thresholds
+     * (ascending): 2 bytes a member id, not the threshold's 8. */
+    int64_t *levels;
+    size_t n_levels;
+    uint16_t *level; /* member id -> rank in levels; NO_LEVEL when erased or absent */
     int64_t n_ids, members;
 };
+
+#define NO_LEVEL UINT16_MAX
 
 static int add_offer(patron_store *s, struct offers *x, sqlite3_stmt *st)
 {
@@ -85,7 +91,7 @@ static int load_offers(patron_store *s, struct offers *x, int64_t from, int64_t 
     return err;
 }
 
-static int cmp_time(const void *a, const void *b)
+static int cmp_int64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
@@ -125,7 +131,7 @@ static int make_classes(struct offers *x)
         x->bound[x->n_bound++] = o->start;
         x->bound[x->n_bound++] = o->end;
     }
-    qsort(x->bound, x->n_bound, sizeof x->bound[0], cmp_time);
+    qsort(x->bound, x->n_bound, sizeof x->bound[0], cmp_int64);
     size_t distinct = 0;
     for (size_t i = 0; i < x->n_bound; i++)
         if (distinct == 0 || x->bound[i] != x->bound[distinct - 1])
@@ -159,20 +165,56 @@ static int load_segment(patron_store *s, struct offers *x, struct target_class *
     return err;
 }
 
-/* Each member's tier threshold, and the segment bitmaps of the classes that target one. */
+/* The tiers' distinct thresholds, ascending, and a level per member id, none yet. */
+static int load_levels(patron_store *s, struct offers *x)
+{
+    sqlite3_stmt *st;
+    int rc,
+        err = patron__prepare(s, "SELECT DISTINCT threshold FROM tiers ORDER BY threshold", &st);
+    size_t cap = 0;
+    if (err != 0)
+        return err;
+    while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (x->n_levels == NO_LEVEL)
+            err = patron__fail(s, PATRON_ETOOBIG, "too many tiers to report offers on");
+        else if (patron__grow((void **)&x->levels, &cap, x->n_levels + 1, sizeof *x->levels))
+            err = PATRON_ENOMEM;
+        else
+            x->levels[x->n_levels++] = sqlite3_column_int64(st, 0);
+    }
+    if (err == 0 && rc != SQLITE_DONE)
+        err = patron__db_err(s, rc);
+    sqlite3_finalize(st);
+    if (err == 0 && !(x->level = malloc((size_t)x->n_ids * sizeof x->level[0])))
+        err = PATRON_ENOMEM;
+    for (int64_t i = 0; err == 0 && i < x->n_ids; i++)
+        x->level[i] = NO_LEVEL;
+    return err;
+}
+
+/* The level of a tier threshold (one of levels). */
+static uint16_t level_of(const struct offers *x, int64_t threshold)
+{
+    if (x->n_levels == 0) /* a member's tier is one of them: none means no member yet */
+        return NO_LEVEL;
+    const int64_t *at = bsearch(&threshold, x->levels, x->n_levels, sizeof threshold, cmp_int64);
+    return at ? (uint16_t)(at - x->levels) : NO_LEVEL;
+}
+
+/* Each member's level, and the segment bitmaps of the classes that target one. */
 static int load_targets(patron_store *s, struct offers *x)
 {
     sqlite3_stmt *st;
     int rc, err = patron__prepare(s,
-                                  "SELECT m.id, CASE WHEN m.erased_at IS NULL THEN t.threshold"
-                                  " ELSE -1 END FROM members m JOIN tiers t ON t.id = m.tier_id",
+                                  "SELECT m.id, t.threshold FROM members m JOIN tiers t"
+                                  " ON t.id = m.tier_id WHERE m.erased_at IS NULL",
                                   &st);
     if (err != 0)
         return err;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         if (id > 0 && id < x->n_ids)
-            x->threshold[id] = sqlite3_column_int64(st, 1);
+            x->level[id] = level_of(x, sqlite3_column_int64(st, 1));
     }
     err = rc == SQLITE_DONE ? 0 : patron__db_err(s, rc);
     sqlite3_finalize(st);
@@ -184,7 +226,7 @@ static int load_targets(patron_store *s, struct offers *x)
 
 static int targeted(const struct offers *x, const struct target_class *c, int64_t id)
 {
-    if (x->threshold[id] < c->threshold)
+    if (x->level[id] == NO_LEVEL || x->levels[x->level[id]] < c->threshold)
         return 0;
     return !c->in_segment || ((c->in_segment[id / 8] >> (id % 8)) & 1);
 }
@@ -194,8 +236,8 @@ static int64_t in_window(const struct offers *x, const int64_t *summed, const st
 {
     if (o->end <= o->start) /* ended before its window opened */
         return 0;
-    const int64_t *end = bsearch(&o->end, x->bound, x->n_bound, sizeof o->end, cmp_time);
-    const int64_t *start = bsearch(&o->start, x->bound, x->n_bound, sizeof o->start, cmp_time);
+    const int64_t *end = bsearch(&o->end, x->bound, x->n_bound, sizeof o->end, cmp_int64);
+    const int64_t *start = bsearch(&o->start, x->bound, x->n_bound, sizeof o->start, cmp_int64);
     return summed[end - x->bound] - summed[start - x->bound];
 }
 
@@ -221,7 +263,7 @@ static void share_out(struct offers *x)
 static int count_groups(patron_store *s, struct offers *x, int64_t from, int64_t to)
 {
     for (int64_t id = 1; id < x->n_ids; id++) {
-        if (x->threshold[id] < 0)
+        if (x->level[id] == NO_LEVEL)
             continue;
         x->members++;
         for (size_t k = 0; k < x->n_cls; k++)
@@ -238,7 +280,7 @@ static int count_groups(patron_store *s, struct offers *x, int64_t from, int64_t
     sqlite3_bind_int64(st, 2, to);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
-        if (id <= 0 || id >= x->n_ids || x->threshold[id] < 0)
+        if (id <= 0 || id >= x->n_ids || x->level[id] == NO_LEVEL)
             continue;
         size_t slot = slot_of(x, sqlite3_column_int64(st, 1));
         x->all[slot]++;
@@ -320,7 +362,8 @@ static void offers_free(struct offers *x)
     free(x->o);
     free(x->bound);
     free(x->all);
-    free(x->threshold);
+    free(x->levels);
+    free(x->level);
     free(x);
 }
 
@@ -337,13 +380,8 @@ static int offers_fill(patron_store *s, struct patron_report_table *t, const voi
         (err = patron__report_max_member(s, &max_id)) != 0 || (err = make_classes(x)) != 0)
         goto out;
     x->n_ids = max_id + 1;
-    if (!(x->threshold = malloc((size_t)x->n_ids * sizeof x->threshold[0]))) {
-        err = PATRON_ENOMEM;
-        goto out;
-    }
-    for (int64_t i = 0; i < x->n_ids; i++)
-        x->threshold[i] = -1;
-    if ((err = load_targets(s, x)) != 0 || (err = count_groups(s, x, p->from, p->to)) != 0 ||
+    if ((err = load_levels(s, x)) != 0 || (err = load_targets(s, x)) != 0 ||
+        (err = count_groups(s, x, p->from, p->to)) != 0 ||
         (err = patron__prepare(s, uses_sql, &uses)) != 0)
         goto out;
     for (size_t i = 0; i < x->n && err == 0; i++)

@@ -24,10 +24,25 @@ static enum segment segment_of(int r, int f)
     return f >= 3 ? AT_RISK : HIBERNATING;
 }
 
-/* Each buyer's measures (monetary is shown, not scored): 16 bytes a buyer, no per-member table
- * and no sorted copy. A score only asks how many buyers are strictly worse, compared with four
- * cut points (see find_cuts), so four order statistics of each measure replace sorting.
- * Recency is in seconds, up to 136 years (a sale is never older). */
+/* What a list that cannot be kept aside (spill.h) is told as: what names the list. */
+static int set_aside_failed(patron_store *s, int err, const char *what)
+{
+    if (err == PATRON_ENOMEM)
+        return patron__fail(s, PATRON_ENOMEM, "not enough memory for %s", what);
+    return patron__fail(s, err == -ENOSPC || err == -EDQUOT ? PATRON_EFULL : err,
+                        "%s is too long to keep in memory, and no temporary file could be written"
+                        " in %s (set TMPDIR to another directory)",
+                        what, patron__spill_dir());
+}
+
+size_t patron__report_chunk_bytes;
+
+/* Each buyer's measures (monetary is shown, not scored), 16 bytes. A score only asks how many
+ * buyers are strictly worse, compared with four cut points (see find_cuts), so the cut points
+ * are records of given ranks: of the buyers in order of recency, and of their sales counts
+ * apart in their own order. Both lists are kept in bounded memory (spill.h): at 1,000,000
+ * buyers the service holds a chunk of each, not 16 MB. Recency is in seconds, up to 136 years
+ * (a sale is never older). */
 struct buyer {
     int64_t spend;
     uint32_t recency;
@@ -35,56 +50,50 @@ struct buyer {
 };
 
 struct scored {
-    struct buyer *b;
-    size_t n, cap;
+    patron_store *s;
     int64_t now;
+    struct patron__spill *buyers;         /* in order of recency */
+    struct patron__spill *sales;          /* each buyer's sales count, ascending */
     int64_t recency_cut[4], sales_cut[4]; /* for scores 2..5 */
 };
 
-static int64_t key_of(const struct buyer *b, int by_sales)
+/* By recency, then sales, then spend: a total order on what a record holds. */
+static int cmp_buyer(const void *a, const void *b)
 {
-    return by_sales ? (int64_t)b->sales : (int64_t)b->recency;
+    const struct buyer *x = a, *y = b;
+    if (x->recency != y->recency)
+        return x->recency < y->recency ? -1 : 1;
+    if (x->sales != y->sales)
+        return x->sales < y->sales ? -1 : 1;
+    return x->spend < y->spend ? -1 : x->spend > y->spend;
 }
 
-/* The value of rank k (0-based, ascending) of b[0..n) by the measure: a quickselect, which
- * reorders b in place (the sums do not care). */
-static int64_t select_rank(struct buyer *b, size_t n, size_t k, int by_sales)
+static int cmp_sales(const void *a, const void *b)
 {
-    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, want = (ptrdiff_t)k;
-    while (lo < hi) {
-        int64_t pivot = key_of(&b[lo + (hi - lo) / 2], by_sales);
-        ptrdiff_t i = lo, j = hi;
-        while (i <= j) {
-            while (key_of(&b[i], by_sales) < pivot)
-                i++;
-            while (key_of(&b[j], by_sales) > pivot)
-                j--;
-            if (i <= j) {
-                struct buyer t = b[i];
-                b[i++] = b[j];
-                b[j--] = t;
-            }
-        }
-        if (want <= j)
-            hi = j;
-        else if (want >= i)
-            lo = i;
-        else
-            break; /* between j and i: equal to the pivot */
-    }
-    return key_of(&b[want], by_sales);
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 /* Score 1 + floor(5 * worse / n) >= s exactly when worse >= q = ceil((s - 1) * n / 5): for
  * recency (worse: longer ago) when the buyer's recency is below the value of ascending rank
- * n - q; for frequency (worse: fewer sales) when its sales are above the value of rank q - 1. */
-static void find_cuts(struct scored *sc)
+ * n - q; for frequency (worse: fewer sales) when its sales are above the value of rank q - 1.
+ * Each list is read forwards once (recency's ranks fall as s rises). */
+static int find_cuts(struct scored *sc)
 {
-    for (int k = 0; k < 4 && sc->n > 0; k++) {
-        size_t q = ((size_t)(k + 1) * sc->n + 4) / 5;
-        sc->recency_cut[k] = select_rank(sc->b, sc->n, sc->n - q, 0);
-        sc->sales_cut[k] = select_rank(sc->b, sc->n, q - 1, 1);
+    size_t n = patron__spill_count(sc->buyers);
+    for (int k = 4; k-- > 0 && n > 0;) {
+        const struct buyer *b = patron__spill_at(sc->buyers, n - ((size_t)(k + 1) * n + 4) / 5);
+        if (!b)
+            return -EIO;
+        sc->recency_cut[k] = b->recency;
     }
+    for (int k = 0; k < 4 && n > 0; k++) {
+        const int32_t *v = patron__spill_at(sc->sales, ((size_t)(k + 1) * n + 4) / 5 - 1);
+        if (!v)
+            return -EIO;
+        sc->sales_cut[k] = *v;
+    }
+    return 0;
 }
 
 static int score_of(const int64_t cut[4], int64_t v, int lower_is_better)
@@ -101,24 +110,31 @@ static int collect(int64_t id, const struct patron__fact *m, void *arg)
     (void)id;
     if (m->erased || m->sales == 0)
         return 0;
-    if (patron__grow((void **)&sc->b, &sc->cap, sc->n + 1, sizeof *sc->b) != 0)
-        return PATRON_ENOMEM;
     int64_t recency = sc->now - m->last_sale;
-    sc->b[sc->n++] =
-        (struct buyer){m->spend, recency < UINT32_MAX ? (uint32_t)recency : UINT32_MAX, m->sales};
-    return 0;
+    struct buyer b;
+    memset(&b, 0, sizeof b); /* its padding too: the record may be written to a file */
+    b.spend = m->spend;
+    b.recency = recency < UINT32_MAX ? (uint32_t)recency : UINT32_MAX;
+    b.sales = m->sales;
+    int err = patron__spill_add(sc->buyers, &b);
+    if (err == 0)
+        err = patron__spill_add(sc->sales, &b.sales);
+    return err ? set_aside_failed(sc->s, err, "the list of buyers") : 0;
 }
 
 struct segment_sum {
     int64_t members, recency, frequency, monetary;
 };
 
-static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct scored *sc)
+static int rfm_rows(patron_store *s, struct patron_report_table *t, struct scored *sc)
 {
     struct segment_sum sum[SEGMENTS] = {{0}};
+    size_t n = patron__spill_count(sc->buyers);
     int err = 0;
-    for (size_t i = 0; i < sc->n; i++) {
-        const struct buyer *m = &sc->b[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct buyer *m = patron__spill_at(sc->buyers, i);
+        if (!m)
+            return set_aside_failed(s, -EIO, "the list of buyers");
         int r = score_of(sc->recency_cut, m->recency, 1);
         int fr = score_of(sc->sales_cut, m->sales, 0);
         struct segment_sum *g = &sum[segment_of(r, fr)];
@@ -129,29 +145,36 @@ static int rfm_rows(patron_store *s, struct patron_report_table *t, const struct
     }
     for (int g = 0; g < SEGMENTS && err == 0; g++) {
         size_t row;
-        int64_t n = sum[g].members;
+        int64_t members = sum[g].members;
         if ((err = patron__table_add_row(s, t, &row)) != 0)
             break;
         err = patron__table_text(t, row, 0, segment_names[g]);
-        patron__table_int(t, row, 1, n);
-        patron__table_ratio(t, row, 2, n, (int64_t)sc->n);
-        patron__table_int(t, row, 3, n ? sum[g].recency / n / PATRON__DAY_SECONDS : 0);
-        patron__table_decimal(t, row, 4, sum[g].frequency, n);
-        patron__table_int(t, row, 5, n ? sum[g].monetary / n : 0);
+        patron__table_int(t, row, 1, members);
+        patron__table_ratio(t, row, 2, members, (int64_t)n);
+        patron__table_int(t, row, 3, members ? sum[g].recency / members / PATRON__DAY_SECONDS : 0);
+        patron__table_decimal(t, row, 4, sum[g].frequency, members);
+        patron__table_int(t, row, 5, members ? sum[g].monetary / members : 0);
     }
     return err;
 }
 
 static int rfm_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
-    struct scored sc = {.now = patron_store_now(s)};
-    int err = patron__facts_each(s, sc.now + 1, PATRON__FACTS_SUMS, collect, &sc);
+    struct scored sc = {.s = s, .now = patron_store_now(s)};
+    size_t chunk = patron__report_chunk_bytes;
+    int err = patron__spill_new(sizeof(struct buyer), cmp_buyer, chunk, &sc.buyers);
     (void)arg;
-    if (err == 0) {
-        find_cuts(&sc);
+    if (err == 0)
+        err = patron__spill_new(sizeof(int32_t), cmp_sales, chunk, &sc.sales);
+    if (err == 0)
+        err = patron__facts_each(s, sc.now + 1, PATRON__FACTS_SUMS, collect, &sc);
+    if (err == 0 && ((err = patron__spill_sort(sc.buyers)) != 0 ||
+                     (err = patron__spill_sort(sc.sales)) != 0 || (err = find_cuts(&sc)) != 0))
+        err = set_aside_failed(s, err, "the list of buyers");
+    if (err == 0)
         err = rfm_rows(s, t, &sc);
-    }
-    free(sc.b);
+    patron__spill_free(sc.buyers);
+    patron__spill_free(sc.sales);
     t->chart_col = 1;
     struct patron_program p;
     if (err == 0 && (err = patron_program_get(s, &p)) == 0)
@@ -225,17 +248,6 @@ static int card_of(struct lapsed_list *ll, int64_t member_id, char card[16])
                : patron__db_err(ll->s, ll->cards_rc);
 }
 
-/* What a failure to keep the list aside is told as. */
-static int set_aside_failed(patron_store *s, int err)
-{
-    if (err == PATRON_ENOMEM)
-        return patron__fail(s, PATRON_ENOMEM, "too many members at risk to list");
-    return patron__fail(s, err == -ENOSPC || err == -EDQUOT ? PATRON_EFULL : err,
-                        "the list of members at risk is too long to keep in memory, and no "
-                        "temporary file could be written in %s (set TMPDIR to another directory)",
-                        patron__spill_dir());
-}
-
 static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
 {
     struct lapsed_list *ll = arg;
@@ -258,7 +270,7 @@ static int collect_lapsed(int64_t id, const struct patron__fact *m, void *arg)
     l.consent = m->consent;
     int err = card_of(ll, id, l.card);
     if (err == 0 && (err = patron__spill_add(ll->l, &l)) != 0)
-        err = set_aside_failed(ll->s, err);
+        err = set_aside_failed(ll->s, err, "the list of members at risk");
     return err;
 }
 
@@ -301,15 +313,13 @@ static void churn_free(void *src)
     free(c);
 }
 
-size_t patron__churn_chunk_bytes;
-
 static int churn_fill(patron_store *s, struct patron_report_table *t, const void *arg)
 {
     int64_t limit = *(const int64_t *)arg;
     struct lapsed_list ll = {.s = s, .now = patron_store_now(s)};
     struct churn_rows *c = NULL;
     int err =
-        patron__spill_new(sizeof(struct lapsed), cmp_lapsed, patron__churn_chunk_bytes, &ll.l);
+        patron__spill_new(sizeof(struct lapsed), cmp_lapsed, patron__report_chunk_bytes, &ll.l);
     if (err == 0)
         err = patron__prepare(s,
                               "SELECT member_id, number, status = 'active', issued_at FROM cards"
@@ -323,7 +333,7 @@ static int churn_fill(patron_store *s, struct patron_report_table *t, const void
         (err = patron__facts_each(s, ll.now + 1, PATRON__FACTS_SUMS, collect_lapsed, &ll)) != 0)
         goto out;
     if ((err = patron__spill_sort(ll.l)) != 0) {
-        err = set_aside_failed(s, err);
+        err = set_aside_failed(s, err, "the list of members at risk");
         goto out;
     }
     size_t n = patron__spill_count(ll.l);

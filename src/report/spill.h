@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A list of fixed-size records sorted in bounded memory: a report's list that grows with the
- * members (the churn list) is kept in memory up to a chunk; past it every chunk is sorted and
- * set aside in an unnamed temporary file, and the sorted whole is read back by merging them, in
- * order, a few records of each chunk at a time. */
+ * members (the churn list, RFM's buyers) is kept in memory up to a chunk; past it every chunk is
+ * sorted and set aside in an unnamed temporary file, and the sorted whole is read back by merging
+ * them, in order, a few records of each chunk at a time. */
 #ifndef PATRON_REPORT_SPILL_H
 #define PATRON_REPORT_SPILL_H
 
