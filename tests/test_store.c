@@ -127,7 +127,8 @@ static long long file_size(const char *path)
 
 /* A handle that defers checkpoints: a commit that takes the WAL past SQLite's 1,000 pages does
  * not copy it into the database (the file does not grow), patron_store_wal_pages says how large
- * the WAL is, another handle's checkpoint copies it, and the next write starts the WAL again. */
+ * the WAL is, another handle's checkpoint copies it, and the next write starts the WAL again.
+ * A checkpoint tells how much it left uncopied: nothing, or what a reader still needs. */
 static void checkpoints_deferred_to_another_handle(void **state)
 {
     (void)state;
@@ -148,11 +149,30 @@ static void checkpoints_deferred_to_another_handle(void **state)
     assert_true(patron_store_wal_pages(t.s) >= 1200);
     assert_int_equal(file_size(t.path), before); /* all of it still in the WAL only */
     assert_int_equal(patron_store_open(t.path, &other), 0);
-    assert_int_equal(patron_store_checkpoint(other), 0);
+    unsigned left = 1;
+    assert_int_equal(patron_store_checkpoint_left(other, &left), 0);
+    assert_int_equal(left, 0);
     assert_true(file_size(t.path) >= before + 1200LL * 4000);
     assert_int_equal(sqlite3_exec(db, "INSERT INTO bulk VALUES (x'00')", NULL, NULL, NULL),
                      SQLITE_OK);
     assert_true(patron_store_wal_pages(t.s) < 10); /* the WAL started again */
+    /* A reader's snapshot keeps what was written after it from being copied, and says so. */
+    sqlite3 *reader = patron_store_sqlite(other);
+    assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM bulk", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                                  " WHERE i < 20) INSERT INTO bulk SELECT zeroblob(4000) FROM n",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    patron_store *third;
+    assert_int_equal(patron_store_open(t.path, &third), 0);
+    assert_int_equal(patron_store_checkpoint_left(third, &left), 0);
+    assert_true(left >= 20);
+    assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(patron_store_checkpoint_left(third, &left), 0);
+    assert_int_equal(left, 0);
+    patron_store_close(third);
     patron_store_close(other);
     test_store_close(&t);
 }

@@ -152,8 +152,12 @@ PATRON_EXPORT int patron_store_sync_log(const patron_store *s, int *os_err);
 
 /* Copies what it can of the WAL into the database now (SQLite's passive checkpoint: it never
  * waits for readers or the writer; the WAL starts again from its beginning at the next write once
- * all of it was copied). Returns 0 or a database error. */
+ * all of it was copied). Returns 0 or a database error. patron_store_checkpoint_left also tells
+ * how many of the WAL's pages were left uncopied (a reader still needs them, or the file is not
+ * in WAL mode: 0). */
 PATRON_EXPORT int patron_store_checkpoint(patron_store *s) __attribute__((warn_unused_result));
+PATRON_EXPORT int patron_store_checkpoint_left(patron_store *s, unsigned *left)
+    __attribute__((warn_unused_result));
 
 /* The underlying SQLite handle, for tools and tests that inspect the file. Borrowed. */
 PATRON_EXPORT struct sqlite3 *patron_store_sqlite(patron_store *s);

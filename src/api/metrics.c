@@ -249,8 +249,8 @@ static void render_writer(struct text *t)
         "# TYPE patron_write_requests_pending gauge\npatron_write_requests_pending %ld\n"
         "# HELP patron_http_connections Open client connections.\n"
         "# TYPE patron_http_connections gauge\npatron_http_connections %ld\n"
-        "# HELP patron_reports_waiting Reports waiting for their turn: one report at a time is "
-        "run and sent.\n"
+        "# HELP patron_reports_waiting Reports and members' exports waiting for their turn: one "
+        "at a time is run and sent.\n"
         "# TYPE patron_reports_waiting gauge\npatron_reports_waiting %ld\n",
         atomic_load_explicit(&m.queue_depth, memory_order_relaxed),
         atomic_load_explicit(&m.pending_writes, memory_order_relaxed),

@@ -287,6 +287,9 @@ static int take_query(struct MHD_Connection *conn, struct api_call *c)
 /* Reports run one at a time, the others queued here before they take a read handle: a report
  * holds lists that grow with the members (the churn list, RFM's buyers) from its run until the
  * last byte of its reply is sent, so two at once (one sent while the next ran) held two lists.
+ * A member's export takes its turn too: it reads every table that names the member, some of
+ * them whole (a second at 1,000,000 members), and long reads one after another, in turns, leave
+ * the WAL the moments it needs to start again (api_writer_settle_wal).
  * The turn passes when the reply's stream is freed (sent, cut or never started); a queued
  * report costs a waiting thread, and a client that stops reading holds the turn no longer than
  * the connection's timeout. The look-ups of tills keep the read handles meanwhile. */
@@ -348,9 +351,11 @@ static int report_turn_pass(struct api_call *c)
 
 static int run_read(struct server *sv, struct api_call *c)
 {
-    int report = c->route->handler == api_h_report;
-    if (report)
+    int report = c->route->handler == api_h_report || c->route->handler == api_h_export;
+    if (report) {
         report_turn_take();
+        api_writer_settle_wal(sv->writer);
+    }
     patron_store *s = pool_take(&sv->pool);
     int err = c->route->handler(c, s);
     if (err != 0 && !c->detail[0])

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "bell.h"
@@ -30,6 +31,16 @@
  * commit on the writer's handle no longer acts on (see patron_store_defer_checkpoints). */
 #define CHECKPOINT_PAGES 1000
 #define CHECKPOINT_POLL_S 60
+/* Past this many pages (256 MiB of 4 KiB pages; its index, 16 blocks of 32 KiB for 4,096
+ * frames each) the WAL is made to start again (restart_wal_due), and a report waits for it to
+ * (at most SETTLE_MAX_MS, api_writer_settle_wal). The writer finishes the copy itself only when
+ * the checkpointer left at most FINISH_PAGES uncopied, or a report waits; that holds it up
+ * 7-12 ms on this disk (two syncs), so not more often than every 65,536 pages. */
+#define RESTART_PAGES 65536
+#define FINISH_PAGES CHECKPOINT_PAGES
+#define SETTLE_MAX_MS 2000
+#define SETTLE_IDLE_MS 50 /* no commit for this long: the WAL is not growing */
+#define SETTLE_STEP_MS 2
 
 struct job {
     struct api_call *call;
@@ -50,6 +61,8 @@ struct api_writer {
     int sleeping;                /* the writer waits on wake: a new request rings */
     unsigned long long commits;  /* the store's commit count the metrics have seen */
     patron_store *checkpoints;   /* the checkpointer's handle */
+    _Atomic unsigned wal_left;   /* pages the last checkpoint left uncopied */
+    atomic_int settling;         /* reports waiting for the WAL to start again */
     unsigned wal_pages, ring_at; /* the WAL's size after the last batch; when to ring next */
     pthread_t checkpointer;
     struct api_bell checkpoint_bell;
@@ -264,6 +277,38 @@ static void checkpoint_due(struct api_writer *w)
     }
 }
 
+/* One checkpoint on `s` under the lock, keeping what it left. */
+static void checkpoint_on(struct api_writer *w, patron_store *s)
+{
+    unsigned left = 0;
+    int err = patron_store_checkpoint_left(s, &left);
+    if (err == 0)
+        atomic_store(&w->wal_left, left);
+    else if (err != -EBUSY) /* busy: another checkpoint runs; the next ring retries */
+        api_log("event=checkpoint_failed error=%s", patron_err_name(err));
+}
+
+/* The WAL starts again from its beginning only at a transaction that begins with every frame
+ * copied back into the database and no reader in the WAL. The checkpointer copies in the
+ * background, but while sales keep coming the writer adds frames as it copies, so the copy never
+ * ends and the WAL grew without end under a steady load (a gigabyte a minute at 16 busy tills,
+ * and its index, mapped into the service, with it). So past RESTART_PAGES, once the checkpointer
+ * has left little (FINISH_PAGES) uncopied, the writer finishes the copy itself between batches,
+ * and its next transaction starts the WAL again. While a report waits for that (see
+ * api_writer_settle_wal) the writer finishes whatever is left: on a large store the
+ * checkpointer's own copy, with its sync, takes long enough that sales add more than
+ * FINISH_PAGES meanwhile. A checkpoint already running is left to finish: the next batch tries
+ * again. */
+static void restart_wal_due(struct api_writer *w)
+{
+    if (w->wal_pages < RESTART_PAGES ||
+        (atomic_load(&w->wal_left) > FINISH_PAGES && !atomic_load(&w->settling)) ||
+        pthread_mutex_trylock(&w->checkpoint_lock) != 0)
+        return;
+    checkpoint_on(w, w->store);
+    pthread_mutex_unlock(&w->checkpoint_lock);
+}
+
 /* Runs the requests taken off the queue: a batch, or one request that runs alone. */
 static void run_taken(struct api_writer *w, struct job *batch, size_t n)
 {
@@ -312,6 +357,7 @@ static void *writer_main(void *arg)
         api_metrics_db_commits(commits - w->commits);
         w->commits = commits;
         checkpoint_due(w);
+        restart_wal_due(w);
         pthread_mutex_lock(&w->sync_lock);
         if (w->unsynced_tail)
             w->unsynced_tail->next = batch;
@@ -403,12 +449,37 @@ static void *checkpointer_main(void *arg)
     pthread_setname_np(pthread_self(), "checkpoint"); /* as ps, top and perf show it */
     while (!api_bell_wait(&w->checkpoint_bell, CHECKPOINT_POLL_S)) {
         pthread_mutex_lock(&w->checkpoint_lock);
-        int err = patron_store_checkpoint(w->checkpoints);
+        checkpoint_on(w, w->checkpoints);
         pthread_mutex_unlock(&w->checkpoint_lock);
-        if (err != 0 && err != -EBUSY) /* busy: another checkpoint runs; the next ring retries */
-            api_log("event=checkpoint_failed error=%s", patron_err_name(err));
     }
     return NULL;
+}
+
+/* A reader's snapshot keeps the WAL from starting again from its beginning, and reports asked
+ * one after another (a dashboard, a busy back office) left it no moment to: the WAL and its index,
+ * which the service maps, grew with every sale for as long as reports came, to 3.8 GB and 7 MiB
+ * in three minutes of 800 sales a second. So a report, holding its turn but no snapshot yet,
+ * waits while the WAL is past RESTART_PAGES and sales keep coming: the writer finishes copying
+ * it back and its next transaction starts it again (restart_wal_due), a batch or two. It waits
+ * at most SETTLE_MAX_MS; when no sale is committed for SETTLE_IDLE_MS, the WAL does not grow and
+ * it goes on. */
+void api_writer_settle_wal(struct api_writer *w)
+{
+    const struct timespec step = {0, SETTLE_STEP_MS * 1000000L};
+    if (patron_store_wal_pages(w->store) <= RESTART_PAGES)
+        return;
+    unsigned long long commits = patron_store_commits(w->store);
+    atomic_fetch_add(&w->settling, 1);
+    for (int waited = 0, idle = 0; waited < SETTLE_MAX_MS && idle < SETTLE_IDLE_MS;
+         waited += SETTLE_STEP_MS) {
+        nanosleep(&step, NULL);
+        if (patron_store_wal_pages(w->store) <= RESTART_PAGES)
+            break;
+        unsigned long long now = patron_store_commits(w->store);
+        idle = now == commits ? idle + SETTLE_STEP_MS : 0;
+        commits = now;
+    }
+    atomic_fetch_sub(&w->settling, 1);
 }
 
 /* Lets the syncer answer what it still holds, then ends it. */

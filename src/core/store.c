@@ -450,10 +450,18 @@ int patron__log_durable(patron_store *s)
     return 0;
 }
 
+int patron_store_checkpoint_left(patron_store *s, unsigned *left)
+{
+    int log = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    *left = rc == SQLITE_OK && log > copied ? (unsigned)(log - copied) : 0;
+    return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
+}
+
 int patron_store_checkpoint(patron_store *s)
 {
-    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : patron__db_err(s, rc);
+    unsigned left;
+    return patron_store_checkpoint_left(s, &left);
 }
 
 int patron__printable(const char *text, size_t cap)
