@@ -33,15 +33,22 @@ struct world {
     int serial;
 };
 
-static void sell(struct world *w, const char *card, int64_t when)
+/* A sale of `minor` at `when`; the points it earned. */
+static int64_t sell_of(struct world *w, const char *card, int64_t minor, int64_t when)
 {
     char ref[32];
     struct patron_sale_result r;
     snprintf(ref, sizeof ref, "S%d", ++w->serial);
-    struct patron_sale in = {.card = card, .ref = ref, .total_minor = 1000, .idempotency_key = ref};
+    struct patron_sale in = {
+        .card = card, .ref = ref, .total_minor = minor, .idempotency_key = ref};
     w->t.now = when;
     assert_int_equal(patron_sale_record(w->t.s, &in, &r), 0);
-    assert_int_equal(r.points_earned, 10);
+    return r.points_earned;
+}
+
+static void sell(struct world *w, const char *card, int64_t when)
+{
+    assert_int_equal(sell_of(w, card, 1000, when), 10);
 }
 
 static void enroll_at(struct world *w, int64_t when, char (*cards)[14], int n, const char *name)
@@ -471,18 +478,6 @@ static void offers_report_uses_and_uplift(void **state)
     test_store_close(&w.t);
 }
 
-/* A sale of `minor` at `when` (the world's sell() is of 1000). */
-static void sell_of(struct world *w, const char *card, int64_t minor, int64_t when)
-{
-    char ref[32];
-    struct patron_sale_result r;
-    snprintf(ref, sizeof ref, "S%d", ++w->serial);
-    struct patron_sale in = {
-        .card = card, .ref = ref, .total_minor = minor, .idempotency_key = ref};
-    w->t.now = when;
-    assert_int_equal(patron_sale_record(w->t.s, &in, &r), 0);
-}
-
 /* Offers by tier: members of the tier or a higher one are targeted, erased members are in
  * neither group. Gold (100 points) and Platinum (500): L0 and L1 stay in the base tier, G0
  * reaches Gold and P0 Platinum in January, G1 reaches Gold and is erased. In February's window
@@ -500,9 +495,9 @@ static void offers_report_targets_a_tier_and_those_above(void **state)
     enroll_at(&w, day(2026, 1, 10), l, 2, "L");
     enroll_at(&w, day(2026, 1, 10), g, 2, "G");
     enroll_at(&w, day(2026, 1, 10), p, 1, "P");
-    sell_of(&w, g[0], 10000, day(2026, 1, 20));
-    sell_of(&w, g[1], 10000, day(2026, 1, 20));
-    sell_of(&w, p[0], 50000, day(2026, 1, 20));
+    assert_int_equal(sell_of(&w, g[0], 10000, day(2026, 1, 20)), 100);
+    assert_int_equal(sell_of(&w, g[1], 10000, day(2026, 1, 20)), 100);
+    assert_int_equal(sell_of(&w, p[0], 50000, day(2026, 1, 20)), 500);
     struct patron_offer_def gold = {.name = "Gold club",
                                     .tier = "Gold",
                                     .benefit = PATRON_BENEFIT_BONUS,
