@@ -1416,6 +1416,25 @@ static char *report_written(struct world *w, const char *name, enum patron_repor
     return out;
 }
 
+/* TMPDIR pointed at a directory that does not exist, so no list can be set aside on disk;
+ * returns what to give back to tmpdir_restore. */
+static char *tmpdir_unusable(void)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    char *saved = tmpdir ? strdup(tmpdir) : NULL;
+    setenv("TMPDIR", "/nonexistent/patron", 1);
+    return saved;
+}
+
+static void tmpdir_restore(char *saved)
+{
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+}
+
 /* A churn list longer than the chunk it keeps in memory is set aside in a temporary file, in
  * sorted runs, and read back merged: the same rows in the same order as a list kept whole, in
  * every format, read forwards or backwards. Where no file can be made (TMPDIR names no
@@ -1430,19 +1449,14 @@ static void churn_list_past_its_chunk_is_set_aside_on_disk(void **state)
     char *kept[3];
     (void)state;
     plant_lapsed(&w, cards, N);
-    const char *tmpdir = getenv("TMPDIR");
-    char *saved = tmpdir ? strdup(tmpdir) : NULL;
-    setenv("TMPDIR", "/nonexistent/patron", 1);
+    char *saved = tmpdir_unusable();
     for (int i = 0; i < 3; i++)
         kept[i] = report_written(&w, "churn", formats[i]); /* within its chunk: no file */
     patron__report_chunk_bytes = 512;                      /* 9 records: 17 runs */
     struct patron_report_table *t = NULL;
     assert_int_equal(patron_report_run(w.t.s, "churn", NULL, &t), -ENOENT);
     assert_non_null(strstr(patron_store_detail(w.t.s), "temporary file"));
-    if (saved)
-        setenv("TMPDIR", saved, 1);
-    else
-        unsetenv("TMPDIR");
+    tmpdir_restore(saved);
     for (int i = 0; i < 3; i++) {
         char *merged = report_written(&w, "churn", formats[i]);
         assert_string_equal(merged, kept[i]);
@@ -1458,7 +1472,6 @@ static void churn_list_past_its_chunk_is_set_aside_on_disk(void **state)
         assert_int_equal(num(t, r, "member_id"), forwards[r]);
     patron_report_free(t);
     patron__report_chunk_bytes = 0;
-    free(saved);
     test_store_close(&w.t);
 }
 
@@ -1578,21 +1591,15 @@ static void rfm_scores_follow_the_definition_with_ties(void **state)
 static void rfm_without_a_temporary_file_says_so(void **state)
 {
     struct world *w = *state;
-    const char *tmpdir = getenv("TMPDIR");
-    char *saved = tmpdir ? strdup(tmpdir) : NULL;
+    char *saved = tmpdir_unusable();
     struct patron_report_table *t = NULL;
-    setenv("TMPDIR", "/nonexistent/patron", 1);
     patron__report_chunk_bytes = 32; /* 2 buyers */
     assert_int_equal(patron_report_run(w->t.s, "rfm", NULL, &t), -ENOENT);
     assert_null(t);
     assert_non_null(strstr(patron_store_detail(w->t.s), "the list of buyers is too long"));
     assert_non_null(strstr(patron_store_detail(w->t.s), "/nonexistent/patron"));
     patron__report_chunk_bytes = 0;
-    if (saved)
-        setenv("TMPDIR", saved, 1);
-    else
-        unsetenv("TMPDIR");
-    free(saved);
+    tmpdir_restore(saved);
     assert_int_equal(patron_report_run(w->t.s, "rfm", NULL, &t), 0);
     patron_report_free(t);
 }

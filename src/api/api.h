@@ -313,8 +313,8 @@ int api_writer_start(const struct api_settings *cfg, struct api_writer **out);
  * is stopping (r untouched). */
 int api_writer_submit(struct api_writer *w, struct api_call *c, int preset_err,
                       struct api_response *r);
-/* Called by a report before it takes its snapshot: while the WAL is long and sales keep coming,
- * waits a while for it to start again from its beginning (see writer.c). */
+/* Called by a report or an export before it takes its snapshot: while the WAL is long and sales
+ * keep coming, waits a while for it to start again from its beginning (see writer.c). */
 void api_writer_settle_wal(struct api_writer *w);
 /* Finishes the queued work and stops the thread; NULL does nothing. */
 void api_writer_stop(struct api_writer *w);

@@ -351,8 +351,8 @@ static int report_turn_pass(struct api_call *c)
 
 static int run_read(struct server *sv, struct api_call *c)
 {
-    int report = c->route->handler == api_h_report || c->route->handler == api_h_export;
-    if (report) {
+    int takes_turn = c->route->handler == api_h_report || c->route->handler == api_h_export;
+    if (takes_turn) {
         report_turn_take();
         api_writer_settle_wal(sv->writer);
     }
@@ -361,7 +361,7 @@ static int run_read(struct server *sv, struct api_call *c)
     if (err != 0 && !c->detail[0])
         snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
     pool_give(&sv->pool, s);
-    if (report) {
+    if (takes_turn) {
         int passed = report_turn_pass(c);
         if (err == 0)
             err = passed;
