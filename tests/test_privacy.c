@@ -116,7 +116,9 @@ static void export_holds_everything_about_the_member(void **state)
         sqlite3_exec(patron_store_sqlite(t.s),
                      "CREATE TABLE future_notes(id INTEGER PRIMARY KEY, member_id INTEGER,"
                      " comment TEXT); INSERT INTO future_notes(member_id, comment)"
-                     " VALUES (1, 'lovely shop'), (2, 'not mine')",
+                     " VALUES (1, 'lovely shop'), (2, 'not mine');"
+                     " CREATE TABLE \"odd \"\"name\"\"\"(member_id INTEGER);"
+                     " INSERT INTO \"odd \"\"name\"\"\" VALUES (1)",
                      NULL, NULL, NULL),
         SQLITE_OK);
 
@@ -146,6 +148,12 @@ static void export_holds_everything_about_the_member(void **state)
     assert_null(strstr(text, "Somebody Else"));
     assert_null(strstr(text, "not mine"));
     assert_non_null(strstr(text, "lovely shop"));
+    assert_int_equal(array_size(root, "odd \"name\""), 1);
+    /* Written a row at a time, the text is still the compact JSON of one object, byte for byte
+     * what the JSON library writes for the document it parses to. */
+    char *again = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(again, text);
+    free(again);
     json_decref(root);
     free(text);
     test_store_close(&t);

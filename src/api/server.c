@@ -284,6 +284,19 @@ static int take_query(struct MHD_Connection *conn, struct api_call *c)
     return PATRON_EINVAL;
 }
 
+/* A report or an export has freed what it held: the heap's wholly free pages go back to the
+ * system. glibc returns only the top of a heap by itself; the tills' small allocations, made
+ * meanwhile and still held, land above a report's freed ones, so without this the heap kept
+ * every report's high-water mark and, report after report under a steady load, grew past it
+ * (the main heap 17 MB of which 6 in use after 190,000 checkouts beside the reports at
+ * 1,000,000 members). Costs a walk of the free lists once a report. */
+static void return_freed_memory(void)
+{
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
 /* Reports run one at a time, the others queued here before they take a read handle: a report
  * holds lists that grow with the members (the churn list, RFM's buyers) from its run until the
  * last byte of its reply is sent, so two at once (one sent while the next ran) held two lists.
@@ -331,6 +344,7 @@ static void turn_stream_free(void *cls)
 {
     api_stream_drop(cls);
     free(cls);
+    return_freed_memory();
     report_turn_give();
 }
 

@@ -3,7 +3,10 @@
  * Tables are found at run time: every table with a member_id column, and every table that hangs
  * off the member's sales by sale_id, so tables added by later migrations (vouchers, feedback,
  * referrals) are exported without this file knowing them. Times and days are given as every
- * reply gives them, ISO 8601 UTC, never as the Unix numbers the store keeps. */
+ * reply gives them, ISO 8601 UTC, never as the Unix numbers the store keeps.
+ * The text is written a row at a time: a member with years of sales has a copy of megabytes,
+ * and only the text itself is held, never a tree of every row besides. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,11 +17,13 @@
 #include "privacy/privacy_internal.h"
 #include "report/report_internal.h"
 
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
+
 struct exporter {
     patron_store *s;
     int64_t member_id;
-    size_t bytes; /* rough size so far, to stop before PATRON_EXPORT_MAX_BYTES */
-    json_t *root;
+    FILE *out;
+    size_t bytes; /* written so far, stopped at PATRON_EXPORT_MAX_BYTES */
 };
 
 static json_t *hex(const unsigned char *p, int n)
@@ -96,29 +101,72 @@ static json_t *column_json(sqlite3_stmt *st, int i)
     }
 }
 
-/* Runs `sql` (member id bound to ?1) and appends each row as an object to `rows`. */
-static int rows_into(struct exporter *x, const char *sql, json_t *rows)
+/* Writes `n` bytes of the copy, within PATRON_EXPORT_MAX_BYTES. */
+static int put(struct exporter *x, const char *text, size_t n)
+{
+    if (n > PATRON_EXPORT_MAX_BYTES - x->bytes)
+        return patron__fail(x->s, PATRON_ETOOBIG, "the export would pass %u bytes",
+                            PATRON_EXPORT_MAX_BYTES);
+    if (fwrite(text, 1, n, x->out) != n)
+        return patron__fail(x->s, PATRON_ENOMEM, "no memory for the export");
+    x->bytes += n;
+    return 0;
+}
+
+static int put_str(struct exporter *x, const char *text)
+{
+    return put(x, text, strlen(text));
+}
+
+/* Writes a JSON value (taking it), or fails for want of memory when it is NULL. */
+static int put_json(struct exporter *x, json_t *v)
+{
+    char *text = v ? json_dumps(v, DUMP_FLAGS) : NULL;
+    int err =
+        text ? put_str(x, text) : patron__fail(x->s, PATRON_ENOMEM, "no memory for the export");
+    free(text);
+    json_decref(v);
+    return err;
+}
+
+/* Writes `"key":`, the key escaped as JSON. */
+static int put_key(struct exporter *x, const char *key)
+{
+    int err = put_json(x, json_string(key));
+    return err ? err : put(x, ":", 1);
+}
+
+/* The statement's current row as an object of its columns. */
+static json_t *row_json(sqlite3_stmt *st)
+{
+    json_t *row = json_object();
+    for (int i = 0; row && i < sqlite3_column_count(st); i++)
+        if (json_object_set_new(row, sqlite3_column_name(st, i), column_json(st, i)) != 0) {
+            json_decref(row);
+            return NULL;
+        }
+    return row;
+}
+
+/* Runs `sql` (member id bound to ?1) and writes its rows as objects, separated by commas: the
+ * first row alone (null when there is none) with `first_only`, else every row. */
+static int rows_out(struct exporter *x, const char *sql, int first_only)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(x->s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return patron__db_err(x->s, rc);
     sqlite3_bind_int64(st, 1, x->member_id);
-    int err = 0;
+    int err = 0, n = 0;
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *row = json_object();
-        for (int i = 0; row && i < sqlite3_column_count(st); i++) {
-            x->bytes += (size_t)sqlite3_column_bytes(st, i) * 2 + 24;
-            json_object_set_new(row, sqlite3_column_name(st, i), column_json(st, i));
-        }
-        if (!row || json_array_append_new(rows, row) != 0)
-            err = patron__fail(x->s, PATRON_ENOMEM, "no memory for the export");
-        else if (x->bytes > PATRON_EXPORT_MAX_BYTES)
-            err = patron__fail(x->s, PATRON_ETOOBIG, "the export would pass %u bytes",
-                               PATRON_EXPORT_MAX_BYTES);
+        if (n++ > 0 && (first_only || (err = put(x, ",", 1)) != 0))
+            break;
+        err = put_json(x, row_json(st));
     }
-    if (err == 0 && rc != SQLITE_DONE)
+    if (err == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = patron__db_err(x->s, rc);
+    if (err == 0 && first_only && n == 0)
+        err = put_str(x, "null");
     sqlite3_finalize(st);
     return err;
 }
@@ -132,6 +180,7 @@ static const char tables_sql[] =
     " WHERE t.type IN ('table', 'view') AND t.name NOT LIKE 'sqlite_%' AND t.name <> 'members'"
     " GROUP BY t.name HAVING MAX(c.name IN ('member_id', 'sale_id')) ORDER BY t.name";
 
+/* Writes `,"table":[rows...]`. */
 static int export_table(struct exporter *x, const char *table, int by_member)
 {
     char sql[512], quoted[200];
@@ -149,22 +198,25 @@ static int export_table(struct exporter *x, const char *table, int by_member)
             sql, sizeof sql,
             "SELECT * FROM \"%s\" WHERE sale_id IN (SELECT id FROM sales WHERE member_id = ?1)",
             quoted);
-    json_t *rows = json_array();
-    if (!rows || json_object_set_new(x->root, table, rows) != 0)
-        return patron__fail(x->s, PATRON_ENOMEM, "no memory for the export");
-    return rows_into(x, sql, rows);
+    int err;
+    if ((err = put(x, ",", 1)) != 0 || (err = put_key(x, table)) != 0 ||
+        (err = put(x, "[", 1)) != 0 || (err = rows_out(x, sql, 0)) != 0)
+        return err;
+    return put(x, "]", 1);
 }
 
+/* The whole object: format, time, the member's row, then each table in the order of its name. */
 static int export_all(struct exporter *x)
 {
     sqlite3_stmt *st;
-    json_t *member = json_array();
     int rc, err;
-    if (!member || json_object_set_new(x->root, "member", member) != 0)
-        return PATRON_ENOMEM;
-    if ((err = rows_into(x, "SELECT * FROM members WHERE id = ?1", member)) != 0)
+    if ((err = put_str(x, "{")) != 0 || (err = put_key(x, "format")) != 0 ||
+        (err = put_json(x, json_string(PATRON_EXPORT_FORMAT))) != 0 ||
+        (err = put_str(x, ",")) != 0 || (err = put_key(x, "exported_at")) != 0 ||
+        (err = put_json(x, time_json(patron_store_now(x->s), 0))) != 0 ||
+        (err = put_str(x, ",")) != 0 || (err = put_key(x, "member")) != 0 ||
+        (err = rows_out(x, "SELECT * FROM members WHERE id = ?1", 1)) != 0)
         return err;
-    json_object_set(x->root, "member", json_array_get(member, 0));
     if ((rc = sqlite3_prepare_v2(x->s->db, tables_sql, -1, &st, NULL)) != SQLITE_OK)
         return patron__db_err(x->s, rc);
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -172,30 +224,29 @@ static int export_all(struct exporter *x)
     if (err == 0 && rc != SQLITE_DONE)
         err = patron__db_err(x->s, rc);
     sqlite3_finalize(st);
-    return err;
+    return err ? err : put(x, "}", 1);
 }
 
 int patron_member_export(patron_store *s, const char *card, char **json)
 {
     struct patron__member_row m;
-    struct exporter x = {s, 0, 0, json_object()};
     char *text = NULL;
-    int opened = 0, err = x.root ? 0 : PATRON_ENOMEM;
+    size_t len = 0;
+    struct exporter x = {s, 0, open_memstream(&text, &len), 0};
+    int opened = 0, err = x.out ? 0 : patron__fail(s, PATRON_ENOMEM, "no memory for the export");
     /* One consistent snapshot, without the write lock: checkouts go on meanwhile. */
-    if (err != 0 || (err = patron__read_begin(s, &opened)) != 0)
-        goto out;
-    if ((err = patron__member_for_card(s, card, 0, &m)) == 0) {
-        x.member_id = m.member_id;
-        json_object_set_new(x.root, "format", json_string(PATRON_EXPORT_FORMAT));
-        json_object_set_new(x.root, "exported_at", time_json(patron_store_now(s), 0));
-        err = export_all(&x);
+    if (err == 0 && (err = patron__read_begin(s, &opened)) == 0) {
+        if ((err = patron__member_for_card(s, card, 0, &m)) == 0) {
+            x.member_id = m.member_id;
+            err = export_all(&x);
+        }
+        patron__read_end(s, opened);
     }
-    patron__read_end(s, opened);
-    if (err == 0 && !(text = json_dumps(x.root, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+    if (x.out && fclose(x.out) != 0 && err == 0)
         err = patron__fail(s, PATRON_ENOMEM, "no memory for the export");
     if (err == 0)
         *json = text;
-out:
-    json_decref(x.root);
+    else
+        free(text);
     return err;
 }
