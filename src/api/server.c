@@ -288,8 +288,8 @@ static int take_query(struct MHD_Connection *conn, struct api_call *c)
  * system. glibc returns only the top of a heap by itself; the tills' small allocations, made
  * meanwhile and still held, land above a report's freed ones, so without this the heap kept
  * every report's high-water mark and, report after report under a steady load, grew past it
- * (the main heap 17 MB of which 6 in use after 190,000 checkouts beside the reports at
- * 1,000,000 members). Costs a walk of the free lists once a report. */
+ * (the figures: README, "What grew with the checkouts"). Costs a walk of the free lists once a
+ * report. */
 static void return_freed_memory(void)
 {
 #if defined(__GLIBC__)

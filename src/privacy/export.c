@@ -133,7 +133,7 @@ static int put_json(struct exporter *x, json_t *v)
 static int put_key(struct exporter *x, const char *key)
 {
     int err = put_json(x, json_string(key));
-    return err ? err : put(x, ":", 1);
+    return err ? err : put_str(x, ":");
 }
 
 /* The statement's current row as an object of its columns. */
@@ -159,7 +159,7 @@ static int rows_out(struct exporter *x, const char *sql, int first_only)
     sqlite3_bind_int64(st, 1, x->member_id);
     int err = 0, n = 0;
     while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n++ > 0 && (first_only || (err = put(x, ",", 1)) != 0))
+        if (n++ > 0 && (first_only || (err = put_str(x, ",")) != 0))
             break;
         err = put_json(x, row_json(st));
     }
@@ -199,10 +199,10 @@ static int export_table(struct exporter *x, const char *table, int by_member)
             "SELECT * FROM \"%s\" WHERE sale_id IN (SELECT id FROM sales WHERE member_id = ?1)",
             quoted);
     int err;
-    if ((err = put(x, ",", 1)) != 0 || (err = put_key(x, table)) != 0 ||
-        (err = put(x, "[", 1)) != 0 || (err = rows_out(x, sql, 0)) != 0)
+    if ((err = put_str(x, ",")) != 0 || (err = put_key(x, table)) != 0 ||
+        (err = put_str(x, "[")) != 0 || (err = rows_out(x, sql, 0)) != 0)
         return err;
-    return put(x, "]", 1);
+    return put_str(x, "]");
 }
 
 /* The whole object: format, time, the member's row, then each table in the order of its name. */
@@ -224,7 +224,7 @@ static int export_all(struct exporter *x)
     if (err == 0 && rc != SQLITE_DONE)
         err = patron__db_err(x->s, rc);
     sqlite3_finalize(st);
-    return err ? err : put(x, "}", 1);
+    return err ? err : put_str(x, "}");
 }
 
 int patron_member_export(patron_store *s, const char *card, char **json)
