@@ -5,8 +5,9 @@
  * sales keep succeeding, the health says why the sync fails in a sentence, the lag grows, and
  * after the restart everything arrives exactly once. A sale is shipped soon after its commit
  * without a pull (the pulls counted in /metrics), and the pull runs on its own schedule: a
- * member enrolled at another store arrives with no sale here. A store without a head office
- * shows none of it. Every wait is for a state, with a generous deadline, never for a time. */
+ * member enrolled at another store arrives with no sale here. A link head office dropped is
+ * replaced within the round. A store without a head office shows none of it. Every wait is for a
+ * state, with a generous deadline, never for a time. */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -92,6 +93,28 @@ static json_t *wait_sync(int port, const char *state, int pending)
     return NULL;
 }
 
+/* Waits until head office has acknowledged every row the store has committed so far. The
+ * health's state and pending count are those of the sync's last round, which may have ended
+ * before the latest sale: waiting on them alone could pass before that sale is shipped. */
+static json_t *wait_shipped(struct api_server *sv)
+{
+    json_t *st = apit_patron(sv, "sync", "status", (char *)NULL);
+    json_int_t last = apit_jint(st, "last_seq");
+    json_decref(st);
+    for (int i = 0; i < WAIT_S * 10; i++) {
+        json_t *h = health(sv->port);
+        json_t *sync = json_object_get(h, "sync");
+        assert_non_null(sync);
+        if (strcmp(apit_jstr(sync, "state"), "ok") == 0 &&
+            json_integer_value(json_object_get(sync, "acked_seq")) >= last)
+            return h;
+        json_decref(h);
+        usleep(100 * 1000);
+    }
+    fail_msg("head office never acknowledged store_seq %lld", (long long)last);
+    return NULL;
+}
+
 static void sell(int port, const char *token, const char *card, const char *ref)
 {
     char body[256];
@@ -137,7 +160,7 @@ static void serve_ships_in_the_background(void **state)
         snprintf(ref, sizeof ref, "bg-%d", i);
         sell(sv.port, token, card, ref);
     }
-    json_t *h = wait_sync(sv.port, "ok", 0);
+    json_t *h = wait_shipped(&sv);
     json_t *sync = json_object_get(h, "sync");
     assert_true(json_is_string(json_object_get(sync, "last_success")));
     assert_true(json_is_null(json_object_get(sync, "last_error")));
@@ -173,10 +196,45 @@ static void serve_ships_sales_without_pulling(void **state)
         snprintf(ref, sizeof ref, "ship-%d", i);
         sell(sv.port, token, card, ref);
     }
-    json_decref(wait_sync(sv.port, "ok", 0));
+    json_decref(wait_shipped(&sv));
     assert_hq_holds_store(&sv, owner); /* shipped ... */
     assert_true(metric(sv.port, "patron_sync_rounds_total") > rounds);
     assert_int_equal(metric(sv.port, "patron_sync_pulls_total"), 1); /* ... and nothing pulled */
+    assert_int_equal(metric(sv.port, "patron_sync_failures_total"), 0);
+    assert_int_equal(apit_stop(&sv), 0);
+    apit_cleanup(&sv);
+}
+
+/* Ends every head office session of the stores (what a restart or a cut link does to them). */
+static void drop_store_links(const char *owner)
+{
+    PGconn *conn = PQconnectdb(owner);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PGresult *res = PQexec(conn, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                 " WHERE datname = current_database() AND usename <> current_user");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_true(strtoll(PQgetvalue(res, 0, 0), NULL, 10) > 0);
+    PQclear(res);
+    PQfinish(conn);
+}
+
+/* Head office dropped the sync's link between two rounds: the next round finds it broken, makes
+ * a new one and ships on it, so no round fails and no failure is reported. */
+static void a_dropped_link_is_replaced_within_the_round(void **state)
+{
+    (void)state;
+    struct api_server sv;
+    char owner[512], url[1024], token[64], card[14];
+    apit_store_new(&sv);
+    chain(&sv, "api_sync_drop", owner, sizeof owner, url, sizeof url);
+    apit_terminal(&sv, "till-1", "cashier", token);
+    apit_member(&sv, "Ada", card);
+    apit_start(&sv, "--hq", url, "--sync-interval", "3600", (char *)NULL);
+    json_decref(wait_sync(sv.port, "ok", 0));
+    drop_store_links(owner);
+    sell(sv.port, token, card, "drop-1");
+    json_decref(wait_shipped(&sv));
+    assert_hq_holds_store(&sv, owner);
     assert_int_equal(metric(sv.port, "patron_sync_failures_total"), 0);
     assert_int_equal(apit_stop(&sv), 0);
     apit_cleanup(&sv);
@@ -272,7 +330,7 @@ static void head_office_down_sales_go_on(void **state)
         snprintf(ref, sizeof ref, "after-%d", i);
         sell(sv.port, token, card, ref);
     }
-    json_decref(wait_sync(sv.port, "ok", 0));
+    json_decref(wait_shipped(&sv));
     assert_int_equal(metric(sv.port, "patron_sync_lag_seconds"), 0);
     assert_hq_holds_store(&sv, owner);
     assert_int_equal(apit_stop(&sv), 0);
@@ -300,6 +358,7 @@ int main(void)
         cmocka_unit_test(serve_ships_sales_without_pulling),
         cmocka_unit_test(serve_pulls_on_its_schedule),
         cmocka_unit_test(head_office_down_sales_go_on),
+        cmocka_unit_test(a_dropped_link_is_replaced_within_the_round),
         cmocka_unit_test(no_head_office_no_sync),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

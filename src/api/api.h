@@ -50,8 +50,8 @@ struct api_settings {
     unsigned print_poll_s; /* how often queued jobs are looked at without a wake-up */
     /* Head office: its URL (the machine setting `hq`; NULL or "": no head office, no sync
      * thread), how often the outbox is shipped without a wake-up, and the program's function that
-     * ships it once over a link it keeps in *link (connected when NULL, left NULL after a
-     * failure so that the next round connects afresh), and the one that closes the link. */
+     * ships it once over a link it keeps in *link (made when NULL; a kept link head office dropped
+     * is replaced within the round), and the one that closes the link. */
     const char *hq;
     unsigned sync_interval_s;
     unsigned hq_links; /* head office links the claims below keep open (the program's pool) */

@@ -111,7 +111,7 @@ static unsigned wait_s(const struct api_sync *sy)
 }
 
 /* One round: the whole sync when due, else the shipping of what is pending (none: no round). A
- * failure closes the link and is kept in the store. */
+ * failure is kept in the store; a link it left unfit is closed. */
 static void sync_round(struct api_sync *sy)
 {
     char detail[512] = "";

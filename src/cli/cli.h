@@ -208,8 +208,9 @@ int cli_serve_chain_read(struct patron_hq_pool *p, json_t **stores, json_t **con
 /* `patron import members`: moving in from another program's CSV (src/migrate). */
 int cli_cmd_import(struct cli *c, struct cli_args *a);
 /* For `patron serve`'s sync thread (built with libpq only): one round over the link kept in
- * *link (connected to `hq` when NULL, closed and NULL again after a failure): the whole sync with
- * `pull`, else the shipping only; and the link's closing. */
+ * *link (a pool of one link to `hq`, opened when NULL; a link found broken is replaced and the
+ * round run once more): the whole sync with `pull`, else the shipping only; and the link's
+ * closing. */
 int cli_sync_link_run(void **link, const char *hq, patron_store *s, int pull, char *detail,
                       size_t len);
 void cli_sync_link_close(void *link);

@@ -85,6 +85,7 @@ static int sync_status(struct cli *c, struct cli_args *a)
 #ifdef PATRON_HAVE_HQ
 
 #include "hq.h"
+#include "link_pool.h"
 
 /* After each batch: one line, flushed, so that whoever watches sees how far it got. */
 static void progress(const struct patron_hq_sync_result *r, void *ctx)
@@ -147,31 +148,39 @@ static int sync_run(struct cli *c, struct cli_args *a, const char *batch_text)
         human);
 }
 
+/* One round of the service's sync thread, on a link of its pool. */
+struct sync_round {
+    patron_store *s;
+    int pull;
+};
+
+static int sync_round_on(patron_hq *h, void *arg, char *detail, size_t len)
+{
+    const struct sync_round *r = arg;
+    struct patron_hq_sync_result res;
+    /* batches of PATRON_HQ_SYNC_BATCH_ROWS: a round ships what a few sales wrote in one, a
+     * backlog (head office was away) in big ones */
+    return r->pull ? patron_hq_sync(h, r->s, 0, NULL, NULL, &res, detail, len)
+                   : patron_hq_ship(h, r->s, 0, NULL, NULL, &res, detail, len);
+}
+
+/* The link is a pool of one (link_pool.h): a link that head office dropped since the last round
+ * (a restart, a cut) is replaced and the round run again on a new one, so the sentence kept is
+ * about head office now, not about the old link. Shipping twice is safe: head office takes each
+ * store_seq once. */
 int cli_sync_link_run(void **link, const char *hq, patron_store *s, int pull, char *detail,
                       size_t len)
 {
-    struct patron_hq_sync_result r;
-    int err = 0;
-    if (!*link) {
-        patron_hq *h = NULL;
-        if ((err = patron_hq_connect(hq, &h, detail, len)) != 0)
-            return err;
-        *link = h;
-    }
-    /* batches of PATRON_HQ_SYNC_BATCH_ROWS: a round ships what a few sales wrote in one, a
-     * backlog (head office was away) in big ones */
-    err = pull ? patron_hq_sync(*link, s, 0, NULL, NULL, &r, detail, len)
-               : patron_hq_ship(*link, s, 0, NULL, NULL, &r, detail, len);
-    if (err != 0) {
-        patron_hq_close(*link);
-        *link = NULL;
-    }
-    return err;
+    int err;
+    if (!*link && (err = patron_hq_pool_open(hq, 1, 0, (patron_hq_pool **)link)) != 0)
+        return err;
+    struct sync_round r = {.s = s, .pull = pull};
+    return patron_hq_pool_run(*link, sync_round_on, &r, detail, len);
 }
 
 void cli_sync_link_close(void *link)
 {
-    patron_hq_close(link);
+    patron_hq_pool_close(link);
 }
 
 #else
