@@ -3,7 +3,8 @@
  * stopped while three stores sell (every sale succeeds, each sync fails with a sentence, and
  * after the restart every row arrives exactly once); PostgreSQL stopped with `-m immediate` five
  * times in the middle of a sync (head office ends with each store's rows exactly: no gap, no
- * duplicate); a wrong password or address named in a sentence that the store keeps. Then
+ * duplicate); a wrong password or address named in a sentence that the store keeps, and a link
+ * lost before head office answered said to be lost. Then
  * `patron hq verify` (clean: exit 0; a gap or an unsound entry: exit 1 naming it) and
  * `patron hq conflicts` (a voucher redeemed at two stores, both named with both clocks; a member
  * below zero). */
@@ -18,6 +19,7 @@
 
 #include "chainutil.h"
 #include "clirun.h"
+#include "hq.h"
 
 #define STORES 3
 
@@ -288,6 +290,37 @@ static void a_wrong_password_or_address_is_named(void **state)
                          json_object_get(json_array_get(json_object_get(o, "stores"), 0), "facts")),
                      0);
     json_decref(o);
+    assert_int_equal(sync_cli(&r, &sh, sh.url), 0);
+    assert_hq_equals_store(&sh, owner);
+    shops_close(&sh, 1);
+}
+
+/* Head office ended the store's session (a restart, a cut link): the sync says the link was lost,
+ * with head office's address, not that head office refused the batch; the next sync ships it. */
+static void a_link_lost_before_the_answer_is_named(void **state)
+{
+    (void)state;
+    char owner[512], detail[512];
+    struct shop sh;
+    struct clirun r = {0};
+    struct patron_hq_sync_result res;
+    patron_hq *h = NULL;
+    chain("ops_lost", owner, sizeof owner, &sh, 1);
+    trade(&sh, "Lost", 2);
+    assert_int_equal(patron_hq_connect(sh.url, &h, detail, sizeof detail), 0);
+    PGconn *conn = owner_conn(owner);
+    PGresult *ended = PQexec(conn, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                   " WHERE usename = 'ops_lost_store_1'");
+    assert_int_equal(PQresultStatus(ended), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(ended, 0, 0), "1");
+    PQclear(ended);
+    PQfinish(conn);
+    assert_int_equal(patron_hq_ship(h, sh.t.s, 0, NULL, NULL, &res, detail, sizeof detail),
+                     PATRON_EDB);
+    patron_hq_close(h);
+    assert_non_null(strstr(detail, "the link to the head office at 127.0.0.1:"));
+    assert_non_null(strstr(detail, "was lost before it answered"));
+    assert_null(strstr(detail, "refused"));
     assert_int_equal(sync_cli(&r, &sh, sh.url), 0);
     assert_hq_equals_store(&sh, owner);
     shops_close(&sh, 1);
@@ -580,6 +613,7 @@ int main(void)
         cmocka_unit_test(three_stores_sell_while_head_office_is_down),
         cmocka_unit_test(immediate_stops_mid_sync_lose_and_repeat_nothing),
         cmocka_unit_test(a_wrong_password_or_address_is_named),
+        cmocka_unit_test(a_link_lost_before_the_answer_is_named),
         cmocka_unit_test(verify_names_gaps_and_unsound_entries),
         cmocka_unit_test(conflicts_name_double_spends_and_overdrafts),
         cmocka_unit_test(reports_and_stores_of_the_chain),

@@ -113,6 +113,14 @@ int patron__hq_fail(PGresult *res, PGconn *conn, const char *what, char *detail,
                        : PQerrorMessage(conn),
                line, sizeof line);
     int rc = PATRON_EDB;
+    if (conn && PQstatus(conn) == CONNECTION_BAD) {
+        /* head office did not refuse anything: the link broke (a restart, a cut) */
+        snprintf(detail, len,
+                 "the link to the head office at %s:%s was lost before it answered (%s)",
+                 PQhost(conn), PQport(conn), line);
+        PQclear(res);
+        return rc;
+    }
     /* 42501: insufficient privilege, which is also how row-level security refuses a row */
     if (state && strcmp(state, "42501") == 0)
         rc = PATRON_EFORBIDDEN;

@@ -13,8 +13,8 @@ struct patron_hq {
     int staging_made; /* this session holds the sync's staging table (sync.c) */
 };
 
-/* The code and sentence for a failed result (or NULL), `what` saying what was being done; clears
- * the result. */
+/* The code and sentence for a failed result (or NULL), `what` saying what head office refused;
+ * a link that broke instead is said to be lost, with head office's address. Clears the result. */
 int patron__hq_fail(PGresult *res, PGconn *conn, const char *what, char *detail, size_t len);
 /* Runs `sql` with no parameters and no rows expected; 0 or the failure as above. */
 int patron__hq_run(PGconn *conn, const char *sql, const char *what, char *detail, size_t len);
