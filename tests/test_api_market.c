@@ -7,13 +7,14 @@
  * rewards changed with the audit of each change, the keyring listed and rotated, and the owner's
  * reports as JSON (the program's bytes) and CSV, each route refusing the roles below its own; a
  * long report is sent as it is written, with the library's bytes, and the next report waits
- * until it is sent. */
+ * until it is sent; a member's export, sent from a file, holds no turn while it is sent. */
 #include "apistream.h"
 #include "apiutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -621,6 +622,55 @@ static void a_report_waits_until_the_one_before_is_sent(void **state)
     test_rmtree(sv.dir);
 }
 
+/* 120,000 notes about the member in a table the store does not know (the export finds every
+ * table with a member_id): an export of about 13 MB, far more than the sockets hold. */
+static void plant_notes(const char *db)
+{
+    patron_store *s;
+    assert_int_equal(patron_store_open(db, &s), 0);
+    assert_int_equal(sqlite3_exec(patron_store_sqlite(s),
+                                  "CREATE TABLE shop_notes(member_id INTEGER, note TEXT);"
+                                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                                  " WHERE i < 120000) INSERT INTO shop_notes SELECT 1,"
+                                  " printf('%06d likes the window seat and the lemon cake', i)"
+                                  " FROM n",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    patron_store_close(s);
+}
+
+/* A member's export is read in its turn but sent from a file: a client that does not read it
+ * holds no turn, and a report runs meanwhile. */
+static void an_export_on_its_way_out_holds_no_turn(void **state)
+{
+    struct api_server sv;
+    struct second_report sr = {0};
+    pthread_t th;
+    char admin[64], card[14], path[64];
+    (void)state;
+    apit_store_new(&sv);
+    apit_terminal(&sv, "owner", "admin", admin);
+    apit_member(&sv, "Ada", card);
+    plant_notes(sv.db);
+    apit_start(&sv, "--now", NOW, "--printer", "none", (char *)NULL);
+    snprintf(path, sizeof path, "/v1/members/%s/export", card);
+    int fd = report_unread(sv.port, path, admin);
+    sr = (struct second_report){sv.port, admin, 0};
+    assert_int_equal(pthread_create(&th, NULL, second_report_main, &sr), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += POLL_STEPS / 50; /* as long as the polls of the other tests */
+    int joined = pthread_timedjoin_np(th, NULL, &until);
+    size_t sent = read_to_end(fd); /* lets a report that waited go on */
+    if (joined != 0)
+        assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(joined, 0); /* the report ran while the export waited to be read */
+    assert_int_equal(sr.status, 200);
+    assert_true(sent > 120000u * 40u);
+    assert_int_equal(apit_stop(&sv), 0);
+    test_rmtree(sv.dir);
+}
+
 static int64_t count_of(const char *token, const char *path)
 {
     struct apit_reply r;
@@ -759,6 +809,7 @@ int main(void)
         cmocka_unit_test(reports_as_json_and_csv),
         cmocka_unit_test(a_long_report_is_streamed_with_the_librarys_bytes),
         cmocka_unit_test(a_report_waits_until_the_one_before_is_sent),
+        cmocka_unit_test(an_export_on_its_way_out_holds_no_turn),
         cmocka_unit_test(program_rewards_and_tiers_change_with_their_audit),
         cmocka_unit_test(keys_are_listed_and_rotated_by_an_admin),
     };

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Consent and privacy: consent answers are kept with date and source; the export holds
- * everything about the member (and nothing about anyone else, and tables added later too);
+ * everything about the member (and nothing about anyone else, and tables added later too), the
+ * same copy when written to a file;
  * erasure leaves the ledger verified and the balances intact, and no byte of the erased name,
  * email, phone or birthday in the database file or its WAL; segments hold consenting members
  * only. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +158,43 @@ static void export_holds_everything_about_the_member(void **state)
     free(again);
     json_decref(root);
     free(text);
+    test_store_close(&t);
+}
+
+/* The export to a file is the same copy, read back from disk from its start; with no place for
+ * the file (TMPDIR names no directory) it fails, saying where, and hands back nothing. */
+static void export_file_is_the_same_copy_on_disk(void **state)
+{
+    (void)state;
+    struct test_store t;
+    char card[14], *text = NULL;
+    test_store_open(&t);
+    enroll_full(&t, "Ada Lovelace", "ada@example.org", NULL, 1, card);
+    for (int i = 0; i < 40; i++) {
+        char ref[16];
+        snprintf(ref, sizeof ref, "F-%d", i);
+        sell(&t, card, ref, 1000 + i);
+    }
+    assert_int_equal(patron_member_export(t.s, card, &text), 0);
+    FILE *f = NULL;
+    assert_int_equal(patron_member_export_file(t.s, card, &f), 0);
+    assert_non_null(f);
+    size_t len = strlen(text);
+    char *back = malloc(len + 2);
+    assert_non_null(back);
+    assert_int_equal(fread(back, 1, len + 1, f), len); /* all of it, and no byte more */
+    back[len] = '\0';
+    assert_string_equal(back, text);
+    fclose(f);
+    free(back);
+    free(text);
+    char *saved = test_tmpdir_unusable();
+    f = NULL;
+    int err = patron_member_export_file(t.s, card, &f);
+    test_tmpdir_restore(saved);
+    assert_int_equal(err, -ENOENT);
+    assert_null(f);
+    assert_non_null(strstr(patron_store_detail(t.s), "/nonexistent/patron"));
     test_store_close(&t);
 }
 
@@ -456,6 +495,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(consent_changes_are_kept_with_date_and_source),
         cmocka_unit_test(export_holds_everything_about_the_member),
+        cmocka_unit_test(export_file_is_the_same_copy_on_disk),
         cmocka_unit_test(export_times_are_iso8601),
         cmocka_unit_test(erase_keeps_the_ledger_and_leaves_no_copy),
         cmocka_unit_test(segment_holds_only_consenting_members),

@@ -1416,25 +1416,6 @@ static char *report_written(struct world *w, const char *name, enum patron_repor
     return out;
 }
 
-/* TMPDIR pointed at a directory that does not exist, so no list can be set aside on disk;
- * returns what to give back to tmpdir_restore. */
-static char *tmpdir_unusable(void)
-{
-    const char *tmpdir = getenv("TMPDIR");
-    char *saved = tmpdir ? strdup(tmpdir) : NULL;
-    setenv("TMPDIR", "/nonexistent/patron", 1);
-    return saved;
-}
-
-static void tmpdir_restore(char *saved)
-{
-    if (saved)
-        setenv("TMPDIR", saved, 1);
-    else
-        unsetenv("TMPDIR");
-    free(saved);
-}
-
 /* A churn list longer than the chunk it keeps in memory is set aside in a temporary file, in
  * sorted runs, and read back merged: the same rows in the same order as a list kept whole, in
  * every format, read forwards or backwards. Where no file can be made (TMPDIR names no
@@ -1449,14 +1430,14 @@ static void churn_list_past_its_chunk_is_set_aside_on_disk(void **state)
     char *kept[3];
     (void)state;
     plant_lapsed(&w, cards, N);
-    char *saved = tmpdir_unusable();
+    char *saved = test_tmpdir_unusable();
     for (int i = 0; i < 3; i++)
         kept[i] = report_written(&w, "churn", formats[i]); /* within its chunk: no file */
     patron__report_chunk_bytes = 512;                      /* 9 records: 17 runs */
     struct patron_report_table *t = NULL;
     assert_int_equal(patron_report_run(w.t.s, "churn", NULL, &t), -ENOENT);
     assert_non_null(strstr(patron_store_detail(w.t.s), "temporary file"));
-    tmpdir_restore(saved);
+    test_tmpdir_restore(saved);
     for (int i = 0; i < 3; i++) {
         char *merged = report_written(&w, "churn", formats[i]);
         assert_string_equal(merged, kept[i]);
@@ -1591,7 +1572,7 @@ static void rfm_scores_follow_the_definition_with_ties(void **state)
 static void rfm_without_a_temporary_file_says_so(void **state)
 {
     struct world *w = *state;
-    char *saved = tmpdir_unusable();
+    char *saved = test_tmpdir_unusable();
     struct patron_report_table *t = NULL;
     patron__report_chunk_bytes = 32; /* 2 buyers */
     assert_int_equal(patron_report_run(w->t.s, "rfm", NULL, &t), -ENOENT);
@@ -1599,7 +1580,7 @@ static void rfm_without_a_temporary_file_says_so(void **state)
     assert_non_null(strstr(patron_store_detail(w->t.s), "the list of buyers is too long"));
     assert_non_null(strstr(patron_store_detail(w->t.s), "/nonexistent/patron"));
     patron__report_chunk_bytes = 0;
-    tmpdir_restore(saved);
+    test_tmpdir_restore(saved);
     assert_int_equal(patron_report_run(w->t.s, "rfm", NULL, &t), 0);
     patron_report_free(t);
 }

@@ -56,6 +56,23 @@ void test_rmtree(const char *dir)
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+char *test_tmpdir_unusable(void)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    char *saved = tmpdir ? strdup(tmpdir) : NULL;
+    setenv("TMPDIR", "/nonexistent/patron", 1);
+    return saved;
+}
+
+void test_tmpdir_restore(char *saved)
+{
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+}
+
 int test_run(char *out, size_t cap, const char *const argv[])
 {
     int pipefd[2];

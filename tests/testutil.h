@@ -68,4 +68,9 @@ void test_assert_ledger_verifies(patron_store *s);
 /* Removes a directory tree. */
 void test_rmtree(const char *dir);
 
+/* Points TMPDIR at a directory that does not exist, so that the library can set nothing aside on
+ * disk; returns what to give back to test_tmpdir_restore. */
+char *test_tmpdir_unusable(void);
+void test_tmpdir_restore(char *saved);
+
 #endif

@@ -46,6 +46,14 @@ PATRON_EXPORT int patron_member_consent(patron_store *s, const char *card, int m
 PATRON_EXPORT int patron_member_export(patron_store *s, const char *card, char **json)
     __attribute__((warn_unused_result));
 
+/* The same copy, written a row at a time to an unnamed temporary file ($TMPDIR, else /tmp) and
+ * handed back open at its start, so that a member's years of history are sent from disk, never
+ * held in memory whole. Returns 0 and sets *file (the caller reads it and closes it with fclose;
+ * the file is gone then); the codes of patron_member_export, or -errno when the file could not
+ * be made or written (-ENOSPC: the disk is full), and nothing is handed back. */
+PATRON_EXPORT int patron_member_export_file(patron_store *s, const char *card, FILE **file)
+    __attribute__((warn_unused_result));
+
 /* Erases the personal data of the member of `card`: name becomes "erased", email, phone,
  * birthday, consent date and consent source become NULL, the consent history is replaced by the
  * one withdrawal the erasure records, erased_at is set and every card is blocked. Ledger rows,

@@ -25,13 +25,27 @@ int api_h_consent(struct api_call *c, patron_store *s)
     return api_reply_built(c, 200, err, o);
 }
 
+static long export_read(void *cls, char *buf, size_t max)
+{
+    size_t n = fread(buf, 1, max, cls);
+    return n > 0 ? (long)n : ferror((FILE *)cls) ? -1 : 0;
+}
+
+static void export_close(void *cls)
+{
+    fclose(cls);
+}
+
+/* The copy is written to a temporary file under the read's one snapshot, then sent from it a
+ * block at a time: however long the member's history, the service holds a block of it. */
 int api_h_export(struct api_call *c, patron_store *s)
 {
-    char *json = NULL;
-    int err = patron_member_export(s, c->params[0], &json);
+    FILE *f = NULL;
+    int err = patron_member_export_file(s, c->params[0], &f);
     if (err != 0)
         return err;
-    return api_reply_text(c, 200, json, "application/json");
+    return api_reply_stream(c, (struct api_stream){export_read, export_close, f},
+                            "application/json");
 }
 
 int api_h_erase(struct api_call *c, patron_store *s)

@@ -303,7 +303,8 @@ static void return_freed_memory(void)
  * A member's export takes its turn too: it reads every table that names the member, some of
  * them whole (a second at 1,000,000 members), and long reads one after another, in turns, leave
  * the WAL the moments it needs to start again (api_writer_settle_wal).
- * The turn passes when the reply's stream is freed (sent, cut or never started); a queued
+ * A report's turn passes when the reply's stream is freed (sent, cut or never started); an
+ * export's as soon as it is read, since its reply is sent from a temporary file; a queued
  * report costs a waiting thread, and a client that stops reading holds the turn no longer than
  * the connection's timeout. The look-ups of tills keep the read handles meanwhile. */
 static struct {
@@ -375,7 +376,10 @@ static int run_read(struct server *sv, struct api_call *c)
     if (err != 0 && !c->detail[0])
         snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
     pool_give(&sv->pool, s);
-    if (takes_turn) {
+    if (takes_turn && c->route->handler == api_h_export) {
+        report_turn_give(); /* its reply is sent from a file: the read is over */
+        return_freed_memory();
+    } else if (takes_turn) {
         int passed = report_turn_pass(c);
         if (err == 0)
             err = passed;

@@ -2,6 +2,7 @@
 /* `patron member consent|export|erase|export-segment`: a member's marketing consent, their copy
  * of everything held about them, erasure of their personal data, and the CSV of a marketing
  * segment (consenting members only). Other `member` subcommands go on to cli_cmd_member. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +36,34 @@ static int member_consent(struct cli *c, struct cli_args *a)
     return cli_emit(c, o, human);
 }
 
+/* Copies the export's file to stdout; 0 or -errno. */
+static int copy_out(FILE *f)
+{
+    char buf[64 * 1024];
+    size_t n;
+    errno = 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (fwrite(buf, 1, n, stdout) != n)
+            return errno ? -errno : -EIO;
+    if (ferror(f))
+        return errno ? -errno : -EIO;
+    return fputc('\n', stdout) == EOF || fflush(stdout) != 0 ? (errno ? -errno : -EIO) : 0;
+}
+
 static int member_export(struct cli *c, struct cli_args *a)
 {
     const char *card = cli_positional(a);
-    char *json = NULL;
+    FILE *f = NULL;
     int err;
     if (!card || a->argc != 0)
         return cli_usage(c, privacy_usage);
-    if ((err = patron_member_export(c->store, card, &json)) != 0)
+    /* The whole copy is on disk before a byte of it is printed: a failure prints nothing. */
+    if ((err = patron_member_export_file(c->store, card, &f)) != 0)
         return cli_fail(c, err, "cannot export the member");
     /* The export is JSON whichever output was asked for: it is the member's copy. */
-    fputs(json, stdout);
-    fputc('\n', stdout);
-    free(json);
-    return CLI_EXIT_OK;
+    err = copy_out(f);
+    fclose(f);
+    return err ? cli_fail(c, err, "cannot write the export") : CLI_EXIT_OK;
 }
 
 static int member_erase(struct cli *c, struct cli_args *a)

@@ -5,17 +5,21 @@
  * referrals) are exported without this file knowing them. Times and days are given as every
  * reply gives them, ISO 8601 UTC, never as the Unix numbers the store keeps.
  * The text is written a row at a time: a member with years of sales has a copy of megabytes,
- * and only the text itself is held, never a tree of every row besides. */
+ * and only the text itself is held, never a tree of every row besides: in memory, or in an
+ * unnamed temporary file that the service and the `patron` command send from. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "member/member_internal.h"
 #include "privacy/privacy_internal.h"
 #include "report/report_internal.h"
+#include "report/spill.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
 
@@ -101,14 +105,24 @@ static json_t *column_json(sqlite3_stmt *st, int i)
     }
 }
 
+/* The failure of a write to the copy: out of memory in memory, -errno on disk (-ENOSPC). */
+static int write_failed(patron_store *s)
+{
+    int e = errno;
+    if (e == 0 || e == ENOMEM)
+        return patron__fail(s, PATRON_ENOMEM, "no memory for the export");
+    return patron__fail(s, -e, "the export could not be written (%s)", strerror(e));
+}
+
 /* Writes `n` bytes of the copy, within PATRON_EXPORT_MAX_BYTES. */
 static int put(struct exporter *x, const char *text, size_t n)
 {
     if (n > PATRON_EXPORT_MAX_BYTES - x->bytes)
         return patron__fail(x->s, PATRON_ETOOBIG, "the export would pass %u bytes",
                             PATRON_EXPORT_MAX_BYTES);
+    errno = 0;
     if (fwrite(text, 1, n, x->out) != n)
-        return patron__fail(x->s, PATRON_ENOMEM, "no memory for the export");
+        return write_failed(x->s);
     x->bytes += n;
     return 0;
 }
@@ -227,26 +241,61 @@ static int export_all(struct exporter *x)
     return err ? err : put_str(x, "}");
 }
 
-int patron_member_export(patron_store *s, const char *card, char **json)
+/* The copy written to `out`, from one consistent snapshot, without the write lock: checkouts go
+ * on meanwhile. */
+static int export_to(patron_store *s, const char *card, FILE *out)
 {
     struct patron__member_row m;
+    struct exporter x = {s, 0, out, 0};
+    int opened = 0, err = patron__read_begin(s, &opened);
+    if (err != 0)
+        return err;
+    if ((err = patron__member_for_card(s, card, 0, &m)) == 0) {
+        x.member_id = m.member_id;
+        err = export_all(&x);
+    }
+    patron__read_end(s, opened);
+    errno = 0;
+    if (err == 0 && fflush(out) != 0)
+        err = write_failed(s);
+    return err;
+}
+
+int patron_member_export(patron_store *s, const char *card, char **json)
+{
     char *text = NULL;
     size_t len = 0;
-    struct exporter x = {s, 0, open_memstream(&text, &len), 0};
-    int opened = 0, err = x.out ? 0 : patron__fail(s, PATRON_ENOMEM, "no memory for the export");
-    /* One consistent snapshot, without the write lock: checkouts go on meanwhile. */
-    if (err == 0 && (err = patron__read_begin(s, &opened)) == 0) {
-        if ((err = patron__member_for_card(s, card, 0, &m)) == 0) {
-            x.member_id = m.member_id;
-            err = export_all(&x);
-        }
-        patron__read_end(s, opened);
-    }
-    if (x.out && fclose(x.out) != 0 && err == 0)
+    FILE *out = open_memstream(&text, &len);
+    int err =
+        out ? export_to(s, card, out) : patron__fail(s, PATRON_ENOMEM, "no memory for the export");
+    if (out && fclose(out) != 0 && err == 0)
         err = patron__fail(s, PATRON_ENOMEM, "no memory for the export");
     if (err == 0)
         *json = text;
     else
         free(text);
     return err;
+}
+
+int patron_member_export_file(patron_store *s, const char *card, FILE **file)
+{
+    *file = NULL;
+    int fd = patron__temp_fd();
+    if (fd < 0)
+        return patron__fail(s, fd, "no temporary file for the export in %s (%s)",
+                            patron__spill_dir(), strerror(-fd));
+    FILE *f = fdopen(fd, "w+");
+    if (!f) {
+        close(fd);
+        return patron__fail(s, PATRON_ENOMEM, "no memory for the export");
+    }
+    int err = export_to(s, card, f);
+    if (err == 0 && fseek(f, 0, SEEK_SET) != 0)
+        err = patron__fail(s, -errno, "the export could not be read back (%s)", strerror(errno));
+    if (err != 0) {
+        fclose(f);
+        return err;
+    }
+    *file = f;
+    return 0;
 }

@@ -60,8 +60,7 @@ const char *patron__spill_dir(void)
     return dir && dir[0] ? dir : "/tmp";
 }
 
-/* An unnamed temporary file, or -errno. */
-static int temp_file(void)
+int patron__temp_fd(void)
 {
     const char *dir = patron__spill_dir();
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -109,7 +108,7 @@ static int read_all(int fd, unsigned char *p, size_t n, off_t at)
 /* Sorts the chunk in memory and appends it to the file as a run. */
 static int set_aside(struct patron__spill *sp)
 {
-    if (sp->fd < 0 && (sp->fd = temp_file()) < 0) {
+    if (sp->fd < 0 && (sp->fd = patron__temp_fd()) < 0) {
         int err = sp->fd;
         sp->fd = -1;
         return err;

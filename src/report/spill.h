@@ -21,6 +21,10 @@ int patron__spill_new(size_t size, int (*cmp)(const void *, const void *), size_
 /* The directory the temporary file is made in: $TMPDIR, else /tmp. */
 const char *patron__spill_dir(void);
 
+/* An unnamed temporary file there, open for reading and writing (gone once closed), or -errno.
+ * The library's one way of setting data aside on disk: the spilled lists, a member's export. */
+int patron__temp_fd(void);
+
 /* Adds a record (copied). Returns 0, PATRON_ENOMEM, or -errno when a chunk could not be set
  * aside in the temporary file (-ENOSPC: the disk is full). */
 int patron__spill_add(struct patron__spill *sp, const void *rec);
