@@ -144,35 +144,47 @@ static void assert_hq_holds_store(struct api_server *sv, const char *owner)
     PQfinish(conn);
 }
 
+/* A store of the chain with a cashier's till and a member, its service started with --hq and
+ * --sync-interval `interval`, after the first round, which runs at start. */
+struct shop {
+    struct api_server sv;
+    char owner[512], url[1024], token[64], card[14];
+};
+
+static void shop_open(struct shop *sh, const char *name, const char *interval)
+{
+    apit_store_new(&sh->sv);
+    chain(&sh->sv, name, sh->owner, sizeof sh->owner, sh->url, sizeof sh->url);
+    apit_terminal(&sh->sv, "till-1", "cashier", sh->token);
+    apit_member(&sh->sv, "Ada", sh->card);
+    apit_start(&sh->sv, "--hq", sh->url, "--sync-interval", interval, (char *)NULL);
+    json_decref(wait_sync(sh->sv.port, "ok", 0));
+}
+
 static void serve_ships_in_the_background(void **state)
 {
     (void)state;
-    struct api_server sv;
-    char owner[512], url[1024], token[64], card[14], ref[32];
-    apit_store_new(&sv);
-    chain(&sv, "api_sync_bg", owner, sizeof owner, url, sizeof url);
-    apit_terminal(&sv, "till-1", "cashier", token);
-    apit_member(&sv, "Ada", card);
-    apit_start(&sv, "--hq", url, "--sync-interval", "3600", (char *)NULL);
-    /* the first round runs at start; each sale's commit wakes the next (the interval is an hour) */
-    json_decref(wait_sync(sv.port, "ok", 0));
+    struct shop sh;
+    char ref[32];
+    shop_open(&sh, "api_sync_bg", "3600");
+    /* each sale's commit wakes the next round (the interval is an hour) */
     for (int i = 0; i < 5; i++) {
         snprintf(ref, sizeof ref, "bg-%d", i);
-        sell(sv.port, token, card, ref);
+        sell(sh.sv.port, sh.token, sh.card, ref);
     }
-    json_t *h = wait_shipped(&sv);
+    json_t *h = wait_shipped(&sh.sv);
     json_t *sync = json_object_get(h, "sync");
     assert_true(json_is_string(json_object_get(sync, "last_success")));
     assert_true(json_is_null(json_object_get(sync, "last_error")));
     assert_int_equal(json_integer_value(json_object_get(sync, "lag_seconds")), 0);
     json_decref(h);
-    assert_hq_holds_store(&sv, owner);
-    assert_int_equal(metric(sv.port, "patron_sync_pending_rows"), 0);
-    assert_int_equal(metric(sv.port, "patron_sync_lag_seconds"), 0);
-    assert_int_equal(metric(sv.port, "patron_sync_failing"), 0);
-    assert_true(metric(sv.port, "patron_sync_last_success_timestamp_seconds") > 1700000000LL);
-    assert_int_equal(apit_stop(&sv), 0);
-    apit_cleanup(&sv);
+    assert_hq_holds_store(&sh.sv, sh.owner);
+    assert_int_equal(metric(sh.sv.port, "patron_sync_pending_rows"), 0);
+    assert_int_equal(metric(sh.sv.port, "patron_sync_lag_seconds"), 0);
+    assert_int_equal(metric(sh.sv.port, "patron_sync_failing"), 0);
+    assert_true(metric(sh.sv.port, "patron_sync_last_success_timestamp_seconds") > 1700000000LL);
+    assert_int_equal(apit_stop(&sh.sv), 0);
+    apit_cleanup(&sh.sv);
 }
 
 /* The sync thread ships each sale soon after its commit and pulls only on its own schedule: with
@@ -182,27 +194,22 @@ static void serve_ships_in_the_background(void **state)
 static void serve_ships_sales_without_pulling(void **state)
 {
     (void)state;
-    struct api_server sv;
-    char owner[512], url[1024], token[64], card[14], ref[32];
-    apit_store_new(&sv);
-    chain(&sv, "api_sync_ship", owner, sizeof owner, url, sizeof url);
-    apit_terminal(&sv, "till-1", "cashier", token);
-    apit_member(&sv, "Ada", card);
-    apit_start(&sv, "--hq", url, "--sync-interval", "3600", (char *)NULL);
-    json_decref(wait_sync(sv.port, "ok", 0));
-    assert_int_equal(metric(sv.port, "patron_sync_pulls_total"), 1);
-    long long rounds = metric(sv.port, "patron_sync_rounds_total");
+    struct shop sh;
+    char ref[32];
+    shop_open(&sh, "api_sync_ship", "3600");
+    assert_int_equal(metric(sh.sv.port, "patron_sync_pulls_total"), 1);
+    long long rounds = metric(sh.sv.port, "patron_sync_rounds_total");
     for (int i = 0; i < 5; i++) {
         snprintf(ref, sizeof ref, "ship-%d", i);
-        sell(sv.port, token, card, ref);
+        sell(sh.sv.port, sh.token, sh.card, ref);
     }
-    json_decref(wait_shipped(&sv));
-    assert_hq_holds_store(&sv, owner); /* shipped ... */
-    assert_true(metric(sv.port, "patron_sync_rounds_total") > rounds);
-    assert_int_equal(metric(sv.port, "patron_sync_pulls_total"), 1); /* ... and nothing pulled */
-    assert_int_equal(metric(sv.port, "patron_sync_failures_total"), 0);
-    assert_int_equal(apit_stop(&sv), 0);
-    apit_cleanup(&sv);
+    json_decref(wait_shipped(&sh.sv));
+    assert_hq_holds_store(&sh.sv, sh.owner); /* shipped ... */
+    assert_true(metric(sh.sv.port, "patron_sync_rounds_total") > rounds);
+    assert_int_equal(metric(sh.sv.port, "patron_sync_pulls_total"), 1); /* ... and nothing pulled */
+    assert_int_equal(metric(sh.sv.port, "patron_sync_failures_total"), 0);
+    assert_int_equal(apit_stop(&sh.sv), 0);
+    apit_cleanup(&sh.sv);
 }
 
 /* Ends every head office session of the stores (what a restart or a cut link does to them). */
@@ -223,21 +230,15 @@ static void drop_store_links(const char *owner)
 static void a_dropped_link_is_replaced_within_the_round(void **state)
 {
     (void)state;
-    struct api_server sv;
-    char owner[512], url[1024], token[64], card[14];
-    apit_store_new(&sv);
-    chain(&sv, "api_sync_drop", owner, sizeof owner, url, sizeof url);
-    apit_terminal(&sv, "till-1", "cashier", token);
-    apit_member(&sv, "Ada", card);
-    apit_start(&sv, "--hq", url, "--sync-interval", "3600", (char *)NULL);
-    json_decref(wait_sync(sv.port, "ok", 0));
-    drop_store_links(owner);
-    sell(sv.port, token, card, "drop-1");
-    json_decref(wait_shipped(&sv));
-    assert_hq_holds_store(&sv, owner);
-    assert_int_equal(metric(sv.port, "patron_sync_failures_total"), 0);
-    assert_int_equal(apit_stop(&sv), 0);
-    apit_cleanup(&sv);
+    struct shop sh;
+    shop_open(&sh, "api_sync_drop", "3600");
+    drop_store_links(sh.owner);
+    sell(sh.sv.port, sh.token, sh.card, "drop-1");
+    json_decref(wait_shipped(&sh.sv));
+    assert_hq_holds_store(&sh.sv, sh.owner);
+    assert_int_equal(metric(sh.sv.port, "patron_sync_failures_total"), 0);
+    assert_int_equal(apit_stop(&sh.sv), 0);
+    apit_cleanup(&sh.sv);
 }
 
 /* A second store (id 2) in a directory of its own, registered at head office; its URL in url. */
@@ -299,42 +300,37 @@ static void serve_pulls_on_its_schedule(void **state)
 static void head_office_down_sales_go_on(void **state)
 {
     (void)state;
-    struct api_server sv;
-    char owner[512], url[1024], token[64], card[14], ref[32];
-    apit_store_new(&sv);
-    chain(&sv, "api_sync_down", owner, sizeof owner, url, sizeof url);
-    apit_terminal(&sv, "till-1", "cashier", token);
-    apit_member(&sv, "Grace", card);
-    apit_start(&sv, "--hq", url, "--sync-interval", "1", (char *)NULL);
-    json_decref(wait_sync(sv.port, "ok", 0));
+    struct shop sh;
+    char ref[32];
+    shop_open(&sh, "api_sync_down", "1");
     assert_int_equal(pg_cluster_halt(&pg, "fast"), 0);
     for (int i = 0; i < 5; i++) {
         snprintf(ref, sizeof ref, "down-%d", i);
-        sell(sv.port, token, card, ref); /* the store keeps selling */
+        sell(sh.sv.port, sh.token, sh.card, ref); /* the store keeps selling */
     }
-    json_t *h = wait_sync(sv.port, "failing", -1);
+    json_t *h = wait_sync(sh.sv.port, "failing", -1);
     assert_non_null(strstr(apit_jstr(json_object_get(h, "sync"), "last_error"),
                            "cannot reach the head office at 127.0.0.1:"));
     json_decref(h);
-    assert_true(metric(sv.port, "patron_sync_pending_rows") > 0);
-    assert_int_equal(metric(sv.port, "patron_sync_failing"), 1);
+    assert_true(metric(sh.sv.port, "patron_sync_pending_rows") > 0);
+    assert_int_equal(metric(sh.sv.port, "patron_sync_failing"), 1);
     /* the oldest row waits: two seconds later it is at least two seconds old */
     sleep(2);
-    assert_true(metric(sv.port, "patron_sync_lag_seconds") >= 2);
+    assert_true(metric(sh.sv.port, "patron_sync_lag_seconds") >= 2);
     /* `patron sync status` says it too, from the store */
-    json_t *st = apit_patron(&sv, "sync", "status", (char *)NULL);
+    json_t *st = apit_patron(&sh.sv, "sync", "status", (char *)NULL);
     assert_non_null(strstr(apit_jstr(st, "last_error"), "cannot reach the head office"));
     json_decref(st);
     assert_int_equal(pg_cluster_resume(&pg), 0);
     for (int i = 0; i < 3; i++) {
         snprintf(ref, sizeof ref, "after-%d", i);
-        sell(sv.port, token, card, ref);
+        sell(sh.sv.port, sh.token, sh.card, ref);
     }
-    json_decref(wait_shipped(&sv));
-    assert_int_equal(metric(sv.port, "patron_sync_lag_seconds"), 0);
-    assert_hq_holds_store(&sv, owner);
-    assert_int_equal(apit_stop(&sv), 0);
-    apit_cleanup(&sv);
+    json_decref(wait_shipped(&sh.sv));
+    assert_int_equal(metric(sh.sv.port, "patron_sync_lag_seconds"), 0);
+    assert_hq_holds_store(&sh.sv, sh.owner);
+    assert_int_equal(apit_stop(&sh.sv), 0);
+    apit_cleanup(&sh.sv);
 }
 
 static void no_head_office_no_sync(void **state)

@@ -382,10 +382,22 @@ static int report_turn_pass(struct api_call *c)
     return 0;
 }
 
+/* How long a read holds the reports' turn: not at all; while it reads (a member's export, whose
+ * reply is sent from a temporary file); or until its reply is sent (a report, whose lists are
+ * held meanwhile). */
+enum turn_hold { TURN_NONE, TURN_WHILE_READ, TURN_UNTIL_SENT };
+
+static enum turn_hold turn_of(const struct api_call *c)
+{
+    if (c->route->handler == api_h_report)
+        return TURN_UNTIL_SENT;
+    return c->route->handler == api_h_export ? TURN_WHILE_READ : TURN_NONE;
+}
+
 static int run_read(struct server *sv, struct api_call *c)
 {
-    int takes_turn = c->route->handler == api_h_report || c->route->handler == api_h_export;
-    if (takes_turn) {
+    enum turn_hold hold = turn_of(c);
+    if (hold != TURN_NONE) {
         report_turn_take();
         api_writer_settle_wal(sv->writer);
     }
@@ -394,10 +406,10 @@ static int run_read(struct server *sv, struct api_call *c)
     if (err != 0 && !c->detail[0])
         snprintf(c->detail, sizeof c->detail, "%s", patron_store_detail(s));
     pool_give(&sv->pool, s);
-    if (takes_turn && c->route->handler == api_h_export) {
-        report_turn_give(); /* its reply is sent from a file: the read is over */
+    if (hold == TURN_WHILE_READ) {
+        report_turn_give();
         return_freed_memory();
-    } else if (takes_turn) {
+    } else if (hold == TURN_UNTIL_SENT) {
         int passed = report_turn_pass(c);
         if (err == 0)
             err = passed;
