@@ -367,6 +367,53 @@ static void tls_below_1_2_is_refused(void **state)
     assert_int_equal(apit_stop(&sv), 0);
 }
 
+/* One thread moves every connection's bytes, TLS handshakes included: clients that connect and
+ * say nothing, or stop halfway through their ClientHello, hold no other client up. */
+static void a_stalled_handshake_holds_no_one(void **state)
+{
+    struct api_server sv;
+    char cmd[1024], cert[300], key[300], out[4096];
+    int fds[6];
+    (void)state;
+    snprintf(cert, sizeof cert, "%s/cert.pem", fx.sv.dir);
+    snprintf(key, sizeof key, "%s/key.pem", fx.sv.dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
+             key, cert);
+    if (system(cmd) != 0)
+        skip();
+    /* Deadlines far away: a loop that waited on a stalled client would hold the others for a
+     * minute each. */
+    const char *const args[] = {"--tls-cert",        cert, "--tls-key", key, "--timeout", "60",
+                                "--request-timeout", "60", NULL};
+    start(&sv, "stalled.log", args);
+    /* a handshake record's header that promises 512 bytes, and 3 of them */
+    static const char half_hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01";
+    for (int i = 0; i < 6; i++) {
+        assert_true((fds[i] = raw_connect(sv.port)) >= 0);
+        if (i % 2)
+            assert_int_equal(send(fds[i], half_hello, sizeof half_hello - 1, MSG_NOSIGNAL),
+                             (ssize_t)sizeof half_hello - 1);
+    }
+    int64_t t0 = now_ms();
+    assert_true(handshake(sv.port, "-tls1_3"));
+    snprintf(cmd, sizeof cmd,
+             "printf 'GET /v1/health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' "
+             "| openssl s_client -connect 127.0.0.1:%d -quiet 2>/dev/null",
+             sv.port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    assert_non_null(strstr(out, "HTTP/1.1 200 "));
+    assert_true(now_ms() - t0 < WAIT_BOUND_MS / 2);
+    for (int i = 0; i < 6; i++)
+        close(fds[i]);
+    assert_int_equal(apit_stop(&sv), 0);
+}
+
 /* Sends raw bytes and reads until the service closes (bounded); returns what came back. */
 static char *raw_exchange(int port, const char *req, size_t len)
 {
@@ -563,6 +610,7 @@ int main(void)
         cmocka_unit_test(slow_clients_are_cut_at_the_request_deadline),
         cmocka_unit_test(a_flood_of_idle_connections_leaves_room),
         cmocka_unit_test(tls_below_1_2_is_refused),
+        cmocka_unit_test(a_stalled_handshake_holds_no_one),
         cmocka_unit_test(http_errors_are_problems_with_a_code),
         cmocka_unit_test(malformed_requests_get_problem_documents),
         cmocka_unit_test(a_kept_connection_answers_many_requests),

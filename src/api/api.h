@@ -459,9 +459,9 @@ void api_conn_answered(struct api_conns *cs, struct api_conn *c);
 
 /* The front (front.c): accepts on listen_fd (which it does not close), ends TLS when given a
  * context, passes each connection to the daemon (started with MHD_USE_NO_LISTEN_SOCKET) through
- * a socket pair, and answers a request whose head is too long or malformed itself, with a
- * problem document. idle_s bounds how long a relay waits on a client that neither sends nor
- * reads. */
+ * a socket pair, all of them from one thread's epoll loop, and answers a request whose head is
+ * too long or malformed itself, with a problem document. idle_s bounds how long a connection
+ * is kept when its client neither sends nor reads. */
 struct MHD_Daemon;
 struct api_front;
 struct ssl_ctx_st;

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The front of the counter service. It owns the listening socket, ends TLS when the service has a
- * certificate (OpenSSL: TLS 1.2 or 1.3, ECDHE with AEAD ciphers only), and gives each connection
- * a thread that passes its bytes to libmicrohttpd (through a socket pair) while it reads the
- * framing of every request: a head that is too long, malformed, of an HTTP version
- * other than 1.x, without Host in HTTP/1.1, or with a bad Content-Length or Transfer-Encoding is
- * answered here with a problem document, as every error of the service is, and never reaches
- * libmicrohttpd, whose own error pages are HTML. A head is passed on only once it is whole and
- * checked; bodies pass as they come. Replies pass back unchanged. */
+ * certificate (OpenSSL: TLS 1.2 or 1.3, ECDHE with AEAD ciphers only), and passes each
+ * connection's bytes to libmicrohttpd (through a socket pair), all of them in one thread's epoll
+ * loop, while it reads the framing of every request: a head that is too long, malformed, of an HTTP
+ * version other than 1.x, without Host in HTTP/1.1, or with a bad Content-Length or
+ * Transfer-Encoding is answered here with a problem document, as every error of the service is, and
+ * never reaches libmicrohttpd, whose own error pages are HTML. A head is passed on only once it is
+ * whole and checked; bodies pass as they come. Replies pass back unchanged. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,13 +16,16 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -36,8 +39,21 @@
 #define LINE_MAX_BYTES 8192   /* the request line */
 #define CHUNK_LINE_MAX 1024   /* a chunk-size line or a trailer line */
 #define PROBLEM_WRITE_MS 5000 /* to send a refusal to a client that does not read */
+#define SWEEP_MS 1000         /* how often the loop looks for idle connections */
+#define LOOP_EVENTS 64        /* events taken from epoll at a time */
 
 enum in_state { IN_HEAD, IN_BODY, IN_CHUNK_SIZE, IN_CHUNK_DATA, IN_CHUNK_END, IN_TRAILER };
+/* A connection's life: the TLS handshake (with TLS only), the relay of its requests and
+ * replies, and a refusal being sent before it closes. */
+enum relay_phase { PHASE_HANDSHAKE, PHASE_RELAY, PHASE_REFUSAL };
+
+struct relay;
+/* What epoll hands back for a socket: its relay, and which side it is (0 the client's, 1
+ * libmicrohttpd's). */
+struct relay_side {
+    struct relay *r;
+    int side;
+};
 
 struct relay {
     struct api_front *f;
@@ -52,11 +68,20 @@ struct relay {
     int client_eof, inner_eof, inner_shut;
     int inner_full, client_full; /* a send took only part: poll says when to go on */
     SSL *ssl;                    /* NULL on plain HTTP */
-    int tls_wants;               /* POLLIN or POLLOUT: what TLS waits for on the client's socket */
-    int refused; /* an HTTP status: the client is answered here, after what came before */
+    int tls_wants; /* EPOLLIN or EPOLLOUT: what TLS waits for on the client's socket */
+    int refused;   /* an HTTP status: the client is answered here, after what came before */
     const char *code, *title;
     char detail[160];
-    struct relay *prev, *next;
+    enum relay_phase phase;
+    int client_hung_up;   /* epoll said the client's socket is closed both ways, or failed */
+    uint64_t deadline_ms; /* monotonic: ended if nothing moves before then */
+    struct relay_side sides[2];
+    int watched[2];             /* each socket is in the loop's epoll (the loop's alone) */
+    uint32_t events[2];         /* and for what */
+    int taken, dead;            /* taken into the loop; ended, freed after the loop's turn */
+    struct relay *prev, *next;  /* every open relay, under the lock */
+    struct relay *arrival_next; /* accepted, not yet taken in */
+    struct relay *expired_next, *dead_next; /* the loop's own lists */
 };
 
 struct api_front {
@@ -71,6 +96,11 @@ struct api_front {
     pthread_cond_t gone;
     struct relay *relays;
     atomic_int stopping;
+    int epoll_fd; /* the relay loop's */
+    int wake_fd;  /* an eventfd: new arrivals, or the loop's stop */
+    pthread_t loop;
+    struct relay *arrivals; /* under the lock */
+    atomic_int loop_stopping;
 };
 
 static void refuse(struct relay *r, int status, const char *code, const char *title,
@@ -324,11 +354,11 @@ static ssize_t tls_result(struct relay *r, int k)
 {
     switch (SSL_get_error(r->ssl, k)) {
     case SSL_ERROR_WANT_READ:
-        r->tls_wants = POLLIN;
+        r->tls_wants = EPOLLIN;
         errno = EAGAIN;
         return -1;
     case SSL_ERROR_WANT_WRITE:
-        r->tls_wants = POLLOUT;
+        r->tls_wants = EPOLLOUT;
         errno = EAGAIN;
         return -1;
     case SSL_ERROR_ZERO_RETURN:
@@ -365,68 +395,40 @@ static ssize_t client_send(struct relay *r, const char *buf, size_t n)
     return v == 0 ? -1 : v;
 }
 
-/* The TLS handshake, bounded by idle_ms and by the guard (which closes libmicrohttpd's side of
- * a connection that sends no request in time). Returns 0 when done. */
-static int tls_handshake(struct relay *r, int timeout_ms)
-{
-    for (;;) {
-        ERR_clear_error();
-        int k = SSL_accept(r->ssl);
-        if (k == 1)
-            return 0;
-        if (tls_result(r, k) != -1 || errno != EAGAIN) {
-            api_log("event=tls_refused reason=\"%s\"",
-                    ERR_reason_error_string(ERR_peek_last_error())
-                        ? ERR_reason_error_string(ERR_peek_last_error())
-                        : "closed");
-            return -1;
-        }
-        struct pollfd p[2] = {{.fd = r->client, .events = (short)r->tls_wants},
-                              {.fd = r->inner, .events = POLLIN}};
-        if (poll(p, 2, timeout_ms) <= 0 || p[1].revents)
-            return -1;
-    }
-}
-
-/* Writes the refusal: the problem document, then the connection closes. */
-static void send_refusal(struct relay *r)
+/* Builds the refusal (the problem document, then the connection closes) as the reply still to
+ * send; the loop sends it as the client takes it. Returns -1 when there is nothing to send. */
+static int queue_refusal(struct relay *r)
 {
     struct api_response resp = {0};
-    char head[256];
     if (r->refused == 400)
         api_problem(PATRON_EINVAL, r->detail, NULL, &resp);
     else
         api_problem_http(r->refused, r->refused == 505 ? "ehttpversion" : "etoobig", r->title,
                          r->code, r->detail, &resp);
     if (!resp.body)
-        return;
-    int n = snprintf(head, sizeof head,
+        return -1;
+    int n = snprintf(r->out, sizeof r->out,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
-                     "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-                     r->refused, r->title, resp.len);
-    const char *parts[2] = {head, resp.body};
-    size_t lens[2] = {(size_t)n, resp.len};
-    for (int i = 0; i < 2; i++) {
-        size_t done = 0;
-        while (done < lens[i]) {
-            ssize_t w = client_send(r, parts[i] + done, lens[i] - done);
-            if (w < 0 && errno != EAGAIN && errno != EINTR)
-                goto out;
-            done += w > 0 ? (size_t)w : 0;
-            struct pollfd pf = {.fd = r->client, .events = r->tls_wants ? r->tls_wants : POLLOUT};
-            if (done < lens[i] && poll(&pf, 1, PROBLEM_WRITE_MS) <= 0)
-                goto out;
-        }
-    }
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n"
+                     "\r\n%s",
+                     r->refused, r->title, resp.len, resp.body);
+    api_response_cleanup(&resp);
+    if (n < 0 || (size_t)n >= sizeof r->out)
+        return -1;
+    r->out_len = (size_t)n;
+    r->client_full = 0;
+    return 0;
+}
+
+static void refusal_sent(const struct relay *r)
+{
     api_metrics_request(-1, r->refused, 0);
     api_log("event=request method=- route=unmatched status=%d ms=0 till=0 error=%s", r->refused,
             r->code);
-out:
-    api_response_cleanup(&resp);
 }
 
-/* Passes the checked bytes to libmicrohttpd: tried as soon as there are some, poll is asked only
- * once the socket pair is full. Returns 1 when libmicrohttpd's side is gone. */
+/* Passes the checked bytes to libmicrohttpd: tried as soon as there are some, the loop waits
+ * for the socket pair only once it is full. Returns 1 when libmicrohttpd's side is gone. */
 static int pass_in(struct relay *r)
 {
     size_t want = r->in_ok;
@@ -458,20 +460,26 @@ static int pass_out(struct relay *r)
     return 0;
 }
 
-/* One step of the relay after poll: moves what can move. A request read from the client is
- * passed on in the same step, and a reply read from libmicrohttpd is sent at once: two polls a
- * request, one for each side's turn to speak. Returns 0 to go on, 1 when done. */
-static int relay_step(struct relay *r, const struct pollfd *p)
+static int reading(const struct relay *r)
+{
+    return !r->client_eof && !r->refused && r->in_len < RELAY_IN;
+}
+
+/* One step of a relay once a socket is ready (rev: what epoll said of the client's and of
+ * libmicrohttpd's side): moves what can move. A request read from the client is passed on in
+ * the same step, and a reply read from libmicrohttpd is sent at once. Returns 0 to go on, 1
+ * when done. */
+static int relay_step(struct relay *r, const uint32_t rev[2])
 {
     ssize_t k;
     /* TLS may hold bytes already read from the socket, or wait the other way: it is asked
-     * whatever poll said. */
-    int client_ready = r->ssl || (p[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR));
-    if (p[0].revents & POLLOUT)
+     * whatever epoll said. */
+    int client_ready = r->ssl || (rev[0] & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR));
+    if (rev[0] & EPOLLOUT)
         r->client_full = 0;
-    if (p[1].revents & POLLOUT)
+    if (rev[1] & EPOLLOUT)
         r->inner_full = 0;
-    if (client_ready && !r->client_eof && !r->refused && r->in_len < RELAY_IN) {
+    if (client_ready && reading(r)) {
         k = client_recv(r, r->in + r->in_len, RELAY_IN - r->in_len);
         if (k > 0) {
             r->in_len += (size_t)k;
@@ -483,7 +491,7 @@ static int relay_step(struct relay *r, const struct pollfd *p)
     while (r->in_ok > 0 && !r->inner_full) /* again when what was sent made room for a head */
         if (pass_in(r))
             return 1;
-    if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !r->inner_eof && r->out_len < RELAY_OUT) {
+    if ((rev[1] & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !r->inner_eof && r->out_len < RELAY_OUT) {
         k = recv(r->inner, r->out + r->out_len, RELAY_OUT - r->out_len, 0);
         if (k > 0)
             r->out_len += (size_t)k;
@@ -500,38 +508,87 @@ static int relay_step(struct relay *r, const struct pollfd *p)
     return r->inner_eof && r->out_len == 0;
 }
 
-static void *relay_main(void *arg)
+/* The TLS handshake's next step. Returns 0 when done, 1 while it waits, -1 when it failed. */
+static int handshake_step(struct relay *r)
 {
-    struct relay *r = arg;
-    pthread_setname_np(pthread_self(), "relay"); /* as ps, top and perf show it */
-    struct api_front *f = r->f;
-    int go = !r->ssl || tls_handshake(r, (int)f->idle_ms) == 0;
-    while (go) {
-        struct pollfd p[2] = {{.fd = r->client}, {.fd = r->inner}};
-        int reading = !r->client_eof && !r->refused && r->in_len < RELAY_IN;
-        if (reading)
-            p[0].events |= POLLIN;
+    ERR_clear_error();
+    int k = SSL_accept(r->ssl);
+    if (k == 1)
+        return 0;
+    if (tls_result(r, k) == -1 && errno == EAGAIN)
+        return 1;
+    const char *why = ERR_reason_error_string(ERR_peek_last_error());
+    api_log("event=tls_refused reason=\"%s\"", why ? why : "closed");
+    return -1;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* What each socket of a relay waits for: the client's [0] and libmicrohttpd's [1]. A side that
+ * is gone (libmicrohttpd's after its end, the client's after it hung up) waits for nothing and
+ * is taken out of the loop, which would otherwise hear of its hang-up again and again. */
+static void relay_wants(const struct relay *r, uint32_t ev[2])
+{
+    ev[0] = ev[1] = 0;
+    if (r->phase == PHASE_HANDSHAKE) {
+        ev[0] = r->tls_wants ? (uint32_t)r->tls_wants : EPOLLIN;
+        ev[1] = EPOLLIN; /* the guard closing libmicrohttpd's side ends the handshake */
+    } else if (r->phase == PHASE_REFUSAL) {
+        ev[0] = r->tls_wants ? (uint32_t)r->tls_wants : EPOLLOUT;
+    } else {
+        if (reading(r))
+            ev[0] |= EPOLLIN;
         if (r->out_len > 0 && r->client_full)
-            p[0].events |= POLLOUT;
-        p[0].events |= (short)r->tls_wants;
+            ev[0] |= EPOLLOUT;
+        if (reading(r) || r->out_len > 0) /* what TLS asked for, while it is asked anything */
+            ev[0] |= (uint32_t)r->tls_wants;
         if (!r->inner_eof && r->out_len < RELAY_OUT)
-            p[1].events |= POLLIN;
+            ev[1] |= EPOLLIN;
         if (r->in_ok > 0 && r->inner_full)
-            p[1].events |= POLLOUT;
-        /* The guard bounds every wait on libmicrohttpd's side; this bounds a client that
-         * stops reading its answer. */
-        int pending = reading && r->ssl && SSL_pending(r->ssl) > 0;
-        int n = poll(p, 2, pending ? 0 : (int)f->idle_ms);
-        if ((n == 0 && !pending) || (n < 0 && errno != EINTR) || relay_step(r, p))
-            break;
+            ev[1] |= EPOLLOUT;
     }
-    if (go && r->refused && r->inner_eof)
-        send_refusal(r);
+}
+
+/* Tells epoll what the relay's sockets now wait for, only where that changed. */
+static void relay_watch(struct relay *r)
+{
+    uint32_t ev[2];
+    relay_wants(r, ev);
+    int gone[2] = {r->client_hung_up, r->phase != PHASE_HANDSHAKE && r->inner_eof};
+    int fds[2] = {r->client, r->inner};
+    for (int side = 0; side < 2; side++) {
+        if (gone[side]) {
+            if (r->watched[side])
+                epoll_ctl(r->f->epoll_fd, EPOLL_CTL_DEL, fds[side], NULL);
+            r->watched[side] = 0;
+            continue;
+        }
+        if (r->watched[side] && r->events[side] == ev[side])
+            continue;
+        struct epoll_event e = {.events = ev[side], .data.ptr = &r->sides[side]};
+        int op = r->watched[side] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(r->f->epoll_fd, op, fds[side], &e) == 0) {
+            r->watched[side] = 1;
+            r->events[side] = ev[side];
+        }
+    }
+}
+
+/* Ends a relay: its sockets are closed at once (so epoll forgets them), its memory once the
+ * loop is through the events it already holds, which may name it. */
+static void relay_end(struct relay *r, struct relay **dead)
+{
+    struct api_front *f = r->f;
     if (r->ssl) {
-        if (go)
+        if (r->phase != PHASE_HANDSHAKE)
             SSL_shutdown(r->ssl); /* one try: the close_notify, if the socket takes it */
         SSL_free(r->ssl);
-        OPENSSL_thread_stop(); /* this thread's OpenSSL state goes with it */
+        r->ssl = NULL;
     }
     close(r->inner);
     pthread_mutex_lock(&f->lock);
@@ -545,7 +602,135 @@ static void *relay_main(void *arg)
     close(r->client); /* under the lock: the stop never shuts down a closed socket */
     pthread_cond_broadcast(&f->gone);
     pthread_mutex_unlock(&f->lock);
-    free(r);
+    r->dead = 1;
+    r->dead_next = *dead;
+    *dead = r;
+}
+
+/* The refusal's turn: sent as the client takes it, then the connection closes. Returns 1
+ * when done. */
+static int refusal_step(struct relay *r)
+{
+    if (pass_out(r))
+        return 1;
+    if (r->out_len == 0) {
+        refusal_sent(r);
+        return 1;
+    }
+    return 0;
+}
+
+/* A socket of the relay is ready: the relay moves as far as it can. */
+static void relay_ready(struct relay *r, int side, uint32_t events, struct relay **dead)
+{
+    uint32_t rev[2] = {0, 0};
+    rev[side] = events;
+    if (side == 0 && (events & (EPOLLHUP | EPOLLERR)))
+        r->client_hung_up = 1; /* nothing more comes; a reply still fails on its own */
+    if (r->phase != PHASE_REFUSAL)
+        r->deadline_ms = now_ms() + r->f->idle_ms;
+    int done = 0;
+    if (r->phase == PHASE_HANDSHAKE) {
+        int k = side == 1 ? -1 : handshake_step(r);
+        if (k < 0)
+            done = 1;
+        else if (k == 0)
+            r->phase = PHASE_RELAY;
+        rev[0] = rev[1] = 0; /* the step after the handshake asks TLS itself */
+    }
+    if (r->phase == PHASE_RELAY && !done) {
+        /* TLS may hold more than the step took, which epoll cannot see */
+        do
+            done = relay_step(r, rev);
+        while (!done && r->ssl && reading(r) && SSL_pending(r->ssl) > 0 &&
+               (rev[0] = rev[1] = 0, 1));
+        if (done && r->refused && r->inner_eof && queue_refusal(r) == 0) {
+            r->phase = PHASE_REFUSAL;
+            r->deadline_ms = now_ms() + PROBLEM_WRITE_MS;
+            done = refusal_step(r);
+        }
+    } else if (r->phase == PHASE_REFUSAL && !done) {
+        if (events & EPOLLOUT)
+            r->client_full = 0;
+        done = refusal_step(r);
+    }
+    if (done)
+        relay_end(r, dead);
+    else
+        relay_watch(r);
+}
+
+/* Ends every relay whose client has neither sent nor read within its time. */
+static void sweep_idle(struct api_front *f, struct relay **dead)
+{
+    struct relay *expired = NULL;
+    uint64_t now = now_ms();
+    pthread_mutex_lock(&f->lock);
+    for (struct relay *r = f->relays; r; r = r->next)
+        if (r->taken && now >= r->deadline_ms) {
+            r->expired_next = expired;
+            expired = r;
+        }
+    pthread_mutex_unlock(&f->lock);
+    while (expired) {
+        struct relay *r = expired;
+        expired = r->expired_next;
+        relay_end(r, dead);
+    }
+}
+
+/* Takes the connections the front accepted since the last turn into the loop. */
+static void take_arrivals(struct api_front *f)
+{
+    uint64_t ticks;
+    (void)!read(f->wake_fd, &ticks, sizeof ticks);
+    pthread_mutex_lock(&f->lock);
+    struct relay *r = f->arrivals;
+    f->arrivals = NULL;
+    pthread_mutex_unlock(&f->lock);
+    while (r) {
+        struct relay *next = r->arrival_next;
+        r->taken = 1;
+        relay_watch(r);
+        r = next;
+    }
+}
+
+/* The relay thread: one epoll loop moves every connection's bytes, so a batch of replies costs
+ * it one wake-up, not one a connection; a slow or silent client waits in the loop without
+ * holding anyone else. */
+static void *relay_main(void *arg)
+{
+    struct api_front *f = arg;
+    pthread_setname_np(pthread_self(), "relay"); /* as ps, top and perf show it */
+    struct epoll_event evs[LOOP_EVENTS];
+    uint64_t next_sweep = now_ms() + SWEEP_MS;
+    for (;;) {
+        int n = epoll_wait(f->epoll_fd, evs, LOOP_EVENTS, SWEEP_MS);
+        struct relay *dead = NULL;
+        for (int i = 0; i < n; i++) {
+            struct relay_side *end = evs[i].data.ptr;
+            if (!end) {
+                if (atomic_load(&f->loop_stopping))
+                    goto out;
+                take_arrivals(f);
+            } else if (!end->r->dead) {
+                relay_ready(end->r, end->side, evs[i].events, &dead);
+            }
+        }
+        if (now_ms() >= next_sweep) {
+            sweep_idle(f, &dead);
+            next_sweep = now_ms() + SWEEP_MS;
+        }
+        while (dead) {
+            struct relay *r = dead;
+            dead = r->dead_next;
+            free(r);
+        }
+    }
+out:
+    if (f->tls)
+        OPENSSL_thread_stop(); /* the loop's OpenSSL state goes with it */
     return NULL;
 }
 
@@ -575,8 +760,6 @@ static void start_relay(struct api_front *f, int client, const struct sockaddr *
 {
     int sp[2];
     struct relay *r;
-    pthread_t t;
-    pthread_attr_t attr;
     /* The front keeps the connection cap itself: libmicrohttpd, told of connections from
      * outside, is given a cap it never reaches. */
     pthread_mutex_lock(&f->lock);
@@ -595,6 +778,10 @@ static void start_relay(struct api_front *f, int client, const struct sockaddr *
     r->f = f;
     r->client = client;
     r->inner = sp[0];
+    r->sides[0] = (struct relay_side){r, 0};
+    r->sides[1] = (struct relay_side){r, 1};
+    r->phase = f->tls ? PHASE_HANDSHAKE : PHASE_RELAY;
+    r->deadline_ms = now_ms() + f->idle_ms;
     if (f->tls && (!(r->ssl = SSL_new(f->tls)) || SSL_set_fd(r->ssl, client) != 1)) {
         SSL_free(r->ssl);
         close(sp[0]);
@@ -613,27 +800,18 @@ static void start_relay(struct api_front *f, int client, const struct sockaddr *
         free(r);
         return;
     }
+    /* The loop takes the relay in at its next turn, and alone speaks to epoll of it. */
     pthread_mutex_lock(&f->lock);
     r->next = f->relays;
     if (f->relays)
         f->relays->prev = r;
     f->relays = r;
     f->n_relays++;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int err = pthread_create(&t, &attr, relay_main, r);
-    pthread_attr_destroy(&attr);
-    if (err != 0) {
-        f->relays = r->next;
-        f->n_relays--;
-        if (r->next)
-            r->next->prev = NULL;
-        SSL_free(r->ssl);
-        close(sp[0]);
-        close(client);
-        free(r);
-    }
+    r->arrival_next = f->arrivals;
+    f->arrivals = r;
     pthread_mutex_unlock(&f->lock);
+    uint64_t one = 1;
+    (void)!write(f->wake_fd, &one, sizeof one);
 }
 
 static void *accept_main(void *arg)
@@ -701,6 +879,35 @@ void api_front_tls_free(struct ssl_ctx_st *ctx)
     SSL_CTX_free(ctx);
 }
 
+/* The relay loop's epoll, with the eventfd that rings it, and its thread. */
+static int loop_start(struct api_front *f)
+{
+    f->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
+    int err = f->epoll_fd < 0 || f->wake_fd < 0 ? errno
+              : epoll_ctl(f->epoll_fd, EPOLL_CTL_ADD, f->wake_fd, &e) != 0
+                  ? errno
+                  : pthread_create(&f->loop, NULL, relay_main, f);
+    if (err != 0) {
+        if (f->epoll_fd >= 0)
+            close(f->epoll_fd);
+        if (f->wake_fd >= 0)
+            close(f->wake_fd);
+    }
+    return err;
+}
+
+static void loop_stop(struct api_front *f)
+{
+    uint64_t one = 1;
+    atomic_store(&f->loop_stopping, 1);
+    (void)!write(f->wake_fd, &one, sizeof one);
+    pthread_join(f->loop, NULL);
+    close(f->epoll_fd);
+    close(f->wake_fd);
+}
+
 int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned max_connections,
                     unsigned idle_s, struct ssl_ctx_st *tls, struct api_front **out)
 {
@@ -714,7 +921,9 @@ int api_front_start(struct MHD_Daemon *daemon, int listen_fd, unsigned max_conne
     f->max_relays = max_connections ? max_connections : 1;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->gone, NULL);
-    int err = pthread_create(&f->thread, NULL, accept_main, f);
+    int err = loop_start(f);
+    if (err == 0 && (err = pthread_create(&f->thread, NULL, accept_main, f)) != 0)
+        loop_stop(f);
     if (err != 0) {
         pthread_cond_destroy(&f->gone);
         pthread_mutex_destroy(&f->lock);
@@ -747,6 +956,7 @@ void api_front_stop(struct api_front *f)
     while (f->relays)
         pthread_cond_wait(&f->gone, &f->lock);
     pthread_mutex_unlock(&f->lock);
+    loop_stop(f);
     pthread_cond_destroy(&f->gone);
     pthread_mutex_destroy(&f->lock);
     free(f);
