@@ -27,9 +27,12 @@
 #include "api.h"
 #include "bell.h"
 
-/* The WAL's size (pages) past which the checkpointer is rung: SQLite's own threshold, which a
- * commit on the writer's handle no longer acts on (see patron_store_defer_checkpoints). */
-#define CHECKPOINT_PAGES 1000
+/* The WAL's growth (pages) after which the checkpointer is rung. SQLite's own threshold, 1,000,
+ * which a commit on the writer's handle no longer acts on (see patron_store_defer_checkpoints),
+ * cost every checkout dear under a steady load: each copy syncs the database beside the
+ * syncer's WAL syncs, and a page that every checkout touches (a balance's, an index's last
+ * leaf) is copied once a copy, however often it changed since the last. */
+#define CHECKPOINT_PAGES 4000
 #define CHECKPOINT_POLL_S 60
 /* Past this many pages (256 MiB of 4 KiB pages; its index, 16 blocks of 32 KiB for 4,096
  * frames each) the WAL is made to start again (restart_wal_due), and a report waits for it to
@@ -37,7 +40,7 @@
  * the checkpointer left at most FINISH_PAGES uncopied, or a report waits; that holds it up
  * 7-12 ms on this disk (two syncs), so not more often than every 65,536 pages. */
 #define RESTART_PAGES 65536
-#define FINISH_PAGES CHECKPOINT_PAGES
+#define FINISH_PAGES 1000
 #define SETTLE_MAX_MS 2000
 #define SETTLE_IDLE_MS 50 /* no commit for this long: the WAL is not growing */
 #define SETTLE_STEP_MS 2
