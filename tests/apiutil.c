@@ -217,6 +217,18 @@ void apit_kill(struct api_server *sv)
     sv->pid = 0;
 }
 
+int apit_tls_files(const struct api_server *sv, char *cert, char *key)
+{
+    char cmd[1024];
+    snprintf(cert, 300, "%s/cert.pem", sv->dir);
+    snprintf(key, 300, "%s/key.pem", sv->dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
+             key, cert);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 void apit_cleanup(struct api_server *sv)
 {
     apit_kill(sv);

@@ -44,6 +44,9 @@ int apit_stop(struct api_server *sv);
 void apit_kill(struct api_server *sv);
 /* Removes the directory. */
 void apit_cleanup(struct api_server *sv);
+/* A self-signed P-256 certificate for localhost and its key, made by openssl in sv->dir; their
+ * paths in cert[300] and key[300]. Returns 0, or -1 when openssl could not make them. */
+int apit_tls_files(const struct api_server *sv, char *cert, char *key);
 
 struct apit_reply {
     long status;

@@ -821,15 +821,9 @@ static void beyond_loopback_needs_tls(void **state)
 static void tls_serves_https(void **state)
 {
     struct api_server tls = fx.sv;
-    char cmd[1024], cert[300], key[300], url[128];
+    char cert[300], key[300], url[128];
     (void)state;
-    snprintf(cert, sizeof cert, "%s/cert.pem", fx.sv.dir);
-    snprintf(key, sizeof key, "%s/key.pem", fx.sv.dir);
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
-             key, cert);
-    if (system(cmd) != 0)
+    if (apit_tls_files(&fx.sv, cert, key) != 0)
         skip();
     snprintf(tls.log, sizeof tls.log, "%s/tls.log", fx.sv.dir);
     apit_start(&tls, "--tls-cert", cert, "--tls-key", key, (char *)NULL);

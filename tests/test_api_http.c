@@ -330,18 +330,29 @@ static int handshake(int port, const char *options)
     return ok;
 }
 
+/* Sends a request (printf's escapes) over TLS with openssl s_client; returns what came back,
+ * until the service closed. */
+static const char *tls_exchange(int port, const char *request)
+{
+    static char out[4096];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "printf '%s' | openssl s_client -connect 127.0.0.1:%d -quiet 2>/dev/null", request,
+             port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    return out;
+}
+
 static void tls_below_1_2_is_refused(void **state)
 {
     struct api_server sv;
-    char cmd[1024], cert[300], key[300];
+    char cert[300], key[300];
     (void)state;
-    snprintf(cert, sizeof cert, "%s/cert.pem", fx.sv.dir);
-    snprintf(key, sizeof key, "%s/key.pem", fx.sv.dir);
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
-             key, cert);
-    if (system(cmd) != 0)
+    if (apit_tls_files(&fx.sv, cert, key) != 0)
         skip();
     const char *const args[] = {"--tls-cert", cert, "--tls-key", key, NULL};
     start(&sv, "tls.log", args);
@@ -352,16 +363,7 @@ static void tls_below_1_2_is_refused(void **state)
     /* TLS 1.2 with a cipher without forward secrecy or AEAD is refused too. */
     assert_false(handshake(sv.port, "-tls1_2 -cipher 'AES128-SHA@SECLEVEL=0'"));
     /* Behind TLS too, a malformed request is a problem document. */
-    char out[4096];
-    snprintf(cmd, sizeof cmd,
-             "printf 'GET /v1/health HTTP/2.0\\r\\nHost: x\\r\\n\\r\\n' | openssl s_client "
-             "-connect 127.0.0.1:%d -quiet 2>/dev/null",
-             sv.port);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    pclose(p);
+    const char *out = tls_exchange(sv.port, "GET /v1/health HTTP/2.0\\r\\nHost: x\\r\\n\\r\\n");
     assert_non_null(strstr(out, "HTTP/1.1 505 "));
     assert_non_null(strstr(out, "application/problem+json"));
     assert_int_equal(apit_stop(&sv), 0);
@@ -372,16 +374,10 @@ static void tls_below_1_2_is_refused(void **state)
 static void a_stalled_handshake_holds_no_one(void **state)
 {
     struct api_server sv;
-    char cmd[1024], cert[300], key[300], out[4096];
+    char cert[300], key[300];
     int fds[6];
     (void)state;
-    snprintf(cert, sizeof cert, "%s/cert.pem", fx.sv.dir);
-    snprintf(key, sizeof key, "%s/key.pem", fx.sv.dir);
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
-             key, cert);
-    if (system(cmd) != 0)
+    if (apit_tls_files(&fx.sv, cert, key) != 0)
         skip();
     /* Deadlines far away: a loop that waited on a stalled client would hold the others for a
      * minute each. */
@@ -398,15 +394,8 @@ static void a_stalled_handshake_holds_no_one(void **state)
     }
     int64_t t0 = now_ms();
     assert_true(handshake(sv.port, "-tls1_3"));
-    snprintf(cmd, sizeof cmd,
-             "printf 'GET /v1/health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' "
-             "| openssl s_client -connect 127.0.0.1:%d -quiet 2>/dev/null",
-             sv.port);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    pclose(p);
+    const char *out = tls_exchange(
+        sv.port, "GET /v1/health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n");
     assert_non_null(strstr(out, "HTTP/1.1 200 "));
     assert_true(now_ms() - t0 < WAIT_BOUND_MS / 2);
     for (int i = 0; i < 6; i++)

@@ -456,17 +456,11 @@ static size_t drop_body(char *data, size_t size, size_t n, void *ctx)
 static void under_tls_the_session_cookie_is_secure(void **state)
 {
     struct api_server sv;
-    char cmd[1024], cert[300], key[300], token[64], url[128], body[128], headers[4096] = "";
+    char cert[300], key[300], token[64], url[128], body[128], headers[4096] = "";
     (void)state;
     apit_store_new(&sv);
     apit_terminal(&sv, "till-3", "cashier", token);
-    snprintf(cert, sizeof cert, "%s/cert.pem", sv.dir);
-    snprintf(key, sizeof key, "%s/key.pem", sv.dir);
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
-             key, cert);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(apit_tls_files(&sv, cert, key), 0);
     apit_start(&sv, "--printer", "none", "--tls-cert", cert, "--tls-key", key, (char *)NULL);
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
