@@ -66,7 +66,7 @@ struct relay {
     uint64_t remaining;
     size_t head_seen; /* bytes of the coming head already looked at */
     int client_eof, inner_eof, inner_shut;
-    int inner_full, client_full; /* a send took only part: poll says when to go on */
+    int inner_full, client_full; /* a send took only part: epoll says when to go on */
     SSL *ssl;                    /* NULL on plain HTTP */
     int tls_wants; /* EPOLLIN or EPOLLOUT: what TLS waits for on the client's socket */
     int refused;   /* an HTTP status: the client is answered here, after what came before */
