@@ -81,7 +81,7 @@ struct relay {
     int taken, dead;            /* taken into the loop; ended, freed after the loop's turn */
     struct relay *prev, *next;  /* every open relay, under the lock */
     struct relay *arrival_next; /* accepted, not yet taken in */
-    struct relay *expired_next, *dead_next; /* the loop's own lists */
+    struct relay *loop_next;    /* the loop's own lists: expired, then ended */
 };
 
 struct api_front {
@@ -416,7 +416,6 @@ static int queue_refusal(struct relay *r)
     if (n < 0 || (size_t)n >= sizeof r->out)
         return -1;
     r->out_len = (size_t)n;
-    r->client_full = 0;
     return 0;
 }
 
@@ -559,7 +558,7 @@ static void relay_watch(struct relay *r)
 {
     uint32_t ev[2];
     relay_wants(r, ev);
-    int gone[2] = {r->client_hung_up, r->phase != PHASE_HANDSHAKE && r->inner_eof};
+    int gone[2] = {r->client_hung_up, r->inner_eof};
     int fds[2] = {r->client, r->inner};
     for (int side = 0; side < 2; side++) {
         if (gone[side]) {
@@ -603,7 +602,7 @@ static void relay_end(struct relay *r, struct relay **dead)
     pthread_cond_broadcast(&f->gone);
     pthread_mutex_unlock(&f->lock);
     r->dead = 1;
-    r->dead_next = *dead;
+    r->loop_next = *dead;
     *dead = r;
 }
 
@@ -639,19 +638,15 @@ static void relay_ready(struct relay *r, int side, uint32_t events, struct relay
         rev[0] = rev[1] = 0; /* the step after the handshake asks TLS itself */
     }
     if (r->phase == PHASE_RELAY && !done) {
-        /* TLS may hold more than the step took, which epoll cannot see */
-        do
-            done = relay_step(r, rev);
-        while (!done && r->ssl && reading(r) && SSL_pending(r->ssl) > 0 &&
-               (rev[0] = rev[1] = 0, 1));
+        /* TLS may hold more than the step took, which epoll cannot see: steps again */
+        while (!(done = relay_step(r, rev)) && r->ssl && reading(r) && SSL_pending(r->ssl) > 0)
+            rev[0] = rev[1] = 0;
         if (done && r->refused && r->inner_eof && queue_refusal(r) == 0) {
             r->phase = PHASE_REFUSAL;
             r->deadline_ms = now_ms() + PROBLEM_WRITE_MS;
             done = refusal_step(r);
         }
     } else if (r->phase == PHASE_REFUSAL && !done) {
-        if (events & EPOLLOUT)
-            r->client_full = 0;
         done = refusal_step(r);
     }
     if (done)
@@ -668,13 +663,13 @@ static void sweep_idle(struct api_front *f, struct relay **dead)
     pthread_mutex_lock(&f->lock);
     for (struct relay *r = f->relays; r; r = r->next)
         if (r->taken && now >= r->deadline_ms) {
-            r->expired_next = expired;
+            r->loop_next = expired;
             expired = r;
         }
     pthread_mutex_unlock(&f->lock);
     while (expired) {
         struct relay *r = expired;
-        expired = r->expired_next;
+        expired = r->loop_next; /* before relay_end puts r on the ended list */
         relay_end(r, dead);
     }
 }
@@ -705,17 +700,17 @@ static void *relay_main(void *arg)
     pthread_setname_np(pthread_self(), "relay"); /* as ps, top and perf show it */
     struct epoll_event evs[LOOP_EVENTS];
     uint64_t next_sweep = now_ms() + SWEEP_MS;
-    for (;;) {
+    for (int stopping = 0; !stopping;) {
         int n = epoll_wait(f->epoll_fd, evs, LOOP_EVENTS, SWEEP_MS);
         struct relay *dead = NULL;
         for (int i = 0; i < n; i++) {
-            struct relay_side *end = evs[i].data.ptr;
-            if (!end) {
-                if (atomic_load(&f->loop_stopping))
-                    goto out;
-                take_arrivals(f);
-            } else if (!end->r->dead) {
-                relay_ready(end->r, end->side, evs[i].events, &dead);
+            struct relay_side *ready = evs[i].data.ptr;
+            if (!ready) { /* the eventfd: arrivals, or the stop */
+                stopping = atomic_load(&f->loop_stopping);
+                if (!stopping)
+                    take_arrivals(f);
+            } else if (!ready->r->dead) {
+                relay_ready(ready->r, ready->side, evs[i].events, &dead);
             }
         }
         if (now_ms() >= next_sweep) {
@@ -724,11 +719,10 @@ static void *relay_main(void *arg)
         }
         while (dead) {
             struct relay *r = dead;
-            dead = r->dead_next;
+            dead = r->loop_next;
             free(r);
         }
     }
-out:
     if (f->tls)
         OPENSSL_thread_stop(); /* the loop's OpenSSL state goes with it */
     return NULL;
