@@ -11,7 +11,7 @@ rows=${1:-1000000}
 . "$(dirname "$0")/pg-cluster.sh"
 pg_start
 work=$(mktemp -d)
-chmod 777 "$work"
+chmod 777 "$work" # the server (as postgres) writes the rows there
 psql_() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
 
 psql_ -c "COPY (SELECT 3, i, (ARRAY['sale', 'sale_line', 'entry', 'lot'])[i % 4 + 1],
