@@ -43,10 +43,11 @@ SQL
 # script NAME TABLE [batches]: a psql script that COPYs every row into TABLE, in one statement or
 # a transaction per batch, and writes its backend's CPU ticks before and after
 script() {
+  local ticks="\\! awk '{ print \$14 + \$15 }' /proc/\$BACKEND/stat >"
   {
     echo 'SELECT pg_backend_pid() AS pid \gset'
     echo '\setenv BACKEND :pid'
-    echo "\\! awk '{ print \$14 + \$15 }' /proc/\$BACKEND/stat > $work/cpu0"
+    echo "$ticks $work/cpu0"
     if [ "${3:-}" = batches ]; then
       for f in "$work"/batch_*; do
         printf 'BEGIN;\n\\copy %s (store_id, store_seq, kind, payload, recorded_at) FROM %s\nCOMMIT;\n' "$2" "$f"
@@ -54,7 +55,7 @@ script() {
     else
       printf '\\copy %s FROM %s\n' "$2" "$work/rows.txt"
     fi
-    echo "\\! awk '{ print \$14 + \$15 }' /proc/\$BACKEND/stat > $work/cpu1"
+    echo "$ticks $work/cpu1"
   } >"$work/$1.sql"
 }
 script raw_one raw
