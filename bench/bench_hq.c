@@ -11,6 +11,8 @@
  *      temporary staging table and moved by INSERT ... SELECT ... ON CONFLICT DO NOTHING into a
  *      table with facts' columns and primary key only (no triggers, RLS or foreign keys),
  *      batches of --batch rows, each a durable transaction, as the owner.
+ * Then (1b) the projection behind the ship: what the sync left pending at head office, projected a
+ * batch at a time as the store's later rounds would, timed on its own (hq_project_rows_per_s).
  * Prints rows per second of each and, as its last line, one JSON object with
  * hq_ingest_vs_copy (1 / 3), hq_pipeline_vs_copy (2 / 3) and hq_ingest_floor_vs_copy (4 / 3). On a
  * loaded machine the wall-clock rates move from run to run, so it also reads the CPU time head
@@ -328,6 +330,28 @@ static double floor_ingest(const char *owner, const struct rows *r, long batch, 
     return t;
 }
 
+/* 1b: the projection behind the ship: what the sync left pending at head office (it projects one
+ * batch itself), projected a batch at a time as the store's later rounds do, as the owner. Its
+ * backend's CPU seconds in *cpu; the rows projected in *rows. */
+static double project_behind(const char *owner, long batch, long *rows, double *cpu)
+{
+    PGconn *c = connect_or_die(owner);
+    long pid = PQbackendPID(c);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT hq_project_pending(1, %ld)", batch);
+    double t0 = now_s(), cpu0 = proc_cpu(pid);
+    for (long n = 1; n > 0; *rows += n) {
+        PGresult *res = PQexec(c, sql);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            die("projection", PQerrorMessage(c));
+        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    *cpu = proc_cpu(pid) - cpu0;
+    PQfinish(c);
+    return now_s() - t0;
+}
+
 /* 3: one raw COPY into an unindexed table; its backend's CPU seconds in *cpu. */
 static double raw_copy(const char *owner, const struct rows *r, double *cpu)
 {
@@ -394,6 +418,8 @@ int main(int argc, char **argv)
     if (res.shipped != rows)
         die("sync", "did not ship every row");
 
+    long behind = 0;
+    double hq_cpu_project = 0, t_project = project_behind(owner, batch, &behind, &hq_cpu_project);
     struct rows r = {0};
     read_rows(path, &r, rows);
     double t_pipe = pipeline ? ship_pipelined(url2, &r, batch) : 0, hq_cpu_floor = 0;
@@ -409,9 +435,12 @@ int main(int argc, char **argv)
            "patron sync (COPY + staging + ON CONFLICT)", sync_rate, 100 * cpu_sync / t_sync);
     printf("%-44s %12.0f rows/s\n", "pipeline mode (prepared INSERT ON CONFLICT)", pipe_rate);
     printf("%-44s %12.0f rows/s\n", "floor (staging + ON CONFLICT, primary key only)", floor_rate);
+    printf("%-44s %12.0f rows/s (%ld rows the sync left pending)\n", "projection behind the ship",
+           (double)behind / t_project, behind);
     printf("%-44s %12.0f rows/s\n", "raw COPY into an unindexed table", copy_rate);
-    printf("%-44s %12.2f s (sync) %.2f s (floor) %.2f s (raw COPY)\n", "head office backend CPU",
-           hq_cpu_sync, hq_cpu_floor, hq_cpu_copy);
+    printf("%-44s %12.2f s (sync) %.2f s (projection behind it) %.2f s (floor) %.2f s (raw "
+           "COPY)\n",
+           "head office backend CPU", hq_cpu_sync, hq_cpu_project, hq_cpu_floor, hq_cpu_copy);
     printf("%-44s %12.0f B (sync) %.0f B (floor) %.0f B (raw COPY)\n", "head office WAL a row",
            wal_sync / (double)rows, wal_floor / (double)rows, wal_copy / (double)rows);
     printf("{\"hq_rows\": %ld, \"hq_batch\": %ld, \"hq_sync_rows_per_s\": %.0f,"
@@ -421,11 +450,14 @@ int main(int argc, char **argv)
            " \"hq_ingest_vs_copy_cpu\": %.2f, \"hq_floor_rows_per_s\": %.0f,"
            " \"hq_ingest_floor_vs_copy\": %.2f, \"hq_floor_hq_cpu_s\": %.2f,"
            " \"hq_ingest_floor_vs_copy_cpu\": %.2f, \"hq_sync_wal_bytes_per_row\": %.0f,"
-           " \"hq_floor_wal_bytes_per_row\": %.0f, \"hq_copy_wal_bytes_per_row\": %.0f}\n",
+           " \"hq_floor_wal_bytes_per_row\": %.0f, \"hq_copy_wal_bytes_per_row\": %.0f,"
+           " \"hq_project_rows\": %ld, \"hq_project_rows_per_s\": %.0f,"
+           " \"hq_project_hq_cpu_s\": %.2f}\n",
            rows, batch, sync_rate, pipe_rate, copy_rate, sync_rate / copy_rate,
            pipe_rate / copy_rate, hq_cpu_sync, hq_cpu_copy,
            hq_cpu_sync > 0 ? hq_cpu_copy / hq_cpu_sync : 0, floor_rate, floor_rate / copy_rate,
            hq_cpu_floor, hq_cpu_floor > 0 ? hq_cpu_copy / hq_cpu_floor : 0, wal_sync / (double)rows,
-           wal_floor / (double)rows, wal_copy / (double)rows);
+           wal_floor / (double)rows, wal_copy / (double)rows, behind,
+           t_project > 0 ? (double)behind / t_project : 0, hq_cpu_project);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* One card, one balance, every store (issue 11), against a throwaway PostgreSQL (label pg): head
- * office projects the shipped facts into members, cards, chain entries and balances in the
- * batch's own transaction, and a store's role may read but not write them; `patron sync` pulls
+ * office projects the shipped facts into members, cards, chain entries and balances (a sync's few
+ * rows in their own transaction, a backlog behind its ship), and a store's role may read but not
+ * write them; `patron sync` pulls
  * members, cards and balances of other stores down, so a card works in every store. */
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -95,6 +96,9 @@ static void an_upgraded_head_office_projects_the_facts_it_held(void **state)
               " DROP TABLE erasures;"
               " DROP FUNCTION hq_voucher_claim(bigint, bigint, text);"
               " DROP FUNCTION hq_voucher_release(text); DROP TABLE voucher_claims, voucher_voids;"
+              " DROP FUNCTION hq_project_pending(integer, bigint), hq_pending_stores();"
+              " DROP FUNCTION hq_facts_in(integer, bigint, bigint);"
+              " DROP FUNCTION hq_project_facts(integer, bigint, bigint); DROP TABLE hq_projected;"
               " DROP TRIGGER facts_project ON facts; DROP FUNCTION hq_claim_release(text);"
               " DROP FUNCTION hq_claim(text, bigint, bigint, text);"
               " DROP FUNCTION hq_claim_refund(text, bigint, bigint, text, boolean);"
@@ -137,6 +141,59 @@ static int64_t outbox_last(patron_store *s)
     int64_t last = 0;
     assert_int_equal(patron_outbox_last(s, &last), 0);
     return last;
+}
+
+/* The projection at head office of what store 1 shipped: its cursor and the member's balance. */
+static int64_t projected_seq(const char *owner)
+{
+    return pg_int(owner, "SELECT coalesce((SELECT seq FROM hq_projected WHERE store_id = 1), 0)");
+}
+
+static int64_t chain_points(const char *owner)
+{
+    return pg_int(owner, "SELECT coalesce((SELECT points FROM chain_balances"
+                         " WHERE member_uid = '1-1'), 0)");
+}
+
+/* A backlog ships with its facts pending (a batch's transaction writes the facts alone): the sync
+ * projects one batch of them, each later round another, in store order; `patron hq verify`
+ * projects what is left before it reads; a store may project only its own facts. */
+static void a_backlog_is_projected_behind_the_ship(void **state)
+{
+    (void)state;
+    char owner[512], url1[1024], url2[1024], card[14], ref[16], detail[512];
+    struct test_store a;
+    struct patron_member m;
+    struct patron_hq_sync_result res;
+    patron_hq *h = NULL;
+    chain_make("chain_behind", owner, url1, url2);
+    chain_store_open(&a, 1);
+    test_enroll(&a, "Bo Backlog", card);
+    for (int i = 0; i < 6; i++) {
+        snprintf(ref, sizeof ref, "B-%d", i);
+        chain_sell(a.s, card, ref, 10000 + 100 * i);
+    }
+    assert_int_equal(patron_member_by_card(a.s, card, &m), 0);
+    int64_t rows = outbox_last(a.s);
+    assert_true(rows > 12);
+    assert_int_equal(patron_hq_connect(url1, &h, detail, sizeof detail), 0);
+    assert_int_equal(patron_hq_ship(h, a.s, 4, NULL, NULL, &res, detail, sizeof detail), 0);
+    assert_int_equal(res.shipped, rows);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM facts"), rows);
+    assert_int_equal(projected_seq(owner), 4);
+    assert_true(chain_points(owner) < m.points);
+    /* a round with nothing to ship projects the next batch */
+    assert_int_equal(patron_hq_ship(h, a.s, 4, NULL, NULL, &res, detail, sizeof detail), 0);
+    assert_int_equal(res.shipped, 0);
+    assert_int_equal(projected_seq(owner), 8);
+    assert_int_equal(chain_exec_as(url2, "SELECT hq_project_pending(1, NULL)"), PATRON_EFORBIDDEN);
+    patron_hq_close(h);
+    HQ_OK(owner, "verify");
+    assert_int_equal(projected_seq(owner), rows);
+    assert_int_equal(chain_points(owner), m.points);
+    assert_int_equal(pg_int(owner, "SELECT count(*) FROM chain_entries"),
+                     test_scalar(a.s, "SELECT count(*) FROM entries"));
+    test_store_close(&a);
 }
 
 /* Enrolled in store 1, scanned in store 2 after its sync with the chain balance; earning in 2
@@ -638,6 +695,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(head_office_projects_members_cards_entries_and_balances),
         cmocka_unit_test(an_upgraded_head_office_projects_the_facts_it_held),
+        cmocka_unit_test(a_backlog_is_projected_behind_the_ship),
         cmocka_unit_test(a_member_of_one_store_earns_and_spends_in_another),
         cmocka_unit_test(an_unknown_card_is_looked_up_online),
         cmocka_unit_test(two_stores_spending_the_last_points_at_once_one_wins),

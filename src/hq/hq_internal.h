@@ -24,6 +24,14 @@ int patron__hq_run(PGconn *conn, const char *sql, const char *what, char *detail
 int patron__hq_select(patron_hq *h, const char *sql, int n, const char *const *params,
                       const char *what, PGresult **out, char *detail, size_t len);
 
+/* Projects store_id's oldest pending facts at head office, at most `most` (0: all), in one
+ * transaction; how many in *projected (may be NULL). project.c. */
+int patron__hq_project(patron_hq *h, int store_id, int64_t most, int64_t *projected, char *detail,
+                       size_t len);
+/* Projects every store's pending facts, a store per transaction: what head office's own commands
+ * do before they read what the projection keeps. */
+int patron__hq_project_all(patron_hq *h, char *detail, size_t len);
+
 /* The group role of this database's stores: "<database>_stores" (roles are per cluster). */
 void patron__hq_group_name(PGconn *conn, char *name, size_t len);
 

@@ -8,9 +8,10 @@
  * - liability: per home store and in total, the members with an account, the points outstanding
  *   (the sum of the positive chain balances), the points owed (negative balances, shown apart)
  *   and net_issued (points the store's own entries put on member accounts, less what they took
- *   off: what each store owes the chain's members for its part). Read from the projections the
- *   facts trigger keeps (chain_balances, chain_member_stores: one row per member, and per member
- *   and store), not from every entry's payload: it stays quick with millions of entries.
+ *   off: what each store owes the chain's members for its part). Read from the projections head
+ *   office keeps (chain_balances, chain_member_stores: one row per member, and per member and
+ *   store), not from every entry's payload: it stays quick with millions of entries. Every
+ *   report first projects the facts still pending (project.c).
  * - redemptions: per store, the reward redemptions, the points they spent (redeem entries), the
  *   vouchers redeemed there and how many of those were accepted offline.
  * - stores: per store, the members enrolled, the sales, their total (minor units), the points
@@ -162,10 +163,13 @@ int patron_hq_report(patron_hq *h, const char *name, struct patron_report_table 
     for (size_t i = 0; i < N_REPORTS; i++) {
         if (strcmp(reports[i].name, name) != 0)
             continue;
+        int rc = patron__hq_project_all(h, detail, len);
+        if (rc != 0)
+            return rc;
         PGresult *res = PQexec(h->conn, reports[i].sql);
         if (PQresultStatus(res) != PGRES_TUPLES_OK)
             return patron__hq_fail(res, h->conn, "cannot make the report", detail, len);
-        int rc = to_table(&reports[i], res, out);
+        rc = to_table(&reports[i], res, out);
         PQclear(res);
         if (rc != 0)
             snprintf(detail, len, "cannot make the report: %s", patron_strerror(rc));

@@ -1036,6 +1036,238 @@ static const char migration_card_space_join[] =
     "REVOKE ALL ON FUNCTION hq_card_space_join(integer[]) FROM PUBLIC;"
     "GRANT EXECUTE ON FUNCTION hq_card_space_join(integer[]) TO @STORES@;";
 
+/* The projection behind the ship (hq_ingest_vs_copy): a store's backlog arrives as facts first and
+ * is projected after, a batch at a time, so that the ship of a million facts costs what writing
+ * them costs. The rules are hq_project's, read from a range of a store's facts instead of a
+ * statement's new rows: hq_project_facts(store, after, upto) projects the store's facts with
+ * after < store_seq <= upto (hq_facts_in, which the planner inlines: an index range scan), and
+ * hq_projected keeps, per store, the store_seq up to which its facts are projected (in store_seq
+ * order, and only up to a gap).
+ * - hq_project_pending(store, most) projects the store's oldest pending facts, at most `most`
+ *   (NULL: all), in one transaction with its cursor, and says how many. A store may ask it for
+ *   its own facts only; head office's owner for any store.
+ * - The trigger now calls it for the store whose facts a statement inserted, for HQ_PROJECT_ROWS
+ *   (more than a sync's short way inserts): a round of a store with nothing pending projects its
+ *   new facts in their own transaction, as before; a round behind a backlog projects the
+ *   backlog's oldest batch instead. It reads no transition table.
+ * - A transaction that set patron.projection to 'deferred' (a sync's batches, sync.c) does not
+ *   call it at all: the sync projects one batch of its facts when it has shipped, each later
+ *   round another, and head office's own commands (verify, conflicts, reports) all that is
+ *   pending before they read (project.c).
+ * Claims stay exact meanwhile: a store's own pending facts are missing from both the chain
+ * balance and the store's part of it, and a claimed debit stays held until its entry is
+ * projected. Facts held before this migration were projected as they arrived. */
+#define HQ_PROJECT_ROWS "10000"
+static const char migration_project_behind[] =
+    "CREATE TABLE hq_projected ("
+    " store_id integer PRIMARY KEY REFERENCES stores ON DELETE CASCADE,"
+    " seq bigint NOT NULL DEFAULT 0 CHECK (seq >= 0));"
+    "INSERT INTO hq_projected (store_id, seq) SELECT store_id, max(store_seq) FROM facts"
+    " GROUP BY store_id;"
+    /* no SECURITY DEFINER and no SET, so that it is inlined; its callers fix the search_path */
+    "CREATE FUNCTION hq_facts_in(p_store integer, p_after bigint, p_upto bigint)"
+    " RETURNS SETOF facts LANGUAGE sql STABLE AS $$SELECT * FROM facts"
+    " WHERE store_id = p_store AND store_seq > p_after AND store_seq <= p_upto$$;"
+    "CREATE FUNCTION hq_project_facts(p_store integer, p_after bigint, p_upto bigint)"
+    " RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    "DECLARE kinds text[] := ARRAY(SELECT DISTINCT f.kind"
+    " FROM hq_facts_in(p_store, p_after, p_upto) f);"
+    "BEGIN"
+    /* enrolments: the member fact comes from the member's home store */
+    " IF 'member' = ANY (kinds) THEN"
+    " INSERT INTO members AS m (member_uid, home_store_id, home_member_id, name, email, phone,"
+    "  birthday, consent_marketing, consent_at, enrolled_at)"
+    " SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f), f.store_id,"
+    "  (f.payload->>'id')::bigint, f.payload->>'name', f.payload->>'email',"
+    "  f.payload->>'phone', f.payload->>'birthday',"
+    "  coalesce((f.payload->>'consent_marketing')::integer, 0) <> 0,"
+    "  to_timestamp((f.payload->>'consent_at')::bigint),"
+    "  to_timestamp((f.payload->>'created_at')::bigint)"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'member'"
+    "  ORDER BY hq_fact_member(f), f.store_seq DESC"
+    " ON CONFLICT (member_uid) DO UPDATE SET home_member_id = excluded.home_member_id,"
+    "  name = excluded.name, email = excluded.email, phone = excluded.phone,"
+    "  birthday = excluded.birthday, consent_marketing = excluded.consent_marketing,"
+    "  consent_at = excluded.consent_at, enrolled_at = excluded.enrolled_at,"
+    "  changed_xid = pg_current_xact_id() WHERE m.erased_at IS NULL;"
+    " END IF;"
+    /* consent changed anywhere */
+    " IF 'consent' = ANY (kinds) THEN"
+    " UPDATE members m SET consent_marketing = c.marketing, consent_at = c.at,"
+    "  changed_xid = pg_current_xact_id()"
+    "  FROM (SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f) AS uid,"
+    "  coalesce((f.payload->>'marketing')::integer, 0) <> 0 AS marketing,"
+    "  to_timestamp((f.payload->>'changed_at')::bigint) AS at"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'consent'"
+    "  ORDER BY hq_fact_member(f), f.store_id, f.store_seq DESC) c"
+    "  WHERE m.member_uid = c.uid AND m.erased_at IS NULL;"
+    " END IF;"
+    /* a card or entry naming a member head office has not met yet keeps them as a bare row */
+    " IF kinds && ARRAY['card', 'entry'] THEN"
+    " INSERT INTO members (member_uid, home_store_id)"
+    " SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f),"
+    "  coalesce((SELECT s.store_id FROM stores s"
+    "  WHERE s.store_id::text = split_part(hq_fact_member(f), '-', 1)), f.store_id)"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind IN ('card', 'entry')"
+    "  AND NOT EXISTS (SELECT FROM members m WHERE m.member_uid = hq_fact_member(f))"
+    "  ORDER BY hq_fact_member(f) ON CONFLICT (member_uid) DO NOTHING;"
+    " END IF;"
+    " IF 'card' = ANY (kinds) THEN"
+    " INSERT INTO cards AS c (card_number, member_uid, store_id, issued_at, blocked)"
+    " SELECT DISTINCT ON (f.payload->>'number') f.payload->>'number', hq_fact_member(f),"
+    "  f.store_id, to_timestamp((f.payload->>'issued_at')::bigint),"
+    "  f.payload->>'status' = 'blocked'"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'card'"
+    "  ORDER BY f.payload->>'number', f.store_seq DESC"
+    " ON CONFLICT (card_number) DO UPDATE SET blocked = c.blocked OR excluded.blocked,"
+    "  changed_xid = pg_current_xact_id();"
+    " END IF;"
+    /* an erasure anywhere erases the member at head office and blocks their cards */
+    " IF 'erasure' = ANY (kinds) THEN"
+    " UPDATE members m SET name = NULL, email = NULL, phone = NULL, birthday = NULL,"
+    "  consent_marketing = false, consent_at = NULL,"
+    "  erased_at = coalesce(to_timestamp((f.payload->>'erased_at')::bigint), now()),"
+    "  changed_xid = pg_current_xact_id()"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'erasure' AND m.member_uid ="
+    " hq_fact_member(f);"
+    " UPDATE cards c SET blocked = true, changed_xid = pg_current_xact_id()"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'erasure' AND c.member_uid ="
+    " hq_fact_member(f);"
+    " END IF;"
+    " IF 'redemption' = ANY (kinds) THEN"
+    " INSERT INTO redemptions (store_id, store_seq, member_uid, voucher_id, points, redeemed_at)"
+    " SELECT f.store_id, f.store_seq, hq_fact_member(f), f.payload->>'voucher_id',"
+    "  (f.payload->>'points')::bigint, to_timestamp((f.payload->>'created_at')::bigint)"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'redemption' ON CONFLICT DO"
+    " NOTHING;"
+    " END IF;"
+    /* entries, and the balances they move, in member order (two stores' batches lock the
+     * same balances in the same order) */
+    " IF 'entry' = ANY (kinds) THEN"
+    " WITH e AS (INSERT INTO chain_entries (store_id, store_seq, member_uid, kind, points,"
+    "  earned, store_time)"
+    " SELECT f.store_id, f.store_seq, hq_fact_member(f), f.payload->>'kind',"
+    "  CASE WHEN f.payload->>'credit' = 'member' THEN 1 ELSE -1 END"
+    "  * (f.payload->>'points')::bigint,"
+    "  CASE WHEN f.payload->>'kind' = 'earn' AND f.payload->>'credit' = 'member'"
+    "  THEN (f.payload->>'points')::bigint"
+    "  WHEN f.payload->>'kind' = 'reverse' AND f.payload->>'debit' = 'member'"
+    "  THEN -(f.payload->>'points')::bigint ELSE 0 END,"
+    "  to_timestamp((f.payload->>'created_at')::bigint)"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'entry'"
+    "  ON CONFLICT DO NOTHING RETURNING member_uid, store_id, points, earned),"
+    " s AS (INSERT INTO chain_member_stores AS t (member_uid, store_id, points, earned)"
+    "  SELECT member_uid, store_id, sum(points), sum(earned) FROM e GROUP BY 1, 2 ORDER BY 1, 2"
+    "  ON CONFLICT (member_uid, store_id) DO UPDATE SET points = t.points + excluded.points,"
+    "  earned = t.earned + excluded.earned)"
+    " INSERT INTO chain_balances AS b (member_uid, points, earned)"
+    " SELECT member_uid, sum(points), sum(earned) FROM e GROUP BY 1 ORDER BY 1"
+    " ON CONFLICT (member_uid) DO UPDATE SET points = b.points + excluded.points,"
+    "  earned = b.earned + excluded.earned, changed_xid = pg_current_xact_id();"
+    " END IF;"
+    /* erasures: recorded once per member, and every personal field of the member's facts
+     * scrubbed (what hq_erase did) */
+    " IF 'erasure' = ANY (kinds) THEN"
+    " INSERT INTO erasures (member_uid, store_id, erased_at)"
+    " SELECT DISTINCT ON (hq_fact_member(f)) hq_fact_member(f), f.store_id,"
+    "  coalesce(to_timestamp((f.payload->>'erased_at')::bigint), now())"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'erasure'"
+    "  ORDER BY hq_fact_member(f), f.store_seq ON CONFLICT (member_uid) DO NOTHING;"
+    " UPDATE facts f SET payload = hq_scrub(f.kind, f.payload)"
+    "  WHERE f.kind IN ('member', 'consent', 'feedback', 'goodwill')"
+    "  AND hq_fact_member(f) IN (SELECT e.member_uid FROM erasures e"
+    "  WHERE e.changed_xid = pg_current_xact_id());"
+    " END IF;"
+    " IF kinds && ARRAY['member', 'consent', 'feedback', 'goodwill'] THEN"
+    " UPDATE facts f SET payload = hq_scrub(f.kind, f.payload)"
+    "  FROM hq_facts_in(p_store, p_after, p_upto) n JOIN erasures e ON e.member_uid ="
+    " hq_fact_member(n)"
+    "  WHERE n.kind IN ('member', 'consent', 'feedback', 'goodwill')"
+    "  AND f.store_id = n.store_id AND f.store_seq = n.store_seq"
+    "  AND f.payload <> hq_scrub(f.kind, f.payload);"
+    " END IF;"
+    /* a claimed debit's hold is given back when its entry arrives (what hq_release_holds did) */
+    " IF 'entry' = ANY (kinds) AND EXISTS (SELECT FROM chain_member_stores t WHERE t.held > 0"
+    "  AND t.store_id = p_store) THEN"
+    " UPDATE chain_member_stores t SET held = greatest(0, t.held - r.points)"
+    "  FROM (SELECT hq_fact_member(f) AS uid, f.store_id, sum((f.payload->>'points')::bigint)"
+    "  AS points FROM hq_facts_in(p_store, p_after, p_upto) f WHERE f.kind = 'entry'"
+    "  AND f.payload->>'kind' IN ('redeem', 'reverse', 'adjust')"
+    "  AND f.payload->>'debit' = 'member' GROUP BY 1, 2) r"
+    "  WHERE t.member_uid = r.uid AND t.store_id = r.store_id AND t.held > 0;"
+    " END IF;"
+    /* vouchers redeemed and voided (what hq_project_vouchers did) */
+    " IF 'voucher_redeemed' = ANY (kinds) THEN"
+    " INSERT INTO voucher_claims AS c (key_id, voucher_id, store_id, claimed_at, redeemed_at)"
+    " SELECT DISTINCT ON (1, 2) (f.payload->>'key_id')::bigint,"
+    "  (f.payload->>'voucher_id')::bigint, f.store_id, f.received_at,"
+    "  to_timestamp((f.payload->>'redeemed_at')::bigint) FROM hq_facts_in(p_store, p_after,"
+    " p_upto) f"
+    "  WHERE f.kind = 'voucher_redeemed' ORDER BY 1, 2, f.store_id, f.store_seq"
+    " ON CONFLICT (key_id, voucher_id) DO UPDATE SET redeemed_at = excluded.redeemed_at,"
+    "  changed_xid = pg_current_xact_id()"
+    "  WHERE c.store_id = excluded.store_id AND c.redeemed_at IS NULL;"
+    " END IF;"
+    " IF 'voucher_voided' = ANY (kinds) THEN"
+    " INSERT INTO voucher_voids (key_id, voucher_id, store_id, voided_at)"
+    " SELECT DISTINCT ON (1, 2) (f.payload->>'key_id')::bigint,"
+    "  (f.payload->>'voucher_id')::bigint, f.store_id,"
+    "  to_timestamp((f.payload->>'voided_at')::bigint) FROM hq_facts_in(p_store, p_after, p_upto) f"
+    "  WHERE f.kind = 'voucher_voided' ORDER BY 1, 2, f.store_seq ON CONFLICT DO NOTHING;"
+    " END IF;"
+    " END$$;"
+    "CREATE FUNCTION hq_project_pending(p_store integer, p_most bigint) RETURNS bigint"
+    " LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$"
+    "DECLARE me integer := (SELECT store_id FROM stores WHERE role_name = session_user);"
+    " done bigint; upto bigint; n bigint;"
+    "BEGIN"
+    " IF me IS NOT NULL AND me <> p_store THEN"
+    "  RAISE EXCEPTION 'store % may project only its own facts, not store %''s', me, p_store"
+    "  USING ERRCODE = '42501'; END IF;"
+    /* nothing pending: nothing written */
+    " IF coalesce((SELECT seq FROM hq_projected WHERE store_id = p_store), 0)"
+    "  >= (SELECT coalesce(max(store_seq), 0) FROM facts WHERE store_id = p_store) THEN"
+    "  RETURN 0; END IF;"
+    " INSERT INTO hq_projected (store_id) VALUES (p_store) ON CONFLICT DO NOTHING;"
+    " SELECT seq INTO done FROM hq_projected WHERE store_id = p_store FOR UPDATE;"
+    /* the oldest pending facts, up to the first gap */
+    " SELECT max(r.store_seq), count(*) INTO upto, n FROM (SELECT f.store_seq,"
+    "  row_number() OVER (ORDER BY f.store_seq) AS k FROM facts f"
+    "  WHERE f.store_id = p_store AND f.store_seq > done ORDER BY f.store_seq LIMIT p_most) r"
+    "  WHERE r.store_seq = done + r.k;"
+    " IF n = 0 THEN RETURN 0; END IF;"
+    " PERFORM hq_project_facts(p_store, done, upto);"
+    " UPDATE hq_projected SET seq = upto WHERE store_id = p_store;"
+    " RETURN n;"
+    "END$$;"
+    /* the stores with facts past their projected store_seq */
+    "CREATE FUNCTION hq_pending_stores() RETURNS SETOF integer LANGUAGE sql STABLE"
+    " SET search_path FROM CURRENT AS $$SELECT s.store_id FROM stores s"
+    " WHERE coalesce((SELECT p.seq FROM hq_projected p WHERE p.store_id = s.store_id), 0)"
+    " < (SELECT coalesce(max(f.store_seq), 0) FROM facts f WHERE f.store_id = s.store_id)"
+    " ORDER BY s.store_id$$;"
+    /* a statement's facts: a store's projected with its oldest pending ones, the owner's (tests,
+     * the benchmarks' generated chains) with every store's pending ones */
+    "DROP TRIGGER facts_project ON facts;"
+    "CREATE OR REPLACE FUNCTION hq_project() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+    " SET search_path FROM CURRENT AS $$"
+    "DECLARE me integer := (SELECT store_id FROM stores WHERE role_name = session_user);"
+    " s integer;"
+    "BEGIN"
+    " IF me IS NOT NULL THEN PERFORM hq_project_pending(me, " HQ_PROJECT_ROWS "); RETURN NULL;"
+    " END IF;"
+    " FOR s IN SELECT hq_pending_stores() LOOP PERFORM hq_project_pending(s, NULL); END LOOP;"
+    " RETURN NULL; END$$;"
+    /* no transition table and, for a deferred batch, no call: the ship pays nothing for it */
+    "CREATE TRIGGER facts_project AFTER INSERT ON facts FOR EACH STATEMENT"
+    " WHEN (current_setting('patron.projection', true) IS DISTINCT FROM 'deferred')"
+    " EXECUTE FUNCTION hq_project();"
+    "REVOKE ALL ON FUNCTION hq_facts_in(integer, bigint, bigint) FROM PUBLIC;"
+    "REVOKE ALL ON FUNCTION hq_pending_stores() FROM PUBLIC;"
+    "REVOKE ALL ON FUNCTION hq_project_facts(integer, bigint, bigint) FROM PUBLIC;"
+    "REVOKE ALL ON FUNCTION hq_project_pending(integer, bigint) FROM PUBLIC;"
+    "GRANT EXECUTE ON FUNCTION hq_project_pending(integer, bigint) TO @STORES@;";
+
 static const char *const migrations[] = {migration_1,
                                          migration_2,
                                          migration_3,
@@ -1050,7 +1282,8 @@ static const char *const migrations[] = {migration_1,
                                          migration_card_spaces,
                                          migration_chain_screen,
                                          migration_pull_changed,
-                                         migration_card_space_join};
+                                         migration_card_space_join,
+                                         migration_project_behind};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int patron_hq_schema_latest(void)

@@ -7,7 +7,10 @@
  * for the store, so a crash between the two commits ships nothing twice and loses nothing.
  * A round that finds only a few rows (what a store selling between rounds writes) takes the
  * short way: one statement, one round trip, inserting the rows only when head office holds
- * exactly what the store recorded (see short_sql).
+ * exactly what the store recorded (see short_sql); head office projects them in that
+ * transaction. The batches of the long way leave their facts for head office to project after
+ * them, so that a backlog ships at the cost of writing it: the sync projects one batch when it
+ * has shipped, each later round another (schema.c, migration_project_behind).
  * Tests cut the link at a chosen moment with PATRON_SYNC_FAULT (see fault_at). */
 #include <errno.h>
 #include <stdio.h>
@@ -166,15 +169,17 @@ static int fault_at(int64_t nth, int after_commit, char *detail, size_t len)
     return 1;
 }
 
-/* Starts a batch's transaction with work_mem (for this transaction only) large enough to keep
- * the batch in memory: head office's triggers read the batch's facts from a transition table
- * (about twice the COPY text) a dozen times, and a batch of 10,000 spilled it to a temporary
- * file at the default 4 MB. */
+/* Starts a batch's transaction: its facts are left pending, projected after the ship (see
+ * patron_hq_ship), and work_mem (for this transaction only) is large enough to keep the batch in
+ * memory: head office's store check reads the batch's rows from a transition table (about twice
+ * the COPY text), which a batch of 10,000 spilled to a temporary file at the default 4 MB. */
 static int begin_batch(patron_hq *h, const struct batch *b, char *detail, size_t len)
 {
-    char sql[96];
+    char sql[160];
     size_t kb = b->len / 512 + 1024;
-    snprintf(sql, sizeof sql, "BEGIN; SET LOCAL work_mem = '%zukB'", kb < 4096 ? 4096 : kb);
+    snprintf(sql, sizeof sql,
+             "BEGIN; SET LOCAL work_mem = '%zukB'; SET LOCAL patron.projection = 'deferred'",
+             kb < 4096 ? 4096 : kb);
     return patron__hq_run(h->conn, sql, "cannot start a batch at head office", detail, len);
 }
 
@@ -471,6 +476,11 @@ int patron_hq_ship(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
             break;
     }
     free(b.text);
+    /* the batches' facts were left pending: one batch of them projected now, the rest by the
+     * next rounds, an idle one too (a round ships in seconds what projecting takes minutes to
+     * catch up on) */
+    if (rc == 0)
+        rc = patron__hq_project(h, store_id, (int64_t)most, NULL, detail, len);
     return rc;
 }
 

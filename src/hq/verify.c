@@ -7,7 +7,8 @@
  * below zero, and an offline spend that overdrew it. A member is its chain identity,
  * `member_uid`, or "<store>-<member id>" before stores send one. The conflicts' SQL is head
  * office's own (hq_conflict_rows(), schema.c), which a store reads its part of through
- * hq_chain_conflicts() (the back office's chain screen); their sentences are made here. */
+ * hq_chain_conflicts() (the back office's chain screen); their sentences are made here. Both
+ * commands first project the facts still pending (project.c): the conflicts read the entries. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,8 @@ int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, siz
     int rc;
     memset(r, 0, sizeof *r);
     r->ok = 1;
-    if ((rc = check_sequences(h, r, detail, len)) != 0 || (rc = check_entries(h, r, detail, len)))
+    if ((rc = patron__hq_project_all(h, detail, len)) != 0 ||
+        (rc = check_sequences(h, r, detail, len)) != 0 || (rc = check_entries(h, r, detail, len)))
         return rc;
     rc = numbers(h,
                  "SELECT count(DISTINCT ref) FILTER (WHERE kind = 'double_spend'),"
@@ -190,6 +192,9 @@ static int conflicts_of(patron_hq *h, const char *sql, patron_hq_conflict_fn fn,
 int patron_hq_conflicts_each(patron_hq *h, patron_hq_conflict_fn fn, void *arg, char *detail,
                              size_t len)
 {
+    int rc = patron__hq_project_all(h, detail, len);
+    if (rc != 0)
+        return rc;
     return conflicts_of(h, "SELECT " CONFLICT_COLUMNS " FROM hq_conflict_rows() ORDER BY part, ord",
                         fn, arg, detail, len);
 }
