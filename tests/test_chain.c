@@ -156,8 +156,9 @@ static int64_t chain_points(const char *owner)
 }
 
 /* A backlog ships with its facts pending (a batch's transaction writes the facts alone): the sync
- * projects one batch of them, each later round another, in store order; `patron hq verify`
- * projects what is left before it reads; a store may project only its own facts. */
+ * projects one batch of them, each later round another, in store order; `patron hq stores` says
+ * how far; `patron hq verify` projects what is left before it reads; a store may project only
+ * its own facts. */
 static void a_backlog_is_projected_behind_the_ship(void **state)
 {
     (void)state;
@@ -188,6 +189,15 @@ static void a_backlog_is_projected_behind_the_ship(void **state)
     assert_int_equal(projected_seq(owner), 8);
     assert_int_equal(chain_exec_as(url2, "SELECT hq_project_pending(1, NULL)"), PATRON_EFORBIDDEN);
     patron_hq_close(h);
+    /* `patron hq stores` says how far, and projects nothing itself */
+    struct clirun r = {0};
+    assert_int_equal(
+        clirun(&r, "--home", home, "--hq", owner, "--json", "hq", "stores", (char *)NULL), 0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    json_t *first = json_array_get(json_object_get(o, "stores"), 0);
+    assert_int_equal(json_integer_value(json_object_get(first, "projected_seq")), 8);
+    assert_int_equal(json_integer_value(json_object_get(first, "last_seq")), rows);
+    json_decref(o);
     HQ_OK(owner, "verify");
     assert_int_equal(projected_seq(owner), rows);
     assert_int_equal(chain_points(owner), m.points);

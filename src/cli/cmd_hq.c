@@ -346,6 +346,7 @@ json_t *cli_hq_store_json(const struct patron_hq_store *st)
     if (st->role[0]) { /* head office's own columns, never a store's */
         json_object_set_new(o, "role", json_string(st->role));
         json_object_set_new(o, "created_at", json_string(st->created_at));
+        json_object_set_new(o, "projected_seq", json_integer((json_int_t)st->projected_seq));
     }
     json_object_set_new(o, "last_sync",
                         st->last_sync[0] ? json_string(st->last_sync) : json_null());
@@ -363,8 +364,10 @@ static int list_one(const struct patron_hq_store *st, void *arg)
     json_array_append_new(ls->stores, cli_hq_store_json(st));
     if (st->lag_s >= 0)
         snprintf(lag, sizeof lag, "%llds", (long long)st->lag_s);
-    snprintf(ls->human + n, sizeof ls->human - n, "%5lld  %-24s %-28s %s  %8lld  %-20s  %6s  %s\n",
-             (long long)st->store_id, st->name, st->role, st->created_at, (long long)st->facts,
+    int64_t pending = st->last_seq > st->projected_seq ? st->last_seq - st->projected_seq : 0;
+    snprintf(ls->human + n, sizeof ls->human - n,
+             "%5lld  %-24s %-28s %s  %8lld  %10lld  %-20s  %6s  %s\n", (long long)st->store_id,
+             st->name, st->role, st->created_at, (long long)st->facts, (long long)pending,
              st->last_sync[0] ? st->last_sync : "never", lag, st->program_version);
     return 0;
 }
@@ -378,8 +381,9 @@ static int hq_stores(struct cli *c, struct cli_args *a)
     if ((status = cli_no_leftovers(c, a, usage)) != 0 || (status = hq_open(c, &h)) != 0)
         return status;
     ls.stores = json_array();
-    snprintf(ls.human, sizeof ls.human, "%5s  %-24s %-28s %-20s  %8s  %-20s  %6s  %s\n", "store",
-             "name", "role", "registered", "shipped", "last sync", "lag", "program");
+    snprintf(ls.human, sizeof ls.human, "%5s  %-24s %-28s %-20s  %8s  %10s  %-20s  %6s  %s\n",
+             "store", "name", "role", "registered", "shipped", "to project", "last sync", "lag",
+             "program");
     err = patron_hq_stores_each(h, list_one, &ls, detail, sizeof detail);
     patron_hq_close(h);
     if (err != 0) {

@@ -117,6 +117,8 @@ struct patron_hq_store {
                             wrong), -1 when none */
     char program_version[16]; /* the program publication the store applied (its last sync),
                                  "none" before the first */
+    int64_t projected_seq;    /* the store_seq up to which head office projected its facts (the
+                                 owner's list only; -1 otherwise) */
 };
 
 /* Calls `fn` for each registered store in id order; stops at fn's first non-zero return. */

@@ -194,6 +194,7 @@ static void fill_store(PGresult *res, int row, struct patron_hq_store *st)
     st->lag_s = PQgetisnull(res, row, 7) ? -1 : strtoll(PQgetvalue(res, row, 7), NULL, 10);
     snprintf(st->program_version, sizeof st->program_version, "%s",
              PQgetisnull(res, row, 8) ? "none" : PQgetvalue(res, row, 8));
+    st->projected_seq = PQnfields(res) > 9 ? strtoll(PQgetvalue(res, row, 9), NULL, 10) : -1;
 }
 
 /* Calls fn for each store `sql` reads (fill_store's columns); stops at fn's first non-zero. */
@@ -218,15 +219,18 @@ static int stores_of(patron_hq *h, const char *sql,
 }
 
 /* What `patron hq stores` shows: head office's hq_chain_stores() (what a store may read of every
- * store, schema.c) with the owner's columns, the role and when the store was registered. */
+ * store, schema.c) with the owner's columns, the role, when the store was registered and how far
+ * its facts are projected. */
 int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
                           void *arg, char *detail, size_t len)
 {
     return stores_of(h,
                      "SELECT c.store_id, c.name, s.role_name,"
                      " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-                     " c.facts, c.last_seq, coalesce(c.last_sync, ''), c.lag_s, c.program_version"
-                     " FROM hq_chain_stores() c JOIN stores s ON s.store_id = c.store_id"
+                     " c.facts, c.last_seq, coalesce(c.last_sync, ''), c.lag_s, c.program_version,"
+                     " coalesce(p.seq, 0) FROM hq_chain_stores() c"
+                     " JOIN stores s ON s.store_id = c.store_id"
+                     " LEFT JOIN hq_projected p ON p.store_id = c.store_id"
                      " ORDER BY c.store_id",
                      fn, arg, detail, len);
 }

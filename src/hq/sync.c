@@ -2,8 +2,9 @@
 /* `patron sync`: ships the store's outbox to head office in store_seq order, in batches, exactly
  * once. Each batch is COPYed into a temporary staging table and moved into `facts` by one
  * INSERT ... SELECT ... ON CONFLICT (store_id, store_seq) DO NOTHING, under the store's own role
- * (row-level security applies), in one transaction. Only after head office committed it does the
- * store record the batch as acknowledged. A sync starts from head office's own highest store_seq
+ * (row-level security applies), in one transaction; the store lists the next batch while head
+ * office moves and commits this one. Only after head office committed it does the store record
+ * the batch as acknowledged. A sync starts from head office's own highest store_seq
  * for the store, so a crash between the two commits ships nothing twice and loses nothing.
  * A round that finds only a few rows (what a store selling between rounds writes) takes the
  * short way: one statement, one round trip, inserting the rows only when head office holds
@@ -183,24 +184,47 @@ static int begin_batch(patron_hq *h, const struct batch *b, char *detail, size_t
     return patron__hq_run(h->conn, sql, "cannot start a batch at head office", detail, len);
 }
 
-/* Ships one batch (the nth of this sync) in one head office transaction. */
-static int ship_batch(patron_hq *h, const struct batch *b, int64_t nth, char *detail, size_t len)
+#define MOVE_SQL                                                                                   \
+    "INSERT INTO facts (store_id, store_seq, kind, payload, store_time)"                           \
+    " SELECT store_id, store_seq, kind, payload::jsonb, to_timestamp(recorded_at)"                 \
+    " FROM patron_sync_staging ORDER BY store_seq ON CONFLICT (store_id, store_seq) DO NOTHING"
+
+/* Starts shipping one batch (the nth of this sync) in one head office transaction: the batch
+ * COPYed, then its move into facts and the COMMIT sent in one message, not waited for, so that
+ * the store lists the next batch while head office writes this one (ship_batch_end waits). A
+ * fault before COMMIT takes the slow way: the move, then the link cut. */
+static int ship_batch_start(patron_hq *h, const struct batch *b, int64_t nth, char *detail,
+                            size_t len)
 {
     int rc = begin_batch(h, b, detail, len);
     if (rc == 0)
         rc = copy_batch(h, b, detail, len);
-    if (rc == 0)
-        rc = patron__hq_run(h->conn,
-                            "INSERT INTO facts (store_id, store_seq, kind, payload, store_time)"
-                            " SELECT store_id, store_seq, kind, payload::jsonb,"
-                            " to_timestamp(recorded_at) FROM patron_sync_staging"
-                            " ORDER BY store_seq ON CONFLICT (store_id, store_seq) DO NOTHING",
-                            "head office refused the batch", detail, len);
-    if (rc == 0 && fault_at(nth, 0, detail, len))
+    if (rc == 0 && fault_at(nth, 0, detail, len)) {
+        char ignored[256];
+        (void)patron__hq_run(h->conn, MOVE_SQL, "head office refused the batch", ignored,
+                             sizeof ignored);
         rc = PATRON_EDB;
-    if (rc == 0)
-        rc = patron__hq_run(h->conn, "COMMIT", "head office did not commit the batch", detail, len);
+    }
+    if (rc == 0 && PQsendQuery(h->conn, MOVE_SQL "; COMMIT") != 1)
+        rc = patron__hq_fail(NULL, h->conn, "the link to head office broke during a batch", detail,
+                             len);
     if (rc != 0)
+        PQclear(PQexec(h->conn, "ROLLBACK"));
+    return rc;
+}
+
+/* Waits for the batch ship_batch_start sent: its move and its COMMIT. */
+static int ship_batch_end(patron_hq *h, int64_t nth, char *detail, size_t len)
+{
+    PGresult *res;
+    int rc = 0;
+    while ((res = PQgetResult(h->conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = patron__hq_fail(res, h->conn, "head office refused the batch", detail, len);
+        else
+            PQclear(res);
+    }
+    if (rc != 0) /* the move failed: the COMMIT was not run, the transaction is open */
         PQclear(PQexec(h->conn, "ROLLBACK"));
     else if (fault_at(nth, 1, detail, len))
         rc = PATRON_EDB;
@@ -422,10 +446,25 @@ static int ship_whole_outbox(patron_hq *h, patron_store *s, int store_id, size_t
     return rc;
 }
 
+/* Lists the next batch, the outbox's rows past `after`, into b (emptied first). */
+static int list_batch(patron_store *s, int64_t after, size_t most, struct batch *b, char *detail,
+                      size_t len)
+{
+    b->len = 0;
+    b->rows = 0;
+    b->full = 0;
+    int rc = patron_outbox_list(s, after, most, add_row, b, NULL);
+    if (rc == 1 && b->full)
+        rc = 0;
+    if (rc != 0)
+        snprintf(detail, len, "cannot read the store's outbox");
+    return rc;
+}
+
 int patron_hq_ship(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_sync_progress fn,
                    void *ctx, struct patron_hq_sync_result *r, char *detail, size_t len)
 {
-    struct batch b = {0};
+    struct batch next = {0}, spare = {0};
     int store_id = 0, done = 0, rc;
     size_t most = batch_rows ? batch_rows : PATRON_HQ_SYNC_BATCH_ROWS;
     memset(r, 0, sizeof *r);
@@ -446,36 +485,34 @@ int patron_hq_ship(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
     /* head office is the truth: it holds exactly the rows up to its highest */
     if ((rc = accept_high(s, r->from_seq, detail, len)) != 0)
         return rc;
-    for (;;) {
-        b.len = 0;
-        b.rows = 0;
-        b.full = 0;
-        rc = patron_outbox_list(s, r->acked_seq, most, add_row, &b, NULL);
-        if (rc == 1 && b.full)
-            rc = 0;
-        if (rc != 0) {
-            snprintf(detail, len, "cannot read the store's outbox");
-            break;
+    /* one batch listed ahead: the next is read from the store while head office writes one */
+    rc = list_batch(s, r->acked_seq, most, &next, detail, len);
+    while (rc == 0 && next.rows > 0) {
+        struct batch b = next;
+        int last_batch = b.rows < (int64_t)most && !b.full, listed = 0;
+        next = spare;
+        next.rows = 0; /* the outbox's end: a row committed since goes at the next round */
+        if ((rc = ship_batch_start(h, &b, r->batches + 1, detail, len)) == 0) {
+            char why[128] = "";
+            listed = last_batch ? 0 : list_batch(s, b.last_seq, most, &next, why, sizeof why);
+            if ((rc = ship_batch_end(h, r->batches + 1, detail, len)) == 0 && listed != 0)
+                snprintf(detail, len, "%s", why);
         }
-        if (b.rows == 0)
-            break;
-        int last_batch = b.rows < (int64_t)most && !b.full;
-        if ((rc = ship_batch(h, &b, r->batches + 1, detail, len)) != 0)
-            break;
-        if ((rc = patron_outbox_sync_ack(s, b.last_seq, 0)) != 0) {
+        spare = b;
+        if (rc == 0 && (rc = patron_outbox_sync_ack(s, b.last_seq, 0)) != 0)
             store_failed(s, rc, "head office holds the batch but the store cannot record it",
                          detail, len);
+        if (rc != 0)
             break;
-        }
         r->acked_seq = b.last_seq;
         r->shipped += b.rows;
         r->batches++;
         if (fn)
             fn(r, ctx);
-        if (last_batch) /* the outbox's end: a row committed since goes at the next round */
-            break;
+        rc = listed;
     }
-    free(b.text);
+    free(next.text);
+    free(spare.text);
     /* the batches' facts were left pending: one batch of them projected now, the rest by the
      * next rounds, an idle one too (a round ships in seconds what projecting takes minutes to
      * catch up on) */
