@@ -5,7 +5,8 @@
  * times in the middle of a sync (head office ends with each store's rows exactly: no gap, no
  * duplicate); a wrong password or address named in a sentence that the store keeps, and a link
  * lost before head office answered said to be lost. Then
- * `patron hq verify` (clean: exit 0; a gap or an unsound entry: exit 1 naming it) and
+ * `patron hq verify` (clean: exit 0; a gap, an unsound entry or a chain balance that is not the
+ * sum of its chain entries: exit 1 naming it) and
  * `patron hq conflicts` (a voucher redeemed at two stores, both named with both clocks; a member
  * below zero). */
 #include <jansson.h>
@@ -356,9 +357,22 @@ static void verify_names_gaps_and_unsound_entries(void **state)
                          json_integer_value(json_object_get(o, "member_sum")),
                      0);
     assert_true(json_integer_value(json_object_get(o, "member_sum")) > 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "entries_projected")),
+                     json_integer_value(json_object_get(o, "entries_checked")));
+    assert_int_equal(json_integer_value(json_object_get(o, "balances_off")), 0);
     json_decref(o);
     assert_int_equal(clirun(&r, "--home", home, "--hq", owner, "hq", "verify", (char *)NULL), 0);
     assert_non_null(strstr(r.out, "Head office OK: 2 stores gap-free"));
+    /* a chain balance that is not the sum of its chain entries */
+    exec_owner(owner, "UPDATE chain_balances SET points = points + 1"
+                      " WHERE member_uid = (SELECT min(member_uid) FROM chain_balances)");
+    o = hq_json(owner, "verify", 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "balances_off")), 1);
+    assert_non_null(strstr(json_string_value(json_object_get(o, "problem")),
+                           "1 members' chain balances are not the sum of their chain entries"));
+    json_decref(o);
+    exec_owner(owner, "UPDATE chain_balances SET points = points - 1"
+                      " WHERE member_uid = (SELECT min(member_uid) FROM chain_balances)");
     /* an entry that moves no points */
     exec_owner(owner, "UPDATE facts SET payload = jsonb_set(payload, '{points}', '0')"
                       " WHERE (store_id, store_seq) = (SELECT store_id, min(store_seq) FROM facts"

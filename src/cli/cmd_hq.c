@@ -423,6 +423,8 @@ static int hq_verify(struct cli *c, struct cli_args *a)
                   (json_int_t)r.members_checked, "seq_gaps", (json_int_t)r.seq_gaps, "entries_bad",
                   (json_int_t)r.entries_bad, "program_sum", (json_int_t)r.program_sum, "member_sum",
                   (json_int_t)r.member_sum);
+    json_object_set_new(o, "entries_projected", json_integer((json_int_t)r.entries_projected));
+    json_object_set_new(o, "balances_off", json_integer((json_int_t)r.balances_off));
     json_object_set_new(o, "double_spends", json_integer((json_int_t)r.double_spends));
     json_object_set_new(o, "overdrafts", json_integer((json_int_t)r.overdrafts));
     json_object_set_new(o, "offline_overdrafts", json_integer((json_int_t)r.offline_overdrafts));

@@ -189,12 +189,15 @@ int patron_hq_sync(patron_hq *h, patron_store *s, size_t batch_rows, patron_hq_s
 
 /* What `patron hq verify` found, from the shipped facts alone. */
 struct patron_hq_verify {
-    int ok; /* no gap, every entry sound, the accounts add up to zero */
+    int ok; /* no gap, every entry sound, the accounts add up to zero, every entry projected into
+               the chain balances */
     int64_t stores_checked, facts_checked, entries_checked, members_checked;
-    int64_t seq_gaps;    /* stores whose store_seq at head office has a gap */
-    int64_t entries_bad; /* entries that are not a positive move between two accounts */
-    int64_t program_sum; /* every store's program accounts together */
-    int64_t member_sum;  /* every member account together (the points outstanding) */
+    int64_t seq_gaps;          /* stores whose store_seq at head office has a gap */
+    int64_t entries_bad;       /* entries that are not a positive move between two accounts */
+    int64_t program_sum;       /* every store's program accounts together */
+    int64_t member_sum;        /* every member account together (the points outstanding) */
+    int64_t entries_projected; /* head office's chain entries: one per entry shipped */
+    int64_t balances_off; /* members whose chain balance is not the sum of their chain entries */
     /* Conflicts (listed by patron_hq_conflicts_each, not failures): */
     int64_t overdrafts;         /* members whose chain balance is below zero */
     int64_t double_spends;      /* vouchers redeemed more than once chain-wide */

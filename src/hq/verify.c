@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `patron hq verify` and `patron hq conflicts`, read from the shipped facts alone: every store's
  * store_seq gap-free, every ledger entry a positive move between two named accounts, every
- * account (the stores' program accounts and the chain's member accounts) adding up to zero, and
+ * account (the stores' program accounts and the chain's member accounts) adding up to zero,
+ * every entry projected once and every chain balance the sum of its projected entries, and
  * the conflicts the chain must settle: a voucher redeemed more than once chain-wide (each use with
  * its store, store time and head office's receive time), a member whose chain balance went
  * below zero, and an offline spend that overdrew it. A member is its chain identity,
@@ -114,6 +115,38 @@ static int check_entries(patron_hq *h, struct patron_hq_verify *r, char *detail,
     return 0;
 }
 
+/* The projection agrees with the facts: one chain entry per entry shipped, and every member's
+ * chain balance the sum of their chain entries (a balance without entries is 0). */
+static const char projection_sql[] =
+    "SELECT (SELECT count(*) FROM chain_entries), (SELECT count(*) FROM chain_balances b"
+    " FULL JOIN (SELECT member_uid, sum(points) AS points FROM chain_entries GROUP BY 1) e"
+    " USING (member_uid) WHERE coalesce(b.points, 0) <> coalesce(e.points, 0))";
+
+static int check_projection(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
+{
+    int64_t v[2] = {0};
+    char text[200];
+    int rc = numbers(h, projection_sql, v, 2, detail, len);
+    if (rc != 0)
+        return rc;
+    r->entries_projected = v[0];
+    r->balances_off = v[1];
+    if (v[0] != r->entries_checked) {
+        snprintf(text, sizeof text,
+                 "head office projected %lld chain entries from %lld ledger "
+                 "entries shipped",
+                 (long long)v[0], (long long)r->entries_checked);
+        problem(r, text);
+    }
+    if (v[1] > 0) {
+        snprintf(text, sizeof text,
+                 "%lld members' chain balances are not the sum of their chain entries",
+                 (long long)v[1]);
+        problem(r, text);
+    }
+    return 0;
+}
+
 int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, size_t len)
 {
     int64_t v[2] = {0};
@@ -121,7 +154,8 @@ int patron_hq_verify(patron_hq *h, struct patron_hq_verify *r, char *detail, siz
     memset(r, 0, sizeof *r);
     r->ok = 1;
     if ((rc = patron__hq_project_all(h, detail, len)) != 0 ||
-        (rc = check_sequences(h, r, detail, len)) != 0 || (rc = check_entries(h, r, detail, len)))
+        (rc = check_sequences(h, r, detail, len)) != 0 ||
+        (rc = check_entries(h, r, detail, len)) != 0 || (rc = check_projection(h, r, detail, len)))
         return rc;
     rc = numbers(h,
                  "SELECT count(DISTINCT ref) FILTER (WHERE kind = 'double_spend'),"
