@@ -5,7 +5,7 @@
  *   1. `patron sync`'s own path (patron_hq_sync: COPY into a staging table, then INSERT ... ON
  *      CONFLICT DO NOTHING, batches of --batch rows, as store 1's role under row-level security);
  *   2. libpq pipeline mode: a prepared INSERT ... ON CONFLICT DO NOTHING per row, a batch per
- *      transaction, the same rows as store 2's role;
+ *      transaction, the same rows as store 2's role, their projection left behind as 1's is;
  *   3. the ceiling: one raw COPY of the same rows into an unindexed table, as the owner;
  *   4. the floor of any exactly-once ingest into an indexed table: the same rows COPYed into a
  *      temporary staging table and moved by INSERT ... SELECT ... ON CONFLICT DO NOTHING into a
@@ -212,6 +212,9 @@ static double ship_pipelined(const char *url, const struct rows *r, long batch)
         long end = i + batch < r->n ? i + batch : r->n;
         char seq[24], at[24];
         PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+        /* its facts projected behind the ship, as the sync's batches are */
+        PQsendQueryParams(c, "SET LOCAL patron.projection = 'deferred'", 0, NULL, NULL, NULL, NULL,
+                          0);
         for (long k = i; k < end; k++) {
             snprintf(seq, sizeof seq, "%ld", r->seq[k]);
             snprintf(at, sizeof at, "%ld", r->at[k]);
@@ -222,7 +225,7 @@ static double ship_pipelined(const char *url, const struct rows *r, long batch)
         PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
         PQpipelineSync(c);
         /* every statement's result (then NULL), then the sync point */
-        for (long k = i; k < end + 2; k++) {
+        for (long k = i; k < end + 3; k++) {
             while ((res = PQgetResult(c)) != NULL) {
                 if (PQresultStatus(res) != PGRES_COMMAND_OK)
                     die("pipelined insert", PQresultErrorMessage(res));
