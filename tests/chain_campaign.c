@@ -8,7 +8,8 @@
  * (PATRON_SYNC_FAULT), `patron sync` killed with SIGKILL after a chosen number of batches, head
  * office stopped (fast or immediate) and restarted, store clocks skewed. Every spend and refund is
  * claimed at head office as a till claims it, or made offline while head office is down. After
- * the schedule every store syncs until nothing is left to ship, and the invariants are checked:
+ * the schedule every store syncs until nothing is left to ship or to project, and the invariants
+ * are checked:
  *   - every committed store fact is at head office exactly once (each store's outbox, row by row,
  *     against `facts`: same store_seq, same kind, nothing more);
  *   - `patron hq verify` passes (gap-free, every entry sound, the accounts add up to zero), and
@@ -849,6 +850,20 @@ static void check_conflicts(struct run *r)
           expected);
 }
 
+/* Head office projects every store's pending facts, as its owner: how many. */
+static int64_t project_pending(struct run *r)
+{
+    PGconn *conn = PQconnectdb(r->owner);
+    CHECK(r, PQstatus(conn) == CONNECTION_OK, "owner: %s", PQerrorMessage(conn));
+    PGresult *res = PQexec(conn, "SELECT coalesce(sum(hq_project_pending(s, NULL)), 0)"
+                                 " FROM hq_pending_stores() s");
+    CHECK(r, PQresultStatus(res) == PGRES_TUPLES_OK, "projecting: %s", PQerrorMessage(conn));
+    int64_t n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(conn);
+    return n;
+}
+
 static void check_invariants(struct run *r)
 {
     char detail[512];
@@ -856,10 +871,13 @@ static void check_invariants(struct run *r)
     if (r->hq_down)
         step_hq_start(r);
     /* rounds of syncs until one in which no store had anything to ship or recorded anything
-     * (a held sale a pull made known): every pull of that round saw every store's last fact */
+     * (a held sale a pull made known) and head office had nothing left to project: every pull of
+     * that round saw every store's last fact. Each round starts with head office projecting what
+     * the stores' rounds left pending (their backlogs go a batch a round), as a chain's head
+     * office catches up between the stores' rounds. */
     for (int round = 0, busy = 1; busy; round++) {
         CHECK(r, round < 2 * STORES + 2, "the stores still ship after %d rounds of syncs", round);
-        busy = 0;
+        busy = project_pending(r) > 0;
         for (int i = 0; i < STORES; i++) {
             struct shop *sh = &r->shops[i];
             struct patron_outbox_sync st;
