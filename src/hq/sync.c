@@ -134,6 +134,20 @@ static int need_schema(patron_hq *h, char *detail, size_t len)
     return PATRON_ESCHEMA;
 }
 
+/* Reads every result of what was sent for a batch: 0, or the first refusal's code. */
+static int batch_results(patron_hq *h, char *detail, size_t len)
+{
+    PGresult *res;
+    int rc = 0;
+    while ((res = PQgetResult(h->conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = patron__hq_fail(res, h->conn, "head office refused the batch", detail, len);
+        else
+            PQclear(res);
+    }
+    return rc;
+}
+
 /* COPY the batch into the staging table. */
 static int copy_batch(patron_hq *h, const struct batch *b, char *detail, size_t len)
 {
@@ -144,14 +158,7 @@ static int copy_batch(patron_hq *h, const struct batch *b, char *detail, size_t 
     if (PQputCopyData(h->conn, b->text, (int)b->len) != 1 || PQputCopyEnd(h->conn, NULL) != 1)
         return patron__hq_fail(NULL, h->conn, "the link to head office broke during a batch",
                                detail, len);
-    int rc = 0;
-    while ((res = PQgetResult(h->conn)) != NULL) {
-        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = patron__hq_fail(res, h->conn, "head office refused the batch", detail, len);
-        else
-            PQclear(res);
-    }
-    return rc;
+    return batch_results(h, detail, len);
 }
 
 /* The link cut on purpose, for the chain campaign and the bad-day tests: PATRON_SYNC_FAULT
@@ -216,14 +223,7 @@ static int ship_batch_start(patron_hq *h, const struct batch *b, int64_t nth, ch
 /* Waits for the batch ship_batch_start sent: its move and its COMMIT. */
 static int ship_batch_end(patron_hq *h, int64_t nth, char *detail, size_t len)
 {
-    PGresult *res;
-    int rc = 0;
-    while ((res = PQgetResult(h->conn)) != NULL) {
-        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = patron__hq_fail(res, h->conn, "head office refused the batch", detail, len);
-        else
-            PQclear(res);
-    }
+    int rc = batch_results(h, detail, len);
     if (rc != 0) /* the move failed: the COMMIT was not run, the transaction is open */
         PQclear(PQexec(h->conn, "ROLLBACK"));
     else if (fault_at(nth, 1, detail, len))
