@@ -194,7 +194,7 @@ static void fill_store(PGresult *res, int row, struct patron_hq_store *st)
     st->lag_s = PQgetisnull(res, row, 7) ? -1 : strtoll(PQgetvalue(res, row, 7), NULL, 10);
     snprintf(st->program_version, sizeof st->program_version, "%s",
              PQgetisnull(res, row, 8) ? "none" : PQgetvalue(res, row, 8));
-    st->projected_seq = PQnfields(res) > 9 ? strtoll(PQgetvalue(res, row, 9), NULL, 10) : -1;
+    st->projected_seq = strtoll(PQgetvalue(res, row, 9), NULL, 10);
 }
 
 /* Calls fn for each store `sql` reads (fill_store's columns); stops at fn's first non-zero. */
@@ -235,12 +235,12 @@ int patron_hq_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *
                      fn, arg, detail, len);
 }
 
-/* The same as a store reads it: no role, no registration time. */
+/* The same as a store reads it: no role, no registration time, no projection (-1). */
 int patron_hq_chain_stores_each(patron_hq *h, int (*fn)(const struct patron_hq_store *, void *),
                                 void *arg, char *detail, size_t len)
 {
     return stores_of(h,
                      "SELECT store_id, name, '', '', facts, last_seq, coalesce(last_sync, ''),"
-                     " lag_s, program_version FROM hq_chain_stores() ORDER BY store_id",
+                     " lag_s, program_version, -1 FROM hq_chain_stores() ORDER BY store_id",
                      fn, arg, detail, len);
 }

@@ -133,8 +133,7 @@ static int check_projection(patron_hq *h, struct patron_hq_verify *r, char *deta
     r->balances_off = v[1];
     if (v[0] != r->entries_checked) {
         snprintf(text, sizeof text,
-                 "head office projected %lld chain entries from %lld ledger "
-                 "entries shipped",
+                 "head office projected %lld chain entries from %lld ledger entries shipped",
                  (long long)v[0], (long long)r->entries_checked);
         problem(r, text);
     }
